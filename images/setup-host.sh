@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Host set-up for judger: installs the Debian packages the project needs and makes
+# sure a Docker engine answers on the local socket. Safe to run again and again.
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config git
+      libcurl4-openssl-dev libjson-c-dev libgit2-dev libssl-dev libcriterion-dev
+      libhiredis-dev libarchive-dev
+      docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2)
+
+need=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+sock=/var/run/docker.sock
+engine_up() { curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; }
+
+if ! engine_up; then
+  echo "setup: starting dockerd (log: /var/log/judger-dockerd.log)"
+  # containerd is started by dockerd itself when not already running.
+  nohup dockerd >/var/log/judger-dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    engine_up && break
+    sleep 1
+  done
+fi
+if ! engine_up; then
+  echo "setup: dockerd did not answer on $sock within 60 s; see /var/log/judger-dockerd.log" >&2
+  exit 1
+fi
+echo "setup: docker engine answers on $sock"

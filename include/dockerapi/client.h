@@ -1,0 +1,88 @@
+/* libdockerapi — connection to an engine.
+ *
+ * A dk_client is configured like the docker CLI: DOCKER_HOST (unix:// or
+ * tcp://), DOCKER_TLS_VERIFY (non-empty = on), DOCKER_CERT_PATH (ca.pem,
+ * cert.pem, key.pem), DOCKER_API_VERSION (pins the version and turns
+ * negotiation off). The API version is negotiated once, lazily, with /_ping:
+ * the lower of DK_API_VERSION_MAX and the engine's.
+ *
+ * A client is safe to share between threads: each call uses its own libcurl
+ * handle. Long calls take a dk_call (deadline and cancel token).
+ */
+#ifndef DOCKERAPI_CLIENT_H
+#define DOCKERAPI_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DK_API_VERSION_MAX "1.43"
+#define DK_API_VERSION_MIN "1.24"
+#define DK_DEFAULT_HOST "unix:///var/run/docker.sock"
+
+typedef struct dk_client dk_client;
+
+typedef struct dk_client_opts {
+  const char *host;        /* NULL = DK_DEFAULT_HOST */
+  bool tls_verify;         /* tcp:// only */
+  const char *cert_path;   /* directory with ca.pem, cert.pem, key.pem */
+  const char *api_version; /* NULL = negotiate; "1.41" pins it */
+  long connect_timeout_ms; /* 0 = 5000 */
+} dk_client_opts;
+
+/* Parsed form of a DOCKER_HOST value. */
+typedef struct dk_host_url {
+  char scheme[8];  /* "unix" or "tcp" */
+  char path[256];  /* unix socket path (unix) */
+  char host[256];  /* host name or address (tcp) */
+  int port;        /* tcp; default 2375, or 2376 with TLS */
+} dk_host_url;
+
+int dk_host_url_parse(dk_host_url *out, const char *url, bool tls);
+
+/* Fills opts from the environment the way the docker CLI does. The strings
+ * point into the environment; they stay valid while it is unchanged. */
+int dk_client_opts_from_env(dk_client_opts *out);
+
+/* Creates a client; opts NULL = from the environment. No I/O happens here.
+ * The caller frees it with dk_client_free(). */
+int dk_client_new(dk_client **out, const dk_client_opts *opts);
+void dk_client_free(dk_client *client);
+
+/* Negotiates now (if not done yet) and returns the version used in paths,
+ * e.g. "1.41". The string lives as long as the client. */
+int dk_client_api_version(const char **out, dk_client *client);
+const char *dk_client_host(const dk_client *client);
+bool dk_client_tls(const dk_client *client);
+
+/* Compares dotted API versions: <0, 0, >0 like strcmp. */
+int dk_api_version_cmp(const char *a, const char *b);
+/* The version negotiation picks: lower of client max and server's, never
+ * below `min`; DK_EVERSION if the server is older than DK_API_VERSION_MIN. */
+int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version);
+
+/* ---- deadlines and cancellation for long calls ------------------------ */
+
+/* A cancel token may be fired from any thread; every call running with it
+ * returns DK_ECANCELED promptly (libcurl is woken, not polled). */
+typedef struct dk_cancel dk_cancel;
+int dk_cancel_new(dk_cancel **out);
+void dk_cancel_fire(dk_cancel *c);
+bool dk_cancel_fired(const dk_cancel *c);
+void dk_cancel_free(dk_cancel *c);
+
+typedef struct dk_call {
+  int64_t deadline_ms; /* absolute, dk_now_ms() clock; 0 = none */
+  dk_cancel *cancel;   /* NULL = not cancelable */
+} dk_call;
+
+/* Monotonic milliseconds, the clock of dk_call.deadline_ms. */
+int64_t dk_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

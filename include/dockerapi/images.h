@@ -1,0 +1,95 @@
+/* libdockerapi — images. */
+#ifndef DOCKERAPI_IMAGES_H
+#define DOCKERAPI_IMAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "client.h"
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dk_build_opts {
+  const char *const *tags; /* NULL-terminated "repo:tag" */
+  const char *dockerfile;  /* path inside the context; NULL = "Dockerfile" */
+  const dk_kv *buildargs;
+  size_t nbuildargs;
+  const dk_kv *labels;
+  size_t nlabels;
+  int64_t memory;          /* per build step, bytes; 0 = unset */
+  int64_t memswap;
+  int64_t cpu_quota, cpu_period;
+  const char *cpuset_cpus;
+  bool nocache;
+  bool pull;               /* false: never try a registry */
+  bool keep_intermediate;  /* false: rm=1 forcerm=1 */
+  const char *network_mode; /* for RUN steps; NULL = engine default */
+  const char *target;
+  size_t log_max;          /* cap of the kept log; 0 = 1 MiB */
+} dk_build_opts;
+
+/* Called with each progress text the engine streams ("Step 2/5 : RUN ...").
+ * Return non-zero to stop the build (that value is returned). */
+typedef int (*dk_build_cb)(void *ud, const char *text, size_t len);
+
+/* POST /build with a tar context. On success *image_id (may be NULL) gets the
+ * new image's id (malloc'd). A failure reported inside the stream (error /
+ * errorDetail) returns DK_EBUILD with the engine's message as the last
+ * error. log (may be NULL) receives the whole progress text, capped. When the
+ * call's deadline passes or it is canceled, the connection is closed, which
+ * makes the engine cancel the build. */
+int dk_image_build(char **image_id, dk_client *c, const void *context, size_t context_len,
+                   const dk_build_opts *opts, dk_build_cb cb, void *ud, dk_buf *log,
+                   const dk_call *call);
+
+typedef struct dk_image_info {
+  char *id;
+  char **repo_tags; /* NULL-terminated */
+  char *created;
+  int64_t size;
+  char *raw_json;
+} dk_image_info;
+
+int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name);
+void dk_image_info_free(dk_image_info *i);
+int dk_image_tag(dk_client *c, const char *image, const char *repo, const char *tag);
+int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune);
+
+typedef struct dk_image_summary {
+  char *id;
+  char **repo_tags; /* NULL-terminated */
+  int64_t created;  /* unix seconds */
+  int64_t size;
+  int containers;   /* -1 when the engine did not count */
+} dk_image_summary;
+
+typedef struct dk_image_list {
+  dk_image_summary *items;
+  size_t count;
+} dk_image_list;
+
+/* GET /images/json filtered by labels (NULL-terminated "k=v"), or reference
+ * ("repo" or "repo:tag" pattern), either may be NULL. */
+int dk_image_list_filtered(dk_image_list **out, dk_client *c, const char *const *labels,
+                           const char *reference);
+void dk_image_list_free(dk_image_list *l);
+/* POST /images/prune?filters={"dangling":["false"],"label":[...]}. */
+int dk_image_prune(size_t *deleted, dk_client *c, const char *const *labels, bool dangling_only);
+
+/* POST /images/create?fromSrc=- with a tar of a root filesystem, read from
+ * `read` until it returns 0. repo/tag name the result. */
+int dk_image_import(dk_client *c, size_t (*read)(char *buf, size_t n, void *ud), void *ud,
+                    const char *repo, const char *tag, const dk_call *call);
+/* The same from a tar held in memory. */
+int dk_image_import_mem(dk_client *c, const void *tar, size_t len, const char *repo,
+                        const char *tag);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,67 @@
+/* libdockerapi — system endpoints: ping, version, info, events. */
+#ifndef DOCKERAPI_SYSTEM_H
+#define DOCKERAPI_SYSTEM_H
+
+#include <stdint.h>
+
+#include "client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* GET /_ping; answers DK_OK when the engine is up. */
+int dk_ping(dk_client *c, const dk_call *call);
+
+typedef struct dk_version {
+  char *version;      /* engine version, "20.10.24" */
+  char *api_version;  /* engine's max API, "1.41" */
+  char *min_api_version;
+  char *os, *arch, *kernel_version, *go_version;
+} dk_version;
+int dk_system_version(dk_version **out, dk_client *c);
+void dk_version_free(dk_version *v);
+
+typedef struct dk_info {
+  char *name;            /* host name of the engine */
+  char *server_version;
+  char *storage_driver;  /* "overlay2", "vfs" */
+  char *cgroup_driver;   /* "cgroupfs", "systemd" */
+  char *cgroup_version;  /* "1" or "2" */
+  char *operating_system;
+  char *default_runtime;
+  int ncpu;
+  int64_t mem_total;
+  int containers, containers_running, images;
+  char *raw_json;        /* the whole answer */
+} dk_info;
+int dk_system_info(dk_info **out, dk_client *c);
+void dk_info_free(dk_info *i);
+
+/* One engine event (GET /events). */
+typedef struct dk_event {
+  const char *type;   /* "container", "network", "image"... */
+  const char *action; /* "start", "die", "destroy"... */
+  const char *id;     /* Actor.ID */
+  int64_t time_nano;
+  const char *json;   /* the whole line */
+} dk_event;
+
+/* Return non-zero from the callback to stop; that value is returned. */
+typedef int (*dk_event_cb)(void *ud, const dk_event *ev);
+
+typedef struct dk_events_opts {
+  const char *const *labels; /* NULL-terminated "k=v" filters, or NULL */
+  const char *const *types;  /* NULL-terminated "container", "network"... */
+  int64_t since, until;      /* unix seconds; 0 = not set */
+} dk_events_opts;
+
+/* Streams events until the callback stops, `until` passes, the call's
+ * deadline passes (DK_ETIMEDOUT) or it is canceled (DK_ECANCELED). */
+int dk_system_events(dk_client *c, const dk_events_opts *opts, dk_event_cb cb, void *ud,
+                     const dk_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* judger gc — placeholder until its module lands. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int jd_cmd_gc(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "judger gc: not available in this build\n");
+  return JD_EXIT_SYSTEM;
+}

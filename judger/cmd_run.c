@@ -1,0 +1,11 @@
+/* judger run — placeholder until its module lands. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int jd_cmd_run(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "judger run: not available in this build\n");
+  return JD_EXIT_SYSTEM;
+}

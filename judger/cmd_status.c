@@ -1,0 +1,11 @@
+/* judger status — placeholder until its module lands. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int jd_cmd_status(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "judger status: not available in this build\n");
+  return JD_EXIT_SYSTEM;
+}

@@ -1,0 +1,11 @@
+/* judger submit — placeholder until its module lands. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int jd_cmd_submit(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "judger submit: not available in this build\n");
+  return JD_EXIT_SYSTEM;
+}

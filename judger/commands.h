@@ -1,0 +1,24 @@
+/* The judger's subcommands; each lives in its own cmd_<name>.c. They get
+ * argv with argv[0] = the command name and return the process exit code. */
+#ifndef JD_COMMANDS_H
+#define JD_COMMANDS_H
+
+#define JD_VERSION "0.1.0"
+
+/* Exit codes shared by every command (documented in docs/). */
+enum {
+  JD_EXIT_OK = 0,
+  JD_EXIT_PROGRAM = 1, /* the program's fault: bad Dockerfile, compile error, crash */
+  JD_EXIT_USAGE = 2,   /* bad command line or invalid spec/task */
+  JD_EXIT_SYSTEM = 3,  /* engine down, Redis down, judger failure */
+};
+
+int jd_cmd_doctor(int argc, char **argv);
+int jd_cmd_build(int argc, char **argv);
+int jd_cmd_run(int argc, char **argv);
+int jd_cmd_daemon(int argc, char **argv);
+int jd_cmd_submit(int argc, char **argv);
+int jd_cmd_status(int argc, char **argv);
+int jd_cmd_gc(int argc, char **argv);
+
+#endif

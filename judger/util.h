@@ -1,0 +1,37 @@
+/* Small helpers shared by the judger's modules: files, hashes, ids. */
+#ifndef JD_UTIL_H
+#define JD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* sha256 of data as 64 lowercase hex chars + NUL. */
+void jd_sha256_hex(char out[65], const void *data, size_t len);
+/* sha256 of a file's bytes; -1 with errno on I/O failure. */
+int jd_sha256_file_hex(char out[65], const char *path);
+
+/* Reads a whole file (at most max bytes; more = -1 with errno EFBIG).
+ * *data is malloc'd, NUL-terminated; the caller frees it. */
+int jd_read_file(char **data, size_t *len, const char *path, size_t max);
+/* Writes atomically (temp file + rename). */
+int jd_write_file(const char *path, const void *data, size_t len);
+int jd_mkdir_p(const char *path, int mode);
+/* Removes a tree without following symlinks; missing = success. */
+int jd_rm_rf(const char *path);
+/* Copies a directory tree (files, dirs, symlinks as links). */
+int jd_copy_tree(const char *src, const char *dst);
+bool jd_path_exists(const char *path);
+
+/* Lowercase [a-z0-9][a-z0-9_.-]* of at most max chars: safe in image names,
+ * container names and file names. */
+bool jd_is_safe_name(const char *s, size_t max);
+
+/* Fills out with n random bytes as 2n hex chars (openssl RAND). */
+int jd_random_hex(char *out, size_t n);
+
+/* Wall-clock time as RFC 3339 UTC with milliseconds. */
+void jd_time_rfc3339(char out[32], int64_t unix_ms);
+int64_t jd_unix_ms(void);
+
+#endif

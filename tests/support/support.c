@@ -1,0 +1,91 @@
+/* Shared test support (see support.h). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+#include "util.h"
+
+dk_client *t_client(void) {
+  dk_client *c = NULL;
+  int rc = dk_client_new(&c, NULL);
+  cr_assert(rc == 0, "cannot make a client: %s", dk_error_last() ? dk_error_last()->message : "");
+  rc = dk_ping(c, NULL);
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    dk_client_free(c);
+    cr_assert_fail("the Docker engine is not reachable (%s): run images/setup-host.sh",
+                   e ? e->message : dk_strerror(rc));
+  }
+  return c;
+}
+
+static int image_exists(dk_client *c, const char *name) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, c, name);
+  dk_image_info_free(info);
+  return rc == 0;
+}
+
+void t_busybox_image(dk_client *c) {
+  if (image_exists(c, T_BUSYBOX_IMAGE))
+    return;
+  char *bb = NULL;
+  size_t bblen = 0;
+  cr_assert(jd_read_file(&bb, &bblen, "/bin/busybox", 8u << 20) == 0,
+            "busybox-static is not installed: run images/setup-host.sh");
+  dk_tar *t = NULL;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_dir(t, "bin", 0755));
+  t_ok(dk_tar_add_dir(t, "tmp", 01777));
+  t_ok(dk_tar_add_dir(t, "etc", 0755));
+  t_ok(dk_tar_add_file(t, "etc/passwd", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n",
+                       55, 0644));
+  t_ok(dk_tar_add_file(t, "etc/group", "root:x:0:\nnogroup:x:65534:\n", 27, 0644));
+  t_ok(dk_tar_add_file(t, "bin/busybox", bb, bblen, 0755));
+  free(bb);
+  FILE *p = popen("/bin/busybox --list", "r");
+  cr_assert(p, "cannot list busybox applets");
+  char name[128];
+  char link[160];
+  while (fgets(name, sizeof name, p)) {
+    name[strcspn(name, "\n")] = '\0';
+    if (!*name || !strcmp(name, "busybox"))
+      continue;
+    snprintf(link, sizeof link, "bin/%s", name);
+    t_ok(dk_tar_add_symlink(t, link, "busybox"));
+  }
+  pclose(p);
+  const void *data;
+  size_t len;
+  t_ok(dk_tar_finish(t, &data, &len));
+  const char *colon = strchr(T_BUSYBOX_IMAGE, ':');
+  char repo[64];
+  snprintf(repo, sizeof repo, "%.*s", (int)(colon - T_BUSYBOX_IMAGE), T_BUSYBOX_IMAGE);
+  t_ok(dk_image_import_mem(c, data, len, repo, colon + 1));
+  dk_tar_free(t);
+  cr_assert(image_exists(c, T_BUSYBOX_IMAGE), "test image missing after import");
+}
+
+char *t_tmpdir(const char *tag) {
+  char *d = NULL;
+  cr_assert(asprintf(&d, "/tmp/jdtest-%s-XXXXXX", tag) > 0);
+  cr_assert(mkdtemp(d), "mkdtemp failed");
+  return d;
+}
+
+void t_rmdir(char *dir) {
+  if (!dir)
+    return;
+  jd_rm_rf(dir);
+  free(dir);
+}
+
+char *t_unique(const char *prefix) {
+  static atomic_int counter;
+  char *s = NULL;
+  cr_assert(asprintf(&s, "%s-%d-%d", prefix, (int)getpid(), atomic_fetch_add(&counter, 1)) > 0);
+  return s;
+}

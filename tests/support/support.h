@@ -1,0 +1,39 @@
+/* Shared test support: the real engine, the test image, temp directories.
+ *
+ * No silent skips: a test that needs the engine fails with a clear message
+ * when the engine is not reachable (run images/setup-host.sh first). */
+#ifndef JD_TEST_SUPPORT_H
+#define JD_TEST_SUPPORT_H
+
+#include <criterion/criterion.h>
+
+#include "dockerapi/dockerapi.h"
+
+/* Label every test object carries, so a test run's leftovers can be found. */
+#define T_LABEL_KEY "judger.test"
+#define T_LABEL "judger.test=1"
+
+/* The minimal test image: FROM scratch + busybox-static (sh, sleep, cat,
+ * nc, wget...) at /bin, /tmp. Imported once per engine, then cached. */
+#define T_BUSYBOX_IMAGE "judger-test/busybox:1"
+
+/* A client on the local engine (from the environment); fails the test when
+ * the engine does not answer. Free with dk_client_free(). */
+dk_client *t_client(void);
+/* Makes sure T_BUSYBOX_IMAGE exists; fails the test otherwise. */
+void t_busybox_image(dk_client *c);
+/* mkdtemp under /tmp; the caller removes it with t_rmdir(). */
+char *t_tmpdir(const char *tag);
+void t_rmdir(char *dir);
+/* A unique, safe name with a prefix: "<prefix>-<pid>-<counter>". */
+char *t_unique(const char *prefix);
+/* Asserts rc == 0 and, when not, shows the library's last error. */
+#define t_ok(rc)                                                                                   \
+  do {                                                                                             \
+    int t_rc_ = (rc);                                                                              \
+    const dk_error *t_e_ = dk_error_last();                                                        \
+    cr_assert(t_rc_ == 0, "%s failed: %s (%s)", #rc, dk_error_name(t_rc_),                          \
+              t_e_ && t_rc_ ? t_e_->message : "");                                                 \
+  } while (0)
+
+#endif
