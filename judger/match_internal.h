@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "dockerapi/dockerapi.h"
-#include "limits.h"
+#include "match_limits.h"
 #include "match.h"
 #include "player_log.h"
 #include "protocol.h"

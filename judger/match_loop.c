@@ -117,8 +117,13 @@ static void send_event(jd_match *m, char *line) {
 }
 
 static void refuse(jd_match *m, const char *line, size_t len, const char *reason) {
-  jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %.*s", m->run_key, reason,
-         (int)(len < 120 ? len : 120), line);
+  /* The judger's own log gets printable bytes only, like the event. */
+  char echo[121];
+  size_t n = len < 120 ? len : 120;
+  for (size_t i = 0; i < n; i++)
+    echo[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
+  echo[n] = '\0';
+  jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s", m->run_key, reason, echo);
   send_event(m, jd_proto_event_refused(line, len, reason));
   json_object *o = ev_obj("command.refused", NULL);
   if (o)

@@ -33,7 +33,7 @@ garbage)
   printf '\001\002\003\377garbage\n' >&4
   head -c 100000 /dev/zero | tr '\0' 'x' >&4; printf '\n' >&4
   printf '{"cmd":"stop","name":"nobody"}\n' >&4
-  printf 'end_match [1]\n' >&4
+  printf 'end_match [1, 2]\n' >&4
   refused=0
   while [ $refused -lt 8 ] && read -r ev <&3; do
     echo "$ev" >> $out/events.txt

@@ -1,7 +1,7 @@
 /* Container limits of a match role -> the engine's HostConfig, and the
  * mapping from how a container ended to its verdict. */
-#ifndef JD_LIMITS_H
-#define JD_LIMITS_H
+#ifndef JD_MATCH_LIMITS_H
+#define JD_MATCH_LIMITS_H
 
 #include <stdbool.h>
 #include <stdint.h>

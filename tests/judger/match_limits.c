@@ -2,7 +2,7 @@
 /* Role limits -> HostConfig, and the verdict table. */
 #include <string.h>
 
-#include "limits.h"
+#include "match_limits.h"
 #include "support.h"
 
 Test(limits, host_config_carries_every_limit) {

@@ -1,8 +1,9 @@
-/* Container limits and verdicts (see limits.h). */
+/* Container limits and verdicts (see match_limits.h). The header is not
+ * called limits.h: judger/ is on the include path and would shadow <limits.h>. */
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "match_limits.h"
 
 void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_role_limits *l,
                            const char *network) {
