@@ -95,7 +95,7 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
                      const dk_kv *extra_labels, size_t nextra, dk_buf *log,
                      void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
   const char *host = ctx->host_id ? ctx->host_id : "local";
-  char name[200], rnd[9], bind[PATH_MAX + 16];
+  char name[200], rnd[9], bind[PATH_MAX + 200];
   char *cid = NULL;
   dk_kv *labels = NULL;
   dk_container_info *info = NULL;
@@ -215,7 +215,7 @@ static int write_result(const char *dir, const char *key, const char *identity,
   json_object_object_add(o, "created", json_object_new_string(now));
   json_object_object_add(o, "log", log ? json_object_new_string(log) : NULL);
   const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-  char path[PATH_MAX];
+  char path[PATH_MAX + 100];
   snprintf(path, sizeof path, "%s/result.json", dir);
   int rc = jd_write_file(path, s, strlen(s));
   json_object_put(o);
@@ -242,7 +242,8 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     lim.log_max = JD_BUILD_DEFAULT_LOG_MAX;
 
   jd_artifacts *a = calloc(1, sizeof *a);
-  char key[65], base[PATH_MAX], entry[PATH_MAX], tmp[PATH_MAX], app[PATH_MAX + 8], path[PATH_MAX];
+  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], app[PATH_MAX + 100],
+      path[PATH_MAX + 100];
   char rnd[17];
   dk_buf log = DK_BUF_INIT(lim.log_max);
   bool tmp_made = false;
@@ -349,7 +350,7 @@ int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, b
   while ((de = readdir(d))) {
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
       continue;
-    char p[PATH_MAX], r[PATH_MAX + 16];
+    char p[PATH_MAX + 256], r[PATH_MAX + 300];
     snprintf(p, sizeof p, "%s/%s", base, de->d_name);
     bool partial = !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
     struct stat st;
