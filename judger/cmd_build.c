@@ -40,6 +40,8 @@ static void usage(FILE *f) {
           "  --timeout SECONDS       wall time of each build (default 300)\n"
           "  --log-max SIZE          build log kept (default 256k)\n"
           "  --network               give the program build a network (default none)\n"
+          "  --image-network MODE    network of RUN steps in image builds (default: the\n"
+          "                          engine's bridge; 'none' = offline)\n"
           "  --json                  print one JSON object on stdout\n"
           "  -q, --quiet             no progress on stderr\n"
           "  --base-image [TAG]      make the Debian base image (default " JD_BASE_IMAGE ")\n"
@@ -116,7 +118,8 @@ static void print_human(const jd_build_result *r) {
 }
 
 enum { OPT_DOMAIN = 256, OPT_ID, OPT_SOURCE, OPT_GIT, OPT_REF, OPT_TAR, OPT_OP, OPT_STATE,
-       OPT_JSON, OPT_CPUS, OPT_MEMORY, OPT_PIDS, OPT_TIMEOUT, OPT_LOGMAX, OPT_NETWORK, OPT_BASE };
+       OPT_JSON, OPT_CPUS, OPT_MEMORY, OPT_PIDS, OPT_TIMEOUT, OPT_LOGMAX, OPT_NETWORK, OPT_BASE,
+       OPT_IMGNET };
 
 int jd_cmd_build(int argc, char **argv) {
   static const struct option opts[] = {
@@ -135,6 +138,7 @@ int jd_cmd_build(int argc, char **argv) {
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"log-max", required_argument, NULL, OPT_LOGMAX},
       {"network", no_argument, NULL, OPT_NETWORK},
+      {"image-network", required_argument, NULL, OPT_IMGNET},
       {"base-image", optional_argument, NULL, OPT_BASE},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
@@ -206,6 +210,7 @@ int jd_cmd_build(int argc, char **argv) {
       break;
     }
     case OPT_NETWORK: req.limits.network = true; break;
+    case OPT_IMGNET: req.limits.image_network = optarg; break;
     case OPT_BASE: base = true; base_tag = optarg; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return JD_EXIT_OK;

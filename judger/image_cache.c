@@ -128,6 +128,7 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
                       .cpu_period = 100000,
                       .cpu_quota = (int64_t)(cpus * 100000),
                       .pull = false,
+                      .network_mode = lim.image_network,
                       .log_max = log_max};
   progress_state ps = {.fn = progress, .ud = ud};
   dk_call call = {.deadline_ms = dk_now_ms() + wall_ms, .cancel = cancel};
