@@ -37,6 +37,7 @@ typedef struct slot {
   char progress[PROGRESS_MAX];
   bool progress_dirty;
   bool lease_lost, stalled, drained;
+  bool finishing; /* acking/storing: a lease that ends now is expected */
 } slot;
 
 struct jd_daemon {
@@ -419,9 +420,16 @@ static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_
   return s;
 }
 
+static void set_finishing(jd_daemon *d, slot *s) {
+  pthread_mutex_lock(&d->mu);
+  s->finishing = true;
+  pthread_mutex_unlock(&d->mu);
+}
+
 static void dead_letter(jd_daemon *d, slot *s, const char *task_id, const char *reason,
                         int attempts) {
   int rc;
+  set_finishing(d, s);
   WITH_RETRY(rc, d, s->q, true, jd_queue_dead(s->q, &s->entry, task_id, reason, attempts));
   if (rc)
     jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
@@ -437,6 +445,7 @@ static void dead_letter(jd_daemon *d, slot *s, const char *task_id, const char *
 static void store(jd_daemon *d, slot *s, const jd_task *t, int attempt, const char *status,
                   const char *summary, const char *json) {
   jd_result_rec rec = {t->id, attempt, status, summary, json};
+  set_finishing(d, s);
   /* Spooled first: if Redis stays away until we stop (or we are killed),
    * the next start stores it. */
   bool spooled = spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
@@ -501,6 +510,7 @@ static void run_task(jd_daemon *d, slot *s, jd_task *t, int attempt) {
   if (drained && cancelled) {
     /* Stopped by our own drain: not the task's fault, not an attempt. */
     int rc;
+    set_finishing(d, s);
     WITH_RETRY(rc, d, s->q, true, jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id));
     pthread_mutex_lock(&d->mu);
     d->st.drained++;
@@ -575,6 +585,7 @@ static void handle(jd_daemon *d, slot *s) {
     goto cleanup;
   }
   if (attempt == 0) {
+    set_finishing(d, s);
     WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, e->prio, e->id));
     pthread_mutex_lock(&d->mu);
     d->st.duplicates++;
@@ -625,6 +636,7 @@ static void *worker_main(void *arg) {
     free(s->entry.task_json);
     memset(&s->entry, 0, sizeof s->entry);
     s->busy = false;
+    s->finishing = false;
     d->busy--;
     pthread_cond_broadcast(&d->cv);
   }
@@ -791,7 +803,8 @@ static void keeper_round(jd_daemon *d, int round, dead_host **dead, size_t *ndea
             continue;
           if (items[i].slot >= 0) {
             slot *s = &d->slots[items[i].slot];
-            if (s->busy && !strcmp(s->entry.id, items[i].id) && !s->lease_lost) {
+            if (s->busy && !strcmp(s->entry.id, items[i].id) && !s->lease_lost &&
+                !s->finishing) {
               s->lease_lost = true;
               jd_log_task(JD_LOG_WARN, "lease.lost", s->task_id[0] ? s->task_id : NULL,
                           "entry %s is no longer pending on this host", items[i].id);
