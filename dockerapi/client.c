@@ -50,10 +50,15 @@ int dk_host_url_parse(dk_host_url *out, const char *url, bool tls) {
     } else {
       colon = memchr(p, ':', (size_t)(end - p));
     }
+    const char *hstart = p;
     size_t hlen = (size_t)((colon ? colon : end) - p);
+    if (*p == '[') { /* the address without its brackets; c->base adds them back */
+      hstart = p + 1;
+      hlen -= 2;
+    }
     if (hlen == 0 || hlen >= sizeof out->host)
       return dk__err(DK_EINVAL, 0, "DOCKER_HOST %s: missing host", url);
-    memcpy(out->host, p, hlen);
+    memcpy(out->host, hstart, hlen);
     if (colon) {
       char *e = NULL;
       long port = strtol(colon + 1, &e, 10);

@@ -1,8 +1,11 @@
 /* Images: build, inspect, tag, remove, list, prune, import. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dockerapi/images.h"
+#include "dockerapi/stream.h"
 #include "internal.h"
 
 typedef struct mem_reader {
@@ -136,5 +139,427 @@ int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
     return dk__err(DK_EPROTO, 0, "image inspect: answer without an Id");
   }
   *out = i;
+  return DK_OK;
+}
+
+/* ---- build ----------------------------------------------------------------- */
+
+#define BUILD_LOG_DEFAULT ((size_t)1024 * 1024)
+#define BUILD_ID_MAX 160
+
+/* State of one build while its JSON-lines answer streams in. */
+typedef struct build_state {
+  dk_lines lines;
+  dk_build_cb cb;
+  void *ud;
+  dk_buf *log;
+  size_t log_start; /* log->len when the build began */
+  size_t log_max;
+  char aux_id[BUILD_ID_MAX];       /* from {"aux":{"ID":...}} */
+  char built_id[BUILD_ID_MAX];     /* from "Successfully built <id>" */
+  dk_buf error;                    /* the engine's message when the build failed */
+  int failed;
+} build_state;
+
+/* Appends to the caller's log without passing log_max; hitting either cap
+ * only marks the log truncated (the build itself is not affected). */
+static void build_log(build_state *b, const char *text, size_t len) {
+  if (!b->log)
+    return;
+  size_t used = b->log->len - b->log_start;
+  size_t room = used < b->log_max ? b->log_max - used : 0;
+  size_t take = len < room ? len : room;
+  if (take)
+    (void)dk_buf_append(b->log, text, take);
+  if (take < len)
+    b->log->truncated = true;
+}
+
+static void copy_id(char *dst, const char *src, size_t n) {
+  if (n >= BUILD_ID_MAX)
+    n = BUILD_ID_MAX - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* The classic builder ends a good build with a text "Successfully built
+ * <short id>"; older engines send no aux ID, so this is the fallback. */
+static void scan_built(build_state *b, const char *text) {
+  static const char mark[] = "Successfully built ";
+  const char *p = strstr(text, mark);
+  if (!p)
+    return;
+  p += sizeof mark - 1;
+  size_t n = strspn(p, "0123456789abcdef");
+  if (n >= 12)
+    copy_id(b->built_id, p, n);
+}
+
+static int build_line(void *ud, const char *line, size_t len) {
+  build_state *b = ud;
+  json_object *o = NULL;
+  if (dk__parse_json(&o, line, len) != DK_OK)
+    return DK_EPROTO; /* dk__parse_json set the message */
+  int rc = DK_OK;
+  json_object *v = NULL;
+  const char *err = dk__json_str(o, "error");
+  if (!err && json_object_object_get_ex(o, "errorDetail", &v))
+    err = dk__json_str(v, "message");
+  if (err) {
+    if (!b->failed) {
+      b->failed = 1;
+      (void)dk_buf_append(&b->error, err, strlen(err));
+    }
+    build_log(b, err, strlen(err));
+    build_log(b, "\n", 1);
+    goto done;
+  }
+  const char *text = dk__json_str(o, "stream");
+  if (text) {
+    size_t n = strlen(text);
+    build_log(b, text, n);
+    scan_built(b, text);
+    if (b->cb)
+      rc = b->cb(b->ud, text, n);
+    goto done;
+  }
+  /* Pull progress ("status") when FROM had to fetch: one line of text. */
+  const char *status = dk__json_str(o, "status");
+  if (status) {
+    build_log(b, status, strlen(status));
+    build_log(b, "\n", 1);
+    goto done;
+  }
+  if (json_object_object_get_ex(o, "aux", &v)) {
+    const char *id = dk__json_str(v, "ID");
+    if (id)
+      copy_id(b->aux_id, id, strlen(id));
+  }
+done:
+  json_object_put(o);
+  return rc;
+}
+
+static int build_data(void *ud, const char *data, size_t len) {
+  build_state *b = ud;
+  return dk_lines_feed(&b->lines, data, len);
+}
+
+static int query_json_kv(dk_buf *q, const char *key, const dk_kv *kv, size_t n) {
+  if (!n)
+    return DK_OK;
+  json_object *o = json_object_new_object();
+  if (!o)
+    return DK_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    if (!kv[i].key) {
+      json_object_put(o);
+      return dk__err(DK_EINVAL, 0, "image build: %s entry %zu has no key", key, i);
+    }
+    json_object_object_add(o, kv[i].key, kv[i].value ? json_object_new_string(kv[i].value) : NULL);
+  }
+  int rc = dk__query(q, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  return rc;
+}
+
+static int build_query(dk_buf *q, const dk_build_opts *o) {
+  int rc = DK_OK;
+  for (const char *const *t = o->tags; !rc && t && *t; t++)
+    rc = dk__query(q, "t", *t);
+  if (!rc && o->dockerfile)
+    rc = dk__query(q, "dockerfile", o->dockerfile);
+  if (!rc)
+    rc = query_json_kv(q, "buildargs", o->buildargs, o->nbuildargs);
+  if (!rc)
+    rc = query_json_kv(q, "labels", o->labels, o->nlabels);
+  if (!rc && o->memory)
+    rc = dk__query_int(q, "memory", o->memory);
+  if (!rc && o->memswap)
+    rc = dk__query_int(q, "memswap", o->memswap);
+  if (!rc && o->cpu_quota)
+    rc = dk__query_int(q, "cpuquota", o->cpu_quota);
+  if (!rc && o->cpu_period)
+    rc = dk__query_int(q, "cpuperiod", o->cpu_period);
+  if (!rc && o->cpuset_cpus)
+    rc = dk__query(q, "cpusetcpus", o->cpuset_cpus);
+  /* The engine reads any non-empty value other than 0/false as true, and
+   * rm defaults to true: send every flag explicitly. */
+  if (!rc)
+    rc = dk__query_bool(q, "nocache", o->nocache);
+  if (!rc)
+    rc = dk__query_bool(q, "pull", o->pull);
+  if (!rc)
+    rc = dk__query_bool(q, "rm", !o->keep_intermediate);
+  if (!rc)
+    rc = dk__query_bool(q, "forcerm", !o->keep_intermediate);
+  if (!rc && o->network_mode)
+    rc = dk__query(q, "networkmode", o->network_mode);
+  if (!rc && o->target)
+    rc = dk__query(q, "target", o->target);
+  return rc;
+}
+
+/* Full id of an image by any name; DK_EPROTO names what was looked for. */
+static int resolve_id(char **out, dk_client *c, const char *name) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, c, name);
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", e ? e->message : dk_strerror(rc));
+    return dk__err(DK_EPROTO, 0, "image build: the engine reported success but %s is missing: %s",
+                   name, msg);
+  }
+  *out = info->id;
+  info->id = NULL;
+  dk_image_info_free(info);
+  return DK_OK;
+}
+
+int dk_image_build(char **image_id, dk_client *c, const void *context, size_t context_len,
+                   const dk_build_opts *opts, dk_build_cb cb, void *ud, dk_buf *log,
+                   const dk_call *call) {
+  if (image_id)
+    *image_id = NULL;
+  if (!c || !context || !context_len)
+    return dk__err(DK_EINVAL, 0, "image build: a client and a tar context are needed");
+  static const dk_build_opts defaults;
+  if (!opts)
+    opts = &defaults;
+  build_state b = {.cb = cb, .ud = ud, .log = log};
+  b.log_start = log ? log->len : 0;
+  b.log_max = opts->log_max ? opts->log_max : BUILD_LOG_DEFAULT;
+  dk_lines_init(&b.lines, 0, build_line, &b);
+  dk_buf_init(&b.error, 4096);
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  char *path = NULL;
+  mem_reader m = {context, context_len, 0};
+  dk__resp resp;
+  int have_resp = 0;
+
+  int rc = build_query(&q, opts);
+  if (rc == DK_ETOOBIG || rc == DK_ENOMEM)
+    rc = dk__err(rc, 0, "image build: query too large or out of memory");
+  if (rc)
+    goto cleanup;
+  path = dk__path("/build%s", q.data ? q.data : "");
+  if (!path) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  /* Streamed upload: a large context is not copied into curl's buffers. */
+  dk__req req = {.method = "POST",
+                 .path = path,
+                 .content_type = "application/x-tar",
+                 .upload = mem_read,
+                 .upload_ud = &m,
+                 .on_data = build_data,
+                 .data_ud = &b,
+                 .resp_max = 64 * 1024,
+                 .call = call};
+  rc = dk__do(c, &req, &resp);
+  have_resp = 1;
+  if (rc == DK_EBADREQ) {
+    /* 400 before the stream: the engine refused the Dockerfile itself
+     * (parse error, missing file): the build's fault, not the caller's. */
+    const dk_error *e = dk_error_last();
+    char msg[1024]; /* the last error's text is overwritten by dk__err */
+    snprintf(msg, sizeof msg, "%s", e ? e->message : "build refused");
+    rc = dk__err(DK_EBUILD, 400, "%s", msg);
+    build_log(&b, msg, strlen(msg));
+    build_log(&b, "\n", 1);
+    goto cleanup;
+  }
+  if (rc)
+    goto cleanup;
+  rc = dk_lines_finish(&b.lines);
+  if (rc)
+    goto cleanup;
+  if (b.failed) {
+    rc = dk__err(DK_EBUILD, 200, "%s", b.error.data ? b.error.data : "build failed");
+    goto cleanup;
+  }
+  if (!image_id)
+    goto cleanup;
+  if (b.aux_id[0]) {
+    *image_id = strdup(b.aux_id);
+    if (!*image_id)
+      rc = dk__err(DK_ENOMEM, 0, NULL);
+  } else if (b.built_id[0]) {
+    rc = resolve_id(image_id, c, b.built_id);
+  } else if (opts->tags && opts->tags[0]) {
+    rc = resolve_id(image_id, c, opts->tags[0]);
+  } else {
+    rc = dk__err(DK_EPROTO, 0, "image build: the engine's answer names no image");
+  }
+cleanup:
+  if (rc == DK_OK)
+    dk_error_clear();
+  if (have_resp)
+    dk__resp_free(&resp);
+  free(path);
+  dk_buf_free(&q);
+  dk_buf_free(&b.error);
+  dk_lines_free(&b.lines);
+  return rc;
+}
+
+/* ---- tag, remove ----------------------------------------------------------- */
+
+int dk_image_tag(dk_client *c, const char *image, const char *repo, const char *tag) {
+  if (!image || !repo)
+    return dk__err(DK_EINVAL, 0, "image tag: an image and a repository are needed");
+  dk_buf q = DK_BUF_INIT(4096);
+  int rc = dk__query(&q, "repo", repo);
+  if (!rc && tag)
+    rc = dk__query(&q, "tag", tag);
+  char *esc = dk__esc(image);
+  char *path = !rc && esc ? dk__path("/images/%s/tag%s", esc, q.data) : NULL;
+  free(esc);
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  rc = dk__send_empty(c, "POST", path, NULL);
+  free(path);
+  return rc;
+}
+
+int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune) {
+  if (!name)
+    return dk__err(DK_EINVAL, 0, "image remove: a name is needed");
+  dk_buf q = DK_BUF_INIT(256);
+  int rc = dk__query_bool(&q, "force", force);
+  if (!rc)
+    rc = dk__query_bool(&q, "noprune", noprune);
+  char *esc = dk__esc(name);
+  char *path = !rc && esc ? dk__path("/images/%s%s", esc, q.data) : NULL;
+  free(esc);
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  rc = dk__send_json(c, "DELETE", path, NULL, NULL, NULL);
+  free(path);
+  return rc;
+}
+
+/* ---- list, prune ----------------------------------------------------------- */
+
+/* Appends filters={"label":[...],"reference":[...],"dangling":[...]} with
+ * only the members that are set. */
+static int query_image_filters(dk_buf *q, const char *const *labels, const char *reference,
+                               const char *dangling) {
+  if ((!labels || !*labels) && !reference && !dangling)
+    return DK_OK;
+  json_object *f = json_object_new_object();
+  if (!f)
+    return DK_ENOMEM;
+  if (labels && *labels)
+    json_object_object_add(f, "label", dk__json_strv(labels));
+  if (reference) {
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(reference));
+    json_object_object_add(f, "reference", a);
+  }
+  if (dangling) {
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(dangling));
+    json_object_object_add(f, "dangling", a);
+  }
+  int rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+  json_object_put(f);
+  return rc;
+}
+
+static int64_t json_int64(json_object *o, const char *key, int64_t dflt) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || !v)
+    return dflt;
+  return json_object_get_int64(v);
+}
+
+void dk_image_list_free(dk_image_list *l) {
+  if (!l)
+    return;
+  for (size_t i = 0; i < l->count; i++) {
+    free(l->items[i].id);
+    dk_strv_free(l->items[i].repo_tags);
+  }
+  free(l->items);
+  free(l);
+}
+
+int dk_image_list_filtered(dk_image_list **out, dk_client *c, const char *const *labels,
+                           const char *reference) {
+  *out = NULL;
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  int rc = query_image_filters(&q, labels, reference, NULL);
+  char *path = rc ? NULL : dk__path("/images/json%s", q.data ? q.data : "");
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  json_object *a = NULL;
+  rc = dk__get_json(c, path, &a, NULL);
+  free(path);
+  if (rc)
+    return rc;
+  dk_image_list *l = NULL;
+  if (!json_object_is_type(a, json_type_array)) {
+    rc = dk__err(DK_EPROTO, 0, "image list: the answer is not an array");
+    goto cleanup;
+  }
+  size_t n = json_object_array_length(a);
+  l = calloc(1, sizeof *l);
+  if (!l || !(l->items = calloc(n ? n : 1, sizeof *l->items))) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(a, i);
+    dk_image_summary *s = &l->items[l->count++];
+    json_object *tags = NULL;
+    json_object_object_get_ex(o, "RepoTags", &tags);
+    s->id = dk__json_strdup(o, "Id");
+    s->repo_tags = strv_from_json(tags);
+    s->created = json_int64(o, "Created", 0);
+    s->size = json_int64(o, "Size", 0);
+    s->containers = (int)json_int64(o, "Containers", -1);
+    if (!s->id || !s->repo_tags) {
+      rc = dk__err(DK_EPROTO, 0, "image list: an entry without an Id");
+      goto cleanup;
+    }
+  }
+  *out = l;
+  l = NULL;
+cleanup:
+  dk_image_list_free(l);
+  json_object_put(a);
+  return rc;
+}
+
+int dk_image_prune(size_t *deleted, dk_client *c, const char *const *labels, bool dangling_only) {
+  if (deleted)
+    *deleted = 0;
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  int rc = query_image_filters(&q, labels, NULL, dangling_only ? "true" : "false");
+  char *path = rc ? NULL : dk__path("/images/prune%s", q.data);
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  json_object *o = NULL;
+  rc = dk__send_json(c, "POST", path, NULL, &o, NULL);
+  free(path);
+  if (rc)
+    return rc;
+  json_object *a = NULL;
+  if (deleted && json_object_object_get_ex(o, "ImagesDeleted", &a) &&
+      json_object_is_type(a, json_type_array)) {
+    /* Entries are {"Untagged":...} or {"Deleted":...}; an image built in
+     * steps also deletes its untagged parent layers' images. */
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+      if (dk__json_str(json_object_array_get_idx(a, i), "Deleted"))
+        (*deleted)++;
+  }
+  json_object_put(o);
   return DK_OK;
 }

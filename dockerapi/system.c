@@ -1,7 +1,9 @@
 /* System endpoints: ping, version, info, events. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dockerapi/stream.h"
 #include "dockerapi/system.h"
 #include "internal.h"
 
@@ -10,5 +12,210 @@ int dk_ping(dk_client *c, const dk_call *call) {
   dk__resp resp;
   int rc = dk__do(c, &req, &resp);
   dk__resp_free(&resp);
+  return rc;
+}
+
+/* ---- version, info --------------------------------------------------------- */
+
+void dk_version_free(dk_version *v) {
+  if (!v)
+    return;
+  free(v->version);
+  free(v->api_version);
+  free(v->min_api_version);
+  free(v->os);
+  free(v->arch);
+  free(v->kernel_version);
+  free(v->go_version);
+  free(v);
+}
+
+int dk_system_version(dk_version **out, dk_client *c) {
+  *out = NULL;
+  json_object *o = NULL;
+  int rc = dk__get_json(c, "/version", &o, NULL);
+  if (rc)
+    return rc;
+  dk_version *v = calloc(1, sizeof *v);
+  if (!v) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  v->version = dk__json_strdup(o, "Version");
+  v->api_version = dk__json_strdup(o, "ApiVersion");
+  v->min_api_version = dk__json_strdup(o, "MinAPIVersion");
+  v->os = dk__json_strdup(o, "Os");
+  v->arch = dk__json_strdup(o, "Arch");
+  v->kernel_version = dk__json_strdup(o, "KernelVersion");
+  v->go_version = dk__json_strdup(o, "GoVersion");
+  if (!v->version || !v->api_version) {
+    rc = dk__err(DK_EPROTO, 0, "version: the answer has no Version or ApiVersion");
+    goto cleanup;
+  }
+  *out = v;
+  v = NULL;
+cleanup:
+  dk_version_free(v);
+  json_object_put(o);
+  return rc;
+}
+
+void dk_info_free(dk_info *i) {
+  if (!i)
+    return;
+  free(i->name);
+  free(i->server_version);
+  free(i->storage_driver);
+  free(i->cgroup_driver);
+  free(i->cgroup_version);
+  free(i->operating_system);
+  free(i->default_runtime);
+  free(i->raw_json);
+  free(i);
+}
+
+static int64_t json_int64(json_object *o, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || !v)
+    return 0;
+  return json_object_get_int64(v);
+}
+
+int dk_system_info(dk_info **out, dk_client *c) {
+  *out = NULL;
+  json_object *o = NULL;
+  int rc = dk__get_json(c, "/info", &o, NULL);
+  if (rc)
+    return rc;
+  dk_info *i = calloc(1, sizeof *i);
+  if (!i) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  i->name = dk__json_strdup(o, "Name");
+  i->server_version = dk__json_strdup(o, "ServerVersion");
+  i->storage_driver = dk__json_strdup(o, "Driver");
+  i->cgroup_driver = dk__json_strdup(o, "CgroupDriver");
+  /* CgroupVersion appeared with API 1.41; older engines only knew v1. */
+  const char *cgv = dk__json_str(o, "CgroupVersion");
+  i->cgroup_version = strdup(cgv && *cgv ? cgv : "1");
+  i->operating_system = dk__json_strdup(o, "OperatingSystem");
+  i->default_runtime = dk__json_strdup(o, "DefaultRuntime");
+  i->ncpu = (int)json_int64(o, "NCPU");
+  i->mem_total = json_int64(o, "MemTotal");
+  i->containers = (int)json_int64(o, "Containers");
+  i->containers_running = (int)json_int64(o, "ContainersRunning");
+  i->images = (int)json_int64(o, "Images");
+  i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  if (!i->cgroup_version || !i->raw_json) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  if (!i->server_version) {
+    rc = dk__err(DK_EPROTO, 0, "info: the answer has no ServerVersion");
+    goto cleanup;
+  }
+  *out = i;
+  i = NULL;
+cleanup:
+  dk_info_free(i);
+  json_object_put(o);
+  return rc;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+typedef struct events_state {
+  dk_lines lines;
+  dk_event_cb cb;
+  void *ud;
+} events_state;
+
+static int event_line(void *ud, const char *line, size_t len) {
+  events_state *s = ud;
+  json_object *o = NULL;
+  int rc = dk__parse_json(&o, line, len);
+  if (rc)
+    return rc;
+  json_object *actor = NULL;
+  json_object_object_get_ex(o, "Actor", &actor);
+  dk_event ev = {
+      .type = dk__json_str(o, "Type"),
+      .action = dk__json_str(o, "Action"),
+      .id = dk__json_str(actor, "ID"),
+      .json = line,
+  };
+  json_object *t = NULL;
+  if (json_object_object_get_ex(o, "timeNano", &t))
+    ev.time_nano = json_object_get_int64(t);
+  else if (json_object_object_get_ex(o, "time", &t))
+    ev.time_nano = json_object_get_int64(t) * 1000000000;
+  /* Before API 1.22 events had only status/id/from. */
+  if (!ev.type)
+    ev.type = "container";
+  if (!ev.action)
+    ev.action = dk__json_str(o, "status");
+  if (!ev.id)
+    ev.id = dk__json_str(o, "id");
+  if (!ev.action)
+    ev.action = "";
+  if (!ev.id)
+    ev.id = "";
+  rc = s->cb ? s->cb(s->ud, &ev) : DK_OK;
+  json_object_put(o);
+  return rc;
+}
+
+static int events_data(void *ud, const char *data, size_t len) {
+  events_state *s = ud;
+  return dk_lines_feed(&s->lines, data, len);
+}
+
+static int events_query(dk_buf *q, const dk_events_opts *o) {
+  int rc = DK_OK;
+  if ((o->labels && *o->labels) || (o->types && *o->types)) {
+    json_object *f = json_object_new_object();
+    if (!f)
+      return DK_ENOMEM;
+    if (o->labels && *o->labels)
+      json_object_object_add(f, "label", dk__json_strv(o->labels));
+    if (o->types && *o->types)
+      json_object_object_add(f, "type", dk__json_strv(o->types));
+    rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+    json_object_put(f);
+  }
+  if (!rc && o->since)
+    rc = dk__query_int(q, "since", o->since);
+  if (!rc && o->until)
+    rc = dk__query_int(q, "until", o->until);
+  return rc;
+}
+
+int dk_system_events(dk_client *c, const dk_events_opts *opts, dk_event_cb cb, void *ud,
+                     const dk_call *call) {
+  static const dk_events_opts none;
+  if (!opts)
+    opts = &none;
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  int rc = events_query(&q, opts);
+  char *path = rc ? NULL : dk__path("/events%s", q.data ? q.data : "");
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, "events: filters too large or out of memory");
+  events_state s = {.cb = cb, .ud = ud};
+  dk_lines_init(&s.lines, 0, event_line, &s);
+  dk__req req = {.method = "GET",
+                 .path = path,
+                 .on_data = events_data,
+                 .data_ud = &s,
+                 .resp_max = 64 * 1024,
+                 .call = call};
+  dk__resp resp;
+  rc = dk__do(c, &req, &resp);
+  if (!rc)
+    rc = dk_lines_finish(&s.lines);
+  dk__resp_free(&resp);
+  dk_lines_free(&s.lines);
+  free(path);
   return rc;
 }

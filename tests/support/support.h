@@ -5,6 +5,10 @@
 #ifndef JD_TEST_SUPPORT_H
 #define JD_TEST_SUPPORT_H
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <criterion/criterion.h>
 
 #include "dockerapi/dockerapi.h"

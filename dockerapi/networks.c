@@ -1,0 +1,262 @@
+/* Networks: create, remove, connect/disconnect, inspect, list, prune. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dockerapi/networks.h"
+#include "internal.h"
+
+/* Adds key -> v to o; on failure (v NULL or add refused) sets *oom. */
+static void put(int *oom, json_object *o, const char *key, json_object *v) {
+  if (!o || !v || json_object_object_add(o, key, v) != 0) {
+    json_object_put(v);
+    *oom = 1;
+  }
+}
+
+static json_object *kv_object(int *oom, const dk_kv *kv, size_t n) {
+  json_object *m = json_object_new_object();
+  for (size_t i = 0; m && i < n; i++)
+    put(oom, m, kv[i].key, json_object_new_string(kv[i].value ? kv[i].value : ""));
+  return m;
+}
+
+/* "/networks/{id}{suffix}{query}" with the id escaped; NULL on OOM. */
+static char *npath(const char *id, const char *suffix, const dk_buf *q) {
+  char *esc = dk__esc(id);
+  char *p = esc ? dk__path("/networks/%s%s%s", esc, suffix, q && q->data ? q->data : "") : NULL;
+  free(esc);
+  return p;
+}
+
+int dk_network_create(char **id_out, dk_client *c, const char *name, const dk_network_config *cfg) {
+  *id_out = NULL;
+  if (!name)
+    return dk__err(DK_EINVAL, 0, "network create: a name is needed");
+  static const dk_network_config defaults = {0};
+  const dk_network_config *n = cfg ? cfg : &defaults;
+  int oom = 0;
+  json_object *body = json_object_new_object(), *o = NULL;
+  put(&oom, body, "Name", json_object_new_string(name));
+  put(&oom, body, "Driver", json_object_new_string(n->driver ? n->driver : "bridge"));
+  /* Booleans are always sent: their zero value is the engine's default too,
+   * and an explicit false documents the request. */
+  put(&oom, body, "Internal", json_object_new_boolean(n->internal));
+  put(&oom, body, "Attachable", json_object_new_boolean(n->attachable));
+  put(&oom, body, "EnableIPv6", json_object_new_boolean(n->enable_ipv6));
+  put(&oom, body, "CheckDuplicate", json_object_new_boolean(n->check_duplicate));
+  if (n->labels && n->nlabels)
+    put(&oom, body, "Labels", kv_object(&oom, n->labels, n->nlabels));
+  if (n->options && n->noptions)
+    put(&oom, body, "Options", kv_object(&oom, n->options, n->noptions));
+  int rc;
+  if (oom) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  rc = dk__send_json(c, "POST", "/networks/create", body, &o, NULL);
+  if (rc)
+    goto cleanup;
+  *id_out = dk__json_strdup(o, "Id");
+  if (!*id_out)
+    rc = dk__err(DK_EPROTO, 200, "network create: answer without an Id");
+cleanup:
+  json_object_put(o);
+  json_object_put(body);
+  return rc;
+}
+
+int dk_network_remove(dk_client *c, const char *id) {
+  if (!id)
+    return dk__err(DK_EINVAL, 0, "network id missing");
+  char *path = npath(id, "", NULL);
+  if (!path)
+    return dk__err(DK_ENOMEM, 0, NULL);
+  int rc = dk__send_empty(c, "DELETE", path, NULL);
+  free(path);
+  return rc;
+}
+
+/* POST /networks/{id}{verb} with body plus "Container". Takes ownership of
+ * body; oom carries an allocation failure from building it. */
+static int connect_call(dk_client *c, const char *network, const char *verb, const char *container,
+                        json_object *body, int oom) {
+  int rc;
+  char *path = NULL;
+  if (!network || !container) {
+    rc = dk__err(DK_EINVAL, 0, "network %s: network and container are needed", verb);
+    goto cleanup;
+  }
+  put(&oom, body, "Container", json_object_new_string(container));
+  path = npath(network, verb, NULL);
+  if (oom || !path) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  rc = dk__send_json(c, "POST", path, body, NULL, NULL);
+cleanup:
+  free(path);
+  json_object_put(body);
+  return rc;
+}
+
+int dk_network_connect(dk_client *c, const char *network, const char *container,
+                       const char *const *aliases) {
+  int oom = 0;
+  json_object *body = json_object_new_object();
+  if (aliases) {
+    json_object *ep = json_object_new_object();
+    json_object *a = dk__json_strv(aliases);
+    put(&oom, ep, "Aliases", a);
+    put(&oom, body, "EndpointConfig", ep);
+  }
+  return connect_call(c, network, "/connect", container, body, oom);
+}
+
+int dk_network_disconnect(dk_client *c, const char *network, const char *container, bool force) {
+  int oom = 0;
+  json_object *body = json_object_new_object();
+  if (force)
+    put(&oom, body, "Force", json_object_new_boolean(1));
+  return connect_call(c, network, "/disconnect", container, body, oom);
+}
+
+static void info_clear(dk_network_info *n) {
+  free(n->id);
+  free(n->name);
+  free(n->driver);
+  free(n->raw_json);
+}
+
+void dk_network_info_free(dk_network_info *n) {
+  if (!n)
+    return;
+  info_clear(n);
+  free(n);
+}
+
+static char *dup_member(json_object *o, const char *key, int *oom) {
+  const char *s = dk__json_str(o, key);
+  char *d = s ? strdup(s) : NULL;
+  if (s && !d)
+    *oom = 1;
+  return d;
+}
+
+/* Fills n from one network object of the engine (inspect or list item). */
+static int info_fill(dk_network_info *n, json_object *o, int *oom) {
+  json_object *v = NULL;
+  if (!json_object_is_type(o, json_type_object) || !dk__json_str(o, "Id"))
+    return dk__err(DK_EPROTO, 200, "network: answer without an Id");
+  n->id = dup_member(o, "Id", oom);
+  n->name = dup_member(o, "Name", oom);
+  n->driver = dup_member(o, "Driver", oom);
+  n->internal = json_object_object_get_ex(o, "Internal", &v) && json_object_get_boolean(v);
+  if (json_object_object_get_ex(o, "Containers", &v) && json_object_is_type(v, json_type_object))
+    n->ncontainers = (size_t)json_object_object_length(v);
+  return DK_OK;
+}
+
+int dk_network_inspect(dk_network_info **out, dk_client *c, const char *id) {
+  *out = NULL;
+  if (!id)
+    return dk__err(DK_EINVAL, 0, "network id missing");
+  char *path = npath(id, "", NULL);
+  if (!path)
+    return dk__err(DK_ENOMEM, 0, NULL);
+  json_object *o = NULL;
+  dk_network_info *n = NULL;
+  int oom = 0;
+  int rc = dk__get_json(c, path, &o, NULL);
+  if (rc)
+    goto cleanup;
+  n = calloc(1, sizeof *n);
+  if (!n) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  rc = info_fill(n, o, &oom);
+  if (rc)
+    goto cleanup;
+  n->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  if (oom || !n->raw_json) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  *out = n;
+  n = NULL;
+cleanup:
+  dk_network_info_free(n);
+  json_object_put(o);
+  free(path);
+  return rc;
+}
+
+void dk_network_list_free(dk_network_list *l) {
+  if (!l)
+    return;
+  for (size_t i = 0; i < l->count; i++)
+    info_clear(&l->items[i]);
+  free(l->items);
+  free(l);
+}
+
+int dk_network_list_by_label(dk_network_list **out, dk_client *c, const char *const *labels) {
+  *out = NULL;
+  dk_buf q = DK_BUF_INIT(8192);
+  int rc = dk__query_label_filters(&q, labels);
+  char *path = rc ? NULL : dk__path("/networks%s", q.data ? q.data : "");
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  json_object *o = NULL;
+  dk_network_list *l = NULL;
+  int oom = 0;
+  rc = dk__get_json(c, path, &o, NULL);
+  if (rc)
+    goto cleanup;
+  if (!json_object_is_type(o, json_type_array)) {
+    rc = dk__err(DK_EPROTO, 200, "network list: answer is not an array");
+    goto cleanup;
+  }
+  size_t n = json_object_array_length(o);
+  l = calloc(1, sizeof *l);
+  if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+    goto cleanup;
+  }
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = info_fill(&l->items[l->count++], json_object_array_get_idx(o, i), &oom);
+  if (!rc && oom)
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+  if (rc)
+    goto cleanup;
+  *out = l;
+  l = NULL;
+cleanup:
+  dk_network_list_free(l);
+  json_object_put(o);
+  free(path);
+  return rc;
+}
+
+int dk_network_prune(size_t *deleted, dk_client *c, const char *const *labels) {
+  if (deleted)
+    *deleted = 0;
+  /* Unfiltered, this would remove every unused network on the host. */
+  if (!labels || !*labels)
+    return dk__err(DK_EINVAL, 0, "network prune: at least one label filter is required");
+  dk_buf q = DK_BUF_INIT(8192);
+  int rc = dk__query_label_filters(&q, labels);
+  char *path = rc ? NULL : dk__path("/networks/prune%s", q.data);
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  json_object *o = NULL, *del = NULL;
+  rc = dk__send_json(c, "POST", path, NULL, &o, NULL);
+  if (!rc && deleted && json_object_object_get_ex(o, "NetworksDeleted", &del) &&
+      json_object_is_type(del, json_type_array))
+    *deleted = json_object_array_length(del);
+  json_object_put(o);
+  free(path);
+  return rc;
+}

@@ -1,0 +1,63 @@
+/* The daemon's settings, from four layers (each overrides the one before):
+ *   built-in defaults < config file < environment (JUDGER_*) < command-line
+ * The config file is `key = value` lines ('#' starts a comment); keys are
+ * the same as the long flags without "--" (dashes or underscores), and the
+ * environment variable of a key is JUDGER_<KEY> (upper case, underscores).
+ * See docs/daemon.md for every key. */
+#ifndef JD_CONFIG_H
+#define JD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jd_config {
+  char *redis;        /* redis://host:port/db or unix:///path */
+  int slots;          /* tasks run at once */
+  char *host_id;      /* consumer name and container label; default: hostname */
+  char *state_dir;    /* caches, work dirs, outputs; default /var/lib/judger */
+  char *out_dir;      /* task outputs; default <state_dir>/tasks */
+  char *prefix;       /* Redis key prefix */
+  char *group;        /* consumer group */
+  char *labels;       /* "k=v,k=v" shown in the host registry */
+  int64_t lease_ms;   /* an entry not renewed for this long is taken over */
+  int64_t grace_ms;   /* SIGTERM: time running tasks get to finish */
+  int64_t stall_ms;   /* no progress for this long ends a match; 0 = never */
+  int64_t block_ms;   /* longest blocking read */
+  int max_attempts;   /* attempts before a task goes to the dead letters */
+  int upload_retries; /* tries per artifact upload */
+  int64_t upload_timeout_ms;
+  bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
+  char *log_level;    /* debug, info, warn, error */
+  bool log_json;      /* one JSON object per log line */
+  char *config_file;  /* the file that was read, or NULL */
+} jd_config;
+
+/* Sets the defaults (allocates); free with jd_config_clear(). */
+int jd_config_defaults(jd_config *c);
+void jd_config_clear(jd_config *c);
+
+/* Sets one key from text; -1 with err naming the key when it is unknown or
+ * the value bad. Dashes and underscores in keys are the same. */
+int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen);
+int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen);
+/* Applies every JUDGER_<KEY> found in envp (NULL = environ). */
+int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen);
+
+typedef struct jd_config_source {
+  const char *file;          /* explicit file (--config); NULL = $JUDGER_CONFIG or
+                                /etc/judger/judger.conf if it exists */
+  char *const *envp;         /* NULL = environ */
+  const char *const *flags;  /* key, value, key, value..., NULL */
+} jd_config_source;
+
+/* All layers in order; *out is cleared first. On error *out holds nothing
+ * to free. */
+int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_t errlen);
+
+/* True when key names a setting. */
+bool jd_config_key_known(const char *key);
+/* The settings as a JSON object (the Redis password masked); caller frees. */
+char *jd_config_json(const jd_config *c);
+
+#endif

@@ -1,0 +1,46 @@
+/* A queued task: the JSON envelope a stream entry carries (docs/queue.md).
+ *
+ *   {"id": "m-981", "type": "match", "match": {<judger run spec>},
+ *    "upload": {"replay.json": "http://...", "player_0.log": "http://..."},
+ *    "max_attempts": 3}
+ *   {"id": "b-12", "type": "build", "build": {<build request>}}
+ *
+ * This module checks the envelope only; the executor validates the inner
+ * build request or match spec (see daemon.h).
+ */
+#ifndef JD_TASK_H
+#define JD_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { JD_TASK_BUILD, JD_TASK_MATCH } jd_task_kind;
+
+#define JD_TASK_ID_MAX 128
+
+typedef struct jd_upload {
+  char *path; /* relative to the task's output directory, no ".." */
+  char *url;  /* http(s) pre-signed PUT URL */
+  bool gzip;  /* logs (*.log) are gzipped before upload */
+} jd_upload;
+
+typedef struct jd_task {
+  char *id;
+  jd_task_kind kind;
+  char *spec_json; /* the "build" or "match" object, as JSON text */
+  jd_upload *uploads;
+  size_t nuploads;
+  int max_attempts; /* 0 = the daemon's setting */
+} jd_task;
+
+/* Parses and validates an envelope. Returns 0 and *out, or -1 with a reason
+ * naming the bad field in err. The caller frees *out with jd_task_free(). */
+int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen);
+void jd_task_free(jd_task *t);
+
+/* Task ids: [A-Za-z0-9][A-Za-z0-9_.-]*, at most JD_TASK_ID_MAX chars; they
+ * become parts of Redis keys and of directory names. */
+bool jd_task_id_valid(const char *id);
+const char *jd_task_kind_name(jd_task_kind k);
+
+#endif

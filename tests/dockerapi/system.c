@@ -1,0 +1,218 @@
+// test-labels: engine
+/* System endpoints against the real engine: ping, version, info, and the
+ * events stream (label/type filters, since/until, callback stop, deadline,
+ * cancel). Events are produced by tagging an image carrying a label unique
+ * to the test: image events copy the image's labels into their attributes. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static dk_client *c;
+static char *uniq, *label, *image_id;
+
+/* An image labelled judger.test.system=<uniq>, built once per test that
+ * needs events. */
+static void make_image(void) {
+  t_busybox_image(c);
+  char *df = NULL;
+  cr_assert(asprintf(&df, "FROM " T_BUSYBOX_IMAGE "\nLABEL judger.test=1 judger.test.system=%s\n",
+                     uniq) > 0);
+  dk_tar *t = NULL;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_file(t, "Dockerfile", df, strlen(df), 0644));
+  const void *data;
+  size_t len;
+  t_ok(dk_tar_finish(t, &data, &len));
+  t_ok(dk_image_build(&image_id, c, data, len, NULL, NULL, NULL, NULL, NULL));
+  dk_tar_free(t);
+  free(df);
+}
+
+static void setup(void) {
+  c = t_client();
+  uniq = t_unique("sys");
+  cr_assert(asprintf(&label, "judger.test.system=%s", uniq) > 0);
+}
+
+static void teardown(void) {
+  if (image_id) {
+    /* force: also drops the tags the test added */
+    (void)dk_image_remove(c, image_id, true, false);
+    free(image_id);
+    image_id = NULL;
+  }
+  free(uniq);
+  free(label);
+  dk_client_free(c);
+}
+
+TestSuite(system, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(system, ping) { t_ok(dk_ping(c, NULL)); }
+
+Test(system, version_matches_the_negotiated_api) {
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  cr_assert(v->version && v->version[0]);
+  cr_assert(v->os && v->arch && v->kernel_version && v->go_version);
+  cr_assert_str_eq(v->os, "linux");
+  /* The negotiated version is the lower of ours and the engine's. */
+  char want[16];
+  t_ok(dk_api_version_negotiate(want, sizeof want, v->api_version));
+  const char *api = NULL;
+  t_ok(dk_client_api_version(&api, c));
+  cr_assert_str_eq(api, want);
+  cr_assert(v->min_api_version && dk_api_version_cmp(v->min_api_version, v->api_version) <= 0);
+  dk_version_free(v);
+  dk_version_free(NULL);
+}
+
+Test(system, info_agrees_with_version_and_the_host) {
+  dk_info *i = NULL;
+  t_ok(dk_system_info(&i, c));
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  cr_assert_str_eq(i->server_version, v->version);
+  cr_assert(i->storage_driver && i->storage_driver[0]);
+  cr_assert(i->cgroup_driver && i->cgroup_driver[0]);
+  /* The engine is local: its cgroup version is the host's. */
+  const char *host_cg = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1";
+  cr_assert_str_eq(i->cgroup_version, host_cg);
+  cr_assert_gt(i->ncpu, 0);
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  cr_assert_eq(i->mem_total, (int64_t)pages * psize, "MemTotal %lld", (long long)i->mem_total);
+  cr_assert_geq(i->containers, i->containers_running);
+  cr_assert_gt(i->images, 0, "at least the test image");
+  cr_assert(strstr(i->raw_json, "\"ServerVersion\""));
+  dk_version_free(v);
+  dk_info_free(i);
+  dk_info_free(NULL);
+}
+
+typedef struct seen {
+  int total, tags, foreign;
+  int stop_on_tag; /* return this when a tag event arrives */
+  char tag_id[160];
+} seen;
+
+static int on_event(void *ud, const dk_event *ev) {
+  seen *s = ud;
+  s->total++;
+  if (!strstr(ev->json, uniq))
+    s->foreign++; /* the label filter let through another test's event */
+  if (!strcmp(ev->type, "image") && !strcmp(ev->action, "tag")) {
+    s->tags++;
+    snprintf(s->tag_id, sizeof s->tag_id, "%s", ev->id);
+    cr_assert_gt(ev->time_nano, 0);
+    return s->stop_on_tag;
+  }
+  return 0;
+}
+
+static void tag_image(const char *suffix) {
+  char *repo = NULL;
+  cr_assert(asprintf(&repo, "judger-test/%s", uniq) > 0);
+  t_ok(dk_image_tag(c, image_id, repo, suffix));
+  free(repo);
+}
+
+Test(system, events_between_since_and_until_filtered_by_label) {
+  make_image();
+  int64_t since = (int64_t)time(NULL) - 1;
+  tag_image("e1");
+  tag_image("e2");
+  const char *labels[] = {label, NULL};
+  const char *types[] = {"image", NULL};
+  dk_events_opts o = {.labels = labels, .types = types, .since = since,
+                      .until = (int64_t)time(NULL) + 1};
+  seen s = {0};
+  dk_call call = {.deadline_ms = dk_now_ms() + 10000};
+  /* until set: the engine ends the stream by itself. */
+  t_ok(dk_system_events(c, &o, on_event, &s, &call));
+  cr_assert_eq(s.tags, 2, "tag events %d of %d", s.tags, s.total);
+  cr_assert_eq(s.foreign, 0, "events without our label: %d", s.foreign);
+  cr_assert_str_eq(s.tag_id, image_id);
+}
+
+typedef struct watcher {
+  dk_events_opts opts;
+  seen s;
+  dk_call call;
+  int rc;
+} watcher;
+
+static void *watch(void *ud) {
+  watcher *w = ud;
+  w->rc = dk_system_events(c, &w->opts, on_event, &w->s, &w->call);
+  return NULL;
+}
+
+Test(system, live_event_reaches_the_callback_which_stops_the_stream) {
+  make_image();
+  const char *labels[] = {label, NULL};
+  watcher w = {.opts = {.labels = labels}, .s = {.stop_on_tag = 77},
+               .call = {.deadline_ms = dk_now_ms() + 15000}};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, watch, &w), 0);
+  usleep(500 * 1000); /* the stream is open before the event happens */
+  int64_t t0 = dk_now_ms();
+  tag_image("live");
+  pthread_join(th, NULL);
+  cr_assert_eq(w.rc, 77, "rc %s", dk_error_name(w.rc));
+  cr_assert_eq(w.s.tags, 1);
+  cr_assert_lt(dk_now_ms() - t0, 5000, "event arrived late");
+}
+
+Test(system, events_deadline_returns_etimedout) {
+  /* A label nobody uses: the stream stays silent until the deadline. */
+  const char *labels[] = {label, NULL};
+  dk_events_opts o = {.labels = labels};
+  seen s = {0};
+  int64_t t0 = dk_now_ms();
+  dk_call call = {.deadline_ms = t0 + 700};
+  int rc = dk_system_events(c, &o, on_event, &s, &call);
+  int64_t took = dk_now_ms() - t0;
+  cr_assert_eq(rc, DK_ETIMEDOUT, "rc %s", dk_error_name(rc));
+  cr_assert(took >= 650 && took < 2000, "took %lld ms", (long long)took);
+  cr_assert_eq(s.total, 0);
+  /* The client is still usable after an aborted stream. */
+  t_ok(dk_ping(c, NULL));
+}
+
+static void *fire_later(void *k) {
+  usleep(600 * 1000);
+  dk_cancel_fire(k);
+  return NULL;
+}
+
+Test(system, events_cancel_from_another_thread) {
+  const char *labels[] = {label, NULL};
+  dk_events_opts o = {.labels = labels};
+  dk_cancel *k = NULL;
+  t_ok(dk_cancel_new(&k));
+  dk_call call = {.cancel = k};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, fire_later, k), 0);
+  int64_t t0 = dk_now_ms();
+  int rc = dk_system_events(c, &o, on_event, &(seen){0}, &call);
+  int64_t took = dk_now_ms() - t0;
+  pthread_join(th, NULL);
+  cr_assert_eq(rc, DK_ECANCELED, "rc %s", dk_error_name(rc));
+  cr_assert(took >= 550 && took < 1500, "canceled after %lld ms", (long long)took);
+  dk_cancel_free(k);
+}
+
+Test(system, events_since_after_until_is_refused_with_the_engine_message) {
+  dk_events_opts o = {.since = 2000, .until = 1000};
+  dk_call call = {.deadline_ms = dk_now_ms() + 5000};
+  int rc = dk_system_events(c, &o, NULL, NULL, &call);
+  cr_assert_eq(rc, DK_EBADREQ, "rc %s", dk_error_name(rc));
+  const dk_error *e = dk_error_last();
+  cr_assert_eq(e->http_status, 400);
+  cr_assert(strstr(e->message, "cannot be after"), "%s", e->message);
+}
