@@ -8,6 +8,7 @@
 #include "build.h"
 #include "executor.h"
 #include "match.h"
+#include "util.h"
 
 /* ---- build requests ------------------------------------------------------ */
 
