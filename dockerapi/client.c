@@ -1,10 +1,12 @@
 /* Client configuration, environment parsing, version negotiation and
  * cancel tokens. The HTTP exchange itself is in http.c. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -137,6 +139,14 @@ int dk_api_version_negotiate(char *out, size_t outlen, const char *server_versio
   return DK_OK;
 }
 
+static void drop_missing(char **path) {
+  struct stat st;
+  if (*path && stat(*path, &st) != 0 && errno == ENOENT) {
+    free(*path);
+    *path = NULL;
+  }
+}
+
 int dk_client_new(dk_client **out, const dk_client_opts *opts) {
   *out = NULL;
   dk_client_opts env;
@@ -169,6 +179,17 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
         asprintf(&c->key, "%s/key.pem", dir) < 0) {
       rc = DK_ENOMEM;
       goto err;
+    }
+    /* As the docker CLI: a file missing from the cert path is not used (no
+     * ca.pem = the system's roots; no cert.pem/key.pem = no client
+     * certificate, which a --tlsverify daemon then refuses). */
+    drop_missing(&c->ca);
+    drop_missing(&c->cert);
+    drop_missing(&c->key);
+    if (!c->cert || !c->key) {
+      free(c->cert);
+      free(c->key);
+      c->cert = c->key = NULL;
     }
   }
   if (strcmp(c->url.scheme, "unix") == 0)

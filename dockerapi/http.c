@@ -134,7 +134,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   return n;
 }
 
-static int map_curl_error(dk_client *c, CURLcode cc, const char *detail) {
+static int map_curl_error(dk_client *c, CURLcode cc, const char *detail, long status) {
   switch (cc) {
   case CURLE_COULDNT_CONNECT:
   case CURLE_COULDNT_RESOLVE_HOST:
@@ -153,9 +153,19 @@ static int map_curl_error(dk_client *c, CURLcode cc, const char *detail) {
   case CURLE_USE_SSL_FAILED:
     return dk__err(DK_ETLS, 0, "TLS with the Docker engine at %s failed: %s", c->host,
                    detail && *detail ? detail : curl_easy_strerror(cc));
-  case CURLE_GOT_NOTHING:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
+    /* A --tlsverify daemon refusing our certificate (or its absence) sends
+     * an alert and closes right after the handshake (TLS 1.3): depending on
+     * timing curl sees it on send or on receive, before any HTTP answer. */
+    if (c->tls && status == 0)
+      return dk__err(DK_ETLS, 0,
+                     "TLS with the Docker engine at %s failed: the engine closed the connection "
+                     "(is the client certificate accepted?): %s",
+                     c->host, detail && *detail ? detail : curl_easy_strerror(cc));
+    return dk__err(DK_EPROTO, 0, "the Docker engine at %s dropped the connection or answered badly",
+                   c->host);
+  case CURLE_GOT_NOTHING:
   case CURLE_PARTIAL_FILE:
   case CURLE_WEIRD_SERVER_REPLY:
   case CURLE_HTTP2:
@@ -237,9 +247,12 @@ int dk__do(dk_client *c, const dk__req *req, dk__resp *resp) {
   if (strcmp(c->url.scheme, "unix") == 0)
     curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->url.path);
   if (c->tls) {
-    curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
-    curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
-    curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+    if (c->ca)
+      curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
+    if (c->cert) {
+      curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
+      curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+    }
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   }
@@ -325,7 +338,7 @@ int dk__do(dk_client *c, const dk__req *req, dk__resp *resp) {
       rc = dk__err(DK_ETOOBIG, resp->status, "answer to %s %s is larger than its cap (%zu bytes)",
                    req->method, req->path, resp->body.max);
     else if (result != CURLE_OK)
-      rc = map_curl_error(c, result, errbuf);
+      rc = map_curl_error(c, result, errbuf, resp->status);
     else if (resp->status < 200 || resp->status >= 300)
       rc = status_error(resp->status, &resp->body, req->method, req->path);
   } else if (!rc) {

@@ -22,6 +22,15 @@ fi
 sock=/var/run/docker.sock
 engine_up() { curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; }
 
+# A second dockerd on the machine (the TLS test starts one) or a manual
+# `ip link del` can take the default bridge away; containers on the default
+# network then fail to start. Restart the engine so it recreates docker0.
+if engine_up && ! ip link show docker0 >/dev/null 2>&1; then
+  echo "setup: docker0 is missing; restarting dockerd"
+  pkill -x dockerd || true
+  for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+fi
+
 if ! engine_up; then
   echo "setup: starting dockerd (log: /var/log/judger-dockerd.log)"
   # containerd is started by dockerd itself when not already running.

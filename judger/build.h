@@ -28,6 +28,10 @@ typedef struct jd_build_request {
   void (*progress)(void *ud, const char *line);
   void *ud;
   dk_cancel *cancel; /* may be NULL; firing it stops the build (verdict UE) */
+  /* Extra labels put on built images and build containers (e.g. a task id);
+   * may be NULL. */
+  const dk_kv *labels;
+  size_t nlabels;
 } jd_build_request;
 
 /* One environment image (run or build). */

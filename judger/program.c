@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
+#include "log.h"
 #include "program.h"
 #include "util.h"
 
@@ -117,11 +119,40 @@ void jd_prepared_free(jd_prepared *p) {
 int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
                        const jd_build_limits *limits,
                        void (*progress)(void *ud, const char *line), void *ud) {
-  (void)ctx;
-  (void)ref;
-  (void)limits;
-  (void)progress;
-  (void)ud;
   *out = NULL;
-  return DK_EINTERNAL; /* skeleton: the real one lands with the build module */
+  jd_build_request req = {.ref = *ref, .ops = JD_BUILD_OP_ALL, .progress = progress, .ud = ud};
+  if (limits)
+    req.limits = *limits;
+  jd_build_result *r = NULL;
+  if (jd_build_run(&r, ctx, &req) != 0)
+    return DK_ENOMEM;
+  int rc = 0;
+  if (r->exit_code == 2 || r->exit_code == 3) {
+    /* Not the program's fault: an invalid reference or a system failure. */
+    jd_log(JD_LOG_ERROR, "build.error", "%s-%s: %s", jd_domain_name(ref->domain),
+           ref->id ? ref->id : "?", r->message ? r->message : "failed");
+    rc = r->exit_code == 2 ? DK_EINVAL : DK_EINTERNAL;
+    goto cleanup;
+  }
+  jd_prepared *p = calloc(1, sizeof *p);
+  if (!p) {
+    rc = DK_ENOMEM;
+    goto cleanup;
+  }
+  p->run_image = r->run.tag;
+  r->run.tag = NULL;
+  p->app_dir = r->artifacts_dir;
+  r->artifacts_dir = NULL;
+  p->verdict = r->verdict;
+  r->verdict = NULL;
+  p->log = r->log;
+  r->log = NULL;
+  p->message = r->message;
+  r->message = NULL;
+  p->image_cached = r->run.cached && (!r->build.tag || r->build.cached);
+  p->artifacts_cached = r->artifacts_cached;
+  *out = p;
+cleanup:
+  jd_build_result_free(r);
+  return rc;
 }

@@ -36,6 +36,9 @@ typedef struct jd_build_limits {
   int64_t wall_ms;
   size_t log_max;
   bool network; /* build op network; default off */
+  /* Network of the RUN steps of environment image builds: NULL = the
+   * engine's default (bridge: `RUN apt-get install` works), "none" = offline. */
+  const char *image_network;
 } jd_build_limits; /* zero fields = documented defaults (docs/build.md) */
 
 /* Defaults used for zero fields of jd_build_limits. */

@@ -1,0 +1,36 @@
+/* Capped container logs.
+ *
+ * Every container of a match streams its stdout+stderr into a spool file
+ * with a byte cap. Past the cap the spool keeps what fits, writes a
+ * truncation marker and reports it once, so the caller can mark the
+ * container OLE and kill it. At the end, the spools of every instance of
+ * AI i are appended, in start order, to player_<i>.log, each after a
+ * separator line naming the instance.
+ */
+#ifndef JD_PLAYER_LOG_H
+#define JD_PLAYER_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JD_LOG_MARKER_FMT "\n[judger] log truncated: over its cap of %zu bytes\n"
+
+typedef struct jd_log_spool jd_log_spool;
+
+/* Creates (truncates) path with mode 0644. Returns 0, or -1 with errno. The
+ * caller closes it with jd_log_spool_close(). */
+int jd_log_spool_open(jd_log_spool **out, const char *path, size_t cap);
+/* Appends. Returns 0 while under the cap; 1 when this write went past it
+ * (what fits is kept, then the marker) and for every write after that
+ * (dropped); -1 with errno on an I/O error. Not thread-safe: one writer. */
+int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len);
+bool jd_log_spool_truncated(const jd_log_spool *s);
+size_t jd_log_spool_bytes(const jd_log_spool *s); /* bytes of output kept */
+/* Closes and frees; NULL is fine. Returns 0, or -1 if a write-back failed. */
+int jd_log_spool_close(jd_log_spool *s);
+
+/* Appends header + '\n' and then the bytes of spool_path (missing = empty)
+ * to dst_path (created if needed). Returns 0, or -1 with errno. */
+int jd_player_log_append(const char *dst_path, const char *header, const char *spool_path);
+
+#endif

@@ -1,0 +1,92 @@
+#!/bin/sh
+# Test game logic (busybox sh) for the match engine tests.
+#
+# config: {"seed": N, "plan": "0 1", "mode": "normal|garbage|crash|hang|quick"}
+# plan: AI index of each player to start, in order; player k is named "p<k>"
+# and sends "<token> <name>" to game:7000+k. Score of an AI = sum over its
+# players of (seed % 7 + 10 * ai) when the token matches match.json's.
+# Every event received is written to /judger/out/events.txt.
+cfg=/judger/match.json
+exec 3<"$JUDGER_EVENT_PIPE"
+exec 4>"$JUDGER_CMD_PIPE"
+seed=$(sed -n 's/.*"seed": *\([0-9]*\).*/\1/p' $cfg | head -n 1)
+plan=$(sed -n 's/.*"plan": *"\([0-9 ]*\)".*/\1/p' $cfg | head -n 1)
+mode=$(sed -n 's/.*"mode": *"\([a-z]*\)".*/\1/p' $cfg | head -n 1)
+out=/judger/out
+: > $out/events.txt
+echo "game: seed=$seed plan=$plan mode=$mode"
+
+token_of() { # AI index -> its token in match.json
+  grep -o '"token": *"[0-9a-f]*"' $cfg | sed -n "$(($1 + 1))p" | sed 's/.*"\([0-9a-f]*\)"$/\1/'
+}
+
+case "$mode" in
+crash) echo "game: crashing" >&2; exit 1 ;;
+hang) echo "game: hanging"; while :; do sleep 1; done ;;
+garbage)
+  # Every bad line must come back as a refused event, and the judger must
+  # go on serving the pipe.
+  printf 'this is not a command\n' >&4
+  printf '{"cmd":"start","name":"p0","ai":99}\n' >&4
+  printf '{"cmd":"start","name":"game","ai":0}\n' >&4
+  printf '{"cmd":"fly"}\n' >&4
+  printf '\001\002\003\377garbage\n' >&4
+  head -c 100000 /dev/zero | tr '\0' 'x' >&4; printf '\n' >&4
+  printf '{"cmd":"stop","name":"nobody"}\n' >&4
+  printf 'end_match [1, 2]\n' >&4
+  refused=0
+  while [ $refused -lt 8 ] && read -r ev <&3; do
+    echo "$ev" >> $out/events.txt
+    case "$ev" in *'"refused"'*) refused=$((refused + 1)) ;; esac
+  done
+  echo "{\"cmd\":\"end\",\"scores\":[$refused]}" >&4
+  exit 0 ;;
+esac
+
+# A listener every player may probe (the isolation test's control).
+nc -l -p 7100 -w 20 > /tmp/intruder &
+n=0
+for ai in $plan; do
+  nc -l -p $((7000 + n)) -w 10 > /tmp/in$n &
+  n=$((n + 1))
+done
+k=0
+for ai in $plan; do
+  echo "{\"cmd\":\"start\",\"name\":\"p$k\",\"ai\":$ai}" >&4
+  k=$((k + 1))
+done
+echo '{"cmd":"progress","turn":1,"turns":1}' >&4
+if [ "$mode" = quick ]; then
+  # End as soon as everyone started: lingering players must be removed.
+  started=0
+  while [ $started -lt $n ] && read -r ev <&3; do
+    echo "$ev" >> $out/events.txt
+    case "$ev" in *'"started"'*) started=$((started + 1)) ;; esac
+  done
+else
+  exited=0
+  while [ $exited -lt $n ] && read -r ev <&3; do
+    echo "$ev" >> $out/events.txt
+    case "$ev" in *'"exited"'*|*'"cancelled"'*) exited=$((exited + 1)) ;; esac
+  done
+fi
+nais=$JUDGER_AI_COUNT
+scores=""
+i=0
+while [ $i -lt $nais ]; do
+  tok=$(token_of $i)
+  s=0
+  k=0
+  for ai in $plan; do
+    if [ "$ai" = "$i" ] && [ "$(cut -d' ' -f1 /tmp/in$k 2>/dev/null)" = "$tok" ]; then
+      s=$((s + seed % 7 + 10 * i))
+    fi
+    k=$((k + 1))
+  done
+  scores="$scores${scores:+,}$s"
+  i=$((i + 1))
+done
+echo "seed=$seed plan=$plan scores=$scores intruder=$(cat /tmp/intruder 2>/dev/null)" > $out/replay.txt
+echo "game: scores $scores"
+echo "{\"cmd\":\"end\",\"scores\":[$scores],\"messages\":[\"well played\"]}" >&4
+exit 0
