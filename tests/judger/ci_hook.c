@@ -153,3 +153,39 @@ Test(ci_hook, ci_job_script_builds_the_checked_out_commit) {
   free(id);
   dk_client_free(c);
 }
+
+Test(ci_hook, pre_receive_refuses_a_push_that_does_not_build) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *id = t_unique("prerecv");
+  char *tmp = t_tmpdir("prerecv"), *out = NULL;
+  char bare[4200], work[4200], state[4200];
+  snprintf(bare, sizeof bare, "%s/%s.git", tmp, id);
+  snprintf(work, sizeof work, "%s/work", tmp);
+  snprintf(state, sizeof state, "%s/state", tmp);
+  cr_assert_eq(sh_out(&out, "git init -q --bare %s && cp %s/docs/ci/post-receive %s/hooks/pre-receive"
+                            " && git -C %s config judger.bin %s && git -C %s config judger.statedir %s",
+                      bare, JD_SOURCE_DIR, bare, bare, JUDGER, bare, state),
+               0, "%s", out);
+  free(out);
+  cr_assert_eq(sh_out(&out, GIT " clone -q %s %s 2>&1", bare, work), 0, "%s", out);
+  free(out);
+  /* The commit only exists in git's quarantine while the hook runs. */
+  write_program(work, id, "echo 'bad.c:1: error: nope' >&2; exit 1");
+  int rc = sh_out(&out, "cd %s && " GIT " add -A && " GIT " commit -qm bad && " GIT
+                        " push -q origin HEAD:main 2>&1",
+                  work);
+  cr_assert_neq(rc, 0, "a push that does not build was accepted:\n%s", out);
+  cr_assert(strstr(out, "judger: FAILED, the program's fault"), "%s", out);
+  free(out);
+  write_program(work, id, "echo ok > out");
+  rc = sh_out(&out, "cd %s && " GIT " commit -qam good && " GIT " push -q origin HEAD:main 2>&1",
+              work);
+  cr_assert_eq(rc, 0, "a good push was refused:\n%s", out);
+  cr_assert(strstr(out, "judger: OK"), "%s", out);
+  free(out);
+  remove_program_images(c, id);
+  t_rmdir(tmp);
+  free(id);
+  dk_client_free(c);
+}
