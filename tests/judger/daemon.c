@@ -500,3 +500,300 @@ Test(daemon, redis_restarted_mid_task_the_result_still_arrives, .init = up, .fin
   stop_daemon(r, true);
   jd_queue_free(q);
 }
+
+/* ---- end to end: the real `judger` binary on the real engine ---------- */
+
+typedef struct proc {
+  pid_t pid;
+  char *host, *state, *log;
+} proc;
+
+/* Starts `judger daemon` with its own state dir; stderr goes to a log
+ * file shown when an assertion fails. */
+static proc *spawn_daemon(const char *host, const char *state, const char *extra) {
+  proc *p = calloc(1, sizeof *p);
+  p->host = strdup(host);
+  p->state = strdup(state);
+  cr_assert(asprintf(&p->log, "%s/daemon-%s.log", state, host) > 0);
+  char *cmd = NULL;
+  cr_assert(asprintf(&cmd,
+                     "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots 1 "
+                     "--lease-ms 2000 --block-ms 300 --grace-ms 1500 --log-json true %s "
+                     "2>>%s",
+                     JD_BINARY_DIR, srv->url, host, state, extra ? extra : "", p->log) > 0);
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    setenv("JUDGER_CONFIG", "", 1); /* never a host's /etc/judger */
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  p->pid = pid;
+  return p;
+}
+
+static int proc_wait(proc *p, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int st = 0;
+    if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+      p->pid = 0;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    usleep(20000);
+  }
+  return -1;
+}
+
+static void proc_free(proc *p) {
+  if (p->pid > 0) {
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+  }
+  free(p->host);
+  free(p->state);
+  free(p->log);
+  free(p);
+}
+
+static size_t count_containers(dk_client *c, const char *host) {
+  char label[160];
+  snprintf(label, sizeof label, "judger.host=%s", host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, c, true, labels));
+  size_t n = l->count;
+  dk_container_list_free(l);
+  return n;
+}
+
+static void cleanup_host(dk_client *c, const char *host) {
+  char label[160];
+  snprintf(label, sizeof label, "judger.host=%s", host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  if (dk_container_list_by_label(&l, c, true, labels) == 0) {
+    for (size_t i = 0; i < l->count; i++)
+      dk_container_remove(c, l->items[i].id, true, true);
+    dk_container_list_free(l);
+  }
+  dk_network_list *nl = NULL;
+  if (dk_network_list_by_label(&nl, c, labels) == 0) {
+    for (size_t i = 0; i < nl->count; i++)
+      dk_network_remove(c, nl->items[i].id);
+    dk_network_list_free(nl);
+  }
+}
+
+/* A match task of the daemon test game: `turns` seconds of progress. */
+static void submit_match(jd_queue *q, jd_priority prio, const char *id, int turns) {
+  char spec[2048];
+  snprintf(spec, sizeof spec,
+           "{\"id\":\"%s\",\"game_logic\":{\"id\":\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\","
+           "\"dir\":\"%s/tests/judger/programs/daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},"
+           "\"players\":[{\"id\":\"idle\",\"image\":\"" T_BUSYBOX_IMAGE "\","
+           "\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}",
+           id, JD_SOURCE_DIR, turns);
+  submit(q, prio, id, spec);
+}
+
+static char *wait_state(jd_queue *q, const char *id, const char *state, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    char *s = hget(q, id, "state");
+    if (s && !strcmp(s, state))
+      return hget(q, id, "host");
+    free(s);
+    usleep(50000);
+  }
+  cr_assert_fail("task %s never reached state %s", id, state);
+  return NULL;
+}
+
+static void wait_containers(dk_client *c, const char *host, size_t at_least, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    if (count_containers(c, host) >= at_least)
+      return;
+    usleep(100000);
+  }
+  cr_assert_fail("no container of %s appeared", host);
+}
+
+static int json_int(const char *json, const char *obj, const char *key) {
+  json_object *o = json_tokener_parse(json), *v = NULL;
+  json_object *in = o;
+  if (obj)
+    json_object_object_get_ex(o, obj, &in);
+  int n = json_object_object_get_ex(in, key, &v) ? json_object_get_int(v) : -1;
+  json_object_put(o);
+  return n;
+}
+
+Test(daemon_e2e, a_match_through_submit_and_the_daemon, .init = up, .fini = down) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *host = t_unique("jdd-e2e"), *state = t_tmpdir("dstate");
+  proc *d = spawn_daemon(host, state, NULL);
+  jd_queue *q = client();
+  char *task = NULL;
+  cr_assert(asprintf(&task, "%s/task.json", state) > 0);
+  char spec[2048];
+  snprintf(spec, sizeof spec,
+           "{\"id\":\"e2e-1\",\"type\":\"match\",\"match\":{\"id\":\"e2e-1\",\"game_logic\":{\"id\":"
+           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":2}}}",
+           JD_SOURCE_DIR);
+  cr_assert_eq(jd_write_file(task, spec, strlen(spec)), 0);
+  char *cmd = NULL;
+  cr_assert(asprintf(&cmd, "%s/bin/judger submit --redis %s --priority auto --wait 60 %s > %s.out",
+                     JD_BINARY_DIR, srv->url, task, task) > 0);
+  cr_assert_eq(system(cmd), 0, "judger submit --wait failed (daemon log: %s)", d->log);
+  char *res = wait_result(q, "e2e-1", 1000);
+  cr_assert(strstr(res, "\"finished\""), "%s", res);
+  json_object *o = json_tokener_parse(res), *players = NULL;
+  cr_assert(json_object_object_get_ex(o, "players", &players));
+  json_object *score = NULL;
+  cr_assert(json_object_object_get_ex(json_object_array_get_idx(players, 0), "score", &score));
+  cr_assert_eq(json_object_get_double(score), 7.0);
+  json_object_put(o);
+  char replay[700];
+  snprintf(replay, sizeof replay, "%s/tasks/e2e-1/replay.txt", state);
+  cr_assert(jd_path_exists(replay), "the replay stays in the host's output directory");
+  /* judger status sees the finished task. */
+  free(cmd);
+  cr_assert(asprintf(&cmd, "%s/bin/judger status --redis %s --task e2e-1 | grep -q finished",
+                     JD_BINARY_DIR, srv->url) > 0);
+  cr_assert_eq(system(cmd), 0);
+  kill(d->pid, SIGTERM);
+  cr_assert_eq(proc_wait(d, 10000), 0, "daemon exit (log: %s)", d->log);
+  cr_assert_eq(count_containers(c, host), 0);
+  free(res);
+  free(cmd);
+  free(task);
+  proc_free(d);
+  jd_queue_free(q);
+  t_rmdir(state);
+  free(host);
+  dk_client_free(c);
+}
+
+Test(daemon_e2e, kill_9_mid_match_cleanup_rerun_one_result, .init = up, .fini = down) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *ha = t_unique("jdd-a"), *hb = t_unique("jdd-b");
+  char *sa = t_tmpdir("dstate-a"), *sb = t_tmpdir("dstate-b");
+  jd_queue *q = client();
+  proc *a = spawn_daemon(ha, sa, NULL);
+  submit_match(q, JD_PRIO_MATCH, "k9", 4);
+  free(wait_state(q, "k9", "running", 20000));
+  wait_containers(c, ha, 1, 20000);
+  kill(a->pid, SIGKILL);
+  cr_assert_eq(proc_wait(a, 5000), 128 + SIGKILL);
+  cr_assert(count_containers(c, ha) >= 1, "the killed daemon left its game logic running");
+  char wd[600];
+  snprintf(wd, sizeof wd, "%s/matches", sa);
+  cr_assert(jd_path_exists(wd));
+
+  /* Another judger takes the task over once the lease has run out. */
+  proc *b = spawn_daemon(hb, sb, NULL);
+  char *res = wait_result(q, "k9", 40000);
+  cr_assert(strstr(res, "\"finished\""), "%s", res);
+  cr_assert_eq(json_int(res, "task", "attempt"), 2);
+  /* The dead judger comes back: its leftovers are removed at start. */
+  proc *a2 = spawn_daemon(ha, sa, NULL);
+  for (int i = 0; i < 150 && count_containers(c, ha) > 0; i++)
+    usleep(100000);
+  cr_assert_eq(count_containers(c, ha), 0, "leftovers of %s (log %s)", ha, a2->log);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/matches 2>/dev/null)\"", sa);
+  for (int i = 0; i < 50 && system(cmd) != 0; i++)
+    usleep(100000);
+  cr_assert_eq(system(cmd), 0, "the dead run's work dir and FIFOs must be removed");
+  /* Exactly one result. */
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XRANGE judger:results - +"), 0);
+  int k9 = 0;
+  for (size_t i = 0; i < rep->elements; i++) {
+    redisReply *f = rep->element[i]->element[1];
+    for (size_t k = 0; k + 1 < f->elements; k += 2)
+      k9 += !strcmp(f->element[k]->str, "task_id") && !strcmp(f->element[k + 1]->str, "k9");
+  }
+  freeReplyObject(rep);
+  cr_assert_eq(k9, 1, "exactly one result for k9");
+  kill(b->pid, SIGTERM);
+  kill(a2->pid, SIGTERM);
+  cr_assert_eq(proc_wait(b, 10000), 0);
+  cr_assert_eq(proc_wait(a2, 10000), 0);
+  cleanup_host(c, ha);
+  cleanup_host(c, hb);
+  free(res);
+  proc_free(a);
+  proc_free(b);
+  proc_free(a2);
+  jd_queue_free(q);
+  t_rmdir(sa);
+  t_rmdir(sb);
+  free(ha);
+  free(hb);
+  dk_client_free(c);
+}
+
+Test(daemon_e2e, sigterm_drains_and_gives_the_match_back, .init = up, .fini = down) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *ha = t_unique("jdd-term"), *sa = t_tmpdir("dstate-t");
+  jd_queue *q = client();
+  proc *a = spawn_daemon(ha, sa, "--lease-ms 60000");
+  submit_match(q, JD_PRIO_MATCH, "term", 30);
+  free(wait_state(q, "term", "running", 20000));
+  wait_containers(c, ha, 1, 20000);
+  int64_t t0 = jd_unix_ms();
+  kill(a->pid, SIGTERM);
+  cr_assert_eq(proc_wait(a, 20000), 0, "exit after SIGTERM (log %s)", a->log);
+  int64_t took = jd_unix_ms() - t0;
+  cr_assert(took >= 1400, "running work gets the grace period (%lld ms)", (long long)took);
+  cr_assert(took < 15000, "the grace period bounds the stop (%lld ms)", (long long)took);
+  cr_assert_eq(count_containers(c, ha), 0, "a drained match leaves nothing");
+  cr_assert_null(result_of(q, "term"));
+  char *state = hget(q, "term", "state"), *att = hget(q, "term", "attempts");
+  cr_assert_str_eq(state, "queued");
+  cr_assert_str_eq(att, "0", "a drained attempt is not counted as failed");
+  free(state);
+  free(att);
+  /* It is not lost: claimable at once by the next judger. */
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XPENDING judger:q:match judgers - + 10"),
+               0);
+  cr_assert_eq(rep->elements, 1);
+  cr_assert(rep->element[0]->element[2]->integer > 60000, "released: idle past any lease");
+  freeReplyObject(rep);
+  cleanup_host(c, ha);
+  proc_free(a);
+  jd_queue_free(q);
+  t_rmdir(sa);
+  free(ha);
+  dk_client_free(c);
+}
+
+Test(daemon_e2e, redis_restarted_mid_match_the_result_arrives, .init = up, .fini = down) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *ha = t_unique("jdd-rr"), *sa = t_tmpdir("dstate-r");
+  jd_queue *q = client();
+  proc *a = spawn_daemon(ha, sa, NULL);
+  submit_match(q, JD_PRIO_MATCH, "rr", 3);
+  free(wait_state(q, "rr", "running", 20000));
+  t_redis_restart(srv, 500);
+  char *res = wait_result(q, "rr", 30000);
+  cr_assert(strstr(res, "\"finished\""), "%s", res);
+  cr_assert_eq(json_int(res, "task", "attempt"), 1, "the match went on through the outage");
+  kill(a->pid, SIGTERM);
+  cr_assert_eq(proc_wait(a, 10000), 0);
+  cr_assert_eq(count_containers(c, ha), 0);
+  free(res);
+  proc_free(a);
+  jd_queue_free(q);
+  t_rmdir(sa);
+  free(ha);
+  dk_client_free(c);
+}
