@@ -133,12 +133,13 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
                .log_opts = logopts,
                .nlog_opts = 2},
   };
-  int64_t t0 = dk_now_ms();
   if ((rc = dk_container_create(&cid, ctx->dk, name, &cfg)))
     goto cleanup;
   if ((rc = dk_container_start(ctx->dk, cid)))
     goto cleanup;
-  int64_t deadline = t0 + lim->wall_ms;
+  /* The wall time counts from the start: the engine's create/start cost
+   * (up to a second on a busy host) is not the program's. */
+  int64_t deadline = dk_now_ms() + lim->wall_ms;
   log_state ls = {.log = log, .progress = progress, .ud = ud};
   dk_logs_opts lo = {.follow = true};
   dk_call call = {.deadline_ms = deadline, .cancel = cancel};

@@ -133,6 +133,26 @@ void jd_config_clear(jd_config *c) {
   memset(c, 0, sizeof *c);
 }
 
+int jd_config_copy(jd_config *dst, const jd_config *src) {
+  *dst = *src;
+  int rc = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (keys[i].kind != K_STR)
+      continue;
+    const char *from = *(char *const *)((const char *)src + keys[i].off);
+    char **slot = (char **)((char *)dst + keys[i].off);
+    *slot = from ? strdup(from) : NULL;
+    if (from && !*slot)
+      rc = -1;
+  }
+  dst->config_file = src->config_file ? strdup(src->config_file) : NULL;
+  if (src->config_file && !dst->config_file)
+    rc = -1;
+  if (rc)
+    jd_config_clear(dst);
+  return rc;
+}
+
 /* "1500", "1500ms", "2s", "1m" -> milliseconds. */
 static int parse_ms(const char *v, int64_t *out) {
   char *end = NULL;

@@ -55,6 +55,10 @@ typedef struct jd_config_source {
  * to free. */
 int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_t errlen);
 
+/* Deep copy of src into dst (dst's old content is not freed); -1 when
+ * memory runs out (dst then holds nothing to free). */
+int jd_config_copy(jd_config *dst, const jd_config *src);
+
 /* True when key names a setting. */
 bool jd_config_key_known(const char *key);
 /* The settings as a JSON object (the Redis password masked); caller frees. */

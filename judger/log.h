@@ -10,5 +10,9 @@ void jd_log_set_json(int json);
 /* event: a short stable name ("match.start"); fmt: free text. */
 void jd_log(jd_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with the task it is about: a "task_id" field in JSON mode,
+ * "[task_id]" before the text otherwise. task_id may be NULL. */
+void jd_log_task(jd_log_level level, const char *event, const char *task_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -818,3 +818,36 @@ int jd_queue_status_json(char **out, jd_queue *q, size_t dead_max) {
   json_object_put(root);
   return rc;
 }
+
+int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id) {
+  *out = NULL;
+  *found = false;
+  char tk[KEY_MAX];
+  task_key(tk, q, task_id);
+  redisReply *rep = NULL;
+  int rc = jd_redis_command(&rep, q->r, "HGETALL %s", tk);
+  if (rc)
+    return rc;
+  json_object *o = json_object_new_object();
+  json_object *rec = flat_to_object(rep);
+  freeReplyObject(rep);
+  json_object_object_add(o, "task_id", json_object_new_string(task_id));
+  *found = json_object_object_length(rec) > 0;
+  json_object_object_add(o, "status", rec);
+  char *result = NULL;
+  rc = jd_queue_get_result(&result, q, task_id);
+  if (!rc && result) {
+    json_object *r = json_tokener_parse(result);
+    json_object_object_add(o, "result", r ? r : json_object_new_string(result));
+    *found = true;
+  }
+  free(result);
+  if (!rc) {
+    *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                        JSON_C_TO_STRING_SPACED));
+    if (!*out)
+      rc = JD_REDIS_ENOMEM;
+  }
+  json_object_put(o);
+  return rc;
+}

@@ -138,6 +138,10 @@ int jd_queue_host_gone(jd_queue *q);
  * each and the array (NULL-terminated). */
 int jd_queue_dead_hosts(char ***out, jd_queue *q);
 
+/* One task: {"task_id", "status": <its status record>, "result": <result.json
+ * or absent>}; *found false when neither exists. Caller frees *out. */
+int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id);
+
 /* Everything `judger status` shows, as one JSON object (docs/queue.md):
  * streams (length, pending, waiting), pending per host, live hosts, running
  * tasks with progress, the last dead_max dead letters. Caller frees. */

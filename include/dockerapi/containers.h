@@ -136,7 +136,13 @@ int dk_container_logs_collect(dk_client *c, const char *id, const dk_logs_opts *
                               dk_buf *out, dk_buf *err, const dk_call *call);
 
 /* POST /containers/{id}/attach: stdin (may be NULL/0) is sent, then output
- * streams to cb until the container's streams close. */
+ * streams to cb until the container's streams close.
+ * stdin_data non-NULL attaches stdin (the container needs open_stdin); once
+ * it is all sent our half of the connection is closed, which closes the
+ * container's stdin when it was created with stdin_once; input the
+ * container exits without reading is dropped, not an error. Output written
+ * before the attach is not replayed (use dk_container_logs for it): attach
+ * before writing starts, e.g. to a container that waits for its input. */
 int dk_container_attach(dk_client *c, const char *id, bool tty, const void *stdin_data,
                         size_t stdin_len, dk_frame_cb cb, void *ud, const dk_call *call);
 

@@ -276,3 +276,62 @@ Test(faults, unknown_route_is_not_found) {
   expect_error(dk_network_inspect(&info, cli, "n1"), DK_ENOTFOUND, "no such route");
   cr_assert_null(info);
 }
+
+static int split_cb(void *ud, int stream, const char *data, size_t len) {
+  dk_buf *b = ud;
+  dk_buf_append(&b[stream == DK_STREAM_STDERR], data, len);
+  return 0;
+}
+
+/* A hijacked attach: 101, then frames, then the connection closes. */
+static void serve_attach(const void *frames, size_t len, const char *status) {
+  raw = malloc(512 + len);
+  cr_assert(raw);
+  int n = sprintf(raw,
+                  "HTTP/1.1 %s\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
+                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+                  status);
+  memcpy(raw + n, frames, len);
+  serve("POST", "/containers/" ID "/attach", raw, (size_t)n + len, 0);
+}
+
+Test(faults, attach_reads_frames_until_close) {
+  unsigned char body[64];
+  size_t n = t_fake_frame(body, DK_STREAM_STDOUT, "o", 1, 1);
+  n += t_fake_frame(body + n, DK_STREAM_STDERR, "e", 1, 1);
+  serve_attach(body, n, "101 UPGRADED");
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  t_ok(dk_container_attach(cli, ID, false, "in", 2, split_cb, b, NULL));
+  cr_assert_str_eq(b[0].data, "o");
+  cr_assert_str_eq(b[1].data, "e");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}
+
+Test(faults, attach_dropped_inside_a_frame) {
+  unsigned char body[64];
+  size_t n = t_fake_frame(body, DK_STREAM_STDOUT, "trunc", 5, 50);
+  serve_attach(body, n, "101 UPGRADED");
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_EPROTO,
+               "inside a frame");
+  cr_assert_str_eq(b[0].data, "trunc");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}
+
+Test(faults, attach_refused_and_garbage_answers) {
+  static const char answer[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+  serve("POST", "/containers/", answer, 0, 0);
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_ESERVER, "500");
+  dk_client_free(cli);
+  cli = NULL;
+  t_fake_stop(fake);
+  fake = NULL;
+  serve("POST", "/containers/", "SSH-2.0-OpenSSH_9.2\r\n\r\n", 0, 0);
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_EPROTO,
+               "not an HTTP answer");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}

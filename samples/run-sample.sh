@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The README's first command: sets the host up, builds judger, makes sure the
+# offline Debian base image exists, then runs the sample Tron match (c-bot in
+# C against py-bot in Python) and shows how it ended.
+#
+#   bash samples/run-sample.sh [SPEC] [OUT_DIR]
+#
+# SPEC defaults to samples/specs/tron-2p.json (tron-4p.json: four seats, one
+# AI twice); OUT_DIR to a new directory under /tmp. Works on a fresh clone:
+# the first run builds the Debian base (~1 min) and the programs' images
+# (~2 min, apt-get inside the builds); later runs reuse every cache and take
+# seconds. Exit code: judger run's (0 = the match finished).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+spec=${1:-samples/specs/tron-2p.json}
+out=${2:-$(mktemp -d /tmp/judger-sample.XXXXXX)}
+
+bash images/setup-host.sh
+
+echo "run-sample: building judger"
+cmake -S . -B build >/dev/null
+cmake --build build -j"$(nproc)" --target judger >/dev/null
+
+echo "run-sample: making sure the Debian base image exists (slow the first time)"
+build/bin/judger build --base-image
+
+echo "run-sample: judger run $spec --out $out"
+rc=0
+build/bin/judger run "$spec" --out "$out" || rc=$?
+
+echo
+if [ -f "$out/replay.json" ]; then
+  python3 "$root/samples/tools/replay-ascii.py" "$out/replay.json" --last 1 || true
+  python3 "$root/samples/tools/replay-html.py" "$out/replay.json" "$out/replay.html" || true
+  echo
+  echo "run-sample: replay      $out/replay.json"
+  echo "run-sample: watch it    open $out/replay.html in a browser (self-contained)"
+  echo "            or          python3 samples/tools/replay-ascii.py $out/replay.json --play"
+else
+  echo "run-sample: no replay was written; see $out/game_logic.log" >&2
+fi
+echo "run-sample: result      $out/result.json"
+echo "run-sample: logs        $out/game_logic.log $out/player_*.log"
+exit "$rc"
