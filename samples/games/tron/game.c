@@ -518,7 +518,7 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       json_object_object_add(tj, "crashes", crashes);
     }
     json_object_array_add(turns, tj);
-    if (r.turn % 25 == 0)
+    if (r.turn % 50 == 0)
       cmd_progress(g, round, r.turn);
   }
 
