@@ -375,13 +375,13 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->exit_code = u->exit_code;
   r->oom_killed = u->oom_killed;
   r->log_truncated = u->log_truncated;
-  jd_kill_reason k = (jd_kill_reason)atomic_load(&u->kill);
-  r->killed = k != JD_KILL_NONE;
+  jd_kill_reason k = jd_unit_kill_reason(u);
+  r->killed = u->kill_sent;
   r->started_ms = u->started_ms;
   r->ended_ms = u->started_ms ? u->ended_ms : 0;
   if (u->message)
     r->message = strdup(u->message);
-  else if (k != JD_KILL_NONE)
+  else if (k != JD_KILL_NONE && u->kill_sent)
     r->message = strdup(jd_kill_reason_name(k));
 }
 

@@ -66,6 +66,7 @@ struct jd_unit {
   int64_t started_ms, ended_ms; /* unix ms */
   int64_t exit_code;
   bool oom_killed, log_truncated, engine_error;
+  bool kill_sent;         /* the judger's kill reached a running container */
   char *message;
   /* Owned by the loop thread. */
   unit_state state;
@@ -116,6 +117,10 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
 int jd_unit_spawn(jd_unit *u);
 void jd_unit_request_kill(jd_unit *u, jd_kill_reason why);
 void jd_unit_free(jd_unit *u);
+/* The kill reason that explains how the unit ended: the requested one if
+ * the kill reached it, OLE whenever its log went past the cap, else none
+ * (it ended on its own before the kill). Valid once it exited. */
+jd_kill_reason jd_unit_kill_reason(const jd_unit *u);
 
 /* match_loop.c */
 void jd_match_post(jd_match *m, jd_unit *u, note_kind kind);

@@ -294,7 +294,7 @@ static void on_started(jd_match *m, jd_unit *u) {
 static void on_exited(jd_match *m, jd_unit *u) {
   bool was_alive = u->state != UNIT_DONE;
   u->state = UNIT_DONE;
-  jd_kill_reason kill = (jd_kill_reason)atomic_load(&u->kill);
+  jd_kill_reason kill = jd_unit_kill_reason(u);
   u->verdict = jd_verdict(u->engine_error, u->oom_killed, kill, u->exit_code);
   json_object *o = ev_obj(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
   if (o) {
