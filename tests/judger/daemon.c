@@ -46,8 +46,9 @@ static int fake_execute(void *self, const jd_task *t, const jd_exec_env *env, jd
   json_object *spec = json_tokener_parse(t->spec_json);
   json_object *v = NULL;
   int64_t sleep_ms = json_object_object_get_ex(spec, "sleep_ms", &v) ? json_object_get_int64(v) : 0;
-  const char *behave =
-      json_object_object_get_ex(spec, "behave", &v) ? json_object_get_string(v) : "ok";
+  char behave[32];
+  snprintf(behave, sizeof behave, "%s",
+           json_object_object_get_ex(spec, "behave", &v) ? json_object_get_string(v) : "ok");
   bool progress = json_object_object_get_ex(spec, "progress", &v) && json_object_get_boolean(v);
   pthread_mutex_lock(&f->mu);
   if (f->nruns < MAX_RUNS) {
@@ -600,8 +601,10 @@ static void submit_match(jd_queue *q, jd_priority prio, const char *id, int turn
 static char *wait_state(jd_queue *q, const char *id, const char *state, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 50) {
     char *s = hget(q, id, "state");
-    if (s && !strcmp(s, state))
+    if (s && !strcmp(s, state)) {
+      free(s);
       return hget(q, id, "host");
+    }
     free(s);
     usleep(50000);
   }
