@@ -301,6 +301,25 @@ static int export_tree(git_repository *repo, const git_tree *tree, const char *d
   return 0;
 }
 
+/* Inside a pre-receive hook the pushed objects sit in a quarantine
+ * directory that git names in GIT_OBJECT_DIRECTORY (the repository's own
+ * objects then come through GIT_ALTERNATE_OBJECT_DIRECTORIES): add them to the
+ * object database so the pushed commit can be read before it is accepted. */
+static void add_quarantine(git_repository *repo) {
+  const char *q = getenv("GIT_QUARANTINE_PATH");
+  const char *objdir = getenv("GIT_OBJECT_DIRECTORY");
+  if (!q && !objdir)
+    return;
+  git_odb *odb = NULL;
+  if (git_repository_odb(&odb, repo) != 0)
+    return;
+  if (objdir && *objdir)
+    git_odb_add_disk_alternate(odb, objdir);
+  else if (q && *q)
+    git_odb_add_disk_alternate(odb, q);
+  git_odb_free(odb);
+}
+
 /* Points the mirror's HEAD at the remote's default branch, so that a NULL
  * ref means what `git clone` would check out. Best effort. */
 static void mirror_set_head(git_repository *repo, git_remote *remote) {
@@ -395,6 +414,7 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
                 git_msg());
       goto cleanup;
     }
+    add_quarantine(repo);
   } else {
     if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0) {
       rc = fail(err, errlen, JD_SRC_EUSAGE, "no usable state directory for the git cache");

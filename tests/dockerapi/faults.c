@@ -42,6 +42,21 @@ static void serve_logs_body(const void *body, size_t len) {
   serve("GET", "/containers/" ID "/logs", raw, n, 0);
 }
 
+/* A chunked logs answer holding one chunk with one stdout frame, and no
+ * terminating chunk: what the client sees when the engine stops mid-stream
+ * (hold_ms: stays silent that long before closing). */
+static void serve_one_chunk(const char *payload, int hold_ms) {
+  unsigned char frame[64];
+  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, payload, strlen(payload), strlen(payload));
+  raw = malloc(512);
+  cr_assert(raw);
+  size_t n = (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
+  memcpy(raw + n, frame, fn);
+  n += fn;
+  n += (size_t)sprintf(raw + n, "\r\n");
+  serve("GET", "/containers/" ID "/logs", raw, n, hold_ms);
+}
+
 static int collect_logs(dk_buf *out, dk_buf *err) {
   return dk_container_logs_collect(cli, ID, NULL, out, err, NULL);
 }
@@ -118,16 +133,7 @@ Test(faults, stream_3_frame_is_the_daemons_error) {
 Test(faults, connection_dropped_mid_stream) {
   /* one chunk with a whole frame, then the connection closes without the
    * terminating chunk */
-  unsigned char frame[32];
-  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, "partial\n", 8, 8);
-  size_t n = 0;
-  raw = malloc(512);
-  cr_assert(raw);
-  n += (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
-  memcpy(raw + n, frame, fn);
-  n += fn;
-  n += (size_t)sprintf(raw + n, "\r\n");
-  serve("GET", "/containers/" ID "/logs", raw, n, 0);
+  serve_one_chunk("partial\n", 0);
   dk_buf out = DK_BUF_INIT(100);
   int rc = collect_logs(&out, NULL);
   expect_error(rc, DK_EPROTO, "dropped the connection");
@@ -158,16 +164,7 @@ Test(faults, connection_dropped_inside_a_frame_while_following) {
 
 Test(faults, stalled_stream_meets_the_deadline) {
   /* headers and one frame, then silence with the connection open */
-  unsigned char frame[32];
-  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, "tick\n", 5, 5);
-  size_t n = 0;
-  raw = malloc(512);
-  cr_assert(raw);
-  n += (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
-  memcpy(raw + n, frame, fn);
-  n += fn;
-  n += (size_t)sprintf(raw + n, "\r\n");
-  serve("GET", "/containers/" ID "/logs", raw, n, 5000);
+  serve_one_chunk("tick\n", 5000);
   dk_buf out = DK_BUF_INIT(100);
   dk_logs_opts o = {.follow = true};
   dk_call call = {.deadline_ms = dk_now_ms() + 300};
@@ -275,4 +272,77 @@ Test(faults, unknown_route_is_not_found) {
   dk_network_info *info = NULL;
   expect_error(dk_network_inspect(&info, cli, "n1"), DK_ENOTFOUND, "no such route");
   cr_assert_null(info);
+}
+
+static int split_cb(void *ud, int stream, const char *data, size_t len) {
+  dk_buf *b = ud;
+  dk_buf_append(&b[stream == DK_STREAM_STDERR], data, len);
+  return 0;
+}
+
+/* A hijacked attach: 101, then frames, then the connection closes. */
+static void serve_attach(const void *frames, size_t len, const char *status) {
+  raw = malloc(512 + len);
+  cr_assert(raw);
+  int n = sprintf(raw,
+                  "HTTP/1.1 %s\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
+                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+                  status);
+  memcpy(raw + n, frames, len);
+  serve("POST", "/containers/" ID "/attach", raw, (size_t)n + len, 0);
+}
+
+Test(faults, attach_reads_frames_until_close) {
+  unsigned char body[64];
+  size_t n = t_fake_frame(body, DK_STREAM_STDOUT, "o", 1, 1);
+  n += t_fake_frame(body + n, DK_STREAM_STDERR, "e", 1, 1);
+  serve_attach(body, n, "101 UPGRADED");
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  t_ok(dk_container_attach(cli, ID, false, "in", 2, split_cb, b, NULL));
+  cr_assert_str_eq(b[0].data, "o");
+  cr_assert_str_eq(b[1].data, "e");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}
+
+Test(faults, attach_dropped_inside_a_frame) {
+  unsigned char body[64];
+  size_t n = t_fake_frame(body, DK_STREAM_STDOUT, "trunc", 5, 50);
+  serve_attach(body, n, "101 UPGRADED");
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_EPROTO,
+               "inside a frame");
+  cr_assert_str_eq(b[0].data, "trunc");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}
+
+Test(faults, attach_refused_and_garbage_answers) {
+  static const char answer[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+  serve("POST", "/containers/", answer, 0, 0);
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_ESERVER, "500");
+  dk_client_free(cli);
+  cli = NULL;
+  t_fake_stop(fake);
+  fake = NULL;
+  serve("POST", "/containers/", "SSH-2.0-OpenSSH_9.2\r\n\r\n", 0, 0);
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_EPROTO,
+               "not an HTTP answer");
+  dk_buf_free(&b[0]);
+  dk_buf_free(&b[1]);
+}
+
+Test(faults, no_engine_at_all) {
+  dk_client_opts o = {.host = "unix:///tmp/jd-no-engine-here.sock", .api_version = "1.41"};
+  t_ok(dk_client_new(&cli, &o));
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_ECONNECT,
+               "jd-no-engine-here");
+  expect_error(dk_container_logs_collect(cli, ID, NULL, &b[0], &b[1], NULL), DK_ECONNECT,
+               "jd-no-engine-here");
+  char *net = NULL;
+  expect_error(dk_network_create(&net, cli, "n", NULL), DK_ECONNECT, NULL);
+  cr_assert_null(net);
+  cr_assert_null(b[0].data);
 }

@@ -9,7 +9,7 @@
 
 #include "support.h"
 
-#define MAX_BOXES 4
+#define MAX_BOXES 6
 
 static dk_client *cli;
 static char *case_value;
@@ -34,7 +34,9 @@ static void teardown(void) {
 
 TestSuite(logs, .init = setup, .fini = teardown, .timeout = 60);
 
-static const char *start_sh(const char *sh, bool tty) {
+/* Starts `sh -c sh`; with stdin, the container keeps stdin open for one
+ * attach (open_stdin + stdin_once). */
+static const char *start_box(const char *sh, bool tty, bool stdin_) {
   cr_assert(nboxes < MAX_BOXES);
   const char *cmd[] = {"sh", "-c", sh, NULL};
   dk_kv labels[] = {{T_LABEL_KEY, "1"}, {"judger.test.case", case_value}};
@@ -43,6 +45,8 @@ static const char *start_sh(const char *sh, bool tty) {
                              .labels = labels,
                              .nlabels = 2,
                              .tty = tty,
+                             .open_stdin = stdin_,
+                             .stdin_once = stdin_,
                              .host = {.network_mode = "none"}};
   char *name = t_unique("jdt-logs");
   char *id = NULL;
@@ -52,6 +56,8 @@ static const char *start_sh(const char *sh, bool tty) {
   t_ok(dk_container_start(cli, id));
   return id;
 }
+
+static const char *start_sh(const char *sh, bool tty) { return start_box(sh, tty, false); }
 
 static void wait_exit(const char *id) {
   int64_t code = -1;
@@ -166,6 +172,7 @@ Test(logs, follow_with_deadline_times_out_promptly) {
   int rc = dk_container_logs_collect(cli, id, &o, &out, NULL, &call);
   int64_t late = dk_now_ms() - call.deadline_ms;
   cr_assert_eq(rc, DK_ETIMEDOUT, "%s", dk_error_name(rc));
+  cr_log_info("returned %lld ms after the deadline", (long long)late);
   cr_assert(late < 200, "returned %lld ms after the deadline", (long long)late);
   cr_assert(out.len >= 5 && !strncmp(out.data, "tick\n", 5), "nothing read before the deadline");
   dk_buf_free(&out);
@@ -197,6 +204,7 @@ Test(logs, cancel_from_another_thread) {
   int64_t after = dk_now_ms() - k.fired_at;
   pthread_join(th, NULL);
   cr_assert_eq(rc, DK_ECANCELED, "%s", dk_error_name(rc));
+  cr_log_info("returned %lld ms after the cancel", (long long)after);
   cr_assert(after < 100, "returned %lld ms after the cancel", (long long)after);
   dk_cancel_free(k.cancel);
   dk_buf_free(&out);
@@ -208,4 +216,86 @@ Test(logs, missing_container_is_not_found) {
   cr_assert_eq(rc, DK_ENOTFOUND, "%s", dk_error_name(rc));
   cr_assert(strstr(dk_error_last()->message, "No such container"), "%s", dk_error_last()->message);
   dk_buf_free(&out);
+}
+
+typedef struct streams {
+  dk_buf out, err;
+} streams;
+
+static int split_cb(void *ud, int stream, const char *data, size_t len) {
+  streams *s = ud;
+  dk_buf_append(stream == DK_STREAM_STDERR ? &s->err : &s->out, data, len);
+  return 0;
+}
+
+Test(logs, attach_sends_stdin_and_splits_output) {
+  /* the container reads all of stdin (so it needs its end), then answers */
+  const char *id = start_box("tr a-z A-Z; echo done >&2; exit 7", false, true);
+  static char in[100000]; /* more than a socket buffer: sent while reading */
+  for (size_t i = 0; i < sizeof in; i++)
+    in[i] = i % 64 == 63 ? '\n' : 'a' + (char)(i % 26);
+  streams s = {DK_BUF_INIT(1 << 20), DK_BUF_INIT(4096)};
+  dk_call call = {.deadline_ms = dk_now_ms() + 20000};
+  t_ok(dk_container_attach(cli, id, false, in, sizeof in, split_cb, &s, &call));
+  cr_assert_eq(s.out.len, sizeof in);
+  for (size_t i = 0; i < sizeof in; i++)
+    cr_assert_eq(s.out.data[i], i % 64 == 63 ? '\n' : 'A' + (char)(i % 26), "byte %zu", i);
+  cr_assert_str_eq(s.err.data, "done\n");
+  int64_t code = -1;
+  t_ok(dk_container_wait(&code, cli, id, NULL, &call));
+  cr_assert_eq(code, 7);
+  dk_buf_free(&s.out);
+  dk_buf_free(&s.err);
+}
+
+Test(logs, attach_output_only_and_tty) {
+  const char *id = start_sh("sleep 1; echo out; echo err >&2", false);
+  streams s = {DK_BUF_INIT(4096), DK_BUF_INIT(4096)};
+  dk_call call = {.deadline_ms = dk_now_ms() + 20000};
+  t_ok(dk_container_attach(cli, id, false, NULL, 0, split_cb, &s, &call));
+  cr_assert_str_eq(s.out.data, "out\n");
+  cr_assert_str_eq(s.err.data, "err\n");
+  dk_buf_free(&s.out);
+  dk_buf_free(&s.err);
+
+  const char *tty = start_sh("sleep 1; echo out; echo err >&2", true);
+  streams t = {DK_BUF_INIT(4096), DK_BUF_INIT(4096)};
+  t_ok(dk_container_attach(cli, tty, true, NULL, 0, split_cb, &t, &call));
+  /* raw: one merged stream with the TTY's \r\n */
+  cr_assert_str_eq(t.out.data, "out\r\nerr\r\n");
+  cr_assert_eq(t.err.len, 0);
+  dk_buf_free(&t.out);
+  dk_buf_free(&t.err);
+}
+
+Test(logs, attach_errors_deadline_and_cancel) {
+  streams s = {DK_BUF_INIT(4096), DK_BUF_INIT(4096)};
+  int rc =
+      dk_container_attach(cli, "jdt-no-such-container-attach", false, NULL, 0, split_cb, &s, NULL);
+  cr_assert_eq(rc, DK_ENOTFOUND, "%s", dk_error_name(rc));
+  cr_assert(strstr(dk_error_last()->message, "No such container"), "%s", dk_error_last()->message);
+
+  const char *id = start_sh("while true; do echo tick; sleep 0.1; done", false);
+  dk_call call = {.deadline_ms = dk_now_ms() + 500};
+  rc = dk_container_attach(cli, id, false, NULL, 0, split_cb, &s, &call);
+  int64_t late = dk_now_ms() - call.deadline_ms;
+  cr_assert_eq(rc, DK_ETIMEDOUT, "%s", dk_error_name(rc));
+  cr_log_info("returned %lld ms after the deadline", (long long)late);
+  cr_assert(late < 200, "returned %lld ms after the deadline", (long long)late);
+  cr_assert(s.out.len >= 5, "nothing read before the deadline");
+
+  canceler k = {0};
+  t_ok(dk_cancel_new(&k.cancel));
+  dk_call cc = {.cancel = k.cancel};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, fire_later, &k), 0);
+  rc = dk_container_attach(cli, id, false, NULL, 0, split_cb, &s, &cc);
+  int64_t after = dk_now_ms() - k.fired_at;
+  pthread_join(th, NULL);
+  cr_assert_eq(rc, DK_ECANCELED, "%s", dk_error_name(rc));
+  cr_log_info("returned %lld ms after the cancel", (long long)after);
+  cr_assert(after < 100, "returned %lld ms after the cancel", (long long)after);
+  dk_cancel_free(k.cancel);
+  dk_buf_free(&s.out);
+  dk_buf_free(&s.err);
 }

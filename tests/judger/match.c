@@ -279,3 +279,27 @@ Test(match, two_matches_at_once_do_not_collide_or_reach_each_other) {
   tm_assert_clean(&env);
   tm_teardown(&env2);
 }
+
+/* ---- real programs: built from their directories ------------------------ */
+
+Test(match, programs_built_from_dirs_and_a_failed_build_is_cancel) {
+  char spec[2048];
+  snprintf(spec, sizeof spec,
+           "{\"id\":\"built\",\"game_logic\":{\"id\":\"game\",\"dir\":\"%s/tests/judger/programs/"
+           "game\"},\"players\":[{\"id\":\"honest\",\"dir\":\"%s/tests/judger/programs/honest\"},"
+           "{\"id\":\"broken\",\"dir\":\"%s/tests/judger/programs/broken\"}],"
+           "\"config\":{\"seed\":45,\"plan\":\"0 1\"}}",
+           JD_SOURCE_DIR, JD_SOURCE_DIR, JD_SOURCE_DIR);
+  jd_match_result *r = tm_run(&env, spec, NULL);
+  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(player(r, 0)->verdict, "OK");
+  cr_assert_float_eq(player(r, 0)->score, 3.0, 1e-9);
+  cr_assert_str_eq(player(r, 1)->verdict, "CANCEL");
+  cr_assert_not_null(player(r, 1)->build_message);
+  cr_assert_eq(player(r, 1)->instances, 0);
+  char *ev = tm_read(&env, "events.txt", NULL);
+  cr_assert(strstr(ev, "{\"event\":\"cancelled\",\"name\":\"p1\",\"ai\":1"), "%s", ev);
+  free(ev);
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}

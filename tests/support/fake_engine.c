@@ -148,6 +148,13 @@ static void serve(t_fake *f, int fd) {
     struct pollfd p = {.fd = f->stop_pipe[0], .events = POLLIN};
     poll(&p, 1, hold_ms);
   }
+  /* Closing a unix socket with unread bytes (an attach's stdin) makes the
+   * client's recv fail with ECONNRESET, maybe before our answer is read:
+   * end our side, then drain until the client closes. */
+  shutdown(fd, SHUT_WR);
+  char sink[4096];
+  while (wait_readable(f, fd, 500) && read(fd, sink, sizeof sink) > 0)
+    ;
   free(req);
 }
 

@@ -21,6 +21,23 @@ token_of() { # AI index -> its token in match.json
 }
 
 case "$mode" in
+bench)
+  # The benchmark's trivial match: start every player, wait for their exits,
+  # end with zeros. No listeners, no sleeps.
+  k=0
+  for ai in $plan; do
+    echo "{\"cmd\":\"start\",\"name\":\"p$k\",\"ai\":$ai}" >&4
+    k=$((k + 1))
+  done
+  exited=0
+  while [ $exited -lt $k ] && read -r ev <&3; do
+    case "$ev" in *'"exited"'*) exited=$((exited + 1)) ;; esac
+  done
+  scores=""
+  i=0
+  while [ $i -lt $JUDGER_AI_COUNT ]; do scores="$scores${scores:+,}0"; i=$((i + 1)); done
+  echo "{\"cmd\":\"end\",\"scores\":[$scores]}" >&4
+  exit 0 ;;
 crash) echo "game: crashing" >&2; exit 1 ;;
 hang) echo "game: hanging"; while :; do sleep 1; done ;;
 garbage)

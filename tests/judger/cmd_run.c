@@ -1,0 +1,155 @@
+// test-labels: engine
+/* `judger run` as a user runs it: exit codes, --json, the summary table,
+ * and SIGINT/SIGTERM in the middle of a match removing everything. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "match_support.h"
+
+static tm_env env;
+static void setup(void) { tm_setup(&env); }
+static void teardown(void) { tm_teardown(&env); }
+TestSuite(cmd_run, .init = setup, .fini = teardown, .timeout = 120);
+
+static char *write_spec(const char *json) {
+  char *path = NULL;
+  cr_assert(asprintf(&path, "%s/spec.json", env.state) > 0);
+  cr_assert_eq(jd_write_file(path, json, strlen(json)), 0);
+  return path;
+}
+
+/* Starts `judger run`; its stdout and stderr go to pipes. */
+static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd) {
+  int o[2], e[2];
+  cr_assert_eq(pipe(o), 0);
+  cr_assert_eq(pipe(e), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(o[1], 1);
+    dup2(e[1], 2);
+    close(o[0]);
+    close(e[0]);
+    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec, "--out", env.out, "--state-dir",
+          env.state, "--host-id", env.host, extra, (char *)NULL);
+    _exit(127);
+  }
+  close(o[1]);
+  close(e[1]);
+  *out_fd = o[0];
+  *err_fd = e[0];
+  return pid;
+}
+
+static char *slurp_fd(int fd) {
+  dk_buf b = DK_BUF_INIT(1 << 22);
+  char tmp[4096];
+  ssize_t n;
+  while ((n = read(fd, tmp, sizeof tmp)) > 0)
+    dk_buf_append(&b, tmp, (size_t)n);
+  close(fd);
+  char *s = dk_buf_detach(&b, NULL);
+  return s ? s : strdup("");
+}
+
+static int wait_exit(pid_t pid) {
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st), "judger did not exit normally");
+  return WEXITSTATUS(st);
+}
+
+Test(cmd_run, invalid_spec_exits_2_naming_the_field) {
+  char *spec = write_spec("{\"id\":\"m\",\"players\":[]}");
+  int o, e;
+  pid_t pid = spawn(spec, "--quiet", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 2);
+  cr_assert(strstr(err, "game_logic: missing"), "%s", err);
+  free(out);
+  free(err);
+  free(spec);
+  tm_assert_clean(&env);
+}
+
+Test(cmd_run, finished_match_exits_0_with_json_on_stdout) {
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":45,\"plan\":\"0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  json_object *r = json_tokener_parse(out);
+  cr_assert_not_null(r, "stdout is not JSON: %s", out);
+  json_object *v;
+  cr_assert(json_object_object_get_ex(r, "status", &v));
+  cr_assert_str_eq(json_object_get_string(v), "finished");
+  json_object_put(r);
+  /* --json: progress on stderr as JSON lines */
+  cr_assert(strstr(err, "\"event\":\"player.started\""), "%s", err);
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+  tm_assert_clean(&env);
+}
+
+Test(cmd_run, game_logic_crash_exits_1_with_a_table) {
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"mode\":\"crash\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--quiet", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 1, "stderr: %s", err);
+  cr_assert(strstr(out, "match cli: failed"), "%s", out);
+  cr_assert(strstr(out, "verdict"), "%s", out);
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+  tm_assert_clean(&env);
+}
+
+/* Reads stderr until the game logic started, signals, and checks that the
+ * judger removes everything and exits 3. */
+static void interrupt_with(int sig) {
+  char *a = tm_program("lingerer", "samples/hostile/lingerer");
+  char *json = tm_spec("cli", a, "{\"mode\":\"hang\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  FILE *f = fdopen(e, "r");
+  char line[4096];
+  bool started = false;
+  while (!started && fgets(line, sizeof line, f))
+    started = strstr(line, "\"game_logic.started\"") != NULL;
+  cr_assert(started, "the game logic never started");
+  int64_t t0 = dk_now_ms();
+  kill(pid, sig);
+  while (fgets(line, sizeof line, f))
+    ;
+  fclose(f);
+  char *out = slurp_fd(o);
+  cr_assert_eq(wait_exit(pid), 3);
+  int64_t took = dk_now_ms() - t0;
+  cr_assert_lt(took, 15000, "took %lld ms to stop", (long long)took);
+  json_object *r = json_tokener_parse(out);
+  cr_assert_not_null(r, "%s", out);
+  json_object *v;
+  cr_assert(json_object_object_get_ex(r, "status", &v));
+  cr_assert_str_eq(json_object_get_string(v), "cancelled");
+  json_object_put(r);
+  free(out);
+  free(spec);
+  free(json);
+  free(a);
+  tm_assert_clean(&env);
+}
+
+Test(cmd_run, sigint_cancels_and_cleans_up) { interrupt_with(SIGINT); }
+Test(cmd_run, sigterm_cancels_and_cleans_up) { interrupt_with(SIGTERM); }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Trivial player for the benchmark: does nothing and exits.
+exit 0
