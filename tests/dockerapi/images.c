@@ -124,8 +124,8 @@ Test(images, build_with_tags_labels_buildargs_and_progress) {
   char *greeting = NULL;
   cr_assert(asprintf(&greeting, "hi-%s", f.uniq) > 0);
   dk_kv args[] = {{"GREETING", greeting}};
-  dk_build_opts o = {.tags = tags, .buildargs = args, .nbuildargs = 1, .labels = f.labels,
-                     .nlabels = 2};
+  dk_build_opts o = {
+      .tags = tags, .buildargs = args, .nbuildargs = 1, .labels = f.labels, .nlabels = 2};
   progress p = {.seen = DK_BUF_INIT(1 << 20)};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
