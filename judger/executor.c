@@ -21,14 +21,14 @@ static int build_request_parse(jd_build_request *req, json_object *o, char *err,
     snprintf(err, errlen, "build.domain: required, \"ai\" or \"game_logic\"");
     return -1;
   }
-  static const struct {
+  struct {
     const char *key;
-    size_t off;
-  } strs[] = {{"id", offsetof(jd_program_ref, id)},
-              {"dir", offsetof(jd_program_ref, dir)},
-              {"git", offsetof(jd_program_ref, git_url)},
-              {"ref", offsetof(jd_program_ref, git_ref)},
-              {"tar_url", offsetof(jd_program_ref, tar_url)}};
+    const char **dst;
+  } strs[] = {{"id", &req->ref.id},
+              {"dir", &req->ref.dir},
+              {"git", &req->ref.git_url},
+              {"ref", &req->ref.git_ref},
+              {"tar_url", &req->ref.tar_url}};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
     if (!json_object_object_get_ex(o, strs[i].key, &v))
       continue;
@@ -36,7 +36,7 @@ static int build_request_parse(jd_build_request *req, json_object *o, char *err,
       snprintf(err, errlen, "build.%s: must be a string", strs[i].key);
       return -1;
     }
-    *(const char **)((char *)&req->ref + strs[i].off) = json_object_get_string(v);
+    *strs[i].dst = json_object_get_string(v);
   }
   if (!req->ref.id || !jd_is_safe_name(req->ref.id, 64)) {
     snprintf(err, errlen, "build.id: required, [a-z0-9][a-z0-9_.-]*, at most 64 chars");

@@ -271,15 +271,30 @@ Test(containers, every_host_config_limit_is_applied) {
   cr_assert_str_eq(hc_json(conf, "NetworkDisabled"), "true");
   json_object_put(root);
 
-  /* cpu quota/period are the alternative to NanoCpus (the engine refuses both) */
-  dk_container_config q = {.host = {.cpu_quota = 50000, .cpu_period = 100000}};
+  /* cpu quota/period are the alternative to NanoCpus (the engine refuses
+   * both); privileged is only stored here: it cannot start on these hosts */
+  char *dir = t_tmpdir("binds");
+  char bind[512];
+  snprintf(bind, sizeof bind, "%s:/data:ro", dir);
+  const char *binds[] = {bind, NULL};
+  dk_container_config q = {.host = {.cpu_quota = 50000,
+                                    .cpu_period = 100000,
+                                    .binds = binds,
+                                    .privileged = true,
+                                    .auto_remove = true}};
   id = create_cfg(cmd, &q);
   hc = host_config_of(id, &root);
   cr_assert_eq(hc_i64(hc, "CpuQuota"), 50000);
   cr_assert_eq(hc_i64(hc, "CpuPeriod"), 100000);
   cr_assert_eq(hc_i64(hc, "NanoCpus"), 0);
+  cr_assert_str_eq(hc_json(hc, "Privileged"), "true");
+  cr_assert_str_eq(hc_json(hc, "AutoRemove"), "true");
+  json_object *b = json_object_array_get_idx(json_object_object_get(hc, "Binds"), 0);
+  cr_assert(b && !strcmp(json_object_get_string(b), bind), "Binds: %s", hc_json(hc, "Binds"));
   cr_assert_eq(hc_i64(hc, "Memory"), 0, "unset fields must stay the engine's default");
+  cr_assert_str_eq(hc_json(hc, "ReadonlyRootfs"), "false");
   json_object_put(root);
+  t_rmdir(dir);
 }
 
 Test(containers, limits_hold_inside_the_container) {

@@ -42,6 +42,21 @@ static void serve_logs_body(const void *body, size_t len) {
   serve("GET", "/containers/" ID "/logs", raw, n, 0);
 }
 
+/* A chunked logs answer holding one chunk with one stdout frame, and no
+ * terminating chunk: what the client sees when the engine stops mid-stream
+ * (hold_ms: stays silent that long before closing). */
+static void serve_one_chunk(const char *payload, int hold_ms) {
+  unsigned char frame[64];
+  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, payload, strlen(payload), strlen(payload));
+  raw = malloc(512);
+  cr_assert(raw);
+  size_t n = (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
+  memcpy(raw + n, frame, fn);
+  n += fn;
+  n += (size_t)sprintf(raw + n, "\r\n");
+  serve("GET", "/containers/" ID "/logs", raw, n, hold_ms);
+}
+
 static int collect_logs(dk_buf *out, dk_buf *err) {
   return dk_container_logs_collect(cli, ID, NULL, out, err, NULL);
 }
@@ -118,16 +133,7 @@ Test(faults, stream_3_frame_is_the_daemons_error) {
 Test(faults, connection_dropped_mid_stream) {
   /* one chunk with a whole frame, then the connection closes without the
    * terminating chunk */
-  unsigned char frame[32];
-  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, "partial\n", 8, 8);
-  size_t n = 0;
-  raw = malloc(512);
-  cr_assert(raw);
-  n += (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
-  memcpy(raw + n, frame, fn);
-  n += fn;
-  n += (size_t)sprintf(raw + n, "\r\n");
-  serve("GET", "/containers/" ID "/logs", raw, n, 0);
+  serve_one_chunk("partial\n", 0);
   dk_buf out = DK_BUF_INIT(100);
   int rc = collect_logs(&out, NULL);
   expect_error(rc, DK_EPROTO, "dropped the connection");
@@ -158,16 +164,7 @@ Test(faults, connection_dropped_inside_a_frame_while_following) {
 
 Test(faults, stalled_stream_meets_the_deadline) {
   /* headers and one frame, then silence with the connection open */
-  unsigned char frame[32];
-  size_t fn = t_fake_frame(frame, DK_STREAM_STDOUT, "tick\n", 5, 5);
-  size_t n = 0;
-  raw = malloc(512);
-  cr_assert(raw);
-  n += (size_t)sprintf(raw, CHUNKED_HEAD "%zx\r\n", fn);
-  memcpy(raw + n, frame, fn);
-  n += fn;
-  n += (size_t)sprintf(raw + n, "\r\n");
-  serve("GET", "/containers/" ID "/logs", raw, n, 5000);
+  serve_one_chunk("tick\n", 5000);
   dk_buf out = DK_BUF_INIT(100);
   dk_logs_opts o = {.follow = true};
   dk_call call = {.deadline_ms = dk_now_ms() + 300};

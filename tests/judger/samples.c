@@ -642,3 +642,124 @@ Test(samples, local_silent_player_and_impostor, .timeout = 120) {
   local_free(&m);
   t_rmdir(bin);
 }
+
+/* ---- the real engine: judger run ----------------------------------------- */
+
+/* Runs build/bin/judger with argv (after "judger"); stdout goes to out_path.
+ * Returns the exit code. */
+static int judger(const char *const *args, const char *out_path) {
+  const char *argv[16] = {JD_BINARY_DIR "/bin/judger"};
+  int n = 1;
+  for (; args[n - 1] && n < 15; n++)
+    argv[n] = args[n - 1];
+  argv[n] = NULL;
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+      _exit(126);
+    dup2(fd, 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st), "judger died of a signal");
+  return WEXITSTATUS(st);
+}
+
+/* Runs a sample spec on the engine and the same spec on this host, and
+ * checks both give the same scores, which the replay's re-simulation gives
+ * too; then that nothing of the match is left on the engine. */
+static void engine_match(const char *spec, const local_ai *ais, int nais, int *instances) {
+  dk_client *c = t_client();
+  char *dir = t_tmpdir("samples-engine"), *out, *state, *spec_path, *stdout_path;
+  cr_assert(asprintf(&out, "%s/out", dir) > 0);
+  /* Artifacts are content-addressed and appear by rename: one state dir
+   * shared by these tests (and kept between runs) compiles each program once. */
+  cr_assert(asprintf(&state, "%s", JD_BINARY_DIR "/samples-state") > 0);
+  cr_assert(asprintf(&stdout_path, "%s/stdout.json", dir) > 0);
+  cr_assert(asprintf(&spec_path, "%s/specs/%s", SAMPLES, spec) > 0);
+
+  /* The programs' images start FROM the offline Debian base (slow once). */
+  cr_assert_eq(judger((const char *[]){"build", "--base-image", "--quiet", NULL}, NULL), 0,
+               "judger build --base-image failed");
+  int rc = judger((const char *[]){"run", spec_path, "--out", out, "--json", "--quiet",
+                                   "--state-dir", state, NULL},
+                  stdout_path);
+  char *result_path, *result_text = NULL;
+  size_t len;
+  cr_assert(asprintf(&result_path, "%s/result.json", out) > 0);
+  cr_assert_eq(jd_read_file(&result_text, &len, result_path, 1 << 22), 0, "no %s", result_path);
+  cr_assert_eq(rc, 0, "judger run exited %d: %s", rc, result_text);
+  json_object *result = json_tokener_parse(result_text);
+  cr_assert_not_null(result);
+  cr_assert_str_eq(json_object_get_string(jget(result, "status")), "finished");
+
+  /* The same spec on this host: the same seed gives the same match. */
+  char *bin = t_tmpdir("samples-bin");
+  build_samples(bin);
+  json_object *config = spec_config(spec);
+  local_match m;
+  local_run(&m, bin, ais, nais, config);
+  check_local(&m, nais);
+
+  char *replay;
+  int replay_scores[TR_MAX_SEATS];
+  cr_assert(asprintf(&replay, "%s/replay.json", out) > 0);
+  resimulate(replay, nais, replay_scores);
+  json_object *players = jget(result, "players");
+  cr_assert_eq(json_object_array_length(players), (size_t)nais);
+  for (int a = 0; a < nais; a++) {
+    json_object *p = json_object_array_get_idx(players, (size_t)a);
+    int score = (int)json_object_get_double(jget(p, "score"));
+    cr_assert_str_eq(json_object_get_string(jget(p, "verdict")), "OK", "AI %d", a);
+    cr_assert_eq(score, replay_scores[a], "AI %d: result.json vs replay", a);
+    cr_assert_eq(score, end_score(&m, a), "AI %d: engine vs this host, same seed", a);
+    instances[a] = json_object_get_int(jget(p, "instances"));
+  }
+
+  /* Nothing of this run is left: containers and network by the run's label. */
+  char label[256];
+  snprintf(label, sizeof label, "judger.run=%s", json_object_get_string(jget(result, "run")));
+  const char *labels[] = {label, NULL};
+  dk_container_list *cl = NULL;
+  dk_network_list *nl = NULL;
+  t_ok(dk_container_list_by_label(&cl, c, true, labels));
+  t_ok(dk_network_list_by_label(&nl, c, labels));
+  cr_assert_eq(cl->count, 0, "containers left by %s", label);
+  cr_assert_eq(nl->count, 0, "networks left by %s", label);
+  dk_container_list_free(cl);
+  dk_network_list_free(nl);
+
+  json_object_put(config);
+  json_object_put(result);
+  local_free(&m);
+  t_rmdir(bin);
+  free(replay);
+  free(result_text);
+  free(result_path);
+  free(out);
+  free(state);
+  free(stdout_path);
+  free(spec_path);
+  t_rmdir(dir);
+  dk_client_free(c);
+}
+
+Test(samples, engine_tron_2p_c_against_python, .timeout = 900) {
+  local_ai ais[2] = {C_BOT, PY_BOT};
+  int instances[2];
+  engine_match("tron-2p.json", ais, 2, instances);
+  cr_assert_eq(instances[0], 1);
+  cr_assert_eq(instances[1], 1);
+}
+
+Test(samples, engine_tron_4p_one_ai_twice, .timeout = 900) {
+  local_ai ais[3] = {C_BOT, PY_BOT, STRAIGHT_BOT};
+  int instances[3];
+  engine_match("tron-4p.json", ais, 3, instances);
+  cr_assert_eq(instances[0] + instances[1] + instances[2], 4, "four seats, four players");
+  cr_assert(instances[0] == 2 || instances[1] == 2 || instances[2] == 2, "one AI twice");
+}

@@ -518,7 +518,7 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       json_object_object_add(tj, "crashes", crashes);
     }
     json_object_array_add(turns, tj);
-    if (r.turn % 25 == 0)
+    if (r.turn % 50 == 0)
       cmd_progress(g, round, r.turn);
   }
 
@@ -537,9 +537,8 @@ static int play_round(game *g, int round, json_object *rounds_json) {
   for (int s = 0; s < g->nseats; s++)
     if (r.points[s] == best && best > 0)
       g->seats[s].wins++;
-  snprintf(msg + off, sizeof msg - off, "\n");
   for (int s = 0; s < g->nseats; s++)
-    seat_sendf(g, s, "%s", msg);
+    seat_sendf(g, s, "%s\n", msg);
   json_object_object_add(rj, "turns", turns);
   json_object_object_add(rj, "points", pts);
   json_object_object_add(rj, "fate", order);

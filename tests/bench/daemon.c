@@ -1,0 +1,254 @@
+/* Benchmark of `judger daemon` on this machine (figures in docs/daemon.md):
+ *  - latency from XADD to the game logic's container start, and the same
+ *    minus the engine's own create->start time;
+ *  - throughput of trivial matches per minute with --slots 1 and 2;
+ *  - daemon RSS idle and with matches running;
+ *  - CPU used by an idle daemon over 10 s (it must block, not spin).
+ * Needs the engine and redis-server; run build/bin/bench_daemon [N]. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "queue.h"
+#include "redis_server.h"
+#include "support.h"
+#include "util.h"
+
+static t_redis *srv;
+static dk_client *dk;
+
+static pid_t spawn(const char *host, const char *state, int slots) {
+  char *cmd = NULL;
+  if (asprintf(&cmd,
+               "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots %d "
+               "--lease-ms 5000 --log-level warn 2>>%s/daemon.log",
+               JD_BINARY_DIR, srv->url, host, state, slots, state) < 0)
+    exit(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("JUDGER_CONFIG", "", 1);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  return pid;
+}
+
+static long rss_kb(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6))
+      kb = atol(line + 6);
+  if (f)
+    fclose(f);
+  return kb;
+}
+
+/* utime + stime of a process, in clock ticks. */
+static long long cpu_ticks(pid_t pid) {
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  long long ut = 0, st = 0;
+  /* fields after ")": state(3) ... utime(14) stime(15) */
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &ut, &st) != 2)
+    return -1;
+  return ut + st;
+}
+
+static void submit_match(jd_queue *q, const char *id, int turns) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
+           id, id, JD_SOURCE_DIR, turns);
+  if (jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
+    fprintf(stderr, "submit: %s\n", jd_queue_error(q));
+    exit(1);
+  }
+}
+
+static void wait_result(jd_queue *q, const char *id) {
+  for (int i = 0; i < 6000; i++) {
+    char *r = NULL;
+    if (jd_queue_get_result(&r, q, id) == 0 && r) {
+      free(r);
+      return;
+    }
+    usleep(10000);
+  }
+  fprintf(stderr, "no result for %s\n", id);
+  exit(1);
+}
+
+static void wait_host(jd_queue *q, const char *host) {
+  for (int i = 0; i < 3000; i++) {
+    redisReply *rep = NULL;
+    if (jd_redis_command(&rep, jd_queue_redis(q), "EXISTS judger:host:%s", host) == 0) {
+      long long n = rep->integer;
+      freeReplyObject(rep);
+      if (n)
+        return;
+    }
+    usleep(10000);
+  }
+  fprintf(stderr, "daemon %s never registered\n", host);
+  exit(1);
+}
+
+static int64_t rfc3339_ms(const char *s) {
+  struct tm tm = {0};
+  int frac_ms = 0;
+  const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p && *p == '.') {
+    char digits[4] = "000";
+    for (int i = 0; i < 3 && p[1 + i] >= '0' && p[1 + i] <= '9'; i++)
+      digits[i] = p[1 + i];
+    frac_ms = atoi(digits);
+  }
+  return (int64_t)timegm(&tm) * 1000 + frac_ms;
+}
+
+/* Polls for the game logic's container of host, then reads its created
+ * and started times. */
+static int game_logic_times(const char *host, int64_t *created, int64_t *started) {
+  char l1[160];
+  snprintf(l1, sizeof l1, "judger.host=%s", host);
+  const char *labels[] = {l1, "judger.role=game_logic", NULL};
+  for (int i = 0; i < 3000; i++) {
+    dk_container_list *l = NULL;
+    if (dk_container_list_by_label(&l, dk, true, labels) == 0 && l->count) {
+      dk_container_info *info = NULL;
+      int rc = dk_container_inspect(&info, dk, l->items[0].id);
+      dk_container_list_free(l);
+      if (rc == 0 && info->started_ns) {
+        json_object *o = json_tokener_parse(info->raw_json), *v = NULL;
+        json_object_object_get_ex(o, "Created", &v);
+        *created = rfc3339_ms(json_object_get_string(v));
+        *started = info->started_ns / 1000000;
+        json_object_put(o);
+        dk_container_info_free(info);
+        return 0;
+      }
+      dk_container_info_free(info);
+    } else {
+      dk_container_list_free(l);
+    }
+    usleep(5000);
+  }
+  return -1;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 12;
+  srv = t_redis_start(false, false);
+  if (dk_client_new(&dk, NULL) || dk_ping(dk, NULL)) {
+    fprintf(stderr, "the Docker engine is not reachable\n");
+    return 1;
+  }
+  t_busybox_image(dk);
+  jd_queue *q = NULL;
+  jd_queue_opts qo = {.redis_url = srv->url, .consumer = "bench"};
+  jd_queue_new(&q, &qo);
+  jd_queue_setup(q);
+  printf("judger daemon benchmark: %d trivial matches per run\n", n);
+
+  for (int slots = 1; slots <= 2; slots++) {
+    char host[64];
+    snprintf(host, sizeof host, "bench-%d-%d", (int)getpid(), slots);
+    char *state = t_tmpdir("bench");
+    pid_t pid = spawn(host, state, slots);
+    wait_host(q, host);
+    usleep(500000);
+    long idle_rss = rss_kb(pid);
+    if (slots == 1) {
+      /* Latency: one match at a time, the queue empty and the daemon idle
+       * (blocked in XREADGROUP). */
+      int64_t total[5], engine[5], judger[5];
+      for (int i = 0; i < 5; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "lat-%d", i);
+        int64_t t0 = jd_unix_ms();
+        submit_match(q, id, 1);
+        int64_t created = 0, started = 0;
+        if (game_logic_times(host, &created, &started)) {
+          fprintf(stderr, "game logic container not seen\n");
+          return 1;
+        }
+        total[i] = started - t0;
+        engine[i] = started - created;
+        judger[i] = total[i] - engine[i];
+        wait_result(q, id);
+      }
+      qsort(total, 5, sizeof total[0], cmp_i64);
+      qsort(engine, 5, sizeof engine[0], cmp_i64);
+      qsort(judger, 5, sizeof judger[0], cmp_i64);
+      printf("latency XADD -> game logic started (median of 5): %lld ms; engine create->start "
+             "%lld ms; judger's part %lld ms (min %lld, max %lld)\n",
+             (long long)total[2], (long long)engine[2], (long long)judger[2],
+             (long long)judger[0], (long long)judger[4]);
+      /* Idle CPU over 10 s. */
+      usleep(1000000);
+      long long c0 = cpu_ticks(pid);
+      sleep(10);
+      long long c1 = cpu_ticks(pid);
+      double secs = (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK);
+      printf("idle CPU over 10 s: %.2f s of CPU (%.2f%%)\n", secs, secs * 10.0);
+    }
+    int64_t t0 = jd_unix_ms();
+    for (int i = 0; i < n; i++) {
+      char id[64];
+      snprintf(id, sizeof id, "tp-%d-%d", slots, i);
+      submit_match(q, id, 0);
+    }
+    long busy_rss = 0;
+    for (int i = 0; i < n; i++) {
+      char id[64];
+      snprintf(id, sizeof id, "tp-%d-%d", slots, i);
+      for (;;) {
+        char *r = NULL;
+        if (jd_queue_get_result(&r, q, id) == 0 && r) {
+          free(r);
+          break;
+        }
+        long rss = rss_kb(pid);
+        if (rss > busy_rss)
+          busy_rss = rss;
+        usleep(20000);
+      }
+    }
+    double secs = (double)(jd_unix_ms() - t0) / 1000.0;
+    printf("--slots %d: %d trivial matches in %.1f s = %.1f matches/min; RSS idle %ld kB, "
+           "max while running %ld kB\n",
+           slots, n, secs, n * 60.0 / secs, idle_rss, busy_rss);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    t_rmdir(state);
+  }
+  jd_queue_free(q);
+  dk_client_free(dk);
+  t_redis_stop(srv);
+  return 0;
+}
