@@ -2,8 +2,9 @@
  * other command makes it (dk_client_new from the environment) and prints what
  * the judger depends on: versions, host, TLS, storage and cgroups.
  *
- * Exit codes: 0 engine reachable; 2 bad command line or DOCKER_* variables;
- * 3 engine unreachable or failing. Failures are ONE line on stderr: the
+ * Exit codes: 0 engine reachable; 2 bad command line or DOCKER_* variables
+ * (a malformed DOCKER_HOST, a DOCKER_API_VERSION the engine refuses); 3
+ * engine unreachable or failing. Failures are ONE line on stderr: the
  * library's message already names the host and the likely cause. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,18 @@ int jd_cmd_doctor(int argc, char **argv) {
     rc = dk_system_version(&r.version, c);
   if (!rc)
     rc = dk_system_info(&r.info, c);
+  if (rc == DK_ETIMEDOUT) {
+    fprintf(stderr, "judger doctor: no answer from the Docker engine at %s within %d s\n",
+            dk_client_host(c), DOCTOR_TIMEOUT_MS / 1000);
+    goto cleanup;
+  }
+  if (rc == DK_EBADREQ && env.api_version) {
+    /* The engine refuses the pinned version: the user's setting is wrong. */
+    fprintf(stderr, "judger doctor: DOCKER_API_VERSION=%s: %s\n", env.api_version,
+            last_message(rc));
+    code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
   if (rc) {
     fprintf(stderr, "judger doctor: %s\n", last_message(rc));
     goto cleanup;

@@ -174,3 +174,34 @@ Test(doctor, unknown_option_is_exit_2) {
   cr_assert(strstr(r.err, "--frobnicate"), "stderr: %s", r.err);
   run_free(&r);
 }
+
+Test(doctor, pinned_api_version_is_reported) {
+  setenv("DOCKER_API_VERSION", "1.40", 1);
+  const char *args[] = {"doctor", NULL};
+  run_result r;
+  run_judger(&r, NULL, args);
+  cr_assert_eq(r.exit_code, 0, "exit %d, stderr: %s", r.exit_code, r.err);
+  cr_assert(strstr(r.out, "api version:     1.40 (pinned by DOCKER_API_VERSION)"), "%s", r.out);
+  run_free(&r);
+}
+
+Test(doctor, api_version_the_engine_refuses_is_exit_2) {
+  dk_client *c = t_client();
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  /* One minor version above what the engine speaks. */
+  int major = 0, minor = 0;
+  cr_assert_eq(sscanf(v->api_version, "%d.%d", &major, &minor), 2);
+  char pinned[16];
+  snprintf(pinned, sizeof pinned, "%d.%d", major, minor + 1);
+  setenv("DOCKER_API_VERSION", pinned, 1);
+  const char *args[] = {"doctor", NULL};
+  run_result r;
+  run_judger(&r, NULL, args);
+  cr_assert_eq(r.exit_code, 2, "exit %d, stderr: %s", r.exit_code, r.err);
+  cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+  cr_assert(strstr(r.err, "DOCKER_API_VERSION"), "stderr: %s", r.err);
+  run_free(&r);
+  dk_version_free(v);
+  dk_client_free(c);
+}
