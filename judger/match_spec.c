@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "match_spec.h"
+#include "program.h"
 #include "util.h"
 
 #define MIB ((int64_t)1024 * 1024)
@@ -354,6 +355,11 @@ static int parse_program(perr *e, const char *where, json_object *o, const char 
     return -1;
   if (!jd_is_safe_name(p->id, 64))
     return bad(e, FIELD("id"), "must be lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+  char why[200];
+  /* A program that is built also names images: Docker's stricter grammar
+   * ("a..b" is a safe name but no repository) is checked now, not at build. */
+  if (!json_object_object_get_ex(o, "image", NULL) && jd_program_id_check(p->id, why, sizeof why))
+    return bad(e, FIELD("id"), "%s", why);
   if (json_object_object_get_ex(o, "dir", &v) && get_string(e, FIELD("dir"), v, &p->dir))
     return -1;
   if (json_object_object_get_ex(o, "git", &v) && get_string(e, FIELD("git"), v, &p->git_url))

@@ -114,6 +114,9 @@ Test(match_spec, refuses_invalid_specs_naming_the_field) {
       {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"nodf\"},\"players\":[{\"id\":\"a\","
        "\"dir\":\"ai\"}]}",
        "game_logic.dir: no run.Dockerfile"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g..x\",\"dir\":\"gl\"},\"players\":[{\"id\":"
+       "\"a\",\"dir\":\"ai\"}]}",
+       "game_logic.id: "},
       {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
        "\"dir\":\"missing\"}]}",
        "players[0].dir: "},
