@@ -336,3 +336,44 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   free(id);
   dk_client_free(c);
 }
+
+/* A real compiler: samples/runtimes/c (gcc installed with apt-get on the
+ * offline Debian base). The base image and this program's environment images
+ * are kept as caches between runs (like the base itself: minutes to make,
+ * so made once per engine); only the artifacts are per test. */
+Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
+  dk_client *c = t_client();
+  run b = judger("/var/tmp", NULL, (const char *[]){"build", "--base-image", "--json", NULL});
+  cr_assert_eq(b.code, 0, "base image: %s %s", b.out, b.err);
+  run_free(&b);
+  char *good = t_tmpdir("gccok"), *bad = t_tmpdir("gccbad"), *state = t_tmpdir("gccstate");
+  sh("cp %s/samples/runtimes/c/*.Dockerfile %s/samples/runtimes/c/main.c %s && "
+     "cp %s/samples/runtimes/c/*.Dockerfile %s",
+     JD_SOURCE_DIR, JD_SOURCE_DIR, good, JD_SOURCE_DIR, bad);
+  put(bad, "main.c", "int main(void) {\n  return undeclared_thing;\n}\n");
+  const char *ok_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", good,
+                           "--json", "--timeout", "600", NULL};
+  run r = judger(state, NULL, ok_args);
+  cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
+  char p[4200], *elf = NULL;
+  size_t n = 0;
+  snprintf(p, sizeof p, "%s/main", jget(r.json, "artifacts.dir"));
+  cr_assert_eq(jd_read_file(&elf, &n, p, 64 << 20), 0, "no binary at %s", p);
+  cr_assert(n > 4 && !memcmp(elf, "\x7f" "ELF", 4), "main is not an ELF binary");
+  free(elf);
+  run_free(&r);
+  const char *bad_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", bad,
+                            "--json", "--timeout", "600", NULL};
+  r = judger(state, NULL, bad_args);
+  cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
+  cr_assert_str_eq(jget(r.json, "verdict"), "CE");
+  cr_assert_str_eq(jget(r.json, "build_image.cached"), "true");
+  const char *log = jget(r.json, "log");
+  cr_assert(log && strstr(log, "main.c:2:10: error: 'undeclared_thing' undeclared"),
+            "gcc's message missing: %s", log);
+  run_free(&r);
+  t_rmdir(good);
+  t_rmdir(bad);
+  t_rmdir(state);
+  dk_client_free(c);
+}
