@@ -78,6 +78,8 @@ int dk_container_create(char **id_out, dk_client *c, const char *name,
 /* The same with a caller-built JSON body, for fields not modelled here. */
 int dk_container_create_json(char **id_out, dk_client *c, const char *name, const char *json);
 
+/* start and stop treat the engine's 304 ("already started/stopped") as
+ * success, as moby's client does. */
 int dk_container_start(dk_client *c, const char *id);
 /* Stop with a grace period (seconds; <0 = engine default). */
 int dk_container_stop(dk_client *c, const char *id, int timeout_s);
@@ -88,7 +90,8 @@ int dk_container_pause(dk_client *c, const char *id);
 int dk_container_unpause(dk_client *c, const char *id);
 
 /* POST /containers/{id}/wait. condition: NULL ("not-running"), "next-exit",
- * "removed". Blocks until then, the call's deadline or cancellation. */
+ * "removed". Blocks until then, the call's deadline or cancellation. An
+ * "Error" in the engine's answer is DK_ESTREAM; *exit_code is -1 on error. */
 int dk_container_wait(int64_t *exit_code, dk_client *c, const char *id, const char *condition,
                       const dk_call *call);
 
@@ -183,7 +186,8 @@ int dk_container_list_by_label(dk_container_list **out, dk_client *c, bool all,
 void dk_container_list_free(dk_container_list *l);
 
 /* POST /containers/prune with label filters: removes stopped containers.
- * *deleted (may be NULL) gets the count. */
+ * *deleted (may be NULL) gets the count. At least one label is required
+ * (DK_EINVAL otherwise): an unfiltered prune would empty a shared engine. */
 int dk_container_prune(size_t *deleted, dk_client *c, const char *const *labels);
 
 #ifdef __cplusplus

@@ -51,7 +51,8 @@ typedef struct dk_network_list {
 
 int dk_network_list_by_label(dk_network_list **out, dk_client *c, const char *const *labels);
 void dk_network_list_free(dk_network_list *l);
-/* POST /networks/prune: removes unused networks with these labels. */
+/* POST /networks/prune: removes unused networks with these labels (at least
+ * one is required: DK_EINVAL otherwise). */
 int dk_network_prune(size_t *deleted, dk_client *c, const char *const *labels);
 
 #ifdef __cplusplus

@@ -332,3 +332,17 @@ Test(faults, attach_refused_and_garbage_answers) {
   dk_buf_free(&b[0]);
   dk_buf_free(&b[1]);
 }
+
+Test(faults, no_engine_at_all) {
+  dk_client_opts o = {.host = "unix:///tmp/jd-no-engine-here.sock", .api_version = "1.41"};
+  t_ok(dk_client_new(&cli, &o));
+  dk_buf b[2] = {DK_BUF_INIT(100), DK_BUF_INIT(100)};
+  expect_error(dk_container_attach(cli, ID, false, NULL, 0, split_cb, b, NULL), DK_ECONNECT,
+               "jd-no-engine-here");
+  expect_error(dk_container_logs_collect(cli, ID, NULL, &b[0], &b[1], NULL), DK_ECONNECT,
+               "jd-no-engine-here");
+  char *net = NULL;
+  expect_error(dk_network_create(&net, cli, "n", NULL), DK_ECONNECT, NULL);
+  cr_assert_null(net);
+  cr_assert_null(b[0].data);
+}

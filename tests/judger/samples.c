@@ -116,7 +116,7 @@ Test(samples, rules_head_on_crashes_both_and_wall_and_trail) {
   place(&r, 0, 2, 2, TR_RIGHT);
   place(&r, 1, 2, 4, TR_UP);
   r.cells[3 * 10 + 2] = TR_TRAIL + 0; /* 1 drives into 0's trail at (2,3) */
-  moves[0] = TR_LEFT; /* a reversal is ignored: 0 keeps going right */
+  moves[0] = TR_LEFT;                 /* a reversal is ignored: 0 keeps going right */
   tr_round_step(&r, moves);
   cr_assert(tr_alive(&r, 0));
   cr_assert_eq(r.x[0], 3, "reversal ignored");
@@ -610,7 +610,8 @@ Test(samples, local_silent_player_and_impostor, .timeout = 120) {
       "import os,socket,time\n"
       "s=socket.create_connection((os.environ['JUDGER_GAME_HOST'],int(os.environ['JUDGER_GAME_"
       "PORT'])))\n"
-      "s.sendall((os.environ['JUDGER_TOKEN']+' '+os.environ['JUDGER_PLAYER_NAME']+'\\n').encode())\n"
+      "s.sendall((os.environ['JUDGER_TOKEN']+' "
+      "'+os.environ['JUDGER_PLAYER_NAME']+'\\n').encode())\n"
       "f=s.makefile()\n"
       "for line in f:\n"
       "  if line.startswith('end'): break\n";
@@ -696,6 +697,13 @@ static void engine_match(const char *spec, const local_ai *ais, int nais, int *i
   json_object *result = json_tokener_parse(result_text);
   cr_assert_not_null(result);
   cr_assert_str_eq(json_object_get_string(jget(result, "status")), "finished");
+  /* --json prints the same result on stdout. */
+  json_object *printed = json_object_from_file(stdout_path);
+  cr_assert_not_null(printed, "judger run --json printed no JSON");
+  cr_assert_str_eq(json_object_get_string(jget(printed, "run")),
+                   json_object_get_string(jget(result, "run")));
+  cr_assert_str_eq(json_object_get_string(jget(printed, "status")), "finished");
+  json_object_put(printed);
 
   /* The same spec on this host: the same seed gives the same match. */
   char *bin = t_tmpdir("samples-bin");

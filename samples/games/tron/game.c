@@ -48,11 +48,11 @@ typedef struct conn {
 typedef struct seat {
   char name[16];
   int ai;
-  int conn;   /* index in conns, -1 when not connected */
-  bool gone;  /* exited or cancelled: will not come (back) */
-  int move;   /* last move received for move_turn */
+  int conn;  /* index in conns, -1 when not connected */
+  bool gone; /* exited or cancelled: will not come (back) */
+  int move;  /* last move received for move_turn */
   int move_turn;
-  int total;  /* points over all rounds */
+  int total; /* points over all rounds */
   int timeouts, rounds_absent, wins;
 } seat;
 
@@ -306,10 +306,10 @@ static void event_line(game *g, const char *line) {
   const char *name = json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : NULL;
   int s = seat_by_name(g, name);
   if (!strcmp(ev, "exited") || !strcmp(ev, "cancelled")) {
-    const char *why = json_object_object_get_ex(o, "verdict", &v) ||
-                              json_object_object_get_ex(o, "reason", &v)
-                          ? json_object_get_string(v)
-                          : "";
+    const char *why =
+        json_object_object_get_ex(o, "verdict", &v) || json_object_object_get_ex(o, "reason", &v)
+            ? json_object_get_string(v)
+            : "";
     logf_("%s %s (%s)", name ? name : "?", ev, why);
     if (s >= 0)
       g->seats[s].gone = true;
@@ -518,7 +518,7 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       json_object_object_add(tj, "crashes", crashes);
     }
     json_object_array_add(turns, tj);
-    if (r.turn % 25 == 0)
+    if (r.turn % 50 == 0)
       cmd_progress(g, round, r.turn);
   }
 
@@ -583,8 +583,8 @@ static int load_match(game *g, const char *path) {
     logf_("cannot read %s: %s", path, json_util_get_last_err());
     return -1;
   }
-  g->match_id = strdup(json_object_object_get_ex(m, "match_id", &v) ? json_object_get_string(v)
-                                                                      : "match");
+  g->match_id =
+      strdup(json_object_object_get_ex(m, "match_id", &v) ? json_object_get_string(v) : "match");
   if (!json_object_object_get_ex(m, "players", &players) ||
       !json_object_is_type(players, json_type_array) || json_object_array_length(players) < 1) {
     logf_("match.json: players must be a non-empty array");
@@ -693,11 +693,12 @@ static int listen_on(int port) {
   int rc;
   if (v6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
-                             .sin6_addr = IN6ADDR_ANY_INIT};
+    struct sockaddr_in6 a = {
+        .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = IN6ADDR_ANY_INIT};
     rc = bind(fd, (struct sockaddr *)&a, sizeof a);
   } else {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_ANY)};
     rc = bind(fd, (struct sockaddr *)&a, sizeof a);
   }
@@ -819,8 +820,8 @@ int main(void) {
       if (g.seats[s].ai == a)
         off += (size_t)snprintf(msg + off, sizeof msg - off,
                                 "%s%s: %d pts, %d round wins, %d timeouts, %d rounds absent",
-                                off ? "; " : "", g.seats[s].name, g.seats[s].total,
-                                g.seats[s].wins, g.seats[s].timeouts, g.seats[s].rounds_absent);
+                                off ? "; " : "", g.seats[s].name, g.seats[s].total, g.seats[s].wins,
+                                g.seats[s].timeouts, g.seats[s].rounds_absent);
     json_object_array_add(scores, json_object_new_int(score));
     json_object_array_add(messages, json_object_new_string(off ? msg : "no seat"));
   }

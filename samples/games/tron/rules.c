@@ -55,14 +55,30 @@ static void slot(const tr_config *cfg, int nseats, int k, int *x, int *y, tr_dir
     return;
   }
   switch (k) {
-  case 0: *x = w / 4, *y = h / 4, *d = TR_RIGHT; break;
-  case 1: *x = w - 1 - w / 4, *y = h - 1 - h / 4, *d = TR_LEFT; break;
-  case 2: *x = w - 1 - w / 4, *y = h / 4, *d = TR_DOWN; break;
-  case 3: *x = w / 4, *y = h - 1 - h / 4, *d = TR_UP; break;
-  case 4: *x = w / 2, *y = h / 8 + 1, *d = TR_RIGHT; break;
-  case 5: *x = w - 1 - w / 2, *y = h - 2 - h / 8, *d = TR_LEFT; break;
-  case 6: *x = w - 2 - w / 8, *y = h / 2, *d = TR_DOWN; break;
-  default: *x = w / 8 + 1, *y = h - 1 - h / 2, *d = TR_UP; break;
+  case 0:
+    *x = w / 4, *y = h / 4, *d = TR_RIGHT;
+    break;
+  case 1:
+    *x = w - 1 - w / 4, *y = h - 1 - h / 4, *d = TR_LEFT;
+    break;
+  case 2:
+    *x = w - 1 - w / 4, *y = h / 4, *d = TR_DOWN;
+    break;
+  case 3:
+    *x = w / 4, *y = h - 1 - h / 4, *d = TR_UP;
+    break;
+  case 4:
+    *x = w / 2, *y = h / 8 + 1, *d = TR_RIGHT;
+    break;
+  case 5:
+    *x = w - 1 - w / 2, *y = h - 2 - h / 8, *d = TR_LEFT;
+    break;
+  case 6:
+    *x = w - 2 - w / 8, *y = h / 2, *d = TR_DOWN;
+    break;
+  default:
+    *x = w / 8 + 1, *y = h - 1 - h / 2, *d = TR_UP;
+    break;
   }
 }
 
@@ -232,12 +248,18 @@ int tr_dir_parse(const char *s) {
 
 const char *tr_cause_name(tr_cause c) {
   switch (c) {
-  case TR_ALIVE: return "alive";
-  case TR_WALL: return "wall";
-  case TR_HIT_OBSTACLE: return "obstacle";
-  case TR_HIT_TRAIL: return "trail";
-  case TR_HEAD_ON: return "head-on";
-  case TR_ABSENT: return "absent";
+  case TR_ALIVE:
+    return "alive";
+  case TR_WALL:
+    return "wall";
+  case TR_HIT_OBSTACLE:
+    return "obstacle";
+  case TR_HIT_TRAIL:
+    return "trail";
+  case TR_HEAD_ON:
+    return "head-on";
+  case TR_ABSENT:
+    return "absent";
   }
   return "?";
 }

@@ -49,8 +49,8 @@ typedef struct tr_round {
   tr_cause cause[TR_MAX_SEATS];
   int death_turn[TR_MAX_SEATS]; /* turn of the crash, -1 while alive */
   int points[TR_MAX_SEATS];     /* valid once tr_round_over() */
-  bool forfeit[TR_MAX_SEATS];    /* crashes at the next step: seats leaving
-                                   together share their rank */
+  bool forfeit[TR_MAX_SEATS];   /* crashes at the next step: seats leaving
+                                  together share their rank */
   int turn;                     /* turns played so far */
   int dead;                     /* seats crashed so far */
 } tr_round;
