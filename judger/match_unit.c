@@ -221,8 +221,7 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   } else if (rc && rc != DK_ECANCELED) {
     /* The stream broke (engine restart, I/O): the wait below still tells
      * how the container ended; the log may be short. */
-    jd_log(JD_LOG_WARN, "match.logs", "%s: log stream ended early: %s", u->cname,
-           dk_strerror(rc));
+    jd_log(JD_LOG_WARN, "match.logs", "%s: log stream ended early: %s", u->cname, dk_strerror(rc));
   }
 }
 
@@ -238,8 +237,9 @@ static void *unit_main(void *arg) {
     set_message(u, "configuration", rc);
     goto done;
   }
-  if (jd_log_spool_open(&spool, u->spool_path, u->ai < 0 ? m->spec->limits.game_logic.log_max
-                                                           : m->spec->limits.player.log_max)) {
+  if (jd_log_spool_open(&spool, u->spool_path,
+                        u->ai < 0 ? m->spec->limits.game_logic.log_max
+                                  : m->spec->limits.player.log_max)) {
     u->engine_error = true;
     if (asprintf(&u->message, "cannot open %s: %s", u->spool_path, strerror(errno)) < 0)
       u->message = NULL;
