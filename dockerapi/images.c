@@ -155,9 +155,9 @@ typedef struct build_state {
   dk_buf *log;
   size_t log_start; /* log->len when the build began */
   size_t log_max;
-  char aux_id[BUILD_ID_MAX];       /* from {"aux":{"ID":...}} */
-  char built_id[BUILD_ID_MAX];     /* from "Successfully built <id>" */
-  dk_buf error;                    /* the engine's message when the build failed */
+  char aux_id[BUILD_ID_MAX];   /* from {"aux":{"ID":...}} */
+  char built_id[BUILD_ID_MAX]; /* from "Successfully built <id>" */
+  dk_buf error;                /* the engine's message when the build failed */
   int failed;
 } build_state;
 

@@ -135,6 +135,7 @@ static void system_fault(jd_build_result *r, const char *stage, int rc, const ch
   snprintf(msg, sizeof msg, "%s: %s", what,
            rc == -1 ? strerror(errno) : e && e->message ? e->message : dk_strerror(rc));
   outcome(r, "error", "UE", stage, msg);
+  r->error_code = rc;
 }
 
 /* Ensures one environment image. Returns 0 to go on, 1 when the result is

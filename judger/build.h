@@ -59,6 +59,9 @@ typedef struct jd_build_result {
   char *artifacts_dir;       /* host dir to bind at /app (read-only) for the run op */
   bool artifacts_cached;
   int64_t duration_ms;
+  /* For exit code 3: the dk_error_code (or -1 for a host I/O failure) that
+   * stopped the build; 0 otherwise. */
+  int error_code;
 } jd_build_result;
 
 /* Runs the request. Returns 0 with *out filled for every outcome that can be

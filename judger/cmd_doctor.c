@@ -88,7 +88,8 @@ static void print_json(const report *r) {
   json_object_object_add(o, "operating_system", jstr(i->operating_system));
   json_object_object_add(o, "ncpu", json_object_new_int(i->ncpu));
   json_object_object_add(o, "mem_total", json_object_new_int64(i->mem_total));
-  printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(o);
 }
 

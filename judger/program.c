@@ -131,7 +131,7 @@ int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref
     /* Not the program's fault: an invalid reference or a system failure. */
     jd_log(JD_LOG_ERROR, "build.error", "%s-%s: %s", jd_domain_name(ref->domain),
            ref->id ? ref->id : "?", r->message ? r->message : "failed");
-    rc = r->exit_code == 2 ? DK_EINVAL : DK_EINTERNAL;
+    rc = r->exit_code == 2 ? DK_EINVAL : r->error_code < -1 ? r->error_code : DK_EINTERNAL;
     goto cleanup;
   }
   jd_prepared *p = calloc(1, sizeof *p);

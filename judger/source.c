@@ -332,6 +332,18 @@ static void mirror_set_head(git_repository *repo, git_remote *remote) {
   git_remote_disconnect(remote);
 }
 
+/* The mirror's remote, anonymous: the URL is the mirror's name, and config
+ * lookups are skipped (libgit2 1.5 leaks pcre2 match data when it scans the
+ * config with regexes: remote lookup, url.insteadOf; fixed upstream in
+ * libgit2 PR #6382). */
+static int mirror_remote(git_remote **out, git_repository *repo, const char *url) {
+  git_remote_create_options ro;
+  git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+  ro.repository = repo;
+  ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+  return git_remote_create_with_opts(out, url, &ro);
+}
+
 /* Opens (creating if needed) the bare mirror of url and fetches it unless
  * ref is a commit it already has. The caller holds the mirror's lock. */
 static int mirror_open(git_repository **out, const char *path, const char *url, const char *ref,
@@ -346,14 +358,6 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
       rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot create git mirror %s: %s", path, git_msg());
       goto cleanup;
     }
-    if (git_remote_create_with_fetchspec(&remote, repo, "origin", url,
-                                         "+refs/heads/*:refs/heads/*") != 0 ||
-        git_remote_add_fetch(repo, "origin", "+refs/tags/*:refs/tags/*") != 0) {
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "bad git URL '%s': %s", url, git_msg());
-      goto cleanup;
-    }
-    git_remote_free(remote);
-    remote = NULL;
     fresh = true;
   }
   if (!fresh && is_full_oid(ref)) {
@@ -364,17 +368,19 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
       goto cleanup; /* the commit is immutable: no network needed */
     }
   }
-  if (git_remote_lookup(&remote, repo, "origin") != 0) {
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "git mirror %s has no origin: %s", path, git_msg());
+  if (mirror_remote(&remote, repo, url) != 0) {
+    rc = fail(err, errlen, JD_SRC_EPROGRAM, "bad git URL '%s': %s", url, git_msg());
     goto cleanup;
   }
   if (!ref)
     mirror_set_head(repo, remote);
+  char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
+  git_strarray refspecs = {specs, 2};
   git_fetch_options fo;
   git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
   fo.prune = GIT_FETCH_PRUNE;
-  fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-  if (git_remote_fetch(remote, NULL, &fo, "judger fetch") != 0) {
+  fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspecs take them all */
+  if (git_remote_fetch(remote, &refspecs, &fo, "judger fetch") != 0) {
     rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url,
               git_msg());
     goto cleanup;

@@ -84,13 +84,12 @@ Test(client, ipv6_unterminated_is_refused) {
 }
 
 Test(client, bad_ports_are_refused) {
-  const char *bad[] = {"tcp://h:0", "tcp://h:65536", "tcp://h:abc", "tcp://h:", "tcp://h:12x",
-                       "tcp://[::1]:99999"};
+  const char *bad[] = {"tcp://h:0", "tcp://h:65536", "tcp://h:abc",
+                       "tcp://h:",  "tcp://h:12x",   "tcp://[::1]:99999"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     dk_host_url u;
     cr_assert_eq(dk_host_url_parse(&u, bad[i], false), DK_EINVAL, "%s accepted", bad[i]);
-    cr_assert(strstr(dk_error_last()->message, "port"), "%s: %s", bad[i],
-              dk_error_last()->message);
+    cr_assert(strstr(dk_error_last()->message, "port"), "%s: %s", bad[i], dk_error_last()->message);
   }
 }
 
@@ -113,8 +112,9 @@ Test(client, ipv6_url_is_usable) {
 }
 
 Test(client, bad_schemes_are_refused) {
-  const char *bad[] = {"ftp://host", "npipe:////./pipe/docker_engine", "ssh://user@host",
-                       "/var/run/docker.sock", "docker.example:2375", "unix:/x"};
+  const char *bad[] = {"ftp://host",          "npipe:////./pipe/docker_engine",
+                       "ssh://user@host",     "/var/run/docker.sock",
+                       "docker.example:2375", "unix:/x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     dk_host_url u;
     cr_assert_eq(dk_host_url_parse(&u, bad[i], false), DK_EINVAL, "%s accepted", bad[i]);

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h" /* dk__get_json: raw container listing for the cancel check */
 #include "support.h"
 
 /* A build context holding a Dockerfile and, optionally, one more file. */
@@ -67,6 +66,12 @@ static void fx_fini(void) {
   if (f.c && f.label) {
     const char *filt[] = {f.label, NULL};
     (void)prune_retry(NULL, filt, false);
+    /* If the engine stayed busy with other prunes, remove one by one. */
+    dk_image_list *l = NULL;
+    if (dk_image_list_filtered(&l, f.c, filt, NULL) == DK_OK)
+      for (size_t i = 0; i < l->count; i++)
+        (void)dk_image_remove(f.c, l->items[i].id, true, false);
+    dk_image_list_free(l);
   }
   free(f.uniq);
   free(f.label);
@@ -124,8 +129,8 @@ Test(images, build_with_tags_labels_buildargs_and_progress) {
   char *greeting = NULL;
   cr_assert(asprintf(&greeting, "hi-%s", f.uniq) > 0);
   dk_kv args[] = {{"GREETING", greeting}};
-  dk_build_opts o = {.tags = tags, .buildargs = args, .nbuildargs = 1, .labels = f.labels,
-                     .nlabels = 2};
+  dk_build_opts o = {
+      .tags = tags, .buildargs = args, .nbuildargs = 1, .labels = f.labels, .nlabels = 2};
   progress p = {.seen = DK_BUF_INIT(1 << 20)};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
@@ -410,16 +415,15 @@ Test(images, memory_limit_reaches_run_steps) {
   free(df);
 }
 
-/* Is a container whose id starts with `prefix` still known to the engine? */
+/* Is a container whose id starts with `prefix` still known to the engine?
+ * Build step containers carry no labels: list them all. */
 static int container_exists(dk_client *c, const char *prefix) {
-  json_object *a = NULL;
-  t_ok(dk__get_json(c, "/containers/json?all=1", &a, NULL));
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, c, true, NULL));
   int found = 0;
-  for (size_t i = 0; i < json_object_array_length(a); i++) {
-    const char *id = dk__json_str(json_object_array_get_idx(a, i), "Id");
-    found |= id && !strncmp(id, prefix, strlen(prefix));
-  }
-  json_object_put(a);
+  for (size_t i = 0; i < l->count; i++)
+    found |= !strncmp(l->items[i].id, prefix, strlen(prefix));
+  dk_container_list_free(l);
   return found;
 }
 

@@ -128,8 +128,8 @@ Test(system, events_between_since_and_until_filtered_by_label) {
   tag_image("e2");
   const char *labels[] = {label, NULL};
   const char *types[] = {"image", NULL};
-  dk_events_opts o = {.labels = labels, .types = types, .since = since,
-                      .until = (int64_t)time(NULL) + 1};
+  dk_events_opts o = {
+      .labels = labels, .types = types, .since = since, .until = (int64_t)time(NULL) + 1};
   seen s = {0};
   dk_call call = {.deadline_ms = dk_now_ms() + 10000};
   /* until set: the engine ends the stream by itself. */
@@ -155,7 +155,8 @@ static void *watch(void *ud) {
 Test(system, live_event_reaches_the_callback_which_stops_the_stream) {
   make_image();
   const char *labels[] = {label, NULL};
-  watcher w = {.opts = {.labels = labels}, .s = {.stop_on_tag = 77},
+  watcher w = {.opts = {.labels = labels},
+               .s = {.stop_on_tag = 77},
                .call = {.deadline_ms = dk_now_ms() + 15000}};
   pthread_t th;
   cr_assert_eq(pthread_create(&th, NULL, watch, &w), 0);

@@ -42,9 +42,9 @@
 static struct {
   int host_ns;          /* fd of the host's network namespace */
   unsigned host_bridge; /* ifindex of the host's docker0 (0 = none) */
-  char *dir;    /* everything of the test daemon lives here */
-  pid_t pid;    /* the dockerd we started, 0 when none */
-  char bridge[16]; /* its own bridge interface, "" when none */
+  char *dir;            /* everything of the test daemon lives here */
+  pid_t pid;            /* the dockerd we started, 0 when none */
+  char bridge[16];      /* its own bridge interface, "" when none */
   int port;
   char host[64]; /* "tcp://127.0.0.1:<port>" */
 } d;
@@ -170,10 +170,31 @@ static void start_dockerd(void) {
        *pidf = path_in("dockerd.pid"), *log = path_in("dockerd.log");
   char listen[80];
   snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", d.port);
-  char *argv[] = {DOCKERD, "--config-file", cfg, "--tlsverify", "--tlscacert", ca,
-                  "--tlscert", cert, "--tlskey", key, "-H", listen, "--data-root", data,
-                  "--exec-root", exec, "--pidfile", pidf, "--bridge", d.bridge,
-                  "--iptables=false", "--ip-masq=false", "--storage-driver", "vfs", NULL};
+  char *argv[] = {DOCKERD,
+                  "--config-file",
+                  cfg,
+                  "--tlsverify",
+                  "--tlscacert",
+                  ca,
+                  "--tlscert",
+                  cert,
+                  "--tlskey",
+                  key,
+                  "-H",
+                  listen,
+                  "--data-root",
+                  data,
+                  "--exec-root",
+                  exec,
+                  "--pidfile",
+                  pidf,
+                  "--bridge",
+                  d.bridge,
+                  "--iptables=false",
+                  "--ip-masq=false",
+                  "--storage-driver",
+                  "vfs",
+                  NULL};
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {

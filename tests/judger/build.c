@@ -336,3 +336,90 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   free(id);
   dk_client_free(c);
 }
+
+/* A real compiler: samples/runtimes/c (gcc installed with apt-get on the
+ * offline Debian base). The base image and this program's environment images
+ * are kept as caches between runs (like the base itself: minutes to make,
+ * so made once per engine); only the artifacts are per test. */
+Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
+  dk_client *c = t_client();
+  run b = judger("/var/tmp", NULL, (const char *[]){"build", "--base-image", "--json", NULL});
+  cr_assert_eq(b.code, 0, "base image: %s %s", b.out, b.err);
+  run_free(&b);
+  char *good = t_tmpdir("gccok"), *bad = t_tmpdir("gccbad"), *state = t_tmpdir("gccstate");
+  sh("cp %s/samples/runtimes/c/*.Dockerfile %s/samples/runtimes/c/main.c %s && "
+     "cp %s/samples/runtimes/c/*.Dockerfile %s",
+     JD_SOURCE_DIR, JD_SOURCE_DIR, good, JD_SOURCE_DIR, bad);
+  put(bad, "main.c", "int main(void) {\n  return undeclared_thing;\n}\n");
+  const char *ok_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", good,
+                           "--json", "--timeout", "600", NULL};
+  run r = judger(state, NULL, ok_args);
+  cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
+  char p[4200], *elf = NULL;
+  size_t n = 0;
+  snprintf(p, sizeof p, "%s/main", jget(r.json, "artifacts.dir"));
+  cr_assert_eq(jd_read_file(&elf, &n, p, 64 << 20), 0, "no binary at %s", p);
+  cr_assert(n > 4 && !memcmp(elf, "\x7f" "ELF", 4), "main is not an ELF binary");
+  free(elf);
+  run_free(&r);
+  const char *bad_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", bad,
+                            "--json", "--timeout", "600", NULL};
+  r = judger(state, NULL, bad_args);
+  cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
+  cr_assert_str_eq(jget(r.json, "verdict"), "CE");
+  cr_assert_str_eq(jget(r.json, "build_image.cached"), "true");
+  const char *log = jget(r.json, "log");
+  cr_assert(log && strstr(log, "main.c:2:10: error: 'undeclared_thing' undeclared"),
+            "gcc's message missing: %s", log);
+  run_free(&r);
+  t_rmdir(good);
+  t_rmdir(bad);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* jd_program_prepare, as matches use it: run image + /app, and verdicts. */
+Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *id = t_unique("prep");
+  char *src = t_tmpdir("prepsrc"), *state = t_tmpdir("prepstate");
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
+  put(src, "run.Dockerfile", df);
+  put(src, "bot.sh", "echo hi\n");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test"};
+  jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = id, .dir = src};
+  jd_prepared *p = NULL;
+  t_ok(jd_program_prepare(&p, &ctx, &ref, NULL, NULL, NULL));
+  cr_assert_str_eq(p->verdict, "OK", "%s", p->message);
+  char sha[65], want[256], path[4200];
+  jd_sha256_hex(sha, df, strlen(df));
+  snprintf(want, sizeof want, "ai-%s-run:%s", id, sha);
+  cr_assert_str_eq(p->run_image, want);
+  snprintf(path, sizeof path, "%s/bot.sh", p->app_dir);
+  cr_assert(jd_path_exists(path), "no program in %s", p->app_dir);
+  jd_prepared_free(p);
+  /* The second time everything is cached. */
+  t_ok(jd_program_prepare(&p, &ctx, &ref, NULL, NULL, NULL));
+  cr_assert(p->image_cached && p->artifacts_cached);
+  jd_prepared_free(p);
+  /* A program without run.Dockerfile: the program's fault, not an error. */
+  char *empty = t_tmpdir("prepempty");
+  jd_program_ref bad = {.domain = JD_DOMAIN_AI, .id = id, .dir = empty};
+  t_ok(jd_program_prepare(&p, &ctx, &bad, NULL, NULL, NULL));
+  cr_assert_str_eq(p->verdict, "CE");
+  cr_assert(strstr(p->message, "run.Dockerfile"), "%s", p->message);
+  jd_prepared_free(p);
+  /* An invalid id is the caller's error. */
+  jd_program_ref badid = {.domain = JD_DOMAIN_AI, .id = "Nope", .dir = src};
+  p = (jd_prepared *)1;
+  cr_assert_eq(jd_program_prepare(&p, &ctx, &badid, NULL, NULL, NULL), DK_EINVAL);
+  cr_assert_null(p);
+  remove_program_images(c, id);
+  t_rmdir(empty);
+  t_rmdir(src);
+  t_rmdir(state);
+  free(id);
+  dk_client_free(c);
+}

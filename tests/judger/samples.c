@@ -697,6 +697,13 @@ static void engine_match(const char *spec, const local_ai *ais, int nais, int *i
   json_object *result = json_tokener_parse(result_text);
   cr_assert_not_null(result);
   cr_assert_str_eq(json_object_get_string(jget(result, "status")), "finished");
+  /* --json prints the same result on stdout. */
+  json_object *printed = json_object_from_file(stdout_path);
+  cr_assert_not_null(printed, "judger run --json printed no JSON");
+  cr_assert_str_eq(json_object_get_string(jget(printed, "run")),
+                   json_object_get_string(jget(result, "run")));
+  cr_assert_str_eq(json_object_get_string(jget(printed, "status")), "finished");
+  json_object_put(printed);
 
   /* The same spec on this host: the same seed gives the same match. */
   char *bin = t_tmpdir("samples-bin");
