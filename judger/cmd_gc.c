@@ -32,8 +32,17 @@ static json_object *strv_json(char **v) {
   return a;
 }
 
-enum { OPT_IMAGES = 256, OPT_ARTIFACTS, OPT_DOMAIN, OPT_ID, OPT_KEEP, OPT_AGE, OPT_STATE,
-       OPT_DRY, OPT_JSON };
+enum {
+  OPT_IMAGES = 256,
+  OPT_ARTIFACTS,
+  OPT_DOMAIN,
+  OPT_ID,
+  OPT_KEEP,
+  OPT_AGE,
+  OPT_STATE,
+  OPT_DRY,
+  OPT_JSON
+};
 
 int jd_cmd_gc(int argc, char **argv) {
   static const struct option opts[] = {{"images", no_argument, NULL, OPT_IMAGES},
@@ -57,8 +66,12 @@ int jd_cmd_gc(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     char *end = NULL;
     switch (c) {
-    case OPT_IMAGES: images = true; break;
-    case OPT_ARTIFACTS: artifacts = true; break;
+    case OPT_IMAGES:
+      images = true;
+      break;
+    case OPT_ARTIFACTS:
+      artifacts = true;
+      break;
     case OPT_DOMAIN: {
       jd_domain d;
       if (jd_domain_parse(&d, optarg) != 0) {
@@ -91,10 +104,18 @@ int jd_cmd_gc(int argc, char **argv) {
         return JD_EXIT_USAGE;
       }
       break;
-    case OPT_STATE: state_dir = optarg; break;
-    case OPT_DRY: go.dry_run = true; break;
-    case OPT_JSON: json = true; break;
-    case 'h': usage(stdout); return JD_EXIT_OK;
+    case OPT_STATE:
+      state_dir = optarg;
+      break;
+    case OPT_DRY:
+      go.dry_run = true;
+      break;
+    case OPT_JSON:
+      json = true;
+      break;
+    case 'h':
+      usage(stdout);
+      return JD_EXIT_OK;
     default:
       fprintf(stderr, "judger gc: unknown or incomplete option '%s'\n", argv[optind - 1]);
       usage(stderr);

@@ -57,11 +57,10 @@ static char *first_line(const char *s) {
   return strndup(s, n);
 }
 
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id,
-                        jd_op op, const char *dockerfile, size_t len,
-                        const jd_build_limits *limits, const dk_kv *extra_labels,
-                        size_t nextra, void (*progress)(void *ud, const char *line), void *ud,
-                        dk_cancel *cancel) {
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
   *out = NULL;
   char repo[160], tag[256], latest[200], sha[65];
   if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
@@ -102,7 +101,8 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
   dk_buf_init(&log, log_max);
 
   /* The context is the Dockerfile alone: no user code in the image. */
-  if ((rc = dk_tar_new(&ctxtar, 0)) || (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
+  if ((rc = dk_tar_new(&ctxtar, 0)) ||
+      (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
     goto cleanup;
   const void *tar;
   size_t tarlen;
@@ -152,8 +152,8 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
     break;
   case DK_ETIMEDOUT:
     img->verdict = strdup("TLE");
-    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)",
-             repo, (long long)wall_ms);
+    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
+             (long long)wall_ms);
     img->message = strdup(msg);
     rc = 0;
     break;

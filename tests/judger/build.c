@@ -96,9 +96,9 @@ static void remove_program_images(dk_client *c, const char *id) {
 }
 
 Test(build_cli, bad_id_is_a_usage_error_with_a_clear_message) {
-  run r = judger("/tmp", NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", "Bad..Id", "--source", "/tmp",
-                                  NULL});
+  run r = judger(
+      "/tmp", NULL,
+      (const char *[]){"build", "--domain", "ai", "--id", "Bad..Id", "--source", "/tmp", NULL});
   cr_assert_eq(r.code, 2, "exit %d", r.code);
   cr_assert(strstr(r.err, "program id 'Bad..Id' is invalid"), "stderr: %s", r.err);
   run_free(&r);
@@ -126,9 +126,12 @@ Test(build_cli, miss_then_hit_in_json_with_the_dockerfile_sha_as_tag) {
   char *id = t_unique("cliok");
   char *src = t_tmpdir("clisrc"), *state = t_tmpdir("clistate");
   char run_df[256], build_df[256];
-  snprintf(run_df, sizeof run_df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
+  snprintf(run_df, sizeof run_df,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
   snprintf(build_df, sizeof build_df,
-           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"cp in out && echo built\"]\n", id);
+           "FROM " T_BUSYBOX_IMAGE
+           "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"cp in out && echo built\"]\n",
+           id);
   put(src, "run.Dockerfile", run_df);
   put(src, "build.Dockerfile", build_df);
   put(src, "in", "data\n");
@@ -221,9 +224,9 @@ Test(build_cli, compile_error_exits_1_with_ce_and_the_message) {
            "unknown type name foo' >&2; exit 1\"]\n",
            id);
   put(src, "build.Dockerfile", df);
-  run r = judger(state, NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", id, "--source", src, "--json",
-                                  NULL});
+  run r = judger(
+      state, NULL,
+      (const char *[]){"build", "--domain", "ai", "--id", id, "--source", src, "--json", NULL});
   cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "verdict"), "CE");
   cr_assert_str_eq(jget(r.json, "stage"), "artifacts");
@@ -251,15 +254,16 @@ Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
   t_busybox_image(c);
   char *id = t_unique("cligit");
   char *tmp = t_tmpdir("cligit"), *state = t_tmpdir("cligitstate");
-  sh("cd %s && git -c init.defaultBranch=main init -q w && cd w && printf 'FROM %s\\nENV MARK=%s\\n'"
+  sh("cd %s && git -c init.defaultBranch=main init -q w && cd w && printf 'FROM %s\\nENV "
+     "MARK=%s\\n'"
      " > run.Dockerfile && git add -A && git -c user.name=t -c user.email=t@t commit -qm one"
      " && git tag v1",
      tmp, T_BUSYBOX_IMAGE, id);
   char url[4300], cmd[4400];
   snprintf(url, sizeof url, "file://%s/w", tmp);
   run r = judger(state, NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", id, "--git", url, "--ref", "v1",
-                                  "--json", NULL});
+                 (const char *[]){"build", "--domain", "ai", "--id", id, "--git", url, "--ref",
+                                  "v1", "--json", NULL});
   cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
   snprintf(cmd, sizeof cmd, "git -C %s/w rev-parse v1", tmp);
   FILE *p = popen(cmd, "r");
@@ -287,9 +291,9 @@ Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
 Test(build_cli, engine_down_exits_3) {
   char *src = t_tmpdir("clidown");
   put(src, "run.Dockerfile", "FROM scratch\n");
-  run r = judger(src, (const char *[]){"DOCKER_HOST=unix:///nonexistent/docker.sock", NULL},
-                 (const char *[]){"build", "--domain", "ai", "--id", "down", "--source", src,
-                                  "--json", NULL});
+  run r = judger(
+      src, (const char *[]){"DOCKER_HOST=unix:///nonexistent/docker.sock", NULL},
+      (const char *[]){"build", "--domain", "ai", "--id", "down", "--source", src, "--json", NULL});
   cr_assert_eq(r.code, 3, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "status"), "error");
   cr_assert(strstr(jget(r.json, "message"), "nonexistent/docker.sock"), "%s", r.out);
@@ -303,7 +307,8 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   char *id = t_unique("cligc");
   char *src = t_tmpdir("cligcsrc"), *state = t_tmpdir("cligcstate");
   char df[256];
-  const char *args[] = {"build", "--domain", "ai", "--id", id, "--source", src, "--op", "run", "-q", NULL};
+  const char *args[] = {"build", "--domain", "ai",  "--id", id,  "--source",
+                        src,     "--op",     "run", "-q",   NULL};
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=1\n", id);
   put(src, "run.Dockerfile", df);
   run a = judger(state, NULL, args);
@@ -318,8 +323,9 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
                                   "--json", NULL});
   cr_assert_eq(g.code, 0, "%s", g.err);
   json_object *removed = NULL;
-  cr_assert(json_object_object_get_ex(json_object_object_get(g.json, "images"), "removed", &removed),
-            "%s", g.out);
+  cr_assert(
+      json_object_object_get_ex(json_object_object_get(g.json, "images"), "removed", &removed),
+      "%s", g.out);
   cr_assert_eq(json_object_array_length(removed), 1, "%s", g.out);
   char sha[65], cur[256];
   jd_sha256_hex(sha, df, strlen(df));
@@ -351,19 +357,25 @@ Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
      "cp %s/samples/runtimes/c/*.Dockerfile %s",
      JD_SOURCE_DIR, JD_SOURCE_DIR, good, JD_SOURCE_DIR, bad);
   put(bad, "main.c", "int main(void) {\n  return undeclared_thing;\n}\n");
-  const char *ok_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", good,
-                           "--json", "--timeout", "600", NULL};
+  const char *ok_args[] = {"build",           "--domain", "ai", "--id",
+                           "judger-test-gcc", "--source", good, "--json",
+                           "--timeout",       "600",      NULL};
   run r = judger(state, NULL, ok_args);
   cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
   char p[4200], *elf = NULL;
   size_t n = 0;
   snprintf(p, sizeof p, "%s/main", jget(r.json, "artifacts.dir"));
   cr_assert_eq(jd_read_file(&elf, &n, p, 64 << 20), 0, "no binary at %s", p);
-  cr_assert(n > 4 && !memcmp(elf, "\x7f" "ELF", 4), "main is not an ELF binary");
+  cr_assert(n > 4 && !memcmp(elf,
+                             "\x7f"
+                             "ELF",
+                             4),
+            "main is not an ELF binary");
   free(elf);
   run_free(&r);
-  const char *bad_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", bad,
-                            "--json", "--timeout", "600", NULL};
+  const char *bad_args[] = {"build",           "--domain", "ai", "--id",
+                            "judger-test-gcc", "--source", bad,  "--json",
+                            "--timeout",       "600",      NULL};
   r = judger(state, NULL, bad_args);
   cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "verdict"), "CE");

@@ -47,8 +47,8 @@ static void fx_fini(fixture *f) {
 
 static jd_env_image *ensure(fixture *f, jd_op op, const char *df, const jd_build_limits *lim) {
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, op, df, strlen(df), lim,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, op, df, strlen(df), lim, f->labels,
+                           2, NULL, NULL, NULL));
   cr_assert_not_null(img);
   return img;
 }
@@ -174,7 +174,7 @@ Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
   fx_init(&f, "icsyn");
   jd_env_image *img = ensure(&f, JD_OP_RUN, "FROM " T_BUSYBOX_IMAGE "\nNOTANINSTRUCTION x\n", NULL);
   cr_assert_str_eq(img->verdict, "CE");
-  cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION") ,
+  cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION"),
             "message does not name the bad line: %s", img->message);
   jd_env_image_free(img);
   fx_fini(&f);
