@@ -21,6 +21,8 @@ static void usage(FILE *f) {
              "  --max-age DAYS       artifacts unused this long go (default 7)\n"
              "  --state-dir DIR      default $JUDGER_STATE_DIR or /var/lib/judger\n"
              "  --dry-run            list, remove nothing\n"
+             "  --purge              remove ALL images of --id (a deleted program); never\n"
+             "                       one a container uses\n"
              "  --json               one JSON object on stdout\n"
              "exit: 0 ok, 2 usage, 3 system fault\n");
 }
@@ -41,7 +43,8 @@ enum {
   OPT_AGE,
   OPT_STATE,
   OPT_DRY,
-  OPT_JSON
+  OPT_JSON,
+  OPT_PURGE
 };
 
 int jd_cmd_gc(int argc, char **argv) {
@@ -54,9 +57,10 @@ int jd_cmd_gc(int argc, char **argv) {
                                        {"state-dir", required_argument, NULL, OPT_STATE},
                                        {"dry-run", no_argument, NULL, OPT_DRY},
                                        {"json", no_argument, NULL, OPT_JSON},
+                                       {"purge", no_argument, NULL, OPT_PURGE},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  bool images = false, artifacts = false, json = false;
+  bool images = false, artifacts = false, json = false, purge = false;
   jd_image_gc_opts go = {.keep = 2};
   double max_age_days = 7;
   const char *state_dir = getenv("JUDGER_STATE_DIR");
@@ -113,6 +117,9 @@ int jd_cmd_gc(int argc, char **argv) {
     case OPT_JSON:
       json = true;
       break;
+    case OPT_PURGE:
+      purge = true;
+      break;
     case 'h':
       usage(stdout);
       return JD_EXIT_OK;
@@ -125,6 +132,28 @@ int jd_cmd_gc(int argc, char **argv) {
   if (optind < argc) {
     fprintf(stderr, "judger gc: unexpected argument '%s'\n", argv[optind]);
     return JD_EXIT_USAGE;
+  }
+  if (purge) {
+    if (!go.id) {
+      fprintf(stderr, "judger gc: --purge needs --id\n");
+      return JD_EXIT_USAGE;
+    }
+    jd_ctx ctx = {.state_dir = state_dir};
+    size_t removed = 0, in_use = 0;
+    int rc = dk_client_new(&ctx.dk, NULL);
+    if (!rc && !go.dry_run)
+      rc = jd_image_purge(&removed, &in_use, &ctx, go.domain, go.id, false);
+    dk_client_free(ctx.dk);
+    if (rc) {
+      fprintf(stderr, "judger gc: purge: %s\n",
+              dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
+      return JD_EXIT_SYSTEM;
+    }
+    if (json)
+      printf("{\"purged\":%zu,\"in_use\":%zu}\n", removed, in_use);
+    else
+      printf("purged %zu image(s) of %s, %zu kept (in use)\n", removed, go.id, in_use);
+    return JD_EXIT_OK;
   }
   if (!images && !artifacts)
     images = artifacts = true;

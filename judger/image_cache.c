@@ -326,3 +326,46 @@ cleanup:
   *out = r;
   return 0;
 }
+
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force) {
+  if (removed)
+    *removed = 0;
+  if (in_use)
+    *in_use = 0;
+  if (!id)
+    return DK_EINVAL;
+  char fid[96], fdom[64];
+  const char *filters[3] = {fid, NULL, NULL};
+  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[1] = fdom;
+  }
+  dk_image_list *l = NULL;
+  int rc = dk_image_list_filtered(&l, ctx->dk, filters, NULL);
+  for (size_t i = 0; !rc && i < l->count; i++) {
+    /* Without force, by tag: the engine refuses to delete by id an image
+     * with several tags, and untagging the last tag deletes the image unless
+     * a container uses it (409). */
+    const dk_image_summary *im = &l->items[i];
+    bool tagged = false;
+    int rr = 0;
+    for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
+      if (!strcmp(*t, "<none>:<none>"))
+        continue;
+      tagged = true;
+      rr = dk_image_remove(ctx->dk, *t, false, false);
+    }
+    if (force || !tagged)
+      rr = dk_image_remove(ctx->dk, im->id, force, false);
+    if (rr == 0 && removed)
+      (*removed)++;
+    else if (rr == DK_ECONFLICT && in_use)
+      (*in_use)++;
+    else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
+      rc = rr;
+  }
+  dk_image_list_free(l);
+  return rc;
+}

@@ -63,4 +63,11 @@ typedef struct jd_image_gc_result {
 int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts);
 void jd_image_gc_result_free(jd_image_gc_result *r);
 
+/* Removes every environment image of a program (both ops, every tag), e.g.
+ * when the platform deletes the program. domain NULL = both. Without force
+ * an image a container uses is kept (and counted in *in_use). *removed and
+ * *in_use may be NULL. 0 or a negative dk_error_code. */
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force);
+
 #endif

@@ -84,15 +84,29 @@ static void put(const char *dir, const char *name, const char *text) {
   cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
 }
 
-static void remove_program_images(dk_client *c, const char *id) {
-  char filter[200];
-  snprintf(filter, sizeof filter, JD_LABEL_ID "=%s", id);
-  const char *labels[] = {filter, NULL};
-  dk_image_list *l = NULL;
-  if (dk_image_list_filtered(&l, c, labels, NULL) == 0)
-    for (size_t i = 0; i < l->count; i++)
-      dk_image_remove(c, l->items[i].id, true, false);
-  dk_image_list_free(l);
+/* One program under test: a client, a unique id, a source and a state
+ * directory; prog_free() removes everything, its images included. */
+typedef struct prog {
+  dk_client *c;
+  char *id, *src, *state;
+} prog;
+
+static prog prog_new(const char *prefix) {
+  prog p = {.c = t_client()};
+  t_busybox_image(p.c);
+  p.id = t_unique(prefix);
+  p.src = t_tmpdir("clisrc");
+  p.state = t_tmpdir("clistate");
+  return p;
+}
+
+static void prog_free(prog *p) {
+  jd_ctx ctx = {.dk = p->c};
+  jd_image_purge(NULL, NULL, &ctx, NULL, p->id, true);
+  t_rmdir(p->src);
+  t_rmdir(p->state);
+  free(p->id);
+  dk_client_free(p->c);
 }
 
 Test(build_cli, bad_id_is_a_usage_error_with_a_clear_message) {
@@ -121,10 +135,8 @@ Test(build_cli, usage_errors_exit_2) {
 }
 
 Test(build_cli, miss_then_hit_in_json_with_the_dockerfile_sha_as_tag) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cliok");
-  char *src = t_tmpdir("clisrc"), *state = t_tmpdir("clistate");
+  prog p = prog_new("cliok");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char run_df[256], build_df[256];
   snprintf(run_df, sizeof run_df,
            "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
@@ -156,18 +168,12 @@ Test(build_cli, miss_then_hit_in_json_with_the_dockerfile_sha_as_tag) {
   cr_assert_str_eq(jget(b.json, "artifacts.dir"), jget(a.json, "artifacts.dir"));
   run_free(&a);
   run_free(&b);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, human_output_streams_progress) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clihum");
-  char *src = t_tmpdir("clihsrc"), *state = t_tmpdir("clihstate");
+  prog p = prog_new("clihum");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256];
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
   put(src, "run.Dockerfile", df);
@@ -179,18 +185,12 @@ Test(build_cli, human_output_streams_progress) {
   cr_assert(strstr(r.out, ": OK"), "stdout: %s", r.out);
   cr_assert(strstr(r.out, "game_logic-"), "stdout: %s", r.out);
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, failing_run_exits_1_with_the_failing_steps_output) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clirun");
-  char *src = t_tmpdir("clirsrc"), *state = t_tmpdir("clirstate");
+  prog p = prog_new("clirun");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256], mark[128];
   snprintf(mark, sizeof mark, "failing-step-%s", id);
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s; exit 7\n", mark);
@@ -205,18 +205,12 @@ Test(build_cli, failing_run_exits_1_with_the_failing_steps_output) {
   cr_assert(log && strstr(log, mark), "log lacks the step's output: %s", log);
   cr_assert(strstr(jget(r.json, "message"), "non-zero code: 7"), "%s", jget(r.json, "message"));
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, compile_error_exits_1_with_ce_and_the_message) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clice");
-  char *src = t_tmpdir("clicesrc"), *state = t_tmpdir("clicestate");
+  prog p = prog_new("clice");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[512];
   put(src, "run.Dockerfile", "FROM " T_BUSYBOX_IMAGE "\n");
   snprintf(df, sizeof df,
@@ -232,11 +226,7 @@ Test(build_cli, compile_error_exits_1_with_ce_and_the_message) {
   cr_assert_str_eq(jget(r.json, "stage"), "artifacts");
   cr_assert(strstr(jget(r.json, "log"), "prog.c:1:1: error: unknown type name foo"), "%s", r.out);
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -250,10 +240,8 @@ static void sh(const char *fmt, ...) {
 }
 
 Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cligit");
-  char *tmp = t_tmpdir("cligit"), *state = t_tmpdir("cligitstate");
+  prog pg = prog_new("cligit");
+  const char *id = pg.id, *tmp = pg.src, *state = pg.state;
   sh("cd %s && git -c init.defaultBranch=main init -q w && cd w && printf 'FROM %s\\nENV "
      "MARK=%s\\n'"
      " > run.Dockerfile && git add -A && git -c user.name=t -c user.email=t@t commit -qm one"
@@ -281,11 +269,7 @@ Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
   cr_assert(strstr(jget(m.json, "message"), "ref 'no-such-ref' not found"), "%s", m.out);
   run_free(&r);
   run_free(&m);
-  remove_program_images(c, id);
-  t_rmdir(tmp);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&pg);
 }
 
 Test(build_cli, engine_down_exits_3) {
@@ -302,10 +286,9 @@ Test(build_cli, engine_down_exits_3) {
 }
 
 Test(build_cli, gc_of_a_program_keeps_its_current_image) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cligc");
-  char *src = t_tmpdir("cligcsrc"), *state = t_tmpdir("cligcstate");
+  prog p = prog_new("cligc");
+  dk_client *c = p.c;
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256];
   const char *args[] = {"build", "--domain", "ai",  "--id", id,  "--source",
                         src,     "--op",     "run", "-q",   NULL};
@@ -333,14 +316,17 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   dk_image_info *info = NULL;
   t_ok(dk_image_inspect(&info, c, cur));
   dk_image_info_free(info);
+  /* --purge: the program is gone, its images too. */
+  run pu = judger(state, NULL,
+                  (const char *[]){"gc", "--purge", "--domain", "ai", "--id", id, "--json", NULL});
+  cr_assert_eq(pu.code, 0, "%s", pu.err);
+  cr_assert(strstr(pu.out, "\"purged\":1"), "%s", pu.out);
+  cr_assert_eq(dk_image_inspect(&info, c, cur), DK_ENOTFOUND, "purged image still there");
+  run_free(&pu);
   run_free(&a);
   run_free(&b);
   run_free(&g);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 /* A real compiler: samples/runtimes/c (gcc installed with apt-get on the
@@ -392,10 +378,9 @@ Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
 
 /* jd_program_prepare, as matches use it: run image + /app, and verdicts. */
 Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("prep");
-  char *src = t_tmpdir("prepsrc"), *state = t_tmpdir("prepstate");
+  prog pg = prog_new("prep");
+  dk_client *c = pg.c;
+  const char *id = pg.id, *src = pg.src, *state = pg.state;
   char df[256];
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
   put(src, "run.Dockerfile", df);
@@ -428,10 +413,6 @@ Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
   p = (jd_prepared *)1;
   cr_assert_eq(jd_program_prepare(&p, &ctx, &badid, NULL, NULL, NULL), DK_EINVAL);
   cr_assert_null(p);
-  remove_program_images(c, id);
   t_rmdir(empty);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&pg);
 }
