@@ -12,16 +12,15 @@
 #include "log.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: judger daemon [--config FILE] [--redis URL] [--slots N] [--host-id ID]\n"
-          "                     [--state-dir DIR] [--SETTING VALUE]...\n\n"
-          "Takes tasks from the Redis streams by priority (build > match > auto) and\n"
-          "runs up to N at once. Every setting of docs/daemon.md is also a flag\n"
-          "(--lease-ms, --grace-ms, --stall-ms, --max-attempts, --labels, --log-json...).\n"
-          "Precedence: flags > environment (JUDGER_<SETTING>) > config file\n"
-          "(--config, $JUDGER_CONFIG or /etc/judger/judger.conf) > defaults.\n"
-          "SIGTERM/SIGINT: stop taking tasks, let running ones finish within the grace\n"
-          "period, then give them back (a second signal: at once). SIGHUP: reload.\n");
+  fprintf(f, "usage: judger daemon [--config FILE] [--redis URL] [--slots N] [--host-id ID]\n"
+             "                     [--state-dir DIR] [--SETTING VALUE]...\n\n"
+             "Takes tasks from the Redis streams by priority (build > match > auto) and\n"
+             "runs up to N at once. Every setting of docs/daemon.md is also a flag\n"
+             "(--lease-ms, --grace-ms, --stall-ms, --max-attempts, --labels, --log-json...).\n"
+             "Precedence: flags > environment (JUDGER_<SETTING>) > config file\n"
+             "(--config, $JUDGER_CONFIG or /etc/judger/judger.conf) > defaults.\n"
+             "SIGTERM/SIGINT: stop taking tasks, let running ones finish within the grace\n"
+             "period, then give them back (a second signal: at once). SIGHUP: reload.\n");
 }
 
 typedef struct sigctx {

@@ -28,24 +28,23 @@
 #include "util.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: judger run SPEC.json --out DIR [options]\n"
-          "\n"
-          "Runs one match: builds what is missing, runs the game logic and its players in\n"
-          "containers on a private network, and writes result.json, player_<i>.log,\n"
-          "game_logic.log and the game's outputs into DIR.\n"
-          "\n"
-          "options:\n"
-          "  -o, --out DIR        where the results go (required)\n"
-          "  --json               print result.json on stdout instead of a table\n"
-          "  -q, --quiet          no progress on stderr\n"
-          "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
-          "                       default /var/lib/judger)\n"
-          "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
-          "                       default: the host name)\n"
-          "\n"
-          "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
-          "3 system fault or interrupted\n");
+  fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"
+             "\n"
+             "Runs one match: builds what is missing, runs the game logic and its players in\n"
+             "containers on a private network, and writes result.json, player_<i>.log,\n"
+             "game_logic.log and the game's outputs into DIR.\n"
+             "\n"
+             "options:\n"
+             "  -o, --out DIR        where the results go (required)\n"
+             "  --json               print result.json on stdout instead of a table\n"
+             "  -q, --quiet          no progress on stderr\n"
+             "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
+             "                       default /var/lib/judger)\n"
+             "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
+             "                       default: the host name)\n"
+             "\n"
+             "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
+             "3 system fault or interrupted\n");
 }
 
 typedef struct run_opts {
@@ -66,8 +65,7 @@ static void *sig_main(void *arg) {
   int sig = 0;
   if (sigwait(&w->set, &sig) == 0) {
     w->got = sig;
-    jd_log(JD_LOG_WARN, "run.signal", "%s: cancelling the match and cleaning up",
-           strsignal(sig));
+    jd_log(JD_LOG_WARN, "run.signal", "%s: cancelling the match and cleaning up", strsignal(sig));
     dk_cancel_fire(w->cancel);
   }
   return NULL;
@@ -150,17 +148,32 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   int c;
   while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
     switch (c) {
-    case 'o': o->out_dir = optarg; break;
-    case 'j': o->json = true; break;
-    case 'q': o->quiet = true; break;
-    case 's': o->state_dir = optarg; break;
-    case 'H': o->host_id = optarg; break;
-    case 'h': usage(stdout); return 1;
-    default: usage(stderr); return -1;
+    case 'o':
+      o->out_dir = optarg;
+      break;
+    case 'j':
+      o->json = true;
+      break;
+    case 'q':
+      o->quiet = true;
+      break;
+    case 's':
+      o->state_dir = optarg;
+      break;
+    case 'H':
+      o->host_id = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 1;
+    default:
+      usage(stderr);
+      return -1;
     }
   }
   if (optind != argc - 1 || !o->out_dir) {
-    fprintf(stderr, "judger run: %s\n", optind != argc - 1 ? "give one spec file" : "--out DIR is required");
+    fprintf(stderr, "judger run: %s\n",
+            optind != argc - 1 ? "give one spec file" : "--out DIR is required");
     usage(stderr);
     return -1;
   }
@@ -193,7 +206,8 @@ int jd_cmd_run(int argc, char **argv) {
   }
   dir_copy = strdup(o.spec_path);
   if (!dir_copy || jd_match_spec_parse(&spec, text, dirname(dir_copy), err, sizeof err)) {
-    fprintf(stderr, "judger run: invalid spec %s: %s\n", o.spec_path, dir_copy ? err : "out of memory");
+    fprintf(stderr, "judger run: invalid spec %s: %s\n", o.spec_path,
+            dir_copy ? err : "out of memory");
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -207,8 +221,8 @@ int jd_cmd_run(int argc, char **argv) {
   else
     default_host_id(host_id, sizeof host_id);
   const char *state = o.state_dir ? o.state_dir : getenv("JUDGER_STATE_DIR");
-  jd_ctx ctx = {.dk = dk, .state_dir = state && *state ? state : "/var/lib/judger",
-                .host_id = host_id};
+  jd_ctx ctx = {
+      .dk = dk, .state_dir = state && *state ? state : "/var/lib/judger", .host_id = host_id};
 
   /* Signals go to one thread (blocked everywhere else: the match's threads
    * inherit the mask), which cancels the match; the normal path cleans up. */

@@ -142,8 +142,7 @@ int jd_cmd_submit(int argc, char **argv) {
   if (wait_s >= 0) {
     int64_t deadline = jd_unix_ms() + (int64_t)(wait_s * 1000);
     int rc = 0;
-    while (!(rc = jd_queue_get_result(&result, q, task->id)) && !result &&
-           jd_unix_ms() < deadline)
+    while (!(rc = jd_queue_get_result(&result, q, task->id)) && !result && jd_unix_ms() < deadline)
       usleep(100000);
     if (!result) {
       fprintf(stderr, "judger submit: no result for %s within %.1f s%s%s\n", task->id, wait_s,

@@ -115,8 +115,7 @@ int jd_config_defaults(jd_config *c) {
   c->reap_dead_hosts = true;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
       set_str(&c->state_dir, "/var/lib/judger") || set_str(&c->prefix, "judger") ||
-      set_str(&c->group, "judgers") || set_str(&c->labels, "") ||
-      set_str(&c->log_level, "info")) {
+      set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info")) {
     jd_config_clear(c);
     return -1;
   }
@@ -195,16 +194,16 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
     if (!strcmp(k->name, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
         strcmp(value, "warn") && strcmp(value, "error"))
       return fail(err, errlen, "log_level: debug, info, warn or error");
-    if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") ||
-         !strcmp(k->name, "prefix") || !strcmp(k->name, "group")) &&
+    if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
+         !strcmp(k->name, "group")) &&
         !*value)
       return fail(err, errlen, "%s: must not be empty", k->name);
     return set_str((char **)slot, value) ? fail(err, errlen, "out of memory") : 0;
   }
   if (k->kind == K_BOOL)
-    return parse_bool(value, (bool *)slot) ? fail(err, errlen, "%s: expected true or false",
-                                                  k->name)
-                                           : 0;
+    return parse_bool(value, (bool *)slot)
+               ? fail(err, errlen, "%s: expected true or false", k->name)
+               : 0;
   int64_t n = 0;
   if (k->kind == K_MS) {
     if (parse_ms(value, &n))

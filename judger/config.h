@@ -28,9 +28,9 @@ typedef struct jd_config {
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;
   bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
-  char *log_level;    /* debug, info, warn, error */
-  bool log_json;      /* one JSON object per log line */
-  char *config_file;  /* the file that was read, or NULL */
+  char *log_level;      /* debug, info, warn, error */
+  bool log_json;        /* one JSON object per log line */
+  char *config_file;    /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */
@@ -45,10 +45,10 @@ int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen
 int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen);
 
 typedef struct jd_config_source {
-  const char *file;          /* explicit file (--config); NULL = $JUDGER_CONFIG or
-                                /etc/judger/judger.conf if it exists */
-  char *const *envp;         /* NULL = environ */
-  const char *const *flags;  /* key, value, key, value..., NULL */
+  const char *file;         /* explicit file (--config); NULL = $JUDGER_CONFIG or
+                               /etc/judger/judger.conf if it exists */
+  char *const *envp;        /* NULL = environ */
+  const char *const *flags; /* key, value, key, value..., NULL */
 } jd_config_source;
 
 /* All layers in order; *out is cleared first. On error *out holds nothing

@@ -207,7 +207,8 @@ void jd_daemon_reload(jd_daemon *d, const jd_config *cfg) {
   jd_log_set_level(level_of(d->cfg.log_level));
   jd_log_set_json(d->cfg.log_json);
   pthread_mutex_unlock(&d->mu);
-  jd_log(JD_LOG_INFO, "daemon.reload", "settings reloaded (slots, Redis and host id need a restart)");
+  jd_log(JD_LOG_INFO, "daemon.reload",
+         "settings reloaded (slots, Redis and host id need a restart)");
 }
 
 void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out) {
@@ -314,8 +315,8 @@ static void spool_flush(jd_daemon *d) {
     bool written = false;
     int rc = JD_REDIS_EPROTO;
     if (rec.task_id && rec.status && rec.json)
-      WITH_RETRY(rc, d, d->rq, false, jd_queue_store_result(&written, d->rq, p,
-                                                            jget(o, "entry_id"), &rec));
+      WITH_RETRY(rc, d, d->rq, false,
+                 jd_queue_store_result(&written, d->rq, p, jget(o, "entry_id"), &rec));
     if (rc == 0 || rc == JD_REDIS_EPROTO) {
       unlink(path);
       if (rc == 0)
@@ -435,8 +436,8 @@ static void dead_letter(jd_daemon *d, slot *s, const char *task_id, const char *
     jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
                 s->entry.id, jd_queue_error(s->q));
   else
-    jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s",
-                s->entry.id, jd_priority_name(s->entry.prio), reason);
+    jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
+                jd_priority_name(s->entry.prio), reason);
   pthread_mutex_lock(&d->mu);
   d->st.dead++;
   pthread_mutex_unlock(&d->mu);
@@ -451,8 +452,8 @@ static void store(jd_daemon *d, slot *s, const jd_task *t, int attempt, const ch
   bool spooled = spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
   bool written = false;
   int rc;
-  WITH_RETRY(rc, d, s->q, true, jd_queue_store_result(&written, s->q, s->entry.prio, s->entry.id,
-                                                      &rec));
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_store_result(&written, s->q, s->entry.prio, s->entry.id, &rec));
   if (rc) {
     jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
                 spooled ? " (kept in the spool for the next start)" : "");
@@ -467,9 +468,8 @@ static void store(jd_daemon *d, slot *s, const jd_task *t, int attempt, const ch
   else
     d->st.duplicates++;
   pthread_mutex_unlock(&d->mu);
-  jd_log_task(JD_LOG_INFO, written ? "task.done" : "task.duplicate", t->id,
-              "attempt %d %s%s%s", attempt, status, summary && *summary ? ": " : "",
-              summary ? summary : "");
+  jd_log_task(JD_LOG_INFO, written ? "task.done" : "task.duplicate", t->id, "attempt %d %s%s%s",
+              attempt, status, summary && *summary ? ": " : "", summary ? summary : "");
 }
 
 static void run_task(jd_daemon *d, slot *s, jd_task *t, int attempt) {
@@ -674,8 +674,7 @@ static json_object *heartbeat_locked(jd_daemon *d) {
   json_object_object_add(o, "host", json_object_new_string(d->cfg.host_id));
   json_object_object_add(o, "version", json_object_new_string(JD_VERSION));
   json_object_object_add(o, "pid", json_object_new_int(getpid()));
-  json_object_object_add(o, "state",
-                         json_object_new_string(d->stopping ? "draining" : "running"));
+  json_object_object_add(o, "state", json_object_new_string(d->stopping ? "draining" : "running"));
   json_object_object_add(o, "slots", json_object_new_int(d->nslots));
   json_object_object_add(o, "busy", json_object_new_int(d->busy));
   json_object_object_add(o, "backlog", json_object_new_int((int)d->backlog.count));
@@ -754,8 +753,8 @@ static void keeper_round(jd_daemon *d, int round, dead_host **dead, size_t *ndea
   pthread_mutex_lock(&d->mu);
   cap += d->backlog.count;
   lease_item *items = calloc(cap ? cap : 1, sizeof *items);
-  char (*prog_task)[JD_TASK_ID_MAX + 1] = calloc((size_t)d->nslots, sizeof *prog_task);
-  char (*prog)[PROGRESS_MAX] = calloc((size_t)d->nslots, sizeof *prog);
+  char(*prog_task)[JD_TASK_ID_MAX + 1] = calloc((size_t)d->nslots, sizeof *prog_task);
+  char(*prog)[PROGRESS_MAX] = calloc((size_t)d->nslots, sizeof *prog);
   size_t n = 0, nprog = 0;
   int64_t now = mono_ms();
   for (int i = 0; items && prog && prog_task && i < d->nslots; i++) {
@@ -803,8 +802,7 @@ static void keeper_round(jd_daemon *d, int round, dead_host **dead, size_t *ndea
             continue;
           if (items[i].slot >= 0) {
             slot *s = &d->slots[items[i].slot];
-            if (s->busy && !strcmp(s->entry.id, items[i].id) && !s->lease_lost &&
-                !s->finishing) {
+            if (s->busy && !strcmp(s->entry.id, items[i].id) && !s->lease_lost && !s->finishing) {
               s->lease_lost = true;
               jd_log_task(JD_LOG_WARN, "lease.lost", s->task_id[0] ? s->task_id : NULL,
                           "entry %s is no longer pending on this host", items[i].id);
@@ -975,8 +973,8 @@ static void reconcile_startup(jd_daemon *d) {
   int rc = jd_reconcile_engine(&rep, d->ctx->dk, d->cfg.host_id);
   int rc2 = jd_reconcile_workdirs(&rep, d->ctx->dk, d->cfg.state_dir);
   jd_log(rc || rc2 ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.startup",
-         "removed %zu containers, %zu networks, %zu match work dirs of host %s%s%s",
-         rep.containers, rep.networks, rep.workdirs, d->cfg.host_id, rc || rc2 ? "; error: " : "",
+         "removed %zu containers, %zu networks, %zu match work dirs of host %s%s%s", rep.containers,
+         rep.networks, rep.workdirs, d->cfg.host_id, rc || rc2 ? "; error: " : "",
          rc || rc2 ? dk_strerror(rc ? rc : rc2) : "");
 }
 
@@ -988,8 +986,8 @@ static void release_backlog(jd_daemon *d) {
   pthread_mutex_unlock(&d->mu);
   for (size_t i = 0; i < l.count; i++)
     if (jd_queue_release(d->rq, l.items[i].prio, l.items[i].id) == 0)
-      jd_log(JD_LOG_INFO, "entry.released", "entry %s (%s) not started: given back",
-             l.items[i].id, jd_priority_name(l.items[i].prio));
+      jd_log(JD_LOG_INFO, "entry.released", "entry %s (%s) not started: given back", l.items[i].id,
+             jd_priority_name(l.items[i].prio));
   jd_entry_list_clear(&l);
 }
 
@@ -1029,9 +1027,8 @@ int jd_daemon_run(jd_daemon *d) {
   d->started_ms = jd_unix_ms();
   jd_log_set_level(level_of(d->cfg.log_level));
   jd_log_set_json(d->cfg.log_json);
-  jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms",
-         d->cfg.host_id, d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)),
-         (long long)d->cfg.lease_ms);
+  jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
+         d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);
   if (jd_mkdir_p(d->cfg.state_dir, 0755) || jd_mkdir_p(d->cfg.out_dir, 0755)) {
     snprintf(d->err, sizeof d->err, "cannot make %s or %s: %s", d->cfg.state_dir, d->cfg.out_dir,
              strerror(errno));

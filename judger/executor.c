@@ -16,7 +16,8 @@
 static int build_request_parse(jd_build_request *req, json_object *o, char *err, size_t errlen) {
   memset(req, 0, sizeof *req);
   json_object *v = NULL;
-  const char *domain = json_object_object_get_ex(o, "domain", &v) ? json_object_get_string(v) : NULL;
+  const char *domain =
+      json_object_object_get_ex(o, "domain", &v) ? json_object_get_string(v) : NULL;
   if (!domain || jd_domain_parse(&req->ref.domain, domain)) {
     snprintf(err, errlen, "build.domain: required, \"ai\" or \"game_logic\"");
     return -1;
@@ -144,8 +145,9 @@ static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
     outcome = JD_EXEC_RETRY;
   } else {
     bool cancelled = !strcmp(r->status, "error");
-    res->status = strdup(cancelled ? "cancelled" : !strcmp(r->status, "ok") ? "finished"
-                                                                              : "failed");
+    res->status = strdup(cancelled                  ? "cancelled"
+                         : !strcmp(r->status, "ok") ? "finished"
+                                                    : "failed");
     char summary[256];
     snprintf(summary, sizeof summary, "%s %s%s%s", r->verdict ? r->verdict : "?",
              r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");

@@ -85,7 +85,8 @@ static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain,
   }
   if (pp->verdict && strcmp(pp->verdict, "OK")) {
     r->cancelled = true;
-    if (asprintf(&r->message, "build %s: %s", pp->verdict, pp->message ? pp->message : "failed") < 0)
+    if (asprintf(&r->message, "build %s: %s", pp->verdict, pp->message ? pp->message : "failed") <
+        0)
       r->message = NULL;
   } else {
     r->image = pp->run_image ? strdup(pp->run_image) : NULL;
@@ -154,8 +155,8 @@ static int path_in(char **out, const char *dir, const char *name) {
 }
 
 static int setup_workdir(jd_match *m) {
-  const char *state = m->ctx->state_dir && *m->ctx->state_dir ? m->ctx->state_dir
-                                                              : DEFAULT_STATE_DIR;
+  const char *state =
+      m->ctx->state_dir && *m->ctx->state_dir ? m->ctx->state_dir : DEFAULT_STATE_DIR;
   char *matches = NULL;
   int rc = -1;
   if (path_in(&matches, state, "matches") || jd_mkdir_p(matches, 0700))
@@ -244,8 +245,8 @@ static void sweep(jd_match *m) {
     for (size_t i = 0; i < list->count; i++) {
       int rc = dk_container_remove(dk, list->items[i].id, true, true);
       if (rc && rc != DK_ENOTFOUND)
-        jd_log(JD_LOG_WARN, "match.sweep", "%s: container %s: %s", m->run_key,
-               list->items[i].name, dk_strerror(rc));
+        jd_log(JD_LOG_WARN, "match.sweep", "%s: container %s: %s", m->run_key, list->items[i].name,
+               dk_strerror(rc));
     }
   }
   dk_container_list_free(list);
@@ -375,13 +376,13 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->exit_code = u->exit_code;
   r->oom_killed = u->oom_killed;
   r->log_truncated = u->log_truncated;
-  jd_kill_reason k = (jd_kill_reason)atomic_load(&u->kill);
-  r->killed = k != JD_KILL_NONE;
+  jd_kill_reason k = jd_unit_kill_reason(u);
+  r->killed = u->kill_sent;
   r->started_ms = u->started_ms;
   r->ended_ms = u->started_ms ? u->ended_ms : 0;
   if (u->message)
     r->message = strdup(u->message);
-  else if (k != JD_KILL_NONE)
+  else if (k != JD_KILL_NONE && u->kill_sent)
     r->message = strdup(jd_kill_reason_name(k));
 }
 
@@ -418,10 +419,10 @@ static void collect(jd_match *m, jd_match_result *res) {
       if (log) {
         char header[256], ts[32];
         jd_time_rfc3339(ts, u->started_ms ? u->started_ms : u->ended_ms);
-        snprintf(header, sizeof header,
-                 "===== judger: instance %s of AI %zu (#%d, started %s, verdict %s, exit %lld) =====",
-                 u->name, i, p->instances, ts, u->verdict ? u->verdict : "UE",
-                 (long long)u->exit_code);
+        snprintf(
+            header, sizeof header,
+            "===== judger: instance %s of AI %zu (#%d, started %s, verdict %s, exit %lld) =====",
+            u->name, i, p->instances, ts, u->verdict ? u->verdict : "UE", (long long)u->exit_code);
         if (jd_player_log_append(log, header, u->spool_path))
           jd_log(JD_LOG_WARN, "match.logs", "%s: %s: %s", m->run_key, log, strerror(errno));
       }
@@ -490,13 +491,12 @@ static void match_free(jd_match *m) {
   pthread_mutex_destroy(&m->mu);
 }
 
-int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec,
-                 const char *out_dir, const jd_match_hooks *hooks) {
+int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
+                 const jd_match_hooks *hooks) {
   if (!out)
     return DK_EINVAL;
   *out = NULL;
-  if (!ctx || !ctx->dk || !spec || !out_dir || !spec->nplayers ||
-      spec->nplayers > JD_MATCH_MAX_AIS)
+  if (!ctx || !ctx->dk || !spec || !out_dir || !spec->nplayers || spec->nplayers > JD_MATCH_MAX_AIS)
     return DK_EINVAL;
   jd_match m = {.ctx = ctx, .spec = spec, .hooks = hooks, .out_dir = out_dir};
   m.cmd_fd = m.ev_fd = m.wake_fd = -1;

@@ -19,8 +19,8 @@
 #include <json-c/json.h>
 
 #include "dockerapi/dockerapi.h"
-#include "match_limits.h"
 #include "match.h"
+#include "match_limits.h"
 #include "player_log.h"
 #include "protocol.h"
 #include "token.h"
@@ -43,34 +43,35 @@ typedef struct jd_note {
 /* What a role's program became after preparation. */
 typedef struct jd_ready {
   char *image;
-  char *app_dir;        /* bound at /app read-only, or NULL */
+  char *app_dir;          /* bound at /app read-only, or NULL */
   const char *const *cmd; /* spec's override or NULL (points into the spec) */
-  bool cancelled;       /* its build failed: CANCEL */
-  char *message;        /* why */
+  bool cancelled;         /* its build failed: CANCEL */
+  char *message;          /* why */
 } jd_ready;
 
 struct jd_unit {
   jd_match *m;
-  jd_note notes[2];       /* [NOTE_STARTED], [NOTE_EXITED] */
-  int seq;                /* 0 = game logic, then players in start order */
-  int ai;                 /* -1 for the game logic */
+  jd_note notes[2]; /* [NOTE_STARTED], [NOTE_EXITED] */
+  int seq;          /* 0 = game logic, then players in start order */
+  int ai;           /* -1 for the game logic */
   char name[JD_PROTO_NAME_MAX + 1];
-  char *cname;            /* container name */
+  char *cname; /* container name */
   char *spool_path;
-  dk_cancel *cancel;      /* fired to stop following logs: then kill */
-  atomic_int kill;        /* jd_kill_reason; the first one wins */
+  dk_cancel *cancel; /* fired to stop following logs: then kill */
+  atomic_int kill;   /* jd_kill_reason; the first one wins */
   pthread_t thread;
   bool thread_started;
   /* Written by the unit thread before it posts the matching note. */
-  char *id;               /* container id once created */
+  char *id;                     /* container id once created */
   int64_t started_ms, ended_ms; /* unix ms */
   int64_t exit_code;
   bool oom_killed, log_truncated, engine_error;
+  bool kill_sent; /* the judger's kill reached a running container */
   char *message;
   /* Owned by the loop thread. */
   unit_state state;
-  int64_t deadline;       /* dk_now_ms() clock; 0 = none */
-  const char *verdict;    /* set when done */
+  int64_t deadline;    /* dk_now_ms() clock; 0 = none */
+  const char *verdict; /* set when done */
 };
 
 struct jd_match {
@@ -97,17 +98,17 @@ struct jd_match {
 
   /* Pipe loop state. */
   int cmd_fd, ev_fd;
-  dk_buf ev_out;             /* events not yet written (capped) */
+  dk_buf ev_out; /* events not yet written (capped) */
   jd_proto_reader reader;
   jd_start_limiter limiter;
   int alive_players;
   int64_t gl_start_mono;
-  int64_t match_deadline;    /* dk_now_ms clock; 0 until the game logic runs */
-  int64_t grace_deadline;    /* after "end" */
-  bool ended;                /* "end" received */
+  int64_t match_deadline; /* dk_now_ms clock; 0 until the game logic runs */
+  int64_t grace_deadline; /* after "end" */
+  bool ended;             /* "end" received */
   double *scores;
   char **messages;
-  char *status, *reason;     /* first one set wins */
+  char *status, *reason; /* first one set wins */
   int64_t started_ms;
 };
 
@@ -116,6 +117,10 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
 int jd_unit_spawn(jd_unit *u);
 void jd_unit_request_kill(jd_unit *u, jd_kill_reason why);
 void jd_unit_free(jd_unit *u);
+/* The kill reason that explains how the unit ended: the requested one if
+ * the kill reached it, OLE whenever its log went past the cap, else none
+ * (it ended on its own before the kill). Valid once it exited. */
+jd_kill_reason jd_unit_kill_reason(const jd_unit *u);
 
 /* match_loop.c */
 void jd_match_post(jd_match *m, jd_unit *u, note_kind kind);

@@ -50,24 +50,34 @@ const char *jd_verdict(bool engine_error, bool oom_killed, jd_kill_reason kill, 
   if (oom_killed)
     return "MLE";
   switch (kill) {
-  case JD_KILL_TLE: return "TLE";
-  case JD_KILL_OLE: return "OLE";
+  case JD_KILL_TLE:
+    return "TLE";
+  case JD_KILL_OLE:
+    return "OLE";
   case JD_KILL_STOP:
   case JD_KILL_END:
-  case JD_KILL_CANCEL: return "OK"; /* not its fault: it was stopped */
-  case JD_KILL_NONE: break;
+  case JD_KILL_CANCEL:
+    return "OK"; /* not its fault: it was stopped */
+  case JD_KILL_NONE:
+    break;
   }
   return exit_code == 0 ? "OK" : "RE";
 }
 
 const char *jd_kill_reason_name(jd_kill_reason r) {
   switch (r) {
-  case JD_KILL_NONE: return "none";
-  case JD_KILL_STOP: return "stopped by the game logic";
-  case JD_KILL_END: return "the match ended";
-  case JD_KILL_TLE: return "wall time exceeded";
-  case JD_KILL_OLE: return "log over its cap";
-  case JD_KILL_CANCEL: return "match cancelled";
+  case JD_KILL_NONE:
+    return "none";
+  case JD_KILL_STOP:
+    return "stopped by the game logic";
+  case JD_KILL_END:
+    return "the match ended";
+  case JD_KILL_TLE:
+    return "wall time exceeded";
+  case JD_KILL_OLE:
+    return "log over its cap";
+  case JD_KILL_CANCEL:
+    return "match cancelled";
   }
   return "?";
 }

@@ -89,8 +89,7 @@ static void flush_events(jd_match *m) {
       if (errno == EINTR)
         continue;
       if (errno != EAGAIN)
-        jd_log(JD_LOG_WARN, "match.events", "%s: writing events: %s", m->run_key,
-               strerror(errno));
+        jd_log(JD_LOG_WARN, "match.events", "%s: writing events: %s", m->run_key, strerror(errno));
       return;
     }
     memmove(m->ev_out.data, m->ev_out.data + w, m->ev_out.len - (size_t)w);
@@ -239,9 +238,15 @@ static int on_line(void *ud, const char *line, size_t len, bool oversized) {
     return 0;
   }
   switch (c.type) {
-  case JD_CMD_START: cmd_start(m, &c, line, len); break;
-  case JD_CMD_STOP: cmd_stop(m, &c, line, len); break;
-  case JD_CMD_END: cmd_end(m, &c, line, len); break;
+  case JD_CMD_START:
+    cmd_start(m, &c, line, len);
+    break;
+  case JD_CMD_STOP:
+    cmd_stop(m, &c, line, len);
+    break;
+  case JD_CMD_END:
+    cmd_end(m, &c, line, len);
+    break;
   case JD_CMD_PROGRESS: {
     json_object *o = json_tokener_parse(c.progress_json);
     if (o && json_object_is_type(o, json_type_object)) {
@@ -294,7 +299,7 @@ static void on_started(jd_match *m, jd_unit *u) {
 static void on_exited(jd_match *m, jd_unit *u) {
   bool was_alive = u->state != UNIT_DONE;
   u->state = UNIT_DONE;
-  jd_kill_reason kill = (jd_kill_reason)atomic_load(&u->kill);
+  jd_kill_reason kill = jd_unit_kill_reason(u);
   u->verdict = jd_verdict(u->engine_error, u->oom_killed, kill, u->exit_code);
   json_object *o = ev_obj(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
   if (o) {
@@ -324,7 +329,8 @@ static void on_exited(jd_match *m, jd_unit *u) {
     else if (kill == JD_KILL_CANCEL)
       jd_match_set_status(m, "cancelled", "cancelled");
     else
-      jd_match_set_status(m, "failed", "game logic exited (%s, exit code %lld) before ending the match",
+      jd_match_set_status(m, "failed",
+                          "game logic exited (%s, exit code %lld) before ending the match",
                           u->verdict, (long long)u->exit_code);
   }
   kill_players(m, m->status && !strcmp(m->status, "cancelled") ? JD_KILL_CANCEL : JD_KILL_END);
@@ -355,8 +361,7 @@ static int64_t check_deadlines(jd_match *m, int64_t now) {
 #define NEXT(t) (next = (!next || (t) < next) ? (t) : next)
   for (size_t i = 0; i < m->nunits; i++) {
     jd_unit *u = m->units[i];
-    if (u->state != UNIT_RUNNING || !u->deadline ||
-        atomic_load(&u->kill) != JD_KILL_NONE)
+    if (u->state != UNIT_RUNNING || !u->deadline || atomic_load(&u->kill) != JD_KILL_NONE)
       continue;
     if (now >= u->deadline)
       jd_unit_request_kill(u, JD_KILL_TLE);

@@ -33,10 +33,9 @@ static json_object *instance_json(const jd_instance_result *i) {
   json_object_object_add(o, "killed", json_object_new_boolean(i->killed));
   json_object_object_add(o, "started_at", time_or_null(i->started_ms));
   json_object_object_add(o, "ended_at", time_or_null(i->ended_ms));
-  json_object_object_add(o, "duration_ms",
-                         json_object_new_int64(i->started_ms && i->ended_ms
-                                                   ? i->ended_ms - i->started_ms
-                                                   : 0));
+  json_object_object_add(
+      o, "duration_ms",
+      json_object_new_int64(i->started_ms && i->ended_ms ? i->ended_ms - i->started_ms : 0));
   json_object_object_add(o, "message", str_or_null(i->message));
   return o;
 }
@@ -70,8 +69,7 @@ char *jd_match_result_json(const jd_match_result *r) {
     json_object_object_add(po, "ai", json_object_new_int(p->ai));
     json_object_object_add(po, "id", json_object_new_string(p->id ? p->id : ""));
     json_object_object_add(po, "verdict", json_object_new_string(p->verdict ? p->verdict : "UE"));
-    json_object_object_add(po, "score",
-                           r->has_scores ? json_object_new_double(p->score) : NULL);
+    json_object_object_add(po, "score", r->has_scores ? json_object_new_double(p->score) : NULL);
     json_object_object_add(po, "message", str_or_null(p->message));
     json_object_object_add(po, "exit_code", json_object_new_int64(p->exit_code));
     json_object_object_add(po, "oom_killed", json_object_new_boolean(p->oom_killed));
@@ -94,8 +92,8 @@ char *jd_match_result_json(const jd_match_result *r) {
     json_object_array_add(files, json_object_new_string(r->files[i]));
   json_object_object_add(o, "files", files);
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
-  char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+  char *text = strdup(
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(o);
   return text;
 }

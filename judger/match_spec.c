@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "match_spec.h"
+#include "program.h"
 #include "util.h"
 
 #define MIB ((int64_t)1024 * 1024)
@@ -59,11 +60,22 @@ int jd_parse_size(int64_t *out, const char *s) {
     return -1;
   int64_t mult = 1;
   switch (tolower((unsigned char)*end)) {
-  case '\0': break;
-  case 'k': mult = 1024; end++; break;
-  case 'm': mult = MIB; end++; break;
-  case 'g': mult = 1024 * MIB; end++; break;
-  default: return -1;
+  case '\0':
+    break;
+  case 'k':
+    mult = 1024;
+    end++;
+    break;
+  case 'm':
+    mult = MIB;
+    end++;
+    break;
+  case 'g':
+    mult = 1024 * MIB;
+    end++;
+    break;
+  default:
+    return -1;
   }
   if (*end == 'b' || *end == 'B')
     end++;
@@ -153,12 +165,25 @@ static int get_size(perr *e, const char *field, json_object *v, int64_t min, int
 
 static int parse_role(perr *e, const char *where, json_object *o, jd_role_limits *r,
                       bool allow_roles) {
-  static const char *const role_keys[] = {"cpus", "memory", "pids", "wall_ms", "log_max",
-                                          "tmpfs", "user", NULL};
-  static const char *const top_keys[] = {"cpus", "memory", "pids", "wall_ms", "log_max", "tmpfs",
-                                         "user", "game_logic", "players", "deadline_ms",
-                                         "end_grace_ms", "max_instances", "max_concurrent",
-                                         "starts_per_sec", "line_max", "out_max", NULL};
+  static const char *const role_keys[] = {"cpus",    "memory", "pids", "wall_ms",
+                                          "log_max", "tmpfs",  "user", NULL};
+  static const char *const top_keys[] = {"cpus",
+                                         "memory",
+                                         "pids",
+                                         "wall_ms",
+                                         "log_max",
+                                         "tmpfs",
+                                         "user",
+                                         "game_logic",
+                                         "players",
+                                         "deadline_ms",
+                                         "end_grace_ms",
+                                         "max_instances",
+                                         "max_concurrent",
+                                         "starts_per_sec",
+                                         "line_max",
+                                         "out_max",
+                                         NULL};
   if (!json_object_is_type(o, json_type_object))
     return bad(e, where, "must be an object");
   if (check_keys(e, where, o, allow_roles ? top_keys : role_keys))
@@ -218,20 +243,32 @@ static int parse_limits(perr *e, json_object *o, jd_match_limits *l) {
     goto fail;
   /* Apply only the fields given at top level. */
   {
-    static const char *const keys[] = {"cpus", "memory", "pids", "wall_ms", "log_max", "tmpfs",
-                                       "user"};
+    static const char *const keys[] = {"cpus",    "memory", "pids", "wall_ms",
+                                       "log_max", "tmpfs",  "user"};
     jd_role_limits *roles[2] = {&l->game_logic, &l->player};
     for (int i = 0; i < 2; i++) {
       for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         if (!json_object_object_get_ex(o, keys[k], &v))
           continue;
         switch (k) {
-        case 0: roles[i]->cpus = both.cpus; break;
-        case 1: roles[i]->memory = both.memory; break;
-        case 2: roles[i]->pids = both.pids; break;
-        case 3: roles[i]->wall_ms = both.wall_ms; break;
-        case 4: roles[i]->log_max = both.log_max; break;
-        case 5: roles[i]->tmpfs = both.tmpfs; break;
+        case 0:
+          roles[i]->cpus = both.cpus;
+          break;
+        case 1:
+          roles[i]->memory = both.memory;
+          break;
+        case 2:
+          roles[i]->pids = both.pids;
+          break;
+        case 3:
+          roles[i]->wall_ms = both.wall_ms;
+          break;
+        case 4:
+          roles[i]->log_max = both.log_max;
+          break;
+        case 5:
+          roles[i]->tmpfs = both.tmpfs;
+          break;
         case 6:
           free(roles[i]->user);
           roles[i]->user = dup_or_null(both.user);
@@ -318,6 +355,11 @@ static int parse_program(perr *e, const char *where, json_object *o, const char 
     return -1;
   if (!jd_is_safe_name(p->id, 64))
     return bad(e, FIELD("id"), "must be lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+  char why[200];
+  /* A program that is built also names images: Docker's stricter grammar
+   * ("a..b" is a safe name but no repository) is checked now, not at build. */
+  if (!json_object_object_get_ex(o, "image", NULL) && jd_program_id_check(p->id, why, sizeof why))
+    return bad(e, FIELD("id"), "%s", why);
   if (json_object_object_get_ex(o, "dir", &v) && get_string(e, FIELD("dir"), v, &p->dir))
     return -1;
   if (json_object_object_get_ex(o, "git", &v) && get_string(e, FIELD("git"), v, &p->git_url))

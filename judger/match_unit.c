@@ -74,6 +74,13 @@ void jd_unit_free(jd_unit *u) {
   free(u);
 }
 
+jd_kill_reason jd_unit_kill_reason(const jd_unit *u) {
+  jd_kill_reason k = (jd_kill_reason)atomic_load(&u->kill);
+  if (u->log_truncated)
+    return JD_KILL_OLE;
+  return u->kill_sent ? k : JD_KILL_NONE;
+}
+
 void jd_unit_request_kill(jd_unit *u, jd_kill_reason why) {
   int none = JD_KILL_NONE;
   atomic_compare_exchange_strong(&u->kill, &none, (int)why);
@@ -214,8 +221,7 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   } else if (rc && rc != DK_ECANCELED) {
     /* The stream broke (engine restart, I/O): the wait below still tells
      * how the container ended; the log may be short. */
-    jd_log(JD_LOG_WARN, "match.logs", "%s: log stream ended early: %s", u->cname,
-           dk_strerror(rc));
+    jd_log(JD_LOG_WARN, "match.logs", "%s: log stream ended early: %s", u->cname, dk_strerror(rc));
   }
 }
 
@@ -231,8 +237,9 @@ static void *unit_main(void *arg) {
     set_message(u, "configuration", rc);
     goto done;
   }
-  if (jd_log_spool_open(&spool, u->spool_path, u->ai < 0 ? m->spec->limits.game_logic.log_max
-                                                           : m->spec->limits.player.log_max)) {
+  if (jd_log_spool_open(&spool, u->spool_path,
+                        u->ai < 0 ? m->spec->limits.game_logic.log_max
+                                  : m->spec->limits.player.log_max)) {
     u->engine_error = true;
     if (asprintf(&u->message, "cannot open %s: %s", u->spool_path, strerror(errno)) < 0)
       u->message = NULL;
@@ -259,8 +266,11 @@ static void *unit_main(void *arg) {
     follow_logs(u, spool);
   if (atomic_load(&u->kill) != JD_KILL_NONE) {
     rc = dk_container_kill(dk, u->id, NULL);
-    /* 409: it already stopped on its own; nothing to kill. */
-    if (rc && rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
+    /* 409: it already stopped on its own; then it was not killed and its
+     * own exit decides the verdict. */
+    if (!rc)
+      u->kill_sent = true;
+    else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
   }
   dk_call wcall = {.deadline_ms = dk_now_ms() + UNIT_WAIT_MS};
@@ -287,15 +297,18 @@ done:
     u->log_truncated = u->log_truncated || jd_log_spool_truncated(spool);
     jd_log_spool_close(spool);
   }
+  unit_cfg_free(&cfg);
+  /* The game logic hears of the exit before the removal: a stopped
+   * container holds no network alias, and the match is not torn down before
+   * this thread is joined. */
+  jd_match_post(m, u, NOTE_EXITED);
   if (u->id) {
-    /* Remove now rather than at the end: the name and resources come back
-     * at once; the final sweep by label catches what this misses. */
+    /* Remove now rather than at the end: resources come back at once; the
+     * final sweep by label catches what this misses. */
     rc = dk_container_remove(dk, u->id, true, true);
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
-  unit_cfg_free(&cfg);
-  jd_match_post(m, u, NOTE_EXITED);
   return NULL;
 }
 

@@ -88,8 +88,7 @@ static int set_end(jd_proto_cmd *out, json_object *scores, json_object *messages
     out->scores[i] = d;
   }
   if (messages && !json_object_is_type(messages, json_type_null)) {
-    if (!json_object_is_type(messages, json_type_array) ||
-        json_object_array_length(messages) > n)
+    if (!json_object_is_type(messages, json_type_array) || json_object_array_length(messages) > n)
       return fail(err, errlen, "end: \"messages\" must be an array of at most one string per AI%s",
                   NULL);
     out->messages = calloc(n ? n : 1, sizeof *out->messages);
@@ -189,8 +188,8 @@ static int parse_text_cmd(jd_proto_cmd *out, const char *s, size_t len, int nais
     int n = sscanf(tmp, "%33s %23s %1s", name, idx, extra);
     bool create = word[0] == 'c';
     if (n != (create ? 2 : 1))
-      return fail(err, errlen, create ? "usage: create_player NAME INDEX%s"
-                                      : "usage: remove_player NAME%s",
+      return fail(err, errlen,
+                  create ? "usage: create_player NAME INDEX%s" : "usage: remove_player NAME%s",
                   NULL);
     if (set_name(out, name, err, errlen))
       return -1;

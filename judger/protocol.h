@@ -34,7 +34,7 @@ typedef struct jd_proto_cmd {
   char *progress_json;              /* progress: the command object, compact JSON */
   double *scores;                   /* end: nais scores, AI-list order */
   size_t nscores;
-  char **messages;                  /* end: nais strings or NULLs; NULL if none given */
+  char **messages; /* end: nais strings or NULLs; NULL if none given */
 } jd_proto_cmd;
 
 bool jd_proto_name_ok(const char *name);

@@ -115,8 +115,7 @@ static int eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
 
 int jd_queue_setup(jd_queue *q) {
   for (int i = 0; i < JD_PRIO_COUNT; i++) {
-    int rc = jd_redis_command(NULL, q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream[i],
-                              q->group);
+    int rc = jd_redis_command(NULL, q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream[i], q->group);
     if (rc == JD_REDIS_EREPLY && !strncmp(jd_redis_error(q->r), "BUSYGROUP", 9))
       rc = 0;
     if (rc)
@@ -234,7 +233,7 @@ static int read_cmd(jd_entry_list *out, jd_queue *q, long block_ms, int argc, co
 int jd_queue_read_new(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count) {
   char n[24];
   snprintf(n, sizeof n, "%zu", count ? count : 1);
-  const char *argv[] = {"XREADGROUP", "GROUP", q->group, q->consumer, "COUNT", n,
+  const char *argv[] = {"XREADGROUP", "GROUP",      q->group, q->consumer, "COUNT", n,
                         "STREAMS",    q->stream[p], ">"};
   return read_cmd(out, q, 0, 9, argv);
 }
@@ -244,7 +243,7 @@ int jd_queue_read_own(jd_entry_list *out, jd_queue *q, jd_priority p, char after
   char n[24];
   snprintf(n, sizeof n, "%zu", count ? count : 1);
   size_t before = out->count;
-  const char *argv[] = {"XREADGROUP", "GROUP", q->group, q->consumer, "COUNT", n,
+  const char *argv[] = {"XREADGROUP", "GROUP",      q->group, q->consumer, "COUNT", n,
                         "STREAMS",    q->stream[p], after};
   int rc = read_cmd(out, q, 0, 9, argv);
   if (!rc && out->count > before)
@@ -256,10 +255,9 @@ int jd_queue_read_block(jd_entry_list *out, jd_queue *q, size_t count, long bloc
   char n[24], b[24];
   snprintf(n, sizeof n, "%zu", count ? count : 1);
   snprintf(b, sizeof b, "%ld", block_ms > 0 ? block_ms : 1);
-  const char *argv[] = {"XREADGROUP", "GROUP",      q->group,     q->consumer,
-                        "COUNT",      n,            "BLOCK",      b,
-                        "STREAMS",    q->stream[0], q->stream[1], q->stream[2],
-                        ">",          ">",          ">"};
+  const char *argv[] = {"XREADGROUP", "GROUP", q->group,  q->consumer,  "COUNT",      n,
+                        "BLOCK",      b,       "STREAMS", q->stream[0], q->stream[1], q->stream[2],
+                        ">",          ">",     ">"};
   return read_cmd(out, q, block_ms, 15, argv);
 }
 
@@ -271,8 +269,8 @@ int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t co
    * the cursor until enough entries were claimed or the list ends. */
   for (int round = 0; round < 16; round++) {
     snprintf(n, sizeof n, "%zu", want);
-    const char *argv[] = {"XAUTOCLAIM", q->stream[p], q->group, q->consumer, idle,
-                          cursor,       "COUNT",      n};
+    const char *argv[] = {"XAUTOCLAIM", q->stream[p], q->group, q->consumer,
+                          idle,         cursor,       "COUNT",  n};
     redisReply *rep = NULL;
     int rc = jd_redis_command_argv(&rep, q->r, 0, 8, argv, NULL);
     if (rc == JD_REDIS_EREPLY && !strncmp(jd_redis_error(q->r), "NOGROUP", 7))
@@ -406,7 +404,8 @@ static const char drained_lua[] =
     "  if tonumber(redis.call('HGET', KEYS[2], 'attempts') or '0') > 0 then\n"
     "    redis.call('HINCRBY', KEYS[2], 'attempts', -1)\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[2], 'state', 'queued', 'drained_by', ARGV[1], 'updated_ms', ARGV[2])\n"
+    "  redis.call('HSET', KEYS[2], 'state', 'queued', 'drained_by', ARGV[1], 'updated_ms', "
+    "ARGV[2])\n"
     "end\n"
     "local ok, p = pcall(redis.call, 'XPENDING', KEYS[3], ARGV[3], ARGV[4], ARGV[4], 1)\n"
     "if ok and p[1] and p[1][2] == ARGV[1] then\n"
@@ -425,11 +424,11 @@ int jd_queue_drained(jd_queue *q, jd_priority p, const char *entry_id, const cha
 }
 
 /* KEYS = result key, status key; ARGV = now, error. */
-static const char retry_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-    "  redis.call('HSET', KEYS[2], 'state', 'queued', 'last_error', ARGV[2], 'updated_ms', ARGV[1])\n"
-    "end\n"
-    "return 1\n";
+static const char retry_lua[] = "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+                                "  redis.call('HSET', KEYS[2], 'state', 'queued', 'last_error', "
+                                "ARGV[2], 'updated_ms', ARGV[1])\n"
+                                "end\n"
+                                "return 1\n";
 
 int jd_queue_retry_later(jd_queue *q, const char *task_id, const char *error) {
   char rk[KEY_MAX], tk[KEY_MAX], now[24];
@@ -484,8 +483,15 @@ int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const cha
   now_str(now);
   snprintf(att, sizeof att, "%d", attempts);
   const char *keys[] = {q->dead, tk, q->stream[e->prio]};
-  const char *args[] = {q->group, e->id,    task_id ? task_id : "", reason, att, q->consumer,
-                        e->task_json ? e->task_json : "", now, prio_names[e->prio],
+  const char *args[] = {q->group,
+                        e->id,
+                        task_id ? task_id : "",
+                        reason,
+                        att,
+                        q->consumer,
+                        e->task_json ? e->task_json : "",
+                        now,
+                        prio_names[e->prio],
                         DEAD_MAXLEN};
   return eval(NULL, q, dead_lua, 3, keys, 10, args);
 }
@@ -517,10 +523,11 @@ int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char 
   now_str(now);
   snprintf(att, sizeof att, "%d", rec->attempt);
   const char *keys[] = {rk, q->results, tk, q->stream[p]};
-  const char *args[] = {rec->json,          rec->task_id, att,       q->consumer,
-                        rec->status,        rec->summary ? rec->summary : "",
-                        q->group,           entry_id ? entry_id : "", now,
-                        RESULTS_MAXLEN};
+  const char *args[] = {rec->json,   rec->task_id,
+                        att,         q->consumer,
+                        rec->status, rec->summary ? rec->summary : "",
+                        q->group,    entry_id ? entry_id : "",
+                        now,         RESULTS_MAXLEN};
   redisReply *rep = NULL;
   int rc = eval(&rep, q, store_lua, 4, keys, 10, args);
   if (rc)
@@ -564,8 +571,8 @@ int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
     char tk[KEY_MAX], now[24];
     task_key(tk, q, task_id);
     now_str(now);
-    rc = jd_redis_command(NULL, q->r, "HSET %s state queued priority %s entry %s queued_ms %s",
-                          tk, prio_names[p], entry, now);
+    rc = jd_redis_command(NULL, q->r, "HSET %s state queued priority %s entry %s queued_ms %s", tk,
+                          prio_names[p], entry, now);
     if (rc)
       return rc;
   }
@@ -810,8 +817,8 @@ int jd_queue_status_json(char **out, jd_queue *q, size_t dead_max) {
   if (!rc)
     rc = status_dead(root, q, dead_max);
   if (!rc) {
-    *out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                           JSON_C_TO_STRING_SPACED));
+    *out = strdup(
+        json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
     if (!*out)
       rc = JD_REDIS_ENOMEM;
   }
@@ -843,8 +850,8 @@ int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id
   }
   free(result);
   if (!rc) {
-    *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                        JSON_C_TO_STRING_SPACED));
+    *out = strdup(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
     if (!*out)
       rc = JD_REDIS_ENOMEM;
   }

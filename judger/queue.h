@@ -75,8 +75,7 @@ int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
 int jd_queue_read_new(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count);
 /* This consumer's own pending entries of one stream with ids after
  * *after (start with "0"), at most count; *after advances. */
-int jd_queue_read_own(jd_entry_list *out, jd_queue *q, jd_priority p, char after[48],
-                      size_t count);
+int jd_queue_read_own(jd_entry_list *out, jd_queue *q, jd_priority p, char after[48], size_t count);
 /* Blocks up to block_ms for a new entry on any stream (at most count per
  * stream); appends what came (nothing on timeout). */
 int jd_queue_read_block(jd_entry_list *out, jd_queue *q, size_t count, long block_ms);

@@ -10,8 +10,8 @@
 typedef struct jd_reconcile_report {
   size_t containers; /* removed */
   size_t networks;
-  size_t workdirs;   /* match work directories (with their FIFOs) */
-  size_t failures;   /* objects that could not be removed */
+  size_t workdirs; /* match work directories (with their FIFOs) */
+  size_t failures; /* objects that could not be removed */
 } jd_reconcile_report;
 
 /* Removes every container (running or not) and then every network labelled

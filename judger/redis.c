@@ -15,8 +15,8 @@ struct jd_redis {
   char display[300];
   long connect_timeout_ms, io_timeout_ms;
   long backoff_min_ms, backoff_max_ms;
-  int64_t backoff_ms;   /* current delay; 0 after a success */
-  int64_t next_try_ms;  /* monotonic time before which no connect is tried */
+  int64_t backoff_ms;  /* current delay; 0 after a success */
+  int64_t next_try_ms; /* monotonic time before which no connect is tried */
   char err[512];
 };
 
@@ -237,8 +237,8 @@ static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
   return JD_REDIS_OK;
 }
 
-int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc,
-                          const char **argv, const size_t *lens) {
+int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
+                          const size_t *lens) {
   if (out)
     *out = NULL;
   int rc = jd_redis_connect(r);

@@ -69,8 +69,8 @@ int64_t jd_redis_backoff_ms(const jd_redis *r);
  * with freeReplyObject(). An error reply returns JD_REDIS_EREPLY with the
  * message in jd_redis_error(); *out is then NULL. block_ms > 0 extends the
  * I/O timeout for a blocking command by that much. */
-int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc,
-                          const char **argv, const size_t *lens);
+int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
+                          const size_t *lens);
 /* printf-like form of hiredis (%s, %b, %d...). */
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...);
 

@@ -67,8 +67,8 @@ static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) 
   if (!t->uploads)
     return fail(err, errlen, "out of memory");
   json_object_object_foreach(up, path, urlv) {
-    const char *url = json_object_is_type(urlv, json_type_string) ? json_object_get_string(urlv)
-                                                                  : NULL;
+    const char *url =
+        json_object_is_type(urlv, json_type_string) ? json_object_get_string(urlv) : NULL;
     if (!upload_path_ok(path))
       return fail(err, errlen, "upload: bad path '%.100s' (relative, no '..')", path);
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
@@ -123,8 +123,7 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
   json_object *v = NULL;
   if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_string) ||
       !jd_task_id_valid(json_object_get_string(v))) {
-    fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars",
-         JD_TASK_ID_MAX);
+    fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars", JD_TASK_ID_MAX);
     goto cleanup;
   }
   t->id = strdup(json_object_get_string(v));

@@ -85,8 +85,8 @@ static size_t discard_cb(char *buf, size_t size, size_t n, void *ud) {
 }
 
 /* One PUT. Returns the HTTP status, or 0 with err set when none came. */
-static long put_once(const char *path, int64_t size, const char *url, int64_t timeout_ms,
-                     char *err, size_t errlen) {
+static long put_once(const char *path, int64_t size, const char *url, int64_t timeout_ms, char *err,
+                     size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));

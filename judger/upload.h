@@ -17,11 +17,11 @@ typedef struct jd_upload_opts {
 } jd_upload_opts;
 
 typedef struct jd_upload_report {
-  char sha256[65];   /* of the bytes sent */
-  int64_t bytes;     /* sent */
-  int attempts;      /* tries made */
-  long http_status;  /* of the last try; 0 without an answer */
-  char error[256];   /* why it failed; empty on success */
+  char sha256[65];  /* of the bytes sent */
+  int64_t bytes;    /* sent */
+  int attempts;     /* tries made */
+  long http_status; /* of the last try; 0 without an answer */
+  char error[256];  /* why it failed; empty on success */
 } jd_upload_report;
 
 /* PUTs the file at path (gzipped first when gzip is set: the bytes sent

@@ -207,8 +207,8 @@ int main(int argc, char **argv) {
       qsort(judger, 5, sizeof judger[0], cmp_i64);
       printf("latency XADD -> game logic started (median of 5): %lld ms; engine create->start "
              "%lld ms; judger's part %lld ms (min %lld, max %lld)\n",
-             (long long)total[2], (long long)engine[2], (long long)judger[2],
-             (long long)judger[0], (long long)judger[4]);
+             (long long)total[2], (long long)engine[2], (long long)judger[2], (long long)judger[0],
+             (long long)judger[4]);
       /* Idle CPU over 10 s. */
       usleep(1000000);
       long long c0 = cpu_ticks(pid);

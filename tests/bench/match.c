@@ -60,13 +60,13 @@ static int floor_run(dk_client *dk, int nplayers, long long *ms) {
   int64_t t0 = dk_now_ms();
   char *net_id = NULL;
   dk_kv opts[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
-  dk_network_config nc = {.internal = true, .labels = labels, .nlabels = 1, .options = opts,
-                          .noptions = 1};
+  dk_network_config nc = {
+      .internal = true, .labels = labels, .nlabels = 1, .options = opts, .noptions = 1};
   if ((rc = dk_network_create(&net_id, dk, net, &nc)))
     goto done;
   for (int i = 0; i < n; i++) {
-    dk_container_config cc = {.image = IMAGE, .cmd = cmd, .labels = labels, .nlabels = 1,
-                              .user = "65534:65534"};
+    dk_container_config cc = {
+        .image = IMAGE, .cmd = cmd, .labels = labels, .nlabels = 1, .user = "65534:65534"};
     jd_limits_store st;
     jd_limits_host_config(&cc.host, &st, i ? &lim.player : &lim.game_logic, net);
     cc.host.binds = binds;
@@ -156,8 +156,8 @@ static long cli_rss(const char *spec_path) {
     int null = open("/dev/null", 1);
     dup2(null, 1);
     dup2(null, 2);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec_path, "--out", out_dir,
-          "--state-dir", state_dir, "--host-id", host_id, "--quiet", (char *)NULL);
+    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec_path, "--out", out_dir, "--state-dir",
+          state_dir, "--host-id", host_id, "--quiet", (char *)NULL);
     _exit(127);
   }
   int st;

@@ -66,6 +66,12 @@ static void fx_fini(void) {
   if (f.c && f.label) {
     const char *filt[] = {f.label, NULL};
     (void)prune_retry(NULL, filt, false);
+    /* If the engine stayed busy with other prunes, remove one by one. */
+    dk_image_list *l = NULL;
+    if (dk_image_list_filtered(&l, f.c, filt, NULL) == DK_OK)
+      for (size_t i = 0; i < l->count; i++)
+        (void)dk_image_remove(f.c, l->items[i].id, true, false);
+    dk_image_list_free(l);
   }
   free(f.uniq);
   free(f.label);

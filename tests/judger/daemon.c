@@ -155,8 +155,8 @@ static running *start_daemon(dopts o) {
   snprintf(grace, sizeof grace, "%lld", (long long)o.grace_ms);
   snprintf(stall, sizeof stall, "%lld", (long long)o.stall_ms);
   snprintf(att, sizeof att, "%d", o.max_attempts ? o.max_attempts : 3);
-  const char *kv[][2] = {{"redis", srv->url}, {"host_id", o.host}, {"slots", slots},
-                         {"lease_ms", lease}, {"grace_ms", grace}, {"stall_ms", stall},
+  const char *kv[][2] = {{"redis", srv->url},   {"host_id", o.host},     {"slots", slots},
+                         {"lease_ms", lease},   {"grace_ms", grace},     {"stall_ms", stall},
                          {"max_attempts", att}, {"state_dir", r->state}, {"block_ms", "300"},
                          {"log_level", "warn"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
@@ -269,8 +269,7 @@ Test(daemon, a_build_behind_twenty_bulk_matches_starts_next, .init = up, .fini =
   cr_assert_str_eq(fk->order[0], "first");
   cr_assert_str_eq(fk->order[1], "build-0", "after the running task came %s", fk->order[1]);
   for (int i = 0; i < 5; i++)
-    cr_assert(!strncmp(fk->order[2 + i], "match-", 6), "position %d: %s", 2 + i,
-              fk->order[2 + i]);
+    cr_assert(!strncmp(fk->order[2 + i], "match-", 6), "position %d: %s", 2 + i, fk->order[2 + i]);
   for (int i = 0; i < 20; i++) {
     char id[32];
     snprintf(id, sizeof id, "auto-%02d", i);
@@ -718,12 +717,13 @@ Test(daemon_e2e, a_match_through_submit_and_the_daemon, .init = up, .fini = down
   char *task = NULL;
   cr_assert(asprintf(&task, "%s/task.json", state) > 0);
   char spec[2048];
-  snprintf(spec, sizeof spec,
-           "{\"id\":\"e2e-1\",\"type\":\"match\",\"match\":{\"id\":\"e2e-1\",\"game_logic\":{\"id\":"
-           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
-           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":2}}}",
-           JD_SOURCE_DIR);
+  snprintf(
+      spec, sizeof spec,
+      "{\"id\":\"e2e-1\",\"type\":\"match\",\"match\":{\"id\":\"e2e-1\",\"game_logic\":{\"id\":"
+      "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+      "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+      "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":2}}}",
+      JD_SOURCE_DIR);
   cr_assert_eq(jd_write_file(task, spec, strlen(spec)), 0);
   char *cmd = NULL;
   cr_assert(asprintf(&cmd, "%s/bin/judger submit --redis %s --priority auto --wait 60 %s > %s.out",

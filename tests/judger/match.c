@@ -32,8 +32,8 @@ Test(match, honest_match_gives_the_expected_scores) {
   char players[1024];
   snprintf(players, sizeof players, "%s,%s", a, b);
   /* seed 45: 45 % 7 = 3, so AI 0 scores 3 and AI 1 scores 13. */
-  char *spec = tm_spec("honest", players, "{\"seed\":45,\"plan\":\"0 1\",\"mode\":\"normal\"}",
-                       NULL);
+  char *spec =
+      tm_spec("honest", players, "{\"seed\":45,\"plan\":\"0 1\",\"mode\":\"normal\"}", NULL);
   jd_match_result *r = tm_run(&env, spec, NULL);
   cr_assert_str_eq(r->status, "finished", "%s: %s", r->status, r->reason ? r->reason : "");
   cr_assert(r->has_scores);
@@ -95,8 +95,7 @@ Test(match, one_ai_runs_as_two_players) {
 
 Test(match, game_logic_sending_garbage_gets_refusals_and_the_match_goes_on) {
   char *a = tm_program("honest", "tests/judger/programs/honest");
-  char *spec = tm_spec("garbage", a, "{\"seed\":1,\"mode\":\"garbage\"}",
-                       "{\"line_max\":4096}");
+  char *spec = tm_spec("garbage", a, "{\"seed\":1,\"mode\":\"garbage\"}", "{\"line_max\":4096}");
   jd_match_result *r = tm_run(&env, spec, NULL);
   cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
   /* The game logic counted 8 refused events before ending. */
@@ -160,8 +159,8 @@ Test(match, game_logic_that_never_ends_hits_the_deadline) {
 
 Test(match, missing_image_is_a_system_error_and_leaves_nothing) {
   char players[256];
-  snprintf(players, sizeof players,
-           "{\"id\":\"ghost\",\"image\":\"judger-test/no-such-image:%d\"}", (int)getpid());
+  snprintf(players, sizeof players, "{\"id\":\"ghost\",\"image\":\"judger-test/no-such-image:%d\"}",
+           (int)getpid());
   char *spec = tm_spec("ghost", players, "{\"seed\":1,\"plan\":\"0\"}", NULL);
   jd_match_result *r = tm_run(&env, spec, NULL);
   /* The game logic ran, the player could not be created: UE, and the game

@@ -111,8 +111,8 @@ Test(hostile, network_escape_fails) {
   cr_assert_geq(s, 0);
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(45711),
-                          .sin_addr.s_addr = htonl(INADDR_ANY)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(45711), .sin_addr.s_addr = htonl(INADDR_ANY)};
   cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0, "port 45711 busy");
   cr_assert_eq(listen(s, 8), 0);
   jd_match_result *r = run_hostile("netescape", NULL, NULL);
@@ -122,8 +122,8 @@ Test(hostile, network_escape_fails) {
   cr_assert_eq(hits, 0, "a player reached a service on the host");
   char *log = tm_read(&env, "player_0.log", NULL);
   cr_assert_null(strstr(log, "ESCAPED"), "%s", log);
-  static const char *const probes[] = {"internet", "gateway", "docker0", "dns",
-                                       "socket", "socket-alt", "judger-dir"};
+  static const char *const probes[] = {"internet", "gateway",    "docker0",   "dns",
+                                       "socket",   "socket-alt", "judger-dir"};
   for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
     char want[64];
     snprintf(want, sizeof want, "BLOCKED:%s\n", probes[i]);

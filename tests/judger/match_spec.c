@@ -34,7 +34,7 @@ TestSuite(match_spec, .init = setup, .fini = teardown);
 
 #define GOOD_PROGRAMS                                                                              \
   "\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},"                                                  \
-  "\"players\":[{\"id\":\"a\",\"dir\":\"ai\"},{\"id\":\"b\",\"git\":\"https://x/y.git\","       \
+  "\"players\":[{\"id\":\"a\",\"dir\":\"ai\"},{\"id\":\"b\",\"git\":\"https://x/y.git\","          \
   "\"ref\":\"main\"}]"
 
 Test(match_spec, minimal_spec_gets_documented_defaults) {
@@ -114,6 +114,9 @@ Test(match_spec, refuses_invalid_specs_naming_the_field) {
       {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"nodf\"},\"players\":[{\"id\":\"a\","
        "\"dir\":\"ai\"}]}",
        "game_logic.dir: no run.Dockerfile"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g..x\",\"dir\":\"gl\"},\"players\":[{\"id\":"
+       "\"a\",\"dir\":\"ai\"}]}",
+       "game_logic.id: "},
       {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
        "\"dir\":\"missing\"}]}",
        "players[0].dir: "},
@@ -135,11 +138,13 @@ Test(match_spec, refuses_invalid_specs_naming_the_field) {
       {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
        "\"dir\":\"ai\",\"colour\":1}]}",
        "players[0].colour: unknown field"},
-      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"image\":\"x\",\"cmd\":[]},\"players\":[{\"id\":"
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"image\":\"x\",\"cmd\":[]},\"players\":[{"
+       "\"id\":"
        "\"a\",\"dir\":\"ai\"}]}",
        "game_logic.cmd: must be a non-empty array"},
       {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"memory\":-5}}", "limits.memory: must be"},
-      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"memory\":\"lots\"}}", "limits.memory: not a size"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"memory\":\"lots\"}}",
+       "limits.memory: not a size"},
       {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"players\":{\"pids\":0}}}",
        "limits.players.pids: must be between"},
       {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"players\":{\"wall_ms\":-1}}}",

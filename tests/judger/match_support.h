@@ -81,9 +81,8 @@ static inline char *tm_spec(const char *id, const char *players, const char *con
                             const char *limits) {
   char *gl = tm_program("game", "tests/judger/programs/game");
   char *s = NULL;
-  cr_assert(asprintf(&s, "{\"id\":\"%s\",\"game_logic\":%s,\"players\":[%s],\"config\":%s%s%s}",
-                     id, gl, players, config, limits ? ",\"limits\":" : "",
-                     limits ? limits : "") > 0);
+  cr_assert(asprintf(&s, "{\"id\":\"%s\",\"game_logic\":%s,\"players\":[%s],\"config\":%s%s%s}", id,
+                     gl, players, config, limits ? ",\"limits\":" : "", limits ? limits : "") > 0);
   free(gl);
   return s;
 }

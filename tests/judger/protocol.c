@@ -33,8 +33,9 @@ Test(protocol, json_start_stop_progress_end) {
   cr_assert(strstr(c.progress_json, "\"turn\":3"));
   jd_proto_cmd_clear(&c);
 
-  cr_assert_eq(parse(&c, "{\"cmd\":\"end\",\"scores\":[10,2.5],\"messages\":[\"ok\",null]}", 2, err),
-               0, "%s", err);
+  cr_assert_eq(
+      parse(&c, "{\"cmd\":\"end\",\"scores\":[10,2.5],\"messages\":[\"ok\",null]}", 2, err), 0,
+      "%s", err);
   cr_assert_eq(c.type, JD_CMD_END);
   cr_assert_eq(c.nscores, 2);
   cr_assert_float_eq(c.scores[0], 10.0, 1e-9);
@@ -80,7 +81,8 @@ Test(protocol, refuses_bad_lines_with_a_reason) {
       {"{\"cmd\":\"start\",\"name\":\"game\",\"ai\":0}", "bad player name"},
       {"{\"cmd\":\"start\",\"name\":\"a b\",\"ai\":0}", "bad player name"},
       {"{\"cmd\":\"start\",\"name\":\"../x\",\"ai\":0}", "bad player name"},
-      {"{\"cmd\":\"start\",\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"ai\":0}", "bad player name"},
+      {"{\"cmd\":\"start\",\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"ai\":0}",
+       "bad player name"},
       {"{\"cmd\":\"fly\"}", "unknown command"},
       {"{\"name\":\"p0\"}", "cmd"},
       {"[1,2]", "JSON object"},

@@ -136,7 +136,8 @@ Test(queue, own_pending_entries_are_read_back_first, .init = up, .fini = down) {
   cr_assert(strstr(l.items[4].task_json, "\"t4\""));
   /* An entry deleted from the stream while pending comes back marked. */
   cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s",
-                                jd_queue_stream_key(q, JD_PRIO_MATCH), l.items[0].id), 0);
+                                jd_queue_stream_key(q, JD_PRIO_MATCH), l.items[0].id),
+               0);
   jd_entry_list l2 = {0};
   char after2[48] = "0";
   cr_assert_eq(jd_queue_read_own(&l2, q, JD_PRIO_MATCH, after2, 10), 0);
@@ -210,8 +211,7 @@ Test(queue, attempts_count_and_drain_gives_one_back, .init = up, .fini = down) {
   char *prog = hget(q, "judger:task:t1", "progress");
   cr_assert_str_eq(prog, "{\"turn\":3,\"turns\":10}");
   free(prog);
-  cr_assert_eq(jd_queue_drained(q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0, "%s",
-               jd_queue_error(q));
+  cr_assert_eq(jd_queue_drained(q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0, "%s", jd_queue_error(q));
   state = hget(q, "judger:task:t1", "state");
   cr_assert_str_eq(state, "queued");
   free(state);
@@ -263,7 +263,8 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
 Test(queue, dead_letters_keep_the_reason_and_ack, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 60000);
   cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s",
-                                jd_queue_stream_key(q, JD_PRIO_AUTO), "{not json"), 0);
+                                jd_queue_stream_key(q, JD_PRIO_AUTO), "{not json"),
+               0);
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
   cr_assert_eq(l.count, 1);

@@ -13,8 +13,10 @@
 static char *make_container(dk_client *c, const char *host, const char *run, bool start,
                             const char *testlabel) {
   char *name = t_unique("jd-reconcile");
-  dk_kv labels[] = {{T_LABEL_KEY, "1"}, {"judger.test.reconcile", testlabel},
-                    {JD_LABEL_HOST, host}, {"judger.run", run}};
+  dk_kv labels[] = {{T_LABEL_KEY, "1"},
+                    {"judger.test.reconcile", testlabel},
+                    {JD_LABEL_HOST, host},
+                    {"judger.run", run}};
   const char *cmd[] = {"sleep", "60", NULL};
   dk_container_config cfg = {.image = T_BUSYBOX_IMAGE, .cmd = cmd, .labels = labels, .nlabels = 4};
   char *id = NULL;

@@ -8,9 +8,10 @@
 Test(task, a_match_task_parses) {
   jd_task *t = NULL;
   char err[256];
-  const char *json = "{\"id\":\"m-981\",\"type\":\"match\",\"match\":{\"id\":\"m1\",\"players\":[]},"
-                     "\"upload\":{\"replay.json\":\"http://s3/r?sig=1\",\"logs/player_0.log\":"
-                     "\"https://s3/p0\"},\"max_attempts\":2}";
+  const char *json =
+      "{\"id\":\"m-981\",\"type\":\"match\",\"match\":{\"id\":\"m1\",\"players\":[]},"
+      "\"upload\":{\"replay.json\":\"http://s3/r?sig=1\",\"logs/player_0.log\":"
+      "\"https://s3/p0\"},\"max_attempts\":2}";
   cr_assert_eq(jd_task_parse(&t, json, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(t->id, "m-981");
   cr_assert_eq(t->kind, JD_TASK_MATCH);
@@ -29,8 +30,8 @@ Test(task, a_match_task_parses) {
 Test(task, a_build_task_parses) {
   jd_task *t = NULL;
   char err[256];
-  cr_assert_eq(jd_task_parse(&t, "{\"id\":\"B.12\",\"type\":\"build\",\"build\":{\"id\":\"x\"}}", err,
-                             sizeof err),
+  cr_assert_eq(jd_task_parse(&t, "{\"id\":\"B.12\",\"type\":\"build\",\"build\":{\"id\":\"x\"}}",
+                             err, sizeof err),
                0, "%s", err);
   cr_assert_eq(t->kind, JD_TASK_BUILD);
   cr_assert_eq(t->nuploads, 0);
@@ -58,8 +59,10 @@ Test(task, bad_envelopes_name_the_field) {
   bad("{\"id\":\"x\",\"type\":\"match\",\"match\":[]}", "match");
   bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"../etc/passwd\":\"http://a\"}}",
       "upload");
-  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"/abs\":\"http://a\"}}", "upload");
-  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"r\":\"file:///etc\"}}", "upload.r");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"/abs\":\"http://a\"}}",
+      "upload");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"r\":\"file:///etc\"}}",
+      "upload.r");
   bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"max_attempts\":0}", "max_attempts");
 }
 

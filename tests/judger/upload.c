@@ -18,7 +18,7 @@
 
 typedef struct server {
   int lfd, port;
-  int fail_first; /* answer 500 to this many requests */
+  int fail_first;   /* answer 500 to this many requests */
   int status_after; /* then this */
   int requests;
   char method[16];
@@ -62,8 +62,8 @@ static void handle(server *s, int fd) {
   s->body = body;
   s->body_len = have;
   char resp[128];
-  int m = snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                   status);
+  int m = snprintf(resp, sizeof resp,
+                   "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
   if (write(fd, resp, (size_t)m) < 0)
     return;
 }

@@ -9,11 +9,11 @@
 
 typedef struct t_redis {
   pid_t pid;
-  int port;       /* 0 with a unix socket */
-  char *dir;      /* temp dir: data, log, socket */
-  char *url;      /* redis://127.0.0.1:PORT/0 or unix://DIR/redis.sock */
+  int port;  /* 0 with a unix socket */
+  char *dir; /* temp dir: data, log, socket */
+  char *url; /* redis://127.0.0.1:PORT/0 or unix://DIR/redis.sock */
   bool unix_sock;
-  bool persist;   /* append-only file, so a restart keeps the data */
+  bool persist; /* append-only file, so a restart keeps the data */
 } t_redis;
 
 /* Starts a server; persist = fsync'd append-only file (for restart tests).
