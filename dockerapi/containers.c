@@ -629,24 +629,5 @@ cleanup:
 }
 
 int dk_container_prune(size_t *deleted, dk_client *c, const char *const *labels) {
-  if (deleted)
-    *deleted = 0;
-  /* A prune without a filter removes every stopped container on the host:
-   * never what a library caller sharing the engine means. */
-  if (!labels || !*labels)
-    return dk__err(DK_EINVAL, 0, "container prune: at least one label filter is required");
-  dk_buf q = DK_BUF_INIT(8192);
-  int rc = dk__query_label_filters(&q, labels);
-  char *path = rc ? NULL : dk__path("/containers/prune%s", q.data);
-  dk_buf_free(&q);
-  if (!path)
-    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
-  json_object *o = NULL;
-  rc = dk__send_json(c, "POST", path, NULL, &o, NULL);
-  json_object *del = member(o, "ContainersDeleted");
-  if (!rc && deleted && del && json_object_is_type(del, json_type_array))
-    *deleted = json_object_array_length(del);
-  json_object_put(o);
-  free(path);
-  return rc;
+  return dk__prune_by_label(deleted, c, "containers", labels, "ContainersDeleted");
 }

@@ -484,3 +484,25 @@ int dk__query_label_filters(dk_buf *q, const char *const *labels) {
   json_object_put(f);
   return rc;
 }
+
+int dk__prune_by_label(size_t *deleted, dk_client *c, const char *resource,
+                       const char *const *labels, const char *deleted_key) {
+  if (deleted)
+    *deleted = 0;
+  if (!labels || !*labels)
+    return dk__err(DK_EINVAL, 0, "%s prune: at least one label filter is required", resource);
+  dk_buf q = DK_BUF_INIT(8192);
+  int rc = dk__query_label_filters(&q, labels);
+  char *path = rc ? NULL : dk__path("/%s/prune%s", resource, q.data);
+  dk_buf_free(&q);
+  if (!path)
+    return rc ? rc : dk__err(DK_ENOMEM, 0, NULL);
+  json_object *o = NULL, *del = NULL;
+  rc = dk__send_json(c, "POST", path, NULL, &o, NULL);
+  if (!rc && deleted && json_object_object_get_ex(o, deleted_key, &del) &&
+      json_object_is_type(del, json_type_array))
+    *deleted = json_object_array_length(del);
+  json_object_put(o);
+  free(path);
+  return rc;
+}

@@ -71,6 +71,12 @@ int dk__query_int(dk_buf *q, const char *key, long long value);
  * "filters=". labels: NULL-terminated "k=v" or "k" strings. */
 int dk__query_label_filters(dk_buf *q, const char *const *labels);
 
+/* POST /<resource>/prune filtered by labels (at least one: unfiltered, a
+ * prune would remove every unused object on a shared engine). *deleted (may
+ * be NULL) gets the length of the answer's `deleted_key` array. */
+int dk__prune_by_label(size_t *deleted, dk_client *c, const char *resource,
+                       const char *const *labels, const char *deleted_key);
+
 /* Parses a JSON text; DK_EJSON with a message if it is not JSON. */
 int dk__parse_json(json_object **out, const char *text, size_t len);
 /* Duplicates a string member or returns NULL. */

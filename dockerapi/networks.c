@@ -240,23 +240,5 @@ cleanup:
 }
 
 int dk_network_prune(size_t *deleted, dk_client *c, const char *const *labels) {
-  if (deleted)
-    *deleted = 0;
-  /* Unfiltered, this would remove every unused network on the host. */
-  if (!labels || !*labels)
-    return dk__err(DK_EINVAL, 0, "network prune: at least one label filter is required");
-  dk_buf q = DK_BUF_INIT(8192);
-  int rc = dk__query_label_filters(&q, labels);
-  char *path = rc ? NULL : dk__path("/networks/prune%s", q.data);
-  dk_buf_free(&q);
-  if (!path)
-    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
-  json_object *o = NULL, *del = NULL;
-  rc = dk__send_json(c, "POST", path, NULL, &o, NULL);
-  if (!rc && deleted && json_object_object_get_ex(o, "NetworksDeleted", &del) &&
-      json_object_is_type(del, json_type_array))
-    *deleted = json_object_array_length(del);
-  json_object_put(o);
-  free(path);
-  return rc;
+  return dk__prune_by_label(deleted, c, "networks", labels, "NetworksDeleted");
 }

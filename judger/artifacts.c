@@ -210,8 +210,7 @@ static int write_result(const char *dir, const char *key, const char *identity,
   jd_time_rfc3339(now, jd_unix_ms());
   json_object_object_add(o, "key", json_object_new_string(key));
   json_object_object_add(o, "source_identity", json_object_new_string(identity));
-  json_object_object_add(o, "build_image_id",
-                         image_id ? json_object_new_string(image_id) : NULL);
+  json_object_object_add(o, "build_image_id", image_id ? json_object_new_string(image_id) : NULL);
   json_object_object_add(o, "verdict", json_object_new_string("OK"));
   json_object_object_add(o, "created", json_object_new_string(now));
   json_object_object_add(o, "log", log ? json_object_new_string(log) : NULL);
@@ -227,8 +226,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
                         const char *src_dir, const char *source_identity,
                         const char *build_image_id, const jd_build_limits *limits,
                         const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud,
-                        dk_cancel *cancel) {
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
   *out = NULL;
   jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
   if (lim.cpus <= 0)

@@ -45,8 +45,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
                         const char *src_dir, const char *source_identity,
                         const char *build_image_id, const jd_build_limits *limits,
                         const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud,
-                        dk_cancel *cancel);
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
 void jd_artifacts_free(jd_artifacts *a);
 
 /* Removes cache entries not used for max_age_s seconds (and stale partial

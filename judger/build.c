@@ -79,7 +79,6 @@ char *jd_build_result_json(const jd_build_result *r) {
   return copy;
 }
 
-
 /* ---- the pipeline ----------------------------------------------------------- */
 
 typedef struct run_state {
@@ -133,7 +132,9 @@ static void system_fault(jd_build_result *r, const char *stage, int rc, const ch
   const dk_error *e = dk_error_last();
   char msg[1024];
   snprintf(msg, sizeof msg, "%s: %s", what,
-           rc == -1 ? strerror(errno) : e && e->message ? e->message : dk_strerror(rc));
+           rc == -1          ? strerror(errno)
+           : e && e->message ? e->message
+                             : dk_strerror(rc));
   outcome(r, "error", "UE", stage, msg);
   r->error_code = rc;
 }
@@ -147,9 +148,9 @@ static int env_image(jd_build_result *r, jd_ctx *ctx, const jd_build_request *re
   char tag[256];
   jd_image_tag_for(tag, sizeof tag, req->ref.domain, req->ref.id, op, dockerfile, len);
   say(req, "%s image %s", jd_op_name(op), tag);
-  int rc = jd_env_image_ensure(&img, ctx, req->ref.domain, req->ref.id, op, dockerfile, len,
-                               &req->limits, req->labels, req->nlabels, relay, (void *)req,
-                               req->cancel);
+  int rc =
+      jd_env_image_ensure(&img, ctx, req->ref.domain, req->ref.id, op, dockerfile, len,
+                          &req->limits, req->labels, req->nlabels, relay, (void *)req, req->cancel);
   if (rc) {
     system_fault(r, stage, rc, "image build");
     return 1;
@@ -159,8 +160,7 @@ static int env_image(jd_build_result *r, jd_ctx *ctx, const jd_build_request *re
   slot->cached = img->cached;
   int final = 0;
   if (strcmp(img->verdict, "OK")) {
-    outcome(r, strcmp(img->verdict, "UE") ? "failed" : "error", img->verdict, stage,
-            img->message);
+    outcome(r, strcmp(img->verdict, "UE") ? "failed" : "error", img->verdict, stage, img->message);
     set_str(&r->log, img->log);
     final = 1;
   } else {
@@ -194,8 +194,14 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   }
   int rc = jd_source_open(&src, ctx->state_dir, &req->ref, err, sizeof err);
   if (rc) {
-    outcome(r, rc == JD_SRC_EUSAGE ? "invalid" : rc == JD_SRC_EPROGRAM ? "failed" : "error",
-            rc == JD_SRC_EUSAGE ? NULL : rc == JD_SRC_EPROGRAM ? "CE" : "UE", "source", err);
+    outcome(r,
+            rc == JD_SRC_EUSAGE     ? "invalid"
+            : rc == JD_SRC_EPROGRAM ? "failed"
+                                    : "error",
+            rc == JD_SRC_EUSAGE     ? NULL
+            : rc == JD_SRC_EPROGRAM ? "CE"
+                                    : "UE",
+            "source", err);
     goto done;
   }
   set_str(&r->source_identity, src->identity);
@@ -209,15 +215,14 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   rc = jd_source_read_dockerfile(&run_df, &run_len, src->dir, JD_RUN_DOCKERFILE, false, err,
                                  sizeof err);
   if (!rc)
-    rc = jd_source_read_dockerfile(&build_df, &build_len, src->dir, JD_BUILD_DOCKERFILE, true,
-                                   err, sizeof err);
+    rc = jd_source_read_dockerfile(&build_df, &build_len, src->dir, JD_BUILD_DOCKERFILE, true, err,
+                                   sizeof err);
   if (rc) {
     outcome(r, rc == JD_SRC_EPROGRAM ? "failed" : "error", rc == JD_SRC_EPROGRAM ? "CE" : "UE",
             "source", err);
     goto done;
   }
-  if ((ops & JD_BUILD_OP_RUN) &&
-      env_image(r, ctx, req, JD_OP_RUN, run_df, run_len, &r->run))
+  if ((ops & JD_BUILD_OP_RUN) && env_image(r, ctx, req, JD_OP_RUN, run_df, run_len, &r->run))
     goto done;
   if (ops & JD_BUILD_OP_BUILD) {
     if (build_df && env_image(r, ctx, req, JD_OP_BUILD, build_df, build_len, &r->build))

@@ -52,8 +52,8 @@ typedef struct jd_build_result {
   char *message; /* one line; NULL when all is well */
   char *log;     /* the failing step's output (image build or compiler), capped; may be NULL */
   char *domain, *id;
-  char *source_identity; /* "git:<tree id>", "tree:<sha256>" (see docs/build.md) */
-  char *commit;          /* git commit id for git sources, else NULL */
+  char *source_identity;     /* "git:<tree id>", "tree:<sha256>" (see docs/build.md) */
+  char *commit;              /* git commit id for git sources, else NULL */
   jd_build_image run, build; /* tag NULL when that op was not asked / no build.Dockerfile */
   char *artifacts_key;       /* sha256 hex; NULL when the build op was not asked */
   char *artifacts_dir;       /* host dir to bind at /app (read-only) for the run op */

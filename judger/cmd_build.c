@@ -58,10 +58,23 @@ static int64_t parse_size(const char *s) {
     return -1;
   double mul = 1;
   switch (*end) {
-  case 'k': case 'K': mul = 1024.0; end++; break;
-  case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-  case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-  default: break;
+  case 'k':
+  case 'K':
+    mul = 1024.0;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    mul = 1024.0 * 1024;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    mul = 1024.0 * 1024 * 1024;
+    end++;
+    break;
+  default:
+    break;
   }
   if (*end == 'b' || *end == 'B')
     end++;
@@ -108,41 +121,60 @@ static void print_human(const jd_build_result *r) {
     printf("  source       %s\n", r->source_identity);
   if (r->run.tag)
     printf("  run image    %s (%s)\n", r->run.tag,
-           r->run.cached ? "cached" : r->run.image_id ? "built" : "failed");
+           r->run.cached     ? "cached"
+           : r->run.image_id ? "built"
+                             : "failed");
   if (r->build.tag)
     printf("  build image  %s (%s)\n", r->build.tag,
-           r->build.cached ? "cached" : r->build.image_id ? "built" : "failed");
+           r->build.cached     ? "cached"
+           : r->build.image_id ? "built"
+                               : "failed");
   if (r->artifacts_key)
     printf("  artifacts    %s (%s)\n", r->artifacts_dir ? r->artifacts_dir : r->artifacts_key,
            r->artifacts_cached ? "cached" : "built");
 }
 
-enum { OPT_DOMAIN = 256, OPT_ID, OPT_SOURCE, OPT_GIT, OPT_REF, OPT_TAR, OPT_OP, OPT_STATE,
-       OPT_JSON, OPT_CPUS, OPT_MEMORY, OPT_PIDS, OPT_TIMEOUT, OPT_LOGMAX, OPT_NETWORK, OPT_BASE,
-       OPT_IMGNET };
+enum {
+  OPT_DOMAIN = 256,
+  OPT_ID,
+  OPT_SOURCE,
+  OPT_GIT,
+  OPT_REF,
+  OPT_TAR,
+  OPT_OP,
+  OPT_STATE,
+  OPT_JSON,
+  OPT_CPUS,
+  OPT_MEMORY,
+  OPT_PIDS,
+  OPT_TIMEOUT,
+  OPT_LOGMAX,
+  OPT_NETWORK,
+  OPT_BASE,
+  OPT_IMGNET
+};
 
 int jd_cmd_build(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"domain", required_argument, NULL, OPT_DOMAIN},
-      {"id", required_argument, NULL, OPT_ID},
-      {"source", required_argument, NULL, OPT_SOURCE},
-      {"git", required_argument, NULL, OPT_GIT},
-      {"ref", required_argument, NULL, OPT_REF},
-      {"tar", required_argument, NULL, OPT_TAR},
-      {"op", required_argument, NULL, OPT_OP},
-      {"state-dir", required_argument, NULL, OPT_STATE},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"cpus", required_argument, NULL, OPT_CPUS},
-      {"memory", required_argument, NULL, OPT_MEMORY},
-      {"pids", required_argument, NULL, OPT_PIDS},
-      {"timeout", required_argument, NULL, OPT_TIMEOUT},
-      {"log-max", required_argument, NULL, OPT_LOGMAX},
-      {"network", no_argument, NULL, OPT_NETWORK},
-      {"image-network", required_argument, NULL, OPT_IMGNET},
-      {"base-image", optional_argument, NULL, OPT_BASE},
-      {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"domain", required_argument, NULL, OPT_DOMAIN},
+                                       {"id", required_argument, NULL, OPT_ID},
+                                       {"source", required_argument, NULL, OPT_SOURCE},
+                                       {"git", required_argument, NULL, OPT_GIT},
+                                       {"ref", required_argument, NULL, OPT_REF},
+                                       {"tar", required_argument, NULL, OPT_TAR},
+                                       {"op", required_argument, NULL, OPT_OP},
+                                       {"state-dir", required_argument, NULL, OPT_STATE},
+                                       {"json", no_argument, NULL, OPT_JSON},
+                                       {"cpus", required_argument, NULL, OPT_CPUS},
+                                       {"memory", required_argument, NULL, OPT_MEMORY},
+                                       {"pids", required_argument, NULL, OPT_PIDS},
+                                       {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                       {"log-max", required_argument, NULL, OPT_LOGMAX},
+                                       {"network", no_argument, NULL, OPT_NETWORK},
+                                       {"image-network", required_argument, NULL, OPT_IMGNET},
+                                       {"base-image", optional_argument, NULL, OPT_BASE},
+                                       {"quiet", no_argument, NULL, 'q'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   jd_build_request req = {0};
   const char *domain = NULL, *state_dir = getenv("JUDGER_STATE_DIR");
   const char *base_tag = NULL;
@@ -153,12 +185,25 @@ int jd_cmd_build(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     char *end = NULL;
     switch (c) {
-    case OPT_DOMAIN: domain = optarg; domain_ok = jd_domain_parse(&req.ref.domain, optarg) == 0; break;
-    case OPT_ID: req.ref.id = optarg; break;
-    case OPT_SOURCE: req.ref.dir = optarg; break;
-    case OPT_GIT: req.ref.git_url = optarg; break;
-    case OPT_REF: req.ref.git_ref = optarg; break;
-    case OPT_TAR: req.ref.tar_url = optarg; break;
+    case OPT_DOMAIN:
+      domain = optarg;
+      domain_ok = jd_domain_parse(&req.ref.domain, optarg) == 0;
+      break;
+    case OPT_ID:
+      req.ref.id = optarg;
+      break;
+    case OPT_SOURCE:
+      req.ref.dir = optarg;
+      break;
+    case OPT_GIT:
+      req.ref.git_url = optarg;
+      break;
+    case OPT_REF:
+      req.ref.git_ref = optarg;
+      break;
+    case OPT_TAR:
+      req.ref.tar_url = optarg;
+      break;
     case OPT_OP:
       if (!strcmp(optarg, "build"))
         req.ops = JD_BUILD_OP_BUILD;
@@ -171,8 +216,12 @@ int jd_cmd_build(int argc, char **argv) {
         return JD_EXIT_USAGE;
       }
       break;
-    case OPT_STATE: state_dir = optarg; break;
-    case OPT_JSON: json = true; break;
+    case OPT_STATE:
+      state_dir = optarg;
+      break;
+    case OPT_JSON:
+      json = true;
+      break;
     case OPT_CPUS:
       req.limits.cpus = strtod(optarg, &end);
       if (*end || req.limits.cpus <= 0) {
@@ -209,11 +258,22 @@ int jd_cmd_build(int argc, char **argv) {
       req.limits.wall_ms = (int64_t)(s * 1000);
       break;
     }
-    case OPT_NETWORK: req.limits.network = true; break;
-    case OPT_IMGNET: req.limits.image_network = optarg; break;
-    case OPT_BASE: base = true; base_tag = optarg; break;
-    case 'q': quiet = true; break;
-    case 'h': usage(stdout); return JD_EXIT_OK;
+    case OPT_NETWORK:
+      req.limits.network = true;
+      break;
+    case OPT_IMGNET:
+      req.limits.image_network = optarg;
+      break;
+    case OPT_BASE:
+      base = true;
+      base_tag = optarg;
+      break;
+    case 'q':
+      quiet = true;
+      break;
+    case 'h':
+      usage(stdout);
+      return JD_EXIT_OK;
     default:
       fprintf(stderr, "judger build: unknown or incomplete option '%s'\n", argv[optind - 1]);
       usage(stderr);
@@ -259,8 +319,8 @@ int jd_cmd_build(int argc, char **argv) {
     bool built = false;
     char err[1024] = "";
     int64_t t0 = dk_now_ms();
-    int rc = jd_base_image_ensure(&built, &ctx, base_tag, NULL, quiet ? NULL : progress_line,
-                                  NULL, err, sizeof err);
+    int rc = jd_base_image_ensure(&built, &ctx, base_tag, NULL, quiet ? NULL : progress_line, NULL,
+                                  err, sizeof err);
     int64_t ms = dk_now_ms() - t0;
     const char *tag = base_tag ? base_tag : JD_BASE_IMAGE;
     if (json) {
@@ -273,8 +333,7 @@ int jd_cmd_build(int argc, char **argv) {
         json_object_object_add(o, "message", json_object_new_string(err));
       printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
       json_object_put(o);
-    }
-    else if (!rc)
+    } else if (!rc)
       printf("%s: %s in %lld ms\n", tag, built ? "built" : "cached", (long long)ms);
     if (rc)
       fprintf(stderr, "judger build: %s\n", err);

@@ -21,6 +21,8 @@ static void usage(FILE *f) {
              "  --max-age DAYS       artifacts unused this long go (default 7)\n"
              "  --state-dir DIR      default $JUDGER_STATE_DIR or /var/lib/judger\n"
              "  --dry-run            list, remove nothing\n"
+             "  --purge              remove ALL images of --id (a deleted program); never\n"
+             "                       one a container uses\n"
              "  --json               one JSON object on stdout\n"
              "exit: 0 ok, 2 usage, 3 system fault\n");
 }
@@ -32,8 +34,18 @@ static json_object *strv_json(char **v) {
   return a;
 }
 
-enum { OPT_IMAGES = 256, OPT_ARTIFACTS, OPT_DOMAIN, OPT_ID, OPT_KEEP, OPT_AGE, OPT_STATE,
-       OPT_DRY, OPT_JSON };
+enum {
+  OPT_IMAGES = 256,
+  OPT_ARTIFACTS,
+  OPT_DOMAIN,
+  OPT_ID,
+  OPT_KEEP,
+  OPT_AGE,
+  OPT_STATE,
+  OPT_DRY,
+  OPT_JSON,
+  OPT_PURGE
+};
 
 int jd_cmd_gc(int argc, char **argv) {
   static const struct option opts[] = {{"images", no_argument, NULL, OPT_IMAGES},
@@ -45,9 +57,10 @@ int jd_cmd_gc(int argc, char **argv) {
                                        {"state-dir", required_argument, NULL, OPT_STATE},
                                        {"dry-run", no_argument, NULL, OPT_DRY},
                                        {"json", no_argument, NULL, OPT_JSON},
+                                       {"purge", no_argument, NULL, OPT_PURGE},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  bool images = false, artifacts = false, json = false;
+  bool images = false, artifacts = false, json = false, purge = false;
   jd_image_gc_opts go = {.keep = 2};
   double max_age_days = 7;
   const char *state_dir = getenv("JUDGER_STATE_DIR");
@@ -57,8 +70,12 @@ int jd_cmd_gc(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     char *end = NULL;
     switch (c) {
-    case OPT_IMAGES: images = true; break;
-    case OPT_ARTIFACTS: artifacts = true; break;
+    case OPT_IMAGES:
+      images = true;
+      break;
+    case OPT_ARTIFACTS:
+      artifacts = true;
+      break;
     case OPT_DOMAIN: {
       jd_domain d;
       if (jd_domain_parse(&d, optarg) != 0) {
@@ -91,10 +108,21 @@ int jd_cmd_gc(int argc, char **argv) {
         return JD_EXIT_USAGE;
       }
       break;
-    case OPT_STATE: state_dir = optarg; break;
-    case OPT_DRY: go.dry_run = true; break;
-    case OPT_JSON: json = true; break;
-    case 'h': usage(stdout); return JD_EXIT_OK;
+    case OPT_STATE:
+      state_dir = optarg;
+      break;
+    case OPT_DRY:
+      go.dry_run = true;
+      break;
+    case OPT_JSON:
+      json = true;
+      break;
+    case OPT_PURGE:
+      purge = true;
+      break;
+    case 'h':
+      usage(stdout);
+      return JD_EXIT_OK;
     default:
       fprintf(stderr, "judger gc: unknown or incomplete option '%s'\n", argv[optind - 1]);
       usage(stderr);
@@ -104,6 +132,28 @@ int jd_cmd_gc(int argc, char **argv) {
   if (optind < argc) {
     fprintf(stderr, "judger gc: unexpected argument '%s'\n", argv[optind]);
     return JD_EXIT_USAGE;
+  }
+  if (purge) {
+    if (!go.id) {
+      fprintf(stderr, "judger gc: --purge needs --id\n");
+      return JD_EXIT_USAGE;
+    }
+    jd_ctx ctx = {.state_dir = state_dir};
+    size_t removed = 0, in_use = 0;
+    int rc = dk_client_new(&ctx.dk, NULL);
+    if (!rc && !go.dry_run)
+      rc = jd_image_purge(&removed, &in_use, &ctx, go.domain, go.id, false);
+    dk_client_free(ctx.dk);
+    if (rc) {
+      fprintf(stderr, "judger gc: purge: %s\n",
+              dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
+      return JD_EXIT_SYSTEM;
+    }
+    if (json)
+      printf("{\"purged\":%zu,\"in_use\":%zu}\n", removed, in_use);
+    else
+      printf("purged %zu image(s) of %s, %zu kept (in use)\n", removed, go.id, in_use);
+    return JD_EXIT_OK;
   }
   if (!images && !artifacts)
     images = artifacts = true;

@@ -57,11 +57,10 @@ static char *first_line(const char *s) {
   return strndup(s, n);
 }
 
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id,
-                        jd_op op, const char *dockerfile, size_t len,
-                        const jd_build_limits *limits, const dk_kv *extra_labels,
-                        size_t nextra, void (*progress)(void *ud, const char *line), void *ud,
-                        dk_cancel *cancel) {
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
   *out = NULL;
   char repo[160], tag[256], latest[200], sha[65];
   if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
@@ -102,7 +101,8 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
   dk_buf_init(&log, log_max);
 
   /* The context is the Dockerfile alone: no user code in the image. */
-  if ((rc = dk_tar_new(&ctxtar, 0)) || (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
+  if ((rc = dk_tar_new(&ctxtar, 0)) ||
+      (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
     goto cleanup;
   const void *tar;
   size_t tarlen;
@@ -152,8 +152,8 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
     break;
   case DK_ETIMEDOUT:
     img->verdict = strdup("TLE");
-    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)",
-             repo, (long long)wall_ms);
+    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
+             (long long)wall_ms);
     img->message = strdup(msg);
     rc = 0;
     break;
@@ -325,4 +325,47 @@ cleanup:
   }
   *out = r;
   return 0;
+}
+
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force) {
+  if (removed)
+    *removed = 0;
+  if (in_use)
+    *in_use = 0;
+  if (!id)
+    return DK_EINVAL;
+  char fid[96], fdom[64];
+  const char *filters[3] = {fid, NULL, NULL};
+  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[1] = fdom;
+  }
+  dk_image_list *l = NULL;
+  int rc = dk_image_list_filtered(&l, ctx->dk, filters, NULL);
+  for (size_t i = 0; !rc && i < l->count; i++) {
+    /* Without force, by tag: the engine refuses to delete by id an image
+     * with several tags, and untagging the last tag deletes the image unless
+     * a container uses it (409). */
+    const dk_image_summary *im = &l->items[i];
+    bool tagged = false;
+    int rr = 0;
+    for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
+      if (!strcmp(*t, "<none>:<none>"))
+        continue;
+      tagged = true;
+      rr = dk_image_remove(ctx->dk, *t, false, false);
+    }
+    if (force || !tagged)
+      rr = dk_image_remove(ctx->dk, im->id, force, false);
+    if (rr == 0 && removed)
+      (*removed)++;
+    else if (rr == DK_ECONFLICT && in_use)
+      (*in_use)++;
+    else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
+      rc = rr;
+  }
+  dk_image_list_free(l);
+  return rc;
 }

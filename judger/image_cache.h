@@ -38,11 +38,10 @@ typedef struct jd_env_image {
  * a negative dk_error_code for system faults (engine down...). extra_labels
  * (may be NULL, n = 0) are added to the image (tests label theirs). The
  * caller frees *out with jd_env_image_free(). */
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id,
-                        jd_op op, const char *dockerfile, size_t len,
-                        const jd_build_limits *limits, const dk_kv *extra_labels,
-                        size_t nextra, void (*progress)(void *ud, const char *line), void *ud,
-                        dk_cancel *cancel);
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
 void jd_env_image_free(jd_env_image *img);
 
 typedef struct jd_image_gc_opts {
@@ -53,9 +52,9 @@ typedef struct jd_image_gc_opts {
 } jd_image_gc_opts;
 
 typedef struct jd_image_gc_result {
-  char **removed;  /* tags (or ids) removed, NULL-terminated */
-  char **in_use;   /* old images kept because a container uses them */
-  size_t kept;     /* images kept as current or recent */
+  char **removed; /* tags (or ids) removed, NULL-terminated */
+  char **in_use;  /* old images kept because a container uses them */
+  size_t kept;    /* images kept as current or recent */
 } jd_image_gc_result;
 
 /* Removes old environment images: per (domain, id, op), keeps the one tagged
@@ -63,5 +62,12 @@ typedef struct jd_image_gc_result {
  * container (running or stopped) uses. 0 or a negative dk_error_code. */
 int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts);
 void jd_image_gc_result_free(jd_image_gc_result *r);
+
+/* Removes every environment image of a program (both ops, every tag), e.g.
+ * when the platform deletes the program. domain NULL = both. Without force
+ * an image a container uses is kept (and counted in *in_use). *removed and
+ * *in_use may be NULL. 0 or a negative dk_error_code. */
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force);
 
 #endif

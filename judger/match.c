@@ -449,6 +449,7 @@ static void collect(jd_match *m, jd_match_result *res) {
     res->game_logic.verdict = strdup(m->gl_ready.cancelled ? "CANCEL" : "UE");
   }
   res->has_scores = m->scores != NULL;
+  res->refused_commands = m->refusals;
   copy_outputs(m, res);
 }
 

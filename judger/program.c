@@ -22,9 +22,7 @@ int jd_domain_parse(jd_domain *out, const char *s) {
   return -1;
 }
 
-const char *jd_domain_name(jd_domain d) {
-  return d == JD_DOMAIN_GAME_LOGIC ? "game_logic" : "ai";
-}
+const char *jd_domain_name(jd_domain d) { return d == JD_DOMAIN_GAME_LOGIC ? "game_logic" : "ai"; }
 
 const char *jd_op_name(jd_op op) { return op == JD_OP_BUILD ? "build" : "run"; }
 
@@ -117,8 +115,8 @@ void jd_prepared_free(jd_prepared *p) {
 }
 
 int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
-                       const jd_build_limits *limits,
-                       void (*progress)(void *ud, const char *line), void *ud) {
+                       const jd_build_limits *limits, void (*progress)(void *ud, const char *line),
+                       void *ud) {
   *out = NULL;
   jd_build_request req = {.ref = *ref, .ops = JD_BUILD_OP_ALL, .progress = progress, .ud = ud};
   if (limits)

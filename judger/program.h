@@ -62,8 +62,8 @@ typedef struct jd_prepared {
  * program's fault); returns <0 only for system faults (engine down...).
  * progress may be NULL. The caller frees *out with jd_prepared_free(). */
 int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
-                       const jd_build_limits *limits,
-                       void (*progress)(void *ud, const char *line), void *ud);
+                       const jd_build_limits *limits, void (*progress)(void *ud, const char *line),
+                       void *ud);
 void jd_prepared_free(jd_prepared *p);
 int jd_domain_parse(jd_domain *out, const char *s);
 const char *jd_domain_name(jd_domain d);

@@ -154,8 +154,8 @@ int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const c
     return fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
   }
   if (!S_ISREG(st.st_mode))
-    return fail(err, errlen, JD_SRC_EPROGRAM, "%s must be a regular file (not a symlink or directory)",
-                name);
+    return fail(err, errlen, JD_SRC_EPROGRAM,
+                "%s must be a regular file (not a symlink or directory)", name);
   if ((size_t)st.st_size > JD_DOCKERFILE_MAX)
     return fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
                 JD_DOCKERFILE_MAX);
@@ -165,8 +165,7 @@ int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const c
   char *buf = malloc((size_t)st.st_size + 1);
   size_t got = 0;
   ssize_t n = 0;
-  while (buf && got < (size_t)st.st_size &&
-         (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+  while (buf && got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
     got += (size_t)n;
   int saved = errno;
   close(fd);
@@ -234,8 +233,8 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-static int export_tree(git_repository *repo, const git_tree *tree, const char *dest,
-                       size_t *total, char *err, size_t errlen) {
+static int export_tree(git_repository *repo, const git_tree *tree, const char *dest, size_t *total,
+                       char *err, size_t errlen) {
   size_t count = git_tree_entrycount(tree);
   for (size_t i = 0; i < count; i++) {
     const git_tree_entry *e = git_tree_entry_byindex(tree, i);
@@ -269,8 +268,7 @@ static int export_tree(git_repository *repo, const git_tree *tree, const char *d
     int rc = 0;
     *total += size;
     if (*total > GIT_EXPORT_MAX) {
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "the tree is larger than %zu bytes",
-                GIT_EXPORT_MAX);
+      rc = fail(err, errlen, JD_SRC_EPROGRAM, "the tree is larger than %zu bytes", GIT_EXPORT_MAX);
     } else if (mode == GIT_FILEMODE_LINK) {
       char target[PATH_MAX];
       if (size >= sizeof target || memchr(content, '\0', size)) {
@@ -381,8 +379,7 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
   fo.prune = GIT_FETCH_PRUNE;
   fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspecs take them all */
   if (git_remote_fetch(remote, &refspecs, &fo, "judger fetch") != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url,
-              git_msg());
+    rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url, git_msg());
     goto cleanup;
   }
 cleanup:
@@ -416,8 +413,8 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
   const char *what = ref ? ref : "HEAD";
   if (is_local_path(url)) {
     if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url,
-                git_msg());
+      rc =
+          fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url, git_msg());
       goto cleanup;
     }
     add_quarantine(repo);
@@ -630,8 +627,8 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
       goto cleanup;
     }
     if (ref->git_url) {
-      rc = jd_git_export(&s->commit, &tree, state_dir, ref->git_url, ref->git_ref, s->work_dir,
-                         err, errlen);
+      rc = jd_git_export(&s->commit, &tree, state_dir, ref->git_url, ref->git_ref, s->work_dir, err,
+                         errlen);
       s->dir = rc ? NULL : strdup(s->work_dir);
     } else {
       rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
@@ -649,7 +646,9 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
   snprintf(df, sizeof df, "%s/%s", s->dir, JD_RUN_DOCKERFILE);
   if (lstat(df, &st) != 0 || !S_ISREG(st.st_mode)) {
     rc = fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
-              ref->dir ? ref->dir : ref->git_url ? ref->git_url : ref->tar_url,
+              ref->dir       ? ref->dir
+              : ref->git_url ? ref->git_url
+                             : ref->tar_url,
               JD_RUN_DOCKERFILE);
     goto cleanup;
   }

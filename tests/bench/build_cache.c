@@ -77,7 +77,8 @@ int main(int argc, char **argv) {
   snprintf(id, sizeof id, "bench-%d", (int)getpid());
   jd_mkdir_p(src, 0755);
   char run_df[256], build_df[256];
-  snprintf(run_df, sizeof run_df, "FROM " BUSYBOX "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
+  snprintf(run_df, sizeof run_df, "FROM " BUSYBOX "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n",
+           id);
   snprintf(build_df, sizeof build_df,
            "FROM " BUSYBOX "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"cp main.txt out\"]\n", id);
   put(src, "run.Dockerfile", run_df);
@@ -99,12 +100,12 @@ int main(int argc, char **argv) {
   commit[strcspn(commit, "\n")] = '\0';
   snprintf(url, sizeof url, "file://%s", repo);
 
-  const char *all_dir[] = {"judger", "build", "--domain", "ai", "--id", id, "--source", src,
-                           "--state-dir", state, "-q", NULL};
-  const char *run_dir[] = {"judger", "build", "--domain", "ai", "--id", id, "--source", src,
-                           "--op", "run", "--state-dir", state, "-q", NULL};
-  const char *all_git[] = {"judger", "build", "--domain", "ai", "--id", id, "--git", url,
-                           "--ref", commit, "--state-dir", state, "-q", NULL};
+  const char *all_dir[] = {"judger",   "build", "--domain",    "ai",  "--id", id,
+                           "--source", src,     "--state-dir", state, "-q",   NULL};
+  const char *run_dir[] = {"judger", "build", "--domain", "ai",          "--id", id,   "--source",
+                           src,      "--op",  "run",      "--state-dir", state,  "-q", NULL};
+  const char *all_git[] = {"judger", "build", "--domain", "ai",          "--id", id,   "--git",
+                           url,      "--ref", commit,     "--state-dir", state,  "-q", NULL};
   /* Warm every cache once: images, artifacts, git mirror. */
   if (run_judger(all_dir) != 0 || run_judger(all_git) != 0) {
     fprintf(stderr, "bench: the first builds failed (engine up? busybox test image?)\n");

@@ -56,14 +56,7 @@ static void fx_init(fixture *f, const char *prefix, const char *script) {
 }
 
 static void fx_fini(fixture *f) {
-  char filter[200];
-  snprintf(filter, sizeof filter, JD_LABEL_ID "=%s", f->id);
-  const char *labels[] = {filter, NULL};
-  dk_image_list *l = NULL;
-  if (dk_image_list_filtered(&l, f->c, labels, NULL) == 0)
-    for (size_t i = 0; i < l->count; i++)
-      dk_image_remove(f->c, l->items[i].id, true, false);
-  dk_image_list_free(l);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
   t_rmdir(f->state);
   t_rmdir(f->src);
   free(f->image_id);

@@ -84,21 +84,35 @@ static void put(const char *dir, const char *name, const char *text) {
   cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
 }
 
-static void remove_program_images(dk_client *c, const char *id) {
-  char filter[200];
-  snprintf(filter, sizeof filter, JD_LABEL_ID "=%s", id);
-  const char *labels[] = {filter, NULL};
-  dk_image_list *l = NULL;
-  if (dk_image_list_filtered(&l, c, labels, NULL) == 0)
-    for (size_t i = 0; i < l->count; i++)
-      dk_image_remove(c, l->items[i].id, true, false);
-  dk_image_list_free(l);
+/* One program under test: a client, a unique id, a source and a state
+ * directory; prog_free() removes everything, its images included. */
+typedef struct prog {
+  dk_client *c;
+  char *id, *src, *state;
+} prog;
+
+static prog prog_new(const char *prefix) {
+  prog p = {.c = t_client()};
+  t_busybox_image(p.c);
+  p.id = t_unique(prefix);
+  p.src = t_tmpdir("clisrc");
+  p.state = t_tmpdir("clistate");
+  return p;
+}
+
+static void prog_free(prog *p) {
+  jd_ctx ctx = {.dk = p->c};
+  jd_image_purge(NULL, NULL, &ctx, NULL, p->id, true);
+  t_rmdir(p->src);
+  t_rmdir(p->state);
+  free(p->id);
+  dk_client_free(p->c);
 }
 
 Test(build_cli, bad_id_is_a_usage_error_with_a_clear_message) {
-  run r = judger("/tmp", NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", "Bad..Id", "--source", "/tmp",
-                                  NULL});
+  run r = judger(
+      "/tmp", NULL,
+      (const char *[]){"build", "--domain", "ai", "--id", "Bad..Id", "--source", "/tmp", NULL});
   cr_assert_eq(r.code, 2, "exit %d", r.code);
   cr_assert(strstr(r.err, "program id 'Bad..Id' is invalid"), "stderr: %s", r.err);
   run_free(&r);
@@ -121,14 +135,15 @@ Test(build_cli, usage_errors_exit_2) {
 }
 
 Test(build_cli, miss_then_hit_in_json_with_the_dockerfile_sha_as_tag) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cliok");
-  char *src = t_tmpdir("clisrc"), *state = t_tmpdir("clistate");
+  prog p = prog_new("cliok");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char run_df[256], build_df[256];
-  snprintf(run_df, sizeof run_df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
+  snprintf(run_df, sizeof run_df,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
   snprintf(build_df, sizeof build_df,
-           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"cp in out && echo built\"]\n", id);
+           "FROM " T_BUSYBOX_IMAGE
+           "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"cp in out && echo built\"]\n",
+           id);
   put(src, "run.Dockerfile", run_df);
   put(src, "build.Dockerfile", build_df);
   put(src, "in", "data\n");
@@ -153,18 +168,12 @@ Test(build_cli, miss_then_hit_in_json_with_the_dockerfile_sha_as_tag) {
   cr_assert_str_eq(jget(b.json, "artifacts.dir"), jget(a.json, "artifacts.dir"));
   run_free(&a);
   run_free(&b);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, human_output_streams_progress) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clihum");
-  char *src = t_tmpdir("clihsrc"), *state = t_tmpdir("clihstate");
+  prog p = prog_new("clihum");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256];
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
   put(src, "run.Dockerfile", df);
@@ -176,18 +185,12 @@ Test(build_cli, human_output_streams_progress) {
   cr_assert(strstr(r.out, ": OK"), "stdout: %s", r.out);
   cr_assert(strstr(r.out, "game_logic-"), "stdout: %s", r.out);
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, failing_run_exits_1_with_the_failing_steps_output) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clirun");
-  char *src = t_tmpdir("clirsrc"), *state = t_tmpdir("clirstate");
+  prog p = prog_new("clirun");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256], mark[128];
   snprintf(mark, sizeof mark, "failing-step-%s", id);
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s; exit 7\n", mark);
@@ -202,18 +205,12 @@ Test(build_cli, failing_run_exits_1_with_the_failing_steps_output) {
   cr_assert(log && strstr(log, mark), "log lacks the step's output: %s", log);
   cr_assert(strstr(jget(r.json, "message"), "non-zero code: 7"), "%s", jget(r.json, "message"));
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 Test(build_cli, compile_error_exits_1_with_ce_and_the_message) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("clice");
-  char *src = t_tmpdir("clicesrc"), *state = t_tmpdir("clicestate");
+  prog p = prog_new("clice");
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[512];
   put(src, "run.Dockerfile", "FROM " T_BUSYBOX_IMAGE "\n");
   snprintf(df, sizeof df,
@@ -221,19 +218,15 @@ Test(build_cli, compile_error_exits_1_with_ce_and_the_message) {
            "unknown type name foo' >&2; exit 1\"]\n",
            id);
   put(src, "build.Dockerfile", df);
-  run r = judger(state, NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", id, "--source", src, "--json",
-                                  NULL});
+  run r = judger(
+      state, NULL,
+      (const char *[]){"build", "--domain", "ai", "--id", id, "--source", src, "--json", NULL});
   cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "verdict"), "CE");
   cr_assert_str_eq(jget(r.json, "stage"), "artifacts");
   cr_assert(strstr(jget(r.json, "log"), "prog.c:1:1: error: unknown type name foo"), "%s", r.out);
   run_free(&r);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -247,19 +240,18 @@ static void sh(const char *fmt, ...) {
 }
 
 Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cligit");
-  char *tmp = t_tmpdir("cligit"), *state = t_tmpdir("cligitstate");
-  sh("cd %s && git -c init.defaultBranch=main init -q w && cd w && printf 'FROM %s\\nENV MARK=%s\\n'"
+  prog pg = prog_new("cligit");
+  const char *id = pg.id, *tmp = pg.src, *state = pg.state;
+  sh("cd %s && git -c init.defaultBranch=main init -q w && cd w && printf 'FROM %s\\nENV "
+     "MARK=%s\\n'"
      " > run.Dockerfile && git add -A && git -c user.name=t -c user.email=t@t commit -qm one"
      " && git tag v1",
      tmp, T_BUSYBOX_IMAGE, id);
   char url[4300], cmd[4400];
   snprintf(url, sizeof url, "file://%s/w", tmp);
   run r = judger(state, NULL,
-                 (const char *[]){"build", "--domain", "ai", "--id", id, "--git", url, "--ref", "v1",
-                                  "--json", NULL});
+                 (const char *[]){"build", "--domain", "ai", "--id", id, "--git", url, "--ref",
+                                  "v1", "--json", NULL});
   cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
   snprintf(cmd, sizeof cmd, "git -C %s/w rev-parse v1", tmp);
   FILE *p = popen(cmd, "r");
@@ -277,19 +269,15 @@ Test(build_cli, git_source_at_a_ref_and_at_a_missing_ref) {
   cr_assert(strstr(jget(m.json, "message"), "ref 'no-such-ref' not found"), "%s", m.out);
   run_free(&r);
   run_free(&m);
-  remove_program_images(c, id);
-  t_rmdir(tmp);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&pg);
 }
 
 Test(build_cli, engine_down_exits_3) {
   char *src = t_tmpdir("clidown");
   put(src, "run.Dockerfile", "FROM scratch\n");
-  run r = judger(src, (const char *[]){"DOCKER_HOST=unix:///nonexistent/docker.sock", NULL},
-                 (const char *[]){"build", "--domain", "ai", "--id", "down", "--source", src,
-                                  "--json", NULL});
+  run r = judger(
+      src, (const char *[]){"DOCKER_HOST=unix:///nonexistent/docker.sock", NULL},
+      (const char *[]){"build", "--domain", "ai", "--id", "down", "--source", src, "--json", NULL});
   cr_assert_eq(r.code, 3, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "status"), "error");
   cr_assert(strstr(jget(r.json, "message"), "nonexistent/docker.sock"), "%s", r.out);
@@ -298,12 +286,12 @@ Test(build_cli, engine_down_exits_3) {
 }
 
 Test(build_cli, gc_of_a_program_keeps_its_current_image) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("cligc");
-  char *src = t_tmpdir("cligcsrc"), *state = t_tmpdir("cligcstate");
+  prog p = prog_new("cligc");
+  dk_client *c = p.c;
+  const char *id = p.id, *src = p.src, *state = p.state;
   char df[256];
-  const char *args[] = {"build", "--domain", "ai", "--id", id, "--source", src, "--op", "run", "-q", NULL};
+  const char *args[] = {"build", "--domain", "ai",  "--id", id,  "--source",
+                        src,     "--op",     "run", "-q",   NULL};
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=1\n", id);
   put(src, "run.Dockerfile", df);
   run a = judger(state, NULL, args);
@@ -318,8 +306,9 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
                                   "--json", NULL});
   cr_assert_eq(g.code, 0, "%s", g.err);
   json_object *removed = NULL;
-  cr_assert(json_object_object_get_ex(json_object_object_get(g.json, "images"), "removed", &removed),
-            "%s", g.out);
+  cr_assert(
+      json_object_object_get_ex(json_object_object_get(g.json, "images"), "removed", &removed),
+      "%s", g.out);
   cr_assert_eq(json_object_array_length(removed), 1, "%s", g.out);
   char sha[65], cur[256];
   jd_sha256_hex(sha, df, strlen(df));
@@ -327,14 +316,17 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   dk_image_info *info = NULL;
   t_ok(dk_image_inspect(&info, c, cur));
   dk_image_info_free(info);
+  /* --purge: the program is gone, its images too. */
+  run pu = judger(state, NULL,
+                  (const char *[]){"gc", "--purge", "--domain", "ai", "--id", id, "--json", NULL});
+  cr_assert_eq(pu.code, 0, "%s", pu.err);
+  cr_assert(strstr(pu.out, "\"purged\":1"), "%s", pu.out);
+  cr_assert_eq(dk_image_inspect(&info, c, cur), DK_ENOTFOUND, "purged image still there");
+  run_free(&pu);
   run_free(&a);
   run_free(&b);
   run_free(&g);
-  remove_program_images(c, id);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&p);
 }
 
 /* A real compiler: samples/runtimes/c (gcc installed with apt-get on the
@@ -351,19 +343,25 @@ Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
      "cp %s/samples/runtimes/c/*.Dockerfile %s",
      JD_SOURCE_DIR, JD_SOURCE_DIR, good, JD_SOURCE_DIR, bad);
   put(bad, "main.c", "int main(void) {\n  return undeclared_thing;\n}\n");
-  const char *ok_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", good,
-                           "--json", "--timeout", "600", NULL};
+  const char *ok_args[] = {"build",           "--domain", "ai", "--id",
+                           "judger-test-gcc", "--source", good, "--json",
+                           "--timeout",       "600",      NULL};
   run r = judger(state, NULL, ok_args);
   cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
   char p[4200], *elf = NULL;
   size_t n = 0;
   snprintf(p, sizeof p, "%s/main", jget(r.json, "artifacts.dir"));
   cr_assert_eq(jd_read_file(&elf, &n, p, 64 << 20), 0, "no binary at %s", p);
-  cr_assert(n > 4 && !memcmp(elf, "\x7f" "ELF", 4), "main is not an ELF binary");
+  cr_assert(n > 4 && !memcmp(elf,
+                             "\x7f"
+                             "ELF",
+                             4),
+            "main is not an ELF binary");
   free(elf);
   run_free(&r);
-  const char *bad_args[] = {"build", "--domain", "ai", "--id", "judger-test-gcc", "--source", bad,
-                            "--json", "--timeout", "600", NULL};
+  const char *bad_args[] = {"build",           "--domain", "ai", "--id",
+                            "judger-test-gcc", "--source", bad,  "--json",
+                            "--timeout",       "600",      NULL};
   r = judger(state, NULL, bad_args);
   cr_assert_eq(r.code, 1, "exit %d: %s %s", r.code, r.out, r.err);
   cr_assert_str_eq(jget(r.json, "verdict"), "CE");
@@ -380,10 +378,9 @@ Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
 
 /* jd_program_prepare, as matches use it: run image + /app, and verdicts. */
 Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
-  dk_client *c = t_client();
-  t_busybox_image(c);
-  char *id = t_unique("prep");
-  char *src = t_tmpdir("prepsrc"), *state = t_tmpdir("prepstate");
+  prog pg = prog_new("prep");
+  dk_client *c = pg.c;
+  const char *id = pg.id, *src = pg.src, *state = pg.state;
   char df[256];
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
   put(src, "run.Dockerfile", df);
@@ -416,10 +413,6 @@ Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
   p = (jd_prepared *)1;
   cr_assert_eq(jd_program_prepare(&p, &ctx, &badid, NULL, NULL, NULL), DK_EINVAL);
   cr_assert_null(p);
-  remove_program_images(c, id);
   t_rmdir(empty);
-  t_rmdir(src);
-  t_rmdir(state);
-  free(id);
-  dk_client_free(c);
+  prog_free(&pg);
 }

@@ -43,25 +43,36 @@ static char *head_of(const char *repo) {
   return out;
 }
 
-static void remove_program_images(dk_client *c, const char *id) {
-  char filter[200];
-  snprintf(filter, sizeof filter, JD_LABEL_ID "=%s", id);
-  const char *labels[] = {filter, NULL};
-  dk_image_list *l = NULL;
-  if (dk_image_list_filtered(&l, c, labels, NULL) == 0)
-    for (size_t i = 0; i < l->count; i++)
-      dk_image_remove(c, l->items[i].id, true, false);
-  dk_image_list_free(l);
+static void purge(dk_client *c, const char *id) {
+  jd_ctx ctx = {.dk = c};
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+}
+
+/* A bare repository <tmp>/<id>.git with docs/ci/post-receive installed as
+ * `hook`, configured for this test, and a clone of it in <tmp>/work. */
+static void make_repos(char *bare, char *work, size_t n, const char *tmp, const char *id,
+                       const char *hook) {
+  char *out = NULL;
+  snprintf(bare, n, "%s/%s.git", tmp, id);
+  snprintf(work, n, "%s/work", tmp);
+  cr_assert_eq(sh_out(&out,
+                      "git init -q --bare %s && cp %s/docs/ci/post-receive %s/hooks/%s &&"
+                      " git -C %s config judger.bin %s && git -C %s config judger.statedir %s/state"
+                      " && " GIT " clone -q %s %s 2>&1",
+                      bare, JD_SOURCE_DIR, bare, hook, bare, JUDGER, bare, tmp, bare, work),
+               0, "%s", out);
+  free(out);
 }
 
 static void write_program(const char *dir, const char *id, const char *build_cmd) {
   char p[4200], text[1024];
   snprintf(p, sizeof p, "%s/run.Dockerfile", dir);
-  snprintf(text, sizeof text, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
+  snprintf(text, sizeof text,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"cat\", \"/app/out\"]\n", id);
   cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
   snprintf(p, sizeof p, "%s/build.Dockerfile", dir);
-  snprintf(text, sizeof text, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
-           id, build_cmd);
+  snprintf(text, sizeof text,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n", id, build_cmd);
   cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
 }
 
@@ -70,20 +81,12 @@ Test(ci_hook, post_receive_builds_the_pushed_commit) {
   t_busybox_image(c);
   char *id = t_unique("hook");
   char *tmp = t_tmpdir("hook"), *out = NULL;
-  char bare[4200], work[4200], state[4200];
-  snprintf(bare, sizeof bare, "%s/%s.git", tmp, id);
-  snprintf(work, sizeof work, "%s/work", tmp);
-  snprintf(state, sizeof state, "%s/state", tmp);
-  cr_assert_eq(sh_out(&out, "git init -q --bare %s && cp %s/docs/ci/post-receive %s/hooks/ &&"
-                            " git -C %s config judger.bin %s && git -C %s config judger.statedir %s",
-                      bare, JD_SOURCE_DIR, bare, bare, JUDGER, bare, state),
-               0, "%s", out);
-  free(out);
-  cr_assert_eq(sh_out(&out, GIT " clone -q %s %s 2>&1", bare, work), 0, "%s", out);
-  free(out);
+  char bare[4200], work[4200];
+  make_repos(bare, work, sizeof bare, tmp, id, "post-receive");
   write_program(work, id, "echo built > out");
-  cr_assert_eq(sh_out(&out, "cd %s && " GIT " add -A && " GIT " commit -qm one && " GIT
-                            " push -q origin HEAD:main 2>&1",
+  cr_assert_eq(sh_out(&out,
+                      "cd %s && " GIT " add -A && " GIT " commit -qm one && " GIT
+                      " push -q origin HEAD:main 2>&1",
                       work),
                0, "%s", out);
   char *commit = head_of(work);
@@ -104,7 +107,8 @@ Test(ci_hook, post_receive_builds_the_pushed_commit) {
 
   /* A broken commit: the pusher sees the failure and the reason. */
   write_program(work, id, "echo 'bot.c:2: error: oops' >&2; exit 1");
-  cr_assert_eq(sh_out(&out, "cd %s && " GIT " commit -qam two && " GIT " push -q origin HEAD:main 2>&1",
+  cr_assert_eq(sh_out(&out,
+                      "cd %s && " GIT " commit -qam two && " GIT " push -q origin HEAD:main 2>&1",
                       work),
                0, "%s", out);
   commit = head_of(work);
@@ -117,7 +121,7 @@ Test(ci_hook, post_receive_builds_the_pushed_commit) {
   free(data);
   free(out);
   free(commit);
-  remove_program_images(c, id);
+  purge(c, id);
   t_rmdir(tmp);
   free(id);
   dk_client_free(c);
@@ -133,13 +137,14 @@ Test(ci_hook, ci_job_script_builds_the_checked_out_commit) {
   cr_assert_eq(sh_out(&out, "mkdir -p %s/state %s", tmp, root), 0);
   free(out);
   write_program(root, id, "echo built > out");
-  cr_assert_eq(sh_out(&out, "cd %s && " GIT " init -q . && " GIT " add -A && " GIT " commit -qm one",
-                      root),
-               0, "%s", out);
+  cr_assert_eq(
+      sh_out(&out, "cd %s && " GIT " init -q . && " GIT " add -A && " GIT " commit -qm one", root),
+      0, "%s", out);
   free(out);
   char *commit = head_of(root);
-  int rc = sh_out(&out, "cd %s && JUDGER=%s JUDGER_ID=%s JUDGER_STATE_DIR=%s/state "
-                        "CI_COMMIT_SHA=%s sh %s/docs/ci/ci-build.sh",
+  int rc = sh_out(&out,
+                  "cd %s && JUDGER=%s JUDGER_ID=%s JUDGER_STATE_DIR=%s/state "
+                  "CI_COMMIT_SHA=%s sh %s/docs/ci/ci-build.sh",
                   root, JUDGER, id, tmp, commit, JD_SOURCE_DIR);
   cr_assert_eq(rc, 0, "ci job failed (%d): %s", rc, out);
   char want[128];
@@ -148,7 +153,7 @@ Test(ci_hook, ci_job_script_builds_the_checked_out_commit) {
   cr_assert(strstr(out, "\"status\":\"ok\""), "%s", out);
   free(out);
   free(commit);
-  remove_program_images(c, id);
+  purge(c, id);
   t_rmdir(tmp);
   free(id);
   dk_client_free(c);
@@ -159,21 +164,13 @@ Test(ci_hook, pre_receive_refuses_a_push_that_does_not_build) {
   t_busybox_image(c);
   char *id = t_unique("prerecv");
   char *tmp = t_tmpdir("prerecv"), *out = NULL;
-  char bare[4200], work[4200], state[4200];
-  snprintf(bare, sizeof bare, "%s/%s.git", tmp, id);
-  snprintf(work, sizeof work, "%s/work", tmp);
-  snprintf(state, sizeof state, "%s/state", tmp);
-  cr_assert_eq(sh_out(&out, "git init -q --bare %s && cp %s/docs/ci/post-receive %s/hooks/pre-receive"
-                            " && git -C %s config judger.bin %s && git -C %s config judger.statedir %s",
-                      bare, JD_SOURCE_DIR, bare, bare, JUDGER, bare, state),
-               0, "%s", out);
-  free(out);
-  cr_assert_eq(sh_out(&out, GIT " clone -q %s %s 2>&1", bare, work), 0, "%s", out);
-  free(out);
+  char bare[4200], work[4200];
+  make_repos(bare, work, sizeof bare, tmp, id, "pre-receive");
   /* The commit only exists in git's quarantine while the hook runs. */
   write_program(work, id, "echo 'bad.c:1: error: nope' >&2; exit 1");
-  int rc = sh_out(&out, "cd %s && " GIT " add -A && " GIT " commit -qm bad && " GIT
-                        " push -q origin HEAD:main 2>&1",
+  int rc = sh_out(&out,
+                  "cd %s && " GIT " add -A && " GIT " commit -qm bad && " GIT
+                  " push -q origin HEAD:main 2>&1",
                   work);
   cr_assert_neq(rc, 0, "a push that does not build was accepted:\n%s", out);
   cr_assert(strstr(out, "judger: FAILED, the program's fault"), "%s", out);
@@ -184,7 +181,7 @@ Test(ci_hook, pre_receive_refuses_a_push_that_does_not_build) {
   cr_assert_eq(rc, 0, "a good push was refused:\n%s", out);
   cr_assert(strstr(out, "judger: OK"), "%s", out);
   free(out);
-  remove_program_images(c, id);
+  purge(c, id);
   t_rmdir(tmp);
   free(id);
   dk_client_free(c);

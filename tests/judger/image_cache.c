@@ -32,14 +32,7 @@ static void fx_init(fixture *f, const char *prefix) {
 
 /* Removes every image this program id has (by its label). */
 static void fx_fini(fixture *f) {
-  char filter[160];
-  snprintf(filter, sizeof filter, JD_LABEL_ID "=%s", f->id);
-  const char *labels[] = {filter, NULL};
-  dk_image_list *l = NULL;
-  if (dk_image_list_filtered(&l, f->c, labels, NULL) == 0)
-    for (size_t i = 0; i < l->count; i++)
-      dk_image_remove(f->c, l->items[i].id, true, false);
-  dk_image_list_free(l);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
   t_rmdir(f->state);
   free(f->id);
   dk_client_free(f->c);
@@ -47,8 +40,8 @@ static void fx_fini(fixture *f) {
 
 static jd_env_image *ensure(fixture *f, jd_op op, const char *df, const jd_build_limits *lim) {
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, op, df, strlen(df), lim,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, op, df, strlen(df), lim, f->labels,
+                           2, NULL, NULL, NULL));
   cr_assert_not_null(img);
   return img;
 }
@@ -174,7 +167,7 @@ Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
   fx_init(&f, "icsyn");
   jd_env_image *img = ensure(&f, JD_OP_RUN, "FROM " T_BUSYBOX_IMAGE "\nNOTANINSTRUCTION x\n", NULL);
   cr_assert_str_eq(img->verdict, "CE");
-  cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION") ,
+  cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION"),
             "message does not name the bad line: %s", img->message);
   jd_env_image_free(img);
   fx_fini(&f);

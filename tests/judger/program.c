@@ -27,8 +27,8 @@ Test(program, good_ids_are_accepted) {
 }
 
 Test(program, bad_ids_are_a_clear_error) {
-  static const char *bad[] = {"",    "Bot", "-a",  "a..b", "a._b", "a___b", "x.",
-                              "y_",  "a/b", "a b", "é",    ".a",   "a:b"};
+  static const char *bad[] = {"",   "Bot", "-a",  "a..b", "a._b", "a___b", "x.",
+                              "y_", "a/b", "a b", "é",    ".a",   "a:b"};
   char err[256];
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     err[0] = '\0';
@@ -47,9 +47,9 @@ Test(program, tag_is_the_sha256_of_the_dockerfile) {
   const char *df = "FROM scratch\nCMD [\"/app/main\"]\n";
   char tag[256], sha[65], want[256];
   jd_sha256_hex(sha, df, strlen(df));
-  cr_assert_eq(jd_image_tag_for(tag, sizeof tag, JD_DOMAIN_GAME_LOGIC, "tron", JD_OP_RUN, df,
-                                strlen(df)),
-               0);
+  cr_assert_eq(
+      jd_image_tag_for(tag, sizeof tag, JD_DOMAIN_GAME_LOGIC, "tron", JD_OP_RUN, df, strlen(df)),
+      0);
   snprintf(want, sizeof want, "game_logic-tron-run:%s", sha);
   cr_assert_str_eq(tag, want);
   cr_assert_eq(jd_image_tag_for(tag, sizeof tag, JD_DOMAIN_AI, "12", JD_OP_BUILD, df, strlen(df)),

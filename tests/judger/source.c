@@ -1,9 +1,9 @@
 // test-labels: unit
 /* Program sources: directory, git (mirror cache, refs, export), tarball. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +217,7 @@ Test(source, git_mirror_serves_a_known_commit_without_the_origin) {
   snprintf(dest, sizeof dest, "%s/o2", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
   char *commit = NULL;
-  cr_assert_eq(jd_git_export(&commit, NULL, state, url, head, dest, err, sizeof err), 0, "%s",
-               err);
+  cr_assert_eq(jd_git_export(&commit, NULL, state, url, head, dest, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(commit, head);
   /* A branch name needs a fetch, which now fails: the program's fault. */
   snprintf(dest, sizeof dest, "%s/o3", tmp);
@@ -345,8 +344,8 @@ static void *serve_one(void *ud) {
   (void)n;
   char head[256];
   int hl = snprintf(head, sizeof head,
-                    "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                    s->status, s->len);
+                    "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", s->status,
+                    s->len);
   if (write(c, head, (size_t)hl) < 0 || (s->len && write(c, s->body, s->len) < 0))
     perror("write");
   close(c);
