@@ -361,14 +361,8 @@ static int64_t rfc3339_ns(const char *s) {
   return ((int64_t)t - off) * 1000000000 + frac;
 }
 
-static int64_t json_i64(json_object *o, const char *key) {
-  json_object *v;
-  return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static bool member_bool(json_object *o, const char *key) {
-  json_object *v;
-  return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+  return json_object_get_boolean(dk__json_get(o, key));
 }
 
 void dk_container_info_free(dk_container_info *i) {
@@ -383,15 +377,6 @@ void dk_container_info_free(dk_container_info *i) {
   free(i->finished_at);
   free(i->raw_json);
   free(i);
-}
-
-/* Duplicates a string member; sets *oom when present but not copied. */
-static char *dup_member(json_object *o, const char *key, int *oom) {
-  const char *s = dk__json_str(o, key);
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d)
-    *oom = 1;
-  return d;
 }
 
 int dk_container_inspect(dk_container_info **out, dk_client *c, const char *id) {
@@ -416,22 +401,22 @@ int dk_container_inspect(dk_container_info **out, dk_client *c, const char *id) 
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
   }
-  i->id = dup_member(o, "Id", &oom);
+  i->id = dk__json_strdup_oom(o, "Id", &oom);
   const char *name = dk__json_str(o, "Name");
   if (name && (i->name = strdup(name[0] == '/' ? name + 1 : name)) == NULL)
     oom = 1;
-  i->image = dup_member(o, "Image", &oom);
-  i->restart_count = (int)json_i64(o, "RestartCount");
+  i->image = dk__json_strdup_oom(o, "Image", &oom);
+  i->restart_count = (int)dk__json_int64(o, "RestartCount", 0);
   json_object_object_get_ex(o, "State", &state);
-  i->status = dup_member(state, "Status", &oom);
+  i->status = dk__json_strdup_oom(state, "Status", &oom);
   i->running = member_bool(state, "Running");
   i->oom_killed = member_bool(state, "OOMKilled");
   i->dead = member_bool(state, "Dead");
-  i->exit_code = json_i64(state, "ExitCode");
-  i->pid = (int)json_i64(state, "Pid");
-  i->error = dup_member(state, "Error", &oom);
-  i->started_at = dup_member(state, "StartedAt", &oom);
-  i->finished_at = dup_member(state, "FinishedAt", &oom);
+  i->exit_code = dk__json_int64(state, "ExitCode", 0);
+  i->pid = (int)dk__json_int64(state, "Pid", 0);
+  i->error = dk__json_strdup_oom(state, "Error", &oom);
+  i->started_at = dk__json_strdup_oom(state, "StartedAt", &oom);
+  i->finished_at = dk__json_strdup_oom(state, "FinishedAt", &oom);
   i->started_ns = rfc3339_ns(i->started_at);
   i->finished_ns = rfc3339_ns(i->finished_at);
   i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -501,13 +486,6 @@ void dk_container_stats_free(dk_container_stats *s) {
   free(s);
 }
 
-static json_object *member(json_object *o, const char *key) {
-  json_object *v = NULL;
-  if (o)
-    json_object_object_get_ex(o, key, &v);
-  return v;
-}
-
 int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id) {
   *out = NULL;
   if (!id)
@@ -535,14 +513,14 @@ int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *i
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
   }
-  json_object *mem = member(o, "memory_stats");
-  json_object *cpu = member(o, "cpu_stats");
-  s->memory_usage = json_i64(mem, "usage");
-  s->memory_limit = json_i64(mem, "limit");
-  s->memory_max_usage = json_i64(mem, "max_usage");
-  s->cpu_total_ns = json_i64(member(cpu, "cpu_usage"), "total_usage");
-  s->system_cpu_ns = json_i64(cpu, "system_cpu_usage");
-  s->pids_current = json_i64(member(o, "pids_stats"), "current");
+  json_object *mem = dk__json_get(o, "memory_stats");
+  json_object *cpu = dk__json_get(o, "cpu_stats");
+  s->memory_usage = dk__json_int64(mem, "usage", 0);
+  s->memory_limit = dk__json_int64(mem, "limit", 0);
+  s->memory_max_usage = dk__json_int64(mem, "max_usage", 0);
+  s->cpu_total_ns = dk__json_int64(dk__json_get(cpu, "cpu_usage"), "total_usage", 0);
+  s->system_cpu_ns = dk__json_int64(cpu, "system_cpu_usage", 0);
+  s->pids_current = dk__json_int64(dk__json_get(o, "pids_stats"), "current", 0);
   s->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   if (!s->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -587,14 +565,10 @@ int dk_container_list_by_label(dk_container_list **out, dk_client *c, bool all,
   json_object *o = NULL;
   dk_container_list *l = NULL;
   int oom = 0;
-  rc = dk__get_json(c, path, &o, NULL);
+  size_t n = 0;
+  rc = dk__get_json_array(&o, &n, c, path, "container list");
   if (rc)
     goto cleanup;
-  if (!json_object_is_type(o, json_type_array)) {
-    rc = dk__err(DK_EPROTO, 200, "container list: answer is not an array");
-    goto cleanup;
-  }
-  size_t n = json_object_array_length(o);
   l = calloc(1, sizeof *l);
   if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -603,11 +577,11 @@ int dk_container_list_by_label(dk_container_list **out, dk_client *c, bool all,
   for (size_t i = 0; i < n; i++) {
     json_object *it = json_object_array_get_idx(o, i);
     dk_container_summary *s = &l->items[l->count++];
-    s->id = dup_member(it, "Id", &oom);
-    s->image = dup_member(it, "Image", &oom);
-    s->state = dup_member(it, "State", &oom);
-    s->status = dup_member(it, "Status", &oom);
-    json_object *names = member(it, "Names");
+    s->id = dk__json_strdup_oom(it, "Id", &oom);
+    s->image = dk__json_strdup_oom(it, "Image", &oom);
+    s->state = dk__json_strdup_oom(it, "State", &oom);
+    s->status = dk__json_strdup_oom(it, "Status", &oom);
+    json_object *names = dk__json_get(it, "Names");
     const char *nm =
         names && json_object_is_type(names, json_type_array) && json_object_array_length(names) > 0
             ? json_object_get_string(json_object_array_get_idx(names, 0))

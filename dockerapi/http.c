@@ -398,20 +398,53 @@ int dk__send_json(dk_client *c, const char *method, const char *path, json_objec
   return rc;
 }
 
+int dk__get_json_array(json_object **out, size_t *n, dk_client *c, const char *path,
+                       const char *what) {
+  *n = 0;
+  int rc = dk__get_json(c, path, out, NULL);
+  if (rc)
+    return rc;
+  if (!json_object_is_type(*out, json_type_array)) {
+    json_object_put(*out);
+    *out = NULL;
+    return dk__err(DK_EPROTO, 200, "%s: answer is not an array", what);
+  }
+  *n = json_object_array_length(*out);
+  return DK_OK;
+}
+
 int dk__send_empty(dk_client *c, const char *method, const char *path, const dk_call *call) {
   return dk__send_json(c, method, path, NULL, NULL, call);
 }
 
+json_object *dk__json_get(json_object *o, const char *key) {
+  json_object *v = NULL;
+  if (o)
+    json_object_object_get_ex(o, key, &v);
+  return v;
+}
+
 const char *dk__json_str(json_object *o, const char *key) {
-  json_object *v;
-  if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
+  json_object *v = dk__json_get(o, key);
+  return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int64_t dk__json_int64(json_object *o, const char *key, int64_t dflt) {
+  json_object *v = dk__json_get(o, key);
+  return v ? json_object_get_int64(v) : dflt;
 }
 
 char *dk__json_strdup(json_object *o, const char *key) {
   const char *s = dk__json_str(o, key);
   return s ? strdup(s) : NULL;
+}
+
+char *dk__json_strdup_oom(json_object *o, const char *key, int *oom) {
+  const char *s = dk__json_str(o, key);
+  char *d = s ? strdup(s) : NULL;
+  if (s && !d)
+    *oom = 1;
+  return d;
 }
 
 json_object *dk__json_strv(const char *const *v) {
@@ -475,14 +508,23 @@ int dk__query_int(dk_buf *q, const char *key, long long value) {
   return dk__query(q, key, v);
 }
 
+int dk__query_filters(dk_buf *q, json_object *f) {
+  if (!f)
+    return DK_ENOMEM;
+  int rc = DK_OK;
+  if (json_object_object_length(f) > 0)
+    rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+  json_object_put(f);
+  return rc;
+}
+
 int dk__query_label_filters(dk_buf *q, const char *const *labels) {
   if (!labels || !*labels)
     return DK_OK;
   json_object *f = json_object_new_object();
-  json_object_object_add(f, "label", dk__json_strv(labels));
-  int rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
-  json_object_put(f);
-  return rc;
+  if (f)
+    json_object_object_add(f, "label", dk__json_strv(labels));
+  return dk__query_filters(q, f);
 }
 
 int dk__prune_by_label(size_t *deleted, dk_client *c, const char *resource,

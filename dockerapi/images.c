@@ -452,30 +452,14 @@ static int query_image_filters(dk_buf *q, const char *const *labels, const char 
   if ((!labels || !*labels) && !reference && !dangling)
     return DK_OK;
   json_object *f = json_object_new_object();
-  if (!f)
-    return DK_ENOMEM;
-  if (labels && *labels)
+  const char *ref[] = {reference, NULL}, *dang[] = {dangling, NULL};
+  if (f && labels && *labels)
     json_object_object_add(f, "label", dk__json_strv(labels));
-  if (reference) {
-    json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(reference));
-    json_object_object_add(f, "reference", a);
-  }
-  if (dangling) {
-    json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(dangling));
-    json_object_object_add(f, "dangling", a);
-  }
-  int rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
-  json_object_put(f);
-  return rc;
-}
-
-static int64_t json_int64(json_object *o, const char *key, int64_t dflt) {
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v) || !v)
-    return dflt;
-  return json_object_get_int64(v);
+  if (f && reference)
+    json_object_object_add(f, "reference", dk__json_strv(ref));
+  if (f && dangling)
+    json_object_object_add(f, "dangling", dk__json_strv(dang));
+  return dk__query_filters(q, f);
 }
 
 void dk_image_list_free(dk_image_list *l) {
@@ -499,16 +483,12 @@ int dk_image_list_filtered(dk_image_list **out, dk_client *c, const char *const 
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
   json_object *a = NULL;
-  rc = dk__get_json(c, path, &a, NULL);
+  size_t n = 0;
+  rc = dk__get_json_array(&a, &n, c, path, "image list");
   free(path);
   if (rc)
     return rc;
   dk_image_list *l = NULL;
-  if (!json_object_is_type(a, json_type_array)) {
-    rc = dk__err(DK_EPROTO, 0, "image list: the answer is not an array");
-    goto cleanup;
-  }
-  size_t n = json_object_array_length(a);
   l = calloc(1, sizeof *l);
   if (!l || !(l->items = calloc(n ? n : 1, sizeof *l->items))) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -521,9 +501,9 @@ int dk_image_list_filtered(dk_image_list **out, dk_client *c, const char *const 
     json_object_object_get_ex(o, "RepoTags", &tags);
     s->id = dk__json_strdup(o, "Id");
     s->repo_tags = strv_from_json(tags);
-    s->created = json_int64(o, "Created", 0);
-    s->size = json_int64(o, "Size", 0);
-    s->containers = (int)json_int64(o, "Containers", -1);
+    s->created = dk__json_int64(o, "Created", 0);
+    s->size = dk__json_int64(o, "Size", 0);
+    s->containers = (int)dk__json_int64(o, "Containers", -1);
     if (!s->id || !s->repo_tags) {
       rc = dk__err(DK_EPROTO, 0, "image list: an entry without an Id");
       goto cleanup;

@@ -3,6 +3,7 @@
 #define DOCKERAPI_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -56,6 +57,10 @@ void dk__resp_free(dk__resp *resp);
 int dk__get_json(dk_client *c, const char *path, json_object **out, const dk_call *call);
 int dk__send_json(dk_client *c, const char *method, const char *path, json_object *body,
                   json_object **out, const dk_call *call);
+/* GET of a list endpoint: *out is the answer, checked to be an array of
+ * *n items (what names the call in the error otherwise); the caller puts it. */
+int dk__get_json_array(json_object **out, size_t *n, dk_client *c, const char *path,
+                       const char *what);
 /* Sends with no body; 2xx with empty answer expected. */
 int dk__send_empty(dk_client *c, const char *method, const char *path, const dk_call *call);
 
@@ -67,6 +72,9 @@ char *dk__esc(const char *s);
 int dk__query(dk_buf *q, const char *key, const char *value);
 int dk__query_bool(dk_buf *q, const char *key, int value);
 int dk__query_int(dk_buf *q, const char *key, long long value);
+/* Appends "filters=<f as JSON>" and puts f (taken in every case; NULL =
+ * out of memory). An empty f appends nothing. */
+int dk__query_filters(dk_buf *q, json_object *f);
 /* Builds {"label":["k=v",...]} style filter JSON and appends it as
  * "filters=". labels: NULL-terminated "k=v" or "k" strings. */
 int dk__query_label_filters(dk_buf *q, const char *const *labels);
@@ -79,9 +87,16 @@ int dk__prune_by_label(size_t *deleted, dk_client *c, const char *resource,
 
 /* Parses a JSON text; DK_EJSON with a message if it is not JSON. */
 int dk__parse_json(json_object **out, const char *text, size_t len);
+/* Member accessors; o may be NULL (then nothing is there). */
+json_object *dk__json_get(json_object *o, const char *key);
+const char *dk__json_str(json_object *o, const char *key);
+/* An integer member, or dflt when it is absent or null. */
+int64_t dk__json_int64(json_object *o, const char *key, int64_t dflt);
 /* Duplicates a string member or returns NULL. */
 char *dk__json_strdup(json_object *o, const char *key);
-const char *dk__json_str(json_object *o, const char *key);
+/* The same, and sets *oom when the member is there but could not be copied
+ * (so a NULL result is not mistaken for an absent member). */
+char *dk__json_strdup_oom(json_object *o, const char *key, int *oom);
 /* NULL-terminated array of strings -> json array (NULL stays NULL). */
 json_object *dk__json_strv(const char *const *v);
 

@@ -134,22 +134,14 @@ void dk_network_info_free(dk_network_info *n) {
   free(n);
 }
 
-static char *dup_member(json_object *o, const char *key, int *oom) {
-  const char *s = dk__json_str(o, key);
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d)
-    *oom = 1;
-  return d;
-}
-
 /* Fills n from one network object of the engine (inspect or list item). */
 static int info_fill(dk_network_info *n, json_object *o, int *oom) {
   json_object *v = NULL;
   if (!json_object_is_type(o, json_type_object) || !dk__json_str(o, "Id"))
     return dk__err(DK_EPROTO, 200, "network: answer without an Id");
-  n->id = dup_member(o, "Id", oom);
-  n->name = dup_member(o, "Name", oom);
-  n->driver = dup_member(o, "Driver", oom);
+  n->id = dk__json_strdup_oom(o, "Id", oom);
+  n->name = dk__json_strdup_oom(o, "Name", oom);
+  n->driver = dk__json_strdup_oom(o, "Driver", oom);
   n->internal = json_object_object_get_ex(o, "Internal", &v) && json_object_get_boolean(v);
   if (json_object_object_get_ex(o, "Containers", &v) && json_object_is_type(v, json_type_object))
     n->ncontainers = (size_t)json_object_object_length(v);
@@ -211,14 +203,10 @@ int dk_network_list_by_label(dk_network_list **out, dk_client *c, const char *co
   json_object *o = NULL;
   dk_network_list *l = NULL;
   int oom = 0;
-  rc = dk__get_json(c, path, &o, NULL);
+  size_t n = 0;
+  rc = dk__get_json_array(&o, &n, c, path, "network list");
   if (rc)
     goto cleanup;
-  if (!json_object_is_type(o, json_type_array)) {
-    rc = dk__err(DK_EPROTO, 200, "network list: answer is not an array");
-    goto cleanup;
-  }
-  size_t n = json_object_array_length(o);
   l = calloc(1, sizeof *l);
   if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
     rc = dk__err(DK_ENOMEM, 0, NULL);

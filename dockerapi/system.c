@@ -74,13 +74,6 @@ void dk_info_free(dk_info *i) {
   free(i);
 }
 
-static int64_t json_int64(json_object *o, const char *key) {
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v) || !v)
-    return 0;
-  return json_object_get_int64(v);
-}
-
 int dk_system_info(dk_info **out, dk_client *c) {
   *out = NULL;
   json_object *o = NULL;
@@ -101,11 +94,11 @@ int dk_system_info(dk_info **out, dk_client *c) {
   i->cgroup_version = strdup(cgv && *cgv ? cgv : "1");
   i->operating_system = dk__json_strdup(o, "OperatingSystem");
   i->default_runtime = dk__json_strdup(o, "DefaultRuntime");
-  i->ncpu = (int)json_int64(o, "NCPU");
-  i->mem_total = json_int64(o, "MemTotal");
-  i->containers = (int)json_int64(o, "Containers");
-  i->containers_running = (int)json_int64(o, "ContainersRunning");
-  i->images = (int)json_int64(o, "Images");
+  i->ncpu = (int)dk__json_int64(o, "NCPU", 0);
+  i->mem_total = dk__json_int64(o, "MemTotal", 0);
+  i->containers = (int)dk__json_int64(o, "Containers", 0);
+  i->containers_running = (int)dk__json_int64(o, "ContainersRunning", 0);
+  i->images = (int)dk__json_int64(o, "Images", 0);
   i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   if (!i->cgroup_version || !i->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -175,14 +168,11 @@ static int events_query(dk_buf *q, const dk_events_opts *o) {
   int rc = DK_OK;
   if ((o->labels && *o->labels) || (o->types && *o->types)) {
     json_object *f = json_object_new_object();
-    if (!f)
-      return DK_ENOMEM;
-    if (o->labels && *o->labels)
+    if (f && o->labels && *o->labels)
       json_object_object_add(f, "label", dk__json_strv(o->labels));
-    if (o->types && *o->types)
+    if (f && o->types && *o->types)
       json_object_object_add(f, "type", dk__json_strv(o->types));
-    rc = dk__query(q, "filters", json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
-    json_object_put(f);
+    rc = dk__query_filters(q, f);
   }
   if (!rc && o->since)
     rc = dk__query_int(q, "since", o->since);
