@@ -1,7 +1,6 @@
 /* The daemon's settings and their precedence (see config.h). */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +46,6 @@ static const key_def keys[] = {
     {"log_json", K_BOOL, F(log_json), 0, 0},
 };
 #undef F
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* "lease-ms" and "LEASE_MS" name the same key as "lease_ms". */
 static void norm_key(char *out, size_t n, const char *key) {
@@ -186,39 +175,39 @@ static int parse_bool(const char *v, bool *out) {
 int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen) {
   const key_def *k = find_key(key);
   if (!k)
-    return fail(err, errlen, "unknown setting '%s'", key);
+    return jd_fail(err, errlen, "unknown setting '%s'", key);
   void *slot = (char *)c + k->off;
   if (k->kind == K_STR) {
     if (!strcmp(k->name, "host_id") && !jd_is_safe_name(value, 64))
-      return fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+      return jd_fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
     if (!strcmp(k->name, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
         strcmp(value, "warn") && strcmp(value, "error"))
-      return fail(err, errlen, "log_level: debug, info, warn or error");
+      return jd_fail(err, errlen, "log_level: debug, info, warn or error");
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&
         !*value)
-      return fail(err, errlen, "%s: must not be empty", k->name);
-    return set_str((char **)slot, value) ? fail(err, errlen, "out of memory") : 0;
+      return jd_fail(err, errlen, "%s: must not be empty", k->name);
+    return set_str((char **)slot, value) ? jd_fail(err, errlen, "out of memory") : 0;
   }
   if (k->kind == K_BOOL)
     return parse_bool(value, (bool *)slot)
-               ? fail(err, errlen, "%s: expected true or false", k->name)
+               ? jd_fail(err, errlen, "%s: expected true or false", k->name)
                : 0;
   int64_t n = 0;
   if (k->kind == K_MS) {
     if (parse_ms(value, &n))
-      return fail(err, errlen, "%s: expected a duration (1500, 1500ms, 2s, 1m)", k->name);
+      return jd_fail(err, errlen, "%s: expected a duration (1500, 1500ms, 2s, 1m)", k->name);
   } else {
     char *end = NULL;
     errno = 0;
     long long v = strtoll(value, &end, 10);
     if (errno || end == value || *end)
-      return fail(err, errlen, "%s: expected an integer", k->name);
+      return jd_fail(err, errlen, "%s: expected an integer", k->name);
     n = v;
   }
   if (n < k->lo || n > k->hi)
-    return fail(err, errlen, "%s: must be from %lld to %lld", k->name, (long long)k->lo,
-                (long long)k->hi);
+    return jd_fail(err, errlen, "%s: must be from %lld to %lld", k->name, (long long)k->lo,
+                   (long long)k->hi);
   if (k->kind == K_MS)
     *(int64_t *)slot = n;
   else
@@ -238,7 +227,7 @@ static char *trim(char *s) {
 int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen) {
   char *data = NULL;
   if (jd_read_file(&data, NULL, path, 1 << 20))
-    return fail(err, errlen, "%s: %s", path, strerror(errno));
+    return jd_fail(err, errlen, "%s: %s", path, strerror(errno));
   int rc = 0, lineno = 0;
   char *save = NULL;
   for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -251,7 +240,7 @@ int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen
       continue;
     char *eq = strchr(s, '=');
     if (!eq) {
-      rc = fail(err, errlen, "%s:%d: expected key = value", path, lineno);
+      rc = jd_fail(err, errlen, "%s:%d: expected key = value", path, lineno);
       break;
     }
     *eq = '\0';
@@ -264,13 +253,13 @@ int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen
     }
     char why[256];
     if (jd_config_set(c, key, value, why, sizeof why)) {
-      rc = fail(err, errlen, "%s:%d: %s", path, lineno, why);
+      rc = jd_fail(err, errlen, "%s:%d: %s", path, lineno, why);
       break;
     }
   }
   free(data);
   if (!rc && set_str(&c->config_file, path))
-    rc = fail(err, errlen, "out of memory");
+    rc = jd_fail(err, errlen, "out of memory");
   return rc;
 }
 
@@ -288,7 +277,7 @@ int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen
         continue;
       char why[256];
       if (jd_config_set(c, keys[i].name, *e + len + 1, why, sizeof why))
-        return fail(err, errlen, "%s: %s", name, why);
+        return jd_fail(err, errlen, "%s: %s", name, why);
     }
   }
   return 0;
@@ -309,7 +298,7 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
   if (!src)
     src = &none;
   if (jd_config_defaults(out))
-    return fail(err, errlen, "out of memory");
+    return jd_fail(err, errlen, "out of memory");
   /* JUDGER_STATE_DIR is also what the other commands honour. */
   const char *file = src->file;
   if (!file) {

@@ -112,13 +112,20 @@ static bool cancel_fired(jd_match *m) {
   return m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel);
 }
 
+/* True, with the match's status set, once its cancel fired. */
+static bool cancelled_while_preparing(jd_match *m) {
+  if (!cancel_fired(m))
+    return false;
+  jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
+  return true;
+}
+
 /* Returns 0 when the match can go on. */
 static int prepare_all(jd_match *m) {
   const jd_match_spec *s = m->spec;
   char *why = NULL;
   int rc = prepare_one(m, &s->game_logic, JD_DOMAIN_GAME_LOGIC, &m->gl_ready, &why);
-  if (cancel_fired(m)) {
-    jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
+  if (cancelled_while_preparing(m)) {
     rc = -1;
     goto done;
   }
@@ -131,12 +138,9 @@ static int prepare_all(jd_match *m) {
     rc = -1;
     goto done;
   }
+  /* The cancel is looked at after each preparation (a build is what takes
+   * time), which covers the start of the next one too. */
   for (size_t i = 0; i < s->nplayers; i++) {
-    if (cancel_fired(m)) {
-      jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
-      rc = -1;
-      goto done;
-    }
     /* One AI may appear several times in the list: prepare it once. */
     size_t j = 0;
     while (j < i && !same_program(&s->players[j], &s->players[i]))
@@ -145,8 +149,7 @@ static int prepare_all(jd_match *m) {
       rc = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) ? DK_ENOMEM : 0;
     else
       rc = prepare_one(m, &s->players[i], JD_DOMAIN_AI, &m->ai_ready[i], &why);
-    if (cancel_fired(m)) {
-      jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
+    if (cancelled_while_preparing(m)) {
       rc = -1;
       goto done;
     }
@@ -324,7 +327,7 @@ static int copy_file(const char *src, const char *dst, int64_t *budget) {
       rc = 1; /* over the cap: the file is cut */
       n = (ssize_t)*budget;
     }
-    if (n > 0 && write(outfd, buf, (size_t)n) != n) {
+    if (n > 0 && jd_write_all(outfd, buf, (size_t)n)) {
       rc = -1;
       break;
     }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "player_log.h"
+#include "util.h"
 
 struct jd_log_spool {
   int fd;
@@ -33,26 +34,12 @@ int jd_log_spool_open(jd_log_spool **out, const char *path, size_t cap) {
   return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len) {
   if (s->truncated)
     return 1;
   size_t room = s->cap - s->written;
   size_t take = len < room ? len : room;
-  if (take && write_all(s->fd, data, take)) {
+  if (take && jd_write_all(s->fd, data, take)) {
     s->err = s->err ? s->err : errno;
     return -1;
   }
@@ -62,7 +49,7 @@ int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len) {
   s->truncated = true;
   char marker[128];
   int n = snprintf(marker, sizeof marker, JD_LOG_MARKER_FMT, s->cap);
-  if (write_all(s->fd, marker, (size_t)n)) {
+  if (jd_write_all(s->fd, marker, (size_t)n)) {
     s->err = s->err ? s->err : errno;
     return -1;
   }
@@ -90,7 +77,7 @@ int jd_player_log_append(const char *dst_path, const char *header, const char *s
   int dst = open(dst_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (dst < 0)
     return -1;
-  if (write_all(dst, header, strlen(header)) || write_all(dst, "\n", 1))
+  if (jd_write_all(dst, header, strlen(header)) || jd_write_all(dst, "\n", 1))
     goto cleanup;
   src = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (src < 0) {
@@ -109,12 +96,12 @@ int jd_player_log_append(const char *dst_path, const char *header, const char *s
       goto cleanup;
     if (n == 0)
       break;
-    if (write_all(dst, buf, (size_t)n))
+    if (jd_write_all(dst, buf, (size_t)n))
       goto cleanup;
     ends_nl = buf[n - 1] == '\n';
   }
   /* Keep the next separator on a line of its own. */
-  if (!ends_nl && write_all(dst, "\n", 1))
+  if (!ends_nl && jd_write_all(dst, "\n", 1))
     goto cleanup;
   rc = 0;
 cleanup:

@@ -9,6 +9,18 @@
 #include "reconcile.h"
 #include "util.h"
 
+/* Counts one removal's outcome: gone already (404) is neither a removal nor
+ * a failure; the first failure's code is kept in *first. */
+static void count_removal(jd_reconcile_report *rep, size_t *removed, int *first, int rc) {
+  if (rc == 0) {
+    (*removed)++;
+  } else if (rc != DK_ENOTFOUND) {
+    rep->failures++;
+    if (!*first)
+      *first = rc;
+  }
+}
+
 int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id) {
   char label[300];
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, host_id);
@@ -18,32 +30,17 @@ int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *hos
   int rc = dk_container_list_by_label(&cl, dk, true, labels);
   if (rc)
     return rc;
-  for (size_t i = 0; i < cl->count; i++) {
-    /* force: running containers of a dead judger are killed too. */
-    int r = dk_container_remove(dk, cl->items[i].id, true, true);
-    if (r == 0)
-      rep->containers++;
-    else if (r != DK_ENOTFOUND) {
-      rep->failures++;
-      if (!first)
-        first = r;
-    }
-  }
+  /* force: running containers of a dead judger are killed too. */
+  for (size_t i = 0; i < cl->count; i++)
+    count_removal(rep, &rep->containers, &first,
+                  dk_container_remove(dk, cl->items[i].id, true, true));
   dk_container_list_free(cl);
   dk_network_list *nl = NULL;
   rc = dk_network_list_by_label(&nl, dk, labels);
   if (rc)
     return first ? first : rc;
-  for (size_t i = 0; i < nl->count; i++) {
-    int r = dk_network_remove(dk, nl->items[i].id);
-    if (r == 0)
-      rep->networks++;
-    else if (r != DK_ENOTFOUND) {
-      rep->failures++;
-      if (!first)
-        first = r;
-    }
-  }
+  for (size_t i = 0; i < nl->count; i++)
+    count_removal(rep, &rep->networks, &first, dk_network_remove(dk, nl->items[i].id));
   dk_network_list_free(nl);
   return first;
 }

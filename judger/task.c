@@ -1,5 +1,4 @@
 /* A queued task's envelope (see task.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,16 +6,7 @@
 #include <json-c/json.h>
 
 #include "task.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
+#include "util.h"
 
 bool jd_task_id_valid(const char *id) {
   if (!id || !*id || strlen(id) > JD_TASK_ID_MAX)
@@ -59,20 +49,20 @@ static bool ends_with(const char *s, const char *suffix) {
 
 static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) {
   if (!json_object_is_type(up, json_type_object))
-    return fail(err, errlen, "upload: must be an object {path: url}");
+    return jd_fail(err, errlen, "upload: must be an object {path: url}");
   size_t n = (size_t)json_object_object_length(up);
   if (n > 64)
-    return fail(err, errlen, "upload: at most 64 files");
+    return jd_fail(err, errlen, "upload: at most 64 files");
   t->uploads = calloc(n ? n : 1, sizeof *t->uploads);
   if (!t->uploads)
-    return fail(err, errlen, "out of memory");
+    return jd_fail(err, errlen, "out of memory");
   json_object_object_foreach(up, path, urlv) {
     const char *url =
         json_object_is_type(urlv, json_type_string) ? json_object_get_string(urlv) : NULL;
     if (!upload_path_ok(path))
-      return fail(err, errlen, "upload: bad path '%.100s' (relative, no '..')", path);
+      return jd_fail(err, errlen, "upload: bad path '%.100s' (relative, no '..')", path);
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-      return fail(err, errlen, "upload.%.100s: must be an http(s) URL", path);
+      return jd_fail(err, errlen, "upload.%.100s: must be an http(s) URL", path);
     jd_upload *u = &t->uploads[t->nuploads];
     u->path = strdup(path);
     u->url = strdup(url);
@@ -80,7 +70,7 @@ static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) 
     if (!u->path || !u->url) {
       free(u->path);
       free(u->url);
-      return fail(err, errlen, "out of memory");
+      return jd_fail(err, errlen, "out of memory");
     }
     t->nuploads++;
   }
@@ -92,10 +82,10 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
   if (err && errlen)
     err[0] = '\0';
   if (!json)
-    return fail(err, errlen, "entry has no 'task' field");
+    return jd_fail(err, errlen, "entry has no 'task' field");
   json_tokener *tok = json_tokener_new();
   if (!tok)
-    return fail(err, errlen, "out of memory");
+    return jd_fail(err, errlen, "out of memory");
   json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
   enum json_tokener_error jerr = json_tokener_get_error(tok);
   size_t used = tok->char_offset;
@@ -103,27 +93,28 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
   jd_task *t = NULL;
   int rc = -1;
   if (!root || jerr != json_tokener_success) {
-    fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
+    jd_fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
     goto cleanup;
   }
   for (const char *p = json + used; *p; p++)
     if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
-      fail(err, errlen, "task: trailing bytes after the JSON object");
+      jd_fail(err, errlen, "task: trailing bytes after the JSON object");
       goto cleanup;
     }
   if (!json_object_is_type(root, json_type_object)) {
-    fail(err, errlen, "task: must be a JSON object");
+    jd_fail(err, errlen, "task: must be a JSON object");
     goto cleanup;
   }
   t = calloc(1, sizeof *t);
   if (!t) {
-    fail(err, errlen, "out of memory");
+    jd_fail(err, errlen, "out of memory");
     goto cleanup;
   }
   json_object *v = NULL;
   if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_string) ||
       !jd_task_id_valid(json_object_get_string(v))) {
-    fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars", JD_TASK_ID_MAX);
+    jd_fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars",
+            JD_TASK_ID_MAX);
     goto cleanup;
   }
   t->id = strdup(json_object_get_string(v));
@@ -131,12 +122,12 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
   if (json_object_object_get_ex(root, "type", &v) && json_object_is_type(v, json_type_string))
     type = json_object_get_string(v);
   if (!type || (strcmp(type, "build") && strcmp(type, "match"))) {
-    fail(err, errlen, "type: required, \"build\" or \"match\"");
+    jd_fail(err, errlen, "type: required, \"build\" or \"match\"");
     goto cleanup;
   }
   t->kind = !strcmp(type, "build") ? JD_TASK_BUILD : JD_TASK_MATCH;
   if (!json_object_object_get_ex(root, type, &v) || !json_object_is_type(v, json_type_object)) {
-    fail(err, errlen, "%s: required object for a %s task", type, type);
+    jd_fail(err, errlen, "%s: required object for a %s task", type, type);
     goto cleanup;
   }
   t->spec_json = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
@@ -145,13 +136,13 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
   if (json_object_object_get_ex(root, "max_attempts", &v)) {
     int64_t n = json_object_get_int64(v);
     if (!json_object_is_type(v, json_type_int) || n < 1 || n > 100) {
-      fail(err, errlen, "max_attempts: an integer from 1 to 100");
+      jd_fail(err, errlen, "max_attempts: an integer from 1 to 100");
       goto cleanup;
     }
     t->max_attempts = (int)n;
   }
   if (!t->id || !t->spec_json) {
-    fail(err, errlen, "out of memory");
+    jd_fail(err, errlen, "out of memory");
     goto cleanup;
   }
   *out = t;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,16 @@
 #include <openssl/rand.h>
 
 #include "util.h"
+
+int jd_fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
 
 static void to_hex(char *out, const unsigned char *md, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -115,27 +126,33 @@ int jd_read_file(char **data, size_t *len, const char *path, size_t max) {
   return 0;
 }
 
+int jd_write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
 int jd_write_file(const char *path, const void *data, size_t len) {
   char tmp[PATH_MAX];
   snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return -1;
-  const char *p = data;
-  size_t left = len;
-  while (left) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      int saved = errno;
-      close(fd);
-      unlink(tmp);
-      errno = saved;
-      return -1;
-    }
-    p += w;
-    left -= (size_t)w;
+  if (jd_write_all(fd, data, len)) {
+    int saved = errno;
+    close(fd);
+    unlink(tmp);
+    errno = saved;
+    return -1;
   }
   if (close(fd) != 0 || rename(tmp, path) != 0) {
     int saved = errno;
@@ -195,18 +212,10 @@ static int copy_file(const char *src, const char *dst, mode_t mode) {
   ssize_t n;
   int rc = 0;
   while ((n = read(in, buf, sizeof buf)) > 0) {
-    char *p = buf;
-    while (n > 0) {
-      ssize_t w = write(out, p, (size_t)n);
-      if (w < 0) {
-        rc = -1;
-        break;
-      }
-      p += w;
-      n -= w;
-    }
-    if (rc)
+    if (jd_write_all(out, buf, (size_t)n)) {
+      rc = -1;
       break;
+    }
   }
   if (n < 0)
     rc = -1;

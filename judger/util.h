@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Formats a message into err (when err and errlen are set); returns -1, so
+ * a parser can `return jd_fail(err, errlen, "...", ...);`. */
+int jd_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* sha256 of data as 64 lowercase hex chars + NUL. */
 void jd_sha256_hex(char out[65], const void *data, size_t len);
 /* sha256 of a file's bytes; -1 with errno on I/O failure. */
@@ -14,6 +18,9 @@ int jd_sha256_file_hex(char out[65], const char *path);
 /* Reads a whole file (at most max bytes; more = -1 with errno EFBIG).
  * *data is malloc'd, NUL-terminated; the caller frees it. */
 int jd_read_file(char **data, size_t *len, const char *path, size_t max);
+/* Writes all n bytes to fd, retrying short writes and EINTR; -1 with
+ * errno on failure. */
+int jd_write_all(int fd, const void *data, size_t n);
 /* Writes atomically (temp file + rename). */
 int jd_write_file(const char *path, const void *data, size_t len);
 int jd_mkdir_p(const char *path, int mode);
