@@ -67,6 +67,8 @@ static int64_t mono_ms(void) {
 
 /* cv uses CLOCK_MONOTONIC, so wall clock jumps do not stretch waits. */
 static void wait_ms(jd_daemon *d, int64_t ms) {
+  if (ms <= 0)
+    return;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   ts.tv_sec += ms / 1000;

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "build.h"
 #include "log.h"
 #include "match_internal.h"
 #include "match_result.h"
@@ -66,35 +67,44 @@ static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain,
     r->app_dir = p->dir ? strdup(p->dir) : NULL;
     return r->image && (!p->dir || r->app_dir) ? 0 : DK_ENOMEM;
   }
-  jd_program_ref ref = {.domain = domain,
-                        .id = p->id,
-                        .dir = p->dir,
-                        .git_url = p->git_url,
-                        .git_ref = p->git_ref,
-                        .tar_url = p->tar_url};
-  jd_build_limits bl = {0};
-  jd_prepared *pp = NULL;
-  int rc = jd_program_prepare(&pp, m->ctx, &ref, &bl, prepare_progress, m);
-  if (rc < 0 || !pp) {
-    const dk_error *e = dk_error_last();
-    if (asprintf(why, "preparing %s %s: %s", jd_domain_name(domain), p->id,
-                 e && e->code == rc ? e->message : dk_strerror(rc)) < 0)
-      *why = NULL;
-    jd_prepared_free(pp);
-    return rc < 0 ? rc : DK_EINTERNAL;
+  /* jd_build_run rather than jd_program_prepare: it takes the match's
+   * cancel token, so SIGINT stops a long build too. */
+  jd_build_request req = {.ref = {.domain = domain,
+                                  .id = p->id,
+                                  .dir = p->dir,
+                                  .git_url = p->git_url,
+                                  .git_ref = p->git_ref,
+                                  .tar_url = p->tar_url},
+                          .ops = JD_BUILD_OP_ALL,
+                          .progress = prepare_progress,
+                          .ud = m,
+                          .cancel = m->hooks ? m->hooks->cancel : NULL};
+  jd_build_result *b = NULL;
+  int rc = jd_build_run(&b, m->ctx, &req);
+  if (rc || !b) {
+    jd_build_result_free(b);
+    return DK_ENOMEM;
   }
-  if (pp->verdict && strcmp(pp->verdict, "OK")) {
+  if (b->exit_code == 3) {
+    /* A system fault (engine down, disk full), not the program's. */
+    if (asprintf(why, "preparing %s %s: %s", jd_domain_name(domain), p->id,
+                 b->message ? b->message : "build failed") < 0)
+      *why = NULL;
+    rc = b->error_code < -1 ? b->error_code : DK_EINTERNAL;
+  } else if (b->exit_code != 0 || !b->verdict || strcmp(b->verdict, "OK")) {
+    /* Its build failed, or its reference is unusable (exit code 2: a git
+     * URL that does not resolve...): the program's fault either way. */
     r->cancelled = true;
-    if (asprintf(&r->message, "build %s: %s", pp->verdict, pp->message ? pp->message : "failed") <
-        0)
+    if (asprintf(&r->message, "build %s: %s", b->verdict ? b->verdict : "invalid",
+                 b->message ? b->message : "failed") < 0)
       r->message = NULL;
   } else {
-    r->image = pp->run_image ? strdup(pp->run_image) : NULL;
-    r->app_dir = pp->app_dir ? strdup(pp->app_dir) : NULL;
+    r->image = b->run.tag ? strdup(b->run.tag) : NULL;
+    r->app_dir = b->artifacts_dir ? strdup(b->artifacts_dir) : NULL;
     if (!r->image)
       rc = DK_ENOMEM;
   }
-  jd_prepared_free(pp);
+  jd_build_result_free(b);
   return rc;
 }
 
@@ -107,6 +117,11 @@ static int prepare_all(jd_match *m) {
   const jd_match_spec *s = m->spec;
   char *why = NULL;
   int rc = prepare_one(m, &s->game_logic, JD_DOMAIN_GAME_LOGIC, &m->gl_ready, &why);
+  if (cancel_fired(m)) {
+    jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
+    rc = -1;
+    goto done;
+  }
   if (rc) {
     jd_match_set_status(m, "error", "%s", why ? why : dk_strerror(rc));
     goto done;
@@ -130,6 +145,11 @@ static int prepare_all(jd_match *m) {
       rc = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) ? DK_ENOMEM : 0;
     else
       rc = prepare_one(m, &s->players[i], JD_DOMAIN_AI, &m->ai_ready[i], &why);
+    if (cancel_fired(m)) {
+      jd_match_set_status(m, "cancelled", "cancelled while preparing programs");
+      rc = -1;
+      goto done;
+    }
     if (rc) {
       jd_match_set_status(m, "error", "%s", why ? why : dk_strerror(rc));
       goto done;
@@ -449,6 +469,7 @@ static void collect(jd_match *m, jd_match_result *res) {
     res->game_logic.verdict = strdup(m->gl_ready.cancelled ? "CANCEL" : "UE");
   }
   res->has_scores = m->scores != NULL;
+  res->refused_commands = m->refusals;
   copy_outputs(m, res);
 }
 

@@ -147,6 +147,7 @@ typedef struct jd_match_result {
   char **files; /* game-logic outputs copied to out_dir (relative) */
   size_t nfiles;
   char *out_dir;
+  int refused_commands; /* pipe lines refused (each got a "refused" event) */
 } jd_match_result;
 
 /* Runs a match. out_dir (created if missing) receives result.json and the

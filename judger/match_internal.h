@@ -102,6 +102,7 @@ struct jd_match {
   jd_proto_reader reader;
   jd_start_limiter limiter;
   int alive_players;
+  int refusals;
   int64_t gl_start_mono;
   int64_t match_deadline; /* dk_now_ms clock; 0 until the game logic runs */
   int64_t grace_deadline; /* after "end" */

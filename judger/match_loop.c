@@ -23,6 +23,8 @@
 /* Bytes of command input taken per loop turn, so a flood of commands
  * cannot starve unit notes. */
 #define CMD_READ_BUDGET ((size_t)256 * 1024)
+/* Refused commands written to the judger's log per match. */
+#define REFUSALS_LOGGED 20
 
 void jd_match_post(jd_match *m, jd_unit *u, note_kind kind) {
   jd_note *n = &u->notes[kind];
@@ -122,7 +124,10 @@ static void refuse(jd_match *m, const char *line, size_t len, const char *reason
   for (size_t i = 0; i < n; i++)
     echo[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
   echo[n] = '\0';
-  jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s", m->run_key, reason, echo);
+  /* A game logic sending garbage must not flood the judger's own log. */
+  if (++m->refusals <= REFUSALS_LOGGED)
+    jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s%s", m->run_key, reason, echo,
+           m->refusals == REFUSALS_LOGGED ? " (further refusals are not logged)" : "");
   send_event(m, jd_proto_event_refused(line, len, reason));
   json_object *o = ev_obj("command.refused", NULL);
   if (o)

@@ -91,6 +91,7 @@ char *jd_match_result_json(const jd_match_result *r) {
   for (size_t i = 0; i < r->nfiles; i++)
     json_object_array_add(files, json_object_new_string(r->files[i]));
   json_object_object_add(o, "files", files);
+  json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
   char *text = strdup(
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -153,3 +153,41 @@ static void interrupt_with(int sig) {
 
 Test(cmd_run, sigint_cancels_and_cleans_up) { interrupt_with(SIGINT); }
 Test(cmd_run, sigterm_cancels_and_cleans_up) { interrupt_with(SIGTERM); }
+
+Test(cmd_run, sigint_during_a_build_stops_it) {
+  /* A game logic whose image build sleeps: unique, so never cached. */
+  char *dir = t_tmpdir("slowbuild");
+  char path[512], df[256];
+  snprintf(path, sizeof path, "%s/run.Dockerfile", dir);
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s && sleep 60\n", env.host);
+  cr_assert_eq(jd_write_file(path, df, strlen(df)), 0);
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"slow\",\"game_logic\":{\"id\":\"slow\",\"dir\":\"%s\"},\"players\":[%s]}",
+           dir, a);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  FILE *f = fdopen(e, "r");
+  char line[4096];
+  bool building = false;
+  while (!building && fgets(line, sizeof line, f))
+    building = strstr(line, "sleep 60") != NULL;
+  cr_assert(building, "the build never reached its slow step");
+  int64_t t0 = dk_now_ms();
+  kill(pid, SIGINT);
+  while (fgets(line, sizeof line, f))
+    ;
+  fclose(f);
+  char *out = slurp_fd(o);
+  cr_assert_eq(wait_exit(pid), 3);
+  int64_t took = dk_now_ms() - t0;
+  cr_assert_lt(took, 20000, "took %lld ms to stop", (long long)took);
+  cr_assert(strstr(out, "\"status\":\"cancelled\""), "%s", out);
+  free(out);
+  free(spec);
+  free(a);
+  t_rmdir(dir);
+  tm_assert_clean(&env);
+}

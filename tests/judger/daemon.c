@@ -305,7 +305,7 @@ Test(daemon, two_daemons_share_the_work_and_run_nothing_twice, .init = up, .fini
     on_a += !strcmp(fk->host[i], "share-a");
     on_b += !strcmp(fk->host[i], "share-b");
   }
-  cr_assert(on_a > 5 && on_b > 5, "both hosts must work: a=%d b=%d", on_a, on_b);
+  cr_assert(on_a > 2 && on_b > 2, "both hosts must work: a=%d b=%d", on_a, on_b);
   cr_assert(fk->max_running <= 4);
   cr_assert_eq(xlen(q, "judger:results"), 40);
   jd_queue_free(q);

@@ -302,3 +302,20 @@ Test(match, programs_built_from_dirs_and_a_failed_build_is_cancel) {
   jd_match_result_free(r);
   tm_assert_clean(&env);
 }
+
+Test(match, a_flood_of_starts_is_capped_and_refused) {
+  char *t = tm_program("trivial", "tests/judger/programs/trivial");
+  char *spec = tm_spec("flood", t, "{\"mode\":\"flood\"}", "{\"max_instances\":3}");
+  jd_match_result *r = tm_run(&env, spec, NULL);
+  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_eq(r->ninstances, 3);
+  cr_assert_float_eq(player(r, 0)->score, 3.0, 1e-9);
+  char *replay = tm_read(&env, "replay.txt", NULL);
+  cr_assert(strstr(replay, "started=3 refused=197 exited=3"), "%s", replay);
+  cr_assert_eq(r->refused_commands, 197);
+  free(replay);
+  jd_match_result_free(r);
+  free(spec);
+  free(t);
+  tm_assert_clean(&env);
+}

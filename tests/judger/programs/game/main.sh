@@ -38,6 +38,25 @@ bench)
   while [ $i -lt $JUDGER_AI_COUNT ]; do scores="$scores${scores:+,}0"; i=$((i + 1)); done
   echo "{\"cmd\":\"end\",\"scores\":[$scores]}" >&4
   exit 0 ;;
+flood)
+  # 200 starts back to back: the caps must refuse what is past them, and
+  # the judger must keep serving.
+  k=0
+  while [ $k -lt 200 ]; do
+    echo "{\"cmd\":\"start\",\"name\":\"p$k\",\"ai\":0}"
+    k=$((k + 1))
+  done >&4
+  started=0 refused=0 exited=0
+  while [ $((refused + exited)) -lt 200 ] && read -r ev <&3; do
+    case "$ev" in
+    *'"started"'*) started=$((started + 1)) ;;
+    *'"refused"'*) refused=$((refused + 1)) ;;
+    *'"exited"'*) exited=$((exited + 1)) ;;
+    esac
+  done
+  echo "started=$started refused=$refused exited=$exited" > $out/replay.txt
+  echo "{\"cmd\":\"end\",\"scores\":[$started]}" >&4
+  exit 0 ;;
 crash) echo "game: crashing" >&2; exit 1 ;;
 hang) echo "game: hanging"; while :; do sleep 1; done ;;
 garbage)
