@@ -222,6 +222,33 @@ static int write_result(const char *dir, const char *key, const char *identity,
   return rc;
 }
 
+int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
+                        const char *build_image_id) {
+  *out = NULL;
+  char key[65], path[PATH_MAX + 100];
+  jd_artifacts_key(key, source_identity, build_image_id);
+  /* The entry appears whole, by rename: result.json there means done.
+   * Touching it keeps the entry alive for the gc. */
+  snprintf(path, sizeof path, "%s/artifacts/%s/result.json", ctx->state_dir, key);
+  if (!jd_path_exists(path))
+    return 0;
+  (void)utimensat(AT_FDCWD, path, NULL, 0);
+  jd_artifacts *a = calloc(1, sizeof *a);
+  if (!a)
+    return DK_ENOMEM;
+  a->cached = true;
+  a->key = strdup(key);
+  a->verdict = strdup("OK");
+  if (a->key && a->verdict && asprintf(&a->dir, "%s/artifacts/%s/app", ctx->state_dir, key) < 0)
+    a->dir = NULL;
+  if (!a->key || !a->verdict || !a->dir) {
+    jd_artifacts_free(a);
+    return DK_ENOMEM;
+  }
+  *out = a;
+  return 0;
+}
+
 int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
                         const char *src_dir, const char *source_identity,
                         const char *build_image_id, const jd_build_limits *limits,
@@ -241,8 +268,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     lim.log_max = JD_BUILD_DEFAULT_LOG_MAX;
 
   jd_artifacts *a = calloc(1, sizeof *a);
-  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], app[PATH_MAX + 100],
-      path[PATH_MAX + 100];
+  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], app[PATH_MAX + 100];
   char rnd[17];
   dk_buf log = DK_BUF_INIT(lim.log_max);
   bool tmp_made = false;
@@ -257,18 +283,13 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     goto cleanup;
   }
 
-  /* Hit: the entry exists (it appears whole, by rename). Touching it keeps
-   * it alive for the gc. */
-  snprintf(path, sizeof path, "%s/result.json", entry);
-  if (jd_path_exists(path)) {
-    (void)utimensat(AT_FDCWD, path, NULL, 0);
-    snprintf(app, sizeof app, "%s/app", entry);
-    a->dir = strdup(app);
-    a->verdict = strdup("OK");
-    a->cached = true;
-    if (!a->dir || !a->verdict)
-      rc = DK_ENOMEM;
+  jd_artifacts *hit = NULL;
+  if ((rc = jd_artifacts_lookup(&hit, ctx, source_identity, build_image_id)))
     goto cleanup;
+  if (hit) {
+    jd_artifacts_free(a);
+    *out = hit;
+    return 0;
   }
 
   int64_t t0 = dk_now_ms();

@@ -48,6 +48,11 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
                         void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
 void jd_artifacts_free(jd_artifacts *a);
 
+/* The cache hit path alone: *out is the cached entry, or NULL on a miss
+ * (then the source is needed: jd_artifacts_ensure()). 0 or DK_ENOMEM. */
+int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
+                        const char *build_image_id);
+
 /* Removes cache entries not used for max_age_s seconds (and stale partial
  * ones). *removed (may be NULL) gets the count. 0 or -1 with errno. */
 int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run);

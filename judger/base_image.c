@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "base_image.h"
@@ -106,12 +107,29 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
   char repo[256];
   snprintf(repo, sizeof repo, "%.*s", (int)(colon - tag), tag);
 
+  /* One debootstrap per host at a time: two processes that both miss (two
+   * test suites, two judgers) would otherwise each spend a minute making
+   * the same image. The loser waits, then finds the tag. */
+  int lock_fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0)
+    lock_fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0) {
+    rc = dk_image_inspect(&info, ctx->dk, tag);
+    dk_image_info_free(info);
+    if (rc == 0) {
+      close(lock_fd);
+      return 0;
+    }
+  }
+
   char work[PATH_MAX], rootfs[PATH_MAX + 16];
   snprintf(work, sizeof work, "%s/work/base-XXXXXX", ctx->state_dir);
   char parent[PATH_MAX];
   snprintf(parent, sizeof parent, "%s/work", ctx->state_dir);
   if (jd_mkdir_p(parent, 0755) != 0 || !mkdtemp(work)) {
     snprintf(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
+    if (lock_fd >= 0)
+      close(lock_fd);
     return -1;
   }
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", work);
@@ -173,5 +191,7 @@ cleanup:
   if (thread_started)
     pthread_join(th, NULL);
   jd_rm_rf(work);
+  if (lock_fd >= 0)
+    close(lock_fd); /* releases the flock */
   return rc;
 }

@@ -212,11 +212,10 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   else
     say(req, "source %s: %s", req->ref.dir ? req->ref.dir : req->ref.tar_url, src->identity);
 
-  rc = jd_source_read_dockerfile(&run_df, &run_len, src->dir, JD_RUN_DOCKERFILE, false, err,
-                                 sizeof err);
+  rc = jd_source_dockerfile(&run_df, &run_len, src, JD_RUN_DOCKERFILE, false, err, sizeof err);
   if (!rc)
-    rc = jd_source_read_dockerfile(&build_df, &build_len, src->dir, JD_BUILD_DOCKERFILE, true, err,
-                                   sizeof err);
+    rc = jd_source_dockerfile(&build_df, &build_len, src, JD_BUILD_DOCKERFILE, true, err,
+                              sizeof err);
   if (rc) {
     outcome(r, rc == JD_SRC_EPROGRAM ? "failed" : "error", rc == JD_SRC_EPROGRAM ? "CE" : "UE",
             "source", err);
@@ -232,9 +231,20 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
     else
       say(req, "artifacts: running %s over a copy of the source", r->build.tag);
     jd_artifacts *a = NULL;
-    rc = jd_artifacts_ensure(&a, ctx, req->ref.domain, req->ref.id, src->dir, src->identity,
-                             r->build.image_id, &req->limits, req->labels, req->nlabels, relay,
-                             (void *)req, req->cancel);
+    /* Look first: a git source is written out only for a real build. */
+    rc = jd_artifacts_lookup(&a, ctx, src->identity, r->build.image_id);
+    if (!rc && !a) {
+      int mrc = jd_source_materialize(src, err, sizeof err);
+      if (mrc) {
+        outcome(r, mrc == JD_SRC_EPROGRAM ? "failed" : "error",
+                mrc == JD_SRC_EPROGRAM ? "CE" : "UE", "source", err);
+        goto done;
+      }
+    }
+    if (!rc && !a)
+      rc = jd_artifacts_ensure(&a, ctx, req->ref.domain, req->ref.id, src->dir, src->identity,
+                               r->build.image_id, &req->limits, req->labels, req->nlabels, relay,
+                               (void *)req, req->cancel);
     if (rc) {
       system_fault(r, "artifacts", rc, "program build");
       goto done;

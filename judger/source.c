@@ -394,15 +394,13 @@ cleanup:
   return rc;
 }
 
-int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, const char *url,
-                  const char *ref, const char *dest, char *err, size_t errlen) {
-  if (commit_out)
-    *commit_out = NULL;
-  if (tree_out)
-    *tree_out = NULL;
-  if (!url || !*url)
-    return fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
-  git_libgit2_init();
+/* Opens url (in place, or its mirror, fetched as needed) and resolves ref
+ * to a commit whose tree holds run.Dockerfile. The mirror's lock is held
+ * only while fetching and resolving: exporting reads immutable objects. The
+ * caller has called git_libgit2_init() and frees the three objects. */
+static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_tree **tree_out,
+                       const char *state_dir, const char *url, const char *ref, char *err,
+                       size_t errlen) {
   git_repository *repo = NULL;
   git_object *obj = NULL;
   git_commit *commit = NULL;
@@ -411,6 +409,8 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
   int rc = 0;
   char path[PATH_MAX];
   const char *what = ref ? ref : "HEAD";
+  if (!url || !*url)
+    return fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
   if (is_local_path(url)) {
     if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
       rc =
@@ -453,42 +453,65 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
     rc = fail(err, errlen, JD_SRC_EPROGRAM, "commit of '%s': %s", what, git_msg());
     goto cleanup;
   }
-  char cid[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(cid, sizeof cid, git_commit_id(commit));
-  git_oid_tostr(tid, sizeof tid, git_tree_id(tree));
   const git_tree_entry *df = git_tree_entry_byname(tree, JD_RUN_DOCKERFILE);
   if (!df || (git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB &&
               git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
+    char cid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(cid, sizeof cid, git_commit_id(commit));
     rc = fail(err, errlen, JD_SRC_EPROGRAM,
               "commit %.12s ('%s') of '%s' has no %s at the root of its tree", cid, what, url,
               JD_RUN_DOCKERFILE);
     goto cleanup;
   }
-  size_t total = 0;
-  rc = export_tree(repo, tree, dest, &total, err, errlen);
-  if (rc)
-    goto cleanup;
-  if (commit_out && !(*commit_out = strdup(cid)))
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  if (!rc && tree_out && !(*tree_out = strdup(tid)))
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
 cleanup:
-  git_tree_free(tree);
-  git_commit_free(commit);
   git_object_free(obj);
-  git_repository_free(repo);
   if (lockfd >= 0)
     close(lockfd); /* releases the flock */
-  git_libgit2_shutdown();
   if (rc) {
-    if (commit_out) {
-      free(*commit_out);
-      *commit_out = NULL;
-    }
-    if (tree_out) {
-      free(*tree_out);
-      *tree_out = NULL;
-    }
+    git_tree_free(tree);
+    git_commit_free(commit);
+    git_repository_free(repo);
+    repo = NULL;
+    commit = NULL;
+    tree = NULL;
+  }
+  *repo_out = repo;
+  *commit_out = commit;
+  *tree_out = tree;
+  return rc;
+}
+
+static char *oid_str(const git_oid *id) {
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, id);
+  return strdup(hex);
+}
+
+int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, const char *url,
+                  const char *ref, const char *dest, char *err, size_t errlen) {
+  if (commit_out)
+    *commit_out = NULL;
+  if (tree_out)
+    *tree_out = NULL;
+  git_libgit2_init();
+  git_repository *repo = NULL;
+  git_commit *commit = NULL;
+  git_tree *tree = NULL;
+  size_t total = 0;
+  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, err, errlen);
+  if (!rc)
+    rc = export_tree(repo, tree, dest, &total, err, errlen);
+  if (!rc && commit_out && !(*commit_out = oid_str(git_commit_id(commit))))
+    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  if (!rc && tree_out && !(*tree_out = oid_str(git_tree_id(tree))))
+    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  git_tree_free(tree);
+  git_commit_free(commit);
+  git_repository_free(repo);
+  git_libgit2_shutdown();
+  if (rc && commit_out) {
+    free(*commit_out);
+    *commit_out = NULL;
   }
   return rc;
 }
@@ -553,6 +576,11 @@ void jd_source_free(jd_source *s) {
     return;
   if (s->work_dir)
     jd_rm_rf(s->work_dir);
+  if (s->repo) {
+    git_tree_free(s->tree);
+    git_repository_free(s->repo);
+    git_libgit2_shutdown();
+  }
   free(s->dir);
   free(s->identity);
   free(s->commit);
@@ -598,6 +626,28 @@ static char *tar_root(const char *dir) {
   return root ? root : strdup(dir);
 }
 
+/* Resolves a git source without exporting it (see jd_source_materialize). */
+static int open_git(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
+                    size_t errlen) {
+  git_commit *commit = NULL;
+  git_libgit2_init();
+  int rc =
+      git_resolve(&s->repo, &commit, &s->tree, state_dir, ref->git_url, ref->git_ref, err, errlen);
+  if (!s->repo) {
+    git_libgit2_shutdown(); /* otherwise jd_source_free() does it */
+    return rc;
+  }
+  char *tree = oid_str(git_tree_id(s->tree));
+  s->commit = oid_str(git_commit_id(commit));
+  git_commit_free(commit);
+  if (!tree || !s->commit || asprintf(&s->identity, "git:%s", tree) < 0) {
+    s->identity = NULL;
+    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  }
+  free(tree);
+  return rc;
+}
+
 int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
                    size_t errlen) {
   *out = NULL;
@@ -609,9 +659,14 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
   jd_source *s = calloc(1, sizeof *s);
   if (!s)
     return fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  s->state_dir = state_dir;
   int rc = 0;
   char hash[65];
-  char *tree = NULL;
+  if (ref->git_url) {
+    /* Resolved now, exported only when a build needs the files. */
+    rc = open_git(s, state_dir, ref, err, errlen);
+    goto cleanup;
+  }
   if (ref->dir) {
     struct stat st;
     char real[PATH_MAX];
@@ -626,16 +681,10 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
                 state_dir ? state_dir : "(no state dir)", strerror(errno));
       goto cleanup;
     }
-    if (ref->git_url) {
-      rc = jd_git_export(&s->commit, &tree, state_dir, ref->git_url, ref->git_ref, s->work_dir, err,
-                         errlen);
-      s->dir = rc ? NULL : strdup(s->work_dir);
-    } else {
-      rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
-      s->dir = rc ? NULL : tar_root(s->work_dir);
-    }
+    rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
     if (rc)
       goto cleanup;
+    s->dir = tar_root(s->work_dir);
   }
   if (!s->dir) {
     rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
@@ -646,30 +695,72 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
   snprintf(df, sizeof df, "%s/%s", s->dir, JD_RUN_DOCKERFILE);
   if (lstat(df, &st) != 0 || !S_ISREG(st.st_mode)) {
     rc = fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
-              ref->dir       ? ref->dir
-              : ref->git_url ? ref->git_url
-                             : ref->tar_url,
-              JD_RUN_DOCKERFILE);
+              ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
     goto cleanup;
   }
-  /* A git tree id already names the content; other trees are hashed. */
-  if (tree) {
-    if (asprintf(&s->identity, "git:%s", tree) < 0)
-      s->identity = NULL;
-  } else if (jd_tree_hash(hash, s->dir) != 0) {
+  if (jd_tree_hash(hash, s->dir) != 0) {
     rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot hash %s: %s", s->dir, strerror(errno));
     goto cleanup;
-  } else if (asprintf(&s->identity, "tree:%s", hash) < 0) {
-    s->identity = NULL;
   }
-  if (!s->identity)
+  if (asprintf(&s->identity, "tree:%s", hash) < 0) {
+    s->identity = NULL;
     rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  }
 cleanup:
-  free(tree);
   if (rc) {
     jd_source_free(s);
     return rc;
   }
   *out = s;
   return 0;
+}
+
+int jd_source_materialize(jd_source *s, char *err, size_t errlen) {
+  if (s->dir)
+    return 0;
+  if (!s->repo || !s->state_dir)
+    return fail(err, errlen, JD_SRC_EUSAGE, "nothing to export");
+  if (make_work_dir(&s->work_dir, s->state_dir, "src") != 0)
+    return fail(err, errlen, JD_SRC_ESYSTEM, "cannot make a work directory under %s/work: %s",
+                s->state_dir, strerror(errno));
+  size_t total = 0;
+  int rc = export_tree(s->repo, s->tree, s->work_dir, &total, err, errlen);
+  if (!rc && !(s->dir = strdup(s->work_dir)))
+    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  return rc;
+}
+
+int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
+                         bool optional, char *err, size_t errlen) {
+  *data = NULL;
+  if (len)
+    *len = 0;
+  if (s->dir)
+    return jd_source_read_dockerfile(data, len, s->dir, name, optional, err, errlen);
+  const git_tree_entry *e = git_tree_entry_byname(s->tree, name);
+  if (!e)
+    return optional ? 0
+                    : fail(err, errlen, JD_SRC_EPROGRAM,
+                           "the program has no %s at the root of its tree", name);
+  git_filemode_t mode = git_tree_entry_filemode(e);
+  if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE)
+    return fail(err, errlen, JD_SRC_EPROGRAM,
+                "%s must be a regular file (not a symlink or directory)", name);
+  git_blob *blob = NULL;
+  if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(e)) != 0)
+    return fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", name, git_msg());
+  size_t n = (size_t)git_blob_rawsize(blob);
+  int rc = 0;
+  if (n > JD_DOCKERFILE_MAX) {
+    rc = fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name, JD_DOCKERFILE_MAX);
+  } else if (!(*data = malloc(n + 1))) {
+    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  } else {
+    memcpy(*data, git_blob_rawcontent(blob), n);
+    (*data)[n] = '\0';
+    if (len)
+      *len = n;
+  }
+  git_blob_free(blob);
+  return rc;
 }

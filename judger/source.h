@@ -29,21 +29,40 @@ enum {
 #define JD_DOCKERFILE_MAX ((size_t)1024 * 1024)
 #define JD_TARBALL_MAX ((size_t)256 * 1024 * 1024)
 
+struct git_repository;
+struct git_tree;
+
 typedef struct jd_source {
-  char *dir;      /* the program's tree: holds run.Dockerfile */
+  /* The program's tree (holds run.Dockerfile). NULL for a git source until
+   * jd_source_materialize(): a cache hit never writes the files out. */
+  char *dir;
   char *identity; /* "git:<tree id>" or "tree:<sha256>" */
   char *commit;   /* commit id for git sources, else NULL */
   char *work_dir; /* temporary directory removed by jd_source_free(), or NULL */
+  /* private */
+  const char *state_dir;
+  struct git_repository *repo;
+  struct git_tree *tree;
 } jd_source;
 
-/* Materializes ref's source (exactly one of dir, git_url, tar_url) under
- * <state_dir>/work when it has to be exported. On failure *out is NULL, err
+/* Opens ref's source (exactly one of dir, git_url, tar_url): a directory is
+ * used in place, a tarball is extracted under <state_dir>/work, a git ref is
+ * resolved (exported later by jd_source_materialize()). On failure *out is NULL, err
  * holds one line naming what is wrong, and the JD_SRC_E* code says whose
  * fault it is. The caller frees *out with jd_source_free(), which also
  * removes the exported copy. */
 int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
                    size_t errlen);
 void jd_source_free(jd_source *s);
+
+/* Writes a git source's tree out under <state_dir>/work (no-op for the
+ * other kinds, whose dir is already there). Same error codes. */
+int jd_source_materialize(jd_source *s, char *err, size_t errlen);
+
+/* Reads one of the source's Dockerfiles, from the directory or straight from
+ * the git tree; the same rules as jd_source_read_dockerfile(). */
+int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
+                         bool optional, char *err, size_t errlen);
 
 /* Content hash of a directory tree (names, types, exec bits, file bytes,
  * symlink targets; devices/fifos/sockets ignored like jd_copy_tree does),

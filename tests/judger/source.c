@@ -292,6 +292,20 @@ Test(source, git_local_repository_is_read_in_place_and_head_is_default) {
   char want[100];
   snprintf(want, sizeof want, "git:%s", tree);
   cr_assert_str_eq(s->identity, want);
+  /* Resolved, not written out: the Dockerfile comes from the tree. */
+  cr_assert_null(s->dir);
+  cr_assert_null(s->work_dir);
+  char *df = NULL;
+  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "run.Dockerfile", false, err, sizeof err), 0,
+               "%s", err);
+  cr_assert_str_eq(df, "FROM scratch\n");
+  free(df);
+  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "build.Dockerfile", true, err, sizeof err), 0);
+  cr_assert_null(df);
+  cr_assert_eq(jd_source_materialize(s, err, sizeof err), 0, "%s", err);
+  char p[4300];
+  snprintf(p, sizeof p, "%s/sub/data.txt", s->dir);
+  cr_assert(jd_path_exists(p), "not exported: %s", p);
   char *work = strdup(s->work_dir);
   jd_source_free(s);
   cr_assert(!jd_path_exists(work), "work dir not removed");
