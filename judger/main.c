@@ -1,4 +1,5 @@
 /* judger — entry point: dispatches to one subcommand per module (cmd_*.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,10 @@ int main(int argc, char **argv) {
     printf("judger %s\n", JD_VERSION);
     return 0;
   }
+  /* A reader that goes away (`judger run ... 2>&1 | head`) must not kill a
+   * command mid-match or mid-build with its containers left running: writes
+   * to it fail with EPIPE instead, and the command cleans up as usual. */
+  signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name))
       return commands[i].run(argc - 1, argv + 1);

@@ -115,6 +115,28 @@ Test(cmd_run, game_logic_crash_exits_1_with_a_table) {
   tm_assert_clean(&env);
 }
 
+Test(cmd_run, closed_stderr_does_not_kill_it_mid_match) {
+  /* `judger run ... 2>&1 | head`: the reader of the progress goes away. The
+   * match must still run to its end and clean up, not die of SIGPIPE. */
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":45,\"plan\":\"0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  close(e);
+  char *out = slurp_fd(o);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st), "judger died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  cr_assert_eq(WEXITSTATUS(st), 0, "%s", out);
+  cr_assert(strstr(out, "\"status\":\"finished\""), "%s", out);
+  free(out);
+  free(spec);
+  free(json);
+  free(a);
+  tm_assert_clean(&env);
+}
+
 /* Reads stderr until the game logic started, signals, and checks that the
  * judger removes everything and exits 3. */
 static void interrupt_with(int sig) {
