@@ -64,6 +64,10 @@ static void *sig_main(void *arg) {
   sig_watch *w = arg;
   int sig = 0;
   if (sigwait(&w->set, &sig) == 0) {
+    /* From here the thread finishes on its own: a pthread_cancel landing
+     * inside jd_log or dk_cancel_fire would leave their mutexes locked (and
+     * the cancel token would then be freed locked). */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     w->got = sig;
     jd_log(JD_LOG_WARN, "run.signal", "%s: cancelling the match and cleaning up", strsignal(sig));
     dk_cancel_fire(w->cancel);
