@@ -186,9 +186,15 @@ static int setup_workdir(jd_match *m) {
     goto cleanup;
   if (path_in(&m->work_dir, matches, m->run_key))
     goto cleanup;
-  /* The run key is random: an existing directory is not ours. */
-  if (mkdir(m->work_dir, 0700))
+  /* The run key is random: an existing directory is not ours, and must not
+   * be removed with ours when the match ends. */
+  if (mkdir(m->work_dir, 0700)) {
+    int saved = errno;
+    free(m->work_dir);
+    m->work_dir = NULL;
+    errno = saved;
     goto cleanup;
+  }
   if (path_in(&m->cmd_path, m->work_dir, "cmd") || path_in(&m->ev_path, m->work_dir, "events") ||
       path_in(&m->json_path, m->work_dir, "match.json") ||
       path_in(&m->gl_out, m->work_dir, "out") || path_in(&m->spool_dir, m->work_dir, "logs"))
@@ -410,10 +416,10 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
 }
 
 static void collect(jd_match *m, jd_match_result *res) {
-  const jd_match_spec *s = m->spec;
   size_t nplayer_units = m->nunits > 1 ? m->nunits - 1 : 0;
   res->instances = calloc(nplayer_units ? nplayer_units : 1, sizeof *res->instances);
-  for (size_t i = 0; i < s->nplayers; i++) {
+  /* res->nplayers: 0 when its players could not be allocated. */
+  for (size_t i = 0; i < res->nplayers; i++) {
     jd_player_result *p = &res->players[i];
     p->exit_code = -1;
     const char *verdict = NULL;
