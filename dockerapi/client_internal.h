@@ -44,6 +44,8 @@ struct dk_cancel {
 
 int dk__negotiate(dk_client *c);
 void dk__conn_pool_free(dk_client *c);
+/* TLS options of an easy handle for this client (nothing when plain). */
+void dk__set_tls(CURL *e, const dk_client *c);
 void dk__cancel_watch(dk_cancel *k, dk__waiter *w);
 void dk__cancel_unwatch(dk_cancel *k, dk__waiter *w);
 

@@ -134,6 +134,21 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   return n;
 }
 
+void dk__set_tls(CURL *e, const dk_client *c) {
+  if (!c->tls)
+    return;
+  /* A file missing from the cert path is not set: a NULL CAINFO would also
+   * drop the system's CA bundle. */
+  if (c->ca)
+    curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
+  if (c->cert) {
+    curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
+    curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+  }
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+}
+
 static int map_curl_error(dk_client *c, CURLcode cc, const char *detail, long status) {
   switch (cc) {
   case CURLE_COULDNT_CONNECT:
@@ -246,16 +261,7 @@ int dk__do(dk_client *c, const dk__req *req, dk__resp *resp) {
   curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
   if (strcmp(c->url.scheme, "unix") == 0)
     curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->url.path);
-  if (c->tls) {
-    if (c->ca)
-      curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
-    if (c->cert) {
-      curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
-      curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
-    }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  }
+  dk__set_tls(e, c);
   if (strcmp(req->method, "HEAD") == 0) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (req->upload) {

@@ -186,18 +186,7 @@ static int hj_open(hijack *h, dk_client *c, const dk_call *call) {
   curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
   if (strcmp(c->url.scheme, "unix") == 0)
     curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->url.path);
-  if (c->tls) {
-    /* As in dk__do: a file missing from the cert path is not set, since a
-     * NULL CAINFO would also drop the system's CA bundle. */
-    if (c->ca)
-      curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
-    if (c->cert) {
-      curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
-      curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
-    }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  }
+  dk__set_tls(e, c);
   CURLcode cc = curl_easy_perform(e);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
   if (cc == CURLE_OPERATION_TIMEDOUT && call && call->deadline_ms)
