@@ -461,7 +461,15 @@ static void collect(jd_match *m, jd_match_result *res) {
       verdict = "CANCEL";
       p->build_message = m->ai_ready[i].message ? strdup(m->ai_ready[i].message) : NULL;
     }
-    p->verdict = strdup(verdict ? verdict : "OK");
+    /* Never started: when the match ran (finished, or failed by its game
+     * logic) the game logic chose so (OK, 0 instances); when the judger's
+     * side stopped it (error, cancelled) the player never had its chance,
+     * which must not read as a clean result (UE). */
+    if (!verdict)
+      verdict = m->status && (!strcmp(m->status, "error") || !strcmp(m->status, "cancelled"))
+                    ? "UE"
+                    : "OK";
+    p->verdict = strdup(verdict);
     if (m->scores)
       p->score = m->scores[i];
     if (m->messages && m->messages[i])

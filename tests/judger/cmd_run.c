@@ -207,6 +207,16 @@ Test(cmd_run, sigint_during_a_build_stops_it) {
   int64_t took = dk_now_ms() - t0;
   cr_assert_lt(took, 20000, "took %lld ms to stop", (long long)took);
   cr_assert(strstr(out, "\"status\":\"cancelled\""), "%s", out);
+  /* Its player never had its chance: not a clean OK. */
+  json_object *r = json_tokener_parse(out), *players, *p0, *v;
+  cr_assert_not_null(r, "%s", out);
+  cr_assert(json_object_object_get_ex(r, "players", &players));
+  p0 = json_object_array_get_idx(players, 0);
+  cr_assert(json_object_object_get_ex(p0, "verdict", &v));
+  cr_assert_str_eq(json_object_get_string(v), "UE");
+  cr_assert(json_object_object_get_ex(p0, "instances", &v));
+  cr_assert_eq(json_object_get_int(v), 0);
+  json_object_put(r);
   free(out);
   free(spec);
   free(a);
