@@ -219,20 +219,6 @@ static bool component_ok(const char *name) {
   return true;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 static int export_tree(git_repository *repo, const git_tree *tree, const char *dest, size_t *total,
                        char *err, size_t errlen) {
   size_t count = git_tree_entrycount(tree);
@@ -287,7 +273,7 @@ static int export_tree(git_repository *repo, const git_tree *tree, const char *d
         rc = fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
                   "cannot create %s: %s", name, strerror(errno));
       } else {
-        if (write_all(fd, content, size) != 0)
+        if (jd_write_all(fd, content, size) != 0)
           rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot write %s: %s", name, strerror(errno));
         close(fd);
       }
