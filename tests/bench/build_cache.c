@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "dockerapi/dockerapi.h"
-#include "util.h"
+#include "common/util.h"
 
 #define JUDGER JD_BINARY_DIR "/bin/judger"
 #define BUSYBOX "judger-test/busybox:1"

@@ -15,10 +15,10 @@
 
 #include <json-c/json.h>
 
-#include "queue.h"
+#include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
-#include "util.h"
+#include "common/util.h"
 
 static t_redis *srv;
 static dk_client *dk;

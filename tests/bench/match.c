@@ -22,9 +22,9 @@
 #include <json-c/json.h>
 
 #include "dockerapi/dockerapi.h"
-#include "match.h"
-#include "match_limits.h"
-#include "util.h"
+#include "match/match.h"
+#include "match/match_limits.h"
+#include "common/util.h"
 
 #define IMAGE "judger-test/busybox:1"
 

@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "support.h"
-#include "util.h"
+#include "common/util.h"
 
 #define MAX_BOXES 8
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "support.h"
-#include "util.h"
+#include "common/util.h"
 
 static void extract_expect(const char *what, void (*fill)(dk_tar *), int want_ok) {
   dk_tar *t = NULL;

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "support.h"
-#include "util.h"
+#include "common/util.h"
 
 #define DOCKERD "/usr/sbin/dockerd"
 #define START_TIMEOUT_MS 30000

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "support.h"
-#include "util.h"
+#include "common/util.h"
 
 dk_client *t_client(void) {
   dk_client *c = NULL;

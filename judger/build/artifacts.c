@@ -1,0 +1,394 @@
+/* Program builds in a limited container, and the artifacts cache. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "build/artifacts.h"
+#include "build/image_cache.h"
+#include "common/util.h"
+
+#define KEY_VERSION "judger-artifacts-v1"
+#define TMP_PREFIX ".tmp-"
+
+void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id) {
+  char *s = NULL;
+  int n = asprintf(&s, KEY_VERSION "\n%s\n%s\n", source_identity,
+                   build_image_id ? build_image_id : "none");
+  if (n < 0) {
+    out[0] = '\0';
+    return;
+  }
+  jd_sha256_hex(out, s, (size_t)n);
+  free(s);
+}
+
+void jd_artifacts_free(jd_artifacts *a) {
+  if (!a)
+    return;
+  free(a->key);
+  free(a->dir);
+  free(a->verdict);
+  free(a->message);
+  free(a->log);
+  free(a);
+}
+
+/* ---- the build container -------------------------------------------------- */
+
+typedef struct log_state {
+  dk_buf *log;
+  void (*progress)(void *ud, const char *line);
+  void *ud;
+  char line[4096];
+  size_t len;
+} log_state;
+
+static void log_line_flush(log_state *s) {
+  if (!s->len)
+    return;
+  s->line[s->len] = '\0';
+  s->progress(s->ud, s->line);
+  s->len = 0;
+}
+
+/* stdout and stderr go, interleaved as they come, into one capped log: a
+ * compiler's messages land where a user expects them. Past the cap the
+ * head is kept (the first errors matter most). */
+static int log_frame(void *ud, int stream, const char *data, size_t len) {
+  log_state *s = ud;
+  (void)stream;
+  (void)dk_buf_append(s->log, data, len); /* DK_ETOOBIG sets truncated: not fatal */
+  if (!s->progress)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] == '\n') {
+      log_line_flush(s);
+      continue;
+    }
+    if (s->len == sizeof s->line - 1)
+      log_line_flush(s);
+    s->line[s->len++] = data[i];
+  }
+  return 0;
+}
+
+typedef struct run_outcome {
+  const char *verdict;
+  char message[512];
+  int64_t exit_code;
+} run_outcome;
+
+/* Runs the build container over app_dir. Returns 0 with o filled, or a
+ * negative dk_error_code when the engine failed. The container is removed
+ * on every path. */
+static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *id,
+                     const char *app_dir, const char *image_id, const jd_build_limits *lim,
+                     const dk_kv *extra_labels, size_t nextra, dk_buf *log,
+                     void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+  const char *host = ctx->host_id ? ctx->host_id : "local";
+  char name[200], rnd[9], bind[PATH_MAX + 200];
+  char *cid = NULL;
+  dk_kv *labels = NULL;
+  dk_container_info *info = NULL;
+  int rc = 0;
+  if (jd_random_hex(rnd, 4) != 0)
+    return DK_EINTERNAL;
+  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, jd_domain_name(domain), id, rnd);
+  snprintf(bind, sizeof bind, "%s:/app", app_dir);
+  labels = calloc(4 + nextra, sizeof *labels);
+  if (!labels)
+    return DK_ENOMEM;
+  labels[0] = (dk_kv){JD_LABEL_HOST, host};
+  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
+  labels[2] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
+  labels[3] = (dk_kv){JD_LABEL_ID, id};
+  for (size_t i = 0; i < nextra; i++)
+    labels[4 + i] = extra_labels[i];
+  const char *binds[] = {bind, NULL};
+  const char *secopt[] = {"no-new-privileges", NULL};
+  static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
+  dk_container_config cfg = {
+      .image = image_id,
+      .working_dir = "/app",
+      .labels = labels,
+      .nlabels = 4 + nextra,
+      .host = {.nano_cpus = (int64_t)(lim->cpus * 1e9),
+               .memory = lim->memory,
+               .memory_swap = lim->memory, /* equal: no swap, so MLE is real */
+               .pids_limit = lim->pids,
+               .binds = binds,
+               .security_opt = secopt,
+               .network_mode = lim->network ? "bridge" : "none",
+               .init = 1, /* reaps zombies; a kill reaches everything */
+               .log_type = "json-file",
+               .log_opts = logopts,
+               .nlog_opts = 2},
+  };
+  if ((rc = dk_container_create(&cid, ctx->dk, name, &cfg)))
+    goto cleanup;
+  if ((rc = dk_container_start(ctx->dk, cid)))
+    goto cleanup;
+  /* The wall time counts from the start: the engine's create/start cost
+   * (up to a second on a busy host) is not the program's. */
+  int64_t deadline = dk_now_ms() + lim->wall_ms;
+  log_state ls = {.log = log, .progress = progress, .ud = ud};
+  dk_logs_opts lo = {.follow = true};
+  dk_call call = {.deadline_ms = deadline, .cancel = cancel};
+  /* Following the logs returns when the container stops, or at the
+   * deadline: the wall clock is enforced right here. */
+  int lrc = dk_container_logs(ctx->dk, cid, &lo, log_frame, &ls, &call);
+  if (progress)
+    log_line_flush(&ls);
+  bool timed_out = lrc == DK_ETIMEDOUT, canceled = lrc == DK_ECANCELED;
+  int64_t code = -1;
+  if (!timed_out && !canceled) {
+    /* The log stream ended: the container is stopping; wait for it, still
+     * within the wall time (plus a little for the engine's bookkeeping). */
+    dk_call wc = {.deadline_ms = (deadline > dk_now_ms() ? deadline : dk_now_ms()) + 2000,
+                  .cancel = cancel};
+    int wrc = dk_container_wait(&code, ctx->dk, cid, NULL, &wc);
+    timed_out = wrc == DK_ETIMEDOUT;
+    canceled = wrc == DK_ECANCELED;
+    if (wrc && !timed_out && !canceled) {
+      rc = wrc;
+      goto cleanup;
+    }
+  }
+  if (timed_out || canceled) {
+    (void)dk_container_kill(ctx->dk, cid, NULL);
+    o->verdict = timed_out ? "TLE" : "UE";
+    if (timed_out)
+      snprintf(o->message, sizeof o->message, "build exceeded its wall time of %lld ms",
+               (long long)lim->wall_ms);
+    else
+      snprintf(o->message, sizeof o->message, "build canceled");
+    goto cleanup;
+  }
+  if ((rc = dk_container_inspect(&info, ctx->dk, cid)))
+    goto cleanup;
+  o->exit_code = info->exit_code;
+  if (info->oom_killed) {
+    o->verdict = "MLE";
+    snprintf(o->message, sizeof o->message, "build ran out of memory (limit %lld MiB)",
+             (long long)(lim->memory >> 20));
+  } else if (info->exit_code != 0) {
+    o->verdict = "CE";
+    snprintf(o->message, sizeof o->message, "build failed with exit code %lld",
+             (long long)info->exit_code);
+  } else {
+    o->verdict = "OK";
+  }
+cleanup:
+  if (cid) {
+    int rr = dk_container_remove(ctx->dk, cid, true, true);
+    if (rr && rr != DK_ENOTFOUND && !rc)
+      rc = rr; /* a build container left behind is a system fault */
+  }
+  dk_container_info_free(info);
+  free(cid);
+  free(labels);
+  return rc;
+}
+
+/* ---- cache ------------------------------------------------------------------ */
+
+static int write_result(const char *dir, const char *key, const char *identity,
+                        const char *image_id, const char *log) {
+  json_object *o = json_object_new_object();
+  if (!o)
+    return -1;
+  char now[32];
+  jd_time_rfc3339(now, jd_unix_ms());
+  json_object_object_add(o, "key", json_object_new_string(key));
+  json_object_object_add(o, "source_identity", json_object_new_string(identity));
+  json_object_object_add(o, "build_image_id", image_id ? json_object_new_string(image_id) : NULL);
+  json_object_object_add(o, "verdict", json_object_new_string("OK"));
+  json_object_object_add(o, "created", json_object_new_string(now));
+  json_object_object_add(o, "log", log ? json_object_new_string(log) : NULL);
+  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+  char path[PATH_MAX + 100];
+  snprintf(path, sizeof path, "%s/result.json", dir);
+  int rc = jd_write_file(path, s, strlen(s));
+  json_object_put(o);
+  return rc;
+}
+
+int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
+                        const char *build_image_id) {
+  *out = NULL;
+  char key[65], path[PATH_MAX + 100];
+  jd_artifacts_key(key, source_identity, build_image_id);
+  /* The entry appears whole, by rename: result.json there means done.
+   * Touching it keeps the entry alive for the gc. */
+  snprintf(path, sizeof path, "%s/artifacts/%s/result.json", ctx->state_dir, key);
+  if (!jd_path_exists(path))
+    return 0;
+  (void)utimensat(AT_FDCWD, path, NULL, 0);
+  jd_artifacts *a = calloc(1, sizeof *a);
+  if (!a)
+    return DK_ENOMEM;
+  a->cached = true;
+  a->key = strdup(key);
+  a->verdict = strdup("OK");
+  if (a->key && a->verdict && asprintf(&a->dir, "%s/artifacts/%s/app", ctx->state_dir, key) < 0)
+    a->dir = NULL;
+  if (!a->key || !a->verdict || !a->dir) {
+    jd_artifacts_free(a);
+    return DK_ENOMEM;
+  }
+  *out = a;
+  return 0;
+}
+
+int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
+                        const char *src_dir, const char *source_identity,
+                        const char *build_image_id, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+  *out = NULL;
+  jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
+  if (lim.cpus <= 0)
+    lim.cpus = JD_BUILD_DEFAULT_CPUS;
+  if (!lim.memory)
+    lim.memory = JD_BUILD_DEFAULT_MEMORY;
+  if (!lim.pids)
+    lim.pids = JD_BUILD_DEFAULT_PIDS;
+  if (!lim.wall_ms)
+    lim.wall_ms = JD_BUILD_DEFAULT_WALL_MS;
+  if (!lim.log_max)
+    lim.log_max = JD_BUILD_DEFAULT_LOG_MAX;
+
+  jd_artifacts *a = calloc(1, sizeof *a);
+  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], app[PATH_MAX + 100];
+  char rnd[17];
+  dk_buf log = DK_BUF_INIT(lim.log_max);
+  bool tmp_made = false;
+  int rc = 0;
+  if (!a)
+    return DK_ENOMEM;
+  jd_artifacts_key(key, source_identity, build_image_id);
+  snprintf(base, sizeof base, "%s/artifacts", ctx->state_dir);
+  snprintf(entry, sizeof entry, "%s/%s", base, key);
+  if (!(a->key = strdup(key))) {
+    rc = DK_ENOMEM;
+    goto cleanup;
+  }
+
+  jd_artifacts *hit = NULL;
+  if ((rc = jd_artifacts_lookup(&hit, ctx, source_identity, build_image_id)))
+    goto cleanup;
+  if (hit) {
+    jd_artifacts_free(a);
+    *out = hit;
+    return 0;
+  }
+
+  int64_t t0 = dk_now_ms();
+  if (jd_mkdir_p(base, 0755) != 0 || jd_random_hex(rnd, 8) != 0) {
+    rc = -1;
+    goto cleanup;
+  }
+  snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", base, rnd);
+  if (mkdir(tmp, 0755) != 0) {
+    rc = -1;
+    goto cleanup;
+  }
+  tmp_made = true;
+  snprintf(app, sizeof app, "%s/app", tmp);
+  /* The build works on a copy: the source (a git export or a user's
+   * directory) stays pristine, and a failed build leaves nothing. */
+  if (jd_copy_tree(src_dir, app) != 0) {
+    rc = -1;
+    goto cleanup;
+  }
+  run_outcome o = {.verdict = "OK"};
+  if (build_image_id) {
+    rc = run_build(&o, ctx, domain, id, app, build_image_id, &lim, extra_labels, nextra, &log,
+                   progress, ud, cancel);
+    if (rc)
+      goto cleanup;
+  }
+  a->duration_ms = dk_now_ms() - t0;
+  a->exit_code = o.exit_code;
+  if (log.truncated)
+    (void)dk_buf_appendf(&log, "\n[judger: log truncated at %zu bytes]\n", lim.log_max);
+  a->verdict = strdup(o.verdict);
+  a->message = o.message[0] ? strdup(o.message) : NULL;
+  if (log.data)
+    a->log = strdup(log.data);
+  if (!a->verdict) {
+    rc = DK_ENOMEM;
+    goto cleanup;
+  }
+  if (strcmp(o.verdict, "OK"))
+    goto cleanup; /* failures are not cached: the tmp dir goes */
+  if (write_result(tmp, key, source_identity, build_image_id, a->log) != 0) {
+    rc = -1;
+    goto cleanup;
+  }
+  if (rename(tmp, entry) == 0) {
+    tmp_made = false;
+  } else if (errno != EEXIST && errno != ENOTEMPTY) {
+    rc = -1; /* another build of the same key won the race otherwise: use its entry */
+    goto cleanup;
+  }
+  snprintf(app, sizeof app, "%s/app", entry);
+  if (!(a->dir = strdup(app)))
+    rc = DK_ENOMEM;
+cleanup:
+  if (tmp_made)
+    jd_rm_rf(tmp);
+  dk_buf_free(&log);
+  if (rc) {
+    jd_artifacts_free(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
+}
+
+int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run) {
+  if (removed)
+    *removed = 0;
+  char base[PATH_MAX];
+  snprintf(base, sizeof base, "%s/artifacts", state_dir);
+  DIR *d = opendir(base);
+  if (!d)
+    return errno == ENOENT ? 0 : -1;
+  time_t now = time(NULL);
+  struct dirent *de;
+  int rc = 0;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    char p[PATH_MAX + 256], r[PATH_MAX + 300];
+    snprintf(p, sizeof p, "%s/%s", base, de->d_name);
+    bool partial = !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
+    struct stat st;
+    snprintf(r, sizeof r, "%s/result.json", p);
+    /* A partial entry is a build in progress or a crashed one: give it a
+     * day before calling it stale. */
+    int64_t age_limit = partial ? 24 * 3600 : max_age_s;
+    if (stat(partial ? p : r, &st) != 0)
+      continue;
+    if ((int64_t)(now - st.st_mtime) < age_limit)
+      continue;
+    if (!dry_run && jd_rm_rf(p) != 0) {
+      rc = -1;
+      continue;
+    }
+    if (removed)
+      (*removed)++;
+  }
+  closedir(d);
+  return rc;
+}

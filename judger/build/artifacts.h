@@ -1,0 +1,60 @@
+/* Program builds (the *build* op) and the per-host artifacts cache.
+ *
+ * A build runs a container of the build image with its CMD, over a COPY of
+ * the source bound at /app (writable): what it leaves in /app are the
+ * artifacts. Limits: cpus, memory (swap equal: no swap), pids, wall time
+ * (the container is killed and removed when it passes), network off unless
+ * asked (NetworkMode none), log cap. Verdicts: OK, CE (non-zero exit),
+ * TLE, MLE (OOM-killed), UE (engine or judger failure).
+ *
+ * Cache: <state_dir>/artifacts/<key>/{app/,result.json} with
+ *   key = sha256("judger-artifacts-v1\n" <source identity> "\n" <build image id or "none"> "\n")
+ * where the source identity is "git:<tree id>" or "tree:<sha256 of the
+ * directory>" (source.h). Only OK builds are cached; entries appear by an
+ * atomic rename, so a reader never sees half an entry.
+ */
+#ifndef JD_ARTIFACTS_H
+#define JD_ARTIFACTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/context.h"
+#include "build/program.h"
+
+typedef struct jd_artifacts {
+  char *key;     /* sha256 hex */
+  char *dir;     /* host directory to bind at /app read-only (NULL unless OK) */
+  bool cached;   /* found in the cache: nothing ran */
+  char *verdict; /* "OK", "CE", "TLE", "MLE", "UE" */
+  char *message; /* one line when verdict != OK */
+  char *log;     /* the build's stdout+stderr, capped; NULL on a cache hit */
+  int64_t exit_code;
+  int64_t duration_ms;
+} jd_artifacts;
+
+/* The cache key of (source identity, build image id); build_image_id NULL =
+ * the program has no build.Dockerfile (its artifacts are its source). */
+void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id);
+
+/* Returns the cached artifacts for (identity, build image) or builds them
+ * from src_dir. 0 with *out filled for every verdict; a negative
+ * dk_error_code (or -1 for a host I/O failure) when the system failed.
+ * extra_labels are put on the build container. Free with jd_artifacts_free(). */
+int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
+                        const char *src_dir, const char *source_identity,
+                        const char *build_image_id, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
+void jd_artifacts_free(jd_artifacts *a);
+
+/* The cache hit path alone: *out is the cached entry, or NULL on a miss
+ * (then the source is needed: jd_artifacts_ensure()). 0 or DK_ENOMEM. */
+int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
+                        const char *build_image_id);
+
+/* Removes cache entries not used for max_age_s seconds (and stale partial
+ * ones). *removed (may be NULL) gets the count. 0 or -1 with errno. */
+int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run);
+
+#endif

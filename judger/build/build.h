@@ -1,0 +1,77 @@
+/* `judger build` as a function: ensures a program's environment images and
+ * build artifacts, with caches, and tells what happened. Used by the
+ * `judger build` command and by the daemon's build tasks.
+ *
+ *   ops: JD_BUILD_OP_RUN  the run image (run.Dockerfile)
+ *        JD_BUILD_OP_BUILD the build image (build.Dockerfile, if any) and the
+ *                          artifacts (the build image's CMD over a copy of the
+ *                          source with /app writable)
+ * See docs/build.md for the outcome vocabulary and the caches.
+ */
+#ifndef JD_BUILD_H
+#define JD_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/context.h"
+#include "build/program.h"
+
+enum { JD_BUILD_OP_BUILD = 1, JD_BUILD_OP_RUN = 2, JD_BUILD_OP_ALL = 3 };
+
+typedef struct jd_build_request {
+  jd_program_ref ref;
+  int ops;                /* JD_BUILD_OP_* bits; 0 = all */
+  jd_build_limits limits; /* zero fields = defaults (program.h) */
+  /* Called with each line of progress (image build steps, compiler output);
+   * may be NULL. Called on the calling thread. */
+  void (*progress)(void *ud, const char *line);
+  void *ud;
+  dk_cancel *cancel; /* may be NULL; firing it stops the build (verdict UE) */
+  /* Extra labels put on built images and build containers (e.g. a task id);
+   * may be NULL. */
+  const dk_kv *labels;
+  size_t nlabels;
+} jd_build_request;
+
+/* One environment image (run or build). */
+typedef struct jd_build_image {
+  char *tag;      /* "<domain>-<id>-<op>:<sha256 of the Dockerfile>" */
+  char *image_id; /* "sha256:..." once it exists */
+  bool cached;    /* the tag was already there: nothing was built */
+} jd_build_image;
+
+typedef struct jd_build_result {
+  /* Process-style outcome, as `judger build` exits with it:
+   * 0 ok (built or cached), 1 the program's fault, 2 usage, 3 system fault. */
+  int exit_code;
+  char *status;  /* "ok", "failed" (program's fault), "invalid" (usage), "error" (system) */
+  char *verdict; /* "OK", "CE", "TLE", "MLE", "UE"; NULL when invalid */
+  char *stage;   /* where it stopped or finished: "source", "run_image", "build_image",
+                    "artifacts", "done" */
+  char *message; /* one line; NULL when all is well */
+  char *log;     /* the failing step's output (image build or compiler), capped; may be NULL */
+  char *domain, *id;
+  char *source_identity;     /* "git:<tree id>", "tree:<sha256>" (see docs/build.md) */
+  char *commit;              /* git commit id for git sources, else NULL */
+  jd_build_image run, build; /* tag NULL when that op was not asked / no build.Dockerfile */
+  char *artifacts_key;       /* sha256 hex; NULL when the build op was not asked */
+  char *artifacts_dir;       /* host dir to bind at /app (read-only) for the run op */
+  bool artifacts_cached;
+  int64_t duration_ms;
+  /* For exit code 3: the dk_error_code (or -1 for a host I/O failure) that
+   * stopped the build; 0 otherwise. */
+  int error_code;
+} jd_build_result;
+
+/* Runs the request. Returns 0 with *out filled for every outcome that can be
+ * described (ok, the program's fault, invalid request, engine failure): look
+ * at (*out)->exit_code. Returns <0 (and *out NULL) only when memory runs out.
+ * The caller frees *out with jd_build_result_free(). */
+int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req);
+void jd_build_result_free(jd_build_result *r);
+/* The result as one JSON object (docs/build.md); the caller frees it. NULL
+ * when memory runs out. */
+char *jd_build_result_json(const jd_build_result *r);
+
+#endif

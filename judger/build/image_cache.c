@@ -1,0 +1,371 @@
+/* Environment images: build when the tag is missing, gc of old ones. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/image_cache.h"
+#include "common/util.h"
+
+void jd_env_image_free(jd_env_image *img) {
+  if (!img)
+    return;
+  free(img->tag);
+  free(img->image_id);
+  free(img->verdict);
+  free(img->message);
+  free(img->log);
+  free(img);
+}
+
+/* Splits the engine's progress text into lines for the caller. */
+typedef struct progress_state {
+  void (*fn)(void *ud, const char *line);
+  void *ud;
+  char line[4096];
+  size_t len;
+} progress_state;
+
+static void progress_flush(progress_state *p) {
+  if (!p->len)
+    return;
+  p->line[p->len] = '\0';
+  p->fn(p->ud, p->line);
+  p->len = 0;
+}
+
+static int progress_text(void *ud, const char *text, size_t len) {
+  progress_state *p = ud;
+  if (!p->fn)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '\n' || text[i] == '\r') {
+      progress_flush(p);
+      continue;
+    }
+    if (p->len == sizeof p->line - 1)
+      progress_flush(p); /* an overlong line comes out in pieces */
+    p->line[p->len++] = text[i];
+  }
+  return 0;
+}
+
+/* First line of a message, for one-line reasons. */
+static char *first_line(const char *s) {
+  if (!s)
+    return NULL;
+  size_t n = strcspn(s, "\n");
+  return strndup(s, n);
+}
+
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+  *out = NULL;
+  char repo[160], tag[256], latest[200], sha[65];
+  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
+      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
+    return DK_EINVAL;
+  snprintf(latest, sizeof latest, "%s:latest", repo);
+  jd_sha256_hex(sha, dockerfile, len);
+  jd_env_image *img = calloc(1, sizeof *img);
+  if (!img || !(img->tag = strdup(tag))) {
+    free(img);
+    return DK_ENOMEM;
+  }
+  dk_tar *ctxtar = NULL;
+  dk_kv *labels = NULL;
+  dk_buf log = DK_BUF_INIT(0);
+  char *image_id = NULL;
+  int rc;
+
+  /* The cache hit path: one inspect. */
+  dk_image_info *info = NULL;
+  rc = dk_image_inspect(&info, ctx->dk, tag);
+  if (rc == 0) {
+    img->image_id = info->id;
+    info->id = NULL;
+    dk_image_info_free(info);
+    img->cached = true;
+    img->verdict = strdup("OK");
+    goto cleanup;
+  }
+  if (rc != DK_ENOTFOUND)
+    goto cleanup;
+
+  jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
+  size_t log_max = lim.log_max ? lim.log_max : JD_BUILD_DEFAULT_LOG_MAX;
+  int64_t memory = lim.memory ? lim.memory : JD_BUILD_DEFAULT_MEMORY;
+  double cpus = lim.cpus > 0 ? lim.cpus : JD_BUILD_DEFAULT_CPUS;
+  int64_t wall_ms = lim.wall_ms ? lim.wall_ms : JD_BUILD_DEFAULT_WALL_MS;
+  dk_buf_init(&log, log_max);
+
+  /* The context is the Dockerfile alone: no user code in the image. */
+  if ((rc = dk_tar_new(&ctxtar, 0)) ||
+      (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
+    goto cleanup;
+  const void *tar;
+  size_t tarlen;
+  if ((rc = dk_tar_finish(ctxtar, &tar, &tarlen)))
+    goto cleanup;
+  labels = calloc(4 + nextra, sizeof *labels);
+  if (!labels) {
+    rc = DK_ENOMEM;
+    goto cleanup;
+  }
+  labels[0] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
+  labels[1] = (dk_kv){JD_LABEL_ID, id};
+  labels[2] = (dk_kv){JD_LABEL_OP, jd_op_name(op)};
+  labels[3] = (dk_kv){JD_LABEL_DOCKERFILE, sha};
+  for (size_t i = 0; i < nextra; i++)
+    labels[4 + i] = extra_labels[i];
+  const char *tags[] = {tag, latest, NULL};
+  dk_build_opts bo = {.tags = tags,
+                      .labels = labels,
+                      .nlabels = 4 + nextra,
+                      .memory = memory,
+                      .memswap = memory, /* swap equal to memory: no swap */
+                      .cpu_period = 100000,
+                      .cpu_quota = (int64_t)(cpus * 100000),
+                      .pull = false,
+                      .network_mode = lim.image_network,
+                      .log_max = log_max};
+  progress_state ps = {.fn = progress, .ud = ud};
+  dk_call call = {.deadline_ms = dk_now_ms() + wall_ms, .cancel = cancel};
+  rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
+  if (ps.fn)
+    progress_flush(&ps);
+  const dk_error *e = dk_error_last();
+  char msg[1024];
+  switch (rc) {
+  case 0:
+    img->verdict = strdup("OK");
+    img->image_id = image_id;
+    image_id = NULL;
+    break;
+  case DK_EBUILD:
+    img->verdict = strdup("CE");
+    snprintf(msg, sizeof msg, "%s failed to build: %s", repo,
+             e && e->message ? e->message : "build failed");
+    img->message = first_line(msg);
+    rc = 0;
+    break;
+  case DK_ETIMEDOUT:
+    img->verdict = strdup("TLE");
+    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
+             (long long)wall_ms);
+    img->message = strdup(msg);
+    rc = 0;
+    break;
+  case DK_ECANCELED:
+    img->verdict = strdup("UE");
+    snprintf(msg, sizeof msg, "%s: image build canceled", repo);
+    img->message = strdup(msg);
+    rc = 0;
+    break;
+  default:
+    goto cleanup; /* the engine or the judger failed */
+  }
+  img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
+  if (!img->verdict)
+    rc = DK_ENOMEM;
+cleanup:
+  free(image_id);
+  free(labels);
+  dk_tar_free(ctxtar);
+  dk_buf_free(&log);
+  if (rc) {
+    jd_env_image_free(img);
+    return rc;
+  }
+  *out = img;
+  return 0;
+}
+
+/* ---- gc ------------------------------------------------------------------- */
+
+void jd_image_gc_result_free(jd_image_gc_result *r) {
+  if (!r)
+    return;
+  dk_strv_free(r->removed);
+  dk_strv_free(r->in_use);
+  free(r);
+}
+
+typedef struct tag_ref {
+  char *repo; /* "<domain>-<id>-<op>" */
+  const char *tag;
+  const dk_image_summary *img;
+} tag_ref;
+
+static int strv_push(char ***v, size_t *n, const char *s) {
+  char **nv = realloc(*v, (*n + 2) * sizeof **v);
+  if (!nv)
+    return DK_ENOMEM;
+  *v = nv;
+  if (!(nv[*n] = strdup(s)))
+    return DK_ENOMEM;
+  nv[++*n] = NULL;
+  return 0;
+}
+
+static int by_repo_then_newest(const void *a, const void *b) {
+  const tag_ref *x = a, *y = b;
+  int c = strcmp(x->repo, y->repo);
+  if (c)
+    return c;
+  if (x->img->created != y->img->created)
+    return x->img->created > y->img->created ? -1 : 1;
+  return strcmp(x->tag, y->tag);
+}
+
+static bool has_suffix(const char *s, const char *suf) {
+  size_t n = strlen(s), m = strlen(suf);
+  return n >= m && !strcmp(s + n - m, suf);
+}
+
+int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
+  *out = NULL;
+  char fdom[64], fid[96];
+  const char *filters[4];
+  size_t nf = 0;
+  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
+  if (opts->domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", opts->domain);
+    filters[nf++] = fdom;
+  }
+  if (opts->id) {
+    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", opts->id);
+    filters[nf++] = fid;
+  }
+  filters[nf] = NULL;
+  dk_image_list *list = NULL;
+  tag_ref *refs = NULL;
+  size_t nrefs = 0, nremoved = 0, ninuse = 0;
+  jd_image_gc_result *r = calloc(1, sizeof *r);
+  int rc = r ? dk_image_list_filtered(&list, ctx->dk, filters, NULL) : DK_ENOMEM;
+  if (rc)
+    goto cleanup;
+  size_t cap = 0;
+  for (size_t i = 0; i < list->count; i++)
+    for (char **t = list->items[i].repo_tags; t && *t; t++)
+      cap++;
+  refs = calloc(cap + 1, sizeof *refs);
+  if (!refs) {
+    rc = DK_ENOMEM;
+    goto cleanup;
+  }
+  /* Work per tag, grouped by repository: one image may carry tags of
+   * several repositories, and a repository's ":latest" marks its current. */
+  for (size_t i = 0; i < list->count; i++) {
+    for (char **t = list->items[i].repo_tags; t && *t; t++) {
+      const char *colon = strrchr(*t, ':');
+      if (!colon || !strcmp(*t, "<none>:<none>"))
+        continue;
+      refs[nrefs].repo = strndup(*t, (size_t)(colon - *t));
+      refs[nrefs].tag = *t;
+      refs[nrefs].img = &list->items[i];
+      if (!refs[nrefs].repo) {
+        rc = DK_ENOMEM;
+        goto cleanup;
+      }
+      nrefs++;
+    }
+  }
+  qsort(refs, nrefs, sizeof *refs, by_repo_then_newest);
+  for (size_t i = 0; i < nrefs;) {
+    size_t j = i;
+    const char *current_id = NULL;
+    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo)) {
+      if (has_suffix(refs[j].tag, ":latest"))
+        current_id = refs[j].img->id;
+      j++;
+    }
+    if (!current_id) /* no ":latest": the newest is the current one */
+      for (size_t k = i; k < j && !current_id; k++)
+        current_id = refs[k].img->id;
+    int recent = 0;
+    for (size_t k = i; k < j; k++) {
+      const tag_ref *tr = &refs[k];
+      if (has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id))) {
+        r->kept++;
+        continue;
+      }
+      if (recent < opts->keep) {
+        recent++;
+        r->kept++;
+        continue;
+      }
+      if (opts->dry_run) {
+        rc = strv_push(&r->removed, &nremoved, tr->tag);
+      } else {
+        /* Never forced: the engine refuses (409) to delete an image a
+         * container still uses, which is exactly the rule. */
+        int rr = dk_image_remove(ctx->dk, tr->tag, false, false);
+        if (rr == 0)
+          rc = strv_push(&r->removed, &nremoved, tr->tag);
+        else if (rr == DK_ECONFLICT)
+          rc = strv_push(&r->in_use, &ninuse, tr->tag);
+        else if (rr != DK_ENOTFOUND)
+          rc = rr;
+      }
+      if (rc)
+        goto cleanup;
+    }
+    i = j;
+  }
+cleanup:
+  for (size_t i = 0; i < nrefs; i++)
+    free(refs[i].repo);
+  free(refs);
+  dk_image_list_free(list);
+  if (rc) {
+    jd_image_gc_result_free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force) {
+  if (removed)
+    *removed = 0;
+  if (in_use)
+    *in_use = 0;
+  if (!id)
+    return DK_EINVAL;
+  char fid[96], fdom[64];
+  const char *filters[3] = {fid, NULL, NULL};
+  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[1] = fdom;
+  }
+  dk_image_list *l = NULL;
+  int rc = dk_image_list_filtered(&l, ctx->dk, filters, NULL);
+  for (size_t i = 0; !rc && i < l->count; i++) {
+    /* Without force, by tag: the engine refuses to delete by id an image
+     * with several tags, and untagging the last tag deletes the image unless
+     * a container uses it (409). */
+    const dk_image_summary *im = &l->items[i];
+    bool tagged = false;
+    int rr = 0;
+    for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
+      if (!strcmp(*t, "<none>:<none>"))
+        continue;
+      tagged = true;
+      rr = dk_image_remove(ctx->dk, *t, false, false);
+    }
+    if (force || !tagged)
+      rr = dk_image_remove(ctx->dk, im->id, force, false);
+    if (rr == 0 && removed)
+      (*removed)++;
+    else if (rr == DK_ECONFLICT && in_use)
+      (*in_use)++;
+    else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
+      rc = rr;
+  }
+  dk_image_list_free(l);
+  return rc;
+}

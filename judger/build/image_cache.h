@@ -1,0 +1,73 @@
+/* Environment images of programs, content-addressed by their Dockerfile.
+ *
+ * An environment image is built from its Dockerfile alone (the build context
+ * holds only that file: no user code), so the sha256 of the Dockerfile's
+ * bytes is a sound cache key. It is tagged "<domain>-<id>-<op>:<sha256>"
+ * and "<domain>-<id>-<op>:latest", and labelled judger.domain, judger.id,
+ * judger.op, judger.dockerfile-sha256 (what `judger gc` selects on).
+ * A cache hit costs one image inspect.
+ */
+#ifndef JD_IMAGE_CACHE_H
+#define JD_IMAGE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/context.h"
+#include "build/program.h"
+
+#define JD_LABEL_DOMAIN "judger.domain"
+#define JD_LABEL_ID "judger.id"
+#define JD_LABEL_OP "judger.op"
+#define JD_LABEL_DOCKERFILE "judger.dockerfile-sha256"
+
+typedef struct jd_env_image {
+  char *tag;      /* "<repo>:<sha256>" */
+  char *image_id; /* "sha256:..."; NULL when the build failed */
+  bool cached;    /* found by tag: nothing built */
+  char *verdict;  /* "OK", "CE" (the Dockerfile failed), "TLE" (wall time), "UE" (canceled) */
+  char *message;  /* one line when verdict != OK */
+  char *log;      /* the engine's build output, capped (NULL on a cache hit) */
+} jd_env_image;
+
+/* Makes sure the image for this Dockerfile exists, building it when its tag
+ * is missing. Image builds get the limits' memory (swap equal), cpus and
+ * wall time, with the engine's default network (RUN apt-get works); the
+ * wall time really cancels the build on the engine. Returns 0 with *out
+ * filled when the outcome is known (verdict OK or the Dockerfile's fault),
+ * a negative dk_error_code for system faults (engine down...). extra_labels
+ * (may be NULL, n = 0) are added to the image (tests label theirs). The
+ * caller frees *out with jd_env_image_free(). */
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
+void jd_env_image_free(jd_env_image *img);
+
+typedef struct jd_image_gc_opts {
+  const char *domain; /* NULL = both */
+  const char *id;     /* NULL = every program */
+  int keep;           /* besides the current (":latest") image, keep the N most recent */
+  bool dry_run;
+} jd_image_gc_opts;
+
+typedef struct jd_image_gc_result {
+  char **removed; /* tags (or ids) removed, NULL-terminated */
+  char **in_use;  /* old images kept because a container uses them */
+  size_t kept;    /* images kept as current or recent */
+} jd_image_gc_result;
+
+/* Removes old environment images: per (domain, id, op), keeps the one tagged
+ * ":latest" and the `keep` most recent others; never removes an image a
+ * container (running or stopped) uses. 0 or a negative dk_error_code. */
+int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts);
+void jd_image_gc_result_free(jd_image_gc_result *r);
+
+/* Removes every environment image of a program (both ops, every tag), e.g.
+ * when the platform deletes the program. domain NULL = both. Without force
+ * an image a container uses is kept (and counted in *in_use). *removed and
+ * *in_use may be NULL. 0 or a negative dk_error_code. */
+int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
+                   bool force);
+
+#endif

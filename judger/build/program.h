@@ -1,0 +1,88 @@
+/* Programs: a game logic or an AI, its environment images and its build.
+ *
+ * A program is a domain (game_logic | ai), an id and a source tree holding
+ * run.Dockerfile (required) and build.Dockerfile (optional). Environment
+ * images are built from the Dockerfile alone and tagged
+ * "<domain>-<id>-<op>:<sha256 hex of the Dockerfile bytes>" (e.g.
+ * "game_logic-tron-run:3f…"), so an unchanged Dockerfile is never rebuilt.
+ * Code reaches containers through a bind mount at /app: writable copy for the
+ * build op, the artifacts directory read-only for the run op.
+ * See docs/programs.md.
+ */
+#ifndef JD_PROGRAM_H
+#define JD_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/context.h"
+
+typedef enum { JD_DOMAIN_GAME_LOGIC, JD_DOMAIN_AI } jd_domain;
+
+typedef struct jd_program_ref {
+  jd_domain domain;
+  const char *id;
+  const char *dir;     /* local source directory, or */
+  const char *git_url; /* git repository (URL or path) */
+  const char *git_ref; /* branch, tag or commit; NULL = HEAD */
+  const char *tar_url; /* http(s) tarball */
+} jd_program_ref;
+
+typedef struct jd_build_limits {
+  double cpus;
+  int64_t memory;
+  int64_t pids;
+  int64_t wall_ms;
+  size_t log_max;
+  bool network; /* build op network; default off */
+  /* Network of the RUN steps of environment image builds: NULL = the
+   * engine's default (bridge: `RUN apt-get install` works), "none" = offline. */
+  const char *image_network;
+} jd_build_limits; /* zero fields = documented defaults (docs/build.md) */
+
+/* Defaults used for zero fields of jd_build_limits. */
+#define JD_BUILD_DEFAULT_CPUS 1.0
+#define JD_BUILD_DEFAULT_MEMORY ((int64_t)1024 * 1024 * 1024)
+#define JD_BUILD_DEFAULT_PIDS 256
+#define JD_BUILD_DEFAULT_WALL_MS ((int64_t)300 * 1000)
+#define JD_BUILD_DEFAULT_LOG_MAX ((size_t)256 * 1024)
+
+typedef struct jd_prepared {
+  char *run_image; /* tag of the run image, "ai-12-run:<sha>" */
+  char *app_dir;   /* host directory to bind at /app read-only (artifacts) */
+  char *verdict;   /* "OK", "CE", "TLE", "MLE", "UE" */
+  char *log;       /* build output (capped), may be NULL */
+  char *message;   /* one-line reason when verdict != OK */
+  bool image_cached, artifacts_cached;
+} jd_prepared;
+
+/* Ensures the run image exists and the artifacts are built (caches used).
+ * Returns 0 with *out filled even when the verdict is CE/TLE/MLE (the
+ * program's fault); returns <0 only for system faults (engine down...).
+ * progress may be NULL. The caller frees *out with jd_prepared_free(). */
+int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
+                       const jd_build_limits *limits, void (*progress)(void *ud, const char *line),
+                       void *ud);
+void jd_prepared_free(jd_prepared *p);
+int jd_domain_parse(jd_domain *out, const char *s);
+const char *jd_domain_name(jd_domain d);
+
+/* ---- helpers shared by the build modules -------------------------------- */
+
+typedef enum { JD_OP_BUILD, JD_OP_RUN } jd_op;
+const char *jd_op_name(jd_op op);
+
+/* Checks a program id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars, and
+ * "<domain>-<id>-<op>" must be a valid Docker repository name (no "..",
+ * no "._", no trailing '.' or '_'...). On failure returns -1 and writes a
+ * one-line reason into err. */
+int jd_program_id_check(const char *id, char *err, size_t errlen);
+
+/* Repository of an environment image: "<domain>-<id>-<op>". */
+int jd_image_repo(char *out, size_t outlen, jd_domain d, const char *id, jd_op op);
+/* Full tag "<repo>:<sha256 hex of dockerfile>" of an environment image. */
+int jd_image_tag_for(char *out, size_t outlen, jd_domain d, const char *id, jd_op op,
+                     const void *dockerfile, size_t len);
+
+#endif

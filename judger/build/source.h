@@ -1,0 +1,94 @@
+/* Program sources: a local directory, a git repository at a ref, or a
+ * tarball over HTTP(S), turned into a directory holding run.Dockerfile plus
+ * an identity string that names the content (the artifacts cache key uses it).
+ *
+ * Git: a local repository (a path, e.g. "." inside a post-receive hook or a
+ * CI checkout) is read in place; any URL (file://, http(s)://, ssh://,
+ * user@host:path) goes through a per-host bare mirror under
+ * <state_dir>/git/<sha256 of the URL>.git, kept across tasks, fetched when
+ * the ref is not a commit already there. Either way the commit's tree is
+ * exported straight from the object database (no checkout, no index).
+ */
+#ifndef JD_SOURCE_H
+#define JD_SOURCE_H
+
+#include <stddef.h>
+
+#include "build/program.h"
+
+/* Error codes of this module (besides 0). */
+enum {
+  JD_SRC_EPROGRAM = -1, /* the program's fault: bad URL, missing ref, no run.Dockerfile... */
+  JD_SRC_EUSAGE = -2,   /* the request is malformed: no source given, directory missing */
+  JD_SRC_ESYSTEM = -3,  /* host trouble: disk, memory, state directory */
+};
+
+#define JD_RUN_DOCKERFILE "run.Dockerfile"
+#define JD_BUILD_DOCKERFILE "build.Dockerfile"
+/* Largest Dockerfile accepted, and largest tarball downloaded. */
+#define JD_DOCKERFILE_MAX ((size_t)1024 * 1024)
+#define JD_TARBALL_MAX ((size_t)256 * 1024 * 1024)
+
+struct git_repository;
+struct git_tree;
+
+typedef struct jd_source {
+  /* The program's tree (holds run.Dockerfile). NULL for a git source until
+   * jd_source_materialize(): a cache hit never writes the files out. */
+  char *dir;
+  char *identity; /* "git:<tree id>" or "tree:<sha256>" */
+  char *commit;   /* commit id for git sources, else NULL */
+  char *work_dir; /* temporary directory removed by jd_source_free(), or NULL */
+  /* private */
+  const char *state_dir;
+  struct git_repository *repo;
+  struct git_tree *tree;
+} jd_source;
+
+/* Opens ref's source (exactly one of dir, git_url, tar_url): a directory is
+ * used in place, a tarball is extracted under <state_dir>/work, a git ref is
+ * resolved (exported later by jd_source_materialize()). On failure *out is NULL, err
+ * holds one line naming what is wrong, and the JD_SRC_E* code says whose
+ * fault it is. The caller frees *out with jd_source_free(), which also
+ * removes the exported copy. */
+int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
+                   size_t errlen);
+void jd_source_free(jd_source *s);
+
+/* Writes a git source's tree out under <state_dir>/work (no-op for the
+ * other kinds, whose dir is already there). Same error codes. */
+int jd_source_materialize(jd_source *s, char *err, size_t errlen);
+
+/* Reads one of the source's Dockerfiles, from the directory or straight from
+ * the git tree; the same rules as jd_source_read_dockerfile(). */
+int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
+                         bool optional, char *err, size_t errlen);
+
+/* Content hash of a directory tree (names, types, exec bits, file bytes,
+ * symlink targets; devices/fifos/sockets ignored like jd_copy_tree does),
+ * as 64 hex chars. -1 with errno on I/O failure. */
+int jd_tree_hash(char out[65], const char *dir);
+
+/* Exports the tree of `ref` (NULL = the remote's HEAD) of repository `url`
+ * into dest (which must exist and be empty). *commit and *tree (may be NULL)
+ * get the ids (malloc'd). Same error codes as jd_source_open. */
+int jd_git_export(char **commit, char **tree, const char *state_dir, const char *url,
+                  const char *ref, const char *dest, char *err, size_t errlen);
+
+/* The mirror directory a URL maps to: <state_dir>/git/<sha256(url)>.git */
+int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url);
+
+/* Downloads an http(s) tarball (capped at JD_TARBALL_MAX, any compression
+ * libarchive reads) and extracts it into dest, refusing entries that would
+ * land outside it. Same error codes as jd_source_open. */
+int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen);
+
+/* Reads a Dockerfile of the tree: must be a regular file (a symlink could
+ * make the judger read a host file), at most JD_DOCKERFILE_MAX bytes.
+ * Returns 0, JD_SRC_EPROGRAM when missing/invalid (err says why) or
+ * JD_SRC_ESYSTEM. *data is NUL-terminated; the caller frees it. With
+ * optional=true a missing file gives 0 and *data NULL. */
+int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const char *name,
+                              bool optional, char *err, size_t errlen);
+
+#endif

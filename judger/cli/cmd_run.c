@@ -1,0 +1,275 @@
+/* judger run — one match from a spec file (docs/match-spec.md).
+ *
+ *   judger run SPEC.json --out DIR [--json] [--quiet] [--state-dir DIR] [--host-id ID]
+ *
+ * Exit codes: 0 the match finished (whatever the players did), 1 it failed
+ * because of a program (the game logic crashed or overran before ending the
+ * match, or its build failed), 2 usage or invalid spec, 3 system fault or
+ * interrupted. SIGINT/SIGTERM cancel the match: everything it created is
+ * removed before the command exits.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "match/match.h"
+#include "match/match_result.h"
+#include "common/util.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"
+             "\n"
+             "Runs one match: builds what is missing, runs the game logic and its players in\n"
+             "containers on a private network, and writes result.json, player_<i>.log,\n"
+             "game_logic.log and the game's outputs into DIR.\n"
+             "\n"
+             "options:\n"
+             "  -o, --out DIR        where the results go (required)\n"
+             "  --json               print result.json on stdout instead of a table\n"
+             "  -q, --quiet          no progress on stderr\n"
+             "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
+             "                       default /var/lib/judger)\n"
+             "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
+             "                       default: the host name)\n"
+             "\n"
+             "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
+             "3 system fault or interrupted\n");
+}
+
+typedef struct run_opts {
+  const char *spec_path, *out_dir, *state_dir, *host_id;
+  bool json, quiet;
+} run_opts;
+
+/* ---- signals: a thread waits for them and fires the match's cancel ------- */
+
+typedef struct sig_watch {
+  sigset_t set;
+  dk_cancel *cancel;
+  volatile sig_atomic_t got;
+} sig_watch;
+
+static void *sig_main(void *arg) {
+  sig_watch *w = arg;
+  int sig = 0;
+  if (sigwait(&w->set, &sig) == 0) {
+    /* From here the thread finishes on its own: a pthread_cancel landing
+     * inside jd_log or dk_cancel_fire would leave their mutexes locked (and
+     * the cancel token would then be freed locked). */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    w->got = sig;
+    jd_log(JD_LOG_WARN, "run.signal", "%s: cancelling the match and cleaning up", strsignal(sig));
+    dk_cancel_fire(w->cancel);
+  }
+  return NULL;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+typedef struct progress {
+  bool json;
+} progress;
+
+static void on_progress(void *ud, const char *line) {
+  progress *p = ud;
+  if (p->json) {
+    fprintf(stderr, "%s\n", line);
+    return;
+  }
+  json_object *o = json_tokener_parse(line);
+  if (!o)
+    return;
+  json_object *v;
+#define S(k) (json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "")
+  double t = json_object_object_get_ex(o, "elapsed_ms", &v) ? json_object_get_int64(v) / 1000.0 : 0;
+  const char *ev = S("event");
+  if (!strcmp(ev, "player.started"))
+    fprintf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
+  else if (!strcmp(ev, "player.exited"))
+    fprintf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"), S("ai"),
+            S("verdict"), S("exit_code"));
+  else if (!strcmp(ev, "game_logic.started"))
+    fprintf(stderr, "[%7.2fs] game logic started\n", t);
+  else if (!strcmp(ev, "game_logic.exited"))
+    fprintf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
+            S("exit_code"));
+  else if (!strcmp(ev, "match.progress"))
+    fprintf(stderr, "[%7.2fs] progress %s\n", t, line);
+  else if (!strcmp(ev, "match.end"))
+    fprintf(stderr, "[%7.2fs] the game logic ended the match\n", t);
+  else if (!strcmp(ev, "command.refused"))
+    fprintf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
+  else if (!strcmp(ev, "match.prepare"))
+    fprintf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
+  else if (!strcmp(ev, "program.build"))
+    fprintf(stderr, "[%7.2fs] build: %s\n", t, S("line"));
+  else if (!strcmp(ev, "match.done"))
+    fprintf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
+#undef S
+  json_object_put(o);
+}
+
+/* ---- context ----------------------------------------------------------- */
+
+static void default_host_id(char *out, size_t n) {
+  char h[256] = "";
+  const char *env = getenv("JUDGER_HOST_ID");
+  if (env && *env)
+    snprintf(h, sizeof h, "%s", env);
+  else if (gethostname(h, sizeof h - 1))
+    snprintf(h, sizeof h, "host");
+  /* Safe in container names and label values: [a-z0-9-]. */
+  size_t j = 0;
+  for (size_t i = 0; h[i] && j + 1 < n; i++) {
+    unsigned char c = (unsigned char)tolower((unsigned char)h[i]);
+    out[j++] = (isalnum(c) || c == '-') ? (char)c : '-';
+  }
+  out[j] = '\0';
+  if (!j)
+    snprintf(out, n, "host");
+}
+
+static int parse_args(run_opts *o, int argc, char **argv) {
+  static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
+                                        {"json", no_argument, NULL, 'j'},
+                                        {"quiet", no_argument, NULL, 'q'},
+                                        {"state-dir", required_argument, NULL, 's'},
+                                        {"host-id", required_argument, NULL, 'H'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      o->out_dir = optarg;
+      break;
+    case 'j':
+      o->json = true;
+      break;
+    case 'q':
+      o->quiet = true;
+      break;
+    case 's':
+      o->state_dir = optarg;
+      break;
+    case 'H':
+      o->host_id = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 1;
+    default:
+      usage(stderr);
+      return -1;
+    }
+  }
+  if (optind != argc - 1 || !o->out_dir) {
+    fprintf(stderr, "judger run: %s\n",
+            optind != argc - 1 ? "give one spec file" : "--out DIR is required");
+    usage(stderr);
+    return -1;
+  }
+  o->spec_path = argv[optind];
+  return 0;
+}
+
+int jd_cmd_run(int argc, char **argv) {
+  run_opts o = {0};
+  int prc = parse_args(&o, argc, argv);
+  if (prc)
+    return prc > 0 ? JD_EXIT_OK : JD_EXIT_USAGE;
+
+  int exit_code = JD_EXIT_SYSTEM;
+  char *text = NULL, *dir_copy = NULL;
+  jd_match_spec *spec = NULL;
+  jd_match_result *res = NULL;
+  dk_client *dk = NULL;
+  dk_cancel *cancel = NULL;
+  sig_watch sw = {0};
+  pthread_t sig_thread;
+  bool sig_started = false;
+  char err[512];
+  size_t len = 0;
+
+  if (jd_read_file(&text, &len, o.spec_path, 4u << 20)) {
+    fprintf(stderr, "judger run: cannot read %s: %s\n", o.spec_path, strerror(errno));
+    exit_code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
+  dir_copy = strdup(o.spec_path);
+  if (!dir_copy || jd_match_spec_parse(&spec, text, dirname(dir_copy), err, sizeof err)) {
+    fprintf(stderr, "judger run: invalid spec %s: %s\n", o.spec_path,
+            dir_copy ? err : "out of memory");
+    exit_code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
+  if (dk_client_new(&dk, NULL) || dk_cancel_new(&cancel)) {
+    fprintf(stderr, "judger run: cannot set up the engine client\n");
+    goto cleanup;
+  }
+  char host_id[64];
+  if (o.host_id)
+    snprintf(host_id, sizeof host_id, "%s", o.host_id);
+  else
+    default_host_id(host_id, sizeof host_id);
+  const char *state = o.state_dir ? o.state_dir : getenv("JUDGER_STATE_DIR");
+  jd_ctx ctx = {
+      .dk = dk, .state_dir = state && *state ? state : "/var/lib/judger", .host_id = host_id};
+
+  /* Signals go to one thread (blocked everywhere else: the match's threads
+   * inherit the mask), which cancels the match; the normal path cleans up. */
+  sigemptyset(&sw.set);
+  sigaddset(&sw.set, SIGINT);
+  sigaddset(&sw.set, SIGTERM);
+  sigaddset(&sw.set, SIGHUP);
+  sw.cancel = cancel;
+  pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+  sig_started = pthread_create(&sig_thread, NULL, sig_main, &sw) == 0;
+
+  progress pr = {.json = o.json};
+  jd_match_hooks hooks = {.progress = o.quiet ? NULL : on_progress, .ud = &pr, .cancel = cancel};
+  int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks);
+  if (rc || !res) {
+    fprintf(stderr, "judger run: %s\n", dk_strerror(rc));
+    goto cleanup;
+  }
+  if (o.json) {
+    char *j = jd_match_result_json(res);
+    if (j)
+      printf("%s\n", j);
+    free(j);
+  } else {
+    char *t = jd_match_result_summary(res);
+    if (t)
+      fputs(t, stdout);
+    free(t);
+  }
+  exit_code = jd_match_exit_code(res);
+
+cleanup:
+  if (sig_started) {
+    pthread_cancel(sig_thread);
+    pthread_join(sig_thread, NULL);
+  }
+  if (sw.got)
+    exit_code = JD_EXIT_SYSTEM;
+  jd_match_result_free(res);
+  jd_match_spec_free(spec);
+  dk_cancel_free(cancel);
+  dk_client_free(dk);
+  free(text);
+  free(dir_copy);
+  return exit_code;
+}

@@ -1,0 +1,359 @@
+/* The daemon's settings and their precedence (see config.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "daemon/config.h"
+#include "common/util.h"
+
+extern char **environ;
+
+#define DEFAULT_CONFIG_FILE "/etc/judger/judger.conf"
+
+typedef enum { K_STR, K_INT, K_MS, K_BOOL } kind;
+
+typedef struct key_def {
+  const char *name;
+  kind kind;
+  size_t off;
+  int64_t lo, hi; /* for numbers */
+} key_def;
+
+#define F(field) offsetof(jd_config, field)
+static const key_def keys[] = {
+    {"redis", K_STR, F(redis), 0, 0},
+    {"slots", K_INT, F(slots), 1, 256},
+    {"host_id", K_STR, F(host_id), 0, 0},
+    {"state_dir", K_STR, F(state_dir), 0, 0},
+    {"out_dir", K_STR, F(out_dir), 0, 0},
+    {"prefix", K_STR, F(prefix), 0, 0},
+    {"group", K_STR, F(group), 0, 0},
+    {"labels", K_STR, F(labels), 0, 0},
+    {"lease_ms", K_MS, F(lease_ms), 200, 86400000},
+    {"grace_ms", K_MS, F(grace_ms), 0, 86400000},
+    {"stall_ms", K_MS, F(stall_ms), 0, 86400000},
+    {"block_ms", K_MS, F(block_ms), 10, 60000},
+    {"max_attempts", K_INT, F(max_attempts), 1, 100},
+    {"upload_retries", K_INT, F(upload_retries), 1, 100},
+    {"upload_timeout_ms", K_MS, F(upload_timeout_ms), 100, 86400000},
+    {"reap_dead_hosts", K_BOOL, F(reap_dead_hosts), 0, 0},
+    {"log_level", K_STR, F(log_level), 0, 0},
+    {"log_json", K_BOOL, F(log_json), 0, 0},
+};
+#undef F
+
+/* "lease-ms" and "LEASE_MS" name the same key as "lease_ms". */
+static void norm_key(char *out, size_t n, const char *key) {
+  size_t i = 0;
+  for (; key[i] && i + 1 < n; i++)
+    out[i] = key[i] == '-' ? '_' : (char)tolower((unsigned char)key[i]);
+  out[i] = '\0';
+}
+
+static const key_def *find_key(const char *key) {
+  char k[64];
+  norm_key(k, sizeof k, key);
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (!strcmp(keys[i].name, k))
+      return &keys[i];
+  return NULL;
+}
+
+bool jd_config_key_known(const char *key) { return find_key(key) != NULL; }
+
+static int set_str(char **slot, const char *v) {
+  char *s = strdup(v);
+  if (!s)
+    return -1;
+  free(*slot);
+  *slot = s;
+  return 0;
+}
+
+/* Host names may hold characters a container label or Redis key should
+ * not: keep [a-z0-9_.-], lower-cased. */
+static void default_host_id(char *out, size_t n) {
+  char h[256] = "";
+  if (gethostname(h, sizeof h - 1) != 0 || !h[0])
+    snprintf(h, sizeof h, "judger");
+  size_t k = 0;
+  for (size_t i = 0; h[i] && k + 1 < n; i++) {
+    char c = (char)tolower((unsigned char)h[i]);
+    out[k++] = (isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-') ? c : '-';
+  }
+  out[k] = '\0';
+}
+
+int jd_config_defaults(jd_config *c) {
+  memset(c, 0, sizeof *c);
+  char host[128];
+  default_host_id(host, sizeof host);
+  c->slots = 1;
+  c->lease_ms = 30000;
+  c->grace_ms = 60000;
+  c->stall_ms = 0;
+  c->block_ms = 2000;
+  c->max_attempts = 3;
+  c->upload_retries = 5;
+  c->upload_timeout_ms = 300000;
+  c->reap_dead_hosts = true;
+  if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
+      set_str(&c->state_dir, "/var/lib/judger") || set_str(&c->prefix, "judger") ||
+      set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info")) {
+    jd_config_clear(c);
+    return -1;
+  }
+  return 0;
+}
+
+void jd_config_clear(jd_config *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (keys[i].kind == K_STR)
+      free(*(char **)((char *)c + keys[i].off));
+  free(c->config_file);
+  memset(c, 0, sizeof *c);
+}
+
+int jd_config_copy(jd_config *dst, const jd_config *src) {
+  *dst = *src;
+  int rc = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (keys[i].kind != K_STR)
+      continue;
+    const char *from = *(char *const *)((const char *)src + keys[i].off);
+    char **slot = (char **)((char *)dst + keys[i].off);
+    *slot = from ? strdup(from) : NULL;
+    if (from && !*slot)
+      rc = -1;
+  }
+  dst->config_file = src->config_file ? strdup(src->config_file) : NULL;
+  if (src->config_file && !dst->config_file)
+    rc = -1;
+  if (rc)
+    jd_config_clear(dst);
+  return rc;
+}
+
+/* "1500", "1500ms", "2s", "1m" -> milliseconds. */
+static int parse_ms(const char *v, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  if (errno || end == v || n < 0)
+    return -1;
+  int64_t mul = 1;
+  if (!strcmp(end, "") || !strcmp(end, "ms"))
+    mul = 1;
+  else if (!strcmp(end, "s"))
+    mul = 1000;
+  else if (!strcmp(end, "m"))
+    mul = 60000;
+  else
+    return -1;
+  *out = (int64_t)n * mul;
+  return 0;
+}
+
+static int parse_bool(const char *v, bool *out) {
+  if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+    *out = true;
+  else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+           !strcasecmp(v, "off"))
+    *out = false;
+  else
+    return -1;
+  return 0;
+}
+
+int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen) {
+  const key_def *k = find_key(key);
+  if (!k)
+    return jd_fail(err, errlen, "unknown setting '%s'", key);
+  void *slot = (char *)c + k->off;
+  if (k->kind == K_STR) {
+    if (!strcmp(k->name, "host_id") && !jd_is_safe_name(value, 64))
+      return jd_fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+    if (!strcmp(k->name, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
+        strcmp(value, "warn") && strcmp(value, "error"))
+      return jd_fail(err, errlen, "log_level: debug, info, warn or error");
+    if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
+         !strcmp(k->name, "group")) &&
+        !*value)
+      return jd_fail(err, errlen, "%s: must not be empty", k->name);
+    return set_str((char **)slot, value) ? jd_fail(err, errlen, "out of memory") : 0;
+  }
+  if (k->kind == K_BOOL)
+    return parse_bool(value, (bool *)slot)
+               ? jd_fail(err, errlen, "%s: expected true or false", k->name)
+               : 0;
+  int64_t n = 0;
+  if (k->kind == K_MS) {
+    if (parse_ms(value, &n))
+      return jd_fail(err, errlen, "%s: expected a duration (1500, 1500ms, 2s, 1m)", k->name);
+  } else {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno || end == value || *end)
+      return jd_fail(err, errlen, "%s: expected an integer", k->name);
+    n = v;
+  }
+  if (n < k->lo || n > k->hi)
+    return jd_fail(err, errlen, "%s: must be from %lld to %lld", k->name, (long long)k->lo,
+                   (long long)k->hi);
+  if (k->kind == K_MS)
+    *(int64_t *)slot = n;
+  else
+    *(int *)slot = (int)n;
+  return 0;
+}
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s))
+    s++;
+  size_t n = strlen(s);
+  while (n && isspace((unsigned char)s[n - 1]))
+    s[--n] = '\0';
+  return s;
+}
+
+int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen) {
+  char *data = NULL;
+  if (jd_read_file(&data, NULL, path, 1 << 20))
+    return jd_fail(err, errlen, "%s: %s", path, strerror(errno));
+  int rc = 0, lineno = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash)
+      *hash = '\0';
+    char *s = trim(line);
+    if (!*s)
+      continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      rc = jd_fail(err, errlen, "%s:%d: expected key = value", path, lineno);
+      break;
+    }
+    *eq = '\0';
+    char *key = trim(s), *value = trim(eq + 1);
+    /* Quotes are allowed around values with spaces. */
+    size_t vn = strlen(value);
+    if (vn >= 2 && value[0] == '"' && value[vn - 1] == '"') {
+      value[vn - 1] = '\0';
+      value++;
+    }
+    char why[256];
+    if (jd_config_set(c, key, value, why, sizeof why)) {
+      rc = jd_fail(err, errlen, "%s:%d: %s", path, lineno, why);
+      break;
+    }
+  }
+  free(data);
+  if (!rc && set_str(&c->config_file, path))
+    rc = jd_fail(err, errlen, "out of memory");
+  return rc;
+}
+
+int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen) {
+  if (!envp)
+    envp = environ;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    char name[80];
+    int n = snprintf(name, sizeof name, "JUDGER_%s", keys[i].name);
+    for (int j = 7; j < n; j++)
+      name[j] = (char)toupper((unsigned char)name[j]);
+    size_t len = strlen(name);
+    for (char *const *e = envp; e && *e; e++) {
+      if (strncmp(*e, name, len) || (*e)[len] != '=')
+        continue;
+      char why[256];
+      if (jd_config_set(c, keys[i].name, *e + len + 1, why, sizeof why))
+        return jd_fail(err, errlen, "%s: %s", name, why);
+    }
+  }
+  return 0;
+}
+
+static const char *env_get(char *const *envp, const char *name) {
+  if (!envp)
+    return getenv(name);
+  size_t len = strlen(name);
+  for (char *const *e = envp; *e; e++)
+    if (!strncmp(*e, name, len) && (*e)[len] == '=')
+      return *e + len + 1;
+  return NULL;
+}
+
+int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_t errlen) {
+  jd_config_source none = {0};
+  if (!src)
+    src = &none;
+  if (jd_config_defaults(out))
+    return jd_fail(err, errlen, "out of memory");
+  /* JUDGER_STATE_DIR is also what the other commands honour. */
+  const char *file = src->file;
+  if (!file) {
+    file = env_get(src->envp, "JUDGER_CONFIG");
+    if (file && !*file)
+      file = NULL;
+  }
+  if (!file && access(DEFAULT_CONFIG_FILE, R_OK) == 0)
+    file = DEFAULT_CONFIG_FILE;
+  if (file && jd_config_load_file(out, file, err, errlen))
+    goto fail;
+  if (jd_config_load_env(out, src->envp, err, errlen))
+    goto fail;
+  for (const char *const *f = src->flags; f && f[0] && f[1]; f += 2)
+    if (jd_config_set(out, f[0], f[1], err, errlen))
+      goto fail;
+  return 0;
+fail:
+  jd_config_clear(out);
+  return -1;
+}
+
+char *jd_config_json(const jd_config *c) {
+  json_object *o = json_object_new_object();
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const void *slot = (const char *)c + keys[i].off;
+    json_object *v = NULL;
+    switch (keys[i].kind) {
+    case K_STR: {
+      const char *s = *(char *const *)slot;
+      char masked[512];
+      /* Never log a Redis password. */
+      const char *at = s && !strcmp(keys[i].name, "redis") ? strrchr(s, '@') : NULL;
+      if (at) {
+        snprintf(masked, sizeof masked, "redis://***%s", at);
+        s = masked;
+      }
+      v = s ? json_object_new_string(s) : NULL;
+      break;
+    }
+    case K_INT:
+      v = json_object_new_int(*(const int *)slot);
+      break;
+    case K_MS:
+      v = json_object_new_int64(*(const int64_t *)slot);
+      break;
+    case K_BOOL:
+      v = json_object_new_boolean(*(const bool *)slot);
+      break;
+    }
+    json_object_object_add(o, keys[i].name, v);
+  }
+  if (c->config_file)
+    json_object_object_add(o, "config_file", json_object_new_string(c->config_file));
+  char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  return s;
+}

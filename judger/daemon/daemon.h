@@ -1,0 +1,92 @@
+/* The daemon: takes tasks from the Redis queue (queue.h) by priority and
+ * runs them in slots (worker threads) through an executor, renews their
+ * leases, reports progress and results, drains on request.
+ *
+ * Threads: the caller's thread (jd_daemon_run) reads the streams; one
+ * worker per slot runs tasks; a keeper renews leases, the host heartbeat
+ * and progress, ends stalled matches and cleans up after dead hosts. Each
+ * has its own Redis connection. See docs/daemon.md.
+ */
+#ifndef JD_DAEMON_H
+#define JD_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "common/context.h"
+#include "queue/task.h"
+
+/* ---- executors: what runs a task --------------------------------------- */
+
+typedef enum {
+  JD_EXEC_DONE = 0,    /* a result to store (whatever the program did) */
+  JD_EXEC_INVALID = 1, /* the task can never run: dead letter at once */
+  JD_EXEC_RETRY = 2,   /* a system fault: leave it for another attempt */
+} jd_exec_outcome;
+
+typedef struct jd_exec_env {
+  const char *out_dir; /* empty directory for this task's outputs */
+  const char *host_id;
+  int attempt;
+  dk_cancel *cancel; /* fired on drain timeout or stall */
+  /* Progress events (JSON objects); any call counts as activity. */
+  void (*progress)(void *ud, const char *json_event);
+  void *ud;
+} jd_exec_env;
+
+typedef struct jd_exec_result {
+  char *result_json; /* DONE: the result.json text (malloc'd) */
+  char *status;      /* DONE: "finished", "failed", "error", "cancelled" */
+  char *summary;     /* one line, may be NULL */
+  char *reason;      /* INVALID/RETRY: why, may be NULL */
+} jd_exec_result;
+
+void jd_exec_result_clear(jd_exec_result *r);
+
+typedef struct jd_executor {
+  /* 0 when the task's inner spec is valid, else -1 with a reason. May be
+   * NULL (everything valid). */
+  int (*validate)(void *self, const jd_task *task, char *err, size_t errlen);
+  /* Runs the task; returns a jd_exec_outcome and fills res. Called from a
+   * worker thread; several run at once with --slots > 1. */
+  int (*execute)(void *self, const jd_task *task, const jd_exec_env *env, jd_exec_result *res);
+  void *self;
+} jd_executor;
+
+/* ---- the daemon ---------------------------------------------------------- */
+
+typedef struct jd_daemon jd_daemon;
+
+/* ctx may be NULL (no engine: no reconciliation; for tests with a fake
+ * executor). The config is copied. Free with jd_daemon_free(). */
+int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_executor *exec);
+void jd_daemon_free(jd_daemon *d);
+
+/* Reconciles, then serves until jd_daemon_stop(). Returns 0 after a clean
+ * stop, -1 when it could not start (error in jd_daemon_error()). */
+int jd_daemon_run(jd_daemon *d);
+const char *jd_daemon_error(const jd_daemon *d);
+
+/* Stops taking tasks. drain: running tasks get the grace period, then are
+ * cancelled and given back; !drain: cancelled and given back at once.
+ * Safe from any thread (not from a signal handler). */
+void jd_daemon_stop(jd_daemon *d, bool drain);
+/* Applies the settings that can change while running (log level and
+ * format, labels, stall time, grace, attempts, upload settings). */
+void jd_daemon_reload(jd_daemon *d, const jd_config *cfg);
+
+typedef struct jd_daemon_stats {
+  int slots, busy, backlog;
+  uint64_t taken;      /* entries handed to this daemon */
+  uint64_t stored;     /* results written */
+  uint64_t duplicates; /* entries whose task already had a result */
+  uint64_t dead;       /* dead-lettered */
+  uint64_t retried;    /* attempts left for a retry (system faults) */
+  uint64_t drained;    /* attempts given back on stop */
+  bool ready;          /* reconciled and reading */
+} jd_daemon_stats;
+void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out);
+
+#endif

@@ -1,0 +1,214 @@
+/* The real task executor: builds and matches (see executor.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "build/build.h"
+#include "daemon/executor.h"
+#include "match/match.h"
+#include "common/util.h"
+
+/* ---- build requests ------------------------------------------------------ */
+
+/* Strings point into the json object, which must outlive the request. */
+static int build_request_parse(jd_build_request *req, json_object *o, char *err, size_t errlen) {
+  memset(req, 0, sizeof *req);
+  json_object *v = NULL;
+  const char *domain =
+      json_object_object_get_ex(o, "domain", &v) ? json_object_get_string(v) : NULL;
+  if (!domain || jd_domain_parse(&req->ref.domain, domain)) {
+    snprintf(err, errlen, "build.domain: required, \"ai\" or \"game_logic\"");
+    return -1;
+  }
+  struct {
+    const char *key;
+    const char **dst;
+  } strs[] = {{"id", &req->ref.id},
+              {"dir", &req->ref.dir},
+              {"git", &req->ref.git_url},
+              {"ref", &req->ref.git_ref},
+              {"tar_url", &req->ref.tar_url}};
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+    if (!json_object_object_get_ex(o, strs[i].key, &v))
+      continue;
+    if (!json_object_is_type(v, json_type_string)) {
+      snprintf(err, errlen, "build.%s: must be a string", strs[i].key);
+      return -1;
+    }
+    *strs[i].dst = json_object_get_string(v);
+  }
+  if (!req->ref.id || !jd_is_safe_name(req->ref.id, 64)) {
+    snprintf(err, errlen, "build.id: required, [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+    return -1;
+  }
+  int sources = !!req->ref.dir + !!req->ref.git_url + !!req->ref.tar_url;
+  if (sources != 1) {
+    snprintf(err, errlen, "build: exactly one of dir, git, tar_url");
+    return -1;
+  }
+  req->ops = JD_BUILD_OP_ALL;
+  if (json_object_object_get_ex(o, "ops", &v)) {
+    const char *ops = json_object_get_string(v);
+    if (!strcmp(ops, "all"))
+      req->ops = JD_BUILD_OP_ALL;
+    else if (!strcmp(ops, "build"))
+      req->ops = JD_BUILD_OP_BUILD;
+    else if (!strcmp(ops, "run"))
+      req->ops = JD_BUILD_OP_RUN;
+    else {
+      snprintf(err, errlen, "build.ops: \"all\", \"build\" or \"run\"");
+      return -1;
+    }
+  }
+  json_object *lim = NULL;
+  if (json_object_object_get_ex(o, "limits", &lim)) {
+    if (!json_object_is_type(lim, json_type_object)) {
+      snprintf(err, errlen, "build.limits: must be an object");
+      return -1;
+    }
+    if (json_object_object_get_ex(lim, "cpus", &v))
+      req->limits.cpus = json_object_get_double(v);
+    if (json_object_object_get_ex(lim, "memory", &v))
+      req->limits.memory = json_object_get_int64(v);
+    if (json_object_object_get_ex(lim, "pids", &v))
+      req->limits.pids = json_object_get_int64(v);
+    if (json_object_object_get_ex(lim, "wall_ms", &v))
+      req->limits.wall_ms = json_object_get_int64(v);
+    if (json_object_object_get_ex(lim, "log_max", &v))
+      req->limits.log_max = (size_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(lim, "network", &v))
+      req->limits.network = json_object_get_boolean(v);
+    if (req->limits.cpus < 0 || req->limits.memory < 0 || req->limits.pids < 0 ||
+        req->limits.wall_ms < 0) {
+      snprintf(err, errlen, "build.limits: values must not be negative");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int validate(void *self, const jd_task *t, char *err, size_t errlen) {
+  (void)self;
+  if (t->kind == JD_TASK_MATCH) {
+    jd_match_spec *spec = NULL;
+    char why[512];
+    int rc = jd_match_spec_parse(&spec, t->spec_json, NULL, why, sizeof why);
+    jd_match_spec_free(spec);
+    if (rc)
+      snprintf(err, errlen, "match: %s", why);
+    return rc ? -1 : 0;
+  }
+  json_object *o = json_tokener_parse(t->spec_json);
+  jd_build_request req;
+  int rc = o ? build_request_parse(&req, o, err, errlen) : -1;
+  json_object_put(o);
+  return rc;
+}
+
+/* ---- execution ------------------------------------------------------------ */
+
+static void build_line(void *ud, const char *line) {
+  const jd_exec_env *env = ud;
+  (void)line;
+  /* Build output is activity, not progress: the line itself stays in the
+   * build log. */
+  env->progress(env->ud, "{\"event\":\"build.output\"}");
+}
+
+static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
+  json_object *o = json_tokener_parse(t->spec_json);
+  jd_build_request req;
+  char err[512];
+  if (!o || build_request_parse(&req, o, err, sizeof err)) {
+    json_object_put(o);
+    res->reason = strdup(o ? err : "build: not JSON");
+    return JD_EXEC_INVALID;
+  }
+  req.progress = build_line;
+  req.ud = (void *)env;
+  req.cancel = env->cancel;
+  jd_build_result *r = NULL;
+  int rc = jd_build_run(&r, ctx, &req);
+  json_object_put(o);
+  if (rc || !r) {
+    res->reason = strdup("out of memory");
+    return JD_EXEC_RETRY;
+  }
+  int outcome = JD_EXEC_DONE;
+  if (!strcmp(r->status, "invalid")) {
+    res->reason = strdup(r->message ? r->message : "invalid build request");
+    outcome = JD_EXEC_INVALID;
+  } else if (!strcmp(r->status, "error") && !(env->cancel && dk_cancel_fired(env->cancel))) {
+    res->reason = strdup(r->message ? r->message : "system error");
+    outcome = JD_EXEC_RETRY;
+  } else {
+    bool cancelled = !strcmp(r->status, "error");
+    res->status = strdup(cancelled                  ? "cancelled"
+                         : !strcmp(r->status, "ok") ? "finished"
+                                                    : "failed");
+    char summary[256];
+    snprintf(summary, sizeof summary, "%s %s%s%s", r->verdict ? r->verdict : "?",
+             r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");
+    res->summary = strdup(summary);
+    res->result_json = jd_build_result_json(r);
+  }
+  jd_build_result_free(r);
+  return outcome;
+}
+
+static void summarize(char *out, size_t n, const jd_match_result *r) {
+  size_t k = 0;
+  if (r->has_scores) {
+    k += (size_t)snprintf(out, n, "scores");
+    for (size_t i = 0; i < r->nplayers && k < n; i++)
+      k += (size_t)snprintf(out + k, n - k, " %g", r->players[i].score);
+  } else {
+    snprintf(out, n, "%s", r->reason ? r->reason : r->status);
+  }
+}
+
+static int run_match(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
+  jd_match_spec *spec = NULL;
+  char err[512];
+  if (jd_match_spec_parse(&spec, t->spec_json, NULL, err, sizeof err)) {
+    char why[600];
+    snprintf(why, sizeof why, "match: %s", err);
+    res->reason = strdup(why);
+    return JD_EXEC_INVALID;
+  }
+  jd_match_hooks hooks = {env->progress, env->ud, env->cancel};
+  jd_match_result *r = NULL;
+  int rc = jd_match_run(&r, ctx, spec, env->out_dir, &hooks);
+  jd_match_spec_free(spec);
+  if (rc || !r) {
+    res->reason = strdup(dk_strerror(rc));
+    return JD_EXEC_RETRY;
+  }
+  int outcome = JD_EXEC_DONE;
+  if (!strcmp(r->status, "error")) {
+    /* The judger's or the engine's fault: another attempt may succeed. */
+    res->reason = strdup(r->reason ? r->reason : "system error");
+    outcome = JD_EXEC_RETRY;
+  } else {
+    char summary[256];
+    summarize(summary, sizeof summary, r);
+    res->status = strdup(r->status);
+    res->summary = strdup(summary);
+    res->result_json = jd_match_result_json(r);
+  }
+  jd_match_result_free(r);
+  return outcome;
+}
+
+static int execute(void *self, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
+  jd_ctx *ctx = self;
+  return t->kind == JD_TASK_BUILD ? run_build(ctx, t, env, res) : run_match(ctx, t, env, res);
+}
+
+void jd_executor_real(jd_executor *out, jd_ctx *ctx) {
+  out->validate = validate;
+  out->execute = execute;
+  out->self = ctx;
+}

@@ -1,0 +1,135 @@
+/* Private to the match engine (match.c, match_unit.c, match_loop.c).
+ *
+ * Threads: the thread calling jd_match_run owns the match and runs the pipe
+ * loop; it never calls the engine while the match runs. Each container (the
+ * game logic, every player instance) has a "unit" thread doing every engine
+ * call for it: create, start, follow its logs into a capped spool, kill when
+ * asked, wait, inspect, remove. Unit threads post STARTED/EXITED notes to
+ * the loop through a mutex-protected queue and an eventfd, so starts run
+ * concurrently and the loop reacts at once (no sleeps, no status polling).
+ */
+#ifndef JD_MATCH_INTERNAL_H
+#define JD_MATCH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "dockerapi/dockerapi.h"
+#include "match/match.h"
+#include "match/match_limits.h"
+#include "match/player_log.h"
+#include "match/protocol.h"
+#include "match/token.h"
+
+typedef struct jd_match jd_match;
+
+typedef enum { UNIT_STARTING, UNIT_RUNNING, UNIT_DONE } unit_state;
+
+typedef enum { NOTE_STARTED, NOTE_EXITED } note_kind;
+
+typedef struct jd_unit jd_unit;
+
+/* Notes live inside their unit, so posting one never allocates. */
+typedef struct jd_note {
+  note_kind kind;
+  jd_unit *unit;
+  struct jd_note *next;
+} jd_note;
+
+/* What a role's program became after preparation. */
+typedef struct jd_ready {
+  char *image;
+  char *app_dir;          /* bound at /app read-only, or NULL */
+  const char *const *cmd; /* spec's override or NULL (points into the spec) */
+  bool cancelled;         /* its build failed: CANCEL */
+  char *message;          /* why */
+} jd_ready;
+
+struct jd_unit {
+  jd_match *m;
+  jd_note notes[2]; /* [NOTE_STARTED], [NOTE_EXITED] */
+  int seq;          /* 0 = game logic, then players in start order */
+  int ai;           /* -1 for the game logic */
+  char name[JD_PROTO_NAME_MAX + 1];
+  char *cname; /* container name */
+  char *spool_path;
+  dk_cancel *cancel; /* fired to stop following logs: then kill */
+  atomic_int kill;   /* jd_kill_reason; the first one wins */
+  pthread_t thread;
+  bool thread_started;
+  /* Written by the unit thread before it posts the matching note. */
+  char *id;                     /* container id once created */
+  int64_t started_ms, ended_ms; /* unix ms */
+  int64_t exit_code;
+  bool oom_killed, log_truncated, engine_error;
+  bool kill_sent; /* the judger's kill reached a running container */
+  char *message;
+  /* Owned by the loop thread. */
+  unit_state state;
+  int64_t deadline;    /* dk_now_ms() clock; 0 = none */
+  const char *verdict; /* set when done */
+};
+
+struct jd_match {
+  jd_ctx *ctx;
+  const jd_match_spec *spec;
+  const jd_match_hooks *hooks;
+  const char *out_dir;
+  char run_key[JD_MATCH_ID_MAX + 16];
+  char *work_dir, *cmd_path, *ev_path, *json_path, *gl_out, *spool_dir;
+  char *net_name, *net_id;
+  char label_host[160], label_match[128], label_run[128];
+  char tokens[JD_MATCH_MAX_AIS][JD_TOKEN_HEX_LEN + 1];
+  jd_ready gl_ready;
+  jd_ready *ai_ready; /* nplayers */
+
+  /* Units: [0] is the game logic once created. */
+  jd_unit **units;
+  size_t nunits, units_cap;
+
+  /* Notes from unit threads. */
+  pthread_mutex_t mu;
+  jd_note *notes, *notes_tail;
+  int wake_fd;
+
+  /* Pipe loop state. */
+  int cmd_fd, ev_fd;
+  dk_buf ev_out; /* events not yet written (capped) */
+  jd_proto_reader reader;
+  jd_start_limiter limiter;
+  int alive_players;
+  int refusals;
+  int64_t gl_start_mono;
+  int64_t match_deadline; /* dk_now_ms clock; 0 until the game logic runs */
+  int64_t grace_deadline; /* after "end" */
+  bool ended;             /* "end" received */
+  double *scores;
+  char **messages;
+  char *status, *reason; /* first one set wins */
+  int64_t started_ms;
+};
+
+/* match_unit.c */
+int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
+int jd_unit_spawn(jd_unit *u);
+void jd_unit_request_kill(jd_unit *u, jd_kill_reason why);
+void jd_unit_free(jd_unit *u);
+/* The kill reason that explains how the unit ended: the requested one if
+ * the kill reached it, OLE whenever its log went past the cap, else none
+ * (it ended on its own before the kill). Valid once it exited. */
+jd_kill_reason jd_unit_kill_reason(const jd_unit *u);
+
+/* match_loop.c */
+void jd_match_post(jd_match *m, jd_unit *u, note_kind kind);
+/* Serves the pipe until every unit is done. */
+void jd_match_loop(jd_match *m);
+void jd_match_set_status(jd_match *m, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends o (an event object; owned) to the progress hook, with elapsed_ms. */
+void jd_match_progress(jd_match *m, json_object *o);
+
+#endif

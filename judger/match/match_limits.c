@@ -1,0 +1,83 @@
+/* Container limits and verdicts (see match_limits.h). The header is not
+ * called limits.h: judger/ is on the include path and would shadow <limits.h>. */
+#include <stdio.h>
+#include <string.h>
+
+#include "match/match_limits.h"
+
+void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_role_limits *l,
+                           const char *network) {
+  memset(hc, 0, sizeof *hc);
+  memset(st, 0, sizeof *st);
+  hc->nano_cpus = (int64_t)(l->cpus * 1e9);
+  hc->memory = l->memory;
+  hc->memory_swap = l->memory; /* equal = no swap on top of memory */
+  hc->pids_limit = l->pids;
+  hc->readonly_rootfs = true;
+  snprintf(st->tmpfs_opts, sizeof st->tmpfs_opts, "rw,nosuid,nodev,size=%lld,mode=1777",
+           (long long)l->tmpfs);
+  st->tmpfs[0].key = "/tmp";
+  st->tmpfs[0].value = st->tmpfs_opts;
+  hc->tmpfs = st->tmpfs;
+  hc->ntmpfs = 1;
+  st->cap_drop[0] = "ALL";
+  hc->cap_drop = st->cap_drop;
+  st->security_opt[0] = "no-new-privileges";
+  hc->security_opt = st->security_opt;
+  /* A core dump of a crashing player would land in its cwd or fill /tmp. */
+  st->ulimits[0] = (dk_ulimit){"core", 0, 0};
+  hc->ulimits = st->ulimits;
+  hc->nulimits = 1;
+  hc->init = 1;
+  hc->network_mode = network;
+  hc->dns = st->dns; /* empty list: nothing outside the match network */
+  /* The engine keeps its own json-file copy of the output we stream; cap it
+   * so a flood cannot fill the host's disk before the judger kills it. */
+  long long engine_cap = (long long)l->log_max * 4;
+  if (engine_cap < 8 << 20)
+    engine_cap = 8 << 20;
+  snprintf(st->log_size, sizeof st->log_size, "%lld", engine_cap);
+  st->log_opts[0] = (dk_kv){"max-size", st->log_size};
+  st->log_opts[1] = (dk_kv){"max-file", "2"};
+  hc->log_type = "json-file";
+  hc->log_opts = st->log_opts;
+  hc->nlog_opts = 2;
+}
+
+const char *jd_verdict(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code) {
+  if (engine_error)
+    return "UE";
+  if (oom_killed)
+    return "MLE";
+  switch (kill) {
+  case JD_KILL_TLE:
+    return "TLE";
+  case JD_KILL_OLE:
+    return "OLE";
+  case JD_KILL_STOP:
+  case JD_KILL_END:
+  case JD_KILL_CANCEL:
+    return "OK"; /* not its fault: it was stopped */
+  case JD_KILL_NONE:
+    break;
+  }
+  return exit_code == 0 ? "OK" : "RE";
+}
+
+const char *jd_kill_reason_name(jd_kill_reason r) {
+  switch (r) {
+  case JD_KILL_NONE:
+    return "none";
+  case JD_KILL_STOP:
+    return "stopped by the game logic";
+  case JD_KILL_END:
+    return "the match ended";
+  case JD_KILL_TLE:
+    return "wall time exceeded";
+  case JD_KILL_OLE:
+    return "log over its cap";
+  case JD_KILL_CANCEL:
+    return "match cancelled";
+  }
+  return "?";
+}

@@ -1,0 +1,441 @@
+/* The pipe loop of a match: one thread, poll(2) on the command FIFO, the
+ * event FIFO (when events wait) and an eventfd the unit threads post to.
+ * It never blocks on the engine: every engine call is a unit thread's. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "match/match_internal.h"
+#include "common/util.h"
+
+/* Events waiting for a game logic that does not read them are capped. */
+#define EV_QUEUE_MAX ((size_t)1 << 20)
+/* How often a cancel token is looked at (a dk_cancel has no fd to poll). */
+#define CANCEL_CHECK_MS 100
+/* Bytes of command input taken per loop turn, so a flood of commands
+ * cannot starve unit notes. */
+#define CMD_READ_BUDGET ((size_t)256 * 1024)
+/* Refused commands written to the judger's log per match. */
+#define REFUSALS_LOGGED 20
+
+void jd_match_post(jd_match *m, jd_unit *u, note_kind kind) {
+  jd_note *n = &u->notes[kind];
+  n->kind = kind;
+  n->unit = u;
+  n->next = NULL;
+  pthread_mutex_lock(&m->mu);
+  if (m->notes_tail)
+    m->notes_tail->next = n;
+  else
+    m->notes = n;
+  m->notes_tail = n;
+  pthread_mutex_unlock(&m->mu);
+  uint64_t one = 1;
+  ssize_t w = write(m->wake_fd, &one, sizeof one);
+  (void)w; /* the counter cannot overflow at one write per note */
+}
+
+void jd_match_set_status(jd_match *m, const char *status, const char *fmt, ...) {
+  if (m->status)
+    return;
+  m->status = strdup(status);
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&m->reason, fmt, ap) < 0)
+      m->reason = NULL;
+    va_end(ap);
+  }
+}
+
+void jd_match_progress(jd_match *m, json_object *o) {
+  if (!o)
+    return;
+  if (m->hooks && m->hooks->progress) {
+    json_object_object_add(o, "match_id", json_object_new_string(m->spec->id));
+    json_object_object_add(o, "elapsed_ms", json_object_new_int64(jd_unix_ms() - m->started_ms));
+    m->hooks->progress(m->hooks->ud, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  }
+  json_object_put(o);
+}
+
+static json_object *ev_obj(const char *event, const jd_unit *u) {
+  json_object *o = json_object_new_object();
+  if (!o)
+    return NULL;
+  json_object_object_add(o, "event", json_object_new_string(event));
+  if (u) {
+    json_object_object_add(o, "name", json_object_new_string(u->name));
+    if (u->ai >= 0)
+      json_object_object_add(o, "ai", json_object_new_int(u->ai));
+  }
+  return o;
+}
+
+/* ---- events to the game logic ----------------------------------------- */
+
+static jd_unit *gl_unit(jd_match *m) { return m->nunits ? m->units[0] : NULL; }
+
+static void flush_events(jd_match *m) {
+  while (m->ev_out.len) {
+    ssize_t w = write(m->ev_fd, m->ev_out.data, m->ev_out.len);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN)
+        jd_log(JD_LOG_WARN, "match.events", "%s: writing events: %s", m->run_key, strerror(errno));
+      return;
+    }
+    memmove(m->ev_out.data, m->ev_out.data + w, m->ev_out.len - (size_t)w);
+    m->ev_out.len -= (size_t)w;
+  }
+}
+
+/* Queues one event line (owned) for the game logic. */
+static void send_event(jd_match *m, char *line) {
+  if (!line)
+    return;
+  jd_unit *gl = gl_unit(m);
+  size_t len = strlen(line);
+  if (!gl || gl->state == UNIT_DONE) {
+    /* Nobody left to read it. */
+  } else if (m->ev_out.len + len > EV_QUEUE_MAX) {
+    jd_log(JD_LOG_WARN, "match.events", "%s: the game logic does not read its events; dropped %s",
+           m->run_key, line);
+  } else {
+    dk_buf_append(&m->ev_out, line, len);
+    flush_events(m);
+  }
+  free(line);
+}
+
+static void refuse(jd_match *m, const char *line, size_t len, const char *reason) {
+  /* The judger's own log gets printable bytes only, like the event. */
+  char echo[121];
+  size_t n = len < 120 ? len : 120;
+  for (size_t i = 0; i < n; i++)
+    echo[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
+  echo[n] = '\0';
+  /* A game logic sending garbage must not flood the judger's own log. */
+  if (++m->refusals <= REFUSALS_LOGGED)
+    jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s%s", m->run_key, reason, echo,
+           m->refusals == REFUSALS_LOGGED ? " (further refusals are not logged)" : "");
+  send_event(m, jd_proto_event_refused(line, len, reason));
+  json_object *o = ev_obj("command.refused", NULL);
+  if (o)
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+  jd_match_progress(m, o);
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void kill_players(jd_match *m, jd_kill_reason why) {
+  for (size_t i = 1; i < m->nunits; i++)
+    if (m->units[i]->state != UNIT_DONE)
+      jd_unit_request_kill(m->units[i], why);
+}
+
+static jd_unit *live_player(jd_match *m, const char *name) {
+  for (size_t i = 1; i < m->nunits; i++)
+    if (m->units[i]->state != UNIT_DONE && !strcmp(m->units[i]->name, name))
+      return m->units[i];
+  return NULL;
+}
+
+static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size_t len) {
+  char why[160];
+  if (m->ended) {
+    refuse(m, line, len, "the match has ended");
+    return;
+  }
+  if (live_player(m, c->name)) {
+    snprintf(why, sizeof why, "duplicate name %s", c->name);
+    refuse(m, line, len, why);
+    return;
+  }
+  const jd_ready *r = &m->ai_ready[c->ai];
+  if (r->cancelled) {
+    const char *reason = r->message ? r->message : "build failed";
+    send_event(m, jd_proto_event_cancelled(c->name, c->ai, reason));
+    return;
+  }
+  const char *reason = NULL;
+  if (jd_start_limiter_take(&m->limiter, m->alive_players, dk_now_ms(), &reason)) {
+    refuse(m, line, len, reason);
+    return;
+  }
+  jd_unit *u = NULL;
+  if (jd_unit_new(&u, m, c->ai, c->name)) {
+    refuse(m, line, len, "the judger is out of memory");
+    return;
+  }
+  u->state = UNIT_STARTING;
+  m->alive_players++;
+  if (jd_unit_spawn(u)) {
+    /* Reported as an instance that never ran (UE). */
+    u->engine_error = true;
+    u->message = strdup("the judger cannot start a thread");
+    u->state = UNIT_DONE;
+    u->verdict = "UE";
+    m->alive_players--;
+    send_event(m, jd_proto_event_exited(u->name, u->ai, -1, "UE"));
+  }
+}
+
+static void cmd_stop(jd_match *m, const jd_proto_cmd *c, const char *line, size_t len) {
+  jd_unit *u = live_player(m, c->name);
+  if (!u) {
+    char why[80];
+    snprintf(why, sizeof why, "no running player named %s", c->name);
+    refuse(m, line, len, why);
+    return;
+  }
+  jd_unit_request_kill(u, JD_KILL_STOP);
+}
+
+static void cmd_end(jd_match *m, jd_proto_cmd *c, const char *line, size_t len) {
+  if (m->ended) {
+    refuse(m, line, len, "the match has already ended");
+    return;
+  }
+  m->ended = true;
+  m->scores = c->scores;
+  m->messages = c->messages;
+  c->scores = NULL;
+  c->messages = NULL;
+  jd_match_set_status(m, "finished", NULL);
+  /* Players have nothing left to do; the game logic gets a grace period to
+   * write its replay and exit by itself. */
+  kill_players(m, JD_KILL_END);
+  jd_unit *gl = gl_unit(m);
+  if (gl && gl->state != UNIT_DONE)
+    m->grace_deadline = dk_now_ms() + m->spec->limits.end_grace_ms;
+  json_object *o = ev_obj("match.end", NULL);
+  if (o) {
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < m->spec->nplayers; i++)
+      json_object_array_add(a, json_object_new_double(m->scores[i]));
+    json_object_object_add(o, "scores", a);
+  }
+  jd_match_progress(m, o);
+}
+
+static int on_line(void *ud, const char *line, size_t len, bool oversized) {
+  jd_match *m = ud;
+  if (oversized) {
+    char why[96];
+    snprintf(why, sizeof why, "line longer than %zu bytes", m->spec->limits.line_max);
+    refuse(m, line, len, why);
+    return 0;
+  }
+  jd_proto_cmd c;
+  char err[256];
+  if (jd_proto_parse(&c, line, len, (int)m->spec->nplayers, err, sizeof err)) {
+    refuse(m, line, len, err);
+    return 0;
+  }
+  switch (c.type) {
+  case JD_CMD_START:
+    cmd_start(m, &c, line, len);
+    break;
+  case JD_CMD_STOP:
+    cmd_stop(m, &c, line, len);
+    break;
+  case JD_CMD_END:
+    cmd_end(m, &c, line, len);
+    break;
+  case JD_CMD_PROGRESS: {
+    json_object *o = json_tokener_parse(c.progress_json);
+    if (o && json_object_is_type(o, json_type_object)) {
+      json_object_object_del(o, "cmd");
+      json_object_object_add(o, "event", json_object_new_string("match.progress"));
+      jd_match_progress(m, o);
+    } else {
+      json_object_put(o);
+    }
+    break;
+  }
+  }
+  jd_proto_cmd_clear(&c);
+  return 0;
+}
+
+static void read_commands(jd_match *m) {
+  char buf[16384];
+  size_t budget = CMD_READ_BUDGET;
+  while (budget) {
+    ssize_t n = read(m->cmd_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return; /* EAGAIN: drained (we hold a write end too: never EOF) */
+    jd_proto_reader_feed(&m->reader, buf, (size_t)n, on_line, m);
+    budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+  }
+}
+
+/* ---- unit notes -------------------------------------------------------- */
+
+static void on_started(jd_match *m, jd_unit *u) {
+  if (u->state == UNIT_DONE)
+    return;
+  u->state = UNIT_RUNNING;
+  int64_t now = dk_now_ms();
+  if (u->ai < 0) {
+    m->gl_start_mono = now;
+    m->match_deadline = now + m->spec->limits.deadline_ms;
+    int64_t wall = now + m->spec->limits.game_logic.wall_ms;
+    u->deadline = wall < m->match_deadline ? wall : m->match_deadline;
+  } else {
+    u->deadline = now + m->spec->limits.player.wall_ms;
+    send_event(m, jd_proto_event_started(u->name, u->ai));
+  }
+  jd_match_progress(m, ev_obj(u->ai < 0 ? "game_logic.started" : "player.started", u));
+}
+
+static void on_exited(jd_match *m, jd_unit *u) {
+  bool was_alive = u->state != UNIT_DONE;
+  u->state = UNIT_DONE;
+  jd_kill_reason kill = jd_unit_kill_reason(u);
+  u->verdict = jd_verdict(u->engine_error, u->oom_killed, kill, u->exit_code);
+  json_object *o = ev_obj(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
+  if (o) {
+    json_object_object_add(o, "verdict", json_object_new_string(u->verdict));
+    json_object_object_add(o, "exit_code", json_object_new_int64(u->exit_code));
+    if (u->message)
+      json_object_object_add(o, "message", json_object_new_string(u->message));
+  }
+  jd_match_progress(m, o);
+  if (u->ai >= 0) {
+    if (was_alive)
+      m->alive_players--;
+    send_event(m, jd_proto_event_exited(u->name, u->ai, u->exit_code, u->verdict));
+    return;
+  }
+  /* The game logic is gone: whatever it wrote before exiting counts. */
+  read_commands(m);
+  jd_proto_reader_finish(&m->reader, on_line, m);
+  if (!m->ended) {
+    if (u->engine_error)
+      jd_match_set_status(m, "error", "game logic: %s", u->message ? u->message : "engine failure");
+    else if (kill == JD_KILL_TLE)
+      jd_match_set_status(m, "failed", "game logic killed: %s before it ended the match",
+                          m->match_deadline && dk_now_ms() >= m->match_deadline - 5
+                              ? "match deadline passed"
+                              : "wall time exceeded");
+    else if (kill == JD_KILL_CANCEL)
+      jd_match_set_status(m, "cancelled", "cancelled");
+    else
+      jd_match_set_status(m, "failed",
+                          "game logic exited (%s, exit code %lld) before ending the match",
+                          u->verdict, (long long)u->exit_code);
+  }
+  kill_players(m, m->status && !strcmp(m->status, "cancelled") ? JD_KILL_CANCEL : JD_KILL_END);
+}
+
+static void drain_notes(jd_match *m) {
+  uint64_t cnt;
+  ssize_t r = read(m->wake_fd, &cnt, sizeof cnt);
+  (void)r;
+  pthread_mutex_lock(&m->mu);
+  jd_note *n = m->notes;
+  m->notes = m->notes_tail = NULL;
+  pthread_mutex_unlock(&m->mu);
+  while (n) {
+    jd_note *next = n->next;
+    if (n->kind == NOTE_STARTED)
+      on_started(m, n->unit);
+    else
+      on_exited(m, n->unit);
+    n = next;
+  }
+}
+
+/* ---- deadlines and cancellation --------------------------------------- */
+
+static int64_t check_deadlines(jd_match *m, int64_t now) {
+  int64_t next = 0;
+#define NEXT(t) (next = (!next || (t) < next) ? (t) : next)
+  for (size_t i = 0; i < m->nunits; i++) {
+    jd_unit *u = m->units[i];
+    if (u->state != UNIT_RUNNING || !u->deadline || atomic_load(&u->kill) != JD_KILL_NONE)
+      continue;
+    if (now >= u->deadline)
+      jd_unit_request_kill(u, JD_KILL_TLE);
+    else
+      NEXT(u->deadline);
+  }
+  jd_unit *gl = gl_unit(m);
+  if (m->grace_deadline && gl && gl->state != UNIT_DONE) {
+    if (now >= m->grace_deadline) {
+      jd_unit_request_kill(gl, JD_KILL_END);
+      m->grace_deadline = 0;
+    } else {
+      NEXT(m->grace_deadline);
+    }
+  }
+#undef NEXT
+  return next;
+}
+
+static bool all_done(jd_match *m) {
+  for (size_t i = 0; i < m->nunits; i++)
+    if (m->units[i]->state != UNIT_DONE)
+      return false;
+  return true;
+}
+
+void jd_match_loop(jd_match *m) {
+  bool cancelled = false;
+  while (!all_done(m)) {
+    int64_t now = dk_now_ms();
+    if (!cancelled && m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel)) {
+      cancelled = true;
+      jd_match_set_status(m, "cancelled", "cancelled");
+      for (size_t i = 0; i < m->nunits; i++)
+        if (m->units[i]->state != UNIT_DONE)
+          jd_unit_request_kill(m->units[i], JD_KILL_CANCEL);
+    }
+    int64_t next = check_deadlines(m, now);
+    int timeout = -1;
+    if (next)
+      timeout = next - now > 0 ? (int)(next - now) : 0;
+    if (m->hooks && m->hooks->cancel && !cancelled && (timeout < 0 || timeout > CANCEL_CHECK_MS))
+      timeout = CANCEL_CHECK_MS;
+    jd_unit *gl = gl_unit(m);
+    bool gl_alive = gl && gl->state != UNIT_DONE;
+    struct pollfd p[3] = {
+        {.fd = m->wake_fd, .events = POLLIN},
+        {.fd = gl_alive ? m->cmd_fd : -1, .events = POLLIN},
+        {.fd = gl_alive && m->ev_out.len ? m->ev_fd : -1, .events = POLLOUT},
+    };
+    int n = poll(p, 3, timeout);
+    if (n < 0 && errno != EINTR) {
+      jd_log(JD_LOG_ERROR, "match.poll", "%s: %s", m->run_key, strerror(errno));
+      jd_match_set_status(m, "error", "judger: poll failed: %s", strerror(errno));
+      for (size_t i = 0; i < m->nunits; i++)
+        if (m->units[i]->state != UNIT_DONE)
+          jd_unit_request_kill(m->units[i], JD_KILL_CANCEL);
+      /* Still wait for the unit threads: they remove their containers. */
+      poll(p, 1, 100);
+    }
+    if (n <= 0)
+      continue;
+    /* Commands first: an "end" written just before the game logic exited
+     * must be seen before its exit note is judged. */
+    if (p[1].revents & POLLIN)
+      read_commands(m);
+    if (p[0].revents & POLLIN)
+      drain_notes(m);
+    if (p[2].revents & (POLLOUT | POLLERR))
+      flush_events(m);
+  }
+}

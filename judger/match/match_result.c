@@ -1,0 +1,205 @@
+/* Match results (see match.h, match_result.h, docs/match-spec.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/commands.h"
+#include "dockerapi/buf.h"
+#include "match/match_result.h"
+#include "common/util.h"
+
+static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
+
+static json_object *time_or_null(int64_t ms) {
+  if (!ms)
+    return NULL;
+  char ts[32];
+  jd_time_rfc3339(ts, ms);
+  return json_object_new_string(ts);
+}
+
+static json_object *instance_json(const jd_instance_result *i) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "name", json_object_new_string(i->name ? i->name : ""));
+  if (i->ai >= 0)
+    json_object_object_add(o, "ai", json_object_new_int(i->ai));
+  json_object_object_add(o, "verdict", json_object_new_string(i->verdict ? i->verdict : "UE"));
+  json_object_object_add(o, "exit_code", json_object_new_int64(i->exit_code));
+  json_object_object_add(o, "oom_killed", json_object_new_boolean(i->oom_killed));
+  json_object_object_add(o, "log_truncated", json_object_new_boolean(i->log_truncated));
+  json_object_object_add(o, "killed", json_object_new_boolean(i->killed));
+  json_object_object_add(o, "started_at", time_or_null(i->started_ms));
+  json_object_object_add(o, "ended_at", time_or_null(i->ended_ms));
+  json_object_object_add(
+      o, "duration_ms",
+      json_object_new_int64(i->started_ms && i->ended_ms ? i->ended_ms - i->started_ms : 0));
+  json_object_object_add(o, "message", str_or_null(i->message));
+  return o;
+}
+
+char *jd_match_result_json(const jd_match_result *r) {
+  if (!r)
+    return NULL;
+  json_object *o = json_object_new_object();
+  if (!o)
+    return NULL;
+  json_object_object_add(o, "match_id", json_object_new_string(r->match_id ? r->match_id : ""));
+  json_object_object_add(o, "run", str_or_null(r->run_key));
+  json_object_object_add(o, "status", json_object_new_string(r->status ? r->status : "error"));
+  json_object_object_add(o, "reason", str_or_null(r->reason));
+  json_object *scores = NULL;
+  if (r->has_scores) {
+    scores = json_object_new_array();
+    for (size_t i = 0; i < r->nplayers; i++)
+      json_object_array_add(scores, json_object_new_double(r->players[i].score));
+  }
+  json_object_object_add(o, "scores", scores);
+  json_object_object_add(o, "started_at", time_or_null(r->started_ms));
+  json_object_object_add(o, "ended_at", time_or_null(r->ended_ms));
+  json_object_object_add(
+      o, "duration_ms",
+      json_object_new_int64(r->started_ms && r->ended_ms ? r->ended_ms - r->started_ms : 0));
+  json_object *players = json_object_new_array();
+  for (size_t i = 0; i < r->nplayers; i++) {
+    const jd_player_result *p = &r->players[i];
+    json_object *po = json_object_new_object();
+    json_object_object_add(po, "ai", json_object_new_int(p->ai));
+    json_object_object_add(po, "id", json_object_new_string(p->id ? p->id : ""));
+    json_object_object_add(po, "verdict", json_object_new_string(p->verdict ? p->verdict : "UE"));
+    json_object_object_add(po, "score", r->has_scores ? json_object_new_double(p->score) : NULL);
+    json_object_object_add(po, "message", str_or_null(p->message));
+    json_object_object_add(po, "exit_code", json_object_new_int64(p->exit_code));
+    json_object_object_add(po, "oom_killed", json_object_new_boolean(p->oom_killed));
+    json_object_object_add(po, "log_truncated", json_object_new_boolean(p->log_truncated));
+    json_object_object_add(po, "instances", json_object_new_int(p->instances));
+    json_object_object_add(po, "log", str_or_null(p->log));
+    json_object_object_add(po, "build_message", str_or_null(p->build_message));
+    json_object_array_add(players, po);
+  }
+  json_object_object_add(o, "players", players);
+  json_object *gl = instance_json(&r->game_logic);
+  json_object_object_add(gl, "log", str_or_null(r->game_logic_log));
+  json_object_object_add(o, "game_logic", gl);
+  json_object *inst = json_object_new_array();
+  for (size_t i = 0; i < r->ninstances; i++)
+    json_object_array_add(inst, instance_json(&r->instances[i]));
+  json_object_object_add(o, "instances", inst);
+  json_object *files = json_object_new_array();
+  for (size_t i = 0; i < r->nfiles; i++)
+    json_object_array_add(files, json_object_new_string(r->files[i]));
+  json_object_object_add(o, "files", files);
+  json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
+  json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
+  char *text = strdup(
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(o);
+  return text;
+}
+
+int jd_match_result_write(const jd_match_result *r, const char *dir) {
+  char *text = jd_match_result_json(r);
+  char *path = NULL;
+  int rc = -1;
+  if (!text || asprintf(&path, "%s/result.json", dir) < 0) {
+    path = NULL;
+    errno = ENOMEM;
+    goto cleanup;
+  }
+  size_t len = strlen(text);
+  text[len] = '\n'; /* replace the NUL: the file ends with a newline */
+  rc = jd_write_file(path, text, len + 1);
+cleanup:
+  free(text);
+  free(path);
+  return rc;
+}
+
+static void fmt_duration(char *out, size_t n, int64_t a, int64_t b) {
+  if (!a || !b)
+    snprintf(out, n, "-");
+  else
+    snprintf(out, n, "%.2fs", (double)(b - a) / 1000.0);
+}
+
+char *jd_match_result_summary(const jd_match_result *r) {
+  dk_buf b = DK_BUF_INIT(1 << 20);
+  char d[32];
+  fmt_duration(d, sizeof d, r->started_ms, r->ended_ms);
+  dk_buf_appendf(&b, "match %s: %s%s%s (%s)\n", r->match_id, r->status, r->reason ? " — " : "",
+                 r->reason ? r->reason : "", d);
+  dk_buf_appendf(&b, "%-3s %-20s %-7s %10s %5s %9s  %s\n", "AI", "program", "verdict", "score",
+                 "exit", "instances", "notes");
+  for (size_t i = 0; i < r->nplayers; i++) {
+    const jd_player_result *p = &r->players[i];
+    char score[32] = "-";
+    if (r->has_scores)
+      snprintf(score, sizeof score, "%g", p->score);
+    dk_buf_appendf(&b, "%-3d %-20.20s %-7s %10s %5lld %9d  %s%s%s%s\n", p->ai, p->id, p->verdict,
+                   score, (long long)p->exit_code, p->instances, p->oom_killed ? "oom " : "",
+                   p->log_truncated ? "log-truncated " : "", p->message ? p->message : "",
+                   p->build_message ? p->build_message : "");
+  }
+  const jd_instance_result *g = &r->game_logic;
+  fmt_duration(d, sizeof d, g->started_ms, g->ended_ms);
+  dk_buf_appendf(&b, "game logic: %s, exit %lld, %s%s%s\n", g->verdict ? g->verdict : "-",
+                 (long long)g->exit_code, d, g->message ? ", " : "", g->message ? g->message : "");
+  for (size_t i = 0; i < r->ninstances; i++) {
+    const jd_instance_result *in = &r->instances[i];
+    fmt_duration(d, sizeof d, in->started_ms, in->ended_ms);
+    dk_buf_appendf(&b, "  %-16s AI %-2d %-4s exit %-4lld %8s%s%s\n", in->name, in->ai, in->verdict,
+                   (long long)in->exit_code, d, in->message ? "  " : "",
+                   in->message ? in->message : "");
+  }
+  if (r->out_dir)
+    dk_buf_appendf(&b, "outputs in %s\n", r->out_dir);
+  return dk_buf_detach(&b, NULL);
+}
+
+void jd_instance_result_clear(jd_instance_result *i) {
+  if (!i)
+    return;
+  free(i->name);
+  free(i->verdict);
+  free(i->message);
+  memset(i, 0, sizeof *i);
+}
+
+void jd_match_result_free(jd_match_result *r) {
+  if (!r)
+    return;
+  free(r->match_id);
+  free(r->run_key);
+  free(r->status);
+  free(r->reason);
+  for (size_t i = 0; i < r->nplayers; i++) {
+    free(r->players[i].id);
+    free(r->players[i].verdict);
+    free(r->players[i].message);
+    free(r->players[i].log);
+    free(r->players[i].build_message);
+  }
+  free(r->players);
+  jd_instance_result_clear(&r->game_logic);
+  free(r->game_logic_log);
+  for (size_t i = 0; i < r->ninstances; i++)
+    jd_instance_result_clear(&r->instances[i]);
+  free(r->instances);
+  for (size_t i = 0; i < r->nfiles; i++)
+    free(r->files[i]);
+  free(r->files);
+  free(r->out_dir);
+  free(r);
+}
+
+int jd_match_exit_code(const jd_match_result *r) {
+  if (!r || !r->status)
+    return JD_EXIT_SYSTEM;
+  if (!strcmp(r->status, "finished"))
+    return JD_EXIT_OK;
+  if (!strcmp(r->status, "failed"))
+    return JD_EXIT_PROGRAM;
+  return JD_EXIT_SYSTEM;
+}

@@ -1,0 +1,327 @@
+/* One container of a match and the thread doing its engine calls (see
+ * match_internal.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "match/match_internal.h"
+#include "common/util.h"
+
+/* Bounds on engine calls a unit makes after its container ended: they must
+ * not hang a match's cleanup if the engine stalls. */
+#define UNIT_WAIT_MS 30000
+
+int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
+  *out = NULL;
+  jd_unit *u = calloc(1, sizeof *u);
+  if (!u)
+    return DK_ENOMEM;
+  u->m = m;
+  u->ai = ai;
+  u->seq = (int)m->nunits;
+  u->exit_code = -1;
+  atomic_init(&u->kill, JD_KILL_NONE);
+  snprintf(u->name, sizeof u->name, "%s", name);
+  int rc = dk_cancel_new(&u->cancel);
+  if (rc)
+    goto fail;
+  if (ai < 0) {
+    if (asprintf(&u->cname, "judger-%s-%s-game_logic", m->ctx->host_id, m->run_key) < 0)
+      u->cname = NULL;
+    if (asprintf(&u->spool_path, "%s/game_logic.log", m->out_dir) < 0)
+      u->spool_path = NULL;
+  } else {
+    /* The sequence number keeps names unique when a player name is reused
+     * after its first instance exited. */
+    if (asprintf(&u->cname, "judger-%s-%s-player-%s-%d", m->ctx->host_id, m->run_key, name,
+                 u->seq) < 0)
+      u->cname = NULL;
+    if (asprintf(&u->spool_path, "%s/%d.log", m->spool_dir, u->seq) < 0)
+      u->spool_path = NULL;
+  }
+  if (!u->cname || !u->spool_path) {
+    rc = DK_ENOMEM;
+    goto fail;
+  }
+  if (m->nunits == m->units_cap) {
+    size_t cap = m->units_cap ? m->units_cap * 2 : 8;
+    jd_unit **n = realloc(m->units, cap * sizeof *n);
+    if (!n) {
+      rc = DK_ENOMEM;
+      goto fail;
+    }
+    m->units = n;
+    m->units_cap = cap;
+  }
+  m->units[m->nunits++] = u;
+  *out = u;
+  return 0;
+fail:
+  jd_unit_free(u);
+  return rc;
+}
+
+void jd_unit_free(jd_unit *u) {
+  if (!u)
+    return;
+  dk_cancel_free(u->cancel);
+  free(u->cname);
+  free(u->spool_path);
+  free(u->id);
+  free(u->message);
+  free(u);
+}
+
+jd_kill_reason jd_unit_kill_reason(const jd_unit *u) {
+  jd_kill_reason k = (jd_kill_reason)atomic_load(&u->kill);
+  if (u->log_truncated)
+    return JD_KILL_OLE;
+  return u->kill_sent ? k : JD_KILL_NONE;
+}
+
+void jd_unit_request_kill(jd_unit *u, jd_kill_reason why) {
+  int none = JD_KILL_NONE;
+  atomic_compare_exchange_strong(&u->kill, &none, (int)why);
+  /* Wakes the unit thread out of its log stream; it kills the container. */
+  dk_cancel_fire(u->cancel);
+}
+
+static void set_message(jd_unit *u, const char *what, int rc) {
+  if (u->message)
+    return;
+  const dk_error *e = dk_error_last();
+  if (asprintf(&u->message, "%s: %s", what, e && e->code == rc ? e->message : dk_strerror(rc)) < 0)
+    u->message = NULL;
+}
+
+/* ---- container configuration ------------------------------------------- */
+
+typedef struct unit_cfg {
+  dk_container_config cc;
+  jd_limits_store store;
+  const char *env[16];
+  char *env_own[16];
+  size_t nenv;
+  const char *binds[8];
+  char *binds_own[8];
+  size_t nbinds;
+  dk_kv labels[4];
+  const char *aliases[2];
+} unit_cfg;
+
+static int add_env(unit_cfg *c, const char *k, const char *v) {
+  char *s = NULL;
+  if (asprintf(&s, "%s=%s", k, v) < 0)
+    return DK_ENOMEM;
+  c->env_own[c->nenv] = s;
+  c->env[c->nenv++] = s;
+  return 0;
+}
+
+static int add_bind(unit_cfg *c, const char *host, const char *ctr, bool ro) {
+  char *s = NULL;
+  if (asprintf(&s, "%s:%s%s", host, ctr, ro ? ":ro" : "") < 0)
+    return DK_ENOMEM;
+  c->binds_own[c->nbinds] = s;
+  c->binds[c->nbinds++] = s;
+  return 0;
+}
+
+static void unit_cfg_free(unit_cfg *c) {
+  for (size_t i = 0; i < c->nenv; i++)
+    free(c->env_own[i]);
+  for (size_t i = 0; i < c->nbinds; i++)
+    free(c->binds_own[i]);
+}
+
+static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
+  jd_match *m = u->m;
+  const jd_match_spec *s = m->spec;
+  bool gl = u->ai < 0;
+  const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
+  const jd_role_limits *lim = gl ? &s->limits.game_logic : &s->limits.player;
+  memset(c, 0, sizeof *c);
+  jd_limits_host_config(&c->cc.host, &c->store, lim, m->net_name);
+  c->cc.image = r->image;
+  c->cc.cmd = r->cmd;
+  c->cc.user = lim->user && *lim->user ? lim->user : NULL;
+  c->cc.hostname = gl ? "game" : u->name;
+  c->labels[0] = (dk_kv){JD_LABEL_HOST, m->ctx->host_id};
+  c->labels[1] = (dk_kv){JD_LABEL_MATCH, s->id};
+  c->labels[2] = (dk_kv){JD_LABEL_RUN, m->run_key};
+  c->labels[3] = (dk_kv){JD_LABEL_ROLE, gl ? "game_logic" : "player"};
+  c->cc.labels = c->labels;
+  c->cc.nlabels = 4;
+  c->aliases[0] = gl ? "game" : u->name;
+  c->cc.aliases = c->aliases;
+  int rc = add_env(c, "JUDGER_MATCH_ID", s->id);
+  if (!rc)
+    rc = add_env(c, "HOME", "/tmp");
+  if (gl) {
+    char n[16];
+    snprintf(n, sizeof n, "%zu", s->nplayers);
+    if (!rc)
+      rc = add_env(c, "JUDGER_CMD_PIPE", "/judger/cmd");
+    if (!rc)
+      rc = add_env(c, "JUDGER_EVENT_PIPE", "/judger/events");
+    if (!rc)
+      rc = add_env(c, "JUDGER_MATCH_JSON", "/judger/match.json");
+    if (!rc)
+      rc = add_env(c, "JUDGER_OUT_DIR", "/judger/out");
+    if (!rc)
+      rc = add_env(c, "JUDGER_AI_COUNT", n);
+    if (!rc)
+      rc = add_bind(c, m->cmd_path, "/judger/cmd", false);
+    if (!rc)
+      rc = add_bind(c, m->ev_path, "/judger/events", false);
+    if (!rc)
+      rc = add_bind(c, m->json_path, "/judger/match.json", true);
+    if (!rc)
+      rc = add_bind(c, m->gl_out, "/judger/out", false);
+  } else {
+    char n[16];
+    snprintf(n, sizeof n, "%d", u->ai);
+    if (!rc)
+      rc = add_env(c, "JUDGER_TOKEN", m->tokens[u->ai]);
+    if (!rc)
+      rc = add_env(c, "JUDGER_AI_INDEX", n);
+    if (!rc)
+      rc = add_env(c, "JUDGER_PLAYER_NAME", u->name);
+    if (!rc)
+      rc = add_env(c, "JUDGER_GAME_HOST", "game");
+  }
+  if (!rc && r->app_dir)
+    rc = add_bind(c, r->app_dir, "/app", true);
+  c->cc.env = c->env;
+  c->cc.host.binds = c->binds;
+  return rc;
+}
+
+/* ---- the unit thread --------------------------------------------------- */
+
+static int on_output(void *ud, int stream, const char *data, size_t len) {
+  (void)stream;
+  jd_log_spool *spool = ud;
+  int rc = jd_log_spool_write(spool, data, len);
+  /* Past the cap: stop reading; the thread marks OLE and kills. A spool I/O
+   * error also stops reading (and is reported), never the match. */
+  return rc ? 1 : 0;
+}
+
+static void follow_logs(jd_unit *u, jd_log_spool *spool) {
+  dk_logs_opts lo = {.follow = true};
+  dk_call call = {.cancel = u->cancel};
+  int rc = dk_container_logs(u->m->ctx->dk, u->id, &lo, on_output, spool, &call);
+  if (rc == 1 && jd_log_spool_truncated(spool)) {
+    u->log_truncated = true;
+    int none = JD_KILL_NONE;
+    atomic_compare_exchange_strong(&u->kill, &none, JD_KILL_OLE);
+  } else if (rc && rc != DK_ECANCELED) {
+    /* The stream broke (engine restart, I/O): the wait below still tells
+     * how the container ended; the log may be short. */
+    jd_log(JD_LOG_WARN, "match.logs", "%s: log stream ended early: %s", u->cname, dk_strerror(rc));
+  }
+}
+
+static void *unit_main(void *arg) {
+  jd_unit *u = arg;
+  jd_match *m = u->m;
+  dk_client *dk = m->ctx->dk;
+  unit_cfg cfg;
+  jd_log_spool *spool = NULL;
+  int rc = unit_cfg_build(&cfg, u);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "configuration", rc);
+    goto done;
+  }
+  if (jd_log_spool_open(&spool, u->spool_path,
+                        u->ai < 0 ? m->spec->limits.game_logic.log_max
+                                  : m->spec->limits.player.log_max)) {
+    u->engine_error = true;
+    if (asprintf(&u->message, "cannot open %s: %s", u->spool_path, strerror(errno)) < 0)
+      u->message = NULL;
+    goto done;
+  }
+  char *id = NULL;
+  rc = dk_container_create(&id, dk, u->cname, &cfg.cc);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "create", rc);
+    goto done;
+  }
+  u->id = id;
+  rc = dk_container_start(dk, u->id);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "start", rc);
+    goto done;
+  }
+  u->started_ms = jd_unix_ms();
+  jd_match_post(m, u, NOTE_STARTED);
+
+  if (atomic_load(&u->kill) == JD_KILL_NONE)
+    follow_logs(u, spool);
+  if (atomic_load(&u->kill) != JD_KILL_NONE) {
+    rc = dk_container_kill(dk, u->id, NULL);
+    /* 409: it already stopped on its own; then it was not killed and its
+     * own exit decides the verdict. */
+    if (!rc)
+      u->kill_sent = true;
+    else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
+      jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
+  }
+  dk_call wcall = {.deadline_ms = dk_now_ms() + UNIT_WAIT_MS};
+  int64_t code = -1;
+  rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "wait", rc);
+  }
+  u->exit_code = code;
+  dk_container_info *info = NULL;
+  if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
+    u->oom_killed = info->oom_killed;
+    u->exit_code = info->exit_code;
+  } else if (rc && !u->engine_error) {
+    u->engine_error = true;
+    set_message(u, "inspect", rc);
+  }
+  dk_container_info_free(info);
+
+done:
+  u->ended_ms = jd_unix_ms();
+  if (spool) {
+    u->log_truncated = u->log_truncated || jd_log_spool_truncated(spool);
+    jd_log_spool_close(spool);
+  }
+  unit_cfg_free(&cfg);
+  /* The game logic hears of the exit before the removal: a stopped
+   * container holds no network alias, and the match is not torn down before
+   * this thread is joined. */
+  jd_match_post(m, u, NOTE_EXITED);
+  if (u->id) {
+    /* Remove now rather than at the end: resources come back at once; the
+     * final sweep by label catches what this misses. */
+    rc = dk_container_remove(dk, u->id, true, true);
+    if (rc && rc != DK_ENOTFOUND)
+      jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
+  }
+  return NULL;
+}
+
+int jd_unit_spawn(jd_unit *u) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  /* Unit threads only wait on the engine: a small stack keeps 100 players
+   * cheap. */
+  pthread_attr_setstacksize(&attr, 512 * 1024);
+  int rc = pthread_create(&u->thread, &attr, unit_main, u);
+  pthread_attr_destroy(&attr);
+  if (rc)
+    return DK_ENOMEM;
+  u->thread_started = true;
+  return 0;
+}

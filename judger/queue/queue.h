@@ -1,0 +1,149 @@
+/* The task queue on Redis Streams: three priority streams read by one
+ * consumer group, leases on pending entries, attempts, dead letters and
+ * results written exactly once. Keys and formats: docs/queue.md.
+ *
+ * A jd_queue owns one Redis connection and is used by one thread at a time.
+ * Every function returns 0 or a JD_REDIS_* code (JD_REDIS_ECONN: Redis is
+ * unreachable, retry after jd_queue_backoff_ms()).
+ */
+#ifndef JD_QUEUE_H
+#define JD_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue/redis.h"
+
+typedef enum { JD_PRIO_BUILD = 0, JD_PRIO_MATCH = 1, JD_PRIO_AUTO = 2 } jd_priority;
+#define JD_PRIO_COUNT 3
+
+/* "build", "match", "auto". */
+const char *jd_priority_name(jd_priority p);
+int jd_priority_parse(jd_priority *out, const char *name);
+
+typedef struct jd_queue_opts {
+  const char *redis_url;
+  const char *prefix;   /* key prefix; NULL = "judger" */
+  const char *group;    /* consumer group; NULL = "judgers" */
+  const char *consumer; /* this judger's host id (required for consumers) */
+  int64_t lease_ms;     /* an entry idle longer than this is claimable; 0 = 30000 */
+  jd_redis_opts redis;
+} jd_queue_opts;
+
+typedef struct jd_queue jd_queue;
+
+/* No I/O happens here. The caller frees *out with jd_queue_free(). */
+int jd_queue_new(jd_queue **out, const jd_queue_opts *opts);
+void jd_queue_free(jd_queue *q);
+jd_redis *jd_queue_redis(jd_queue *q);
+int64_t jd_queue_backoff_ms(const jd_queue *q);
+const char *jd_queue_error(const jd_queue *q);
+/* Name of a key under the prefix ("judger:q:build"...); lives as long as q. */
+const char *jd_queue_stream_key(const jd_queue *q, jd_priority p);
+const char *jd_queue_dead_key(const jd_queue *q);
+const char *jd_queue_results_key(const jd_queue *q);
+
+/* Creates the consumer group on every stream (from the start, so entries
+ * added before any judger ran are served); an existing group is fine. */
+int jd_queue_setup(jd_queue *q);
+
+/* One stream entry handed to this consumer. */
+typedef struct jd_entry {
+  jd_priority prio;
+  char id[48];
+  char *task_json; /* the entry's "task" field; NULL when missing */
+  bool deleted;    /* still pending but deleted from the stream */
+} jd_entry;
+
+typedef struct jd_entry_list {
+  jd_entry *items;
+  size_t count, cap;
+} jd_entry_list;
+
+void jd_entry_list_clear(jd_entry_list *l); /* frees the items, keeps l usable */
+/* Moves item i out of l into *out (the caller frees out->task_json). */
+void jd_entry_list_take(jd_entry_list *l, size_t i, jd_entry *out);
+
+/* XADD of a task; also marks the task "queued" in its status record. *id
+ * (may be NULL) gets the entry id; the caller frees it. */
+int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
+                    const char *task_json);
+
+/* New entries of one stream, without blocking (XREADGROUP ... >), at most
+ * count, appended to out. */
+int jd_queue_read_new(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count);
+/* This consumer's own pending entries of one stream with ids after
+ * *after (start with "0"), at most count; *after advances. */
+int jd_queue_read_own(jd_entry_list *out, jd_queue *q, jd_priority p, char after[48], size_t count);
+/* Blocks up to block_ms for a new entry on any stream (at most count per
+ * stream); appends what came (nothing on timeout). */
+int jd_queue_read_block(jd_entry_list *out, jd_queue *q, size_t count, long block_ms);
+/* XAUTOCLAIM: takes over entries of one stream idle longer than the lease,
+ * at most count. Entries deleted meanwhile are dropped by Redis. */
+int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count);
+
+/* Renews the lease of this consumer's entries (XCLAIM ... JUSTID resets the
+ * idle time). ours[i] is false when entry i is no longer pending on this
+ * consumer (another judger claimed it, or it was acked). */
+int jd_queue_renew(bool *ours, jd_queue *q, const jd_priority *prios, const char *const *ids,
+                   size_t n);
+/* Gives an entry back without counting an attempt: it becomes claimable by
+ * any judger at once (its idle time is set past the lease). */
+int jd_queue_release(jd_queue *q, jd_priority p, const char *entry_id);
+int jd_queue_ack(jd_queue *q, jd_priority p, const char *entry_id);
+
+/* Starts an attempt: *attempt = the task's attempt number (1, 2...), and
+ * the status record becomes "running" on this host; *attempt = 0 when a
+ * result is already stored (a duplicate: ack it, do not run it). */
+int jd_queue_begin(int *attempt, jd_queue *q, jd_priority p, const char *entry_id,
+                   const char *task_id);
+/* An attempt given back by a draining judger: the attempt count goes down
+ * again, the status is "queued" and the entry is released. */
+int jd_queue_drained(jd_queue *q, jd_priority p, const char *entry_id, const char *task_id);
+/* An attempt that failed for a system reason: status "queued" with the
+ * error; the entry stays pending and is claimed again after the lease. */
+int jd_queue_retry_later(jd_queue *q, const char *task_id, const char *error);
+/* Writes the task's progress (a JSON text) into its status record. */
+int jd_queue_progress(jd_queue *q, const char *task_id, const char *progress_json);
+
+/* Dead letter: XADD to the dead stream with the reason, status "dead"
+ * (when task_id is known), XACK and XDEL of the entry, in one script. */
+int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const char *reason,
+                  int attempts);
+
+typedef struct jd_result_rec {
+  const char *task_id;
+  int attempt;
+  const char *status;  /* "finished", "failed", "error", "cancelled", "stalled" */
+  const char *summary; /* one line (scores, verdict) */
+  const char *json;    /* the full result.json */
+} jd_result_rec;
+
+/* Stores the result once per task id (SET NX), appends to the results
+ * stream, sets the status "finished" and acks + deletes the entry; all in
+ * one script. *written is false when a result was already there (the entry
+ * is acked all the same). entry_id may be NULL (nothing to ack). */
+int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char *entry_id,
+                          const jd_result_rec *rec);
+/* The stored result.json of a task; *json NULL when none. Caller frees. */
+int jd_queue_get_result(char **json, jd_queue *q, const char *task_id);
+
+/* Host registry: SET <prefix>:host:<id> info_json PX ttl_ms, and the id in
+ * the <prefix>:hosts set. */
+int jd_queue_heartbeat(jd_queue *q, const char *info_json, int64_t ttl_ms);
+int jd_queue_host_gone(jd_queue *q);
+/* Ids of registered hosts whose heartbeat key expired; the caller frees
+ * each and the array (NULL-terminated). */
+int jd_queue_dead_hosts(char ***out, jd_queue *q);
+
+/* One task: {"task_id", "status": <its status record>, "result": <result.json
+ * or absent>}; *found false when neither exists. Caller frees *out. */
+int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id);
+
+/* Everything `judger status` shows, as one JSON object (docs/queue.md):
+ * streams (length, pending, waiting), pending per host, live hosts, running
+ * tasks with progress, the last dead_max dead letters. Caller frees. */
+int jd_queue_status_json(char **out, jd_queue *q, size_t dead_max);
+
+#endif

@@ -1,0 +1,296 @@
+/* A Redis connection with timeouts and reconnection backoff (see redis.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/redis.h"
+
+struct jd_redis {
+  redisContext *c;
+  jd_redis_url url;
+  char display[300];
+  long connect_timeout_ms, io_timeout_ms;
+  long backoff_min_ms, backoff_max_ms;
+  int64_t backoff_ms;  /* current delay; 0 after a success */
+  int64_t next_try_ms; /* monotonic time before which no connect is tried */
+  char err[512];
+};
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval tv_of(long ms) {
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  return tv;
+}
+
+static int parse_int(const char *s, size_t n, int lo, int hi, int *out) {
+  if (n == 0 || n > 9)
+    return -1;
+  int v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  if (v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int jd_redis_url_parse(jd_redis_url *out, const char *url) {
+  memset(out, 0, sizeof *out);
+  out->port = 6379;
+  if (!url)
+    return JD_REDIS_EINVAL;
+  if (!strncmp(url, "unix://", 7)) {
+    const char *p = url + 7;
+    const char *q = strchr(p, '?');
+    size_t n = q ? (size_t)(q - p) : strlen(p);
+    if (n == 0 || p[0] != '/' || n >= sizeof out->path)
+      return JD_REDIS_EINVAL;
+    memcpy(out->path, p, n);
+    if (q) {
+      if (strncmp(q, "?db=", 4) || parse_int(q + 4, strlen(q + 4), 0, 1 << 20, &out->db))
+        return JD_REDIS_EINVAL;
+    }
+    return JD_REDIS_OK;
+  }
+  if (strncmp(url, "redis://", 8))
+    return JD_REDIS_EINVAL;
+  const char *p = url + 8;
+  const char *at = strrchr(p, '@');
+  if (at) {
+    /* [user]:password@ — only the password matters before Redis 6 ACLs. */
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    const char *pw = colon ? colon + 1 : p;
+    size_t n = (size_t)(at - pw);
+    if (n >= sizeof out->password)
+      return JD_REDIS_EINVAL;
+    memcpy(out->password, pw, n);
+    p = at + 1;
+  }
+  const char *slash = strchr(p, '/');
+  size_t hostport = slash ? (size_t)(slash - p) : strlen(p);
+  const char *colon = memchr(p, ':', hostport);
+  size_t hn = colon ? (size_t)(colon - p) : hostport;
+  if (hn == 0 || hn >= sizeof out->host)
+    return JD_REDIS_EINVAL;
+  memcpy(out->host, p, hn);
+  if (colon && parse_int(colon + 1, hostport - hn - 1, 1, 65535, &out->port))
+    return JD_REDIS_EINVAL;
+  if (slash && slash[1] && parse_int(slash + 1, strlen(slash + 1), 0, 1 << 20, &out->db))
+    return JD_REDIS_EINVAL;
+  return JD_REDIS_OK;
+}
+
+int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
+  *out = NULL;
+  jd_redis *r = calloc(1, sizeof *r);
+  if (!r)
+    return JD_REDIS_ENOMEM;
+  if (jd_redis_url_parse(&r->url, url)) {
+    free(r);
+    return JD_REDIS_EINVAL;
+  }
+  jd_redis_opts o = {0};
+  if (opts)
+    o = *opts;
+  r->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000;
+  r->io_timeout_ms = o.io_timeout_ms > 0 ? o.io_timeout_ms : 5000;
+  r->backoff_min_ms = o.backoff_min_ms > 0 ? o.backoff_min_ms : 100;
+  r->backoff_max_ms = o.backoff_max_ms > 0 ? o.backoff_max_ms : 5000;
+  if (r->url.path[0])
+    snprintf(r->display, sizeof r->display, "unix://%s?db=%d", r->url.path, r->url.db);
+  else
+    snprintf(r->display, sizeof r->display, "redis://%s%s:%d/%d", r->url.password[0] ? "***@" : "",
+             r->url.host, r->url.port, r->url.db);
+  snprintf(r->err, sizeof r->err, "not connected");
+  *out = r;
+  return JD_REDIS_OK;
+}
+
+void jd_redis_free(jd_redis *r) {
+  if (!r)
+    return;
+  if (r->c)
+    redisFree(r->c);
+  free(r);
+}
+
+bool jd_redis_connected(const jd_redis *r) { return r->c != NULL; }
+
+void jd_redis_disconnect(jd_redis *r) {
+  if (r->c) {
+    redisFree(r->c);
+    r->c = NULL;
+  }
+}
+
+int64_t jd_redis_backoff_ms(const jd_redis *r) {
+  int64_t left = r->next_try_ms - mono_ms();
+  return left > 0 ? left : 0;
+}
+
+int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms) {
+  static __thread unsigned seed;
+  if (!seed)
+    seed = (unsigned)(mono_ms() ^ (int64_t)getpid() ^ (int64_t)(intptr_t)&seed);
+  int64_t next = cur <= 0 ? min_ms : cur * 2;
+  if (next > max_ms)
+    next = max_ms;
+  int64_t jitter = next / 4 > 0 ? rand_r(&seed) % (next / 4 + 1) : 0;
+  return next - next / 8 + jitter;
+}
+
+static void failed(jd_redis *r) {
+  r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, r->backoff_max_ms);
+  r->next_try_ms = mono_ms() + r->backoff_ms;
+}
+
+/* Runs a command on a fresh connection before it is handed out (AUTH,
+ * SELECT); 0 or -1 with r->err set. */
+static int setup_command(jd_redis *r, const char *what, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *rep = redisvCommand(r->c, fmt, ap);
+  va_end(ap);
+  if (!rep) {
+    snprintf(r->err, sizeof r->err, "%s: %s", what, r->c->errstr[0] ? r->c->errstr : "I/O error");
+    return -1;
+  }
+  int rc = 0;
+  if (rep->type == REDIS_REPLY_ERROR) {
+    snprintf(r->err, sizeof r->err, "%s: %s", what, rep->str);
+    rc = -1;
+  }
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_redis_connect(jd_redis *r) {
+  if (r->c)
+    return JD_REDIS_OK;
+  if (jd_redis_backoff_ms(r) > 0)
+    return JD_REDIS_ECONN;
+  struct timeval ctv = tv_of(r->connect_timeout_ms);
+  redisContext *c = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, ctv)
+                                   : redisConnectWithTimeout(r->url.host, r->url.port, ctv);
+  if (!c) {
+    snprintf(r->err, sizeof r->err, "connect %s: out of memory", r->display);
+    failed(r);
+    return JD_REDIS_ECONN;
+  }
+  if (c->err) {
+    snprintf(r->err, sizeof r->err, "connect %s: %s", r->display, c->errstr);
+    redisFree(c);
+    failed(r);
+    return JD_REDIS_ECONN;
+  }
+  r->c = c;
+  if (redisSetTimeout(c, tv_of(r->io_timeout_ms)) != REDIS_OK) {
+    snprintf(r->err, sizeof r->err, "connect %s: cannot set the I/O timeout", r->display);
+    goto fail;
+  }
+  if (!r->url.path[0])
+    redisEnableKeepAlive(c);
+  if (r->url.password[0] && setup_command(r, "AUTH", "AUTH %s", r->url.password))
+    goto fail;
+  if (r->url.db && setup_command(r, "SELECT", "SELECT %d", r->url.db))
+    goto fail;
+  r->backoff_ms = 0;
+  r->next_try_ms = 0;
+  return JD_REDIS_OK;
+fail:
+  jd_redis_disconnect(r);
+  failed(r);
+  return JD_REDIS_ECONN;
+}
+
+/* Turns hiredis's answer into our code; frees error replies. */
+static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
+  if (!rep) {
+    snprintf(r->err, sizeof r->err, "%s: %s", r->display,
+             r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
+    /* A broken context cannot be reused: drop it and reconnect later. */
+    jd_redis_disconnect(r);
+    failed(r);
+    return JD_REDIS_ECONN;
+  }
+  if (rep->type == REDIS_REPLY_ERROR) {
+    snprintf(r->err, sizeof r->err, "%s", rep->str ? rep->str : "error reply");
+    freeReplyObject(rep);
+    return JD_REDIS_EREPLY;
+  }
+  if (out)
+    *out = rep;
+  else
+    freeReplyObject(rep);
+  return JD_REDIS_OK;
+}
+
+int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
+                          const size_t *lens) {
+  if (out)
+    *out = NULL;
+  int rc = jd_redis_connect(r);
+  if (rc)
+    return rc;
+  if (block_ms > 0)
+    redisSetTimeout(r->c, tv_of(r->io_timeout_ms + block_ms));
+  redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
+  if (block_ms > 0 && r->c)
+    redisSetTimeout(r->c, tv_of(r->io_timeout_ms));
+  return take_reply(out, r, rep);
+}
+
+int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
+  if (out)
+    *out = NULL;
+  int rc = jd_redis_connect(r);
+  if (rc)
+    return rc;
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *rep = redisvCommand(r->c, fmt, ap);
+  va_end(ap);
+  return take_reply(out, r, rep);
+}
+
+const char *jd_redis_error(const jd_redis *r) { return r->err; }
+const char *jd_redis_display_url(const jd_redis *r) { return r->display; }
+
+int jd_reply_int(const redisReply *rep, long long *out) {
+  if (!rep)
+    return -1;
+  if (rep->type == REDIS_REPLY_INTEGER) {
+    *out = rep->integer;
+    return 0;
+  }
+  if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(rep->str, &end, 10);
+    if (errno || end == rep->str || *end)
+      return -1;
+    *out = v;
+    return 0;
+  }
+  return -1;
+}
+
+const char *jd_reply_str(const redisReply *rep) {
+  if (!rep)
+    return NULL;
+  if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS)
+    return rep->str;
+  return NULL;
+}

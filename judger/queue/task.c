@@ -1,0 +1,168 @@
+/* A queued task's envelope (see task.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "queue/task.h"
+#include "common/util.h"
+
+bool jd_task_id_valid(const char *id) {
+  if (!id || !*id || strlen(id) > JD_TASK_ID_MAX)
+    return false;
+  for (const char *p = id; *p; p++) {
+    char c = *p;
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (p == id || (c != '_' && c != '.' && c != '-')))
+      return false;
+  }
+  return true;
+}
+
+const char *jd_task_kind_name(jd_task_kind k) { return k == JD_TASK_BUILD ? "build" : "match"; }
+
+/* A relative path inside the output directory: no absolute path, no "..",
+ * no empty component. */
+static bool upload_path_ok(const char *p) {
+  if (!*p || *p == '/' || strlen(p) > 255)
+    return false;
+  const char *s = p;
+  while (*s) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+      return false;
+    s += n;
+    if (*s == '/')
+      s++;
+    else
+      break;
+  }
+  return p[strlen(p) - 1] != '/';
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) {
+  if (!json_object_is_type(up, json_type_object))
+    return jd_fail(err, errlen, "upload: must be an object {path: url}");
+  size_t n = (size_t)json_object_object_length(up);
+  if (n > 64)
+    return jd_fail(err, errlen, "upload: at most 64 files");
+  t->uploads = calloc(n ? n : 1, sizeof *t->uploads);
+  if (!t->uploads)
+    return jd_fail(err, errlen, "out of memory");
+  json_object_object_foreach(up, path, urlv) {
+    const char *url =
+        json_object_is_type(urlv, json_type_string) ? json_object_get_string(urlv) : NULL;
+    if (!upload_path_ok(path))
+      return jd_fail(err, errlen, "upload: bad path '%.100s' (relative, no '..')", path);
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+      return jd_fail(err, errlen, "upload.%.100s: must be an http(s) URL", path);
+    jd_upload *u = &t->uploads[t->nuploads];
+    u->path = strdup(path);
+    u->url = strdup(url);
+    u->gzip = ends_with(path, ".log");
+    if (!u->path || !u->url) {
+      free(u->path);
+      free(u->url);
+      return jd_fail(err, errlen, "out of memory");
+    }
+    t->nuploads++;
+  }
+  return 0;
+}
+
+int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
+  *out = NULL;
+  if (err && errlen)
+    err[0] = '\0';
+  if (!json)
+    return jd_fail(err, errlen, "entry has no 'task' field");
+  json_tokener *tok = json_tokener_new();
+  if (!tok)
+    return jd_fail(err, errlen, "out of memory");
+  json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t used = tok->char_offset;
+  json_tokener_free(tok);
+  jd_task *t = NULL;
+  int rc = -1;
+  if (!root || jerr != json_tokener_success) {
+    jd_fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
+    goto cleanup;
+  }
+  for (const char *p = json + used; *p; p++)
+    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
+      jd_fail(err, errlen, "task: trailing bytes after the JSON object");
+      goto cleanup;
+    }
+  if (!json_object_is_type(root, json_type_object)) {
+    jd_fail(err, errlen, "task: must be a JSON object");
+    goto cleanup;
+  }
+  t = calloc(1, sizeof *t);
+  if (!t) {
+    jd_fail(err, errlen, "out of memory");
+    goto cleanup;
+  }
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_string) ||
+      !jd_task_id_valid(json_object_get_string(v))) {
+    jd_fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars",
+            JD_TASK_ID_MAX);
+    goto cleanup;
+  }
+  t->id = strdup(json_object_get_string(v));
+  const char *type = NULL;
+  if (json_object_object_get_ex(root, "type", &v) && json_object_is_type(v, json_type_string))
+    type = json_object_get_string(v);
+  if (!type || (strcmp(type, "build") && strcmp(type, "match"))) {
+    jd_fail(err, errlen, "type: required, \"build\" or \"match\"");
+    goto cleanup;
+  }
+  t->kind = !strcmp(type, "build") ? JD_TASK_BUILD : JD_TASK_MATCH;
+  if (!json_object_object_get_ex(root, type, &v) || !json_object_is_type(v, json_type_object)) {
+    jd_fail(err, errlen, "%s: required object for a %s task", type, type);
+    goto cleanup;
+  }
+  t->spec_json = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+  if (json_object_object_get_ex(root, "upload", &v) && parse_uploads(t, v, err, errlen))
+    goto cleanup;
+  if (json_object_object_get_ex(root, "max_attempts", &v)) {
+    int64_t n = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || n < 1 || n > 100) {
+      jd_fail(err, errlen, "max_attempts: an integer from 1 to 100");
+      goto cleanup;
+    }
+    t->max_attempts = (int)n;
+  }
+  if (!t->id || !t->spec_json) {
+    jd_fail(err, errlen, "out of memory");
+    goto cleanup;
+  }
+  *out = t;
+  t = NULL;
+  rc = 0;
+cleanup:
+  jd_task_free(t);
+  json_object_put(root);
+  return rc;
+}
+
+void jd_task_free(jd_task *t) {
+  if (!t)
+    return;
+  for (size_t i = 0; i < t->nuploads; i++) {
+    free(t->uploads[i].path);
+    free(t->uploads[i].url);
+  }
+  free(t->uploads);
+  free(t->spec_json);
+  free(t->id);
+  free(t);
+}

@@ -1,0 +1,212 @@
+// test-labels: engine
+/* Program builds against the real engine: OK + cache hit, compile error,
+ * wall time, memory, network off. Build images are busybox-based. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build/artifacts.h"
+#include "build/image_cache.h"
+#include "build/source.h"
+#include "support.h"
+#include "common/util.h"
+
+typedef struct fixture {
+  dk_client *c;
+  jd_ctx ctx;
+  char *id;
+  char *state;
+  char *src;
+  char *image_id;
+  char label[160];
+  dk_kv labels[2];
+} fixture;
+
+static void put(const char *dir, const char *name, const char *text) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
+}
+
+/* A build image whose CMD is `sh -c SCRIPT`. */
+static void fx_init(fixture *f, const char *prefix, const char *script) {
+  f->c = t_client();
+  t_busybox_image(f->c);
+  f->id = t_unique(prefix);
+  f->state = t_tmpdir("artstate");
+  f->src = t_tmpdir("artsrc");
+  f->ctx = (jd_ctx){.dk = f->c, .state_dir = f->state, .host_id = "test"};
+  snprintf(f->label, sizeof f->label, "%s", f->id);
+  f->labels[0] = (dk_kv){T_LABEL_KEY, "1"};
+  f->labels[1] = (dk_kv){"judger.test.id", f->label};
+  put(f->src, "run.Dockerfile", "FROM " T_BUSYBOX_IMAGE "\n");
+  put(f->src, "main.txt", "hello\n");
+  char df[1024];
+  /* Unique per test: concurrent tests must not share build-cache layers
+   * that another test's clean-up removes. */
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
+           f->id, script);
+  jd_env_image *img = NULL;
+  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
+                           f->labels, 2, NULL, NULL, NULL));
+  cr_assert_str_eq(img->verdict, "OK", "%s", img->message ? img->message : "");
+  f->image_id = strdup(img->image_id);
+  jd_env_image_free(img);
+}
+
+static void fx_fini(fixture *f) {
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  t_rmdir(f->state);
+  t_rmdir(f->src);
+  free(f->image_id);
+  free(f->id);
+  dk_client_free(f->c);
+}
+
+static jd_artifacts *build(fixture *f, const jd_build_limits *lim) {
+  char h[65], ident[80];
+  cr_assert_eq(jd_tree_hash(h, f->src), 0);
+  snprintf(ident, sizeof ident, "tree:%s", h);
+  jd_artifacts *a = NULL;
+  t_ok(jd_artifacts_ensure(&a, &f->ctx, JD_DOMAIN_AI, f->id, f->src, ident, f->image_id, lim,
+                           f->labels, 2, NULL, NULL, NULL));
+  cr_assert_not_null(a);
+  return a;
+}
+
+/* No container of this test is left, in any state. */
+static void assert_no_build_container(fixture *f) {
+  char filter[200];
+  snprintf(filter, sizeof filter, "judger.test.id=%s", f->id);
+  const char *labels[] = {filter, NULL};
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, f->c, true, labels));
+  cr_assert_eq(l->count, 0, "%zu build container(s) left behind", l->count);
+  dk_container_list_free(l);
+}
+
+Test(artifacts, build_then_cache_hit_and_source_stays_pristine) {
+  fixture f;
+  fx_init(&f, "artok", "cat main.txt main.txt > out.txt && echo compiled-ok");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(a->verdict, "OK", "%s\n%s", a->message, a->log);
+  cr_assert(!a->cached);
+  cr_assert(a->log && strstr(a->log, "compiled-ok"), "log: %s", a->log);
+  char p[4200], *data = NULL;
+  snprintf(p, sizeof p, "%s/out.txt", a->dir);
+  cr_assert_eq(jd_read_file(&data, NULL, p, 100), 0, "no artifact at %s", p);
+  cr_assert_str_eq(data, "hello\nhello\n");
+  free(data);
+  snprintf(p, sizeof p, "%s/out.txt", f.src);
+  cr_assert(!jd_path_exists(p), "the build wrote into the source");
+  /* The key is the documented one. */
+  char h[65], ident[80], key[65];
+  jd_tree_hash(h, f.src);
+  snprintf(ident, sizeof ident, "tree:%s", h);
+  jd_artifacts_key(key, ident, f.image_id);
+  cr_assert_str_eq(a->key, key);
+  snprintf(p, sizeof p, "%s/artifacts/%s/app", f.state, key);
+  cr_assert_str_eq(a->dir, p);
+
+  jd_artifacts *b = build(&f, NULL);
+  cr_assert(b->cached, "same source and image: must be a cache hit");
+  cr_assert_str_eq(b->dir, a->dir);
+  /* Another image id is another key. */
+  char other[65];
+  jd_artifacts_key(other, ident, "sha256:0000");
+  cr_assert_str_neq(other, key);
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  jd_artifacts_free(b);
+  fx_fini(&f);
+}
+
+Test(artifacts, compile_error_is_ce_with_the_compilers_message) {
+  fixture f;
+  fx_init(&f, "artce", "echo 'main.c:3:5: error: expected ; before }' >&2; exit 1");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(a->verdict, "CE");
+  cr_assert_eq(a->exit_code, 1);
+  cr_assert(a->log && strstr(a->log, "main.c:3:5: error: expected ; before }"), "log: %s", a->log);
+  cr_assert_null(a->dir);
+  /* Failures are not cached. */
+  char p[4200];
+  snprintf(p, sizeof p, "%s/artifacts/%s", f.state, a->key);
+  cr_assert(!jd_path_exists(p), "a failed build was cached");
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, build_past_its_wall_time_is_tle_and_leaves_no_container) {
+  fixture f;
+  fx_init(&f, "arttle", "echo started; sleep 60");
+  jd_build_limits lim = {.wall_ms = 2500};
+  int64_t t0 = dk_now_ms();
+  jd_artifacts *a = build(&f, &lim);
+  int64_t took = dk_now_ms() - t0;
+  cr_assert_str_eq(a->verdict, "TLE", "%s", a->message);
+  cr_assert(took < 8000, "TLE took %lld ms", (long long)took);
+  cr_assert(a->log && strstr(a->log, "started"), "log: %s", a->log);
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, build_over_its_memory_is_mle) {
+  fixture f;
+  /* A shell variable of ~64 MiB against a 16 MiB limit (no swap). */
+  fx_init(&f, "artmle", "x=$(head -c 67108864 /dev/zero | tr '\\\\0' a); echo ${#x}");
+  jd_build_limits lim = {.memory = 16 << 20, .wall_ms = 20000};
+  jd_artifacts *a = build(&f, &lim);
+  cr_assert_str_eq(a->verdict, "MLE", "%s: %s\n%s", a->verdict, a->message, a->log);
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, network_is_off_by_default) {
+  fixture f;
+  /* /proc/net/route lists only its header line without a default route. */
+  fx_init(&f, "artnet", "cat /proc/net/route; test $(wc -l < /proc/net/route) -le 1");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(a->verdict, "OK", "the build had a route out: %s", a->log);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, program_without_build_image_uses_its_source) {
+  fixture f;
+  fx_init(&f, "artnob", "true");
+  char h[65], ident[80];
+  jd_tree_hash(h, f.src);
+  snprintf(ident, sizeof ident, "tree:%s", h);
+  jd_artifacts *a = NULL;
+  t_ok(jd_artifacts_ensure(&a, &f.ctx, JD_DOMAIN_AI, f.id, f.src, ident, NULL, NULL, NULL, 0, NULL,
+                           NULL, NULL));
+  cr_assert_str_eq(a->verdict, "OK");
+  char p[4200];
+  snprintf(p, sizeof p, "%s/main.txt", a->dir);
+  cr_assert(jd_path_exists(p), "source not in the artifacts");
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, gc_removes_old_entries_only) {
+  fixture f;
+  fx_init(&f, "artgc", "true");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(a->verdict, "OK");
+  size_t n = 99;
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 3600, false), 0);
+  cr_assert_eq(n, 0, "a fresh entry was removed");
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 0, true), 0);
+  cr_assert_eq(n, 1);
+  cr_assert(jd_path_exists(a->dir), "dry run removed something");
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 0, false), 0);
+  cr_assert_eq(n, 1);
+  cr_assert(!jd_path_exists(a->dir));
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}

@@ -1,0 +1,214 @@
+// test-labels: engine
+/* Environment images against the real engine: content-addressed tags, cache
+ * hits, failing builds, wall time, gc. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build/image_cache.h"
+#include "support.h"
+#include "common/util.h"
+
+typedef struct fixture {
+  dk_client *c;
+  jd_ctx ctx;
+  char *id;    /* unique program id */
+  char *state; /* state dir */
+  dk_kv labels[2];
+  char test_label[128];
+} fixture;
+
+static void fx_init(fixture *f, const char *prefix) {
+  f->c = t_client();
+  t_busybox_image(f->c);
+  f->id = t_unique(prefix);
+  f->state = t_tmpdir("imgcache");
+  f->ctx = (jd_ctx){.dk = f->c, .state_dir = f->state, .host_id = "test"};
+  snprintf(f->test_label, sizeof f->test_label, "%s", f->id);
+  f->labels[0] = (dk_kv){T_LABEL_KEY, "1"};
+  f->labels[1] = (dk_kv){"judger.test.id", f->test_label};
+}
+
+/* Removes every image this program id has (by its label). */
+static void fx_fini(fixture *f) {
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  t_rmdir(f->state);
+  free(f->id);
+  dk_client_free(f->c);
+}
+
+static jd_env_image *ensure(fixture *f, jd_op op, const char *df, const jd_build_limits *lim) {
+  jd_env_image *img = NULL;
+  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, op, df, strlen(df), lim, f->labels,
+                           2, NULL, NULL, NULL));
+  cr_assert_not_null(img);
+  return img;
+}
+
+static bool has_tag(dk_client *c, const char *image, const char *tag) {
+  dk_image_info *info = NULL;
+  if (dk_image_inspect(&info, c, tag) != 0)
+    return false;
+  bool same = !strcmp(info->id, image);
+  dk_image_info_free(info);
+  return same;
+}
+
+Test(image_cache, miss_then_hit_with_the_dockerfile_sha_as_tag) {
+  fixture f;
+  fx_init(&f, "icmiss");
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\"]\n", f.id);
+  char sha[65], want[256], latest[256];
+  jd_sha256_hex(sha, df, strlen(df));
+  snprintf(want, sizeof want, "ai-%s-run:%s", f.id, sha);
+  snprintf(latest, sizeof latest, "ai-%s-run:latest", f.id);
+
+  jd_env_image *a = ensure(&f, JD_OP_RUN, df, NULL);
+  cr_assert_str_eq(a->verdict, "OK", "%s", a->message ? a->message : "");
+  cr_assert(!a->cached, "first build reported as cached");
+  cr_assert_str_eq(a->tag, want);
+  cr_assert(has_tag(f.c, a->image_id, want), "tag missing");
+  cr_assert(has_tag(f.c, a->image_id, latest), ":latest missing");
+  /* The labels gc selects on. */
+  dk_image_info *info = NULL;
+  t_ok(dk_image_inspect(&info, f.c, want));
+  char lab[200];
+  snprintf(lab, sizeof lab, "\"" JD_LABEL_DOCKERFILE "\":\"%s\"", sha);
+  cr_assert(strstr(info->raw_json, lab), "label %s missing", lab);
+  cr_assert(strstr(info->raw_json, "\"" JD_LABEL_OP "\":\"run\""));
+  dk_image_info_free(info);
+
+  jd_env_image *b = ensure(&f, JD_OP_RUN, df, NULL);
+  cr_assert(b->cached, "second ensure rebuilt");
+  cr_assert_str_eq(b->image_id, a->image_id);
+  cr_assert_null(b->log, "a hit has no build log");
+  jd_env_image_free(a);
+  jd_env_image_free(b);
+  fx_fini(&f);
+}
+
+Test(image_cache, changed_dockerfile_gets_a_new_tag_and_gc_keeps_current_and_in_use) {
+  fixture f;
+  fx_init(&f, "icchg");
+  char df1[256], df2[256], df3[256];
+  snprintf(df1, sizeof df1, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=1\n", f.id);
+  snprintf(df2, sizeof df2, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=2\n", f.id);
+  snprintf(df3, sizeof df3, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=3\n", f.id);
+  jd_env_image *a = ensure(&f, JD_OP_BUILD, df1, NULL);
+  sleep(1); /* image creation times are in seconds: keep the order clear */
+  jd_env_image *b = ensure(&f, JD_OP_BUILD, df2, NULL);
+  cr_assert_str_eq(a->verdict, "OK");
+  cr_assert_str_eq(b->verdict, "OK");
+  cr_assert(!b->cached, "a changed Dockerfile must build");
+  cr_assert_str_neq(a->tag, b->tag);
+  cr_assert_str_neq(a->image_id, b->image_id);
+  sleep(1);
+  jd_env_image *c3 = ensure(&f, JD_OP_BUILD, df3, NULL);
+
+  /* A stopped container still uses the oldest image: gc must keep it. */
+  char *name = t_unique("icgc");
+  dk_kv cl[] = {{T_LABEL_KEY, "1"}};
+  const char *cmd[] = {"true", NULL};
+  dk_container_config cfg = {.image = a->tag, .cmd = cmd, .labels = cl, .nlabels = 1};
+  char *cid = NULL;
+  t_ok(dk_container_create(&cid, f.c, name, &cfg));
+
+  jd_image_gc_opts go = {.domain = "ai", .id = f.id, .keep = 0};
+  jd_image_gc_result *r = NULL;
+  t_ok(jd_image_gc(&r, &f.ctx, &go));
+  cr_assert(has_tag(f.c, c3->image_id, c3->tag), "current image removed");
+  cr_assert(!has_tag(f.c, b->image_id, b->tag), "old image kept");
+  cr_assert(has_tag(f.c, a->image_id, a->tag), "image in use removed");
+  bool listed = false;
+  for (char **t = r->in_use; t && *t; t++)
+    listed |= !strcmp(*t, a->tag);
+  cr_assert(listed, "in-use image not reported");
+  jd_image_gc_result_free(r);
+
+  /* Once the container is gone, the image goes too. */
+  t_ok(dk_container_remove(f.c, cid, true, false));
+  t_ok(jd_image_gc(&r, &f.ctx, &go));
+  cr_assert(!has_tag(f.c, a->image_id, a->tag), "unused old image kept");
+  cr_assert(has_tag(f.c, c3->image_id, c3->tag), "current image removed");
+  jd_image_gc_result_free(r);
+  free(cid);
+  free(name);
+  jd_env_image_free(a);
+  jd_env_image_free(b);
+  jd_env_image_free(c3);
+  fx_fini(&f);
+}
+
+Test(image_cache, failing_run_is_the_programs_fault_with_the_steps_output) {
+  fixture f;
+  fx_init(&f, "icfail");
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo step-output-%s && exit 3\n", f.id);
+  jd_build_limits offline = {.image_network = "none"};
+  jd_env_image *img = ensure(&f, JD_OP_RUN, df, &offline);
+  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert_null(img->image_id);
+  char want[128];
+  snprintf(want, sizeof want, "step-output-%s", f.id);
+  cr_assert(img->log && strstr(img->log, want), "step output missing: %s", img->log);
+  cr_assert(img->message && strstr(img->message, "non-zero code: 3"), "%s", img->message);
+  char tag[256];
+  jd_image_tag_for(tag, sizeof tag, JD_DOMAIN_AI, f.id, JD_OP_RUN, df, strlen(df));
+  dk_image_info *info = NULL;
+  cr_assert_eq(dk_image_inspect(&info, f.c, tag), DK_ENOTFOUND, "failed build got tagged");
+  jd_env_image_free(img);
+  fx_fini(&f);
+}
+
+Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
+  fixture f;
+  fx_init(&f, "icsyn");
+  jd_env_image *img = ensure(&f, JD_OP_RUN, "FROM " T_BUSYBOX_IMAGE "\nNOTANINSTRUCTION x\n", NULL);
+  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION"),
+            "message does not name the bad line: %s", img->message);
+  jd_env_image_free(img);
+  fx_fini(&f);
+}
+
+/* True while any container (any state) runs a command with this marker. */
+static bool marker_container_exists(dk_client *c, const char *marker) {
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, c, true, NULL));
+  bool found = false;
+  for (size_t i = 0; i < l->count && !found; i++) {
+    dk_container_info *info = NULL;
+    if (dk_container_inspect(&info, c, l->items[i].id) == 0)
+      found = strstr(info->raw_json, marker) != NULL;
+    dk_container_info_free(info);
+  }
+  dk_container_list_free(l);
+  return found;
+}
+
+Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
+  fixture f;
+  fx_init(&f, "ictle");
+  char df[256], marker[128];
+  snprintf(marker, sizeof marker, "tle-marker-%s", f.id);
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s && sleep 60\n", marker);
+  jd_build_limits lim = {.wall_ms = 2500, .image_network = "none"};
+  int64_t t0 = dk_now_ms();
+  jd_env_image *img = ensure(&f, JD_OP_RUN, df, &lim);
+  int64_t took = dk_now_ms() - t0;
+  cr_assert_str_eq(img->verdict, "TLE", "%s", img->message ? img->message : "");
+  cr_assert(took < 10000, "TLE took %lld ms", (long long)took);
+  /* The engine cancels the build when the connection closes: its RUN
+   * container must disappear, not sleep on. */
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; i++) {
+    gone = !marker_container_exists(f.c, marker);
+    if (!gone)
+      usleep(250 * 1000);
+  }
+  cr_assert(gone, "the build's RUN container is still there after the TLE");
+  jd_env_image_free(img);
+  fx_fini(&f);
+}

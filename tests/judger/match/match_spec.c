@@ -1,0 +1,224 @@
+// test-labels: unit
+/* Match spec parsing: defaults, overrides per role, relative dirs, and
+ * refusal of every invalid spec with the field named. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "match/match_spec.h"
+#include "support.h"
+#include "common/util.h"
+
+static char *dir;
+
+static void setup(void) {
+  dir = t_tmpdir("spec");
+  char p[512];
+  snprintf(p, sizeof p, "%s/gl", dir);
+  jd_mkdir_p(p, 0755);
+  snprintf(p, sizeof p, "%s/gl/run.Dockerfile", dir);
+  jd_write_file(p, "FROM scratch\n", 13);
+  snprintf(p, sizeof p, "%s/ai", dir);
+  jd_mkdir_p(p, 0755);
+  snprintf(p, sizeof p, "%s/ai/run.Dockerfile", dir);
+  jd_write_file(p, "FROM scratch\n", 13);
+  snprintf(p, sizeof p, "%s/nodf", dir);
+  jd_mkdir_p(p, 0755);
+}
+
+static void teardown(void) { t_rmdir(dir); }
+
+TestSuite(match_spec, .init = setup, .fini = teardown);
+
+#define GOOD_PROGRAMS                                                                              \
+  "\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},"                                                  \
+  "\"players\":[{\"id\":\"a\",\"dir\":\"ai\"},{\"id\":\"b\",\"git\":\"https://x/y.git\","          \
+  "\"ref\":\"main\"}]"
+
+Test(match_spec, minimal_spec_gets_documented_defaults) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m1\"," GOOD_PROGRAMS ",\"config\":{\"seed\": 42, \"map\":\"x\"}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(s->id, "m1");
+  cr_assert_eq(s->nplayers, 2);
+  char want[600];
+  snprintf(want, sizeof want, "%s/gl", dir);
+  cr_assert_str_eq(s->game_logic.dir, want);
+  cr_assert_str_eq(s->players[1].git_url, "https://x/y.git");
+  cr_assert_str_eq(s->players[1].git_ref, "main");
+  cr_assert_str_eq(s->config_json, "{\"seed\":42,\"map\":\"x\"}");
+  jd_match_limits d;
+  jd_match_limits_default(&d);
+  cr_assert_eq(s->limits.player.memory, d.player.memory);
+  cr_assert_eq(s->limits.game_logic.wall_ms, d.game_logic.wall_ms);
+  cr_assert_eq(s->limits.deadline_ms, d.deadline_ms);
+  cr_assert_str_eq(s->limits.player.user, "65534:65534");
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, limits_top_level_then_per_role) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m1\"," GOOD_PROGRAMS
+                  ",\"limits\":{\"memory\":\"128m\",\"cpus\":0.5,\"wall_ms\":5000,"
+                  "\"players\":{\"memory\":67108864,\"log_max\":\"4k\",\"user\":\"\"},"
+                  "\"game_logic\":{\"pids\":300,\"tmpfs\":\"16m\"},"
+                  "\"deadline_ms\":9000,\"max_instances\":3,\"line_max\":1024}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(s->limits.game_logic.memory, 128 << 20);
+  cr_assert_eq(s->limits.player.memory, 64 << 20);
+  cr_assert_float_eq(s->limits.player.cpus, 0.5, 1e-9);
+  cr_assert_float_eq(s->limits.game_logic.cpus, 0.5, 1e-9);
+  cr_assert_eq(s->limits.player.wall_ms, 5000);
+  cr_assert_eq(s->limits.game_logic.wall_ms, 5000);
+  cr_assert_eq(s->limits.player.log_max, 4096);
+  cr_assert_eq(s->limits.game_logic.pids, 300);
+  cr_assert_eq(s->limits.game_logic.tmpfs, 16 << 20);
+  cr_assert_str_eq(s->limits.player.user, "");
+  cr_assert_str_eq(s->limits.game_logic.user, "65534:65534");
+  cr_assert_eq(s->limits.deadline_ms, 9000);
+  cr_assert_eq(s->limits.max_instances, 3);
+  cr_assert_eq(s->limits.line_max, 1024);
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, prebuilt_image_with_command) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m1\",\"game_logic\":{\"id\":\"g\",\"image\":\"busybox:1\","
+                  "\"dir\":\"nodf\",\"cmd\":[\"sh\",\"/app/gl.sh\"]},"
+                  "\"players\":[{\"id\":\"a\",\"image\":\"busybox:1\"}]}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(s->game_logic.image, "busybox:1");
+  cr_assert_str_eq(s->game_logic.cmd[1], "/app/gl.sh");
+  cr_assert_null(s->game_logic.cmd[2]);
+  cr_assert_null(s->players[0].dir);
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, refuses_invalid_specs_naming_the_field) {
+  static const struct {
+    const char *json;
+    const char *field;
+  } bad[] = {
+      {"not json", "spec: not valid JSON"},
+      {"[]", "spec: must be a JSON object"},
+      {"{" GOOD_PROGRAMS "}", "id: missing"},
+      {"{\"id\":\"M1\"," GOOD_PROGRAMS "}", "id: must be lowercase"},
+      {"{\"id\":7," GOOD_PROGRAMS "}", "id: must be a string"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"extra\":1}", "extra: unknown field"},
+      {"{\"id\":\"m\",\"players\":[{\"id\":\"a\",\"dir\":\"ai\"}]}", "game_logic: missing"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"nodf\"},\"players\":[{\"id\":\"a\","
+       "\"dir\":\"ai\"}]}",
+       "game_logic.dir: no run.Dockerfile"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g..x\",\"dir\":\"gl\"},\"players\":[{\"id\":"
+       "\"a\",\"dir\":\"ai\"}]}",
+       "game_logic.id: "},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
+       "\"dir\":\"missing\"}]}",
+       "players[0].dir: "},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[]}",
+       "players: 0 players"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":{}}",
+       "players: must be an array"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
+       "\"dir\":\"ai\",\"git\":\"x\"}]}",
+       "players[0]: give exactly one source"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\"}]}",
+       "players[0]: give exactly one source"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
+       "\"dir\":\"ai\",\"ref\":\"main\"}]}",
+       "players[0].ref: only with \"git\""},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"A b\","
+       "\"dir\":\"ai\"}]}",
+       "players[0].id: must be lowercase"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":\"a\","
+       "\"dir\":\"ai\",\"colour\":1}]}",
+       "players[0].colour: unknown field"},
+      {"{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"image\":\"x\",\"cmd\":[]},\"players\":[{"
+       "\"id\":"
+       "\"a\",\"dir\":\"ai\"}]}",
+       "game_logic.cmd: must be a non-empty array"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"memory\":-5}}", "limits.memory: must be"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"memory\":\"lots\"}}",
+       "limits.memory: not a size"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"players\":{\"pids\":0}}}",
+       "limits.players.pids: must be between"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"players\":{\"wall_ms\":-1}}}",
+       "limits.players.wall_ms: must be between"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"game_logic\":{\"cpus\":\"2\"}}}",
+       "limits.game_logic.cpus: must be a number"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"cpus\":-1}}", "limits.cpus: must be between"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"players\":{\"deadline_ms\":5}}}",
+       "limits.players.deadline_ms: unknown field"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"deadline_ms\":0}}",
+       "limits.deadline_ms: must be between"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"user\":\"a;b\"}}", "limits.user: must be"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":{\"max_instances\":0}}",
+       "limits.max_instances: must be between"},
+      {"{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":[]}", "limits: must be an object"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    jd_match_spec *s = (jd_match_spec *)1;
+    char err[512];
+    cr_assert_eq(jd_match_spec_parse(&s, bad[i].json, dir, err, sizeof err), -1, "accepted: %s",
+                 bad[i].json);
+    cr_assert_null(s);
+    cr_assert(strstr(err, bad[i].field), "spec %s: error '%s' lacks '%s'", bad[i].json, err,
+              bad[i].field);
+  }
+}
+
+Test(match_spec, too_many_players_refused) {
+  char j[8192] = "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[";
+  for (int i = 0; i < JD_MATCH_MAX_AIS + 1; i++)
+    strcat(j, i ? ",{\"id\":\"a\",\"dir\":\"ai\"}" : "{\"id\":\"a\",\"dir\":\"ai\"}");
+  strcat(j, "]}");
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), -1);
+  cr_assert(strstr(err, "players: 17 players"), "%s", err);
+}
+
+Test(match_spec, sizes) {
+  int64_t v;
+  cr_assert_eq(jd_parse_size(&v, "123"), 0);
+  cr_assert_eq(v, 123);
+  cr_assert_eq(jd_parse_size(&v, "64k"), 0);
+  cr_assert_eq(v, 65536);
+  cr_assert_eq(jd_parse_size(&v, "2M"), 0);
+  cr_assert_eq(v, 2 << 20);
+  cr_assert_eq(jd_parse_size(&v, "1gb"), 0);
+  cr_assert_eq(v, 1 << 30);
+  cr_assert_eq(jd_parse_size(&v, "-1"), -1);
+  cr_assert_eq(jd_parse_size(&v, "1x"), -1);
+  cr_assert_eq(jd_parse_size(&v, ""), -1);
+  cr_assert_eq(jd_parse_size(&v, "99999999999999999999g"), -1);
+}
+
+Test(match_spec, game_json_has_config_and_tokens) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m1\"," GOOD_PROGRAMS ",\"config\":{\"seed\":7}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  const char *tokens[] = {"aa", "bb"};
+  char *text = jd_match_game_json(s, tokens);
+  json_object *o = json_tokener_parse(text);
+  cr_assert_not_null(o);
+  json_object *v, *p;
+  cr_assert(json_object_object_get_ex(o, "match_id", &v));
+  cr_assert_str_eq(json_object_get_string(v), "m1");
+  cr_assert(json_object_object_get_ex(o, "config", &v));
+  cr_assert(json_object_object_get_ex(v, "seed", &v));
+  cr_assert_eq(json_object_get_int(v), 7);
+  cr_assert(json_object_object_get_ex(o, "players", &p));
+  cr_assert_eq(json_object_array_length(p), 2);
+  cr_assert(json_object_object_get_ex(json_object_array_get_idx(p, 1), "token", &v));
+  cr_assert_str_eq(json_object_get_string(v), "bb");
+  json_object_put(o);
+  free(text);
+  jd_match_spec_free(s);
+}

@@ -1,0 +1,314 @@
+// test-labels: redis
+/* judger/queue.c against a real redis-server: priorities, pending entries,
+ * leases and claims, attempts, dead letters, results written once. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "queue/queue.h"
+#include "redis_server.h"
+#include "support.h"
+#include "common/util.h"
+
+static t_redis *srv;
+
+static void up(void) { srv = t_redis_start(false, false); }
+static void down(void) { t_redis_stop(srv); }
+
+static jd_queue *open_q(const char *consumer, int64_t lease_ms) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = srv->url, .consumer = consumer, .lease_ms = lease_ms};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
+  return q;
+}
+
+static void submit(jd_queue *q, jd_priority p, const char *id) {
+  char json[256];
+  snprintf(json, sizeof json, "{\"id\":\"%s\",\"type\":\"match\",\"match\":{}}", id);
+  char *eid = NULL;
+  cr_assert_eq(jd_queue_submit(&eid, q, p, id, json), 0, "%s", jd_queue_error(q));
+  cr_assert(eid && strchr(eid, '-'));
+  free(eid);
+}
+
+static long long cmd_int(jd_queue *q, const char *fmt, const char *arg) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), fmt, arg), 0);
+  long long n = -1;
+  cr_assert_eq(jd_reply_int(rep, &n), 0);
+  freeReplyObject(rep);
+  return n;
+}
+
+static char *hget(jd_queue *q, const char *key, const char *field) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "HGET %s %s", key, field), 0);
+  char *s = jd_reply_str(rep) ? strdup(rep->str) : NULL;
+  freeReplyObject(rep);
+  return s;
+}
+
+Test(queue, setup_is_idempotent, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 1000);
+  cr_assert_eq(jd_queue_setup(q), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_BUILD)), 0);
+  jd_queue_free(q);
+}
+
+Test(queue, new_entries_come_once_and_in_stream_order, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 1000);
+  submit(q, JD_PRIO_AUTO, "a1");
+  submit(q, JD_PRIO_AUTO, "a2");
+  submit(q, JD_PRIO_BUILD, "b1");
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_BUILD, 5), 0);
+  cr_assert_eq(l.count, 1);
+  cr_assert_eq(l.items[0].prio, JD_PRIO_BUILD);
+  cr_assert(strstr(l.items[0].task_json, "\"b1\""));
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 5), 0);
+  cr_assert_eq(l.count, 3);
+  cr_assert(strstr(l.items[1].task_json, "\"a1\""));
+  cr_assert(strstr(l.items[2].task_json, "\"a2\""));
+  /* Nothing new: a second consumer gets nothing either. */
+  jd_queue *q2 = open_q("h2", 1000);
+  jd_entry_list l2 = {0};
+  for (int p = 0; p < JD_PRIO_COUNT; p++)
+    cr_assert_eq(jd_queue_read_new(&l2, q2, (jd_priority)p, 5), 0);
+  cr_assert_eq(l2.count, 0);
+  /* Status: waiting 0, pending counted per host. */
+  char *st = NULL;
+  cr_assert_eq(jd_queue_status_json(&st, q, 10), 0);
+  json_object *o = json_tokener_parse(st);
+  json_object *v;
+  cr_assert(json_object_object_get_ex(o, "pending_per_host", &v));
+  cr_assert(json_object_object_get_ex(v, "h1", &v));
+  cr_assert(json_object_object_get_ex(v, "auto", &v));
+  cr_assert_eq(json_object_get_int(v), 2);
+  json_object_put(o);
+  free(st);
+  jd_entry_list_clear(&l);
+  jd_entry_list_clear(&l2);
+  jd_queue_free(q2);
+  jd_queue_free(q);
+}
+
+Test(queue, blocking_read_wakes_on_an_entry, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 1000);
+  jd_entry_list l = {0};
+  int64_t t0 = jd_unix_ms();
+  cr_assert_eq(jd_queue_read_block(&l, q, 1, 300), 0);
+  cr_assert_eq(l.count, 0);
+  cr_assert(jd_unix_ms() - t0 >= 250, "BLOCK must block");
+  submit(q, JD_PRIO_MATCH, "m1");
+  cr_assert_eq(jd_queue_read_block(&l, q, 1, 300), 0);
+  cr_assert_eq(l.count, 1);
+  cr_assert_eq(l.items[0].prio, JD_PRIO_MATCH);
+  jd_entry_list_clear(&l);
+  jd_queue_free(q);
+}
+
+Test(queue, own_pending_entries_are_read_back_first, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 60000);
+  for (int i = 0; i < 5; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "t%d", i);
+    submit(q, JD_PRIO_MATCH, id);
+  }
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_MATCH, 5), 0);
+  cr_assert_eq(l.count, 5);
+  jd_entry_list_clear(&l);
+  jd_queue_ack(q, JD_PRIO_MATCH, "0-1"); /* unknown id: harmless */
+  /* "Restart": a new handle with the same consumer name pages its history. */
+  jd_queue_free(q);
+  q = open_q("h1", 60000);
+  char after[48] = "0";
+  cr_assert_eq(jd_queue_read_own(&l, q, JD_PRIO_MATCH, after, 2), 0);
+  cr_assert_eq(jd_queue_read_own(&l, q, JD_PRIO_MATCH, after, 2), 0);
+  cr_assert_eq(jd_queue_read_own(&l, q, JD_PRIO_MATCH, after, 2), 0);
+  cr_assert_eq(jd_queue_read_own(&l, q, JD_PRIO_MATCH, after, 2), 0);
+  cr_assert_eq(l.count, 5);
+  cr_assert(strstr(l.items[0].task_json, "\"t0\""));
+  cr_assert(strstr(l.items[4].task_json, "\"t4\""));
+  /* An entry deleted from the stream while pending comes back marked. */
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s",
+                                jd_queue_stream_key(q, JD_PRIO_MATCH), l.items[0].id),
+               0);
+  jd_entry_list l2 = {0};
+  char after2[48] = "0";
+  cr_assert_eq(jd_queue_read_own(&l2, q, JD_PRIO_MATCH, after2, 10), 0);
+  cr_assert_eq(l2.count, 5);
+  cr_assert(l2.items[0].deleted);
+  cr_assert_null(l2.items[0].task_json);
+  jd_entry_list_clear(&l);
+  jd_entry_list_clear(&l2);
+  jd_queue_free(q);
+}
+
+Test(queue, leases_renew_and_expire, .init = up, .fini = down) {
+  jd_queue *a = open_q("ha", 400), *b = open_q("hb", 400);
+  submit(a, JD_PRIO_BUILD, "t1");
+  jd_entry_list la = {0}, lb = {0};
+  cr_assert_eq(jd_queue_read_new(&la, a, JD_PRIO_BUILD, 1), 0);
+  cr_assert_eq(la.count, 1);
+  const char *ids[] = {la.items[0].id};
+  jd_priority prios[] = {JD_PRIO_BUILD};
+  bool ours = false;
+  /* Renewed every 150 ms, the entry is never claimable. */
+  for (int i = 0; i < 6; i++) {
+    usleep(150000);
+    cr_assert_eq(jd_queue_renew(&ours, a, prios, ids, 1), 0, "%s", jd_queue_error(a));
+    cr_assert(ours);
+    cr_assert_eq(jd_queue_autoclaim(&lb, b, JD_PRIO_BUILD, 5), 0);
+    cr_assert_eq(lb.count, 0, "a renewed lease was claimed");
+  }
+  /* Not renewed: claimed after the lease, and a's renewal learns it. */
+  usleep(500000);
+  cr_assert_eq(jd_queue_autoclaim(&lb, b, JD_PRIO_BUILD, 5), 0);
+  cr_assert_eq(lb.count, 1);
+  cr_assert_str_eq(lb.items[0].id, la.items[0].id);
+  cr_assert(strstr(lb.items[0].task_json, "\"t1\""));
+  cr_assert_eq(jd_queue_renew(&ours, a, prios, ids, 1), 0);
+  cr_assert(!ours, "the old owner must see it lost the lease");
+  jd_entry_list_clear(&la);
+  jd_entry_list_clear(&lb);
+  jd_queue_free(a);
+  jd_queue_free(b);
+}
+
+Test(queue, release_makes_an_entry_claimable_at_once, .init = up, .fini = down) {
+  jd_queue *a = open_q("ha", 60000), *b = open_q("hb", 60000);
+  submit(a, JD_PRIO_MATCH, "t1");
+  jd_entry_list la = {0}, lb = {0};
+  cr_assert_eq(jd_queue_read_new(&la, a, JD_PRIO_MATCH, 1), 0);
+  cr_assert_eq(jd_queue_autoclaim(&lb, b, JD_PRIO_MATCH, 5), 0);
+  cr_assert_eq(lb.count, 0);
+  cr_assert_eq(jd_queue_release(a, JD_PRIO_MATCH, la.items[0].id), 0, "%s", jd_queue_error(a));
+  cr_assert_eq(jd_queue_autoclaim(&lb, b, JD_PRIO_MATCH, 5), 0);
+  cr_assert_eq(lb.count, 1);
+  jd_entry_list_clear(&la);
+  jd_entry_list_clear(&lb);
+  jd_queue_free(a);
+  jd_queue_free(b);
+}
+
+Test(queue, attempts_count_and_drain_gives_one_back, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 60000);
+  submit(q, JD_PRIO_MATCH, "t1");
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_MATCH, 1), 0);
+  int attempt = 0;
+  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
+  cr_assert_eq(attempt, 1);
+  char *state = hget(q, "judger:task:t1", "state");
+  cr_assert_str_eq(state, "running");
+  free(state);
+  cr_assert_eq(jd_queue_progress(q, "t1", "{\"turn\":3,\"turns\":10}"), 0);
+  char *prog = hget(q, "judger:task:t1", "progress");
+  cr_assert_str_eq(prog, "{\"turn\":3,\"turns\":10}");
+  free(prog);
+  cr_assert_eq(jd_queue_drained(q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0, "%s", jd_queue_error(q));
+  state = hget(q, "judger:task:t1", "state");
+  cr_assert_str_eq(state, "queued");
+  free(state);
+  char *att = hget(q, "judger:task:t1", "attempts");
+  cr_assert_str_eq(att, "0");
+  free(att);
+  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
+  cr_assert_eq(attempt, 1, "a drained attempt is not counted");
+  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
+  cr_assert_eq(attempt, 2);
+  jd_entry_list_clear(&l);
+  jd_queue_free(q);
+}
+
+Test(queue, result_is_written_once, .init = up, .fini = down) {
+  jd_queue *a = open_q("ha", 60000);
+  submit(a, JD_PRIO_MATCH, "t1");
+  submit(a, JD_PRIO_MATCH, "t1"); /* the same task twice */
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, a, JD_PRIO_MATCH, 2), 0);
+  cr_assert_eq(l.count, 2);
+  int attempt = 0;
+  cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
+  jd_result_rec rec = {"t1", attempt, "finished", "scores 1 0", "{\"status\":\"finished\"}"};
+  bool written = false;
+  cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[0].id, &rec), 0, "%s",
+               jd_queue_error(a));
+  cr_assert(written);
+  /* The duplicate is seen before running, and a late store is refused. */
+  cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[1].id, "t1"), 0);
+  cr_assert_eq(attempt, 0);
+  jd_result_rec late = {"t1", 2, "finished", "other", "{\"late\":true}"};
+  cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[1].id, &late), 0);
+  cr_assert(!written);
+  char *res = NULL;
+  cr_assert_eq(jd_queue_get_result(&res, a, "t1"), 0);
+  cr_assert_str_eq(res, "{\"status\":\"finished\"}");
+  free(res);
+  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_results_key(a)), 1);
+  /* Both entries acked and deleted. */
+  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_stream_key(a, JD_PRIO_MATCH)), 0);
+  char *state = hget(a, "judger:task:t1", "state");
+  cr_assert_str_eq(state, "finished");
+  free(state);
+  jd_entry_list_clear(&l);
+  jd_queue_free(a);
+}
+
+Test(queue, dead_letters_keep_the_reason_and_ack, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 60000);
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s",
+                                jd_queue_stream_key(q, JD_PRIO_AUTO), "{not json"),
+               0);
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
+  cr_assert_eq(l.count, 1);
+  cr_assert_eq(jd_queue_dead(q, &l.items[0], NULL, "task: not JSON", 0), 0, "%s",
+               jd_queue_error(q));
+  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_dead_key(q)), 1);
+  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_AUTO)), 0);
+  char *st = NULL;
+  cr_assert_eq(jd_queue_status_json(&st, q, 10), 0);
+  cr_assert(strstr(st, "task: not JSON"), "%s", st);
+  free(st);
+  jd_entry_list_clear(&l);
+  jd_queue_free(q);
+}
+
+Test(queue, host_registry_expires, .init = up, .fini = down) {
+  jd_queue *a = open_q("ha", 1000), *b = open_q("hb", 1000);
+  cr_assert_eq(jd_queue_heartbeat(a, "{\"host\":\"ha\",\"tasks\":[{\"task_id\":\"x\"}]}", 300), 0);
+  cr_assert_eq(jd_queue_heartbeat(b, "{\"host\":\"hb\",\"tasks\":[]}", 60000), 0);
+  char *st = NULL;
+  cr_assert_eq(jd_queue_status_json(&st, b, 10), 0);
+  cr_assert(strstr(st, "\"ha\"") && strstr(st, "\"x\""), "%s", st);
+  free(st);
+  char **dead = NULL;
+  cr_assert_eq(jd_queue_dead_hosts(&dead, b), 0);
+  cr_assert_null(dead[0]);
+  free(dead);
+  usleep(400000);
+  cr_assert_eq(jd_queue_dead_hosts(&dead, b), 0);
+  cr_assert_str_eq(dead[0], "ha");
+  cr_assert_null(dead[1]);
+  free(dead[0]);
+  free(dead);
+  cr_assert_eq(jd_queue_host_gone(b), 0);
+  jd_queue_free(a);
+  jd_queue_free(b);
+}
+
+Test(queue, redis_without_its_data_gets_groups_back, .init = up, .fini = down) {
+  jd_queue *q = open_q("h1", 1000);
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "FLUSHALL"), 0);
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_block(&l, q, 1, 50), 0, "%s", jd_queue_error(q));
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_BUILD, 1), 0);
+  cr_assert_eq(l.count, 0);
+  jd_queue_free(q);
+}

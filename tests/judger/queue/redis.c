@@ -1,0 +1,81 @@
+// test-labels: redis
+/* judger/redis.c: URL parsing, commands, reconnection after Redis restarts. */
+#include <string.h>
+#include <unistd.h>
+
+#include "queue/redis.h"
+#include "redis_server.h"
+#include "support.h"
+
+Test(redis, url_forms_parse) {
+  jd_redis_url u;
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://10.1.2.3:7000/4"), 0);
+  cr_assert_str_eq(u.host, "10.1.2.3");
+  cr_assert_eq(u.port, 7000);
+  cr_assert_eq(u.db, 4);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://:s3cret@host"), 0);
+  cr_assert_str_eq(u.password, "s3cret");
+  cr_assert_str_eq(u.host, "host");
+  cr_assert_eq(u.port, 6379);
+  cr_assert_eq(u.db, 0);
+  cr_assert_eq(jd_redis_url_parse(&u, "unix:///run/redis.sock?db=2"), 0);
+  cr_assert_str_eq(u.path, "/run/redis.sock");
+  cr_assert_eq(u.db, 2);
+  cr_assert_eq(jd_redis_url_parse(&u, "http://x"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://h:99999"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://:7/1"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "unix://relative"), JD_REDIS_EINVAL);
+}
+
+Test(redis, backoff_grows_to_the_cap) {
+  int64_t d = 0;
+  for (int i = 0; i < 20; i++) {
+    int64_t next = jd_backoff_next(d, 100, 5000);
+    cr_assert(next >= 80 && next <= 5000 * 9 / 8 + 1, "delay %lld", (long long)next);
+    d = next;
+  }
+  cr_assert(d >= 4000, "backoff should reach the cap, got %lld", (long long)d);
+}
+
+Test(redis, unix_socket_and_db_select) {
+  t_redis *srv = t_redis_start(true, false);
+  char url[700];
+  snprintf(url, sizeof url, "%s?db=3", srv->url);
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, NULL), 0);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(NULL, r, "SET k v"), 0);
+  cr_assert_eq(jd_redis_command(&rep, r, "CLIENT INFO"), 0, "%s", jd_redis_error(r));
+  cr_assert(strstr(rep->str, "db=3"), "%s", rep->str);
+  freeReplyObject(rep);
+  cr_assert_eq(jd_redis_command(NULL, r, "NOSUCHCOMMAND"), JD_REDIS_EREPLY);
+  cr_assert(strstr(jd_redis_error(r), "unknown command"));
+  jd_redis_free(r);
+  t_redis_stop(srv);
+}
+
+Test(redis, reconnects_after_a_restart_with_backoff) {
+  t_redis *srv = t_redis_start(false, true);
+  jd_redis *r = NULL;
+  jd_redis_opts o = {.backoff_min_ms = 50, .backoff_max_ms = 200};
+  cr_assert_eq(jd_redis_new(&r, srv->url, &o), 0);
+  cr_assert_eq(jd_redis_command(NULL, r, "SET k before"), 0);
+  t_redis_kill(srv);
+  cr_assert_eq(jd_redis_command(NULL, r, "GET k"), JD_REDIS_ECONN);
+  cr_assert(!jd_redis_connected(r));
+  /* Within the backoff delay no connection is even tried. */
+  cr_assert(jd_redis_backoff_ms(r) > 0);
+  cr_assert_eq(jd_redis_connect(r), JD_REDIS_ECONN);
+  t_redis_resume(srv);
+  redisReply *rep = NULL;
+  int rc = JD_REDIS_ECONN;
+  for (int i = 0; i < 100 && rc == JD_REDIS_ECONN; i++) {
+    usleep(50000);
+    rc = jd_redis_command(&rep, r, "GET k");
+  }
+  cr_assert_eq(rc, 0, "%s", jd_redis_error(r));
+  cr_assert_str_eq(rep->str, "before"); /* the append-only file kept it */
+  freeReplyObject(rep);
+  jd_redis_free(r);
+  t_redis_stop(srv);
+}

@@ -1,0 +1,80 @@
+// test-labels: unit
+/* judger/task.c: the task envelope. */
+#include <string.h>
+
+#include "support.h"
+#include "queue/task.h"
+
+Test(task, a_match_task_parses) {
+  jd_task *t = NULL;
+  char err[256];
+  const char *json =
+      "{\"id\":\"m-981\",\"type\":\"match\",\"match\":{\"id\":\"m1\",\"players\":[]},"
+      "\"upload\":{\"replay.json\":\"http://s3/r?sig=1\",\"logs/player_0.log\":"
+      "\"https://s3/p0\"},\"max_attempts\":2}";
+  cr_assert_eq(jd_task_parse(&t, json, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(t->id, "m-981");
+  cr_assert_eq(t->kind, JD_TASK_MATCH);
+  cr_assert_str_eq(t->spec_json, "{\"id\":\"m1\",\"players\":[]}");
+  cr_assert_eq(t->nuploads, 2);
+  cr_assert_eq(t->max_attempts, 2);
+  for (size_t i = 0; i < 2; i++) {
+    if (!strcmp(t->uploads[i].path, "logs/player_0.log"))
+      cr_assert(t->uploads[i].gzip);
+    else
+      cr_assert(!t->uploads[i].gzip);
+  }
+  jd_task_free(t);
+}
+
+Test(task, a_build_task_parses) {
+  jd_task *t = NULL;
+  char err[256];
+  cr_assert_eq(jd_task_parse(&t, "{\"id\":\"B.12\",\"type\":\"build\",\"build\":{\"id\":\"x\"}}",
+                             err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(t->kind, JD_TASK_BUILD);
+  cr_assert_eq(t->nuploads, 0);
+  cr_assert_eq(t->max_attempts, 0);
+  jd_task_free(t);
+}
+
+static void bad(const char *json, const char *needle) {
+  jd_task *t = NULL;
+  char err[256];
+  cr_assert_eq(jd_task_parse(&t, json, err, sizeof err), -1, "accepted %s", json);
+  cr_assert_null(t);
+  cr_assert(strstr(err, needle), "error '%s' should name '%s'", err, needle);
+}
+
+Test(task, bad_envelopes_name_the_field) {
+  bad(NULL, "task");
+  bad("{not json", "not JSON");
+  bad("[1,2]", "object");
+  bad("{} trailing", "trailing");
+  bad("{\"type\":\"match\",\"match\":{}}", "id");
+  bad("{\"id\":\"../x\",\"type\":\"match\",\"match\":{}}", "id");
+  bad("{\"id\":\"x\",\"type\":\"dance\"}", "type");
+  bad("{\"id\":\"x\",\"type\":\"match\"}", "match");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":[]}", "match");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"../etc/passwd\":\"http://a\"}}",
+      "upload");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"/abs\":\"http://a\"}}",
+      "upload");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"upload\":{\"r\":\"file:///etc\"}}",
+      "upload.r");
+  bad("{\"id\":\"x\",\"type\":\"match\",\"match\":{},\"max_attempts\":0}", "max_attempts");
+}
+
+Test(task, ids) {
+  cr_assert(jd_task_id_valid("a"));
+  cr_assert(jd_task_id_valid("Match-981.2_b"));
+  cr_assert(!jd_task_id_valid(""));
+  cr_assert(!jd_task_id_valid("-a"));
+  cr_assert(!jd_task_id_valid("a b"));
+  cr_assert(!jd_task_id_valid("a:b"));
+  char longid[JD_TASK_ID_MAX + 2];
+  memset(longid, 'a', sizeof longid - 1);
+  longid[sizeof longid - 1] = '\0';
+  cr_assert(!jd_task_id_valid(longid));
+}

@@ -1,0 +1,127 @@
+/* Shared by the match engine tests (tests/judger/match*.c): a judger
+ * context with a host id of the test's own, specs built from the test game
+ * logic (tests/judger/programs/game) and players run from the busybox image,
+ * and the "nothing left behind" check. */
+#ifndef JD_TEST_MATCH_SUPPORT_H
+#define JD_TEST_MATCH_SUPPORT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "match/match.h"
+#include "support.h"
+#include "common/util.h"
+
+typedef struct tm_env {
+  dk_client *dk;
+  jd_ctx ctx;
+  char *host;  /* unique: the label that finds this test's leftovers */
+  char *state; /* state dir (work dirs under matches/) */
+  char *out;   /* --out */
+} tm_env;
+
+static inline void tm_setup(tm_env *e) {
+  e->dk = t_client();
+  t_busybox_image(e->dk);
+  e->host = t_unique("jdt");
+  e->state = t_tmpdir("mstate");
+  e->out = t_tmpdir("mout");
+  e->ctx = (jd_ctx){.dk = e->dk, .state_dir = e->state, .host_id = e->host};
+}
+
+/* Asserts that nothing of the match is left: containers and networks with
+ * this test's host label, and work directories (with their FIFOs). */
+static inline void tm_assert_clean(tm_env *e) {
+  char label[128];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, e->host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *cl = NULL;
+  t_ok(dk_container_list_by_label(&cl, e->dk, true, labels));
+  size_t nc = cl->count;
+  for (size_t i = 0; i < cl->count; i++)
+    dk_container_remove(e->dk, cl->items[i].id, true, true);
+  dk_container_list_free(cl);
+  dk_network_list *nl = NULL;
+  t_ok(dk_network_list_by_label(&nl, e->dk, labels));
+  size_t nn = nl->count;
+  for (size_t i = 0; i < nl->count; i++)
+    dk_network_remove(e->dk, nl->items[i].id);
+  dk_network_list_free(nl);
+  cr_assert_eq(nc, 0, "%zu containers left behind", nc);
+  cr_assert_eq(nn, 0, "%zu networks left behind", nn);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/matches 2>/dev/null)\"", e->state);
+  cr_assert_eq(system(cmd), 0, "a match work directory (FIFOs) was left in %s/matches", e->state);
+}
+
+static inline void tm_teardown(tm_env *e) {
+  t_rmdir(e->state);
+  t_rmdir(e->out);
+  free(e->host);
+  dk_client_free(e->dk);
+}
+
+/* A program reference running `sh /app/main.sh` from the busybox image with
+ * dir bound at /app. dir is relative to the source tree. */
+static inline char *tm_program(const char *id, const char *dir) {
+  char *s = NULL;
+  cr_assert(asprintf(&s,
+                     "{\"id\":\"%s\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s%s%s\","
+                     "\"cmd\":[\"sh\",\"/app/main.sh\"]}",
+                     id, dir[0] == '/' ? "" : JD_SOURCE_DIR, dir[0] == '/' ? "" : "/", dir) > 0);
+  return s;
+}
+
+/* A spec with the test game logic; players: JSON program refs joined by
+ * commas; config and limits: JSON objects (limits may be NULL). */
+static inline char *tm_spec(const char *id, const char *players, const char *config,
+                            const char *limits) {
+  char *gl = tm_program("game", "tests/judger/programs/game");
+  char *s = NULL;
+  cr_assert(asprintf(&s, "{\"id\":\"%s\",\"game_logic\":%s,\"players\":[%s],\"config\":%s%s%s}", id,
+                     gl, players, config, limits ? ",\"limits\":" : "", limits ? limits : "") > 0);
+  free(gl);
+  return s;
+}
+
+static inline jd_match_result *tm_run(tm_env *e, const char *spec_json,
+                                      const jd_match_hooks *hooks) {
+  jd_match_spec *spec = NULL;
+  char err[512];
+  cr_assert_eq(jd_match_spec_parse(&spec, spec_json, NULL, err, sizeof err), 0, "spec: %s", err);
+  jd_match_result *r = NULL;
+  cr_assert_eq(jd_match_run(&r, &e->ctx, spec, e->out, hooks), 0);
+  cr_assert_not_null(r);
+  jd_match_spec_free(spec);
+  return r;
+}
+
+static inline char *tm_read(tm_env *e, const char *name, size_t *len) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", e->out, name);
+  char *d = NULL;
+  size_t l = 0;
+  cr_assert_eq(jd_read_file(&d, &l, path, 64u << 20), 0, "cannot read %s", path);
+  if (len)
+    *len = l;
+  return d;
+}
+
+/* Checks result.json on disk agrees with the result. */
+static inline void tm_assert_result_file(tm_env *e, const jd_match_result *r) {
+  char *text = tm_read(e, "result.json", NULL);
+  json_object *o = json_tokener_parse(text);
+  cr_assert_not_null(o, "result.json is not JSON");
+  json_object *v;
+  cr_assert(json_object_object_get_ex(o, "status", &v));
+  cr_assert_str_eq(json_object_get_string(v), r->status);
+  cr_assert(json_object_object_get_ex(o, "players", &v));
+  cr_assert_eq(json_object_array_length(v), r->nplayers);
+  json_object_put(o);
+  free(text);
+}
+
+#endif
