@@ -15,6 +15,8 @@
 #include "build/artifacts.h"
 #include "build/image_cache.h"
 #include "common/util.h"
+#include "common/clock.h"
+#include "common/labels.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
@@ -139,7 +141,7 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
     goto cleanup;
   /* The wall time counts from the start: the engine's create/start cost
    * (up to a second on a busy host) is not the program's. */
-  int64_t deadline = dk_now_ms() + lim->wall_ms;
+  int64_t deadline = jd_mono_ms() + lim->wall_ms;
   log_state ls = {.log = log, .progress = progress, .ud = ud};
   dk_logs_opts lo = {.follow = true};
   dk_call call = {.deadline_ms = deadline, .cancel = cancel};
@@ -153,7 +155,7 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
   if (!timed_out && !canceled) {
     /* The log stream ended: the container is stopping; wait for it, still
      * within the wall time (plus a little for the engine's bookkeeping). */
-    dk_call wc = {.deadline_ms = (deadline > dk_now_ms() ? deadline : dk_now_ms()) + 2000,
+    dk_call wc = {.deadline_ms = (deadline > jd_mono_ms() ? deadline : jd_mono_ms()) + 2000,
                   .cancel = cancel};
     int wrc = dk_container_wait(&code, ctx->dk, cid, NULL, &wc);
     timed_out = wrc == DK_ETIMEDOUT;
@@ -292,7 +294,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     return 0;
   }
 
-  int64_t t0 = dk_now_ms();
+  int64_t t0 = jd_mono_ms();
   if (jd_mkdir_p(base, 0755) != 0 || jd_random_hex(rnd, 8) != 0) {
     rc = -1;
     goto cleanup;
@@ -317,7 +319,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     if (rc)
       goto cleanup;
   }
-  a->duration_ms = dk_now_ms() - t0;
+  a->duration_ms = jd_mono_ms() - t0;
   a->exit_code = o.exit_code;
   if (log.truncated)
     (void)dk_buf_appendf(&log, "\n[judger: log truncated at %zu bytes]\n", lim.log_max);

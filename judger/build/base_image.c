@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build/base_image.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 /* Runs debootstrap with its output (stdout+stderr) handed line by line to
@@ -163,7 +164,7 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
   }
   thread_started = true;
   fds[1] = -1; /* the writer closes it */
-  dk_call call = {.deadline_ms = dk_now_ms() + 30 * 60 * 1000};
+  dk_call call = {.deadline_ms = jd_mono_ms() + 30 * 60 * 1000};
   int irc = dk_image_import(ctx->dk, read_pipe, &fds[0], repo, colon + 1, &call);
   /* Unblock the writer if the import stopped reading early. */
   close(fds[0]);

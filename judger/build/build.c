@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "build/artifacts.h"
+#include "common/clock.h"
 #include "build/build.h"
 #include "build/image_cache.h"
 #include "build/source.h"
@@ -175,7 +176,7 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   jd_build_result *r = calloc(1, sizeof *r);
   if (!r)
     return -1;
-  int64_t t0 = dk_now_ms();
+  int64_t t0 = jd_mono_ms();
   jd_source *src = NULL;
   char *run_df = NULL, *build_df = NULL;
   size_t run_len = 0, build_len = 0;
@@ -265,7 +266,7 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   }
   outcome(r, "ok", "OK", "done", NULL);
 done:
-  r->duration_ms = dk_now_ms() - t0;
+  r->duration_ms = jd_mono_ms() - t0;
   free(run_df);
   free(build_df);
   jd_source_free(src);

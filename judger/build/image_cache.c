@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "build/image_cache.h"
+#include "common/clock.h"
 #include "common/util.h"
+#include "common/labels.h"
 
 void jd_env_image_free(jd_env_image *img) {
   if (!img)
@@ -131,7 +133,7 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
                       .network_mode = lim.image_network,
                       .log_max = log_max};
   progress_state ps = {.fn = progress, .ud = ud};
-  dk_call call = {.deadline_ms = dk_now_ms() + wall_ms, .cancel = cancel};
+  dk_call call = {.deadline_ms = jd_mono_ms() + wall_ms, .cancel = cancel};
   rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
   if (ps.fn)
     progress_flush(&ps);

@@ -16,10 +16,6 @@
 #include "common/context.h"
 #include "build/program.h"
 
-#define JD_LABEL_DOMAIN "judger.domain"
-#define JD_LABEL_ID "judger.id"
-#define JD_LABEL_OP "judger.op"
-#define JD_LABEL_DOCKERFILE "judger.dockerfile-sha256"
 
 typedef struct jd_env_image {
   char *tag;      /* "<repo>:<sha256>" */

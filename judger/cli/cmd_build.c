@@ -14,11 +14,13 @@
 #include <json-c/json.h>
 
 #include "build/base_image.h"
+#include "common/clock.h"
 #include "build/build.h"
 #include "cli/commands.h"
 #include "common/util.h"
+#include "common/size.h"
+#include "common/context.h"
 
-#define DEFAULT_STATE_DIR "/var/lib/judger"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -33,7 +35,7 @@ static void usage(FILE *f) {
           "options:\n"
           "  --op build|run|all      what to make (default all): run = the run image;\n"
           "                          build = the build image and the artifacts\n"
-          "  --state-dir DIR         caches (default $JUDGER_STATE_DIR or " DEFAULT_STATE_DIR ")\n"
+          "  --state-dir DIR         caches (default $JUDGER_STATE_DIR or " JD_STATE_DIR_DEFAULT ")\n"
           "  --cpus N                cpus for builds (default 1)\n"
           "  --memory SIZE           memory for builds, swap equal (default 1g)\n"
           "  --pids N                process limit of the program build (default 256)\n"
@@ -49,64 +51,9 @@ static void usage(FILE *f) {
           "exit: 0 ok or cached, 1 the program's fault, 2 usage, 3 system fault\n");
 }
 
-/* "512m", "1g", "64k", "1048576" -> bytes; -1 when malformed. */
-static int64_t parse_size(const char *s) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || v < 0)
-    return -1;
-  double mul = 1;
-  switch (*end) {
-  case 'k':
-  case 'K':
-    mul = 1024.0;
-    end++;
-    break;
-  case 'm':
-  case 'M':
-    mul = 1024.0 * 1024;
-    end++;
-    break;
-  case 'g':
-  case 'G':
-    mul = 1024.0 * 1024 * 1024;
-    end++;
-    break;
-  default:
-    break;
-  }
-  if (*end == 'b' || *end == 'B')
-    end++;
-  if (*end)
-    return -1;
-  return (int64_t)(v * mul);
-}
-
 static void progress_line(void *ud, const char *line) {
   (void)ud;
   fprintf(stderr, "%s\n", line);
-}
-
-/* Host id: $JUDGER_HOST_ID, else the host name made safe for names/labels. */
-static void host_id(char *out, size_t n) {
-  const char *env = getenv("JUDGER_HOST_ID");
-  if (env && *env) {
-    snprintf(out, n, "%s", env);
-    return;
-  }
-  char h[256] = "local";
-  gethostname(h, sizeof h - 1);
-  size_t j = 0;
-  for (size_t i = 0; h[i] && j + 1 < n; i++) {
-    char c = h[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (char)(c - 'A' + 'a');
-    out[j++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ? c : '-';
-  }
-  out[j] = '\0';
-  if (!j)
-    snprintf(out, n, "local");
 }
 
 static void print_human(const jd_build_result *r) {
@@ -176,7 +123,7 @@ int jd_cmd_build(int argc, char **argv) {
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   jd_build_request req = {0};
-  const char *domain = NULL, *state_dir = getenv("JUDGER_STATE_DIR");
+  const char *domain = NULL, *state_dir = NULL;
   const char *base_tag = NULL;
   bool json = false, quiet = false, base = false, domain_ok = true;
   int c;
@@ -231,8 +178,8 @@ int jd_cmd_build(int argc, char **argv) {
       break;
     case OPT_MEMORY:
     case OPT_LOGMAX: {
-      int64_t v = parse_size(optarg);
-      if (v <= 0) {
+      int64_t v = 0;
+      if (jd_parse_size(&v, optarg) || v <= 0) {
         fprintf(stderr, "judger build: bad size '%s' (e.g. 512m, 1g)\n", optarg);
         return JD_EXIT_USAGE;
       }
@@ -305,9 +252,9 @@ int jd_cmd_build(int argc, char **argv) {
     }
   }
   if (!state_dir || !*state_dir)
-    state_dir = DEFAULT_STATE_DIR;
-  char host[128];
-  host_id(host, sizeof host);
+    state_dir = jd_state_dir_default();
+  char host[JD_HOST_ID_MAX + 1];
+  jd_host_id(host);
   jd_ctx ctx = {.state_dir = state_dir, .host_id = host};
   if (dk_client_new(&ctx.dk, NULL) != 0) {
     fprintf(stderr, "judger build: %s\n",
@@ -318,10 +265,10 @@ int jd_cmd_build(int argc, char **argv) {
   if (base) {
     bool built = false;
     char err[1024] = "";
-    int64_t t0 = dk_now_ms();
+    int64_t t0 = jd_mono_ms();
     int rc = jd_base_image_ensure(&built, &ctx, base_tag, NULL, quiet ? NULL : progress_line, NULL,
                                   err, sizeof err);
-    int64_t ms = dk_now_ms() - t0;
+    int64_t ms = jd_mono_ms() - t0;
     const char *tag = base_tag ? base_tag : JD_BASE_IMAGE;
     if (json) {
       json_object *o = json_object_new_object();

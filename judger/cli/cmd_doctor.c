@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "cli/commands.h"
+#include "common/clock.h"
 #include "dockerapi/dockerapi.h"
 
 #define DOCTOR_TIMEOUT_MS 10000
@@ -118,7 +119,7 @@ int jd_cmd_doctor(int argc, char **argv) {
     fprintf(stderr, "judger doctor: %s\n", last_message(rc));
     return rc == DK_ENOMEM ? JD_EXIT_SYSTEM : JD_EXIT_USAGE;
   }
-  dk_call call = {.deadline_ms = dk_now_ms() + DOCTOR_TIMEOUT_MS};
+  dk_call call = {.deadline_ms = jd_mono_ms() + DOCTOR_TIMEOUT_MS};
   rc = dk_ping(c, &call);
   if (!rc)
     rc = dk_client_api_version(&r.api_version, c);

@@ -11,6 +11,7 @@
 #include "build/artifacts.h"
 #include "cli/commands.h"
 #include "build/image_cache.h"
+#include "common/context.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger gc [--images] [--artifacts] [options]\n"
@@ -19,7 +20,7 @@ static void usage(FILE *f) {
              "  --domain D, --id ID  only this program's images\n"
              "  --keep N             keep N recent images besides the current one (default 2)\n"
              "  --max-age DAYS       artifacts unused this long go (default 7)\n"
-             "  --state-dir DIR      default $JUDGER_STATE_DIR or /var/lib/judger\n"
+             "  --state-dir DIR      default $JUDGER_STATE_DIR or " JD_STATE_DIR_DEFAULT "\n"
              "  --dry-run            list, remove nothing\n"
              "  --purge              remove ALL images of --id (a deleted program); never\n"
              "                       one a container uses\n"
@@ -63,7 +64,7 @@ int jd_cmd_gc(int argc, char **argv) {
   bool images = false, artifacts = false, json = false, purge = false;
   jd_image_gc_opts go = {.keep = 2};
   double max_age_days = 7;
-  const char *state_dir = getenv("JUDGER_STATE_DIR");
+  const char *state_dir = NULL;
   int c;
   optind = 1;
   opterr = 0;
@@ -158,7 +159,7 @@ int jd_cmd_gc(int argc, char **argv) {
   if (!images && !artifacts)
     images = artifacts = true;
   if (!state_dir || !*state_dir)
-    state_dir = "/var/lib/judger";
+    state_dir = jd_state_dir_default();
   int exit_code = JD_EXIT_OK;
   jd_image_gc_result *ir = NULL;
   size_t nart = 0;

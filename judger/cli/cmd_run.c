@@ -26,6 +26,7 @@
 #include "match/match.h"
 #include "match/match_result.h"
 #include "common/util.h"
+#include "common/context.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"
@@ -39,7 +40,7 @@ static void usage(FILE *f) {
              "  --json               print result.json on stdout instead of a table\n"
              "  -q, --quiet          no progress on stderr\n"
              "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
-             "                       default /var/lib/judger)\n"
+             "                       default " JD_STATE_DIR_DEFAULT ")\n"
              "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
              "                       default: the host name)\n"
              "\n"
@@ -118,26 +119,6 @@ static void on_progress(void *ud, const char *line) {
     fprintf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
 #undef S
   json_object_put(o);
-}
-
-/* ---- context ----------------------------------------------------------- */
-
-static void default_host_id(char *out, size_t n) {
-  char h[256] = "";
-  const char *env = getenv("JUDGER_HOST_ID");
-  if (env && *env)
-    snprintf(h, sizeof h, "%s", env);
-  else if (gethostname(h, sizeof h - 1))
-    snprintf(h, sizeof h, "host");
-  /* Safe in container names and label values: [a-z0-9-]. */
-  size_t j = 0;
-  for (size_t i = 0; h[i] && j + 1 < n; i++) {
-    unsigned char c = (unsigned char)tolower((unsigned char)h[i]);
-    out[j++] = (isalnum(c) || c == '-') ? (char)c : '-';
-  }
-  out[j] = '\0';
-  if (!j)
-    snprintf(out, n, "host");
 }
 
 static int parse_args(run_opts *o, int argc, char **argv) {
@@ -219,14 +200,13 @@ int jd_cmd_run(int argc, char **argv) {
     fprintf(stderr, "judger run: cannot set up the engine client\n");
     goto cleanup;
   }
-  char host_id[64];
+  char host_id[JD_HOST_ID_MAX + 1];
   if (o.host_id)
-    snprintf(host_id, sizeof host_id, "%s", o.host_id);
+    jd_host_id_from(host_id, o.host_id);
   else
-    default_host_id(host_id, sizeof host_id);
-  const char *state = o.state_dir ? o.state_dir : getenv("JUDGER_STATE_DIR");
-  jd_ctx ctx = {
-      .dk = dk, .state_dir = state && *state ? state : "/var/lib/judger", .host_id = host_id};
+    jd_host_id(host_id);
+  const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
+  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id};
 
   /* Signals go to one thread (blocked everywhere else: the match's threads
    * inherit the mask), which cancels the match; the normal path cleans up. */

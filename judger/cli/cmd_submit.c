@@ -10,6 +10,7 @@
 #include "queue/queue.h"
 #include "queue/task.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger submit [--redis URL] [--prefix P] [--config FILE]\n"

@@ -3,15 +3,9 @@
 #ifndef JD_COMMANDS_H
 #define JD_COMMANDS_H
 
-#define JD_VERSION "0.1.0"
+#include "common/error.h"
 
-/* Exit codes shared by every command (documented in docs/). */
-enum {
-  JD_EXIT_OK = 0,
-  JD_EXIT_PROGRAM = 1, /* the program's fault: bad Dockerfile, compile error, crash */
-  JD_EXIT_USAGE = 2,   /* bad command line or invalid spec/task */
-  JD_EXIT_SYSTEM = 3,  /* engine down, Redis down, judger failure */
-};
+#define JD_VERSION "0.1.0"
 
 int jd_cmd_doctor(int argc, char **argv);
 int jd_cmd_build(int argc, char **argv);

@@ -1,23 +1,42 @@
 /* What every judger module needs: the engine client, where state lives, who
- * this host is. One per process; modules take it by pointer. */
+ * this host is. One per process; modules take it by pointer.
+ *
+ * The host id and the state directory are decided here and nowhere else, so
+ * `judger build`, `judger run` and the daemon label and store alike (a
+ * reconciliation by host label finds every command's leftovers). */
 #ifndef JD_CONTEXT_H
 #define JD_CONTEXT_H
+
+#include <stddef.h>
 
 #include "dockerapi/dockerapi.h"
 
 typedef struct jd_ctx {
   dk_client *dk;
   /* Per-host state: caches of git mirrors, build artifacts, match work
-   * directories. Default /var/lib/judger, or $JUDGER_STATE_DIR. */
+   * directories. Default jd_state_dir_default(). */
   const char *state_dir;
   /* Labels every container/network the judger creates carry
    * "judger.host=<host_id>" so leftovers can be reconciled. */
   const char *host_id;
 } jd_ctx;
 
-#define JD_LABEL_HOST "judger.host"
-#define JD_LABEL_MATCH "judger.match"
-#define JD_LABEL_ROLE "judger.role"
-#define JD_LABEL_TASK "judger.task"
+#define JD_STATE_DIR_DEFAULT "/var/lib/judger"
+#define JD_HOST_ID_MAX 64
+
+/* $JUDGER_STATE_DIR when set and not empty, else JD_STATE_DIR_DEFAULT. The
+ * string is the environment's or a constant: not to be freed. */
+const char *jd_state_dir_default(void);
+
+/* This host's id: $JUDGER_HOST_ID when set and not empty, else the host
+ * name, through jd_host_id_from(). */
+void jd_host_id(char out[JD_HOST_ID_MAX + 1]);
+
+/* The one rule for host ids: lower-cased, every character outside
+ * [a-z0-9_.-] becomes '-', at most JD_HOST_ID_MAX characters, a leading
+ * '_', '.' or '-' becomes 'h' (label values and Redis keys start with an
+ * alphanumeric), "judger" when nothing is left. The result always passes
+ * jd_is_safe_name(out, JD_HOST_ID_MAX). */
+void jd_host_id_from(char out[JD_HOST_ID_MAX + 1], const char *name);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 static jd_log_level min_level = JD_LOG_INFO;
 static int as_json;

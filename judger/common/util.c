@@ -17,16 +17,6 @@
 
 #include "common/util.h"
 
-int jd_fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static void to_hex(char *out, const unsigned char *md, size_t n) {
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -290,17 +280,3 @@ int jd_random_hex(char *out, size_t n) {
   return 0;
 }
 
-int64_t jd_unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void jd_time_rfc3339(char out[32], int64_t unix_ms) {
-  time_t s = (time_t)(unix_ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char base[24];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, 32, "%s.%03dZ", base, (int)(unix_ms % 1000));
-}

@@ -6,10 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Formats a message into err (when err and errlen are set); returns -1, so
- * a parser can `return jd_fail(err, errlen, "...", ...);`. */
-int jd_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* sha256 of data as 64 lowercase hex chars + NUL. */
 void jd_sha256_hex(char out[65], const void *data, size_t len);
 /* sha256 of a file's bytes; -1 with errno on I/O failure. */
@@ -36,9 +32,5 @@ bool jd_is_safe_name(const char *s, size_t max);
 
 /* Fills out with n random bytes as 2n hex chars (openssl RAND). */
 int jd_random_hex(char *out, size_t n);
-
-/* Wall-clock time as RFC 3339 UTC with milliseconds. */
-void jd_time_rfc3339(char out[32], int64_t unix_ms);
-int64_t jd_unix_ms(void);
 
 #endif

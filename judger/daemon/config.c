@@ -10,6 +10,8 @@
 
 #include "daemon/config.h"
 #include "common/util.h"
+#include "common/context.h"
+#include "common/error.h"
 
 extern char **environ;
 
@@ -75,24 +77,10 @@ static int set_str(char **slot, const char *v) {
   return 0;
 }
 
-/* Host names may hold characters a container label or Redis key should
- * not: keep [a-z0-9_.-], lower-cased. */
-static void default_host_id(char *out, size_t n) {
-  char h[256] = "";
-  if (gethostname(h, sizeof h - 1) != 0 || !h[0])
-    snprintf(h, sizeof h, "judger");
-  size_t k = 0;
-  for (size_t i = 0; h[i] && k + 1 < n; i++) {
-    char c = (char)tolower((unsigned char)h[i]);
-    out[k++] = (isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-') ? c : '-';
-  }
-  out[k] = '\0';
-}
-
 int jd_config_defaults(jd_config *c) {
   memset(c, 0, sizeof *c);
-  char host[128];
-  default_host_id(host, sizeof host);
+  char host[JD_HOST_ID_MAX + 1];
+  jd_host_id(host);
   c->slots = 1;
   c->lease_ms = 30000;
   c->grace_ms = 60000;
@@ -103,7 +91,7 @@ int jd_config_defaults(jd_config *c) {
   c->upload_timeout_ms = 300000;
   c->reap_dead_hosts = true;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
-      set_str(&c->state_dir, "/var/lib/judger") || set_str(&c->prefix, "judger") ||
+      set_str(&c->state_dir, JD_STATE_DIR_DEFAULT) || set_str(&c->prefix, "judger") ||
       set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info")) {
     jd_config_clear(c);
     return -1;

@@ -18,6 +18,7 @@
 #include "daemon/reconcile.h"
 #include "daemon/upload.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 #define PROGRESS_MAX 1024
 
@@ -59,24 +60,11 @@ struct jd_daemon {
   char err[512];
 };
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* cv uses CLOCK_MONOTONIC, so wall clock jumps do not stretch waits. */
 static void wait_ms(jd_daemon *d, int64_t ms) {
   if (ms <= 0)
     return;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
+  struct timespec ts = jd_mono_after(ms);
   pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
@@ -175,7 +163,7 @@ const char *jd_daemon_error(const jd_daemon *d) { return d->err; }
 
 void jd_daemon_stop(jd_daemon *d, bool drain) {
   pthread_mutex_lock(&d->mu);
-  int64_t deadline = mono_ms() + (drain ? d->cfg.grace_ms : 0);
+  int64_t deadline = jd_mono_ms() + (drain ? d->cfg.grace_ms : 0);
   if (!d->stopping) {
     d->stopping = true;
     d->stop_deadline_ms = deadline;
@@ -337,7 +325,7 @@ static void on_progress(void *ud, const char *json_event) {
   slot *s = ud;
   jd_daemon *d = s->d;
   pthread_mutex_lock(&d->mu);
-  s->last_activity_ms = mono_ms();
+  s->last_activity_ms = jd_mono_ms();
   /* Only the game logic's own progress reports become the task's
    * progress; every other event still counts as activity. */
   if (json_event && strstr(json_event, "\"match.progress\"") &&
@@ -490,7 +478,7 @@ static void run_task(jd_daemon *d, slot *s, jd_task *t, int attempt) {
   s->attempt = attempt;
   s->cancel = cancel;
   s->started_ms = jd_unix_ms();
-  s->last_activity_ms = mono_ms();
+  s->last_activity_ms = jd_mono_ms();
   s->progress[0] = '\0';
   s->progress_dirty = s->lease_lost = s->stalled = s->drained = false;
   pthread_mutex_unlock(&d->mu);
@@ -715,7 +703,7 @@ static void reap_dead_hosts(jd_daemon *d, dead_host **known, size_t *nknown) {
   char **dead = NULL;
   if (jd_queue_dead_hosts(&dead, d->kq))
     return;
-  int64_t now = mono_ms();
+  int64_t now = jd_mono_ms();
   dead_host *next = calloc(1, sizeof *next); /* rebuilt: hosts back alive drop out */
   size_t nnext = 0;
   for (char **h = dead; h && *h; h++) {
@@ -758,7 +746,7 @@ static void keeper_round(jd_daemon *d, int round, dead_host **dead, size_t *ndea
   char(*prog_task)[JD_TASK_ID_MAX + 1] = calloc((size_t)d->nslots, sizeof *prog_task);
   char(*prog)[PROGRESS_MAX] = calloc((size_t)d->nslots, sizeof *prog);
   size_t n = 0, nprog = 0;
-  int64_t now = mono_ms();
+  int64_t now = jd_mono_ms();
   for (int i = 0; items && prog && prog_task && i < d->nslots; i++) {
     slot *s = &d->slots[i];
     if (!s->busy)
@@ -850,9 +838,9 @@ static void *keeper_main(void *arg) {
   for (int round = 0;; round++) {
     keeper_round(d, round, &dead, &ndead);
     pthread_mutex_lock(&d->mu);
-    int64_t until = mono_ms() + tick;
-    while (!d->keeper_exit && mono_ms() < until)
-      wait_ms(d, until - mono_ms());
+    int64_t until = jd_mono_ms() + tick;
+    while (!d->keeper_exit && jd_mono_ms() < until)
+      wait_ms(d, until - jd_mono_ms());
     bool exit_now = d->keeper_exit;
     pthread_mutex_unlock(&d->mu);
     if (exit_now)
@@ -998,9 +986,9 @@ static void drain(jd_daemon *d) {
   pthread_mutex_lock(&d->mu);
   if (d->busy)
     jd_log(JD_LOG_INFO, "daemon.drain", "%d running tasks get %lld ms to finish", d->busy,
-           (long long)(d->stop_deadline_ms - mono_ms()));
-  while (d->busy > 0 && mono_ms() < d->stop_deadline_ms)
-    wait_ms(d, d->stop_deadline_ms - mono_ms());
+           (long long)(d->stop_deadline_ms - jd_mono_ms()));
+  while (d->busy > 0 && jd_mono_ms() < d->stop_deadline_ms)
+    wait_ms(d, d->stop_deadline_ms - jd_mono_ms());
   if (d->busy > 0) {
     jd_log(JD_LOG_WARN, "daemon.drain_timeout", "cancelling %d running tasks and giving them back",
            d->busy);
@@ -1012,9 +1000,9 @@ static void drain(jd_daemon *d) {
       }
   }
   /* Cancelled tasks end quickly; Redis waits end at a short hard stop. */
-  int64_t hard = mono_ms() + 10000;
-  while (d->busy > 0 && mono_ms() < hard)
-    wait_ms(d, hard - mono_ms());
+  int64_t hard = jd_mono_ms() + 10000;
+  while (d->busy > 0 && jd_mono_ms() < hard)
+    wait_ms(d, hard - jd_mono_ms());
   d->hard_stop = true;
   pthread_cond_broadcast(&d->cv);
   while (d->busy > 0)
@@ -1073,9 +1061,9 @@ int jd_daemon_run(jd_daemon *d) {
     pthread_mutex_unlock(&d->mu);
     if (stop)
       break;
-    bool claim = mono_ms() >= next_claim;
+    bool claim = jd_mono_ms() >= next_claim;
     if (claim)
-      next_claim = mono_ms() + d->cfg.lease_ms / 2;
+      next_claim = jd_mono_ms() + d->cfg.lease_ms / 2;
     rc = read_round(d, free_slots, claim);
     if (rc == JD_REDIS_ECONN) {
       if (!redis_down)

@@ -20,8 +20,10 @@
 #include "match/match_spec.h"
 #include "build/program.h"
 #include "common/util.h"
+#include "common/clock.h"
+#include "common/labels.h"
+#include "common/context.h"
 
-#define DEFAULT_STATE_DIR "/var/lib/judger"
 
 /* ---- preparation ------------------------------------------------------- */
 
@@ -179,7 +181,7 @@ static int path_in(char **out, const char *dir, const char *name) {
 
 static int setup_workdir(jd_match *m) {
   const char *state =
-      m->ctx->state_dir && *m->ctx->state_dir ? m->ctx->state_dir : DEFAULT_STATE_DIR;
+      m->ctx->state_dir && *m->ctx->state_dir ? m->ctx->state_dir : JD_STATE_DIR_DEFAULT;
   char *matches = NULL;
   int rc = -1;
   if (path_in(&matches, state, "matches") || jd_mkdir_p(matches, 0700))
@@ -570,7 +572,7 @@ int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, 
   for (size_t i = 0; i < spec->nplayers; i++)
     jd_token_compute(m.tokens[i], key, sizeof key, spec->id, (int)i);
   jd_start_limiter_init(&m.limiter, spec->limits.max_instances, spec->limits.max_concurrent,
-                        spec->limits.starts_per_sec, dk_now_ms());
+                        spec->limits.starts_per_sec, jd_mono_ms());
   if (jd_mkdir_p(out_dir, 0755)) {
     jd_match_set_status(&m, "error", "cannot create %s: %s", out_dir, strerror(errno));
     goto finish;

@@ -26,7 +26,6 @@
 
 #include "common/context.h"
 
-#define JD_LABEL_RUN "judger.run"
 
 /* Caps on a spec (more is refused by the parser). */
 #define JD_MATCH_MAX_AIS 16

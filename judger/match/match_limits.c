@@ -44,7 +44,7 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   hc->nlog_opts = 2;
 }
 
-const char *jd_verdict(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code) {
+const char *jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code) {
   if (engine_error)
     return "UE";
   if (oom_killed)

@@ -44,7 +44,7 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
 /* The verdict of a container: UE (engine failure) > MLE (OOM-killed) >
  * TLE/OLE (killed for it) > OK (stopped by the game logic or the end of the
  * match) > RE (non-zero exit) > OK. Static string. */
-const char *jd_verdict(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code);
+const char *jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code);
 
 const char *jd_kill_reason_name(jd_kill_reason r);
 

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "match/match_internal.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 /* Events waiting for a game logic that does not read them are capped. */
 #define EV_QUEUE_MAX ((size_t)1 << 20)
@@ -168,7 +169,7 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
     return;
   }
   const char *reason = NULL;
-  if (jd_start_limiter_take(&m->limiter, m->alive_players, dk_now_ms(), &reason)) {
+  if (jd_start_limiter_take(&m->limiter, m->alive_players, jd_mono_ms(), &reason)) {
     refuse(m, line, len, reason);
     return;
   }
@@ -217,7 +218,7 @@ static void cmd_end(jd_match *m, jd_proto_cmd *c, const char *line, size_t len) 
   kill_players(m, JD_KILL_END);
   jd_unit *gl = gl_unit(m);
   if (gl && gl->state != UNIT_DONE)
-    m->grace_deadline = dk_now_ms() + m->spec->limits.end_grace_ms;
+    m->grace_deadline = jd_mono_ms() + m->spec->limits.end_grace_ms;
   json_object *o = ev_obj("match.end", NULL);
   if (o) {
     json_object *a = json_object_new_array();
@@ -288,7 +289,7 @@ static void on_started(jd_match *m, jd_unit *u) {
   if (u->state == UNIT_DONE)
     return;
   u->state = UNIT_RUNNING;
-  int64_t now = dk_now_ms();
+  int64_t now = jd_mono_ms();
   if (u->ai < 0) {
     m->gl_start_mono = now;
     m->match_deadline = now + m->spec->limits.deadline_ms;
@@ -305,7 +306,7 @@ static void on_exited(jd_match *m, jd_unit *u) {
   bool was_alive = u->state != UNIT_DONE;
   u->state = UNIT_DONE;
   jd_kill_reason kill = jd_unit_kill_reason(u);
-  u->verdict = jd_verdict(u->engine_error, u->oom_killed, kill, u->exit_code);
+  u->verdict = jd_verdict_of(u->engine_error, u->oom_killed, kill, u->exit_code);
   json_object *o = ev_obj(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
   if (o) {
     json_object_object_add(o, "verdict", json_object_new_string(u->verdict));
@@ -328,7 +329,7 @@ static void on_exited(jd_match *m, jd_unit *u) {
       jd_match_set_status(m, "error", "game logic: %s", u->message ? u->message : "engine failure");
     else if (kill == JD_KILL_TLE)
       jd_match_set_status(m, "failed", "game logic killed: %s before it ended the match",
-                          m->match_deadline && dk_now_ms() >= m->match_deadline - 5
+                          m->match_deadline && jd_mono_ms() >= m->match_deadline - 5
                               ? "match deadline passed"
                               : "wall time exceeded");
     else if (kill == JD_KILL_CANCEL)
@@ -396,7 +397,7 @@ static bool all_done(jd_match *m) {
 void jd_match_loop(jd_match *m) {
   bool cancelled = false;
   while (!all_done(m)) {
-    int64_t now = dk_now_ms();
+    int64_t now = jd_mono_ms();
     if (!cancelled && m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel)) {
       cancelled = true;
       jd_match_set_status(m, "cancelled", "cancelled");

@@ -6,10 +6,11 @@
 
 #include <json-c/json.h>
 
-#include "cli/commands.h"
+#include "common/error.h"
 #include "dockerapi/buf.h"
 #include "match/match_result.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
 

@@ -18,6 +18,7 @@
 #include "match/match_spec.h"
 #include "build/program.h"
 #include "common/util.h"
+#include "common/size.h"
 
 #define MIB ((int64_t)1024 * 1024)
 
@@ -49,41 +50,6 @@ void jd_match_limits_default(jd_match_limits *l) {
 }
 
 #define DEFAULT_USER "65534:65534"
-
-int jd_parse_size(int64_t *out, const char *s) {
-  if (!s || !isdigit((unsigned char)*s))
-    return -1;
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno)
-    return -1;
-  int64_t mult = 1;
-  switch (tolower((unsigned char)*end)) {
-  case '\0':
-    break;
-  case 'k':
-    mult = 1024;
-    end++;
-    break;
-  case 'm':
-    mult = MIB;
-    end++;
-    break;
-  case 'g':
-    mult = 1024 * MIB;
-    end++;
-    break;
-  default:
-    return -1;
-  }
-  if (*end == 'b' || *end == 'B')
-    end++;
-  if (*end || v > (unsigned long long)(INT64_MAX / mult))
-    return -1;
-  *out = (int64_t)v * mult;
-  return 0;
-}
 
 typedef struct perr {
   char *buf;

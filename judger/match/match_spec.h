@@ -6,11 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/size.h"
 #include "match/match.h"
-
-/* Parses "123", "64k", "256m", "1g" (binary units, case-insensitive).
- * Returns 0, or -1 if it is not such a size or overflows. */
-int jd_parse_size(int64_t *out, const char *s);
 
 /* The text of /judger/match.json: {"match_id", "config", "players":
  * [{"ai":i,"id":...,"token":...}], "player_tokens_doc"}. tokens[i] is AI i's

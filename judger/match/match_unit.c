@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "match/match_internal.h"
 #include "common/util.h"
+#include "common/clock.h"
+#include "common/labels.h"
 
 /* Bounds on engine calls a unit makes after its container ended: they must
  * not hang a match's cleanup if the engine stalls. */
@@ -273,7 +275,7 @@ static void *unit_main(void *arg) {
     else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
   }
-  dk_call wcall = {.deadline_ms = dk_now_ms() + UNIT_WAIT_MS};
+  dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
   int64_t code = -1;
   rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
   if (rc) {

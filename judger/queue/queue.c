@@ -7,6 +7,7 @@
 
 #include "queue/queue.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 #define KEY_MAX 256
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "queue/redis.h"
+#include "common/clock.h"
 
 struct jd_redis {
   redisContext *c;
@@ -19,12 +20,6 @@ struct jd_redis {
   int64_t next_try_ms; /* monotonic time before which no connect is tried */
   char err[512];
 };
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval tv_of(long ms) {
   struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -136,14 +131,14 @@ void jd_redis_disconnect(jd_redis *r) {
 }
 
 int64_t jd_redis_backoff_ms(const jd_redis *r) {
-  int64_t left = r->next_try_ms - mono_ms();
+  int64_t left = r->next_try_ms - jd_mono_ms();
   return left > 0 ? left : 0;
 }
 
 int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms) {
   static __thread unsigned seed;
   if (!seed)
-    seed = (unsigned)(mono_ms() ^ (int64_t)getpid() ^ (int64_t)(intptr_t)&seed);
+    seed = (unsigned)(jd_mono_ms() ^ (int64_t)getpid() ^ (int64_t)(intptr_t)&seed);
   int64_t next = cur <= 0 ? min_ms : cur * 2;
   if (next > max_ms)
     next = max_ms;
@@ -153,7 +148,7 @@ int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms) {
 
 static void failed(jd_redis *r) {
   r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, r->backoff_max_ms);
-  r->next_try_ms = mono_ms() + r->backoff_ms;
+  r->next_try_ms = jd_mono_ms() + r->backoff_ms;
 }
 
 /* Runs a command on a fresh connection before it is handed out (AUTH,

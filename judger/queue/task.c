@@ -7,6 +7,7 @@
 
 #include "queue/task.h"
 #include "common/util.h"
+#include "common/error.h"
 
 bool jd_task_id_valid(const char *id) {
   if (!id || !*id || strlen(id) > JD_TASK_ID_MAX)

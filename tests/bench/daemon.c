@@ -19,6 +19,7 @@
 #include "redis_server.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 static t_redis *srv;
 static dk_client *dk;

@@ -12,6 +12,7 @@
 
 #include "support.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 #define MAX_BOXES 8
 

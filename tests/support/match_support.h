@@ -14,6 +14,7 @@
 #include "match/match.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/labels.h"
 
 typedef struct tm_env {
   dk_client *dk;

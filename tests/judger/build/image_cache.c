@@ -9,6 +9,7 @@
 #include "build/image_cache.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/labels.h"
 
 typedef struct fixture {
   dk_client *c;

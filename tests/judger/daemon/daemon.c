@@ -20,6 +20,7 @@
 #include "redis_server.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 /* ---- a fake executor ----------------------------------------------------
  * The task's spec says what to do: {"sleep_ms": N, "behave": "ok" | "retry"

@@ -9,6 +9,7 @@
 #include "daemon/reconcile.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/labels.h"
 
 static char *make_container(dk_client *c, const char *host, const char *run, bool start,
                             const char *testlabel) {

@@ -39,15 +39,15 @@ Test(limits, host_config_carries_every_limit) {
 }
 
 Test(limits, verdicts) {
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_NONE, 0), "OK");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_NONE, 1), "RE");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_NONE, 139), "RE");
-  cr_assert_str_eq(jd_verdict(false, true, JD_KILL_NONE, 137), "MLE");
-  cr_assert_str_eq(jd_verdict(false, true, JD_KILL_TLE, 137), "MLE");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_TLE, 137), "TLE");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_OLE, 137), "OLE");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_STOP, 137), "OK");
-  cr_assert_str_eq(jd_verdict(false, false, JD_KILL_END, 137), "OK");
-  cr_assert_str_eq(jd_verdict(true, true, JD_KILL_TLE, 0), "UE");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 0), "OK");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 1), "RE");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 139), "RE");
+  cr_assert_str_eq(jd_verdict_of(false, true, JD_KILL_NONE, 137), "MLE");
+  cr_assert_str_eq(jd_verdict_of(false, true, JD_KILL_TLE, 137), "MLE");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_TLE, 137), "TLE");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_OLE, 137), "OLE");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_STOP, 137), "OK");
+  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_END, 137), "OK");
+  cr_assert_str_eq(jd_verdict_of(true, true, JD_KILL_TLE, 0), "UE");
   cr_assert_str_eq(jd_kill_reason_name(JD_KILL_TLE), "wall time exceeded");
 }

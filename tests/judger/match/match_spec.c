@@ -183,22 +183,6 @@ Test(match_spec, too_many_players_refused) {
   cr_assert(strstr(err, "players: 17 players"), "%s", err);
 }
 
-Test(match_spec, sizes) {
-  int64_t v;
-  cr_assert_eq(jd_parse_size(&v, "123"), 0);
-  cr_assert_eq(v, 123);
-  cr_assert_eq(jd_parse_size(&v, "64k"), 0);
-  cr_assert_eq(v, 65536);
-  cr_assert_eq(jd_parse_size(&v, "2M"), 0);
-  cr_assert_eq(v, 2 << 20);
-  cr_assert_eq(jd_parse_size(&v, "1gb"), 0);
-  cr_assert_eq(v, 1 << 30);
-  cr_assert_eq(jd_parse_size(&v, "-1"), -1);
-  cr_assert_eq(jd_parse_size(&v, "1x"), -1);
-  cr_assert_eq(jd_parse_size(&v, ""), -1);
-  cr_assert_eq(jd_parse_size(&v, "99999999999999999999g"), -1);
-}
-
 Test(match_spec, game_json_has_config_and_tokens) {
   jd_match_spec *s = NULL;
   char err[256];

@@ -11,6 +11,7 @@
 #include "redis_server.h"
 #include "support.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 static t_redis *srv;
 

@@ -1,0 +1,38 @@
+#include "common/context.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+const char *jd_state_dir_default(void) {
+  const char *env = getenv("JUDGER_STATE_DIR");
+  return env && *env ? env : JD_STATE_DIR_DEFAULT;
+}
+
+void jd_host_id_from(char out[JD_HOST_ID_MAX + 1], const char *name) {
+  size_t j = 0;
+  for (size_t i = 0; name && name[i] && j < JD_HOST_ID_MAX; i++) {
+    char c = (char)tolower((unsigned char)name[i]);
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    out[j++] = ok ? c : '-';
+  }
+  out[j] = '\0';
+  if (!j) {
+    snprintf(out, JD_HOST_ID_MAX + 1, "judger");
+    return;
+  }
+  if (!isalnum((unsigned char)out[0]))
+    out[0] = 'h';
+}
+
+void jd_host_id(char out[JD_HOST_ID_MAX + 1]) {
+  const char *env = getenv("JUDGER_HOST_ID");
+  char h[256] = "";
+  if (env && *env)
+    snprintf(h, sizeof h, "%s", env);
+  else if (gethostname(h, sizeof h - 1) != 0)
+    h[0] = '\0';
+  jd_host_id_from(out, h);
+}

@@ -1,0 +1,20 @@
+/* Every label the judger puts on engine objects, in one place: what
+ * reconciliation, gc and the cache look up is exactly what was written. */
+#ifndef JD_LABELS_H
+#define JD_LABELS_H
+
+/* On every container and network: the host that made it. */
+#define JD_LABEL_HOST "judger.host"
+/* Matches: the match id, the role (game logic / player), the run key. */
+#define JD_LABEL_MATCH "judger.match"
+#define JD_LABEL_ROLE "judger.role"
+#define JD_LABEL_RUN "judger.run"
+/* Daemon tasks: the task id a container belongs to. */
+#define JD_LABEL_TASK "judger.task"
+/* Environment images: the program they are for and their Dockerfile. */
+#define JD_LABEL_DOMAIN "judger.domain"
+#define JD_LABEL_ID "judger.id"
+#define JD_LABEL_OP "judger.op"
+#define JD_LABEL_DOCKERFILE "judger.dockerfile-sha256"
+
+#endif

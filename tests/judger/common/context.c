@@ -1,0 +1,62 @@
+// test-labels: unit
+/* common/context.c: one host id and one state directory for every command. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/context.h"
+#include "common/util.h"
+#include "daemon/config.h"
+
+Test(context, host_id_rule) {
+  char id[JD_HOST_ID_MAX + 1];
+  jd_host_id_from(id, "Worker.Local");
+  cr_assert_str_eq(id, "worker.local", "dots are kept: the daemon's ids stay what they were");
+  jd_host_id_from(id, "gpu box#1_a");
+  cr_assert_str_eq(id, "gpu-box-1_a");
+  jd_host_id_from(id, "-x");
+  cr_assert_str_eq(id, "hx");
+  jd_host_id_from(id, "");
+  cr_assert_str_eq(id, "judger");
+  char longname[200];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  jd_host_id_from(id, longname);
+  cr_assert_eq(strlen(id), JD_HOST_ID_MAX);
+  const char *names[] = {"Worker.Local", "a b c", "..", "ÄÖ", "x/y:z", longname};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    jd_host_id_from(id, names[i]);
+    cr_assert(jd_is_safe_name(id, JD_HOST_ID_MAX), "'%s' -> '%s' is not a safe name", names[i], id);
+  }
+}
+
+/* `judger run`, `judger build` and the daemon all take jd_host_id(); the
+ * daemon's configuration default must be that same id, so a reconciliation
+ * by host label finds the leftovers of every command (the host name
+ * worker.local was once worker-local for one and worker.local for another). */
+Test(context, every_command_labels_the_same_way) {
+  setenv("JUDGER_HOST_ID", "Worker.Local", 1);
+  char id[JD_HOST_ID_MAX + 1];
+  jd_host_id(id);
+  cr_assert_str_eq(id, "worker.local");
+  jd_config c;
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  cr_assert_str_eq(c.host_id, id);
+  jd_config_clear(&c);
+  unsetenv("JUDGER_HOST_ID");
+  jd_host_id(id);
+  cr_assert(jd_is_safe_name(id, JD_HOST_ID_MAX), "%s", id);
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  cr_assert_str_eq(c.host_id, id);
+  jd_config_clear(&c);
+}
+
+Test(context, state_dir_default) {
+  unsetenv("JUDGER_STATE_DIR");
+  cr_assert_str_eq(jd_state_dir_default(), JD_STATE_DIR_DEFAULT);
+  setenv("JUDGER_STATE_DIR", "", 1);
+  cr_assert_str_eq(jd_state_dir_default(), JD_STATE_DIR_DEFAULT);
+  setenv("JUDGER_STATE_DIR", "/srv/j", 1);
+  cr_assert_str_eq(jd_state_dir_default(), "/srv/j");
+  unsetenv("JUDGER_STATE_DIR");
+}
