@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
-#include "common/util.h"
 
 /* ---- build requests ------------------------------------------------------ */
 
@@ -165,7 +165,7 @@ static void summarize(char *out, size_t n, const jd_match_result *r) {
     for (size_t i = 0; i < r->nplayers && k < n; i++)
       k += (size_t)snprintf(out + k, n - k, " %g", r->players[i].score);
   } else {
-    snprintf(out, n, "%s", r->reason ? r->reason : r->status);
+    snprintf(out, n, "%s", r->reason ? r->reason : jd_match_status_name(r->status));
   }
 }
 
@@ -187,14 +187,14 @@ static int run_match(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
     return JD_EXEC_RETRY;
   }
   int outcome = JD_EXEC_DONE;
-  if (!strcmp(r->status, "error")) {
+  if (r->status == JD_MATCH_STATUS_ERROR) {
     /* The judger's or the engine's fault: another attempt may succeed. */
     res->reason = strdup(r->reason ? r->reason : "system error");
     outcome = JD_EXEC_RETRY;
   } else {
     char summary[256];
     summarize(summary, sizeof summary, r);
-    res->status = strdup(r->status);
+    res->status = strdup(jd_match_status_name(r->status));
     res->summary = strdup(summary);
     res->result_json = jd_match_result_json(r);
   }

@@ -1,4 +1,7 @@
-/* Private to the match engine (match.c, match_unit.c, match_loop.c).
+/* Private to the match engine: the run flow (match.c), preparing programs
+ * (match_prepare.c), the work directory and network (match_workspace.c),
+ * the pipe loop (match_loop.c), the container units (match_unit.c) and
+ * collecting the result (match_collect.c).
  *
  * Threads: the thread calling jd_match_run owns the match and runs the pipe
  * loop; it never calls the engine while the match runs. Each container (the
@@ -21,8 +24,10 @@
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"
 #include "match/match_limits.h"
+#include "match/match_verdict.h"
 #include "match/player_log.h"
 #include "match/protocol.h"
+#include "match/start_limiter.h"
 #include "match/token.h"
 
 typedef struct jd_match jd_match;
@@ -70,8 +75,8 @@ struct jd_unit {
   char *message;
   /* Owned by the loop thread. */
   unit_state state;
-  int64_t deadline;    /* dk_now_ms() clock; 0 = none */
-  const char *verdict; /* set when done */
+  int64_t deadline;   /* dk_now_ms() clock; 0 = none */
+  jd_verdict verdict; /* UE until it is done */
 };
 
 struct jd_match {
@@ -109,9 +114,28 @@ struct jd_match {
   bool ended;             /* "end" received */
   double *scores;
   char **messages;
-  char *status, *reason; /* first one set wins */
+  bool has_status; /* the first status set wins, with its reason */
+  jd_match_status status;
+  char *reason;
   int64_t started_ms;
 };
+
+/* match_prepare.c */
+/* Prepares every program of the spec into m->gl_ready and m->ai_ready.
+ * Returns 0 when the match can go on, else -1 with its status set. */
+int jd_match_prepare(jd_match *m);
+void jd_ready_clear(jd_ready *r);
+
+/* match_workspace.c: each returns 0, or -1 with the match's status set. */
+int jd_match_setup_workdir(jd_match *m);
+int jd_match_create_network(jd_match *m);
+/* Removes whatever carries this run's label (containers a unit thread could
+ * not remove), then the network. Runs on every path once units are joined. */
+void jd_match_sweep(jd_match *m);
+
+/* match_collect.c: fills res (verdicts, logs, outputs) once every unit is
+ * done and the status is set. */
+void jd_match_collect(jd_match *m, jd_match_result *res);
 
 /* match_unit.c */
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
@@ -127,9 +151,16 @@ jd_kill_reason jd_unit_kill_reason(const jd_unit *u);
 void jd_match_post(jd_match *m, jd_unit *u, note_kind kind);
 /* Serves the pipe until every unit is done. */
 void jd_match_loop(jd_match *m);
-void jd_match_set_status(jd_match *m, const char *status, const char *fmt, ...)
+/* Sets the match's status and reason (fmt may be NULL), unless one is set. */
+void jd_match_set_status(jd_match *m, jd_match_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Sends o (an event object; owned) to the progress hook, with elapsed_ms. */
+/* A progress event {"event":event} with u's "name" and "ai" (u may be
+ * NULL); NULL on out of memory. */
+json_object *jd_match_event_new(const char *event, const jd_unit *u);
+/* Sends o (an event object; owned; NULL is fine) to the progress hook, with
+ * match_id and elapsed_ms. */
 void jd_match_progress(jd_match *m, json_object *o);
+/* Whether the match's cancel token fired. */
+bool jd_match_cancel_fired(const jd_match *m);
 
 #endif

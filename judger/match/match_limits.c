@@ -1,4 +1,4 @@
-/* Container limits and verdicts (see match_limits.h). The header is not
+/* Container limits (see match_limits.h). The header is not
  * called limits.h: judger/ is on the include path and would shadow <limits.h>. */
 #include <stdio.h>
 #include <string.h>
@@ -42,42 +42,4 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   hc->log_type = "json-file";
   hc->log_opts = st->log_opts;
   hc->nlog_opts = 2;
-}
-
-const char *jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill, int64_t exit_code) {
-  if (engine_error)
-    return "UE";
-  if (oom_killed)
-    return "MLE";
-  switch (kill) {
-  case JD_KILL_TLE:
-    return "TLE";
-  case JD_KILL_OLE:
-    return "OLE";
-  case JD_KILL_STOP:
-  case JD_KILL_END:
-  case JD_KILL_CANCEL:
-    return "OK"; /* not its fault: it was stopped */
-  case JD_KILL_NONE:
-    break;
-  }
-  return exit_code == 0 ? "OK" : "RE";
-}
-
-const char *jd_kill_reason_name(jd_kill_reason r) {
-  switch (r) {
-  case JD_KILL_NONE:
-    return "none";
-  case JD_KILL_STOP:
-    return "stopped by the game logic";
-  case JD_KILL_END:
-    return "the match ended";
-  case JD_KILL_TLE:
-    return "wall time exceeded";
-  case JD_KILL_OLE:
-    return "log over its cap";
-  case JD_KILL_CANCEL:
-    return "match cancelled";
-  }
-  return "?";
 }

@@ -12,10 +12,10 @@
 
 #include <json-c/json.h>
 
-#include "common/log.h"
-#include "match/match_internal.h"
-#include "common/util.h"
 #include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "match/match_internal.h"
 
 /* Events waiting for a game logic that does not read them are capped. */
 #define EV_QUEUE_MAX ((size_t)1 << 20)
@@ -44,10 +44,11 @@ void jd_match_post(jd_match *m, jd_unit *u, note_kind kind) {
   (void)w; /* the counter cannot overflow at one write per note */
 }
 
-void jd_match_set_status(jd_match *m, const char *status, const char *fmt, ...) {
-  if (m->status)
+void jd_match_set_status(jd_match *m, jd_match_status status, const char *fmt, ...) {
+  if (m->has_status)
     return;
-  m->status = strdup(status);
+  m->has_status = true;
+  m->status = status;
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
@@ -68,7 +69,7 @@ void jd_match_progress(jd_match *m, json_object *o) {
   json_object_put(o);
 }
 
-static json_object *ev_obj(const char *event, const jd_unit *u) {
+json_object *jd_match_event_new(const char *event, const jd_unit *u) {
   json_object *o = json_object_new_object();
   if (!o)
     return NULL;
@@ -79,6 +80,10 @@ static json_object *ev_obj(const char *event, const jd_unit *u) {
       json_object_object_add(o, "ai", json_object_new_int(u->ai));
   }
   return o;
+}
+
+bool jd_match_cancel_fired(const jd_match *m) {
+  return m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel);
 }
 
 /* ---- events to the game logic ----------------------------------------- */
@@ -130,7 +135,7 @@ static void refuse(jd_match *m, const char *line, size_t len, const char *reason
     jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s%s", m->run_key, reason, echo,
            m->refusals == REFUSALS_LOGGED ? " (further refusals are not logged)" : "");
   send_event(m, jd_proto_event_refused(line, len, reason));
-  json_object *o = ev_obj("command.refused", NULL);
+  json_object *o = jd_match_event_new("command.refused", NULL);
   if (o)
     json_object_object_add(o, "reason", json_object_new_string(reason));
   jd_match_progress(m, o);
@@ -138,11 +143,14 @@ static void refuse(jd_match *m, const char *line, size_t len, const char *reason
 
 /* ---- commands ---------------------------------------------------------- */
 
-static void kill_players(jd_match *m, jd_kill_reason why) {
-  for (size_t i = 1; i < m->nunits; i++)
+/* Asks every unit from first on that is not done to die. */
+static void kill_units(jd_match *m, size_t first, jd_kill_reason why) {
+  for (size_t i = first; i < m->nunits; i++)
     if (m->units[i]->state != UNIT_DONE)
       jd_unit_request_kill(m->units[i], why);
 }
+
+static void kill_players(jd_match *m, jd_kill_reason why) { kill_units(m, 1, why); }
 
 static jd_unit *live_player(jd_match *m, const char *name) {
   for (size_t i = 1; i < m->nunits; i++)
@@ -185,9 +193,9 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
     u->engine_error = true;
     u->message = strdup("the judger cannot start a thread");
     u->state = UNIT_DONE;
-    u->verdict = "UE";
+    u->verdict = JD_VERDICT_UE;
     m->alive_players--;
-    send_event(m, jd_proto_event_exited(u->name, u->ai, -1, "UE"));
+    send_event(m, jd_proto_event_exited(u->name, u->ai, -1, JD_VERDICT_UE));
   }
 }
 
@@ -212,14 +220,14 @@ static void cmd_end(jd_match *m, jd_proto_cmd *c, const char *line, size_t len) 
   m->messages = c->messages;
   c->scores = NULL;
   c->messages = NULL;
-  jd_match_set_status(m, "finished", NULL);
+  jd_match_set_status(m, JD_MATCH_STATUS_FINISHED, NULL);
   /* Players have nothing left to do; the game logic gets a grace period to
    * write its replay and exit by itself. */
   kill_players(m, JD_KILL_END);
   jd_unit *gl = gl_unit(m);
   if (gl && gl->state != UNIT_DONE)
     m->grace_deadline = jd_mono_ms() + m->spec->limits.end_grace_ms;
-  json_object *o = ev_obj("match.end", NULL);
+  json_object *o = jd_match_event_new("match.end", NULL);
   if (o) {
     json_object *a = json_object_new_array();
     for (size_t i = 0; i < m->spec->nplayers; i++)
@@ -299,7 +307,7 @@ static void on_started(jd_match *m, jd_unit *u) {
     u->deadline = now + m->spec->limits.player.wall_ms;
     send_event(m, jd_proto_event_started(u->name, u->ai));
   }
-  jd_match_progress(m, ev_obj(u->ai < 0 ? "game_logic.started" : "player.started", u));
+  jd_match_progress(m, jd_match_event_new(u->ai < 0 ? "game_logic.started" : "player.started", u));
 }
 
 static void on_exited(jd_match *m, jd_unit *u) {
@@ -307,9 +315,9 @@ static void on_exited(jd_match *m, jd_unit *u) {
   u->state = UNIT_DONE;
   jd_kill_reason kill = jd_unit_kill_reason(u);
   u->verdict = jd_verdict_of(u->engine_error, u->oom_killed, kill, u->exit_code);
-  json_object *o = ev_obj(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
+  json_object *o = jd_match_event_new(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
   if (o) {
-    json_object_object_add(o, "verdict", json_object_new_string(u->verdict));
+    json_object_object_add(o, "verdict", json_object_new_string(jd_verdict_name(u->verdict)));
     json_object_object_add(o, "exit_code", json_object_new_int64(u->exit_code));
     if (u->message)
       json_object_object_add(o, "message", json_object_new_string(u->message));
@@ -326,20 +334,22 @@ static void on_exited(jd_match *m, jd_unit *u) {
   jd_proto_reader_finish(&m->reader, on_line, m);
   if (!m->ended) {
     if (u->engine_error)
-      jd_match_set_status(m, "error", "game logic: %s", u->message ? u->message : "engine failure");
+      jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "game logic: %s",
+                          u->message ? u->message : "engine failure");
     else if (kill == JD_KILL_TLE)
-      jd_match_set_status(m, "failed", "game logic killed: %s before it ended the match",
-                          m->match_deadline && jd_mono_ms() >= m->match_deadline - 5
-                              ? "match deadline passed"
-                              : "wall time exceeded");
+      jd_match_set_status(
+          m, JD_MATCH_STATUS_FAILED, "game logic killed: %s before it ended the match",
+          m->match_deadline && jd_mono_ms() >= m->match_deadline - 5 ? "match deadline passed"
+                                                                     : "wall time exceeded");
     else if (kill == JD_KILL_CANCEL)
-      jd_match_set_status(m, "cancelled", "cancelled");
+      jd_match_set_status(m, JD_MATCH_STATUS_CANCELLED, "cancelled");
     else
-      jd_match_set_status(m, "failed",
+      jd_match_set_status(m, JD_MATCH_STATUS_FAILED,
                           "game logic exited (%s, exit code %lld) before ending the match",
-                          u->verdict, (long long)u->exit_code);
+                          jd_verdict_name(u->verdict), (long long)u->exit_code);
   }
-  kill_players(m, m->status && !strcmp(m->status, "cancelled") ? JD_KILL_CANCEL : JD_KILL_END);
+  kill_players(m, m->has_status && m->status == JD_MATCH_STATUS_CANCELLED ? JD_KILL_CANCEL
+                                                                          : JD_KILL_END);
 }
 
 static void drain_notes(jd_match *m) {
@@ -398,12 +408,10 @@ void jd_match_loop(jd_match *m) {
   bool cancelled = false;
   while (!all_done(m)) {
     int64_t now = jd_mono_ms();
-    if (!cancelled && m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel)) {
+    if (!cancelled && jd_match_cancel_fired(m)) {
       cancelled = true;
-      jd_match_set_status(m, "cancelled", "cancelled");
-      for (size_t i = 0; i < m->nunits; i++)
-        if (m->units[i]->state != UNIT_DONE)
-          jd_unit_request_kill(m->units[i], JD_KILL_CANCEL);
+      jd_match_set_status(m, JD_MATCH_STATUS_CANCELLED, "cancelled");
+      kill_units(m, 0, JD_KILL_CANCEL);
     }
     int64_t next = check_deadlines(m, now);
     int timeout = -1;
@@ -421,10 +429,8 @@ void jd_match_loop(jd_match *m) {
     int n = poll(p, 3, timeout);
     if (n < 0 && errno != EINTR) {
       jd_log(JD_LOG_ERROR, "match.poll", "%s: %s", m->run_key, strerror(errno));
-      jd_match_set_status(m, "error", "judger: poll failed: %s", strerror(errno));
-      for (size_t i = 0; i < m->nunits; i++)
-        if (m->units[i]->state != UNIT_DONE)
-          jd_unit_request_kill(m->units[i], JD_KILL_CANCEL);
+      jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "judger: poll failed: %s", strerror(errno));
+      kill_units(m, 0, JD_KILL_CANCEL);
       /* Still wait for the unit threads: they remove their containers. */
       poll(p, 1, 100);
     }

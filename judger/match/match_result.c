@@ -1,4 +1,4 @@
-/* Match results (see match.h, match_result.h, docs/match-spec.md). */
+/* Match results (see match_result.h, docs/match-spec.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,11 +6,29 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/util.h"
 #include "dockerapi/buf.h"
 #include "match/match_result.h"
-#include "common/util.h"
-#include "common/clock.h"
+
+static const struct {
+  const char *name;
+  int exit_code;
+} statuses[] = {
+#define JD_MATCH_STATUS_ROW(code, name, exit) {name, exit},
+    JD_MATCH_STATUS_MAP(JD_MATCH_STATUS_ROW)
+#undef JD_MATCH_STATUS_ROW
+};
+
+const char *jd_match_status_name(jd_match_status s) {
+  return (unsigned)s < JD_MATCH_STATUS_COUNT ? statuses[s].name : "error";
+}
+
+int jd_match_exit_code(const jd_match_result *r) {
+  return r && (unsigned)r->status < JD_MATCH_STATUS_COUNT ? statuses[r->status].exit_code
+                                                          : JD_EXIT_SYSTEM;
+}
 
 static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
@@ -22,15 +40,25 @@ static json_object *time_or_null(int64_t ms) {
   return json_object_new_string(ts);
 }
 
+static json_object *verdict_json(jd_verdict v) {
+  return json_object_new_string(jd_verdict_name(v));
+}
+
+/* How a container (or an AI's instances) ended: the same three fields, in
+ * this order, in an instance and in a player. */
+static void add_ending(json_object *o, int64_t exit_code, bool oom_killed, bool log_truncated) {
+  json_object_object_add(o, "exit_code", json_object_new_int64(exit_code));
+  json_object_object_add(o, "oom_killed", json_object_new_boolean(oom_killed));
+  json_object_object_add(o, "log_truncated", json_object_new_boolean(log_truncated));
+}
+
 static json_object *instance_json(const jd_instance_result *i) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "name", json_object_new_string(i->name ? i->name : ""));
   if (i->ai >= 0)
     json_object_object_add(o, "ai", json_object_new_int(i->ai));
-  json_object_object_add(o, "verdict", json_object_new_string(i->verdict ? i->verdict : "UE"));
-  json_object_object_add(o, "exit_code", json_object_new_int64(i->exit_code));
-  json_object_object_add(o, "oom_killed", json_object_new_boolean(i->oom_killed));
-  json_object_object_add(o, "log_truncated", json_object_new_boolean(i->log_truncated));
+  json_object_object_add(o, "verdict", verdict_json(i->verdict));
+  add_ending(o, i->exit_code, i->oom_killed, i->log_truncated);
   json_object_object_add(o, "killed", json_object_new_boolean(i->killed));
   json_object_object_add(o, "started_at", time_or_null(i->started_ms));
   json_object_object_add(o, "ended_at", time_or_null(i->ended_ms));
@@ -41,7 +69,21 @@ static json_object *instance_json(const jd_instance_result *i) {
   return o;
 }
 
-char *jd_match_result_json(const jd_match_result *r) {
+static json_object *player_json(const jd_match_result *r, const jd_player_result *p) {
+  json_object *po = json_object_new_object();
+  json_object_object_add(po, "ai", json_object_new_int(p->ai));
+  json_object_object_add(po, "id", json_object_new_string(p->id ? p->id : ""));
+  json_object_object_add(po, "verdict", verdict_json(p->verdict));
+  json_object_object_add(po, "score", r->has_scores ? json_object_new_double(p->score) : NULL);
+  json_object_object_add(po, "message", str_or_null(p->message));
+  add_ending(po, p->exit_code, p->oom_killed, p->log_truncated);
+  json_object_object_add(po, "instances", json_object_new_int(p->instances));
+  json_object_object_add(po, "log", str_or_null(p->log));
+  json_object_object_add(po, "build_message", str_or_null(p->build_message));
+  return po;
+}
+
+json_object *jd_match_result_object(const jd_match_result *r) {
   if (!r)
     return NULL;
   json_object *o = json_object_new_object();
@@ -49,7 +91,7 @@ char *jd_match_result_json(const jd_match_result *r) {
     return NULL;
   json_object_object_add(o, "match_id", json_object_new_string(r->match_id ? r->match_id : ""));
   json_object_object_add(o, "run", str_or_null(r->run_key));
-  json_object_object_add(o, "status", json_object_new_string(r->status ? r->status : "error"));
+  json_object_object_add(o, "status", json_object_new_string(jd_match_status_name(r->status)));
   json_object_object_add(o, "reason", str_or_null(r->reason));
   json_object *scores = NULL;
   if (r->has_scores) {
@@ -64,22 +106,8 @@ char *jd_match_result_json(const jd_match_result *r) {
       o, "duration_ms",
       json_object_new_int64(r->started_ms && r->ended_ms ? r->ended_ms - r->started_ms : 0));
   json_object *players = json_object_new_array();
-  for (size_t i = 0; i < r->nplayers; i++) {
-    const jd_player_result *p = &r->players[i];
-    json_object *po = json_object_new_object();
-    json_object_object_add(po, "ai", json_object_new_int(p->ai));
-    json_object_object_add(po, "id", json_object_new_string(p->id ? p->id : ""));
-    json_object_object_add(po, "verdict", json_object_new_string(p->verdict ? p->verdict : "UE"));
-    json_object_object_add(po, "score", r->has_scores ? json_object_new_double(p->score) : NULL);
-    json_object_object_add(po, "message", str_or_null(p->message));
-    json_object_object_add(po, "exit_code", json_object_new_int64(p->exit_code));
-    json_object_object_add(po, "oom_killed", json_object_new_boolean(p->oom_killed));
-    json_object_object_add(po, "log_truncated", json_object_new_boolean(p->log_truncated));
-    json_object_object_add(po, "instances", json_object_new_int(p->instances));
-    json_object_object_add(po, "log", str_or_null(p->log));
-    json_object_object_add(po, "build_message", str_or_null(p->build_message));
-    json_object_array_add(players, po);
-  }
+  for (size_t i = 0; i < r->nplayers; i++)
+    json_object_array_add(players, player_json(r, &r->players[i]));
   json_object_object_add(o, "players", players);
   json_object *gl = instance_json(&r->game_logic);
   json_object_object_add(gl, "log", str_or_null(r->game_logic_log));
@@ -94,6 +122,13 @@ char *jd_match_result_json(const jd_match_result *r) {
   json_object_object_add(o, "files", files);
   json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
+  return o;
+}
+
+char *jd_match_result_json(const jd_match_result *r) {
+  json_object *o = jd_match_result_object(r);
+  if (!o)
+    return NULL;
   char *text = strdup(
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(o);
@@ -129,8 +164,8 @@ char *jd_match_result_summary(const jd_match_result *r) {
   dk_buf b = DK_BUF_INIT(1 << 20);
   char d[32];
   fmt_duration(d, sizeof d, r->started_ms, r->ended_ms);
-  dk_buf_appendf(&b, "match %s: %s%s%s (%s)\n", r->match_id, r->status, r->reason ? " — " : "",
-                 r->reason ? r->reason : "", d);
+  dk_buf_appendf(&b, "match %s: %s%s%s (%s)\n", r->match_id, jd_match_status_name(r->status),
+                 r->reason ? " — " : "", r->reason ? r->reason : "", d);
   dk_buf_appendf(&b, "%-3s %-20s %-7s %10s %5s %9s  %s\n", "AI", "program", "verdict", "score",
                  "exit", "instances", "notes");
   for (size_t i = 0; i < r->nplayers; i++) {
@@ -138,32 +173,29 @@ char *jd_match_result_summary(const jd_match_result *r) {
     char score[32] = "-";
     if (r->has_scores)
       snprintf(score, sizeof score, "%g", p->score);
-    dk_buf_appendf(&b, "%-3d %-20.20s %-7s %10s %5lld %9d  %s%s%s%s\n", p->ai, p->id, p->verdict,
-                   score, (long long)p->exit_code, p->instances, p->oom_killed ? "oom " : "",
-                   p->log_truncated ? "log-truncated " : "", p->message ? p->message : "",
-                   p->build_message ? p->build_message : "");
+    dk_buf_appendf(&b, "%-3d %-20.20s %-7s %10s %5lld %9d  %s%s%s%s\n", p->ai, p->id,
+                   jd_verdict_name(p->verdict), score, (long long)p->exit_code, p->instances,
+                   p->oom_killed ? "oom " : "", p->log_truncated ? "log-truncated " : "",
+                   p->message ? p->message : "", p->build_message ? p->build_message : "");
   }
   const jd_instance_result *g = &r->game_logic;
   fmt_duration(d, sizeof d, g->started_ms, g->ended_ms);
-  dk_buf_appendf(&b, "game logic: %s, exit %lld, %s%s%s\n", g->verdict ? g->verdict : "-",
+  dk_buf_appendf(&b, "game logic: %s, exit %lld, %s%s%s\n", jd_verdict_name(g->verdict),
                  (long long)g->exit_code, d, g->message ? ", " : "", g->message ? g->message : "");
   for (size_t i = 0; i < r->ninstances; i++) {
     const jd_instance_result *in = &r->instances[i];
     fmt_duration(d, sizeof d, in->started_ms, in->ended_ms);
-    dk_buf_appendf(&b, "  %-16s AI %-2d %-4s exit %-4lld %8s%s%s\n", in->name, in->ai, in->verdict,
-                   (long long)in->exit_code, d, in->message ? "  " : "",
-                   in->message ? in->message : "");
+    dk_buf_appendf(&b, "  %-16s AI %-2d %-4s exit %-4lld %8s%s%s\n", in->name, in->ai,
+                   jd_verdict_name(in->verdict), (long long)in->exit_code, d,
+                   in->message ? "  " : "", in->message ? in->message : "");
   }
   if (r->out_dir)
     dk_buf_appendf(&b, "outputs in %s\n", r->out_dir);
   return dk_buf_detach(&b, NULL);
 }
 
-void jd_instance_result_clear(jd_instance_result *i) {
-  if (!i)
-    return;
+static void instance_clear(jd_instance_result *i) {
   free(i->name);
-  free(i->verdict);
   free(i->message);
   memset(i, 0, sizeof *i);
 }
@@ -173,34 +205,22 @@ void jd_match_result_free(jd_match_result *r) {
     return;
   free(r->match_id);
   free(r->run_key);
-  free(r->status);
   free(r->reason);
   for (size_t i = 0; i < r->nplayers; i++) {
     free(r->players[i].id);
-    free(r->players[i].verdict);
     free(r->players[i].message);
     free(r->players[i].log);
     free(r->players[i].build_message);
   }
   free(r->players);
-  jd_instance_result_clear(&r->game_logic);
+  instance_clear(&r->game_logic);
   free(r->game_logic_log);
   for (size_t i = 0; i < r->ninstances; i++)
-    jd_instance_result_clear(&r->instances[i]);
+    instance_clear(&r->instances[i]);
   free(r->instances);
   for (size_t i = 0; i < r->nfiles; i++)
     free(r->files[i]);
   free(r->files);
   free(r->out_dir);
   free(r);
-}
-
-int jd_match_exit_code(const jd_match_result *r) {
-  if (!r || !r->status)
-    return JD_EXIT_SYSTEM;
-  if (!strcmp(r->status, "finished"))
-    return JD_EXIT_OK;
-  if (!strcmp(r->status, "failed"))
-    return JD_EXIT_PROGRAM;
-  return JD_EXIT_SYSTEM;
 }

@@ -1,14 +1,108 @@
-/* Match results: result.json, the human summary, and freeing. The struct
- * itself is public (match.h); this adds what cmd_run and the engine share. */
+/* Match results: what a match came to, for every AI and every container it
+ * ran, and how it is written (result.json, docs/match-spec.md) and shown
+ * (the summary table of `judger run`).
+ */
 #ifndef JD_MATCH_RESULT_H
 #define JD_MATCH_RESULT_H
 
-#include "match/match.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include <json-c/json.h>
+
+#include "common/error.h"
+#include "common/verdict.h"
+
+/* How a match ended: one list gives the enum, the name written in
+ * result.json and events, and the exit code of `judger run`.
+ *   finished   the game logic ended the match (with scores)
+ *   failed     the game logic's fault: it crashed, overran or did not build
+ *   error      a system fault (engine, disk, judger)
+ *   cancelled  stopped from outside (signal, daemon shutdown) */
+#define JD_MATCH_STATUS_MAP(XX)                                                                    \
+  XX(FINISHED, "finished", JD_EXIT_OK)                                                             \
+  XX(FAILED, "failed", JD_EXIT_PROGRAM)                                                            \
+  XX(ERROR, "error", JD_EXIT_SYSTEM)                                                               \
+  XX(CANCELLED, "cancelled", JD_EXIT_SYSTEM)
+
+typedef enum jd_match_status {
+#define JD_MATCH_STATUS_ENUM(code, name, exit) JD_MATCH_STATUS_##code,
+  JD_MATCH_STATUS_MAP(JD_MATCH_STATUS_ENUM)
+#undef JD_MATCH_STATUS_ENUM
+      JD_MATCH_STATUS_COUNT
+} jd_match_status;
+
+/* "finished", ...; "error" for a value outside the enum. Static storage. */
+const char *jd_match_status_name(jd_match_status s);
+
+/* One container a match ran: the game logic or one player instance. */
+typedef struct jd_instance_result {
+  char *name;         /* player name chosen by the game logic; "game_logic" */
+  int ai;             /* AI index; -1 for the game logic */
+  jd_verdict verdict; /* OK, RE, TLE, MLE, OLE, UE (CANCEL: game logic not built) */
+  int64_t exit_code;  /* -1 if it never ran */
+  bool oom_killed;
+  bool log_truncated;
+  bool killed;        /* the judger killed it (stop, deadline, end, log cap) */
+  int64_t started_ms; /* unix ms; 0 if never started */
+  int64_t ended_ms;
+  char *message; /* why UE/killed, or NULL */
+} jd_instance_result;
+
+/* One AI of the match (AI-list order). */
+typedef struct jd_player_result {
+  int ai;
+  char *id;           /* program id */
+  jd_verdict verdict; /* first non-OK instance's verdict; CANCEL if its build
+                         failed; OK otherwise (also with 0 instances), UE with
+                         0 instances in an errored or cancelled match */
+  double score;       /* 0 when the match did not end with scores */
+  char *message;      /* from the end command's messages, or NULL */
+  int64_t exit_code;  /* exit code of the instance that set the verdict (or
+                         the last one); -1 without instances */
+  bool oom_killed;    /* any instance */
+  bool log_truncated; /* any instance */
+  int instances;
+  char *log;           /* "player_<i>.log" (relative to out_dir) */
+  char *build_message; /* why CANCEL, or NULL */
+} jd_player_result;
+
+typedef struct jd_match_result {
+  char *match_id;
+  char *run_key; /* "<match id>-<random>" */
+  jd_match_status status;
+  char *reason;       /* one line when status != finished, else NULL */
+  bool has_scores;    /* the game logic ended the match with scores */
+  int64_t started_ms; /* unix ms */
+  int64_t ended_ms;
+  jd_player_result *players;
+  size_t nplayers;
+  jd_instance_result game_logic;
+  char *game_logic_log;          /* "game_logic.log" */
+  jd_instance_result *instances; /* every player instance, in start order */
+  size_t ninstances;
+  char **files; /* game-logic outputs copied to out_dir (relative) */
+  size_t nfiles;
+  char *out_dir;
+  int refused_commands; /* pipe lines refused (each got a "refused" event) */
+} jd_match_result;
+
+/* The result.json document (schema in docs/match-spec.md) as a JSON object,
+ * for a caller that adds to it; the caller owns it (json_object_put); NULL
+ * on out of memory. */
+json_object *jd_match_result_object(const jd_match_result *r);
+/* result.json text: jd_match_result_object() rendered, the one place a
+ * result becomes text. The caller frees it; NULL on out of memory. */
+char *jd_match_result_json(const jd_match_result *r);
+/* Writes result.json (the text above and a newline) into dir atomically.
+ * Returns 0, or -1 with errno. */
+int jd_match_result_write(const jd_match_result *r, const char *dir);
 /* A table for humans (one row per AI, then the instances), malloc'd. */
 char *jd_match_result_summary(const jd_match_result *r);
-/* Writes result.json into dir atomically. Returns 0, or -1 with errno. */
-int jd_match_result_write(const jd_match_result *r, const char *dir);
-void jd_instance_result_clear(jd_instance_result *i);
+void jd_match_result_free(jd_match_result *r);
+/* Exit code of `judger run` for a result: 0 finished, 1 failed (program's
+ * fault), 3 error or cancelled (and for NULL). */
+int jd_match_exit_code(const jd_match_result *r);
 
 #endif

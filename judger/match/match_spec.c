@@ -1,4 +1,4 @@
-/* Match spec: parsing and validation (see match.h, docs/match-spec.md).
+/* Match spec: parsing and validation (see match_spec.h, docs/match-spec.md).
  *
  * Validation is strict and happens before anything is created: unknown
  * keys, wrong types, negative or absurd limits, too many players, a missing
@@ -15,10 +15,10 @@
 
 #include <json-c/json.h>
 
-#include "match/match_spec.h"
 #include "build/program.h"
-#include "common/util.h"
 #include "common/size.h"
+#include "common/util.h"
+#include "match/match_spec.h"
 
 #define MIB ((int64_t)1024 * 1024)
 

@@ -1,13 +1,74 @@
-/* Match spec helpers beyond the public parser in match.h: size values and
- * the /judger/match.json document handed to the game logic. */
+/* Match spec: what a match runs (docs/match-spec.md). The game logic, the
+ * AIs in AI-list order, a config handed verbatim to the game logic, and the
+ * limits of both roles. Parsing validates everything before anything is
+ * created; the parsed spec is read-only afterwards and may be shared by
+ * several runs.
+ */
 #ifndef JD_MATCH_SPEC_H
 #define JD_MATCH_SPEC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/size.h"
-#include "match/match.h"
+/* Caps on a spec (more is refused by the parser). */
+#define JD_MATCH_MAX_AIS 16
+#define JD_MATCH_ID_MAX 64
+
+/* Limits of one role's containers (game logic or players). After parsing,
+ * every field holds its effective value (defaults filled in). */
+typedef struct jd_role_limits {
+  double cpus;     /* CPUs (NanoCpus = cpus * 1e9) */
+  int64_t memory;  /* bytes; swap is set equal (no swap) */
+  int64_t pids;    /* PidsLimit */
+  int64_t wall_ms; /* wall time of one container, from its start */
+  size_t log_max;  /* bytes of stdout+stderr kept per container; past it: OLE */
+  int64_t tmpfs;   /* size of the tmpfs at /tmp, bytes */
+  char *user;      /* "uid:gid" or a name; "" = the image's user */
+} jd_role_limits;
+
+typedef struct jd_match_limits {
+  jd_role_limits game_logic;
+  jd_role_limits player;
+  int64_t deadline_ms;  /* the whole match, from the game logic's start */
+  int64_t end_grace_ms; /* after "end", time left to the game logic to exit */
+  int max_instances;    /* player starts per match */
+  int max_concurrent;   /* players alive at once */
+  int starts_per_sec;   /* start rate cap (token bucket, burst = this) */
+  size_t line_max;      /* bytes of one pipe line */
+  int64_t out_max;      /* bytes of game-logic output copied to out_dir */
+} jd_match_limits;
+
+/* One program of a match: the same keys as jd_program_ref (build/program.h)
+ * plus `image`/`cmd`: an existing run image used as is (no build; `dir`, if
+ * any, is bound at /app read-only). Strings are owned by the spec. */
+typedef struct jd_match_program {
+  char *id;
+  char *dir; /* absolute after parsing (relative = to the spec's dir) */
+  char *git_url;
+  char *git_ref;
+  char *tar_url;
+  char *image; /* prebuilt run image, or NULL */
+  char **cmd;  /* NULL-terminated command override, or NULL = image's CMD */
+} jd_match_program;
+
+typedef struct jd_match_spec {
+  char *id; /* safe name, at most JD_MATCH_ID_MAX */
+  jd_match_program game_logic;
+  jd_match_program *players; /* AI-list order: index i = AI i */
+  size_t nplayers;
+  char *config_json; /* spec.config verbatim (JSON text; "null" if absent) */
+  jd_match_limits limits;
+} jd_match_spec;
+
+/* Parses and validates a spec. base_dir (may be NULL = cwd) resolves relative
+ * `dir`s. On failure returns -1 and writes into err a one-line reason naming
+ * the field ("players[1].dir: no run.Dockerfile in ..."); nothing is created.
+ * The caller frees *out with jd_match_spec_free(). */
+int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_dir, char *err,
+                        size_t errlen);
+void jd_match_spec_free(jd_match_spec *s);
+/* Fills l with the documented defaults (docs/match-spec.md). */
+void jd_match_limits_default(jd_match_limits *l);
 
 /* The text of /judger/match.json: {"match_id", "config", "players":
  * [{"ai":i,"id":...,"token":...}], "player_tokens_doc"}. tokens[i] is AI i's

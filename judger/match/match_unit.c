@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "match/match_internal.h"
-#include "common/util.h"
 #include "common/clock.h"
 #include "common/labels.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "match/match_internal.h"
 
 /* Bounds on engine calls a unit makes after its container ended: they must
  * not hang a match's cleanup if the engine stalls. */
@@ -24,6 +24,7 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   u->ai = ai;
   u->seq = (int)m->nunits;
   u->exit_code = -1;
+  u->verdict = JD_VERDICT_UE;
   atomic_init(&u->kill, JD_KILL_NONE);
   snprintf(u->name, sizeof u->name, "%s", name);
   int rc = dk_cancel_new(&u->cancel);
@@ -227,10 +228,62 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   }
 }
 
+/* Creates and starts the container. Returns 0, or -1 with the unit marked
+ * as an engine failure and its message set. */
+static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
+  dk_client *dk = u->m->ctx->dk;
+  char *id = NULL;
+  int rc = dk_container_create(&id, dk, u->cname, &cfg->cc);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "create", rc);
+    return -1;
+  }
+  u->id = id;
+  rc = dk_container_start(dk, u->id);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "start", rc);
+    return -1;
+  }
+  return 0;
+}
+
+/* Kills the running container if a kill was asked for, then waits for it
+ * and records how it ended. */
+static void unit_wait(jd_unit *u) {
+  dk_client *dk = u->m->ctx->dk;
+  if (atomic_load(&u->kill) != JD_KILL_NONE) {
+    int rc = dk_container_kill(dk, u->id, NULL);
+    /* 409: it already stopped on its own; then it was not killed and its
+     * own exit decides the verdict. */
+    if (!rc)
+      u->kill_sent = true;
+    else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
+      jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
+  }
+  dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
+  int64_t code = -1;
+  int rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "wait", rc);
+  }
+  u->exit_code = code;
+  dk_container_info *info = NULL;
+  if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
+    u->oom_killed = info->oom_killed;
+    u->exit_code = info->exit_code;
+  } else if (rc && !u->engine_error) {
+    u->engine_error = true;
+    set_message(u, "inspect", rc);
+  }
+  dk_container_info_free(info);
+}
+
 static void *unit_main(void *arg) {
   jd_unit *u = arg;
   jd_match *m = u->m;
-  dk_client *dk = m->ctx->dk;
   unit_cfg cfg;
   jd_log_spool *spool = NULL;
   int rc = unit_cfg_build(&cfg, u);
@@ -247,51 +300,13 @@ static void *unit_main(void *arg) {
       u->message = NULL;
     goto done;
   }
-  char *id = NULL;
-  rc = dk_container_create(&id, dk, u->cname, &cfg.cc);
-  if (rc) {
-    u->engine_error = true;
-    set_message(u, "create", rc);
+  if (unit_create_start(u, &cfg))
     goto done;
-  }
-  u->id = id;
-  rc = dk_container_start(dk, u->id);
-  if (rc) {
-    u->engine_error = true;
-    set_message(u, "start", rc);
-    goto done;
-  }
   u->started_ms = jd_unix_ms();
   jd_match_post(m, u, NOTE_STARTED);
-
   if (atomic_load(&u->kill) == JD_KILL_NONE)
     follow_logs(u, spool);
-  if (atomic_load(&u->kill) != JD_KILL_NONE) {
-    rc = dk_container_kill(dk, u->id, NULL);
-    /* 409: it already stopped on its own; then it was not killed and its
-     * own exit decides the verdict. */
-    if (!rc)
-      u->kill_sent = true;
-    else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
-      jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
-  }
-  dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
-  int64_t code = -1;
-  rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
-  if (rc) {
-    u->engine_error = true;
-    set_message(u, "wait", rc);
-  }
-  u->exit_code = code;
-  dk_container_info *info = NULL;
-  if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
-    u->oom_killed = info->oom_killed;
-    u->exit_code = info->exit_code;
-  } else if (rc && !u->engine_error) {
-    u->engine_error = true;
-    set_message(u, "inspect", rc);
-  }
-  dk_container_info_free(info);
+  unit_wait(u);
 
 done:
   u->ended_ms = jd_unix_ms();
@@ -307,7 +322,7 @@ done:
   if (u->id) {
     /* Remove now rather than at the end: resources come back at once; the
      * final sweep by label catches what this misses. */
-    rc = dk_container_remove(dk, u->id, true, true);
+    rc = dk_container_remove(m->ctx->dk, u->id, true, true);
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }

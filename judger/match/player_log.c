@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "match/player_log.h"
 #include "common/util.h"
+#include "match/player_log.h"
 
 struct jd_log_spool {
   int fd;
@@ -57,7 +57,6 @@ int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len) {
 }
 
 bool jd_log_spool_truncated(const jd_log_spool *s) { return s && s->truncated; }
-size_t jd_log_spool_bytes(const jd_log_spool *s) { return s ? s->written : 0; }
 
 int jd_log_spool_close(jd_log_spool *s) {
   if (!s)

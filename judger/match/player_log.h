@@ -25,7 +25,6 @@ int jd_log_spool_open(jd_log_spool **out, const char *path, size_t cap);
  * (dropped); -1 with errno on an I/O error. Not thread-safe: one writer. */
 int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len);
 bool jd_log_spool_truncated(const jd_log_spool *s);
-size_t jd_log_spool_bytes(const jd_log_spool *s); /* bytes of output kept */
 /* Closes and frees; NULL is fine. Returns 0, or -1 if a write-back failed. */
 int jd_log_spool_close(jd_log_spool *s);
 

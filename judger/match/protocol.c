@@ -10,7 +10,7 @@
 
 #include "match/protocol.h"
 
-bool jd_proto_name_ok(const char *name) {
+static bool name_ok(const char *name) {
   size_t n = name ? strlen(name) : 0;
   if (n == 0 || n > JD_PROTO_NAME_MAX || !isalnum((unsigned char)name[0]))
     return false;
@@ -43,7 +43,7 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *arg) {
 }
 
 static int set_name(jd_proto_cmd *out, const char *name, char *err, size_t errlen) {
-  if (!jd_proto_name_ok(name))
+  if (!name_ok(name))
     return fail(err, errlen,
                 "bad player name '%.40s' (want [A-Za-z0-9][A-Za-z0-9_-]*, at most 32 chars, "
                 "not \"game\")",
@@ -280,11 +280,11 @@ char *jd_proto_event_started(const char *name, int ai) {
   return event_line(event_new("started", name, ai));
 }
 
-char *jd_proto_event_exited(const char *name, int ai, int64_t exit_code, const char *verdict) {
+char *jd_proto_event_exited(const char *name, int ai, int64_t exit_code, jd_verdict verdict) {
   json_object *o = event_new("exited", name, ai);
   if (o) {
     json_object_object_add(o, "exit_code", json_object_new_int64(exit_code));
-    json_object_object_add(o, "verdict", json_object_new_string(verdict));
+    json_object_object_add(o, "verdict", json_object_new_string(jd_verdict_name(verdict)));
   }
   return event_line(o);
 }
@@ -382,40 +382,4 @@ void jd_proto_reader_free(jd_proto_reader *r) {
   free(r->buf);
   r->buf = NULL;
   r->len = 0;
-}
-
-/* ---- start caps -------------------------------------------------------- */
-
-void jd_start_limiter_init(jd_start_limiter *l, int max_total, int max_concurrent, int rate,
-                           int64_t now_ms) {
-  memset(l, 0, sizeof *l);
-  l->max_total = max_total;
-  l->max_concurrent = max_concurrent;
-  l->rate = rate > 0 ? rate : 1;
-  l->tokens = l->rate;
-  l->last_ms = now_ms;
-}
-
-int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, const char **reason) {
-  if (now_ms > l->last_ms) {
-    l->tokens += (double)(now_ms - l->last_ms) * l->rate / 1000.0;
-    if (l->tokens > l->rate)
-      l->tokens = l->rate;
-    l->last_ms = now_ms;
-  }
-  if (l->total >= l->max_total) {
-    *reason = "too many player starts in this match";
-    return -1;
-  }
-  if (alive >= l->max_concurrent) {
-    *reason = "too many players running at once";
-    return -1;
-  }
-  if (l->tokens < 1.0) {
-    *reason = "player starts too fast";
-    return -1;
-  }
-  l->tokens -= 1.0;
-  l->total++;
-  return 0;
 }

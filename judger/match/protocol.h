@@ -1,7 +1,7 @@
 /* The match pipe protocol (docs/protocol.md), as a pure module: parsing the
  * game logic's command lines, formatting the judger's event lines, splitting
- * a byte stream into capped lines, and capping player starts. No I/O here,
- * so every rule is unit-tested.
+ * a byte stream into capped lines. No I/O here, so every rule is
+ * unit-tested.
  *
  * Commands, one per line, JSON objects:
  *   {"cmd":"start","name":"p0","ai":0}
@@ -18,8 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/verdict.h"
+
 /* A player name: [A-Za-z0-9][A-Za-z0-9_-]*, at most this long, not "game"
- * (it is a DNS alias on the match network and part of a container name). */
+ * (it is a DNS alias on the match network and part of a container name);
+ * start and stop commands with another name are refused. */
 #define JD_PROTO_NAME_MAX 32
 /* Bytes of an offending line echoed back in a "refused" event. */
 #define JD_PROTO_ECHO_MAX 200
@@ -37,8 +40,6 @@ typedef struct jd_proto_cmd {
   char **messages; /* end: nais strings or NULLs; NULL if none given */
 } jd_proto_cmd;
 
-bool jd_proto_name_ok(const char *name);
-
 /* Parses one line (without its newline; a trailing '\r' and surrounding
  * blanks are ignored) of a match with nais AIs. Returns 0 with *out filled
  * (free with jd_proto_cmd_clear), or -1 with a one-line reason in err. */
@@ -49,7 +50,7 @@ void jd_proto_cmd_clear(jd_proto_cmd *c);
 /* Event lines (judger -> game logic), malloc'd, ending with '\n'; NULL on
  * out of memory. */
 char *jd_proto_event_started(const char *name, int ai);
-char *jd_proto_event_exited(const char *name, int ai, int64_t exit_code, const char *verdict);
+char *jd_proto_event_exited(const char *name, int ai, int64_t exit_code, jd_verdict verdict);
 /* line: the offending bytes; only the first JD_PROTO_ECHO_MAX are echoed,
  * with bytes that are not printable ASCII replaced by '?'. */
 char *jd_proto_event_refused(const char *line, size_t len, const char *reason);
@@ -74,22 +75,5 @@ int jd_proto_reader_feed(jd_proto_reader *r, const char *data, size_t len, jd_pr
 /* Delivers a last line that had no newline (the game logic closed the pipe). */
 int jd_proto_reader_finish(jd_proto_reader *r, jd_proto_line_cb cb, void *ud);
 void jd_proto_reader_free(jd_proto_reader *r);
-
-/* Caps on player starts: a total per match, players alive at once, and a
- * rate (token bucket refilled at `rate` per second, burst `rate`). */
-typedef struct jd_start_limiter {
-  int max_total;
-  int max_concurrent;
-  int rate;
-  int total;
-  double tokens;
-  int64_t last_ms;
-} jd_start_limiter;
-
-void jd_start_limiter_init(jd_start_limiter *l, int max_total, int max_concurrent, int rate,
-                           int64_t now_ms);
-/* alive: players currently running or starting. Returns 0 and counts the
- * start, or -1 with *reason set to a static string. */
-int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, const char **reason);
 
 #endif

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -32,13 +31,4 @@ int jd_token_compute(char out[JD_TOKEN_HEX_LEN + 1], const unsigned char *key, s
   }
   out[2 * mdlen] = '\0';
   return 0;
-}
-
-int jd_token_verify(const char *token, const unsigned char *key, size_t keylen,
-                    const char *match_id, int ai) {
-  char want[JD_TOKEN_HEX_LEN + 1];
-  if (!token || strlen(token) != JD_TOKEN_HEX_LEN ||
-      jd_token_compute(want, key, keylen, match_id, ai))
-    return 0;
-  return CRYPTO_memcmp(want, token, JD_TOKEN_HEX_LEN) == 0;
 }

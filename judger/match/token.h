@@ -21,9 +21,4 @@ int jd_token_key_new(unsigned char key[JD_TOKEN_KEY_LEN]);
 int jd_token_compute(char out[JD_TOKEN_HEX_LEN + 1], const unsigned char *key, size_t keylen,
                      const char *match_id, int ai);
 
-/* Constant-time check of a token (e.g. for a test or a game logic helper).
- * Returns 1 when token is the one of (match_id, ai), 0 otherwise. */
-int jd_token_verify(const char *token, const unsigned char *key, size_t keylen,
-                    const char *match_id, int ai);
-
 #endif

@@ -21,10 +21,10 @@
 
 #include <json-c/json.h>
 
+#include "common/util.h"
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"
 #include "match/match_limits.h"
-#include "common/util.h"
 
 #define IMAGE "judger-test/busybox:1"
 
@@ -141,8 +141,8 @@ static int match_run(jd_ctx *ctx, const jd_match_spec *spec, long long *ms, phas
   int rc = jd_match_run(&r, ctx, spec, out_dir, &hooks);
   *ms = dk_now_ms() - ph->t0;
   ph->done = *ms;
-  if (!rc && strcmp(r->status, "finished")) {
-    fprintf(stderr, "match %s: %s\n", r->status, r->reason ? r->reason : "");
+  if (!rc && r->status != JD_MATCH_STATUS_FINISHED) {
+    fprintf(stderr, "match %s: %s\n", jd_match_status_name(r->status), r->reason ? r->reason : "");
     rc = -1;
   }
   jd_match_result_free(r);

@@ -11,10 +11,10 @@
 
 #include <json-c/json.h>
 
+#include "common/labels.h"
+#include "common/util.h"
 #include "match/match.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/labels.h"
 
 typedef struct tm_env {
   dk_client *dk;
@@ -118,7 +118,7 @@ static inline void tm_assert_result_file(tm_env *e, const jd_match_result *r) {
   cr_assert_not_null(o, "result.json is not JSON");
   json_object *v;
   cr_assert(json_object_object_get_ex(o, "status", &v));
-  cr_assert_str_eq(json_object_get_string(v), r->status);
+  cr_assert_str_eq(json_object_get_string(v), jd_match_status_name(r->status));
   cr_assert(json_object_object_get_ex(o, "players", &v));
   cr_assert_eq(json_object_array_length(v), r->nplayers);
   json_object_put(o);

@@ -35,18 +35,19 @@ Test(match, honest_match_gives_the_expected_scores) {
   char *spec =
       tm_spec("honest", players, "{\"seed\":45,\"plan\":\"0 1\",\"mode\":\"normal\"}", NULL);
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "finished", "%s: %s", r->status, r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s: %s",
+                   jd_match_status_name(r->status), r->reason ? r->reason : "");
   cr_assert(r->has_scores);
   cr_assert_float_eq(player(r, 0)->score, 3.0, 1e-9);
   cr_assert_float_eq(player(r, 1)->score, 13.0, 1e-9);
   cr_assert_str_eq(player(r, 0)->message, "well played");
   for (size_t i = 0; i < 2; i++) {
-    cr_assert_str_eq(player(r, i)->verdict, "OK");
+    cr_assert_str_eq(jd_verdict_name(player(r, i)->verdict), "OK");
     cr_assert_eq(player(r, i)->exit_code, 0);
     cr_assert_eq(player(r, i)->instances, 1);
   }
   cr_assert_eq(r->ninstances, 2);
-  cr_assert_str_eq(r->game_logic.verdict, "OK");
+  cr_assert_str_eq(jd_verdict_name(r->game_logic.verdict), "OK");
   cr_assert_eq(jd_match_exit_code(r), 0);
   /* The replay the game logic wrote, copied out. */
   cr_assert_eq(r->nfiles >= 1, 1);
@@ -76,7 +77,7 @@ Test(match, one_ai_runs_as_two_players) {
   char *a = tm_program("honest", "tests/judger/programs/honest");
   char *spec = tm_spec("twice", a, "{\"seed\":45,\"plan\":\"0 0\"}", NULL);
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
   cr_assert_float_eq(player(r, 0)->score, 6.0, 1e-9); /* two valid instances of 3 */
   cr_assert_eq(player(r, 0)->instances, 2);
   cr_assert_eq(r->ninstances, 2);
@@ -97,7 +98,7 @@ Test(match, game_logic_sending_garbage_gets_refusals_and_the_match_goes_on) {
   char *a = tm_program("honest", "tests/judger/programs/honest");
   char *spec = tm_spec("garbage", a, "{\"seed\":1,\"mode\":\"garbage\"}", "{\"line_max\":4096}");
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
   /* The game logic counted 8 refused events before ending. */
   cr_assert_float_eq(player(r, 0)->score, 8.0, 1e-9);
   char *ev = tm_read(&env, "events.txt", NULL);
@@ -124,9 +125,9 @@ Test(match, game_logic_crash_fails_the_match) {
   char *a = tm_program("honest", "tests/judger/programs/honest");
   char *spec = tm_spec("glcrash", a, "{\"mode\":\"crash\"}", NULL);
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "failed");
+  cr_assert_str_eq(jd_match_status_name(r->status), "failed");
   cr_assert(strstr(r->reason, "before ending the match"), "%s", r->reason);
-  cr_assert_str_eq(r->game_logic.verdict, "RE");
+  cr_assert_str_eq(jd_verdict_name(r->game_logic.verdict), "RE");
   cr_assert_eq(r->game_logic.exit_code, 1);
   cr_assert_not(r->has_scores);
   cr_assert_eq(jd_match_exit_code(r), 1);
@@ -146,9 +147,9 @@ Test(match, game_logic_that_never_ends_hits_the_deadline) {
   int64_t t0 = dk_now_ms();
   jd_match_result *r = tm_run(&env, spec, NULL);
   int64_t took = dk_now_ms() - t0;
-  cr_assert_str_eq(r->status, "failed");
+  cr_assert_str_eq(jd_match_status_name(r->status), "failed");
   cr_assert(strstr(r->reason, "deadline"), "%s", r->reason);
-  cr_assert_str_eq(r->game_logic.verdict, "TLE");
+  cr_assert_str_eq(jd_verdict_name(r->game_logic.verdict), "TLE");
   cr_assert(r->game_logic.killed);
   cr_assert_lt(took, 15000, "took %lld ms", (long long)took);
   jd_match_result_free(r);
@@ -165,8 +166,8 @@ Test(match, missing_image_is_a_system_error_and_leaves_nothing) {
   jd_match_result *r = tm_run(&env, spec, NULL);
   /* The game logic ran, the player could not be created: UE, and the game
    * logic is told it exited. */
-  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
-  cr_assert_str_eq(player(r, 0)->verdict, "UE");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_verdict_name(player(r, 0)->verdict), "UE");
   cr_assert_not_null(r->instances[0].message);
   jd_match_result_free(r);
   free(spec);
@@ -256,7 +257,7 @@ Test(match, two_matches_at_once_do_not_collide_or_reach_each_other) {
   cr_assert_str_neq(x[0].r->run_key, x[1].r->run_key);
   for (int i = 0; i < 2; i++) {
     jd_match_result *r = x[i].r;
-    cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+    cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
     cr_assert_float_eq(r->players[0].score, 3.0, 1e-9);
     tm_env *e = x[i].env;
     char *log = tm_read(e, "player_0.log", NULL);
@@ -290,10 +291,10 @@ Test(match, programs_built_from_dirs_and_a_failed_build_is_cancel) {
            "\"config\":{\"seed\":45,\"plan\":\"0 1\"}}",
            JD_SOURCE_DIR, JD_SOURCE_DIR, JD_SOURCE_DIR);
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
-  cr_assert_str_eq(player(r, 0)->verdict, "OK");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_verdict_name(player(r, 0)->verdict), "OK");
   cr_assert_float_eq(player(r, 0)->score, 3.0, 1e-9);
-  cr_assert_str_eq(player(r, 1)->verdict, "CANCEL");
+  cr_assert_str_eq(jd_verdict_name(player(r, 1)->verdict), "CANCEL");
   cr_assert_not_null(player(r, 1)->build_message);
   cr_assert_eq(player(r, 1)->instances, 0);
   char *ev = tm_read(&env, "events.txt", NULL);
@@ -307,7 +308,7 @@ Test(match, a_flood_of_starts_is_capped_and_refused) {
   char *t = tm_program("trivial", "tests/judger/programs/trivial");
   char *spec = tm_spec("flood", t, "{\"mode\":\"flood\"}", "{\"max_instances\":3}");
   jd_match_result *r = tm_run(&env, spec, NULL);
-  cr_assert_str_eq(r->status, "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
   cr_assert_eq(r->ninstances, 3);
   cr_assert_float_eq(player(r, 0)->score, 3.0, 1e-9);
   char *replay = tm_read(&env, "replay.txt", NULL);

@@ -1,5 +1,5 @@
 // test-labels: unit
-/* Role limits -> HostConfig, and the verdict table. */
+/* Role limits -> HostConfig. */
 #include <string.h>
 
 #include "match/match_limits.h"
@@ -36,18 +36,4 @@ Test(limits, host_config_carries_every_limit) {
   cr_assert_str_eq(hc.log_type, "json-file");
   cr_assert_str_eq(hc.log_opts[0].key, "max-size");
   cr_assert_str_eq(hc.ulimits[0].name, "core");
-}
-
-Test(limits, verdicts) {
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 0), "OK");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 1), "RE");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_NONE, 139), "RE");
-  cr_assert_str_eq(jd_verdict_of(false, true, JD_KILL_NONE, 137), "MLE");
-  cr_assert_str_eq(jd_verdict_of(false, true, JD_KILL_TLE, 137), "MLE");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_TLE, 137), "TLE");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_OLE, 137), "OLE");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_STOP, 137), "OK");
-  cr_assert_str_eq(jd_verdict_of(false, false, JD_KILL_END, 137), "OK");
-  cr_assert_str_eq(jd_verdict_of(true, true, JD_KILL_TLE, 0), "UE");
-  cr_assert_str_eq(jd_kill_reason_name(JD_KILL_TLE), "wall time exceeded");
 }

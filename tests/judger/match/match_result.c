@@ -5,16 +5,16 @@
 
 #include <json-c/json.h>
 
+#include "common/util.h"
 #include "match/match_result.h"
 #include "support.h"
-#include "common/util.h"
 
-static jd_match_result *sample(const char *status, bool scores) {
+static jd_match_result *sample(jd_match_status status, bool scores) {
   jd_match_result *r = calloc(1, sizeof *r);
   r->match_id = strdup("m1");
   r->run_key = strdup("m1-abcdef");
-  r->status = strdup(status);
-  r->reason = strcmp(status, "finished") ? strdup("game logic exited") : NULL;
+  r->status = status;
+  r->reason = status != JD_MATCH_STATUS_FINISHED ? strdup("game logic exited") : NULL;
   r->has_scores = scores;
   r->started_ms = 1700000000000;
   r->ended_ms = 1700000004500;
@@ -23,7 +23,7 @@ static jd_match_result *sample(const char *status, bool scores) {
   for (int i = 0; i < 2; i++) {
     r->players[i].ai = i;
     r->players[i].id = strdup(i ? "py-bot" : "c-bot");
-    r->players[i].verdict = strdup(i ? "TLE" : "OK");
+    r->players[i].verdict = i ? JD_VERDICT_TLE : JD_VERDICT_OK;
     r->players[i].score = i ? 1.5 : 10;
     r->players[i].exit_code = i ? 137 : 0;
     r->players[i].instances = 1;
@@ -31,7 +31,7 @@ static jd_match_result *sample(const char *status, bool scores) {
   }
   r->game_logic = (jd_instance_result){.name = strdup("game_logic"),
                                        .ai = -1,
-                                       .verdict = strdup("OK"),
+                                       .verdict = JD_VERDICT_OK,
                                        .exit_code = 0,
                                        .started_ms = 1700000000100,
                                        .ended_ms = 1700000004400};
@@ -40,7 +40,7 @@ static jd_match_result *sample(const char *status, bool scores) {
   r->instances = calloc(1, sizeof *r->instances);
   r->instances[0] = (jd_instance_result){.name = strdup("p1"),
                                          .ai = 1,
-                                         .verdict = strdup("TLE"),
+                                         .verdict = JD_VERDICT_TLE,
                                          .exit_code = 137,
                                          .killed = true,
                                          .message = strdup("wall time exceeded")};
@@ -58,7 +58,7 @@ static json_object *get(json_object *o, const char *k) {
 }
 
 Test(match_result, json_has_the_documented_fields) {
-  jd_match_result *r = sample("finished", true);
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
   char *text = jd_match_result_json(r);
   json_object *o = json_tokener_parse(text);
   cr_assert_not_null(o);
@@ -90,7 +90,7 @@ Test(match_result, json_has_the_documented_fields) {
 }
 
 Test(match_result, no_scores_unless_finished_and_exit_codes) {
-  jd_match_result *r = sample("failed", false);
+  jd_match_result *r = sample(JD_MATCH_STATUS_FAILED, false);
   char *text = jd_match_result_json(r);
   json_object *o = json_tokener_parse(text);
   cr_assert(json_object_is_type(get(o, "scores"), json_type_null));
@@ -100,11 +100,9 @@ Test(match_result, no_scores_unless_finished_and_exit_codes) {
   json_object_put(o);
   free(text);
   cr_assert_eq(jd_match_exit_code(r), 1);
-  free(r->status);
-  r->status = strdup("error");
+  r->status = JD_MATCH_STATUS_ERROR;
   cr_assert_eq(jd_match_exit_code(r), 3);
-  free(r->status);
-  r->status = strdup("cancelled");
+  r->status = JD_MATCH_STATUS_CANCELLED;
   cr_assert_eq(jd_match_exit_code(r), 3);
   cr_assert_eq(jd_match_exit_code(NULL), 3);
   jd_match_result_free(r);
@@ -112,7 +110,7 @@ Test(match_result, no_scores_unless_finished_and_exit_codes) {
 }
 
 Test(match_result, summary_and_file) {
-  jd_match_result *r = sample("finished", true);
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
   char *t = jd_match_result_summary(r);
   cr_assert(strstr(t, "match m1: finished (4.50s)"), "%s", t);
   cr_assert(strstr(t, "py-bot"), "%s", t);

@@ -1,6 +1,6 @@
 // test-labels: unit
 /* The match pipe protocol: command parsing (JSON and Hiper text forms),
- * event formatting, the capped line splitter and the start caps. */
+ * event formatting and the capped line splitter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +116,7 @@ Test(protocol, events_are_one_json_line_each) {
   char *s = jd_proto_event_started("p0", 1);
   cr_assert_str_eq(s, "{\"event\":\"started\",\"name\":\"p0\",\"ai\":1}\n");
   free(s);
-  s = jd_proto_event_exited("p0", 1, 137, "TLE");
+  s = jd_proto_event_exited("p0", 1, 137, JD_VERDICT_TLE);
   cr_assert_str_eq(s, "{\"event\":\"exited\",\"name\":\"p0\",\"ai\":1,\"exit_code\":137,"
                       "\"verdict\":\"TLE\"}\n");
   free(s);
@@ -188,29 +188,24 @@ Test(protocol, reader_stops_when_the_callback_says) {
   jd_proto_reader_free(&r);
 }
 
-Test(protocol, start_limiter_caps_total_concurrency_and_rate) {
-  jd_start_limiter l;
-  const char *why = NULL;
-  jd_start_limiter_init(&l, 5, 3, 2, 1000);
-  cr_assert_eq(jd_start_limiter_take(&l, 0, 1000, &why), 0);
-  cr_assert_eq(jd_start_limiter_take(&l, 1, 1000, &why), 0);
-  cr_assert_eq(jd_start_limiter_take(&l, 2, 1000, &why), -1); /* burst of 2 used */
-  cr_assert(strstr(why, "fast"));
-  cr_assert_eq(jd_start_limiter_take(&l, 3, 2000, &why), -1); /* 3 alive */
-  cr_assert(strstr(why, "at once"));
-  cr_assert_eq(jd_start_limiter_take(&l, 2, 2000, &why), 0);
-  cr_assert_eq(jd_start_limiter_take(&l, 0, 3000, &why), 0);
-  cr_assert_eq(jd_start_limiter_take(&l, 0, 3000, &why), 0);
-  cr_assert_eq(jd_start_limiter_take(&l, 0, 9000, &why), -1); /* 5 starts done */
-  cr_assert(strstr(why, "too many player starts"));
+/* Whether a stop command naming name (NULL: JSON null) is accepted. */
+static bool name_ok(const char *name) {
+  char line[128];
+  snprintf(line, sizeof line, "{\"cmd\":\"stop\",\"name\":%s%s%s}", name ? "\"" : "",
+           name ? name : "null", name ? "\"" : "");
+  jd_proto_cmd c;
+  char err[256];
+  int rc = jd_proto_parse(&c, line, strlen(line), 2, err, sizeof err);
+  jd_proto_cmd_clear(&c);
+  return rc == 0;
 }
 
 Test(protocol, player_names) {
-  cr_assert(jd_proto_name_ok("p0"));
-  cr_assert(jd_proto_name_ok("Player_1-b"));
-  cr_assert_not(jd_proto_name_ok(""));
-  cr_assert_not(jd_proto_name_ok("-p"));
-  cr_assert_not(jd_proto_name_ok("game"));
-  cr_assert_not(jd_proto_name_ok("a.b"));
-  cr_assert_not(jd_proto_name_ok(NULL));
+  cr_assert(name_ok("p0"));
+  cr_assert(name_ok("Player_1-b"));
+  cr_assert_not(name_ok(""));
+  cr_assert_not(name_ok("-p"));
+  cr_assert_not(name_ok("game"));
+  cr_assert_not(name_ok("a.b"));
+  cr_assert_not(name_ok(NULL));
 }

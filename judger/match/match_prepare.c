@@ -1,0 +1,148 @@
+/* Matches: preparing the programs (see match_internal.h). Every program of
+ * the spec becomes a run image (built unless the spec names an image); a
+ * program whose build failed is CANCEL, the match goes on without it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "build/build.h"
+#include "match/match_internal.h"
+
+static bool same_program(const jd_match_program *a, const jd_match_program *b) {
+#define EQ(f) ((!a->f && !b->f) || (a->f && b->f && !strcmp(a->f, b->f)))
+  return EQ(id) && EQ(dir) && EQ(git_url) && EQ(git_ref) && EQ(tar_url) && EQ(image);
+#undef EQ
+}
+
+void jd_ready_clear(jd_ready *r) {
+  free(r->image);
+  free(r->app_dir);
+  free(r->message);
+  memset(r, 0, sizeof *r);
+}
+
+static int ready_copy(jd_ready *dst, const jd_ready *src) {
+  dst->image = src->image ? strdup(src->image) : NULL;
+  dst->app_dir = src->app_dir ? strdup(src->app_dir) : NULL;
+  dst->message = src->message ? strdup(src->message) : NULL;
+  dst->cmd = src->cmd;
+  dst->cancelled = src->cancelled;
+  return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) ? -1 : 0;
+}
+
+static void prepare_progress(void *ud, const char *line) {
+  jd_match *m = ud;
+  json_object *o = jd_match_event_new("program.build", NULL);
+  if (o)
+    json_object_object_add(o, "line", json_object_new_string(line));
+  jd_match_progress(m, o);
+}
+
+/* Fills r for one program. Returns 0 (r->cancelled says whether its build
+ * failed) or a negative code for a system fault, with *why set. */
+static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain, jd_ready *r,
+                       char **why) {
+  r->cmd = (const char *const *)p->cmd;
+  if (p->image) {
+    r->image = strdup(p->image);
+    r->app_dir = p->dir ? strdup(p->dir) : NULL;
+    return r->image && (!p->dir || r->app_dir) ? 0 : DK_ENOMEM;
+  }
+  /* jd_build_run rather than jd_program_prepare: it takes the match's
+   * cancel token, so SIGINT stops a long build too. */
+  jd_build_request req = {.ref = {.domain = domain,
+                                  .id = p->id,
+                                  .dir = p->dir,
+                                  .git_url = p->git_url,
+                                  .git_ref = p->git_ref,
+                                  .tar_url = p->tar_url},
+                          .ops = JD_BUILD_OP_ALL,
+                          .progress = prepare_progress,
+                          .ud = m,
+                          .cancel = m->hooks ? m->hooks->cancel : NULL};
+  jd_build_result *b = NULL;
+  int rc = jd_build_run(&b, m->ctx, &req);
+  if (rc || !b) {
+    jd_build_result_free(b);
+    return DK_ENOMEM;
+  }
+  if (b->exit_code == 3) {
+    /* A system fault (engine down, disk full), not the program's. */
+    if (asprintf(why, "preparing %s %s: %s", jd_domain_name(domain), p->id,
+                 b->message ? b->message : "build failed") < 0)
+      *why = NULL;
+    rc = b->error_code < -1 ? b->error_code : DK_EINTERNAL;
+  } else if (b->exit_code != 0 || !b->verdict || strcmp(b->verdict, "OK")) {
+    /* Its build failed, or its reference is unusable (exit code 2: a git
+     * URL that does not resolve...): the program's fault either way. */
+    r->cancelled = true;
+    if (asprintf(&r->message, "build %s: %s", b->verdict ? b->verdict : "invalid",
+                 b->message ? b->message : "failed") < 0)
+      r->message = NULL;
+  } else {
+    r->image = b->run.tag ? strdup(b->run.tag) : NULL;
+    r->app_dir = b->artifacts_dir ? strdup(b->artifacts_dir) : NULL;
+    if (!r->image)
+      rc = DK_ENOMEM;
+  }
+  jd_build_result_free(b);
+  return rc;
+}
+
+/* True, with the match's status set, when the preparation just done must
+ * stop the match: its cancel fired, or a system fault (rc, why). The cancel
+ * is looked at after each preparation (a build is what takes time), which
+ * covers the start of the next one too. */
+static bool preparation_stops(jd_match *m, int rc, const char *why) {
+  if (jd_match_cancel_fired(m)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_CANCELLED, "cancelled while preparing programs");
+    return true;
+  }
+  if (rc) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", why ? why : dk_strerror(rc));
+    return true;
+  }
+  return false;
+}
+
+static void ready_progress(jd_match *m, size_t i) {
+  json_object *o = jd_match_event_new("program.ready", NULL);
+  if (o) {
+    json_object_object_add(o, "ai", json_object_new_int((int)i));
+    json_object_object_add(o, "id", json_object_new_string(m->spec->players[i].id));
+    json_object_object_add(o, "cancelled", json_object_new_boolean(m->ai_ready[i].cancelled));
+  }
+  jd_match_progress(m, o);
+}
+
+int jd_match_prepare(jd_match *m) {
+  const jd_match_spec *s = m->spec;
+  char *why = NULL;
+  int rc = -1;
+  int prc = prepare_one(m, &s->game_logic, JD_DOMAIN_GAME_LOGIC, &m->gl_ready, &why);
+  if (preparation_stops(m, prc, why))
+    goto done;
+  if (m->gl_ready.cancelled) {
+    jd_match_set_status(m, JD_MATCH_STATUS_FAILED, "game logic %s", m->gl_ready.message);
+    goto done;
+  }
+  for (size_t i = 0; i < s->nplayers; i++) {
+    /* One AI may appear several times in the list: prepare it once. */
+    size_t j = 0;
+    while (j < i && !same_program(&s->players[j], &s->players[i]))
+      j++;
+    if (j < i)
+      prc = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) ? DK_ENOMEM : 0;
+    else
+      prc = prepare_one(m, &s->players[i], JD_DOMAIN_AI, &m->ai_ready[i], &why);
+    if (preparation_stops(m, prc, why))
+      goto done;
+    ready_progress(m, i);
+  }
+  rc = 0;
+done:
+  free(why);
+  return rc;
+}

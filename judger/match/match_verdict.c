@@ -1,0 +1,34 @@
+/* The verdict policy of a match's containers (see match_verdict.h). */
+#include "match/match_verdict.h"
+
+static const char *const kill_names[] = {
+#define JD_KILL_ROW(code, text) text,
+    JD_KILL_MAP(JD_KILL_ROW)
+#undef JD_KILL_ROW
+};
+
+const char *jd_kill_reason_name(jd_kill_reason r) {
+  return (unsigned)r < JD_KILL_COUNT ? kill_names[r] : "?";
+}
+
+jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill,
+                         int64_t exit_code) {
+  if (engine_error)
+    return JD_VERDICT_UE;
+  if (oom_killed)
+    return JD_VERDICT_MLE;
+  switch (kill) {
+  case JD_KILL_TLE:
+    return JD_VERDICT_TLE;
+  case JD_KILL_OLE:
+    return JD_VERDICT_OLE;
+  case JD_KILL_STOP:
+  case JD_KILL_END:
+  case JD_KILL_CANCEL:
+    return JD_VERDICT_OK; /* not its fault: it was stopped */
+  case JD_KILL_NONE:
+  case JD_KILL_COUNT:
+    break;
+  }
+  return exit_code == 0 ? JD_VERDICT_OK : JD_VERDICT_RE;
+}

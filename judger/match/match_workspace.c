@@ -1,0 +1,136 @@
+/* Matches: the work directory (match.json, the two FIFOs, out/, the log
+ * spools) and the internal network a match runs in, and the sweep that
+ * removes what carries the run's label (see match_internal.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/labels.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "match/match_internal.h"
+
+static int path_in(char **out, const char *dir, const char *name) {
+  return asprintf(out, "%s/%s", dir, name) < 0 ? (*out = NULL, -1) : 0;
+}
+
+int jd_match_setup_workdir(jd_match *m) {
+  const char *state =
+      m->ctx->state_dir && *m->ctx->state_dir ? m->ctx->state_dir : JD_STATE_DIR_DEFAULT;
+  char *matches = NULL;
+  int rc = -1;
+  if (path_in(&matches, state, "matches") || jd_mkdir_p(matches, 0700))
+    goto cleanup;
+  if (path_in(&m->work_dir, matches, m->run_key))
+    goto cleanup;
+  /* The run key is random: an existing directory is not ours, and must not
+   * be removed with ours when the match ends. */
+  if (mkdir(m->work_dir, 0700)) {
+    int saved = errno;
+    free(m->work_dir);
+    m->work_dir = NULL;
+    errno = saved;
+    goto cleanup;
+  }
+  if (path_in(&m->cmd_path, m->work_dir, "cmd") || path_in(&m->ev_path, m->work_dir, "events") ||
+      path_in(&m->json_path, m->work_dir, "match.json") ||
+      path_in(&m->gl_out, m->work_dir, "out") || path_in(&m->spool_dir, m->work_dir, "logs"))
+    goto cleanup;
+  /* The game logic runs as another user (65534 by default): the FIFOs and
+   * out/ are open to it; the 0700 work dir keeps other host users out. */
+  if (mkdir(m->gl_out, 0777) || chmod(m->gl_out, 0777) || mkdir(m->spool_dir, 0700))
+    goto cleanup;
+  if (mkfifo(m->cmd_path, 0666) || chmod(m->cmd_path, 0666) || mkfifo(m->ev_path, 0666) ||
+      chmod(m->ev_path, 0666))
+    goto cleanup;
+  const char *tokens[JD_MATCH_MAX_AIS];
+  for (size_t i = 0; i < m->spec->nplayers; i++)
+    tokens[i] = m->tokens[i];
+  char *json = jd_match_game_json(m->spec, tokens);
+  if (!json)
+    goto cleanup;
+  int w = jd_write_file(m->json_path, json, strlen(json));
+  free(json);
+  if (w || chmod(m->json_path, 0644))
+    goto cleanup;
+  /* Read+write opens never block and never see EOF: the game logic may
+   * open, close and reopen its ends as it likes (Hiper's game logics do). */
+  m->cmd_fd = open(m->cmd_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  m->ev_fd = open(m->ev_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (m->cmd_fd < 0 || m->ev_fd < 0)
+    goto cleanup;
+  rc = 0;
+cleanup:
+  if (rc)
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "match work directory under %s: %s", state,
+                        strerror(errno));
+  free(matches);
+  return rc;
+}
+
+int jd_match_create_network(jd_match *m) {
+  dk_kv labels[4] = {{JD_LABEL_HOST, m->ctx->host_id},
+                     {JD_LABEL_MATCH, m->spec->id},
+                     {JD_LABEL_RUN, m->run_key},
+                     {JD_LABEL_ROLE, "network"}};
+  /* Internal: no route out. inhibit_ipv4: the host gets no address on the
+   * bridge, so containers cannot reach services listening on the host
+   * either (an internal bridge otherwise answers on its gateway address). */
+  dk_kv options[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
+  dk_network_config nc = {.internal = true,
+                          .check_duplicate = true,
+                          .labels = labels,
+                          .nlabels = 4,
+                          .options = options,
+                          .noptions = 1};
+  if (asprintf(&m->net_name, "judger-%s-%s", m->ctx->host_id, m->run_key) < 0) {
+    m->net_name = NULL;
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
+    return -1;
+  }
+  int rc = dk_network_create(&m->net_id, m->ctx->dk, m->net_name, &nc);
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "creating the match network: %s",
+                        e && e->code == rc ? e->message : dk_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+void jd_match_sweep(jd_match *m) {
+  dk_client *dk = m->ctx->dk;
+  char label[200];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, m->run_key);
+  const char *labels[] = {label, NULL};
+  /* Unit threads remove their own containers; this catches what they could
+   * not (engine error, thread never started) at the cost of one list call. */
+  dk_container_list *list = NULL;
+  if (!dk_container_list_by_label(&list, dk, true, labels)) {
+    for (size_t i = 0; i < list->count; i++) {
+      int rc = dk_container_remove(dk, list->items[i].id, true, true);
+      if (rc && rc != DK_ENOTFOUND)
+        jd_log(JD_LOG_WARN, "match.sweep", "%s: container %s: %s", m->run_key, list->items[i].name,
+               dk_strerror(rc));
+    }
+  }
+  dk_container_list_free(list);
+  if (m->net_id) {
+    int rc = dk_network_remove(dk, m->net_id);
+    for (int tries = 0; rc && rc != DK_ENOTFOUND && tries < 20; tries++) {
+      /* An endpoint can outlive its container by a moment. */
+      usleep(50 * 1000);
+      rc = dk_network_remove(dk, m->net_id);
+    }
+    if (rc && rc != DK_ENOTFOUND) {
+      jd_log(JD_LOG_ERROR, "match.sweep", "%s: network %s: %s", m->run_key, m->net_name,
+             dk_strerror(rc));
+      jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot remove the match network: %s",
+                          dk_strerror(rc));
+    }
+  }
+}

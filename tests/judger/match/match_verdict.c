@@ -1,0 +1,18 @@
+// test-labels: unit
+/* How a container ended -> its verdict, and the kill reasons' words. */
+#include "match/match_verdict.h"
+#include "support.h"
+
+Test(match_verdict, verdicts) {
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_NONE, 0), JD_VERDICT_OK);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_NONE, 1), JD_VERDICT_RE);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_NONE, 139), JD_VERDICT_RE);
+  cr_assert_eq(jd_verdict_of(false, true, JD_KILL_NONE, 137), JD_VERDICT_MLE);
+  cr_assert_eq(jd_verdict_of(false, true, JD_KILL_TLE, 137), JD_VERDICT_MLE);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_TLE, 137), JD_VERDICT_TLE);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_OLE, 137), JD_VERDICT_OLE);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_STOP, 137), JD_VERDICT_OK);
+  cr_assert_eq(jd_verdict_of(false, false, JD_KILL_END, 137), JD_VERDICT_OK);
+  cr_assert_eq(jd_verdict_of(true, true, JD_KILL_TLE, 0), JD_VERDICT_UE);
+  cr_assert_str_eq(jd_kill_reason_name(JD_KILL_TLE), "wall time exceeded");
+}
