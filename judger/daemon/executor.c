@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
-#include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
+#include "common/util.h"
 
 /* ---- build requests ------------------------------------------------------ */
 
