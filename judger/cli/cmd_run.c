@@ -22,11 +22,10 @@
 #include <json-c/json.h>
 
 #include "cli/commands.h"
-#include "common/log.h"
-#include "match/match.h"
-#include "match/match_result.h"
-#include "common/util.h"
 #include "common/context.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "match/match.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"
@@ -166,6 +165,51 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   return 0;
 }
 
+/* Reads and parses the spec file; relative dirs are resolved from its
+ * folder. Returns 0, or -1 after saying why on stderr (a usage error). */
+static int load_spec(jd_match_spec **out, const char *path) {
+  char *text = NULL, *dir_copy = NULL;
+  char err[512];
+  size_t len = 0;
+  int rc = -1;
+  if (jd_read_file(&text, &len, path, 4u << 20)) {
+    fprintf(stderr, "judger run: cannot read %s: %s\n", path, strerror(errno));
+    goto cleanup;
+  }
+  dir_copy = strdup(path);
+  if (!dir_copy || jd_match_spec_parse(out, text, dirname(dir_copy), err, sizeof err)) {
+    fprintf(stderr, "judger run: invalid spec %s: %s\n", path, dir_copy ? err : "out of memory");
+    goto cleanup;
+  }
+  rc = 0;
+cleanup:
+  free(text);
+  free(dir_copy);
+  return rc;
+}
+
+/* Signals go to one thread (blocked everywhere else: the match's threads
+ * inherit the mask), which cancels the match; the normal path cleans up.
+ * Returns whether the thread started. */
+static bool sig_watch_start(sig_watch *sw, pthread_t *thread, dk_cancel *cancel) {
+  sigemptyset(&sw->set);
+  sigaddset(&sw->set, SIGINT);
+  sigaddset(&sw->set, SIGTERM);
+  sigaddset(&sw->set, SIGHUP);
+  sw->cancel = cancel;
+  pthread_sigmask(SIG_BLOCK, &sw->set, NULL);
+  return pthread_create(thread, NULL, sig_main, sw) == 0;
+}
+
+static void print_result(const jd_match_result *res, bool json) {
+  char *t = json ? jd_match_result_json(res) : jd_match_result_summary(res);
+  if (t && json)
+    printf("%s\n", t);
+  else if (t)
+    fputs(t, stdout);
+  free(t);
+}
+
 int jd_cmd_run(int argc, char **argv) {
   run_opts o = {0};
   int prc = parse_args(&o, argc, argv);
@@ -173,7 +217,6 @@ int jd_cmd_run(int argc, char **argv) {
     return prc > 0 ? JD_EXIT_OK : JD_EXIT_USAGE;
 
   int exit_code = JD_EXIT_SYSTEM;
-  char *text = NULL, *dir_copy = NULL;
   jd_match_spec *spec = NULL;
   jd_match_result *res = NULL;
   dk_client *dk = NULL;
@@ -181,18 +224,8 @@ int jd_cmd_run(int argc, char **argv) {
   sig_watch sw = {0};
   pthread_t sig_thread;
   bool sig_started = false;
-  char err[512];
-  size_t len = 0;
 
-  if (jd_read_file(&text, &len, o.spec_path, 4u << 20)) {
-    fprintf(stderr, "judger run: cannot read %s: %s\n", o.spec_path, strerror(errno));
-    exit_code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
-  dir_copy = strdup(o.spec_path);
-  if (!dir_copy || jd_match_spec_parse(&spec, text, dirname(dir_copy), err, sizeof err)) {
-    fprintf(stderr, "judger run: invalid spec %s: %s\n", o.spec_path,
-            dir_copy ? err : "out of memory");
+  if (load_spec(&spec, o.spec_path)) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -207,16 +240,7 @@ int jd_cmd_run(int argc, char **argv) {
     jd_host_id(host_id);
   const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
   jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id};
-
-  /* Signals go to one thread (blocked everywhere else: the match's threads
-   * inherit the mask), which cancels the match; the normal path cleans up. */
-  sigemptyset(&sw.set);
-  sigaddset(&sw.set, SIGINT);
-  sigaddset(&sw.set, SIGTERM);
-  sigaddset(&sw.set, SIGHUP);
-  sw.cancel = cancel;
-  pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
-  sig_started = pthread_create(&sig_thread, NULL, sig_main, &sw) == 0;
+  sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};
   jd_match_hooks hooks = {.progress = o.quiet ? NULL : on_progress, .ud = &pr, .cancel = cancel};
@@ -225,17 +249,7 @@ int jd_cmd_run(int argc, char **argv) {
     fprintf(stderr, "judger run: %s\n", dk_strerror(rc));
     goto cleanup;
   }
-  if (o.json) {
-    char *j = jd_match_result_json(res);
-    if (j)
-      printf("%s\n", j);
-    free(j);
-  } else {
-    char *t = jd_match_result_summary(res);
-    if (t)
-      fputs(t, stdout);
-    free(t);
-  }
+  print_result(res, o.json);
   exit_code = jd_match_exit_code(res);
 
 cleanup:
@@ -249,7 +263,5 @@ cleanup:
   jd_match_spec_free(spec);
   dk_cancel_free(cancel);
   dk_client_free(dk);
-  free(text);
-  free(dir_copy);
   return exit_code;
 }
