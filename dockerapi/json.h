@@ -1,0 +1,25 @@
+/* Private to libdockerapi: JSON helpers (json.c). */
+#ifndef DOCKERAPI_JSON_H
+#define DOCKERAPI_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+/* Parses a JSON text; DK_EJSON with a message if it is not JSON. */
+int dk__parse_json(json_object **out, const char *text, size_t len);
+/* Member accessors; o may be NULL (then nothing is there). */
+json_object *dk__json_get(json_object *o, const char *key);
+const char *dk__json_str(json_object *o, const char *key);
+/* An integer member, or dflt when it is absent or null. */
+int64_t dk__json_int64(json_object *o, const char *key, int64_t dflt);
+/* Duplicates a string member or returns NULL. */
+char *dk__json_strdup(json_object *o, const char *key);
+/* The same, and sets *oom when the member is there but could not be copied
+ * (so a NULL result is not mistaken for an absent member). */
+char *dk__json_strdup_oom(json_object *o, const char *key, int *oom);
+/* NULL-terminated array of strings -> json array (NULL stays NULL). */
+json_object *dk__json_strv(const char *const *v);
+
+#endif
