@@ -171,8 +171,11 @@ static int hj_refused(hijack *h, long status, dk_buf *head, size_t head_len) {
 
 /* The request that asks for the hijack; NULL when out of memory. */
 static char *attach_request(const dk_client *c, const char *id, bool with_stdin) {
-  char *esc = dk__esc(id);
-  if (!esc)
+  char *path = dk__object_path("containers", id,
+                               with_stdin ? "/attach?stream=1&stdout=1&stderr=1&stdin=1"
+                                          : "/attach?stream=1&stdout=1&stderr=1",
+                               NULL);
+  if (!path)
     return NULL;
   char host[300];
   if (strcmp(c->url.scheme, "unix") == 0)
@@ -181,12 +184,12 @@ static char *attach_request(const dk_client *c, const char *id, bool with_stdin)
     snprintf(host, sizeof host, "%s:%d", c->url.host, c->url.port);
   char *req = NULL;
   if (asprintf(&req,
-               "POST /v%s/containers/%s/attach?stream=1&stdout=1&stderr=1%s HTTP/1.1\r\n"
+               "POST /v%s%s HTTP/1.1\r\n"
                "Host: %s\r\nUser-Agent: libdockerapi\r\nContent-Type: text/plain\r\n"
                "Content-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
-               c->version, esc, with_stdin ? "&stdin=1" : "", host) < 0)
+               c->version, path, host) < 0)
     req = NULL;
-  free(esc);
+  free(path);
   return req;
 }
 

@@ -110,9 +110,7 @@ static char **strv_from_json(json_object *a) {
 
 int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
   *out = NULL;
-  char *esc = dk__esc(name);
-  char *path = esc ? dk__path("/images/%s/json", esc) : NULL;
-  free(esc);
+  char *path = dk__object_path("images", name, "/json", NULL);
   if (!path)
     return dk__err(DK_ENOMEM, 0, NULL);
   json_object *o = NULL;
@@ -414,9 +412,7 @@ int dk_image_tag(dk_client *c, const char *image, const char *repo, const char *
   int rc = dk__query(&q, "repo", repo);
   if (!rc && tag)
     rc = dk__query(&q, "tag", tag);
-  char *esc = dk__esc(image);
-  char *path = !rc && esc ? dk__path("/images/%s/tag%s", esc, q.data) : NULL;
-  free(esc);
+  char *path = rc ? NULL : dk__object_path("images", image, "/tag", &q);
   dk_buf_free(&q);
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
@@ -432,9 +428,7 @@ int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune) {
   int rc = dk__query_bool(&q, "force", force);
   if (!rc)
     rc = dk__query_bool(&q, "noprune", noprune);
-  char *esc = dk__esc(name);
-  char *path = !rc && esc ? dk__path("/images/%s%s", esc, q.data) : NULL;
-  free(esc);
+  char *path = rc ? NULL : dk__object_path("images", name, "", &q);
   dk_buf_free(&q);
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);

@@ -60,3 +60,17 @@ json_object *dk__json_strv(const char *const *v) {
     json_object_array_add(a, json_object_new_string(*v));
   return a;
 }
+
+void dk__json_put(int *oom, json_object *o, const char *key, json_object *v) {
+  if (!o || !v || json_object_object_add(o, key, v) != 0) {
+    json_object_put(v);
+    *oom = 1;
+  }
+}
+
+json_object *dk__json_kv(int *oom, const dk_kv *kv, size_t n) {
+  json_object *m = json_object_new_object();
+  for (size_t i = 0; m && i < n; i++)
+    dk__json_put(oom, m, kv[i].key, json_object_new_string(kv[i].value ? kv[i].value : ""));
+  return m;
+}

@@ -7,6 +7,8 @@
 
 #include <json-c/json.h>
 
+#include "dockerapi/types.h"
+
 /* Parses a JSON text; DK_EJSON with a message if it is not JSON. */
 int dk__parse_json(json_object **out, const char *text, size_t len);
 /* Member accessors; o may be NULL (then nothing is there). */
@@ -21,5 +23,13 @@ char *dk__json_strdup(json_object *o, const char *key);
 char *dk__json_strdup_oom(json_object *o, const char *key, int *oom);
 /* NULL-terminated array of strings -> json array (NULL stays NULL). */
 json_object *dk__json_strv(const char *const *v);
+
+/* Building a body: adds key -> v to o (taking v); when v is NULL (json-c
+ * out of memory), o is NULL or the add is refused, sets *oom instead, so a
+ * body of many members is checked once, after it is built. */
+void dk__json_put(int *oom, json_object *o, const char *key, json_object *v);
+/* {"key": "value", ...} of n pairs (a NULL value as ""); NULL when out of
+ * memory, with *oom set for a pair that could not be added. */
+json_object *dk__json_kv(int *oom, const dk_kv *kv, size_t n);
 
 #endif

@@ -38,10 +38,8 @@ int dk_container_logs(dk_client *c, const char *id, const dk_logs_opts *opts, dk
   static const dk_logs_opts defaults = {0};
   const dk_logs_opts *o = opts ? opts : &defaults;
   dk_buf q = DK_BUF_INIT(1024);
-  char *esc = dk__esc(id);
   int rc = logs_query(&q, o);
-  char *path = !rc && esc ? dk__path("/containers/%s/logs%s", esc, q.data) : NULL;
-  free(esc);
+  char *path = rc ? NULL : dk__object_path("containers", id, "/logs", &q);
   dk_buf_free(&q);
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);

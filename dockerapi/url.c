@@ -40,6 +40,13 @@ char *dk__esc(const char *s) {
   return o;
 }
 
+char *dk__object_path(const char *resource, const char *id, const char *suffix, const dk_buf *q) {
+  char *esc = dk__esc(id);
+  char *p = esc ? dk__path("/%s/%s%s%s", resource, esc, suffix, q && q->data ? q->data : "") : NULL;
+  free(esc);
+  return p;
+}
+
 int dk__query(dk_buf *q, const char *key, const char *value) {
   char *ev = dk__esc(value ? value : "");
   if (!ev)

@@ -10,6 +10,9 @@
  * dk__esc for every user-supplied path segment or query value. */
 char *dk__path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *dk__esc(const char *s);
+/* "/{resource}/{id}{suffix}{query}" with the id escaped; q may be NULL or
+ * empty. NULL on OOM; the caller frees it. */
+char *dk__object_path(const char *resource, const char *id, const char *suffix, const dk_buf *q);
 /* Appends "&key=value" (or "?key=value" when the buffer is empty), escaped. */
 int dk__query(dk_buf *q, const char *key, const char *value);
 int dk__query_bool(dk_buf *q, const char *key, int value);
