@@ -88,6 +88,31 @@ static void drop_missing(char **path) {
   }
 }
 
+/* The TLS files of a client from its cert path (NULL = ~/.docker). */
+static int tls_files(dk_client *c, const char *dir) {
+  char def[512];
+  if (!dir) {
+    const char *home = getenv("HOME");
+    snprintf(def, sizeof def, "%s/.docker", home ? home : "");
+    dir = def;
+  }
+  if (asprintf(&c->ca, "%s/ca.pem", dir) < 0 || asprintf(&c->cert, "%s/cert.pem", dir) < 0 ||
+      asprintf(&c->key, "%s/key.pem", dir) < 0)
+    return DK_ENOMEM;
+  /* As the docker CLI: a file missing from the cert path is not used (no
+   * ca.pem = the system's roots; no cert.pem/key.pem = no client
+   * certificate, which a --tlsverify daemon then refuses). */
+  drop_missing(&c->ca);
+  drop_missing(&c->cert);
+  drop_missing(&c->key);
+  if (!c->cert || !c->key) {
+    free(c->cert);
+    free(c->key);
+    c->cert = c->key = NULL;
+  }
+  return DK_OK;
+}
+
 int dk_client_new(dk_client **out, const dk_client_opts *opts) {
   *out = NULL;
   dk_client_opts env;
@@ -109,29 +134,9 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
   }
   c->tls = opts->tls_verify && strcmp(c->url.scheme, "tcp") == 0;
   if (c->tls) {
-    const char *dir = opts->cert_path;
-    char def[512];
-    if (!dir) {
-      const char *home = getenv("HOME");
-      snprintf(def, sizeof def, "%s/.docker", home ? home : "");
-      dir = def;
-    }
-    if (asprintf(&c->ca, "%s/ca.pem", dir) < 0 || asprintf(&c->cert, "%s/cert.pem", dir) < 0 ||
-        asprintf(&c->key, "%s/key.pem", dir) < 0) {
-      rc = DK_ENOMEM;
+    rc = tls_files(c, opts->cert_path);
+    if (rc)
       goto err;
-    }
-    /* As the docker CLI: a file missing from the cert path is not used (no
-     * ca.pem = the system's roots; no cert.pem/key.pem = no client
-     * certificate, which a --tlsverify daemon then refuses). */
-    drop_missing(&c->ca);
-    drop_missing(&c->cert);
-    drop_missing(&c->key);
-    if (!c->cert || !c->key) {
-      free(c->cert);
-      free(c->key);
-      c->cert = c->key = NULL;
-    }
   }
   if (strcmp(c->url.scheme, "unix") == 0)
     snprintf(c->base, sizeof c->base, "http://localhost");

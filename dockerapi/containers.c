@@ -272,7 +272,7 @@ int dk_container_inspect(dk_container_info **out, dk_client *c, const char *id) 
   i->finished_at = dk__json_strdup_oom(state, "FinishedAt", &oom);
   i->started_ns = rfc3339_ns(i->started_at);
   i->finished_ns = rfc3339_ns(i->finished_at);
-  i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  i->raw_json = dk__json_text(o);
   if (oom || !i->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
@@ -374,7 +374,7 @@ int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *i
   s->cpu_total_ns = dk__json_int64(dk__json_get(cpu, "cpu_usage"), "total_usage", 0);
   s->system_cpu_ns = dk__json_int64(cpu, "system_cpu_usage", 0);
   s->pids_current = dk__json_int64(dk__json_get(o, "pids_stats"), "current", 0);
-  s->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  s->raw_json = dk__json_text(o);
   if (!s->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;

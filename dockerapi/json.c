@@ -52,6 +52,10 @@ char *dk__json_strdup_oom(json_object *o, const char *key, int *oom) {
   return d;
 }
 
+char *dk__json_text(json_object *o) {
+  return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
 json_object *dk__json_strv(const char *const *v) {
   if (!v)
     return NULL;

@@ -21,6 +21,9 @@ char *dk__json_strdup(json_object *o, const char *key);
 /* The same, and sets *oom when the member is there but could not be copied
  * (so a NULL result is not mistaken for an absent member). */
 char *dk__json_strdup_oom(json_object *o, const char *key, int *oom);
+/* The compact text of o, malloc'd (kept as an answer's raw_json); NULL
+ * when out of memory. */
+char *dk__json_text(json_object *o);
 /* NULL-terminated array of strings -> json array (NULL stays NULL). */
 json_object *dk__json_strv(const char *const *v);
 

@@ -151,7 +151,7 @@ int dk_network_inspect(dk_network_info **out, dk_client *c, const char *id) {
   rc = info_fill(n, o, &oom);
   if (rc)
     goto cleanup;
-  n->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  n->raw_json = dk__json_text(o);
   if (oom || !n->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
