@@ -1,27 +1,21 @@
-/* Client configuration, environment parsing, version negotiation and
- * cancel tokens. The HTTP exchange itself is in http.c. */
+/* Client configuration: DOCKER_HOST parsing, the environment, TLS files.
+ * Version negotiation is in negotiate.c, the HTTP exchange in http.c. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "client_internal.h"
-#include "internal.h"
+#include "error_internal.h"
+#include "negotiate.h"
+#include "pool.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_ALL); }
-
-int64_t dk_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int dk_host_url_parse(dk_host_url *out, const char *url, bool tls) {
   memset(out, 0, sizeof *out);
@@ -86,65 +80,37 @@ int dk_client_opts_from_env(dk_client_opts *out) {
   return DK_OK;
 }
 
-int dk_api_version_cmp(const char *a, const char *b) {
-  while (*a || *b) {
-    long x = strtol(a, (char **)&a, 10);
-    long y = strtol(b, (char **)&b, 10);
-    if (x != y)
-      return x < y ? -1 : 1;
-    if (*a == '.')
-      a++;
-    if (*b == '.')
-      b++;
-    if ((*a && (*a < '0' || *a > '9')) || (*b && (*b < '0' || *b > '9')))
-      break;
-  }
-  return 0;
-}
-
-static int version_valid(const char *v) {
-  int dots = 0, digits = 0;
-  for (; *v; v++) {
-    if (*v == '.') {
-      if (!digits)
-        return 0;
-      dots++;
-      digits = 0;
-    } else if (*v >= '0' && *v <= '9') {
-      digits++;
-    } else {
-      return 0;
-    }
-  }
-  return dots == 1 && digits > 0;
-}
-
-int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version) {
-  const char *pick = DK_API_VERSION_MAX;
-  if (server_version && *server_version) {
-    if (!version_valid(server_version))
-      return dk__err(DK_EPROTO, 0, "engine sent a malformed API version '%s'", server_version);
-    if (dk_api_version_cmp(server_version, DK_API_VERSION_MIN) < 0)
-      return dk__err(DK_EVERSION, 0, "engine API %s is older than the oldest supported (%s)",
-                     server_version, DK_API_VERSION_MIN);
-    if (dk_api_version_cmp(server_version, DK_API_VERSION_MAX) < 0)
-      pick = server_version;
-  } else {
-    /* Engines before API 1.25 did not send the header: the CLI falls back to 1.24. */
-    pick = "1.24";
-  }
-  if (strlen(pick) >= outlen)
-    return DK_EINVAL;
-  strcpy(out, pick);
-  return DK_OK;
-}
-
 static void drop_missing(char **path) {
   struct stat st;
   if (*path && stat(*path, &st) != 0 && errno == ENOENT) {
     free(*path);
     *path = NULL;
   }
+}
+
+/* The TLS files of a client from its cert path (NULL = ~/.docker). */
+static int tls_files(dk_client *c, const char *dir) {
+  char def[512];
+  if (!dir) {
+    const char *home = getenv("HOME");
+    snprintf(def, sizeof def, "%s/.docker", home ? home : "");
+    dir = def;
+  }
+  if (asprintf(&c->ca, "%s/ca.pem", dir) < 0 || asprintf(&c->cert, "%s/cert.pem", dir) < 0 ||
+      asprintf(&c->key, "%s/key.pem", dir) < 0)
+    return DK_ENOMEM;
+  /* As the docker CLI: a file missing from the cert path is not used (no
+   * ca.pem = the system's roots; no cert.pem/key.pem = no client
+   * certificate, which a --tlsverify daemon then refuses). */
+  drop_missing(&c->ca);
+  drop_missing(&c->cert);
+  drop_missing(&c->key);
+  if (!c->cert || !c->key) {
+    free(c->cert);
+    free(c->key);
+    c->cert = c->key = NULL;
+  }
+  return DK_OK;
 }
 
 int dk_client_new(dk_client **out, const dk_client_opts *opts) {
@@ -168,29 +134,9 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
   }
   c->tls = opts->tls_verify && strcmp(c->url.scheme, "tcp") == 0;
   if (c->tls) {
-    const char *dir = opts->cert_path;
-    char def[512];
-    if (!dir) {
-      const char *home = getenv("HOME");
-      snprintf(def, sizeof def, "%s/.docker", home ? home : "");
-      dir = def;
-    }
-    if (asprintf(&c->ca, "%s/ca.pem", dir) < 0 || asprintf(&c->cert, "%s/cert.pem", dir) < 0 ||
-        asprintf(&c->key, "%s/key.pem", dir) < 0) {
-      rc = DK_ENOMEM;
+    rc = tls_files(c, opts->cert_path);
+    if (rc)
       goto err;
-    }
-    /* As the docker CLI: a file missing from the cert path is not used (no
-     * ca.pem = the system's roots; no cert.pem/key.pem = no client
-     * certificate, which a --tlsverify daemon then refuses). */
-    drop_missing(&c->ca);
-    drop_missing(&c->cert);
-    drop_missing(&c->key);
-    if (!c->cert || !c->key) {
-      free(c->cert);
-      free(c->key);
-      c->cert = c->key = NULL;
-    }
   }
   if (strcmp(c->url.scheme, "unix") == 0)
     snprintf(c->base, sizeof c->base, "http://localhost");
@@ -201,7 +147,7 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
     snprintf(c->base, sizeof c->base, "%s://%s:%d", c->tls ? "https" : "http", c->url.host,
              c->url.port);
   if (opts->api_version) {
-    if (!version_valid(opts->api_version)) {
+    if (!dk__api_version_valid(opts->api_version)) {
       rc = dk__err(DK_EINVAL, 0, "DOCKER_API_VERSION '%s' is not a version like 1.41",
                    opts->api_version);
       goto err;
@@ -236,93 +182,3 @@ void dk_client_free(dk_client *c) {
 
 const char *dk_client_host(const dk_client *c) { return c->host; }
 bool dk_client_tls(const dk_client *c) { return c->tls; }
-
-int dk_client_api_version(const char **out, dk_client *c) {
-  *out = NULL;
-  int rc = dk__negotiate(c);
-  if (rc)
-    return rc;
-  *out = c->version;
-  return DK_OK;
-}
-
-int dk__negotiate(dk_client *c) {
-  pthread_mutex_lock(&c->mu);
-  int done = c->negotiated;
-  pthread_mutex_unlock(&c->mu);
-  if (done)
-    return DK_OK;
-  dk__req req = {.method = "GET", .path = "/_ping", .unversioned = 1};
-  dk__resp resp;
-  int rc = dk__do(c, &req, &resp);
-  if (rc == DK_OK || rc == DK_ESERVER) {
-    /* A 500 from /_ping still carries the header; the CLI negotiates on it. */
-    char ver[16];
-    int nrc = dk_api_version_negotiate(ver, sizeof ver, resp.api_version);
-    if (nrc == DK_OK) {
-      pthread_mutex_lock(&c->mu);
-      if (!c->negotiated) {
-        snprintf(c->version, sizeof c->version, "%s", ver);
-        c->negotiated = 1;
-      }
-      pthread_mutex_unlock(&c->mu);
-    }
-    rc = rc ? rc : nrc;
-  }
-  dk__resp_free(&resp);
-  return rc;
-}
-
-/* ---- cancel tokens ------------------------------------------------------ */
-
-int dk_cancel_new(dk_cancel **out) {
-  *out = NULL;
-  dk_cancel *k = calloc(1, sizeof *k);
-  if (!k)
-    return DK_ENOMEM;
-  atomic_init(&k->fired, 0);
-  pthread_mutex_init(&k->mu, NULL);
-  *out = k;
-  return DK_OK;
-}
-
-void dk_cancel_fire(dk_cancel *k) {
-  if (!k)
-    return;
-  atomic_store(&k->fired, 1);
-  pthread_mutex_lock(&k->mu);
-  for (dk__waiter *w = k->waiters; w; w = w->next)
-    curl_multi_wakeup(w->multi);
-  pthread_mutex_unlock(&k->mu);
-}
-
-bool dk_cancel_fired(const dk_cancel *k) { return k && atomic_load(&k->fired); }
-
-void dk_cancel_free(dk_cancel *k) {
-  if (!k)
-    return;
-  pthread_mutex_destroy(&k->mu);
-  free(k);
-}
-
-void dk__cancel_watch(dk_cancel *k, dk__waiter *w) {
-  if (!k)
-    return;
-  pthread_mutex_lock(&k->mu);
-  w->next = k->waiters;
-  k->waiters = w;
-  pthread_mutex_unlock(&k->mu);
-}
-
-void dk__cancel_unwatch(dk_cancel *k, dk__waiter *w) {
-  if (!k)
-    return;
-  pthread_mutex_lock(&k->mu);
-  for (dk__waiter **p = &k->waiters; *p; p = &(*p)->next) {
-    if (*p == w) {
-      *p = w->next;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&k->mu);
-}

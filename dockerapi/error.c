@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dockerapi/error.h"
-#include "internal.h"
+#include "error_internal.h"
 
 static _Thread_local dk_error last_error;
 static _Thread_local char last_message[1024];

@@ -110,9 +110,7 @@ static char **strv_from_json(json_object *a) {
 
 int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
   *out = NULL;
-  char *esc = dk__esc(name);
-  char *path = esc ? dk__path("/images/%s/json", esc) : NULL;
-  free(esc);
+  char *path = dk__object_path("images", name, "/json", NULL);
   if (!path)
     return dk__err(DK_ENOMEM, 0, NULL);
   json_object *o = NULL;
@@ -132,7 +130,7 @@ int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
   i->repo_tags = strv_from_json(tags);
   if (json_object_object_get_ex(o, "Size", &size))
     i->size = json_object_get_int64(size);
-  i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  i->raw_json = dk__json_text(o);
   json_object_put(o);
   if (!i->id || !i->repo_tags || !i->raw_json) {
     dk_image_info_free(i);
@@ -317,6 +315,34 @@ static int resolve_id(char **out, dk_client *c, const char *name) {
   return DK_OK;
 }
 
+/* 400 before the stream: the engine refused the Dockerfile itself (parse
+ * error, missing file): the build's fault, not the caller's. The refusal
+ * goes to the build log too. */
+static int build_refused(build_state *b) {
+  const dk_error *e = dk_error_last();
+  char msg[1024]; /* the last error's text is overwritten by dk__err */
+  snprintf(msg, sizeof msg, "%s", e ? e->message : "build refused");
+  int rc = dk__err(DK_EBUILD, 400, "%s", msg);
+  build_log(b, msg, strlen(msg));
+  build_log(b, "\n", 1);
+  return rc;
+}
+
+/* The id of the image a successful build made: the aux message's, else the
+ * id of "Successfully built", else the first tag's, resolved. */
+static int built_image_id(char **image_id, dk_client *c, const build_state *b,
+                          const dk_build_opts *opts) {
+  if (b->aux_id[0]) {
+    *image_id = strdup(b->aux_id);
+    return *image_id ? DK_OK : dk__err(DK_ENOMEM, 0, NULL);
+  }
+  if (b->built_id[0])
+    return resolve_id(image_id, c, b->built_id);
+  if (opts->tags && opts->tags[0])
+    return resolve_id(image_id, c, opts->tags[0]);
+  return dk__err(DK_EPROTO, 0, "image build: the engine's answer names no image");
+}
+
 int dk_image_build(char **image_id, dk_client *c, const void *context, size_t context_len,
                    const dk_build_opts *opts, dk_build_cb cb, void *ud, dk_buf *log,
                    const dk_call *call) {
@@ -361,14 +387,7 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
   rc = dk__do(c, &req, &resp);
   have_resp = 1;
   if (rc == DK_EBADREQ) {
-    /* 400 before the stream: the engine refused the Dockerfile itself
-     * (parse error, missing file): the build's fault, not the caller's. */
-    const dk_error *e = dk_error_last();
-    char msg[1024]; /* the last error's text is overwritten by dk__err */
-    snprintf(msg, sizeof msg, "%s", e ? e->message : "build refused");
-    rc = dk__err(DK_EBUILD, 400, "%s", msg);
-    build_log(&b, msg, strlen(msg));
-    build_log(&b, "\n", 1);
+    rc = build_refused(&b);
     goto cleanup;
   }
   if (rc)
@@ -380,19 +399,8 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
     rc = dk__err(DK_EBUILD, 200, "%s", b.error.data ? b.error.data : "build failed");
     goto cleanup;
   }
-  if (!image_id)
-    goto cleanup;
-  if (b.aux_id[0]) {
-    *image_id = strdup(b.aux_id);
-    if (!*image_id)
-      rc = dk__err(DK_ENOMEM, 0, NULL);
-  } else if (b.built_id[0]) {
-    rc = resolve_id(image_id, c, b.built_id);
-  } else if (opts->tags && opts->tags[0]) {
-    rc = resolve_id(image_id, c, opts->tags[0]);
-  } else {
-    rc = dk__err(DK_EPROTO, 0, "image build: the engine's answer names no image");
-  }
+  if (image_id)
+    rc = built_image_id(image_id, c, &b, opts);
 cleanup:
   if (rc == DK_OK)
     dk_error_clear();
@@ -414,9 +422,7 @@ int dk_image_tag(dk_client *c, const char *image, const char *repo, const char *
   int rc = dk__query(&q, "repo", repo);
   if (!rc && tag)
     rc = dk__query(&q, "tag", tag);
-  char *esc = dk__esc(image);
-  char *path = !rc && esc ? dk__path("/images/%s/tag%s", esc, q.data) : NULL;
-  free(esc);
+  char *path = rc ? NULL : dk__object_path("images", image, "/tag", &q);
   dk_buf_free(&q);
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
@@ -432,9 +438,7 @@ int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune) {
   int rc = dk__query_bool(&q, "force", force);
   if (!rc)
     rc = dk__query_bool(&q, "noprune", noprune);
-  char *esc = dk__esc(name);
-  char *path = !rc && esc ? dk__path("/images/%s%s", esc, q.data) : NULL;
-  free(esc);
+  char *path = rc ? NULL : dk__object_path("images", name, "", &q);
   dk_buf_free(&q);
   if (!path)
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);

@@ -5,27 +5,9 @@
 #include "dockerapi/networks.h"
 #include "internal.h"
 
-/* Adds key -> v to o; on failure (v NULL or add refused) sets *oom. */
-static void put(int *oom, json_object *o, const char *key, json_object *v) {
-  if (!o || !v || json_object_object_add(o, key, v) != 0) {
-    json_object_put(v);
-    *oom = 1;
-  }
-}
-
-static json_object *kv_object(int *oom, const dk_kv *kv, size_t n) {
-  json_object *m = json_object_new_object();
-  for (size_t i = 0; m && i < n; i++)
-    put(oom, m, kv[i].key, json_object_new_string(kv[i].value ? kv[i].value : ""));
-  return m;
-}
-
 /* "/networks/{id}{suffix}{query}" with the id escaped; NULL on OOM. */
 static char *npath(const char *id, const char *suffix, const dk_buf *q) {
-  char *esc = dk__esc(id);
-  char *p = esc ? dk__path("/networks/%s%s%s", esc, suffix, q && q->data ? q->data : "") : NULL;
-  free(esc);
-  return p;
+  return dk__object_path("networks", id, suffix, q);
 }
 
 int dk_network_create(char **id_out, dk_client *c, const char *name, const dk_network_config *cfg) {
@@ -36,18 +18,18 @@ int dk_network_create(char **id_out, dk_client *c, const char *name, const dk_ne
   const dk_network_config *n = cfg ? cfg : &defaults;
   int oom = 0;
   json_object *body = json_object_new_object(), *o = NULL;
-  put(&oom, body, "Name", json_object_new_string(name));
-  put(&oom, body, "Driver", json_object_new_string(n->driver ? n->driver : "bridge"));
+  dk__json_put(&oom, body, "Name", json_object_new_string(name));
+  dk__json_put(&oom, body, "Driver", json_object_new_string(n->driver ? n->driver : "bridge"));
   /* Booleans are always sent: their zero value is the engine's default too,
    * and an explicit false documents the request. */
-  put(&oom, body, "Internal", json_object_new_boolean(n->internal));
-  put(&oom, body, "Attachable", json_object_new_boolean(n->attachable));
-  put(&oom, body, "EnableIPv6", json_object_new_boolean(n->enable_ipv6));
-  put(&oom, body, "CheckDuplicate", json_object_new_boolean(n->check_duplicate));
+  dk__json_put(&oom, body, "Internal", json_object_new_boolean(n->internal));
+  dk__json_put(&oom, body, "Attachable", json_object_new_boolean(n->attachable));
+  dk__json_put(&oom, body, "EnableIPv6", json_object_new_boolean(n->enable_ipv6));
+  dk__json_put(&oom, body, "CheckDuplicate", json_object_new_boolean(n->check_duplicate));
   if (n->labels && n->nlabels)
-    put(&oom, body, "Labels", kv_object(&oom, n->labels, n->nlabels));
+    dk__json_put(&oom, body, "Labels", dk__json_kv(&oom, n->labels, n->nlabels));
   if (n->options && n->noptions)
-    put(&oom, body, "Options", kv_object(&oom, n->options, n->noptions));
+    dk__json_put(&oom, body, "Options", dk__json_kv(&oom, n->options, n->noptions));
   int rc;
   if (oom) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -86,7 +68,7 @@ static int connect_call(dk_client *c, const char *network, const char *verb, con
     rc = dk__err(DK_EINVAL, 0, "network %s: network and container are needed", verb);
     goto cleanup;
   }
-  put(&oom, body, "Container", json_object_new_string(container));
+  dk__json_put(&oom, body, "Container", json_object_new_string(container));
   path = npath(network, verb, NULL);
   if (oom || !path) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
@@ -106,8 +88,8 @@ int dk_network_connect(dk_client *c, const char *network, const char *container,
   if (aliases) {
     json_object *ep = json_object_new_object();
     json_object *a = dk__json_strv(aliases);
-    put(&oom, ep, "Aliases", a);
-    put(&oom, body, "EndpointConfig", ep);
+    dk__json_put(&oom, ep, "Aliases", a);
+    dk__json_put(&oom, body, "EndpointConfig", ep);
   }
   return connect_call(c, network, "/connect", container, body, oom);
 }
@@ -116,7 +98,7 @@ int dk_network_disconnect(dk_client *c, const char *network, const char *contain
   int oom = 0;
   json_object *body = json_object_new_object();
   if (force)
-    put(&oom, body, "Force", json_object_new_boolean(1));
+    dk__json_put(&oom, body, "Force", json_object_new_boolean(1));
   return connect_call(c, network, "/disconnect", container, body, oom);
 }
 
@@ -169,7 +151,7 @@ int dk_network_inspect(dk_network_info **out, dk_client *c, const char *id) {
   rc = info_fill(n, o, &oom);
   if (rc)
     goto cleanup;
-  n->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  n->raw_json = dk__json_text(o);
   if (oom || !n->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;

@@ -99,7 +99,7 @@ int dk_system_info(dk_info **out, dk_client *c) {
   i->containers = (int)dk__json_int64(o, "Containers", 0);
   i->containers_running = (int)dk__json_int64(o, "ContainersRunning", 0);
   i->images = (int)dk__json_int64(o, "Images", 0);
-  i->raw_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  i->raw_json = dk__json_text(o);
   if (!i->cgroup_version || !i->raw_json) {
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;

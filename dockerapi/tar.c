@@ -98,6 +98,28 @@ int dk_tar_add_symlink(dk_tar *t, const char *name, const char *target) {
   return tar_header(t, name, AE_IFLNK, 0777, 0, target);
 }
 
+/* Writes the content of the regular file at path (entry arcname, its
+ * header written) into w. */
+static int add_file_data(struct archive *w, const char *path, const char *arcname, dk_tar *t) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return dk__err(DK_EIO, 0, "tar: cannot open %s: %s", path, strerror(errno));
+  int rc = DK_OK;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    if (archive_write_data(w, buf, (size_t)n) < 0) {
+      rc = t ? tar_fail(t, arcname)
+             : dk__err(DK_EIO, 0, "tar: %s: %s", arcname, archive_error_string(w));
+      break;
+    }
+  }
+  close(fd);
+  if (n < 0 && !rc)
+    rc = dk__err(DK_EIO, 0, "tar: reading %s: %s", path, strerror(errno));
+  return rc;
+}
+
 /* Writes every entry under src via a disk reader, renaming the prefix. */
 static int add_tree(struct archive *w, const char *src, const char *name, dk_tar *t) {
   struct archive *disk = archive_read_disk_new();
@@ -150,26 +172,8 @@ static int add_tree(struct archive *w, const char *src, const char *name, dk_tar
       archive_entry_free(e);
       break;
     }
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-      int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) {
-        rc = dk__err(DK_EIO, 0, "tar: cannot open %s: %s", path, strerror(errno));
-        archive_entry_free(e);
-        break;
-      }
-      char buf[65536];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) {
-        if (archive_write_data(w, buf, (size_t)n) < 0) {
-          rc = t ? tar_fail(t, arcname)
-                 : dk__err(DK_EIO, 0, "tar: %s: %s", arcname, archive_error_string(w));
-          break;
-        }
-      }
-      close(fd);
-      if (n < 0 && !rc)
-        rc = dk__err(DK_EIO, 0, "tar: reading %s: %s", path, strerror(errno));
-    }
+    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0)
+      rc = add_file_data(w, path, arcname, t);
     archive_entry_free(e);
     if (rc)
       break;
@@ -267,6 +271,51 @@ static int link_is_safe(const char *name, const char *target) {
   return 1;
 }
 
+/* Refuses an entry that would land outside the target: a name with "..",
+ * a symlink or hard link pointing out, or a device, fifo or socket. */
+static int entry_check(struct archive_entry *e) {
+  const char *name = archive_entry_pathname(e);
+  mode_t type = archive_entry_filetype(e);
+  if (!name_is_safe(name))
+    return dk__err(DK_EINVAL, 0, "tar: entry '%s' would land outside the target", name);
+  if (type == AE_IFLNK && !link_is_safe(name, archive_entry_symlink(e)))
+    return dk__err(DK_EINVAL, 0, "tar: symlink '%s' -> '%s' points outside the target", name,
+                   archive_entry_symlink(e));
+  if (archive_entry_hardlink(e) && !name_is_safe(archive_entry_hardlink(e)))
+    return dk__err(DK_EINVAL, 0, "tar: hard link '%s' points outside the target", name);
+  if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && !archive_entry_hardlink(e))
+    return dk__err(DK_EINVAL, 0, "tar: entry '%s' is a device, fifo or socket", name);
+  return DK_OK;
+}
+
+/* Writes a checked entry re-rooted under dest, with its data. */
+static int entry_extract(struct archive *r, struct archive *w, struct archive_entry *e,
+                         const char *dest) {
+  const char *name = archive_entry_pathname(e);
+  char cwd_dest[PATH_MAX];
+  snprintf(cwd_dest, sizeof cwd_dest, "%s/%s", dest, name);
+  archive_entry_set_pathname(e, cwd_dest);
+  if (archive_entry_hardlink(e)) {
+    char hl[PATH_MAX];
+    snprintf(hl, sizeof hl, "%s/%s", dest, archive_entry_hardlink(e));
+    archive_entry_set_hardlink(e, hl);
+  }
+  int ar = archive_write_header(w, e);
+  if (ar < ARCHIVE_WARN)
+    return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
+  const void *buf;
+  size_t size;
+  la_int64_t off;
+  while ((ar = archive_read_data_block(r, &buf, &size, &off)) == ARCHIVE_OK) {
+    if (archive_write_data_block(w, buf, size, off) < ARCHIVE_WARN)
+      return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
+  }
+  if (ar != ARCHIVE_EOF)
+    return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(r));
+  archive_write_finish_entry(w);
+  return DK_OK;
+}
+
 int dk_tar_extract(const void *data, size_t len, const char *dest) {
   struct archive *r = archive_read_new();
   struct archive *w = archive_write_disk_new();
@@ -289,7 +338,6 @@ int dk_tar_extract(const void *data, size_t len, const char *dest) {
     rc = dk__err(DK_EIO, 0, "tar: %s", archive_error_string(r));
     goto done;
   }
-  char cwd_dest[PATH_MAX];
   for (;;) {
     struct archive_entry *e;
     int ar = archive_read_next_header(r, &e);
@@ -299,51 +347,11 @@ int dk_tar_extract(const void *data, size_t len, const char *dest) {
       rc = dk__err(DK_EIO, 0, "tar: %s", archive_error_string(r));
       break;
     }
-    const char *name = archive_entry_pathname(e);
-    mode_t type = archive_entry_filetype(e);
-    if (!name_is_safe(name)) {
-      rc = dk__err(DK_EINVAL, 0, "tar: entry '%s' would land outside the target", name);
-      break;
-    }
-    if (type == AE_IFLNK && !link_is_safe(name, archive_entry_symlink(e))) {
-      rc = dk__err(DK_EINVAL, 0, "tar: symlink '%s' -> '%s' points outside the target", name,
-                   archive_entry_symlink(e));
-      break;
-    }
-    if (archive_entry_hardlink(e) && !name_is_safe(archive_entry_hardlink(e))) {
-      rc = dk__err(DK_EINVAL, 0, "tar: hard link '%s' points outside the target", name);
-      break;
-    }
-    if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && !archive_entry_hardlink(e)) {
-      rc = dk__err(DK_EINVAL, 0, "tar: entry '%s' is a device, fifo or socket", name);
-      break;
-    }
-    snprintf(cwd_dest, sizeof cwd_dest, "%s/%s", dest, name);
-    archive_entry_set_pathname(e, cwd_dest);
-    if (archive_entry_hardlink(e)) {
-      char hl[PATH_MAX];
-      snprintf(hl, sizeof hl, "%s/%s", dest, archive_entry_hardlink(e));
-      archive_entry_set_hardlink(e, hl);
-    }
-    ar = archive_write_header(w, e);
-    if (ar < ARCHIVE_WARN) {
-      rc = dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
-      break;
-    }
-    const void *buf;
-    size_t size;
-    la_int64_t off;
-    while ((ar = archive_read_data_block(r, &buf, &size, &off)) == ARCHIVE_OK) {
-      if (archive_write_data_block(w, buf, size, off) < ARCHIVE_WARN) {
-        rc = dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
-        break;
-      }
-    }
-    if (!rc && ar != ARCHIVE_EOF)
-      rc = dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(r));
+    rc = entry_check(e);
+    if (!rc)
+      rc = entry_extract(r, w, e, dest);
     if (rc)
       break;
-    archive_write_finish_entry(w);
   }
 done:
   archive_read_free(r);

@@ -7,13 +7,16 @@
  * the lower of DK_API_VERSION_MAX and the engine's.
  *
  * A client is safe to share between threads: each call uses its own libcurl
- * handle. Long calls take a dk_call (deadline and cancel token).
+ * handle. Long calls take a dk_call (deadline and cancel token, cancel.h).
  */
 #ifndef DOCKERAPI_CLIENT_H
 #define DOCKERAPI_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "cancel.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,10 +38,10 @@ typedef struct dk_client_opts {
 
 /* Parsed form of a DOCKER_HOST value. */
 typedef struct dk_host_url {
-  char scheme[8];  /* "unix" or "tcp" */
-  char path[256];  /* unix socket path (unix) */
-  char host[256];  /* host name or address (tcp) */
-  int port;        /* tcp; default 2375, or 2376 with TLS */
+  char scheme[8]; /* "unix" or "tcp" */
+  char path[256]; /* unix socket path (unix) */
+  char host[256]; /* host name or address (tcp) */
+  int port;       /* tcp; default 2375, or 2376 with TLS */
 } dk_host_url;
 
 int dk_host_url_parse(dk_host_url *out, const char *url, bool tls);
@@ -63,24 +66,6 @@ int dk_api_version_cmp(const char *a, const char *b);
 /* The version negotiation picks: lower of client max and server's, never
  * below `min`; DK_EVERSION if the server is older than DK_API_VERSION_MIN. */
 int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version);
-
-/* ---- deadlines and cancellation for long calls ------------------------ */
-
-/* A cancel token may be fired from any thread; every call running with it
- * returns DK_ECANCELED promptly (libcurl is woken, not polled). */
-typedef struct dk_cancel dk_cancel;
-int dk_cancel_new(dk_cancel **out);
-void dk_cancel_fire(dk_cancel *c);
-bool dk_cancel_fired(const dk_cancel *c);
-void dk_cancel_free(dk_cancel *c);
-
-typedef struct dk_call {
-  int64_t deadline_ms; /* absolute, dk_now_ms() clock; 0 = none */
-  dk_cancel *cancel;   /* NULL = not cancelable */
-} dk_call;
-
-/* Monotonic milliseconds, the clock of dk_call.deadline_ms. */
-int64_t dk_now_ms(void);
 
 #ifdef __cplusplus
 }

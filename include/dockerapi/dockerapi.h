@@ -10,6 +10,7 @@
 #define DOCKERAPI_H
 
 #include "buf.h"
+#include "cancel.h"
 #include "client.h"
 #include "containers.h"
 #include "error.h"

@@ -1,0 +1,13 @@
+/* Private to libdockerapi: API version negotiation (negotiate.c). */
+#ifndef DOCKERAPI_NEGOTIATE_H
+#define DOCKERAPI_NEGOTIATE_H
+
+#include "dockerapi/client.h"
+
+/* Whether v looks like "1.41" (digits, one dot, digits). */
+int dk__api_version_valid(const char *v);
+/* Negotiates the client's version once, with GET /_ping; a no-op once the
+ * version is known (negotiated or pinned). */
+int dk__negotiate(dk_client *c);
+
+#endif
