@@ -291,7 +291,10 @@ static int entry_check(struct archive_entry *e) {
 /* Writes a checked entry re-rooted under dest, with its data. */
 static int entry_extract(struct archive *r, struct archive *w, struct archive_entry *e,
                          const char *dest) {
-  const char *name = archive_entry_pathname(e);
+  /* A copy: archive_entry_set_pathname below frees the entry's own string,
+   * and the name is still wanted for the error messages. */
+  char name[PATH_MAX];
+  snprintf(name, sizeof name, "%s", archive_entry_pathname(e));
   char cwd_dest[PATH_MAX];
   snprintf(cwd_dest, sizeof cwd_dest, "%s/%s", dest, name);
   archive_entry_set_pathname(e, cwd_dest);
