@@ -296,7 +296,9 @@ static int entry_extract(struct archive *r, struct archive *w, struct archive_en
   char name[PATH_MAX];
   snprintf(name, sizeof name, "%s", archive_entry_pathname(e));
   char cwd_dest[PATH_MAX];
-  snprintf(cwd_dest, sizeof cwd_dest, "%s/%s", dest, name);
+  int n = snprintf(cwd_dest, sizeof cwd_dest, "%s/%s", dest, name);
+  if (n < 0 || (size_t)n >= sizeof cwd_dest)
+    return dk__err(DK_EINVAL, 0, "tar: entry '%s' is too long a path", name);
   archive_entry_set_pathname(e, cwd_dest);
   if (archive_entry_hardlink(e)) {
     char hl[PATH_MAX];
