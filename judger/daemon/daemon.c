@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "cli/commands.h"
+#include "common/version.h"
 #include "daemon/daemon.h"
 #include "common/log.h"
 #include "queue/queue.h"

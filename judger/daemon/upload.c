@@ -13,8 +13,8 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 
-#include "queue/redis.h" /* jd_backoff_next */
 #include "daemon/upload.h"
+#include "common/backoff.h"
 #include "common/util.h"
 
 int jd_gzip_file(const char *src, const char *dst, char *err, size_t errlen) {

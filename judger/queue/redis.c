@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "queue/redis.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 
 struct jd_redis {
@@ -133,17 +133,6 @@ void jd_redis_disconnect(jd_redis *r) {
 int64_t jd_redis_backoff_ms(const jd_redis *r) {
   int64_t left = r->next_try_ms - jd_mono_ms();
   return left > 0 ? left : 0;
-}
-
-int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms) {
-  static __thread unsigned seed;
-  if (!seed)
-    seed = (unsigned)(jd_mono_ms() ^ (int64_t)getpid() ^ (int64_t)(intptr_t)&seed);
-  int64_t next = cur <= 0 ? min_ms : cur * 2;
-  if (next > max_ms)
-    next = max_ms;
-  int64_t jitter = next / 4 > 0 ? rand_r(&seed) % (next / 4 + 1) : 0;
-  return next - next / 8 + jitter;
 }
 
 static void failed(jd_redis *r) {

@@ -79,10 +79,6 @@ const char *jd_redis_error(const jd_redis *r);
 /* The URL with the password masked, for logs. */
 const char *jd_redis_display_url(const jd_redis *r);
 
-/* The next backoff delay after cur: doubles from min up to max, with up to
- * 25% random jitter so many hosts do not reconnect in lockstep. */
-int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms);
-
 /* Small reply helpers: a reply's integer (integers and numeric strings)
  * and string (status, string, verbatim); -1/NULL when of another kind. */
 int jd_reply_int(const redisReply *rep, long long *out);
