@@ -8,10 +8,10 @@
 
 #include <json-c/json.h>
 
-#include "daemon/config.h"
-#include "common/util.h"
 #include "common/context.h"
 #include "common/error.h"
+#include "common/util.h"
+#include "daemon/config.h"
 
 extern char **environ;
 
@@ -67,6 +67,32 @@ static const key_def *find_key(const char *key) {
 }
 
 bool jd_config_key_known(const char *key) { return find_key(key) != NULL; }
+
+/* The log levels a config may name; the first is the default. */
+static const struct {
+  const char *name;
+  jd_log_level level;
+} log_levels[] = {
+    {"info", JD_LOG_INFO},
+    {"debug", JD_LOG_DEBUG},
+    {"warn", JD_LOG_WARN},
+    {"error", JD_LOG_ERROR},
+};
+
+static bool log_level_of(jd_log_level *out, const char *name) {
+  for (size_t i = 0; name && i < sizeof log_levels / sizeof log_levels[0]; i++)
+    if (!strcmp(name, log_levels[i].name)) {
+      *out = log_levels[i].level;
+      return true;
+    }
+  return false;
+}
+
+jd_log_level jd_config_log_level(const jd_config *c) {
+  jd_log_level level = JD_LOG_INFO;
+  log_level_of(&level, c->log_level);
+  return level;
+}
 
 static int set_str(char **slot, const char *v) {
   char *s = strdup(v);
@@ -168,8 +194,8 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (k->kind == K_STR) {
     if (!strcmp(k->name, "host_id") && !jd_is_safe_name(value, 64))
       return jd_fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
-    if (!strcmp(k->name, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
-        strcmp(value, "warn") && strcmp(value, "error"))
+    jd_log_level level;
+    if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"
+
 typedef struct jd_config {
   char *redis;        /* redis://host:port/db or unix:///path */
   int slots;          /* tasks run at once */
@@ -58,6 +60,9 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
 /* Deep copy of src into dst (dst's old content is not freed); -1 when
  * memory runs out (dst then holds nothing to free). */
 int jd_config_copy(jd_config *dst, const jd_config *src);
+
+/* The log_level setting as a level (info when unset). */
+jd_log_level jd_config_log_level(const jd_config *c);
 
 /* True when key names a setting. */
 bool jd_config_key_known(const char *key);

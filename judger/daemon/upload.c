@@ -13,9 +13,9 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 
-#include "daemon/upload.h"
 #include "common/backoff.h"
 #include "common/util.h"
+#include "daemon/upload.h"
 
 int jd_gzip_file(const char *src, const char *dst, char *err, size_t errlen) {
   int rc = -1;

@@ -5,9 +5,9 @@
 
 #include <json-c/json.h>
 
-#include "queue/queue.h"
-#include "common/util.h"
 #include "common/clock.h"
+#include "common/util.h"
+#include "queue/queue.h"
 
 #define KEY_MAX 256
 
@@ -524,11 +524,16 @@ int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char 
   now_str(now);
   snprintf(att, sizeof att, "%d", rec->attempt);
   const char *keys[] = {rk, q->results, tk, q->stream[p]};
-  const char *args[] = {rec->json,   rec->task_id,
-                        att,         q->consumer,
-                        rec->status, rec->summary ? rec->summary : "",
-                        q->group,    entry_id ? entry_id : "",
-                        now,         RESULTS_MAXLEN};
+  const char *args[] = {rec->json,
+                        rec->task_id,
+                        att,
+                        q->consumer,
+                        jd_task_status_name(rec->status),
+                        rec->summary ? rec->summary : "",
+                        q->group,
+                        entry_id ? entry_id : "",
+                        now,
+                        RESULTS_MAXLEN};
   redisReply *rep = NULL;
   int rc = eval(&rep, q, store_lua, 4, keys, 10, args);
   if (rc)

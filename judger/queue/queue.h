@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "queue/redis.h"
+#include "queue/task.h"
 
 typedef enum { JD_PRIO_BUILD = 0, JD_PRIO_MATCH = 1, JD_PRIO_AUTO = 2 } jd_priority;
 #define JD_PRIO_COUNT 3
@@ -115,7 +116,7 @@ int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const cha
 typedef struct jd_result_rec {
   const char *task_id;
   int attempt;
-  const char *status;  /* "finished", "failed", "error", "cancelled", "stalled" */
+  jd_task_status status;
   const char *summary; /* one line (scores, verdict) */
   const char *json;    /* the full result.json */
 } jd_result_rec;

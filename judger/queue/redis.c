@@ -6,9 +6,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "queue/redis.h"
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "queue/redis.h"
 
 struct jd_redis {
   redisContext *c;

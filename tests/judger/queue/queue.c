@@ -7,11 +7,11 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
+#include "common/util.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/clock.h"
 
 static t_redis *srv;
 
@@ -236,7 +236,8 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   cr_assert_eq(l.count, 2);
   int attempt = 0;
   cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  jd_result_rec rec = {"t1", attempt, "finished", "scores 1 0", "{\"status\":\"finished\"}"};
+  jd_result_rec rec = {"t1", attempt, JD_TASK_STATUS_FINISHED, "scores 1 0",
+                       "{\"status\":\"finished\"}"};
   bool written = false;
   cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[0].id, &rec), 0, "%s",
                jd_queue_error(a));
@@ -244,7 +245,7 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   /* The duplicate is seen before running, and a late store is refused. */
   cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[1].id, "t1"), 0);
   cr_assert_eq(attempt, 0);
-  jd_result_rec late = {"t1", 2, "finished", "other", "{\"late\":true}"};
+  jd_result_rec late = {"t1", 2, JD_TASK_STATUS_FINISHED, "other", "{\"late\":true}"};
   cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[1].id, &late), 0);
   cr_assert(!written);
   char *res = NULL;
