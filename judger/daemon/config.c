@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "common/context.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -238,7 +236,7 @@ static char *trim(char *s) {
   return s;
 }
 
-int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen) {
+static int load_file(jd_config *c, const char *path, char *err, size_t errlen) {
   char *data = NULL;
   if (jd_read_file(&data, NULL, path, 1 << 20))
     return jd_fail(err, errlen, "%s: %s", path, strerror(errno));
@@ -277,7 +275,8 @@ int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen
   return rc;
 }
 
-int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen) {
+/* Applies every JUDGER_<KEY> found in envp (NULL = environ). */
+static int load_env(jd_config *c, char *const *envp, char *err, size_t errlen) {
   if (!envp)
     envp = environ;
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -322,9 +321,9 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
   }
   if (!file && access(DEFAULT_CONFIG_FILE, R_OK) == 0)
     file = DEFAULT_CONFIG_FILE;
-  if (file && jd_config_load_file(out, file, err, errlen))
+  if (file && load_file(out, file, err, errlen))
     goto fail;
-  if (jd_config_load_env(out, src->envp, err, errlen))
+  if (load_env(out, src->envp, err, errlen))
     goto fail;
   for (const char *const *f = src->flags; f && f[0] && f[1]; f += 2)
     if (jd_config_set(out, f[0], f[1], err, errlen))
@@ -333,41 +332,4 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
 fail:
   jd_config_clear(out);
   return -1;
-}
-
-char *jd_config_json(const jd_config *c) {
-  json_object *o = json_object_new_object();
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    const void *slot = (const char *)c + keys[i].off;
-    json_object *v = NULL;
-    switch (keys[i].kind) {
-    case K_STR: {
-      const char *s = *(char *const *)slot;
-      char masked[512];
-      /* Never log a Redis password. */
-      const char *at = s && !strcmp(keys[i].name, "redis") ? strrchr(s, '@') : NULL;
-      if (at) {
-        snprintf(masked, sizeof masked, "redis://***%s", at);
-        s = masked;
-      }
-      v = s ? json_object_new_string(s) : NULL;
-      break;
-    }
-    case K_INT:
-      v = json_object_new_int(*(const int *)slot);
-      break;
-    case K_MS:
-      v = json_object_new_int64(*(const int64_t *)slot);
-      break;
-    case K_BOOL:
-      v = json_object_new_boolean(*(const bool *)slot);
-      break;
-    }
-    json_object_object_add(o, keys[i].name, v);
-  }
-  if (c->config_file)
-    json_object_object_add(o, "config_file", json_object_new_string(c->config_file));
-  char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-  json_object_put(o);
-  return s;
 }

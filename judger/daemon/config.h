@@ -42,9 +42,6 @@ void jd_config_clear(jd_config *c);
 /* Sets one key from text; -1 with err naming the key when it is unknown or
  * the value bad. Dashes and underscores in keys are the same. */
 int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen);
-int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen);
-/* Applies every JUDGER_<KEY> found in envp (NULL = environ). */
-int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen);
 
 typedef struct jd_config_source {
   const char *file;         /* explicit file (--config); NULL = $JUDGER_CONFIG or
@@ -66,7 +63,5 @@ jd_log_level jd_config_log_level(const jd_config *c);
 
 /* True when key names a setting. */
 bool jd_config_key_known(const char *key);
-/* The settings as a JSON object (the Redis password masked); caller frees. */
-char *jd_config_json(const jd_config *c);
 
 #endif

@@ -43,8 +43,6 @@ typedef struct jd_exec_result {
   char *reason;          /* INVALID/RETRY: why, may be NULL */
 } jd_exec_result;
 
-void jd_exec_result_clear(jd_exec_result *r);
-
 /* A task's inner spec is parsed once, by prepare(), and the parsed form
  * travels with the task to execute(): the queue's JSON is never read
  * again. */

@@ -15,7 +15,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/upload.h"
 
-void jd_exec_result_clear(jd_exec_result *r) {
+static void exec_result_clear(jd_exec_result *r) {
   if (!r)
     return;
   free(r->result_json);
@@ -271,7 +271,7 @@ cleanup:
   s->task_id[0] = '\0';
   pthread_mutex_unlock(&d->mu);
   dk_cancel_free(cancel);
-  jd_exec_result_clear(&res);
+  exec_result_clear(&res);
 }
 
 /* Starts an attempt of t: true when it is to run now with *attempt set;

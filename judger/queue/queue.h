@@ -40,10 +40,6 @@ void jd_queue_free(jd_queue *q);
 jd_redis *jd_queue_redis(jd_queue *q);
 int64_t jd_queue_backoff_ms(const jd_queue *q);
 const char *jd_queue_error(const jd_queue *q);
-/* Name of a key under the prefix ("judger:q:build"...); lives as long as q. */
-const char *jd_queue_stream_key(const jd_queue *q, jd_priority p);
-const char *jd_queue_dead_key(const jd_queue *q);
-const char *jd_queue_results_key(const jd_queue *q);
 
 /* Creates the consumer group on every stream (from the start, so entries
  * added before any judger ran are served); an existing group is fine. */

@@ -123,7 +123,8 @@ void jd_redis_free(jd_redis *r) {
 
 bool jd_redis_connected(const jd_redis *r) { return r->c != NULL; }
 
-void jd_redis_disconnect(jd_redis *r) {
+/* Drops the connection (the next command reconnects). */
+static void disconnect(jd_redis *r) {
   if (r->c) {
     redisFree(r->c);
     r->c = NULL;
@@ -194,7 +195,7 @@ int jd_redis_connect(jd_redis *r) {
   r->next_try_ms = 0;
   return JD_REDIS_OK;
 fail:
-  jd_redis_disconnect(r);
+  disconnect(r);
   failed(r);
   return JD_REDIS_ECONN;
 }
@@ -205,7 +206,7 @@ static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
     snprintf(r->err, sizeof r->err, "%s: %s", r->display,
              r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
     /* A broken context cannot be reused: drop it and reconnect later. */
-    jd_redis_disconnect(r);
+    disconnect(r);
     failed(r);
     return JD_REDIS_ECONN;
   }

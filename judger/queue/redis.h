@@ -58,8 +58,6 @@ void jd_redis_free(jd_redis *r);
  * JD_REDIS_ECONN without trying when the backoff delay has not passed. */
 int jd_redis_connect(jd_redis *r);
 bool jd_redis_connected(const jd_redis *r);
-/* Drops the connection (the next command reconnects). */
-void jd_redis_disconnect(jd_redis *r);
 
 /* Milliseconds until the next connection attempt is allowed (0 = now). */
 int64_t jd_redis_backoff_ms(const jd_redis *r);

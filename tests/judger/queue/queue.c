@@ -55,7 +55,7 @@ static char *hget(jd_queue *q, const char *key, const char *field) {
 Test(queue, setup_is_idempotent, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 1000);
   cr_assert_eq(jd_queue_setup(q), 0);
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_BUILD)), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:q:build"), 0);
   jd_queue_free(q);
 }
 
@@ -136,9 +136,8 @@ Test(queue, own_pending_entries_are_read_back_first, .init = up, .fini = down) {
   cr_assert(strstr(l.items[0].task_json, "\"t0\""));
   cr_assert(strstr(l.items[4].task_json, "\"t4\""));
   /* An entry deleted from the stream while pending comes back marked. */
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s",
-                                jd_queue_stream_key(q, JD_PRIO_MATCH), l.items[0].id),
-               0);
+  cr_assert_eq(
+      jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s", "judger:q:match", l.items[0].id), 0);
   jd_entry_list l2 = {0};
   char after2[48] = "0";
   cr_assert_eq(jd_queue_read_own(&l2, q, JD_PRIO_MATCH, after2, 10), 0);
@@ -252,9 +251,9 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   cr_assert_eq(jd_queue_get_result(&res, a, "t1"), 0);
   cr_assert_str_eq(res, "{\"status\":\"finished\"}");
   free(res);
-  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_results_key(a)), 1);
+  cr_assert_eq(cmd_int(a, "XLEN %s", "judger:results"), 1);
   /* Both entries acked and deleted. */
-  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_stream_key(a, JD_PRIO_MATCH)), 0);
+  cr_assert_eq(cmd_int(a, "XLEN %s", "judger:q:match"), 0);
   char *state = hget(a, "judger:task:t1", "state");
   cr_assert_str_eq(state, "finished");
   free(state);
@@ -264,16 +263,16 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
 
 Test(queue, dead_letters_keep_the_reason_and_ack, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 60000);
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s",
-                                jd_queue_stream_key(q, JD_PRIO_AUTO), "{not json"),
-               0);
+  cr_assert_eq(
+      jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s", "judger:q:auto", "{not json"),
+      0);
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
   cr_assert_eq(l.count, 1);
   cr_assert_eq(jd_queue_dead(q, &l.items[0], NULL, "task: not JSON", 0), 0, "%s",
                jd_queue_error(q));
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_dead_key(q)), 1);
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_AUTO)), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:dead"), 1);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:q:auto"), 0);
   char *st = NULL;
   cr_assert_eq(jd_queue_status_json(&st, q, 10), 0);
   cr_assert(strstr(st, "task: not JSON"), "%s", st);
