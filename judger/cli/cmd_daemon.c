@@ -62,30 +62,20 @@ static void *signal_thread(void *arg) {
 /* Reads the command line into o. 0 to go on; -1 to exit at once with
  * *code (help, usage error). */
 static int parse_args(jd_config_opts *o, int argc, char **argv, int *code) {
-  char err[512];
+  *code = JD_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool taken = false;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      *code = JD_EXIT_OK;
+    if (jd_cli_take_option(&taken, code, o, "daemon", usage, argc, argv, &i, NULL))
       return -1;
-    }
-    *code = JD_EXIT_USAGE;
-    if (strncmp(a, "--", 2)) {
+    if (taken)
+      continue;
+    if (strncmp(a, "--", 2))
       fprintf(stderr, "judger daemon: unexpected argument '%s'\n", a);
-      usage(stderr);
-      return -1;
-    }
-    if (jd_config_opts_take(&taken, o, argc, argv, &i, NULL, err, sizeof err)) {
-      fprintf(stderr, "judger daemon: %s\n", err);
-      return -1;
-    }
-    if (!taken) {
+    else
       fprintf(stderr, "judger daemon: unknown option '%.*s'\n", (int)strcspn(a, "="), a);
-      usage(stderr);
-      return -1;
-    }
+    usage(stderr);
+    return -1;
   }
   return 0;
 }

@@ -22,11 +22,11 @@
 #include <json-c/json.h>
 
 #include "cli/commands.h"
+#include "common/context.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "match/match.h"
 #include "match/match_result.h"
-#include "common/util.h"
-#include "common/context.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"

@@ -131,21 +131,13 @@ typedef struct status_args {
 /* Reads the command line into a. 0 to go on; -1 to exit at once with
  * *code (help, usage error). */
 static int parse_args(status_args *a, int argc, char **argv, int *code) {
-  char err[512];
   *code = JD_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     bool has_value = i + 1 < argc, taken = false;
-    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-      usage(stdout);
-      *code = JD_EXIT_OK;
+    if (jd_cli_take_option(&taken, code, &a->cfg, "status", usage, argc, argv, &i,
+                           jd_config_queue_keys))
       return -1;
-    }
-    if (jd_config_opts_take(&taken, &a->cfg, argc, argv, &i, jd_config_queue_keys, err,
-                            sizeof err)) {
-      fprintf(stderr, "judger status: %s\n", err);
-      return -1;
-    }
     if (taken) {
       continue;
     } else if (!strcmp(arg, "--json")) {

@@ -72,6 +72,24 @@ int jd_config_opts_take(bool *taken, jd_config_opts *o, int argc, char **argv, i
   return 0;
 }
 
+int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cmd,
+                       void (*usage)(FILE *), int argc, char **argv, int *i,
+                       const char *const *only) {
+  *taken = false;
+  if (!strcmp(argv[*i], "--help") || !strcmp(argv[*i], "-h")) {
+    usage(stdout);
+    *code = JD_EXIT_OK;
+    return -1;
+  }
+  char err[512];
+  if (jd_config_opts_take(taken, o, argc, argv, i, only, err, sizeof err)) {
+    fprintf(stderr, "judger %s: %s\n", cmd, err);
+    *code = JD_EXIT_USAGE;
+    return -1;
+  }
+  return 0;
+}
+
 int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen) {
   jd_config_source src = {.file = o->file, .flags = o->flags};
   return jd_config_load(out, &src, err, errlen);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "daemon/config.h"
 
@@ -34,6 +35,15 @@ void jd_config_opts_free(jd_config_opts *o);
  * options). -1 with a reason in err when the option lacks its value. */
 int jd_config_opts_take(bool *taken, jd_config_opts *o, int argc, char **argv, int *i,
                         const char *const *only, char *err, size_t errlen);
+
+/* The first step of a queue command's argument loop, for argv[*i]:
+ * --help/-h prints usage(stdout) and returns -1 with *code JD_EXIT_OK; an
+ * option of ours is taken as by jd_config_opts_take (-1 with *code
+ * JD_EXIT_USAGE and the reason on stderr, after "judger <cmd>: ", when it
+ * lacks its value). Otherwise 0 with *taken false: the command's own. */
+int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cmd,
+                       void (*usage)(FILE *), int argc, char **argv, int *i,
+                       const char *const *only);
 
 /* Loads the settings: defaults < config file < environment < the flags
  * taken. As jd_config_load; *out is freed with jd_config_clear(). */
