@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/executor.h"
-#include "common/log.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger daemon [--config FILE] [--redis URL] [--slots N] [--host-id ID]\n"
@@ -58,70 +59,31 @@ static void *signal_thread(void *arg) {
   }
 }
 
-int jd_cmd_daemon(int argc, char **argv) {
-  const char **flags = calloc((size_t)argc * 2 + 2, sizeof *flags);
-  if (!flags)
-    return JD_EXIT_SYSTEM;
-  const char *config = NULL;
-  int nflags = 0;
+/* Reads the command line into o. 0 to go on; -1 to exit at once with
+ * *code (help, usage error). */
+static int parse_args(jd_config_opts *o, int argc, char **argv, int *code) {
+  *code = JD_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      free(flags);
-      return JD_EXIT_OK;
-    }
-    if (strncmp(a, "--", 2)) {
-      fprintf(stderr, "judger daemon: unexpected argument '%s'\n", a);
-      usage(stderr);
-      free(flags);
-      return JD_EXIT_USAGE;
-    }
-    /* --key value or --key=value */
-    static char keybuf[64][64];
-    const char *eq = strchr(a, '=');
-    const char *key = a + 2, *value = NULL;
-    if (eq) {
-      if (nflags / 2 >= 64 || (size_t)(eq - key) >= sizeof keybuf[0]) {
-        usage(stderr);
-        free(flags);
-        return JD_EXIT_USAGE;
-      }
-      snprintf(keybuf[nflags / 2], sizeof keybuf[0], "%.*s", (int)(eq - key), key);
-      key = keybuf[nflags / 2];
-      value = eq + 1;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    }
-    if (!value) {
-      fprintf(stderr, "judger daemon: %s needs a value\n", a);
-      free(flags);
-      return JD_EXIT_USAGE;
-    }
-    if (!strcmp(key, "config")) {
-      config = value;
+    bool taken = false;
+    if (jd_cli_take_option(&taken, code, o, "daemon", usage, argc, argv, &i, NULL))
+      return -1;
+    if (taken)
       continue;
-    }
-    if (!jd_config_key_known(key)) {
-      fprintf(stderr, "judger daemon: unknown option '--%s'\n", key);
-      usage(stderr);
-      free(flags);
-      return JD_EXIT_USAGE;
-    }
-    flags[nflags++] = key;
-    flags[nflags++] = value;
+    if (strncmp(a, "--", 2))
+      fprintf(stderr, "judger daemon: unexpected argument '%s'\n", a);
+    else
+      fprintf(stderr, "judger daemon: unknown option '%.*s'\n", (int)strcspn(a, "="), a);
+    usage(stderr);
+    return -1;
   }
+  return 0;
+}
 
+/* Runs the daemon on the engine of the environment until a signal stops
+ * it; returns the exit code. */
+static int serve(jd_config *cfg, sigctx *sc) {
   int code = JD_EXIT_SYSTEM;
-  char err[512];
-  jd_config cfg;
-  sigctx sc = {.src = {.file = config, .flags = flags}};
-  if (jd_config_load(&cfg, &sc.src, err, sizeof err)) {
-    fprintf(stderr, "judger daemon: %s\n", err);
-    free(flags);
-    return JD_EXIT_USAGE;
-  }
-  jd_log_set_json(cfg.log_json);
   dk_client *dk = NULL;
   jd_daemon *d = NULL;
   pthread_t sigth;
@@ -130,25 +92,25 @@ int jd_cmd_daemon(int argc, char **argv) {
     fprintf(stderr, "judger daemon: cannot make a Docker client (DOCKER_HOST?)\n");
     goto cleanup;
   }
-  jd_ctx ctx = {.dk = dk, .state_dir = cfg.state_dir, .host_id = cfg.host_id};
+  jd_ctx ctx = {.dk = dk, .state_dir = cfg->state_dir, .host_id = cfg->host_id};
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
-  if (jd_daemon_new(&d, &cfg, &ctx, &ex)) {
-    fprintf(stderr, "judger daemon: out of memory or bad Redis URL '%s'\n", cfg.redis);
+  if (jd_daemon_new(&d, cfg, &ctx, &ex)) {
+    fprintf(stderr, "judger daemon: out of memory or bad Redis URL '%s'\n", cfg->redis);
     code = JD_EXIT_USAGE;
     goto cleanup;
   }
   /* Blocked here, before any thread exists, so every thread inherits the
    * mask and only the signal thread receives them. */
-  sigemptyset(&sc.set);
-  sigaddset(&sc.set, SIGTERM);
-  sigaddset(&sc.set, SIGINT);
-  sigaddset(&sc.set, SIGHUP);
-  sigaddset(&sc.set, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+  sigemptyset(&sc->set);
+  sigaddset(&sc->set, SIGTERM);
+  sigaddset(&sc->set, SIGINT);
+  sigaddset(&sc->set, SIGHUP);
+  sigaddset(&sc->set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &sc->set, NULL);
   signal(SIGPIPE, SIG_IGN);
-  sc.d = d;
-  sig_started = pthread_create(&sigth, NULL, signal_thread, &sc) == 0;
+  sc->d = d;
+  sig_started = pthread_create(&sigth, NULL, signal_thread, sc) == 0;
   if (jd_daemon_run(d)) {
     jd_log(JD_LOG_ERROR, "daemon.failed", "%s", jd_daemon_error(d));
     goto cleanup;
@@ -161,7 +123,29 @@ cleanup:
   }
   jd_daemon_free(d);
   dk_client_free(dk);
+  return code;
+}
+
+int jd_cmd_daemon(int argc, char **argv) {
+  jd_config_opts o;
+  if (jd_config_opts_init(&o, argc))
+    return JD_EXIT_SYSTEM;
+  int code = JD_EXIT_OK;
+  char err[512];
+  jd_config cfg;
+  if (parse_args(&o, argc, argv, &code))
+    goto cleanup;
+  /* The signal thread reloads from the same sources on SIGHUP. */
+  sigctx sc = {.src = {.file = o.file, .flags = o.flags}};
+  if (jd_config_opts_load(&cfg, &o, err, sizeof err)) {
+    fprintf(stderr, "judger daemon: %s\n", err);
+    code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
+  jd_log_set_json(cfg.log_json);
+  code = serve(&cfg, &sc);
   jd_config_clear(&cfg);
-  free(flags);
+cleanup:
+  jd_config_opts_free(&o);
   return code;
 }

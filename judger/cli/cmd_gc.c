@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "build/artifacts.h"
-#include "cli/commands.h"
 #include "build/image_cache.h"
+#include "cli/commands.h"
 #include "common/context.h"
 
 static void usage(FILE *f) {

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 
 #include "cli/commands.h"
-#include "daemon/config.h"
+#include "cli/options.h"
 #include "queue/queue.h"
 #include "queue/task.h"
 
@@ -87,52 +87,15 @@ static int show_task(jd_queue *q, const char *id) {
   return found ? JD_EXIT_OK : JD_EXIT_PROGRAM;
 }
 
-int jd_cmd_status(int argc, char **argv) {
-  const char *flags[8] = {0};
-  int nflags = 0;
-  const char *config = NULL, *task = NULL;
-  bool json = false;
-  size_t ndead = 10;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    bool has_value = i + 1 < argc;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return JD_EXIT_OK;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--redis") && has_value && nflags < 6) {
-      flags[nflags++] = "redis";
-      flags[nflags++] = argv[++i];
-    } else if (!strcmp(a, "--prefix") && has_value && nflags < 6) {
-      flags[nflags++] = "prefix";
-      flags[nflags++] = argv[++i];
-    } else if (!strcmp(a, "--config") && has_value) {
-      config = argv[++i];
-    } else if (!strcmp(a, "--dead") && has_value) {
-      ndead = (size_t)strtoul(argv[++i], NULL, 10);
-    } else if (!strcmp(a, "--task") && has_value) {
-      task = argv[++i];
-    } else {
-      fprintf(stderr, "judger status: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
-      return JD_EXIT_USAGE;
-    }
-  }
-  char err[512];
-  jd_config cfg;
-  jd_config_source src = {.file = config, .flags = flags};
-  if (jd_config_load(&cfg, &src, err, sizeof err)) {
-    fprintf(stderr, "judger status: %s\n", err);
-    return JD_EXIT_USAGE;
-  }
+/* Shows the queue (or one task) of cfg; returns the exit code. */
+static int show(const jd_config *cfg, const char *task, bool json, size_t ndead) {
   int code = JD_EXIT_SYSTEM;
   jd_queue *q = NULL;
   char *text = NULL;
   json_object *root = NULL;
-  jd_queue_opts qo = {.redis_url = cfg.redis, .prefix = cfg.prefix, .group = cfg.group};
+  jd_queue_opts qo = {.redis_url = cfg->redis, .prefix = cfg->prefix, .group = cfg->group};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger status: bad Redis URL '%s'\n", cfg.redis);
+    fprintf(stderr, "judger status: bad Redis URL '%s'\n", cfg->redis);
     code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -155,6 +118,59 @@ cleanup:
   json_object_put(root);
   free(text);
   jd_queue_free(q);
+  return code;
+}
+
+typedef struct status_args {
+  jd_config_opts cfg;
+  const char *task;
+  bool json;
+  size_t ndead;
+} status_args;
+
+/* Reads the command line into a. 0 to go on; -1 to exit at once with
+ * *code (help, usage error). */
+static int parse_args(status_args *a, int argc, char **argv, int *code) {
+  *code = JD_EXIT_USAGE;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    bool has_value = i + 1 < argc, taken = false;
+    if (jd_cli_take_option(&taken, code, &a->cfg, "status", usage, argc, argv, &i,
+                           jd_config_queue_keys))
+      return -1;
+    if (taken) {
+      continue;
+    } else if (!strcmp(arg, "--json")) {
+      a->json = true;
+    } else if (!strcmp(arg, "--dead") && has_value) {
+      a->ndead = (size_t)strtoul(argv[++i], NULL, 10);
+    } else if (!strcmp(arg, "--task") && has_value) {
+      a->task = argv[++i];
+    } else {
+      fprintf(stderr, "judger status: unknown or incomplete option '%s'\n", arg);
+      usage(stderr);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int jd_cmd_status(int argc, char **argv) {
+  status_args a = {.ndead = 10};
+  if (jd_config_opts_init(&a.cfg, argc))
+    return JD_EXIT_SYSTEM;
+  int code = JD_EXIT_USAGE;
+  char err[512];
+  jd_config cfg = {0};
+  if (parse_args(&a, argc, argv, &code))
+    goto done;
+  if (jd_config_opts_load(&cfg, &a.cfg, err, sizeof err)) {
+    fprintf(stderr, "judger status: %s\n", err);
+    goto done;
+  }
+  code = show(&cfg, a.task, a.json, a.ndead);
+done:
   jd_config_clear(&cfg);
+  jd_config_opts_free(&a.cfg);
   return code;
 }

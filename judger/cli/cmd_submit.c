@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "daemon/config.h"
+#include "cli/options.h"
+#include "common/clock.h"
+#include "common/util.h"
 #include "queue/queue.h"
 #include "queue/task.h"
-#include "common/util.h"
-#include "common/clock.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger submit [--redis URL] [--prefix P] [--config FILE]\n"
@@ -60,79 +60,110 @@ static int read_all(char **out, const char *path) {
   return 0;
 }
 
-int jd_cmd_submit(int argc, char **argv) {
-  const char *flags[16] = {0};
-  int nflags = 0;
-  const char *config = NULL, *prio_name = NULL, *file = NULL;
-  double wait_s = -1;
+typedef struct submit_args {
+  jd_config_opts cfg;
+  const char *prio_name, *file;
+  double wait_s; /* < 0: do not wait */
+} submit_args;
+
+/* Reads the command line into a. 0 to go on; -1 to exit at once with
+ * *code (help, usage error). */
+static int parse_args(submit_args *a, int argc, char **argv, int *code) {
+  *code = JD_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return JD_EXIT_OK;
-    }
-    bool has_value = i + 1 < argc;
-    if (!strcmp(a, "--redis") && has_value && nflags < 12) {
-      flags[nflags++] = "redis";
-      flags[nflags++] = argv[++i];
-    } else if (!strcmp(a, "--prefix") && has_value && nflags < 12) {
-      flags[nflags++] = "prefix";
-      flags[nflags++] = argv[++i];
-    } else if (!strcmp(a, "--config") && has_value) {
-      config = argv[++i];
-    } else if (!strcmp(a, "--priority") && has_value) {
-      prio_name = argv[++i];
-    } else if (!strcmp(a, "--wait") && has_value) {
-      wait_s = atof(argv[++i]);
-    } else if (a[0] == '-' && strcmp(a, "-")) {
-      fprintf(stderr, "judger submit: unknown or incomplete option '%s'\n", a);
+    const char *arg = argv[i];
+    bool has_value = i + 1 < argc, taken = false;
+    if (jd_cli_take_option(&taken, code, &a->cfg, "submit", usage, argc, argv, &i,
+                           jd_config_queue_keys))
+      return -1;
+    if (taken)
+      continue;
+    if (!strcmp(arg, "--priority") && has_value) {
+      a->prio_name = argv[++i];
+    } else if (!strcmp(arg, "--wait") && has_value) {
+      a->wait_s = atof(argv[++i]);
+    } else if (arg[0] == '-' && strcmp(arg, "-")) {
+      fprintf(stderr, "judger submit: unknown or incomplete option '%s'\n", arg);
       usage(stderr);
-      return JD_EXIT_USAGE;
-    } else if (!file) {
-      file = a;
+      return -1;
+    } else if (!a->file) {
+      a->file = arg;
     } else {
       usage(stderr);
-      return JD_EXIT_USAGE;
+      return -1;
     }
   }
-  if (!file) {
+  if (!a->file) {
     usage(stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* Waits up to wait_s for the task's result and prints it; the exit code. */
+static int wait_result(jd_queue *q, const char *task_id, double wait_s) {
+  int64_t deadline = jd_unix_ms() + (int64_t)(wait_s * 1000);
+  char *result = NULL;
+  int rc = jd_queue_get_result(&result, q, task_id);
+  while (!rc && !result && jd_unix_ms() < deadline) {
+    usleep(100000);
+    rc = jd_queue_get_result(&result, q, task_id);
+  }
+  if (!result) {
+    fprintf(stderr, "judger submit: no result for %s within %.1f s%s%s\n", task_id, wait_s,
+            rc ? ": " : "", rc ? jd_queue_error(q) : "");
+    return JD_EXIT_SYSTEM;
+  }
+  printf("%s\n", result);
+  free(result);
+  return JD_EXIT_OK;
+}
+
+/* Reads and checks the task; the exit code (0 when *json and *task are set). */
+static int read_task(char **json, jd_task **task, const char *file) {
+  char err[512];
+  if (read_all(json, file)) {
+    fprintf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
     return JD_EXIT_USAGE;
   }
-  int code = JD_EXIT_SYSTEM;
+  if (jd_task_parse(task, *json, err, sizeof err)) {
+    fprintf(stderr, "judger submit: invalid task: %s\n", err);
+    return JD_EXIT_USAGE;
+  }
+  return JD_EXIT_OK;
+}
+
+int jd_cmd_submit(int argc, char **argv) {
+  submit_args a = {.wait_s = -1};
+  if (jd_config_opts_init(&a.cfg, argc))
+    return JD_EXIT_SYSTEM;
+  int code = JD_EXIT_USAGE;
   char err[512];
-  char *json = NULL;
+  char *json = NULL, *entry = NULL;
   jd_task *task = NULL;
   jd_queue *q = NULL;
-  char *entry = NULL, *result = NULL;
-  jd_config cfg;
-  jd_config_source src = {.file = config, .flags = flags};
-  if (jd_config_load(&cfg, &src, err, sizeof err)) {
+  jd_config cfg = {0};
+  if (parse_args(&a, argc, argv, &code))
+    goto cleanup;
+  if (jd_config_opts_load(&cfg, &a.cfg, err, sizeof err)) {
     fprintf(stderr, "judger submit: %s\n", err);
-    return JD_EXIT_USAGE;
-  }
-  if (read_all(&json, file)) {
-    fprintf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
-    code = JD_EXIT_USAGE;
     goto cleanup;
   }
-  if (jd_task_parse(&task, json, err, sizeof err)) {
-    fprintf(stderr, "judger submit: invalid task: %s\n", err);
-    code = JD_EXIT_USAGE;
+  code = read_task(&json, &task, a.file);
+  if (code)
     goto cleanup;
-  }
+  code = JD_EXIT_USAGE;
   jd_priority prio = task->kind == JD_TASK_BUILD ? JD_PRIO_BUILD : JD_PRIO_MATCH;
-  if (prio_name && jd_priority_parse(&prio, prio_name)) {
+  if (a.prio_name && jd_priority_parse(&prio, a.prio_name)) {
     fprintf(stderr, "judger submit: --priority must be build, match or auto\n");
-    code = JD_EXIT_USAGE;
     goto cleanup;
   }
   jd_queue_opts qo = {.redis_url = cfg.redis, .prefix = cfg.prefix, .group = cfg.group};
   if (jd_queue_new(&q, &qo)) {
     fprintf(stderr, "judger submit: bad Redis URL '%s'\n", cfg.redis);
-    code = JD_EXIT_USAGE;
     goto cleanup;
   }
+  code = JD_EXIT_SYSTEM;
   /* The group is made before the first entry so no judger can miss it. */
   if (jd_queue_setup(q) || jd_queue_submit(&entry, q, prio, task->id, json)) {
     fprintf(stderr, "judger submit: %s\n", jd_queue_error(q));
@@ -140,25 +171,13 @@ int jd_cmd_submit(int argc, char **argv) {
   }
   printf("%s %s %s\n", task->id, jd_priority_name(prio), entry);
   fflush(stdout);
-  if (wait_s >= 0) {
-    int64_t deadline = jd_unix_ms() + (int64_t)(wait_s * 1000);
-    int rc = 0;
-    while (!(rc = jd_queue_get_result(&result, q, task->id)) && !result && jd_unix_ms() < deadline)
-      usleep(100000);
-    if (!result) {
-      fprintf(stderr, "judger submit: no result for %s within %.1f s%s%s\n", task->id, wait_s,
-              rc ? ": " : "", rc ? jd_queue_error(q) : "");
-      goto cleanup;
-    }
-    printf("%s\n", result);
-  }
-  code = JD_EXIT_OK;
+  code = a.wait_s >= 0 ? wait_result(q, task->id, a.wait_s) : JD_EXIT_OK;
 cleanup:
-  free(result);
   free(entry);
   jd_queue_free(q);
   jd_task_free(task);
   free(json);
   jd_config_clear(&cfg);
+  jd_config_opts_free(&a.cfg);
   return code;
 }

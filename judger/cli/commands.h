@@ -5,8 +5,6 @@
 
 #include "common/error.h"
 
-#define JD_VERSION "0.1.0"
-
 int jd_cmd_doctor(int argc, char **argv);
 int jd_cmd_build(int argc, char **argv);
 int jd_cmd_run(int argc, char **argv);

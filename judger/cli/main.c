@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/version.h"
 
 typedef struct command {
   const char *name;

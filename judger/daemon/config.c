@@ -6,12 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "daemon/config.h"
-#include "common/util.h"
 #include "common/context.h"
 #include "common/error.h"
+#include "common/util.h"
+#include "daemon/config.h"
 
 extern char **environ;
 
@@ -67,6 +65,32 @@ static const key_def *find_key(const char *key) {
 }
 
 bool jd_config_key_known(const char *key) { return find_key(key) != NULL; }
+
+/* The log levels a config may name; the first is the default. */
+static const struct {
+  const char *name;
+  jd_log_level level;
+} log_levels[] = {
+    {"info", JD_LOG_INFO},
+    {"debug", JD_LOG_DEBUG},
+    {"warn", JD_LOG_WARN},
+    {"error", JD_LOG_ERROR},
+};
+
+static bool log_level_of(jd_log_level *out, const char *name) {
+  for (size_t i = 0; name && i < sizeof log_levels / sizeof log_levels[0]; i++)
+    if (!strcmp(name, log_levels[i].name)) {
+      *out = log_levels[i].level;
+      return true;
+    }
+  return false;
+}
+
+jd_log_level jd_config_log_level(const jd_config *c) {
+  jd_log_level level = JD_LOG_INFO;
+  log_level_of(&level, c->log_level);
+  return level;
+}
 
 static int set_str(char **slot, const char *v) {
   char *s = strdup(v);
@@ -168,8 +192,8 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (k->kind == K_STR) {
     if (!strcmp(k->name, "host_id") && !jd_is_safe_name(value, 64))
       return jd_fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
-    if (!strcmp(k->name, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
-        strcmp(value, "warn") && strcmp(value, "error"))
+    jd_log_level level;
+    if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&
@@ -212,7 +236,7 @@ static char *trim(char *s) {
   return s;
 }
 
-int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen) {
+static int load_file(jd_config *c, const char *path, char *err, size_t errlen) {
   char *data = NULL;
   if (jd_read_file(&data, NULL, path, 1 << 20))
     return jd_fail(err, errlen, "%s: %s", path, strerror(errno));
@@ -251,7 +275,8 @@ int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen
   return rc;
 }
 
-int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen) {
+/* Applies every JUDGER_<KEY> found in envp (NULL = environ). */
+static int load_env(jd_config *c, char *const *envp, char *err, size_t errlen) {
   if (!envp)
     envp = environ;
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -296,9 +321,9 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
   }
   if (!file && access(DEFAULT_CONFIG_FILE, R_OK) == 0)
     file = DEFAULT_CONFIG_FILE;
-  if (file && jd_config_load_file(out, file, err, errlen))
+  if (file && load_file(out, file, err, errlen))
     goto fail;
-  if (jd_config_load_env(out, src->envp, err, errlen))
+  if (load_env(out, src->envp, err, errlen))
     goto fail;
   for (const char *const *f = src->flags; f && f[0] && f[1]; f += 2)
     if (jd_config_set(out, f[0], f[1], err, errlen))
@@ -307,41 +332,4 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
 fail:
   jd_config_clear(out);
   return -1;
-}
-
-char *jd_config_json(const jd_config *c) {
-  json_object *o = json_object_new_object();
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    const void *slot = (const char *)c + keys[i].off;
-    json_object *v = NULL;
-    switch (keys[i].kind) {
-    case K_STR: {
-      const char *s = *(char *const *)slot;
-      char masked[512];
-      /* Never log a Redis password. */
-      const char *at = s && !strcmp(keys[i].name, "redis") ? strrchr(s, '@') : NULL;
-      if (at) {
-        snprintf(masked, sizeof masked, "redis://***%s", at);
-        s = masked;
-      }
-      v = s ? json_object_new_string(s) : NULL;
-      break;
-    }
-    case K_INT:
-      v = json_object_new_int(*(const int *)slot);
-      break;
-    case K_MS:
-      v = json_object_new_int64(*(const int64_t *)slot);
-      break;
-    case K_BOOL:
-      v = json_object_new_boolean(*(const bool *)slot);
-      break;
-    }
-    json_object_object_add(o, keys[i].name, v);
-  }
-  if (c->config_file)
-    json_object_object_add(o, "config_file", json_object_new_string(c->config_file));
-  char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-  json_object_put(o);
-  return s;
 }

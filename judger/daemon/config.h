@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"
+
 typedef struct jd_config {
   char *redis;        /* redis://host:port/db or unix:///path */
   int slots;          /* tasks run at once */
@@ -40,9 +42,6 @@ void jd_config_clear(jd_config *c);
 /* Sets one key from text; -1 with err naming the key when it is unknown or
  * the value bad. Dashes and underscores in keys are the same. */
 int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen);
-int jd_config_load_file(jd_config *c, const char *path, char *err, size_t errlen);
-/* Applies every JUDGER_<KEY> found in envp (NULL = environ). */
-int jd_config_load_env(jd_config *c, char *const *envp, char *err, size_t errlen);
 
 typedef struct jd_config_source {
   const char *file;         /* explicit file (--config); NULL = $JUDGER_CONFIG or
@@ -59,9 +58,10 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
  * memory runs out (dst then holds nothing to free). */
 int jd_config_copy(jd_config *dst, const jd_config *src);
 
+/* The log_level setting as a level (info when unset). */
+jd_log_level jd_config_log_level(const jd_config *c);
+
 /* True when key names a setting. */
 bool jd_config_key_known(const char *key);
-/* The settings as a JSON object (the Redis password masked); caller frees. */
-char *jd_config_json(const jd_config *c);
 
 #endif

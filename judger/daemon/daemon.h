@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/config.h"
 #include "common/context.h"
+#include "daemon/config.h"
 #include "queue/task.h"
 
 /* ---- executors: what runs a task --------------------------------------- */
@@ -37,21 +37,29 @@ typedef struct jd_exec_env {
 } jd_exec_env;
 
 typedef struct jd_exec_result {
-  char *result_json; /* DONE: the result.json text (malloc'd) */
-  char *status;      /* DONE: "finished", "failed", "error", "cancelled" */
-  char *summary;     /* one line, may be NULL */
-  char *reason;      /* INVALID/RETRY: why, may be NULL */
+  char *result_json;     /* DONE: the result.json text (malloc'd) */
+  jd_task_status status; /* DONE: finished, failed, error or cancelled */
+  char *summary;         /* one line, may be NULL */
+  char *reason;          /* INVALID/RETRY: why, may be NULL */
 } jd_exec_result;
 
-void jd_exec_result_clear(jd_exec_result *r);
-
+/* A task's inner spec is parsed once, by prepare(), and the parsed form
+ * travels with the task to execute(): the queue's JSON is never read
+ * again. */
 typedef struct jd_executor {
-  /* 0 when the task's inner spec is valid, else -1 with a reason. May be
-   * NULL (everything valid). */
-  int (*validate)(void *self, const jd_task *task, char *err, size_t errlen);
-  /* Runs the task; returns a jd_exec_outcome and fills res. Called from a
-   * worker thread; several run at once with --slots > 1. */
-  int (*execute)(void *self, const jd_task *task, const jd_exec_env *env, jd_exec_result *res);
+  /* Parses and checks the task's inner spec (the build request or match
+   * spec): 0 and *prepared (opaque, owned by the caller, who gives it back
+   * to release(); NULL is allowed), or -1 with a reason in err. May be NULL
+   * (everything valid, nothing prepared). */
+  int (*prepare)(void **prepared, void *self, const jd_task *task, char *err, size_t errlen);
+  /* Runs the task with what prepare() made; returns a jd_exec_outcome and
+   * fills res. Called from a worker thread; several run at once with
+   * --slots > 1. */
+  int (*execute)(void *self, const jd_task *task, void *prepared, const jd_exec_env *env,
+                 jd_exec_result *res);
+  /* Frees what prepare() made (NULL-safe). May be NULL when prepare()
+   * allocates nothing. */
+  void (*release)(void *self, void *prepared);
   void *self;
 } jd_executor;
 

@@ -6,9 +6,10 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "common/error.h"
+#include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
-#include "common/util.h"
 
 /* ---- build requests ------------------------------------------------------ */
 
@@ -89,22 +90,50 @@ static int build_request_parse(jd_build_request *req, json_object *o, char *err,
   return 0;
 }
 
-static int validate(void *self, const jd_task *t, char *err, size_t errlen) {
-  (void)self;
-  if (t->kind == JD_TASK_MATCH) {
-    jd_match_spec *spec = NULL;
-    char why[512];
-    int rc = jd_match_spec_parse(&spec, t->spec_json, NULL, why, sizeof why);
-    jd_match_spec_free(spec);
-    if (rc)
-      snprintf(err, errlen, "match: %s", why);
-    return rc ? -1 : 0;
-  }
-  json_object *o = json_tokener_parse(t->spec_json);
+/* ---- prepare: the task's spec, parsed once ------------------------------ */
+
+/* What prepare() makes of a task and execute() runs. */
+typedef struct prepared {
+  jd_task_kind kind;
+  jd_match_spec *spec;     /* a match */
+  json_object *build_json; /* a build: req's strings point into it */
   jd_build_request req;
-  int rc = o ? build_request_parse(&req, o, err, errlen) : -1;
-  json_object_put(o);
-  return rc;
+} prepared;
+
+static void release(void *self, void *ptr) {
+  (void)self;
+  prepared *p = ptr;
+  if (!p)
+    return;
+  jd_match_spec_free(p->spec);
+  json_object_put(p->build_json);
+  free(p);
+}
+
+static int prepare(void **out, void *self, const jd_task *t, char *err, size_t errlen) {
+  (void)self;
+  *out = NULL;
+  prepared *p = calloc(1, sizeof *p);
+  if (!p)
+    return jd_fail(err, errlen, "out of memory");
+  p->kind = t->kind;
+  int rc = -1;
+  if (t->kind == JD_TASK_MATCH) {
+    char why[512];
+    rc = jd_match_spec_parse(&p->spec, t->spec_json, NULL, why, sizeof why);
+    if (rc)
+      jd_fail(err, errlen, "match: %s", why);
+  } else {
+    p->build_json = json_tokener_parse(t->spec_json);
+    rc = p->build_json ? build_request_parse(&p->req, p->build_json, err, errlen)
+                       : jd_fail(err, errlen, "build: not JSON");
+  }
+  if (rc) {
+    release(self, p);
+    return -1;
+  }
+  *out = p;
+  return 0;
 }
 
 /* ---- execution ------------------------------------------------------------ */
@@ -117,21 +146,14 @@ static void build_line(void *ud, const char *line) {
   env->progress(env->ud, "{\"event\":\"build.output\"}");
 }
 
-static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
-  json_object *o = json_tokener_parse(t->spec_json);
-  jd_build_request req;
-  char err[512];
-  if (!o || build_request_parse(&req, o, err, sizeof err)) {
-    json_object_put(o);
-    res->reason = strdup(o ? err : "build: not JSON");
-    return JD_EXEC_INVALID;
-  }
+static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd_exec_env *env,
+                     jd_exec_result *res) {
+  jd_build_request req = *prepared_req;
   req.progress = build_line;
   req.ud = (void *)env;
   req.cancel = env->cancel;
   jd_build_result *r = NULL;
   int rc = jd_build_run(&r, ctx, &req);
-  json_object_put(o);
   if (rc || !r) {
     res->reason = strdup("out of memory");
     return JD_EXEC_RETRY;
@@ -145,9 +167,9 @@ static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
     outcome = JD_EXEC_RETRY;
   } else {
     bool cancelled = !strcmp(r->status, "error");
-    res->status = strdup(cancelled                  ? "cancelled"
-                         : !strcmp(r->status, "ok") ? "finished"
-                                                    : "failed");
+    res->status = cancelled                  ? JD_TASK_STATUS_CANCELLED
+                  : !strcmp(r->status, "ok") ? JD_TASK_STATUS_FINISHED
+                                             : JD_TASK_STATUS_FAILED;
     char summary[256];
     snprintf(summary, sizeof summary, "%s %s%s%s", r->verdict ? r->verdict : "?",
              r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");
@@ -169,19 +191,27 @@ static void summarize(char *out, size_t n, const jd_match_result *r) {
   }
 }
 
-static int run_match(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
-  jd_match_spec *spec = NULL;
-  char err[512];
-  if (jd_match_spec_parse(&spec, t->spec_json, NULL, err, sizeof err)) {
-    char why[600];
-    snprintf(why, sizeof why, "match: %s", err);
-    res->reason = strdup(why);
-    return JD_EXEC_INVALID;
+/* A match's status as the task's: the two vocabularies meet only here, in a
+ * switch the compiler checks when either list grows. */
+static jd_task_status task_status_of(jd_match_status s) {
+  switch (s) {
+  case JD_MATCH_STATUS_FINISHED:
+    return JD_TASK_STATUS_FINISHED;
+  case JD_MATCH_STATUS_FAILED:
+    return JD_TASK_STATUS_FAILED;
+  case JD_MATCH_STATUS_CANCELLED:
+    return JD_TASK_STATUS_CANCELLED;
+  case JD_MATCH_STATUS_ERROR:
+    return JD_TASK_STATUS_ERROR;
   }
+  return JD_TASK_STATUS_ERROR;
+}
+
+static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *env,
+                     jd_exec_result *res) {
   jd_match_hooks hooks = {env->progress, env->ud, env->cancel};
   jd_match_result *r = NULL;
   int rc = jd_match_run(&r, ctx, spec, env->out_dir, &hooks);
-  jd_match_spec_free(spec);
   if (rc || !r) {
     res->reason = strdup(dk_strerror(rc));
     return JD_EXEC_RETRY;
@@ -194,7 +224,7 @@ static int run_match(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
   } else {
     char summary[256];
     summarize(summary, sizeof summary, r);
-    res->status = strdup(jd_match_status_name(r->status));
+    res->status = task_status_of(r->status);
     res->summary = strdup(summary);
     res->result_json = jd_match_result_json(r);
   }
@@ -202,13 +232,21 @@ static int run_match(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
   return outcome;
 }
 
-static int execute(void *self, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
+static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *env,
+                   jd_exec_result *res) {
   jd_ctx *ctx = self;
-  return t->kind == JD_TASK_BUILD ? run_build(ctx, t, env, res) : run_match(ctx, t, env, res);
+  const prepared *p = ptr;
+  if (!p || p->kind != t->kind) {
+    res->reason = strdup("task not prepared");
+    return JD_EXEC_INVALID;
+  }
+  return t->kind == JD_TASK_BUILD ? run_build(ctx, &p->req, env, res)
+                                  : run_match(ctx, p->spec, env, res);
 }
 
 void jd_executor_real(jd_executor *out, jd_ctx *ctx) {
-  out->validate = validate;
+  out->prepare = prepare;
   out->execute = execute;
+  out->release = release;
   out->self = ctx;
 }

@@ -1,6 +1,7 @@
-/* The real task executor of the daemon (daemon.h's jd_executor): build
- * tasks run through jd_build_run (judger/build.h), match tasks through
- * jd_match_run (judger/match.h).
+/* The real task executor of the daemon (daemon.h's jd_executor): prepare
+ * parses a task's build request or match spec once; execute runs it,
+ * builds through jd_build_run (build/build.h), matches through
+ * jd_match_run (match/match.h).
  *
  * A build task's "build" object (docs/queue.md):
  *   {"domain": "ai" | "game_logic", "id": "c-bot",

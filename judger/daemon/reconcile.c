@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 
 #include "common/context.h"
-#include "daemon/reconcile.h"
-#include "common/util.h"
 #include "common/labels.h"
+#include "common/util.h"
+#include "daemon/reconcile.h"
 
 /* Counts one removal's outcome: gone already (404) is neither a removal nor
  * a failure; the first failure's code is kept in *first. */

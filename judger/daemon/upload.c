@@ -13,11 +13,13 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 
-#include "queue/redis.h" /* jd_backoff_next */
-#include "daemon/upload.h"
+#include "common/backoff.h"
 #include "common/util.h"
+#include "daemon/upload.h"
 
-int jd_gzip_file(const char *src, const char *dst, char *err, size_t errlen) {
+/* Compresses src into dst (gzip, through libarchive's raw format and gzip
+ * filter). -1 with errno-like detail in err on failure. */
+static int gzip_file(const char *src, const char *dst, char *err, size_t errlen) {
   int rc = -1;
   int fd = open(src, O_RDONLY | O_CLOEXEC);
   struct archive *a = NULL;
@@ -159,7 +161,7 @@ int jd_upload_file(jd_upload_report *rep, const char *path, const char *url, boo
       snprintf(rep->error, sizeof rep->error, "path too long");
       return -1;
     }
-    if (jd_gzip_file(path, gz, rep->error, sizeof rep->error))
+    if (gzip_file(path, gz, rep->error, sizeof rep->error))
       return -1;
     send = gz;
   }

@@ -31,8 +31,4 @@ typedef struct jd_upload_report {
 int jd_upload_file(jd_upload_report *rep, const char *path, const char *url, bool gzip,
                    const jd_upload_opts *opts);
 
-/* Compresses src into dst (gzip, through libarchive's raw format and gzip
- * filter). -1 with errno-like detail in err on failure. */
-int jd_gzip_file(const char *src, const char *dst, char *err, size_t errlen);
-
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "queue/redis.h"
+#include "queue/task.h"
 
 typedef enum { JD_PRIO_BUILD = 0, JD_PRIO_MATCH = 1, JD_PRIO_AUTO = 2 } jd_priority;
 #define JD_PRIO_COUNT 3
@@ -39,10 +40,6 @@ void jd_queue_free(jd_queue *q);
 jd_redis *jd_queue_redis(jd_queue *q);
 int64_t jd_queue_backoff_ms(const jd_queue *q);
 const char *jd_queue_error(const jd_queue *q);
-/* Name of a key under the prefix ("judger:q:build"...); lives as long as q. */
-const char *jd_queue_stream_key(const jd_queue *q, jd_priority p);
-const char *jd_queue_dead_key(const jd_queue *q);
-const char *jd_queue_results_key(const jd_queue *q);
 
 /* Creates the consumer group on every stream (from the start, so entries
  * added before any judger ran are served); an existing group is fine. */
@@ -115,7 +112,7 @@ int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const cha
 typedef struct jd_result_rec {
   const char *task_id;
   int attempt;
-  const char *status;  /* "finished", "failed", "error", "cancelled", "stalled" */
+  jd_task_status status;
   const char *summary; /* one line (scores, verdict) */
   const char *json;    /* the full result.json */
 } jd_result_rec;

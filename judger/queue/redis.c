@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "queue/redis.h"
+#include "common/backoff.h"
 #include "common/clock.h"
+#include "queue/redis.h"
 
 struct jd_redis {
   redisContext *c;
@@ -123,7 +123,8 @@ void jd_redis_free(jd_redis *r) {
 
 bool jd_redis_connected(const jd_redis *r) { return r->c != NULL; }
 
-void jd_redis_disconnect(jd_redis *r) {
+/* Drops the connection (the next command reconnects). */
+static void disconnect(jd_redis *r) {
   if (r->c) {
     redisFree(r->c);
     r->c = NULL;
@@ -133,17 +134,6 @@ void jd_redis_disconnect(jd_redis *r) {
 int64_t jd_redis_backoff_ms(const jd_redis *r) {
   int64_t left = r->next_try_ms - jd_mono_ms();
   return left > 0 ? left : 0;
-}
-
-int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms) {
-  static __thread unsigned seed;
-  if (!seed)
-    seed = (unsigned)(jd_mono_ms() ^ (int64_t)getpid() ^ (int64_t)(intptr_t)&seed);
-  int64_t next = cur <= 0 ? min_ms : cur * 2;
-  if (next > max_ms)
-    next = max_ms;
-  int64_t jitter = next / 4 > 0 ? rand_r(&seed) % (next / 4 + 1) : 0;
-  return next - next / 8 + jitter;
 }
 
 static void failed(jd_redis *r) {
@@ -205,7 +195,7 @@ int jd_redis_connect(jd_redis *r) {
   r->next_try_ms = 0;
   return JD_REDIS_OK;
 fail:
-  jd_redis_disconnect(r);
+  disconnect(r);
   failed(r);
   return JD_REDIS_ECONN;
 }
@@ -216,7 +206,7 @@ static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
     snprintf(r->err, sizeof r->err, "%s: %s", r->display,
              r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
     /* A broken context cannot be reused: drop it and reconnect later. */
-    jd_redis_disconnect(r);
+    disconnect(r);
     failed(r);
     return JD_REDIS_ECONN;
   }

@@ -58,8 +58,6 @@ void jd_redis_free(jd_redis *r);
  * JD_REDIS_ECONN without trying when the backoff delay has not passed. */
 int jd_redis_connect(jd_redis *r);
 bool jd_redis_connected(const jd_redis *r);
-/* Drops the connection (the next command reconnects). */
-void jd_redis_disconnect(jd_redis *r);
 
 /* Milliseconds until the next connection attempt is allowed (0 = now). */
 int64_t jd_redis_backoff_ms(const jd_redis *r);
@@ -78,10 +76,6 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...);
 const char *jd_redis_error(const jd_redis *r);
 /* The URL with the password masked, for logs. */
 const char *jd_redis_display_url(const jd_redis *r);
-
-/* The next backoff delay after cur: doubles from min up to max, with up to
- * 25% random jitter so many hosts do not reconnect in lockstep. */
-int64_t jd_backoff_next(int64_t cur, int64_t min_ms, int64_t max_ms);
 
 /* Small reply helpers: a reply's integer (integers and numeric strings)
  * and string (status, string, verbatim); -1/NULL when of another kind. */

@@ -5,9 +5,9 @@
 
 #include <json-c/json.h>
 
-#include "queue/task.h"
-#include "common/util.h"
 #include "common/error.h"
+#include "common/util.h"
+#include "queue/task.h"
 
 bool jd_task_id_valid(const char *id) {
   if (!id || !*id || strlen(id) > JD_TASK_ID_MAX)
@@ -22,6 +22,26 @@ bool jd_task_id_valid(const char *id) {
 }
 
 const char *jd_task_kind_name(jd_task_kind k) { return k == JD_TASK_BUILD ? "build" : "match"; }
+
+static const char *const status_names[] = {
+#define JD_TASK_STATUS_NAME(code, name, text) name,
+    JD_TASK_STATUS_MAP(JD_TASK_STATUS_NAME)
+#undef JD_TASK_STATUS_NAME
+};
+
+const char *jd_task_status_name(jd_task_status s) {
+  return (unsigned)s < JD_TASK_STATUS_COUNT ? status_names[s] : "?";
+}
+
+int jd_task_status_parse(jd_task_status *out, const char *s) {
+  for (unsigned i = 0; s && i < JD_TASK_STATUS_COUNT; i++) {
+    if (!strcmp(s, status_names[i])) {
+      *out = (jd_task_status)i;
+      return 0;
+    }
+  }
+  return -1;
+}
 
 /* A relative path inside the output directory: no absolute path, no "..",
  * no empty component. */

@@ -18,6 +18,28 @@ typedef enum { JD_TASK_BUILD, JD_TASK_MATCH } jd_task_kind;
 
 #define JD_TASK_ID_MAX 128
 
+/* What a run of a task came to, as stored in its result, its status record
+ * and the results stream (docs/queue.md). One list gives the enum and the
+ * stored names, so a status can never lack its name. */
+#define JD_TASK_STATUS_MAP(XX)                                                                     \
+  XX(FINISHED, "finished", "ran to its end (a build: built)")                                      \
+  XX(FAILED, "failed", "the program's fault (a build that does not compile, a broken match)")      \
+  XX(ERROR, "error", "the judger's or the engine's fault")                                         \
+  XX(CANCELLED, "cancelled", "cancelled before its end")                                           \
+  XX(STALLED, "stalled", "ended by the daemon: no progress for stall_ms")
+
+typedef enum jd_task_status {
+#define JD_TASK_STATUS_ENUM(code, name, text) JD_TASK_STATUS_##code,
+  JD_TASK_STATUS_MAP(JD_TASK_STATUS_ENUM)
+#undef JD_TASK_STATUS_ENUM
+      JD_TASK_STATUS_COUNT
+} jd_task_status;
+
+/* "finished", "failed"...; "?" for a value outside the enum. Static storage. */
+const char *jd_task_status_name(jd_task_status s);
+/* The status named s (exact): 0, or -1 for any other string (or NULL). */
+int jd_task_status_parse(jd_task_status *out, const char *s);
+
 typedef struct jd_upload {
   char *path; /* relative to the task's output directory, no ".." */
   char *url;  /* http(s) pre-signed PUT URL */

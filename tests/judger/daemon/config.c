@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "daemon/config.h"
 #include "support.h"
-#include "common/util.h"
 
 static char *write_conf(char *dir, const char *text) {
   char *path = NULL;
@@ -50,9 +50,6 @@ Test(config, layers_override_in_order) {
   cr_assert_str_eq(c.labels, "zone=a, gpu=0");
   cr_assert(c.log_json);
   cr_assert_str_eq(c.config_file, path);
-  char *json = jd_config_json(&c);
-  cr_assert(strstr(json, "\"slots\":3"), "%s", json);
-  free(json);
   jd_config_clear(&c);
   free(path);
   t_rmdir(dir);
@@ -92,9 +89,6 @@ Test(config, bad_values_are_named) {
   cr_assert_eq(jd_config_set(&c, "lease_ms", "2m", err, sizeof err), 0);
   cr_assert_eq(c.lease_ms, 120000);
   cr_assert_eq(jd_config_set(&c, "redis", "redis://:pw@h:1/0", err, sizeof err), 0);
-  char *json = jd_config_json(&c);
-  cr_assert(!strstr(json, "pw"), "password leaked: %s", json);
-  free(json);
   jd_config_clear(&c);
   char *envp2[] = {"JUDGER_LEASE_MS=soon", NULL};
   jd_config_source src2 = {.envp = envp2};

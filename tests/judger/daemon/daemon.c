@@ -15,12 +15,12 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
+#include "common/util.h"
 #include "daemon/daemon.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/clock.h"
 
 /* ---- a fake executor ----------------------------------------------------
  * The task's spec says what to do: {"sleep_ms": N, "behave": "ok" | "retry"
@@ -36,18 +36,27 @@ typedef struct fake {
   int running, max_running;
 } fake;
 
-static int fake_validate(void *self, const jd_task *t, char *err, size_t errlen) {
+/* The prepared form of a task is its parsed spec (a json_object). */
+static int fake_prepare(void **prepared, void *self, const jd_task *t, char *err, size_t errlen) {
   (void)self;
+  *prepared = NULL;
   if (strstr(t->spec_json, "\"behave\":\"invalid\"")) {
     snprintf(err, errlen, "match.behave: invalid on purpose");
     return -1;
   }
+  *prepared = json_tokener_parse(t->spec_json);
   return 0;
 }
 
-static int fake_execute(void *self, const jd_task *t, const jd_exec_env *env, jd_exec_result *res) {
+static void fake_release(void *self, void *prepared) {
+  (void)self;
+  json_object_put(prepared);
+}
+
+static int fake_execute(void *self, const jd_task *t, void *prepared, const jd_exec_env *env,
+                        jd_exec_result *res) {
   fake *f = self;
-  json_object *spec = json_tokener_parse(t->spec_json);
+  json_object *spec = prepared;
   json_object *v = NULL;
   int64_t sleep_ms = json_object_object_get_ex(spec, "sleep_ms", &v) ? json_object_get_int64(v) : 0;
   char behave[32];
@@ -83,15 +92,14 @@ static int fake_execute(void *self, const jd_task *t, const jd_exec_env *env, jd
   pthread_mutex_lock(&f->mu);
   f->running--;
   pthread_mutex_unlock(&f->mu);
-  json_object_put(spec);
   if (!strcmp(behave, "retry")) {
     res->reason = strdup("engine unreachable (fake)");
     return JD_EXEC_RETRY;
   }
-  res->status = strdup(cancelled ? "cancelled" : "finished");
+  res->status = cancelled ? JD_TASK_STATUS_CANCELLED : JD_TASK_STATUS_FINISHED;
   res->summary = strdup("scores 1 0");
   asprintf(&res->result_json, "{\"match_id\":\"%s\",\"status\":\"%s\",\"scores\":[1,0]}", t->id,
-           res->status);
+           jd_task_status_name(res->status));
   return JD_EXEC_DONE;
 }
 
@@ -162,7 +170,7 @@ static running *start_daemon(dopts o) {
                          {"log_level", "warn"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
-  jd_executor ex = {fake_validate, fake_execute, fk};
+  jd_executor ex = {fake_prepare, fake_execute, fake_release, fk};
   cr_assert_eq(jd_daemon_new(&r->d, &c, NULL, &ex), 0);
   jd_config_clear(&c);
   pthread_create(&r->th, NULL, run_thread, r);

@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 
 #include "common/context.h"
+#include "common/labels.h"
+#include "common/util.h"
 #include "daemon/reconcile.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/labels.h"
 
 static char *make_container(dk_client *c, const char *host, const char *run, bool start,
                             const char *testlabel) {

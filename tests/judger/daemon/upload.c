@@ -12,9 +12,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "support.h"
-#include "daemon/upload.h"
 #include "common/util.h"
+#include "daemon/upload.h"
+#include "support.h"
 
 typedef struct server {
   int lfd, port;

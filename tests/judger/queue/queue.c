@@ -7,11 +7,11 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
+#include "common/util.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/clock.h"
 
 static t_redis *srv;
 
@@ -55,7 +55,7 @@ static char *hget(jd_queue *q, const char *key, const char *field) {
 Test(queue, setup_is_idempotent, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 1000);
   cr_assert_eq(jd_queue_setup(q), 0);
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_BUILD)), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:q:build"), 0);
   jd_queue_free(q);
 }
 
@@ -136,9 +136,8 @@ Test(queue, own_pending_entries_are_read_back_first, .init = up, .fini = down) {
   cr_assert(strstr(l.items[0].task_json, "\"t0\""));
   cr_assert(strstr(l.items[4].task_json, "\"t4\""));
   /* An entry deleted from the stream while pending comes back marked. */
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s",
-                                jd_queue_stream_key(q, JD_PRIO_MATCH), l.items[0].id),
-               0);
+  cr_assert_eq(
+      jd_redis_command(NULL, jd_queue_redis(q), "XDEL %s %s", "judger:q:match", l.items[0].id), 0);
   jd_entry_list l2 = {0};
   char after2[48] = "0";
   cr_assert_eq(jd_queue_read_own(&l2, q, JD_PRIO_MATCH, after2, 10), 0);
@@ -236,7 +235,8 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   cr_assert_eq(l.count, 2);
   int attempt = 0;
   cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  jd_result_rec rec = {"t1", attempt, "finished", "scores 1 0", "{\"status\":\"finished\"}"};
+  jd_result_rec rec = {"t1", attempt, JD_TASK_STATUS_FINISHED, "scores 1 0",
+                       "{\"status\":\"finished\"}"};
   bool written = false;
   cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[0].id, &rec), 0, "%s",
                jd_queue_error(a));
@@ -244,16 +244,16 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   /* The duplicate is seen before running, and a late store is refused. */
   cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[1].id, "t1"), 0);
   cr_assert_eq(attempt, 0);
-  jd_result_rec late = {"t1", 2, "finished", "other", "{\"late\":true}"};
+  jd_result_rec late = {"t1", 2, JD_TASK_STATUS_FINISHED, "other", "{\"late\":true}"};
   cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[1].id, &late), 0);
   cr_assert(!written);
   char *res = NULL;
   cr_assert_eq(jd_queue_get_result(&res, a, "t1"), 0);
   cr_assert_str_eq(res, "{\"status\":\"finished\"}");
   free(res);
-  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_results_key(a)), 1);
+  cr_assert_eq(cmd_int(a, "XLEN %s", "judger:results"), 1);
   /* Both entries acked and deleted. */
-  cr_assert_eq(cmd_int(a, "XLEN %s", jd_queue_stream_key(a, JD_PRIO_MATCH)), 0);
+  cr_assert_eq(cmd_int(a, "XLEN %s", "judger:q:match"), 0);
   char *state = hget(a, "judger:task:t1", "state");
   cr_assert_str_eq(state, "finished");
   free(state);
@@ -263,16 +263,16 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
 
 Test(queue, dead_letters_keep_the_reason_and_ack, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 60000);
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s",
-                                jd_queue_stream_key(q, JD_PRIO_AUTO), "{not json"),
-               0);
+  cr_assert_eq(
+      jd_redis_command(NULL, jd_queue_redis(q), "XADD %s * task %s", "judger:q:auto", "{not json"),
+      0);
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
   cr_assert_eq(l.count, 1);
   cr_assert_eq(jd_queue_dead(q, &l.items[0], NULL, "task: not JSON", 0), 0, "%s",
                jd_queue_error(q));
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_dead_key(q)), 1);
-  cr_assert_eq(cmd_int(q, "XLEN %s", jd_queue_stream_key(q, JD_PRIO_AUTO)), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:dead"), 1);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:q:auto"), 0);
   char *st = NULL;
   cr_assert_eq(jd_queue_status_json(&st, q, 10), 0);
   cr_assert(strstr(st, "task: not JSON"), "%s", st);

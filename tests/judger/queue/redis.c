@@ -27,16 +27,6 @@ Test(redis, url_forms_parse) {
   cr_assert_eq(jd_redis_url_parse(&u, "unix://relative"), JD_REDIS_EINVAL);
 }
 
-Test(redis, backoff_grows_to_the_cap) {
-  int64_t d = 0;
-  for (int i = 0; i < 20; i++) {
-    int64_t next = jd_backoff_next(d, 100, 5000);
-    cr_assert(next >= 80 && next <= 5000 * 9 / 8 + 1, "delay %lld", (long long)next);
-    d = next;
-  }
-  cr_assert(d >= 4000, "backoff should reach the cap, got %lld", (long long)d);
-}
-
 Test(redis, unix_socket_and_db_select) {
   t_redis *srv = t_redis_start(true, false);
   char url[700];

@@ -2,8 +2,8 @@
 /* judger/task.c: the task envelope. */
 #include <string.h>
 
-#include "support.h"
 #include "queue/task.h"
+#include "support.h"
 
 Test(task, a_match_task_parses) {
   jd_task *t = NULL;
@@ -77,4 +77,17 @@ Test(task, ids) {
   memset(longid, 'a', sizeof longid - 1);
   longid[sizeof longid - 1] = '\0';
   cr_assert(!jd_task_id_valid(longid));
+}
+
+Test(task, statuses_have_one_name_each) {
+  for (int i = 0; i < JD_TASK_STATUS_COUNT; i++) {
+    jd_task_status s = JD_TASK_STATUS_COUNT;
+    cr_assert_eq(jd_task_status_parse(&s, jd_task_status_name((jd_task_status)i)), 0);
+    cr_assert_eq(s, (jd_task_status)i);
+  }
+  cr_assert_str_eq(jd_task_status_name(JD_TASK_STATUS_STALLED), "stalled");
+  cr_assert_str_eq(jd_task_status_name(JD_TASK_STATUS_COUNT), "?");
+  jd_task_status s;
+  cr_assert_eq(jd_task_status_parse(&s, "Finished"), -1);
+  cr_assert_eq(jd_task_status_parse(&s, NULL), -1);
 }

@@ -1,0 +1,96 @@
+/* The options the queue commands share (see options.h). */
+#include "cli/options.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+const char *const jd_config_queue_keys[] = {"redis", "prefix", NULL};
+
+int jd_config_opts_init(jd_config_opts *o, int argc) {
+  memset(o, 0, sizeof *o);
+  size_t n = argc > 0 ? (size_t)argc : 0;
+  /* At most one setting per argument: two entries each, and the NULL. */
+  o->flags = calloc(n * 2 + 2, sizeof *o->flags);
+  o->keys = calloc(n + 1, sizeof *o->keys);
+  if (!o->flags || !o->keys) {
+    jd_config_opts_free(o);
+    return -1;
+  }
+  return 0;
+}
+
+void jd_config_opts_free(jd_config_opts *o) {
+  for (size_t i = 0; o->keys && i < o->nkeys; i++)
+    free(o->keys[i]);
+  free(o->keys);
+  free(o->flags);
+  memset(o, 0, sizeof *o);
+}
+
+static bool key_allowed(const char *key, const char *const *only) {
+  if (!only)
+    return jd_config_key_known(key);
+  for (; *only; only++)
+    if (!strcmp(key, *only))
+      return true;
+  return false;
+}
+
+int jd_config_opts_take(bool *taken, jd_config_opts *o, int argc, char **argv, int *i,
+                        const char *const *only, char *err, size_t errlen) {
+  *taken = false;
+  const char *a = argv[*i];
+  if (strncmp(a, "--", 2) || !a[2])
+    return 0;
+  const char *eq = strchr(a, '=');
+  char *key = eq ? strndup(a + 2, (size_t)(eq - a - 2)) : strdup(a + 2);
+  if (!key)
+    return jd_fail(err, errlen, "out of memory");
+  bool is_file = !strcmp(key, "config");
+  if (!is_file && !key_allowed(key, only)) {
+    free(key);
+    return 0;
+  }
+  const char *value = eq ? eq + 1 : *i + 1 < argc ? argv[*i + 1] : NULL;
+  if (!value) {
+    free(key);
+    return jd_fail(err, errlen, "%s needs a value", a);
+  }
+  if (!eq)
+    ++*i;
+  *taken = true;
+  if (is_file) {
+    o->file = value;
+    free(key);
+    return 0;
+  }
+  o->keys[o->nkeys++] = key;
+  o->flags[o->nflags++] = key;
+  o->flags[o->nflags++] = value;
+  return 0;
+}
+
+int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cmd,
+                       void (*usage)(FILE *), int argc, char **argv, int *i,
+                       const char *const *only) {
+  *taken = false;
+  if (!strcmp(argv[*i], "--help") || !strcmp(argv[*i], "-h")) {
+    usage(stdout);
+    *code = JD_EXIT_OK;
+    return -1;
+  }
+  char err[512];
+  if (jd_config_opts_take(taken, o, argc, argv, i, only, err, sizeof err)) {
+    fprintf(stderr, "judger %s: %s\n", cmd, err);
+    *code = JD_EXIT_USAGE;
+    return -1;
+  }
+  return 0;
+}
+
+int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen) {
+  jd_config_source src = {.file = o->file, .flags = o->flags};
+  return jd_config_load(out, &src, err, errlen);
+}

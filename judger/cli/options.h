@@ -1,0 +1,52 @@
+/* The options the queue commands (daemon, submit, status) share: where
+ * their settings come from. `--config FILE` and the settings of
+ * docs/daemon.md as flags (`--redis URL`, `--prefix P`, `--lease-ms=5000`),
+ * collected into the flag layer of jd_config_load (daemon/config.h). */
+#ifndef JD_OPTIONS_H
+#define JD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "daemon/config.h"
+
+typedef struct jd_config_opts {
+  const char *file;   /* --config FILE, or NULL */
+  const char **flags; /* key, value, key, value..., NULL: the flag layer */
+  size_t nflags;      /* entries used in flags (two per setting) */
+  char **keys;        /* the keys copied out of --key=value (owned) */
+  size_t nkeys;
+} jd_config_opts;
+
+/* The settings the commands that only talk to the queue (submit, status)
+ * take as flags: --redis and --prefix. NULL-terminated. */
+extern const char *const jd_config_queue_keys[];
+
+/* Room for every option of argv (argc as main gave it). 0, or -1 when
+ * memory runs out. Freed with jd_config_opts_free(). */
+int jd_config_opts_init(jd_config_opts *o, int argc);
+void jd_config_opts_free(jd_config_opts *o);
+
+/* Takes argv[*i] when it is --config or a setting named in `only` (a
+ * NULL-terminated list of keys; NULL = every setting of daemon/config.h),
+ * as `--key VALUE` or `--key=VALUE`; *i then points at the last argument
+ * taken. *taken is false for any other argument (the command's own
+ * options). -1 with a reason in err when the option lacks its value. */
+int jd_config_opts_take(bool *taken, jd_config_opts *o, int argc, char **argv, int *i,
+                        const char *const *only, char *err, size_t errlen);
+
+/* The first step of a queue command's argument loop, for argv[*i]:
+ * --help/-h prints usage(stdout) and returns -1 with *code JD_EXIT_OK; an
+ * option of ours is taken as by jd_config_opts_take (-1 with *code
+ * JD_EXIT_USAGE and the reason on stderr, after "judger <cmd>: ", when it
+ * lacks its value). Otherwise 0 with *taken false: the command's own. */
+int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cmd,
+                       void (*usage)(FILE *), int argc, char **argv, int *i,
+                       const char *const *only);
+
+/* Loads the settings: defaults < config file < environment < the flags
+ * taken. As jd_config_load; *out is freed with jd_config_clear(). */
+int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen);
+
+#endif

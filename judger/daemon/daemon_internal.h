@@ -1,0 +1,96 @@
+/* Private to the daemon: daemon.c (lifecycle and reader), worker.c (take ->
+ * run -> store), keeper.c (leases, heartbeat, progress, stalls, dead hosts)
+ * and spool.c (results kept on disk while Redis is away).
+ *
+ * Threads: the caller of jd_daemon_run reads the streams into the backlog;
+ * one worker per slot takes from the backlog and runs tasks; the keeper
+ * wakes every lease/3. Each has its own Redis connection (jd_queue). Every
+ * field marked "under mu" is read and written with d->mu held; cv is
+ * broadcast on any change a waiter may care about (slot freed, backlog
+ * filled, stop).
+ */
+#ifndef JD_DAEMON_INTERNAL_H
+#define JD_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+#include "queue/queue.h"
+
+#define PROGRESS_MAX 1024
+
+/* One worker thread and the task it runs. */
+typedef struct jd_slot {
+  int index;
+  struct jd_daemon *d;
+  pthread_t th;
+  bool started;
+  jd_queue *q; /* this worker's own connection */
+  /* Under d->mu: */
+  bool busy;
+  jd_entry entry;
+  char task_id[JD_TASK_ID_MAX + 1];
+  int attempt;
+  dk_cancel *cancel;
+  int64_t started_ms, last_activity_ms;
+  char progress[PROGRESS_MAX];
+  bool progress_dirty;
+  bool lease_lost, stalled, drained;
+  bool finishing; /* acking/storing: a lease that ends now is expected */
+} jd_slot;
+
+struct jd_daemon {
+  jd_config cfg; /* own copy; reloadable fields change under mu */
+  jd_ctx *ctx;
+  jd_executor exec;
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* any change: slot freed, backlog filled, stop */
+  bool stopping, hard_stop, workers_exit, keeper_exit, ready;
+  int64_t stop_deadline_ms; /* monotonic */
+  jd_entry_list backlog;    /* taken, not yet started; sorted by priority */
+  jd_slot *slots;
+  int nslots, busy;
+  jd_queue *rq, *kq; /* reader's and keeper's connections */
+  pthread_t keeper;
+  bool keeper_started;
+  jd_daemon_stats st;
+  int64_t started_ms;
+  char err[512];
+};
+
+/* ---- daemon.c ------------------------------------------------------------ */
+
+/* Waits on d->cv (held) for at most ms; the clock is monotonic, so wall
+ * clock jumps do not stretch waits. */
+void jd_daemon_wait_ms(jd_daemon *d, int64_t ms);
+/* Waits out a Redis backoff (d->mu not held). Returns false when the caller
+ * should give up: on stop (unless keep_on_stop) or, always, once the hard
+ * stop came. */
+bool jd_daemon_redis_wait(jd_daemon *d, jd_queue *q, bool keep_on_stop);
+
+/* rc = call, repeated while Redis is unreachable and the daemon goes on. */
+#define WITH_RETRY(rc, d, q, keep, call)                                                           \
+  do {                                                                                             \
+    (rc) = (call);                                                                                 \
+  } while ((rc) == JD_REDIS_ECONN && jd_daemon_redis_wait((d), (q), (keep)))
+
+/* ---- worker.c, keeper.c: thread bodies ------------------------------------ */
+
+void *jd_worker_main(void *slot);
+void *jd_keeper_main(void *daemon);
+
+/* ---- spool.c ------------------------------------------------------------- */
+
+/* Writes the result to <state_dir>/spool/<host>/<task id>.json before it is
+ * stored, so it survives Redis staying away until we stop (or are killed);
+ * 0 or -1. */
+int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
+                   const jd_result_rec *rec);
+/* Removes a task's spooled result once it is stored. */
+void jd_spool_remove(const jd_daemon *d, const char *task_id);
+/* Stores the results a previous run could not (Redis was away). */
+void jd_spool_flush(jd_daemon *d);
+
+#endif

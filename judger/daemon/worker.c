@@ -1,0 +1,372 @@
+/* The workers: take an entry from the backlog, run its task through the
+ * executor, upload its artifacts, store its result (see daemon_internal.h
+ * and docs/daemon.md). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/upload.h"
+
+static void exec_result_clear(jd_exec_result *r) {
+  if (!r)
+    return;
+  free(r->result_json);
+  free(r->summary);
+  free(r->reason);
+  memset(r, 0, sizeof *r);
+}
+
+static void count(jd_daemon *d, uint64_t *counter) {
+  pthread_mutex_lock(&d->mu);
+  (*counter)++;
+  pthread_mutex_unlock(&d->mu);
+}
+
+static void set_finishing(jd_daemon *d, jd_slot *s) {
+  pthread_mutex_lock(&d->mu);
+  s->finishing = true;
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- progress and uploads ------------------------------------------------ */
+
+static void on_progress(void *ud, const char *json_event) {
+  jd_slot *s = ud;
+  jd_daemon *d = s->d;
+  pthread_mutex_lock(&d->mu);
+  s->last_activity_ms = jd_mono_ms();
+  /* Only the game logic's own progress reports become the task's
+   * progress; every other event still counts as activity. */
+  if (json_event && strstr(json_event, "\"match.progress\"") &&
+      strlen(json_event) < sizeof s->progress) {
+    snprintf(s->progress, sizeof s->progress, "%s", json_event);
+    s->progress_dirty = true;
+  }
+  pthread_mutex_unlock(&d->mu);
+}
+
+static int upload_cancelled(void *ud) {
+  jd_daemon *d = ud;
+  pthread_mutex_lock(&d->mu);
+  int r = d->hard_stop;
+  pthread_mutex_unlock(&d->mu);
+  return r;
+}
+
+/* A URL without its query: pre-signed signatures are secrets. */
+static json_object *url_without_query(const char *url) {
+  size_t n = strcspn(url, "?#");
+  return json_object_new_string_len(url, (int)n);
+}
+
+/* Uploads one file the task asks for; a describes it in the result. */
+static void upload_one(json_object *a, const jd_task *t, const jd_upload *u, const char *out_dir,
+                       const jd_upload_opts *o) {
+  char path[PATH_MAX];
+  json_object_object_add(a, "path", json_object_new_string(u->path));
+  json_object_object_add(a, "url", url_without_query(u->url));
+  json_object_object_add(a, "gzip", json_object_new_boolean(u->gzip));
+  if (snprintf(path, sizeof path, "%s/%s", out_dir, u->path) >= (int)sizeof path ||
+      !jd_path_exists(path)) {
+    json_object_object_add(a, "uploaded", json_object_new_boolean(false));
+    json_object_object_add(a, "error", json_object_new_string("no such output file"));
+    return;
+  }
+  jd_upload_report rep;
+  int rc = jd_upload_file(&rep, path, u->url, u->gzip, o);
+  json_object_object_add(a, "uploaded", json_object_new_boolean(rc == 0));
+  if (rep.sha256[0])
+    json_object_object_add(a, "sha256", json_object_new_string(rep.sha256));
+  json_object_object_add(a, "bytes", json_object_new_int64(rep.bytes));
+  json_object_object_add(a, "attempts", json_object_new_int(rep.attempts));
+  if (rc) {
+    json_object_object_add(a, "error", json_object_new_string(rep.error));
+    jd_log_task(JD_LOG_WARN, "upload.failed", t->id, "%s: %s after %d attempts", u->path, rep.error,
+                rep.attempts);
+  }
+}
+
+static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_dir) {
+  json_object *arr = json_object_new_array();
+  jd_upload_opts o = {.cancelled = upload_cancelled, .ud = d};
+  pthread_mutex_lock(&d->mu);
+  o.retries = d->cfg.upload_retries;
+  o.timeout_ms = d->cfg.upload_timeout_ms;
+  pthread_mutex_unlock(&d->mu);
+  for (size_t i = 0; i < t->nuploads; i++) {
+    json_object *a = json_object_new_object();
+    json_object_array_add(arr, a);
+    upload_one(a, t, &t->uploads[i], out_dir, &o);
+  }
+  return arr;
+}
+
+/* The executor's result.json plus what the daemon knows: the task, the
+ * attempt, the host, the uploads. Returns a malloc'd text. */
+static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_exec_result *res,
+                          jd_task_status status, json_object *artifacts) {
+  json_object *o = res->result_json ? json_tokener_parse(res->result_json) : NULL;
+  if (!o || !json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    o = json_object_new_object();
+    if (res->result_json)
+      json_object_object_add(o, "raw", json_object_new_string(res->result_json));
+  }
+  json_object *task = json_object_new_object();
+  json_object_object_add(task, "id", json_object_new_string(t->id));
+  json_object_object_add(task, "type", json_object_new_string(jd_task_kind_name(t->kind)));
+  json_object_object_add(task, "attempt", json_object_new_int(attempt));
+  json_object_object_add(task, "host", json_object_new_string(d->cfg.host_id));
+  json_object_object_add(task, "status", json_object_new_string(jd_task_status_name(status)));
+  json_object_object_add(o, "task", task);
+  json_object_object_add(o, "artifacts", json_object_get(artifacts));
+  char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  return s;
+}
+
+/* ---- the ends of an attempt ---------------------------------------------- */
+
+static void dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, const char *reason,
+                        int attempts) {
+  int rc;
+  set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, true, jd_queue_dead(s->q, &s->entry, task_id, reason, attempts));
+  if (rc)
+    jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
+                s->entry.id, jd_queue_error(s->q));
+  else
+    jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
+                jd_priority_name(s->entry.prio), reason);
+  count(d, &d->st.dead);
+}
+
+static void store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_task_status status,
+                  const char *summary, const char *json) {
+  jd_result_rec rec = {t->id, attempt, status, summary, json};
+  set_finishing(d, s);
+  /* Spooled first: if Redis stays away until we stop (or we are killed),
+   * the next start stores it. */
+  bool spooled = jd_spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
+  bool written = false;
+  int rc;
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_store_result(&written, s->q, s->entry.prio, s->entry.id, &rec));
+  if (rc) {
+    jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
+                spooled ? " (kept in the spool for the next start)" : "");
+    return;
+  }
+  if (spooled)
+    jd_spool_remove(d, t->id);
+  count(d, written ? &d->st.stored : &d->st.duplicates);
+  jd_log_task(JD_LOG_INFO, written ? "task.done" : "task.duplicate", t->id, "attempt %d %s%s%s",
+              attempt, jd_task_status_name(status), summary && *summary ? ": " : "",
+              summary ? summary : "");
+}
+
+/* Stopped by our own drain: not the task's fault, not an attempt. */
+static void give_back(jd_daemon *d, jd_slot *s, const jd_task *t) {
+  int rc;
+  set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, true, jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id));
+  count(d, &d->st.drained);
+  jd_log_task(JD_LOG_INFO, "task.drained", t->id, "given back on stop (%s)",
+              rc ? jd_queue_error(s->q) : "released");
+}
+
+/* A system fault: the entry stays pending and is taken again. */
+static void retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, const char *why) {
+  int rc;
+  WITH_RETRY(rc, d, s->q, false, jd_queue_retry_later(s->q, t->id, why));
+  count(d, &d->st.retried);
+  jd_log_task(JD_LOG_WARN, "task.retry", t->id,
+              "attempt %d failed (%s); the entry is taken again after the lease", attempt, why);
+}
+
+/* A result to store: the artifacts are uploaded first, so the result
+ * says where they went. */
+static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
+                   const jd_exec_result *res, const char *out_dir, bool stalled) {
+  jd_task_status status =
+      stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status;
+  json_object *artifacts = do_uploads(d, t, out_dir);
+  char *json = final_result(d, t, attempt, res, status, artifacts);
+  if (json)
+    store(d, s, t, attempt, status, res->summary, json);
+  else
+    jd_queue_retry_later(s->q, t->id, "out of memory");
+  json_object_put(artifacts);
+  free(json);
+}
+
+/* ---- one task -------------------------------------------------------------- */
+
+/* Shows the task in the slot (heartbeat, stall watch) and makes its empty
+ * output directory (a re-run starts from scratch). 0, or -1 with the
+ * entry left for a retry. */
+static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, dk_cancel *cancel,
+                      const char *out_dir) {
+  pthread_mutex_lock(&d->mu);
+  snprintf(s->task_id, sizeof s->task_id, "%s", t->id);
+  s->attempt = attempt;
+  s->cancel = cancel;
+  s->started_ms = jd_unix_ms();
+  s->last_activity_ms = jd_mono_ms();
+  s->progress[0] = '\0';
+  s->progress_dirty = s->lease_lost = s->stalled = s->drained = false;
+  pthread_mutex_unlock(&d->mu);
+  if (jd_rm_rf(out_dir) || jd_mkdir_p(out_dir, 0755)) {
+    jd_log_task(JD_LOG_ERROR, "task.outdir", t->id, "%s: %s", out_dir, strerror(errno));
+    jd_queue_retry_later(s->q, t->id, "cannot make the output directory");
+    return -1;
+  }
+  jd_log_task(JD_LOG_INFO, "task.start", t->id, "%s task, attempt %d, entry %s (%s), slot %d",
+              jd_task_kind_name(t->kind), attempt, s->entry.id, jd_priority_name(s->entry.prio),
+              s->index);
+  return 0;
+}
+
+static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int attempt) {
+  jd_exec_result res = {0};
+  dk_cancel *cancel = NULL;
+  char out_dir[PATH_MAX];
+  if (dk_cancel_new(&cancel) ||
+      snprintf(out_dir, sizeof out_dir, "%s/%s", d->cfg.out_dir, t->id) >= (int)sizeof out_dir) {
+    jd_queue_retry_later(s->q, t->id, "out of memory");
+    goto cleanup;
+  }
+  if (slot_begin(d, s, t, attempt, cancel, out_dir))
+    goto cleanup;
+  jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_progress, s};
+  int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
+  pthread_mutex_lock(&d->mu);
+  bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost;
+  pthread_mutex_unlock(&d->mu);
+  bool cancelled = outcome != JD_EXEC_DONE || res.status == JD_TASK_STATUS_CANCELLED;
+  if (drained && cancelled) {
+    give_back(d, s, t);
+    goto cleanup;
+  }
+  if (lost)
+    jd_log_task(JD_LOG_WARN, "task.lease_lost", t->id,
+                "another judger took the entry over; the first result stored wins");
+  if (outcome == JD_EXEC_INVALID)
+    dead_letter(d, s, t->id, res.reason ? res.reason : "invalid task", attempt);
+  else if (outcome == JD_EXEC_DONE)
+    finish(d, s, t, attempt, &res, out_dir, stalled);
+  else
+    retry_later(d, s, t, attempt, res.reason ? res.reason : "system error");
+cleanup:
+  pthread_mutex_lock(&d->mu);
+  s->cancel = NULL;
+  s->task_id[0] = '\0';
+  pthread_mutex_unlock(&d->mu);
+  dk_cancel_free(cancel);
+  exec_result_clear(&res);
+}
+
+/* Starts an attempt of t: true when it is to run now with *attempt set;
+ * false when it was handled here (Redis away while stopping, a result
+ * already stored, attempts used up). */
+static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attempt) {
+  jd_entry *e = &s->entry;
+  int rc;
+  WITH_RETRY(rc, d, s->q, false, jd_queue_begin(attempt, s->q, e->prio, e->id, t->id));
+  if (rc) {
+    /* Stopping while Redis is away: the entry stays pending; its lease
+     * runs out and it is taken again. */
+    jd_log_task(JD_LOG_WARN, "task.not_started", t->id, "%s", jd_queue_error(s->q));
+    return false;
+  }
+  if (*attempt == 0) {
+    set_finishing(d, s);
+    WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, e->prio, e->id));
+    count(d, &d->st.duplicates);
+    jd_log_task(JD_LOG_INFO, "task.duplicate", t->id,
+                "entry %s: a result is already stored; acked without running", e->id);
+    return false;
+  }
+  pthread_mutex_lock(&d->mu);
+  int max = t->max_attempts ? t->max_attempts : d->cfg.max_attempts;
+  pthread_mutex_unlock(&d->mu);
+  if (*attempt > max) {
+    char why[64];
+    snprintf(why, sizeof why, "gave up after %d attempts", *attempt - 1);
+    dead_letter(d, s, t->id, why, *attempt - 1);
+    return false;
+  }
+  return true;
+}
+
+/* The entry in s: parsed, prepared (its spec parsed once, here), then run. */
+static void handle(jd_daemon *d, jd_slot *s) {
+  jd_entry *e = &s->entry;
+  char err[512];
+  jd_task *t = NULL;
+  void *prepared = NULL;
+  int rc, attempt = 0;
+  if (e->deleted) {
+    /* Deleted from the stream while pending: nothing left to run. */
+    WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, e->prio, e->id));
+    jd_log(JD_LOG_INFO, "entry.deleted", "entry %s (%s) no longer exists; acked", e->id,
+           jd_priority_name(e->prio));
+    return;
+  }
+  if (jd_task_parse(&t, e->task_json, err, sizeof err)) {
+    dead_letter(d, s, NULL, err, 0);
+    return;
+  }
+  if (d->exec.prepare && d->exec.prepare(&prepared, d->exec.self, t, err, sizeof err))
+    dead_letter(d, s, t->id, err, 0);
+  else if (begin_attempt(d, s, t, &attempt))
+    run_task(d, s, t, prepared, attempt);
+  if (d->exec.release)
+    d->exec.release(d->exec.self, prepared);
+  jd_task_free(t);
+}
+
+/* ---- the worker thread ------------------------------------------------------ */
+
+/* The highest-priority entry, first come first served within a priority. */
+static size_t best_index(const jd_entry_list *l) {
+  size_t best = 0;
+  for (size_t i = 1; i < l->count; i++)
+    if (l->items[i].prio < l->items[best].prio)
+      best = i;
+  return best;
+}
+
+void *jd_worker_main(void *arg) {
+  jd_slot *s = arg;
+  jd_daemon *d = s->d;
+  pthread_mutex_lock(&d->mu);
+  for (;;) {
+    while (!d->workers_exit && (d->stopping || d->backlog.count == 0))
+      pthread_cond_wait(&d->cv, &d->mu);
+    if (d->workers_exit)
+      break;
+    jd_entry_list_take(&d->backlog, best_index(&d->backlog), &s->entry);
+    s->busy = true;
+    d->busy++;
+    pthread_mutex_unlock(&d->mu);
+    handle(d, s);
+    pthread_mutex_lock(&d->mu);
+    free(s->entry.task_json);
+    memset(&s->entry, 0, sizeof s->entry);
+    s->busy = false;
+    s->finishing = false;
+    d->busy--;
+    pthread_cond_broadcast(&d->cv);
+  }
+  pthread_mutex_unlock(&d->mu);
+  return NULL;
+}

@@ -1,0 +1,186 @@
+/* Stream entries handed to this consumer: new ones, its own pending ones,
+ * blocking reads and claims of expired leases (see queue.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/queue_internal.h"
+
+/* ---- entries ---------------------------------------------------------- */
+
+void jd_entry_list_clear(jd_entry_list *l) {
+  for (size_t i = 0; i < l->count; i++)
+    free(l->items[i].task_json);
+  free(l->items);
+  l->items = NULL;
+  l->count = l->cap = 0;
+}
+
+void jd_entry_list_take(jd_entry_list *l, size_t i, jd_entry *out) {
+  *out = l->items[i];
+  memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof *l->items);
+  l->count--;
+}
+
+static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redisReply *fields) {
+  if (l->count == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 8;
+    jd_entry *items = realloc(l->items, cap * sizeof *items);
+    if (!items)
+      return JD_REDIS_ENOMEM;
+    l->items = items;
+    l->cap = cap;
+  }
+  jd_entry *e = &l->items[l->count];
+  memset(e, 0, sizeof *e);
+  e->prio = p;
+  snprintf(e->id, sizeof e->id, "%s", id);
+  if (!fields || fields->type != REDIS_REPLY_ARRAY) {
+    e->deleted = true;
+  } else {
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+      const char *k = jd_reply_str(fields->element[i]);
+      const redisReply *v = fields->element[i + 1];
+      if (k && !strcmp(k, "task") && v->type == REDIS_REPLY_STRING) {
+        e->task_json = malloc(v->len + 1);
+        if (!e->task_json)
+          return JD_REDIS_ENOMEM;
+        memcpy(e->task_json, v->str, v->len);
+        e->task_json[v->len] = '\0';
+        break;
+      }
+    }
+  }
+  l->count++;
+  return 0;
+}
+
+/* [[id, [f, v, ...]], ...] of one stream. */
+static int push_entries(jd_entry_list *out, jd_priority p, const redisReply *arr) {
+  if (!arr || arr->type != REDIS_REPLY_ARRAY)
+    return JD_REDIS_EPROTO;
+  for (size_t i = 0; i < arr->elements; i++) {
+    const redisReply *e = arr->element[i];
+    if (e->type == REDIS_REPLY_NIL)
+      continue;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || !jd_reply_str(e->element[0]))
+      return JD_REDIS_EPROTO;
+    int rc = list_push(out, p, e->element[0]->str, e->elements > 1 ? e->element[1] : NULL);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* XREAD(GROUP) answer: nil, or [[stream, entries], ...]. */
+static int push_read_reply(jd_entry_list *out, jd_queue *q, const redisReply *rep) {
+  if (rep->type == REDIS_REPLY_NIL)
+    return 0;
+  if (rep->type != REDIS_REPLY_ARRAY)
+    return JD_REDIS_EPROTO;
+  for (size_t i = 0; i < rep->elements; i++) {
+    const redisReply *s = rep->element[i];
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || !jd_reply_str(s->element[0]))
+      return JD_REDIS_EPROTO;
+    int p = -1;
+    for (int k = 0; k < JD_PRIO_COUNT; k++)
+      if (!strcmp(s->element[0]->str, q->stream[k]))
+        p = k;
+    if (p < 0)
+      return JD_REDIS_EPROTO;
+    int rc = push_entries(out, (jd_priority)p, s->element[1]);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* The consumer group is gone: Redis restarted without its data. */
+static bool no_group(const jd_queue *q, int rc) {
+  return rc == JD_REDIS_EREPLY && !strncmp(jd_redis_error(q->r), "NOGROUP", 7);
+}
+
+/* Reads missing groups back into existence: Redis may have restarted
+ * without its data, and the daemon must not stop on that. */
+static int read_cmd(jd_entry_list *out, jd_queue *q, long block_ms, int argc, const char **argv) {
+  redisReply *rep = NULL;
+  int rc = jd_redis_command_argv(&rep, q->r, block_ms, argc, argv, NULL);
+  if (no_group(q, rc)) {
+    rc = jd_queue_setup(q);
+    if (!rc)
+      rc = jd_redis_command_argv(&rep, q->r, block_ms, argc, argv, NULL);
+  }
+  if (rc)
+    return rc;
+  rc = push_read_reply(out, q, rep);
+  freeReplyObject(rep);
+  return rc;
+}
+
+/* XREADGROUP of one stream without blocking: from ">" (new entries) or
+ * after an id (this consumer's pending ones). */
+static int read_one(jd_entry_list *out, jd_queue *q, jd_priority p, const char *from,
+                    size_t count) {
+  char n[24];
+  snprintf(n, sizeof n, "%zu", count ? count : 1);
+  const char *argv[] = {"XREADGROUP", "GROUP",      q->group, q->consumer, "COUNT", n,
+                        "STREAMS",    q->stream[p], from};
+  return read_cmd(out, q, 0, 9, argv);
+}
+
+int jd_queue_read_new(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count) {
+  return read_one(out, q, p, ">", count);
+}
+
+int jd_queue_read_own(jd_entry_list *out, jd_queue *q, jd_priority p, char after[48],
+                      size_t count) {
+  size_t before = out->count;
+  int rc = read_one(out, q, p, after, count);
+  if (!rc && out->count > before)
+    snprintf(after, 48, "%s", out->items[out->count - 1].id);
+  return rc;
+}
+
+int jd_queue_read_block(jd_entry_list *out, jd_queue *q, size_t count, long block_ms) {
+  char n[24], b[24];
+  snprintf(n, sizeof n, "%zu", count ? count : 1);
+  snprintf(b, sizeof b, "%ld", block_ms > 0 ? block_ms : 1);
+  const char *argv[] = {"XREADGROUP", "GROUP", q->group,  q->consumer,  "COUNT",      n,
+                        "BLOCK",      b,       "STREAMS", q->stream[0], q->stream[1], q->stream[2],
+                        ">",          ">",     ">"};
+  return read_cmd(out, q, block_ms, 15, argv);
+}
+
+int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count) {
+  char idle[24], n[24], cursor[48] = "0-0";
+  snprintf(idle, sizeof idle, "%lld", (long long)q->lease_ms);
+  size_t want = count ? count : 1;
+  /* XAUTOCLAIM scans a bounded part of the pending list per call: follow
+   * the cursor until enough entries were claimed or the list ends. */
+  for (int round = 0; round < 16; round++) {
+    snprintf(n, sizeof n, "%zu", want);
+    const char *argv[] = {"XAUTOCLAIM", q->stream[p], q->group, q->consumer,
+                          idle,         cursor,       "COUNT",  n};
+    redisReply *rep = NULL;
+    int rc = jd_redis_command_argv(&rep, q->r, 0, 8, argv, NULL);
+    if (no_group(q, rc))
+      return jd_queue_setup(q);
+    if (rc)
+      return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || !jd_reply_str(rep->element[0])) {
+      freeReplyObject(rep);
+      return JD_REDIS_EPROTO;
+    }
+    size_t before = out->count;
+    rc = push_entries(out, p, rep->element[1]);
+    snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+    freeReplyObject(rep);
+    if (rc)
+      return rc;
+    size_t got = out->count - before;
+    if (got >= want || !strcmp(cursor, "0-0"))
+      break;
+    want -= got;
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+/* Private to the queue (queue.c: the connection, keys and scripts runner;
+ * entries.c, attempts.c, results.c, hosts.c, status.c). Key names and
+ * formats: docs/queue.md. */
+#ifndef JD_QUEUE_INTERNAL_H
+#define JD_QUEUE_INTERNAL_H
+
+#include "queue/queue.h"
+
+#define KEY_MAX 256
+
+struct jd_queue {
+  jd_redis *r;
+  char *prefix, *group, *consumer;
+  int64_t lease_ms;
+  char stream[JD_PRIO_COUNT][KEY_MAX];
+  char dead[KEY_MAX], results[KEY_MAX], hosts[KEY_MAX];
+};
+
+/* <prefix>:host:<host id>, the host's heartbeat. */
+void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host);
+
+/* What every script about one task needs: its result key
+ * (<prefix>:result:<id>), its status record (<prefix>:task:<id>) and the
+ * time now (unix ms, as text). */
+typedef struct jd_task_keys {
+  char result[KEY_MAX];
+  char status[KEY_MAX];
+  char now[24];
+} jd_task_keys;
+void jd_task_keys_of(jd_task_keys *k, const jd_queue *q, const char *task_id);
+
+/* Runs a Lua script (EVAL) with the given keys and arguments (C strings;
+ * a NULL argument is sent as ""). *out as jd_redis_command_argv. */
+int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
+                  const char *const *keys, int nargs, const char *const *args);
+
+/* hosts.c, for status.c: the members of the hosts set and, for each, its
+ * heartbeat reply (nil when expired). Freed with jd_queue_hosts_free(),
+ * also after a failure. */
+int jd_queue_hosts_with_info(redisReply **members, redisReply ***infos, jd_queue *q);
+void jd_queue_hosts_free(redisReply *members, redisReply **infos);
+
+#endif

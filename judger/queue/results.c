@@ -1,0 +1,137 @@
+/* Submitting tasks, dead letters and results written exactly once (see
+ * queue.h and docs/queue.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/queue_internal.h"
+
+/* Results and dead letters are capped (approximately) so Redis memory stays
+ * bounded; the full result.json lives in its own key. */
+#define RESULTS_MAXLEN "100000"
+#define DEAD_MAXLEN "10000"
+
+/* ---- dead letters and results ----------------------------------------- */
+
+/* KEYS = dead stream, status key (or ""), source stream;
+ * ARGV = group, entry id, task id, reason, attempts, host, task, now,
+ *        priority, maxlen. */
+static const char dead_lua[] =
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[3],\n"
+    "  'priority', ARGV[9], 'entry_id', ARGV[2], 'reason', ARGV[4], 'attempts', ARGV[5],\n"
+    "  'host', ARGV[6], 'time_ms', ARGV[8], 'task', ARGV[7])\n"
+    "if ARGV[3] ~= '' then\n"
+    "  redis.call('HSET', KEYS[2], 'state', 'dead', 'reason', ARGV[4], 'host', ARGV[6],\n"
+    "    'updated_ms', ARGV[8])\n"
+    "end\n"
+    "pcall(redis.call, 'XACK', KEYS[3], ARGV[1], ARGV[2])\n"
+    "redis.call('XDEL', KEYS[3], ARGV[2])\n"
+    "return 1\n";
+
+int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const char *reason,
+                  int attempts) {
+  char att[16];
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, task_id && *task_id ? task_id : "-");
+  snprintf(att, sizeof att, "%d", attempts);
+  const char *keys[] = {q->dead, k.status, q->stream[e->prio]};
+  const char *args[] = {q->group,
+                        e->id,
+                        task_id ? task_id : "",
+                        reason,
+                        att,
+                        q->consumer,
+                        e->task_json ? e->task_json : "",
+                        k.now,
+                        jd_priority_name(e->prio),
+                        DEAD_MAXLEN};
+  return jd_queue_eval(NULL, q, dead_lua, 3, keys, 10, args);
+}
+
+/* KEYS = result key, results stream, status key, source stream;
+ * ARGV = result, task id, attempt, host, status, summary, group, entry id,
+ *        now, maxlen. */
+static const char store_lua[] =
+    "local written = 0\n"
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[2],\n"
+    "    'attempt', ARGV[3], 'host', ARGV[4], 'status', ARGV[5], 'summary', ARGV[6])\n"
+    "  redis.call('HSET', KEYS[3], 'state', 'finished', 'status', ARGV[5], 'host', ARGV[4],\n"
+    "    'attempt', ARGV[3], 'summary', ARGV[6], 'finished_ms', ARGV[9], 'updated_ms', ARGV[9])\n"
+    "  written = 1\n"
+    "end\n"
+    "if ARGV[8] ~= '' then\n"
+    "  pcall(redis.call, 'XACK', KEYS[4], ARGV[7], ARGV[8])\n"
+    "  redis.call('XDEL', KEYS[4], ARGV[8])\n"
+    "end\n"
+    "return written\n";
+
+int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char *entry_id,
+                          const jd_result_rec *rec) {
+  *written = false;
+  char att[16];
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, rec->task_id);
+  snprintf(att, sizeof att, "%d", rec->attempt);
+  const char *keys[] = {k.result, q->results, k.status, q->stream[p]};
+  const char *args[] = {rec->json,
+                        rec->task_id,
+                        att,
+                        q->consumer,
+                        jd_task_status_name(rec->status),
+                        rec->summary ? rec->summary : "",
+                        q->group,
+                        entry_id ? entry_id : "",
+                        k.now,
+                        RESULTS_MAXLEN};
+  redisReply *rep = NULL;
+  int rc = jd_queue_eval(&rep, q, store_lua, 4, keys, 10, args);
+  if (rc)
+    return rc;
+  long long n = 0;
+  rc = jd_reply_int(rep, &n) ? JD_REDIS_EPROTO : 0;
+  freeReplyObject(rep);
+  *written = n == 1;
+  return rc;
+}
+
+int jd_queue_get_result(char **json, jd_queue *q, const char *task_id) {
+  *json = NULL;
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, task_id);
+  redisReply *rep = NULL;
+  int rc = jd_redis_command(&rep, q->r, "GET %s", k.result);
+  if (rc)
+    return rc;
+  if (rep->type == REDIS_REPLY_STRING) {
+    *json = strdup(rep->str);
+    if (!*json)
+      rc = JD_REDIS_ENOMEM;
+  }
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
+                    const char *task_json) {
+  if (id)
+    *id = NULL;
+  redisReply *rep = NULL;
+  int rc = jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json);
+  if (rc)
+    return rc;
+  char entry[48];
+  snprintf(entry, sizeof entry, "%s", jd_reply_str(rep) ? rep->str : "");
+  freeReplyObject(rep);
+  if (task_id && *task_id) {
+    jd_task_keys k;
+    jd_task_keys_of(&k, q, task_id);
+    rc = jd_redis_command(NULL, q->r, "HSET %s state queued priority %s entry %s queued_ms %s",
+                          k.status, jd_priority_name(p), entry, k.now);
+    if (rc)
+      return rc;
+  }
+  if (id && !(*id = strdup(entry)))
+    return JD_REDIS_ENOMEM;
+  return 0;
+}
