@@ -202,7 +202,8 @@ static jd_task_status task_status_of(jd_match_status s) {
   case JD_MATCH_STATUS_CANCELLED:
     return JD_TASK_STATUS_CANCELLED;
   case JD_MATCH_STATUS_ERROR:
-    return JD_TASK_STATUS_ERROR;
+  case JD_MATCH_STATUS_COUNT:
+    break;
   }
   return JD_TASK_STATUS_ERROR;
 }
