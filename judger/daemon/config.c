@@ -241,8 +241,11 @@ static int load_file(jd_config *c, const char *path, char *err, size_t errlen) {
   if (jd_read_file(&data, NULL, path, 1 << 20))
     return jd_fail(err, errlen, "%s: %s", path, strerror(errno));
   int rc = 0, lineno = 0;
-  char *save = NULL;
-  for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+  /* strsep, not strtok_r: blank lines are lines too, or the line numbers in
+   * the messages drift after the first one. */
+  char *rest = data;
+  while (rest) {
+    char *line = strsep(&rest, "\n");
     lineno++;
     char *hash = strchr(line, '#');
     if (hash)

@@ -97,3 +97,18 @@ Test(config, bad_values_are_named) {
   free(path);
   t_rmdir(dir);
 }
+
+/* Blank lines and comments count: the line number in a message is the one
+ * an editor shows (strtok_r once skipped blank lines and undercounted). */
+Test(config, error_line_numbers_count_blank_lines) {
+  char *dir = t_tmpdir("config");
+  char *path = write_conf(dir, "# judger\n\nslots = 2\n\n\nslots = many\n");
+  char *envp[] = {NULL};
+  jd_config_source src = {.file = path, .envp = envp};
+  jd_config c;
+  char err[256];
+  cr_assert_eq(jd_config_load(&c, &src, err, sizeof err), -1);
+  cr_assert(strstr(err, ":6:"), "%s", err);
+  free(path);
+  t_rmdir(dir);
+}
