@@ -6,88 +6,10 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "build/build_request.h"
 #include "daemon/executor.h"
 #include "match/match.h"
 #include "common/util.h"
-
-/* ---- build requests ------------------------------------------------------ */
-
-/* Strings point into the json object, which must outlive the request. */
-static int build_request_parse(jd_build_request *req, json_object *o, char *err, size_t errlen) {
-  memset(req, 0, sizeof *req);
-  json_object *v = NULL;
-  const char *domain =
-      json_object_object_get_ex(o, "domain", &v) ? json_object_get_string(v) : NULL;
-  if (!domain || jd_domain_parse(&req->ref.domain, domain)) {
-    snprintf(err, errlen, "build.domain: required, \"ai\" or \"game_logic\"");
-    return -1;
-  }
-  struct {
-    const char *key;
-    const char **dst;
-  } strs[] = {{"id", &req->ref.id},
-              {"dir", &req->ref.dir},
-              {"git", &req->ref.git_url},
-              {"ref", &req->ref.git_ref},
-              {"tar_url", &req->ref.tar_url}};
-  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-    if (!json_object_object_get_ex(o, strs[i].key, &v))
-      continue;
-    if (!json_object_is_type(v, json_type_string)) {
-      snprintf(err, errlen, "build.%s: must be a string", strs[i].key);
-      return -1;
-    }
-    *strs[i].dst = json_object_get_string(v);
-  }
-  if (!req->ref.id || !jd_is_safe_name(req->ref.id, 64)) {
-    snprintf(err, errlen, "build.id: required, [a-z0-9][a-z0-9_.-]*, at most 64 chars");
-    return -1;
-  }
-  int sources = !!req->ref.dir + !!req->ref.git_url + !!req->ref.tar_url;
-  if (sources != 1) {
-    snprintf(err, errlen, "build: exactly one of dir, git, tar_url");
-    return -1;
-  }
-  req->ops = JD_BUILD_OP_ALL;
-  if (json_object_object_get_ex(o, "ops", &v)) {
-    const char *ops = json_object_get_string(v);
-    if (!strcmp(ops, "all"))
-      req->ops = JD_BUILD_OP_ALL;
-    else if (!strcmp(ops, "build"))
-      req->ops = JD_BUILD_OP_BUILD;
-    else if (!strcmp(ops, "run"))
-      req->ops = JD_BUILD_OP_RUN;
-    else {
-      snprintf(err, errlen, "build.ops: \"all\", \"build\" or \"run\"");
-      return -1;
-    }
-  }
-  json_object *lim = NULL;
-  if (json_object_object_get_ex(o, "limits", &lim)) {
-    if (!json_object_is_type(lim, json_type_object)) {
-      snprintf(err, errlen, "build.limits: must be an object");
-      return -1;
-    }
-    if (json_object_object_get_ex(lim, "cpus", &v))
-      req->limits.cpus = json_object_get_double(v);
-    if (json_object_object_get_ex(lim, "memory", &v))
-      req->limits.memory = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "pids", &v))
-      req->limits.pids = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "wall_ms", &v))
-      req->limits.wall_ms = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "log_max", &v))
-      req->limits.log_max = (size_t)json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "network", &v))
-      req->limits.network = json_object_get_boolean(v);
-    if (req->limits.cpus < 0 || req->limits.memory < 0 || req->limits.pids < 0 ||
-        req->limits.wall_ms < 0) {
-      snprintf(err, errlen, "build.limits: values must not be negative");
-      return -1;
-    }
-  }
-  return 0;
-}
 
 static int validate(void *self, const jd_task *t, char *err, size_t errlen) {
   (void)self;
@@ -102,7 +24,7 @@ static int validate(void *self, const jd_task *t, char *err, size_t errlen) {
   }
   json_object *o = json_tokener_parse(t->spec_json);
   jd_build_request req;
-  int rc = o ? build_request_parse(&req, o, err, errlen) : -1;
+  int rc = o ? jd_build_request_parse(&req, o, err, errlen) : -1;
   json_object_put(o);
   return rc;
 }
@@ -121,7 +43,7 @@ static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
   json_object *o = json_tokener_parse(t->spec_json);
   jd_build_request req;
   char err[512];
-  if (!o || build_request_parse(&req, o, err, sizeof err)) {
+  if (!o || jd_build_request_parse(&req, o, err, sizeof err)) {
     json_object_put(o);
     res->reason = strdup(o ? err : "build: not JSON");
     return JD_EXEC_INVALID;
