@@ -5,49 +5,21 @@
 
 #include "build/image_cache.h"
 #include "common/clock.h"
-#include "common/util.h"
 #include "common/labels.h"
+#include "common/util.h"
 
 void jd_env_image_free(jd_env_image *img) {
   if (!img)
     return;
   free(img->tag);
   free(img->image_id);
-  free(img->verdict);
   free(img->message);
   free(img->log);
   free(img);
 }
 
-/* Splits the engine's progress text into lines for the caller. */
-typedef struct progress_state {
-  void (*fn)(void *ud, const char *line);
-  void *ud;
-  char line[4096];
-  size_t len;
-} progress_state;
-
-static void progress_flush(progress_state *p) {
-  if (!p->len)
-    return;
-  p->line[p->len] = '\0';
-  p->fn(p->ud, p->line);
-  p->len = 0;
-}
-
 static int progress_text(void *ud, const char *text, size_t len) {
-  progress_state *p = ud;
-  if (!p->fn)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '\n' || text[i] == '\r') {
-      progress_flush(p);
-      continue;
-    }
-    if (p->len == sizeof p->line - 1)
-      progress_flush(p); /* an overlong line comes out in pieces */
-    p->line[p->len++] = text[i];
-  }
+  jd_progress_feed(ud, text, len);
   return 0;
 }
 
@@ -59,123 +31,148 @@ static char *first_line(const char *s) {
   return strndup(s, n);
 }
 
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
-                        const char *dockerfile, size_t len, const jd_build_limits *limits,
-                        const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
-  *out = NULL;
-  char repo[160], tag[256], latest[200], sha[65];
-  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
-      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
-    return DK_EINVAL;
-  snprintf(latest, sizeof latest, "%s:latest", repo);
-  jd_sha256_hex(sha, dockerfile, len);
-  jd_env_image *img = calloc(1, sizeof *img);
-  if (!img || !(img->tag = strdup(tag))) {
-    free(img);
-    return DK_ENOMEM;
+/* A build's end as a verdict: the Dockerfile's fault (CE), its wall time
+ * (TLE) or a cancel (UE); 0 with img filled, or rc itself when the engine
+ * or the judger failed. */
+static int judge_build(jd_env_image *img, int rc, const char *repo, int64_t wall_ms) {
+  const dk_error *e = dk_error_last();
+  char msg[1024];
+  switch (rc) {
+  case 0:
+    img->verdict = JD_VERDICT_OK;
+    return 0;
+  case DK_EBUILD:
+    img->verdict = JD_VERDICT_CE;
+    snprintf(msg, sizeof msg, "%s failed to build: %s", repo,
+             e && e->message ? e->message : "build failed");
+    img->message = first_line(msg);
+    return 0;
+  case DK_ETIMEDOUT:
+    img->verdict = JD_VERDICT_TLE;
+    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
+             (long long)wall_ms);
+    img->message = strdup(msg);
+    return 0;
+  case DK_ECANCELED:
+    img->verdict = JD_VERDICT_UE;
+    snprintf(msg, sizeof msg, "%s: image build canceled", repo);
+    img->message = strdup(msg);
+    return 0;
+  default:
+    return rc; /* the engine or the judger failed */
   }
-  dk_tar *ctxtar = NULL;
-  dk_kv *labels = NULL;
-  dk_buf log = DK_BUF_INIT(0);
-  char *image_id = NULL;
-  int rc;
+}
 
-  /* The cache hit path: one inspect. */
-  dk_image_info *info = NULL;
-  rc = dk_image_inspect(&info, ctx->dk, tag);
-  if (rc == 0) {
-    img->image_id = info->id;
-    info->id = NULL;
-    dk_image_info_free(info);
-    img->cached = true;
-    img->verdict = strdup("OK");
-    goto cleanup;
-  }
-  if (rc != DK_ENOTFOUND)
-    goto cleanup;
-
-  jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
-  size_t log_max = lim.log_max ? lim.log_max : JD_BUILD_DEFAULT_LOG_MAX;
-  int64_t memory = lim.memory ? lim.memory : JD_BUILD_DEFAULT_MEMORY;
-  double cpus = lim.cpus > 0 ? lim.cpus : JD_BUILD_DEFAULT_CPUS;
-  int64_t wall_ms = lim.wall_ms ? lim.wall_ms : JD_BUILD_DEFAULT_WALL_MS;
-  dk_buf_init(&log, log_max);
-
-  /* The context is the Dockerfile alone: no user code in the image. */
-  if ((rc = dk_tar_new(&ctxtar, 0)) ||
-      (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
-    goto cleanup;
-  const void *tar;
-  size_t tarlen;
-  if ((rc = dk_tar_finish(ctxtar, &tar, &tarlen)))
-    goto cleanup;
-  labels = calloc(4 + nextra, sizeof *labels);
-  if (!labels) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
+/* The labels of an environment image: what `judger gc` selects on, then
+ * the caller's. The caller frees the array (not the strings). */
+static dk_kv *image_labels(jd_domain domain, const char *id, jd_op op, const char *sha,
+                           const dk_kv *extra, size_t nextra) {
+  dk_kv *labels = calloc(4 + nextra, sizeof *labels);
+  if (!labels)
+    return NULL;
   labels[0] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
   labels[1] = (dk_kv){JD_LABEL_ID, id};
   labels[2] = (dk_kv){JD_LABEL_OP, jd_op_name(op)};
   labels[3] = (dk_kv){JD_LABEL_DOCKERFILE, sha};
   for (size_t i = 0; i < nextra; i++)
-    labels[4 + i] = extra_labels[i];
-  const char *tags[] = {tag, latest, NULL};
+    labels[4 + i] = extra[i];
+  return labels;
+}
+
+/* What an image build needs besides the Dockerfile. */
+typedef struct image_job {
+  jd_domain domain;
+  const char *id;
+  jd_op op;
+  const jd_build_limits *limits; /* may be NULL */
+  const dk_kv *extra_labels;
+  size_t nextra;
+  void (*progress)(void *ud, const char *line);
+  void *ud;
+  dk_cancel *cancel;
+} image_job;
+
+/* Builds img->tag (and <repo>:latest) from the Dockerfile alone: no user
+ * code in the image. 0 with the verdict in img, or a dk_error_code. */
+static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
+                       const char *dockerfile, size_t len) {
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, job->limits);
+  char latest[200], sha[65];
+  snprintf(latest, sizeof latest, "%s:latest", repo);
+  jd_sha256_hex(sha, dockerfile, len);
+  dk_tar *ctxtar = NULL;
+  dk_buf log = DK_BUF_INIT(lim.log_max);
+  char *image_id = NULL;
+  const void *tar = NULL;
+  size_t tarlen = 0;
+  dk_kv *labels = image_labels(job->domain, job->id, job->op, sha, job->extra_labels, job->nextra);
+  int rc = labels ? dk_tar_new(&ctxtar, 0) : DK_ENOMEM;
+  if (!rc)
+    rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644);
+  if (!rc)
+    rc = dk_tar_finish(ctxtar, &tar, &tarlen);
+  if (rc)
+    goto cleanup;
+  const char *tags[] = {img->tag, latest, NULL};
   dk_build_opts bo = {.tags = tags,
                       .labels = labels,
-                      .nlabels = 4 + nextra,
-                      .memory = memory,
-                      .memswap = memory, /* swap equal to memory: no swap */
+                      .nlabels = 4 + job->nextra,
+                      .memory = lim.memory,
+                      .memswap = lim.memory, /* swap equal to memory: no swap */
                       .cpu_period = 100000,
-                      .cpu_quota = (int64_t)(cpus * 100000),
+                      .cpu_quota = (int64_t)(lim.cpus * 100000),
                       .pull = false,
                       .network_mode = lim.image_network,
-                      .log_max = log_max};
-  progress_state ps = {.fn = progress, .ud = ud};
-  dk_call call = {.deadline_ms = jd_mono_ms() + wall_ms, .cancel = cancel};
+                      .log_max = lim.log_max};
+  jd_progress ps;
+  jd_progress_init(&ps, job->progress, job->ud);
+  dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
   rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
-  if (ps.fn)
-    progress_flush(&ps);
-  const dk_error *e = dk_error_last();
-  char msg[1024];
-  switch (rc) {
-  case 0:
-    img->verdict = strdup("OK");
+  jd_progress_finish(&ps);
+  rc = judge_build(img, rc, repo, lim.wall_ms);
+  if (rc)
+    goto cleanup;
+  if (img->verdict == JD_VERDICT_OK) {
     img->image_id = image_id;
     image_id = NULL;
-    break;
-  case DK_EBUILD:
-    img->verdict = strdup("CE");
-    snprintf(msg, sizeof msg, "%s failed to build: %s", repo,
-             e && e->message ? e->message : "build failed");
-    img->message = first_line(msg);
-    rc = 0;
-    break;
-  case DK_ETIMEDOUT:
-    img->verdict = strdup("TLE");
-    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
-             (long long)wall_ms);
-    img->message = strdup(msg);
-    rc = 0;
-    break;
-  case DK_ECANCELED:
-    img->verdict = strdup("UE");
-    snprintf(msg, sizeof msg, "%s: image build canceled", repo);
-    img->message = strdup(msg);
-    rc = 0;
-    break;
-  default:
-    goto cleanup; /* the engine or the judger failed */
   }
   img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
-  if (!img->verdict)
-    rc = DK_ENOMEM;
 cleanup:
   free(image_id);
   free(labels);
   dk_tar_free(ctxtar);
   dk_buf_free(&log);
+  return rc;
+}
+
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+  *out = NULL;
+  char repo[160], tag[256];
+  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
+      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
+    return DK_EINVAL;
+  jd_env_image *img = calloc(1, sizeof *img);
+  if (!img || !(img->tag = strdup(tag))) {
+    free(img);
+    return DK_ENOMEM;
+  }
+  /* The cache hit path: one inspect. */
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, tag);
+  if (rc == 0) {
+    img->image_id = info->id;
+    info->id = NULL;
+    dk_image_info_free(info);
+    img->cached = true;
+    img->verdict = JD_VERDICT_OK;
+  } else if (rc == DK_ENOTFOUND) {
+    image_job job = {domain, id, op, limits, extra_labels, nextra, progress, ud, cancel};
+    rc = build_image(img, ctx, &job, repo, dockerfile, len);
+  }
   if (rc) {
     jd_env_image_free(img);
     return rc;

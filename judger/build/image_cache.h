@@ -13,17 +13,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/context.h"
 #include "build/program.h"
-
+#include "common/context.h"
+#include "common/verdict.h"
 
 typedef struct jd_env_image {
-  char *tag;      /* "<repo>:<sha256>" */
-  char *image_id; /* "sha256:..."; NULL when the build failed */
-  bool cached;    /* found by tag: nothing built */
-  char *verdict;  /* "OK", "CE" (the Dockerfile failed), "TLE" (wall time), "UE" (canceled) */
-  char *message;  /* one line when verdict != OK */
-  char *log;      /* the engine's build output, capped (NULL on a cache hit) */
+  char *tag;          /* "<repo>:<sha256>" */
+  char *image_id;     /* "sha256:..."; NULL when the build failed */
+  bool cached;        /* found by tag: nothing built */
+  jd_verdict verdict; /* OK, CE (the Dockerfile failed), TLE (wall time), UE (canceled) */
+  char *message;      /* one line when verdict != OK */
+  char *log;          /* the engine's build output, capped (NULL on a cache hit) */
 } jd_env_image;
 
 /* Makes sure the image for this Dockerfile exists, building it when its tag

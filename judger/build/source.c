@@ -16,9 +16,9 @@
 #include <git2.h>
 #include <openssl/evp.h>
 
-#include "dockerapi/dockerapi.h"
 #include "build/source.h"
 #include "common/util.h"
+#include "dockerapi/dockerapi.h"
 
 /* Total bytes a git export may write: a guard against blob bombs. */
 #define GIT_EXPORT_MAX ((size_t)1024 * 1024 * 1024)

@@ -52,7 +52,9 @@ static void progress_line(void *ud, const char *line) {
 }
 
 static void print_human(const jd_build_result *r) {
-  const char *v = r->verdict ? r->verdict : r->status;
+  const char *v = jd_build_result_verdict(r);
+  if (!v)
+    v = jd_build_status_name(r->status);
   printf("%s-%s: %s", r->domain ? r->domain : "?", r->id ? r->id : "?", v);
   if (r->message)
     printf(" (%s: %s)", r->stage, r->message);
@@ -172,7 +174,9 @@ static int make_base_image(const build_cmd *cmd, jd_ctx *ctx) {
   if (cmd->json) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "base_image", json_object_new_string(tag));
-    json_object_object_add(o, "status", json_object_new_string(rc ? "error" : "ok"));
+    json_object_object_add(o, "status",
+                           json_object_new_string(jd_build_status_name(rc ? JD_BUILD_STATUS_ERROR
+                                                                          : JD_BUILD_STATUS_OK)));
     json_object_object_add(o, "built", json_object_new_boolean(built));
     json_object_object_add(o, "duration_ms", json_object_new_int64(ms));
     if (rc)

@@ -59,19 +59,19 @@ static int run_build(jd_ctx *ctx, const jd_task *t, const jd_exec_env *env, jd_e
     return JD_EXEC_RETRY;
   }
   int outcome = JD_EXEC_DONE;
-  if (!strcmp(r->status, "invalid")) {
+  if (r->status == JD_BUILD_STATUS_INVALID) {
     res->reason = strdup(r->message ? r->message : "invalid build request");
     outcome = JD_EXEC_INVALID;
-  } else if (!strcmp(r->status, "error") && !(env->cancel && dk_cancel_fired(env->cancel))) {
+  } else if (r->status == JD_BUILD_STATUS_ERROR && !(env->cancel && dk_cancel_fired(env->cancel))) {
     res->reason = strdup(r->message ? r->message : "system error");
     outcome = JD_EXEC_RETRY;
   } else {
-    bool cancelled = !strcmp(r->status, "error");
-    res->status = strdup(cancelled                  ? "cancelled"
-                         : !strcmp(r->status, "ok") ? "finished"
-                                                    : "failed");
+    bool cancelled = r->status == JD_BUILD_STATUS_ERROR;
+    res->status = strdup(cancelled                         ? "cancelled"
+                         : r->status == JD_BUILD_STATUS_OK ? "finished"
+                                                           : "failed");
     char summary[256];
-    snprintf(summary, sizeof summary, "%s %s%s%s", r->verdict ? r->verdict : "?",
+    snprintf(summary, sizeof summary, "%s %s%s%s", jd_verdict_name(r->verdict),
              r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");
     res->summary = strdup(summary);
     res->result_json = jd_build_result_json(r);

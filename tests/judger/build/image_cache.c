@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "build/image_cache.h"
-#include "support.h"
-#include "common/util.h"
 #include "common/labels.h"
+#include "common/util.h"
+#include "support.h"
 
 typedef struct fixture {
   dk_client *c;
@@ -67,7 +67,7 @@ Test(image_cache, miss_then_hit_with_the_dockerfile_sha_as_tag) {
   snprintf(latest, sizeof latest, "ai-%s-run:latest", f.id);
 
   jd_env_image *a = ensure(&f, JD_OP_RUN, df, NULL);
-  cr_assert_str_eq(a->verdict, "OK", "%s", a->message ? a->message : "");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s", a->message ? a->message : "");
   cr_assert(!a->cached, "first build reported as cached");
   cr_assert_str_eq(a->tag, want);
   cr_assert(has_tag(f.c, a->image_id, want), "tag missing");
@@ -100,8 +100,8 @@ Test(image_cache, changed_dockerfile_gets_a_new_tag_and_gc_keeps_current_and_in_
   jd_env_image *a = ensure(&f, JD_OP_BUILD, df1, NULL);
   sleep(1); /* image creation times are in seconds: keep the order clear */
   jd_env_image *b = ensure(&f, JD_OP_BUILD, df2, NULL);
-  cr_assert_str_eq(a->verdict, "OK");
-  cr_assert_str_eq(b->verdict, "OK");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
+  cr_assert_str_eq(jd_verdict_name(b->verdict), "OK");
   cr_assert(!b->cached, "a changed Dockerfile must build");
   cr_assert_str_neq(a->tag, b->tag);
   cr_assert_str_neq(a->image_id, b->image_id);
@@ -149,7 +149,7 @@ Test(image_cache, failing_run_is_the_programs_fault_with_the_steps_output) {
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo step-output-%s && exit 3\n", f.id);
   jd_build_limits offline = {.image_network = "none"};
   jd_env_image *img = ensure(&f, JD_OP_RUN, df, &offline);
-  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "CE");
   cr_assert_null(img->image_id);
   char want[128];
   snprintf(want, sizeof want, "step-output-%s", f.id);
@@ -167,7 +167,7 @@ Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
   fixture f;
   fx_init(&f, "icsyn");
   jd_env_image *img = ensure(&f, JD_OP_RUN, "FROM " T_BUSYBOX_IMAGE "\nNOTANINSTRUCTION x\n", NULL);
-  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "CE");
   cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION"),
             "message does not name the bad line: %s", img->message);
   jd_env_image_free(img);
@@ -199,7 +199,7 @@ Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
   int64_t t0 = dk_now_ms();
   jd_env_image *img = ensure(&f, JD_OP_RUN, df, &lim);
   int64_t took = dk_now_ms() - t0;
-  cr_assert_str_eq(img->verdict, "TLE", "%s", img->message ? img->message : "");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "TLE", "%s", img->message ? img->message : "");
   cr_assert(took < 10000, "TLE took %lld ms", (long long)took);
   /* The engine cancels the build when the connection closes: its RUN
    * container must disappear, not sleep on. */

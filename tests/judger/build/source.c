@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "build/source.h"
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 static void put(const char *dir, const char *name, const char *text) {
   char p[4096];
