@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/source.h"
+#include "build/source_internal.h"
 #include "common/util.h"
 #include "support.h"
 
