@@ -191,6 +191,25 @@ void jd_image_gc_result_free(jd_image_gc_result *r) {
   free(r);
 }
 
+/* Lists the environment images, of one program when id is set, of one
+ * domain when domain is set. */
+static int list_env_images(dk_image_list **out, jd_ctx *ctx, const char *domain, const char *id) {
+  char fdom[64], fid[96];
+  const char *filters[4];
+  size_t nf = 0;
+  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[nf++] = fdom;
+  }
+  if (id) {
+    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+    filters[nf++] = fid;
+  }
+  filters[nf] = NULL;
+  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
+}
+
 typedef struct tag_ref {
   char *repo; /* "<domain>-<id>-<op>" */
   const char *tag;
@@ -223,107 +242,147 @@ static bool has_suffix(const char *s, const char *suf) {
   return n >= m && !strcmp(s + n - m, suf);
 }
 
-int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
-  *out = NULL;
-  char fdom[64], fid[96];
-  const char *filters[4];
-  size_t nf = 0;
-  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
-  if (opts->domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", opts->domain);
-    filters[nf++] = fdom;
-  }
-  if (opts->id) {
-    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", opts->id);
-    filters[nf++] = fid;
-  }
-  filters[nf] = NULL;
-  dk_image_list *list = NULL;
-  tag_ref *refs = NULL;
-  size_t nrefs = 0, nremoved = 0, ninuse = 0;
-  jd_image_gc_result *r = calloc(1, sizeof *r);
-  int rc = r ? dk_image_list_filtered(&list, ctx->dk, filters, NULL) : DK_ENOMEM;
-  if (rc)
-    goto cleanup;
+static void tag_refs_free(tag_ref *refs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(refs[i].repo);
+  free(refs);
+}
+
+/* One entry per tag, grouped by repository and newest first: one image may
+ * carry tags of several repositories, and a repository's ":latest" marks
+ * its current. */
+static int tag_refs(tag_ref **out, size_t *n, const dk_image_list *list) {
   size_t cap = 0;
+  *n = 0;
   for (size_t i = 0; i < list->count; i++)
     for (char **t = list->items[i].repo_tags; t && *t; t++)
       cap++;
-  refs = calloc(cap + 1, sizeof *refs);
-  if (!refs) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
-  /* Work per tag, grouped by repository: one image may carry tags of
-   * several repositories, and a repository's ":latest" marks its current. */
+  tag_ref *refs = calloc(cap + 1, sizeof *refs);
+  if (!refs)
+    return DK_ENOMEM;
   for (size_t i = 0; i < list->count; i++) {
     for (char **t = list->items[i].repo_tags; t && *t; t++) {
       const char *colon = strrchr(*t, ':');
       if (!colon || !strcmp(*t, "<none>:<none>"))
         continue;
-      refs[nrefs].repo = strndup(*t, (size_t)(colon - *t));
-      refs[nrefs].tag = *t;
-      refs[nrefs].img = &list->items[i];
-      if (!refs[nrefs].repo) {
-        rc = DK_ENOMEM;
-        goto cleanup;
+      refs[*n] = (tag_ref){strndup(*t, (size_t)(colon - *t)), *t, &list->items[i]};
+      if (!refs[*n].repo) {
+        tag_refs_free(refs, *n);
+        return DK_ENOMEM;
       }
-      nrefs++;
+      ++*n;
     }
   }
-  qsort(refs, nrefs, sizeof *refs, by_repo_then_newest);
-  for (size_t i = 0; i < nrefs;) {
-    size_t j = i;
-    const char *current_id = NULL;
-    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo)) {
-      if (has_suffix(refs[j].tag, ":latest"))
-        current_id = refs[j].img->id;
+  qsort(refs, *n, sizeof *refs, by_repo_then_newest);
+  *out = refs;
+  return 0;
+}
+
+typedef struct gc_state {
+  jd_ctx *ctx;
+  const jd_image_gc_opts *opts;
+  jd_image_gc_result *r;
+  size_t nremoved, ninuse;
+} gc_state;
+
+/* Removes (or, in a dry run, lists) one old tag. Never forced: the engine
+ * refuses (409) to delete an image a container still uses, which is
+ * exactly the rule. */
+static int remove_old(gc_state *g, const char *tag) {
+  if (g->opts->dry_run)
+    return strv_push(&g->r->removed, &g->nremoved, tag);
+  int rr = dk_image_remove(g->ctx->dk, tag, false, false);
+  if (rr == 0)
+    return strv_push(&g->r->removed, &g->nremoved, tag);
+  if (rr == DK_ECONFLICT)
+    return strv_push(&g->r->in_use, &g->ninuse, tag);
+  return rr == DK_ENOTFOUND ? 0 : rr;
+}
+
+/* One repository's tags (newest first): keeps the current image and the
+ * `keep` most recent others, removes the rest. */
+static int gc_repo(gc_state *g, const tag_ref *refs, size_t n) {
+  const char *current_id = NULL;
+  for (size_t k = 0; k < n && !current_id; k++)
+    if (has_suffix(refs[k].tag, ":latest"))
+      current_id = refs[k].img->id;
+  if (!current_id && n) /* no ":latest": the newest is the current one */
+    current_id = refs[0].img->id;
+  int recent = 0;
+  for (size_t k = 0; k < n; k++) {
+    const tag_ref *tr = &refs[k];
+    bool current =
+        has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id));
+    if (current || recent < g->opts->keep) {
+      recent += !current;
+      g->r->kept++;
+      continue;
+    }
+    int rc = remove_old(g, tr->tag);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
+  *out = NULL;
+  dk_image_list *list = NULL;
+  tag_ref *refs = NULL;
+  size_t nrefs = 0;
+  gc_state g = {.ctx = ctx, .opts = opts, .r = calloc(1, sizeof *g.r)};
+  int rc = g.r ? list_env_images(&list, ctx, opts->domain, opts->id) : DK_ENOMEM;
+  if (!rc)
+    rc = tag_refs(&refs, &nrefs, list);
+  size_t i = 0;
+  while (!rc && i < nrefs) {
+    size_t j = i + 1;
+    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo))
       j++;
-    }
-    if (!current_id) /* no ":latest": the newest is the current one */
-      for (size_t k = i; k < j && !current_id; k++)
-        current_id = refs[k].img->id;
-    int recent = 0;
-    for (size_t k = i; k < j; k++) {
-      const tag_ref *tr = &refs[k];
-      if (has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id))) {
-        r->kept++;
-        continue;
-      }
-      if (recent < opts->keep) {
-        recent++;
-        r->kept++;
-        continue;
-      }
-      if (opts->dry_run) {
-        rc = strv_push(&r->removed, &nremoved, tr->tag);
-      } else {
-        /* Never forced: the engine refuses (409) to delete an image a
-         * container still uses, which is exactly the rule. */
-        int rr = dk_image_remove(ctx->dk, tr->tag, false, false);
-        if (rr == 0)
-          rc = strv_push(&r->removed, &nremoved, tr->tag);
-        else if (rr == DK_ECONFLICT)
-          rc = strv_push(&r->in_use, &ninuse, tr->tag);
-        else if (rr != DK_ENOTFOUND)
-          rc = rr;
-      }
-      if (rc)
-        goto cleanup;
-    }
+    rc = gc_repo(&g, refs + i, j - i);
     i = j;
   }
-cleanup:
-  for (size_t i = 0; i < nrefs; i++)
-    free(refs[i].repo);
-  free(refs);
+  tag_refs_free(refs, nrefs);
   dk_image_list_free(list);
   if (rc) {
-    jd_image_gc_result_free(r);
+    jd_image_gc_result_free(g.r);
     return rc;
   }
-  *out = r;
+  *out = g.r;
   return 0;
+}
+
+/* ---- purge ------------------------------------------------------------------- */
+
+/* Every image of a program (its label, whatever its tags). */
+static int list_program_images(dk_image_list **out, jd_ctx *ctx, const char *domain,
+                               const char *id) {
+  char fid[96], fdom[64];
+  const char *filters[3] = {fid, NULL, NULL};
+  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[1] = fdom;
+  }
+  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
+}
+
+/* Removes one image: 0, DK_ECONFLICT (a container uses it) or an error. */
+static int purge_image(jd_ctx *ctx, const dk_image_summary *im, bool force) {
+  /* Without force, by tag: the engine refuses to delete by id an image
+   * with several tags, and untagging the last tag deletes the image unless
+   * a container uses it (409). */
+  bool tagged = false;
+  int rr = 0;
+  for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
+    if (!strcmp(*t, "<none>:<none>"))
+      continue;
+    tagged = true;
+    rr = dk_image_remove(ctx->dk, *t, false, false);
+  }
+  if (force || !tagged)
+    rr = dk_image_remove(ctx->dk, im->id, force, false);
+  return rr;
 }
 
 int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
@@ -334,30 +393,10 @@ int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *dom
     *in_use = 0;
   if (!id)
     return DK_EINVAL;
-  char fid[96], fdom[64];
-  const char *filters[3] = {fid, NULL, NULL};
-  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
-  if (domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
-    filters[1] = fdom;
-  }
   dk_image_list *l = NULL;
-  int rc = dk_image_list_filtered(&l, ctx->dk, filters, NULL);
+  int rc = list_program_images(&l, ctx, domain, id);
   for (size_t i = 0; !rc && i < l->count; i++) {
-    /* Without force, by tag: the engine refuses to delete by id an image
-     * with several tags, and untagging the last tag deletes the image unless
-     * a container uses it (409). */
-    const dk_image_summary *im = &l->items[i];
-    bool tagged = false;
-    int rr = 0;
-    for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
-      if (!strcmp(*t, "<none>:<none>"))
-        continue;
-      tagged = true;
-      rr = dk_image_remove(ctx->dk, *t, false, false);
-    }
-    if (force || !tagged)
-      rr = dk_image_remove(ctx->dk, im->id, force, false);
+    int rr = purge_image(ctx, &l->items[i], force);
     if (rr == 0 && removed)
       (*removed)++;
     else if (rr == DK_ECONFLICT && in_use)
@@ -365,6 +404,42 @@ int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *dom
     else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
       rc = rr;
   }
+  dk_image_list_free(l);
+  return rc;
+}
+
+/* A container's "Image" is what it was created from (a tag, or an id); the
+ * engine shows the image id instead once that tag points elsewhere. */
+static bool container_uses(const dk_container_summary *c, const dk_image_summary *im) {
+  if (!c->image)
+    return false;
+  const char *bare = strncmp(im->id, "sha256:", 7) ? im->id : im->id + 7;
+  if (!strcmp(c->image, im->id) || !strcmp(c->image, bare))
+    return true;
+  for (char **t = im->repo_tags; t && *t; t++)
+    if (!strcmp(c->image, *t))
+      return true;
+  return false;
+}
+
+int jd_image_purge_plan(size_t *would_remove, size_t *in_use, jd_ctx *ctx, const char *domain,
+                        const char *id) {
+  *would_remove = 0;
+  *in_use = 0;
+  if (!id)
+    return DK_EINVAL;
+  dk_image_list *l = NULL;
+  dk_container_list *cl = NULL;
+  int rc = list_program_images(&l, ctx, domain, id);
+  if (!rc)
+    rc = dk_container_list_by_label(&cl, ctx->dk, true, NULL);
+  for (size_t i = 0; !rc && i < l->count; i++) {
+    bool used = false;
+    for (size_t k = 0; k < cl->count && !used; k++)
+      used = container_uses(&cl->items[k], &l->items[i]);
+    ++*(used ? in_use : would_remove);
+  }
+  dk_container_list_free(cl);
   dk_image_list_free(l);
   return rc;
 }

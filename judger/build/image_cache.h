@@ -66,4 +66,10 @@ void jd_image_gc_result_free(jd_image_gc_result *r);
 int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
                    bool force);
 
+/* What jd_image_purge() without force would do, doing nothing: *would_remove
+ * gets the program's images no container uses, *in_use the others. 0 or a
+ * negative dk_error_code. */
+int jd_image_purge_plan(size_t *would_remove, size_t *in_use, jd_ctx *ctx, const char *domain,
+                        const char *id);
+
 #endif

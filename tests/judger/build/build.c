@@ -316,6 +316,21 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   dk_image_info *info = NULL;
   t_ok(dk_image_inspect(&info, c, cur));
   dk_image_info_free(info);
+  /* --purge --dry-run says what it would do and does nothing. */
+  run dry =
+      judger(state, NULL,
+             (const char *[]){"gc", "--purge", "--dry-run", "--domain", "ai", "--id", id, NULL});
+  cr_assert_eq(dry.code, 0, "%s", dry.err);
+  char want[256];
+  snprintf(want, sizeof want, "would purge 1 image(s) of %s, 0 kept (in use)\n", id);
+  cr_assert_str_eq(dry.out, want);
+  run_free(&dry);
+  dry = judger(state, NULL,
+               (const char *[]){"gc", "--purge", "--dry-run", "--id", id, "--json", NULL});
+  cr_assert_str_eq(dry.out, "{\"purged\":1,\"in_use\":0,\"dry_run\":true}\n");
+  run_free(&dry);
+  t_ok(dk_image_inspect(&info, c, cur));
+  dk_image_info_free(info);
   /* --purge: the program is gone, its images too. */
   run pu = judger(state, NULL,
                   (const char *[]){"gc", "--purge", "--domain", "ai", "--id", id, "--json", NULL});

@@ -142,6 +142,40 @@ Test(image_cache, changed_dockerfile_gets_a_new_tag_and_gc_keeps_current_and_in_
   fx_fini(&f);
 }
 
+Test(image_cache, purge_plan_counts_without_removing_and_spares_images_in_use) {
+  fixture f;
+  fx_init(&f, "icplan");
+  char df1[256], df2[256];
+  snprintf(df1, sizeof df1, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=1\n", f.id);
+  snprintf(df2, sizeof df2, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=2\n", f.id);
+  jd_env_image *a = ensure(&f, JD_OP_RUN, df1, NULL);
+  jd_env_image *b = ensure(&f, JD_OP_BUILD, df2, NULL);
+  /* A stopped container uses a: a purge would keep it. */
+  char *name = t_unique("icplan");
+  dk_kv cl[] = {{T_LABEL_KEY, "1"}};
+  const char *cmd[] = {"true", NULL};
+  dk_container_config cfg = {.image = a->tag, .cmd = cmd, .labels = cl, .nlabels = 1};
+  char *cid = NULL;
+  t_ok(dk_container_create(&cid, f.c, name, &cfg));
+  size_t would = 9, in_use = 9;
+  t_ok(jd_image_purge_plan(&would, &in_use, &f.ctx, "ai", f.id));
+  cr_assert_eq(would, 1);
+  cr_assert_eq(in_use, 1);
+  cr_assert(has_tag(f.c, a->image_id, a->tag), "a dry run removed an image");
+  cr_assert(has_tag(f.c, b->image_id, b->tag), "a dry run removed an image");
+  /* The real purge does what the plan said. */
+  size_t removed = 0;
+  t_ok(jd_image_purge(&removed, &in_use, &f.ctx, "ai", f.id, false));
+  cr_assert_eq(removed, 1);
+  cr_assert_eq(in_use, 1);
+  t_ok(dk_container_remove(f.c, cid, true, false));
+  free(cid);
+  free(name);
+  jd_env_image_free(a);
+  jd_env_image_free(b);
+  fx_fini(&f);
+}
+
 Test(image_cache, failing_run_is_the_programs_fault_with_the_steps_output) {
   fixture f;
   fx_init(&f, "icfail");
