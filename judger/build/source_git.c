@@ -224,6 +224,56 @@ cleanup:
   return rc;
 }
 
+/* Opens url's mirror under state_dir, fetched as needed, with its lock
+ * held: *lockfd is the lock (closing it releases it), also on failure. */
+static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir, const char *url,
+                       const char *ref, char *err, size_t errlen) {
+  char path[PATH_MAX], gitdir[PATH_MAX], lock[PATH_MAX + 8];
+  *lockfd = -1;
+  if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no usable state directory for the git cache");
+  snprintf(gitdir, sizeof gitdir, "%s/git", state_dir);
+  snprintf(lock, sizeof lock, "%s.lock", path);
+  if (jd_mkdir_p(gitdir, 0755) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir,
+                       strerror(errno));
+  /* One task at a time per mirror: fetches of the same URL would race on
+   * its refs and packs. */
+  *lockfd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (*lockfd < 0 || flock(*lockfd, LOCK_EX) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
+  return mirror_open(repo, path, url, ref, err, errlen);
+}
+
+/* Resolves what (a rev-parse expression) to a commit whose tree holds
+ * run.Dockerfile. */
+static int resolve_commit(git_commit **commit, git_tree **tree, git_repository *repo,
+                          const char *url, const char *what, char *err, size_t errlen) {
+  git_object *obj = NULL;
+  int rc = 0;
+  if (git_revparse_single(&obj, repo, what) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' not found in git repository '%s'",
+                       what, url);
+  if (git_object_peel((git_object **)commit, obj, GIT_OBJECT_COMMIT) != 0)
+    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' of '%s' does not name a commit", what,
+                     url);
+  else if (git_commit_tree(tree, *commit) != 0)
+    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "commit of '%s': %s", what, git_msg());
+  git_object_free(obj);
+  if (rc)
+    return rc;
+  const git_tree_entry *df = git_tree_entry_byname(*tree, JD_RUN_DOCKERFILE);
+  if (!df || (git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB &&
+              git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
+    char cid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(cid, sizeof cid, git_commit_id(*commit));
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                       "commit %.12s ('%s') of '%s' has no %s at the root of its tree", cid, what,
+                       url, JD_RUN_DOCKERFILE);
+  }
+  return 0;
+}
+
 /* Opens url (in place, or its mirror, fetched as needed) and resolves ref
  * to a commit whose tree holds run.Dockerfile. The mirror's lock is held
  * only while fetching and resolving: exporting reads immutable objects. The
@@ -232,86 +282,37 @@ static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_t
                        const char *state_dir, const char *url, const char *ref, char *err,
                        size_t errlen) {
   git_repository *repo = NULL;
-  git_object *obj = NULL;
   git_commit *commit = NULL;
   git_tree *tree = NULL;
   int lockfd = -1;
   int rc = 0;
-  char path[PATH_MAX];
-  const char *what = ref ? ref : "HEAD";
+  *repo_out = NULL;
+  *commit_out = NULL;
+  *tree_out = NULL;
   if (!url || !*url)
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
-  if (is_local_path(url)) {
-    if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url,
-                       git_msg());
-      goto cleanup;
-    }
-    add_quarantine(repo);
+  if (!is_local_path(url)) {
+    rc = open_mirror(&repo, &lockfd, state_dir, url, ref, err, errlen);
+  } else if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
+    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url,
+                     git_msg());
   } else {
-    if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0) {
-      rc = jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no usable state directory for the git cache");
-      goto cleanup;
-    }
-    char gitdir[PATH_MAX], lock[PATH_MAX + 8];
-    snprintf(gitdir, sizeof gitdir, "%s/git", state_dir);
-    snprintf(lock, sizeof lock, "%s.lock", path);
-    if (jd_mkdir_p(gitdir, 0755) != 0) {
-      rc =
-          jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir, strerror(errno));
-      goto cleanup;
-    }
-    /* One task at a time per mirror: fetches of the same URL would race on
-     * its refs and packs. */
-    lockfd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-      rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
-      goto cleanup;
-    }
-    rc = mirror_open(&repo, path, url, ref, err, errlen);
-    if (rc)
-      goto cleanup;
+    add_quarantine(repo);
   }
-  if (git_revparse_single(&obj, repo, what) != 0) {
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' not found in git repository '%s'",
-                     what, url);
-    goto cleanup;
-  }
-  if (git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) != 0) {
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' of '%s' does not name a commit", what,
-                     url);
-    goto cleanup;
-  }
-  if (git_commit_tree(&tree, commit) != 0) {
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "commit of '%s': %s", what, git_msg());
-    goto cleanup;
-  }
-  const git_tree_entry *df = git_tree_entry_byname(tree, JD_RUN_DOCKERFILE);
-  if (!df || (git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB &&
-              git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
-    char cid[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(cid, sizeof cid, git_commit_id(commit));
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
-                     "commit %.12s ('%s') of '%s' has no %s at the root of its tree", cid, what,
-                     url, JD_RUN_DOCKERFILE);
-    goto cleanup;
-  }
-cleanup:
-  git_object_free(obj);
+  if (!rc)
+    rc = resolve_commit(&commit, &tree, repo, url, ref ? ref : "HEAD", err, errlen);
   if (lockfd >= 0)
     close(lockfd); /* releases the flock */
   if (rc) {
     git_tree_free(tree);
     git_commit_free(commit);
     git_repository_free(repo);
-    repo = NULL;
-    commit = NULL;
-    tree = NULL;
+    return rc;
   }
   *repo_out = repo;
   *commit_out = commit;
   *tree_out = tree;
-  return rc;
+  return 0;
 }
 
 static char *oid_str(const git_oid *id) {
