@@ -21,7 +21,9 @@
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
 
-void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id) {
+/* The cache key of (source identity, build image id); build_image_id NULL =
+ * the program has no build.Dockerfile (its artifacts are its source). */
+static void artifacts_key(char out[65], const char *source_identity, const char *build_image_id) {
   char *s = NULL;
   int n = asprintf(&s, KEY_VERSION "\n%s\n%s\n", source_identity,
                    build_image_id ? build_image_id : "none");
@@ -237,7 +239,7 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
                         const char *build_image_id) {
   *out = NULL;
   char key[65], path[PATH_MAX + 100];
-  jd_artifacts_key(key, source_identity, build_image_id);
+  artifacts_key(key, source_identity, build_image_id);
   /* The entry appears whole, by rename: result.json there means done.
    * Touching it keeps the entry alive for the gc. */
   snprintf(path, sizeof path, "%s/artifacts/%s/result.json", ctx->state_dir, key);
@@ -314,7 +316,7 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
   jd_artifacts *a = calloc(1, sizeof *a);
   if (!a)
     return DK_ENOMEM;
-  jd_artifacts_key(key, source_identity, build_image_id);
+  artifacts_key(key, source_identity, build_image_id);
   snprintf(base, sizeof base, "%s/artifacts", ctx->state_dir);
   snprintf(entry, sizeof entry, "%s/%s", base, key);
   if (!(a->key = strdup(key))) {

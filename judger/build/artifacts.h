@@ -34,10 +34,6 @@ typedef struct jd_artifacts {
   int64_t duration_ms;
 } jd_artifacts;
 
-/* The cache key of (source identity, build image id); build_image_id NULL =
- * the program has no build.Dockerfile (its artifacts are its source). */
-void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id);
-
 /* Returns the cached artifacts for (identity, build image) or builds them
  * from src_dir. 0 with *out filled for every verdict; a negative
  * dk_error_code (or -1 for a host I/O failure) when the system failed.

@@ -31,7 +31,8 @@ const char *jd_build_status_name(jd_build_status s) {
   return (unsigned)s < JD_BUILD_STATUS_COUNT ? statuses[s].name : "?";
 }
 
-int jd_build_status_exit(jd_build_status s) {
+/* JD_EXIT_OK, JD_EXIT_PROGRAM, ...: what `judger build` exits with. */
+static int status_exit(jd_build_status s) {
   return (unsigned)s < JD_BUILD_STATUS_COUNT ? statuses[s].exit_code : JD_EXIT_SYSTEM;
 }
 
@@ -143,7 +144,7 @@ static int outcome(jd_build_result *r, jd_build_status status, jd_verdict verdic
   r->status = status;
   r->verdict = verdict;
   r->stage = stage;
-  r->exit_code = jd_build_status_exit(status);
+  r->exit_code = status_exit(status);
   set_str(&r->message, message);
   return 1;
 }

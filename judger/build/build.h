@@ -59,13 +59,11 @@ typedef enum jd_build_status {
 
 /* "ok", "failed", ...; "?" outside the enum. Static storage. */
 const char *jd_build_status_name(jd_build_status s);
-/* JD_EXIT_OK, JD_EXIT_PROGRAM, ...: what `judger build` exits with. */
-int jd_build_status_exit(jd_build_status s);
 
 typedef struct jd_build_result {
   /* Process-style outcome, as `judger build` exits with it:
    * 0 ok (built or cached), 1 the program's fault, 2 usage, 3 system fault
-   * (jd_build_status_exit of status). */
+   * (the exit code of status in JD_BUILD_STATUS_MAP). */
   int exit_code;
   jd_build_status status;
   jd_verdict verdict; /* OK, CE, TLE, MLE, UE; JD_VERDICT_COUNT (none) when INVALID */

@@ -184,7 +184,8 @@ void jd_source_free(jd_source *s) {
   free(s);
 }
 
-int jd_src_work_dir(char **out, const char *state_dir, const char *what) {
+/* A work directory <state_dir>/work/<what>-<random>, made; -1 with errno. */
+static int work_dir(char **out, const char *state_dir, const char *what) {
   char base[PATH_MAX], rnd[17];
   *out = NULL;
   if (snprintf(base, sizeof base, "%s/work", state_dir) >= (int)sizeof base ||
@@ -218,7 +219,7 @@ static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *
                          ref->dir);
     s->dir = strdup(real);
   } else {
-    if (!state_dir || jd_src_work_dir(&s->work_dir, state_dir, "src") != 0)
+    if (!state_dir || work_dir(&s->work_dir, state_dir, "src") != 0)
       return no_work_dir(state_dir, err, errlen);
     int rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
     if (rc)
@@ -271,7 +272,7 @@ int jd_source_materialize(jd_source *s, char *err, size_t errlen) {
     return 0;
   if (!s->repo || !s->state_dir)
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "nothing to export");
-  if (jd_src_work_dir(&s->work_dir, s->state_dir, "src") != 0)
+  if (work_dir(&s->work_dir, s->state_dir, "src") != 0)
     return no_work_dir(s->state_dir, err, errlen);
   int rc = jd_src_git_write(s, s->work_dir, err, errlen);
   if (!rc && !(s->dir = strdup(s->work_dir)))

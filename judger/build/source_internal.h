@@ -14,9 +14,6 @@
 int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* A work directory <state_dir>/work/<what>-<random>, made; -1 with errno. */
-int jd_src_work_dir(char **out, const char *state_dir, const char *what);
-
 /* ---- git (source_git.c) ---- */
 
 /* Resolves ref's git source into s (repo, tree, commit, identity) without
