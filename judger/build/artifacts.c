@@ -276,7 +276,9 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   if (jd_copy_tree(src_dir, app) != 0)
     return -1;
   run_outcome o = {.verdict = JD_VERDICT_OK};
-  if (build_image_id && (rc = run_build(&o, job, app, build_image_id, &log)))
+  if (build_image_id)
+    rc = run_build(&o, job, app, build_image_id, &log);
+  if (rc)
     goto cleanup;
   a->duration_ms = jd_mono_ms() - t0;
   a->exit_code = o.exit_code;
@@ -319,7 +321,8 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
   artifacts_key(key, source_identity, build_image_id);
   snprintf(base, sizeof base, "%s/artifacts", ctx->state_dir);
   snprintf(entry, sizeof entry, "%s/%s", base, key);
-  if (!(a->key = strdup(key))) {
+  a->key = strdup(key);
+  if (!a->key) {
     rc = DK_ENOMEM;
     goto cleanup;
   }

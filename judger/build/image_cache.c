@@ -156,7 +156,9 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
       jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
     return DK_EINVAL;
   jd_env_image *img = calloc(1, sizeof *img);
-  if (!img || !(img->tag = strdup(tag))) {
+  if (img)
+    img->tag = strdup(tag);
+  if (!img || !img->tag) {
     free(img);
     return DK_ENOMEM;
   }

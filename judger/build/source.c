@@ -275,7 +275,9 @@ int jd_source_materialize(jd_source *s, char *err, size_t errlen) {
   if (work_dir(&s->work_dir, s->state_dir, "src") != 0)
     return no_work_dir(s->state_dir, err, errlen);
   int rc = jd_src_git_write(s, s->work_dir, err, errlen);
-  if (!rc && !(s->dir = strdup(s->work_dir)))
+  if (!rc)
+    s->dir = strdup(s->work_dir);
+  if (!rc && !s->dir)
     rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   return rc;
 }

@@ -381,6 +381,7 @@ int jd_src_git_write(const jd_source *s, const char *dest, char *err, size_t err
 
 int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
                           bool optional, char *err, size_t errlen) {
+  *data = NULL;
   const git_tree_entry *e = git_tree_entry_byname(s->tree, name);
   if (!e)
     return optional ? 0
@@ -395,12 +396,14 @@ int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const ch
     return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", name, git_msg());
   size_t n = (size_t)git_blob_rawsize(blob);
   int rc = 0;
-  if (n > JD_DOCKERFILE_MAX) {
+  if (n > JD_DOCKERFILE_MAX)
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
                      JD_DOCKERFILE_MAX);
-  } else if (!(*data = malloc(n + 1))) {
+  else
+    *data = malloc(n + 1);
+  if (!rc && !*data)
     rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  } else {
+  if (!rc) {
     memcpy(*data, git_blob_rawcontent(blob), n);
     (*data)[n] = '\0';
     if (len)
