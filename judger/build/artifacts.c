@@ -14,14 +14,16 @@
 
 #include "build/artifacts.h"
 #include "build/image_cache.h"
-#include "common/util.h"
 #include "common/clock.h"
 #include "common/labels.h"
+#include "common/util.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
 
-void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id) {
+/* The cache key of (source identity, build image id); build_image_id NULL =
+ * the program has no build.Dockerfile (its artifacts are its source). */
+static void artifacts_key(char out[65], const char *source_identity, const char *build_image_id) {
   char *s = NULL;
   int n = asprintf(&s, KEY_VERSION "\n%s\n%s\n", source_identity,
                    build_image_id ? build_image_id : "none");
@@ -38,7 +40,6 @@ void jd_artifacts_free(jd_artifacts *a) {
     return;
   free(a->key);
   free(a->dir);
-  free(a->verdict);
   free(a->message);
   free(a->log);
   free(a);
@@ -46,21 +47,24 @@ void jd_artifacts_free(jd_artifacts *a) {
 
 /* ---- the build container -------------------------------------------------- */
 
+/* One program build: who, with what limits (defaults filled in), and where
+ * its progress goes. */
+typedef struct build_job {
+  jd_ctx *ctx;
+  jd_domain domain;
+  const char *id;
+  jd_build_limits lim;
+  const dk_kv *extra_labels;
+  size_t nextra;
+  jd_progress_fn progress;
+  void *ud;
+  dk_cancel *cancel;
+} build_job;
+
 typedef struct log_state {
   dk_buf *log;
-  void (*progress)(void *ud, const char *line);
-  void *ud;
-  char line[4096];
-  size_t len;
+  jd_progress progress;
 } log_state;
-
-static void log_line_flush(log_state *s) {
-  if (!s->len)
-    return;
-  s->line[s->len] = '\0';
-  s->progress(s->ud, s->line);
-  s->len = 0;
-}
 
 /* stdout and stderr go, interleaved as they come, into one capped log: a
  * compiler's messages land where a user expects them. Past the cap the
@@ -69,52 +73,37 @@ static int log_frame(void *ud, int stream, const char *data, size_t len) {
   log_state *s = ud;
   (void)stream;
   (void)dk_buf_append(s->log, data, len); /* DK_ETOOBIG sets truncated: not fatal */
-  if (!s->progress)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    if (data[i] == '\n') {
-      log_line_flush(s);
-      continue;
-    }
-    if (s->len == sizeof s->line - 1)
-      log_line_flush(s);
-    s->line[s->len++] = data[i];
-  }
+  jd_progress_feed(&s->progress, data, len);
   return 0;
 }
 
 typedef struct run_outcome {
-  const char *verdict;
+  jd_verdict verdict;
   char message[512];
   int64_t exit_code;
 } run_outcome;
 
-/* Runs the build container over app_dir. Returns 0 with o filled, or a
- * negative dk_error_code when the engine failed. The container is removed
- * on every path. */
-static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *id,
-                     const char *app_dir, const char *image_id, const jd_build_limits *lim,
-                     const dk_kv *extra_labels, size_t nextra, dk_buf *log,
-                     void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
-  const char *host = ctx->host_id ? ctx->host_id : "local";
+/* Creates the build container over app_dir: limits, no network unless
+ * asked, labelled for reconciliation. */
+static int create_container(char **cid, const build_job *job, const char *app_dir,
+                            const char *image_id) {
+  const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
+  const char *domain = jd_domain_name(job->domain);
+  const jd_build_limits *lim = &job->lim;
   char name[200], rnd[9], bind[PATH_MAX + 200];
-  char *cid = NULL;
-  dk_kv *labels = NULL;
-  dk_container_info *info = NULL;
-  int rc = 0;
   if (jd_random_hex(rnd, 4) != 0)
     return DK_EINTERNAL;
-  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, jd_domain_name(domain), id, rnd);
+  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, domain, job->id, rnd);
   snprintf(bind, sizeof bind, "%s:/app", app_dir);
-  labels = calloc(4 + nextra, sizeof *labels);
+  dk_kv *labels = calloc(4 + job->nextra, sizeof *labels);
   if (!labels)
     return DK_ENOMEM;
   labels[0] = (dk_kv){JD_LABEL_HOST, host};
   labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
-  labels[2] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
-  labels[3] = (dk_kv){JD_LABEL_ID, id};
-  for (size_t i = 0; i < nextra; i++)
-    labels[4 + i] = extra_labels[i];
+  labels[2] = (dk_kv){JD_LABEL_DOMAIN, domain};
+  labels[3] = (dk_kv){JD_LABEL_ID, job->id};
+  for (size_t i = 0; i < job->nextra; i++)
+    labels[4 + i] = job->extra_labels[i];
   const char *binds[] = {bind, NULL};
   const char *secopt[] = {"no-new-privileges", NULL};
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
@@ -122,7 +111,7 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
       .image = image_id,
       .working_dir = "/app",
       .labels = labels,
-      .nlabels = 4 + nextra,
+      .nlabels = 4 + job->nextra,
       .host = {.nano_cpus = (int64_t)(lim->cpus * 1e9),
                .memory = lim->memory,
                .memory_swap = lim->memory, /* equal: no swap, so MLE is real */
@@ -135,69 +124,91 @@ static int run_build(run_outcome *o, jd_ctx *ctx, jd_domain domain, const char *
                .log_opts = logopts,
                .nlog_opts = 2},
   };
-  if ((rc = dk_container_create(&cid, ctx->dk, name, &cfg)))
-    goto cleanup;
-  if ((rc = dk_container_start(ctx->dk, cid)))
-    goto cleanup;
+  int rc = dk_container_create(cid, job->ctx->dk, name, &cfg);
+  free(labels);
+  return rc;
+}
+
+/* Follows the started container's output into log until it stops, within
+ * the wall time. *stopped_rc is 0 when it stopped on its own, DK_ETIMEDOUT
+ * or DK_ECANCELED; the return value is an engine failure (or 0). */
+static int follow(int *stopped_rc, const build_job *job, const char *cid, dk_buf *log) {
   /* The wall time counts from the start: the engine's create/start cost
    * (up to a second on a busy host) is not the program's. */
-  int64_t deadline = jd_mono_ms() + lim->wall_ms;
-  log_state ls = {.log = log, .progress = progress, .ud = ud};
+  int64_t deadline = jd_mono_ms() + job->lim.wall_ms;
+  log_state ls = {.log = log};
+  jd_progress_init(&ls.progress, job->progress, job->ud);
   dk_logs_opts lo = {.follow = true};
-  dk_call call = {.deadline_ms = deadline, .cancel = cancel};
+  dk_call call = {.deadline_ms = deadline, .cancel = job->cancel};
   /* Following the logs returns when the container stops, or at the
    * deadline: the wall clock is enforced right here. */
-  int lrc = dk_container_logs(ctx->dk, cid, &lo, log_frame, &ls, &call);
-  if (progress)
-    log_line_flush(&ls);
-  bool timed_out = lrc == DK_ETIMEDOUT, canceled = lrc == DK_ECANCELED;
+  int lrc = dk_container_logs(job->ctx->dk, cid, &lo, log_frame, &ls, &call);
+  jd_progress_finish(&ls.progress);
+  *stopped_rc = lrc == DK_ETIMEDOUT || lrc == DK_ECANCELED ? lrc : 0;
+  if (*stopped_rc)
+    return 0;
+  /* The log stream ended: the container is stopping; wait for it, still
+   * within the wall time (plus a little for the engine's bookkeeping). */
   int64_t code = -1;
-  if (!timed_out && !canceled) {
-    /* The log stream ended: the container is stopping; wait for it, still
-     * within the wall time (plus a little for the engine's bookkeeping). */
-    dk_call wc = {.deadline_ms = (deadline > jd_mono_ms() ? deadline : jd_mono_ms()) + 2000,
-                  .cancel = cancel};
-    int wrc = dk_container_wait(&code, ctx->dk, cid, NULL, &wc);
-    timed_out = wrc == DK_ETIMEDOUT;
-    canceled = wrc == DK_ECANCELED;
-    if (wrc && !timed_out && !canceled) {
-      rc = wrc;
-      goto cleanup;
-    }
-  }
-  if (timed_out || canceled) {
-    (void)dk_container_kill(ctx->dk, cid, NULL);
-    o->verdict = timed_out ? "TLE" : "UE";
-    if (timed_out)
-      snprintf(o->message, sizeof o->message, "build exceeded its wall time of %lld ms",
-               (long long)lim->wall_ms);
-    else
-      snprintf(o->message, sizeof o->message, "build canceled");
-    goto cleanup;
-  }
-  if ((rc = dk_container_inspect(&info, ctx->dk, cid)))
-    goto cleanup;
+  dk_call wc = {.deadline_ms = (deadline > jd_mono_ms() ? deadline : jd_mono_ms()) + 2000,
+                .cancel = job->cancel};
+  int wrc = dk_container_wait(&code, job->ctx->dk, cid, NULL, &wc);
+  if (wrc == DK_ETIMEDOUT || wrc == DK_ECANCELED)
+    *stopped_rc = wrc;
+  return *stopped_rc ? 0 : wrc;
+}
+
+/* The verdict of a container that stopped on its own: MLE, CE or OK. */
+static int judge(run_outcome *o, const build_job *job, const char *cid) {
+  dk_container_info *info = NULL;
+  int rc = dk_container_inspect(&info, job->ctx->dk, cid);
+  if (rc)
+    return rc;
   o->exit_code = info->exit_code;
   if (info->oom_killed) {
-    o->verdict = "MLE";
+    o->verdict = JD_VERDICT_MLE;
     snprintf(o->message, sizeof o->message, "build ran out of memory (limit %lld MiB)",
-             (long long)(lim->memory >> 20));
+             (long long)(job->lim.memory >> 20));
   } else if (info->exit_code != 0) {
-    o->verdict = "CE";
+    o->verdict = JD_VERDICT_CE;
     snprintf(o->message, sizeof o->message, "build failed with exit code %lld",
              (long long)info->exit_code);
   } else {
-    o->verdict = "OK";
+    o->verdict = JD_VERDICT_OK;
   }
-cleanup:
+  dk_container_info_free(info);
+  return 0;
+}
+
+/* Runs the build container over app_dir. Returns 0 with o filled, or a
+ * negative dk_error_code when the engine failed. The container is removed
+ * on every path. */
+static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
+                     const char *image_id, dk_buf *log) {
+  char *cid = NULL;
+  int stopped = 0;
+  int rc = create_container(&cid, job, app_dir, image_id);
+  if (!rc)
+    rc = dk_container_start(job->ctx->dk, cid);
+  if (!rc)
+    rc = follow(&stopped, job, cid, log);
+  if (!rc && stopped) {
+    (void)dk_container_kill(job->ctx->dk, cid, NULL);
+    o->verdict = stopped == DK_ETIMEDOUT ? JD_VERDICT_TLE : JD_VERDICT_UE;
+    if (stopped == DK_ETIMEDOUT)
+      snprintf(o->message, sizeof o->message, "build exceeded its wall time of %lld ms",
+               (long long)job->lim.wall_ms);
+    else
+      snprintf(o->message, sizeof o->message, "build canceled");
+  } else if (!rc) {
+    rc = judge(o, job, cid);
+  }
   if (cid) {
-    int rr = dk_container_remove(ctx->dk, cid, true, true);
+    int rr = dk_container_remove(job->ctx->dk, cid, true, true);
     if (rr && rr != DK_ENOTFOUND && !rc)
       rc = rr; /* a build container left behind is a system fault */
   }
-  dk_container_info_free(info);
   free(cid);
-  free(labels);
   return rc;
 }
 
@@ -213,7 +224,7 @@ static int write_result(const char *dir, const char *key, const char *identity,
   json_object_object_add(o, "key", json_object_new_string(key));
   json_object_object_add(o, "source_identity", json_object_new_string(identity));
   json_object_object_add(o, "build_image_id", image_id ? json_object_new_string(image_id) : NULL);
-  json_object_object_add(o, "verdict", json_object_new_string("OK"));
+  json_object_object_add(o, "verdict", json_object_new_string(jd_verdict_name(JD_VERDICT_OK)));
   json_object_object_add(o, "created", json_object_new_string(now));
   json_object_object_add(o, "log", log ? json_object_new_string(log) : NULL);
   const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
@@ -228,7 +239,7 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
                         const char *build_image_id) {
   *out = NULL;
   char key[65], path[PATH_MAX + 100];
-  jd_artifacts_key(key, source_identity, build_image_id);
+  artifacts_key(key, source_identity, build_image_id);
   /* The entry appears whole, by rename: result.json there means done.
    * Touching it keeps the entry alive for the gc. */
   snprintf(path, sizeof path, "%s/artifacts/%s/result.json", ctx->state_dir, key);
@@ -239,16 +250,49 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
   if (!a)
     return DK_ENOMEM;
   a->cached = true;
+  a->verdict = JD_VERDICT_OK;
   a->key = strdup(key);
-  a->verdict = strdup("OK");
-  if (a->key && a->verdict && asprintf(&a->dir, "%s/artifacts/%s/app", ctx->state_dir, key) < 0)
+  if (a->key && asprintf(&a->dir, "%s/artifacts/%s/app", ctx->state_dir, key) < 0)
     a->dir = NULL;
-  if (!a->key || !a->verdict || !a->dir) {
+  if (!a->key || !a->dir) {
     jd_artifacts_free(a);
     return DK_ENOMEM;
   }
   *out = a;
   return 0;
+}
+
+/* Builds into tmp/app (a copy of src_dir) and fills a; an OK build gets its
+ * result.json there. 0, -1 (host I/O, errno) or a dk_error_code. */
+static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, const char *src_dir,
+                      const char *source_identity, const char *build_image_id) {
+  char app[PATH_MAX + 100];
+  dk_buf log = DK_BUF_INIT(job->lim.log_max);
+  int64_t t0 = jd_mono_ms();
+  int rc = 0;
+  snprintf(app, sizeof app, "%s/app", tmp);
+  /* The build works on a copy: the source (a git export or a user's
+   * directory) stays pristine, and a failed build leaves nothing. */
+  if (jd_copy_tree(src_dir, app) != 0)
+    return -1;
+  run_outcome o = {.verdict = JD_VERDICT_OK};
+  if (build_image_id)
+    rc = run_build(&o, job, app, build_image_id, &log);
+  if (rc)
+    goto cleanup;
+  a->duration_ms = jd_mono_ms() - t0;
+  a->exit_code = o.exit_code;
+  a->verdict = o.verdict;
+  if (log.truncated)
+    (void)dk_buf_appendf(&log, "\n[judger: log truncated at %zu bytes]\n", job->lim.log_max);
+  a->message = o.message[0] ? strdup(o.message) : NULL;
+  a->log = log.data ? strdup(log.data) : NULL;
+  if (o.verdict == JD_VERDICT_OK &&
+      write_result(tmp, a->key, source_identity, build_image_id, a->log) != 0)
+    rc = -1;
+cleanup:
+  dk_buf_free(&log);
+  return rc;
 }
 
 int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
@@ -257,44 +301,31 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
                         const dk_kv *extra_labels, size_t nextra,
                         void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
   *out = NULL;
-  jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
-  if (lim.cpus <= 0)
-    lim.cpus = JD_BUILD_DEFAULT_CPUS;
-  if (!lim.memory)
-    lim.memory = JD_BUILD_DEFAULT_MEMORY;
-  if (!lim.pids)
-    lim.pids = JD_BUILD_DEFAULT_PIDS;
-  if (!lim.wall_ms)
-    lim.wall_ms = JD_BUILD_DEFAULT_WALL_MS;
-  if (!lim.log_max)
-    lim.log_max = JD_BUILD_DEFAULT_LOG_MAX;
-
-  jd_artifacts *a = calloc(1, sizeof *a);
-  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], app[PATH_MAX + 100];
-  char rnd[17];
-  dk_buf log = DK_BUF_INIT(lim.log_max);
+  int rc = jd_artifacts_lookup(out, ctx, source_identity, build_image_id);
+  if (rc || *out)
+    return rc;
+  build_job job = {.ctx = ctx,
+                   .domain = domain,
+                   .id = id,
+                   .extra_labels = extra_labels,
+                   .nextra = nextra,
+                   .progress = progress,
+                   .ud = ud,
+                   .cancel = cancel};
+  jd_build_limits_defaults(&job.lim, limits);
+  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], rnd[17];
   bool tmp_made = false;
-  int rc = 0;
+  jd_artifacts *a = calloc(1, sizeof *a);
   if (!a)
     return DK_ENOMEM;
-  jd_artifacts_key(key, source_identity, build_image_id);
+  artifacts_key(key, source_identity, build_image_id);
   snprintf(base, sizeof base, "%s/artifacts", ctx->state_dir);
   snprintf(entry, sizeof entry, "%s/%s", base, key);
-  if (!(a->key = strdup(key))) {
+  a->key = strdup(key);
+  if (!a->key) {
     rc = DK_ENOMEM;
     goto cleanup;
   }
-
-  jd_artifacts *hit = NULL;
-  if ((rc = jd_artifacts_lookup(&hit, ctx, source_identity, build_image_id)))
-    goto cleanup;
-  if (hit) {
-    jd_artifacts_free(a);
-    *out = hit;
-    return 0;
-  }
-
-  int64_t t0 = jd_mono_ms();
   if (jd_mkdir_p(base, 0755) != 0 || jd_random_hex(rnd, 8) != 0) {
     rc = -1;
     goto cleanup;
@@ -305,51 +336,22 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     goto cleanup;
   }
   tmp_made = true;
-  snprintf(app, sizeof app, "%s/app", tmp);
-  /* The build works on a copy: the source (a git export or a user's
-   * directory) stays pristine, and a failed build leaves nothing. */
-  if (jd_copy_tree(src_dir, app) != 0) {
-    rc = -1;
-    goto cleanup;
-  }
-  run_outcome o = {.verdict = "OK"};
-  if (build_image_id) {
-    rc = run_build(&o, ctx, domain, id, app, build_image_id, &lim, extra_labels, nextra, &log,
-                   progress, ud, cancel);
-    if (rc)
-      goto cleanup;
-  }
-  a->duration_ms = jd_mono_ms() - t0;
-  a->exit_code = o.exit_code;
-  if (log.truncated)
-    (void)dk_buf_appendf(&log, "\n[judger: log truncated at %zu bytes]\n", lim.log_max);
-  a->verdict = strdup(o.verdict);
-  a->message = o.message[0] ? strdup(o.message) : NULL;
-  if (log.data)
-    a->log = strdup(log.data);
-  if (!a->verdict) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
-  if (strcmp(o.verdict, "OK"))
+  rc = build_into(a, &job, tmp, src_dir, source_identity, build_image_id);
+  if (rc || a->verdict != JD_VERDICT_OK)
     goto cleanup; /* failures are not cached: the tmp dir goes */
-  if (write_result(tmp, key, source_identity, build_image_id, a->log) != 0) {
-    rc = -1;
-    goto cleanup;
-  }
   if (rename(tmp, entry) == 0) {
     tmp_made = false;
   } else if (errno != EEXIST && errno != ENOTEMPTY) {
     rc = -1; /* another build of the same key won the race otherwise: use its entry */
     goto cleanup;
   }
-  snprintf(app, sizeof app, "%s/app", entry);
-  if (!(a->dir = strdup(app)))
+  if (asprintf(&a->dir, "%s/app", entry) < 0) {
+    a->dir = NULL;
     rc = DK_ENOMEM;
+  }
 cleanup:
   if (tmp_made)
     jd_rm_rf(tmp);
-  dk_buf_free(&log);
   if (rc) {
     jd_artifacts_free(a);
     return rc;

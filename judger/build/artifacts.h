@@ -19,23 +19,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/context.h"
 #include "build/program.h"
+#include "common/context.h"
+#include "common/verdict.h"
 
 typedef struct jd_artifacts {
-  char *key;     /* sha256 hex */
-  char *dir;     /* host directory to bind at /app read-only (NULL unless OK) */
-  bool cached;   /* found in the cache: nothing ran */
-  char *verdict; /* "OK", "CE", "TLE", "MLE", "UE" */
-  char *message; /* one line when verdict != OK */
-  char *log;     /* the build's stdout+stderr, capped; NULL on a cache hit */
+  char *key;          /* sha256 hex */
+  char *dir;          /* host directory to bind at /app read-only (NULL unless OK) */
+  bool cached;        /* found in the cache: nothing ran */
+  jd_verdict verdict; /* OK, CE, TLE, MLE, UE */
+  char *message;      /* one line when verdict != OK */
+  char *log;          /* the build's stdout+stderr, capped; NULL on a cache hit */
   int64_t exit_code;
   int64_t duration_ms;
 } jd_artifacts;
-
-/* The cache key of (source identity, build image id); build_image_id NULL =
- * the program has no build.Dockerfile (its artifacts are its source). */
-void jd_artifacts_key(char out[65], const char *source_identity, const char *build_image_id);
 
 /* Returns the cached artifacts for (identity, build image) or builds them
  * from src_dir. 0 with *out filled for every verdict; a negative

@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "build/base_image.h"
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/util.h"
 
 /* Runs debootstrap with its output (stdout+stderr) handed line by line to
@@ -79,6 +80,80 @@ static size_t read_pipe(char *buf, size_t n, void *ud) {
   }
 }
 
+static const char *dk_message(int rc) {
+  return dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
+}
+
+/* 1 when tag is there, 0 when it is not, -1 (err set) when the engine
+ * cannot say. */
+static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, tag);
+  dk_image_info_free(info);
+  if (rc == 0 || rc == DK_ENOTFOUND)
+    return rc == 0;
+  return jd_fail(err, errlen, "cannot inspect %s: %s", tag, dk_message(rc));
+}
+
+/* One debootstrap per host at a time: two processes that both miss (two
+ * test suites, two judgers) would otherwise each spend a minute making the
+ * same image. The loser waits, then finds the tag. Returns the lock's
+ * descriptor (closing it releases the lock), or -1 when there is no lock
+ * to be had: then it goes on without. */
+static int lock_host(void) {
+  int fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+/* debootstrap into rootfs, without the downloaded .debs. */
+static int make_rootfs(const char *rootfs, const char *mirror,
+                       void (*progress)(void *ud, const char *line), void *ud, char *err,
+                       size_t errlen) {
+  int ds = run_debootstrap(rootfs, mirror, progress, ud);
+  if (ds != 0)
+    return jd_fail(err, errlen, "debootstrap --variant=minbase bookworm %s failed (status %d)",
+                   mirror, ds);
+  char cache[PATH_MAX + 64];
+  snprintf(cache, sizeof cache, "%s/var/cache/apt/archives", rootfs);
+  jd_rm_rf(cache);
+  snprintf(cache, sizeof cache, "%s/var/cache/apt/archives/partial", rootfs);
+  jd_mkdir_p(cache, 0755);
+  return 0;
+}
+
+/* Imports rootfs as repo:tag_name, streamed through a pipe by a writer
+ * thread. */
+static int import_rootfs(jd_ctx *ctx, const char *rootfs, const char *repo, const char *tag_name,
+                         char *err, size_t errlen) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return jd_fail(err, errlen, "pipe: %s", strerror(errno));
+  tar_writer w = {.fd = fds[1], .dir = rootfs};
+  pthread_t th;
+  if (pthread_create(&th, NULL, write_tar, &w) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return jd_fail(err, errlen, "cannot start the tar writer");
+  }
+  /* The writer closes fds[1]. */
+  dk_call call = {.deadline_ms = jd_mono_ms() + 30 * 60 * 1000};
+  int irc = dk_image_import(ctx->dk, read_pipe, &fds[0], repo, tag_name, &call);
+  /* Unblock the writer if the import stopped reading early. */
+  close(fds[0]);
+  pthread_join(th, NULL);
+  if (irc)
+    return jd_fail(err, errlen, "import of %s:%s failed: %s", repo, tag_name, dk_message(irc));
+  if (w.rc)
+    return jd_fail(err, errlen, "cannot archive %s: %s", rootfs, dk_message(w.rc));
+  return 0;
+}
+
 int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *mirror,
                          void (*progress)(void *ud, const char *line), void *ud, char *err,
                          size_t errlen) {
@@ -90,108 +165,38 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
     mirror = getenv("JUDGER_DEBIAN_MIRROR");
   if (!mirror || !*mirror)
     mirror = JD_BASE_MIRROR;
-  dk_image_info *info = NULL;
-  int rc = dk_image_inspect(&info, ctx->dk, tag);
-  dk_image_info_free(info);
-  if (rc == 0)
-    return 0;
-  if (rc != DK_ENOTFOUND) {
-    snprintf(err, errlen, "cannot inspect %s: %s", tag,
-             dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
-    return -1;
-  }
+  int there = image_exists(ctx, tag, err, errlen);
+  if (there)
+    return there > 0 ? 0 : -1;
   const char *colon = strrchr(tag, ':');
-  if (!colon || strchr(colon, '/')) {
-    snprintf(err, errlen, "base image tag '%s' must be REPO:TAG", tag);
-    return -1;
-  }
+  if (!colon || strchr(colon, '/'))
+    return jd_fail(err, errlen, "base image tag '%s' must be REPO:TAG", tag);
   char repo[256];
   snprintf(repo, sizeof repo, "%.*s", (int)(colon - tag), tag);
 
-  /* One debootstrap per host at a time: two processes that both miss (two
-   * test suites, two judgers) would otherwise each spend a minute making
-   * the same image. The loser waits, then finds the tag. */
-  int lock_fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0)
-    lock_fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0) {
-    rc = dk_image_inspect(&info, ctx->dk, tag);
-    dk_image_info_free(info);
-    if (rc == 0) {
-      close(lock_fd);
-      return 0;
-    }
+  int lock_fd = lock_host();
+  if (lock_fd >= 0 && image_exists(ctx, tag, NULL, 0) == 1) {
+    close(lock_fd);
+    return 0;
   }
-
-  char work[PATH_MAX], rootfs[PATH_MAX + 16];
-  snprintf(work, sizeof work, "%s/work/base-XXXXXX", ctx->state_dir);
-  char parent[PATH_MAX];
+  char parent[PATH_MAX], work[PATH_MAX + 16], rootfs[PATH_MAX + 32];
   snprintf(parent, sizeof parent, "%s/work", ctx->state_dir);
+  snprintf(work, sizeof work, "%s/base-XXXXXX", parent);
+  int rc = -1;
   if (jd_mkdir_p(parent, 0755) != 0 || !mkdtemp(work)) {
-    snprintf(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
-    if (lock_fd >= 0)
-      close(lock_fd);
-    return -1;
+    jd_fail(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
+    goto cleanup;
   }
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", work);
-  int fds[2] = {-1, -1};
-  pthread_t th;
-  bool thread_started = false;
-  tar_writer w = {.fd = -1, .dir = rootfs};
-  rc = -1;
-  int ds = run_debootstrap(rootfs, mirror, progress, ud);
-  if (ds != 0) {
-    snprintf(err, errlen, "debootstrap --variant=minbase bookworm %s failed (status %d)", mirror,
-             ds);
-    goto cleanup;
-  }
-  /* Downloaded .debs are not needed in the image. */
-  char cache[PATH_MAX + 64];
-  snprintf(cache, sizeof cache, "%s/var/cache/apt/archives", rootfs);
-  jd_rm_rf(cache);
-  snprintf(cache, sizeof cache, "%s/var/cache/apt/archives/partial", rootfs);
-  jd_mkdir_p(cache, 0755);
-  if (progress)
+  rc = make_rootfs(rootfs, mirror, progress, ud, err, errlen);
+  if (!rc && progress)
     progress(ud, "importing the root filesystem into the engine");
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    snprintf(err, errlen, "pipe: %s", strerror(errno));
-    goto cleanup;
-  }
-  w.fd = fds[1];
-  if (pthread_create(&th, NULL, write_tar, &w) != 0) {
-    snprintf(err, errlen, "cannot start the tar writer");
-    goto cleanup;
-  }
-  thread_started = true;
-  fds[1] = -1; /* the writer closes it */
-  dk_call call = {.deadline_ms = jd_mono_ms() + 30 * 60 * 1000};
-  int irc = dk_image_import(ctx->dk, read_pipe, &fds[0], repo, colon + 1, &call);
-  /* Unblock the writer if the import stopped reading early. */
-  close(fds[0]);
-  fds[0] = -1;
-  pthread_join(th, NULL);
-  thread_started = false;
-  if (irc) {
-    snprintf(err, errlen, "import of %s failed: %s", tag,
-             dk_error_last() ? dk_error_last()->message : dk_strerror(irc));
-    goto cleanup;
-  }
-  if (w.rc) {
-    snprintf(err, errlen, "cannot archive %s: %s", rootfs,
-             dk_error_last() ? dk_error_last()->message : dk_strerror(w.rc));
-    goto cleanup;
-  }
-  if (built)
-    *built = true;
-  rc = 0;
-cleanup:
-  if (fds[0] >= 0)
-    close(fds[0]);
-  if (fds[1] >= 0)
-    close(fds[1]);
-  if (thread_started)
-    pthread_join(th, NULL);
+  if (!rc)
+    rc = import_rootfs(ctx, rootfs, repo, colon + 1, err, errlen);
   jd_rm_rf(work);
+  if (!rc && built)
+    *built = true;
+cleanup:
   if (lock_fd >= 0)
     close(lock_fd); /* releases the flock */
   return rc;

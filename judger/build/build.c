@@ -8,22 +8,41 @@
 #include <json-c/json.h>
 
 #include "build/artifacts.h"
-#include "common/clock.h"
 #include "build/build.h"
 #include "build/image_cache.h"
 #include "build/source.h"
+#include "common/clock.h"
 
 static void image_free(jd_build_image *i) {
   free(i->tag);
   free(i->image_id);
 }
 
+static const struct {
+  const char *name;
+  int exit_code;
+} statuses[] = {
+#define JD_BUILD_STATUS_ROW(code, name, exit) {name, exit},
+    JD_BUILD_STATUS_MAP(JD_BUILD_STATUS_ROW)
+#undef JD_BUILD_STATUS_ROW
+};
+
+const char *jd_build_status_name(jd_build_status s) {
+  return (unsigned)s < JD_BUILD_STATUS_COUNT ? statuses[s].name : "?";
+}
+
+/* JD_EXIT_OK, JD_EXIT_PROGRAM, ...: what `judger build` exits with. */
+static int status_exit(jd_build_status s) {
+  return (unsigned)s < JD_BUILD_STATUS_COUNT ? statuses[s].exit_code : JD_EXIT_SYSTEM;
+}
+
+const char *jd_build_result_verdict(const jd_build_result *r) {
+  return r->status == JD_BUILD_STATUS_INVALID ? NULL : jd_verdict_name(r->verdict);
+}
+
 void jd_build_result_free(jd_build_result *r) {
   if (!r)
     return;
-  free(r->status);
-  free(r->verdict);
-  free(r->stage);
   free(r->message);
   free(r->log);
   free(r->domain);
@@ -54,8 +73,8 @@ char *jd_build_result_json(const jd_build_result *r) {
   if (!o)
     return NULL;
   json_object_object_add(o, "exit_code", json_object_new_int(r->exit_code));
-  json_object_object_add(o, "status", jstr(r->status));
-  json_object_object_add(o, "verdict", jstr(r->verdict));
+  json_object_object_add(o, "status", jstr(jd_build_status_name(r->status)));
+  json_object_object_add(o, "verdict", jstr(jd_build_result_verdict(r)));
   json_object_object_add(o, "stage", jstr(r->stage));
   json_object_object_add(o, "message", jstr(r->message));
   json_object_object_add(o, "domain", jstr(r->domain));
@@ -82,9 +101,16 @@ char *jd_build_result_json(const jd_build_result *r) {
 
 /* ---- the pipeline ----------------------------------------------------------- */
 
+/* One run of the pipeline: the request, its result, and what the steps share.
+ * A step returns 0 to go on, 1 when it recorded a final outcome. */
 typedef struct run_state {
-  jd_build_result *r;
+  jd_ctx *ctx;
   const jd_build_request *req;
+  jd_build_result *r;
+  jd_source *src;
+  char *run_df, *build_df; /* the Dockerfiles' bytes; build_df NULL when there is none */
+  size_t run_len, build_len;
+  char err[1024];
 } run_state;
 
 static void say(const jd_build_request *req, const char *fmt, ...)
@@ -112,63 +138,157 @@ static int set_str(char **dst, const char *s) {
   return s && !*dst ? -1 : 0;
 }
 
-/* Records the outcome; exit code from the status word. */
-static void outcome(jd_build_result *r, const char *status, const char *verdict, const char *stage,
-                    const char *message) {
-  set_str(&r->status, status);
-  set_str(&r->verdict, verdict);
-  set_str(&r->stage, stage);
+/* Records the outcome; returns 1 (final) for the steps to return. */
+static int outcome(jd_build_result *r, jd_build_status status, jd_verdict verdict,
+                   const char *stage, const char *message) {
+  r->status = status;
+  r->verdict = verdict;
+  r->stage = stage;
+  r->exit_code = status_exit(status);
   set_str(&r->message, message);
-  if (!strcmp(status, "ok"))
-    r->exit_code = 0;
-  else if (!strcmp(status, "failed"))
-    r->exit_code = 1;
-  else if (!strcmp(status, "invalid"))
-    r->exit_code = 2;
-  else
-    r->exit_code = 3;
+  return 1;
 }
 
-static void system_fault(jd_build_result *r, const char *stage, int rc, const char *what) {
+/* A verdict other than OK from an image build or the program build: UE (a
+ * cancelled build) is ours, the others the program's fault. */
+static int program_outcome(jd_build_result *r, jd_verdict verdict, const char *stage,
+                           const char *message, const char *log) {
+  set_str(&r->log, log);
+  return outcome(r, verdict == JD_VERDICT_UE ? JD_BUILD_STATUS_ERROR : JD_BUILD_STATUS_FAILED,
+                 verdict, stage, message);
+}
+
+/* A JD_SRC_E* failure of the source module: whose fault it says. */
+static int source_fault(jd_build_result *r, int rc, const char *err) {
+  switch (rc) {
+  case JD_SRC_EUSAGE:
+    return outcome(r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", err);
+  case JD_SRC_EPROGRAM:
+    return outcome(r, JD_BUILD_STATUS_FAILED, JD_VERDICT_CE, "source", err);
+  default:
+    return outcome(r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, "source", err);
+  }
+}
+
+static int system_fault(jd_build_result *r, const char *stage, int rc, const char *what) {
   const dk_error *e = dk_error_last();
   char msg[1024];
   snprintf(msg, sizeof msg, "%s: %s", what,
            rc == -1          ? strerror(errno)
            : e && e->message ? e->message
                              : dk_strerror(rc));
-  outcome(r, "error", "UE", stage, msg);
   r->error_code = rc;
+  return outcome(r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, stage, msg);
 }
 
-/* Ensures one environment image. Returns 0 to go on, 1 when the result is
- * final (a failure was recorded). */
-static int env_image(jd_build_result *r, jd_ctx *ctx, const jd_build_request *req, jd_op op,
-                     const char *dockerfile, size_t len, jd_build_image *slot) {
+/* What can be refused before any work. */
+static int check_request(run_state *s) {
+  if (jd_program_id_check(s->req->ref.id, s->err, sizeof s->err) != 0)
+    return outcome(s->r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", s->err);
+  if (!s->ctx->state_dir)
+    return outcome(s->r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", "no state directory");
+  return 0;
+}
+
+/* Opens the source and reads its Dockerfiles. */
+static int open_source(run_state *s) {
+  const jd_program_ref *ref = &s->req->ref;
+  int rc = jd_source_open(&s->src, s->ctx->state_dir, ref, s->err, sizeof s->err);
+  if (rc)
+    return source_fault(s->r, rc, s->err);
+  set_str(&s->r->source_identity, s->src->identity);
+  set_str(&s->r->commit, s->src->commit);
+  if (s->src->commit)
+    say(s->req, "source %s at %s: commit %s", ref->git_url, ref->git_ref ? ref->git_ref : "HEAD",
+        s->src->commit);
+  else
+    say(s->req, "source %s: %s", ref->dir ? ref->dir : ref->tar_url, s->src->identity);
+  rc = jd_source_dockerfile(&s->run_df, &s->run_len, s->src, JD_RUN_DOCKERFILE, false, s->err,
+                            sizeof s->err);
+  if (!rc)
+    rc = jd_source_dockerfile(&s->build_df, &s->build_len, s->src, JD_BUILD_DOCKERFILE, true,
+                              s->err, sizeof s->err);
+  return rc ? source_fault(s->r, rc, s->err) : 0;
+}
+
+/* Ensures one environment image. */
+static int env_image(run_state *s, jd_op op, const char *dockerfile, size_t len,
+                     jd_build_image *slot) {
+  const jd_build_request *req = s->req;
   const char *stage = op == JD_OP_RUN ? "run_image" : "build_image";
   jd_env_image *img = NULL;
   char tag[256];
   jd_image_tag_for(tag, sizeof tag, req->ref.domain, req->ref.id, op, dockerfile, len);
   say(req, "%s image %s", jd_op_name(op), tag);
   int rc =
-      jd_env_image_ensure(&img, ctx, req->ref.domain, req->ref.id, op, dockerfile, len,
+      jd_env_image_ensure(&img, s->ctx, req->ref.domain, req->ref.id, op, dockerfile, len,
                           &req->limits, req->labels, req->nlabels, relay, (void *)req, req->cancel);
-  if (rc) {
-    system_fault(r, stage, rc, "image build");
-    return 1;
-  }
+  if (rc)
+    return system_fault(s->r, stage, rc, "image build");
   set_str(&slot->tag, img->tag);
   set_str(&slot->image_id, img->image_id);
   slot->cached = img->cached;
   int final = 0;
-  if (strcmp(img->verdict, "OK")) {
-    outcome(r, strcmp(img->verdict, "UE") ? "failed" : "error", img->verdict, stage, img->message);
-    set_str(&r->log, img->log);
-    final = 1;
-  } else {
+  if (img->verdict != JD_VERDICT_OK)
+    final = program_outcome(s->r, img->verdict, stage, img->message, img->log);
+  else
     say(req, "%s image %s: %s", jd_op_name(op), img->tag, img->cached ? "cached" : "built");
-  }
   jd_env_image_free(img);
   return final;
+}
+
+/* The artifacts: from the cache, or built over the source (a git source is
+ * written out only then). */
+static int artifacts(run_state *s) {
+  const jd_build_request *req = s->req;
+  jd_build_result *r = s->r;
+  jd_artifacts *a = NULL;
+  int rc = jd_artifacts_lookup(&a, s->ctx, s->src->identity, r->build.image_id);
+  if (!rc && !a) {
+    int mrc = jd_source_materialize(s->src, s->err, sizeof s->err);
+    if (mrc)
+      return source_fault(r, mrc, s->err);
+    rc = jd_artifacts_ensure(&a, s->ctx, req->ref.domain, req->ref.id, s->src->dir,
+                             s->src->identity, r->build.image_id, &req->limits, req->labels,
+                             req->nlabels, relay, (void *)req, req->cancel);
+  }
+  if (rc)
+    return system_fault(r, "artifacts", rc, "program build");
+  set_str(&r->artifacts_key, a->key);
+  set_str(&r->artifacts_dir, a->dir);
+  r->artifacts_cached = a->cached;
+  int final = 0;
+  if (a->verdict != JD_VERDICT_OK) {
+    final = program_outcome(r, a->verdict, "artifacts", a->message, a->log);
+  } else {
+    set_str(&r->log, a->log);
+    say(req, "artifacts %s: %s", a->key, a->cached ? "cached" : "built");
+  }
+  jd_artifacts_free(a);
+  return final;
+}
+
+/* The build op: the build image (when there is a build.Dockerfile), then
+ * the artifacts. */
+static int build_op(run_state *s) {
+  if (s->build_df && env_image(s, JD_OP_BUILD, s->build_df, s->build_len, &s->r->build))
+    return 1;
+  if (!s->build_df)
+    say(s->req, "no %s: the artifacts are the source itself", JD_BUILD_DOCKERFILE);
+  else
+    say(s->req, "artifacts: running %s over a copy of the source", s->r->build.tag);
+  return artifacts(s);
+}
+
+static void pipeline(run_state *s) {
+  int ops = s->req->ops ? s->req->ops : JD_BUILD_OP_ALL;
+  if (check_request(s) || open_source(s))
+    return;
+  if ((ops & JD_BUILD_OP_RUN) && env_image(s, JD_OP_RUN, s->run_df, s->run_len, &s->r->run))
+    return;
+  if ((ops & JD_BUILD_OP_BUILD) && build_op(s))
+    return;
+  outcome(s->r, JD_BUILD_STATUS_OK, JD_VERDICT_OK, "done", NULL);
 }
 
 int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req) {
@@ -177,103 +297,16 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
   if (!r)
     return -1;
   int64_t t0 = jd_mono_ms();
-  jd_source *src = NULL;
-  char *run_df = NULL, *build_df = NULL;
-  size_t run_len = 0, build_len = 0;
-  char err[1024] = "";
-  int ops = req->ops ? req->ops : JD_BUILD_OP_ALL;
-  set_str(&r->domain, jd_domain_name(req->ref.domain));
-  set_str(&r->id, req->ref.id);
-
-  if (jd_program_id_check(req->ref.id, err, sizeof err) != 0) {
-    outcome(r, "invalid", NULL, "source", err);
-    goto done;
-  }
-  if (!ctx->state_dir) {
-    outcome(r, "invalid", NULL, "source", "no state directory");
-    goto done;
-  }
-  int rc = jd_source_open(&src, ctx->state_dir, &req->ref, err, sizeof err);
-  if (rc) {
-    outcome(r,
-            rc == JD_SRC_EUSAGE     ? "invalid"
-            : rc == JD_SRC_EPROGRAM ? "failed"
-                                    : "error",
-            rc == JD_SRC_EUSAGE     ? NULL
-            : rc == JD_SRC_EPROGRAM ? "CE"
-                                    : "UE",
-            "source", err);
-    goto done;
-  }
-  set_str(&r->source_identity, src->identity);
-  set_str(&r->commit, src->commit);
-  if (src->commit)
-    say(req, "source %s at %s: commit %s", req->ref.git_url,
-        req->ref.git_ref ? req->ref.git_ref : "HEAD", src->commit);
-  else
-    say(req, "source %s: %s", req->ref.dir ? req->ref.dir : req->ref.tar_url, src->identity);
-
-  rc = jd_source_dockerfile(&run_df, &run_len, src, JD_RUN_DOCKERFILE, false, err, sizeof err);
-  if (!rc)
-    rc = jd_source_dockerfile(&build_df, &build_len, src, JD_BUILD_DOCKERFILE, true, err,
-                              sizeof err);
-  if (rc) {
-    outcome(r, rc == JD_SRC_EPROGRAM ? "failed" : "error", rc == JD_SRC_EPROGRAM ? "CE" : "UE",
-            "source", err);
-    goto done;
-  }
-  if ((ops & JD_BUILD_OP_RUN) && env_image(r, ctx, req, JD_OP_RUN, run_df, run_len, &r->run))
-    goto done;
-  if (ops & JD_BUILD_OP_BUILD) {
-    if (build_df && env_image(r, ctx, req, JD_OP_BUILD, build_df, build_len, &r->build))
-      goto done;
-    if (!build_df)
-      say(req, "no %s: the artifacts are the source itself", JD_BUILD_DOCKERFILE);
-    else
-      say(req, "artifacts: running %s over a copy of the source", r->build.tag);
-    jd_artifacts *a = NULL;
-    /* Look first: a git source is written out only for a real build. */
-    rc = jd_artifacts_lookup(&a, ctx, src->identity, r->build.image_id);
-    if (!rc && !a) {
-      int mrc = jd_source_materialize(src, err, sizeof err);
-      if (mrc) {
-        outcome(r, mrc == JD_SRC_EPROGRAM ? "failed" : "error",
-                mrc == JD_SRC_EPROGRAM ? "CE" : "UE", "source", err);
-        goto done;
-      }
-    }
-    if (!rc && !a)
-      rc = jd_artifacts_ensure(&a, ctx, req->ref.domain, req->ref.id, src->dir, src->identity,
-                               r->build.image_id, &req->limits, req->labels, req->nlabels, relay,
-                               (void *)req, req->cancel);
-    if (rc) {
-      system_fault(r, "artifacts", rc, "program build");
-      goto done;
-    }
-    set_str(&r->artifacts_key, a->key);
-    set_str(&r->artifacts_dir, a->dir);
-    r->artifacts_cached = a->cached;
-    if (strcmp(a->verdict, "OK")) {
-      outcome(r, strcmp(a->verdict, "UE") ? "failed" : "error", a->verdict, "artifacts",
-              a->message);
-      set_str(&r->log, a->log);
-      jd_artifacts_free(a);
-      goto done;
-    }
-    set_str(&r->log, a->log);
-    say(req, "artifacts %s: %s", a->key, a->cached ? "cached" : "built");
-    jd_artifacts_free(a);
-  }
-  outcome(r, "ok", "OK", "done", NULL);
-done:
-  r->duration_ms = jd_mono_ms() - t0;
-  free(run_df);
-  free(build_df);
-  jd_source_free(src);
-  if (!r->status) { /* set_str ran out of memory */
+  run_state s = {.ctx = ctx, .req = req, .r = r};
+  if (set_str(&r->domain, jd_domain_name(req->ref.domain)) || set_str(&r->id, req->ref.id)) {
     jd_build_result_free(r);
     return -1;
   }
+  pipeline(&s);
+  r->duration_ms = jd_mono_ms() - t0;
+  free(s.run_df);
+  free(s.build_df);
+  jd_source_free(s.src);
   *out = r;
   return 0;
 }

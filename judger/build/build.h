@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/context.h"
 #include "build/program.h"
+#include "common/context.h"
+#include "common/error.h"
+#include "common/verdict.h"
 
 enum { JD_BUILD_OP_BUILD = 1, JD_BUILD_OP_RUN = 2, JD_BUILD_OP_ALL = 3 };
 
@@ -41,16 +43,34 @@ typedef struct jd_build_image {
   bool cached;    /* the tag was already there: nothing was built */
 } jd_build_image;
 
+/* How a build ended: its name in results and the exit code of `judger build`. */
+#define JD_BUILD_STATUS_MAP(XX)                                                                    \
+  XX(OK, "ok", JD_EXIT_OK)              /* built or cached */                                      \
+  XX(FAILED, "failed", JD_EXIT_PROGRAM) /* the program's fault */                                  \
+  XX(INVALID, "invalid", JD_EXIT_USAGE) /* the request is unusable */                              \
+  XX(ERROR, "error", JD_EXIT_SYSTEM)    /* engine, disk, judger */
+
+typedef enum jd_build_status {
+#define JD_BUILD_STATUS_ENUM(code, name, exit) JD_BUILD_STATUS_##code,
+  JD_BUILD_STATUS_MAP(JD_BUILD_STATUS_ENUM)
+#undef JD_BUILD_STATUS_ENUM
+      JD_BUILD_STATUS_COUNT
+} jd_build_status;
+
+/* "ok", "failed", ...; "?" outside the enum. Static storage. */
+const char *jd_build_status_name(jd_build_status s);
+
 typedef struct jd_build_result {
   /* Process-style outcome, as `judger build` exits with it:
-   * 0 ok (built or cached), 1 the program's fault, 2 usage, 3 system fault. */
+   * 0 ok (built or cached), 1 the program's fault, 2 usage, 3 system fault
+   * (the exit code of status in JD_BUILD_STATUS_MAP). */
   int exit_code;
-  char *status;  /* "ok", "failed" (program's fault), "invalid" (usage), "error" (system) */
-  char *verdict; /* "OK", "CE", "TLE", "MLE", "UE"; NULL when invalid */
-  char *stage;   /* where it stopped or finished: "source", "run_image", "build_image",
-                    "artifacts", "done" */
-  char *message; /* one line; NULL when all is well */
-  char *log;     /* the failing step's output (image build or compiler), capped; may be NULL */
+  jd_build_status status;
+  jd_verdict verdict; /* OK, CE, TLE, MLE, UE; JD_VERDICT_COUNT (none) when INVALID */
+  const char *stage;  /* where it stopped or finished (static storage): "source",
+                         "run_image", "build_image", "artifacts", "done" */
+  char *message;      /* one line; NULL when all is well */
+  char *log;          /* the failing step's output (image build or compiler), capped; may be NULL */
   char *domain, *id;
   char *source_identity;     /* "git:<tree id>", "tree:<sha256>" (see docs/build.md) */
   char *commit;              /* git commit id for git sources, else NULL */
@@ -70,6 +90,8 @@ typedef struct jd_build_result {
  * The caller frees *out with jd_build_result_free(). */
 int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req);
 void jd_build_result_free(jd_build_result *r);
+/* The verdict's name ("OK", "CE"...), or NULL when the request was invalid. */
+const char *jd_build_result_verdict(const jd_build_result *r);
 /* The result as one JSON object (docs/build.md); the caller frees it. NULL
  * when memory runs out. */
 char *jd_build_result_json(const jd_build_result *r);

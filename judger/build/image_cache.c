@@ -5,49 +5,21 @@
 
 #include "build/image_cache.h"
 #include "common/clock.h"
-#include "common/util.h"
 #include "common/labels.h"
+#include "common/util.h"
 
 void jd_env_image_free(jd_env_image *img) {
   if (!img)
     return;
   free(img->tag);
   free(img->image_id);
-  free(img->verdict);
   free(img->message);
   free(img->log);
   free(img);
 }
 
-/* Splits the engine's progress text into lines for the caller. */
-typedef struct progress_state {
-  void (*fn)(void *ud, const char *line);
-  void *ud;
-  char line[4096];
-  size_t len;
-} progress_state;
-
-static void progress_flush(progress_state *p) {
-  if (!p->len)
-    return;
-  p->line[p->len] = '\0';
-  p->fn(p->ud, p->line);
-  p->len = 0;
-}
-
 static int progress_text(void *ud, const char *text, size_t len) {
-  progress_state *p = ud;
-  if (!p->fn)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '\n' || text[i] == '\r') {
-      progress_flush(p);
-      continue;
-    }
-    if (p->len == sizeof p->line - 1)
-      progress_flush(p); /* an overlong line comes out in pieces */
-    p->line[p->len++] = text[i];
-  }
+  jd_progress_feed(ud, text, len);
   return 0;
 }
 
@@ -59,123 +31,150 @@ static char *first_line(const char *s) {
   return strndup(s, n);
 }
 
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
-                        const char *dockerfile, size_t len, const jd_build_limits *limits,
-                        const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
-  *out = NULL;
-  char repo[160], tag[256], latest[200], sha[65];
-  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
-      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
-    return DK_EINVAL;
-  snprintf(latest, sizeof latest, "%s:latest", repo);
-  jd_sha256_hex(sha, dockerfile, len);
-  jd_env_image *img = calloc(1, sizeof *img);
-  if (!img || !(img->tag = strdup(tag))) {
-    free(img);
-    return DK_ENOMEM;
+/* A build's end as a verdict: the Dockerfile's fault (CE), its wall time
+ * (TLE) or a cancel (UE); 0 with img filled, or rc itself when the engine
+ * or the judger failed. */
+static int judge_build(jd_env_image *img, int rc, const char *repo, int64_t wall_ms) {
+  const dk_error *e = dk_error_last();
+  char msg[1024];
+  switch (rc) {
+  case 0:
+    img->verdict = JD_VERDICT_OK;
+    return 0;
+  case DK_EBUILD:
+    img->verdict = JD_VERDICT_CE;
+    snprintf(msg, sizeof msg, "%s failed to build: %s", repo,
+             e && e->message ? e->message : "build failed");
+    img->message = first_line(msg);
+    return 0;
+  case DK_ETIMEDOUT:
+    img->verdict = JD_VERDICT_TLE;
+    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
+             (long long)wall_ms);
+    img->message = strdup(msg);
+    return 0;
+  case DK_ECANCELED:
+    img->verdict = JD_VERDICT_UE;
+    snprintf(msg, sizeof msg, "%s: image build canceled", repo);
+    img->message = strdup(msg);
+    return 0;
+  default:
+    return rc; /* the engine or the judger failed */
   }
-  dk_tar *ctxtar = NULL;
-  dk_kv *labels = NULL;
-  dk_buf log = DK_BUF_INIT(0);
-  char *image_id = NULL;
-  int rc;
+}
 
-  /* The cache hit path: one inspect. */
-  dk_image_info *info = NULL;
-  rc = dk_image_inspect(&info, ctx->dk, tag);
-  if (rc == 0) {
-    img->image_id = info->id;
-    info->id = NULL;
-    dk_image_info_free(info);
-    img->cached = true;
-    img->verdict = strdup("OK");
-    goto cleanup;
-  }
-  if (rc != DK_ENOTFOUND)
-    goto cleanup;
-
-  jd_build_limits lim = limits ? *limits : (jd_build_limits){0};
-  size_t log_max = lim.log_max ? lim.log_max : JD_BUILD_DEFAULT_LOG_MAX;
-  int64_t memory = lim.memory ? lim.memory : JD_BUILD_DEFAULT_MEMORY;
-  double cpus = lim.cpus > 0 ? lim.cpus : JD_BUILD_DEFAULT_CPUS;
-  int64_t wall_ms = lim.wall_ms ? lim.wall_ms : JD_BUILD_DEFAULT_WALL_MS;
-  dk_buf_init(&log, log_max);
-
-  /* The context is the Dockerfile alone: no user code in the image. */
-  if ((rc = dk_tar_new(&ctxtar, 0)) ||
-      (rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644)))
-    goto cleanup;
-  const void *tar;
-  size_t tarlen;
-  if ((rc = dk_tar_finish(ctxtar, &tar, &tarlen)))
-    goto cleanup;
-  labels = calloc(4 + nextra, sizeof *labels);
-  if (!labels) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
+/* The labels of an environment image: what `judger gc` selects on, then
+ * the caller's. The caller frees the array (not the strings). */
+static dk_kv *image_labels(jd_domain domain, const char *id, jd_op op, const char *sha,
+                           const dk_kv *extra, size_t nextra) {
+  dk_kv *labels = calloc(4 + nextra, sizeof *labels);
+  if (!labels)
+    return NULL;
   labels[0] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
   labels[1] = (dk_kv){JD_LABEL_ID, id};
   labels[2] = (dk_kv){JD_LABEL_OP, jd_op_name(op)};
   labels[3] = (dk_kv){JD_LABEL_DOCKERFILE, sha};
   for (size_t i = 0; i < nextra; i++)
-    labels[4 + i] = extra_labels[i];
-  const char *tags[] = {tag, latest, NULL};
+    labels[4 + i] = extra[i];
+  return labels;
+}
+
+/* What an image build needs besides the Dockerfile. */
+typedef struct image_job {
+  jd_domain domain;
+  const char *id;
+  jd_op op;
+  const jd_build_limits *limits; /* may be NULL */
+  const dk_kv *extra_labels;
+  size_t nextra;
+  void (*progress)(void *ud, const char *line);
+  void *ud;
+  dk_cancel *cancel;
+} image_job;
+
+/* Builds img->tag (and <repo>:latest) from the Dockerfile alone: no user
+ * code in the image. 0 with the verdict in img, or a dk_error_code. */
+static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
+                       const char *dockerfile, size_t len) {
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, job->limits);
+  char latest[200], sha[65];
+  snprintf(latest, sizeof latest, "%s:latest", repo);
+  jd_sha256_hex(sha, dockerfile, len);
+  dk_tar *ctxtar = NULL;
+  dk_buf log = DK_BUF_INIT(lim.log_max);
+  char *image_id = NULL;
+  const void *tar = NULL;
+  size_t tarlen = 0;
+  dk_kv *labels = image_labels(job->domain, job->id, job->op, sha, job->extra_labels, job->nextra);
+  int rc = labels ? dk_tar_new(&ctxtar, 0) : DK_ENOMEM;
+  if (!rc)
+    rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644);
+  if (!rc)
+    rc = dk_tar_finish(ctxtar, &tar, &tarlen);
+  if (rc)
+    goto cleanup;
+  const char *tags[] = {img->tag, latest, NULL};
   dk_build_opts bo = {.tags = tags,
                       .labels = labels,
-                      .nlabels = 4 + nextra,
-                      .memory = memory,
-                      .memswap = memory, /* swap equal to memory: no swap */
+                      .nlabels = 4 + job->nextra,
+                      .memory = lim.memory,
+                      .memswap = lim.memory, /* swap equal to memory: no swap */
                       .cpu_period = 100000,
-                      .cpu_quota = (int64_t)(cpus * 100000),
+                      .cpu_quota = (int64_t)(lim.cpus * 100000),
                       .pull = false,
                       .network_mode = lim.image_network,
-                      .log_max = log_max};
-  progress_state ps = {.fn = progress, .ud = ud};
-  dk_call call = {.deadline_ms = jd_mono_ms() + wall_ms, .cancel = cancel};
+                      .log_max = lim.log_max};
+  jd_progress ps;
+  jd_progress_init(&ps, job->progress, job->ud);
+  dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
   rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
-  if (ps.fn)
-    progress_flush(&ps);
-  const dk_error *e = dk_error_last();
-  char msg[1024];
-  switch (rc) {
-  case 0:
-    img->verdict = strdup("OK");
+  jd_progress_finish(&ps);
+  rc = judge_build(img, rc, repo, lim.wall_ms);
+  if (rc)
+    goto cleanup;
+  if (img->verdict == JD_VERDICT_OK) {
     img->image_id = image_id;
     image_id = NULL;
-    break;
-  case DK_EBUILD:
-    img->verdict = strdup("CE");
-    snprintf(msg, sizeof msg, "%s failed to build: %s", repo,
-             e && e->message ? e->message : "build failed");
-    img->message = first_line(msg);
-    rc = 0;
-    break;
-  case DK_ETIMEDOUT:
-    img->verdict = strdup("TLE");
-    snprintf(msg, sizeof msg, "%s: image build exceeded its wall time of %lld ms (canceled)", repo,
-             (long long)wall_ms);
-    img->message = strdup(msg);
-    rc = 0;
-    break;
-  case DK_ECANCELED:
-    img->verdict = strdup("UE");
-    snprintf(msg, sizeof msg, "%s: image build canceled", repo);
-    img->message = strdup(msg);
-    rc = 0;
-    break;
-  default:
-    goto cleanup; /* the engine or the judger failed */
   }
   img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
-  if (!img->verdict)
-    rc = DK_ENOMEM;
 cleanup:
   free(image_id);
   free(labels);
   dk_tar_free(ctxtar);
   dk_buf_free(&log);
+  return rc;
+}
+
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
+                        const char *dockerfile, size_t len, const jd_build_limits *limits,
+                        const dk_kv *extra_labels, size_t nextra,
+                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+  *out = NULL;
+  char repo[160], tag[256];
+  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
+      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
+    return DK_EINVAL;
+  jd_env_image *img = calloc(1, sizeof *img);
+  if (img)
+    img->tag = strdup(tag);
+  if (!img || !img->tag) {
+    free(img);
+    return DK_ENOMEM;
+  }
+  /* The cache hit path: one inspect. */
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, tag);
+  if (rc == 0) {
+    img->image_id = info->id;
+    info->id = NULL;
+    dk_image_info_free(info);
+    img->cached = true;
+    img->verdict = JD_VERDICT_OK;
+  } else if (rc == DK_ENOTFOUND) {
+    image_job job = {domain, id, op, limits, extra_labels, nextra, progress, ud, cancel};
+    rc = build_image(img, ctx, &job, repo, dockerfile, len);
+  }
   if (rc) {
     jd_env_image_free(img);
     return rc;
@@ -192,6 +191,25 @@ void jd_image_gc_result_free(jd_image_gc_result *r) {
   dk_strv_free(r->removed);
   dk_strv_free(r->in_use);
   free(r);
+}
+
+/* Lists the environment images, of one program when id is set, of one
+ * domain when domain is set. */
+static int list_env_images(dk_image_list **out, jd_ctx *ctx, const char *domain, const char *id) {
+  char fdom[64], fid[96];
+  const char *filters[4];
+  size_t nf = 0;
+  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[nf++] = fdom;
+  }
+  if (id) {
+    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+    filters[nf++] = fid;
+  }
+  filters[nf] = NULL;
+  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
 }
 
 typedef struct tag_ref {
@@ -226,107 +244,147 @@ static bool has_suffix(const char *s, const char *suf) {
   return n >= m && !strcmp(s + n - m, suf);
 }
 
-int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
-  *out = NULL;
-  char fdom[64], fid[96];
-  const char *filters[4];
-  size_t nf = 0;
-  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
-  if (opts->domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", opts->domain);
-    filters[nf++] = fdom;
-  }
-  if (opts->id) {
-    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", opts->id);
-    filters[nf++] = fid;
-  }
-  filters[nf] = NULL;
-  dk_image_list *list = NULL;
-  tag_ref *refs = NULL;
-  size_t nrefs = 0, nremoved = 0, ninuse = 0;
-  jd_image_gc_result *r = calloc(1, sizeof *r);
-  int rc = r ? dk_image_list_filtered(&list, ctx->dk, filters, NULL) : DK_ENOMEM;
-  if (rc)
-    goto cleanup;
+static void tag_refs_free(tag_ref *refs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(refs[i].repo);
+  free(refs);
+}
+
+/* One entry per tag, grouped by repository and newest first: one image may
+ * carry tags of several repositories, and a repository's ":latest" marks
+ * its current. */
+static int tag_refs(tag_ref **out, size_t *n, const dk_image_list *list) {
   size_t cap = 0;
+  *n = 0;
   for (size_t i = 0; i < list->count; i++)
     for (char **t = list->items[i].repo_tags; t && *t; t++)
       cap++;
-  refs = calloc(cap + 1, sizeof *refs);
-  if (!refs) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
-  /* Work per tag, grouped by repository: one image may carry tags of
-   * several repositories, and a repository's ":latest" marks its current. */
+  tag_ref *refs = calloc(cap + 1, sizeof *refs);
+  if (!refs)
+    return DK_ENOMEM;
   for (size_t i = 0; i < list->count; i++) {
     for (char **t = list->items[i].repo_tags; t && *t; t++) {
       const char *colon = strrchr(*t, ':');
       if (!colon || !strcmp(*t, "<none>:<none>"))
         continue;
-      refs[nrefs].repo = strndup(*t, (size_t)(colon - *t));
-      refs[nrefs].tag = *t;
-      refs[nrefs].img = &list->items[i];
-      if (!refs[nrefs].repo) {
-        rc = DK_ENOMEM;
-        goto cleanup;
+      refs[*n] = (tag_ref){strndup(*t, (size_t)(colon - *t)), *t, &list->items[i]};
+      if (!refs[*n].repo) {
+        tag_refs_free(refs, *n);
+        return DK_ENOMEM;
       }
-      nrefs++;
+      ++*n;
     }
   }
-  qsort(refs, nrefs, sizeof *refs, by_repo_then_newest);
-  for (size_t i = 0; i < nrefs;) {
-    size_t j = i;
-    const char *current_id = NULL;
-    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo)) {
-      if (has_suffix(refs[j].tag, ":latest"))
-        current_id = refs[j].img->id;
+  qsort(refs, *n, sizeof *refs, by_repo_then_newest);
+  *out = refs;
+  return 0;
+}
+
+typedef struct gc_state {
+  jd_ctx *ctx;
+  const jd_image_gc_opts *opts;
+  jd_image_gc_result *r;
+  size_t nremoved, ninuse;
+} gc_state;
+
+/* Removes (or, in a dry run, lists) one old tag. Never forced: the engine
+ * refuses (409) to delete an image a container still uses, which is
+ * exactly the rule. */
+static int remove_old(gc_state *g, const char *tag) {
+  if (g->opts->dry_run)
+    return strv_push(&g->r->removed, &g->nremoved, tag);
+  int rr = dk_image_remove(g->ctx->dk, tag, false, false);
+  if (rr == 0)
+    return strv_push(&g->r->removed, &g->nremoved, tag);
+  if (rr == DK_ECONFLICT)
+    return strv_push(&g->r->in_use, &g->ninuse, tag);
+  return rr == DK_ENOTFOUND ? 0 : rr;
+}
+
+/* One repository's tags (newest first): keeps the current image and the
+ * `keep` most recent others, removes the rest. */
+static int gc_repo(gc_state *g, const tag_ref *refs, size_t n) {
+  const char *current_id = NULL;
+  for (size_t k = 0; k < n && !current_id; k++)
+    if (has_suffix(refs[k].tag, ":latest"))
+      current_id = refs[k].img->id;
+  if (!current_id && n) /* no ":latest": the newest is the current one */
+    current_id = refs[0].img->id;
+  int recent = 0;
+  for (size_t k = 0; k < n; k++) {
+    const tag_ref *tr = &refs[k];
+    bool current =
+        has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id));
+    if (current || recent < g->opts->keep) {
+      recent += !current;
+      g->r->kept++;
+      continue;
+    }
+    int rc = remove_old(g, tr->tag);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
+  *out = NULL;
+  dk_image_list *list = NULL;
+  tag_ref *refs = NULL;
+  size_t nrefs = 0;
+  gc_state g = {.ctx = ctx, .opts = opts, .r = calloc(1, sizeof *g.r)};
+  int rc = g.r ? list_env_images(&list, ctx, opts->domain, opts->id) : DK_ENOMEM;
+  if (!rc)
+    rc = tag_refs(&refs, &nrefs, list);
+  size_t i = 0;
+  while (!rc && i < nrefs) {
+    size_t j = i + 1;
+    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo))
       j++;
-    }
-    if (!current_id) /* no ":latest": the newest is the current one */
-      for (size_t k = i; k < j && !current_id; k++)
-        current_id = refs[k].img->id;
-    int recent = 0;
-    for (size_t k = i; k < j; k++) {
-      const tag_ref *tr = &refs[k];
-      if (has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id))) {
-        r->kept++;
-        continue;
-      }
-      if (recent < opts->keep) {
-        recent++;
-        r->kept++;
-        continue;
-      }
-      if (opts->dry_run) {
-        rc = strv_push(&r->removed, &nremoved, tr->tag);
-      } else {
-        /* Never forced: the engine refuses (409) to delete an image a
-         * container still uses, which is exactly the rule. */
-        int rr = dk_image_remove(ctx->dk, tr->tag, false, false);
-        if (rr == 0)
-          rc = strv_push(&r->removed, &nremoved, tr->tag);
-        else if (rr == DK_ECONFLICT)
-          rc = strv_push(&r->in_use, &ninuse, tr->tag);
-        else if (rr != DK_ENOTFOUND)
-          rc = rr;
-      }
-      if (rc)
-        goto cleanup;
-    }
+    rc = gc_repo(&g, refs + i, j - i);
     i = j;
   }
-cleanup:
-  for (size_t i = 0; i < nrefs; i++)
-    free(refs[i].repo);
-  free(refs);
+  tag_refs_free(refs, nrefs);
   dk_image_list_free(list);
   if (rc) {
-    jd_image_gc_result_free(r);
+    jd_image_gc_result_free(g.r);
     return rc;
   }
-  *out = r;
+  *out = g.r;
   return 0;
+}
+
+/* ---- purge ------------------------------------------------------------------- */
+
+/* Every image of a program (its label, whatever its tags). */
+static int list_program_images(dk_image_list **out, jd_ctx *ctx, const char *domain,
+                               const char *id) {
+  char fid[96], fdom[64];
+  const char *filters[3] = {fid, NULL, NULL};
+  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
+  if (domain) {
+    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
+    filters[1] = fdom;
+  }
+  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
+}
+
+/* Removes one image: 0, DK_ECONFLICT (a container uses it) or an error. */
+static int purge_image(jd_ctx *ctx, const dk_image_summary *im, bool force) {
+  /* Without force, by tag: the engine refuses to delete by id an image
+   * with several tags, and untagging the last tag deletes the image unless
+   * a container uses it (409). */
+  bool tagged = false;
+  int rr = 0;
+  for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
+    if (!strcmp(*t, "<none>:<none>"))
+      continue;
+    tagged = true;
+    rr = dk_image_remove(ctx->dk, *t, false, false);
+  }
+  if (force || !tagged)
+    rr = dk_image_remove(ctx->dk, im->id, force, false);
+  return rr;
 }
 
 int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
@@ -337,30 +395,10 @@ int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *dom
     *in_use = 0;
   if (!id)
     return DK_EINVAL;
-  char fid[96], fdom[64];
-  const char *filters[3] = {fid, NULL, NULL};
-  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
-  if (domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
-    filters[1] = fdom;
-  }
   dk_image_list *l = NULL;
-  int rc = dk_image_list_filtered(&l, ctx->dk, filters, NULL);
+  int rc = list_program_images(&l, ctx, domain, id);
   for (size_t i = 0; !rc && i < l->count; i++) {
-    /* Without force, by tag: the engine refuses to delete by id an image
-     * with several tags, and untagging the last tag deletes the image unless
-     * a container uses it (409). */
-    const dk_image_summary *im = &l->items[i];
-    bool tagged = false;
-    int rr = 0;
-    for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
-      if (!strcmp(*t, "<none>:<none>"))
-        continue;
-      tagged = true;
-      rr = dk_image_remove(ctx->dk, *t, false, false);
-    }
-    if (force || !tagged)
-      rr = dk_image_remove(ctx->dk, im->id, force, false);
+    int rr = purge_image(ctx, &l->items[i], force);
     if (rr == 0 && removed)
       (*removed)++;
     else if (rr == DK_ECONFLICT && in_use)
@@ -368,6 +406,42 @@ int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *dom
     else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
       rc = rr;
   }
+  dk_image_list_free(l);
+  return rc;
+}
+
+/* A container's "Image" is what it was created from (a tag, or an id); the
+ * engine shows the image id instead once that tag points elsewhere. */
+static bool container_uses(const dk_container_summary *c, const dk_image_summary *im) {
+  if (!c->image)
+    return false;
+  const char *bare = strncmp(im->id, "sha256:", 7) ? im->id : im->id + 7;
+  if (!strcmp(c->image, im->id) || !strcmp(c->image, bare))
+    return true;
+  for (char **t = im->repo_tags; t && *t; t++)
+    if (!strcmp(c->image, *t))
+      return true;
+  return false;
+}
+
+int jd_image_purge_plan(size_t *would_remove, size_t *in_use, jd_ctx *ctx, const char *domain,
+                        const char *id) {
+  *would_remove = 0;
+  *in_use = 0;
+  if (!id)
+    return DK_EINVAL;
+  dk_image_list *l = NULL;
+  dk_container_list *cl = NULL;
+  int rc = list_program_images(&l, ctx, domain, id);
+  if (!rc)
+    rc = dk_container_list_by_label(&cl, ctx->dk, true, NULL);
+  for (size_t i = 0; !rc && i < l->count; i++) {
+    bool used = false;
+    for (size_t k = 0; k < cl->count && !used; k++)
+      used = container_uses(&cl->items[k], &l->items[i]);
+    ++*(used ? in_use : would_remove);
+  }
+  dk_container_list_free(cl);
   dk_image_list_free(l);
   return rc;
 }

@@ -13,17 +13,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/context.h"
 #include "build/program.h"
-
+#include "common/context.h"
+#include "common/verdict.h"
 
 typedef struct jd_env_image {
-  char *tag;      /* "<repo>:<sha256>" */
-  char *image_id; /* "sha256:..."; NULL when the build failed */
-  bool cached;    /* found by tag: nothing built */
-  char *verdict;  /* "OK", "CE" (the Dockerfile failed), "TLE" (wall time), "UE" (canceled) */
-  char *message;  /* one line when verdict != OK */
-  char *log;      /* the engine's build output, capped (NULL on a cache hit) */
+  char *tag;          /* "<repo>:<sha256>" */
+  char *image_id;     /* "sha256:..."; NULL when the build failed */
+  bool cached;        /* found by tag: nothing built */
+  jd_verdict verdict; /* OK, CE (the Dockerfile failed), TLE (wall time), UE (canceled) */
+  char *message;      /* one line when verdict != OK */
+  char *log;          /* the engine's build output, capped (NULL on a cache hit) */
 } jd_env_image;
 
 /* Makes sure the image for this Dockerfile exists, building it when its tag
@@ -65,5 +65,11 @@ void jd_image_gc_result_free(jd_image_gc_result *r);
  * *in_use may be NULL. 0 or a negative dk_error_code. */
 int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
                    bool force);
+
+/* What jd_image_purge() without force would do, doing nothing: *would_remove
+ * gets the program's images no container uses, *in_use the others. 0 or a
+ * negative dk_error_code. */
+int jd_image_purge_plan(size_t *would_remove, size_t *in_use, jd_ctx *ctx, const char *domain,
+                        const char *id);
 
 #endif

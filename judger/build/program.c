@@ -1,10 +1,9 @@
-/* Programs: domains, ids, image tags, and jd_program_prepare. */
+/* Programs: domains, ids, image tags, limits, and the progress lines the
+ * build modules share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
-#include "common/log.h"
 #include "build/program.h"
 #include "common/util.h"
 
@@ -23,6 +22,20 @@ int jd_domain_parse(jd_domain *out, const char *s) {
 }
 
 const char *jd_domain_name(jd_domain d) { return d == JD_DOMAIN_GAME_LOGIC ? "game_logic" : "ai"; }
+
+void jd_build_limits_defaults(jd_build_limits *out, const jd_build_limits *limits) {
+  *out = limits ? *limits : (jd_build_limits){0};
+  if (out->cpus <= 0)
+    out->cpus = JD_BUILD_DEFAULT_CPUS;
+  if (!out->memory)
+    out->memory = JD_BUILD_DEFAULT_MEMORY;
+  if (!out->pids)
+    out->pids = JD_BUILD_DEFAULT_PIDS;
+  if (!out->wall_ms)
+    out->wall_ms = JD_BUILD_DEFAULT_WALL_MS;
+  if (!out->log_max)
+    out->log_max = JD_BUILD_DEFAULT_LOG_MAX;
+}
 
 const char *jd_op_name(jd_op op) { return op == JD_OP_BUILD ? "build" : "run"; }
 
@@ -87,6 +100,30 @@ int jd_program_id_check(const char *id, char *err, size_t errlen) {
   return 0;
 }
 
+static int progress_line(void *ud, const char *line, size_t len) {
+  (void)len;
+  jd_progress *p = ud;
+  p->fn(p->ud, line);
+  return 0;
+}
+
+void jd_progress_init(jd_progress *p, jd_progress_fn fn, void *ud) {
+  p->fn = fn;
+  p->ud = ud;
+  dk_lines_init(&p->lines, 64 * 1024, progress_line, p);
+}
+
+void jd_progress_feed(jd_progress *p, const char *text, size_t len) {
+  if (p->fn)
+    (void)dk_lines_feed(&p->lines, text, len); /* out of memory: progress is lost, not the build */
+}
+
+void jd_progress_finish(jd_progress *p) {
+  if (p->fn)
+    (void)dk_lines_finish(&p->lines);
+  dk_lines_free(&p->lines);
+}
+
 int jd_image_repo(char *out, size_t outlen, jd_domain d, const char *id, jd_op op) {
   int n = snprintf(out, outlen, "%s-%s-%s", jd_domain_name(d), id, jd_op_name(op));
   return n < 0 || (size_t)n >= outlen ? -1 : 0;
@@ -101,56 +138,4 @@ int jd_image_tag_for(char *out, size_t outlen, jd_domain d, const char *id, jd_o
   jd_sha256_hex(sha, dockerfile, len);
   int n = snprintf(out, outlen, "%s:%s", repo, sha);
   return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-void jd_prepared_free(jd_prepared *p) {
-  if (!p)
-    return;
-  free(p->run_image);
-  free(p->app_dir);
-  free(p->verdict);
-  free(p->log);
-  free(p->message);
-  free(p);
-}
-
-int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
-                       const jd_build_limits *limits, void (*progress)(void *ud, const char *line),
-                       void *ud) {
-  *out = NULL;
-  jd_build_request req = {.ref = *ref, .ops = JD_BUILD_OP_ALL, .progress = progress, .ud = ud};
-  if (limits)
-    req.limits = *limits;
-  jd_build_result *r = NULL;
-  if (jd_build_run(&r, ctx, &req) != 0)
-    return DK_ENOMEM;
-  int rc = 0;
-  if (r->exit_code == 2 || r->exit_code == 3) {
-    /* Not the program's fault: an invalid reference or a system failure. */
-    jd_log(JD_LOG_ERROR, "build.error", "%s-%s: %s", jd_domain_name(ref->domain),
-           ref->id ? ref->id : "?", r->message ? r->message : "failed");
-    rc = r->exit_code == 2 ? DK_EINVAL : r->error_code < -1 ? r->error_code : DK_EINTERNAL;
-    goto cleanup;
-  }
-  jd_prepared *p = calloc(1, sizeof *p);
-  if (!p) {
-    rc = DK_ENOMEM;
-    goto cleanup;
-  }
-  p->run_image = r->run.tag;
-  r->run.tag = NULL;
-  p->app_dir = r->artifacts_dir;
-  r->artifacts_dir = NULL;
-  p->verdict = r->verdict;
-  r->verdict = NULL;
-  p->log = r->log;
-  r->log = NULL;
-  p->message = r->message;
-  r->message = NULL;
-  p->image_cached = r->run.cached && (!r->build.tag || r->build.cached);
-  p->artifacts_cached = r->artifacts_cached;
-  *out = p;
-cleanup:
-  jd_build_result_free(r);
-  return rc;
 }

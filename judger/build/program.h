@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/context.h"
+#include "dockerapi/stream.h"
 
 typedef enum { JD_DOMAIN_GAME_LOGIC, JD_DOMAIN_AI } jd_domain;
 
@@ -48,23 +49,10 @@ typedef struct jd_build_limits {
 #define JD_BUILD_DEFAULT_WALL_MS ((int64_t)300 * 1000)
 #define JD_BUILD_DEFAULT_LOG_MAX ((size_t)256 * 1024)
 
-typedef struct jd_prepared {
-  char *run_image; /* tag of the run image, "ai-12-run:<sha>" */
-  char *app_dir;   /* host directory to bind at /app read-only (artifacts) */
-  char *verdict;   /* "OK", "CE", "TLE", "MLE", "UE" */
-  char *log;       /* build output (capped), may be NULL */
-  char *message;   /* one-line reason when verdict != OK */
-  bool image_cached, artifacts_cached;
-} jd_prepared;
+/* *out = *limits (NULL = all defaults) with every zero field set to its
+ * default. */
+void jd_build_limits_defaults(jd_build_limits *out, const jd_build_limits *limits);
 
-/* Ensures the run image exists and the artifacts are built (caches used).
- * Returns 0 with *out filled even when the verdict is CE/TLE/MLE (the
- * program's fault); returns <0 only for system faults (engine down...).
- * progress may be NULL. The caller frees *out with jd_prepared_free(). */
-int jd_program_prepare(jd_prepared **out, jd_ctx *ctx, const jd_program_ref *ref,
-                       const jd_build_limits *limits, void (*progress)(void *ud, const char *line),
-                       void *ud);
-void jd_prepared_free(jd_prepared *p);
 int jd_domain_parse(jd_domain *out, const char *s);
 const char *jd_domain_name(jd_domain d);
 
@@ -72,6 +60,20 @@ const char *jd_domain_name(jd_domain d);
 
 typedef enum { JD_OP_BUILD, JD_OP_RUN } jd_op;
 const char *jd_op_name(jd_op op);
+
+/* Progress as lines: the text of an image build or of a build container,
+ * cut at newlines for a line callback. Lines past 64 KiB are left out of
+ * the progress (the build log keeps them). */
+typedef void (*jd_progress_fn)(void *ud, const char *line);
+typedef struct jd_progress {
+  jd_progress_fn fn; /* NULL: the text is dropped */
+  void *ud;
+  dk_lines lines;
+} jd_progress;
+void jd_progress_init(jd_progress *p, jd_progress_fn fn, void *ud);
+void jd_progress_feed(jd_progress *p, const char *text, size_t len);
+/* Delivers a last line without a newline and frees the splitter. */
+void jd_progress_finish(jd_progress *p);
 
 /* Checks a program id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars, and
  * "<domain>-<id>-<op>" must be a valid Docker repository name (no "..",

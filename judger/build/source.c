@@ -1,5 +1,6 @@
-/* Program sources: local directory, git (libgit2, per-host bare mirrors),
- * http(s) tarball (libcurl + libarchive via dk_tar_extract). */
+/* Program sources: jd_source over the three kinds (a directory used in
+ * place, git in source_git.c, tarballs in source_tar.c), the tree hash that
+ * names a directory's content, and reading the Dockerfiles. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,24 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <git2.h>
 #include <openssl/evp.h>
 
-#include "dockerapi/dockerapi.h"
-#include "build/source.h"
+#include "build/source_internal.h"
 #include "common/util.h"
 
-/* Total bytes a git export may write: a guard against blob bombs. */
-#define GIT_EXPORT_MAX ((size_t)1024 * 1024 * 1024)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   if (err && errlen) {
     va_list ap;
     va_start(ap, fmt);
@@ -33,11 +25,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
     va_end(ap);
   }
   return code;
-}
-
-static const char *git_msg(void) {
-  const git_error *e = git_error_last();
-  return e && e->message ? e->message : "unknown libgit2 error";
 }
 
 /* ---- tree hash ------------------------------------------------------------ */
@@ -143,25 +130,25 @@ int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const c
     *len = 0;
   char path[PATH_MAX];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-    return fail(err, errlen, JD_SRC_EPROGRAM, "path of %s is too long", name);
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "path of %s is too long", name);
   struct stat st;
   if (lstat(path, &st) != 0) {
     if (errno == ENOENT && optional)
       return 0;
     if (errno == ENOENT)
-      return fail(err, errlen, JD_SRC_EPROGRAM, "the program has no %s at the root of its tree",
-                  name);
-    return fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
+      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                         "the program has no %s at the root of its tree", name);
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
   }
   if (!S_ISREG(st.st_mode))
-    return fail(err, errlen, JD_SRC_EPROGRAM,
-                "%s must be a regular file (not a symlink or directory)", name);
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                       "%s must be a regular file (not a symlink or directory)", name);
   if ((size_t)st.st_size > JD_DOCKERFILE_MAX)
-    return fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
-                JD_DOCKERFILE_MAX);
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
+                       JD_DOCKERFILE_MAX);
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
   char *buf = malloc((size_t)st.st_size + 1);
   size_t got = 0;
   ssize_t n = 0;
@@ -170,389 +157,16 @@ int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const c
   int saved = errno;
   close(fd);
   if (!buf)
-    return fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   if (n < 0) {
     free(buf);
-    return fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(saved));
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(saved));
   }
   buf[got] = '\0';
   *data = buf;
   if (len)
     *len = got;
   return 0;
-}
-
-/* ---- git ---------------------------------------------------------------- */
-
-int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url) {
-  char sha[65];
-  jd_sha256_hex(sha, url, strlen(url));
-  int n = snprintf(out, outlen, "%s/git/%s.git", state_dir, sha);
-  return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-/* A URL has a scheme ("file://", "https://"...) or is scp-like
- * ("git@host:repo"): a ':' before the first '/'. Anything else is a path. */
-static bool is_local_path(const char *url) {
-  if (strstr(url, "://"))
-    return false;
-  const char *colon = strchr(url, ':');
-  const char *slash = strchr(url, '/');
-  return !(colon && (!slash || colon < slash));
-}
-
-static bool is_full_oid(const char *ref) {
-  if (!ref || strlen(ref) != 40)
-    return false;
-  for (const char *p = ref; *p; p++)
-    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-      return false;
-  return true;
-}
-
-/* A tree entry name is written as one path component: refuse anything that
- * could climb out of the export or clobber git metadata. */
-static bool component_ok(const char *name) {
-  if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/') ||
-      strchr(name, '\\') || !strcasecmp(name, ".git"))
-    return false;
-  return true;
-}
-
-static int export_tree(git_repository *repo, const git_tree *tree, const char *dest, size_t *total,
-                       char *err, size_t errlen) {
-  size_t count = git_tree_entrycount(tree);
-  for (size_t i = 0; i < count; i++) {
-    const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-    const char *name = git_tree_entry_name(e);
-    if (!component_ok(name))
-      return fail(err, errlen, JD_SRC_EPROGRAM, "the tree holds an unsafe path '%s'", name);
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dest, name) >= (int)sizeof path)
-      return fail(err, errlen, JD_SRC_EPROGRAM, "path too long under the tree: %s", name);
-    git_filemode_t mode = git_tree_entry_filemode(e);
-    if (mode == GIT_FILEMODE_COMMIT)
-      continue; /* submodules are not fetched: documented */
-    if (mode == GIT_FILEMODE_TREE) {
-      git_tree *sub = NULL;
-      if (mkdir(path, 0755) != 0)
-        return fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                    "cannot create %s: %s", name, strerror(errno));
-      if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) != 0)
-        return fail(err, errlen, JD_SRC_EPROGRAM, "tree %s: %s", name, git_msg());
-      int rc = export_tree(repo, sub, path, total, err, errlen);
-      git_tree_free(sub);
-      if (rc)
-        return rc;
-      continue;
-    }
-    git_blob *blob = NULL;
-    if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) != 0)
-      return fail(err, errlen, JD_SRC_EPROGRAM, "blob %s: %s", name, git_msg());
-    size_t size = (size_t)git_blob_rawsize(blob);
-    const char *content = git_blob_rawcontent(blob);
-    int rc = 0;
-    *total += size;
-    if (*total > GIT_EXPORT_MAX) {
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "the tree is larger than %zu bytes", GIT_EXPORT_MAX);
-    } else if (mode == GIT_FILEMODE_LINK) {
-      char target[PATH_MAX];
-      if (size >= sizeof target || memchr(content, '\0', size)) {
-        rc = fail(err, errlen, JD_SRC_EPROGRAM, "symlink %s has an invalid target", name);
-      } else {
-        memcpy(target, content, size);
-        target[size] = '\0';
-        if (symlink(target, path) != 0)
-          rc = fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                    "cannot create %s: %s", name, strerror(errno));
-      }
-    } else {
-      int fmode = mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
-      int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
-      if (fd < 0) {
-        rc = fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                  "cannot create %s: %s", name, strerror(errno));
-      } else {
-        if (jd_write_all(fd, content, size) != 0)
-          rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot write %s: %s", name, strerror(errno));
-        close(fd);
-      }
-    }
-    git_blob_free(blob);
-    if (rc)
-      return rc;
-  }
-  return 0;
-}
-
-/* Inside a pre-receive hook the pushed objects sit in a quarantine
- * directory that git names in GIT_OBJECT_DIRECTORY (the repository's own
- * objects then come through GIT_ALTERNATE_OBJECT_DIRECTORIES): add them to the
- * object database so the pushed commit can be read before it is accepted. */
-static void add_quarantine(git_repository *repo) {
-  const char *q = getenv("GIT_QUARANTINE_PATH");
-  const char *objdir = getenv("GIT_OBJECT_DIRECTORY");
-  if (!q && !objdir)
-    return;
-  git_odb *odb = NULL;
-  if (git_repository_odb(&odb, repo) != 0)
-    return;
-  if (objdir && *objdir)
-    git_odb_add_disk_alternate(odb, objdir);
-  else if (q && *q)
-    git_odb_add_disk_alternate(odb, q);
-  git_odb_free(odb);
-}
-
-/* Points the mirror's HEAD at the remote's default branch, so that a NULL
- * ref means what `git clone` would check out. Best effort. */
-static void mirror_set_head(git_repository *repo, git_remote *remote) {
-  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, NULL, NULL, NULL) != 0)
-    return;
-  git_buf b = {0};
-  if (git_remote_default_branch(&b, remote) == 0)
-    git_repository_set_head(repo, b.ptr);
-  git_buf_dispose(&b);
-  git_remote_disconnect(remote);
-}
-
-/* The mirror's remote, anonymous: the URL is the mirror's name, and config
- * lookups are skipped (libgit2 1.5 leaks pcre2 match data when it scans the
- * config with regexes: remote lookup, url.insteadOf; fixed upstream in
- * libgit2 PR #6382). */
-static int mirror_remote(git_remote **out, git_repository *repo, const char *url) {
-  git_remote_create_options ro;
-  git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-  ro.repository = repo;
-  ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-  return git_remote_create_with_opts(out, url, &ro);
-}
-
-/* Opens (creating if needed) the bare mirror of url and fetches it unless
- * ref is a commit it already has. The caller holds the mirror's lock. */
-static int mirror_open(git_repository **out, const char *path, const char *url, const char *ref,
-                       char *err, size_t errlen) {
-  git_repository *repo = NULL;
-  git_remote *remote = NULL;
-  bool fresh = false;
-  int rc = 0;
-  if (git_repository_open_bare(&repo, path) != 0) {
-    jd_rm_rf(path); /* a half-made mirror from an interrupted run */
-    if (git_repository_init(&repo, path, 1) != 0) {
-      rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot create git mirror %s: %s", path, git_msg());
-      goto cleanup;
-    }
-    fresh = true;
-  }
-  if (!fresh && is_full_oid(ref)) {
-    git_oid oid;
-    git_commit *commit = NULL;
-    if (git_oid_fromstr(&oid, ref) == 0 && git_commit_lookup(&commit, repo, &oid) == 0) {
-      git_commit_free(commit);
-      goto cleanup; /* the commit is immutable: no network needed */
-    }
-  }
-  if (mirror_remote(&remote, repo, url) != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "bad git URL '%s': %s", url, git_msg());
-    goto cleanup;
-  }
-  if (!ref)
-    mirror_set_head(repo, remote);
-  char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
-  git_strarray refspecs = {specs, 2};
-  git_fetch_options fo;
-  git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-  fo.prune = GIT_FETCH_PRUNE;
-  fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspecs take them all */
-  if (git_remote_fetch(remote, &refspecs, &fo, "judger fetch") != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url, git_msg());
-    goto cleanup;
-  }
-cleanup:
-  git_remote_free(remote);
-  if (rc) {
-    git_repository_free(repo);
-    repo = NULL;
-    if (fresh)
-      jd_rm_rf(path);
-  }
-  *out = repo;
-  return rc;
-}
-
-/* Opens url (in place, or its mirror, fetched as needed) and resolves ref
- * to a commit whose tree holds run.Dockerfile. The mirror's lock is held
- * only while fetching and resolving: exporting reads immutable objects. The
- * caller has called git_libgit2_init() and frees the three objects. */
-static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_tree **tree_out,
-                       const char *state_dir, const char *url, const char *ref, char *err,
-                       size_t errlen) {
-  git_repository *repo = NULL;
-  git_object *obj = NULL;
-  git_commit *commit = NULL;
-  git_tree *tree = NULL;
-  int lockfd = -1;
-  int rc = 0;
-  char path[PATH_MAX];
-  const char *what = ref ? ref : "HEAD";
-  if (!url || !*url)
-    return fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
-  if (is_local_path(url)) {
-    if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
-      rc =
-          fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url, git_msg());
-      goto cleanup;
-    }
-    add_quarantine(repo);
-  } else {
-    if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0) {
-      rc = fail(err, errlen, JD_SRC_EUSAGE, "no usable state directory for the git cache");
-      goto cleanup;
-    }
-    char gitdir[PATH_MAX], lock[PATH_MAX + 8];
-    snprintf(gitdir, sizeof gitdir, "%s/git", state_dir);
-    snprintf(lock, sizeof lock, "%s.lock", path);
-    if (jd_mkdir_p(gitdir, 0755) != 0) {
-      rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir, strerror(errno));
-      goto cleanup;
-    }
-    /* One task at a time per mirror: fetches of the same URL would race on
-     * its refs and packs. */
-    lockfd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-      rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
-      goto cleanup;
-    }
-    rc = mirror_open(&repo, path, url, ref, err, errlen);
-    if (rc)
-      goto cleanup;
-  }
-  if (git_revparse_single(&obj, repo, what) != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' not found in git repository '%s'", what, url);
-    goto cleanup;
-  }
-  if (git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' of '%s' does not name a commit", what, url);
-    goto cleanup;
-  }
-  if (git_commit_tree(&tree, commit) != 0) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "commit of '%s': %s", what, git_msg());
-    goto cleanup;
-  }
-  const git_tree_entry *df = git_tree_entry_byname(tree, JD_RUN_DOCKERFILE);
-  if (!df || (git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB &&
-              git_tree_entry_filemode(df) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
-    char cid[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(cid, sizeof cid, git_commit_id(commit));
-    rc = fail(err, errlen, JD_SRC_EPROGRAM,
-              "commit %.12s ('%s') of '%s' has no %s at the root of its tree", cid, what, url,
-              JD_RUN_DOCKERFILE);
-    goto cleanup;
-  }
-cleanup:
-  git_object_free(obj);
-  if (lockfd >= 0)
-    close(lockfd); /* releases the flock */
-  if (rc) {
-    git_tree_free(tree);
-    git_commit_free(commit);
-    git_repository_free(repo);
-    repo = NULL;
-    commit = NULL;
-    tree = NULL;
-  }
-  *repo_out = repo;
-  *commit_out = commit;
-  *tree_out = tree;
-  return rc;
-}
-
-static char *oid_str(const git_oid *id) {
-  char hex[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(hex, sizeof hex, id);
-  return strdup(hex);
-}
-
-int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, const char *url,
-                  const char *ref, const char *dest, char *err, size_t errlen) {
-  if (commit_out)
-    *commit_out = NULL;
-  if (tree_out)
-    *tree_out = NULL;
-  git_libgit2_init();
-  git_repository *repo = NULL;
-  git_commit *commit = NULL;
-  git_tree *tree = NULL;
-  size_t total = 0;
-  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, err, errlen);
-  if (!rc)
-    rc = export_tree(repo, tree, dest, &total, err, errlen);
-  if (!rc && commit_out && !(*commit_out = oid_str(git_commit_id(commit))))
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  if (!rc && tree_out && !(*tree_out = oid_str(git_tree_id(tree))))
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  git_tree_free(tree);
-  git_commit_free(commit);
-  git_repository_free(repo);
-  git_libgit2_shutdown();
-  if (rc && commit_out) {
-    free(*commit_out);
-    *commit_out = NULL;
-  }
-  return rc;
-}
-
-/* ---- tarballs -------------------------------------------------------------- */
-
-static size_t curl_sink(char *data, size_t size, size_t n, void *ud) {
-  dk_buf *b = ud;
-  return dk_buf_append(b, data, size * n) == 0 ? size * n : 0; /* 0 aborts past the cap */
-}
-
-int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen) {
-  if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-    return fail(err, errlen, JD_SRC_EUSAGE, "tarball URL must be http:// or https://: '%s'",
-                url ? url : "");
-  dk_buf body = DK_BUF_INIT(JD_TARBALL_MAX);
-  char cerr[CURL_ERROR_SIZE] = "";
-  int rc = 0;
-  CURL *h = curl_easy_init();
-  if (!h) {
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot start libcurl");
-    goto cleanup;
-  }
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_sink);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-  CURLcode cc = curl_easy_perform(h);
-  if (cc != CURLE_OK) {
-    if (body.truncated)
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "tarball %s is larger than %zu bytes", url,
-                JD_TARBALL_MAX);
-    else
-      rc = fail(err, errlen, JD_SRC_EPROGRAM, "cannot download %s: %s", url,
-                cerr[0] ? cerr : curl_easy_strerror(cc));
-    goto cleanup;
-  }
-  if (dk_tar_extract(body.data ? body.data : "", body.len, dest) != 0) {
-    const dk_error *e = dk_error_last();
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "bad tarball %s: %s", url,
-              e && e->message ? e->message : "cannot extract");
-  }
-cleanup:
-  if (h)
-    curl_easy_cleanup(h);
-  dk_buf_free(&body);
-  return rc;
 }
 
 /* ---- jd_source ------------------------------------------------------------- */
@@ -562,11 +176,7 @@ void jd_source_free(jd_source *s) {
     return;
   if (s->work_dir)
     jd_rm_rf(s->work_dir);
-  if (s->repo) {
-    git_tree_free(s->tree);
-    git_repository_free(s->repo);
-    git_libgit2_shutdown();
-  }
+  jd_src_git_close(s);
   free(s->dir);
   free(s->identity);
   free(s->commit);
@@ -574,7 +184,8 @@ void jd_source_free(jd_source *s) {
   free(s);
 }
 
-static int make_work_dir(char **out, const char *state_dir, const char *what) {
+/* A work directory <state_dir>/work/<what>-<random>, made; -1 with errno. */
+static int work_dir(char **out, const char *state_dir, const char *what) {
   char base[PATH_MAX], rnd[17];
   *out = NULL;
   if (snprintf(base, sizeof base, "%s/work", state_dir) >= (int)sizeof base ||
@@ -592,46 +203,45 @@ static int make_work_dir(char **out, const char *state_dir, const char *what) {
   return 0;
 }
 
-/* A tarball made by a forge ("repo-1.0/...") has one top directory: use it
- * as the root when run.Dockerfile is not at the very top. */
-static char *tar_root(const char *dir) {
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "%s/%s", dir, JD_RUN_DOCKERFILE);
-  if (jd_path_exists(p))
-    return strdup(dir);
-  struct dirent **names = NULL;
-  int n = scandir(dir, &names, not_dots, name_cmp);
-  char *root = NULL;
-  struct stat st;
-  if (n == 1 && snprintf(p, sizeof p, "%s/%s", dir, names[0]->d_name) < (int)sizeof p &&
-      lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-    root = strdup(p);
-  for (int i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-  return root ? root : strdup(dir);
+static int no_work_dir(const char *state_dir, char *err, size_t errlen) {
+  return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot make a work directory under %s/work: %s",
+                     state_dir ? state_dir : "(no state dir)", strerror(errno));
 }
 
-/* Resolves a git source without exporting it (see jd_source_materialize). */
-static int open_git(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
-                    size_t errlen) {
-  git_commit *commit = NULL;
-  git_libgit2_init();
-  int rc =
-      git_resolve(&s->repo, &commit, &s->tree, state_dir, ref->git_url, ref->git_ref, err, errlen);
-  if (!s->repo) {
-    git_libgit2_shutdown(); /* otherwise jd_source_free() does it */
-    return rc;
+/* A directory in place, or a tarball extracted into a work directory. */
+static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
+                     size_t errlen) {
+  if (ref->dir) {
+    struct stat st;
+    char real[PATH_MAX];
+    if (stat(ref->dir, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(ref->dir, real))
+      return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "source directory '%s' does not exist",
+                         ref->dir);
+    s->dir = strdup(real);
+  } else {
+    if (!state_dir || work_dir(&s->work_dir, state_dir, "src") != 0)
+      return no_work_dir(state_dir, err, errlen);
+    int rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
+    if (rc)
+      return rc;
+    s->dir = jd_src_tar_root(s->work_dir);
   }
-  char *tree = oid_str(git_tree_id(s->tree));
-  s->commit = oid_str(git_commit_id(commit));
-  git_commit_free(commit);
-  if (!tree || !s->commit || asprintf(&s->identity, "git:%s", tree) < 0) {
+  if (!s->dir)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+  char df[PATH_MAX];
+  struct stat st;
+  snprintf(df, sizeof df, "%s/%s", s->dir, JD_RUN_DOCKERFILE);
+  if (lstat(df, &st) != 0 || !S_ISREG(st.st_mode))
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
+                       ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
+  char hash[65];
+  if (jd_tree_hash(hash, s->dir) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot hash %s: %s", s->dir, strerror(errno));
+  if (asprintf(&s->identity, "tree:%s", hash) < 0) {
     s->identity = NULL;
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   }
-  free(tree);
-  return rc;
+  return 0;
 }
 
 int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
@@ -639,60 +249,16 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
   *out = NULL;
   int given = !!ref->dir + !!ref->git_url + !!ref->tar_url;
   if (given != 1)
-    return fail(err, errlen, JD_SRC_EUSAGE,
-                given ? "give only one source: a directory, a git repository or a tarball"
-                      : "no source given: a directory, a git repository or a tarball");
+    return jd_src_fail(err, errlen, JD_SRC_EUSAGE,
+                       given ? "give only one source: a directory, a git repository or a tarball"
+                             : "no source given: a directory, a git repository or a tarball");
   jd_source *s = calloc(1, sizeof *s);
   if (!s)
-    return fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   s->state_dir = state_dir;
-  int rc = 0;
-  char hash[65];
-  if (ref->git_url) {
-    /* Resolved now, exported only when a build needs the files. */
-    rc = open_git(s, state_dir, ref, err, errlen);
-    goto cleanup;
-  }
-  if (ref->dir) {
-    struct stat st;
-    char real[PATH_MAX];
-    if (stat(ref->dir, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(ref->dir, real)) {
-      rc = fail(err, errlen, JD_SRC_EUSAGE, "source directory '%s' does not exist", ref->dir);
-      goto cleanup;
-    }
-    s->dir = strdup(real);
-  } else {
-    if (!state_dir || make_work_dir(&s->work_dir, state_dir, "src") != 0) {
-      rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot make a work directory under %s/work: %s",
-                state_dir ? state_dir : "(no state dir)", strerror(errno));
-      goto cleanup;
-    }
-    rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
-    if (rc)
-      goto cleanup;
-    s->dir = tar_root(s->work_dir);
-  }
-  if (!s->dir) {
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-    goto cleanup;
-  }
-  char df[PATH_MAX];
-  struct stat st;
-  snprintf(df, sizeof df, "%s/%s", s->dir, JD_RUN_DOCKERFILE);
-  if (lstat(df, &st) != 0 || !S_ISREG(st.st_mode)) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
-              ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
-    goto cleanup;
-  }
-  if (jd_tree_hash(hash, s->dir) != 0) {
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "cannot hash %s: %s", s->dir, strerror(errno));
-    goto cleanup;
-  }
-  if (asprintf(&s->identity, "tree:%s", hash) < 0) {
-    s->identity = NULL;
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  }
-cleanup:
+  /* A git source is resolved now, exported only when a build needs the files. */
+  int rc = ref->git_url ? jd_src_git_open(s, state_dir, ref, err, errlen)
+                        : open_tree(s, state_dir, ref, err, errlen);
   if (rc) {
     jd_source_free(s);
     return rc;
@@ -705,14 +271,14 @@ int jd_source_materialize(jd_source *s, char *err, size_t errlen) {
   if (s->dir)
     return 0;
   if (!s->repo || !s->state_dir)
-    return fail(err, errlen, JD_SRC_EUSAGE, "nothing to export");
-  if (make_work_dir(&s->work_dir, s->state_dir, "src") != 0)
-    return fail(err, errlen, JD_SRC_ESYSTEM, "cannot make a work directory under %s/work: %s",
-                s->state_dir, strerror(errno));
-  size_t total = 0;
-  int rc = export_tree(s->repo, s->tree, s->work_dir, &total, err, errlen);
-  if (!rc && !(s->dir = strdup(s->work_dir)))
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "nothing to export");
+  if (work_dir(&s->work_dir, s->state_dir, "src") != 0)
+    return no_work_dir(s->state_dir, err, errlen);
+  int rc = jd_src_git_write(s, s->work_dir, err, errlen);
+  if (!rc)
+    s->dir = strdup(s->work_dir);
+  if (!rc && !s->dir)
+    rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   return rc;
 }
 
@@ -723,30 +289,5 @@ int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const cha
     *len = 0;
   if (s->dir)
     return jd_source_read_dockerfile(data, len, s->dir, name, optional, err, errlen);
-  const git_tree_entry *e = git_tree_entry_byname(s->tree, name);
-  if (!e)
-    return optional ? 0
-                    : fail(err, errlen, JD_SRC_EPROGRAM,
-                           "the program has no %s at the root of its tree", name);
-  git_filemode_t mode = git_tree_entry_filemode(e);
-  if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE)
-    return fail(err, errlen, JD_SRC_EPROGRAM,
-                "%s must be a regular file (not a symlink or directory)", name);
-  git_blob *blob = NULL;
-  if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(e)) != 0)
-    return fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", name, git_msg());
-  size_t n = (size_t)git_blob_rawsize(blob);
-  int rc = 0;
-  if (n > JD_DOCKERFILE_MAX) {
-    rc = fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name, JD_DOCKERFILE_MAX);
-  } else if (!(*data = malloc(n + 1))) {
-    rc = fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  } else {
-    memcpy(*data, git_blob_rawcontent(blob), n);
-    (*data)[n] = '\0';
-    if (len)
-      *len = n;
-  }
-  git_blob_free(blob);
-  return rc;
+  return jd_src_git_dockerfile(data, len, s, name, optional, err, errlen);
 }

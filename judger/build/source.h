@@ -60,35 +60,11 @@ void jd_source_free(jd_source *s);
 int jd_source_materialize(jd_source *s, char *err, size_t errlen);
 
 /* Reads one of the source's Dockerfiles, from the directory or straight from
- * the git tree; the same rules as jd_source_read_dockerfile(). */
+ * the git tree: a regular file (a symlink could make the judger read a host
+ * file), at most JD_DOCKERFILE_MAX bytes. 0, JD_SRC_EPROGRAM when missing or
+ * invalid (err says why) or JD_SRC_ESYSTEM. *data is NUL-terminated; the
+ * caller frees it. With optional=true a missing file gives 0 and *data NULL. */
 int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
                          bool optional, char *err, size_t errlen);
-
-/* Content hash of a directory tree (names, types, exec bits, file bytes,
- * symlink targets; devices/fifos/sockets ignored like jd_copy_tree does),
- * as 64 hex chars. -1 with errno on I/O failure. */
-int jd_tree_hash(char out[65], const char *dir);
-
-/* Exports the tree of `ref` (NULL = the remote's HEAD) of repository `url`
- * into dest (which must exist and be empty). *commit and *tree (may be NULL)
- * get the ids (malloc'd). Same error codes as jd_source_open. */
-int jd_git_export(char **commit, char **tree, const char *state_dir, const char *url,
-                  const char *ref, const char *dest, char *err, size_t errlen);
-
-/* The mirror directory a URL maps to: <state_dir>/git/<sha256(url)>.git */
-int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url);
-
-/* Downloads an http(s) tarball (capped at JD_TARBALL_MAX, any compression
- * libarchive reads) and extracts it into dest, refusing entries that would
- * land outside it. Same error codes as jd_source_open. */
-int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen);
-
-/* Reads a Dockerfile of the tree: must be a regular file (a symlink could
- * make the judger read a host file), at most JD_DOCKERFILE_MAX bytes.
- * Returns 0, JD_SRC_EPROGRAM when missing/invalid (err says why) or
- * JD_SRC_ESYSTEM. *data is NUL-terminated; the caller frees it. With
- * optional=true a missing file gives 0 and *data NULL. */
-int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const char *name,
-                              bool optional, char *err, size_t errlen);
 
 #endif

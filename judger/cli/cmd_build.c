@@ -4,22 +4,18 @@
  * Exit codes (docs/build.md): 0 ok (built or cached), 1 the program's fault
  * (bad Dockerfile, compile error, TLE/MLE, missing ref or run.Dockerfile),
  * 2 usage, 3 system fault (engine down...). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "build/base_image.h"
 #include "build/build.h"
+#include "build/build_request.h"
 #include "cli/commands.h"
 #include "common/clock.h"
 #include "common/context.h"
-#include "common/size.h"
-#include "common/util.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger build --domain ai|game_logic --id ID SOURCE [options]\n"
@@ -56,7 +52,9 @@ static void progress_line(void *ud, const char *line) {
 }
 
 static void print_human(const jd_build_result *r) {
-  const char *v = r->verdict ? r->verdict : r->status;
+  const char *v = jd_build_result_verdict(r);
+  if (!v)
+    v = jd_build_status_name(r->status);
   printf("%s-%s: %s", r->domain ? r->domain : "?", r->id ? r->id : "?", v);
   if (r->message)
     printf(" (%s: %s)", r->stage, r->message);
@@ -80,142 +78,69 @@ static void print_human(const jd_build_result *r) {
            r->artifacts_cached ? "cached" : "built");
 }
 
-enum {
-  OPT_DOMAIN = 256,
-  OPT_ID,
-  OPT_SOURCE,
-  OPT_GIT,
-  OPT_REF,
-  OPT_TAR,
-  OPT_OP,
-  OPT_STATE,
-  OPT_JSON,
-  OPT_CPUS,
-  OPT_MEMORY,
-  OPT_PIDS,
-  OPT_TIMEOUT,
-  OPT_LOGMAX,
-  OPT_NETWORK,
-  OPT_BASE,
-  OPT_IMGNET
-};
+/* What the command line asks for. */
+typedef struct build_cmd {
+  jd_build_fields fields; /* the build request, checked by jd_build_request_check() */
+  const char *state_dir;
+  const char *base_tag; /* --base-image TAG; NULL = JD_BASE_IMAGE */
+  bool json, quiet, base;
+} build_cmd;
 
-int jd_cmd_build(int argc, char **argv) {
-  static const struct option opts[] = {{"domain", required_argument, NULL, OPT_DOMAIN},
-                                       {"id", required_argument, NULL, OPT_ID},
-                                       {"source", required_argument, NULL, OPT_SOURCE},
-                                       {"git", required_argument, NULL, OPT_GIT},
-                                       {"ref", required_argument, NULL, OPT_REF},
-                                       {"tar", required_argument, NULL, OPT_TAR},
-                                       {"op", required_argument, NULL, OPT_OP},
-                                       {"state-dir", required_argument, NULL, OPT_STATE},
-                                       {"json", no_argument, NULL, OPT_JSON},
-                                       {"cpus", required_argument, NULL, OPT_CPUS},
-                                       {"memory", required_argument, NULL, OPT_MEMORY},
-                                       {"pids", required_argument, NULL, OPT_PIDS},
-                                       {"timeout", required_argument, NULL, OPT_TIMEOUT},
-                                       {"log-max", required_argument, NULL, OPT_LOGMAX},
-                                       {"network", no_argument, NULL, OPT_NETWORK},
-                                       {"image-network", required_argument, NULL, OPT_IMGNET},
-                                       {"base-image", optional_argument, NULL, OPT_BASE},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  jd_build_request req = {0};
-  const char *domain = NULL, *state_dir = NULL;
-  const char *base_tag = NULL;
-  bool json = false, quiet = false, base = false, domain_ok = true;
+/* Flags that set a field of the request carry OPT_FIELD + the field. */
+enum { OPT_STATE = 256, OPT_JSON, OPT_BASE, OPT_FIELD };
+
+static const struct option options[] = {
+    {"domain", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_DOMAIN},
+    {"id", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_ID},
+    {"source", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_DIR},
+    {"git", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_GIT},
+    {"ref", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_REF},
+    {"tar", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_TAR},
+    {"op", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_OPS},
+    {"cpus", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_CPUS},
+    {"memory", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_MEMORY},
+    {"pids", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_PIDS},
+    {"timeout", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_WALL},
+    {"log-max", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_LOG_MAX},
+    {"network", no_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_NETWORK},
+    {"image-network", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_IMAGE_NETWORK},
+    {"state-dir", required_argument, NULL, OPT_STATE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"base-image", optional_argument, NULL, OPT_BASE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* Fills cmd from argv. Returns -1 to go on, else the exit code to return
+ * now (--help, or a usage error already reported). */
+static int parse_args(build_cmd *cmd, int argc, char **argv) {
+  char err[512];
   int c;
+  jd_build_fields_init(&cmd->fields, JD_BUILD_SYNTAX_FLAGS);
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    char *end = NULL;
-    switch (c) {
-    case OPT_DOMAIN:
-      domain = optarg;
-      domain_ok = jd_domain_parse(&req.ref.domain, optarg) == 0;
-      break;
-    case OPT_ID:
-      req.ref.id = optarg;
-      break;
-    case OPT_SOURCE:
-      req.ref.dir = optarg;
-      break;
-    case OPT_GIT:
-      req.ref.git_url = optarg;
-      break;
-    case OPT_REF:
-      req.ref.git_ref = optarg;
-      break;
-    case OPT_TAR:
-      req.ref.tar_url = optarg;
-      break;
-    case OPT_OP:
-      if (!strcmp(optarg, "build"))
-        req.ops = JD_BUILD_OP_BUILD;
-      else if (!strcmp(optarg, "run"))
-        req.ops = JD_BUILD_OP_RUN;
-      else if (!strcmp(optarg, "all"))
-        req.ops = JD_BUILD_OP_ALL;
-      else {
-        fprintf(stderr, "judger build: --op must be build, run or all, not '%s'\n", optarg);
+  while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
+    if (c >= OPT_FIELD && c < OPT_FIELD + JD_BUILD_FIELD_COUNT) {
+      if (jd_build_fields_set(&cmd->fields, (jd_build_field)(c - OPT_FIELD), optarg, err,
+                              sizeof err)) {
+        fprintf(stderr, "judger build: %s\n", err);
         return JD_EXIT_USAGE;
       }
-      break;
+      continue;
+    }
+    switch (c) {
     case OPT_STATE:
-      state_dir = optarg;
+      cmd->state_dir = optarg;
       break;
     case OPT_JSON:
-      json = true;
-      break;
-    case OPT_CPUS:
-      req.limits.cpus = strtod(optarg, &end);
-      if (*end || req.limits.cpus <= 0) {
-        fprintf(stderr, "judger build: bad --cpus '%s'\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      break;
-    case OPT_MEMORY:
-    case OPT_LOGMAX: {
-      int64_t v = 0;
-      if (jd_parse_size(&v, optarg) || v <= 0) {
-        fprintf(stderr, "judger build: bad size '%s' (e.g. 512m, 1g)\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      if (c == OPT_MEMORY)
-        req.limits.memory = v;
-      else
-        req.limits.log_max = (size_t)v;
-      break;
-    }
-    case OPT_PIDS:
-      req.limits.pids = strtoll(optarg, &end, 10);
-      if (*end || req.limits.pids <= 0) {
-        fprintf(stderr, "judger build: bad --pids '%s'\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      break;
-    case OPT_TIMEOUT: {
-      double s = strtod(optarg, &end);
-      if (*end || s <= 0) {
-        fprintf(stderr, "judger build: bad --timeout '%s' (seconds)\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      req.limits.wall_ms = (int64_t)(s * 1000);
-      break;
-    }
-    case OPT_NETWORK:
-      req.limits.network = true;
-      break;
-    case OPT_IMGNET:
-      req.limits.image_network = optarg;
+      cmd->json = true;
       break;
     case OPT_BASE:
-      base = true;
-      base_tag = optarg;
+      cmd->base = true;
+      cmd->base_tag = optarg;
       break;
     case 'q':
-      quiet = true;
+      cmd->quiet = true;
       break;
     case 'h':
       usage(stdout);
@@ -230,28 +155,73 @@ int jd_cmd_build(int argc, char **argv) {
     fprintf(stderr, "judger build: unexpected argument '%s'\n", argv[optind]);
     return JD_EXIT_USAGE;
   }
-  if (!base) {
-    if (!domain || !domain_ok) {
-      fprintf(stderr, "judger build: --domain must be 'ai' or 'game_logic'%s%s%s\n",
-              domain ? " (got '" : "", domain ? domain : "", domain ? "')" : "");
-      return JD_EXIT_USAGE;
-    }
-    char err[512];
-    if (jd_program_id_check(req.ref.id, err, sizeof err) != 0) {
-      fprintf(stderr, "judger build: %s\n", err);
-      return JD_EXIT_USAGE;
-    }
-    if (!!req.ref.dir + !!req.ref.git_url + !!req.ref.tar_url != 1) {
-      fprintf(stderr, "judger build: give exactly one of --source DIR, --git URL, --tar URL\n");
-      return JD_EXIT_USAGE;
-    }
-    if (req.ref.git_ref && !req.ref.git_url) {
-      fprintf(stderr, "judger build: --ref needs --git\n");
-      return JD_EXIT_USAGE;
-    }
+  if (!cmd->base && jd_build_request_check(&cmd->fields, err, sizeof err)) {
+    fprintf(stderr, "judger build: %s\n", err);
+    return JD_EXIT_USAGE;
   }
-  if (!state_dir || !*state_dir)
-    state_dir = jd_state_dir_default();
+  return -1;
+}
+
+/* --base-image: the Debian base image, and what happened. */
+static int make_base_image(const build_cmd *cmd, jd_ctx *ctx) {
+  bool built = false;
+  char err[1024] = "";
+  int64_t t0 = jd_mono_ms();
+  int rc = jd_base_image_ensure(&built, ctx, cmd->base_tag, NULL, cmd->quiet ? NULL : progress_line,
+                                NULL, err, sizeof err);
+  int64_t ms = jd_mono_ms() - t0;
+  const char *tag = cmd->base_tag ? cmd->base_tag : JD_BASE_IMAGE;
+  if (cmd->json) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "base_image", json_object_new_string(tag));
+    json_object_object_add(o, "status",
+                           json_object_new_string(jd_build_status_name(rc ? JD_BUILD_STATUS_ERROR
+                                                                          : JD_BUILD_STATUS_OK)));
+    json_object_object_add(o, "built", json_object_new_boolean(built));
+    json_object_object_add(o, "duration_ms", json_object_new_int64(ms));
+    if (rc)
+      json_object_object_add(o, "message", json_object_new_string(err));
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+  } else if (!rc) {
+    printf("%s: %s in %lld ms\n", tag, built ? "built" : "cached", (long long)ms);
+  }
+  if (rc)
+    fprintf(stderr, "judger build: %s\n", err);
+  return rc ? JD_EXIT_SYSTEM : JD_EXIT_OK;
+}
+
+/* The program's build (jd_build_run), printed as asked. */
+static int build_program(build_cmd *cmd, jd_ctx *ctx) {
+  jd_build_request *req = &cmd->fields.req;
+  if (!cmd->quiet && !cmd->json)
+    req->progress = progress_line;
+  jd_build_result *r = NULL;
+  if (jd_build_run(&r, ctx, req) != 0) {
+    fprintf(stderr, "judger build: out of memory\n");
+    return JD_EXIT_SYSTEM;
+  }
+  int exit_code = r->exit_code;
+  if (cmd->json) {
+    char *s = jd_build_result_json(r);
+    if (s)
+      printf("%s\n", s);
+    free(s);
+  } else {
+    print_human(r);
+    if (r->exit_code && r->log && cmd->quiet)
+      fprintf(stderr, "%s", r->log); /* the failing step's output was not streamed */
+  }
+  jd_build_result_free(r);
+  return exit_code;
+}
+
+int jd_cmd_build(int argc, char **argv) {
+  build_cmd cmd = {0};
+  int exit_code = parse_args(&cmd, argc, argv);
+  if (exit_code >= 0)
+    return exit_code;
+  const char *state_dir = cmd.state_dir && *cmd.state_dir ? cmd.state_dir : jd_state_dir_default();
   char host[JD_HOST_ID_MAX + 1];
   jd_host_id(host);
   jd_ctx ctx = {.state_dir = state_dir, .host_id = host};
@@ -260,53 +230,7 @@ int jd_cmd_build(int argc, char **argv) {
             dk_error_last() ? dk_error_last()->message : "cannot make an engine client");
     return JD_EXIT_USAGE; /* bad DOCKER_* variables */
   }
-  int exit_code;
-  if (base) {
-    bool built = false;
-    char err[1024] = "";
-    int64_t t0 = jd_mono_ms();
-    int rc = jd_base_image_ensure(&built, &ctx, base_tag, NULL, quiet ? NULL : progress_line, NULL,
-                                  err, sizeof err);
-    int64_t ms = jd_mono_ms() - t0;
-    const char *tag = base_tag ? base_tag : JD_BASE_IMAGE;
-    if (json) {
-      json_object *o = json_object_new_object();
-      json_object_object_add(o, "base_image", json_object_new_string(tag));
-      json_object_object_add(o, "status", json_object_new_string(rc ? "error" : "ok"));
-      json_object_object_add(o, "built", json_object_new_boolean(built));
-      json_object_object_add(o, "duration_ms", json_object_new_int64(ms));
-      if (rc)
-        json_object_object_add(o, "message", json_object_new_string(err));
-      printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-      json_object_put(o);
-    } else if (!rc)
-      printf("%s: %s in %lld ms\n", tag, built ? "built" : "cached", (long long)ms);
-    if (rc)
-      fprintf(stderr, "judger build: %s\n", err);
-    exit_code = rc ? JD_EXIT_SYSTEM : JD_EXIT_OK;
-  } else {
-    if (!quiet && !json) {
-      req.progress = progress_line;
-    }
-    jd_build_result *r = NULL;
-    if (jd_build_run(&r, &ctx, &req) != 0) {
-      fprintf(stderr, "judger build: out of memory\n");
-      exit_code = JD_EXIT_SYSTEM;
-    } else {
-      exit_code = r->exit_code;
-      if (json) {
-        char *s = jd_build_result_json(r);
-        if (s)
-          printf("%s\n", s);
-        free(s);
-      } else {
-        print_human(r);
-        if (r->exit_code && r->log && quiet)
-          fprintf(stderr, "%s", r->log); /* the failing step's output was not streamed */
-      }
-    }
-    jd_build_result_free(r);
-  }
+  exit_code = cmd.base ? make_base_image(&cmd, &ctx) : build_program(&cmd, &ctx);
   dk_client_free(ctx.dk);
   fflush(stdout);
   return exit_code;

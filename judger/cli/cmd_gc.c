@@ -35,6 +35,14 @@ static json_object *strv_json(char **v) {
   return a;
 }
 
+/* What the command line asks for. */
+typedef struct gc_cmd {
+  bool images, artifacts, json, purge;
+  jd_image_gc_opts go;
+  double max_age_days;
+  const char *state_dir;
+} gc_cmd;
+
 enum {
   OPT_IMAGES = 256,
   OPT_ARTIFACTS,
@@ -48,78 +56,90 @@ enum {
   OPT_PURGE
 };
 
-int jd_cmd_gc(int argc, char **argv) {
-  static const struct option opts[] = {{"images", no_argument, NULL, OPT_IMAGES},
-                                       {"artifacts", no_argument, NULL, OPT_ARTIFACTS},
-                                       {"domain", required_argument, NULL, OPT_DOMAIN},
-                                       {"id", required_argument, NULL, OPT_ID},
-                                       {"keep", required_argument, NULL, OPT_KEEP},
-                                       {"max-age", required_argument, NULL, OPT_AGE},
-                                       {"state-dir", required_argument, NULL, OPT_STATE},
-                                       {"dry-run", no_argument, NULL, OPT_DRY},
-                                       {"json", no_argument, NULL, OPT_JSON},
-                                       {"purge", no_argument, NULL, OPT_PURGE},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool images = false, artifacts = false, json = false, purge = false;
-  jd_image_gc_opts go = {.keep = 2};
-  double max_age_days = 7;
-  const char *state_dir = NULL;
+static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES},
+                                        {"artifacts", no_argument, NULL, OPT_ARTIFACTS},
+                                        {"domain", required_argument, NULL, OPT_DOMAIN},
+                                        {"id", required_argument, NULL, OPT_ID},
+                                        {"keep", required_argument, NULL, OPT_KEEP},
+                                        {"max-age", required_argument, NULL, OPT_AGE},
+                                        {"state-dir", required_argument, NULL, OPT_STATE},
+                                        {"dry-run", no_argument, NULL, OPT_DRY},
+                                        {"json", no_argument, NULL, OPT_JSON},
+                                        {"purge", no_argument, NULL, OPT_PURGE},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
+
+/* One option with a value into cmd; 0, or -1 when the value is refused
+ * (reported). */
+static int set_option(gc_cmd *cmd, int c, const char *arg) {
+  char *end = NULL;
+  char err[256];
+  jd_domain d;
+  switch (c) {
+  case OPT_DOMAIN:
+    if (jd_domain_parse(&d, arg) != 0) {
+      fprintf(stderr, "judger gc: --domain must be 'ai' or 'game_logic'\n");
+      return -1;
+    }
+    cmd->go.domain = arg;
+    return 0;
+  case OPT_ID:
+    if (jd_program_id_check(arg, err, sizeof err) != 0) {
+      fprintf(stderr, "judger gc: %s\n", err);
+      return -1;
+    }
+    cmd->go.id = arg;
+    return 0;
+  case OPT_KEEP:
+    cmd->go.keep = (int)strtol(arg, &end, 10);
+    if (*end || cmd->go.keep < 0) {
+      fprintf(stderr, "judger gc: bad --keep '%s'\n", arg);
+      return -1;
+    }
+    return 0;
+  case OPT_AGE:
+    cmd->max_age_days = strtod(arg, &end);
+    if (*end || cmd->max_age_days < 0) {
+      fprintf(stderr, "judger gc: bad --max-age '%s' (days)\n", arg);
+      return -1;
+    }
+    return 0;
+  default: /* OPT_STATE */
+    cmd->state_dir = arg;
+    return 0;
+  }
+}
+
+/* Fills cmd from argv. Returns -1 to go on, else the exit code to return
+ * now (--help, or a usage error already reported). */
+static int parse_args(gc_cmd *cmd, int argc, char **argv) {
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *end = NULL;
+  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     switch (c) {
     case OPT_IMAGES:
-      images = true;
+      cmd->images = true;
       break;
     case OPT_ARTIFACTS:
-      artifacts = true;
-      break;
-    case OPT_DOMAIN: {
-      jd_domain d;
-      if (jd_domain_parse(&d, optarg) != 0) {
-        fprintf(stderr, "judger gc: --domain must be 'ai' or 'game_logic'\n");
-        return JD_EXIT_USAGE;
-      }
-      go.domain = optarg;
-      break;
-    }
-    case OPT_ID: {
-      char err[256];
-      if (jd_program_id_check(optarg, err, sizeof err) != 0) {
-        fprintf(stderr, "judger gc: %s\n", err);
-        return JD_EXIT_USAGE;
-      }
-      go.id = optarg;
-      break;
-    }
-    case OPT_KEEP:
-      go.keep = (int)strtol(optarg, &end, 10);
-      if (*end || go.keep < 0) {
-        fprintf(stderr, "judger gc: bad --keep '%s'\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      break;
-    case OPT_AGE:
-      max_age_days = strtod(optarg, &end);
-      if (*end || max_age_days < 0) {
-        fprintf(stderr, "judger gc: bad --max-age '%s' (days)\n", optarg);
-        return JD_EXIT_USAGE;
-      }
-      break;
-    case OPT_STATE:
-      state_dir = optarg;
+      cmd->artifacts = true;
       break;
     case OPT_DRY:
-      go.dry_run = true;
+      cmd->go.dry_run = true;
       break;
     case OPT_JSON:
-      json = true;
+      cmd->json = true;
       break;
     case OPT_PURGE:
-      purge = true;
+      cmd->purge = true;
+      break;
+    case OPT_DOMAIN:
+    case OPT_ID:
+    case OPT_KEEP:
+    case OPT_AGE:
+    case OPT_STATE:
+      if (set_option(cmd, c, optarg))
+        return JD_EXIT_USAGE;
       break;
     case 'h':
       usage(stdout);
@@ -134,73 +154,101 @@ int jd_cmd_gc(int argc, char **argv) {
     fprintf(stderr, "judger gc: unexpected argument '%s'\n", argv[optind]);
     return JD_EXIT_USAGE;
   }
-  if (purge) {
-    if (!go.id) {
-      fprintf(stderr, "judger gc: --purge needs --id\n");
-      return JD_EXIT_USAGE;
-    }
-    jd_ctx ctx = {.state_dir = state_dir};
-    size_t removed = 0, in_use = 0;
-    int rc = dk_client_new(&ctx.dk, NULL);
-    if (!rc && !go.dry_run)
-      rc = jd_image_purge(&removed, &in_use, &ctx, go.domain, go.id, false);
-    dk_client_free(ctx.dk);
-    if (rc) {
-      fprintf(stderr, "judger gc: purge: %s\n",
-              dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
-      return JD_EXIT_SYSTEM;
-    }
-    if (json)
-      printf("{\"purged\":%zu,\"in_use\":%zu}\n", removed, in_use);
-    else
-      printf("purged %zu image(s) of %s, %zu kept (in use)\n", removed, go.id, in_use);
-    return JD_EXIT_OK;
+  if (cmd->purge && !cmd->go.id) {
+    fprintf(stderr, "judger gc: --purge needs --id\n");
+    return JD_EXIT_USAGE;
   }
-  if (!images && !artifacts)
-    images = artifacts = true;
-  if (!state_dir || !*state_dir)
-    state_dir = jd_state_dir_default();
-  int exit_code = JD_EXIT_OK;
+  return -1;
+}
+
+/* Reports an engine failure of `what`; returns JD_EXIT_SYSTEM. */
+static int engine_fault(const char *what, int rc) {
+  fprintf(stderr, "judger gc: %s: %s\n", what,
+          dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
+  return JD_EXIT_SYSTEM;
+}
+
+/* --purge: every image of --id, or with --dry-run what that would do. */
+static int purge(const gc_cmd *cmd) {
+  jd_ctx ctx = {.state_dir = cmd->state_dir};
+  size_t removed = 0, in_use = 0;
+  bool dry = cmd->go.dry_run;
+  int rc = dk_client_new(&ctx.dk, NULL);
+  if (!rc)
+    rc = dry ? jd_image_purge_plan(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id)
+             : jd_image_purge(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id, false);
+  dk_client_free(ctx.dk);
+  if (rc)
+    return engine_fault("purge", rc);
+  if (cmd->json)
+    printf("{\"purged\":%zu,\"in_use\":%zu%s}\n", removed, in_use, dry ? ",\"dry_run\":true" : "");
+  else
+    printf("%s %zu image(s) of %s, %zu kept (in use)\n", dry ? "would purge" : "purged", removed,
+           cmd->go.id, in_use);
+  return JD_EXIT_OK;
+}
+
+/* Old environment images; the JSON part goes into o. */
+static int gc_images(const gc_cmd *cmd, const char *state_dir, json_object *o) {
+  jd_ctx ctx = {.state_dir = state_dir};
   jd_image_gc_result *ir = NULL;
+  int rc = dk_client_new(&ctx.dk, NULL);
+  if (!rc)
+    rc = jd_image_gc(&ir, &ctx, &cmd->go);
+  dk_client_free(ctx.dk);
+  if (rc)
+    return engine_fault("images", rc);
+  if (cmd->json) {
+    json_object *i = json_object_new_object();
+    json_object_object_add(i, "removed", strv_json(ir->removed));
+    json_object_object_add(i, "in_use", strv_json(ir->in_use));
+    json_object_object_add(i, "kept", json_object_new_int64((int64_t)ir->kept));
+    json_object_object_add(o, "images", i);
+  } else {
+    for (char **t = ir->removed; t && *t; t++)
+      printf("%s image %s\n", cmd->go.dry_run ? "would remove" : "removed", *t);
+    for (char **t = ir->in_use; t && *t; t++)
+      printf("kept image %s (in use)\n", *t);
+    printf("images: %zu kept\n", ir->kept);
+  }
+  jd_image_gc_result_free(ir);
+  return JD_EXIT_OK;
+}
+
+/* Artifacts cache entries unused for --max-age days. */
+static int gc_artifacts(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   size_t nart = 0;
+  int exit_code = JD_EXIT_OK;
+  if (jd_artifacts_gc(&nart, state_dir, (int64_t)(cmd->max_age_days * 86400), cmd->go.dry_run) !=
+      0) {
+    perror("judger gc: artifacts");
+    exit_code = JD_EXIT_SYSTEM;
+  }
+  if (cmd->json)
+    json_object_object_add(o, "artifacts_removed", json_object_new_int64((int64_t)nart));
+  else
+    printf("artifacts: %zu %s\n", nart, cmd->go.dry_run ? "would be removed" : "removed");
+  return exit_code;
+}
+
+int jd_cmd_gc(int argc, char **argv) {
+  gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7};
+  int exit_code = parse_args(&cmd, argc, argv);
+  if (exit_code >= 0)
+    return exit_code;
+  if (cmd.purge)
+    return purge(&cmd);
+  if (!cmd.images && !cmd.artifacts)
+    cmd.images = cmd.artifacts = true;
+  const char *state_dir = cmd.state_dir && *cmd.state_dir ? cmd.state_dir : jd_state_dir_default();
+  exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
-  if (images) {
-    jd_ctx ctx = {.state_dir = state_dir};
-    int rc = dk_client_new(&ctx.dk, NULL);
-    if (!rc)
-      rc = jd_image_gc(&ir, &ctx, &go);
-    if (rc) {
-      fprintf(stderr, "judger gc: images: %s\n",
-              dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
-      exit_code = JD_EXIT_SYSTEM;
-    } else if (json) {
-      json_object *i = json_object_new_object();
-      json_object_object_add(i, "removed", strv_json(ir->removed));
-      json_object_object_add(i, "in_use", strv_json(ir->in_use));
-      json_object_object_add(i, "kept", json_object_new_int64((int64_t)ir->kept));
-      json_object_object_add(o, "images", i);
-    } else {
-      for (char **t = ir->removed; t && *t; t++)
-        printf("%s image %s\n", go.dry_run ? "would remove" : "removed", *t);
-      for (char **t = ir->in_use; t && *t; t++)
-        printf("kept image %s (in use)\n", *t);
-      printf("images: %zu kept\n", ir->kept);
-    }
-    dk_client_free(ctx.dk);
-  }
-  if (artifacts) {
-    if (jd_artifacts_gc(&nart, state_dir, (int64_t)(max_age_days * 86400), go.dry_run) != 0) {
-      perror("judger gc: artifacts");
-      exit_code = JD_EXIT_SYSTEM;
-    }
-    if (json)
-      json_object_object_add(o, "artifacts_removed", json_object_new_int64((int64_t)nart));
-    else
-      printf("artifacts: %zu %s\n", nart, go.dry_run ? "would be removed" : "removed");
-  }
-  if (json)
+  if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.artifacts && gc_artifacts(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
-  jd_image_gc_result_free(ir);
   return exit_code;
 }

@@ -6,89 +6,11 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "build/build_request.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
-
-/* ---- build requests ------------------------------------------------------ */
-
-/* Strings point into the json object, which must outlive the request. */
-static int build_request_parse(jd_build_request *req, json_object *o, char *err, size_t errlen) {
-  memset(req, 0, sizeof *req);
-  json_object *v = NULL;
-  const char *domain =
-      json_object_object_get_ex(o, "domain", &v) ? json_object_get_string(v) : NULL;
-  if (!domain || jd_domain_parse(&req->ref.domain, domain)) {
-    snprintf(err, errlen, "build.domain: required, \"ai\" or \"game_logic\"");
-    return -1;
-  }
-  struct {
-    const char *key;
-    const char **dst;
-  } strs[] = {{"id", &req->ref.id},
-              {"dir", &req->ref.dir},
-              {"git", &req->ref.git_url},
-              {"ref", &req->ref.git_ref},
-              {"tar_url", &req->ref.tar_url}};
-  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-    if (!json_object_object_get_ex(o, strs[i].key, &v))
-      continue;
-    if (!json_object_is_type(v, json_type_string)) {
-      snprintf(err, errlen, "build.%s: must be a string", strs[i].key);
-      return -1;
-    }
-    *strs[i].dst = json_object_get_string(v);
-  }
-  if (!req->ref.id || !jd_is_safe_name(req->ref.id, 64)) {
-    snprintf(err, errlen, "build.id: required, [a-z0-9][a-z0-9_.-]*, at most 64 chars");
-    return -1;
-  }
-  int sources = !!req->ref.dir + !!req->ref.git_url + !!req->ref.tar_url;
-  if (sources != 1) {
-    snprintf(err, errlen, "build: exactly one of dir, git, tar_url");
-    return -1;
-  }
-  req->ops = JD_BUILD_OP_ALL;
-  if (json_object_object_get_ex(o, "ops", &v)) {
-    const char *ops = json_object_get_string(v);
-    if (!strcmp(ops, "all"))
-      req->ops = JD_BUILD_OP_ALL;
-    else if (!strcmp(ops, "build"))
-      req->ops = JD_BUILD_OP_BUILD;
-    else if (!strcmp(ops, "run"))
-      req->ops = JD_BUILD_OP_RUN;
-    else {
-      snprintf(err, errlen, "build.ops: \"all\", \"build\" or \"run\"");
-      return -1;
-    }
-  }
-  json_object *lim = NULL;
-  if (json_object_object_get_ex(o, "limits", &lim)) {
-    if (!json_object_is_type(lim, json_type_object)) {
-      snprintf(err, errlen, "build.limits: must be an object");
-      return -1;
-    }
-    if (json_object_object_get_ex(lim, "cpus", &v))
-      req->limits.cpus = json_object_get_double(v);
-    if (json_object_object_get_ex(lim, "memory", &v))
-      req->limits.memory = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "pids", &v))
-      req->limits.pids = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "wall_ms", &v))
-      req->limits.wall_ms = json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "log_max", &v))
-      req->limits.log_max = (size_t)json_object_get_int64(v);
-    if (json_object_object_get_ex(lim, "network", &v))
-      req->limits.network = json_object_get_boolean(v);
-    if (req->limits.cpus < 0 || req->limits.memory < 0 || req->limits.pids < 0 ||
-        req->limits.wall_ms < 0) {
-      snprintf(err, errlen, "build.limits: values must not be negative");
-      return -1;
-    }
-  }
-  return 0;
-}
 
 /* ---- prepare: the task's spec, parsed once ------------------------------ */
 
@@ -125,7 +47,7 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
       jd_fail(err, errlen, "match: %s", why);
   } else {
     p->build_json = json_tokener_parse(t->spec_json);
-    rc = p->build_json ? build_request_parse(&p->req, p->build_json, err, errlen)
+    rc = p->build_json ? jd_build_request_parse(&p->req, p->build_json, err, errlen)
                        : jd_fail(err, errlen, "build: not JSON");
   }
   if (rc) {
@@ -146,6 +68,23 @@ static void build_line(void *ud, const char *line) {
   env->progress(env->ud, "{\"event\":\"build.output\"}");
 }
 
+/* A finished build's status as the task's (an error here is a cancelled
+ * build: the other errors were retried). */
+static jd_task_status build_task_status(jd_build_status s) {
+  switch (s) {
+  case JD_BUILD_STATUS_OK:
+    return JD_TASK_STATUS_FINISHED;
+  case JD_BUILD_STATUS_FAILED:
+  case JD_BUILD_STATUS_INVALID:
+    return JD_TASK_STATUS_FAILED;
+  case JD_BUILD_STATUS_ERROR:
+    return JD_TASK_STATUS_CANCELLED;
+  case JD_BUILD_STATUS_COUNT:
+    break;
+  }
+  return JD_TASK_STATUS_ERROR;
+}
+
 static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd_exec_env *env,
                      jd_exec_result *res) {
   jd_build_request req = *prepared_req;
@@ -159,19 +98,17 @@ static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd
     return JD_EXEC_RETRY;
   }
   int outcome = JD_EXEC_DONE;
-  if (!strcmp(r->status, "invalid")) {
+  bool cancelled = env->cancel && dk_cancel_fired(env->cancel);
+  if (r->status == JD_BUILD_STATUS_INVALID) {
     res->reason = strdup(r->message ? r->message : "invalid build request");
     outcome = JD_EXEC_INVALID;
-  } else if (!strcmp(r->status, "error") && !(env->cancel && dk_cancel_fired(env->cancel))) {
+  } else if (r->status == JD_BUILD_STATUS_ERROR && !cancelled) {
     res->reason = strdup(r->message ? r->message : "system error");
     outcome = JD_EXEC_RETRY;
   } else {
-    bool cancelled = !strcmp(r->status, "error");
-    res->status = cancelled                  ? JD_TASK_STATUS_CANCELLED
-                  : !strcmp(r->status, "ok") ? JD_TASK_STATUS_FINISHED
-                                             : JD_TASK_STATUS_FAILED;
+    res->status = build_task_status(r->status);
     char summary[256];
-    snprintf(summary, sizeof summary, "%s %s%s%s", r->verdict ? r->verdict : "?",
+    snprintf(summary, sizeof summary, "%s %s%s%s", jd_verdict_name(r->verdict),
              r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");
     res->summary = strdup(summary);
     res->result_json = jd_build_result_json(r);

@@ -50,8 +50,8 @@ static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain,
     r->app_dir = p->dir ? strdup(p->dir) : NULL;
     return r->image && (!p->dir || r->app_dir) ? 0 : DK_ENOMEM;
   }
-  /* jd_build_run rather than jd_program_prepare: it takes the match's
-   * cancel token, so SIGINT stops a long build too. */
+  /* The whole build pipeline, with the match's cancel token, so SIGINT
+   * stops a long build too. */
   jd_build_request req = {.ref = {.domain = domain,
                                   .id = p->id,
                                   .dir = p->dir,
@@ -74,11 +74,12 @@ static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain,
                  b->message ? b->message : "build failed") < 0)
       *why = NULL;
     rc = b->error_code < -1 ? b->error_code : DK_EINTERNAL;
-  } else if (b->exit_code != 0 || !b->verdict || strcmp(b->verdict, "OK")) {
+  } else if (b->exit_code != 0 || b->verdict != JD_VERDICT_OK) {
     /* Its build failed, or its reference is unusable (exit code 2: a git
      * URL that does not resolve...): the program's fault either way. */
     r->cancelled = true;
-    if (asprintf(&r->message, "build %s: %s", b->verdict ? b->verdict : "invalid",
+    if (asprintf(&r->message, "build %s: %s",
+                 jd_build_result_verdict(b) ? jd_build_result_verdict(b) : "invalid",
                  b->message ? b->message : "failed") < 0)
       r->message = NULL;
   } else {

@@ -8,9 +8,9 @@
 
 #include "build/artifacts.h"
 #include "build/image_cache.h"
-#include "build/source.h"
-#include "support.h"
+#include "build/source_internal.h"
 #include "common/util.h"
+#include "support.h"
 
 typedef struct fixture {
   dk_client *c;
@@ -50,7 +50,7 @@ static void fx_init(fixture *f, const char *prefix, const char *script) {
   jd_env_image *img = NULL;
   t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
                            f->labels, 2, NULL, NULL, NULL));
-  cr_assert_str_eq(img->verdict, "OK", "%s", img->message ? img->message : "");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
   f->image_id = strdup(img->image_id);
   jd_env_image_free(img);
 }
@@ -86,11 +86,19 @@ static void assert_no_build_container(fixture *f) {
   dk_container_list_free(l);
 }
 
+/* The cache key as docs/programs.md and artifacts.h give it. */
+static void documented_key(char out[65], const char *identity, const char *image_id) {
+  char text[512];
+  int n = snprintf(text, sizeof text, "judger-artifacts-v1\n%s\n%s\n", identity,
+                   image_id ? image_id : "none");
+  jd_sha256_hex(out, text, (size_t)n);
+}
+
 Test(artifacts, build_then_cache_hit_and_source_stays_pristine) {
   fixture f;
   fx_init(&f, "artok", "cat main.txt main.txt > out.txt && echo compiled-ok");
   jd_artifacts *a = build(&f, NULL);
-  cr_assert_str_eq(a->verdict, "OK", "%s\n%s", a->message, a->log);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
   cr_assert(!a->cached);
   cr_assert(a->log && strstr(a->log, "compiled-ok"), "log: %s", a->log);
   char p[4200], *data = NULL;
@@ -104,7 +112,7 @@ Test(artifacts, build_then_cache_hit_and_source_stays_pristine) {
   char h[65], ident[80], key[65];
   jd_tree_hash(h, f.src);
   snprintf(ident, sizeof ident, "tree:%s", h);
-  jd_artifacts_key(key, ident, f.image_id);
+  documented_key(key, ident, f.image_id);
   cr_assert_str_eq(a->key, key);
   snprintf(p, sizeof p, "%s/artifacts/%s/app", f.state, key);
   cr_assert_str_eq(a->dir, p);
@@ -114,7 +122,7 @@ Test(artifacts, build_then_cache_hit_and_source_stays_pristine) {
   cr_assert_str_eq(b->dir, a->dir);
   /* Another image id is another key. */
   char other[65];
-  jd_artifacts_key(other, ident, "sha256:0000");
+  documented_key(other, ident, "sha256:0000");
   cr_assert_str_neq(other, key);
   assert_no_build_container(&f);
   jd_artifacts_free(a);
@@ -126,7 +134,7 @@ Test(artifacts, compile_error_is_ce_with_the_compilers_message) {
   fixture f;
   fx_init(&f, "artce", "echo 'main.c:3:5: error: expected ; before }' >&2; exit 1");
   jd_artifacts *a = build(&f, NULL);
-  cr_assert_str_eq(a->verdict, "CE");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "CE");
   cr_assert_eq(a->exit_code, 1);
   cr_assert(a->log && strstr(a->log, "main.c:3:5: error: expected ; before }"), "log: %s", a->log);
   cr_assert_null(a->dir);
@@ -146,7 +154,7 @@ Test(artifacts, build_past_its_wall_time_is_tle_and_leaves_no_container) {
   int64_t t0 = dk_now_ms();
   jd_artifacts *a = build(&f, &lim);
   int64_t took = dk_now_ms() - t0;
-  cr_assert_str_eq(a->verdict, "TLE", "%s", a->message);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "TLE", "%s", a->message);
   cr_assert(took < 8000, "TLE took %lld ms", (long long)took);
   cr_assert(a->log && strstr(a->log, "started"), "log: %s", a->log);
   assert_no_build_container(&f);
@@ -160,7 +168,8 @@ Test(artifacts, build_over_its_memory_is_mle) {
   fx_init(&f, "artmle", "x=$(head -c 67108864 /dev/zero | tr '\\\\0' a); echo ${#x}");
   jd_build_limits lim = {.memory = 16 << 20, .wall_ms = 20000};
   jd_artifacts *a = build(&f, &lim);
-  cr_assert_str_eq(a->verdict, "MLE", "%s: %s\n%s", a->verdict, a->message, a->log);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "MLE", "%s: %s\n%s", jd_verdict_name(a->verdict),
+                   a->message, a->log);
   assert_no_build_container(&f);
   jd_artifacts_free(a);
   fx_fini(&f);
@@ -171,7 +180,7 @@ Test(artifacts, network_is_off_by_default) {
   /* /proc/net/route lists only its header line without a default route. */
   fx_init(&f, "artnet", "cat /proc/net/route; test $(wc -l < /proc/net/route) -le 1");
   jd_artifacts *a = build(&f, NULL);
-  cr_assert_str_eq(a->verdict, "OK", "the build had a route out: %s", a->log);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "the build had a route out: %s", a->log);
   jd_artifacts_free(a);
   fx_fini(&f);
 }
@@ -185,7 +194,7 @@ Test(artifacts, program_without_build_image_uses_its_source) {
   jd_artifacts *a = NULL;
   t_ok(jd_artifacts_ensure(&a, &f.ctx, JD_DOMAIN_AI, f.id, f.src, ident, NULL, NULL, NULL, 0, NULL,
                            NULL, NULL));
-  cr_assert_str_eq(a->verdict, "OK");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
   char p[4200];
   snprintf(p, sizeof p, "%s/main.txt", a->dir);
   cr_assert(jd_path_exists(p), "source not in the artifacts");
@@ -197,7 +206,7 @@ Test(artifacts, gc_removes_old_entries_only) {
   fixture f;
   fx_init(&f, "artgc", "true");
   jd_artifacts *a = build(&f, NULL);
-  cr_assert_str_eq(a->verdict, "OK");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
   size_t n = 99;
   cr_assert_eq(jd_artifacts_gc(&n, f.state, 3600, false), 0);
   cr_assert_eq(n, 0, "a fresh entry was removed");

@@ -13,8 +13,8 @@
 #include "build/base_image.h"
 #include "build/image_cache.h"
 #include "build/program.h"
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 #define JUDGER JD_BINARY_DIR "/bin/judger"
 
@@ -316,6 +316,21 @@ Test(build_cli, gc_of_a_program_keeps_its_current_image) {
   dk_image_info *info = NULL;
   t_ok(dk_image_inspect(&info, c, cur));
   dk_image_info_free(info);
+  /* --purge --dry-run says what it would do and does nothing. */
+  run dry =
+      judger(state, NULL,
+             (const char *[]){"gc", "--purge", "--dry-run", "--domain", "ai", "--id", id, NULL});
+  cr_assert_eq(dry.code, 0, "%s", dry.err);
+  char want[256];
+  snprintf(want, sizeof want, "would purge 1 image(s) of %s, 0 kept (in use)\n", id);
+  cr_assert_str_eq(dry.out, want);
+  run_free(&dry);
+  dry = judger(state, NULL,
+               (const char *[]){"gc", "--purge", "--dry-run", "--id", id, "--json", NULL});
+  cr_assert_str_eq(dry.out, "{\"purged\":1,\"in_use\":0,\"dry_run\":true}\n");
+  run_free(&dry);
+  t_ok(dk_image_inspect(&info, c, cur));
+  dk_image_info_free(info);
   /* --purge: the program is gone, its images too. */
   run pu = judger(state, NULL,
                   (const char *[]){"gc", "--purge", "--domain", "ai", "--id", id, "--json", NULL});
@@ -374,45 +389,4 @@ Test(build_cli, real_gcc_build_and_compile_error, .timeout = 880) {
   t_rmdir(bad);
   t_rmdir(state);
   dk_client_free(c);
-}
-
-/* jd_program_prepare, as matches use it: run image + /app, and verdicts. */
-Test(build_cli, program_prepare_gives_the_run_image_and_app_dir) {
-  prog pg = prog_new("prep");
-  dk_client *c = pg.c;
-  const char *id = pg.id, *src = pg.src, *state = pg.state;
-  char df[256];
-  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n", id);
-  put(src, "run.Dockerfile", df);
-  put(src, "bot.sh", "echo hi\n");
-  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test"};
-  jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = id, .dir = src};
-  jd_prepared *p = NULL;
-  t_ok(jd_program_prepare(&p, &ctx, &ref, NULL, NULL, NULL));
-  cr_assert_str_eq(p->verdict, "OK", "%s", p->message);
-  char sha[65], want[256], path[4200];
-  jd_sha256_hex(sha, df, strlen(df));
-  snprintf(want, sizeof want, "ai-%s-run:%s", id, sha);
-  cr_assert_str_eq(p->run_image, want);
-  snprintf(path, sizeof path, "%s/bot.sh", p->app_dir);
-  cr_assert(jd_path_exists(path), "no program in %s", p->app_dir);
-  jd_prepared_free(p);
-  /* The second time everything is cached. */
-  t_ok(jd_program_prepare(&p, &ctx, &ref, NULL, NULL, NULL));
-  cr_assert(p->image_cached && p->artifacts_cached);
-  jd_prepared_free(p);
-  /* A program without run.Dockerfile: the program's fault, not an error. */
-  char *empty = t_tmpdir("prepempty");
-  jd_program_ref bad = {.domain = JD_DOMAIN_AI, .id = id, .dir = empty};
-  t_ok(jd_program_prepare(&p, &ctx, &bad, NULL, NULL, NULL));
-  cr_assert_str_eq(p->verdict, "CE");
-  cr_assert(strstr(p->message, "run.Dockerfile"), "%s", p->message);
-  jd_prepared_free(p);
-  /* An invalid id is the caller's error. */
-  jd_program_ref badid = {.domain = JD_DOMAIN_AI, .id = "Nope", .dir = src};
-  p = (jd_prepared *)1;
-  cr_assert_eq(jd_program_prepare(&p, &ctx, &badid, NULL, NULL, NULL), DK_EINVAL);
-  cr_assert_null(p);
-  t_rmdir(empty);
-  prog_free(&pg);
 }

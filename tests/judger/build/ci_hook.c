@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 
 #include "build/image_cache.h"
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 #define JUDGER JD_BINARY_DIR "/bin/judger"
 #define GIT "git -c user.name=t -c user.email=t@t -c init.defaultBranch=main"

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "build/image_cache.h"
-#include "support.h"
-#include "common/util.h"
 #include "common/labels.h"
+#include "common/util.h"
+#include "support.h"
 
 typedef struct fixture {
   dk_client *c;
@@ -67,7 +67,7 @@ Test(image_cache, miss_then_hit_with_the_dockerfile_sha_as_tag) {
   snprintf(latest, sizeof latest, "ai-%s-run:latest", f.id);
 
   jd_env_image *a = ensure(&f, JD_OP_RUN, df, NULL);
-  cr_assert_str_eq(a->verdict, "OK", "%s", a->message ? a->message : "");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s", a->message ? a->message : "");
   cr_assert(!a->cached, "first build reported as cached");
   cr_assert_str_eq(a->tag, want);
   cr_assert(has_tag(f.c, a->image_id, want), "tag missing");
@@ -100,8 +100,8 @@ Test(image_cache, changed_dockerfile_gets_a_new_tag_and_gc_keeps_current_and_in_
   jd_env_image *a = ensure(&f, JD_OP_BUILD, df1, NULL);
   sleep(1); /* image creation times are in seconds: keep the order clear */
   jd_env_image *b = ensure(&f, JD_OP_BUILD, df2, NULL);
-  cr_assert_str_eq(a->verdict, "OK");
-  cr_assert_str_eq(b->verdict, "OK");
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
+  cr_assert_str_eq(jd_verdict_name(b->verdict), "OK");
   cr_assert(!b->cached, "a changed Dockerfile must build");
   cr_assert_str_neq(a->tag, b->tag);
   cr_assert_str_neq(a->image_id, b->image_id);
@@ -142,6 +142,40 @@ Test(image_cache, changed_dockerfile_gets_a_new_tag_and_gc_keeps_current_and_in_
   fx_fini(&f);
 }
 
+Test(image_cache, purge_plan_counts_without_removing_and_spares_images_in_use) {
+  fixture f;
+  fx_init(&f, "icplan");
+  char df1[256], df2[256];
+  snprintf(df1, sizeof df1, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=1\n", f.id);
+  snprintf(df2, sizeof df2, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s V=2\n", f.id);
+  jd_env_image *a = ensure(&f, JD_OP_RUN, df1, NULL);
+  jd_env_image *b = ensure(&f, JD_OP_BUILD, df2, NULL);
+  /* A stopped container uses a: a purge would keep it. */
+  char *name = t_unique("icplan");
+  dk_kv cl[] = {{T_LABEL_KEY, "1"}};
+  const char *cmd[] = {"true", NULL};
+  dk_container_config cfg = {.image = a->tag, .cmd = cmd, .labels = cl, .nlabels = 1};
+  char *cid = NULL;
+  t_ok(dk_container_create(&cid, f.c, name, &cfg));
+  size_t would = 9, in_use = 9;
+  t_ok(jd_image_purge_plan(&would, &in_use, &f.ctx, "ai", f.id));
+  cr_assert_eq(would, 1);
+  cr_assert_eq(in_use, 1);
+  cr_assert(has_tag(f.c, a->image_id, a->tag), "a dry run removed an image");
+  cr_assert(has_tag(f.c, b->image_id, b->tag), "a dry run removed an image");
+  /* The real purge does what the plan said. */
+  size_t removed = 0;
+  t_ok(jd_image_purge(&removed, &in_use, &f.ctx, "ai", f.id, false));
+  cr_assert_eq(removed, 1);
+  cr_assert_eq(in_use, 1);
+  t_ok(dk_container_remove(f.c, cid, true, false));
+  free(cid);
+  free(name);
+  jd_env_image_free(a);
+  jd_env_image_free(b);
+  fx_fini(&f);
+}
+
 Test(image_cache, failing_run_is_the_programs_fault_with_the_steps_output) {
   fixture f;
   fx_init(&f, "icfail");
@@ -149,7 +183,7 @@ Test(image_cache, failing_run_is_the_programs_fault_with_the_steps_output) {
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo step-output-%s && exit 3\n", f.id);
   jd_build_limits offline = {.image_network = "none"};
   jd_env_image *img = ensure(&f, JD_OP_RUN, df, &offline);
-  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "CE");
   cr_assert_null(img->image_id);
   char want[128];
   snprintf(want, sizeof want, "step-output-%s", f.id);
@@ -167,7 +201,7 @@ Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
   fixture f;
   fx_init(&f, "icsyn");
   jd_env_image *img = ensure(&f, JD_OP_RUN, "FROM " T_BUSYBOX_IMAGE "\nNOTANINSTRUCTION x\n", NULL);
-  cr_assert_str_eq(img->verdict, "CE");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "CE");
   cr_assert(img->message && strstr(img->message, "NOTANINSTRUCTION"),
             "message does not name the bad line: %s", img->message);
   jd_env_image_free(img);
@@ -199,7 +233,7 @@ Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
   int64_t t0 = dk_now_ms();
   jd_env_image *img = ensure(&f, JD_OP_RUN, df, &lim);
   int64_t took = dk_now_ms() - t0;
-  cr_assert_str_eq(img->verdict, "TLE", "%s", img->message ? img->message : "");
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "TLE", "%s", img->message ? img->message : "");
   cr_assert(took < 10000, "TLE took %lld ms", (long long)took);
   /* The engine cancels the build when the connection closes: its RUN
    * container must disappear, not sleep on. */

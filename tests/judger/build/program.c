@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "build/program.h"
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 Test(program, domains_parse_and_print) {
   jd_domain d;

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/source.h"
-#include "support.h"
+#include "build/source_internal.h"
 #include "common/util.h"
+#include "support.h"
 
 static void put(const char *dir, const char *name, const char *text) {
   char p[4096];

@@ -1,0 +1,65 @@
+/* The source module's own seams, shared by its files and its tests:
+ * source.c (jd_source, directories, Dockerfiles, the tree hash),
+ * source_git.c (mirrors, resolving, exporting) and source_tar.c (tarballs).
+ * Not for other parts: they use source.h. */
+#ifndef JD_SOURCE_INTERNAL_H
+#define JD_SOURCE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "build/source.h"
+
+/* Formats err (when set) and returns code, one of JD_SRC_E*. */
+int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- git (source_git.c) ---- */
+
+/* Resolves ref's git source into s (repo, tree, commit, identity) without
+ * writing it out. JD_SRC_E* codes. */
+int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
+                    size_t errlen);
+/* Writes s's tree into dest (which exists and is empty). */
+int jd_src_git_write(const jd_source *s, const char *dest, char *err, size_t errlen);
+/* Reads a Dockerfile from s's tree; the rules of jd_source_dockerfile(). */
+int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
+                          bool optional, char *err, size_t errlen);
+/* Releases s's repository and tree. */
+void jd_src_git_close(jd_source *s);
+
+/* ---- tarballs (source_tar.c) ---- */
+
+/* The root of an extracted tarball: dir itself when it holds
+ * run.Dockerfile, else its only entry when that is a directory (forges
+ * wrap their tarballs in "repo-1.0/"). Malloc'd; NULL when memory runs out. */
+char *jd_src_tar_root(const char *dir);
+
+/* Content hash of a directory tree (names, types, exec bits, file bytes,
+ * symlink targets; devices/fifos/sockets ignored like jd_copy_tree does),
+ * as 64 hex chars. -1 with errno on I/O failure. */
+int jd_tree_hash(char out[65], const char *dir);
+
+/* Exports the tree of `ref` (NULL = the remote's HEAD) of repository `url`
+ * into dest (which must exist and be empty). *commit and *tree (may be NULL)
+ * get the ids (malloc'd). Same error codes as jd_source_open. */
+int jd_git_export(char **commit, char **tree, const char *state_dir, const char *url,
+                  const char *ref, const char *dest, char *err, size_t errlen);
+
+/* The mirror directory a URL maps to: <state_dir>/git/<sha256(url)>.git */
+int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url);
+
+/* Downloads an http(s) tarball (capped at JD_TARBALL_MAX, any compression
+ * libarchive reads) and extracts it into dest, refusing entries that would
+ * land outside it. Same error codes as jd_source_open. */
+int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen);
+
+/* Reads a Dockerfile of the tree: must be a regular file (a symlink could
+ * make the judger read a host file), at most JD_DOCKERFILE_MAX bytes.
+ * Returns 0, JD_SRC_EPROGRAM when missing/invalid (err says why) or
+ * JD_SRC_ESYSTEM. *data is NUL-terminated; the caller frees it. With
+ * optional=true a missing file gives 0 and *data NULL. */
+int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const char *name,
+                              bool optional, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,88 @@
+/* Tarball sources: an http(s) download (libcurl, capped) extracted by
+ * libarchive (dk_tar_extract), which refuses entries escaping the directory. */
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+
+#include "build/source_internal.h"
+#include "common/util.h"
+#include "dockerapi/dockerapi.h"
+
+static size_t curl_sink(char *data, size_t size, size_t n, void *ud) {
+  dk_buf *b = ud;
+  return dk_buf_append(b, data, size * n) == 0 ? size * n : 0; /* 0 aborts past the cap */
+}
+
+int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen) {
+  if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+    return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "tarball URL must be http:// or https://: '%s'",
+                       url ? url : "");
+  dk_buf body = DK_BUF_INIT(JD_TARBALL_MAX);
+  char cerr[CURL_ERROR_SIZE] = "";
+  int rc = 0;
+  CURL *h = curl_easy_init();
+  if (!h) {
+    rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot start libcurl");
+    goto cleanup;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_sink);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+  CURLcode cc = curl_easy_perform(h);
+  if (cc != CURLE_OK) {
+    if (body.truncated)
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "tarball %s is larger than %zu bytes", url,
+                       JD_TARBALL_MAX);
+    else
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot download %s: %s", url,
+                       cerr[0] ? cerr : curl_easy_strerror(cc));
+    goto cleanup;
+  }
+  if (dk_tar_extract(body.data ? body.data : "", body.len, dest) != 0) {
+    const dk_error *e = dk_error_last();
+    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "bad tarball %s: %s", url,
+                     e && e->message ? e->message : "cannot extract");
+  }
+cleanup:
+  if (h)
+    curl_easy_cleanup(h);
+  dk_buf_free(&body);
+  return rc;
+}
+
+char *jd_src_tar_root(const char *dir) {
+  char p[PATH_MAX];
+  snprintf(p, sizeof p, "%s/%s", dir, JD_RUN_DOCKERFILE);
+  if (jd_path_exists(p))
+    return strdup(dir);
+  DIR *d = opendir(dir);
+  char *root = NULL;
+  int entries = 0;
+  for (struct dirent *de = d ? readdir(d) : NULL; de; de = readdir(d)) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    entries++;
+    if (entries == 1 && snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= (int)sizeof p)
+      entries++; /* a name too long to use: not a root */
+  }
+  if (d)
+    closedir(d);
+  struct stat st;
+  if (entries == 1 && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+    root = strdup(p);
+  return root ? root : strdup(dir);
+}
