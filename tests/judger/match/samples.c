@@ -392,15 +392,21 @@ static void local_run(local_match *m, const char *bin, const local_ai *ais, int 
   char buf[16384];
   size_t len = 0;
   int64_t deadline = mono_ms() + 60000;
-  while (!m->end && !game_done && mono_ms() < deadline) {
+  /* The game writes "end" and exits: once it is gone, the pipe is read
+   * dry before the loop stops, or a fast exit would lose the last line. */
+  bool drained = false;
+  while (!m->end && !drained && mono_ms() < deadline) {
+    bool gone = game_done;
+    ssize_t n = 0;
     struct pollfd p = {.fd = cmd_fd, .events = POLLIN};
-    if (poll(&p, 1, 100) > 0) {
-      ssize_t n = read(cmd_fd, buf + len, sizeof buf - 1 - len);
+    if (poll(&p, 1, gone ? 0 : 100) > 0) {
+      n = read(cmd_fd, buf + len, sizeof buf - 1 - len);
       if (n > 0)
         len += (size_t)n;
-      else if (n == 0)
+      else if (n == 0 && !gone)
         usleep(10000); /* no writer (yet, or any more) */
     }
+    drained = gone && n <= 0;
     char *nl;
     while (!m->end && (nl = memchr(buf, '\n', len))) {
       *nl = 0;
