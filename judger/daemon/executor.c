@@ -42,13 +42,13 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
   int rc = -1;
   if (t->kind == JD_TASK_MATCH) {
     char why[512];
-    rc = jd_match_spec_parse(&p->spec, t->spec_json, NULL, why, sizeof why);
+    rc = jd_match_spec_from_object(&p->spec, t->spec, NULL, why, sizeof why);
     if (rc)
       jd_fail(err, errlen, "match: %s", why);
   } else {
-    p->build_json = json_tokener_parse(t->spec_json);
-    rc = p->build_json ? jd_build_request_parse(&p->req, p->build_json, err, errlen)
-                       : jd_fail(err, errlen, "build: not JSON");
+    /* The request's strings point into the object: keep a reference. */
+    p->build_json = json_object_get(t->spec);
+    rc = jd_build_request_parse(&p->req, p->build_json, err, errlen);
   }
   if (rc) {
     release(self, p);

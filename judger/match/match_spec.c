@@ -258,14 +258,31 @@ static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir,
 
 int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_dir, char *err,
                         size_t errlen) {
+  jd_spec_err e = {err, errlen};
+  *out = NULL;
+  if (errlen)
+    err[0] = '\0';
+  json_object *root = parse_root(&e, json);
+  if (!root)
+    return -1;
+  int rc = jd_match_spec_from_object(out, root, base_dir, err, errlen);
+  json_object_put(root);
+  return rc;
+}
+
+int jd_match_spec_from_object(jd_match_spec **out, json_object *root, const char *base_dir,
+                              char *err, size_t errlen) {
   static const char *const keys[] = {"id", "game_logic", "players", "config", "limits", NULL};
   jd_spec_err e = {err, errlen};
   jd_match_spec *s = NULL;
   *out = NULL;
   if (errlen)
     err[0] = '\0';
-  json_object *root = parse_root(&e, json);
-  if (!root || jd_spec_check_keys(&e, "", root, keys))
+  if (!json_object_is_type(root, json_type_object)) {
+    jd_spec_bad(&e, "spec", "must be a JSON object");
+    return -1;
+  }
+  if (jd_spec_check_keys(&e, "", root, keys))
     goto fail;
   s = calloc(1, sizeof *s);
   if (!s) {
@@ -275,13 +292,11 @@ int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_
   jd_match_limits_default(&s->limits);
   if (parse_fields(&e, root, base_dir, s))
     goto fail;
-  json_object_put(root);
   *out = s;
   return 0;
 fail:
   if (errlen && !err[0])
     jd_spec_bad(&e, "spec", "out of memory");
-  json_object_put(root);
   jd_match_spec_free(s);
   return -1;
 }

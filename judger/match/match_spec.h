@@ -66,6 +66,12 @@ typedef struct jd_match_spec {
  * The caller frees *out with jd_match_spec_free(). */
 int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_dir, char *err,
                         size_t errlen);
+/* The same from an object already parsed (a queue task's "match" object):
+ * the daemon parses a task once and hands the object on. root is only
+ * read; its strings are copied. */
+struct json_object;
+int jd_match_spec_from_object(jd_match_spec **out, struct json_object *root, const char *base_dir,
+                              char *err, size_t errlen);
 void jd_match_spec_free(jd_match_spec *s);
 /* Fills l with the documented defaults (docs/match-spec.md). */
 void jd_match_limits_default(jd_match_limits *l);

@@ -151,7 +151,7 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
     jd_fail(err, errlen, "%s: required object for a %s task", type, type);
     goto cleanup;
   }
-  t->spec_json = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+  t->spec = json_object_get(v);
   if (json_object_object_get_ex(root, "upload", &v) && parse_uploads(t, v, err, errlen))
     goto cleanup;
   if (json_object_object_get_ex(root, "max_attempts", &v)) {
@@ -162,7 +162,7 @@ int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
     }
     t->max_attempts = (int)n;
   }
-  if (!t->id || !t->spec_json) {
+  if (!t->id) {
     jd_fail(err, errlen, "out of memory");
     goto cleanup;
   }
@@ -183,7 +183,7 @@ void jd_task_free(jd_task *t) {
     free(t->uploads[i].url);
   }
   free(t->uploads);
-  free(t->spec_json);
+  json_object_put(t->spec);
   free(t->id);
   free(t);
 }

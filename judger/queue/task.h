@@ -49,7 +49,10 @@ typedef struct jd_upload {
 typedef struct jd_task {
   char *id;
   jd_task_kind kind;
-  char *spec_json; /* the "build" or "match" object, as JSON text */
+  /* The "build" or "match" object, parsed once here and handed on as it is
+   * (the executor's prepare() reads it; nothing turns it back into text).
+   * A reference of the task's own, dropped by jd_task_free(). */
+  struct json_object *spec;
   jd_upload *uploads;
   size_t nuploads;
   int max_attempts; /* 0 = the daemon's setting */

@@ -40,11 +40,13 @@ typedef struct fake {
 static int fake_prepare(void **prepared, void *self, const jd_task *t, char *err, size_t errlen) {
   (void)self;
   *prepared = NULL;
-  if (strstr(t->spec_json, "\"behave\":\"invalid\"")) {
+  json_object *behave = NULL;
+  if (json_object_object_get_ex(t->spec, "behave", &behave) &&
+      !strcmp(json_object_get_string(behave), "invalid")) {
     snprintf(err, errlen, "match.behave: invalid on purpose");
     return -1;
   }
-  *prepared = json_tokener_parse(t->spec_json);
+  *prepared = json_object_get(t->spec);
   return 0;
 }
 

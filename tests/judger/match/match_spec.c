@@ -206,3 +206,27 @@ Test(match_spec, game_json_has_config_and_tokens) {
   free(text);
   jd_match_spec_free(s);
 }
+
+/* The daemon parses a task once and hands the "match" object on: the
+ * object form reads the same spec and refuses the same mistakes. */
+Test(match_spec, from_an_object_as_from_text) {
+  json_object *o = json_tokener_parse(
+      "{\"id\":\"m1\",\"game_logic\":{\"id\":\"g\",\"image\":\"busybox\"},\"players\":[{\"id\":\"a\","
+      "\"image\":\"busybox\"}],\"limits\":{\"players\":{\"memory\":\"64m\"}}}");
+  cr_assert_not_null(o);
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_from_object(&s, o, NULL, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(s->id, "m1");
+  cr_assert_eq(s->limits.player.memory, 64 << 20);
+  jd_match_spec_free(s);
+  json_object_object_add(o, "surprise", json_object_new_int(1));
+  cr_assert_eq(jd_match_spec_from_object(&s, o, NULL, err, sizeof err), -1);
+  cr_assert_null(s);
+  cr_assert(strstr(err, "surprise"), "%s", err);
+  json_object_put(o);
+  json_object *arr = json_object_new_array();
+  cr_assert_eq(jd_match_spec_from_object(&s, arr, NULL, err, sizeof err), -1);
+  cr_assert(strstr(err, "must be a JSON object"), "%s", err);
+  json_object_put(arr);
+}
