@@ -68,7 +68,7 @@ static json_object *image_json(const jd_build_image *i) {
   return o;
 }
 
-char *jd_build_result_json(const jd_build_result *r) {
+json_object *jd_build_result_object(const jd_build_result *r) {
   json_object *o = json_object_new_object();
   if (!o)
     return NULL;
@@ -93,6 +93,13 @@ char *jd_build_result_json(const jd_build_result *r) {
   json_object_object_add(o, "artifacts", a);
   json_object_object_add(o, "duration_ms", json_object_new_int64(r->duration_ms));
   json_object_object_add(o, "log", jstr(r->log));
+  return o;
+}
+
+char *jd_build_result_json(const jd_build_result *r) {
+  json_object *o = jd_build_result_object(r);
+  if (!o)
+    return NULL;
   const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   char *copy = s ? strdup(s) : NULL;
   json_object_put(o);

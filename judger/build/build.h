@@ -92,8 +92,10 @@ int jd_build_run(jd_build_result **out, jd_ctx *ctx, const jd_build_request *req
 void jd_build_result_free(jd_build_result *r);
 /* The verdict's name ("OK", "CE"...), or NULL when the request was invalid. */
 const char *jd_build_result_verdict(const jd_build_result *r);
-/* The result as one JSON object (docs/build.md); the caller frees it. NULL
- * when memory runs out. */
+/* The result as one JSON object (docs/build.md), and as its text: the
+ * caller frees either (json_object_put / free). NULL when memory runs out. */
+struct json_object;
+struct json_object *jd_build_result_object(const jd_build_result *r);
 char *jd_build_result_json(const jd_build_result *r);
 
 #endif

@@ -37,7 +37,10 @@ typedef struct jd_exec_env {
 } jd_exec_env;
 
 typedef struct jd_exec_result {
-  char *result_json;     /* DONE: the result.json text (malloc'd) */
+  /* DONE: the result as an object (jd_match_result_object or
+   * jd_build_result_object), owned: the daemon adds what it knows and
+   * renders it once. */
+  struct json_object *result;
   jd_task_status status; /* DONE: finished, failed, error or cancelled */
   char *summary;         /* one line, may be NULL */
   char *reason;          /* INVALID/RETRY: why, may be NULL */

@@ -111,7 +111,7 @@ static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd
     snprintf(summary, sizeof summary, "%s %s%s%s", jd_verdict_name(r->verdict),
              r->stage ? r->stage : "", r->message ? ": " : "", r->message ? r->message : "");
     res->summary = strdup(summary);
-    res->result_json = jd_build_result_json(r);
+    res->result = jd_build_result_object(r);
   }
   jd_build_result_free(r);
   return outcome;
@@ -164,7 +164,7 @@ static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *
     summarize(summary, sizeof summary, r);
     res->status = task_status_of(r->status);
     res->summary = strdup(summary);
-    res->result_json = jd_match_result_json(r);
+    res->result = jd_match_result_object(r);
   }
   jd_match_result_free(r);
   return outcome;

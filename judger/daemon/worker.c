@@ -18,7 +18,7 @@
 static void exec_result_clear(jd_exec_result *r) {
   if (!r)
     return;
-  free(r->result_json);
+  json_object_put(r->result);
   free(r->summary);
   free(r->reason);
   memset(r, 0, sizeof *r);
@@ -113,13 +113,9 @@ static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_d
  * attempt, the host, the uploads. Returns a malloc'd text. */
 static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_exec_result *res,
                           jd_task_status status, json_object *artifacts) {
-  json_object *o = res->result_json ? json_tokener_parse(res->result_json) : NULL;
-  if (!o || !json_object_is_type(o, json_type_object)) {
-    json_object_put(o);
-    o = json_object_new_object();
-    if (res->result_json)
-      json_object_object_add(o, "raw", json_object_new_string(res->result_json));
-  }
+  json_object *o = res->result && json_object_is_type(res->result, json_type_object)
+                      ? json_object_get(res->result)
+                      : json_object_new_object();
   json_object *task = json_object_new_object();
   json_object_object_add(task, "id", json_object_new_string(t->id));
   json_object_object_add(task, "type", json_object_new_string(jd_task_kind_name(t->kind)));

@@ -100,8 +100,14 @@ static int fake_execute(void *self, const jd_task *t, void *prepared, const jd_e
   }
   res->status = cancelled ? JD_TASK_STATUS_CANCELLED : JD_TASK_STATUS_FINISHED;
   res->summary = strdup("scores 1 0");
-  asprintf(&res->result_json, "{\"match_id\":\"%s\",\"status\":\"%s\",\"scores\":[1,0]}", t->id,
-           jd_task_status_name(res->status));
+  res->result = json_object_new_object();
+  json_object_object_add(res->result, "match_id", json_object_new_string(t->id));
+  json_object_object_add(res->result, "status",
+                         json_object_new_string(jd_task_status_name(res->status)));
+  json_object *scores = json_object_new_array();
+  json_object_array_add(scores, json_object_new_int(1));
+  json_object_array_add(scores, json_object_new_int(0));
+  json_object_object_add(res->result, "scores", scores);
   return JD_EXEC_DONE;
 }
 
