@@ -33,7 +33,7 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   if (ai < 0) {
     if (asprintf(&u->cname, "judger-%s-%s-game_logic", m->ctx->host_id, m->run_key) < 0)
       u->cname = NULL;
-    if (asprintf(&u->spool_path, "%s/game_logic.log", m->out_dir) < 0)
+    if (asprintf(&u->spool_path, "%s/game_logic.log", m->spool_dir) < 0)
       u->spool_path = NULL;
   } else {
     /* The sequence number keeps names unique when a player name is reused
@@ -228,8 +228,9 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   }
 }
 
-/* Creates and starts the container. Returns 0, or -1 with the unit marked
- * as an engine failure and its message set. */
+/* Creates and starts the container. Returns 0, or -1 with the unit's
+ * message set and either marked as an engine failure or, when the image
+ * could not start, given a non-zero exit code (RE). */
 static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   dk_client *dk = u->m->ctx->dk;
   char *id = NULL;
@@ -241,6 +242,19 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   }
   u->id = id;
   rc = dk_container_start(dk, u->id);
+  if (rc == DK_EBADREQ) {
+    /* The runtime refused what the image gave it (a WORKDIR that is not a
+     * directory, a missing or non-executable entry point): the configuration
+     * is the judger's and the same for every program, so this is the
+     * program's fault, RE with the engine's message and the runtime's exit
+     * code (126/127), not UE. The engine's own failures are 5xx. */
+    set_message(u, "start", rc);
+    dk_container_info *info = NULL;
+    u->exit_code =
+        !dk_container_inspect(&info, dk, u->id) && info->exit_code > 0 ? info->exit_code : 127;
+    dk_container_info_free(info);
+    return -1;
+  }
   if (rc) {
     u->engine_error = true;
     set_message(u, "start", rc);
