@@ -189,6 +189,10 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
   }
   u->state = UNIT_STARTING;
   m->alive_players++;
+  pthread_mutex_lock(&m->mu);
+  const char *gl_id = gl_unit(m) ? gl_unit(m)->id : NULL;
+  u->gl_id = gl_id ? strdup(gl_id) : NULL;
+  pthread_mutex_unlock(&m->mu);
   if (jd_unit_spawn(u)) {
     /* Reported as an instance that never ran (UE). */
     u->engine_error = true;

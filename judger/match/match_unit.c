@@ -72,6 +72,9 @@ void jd_unit_free(jd_unit *u) {
   dk_cancel_free(u->cancel);
   free(u->cname);
   free(u->spool_path);
+  free(u->net_name);
+  free(u->net_id);
+  free(u->gl_id);
   free(u->id);
   free(u->message);
   free(u);
@@ -146,7 +149,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
   const jd_role_limits *lim = gl ? &s->limits.game_logic : &s->limits.player;
   memset(c, 0, sizeof *c);
-  jd_limits_host_config(&c->cc.host, &c->store, lim, m->net_name);
+  jd_limits_host_config(&c->cc.host, &c->store, lim, u->net_name ? u->net_name : m->net_name);
   c->cc.image = r->image;
   c->cc.cmd = r->cmd;
   c->cc.user = lim->user && *lim->user ? lim->user : NULL;
@@ -240,7 +243,11 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
     set_message(u, "create", rc);
     return -1;
   }
+  /* Published under the match's lock: the loop thread hands the game
+   * logic's id to player units (their networks connect it). */
+  pthread_mutex_lock(&u->m->mu);
   u->id = id;
+  pthread_mutex_unlock(&u->m->mu);
   rc = dk_container_start(dk, u->id);
   if (rc == DK_EBADREQ) {
     /* The runtime refused what the image gave it (a WORKDIR that is not a
@@ -295,12 +302,52 @@ static void unit_wait(jd_unit *u) {
   dk_container_info_free(info);
 }
 
+/* Per-player isolation: the player's own internal network, which the game
+ * logic joins as "game"; the player is created on it alone. Returns 0, or
+ * -1 with the unit marked as an engine failure. */
+static int unit_own_network(jd_unit *u) {
+  jd_match *m = u->m;
+  if (asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
+    u->net_name = NULL;
+    u->engine_error = true;
+    set_message(u, "player network", DK_ENOMEM);
+    return -1;
+  }
+  int rc = u->gl_id ? jd_match_net_new(&u->net_id, m, u->net_name, 2) : DK_ENOTFOUND;
+  if (!rc) {
+    const char *aliases[] = {"game", NULL};
+    rc = dk_network_connect(m->ctx->dk, u->net_id, u->gl_id, aliases);
+  }
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "player network", rc);
+    return -1;
+  }
+  return 0;
+}
+
+static void unit_remove_network(jd_unit *u) {
+  jd_match *m = u->m;
+  if (!u->net_id)
+    return;
+  int rc = dk_network_disconnect(m->ctx->dk, u->net_id, u->gl_id, true);
+  if (rc && rc != DK_ENOTFOUND)
+    jd_log(JD_LOG_WARN, "match.network", "%s: disconnecting the game logic: %s", u->net_name,
+           dk_strerror(rc));
+  /* The sweep retries by label whatever is left. */
+  jd_match_net_remove(m, u->net_id, u->net_name);
+}
+
 static void *unit_main(void *arg) {
   jd_unit *u = arg;
   jd_match *m = u->m;
   unit_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
   jd_log_spool *spool = NULL;
-  int rc = unit_cfg_build(&cfg, u);
+  int rc = 0;
+  if (u->ai >= 0 && m->spec->isolation == JD_ISOLATION_PLAYER && unit_own_network(u))
+    goto done;
+  rc = unit_cfg_build(&cfg, u);
   if (rc) {
     u->engine_error = true;
     set_message(u, "configuration", rc);
@@ -340,6 +387,7 @@ done:
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
+  unit_remove_network(u);
   return NULL;
 }
 
