@@ -25,8 +25,12 @@ typedef struct copy_ctx {
   const char *src_root;
   size_t root_len;
   int64_t budget;
+  int nfiles;
   bool over;
 } copy_ctx;
+
+/* Files of the game logic's outputs copied at most. */
+#define JD_OUT_FILES_MAX 10000
 
 static __thread copy_ctx *copying;
 
@@ -87,14 +91,26 @@ static int copy_entry(const char *path, const struct stat *st, int type, struct 
     mkdir(dst, 0755);
   } else if (type == FTW_F && S_ISREG(st->st_mode)) {
     /* Only regular files: a symlink or device planted by the game logic is
-     * never followed or reproduced. */
-    int rc = copy_file(path, dst, &c->budget);
+     * never followed or reproduced. A file that does not fit in what is
+     * left of out_max, or past the file-count cap, is not copied and not
+     * listed (never created empty or cut). */
+    int rc = st->st_size > c->budget || c->nfiles >= JD_OUT_FILES_MAX ? 1 : 0;
+    if (!rc) {
+      int64_t before = c->budget;
+      rc = copy_file(path, dst, &c->budget);
+      if (rc == 1) { /* it grew past the budget while copied */
+        unlink(dst);
+        c->budget = before;
+      }
+    }
+    c->nfiles++;
     if (rc == 1 && !c->over) {
       c->over = true;
-      jd_log(JD_LOG_WARN, "match.outputs", "%s: outputs over %lld bytes: %s cut", c->m->run_key,
-             (long long)c->m->spec->limits.out_max, rel);
+      jd_log(JD_LOG_WARN, "match.outputs",
+             "%s: outputs over %lld bytes or %d files: %s and later ones left out", c->m->run_key,
+             (long long)c->m->spec->limits.out_max, JD_OUT_FILES_MAX, rel);
     }
-    if (rc >= 0) {
+    if (rc == 0) {
       char **n = realloc(c->res->files, (c->res->nfiles + 1) * sizeof *n);
       if (n) {
         c->res->files = n;
