@@ -13,8 +13,8 @@ extern "C" {
 #endif
 
 typedef struct dk_network_config {
-  const char *driver;  /* NULL = "bridge" */
-  bool internal;       /* no route out of the network */
+  const char *driver; /* NULL = "bridge" */
+  bool internal;      /* no route out of the network */
   bool attachable;
   bool enable_ipv6;
   bool check_duplicate;

@@ -294,8 +294,8 @@ int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_
 
 int jd_match_spec_from_object(jd_match_spec **out, json_object *root, const char *base_dir,
                               char *err, size_t errlen) {
-  static const char *const keys[] = {"id",     "game_logic", "players",
-                                     "config", "limits",     "isolation", NULL};
+  static const char *const keys[] = {"id",     "game_logic", "players", "config",
+                                     "limits", "isolation",  NULL};
   jd_spec_err e = {err, errlen};
   jd_match_spec *s = NULL;
   *out = NULL;

@@ -125,9 +125,8 @@ int jd_match_create_network(jd_match *m) {
     return -1;
   }
   /* With per-player isolation only the game logic is on this one. */
-  size_t endpoints = m->spec->isolation == JD_ISOLATION_MATCH
-                         ? (size_t)m->spec->limits.max_concurrent + 1
-                         : 1;
+  size_t endpoints =
+      m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
   int rc = jd_match_net_new(&m->net_id, m, m->net_name, endpoints);
   if (rc) {
     const dk_error *e = dk_error_last();

@@ -14,8 +14,8 @@ static void setup(void) {
   dir = t_tmpdir("sysprobe");
   chmod(dir, 0755);
   char cmd[800];
-  snprintf(cmd, sizeof cmd, "gcc -static -O1 -o %s/probe %s/samples/hostile/syscalls/probe.c",
-           dir, JD_SOURCE_DIR);
+  snprintf(cmd, sizeof cmd, "gcc -static -O1 -o %s/probe %s/samples/hostile/syscalls/probe.c", dir,
+           JD_SOURCE_DIR);
   cr_assert_eq(system(cmd), 0, "cannot build the probe");
 }
 static void teardown(void) {
@@ -34,9 +34,9 @@ Test(seccomp, each_blocked_call_fails_in_a_player) {
   jd_match_result *r = tm_run(&env, spec, NULL);
   cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
   char *log = tm_read(&env, "player_0.log", NULL);
-  static const char *const want[] = {"io_uring_setup:EPERM", "keyctl:EPERM", "bpf:EPERM",
-                                     "unshare:EPERM",        "userfaultfd:EPERM", "vsock:EPERM",
-                                     "getpid:OK"};
+  static const char *const want[] = {
+      "io_uring_setup:EPERM", "keyctl:EPERM", "bpf:EPERM", "unshare:EPERM",
+      "userfaultfd:EPERM",    "vsock:EPERM",  "getpid:OK"};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
     cr_assert(strstr(log, want[i]), "no %s in %s", want[i], log);
   /* /dev/shm: 64 KiB at most (a short write or none). */
