@@ -30,6 +30,19 @@ int dk_network_create(char **id_out, dk_client *c, const char *name, const dk_ne
     dk__json_put(&oom, body, "Labels", dk__json_kv(&oom, n->labels, n->nlabels));
   if (n->options && n->noptions)
     dk__json_put(&oom, body, "Options", dk__json_kv(&oom, n->options, n->noptions));
+  if (n->subnet) {
+    json_object *ipam = json_object_new_object(), *cfgs = json_object_new_array(),
+                *pool = json_object_new_object();
+    dk__json_put(&oom, pool, "Subnet", json_object_new_string(n->subnet));
+    if (n->gateway)
+      dk__json_put(&oom, pool, "Gateway", json_object_new_string(n->gateway));
+    if (!ipam || !cfgs || !pool || json_object_array_add(cfgs, pool)) {
+      oom = 1;
+      json_object_put(pool);
+    }
+    dk__json_put(&oom, ipam, "Config", cfgs);
+    dk__json_put(&oom, body, "IPAM", ipam);
+  }
   int rc;
   if (oom) {
     rc = dk__err(DK_ENOMEM, 0, NULL);

@@ -13,8 +13,8 @@ extern "C" {
 #endif
 
 typedef struct dk_network_config {
-  const char *driver;  /* NULL = "bridge" */
-  bool internal;       /* no route out of the network */
+  const char *driver; /* NULL = "bridge" */
+  bool internal;      /* no route out of the network */
   bool attachable;
   bool enable_ipv6;
   bool check_duplicate;
@@ -22,6 +22,11 @@ typedef struct dk_network_config {
   size_t nlabels;
   const dk_kv *options; /* driver options */
   size_t noptions;
+  /* IPAM: a subnet in CIDR form ("10.240.3.8/29") and its gateway, or NULL
+   * for the engine's default pools. An overlap with another network is
+   * DK_EFORBIDDEN (403) on Docker 20.10+. */
+  const char *subnet;
+  const char *gateway;
 } dk_network_config;
 
 /* POST /networks/create. *id_out (malloc'd) belongs to the caller. */

@@ -12,6 +12,7 @@
 #include "build/image_cache.h"
 #include "build/source.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 
 static void image_free(jd_build_image *i) {
   free(i->tag);
@@ -56,7 +57,8 @@ void jd_build_result_free(jd_build_result *r) {
   free(r);
 }
 
-static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
+/* Build messages quote the program's output: through the one sanitiser. */
+static json_object *jstr(const char *s) { return jd_json_str(s); }
 
 static json_object *image_json(const jd_build_image *i) {
   if (!i->tag)

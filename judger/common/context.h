@@ -19,7 +19,13 @@ typedef struct jd_ctx {
   /* Labels every container/network the judger creates carry
    * "judger.host=<host_id>" so leftovers can be reconciled. */
   const char *host_id;
+  /* The IPv4 range (CIDR, e.g. "10.240.0.0/16") match networks are carved
+   * from, so 100+ players fit where the engine's default pools hold ~30
+   * networks. NULL = JD_NET_POOL_DEFAULT; "" = the engine's own pools. */
+  const char *net_pool;
 } jd_ctx;
+
+#define JD_NET_POOL_DEFAULT "10.240.0.0/16"
 
 #define JD_STATE_DIR_DEFAULT "/var/lib/judger"
 #define JD_HOST_ID_MAX 64

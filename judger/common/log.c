@@ -5,9 +5,10 @@
 
 #include <json-c/json.h>
 
-#include "common/log.h"
-#include "common/util.h"
 #include "common/clock.h"
+#include "common/log.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 static jd_log_level min_level = JD_LOG_INFO;
 static int as_json;
@@ -21,8 +22,12 @@ static void log_v(jd_log_level level, const char *event, const char *task_id, co
   static const char *names[] = {"debug", "info", "warn", "error"};
   if (level < min_level)
     return;
-  char msg[2048];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char raw[2048], msg[2048];
+  int n = vsnprintf(raw, sizeof raw, fmt, ap);
+  size_t len = n < 0 ? 0 : (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1;
+  /* Messages quote programs' bytes: valid UTF-8 in either form, and no
+   * control character that could forge a line in the text form. */
+  jd_utf8_clean(msg, sizeof msg, raw, len, as_json ? 0 : JD_UTF8_ESCAPE_CONTROLS);
   char ts[32];
   jd_time_rfc3339(ts, jd_unix_ms());
   pthread_mutex_lock(&log_mu);

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
 
@@ -36,7 +37,8 @@ int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
   json_object_object_add(o, "task_id", json_object_new_string(rec->task_id));
   json_object_object_add(o, "attempt", json_object_new_int(rec->attempt));
   json_object_object_add(o, "status", json_object_new_string(jd_task_status_name(rec->status)));
-  json_object_object_add(o, "summary", json_object_new_string(rec->summary ? rec->summary : ""));
+  /* A summary quotes a program's message, cut to a fixed size. */
+  json_object_object_add(o, "summary", jd_json_str(rec->summary ? rec->summary : ""));
   json_object_object_add(o, "result", json_object_new_string(rec->json));
   const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   int rc = jd_write_file(path, s, strlen(s));

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/match_internal.h"
 
@@ -24,8 +25,12 @@ typedef struct copy_ctx {
   const char *src_root;
   size_t root_len;
   int64_t budget;
+  int nfiles;
   bool over;
 } copy_ctx;
+
+/* Files of the game logic's outputs copied at most. */
+#define JD_OUT_FILES_MAX 10000
 
 static __thread copy_ctx *copying;
 
@@ -86,14 +91,26 @@ static int copy_entry(const char *path, const struct stat *st, int type, struct 
     mkdir(dst, 0755);
   } else if (type == FTW_F && S_ISREG(st->st_mode)) {
     /* Only regular files: a symlink or device planted by the game logic is
-     * never followed or reproduced. */
-    int rc = copy_file(path, dst, &c->budget);
+     * never followed or reproduced. A file that does not fit in what is
+     * left of out_max, or past the file-count cap, is not copied and not
+     * listed (never created empty or cut). */
+    int rc = st->st_size > c->budget || c->nfiles >= JD_OUT_FILES_MAX ? 1 : 0;
+    if (!rc) {
+      int64_t before = c->budget;
+      rc = copy_file(path, dst, &c->budget);
+      if (rc == 1) { /* it grew past the budget while copied */
+        unlink(dst);
+        c->budget = before;
+      }
+    }
+    c->nfiles++;
     if (rc == 1 && !c->over) {
       c->over = true;
-      jd_log(JD_LOG_WARN, "match.outputs", "%s: outputs over %lld bytes: %s cut", c->m->run_key,
-             (long long)c->m->spec->limits.out_max, rel);
+      jd_log(JD_LOG_WARN, "match.outputs",
+             "%s: outputs over %lld bytes or %d files: %s and later ones left out", c->m->run_key,
+             (long long)c->m->spec->limits.out_max, JD_OUT_FILES_MAX, rel);
     }
-    if (rc >= 0) {
+    if (rc == 0) {
       char **n = realloc(c->res->files, (c->res->nfiles + 1) * sizeof *n);
       if (n) {
         c->res->files = n;
@@ -139,27 +156,21 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
     r->message = strdup(jd_kill_reason_name(k));
 }
 
-/* Creates out_dir/player_<i>.log empty and returns its path (malloc'd), or
- * NULL. Always present, even empty, so consumers need not special-case. */
-static char *player_log_create(jd_match *m, size_t i) {
-  char *log = NULL;
-  if (asprintf(&log, "%s/player_%zu.log", m->out_dir, i) < 0)
-    return NULL;
-  int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd >= 0)
-    close(fd);
-  return log;
-}
-
 /* Appends instance u (the nth of AI i) to its AI's log, after a header. */
-static void player_log_add(jd_match *m, const char *log, const jd_unit *u, size_t i, int nth) {
+static void player_log_add(jd_match *m, int fd, const jd_unit *u, size_t i, int nth) {
   char header[256], ts[32];
   jd_time_rfc3339(ts, u->started_ms ? u->started_ms : u->ended_ms);
   snprintf(header, sizeof header,
            "===== judger: instance %s of AI %zu (#%d, started %s, verdict %s, exit %lld) =====",
            u->name, i, nth, ts, jd_verdict_name(u->verdict), (long long)u->exit_code);
-  if (jd_player_log_append(log, header, u->spool_path))
-    jd_log(JD_LOG_WARN, "match.logs", "%s: %s: %s", m->run_key, log, strerror(errno));
+  if (jd_player_log_append(fd, header, u->spool_path))
+    jd_log(JD_LOG_WARN, "match.logs", "%s: player_%zu.log: %s", m->run_key, i, strerror(errno));
+}
+
+/* Renames a log assembled in t into place; reports a failure. */
+static void log_commit(jd_match *m, jd_tmpfile *t) {
+  if (t->dirfd >= 0 && jd_tmpfile_commit(t))
+    jd_log(JD_LOG_WARN, "match.logs", "%s: %s: %s", m->run_key, t->name, strerror(errno));
 }
 
 /* AI i: its instances' verdicts and flags, its log, its score. */
@@ -169,7 +180,12 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
   jd_verdict verdict = JD_VERDICT_OK;
   if (asprintf(&p->log, "player_%zu.log", i) < 0)
     p->log = NULL;
-  char *log = player_log_create(m, i);
+  /* Always present, even empty, so consumers need not special-case; built
+   * in an O_EXCL temporary and renamed into place (out_dir also holds the
+   * game's outputs). */
+  jd_tmpfile log = {.dirfd = -1, .fd = -1};
+  if (!p->log || jd_tmpfile_open(&log, m->out_dir, p->log, 0644))
+    jd_log(JD_LOG_WARN, "match.logs", "%s: player_%zu.log: %s", m->run_key, i, strerror(errno));
   for (size_t k = 1; k < m->nunits; k++) {
     const jd_unit *u = m->units[k];
     if (u->ai != (int)i)
@@ -183,10 +199,10 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
       has_verdict = true;
       p->exit_code = u->exit_code;
     }
-    if (log)
-      player_log_add(m, log, u, i, p->instances);
+    if (log.dirfd >= 0)
+      player_log_add(m, log.fd, u, i, p->instances);
   }
-  free(log);
+  log_commit(m, &log);
   if (m->ai_ready && m->ai_ready[i].cancelled) {
     verdict = JD_VERDICT_CANCEL;
     has_verdict = true;
@@ -208,6 +224,21 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
     p->message = strdup(m->messages[i]);
 }
 
+/* game_logic.log: its spool (in the work directory) copied into place. */
+static void game_logic_log(jd_match *m) {
+  jd_tmpfile t;
+  if (jd_tmpfile_open(&t, m->out_dir, "game_logic.log", 0644)) {
+    jd_log(JD_LOG_WARN, "match.logs", "%s: game_logic.log: %s", m->run_key, strerror(errno));
+    return;
+  }
+  if (m->nunits && jd_player_log_append(t.fd, NULL, m->units[0]->spool_path)) {
+    jd_log(JD_LOG_WARN, "match.logs", "%s: game_logic.log: %s", m->run_key, strerror(errno));
+    jd_tmpfile_abort(&t);
+    return;
+  }
+  log_commit(m, &t);
+}
+
 void jd_match_collect(jd_match *m, jd_match_result *res) {
   size_t nplayer_units = m->nunits > 1 ? m->nunits - 1 : 0;
   res->instances = calloc(nplayer_units ? nplayer_units : 1, sizeof *res->instances);
@@ -224,6 +255,7 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
     res->game_logic.exit_code = -1;
     res->game_logic.verdict = m->gl_ready.cancelled ? JD_VERDICT_CANCEL : JD_VERDICT_UE;
   }
+  game_logic_log(m);
   res->has_scores = m->scores != NULL;
   res->refused_commands = m->refusals;
   copy_outputs(m, res);

@@ -25,6 +25,7 @@
 #include "match/match.h"
 #include "match/match_limits.h"
 #include "match/match_verdict.h"
+#include "match/net_pool.h"
 #include "match/player_log.h"
 #include "match/protocol.h"
 #include "match/start_limiter.h"
@@ -61,6 +62,10 @@ struct jd_unit {
   int ai;           /* -1 for the game logic */
   char name[JD_PROTO_NAME_MAX + 1];
   char *cname; /* container name */
+  /* Its own network (per-player isolation), created and removed by the
+   * unit thread; NULL otherwise. */
+  char *net_name, *net_id;
+  char *gl_id; /* the game logic's container id (players; an owned copy) */
   char *spool_path;
   dk_cancel *cancel; /* fired to stop following logs: then kill */
   atomic_int kill;   /* jd_kill_reason; the first one wins */
@@ -86,7 +91,8 @@ struct jd_match {
   const char *out_dir;
   char run_key[JD_MATCH_ID_MAX + 16];
   char *work_dir, *cmd_path, *ev_path, *json_path, *gl_out, *spool_dir;
-  char *net_name, *net_id;
+  char *net_name, *net_id; /* the match network (the game logic's) */
+  jd_net_pool pool;
   char label_host[160], label_match[128], label_run[128];
   char tokens[JD_MATCH_MAX_AIS][JD_TOKEN_HEX_LEN + 1];
   jd_ready gl_ready;
@@ -129,6 +135,12 @@ void jd_ready_clear(jd_ready *r);
 /* match_workspace.c: each returns 0, or -1 with the match's status set. */
 int jd_match_setup_workdir(jd_match *m);
 int jd_match_create_network(jd_match *m);
+/* An internal network of the run named name for endpoints containers, on a
+ * subnet of the judger's pool. Returns 0 or a dk error code. */
+int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints);
+/* Removes a network of the run, retrying while an endpoint lingers.
+ * Returns 0 (gone or never there) or a dk error code (logged). */
+int jd_match_net_remove(jd_match *m, const char *id, const char *name);
 /* Removes whatever carries this run's label (containers a unit thread could
  * not remove), then the network. Runs on every path once units are joined. */
 void jd_match_sweep(jd_match *m);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "match/match_limits.h"
+#include "match/seccomp.h"
 
 void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_role_limits *l,
                            const char *network) {
@@ -23,6 +24,8 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   st->cap_drop[0] = "ALL";
   hc->cap_drop = st->cap_drop;
   st->security_opt[0] = "no-new-privileges";
+  st->security_opt[1] = jd_seccomp_security_opt();
+  hc->shm_size = JD_SHM_SIZE;
   hc->security_opt = st->security_opt;
   /* A core dump of a crashing player would land in its cwd or fill /tmp. */
   st->ulimits[0] = (dk_ulimit){"core", 0, 0};

@@ -5,6 +5,10 @@
 #include "dockerapi/containers.h"
 #include "match/match_spec.h"
 
+/* Size of /dev/shm: the engine gives 64 MiB of host memory outside the
+ * memory limit's tmpfs accounting otherwise; /tmp is the place to write. */
+#define JD_SHM_SIZE ((int64_t)64 << 10)
+
 /* Storage for the strings and arrays a dk_host_config points to; it must
  * outlive the host config. */
 typedef struct jd_limits_store {
@@ -14,13 +18,14 @@ typedef struct jd_limits_store {
   char log_size[32];
   dk_ulimit ulimits[1];
   const char *cap_drop[2];
-  const char *security_opt[2];
+  const char *security_opt[3];
   const char *dns[1];
 } jd_limits_store;
 
 /* Fills hc (zeroed first) with the role's limits: NanoCpus, Memory with
  * MemorySwap equal (no swap), PidsLimit, read-only root, tmpfs /tmp with its
- * size, CapDrop ALL, no-new-privileges, an init, no core dumps, no DNS
+ * size, CapDrop ALL, no-new-privileges, the judger's seccomp profile
+ * (seccomp.h), a 64 KiB /dev/shm, an init, no core dumps, no DNS
  * servers beyond the network's own, the json-file log driver with a size cap
  * (the judger keeps its own capped copy; the engine's must not fill the
  * disk), and network_mode = network. Binds are left to the caller. */

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "match/match_internal.h"
 
@@ -137,7 +138,7 @@ static void refuse(jd_match *m, const char *line, size_t len, const char *reason
   send_event(m, jd_proto_event_refused(line, len, reason));
   json_object *o = jd_match_event_new("command.refused", NULL);
   if (o)
-    json_object_object_add(o, "reason", json_object_new_string(reason));
+    json_object_object_add(o, "reason", jd_json_str(reason));
   jd_match_progress(m, o);
 }
 
@@ -188,6 +189,10 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
   }
   u->state = UNIT_STARTING;
   m->alive_players++;
+  pthread_mutex_lock(&m->mu);
+  const char *gl_id = gl_unit(m) ? gl_unit(m)->id : NULL;
+  u->gl_id = gl_id ? strdup(gl_id) : NULL;
+  pthread_mutex_unlock(&m->mu);
   if (jd_unit_spawn(u)) {
     /* Reported as an instance that never ran (UE). */
     u->engine_error = true;
@@ -320,7 +325,7 @@ static void on_exited(jd_match *m, jd_unit *u) {
     json_object_object_add(o, "verdict", json_object_new_string(jd_verdict_name(u->verdict)));
     json_object_object_add(o, "exit_code", json_object_new_int64(u->exit_code));
     if (u->message)
-      json_object_object_add(o, "message", json_object_new_string(u->message));
+      json_object_object_add(o, "message", jd_json_str(u->message));
   }
   jd_match_progress(m, o);
   if (u->ai >= 0) {

@@ -8,12 +8,29 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "common/utf8.h"
 #include "match/match_internal.h"
 
+static bool same_str(const char *a, const char *b) {
+  return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_argv(char *const *a, char *const *b) {
+  if (!a || !b)
+    return a == b;
+  for (; *a && *b; a++, b++)
+    if (strcmp(*a, *b))
+      return false;
+  return !*a && !*b;
+}
+
+/* Everything that makes a program: its id, its source, its image and its
+ * command (two entries with the same id and dir but another cmd are two
+ * programs). */
 static bool same_program(const jd_match_program *a, const jd_match_program *b) {
-#define EQ(f) ((!a->f && !b->f) || (a->f && b->f && !strcmp(a->f, b->f)))
-  return EQ(id) && EQ(dir) && EQ(git_url) && EQ(git_ref) && EQ(tar_url) && EQ(image);
-#undef EQ
+  return same_str(a->id, b->id) && same_str(a->dir, b->dir) && same_str(a->git_url, b->git_url) &&
+         same_str(a->git_ref, b->git_ref) && same_str(a->tar_url, b->tar_url) &&
+         same_str(a->image, b->image) && same_argv(a->cmd, b->cmd);
 }
 
 void jd_ready_clear(jd_ready *r) {
@@ -36,7 +53,7 @@ static void prepare_progress(void *ud, const char *line) {
   jd_match *m = ud;
   json_object *o = jd_match_event_new("program.build", NULL);
   if (o)
-    json_object_object_add(o, "line", json_object_new_string(line));
+    json_object_object_add(o, "line", jd_json_str(line)); /* build output */
   jd_match_progress(m, o);
 }
 

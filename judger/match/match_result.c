@@ -8,6 +8,8 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/tmpfile.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "dockerapi/buf.h"
 #include "match/match_result.h"
@@ -30,7 +32,10 @@ int jd_match_exit_code(const jd_match_result *r) {
                                                           : JD_EXIT_SYSTEM;
 }
 
-static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
+/* Every string here may hold a program's bytes (messages, reasons quoting
+ * a build, output file names): all go through the one sanitiser. */
+static json_object *str_or_null(const char *s) { return jd_json_str(s); }
+static json_object *str_or_empty(const char *s) { return jd_json_str(s ? s : ""); }
 
 static json_object *time_or_null(int64_t ms) {
   if (!ms)
@@ -54,7 +59,7 @@ static void add_ending(json_object *o, int64_t exit_code, bool oom_killed, bool 
 
 static json_object *instance_json(const jd_instance_result *i) {
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "name", json_object_new_string(i->name ? i->name : ""));
+  json_object_object_add(o, "name", str_or_empty(i->name));
   if (i->ai >= 0)
     json_object_object_add(o, "ai", json_object_new_int(i->ai));
   json_object_object_add(o, "verdict", verdict_json(i->verdict));
@@ -72,7 +77,7 @@ static json_object *instance_json(const jd_instance_result *i) {
 static json_object *player_json(const jd_match_result *r, const jd_player_result *p) {
   json_object *po = json_object_new_object();
   json_object_object_add(po, "ai", json_object_new_int(p->ai));
-  json_object_object_add(po, "id", json_object_new_string(p->id ? p->id : ""));
+  json_object_object_add(po, "id", str_or_empty(p->id));
   json_object_object_add(po, "verdict", verdict_json(p->verdict));
   json_object_object_add(po, "score", r->has_scores ? json_object_new_double(p->score) : NULL);
   json_object_object_add(po, "message", str_or_null(p->message));
@@ -89,7 +94,7 @@ json_object *jd_match_result_object(const jd_match_result *r) {
   json_object *o = json_object_new_object();
   if (!o)
     return NULL;
-  json_object_object_add(o, "match_id", json_object_new_string(r->match_id ? r->match_id : ""));
+  json_object_object_add(o, "match_id", str_or_empty(r->match_id));
   json_object_object_add(o, "run", str_or_null(r->run_key));
   json_object_object_add(o, "status", json_object_new_string(jd_match_status_name(r->status)));
   json_object_object_add(o, "reason", str_or_null(r->reason));
@@ -118,7 +123,7 @@ json_object *jd_match_result_object(const jd_match_result *r) {
   json_object_object_add(o, "instances", inst);
   json_object *files = json_object_new_array();
   for (size_t i = 0; i < r->nfiles; i++)
-    json_object_array_add(files, json_object_new_string(r->files[i]));
+    json_object_array_add(files, str_or_empty(r->files[i]));
   json_object_object_add(o, "files", files);
   json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
@@ -137,19 +142,17 @@ char *jd_match_result_json(const jd_match_result *r) {
 
 int jd_match_result_write(const jd_match_result *r, const char *dir) {
   char *text = jd_match_result_json(r);
-  char *path = NULL;
-  int rc = -1;
-  if (!text || asprintf(&path, "%s/result.json", dir) < 0) {
-    path = NULL;
+  if (!text) {
     errno = ENOMEM;
-    goto cleanup;
+    return -1;
   }
   size_t len = strlen(text);
   text[len] = '\n'; /* replace the NUL: the file ends with a newline */
-  rc = jd_write_file(path, text, len + 1);
-cleanup:
+  /* Through an O_EXCL temporary: dir also holds the game's outputs. */
+  int rc = jd_file_publish(dir, "result.json", text, len + 1, 0644);
+  int saved = errno;
   free(text);
-  free(path);
+  errno = saved;
   return rc;
 }
 

@@ -231,6 +231,26 @@ static int parse_players(jd_spec_err *e, json_object *v, const char *base_dir, j
   return 0;
 }
 
+static const char *const isolation_names[] = {
+#define JD_ISOLATION_NAME(code, name) name,
+    JD_ISOLATION_MAP(JD_ISOLATION_NAME)
+#undef JD_ISOLATION_NAME
+};
+
+const char *jd_isolation_name(jd_isolation i) {
+  return (unsigned)i < JD_ISOLATION_COUNT ? isolation_names[i] : "?";
+}
+
+static int parse_isolation(jd_spec_err *e, json_object *v, jd_isolation *out) {
+  if (json_object_is_type(v, json_type_string))
+    for (int i = 0; i < JD_ISOLATION_COUNT; i++)
+      if (!strcmp(json_object_get_string(v), isolation_names[i])) {
+        *out = (jd_isolation)i;
+        return 0;
+      }
+  return jd_spec_bad(e, "isolation", "must be \"player\" or \"match\"");
+}
+
 /* Every field of root into s (defaults already in). */
 static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir, jd_match_spec *s) {
   json_object *v;
@@ -252,6 +272,8 @@ static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir,
     return jd_spec_bad(e, "config", "out of memory");
   if (json_object_object_get_ex(root, "limits", &v) && jd_match_limits_parse(e, v, &s->limits))
     return -1;
+  if (json_object_object_get_ex(root, "isolation", &v) && parse_isolation(e, v, &s->isolation))
+    return -1;
   /* The default user is set last so "user": "" (image's user) survives. */
   return default_user(&s->limits.game_logic.user) || default_user(&s->limits.player.user) ? -1 : 0;
 }
@@ -272,7 +294,8 @@ int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_
 
 int jd_match_spec_from_object(jd_match_spec **out, json_object *root, const char *base_dir,
                               char *err, size_t errlen) {
-  static const char *const keys[] = {"id", "game_logic", "players", "config", "limits", NULL};
+  static const char *const keys[] = {"id",     "game_logic", "players", "config",
+                                     "limits", "isolation",  NULL};
   jd_spec_err e = {err, errlen};
   jd_match_spec *s = NULL;
   *out = NULL;

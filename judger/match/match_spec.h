@@ -51,8 +51,23 @@ typedef struct jd_match_program {
   char **cmd;  /* NULL-terminated command override, or NULL = image's CMD */
 } jd_match_program;
 
+/* Who may reach whom in a match (docs/match-spec.md "isolation"). */
+#define JD_ISOLATION_MAP(XX)                                                                       \
+  XX(JD_ISOLATION_PLAYER, "player") /* each player on its own network with the game */             \
+  XX(JD_ISOLATION_MATCH, "match")   /* one network for all: players reach each other */
+
+typedef enum {
+#define JD_ISOLATION_ENUM(code, name) code,
+  JD_ISOLATION_MAP(JD_ISOLATION_ENUM)
+#undef JD_ISOLATION_ENUM
+      JD_ISOLATION_COUNT
+} jd_isolation;
+
+const char *jd_isolation_name(jd_isolation i);
+
 typedef struct jd_match_spec {
-  char *id; /* safe name, at most JD_MATCH_ID_MAX */
+  char *id;               /* safe name, at most JD_MATCH_ID_MAX */
+  jd_isolation isolation; /* default JD_ISOLATION_PLAYER */
   jd_match_program game_logic;
   jd_match_program *players; /* AI-list order: index i = AI i */
   size_t nplayers;

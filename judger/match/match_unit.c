@@ -33,7 +33,7 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   if (ai < 0) {
     if (asprintf(&u->cname, "judger-%s-%s-game_logic", m->ctx->host_id, m->run_key) < 0)
       u->cname = NULL;
-    if (asprintf(&u->spool_path, "%s/game_logic.log", m->out_dir) < 0)
+    if (asprintf(&u->spool_path, "%s/game_logic.log", m->spool_dir) < 0)
       u->spool_path = NULL;
   } else {
     /* The sequence number keeps names unique when a player name is reused
@@ -72,6 +72,9 @@ void jd_unit_free(jd_unit *u) {
   dk_cancel_free(u->cancel);
   free(u->cname);
   free(u->spool_path);
+  free(u->net_name);
+  free(u->net_id);
+  free(u->gl_id);
   free(u->id);
   free(u->message);
   free(u);
@@ -146,7 +149,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
   const jd_role_limits *lim = gl ? &s->limits.game_logic : &s->limits.player;
   memset(c, 0, sizeof *c);
-  jd_limits_host_config(&c->cc.host, &c->store, lim, m->net_name);
+  jd_limits_host_config(&c->cc.host, &c->store, lim, u->net_name ? u->net_name : m->net_name);
   c->cc.image = r->image;
   c->cc.cmd = r->cmd;
   c->cc.user = lim->user && *lim->user ? lim->user : NULL;
@@ -228,8 +231,9 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   }
 }
 
-/* Creates and starts the container. Returns 0, or -1 with the unit marked
- * as an engine failure and its message set. */
+/* Creates and starts the container. Returns 0, or -1 with the unit's
+ * message set and either marked as an engine failure or, when the image
+ * could not start, given a non-zero exit code (RE). */
 static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   dk_client *dk = u->m->ctx->dk;
   char *id = NULL;
@@ -239,8 +243,25 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
     set_message(u, "create", rc);
     return -1;
   }
+  /* Published under the match's lock: the loop thread hands the game
+   * logic's id to player units (their networks connect it). */
+  pthread_mutex_lock(&u->m->mu);
   u->id = id;
+  pthread_mutex_unlock(&u->m->mu);
   rc = dk_container_start(dk, u->id);
+  if (rc == DK_EBADREQ) {
+    /* The runtime refused what the image gave it (a WORKDIR that is not a
+     * directory, a missing or non-executable entry point): the configuration
+     * is the judger's and the same for every program, so this is the
+     * program's fault, RE with the engine's message and the runtime's exit
+     * code (126/127), not UE. The engine's own failures are 5xx. */
+    set_message(u, "start", rc);
+    dk_container_info *info = NULL;
+    u->exit_code =
+        !dk_container_inspect(&info, dk, u->id) && info->exit_code > 0 ? info->exit_code : 127;
+    dk_container_info_free(info);
+    return -1;
+  }
   if (rc) {
     u->engine_error = true;
     set_message(u, "start", rc);
@@ -281,12 +302,52 @@ static void unit_wait(jd_unit *u) {
   dk_container_info_free(info);
 }
 
+/* Per-player isolation: the player's own internal network, which the game
+ * logic joins as "game"; the player is created on it alone. Returns 0, or
+ * -1 with the unit marked as an engine failure. */
+static int unit_own_network(jd_unit *u) {
+  jd_match *m = u->m;
+  if (asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
+    u->net_name = NULL;
+    u->engine_error = true;
+    set_message(u, "player network", DK_ENOMEM);
+    return -1;
+  }
+  int rc = u->gl_id ? jd_match_net_new(&u->net_id, m, u->net_name, 2) : DK_ENOTFOUND;
+  if (!rc) {
+    const char *aliases[] = {"game", NULL};
+    rc = dk_network_connect(m->ctx->dk, u->net_id, u->gl_id, aliases);
+  }
+  if (rc) {
+    u->engine_error = true;
+    set_message(u, "player network", rc);
+    return -1;
+  }
+  return 0;
+}
+
+static void unit_remove_network(jd_unit *u) {
+  jd_match *m = u->m;
+  if (!u->net_id)
+    return;
+  int rc = dk_network_disconnect(m->ctx->dk, u->net_id, u->gl_id, true);
+  if (rc && rc != DK_ENOTFOUND)
+    jd_log(JD_LOG_WARN, "match.network", "%s: disconnecting the game logic: %s", u->net_name,
+           dk_strerror(rc));
+  /* The sweep retries by label whatever is left. */
+  jd_match_net_remove(m, u->net_id, u->net_name);
+}
+
 static void *unit_main(void *arg) {
   jd_unit *u = arg;
   jd_match *m = u->m;
   unit_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
   jd_log_spool *spool = NULL;
-  int rc = unit_cfg_build(&cfg, u);
+  int rc = 0;
+  if (u->ai >= 0 && m->spec->isolation == JD_ISOLATION_PLAYER && unit_own_network(u))
+    goto done;
+  rc = unit_cfg_build(&cfg, u);
   if (rc) {
     u->engine_error = true;
     set_message(u, "configuration", rc);
@@ -326,6 +387,7 @@ done:
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
+  unit_remove_network(u);
   return NULL;
 }
 

@@ -72,14 +72,19 @@ cleanup:
   return rc;
 }
 
-int jd_match_create_network(jd_match *m) {
+/* Picks tried before a network creation gives up on the pool (a clash is
+ * another network on the same subnet). */
+#define NET_PICKS 32
+
+int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints) {
   dk_kv labels[4] = {{JD_LABEL_HOST, m->ctx->host_id},
                      {JD_LABEL_MATCH, m->spec->id},
                      {JD_LABEL_RUN, m->run_key},
                      {JD_LABEL_ROLE, "network"}};
-  /* Internal: no route out. inhibit_ipv4: the host gets no address on the
-   * bridge, so containers cannot reach services listening on the host
-   * either (an internal bridge otherwise answers on its gateway address). */
+  /* Internal: the engine installs no NAT and no forwarding out of it.
+   * inhibit_ipv4: the host gets no address on the bridge, so containers
+   * cannot reach services listening on the host either (an internal bridge
+   * otherwise answers on its gateway address). */
   dk_kv options[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
   dk_network_config nc = {.internal = true,
                           .check_duplicate = true,
@@ -87,17 +92,62 @@ int jd_match_create_network(jd_match *m) {
                           .nlabels = 4,
                           .options = options,
                           .noptions = 1};
+  char subnet[20], gateway[16];
+  int prefix = m->pool.prefix ? jd_net_pool_prefix_for(&m->pool, endpoints) : 0;
+  int rc = DK_EFORBIDDEN;
+  for (int i = 0; i < NET_PICKS && rc == DK_EFORBIDDEN; i++) {
+    if (prefix) {
+      char hex[9];
+      if (jd_random_hex(hex, 4))
+        return DK_EINTERNAL;
+      uint32_t pick = (uint32_t)strtoul(hex, NULL, 16);
+      jd_net_pool_subnet(&m->pool, prefix, pick, subnet, gateway);
+      nc.subnet = subnet;
+      nc.gateway = gateway;
+    }
+    rc = dk_network_create(id_out, m->ctx->dk, name, &nc);
+    if (!prefix)
+      break;
+  }
+  return rc;
+}
+
+int jd_match_create_network(jd_match *m) {
+  char err[128];
+  const char *pool = m->ctx->net_pool ? m->ctx->net_pool : JD_NET_POOL_DEFAULT;
+  if (jd_net_pool_parse(&m->pool, pool, err, sizeof err)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", err);
+    return -1;
+  }
   if (asprintf(&m->net_name, "judger-%s-%s", m->ctx->host_id, m->run_key) < 0) {
     m->net_name = NULL;
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
     return -1;
   }
-  int rc = dk_network_create(&m->net_id, m->ctx->dk, m->net_name, &nc);
+  /* With per-player isolation only the game logic is on this one. */
+  size_t endpoints =
+      m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
+  int rc = jd_match_net_new(&m->net_id, m, m->net_name, endpoints);
   if (rc) {
     const dk_error *e = dk_error_last();
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "creating the match network: %s",
                         e && e->code == rc ? e->message : dk_strerror(rc));
     return -1;
+  }
+  return 0;
+}
+
+int jd_match_net_remove(jd_match *m, const char *id, const char *name) {
+  dk_client *dk = m->ctx->dk;
+  int rc = dk_network_remove(dk, id);
+  for (int tries = 0; rc && rc != DK_ENOTFOUND && tries < 20; tries++) {
+    /* An endpoint can outlive its container by a moment. */
+    usleep(50 * 1000);
+    rc = dk_network_remove(dk, id);
+  }
+  if (rc && rc != DK_ENOTFOUND) {
+    jd_log(JD_LOG_ERROR, "match.sweep", "%s: network %s: %s", m->run_key, name, dk_strerror(rc));
+    return rc;
   }
   return 0;
 }
@@ -119,18 +169,14 @@ void jd_match_sweep(jd_match *m) {
     }
   }
   dk_container_list_free(list);
-  if (m->net_id) {
-    int rc = dk_network_remove(dk, m->net_id);
-    for (int tries = 0; rc && rc != DK_ENOTFOUND && tries < 20; tries++) {
-      /* An endpoint can outlive its container by a moment. */
-      usleep(50 * 1000);
-      rc = dk_network_remove(dk, m->net_id);
-    }
-    if (rc && rc != DK_ENOTFOUND) {
-      jd_log(JD_LOG_ERROR, "match.sweep", "%s: network %s: %s", m->run_key, m->net_name,
-             dk_strerror(rc));
-      jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot remove the match network: %s",
-                          dk_strerror(rc));
-    }
-  }
+  /* The match network and any player network a unit thread could not
+   * remove: everything with the run's label. */
+  dk_network_list *nets = NULL;
+  int rc = dk_network_list_by_label(&nets, dk, labels);
+  for (size_t i = 0; !rc && i < nets->count; i++)
+    rc = jd_match_net_remove(m, nets->items[i].id, nets->items[i].name);
+  dk_network_list_free(nets);
+  if (rc && rc != DK_ENOTFOUND)
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot remove the match's networks: %s",
+                        dk_strerror(rc));
 }

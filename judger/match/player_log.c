@@ -70,21 +70,13 @@ int jd_log_spool_close(jd_log_spool *s) {
   return rc;
 }
 
-int jd_player_log_append(const char *dst_path, const char *header, const char *spool_path) {
+int jd_player_log_append(int dst, const char *header, const char *spool_path) {
   int rc = -1, saved = 0;
-  int src = -1;
-  int dst = open(dst_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (dst < 0)
+  if (header && (jd_write_all(dst, header, strlen(header)) || jd_write_all(dst, "\n", 1)))
     return -1;
-  if (jd_write_all(dst, header, strlen(header)) || jd_write_all(dst, "\n", 1))
-    goto cleanup;
-  src = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (src < 0) {
-    if (errno != ENOENT)
-      goto cleanup;
-    rc = 0;
-    goto cleanup;
-  }
+  int src = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (src < 0)
+    return errno == ENOENT ? 0 : -1;
   char buf[65536];
   bool ends_nl = true;
   for (;;) {
@@ -100,14 +92,12 @@ int jd_player_log_append(const char *dst_path, const char *header, const char *s
     ends_nl = buf[n - 1] == '\n';
   }
   /* Keep the next separator on a line of its own. */
-  if (!ends_nl && jd_write_all(dst, "\n", 1))
+  if (header && !ends_nl && jd_write_all(dst, "\n", 1))
     goto cleanup;
   rc = 0;
 cleanup:
   saved = errno;
-  if (src >= 0)
-    close(src);
-  close(dst);
+  close(src);
   errno = saved;
   return rc;
 }

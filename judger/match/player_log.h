@@ -28,8 +28,10 @@ bool jd_log_spool_truncated(const jd_log_spool *s);
 /* Closes and frees; NULL is fine. Returns 0, or -1 if a write-back failed. */
 int jd_log_spool_close(jd_log_spool *s);
 
-/* Appends header + '\n' and then the bytes of spool_path (missing = empty)
- * to dst_path (created if needed). Returns 0, or -1 with errno. */
-int jd_player_log_append(const char *dst_path, const char *header, const char *spool_path);
+/* Appends header + '\n' (header NULL: none) and then the bytes of
+ * spool_path (missing = empty) to dst, an fd open for writing (the judger's
+ * O_EXCL temporary, see common/tmpfile.h). With a header, the copy ends
+ * with a newline. Returns 0, or -1 with errno. */
+int jd_player_log_append(int dst, const char *header, const char *spool_path);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "common/utf8.h"
 #include "match/protocol.h"
 
 static bool name_ok(const char *name) {
@@ -101,7 +102,9 @@ static int set_end(jd_proto_cmd *out, json_object *scores, json_object *messages
       if (!json_object_is_type(m, json_type_string))
         return fail(err, errlen, "end: messages must be strings%s", NULL);
       /* Cap what a game logic can put into result.json per player. */
-      char *s = strndup(json_object_get_string(m), 1024);
+      /* Valid UTF-8, cut on a character boundary. */
+      char *s = jd_utf8_dup(json_object_get_string(m), (size_t)json_object_get_string_len(m),
+                            JD_PROTO_MESSAGE_MAX, 0);
       if (!s)
         return fail(err, errlen, "out of memory%s", NULL);
       out->messages[i] = s;
@@ -136,7 +139,12 @@ static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err
   }
   if (!strcmp(cmd, "progress")) {
     out->type = JD_CMD_PROGRESS;
-    out->progress_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    /* Its strings and keys are the game's bytes: cleaned, and its nesting
+     * capped, before they reach a progress line. */
+    json_object *clean = jd_json_clean(o, JD_PROTO_PROGRESS_DEPTH);
+    if (clean)
+      out->progress_json = strdup(json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN));
+    json_object_put(clean);
     return out->progress_json ? 0 : fail(err, errlen, "out of memory%s", NULL);
   }
   if (!strcmp(cmd, "end")) {
@@ -302,7 +310,7 @@ char *jd_proto_event_refused(const char *line, size_t len, const char *reason) {
   json_object *o = event_new("refused", NULL, 0);
   if (o) {
     json_object_object_add(o, "line", json_object_new_string(echo));
-    json_object_object_add(o, "reason", json_object_new_string(reason));
+    json_object_object_add(o, "reason", jd_json_str(reason));
   }
   return event_line(o);
 }
@@ -310,7 +318,7 @@ char *jd_proto_event_refused(const char *line, size_t len, const char *reason) {
 char *jd_proto_event_cancelled(const char *name, int ai, const char *reason) {
   json_object *o = event_new("cancelled", name, ai);
   if (o)
-    json_object_object_add(o, "reason", json_object_new_string(reason));
+    json_object_object_add(o, "reason", jd_json_str(reason));
   return event_line(o);
 }
 

@@ -26,6 +26,10 @@
 #define JD_PROTO_NAME_MAX 32
 /* Bytes of an offending line echoed back in a "refused" event. */
 #define JD_PROTO_ECHO_MAX 200
+/* Bytes of one "end" message kept (valid UTF-8, cut on a character). */
+#define JD_PROTO_MESSAGE_MAX 1024
+/* Nesting of a progress command passed on (deeper parts become null). */
+#define JD_PROTO_PROGRESS_DEPTH 8
 #define JD_PROTO_DEFAULT_LINE_MAX ((size_t)64 * 1024)
 
 typedef enum { JD_CMD_START, JD_CMD_STOP, JD_CMD_PROGRESS, JD_CMD_END } jd_cmd_type;

@@ -27,6 +27,9 @@ Test(limits, host_config_carries_every_limit) {
   cr_assert_str_eq(hc.cap_drop[0], "ALL");
   cr_assert_null(hc.cap_drop[1]);
   cr_assert_str_eq(hc.security_opt[0], "no-new-privileges");
+  cr_assert(!strncmp(hc.security_opt[1], "seccomp={", 9));
+  cr_assert_null(hc.security_opt[2]);
+  cr_assert_eq(hc.shm_size, 64 << 10);
   cr_assert_eq(hc.init, 1);
   cr_assert_not(hc.privileged);
   cr_assert_null(hc.binds);

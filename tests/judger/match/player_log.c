@@ -1,8 +1,10 @@
 // test-labels: unit
 /* Capped spools and player_<i>.log assembly. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "match/player_log.h"
@@ -60,13 +62,17 @@ Test(player_log, instances_appended_in_order_with_separators) {
   snprintf(dst, sizeof dst, "%s/player_0.log", dir);
   jd_write_file(a, "from a\n", 7);
   jd_write_file(b, "from b, no newline", 18);
-  cr_assert_eq(jd_player_log_append(dst, "===== p0 =====", a), 0);
-  cr_assert_eq(jd_player_log_append(dst, "===== p1 =====", b), 0);
-  cr_assert_eq(jd_player_log_append(dst, "===== p2 =====", missing), 0);
+  int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(jd_player_log_append(fd, "===== p0 =====", a), 0);
+  cr_assert_eq(jd_player_log_append(fd, "===== p1 =====", b), 0);
+  cr_assert_eq(jd_player_log_append(fd, "===== p2 =====", missing), 0);
+  cr_assert_eq(jd_player_log_append(fd, NULL, b), 0);
+  close(fd);
   size_t len;
   char *d = slurp(dst, &len);
   cr_assert_str_eq(d, "===== p0 =====\nfrom a\n===== p1 =====\nfrom b, no newline\n"
-                      "===== p2 =====\n");
+                      "===== p2 =====\nfrom b, no newline");
   free(d);
 }
 

@@ -57,6 +57,29 @@ flood)
   echo "started=$started refused=$refused exited=$exited" > $out/replay.txt
   echo "{\"cmd\":\"end\",\"scores\":[$started]}" >&4
   exit 0 ;;
+badtext)
+  # Program bytes that are not valid UTF-8 (and NULs, and a long CJK text)
+  # in a progress command, a refused command and the end messages: every
+  # output of the judger must still be strict UTF-8 JSON.
+  printf '{"cmd":"progress","note":"bad \377\376 byte","k\300":"nul\\u0000x"}\n' >&4
+  printf '{"cmd":"fly\344\270"}\n' >&4
+  while read -r ev <&3; do
+    echo "$ev" >> $out/events.txt
+    case "$ev" in *'"refused"'*) break ;; esac
+  done
+  cjk=$(i=0; while [ $i -lt 400 ]; do printf '\344\270\255'; i=$((i + 1)); done)
+  printf '{"cmd":"end","scores":[1,2,3],"messages":["%s","nul\\u0000 \377\300 here","ok"]}\n' "$cjk" >&4
+  exit 0 ;;
+plant)
+  # Names the judger might write through: its old temporary names (the
+  # judger's pid comes in the config) and its own files' names.
+  pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' $cfg | head -n 1)
+  for n in result.json game_logic.log player_0.log; do
+    mkdir -p "$out/$n.tmp.$pid" "$out/$n"
+  done
+  ln -s /etc/passwd "$out/player_1.log" 2>/dev/null
+  echo '{"cmd":"end","scores":[5,6]}' >&4
+  exit 0 ;;
 crash) echo "game: crashing" >&2; exit 1 ;;
 hang) echo "game: hanging"; while :; do sleep 1; done ;;
 garbage)
