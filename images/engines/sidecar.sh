@@ -68,6 +68,7 @@ start() {
   local dir=$RUN_DIR/$name want
   want="min-api=$min_api containerd=$containerd entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16)"
   if answers "$(sock_of "$name")" && [ "$(cat "$dir/config" 2>/dev/null)" = "$want" ]; then
+    seed_images "$name"
     echo "DOCKER_HOST=unix://$(sock_of "$name")"
     return 0
   fi
@@ -94,7 +95,20 @@ start() {
   done
   answers "$(sock_of "$name")" || { docker logs --tail 20 "judger-engine-$name" >&2; die "the $name engine did not answer within 60 s"; }
   echo "$want" >"$dir/config"
+  seed_images "$name"
   echo "DOCKER_HOST=unix://$(sock_of "$name")"
+}
+
+# The offline Debian base (images/base, judger/debian:bookworm) is the same
+# debootstrap on every engine: copy the host's instead of a second minute of
+# debootstrap (make-base.sh makes it on whichever engine still lacks it).
+seed_images() {
+  local inner="unix://$(sock_of "$1")" img
+  for img in judger/debian:bookworm; do
+    docker image inspect "$img" >/dev/null 2>&1 || continue
+    DOCKER_HOST=$inner docker image inspect "$img" >/dev/null 2>&1 && continue
+    docker save "$img" | DOCKER_HOST=$inner docker load >/dev/null
+  done
 }
 
 cmd=${1:-}
