@@ -13,12 +13,14 @@
 # imported as is (no build step: ~40 s, then cached by tag, so later runs
 # take seconds). Nothing from trixie is installed on the host. The sidecar
 # runs unprivileged (cap ALL minus SYS_RESOURCE, see
-# /work/shared/docs/environment.md): vfs storage (the containerd store:
-# its "native" snapshotter), remounted cgroup v1 controllers and /proc/sys.
+# /work/shared/docs/environment.md): overlay2 storage on its volume, vfs
+# where that is refused (the containerd store: its "native" snapshotter),
+# remounted cgroup v1 controllers and /proc/sys.
 # Its /var/lib/docker is a named volume, so test images stay between runs.
 # Paths tests bind-mount into containers (/tmp, /var/tmp, /var/lib/judger,
 # the source tree) are shared at the same place.
-# Env: JUDGER_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# Env: JUDGER_DEBIAN_MIRROR (default http://deb.debian.org/debian),
+# JUDGER_SIDECAR_STORAGE (drivers to try in order; default "overlay2 vfs").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -66,34 +68,28 @@ start() {
     esac
   done
   local dir=$RUN_DIR/$name want
-  want="min-api=$min_api containerd=$containerd entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16)"
+  want="min-api=$min_api containerd=$containerd storage=${JUDGER_SIDECAR_STORAGE:-overlay2 vfs} entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16)"
   if answers "$(sock_of "$name")" && [ "$(cat "$dir/config" 2>/dev/null)" = "$want" ]; then
     seed_images "$name"
     echo "DOCKER_HOST=unix://$(sock_of "$name")"
     return 0
   fi
   make_image
-  docker rm -f "judger-engine-$name" >/dev/null 2>&1 || true
   mkdir -p "$dir" /var/lib/judger /var/tmp/judger
-  rm -f "$dir/docker.sock"
-  local args=(--cap-add ALL --cap-drop SYS_RESOURCE
-              --security-opt seccomp=unconfined --security-opt apparmor=unconfined
-              -e DIND_UNPRIVILEGED=1 -e DIND_STORAGE_DRIVER=vfs)
-  [ -n "$min_api" ] && args+=(-e "DOCKER_MIN_API_VERSION=$min_api")
-  [ "$containerd" = 1 ] && args+=(-e DIND_CONTAINERD_STORE=1 -e DIND_STORAGE_DRIVER=native)
-  docker run -d --name "judger-engine-$name" --label "judger.engine-sidecar=$name" \
-    --restart unless-stopped "${args[@]}" \
-    -v "$dir:/run/dind" -v "judger-engine-$name-data:/var/lib/docker" \
-    -v /tmp:/tmp -v /var/tmp:/var/tmp -v /var/lib/judger:/var/lib/judger -v "$root:$root" \
-    -v "$root/images/dind/entrypoint.sh:/usr/local/bin/dind-entrypoint:ro" \
-    --entrypoint /usr/local/bin/dind-entrypoint "$IMAGE" >/dev/null
-  for _ in $(seq 1 120); do
-    answers "$(sock_of "$name")" && break
-    docker inspect -f '{{.State.Running}}' "judger-engine-$name" 2>/dev/null | grep -q true ||
-      { docker logs --tail 20 "judger-engine-$name" >&2; die "the $name engine exited"; }
-    sleep 0.5
-  done
-  answers "$(sock_of "$name")" || { docker logs --tail 20 "judger-engine-$name" >&2; die "the $name engine did not answer within 60 s"; }
+  # overlay2 works where the sidecar's /var/lib/docker (a volume) is not
+  # itself on overlayfs, and is much faster than vfs, which copies a whole
+  # image per container; vfs is the fallback. The containerd store uses
+  # containerd's "native" snapshotter (its overlayfs one fails nested here).
+  local driver
+  if [ "$containerd" = 1 ]; then
+    run_engine "$name" "$min_api" 1 native || fail_engine "$name"
+  else
+    for driver in ${JUDGER_SIDECAR_STORAGE:-overlay2 vfs}; do
+      run_engine "$name" "$min_api" 0 "$driver" && break
+      echo "sidecar: $name: storage driver $driver refused; trying the next" >&2
+    done
+    answers "$(sock_of "$name")" || fail_engine "$name"
+  fi
   echo "$want" >"$dir/config"
   seed_images "$name"
   echo "DOCKER_HOST=unix://$(sock_of "$name")"
@@ -109,6 +105,37 @@ seed_images() {
     DOCKER_HOST=$inner docker image inspect "$img" >/dev/null 2>&1 && continue
     docker save "$img" | DOCKER_HOST=$inner docker load >/dev/null
   done
+}
+
+fail_engine() {
+  docker logs --tail 20 "judger-engine-$1" >&2 || true
+  die "the $1 engine did not answer (log: docker logs judger-engine-$1)"
+}
+
+# run_engine NAME MIN_API CONTAINERD DRIVER: (re)creates the sidecar and
+# waits up to 60 s for its socket; non-zero when the engine exits or stays mute.
+run_engine() {
+  local name=$1 min_api=$2 containerd=$3 driver=$4 dir=$RUN_DIR/$1
+  docker rm -f "judger-engine-$name" >/dev/null 2>&1 || true
+  rm -f "$dir/docker.sock"
+  local args=(--cap-add ALL --cap-drop SYS_RESOURCE
+              --security-opt seccomp=unconfined --security-opt apparmor=unconfined
+              -e DIND_UNPRIVILEGED=1 -e "DIND_STORAGE_DRIVER=$driver")
+  [ -n "$min_api" ] && args+=(-e "DOCKER_MIN_API_VERSION=$min_api")
+  [ "$containerd" = 1 ] && args+=(-e DIND_CONTAINERD_STORE=1)
+  docker run -d --name "judger-engine-$name" --label "judger.engine-sidecar=$name" \
+    --restart unless-stopped "${args[@]}" \
+    -v "$dir:/run/dind" -v "judger-engine-$name-data:/var/lib/docker" \
+    -v /tmp:/tmp -v /var/tmp:/var/tmp -v /var/lib/judger:/var/lib/judger -v "$root:$root" \
+    -v "$root/images/dind/entrypoint.sh:/usr/local/bin/dind-entrypoint:ro" \
+    --entrypoint /usr/local/bin/dind-entrypoint "$IMAGE" >/dev/null
+  for _ in $(seq 1 120); do
+    answers "$(sock_of "$name")" && return 0
+    docker inspect -f '{{.State.Running}}' "judger-engine-$name" 2>/dev/null | grep -q true ||
+      return 1
+    sleep 0.5
+  done
+  return 1
 }
 
 cmd=${1:-}
