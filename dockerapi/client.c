@@ -155,6 +155,14 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
     snprintf(c->version, sizeof c->version, "%s", opts->api_version);
     c->negotiated = 1;
   }
+  const char *max = opts->api_version_max ? opts->api_version_max : DK_API_VERSION_MAX;
+  if (!dk__api_version_valid(max) || dk_api_version_cmp(max, DK_API_VERSION_MIN) < 0 ||
+      dk_api_version_cmp(max, DK_API_VERSION_MAX) > 0) {
+    rc = dk__err(DK_EINVAL, 0, "maximum API version '%s' is not a version from %s to %s", max,
+                 DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+    goto err;
+  }
+  snprintf(c->max_version, sizeof c->max_version, "%s", max);
   c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
   pthread_mutex_init(&c->mu, NULL);
   *out = c;

@@ -15,6 +15,7 @@ struct dk_client {
   char *ca, *cert, *key;
   char base[300]; /* "http://localhost" or "https://host:port" */
   char version[16];
+  char max_version[16]; /* the most negotiation may pick */
   int negotiated;
   long connect_timeout_ms;
   pthread_mutex_t mu; /* guards version/negotiated and the pool */

@@ -7,6 +7,7 @@
 #include "dockerapi/images.h"
 #include "dockerapi/stream.h"
 #include "internal.h"
+#include "negotiate.h"
 
 typedef struct mem_reader {
   const char *data;
@@ -92,7 +93,8 @@ void dk_image_info_free(dk_image_info *i) {
 }
 
 /* NULL-terminated copy of a JSON array of strings (never NULL on success). */
-static char **strv_from_json(json_object *a) {
+/* The strings of a JSON array, leaving out `skip` (NULL = none). */
+static char **strv_from_json(json_object *a, const char *skip) {
   size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
   char **v = calloc(n + 1, sizeof *v);
   if (!v)
@@ -100,7 +102,9 @@ static char **strv_from_json(json_object *a) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const char *s = json_object_get_string(json_object_array_get_idx(a, i));
-    if (s && !(v[k++] = strdup(s))) {
+    if (!s || (skip && !strcmp(s, skip)))
+      continue;
+    if (!(v[k++] = strdup(s))) {
       dk_strv_free(v);
       return NULL;
     }
@@ -127,7 +131,7 @@ int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
   i->id = dk__json_strdup(o, "Id");
   i->created = dk__json_strdup(o, "Created");
   json_object_object_get_ex(o, "RepoTags", &tags);
-  i->repo_tags = strv_from_json(tags);
+  i->repo_tags = strv_from_json(tags, NULL);
   if (json_object_object_get_ex(o, "Size", &size))
     i->size = json_object_get_int64(size);
   i->raw_json = dk__json_text(o);
@@ -200,9 +204,12 @@ static int build_line(void *ud, const char *line, size_t len) {
     return DK_EPROTO; /* dk__parse_json set the message */
   int rc = DK_OK;
   json_object *v = NULL;
-  const char *err = dk__json_str(o, "error");
-  if (!err && json_object_object_get_ex(o, "errorDetail", &v))
+  /* errorDetail first: API 1.48 deprecated "error" (to be left empty). */
+  const char *err = NULL;
+  if (json_object_object_get_ex(o, "errorDetail", &v))
     err = dk__json_str(v, "message");
+  if (!err || !*err)
+    err = dk__json_str(o, "error");
   if (err) {
     if (!b->failed) {
       b->failed = 1;
@@ -498,13 +505,16 @@ int dk_image_list_filtered(dk_image_list **out, dk_client *c, const char *const 
     rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
   }
+  /* Before API 1.43 an untagged image listed "<none>:<none>"; from 1.43 an
+   * empty array. Every version gets the 1.43 shape. */
+  const char *untagged = dk__api_since(c, "1.43") ? NULL : "<none>:<none>";
   for (size_t i = 0; i < n; i++) {
     json_object *o = json_object_array_get_idx(a, i);
     dk_image_summary *s = &l->items[l->count++];
     json_object *tags = NULL;
     json_object_object_get_ex(o, "RepoTags", &tags);
     s->id = dk__json_strdup(o, "Id");
-    s->repo_tags = strv_from_json(tags);
+    s->repo_tags = strv_from_json(tags, untagged);
     s->created = dk__json_int64(o, "Created", 0);
     s->size = dk__json_int64(o, "Size", 0);
     s->containers = (int)dk__json_int64(o, "Containers", -1);

@@ -1,5 +1,6 @@
 /* API version negotiation: the pure rules (compare, validate, pick) and
- * the one /_ping exchange per client that applies them. */
+ * the one exchange per client that applies them (/_ping, and /version
+ * when the engine may refuse our maximum). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "client_internal.h"
 #include "error_internal.h"
 #include "http.h"
+#include "json.h"
 #include "negotiate.h"
 
 int dk_api_version_cmp(const char *a, const char *b) {
@@ -43,24 +45,51 @@ int dk__api_version_valid(const char *v) {
   return dots == 1 && digits > 0;
 }
 
-int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version) {
-  const char *pick = DK_API_VERSION_MAX;
-  if (server_version && *server_version) {
-    if (!dk__api_version_valid(server_version))
-      return dk__err(DK_EPROTO, 0, "engine sent a malformed API version '%s'", server_version);
-    if (dk_api_version_cmp(server_version, DK_API_VERSION_MIN) < 0)
+int dk_api_version_pick(char *out, size_t outlen, const char *client_max, const char *server_min,
+                        const char *server_max) {
+  if (!client_max || !dk__api_version_valid(client_max) ||
+      dk_api_version_cmp(client_max, DK_API_VERSION_MIN) < 0)
+    return dk__err(DK_EINVAL, 0, "client maximum API '%s' is not a version from %s up",
+                   client_max ? client_max : "(null)", DK_API_VERSION_MIN);
+  const char *pick = client_max;
+  if (server_max && *server_max) {
+    if (!dk__api_version_valid(server_max))
+      return dk__err(DK_EPROTO, 0, "engine sent a malformed API version '%s'", server_max);
+    if (dk_api_version_cmp(server_max, DK_API_VERSION_MIN) < 0)
       return dk__err(DK_EVERSION, 0, "engine API %s is older than the oldest supported (%s)",
-                     server_version, DK_API_VERSION_MIN);
-    if (dk_api_version_cmp(server_version, DK_API_VERSION_MAX) < 0)
-      pick = server_version;
+                     server_max, DK_API_VERSION_MIN);
+    if (dk_api_version_cmp(server_max, client_max) < 0)
+      pick = server_max;
   } else {
     /* Engines before API 1.25 did not send the header: the CLI falls back to 1.24. */
     pick = "1.24";
+  }
+  if (server_min && *server_min) {
+    if (!dk__api_version_valid(server_min))
+      return dk__err(DK_EPROTO, 0, "engine sent a malformed minimum API version '%s'", server_min);
+    /* Docker 29.0-29.2 (and DOCKER_MIN_API_VERSION anywhere) refuse every
+     * request below their minimum: say so once, naming both ranges. */
+    if (dk_api_version_cmp(pick, server_min) < 0)
+      return dk__err(DK_EVERSION, 0,
+                     "no API version in common: the engine accepts %s to %s, this client %s to "
+                     "%s (upgrade libdockerapi or lower the engine's DOCKER_MIN_API_VERSION)",
+                     server_min, server_max && *server_max ? server_max : "?", DK_API_VERSION_MIN,
+                     client_max);
   }
   if (strlen(pick) >= outlen)
     return DK_EINVAL;
   strcpy(out, pick);
   return DK_OK;
+}
+
+int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version) {
+  return dk_api_version_pick(out, outlen, DK_API_VERSION_MAX, NULL, server_version);
+}
+
+int dk__api_since(dk_client *c, const char *v) {
+  if (dk__negotiate(c) != DK_OK)
+    return 1;
+  return dk_api_version_cmp(c->version, v) >= 0;
 }
 
 int dk_client_api_version(const char **out, dk_client *c) {
@@ -70,6 +99,25 @@ int dk_client_api_version(const char **out, dk_client *c) {
     return rc;
   *out = c->version;
   return DK_OK;
+}
+
+/* The engine's API range from the unversioned GET /version (an engine with a
+ * raised minimum still answers it). Fills what it finds; an engine that does
+ * not answer leaves both empty and negotiation goes on without a minimum. */
+static void engine_range(dk_client *c, char *min, char *max, size_t len) {
+  dk__req req = {.method = "GET", .path = "/version", .unversioned = 1};
+  dk__resp resp;
+  json_object *o = NULL;
+  if (dk__exchange(c, &req, &resp) == DK_OK && resp.body.len &&
+      dk__parse_json(&o, resp.body.data, resp.body.len) == DK_OK) {
+    const char *lo = dk__json_str(o, "MinAPIVersion");
+    const char *hi = dk__json_str(o, "ApiVersion");
+    snprintf(min, len, "%s", lo ? lo : "");
+    if (hi && !*max)
+      snprintf(max, len, "%s", hi);
+  }
+  json_object_put(o);
+  dk__resp_free(&resp);
 }
 
 int dk__negotiate(dk_client *c) {
@@ -83,8 +131,13 @@ int dk__negotiate(dk_client *c) {
   int rc = dk__exchange(c, &req, &resp);
   if (rc == DK_OK || rc == DK_ESERVER) {
     /* A 500 from /_ping still carries the header; the CLI negotiates on it. */
-    char ver[16];
-    int nrc = dk_api_version_negotiate(ver, sizeof ver, resp.api_version);
+    char max[16], min[16] = "", ver[16];
+    snprintf(max, sizeof max, "%s", resp.api_version);
+    /* An engine newer than us may refuse our maximum (Docker 29 refuses
+     * below 1.44): only then is its minimum worth a second request. */
+    if (!*max || dk_api_version_cmp(max, c->max_version) > 0)
+      engine_range(c, min, max, sizeof min);
+    int nrc = dk_api_version_pick(ver, sizeof ver, c->max_version, min, max);
     if (nrc == DK_OK) {
       pthread_mutex_lock(&c->mu);
       if (!c->negotiated) {

@@ -4,6 +4,7 @@
 
 #include "dockerapi/networks.h"
 #include "internal.h"
+#include "negotiate.h"
 
 /* "/networks/{id}{suffix}{query}" with the id escaped; NULL on OOM. */
 static char *npath(const char *id, const char *suffix, const dk_buf *q) {
@@ -25,7 +26,9 @@ int dk_network_create(char **id_out, dk_client *c, const char *name, const dk_ne
   dk__json_put(&oom, body, "Internal", json_object_new_boolean(n->internal));
   dk__json_put(&oom, body, "Attachable", json_object_new_boolean(n->attachable));
   dk__json_put(&oom, body, "EnableIPv6", json_object_new_boolean(n->enable_ipv6));
-  dk__json_put(&oom, body, "CheckDuplicate", json_object_new_boolean(n->check_duplicate));
+  /* API 1.44 made duplicate names always fail and deprecated the field. */
+  if (!dk__api_since(c, "1.44"))
+    dk__json_put(&oom, body, "CheckDuplicate", json_object_new_boolean(n->check_duplicate));
   if (n->labels && n->nlabels)
     dk__json_put(&oom, body, "Labels", dk__json_kv(&oom, n->labels, n->nlabels));
   if (n->options && n->noptions)

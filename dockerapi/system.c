@@ -74,6 +74,23 @@ void dk_info_free(dk_info *i) {
   free(i);
 }
 
+/* DriverStatus is a list of [name, value] pairs; the containerd image store
+ * reports its snapshotter as the driver type (what `docker info` prints). */
+static bool containerd_store(json_object *status) {
+  size_t n = json_object_is_type(status, json_type_array) ? json_object_array_length(status) : 0;
+  for (size_t k = 0; k < n; k++) {
+    json_object *pair = json_object_array_get_idx(status, k);
+    if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
+      continue;
+    const char *name = json_object_get_string(json_object_array_get_idx(pair, 0));
+    const char *value = json_object_get_string(json_object_array_get_idx(pair, 1));
+    if (name && value && !strcmp(name, "driver-type") &&
+        !strcmp(value, "io.containerd.snapshotter.v1"))
+      return true;
+  }
+  return false;
+}
+
 int dk_system_info(dk_info **out, dk_client *c) {
   *out = NULL;
   json_object *o = NULL;
@@ -94,6 +111,7 @@ int dk_system_info(dk_info **out, dk_client *c) {
   i->cgroup_version = strdup(cgv && *cgv ? cgv : "1");
   i->operating_system = dk__json_strdup(o, "OperatingSystem");
   i->default_runtime = dk__json_strdup(o, "DefaultRuntime");
+  i->containerd_store = containerd_store(dk__json_get(o, "DriverStatus"));
   i->ncpu = (int)dk__json_int64(o, "NCPU", 0);
   i->mem_total = dk__json_int64(o, "MemTotal", 0);
   i->containers = (int)dk__json_int64(o, "Containers", 0);

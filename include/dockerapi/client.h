@@ -4,7 +4,10 @@
  * tcp://), DOCKER_TLS_VERIFY (non-empty = on), DOCKER_CERT_PATH (ca.pem,
  * cert.pem, key.pem), DOCKER_API_VERSION (pins the version and turns
  * negotiation off). The API version is negotiated once, lazily, with /_ping:
- * the lower of DK_API_VERSION_MAX and the engine's.
+ * the lower of the client's maximum (DK_API_VERSION_MAX) and the engine's;
+ * when the engine is newer than the client, its minimum is read from
+ * /version too, and an engine whose minimum is above the client's maximum
+ * (Docker 29.0-29.2: 1.44) is DK_EVERSION with both ranges in the message.
  *
  * A client is safe to share between threads: each call uses its own libcurl
  * handle. Long calls take a dk_call (deadline and cancel token, cancel.h).
@@ -22,18 +25,23 @@
 extern "C" {
 #endif
 
-#define DK_API_VERSION_MAX "1.43"
+/* The newest API version every request and parsed field of libdockerapi was
+ * checked against (the Engine API version history, v1.41 to this one; the
+ * version gates are listed in docs/dockerapi.md). */
+#define DK_API_VERSION_MAX "1.56"
 #define DK_API_VERSION_MIN "1.24"
 #define DK_DEFAULT_HOST "unix:///var/run/docker.sock"
 
 typedef struct dk_client dk_client;
 
 typedef struct dk_client_opts {
-  const char *host;        /* NULL = DK_DEFAULT_HOST */
-  bool tls_verify;         /* tcp:// only */
-  const char *cert_path;   /* directory with ca.pem, cert.pem, key.pem */
-  const char *api_version; /* NULL = negotiate; "1.41" pins it */
-  long connect_timeout_ms; /* 0 = 5000 */
+  const char *host;            /* NULL = DK_DEFAULT_HOST */
+  bool tls_verify;             /* tcp:// only */
+  const char *cert_path;       /* directory with ca.pem, cert.pem, key.pem */
+  const char *api_version;     /* NULL = negotiate; "1.41" pins it */
+  const char *api_version_max; /* NULL = DK_API_VERSION_MAX; a lower one caps
+                                  negotiation (an older client's view) */
+  long connect_timeout_ms;     /* 0 = 5000 */
 } dk_client_opts;
 
 /* Parsed form of a DOCKER_HOST value. */
@@ -63,8 +71,14 @@ bool dk_client_tls(const dk_client *client);
 
 /* Compares dotted API versions: <0, 0, >0 like strcmp. */
 int dk_api_version_cmp(const char *a, const char *b);
-/* The version negotiation picks: lower of client max and server's, never
- * below `min`; DK_EVERSION if the server is older than DK_API_VERSION_MIN. */
+/* The version negotiation picks: the lower of client_max and the engine's
+ * maximum (NULL or "" = no header: "1.24", as the CLI), provided the engine
+ * accepts it: DK_EVERSION, naming both ranges, when it is below server_min
+ * (NULL = not known), or when the engine is older than DK_API_VERSION_MIN;
+ * DK_EPROTO for a malformed engine version. */
+int dk_api_version_pick(char *out, size_t outlen, const char *client_max, const char *server_min,
+                        const char *server_max);
+/* dk_api_version_pick with DK_API_VERSION_MAX and no known minimum. */
 int dk_api_version_negotiate(char *out, size_t outlen, const char *server_version);
 
 #ifdef __cplusplus

@@ -21,16 +21,16 @@ typedef struct dk_build_opts {
   size_t nbuildargs;
   const dk_kv *labels;
   size_t nlabels;
-  int64_t memory;          /* per build step, bytes; 0 = unset */
+  int64_t memory; /* per build step, bytes; 0 = unset */
   int64_t memswap;
   int64_t cpu_quota, cpu_period;
   const char *cpuset_cpus;
   bool nocache;
-  bool pull;               /* false: never try a registry */
-  bool keep_intermediate;  /* false: rm=1 forcerm=1 */
+  bool pull;                /* false: never try a registry */
+  bool keep_intermediate;   /* false: rm=1 forcerm=1 */
   const char *network_mode; /* for RUN steps; NULL = engine default */
   const char *target;
-  size_t log_max;          /* cap of the kept log; 0 = 1 MiB */
+  size_t log_max; /* cap of the kept log; 0 = 1 MiB */
 } dk_build_opts;
 
 /* Called with each progress text the engine streams ("Step 2/5 : RUN ...").
@@ -50,7 +50,7 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
 typedef struct dk_image_info {
   char *id;
   char **repo_tags; /* NULL-terminated */
-  char *created;
+  char *created;    /* RFC 3339; NULL when the image config has none (omitted from API 1.44) */
   int64_t size;
   char *raw_json;
 } dk_image_info;
@@ -65,7 +65,7 @@ typedef struct dk_image_summary {
   char **repo_tags; /* NULL-terminated */
   int64_t created;  /* unix seconds */
   int64_t size;
-  int containers;   /* -1 when the engine did not count */
+  int containers; /* -1 when the engine did not count */
 } dk_image_summary;
 
 typedef struct dk_image_list {

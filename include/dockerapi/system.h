@@ -2,6 +2,7 @@
 #ifndef DOCKERAPI_SYSTEM_H
 #define DOCKERAPI_SYSTEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "client.h"
@@ -14,8 +15,8 @@ extern "C" {
 int dk_ping(dk_client *c, const dk_call *call);
 
 typedef struct dk_version {
-  char *version;      /* engine version, "20.10.24" */
-  char *api_version;  /* engine's max API, "1.41" */
+  char *version;     /* engine version, "20.10.24" */
+  char *api_version; /* engine's max API, "1.41" */
   char *min_api_version;
   char *os, *arch, *kernel_version, *go_version;
 } dk_version;
@@ -23,17 +24,21 @@ int dk_system_version(dk_version **out, dk_client *c);
 void dk_version_free(dk_version *v);
 
 typedef struct dk_info {
-  char *name;            /* host name of the engine */
+  char *name; /* host name of the engine */
   char *server_version;
-  char *storage_driver;  /* "overlay2", "vfs" */
-  char *cgroup_driver;   /* "cgroupfs", "systemd" */
-  char *cgroup_version;  /* "1" or "2" */
+  char *storage_driver; /* "overlay2", "vfs" */
+  char *cgroup_driver;  /* "cgroupfs", "systemd" */
+  char *cgroup_version; /* "1" or "2" */
   char *operating_system;
   char *default_runtime;
+  /* The containerd image store (Docker 29's default; "containerd-snapshotter"
+   * before): images, ids and build results are containerd's. From /info's
+   * DriverStatus ["driver-type", "io.containerd.snapshotter.v1"]. */
+  bool containerd_store;
   int ncpu;
   int64_t mem_total;
   int containers, containers_running, images;
-  char *raw_json;        /* the whole answer */
+  char *raw_json; /* the whole answer */
 } dk_info;
 int dk_system_info(dk_info **out, dk_client *c);
 void dk_info_free(dk_info *i);
@@ -44,7 +49,7 @@ typedef struct dk_event {
   const char *action; /* "start", "die", "destroy"... */
   const char *id;     /* Actor.ID */
   int64_t time_nano;
-  const char *json;   /* the whole line */
+  const char *json; /* the whole line */
 } dk_event;
 
 /* Return non-zero from the callback to stop; that value is returned. */

@@ -1,6 +1,7 @@
 /* judger doctor — checks the connection to the Docker engine the way every
  * other command makes it (dk_client_new from the environment) and prints what
- * the judger depends on: versions, host, TLS, storage and cgroups.
+ * the judger depends on: versions (the engine's API range, the negotiated
+ * one), the image store, host, TLS, storage and cgroups.
  *
  * Exit codes: 0 engine reachable; 2 bad command line or DOCKER_* variables
  * (a malformed DOCKER_HOST, a DOCKER_API_VERSION the engine refuses); 3
@@ -22,8 +23,9 @@ static void usage(FILE *f) {
   fprintf(f, "usage: judger doctor [--json]\n\n"
              "Connects to the Docker engine from DOCKER_HOST, DOCKER_TLS_VERIFY,\n"
              "DOCKER_CERT_PATH and DOCKER_API_VERSION (as the docker CLI does) and\n"
-             "prints the engine's version, the negotiated API version, the host,\n"
-             "TLS, storage driver, cgroup driver and version, CPUs and memory.\n"
+             "prints the engine's version, its API range and the negotiated API\n"
+             "version, whether the image store is containerd's, the host, TLS,\n"
+             "storage driver, cgroup driver and version, CPUs and memory.\n"
              "  --json   one JSON object on stdout instead of text\n"
              "Exit: 0 ok, 2 bad usage or DOCKER_* variables, 3 engine unreachable.\n");
 }
@@ -54,6 +56,12 @@ static void print_text(const report *r) {
          str_or(v->kernel_version, "?"));
   printf("api version:     %s (%s)\n", r->api_version,
          r->api_pinned ? "pinned by DOCKER_API_VERSION" : "negotiated");
+  printf("api range:       engine %s to %s, libdockerapi %s to %s\n",
+         str_or(v->min_api_version, "?"), v->api_version, DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+  if (i->containerd_store)
+    printf("image store:     containerd (snapshotter %s)\n", str_or(i->storage_driver, "?"));
+  else
+    printf("image store:     graph driver (%s)\n", str_or(i->storage_driver, "?"));
   printf("host:            %s\n", r->host);
   printf("tls:             %s\n", r->tls ? "yes" : "no");
   printf("storage driver:  %s\n", str_or(i->storage_driver, "?"));
@@ -77,6 +85,9 @@ static void print_json(const report *r) {
   json_object_object_add(o, "engine_min_api_version", jstr(v->min_api_version));
   json_object_object_add(o, "api_version", jstr(r->api_version));
   json_object_object_add(o, "api_version_pinned", json_object_new_boolean(r->api_pinned));
+  json_object_object_add(o, "client_api_version_min", jstr(DK_API_VERSION_MIN));
+  json_object_object_add(o, "client_api_version_max", jstr(DK_API_VERSION_MAX));
+  json_object_object_add(o, "containerd_image_store", json_object_new_boolean(i->containerd_store));
   json_object_object_add(o, "host", jstr(r->host));
   json_object_object_add(o, "tls", json_object_new_boolean(r->tls));
   json_object_object_add(o, "os", jstr(v->os));

@@ -27,6 +27,8 @@ struct t_fake {
   const t_fake_route *routes;
   size_t nroutes;
   atomic_int served;
+  pthread_mutex_t mu; /* guards last */
+  char *last;         /* the last request but /_ping and /version: "METHOD PATH\n\nBODY" */
 };
 
 static const char PING[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain\r\n"
@@ -46,7 +48,7 @@ static int wait_readable(t_fake *f, int fd, int timeout_ms) {
 /* Reads the request head and its body (Content-Length or chunked), so that
  * closing afterwards does not turn into a reset the client would see before
  * our answer. Returns the head (NUL-terminated) or NULL. */
-static char *read_request(t_fake *f, int fd) {
+static char *read_request(t_fake *f, int fd, size_t *body_off) {
   char *buf = malloc(REQ_MAX + 1);
   size_t len = 0;
   char *head_end = NULL;
@@ -78,15 +80,18 @@ static char *read_request(t_fake *f, int fd) {
     }
     if (!wait_readable(f, fd, IO_TIMEOUT_MS))
       goto fail;
-    ssize_t n = read(fd, chunked && len < REQ_MAX ? buf + len : tmp,
-                     chunked && len < REQ_MAX ? REQ_MAX - len : sizeof tmp);
+    /* kept while it fits (t_fake_last shows it), else drained */
+    ssize_t n =
+        read(fd, len < REQ_MAX ? buf + len : tmp, len < REQ_MAX ? REQ_MAX - len : sizeof tmp);
     if (n <= 0)
       goto fail;
-    if (chunked && len < REQ_MAX)
+    if (len < REQ_MAX)
       len += (size_t)n;
     body_have += (size_t)n;
   }
+  buf[len] = '\0';
   *head_end = '\0';
+  *body_off = head_len;
   return buf;
 fail:
   free(buf);
@@ -121,7 +126,8 @@ static void send_all(int fd, const void *data, size_t len) {
 }
 
 static void serve(t_fake *f, int fd) {
-  char *req = read_request(f, fd);
+  size_t body_off = 0;
+  char *req = read_request(f, fd, &body_off);
   if (!req)
     return;
   char method[16] = "", path[2048] = "";
@@ -140,6 +146,15 @@ static void serve(t_fake *f, int fd) {
   } else if (!strncmp(path, "/_ping", 6)) {
     raw = PING;
     len = sizeof PING - 1;
+  }
+  if (strncmp(path, "/_ping", 6) && strcmp(path, "/version")) {
+    char *copy = NULL;
+    if (asprintf(&copy, "%s %s\n\n%s", method, path, req + body_off) > 0) {
+      pthread_mutex_lock(&f->mu);
+      free(f->last);
+      f->last = copy;
+      pthread_mutex_unlock(&f->mu);
+    }
   }
   /* counted before sending: the client may be done before send() returns */
   atomic_fetch_add(&f->served, 1);
@@ -185,6 +200,7 @@ t_fake *t_fake_start(const t_fake_route *routes, size_t nroutes) {
   f->routes = routes;
   f->nroutes = nroutes;
   f->lfd = -1;
+  pthread_mutex_init(&f->mu, NULL);
   snprintf(f->sock_path, sizeof f->sock_path, "/tmp/jdfake-%d-%d.sock", (int)getpid(),
            atomic_fetch_add(&counter, 1));
   snprintf(f->host, sizeof f->host, "unix://%s", f->sock_path);
@@ -205,6 +221,13 @@ const char *t_fake_host(const t_fake *f) { return f->host; }
 
 int t_fake_served(t_fake *f) { return atomic_load(&f->served); }
 
+char *t_fake_last(t_fake *f) {
+  pthread_mutex_lock(&f->mu);
+  char *s = f->last ? strdup(f->last) : NULL;
+  pthread_mutex_unlock(&f->mu);
+  return s;
+}
+
 void t_fake_stop(t_fake *f) {
   if (!f)
     return;
@@ -215,6 +238,8 @@ void t_fake_stop(t_fake *f) {
   close(f->stop_pipe[0]);
   close(f->stop_pipe[1]);
   unlink(f->sock_path);
+  pthread_mutex_destroy(&f->mu);
+  free(f->last);
   free(f);
 }
 

@@ -23,10 +23,15 @@ typedef struct t_fake t_fake;
 
 /* Starts serving `routes` (kept by reference: they must outlive the fake).
  * A request no route matches gets a 404 with a JSON message; /_ping always
- * answers "OK" with Api-Version 1.41. Fails the test on error. */
+ * answers "OK" with Api-Version 1.41 unless a route for "/_ping" is given
+ * (an engine of another version). Fails the test on error. */
 t_fake *t_fake_start(const t_fake_route *routes, size_t nroutes);
 /* "unix:///tmp/...sock", for dk_client_opts.host. */
 const char *t_fake_host(const t_fake *f);
+/* The last request but /_ping and /version, as "METHOD PATH\n\nBODY" (the
+ * path with its /v1.xx prefix and query; a chunked body raw). NULL when
+ * none; the caller frees it. */
+char *t_fake_last(t_fake *f);
 /* Requests answered so far. */
 int t_fake_served(t_fake *f);
 /* Stops the thread, closes and unlinks the socket; NULL is fine. */

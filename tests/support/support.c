@@ -64,7 +64,13 @@ void t_busybox_image(dk_client *c) {
   const char *colon = strchr(T_BUSYBOX_IMAGE, ':');
   char repo[64];
   snprintf(repo, sizeof repo, "%.*s", (int)(colon - T_BUSYBOX_IMAGE), T_BUSYBOX_IMAGE);
-  t_ok(dk_image_import_mem(c, data, len, repo, colon + 1));
+  int rc = dk_image_import_mem(c, data, len, repo, colon + 1);
+  /* Two test processes may import at once: the graph-driver store retags,
+   * the containerd image store refuses the second ("already exists", a
+   * 500). Either way the image is there, which is all a test needs. */
+  if (rc && image_exists(c, T_BUSYBOX_IMAGE))
+    rc = 0;
+  t_ok(rc);
   dk_tar_free(t);
   cr_assert(image_exists(c, T_BUSYBOX_IMAGE), "test image missing after import");
 }

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 typedef struct run_result {
   int exit_code;
@@ -176,13 +176,47 @@ Test(doctor, unknown_option_is_exit_2) {
 }
 
 Test(doctor, pinned_api_version_is_reported) {
-  setenv("DOCKER_API_VERSION", "1.40", 1);
+  /* 1.40, or the engine's minimum where it refuses that (Docker 29's 1.44). */
+  dk_client *c = t_client();
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  char pinned[16] = "1.40";
+  if (v->min_api_version && dk_api_version_cmp(v->min_api_version, pinned) > 0)
+    snprintf(pinned, sizeof pinned, "%s", v->min_api_version);
+  dk_version_free(v);
+  dk_client_free(c);
+  setenv("DOCKER_API_VERSION", pinned, 1);
   const char *args[] = {"doctor", NULL};
   run_result r;
   run_judger(&r, NULL, args);
   cr_assert_eq(r.exit_code, 0, "exit %d, stderr: %s", r.exit_code, r.err);
-  cr_assert(strstr(r.out, "api version:     1.40 (pinned by DOCKER_API_VERSION)"), "%s", r.out);
+  char want[96];
+  snprintf(want, sizeof want, "api version:     %s (pinned by DOCKER_API_VERSION)", pinned);
+  cr_assert(strstr(r.out, want), "%s", r.out);
   run_free(&r);
+}
+
+Test(doctor, api_range_and_image_store_are_reported) {
+  dk_client *c = t_client();
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  dk_info *info = NULL;
+  t_ok(dk_system_info(&info, c));
+  const char *args[] = {"doctor", NULL};
+  run_result r;
+  run_judger(&r, NULL, args);
+  cr_assert_eq(r.exit_code, 0, "exit %d, stderr: %s", r.exit_code, r.err);
+  char want[160];
+  snprintf(want, sizeof want, "api range:       engine %s to %s, libdockerapi %s to %s\n",
+           v->min_api_version, v->api_version, DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+  cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+  snprintf(want, sizeof want, "image store:     %s",
+           info->containerd_store ? "containerd" : "graph driver");
+  cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+  run_free(&r);
+  dk_info_free(info);
+  dk_version_free(v);
+  dk_client_free(c);
 }
 
 Test(doctor, api_version_the_engine_refuses_is_exit_2) {
