@@ -51,8 +51,8 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
 void jd_limits_game_logic_out(dk_host_config *hc, jd_limits_store *st, int64_t out_max) {
   /* tmpfs rounds a size of 0 up to "no limit": keep at least a page. */
   long long size = out_max > 4096 ? (long long)out_max : 4096;
-  snprintf(st->out_opts, sizeof st->out_opts,
-           "rw,nosuid,nodev,size=%lld,nr_inodes=%d,mode=1777", size, 2 * JD_OUT_FILES_MAX);
+  snprintf(st->out_opts, sizeof st->out_opts, "rw,nosuid,nodev,size=%lld,nr_inodes=%d,mode=1777",
+           size, 2 * JD_OUT_FILES_MAX);
   st->tmpfs[1].key = JD_HOLD_OUT;
   st->tmpfs[1].value = st->out_opts;
   hc->ntmpfs = 2;

@@ -108,8 +108,8 @@ static void list_file(jd_outputs *o, const char *rel) {
 
 /* Writes the entry's data into name under dirfd; 0 or -1. */
 static int write_file(struct archive *a, int dirfd, const char *name, int64_t size) {
-  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                  0644);
+  int fd =
+      openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
     if (fd >= 0)
