@@ -297,6 +297,31 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   }
 }
 
+/* Whether the create failed on the image's WORKDIR not being a directory
+ * (Docker 20.10 says "Cannot mkdir: <dir> is not a directory" with a 500
+ * at create, not at start): the program's fault, RE with the engine's
+ * message (126, "cannot run"). Any other create failure stays ours. */
+static bool workdir_refused(jd_unit *u, const char *image) {
+  dk_image_info *info = NULL;
+  if (!u->message || !strstr(u->message, "is not a directory") ||
+      dk_image_inspect(&info, u->m->ctx->dk, image))
+    return false;
+  json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *wd = NULL;
+  dk_image_info_free(info);
+  bool refused = false;
+  if (json_object_object_get_ex(root, "Config", &conf) &&
+      json_object_object_get_ex(conf, "WorkingDir", &wd)) {
+    const char *dir = json_object_get_string(wd);
+    char needle[300];
+    snprintf(needle, sizeof needle, "Cannot mkdir: %s is not a directory", dir ? dir : "");
+    refused = dir && *dir && strstr(u->message, needle);
+  }
+  json_object_put(root);
+  if (refused)
+    u->exit_code = 126;
+  return refused;
+}
+
 /* Creates and starts the container. Returns 0, or -1 with the unit's
  * message set and either marked as an engine failure or, when the image
  * could not start, given a non-zero exit code (RE). */
@@ -305,8 +330,8 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   char *id = NULL;
   int rc = dk_container_create(&id, dk, u->cname, &cfg->cc);
   if (rc) {
-    u->engine_error = true;
     set_message(u, "create", rc);
+    u->engine_error = !workdir_refused(u, cfg->cc.image);
     return -1;
   }
   /* Published under the match's lock: the loop thread hands the game
