@@ -132,7 +132,7 @@ static int players_running(dk_client *dk) {
 
 static int alive(jd_ctx *ctx, int n) {
   static const char player[] = "\"image\":\"" IMAGE "\",\"cmd\":[\"sleep\",\"900\"]";
-  static const char limits[] = "{\"player\":{\"wall_ms\":900000},\"deadline_ms\":900000}";
+  static const char limits[] = "{\"players\":{\"wall_ms\":900000},\"deadline_ms\":900000}";
   alive_match *m = calloc((size_t)n, sizeof *m);
   int64_t t0 = dk_now_ms();
   for (int i = 0; i < n; i++) {
