@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "common/labels.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
@@ -28,16 +29,6 @@
 static char host_id[64];
 static char state_dir[] = "/tmp/jdbench-state-XXXXXX";
 static char out_root[] = "/tmp/jdbench-out-XXXXXX";
-
-static int cmp_ll(const void *a, const void *b) {
-  long long x = *(const long long *)a, y = *(const long long *)b;
-  return x < y ? -1 : x > y;
-}
-
-static long long median(long long *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_ll);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* A spec of n players running player (a JSON program without its id),
  * the game in mode, with isolation. */
@@ -94,7 +85,7 @@ static int cost(jd_ctx *ctx, int runs) {
     for (int i = 0; i < runs; i++)
       if (!shared || !own || run_one(ctx, shared, NULL, &a[i]) || run_one(ctx, own, NULL, &b[i]))
         return 1;
-    long long ma = median(a, runs), mb = median(b, runs);
+    long long ma = bench_median(a, runs), mb = bench_median(b, runs);
     printf("%-8d %14lld %14lld %7.3f\n", sizes[s], ma, mb, (double)mb / (double)ma);
     fflush(stdout);
     jd_match_spec_free(shared);
