@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/executor.h"
+#include "match/net_pool.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger daemon [--config FILE] [--redis URL] [--slots N] [--host-id ID]\n"
@@ -88,11 +89,19 @@ static int serve(jd_config *cfg, sigctx *sc) {
   jd_daemon *d = NULL;
   pthread_t sigth;
   bool sig_started = false;
+  jd_net_pool pool;
+  char why[128];
+  if (jd_net_pool_parse(&pool, cfg->net_pool, why, sizeof why)) {
+    fprintf(stderr, "judger daemon: net_pool: %s\n", why);
+    code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
   if (dk_client_new(&dk, NULL)) {
     fprintf(stderr, "judger daemon: cannot make a Docker client (DOCKER_HOST?)\n");
     goto cleanup;
   }
-  jd_ctx ctx = {.dk = dk, .state_dir = cfg->state_dir, .host_id = cfg->host_id};
+  jd_ctx ctx = {
+      .dk = dk, .state_dir = cfg->state_dir, .host_id = cfg->host_id, .net_pool = cfg->net_pool};
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

@@ -1,6 +1,7 @@
 /* judger run — one match from a spec file (docs/match-spec.md).
  *
  *   judger run SPEC.json --out DIR [--json] [--quiet] [--state-dir DIR] [--host-id ID]
+ *                        [--net-pool CIDR]
  *
  * Exit codes: 0 the match finished (whatever the players did), 1 it failed
  * because of a program (the game logic crashed or overran before ending the
@@ -26,29 +27,34 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "match/match.h"
+#include "match/net_pool.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: judger run SPEC.json --out DIR [options]\n"
-             "\n"
-             "Runs one match: builds what is missing, runs the game logic and its players in\n"
-             "containers on a private network, and writes result.json, player_<i>.log,\n"
-             "game_logic.log and the game's outputs into DIR.\n"
-             "\n"
-             "options:\n"
-             "  -o, --out DIR        where the results go (required)\n"
-             "  --json               print result.json on stdout instead of a table\n"
-             "  -q, --quiet          no progress on stderr\n"
-             "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
-             "                       default " JD_STATE_DIR_DEFAULT ")\n"
-             "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
-             "                       default: the host name)\n"
-             "\n"
-             "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
-             "3 system fault or interrupted\n");
+  fprintf(f,
+          "usage: judger run SPEC.json --out DIR [options]\n"
+          "\n"
+          "Runs one match: builds what is missing, runs the game logic and its players in\n"
+          "containers on a private network, and writes result.json, player_<i>.log,\n"
+          "game_logic.log and the game's outputs into DIR.\n"
+          "\n"
+          "options:\n"
+          "  -o, --out DIR        where the results go (required)\n"
+          "  --json               print result.json on stdout instead of a table\n"
+          "  -q, --quiet          no progress on stderr\n"
+          "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
+          "                       default " JD_STATE_DIR_DEFAULT ")\n"
+          "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
+          "                       default: the host name)\n"
+          "  --net-pool CIDR      addresses the match networks are carved from\n"
+          "                       ($JUDGER_NET_POOL, default " JD_NET_POOL_DEFAULT "; \"\" = the\n"
+          "                       engine's own pools)\n"
+          "\n"
+          "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
+          "3 system fault or interrupted\n");
 }
 
 typedef struct run_opts {
-  const char *spec_path, *out_dir, *state_dir, *host_id;
+  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool;
   bool json, quiet;
 } run_opts;
 
@@ -121,13 +127,11 @@ static void on_progress(void *ud, const char *line) {
 }
 
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
-                                        {"json", no_argument, NULL, 'j'},
-                                        {"quiet", no_argument, NULL, 'q'},
-                                        {"state-dir", required_argument, NULL, 's'},
-                                        {"host-id", required_argument, NULL, 'H'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {
+      {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
+      {"quiet", no_argument, NULL, 'q'},         {"state-dir", required_argument, NULL, 's'},
+      {"host-id", required_argument, NULL, 'H'}, {"net-pool", required_argument, NULL, 'N'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
@@ -147,6 +151,9 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     case 'H':
       o->host_id = optarg;
       break;
+    case 'N':
+      o->net_pool = optarg;
+      break;
     case 'h':
       usage(stdout);
       return 1;
@@ -162,6 +169,14 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     return -1;
   }
   o->spec_path = argv[optind];
+  if (!o->net_pool)
+    o->net_pool = getenv("JUDGER_NET_POOL");
+  jd_net_pool pool;
+  char why[128];
+  if (o->net_pool && jd_net_pool_parse(&pool, o->net_pool, why, sizeof why)) {
+    fprintf(stderr, "judger run: --net-pool: %s\n", why);
+    return -1;
+  }
   return 0;
 }
 
@@ -239,7 +254,7 @@ int jd_cmd_run(int argc, char **argv) {
   else
     jd_host_id(host_id);
   const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
-  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id};
+  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id, .net_pool = o.net_pool};
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};

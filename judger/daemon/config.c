@@ -44,6 +44,7 @@ static const key_def keys[] = {
     {"reap_dead_hosts", K_BOOL, F(reap_dead_hosts), 0, 0},
     {"log_level", K_STR, F(log_level), 0, 0},
     {"log_json", K_BOOL, F(log_json), 0, 0},
+    {"net_pool", K_STR, F(net_pool), 0, 0},
 };
 #undef F
 
@@ -116,7 +117,8 @@ int jd_config_defaults(jd_config *c) {
   c->reap_dead_hosts = true;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
       set_str(&c->state_dir, JD_STATE_DIR_DEFAULT) || set_str(&c->prefix, "judger") ||
-      set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info")) {
+      set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info") ||
+      set_str(&c->net_pool, JD_NET_POOL_DEFAULT)) {
     jd_config_clear(c);
     return -1;
   }

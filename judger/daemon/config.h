@@ -31,6 +31,7 @@ typedef struct jd_config {
   int64_t upload_timeout_ms;
   bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
   char *log_level;      /* debug, info, warn, error */
+  char *net_pool;       /* CIDR the match networks are carved from; "" = engine's */
   bool log_json;        /* one JSON object per log line */
   char *config_file;    /* the file that was read, or NULL */
 } jd_config;

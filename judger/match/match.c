@@ -17,6 +17,7 @@
 #include "match/match_internal.h"
 
 static void match_free(jd_match *m) {
+  jd_outputs_finish(m, NULL);
   for (size_t i = 0; i < m->nunits; i++)
     jd_unit_free(m->units[i]);
   free(m->units);
@@ -37,7 +38,8 @@ static void match_free(jd_match *m) {
   free(m->cmd_path);
   free(m->ev_path);
   free(m->json_path);
-  free(m->gl_out);
+  free(m->outputs_path);
+  free(m->hold_path);
   free(m->spool_dir);
   free(m->net_name);
   free(m->net_id);
@@ -95,6 +97,11 @@ static int match_keys(jd_match *m, jd_match_result *res) {
  * done. */
 static void serve(jd_match *m) {
   jd_unit *gl = NULL;
+  if (jd_outputs_start(m)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot read the game logic's outputs: %s",
+                        strerror(errno));
+    return;
+  }
   if (jd_unit_new(&gl, m, -1, "game_logic") || jd_unit_spawn(gl)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the game logic's thread");
     return;

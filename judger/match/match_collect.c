@@ -1,10 +1,9 @@
 /* Matches: collecting the result once every container is done (see
  * match_internal.h): the verdicts of the AIs and their instances,
- * player_<i>.log from the instances' spools, and the game logic's outputs
- * copied (capped, regular files only) into out_dir. */
+ * player_<i>.log from the instances' spools, and the list of the game
+ * logic's outputs (match_outputs.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,126 +15,6 @@
 #include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/match_internal.h"
-
-/* ---- the game logic's outputs ------------------------------------------ */
-
-typedef struct copy_ctx {
-  jd_match *m;
-  jd_match_result *res;
-  const char *src_root;
-  size_t root_len;
-  int64_t budget;
-  int nfiles;
-  bool over;
-} copy_ctx;
-
-/* Files of the game logic's outputs copied at most. */
-#define JD_OUT_FILES_MAX 10000
-
-static __thread copy_ctx *copying;
-
-static bool reserved_name(const char *rel) {
-  return !strcmp(rel, "result.json") || !strcmp(rel, "game_logic.log") ||
-         (!strncmp(rel, "player_", 7) && strstr(rel, ".log") && !strchr(rel, '/'));
-}
-
-static int copy_file(const char *src, const char *dst, int64_t *budget) {
-  int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in < 0)
-    return -1;
-  int outfd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (outfd < 0) {
-    close(in);
-    return -1;
-  }
-  char buf[65536];
-  int rc = 0;
-  for (;;) {
-    ssize_t n = read(in, buf, sizeof buf);
-    if (n <= 0) {
-      rc = n < 0 ? -1 : 0;
-      break;
-    }
-    if ((int64_t)n > *budget) {
-      rc = 1; /* over the cap: the file is cut */
-      n = (ssize_t)*budget;
-    }
-    if (n > 0 && jd_write_all(outfd, buf, (size_t)n)) {
-      rc = -1;
-      break;
-    }
-    *budget -= n;
-    if (rc)
-      break;
-  }
-  close(in);
-  close(outfd);
-  return rc;
-}
-
-static int copy_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  (void)ftw;
-  copy_ctx *c = copying;
-  if (strlen(path) <= c->root_len)
-    return 0;
-  const char *rel = path + c->root_len + 1;
-  char *dst = NULL;
-  if (reserved_name(rel)) {
-    jd_log(JD_LOG_WARN, "match.outputs", "%s: output %s skipped (a judger file has that name)",
-           c->m->run_key, rel);
-    return 0;
-  }
-  if (asprintf(&dst, "%s/%s", c->m->out_dir, rel) < 0)
-    return -1;
-  if (type == FTW_D) {
-    mkdir(dst, 0755);
-  } else if (type == FTW_F && S_ISREG(st->st_mode)) {
-    /* Only regular files: a symlink or device planted by the game logic is
-     * never followed or reproduced. A file that does not fit in what is
-     * left of out_max, or past the file-count cap, is not copied and not
-     * listed (never created empty or cut). */
-    int rc = st->st_size > c->budget || c->nfiles >= JD_OUT_FILES_MAX ? 1 : 0;
-    if (!rc) {
-      int64_t before = c->budget;
-      rc = copy_file(path, dst, &c->budget);
-      if (rc == 1) { /* it grew past the budget while copied */
-        unlink(dst);
-        c->budget = before;
-      }
-    }
-    c->nfiles++;
-    if (rc == 1 && !c->over) {
-      c->over = true;
-      jd_log(JD_LOG_WARN, "match.outputs",
-             "%s: outputs over %lld bytes or %d files: %s and later ones left out", c->m->run_key,
-             (long long)c->m->spec->limits.out_max, JD_OUT_FILES_MAX, rel);
-    }
-    if (rc == 0) {
-      char **n = realloc(c->res->files, (c->res->nfiles + 1) * sizeof *n);
-      if (n) {
-        c->res->files = n;
-        n[c->res->nfiles] = strdup(rel);
-        if (n[c->res->nfiles])
-          c->res->nfiles++;
-      }
-    }
-  }
-  free(dst);
-  return 0;
-}
-
-static void copy_outputs(jd_match *m, jd_match_result *res) {
-  if (!m->gl_out || !jd_path_exists(m->gl_out))
-    return;
-  copy_ctx c = {.m = m,
-                .res = res,
-                .src_root = m->gl_out,
-                .root_len = strlen(m->gl_out),
-                .budget = m->spec->limits.out_max};
-  copying = &c;
-  nftw(m->gl_out, copy_entry, 16, FTW_PHYS);
-  copying = NULL;
-}
 
 /* ---- verdicts and logs ------------------------------------------------- */
 
@@ -258,5 +137,5 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
   game_logic_log(m);
   res->has_scores = m->scores != NULL;
   res->refused_commands = m->refusals;
-  copy_outputs(m, res);
+  jd_outputs_finish(m, res);
 }

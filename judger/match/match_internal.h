@@ -32,6 +32,7 @@
 #include "match/token.h"
 
 typedef struct jd_match jd_match;
+typedef struct jd_outputs jd_outputs;
 
 typedef enum { UNIT_STARTING, UNIT_RUNNING, UNIT_DONE } unit_state;
 
@@ -90,7 +91,10 @@ struct jd_match {
   const jd_match_hooks *hooks;
   const char *out_dir;
   char run_key[JD_MATCH_ID_MAX + 16];
-  char *work_dir, *cmd_path, *ev_path, *json_path, *gl_out, *spool_dir;
+  char *work_dir, *cmd_path, *ev_path, *json_path, *spool_dir;
+  char *outputs_path; /* the FIFO judger-hold writes the outputs into */
+  char *hold_path;    /* judger-hold in the state directory */
+  jd_outputs *outputs;
   char *net_name, *net_id; /* the match network (the game logic's) */
   jd_net_pool pool;
   char label_host[160], label_match[128], label_run[128];
@@ -144,6 +148,14 @@ int jd_match_net_remove(jd_match *m, const char *id, const char *name);
 /* Removes whatever carries this run's label (containers a unit thread could
  * not remove), then the network. Runs on every path once units are joined. */
 void jd_match_sweep(jd_match *m);
+
+/* match_outputs.c: the thread reading the game logic's outputs from
+ * judger-hold's FIFO into out_dir (capped; see hold.h). start: 0, or -1
+ * with errno. finish: tells the thread the game logic's container is gone,
+ * joins it and moves the list of files into res (may be NULL); NULL-safe
+ * on a match without one. */
+int jd_outputs_start(jd_match *m);
+void jd_outputs_finish(jd_match *m, jd_match_result *res);
 
 /* match_collect.c: fills res (verdicts, logs, outputs) once every unit is
  * done and the status is set. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "match/hold.h"
 #include "match/match_limits.h"
 #include "match/seccomp.h"
 
@@ -45,4 +46,15 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   hc->log_type = "json-file";
   hc->log_opts = st->log_opts;
   hc->nlog_opts = 2;
+}
+
+void jd_limits_game_logic_out(dk_host_config *hc, jd_limits_store *st, int64_t out_max) {
+  /* tmpfs rounds a size of 0 up to "no limit": keep at least a page. */
+  long long size = out_max > 4096 ? (long long)out_max : 4096;
+  snprintf(st->out_opts, sizeof st->out_opts, "rw,nosuid,nodev,size=%lld,nr_inodes=%d,mode=1777",
+           size, 2 * JD_OUT_FILES_MAX);
+  st->tmpfs[1].key = JD_HOLD_OUT;
+  st->tmpfs[1].value = st->out_opts;
+  hc->ntmpfs = 2;
+  hc->init = -1; /* "Init": false, whatever the engine's default */
 }

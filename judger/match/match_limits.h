@@ -12,8 +12,9 @@
 /* Storage for the strings and arrays a dk_host_config points to; it must
  * outlive the host config. */
 typedef struct jd_limits_store {
-  dk_kv tmpfs[1];
+  dk_kv tmpfs[2];
   char tmpfs_opts[96];
+  char out_opts[128];
   dk_kv log_opts[2];
   char log_size[32];
   dk_ulimit ulimits[1];
@@ -31,5 +32,11 @@ typedef struct jd_limits_store {
  * disk), and network_mode = network. Binds are left to the caller. */
 void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_role_limits *l,
                            const char *network);
+
+/* The game logic's /judger/out (hc filled by jd_limits_host_config first):
+ * a tmpfs of out_max bytes and at most twice JD_OUT_FILES_MAX inodes, so
+ * the game cannot fill the host's disk whatever it writes; and no init,
+ * since judger-hold is PID 1 there (match/hold.h). */
+void jd_limits_game_logic_out(dk_host_config *hc, jd_limits_store *st, int64_t out_max);
 
 #endif

@@ -9,11 +9,14 @@
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "match/hold.h"
 #include "match/match_internal.h"
 
 /* Bounds on engine calls a unit makes after its container ended: they must
  * not hang a match's cleanup if the engine stalls. */
 #define UNIT_WAIT_MS 30000
+/* Time judger-hold gets to copy the outputs out after the judger's stop. */
+#define HOLD_STOP_MS 10000
 
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   *out = NULL;
@@ -115,6 +118,8 @@ typedef struct unit_cfg {
   size_t nbinds;
   dk_kv labels[4];
   const char *aliases[2];
+  const char *entrypoint[2];
+  char **argv; /* the game logic's command, run by judger-hold */
 } unit_cfg;
 
 static int add_env(unit_cfg *c, const char *k, const char *v) {
@@ -140,6 +145,62 @@ static void unit_cfg_free(unit_cfg *c) {
     free(c->env_own[i]);
   for (size_t i = 0; i < c->nbinds; i++)
     free(c->binds_own[i]);
+  for (size_t i = 0; c->argv && c->argv[i]; i++)
+    free(c->argv[i]);
+  free(c->argv);
+}
+
+/* Appends one string to a NULL-terminated argv of n entries. */
+static int argv_push(char ***argv, size_t *n, const char *arg) {
+  char **grown = realloc(*argv, (*n + 2) * sizeof *grown);
+  if (!grown)
+    return DK_ENOMEM;
+  *argv = grown;
+  grown[*n] = strdup(arg ? arg : "");
+  if (!grown[*n])
+    return DK_ENOMEM;
+  grown[++*n] = NULL;
+  return 0;
+}
+
+/* Appends the strings of a JSON array (NULL or not an array: nothing). */
+static int argv_add(char ***argv, size_t *n, json_object *arr) {
+  size_t len = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+  int rc = 0;
+  for (size_t i = 0; !rc && i < len; i++)
+    rc = argv_push(argv, n, json_object_get_string(json_object_array_get_idx(arr, i)));
+  return rc;
+}
+
+/* The game logic's command as the engine would run it (the image's
+ * Entrypoint, then the spec's cmd or the image's Cmd), handed to
+ * judger-hold, which becomes the entry point. */
+static int game_logic_argv(unit_cfg *c, jd_unit *u, const jd_ready *r) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, u->m->ctx->dk, r->image);
+  if (rc)
+    return rc;
+  json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *ep = NULL, *cmd = NULL;
+  dk_image_info_free(info);
+  if (json_object_object_get_ex(root, "Config", &conf)) {
+    json_object_object_get_ex(conf, "Entrypoint", &ep);
+    json_object_object_get_ex(conf, "Cmd", &cmd);
+  }
+  size_t n = 0;
+  rc = argv_add(&c->argv, &n, ep);
+  for (size_t i = 0; !rc && r->cmd && r->cmd[i]; i++)
+    rc = argv_push(&c->argv, &n, r->cmd[i]);
+  if (!rc && !r->cmd)
+    rc = argv_add(&c->argv, &n, cmd);
+  json_object_put(root);
+  if (!rc && !n)
+    rc = argv_push(&c->argv, &n, ""); /* nothing to run: judger-hold says so, 127 */
+  if (rc)
+    return rc;
+  c->entrypoint[0] = JD_HOLD_PATH;
+  c->cc.entrypoint = c->entrypoint;
+  c->cc.cmd = (const char *const *)c->argv;
+  return 0;
 }
 
 static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
@@ -185,7 +246,12 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     if (!rc)
       rc = add_bind(c, m->json_path, "/judger/match.json", true);
     if (!rc)
-      rc = add_bind(c, m->gl_out, "/judger/out", false);
+      rc = add_bind(c, m->hold_path, JD_HOLD_PATH, true);
+    if (!rc)
+      rc = add_bind(c, m->outputs_path, JD_HOLD_FIFO, false);
+    if (!rc)
+      rc = game_logic_argv(c, u, r);
+    jd_limits_game_logic_out(&c->cc.host, &c->store, s->limits.out_max);
   } else {
     char n[16];
     snprintf(n, sizeof n, "%d", u->ai);
@@ -231,6 +297,31 @@ static void follow_logs(jd_unit *u, jd_log_spool *spool) {
   }
 }
 
+/* Whether the create failed on the image's WORKDIR not being a directory
+ * (Docker 20.10 says "Cannot mkdir: <dir> is not a directory" with a 500
+ * at create, not at start): the program's fault, RE with the engine's
+ * message (126, "cannot run"). Any other create failure stays ours. */
+static bool workdir_refused(jd_unit *u, const char *image) {
+  dk_image_info *info = NULL;
+  if (!u->message || !strstr(u->message, "is not a directory") ||
+      dk_image_inspect(&info, u->m->ctx->dk, image))
+    return false;
+  json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *wd = NULL;
+  dk_image_info_free(info);
+  bool refused = false;
+  if (json_object_object_get_ex(root, "Config", &conf) &&
+      json_object_object_get_ex(conf, "WorkingDir", &wd)) {
+    const char *dir = json_object_get_string(wd);
+    char needle[300];
+    snprintf(needle, sizeof needle, "Cannot mkdir: %s is not a directory", dir ? dir : "");
+    refused = dir && *dir && strstr(u->message, needle);
+  }
+  json_object_put(root);
+  if (refused)
+    u->exit_code = 126;
+  return refused;
+}
+
 /* Creates and starts the container. Returns 0, or -1 with the unit's
  * message set and either marked as an engine failure or, when the image
  * could not start, given a non-zero exit code (RE). */
@@ -239,8 +330,8 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   char *id = NULL;
   int rc = dk_container_create(&id, dk, u->cname, &cfg->cc);
   if (rc) {
-    u->engine_error = true;
     set_message(u, "create", rc);
+    u->engine_error = !workdir_refused(u, cfg->cc.image);
     return -1;
   }
   /* Published under the match's lock: the loop thread hands the game
@@ -270,19 +361,32 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   return 0;
 }
 
+/* Sends the judger's kill: to the game logic first SIGUSR2, which
+ * judger-hold turns into killing the game and copying its outputs out
+ * (bounded by HOLD_STOP_MS, then SIGKILL); to a player SIGKILL. */
+static void unit_kill(jd_unit *u) {
+  dk_client *dk = u->m->ctx->dk;
+  int rc = dk_container_kill(dk, u->id, u->ai < 0 ? "SIGUSR2" : NULL);
+  if (!rc && u->ai < 0) {
+    dk_call call = {.deadline_ms = jd_mono_ms() + HOLD_STOP_MS};
+    int64_t code;
+    if (dk_container_wait(&code, dk, u->id, NULL, &call) == DK_ETIMEDOUT)
+      rc = dk_container_kill(dk, u->id, NULL);
+  }
+  /* 409: it already stopped on its own; then it was not killed and its
+   * own exit decides the verdict. */
+  if (!rc)
+    u->kill_sent = true;
+  else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
+    jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
+}
+
 /* Kills the running container if a kill was asked for, then waits for it
  * and records how it ended. */
 static void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
-  if (atomic_load(&u->kill) != JD_KILL_NONE) {
-    int rc = dk_container_kill(dk, u->id, NULL);
-    /* 409: it already stopped on its own; then it was not killed and its
-     * own exit decides the verdict. */
-    if (!rc)
-      u->kill_sent = true;
-    else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
-      jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
-  }
+  if (atomic_load(&u->kill) != JD_KILL_NONE)
+    unit_kill(u);
   dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
   int64_t code = -1;
   int rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);

@@ -12,6 +12,7 @@
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "match/hold.h"
 #include "match/match_internal.h"
 
 static int path_in(char **out, const char *dir, const char *name) {
@@ -38,14 +39,18 @@ int jd_match_setup_workdir(jd_match *m) {
   }
   if (path_in(&m->cmd_path, m->work_dir, "cmd") || path_in(&m->ev_path, m->work_dir, "events") ||
       path_in(&m->json_path, m->work_dir, "match.json") ||
-      path_in(&m->gl_out, m->work_dir, "out") || path_in(&m->spool_dir, m->work_dir, "logs"))
+      path_in(&m->outputs_path, m->work_dir, "outputs") ||
+      path_in(&m->spool_dir, m->work_dir, "logs"))
     goto cleanup;
-  /* The game logic runs as another user (65534 by default): the FIFOs and
-   * out/ are open to it; the 0700 work dir keeps other host users out. */
-  if (mkdir(m->gl_out, 0777) || chmod(m->gl_out, 0777) || mkdir(m->spool_dir, 0700))
+  if (jd_hold_install(&m->hold_path, state))
+    goto cleanup;
+  /* The game logic runs as another user (65534 by default): the FIFOs are
+   * open to it; the 0700 work dir keeps other host users out. Its outputs
+   * are in its own tmpfs, never in a host directory (hold.h). */
+  if (mkdir(m->spool_dir, 0700))
     goto cleanup;
   if (mkfifo(m->cmd_path, 0666) || chmod(m->cmd_path, 0666) || mkfifo(m->ev_path, 0666) ||
-      chmod(m->ev_path, 0666))
+      chmod(m->ev_path, 0666) || mkfifo(m->outputs_path, 0666) || chmod(m->outputs_path, 0666))
     goto cleanup;
   const char *tokens[JD_MATCH_MAX_AIS];
   for (size_t i = 0; i < m->spec->nplayers; i++)

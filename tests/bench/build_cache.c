@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dockerapi/dockerapi.h"
 #include "common/util.h"
+#include "dockerapi/dockerapi.h"
 
 #define JUDGER JD_BINARY_DIR "/bin/judger"
 #define BUSYBOX "judger-test/busybox:1"

@@ -15,11 +15,11 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
+#include "common/util.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
-#include "common/util.h"
-#include "common/clock.h"
 
 static t_redis *srv;
 static dk_client *dk;

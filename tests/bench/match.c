@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "bench.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"
@@ -31,16 +32,6 @@
 static char host_id[64];
 static char state_dir[] = "/tmp/jdbench-state-XXXXXX";
 static char out_dir[] = "/tmp/jdbench-out-XXXXXX";
-
-static int cmp_ll(const void *a, const void *b) {
-  long long x = *(const long long *)a, y = *(const long long *)b;
-  return x < y ? -1 : x > y;
-}
-
-static long long median(long long *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_ll);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ---- floor --------------------------------------------------------------- */
 
@@ -208,10 +199,10 @@ int main(int argc, char **argv) {
       g[i] = ph.gl_started, p1[i] = ph.first_started, pn[i] = ph.last_started, e[i] = ph.end,
       d[i] = ph.done;
     }
-    long long fm = median(f, runs), mm = median(m, runs);
+    long long fm = bench_median(f, runs), mm = bench_median(m, runs);
     printf("%-8d %10lld %10lld %7.3f   %lld / %lld / %lld / %lld / %lld\n", n, fm, mm,
-           (double)mm / (double)fm, median(g, runs), median(p1, runs), median(pn, runs),
-           median(e, runs), median(d, runs));
+           (double)mm / (double)fm, bench_median(g, runs), bench_median(p1, runs),
+           bench_median(pn, runs), bench_median(e, runs), bench_median(d, runs));
     fflush(stdout);
     if (s == 1) {
       char path[256];

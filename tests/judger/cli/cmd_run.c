@@ -223,3 +223,32 @@ Test(cmd_run, sigint_during_a_build_stops_it) {
   t_rmdir(dir);
   tm_assert_clean(&env);
 }
+
+Test(cmd_run, net_pool_places_the_networks_and_a_bad_one_exits_2) {
+  char *p = NULL;
+  cr_assert(asprintf(&p, "{\"id\":\"hosts\",\"image\":\"" T_BUSYBOX_IMAGE
+                         "\",\"cmd\":[\"cat\",\"/etc/hosts\"]}") > 0);
+  char *json = tm_spec("pool", p, "{\"seed\":1,\"plan\":\"0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--net-pool=10.243.0.0/16", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  /* The player's own address (its /etc/hosts line) is in the pool. */
+  char *log = tm_read(&env, "player_0.log", NULL);
+  cr_assert(strstr(log, "10.243."), "%s", log);
+  free(log);
+  free(out);
+  free(err);
+  pid = spawn(spec, "--net-pool=10.243.0.0/33", &o, &e);
+  out = slurp_fd(o);
+  err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 2);
+  cr_assert(strstr(err, "--net-pool"), "%s", err);
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(p);
+  tm_assert_clean(&env);
+}

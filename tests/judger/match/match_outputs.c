@@ -145,3 +145,41 @@ Test(outputs, two_programs_differing_only_by_cmd_run_their_own) {
   free(b);
   tm_assert_clean(&env);
 }
+
+/* An image whose WORKDIR is a file (built here: WORKDIR makes the
+ * directory, the RUN replaces it with a file). */
+static void build_bad_workdir(const char *tag) {
+  static const char df[] = "FROM " T_BUSYBOX_IMAGE "\nWORKDIR /w\nRUN rmdir /w && touch /w\n";
+  dk_tar *t = NULL;
+  const void *ctx;
+  size_t len;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_file(t, "Dockerfile", df, strlen(df), 0644));
+  t_ok(dk_tar_finish(t, &ctx, &len));
+  const char *tags[] = {tag, NULL};
+  dk_build_opts bo = {.tags = tags, .network_mode = "none"};
+  t_ok(dk_image_build(NULL, env.dk, ctx, len, &bo, NULL, NULL, NULL, NULL));
+  dk_tar_free(t);
+}
+
+Test(outputs, an_image_whose_workdir_is_a_file_is_RE_with_the_engines_message) {
+  char *tag = NULL;
+  cr_assert(asprintf(&tag, "judger-test/badwd-%d:1", (int)getpid()) > 0);
+  build_bad_workdir(tag);
+  char *p = NULL;
+  cr_assert(asprintf(&p, "{\"id\":\"badwd\",\"image\":\"%s\",\"cmd\":[\"true\"]}", tag) > 0);
+  char *spec = tm_spec("badwd", p, "{\"seed\":1,\"plan\":\"0\"}", NULL);
+  jd_match_result *r = tm_run(&env, spec, NULL);
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_eq(r->ninstances, 1);
+  cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "RE");
+  cr_assert_not_null(r->instances[0].message);
+  cr_assert(strstr(r->instances[0].message, "/w is not a directory"), "%s",
+            r->instances[0].message);
+  jd_match_result_free(r);
+  free(spec);
+  free(p);
+  dk_image_remove(env.dk, tag, true, false);
+  free(tag);
+  tm_assert_clean(&env);
+}

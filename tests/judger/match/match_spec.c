@@ -7,9 +7,9 @@
 
 #include <json-c/json.h>
 
+#include "common/util.h"
 #include "match/match_spec.h"
 #include "support.h"
-#include "common/util.h"
 
 static char *dir;
 
@@ -210,9 +210,10 @@ Test(match_spec, game_json_has_config_and_tokens) {
 /* The daemon parses a task once and hands the "match" object on: the
  * object form reads the same spec and refuses the same mistakes. */
 Test(match_spec, from_an_object_as_from_text) {
-  json_object *o = json_tokener_parse(
-      "{\"id\":\"m1\",\"game_logic\":{\"id\":\"g\",\"image\":\"busybox\"},\"players\":[{\"id\":\"a\","
-      "\"image\":\"busybox\"}],\"limits\":{\"players\":{\"memory\":\"64m\"}}}");
+  json_object *o =
+      json_tokener_parse("{\"id\":\"m1\",\"game_logic\":{\"id\":\"g\",\"image\":\"busybox\"},"
+                         "\"players\":[{\"id\":\"a\","
+                         "\"image\":\"busybox\"}],\"limits\":{\"players\":{\"memory\":\"64m\"}}}");
   cr_assert_not_null(o);
   jd_match_spec *s = NULL;
   char err[256];

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "support.h"
 #include "common/util.h"
+#include "support.h"
 
 #include "../../../samples/games/tron/rules.c"
 

@@ -80,6 +80,34 @@ plant)
   ln -s /etc/passwd "$out/player_1.log" 2>/dev/null
   echo '{"cmd":"end","scores":[5,6]}' >&4
   exit 0 ;;
+fill)
+  # 1 GiB into /judger/out: the tmpfs (out_max) stops it.
+  dd if=/dev/zero of=$out/big bs=1M count=1024 2>/dev/null
+  echo "dd=$?"
+  df -k $out | tail -n 1
+  echo '{"cmd":"end","scores":[0]}' >&4
+  exit 0 ;;
+many)
+  # More files than the cap, and a 2000-level tree (paths past PATH_MAX).
+  i=0
+  while [ $i -lt 10050 ]; do : > $out/f$i; i=$((i + 1)); done
+  (cd $out && i=0 && while [ $i -lt 2000 ]; do mkdir d && cd d || break; i=$((i + 1)); done &&
+    echo deep > leaf && echo "levels=$i")
+  echo '{"cmd":"end","scores":[0]}' >&4
+  exit 0 ;;
+crafted)
+  # A tar of the game's own straight into judger-hold's FIFO: a file past
+  # out_max, a link out, a tree past the depth cap; only small.txt fits.
+  mkdir -p /tmp/t && cd /tmp/t || exit 1
+  echo small > small.txt
+  head -c 2097152 /dev/zero > big.bin
+  ln -s /etc/passwd link
+  d=deep; i=0
+  while [ $i -lt 70 ]; do d=$d/d; i=$((i + 1)); done
+  mkdir -p $d && echo leaf > $d/leaf
+  tar -cf /judger/.outputs small.txt big.bin link deep && echo "crafted=ok"
+  echo '{"cmd":"end","scores":[0]}' >&4
+  exit 0 ;;
 crash) echo "game: crashing" >&2; exit 1 ;;
 hang) echo "game: hanging"; while :; do sleep 1; done ;;
 garbage)

@@ -1,0 +1,242 @@
+/* judger-hold: PID 1 of a game-logic container (see match/hold.h).
+ *
+ *   judger-hold CMD [ARG...]
+ *
+ * Built static (it runs in any image) and kept to libc. It runs as the
+ * game's user: the game could open the FIFO too, which only spoils its own
+ * outputs; it cannot kill judger-hold (PID 1 of the container's namespace
+ * gets no signal from inside it without a handler, and its one handler
+ * ignores senders inside the namespace). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "match/hold.h"
+
+static volatile sig_atomic_t stop_asked;
+
+/* SIGUSR2 from outside the container (si_pid 0: the sender's pid does not
+ * exist in this namespace) is the judger's stop. */
+static void on_usr2(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)uc;
+  if (si->si_pid == 0)
+    stop_asked = 1;
+}
+
+/* ---- the tar stream (ustar, with a pax header for long names) ---------- */
+
+static int out_fd = -1;
+static char path[JD_OUT_DEPTH_MAX * 256 + 2];
+
+static int put(const void *data, size_t n) {
+  const char *p = data;
+  while (n) {
+    ssize_t w = write(out_fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int pad(uint64_t n) {
+  static const char zeros[512];
+  size_t r = (size_t)(n % 512);
+  return r ? put(zeros, 512 - r) : 0;
+}
+
+static void octal(char *field, size_t width, uint64_t v) {
+  snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)v);
+}
+
+static int header(const char *name, char type, uint64_t size, int mode) {
+  char h[512];
+  memset(h, 0, sizeof h);
+  snprintf(h, 100, "%s", name);
+  octal(h + 100, 8, (uint64_t)mode & 07777);
+  octal(h + 108, 8, 0);
+  octal(h + 116, 8, 0);
+  octal(h + 124, 12, size < 077777777777ULL ? size : 0);
+  octal(h + 136, 12, 0);
+  h[156] = type;
+  memcpy(h + 257, "ustar", 6);
+  memcpy(h + 263, "00", 2);
+  memset(h + 148, ' ', 8);
+  unsigned sum = 0;
+  for (size_t i = 0; i < sizeof h; i++)
+    sum += (unsigned char)h[i];
+  snprintf(h + 148, 8, "%06o", sum);
+  return put(h, sizeof h);
+}
+
+/* One pax record "LEN key=value\n", LEN counting itself. */
+static int pax_record(char *buf, size_t cap, size_t *len, const char *kv) {
+  size_t body = strlen(kv) + 2, n = body + 1;
+  while (snprintf(NULL, 0, "%zu", n) + body != n)
+    n++;
+  if (*len + n >= cap)
+    return -1;
+  *len += (size_t)snprintf(buf + *len, cap - *len, "%zu %s\n", n, kv);
+  return 0;
+}
+
+static int entry(const char *name, char type, uint64_t size, int mode) {
+  if (strlen(name) >= 100 || size >= 077777777777ULL) {
+    static char pax[sizeof path + 128];
+    static char kv[sizeof path + 16];
+    size_t len = 0;
+    if (strlen(name) >= 100) {
+      snprintf(kv, sizeof kv, "path=%s", name);
+      if (pax_record(pax, sizeof pax, &len, kv))
+        return -1;
+    }
+    if (size >= 077777777777ULL) {
+      snprintf(kv, sizeof kv, "size=%llu", (unsigned long long)size);
+      if (pax_record(pax, sizeof pax, &len, kv))
+        return -1;
+    }
+    if (header("pax", 'x', len, 0644) || put(pax, len) || pad(len))
+      return -1;
+  }
+  return header(name, type, size, mode);
+}
+
+/* Copies exactly size bytes of fd (zeros if it came up short). */
+static int file_data(int fd, uint64_t size) {
+  char buf[65536];
+  uint64_t left = size;
+  while (left) {
+    ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      memset(buf, 0, sizeof buf);
+      n = (ssize_t)(left < sizeof buf ? left : sizeof buf);
+    }
+    if (put(buf, (size_t)n))
+      return -1;
+    left -= (uint64_t)n;
+  }
+  return pad(size);
+}
+
+/* Writes the entries of dirfd (path holds its name, len bytes, "" at the
+ * root; its entries are depth + 1 levels deep). Only directories and
+ * regular files; never follows a link; nothing deeper than the cap. */
+static int walk(int dirfd, size_t len, int depth) {
+  DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return 0;
+  }
+  int rc = 0;
+  struct dirent *de;
+  while (!rc && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    size_t n = strlen(de->d_name);
+    struct stat st;
+    if (len + n + 2 >= sizeof path || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+      continue;
+    memcpy(path + len, de->d_name, n);
+    path[len + n] = 0;
+    if (S_ISDIR(st.st_mode) && depth + 1 < JD_OUT_DEPTH_MAX) {
+      path[len + n] = '/';
+      path[len + n + 1] = 0;
+      rc = entry(path, '5', 0, st.st_mode);
+      int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (!rc && fd >= 0)
+        rc = walk(fd, len + n + 1, depth + 1);
+    } else if (S_ISREG(st.st_mode)) {
+      int fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode))
+        rc = entry(path, '0', (uint64_t)st.st_size, st.st_mode) ||
+             file_data(fd, (uint64_t)st.st_size);
+      if (fd >= 0)
+        close(fd);
+    }
+    path[len] = 0;
+  }
+  closedir(d);
+  return rc;
+}
+
+static void write_outputs(void) {
+  out_fd = open(JD_HOLD_FIFO, O_WRONLY | O_CLOEXEC);
+  if (out_fd < 0)
+    return;
+  int dirfd = open(JD_HOLD_OUT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  path[0] = 0;
+  int rc = dirfd >= 0 ? walk(dirfd, 0, 0) : 0;
+  static const char end[1024];
+  if (!rc)
+    put(end, sizeof end);
+  close(out_fd);
+}
+
+/* ---- running the game -------------------------------------------------- */
+
+static pid_t run(char **argv) {
+  pid_t pid = fork();
+  if (pid)
+    return pid;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGUSR2, SIG_DFL);
+  execvp(argv[0], argv);
+  int e = errno;
+  dprintf(2, "judger-hold: cannot run %s: %s\n", argv[0], strerror(e));
+  _exit(e == ENOENT ? 127 : 126);
+}
+
+/* Waits for the game (pid); on the judger's stop, kills it. Returns its
+ * exit code as a shell gives it. */
+static int wait_game(pid_t pid) {
+  for (;;) {
+    if (stop_asked)
+      kill(getpid() == 1 ? -1 : pid, SIGKILL);
+    int st;
+    pid_t w = waitpid(-1, &st, 0);
+    if (w == pid)
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (w < 0 && errno == ECHILD)
+      return 127;
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    dprintf(2, "judger-hold: no command\n");
+    return 127;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_usr2;
+  sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: waitpid returns on a stop */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR2, &sa, NULL);
+  pid_t pid = run(argv + 1);
+  int code = pid < 0 ? 126 : wait_game(pid);
+  /* Whatever the game left running stops writing before the copy (only as
+   * PID 1: kill(-1) elsewhere would reach every process of the user). */
+  if (getpid() == 1)
+    kill(-1, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+    ;
+  write_outputs();
+  return code;
+}
