@@ -40,7 +40,12 @@ typedef struct jd_build_limits {
   /* Network of the RUN steps of environment image builds: NULL = the
    * engine's default (bridge: `RUN apt-get install` works), "none" = offline. */
   const char *image_network;
-} jd_build_limits; /* zero fields = documented defaults (docs/build.md) */
+  /* Caps on what a build leaves in /app (build/sanitise.h): a build past
+   * one is CE. */
+  int64_t artifacts_bytes; /* sum of the regular files' sizes */
+  int64_t artifacts_files; /* entries of any kind */
+  int64_t artifacts_depth; /* directory levels below /app */
+} jd_build_limits;         /* zero fields = documented defaults (docs/build.md) */
 
 /* Defaults used for zero fields of jd_build_limits. */
 #define JD_BUILD_DEFAULT_CPUS 1.0
@@ -48,6 +53,11 @@ typedef struct jd_build_limits {
 #define JD_BUILD_DEFAULT_PIDS 256
 #define JD_BUILD_DEFAULT_WALL_MS ((int64_t)300 * 1000)
 #define JD_BUILD_DEFAULT_LOG_MAX ((size_t)256 * 1024)
+#define JD_BUILD_DEFAULT_ARTIFACTS_BYTES ((int64_t)1024 * 1024 * 1024)
+#define JD_BUILD_DEFAULT_ARTIFACTS_FILES ((int64_t)200 * 1000)
+#define JD_BUILD_DEFAULT_ARTIFACTS_DEPTH 64
+/* The user build containers run as (nobody:nogroup, like players). */
+#define JD_BUILD_UID 65534
 
 /* *out = *limits (NULL = all defaults) with every zero field set to its
  * default. */

@@ -305,8 +305,7 @@ int jd_fs_open_parent(int *dirfd, char **leaf, const char *path) {
   return 0;
 }
 
-/* Runs a walk on the tree at path. */
-static int walk_path(const char *path, const jd_fs_visitor *v) {
+int jd_fs_walk_path(const char *path, const jd_fs_visitor *v) {
   int dirfd;
   char *leaf;
   if (jd_fs_open_parent(&dirfd, &leaf, path) != 0)
@@ -508,7 +507,7 @@ int jd_copy_tree(const char *src, const char *dst) {
     return -1;
   c.dst_leaf = leaf;
   jd_fs_visitor v = {.file = copy_file, .enter = copy_enter, .leave = copy_leave, .ud = &c};
-  int rc = walk_path(src, &v);
+  int rc = jd_fs_walk_path(src, &v);
   int saved = errno;
   cursor_close(&c.dst);
   close(c.dst_parent);
@@ -534,5 +533,5 @@ static int chown_one(void *ud, int dirfd, const char *name, const struct stat *s
 int jd_chown_tree(const char *path, uid_t uid, gid_t gid) {
   owner o = {uid, gid};
   jd_fs_visitor v = {.file = chown_one, .enter = chown_one, .ud = &o};
-  return walk_path(path, &v);
+  return jd_fs_walk_path(path, &v);
 }

@@ -40,6 +40,8 @@ typedef struct jd_fs_visitor {
  * stopped it, -1 with errno. An entry that disappears while walked is
  * left out. */
 int jd_fs_walk(int dirfd, const char *name, const jd_fs_visitor *v);
+/* jd_fs_walk on the tree at path (jd_fs_open_parent). */
+int jd_fs_walk_path(const char *path, const jd_fs_visitor *v);
 
 /* Opens the directory holding path's last component (that part of the
  * path is followed: it is the judger's own) into *dirfd, and gives the
