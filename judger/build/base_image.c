@@ -103,7 +103,7 @@ static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
 static int lock_host(void) {
   int fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
     close(fd);
     fd = -1;
@@ -183,7 +183,8 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
   snprintf(parent, sizeof parent, "%s/work", ctx->state_dir);
   snprintf(work, sizeof work, "%s/base-XXXXXX", parent);
   int rc = -1;
-  if (jd_mkdir_p(parent, 0755) != 0 || !mkdtemp(work)) {
+  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0 || jd_mkdir_mode(parent, 0700) != 0 ||
+      !mkdtemp(work)) {
     jd_fail(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
     goto cleanup;
   }
