@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build/base_image.h"
+#include "build/program.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -80,10 +81,6 @@ static size_t read_pipe(char *buf, size_t n, void *ud) {
   }
 }
 
-static const char *dk_message(int rc) {
-  return dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
-}
-
 /* 1 when tag is there, 0 when it is not, -1 (err set) when the engine
  * cannot say. */
 static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
@@ -92,7 +89,7 @@ static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
   dk_image_info_free(info);
   if (rc == 0 || rc == DK_ENOTFOUND)
     return rc == 0;
-  return jd_fail(err, errlen, "cannot inspect %s: %s", tag, dk_message(rc));
+  return jd_fail(err, errlen, "cannot inspect %s: %s", tag, jd_engine_message(rc));
 }
 
 /* One debootstrap per host at a time: two processes that both miss (two
@@ -148,9 +145,10 @@ static int import_rootfs(jd_ctx *ctx, const char *rootfs, const char *repo, cons
   close(fds[0]);
   pthread_join(th, NULL);
   if (irc)
-    return jd_fail(err, errlen, "import of %s:%s failed: %s", repo, tag_name, dk_message(irc));
+    return jd_fail(err, errlen, "import of %s:%s failed: %s", repo, tag_name,
+                   jd_engine_message(irc));
   if (w.rc)
-    return jd_fail(err, errlen, "cannot archive %s: %s", rootfs, dk_message(w.rc));
+    return jd_fail(err, errlen, "cannot archive %s: %s", rootfs, jd_engine_message(w.rc));
   return 0;
 }
 

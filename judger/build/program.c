@@ -43,6 +43,10 @@ void jd_build_limits_defaults(jd_build_limits *out, const jd_build_limits *limit
     out->artifacts_depth = JD_BUILD_DEFAULT_ARTIFACTS_DEPTH;
 }
 
+const char *jd_engine_message(int rc) {
+  return dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
+}
+
 const char *jd_op_name(jd_op op) { return op == JD_OP_BUILD ? "build" : "run"; }
 
 static bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }

@@ -37,8 +37,11 @@ typedef struct jd_build_limits {
   int64_t wall_ms;
   size_t log_max;
   bool network; /* build op network; default off */
-  /* Network of the RUN steps of environment image builds: NULL = the
-   * engine's default (bridge: `RUN apt-get install` works), "none" = offline. */
+  /* Network of the RUN steps of environment image builds (build_net.h):
+   * NULL or "proxy" = the build network, whose only way out is the
+   * allow-listing proxy; "none" = offline; "bridge" = the engine's default
+   * bridge (unfiltered: the host is reachable); another name = that
+   * network. */
   const char *image_network;
   /* Caps on what a build leaves in /app (build/sanitise.h): a build past
    * one is CE. */
@@ -90,6 +93,9 @@ void jd_progress_finish(jd_progress *p);
  * no "._", no trailing '.' or '_'...). On failure returns -1 and writes a
  * one-line reason into err. */
 int jd_program_id_check(const char *id, char *err, size_t errlen);
+
+/* The engine's last message for a failed call rc (static storage). */
+const char *jd_engine_message(int rc);
 
 /* Repository of an environment image: "<domain>-<id>-<op>". */
 int jd_image_repo(char *out, size_t outlen, jd_domain d, const char *id, jd_op op);
