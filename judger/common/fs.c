@@ -20,6 +20,22 @@ static void close_keep_errno(int fd) {
   errno = saved;
 }
 
+/* Makes room for one more element in *v (n used of *cap, each size
+ * bytes), doubling. -1 with errno ENOMEM. */
+static int grow(void *v, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t ncap = *cap ? *cap * 2 : 16;
+  void *p = realloc(*(void **)v, ncap * size);
+  if (!p) {
+    errno = ENOMEM;
+    return -1;
+  }
+  *(void **)v = p;
+  *cap = ncap;
+  return 0;
+}
+
 /* ---- the cursor: one open directory and the identities above it ---------- */
 
 typedef struct dir_id {
@@ -55,16 +71,9 @@ static int cursor_down(cursor *c, int dirfd, const char *name, const struct stat
     errno = ESTALE; /* swapped between the listing and the open */
     return -1;
   }
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 16;
-    dir_id *ids = realloc(c->ids, cap * sizeof *ids);
-    if (!ids) {
-      close(fd);
-      errno = ENOMEM;
-      return -1;
-    }
-    c->ids = ids;
-    c->cap = cap;
+  if (grow(&c->ids, &c->cap, c->n, sizeof *c->ids) != 0) {
+    close(fd);
+    return -1;
   }
   c->ids[c->n++] = (dir_id){st.st_dev, st.st_ino};
   if (c->fd >= 0)
@@ -116,14 +125,8 @@ typedef struct entries {
 } entries;
 
 static int entries_push(entries *e, const char *name, const struct stat *st) {
-  if (e->n == e->cap) {
-    size_t cap = e->cap ? e->cap * 2 : 16;
-    entry *v = realloc(e->v, cap * sizeof *v);
-    if (!v)
-      return -1;
-    e->v = v;
-    e->cap = cap;
-  }
+  if (grow(&e->v, &e->cap, e->n, sizeof *e->v) != 0)
+    return -1;
   e->v[e->n].name = strdup(name);
   if (!e->v[e->n].name)
     return -1;
@@ -187,14 +190,8 @@ static int list_dir(int fd, entries *subs, entries *files) {
 /* Pushes a frame for the directory the cursor is now in and visits its
  * non-directories. name is copied. */
 static int push_frame(walk *w, const char *name, const struct stat *st) {
-  if (w->n == w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 16;
-    frame *f = realloc(w->frames, cap * sizeof *f);
-    if (!f)
-      return -1;
-    w->frames = f;
-    w->cap = cap;
-  }
+  if (grow(&w->frames, &w->cap, w->n, sizeof *w->frames) != 0)
+    return -1;
   frame *f = &w->frames[w->n];
   *f = (frame){.name = strdup(name), .st = *st};
   if (!f->name)
