@@ -126,7 +126,7 @@ static int ensure_network(jd_ctx *ctx, const char *name, char *err, size_t errle
   if (rc != DK_ENOTFOUND)
     return rc ? jd_fail(err, errlen, "inspect network %s: %s", name, jd_engine_message(rc)) : 0;
   static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
-  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, ctx->host_id ? ctx->host_id : "local"}};
+  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, "network"}};
   dk_network_config cfg = {.internal = true,
                            .check_duplicate = true,
                            .labels = labels,
@@ -194,7 +194,7 @@ static int ensure_proxy(jd_ctx *ctx, const char *name, const char *net, const ch
   (void)dk_container_remove(ctx->dk, name, true, true);
   const char *capdrop[] = {"ALL", NULL}, *secopt[] = {"no-new-privileges", NULL};
   const char *aliases[] = {PROXY_ALIAS, NULL};
-  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, ctx->host_id ? ctx->host_id : "local"}};
+  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, "proxy"}};
   dk_container_config cfg = {.image = tag,
                              .labels = labels,
                              .nlabels = 1,
@@ -221,8 +221,8 @@ static int ensure_proxy(jd_ctx *ctx, const char *name, const char *net, const ch
 /* One ensure at a time on this host, whatever the state directory: the
  * network and the proxy are per engine. */
 static int lock_host(void) {
-  int fd = open("/run/lock/judger-build-proxy.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+  int fd =
+      open("/run/lock/judger-build-proxy.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
     close(fd);
     fd = -1;
@@ -257,10 +257,10 @@ int jd_build_net_ensure(jd_build_net **out, jd_ctx *ctx, const char *allow,
     allow = getenv("JUDGER_BUILD_ALLOW");
   if (!allow || !*allow)
     allow = JD_BUILD_ALLOW_DEFAULT;
-  const char *host = ctx->host_id ? ctx->host_id : "local";
-  char net[200], name[220], tag[160], sha[65];
-  snprintf(net, sizeof net, "judger-%s-build", host);
-  snprintf(name, sizeof name, "judger-%s-build-proxy", host);
+  /* One network and one proxy per engine, whatever the judger host ids
+   * using it (tests use many): nothing accumulates. */
+  const char *net = JD_BUILD_NET_NAME, *name = JD_BUILD_PROXY_NAME;
+  char tag[160], sha[65];
   dk_buf filter = DK_BUF_INIT(0), all = DK_BUF_INIT(0);
   int rc = filter_text(&filter, allow, err, errlen);
   if (rc)
@@ -270,8 +270,7 @@ int jd_build_net_ensure(jd_build_net **out, jd_ctx *ctx, const char *allow,
   snprintf(tag, sizeof tag, PROXY_REPO ":%.16s", sha);
   int lock = lock_host();
   if (lock < 0) {
-    rc = jd_fail(err, errlen, "cannot lock /run/lock/judger-build-proxy.lock: %s",
-                 strerror(errno));
+    rc = jd_fail(err, errlen, "cannot lock /run/lock/judger-build-proxy.lock: %s", strerror(errno));
     goto cleanup;
   }
   rc = ensure_image(ctx, tag, &filter, progress, ud, err, errlen);
