@@ -14,12 +14,15 @@
 
 #include "build/artifacts.h"
 #include "build/image_cache.h"
+#include "build/sanitise.h"
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/util.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
+#define DEL_PREFIX ".del-" /* an entry being removed: never a hit, always gc'd */
+#define MARKER "result.json"
 
 /* The cache key of (source identity, build image id); build_image_id NULL =
  * the program has no build.Dockerfile (its artifacts are its source). */
@@ -83,8 +86,10 @@ typedef struct run_outcome {
   int64_t exit_code;
 } run_outcome;
 
-/* Creates the build container over app_dir: limits, no network unless
- * asked, labelled for reconciliation. */
+/* Creates the build container over app_dir: an unprivileged user (the
+ * app dir is handed to it), no capability, no privilege gain, a read-only
+ * root with a tmpfs /tmp, limits, no network unless asked, labelled for
+ * reconciliation. */
 static int create_container(char **cid, const build_job *job, const char *app_dir,
                             const char *image_id) {
   const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
@@ -106,9 +111,17 @@ static int create_container(char **cid, const build_job *job, const char *app_di
     labels[4 + i] = job->extra_labels[i];
   const char *binds[] = {bind, NULL};
   const char *secopt[] = {"no-new-privileges", NULL};
+  const char *capdrop[] = {"ALL", NULL};
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
+  char user[32], tmpfs_opts[96];
+  snprintf(user, sizeof user, "%d:%d", JD_BUILD_UID, JD_BUILD_UID);
+  /* tmpfs pages count against the memory limit: /tmp may use all of it. */
+  snprintf(tmpfs_opts, sizeof tmpfs_opts, "rw,nosuid,nodev,size=%lld,mode=1777",
+           (long long)lim->memory);
+  dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}};
   dk_container_config cfg = {
       .image = image_id,
+      .user = user,
       .working_dir = "/app",
       .labels = labels,
       .nlabels = 4 + job->nextra,
@@ -117,7 +130,11 @@ static int create_container(char **cid, const build_job *job, const char *app_di
                .memory_swap = lim->memory, /* equal: no swap, so MLE is real */
                .pids_limit = lim->pids,
                .binds = binds,
+               .cap_drop = capdrop,
                .security_opt = secopt,
+               .readonly_rootfs = true,
+               .tmpfs = tmpfs,
+               .ntmpfs = 1,
                .network_mode = lim->network ? "bridge" : "none",
                .init = 1, /* reaps zombies; a kill reaches everything */
                .log_type = "json-file",
@@ -229,10 +246,28 @@ static int write_result(const char *dir, const char *key, const char *identity,
   json_object_object_add(o, "log", log ? json_object_new_string(log) : NULL);
   const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
   char path[PATH_MAX + 100];
-  snprintf(path, sizeof path, "%s/result.json", dir);
+  snprintf(path, sizeof path, "%s/" MARKER, dir);
   int rc = jd_write_file(path, s, strlen(s));
   json_object_put(o);
   return rc;
+}
+
+/* An entry is complete when its marker is a regular file and its app a
+ * directory (neither a link). The marker is in place when the entry
+ * appears (by rename) and the gc renames an entry away before removing it:
+ * a half-made or half-removed entry is never a hit. */
+static bool entry_complete(const char *entry) {
+  int fd = open(entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct stat m, app;
+  bool ok = fstatat(fd, MARKER, &m, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(m.st_mode) &&
+            fstatat(fd, "app", &app, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(app.st_mode);
+  /* Touching the marker keeps the entry alive for the gc. */
+  if (ok)
+    (void)utimensat(fd, MARKER, NULL, AT_SYMLINK_NOFOLLOW);
+  close(fd);
+  return ok;
 }
 
 int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
@@ -240,25 +275,35 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
   *out = NULL;
   char key[65], path[PATH_MAX + 100];
   artifacts_key(key, source_identity, build_image_id);
-  /* The entry appears whole, by rename: result.json there means done.
-   * Touching it keeps the entry alive for the gc. */
-  snprintf(path, sizeof path, "%s/artifacts/%s/result.json", ctx->state_dir, key);
-  if (!jd_path_exists(path))
+  snprintf(path, sizeof path, "%s/artifacts/%s", ctx->state_dir, key);
+  if (!entry_complete(path))
     return 0;
-  (void)utimensat(AT_FDCWD, path, NULL, 0);
   jd_artifacts *a = calloc(1, sizeof *a);
   if (!a)
     return DK_ENOMEM;
   a->cached = true;
   a->verdict = JD_VERDICT_OK;
   a->key = strdup(key);
-  if (a->key && asprintf(&a->dir, "%s/artifacts/%s/app", ctx->state_dir, key) < 0)
+  if (a->key && asprintf(&a->dir, "%s/app", path) < 0)
     a->dir = NULL;
   if (!a->key || !a->dir) {
     jd_artifacts_free(a);
     return DK_ENOMEM;
   }
   *out = a;
+  return 0;
+}
+
+/* What the build left in app, made safe (sanitise.h) before anything
+ * uses it; a tree past a cap is the program's fault (CE). */
+static int sanitise(run_outcome *o, const build_job *job, const char *app, dk_buf *log) {
+  jd_sanitise_report rep;
+  if (jd_sanitise_tree(&rep, app, &job->lim, geteuid(), getegid(), log) != 0)
+    return -1;
+  if (rep.over[0]) {
+    o->verdict = JD_VERDICT_CE;
+    snprintf(o->message, sizeof o->message, "%s", rep.over);
+  }
   return 0;
 }
 
@@ -272,12 +317,16 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   int rc = 0;
   snprintf(app, sizeof app, "%s/app", tmp);
   /* The build works on a copy: the source (a git export or a user's
-   * directory) stays pristine, and a failed build leaves nothing. */
-  if (jd_copy_tree(src_dir, app) != 0)
+   * directory) stays pristine, and a failed build leaves nothing. The
+   * copy belongs to the build's unprivileged user, who may write there. */
+  if (jd_copy_tree(src_dir, app) != 0 ||
+      (build_image_id && jd_chown_tree(app, JD_BUILD_UID, JD_BUILD_UID) != 0))
     return -1;
   run_outcome o = {.verdict = JD_VERDICT_OK};
   if (build_image_id)
     rc = run_build(&o, job, app, build_image_id, &log);
+  if (!rc && o.verdict == JD_VERDICT_OK)
+    rc = sanitise(&o, job, app, &log);
   if (rc)
     goto cleanup;
   a->duration_ms = jd_mono_ms() - t0;
@@ -326,12 +375,13 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
     rc = DK_ENOMEM;
     goto cleanup;
   }
-  if (jd_mkdir_p(base, 0755) != 0 || jd_random_hex(rnd, 8) != 0) {
+  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0 || jd_mkdir_mode(base, 0700) != 0 ||
+      jd_random_hex(rnd, 8) != 0) {
     rc = -1;
     goto cleanup;
   }
   snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", base, rnd);
-  if (mkdir(tmp, 0755) != 0) {
+  if (mkdir(tmp, 0700) != 0) {
     rc = -1;
     goto cleanup;
   }
@@ -360,39 +410,93 @@ cleanup:
   return 0;
 }
 
+/* Removes one entry: renamed away first, so that even half removed it is
+ * never a hit again (and the next gc finishes it). */
+static int remove_entry(int basefd, const char *name) {
+  char del[64], rnd[17];
+  if (!strncmp(name, DEL_PREFIX, strlen(DEL_PREFIX)))
+    return jd_rm_rf_at(basefd, name);
+  if (jd_random_hex(rnd, 8) != 0)
+    return -1;
+  snprintf(del, sizeof del, DEL_PREFIX "%s", rnd);
+  if (renameat(basefd, name, basefd, del) != 0)
+    return errno == ENOENT ? 0 : -1;
+  return jd_rm_rf_at(basefd, del);
+}
+
+/* Whether the entry called name is due: one being removed always, a
+ * partial one (a build in progress or a crashed one) after a day, a
+ * complete one when its marker is older than max_age_s, one without a
+ * marker (half removed) always. */
+static bool entry_due(int basefd, const char *name, time_t now, int64_t max_age_s) {
+  struct stat st;
+  if (!strncmp(name, DEL_PREFIX, strlen(DEL_PREFIX)))
+    return true;
+  if (fstatat(basefd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return false;
+  if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)))
+    return (int64_t)(now - st.st_mtime) >= 24 * 3600;
+  int fd = S_ISDIR(st.st_mode) ? openat(basefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) : -1;
+  bool marked =
+      fd >= 0 && fstatat(fd, MARKER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+  if (fd >= 0)
+    close(fd);
+  return !marked || (int64_t)(now - st.st_mtime) >= max_age_s;
+}
+
+/* The names in the directory at fd, read before anything is renamed. */
+static int list_names(char ***out, size_t *n, int fd) {
+  *out = NULL;
+  *n = 0;
+  int dfd = dup(fd);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0)
+      close(dfd);
+    return -1;
+  }
+  struct dirent *de;
+  int rc = 0;
+  while (!rc && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    char **v = realloc(*out, (*n + 1) * sizeof *v);
+    if (v)
+      *out = v;
+    if (!v || !(v[*n] = strdup(de->d_name)))
+      rc = -1;
+    else
+      ++*n;
+  }
+  closedir(d);
+  return rc;
+}
+
 int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run) {
   if (removed)
     *removed = 0;
   char base[PATH_MAX];
   snprintf(base, sizeof base, "%s/artifacts", state_dir);
-  DIR *d = opendir(base);
-  if (!d)
+  int basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (basefd < 0)
     return errno == ENOENT ? 0 : -1;
+  char **names = NULL;
+  size_t n = 0;
+  int rc = list_names(&names, &n, basefd);
   time_t now = time(NULL);
-  struct dirent *de;
-  int rc = 0;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+  for (size_t i = 0; i < n; i++) {
+    if (!entry_due(basefd, names[i], now, max_age_s))
       continue;
-    char p[PATH_MAX + 256], r[PATH_MAX + 300];
-    snprintf(p, sizeof p, "%s/%s", base, de->d_name);
-    bool partial = !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
-    struct stat st;
-    snprintf(r, sizeof r, "%s/result.json", p);
-    /* A partial entry is a build in progress or a crashed one: give it a
-     * day before calling it stale. */
-    int64_t age_limit = partial ? 24 * 3600 : max_age_s;
-    if (stat(partial ? p : r, &st) != 0)
-      continue;
-    if ((int64_t)(now - st.st_mtime) < age_limit)
-      continue;
-    if (!dry_run && jd_rm_rf(p) != 0) {
+    if (!dry_run && remove_entry(basefd, names[i]) != 0) {
       rc = -1;
       continue;
     }
     if (removed)
       (*removed)++;
   }
-  closedir(d);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  close(basefd);
   return rc;
 }

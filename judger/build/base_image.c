@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build/base_image.h"
+#include "build/program.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/util.h"
@@ -80,10 +81,6 @@ static size_t read_pipe(char *buf, size_t n, void *ud) {
   }
 }
 
-static const char *dk_message(int rc) {
-  return dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
-}
-
 /* 1 when tag is there, 0 when it is not, -1 (err set) when the engine
  * cannot say. */
 static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
@@ -92,7 +89,7 @@ static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
   dk_image_info_free(info);
   if (rc == 0 || rc == DK_ENOTFOUND)
     return rc == 0;
-  return jd_fail(err, errlen, "cannot inspect %s: %s", tag, dk_message(rc));
+  return jd_fail(err, errlen, "cannot inspect %s: %s", tag, jd_engine_message(rc));
 }
 
 /* One debootstrap per host at a time: two processes that both miss (two
@@ -103,7 +100,7 @@ static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
 static int lock_host(void) {
   int fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
     close(fd);
     fd = -1;
@@ -148,9 +145,10 @@ static int import_rootfs(jd_ctx *ctx, const char *rootfs, const char *repo, cons
   close(fds[0]);
   pthread_join(th, NULL);
   if (irc)
-    return jd_fail(err, errlen, "import of %s:%s failed: %s", repo, tag_name, dk_message(irc));
+    return jd_fail(err, errlen, "import of %s:%s failed: %s", repo, tag_name,
+                   jd_engine_message(irc));
   if (w.rc)
-    return jd_fail(err, errlen, "cannot archive %s: %s", rootfs, dk_message(w.rc));
+    return jd_fail(err, errlen, "cannot archive %s: %s", rootfs, jd_engine_message(w.rc));
   return 0;
 }
 
@@ -183,7 +181,8 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
   snprintf(parent, sizeof parent, "%s/work", ctx->state_dir);
   snprintf(work, sizeof work, "%s/base-XXXXXX", parent);
   int rc = -1;
-  if (jd_mkdir_p(parent, 0755) != 0 || !mkdtemp(work)) {
+  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0 || jd_mkdir_mode(parent, 0700) != 0 ||
+      !mkdtemp(work)) {
     jd_fail(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
     goto cleanup;
   }

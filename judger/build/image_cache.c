@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/build_net.h"
 #include "build/image_cache.h"
 #include "common/clock.h"
 #include "common/labels.h"
@@ -92,6 +93,24 @@ typedef struct image_job {
   dk_cancel *cancel;
 } image_job;
 
+/* The RUN steps' network: the build network behind its proxy unless the
+ * limits name another ("none", "bridge", a network). *net is NULL then. */
+static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const image_job *job,
+                       const jd_build_limits *lim) {
+  *net = NULL;
+  *mode = lim->image_network;
+  if (*mode && strcmp(*mode, "proxy") != 0)
+    return 0;
+  char err[512];
+  if (jd_build_net_ensure(net, ctx, NULL, job->progress, job->ud, err, sizeof err) != 0) {
+    if (job->progress)
+      job->progress(job->ud, err);
+    return DK_EINTERNAL; /* the build network is ours: a system fault */
+  }
+  *mode = (*net)->network;
+  return 0;
+}
+
 /* Builds img->tag (and <repo>:latest) from the Dockerfile alone: no user
  * code in the image. 0 with the verdict in img, or a dk_error_code. */
 static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
@@ -107,7 +126,11 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
   const void *tar = NULL;
   size_t tarlen = 0;
   dk_kv *labels = image_labels(job->domain, job->id, job->op, sha, job->extra_labels, job->nextra);
-  int rc = labels ? dk_tar_new(&ctxtar, 0) : DK_ENOMEM;
+  jd_build_net *net = NULL;
+  const char *network = NULL;
+  int rc = labels ? run_network(&net, &network, ctx, job, &lim) : DK_ENOMEM;
+  if (!rc)
+    rc = dk_tar_new(&ctxtar, 0);
   if (!rc)
     rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644);
   if (!rc)
@@ -123,7 +146,9 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
                       .cpu_period = 100000,
                       .cpu_quota = (int64_t)(lim.cpus * 100000),
                       .pull = false,
-                      .network_mode = lim.image_network,
+                      .network_mode = network,
+                      .buildargs = net ? net->args : NULL,
+                      .nbuildargs = net ? 4 : 0,
                       .log_max = lim.log_max};
   jd_progress ps;
   jd_progress_init(&ps, job->progress, job->ud);
@@ -141,6 +166,7 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
 cleanup:
   free(image_id);
   free(labels);
+  jd_build_net_free(net);
   dk_tar_free(ctxtar);
   dk_buf_free(&log);
   return rc;

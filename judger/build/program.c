@@ -35,6 +35,16 @@ void jd_build_limits_defaults(jd_build_limits *out, const jd_build_limits *limit
     out->wall_ms = JD_BUILD_DEFAULT_WALL_MS;
   if (!out->log_max)
     out->log_max = JD_BUILD_DEFAULT_LOG_MAX;
+  if (out->artifacts_bytes <= 0)
+    out->artifacts_bytes = JD_BUILD_DEFAULT_ARTIFACTS_BYTES;
+  if (out->artifacts_files <= 0)
+    out->artifacts_files = JD_BUILD_DEFAULT_ARTIFACTS_FILES;
+  if (out->artifacts_depth <= 0)
+    out->artifacts_depth = JD_BUILD_DEFAULT_ARTIFACTS_DEPTH;
+}
+
+const char *jd_engine_message(int rc) {
+  return dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
 }
 
 const char *jd_op_name(jd_op op) { return op == JD_OP_BUILD ? "build" : "run"; }

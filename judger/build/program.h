@@ -37,10 +37,18 @@ typedef struct jd_build_limits {
   int64_t wall_ms;
   size_t log_max;
   bool network; /* build op network; default off */
-  /* Network of the RUN steps of environment image builds: NULL = the
-   * engine's default (bridge: `RUN apt-get install` works), "none" = offline. */
+  /* Network of the RUN steps of environment image builds (build_net.h):
+   * NULL or "proxy" = the build network, whose only way out is the
+   * allow-listing proxy; "none" = offline; "bridge" = the engine's default
+   * bridge (unfiltered: the host is reachable); another name = that
+   * network. */
   const char *image_network;
-} jd_build_limits; /* zero fields = documented defaults (docs/build.md) */
+  /* Caps on what a build leaves in /app (build/sanitise.h): a build past
+   * one is CE. */
+  int64_t artifacts_bytes; /* sum of the regular files' sizes */
+  int64_t artifacts_files; /* entries of any kind */
+  int64_t artifacts_depth; /* directory levels below /app */
+} jd_build_limits;         /* zero fields = documented defaults (docs/build.md) */
 
 /* Defaults used for zero fields of jd_build_limits. */
 #define JD_BUILD_DEFAULT_CPUS 1.0
@@ -48,6 +56,11 @@ typedef struct jd_build_limits {
 #define JD_BUILD_DEFAULT_PIDS 256
 #define JD_BUILD_DEFAULT_WALL_MS ((int64_t)300 * 1000)
 #define JD_BUILD_DEFAULT_LOG_MAX ((size_t)256 * 1024)
+#define JD_BUILD_DEFAULT_ARTIFACTS_BYTES ((int64_t)1024 * 1024 * 1024)
+#define JD_BUILD_DEFAULT_ARTIFACTS_FILES ((int64_t)200 * 1000)
+#define JD_BUILD_DEFAULT_ARTIFACTS_DEPTH 64
+/* The user build containers run as (nobody:nogroup, like players). */
+#define JD_BUILD_UID 65534
 
 /* *out = *limits (NULL = all defaults) with every zero field set to its
  * default. */
@@ -80,6 +93,9 @@ void jd_progress_finish(jd_progress *p);
  * no "._", no trailing '.' or '_'...). On failure returns -1 and writes a
  * one-line reason into err. */
 int jd_program_id_check(const char *id, char *err, size_t errlen);
+
+/* The engine's last message for a failed call rc (static storage). */
+const char *jd_engine_message(int rc);
 
 /* Repository of an environment image: "<domain>-<id>-<op>". */
 int jd_image_repo(char *out, size_t outlen, jd_domain d, const char *id, jd_op op);

@@ -189,13 +189,14 @@ static int work_dir(char **out, const char *state_dir, const char *what) {
   char base[PATH_MAX], rnd[17];
   *out = NULL;
   if (snprintf(base, sizeof base, "%s/work", state_dir) >= (int)sizeof base ||
-      jd_mkdir_p(base, 0755) != 0 || jd_random_hex(rnd, 8) != 0)
+      jd_mkdir_mode(state_dir, 0700) != 0 || jd_mkdir_mode(base, 0700) != 0 ||
+      jd_random_hex(rnd, 8) != 0)
     return -1;
   if (asprintf(out, "%s/%s-%s", base, what, rnd) < 0) {
     *out = NULL;
     return -1;
   }
-  if (mkdir(*out, 0755) != 0) {
+  if (mkdir(*out, 0700) != 0) {
     free(*out);
     *out = NULL;
     return -1;

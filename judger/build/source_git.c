@@ -234,7 +234,7 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no usable state directory for the git cache");
   snprintf(gitdir, sizeof gitdir, "%s/git", state_dir);
   snprintf(lock, sizeof lock, "%s.lock", path);
-  if (jd_mkdir_p(gitdir, 0755) != 0)
+  if (jd_mkdir_mode(state_dir, 0700) != 0 || jd_mkdir_mode(gitdir, 0700) != 0)
     return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir,
                        strerror(errno));
   /* One task at a time per mirror: fetches of the same URL would race on

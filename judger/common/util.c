@@ -1,8 +1,6 @@
 /* Small helpers shared by the judger's modules. */
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,107 +151,6 @@ int jd_write_file(const char *path, const void *data, size_t len) {
   return 0;
 }
 
-int jd_mkdir_p(const char *path, int mode) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = buf + 1; *p; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
-        return -1;
-      *p = '/';
-    }
-  }
-  if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  int r = flag == FTW_DP ? rmdir(path) : unlink(path);
-  return r != 0 && errno != ENOENT ? -1 : 0;
-}
-
-int jd_rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0)
-    return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(st.st_mode))
-    return unlink(path);
-  /* Directories a container made read-only must still be removable. */
-  return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
-static int copy_file(const char *src, const char *dst, mode_t mode) {
-  int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (in < 0)
-    return -1;
-  int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
-  if (out < 0) {
-    close(in);
-    return -1;
-  }
-  char buf[65536];
-  ssize_t n;
-  int rc = 0;
-  while ((n = read(in, buf, sizeof buf)) > 0) {
-    if (jd_write_all(out, buf, (size_t)n)) {
-      rc = -1;
-      break;
-    }
-  }
-  if (n < 0)
-    rc = -1;
-  close(in);
-  if (close(out) != 0)
-    rc = -1;
-  return rc;
-}
-
-int jd_copy_tree(const char *src, const char *dst) {
-  struct stat st;
-  if (lstat(src, &st) != 0)
-    return -1;
-  if (S_ISLNK(st.st_mode)) {
-    char target[PATH_MAX];
-    ssize_t n = readlink(src, target, sizeof target - 1);
-    if (n < 0)
-      return -1;
-    target[n] = '\0';
-    return symlink(target, dst);
-  }
-  if (S_ISREG(st.st_mode))
-    return copy_file(src, dst, st.st_mode);
-  if (!S_ISDIR(st.st_mode))
-    return 0; /* devices, fifos, sockets are not program sources */
-  if (mkdir(dst, st.st_mode & 07777) != 0 && errno != EEXIST)
-    return -1;
-  DIR *d = opendir(src);
-  if (!d)
-    return -1;
-  struct dirent *de;
-  int rc = 0;
-  while (!rc && (de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    char s[PATH_MAX], t[PATH_MAX];
-    if (snprintf(s, sizeof s, "%s/%s", src, de->d_name) >= (int)sizeof s ||
-        snprintf(t, sizeof t, "%s/%s", dst, de->d_name) >= (int)sizeof t) {
-      errno = ENAMETOOLONG;
-      rc = -1;
-      break;
-    }
-    rc = jd_copy_tree(s, t);
-  }
-  closedir(d);
-  return rc;
-}
-
 bool jd_path_exists(const char *path) {
   struct stat st;
   return lstat(path, &st) == 0;
@@ -279,4 +176,3 @@ int jd_random_hex(char *out, size_t n) {
   to_hex(out, buf, n);
   return 0;
 }
-

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/fs.h" /* jd_mkdir_p, jd_rm_rf, jd_copy_tree moved there */
+
 /* sha256 of data as 64 lowercase hex chars + NUL. */
 void jd_sha256_hex(char out[65], const void *data, size_t len);
 /* sha256 of a file's bytes; -1 with errno on I/O failure. */
@@ -19,11 +21,6 @@ int jd_read_file(char **data, size_t *len, const char *path, size_t max);
 int jd_write_all(int fd, const void *data, size_t n);
 /* Writes atomically (temp file + rename). */
 int jd_write_file(const char *path, const void *data, size_t len);
-int jd_mkdir_p(const char *path, int mode);
-/* Removes a tree without following symlinks; missing = success. */
-int jd_rm_rf(const char *path);
-/* Copies a directory tree (files, dirs, symlinks as links). */
-int jd_copy_tree(const char *src, const char *dst);
 bool jd_path_exists(const char *path);
 
 /* Lowercase [a-z0-9][a-z0-9_.-]* of at most max chars: safe in image names,

@@ -325,7 +325,7 @@ static void drain(jd_daemon *d) {
  * set when a stop came while waiting; -1 with d->err set. */
 static int start_up(jd_daemon *d, bool *stopped) {
   *stopped = false;
-  if (jd_mkdir_p(d->cfg.state_dir, 0755) || jd_mkdir_p(d->cfg.out_dir, 0755)) {
+  if (jd_mkdir_mode(d->cfg.state_dir, 0700) || jd_mkdir_p(d->cfg.out_dir, 0755)) {
     snprintf(d->err, sizeof d->err, "cannot make %s or %s: %s", d->cfg.state_dir, d->cfg.out_dir,
              strerror(errno));
     return -1;

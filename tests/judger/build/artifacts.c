@@ -1,9 +1,14 @@
 // test-labels: engine
 /* Program builds against the real engine: OK + cache hit, compile error,
- * wall time, memory, network off. Build images are busybox-based. */
+ * wall time, memory, network off, and hostile builds (set-uid files,
+ * devices, FIFOs, links to host files, deep trees, many files, sparse
+ * giants). Build images are busybox-based. */
+#include <dirent.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build/artifacts.h"
@@ -216,6 +221,159 @@ Test(artifacts, gc_removes_old_entries_only) {
   cr_assert_eq(jd_artifacts_gc(&n, f.state, 0, false), 0);
   cr_assert_eq(n, 1);
   cr_assert(!jd_path_exists(a->dir));
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+/* ---- hostile builds ------------------------------------------------------ */
+
+static int unsafe_entries;
+static int count_unsafe(const char *path, const struct stat *st, int flag, struct FTW *w) {
+  (void)path, (void)flag, (void)w;
+  if ((st->st_mode & (S_ISUID | S_ISGID)) || S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ||
+      S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode))
+    unsafe_entries++;
+  return 0;
+}
+
+/* Nothing under the state dir is set-uid, set-gid, a device or a FIFO. */
+static void assert_state_dir_safe(const fixture *f) {
+  unsafe_entries = 0;
+  cr_assert_eq(nftw(f->state, count_unsafe, 16, FTW_PHYS), 0);
+  cr_assert_eq(unsafe_entries, 0, "%d unsafe entries under the state dir", unsafe_entries);
+  struct stat st;
+  cr_assert_eq(stat(f->state, &st), 0);
+  cr_assert_eq(st.st_mode & 0777, 0700, "state dir mode %o", st.st_mode & 0777);
+}
+
+/* Nothing is left under <state>/artifacts: no entry, no partial copy. */
+static void assert_no_entries(const fixture *f) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/artifacts", f->state);
+  DIR *d = opendir(p);
+  cr_assert_not_null(d);
+  struct dirent *de;
+  int n = 0;
+  while ((de = readdir(d)))
+    n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+  closedir(d);
+  cr_assert_eq(n, 0, "%d entries left under %s", n, p);
+}
+
+static char *read_artifact(const jd_artifacts *a, const char *name) {
+  char p[4200], *data = NULL;
+  snprintf(p, sizeof p, "%s/%s", a->dir, name);
+  return jd_read_file(&data, NULL, p, 4096) == 0 ? data : NULL;
+}
+
+Test(artifacts, hostile_build_is_unprivileged_and_leaves_nothing_unsafe) {
+  fixture f;
+  char *canary_dir = t_tmpdir("artcanary"), canary[1024], script[3000];
+  snprintf(canary, sizeof canary, "%s/canary", canary_dir);
+  cr_assert_eq(jd_write_file(canary, "host secret\n", 12), 0);
+  cr_assert_eq(chmod(canary, 0600), 0);
+  snprintf(script, sizeof script,
+           "id -u > uid.txt; grep CapEff /proc/self/status > caps.txt;"
+           " touch /rootfs-write 2>/dev/null && echo yes > rootfs-writable.txt;"
+           " cp /bin/busybox suid && chmod 4755 suid && chmod 2755 . ;"
+           " mknod disk b 7 0 2>/dev/null && echo yes > mknod-worked.txt;"
+           " mkfifo fifo; ln /etc/passwd passwd-hard 2>/dev/null;"
+           " ln -s %s canary-link; ln -s / root-link; echo hostile-done",
+           canary);
+  fx_init(&f, "arthost", script);
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
+  cr_assert(strstr(a->log, "hostile-done"), "log: %s", a->log);
+  cr_assert(strstr(a->log, "removed FIFO 'fifo'"), "the log does not say: %s", a->log);
+  char *uid = read_artifact(a, "uid.txt"), *caps = read_artifact(a, "caps.txt");
+  cr_assert(uid && !strcmp(uid, "65534\n"), "build ran as %s", uid);
+  cr_assert(caps && strstr(caps, "0000000000000000"), "build had capabilities: %s", caps);
+  free(uid);
+  free(caps);
+  char *w = read_artifact(a, "rootfs-writable.txt"), *m = read_artifact(a, "mknod-worked.txt");
+  cr_assert_null(w, "the build container's root is writable");
+  cr_assert_null(m, "mknod worked in the build container");
+  assert_state_dir_safe(&f);
+  /* The host file behind a link: unchanged, and it was never copied. */
+  struct stat st;
+  cr_assert_eq(lstat(canary, &st), 0);
+  cr_assert_eq(st.st_mode & 07777, 0600);
+  cr_assert_eq(st.st_uid, 0);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/canary-link", a->dir);
+  cr_assert_eq(lstat(p, &st), 0);
+  cr_assert(S_ISLNK(st.st_mode));
+  /* gc removes the entry without following its links. */
+  size_t n = 0;
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 0, false), 0);
+  cr_assert_eq(n, 1);
+  assert_no_entries(&f);
+  cr_assert(jd_path_exists(canary), "gc followed a link");
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  t_rmdir(canary_dir);
+  fx_fini(&f);
+}
+
+Test(artifacts, deep_tree_is_ce_and_removed) {
+  fixture f;
+  fx_init(&f, "artdeep",
+          "i=0; while [ $i -lt 2000 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; echo deep");
+  jd_build_limits lim = {.wall_ms = 120000};
+  jd_artifacts *a = build(&f, &lim);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "CE", "%s\n%s", a->message, a->log);
+  cr_assert(a->message && strstr(a->message, "levels deep"), "%s", a->message);
+  cr_assert_null(a->dir);
+  assert_no_entries(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, sparse_giant_is_ce_and_removed) {
+  fixture f;
+  fx_init(&f, "artsparse", "truncate -s 2G big && echo made");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "CE", "%s\n%s", a->message, a->log);
+  cr_assert(a->message && strstr(a->message, "bytes"), "%s", a->message);
+  assert_no_entries(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, hundred_thousand_files_are_kept_then_collected) {
+  fixture f;
+  fx_init(&f, "artmany", "mkdir many && cd many && seq 1 100000 | xargs touch && echo made");
+  jd_build_limits lim = {.wall_ms = 120000};
+  jd_artifacts *a = build(&f, &lim);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
+  assert_state_dir_safe(&f);
+  size_t n = 0;
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 0, false), 0);
+  cr_assert_eq(n, 1);
+  assert_no_entries(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, half_removed_entry_is_no_hit_and_gc_finishes_it) {
+  fixture f;
+  fx_init(&f, "arthalf", "echo built > out.txt");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
+  /* An older judger died half way through removing it: marker gone. */
+  char p[4200];
+  snprintf(p, sizeof p, "%s/artifacts/%s/result.json", f.state, a->key);
+  cr_assert_eq(unlink(p), 0);
+  jd_artifacts *b = NULL;
+  char h[65], ident[80];
+  jd_tree_hash(h, f.src);
+  snprintf(ident, sizeof ident, "tree:%s", h);
+  t_ok(jd_artifacts_lookup(&b, &f.ctx, ident, f.image_id));
+  cr_assert_null(b, "a half-removed entry was a cache hit");
+  size_t n = 0;
+  cr_assert_eq(jd_artifacts_gc(&n, f.state, 3600, false), 0);
+  cr_assert_eq(n, 1, "gc left the half-removed entry");
+  assert_no_entries(&f);
   jd_artifacts_free(a);
   fx_fini(&f);
 }

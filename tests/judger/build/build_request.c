@@ -111,6 +111,11 @@ Test(build_request, task_fields_of_the_wrong_type_are_named) {
       {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"wall_ms\":\"5s\"}}", "build.limits.wall_ms: must"},
       {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"log_max\":[]}}", "build.limits.log_max: must be"},
       {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"network\":1}}", "build.limits.network: must be"},
+      /* A string is no boolean: "false" must not turn the network on. */
+      {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"network\":\"false\"}}",
+       "build.limits.network: must be true or false"},
+      {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"memory\":\"lots\"}}",
+       "bad build.limits.memory 'lots'"},
       {"{" GOOD ",\"dir\":\"/s\",\"limits\":{\"image_network\":0}}",
        "build.limits.image_network: must be a string"},
   };
