@@ -37,20 +37,6 @@ static int not_dots(const struct dirent *d) {
   return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
 }
 
-static int hash_file(EVP_MD_CTX *md, const char *path) {
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0)
-    EVP_DigestUpdate(md, buf, (size_t)n);
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return n < 0 ? -1 : 0;
-}
-
 /* Entries in byte order; each one is "<type> <rel path>\0" followed by what
  * identifies its content. A file's size precedes its bytes, so the stream
  * cannot be read two ways. */
@@ -79,7 +65,7 @@ static int hash_dir(EVP_MD_CTX *md, const char *path, const char *rel) {
       int hl = snprintf(head, sizeof head, "f %c %lld %s", (st.st_mode & 0111) ? 'x' : '-',
                         (long long)st.st_size, r);
       EVP_DigestUpdate(md, head, (size_t)hl + 1);
-      rc = hash_file(md, p);
+      rc = jd_digest_file(md, p);
     } else if (!rc && S_ISLNK(st.st_mode)) {
       char target[PATH_MAX];
       ssize_t tl = readlink(p, target, sizeof target - 1);

@@ -31,23 +31,34 @@ void jd_sha256_hex(char out[65], const void *data, size_t len) {
   to_hex(out, md, 32);
 }
 
-int jd_sha256_file_hex(char out[65], const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+int jd_digest_file(EVP_MD_CTX *md, const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return -1;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
   char buf[65536];
   ssize_t n;
   while ((n = read(fd, buf, sizeof buf)) > 0)
-    EVP_DigestUpdate(ctx, buf, (size_t)n);
+    EVP_DigestUpdate(md, buf, (size_t)n);
   int saved = errno;
   close(fd);
+  errno = saved;
+  return n < 0 ? -1 : 0;
+}
+
+int jd_sha256_file_hex(char out[65], const char *path) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    EVP_MD_CTX_free(ctx);
+    errno = ENOMEM;
+    return -1;
+  }
+  int rc = jd_digest_file(ctx, path);
+  int saved = errno;
   unsigned char md[32];
   unsigned int mdlen = 0;
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
-  if (n < 0) {
+  if (rc) {
     errno = saved;
     return -1;
   }

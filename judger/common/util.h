@@ -6,12 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "common/fs.h" /* jd_mkdir_p, jd_rm_rf, jd_copy_tree moved there */
 
 /* sha256 of data as 64 lowercase hex chars + NUL. */
 void jd_sha256_hex(char out[65], const void *data, size_t len);
-/* sha256 of a file's bytes; -1 with errno on I/O failure. */
+/* sha256 of a file's bytes (never through a link); -1 with errno on I/O
+ * failure. */
 int jd_sha256_file_hex(char out[65], const char *path);
+/* Feeds the bytes of the file at path into md, opened without following a
+ * final link (a tree being hashed may hold a program's links); -1 with
+ * errno on I/O failure. */
+int jd_digest_file(EVP_MD_CTX *md, const char *path);
 
 /* Reads a whole file (at most max bytes; more = -1 with errno EFBIG).
  * *data is malloc'd, NUL-terminated; the caller frees it. */
