@@ -217,3 +217,43 @@ Test(system, events_since_after_until_is_refused_with_the_engine_message) {
   cr_assert_eq(e->http_status, 400);
   cr_assert(strstr(e->message, "cannot be after"), "%s", e->message);
 }
+
+/* A client whose maximum is below the engine's minimum (libdockerapi 1.43
+ * against Docker 29.0's floor; the trixie sidecar raises its minimum to
+ * 1.44 the same way) fails before any call, with one line naming both
+ * ranges. On an engine that still accepts 1.43 the same client negotiates
+ * 1.43 or the engine's lower maximum: both engines of the suite are held
+ * to the rule that applies to them. */
+Test(system, a_client_below_the_engines_minimum_fails_naming_both_ranges) {
+  c = t_client();
+  dk_version *v = NULL;
+  cr_assert_eq(dk_system_version(&v, c), 0);
+  cr_assert_not_null(v->api_version);
+  const char *engine_min = v->min_api_version ? v->min_api_version : "1.12";
+  dk_client_opts o;
+  cr_assert_eq(dk_client_opts_from_env(&o), 0);
+  o.api_version_max = "1.43";
+  dk_client *old = NULL;
+  cr_assert_eq(dk_client_new(&old, &o), 0);
+  const char *got = NULL;
+  int rc = dk_client_api_version(&got, old);
+  if (dk_api_version_cmp("1.43", engine_min) < 0) {
+    cr_assert_eq(rc, DK_EVERSION, "%s", dk_error_name(rc));
+    const dk_error *e = dk_error_last();
+    cr_assert_not_null(e);
+    cr_assert(strstr(e->message, "no API version in common") && strstr(e->message, engine_min) &&
+                  strstr(e->message, v->api_version) && strstr(e->message, "1.43"),
+              "%s", e->message);
+    dk_info *info = NULL;
+    cr_assert_eq(dk_system_info(&info, old), DK_EVERSION, "no call is sent at a refused version");
+    dk_info_free(info);
+  } else {
+    cr_assert_eq(rc, 0, "%s", dk_error_name(rc));
+    const char *want = dk_api_version_cmp(v->api_version, "1.43") < 0 ? v->api_version : "1.43";
+    cr_assert_str_eq(got, want);
+  }
+  dk_client_free(old);
+  dk_version_free(v);
+  dk_client_free(c);
+  c = NULL;
+}
