@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "queue/queue.h"
 
 typedef struct jd_config {
   char *redis;        /* redis://host:port/db or unix:///path */
@@ -29,10 +30,13 @@ typedef struct jd_config {
   int max_attempts;   /* attempts before a task goes to the dead letters */
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;
-  bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
-  char *log_level;      /* debug, info, warn, error */
-  bool log_json;        /* one JSON object per log line */
-  char *config_file;    /* the file that was read, or NULL */
+  bool reap_dead_hosts;    /* also clean up containers of registered hosts that died */
+  int64_t reconcile_ms;    /* period of the reconciliation sweep; 0 = only at start */
+  int64_t entry_max_bytes; /* a longer entry is dead-lettered unread */
+  int entry_max_depth;     /* deeper JSON nesting is dead-lettered */
+  char *log_level;         /* debug, info, warn, error */
+  bool log_json;           /* one JSON object per log line */
+  char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */

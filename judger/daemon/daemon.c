@@ -27,7 +27,8 @@ static jd_queue_opts queue_opts(const jd_daemon *d) {
                      .prefix = d->cfg.prefix,
                      .group = d->cfg.group,
                      .consumer = d->cfg.host_id,
-                     .lease_ms = d->cfg.lease_ms};
+                     .lease_ms = d->cfg.lease_ms,
+                     .entry_max_bytes = (size_t)d->cfg.entry_max_bytes};
   o.redis.io_timeout_ms = 5000;
   o.redis.connect_timeout_ms = 2000;
   return o;

@@ -96,6 +96,8 @@ typedef struct jd_daemon_stats {
   uint64_t dead;       /* dead-lettered */
   uint64_t retried;    /* attempts left for a retry (system faults) */
   uint64_t drained;    /* attempts given back on stop */
+  uint64_t fenced;     /* runs whose writes were refused: their claim was lost */
+  uint64_t sweeps;     /* reconciliation sweeps made */
   bool ready;          /* reconciled and reading */
 } jd_daemon_stats;
 void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out);

@@ -33,11 +33,14 @@ typedef struct jd_slot {
   jd_entry entry;
   char task_id[JD_TASK_ID_MAX + 1];
   int attempt;
+  long long claim; /* the run's claim token (fencing token); JD_CLAIM_NONE between runs */
   dk_cancel *cancel;
   int64_t started_ms, last_activity_ms;
   char progress[PROGRESS_MAX];
   bool progress_dirty;
-  bool lease_lost, stalled, drained;
+  bool lease_lost; /* the entry went to another judger */
+  bool claim_lost; /* the task's claim went to another run: write nothing */
+  bool stalled, drained;
   bool finishing; /* acking/storing: a lease that ends now is expected */
 } jd_slot;
 
