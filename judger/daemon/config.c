@@ -44,6 +44,7 @@ static const key_def keys[] = {
     {"upload_timeout_ms", K_MS, F(upload_timeout_ms), 100, 86400000},
     {"reap_dead_hosts", K_BOOL, F(reap_dead_hosts), 0, 0},
     {"reconcile_ms", K_MS, F(reconcile_ms), 0, 86400000},
+    {"reconcile_grace_ms", K_MS, F(reconcile_grace_ms), 100, 3600000},
     {"entry_max_bytes", K_SIZE, F(entry_max_bytes), 1024, (int64_t)1 << 30},
     {"entry_max_depth", K_INT, F(entry_max_depth), 1, 100000},
     {"log_level", K_STR, F(log_level), 0, 0},
@@ -119,6 +120,7 @@ int jd_config_defaults(jd_config *c) {
   c->upload_timeout_ms = 300000;
   c->reap_dead_hosts = true;
   c->reconcile_ms = 60000;
+  c->reconcile_grace_ms = 5000;
   c->entry_max_bytes = (int64_t)JD_ENTRY_MAX_BYTES_DEFAULT;
   c->entry_max_depth = JD_TASK_MAX_DEPTH_DEFAULT;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||

@@ -30,8 +30,11 @@ typedef struct jd_config {
   int max_attempts;   /* attempts before a task goes to the dead letters */
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;
-  bool reap_dead_hosts;    /* also clean up containers of registered hosts that died */
-  int64_t reconcile_ms;    /* period of the reconciliation sweep; 0 = only at start */
+  bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
+  int64_t reconcile_ms; /* period of the reconciliation sweep; 0 = none */
+  /* each sweep at start, after the engine came back or after a system
+   * fault is made once more this much later (creates still in flight) */
+  int64_t reconcile_grace_ms;
   int64_t entry_max_bytes; /* a longer entry is dead-lettered unread */
   int entry_max_depth;     /* deeper JSON nesting is dead-lettered */
   char *log_level;         /* debug, info, warn, error */

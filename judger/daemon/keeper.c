@@ -100,7 +100,7 @@ static int64_t first_seen(const dead_hosts *known, const char *host, int64_t now
 
 static void reap_host(jd_daemon *d, const char *host) {
   jd_reconcile_report rep = {0};
-  int rc = jd_reconcile_engine(&rep, d->ctx->dk, host);
+  int rc = jd_reconcile_engine(&rep, d->ctx->dk, host, NULL, NULL);
   if (rep.containers || rep.networks || rc)
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.dead_host",
            "host %s is dead: removed %zu containers, %zu networks%s%s", host, rep.containers,

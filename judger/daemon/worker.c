@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/fault.h"
 #include "daemon/upload.h"
 
 static void exec_result_clear(jd_exec_result *r) {
@@ -257,9 +258,57 @@ static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, d
   return 0;
 }
 
+/* Whether the engine went away since the run started (epoch0), or is
+ * away now. Without an engine (tests with a fake executor) it never is.
+ * d->mu held. */
+static bool engine_went_away_locked(const jd_daemon *d, uint64_t epoch0) {
+  return d->ctx && (d->engine_epoch != epoch0 || !d->engine_up);
+}
+
+/* Waits up to JD_FAULT_CONFIRM_MS for the engine watcher to see the engine
+ * go away (see fault.h); true when it did. */
+static bool engine_confirm(jd_daemon *d, const char *task_id, uint64_t epoch0) {
+  jd_log_task(JD_LOG_INFO, "fault.confirm", task_id,
+              "a container died by a signal the judger did not send; watching the engine");
+  pthread_mutex_lock(&d->mu);
+  int64_t until = jd_mono_ms() + JD_FAULT_CONFIRM_MS;
+  while (d->ctx && !d->hard_stop && !engine_went_away_locked(d, epoch0) && jd_mono_ms() < until)
+    jd_daemon_wait_ms(d, until - jd_mono_ms());
+  bool gone = engine_went_away_locked(d, epoch0);
+  pthread_mutex_unlock(&d->mu);
+  return gone;
+}
+
+/* Fault attribution's verdict on what execute() came to (fault.h). */
+static jd_blame blame_of(jd_daemon *d, const jd_task *t, int outcome, const jd_exec_result *res,
+                         uint64_t epoch0) {
+  pthread_mutex_lock(&d->mu);
+  jd_fault_facts f = {outcome, res->status, res->engine_error, res->signal_exit,
+                      engine_went_away_locked(d, epoch0)};
+  pthread_mutex_unlock(&d->mu);
+  if (jd_fault_needs_confirm(&f))
+    f.engine_went_away = engine_confirm(d, t->id, epoch0);
+  return jd_fault_blame(&f);
+}
+
+/* A system fault: retried, the program not blamed, and the sweeper asked to
+ * remove what the run could not (the engine was away when it cleaned up). */
+static void system_fault(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, int outcome,
+                         const jd_exec_result *res) {
+  char why[512];
+  if (outcome == JD_EXEC_DONE)
+    snprintf(why, sizeof why, "the engine failed or went away mid-run (the run said: %s)",
+             res->summary ? res->summary : jd_task_status_name(res->status));
+  else
+    snprintf(why, sizeof why, "%s", res->reason ? res->reason : "system error");
+  retry_later(d, s, t, attempt, why);
+  if (d->ctx)
+    jd_sweep_request(d);
+}
+
 /* What execute() came to, once fault attribution had its say. */
 static void end_attempt(jd_daemon *d, jd_slot *s, jd_task *t, int attempt, int outcome,
-                        const jd_exec_result *res, const char *out_dir) {
+                        const jd_exec_result *res, const char *out_dir, uint64_t epoch0) {
   pthread_mutex_lock(&d->mu);
   bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost, fenced = s->claim_lost;
   pthread_mutex_unlock(&d->mu);
@@ -275,12 +324,19 @@ static void end_attempt(jd_daemon *d, jd_slot *s, jd_task *t, int attempt, int o
   if (lost)
     jd_log_task(JD_LOG_WARN, "task.lease_lost", t->id,
                 "another judger took the entry over; this run still holds the claim");
-  if (outcome == JD_EXEC_INVALID)
+  switch (blame_of(d, t, outcome, res, epoch0)) {
+  case JD_BLAME_TASK:
     dead_letter(d, s, t->id, s->claim, res->reason ? res->reason : "invalid task", attempt);
-  else if (outcome == JD_EXEC_DONE)
-    finish(d, s, t, attempt, res, out_dir, stalled);
-  else
-    retry_later(d, s, t, attempt, res->reason ? res->reason : "system error");
+    return;
+  case JD_BLAME_SYSTEM:
+    system_fault(d, s, t, attempt, outcome, res);
+    return;
+  case JD_BLAME_NONE:
+  case JD_BLAME_PROGRAM:
+  case JD_BLAME_COUNT:
+    break;
+  }
+  finish(d, s, t, attempt, res, out_dir, stalled);
 }
 
 static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int attempt) {
@@ -292,15 +348,21 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
     retry_later(d, s, t, attempt, "out of memory");
     goto cleanup;
   }
+  const char *owner = d->exec.owner ? d->exec.owner(d->exec.self, prepared) : NULL;
+  pthread_mutex_lock(&d->mu);
+  snprintf(s->owner, sizeof s->owner, "%s", owner ? owner : "");
+  uint64_t epoch0 = d->engine_epoch;
+  pthread_mutex_unlock(&d->mu);
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
   jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_progress, s};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
-  end_attempt(d, s, t, attempt, outcome, &res, out_dir);
+  end_attempt(d, s, t, attempt, outcome, &res, out_dir, epoch0);
 cleanup:
   pthread_mutex_lock(&d->mu);
   s->cancel = NULL;
   s->task_id[0] = '\0';
+  s->owner[0] = '\0';
   s->claim = JD_CLAIM_NONE;
   pthread_mutex_unlock(&d->mu);
   dk_cancel_free(cancel);

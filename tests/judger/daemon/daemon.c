@@ -179,7 +179,8 @@ static running *start_daemon(dopts o) {
                          {"log_level", "warn"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
-  jd_executor ex = {fake_prepare, fake_execute, fake_release, fk};
+  jd_executor ex = {
+      .prepare = fake_prepare, .execute = fake_execute, .release = fake_release, .self = fk};
   cr_assert_eq(jd_daemon_new(&r->d, &c, NULL, &ex), 0);
   jd_config_clear(&c);
   pthread_create(&r->th, NULL, run_thread, r);
