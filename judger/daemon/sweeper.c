@@ -42,7 +42,9 @@ static void sweep(jd_daemon *d, const char *why, bool all) {
   pthread_mutex_lock(&d->mu);
   d->st.sweeps++;
   pthread_mutex_unlock(&d->mu);
-  if (rc || rep.containers || rep.networks || rep.workdirs || all)
+  /* A quiet periodic sweep says nothing; the others always do. */
+  bool quiet = !strcmp(why, "periodic") && !rep.containers && !rep.networks && !rep.workdirs;
+  if (rc || !quiet)
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, all ? "reconcile.startup" : "reconcile.sweep",
            "%s: removed %zu containers, %zu networks, %zu match work dirs of host %s%s%s", why,
            rep.containers, rep.networks, rep.workdirs, d->cfg.host_id, rc ? "; error: " : "",
