@@ -41,17 +41,9 @@ int jd_queue_renew(bool *ours, jd_queue *q, const jd_priority *prios, const char
       keys[i] = q->stream[prios[off + i]];
       args[2 + i] = ids[off + i];
     }
-    redisReply *rep = NULL;
-    int rc = jd_queue_eval(&rep, q, renew_lua, (int)m, keys, (int)m + 2, args);
+    int rc = jd_queue_eval_flags(ours + off, m, q, renew_lua, (int)m, keys, (int)m + 2, args);
     if (rc)
       return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
-      freeReplyObject(rep);
-      return JD_REDIS_EPROTO;
-    }
-    for (size_t i = 0; i < m; i++)
-      ours[off + i] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer;
-    freeReplyObject(rep);
   }
   return 0;
 }
@@ -171,17 +163,10 @@ int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
       keys[2 * i + 1] = k[i].status;
       args[1 + i] = tok[i];
     }
-    redisReply *rep = NULL;
-    int rc = jd_queue_eval(&rep, q, renew_claims_lua, (int)(2 * m), keys, (int)m + 1, args);
+    int rc = jd_queue_eval_flags(ours + off, m, q, renew_claims_lua, (int)(2 * m), keys, (int)m + 1,
+                                 args);
     if (rc)
       return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
-      freeReplyObject(rep);
-      return JD_REDIS_EPROTO;
-    }
-    for (size_t i = 0; i < m; i++)
-      ours[off + i] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer;
-    freeReplyObject(rep);
   }
   return 0;
 }
@@ -223,16 +208,6 @@ int jd_queue_drained(jd_queue *q, jd_priority p, const char *entry_id, const cha
   return jd_queue_eval(NULL, q, drained_lua, 4, keys, 6, args);
 }
 
-/* An integer reply 1 as *held (held may be NULL). */
-static int held_of(bool *held, redisReply *rep) {
-  long long n = 0;
-  int rc = jd_reply_int(rep, &n) ? JD_REDIS_EPROTO : 0;
-  freeReplyObject(rep);
-  if (held)
-    *held = n == 1;
-  return rc;
-}
-
 /* KEYS = result key, status key, claim key; ARGV = now, error, token. */
 static const char retry_lua[] = JD_CLAIM_HOLDS_LUA RELEASE_CLAIM_LUA
     "if not holds(KEYS[3], KEYS[2], ARGV[3]) then return 0 end\n"
@@ -253,9 +228,11 @@ int jd_queue_retry_later(bool *held, jd_queue *q, const char *task_id, long long
   jd_claim_text(tok, claim);
   const char *keys[] = {k.result, k.status, k.claim};
   const char *args[] = {k.now, error ? error : "", tok};
-  redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, retry_lua, 3, keys, 3, args);
-  return rc ? rc : held_of(held, rep);
+  long long n = 0;
+  int rc = jd_queue_eval_int(&n, q, retry_lua, 3, keys, 3, args);
+  if (held)
+    *held = !rc && n == 1;
+  return rc;
 }
 
 /* Only while the claim is held and the task runs: a late progress write

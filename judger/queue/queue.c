@@ -103,6 +103,34 @@ int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
   return jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
 }
 
+int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
+                      const char *const *keys, int nargs, const char *const *args) {
+  *n = 0;
+  redisReply *rep = NULL;
+  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
+  if (rc)
+    return rc;
+  rc = jd_reply_int(rep, n) ? JD_REDIS_EPROTO : 0;
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                        const char *const *keys, int nargs, const char *const *args) {
+  redisReply *rep = NULL;
+  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
+  if (rc)
+    return rc;
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
+    freeReplyObject(rep);
+    return JD_REDIS_EPROTO;
+  }
+  for (size_t i = 0; i < m; i++)
+    out[i] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer;
+  freeReplyObject(rep);
+  return 0;
+}
+
 int jd_queue_setup(jd_queue *q) {
   for (int i = 0; i < JD_PRIO_COUNT; i++) {
     int rc = jd_redis_command(NULL, q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream[i], q->group);

@@ -54,6 +54,14 @@ void jd_claim_text(char out[24], long long claim);
 int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
                   const char *const *keys, int nargs, const char *const *args);
 
+/* jd_queue_eval of a script that answers one integer: *n. */
+int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
+                      const char *const *keys, int nargs, const char *const *args);
+/* jd_queue_eval of a script that answers an array of m integers: out[i] is
+ * true where the i-th is non-zero. */
+int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                        const char *const *keys, int nargs, const char *const *args);
+
 /* hosts.c, for status.c: the members of the hosts set and, for each, its
  * heartbeat reply (nil when expired). Freed with jd_queue_hosts_free(),
  * also after a failure. */

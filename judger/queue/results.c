@@ -54,15 +54,10 @@ int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_i
                         jd_priority_name(e->prio),
                         DEAD_MAXLEN,
                         tok};
-  redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, dead_lua, 4, keys, 11, args);
-  if (rc)
-    return rc;
   long long n = 0;
-  rc = jd_reply_int(rep, &n) ? JD_REDIS_EPROTO : 0;
-  freeReplyObject(rep);
+  int rc = jd_queue_eval_int(&n, q, dead_lua, 4, keys, 11, args);
   if (held)
-    *held = n == 1;
+    *held = !rc && n == 1;
   return rc;
 }
 
@@ -119,13 +114,10 @@ int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, con
                         k.now,
                         RESULTS_MAXLEN,
                         tok};
-  redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, store_lua, 5, keys, 11, args);
-  if (rc)
-    return rc;
   long long n = 0;
-  rc = jd_reply_int(rep, &n) || n < 0 || n >= JD_STORE_COUNT ? JD_REDIS_EPROTO : 0;
-  freeReplyObject(rep);
+  int rc = jd_queue_eval_int(&n, q, store_lua, 5, keys, 11, args);
+  if (!rc && (n < 0 || n >= JD_STORE_COUNT))
+    rc = JD_REDIS_EPROTO;
   if (!rc)
     *out = (jd_store_outcome)n;
   return rc;

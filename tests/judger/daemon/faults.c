@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -138,6 +139,9 @@ static char *players_game(void) {
       "done\n"
       "sleep 30\n";
   cr_assert_eq(jd_write_file(path, sh, strlen(sh)), 0);
+  /* The game logic runs as an unprivileged user: it must read its dir. */
+  cr_assert_eq(chmod(dir, 0755), 0);
+  cr_assert_eq(chmod(path, 0644), 0);
   return dir;
 }
 
