@@ -216,7 +216,8 @@ static int round_collect_locked(round_state *r, jd_daemon *d, int round) {
     if (!s->busy)
       continue;
     add_lease(r, s->entry.prio, s->entry.id, i);
-    if (s->claim != JD_CLAIM_NONE && s->task_id[0] && !s->claim_lost) {
+    /* A run that is finishing gives its claim up itself: not renewed. */
+    if (s->claim != JD_CLAIM_NONE && s->task_id[0] && !s->claim_lost && !s->finishing) {
       claim_item *c = &r->claims[r->nclaims++];
       snprintf(c->task_id, sizeof c->task_id, "%s", s->task_id);
       c->claim = s->claim;

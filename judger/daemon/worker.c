@@ -205,6 +205,7 @@ static void give_back(jd_daemon *d, jd_slot *s, const jd_task *t) {
 static void retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, const char *why) {
   int rc;
   bool held = false;
+  set_finishing(d, s);
   WITH_RETRY(rc, d, s->q, false, jd_queue_retry_later(&held, s->q, t->id, s->claim, why));
   if (!rc && !held) {
     claim_lost(d, t->id, "retry");
