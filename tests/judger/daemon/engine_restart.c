@@ -7,6 +7,7 @@
  * daemon is idle. Stops the shared engine: RUN_SERIAL (label "serial"). */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +57,39 @@ static void engine_start(void) {
   dk_client_free(c);
 }
 
+/* The ids of the host's containers and networks now, NULL-terminated. */
+static char **host_objects(dk_client *c, const char *host) {
+  char label[160];
+  snprintf(label, sizeof label, "judger.host=%s", host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *cl = NULL;
+  dk_network_list *nl = NULL;
+  t_ok(dk_container_list_by_label(&cl, c, true, labels));
+  t_ok(dk_network_list_by_label(&nl, c, labels));
+  char **ids = calloc(cl->count + nl->count + 1, sizeof *ids);
+  size_t n = 0;
+  for (size_t i = 0; i < cl->count; i++)
+    ids[n++] = strdup(cl->items[i].id);
+  for (size_t i = 0; i < nl->count; i++)
+    ids[n++] = strdup(nl->items[i].id);
+  dk_container_list_free(cl);
+  dk_network_list_free(nl);
+  return ids;
+}
+
+/* How many of ids still exist (as a container or a network). */
+static size_t still_there(dk_client *c, char **ids) {
+  size_t n = 0;
+  for (char **p = ids; *p; p++) {
+    dk_container_info *ci = NULL;
+    dk_network_info *ni = NULL;
+    n += dk_container_inspect(&ci, c, *p) == 0 || dk_network_inspect(&ni, c, *p) == 0;
+    dk_container_info_free(ci);
+    dk_network_info_free(ni);
+  }
+  return n;
+}
+
 static size_t left_on(dk_client *c, const t_proc *p) {
   return t_host_containers(c, p->host) + t_host_networks(c, p->host) + t_workdirs(p->state);
 }
@@ -68,8 +102,8 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
   jd_queue *q = NULL;
   jd_queue_opts o = {.redis_url = srv->url, .consumer = "test-client"};
   cr_assert_eq(jd_queue_new(&q, &o), 0);
-  t_proc *a =
-      t_daemon_spawn(srv->url, host, state, "--reconcile-ms 2000 --reconcile-grace-ms 1500");
+  t_proc *a = t_daemon_spawn(srv->url, host, state,
+                             "--reconcile-ms 2000 --reconcile-grace-ms 1500 --max-attempts 10");
   char json[2048];
   snprintf(json, sizeof json,
            "{\"id\":\"er\",\"type\":\"match\",\"match\":{\"id\":\"er\",\"game_logic\":{\"id\":"
@@ -80,11 +114,20 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
   cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, "er", json), 0);
   free(t_wait_task_state(q, "er", "running", 30000));
   t_wait_host_containers(c, host, 1, 30000);
+  char **before = host_objects(c, host);
   dk_client_free(c);
   engine_stop();
   engine_start();
   int64_t back = jd_mono_ms();
   c = t_client();
+  /* What the interrupted run had on the engine goes first. */
+  size_t old = still_there(c, before);
+  for (int i = 0; i < 600 && old > 0; i++) {
+    usleep(100000);
+    old = still_there(c, before);
+  }
+  int64_t old_gone_ms = jd_mono_ms() - back;
+  cr_assert_eq(old, 0, "the interrupted run's objects stay (log %s)", a->log);
   char *res = NULL;
   for (int i = 0; i < 1800 && jd_queue_get_result(&res, q, "er") == 0 && !res; i++)
     usleep(100000);
@@ -101,12 +144,17 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
     left = left_on(c, a);
   }
   int64_t clean_ms = jd_mono_ms() - back;
-  fprintf(stderr, "engine restart: task %s (attempt %d); engine back -> clean host: %lld ms\n",
-          status, t_json_int(res, "task", "attempt"), (long long)clean_ms);
+  fprintf(stderr,
+          "engine restart: task %s (attempt %d); engine back -> the interrupted run's objects "
+          "gone: %lld ms; -> clean idle host: %lld ms\n",
+          status, t_json_int(res, "task", "attempt"), (long long)old_gone_ms, (long long)clean_ms);
   cr_assert_eq(left, 0, "leftovers of %s after the restart (log %s)", host, a->log);
   kill(a->pid, SIGTERM);
   cr_assert_eq(t_proc_wait(a, 20000), 0, "log %s", a->log);
   t_cleanup_host(c, host);
+  for (char **p = before; *p; p++)
+    free(*p);
+  free(before);
   free(status);
   free(res);
   t_proc_free(a);
