@@ -126,7 +126,7 @@ static int read_task(char **json, jd_task **task, const char *file) {
     fprintf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
     return JD_EXIT_USAGE;
   }
-  if (jd_task_parse(task, *json, err, sizeof err)) {
+  if (jd_task_parse(task, *json, 0, err, sizeof err)) {
     fprintf(stderr, "judger submit: invalid task: %s\n", err);
     return JD_EXIT_USAGE;
   }

@@ -8,6 +8,7 @@
 
 #include "common/context.h"
 #include "common/error.h"
+#include "common/size.h"
 #include "common/util.h"
 #include "daemon/config.h"
 
@@ -15,7 +16,7 @@ extern char **environ;
 
 #define DEFAULT_CONFIG_FILE "/etc/judger/judger.conf"
 
-typedef enum { K_STR, K_INT, K_MS, K_BOOL } kind;
+typedef enum { K_STR, K_INT, K_MS, K_SIZE, K_BOOL } kind;
 
 typedef struct key_def {
   const char *name;
@@ -42,6 +43,10 @@ static const key_def keys[] = {
     {"upload_retries", K_INT, F(upload_retries), 1, 100},
     {"upload_timeout_ms", K_MS, F(upload_timeout_ms), 100, 86400000},
     {"reap_dead_hosts", K_BOOL, F(reap_dead_hosts), 0, 0},
+    {"reconcile_ms", K_MS, F(reconcile_ms), 0, 86400000},
+    {"reconcile_grace_ms", K_MS, F(reconcile_grace_ms), 100, 3600000},
+    {"entry_max_bytes", K_SIZE, F(entry_max_bytes), 1024, (int64_t)1 << 30},
+    {"entry_max_depth", K_INT, F(entry_max_depth), 1, 100000},
     {"log_level", K_STR, F(log_level), 0, 0},
     {"log_json", K_BOOL, F(log_json), 0, 0},
     {"net_pool", K_STR, F(net_pool), 0, 0},
@@ -115,6 +120,10 @@ int jd_config_defaults(jd_config *c) {
   c->upload_retries = 5;
   c->upload_timeout_ms = 300000;
   c->reap_dead_hosts = true;
+  c->reconcile_ms = 60000;
+  c->reconcile_grace_ms = 5000;
+  c->entry_max_bytes = (int64_t)JD_ENTRY_MAX_BYTES_DEFAULT;
+  c->entry_max_depth = JD_TASK_MAX_DEPTH_DEFAULT;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
       set_str(&c->state_dir, JD_STATE_DIR_DEFAULT) || set_str(&c->prefix, "judger") ||
       set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info") ||
@@ -211,6 +220,9 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (k->kind == K_MS) {
     if (parse_ms(value, &n))
       return jd_fail(err, errlen, "%s: expected a duration (1500, 1500ms, 2s, 1m)", k->name);
+  } else if (k->kind == K_SIZE) {
+    if (jd_parse_size(&n, value))
+      return jd_fail(err, errlen, "%s: expected a size (1048576, 512k, 1m)", k->name);
   } else {
     char *end = NULL;
     errno = 0;
@@ -222,7 +234,7 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (n < k->lo || n > k->hi)
     return jd_fail(err, errlen, "%s: must be from %lld to %lld", k->name, (long long)k->lo,
                    (long long)k->hi);
-  if (k->kind == K_MS)
+  if (k->kind == K_MS || k->kind == K_SIZE)
     *(int64_t *)slot = n;
   else
     *(int *)slot = (int)n;

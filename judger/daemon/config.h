@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "queue/queue.h"
 
 typedef struct jd_config {
   char *redis;        /* redis://host:port/db or unix:///path */
@@ -30,10 +31,16 @@ typedef struct jd_config {
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;
   bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
-  char *log_level;      /* debug, info, warn, error */
-  char *net_pool;       /* CIDR the match networks are carved from; "" = engine's */
-  bool log_json;        /* one JSON object per log line */
-  char *config_file;    /* the file that was read, or NULL */
+  int64_t reconcile_ms; /* period of the reconciliation sweep; 0 = none */
+  /* each sweep at start, after the engine came back or after a system
+   * fault is made once more this much later (creates still in flight) */
+  int64_t reconcile_grace_ms;
+  int64_t entry_max_bytes; /* a longer entry is dead-lettered unread */
+  int entry_max_depth;     /* deeper JSON nesting is dead-lettered */
+  char *log_level;         /* debug, info, warn, error */
+  char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
+  bool log_json;           /* one JSON object per log line */
+  char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */

@@ -27,7 +27,8 @@ static jd_queue_opts queue_opts(const jd_daemon *d) {
                      .prefix = d->cfg.prefix,
                      .group = d->cfg.group,
                      .consumer = d->cfg.host_id,
-                     .lease_ms = d->cfg.lease_ms};
+                     .lease_ms = d->cfg.lease_ms,
+                     .entry_max_bytes = (size_t)d->cfg.entry_max_bytes};
   o.redis.io_timeout_ms = 5000;
   o.redis.connect_timeout_ms = 2000;
   return o;
@@ -57,6 +58,7 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
     }
   }
   d->ctx = ctx;
+  d->engine_up = ctx != NULL; /* until its event stream says otherwise */
   d->exec = *exec;
   d->nslots = cfg->slots > 0 ? cfg->slots : 1;
   d->slots = calloc((size_t)d->nslots, sizeof *d->slots);
@@ -87,6 +89,7 @@ void jd_daemon_free(jd_daemon *d) {
   jd_queue_free(d->rq);
   jd_queue_free(d->kq);
   jd_entry_list_clear(&d->backlog);
+  dk_cancel_free(d->sweeper_cancel);
   jd_config_clear(&d->cfg);
   pthread_cond_destroy(&d->cv);
   pthread_mutex_destroy(&d->mu);
@@ -263,18 +266,6 @@ static int read_round(jd_daemon *d, size_t free_slots, bool claim) {
   return rc;
 }
 
-static void reconcile_startup(jd_daemon *d) {
-  if (!d->ctx)
-    return;
-  jd_reconcile_report rep = {0};
-  int rc = jd_reconcile_engine(&rep, d->ctx->dk, d->cfg.host_id);
-  int rc2 = jd_reconcile_workdirs(&rep, d->ctx->dk, d->cfg.state_dir);
-  jd_log(rc || rc2 ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.startup",
-         "removed %zu containers, %zu networks, %zu match work dirs of host %s%s%s", rep.containers,
-         rep.networks, rep.workdirs, d->cfg.host_id, rc || rc2 ? "; error: " : "",
-         rc || rc2 ? dk_strerror(rc ? rc : rc2) : "");
-}
-
 static void release_backlog(jd_daemon *d) {
   jd_entry_list l = {0};
   pthread_mutex_lock(&d->mu);
@@ -316,6 +307,9 @@ static void drain(jd_daemon *d) {
     jd_daemon_wait_ms(d, 1000);
   d->workers_exit = true;
   d->keeper_exit = true;
+  d->sweeper_exit = true;
+  if (d->sweeper_cancel)
+    dk_cancel_fire(d->sweeper_cancel);
   pthread_cond_broadcast(&d->cv);
   pthread_mutex_unlock(&d->mu);
 }
@@ -330,8 +324,9 @@ static int start_up(jd_daemon *d, bool *stopped) {
              strerror(errno));
     return -1;
   }
-  /* Before the first task: what a previous run of this host left. */
-  reconcile_startup(d);
+  /* Before the first task: what a previous run of this host left (the
+   * sweeper looks again after reconcile_grace_ms: creates in flight). */
+  jd_sweep_startup(d);
   bool warned = false;
   int rc = jd_queue_setup(d->rq);
   for (; rc == JD_REDIS_ECONN; rc = jd_queue_setup(d->rq)) {
@@ -356,6 +351,8 @@ static void start_threads(jd_daemon *d) {
       d->slots[i].started = true;
   }
   d->keeper_started = pthread_create(&d->keeper, NULL, jd_keeper_main, d) == 0;
+  if (d->ctx && dk_cancel_new(&d->sweeper_cancel) == 0)
+    d->sweeper_started = pthread_create(&d->sweeper, NULL, jd_sweeper_main, d) == 0;
   pthread_mutex_lock(&d->mu);
   d->ready = true;
   pthread_mutex_unlock(&d->mu);
@@ -367,6 +364,8 @@ static void join_threads(jd_daemon *d) {
       pthread_join(d->slots[i].th, NULL);
   if (d->keeper_started)
     pthread_join(d->keeper, NULL);
+  if (d->sweeper_started)
+    pthread_join(d->sweeper, NULL);
 }
 
 /* The reader: whenever a slot is free, one read round; until the stop. */

@@ -44,6 +44,10 @@ typedef struct jd_exec_result {
   jd_task_status status; /* DONE: finished, failed, error or cancelled */
   char *summary;         /* one line, may be NULL */
   char *reason;          /* INVALID/RETRY: why, may be NULL */
+  /* Facts for fault attribution (fault.h), DONE only: a container whose
+   * end the engine could not report (UE); one that died by SIGTERM or
+   * SIGKILL (143/137) the judger did not send, not OOM-killed. */
+  bool engine_error, signal_exit;
 } jd_exec_result;
 
 /* A task's inner spec is parsed once, by prepare(), and the parsed form
@@ -63,6 +67,10 @@ typedef struct jd_executor {
   /* Frees what prepare() made (NULL-safe). May be NULL when prepare()
    * allocates nothing. */
   void (*release)(void *self, void *prepared);
+  /* The label ("k=v") on what running the prepared task creates on the
+   * engine, so the periodic reconciliation leaves it alone while the task
+   * runs. Storage of prepared or static. May be NULL (nothing created). */
+  const char *(*owner)(void *self, const void *prepared);
   void *self;
 } jd_executor;
 
@@ -96,6 +104,8 @@ typedef struct jd_daemon_stats {
   uint64_t dead;       /* dead-lettered */
   uint64_t retried;    /* attempts left for a retry (system faults) */
   uint64_t drained;    /* attempts given back on stop */
+  uint64_t fenced;     /* runs whose writes were refused: their claim was lost */
+  uint64_t sweeps;     /* reconciliation sweeps made */
   bool ready;          /* reconciled and reading */
 } jd_daemon_stats;
 void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out);

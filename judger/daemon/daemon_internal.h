@@ -33,12 +33,16 @@ typedef struct jd_slot {
   jd_entry entry;
   char task_id[JD_TASK_ID_MAX + 1];
   int attempt;
+  long long claim; /* the run's claim token (fencing token); JD_CLAIM_NONE between runs */
   dk_cancel *cancel;
   int64_t started_ms, last_activity_ms;
   char progress[PROGRESS_MAX];
   bool progress_dirty;
-  bool lease_lost, stalled, drained;
-  bool finishing; /* acking/storing: a lease that ends now is expected */
+  bool lease_lost; /* the entry went to another judger */
+  bool claim_lost; /* the task's claim went to another run: write nothing */
+  bool stalled, drained;
+  bool finishing;  /* acking/storing: a lease that ends now is expected */
+  char owner[320]; /* the running task's owner label (executor owner()), or "" */
 } jd_slot;
 
 struct jd_daemon {
@@ -55,6 +59,13 @@ struct jd_daemon {
   jd_queue *rq, *kq; /* reader's and keeper's connections */
   pthread_t keeper;
   bool keeper_started;
+  /* The sweeper (sweeper.c): engine watcher and reconciliation. Under mu: */
+  pthread_t sweeper;
+  bool sweeper_started, sweeper_exit;
+  dk_cancel *sweeper_cancel; /* ends its event stream at stop */
+  bool engine_up;            /* the engine's event stream is open */
+  uint64_t engine_epoch;     /* +1 each time the engine went away */
+  bool sweep_requested;      /* a run ended by a system fault: sweep soon */
   jd_daemon_stats st;
   int64_t started_ms;
   char err[512];
@@ -80,6 +91,14 @@ bool jd_daemon_redis_wait(jd_daemon *d, jd_queue *q, bool keep_on_stop);
 
 void *jd_worker_main(void *slot);
 void *jd_keeper_main(void *daemon);
+void *jd_sweeper_main(void *daemon);
+
+/* ---- sweeper.c ----------------------------------------------------------- */
+
+/* The startup reconciliation: everything of this host (nothing runs yet). */
+void jd_sweep_startup(jd_daemon *d);
+/* Asks the sweeper for a sweep now (d->mu not held). */
+void jd_sweep_request(jd_daemon *d);
 
 /* ---- spool.c ------------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include "build/build.h"
 #include "build/build_request.h"
 #include "common/error.h"
+#include "common/labels.h"
 #include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
@@ -20,6 +21,7 @@ typedef struct prepared {
   jd_match_spec *spec;     /* a match */
   json_object *build_json; /* a build: req's strings point into it */
   jd_build_request req;
+  char owner[320]; /* judger.match=<id>, or the build role */
 } prepared;
 
 static void release(void *self, void *ptr) {
@@ -45,10 +47,15 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
     rc = jd_match_spec_from_object(&p->spec, t->spec, NULL, why, sizeof why);
     if (rc)
       jd_fail(err, errlen, "match: %s", why);
+    else
+      snprintf(p->owner, sizeof p->owner, "%s=%s", JD_LABEL_MATCH, p->spec->id);
   } else {
     /* The request's strings point into the object: keep a reference. */
     p->build_json = json_object_get(t->spec);
     rc = jd_build_request_parse(&p->req, p->build_json, err, errlen);
+    /* Build containers carry no task label: while a build runs, every
+     * build container of the host is left alone. */
+    snprintf(p->owner, sizeof p->owner, "%s=build", JD_LABEL_ROLE);
   }
   if (rc) {
     release(self, p);
@@ -145,6 +152,19 @@ static jd_task_status task_status_of(jd_match_status s) {
   return JD_TASK_STATUS_ERROR;
 }
 
+/* exit 128 + SIGTERM / SIGKILL */
+#define EXIT_SIGTERM 143
+#define EXIT_SIGKILL 137
+
+/* The facts fault attribution needs from how one container ended. */
+static void instance_facts(jd_exec_result *res, const jd_instance_result *in) {
+  if (in->verdict == JD_VERDICT_UE)
+    res->engine_error = true;
+  if (in->verdict == JD_VERDICT_RE && !in->killed && !in->oom_killed &&
+      (in->exit_code == EXIT_SIGTERM || in->exit_code == EXIT_SIGKILL))
+    res->signal_exit = true;
+}
+
 static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *env,
                      jd_exec_result *res) {
   jd_match_hooks hooks = {env->progress, env->ud, env->cancel};
@@ -165,6 +185,9 @@ static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *
     res->status = task_status_of(r->status);
     res->summary = strdup(summary);
     res->result = jd_match_result_object(r);
+    instance_facts(res, &r->game_logic);
+    for (size_t i = 0; i < r->ninstances; i++)
+      instance_facts(res, &r->instances[i]);
   }
   jd_match_result_free(r);
   return outcome;
@@ -182,7 +205,14 @@ static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *e
                                   : run_match(ctx, p->spec, env, res);
 }
 
+static const char *owner(void *self, const void *ptr) {
+  (void)self;
+  const prepared *p = ptr;
+  return p && p->owner[0] ? p->owner : NULL;
+}
+
 void jd_executor_real(jd_executor *out, jd_ctx *ctx) {
+  out->owner = owner;
   out->prepare = prepare;
   out->execute = execute;
   out->release = release;

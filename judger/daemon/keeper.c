@@ -100,7 +100,7 @@ static int64_t first_seen(const dead_hosts *known, const char *host, int64_t now
 
 static void reap_host(jd_daemon *d, const char *host) {
   jd_reconcile_report rep = {0};
-  int rc = jd_reconcile_engine(&rep, d->ctx->dk, host);
+  int rc = jd_reconcile_engine(&rep, d->ctx->dk, host, NULL, NULL);
   if (rep.containers || rep.networks || rc)
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.dead_host",
            "host %s is dead: removed %zu containers, %zu networks%s%s", host, rep.containers,
@@ -147,8 +147,16 @@ typedef struct lease_item {
 
 typedef struct progress_item {
   char task_id[JD_TASK_ID_MAX + 1];
+  long long claim;
   char progress[PROGRESS_MAX];
 } progress_item;
+
+/* A running task's claim, renewed with its entry's lease. */
+typedef struct claim_item {
+  char task_id[JD_TASK_ID_MAX + 1];
+  long long claim;
+  int slot;
+} claim_item;
 
 /* What one round writes to Redis, copied under d->mu so no Redis call
  * happens with the lock held. */
@@ -157,6 +165,8 @@ typedef struct round_state {
   size_t nleases;
   progress_item *progress; /* tasks whose progress changed */
   size_t nprogress;
+  claim_item *claims; /* running tasks' claims */
+  size_t nclaims;
   json_object *heartbeat;
   bool reap;
 } round_state;
@@ -164,6 +174,7 @@ typedef struct round_state {
 static void round_state_clear(round_state *r) {
   free(r->leases);
   free(r->progress);
+  free(r->claims);
   json_object_put(r->heartbeat);
   memset(r, 0, sizeof *r);
 }
@@ -194,9 +205,10 @@ static int round_collect_locked(round_state *r, jd_daemon *d, int round) {
   size_t cap = (size_t)d->nslots + d->backlog.count;
   r->leases = calloc(cap ? cap : 1, sizeof *r->leases);
   r->progress = calloc((size_t)d->nslots, sizeof *r->progress);
+  r->claims = calloc((size_t)d->nslots, sizeof *r->claims);
   r->heartbeat = heartbeat_locked(d);
   r->reap = d->ctx && d->cfg.reap_dead_hosts && round % 10 == 0;
-  if (!r->leases || !r->progress)
+  if (!r->leases || !r->progress || !r->claims)
     return -1;
   int64_t now = jd_mono_ms();
   for (int i = 0; i < d->nslots; i++) {
@@ -204,9 +216,17 @@ static int round_collect_locked(round_state *r, jd_daemon *d, int round) {
     if (!s->busy)
       continue;
     add_lease(r, s->entry.prio, s->entry.id, i);
+    /* A run that is finishing gives its claim up itself: not renewed. */
+    if (s->claim != JD_CLAIM_NONE && s->task_id[0] && !s->claim_lost && !s->finishing) {
+      claim_item *c = &r->claims[r->nclaims++];
+      snprintf(c->task_id, sizeof c->task_id, "%s", s->task_id);
+      c->claim = s->claim;
+      c->slot = i;
+    }
     if (s->progress_dirty && s->task_id[0]) {
       progress_item *p = &r->progress[r->nprogress++];
       snprintf(p->task_id, sizeof p->task_id, "%s", s->task_id);
+      p->claim = s->claim;
       snprintf(p->progress, sizeof p->progress, "%s", s->progress);
       s->progress_dirty = false;
     }
@@ -265,14 +285,53 @@ static void renew_leases(jd_daemon *d, const round_state *r) {
   free(ours);
 }
 
+/* A run whose claim another run took: it is ended (its writes would be
+ * refused anyway) and writes nothing but its log line. */
+static void claim_lost_locked(jd_daemon *d, const claim_item *c) {
+  jd_slot *s = &d->slots[c->slot];
+  if (!s->busy || s->claim != c->claim || s->claim_lost)
+    return;
+  s->claim_lost = true;
+  if (s->cancel)
+    dk_cancel_fire(s->cancel);
+  jd_log_task(JD_LOG_WARN, "claim.lost", s->task_id,
+              "claim %lld went to another run: ending this one", c->claim);
+}
+
+static void renew_claims(jd_daemon *d, const round_state *r) {
+  size_t n = r->nclaims;
+  if (!n)
+    return;
+  const char **ids = calloc(n, sizeof *ids);
+  long long *claims = calloc(n, sizeof *claims);
+  bool *ours = calloc(n, sizeof *ours);
+  if (ids && claims && ours) {
+    for (size_t i = 0; i < n; i++) {
+      ids[i] = r->claims[i].task_id;
+      claims[i] = r->claims[i].claim;
+    }
+    if (jd_queue_renew_claims(ours, d->kq, ids, claims, n) == 0) {
+      pthread_mutex_lock(&d->mu);
+      for (size_t i = 0; i < n; i++)
+        if (!ours[i])
+          claim_lost_locked(d, &r->claims[i]);
+      pthread_mutex_unlock(&d->mu);
+    }
+  }
+  free(ids);
+  free(claims);
+  free(ours);
+}
+
 static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
   round_state r = {0};
   pthread_mutex_lock(&d->mu);
   round_collect_locked(&r, d, round);
   pthread_mutex_unlock(&d->mu);
   renew_leases(d, &r);
+  renew_claims(d, &r);
   for (size_t i = 0; i < r.nprogress; i++)
-    jd_queue_progress(d->kq, r.progress[i].task_id, r.progress[i].progress);
+    jd_queue_progress(d->kq, r.progress[i].task_id, r.progress[i].claim, r.progress[i].progress);
   jd_queue_heartbeat(d->kq, json_object_to_json_string_ext(r.heartbeat, JSON_C_TO_STRING_PLAIN),
                      d->cfg.lease_ms);
   if (r.reap)

@@ -1,7 +1,8 @@
-/* Startup reconciliation (see reconcile.h). */
+/* Reconciliation of a host's leftovers (see reconcile.h). */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,14 @@
 #include "common/labels.h"
 #include "common/util.h"
 #include "daemon/reconcile.h"
+
+void jd_owned_free(char **v) {
+  if (!v)
+    return;
+  for (char **p = v; *p; p++)
+    free(*p);
+  free(v);
+}
 
 /* Counts one removal's outcome: gone already (404) is neither a removal nor
  * a failure; the first failure's code is kept in *first. */
@@ -22,35 +31,84 @@ static void count_removal(jd_reconcile_report *rep, size_t *removed, int *first,
   }
 }
 
-int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id) {
+/* Ids of what the running tasks hold: the containers (nets false) or the
+ * networks labelled with the host and one of the owner labels,
+ * NULL-terminated; NULL when there is none (or on failure, with *rc). */
+static char **owned_ids(int *rc, dk_client *dk, const char *host_label, char **owned, bool nets) {
+  char **ids = NULL;
+  size_t n = 0;
+  *rc = 0;
+  for (char **m = owned; m && *m && !*rc; m++) {
+    const char *labels[] = {host_label, *m, NULL};
+    dk_container_list *cl = NULL;
+    dk_network_list *nl = NULL;
+    *rc = nets ? dk_network_list_by_label(&nl, dk, labels)
+               : dk_container_list_by_label(&cl, dk, true, labels);
+    size_t got = *rc ? 0 : nets ? nl->count : cl->count;
+    char **grown = got ? realloc(ids, (n + got + 1) * sizeof *ids) : ids;
+    if (got && grown) {
+      ids = grown;
+      for (size_t i = 0; i < got; i++)
+        ids[n++] = strdup(nets ? nl->items[i].id : cl->items[i].id);
+      ids[n] = NULL;
+    }
+    dk_container_list_free(cl);
+    dk_network_list_free(nl);
+  }
+  return ids;
+}
+
+static bool listed(char *const *ids, const char *id) {
+  for (char *const *p = ids; p && *p; p++)
+    if (!strcmp(*p, id))
+      return true;
+  return false;
+}
+
+int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                        jd_owned_fn owned_fn, void *ud) {
   char label[300];
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, host_id);
   const char *labels[] = {label, NULL};
-  int first = 0;
+  int first = 0, rc = 0;
   dk_container_list *cl = NULL;
-  int rc = dk_container_list_by_label(&cl, dk, true, labels);
-  if (rc)
-    return rc;
-  /* force: running containers of a dead judger are killed too. */
-  for (size_t i = 0; i < cl->count; i++)
-    count_removal(rep, &rep->containers, &first,
-                  dk_container_remove(dk, cl->items[i].id, true, true));
-  dk_container_list_free(cl);
   dk_network_list *nl = NULL;
-  rc = dk_network_list_by_label(&nl, dk, labels);
+  char **owned = NULL, **keep_c = NULL, **keep_n = NULL;
+  /* Listed before the owners are asked: see jd_owned_fn. */
+  rc = dk_container_list_by_label(&cl, dk, true, labels);
+  if (!rc)
+    rc = dk_network_list_by_label(&nl, dk, labels);
   if (rc)
-    return first ? first : rc;
+    goto cleanup;
+  owned = owned_fn ? owned_fn(ud) : NULL;
+  keep_c = owned_ids(&rc, dk, label, owned, false);
+  if (!rc)
+    keep_n = owned_ids(&rc, dk, label, owned, true);
+  if (rc)
+    goto cleanup;
+  /* force: running containers of a dead run are killed too; `created`
+   * ones (a create that landed after its judger died) go the same way. */
+  for (size_t i = 0; i < cl->count; i++)
+    if (!listed(keep_c, cl->items[i].id))
+      count_removal(rep, &rep->containers, &first,
+                    dk_container_remove(dk, cl->items[i].id, true, true));
   for (size_t i = 0; i < nl->count; i++)
-    count_removal(rep, &rep->networks, &first, dk_network_remove(dk, nl->items[i].id));
+    if (!listed(keep_n, nl->items[i].id))
+      count_removal(rep, &rep->networks, &first, dk_network_remove(dk, nl->items[i].id));
+cleanup:
+  dk_container_list_free(cl);
   dk_network_list_free(nl);
-  return first;
+  jd_owned_free(owned);
+  jd_owned_free(keep_c);
+  jd_owned_free(keep_n);
+  return first ? first : rc;
 }
 
 /* True when some container (of any host, any state) carries
  * judger.run=<run_key>: the work directory may still be in use. */
 static int run_in_use(bool *used, dk_client *dk, const char *run_key) {
   char label[PATH_MAX];
-  snprintf(label, sizeof label, "judger.run=%s", run_key);
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, run_key);
   const char *labels[] = {label, NULL};
   dk_container_list *cl = NULL;
   int rc = dk_container_list_by_label(&cl, dk, true, labels);
@@ -61,17 +119,34 @@ static int run_in_use(bool *used, dk_client *dk, const char *run_key) {
   return 0;
 }
 
-int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir) {
+/* A run key is "<match id>-<random>": held by an owner label
+ * judger.match=<match id>. */
+static bool owned_run(char *const *owned, const char *run_key) {
+  size_t k = strlen(JD_LABEL_MATCH);
+  for (char *const *m = owned; m && *m; m++) {
+    if (strncmp(*m, JD_LABEL_MATCH, k) || (*m)[k] != '=')
+      continue;
+    const char *id = *m + k + 1;
+    size_t n = strlen(id);
+    if (!strncmp(run_key, id, n) && run_key[n] == '-')
+      return true;
+  }
+  return false;
+}
+
+int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir,
+                          jd_owned_fn owned_fn, void *ud) {
   char dir[PATH_MAX];
   if (snprintf(dir, sizeof dir, "%s/matches", state_dir) >= (int)sizeof dir)
     return DK_EINVAL;
   DIR *d = opendir(dir);
   if (!d)
     return 0; /* no match ever ran here */
+  char **owned = owned_fn ? owned_fn(ud) : NULL;
   int first = 0;
   struct dirent *de;
   while ((de = readdir(d))) {
-    if (de->d_name[0] == '.')
+    if (de->d_name[0] == '.' || owned_run(owned, de->d_name))
       continue;
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
@@ -94,5 +169,13 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
       rep->failures++;
   }
   closedir(d);
+  jd_owned_free(owned);
   return first;
+}
+
+int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                      const char *state_dir, jd_owned_fn owned, void *ud) {
+  int rc = jd_reconcile_engine(rep, dk, host_id, owned, ud);
+  int rc2 = jd_reconcile_workdirs(rep, dk, state_dir, owned, ud);
+  return rc ? rc : rc2;
 }

@@ -1,5 +1,10 @@
-/* Startup reconciliation: what a judger left behind when it died (kill -9,
- * power loss) is removed before it takes its first task. */
+/* Reconciliation: what this host's judger left on the engine and on disk
+ * and no running task owns is removed (containers in any state, `created`
+ * included, networks, match work directories with their FIFOs): at start
+ * (what a killed run left), then periodically, right after the engine
+ * comes back, and once more a grace period after each of those, so that
+ * creates still in flight when the first sweep listed are caught. The
+ * sweeper thread (sweeper.c) drives it; docs/daemon.md "Reconciliation". */
 #ifndef JD_RECONCILE_H
 #define JD_RECONCILE_H
 
@@ -14,15 +19,32 @@ typedef struct jd_reconcile_report {
   size_t failures; /* objects that could not be removed */
 } jd_reconcile_report;
 
-/* Removes every container (running or not) and then every network labelled
- * judger.host=<host_id>. Call it only when no task of that host runs: at
- * startup for this host, or for a host whose heartbeat expired. Returns 0,
- * or the first libdockerapi error (the rest is still attempted). */
-int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id);
+/* The labels ("k=v") of what the host's running tasks own right now
+ * (judger.match=<id> for a match), NULL-terminated, malloc'd (freed with
+ * jd_owned_free()); NULL = none.
+ * Asked after the engine was listed: a task that started before the
+ * listing is running or over by then, so nothing of a live task is taken. */
+typedef char **(*jd_owned_fn)(void *ud);
+
+/* Removes every container (running or not) and then every network
+ * labelled judger.host=<host_id> that carries no owned label (owned may be
+ * NULL: nothing is owned). Returns 0, or the first libdockerapi
+ * error (the rest is still attempted). */
+int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                        jd_owned_fn owned, void *ud);
 
 /* Removes match work directories under <state_dir>/matches that no
- * container uses any more (no container labelled judger.run=<dir name>),
- * FIFOs included. Call it after jd_reconcile_engine() at startup. */
-int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir);
+ * container uses any more (no container labelled judger.run=<dir name>)
+ * and that no owned match holds ("<match id>-..."), FIFOs included. Call
+ * it after jd_reconcile_engine(). */
+int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir,
+                          jd_owned_fn owned, void *ud);
+
+/* Both, in that order; the first error. */
+int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                      const char *state_dir, jd_owned_fn owned, void *ud);
+
+/* Frees what a jd_owned_fn returned (NULL-safe). */
+void jd_owned_free(char **v);
 
 #endif

@@ -36,6 +36,7 @@ int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
   json_object_object_add(o, "entry_id", json_object_new_string(entry_id));
   json_object_object_add(o, "task_id", json_object_new_string(rec->task_id));
   json_object_object_add(o, "attempt", json_object_new_int(rec->attempt));
+  json_object_object_add(o, "claim", json_object_new_int64(rec->claim));
   json_object_object_add(o, "status", json_object_new_string(jd_task_status_name(rec->status)));
   /* A summary quotes a program's message, cut to a fixed size. */
   json_object_object_add(o, "summary", jd_json_str(rec->summary ? rec->summary : ""));
@@ -75,21 +76,25 @@ static void spool_store_file(jd_daemon *d, const char *path) {
   }
   jd_priority p = JD_PRIO_MATCH;
   jd_priority_parse(&p, jget(o, "priority"));
-  json_object *att = NULL;
+  json_object *att = NULL, *claim = NULL;
   json_object_object_get_ex(o, "attempt", &att);
-  jd_result_rec rec = {jget(o, "task_id"), json_object_get_int(att), JD_TASK_STATUS_FINISHED,
-                       jget(o, "summary"), jget(o, "result")};
+  json_object_object_get_ex(o, "claim", &claim);
+  /* The run's claim fences the spooled result too: if another run took
+   * the task while Redis was away, this one is refused. */
+  jd_result_rec rec = {jget(o, "task_id"),           json_object_get_int(att),
+                       json_object_get_int64(claim), JD_TASK_STATUS_FINISHED,
+                       jget(o, "summary"),           jget(o, "result")};
   bool status_ok = jd_task_status_parse(&rec.status, jget(o, "status")) == 0;
-  bool written = false;
+  jd_store_outcome out = JD_STORE_REFUSED;
   int rc = JD_REDIS_EPROTO;
   if (rec.task_id && status_ok && rec.json)
     WITH_RETRY(rc, d, d->rq, false,
-               jd_queue_store_result(&written, d->rq, p, jget(o, "entry_id"), &rec));
+               jd_queue_store_result(&out, d->rq, p, jget(o, "entry_id"), &rec));
   if (rc == 0 || rc == JD_REDIS_EPROTO) {
     unlink(path);
     if (rc == 0)
-      jd_log_task(JD_LOG_INFO, "result.spooled", rec.task_id, "stored from the spool (%s)",
-                  written ? "written" : "already there");
+      jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled",
+                  rec.task_id, "from the spool: %s", jd_store_outcome_name(out));
   }
   json_object_put(o);
   free(text);

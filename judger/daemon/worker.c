@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/fault.h"
 #include "daemon/upload.h"
 
 static void exec_result_clear(jd_exec_result *r) {
@@ -114,8 +115,8 @@ static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_d
 static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_exec_result *res,
                           jd_task_status status, json_object *artifacts) {
   json_object *o = res->result && json_object_is_type(res->result, json_type_object)
-                      ? json_object_get(res->result)
-                      : json_object_new_object();
+                       ? json_object_get(res->result)
+                       : json_object_new_object();
   json_object *task = json_object_new_object();
   json_object_object_add(task, "id", json_object_new_string(t->id));
   json_object_object_add(task, "type", json_object_new_string(jd_task_kind_name(t->kind)));
@@ -131,31 +132,46 @@ static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_
 
 /* ---- the ends of an attempt ---------------------------------------------- */
 
-static void dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, const char *reason,
-                        int attempts) {
+/* A run that lost its task's claim writes nothing but this line: another
+ * run has the task now (docs/queue.md "One run per task"). */
+static void claim_lost(jd_daemon *d, const char *task_id, const char *what) {
+  count(d, &d->st.fenced);
+  jd_log_task(JD_LOG_WARN, "task.claim_lost", task_id,
+              "another run holds the task now; this run's %s is not written", what);
+}
+
+static void dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long long claim,
+                        const char *reason, int attempts) {
   int rc;
+  bool held = false;
   set_finishing(d, s);
-  WITH_RETRY(rc, d, s->q, true, jd_queue_dead(s->q, &s->entry, task_id, reason, attempts));
-  if (rc)
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_dead(&held, s->q, &s->entry, task_id, claim, reason, attempts));
+  if (rc) {
     jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
                 s->entry.id, jd_queue_error(s->q));
-  else
-    jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
-                jd_priority_name(s->entry.prio), reason);
+    return;
+  }
+  if (!held) {
+    claim_lost(d, task_id, "dead letter");
+    return;
+  }
+  jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
+              jd_priority_name(s->entry.prio), reason);
   count(d, &d->st.dead);
 }
 
 static void store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_task_status status,
                   const char *summary, const char *json) {
-  jd_result_rec rec = {t->id, attempt, status, summary, json};
+  jd_result_rec rec = {t->id, attempt, s->claim, status, summary, json};
   set_finishing(d, s);
   /* Spooled first: if Redis stays away until we stop (or we are killed),
    * the next start stores it. */
   bool spooled = jd_spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
-  bool written = false;
+  jd_store_outcome out = JD_STORE_REFUSED;
   int rc;
   WITH_RETRY(rc, d, s->q, true,
-             jd_queue_store_result(&written, s->q, s->entry.prio, s->entry.id, &rec));
+             jd_queue_store_result(&out, s->q, s->entry.prio, s->entry.id, &rec));
   if (rc) {
     jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
                 spooled ? " (kept in the spool for the next start)" : "");
@@ -163,26 +179,38 @@ static void store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_ta
   }
   if (spooled)
     jd_spool_remove(d, t->id);
-  count(d, written ? &d->st.stored : &d->st.duplicates);
-  jd_log_task(JD_LOG_INFO, written ? "task.done" : "task.duplicate", t->id, "attempt %d %s%s%s",
-              attempt, jd_task_status_name(status), summary && *summary ? ": " : "",
-              summary ? summary : "");
+  if (out == JD_STORE_REFUSED) {
+    claim_lost(d, t->id, "result");
+    return;
+  }
+  count(d, out == JD_STORE_WRITTEN ? &d->st.stored : &d->st.duplicates);
+  jd_log_task(JD_LOG_INFO, out == JD_STORE_WRITTEN ? "task.done" : "task.duplicate", t->id,
+              "attempt %d %s%s%s", attempt, jd_task_status_name(status),
+              summary && *summary ? ": " : "", summary ? summary : "");
 }
 
 /* Stopped by our own drain: not the task's fault, not an attempt. */
 static void give_back(jd_daemon *d, jd_slot *s, const jd_task *t) {
   int rc;
   set_finishing(d, s);
-  WITH_RETRY(rc, d, s->q, true, jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id));
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, s->claim));
   count(d, &d->st.drained);
   jd_log_task(JD_LOG_INFO, "task.drained", t->id, "given back on stop (%s)",
               rc ? jd_queue_error(s->q) : "released");
 }
 
-/* A system fault: the entry stays pending and is taken again. */
+/* A system fault: the claim is given up, the entry stays pending and is
+ * taken again after the lease. */
 static void retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, const char *why) {
   int rc;
-  WITH_RETRY(rc, d, s->q, false, jd_queue_retry_later(s->q, t->id, why));
+  bool held = false;
+  set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, false, jd_queue_retry_later(&held, s->q, t->id, s->claim, why));
+  if (!rc && !held) {
+    claim_lost(d, t->id, "retry");
+    return;
+  }
   count(d, &d->st.retried);
   jd_log_task(JD_LOG_WARN, "task.retry", t->id,
               "attempt %d failed (%s); the entry is taken again after the lease", attempt, why);
@@ -199,16 +227,16 @@ static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
   if (json)
     store(d, s, t, attempt, status, res->summary, json);
   else
-    jd_queue_retry_later(s->q, t->id, "out of memory");
+    retry_later(d, s, t, attempt, "out of memory");
   json_object_put(artifacts);
   free(json);
 }
 
 /* ---- one task -------------------------------------------------------------- */
 
-/* Shows the task in the slot (heartbeat, stall watch) and makes its empty
- * output directory (a re-run starts from scratch). 0, or -1 with the
- * entry left for a retry. */
+/* Shows the task in the slot (heartbeat, stall watch, claim renewal) and
+ * makes its empty output directory (a re-run starts from scratch). 0, or
+ * -1 with the entry left for a retry. */
 static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, dk_cancel *cancel,
                       const char *out_dir) {
   pthread_mutex_lock(&d->mu);
@@ -218,17 +246,98 @@ static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, d
   s->started_ms = jd_unix_ms();
   s->last_activity_ms = jd_mono_ms();
   s->progress[0] = '\0';
-  s->progress_dirty = s->lease_lost = s->stalled = s->drained = false;
+  s->progress_dirty = s->lease_lost = s->claim_lost = s->stalled = s->drained = false;
   pthread_mutex_unlock(&d->mu);
   if (jd_rm_rf(out_dir) || jd_mkdir_p(out_dir, 0755)) {
     jd_log_task(JD_LOG_ERROR, "task.outdir", t->id, "%s: %s", out_dir, strerror(errno));
-    jd_queue_retry_later(s->q, t->id, "cannot make the output directory");
+    retry_later(d, s, t, attempt, "cannot make the output directory");
     return -1;
   }
-  jd_log_task(JD_LOG_INFO, "task.start", t->id, "%s task, attempt %d, entry %s (%s), slot %d",
-              jd_task_kind_name(t->kind), attempt, s->entry.id, jd_priority_name(s->entry.prio),
-              s->index);
+  jd_log_task(JD_LOG_INFO, "task.start", t->id,
+              "%s task, attempt %d, claim %lld, entry %s (%s), slot %d", jd_task_kind_name(t->kind),
+              attempt, s->claim, s->entry.id, jd_priority_name(s->entry.prio), s->index);
   return 0;
+}
+
+/* Whether the engine went away since the run started (epoch0), or is
+ * away now. Without an engine (tests with a fake executor) it never is.
+ * d->mu held. */
+static bool engine_went_away_locked(const jd_daemon *d, uint64_t epoch0) {
+  return d->ctx && (d->engine_epoch != epoch0 || !d->engine_up);
+}
+
+/* Waits up to JD_FAULT_CONFIRM_MS for the engine watcher to see the engine
+ * go away (see fault.h); true when it did. */
+static bool engine_confirm(jd_daemon *d, const char *task_id, uint64_t epoch0) {
+  jd_log_task(JD_LOG_INFO, "fault.confirm", task_id,
+              "a container died by a signal the judger did not send; watching the engine");
+  pthread_mutex_lock(&d->mu);
+  int64_t until = jd_mono_ms() + JD_FAULT_CONFIRM_MS;
+  while (d->ctx && !d->hard_stop && !engine_went_away_locked(d, epoch0) && jd_mono_ms() < until)
+    jd_daemon_wait_ms(d, until - jd_mono_ms());
+  bool gone = engine_went_away_locked(d, epoch0);
+  pthread_mutex_unlock(&d->mu);
+  return gone;
+}
+
+/* Fault attribution's verdict on what execute() came to (fault.h). */
+static jd_blame blame_of(jd_daemon *d, const jd_task *t, int outcome, const jd_exec_result *res,
+                         uint64_t epoch0) {
+  pthread_mutex_lock(&d->mu);
+  jd_fault_facts f = {outcome, res->status, res->engine_error, res->signal_exit,
+                      engine_went_away_locked(d, epoch0)};
+  pthread_mutex_unlock(&d->mu);
+  if (jd_fault_needs_confirm(&f))
+    f.engine_went_away = engine_confirm(d, t->id, epoch0);
+  return jd_fault_blame(&f);
+}
+
+/* A system fault: retried, the program not blamed, and the sweeper asked to
+ * remove what the run could not (the engine was away when it cleaned up). */
+static void system_fault(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, int outcome,
+                         const jd_exec_result *res) {
+  char why[512];
+  if (outcome == JD_EXEC_DONE)
+    snprintf(why, sizeof why, "the engine failed or went away mid-run (the run said: %s)",
+             res->summary ? res->summary : jd_task_status_name(res->status));
+  else
+    snprintf(why, sizeof why, "%s", res->reason ? res->reason : "system error");
+  retry_later(d, s, t, attempt, why);
+  if (d->ctx)
+    jd_sweep_request(d);
+}
+
+/* What execute() came to, once fault attribution had its say. */
+static void end_attempt(jd_daemon *d, jd_slot *s, jd_task *t, int attempt, int outcome,
+                        const jd_exec_result *res, const char *out_dir, uint64_t epoch0) {
+  pthread_mutex_lock(&d->mu);
+  bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost, fenced = s->claim_lost;
+  pthread_mutex_unlock(&d->mu);
+  bool cancelled = outcome != JD_EXEC_DONE || res->status == JD_TASK_STATUS_CANCELLED;
+  if (fenced) {
+    claim_lost(d, t->id, "outcome");
+    return;
+  }
+  if (drained && cancelled) {
+    give_back(d, s, t);
+    return;
+  }
+  if (lost)
+    jd_log_task(JD_LOG_WARN, "task.lease_lost", t->id,
+                "another judger took the entry over; this run still holds the claim");
+  switch (blame_of(d, t, outcome, res, epoch0)) {
+  case JD_BLAME_TASK:
+    dead_letter(d, s, t->id, s->claim, res->reason ? res->reason : "invalid task", attempt);
+    return;
+  case JD_BLAME_SYSTEM:
+    system_fault(d, s, t, attempt, outcome, res);
+    return;
+  case JD_BLAME_NONE:
+  case JD_BLAME_PROGRAM:
+  case JD_BLAME_COUNT:
+    break;
+  }
+  finish(d, s, t, attempt, res, out_dir, stalled);
 }
 
 static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int attempt) {
@@ -237,69 +346,96 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
   char out_dir[PATH_MAX];
   if (dk_cancel_new(&cancel) ||
       snprintf(out_dir, sizeof out_dir, "%s/%s", d->cfg.out_dir, t->id) >= (int)sizeof out_dir) {
-    jd_queue_retry_later(s->q, t->id, "out of memory");
+    retry_later(d, s, t, attempt, "out of memory");
     goto cleanup;
   }
+  const char *owner = d->exec.owner ? d->exec.owner(d->exec.self, prepared) : NULL;
+  pthread_mutex_lock(&d->mu);
+  snprintf(s->owner, sizeof s->owner, "%s", owner ? owner : "");
+  uint64_t epoch0 = d->engine_epoch;
+  pthread_mutex_unlock(&d->mu);
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
   jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_progress, s};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
-  pthread_mutex_lock(&d->mu);
-  bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost;
-  pthread_mutex_unlock(&d->mu);
-  bool cancelled = outcome != JD_EXEC_DONE || res.status == JD_TASK_STATUS_CANCELLED;
-  if (drained && cancelled) {
-    give_back(d, s, t);
-    goto cleanup;
-  }
-  if (lost)
-    jd_log_task(JD_LOG_WARN, "task.lease_lost", t->id,
-                "another judger took the entry over; the first result stored wins");
-  if (outcome == JD_EXEC_INVALID)
-    dead_letter(d, s, t->id, res.reason ? res.reason : "invalid task", attempt);
-  else if (outcome == JD_EXEC_DONE)
-    finish(d, s, t, attempt, &res, out_dir, stalled);
-  else
-    retry_later(d, s, t, attempt, res.reason ? res.reason : "system error");
+  end_attempt(d, s, t, attempt, outcome, &res, out_dir, epoch0);
 cleanup:
   pthread_mutex_lock(&d->mu);
   s->cancel = NULL;
   s->task_id[0] = '\0';
+  s->owner[0] = '\0';
+  s->claim = JD_CLAIM_NONE;
   pthread_mutex_unlock(&d->mu);
   dk_cancel_free(cancel);
   exec_result_clear(&res);
 }
 
-/* Starts an attempt of t: true when it is to run now with *attempt set;
- * false when it was handled here (Redis away while stopping, a result
- * already stored, attempts used up). */
+/* Acks an entry that is not to run (its task has a result, or another
+ * entry of it runs). */
+static void ack_unrun(jd_daemon *d, jd_slot *s, const jd_task *t, const char *why) {
+  int rc;
+  set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, s->entry.prio, s->entry.id));
+  count(d, &d->st.duplicates);
+  jd_log_task(JD_LOG_INFO, "task.duplicate", t->id, "entry %s: %s; acked without running",
+              s->entry.id, why);
+}
+
+/* Starts an attempt of t: true when it is to run now with *attempt set and
+ * the claim in s->claim; false when it was handled here (Redis away while
+ * stopping, a result already stored, another run holds the task, attempts
+ * used up). */
 static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attempt) {
   jd_entry *e = &s->entry;
+  pthread_mutex_lock(&d->mu);
+  int max = t->max_attempts ? t->max_attempts : d->cfg.max_attempts;
+  pthread_mutex_unlock(&d->mu);
+  jd_begin b;
   int rc;
-  WITH_RETRY(rc, d, s->q, false, jd_queue_begin(attempt, s->q, e->prio, e->id, t->id));
+  WITH_RETRY(rc, d, s->q, false, jd_queue_begin(&b, s->q, e->prio, e->id, t->id, max));
   if (rc) {
     /* Stopping while Redis is away: the entry stays pending; its lease
      * runs out and it is taken again. */
     jd_log_task(JD_LOG_WARN, "task.not_started", t->id, "%s", jd_queue_error(s->q));
     return false;
   }
-  if (*attempt == 0) {
-    set_finishing(d, s);
-    WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, e->prio, e->id));
-    count(d, &d->st.duplicates);
-    jd_log_task(JD_LOG_INFO, "task.duplicate", t->id,
-                "entry %s: a result is already stored; acked without running", e->id);
+  char why[64];
+  switch (b.outcome) {
+  case JD_BEGIN_RUN:
+    pthread_mutex_lock(&d->mu);
+    s->claim = b.claim;
+    pthread_mutex_unlock(&d->mu);
+    *attempt = b.attempt;
+    return true;
+  case JD_BEGIN_DONE:
+    ack_unrun(d, s, t, "a result is already stored");
     return false;
-  }
-  pthread_mutex_lock(&d->mu);
-  int max = t->max_attempts ? t->max_attempts : d->cfg.max_attempts;
-  pthread_mutex_unlock(&d->mu);
-  if (*attempt > max) {
-    char why[64];
-    snprintf(why, sizeof why, "gave up after %d attempts", *attempt - 1);
-    dead_letter(d, s, t->id, why, *attempt - 1);
+  case JD_BEGIN_DUPLICATE:
+    ack_unrun(d, s, t, "another entry of this task is running");
     return false;
+  case JD_BEGIN_BUSY:
+    /* Not ours to run yet: left pending, unrenewed, so it is claimed
+     * again once the other run's claim and this entry's lease ran out. */
+    jd_log_task(JD_LOG_INFO, "task.busy", t->id,
+                "entry %s is still run elsewhere; left pending for the lease", e->id);
+    return false;
+  case JD_BEGIN_EXHAUSTED:
+  case JD_BEGIN_COUNT:
+    break;
   }
+  snprintf(why, sizeof why, "gave up after %d attempts", b.attempt);
+  dead_letter(d, s, t->id, JD_CLAIM_NONE, why, b.attempt);
+  return false;
+}
+
+/* Why an entry can never be a task before it is parsed: too big. */
+static bool entry_too_big(jd_daemon *d, jd_slot *s) {
+  if (!s->entry.too_big)
+    return false;
+  char why[160];
+  snprintf(why, sizeof why, "entry: %zu bytes, over entry_max_bytes (%lld)", s->entry.task_len,
+           (long long)d->cfg.entry_max_bytes);
+  dead_letter(d, s, NULL, JD_CLAIM_NONE, why, 0);
   return true;
 }
 
@@ -317,12 +453,14 @@ static void handle(jd_daemon *d, jd_slot *s) {
            jd_priority_name(e->prio));
     return;
   }
-  if (jd_task_parse(&t, e->task_json, err, sizeof err)) {
-    dead_letter(d, s, NULL, err, 0);
+  if (entry_too_big(d, s))
+    return;
+  if (jd_task_parse(&t, e->task_json, d->cfg.entry_max_depth, err, sizeof err)) {
+    dead_letter(d, s, NULL, JD_CLAIM_NONE, err, 0);
     return;
   }
   if (d->exec.prepare && d->exec.prepare(&prepared, d->exec.self, t, err, sizeof err))
-    dead_letter(d, s, t->id, err, 0);
+    dead_letter(d, s, t->id, JD_CLAIM_NONE, err, 0);
   else if (begin_attempt(d, s, t, &attempt))
     run_task(d, s, t, prepared, attempt);
   if (d->exec.release)

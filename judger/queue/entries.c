@@ -22,7 +22,8 @@ void jd_entry_list_take(jd_entry_list *l, size_t i, jd_entry *out) {
   l->count--;
 }
 
-static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redisReply *fields) {
+static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redisReply *fields,
+                     size_t max_bytes) {
   if (l->count == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 8;
     jd_entry *items = realloc(l->items, cap * sizeof *items);
@@ -42,6 +43,12 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
       const char *k = jd_reply_str(fields->element[i]);
       const redisReply *v = fields->element[i + 1];
       if (k && !strcmp(k, "task") && v->type == REDIS_REPLY_STRING) {
+        e->task_len = v->len;
+        /* Past the cap the text is not kept: the reply is freed at once,
+         * so a huge entry costs memory only while it is read. */
+        e->too_big = v->len > max_bytes;
+        if (e->too_big)
+          break;
         e->task_json = malloc(v->len + 1);
         if (!e->task_json)
           return JD_REDIS_ENOMEM;
@@ -56,7 +63,8 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
 }
 
 /* [[id, [f, v, ...]], ...] of one stream. */
-static int push_entries(jd_entry_list *out, jd_priority p, const redisReply *arr) {
+static int push_entries(jd_entry_list *out, const jd_queue *q, jd_priority p,
+                        const redisReply *arr) {
   if (!arr || arr->type != REDIS_REPLY_ARRAY)
     return JD_REDIS_EPROTO;
   for (size_t i = 0; i < arr->elements; i++) {
@@ -65,7 +73,8 @@ static int push_entries(jd_entry_list *out, jd_priority p, const redisReply *arr
       continue;
     if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || !jd_reply_str(e->element[0]))
       return JD_REDIS_EPROTO;
-    int rc = list_push(out, p, e->element[0]->str, e->elements > 1 ? e->element[1] : NULL);
+    int rc = list_push(out, p, e->element[0]->str, e->elements > 1 ? e->element[1] : NULL,
+                       q->entry_max_bytes);
     if (rc)
       return rc;
   }
@@ -88,7 +97,7 @@ static int push_read_reply(jd_entry_list *out, jd_queue *q, const redisReply *re
         p = k;
     if (p < 0)
       return JD_REDIS_EPROTO;
-    int rc = push_entries(out, (jd_priority)p, s->element[1]);
+    int rc = push_entries(out, q, (jd_priority)p, s->element[1]);
     if (rc)
       return rc;
   }
@@ -172,7 +181,7 @@ int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t co
       return JD_REDIS_EPROTO;
     }
     size_t before = out->count;
-    rc = push_entries(out, p, rep->element[1]);
+    rc = push_entries(out, q, p, rep->element[1]);
     snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
     freeReplyObject(rep);
     if (rc)

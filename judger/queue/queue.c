@@ -38,6 +38,7 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   q->group = strdup(opts->group ? opts->group : "judgers");
   q->consumer = strdup(opts->consumer ? opts->consumer : "");
   q->lease_ms = opts->lease_ms > 0 ? opts->lease_ms : 30000;
+  q->entry_max_bytes = opts->entry_max_bytes ? opts->entry_max_bytes : JD_ENTRY_MAX_BYTES_DEFAULT;
   if (!q->prefix || !q->group || !q->consumer) {
     jd_queue_free(q);
     return JD_REDIS_ENOMEM;
@@ -47,6 +48,7 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   snprintf(q->dead, KEY_MAX, "%s:dead", q->prefix);
   snprintf(q->results, KEY_MAX, "%s:results", q->prefix);
   snprintf(q->hosts, KEY_MAX, "%s:hosts", q->prefix);
+  snprintf(q->claims, KEY_MAX, "%s:claims", q->prefix);
   *out = q;
   return 0;
 }
@@ -72,7 +74,15 @@ void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host) {
 void jd_task_keys_of(jd_task_keys *k, const jd_queue *q, const char *task_id) {
   snprintf(k->result, sizeof k->result, "%s:result:%s", q->prefix, task_id);
   snprintf(k->status, sizeof k->status, "%s:task:%s", q->prefix, task_id);
+  snprintf(k->claim, sizeof k->claim, "%s:claim:%s", q->prefix, task_id);
   snprintf(k->now, sizeof k->now, "%lld", (long long)jd_unix_ms());
+}
+
+void jd_claim_text(char out[24], long long claim) {
+  if (claim == JD_CLAIM_NONE)
+    out[0] = '\0';
+  else
+    snprintf(out, 24, "%lld", claim);
 }
 
 int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
@@ -91,6 +101,34 @@ int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
   for (int i = 0; i < nargs; i++)
     argv[argc++] = args[i] ? args[i] : "";
   return jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
+}
+
+int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
+                      const char *const *keys, int nargs, const char *const *args) {
+  *n = 0;
+  redisReply *rep = NULL;
+  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
+  if (rc)
+    return rc;
+  rc = jd_reply_int(rep, n) ? JD_REDIS_EPROTO : 0;
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                        const char *const *keys, int nargs, const char *const *args) {
+  redisReply *rep = NULL;
+  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
+  if (rc)
+    return rc;
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
+    freeReplyObject(rep);
+    return JD_REDIS_EPROTO;
+  }
+  for (size_t i = 0; i < m; i++)
+    out[i] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer;
+  freeReplyObject(rep);
+  return 0;
 }
 
 int jd_queue_setup(jd_queue *q) {

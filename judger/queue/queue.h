@@ -16,6 +16,9 @@
 #include "queue/redis.h"
 #include "queue/task.h"
 
+/* Defaults of the entry limits (settings entry_max_bytes, entry_max_depth). */
+#define JD_ENTRY_MAX_BYTES_DEFAULT ((size_t)1 << 20)
+
 typedef enum { JD_PRIO_BUILD = 0, JD_PRIO_MATCH = 1, JD_PRIO_AUTO = 2 } jd_priority;
 #define JD_PRIO_COUNT 3
 
@@ -29,6 +32,9 @@ typedef struct jd_queue_opts {
   const char *group;    /* consumer group; NULL = "judgers" */
   const char *consumer; /* this judger's host id (required for consumers) */
   int64_t lease_ms;     /* an entry idle longer than this is claimable; 0 = 30000 */
+  /* An entry's "task" field longer than this is not copied (the entry
+   * comes with too_big set); 0 = JD_ENTRY_MAX_BYTES_DEFAULT. */
+  size_t entry_max_bytes;
   jd_redis_opts redis;
 } jd_queue_opts;
 
@@ -49,7 +55,9 @@ int jd_queue_setup(jd_queue *q);
 typedef struct jd_entry {
   jd_priority prio;
   char id[48];
-  char *task_json; /* the entry's "task" field; NULL when missing */
+  char *task_json; /* the entry's "task" field; NULL when missing or too big */
+  size_t task_len; /* its length in bytes (also when too big) */
+  bool too_big;    /* longer than the queue's entry_max_bytes: not copied */
   bool deleted;    /* still pending but deleted from the stream */
 } jd_entry;
 
@@ -90,38 +98,98 @@ int jd_queue_renew(bool *ours, jd_queue *q, const jd_priority *prios, const char
 int jd_queue_release(jd_queue *q, jd_priority p, const char *entry_id);
 int jd_queue_ack(jd_queue *q, jd_priority p, const char *entry_id);
 
-/* Starts an attempt: *attempt = the task's attempt number (1, 2...), and
- * the status record becomes "running" on this host; *attempt = 0 when a
- * result is already stored (a duplicate: ack it, do not run it). */
-int jd_queue_begin(int *attempt, jd_queue *q, jd_priority p, const char *entry_id,
-                   const char *task_id);
+/* ---- one run per task id: the claim ------------------------------------
+ * A run holds its task's claim, <prefix>:claim:<task id> = a token from
+ * the <prefix>:claims counter, set with PX lease and renewed with the
+ * entry's lease. The token fences every write the run makes (status,
+ * progress, result, dead letter): once another run took the claim, the old
+ * one's writes are refused. See docs/queue.md "One run per task". */
+
+#define JD_CLAIM_NONE 0LL /* no claim held (dead letters of malformed entries) */
+
+/* What jd_queue_begin found. */
+#define JD_BEGIN_MAP(XX)                                                                           \
+  XX(RUN, "run", "the claim is ours: run it (attempt counted)")                                    \
+  XX(DONE, "done", "a result is already stored: ack the entry without running")                    \
+  XX(DUPLICATE, "duplicate", "another entry of the task is running: ack this one without running") \
+  XX(BUSY, "busy", "this entry is still run elsewhere: leave it pending, it is retaken later")     \
+  XX(EXHAUSTED, "exhausted", "max_attempts runs were made: dead-letter it")
+
+typedef enum jd_begin_outcome {
+#define JD_BEGIN_ENUM(code, name, text) JD_BEGIN_##code,
+  JD_BEGIN_MAP(JD_BEGIN_ENUM)
+#undef JD_BEGIN_ENUM
+      JD_BEGIN_COUNT
+} jd_begin_outcome;
+
+const char *jd_begin_outcome_name(jd_begin_outcome o);
+
+typedef struct jd_begin {
+  jd_begin_outcome outcome;
+  int attempt;     /* RUN: this run's number (1, 2...); EXHAUSTED: runs made */
+  long long claim; /* RUN: the claim token (fencing token) of this run */
+} jd_begin;
+
+/* Starts an attempt in one script: takes the task's claim (only when no
+ * other run holds it), counts the run and marks the status "running" on
+ * this host. max_attempts: runs allowed (>= 1). */
+int jd_queue_begin(jd_begin *out, jd_queue *q, jd_priority p, const char *entry_id,
+                   const char *task_id, int max_attempts);
+/* Renews the claims of this host's runs: ours[i] false when run i lost its
+ * claim (another run took the task over). */
+int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
+                          const long long *claims, size_t n);
 /* An attempt given back by a draining judger: the attempt count goes down
- * again, the status is "queued" and the entry is released. */
-int jd_queue_drained(jd_queue *q, jd_priority p, const char *entry_id, const char *task_id);
+ * again, the status is "queued", the claim is released and the entry is
+ * released. Only while the claim is held (else nothing is written). */
+int jd_queue_drained(jd_queue *q, jd_priority p, const char *entry_id, const char *task_id,
+                     long long claim);
 /* An attempt that failed for a system reason: status "queued" with the
- * error; the entry stays pending and is claimed again after the lease. */
-int jd_queue_retry_later(jd_queue *q, const char *task_id, const char *error);
-/* Writes the task's progress (a JSON text) into its status record. */
-int jd_queue_progress(jd_queue *q, const char *task_id, const char *progress_json);
+ * error and the claim released; the entry stays pending and is claimed
+ * again after the lease. *held false when the claim was lost (nothing
+ * written); held may be NULL. */
+int jd_queue_retry_later(bool *held, jd_queue *q, const char *task_id, long long claim,
+                         const char *error);
+/* Writes the task's progress (a JSON text) into its status record, only
+ * while the claim is held. */
+int jd_queue_progress(jd_queue *q, const char *task_id, long long claim, const char *progress_json);
 
 /* Dead letter: XADD to the dead stream with the reason, status "dead"
- * (when task_id is known), XACK and XDEL of the entry, in one script. */
-int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const char *reason,
-                  int attempts);
+ * (when task_id is known), XACK and XDEL of the entry, in one script.
+ * claim: JD_CLAIM_NONE for an entry that never ran; else the run's token,
+ * and nothing is written when it lost the claim (*held false; held may be
+ * NULL). */
+int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_id, long long claim,
+                  const char *reason, int attempts);
 
 typedef struct jd_result_rec {
   const char *task_id;
   int attempt;
+  long long claim; /* the run's claim token */
   jd_task_status status;
   const char *summary; /* one line (scores, verdict) */
   const char *json;    /* the full result.json */
 } jd_result_rec;
 
+#define JD_STORE_MAP(XX)                                                                           \
+  XX(WRITTEN, "written", "the result is stored, the entry acked")                                  \
+  XX(ALREADY, "already there", "a result was already stored; the entry is acked all the same")     \
+  XX(REFUSED, "refused", "the run lost its claim: nothing written, the entry left alone")
+
+typedef enum jd_store_outcome {
+#define JD_STORE_ENUM(code, name, text) JD_STORE_##code,
+  JD_STORE_MAP(JD_STORE_ENUM)
+#undef JD_STORE_ENUM
+      JD_STORE_COUNT
+} jd_store_outcome;
+
+const char *jd_store_outcome_name(jd_store_outcome o);
+
 /* Stores the result once per task id (SET NX), appends to the results
- * stream, sets the status "finished" and acks + deletes the entry; all in
- * one script. *written is false when a result was already there (the entry
- * is acked all the same). entry_id may be NULL (nothing to ack). */
-int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char *entry_id,
+ * stream, sets the status "finished", releases the claim and acks +
+ * deletes the entry; all in one script, and only while rec->claim is held.
+ * entry_id may be NULL (nothing to ack). */
+int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, const char *entry_id,
                           const jd_result_rec *rec);
 /* The stored result.json of a task; *json NULL when none. Caller frees. */
 int jd_queue_get_result(char **json, jd_queue *q, const char *task_id);

@@ -14,25 +14,53 @@ struct jd_queue {
   int64_t lease_ms;
   char stream[JD_PRIO_COUNT][KEY_MAX];
   char dead[KEY_MAX], results[KEY_MAX], hosts[KEY_MAX];
+  char claims[KEY_MAX]; /* <prefix>:claims, the counter the claim tokens come from */
+  size_t entry_max_bytes;
 };
 
 /* <prefix>:host:<host id>, the host's heartbeat. */
 void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host);
 
 /* What every script about one task needs: its result key
- * (<prefix>:result:<id>), its status record (<prefix>:task:<id>) and the
- * time now (unix ms, as text). */
+ * (<prefix>:result:<id>), its status record (<prefix>:task:<id>), its claim
+ * (<prefix>:claim:<id>) and the time now (unix ms, as text). */
 typedef struct jd_task_keys {
   char result[KEY_MAX];
   char status[KEY_MAX];
+  char claim[KEY_MAX];
   char now[24];
 } jd_task_keys;
 void jd_task_keys_of(jd_task_keys *k, const jd_queue *q, const char *task_id);
+
+/* A claim token as script text ("" for JD_CLAIM_NONE). */
+void jd_claim_text(char out[24], long long claim);
+
+/* Lua: holds(claim key, status key, token) is true while the token is the
+ * task's claim: the claim key holds it, or the key ran out but nobody took
+ * the task since (the status record's "claim" is still this token, or the
+ * record is gone with Redis' data). The fencing check of every write a run
+ * makes; a token "" (JD_CLAIM_NONE) holds nothing. */
+#define JD_CLAIM_HOLDS_LUA                                                                         \
+  "local function holds(ck, sk, tok)\n"                                                            \
+  "  if tok == '' then return false end\n"                                                         \
+  "  local cur = redis.call('GET', ck)\n"                                                          \
+  "  if cur then return cur == tok end\n"                                                          \
+  "  local last = redis.call('HGET', sk, 'claim')\n"                                               \
+  "  return (not last) or last == tok\n"                                                           \
+  "end\n"
 
 /* Runs a Lua script (EVAL) with the given keys and arguments (C strings;
  * a NULL argument is sent as ""). *out as jd_redis_command_argv. */
 int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
                   const char *const *keys, int nargs, const char *const *args);
+
+/* jd_queue_eval of a script that answers one integer: *n. */
+int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
+                      const char *const *keys, int nargs, const char *const *args);
+/* jd_queue_eval of a script that answers an array of m integers: out[i] is
+ * true where the i-th is non-zero. */
+int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                        const char *const *keys, int nargs, const char *const *args);
 
 /* hosts.c, for status.c: the members of the hosts set and, for each, its
  * heartbeat reply (nil when expired). Freed with jd_queue_hosts_free(),

@@ -13,10 +13,15 @@
 
 /* ---- dead letters and results ----------------------------------------- */
 
-/* KEYS = dead stream, status key (or ""), source stream;
+/* KEYS = dead stream, status key (or ""), source stream, claim key;
  * ARGV = group, entry id, task id, reason, attempts, host, task, now,
- *        priority, maxlen. */
-static const char dead_lua[] =
+ *        priority, maxlen, token ("" for an entry that never ran). */
+static const char dead_lua[] = JD_CLAIM_HOLDS_LUA
+    "if ARGV[11] ~= '' then\n"
+    "  if not holds(KEYS[4], KEYS[2], ARGV[11]) then return 0 end\n"
+    "  redis.call('DEL', KEYS[4])\n"
+    "  redis.call('HSET', KEYS[2], 'claim', '')\n"
+    "end\n"
     "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[3],\n"
     "  'priority', ARGV[9], 'entry_id', ARGV[2], 'reason', ARGV[4], 'attempts', ARGV[5],\n"
     "  'host', ARGV[6], 'time_ms', ARGV[8], 'task', ARGV[7])\n"
@@ -28,13 +33,16 @@ static const char dead_lua[] =
     "redis.call('XDEL', KEYS[3], ARGV[2])\n"
     "return 1\n";
 
-int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const char *reason,
-                  int attempts) {
-  char att[16];
+int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_id, long long claim,
+                  const char *reason, int attempts) {
+  if (held)
+    *held = false;
+  char att[16], tok[24];
   jd_task_keys k;
   jd_task_keys_of(&k, q, task_id && *task_id ? task_id : "-");
   snprintf(att, sizeof att, "%d", attempts);
-  const char *keys[] = {q->dead, k.status, q->stream[e->prio]};
+  jd_claim_text(tok, claim);
+  const char *keys[] = {q->dead, k.status, q->stream[e->prio], k.claim};
   const char *args[] = {q->group,
                         e->id,
                         task_id ? task_id : "",
@@ -44,36 +52,57 @@ int jd_queue_dead(jd_queue *q, const jd_entry *e, const char *task_id, const cha
                         e->task_json ? e->task_json : "",
                         k.now,
                         jd_priority_name(e->prio),
-                        DEAD_MAXLEN};
-  return jd_queue_eval(NULL, q, dead_lua, 3, keys, 10, args);
+                        DEAD_MAXLEN,
+                        tok};
+  long long n = 0;
+  int rc = jd_queue_eval_int(&n, q, dead_lua, 4, keys, 11, args);
+  if (held)
+    *held = !rc && n == 1;
+  return rc;
 }
 
-/* KEYS = result key, results stream, status key, source stream;
+static const char *const store_names[] = {
+#define JD_STORE_NAME(code, name, text) name,
+    JD_STORE_MAP(JD_STORE_NAME)
+#undef JD_STORE_NAME
+};
+
+const char *jd_store_outcome_name(jd_store_outcome o) {
+  return (unsigned)o < JD_STORE_COUNT ? store_names[o] : "?";
+}
+
+/* KEYS = result key, results stream, status key, source stream, claim key;
  * ARGV = result, task id, attempt, host, status, summary, group, entry id,
- *        now, maxlen. */
-static const char store_lua[] =
-    "local written = 0\n"
+ *        now, maxlen, token. Returns a jd_store_outcome. */
+static const char store_lua[] = JD_CLAIM_HOLDS_LUA
+    "if redis.call('EXISTS', KEYS[1]) == 0 and not holds(KEYS[5], KEYS[3], ARGV[11]) then\n"
+    "  return 2\n"
+    "end\n"
+    "local out = 1\n"
     "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[2],\n"
     "    'attempt', ARGV[3], 'host', ARGV[4], 'status', ARGV[5], 'summary', ARGV[6])\n"
     "  redis.call('HSET', KEYS[3], 'state', 'finished', 'status', ARGV[5], 'host', ARGV[4],\n"
-    "    'attempt', ARGV[3], 'summary', ARGV[6], 'finished_ms', ARGV[9], 'updated_ms', ARGV[9])\n"
-    "  written = 1\n"
+    "    'attempt', ARGV[3], 'summary', ARGV[6], 'finished_ms', ARGV[9], 'updated_ms', ARGV[9],\n"
+    "    'claim', '')\n"
+    "  redis.call('DEL', KEYS[5])\n"
+    "  out = 0\n"
     "end\n"
     "if ARGV[8] ~= '' then\n"
     "  pcall(redis.call, 'XACK', KEYS[4], ARGV[7], ARGV[8])\n"
     "  redis.call('XDEL', KEYS[4], ARGV[8])\n"
     "end\n"
-    "return written\n";
+    "return out\n";
 
-int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char *entry_id,
+int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, const char *entry_id,
                           const jd_result_rec *rec) {
-  *written = false;
-  char att[16];
+  *out = JD_STORE_REFUSED;
+  char att[16], tok[24];
   jd_task_keys k;
   jd_task_keys_of(&k, q, rec->task_id);
   snprintf(att, sizeof att, "%d", rec->attempt);
-  const char *keys[] = {k.result, q->results, k.status, q->stream[p]};
+  jd_claim_text(tok, rec->claim);
+  const char *keys[] = {k.result, q->results, k.status, q->stream[p], k.claim};
   const char *args[] = {rec->json,
                         rec->task_id,
                         att,
@@ -83,15 +112,14 @@ int jd_queue_store_result(bool *written, jd_queue *q, jd_priority p, const char 
                         q->group,
                         entry_id ? entry_id : "",
                         k.now,
-                        RESULTS_MAXLEN};
-  redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, store_lua, 4, keys, 10, args);
-  if (rc)
-    return rc;
+                        RESULTS_MAXLEN,
+                        tok};
   long long n = 0;
-  rc = jd_reply_int(rep, &n) ? JD_REDIS_EPROTO : 0;
-  freeReplyObject(rep);
-  *written = n == 1;
+  int rc = jd_queue_eval_int(&n, q, store_lua, 5, keys, 11, args);
+  if (!rc && (n < 0 || n >= JD_STORE_COUNT))
+    rc = JD_REDIS_EPROTO;
+  if (!rc)
+    *out = (jd_store_outcome)n;
   return rc;
 }
 

@@ -98,32 +98,68 @@ static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) 
   return 0;
 }
 
-int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen) {
+/* JSON's type names, for "valid JSON but not an object (a number)". */
+static const char *json_kind(json_object *o) {
+  switch (json_object_get_type(o)) {
+  case json_type_null:
+    return "null";
+  case json_type_boolean:
+    return "a boolean";
+  case json_type_double:
+  case json_type_int:
+    return "a number";
+  case json_type_string:
+    return "a string";
+  case json_type_array:
+    return "an array";
+  case json_type_object:
+    return "an object";
+  }
+  return "?";
+}
+
+/* The entry as JSON, nested at most max_depth levels: 0 and *root (NULL
+ * for the JSON null), or -1 with the reason. */
+static int parse_json(json_object **root, const char *json, int max_depth, char *err,
+                      size_t errlen) {
+  *root = NULL;
+  json_tokener *tok = json_tokener_new_ex(max_depth);
+  if (!tok)
+    return jd_fail(err, errlen, "out of memory");
+  /* The terminating NUL is part of the input: it ends a top-level number
+   * ("42"), which json-c would otherwise wait to continue. */
+  size_t len = strlen(json);
+  *root = json_tokener_parse_ex(tok, json, (int)len + 1);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t used = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  if (jerr == json_tokener_error_depth)
+    return jd_fail(err, errlen, "task: nested deeper than %d levels (setting entry_max_depth)",
+                   max_depth);
+  if (jerr != json_tokener_success)
+    return jd_fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
+  for (const char *p = json + (used < len ? used : len); *p; p++)
+    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
+      json_object_put(*root);
+      *root = NULL;
+      return jd_fail(err, errlen, "task: trailing bytes after the JSON value");
+    }
+  return 0;
+}
+
+int jd_task_parse(jd_task **out, const char *json, int max_depth, char *err, size_t errlen) {
   *out = NULL;
   if (err && errlen)
     err[0] = '\0';
   if (!json)
     return jd_fail(err, errlen, "entry has no 'task' field");
-  json_tokener *tok = json_tokener_new();
-  if (!tok)
-    return jd_fail(err, errlen, "out of memory");
-  json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = tok->char_offset;
-  json_tokener_free(tok);
+  json_object *root = NULL;
+  if (parse_json(&root, json, max_depth > 0 ? max_depth : JD_TASK_MAX_DEPTH_DEFAULT, err, errlen))
+    return -1;
   jd_task *t = NULL;
   int rc = -1;
-  if (!root || jerr != json_tokener_success) {
-    jd_fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
-    goto cleanup;
-  }
-  for (const char *p = json + used; *p; p++)
-    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
-      jd_fail(err, errlen, "task: trailing bytes after the JSON object");
-      goto cleanup;
-    }
   if (!json_object_is_type(root, json_type_object)) {
-    jd_fail(err, errlen, "task: must be a JSON object");
+    jd_fail(err, errlen, "task: valid JSON but not an object (%s)", json_kind(root));
     goto cleanup;
   }
   t = calloc(1, sizeof *t);

@@ -58,9 +58,16 @@ typedef struct jd_task {
   int max_attempts; /* 0 = the daemon's setting */
 } jd_task;
 
-/* Parses and validates an envelope. Returns 0 and *out, or -1 with a reason
- * naming the bad field in err. The caller frees *out with jd_task_free(). */
-int jd_task_parse(jd_task **out, const char *json, char *err, size_t errlen);
+/* How deep an entry's JSON may nest (setting entry_max_depth): the match
+ * spec's config is any JSON, so the cap is far above json-c's default 32. */
+#define JD_TASK_MAX_DEPTH_DEFAULT 256
+
+/* Parses and validates an envelope, nested at most max_depth levels (0 =
+ * JD_TASK_MAX_DEPTH_DEFAULT). Returns 0 and *out, or -1 with a reason
+ * naming the bad field in err ("task: not JSON", "task: valid JSON but not
+ * an object", "task: nested deeper than N levels"...). The caller frees
+ * *out with jd_task_free(). */
+int jd_task_parse(jd_task **out, const char *json, int max_depth, char *err, size_t errlen);
 void jd_task_free(jd_task *t);
 
 /* Task ids: [A-Za-z0-9][A-Za-z0-9_.-]*, at most JD_TASK_ID_MAX chars; they

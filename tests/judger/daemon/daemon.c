@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "daemon_proc.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
@@ -178,7 +179,8 @@ static running *start_daemon(dopts o) {
                          {"log_level", "warn"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
-  jd_executor ex = {fake_prepare, fake_execute, fake_release, fk};
+  jd_executor ex = {
+      .prepare = fake_prepare, .execute = fake_execute, .release = fake_release, .self = fk};
   cr_assert_eq(jd_daemon_new(&r->d, &c, NULL, &ex), 0);
   jd_config_clear(&c);
   pthread_create(&r->th, NULL, run_thread, r);
@@ -234,15 +236,6 @@ static char *wait_result(jd_queue *q, const char *id, int timeout_ms) {
   }
   cr_assert_fail("no result for %s within %d ms", id, timeout_ms);
   return NULL;
-}
-
-static char *hget(jd_queue *q, const char *id, const char *field) {
-  redisReply *rep = NULL;
-  if (jd_redis_command(&rep, jd_queue_redis(q), "HGET judger:task:%s %s", id, field))
-    return NULL;
-  char *s = jd_reply_str(rep) ? strdup(rep->str) : NULL;
-  freeReplyObject(rep);
-  return s;
 }
 
 static long long xlen(jd_queue *q, const char *key) {
@@ -338,7 +331,7 @@ Test(daemon, a_poison_task_is_dead_lettered_after_n_attempts, .init = up, .fini 
     usleep(100000);
   cr_assert_eq(xlen(q, "judger:dead"), 1);
   cr_assert_eq(fake_count(fk, "poison"), 3, "ran %d times", fake_count(fk, "poison"));
-  char *state = hget(q, "poison", "state"), *reason = hget(q, "poison", "reason");
+  char *state = t_task_field(q, "poison", "state"), *reason = t_task_field(q, "poison", "reason");
   cr_assert_str_eq(state, "dead");
   cr_assert(strstr(reason, "3 attempts"), "%s", reason);
   free(state);
@@ -410,20 +403,97 @@ Test(daemon, a_duplicate_task_runs_once, .init = up, .fini = down) {
   jd_queue_free(q);
 }
 
+Test(daemon, four_entries_of_one_id_make_one_run, .init = up, .fini = down) {
+  jd_queue *q = client();
+  for (int i = 0; i < 4; i++)
+    submit(q, JD_PRIO_MATCH, "quad", "{\"sleep_ms\":600}");
+  running *r = start_daemon((dopts){.host = "quad-host", .slots = 4});
+  free(wait_result(q, "quad", 8000));
+  for (int i = 0; i < 100 && xlen(q, "judger:q:match") > 0; i++)
+    usleep(50000);
+  cr_assert_eq(xlen(q, "judger:q:match"), 0, "every entry is acked");
+  stop_daemon(r, true);
+  cr_assert_eq(fake_count(fk, "quad"), 1, "ran %d times", fake_count(fk, "quad"));
+  cr_assert_eq(xlen(q, "judger:results"), 1);
+  char *att = t_task_field(q, "quad", "attempts"), *state = t_task_field(q, "quad", "state");
+  cr_assert_str_eq(att, "1", "attempts count real runs only");
+  cr_assert_str_eq(state, "finished");
+  free(att);
+  free(state);
+  jd_queue_free(q);
+}
+
+/* The reasons of every dead letter, joined by '|'. */
+static void dead_reasons(char *all, size_t n, jd_queue *q) {
+  redisReply *rep = NULL;
+  all[0] = '\0';
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XRANGE judger:dead - +"), 0);
+  for (size_t i = 0; i < rep->elements; i++) {
+    redisReply *f = rep->element[i]->element[1];
+    for (size_t k = 0; k + 1 < f->elements; k += 2)
+      if (!strcmp(f->element[k]->str, "reason")) {
+        strncat(all, f->element[k + 1]->str, n - strlen(all) - 2);
+        strcat(all, "|");
+      }
+  }
+  freeReplyObject(rep);
+}
+
+Test(daemon, entry_shape_depth_and_size_are_dead_letters_that_say_which, .init = up, .fini = down) {
+  jd_queue *q = client();
+  running *r = start_daemon((dopts){.host = "shape-host"});
+  jd_redis *rd = jd_queue_redis(q);
+  const char *scalars[] = {"42", "null", "true", "\"\""};
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_eq(jd_redis_command(NULL, rd, "XADD judger:q:auto * task %s", scalars[i]), 0);
+  /* 300 levels: past the default entry_max_depth (256). */
+  char deep[700];
+  size_t k =
+      (size_t)snprintf(deep, sizeof deep, "{\"id\":\"deep\",\"type\":\"match\",\"match\":{\"c\":");
+  for (int i = 0; i < 300; i++)
+    deep[k++] = '[';
+  deep[k] = '\0';
+  cr_assert_eq(jd_redis_command(NULL, rd, "XADD judger:q:auto * task %s", deep), 0);
+  /* Over entry_max_bytes (1 MiB by default). */
+  size_t big_len = (1u << 20) + 100;
+  char *big = malloc(big_len + 1);
+  memset(big, ' ', big_len);
+  big[0] = '{';
+  big[big_len - 1] = '}';
+  big[big_len] = '\0';
+  cr_assert_eq(jd_redis_command(NULL, rd, "XADD judger:q:auto * task %s", big), 0);
+  free(big);
+  for (int i = 0; i < 100 && xlen(q, "judger:dead") < 6; i++)
+    usleep(50000);
+  cr_assert_eq(xlen(q, "judger:dead"), 6);
+  char all[4096];
+  dead_reasons(all, sizeof all, q);
+  cr_assert(!strstr(all, "not JSON ("), "scalars are JSON: %s", all);
+  const char *want[] = {"not an object (a number)",  "not an object (null)",
+                        "not an object (a boolean)", "not an object (a string)",
+                        "deeper than 256 levels",    "over entry_max_bytes"};
+  for (size_t i = 0; i < 6; i++)
+    cr_assert(strstr(all, want[i]), "no '%s' in %s", want[i], all);
+  cr_assert_eq(fk->nruns, 0);
+  cr_assert_eq(xlen(q, "judger:q:auto"), 0);
+  stop_daemon(r, true);
+  jd_queue_free(q);
+}
+
 Test(daemon, progress_reaches_the_status_record, .init = up, .fini = down) {
   jd_queue *q = client();
   running *r = start_daemon((dopts){.host = "prog-host", .lease_ms = 600});
-  submit(q, JD_PRIO_MATCH, "prog", "{\"sleep_ms\":1500}");
+  submit(q, JD_PRIO_MATCH, "prog", "{\"sleep_ms\":3000}");
   wait_started("prog", 3000);
   char *p = NULL;
-  for (int i = 0; i < 40 && !(p && strstr(p, "turn")); i++) {
+  for (int i = 0; i < 50 && !(p && strstr(p, "turn")); i++) {
     free(p);
     usleep(50000);
-    p = hget(q, "prog", "progress");
+    p = t_task_field(q, "prog", "progress");
   }
   cr_assert(p && strstr(p, "\"turn\""), "progress: %s", p ? p : "(none)");
   free(p);
-  char *state = hget(q, "prog", "state"), *host = hget(q, "prog", "host");
+  char *state = t_task_field(q, "prog", "state"), *host = t_task_field(q, "prog", "host");
   cr_assert_str_eq(state, "running");
   cr_assert_str_eq(host, "prog-host");
   free(state);
@@ -432,8 +502,8 @@ Test(daemon, progress_reaches_the_status_record, .init = up, .fini = down) {
   cr_assert_eq(jd_queue_status_json(&st, q, 5), 0);
   cr_assert(strstr(st, "\"prog\"") && strstr(st, "prog-host"), "%s", st);
   free(st);
-  free(wait_result(q, "prog", 5000));
-  state = hget(q, "prog", "state");
+  free(wait_result(q, "prog", 8000));
+  state = t_task_field(q, "prog", "state");
   cr_assert_str_eq(state, "finished");
   free(state);
   stop_daemon(r, true);
@@ -447,7 +517,7 @@ Test(daemon, a_stalled_match_is_ended, .init = up, .fini = down) {
   int64_t t0 = jd_unix_ms();
   char *res = wait_result(q, "stuck", 5000);
   cr_assert(jd_unix_ms() - t0 < 4500, "the stall time ends it, not the 20 s game");
-  char *status = hget(q, "stuck", "status");
+  char *status = t_task_field(q, "stuck", "status");
   cr_assert_str_eq(status, "stalled");
   free(status);
   free(res);
@@ -477,8 +547,8 @@ Test(daemon, drain_gives_a_long_task_back_without_counting_it, .init = up, .fini
   stop_daemon(a, true);
   cr_assert(jd_unix_ms() - t0 < 4000, "the grace period bounds the stop");
   cr_assert_null(result_of(q, "long"));
-  char *state = hget(q, "long", "state"), *att = hget(q, "long", "attempts"),
-       *by = hget(q, "long", "drained_by");
+  char *state = t_task_field(q, "long", "state"), *att = t_task_field(q, "long", "attempts"),
+       *by = t_task_field(q, "long", "drained_by");
   cr_assert_str_eq(state, "queued");
   cr_assert_str_eq(att, "0", "a drained attempt is not counted");
   cr_assert_str_eq(by, "drain-a");
@@ -593,88 +663,6 @@ Test(daemon, artifacts_are_uploaded_with_their_sha256, .init = up, .fini = down)
 
 /* ---- end to end: the real `judger` binary on the real engine ---------- */
 
-typedef struct proc {
-  pid_t pid;
-  char *host, *state, *log;
-} proc;
-
-/* Starts `judger daemon` with its own state dir; stderr goes to a log
- * file shown when an assertion fails. */
-static proc *spawn_daemon(const char *host, const char *state, const char *extra) {
-  proc *p = calloc(1, sizeof *p);
-  p->host = strdup(host);
-  p->state = strdup(state);
-  cr_assert(asprintf(&p->log, "%s/daemon-%s.log", state, host) > 0);
-  char *cmd = NULL;
-  cr_assert(asprintf(&cmd,
-                     "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots 1 "
-                     "--lease-ms 2000 --block-ms 300 --grace-ms 1500 --log-json true %s "
-                     "2>>%s",
-                     JD_BINARY_DIR, srv->url, host, state, extra ? extra : "", p->log) > 0);
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    setenv("JUDGER_CONFIG", "", 1); /* never a host's /etc/judger */
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  p->pid = pid;
-  return p;
-}
-
-static int proc_wait(proc *p, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    int st = 0;
-    if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-      p->pid = 0;
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    usleep(20000);
-  }
-  return -1;
-}
-
-static void proc_free(proc *p) {
-  if (p->pid > 0) {
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-  }
-  free(p->host);
-  free(p->state);
-  free(p->log);
-  free(p);
-}
-
-static size_t count_containers(dk_client *c, const char *host) {
-  char label[160];
-  snprintf(label, sizeof label, "judger.host=%s", host);
-  const char *labels[] = {label, NULL};
-  dk_container_list *l = NULL;
-  t_ok(dk_container_list_by_label(&l, c, true, labels));
-  size_t n = l->count;
-  dk_container_list_free(l);
-  return n;
-}
-
-static void cleanup_host(dk_client *c, const char *host) {
-  char label[160];
-  snprintf(label, sizeof label, "judger.host=%s", host);
-  const char *labels[] = {label, NULL};
-  dk_container_list *l = NULL;
-  if (dk_container_list_by_label(&l, c, true, labels) == 0) {
-    for (size_t i = 0; i < l->count; i++)
-      dk_container_remove(c, l->items[i].id, true, true);
-    dk_container_list_free(l);
-  }
-  dk_network_list *nl = NULL;
-  if (dk_network_list_by_label(&nl, c, labels) == 0) {
-    for (size_t i = 0; i < nl->count; i++)
-      dk_network_remove(c, nl->items[i].id);
-    dk_network_list_free(nl);
-  }
-}
-
 /* A match task of the daemon test game: `turns` seconds of progress. */
 static void submit_match(jd_queue *q, jd_priority prio, const char *id, int turns) {
   char spec[2048];
@@ -687,39 +675,6 @@ static void submit_match(jd_queue *q, jd_priority prio, const char *id, int turn
   submit(q, prio, id, spec);
 }
 
-static char *wait_state(jd_queue *q, const char *id, const char *state, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 50) {
-    char *s = hget(q, id, "state");
-    if (s && !strcmp(s, state)) {
-      free(s);
-      return hget(q, id, "host");
-    }
-    free(s);
-    usleep(50000);
-  }
-  cr_assert_fail("task %s never reached state %s", id, state);
-  return NULL;
-}
-
-static void wait_containers(dk_client *c, const char *host, size_t at_least, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 100) {
-    if (count_containers(c, host) >= at_least)
-      return;
-    usleep(100000);
-  }
-  cr_assert_fail("no container of %s appeared", host);
-}
-
-static int json_int(const char *json, const char *obj, const char *key) {
-  json_object *o = json_tokener_parse(json), *v = NULL;
-  json_object *in = o;
-  if (obj)
-    json_object_object_get_ex(o, obj, &in);
-  int n = json_object_object_get_ex(in, key, &v) ? json_object_get_int(v) : -1;
-  json_object_put(o);
-  return n;
-}
-
 Test(daemon_e2e, a_match_through_submit_and_the_daemon, .init = up, .fini = down) {
   dk_client *c = t_client();
   t_busybox_image(c);
@@ -728,7 +683,7 @@ Test(daemon_e2e, a_match_through_submit_and_the_daemon, .init = up, .fini = down
   cr_assert(asprintf(&conf, "%s/judger.conf", state) > 0);
   cr_assert_eq(jd_write_file(conf, "labels = zone=a\n", 15), 0);
   cr_assert(asprintf(&extra, "--config %s", conf) > 0);
-  proc *d = spawn_daemon(host, state, extra);
+  t_proc *d = t_daemon_spawn(srv->url, host, state, extra);
   free(extra);
   jd_queue *q = client();
   char *task = NULL;
@@ -778,13 +733,13 @@ Test(daemon_e2e, a_match_through_submit_and_the_daemon, .init = up, .fini = down
   }
   cr_assert(reloaded, "SIGHUP must reload the labels (log %s)", d->log);
   kill(d->pid, SIGTERM);
-  cr_assert_eq(proc_wait(d, 10000), 0, "daemon exit (log: %s)", d->log);
-  cr_assert_eq(count_containers(c, host), 0);
+  cr_assert_eq(t_proc_wait(d, 10000), 0, "daemon exit (log: %s)", d->log);
+  cr_assert_eq(t_host_containers(c, host), 0);
   free(res);
   free(cmd);
   free(task);
   free(conf);
-  proc_free(d);
+  t_proc_free(d);
   jd_queue_free(q);
   t_rmdir(state);
   free(host);
@@ -797,27 +752,27 @@ Test(daemon_e2e, kill_9_mid_match_cleanup_rerun_one_result, .init = up, .fini = 
   char *ha = t_unique("jdd-a"), *hb = t_unique("jdd-b");
   char *sa = t_tmpdir("dstate-a"), *sb = t_tmpdir("dstate-b");
   jd_queue *q = client();
-  proc *a = spawn_daemon(ha, sa, NULL);
+  t_proc *a = t_daemon_spawn(srv->url, ha, sa, NULL);
   submit_match(q, JD_PRIO_MATCH, "k9", 4);
-  free(wait_state(q, "k9", "running", 20000));
-  wait_containers(c, ha, 1, 20000);
+  free(t_wait_task_state(q, "k9", "running", 20000));
+  t_wait_host_containers(c, ha, 1, 20000);
   kill(a->pid, SIGKILL);
-  cr_assert_eq(proc_wait(a, 5000), 128 + SIGKILL);
-  cr_assert(count_containers(c, ha) >= 1, "the killed daemon left its game logic running");
+  cr_assert_eq(t_proc_wait(a, 5000), 128 + SIGKILL);
+  cr_assert(t_host_containers(c, ha) >= 1, "the killed daemon left its game logic running");
   char wd[600];
   snprintf(wd, sizeof wd, "%s/matches", sa);
   cr_assert(jd_path_exists(wd));
 
   /* Another judger takes the task over once the lease has run out. */
-  proc *b = spawn_daemon(hb, sb, NULL);
+  t_proc *b = t_daemon_spawn(srv->url, hb, sb, NULL);
   char *res = wait_result(q, "k9", 40000);
   cr_assert(strstr(res, "\"finished\""), "%s", res);
-  cr_assert_eq(json_int(res, "task", "attempt"), 2);
+  cr_assert_eq(t_json_int(res, "task", "attempt"), 2);
   /* The dead judger comes back: its leftovers are removed at start. */
-  proc *a2 = spawn_daemon(ha, sa, NULL);
-  for (int i = 0; i < 150 && count_containers(c, ha) > 0; i++)
+  t_proc *a2 = t_daemon_spawn(srv->url, ha, sa, NULL);
+  for (int i = 0; i < 150 && t_host_containers(c, ha) > 0; i++)
     usleep(100000);
-  cr_assert_eq(count_containers(c, ha), 0, "leftovers of %s (log %s)", ha, a2->log);
+  cr_assert_eq(t_host_containers(c, ha), 0, "leftovers of %s (log %s)", ha, a2->log);
   char cmd[700];
   snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/matches 2>/dev/null)\"", sa);
   for (int i = 0; i < 50 && system(cmd) != 0; i++)
@@ -836,14 +791,14 @@ Test(daemon_e2e, kill_9_mid_match_cleanup_rerun_one_result, .init = up, .fini = 
   cr_assert_eq(k9, 1, "exactly one result for k9");
   kill(b->pid, SIGTERM);
   kill(a2->pid, SIGTERM);
-  cr_assert_eq(proc_wait(b, 10000), 0);
-  cr_assert_eq(proc_wait(a2, 10000), 0);
-  cleanup_host(c, ha);
-  cleanup_host(c, hb);
+  cr_assert_eq(t_proc_wait(b, 10000), 0);
+  cr_assert_eq(t_proc_wait(a2, 10000), 0);
+  t_cleanup_host(c, ha);
+  t_cleanup_host(c, hb);
   free(res);
-  proc_free(a);
-  proc_free(b);
-  proc_free(a2);
+  t_proc_free(a);
+  t_proc_free(b);
+  t_proc_free(a2);
   jd_queue_free(q);
   t_rmdir(sa);
   t_rmdir(sb);
@@ -857,19 +812,19 @@ Test(daemon_e2e, sigterm_drains_and_gives_the_match_back, .init = up, .fini = do
   t_busybox_image(c);
   char *ha = t_unique("jdd-term"), *sa = t_tmpdir("dstate-t");
   jd_queue *q = client();
-  proc *a = spawn_daemon(ha, sa, "--lease-ms 60000");
+  t_proc *a = t_daemon_spawn(srv->url, ha, sa, "--lease-ms 60000");
   submit_match(q, JD_PRIO_MATCH, "term", 30);
-  free(wait_state(q, "term", "running", 20000));
-  wait_containers(c, ha, 1, 20000);
+  free(t_wait_task_state(q, "term", "running", 20000));
+  t_wait_host_containers(c, ha, 1, 20000);
   int64_t t0 = jd_unix_ms();
   kill(a->pid, SIGTERM);
-  cr_assert_eq(proc_wait(a, 20000), 0, "exit after SIGTERM (log %s)", a->log);
+  cr_assert_eq(t_proc_wait(a, 20000), 0, "exit after SIGTERM (log %s)", a->log);
   int64_t took = jd_unix_ms() - t0;
   cr_assert(took >= 1400, "running work gets the grace period (%lld ms)", (long long)took);
   cr_assert(took < 15000, "the grace period bounds the stop (%lld ms)", (long long)took);
-  cr_assert_eq(count_containers(c, ha), 0, "a drained match leaves nothing");
+  cr_assert_eq(t_host_containers(c, ha), 0, "a drained match leaves nothing");
   cr_assert_null(result_of(q, "term"));
-  char *state = hget(q, "term", "state"), *att = hget(q, "term", "attempts");
+  char *state = t_task_field(q, "term", "state"), *att = t_task_field(q, "term", "attempts");
   cr_assert_str_eq(state, "queued");
   cr_assert_str_eq(att, "0", "a drained attempt is not counted as failed");
   free(state);
@@ -881,8 +836,8 @@ Test(daemon_e2e, sigterm_drains_and_gives_the_match_back, .init = up, .fini = do
   cr_assert_eq(rep->elements, 1);
   cr_assert(rep->element[0]->element[2]->integer > 60000, "released: idle past any lease");
   freeReplyObject(rep);
-  cleanup_host(c, ha);
-  proc_free(a);
+  t_cleanup_host(c, ha);
+  t_proc_free(a);
   jd_queue_free(q);
   t_rmdir(sa);
   free(ha);
@@ -894,18 +849,18 @@ Test(daemon_e2e, redis_restarted_mid_match_the_result_arrives, .init = up, .fini
   t_busybox_image(c);
   char *ha = t_unique("jdd-rr"), *sa = t_tmpdir("dstate-r");
   jd_queue *q = client();
-  proc *a = spawn_daemon(ha, sa, NULL);
+  t_proc *a = t_daemon_spawn(srv->url, ha, sa, NULL);
   submit_match(q, JD_PRIO_MATCH, "rr", 3);
-  free(wait_state(q, "rr", "running", 20000));
+  free(t_wait_task_state(q, "rr", "running", 20000));
   t_redis_restart(srv, 500);
   char *res = wait_result(q, "rr", 30000);
   cr_assert(strstr(res, "\"finished\""), "%s", res);
-  cr_assert_eq(json_int(res, "task", "attempt"), 1, "the match went on through the outage");
+  cr_assert_eq(t_json_int(res, "task", "attempt"), 1, "the match went on through the outage");
   kill(a->pid, SIGTERM);
-  cr_assert_eq(proc_wait(a, 10000), 0);
-  cr_assert_eq(count_containers(c, ha), 0);
+  cr_assert_eq(t_proc_wait(a, 10000), 0);
+  cr_assert_eq(t_host_containers(c, ha), 0);
   free(res);
-  proc_free(a);
+  t_proc_free(a);
   jd_queue_free(q);
   t_rmdir(sa);
   free(ha);

@@ -201,27 +201,125 @@ Test(queue, attempts_count_and_drain_gives_one_back, .init = up, .fini = down) {
   submit(q, JD_PRIO_MATCH, "t1");
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_MATCH, 1), 0);
-  int attempt = 0;
-  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  cr_assert_eq(attempt, 1);
+  jd_begin b;
+  cr_assert_eq(jd_queue_begin(&b, q, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+  cr_assert_eq(b.outcome, JD_BEGIN_RUN);
+  cr_assert_eq(b.attempt, 1);
   char *state = hget(q, "judger:task:t1", "state");
   cr_assert_str_eq(state, "running");
   free(state);
-  cr_assert_eq(jd_queue_progress(q, "t1", "{\"turn\":3,\"turns\":10}"), 0);
+  cr_assert_eq(jd_queue_progress(q, "t1", b.claim, "{\"turn\":3,\"turns\":10}"), 0);
   char *prog = hget(q, "judger:task:t1", "progress");
   cr_assert_str_eq(prog, "{\"turn\":3,\"turns\":10}");
   free(prog);
-  cr_assert_eq(jd_queue_drained(q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0, "%s", jd_queue_error(q));
+  cr_assert_eq(jd_queue_drained(q, JD_PRIO_MATCH, l.items[0].id, "t1", b.claim), 0, "%s",
+               jd_queue_error(q));
   state = hget(q, "judger:task:t1", "state");
   cr_assert_str_eq(state, "queued");
   free(state);
   char *att = hget(q, "judger:task:t1", "attempts");
   cr_assert_str_eq(att, "0");
   free(att);
-  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  cr_assert_eq(attempt, 1, "a drained attempt is not counted");
-  cr_assert_eq(jd_queue_begin(&attempt, q, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  cr_assert_eq(attempt, 2);
+  cr_assert_eq(jd_queue_begin(&b, q, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+  cr_assert_eq(b.attempt, 1, "a drained attempt is not counted");
+  /* A system fault gives the claim up: the next run is attempt 2. */
+  bool held = false;
+  cr_assert_eq(jd_queue_retry_later(&held, q, "t1", b.claim, "engine gone"), 0);
+  cr_assert(held);
+  cr_assert_eq(jd_queue_begin(&b, q, JD_PRIO_MATCH, l.items[0].id, "t1", 2), 0);
+  cr_assert_eq(b.outcome, JD_BEGIN_RUN);
+  cr_assert_eq(b.attempt, 2);
+  cr_assert_eq(jd_queue_retry_later(&held, q, "t1", b.claim, "engine gone"), 0);
+  /* max_attempts runs made: no third run, and the count stays 2. */
+  cr_assert_eq(jd_queue_begin(&b, q, JD_PRIO_MATCH, l.items[0].id, "t1", 2), 0);
+  cr_assert_eq(b.outcome, JD_BEGIN_EXHAUSTED);
+  cr_assert_eq(b.attempt, 2);
+  att = hget(q, "judger:task:t1", "attempts");
+  cr_assert_str_eq(att, "2", "attempts count real runs only");
+  free(att);
+  jd_entry_list_clear(&l);
+  jd_queue_free(q);
+}
+
+Test(queue, one_claim_per_task_fences_the_old_run, .init = up, .fini = down) {
+  jd_queue *a = open_q("ha", 300), *b = open_q("hb", 300);
+  submit(a, JD_PRIO_MATCH, "t1");
+  submit(a, JD_PRIO_MATCH, "t1"); /* a second entry of the same task */
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, a, JD_PRIO_MATCH, 2), 0);
+  cr_assert_eq(l.count, 2);
+  jd_begin ba, bb;
+  cr_assert_eq(jd_queue_begin(&ba, a, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+  cr_assert_eq(ba.outcome, JD_BEGIN_RUN);
+  /* While a holds the claim: the other entry is a duplicate, the same
+   * entry (taken over) is busy; neither counts an attempt. */
+  cr_assert_eq(jd_queue_begin(&bb, b, JD_PRIO_MATCH, l.items[1].id, "t1", 3), 0);
+  cr_assert_eq(bb.outcome, JD_BEGIN_DUPLICATE, "%s", jd_begin_outcome_name(bb.outcome));
+  cr_assert_eq(jd_queue_begin(&bb, b, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+  cr_assert_eq(bb.outcome, JD_BEGIN_BUSY, "%s", jd_begin_outcome_name(bb.outcome));
+  char *att = hget(a, "judger:task:t1", "attempts");
+  cr_assert_str_eq(att, "1");
+  free(att);
+  /* Renewal keeps it; a frozen a stops renewing and b takes over. */
+  bool ours = false;
+  const char *ids[] = {"t1"};
+  cr_assert_eq(jd_queue_renew_claims(&ours, a, ids, &ba.claim, 1), 0);
+  cr_assert(ours);
+  int64_t t0 = jd_mono_ms();
+  do {
+    cr_assert_eq(jd_queue_begin(&bb, b, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+    if (bb.outcome != JD_BEGIN_RUN)
+      usleep(20000);
+  } while (bb.outcome != JD_BEGIN_RUN && jd_mono_ms() - t0 < 3000);
+  cr_assert_eq(bb.outcome, JD_BEGIN_RUN);
+  cr_assert_eq(bb.attempt, 2);
+  cr_assert_neq(bb.claim, ba.claim);
+  /* a wakes up: every write of its run is refused. */
+  cr_assert_eq(jd_queue_renew_claims(&ours, a, ids, &ba.claim, 1), 0);
+  cr_assert(!ours, "the old run must not get its claim back");
+  cr_assert_eq(jd_queue_progress(a, "t1", ba.claim, "{\"stale\":true}"), 0);
+  bool held = true;
+  cr_assert_eq(jd_queue_retry_later(&held, a, "t1", ba.claim, "old run"), 0);
+  cr_assert(!held);
+  jd_result_rec stale = {"t1", 1, ba.claim, JD_TASK_STATUS_FAILED, "stale", "{\"stale\":true}"};
+  jd_store_outcome out = JD_STORE_WRITTEN;
+  cr_assert_eq(jd_queue_store_result(&out, a, JD_PRIO_MATCH, l.items[0].id, &stale), 0);
+  cr_assert_eq(out, JD_STORE_REFUSED);
+  char *state = hget(a, "judger:task:t1", "state"), *host = hget(a, "judger:task:t1", "host"),
+       *prog = hget(a, "judger:task:t1", "progress");
+  cr_assert_str_eq(state, "running");
+  cr_assert_str_eq(host, "hb");
+  cr_assert_str_eq(prog, "", "the old run's progress was refused");
+  free(state);
+  free(host);
+  free(prog);
+  cr_assert_eq(cmd_int(a, "XLEN %s", "judger:q:match"), 2, "a refused store acks nothing");
+  /* The holder's result is stored and its claim released. */
+  jd_result_rec rec = {"t1", 2, bb.claim, JD_TASK_STATUS_FINISHED, "ok", "{\"ok\":true}"};
+  cr_assert_eq(jd_queue_store_result(&out, b, JD_PRIO_MATCH, l.items[0].id, &rec), 0);
+  cr_assert_eq(out, JD_STORE_WRITTEN);
+  cr_assert_eq(cmd_int(a, "EXISTS %s", "judger:claim:t1"), 0);
+  jd_entry_list_clear(&l);
+  jd_queue_free(a);
+  jd_queue_free(b);
+}
+
+Test(queue, entries_over_the_size_cap_are_not_copied, .init = up, .fini = down) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = srv->url, .consumer = "h1", .entry_max_bytes = 2048};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  cr_assert_eq(jd_queue_setup(q), 0);
+  char *big = malloc(4097);
+  memset(big, 'x', 4096);
+  big[4096] = '\0';
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XADD judger:q:auto * task %s", big), 0);
+  free(big);
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
+  cr_assert_eq(l.count, 1);
+  cr_assert(l.items[0].too_big);
+  cr_assert_null(l.items[0].task_json);
+  cr_assert_eq(l.items[0].task_len, 4096);
   jd_entry_list_clear(&l);
   jd_queue_free(q);
 }
@@ -233,20 +331,20 @@ Test(queue, result_is_written_once, .init = up, .fini = down) {
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, a, JD_PRIO_MATCH, 2), 0);
   cr_assert_eq(l.count, 2);
-  int attempt = 0;
-  cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[0].id, "t1"), 0);
-  jd_result_rec rec = {"t1", attempt, JD_TASK_STATUS_FINISHED, "scores 1 0",
-                       "{\"status\":\"finished\"}"};
-  bool written = false;
-  cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[0].id, &rec), 0, "%s",
+  jd_begin b;
+  cr_assert_eq(jd_queue_begin(&b, a, JD_PRIO_MATCH, l.items[0].id, "t1", 3), 0);
+  jd_result_rec rec = {
+      "t1", b.attempt, b.claim, JD_TASK_STATUS_FINISHED, "scores 1 0", "{\"status\":\"finished\"}"};
+  jd_store_outcome out = JD_STORE_REFUSED;
+  cr_assert_eq(jd_queue_store_result(&out, a, JD_PRIO_MATCH, l.items[0].id, &rec), 0, "%s",
                jd_queue_error(a));
-  cr_assert(written);
+  cr_assert_eq(out, JD_STORE_WRITTEN);
   /* The duplicate is seen before running, and a late store is refused. */
-  cr_assert_eq(jd_queue_begin(&attempt, a, JD_PRIO_MATCH, l.items[1].id, "t1"), 0);
-  cr_assert_eq(attempt, 0);
-  jd_result_rec late = {"t1", 2, JD_TASK_STATUS_FINISHED, "other", "{\"late\":true}"};
-  cr_assert_eq(jd_queue_store_result(&written, a, JD_PRIO_MATCH, l.items[1].id, &late), 0);
-  cr_assert(!written);
+  cr_assert_eq(jd_queue_begin(&b, a, JD_PRIO_MATCH, l.items[1].id, "t1", 3), 0);
+  cr_assert_eq(b.outcome, JD_BEGIN_DONE);
+  jd_result_rec late = {"t1", 2, 99, JD_TASK_STATUS_FINISHED, "other", "{\"late\":true}"};
+  cr_assert_eq(jd_queue_store_result(&out, a, JD_PRIO_MATCH, l.items[1].id, &late), 0);
+  cr_assert_eq(out, JD_STORE_ALREADY);
   char *res = NULL;
   cr_assert_eq(jd_queue_get_result(&res, a, "t1"), 0);
   cr_assert_str_eq(res, "{\"status\":\"finished\"}");
@@ -269,8 +367,8 @@ Test(queue, dead_letters_keep_the_reason_and_ack, .init = up, .fini = down) {
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_AUTO, 1), 0);
   cr_assert_eq(l.count, 1);
-  cr_assert_eq(jd_queue_dead(q, &l.items[0], NULL, "task: not JSON", 0), 0, "%s",
-               jd_queue_error(q));
+  cr_assert_eq(jd_queue_dead(NULL, q, &l.items[0], NULL, JD_CLAIM_NONE, "task: not JSON", 0), 0,
+               "%s", jd_queue_error(q));
   cr_assert_eq(cmd_int(q, "XLEN %s", "judger:dead"), 1);
   cr_assert_eq(cmd_int(q, "XLEN %s", "judger:q:auto"), 0);
   char *st = NULL;

@@ -1,0 +1,161 @@
+/* The real `judger daemon` in a child process (see daemon_proc.h). */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "daemon_proc.h"
+#include "support.h"
+
+t_proc *t_daemon_spawn(const char *redis_url, const char *host, const char *state,
+                       const char *extra) {
+  t_proc *p = calloc(1, sizeof *p);
+  p->host = strdup(host);
+  p->state = strdup(state);
+  cr_assert(asprintf(&p->log, "%s/daemon-%s.log", state, host) > 0);
+  char *cmd = NULL;
+  cr_assert(asprintf(&cmd,
+                     "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots 1 "
+                     "--lease-ms 2000 --block-ms 300 --grace-ms 1500 --log-json true %s "
+                     "2>>%s",
+                     JD_BINARY_DIR, redis_url, host, state, extra ? extra : "", p->log) > 0);
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    setenv("JUDGER_CONFIG", "", 1); /* never a host's /etc/judger */
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  p->pid = pid;
+  return p;
+}
+
+int t_proc_wait(t_proc *p, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int st = 0;
+    if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+      p->pid = 0;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    usleep(20000);
+  }
+  return -1;
+}
+
+void t_proc_free(t_proc *p) {
+  if (!p)
+    return;
+  if (p->pid > 0) {
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+  }
+  free(p->host);
+  free(p->state);
+  free(p->log);
+  free(p);
+}
+
+static void host_label(char *out, size_t n, const char *host) {
+  snprintf(out, n, "judger.host=%s", host);
+}
+
+size_t t_host_containers(dk_client *c, const char *host) {
+  char label[160];
+  host_label(label, sizeof label, host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, c, true, labels));
+  size_t n = l->count;
+  dk_container_list_free(l);
+  return n;
+}
+
+size_t t_host_networks(dk_client *c, const char *host) {
+  char label[160];
+  host_label(label, sizeof label, host);
+  const char *labels[] = {label, NULL};
+  dk_network_list *l = NULL;
+  t_ok(dk_network_list_by_label(&l, c, labels));
+  size_t n = l->count;
+  dk_network_list_free(l);
+  return n;
+}
+
+void t_wait_host_containers(dk_client *c, const char *host, size_t at_least, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    if (t_host_containers(c, host) >= at_least)
+      return;
+    usleep(100000);
+  }
+  cr_assert_fail("no container of %s appeared", host);
+}
+
+void t_cleanup_host(dk_client *c, const char *host) {
+  char label[160];
+  host_label(label, sizeof label, host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  if (dk_container_list_by_label(&l, c, true, labels) == 0) {
+    for (size_t i = 0; i < l->count; i++)
+      dk_container_remove(c, l->items[i].id, true, true);
+    dk_container_list_free(l);
+  }
+  dk_network_list *nl = NULL;
+  if (dk_network_list_by_label(&nl, c, labels) == 0) {
+    for (size_t i = 0; i < nl->count; i++)
+      dk_network_remove(c, nl->items[i].id);
+    dk_network_list_free(nl);
+  }
+}
+
+size_t t_workdirs(const char *state) {
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/matches", state);
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  size_t n = 0;
+  for (struct dirent *de = readdir(d); de; de = readdir(d))
+    n += de->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+char *t_task_field(jd_queue *q, const char *task_id, const char *field) {
+  redisReply *rep = NULL;
+  if (jd_redis_command(&rep, jd_queue_redis(q), "HGET judger:task:%s %s", task_id, field))
+    return NULL;
+  char *s = jd_reply_str(rep) ? strdup(rep->str) : NULL;
+  freeReplyObject(rep);
+  return s;
+}
+
+char *t_wait_task_state(jd_queue *q, const char *task_id, const char *state, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    char *s = t_task_field(q, task_id, "state");
+    if (s && !strcmp(s, state)) {
+      free(s);
+      return t_task_field(q, task_id, "host");
+    }
+    free(s);
+    usleep(50000);
+  }
+  cr_assert_fail("task %s never reached state %s", task_id, state);
+  return NULL;
+}
+
+int t_json_int(const char *json, const char *obj, const char *key) {
+  json_object *o = json_tokener_parse(json), *v = NULL;
+  json_object *in = o;
+  if (obj)
+    json_object_object_get_ex(o, obj, &in);
+  int n = json_object_object_get_ex(in, key, &v) ? json_object_get_int(v) : -1;
+  json_object_put(o);
+  return n;
+}
