@@ -14,6 +14,7 @@
 #include "build/build.h"
 #include "build/build_request.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/clock.h"
 #include "common/context.h"
 
@@ -146,15 +147,11 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
       usage(stdout);
       return JD_EXIT_OK;
     default:
-      fprintf(stderr, "judger build: unknown or incomplete option '%s'\n", argv[optind - 1]);
-      usage(stderr);
-      return JD_EXIT_USAGE;
+      return jd_cli_bad_option("build", argv[optind - 1], usage);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "judger build: unexpected argument '%s'\n", argv[optind]);
-    return JD_EXIT_USAGE;
-  }
+  if (optind < argc)
+    return jd_cli_bad_argument("build", argv[optind], usage);
   if (!cmd->base && jd_build_request_check(&cmd->fields, err, sizeof err)) {
     fprintf(stderr, "judger build: %s\n", err);
     return JD_EXIT_USAGE;

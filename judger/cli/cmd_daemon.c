@@ -72,10 +72,9 @@ static int parse_args(jd_config_opts *o, int argc, char **argv, int *code) {
     if (taken)
       continue;
     if (strncmp(a, "--", 2))
-      fprintf(stderr, "judger daemon: unexpected argument '%s'\n", a);
+      jd_cli_bad_argument("daemon", a, usage);
     else
-      fprintf(stderr, "judger daemon: unknown option '%.*s'\n", (int)strcspn(a, "="), a);
-    usage(stderr);
+      jd_cli_bad_option("daemon", a, usage);
     return -1;
   }
   return 0;

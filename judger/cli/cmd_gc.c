@@ -11,6 +11,7 @@
 #include "build/artifacts.h"
 #include "build/image_cache.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/context.h"
 
 static void usage(FILE *f) {
@@ -145,15 +146,11 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
       usage(stdout);
       return JD_EXIT_OK;
     default:
-      fprintf(stderr, "judger gc: unknown or incomplete option '%s'\n", argv[optind - 1]);
-      usage(stderr);
-      return JD_EXIT_USAGE;
+      return jd_cli_bad_option("gc", argv[optind - 1], usage);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "judger gc: unexpected argument '%s'\n", argv[optind]);
-    return JD_EXIT_USAGE;
-  }
+  if (optind < argc)
+    return jd_cli_bad_argument("gc", argv[optind], usage);
   if (cmd->purge && !cmd->go.id) {
     fprintf(stderr, "judger gc: --purge needs --id\n");
     return JD_EXIT_USAGE;

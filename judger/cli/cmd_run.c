@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/context.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -133,6 +134,7 @@ static int parse_args(run_opts *o, int argc, char **argv) {
       {"host-id", required_argument, NULL, 'H'}, {"net-pool", required_argument, NULL, 'N'},
       {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   optind = 1;
+  opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
     switch (c) {
@@ -158,7 +160,7 @@ static int parse_args(run_opts *o, int argc, char **argv) {
       usage(stdout);
       return 1;
     default:
-      usage(stderr);
+      jd_cli_bad_option("run", argv[optind - 1], usage);
       return -1;
     }
   }

@@ -143,12 +143,14 @@ static int parse_args(status_args *a, int argc, char **argv, int *code) {
     } else if (!strcmp(arg, "--json")) {
       a->json = true;
     } else if (!strcmp(arg, "--dead") && has_value) {
-      a->ndead = (size_t)strtoul(argv[++i], NULL, 10);
+      long long n = 0;
+      if (jd_cli_count(&n, "status", "--dead", argv[++i], 100000))
+        return -1;
+      a->ndead = (size_t)n;
     } else if (!strcmp(arg, "--task") && has_value) {
       a->task = argv[++i];
     } else {
-      fprintf(stderr, "judger status: unknown or incomplete option '%s'\n", arg);
-      usage(stderr);
+      jd_cli_bad_option("status", arg, usage);
       return -1;
     }
   }

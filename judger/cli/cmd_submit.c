@@ -81,15 +81,15 @@ static int parse_args(submit_args *a, int argc, char **argv, int *code) {
     if (!strcmp(arg, "--priority") && has_value) {
       a->prio_name = argv[++i];
     } else if (!strcmp(arg, "--wait") && has_value) {
-      a->wait_s = atof(argv[++i]);
+      if (jd_cli_seconds(&a->wait_s, "submit", "--wait", argv[++i], 7 * 86400))
+        return -1;
     } else if (arg[0] == '-' && strcmp(arg, "-")) {
-      fprintf(stderr, "judger submit: unknown or incomplete option '%s'\n", arg);
-      usage(stderr);
+      jd_cli_bad_option("submit", arg, usage);
       return -1;
     } else if (!a->file) {
       a->file = arg;
     } else {
-      usage(stderr);
+      jd_cli_bad_argument("submit", arg, usage);
       return -1;
     }
   }

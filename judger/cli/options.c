@@ -1,6 +1,9 @@
 /* The options the queue commands share (see options.h). */
 #include "cli/options.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +96,43 @@ int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cm
 int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen) {
   jd_config_source src = {.file = o->file, .flags = o->flags};
   return jd_config_load(out, &src, err, errlen);
+}
+
+int jd_cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+  fprintf(stderr, "judger %s: unknown or incomplete option '%s'\n", cmd, arg);
+  usage(stderr);
+  return JD_EXIT_USAGE;
+}
+
+int jd_cli_bad_argument(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+  fprintf(stderr, "judger %s: unexpected argument '%s'\n", cmd, arg);
+  usage(stderr);
+  return JD_EXIT_USAGE;
+}
+
+int jd_cli_count(long long *out, const char *cmd, const char *opt, const char *value,
+                 long long max) {
+  char *end = NULL;
+  errno = 0;
+  long long v = value && isdigit((unsigned char)*value) ? strtoll(value, &end, 10) : -1;
+  if (v < 0 || errno || *end || v > max) {
+    fprintf(stderr, "judger %s: %s: a whole number from 0 to %lld, not '%s'\n", cmd, opt, max,
+            value ? value : "");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int jd_cli_seconds(double *out, const char *cmd, const char *opt, const char *value, double max) {
+  char *end = NULL;
+  errno = 0;
+  double v = value && isdigit((unsigned char)*value) ? strtod(value, &end) : -1;
+  if (v < 0 || errno || *end || !isfinite(v) || v > max) {
+    fprintf(stderr, "judger %s: %s: a number of seconds from 0 to %g, not '%s'\n", cmd, opt, max,
+            value ? value : "");
+    return -1;
+  }
+  *out = v;
+  return 0;
 }

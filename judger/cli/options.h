@@ -45,6 +45,20 @@ int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cm
                        void (*usage)(FILE *), int argc, char **argv, int *i,
                        const char *const *only);
 
+/* The ends of every command's argument loop, one wording for all: an option
+ * the command does not know (or that lacks its value), and an argument it
+ * did not expect. Both print the reason and usage on stderr and return
+ * JD_EXIT_USAGE. */
+int jd_cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+int jd_cli_bad_argument(const char *cmd, const char *arg, void (*usage)(FILE *));
+
+/* An option's value as a whole number from 0 to max, or a number of
+ * seconds (decimal, 0 to max): 0, or -1 with the option named on stderr
+ * ("judger <cmd>: --dead: a whole number from 0 to 1000, not 'x'"). */
+int jd_cli_count(long long *out, const char *cmd, const char *opt, const char *value,
+                 long long max);
+int jd_cli_seconds(double *out, const char *cmd, const char *opt, const char *value, double max);
+
 /* Loads the settings: defaults < config file < environment < the flags
  * taken. As jd_config_load; *out is freed with jd_config_clear(). */
 int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen);
