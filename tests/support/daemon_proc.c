@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,12 @@ t_proc *t_daemon_spawn(const char *redis_url, const char *host, const char *stat
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
+    /* Dies with the test: a failed assertion ends the test's process, and a
+     * daemon left running would hold ctest's output pipe open until the
+     * suite's timeout. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+      _exit(127);
     setenv("JUDGER_CONFIG", "", 1); /* never a host's /etc/judger */
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "common/clock.h"
 #include "common/util.h"
 #include "daemon_proc.h"
@@ -23,15 +25,17 @@ static t_redis *srv;
 static void up(void) { srv = t_redis_start(false, false); }
 static void down(void) { t_redis_stop(srv); }
 
-/* dockerd's pid, or 0 when none runs. */
+/* The host engine's pid from its pid file, or 0 when none runs. Not
+ * `pgrep dockerd`: the sidecar engines' dockerds are processes of this
+ * host too. */
 static pid_t dockerd_pid(void) {
-  FILE *f = popen("pgrep -x dockerd", "r");
-  cr_assert_not_null(f);
+  FILE *f = fopen("/var/run/docker.pid", "r");
   long pid = 0;
-  if (fscanf(f, "%ld", &pid) != 1)
+  if (f && fscanf(f, "%ld", &pid) != 1)
     pid = 0;
-  pclose(f);
-  return (pid_t)pid;
+  if (f)
+    fclose(f);
+  return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
 }
 
 /* Stops dockerd (SIGTERM to its pid: it stops every container, then
@@ -125,6 +129,8 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
   t_wait_host_containers(c, host, 1, 30000);
   char **before = host_objects(c, host);
   dk_client_free(c);
+  char stopped_at[32];
+  jd_time_rfc3339(stopped_at, jd_unix_ms());
   engine_stop();
   engine_start();
   int64_t back = jd_mono_ms();
@@ -144,8 +150,16 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
   char *status = t_task_field(q, "er", "status");
   cr_assert(status && (!strcmp(status, "finished") || !strcmp(status, "error")),
             "the engine's restart was blamed on the program: %s (log %s)", status, a->log);
-  if (!strcmp(status, "finished"))
-    cr_assert(t_json_int(res, "task", "attempt") >= 2, "finished on a retry: %s", res);
+  /* A finished task is a run made after the engine's restart (how many
+   * attempts that counts is the claim's business: docs/queue.md). */
+  if (!strcmp(status, "finished")) {
+    json_object *r = json_tokener_parse(res), *v = NULL;
+    cr_assert(r && json_object_object_get_ex(r, "started_at", &v), "%s", res);
+    cr_assert_gt(strcmp(json_object_get_string(v), stopped_at), 0,
+                 "finished by a run that began before the engine stopped (%s): %s", stopped_at,
+                 res);
+    json_object_put(r);
+  }
   /* Idle now: nothing labelled with the host may stay. */
   size_t left = left_on(c, a);
   for (int i = 0; i < 600 && left > 0; i++) {
