@@ -68,7 +68,10 @@ start() {
     esac
   done
   local dir=$RUN_DIR/$name want
-  want="min-api=$min_api containerd=$containerd storage=${JUDGER_SIDECAR_STORAGE:-overlay2 vfs} entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16)"
+  # The checkout is part of the configuration: the sidecar mounts it at the
+  # same path (tests bind program directories from it), so a sidecar made for
+  # another checkout is made again (its data volume, and images, stay).
+  want="min-api=$min_api containerd=$containerd storage=${JUDGER_SIDECAR_STORAGE:-overlay2 vfs} entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16) root=$root"
   if answers "$(sock_of "$name")" && [ "$(cat "$dir/config" 2>/dev/null)" = "$want" ]; then
     seed_images "$name"
     echo "DOCKER_HOST=unix://$(sock_of "$name")"

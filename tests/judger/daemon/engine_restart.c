@@ -122,8 +122,11 @@ Test(engine_restart, mid_match_the_program_is_not_blamed_and_nothing_stays, .ini
            "{\"id\":\"er\",\"type\":\"match\",\"match\":{\"id\":\"er\",\"game_logic\":{\"id\":"
            "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
            "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":8}}}",
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":30}}}",
            JD_SOURCE_DIR);
+  /* 30 turns of 1 s: longer than dockerd's 10 s stop grace, so the stop
+   * below really ends the match's containers (the game's entry point does
+   * not die of the SIGTERM an engine shutdown sends first). */
   cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, "er", json), 0);
   free(t_wait_task_state(q, "er", "running", 30000));
   t_wait_host_containers(c, host, 1, 30000);
