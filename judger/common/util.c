@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "common/util.h"
+#include "common/tmpfile.h"
 
 static void to_hex(char *out, const unsigned char *md, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -141,25 +142,20 @@ int jd_write_all(int fd, const void *data, size_t n) {
 }
 
 int jd_write_file(const char *path, const void *data, size_t len) {
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return -1;
-  if (jd_write_all(fd, data, len)) {
-    int saved = errno;
-    close(fd);
-    unlink(tmp);
-    errno = saved;
+  /* One way to write a file in place: jd_file_publish's O_EXCL|O_NOFOLLOW
+   * temporary under a random name, renamed last (never a predictable
+   * "<path>.tmp.<pid>" that something else could have made first). */
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir) {
+    errno = ENOMEM;
     return -1;
   }
-  if (close(fd) != 0 || rename(tmp, path) != 0) {
-    int saved = errno;
-    unlink(tmp);
-    errno = saved;
-    return -1;
-  }
-  return 0;
+  int rc = jd_file_publish(dir, slash ? slash + 1 : path, data, len, 0644);
+  int saved = errno;
+  free(dir);
+  errno = saved;
+  return rc;
 }
 
 bool jd_path_exists(const char *path) {
