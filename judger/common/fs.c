@@ -176,6 +176,8 @@ static int list_dir(int fd, entries *subs, entries *files) {
     struct stat st;
     if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       rc = errno == ENOENT ? 0 : -1;
+      if (!rc)
+        errno = 0; /* vanished: left out, and not readdir's error at the end */
       continue;
     }
     rc = entries_push(S_ISDIR(st.st_mode) ? subs : files, de->d_name, &st);
@@ -226,8 +228,13 @@ static int descend(walk *w) {
     return -1;
   }
   struct stat st = s->st;
-  if (cursor_down(&w->cur, -1, s->name, &st) != 0)
-    return errno == ENOENT ? 0 : -1;
+  if (cursor_down(&w->cur, -1, s->name, &st) != 0) {
+    if (errno != ENOENT)
+      return -1;
+    /* It vanished after `enter`: `leave` undoes what enter did (a copy
+     * stepped its destination cursor into the new directory). */
+    return w->v->leave ? w->v->leave(w->v->ud, w->cur.fd, s->name, &s->st, w->n) : 0;
+  }
   return push_frame(w, s->name, &st);
 }
 

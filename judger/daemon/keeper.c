@@ -316,6 +316,9 @@ static void renew_claims(jd_daemon *d, const round_state *r) {
         if (!ours[i])
           claim_lost_locked(d, &r->claims[i]);
       pthread_mutex_unlock(&d->mu);
+    } else {
+      jd_log(JD_LOG_WARN, "claim.renew_failed", "could not renew %zu claims: %s", n,
+             jd_queue_error(d->kq));
     }
   }
   free(ids);

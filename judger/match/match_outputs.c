@@ -31,6 +31,7 @@ struct jd_outputs {
   char buf[65536];
   int64_t budget;
   int nfiles;
+  int ndirs; /* directories made: the stream is hostile, they are capped too */
   bool over, refused;
   char **files;
   size_t nlisted;
@@ -64,14 +65,24 @@ static bool reserved_name(const char *rel) {
 }
 
 /* Opens (creating when missing) the directories of comps[0..n) under the
- * root; returns the last one's fd, or -1. */
+ * root; returns the last one's fd, or -1 (errno EDQUOT once the stream has
+ * made JD_OUT_FILES_MAX directories: the game can write any tar into the
+ * FIFO, and headers alone must not fill the host with directories). */
 static int open_dirs(jd_outputs *o, char **comps, int n) {
   int fd = dup(o->root);
   for (int i = 0; fd >= 0 && i < n; i++) {
-    if (mkdirat(fd, comps[i], 0755) && errno != EEXIST) {
+    int made = -1;
+    if (o->ndirs < JD_OUT_FILES_MAX)
+      made = mkdirat(fd, comps[i], 0755);
+    else
+      made = faccessat(fd, comps[i], F_OK, AT_SYMLINK_NOFOLLOW) ? -1 : 1;
+    if (made < 0 && (o->ndirs >= JD_OUT_FILES_MAX || errno != EEXIST)) {
       close(fd);
+      errno = o->ndirs >= JD_OUT_FILES_MAX ? EDQUOT : errno;
       return -1;
     }
+    if (made == 0)
+      o->ndirs++;
     int next = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     close(fd);
     fd = next;
@@ -148,13 +159,18 @@ static int extract_entry(jd_outputs *o, struct archive *a, struct archive_entry 
     goto done;
   }
   rel[strlen(rel) - (rel[strlen(rel) - 1] == '/')] = 0;
-  int dirfd = open_dirs(o, comps, type == AE_IFDIR ? n : n - 1);
-  if (dirfd < 0 || type == AE_IFDIR) {
-    o->refused = o->refused || dirfd < 0;
+  /* A file past the caps makes nothing, not even its directories. */
+  int dirfd = -1;
+  if (type == AE_IFREG && (size < 0 || size > o->budget || o->nfiles >= JD_OUT_FILES_MAX)) {
+    o->over = true; /* not created, not listed */
     goto close_dir;
   }
-  if (size < 0 || size > o->budget || o->nfiles >= JD_OUT_FILES_MAX) {
-    o->over = true; /* not created, not listed */
+  dirfd = open_dirs(o, comps, type == AE_IFDIR ? n : n - 1);
+  if (dirfd < 0 || type == AE_IFDIR) {
+    if (dirfd < 0 && errno == EDQUOT)
+      o->over = true;
+    else
+      o->refused = o->refused || dirfd < 0;
     goto close_dir;
   }
   if (write_file(a, dirfd, comps[n - 1], size)) {

@@ -145,7 +145,9 @@ static const char renew_claims_lua[] =
                        "end\n"
                        "return out\n";
 
-#define CLAIM_BATCH 16
+/* 3 + 2 keys + 1 token per claim + the lease must fit jd_queue_eval's 48
+ * arguments: 14 claims use 46. */
+#define CLAIM_BATCH 14
 
 int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
                           const long long *claims, size_t n) {

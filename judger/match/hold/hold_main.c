@@ -22,14 +22,20 @@
 #include "match/hold.h"
 
 static volatile sig_atomic_t stop_asked;
+static volatile sig_atomic_t game_pid; /* 0 until the game runs */
 
 /* SIGUSR2 from outside the container (si_pid 0: the sender's pid does not
- * exist in this namespace) is the judger's stop. */
+ * exist in this namespace) is the judger's stop. The kill is made here, in
+ * the handler (kill is async-signal-safe): a flag alone could arrive between
+ * wait_game's check and its waitpid, and the one stop would be lost. */
 static void on_usr2(int sig, siginfo_t *si, void *uc) {
   (void)sig;
   (void)uc;
-  if (si->si_pid == 0)
-    stop_asked = 1;
+  if (si->si_pid != 0)
+    return;
+  stop_asked = 1;
+  if (game_pid > 0)
+    kill(getpid() == 1 ? -1 : (pid_t)game_pid, SIGKILL);
 }
 
 /* ---- the tar stream (ustar, with a pax header for long names) ---------- */
@@ -230,6 +236,7 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR2, &sa, NULL);
   pid_t pid = run(argv + 1);
+  game_pid = pid > 0 ? pid : 0;
   int code = pid < 0 ? 126 : wait_game(pid);
   /* Whatever the game left running stops writing before the copy (only as
    * PID 1: kill(-1) elsewhere would reach every process of the user). */

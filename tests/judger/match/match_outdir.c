@@ -2,6 +2,7 @@
 /* /judger/out cannot fill the host: a tmpfs of out_max in the game-logic
  * container, copied out by judger-hold through a FIFO and extracted with
  * caps on bytes, files and depth (match/hold.h, match_outputs.c). */
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -150,6 +151,27 @@ Test(outdir, a_crafted_tar_in_the_fifo_gets_only_what_fits) {
   cr_assert_leq(depth, 64, "%d levels written", depth);
   for (size_t i = 0; i < r->nfiles; i++)
     cr_assert_null(strstr(r->files[i], "leaf"), "%s", r->files[i]);
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}
+
+/* The FIFO takes any tar the game writes: directory headers cost no bytes
+ * and no file, so they have a cap of their own (JD_OUT_FILES_MAX). */
+Test(outdir, a_flood_of_directories_in_the_fifo_stops_at_the_cap) {
+  jd_match_result *r = run_mode("dirflood", "dirflood", "{\"out_max\":\"1m\"}");
+  char *log = tm_read(&env, "game_logic.log", NULL);
+  cr_assert(strstr(log, "dirflood=ok"), "%s", log);
+  free(log);
+  char path[600];
+  snprintf(path, sizeof path, "%s/flood", env.out);
+  DIR *d = opendir(path);
+  cr_assert_not_null(d, "the directories under the cap are written");
+  int n = 0;
+  for (struct dirent *de = readdir(d); de; de = readdir(d))
+    n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+  closedir(d);
+  cr_assert_gt(n, 0);
+  cr_assert_lt(n, 10000, "%d directories made on the host", n);
   jd_match_result_free(r);
   tm_assert_clean(&env);
 }

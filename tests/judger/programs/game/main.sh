@@ -108,6 +108,14 @@ crafted)
   tar -cf /judger/.outputs small.txt big.bin link deep && echo "crafted=ok"
   echo '{"cmd":"end","scores":[0]}' >&4
   exit 0 ;;
+dirflood)
+  # Headers alone: 10 100 empty directories straight into the FIFO (no
+  # bytes, no files: only the directory cap can stop them).
+  mkdir -p /tmp/f/flood && cd /tmp/f/flood || exit 1
+  seq 1 10100 | xargs mkdir && cd /tmp/f || exit 1
+  tar -cf /judger/.outputs flood && echo "dirflood=ok"
+  echo '{"cmd":"end","scores":[0]}' >&4
+  exit 0 ;;
 crash) echo "game: crashing" >&2; exit 1 ;;
 hang) echo "game: hanging"; while :; do sleep 1; done ;;
 garbage)
