@@ -246,7 +246,12 @@ static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, d
   s->started_ms = jd_unix_ms();
   s->last_activity_ms = jd_mono_ms();
   s->progress[0] = '\0';
-  s->progress_dirty = s->lease_lost = s->claim_lost = s->stalled = s->drained = false;
+  s->progress_dirty = s->lease_lost = s->claim_lost = s->stalled = false;
+  /* `drained` is kept (it is cleared when the slot's task is over): a drain
+   * that timed out while this slot was between taking its entry and here
+   * found no cancel to fire; it is fired now. */
+  if (s->drained)
+    dk_cancel_fire(cancel);
   pthread_mutex_unlock(&d->mu);
   if (jd_rm_rf(out_dir) || jd_mkdir_p(out_dir, 0755)) {
     jd_log_task(JD_LOG_ERROR, "task.outdir", t->id, "%s: %s", out_dir, strerror(errno));
@@ -498,6 +503,7 @@ void *jd_worker_main(void *arg) {
     memset(&s->entry, 0, sizeof s->entry);
     s->busy = false;
     s->finishing = false;
+    s->drained = false;
     d->busy--;
     pthread_cond_broadcast(&d->cv);
   }
