@@ -411,3 +411,35 @@ Test(queue, redis_without_its_data_gets_groups_back, .init = up, .fini = down) {
   cr_assert_eq(l.count, 0);
   jd_queue_free(q);
 }
+
+/* A host running many tasks renews all their claims: batches must fit the
+ * script call's arguments (a batch of 16 once failed from 15 tasks up, and
+ * every claim of the host then expired). */
+Test(queue, forty_claims_are_renewed_in_one_call, .init = up, .fini = down) {
+  enum { N = 40 };
+  jd_queue *a = open_q("ha", 300);
+  char ids_buf[N][16];
+  const char *ids[N];
+  long long claims[N];
+  bool ours[N];
+  for (int i = 0; i < N; i++) {
+    snprintf(ids_buf[i], sizeof ids_buf[i], "m%d", i);
+    ids[i] = ids_buf[i];
+    submit(a, JD_PRIO_MATCH, ids[i]);
+  }
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, a, JD_PRIO_MATCH, N), 0);
+  cr_assert_eq(l.count, N);
+  for (int i = 0; i < N; i++) {
+    jd_begin b;
+    cr_assert_eq(jd_queue_begin(&b, a, JD_PRIO_MATCH, l.items[i].id, ids[i], 3), 0);
+    cr_assert_eq(b.outcome, JD_BEGIN_RUN);
+    claims[i] = b.claim;
+    ours[i] = false;
+  }
+  cr_assert_eq(jd_queue_renew_claims(ours, a, ids, claims, N), 0);
+  for (int i = 0; i < N; i++)
+    cr_assert(ours[i], "claim %d not renewed", i);
+  jd_entry_list_clear(&l);
+  jd_queue_free(a);
+}
