@@ -44,9 +44,17 @@ static void engine_stop(void) {
   pid_t pid = dockerd_pid();
   cr_assert(pid > 0, "no dockerd runs here: this test restarts the host's engine");
   cr_assert_eq(kill(pid, SIGTERM), 0);
-  for (int i = 0; i < 600 && kill(pid, 0) == 0; i++)
+  /* Under load dockerd can take over a minute to stop its containers. A
+   * kill after 3 minutes still makes the restart this test is about, and
+   * never leaves the host without an engine for the tests after it. */
+  for (int i = 0; i < 1800 && kill(pid, 0) == 0; i++)
     usleep(100000);
-  cr_assert_neq(kill(pid, 0), 0, "dockerd did not stop within 60 s");
+  if (kill(pid, 0) == 0) {
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 300 && kill(pid, 0) == 0; i++)
+      usleep(100000);
+  }
+  cr_assert_neq(kill(pid, 0), 0, "dockerd did not stop, even after SIGKILL");
 }
 
 /* Starts it again the way CI does: images/setup-host.sh starts dockerd
