@@ -59,6 +59,7 @@ def parse_args():
     ap.add_argument("--id", help="match id (default: the spec's, else 'local')")
     ap.add_argument("--out", help="output directory (default: a new temp dir)")
     ap.add_argument("--deadline", type=float, default=600, help="seconds for the whole match")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print progress commands")
     ap.add_argument("--host-net", action="store_true",
                     help="do not use a private network namespace")
     return ap.parse_args()
@@ -266,7 +267,8 @@ class Match:
                 return self.refuse(line, "no running player of that name")
             self.kill(p)
         elif c["cmd"] == "progress":
-            print("local-match: progress " + json.dumps(c), file=sys.stderr)
+            if self.args.verbose:
+                print("local-match: progress " + json.dumps(c), file=sys.stderr)
         elif c["cmd"] == "end":
             scores = c.get("scores")
             if not isinstance(scores, list) or len(scores) != len(self.ids) or not all(
