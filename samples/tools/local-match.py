@@ -283,7 +283,11 @@ class Match:
     def run(self):
         if os.environ.get(NETNS_MARK):
             bring_loopback_up()
-            self.hosts = Hosts(self.work)
+            try:
+                self.hosts = Hosts(self.work)
+            except (OSError, subprocess.CalledProcessError):
+                print("local-match: cannot bind a hosts file; players get "
+                      "JUDGER_GAME_HOST=127.0.0.1", file=sys.stderr)
         match_json = os.path.join(self.work, "match.json")
         with open(match_json, "w") as f:
             json.dump({"match_id": self.mid, "config": self.config,
