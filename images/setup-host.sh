@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libjson-c-dev libgit2-dev libssl-dev libcriterion-dev
       libhiredis-dev libarchive-dev
       docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2
-      python3)  # samples: the Python AIs run on the host in tests, and the replay tools
+      python3 nodejs chromium)  # samples: Python and Node.js AIs run on the host in tests, the replay tools; chromium: the replay pages checked headless (tests/docs)
 
 need=()
 for p in "${PKGS[@]}"; do

@@ -6,7 +6,8 @@
 #   bash samples/run-sample.sh [SPEC] [OUT_DIR]
 #
 # SPEC defaults to samples/specs/tron-2p.json (tron-4p.json: four seats, one
-# AI twice); OUT_DIR to a new directory under /tmp. Works on a fresh clone:
+# AI twice; connect4.json: the second sample, stdin/stdout bots in Python and
+# Node.js behind a relay); OUT_DIR to a new directory under /tmp. Works on a fresh clone:
 # the first run builds the Debian base (~1 min) and the programs' images
 # (~2 min, apt-get inside the builds); later runs reuse every cache and take
 # seconds. Exit code: judger run's (0 = the match finished).
@@ -32,12 +33,16 @@ build/bin/judger run "$spec" --out "$out" || rc=$?
 
 echo
 if [ -f "$out/replay.json" ]; then
-  python3 "$root/samples/tools/replay-ascii.py" "$out/replay.json" --last 1 || true
+  if grep -q '"game": *"tron"' "$out/replay.json"; then
+    python3 "$root/samples/tools/replay-ascii.py" "$out/replay.json" --last 1 || true
+  fi
   python3 "$root/samples/tools/replay-html.py" "$out/replay.json" "$out/replay.html" || true
   echo
   echo "run-sample: replay      $out/replay.json"
   echo "run-sample: watch it    open $out/replay.html in a browser (self-contained)"
-  echo "            or          python3 samples/tools/replay-ascii.py $out/replay.json --play"
+  if grep -q '"game": *"tron"' "$out/replay.json"; then
+    echo "            or          python3 samples/tools/replay-ascii.py $out/replay.json --play"
+  fi
 else
   echo "run-sample: no replay was written; see $out/game_logic.log" >&2
 fi

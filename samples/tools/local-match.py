@@ -1,107 +1,380 @@
 #!/usr/bin/env python3
 """Plays a match on this host without Docker: a stand-in for `judger run`
-when writing a game logic or an AI.
+when writing a game logic or an AI (docs/writing-a-game.md).
 
-It speaks the judger's side of the pipe protocol (docs/protocol.md): makes the
-two FIFOs and match.json, runs the game logic with JUDGER_* variables pointing
-at them, starts an AI process for every {"cmd":"start"} line (connecting to
-127.0.0.1 instead of the `game` alias), answers with "started"/"exited"
-events, and prints the "end" line. No limits, no isolation: trusted code only.
+It is the judger's side of docs/protocol.md, as the judger does it: makes the
+two FIFOs and match.json ({match_id, config, players: [{ai, id, token}]}),
+runs the game logic with JUDGER_CMD_PIPE, JUDGER_EVENT_PIPE,
+JUDGER_MATCH_JSON, JUDGER_OUT_DIR, JUDGER_MATCH_ID and JUDGER_AI_COUNT, starts
+an AI process for every start command (JSON or Hiper text form) with
+JUDGER_TOKEN, JUDGER_AI_INDEX, JUDGER_PLAYER_NAME, JUDGER_GAME_HOST=game and
+JUDGER_MATCH_ID, answers with started / exited / refused events, kills every
+player at `end`, gives the game logic 3 s to exit, and writes result.json,
+game_logic.log and player_<i>.log into --out.
+
+The match runs in a private network namespace (`unshare --user --net
+--mount`, util-linux) where `game` and the player names resolve to
+127.0.0.1, so a game listens on its real port and several local matches can
+run at once. Where unprivileged namespaces are not allowed (or with
+--host-net) it runs on this host's network with JUDGER_GAME_HOST=127.0.0.1.
+No limits, no isolation between programs: trusted code only.
 
   local-match.py --game ./tron --ai ./c-bot --ai "python3 bot.py" \\
-                 --config '{"seed": 7, "port": 7100}' --out /tmp/m
+                 --config '{"seed": 7}' --out /tmp/m
+  local-match.py --spec samples/specs/tron-2p.json --game ./tron --ai ./c-bot --ai "python3 bot.py"
 """
 import argparse
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shlex
+import shutil
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+NETNS_MARK = "LOCAL_MATCH_IN_NETNS"
+END_GRACE_S = 3.0
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--game", required=True, help="command of the game logic")
+    ap.add_argument("--ai", action="append", required=True, help="command of an AI (in AI order)")
+    ap.add_argument("--ai-id", action="append", default=[],
+                    help="id of an AI, in AI order (players[].id; default: the spec's, else ai<i>)")
+    ap.add_argument("--spec", help="a judger match spec: its id, config and players' ids")
+    ap.add_argument("--config", help="the match's config (JSON; overrides the spec's)")
+    ap.add_argument("--id", help="match id (default: the spec's, else 'local')")
+    ap.add_argument("--out", help="output directory (default: a new temp dir)")
+    ap.add_argument("--deadline", type=float, default=600, help="seconds for the whole match")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print progress commands")
+    ap.add_argument("--host-net", action="store_true",
+                    help="do not use a private network namespace")
+    return ap.parse_args()
+
+
+def bring_loopback_up():
+    # SIOCSIFFLAGS on "lo" with IFF_UP | IFF_LOOPBACK | IFF_RUNNING: what
+    # `ip link set lo up` does, without needing iproute2.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        import fcntl
+        fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))
+    finally:
+        s.close()
+
+
+def enter_netns(args):
+    """Re-runs this script in a private user+network+mount namespace.
+    Returns its exit code, or None when namespaces are not available."""
+    if args.host_net or os.environ.get(NETNS_MARK) or not shutil.which("unshare"):
+        return None
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "true"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        print("local-match: no private network namespace here; using the host's network",
+              file=sys.stderr)
+        return None
+    env = dict(os.environ, **{NETNS_MARK: "1"})
+    cmd = ["unshare", "--user", "--map-root-user", "--net", "--mount", sys.executable,
+           os.path.abspath(__file__)] + sys.argv[1:]
+    return subprocess.run(cmd, env=env).returncode
+
+
+class Hosts:
+    """/etc/hosts of the namespace: `game` and every player name on 127.0.0.1
+    (glibc reads the file at each lookup, so names added later resolve)."""
+
+    def __init__(self, work):
+        self.path = os.path.join(work, "hosts")
+        self.names = ["localhost", "game"]
+        self.write()
+        subprocess.run(["mount", "--bind", self.path, "/etc/hosts"], check=True)
+
+    def write(self):
+        with open(self.path + ".new", "w") as f:
+            f.write("127.0.0.1 " + " ".join(self.names) + "\n")
+        # Rewritten in place: a bind mount follows the inode, not the name.
+        with open(self.path + ".new") as src, open(self.path, "w") as dst:
+            dst.write(src.read())
+        os.unlink(self.path + ".new")
+
+    def add(self, name):
+        if name not in self.names:
+            self.names.append(name)
+            self.write()
+
+
+def printable(line):
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in line[:200])
+
+
+def parse_command(line):
+    """A command line in either form -> dict, or raises ValueError(reason)."""
+    line = line.rstrip("\r\n").strip()
+    if line.startswith("{"):
+        try:
+            c = json.loads(line)
+        except ValueError:
+            raise ValueError("not valid JSON")
+        if not isinstance(c, dict) or not isinstance(c.get("cmd"), str):
+            raise ValueError("missing or mistyped field: cmd")
+        return c
+    word, _, rest = line.partition(" ")
+    if word == "create_player":
+        f = rest.split()
+        if len(f) != 2 or not f[1].isdigit():
+            raise ValueError("create_player takes NAME INDEX")
+        return {"cmd": "start", "name": f[0], "ai": int(f[1])}
+    if word == "remove_player":
+        return {"cmd": "stop", "name": rest.strip()}
+    if word == "end_match":
+        try:
+            v = json.loads(rest)
+        except ValueError:
+            raise ValueError("not valid JSON")
+        return dict(v, cmd="end") if isinstance(v, dict) else {"cmd": "end", "scores": v}
+    raise ValueError("unknown command: " + printable(word))
+
+
+class Match:
+    def __init__(self, args, spec):
+        self.args = args
+        self.mid = args.id or spec.get("id") or "local"
+        if args.config is not None:
+            self.config = json.loads(args.config)
+        else:
+            self.config = spec.get("config")
+        n = len(args.ai)
+        spec_ids = [p.get("id") for p in spec.get("players", [])]
+        self.ids = [args.ai_id[i] if i < len(args.ai_id) else
+                    spec_ids[i] if i < len(spec_ids) else f"ai{i}" for i in range(n)]
+        self.out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="local-match-"))
+        os.makedirs(self.out, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="local-match-work-")
+        key = secrets.token_bytes(32)
+        self.tokens = [hmac.new(key, f"{self.mid}:{i}".encode(), hashlib.sha256).hexdigest()
+                       for i in range(n)]
+        self.lock = threading.Lock()
+        self.running = {}  # name -> Popen
+        self.players = [{"ai": i, "id": self.ids[i], "verdict": "OK", "exit_code": None,
+                         "instances": 0, "killed": False} for i in range(n)]
+        self.logs = [open(os.path.join(self.out, f"player_{i}.log"), "wb") for i in range(n)]
+        self.hosts = None
+
+    def send(self, ev):
+        with self.lock:
+            try:
+                self.events.write(json.dumps(ev) + "\n")
+            except OSError:
+                pass
+
+    def refuse(self, line, reason):
+        print(f"local-match: refused: {reason}", file=sys.stderr)
+        self.send({"event": "refused", "line": printable(line), "reason": reason})
+
+    def watch(self, p, name, ai, killed):
+        code = p.wait()
+        code = 128 - code if code < 0 else code
+        with self.lock:
+            self.running.pop(name, None)
+            by_us = killed.is_set()
+            rec = self.players[ai]
+            rec["exit_code"] = code
+            if by_us:
+                rec["killed"] = True
+            elif code != 0:
+                rec["verdict"] = "RE"
+        verdict = "OK" if by_us or code == 0 else "RE"
+        self.send({"event": "exited", "name": name, "ai": ai, "exit_code": code,
+                   "verdict": verdict})
+
+    def start(self, line, c):
+        name, ai = c.get("name"), c.get("ai")
+        if not isinstance(name, str) or not NAME_RE.match(name) or name == "game":
+            return self.refuse(line, "bad name")
+        if not isinstance(ai, int) or isinstance(ai, bool):
+            return self.refuse(line, "missing or mistyped field: ai")
+        if not 0 <= ai < len(self.ids):
+            return self.refuse(line, f"AI index out of range: {ai} "
+                                     f"(the match has {len(self.ids)} AIs)")
+        with self.lock:
+            if name in self.running:
+                return self.refuse(line, f"duplicate name: {name}")
+        if self.hosts:
+            self.hosts.add(name)
+        env = dict(os.environ, JUDGER_TOKEN=self.tokens[ai], JUDGER_AI_INDEX=str(ai),
+                   JUDGER_PLAYER_NAME=name, JUDGER_MATCH_ID=self.mid,
+                   JUDGER_GAME_HOST="game" if self.hosts else "127.0.0.1")
+        env.pop(NETNS_MARK, None)
+        rec = self.players[ai]
+        rec["instances"] += 1
+        log = self.logs[ai]
+        log.write(f"===== local-match: instance {name} of AI {ai} "
+                  f"(#{rec['instances']}) =====\n".encode())
+        log.flush()
+        p = subprocess.Popen(shlex.split(self.args.ai[ai]), env=env, stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log, start_new_session=True)
+        killed = threading.Event()
+        p.killed = killed
+        with self.lock:
+            self.running[name] = p
+        self.send({"event": "started", "name": name, "ai": ai})
+        threading.Thread(target=self.watch, args=(p, name, ai, killed), daemon=True).start()
+
+    def kill(self, p):
+        p.killed.set()
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def kill_all(self):
+        with self.lock:
+            procs = list(self.running.values())
+        for p in procs:
+            self.kill(p)
+        for p in procs:
+            p.wait()
+
+    def command(self, line, ended):
+        if not line.strip():
+            return None
+        if ended:
+            return self.refuse(line, "the match has ended")
+        try:
+            c = parse_command(line)
+        except ValueError as e:
+            return self.refuse(line, str(e))
+        if c["cmd"] == "start":
+            self.start(line, c)
+        elif c["cmd"] == "stop":
+            with self.lock:
+                p = self.running.get(c.get("name"))
+            if p is None:
+                return self.refuse(line, "no running player of that name")
+            self.kill(p)
+        elif c["cmd"] == "progress":
+            if self.args.verbose:
+                print("local-match: progress " + json.dumps(c), file=sys.stderr)
+        elif c["cmd"] == "end":
+            scores = c.get("scores")
+            if not isinstance(scores, list) or len(scores) != len(self.ids) or not all(
+                    isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
+                return self.refuse(line, f"wrong number of scores (the match has "
+                                         f"{len(self.ids)} AIs)")
+            return c
+        else:
+            self.refuse(line, "unknown command: " + printable(c["cmd"]))
+        return None
+
+    def run(self):
+        if os.environ.get(NETNS_MARK):
+            bring_loopback_up()
+            try:
+                self.hosts = Hosts(self.work)
+            except (OSError, subprocess.CalledProcessError):
+                print("local-match: cannot bind a hosts file; players get "
+                      "JUDGER_GAME_HOST=127.0.0.1", file=sys.stderr)
+        match_json = os.path.join(self.work, "match.json")
+        with open(match_json, "w") as f:
+            json.dump({"match_id": self.mid, "config": self.config,
+                       "players": [{"ai": i, "id": self.ids[i], "token": t}
+                                   for i, t in enumerate(self.tokens)]}, f, indent=2)
+        cmd_pipe, ev_pipe = os.path.join(self.work, "cmd"), os.path.join(self.work, "events")
+        os.mkfifo(cmd_pipe)
+        os.mkfifo(ev_pipe)
+        # Both FIFOs held open read+write first, as the judger does: the game
+        # logic's opens never block, and it may close and reopen them.
+        cmd_fd = os.open(cmd_pipe, os.O_RDWR)
+        self.events = os.fdopen(os.open(ev_pipe, os.O_RDWR), "w", buffering=1)
+        env = dict(os.environ, JUDGER_CMD_PIPE=cmd_pipe, JUDGER_EVENT_PIPE=ev_pipe,
+                   JUDGER_MATCH_JSON=match_json, JUDGER_OUT_DIR=self.out,
+                   JUDGER_MATCH_ID=self.mid, JUDGER_AI_COUNT=str(len(self.ids)))
+        env.pop(NETNS_MARK, None)
+        glog = open(os.path.join(self.out, "game_logic.log"), "wb")
+        t0 = time.monotonic()
+        game = subprocess.Popen(shlex.split(self.args.game), env=env, stdin=subprocess.DEVNULL,
+                                stdout=glog, stderr=glog, start_new_session=True)
+        end, status = self.serve(game, cmd_fd, t0)
+        self.kill_all()
+        try:
+            game_code = game.wait(timeout=END_GRACE_S if end else 0.1)
+        except subprocess.TimeoutExpired:
+            os.killpg(game.pid, signal.SIGKILL)
+            game_code = game.wait()
+            if not end:
+                status = "failed"
+        os.close(cmd_fd)
+        self.events.close()
+        shutil.rmtree(self.work)
+        return self.result(end, status, game_code, time.monotonic() - t0)
+
+    def serve(self, game, cmd_fd, t0):
+        """Reads commands until `end`, the game's exit or the deadline."""
+        buf = b""
+        import select
+        while True:
+            if time.monotonic() - t0 > self.args.deadline:
+                print("local-match: the match passed its deadline", file=sys.stderr)
+                return None, "failed"
+            ready, _, _ = select.select([cmd_fd], [], [], 0.1)
+            if ready:
+                buf += os.read(cmd_fd, 65536)
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    end = self.command(raw.decode("utf-8", "replace"), False)
+                    if end:
+                        return end, "finished"
+            elif game.poll() is not None:
+                print(f"local-match: the game logic exited ({game.returncode}) without "
+                      f"ending the match", file=sys.stderr)
+                return None, "failed"
+
+    def result(self, end, status, game_code, secs):
+        scores = end.get("scores") if end else None
+        messages = (end or {}).get("messages") or []
+        for i, rec in enumerate(self.players):
+            rec["score"] = scores[i] if scores else None
+            rec["message"] = messages[i] if i < len(messages) else ""
+        files = sorted(os.path.relpath(os.path.join(d, f), self.out)
+                       for d, _, fs in os.walk(self.out) for f in fs)
+        res = {"match_id": self.mid, "status": status, "local": True,
+               "game_logic": {"exit_code": game_code}, "players": self.players,
+               "files": files, "seconds": round(secs, 3)}
+        with open(os.path.join(self.out, "result.json"), "w") as f:
+            json.dump(res, f, indent=2)
+        for log in self.logs:
+            log.close()
+        print(f"local-match: {self.mid} {status} in {secs:.1f} s, outputs in {self.out}")
+        for rec in self.players:
+            print(f"  AI {rec['ai']} {rec['id']:<16} score {rec['score']}  {rec['verdict']}"
+                  f"  x{rec['instances']}  {rec['message']}")
+        return 0 if status == "finished" else 1
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--game", required=True, help="command of the game logic")
-    ap.add_argument("--ai", action="append", required=True, help="command of an AI (in AI order)")
-    ap.add_argument("--config", default="{}", help="the match's config (JSON)")
-    ap.add_argument("--out", help="output directory (default: a new temp dir)")
-    ap.add_argument("--id", default="local")
-    args = ap.parse_args()
-
-    config = json.loads(args.config)
-    out = args.out or tempfile.mkdtemp(prefix="local-match-")
-    os.makedirs(out, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="local-match-work-")
-    key = secrets.token_bytes(32)
-    tokens = [hmac.new(key, f"{args.id}:{i}".encode(), hashlib.sha256).hexdigest()
-              for i in range(len(args.ai))]
-    match = {"match_id": args.id, "config": config,
-             "players": [{"ai": i, "token": t} for i, t in enumerate(tokens)]}
-    match_file = os.path.join(work, "match.json")
-    with open(match_file, "w") as f:
-        json.dump(match, f)
-    cmd_pipe, ev_pipe = os.path.join(work, "cmd"), os.path.join(work, "events")
-    os.mkfifo(cmd_pipe)
-    os.mkfifo(ev_pipe)
-
-    env = dict(os.environ, JUDGER_MATCH_FILE=match_file, JUDGER_CMD_PIPE=cmd_pipe,
-               JUDGER_EVENT_PIPE=ev_pipe, JUDGER_OUT_DIR=out, JUDGER_MATCH_ID=args.id)
-    glog = open(os.path.join(out, "game_logic.log"), "wb")
-    game = subprocess.Popen(shlex.split(args.game), env=env, stdout=glog, stderr=subprocess.STDOUT)
-    events = os.fdopen(os.open(ev_pipe, os.O_RDWR), "w", buffering=1)
-    lock = threading.Lock()
-    players = []
-    port = str(config.get("port", 7000))
-
-    def send(ev):
-        with lock:
-            events.write(json.dumps(ev) + "\n")
-
-    def watch(p, name, ai):
-        code = p.wait()
-        send({"event": "exited", "name": name, "ai": ai, "exit_code": code,
-              "verdict": "OK" if code == 0 else "RE"})
-
-    end = None
-    with open(cmd_pipe) as cmds:
-        for line in cmds:
-            try:
-                c = json.loads(line)
-            except ValueError:
-                send({"event": "refused", "line": line[:200], "reason": "not JSON"})
-                continue
-            if c.get("cmd") == "start":
-                ai, name = c["ai"], c["name"]
-                penv = dict(os.environ, JUDGER_TOKEN=tokens[ai], JUDGER_AI_INDEX=str(ai),
-                            JUDGER_PLAYER_NAME=name, JUDGER_GAME_HOST="127.0.0.1",
-                            JUDGER_GAME_PORT=port, JUDGER_MATCH_ID=args.id)
-                log = open(os.path.join(out, f"player_{ai}.log"), "ab")
-                p = subprocess.Popen(shlex.split(args.ai[ai]), env=penv, stdout=subprocess.DEVNULL,
-                                     stderr=log)
-                players.append(p)
-                send({"event": "started", "name": name, "ai": ai})
-                threading.Thread(target=watch, args=(p, name, ai), daemon=True).start()
-            elif c.get("cmd") == "progress":
-                print("progress", json.dumps(c), file=sys.stderr)
-            elif c.get("cmd") == "end":
-                end = c
-                break
-    code = game.wait(timeout=30)
-    for p in players:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    for f in (cmd_pipe, ev_pipe, match_file):
-        os.unlink(f)
-    os.rmdir(work)
-    print(json.dumps({"out": out, "game_exit": code, "end": end}))
-    return 0 if end else 1
+    args = parse_args()
+    code = enter_netns(args)
+    if code is not None:
+        return code
+    spec = {}
+    if args.spec:
+        with open(args.spec) as f:
+            spec = json.load(f)
+    return Match(args, spec).run()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes a self-contained HTML page that plays a replay: the viewer
-(samples/viewer/index.html) with the replay embedded. Open it in any browser,
+"""Writes a self-contained HTML page that plays a replay: the viewer of its
+game (samples/viewer/index.html for tron, connect4.html for connect4, by the
+replay's "game" key) with the replay embedded. Open it in any browser,
 no server and no network needed.
 
   replay-html.py OUT/replay.json OUT/replay.html
@@ -17,7 +18,11 @@ def main():
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         replay = json.load(f)
-    viewer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "viewer", "index.html")
+    page_of = {"tron": "index.html", "connect4": "connect4.html"}
+    if replay.get("game") not in page_of:
+        sys.exit(f"replay-html: no viewer for game {replay.get('game')!r}")
+    viewer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "viewer",
+                          page_of[replay["game"]])
     with open(viewer) as f:
         page = f.read()
     if MARK not in page:

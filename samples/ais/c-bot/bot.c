@@ -8,7 +8,8 @@
  * A cell an opponent could also enter this turn (a head-on crash) is avoided
  * unless nothing else is left. Deterministic: the same game, the same moves.
  *
- * Protocol (docs/samples.md): connect to $JUDGER_GAME_HOST:$JUDGER_GAME_PORT,
+ * Protocol (docs/samples.md): connect to $JUDGER_GAME_HOST port 7000 (the judger
+ * sets no port; $JUDGER_GAME_PORT only overrides it in tests on a shared host),
  * send "$JUDGER_TOKEN $JUDGER_PLAYER_NAME", answer each "turn" line with
  * "<turn> <U|R|D|L>", stop at "end" or when the game closes the connection. */
 #include <netdb.h>

@@ -7,7 +7,8 @@ avoids cells an opponent could enter this same turn when it can, and picks
 among the rest at random, preferring to go straight. Its random generator
 is seeded with its player name, so a game replays identically.
 
-Protocol (docs/samples.md): connect to $JUDGER_GAME_HOST:$JUDGER_GAME_PORT,
+Protocol (docs/samples.md): connect to $JUDGER_GAME_HOST port 7000 (the judger sets
+no port; $JUDGER_GAME_PORT only overrides it in tests on a shared host),
 send "$JUDGER_TOKEN $JUDGER_PLAYER_NAME", answer each "turn" line with
 "<turn> <U|R|D|L>", stop at "end" or when the game closes the connection.
 """

@@ -767,7 +767,7 @@ int main(void) {
   for (int i = 0; i < MAX_CONNS; i++)
     g.conns[i].fd = -1;
   signal(SIGPIPE, SIG_IGN);
-  if (load_match(&g, env_or("JUDGER_MATCH_FILE", "/judger/match.json")) < 0)
+  if (load_match(&g, env_or("JUDGER_MATCH_JSON", "/judger/match.json")) < 0)
     goto cleanup;
   g.listen_fd = listen_on(g.port);
   if (g.listen_fd < 0) {

@@ -376,7 +376,7 @@ static void local_run(local_match *m, const char *bin, const local_ai *ais, int 
   int cmd_fd = open(cmd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   cr_assert(ev_fd >= 0 && cmd_fd >= 0);
   char *genv[5], *glog, *game_bin;
-  cr_assert(asprintf(&genv[0], "JUDGER_MATCH_FILE=%s", match_path) > 0);
+  cr_assert(asprintf(&genv[0], "JUDGER_MATCH_JSON=%s", match_path) > 0);
   cr_assert(asprintf(&genv[1], "JUDGER_CMD_PIPE=%s", cmd_path) > 0);
   cr_assert(asprintf(&genv[2], "JUDGER_EVENT_PIPE=%s", ev_path) > 0);
   cr_assert(asprintf(&genv[3], "JUDGER_OUT_DIR=%s", m->out) > 0);
