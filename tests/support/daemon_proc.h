@@ -48,4 +48,13 @@ char *t_wait_task_state(jd_queue *q, const char *task_id, const char *state, int
  * -1 when missing. */
 int t_json_int(const char *json, const char *obj, const char *key);
 
+/* The host's heartbeat (judger:host:<host>) as a JSON object, or NULL when
+ * it has none. The caller puts it. */
+struct json_object *t_heartbeat(jd_queue *q, const char *host);
+/* Waits until the heartbeat's "paused" is want (NULL: not paused, null)
+ * and its updated_ms is past after_ms (0: any); fails after timeout_ms.
+ * Returns the heartbeat's updated_ms. */
+long long t_wait_paused(jd_queue *q, const char *host, const char *want, long long after_ms,
+                        int timeout_ms, const char *log);
+
 #endif
