@@ -43,8 +43,9 @@ bool jd_disk_low(const jd_disk_marks *m, const jd_disk_reading *r, bool was_low)
 
 /* ---- reclaiming -------------------------------------------------------- */
 
-static int images_step(size_t *removed, jd_ctx *ctx, int keep) {
-  if (!ctx || !ctx->dk)
+static int images_step(size_t *removed, const jd_reclaim_opts *o, int keep) {
+  jd_ctx *ctx = o->ctx;
+  if (!o->images || !ctx || !ctx->dk)
     return 0;
   jd_image_gc_opts go = {.keep = keep};
   jd_image_gc_result *r = NULL;
@@ -59,9 +60,11 @@ static int images_step(size_t *removed, jd_ctx *ctx, int keep) {
   return 0;
 }
 
-static int artifacts_step(size_t *removed, const char *state_dir, int64_t max_age_s) {
+static int artifacts_step(size_t *removed, const jd_reclaim_opts *o, int64_t max_age_s) {
+  if (!o->files)
+    return 0;
   size_t n = 0;
-  int rc = jd_artifacts_gc(&n, state_dir, max_age_s, false);
+  int rc = jd_artifacts_gc(&n, o->state_dir, max_age_s, false);
   *removed += n;
   if (rc)
     jd_log(JD_LOG_WARN, "disk.reclaim", "artifacts cache: %s", strerror(errno));
@@ -126,6 +129,8 @@ static int outputs_list(output_dir **out, size_t *n, int dirfd, time_t before) {
 
 /* Task outputs, oldest first, until enough(). */
 static int outputs_step(size_t *removed, bool *enough, const jd_reclaim_opts *o) {
+  if (!o->files)
+    return 0;
   int dirfd = open(o->out_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dirfd < 0)
     return errno == ENOENT ? 0 : -1;
@@ -155,19 +160,19 @@ int jd_disk_reclaim(jd_reclaim_report *rep, const jd_reclaim_opts *o) {
   for (int step = 0; step < 5 && !rep->enough; step++) {
     switch (step) {
     case 0:
-      rc |= images_step(&rep->images, o->ctx, 2);
+      rc |= images_step(&rep->images, o, 2);
       break;
     case 1:
-      rc |= artifacts_step(&rep->artifacts, o->state_dir, 7 * 86400);
+      rc |= artifacts_step(&rep->artifacts, o, 7 * 86400);
       break;
     case 2:
       rc |= outputs_step(&rep->outputs, &rep->enough, o);
       break;
     case 3:
-      rc |= images_step(&rep->images, o->ctx, 0);
+      rc |= images_step(&rep->images, o, 0);
       break;
     default:
-      rc |= artifacts_step(&rep->artifacts, o->state_dir, 86400);
+      rc |= artifacts_step(&rep->artifacts, o, 86400);
       break;
     }
     if (!rep->enough)

@@ -36,7 +36,11 @@ bool jd_disk_low(const jd_disk_marks *m, const jd_disk_reading *r, bool was_low)
 int jd_disk_inodes_pct(const jd_disk_reading *r);
 
 typedef struct jd_reclaim_opts {
-  jd_ctx *ctx; /* with an engine client: images too; NULL = files only */
+  /* What to reclaim: environment images free the engine's data root
+   * (needs ctx with an engine client), artifacts and outputs the state
+   * directory. Only what frees the disk that is low goes. */
+  bool images, files;
+  jd_ctx *ctx;
   const char *state_dir, *out_dir;
   /* True once every low disk is over its high marks again: reclaiming
    * stops there (only what is needed goes). */
@@ -55,8 +59,8 @@ typedef struct jd_reclaim_report {
  * environment images beyond the current one and 2 recent (never one a
  * container uses), artifacts unused for 7 days, task outputs oldest first
  * (never a running task's), every non-current environment image, artifacts
- * unused for a day. The image steps are skipped without an engine. 0, or -1
- * when a step failed (the others were still tried). */
+ * unused for a day (the steps o does not ask for are skipped). 0, or -1 when
+ * a step failed (the others were still tried). */
 int jd_disk_reclaim(jd_reclaim_report *rep, const jd_reclaim_opts *o);
 
 #endif

@@ -155,7 +155,9 @@ static bool output_busy(void *ud, const char *task_id) {
 
 static void reclaim(check *c, bool engine_up) {
   jd_daemon *d = c->d;
-  jd_reclaim_opts o = {.ctx = engine_up ? d->ctx : NULL,
+  jd_reclaim_opts o = {.images = c->disks[JD_GUARDED_ENGINE].low && engine_up,
+                       .files = c->disks[JD_GUARDED_STATE].low,
+                       .ctx = d->ctx,
                        .state_dir = d->cfg.state_dir,
                        .out_dir = d->cfg.out_dir,
                        .enough = enough,
@@ -178,8 +180,8 @@ static void reclaim(check *c, bool engine_up) {
 static void log_changes(const jd_guard_state *was, const jd_guard_state *now, const guard_run *g,
                         const jd_disk_marks *m) {
   if (!was->paused[JD_PAUSE_ENGINE] && now->paused[JD_PAUSE_ENGINE])
-    jd_log(JD_LOG_WARN, "daemon.pause", "engine unreachable (%s): no task is taken until it answers",
-           g->ping_error);
+    jd_log(JD_LOG_WARN, "daemon.pause",
+           "engine unreachable (%s): no task is taken until it answers", g->ping_error);
   if (was->paused[JD_PAUSE_ENGINE] && !now->paused[JD_PAUSE_ENGINE])
     jd_log(JD_LOG_INFO, "daemon.resume", "the engine answers again");
   for (int i = 0; i < JD_GUARDED_COUNT; i++) {

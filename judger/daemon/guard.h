@@ -20,7 +20,7 @@
 /* Why the daemon takes no tasks; the heartbeat's "paused" is the name of
  * the first one in force (in this order). */
 #define JD_PAUSE_MAP(XX)                                                                           \
-  XX(ENGINE, "engine unreachable", "GET /_ping fails: no task is taken until it answers again")   \
+  XX(ENGINE, "engine unreachable", "GET /_ping fails: no task is taken until it answers again")    \
   XX(DISK, "disk low", "a disk is under its low-water mark: reclaiming, waiting for the high one")
 
 typedef enum jd_pause {
@@ -34,7 +34,7 @@ const char *jd_pause_name(jd_pause p);
 
 /* The disks the guard watches. */
 #define JD_GUARDED_MAP(XX)                                                                         \
-  XX(STATE, "state_dir", "the state directory: caches, work dirs, outputs, spool")                \
+  XX(STATE, "state_dir", "the state directory: caches, work dirs, outputs, spool")                 \
   XX(ENGINE, "engine_root", "the engine's data root (DockerRootDir), when it is on this host")
 
 typedef enum jd_guarded {

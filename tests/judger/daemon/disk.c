@@ -17,10 +17,8 @@
 
 #define MiB ((uint64_t)1 << 20)
 
-static const jd_disk_marks marks = {.low_bytes = 100 * MiB,
-                                    .high_bytes = 200 * MiB,
-                                    .low_inodes_pct = 5,
-                                    .high_inodes_pct = 10};
+static const jd_disk_marks marks = {
+    .low_bytes = 100 * MiB, .high_bytes = 200 * MiB, .low_inodes_pct = 5, .high_inodes_pct = 10};
 
 static jd_disk_reading reading(uint64_t free_mib, uint64_t free_inodes) {
   return (jd_disk_reading){free_mib * MiB, 1000 * MiB, free_inodes, 1000};
@@ -50,7 +48,8 @@ Test(disk, no_inode_limit_never_counts_as_low) {
  * fine only from 200 MiB on; in between it stays what it was. */
 Test(disk, hysteresis_no_flapping_between_the_marks) {
   const uint64_t mib[] = {300, 150, 99, 120, 180, 199, 150, 200, 150, 101, 99, 250};
-  const bool want[] = {false, false, true, true, true, true, true, false, false, false, true, false};
+  const bool want[] = {false, false, true,  true,  true, true,
+                       true,  false, false, false, true, false};
   bool low = false;
   int changes = 0;
   for (size_t i = 0; i < sizeof mib / sizeof mib[0]; i++) {
@@ -146,8 +145,12 @@ Test(disk, outputs_go_oldest_first_until_enough_never_a_running_one) {
   /* The image and artifact steps come first: enough after the 2nd output
    * means 2 checks of those steps + 2 removals (the fake counts calls). */
   fake_disk f = {.needed = 4, .busy_id = "t-running"};
-  jd_reclaim_opts o = {.state_dir = dir, .out_dir = out, .enough = fake_enough,
-                       .busy = fake_busy, .ud = &f};
+  jd_reclaim_opts o = {.files = true,
+                       .state_dir = dir,
+                       .out_dir = out,
+                       .enough = fake_enough,
+                       .busy = fake_busy,
+                       .ud = &f};
   jd_reclaim_report rep;
   cr_assert_eq(jd_disk_reclaim(&rep, &o), 0);
   cr_assert(rep.enough);
@@ -168,7 +171,8 @@ Test(disk, without_enough_every_idle_output_goes) {
   make_output(out, "a", 100);
   make_output(out, "b", 200);
   fake_disk f = {.needed = 1000};
-  jd_reclaim_opts o = {.state_dir = dir, .out_dir = out, .enough = fake_enough, .ud = &f};
+  jd_reclaim_opts o = {
+      .files = true, .state_dir = dir, .out_dir = out, .enough = fake_enough, .ud = &f};
   jd_reclaim_report rep;
   cr_assert_eq(jd_disk_reclaim(&rep, &o), 0);
   cr_assert_not(rep.enough);

@@ -120,7 +120,8 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
   int64_t up_at = jd_mono_ms();
   t_wait_paused(q, host, NULL, 0, 30000, a->log);
   int64_t resume_ms = jd_mono_ms() - up_at;
-  char *r1 = wait_result(q, "ge-run", 120000, a->log), *r2 = wait_result(q, "ge-new", 60000, a->log);
+  char *r1 = wait_result(q, "ge-run", 120000, a->log),
+       *r2 = wait_result(q, "ge-new", 60000, a->log);
   char *s1 = t_task_field(q, "ge-run", "status"), *s2 = t_task_field(q, "ge-new", "status");
   cr_assert(s1 && !strcmp(s1, "finished"), "ge-run: %s (log %s)", s1, a->log);
   cr_assert(s2 && !strcmp(s2, "finished"), "ge-new: %s (log %s)", s2, a->log);
