@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
 #include "support.h"
+#include "common/util.h"
 
 dk_client *t_client(void) {
   dk_client *c = NULL;

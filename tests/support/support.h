@@ -36,7 +36,7 @@ char *t_unique(const char *prefix);
   do {                                                                                             \
     int t_rc_ = (rc);                                                                              \
     const dk_error *t_e_ = dk_error_last();                                                        \
-    cr_assert(t_rc_ == 0, "%s failed: %s (%s)", #rc, dk_error_name(t_rc_),                         \
+    cr_assert(t_rc_ == 0, "%s failed: %s (%s)", #rc, dk_error_name(t_rc_),                          \
               t_e_ && t_rc_ ? t_e_->message : "");                                                 \
   } while (0)
 

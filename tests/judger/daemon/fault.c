@@ -1,8 +1,8 @@
 // test-labels: unit
 /* judger/daemon/fault.c: the fault attribution table of docs/daemon.md,
  * row by row. */
-#include "daemon/fault.h"
 #include "daemon/daemon.h"
+#include "daemon/fault.h"
 #include "support.h"
 
 static jd_blame blame(int outcome, jd_task_status st, bool ue, bool sig, bool gone) {
@@ -16,14 +16,17 @@ Test(fault, the_table) {
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_CANCELLED, false, false, false), JD_BLAME_NONE);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_STALLED, false, false, false), JD_BLAME_NONE);
   /* A failure is the program's only while the engine stayed and reported. */
-  cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, false, false, false), JD_BLAME_PROGRAM);
+  cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, false, false, false),
+               JD_BLAME_PROGRAM);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, false, true, false), JD_BLAME_PROGRAM);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, false, true, true), JD_BLAME_SYSTEM);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, false, false, true), JD_BLAME_SYSTEM);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_FAILED, true, false, false), JD_BLAME_SYSTEM);
   cr_assert_eq(blame(JD_EXEC_DONE, JD_TASK_STATUS_ERROR, false, false, false), JD_BLAME_SYSTEM);
-  cr_assert_eq(blame(JD_EXEC_RETRY, JD_TASK_STATUS_FINISHED, false, false, false), JD_BLAME_SYSTEM);
-  cr_assert_eq(blame(JD_EXEC_INVALID, JD_TASK_STATUS_FINISHED, false, false, false), JD_BLAME_TASK);
+  cr_assert_eq(blame(JD_EXEC_RETRY, JD_TASK_STATUS_FINISHED, false, false, false),
+               JD_BLAME_SYSTEM);
+  cr_assert_eq(blame(JD_EXEC_INVALID, JD_TASK_STATUS_FINISHED, false, false, false),
+               JD_BLAME_TASK);
 }
 
 Test(fault, only_a_signal_death_waits_for_the_engine_watcher) {
