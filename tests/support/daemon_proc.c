@@ -199,3 +199,29 @@ long long t_wait_paused(jd_queue *q, const char *host, const char *want, long lo
                  want ? want : "null", log);
   return 0;
 }
+
+jd_queue *t_queue_client(const char *redis_url) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = redis_url, .consumer = "test-client"};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  return q;
+}
+
+void t_submit_game_match(jd_queue *q, const char *id, int turns) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
+           id, id, JD_SOURCE_DIR, turns);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+}
+
+char *t_wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log) {
+  char *res = NULL;
+  for (int w = 0; w < timeout_ms && jd_queue_get_result(&res, q, id) == 0 && !res; w += 100)
+    usleep(100000);
+  cr_assert_not_null(res, "no result for %s (log %s)", id, log);
+  return res;
+}

@@ -181,3 +181,19 @@ Test(disk, without_enough_every_idle_output_goes) {
   cr_assert_not(output_exists(out, "b"));
   t_rmdir(dir);
 }
+
+Test(disk, only_what_frees_the_low_disk_goes) {
+  char *dir = t_tmpdir("reclaim-none");
+  char out[512];
+  snprintf(out, sizeof out, "%s/tasks", dir);
+  make_output(out, "a", 100);
+  fake_disk f = {.needed = 1000};
+  /* The engine's root is low, the state dir is not: outputs stay. */
+  jd_reclaim_opts o = {
+      .images = true, .state_dir = dir, .out_dir = out, .enough = fake_enough, .ud = &f};
+  jd_reclaim_report rep;
+  cr_assert_eq(jd_disk_reclaim(&rep, &o), 0);
+  cr_assert_eq(rep.outputs, 0);
+  cr_assert(output_exists(out, "a"));
+  t_rmdir(dir);
+}

@@ -28,33 +28,6 @@ static t_redis *srv;
 static void up(void) { srv = t_redis_start(false, false); }
 static void down(void) { t_redis_stop(srv); }
 
-static jd_queue *client(void) {
-  jd_queue *q = NULL;
-  jd_queue_opts o = {.redis_url = srv->url, .consumer = "test-client"};
-  cr_assert_eq(jd_queue_new(&q, &o), 0);
-  return q;
-}
-
-/* A match of the daemon test game: `turns` seconds of progress. */
-static void submit_match(jd_queue *q, const char *id, int turns) {
-  char json[2048];
-  snprintf(json, sizeof json,
-           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
-           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
-           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
-           id, id, JD_SOURCE_DIR, turns);
-  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0);
-}
-
-static char *wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log) {
-  char *res = NULL;
-  for (int w = 0; w < timeout_ms && jd_queue_get_result(&res, q, id) == 0 && !res; w += 100)
-    usleep(100000);
-  cr_assert_not_null(res, "no result for %s (log %s)", id, log);
-  return res;
-}
-
 /* Neither failed nor dead-lettered (nor stored at all) while the engine is
  * away. */
 static void not_blamed(jd_queue *q, const char *id, const char *log) {
@@ -94,10 +67,10 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
     setenv("DOCKER_HOST", saved, 1);
   else
     unsetenv("DOCKER_HOST");
-  jd_queue *q = client();
+  jd_queue *q = t_queue_client(srv->url);
   t_wait_paused(q, host, NULL, 0, 30000, a->log);
   /* A match runs when the engine goes away. */
-  submit_match(q, "ge-run", 6);
+  t_submit_game_match(q, "ge-run", 6);
   free(t_wait_task_state(q, "ge-run", "running", 30000));
   t_wait_host_containers(c, host, 1, 30000);
   t_engine_proxy_down(px);
@@ -108,7 +81,7 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
   /* A task submitted now is not taken: several heartbeats later (the
    * reader would have read it within its 300 ms block) it is untouched. */
   long long submitted = jd_unix_ms();
-  submit_match(q, "ge-new", 1);
+  t_submit_game_match(q, "ge-new", 1);
   t_wait_paused(q, host, "engine unreachable", submitted + 2500, 15000, a->log);
   char *st = t_task_field(q, "ge-new", "state"), *attempts = t_task_field(q, "ge-new", "attempts");
   cr_assert(st && !strcmp(st, "queued"), "taken while paused: %s (log %s)", st, a->log);
@@ -120,8 +93,8 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
   int64_t up_at = jd_mono_ms();
   t_wait_paused(q, host, NULL, 0, 30000, a->log);
   int64_t resume_ms = jd_mono_ms() - up_at;
-  char *r1 = wait_result(q, "ge-run", 120000, a->log),
-       *r2 = wait_result(q, "ge-new", 60000, a->log);
+  char *r1 = t_wait_result(q, "ge-run", 120000, a->log),
+       *r2 = t_wait_result(q, "ge-new", 60000, a->log);
   char *s1 = t_task_field(q, "ge-run", "status"), *s2 = t_task_field(q, "ge-new", "status");
   cr_assert(s1 && !strcmp(s1, "finished"), "ge-run: %s (log %s)", s1, a->log);
   cr_assert(s2 && !strcmp(s2, "finished"), "ge-new: %s (log %s)", s2, a->log);

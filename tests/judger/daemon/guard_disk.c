@@ -66,17 +66,6 @@ static void write_blob(const char *path, size_t bytes) {
   cr_assert_eq(fclose(f), 0);
 }
 
-static void submit_match(jd_queue *q, const char *id) {
-  char json[2048];
-  snprintf(json, sizeof json,
-           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
-           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
-           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":1}}}",
-           id, id, JD_SOURCE_DIR);
-  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0);
-}
-
 /* The heartbeat's disks.state_dir.<key>. */
 static long long state_disk(jd_queue *q, const char *host, const char *key) {
   json_object *hb = t_heartbeat(q, host), *disks = NULL, *sd = NULL, *v = NULL;
@@ -102,9 +91,7 @@ Test(guard_disk, low_disk_pauses_reclaiming_frees_it_work_resumes, .init = up, .
   write_blob(filler, 36 * MiB);
   proc = t_daemon_spawn(srv->url, host, mnt,
                         "--guard-ms 300 --disk-low 16m --disk-high 28m --engine-root none");
-  jd_queue *q = NULL;
-  jd_queue_opts o = {.redis_url = srv->url, .consumer = "test-client"};
-  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  jd_queue *q = t_queue_client(srv->url);
   t_wait_paused(q, host, "disk low", 0, 30000, proc->log);
   cr_assert_lt(state_disk(q, host, "free_bytes"), 16 * MiB);
   cr_assert_eq(state_disk(q, host, "low"), 1);
@@ -114,7 +101,7 @@ Test(guard_disk, low_disk_pauses_reclaiming_frees_it_work_resumes, .init = up, .
   cr_assert_eq(system(cmd), 0, "judger status does not say paused: disk low");
   /* Not taken: several heartbeats after the submission it is untouched. */
   long long submitted = jd_unix_ms();
-  submit_match(q, "gd-1");
+  t_submit_game_match(q, "gd-1", 1);
   t_wait_paused(q, host, "disk low", submitted + 2500, 15000, proc->log);
   char *st = t_task_field(q, "gd-1", "state");
   cr_assert(st && !strcmp(st, "queued"), "taken while the disk is low: %s (log %s)", st, proc->log);
@@ -132,10 +119,7 @@ Test(guard_disk, low_disk_pauses_reclaiming_frees_it_work_resumes, .init = up, .
   int64_t resume_ms = jd_mono_ms() - freed_at;
   cr_assert_not(jd_path_exists(old), "reclaiming leaves the old output (log %s)", proc->log);
   cr_assert_geq(state_disk(q, host, "free_bytes"), 28 * MiB);
-  char *res = NULL;
-  for (int i = 0; i < 600 && jd_queue_get_result(&res, q, "gd-1") == 0 && !res; i++)
-    usleep(100000);
-  cr_assert_not_null(res, "no result after the disk was freed (log %s)", proc->log);
+  char *res = t_wait_result(q, "gd-1", 60000, proc->log);
   char *status = t_task_field(q, "gd-1", "status");
   cr_assert(status && !strcmp(status, "finished"), "gd-1: %s (log %s)", status, proc->log);
   fprintf(stderr, "disk low: reclaimed and resumed %lld ms after the space became reclaimable\n",
