@@ -4,8 +4,9 @@
  *
  * Threads: the caller's thread (jd_daemon_run) reads the streams; one
  * worker per slot runs tasks; a keeper renews leases, the host heartbeat
- * and progress, ends stalled matches and cleans up after dead hosts. Each
- * has its own Redis connection. See docs/daemon.md.
+ * and progress, ends stalled matches and cleans up after dead hosts; a
+ * guard pauses taking tasks while the engine is away or a disk is low
+ * (guard.h). Each has its own Redis connection. See docs/daemon.md.
  */
 #ifndef JD_DAEMON_H
 #define JD_DAEMON_H

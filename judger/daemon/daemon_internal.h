@@ -7,7 +7,9 @@
  * wakes every lease/3. Each has its own Redis connection (jd_queue). Every
  * field marked "under mu" is read and written with d->mu held; cv is
  * broadcast on any change a waiter may care about (slot freed, backlog
- * filled, stop).
+ * filled, stop). The guard (guard.c) pings the engine and reads the disks;
+ * while it says paused the reader reads nothing and the workers start
+ * nothing.
  */
 #ifndef JD_DAEMON_INTERNAL_H
 #define JD_DAEMON_INTERNAL_H
