@@ -377,16 +377,25 @@ static void join_threads(jd_daemon *d) {
     pthread_join(d->guard_th, NULL);
 }
 
-/* The reader: whenever a slot is free, one read round; until the stop. */
+/* Whether the reader has nothing to do: every slot is taken, or a pause
+ * (guard.h) is in force and nothing read is left to give back. */
+static bool reader_waits_locked(const jd_daemon *d) {
+  if (d->stopping)
+    return false;
+  if (jd_paused_locked(d))
+    return d->backlog.count == 0;
+  return d->busy + (int)d->backlog.count >= d->nslots;
+}
+
+/* The reader: whenever a slot is free, one read round; until the stop.
+ * Paused, it reads nothing and gives back what was read but not started
+ * (for other hosts). */
 static void read_loop(jd_daemon *d) {
   int64_t next_claim = 0;
   bool redis_down = false;
   for (;;) {
     pthread_mutex_lock(&d->mu);
-    /* Paused (guard.h): nothing is read, and what was read but not
-     * started is given back for other hosts. */
-    while (!d->stopping && (jd_paused_locked(d) || d->busy + (int)d->backlog.count >= d->nslots) &&
-           !(jd_paused_locked(d) && d->backlog.count))
+    while (reader_waits_locked(d))
       pthread_cond_wait(&d->cv, &d->mu);
     bool stop = d->stopping, give_back = jd_paused_locked(d) && d->backlog.count;
     size_t free_slots = (size_t)(d->nslots - d->busy - (int)d->backlog.count);
