@@ -94,7 +94,8 @@ const char *jd_daemon_error(const jd_daemon *d);
  * Safe from any thread (not from a signal handler). */
 void jd_daemon_stop(jd_daemon *d, bool drain);
 /* Applies the settings that can change while running (log level and
- * format, labels, stall time, grace, attempts, upload settings). */
+ * format, labels, stall time, grace, attempts, upload settings, the disk
+ * marks and the guard's period). */
 void jd_daemon_reload(jd_daemon *d, const jd_config *cfg);
 
 typedef struct jd_daemon_stats {
