@@ -70,6 +70,7 @@ void dk_info_free(dk_info *i) {
   free(i->cgroup_version);
   free(i->operating_system);
   free(i->default_runtime);
+  free(i->docker_root_dir);
   free(i->raw_json);
   free(i);
 }
@@ -111,6 +112,7 @@ int dk_system_info(dk_info **out, dk_client *c) {
   i->cgroup_version = strdup(cgv && *cgv ? cgv : "1");
   i->operating_system = dk__json_strdup(o, "OperatingSystem");
   i->default_runtime = dk__json_strdup(o, "DefaultRuntime");
+  i->docker_root_dir = dk__json_strdup(o, "DockerRootDir");
   i->containerd_store = containerd_store(dk__json_get(o, "DriverStatus"));
   i->ncpu = (int)dk__json_int64(o, "NCPU", 0);
   i->mem_total = dk__json_int64(o, "MemTotal", 0);

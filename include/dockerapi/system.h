@@ -31,6 +31,7 @@ typedef struct dk_info {
   char *cgroup_version; /* "1" or "2" */
   char *operating_system;
   char *default_runtime;
+  char *docker_root_dir; /* DockerRootDir: the engine's data root, "/var/lib/docker" */
   /* The containerd image store (Docker 29's default; "containerd-snapshotter"
    * before): images, ids and build results are containerd's. From /info's
    * DriverStatus ["driver-type", "io.containerd.snapshotter.v1"]. */

@@ -52,8 +52,10 @@ static void print_human(json_object *root) {
   printf("\nLIVE HOSTS (%zu)\n", json_object_array_length(hosts));
   for (size_t i = 0; i < json_object_array_length(hosts); i++) {
     json_object *h = json_object_array_get_idx(hosts, i);
-    printf("  %-24s %-9s slots %lld busy %lld version %s\n", str_of(h, "host"), str_of(h, "state"),
-           (long long)int_of(h, "slots"), (long long)int_of(h, "busy"), str_of(h, "version"));
+    const char *paused = str_of(h, "paused");
+    printf("  %-24s %-9s slots %lld busy %lld version %s%s%s\n", str_of(h, "host"),
+           str_of(h, "state"), (long long)int_of(h, "slots"), (long long)int_of(h, "busy"),
+           str_of(h, "version"), paused && *paused ? "  paused: " : "", paused ? paused : "");
   }
   printf("\nRUNNING (%zu)\n", json_object_array_length(running));
   for (size_t i = 0; i < json_object_array_length(running); i++) {

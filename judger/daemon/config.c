@@ -50,6 +50,12 @@ static const key_def keys[] = {
     {"log_level", K_STR, F(log_level), 0, 0},
     {"log_json", K_BOOL, F(log_json), 0, 0},
     {"net_pool", K_STR, F(net_pool), 0, 0},
+    {"disk_low", K_SIZE, F(disk_low), 0, (int64_t)1 << 50},
+    {"disk_high", K_SIZE, F(disk_high), 0, (int64_t)1 << 50},
+    {"disk_low_inodes", K_INT, F(disk_low_inodes), 0, 100},
+    {"disk_high_inodes", K_INT, F(disk_high_inodes), 0, 100},
+    {"guard_ms", K_MS, F(guard_ms), 100, 3600000},
+    {"engine_root", K_STR, F(engine_root), 0, 0},
 };
 #undef F
 
@@ -124,10 +130,15 @@ int jd_config_defaults(jd_config *c) {
   c->reconcile_grace_ms = 5000;
   c->entry_max_bytes = (int64_t)JD_ENTRY_MAX_BYTES_DEFAULT;
   c->entry_max_depth = JD_TASK_MAX_DEPTH_DEFAULT;
+  c->disk_low = (int64_t)1 << 30;
+  c->disk_high = (int64_t)2 << 30;
+  c->disk_low_inodes = 2;
+  c->disk_high_inodes = 5;
+  c->guard_ms = 5000;
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
       set_str(&c->state_dir, JD_STATE_DIR_DEFAULT) || set_str(&c->prefix, "judger") ||
       set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info") ||
-      set_str(&c->net_pool, JD_NET_POOL_DEFAULT)) {
+      set_str(&c->net_pool, JD_NET_POOL_DEFAULT) || set_str(&c->engine_root, "auto")) {
     jd_config_clear(c);
     return -1;
   }
@@ -345,6 +356,15 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
   for (const char *const *f = src->flags; f && f[0] && f[1]; f += 2)
     if (jd_config_set(out, f[0], f[1], err, errlen))
       goto fail;
+  /* A high mark under its low one would resume while still low. */
+  if (out->disk_high < out->disk_low) {
+    jd_fail(err, errlen, "disk_high: must not be below disk_low");
+    goto fail;
+  }
+  if (out->disk_high_inodes < out->disk_low_inodes) {
+    jd_fail(err, errlen, "disk_high_inodes: must not be below disk_low_inodes");
+    goto fail;
+  }
   return 0;
 fail:
   jd_config_clear(out);

@@ -40,7 +40,16 @@ typedef struct jd_config {
   char *log_level;         /* debug, info, warn, error */
   char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
   bool log_json;           /* one JSON object per log line */
-  char *config_file;       /* the file that was read, or NULL */
+  /* The host guard (guard.h): under disk_low free bytes or disk_low_inodes
+   * percent free inodes no task is taken and space is reclaimed, until
+   * both high marks are passed again; engine and disks checked every
+   * guard_ms. engine_root: "auto" (DockerRootDir from /info when that path
+   * exists here), "none", or the path to watch. */
+  int64_t disk_low, disk_high;
+  int disk_low_inodes, disk_high_inodes;
+  int64_t guard_ms;
+  char *engine_root;
+  char *config_file; /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */

@@ -120,6 +120,11 @@ void jd_daemon_reload(jd_daemon *d, const jd_config *cfg) {
   d->cfg.upload_timeout_ms = cfg->upload_timeout_ms;
   d->cfg.reap_dead_hosts = cfg->reap_dead_hosts;
   d->cfg.log_json = cfg->log_json;
+  d->cfg.disk_low = cfg->disk_low;
+  d->cfg.disk_high = cfg->disk_high;
+  d->cfg.disk_low_inodes = cfg->disk_low_inodes;
+  d->cfg.disk_high_inodes = cfg->disk_high_inodes;
+  d->cfg.guard_ms = cfg->guard_ms;
   char *labels = strdup(cfg->labels ? cfg->labels : "");
   char *level = strdup(cfg->log_level ? cfg->log_level : "info");
   if (labels && level) {
@@ -308,6 +313,7 @@ static void drain(jd_daemon *d) {
   d->workers_exit = true;
   d->keeper_exit = true;
   d->sweeper_exit = true;
+  d->guard_exit = true;
   if (d->sweeper_cancel)
     dk_cancel_fire(d->sweeper_cancel);
   pthread_cond_broadcast(&d->cv);
@@ -351,6 +357,7 @@ static void start_threads(jd_daemon *d) {
       d->slots[i].started = true;
   }
   d->keeper_started = pthread_create(&d->keeper, NULL, jd_keeper_main, d) == 0;
+  d->guard_started = pthread_create(&d->guard_th, NULL, jd_guard_main, d) == 0;
   if (d->ctx && dk_cancel_new(&d->sweeper_cancel) == 0)
     d->sweeper_started = pthread_create(&d->sweeper, NULL, jd_sweeper_main, d) == 0;
   pthread_mutex_lock(&d->mu);
@@ -366,21 +373,39 @@ static void join_threads(jd_daemon *d) {
     pthread_join(d->keeper, NULL);
   if (d->sweeper_started)
     pthread_join(d->sweeper, NULL);
+  if (d->guard_started)
+    pthread_join(d->guard_th, NULL);
 }
 
-/* The reader: whenever a slot is free, one read round; until the stop. */
+/* Whether the reader has nothing to do: every slot is taken, or a pause
+ * (guard.h) is in force and nothing read is left to give back. */
+static bool reader_waits_locked(const jd_daemon *d) {
+  if (d->stopping)
+    return false;
+  if (jd_paused_locked(d))
+    return d->backlog.count == 0;
+  return d->busy + (int)d->backlog.count >= d->nslots;
+}
+
+/* The reader: whenever a slot is free, one read round; until the stop.
+ * Paused, it reads nothing and gives back what was read but not started
+ * (for other hosts). */
 static void read_loop(jd_daemon *d) {
   int64_t next_claim = 0;
   bool redis_down = false;
   for (;;) {
     pthread_mutex_lock(&d->mu);
-    while (!d->stopping && d->busy + (int)d->backlog.count >= d->nslots)
+    while (reader_waits_locked(d))
       pthread_cond_wait(&d->cv, &d->mu);
-    bool stop = d->stopping;
+    bool stop = d->stopping, give_back = jd_paused_locked(d) && d->backlog.count;
     size_t free_slots = (size_t)(d->nslots - d->busy - (int)d->backlog.count);
     pthread_mutex_unlock(&d->mu);
     if (stop)
       break;
+    if (give_back) {
+      release_backlog(d);
+      continue;
+    }
     bool claim = jd_mono_ms() >= next_claim;
     if (claim)
       next_claim = jd_mono_ms() + d->cfg.lease_ms / 2;
@@ -412,6 +437,9 @@ int jd_daemon_run(jd_daemon *d) {
     return -1;
   if (stopped)
     return 0;
+  /* Before taking work: an engine that does not answer or a low disk
+   * pauses the daemon from the start (and reclaims space first). */
+  jd_guard_check(d);
   jd_spool_flush(d);
   take_own_pending(d);
   start_threads(d);

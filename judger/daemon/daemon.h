@@ -4,8 +4,9 @@
  *
  * Threads: the caller's thread (jd_daemon_run) reads the streams; one
  * worker per slot runs tasks; a keeper renews leases, the host heartbeat
- * and progress, ends stalled matches and cleans up after dead hosts. Each
- * has its own Redis connection. See docs/daemon.md.
+ * and progress, ends stalled matches and cleans up after dead hosts; a
+ * guard pauses taking tasks while the engine is away or a disk is low
+ * (guard.h). Each has its own Redis connection. See docs/daemon.md.
  */
 #ifndef JD_DAEMON_H
 #define JD_DAEMON_H
@@ -93,7 +94,8 @@ const char *jd_daemon_error(const jd_daemon *d);
  * Safe from any thread (not from a signal handler). */
 void jd_daemon_stop(jd_daemon *d, bool drain);
 /* Applies the settings that can change while running (log level and
- * format, labels, stall time, grace, attempts, upload settings). */
+ * format, labels, stall time, grace, attempts, upload settings, the disk
+ * marks and the guard's period). */
 void jd_daemon_reload(jd_daemon *d, const jd_config *cfg);
 
 typedef struct jd_daemon_stats {

@@ -7,7 +7,9 @@
  * wakes every lease/3. Each has its own Redis connection (jd_queue). Every
  * field marked "under mu" is read and written with d->mu held; cv is
  * broadcast on any change a waiter may care about (slot freed, backlog
- * filled, stop).
+ * filled, stop). The guard (guard.c) pings the engine and reads the disks;
+ * while it says paused the reader reads nothing and the workers start
+ * nothing.
  */
 #ifndef JD_DAEMON_INTERNAL_H
 #define JD_DAEMON_INTERNAL_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/guard.h"
 #include "queue/queue.h"
 
 #define PROGRESS_MAX 1024
@@ -66,6 +69,11 @@ struct jd_daemon {
   bool engine_up;            /* the engine's event stream is open */
   uint64_t engine_epoch;     /* +1 each time the engine went away */
   bool sweep_requested;      /* a run ended by a system fault: sweep soon */
+  /* The guard (guard.c): engine and disks. Under mu: */
+  pthread_t guard_th;
+  bool guard_started, guard_exit;
+  jd_guard_state guard; /* while any pause is in force no task is taken */
+  bool heartbeat_due;   /* the pause changed: the keeper writes the heartbeat now */
   jd_daemon_stats st;
   int64_t started_ms;
   char err[512];
@@ -99,6 +107,15 @@ void *jd_sweeper_main(void *daemon);
 void jd_sweep_startup(jd_daemon *d);
 /* Asks the sweeper for a sweep now (d->mu not held). */
 void jd_sweep_request(jd_daemon *d);
+
+/* ---- guard.c ------------------------------------------------------------- */
+
+/* One check of the engine and the disks (reclaiming when low), before the
+ * first task is taken. */
+void jd_guard_check(jd_daemon *d);
+void *jd_guard_main(void *daemon);
+/* True while a pause is in force: no entry is read or started. d->mu held. */
+bool jd_paused_locked(const jd_daemon *d);
 
 /* ---- spool.c ------------------------------------------------------------- */
 

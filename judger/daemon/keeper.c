@@ -55,6 +55,33 @@ static json_object *running_tasks_locked(const jd_daemon *d) {
   return tasks;
 }
 
+/* The guard's state (guard.h): "paused" (the first reason in force, or
+ * null), every reason in force, and the disks watched. */
+static void guard_json_locked(json_object *o, const jd_daemon *d) {
+  jd_pause p = jd_guard_paused(&d->guard);
+  json_object *reasons = json_object_new_array(), *disks = json_object_new_object();
+  for (int i = 0; i < JD_PAUSE_COUNT; i++)
+    if (d->guard.paused[i])
+      json_object_array_add(reasons, json_object_new_string(jd_pause_name((jd_pause)i)));
+  for (int i = 0; i < JD_GUARDED_COUNT; i++) {
+    const jd_guard_disk *k = &d->guard.disks[i];
+    if (!k->checked)
+      continue;
+    json_object *g = json_object_new_object();
+    json_object_object_add(g, "path", json_object_new_string(k->path));
+    json_object_object_add(g, "free_bytes", json_object_new_int64((int64_t)k->r.free_bytes));
+    json_object_object_add(g, "total_bytes", json_object_new_int64((int64_t)k->r.total_bytes));
+    json_object_object_add(g, "free_inodes", json_object_new_int64((int64_t)k->r.free_inodes));
+    json_object_object_add(g, "total_inodes", json_object_new_int64((int64_t)k->r.total_inodes));
+    json_object_object_add(g, "low", json_object_new_boolean(k->low));
+    json_object_object_add(disks, jd_guarded_name((jd_guarded)i), g);
+  }
+  json_object_object_add(o, "paused",
+                         p < JD_PAUSE_COUNT ? json_object_new_string(jd_pause_name(p)) : NULL);
+  json_object_object_add(o, "paused_reasons", reasons);
+  json_object_object_add(o, "disks", disks);
+}
+
 static json_object *heartbeat_locked(const jd_daemon *d) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "host", json_object_new_string(d->cfg.host_id));
@@ -68,6 +95,7 @@ static json_object *heartbeat_locked(const jd_daemon *d) {
   json_object_object_add(o, "started_ms", json_object_new_int64(d->started_ms));
   json_object_object_add(o, "updated_ms", json_object_new_int64(jd_unix_ms()));
   json_object_object_add(o, "tasks", running_tasks_locked(d));
+  guard_json_locked(o, d);
   return o;
 }
 
@@ -207,6 +235,7 @@ static int round_collect_locked(round_state *r, jd_daemon *d, int round) {
   r->progress = calloc((size_t)d->nslots, sizeof *r->progress);
   r->claims = calloc((size_t)d->nslots, sizeof *r->claims);
   r->heartbeat = heartbeat_locked(d);
+  d->heartbeat_due = false;
   r->reap = d->ctx && d->cfg.reap_dead_hosts && round % 10 == 0;
   if (!r->leases || !r->progress || !r->claims)
     return -1;
@@ -352,7 +381,7 @@ void *jd_keeper_main(void *arg) {
     keeper_round(d, round, &dead);
     pthread_mutex_lock(&d->mu);
     int64_t until = jd_mono_ms() + tick;
-    while (!d->keeper_exit && jd_mono_ms() < until)
+    while (!d->keeper_exit && !d->heartbeat_due && jd_mono_ms() < until)
       jd_daemon_wait_ms(d, until - jd_mono_ms());
     bool exit_now = d->keeper_exit;
     pthread_mutex_unlock(&d->mu);

@@ -489,7 +489,7 @@ void *jd_worker_main(void *arg) {
   jd_daemon *d = s->d;
   pthread_mutex_lock(&d->mu);
   for (;;) {
-    while (!d->workers_exit && (d->stopping || d->backlog.count == 0))
+    while (!d->workers_exit && (d->stopping || d->backlog.count == 0 || jd_paused_locked(d)))
       pthread_cond_wait(&d->cv, &d->mu);
     if (d->workers_exit)
       break;

@@ -144,18 +144,27 @@ int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
                     const char *task_json) {
   if (id)
     *id = NULL;
+  jd_task_keys k;
+  bool record = task_id && *task_id;
+  if (record)
+    jd_task_keys_of(&k, q, task_id);
+  /* The status record says queued before the entry exists: written after
+   * it, it overwrote the `running` of a daemon that had taken the entry in
+   * between. The entry id is added once known (that field alone). */
+  int rc = record ? jd_redis_command(NULL, q->r, "HSET %s state queued priority %s queued_ms %s",
+                                     k.status, jd_priority_name(p), k.now)
+                  : 0;
+  if (rc)
+    return rc;
   redisReply *rep = NULL;
-  int rc = jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json);
+  rc = jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json);
   if (rc)
     return rc;
   char entry[48];
   snprintf(entry, sizeof entry, "%s", jd_reply_str(rep) ? rep->str : "");
   freeReplyObject(rep);
-  if (task_id && *task_id) {
-    jd_task_keys k;
-    jd_task_keys_of(&k, q, task_id);
-    rc = jd_redis_command(NULL, q->r, "HSET %s state queued priority %s entry %s queued_ms %s",
-                          k.status, jd_priority_name(p), entry, k.now);
+  if (record) {
+    rc = jd_redis_command(NULL, q->r, "HSET %s entry %s", k.status, entry);
     if (rc)
       return rc;
   }

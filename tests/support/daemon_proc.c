@@ -166,3 +166,62 @@ int t_json_int(const char *json, const char *obj, const char *key) {
   json_object_put(o);
   return n;
 }
+
+struct json_object *t_heartbeat(jd_queue *q, const char *host) {
+  redisReply *rep = NULL;
+  if (jd_redis_command(&rep, jd_queue_redis(q), "GET judger:host:%s", host))
+    return NULL;
+  json_object *o = jd_reply_str(rep) ? json_tokener_parse(rep->str) : NULL;
+  freeReplyObject(rep);
+  return o;
+}
+
+long long t_wait_paused(jd_queue *q, const char *host, const char *want, long long after_ms,
+                        int timeout_ms, const char *log) {
+  char last[64] = "(no heartbeat)";
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    json_object *hb = t_heartbeat(q, host), *paused = NULL, *upd = NULL;
+    if (hb && json_object_object_get_ex(hb, "paused", &paused) &&
+        json_object_object_get_ex(hb, "updated_ms", &upd)) {
+      const char *now = paused ? json_object_get_string(paused) : NULL;
+      long long at = json_object_get_int64(upd);
+      snprintf(last, sizeof last, "%s", now ? now : "null");
+      bool same = want ? now && !strcmp(now, want) : now == NULL;
+      if (same && at > after_ms) {
+        json_object_put(hb);
+        return at;
+      }
+    }
+    json_object_put(hb);
+    usleep(50000);
+  }
+  cr_assert_fail("host %s: heartbeat paused is %s, not %s (log %s)", host, last,
+                 want ? want : "null", log);
+  return 0;
+}
+
+jd_queue *t_queue_client(const char *redis_url) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = redis_url, .consumer = "test-client"};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  return q;
+}
+
+void t_submit_game_match(jd_queue *q, const char *id, int turns) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
+           id, id, JD_SOURCE_DIR, turns);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+}
+
+char *t_wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log) {
+  char *res = NULL;
+  for (int w = 0; w < timeout_ms && jd_queue_get_result(&res, q, id) == 0 && !res; w += 100)
+    usleep(100000);
+  cr_assert_not_null(res, "no result for %s (log %s)", id, log);
+  return res;
+}

@@ -48,4 +48,23 @@ char *t_wait_task_state(jd_queue *q, const char *task_id, const char *state, int
  * -1 when missing. */
 int t_json_int(const char *json, const char *obj, const char *key);
 
+/* A queue client on redis_url (consumer "test-client"); free with
+ * jd_queue_free(). */
+jd_queue *t_queue_client(const char *redis_url);
+/* Submits a match of the daemon test game (tests/judger/programs/daemon_game:
+ * `turns` seconds of progress, one idle player) as task `id`. */
+void t_submit_game_match(jd_queue *q, const char *id, int turns);
+/* Waits for the task's result (the caller frees it); fails after
+ * timeout_ms, naming the daemon's log. */
+char *t_wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log);
+
+/* The host's heartbeat (judger:host:<host>) as a JSON object, or NULL when
+ * it has none. The caller puts it. */
+struct json_object *t_heartbeat(jd_queue *q, const char *host);
+/* Waits until the heartbeat's "paused" is want (NULL: not paused, null)
+ * and its updated_ms is past after_ms (0: any); fails after timeout_ms.
+ * Returns the heartbeat's updated_ms. */
+long long t_wait_paused(jd_queue *q, const char *host, const char *want, long long after_ms,
+                        int timeout_ms, const char *log);
+
 #endif

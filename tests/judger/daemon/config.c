@@ -112,3 +112,27 @@ Test(config, error_line_numbers_count_blank_lines) {
   free(path);
   t_rmdir(dir);
 }
+
+Test(config, disk_marks_have_defaults_and_high_not_under_low) {
+  jd_config c;
+  char *envp[] = {"JUDGER_DISK_LOW=512m", "JUDGER_DISK_LOW_INODES=3", NULL};
+  const char *flags[] = {"disk-high", "1g", "guard-ms", "2s", "engine-root", "none", NULL};
+  jd_config_source src = {.envp = envp, .flags = flags};
+  char err[256];
+  cr_assert_eq(jd_config_load(&c, &src, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(c.disk_low, (int64_t)512 << 20);
+  cr_assert_eq(c.disk_high, (int64_t)1 << 30);
+  cr_assert_eq(c.disk_low_inodes, 3);
+  cr_assert_eq(c.disk_high_inodes, 5);
+  cr_assert_eq(c.guard_ms, 2000);
+  cr_assert_str_eq(c.engine_root, "none");
+  jd_config_clear(&c);
+  const char *bad[] = {"disk-low", "3g", NULL};
+  src.flags = bad;
+  cr_assert_neq(jd_config_load(&c, &src, err, sizeof err), 0);
+  cr_assert(strstr(err, "disk_high"), "%s", err);
+  const char *pct[] = {"disk-high-inodes", "101", NULL};
+  src.flags = pct;
+  cr_assert_neq(jd_config_load(&c, &src, err, sizeof err), 0);
+  cr_assert(strstr(err, "disk_high_inodes"), "%s", err);
+}
