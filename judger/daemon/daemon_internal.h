@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/daemon_metrics.h"
+#include "daemon/metrics_http.h"
 #include "queue/queue.h"
 
 #define PROGRESS_MAX 1024
@@ -43,6 +45,10 @@ typedef struct jd_slot {
   bool stalled, drained;
   bool finishing;  /* acking/storing: a lease that ends now is expected */
   char owner[320]; /* the running task's owner label (executor owner()), or "" */
+  /* The worker's own (not under mu): */
+  int64_t taken_unix_ms; /* when this slot took the entry (queue_wait's end) */
+  bool has_kind;         /* the entry parsed into a task of this kind */
+  jd_task_kind kind;
 } jd_slot;
 
 struct jd_daemon {
@@ -67,6 +73,11 @@ struct jd_daemon {
   uint64_t engine_epoch;     /* +1 each time the engine went away */
   bool sweep_requested;      /* a run ended by a system fault: sweep soon */
   jd_daemon_stats st;
+  /* Metrics (daemon_metrics.h): NULL when --metrics-listen is unset. The
+   * set has its own lock; it is fed, never read, by the daemon. */
+  jd_dmetrics *metrics;
+  jd_metrics_server *metrics_srv;
+  char engine_root[512]; /* under mu: the engine's DockerRootDir when visible here, or "" */
   int64_t started_ms;
   char err[512];
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -273,11 +274,16 @@ static void renew_leases(jd_daemon *d, const round_state *r) {
       ids[i] = r->leases[i].id;
     }
     if (jd_queue_renew(ours, d->kq, prios, ids, n) == 0) {
+      unsigned kept = 0;
       pthread_mutex_lock(&d->mu);
       for (size_t i = 0; i < n; i++)
         if (!ours[i])
           lease_lost_locked(d, &r->leases[i]);
+        else
+          kept++;
       pthread_mutex_unlock(&d->mu);
+      jd_dmetrics_lease_renewals(d->metrics, kept);
+      jd_dmetrics_lease_lost(d->metrics, (unsigned)n - kept);
     }
   }
   free(prios);
@@ -326,6 +332,23 @@ static void renew_claims(jd_daemon *d, const round_state *r) {
   free(ours);
 }
 
+/* judger_disk_free_bytes for the state dir and the engine's data root
+ * (when the sweeper found it visible here). */
+static void disk_metrics(jd_daemon *d) {
+  if (!d->metrics)
+    return;
+  char root[sizeof d->engine_root];
+  pthread_mutex_lock(&d->mu);
+  memcpy(root, d->engine_root, sizeof root);
+  pthread_mutex_unlock(&d->mu);
+  const char *paths[] = {d->cfg.state_dir, root};
+  for (size_t i = 0; i < 2; i++) {
+    struct statvfs v;
+    if (paths[i][0] && statvfs(paths[i], &v) == 0)
+      jd_dmetrics_disk_free(d->metrics, paths[i], (int64_t)v.f_bavail * (int64_t)v.f_frsize);
+  }
+}
+
 static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
   round_state r = {0};
   pthread_mutex_lock(&d->mu);
@@ -339,6 +362,7 @@ static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
                      d->cfg.lease_ms);
   if (r.reap)
     reap_dead_hosts(d, dead);
+  disk_metrics(d);
   round_state_clear(&r);
 }
 

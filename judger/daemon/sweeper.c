@@ -10,6 +10,9 @@
  * later (creates still in flight when the first one listed). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
 
 #include "common/clock.h"
 #include "common/labels.h"
@@ -83,6 +86,29 @@ static bool watch_window(jd_daemon *d, int64_t ms) {
   return rc == DK_ETIMEDOUT || rc == DK_ECANCELED || (rc == 0 && ran_out);
 }
 
+/* The engine's data root (/info DockerRootDir) for judger_disk_free_bytes,
+ * when the engine is on this machine's socket and the path is a directory
+ * here (a remote or sidecar engine's root is not ours to measure). */
+static void engine_root_find(jd_daemon *d) {
+  const char *host = dk_client_host(d->ctx->dk);
+  dk_info *info = NULL;
+  if (!d->metrics || !host || strncmp(host, "unix://", 7) || dk_system_info(&info, d->ctx->dk))
+    return;
+  json_object *o = info->raw_json ? json_tokener_parse(info->raw_json) : NULL, *v = NULL;
+  const char *root = json_object_object_get_ex(o, "DockerRootDir", &v) &&
+                             json_object_is_type(v, json_type_string)
+                         ? json_object_get_string(v)
+                         : NULL;
+  struct stat st;
+  if (root && root[0] == '/' && stat(root, &st) == 0 && S_ISDIR(st.st_mode)) {
+    pthread_mutex_lock(&d->mu);
+    snprintf(d->engine_root, sizeof d->engine_root, "%s", root);
+    pthread_mutex_unlock(&d->mu);
+  }
+  json_object_put(o);
+  dk_info_free(info);
+}
+
 /* Notes an engine that went away or came back; true when it came back. */
 static bool engine_seen(jd_daemon *d, bool up) {
   pthread_mutex_lock(&d->mu);
@@ -92,6 +118,9 @@ static bool engine_seen(jd_daemon *d, bool up) {
     d->engine_epoch++;
   pthread_cond_broadcast(&d->cv); /* workers confirming a fault wait on it */
   pthread_mutex_unlock(&d->mu);
+  jd_dmetrics_engine_up(d->metrics, up);
+  if (up && !was)
+    engine_root_find(d);
   if (was && !up)
     jd_log(JD_LOG_WARN, "engine.down", "the engine went away; running tasks are not blamed");
   if (!was && up)
@@ -116,6 +145,7 @@ void *jd_sweeper_main(void *arg) {
   int64_t period = d->cfg.reconcile_ms, grace = d->cfg.reconcile_grace_ms;
   int64_t next = period > 0 ? now + period : INT64_MAX;
   int64_t again = now + grace; /* the startup sweep's second pass */
+  engine_root_find(d);
   for (;;) {
     pthread_mutex_lock(&d->mu);
     bool stop = d->sweeper_exit, requested = d->sweep_requested;
