@@ -24,7 +24,9 @@ static const char *const pause_names[] = {
 #undef JD_PAUSE_NAME
 };
 
-const char *jd_phase_name(jd_phase p) { return (unsigned)p < JD_PHASE_COUNT ? phase_names[p] : "?"; }
+const char *jd_phase_name(jd_phase p) {
+  return (unsigned)p < JD_PHASE_COUNT ? phase_names[p] : "?";
+}
 
 const char *jd_task_end_name(jd_task_end e) {
   return (unsigned)e < JD_TASK_END_COUNT ? end_names[e] : "?";
@@ -48,17 +50,26 @@ static const double phase_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 static const char *const resources[] = {"containers", "images",  "networks", "build",
                                         "exec",       "volumes", "events",   "info",
                                         "version",    "_ping",   "system"};
-static const char *const actions[] = {"create",  "start", "wait",   "kill",    "stop",
-                                      "logs",    "attach", "json",  "archive", "prune",
-                                      "connect", "disconnect", "tag", "push",  "pull",
-                                      "load",    "get",   "resize", "restart", "pause"};
+static const char *const actions[] = {"create",  "start",      "wait",   "kill",    "stop",
+                                      "logs",    "attach",     "json",   "archive", "prune",
+                                      "connect", "disconnect", "tag",    "push",    "pull",
+                                      "load",    "get",        "resize", "restart", "pause"};
 
 /* Made at 0 from the start: an alert on increase() needs the series
  * before its first error. */
-static const char *const common_calls[] = {
-    "ping",           "info",          "events",          "build",           "containers.create",
-    "containers.start", "containers.wait", "containers.kill", "containers.remove",
-    "containers.inspect", "images.inspect", "networks.create", "networks.remove"};
+static const char *const common_calls[] = {"ping",
+                                           "info",
+                                           "events",
+                                           "build",
+                                           "containers.create",
+                                           "containers.start",
+                                           "containers.wait",
+                                           "containers.kill",
+                                           "containers.remove",
+                                           "containers.inspect",
+                                           "images.inspect",
+                                           "networks.create",
+                                           "networks.remove"};
 
 struct jd_dmetrics {
   jd_metrics *reg;
@@ -69,32 +80,33 @@ struct jd_dmetrics {
 jd_metrics *jd_dmetrics_registry(jd_dmetrics *m) { return m ? m->reg : NULL; }
 
 #define DEF(type_, name_, help_, ...)                                                              \
-  (jd_metric_def) { .type = JD_METRIC_##type_, .name = name_, .help = help_, .labels = {__VA_ARGS__} }
+  (jd_metric_def) {                                                                                \
+    .type = JD_METRIC_##type_, .name = name_, .help = help_, .labels = { __VA_ARGS__ }             \
+  }
 
 static int add_families(jd_dmetrics *m) {
   struct {
     jd_metric **slot;
     jd_metric_def def;
   } defs[] = {
-      {&m->build_info, DEF(GAUGE, "judger_build_info", "The judger's version; always 1.", "version")},
+      {&m->build_info,
+       DEF(GAUGE, "judger_build_info", "The judger's version; always 1.", "version")},
       {&m->slots, DEF(GAUGE, "judger_slots", "Tasks this daemon runs at once (--slots).")},
       {&m->busy, DEF(GAUGE, "judger_slots_busy", "Slots running a task now.")},
       {&m->tasks, DEF(COUNTER, "judger_tasks_total",
                       "Attempts ended, by task type and how they ended.", "type", "status")},
-      {&m->phase, DEF(HISTOGRAM, "judger_task_phase_seconds",
-                      "Where a task's time goes, by phase.", "phase")},
-      {&m->verdicts,
-       DEF(COUNTER, "judger_player_verdicts_total", "Players of stored match results, by verdict.",
-           "verdict")},
+      {&m->phase,
+       DEF(HISTOGRAM, "judger_task_phase_seconds", "Where a task's time goes, by phase.", "phase")},
+      {&m->verdicts, DEF(COUNTER, "judger_player_verdicts_total",
+                         "Players of stored match results, by verdict.", "verdict")},
       {&m->engine_errors, DEF(COUNTER, "judger_engine_errors_total",
                               "Engine calls that failed on the engine's side (unreachable, 5xx, "
                               "protocol), by call.",
                               "call")},
       {&m->redis_up, DEF(GAUGE, "judger_redis_up", "1 when the last Redis read succeeded.")},
       {&m->engine_up, DEF(GAUGE, "judger_engine_up", "1 while the engine's event stream is open.")},
-      {&m->disk_free,
-       DEF(GAUGE, "judger_disk_free_bytes", "Free bytes (for an unprivileged user) by path.",
-           "path")},
+      {&m->disk_free, DEF(GAUGE, "judger_disk_free_bytes",
+                          "Free bytes (for an unprivileged user) by path.", "path")},
       {&m->renewals, DEF(COUNTER, "judger_lease_renewals_total", "Entry leases renewed.")},
       {&m->takeovers, DEF(COUNTER, "judger_lease_takeovers_total",
                           "Entries claimed from another host after its lease ran out.")},
@@ -122,10 +134,10 @@ static int add_series(jd_dmetrics *m, int slots) {
   rc |= jd_metric_set(m->busy, NULL, 0);
   for (int k = JD_TASK_BUILD; k <= JD_TASK_MATCH; k++)
     for (int e = 0; e < JD_TASK_END_COUNT; e++)
-      rc |= jd_metric_add(m->tasks,
-                          (const char *[]){jd_task_kind_name((jd_task_kind)k),
-                                           jd_task_end_name((jd_task_end)e)},
-                          0);
+      rc |= jd_metric_add(
+          m->tasks,
+          (const char *[]){jd_task_kind_name((jd_task_kind)k), jd_task_end_name((jd_task_end)e)},
+          0);
   for (int p = 0; p < JD_PHASE_COUNT; p++)
     rc |= jd_metric_touch(m->phase, (const char *[]){jd_phase_name((jd_phase)p)});
   for (int v = 0; v < JD_VERDICT_COUNT; v++)
@@ -162,10 +174,9 @@ void jd_dmetrics_free(jd_dmetrics *m) {
 
 void jd_dmetrics_task(jd_dmetrics *m, const jd_task_kind *kind, jd_task_end end) {
   if (m)
-    jd_metric_add(m->tasks,
-                  (const char *[]){kind ? jd_task_kind_name(*kind) : "unknown",
-                                   jd_task_end_name(end)},
-                  1);
+    jd_metric_add(
+        m->tasks,
+        (const char *[]){kind ? jd_task_kind_name(*kind) : "unknown", jd_task_end_name(end)}, 1);
 }
 
 void jd_dmetrics_phase(jd_dmetrics *m, jd_phase p, double seconds) {
@@ -248,13 +259,14 @@ void jd_engine_call_name(char *out, size_t n, const char *method, const char *pa
   size_t last = end;
   while (last > seg && p[last - 1] != '/')
     last--;
-  const char *act = last > seg ? find_word(actions, sizeof actions / sizeof actions[0], p + last,
-                                           end - last)
-                               : NULL;
+  const char *act =
+      last > seg ? find_word(actions, sizeof actions / sizeof actions[0], p + last, end - last)
+                 : NULL;
   const char *m = method ? method : "";
   if (!act)
-    act = !strcmp(m, "DELETE") ? "remove" : !strcmp(m, "GET") ? (last > seg ? "inspect" : "list")
-                                                              : "other";
+    act = !strcmp(m, "DELETE") ? "remove"
+          : !strcmp(m, "GET")  ? (last > seg ? "inspect" : "list")
+                               : "other";
   snprintf(out, n, "%s.%s", res, act);
 }
 

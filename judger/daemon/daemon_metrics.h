@@ -18,7 +18,7 @@
 /* Where a task's time goes (judger_task_phase_seconds{phase}). */
 #define JD_PHASE_MAP(XX)                                                                           \
   XX(QUEUE_WAIT, "queue_wait", "from the entry's XADD (its stream id) to a slot taking it")        \
-  XX(BUILD, "build", "a build task's build (environment image and program)")                      \
+  XX(BUILD, "build", "a build task's build (environment image and program)")                       \
   XX(PREPARE, "prepare", "a match's preparation: images, artifacts, limits")                       \
   XX(CONTAINER_START, "container_start", "prepared to the game logic's container running")         \
   XX(RUN, "run", "the game logic running to the end of the match")                                 \

@@ -345,9 +345,9 @@ static int render_family(dk_buf *out, const jd_metric *f) {
   rc |= escape_help(out, f->def.help);
   rc |= dk_buf_appendf(out, "\n# TYPE %s %s\n", f->def.name, jd_metric_type_name(f->def.type));
   for (size_t i = 0; i < f->count && !rc; i++)
-    rc |= f->def.type == JD_METRIC_HISTOGRAM ? render_histogram(out, f, &f->items[i])
-                                             : sample(out, f, &f->items[i], "", NULL,
-                                                      f->items[i].value);
+    rc |= f->def.type == JD_METRIC_HISTOGRAM
+              ? render_histogram(out, f, &f->items[i])
+              : sample(out, f, &f->items[i], "", NULL, f->items[i].value);
   return rc ? -1 : 0;
 }
 

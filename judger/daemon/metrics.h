@@ -42,8 +42,8 @@ typedef struct jd_metric jd_metric; /* one family; owned by its registry */
 
 typedef struct jd_metric_def {
   jd_metric_type type;
-  const char *name; /* [a-zA-Z_:][a-zA-Z0-9_:]*, static storage */
-  const char *help; /* static storage */
+  const char *name;                             /* [a-zA-Z_:][a-zA-Z0-9_:]*, static storage */
+  const char *help;                             /* static storage */
   const char *labels[JD_METRIC_LABELS_MAX + 1]; /* names, NULL-terminated */
   const double *buckets; /* histograms: upper bounds, increasing, without +Inf */
   size_t nbuckets;

@@ -95,10 +95,10 @@ static void engine_root_find(jd_daemon *d) {
   if (!d->metrics || !host || strncmp(host, "unix://", 7) || dk_system_info(&info, d->ctx->dk))
     return;
   json_object *o = info->raw_json ? json_tokener_parse(info->raw_json) : NULL, *v = NULL;
-  const char *root = json_object_object_get_ex(o, "DockerRootDir", &v) &&
-                             json_object_is_type(v, json_type_string)
-                         ? json_object_get_string(v)
-                         : NULL;
+  const char *root =
+      json_object_object_get_ex(o, "DockerRootDir", &v) && json_object_is_type(v, json_type_string)
+          ? json_object_get_string(v)
+          : NULL;
   struct stat st;
   if (root && root[0] == '/' && stat(root, &st) == 0 && S_ISDIR(st.st_mode)) {
     pthread_mutex_lock(&d->mu);
