@@ -87,12 +87,15 @@ static bool watch_window(jd_daemon *d, int64_t ms) {
 }
 
 /* The engine's data root (/info DockerRootDir) for judger_disk_free_bytes,
- * when the engine is on this machine's socket and the path is a directory
- * here (a remote or sidecar engine's root is not ours to measure). */
+ * when the engine is this machine's own (the default socket) and the path
+ * is a directory here. Another socket is a sidecar or a remote engine: the
+ * same path here would be some other engine's, not ours to report. */
 static void engine_root_find(jd_daemon *d) {
   const char *host = dk_client_host(d->ctx->dk);
   dk_info *info = NULL;
-  if (!d->metrics || !host || strncmp(host, "unix://", 7) || dk_system_info(&info, d->ctx->dk))
+  if (!d->metrics || !host ||
+      (strcmp(host, "unix:///var/run/docker.sock") && strcmp(host, "unix:///run/docker.sock")) ||
+      dk_system_info(&info, d->ctx->dk))
     return;
   json_object *o = info->raw_json ? json_tokener_parse(info->raw_json) : NULL, *v = NULL;
   const char *root =

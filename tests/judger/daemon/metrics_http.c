@@ -6,56 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
-#include "dockerapi/buf.h"
+#include "http_client.h"
 #include "support.h"
 
-typedef struct answer {
-  long status;
-  char type[128];
-  char allow[64];
-  dk_buf body;
-} answer;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
-  dk_buf_append(&((answer *)ud)->body, p, size * n);
-  return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud) {
-  answer *a = ud;
-  size_t len = size * n;
-  if (!strncasecmp(p, "Content-Type: ", 14))
-    snprintf(a->type, sizeof a->type, "%.*s", (int)(len - 16), p + 14);
-  if (!strncasecmp(p, "Allow: ", 7))
-    snprintf(a->allow, sizeof a->allow, "%.*s", (int)(len - 9), p + 7);
-  return len;
-}
-
-/* One request; the caller frees a->body. */
-static void request(answer *a, int port, const char *method, const char *path) {
-  memset(a, 0, sizeof *a);
-  dk_buf_init(&a->body, 1 << 20);
+/* One request that must be answered; the caller frees a->body. */
+static void request(t_http_answer *a, int port, const char *method, const char *path) {
   char url[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-  CURL *e = curl_easy_init();
-  cr_assert_not_null(e);
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-  if (!strcmp(method, "POST"))
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "x=1");
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
-  CURLcode rc = curl_easy_perform(e);
-  cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &a->status);
-  curl_easy_cleanup(e);
+  cr_assert_eq(t_http(a, method, url), 0, "%s %s: no answer", method, url);
 }
 
 static jd_metrics *registry(jd_metric **c) {
@@ -76,7 +36,7 @@ Test(metrics_http, get_metrics_answers_the_exposition_format) {
   cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
   int port = jd_metrics_server_port(s);
   cr_assert_gt(port, 0);
-  answer a;
+  t_http_answer a;
   request(&a, port, "GET", "/metrics");
   cr_assert_eq(a.status, 200);
   cr_assert_str_eq(a.type, "text/plain; version=0.0.4; charset=utf-8");
@@ -99,7 +59,7 @@ Test(metrics_http, other_paths_are_404_and_other_methods_405) {
   cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
   int port = jd_metrics_server_port(s);
   const char *paths[] = {"/", "/metricsx", "/metrics/", "/other"};
-  answer a;
+  t_http_answer a;
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
     request(&a, port, "GET", paths[i]);
     cr_assert_eq(a.status, 404, "%s", paths[i]);
@@ -158,7 +118,7 @@ Test(metrics_http, scrapes_and_updates_go_on_together) {
   updater u = {.c = c};
   pthread_t th;
   pthread_create(&th, NULL, updater_main, &u);
-  answer a;
+  t_http_answer a;
   for (int i = 0; i < 50; i++) {
     request(&a, jd_metrics_server_port(s), "GET", "/metrics");
     cr_assert_eq(a.status, 200);
