@@ -151,19 +151,6 @@ static void scrape_cost(void) {
 
 /* ---- the daemon's RSS, metrics on and off ------------------------------- */
 
-static long rss_kb(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kb = atol(line + 6);
-  if (f)
-    fclose(f);
-  return kb;
-}
-
 static pid_t spawn(const t_redis *srv, const char *host, const char *state, const char *extra) {
   char *cmd = NULL;
   if (asprintf(&cmd,
@@ -225,9 +212,9 @@ static void daemon_rss(const t_redis *srv, bool metrics, int n, long *idle, long
   if (jd_queue_new(&q, &qo) || jd_queue_setup(q))
     exit(1);
   run_matches(q, host, 1); /* warm: the daemon is up and has run once */
-  *idle = rss_kb(pid);
+  *idle = bench_rss_kb(pid);
   run_matches(q, host, n);
-  *after = rss_kb(pid);
+  *after = bench_rss_kb(pid);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
   jd_queue_free(q);

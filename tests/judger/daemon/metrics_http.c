@@ -28,12 +28,19 @@ static jd_metrics *registry(jd_metric **c) {
   return m;
 }
 
-Test(metrics_http, get_metrics_answers_the_exposition_format) {
-  jd_metric *c = NULL;
-  jd_metrics *m = registry(&c);
+/* A server of m on a free loopback port. */
+static jd_metrics_server *serve(jd_metrics *m) {
   jd_metrics_server *s = NULL;
   char err[256];
   cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
+  cr_assert_gt(jd_metrics_server_port(s), 0);
+  return s;
+}
+
+Test(metrics_http, get_metrics_answers_the_exposition_format) {
+  jd_metric *c = NULL;
+  jd_metrics *m = registry(&c);
+  jd_metrics_server *s = serve(m);
   int port = jd_metrics_server_port(s);
   cr_assert_gt(port, 0);
   t_http_answer a;
@@ -54,9 +61,7 @@ Test(metrics_http, get_metrics_answers_the_exposition_format) {
 Test(metrics_http, other_paths_are_404_and_other_methods_405) {
   jd_metric *c = NULL;
   jd_metrics *m = registry(&c);
-  jd_metrics_server *s = NULL;
-  char err[256];
-  cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
+  jd_metrics_server *s = serve(m);
   int port = jd_metrics_server_port(s);
   const char *paths[] = {"/", "/metricsx", "/metrics/", "/other"};
   t_http_answer a;
@@ -80,9 +85,8 @@ Test(metrics_http, other_paths_are_404_and_other_methods_405) {
 Test(metrics_http, a_port_in_use_or_a_bad_address_is_an_error) {
   jd_metric *c = NULL;
   jd_metrics *m = registry(&c);
-  jd_metrics_server *s = NULL, *s2 = NULL;
+  jd_metrics_server *s = serve(m), *s2 = NULL;
   char err[256], spec[64];
-  cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
   snprintf(spec, sizeof spec, "127.0.0.1:%d", jd_metrics_server_port(s));
   cr_assert_eq(jd_metrics_server_start(&s2, m, spec, err, sizeof err), -1);
   cr_assert_null(s2);
@@ -112,9 +116,7 @@ static void *updater_main(void *arg) {
 Test(metrics_http, scrapes_and_updates_go_on_together) {
   jd_metric *c = NULL;
   jd_metrics *m = registry(&c);
-  jd_metrics_server *s = NULL;
-  char err[256];
-  cr_assert_eq(jd_metrics_server_start(&s, m, "127.0.0.1:0", err, sizeof err), 0, "%s", err);
+  jd_metrics_server *s = serve(m);
   updater u = {.c = c};
   pthread_t th;
   pthread_create(&th, NULL, updater_main, &u);
