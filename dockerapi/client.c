@@ -190,3 +190,8 @@ void dk_client_free(dk_client *c) {
 
 const char *dk_client_host(const dk_client *c) { return c->host; }
 bool dk_client_tls(const dk_client *c) { return c->tls; }
+
+void dk_client_set_error_observer(dk_client *c, dk_error_observer fn, void *ud) {
+  c->on_error = fn;
+  c->on_error_ud = ud;
+}

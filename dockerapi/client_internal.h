@@ -21,6 +21,8 @@ struct dk_client {
   pthread_mutex_t mu; /* guards version/negotiated and the pool */
   dk__conn *pool;
   int pool_size;
+  dk_error_observer on_error; /* set before sharing; read without mu */
+  void *on_error_ud;
 };
 
 #endif

@@ -293,6 +293,12 @@ static int transfer_outcome(const dk_client *c, CURLcode result, const xfer *x, 
   return DK_OK;
 }
 
+/* The failures the error observer hears of (see client.h). */
+static bool engine_side(int rc) {
+  return rc == DK_ECONNECT || rc == DK_EIO || rc == DK_ETLS || rc == DK_ESERVER || rc == DK_EHTTP ||
+         rc == DK_EPROTO;
+}
+
 int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
   dk__resp_init(resp, req);
   const dk_call *call = req->call;
@@ -337,5 +343,7 @@ int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
   dk__conn_put(c, k, finished && (rc == DK_OK || resp->status >= 300));
   curl_slist_free_all(hdrs);
   free(url);
+  if (c->on_error && engine_side(rc))
+    c->on_error(c->on_error_ud, req->method, req->path, rc);
   return rc;
 }

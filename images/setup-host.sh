@@ -5,8 +5,9 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libjson-c-dev libgit2-dev libssl-dev libcriterion-dev
-      libhiredis-dev libarchive-dev
+      libhiredis-dev libarchive-dev libmicrohttpd-dev
       docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2
+      prometheus  # promtool and a real Prometheus for the metrics tests
       python3 nodejs chromium)  # samples: Python and Node.js AIs run on the host in tests, the replay tools; chromium: the replay pages checked headless (tests/docs)
 
 need=()

@@ -67,6 +67,16 @@ void dk_client_free(dk_client *client);
  * e.g. "1.41". The string lives as long as the client. */
 int dk_client_api_version(const char **out, dk_client *client);
 const char *dk_client_host(const dk_client *client);
+
+/* Called after every request that failed on the engine's side: it could
+ * not be reached or answered (DK_ECONNECT, DK_EIO, DK_ETLS), answered 5xx
+ * (DK_ESERVER), an unexpected status (DK_EHTTP) or broke the protocol
+ * (DK_EPROTO). Not for 4xx answers, deadlines or cancels: those are the
+ * caller's. path is without the /vX.Y prefix and may carry a query. Runs on
+ * the calling thread; must be quick and thread-safe. Set it before the
+ * client is shared between threads; NULL removes it. */
+typedef void (*dk_error_observer)(void *ud, const char *method, const char *path, int code);
+void dk_client_set_error_observer(dk_client *client, dk_error_observer fn, void *ud);
 bool dk_client_tls(const dk_client *client);
 
 /* Compares dotted API versions: <0, 0, >0 like strcmp. */

@@ -11,6 +11,7 @@
 #include "common/size.h"
 #include "common/util.h"
 #include "daemon/config.h"
+#include "daemon/metrics_http.h"
 
 extern char **environ;
 
@@ -56,6 +57,7 @@ static const key_def keys[] = {
     {"disk_high_inodes", K_INT, F(disk_high_inodes), 0, 100},
     {"guard_ms", K_MS, F(guard_ms), 100, 3600000},
     {"engine_root", K_STR, F(engine_root), 0, 0},
+    {"metrics_listen", K_STR, F(metrics_listen), 0, 0},
 };
 #undef F
 
@@ -138,7 +140,8 @@ int jd_config_defaults(jd_config *c) {
   if (set_str(&c->redis, "redis://127.0.0.1:6379/0") || set_str(&c->host_id, host) ||
       set_str(&c->state_dir, JD_STATE_DIR_DEFAULT) || set_str(&c->prefix, "judger") ||
       set_str(&c->group, "judgers") || set_str(&c->labels, "") || set_str(&c->log_level, "info") ||
-      set_str(&c->net_pool, JD_NET_POOL_DEFAULT) || set_str(&c->engine_root, "auto")) {
+      set_str(&c->net_pool, JD_NET_POOL_DEFAULT) || set_str(&c->engine_root, "auto") ||
+      set_str(&c->metrics_listen, "")) {
     jd_config_clear(c);
     return -1;
   }
@@ -214,6 +217,11 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (k->kind == K_STR) {
     if (!strcmp(k->name, "host_id") && !jd_is_safe_name(value, 64))
       return jd_fail(err, errlen, "host_id: lowercase [a-z0-9][a-z0-9_.-]*, at most 64 chars");
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    if (!strcmp(k->name, "metrics_listen") && *value &&
+        jd_metrics_listen_parse(&addr, &alen, value, err, errlen))
+      return -1;
     jd_log_level level;
     if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");

@@ -49,7 +49,8 @@ typedef struct jd_config {
   int disk_low_inodes, disk_high_inodes;
   int64_t guard_ms;
   char *engine_root;
-  char *config_file; /* the file that was read, or NULL */
+  char *metrics_listen;    /* ADDR:PORT serving GET /metrics; "" = off */
+  char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */

@@ -34,6 +34,12 @@ static jd_queue_opts queue_opts(const jd_daemon *d) {
   return o;
 }
 
+/* The engine client's error observer (dockerapi/client.h). */
+static void on_engine_error(void *ud, const char *method, const char *path, int code) {
+  (void)code;
+  jd_dmetrics_engine_error(ud, method, path);
+}
+
 int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_executor *exec) {
   *out = NULL;
   jd_daemon *d = calloc(1, sizeof *d);
@@ -76,6 +82,15 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
     }
   }
   d->st.slots = d->nslots;
+  if (d->cfg.metrics_listen && *d->cfg.metrics_listen) {
+    if (jd_dmetrics_new(&d->metrics, d->nslots)) {
+      jd_daemon_free(d);
+      return -1;
+    }
+    jd_dmetrics_engine_up(d->metrics, d->engine_up);
+    if (ctx && ctx->dk)
+      dk_client_set_error_observer(ctx->dk, on_engine_error, d->metrics);
+  }
   *out = d;
   return 0;
 }
@@ -90,6 +105,10 @@ void jd_daemon_free(jd_daemon *d) {
   jd_queue_free(d->kq);
   jd_entry_list_clear(&d->backlog);
   dk_cancel_free(d->sweeper_cancel);
+  jd_metrics_server_stop(d->metrics_srv);
+  if (d->metrics && d->ctx && d->ctx->dk)
+    dk_client_set_error_observer(d->ctx->dk, NULL, NULL);
+  jd_dmetrics_free(d->metrics);
   jd_config_clear(&d->cfg);
   pthread_cond_destroy(&d->cv);
   pthread_mutex_destroy(&d->mu);
@@ -97,6 +116,10 @@ void jd_daemon_free(jd_daemon *d) {
 }
 
 const char *jd_daemon_error(const jd_daemon *d) { return d->err; }
+
+int jd_daemon_metrics_port(const jd_daemon *d) { return jd_metrics_server_port(d->metrics_srv); }
+
+jd_dmetrics *jd_daemon_metrics(jd_daemon *d) { return d->metrics; }
 
 void jd_daemon_stop(jd_daemon *d, bool drain) {
   pthread_mutex_lock(&d->mu);
@@ -255,8 +278,11 @@ static int read_round(jd_daemon *d, size_t free_slots, bool claim) {
   jd_entry_list l = {0};
   int rc = 0;
   for (int p = 0; p < JD_PRIO_COUNT && l.count < free_slots; p++) {
-    if (claim)
+    if (claim) {
+      size_t before = l.count;
       rc = jd_queue_autoclaim(&l, d->rq, (jd_priority)p, free_slots - l.count);
+      jd_dmetrics_lease_takeovers(d->metrics, (unsigned)(l.count - before));
+    }
     if (!rc && l.count < free_slots)
       rc = jd_queue_read_new(&l, d->rq, (jd_priority)p, free_slots - l.count);
     if (rc)
@@ -348,6 +374,7 @@ static int start_up(jd_daemon *d, bool *stopped) {
     snprintf(d->err, sizeof d->err, "Redis: %s", jd_queue_error(d->rq));
     return -1;
   }
+  jd_dmetrics_redis_up(d->metrics, true);
   return 0;
 }
 
@@ -410,6 +437,7 @@ static void read_loop(jd_daemon *d) {
     if (claim)
       next_claim = jd_mono_ms() + d->cfg.lease_ms / 2;
     int rc = read_round(d, free_slots, claim);
+    jd_dmetrics_redis_up(d->metrics, rc != JD_REDIS_ECONN);
     if (rc == JD_REDIS_ECONN) {
       if (!redis_down)
         jd_log(JD_LOG_WARN, "redis.down", "%s; running tasks go on, retrying with backoff",
@@ -426,10 +454,25 @@ static void read_loop(jd_daemon *d) {
   }
 }
 
+/* Serves /metrics when asked to (before anything else: an operator sees a
+ * daemon waiting for Redis too). 0, or -1 with d->err set. */
+static int metrics_start(jd_daemon *d) {
+  if (!d->metrics)
+    return 0;
+  if (jd_metrics_server_start(&d->metrics_srv, jd_dmetrics_registry(d->metrics),
+                              d->cfg.metrics_listen, d->err, sizeof d->err))
+    return -1;
+  jd_log(JD_LOG_INFO, "metrics.listen", "serving GET /metrics on %s (port %d)",
+         d->cfg.metrics_listen, jd_metrics_server_port(d->metrics_srv));
+  return 0;
+}
+
 int jd_daemon_run(jd_daemon *d) {
   d->started_ms = jd_unix_ms();
   jd_log_set_level(jd_config_log_level(&d->cfg));
   jd_log_set_json(d->cfg.log_json);
+  if (metrics_start(d))
+    return -1;
   jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
          d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);
   bool stopped = false;

@@ -17,6 +17,7 @@
 
 #include "common/context.h"
 #include "daemon/config.h"
+#include "daemon/daemon_metrics.h"
 #include "queue/task.h"
 
 /* ---- executors: what runs a task --------------------------------------- */
@@ -49,7 +50,21 @@ typedef struct jd_exec_result {
    * end the engine could not report (UE); one that died by SIGTERM or
    * SIGKILL (143/137) the judger did not send, not OOM-killed. */
   bool engine_error, signal_exit;
+  /* Timings for judger_task_phase_seconds (any outcome): phase_s[p] is
+   * measured when bit p of `phases` is set. */
+  double phase_s[JD_PHASE_COUNT];
+  unsigned phases;
+  /* DONE matches: players by verdict (judger_player_verdicts_total). */
+  unsigned verdicts[JD_VERDICT_COUNT];
 } jd_exec_result;
+
+/* Notes a phase's time in res. */
+static inline void jd_exec_phase(jd_exec_result *res, jd_phase p, double seconds) {
+  if (seconds >= 0 && (unsigned)p < JD_PHASE_COUNT) {
+    res->phase_s[p] = seconds;
+    res->phases |= 1u << p;
+  }
+}
 
 /* A task's inner spec is parsed once, by prepare(), and the parsed form
  * travels with the task to execute(): the queue's JSON is never read
@@ -88,6 +103,11 @@ void jd_daemon_free(jd_daemon *d);
  * stop, -1 when it could not start (error in jd_daemon_error()). */
 int jd_daemon_run(jd_daemon *d);
 const char *jd_daemon_error(const jd_daemon *d);
+/* The port /metrics is served on once jd_daemon_run started it, else 0. */
+int jd_daemon_metrics_port(const jd_daemon *d);
+/* The metric set (NULL when metrics are off), for what the daemon does not
+ * see itself: a pause (jd_dmetrics_paused), the disk. */
+jd_dmetrics *jd_daemon_metrics(jd_daemon *d);
 
 /* Stops taking tasks. drain: running tasks get the grace period, then are
  * cancelled and given back; !drain: cancelled and given back at once.

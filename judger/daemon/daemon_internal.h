@@ -20,6 +20,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/guard.h"
+#include "daemon/daemon_metrics.h"
+#include "daemon/metrics_http.h"
 #include "queue/queue.h"
 
 #define PROGRESS_MAX 1024
@@ -46,6 +48,10 @@ typedef struct jd_slot {
   bool stalled, drained;
   bool finishing;  /* acking/storing: a lease that ends now is expected */
   char owner[320]; /* the running task's owner label (executor owner()), or "" */
+  /* The worker's own (not under mu): */
+  int64_t taken_unix_ms; /* when this slot took the entry (queue_wait's end) */
+  bool has_kind;         /* the entry parsed into a task of this kind */
+  jd_task_kind kind;
 } jd_slot;
 
 struct jd_daemon {
@@ -75,6 +81,10 @@ struct jd_daemon {
   jd_guard_state guard; /* while any pause is in force no task is taken */
   bool heartbeat_due;   /* the pause changed: the keeper writes the heartbeat now */
   jd_daemon_stats st;
+  /* Metrics (daemon_metrics.h): NULL when --metrics-listen is unset. The
+   * set has its own lock; it is fed, never read, by the daemon. */
+  jd_dmetrics *metrics;
+  jd_metrics_server *metrics_srv;
   int64_t started_ms;
   char err[512];
 };

@@ -7,6 +7,7 @@
 
 #include "build/build.h"
 #include "build/build_request.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/labels.h"
 #include "common/util.h"
@@ -99,7 +100,9 @@ static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd
   req.ud = (void *)env;
   req.cancel = env->cancel;
   jd_build_result *r = NULL;
+  int64_t t0 = jd_mono_ms();
   int rc = jd_build_run(&r, ctx, &req);
+  jd_exec_phase(res, JD_PHASE_BUILD, (double)(jd_mono_ms() - t0) / 1000.0);
   if (rc || !r) {
     res->reason = strdup("out of memory");
     return JD_EXEC_RETRY;
@@ -174,6 +177,16 @@ static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *
     res->reason = strdup(dk_strerror(rc));
     return JD_EXEC_RETRY;
   }
+  const int64_t *ms[] = {&r->timing.prepare_ms, &r->timing.start_ms, &r->timing.run_ms,
+                         &r->timing.teardown_ms};
+  const jd_phase phases[] = {JD_PHASE_PREPARE, JD_PHASE_CONTAINER_START, JD_PHASE_RUN,
+                             JD_PHASE_TEARDOWN};
+  for (size_t i = 0; i < 4; i++)
+    if (*ms[i] >= 0)
+      jd_exec_phase(res, phases[i], (double)*ms[i] / 1000.0);
+  for (size_t i = 0; i < r->nplayers; i++)
+    if ((unsigned)r->players[i].verdict < JD_VERDICT_COUNT)
+      res->verdicts[r->players[i].verdict]++;
   int outcome = JD_EXEC_DONE;
   if (r->status == JD_MATCH_STATUS_ERROR) {
     /* The judger's or the engine's fault: another attempt may succeed. */

@@ -201,6 +201,16 @@ static void log_changes(const jd_guard_state *was, const jd_guard_state *now, co
   }
 }
 
+/* judger_paused{reason} and judger_disk_free_bytes{path} from the state
+ * just published (the set has its own lock; NULL when metrics are off). */
+static void publish_metrics(jd_dmetrics *m, const jd_guard_state *s) {
+  for (int p = 0; p < JD_PAUSE_COUNT; p++)
+    jd_dmetrics_paused(m, (jd_pause)p, s->paused[p]);
+  for (int i = 0; i < JD_GUARDED_COUNT; i++)
+    if (s->disks[i].checked && s->disks[i].path[0])
+      jd_dmetrics_disk_free(m, s->disks[i].path, (int64_t)s->disks[i].r.free_bytes);
+}
+
 static void publish(jd_daemon *d, const check *c, bool up, const guard_run *g) {
   pthread_mutex_lock(&d->mu);
   jd_guard_state was = d->guard;
@@ -218,6 +228,7 @@ static void publish(jd_daemon *d, const check *c, bool up, const guard_run *g) {
   jd_guard_state after = *now;
   pthread_mutex_unlock(&d->mu);
   log_changes(&was, &after, g, &c->m);
+  publish_metrics(d->metrics, &after);
 }
 
 static void guard_round(jd_daemon *d, guard_run *g) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -302,11 +303,16 @@ static void renew_leases(jd_daemon *d, const round_state *r) {
       ids[i] = r->leases[i].id;
     }
     if (jd_queue_renew(ours, d->kq, prios, ids, n) == 0) {
+      unsigned kept = 0;
       pthread_mutex_lock(&d->mu);
       for (size_t i = 0; i < n; i++)
         if (!ours[i])
           lease_lost_locked(d, &r->leases[i]);
+        else
+          kept++;
       pthread_mutex_unlock(&d->mu);
+      jd_dmetrics_lease_renewals(d->metrics, kept);
+      jd_dmetrics_lease_lost(d->metrics, (unsigned)n - kept);
     }
   }
   free(prios);

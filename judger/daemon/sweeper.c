@@ -10,6 +10,9 @@
  * later (creates still in flight when the first one listed). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
 
 #include "common/clock.h"
 #include "common/labels.h"
@@ -92,6 +95,7 @@ static bool engine_seen(jd_daemon *d, bool up) {
     d->engine_epoch++;
   pthread_cond_broadcast(&d->cv); /* workers confirming a fault wait on it */
   pthread_mutex_unlock(&d->mu);
+  jd_dmetrics_engine_up(d->metrics, up);
   if (was && !up)
     jd_log(JD_LOG_WARN, "engine.down", "the engine went away; running tasks are not blamed");
   if (!was && up)

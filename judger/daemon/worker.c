@@ -31,6 +31,25 @@ static void count(jd_daemon *d, uint64_t *counter) {
   pthread_mutex_unlock(&d->mu);
 }
 
+/* judger_tasks_total: how this slot's attempt ended. */
+static void task_end(jd_slot *s, jd_task_end e) {
+  jd_dmetrics_task(s->d->metrics, s->has_kind ? &s->kind : NULL, e);
+}
+
+/* Seconds since a unix-ms time (clamped at 0: clocks of two hosts). */
+static double seconds_since(int64_t unix_ms, int64_t now_ms) {
+  return unix_ms > 0 && now_ms > unix_ms ? (double)(now_ms - unix_ms) / 1000.0 : 0.0;
+}
+
+/* queue_wait: the entry's stream id is the XADD time in ms ("<ms>-<seq>").
+ * First attempts only: a retry's wait would count the failed attempt. */
+static void queue_wait(jd_daemon *d, const jd_slot *s, int attempt) {
+  char *end = NULL;
+  long long added = strtoll(s->entry.id, &end, 10);
+  if (attempt == 1 && end != s->entry.id && *end == '-')
+    jd_dmetrics_phase(d->metrics, JD_PHASE_QUEUE_WAIT, seconds_since(added, s->taken_unix_ms));
+}
+
 static void set_finishing(jd_daemon *d, jd_slot *s) {
   pthread_mutex_lock(&d->mu);
   s->finishing = true;
@@ -159,9 +178,11 @@ static void dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long long
   jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
               jd_priority_name(s->entry.prio), reason);
   count(d, &d->st.dead);
+  task_end(s, JD_TASK_END_DEAD);
 }
 
-static void store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_task_status status,
+/* True when the result was written (not refused, not a duplicate). */
+static bool store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_task_status status,
                   const char *summary, const char *json) {
   jd_result_rec rec = {t->id, attempt, s->claim, status, summary, json};
   set_finishing(d, s);
@@ -175,18 +196,21 @@ static void store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_ta
   if (rc) {
     jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
                 spooled ? " (kept in the spool for the next start)" : "");
-    return;
+    return false;
   }
   if (spooled)
     jd_spool_remove(d, t->id);
   if (out == JD_STORE_REFUSED) {
     claim_lost(d, t->id, "result");
-    return;
+    return false;
   }
   count(d, out == JD_STORE_WRITTEN ? &d->st.stored : &d->st.duplicates);
+  if (out == JD_STORE_WRITTEN)
+    task_end(s, jd_task_end_of_status(status));
   jd_log_task(JD_LOG_INFO, out == JD_STORE_WRITTEN ? "task.done" : "task.duplicate", t->id,
               "attempt %d %s%s%s", attempt, jd_task_status_name(status),
               summary && *summary ? ": " : "", summary ? summary : "");
+  return out == JD_STORE_WRITTEN;
 }
 
 /* Stopped by our own drain: not the task's fault, not an attempt. */
@@ -196,6 +220,7 @@ static void give_back(jd_daemon *d, jd_slot *s, const jd_task *t) {
   WITH_RETRY(rc, d, s->q, true,
              jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, s->claim));
   count(d, &d->st.drained);
+  task_end(s, JD_TASK_END_GIVEN_BACK);
   jd_log_task(JD_LOG_INFO, "task.drained", t->id, "given back on stop (%s)",
               rc ? jd_queue_error(s->q) : "released");
 }
@@ -212,6 +237,7 @@ static void retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
     return;
   }
   count(d, &d->st.retried);
+  task_end(s, JD_TASK_END_RETRIED);
   jd_log_task(JD_LOG_WARN, "task.retry", t->id,
               "attempt %d failed (%s); the entry is taken again after the lease", attempt, why);
 }
@@ -222,11 +248,15 @@ static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
                    const jd_exec_result *res, const char *out_dir, bool stalled) {
   jd_task_status status =
       stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status;
+  int64_t up0 = jd_mono_ms();
   json_object *artifacts = do_uploads(d, t, out_dir);
+  if (t->nuploads)
+    jd_dmetrics_phase(d->metrics, JD_PHASE_UPLOAD, (double)(jd_mono_ms() - up0) / 1000.0);
   char *json = final_result(d, t, attempt, res, status, artifacts);
-  if (json)
-    store(d, s, t, attempt, status, res->summary, json);
-  else
+  if (json && store(d, s, t, attempt, status, res->summary, json))
+    for (int v = 0; v < JD_VERDICT_COUNT; v++)
+      jd_dmetrics_verdict(d->metrics, (jd_verdict)v, res->verdicts[v]);
+  else if (!json)
     retry_later(d, s, t, attempt, "out of memory");
   json_object_put(artifacts);
   free(json);
@@ -361,8 +391,12 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
   pthread_mutex_unlock(&d->mu);
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
+  queue_wait(d, s, attempt);
   jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_progress, s};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
+  for (int p = 0; p < JD_PHASE_COUNT; p++)
+    if (res.phases & (1u << p))
+      jd_dmetrics_phase(d->metrics, (jd_phase)p, res.phase_s[p]);
   end_attempt(d, s, t, attempt, outcome, &res, out_dir, epoch0);
 cleanup:
   pthread_mutex_lock(&d->mu);
@@ -464,6 +498,8 @@ static void handle(jd_daemon *d, jd_slot *s) {
     dead_letter(d, s, NULL, JD_CLAIM_NONE, err, 0);
     return;
   }
+  s->has_kind = true;
+  s->kind = t->kind;
   if (d->exec.prepare && d->exec.prepare(&prepared, d->exec.self, t, err, sizeof err))
     dead_letter(d, s, t->id, JD_CLAIM_NONE, err, 0);
   else if (begin_attempt(d, s, t, &attempt))
@@ -496,6 +532,9 @@ void *jd_worker_main(void *arg) {
     jd_entry_list_take(&d->backlog, best_index(&d->backlog), &s->entry);
     s->busy = true;
     d->busy++;
+    jd_dmetrics_busy(d->metrics, d->busy);
+    s->taken_unix_ms = jd_unix_ms();
+    s->has_kind = false;
     pthread_mutex_unlock(&d->mu);
     handle(d, s);
     pthread_mutex_lock(&d->mu);
@@ -505,6 +544,7 @@ void *jd_worker_main(void *arg) {
     s->finishing = false;
     s->drained = false;
     d->busy--;
+    jd_dmetrics_busy(d->metrics, d->busy);
     pthread_cond_broadcast(&d->cv);
   }
   pthread_mutex_unlock(&d->mu);

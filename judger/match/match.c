@@ -123,7 +123,9 @@ static void execute(jd_match *m) {
   if (o)
     json_object_object_add(o, "run", json_object_new_string(m->run_key));
   jd_match_progress(m, o);
-  if (jd_match_prepare(m))
+  int rc = jd_match_prepare(m);
+  m->prepared_ms = jd_unix_ms();
+  if (rc)
     return;
   if (jd_match_cancel_fired(m)) {
     jd_match_set_status(m, JD_MATCH_STATUS_CANCELLED, "cancelled before the match started");
@@ -136,6 +138,7 @@ static void execute(jd_match *m) {
   }
   if (!jd_match_setup_workdir(m) && !jd_match_create_network(m))
     serve(m);
+  m->served_ms = jd_unix_ms();
   for (size_t i = 0; i < m->nunits; i++)
     if (m->units[i]->thread_started)
       pthread_join(m->units[i]->thread, NULL);
@@ -157,6 +160,22 @@ static void finish(jd_match *m, jd_match_result *res) {
   if (e)
     json_object_object_add(e, "status", json_object_new_string(jd_match_status_name(res->status)));
   jd_match_progress(m, e);
+}
+
+/* The phases' times from the points execute() noted (after match_free:
+ * teardown includes removing the work directory). */
+static void timing(jd_match_result *res, const jd_match *m) {
+  int64_t gl = res->game_logic.started_ms, now = jd_unix_ms();
+  jd_match_timing t = {-1, -1, -1, -1};
+  if (m->prepared_ms)
+    t.prepare_ms = m->prepared_ms - m->started_ms;
+  if (m->prepared_ms && gl >= m->prepared_ms)
+    t.start_ms = gl - m->prepared_ms;
+  if (gl && m->served_ms >= gl)
+    t.run_ms = m->served_ms - gl;
+  if (m->served_ms)
+    t.teardown_ms = now - m->served_ms;
+  res->timing = t;
 }
 
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
@@ -182,6 +201,7 @@ int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, 
     execute(&m);
   finish(&m, res);
   match_free(&m);
+  timing(res, &m);
   *out = res;
   return 0;
 }

@@ -128,6 +128,7 @@ struct jd_match {
   jd_match_status status;
   char *reason;
   int64_t started_ms;
+  int64_t prepared_ms, served_ms; /* unix ms: phase timings (jd_match_timing) */
 };
 
 /* match_prepare.c */

@@ -68,6 +68,14 @@ typedef struct jd_player_result {
   char *build_message; /* why CANCEL, or NULL */
 } jd_player_result;
 
+/* Where the match's time went, in ms (-1: the phase was not reached):
+ * prepare (images, artifacts, limits), container start (prepared to the
+ * game logic's container running), run (the game logic running to the end
+ * of the loop), teardown (the loop's end to everything removed). */
+typedef struct jd_match_timing {
+  int64_t prepare_ms, start_ms, run_ms, teardown_ms;
+} jd_match_timing;
+
 typedef struct jd_match_result {
   char *match_id;
   char *run_key; /* "<match id>-<random>" */
@@ -86,6 +94,7 @@ typedef struct jd_match_result {
   size_t nfiles;
   char *out_dir;
   int refused_commands; /* pipe lines refused (each got a "refused" event) */
+  jd_match_timing timing;
 } jd_match_result;
 
 /* The result.json document (schema in docs/match-spec.md) as a JSON object,

@@ -1,8 +1,11 @@
-/* Shared by the benchmarks: the median of a series. */
+/* Shared by the benchmarks: the median of a series, a process's RSS. */
 #ifndef JD_BENCH_H
 #define JD_BENCH_H
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
 
 static inline int bench_cmp_ll(const void *a, const void *b) {
   long long x = *(const long long *)a, y = *(const long long *)b;
@@ -13,6 +16,20 @@ static inline int bench_cmp_ll(const void *a, const void *b) {
 static inline long long bench_median(long long *v, int n) {
   qsort(v, (size_t)n, sizeof *v, bench_cmp_ll);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* VmRSS of a process in kB; -1 when it cannot be read. */
+static inline long bench_rss_kb(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6))
+      kb = atol(line + 6);
+  if (f)
+    fclose(f);
+  return kb;
 }
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "bench.h"
 #include "common/clock.h"
 #include "common/util.h"
 #include "queue/queue.h"
@@ -39,19 +40,6 @@ static pid_t spawn(const char *host, const char *state, int slots) {
   }
   free(cmd);
   return pid;
-}
-
-static long rss_kb(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kb = atol(line + 6);
-  if (f)
-    fclose(f);
-  return kb;
 }
 
 /* utime + stime of a process, in clock ticks. */
@@ -183,7 +171,7 @@ int main(int argc, char **argv) {
     pid_t pid = spawn(host, state, slots);
     wait_host(q, host);
     usleep(500000);
-    long idle_rss = rss_kb(pid);
+    long idle_rss = bench_rss_kb(pid);
     if (slots == 1) {
       /* Latency: one match at a time, the queue empty and the daemon idle
        * (blocked in XREADGROUP). */
@@ -234,7 +222,7 @@ int main(int argc, char **argv) {
           free(r);
           break;
         }
-        long rss = rss_kb(pid);
+        long rss = bench_rss_kb(pid);
         if (rss > busy_rss)
           busy_rss = rss;
         usleep(20000);

@@ -217,6 +217,37 @@ Test(faults, server_error_without_body) {
   cr_assert_null(info);
 }
 
+typedef struct heard {
+  int calls, code;
+  char what[128];
+} heard;
+
+static void on_engine_error(void *ud, const char *method, const char *path, int code) {
+  heard *h = ud;
+  h->calls++;
+  h->code = code;
+  snprintf(h->what, sizeof h->what, "%s %s", method, path);
+}
+
+Test(faults, the_error_observer_hears_engine_side_failures_only) {
+  static const char answer[] = "HTTP/1.1 500 Internal Server Error\r\nApi-Version: 1.41\r\n"
+                               "Content-Length: 0\r\nConnection: close\r\n\r\n";
+  serve("POST", "/containers/" ID "/start", answer, 0, 0);
+  heard h = {0};
+  dk_client_set_error_observer(cli, on_engine_error, &h);
+  expect_error(dk_container_start(cli, ID), DK_ESERVER, "500");
+  cr_assert_eq(h.calls, 1);
+  cr_assert_eq(h.code, DK_ESERVER);
+  cr_assert_str_eq(h.what, "POST /containers/" ID "/start");
+  /* A 404 is the caller's business, not an engine failure. */
+  dk_container_info *info = NULL;
+  expect_error(dk_container_inspect(&info, cli, ID), DK_ENOTFOUND, NULL);
+  cr_assert_eq(h.calls, 1);
+  dk_client_set_error_observer(cli, NULL, NULL);
+  expect_error(dk_container_start(cli, ID), DK_ESERVER, "500");
+  cr_assert_eq(h.calls, 1, "removed, it hears nothing");
+}
+
 Test(faults, wait_answer_with_error_member) {
   static const char body[] = "{\"StatusCode\":0,\"Error\":{\"Message\":\"container vanished\"}}";
   size_t n = 0;

@@ -1,0 +1,32 @@
+/* The /metrics endpoint: libmicrohttpd serving a registry (metrics.h) on
+ * its own thread, so a scrape never takes a worker slot. GET /metrics is
+ * the text exposition format 0.0.4; any other path is 404, any other
+ * method 405. */
+#ifndef JD_METRICS_HTTP_H
+#define JD_METRICS_HTTP_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "daemon/metrics.h"
+
+/* The cap on one /metrics answer. */
+#define JD_METRICS_BODY_MAX ((size_t)8 << 20)
+
+/* "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464", "0.0.0.0:0" = a free port)
+ * into an address; -1 with a reason in err. Names are not resolved. */
+int jd_metrics_listen_parse(struct sockaddr_storage *out, socklen_t *len, const char *spec,
+                            char *err, size_t errlen);
+
+typedef struct jd_metrics_server jd_metrics_server;
+
+/* Listens on spec and serves reg (which must outlive the server); -1 with
+ * a reason in err. Stop and free with jd_metrics_server_stop(). */
+int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char *spec, char *err,
+                            size_t errlen);
+/* The port it listens on (the chosen one for port 0). */
+int jd_metrics_server_port(const jd_metrics_server *s);
+/* Stops serving (waits for answers in progress) and frees; NULL-safe. */
+void jd_metrics_server_stop(jd_metrics_server *s);
+
+#endif
