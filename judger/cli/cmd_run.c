@@ -26,6 +26,7 @@
 #include "cli/options.h"
 #include "common/context.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "match/match.h"
 #include "match/net_pool.h"
@@ -91,7 +92,7 @@ typedef struct progress {
 static void on_progress(void *ud, const char *line) {
   progress *p = ud;
   if (p->json) {
-    fprintf(stderr, "%s\n", line);
+    jd_term_printf(stderr, "%s\n", line);
     return;
   }
   json_object *o = json_tokener_parse(line);
@@ -102,27 +103,27 @@ static void on_progress(void *ud, const char *line) {
   double t = json_object_object_get_ex(o, "elapsed_ms", &v) ? json_object_get_int64(v) / 1000.0 : 0;
   const char *ev = S("event");
   if (!strcmp(ev, "player.started"))
-    fprintf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
   else if (!strcmp(ev, "player.exited"))
-    fprintf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"), S("ai"),
-            S("verdict"), S("exit_code"));
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"),
+                   S("ai"), S("verdict"), S("exit_code"));
   else if (!strcmp(ev, "game_logic.started"))
-    fprintf(stderr, "[%7.2fs] game logic started\n", t);
+    jd_term_printf(stderr, "[%7.2fs] game logic started\n", t);
   else if (!strcmp(ev, "game_logic.exited"))
-    fprintf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
-            S("exit_code"));
+    jd_term_printf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
+                   S("exit_code"));
   else if (!strcmp(ev, "match.progress"))
-    fprintf(stderr, "[%7.2fs] progress %s\n", t, line);
+    jd_term_printf(stderr, "[%7.2fs] progress %s\n", t, line);
   else if (!strcmp(ev, "match.end"))
-    fprintf(stderr, "[%7.2fs] the game logic ended the match\n", t);
+    jd_term_printf(stderr, "[%7.2fs] the game logic ended the match\n", t);
   else if (!strcmp(ev, "command.refused"))
-    fprintf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
+    jd_term_printf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
   else if (!strcmp(ev, "match.prepare"))
-    fprintf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
+    jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
   else if (!strcmp(ev, "program.build"))
-    fprintf(stderr, "[%7.2fs] build: %s\n", t, S("line"));
+    jd_term_printf(stderr, "[%7.2fs] build: %s\n", t, S("line"));
   else if (!strcmp(ev, "match.done"))
-    fprintf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
+    jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
 #undef S
   json_object_put(o);
 }
@@ -195,7 +196,8 @@ static int load_spec(jd_match_spec **out, const char *path) {
   }
   dir_copy = strdup(path);
   if (!dir_copy || jd_match_spec_parse(out, text, dirname(dir_copy), err, sizeof err)) {
-    fprintf(stderr, "judger run: invalid spec %s: %s\n", path, dir_copy ? err : "out of memory");
+    jd_term_printf(stderr, "judger run: invalid spec %s: %s\n", path,
+                   dir_copy ? err : "out of memory");
     goto cleanup;
   }
   rc = 0;
@@ -223,7 +225,7 @@ static void print_result(const jd_match_result *res, bool json) {
   if (t && json)
     printf("%s\n", t);
   else if (t)
-    fputs(t, stdout);
+    jd_term_printf(stdout, "%s", t); /* names, messages: the programs' text */
   free(t);
 }
 
