@@ -208,7 +208,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   const jd_match_spec *s = m->spec;
   bool gl = u->ai < 0;
   const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
-  const jd_role_limits *lim = gl ? &s->limits.game_logic : &s->limits.player;
+  const jd_role_limits *lim = gl ? &s->limits.game_logic : jd_match_player_limits(s, u->ai);
   memset(c, 0, sizeof *c);
   jd_limits_host_config(&c->cc.host, &c->store, lim, u->net_name ? u->net_name : m->net_name);
   c->cc.image = r->image;
@@ -487,7 +487,7 @@ static void *unit_main(void *arg) {
   }
   if (jd_log_spool_open(&spool, u->spool_path,
                         u->ai < 0 ? m->spec->limits.game_logic.log_max
-                                  : m->spec->limits.player.log_max)) {
+                                  : jd_match_player_limits(m->spec, u->ai)->log_max)) {
     u->engine_error = true;
     if (asprintf(&u->message, "cannot open %s: %s", u->spool_path, strerror(errno)) < 0)
       u->message = NULL;
