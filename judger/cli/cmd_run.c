@@ -50,13 +50,15 @@ static void usage(FILE *f) {
           "  --net-pool CIDR      addresses the match networks are carved from\n"
           "                       ($JUDGER_NET_POOL, default " JD_NET_POOL_DEFAULT "; \"\" = the\n"
           "                       engine's own pools)\n"
+          "  --build-jobs N       programs built at once ($JUDGER_BUILD_JOBS, default: the\n"
+          "                       number of CPUs, at most 4)\n"
           "\n"
           "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
           "3 system fault or interrupted\n");
 }
 
 typedef struct run_opts {
-  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool;
+  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool, *build_jobs;
   bool json, quiet;
 } run_opts;
 
@@ -121,7 +123,7 @@ static void on_progress(void *ud, const char *line) {
   else if (!strcmp(ev, "match.prepare"))
     jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
   else if (!strcmp(ev, "program.build"))
-    jd_term_printf(stderr, "[%7.2fs] build: %s\n", t, S("line"));
+    jd_term_printf(stderr, "[%7.2fs] build %s: %s\n", t, S("program"), S("line"));
   else if (!strcmp(ev, "match.done"))
     jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
 #undef S
@@ -129,11 +131,15 @@ static void on_progress(void *ud, const char *line) {
 }
 
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option longs[] = {
-      {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
-      {"quiet", no_argument, NULL, 'q'},         {"state-dir", required_argument, NULL, 's'},
-      {"host-id", required_argument, NULL, 'H'}, {"net-pool", required_argument, NULL, 'N'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
+                                        {"json", no_argument, NULL, 'j'},
+                                        {"quiet", no_argument, NULL, 'q'},
+                                        {"state-dir", required_argument, NULL, 's'},
+                                        {"host-id", required_argument, NULL, 'H'},
+                                        {"net-pool", required_argument, NULL, 'N'},
+                                        {"build-jobs", required_argument, NULL, 'B'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
   int c;
@@ -157,6 +163,9 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     case 'N':
       o->net_pool = optarg;
       break;
+    case 'B':
+      o->build_jobs = optarg;
+      break;
     case 'h':
       usage(stdout);
       return 1;
@@ -174,6 +183,12 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   o->spec_path = argv[optind];
   if (!o->net_pool)
     o->net_pool = getenv("JUDGER_NET_POOL");
+  if (!o->build_jobs)
+    o->build_jobs = getenv("JUDGER_BUILD_JOBS");
+  long long jobs;
+  if (o->build_jobs && *o->build_jobs &&
+      jd_cli_count(&jobs, "run", "--build-jobs", o->build_jobs, JD_MATCH_MAX_AIS + 1))
+    return -1;
   jd_net_pool pool;
   char why[128];
   if (o->net_pool && jd_net_pool_parse(&pool, o->net_pool, why, sizeof why)) {
@@ -258,7 +273,11 @@ int jd_cmd_run(int argc, char **argv) {
   else
     jd_host_id(host_id);
   const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
-  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id, .net_pool = o.net_pool};
+  jd_ctx ctx = {.dk = dk,
+                .state_dir = state,
+                .host_id = host_id,
+                .net_pool = o.net_pool,
+                .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0};
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};

@@ -50,6 +50,7 @@ static const key_def keys[] = {
     {"log_level", K_STR, F(log_level), 0, 0},
     {"log_json", K_BOOL, F(log_json), 0, 0},
     {"net_pool", K_STR, F(net_pool), 0, 0},
+    {"build_jobs", K_INT, F(build_jobs), 0, 17},
 };
 #undef F
 
