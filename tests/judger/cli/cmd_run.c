@@ -20,8 +20,8 @@ static char *write_spec(const char *json) {
   return path;
 }
 
-/* Starts `judger run`; its stdout and stderr go to pipes. */
-static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd) {
+/* Starts the judger with argv; its stdout and stderr go to pipes. */
+static pid_t spawn_argv(char *const *argv, int *out_fd, int *err_fd) {
   int o[2], e[2];
   cr_assert_eq(pipe(o), 0);
   cr_assert_eq(pipe(e), 0);
@@ -32,8 +32,7 @@ static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd
     dup2(e[1], 2);
     close(o[0]);
     close(e[0]);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec, "--out", env.out, "--state-dir",
-          env.state, "--host-id", env.host, extra, (char *)NULL);
+    execv(JD_BINARY_DIR "/bin/judger", argv);
     _exit(127);
   }
   close(o[1]);
@@ -41,6 +40,13 @@ static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd
   *out_fd = o[0];
   *err_fd = e[0];
   return pid;
+}
+
+/* Starts `judger run` on spec (extra: one more argument, or NULL). */
+static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd) {
+  char *const argv[] = {"judger",  "run",       (char *)spec, "--out",       env.out, "--state-dir",
+                        env.state, "--host-id", env.host,     (char *)extra, NULL};
+  return spawn_argv(argv, out_fd, err_fd);
 }
 
 static char *slurp_fd(int fd) {
@@ -280,23 +286,11 @@ Test(cmd_run, program_text_never_drives_the_terminal, .timeout = 240) {
            id, id);
   cr_assert_eq(jd_write_file(path, df, strlen(df)), 0);
 
-  int o[2], e[2];
-  cr_assert_eq(pipe(o), 0);
-  cr_assert_eq(pipe(e), 0);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    dup2(o[1], 1);
-    dup2(e[1], 2);
-    close(o[0]);
-    close(e[0]);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "build", "--domain", "ai", "--id", id, "--source",
-          dir, "--state-dir", env.state, (char *)NULL);
-    _exit(127);
-  }
-  close(o[1]);
-  close(e[1]);
-  char *out = slurp_fd(o[0]), *err = slurp_fd(e[0]);
+  char *const build[] = {"judger",   "build", "--domain",    "ai",      "--id", id,
+                         "--source", dir,     "--state-dir", env.state, NULL};
+  int o, e;
+  pid_t pid = spawn_argv(build, &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
   cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
   assert_terminal_safe("judger build stdout", out);
   assert_terminal_safe("judger build stderr", err);
