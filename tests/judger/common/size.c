@@ -37,9 +37,8 @@ Test(size, fractions_as_docker_reads_them) {
 
 Test(size, refuses_what_strtod_would_take) {
   int64_t v = 7;
-  const char *bad[] = {" 1",          "+1",  "1.",  ".5",  "1e3",  "0x10",
-                       "inf",         "nan", "1 g", "1kk", "1gbb", "9223372036854775808",
-                       "8589934592g", "1.5x"};
+  const char *bad[] = {" 1", "+1", "1.", ".5", "1e3", "0x10", "inf", "nan", "1 g", "1kk", "1gbb",
+                       "9223372036854775808", "8589934592g", "1.5x"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     cr_assert_eq(jd_parse_size(&v, bad[i]), -1, "%s was accepted", bad[i]);
   cr_assert_eq(v, 7, "a refused size leaves the output alone");
