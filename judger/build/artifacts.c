@@ -16,6 +16,7 @@
 #include "build/image_cache.h"
 #include "build/sanitise.h"
 #include "common/clock.h"
+#include "common/crfold.h"
 #include "common/labels.h"
 #include "common/util.h"
 
@@ -332,6 +333,8 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   a->duration_ms = jd_mono_ms() - t0;
   a->exit_code = o.exit_code;
   a->verdict = o.verdict;
+  if (log.data)
+    log.len = jd_crfold_inplace(log.data, log.len); /* a progress bar keeps its last state */
   if (log.truncated)
     (void)dk_buf_appendf(&log, "\n[judger: log truncated at %zu bytes]\n", job->lim.log_max);
   a->message = o.message[0] ? strdup(o.message) : NULL;

@@ -6,6 +6,7 @@
 #include "build/build_net.h"
 #include "build/image_cache.h"
 #include "common/clock.h"
+#include "common/crfold.h"
 #include "common/labels.h"
 #include "common/util.h"
 
@@ -162,6 +163,8 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
     img->image_id = image_id;
     image_id = NULL;
   }
+  if (log.data)
+    log.len = jd_crfold_inplace(log.data, log.len); /* a progress bar keeps its last state */
   img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
 cleanup:
   free(image_id);

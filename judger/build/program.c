@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "build/program.h"
+#include "common/crfold.h"
 #include "common/util.h"
 
 int jd_domain_parse(jd_domain *out, const char *s) {
@@ -110,10 +111,13 @@ int jd_program_id_check(const char *id, char *err, size_t errlen) {
   return 0;
 }
 
+/* A line as a terminal would show it: only the last state of a line that
+ * a progress bar rewrote with CRs. */
 static int progress_line(void *ud, const char *line, size_t len) {
-  (void)len;
   jd_progress *p = ud;
-  p->fn(p->ud, line);
+  char *folded = jd_crfold(line, len, NULL);
+  p->fn(p->ud, folded ? folded : line);
+  free(folded);
   return 0;
 }
 

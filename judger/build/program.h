@@ -75,7 +75,8 @@ typedef enum { JD_OP_BUILD, JD_OP_RUN } jd_op;
 const char *jd_op_name(jd_op op);
 
 /* Progress as lines: the text of an image build or of a build container,
- * cut at newlines for a line callback. Lines past 64 KiB are left out of
+ * cut at newlines for a line callback, each folded (common/crfold.h: a
+ * CR-rewritten line arrives once, in its last state). Lines past 64 KiB are left out of
  * the progress (the build log keeps them). */
 typedef void (*jd_progress_fn)(void *ud, const char *line);
 typedef struct jd_progress {

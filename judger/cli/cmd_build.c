@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "common/clock.h"
 #include "common/context.h"
+#include "common/utf8.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger build --domain ai|game_logic --id ID SOURCE [options]\n"
@@ -49,34 +50,35 @@ static void usage(FILE *f) {
 
 static void progress_line(void *ud, const char *line) {
   (void)ud;
-  fprintf(stderr, "%s\n", line);
+  jd_term_printf(stderr, "%s\n", line);
 }
 
 static void print_human(const jd_build_result *r) {
   const char *v = jd_build_result_verdict(r);
   if (!v)
     v = jd_build_status_name(r->status);
-  printf("%s-%s: %s", r->domain ? r->domain : "?", r->id ? r->id : "?", v);
+  jd_term_printf(stdout, "%s-%s: %s", r->domain ? r->domain : "?", r->id ? r->id : "?", v);
   if (r->message)
-    printf(" (%s: %s)", r->stage, r->message);
-  printf(" in %lld ms\n", (long long)r->duration_ms);
+    jd_term_printf(stdout, " (%s: %s)", r->stage, r->message);
+  jd_term_printf(stdout, " in %lld ms\n", (long long)r->duration_ms);
   if (r->commit)
-    printf("  commit       %s\n", r->commit);
+    jd_term_printf(stdout, "  commit       %s\n", r->commit);
   if (r->source_identity)
-    printf("  source       %s\n", r->source_identity);
+    jd_term_printf(stdout, "  source       %s\n", r->source_identity);
   if (r->run.tag)
-    printf("  run image    %s (%s)\n", r->run.tag,
-           r->run.cached     ? "cached"
-           : r->run.image_id ? "built"
-                             : "failed");
+    jd_term_printf(stdout, "  run image    %s (%s)\n", r->run.tag,
+                   r->run.cached     ? "cached"
+                   : r->run.image_id ? "built"
+                                     : "failed");
   if (r->build.tag)
-    printf("  build image  %s (%s)\n", r->build.tag,
-           r->build.cached     ? "cached"
-           : r->build.image_id ? "built"
-                               : "failed");
+    jd_term_printf(stdout, "  build image  %s (%s)\n", r->build.tag,
+                   r->build.cached     ? "cached"
+                   : r->build.image_id ? "built"
+                                       : "failed");
   if (r->artifacts_key)
-    printf("  artifacts    %s (%s)\n", r->artifacts_dir ? r->artifacts_dir : r->artifacts_key,
-           r->artifacts_cached ? "cached" : "built");
+    jd_term_printf(stdout, "  artifacts    %s (%s)\n",
+                   r->artifacts_dir ? r->artifacts_dir : r->artifacts_key,
+                   r->artifacts_cached ? "cached" : "built");
 }
 
 /* What the command line asks for. */
@@ -184,7 +186,7 @@ static int make_base_image(const build_cmd *cmd, jd_ctx *ctx) {
     printf("%s: %s in %lld ms\n", tag, built ? "built" : "cached", (long long)ms);
   }
   if (rc)
-    fprintf(stderr, "judger build: %s\n", err);
+    jd_term_printf(stderr, "judger build: %s\n", err);
   return rc ? JD_EXIT_SYSTEM : JD_EXIT_OK;
 }
 
@@ -207,7 +209,7 @@ static int build_program(build_cmd *cmd, jd_ctx *ctx) {
   } else {
     print_human(r);
     if (r->exit_code && r->log && cmd->quiet)
-      fprintf(stderr, "%s", r->log); /* the failing step's output was not streamed */
+      jd_term_printf(stderr, "%s", r->log); /* the failing step's output was not streamed */
   }
   jd_build_result_free(r);
   return exit_code;

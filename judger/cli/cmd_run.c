@@ -26,6 +26,7 @@
 #include "cli/options.h"
 #include "common/context.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "match/match.h"
 #include "match/net_pool.h"
@@ -49,13 +50,15 @@ static void usage(FILE *f) {
           "  --net-pool CIDR      addresses the match networks are carved from\n"
           "                       ($JUDGER_NET_POOL, default " JD_NET_POOL_DEFAULT "; \"\" = the\n"
           "                       engine's own pools)\n"
+          "  --build-jobs N       programs built at once ($JUDGER_BUILD_JOBS, default: the\n"
+          "                       number of CPUs, at most 4)\n"
           "\n"
           "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
           "3 system fault or interrupted\n");
 }
 
 typedef struct run_opts {
-  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool;
+  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool, *build_jobs;
   bool json, quiet;
 } run_opts;
 
@@ -91,7 +94,7 @@ typedef struct progress {
 static void on_progress(void *ud, const char *line) {
   progress *p = ud;
   if (p->json) {
-    fprintf(stderr, "%s\n", line);
+    jd_term_printf(stderr, "%s\n", line);
     return;
   }
   json_object *o = json_tokener_parse(line);
@@ -102,37 +105,41 @@ static void on_progress(void *ud, const char *line) {
   double t = json_object_object_get_ex(o, "elapsed_ms", &v) ? json_object_get_int64(v) / 1000.0 : 0;
   const char *ev = S("event");
   if (!strcmp(ev, "player.started"))
-    fprintf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
   else if (!strcmp(ev, "player.exited"))
-    fprintf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"), S("ai"),
-            S("verdict"), S("exit_code"));
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"),
+                   S("ai"), S("verdict"), S("exit_code"));
   else if (!strcmp(ev, "game_logic.started"))
-    fprintf(stderr, "[%7.2fs] game logic started\n", t);
+    jd_term_printf(stderr, "[%7.2fs] game logic started\n", t);
   else if (!strcmp(ev, "game_logic.exited"))
-    fprintf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
-            S("exit_code"));
+    jd_term_printf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
+                   S("exit_code"));
   else if (!strcmp(ev, "match.progress"))
-    fprintf(stderr, "[%7.2fs] progress %s\n", t, line);
+    jd_term_printf(stderr, "[%7.2fs] progress %s\n", t, line);
   else if (!strcmp(ev, "match.end"))
-    fprintf(stderr, "[%7.2fs] the game logic ended the match\n", t);
+    jd_term_printf(stderr, "[%7.2fs] the game logic ended the match\n", t);
   else if (!strcmp(ev, "command.refused"))
-    fprintf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
+    jd_term_printf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
   else if (!strcmp(ev, "match.prepare"))
-    fprintf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
+    jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
   else if (!strcmp(ev, "program.build"))
-    fprintf(stderr, "[%7.2fs] build: %s\n", t, S("line"));
+    jd_term_printf(stderr, "[%7.2fs] build %s: %s\n", t, S("program"), S("line"));
   else if (!strcmp(ev, "match.done"))
-    fprintf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
+    jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
 #undef S
   json_object_put(o);
 }
 
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option longs[] = {
-      {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
-      {"quiet", no_argument, NULL, 'q'},         {"state-dir", required_argument, NULL, 's'},
-      {"host-id", required_argument, NULL, 'H'}, {"net-pool", required_argument, NULL, 'N'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
+                                        {"json", no_argument, NULL, 'j'},
+                                        {"quiet", no_argument, NULL, 'q'},
+                                        {"state-dir", required_argument, NULL, 's'},
+                                        {"host-id", required_argument, NULL, 'H'},
+                                        {"net-pool", required_argument, NULL, 'N'},
+                                        {"build-jobs", required_argument, NULL, 'B'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
   int c;
@@ -156,6 +163,9 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     case 'N':
       o->net_pool = optarg;
       break;
+    case 'B':
+      o->build_jobs = optarg;
+      break;
     case 'h':
       usage(stdout);
       return 1;
@@ -173,6 +183,12 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   o->spec_path = argv[optind];
   if (!o->net_pool)
     o->net_pool = getenv("JUDGER_NET_POOL");
+  if (!o->build_jobs)
+    o->build_jobs = getenv("JUDGER_BUILD_JOBS");
+  long long jobs;
+  if (o->build_jobs && *o->build_jobs &&
+      jd_cli_count(&jobs, "run", "--build-jobs", o->build_jobs, JD_MATCH_MAX_AIS + 1))
+    return -1;
   jd_net_pool pool;
   char why[128];
   if (o->net_pool && jd_net_pool_parse(&pool, o->net_pool, why, sizeof why)) {
@@ -195,7 +211,8 @@ static int load_spec(jd_match_spec **out, const char *path) {
   }
   dir_copy = strdup(path);
   if (!dir_copy || jd_match_spec_parse(out, text, dirname(dir_copy), err, sizeof err)) {
-    fprintf(stderr, "judger run: invalid spec %s: %s\n", path, dir_copy ? err : "out of memory");
+    jd_term_printf(stderr, "judger run: invalid spec %s: %s\n", path,
+                   dir_copy ? err : "out of memory");
     goto cleanup;
   }
   rc = 0;
@@ -223,7 +240,7 @@ static void print_result(const jd_match_result *res, bool json) {
   if (t && json)
     printf("%s\n", t);
   else if (t)
-    fputs(t, stdout);
+    jd_term_printf(stdout, "%s", t); /* names, messages: the programs' text */
   free(t);
 }
 
@@ -256,7 +273,11 @@ int jd_cmd_run(int argc, char **argv) {
   else
     jd_host_id(host_id);
   const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
-  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host_id, .net_pool = o.net_pool};
+  jd_ctx ctx = {.dk = dk,
+                .state_dir = state,
+                .host_id = host_id,
+                .net_pool = o.net_pool,
+                .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0};
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/utf8.h"
 #include "queue/queue.h"
 #include "queue/task.h"
 
@@ -36,40 +37,43 @@ static void print_human(json_object *root) {
   json_object_object_get_ex(root, "running", &running);
   json_object_object_get_ex(root, "dead", &dead);
   json_object_object_get_ex(root, "pending_per_host", &per);
-  printf("QUEUES     waiting  pending\n");
+  jd_term_printf(stdout, "QUEUES     waiting  pending\n");
   static const char *const names[] = {"build", "match", "auto"};
   for (int i = 0; i < 3; i++) {
     json_object *s = NULL;
     if (json_object_object_get_ex(streams, names[i], &s))
-      printf("  %-7s %8lld %8lld\n", names[i], (long long)int_of(s, "waiting"),
-             (long long)int_of(s, "pending"));
+      jd_term_printf(stdout, "  %-7s %8lld %8lld\n", names[i], (long long)int_of(s, "waiting"),
+                     (long long)int_of(s, "pending"));
   }
-  printf("\nPENDING PER HOST\n");
+  jd_term_printf(stdout, "\nPENDING PER HOST\n");
   json_object_object_foreach(per, host, counts) {
-    printf("  %-24s build=%lld match=%lld auto=%lld\n", host, (long long)int_of(counts, "build"),
-           (long long)int_of(counts, "match"), (long long)int_of(counts, "auto"));
+    jd_term_printf(stdout, "  %-24s build=%lld match=%lld auto=%lld\n", host,
+                   (long long)int_of(counts, "build"), (long long)int_of(counts, "match"),
+                   (long long)int_of(counts, "auto"));
   }
-  printf("\nLIVE HOSTS (%zu)\n", json_object_array_length(hosts));
+  jd_term_printf(stdout, "\nLIVE HOSTS (%zu)\n", json_object_array_length(hosts));
   for (size_t i = 0; i < json_object_array_length(hosts); i++) {
     json_object *h = json_object_array_get_idx(hosts, i);
     const char *paused = str_of(h, "paused");
-    printf("  %-24s %-9s slots %lld busy %lld version %s%s%s\n", str_of(h, "host"),
-           str_of(h, "state"), (long long)int_of(h, "slots"), (long long)int_of(h, "busy"),
-           str_of(h, "version"), paused && *paused ? "  paused: " : "", paused ? paused : "");
+    jd_term_printf(stdout, "  %-24s %-9s slots %lld busy %lld version %s%s%s\n", str_of(h, "host"),
+                   str_of(h, "state"), (long long)int_of(h, "slots"), (long long)int_of(h, "busy"),
+                   str_of(h, "version"), paused && *paused ? "  paused: " : "", paused ? paused : "");
   }
-  printf("\nRUNNING (%zu)\n", json_object_array_length(running));
+  jd_term_printf(stdout, "\nRUNNING (%zu)\n", json_object_array_length(running));
   for (size_t i = 0; i < json_object_array_length(running); i++) {
     json_object *t = json_object_array_get_idx(running, i), *p = NULL;
     json_object_object_get_ex(t, "progress", &p);
-    printf("  %-24s host %-16s attempt %lld  %s\n", str_of(t, "task_id"), str_of(t, "host"),
-           (long long)int_of(t, "attempt"),
-           p ? json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN) : "");
+    jd_term_printf(stdout, "  %-24s host %-16s attempt %lld  %s\n", str_of(t, "task_id"),
+                   str_of(t, "host"), (long long)int_of(t, "attempt"),
+                   p ? json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN) : "");
   }
-  printf("\nDEAD LETTERS (%lld in all, newest first)\n", (long long)int_of(root, "dead_total"));
+  jd_term_printf(stdout, "\nDEAD LETTERS (%lld in all, newest first)\n",
+                 (long long)int_of(root, "dead_total"));
   for (size_t i = 0; i < json_object_array_length(dead); i++) {
     json_object *e = json_object_array_get_idx(dead, i);
-    printf("  %-24s %-6s %s\n", *str_of(e, "task_id") ? str_of(e, "task_id") : "(no id)",
-           str_of(e, "priority"), str_of(e, "reason"));
+    jd_term_printf(stdout, "  %-24s %-6s %s\n",
+                   *str_of(e, "task_id") ? str_of(e, "task_id") : "(no id)", str_of(e, "priority"),
+                   str_of(e, "reason"));
   }
 }
 

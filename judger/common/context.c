@@ -36,3 +36,8 @@ void jd_host_id(char out[JD_HOST_ID_MAX + 1]) {
     h[0] = '\0';
   jd_host_id_from(out, h);
 }
+
+int jd_build_jobs_default(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}

@@ -23,7 +23,14 @@ typedef struct jd_ctx {
    * from, so 100+ players fit where the engine's default pools hold ~30
    * networks. NULL = JD_NET_POOL_DEFAULT; "" = the engine's own pools. */
   const char *net_pool;
+  /* Program builds a match runs at once while preparing (game logic and
+   * players); 0 = jd_build_jobs_default(). */
+  int build_jobs;
 } jd_ctx;
+
+/* The number of online CPUs, from 1 to 4: builds are CPU- and disk-bound,
+ * and the engine's build cache is shared by them. */
+int jd_build_jobs_default(void);
 
 #define JD_NET_POOL_DEFAULT "10.240.0.0/16"
 

@@ -1,4 +1,5 @@
 /* The UTF-8 sanitiser (see utf8.h). */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,14 @@ static size_t char_len(const unsigned char *s, size_t len, size_t *bad) {
   return need;
 }
 
+/* Whether the valid character at c is one to escape: C0 (but newline and
+ * tab with JD_UTF8_KEEP_LINES), DEL, or C1 (U+0080..U+009F). */
+static bool is_control(const unsigned char *c, unsigned flags) {
+  if (c[0] == '\n' || c[0] == '\t')
+    return !(flags & JD_UTF8_KEEP_LINES);
+  return c[0] < 0x20 || c[0] == 0x7f || (c[0] == 0xC2 && c[1] < 0xA0);
+}
+
 bool jd_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, bad;
@@ -67,8 +76,12 @@ size_t jd_utf8_clean(char *dst, size_t cap, const char *src, size_t len, unsigne
       piece = replacement;
       plen = 3;
       n = bad;
-    } else if ((flags & JD_UTF8_ESCAPE_CONTROLS) && (p[i] < 0x20 || p[i] == 0x7f)) {
-      plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", p[i]);
+    } else if ((flags & JD_UTF8_ESCAPE_CONTROLS) && is_control(p + i, flags)) {
+      /* A C1 control is C2 80..C2 9F: its code point is the second byte. */
+      if (p[i] == 0xC2)
+        plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", p[i + 1]);
+      else
+        plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", p[i]);
       piece = esc;
     }
     if (o + plen >= cap)
@@ -82,7 +95,8 @@ size_t jd_utf8_clean(char *dst, size_t cap, const char *src, size_t len, unsigne
 }
 
 char *jd_utf8_dup(const char *src, size_t len, size_t max, unsigned flags) {
-  /* Worst case: every byte becomes 4 bytes ("\xNN") or 3 (U+FFFD). */
+  /* Worst case: every byte becomes 4 bytes ("\xNN"), 3 (U+FFFD), or two
+   * bytes 6 ("\u0080"). */
   size_t cap = len > (SIZE_MAX - 1) / 4 ? SIZE_MAX : len * 4 + 1;
   if (max && cap > max + 1)
     cap = max + 1;
@@ -143,4 +157,28 @@ json_object *jd_json_clean(json_object *o, int max_depth) {
     /* Numbers and booleans carry no bytes of the program's. */
     return json_object_get(o);
   }
+}
+
+void jd_term_printf(FILE *f, const char *fmt, ...) {
+  char small[1024], *text = small;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if ((size_t)n >= sizeof small) {
+    text = malloc((size_t)n + 1);
+    if (!text)
+      return;
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  char *clean = jd_utf8_dup(text, (size_t)n, 0, JD_UTF8_ESCAPE_CONTROLS | JD_UTF8_KEEP_LINES);
+  if (clean)
+    fputs(clean, f);
+  free(clean);
+  if (text != small)
+    free(text);
 }

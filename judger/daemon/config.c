@@ -58,6 +58,7 @@ static const key_def keys[] = {
     {"guard_ms", K_MS, F(guard_ms), 100, 3600000},
     {"engine_root", K_STR, F(engine_root), 0, 0},
     {"metrics_listen", K_STR, F(metrics_listen), 0, 0},
+    {"build_jobs", K_INT, F(build_jobs), 0, 17},
 };
 #undef F
 

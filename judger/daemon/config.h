@@ -39,6 +39,7 @@ typedef struct jd_config {
   int entry_max_depth;     /* deeper JSON nesting is dead-lettered */
   char *log_level;         /* debug, info, warn, error */
   char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
+  int build_jobs;          /* a match's program builds at once; 0 = CPUs, at most 4 */
   bool log_json;           /* one JSON object per log line */
   /* The host guard (guard.h): under disk_low free bytes or disk_low_inodes
    * percent free inodes no task is taken and space is reclaimed, until

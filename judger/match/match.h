@@ -26,8 +26,10 @@
 
 /* Hooks of a running match; every field may be NULL. */
 typedef struct jd_match_hooks {
-  /* Called from the thread running jd_match_run with one JSON object per
-   * call: {"event":"player.started",...} (see docs/match-spec.md). */
+  /* Called with one JSON object per call: {"event":"player.started",...}
+   * (see docs/match-spec.md), one call at a time: from the thread running
+   * jd_match_run, and while programs are built, from the build threads
+   * (ctx->build_jobs) under a lock. */
   void (*progress)(void *ud, const char *json_event);
   void *ud;
   /* Fired from any thread: the match stops promptly, everything is removed

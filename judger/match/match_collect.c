@@ -97,6 +97,8 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
                   ? JD_VERDICT_UE
                   : JD_VERDICT_OK;
   p->verdict = verdict;
+  p->limits = *jd_match_player_limits(m->spec, (int)i);
+  p->limits.user = strdup(p->limits.user); /* NULL on out of memory: no "limits" */
   if (m->scores)
     p->score = m->scores[i];
   if (m->messages && m->messages[i])

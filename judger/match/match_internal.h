@@ -132,8 +132,9 @@ struct jd_match {
 };
 
 /* match_prepare.c */
-/* Prepares every program of the spec into m->gl_ready and m->ai_ready.
- * Returns 0 when the match can go on, else -1 with its status set. */
+/* Prepares every program of the spec into m->gl_ready and m->ai_ready,
+ * up to ctx->build_jobs builds at once (progress under a lock). Returns 0
+ * when the match can go on, else -1 with its status set. */
 int jd_match_prepare(jd_match *m);
 void jd_ready_clear(jd_ready *r);
 

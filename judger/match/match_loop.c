@@ -309,7 +309,7 @@ static void on_started(jd_match *m, jd_unit *u) {
     int64_t wall = now + m->spec->limits.game_logic.wall_ms;
     u->deadline = wall < m->match_deadline ? wall : m->match_deadline;
   } else {
-    u->deadline = now + m->spec->limits.player.wall_ms;
+    u->deadline = now + jd_match_player_limits(m->spec, u->ai)->wall_ms;
     send_event(m, jd_proto_event_started(u->name, u->ai));
   }
   jd_match_progress(m, jd_match_event_new(u->ai < 0 ? "game_logic.started" : "player.started", u));

@@ -1,6 +1,7 @@
 /* Matches: preparing the programs (see match_internal.h). Every program of
  * the spec becomes a run image (built unless the spec names an image); a
  * program whose build failed is CANCEL, the match goes on without it. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,18 +50,43 @@ static int ready_copy(jd_ready *dst, const jd_ready *src) {
   return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) ? -1 : 0;
 }
 
+/* One program to prepare, on a build thread: its progress lines carry its
+ * name ("ai-bot", "game_logic-chess") so builds at once stay readable. */
+typedef struct prep_job {
+  struct prep_set *set;
+  const jd_match_program *p;
+  jd_domain domain;
+  jd_ready *r;
+  char label[80];
+  int rc;
+  char *why;
+} prep_job;
+
+/* Every program of the match, and the threads that build them. */
+typedef struct prep_set {
+  jd_match *m;
+  pthread_mutex_t mu; /* next, stop, and one progress call at a time */
+  prep_job *jobs;
+  size_t njobs, next;
+  bool stop; /* a system fault, a cancel, or the game logic failed */
+} prep_set;
+
 static void prepare_progress(void *ud, const char *line) {
-  jd_match *m = ud;
+  prep_job *j = ud;
   json_object *o = jd_match_event_new("program.build", NULL);
-  if (o)
+  if (o) {
+    json_object_object_add(o, "program", json_object_new_string(j->label));
     json_object_object_add(o, "line", jd_json_str(line)); /* build output */
-  jd_match_progress(m, o);
+  }
+  pthread_mutex_lock(&j->set->mu);
+  jd_match_progress(j->set->m, o);
+  pthread_mutex_unlock(&j->set->mu);
 }
 
 /* Fills r for one program. Returns 0 (r->cancelled says whether its build
  * failed) or a negative code for a system fault, with *why set. */
-static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain, jd_ready *r,
-                       char **why) {
+static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_domain domain,
+                       jd_ready *r, char **why) {
   r->cmd = (const char *const *)p->cmd;
   if (p->image) {
     r->image = strdup(p->image);
@@ -77,7 +103,7 @@ static int prepare_one(jd_match *m, const jd_match_program *p, jd_domain domain,
                                   .tar_url = p->tar_url},
                           .ops = JD_BUILD_OP_ALL,
                           .progress = prepare_progress,
-                          .ud = m,
+                          .ud = j,
                           .cancel = m->hooks ? m->hooks->cancel : NULL};
   jd_build_result *b = NULL;
   int rc = jd_build_run(&b, m->ctx, &req);
@@ -135,32 +161,98 @@ static void ready_progress(jd_match *m, size_t i) {
   jd_match_progress(m, o);
 }
 
+/* The index of an earlier player that is the same program as player i, or
+ * i: one AI may appear several times in the list, it is prepared once. */
+static size_t first_same(const jd_match_spec *s, size_t i) {
+  size_t j = 0;
+  while (j < i && !same_program(&s->players[j], &s->players[i]))
+    j++;
+  return j;
+}
+
+/* A build thread: takes the next program until none is left or the
+ * preparation must stop (the engine's build cache is safe to share). */
+static void *prep_worker(void *arg) {
+  prep_set *set = arg;
+  for (;;) {
+    pthread_mutex_lock(&set->mu);
+    bool stop = set->stop || jd_match_cancel_fired(set->m) || set->next >= set->njobs;
+    prep_job *j = stop ? NULL : &set->jobs[set->next++];
+    pthread_mutex_unlock(&set->mu);
+    if (!j)
+      return NULL;
+    j->rc = prepare_one(set->m, j, j->p, j->domain, j->r, &j->why);
+    pthread_mutex_lock(&set->mu);
+    /* A system fault or a game logic that did not build ends the match:
+     * the builds not begun are not begun. */
+    if (j->rc || (j->domain == JD_DOMAIN_GAME_LOGIC && j->r->cancelled))
+      set->stop = true;
+    pthread_mutex_unlock(&set->mu);
+  }
+}
+
+/* Runs the jobs on up to ctx->build_jobs threads (this one included). */
+static void prep_run(prep_set *set) {
+  int want = set->m->ctx->build_jobs > 0 ? set->m->ctx->build_jobs : jd_build_jobs_default();
+  size_t nthreads = (size_t)want < set->njobs ? (size_t)want : set->njobs;
+  pthread_t threads[JD_MATCH_MAX_AIS + 1];
+  size_t started = 0;
+  while (started + 1 < nthreads && pthread_create(&threads[started], NULL, prep_worker, set) == 0)
+    started++;
+  prep_worker(set); /* a thread that could not start: this one does its share */
+  for (size_t i = 0; i < started; i++)
+    pthread_join(threads[i], NULL);
+}
+
 int jd_match_prepare(jd_match *m) {
   const jd_match_spec *s = m->spec;
-  char *why = NULL;
+  prep_set set = {.m = m};
   int rc = -1;
-  int prc = prepare_one(m, &s->game_logic, JD_DOMAIN_GAME_LOGIC, &m->gl_ready, &why);
-  if (preparation_stops(m, prc, why))
+  pthread_mutex_init(&set.mu, NULL);
+  set.jobs = calloc(s->nplayers + 1, sizeof *set.jobs);
+  if (!set.jobs) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", dk_strerror(DK_ENOMEM));
+    goto done;
+  }
+  /* The game logic first: with fewer threads than programs it starts
+   * first, and its failure stops what has not begun. */
+  set.jobs[set.njobs++] = (prep_job){
+      .set = &set, .p = &s->game_logic, .domain = JD_DOMAIN_GAME_LOGIC, .r = &m->gl_ready};
+  for (size_t i = 0; i < s->nplayers; i++)
+    if (first_same(s, i) == i)
+      set.jobs[set.njobs++] = (prep_job){
+          .set = &set, .p = &s->players[i], .domain = JD_DOMAIN_AI, .r = &m->ai_ready[i]};
+  for (size_t k = 0; k < set.njobs; k++)
+    snprintf(set.jobs[k].label, sizeof set.jobs[k].label, "%s-%s",
+             jd_domain_name(set.jobs[k].domain), set.jobs[k].p->id);
+  prep_run(&set);
+  /* The outcome in spec order: the game logic, then each player. */
+  if (preparation_stops(m, set.jobs[0].rc, set.jobs[0].why))
     goto done;
   if (m->gl_ready.cancelled) {
     jd_match_set_status(m, JD_MATCH_STATUS_FAILED, "game logic %s", m->gl_ready.message);
     goto done;
   }
-  for (size_t i = 0; i < s->nplayers; i++) {
-    /* One AI may appear several times in the list: prepare it once. */
-    size_t j = 0;
-    while (j < i && !same_program(&s->players[j], &s->players[i]))
-      j++;
-    if (j < i)
+  for (size_t i = 0, k = 1; i < s->nplayers; i++) {
+    size_t j = first_same(s, i);
+    int prc = 0;
+    const char *why = NULL;
+    if (j < i) {
       prc = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) ? DK_ENOMEM : 0;
-    else
-      prc = prepare_one(m, &s->players[i], JD_DOMAIN_AI, &m->ai_ready[i], &why);
+    } else {
+      prc = set.jobs[k].rc;
+      why = set.jobs[k].why;
+      k++;
+    }
     if (preparation_stops(m, prc, why))
       goto done;
     ready_progress(m, i);
   }
   rc = 0;
 done:
-  free(why);
+  for (size_t k = 0; k < set.njobs; k++)
+    free(set.jobs[k].why);
+  free(set.jobs);
+  pthread_mutex_destroy(&set.mu);
   return rc;
 }

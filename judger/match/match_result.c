@@ -74,6 +74,19 @@ static json_object *instance_json(const jd_instance_result *i) {
   return o;
 }
 
+/* The limits an AI's instances ran under (docs/match-spec.md, "limits"). */
+static json_object *limits_json(const jd_role_limits *l) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "cpus", json_object_new_double(l->cpus));
+  json_object_object_add(o, "memory", json_object_new_int64(l->memory));
+  json_object_object_add(o, "pids", json_object_new_int64(l->pids));
+  json_object_object_add(o, "wall_ms", json_object_new_int64(l->wall_ms));
+  json_object_object_add(o, "log_max", json_object_new_int64((int64_t)l->log_max));
+  json_object_object_add(o, "tmpfs", json_object_new_int64(l->tmpfs));
+  json_object_object_add(o, "user", json_object_new_string(l->user));
+  return o;
+}
+
 static json_object *player_json(const jd_match_result *r, const jd_player_result *p) {
   json_object *po = json_object_new_object();
   json_object_object_add(po, "ai", json_object_new_int(p->ai));
@@ -85,6 +98,8 @@ static json_object *player_json(const jd_match_result *r, const jd_player_result
   json_object_object_add(po, "instances", json_object_new_int(p->instances));
   json_object_object_add(po, "log", str_or_null(p->log));
   json_object_object_add(po, "build_message", str_or_null(p->build_message));
+  if (p->limits.user)
+    json_object_object_add(po, "limits", limits_json(&p->limits));
   return po;
 }
 
@@ -214,6 +229,7 @@ void jd_match_result_free(jd_match_result *r) {
     free(r->players[i].message);
     free(r->players[i].log);
     free(r->players[i].build_message);
+    free(r->players[i].limits.user);
   }
   free(r->players);
   instance_clear(&r->game_logic);

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/verdict.h"
+#include "match/match_spec.h"
 
 /* How a match ended: one list gives the enum, the name written in
  * result.json and events, and the exit code of `judger run`.
@@ -64,8 +65,10 @@ typedef struct jd_player_result {
   bool oom_killed;    /* any instance */
   bool log_truncated; /* any instance */
   int instances;
-  char *log;           /* "player_<i>.log" (relative to out_dir) */
-  char *build_message; /* why CANCEL, or NULL */
+  char *log;             /* "player_<i>.log" (relative to out_dir) */
+  char *build_message;   /* why CANCEL, or NULL */
+  jd_role_limits limits; /* what its instances ran under (user owned; NULL
+                            when not filled: no "limits" in result.json) */
 } jd_player_result;
 
 /* Where the match's time went, in ms (-1: the phase was not reached):

@@ -104,15 +104,19 @@ static int parse_program_strings(jd_spec_err *e, const char *where, json_object 
   return 0;
 }
 
+/* A program reference; a player's may also hold "limits" (read later, by
+ * player_limits(), over the match-wide ones). */
 static int parse_program(jd_spec_err *e, const char *where, json_object *o, const char *base_dir,
                          jd_match_program *p) {
   static const char *const keys[] = {"id", "dir", "git", "ref", "tar_url", "image", "cmd", NULL};
+  static const char *const player_keys[] = {"id",    "dir", "git",    "ref", "tar_url",
+                                            "image", "cmd", "limits", NULL};
   char f[128];
   json_object *v;
 #define FIELD(name) (snprintf(f, sizeof f, "%s.%s", where, name), f)
   if (!json_object_is_type(o, json_type_object))
     return jd_spec_bad(e, where, "must be an object (a program reference)");
-  if (jd_spec_check_keys(e, where, o, keys))
+  if (jd_spec_check_keys(e, where, o, strncmp(where, "players[", 8) ? keys : player_keys))
     return -1;
   if (!json_object_object_get_ex(o, "id", &v))
     return jd_spec_bad(e, FIELD("id"), "missing");
@@ -170,7 +174,15 @@ void jd_match_spec_free(jd_match_spec *s) {
   free(s->config_json);
   free(s->limits.game_logic.user);
   free(s->limits.player.user);
+  for (size_t i = 0; s->player_limits && i < s->nplayers; i++)
+    free(s->player_limits[i].user);
+  free(s->player_limits);
   free(s);
+}
+
+const jd_role_limits *jd_match_player_limits(const jd_match_spec *s, int ai) {
+  return s->player_limits && ai >= 0 && (size_t)ai < s->nplayers ? &s->player_limits[ai]
+                                                                 : &s->limits.player;
 }
 
 /* The spec's text as a JSON object; NULL with e set. */
@@ -251,6 +263,28 @@ static int parse_isolation(jd_spec_err *e, json_object *v, jd_isolation *out) {
   return jd_spec_bad(e, "isolation", "must be \"player\" or \"match\"");
 }
 
+/* Each AI's limits: the match-wide player limits (final, user defaulted),
+ * with players[i].limits over them, validated as limits.players is. */
+static int player_limits(jd_spec_err *e, json_object *players, jd_match_spec *s) {
+  s->player_limits = calloc(s->nplayers, sizeof *s->player_limits);
+  if (!s->player_limits)
+    return jd_spec_bad(e, "players", "out of memory");
+  for (size_t i = 0; i < s->nplayers; i++) {
+    jd_role_limits *r = &s->player_limits[i];
+    *r = s->limits.player;
+    r->user = strdup(s->limits.player.user);
+    if (!r->user)
+      return jd_spec_bad(e, "players", "out of memory");
+    json_object *v;
+    char where[48];
+    snprintf(where, sizeof where, "players[%zu].limits", i);
+    if (json_object_object_get_ex(json_object_array_get_idx(players, i), "limits", &v) &&
+        jd_match_role_limits_parse(e, where, v, r))
+      return -1;
+  }
+  return 0;
+}
+
 /* Every field of root into s (defaults already in). */
 static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir, jd_match_spec *s) {
   json_object *v;
@@ -275,7 +309,9 @@ static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir,
   if (json_object_object_get_ex(root, "isolation", &v) && parse_isolation(e, v, &s->isolation))
     return -1;
   /* The default user is set last so "user": "" (image's user) survives. */
-  return default_user(&s->limits.game_logic.user) || default_user(&s->limits.player.user) ? -1 : 0;
+  if (default_user(&s->limits.game_logic.user) || default_user(&s->limits.player.user))
+    return jd_spec_bad(e, "limits", "out of memory");
+  return required(e, root, "players", &v) || player_limits(e, v, s);
 }
 
 int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_dir, char *err,

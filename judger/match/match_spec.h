@@ -73,6 +73,9 @@ typedef struct jd_match_spec {
   size_t nplayers;
   char *config_json; /* spec.config verbatim (JSON text; "null" if absent) */
   jd_match_limits limits;
+  /* [nplayers]: the limits of AI i's instances, limits.players with
+   * players[i].limits over it (each user string owned). */
+  jd_role_limits *player_limits;
 } jd_match_spec;
 
 /* Parses and validates a spec. base_dir (may be NULL = cwd) resolves relative
@@ -88,6 +91,8 @@ struct json_object;
 int jd_match_spec_from_object(jd_match_spec **out, struct json_object *root, const char *base_dir,
                               char *err, size_t errlen);
 void jd_match_spec_free(jd_match_spec *s);
+/* The limits of AI ai's instances (s->player_limits[ai]). */
+const jd_role_limits *jd_match_player_limits(const jd_match_spec *s, int ai);
 /* Fills l with the documented defaults (docs/match-spec.md). */
 void jd_match_limits_default(jd_match_limits *l);
 

@@ -34,6 +34,10 @@ int jd_spec_get_int(jd_spec_err *e, const char *field, json_object *v, int64_t m
 int jd_spec_get_size(jd_spec_err *e, const char *field, json_object *v, int64_t min, int64_t max,
                      int64_t *out);
 
+/* A role's limits object (the keys of limits.players) over r, errors named
+ * after where ("players[1].limits.memory"). Returns 0 or -1. */
+int jd_match_role_limits_parse(jd_spec_err *e, const char *where, json_object *o,
+                               jd_role_limits *r);
 /* The "limits" object over l (defaults already in). Returns 0 or -1. */
 int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l);
 

@@ -103,6 +103,11 @@ static int parse_role(jd_spec_err *e, const char *where, json_object *o, jd_role
   return 0;
 }
 
+int jd_match_role_limits_parse(jd_spec_err *e, const char *where, json_object *o,
+                               jd_role_limits *r) {
+  return parse_role(e, where, o, r, false);
+}
+
 /* An integer field of the limits object into an int. */
 static int get_int_field(jd_spec_err *e, json_object *o, const char *key, int64_t min, int64_t max,
                          int *out) {

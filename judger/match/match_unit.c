@@ -208,7 +208,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   const jd_match_spec *s = m->spec;
   bool gl = u->ai < 0;
   const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
-  const jd_role_limits *lim = gl ? &s->limits.game_logic : &s->limits.player;
+  const jd_role_limits *lim = gl ? &s->limits.game_logic : jd_match_player_limits(s, u->ai);
   memset(c, 0, sizeof *c);
   jd_limits_host_config(&c->cc.host, &c->store, lim, u->net_name ? u->net_name : m->net_name);
   c->cc.image = r->image;
@@ -392,9 +392,8 @@ static int oom_event(void *ud, const dk_event *ev) {
  * "oom" event is still logged: read the events until a second from now. */
 static bool oom_reported(dk_client *dk, const char *id, int64_t since_ms) {
   const char *types[] = {"container", NULL};
-  dk_events_opts o = {.types = types,
-                      .since = since_ms / 1000 - 1,
-                      .until = jd_unix_ms() / 1000 + 2};
+  dk_events_opts o = {
+      .types = types, .since = since_ms / 1000 - 1, .until = jd_unix_ms() / 1000 + 2};
   dk_call call = {.deadline_ms = jd_mono_ms() + 5000};
   return dk_system_events(dk, &o, oom_event, (void *)id, &call) > 0;
 }
@@ -417,6 +416,14 @@ static void unit_wait(jd_unit *u) {
   if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
     u->oom_killed = info->oom_killed;
     u->exit_code = info->exit_code;
+    /* A kill call that succeeded did not necessarily end it: a program
+     * that exited by itself as the kill went out keeps its own exit. */
+    if (u->kill_sent)
+      u->kill_sent = jd_killed_by_judger(info->exit_code);
+    /* Stopped, ended or cancelled by the judger: not the program's exit;
+     * "the match ended" reads as exit 0 however it came (docs/match-spec.md). */
+    if (u->kill_sent && jd_kill_is_orderly((jd_kill_reason)atomic_load(&u->kill)))
+      u->exit_code = 0;
     /* SIGKILL that was not ours: the memory limit's, reported late? */
     if (!u->oom_killed && u->exit_code == 137 && !u->kill_sent)
       u->oom_killed = oom_reported(dk, u->id, u->started_ms);
@@ -480,7 +487,7 @@ static void *unit_main(void *arg) {
   }
   if (jd_log_spool_open(&spool, u->spool_path,
                         u->ai < 0 ? m->spec->limits.game_logic.log_max
-                                  : m->spec->limits.player.log_max)) {
+                                  : jd_match_player_limits(m->spec, u->ai)->log_max)) {
     u->engine_error = true;
     if (asprintf(&u->message, "cannot open %s: %s", u->spool_path, strerror(errno)) < 0)
       u->message = NULL;

@@ -32,3 +32,9 @@ jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill
   }
   return exit_code == 0 ? JD_VERDICT_OK : JD_VERDICT_RE;
 }
+
+bool jd_killed_by_judger(int64_t exit_code) { return exit_code == 128 + 9; }
+
+bool jd_kill_is_orderly(jd_kill_reason r) {
+  return r == JD_KILL_STOP || r == JD_KILL_END || r == JD_KILL_CANCEL;
+}

@@ -35,4 +35,17 @@ const char *jd_kill_reason_name(jd_kill_reason r);
 jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill,
                          int64_t exit_code);
 
+/* Whether the judger's kill (a successful kill call) is what ended the
+ * container, from how it ended: the kill is a SIGKILL (judger-hold turns
+ * the game logic's stop into one), so the container's exit code is 137 (its
+ * init or judger-hold reports the death by SIGKILL). Any other code is the
+ * program's own exit, which won the race with the kill: a player that
+ * crashed as the match ended is RE, not "killed, OK". Not decided from
+ * timestamps: the engine's clock need not be the judger's. */
+bool jd_killed_by_judger(int64_t exit_code);
+
+/* A kill that is no fault of the program's (stop, end of the match,
+ * cancel): its exit code is reported as 0. */
+bool jd_kill_is_orderly(jd_kill_reason r);
+
 #endif

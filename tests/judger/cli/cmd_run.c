@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build/image_cache.h"
 #include "match_support.h"
 
 static tm_env env;
@@ -19,8 +20,8 @@ static char *write_spec(const char *json) {
   return path;
 }
 
-/* Starts `judger run`; its stdout and stderr go to pipes. */
-static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd) {
+/* Starts the judger with argv; its stdout and stderr go to pipes. */
+static pid_t spawn_argv(char *const *argv, int *out_fd, int *err_fd) {
   int o[2], e[2];
   cr_assert_eq(pipe(o), 0);
   cr_assert_eq(pipe(e), 0);
@@ -31,8 +32,7 @@ static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd
     dup2(e[1], 2);
     close(o[0]);
     close(e[0]);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec, "--out", env.out, "--state-dir",
-          env.state, "--host-id", env.host, extra, (char *)NULL);
+    execv(JD_BINARY_DIR "/bin/judger", argv);
     _exit(127);
   }
   close(o[1]);
@@ -40,6 +40,13 @@ static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd
   *out_fd = o[0];
   *err_fd = e[0];
   return pid;
+}
+
+/* Starts `judger run` on spec (extra: one more argument, or NULL). */
+static pid_t spawn(const char *spec, const char *extra, int *out_fd, int *err_fd) {
+  char *const argv[] = {"judger",  "run",       (char *)spec, "--out",       env.out, "--state-dir",
+                        env.state, "--host-id", env.host,     (char *)extra, NULL};
+  return spawn_argv(argv, out_fd, err_fd);
 }
 
 static char *slurp_fd(int fd) {
@@ -250,5 +257,74 @@ Test(cmd_run, net_pool_places_the_networks_and_a_bad_one_exits_2) {
   free(spec);
   free(json);
   free(p);
+  tm_assert_clean(&env);
+}
+
+/* No raw ESC, BEL, CR or C1 control in what a person's terminal gets. */
+static void assert_terminal_safe(const char *what, const char *text) {
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    bool c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0;
+    cr_assert(*p >= 0x20 || *p == '\n' || *p == '\t', "%s: raw control 0x%02x at %zu", what, *p,
+              (size_t)(p - (const unsigned char *)text));
+    cr_assert(*p != 0x7f && !c1, "%s: raw DEL or C1 control at %zu", what,
+              (size_t)(p - (const unsigned char *)text));
+  }
+}
+
+Test(cmd_run, program_text_never_drives_the_terminal, .timeout = 240) {
+  /* A player whose image build sets the terminal's title and clears the
+   * screen, and a game logic whose progress, refused command, end message
+   * and log carry escapes: `judger build` and `judger run` print them
+   * escaped, on stdout and stderr. */
+  char *id = t_unique("esc");
+  char *dir = t_tmpdir("escbuild");
+  char path[512], df[512];
+  snprintf(path, sizeof path, "%s/run.Dockerfile", dir);
+  snprintf(df, sizeof df,
+           "FROM " T_BUSYBOX_IMAGE
+           "\nRUN printf '\\033]0;title\\007\\033[2J\\n%s 10%%%%\\r%s 100%%%%\\n'\n",
+           id, id);
+  cr_assert_eq(jd_write_file(path, df, strlen(df)), 0);
+
+  char *const build[] = {"judger",   "build", "--domain",    "ai",      "--id", id,
+                         "--source", dir,     "--state-dir", env.state, NULL};
+  int o, e;
+  pid_t pid = spawn_argv(build, &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  assert_terminal_safe("judger build stdout", out);
+  assert_terminal_safe("judger build stderr", err);
+  /* Escaped, not dropped; and the CR-rewritten line folded to its end. */
+  cr_assert(strstr(err, "\\x1b]0;title\\x07\\x1b[2J"), "%s", err);
+  char folded[128];
+  snprintf(folded, sizeof folded, "%s 100%%", id);
+  cr_assert(strstr(err, folded) && !strstr(err, "10%\\x0d"), "%s", err);
+  free(out);
+  free(err);
+
+  char *p = NULL;
+  cr_assert(asprintf(&p, "{\"id\":\"%s\",\"dir\":\"%s\"}", id, dir) > 0);
+  char *json = tm_spec("esc", p, "{\"mode\":\"escapes\"}", NULL);
+  char *spec = write_spec(json);
+  int fo, fe;
+  char again[600];
+  snprintf(again, sizeof again, "--out=%s", env.out); /* a repeated flag: progress stays on */
+  pid = spawn(spec, again, &fo, &fe);
+  out = slurp_fd(fo);
+  err = slurp_fd(fe);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  assert_terminal_safe("judger run stdout", out);
+  assert_terminal_safe("judger run stderr", err);
+  cr_assert(strstr(out, "\\x1b[2J\\x0d\\u009b1m\\x7f"), "the end message, escaped: %s", out);
+  cr_assert(strstr(err, "command refused"), "%s", err);
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(p);
+  jd_ctx ctx = {.dk = env.dk, .state_dir = env.state, .host_id = env.host};
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  t_rmdir(dir);
+  free(id);
   tm_assert_clean(&env);
 }

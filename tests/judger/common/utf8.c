@@ -118,3 +118,33 @@ Test(utf8, json_clean_fixes_keys_and_nested_strings) {
   json_object_put(deep);
   cr_assert_null(jd_json_str(NULL));
 }
+
+Test(utf8, terminal_text_escapes_c0_c1_and_del_but_keeps_lines) {
+  /* A title change (OSC ... BEL), a screen clear (CSI 2J), a CR that would
+   * rewrite the line, an 8-bit CSI (U+009B) and DEL: all escaped; newline
+   * and tab stay, and so does a printable non-ASCII character. */
+  const char in[] = "\x1b]0;title\x07\x1b[2J\rx\xc2\x9b"
+                    "1m\x7f\ty\n\xc3\xa9";
+  char *d = jd_utf8_dup(in, sizeof in - 1, 0, JD_UTF8_ESCAPE_CONTROLS | JD_UTF8_KEEP_LINES);
+  cr_assert_not_null(d);
+  cr_assert_str_eq(d, "\\x1b]0;title\\x07\\x1b[2J\\x0dx\\u009b1m\\x7f\ty\n\xc3\xa9");
+  free(d);
+}
+
+Test(utf8, term_printf_writes_no_raw_control) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert_not_null(f);
+  jd_term_printf(f, "build: %s\n", "\x1b[2J\x07");
+  /* Past the stack buffer: the long path cleans too. */
+  char big[3000];
+  memset(big, '\x1b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  jd_term_printf(f, "%s", big);
+  fclose(f);
+  cr_assert(!strchr(buf, '\x1b') && !strchr(buf, '\x07'), "%s", buf);
+  cr_assert(!strncmp(buf, "build: \\x1b[2J\\x07\n", 19), "%s", buf);
+  cr_assert_eq(len, 19 + 4 * 2999);
+  free(buf);
+}

@@ -74,7 +74,9 @@ Test(hostile, fork_bomb_is_stopped_by_the_pids_limit) {
   jd_match_result *r =
       run_hostile("forkbomb", "{\"players\":{\"pids\":32,\"wall_ms\":2500}}", &took);
   /* It never exits by itself: its wall time ends it. */
-  cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "TLE");
+  cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "TLE", "exit %lld, killed %d: %s",
+                   (long long)r->instances[0].exit_code, r->instances[0].killed,
+                   r->instances[0].message ? r->instances[0].message : "");
   cr_assert_lt(took, 30000, "the match took %lld ms", (long long)took);
   char *log = tm_read(&env, "player_0.log", NULL);
   /* The shell could not fork past the limit. */

@@ -131,3 +131,26 @@ Test(match_result, summary_and_file) {
   t_rmdir(dir);
   jd_match_result_free(r);
 }
+
+Test(match_result, json_shows_each_ais_limits) {
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
+  r->players[1].limits = (jd_role_limits){.cpus = 0.5,
+                                          .memory = 64 << 20,
+                                          .pids = 32,
+                                          .wall_ms = 2000,
+                                          .log_max = 4096,
+                                          .tmpfs = 1 << 20,
+                                          .user = strdup("65534:65534")};
+  char *text = jd_match_result_json(r);
+  json_object *o = json_tokener_parse(text);
+  cr_assert_not_null(o);
+  json_object *p1 = json_object_array_get_idx(get(o, "players"), 1);
+  json_object *l = get(p1, "limits");
+  cr_assert_eq(json_object_get_int64(get(l, "memory")), 64 << 20);
+  cr_assert_eq(json_object_get_int64(get(l, "wall_ms")), 2000);
+  cr_assert_float_eq(json_object_get_double(get(l, "cpus")), 0.5, 1e-9);
+  cr_assert_str_eq(json_object_get_string(get(l, "user")), "65534:65534");
+  json_object_put(o);
+  free(text);
+  jd_match_result_free(r);
+}

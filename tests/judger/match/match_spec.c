@@ -231,3 +231,57 @@ Test(match_spec, from_an_object_as_from_text) {
   cr_assert(strstr(err, "must be a JSON object"), "%s", err);
   json_object_put(arr);
 }
+
+Test(match_spec, per_ai_limits_override_the_players_limits) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},"
+                  "\"players\":[{\"id\":\"a\",\"dir\":\"ai\",\"limits\":{\"memory\":\"512m\","
+                  "\"wall_ms\":2000,\"user\":\"\"}},{\"id\":\"b\",\"dir\":\"ai\"}],"
+                  "\"limits\":{\"players\":{\"memory\":\"64m\",\"cpus\":0.5}}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  const jd_role_limits *a = jd_match_player_limits(s, 0), *b = jd_match_player_limits(s, 1);
+  cr_assert_eq(a->memory, 512 << 20);
+  cr_assert_eq(a->wall_ms, 2000);
+  cr_assert_float_eq(a->cpus, 0.5, 1e-9, "what AI 0 does not override stays the match's");
+  cr_assert_str_eq(a->user, "");
+  cr_assert_eq(b->memory, 64 << 20);
+  cr_assert_eq(b->wall_ms, s->limits.player.wall_ms);
+  cr_assert_str_eq(b->user, "65534:65534");
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, per_ai_limits_are_validated_naming_the_field) {
+  static const struct {
+    const char *limits;
+    const char *field;
+  } bad[] = {
+      {"{\"memory\":\"1k\"}", "players[1].limits.memory: "},
+      {"{\"memory\":true}", "players[1].limits.memory: "},
+      {"{\"cpus\":0}", "players[1].limits.cpus: must be between"},
+      {"{\"deadline_ms\":5}", "players[1].limits.deadline_ms: unknown field"},
+      {"{\"user\":\"a b\"}", "players[1].limits.user: "},
+      {"[]", "players[1].limits: must be an object"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char j[1024];
+    snprintf(j, sizeof j,
+             "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},\"players\":[{\"id\":"
+             "\"a\",\"dir\":\"ai\"},{\"id\":\"b\",\"dir\":\"ai\",\"limits\":%s}]}",
+             bad[i].limits);
+    jd_match_spec *s = NULL;
+    char err[256];
+    cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), -1, "%s", bad[i].limits);
+    cr_assert_null(s);
+    cr_assert(strstr(err, bad[i].field), "%s: got '%s'", bad[i].limits, err);
+  }
+  /* Not for the game logic: its limits are limits.game_logic. */
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_parse(&s,
+                                   "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\","
+                                   "\"limits\":{}},\"players\":[{\"id\":\"a\",\"dir\":\"ai\"}]}",
+                                   dir, err, sizeof err),
+               -1);
+  cr_assert(strstr(err, "game_logic.limits: unknown field"), "%s", err);
+}

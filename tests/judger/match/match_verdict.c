@@ -16,3 +16,15 @@ Test(match_verdict, verdicts) {
   cr_assert_eq(jd_verdict_of(true, true, JD_KILL_TLE, 0), JD_VERDICT_UE);
   cr_assert_str_eq(jd_kill_reason_name(JD_KILL_TLE), "wall time exceeded");
 }
+
+Test(match_verdict, only_a_death_by_sigkill_is_the_judgers_kill) {
+  /* The kill call succeeded in each case; how the container ended says
+   * whether it is what ended it. */
+  cr_assert(jd_killed_by_judger(137));
+  cr_assert_not(jd_killed_by_judger(0), "exited by itself as the kill went out");
+  cr_assert_not(jd_killed_by_judger(3), "crashed as the match ended: RE, not OK");
+  cr_assert_not(jd_killed_by_judger(139));
+  cr_assert(jd_kill_is_orderly(JD_KILL_END) && jd_kill_is_orderly(JD_KILL_STOP) &&
+            jd_kill_is_orderly(JD_KILL_CANCEL));
+  cr_assert_not(jd_kill_is_orderly(JD_KILL_TLE) || jd_kill_is_orderly(JD_KILL_OLE));
+}

@@ -70,6 +70,18 @@ badtext)
   cjk=$(i=0; while [ $i -lt 400 ]; do printf '\344\270\255'; i=$((i + 1)); done)
   printf '{"cmd":"end","scores":[1,2,3],"messages":["%s","nul\\u0000 \377\300 here","ok"]}\n' "$cjk" >&4
   exit 0 ;;
+escapes)
+  # Terminal control sequences in everything a person may see: a progress
+  # note (title change + BEL), a refused command, an end message (clear
+  # screen, CR, 8-bit CSI) and the game's log.
+  printf 'game: \033]0;pwned\007 log\n'
+  printf '{"cmd":"progress","note":"\\u001b]0;pwned\\u0007"}\n' >&4
+  printf '{"cmd":"fly\033[2J"}\n' >&4
+  while read -r ev <&3; do
+    case "$ev" in *'"refused"'*) break ;; esac
+  done
+  printf '{"cmd":"end","scores":[1],"messages":["\\u001b[2J\\r\\u009b1m\\u007f"]}\n' >&4
+  exit 0 ;;
 plant)
   # Names the judger might write through: its old temporary names (the
   # judger's pid comes in the config) and its own files' names.
