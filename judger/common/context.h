@@ -7,6 +7,7 @@
 #ifndef JD_CONTEXT_H
 #define JD_CONTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dockerapi/dockerapi.h"
@@ -23,6 +24,9 @@ typedef struct jd_ctx {
    * from, so 100+ players fit where the engine's default pools hold ~30
    * networks. NULL = JD_NET_POOL_DEFAULT; "" = the engine's own pools. */
   const char *net_pool;
+  /* Warm player starts off for every match (match/warm.h; the daemon's
+   * "warm" setting). */
+  bool warm_off;
 } jd_ctx;
 
 #define JD_NET_POOL_DEFAULT "10.240.0.0/16"
