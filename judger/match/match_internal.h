@@ -76,6 +76,11 @@ struct jd_unit {
    * isolation), and its network's creation is over (net_settled, under the
    * match's mu). */
   bool gl_joined, net_settled;
+  /* A cold start named like an unused warm container waits until that one
+   * is removed (its name must not resolve twice); removed is set under
+   * mu once this unit's container is gone. */
+  struct jd_unit *retire;
+  bool removed;
   int go_fd;
   char *go_path;
   dk_cancel *cancel; /* fired to stop following logs: then kill */

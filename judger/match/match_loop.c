@@ -193,11 +193,13 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
       on_started(m, u);
     return;
   }
+  jd_unit *retire = jd_warm_conflict(m, c->name);
   if (jd_unit_new(&u, m, c->ai, c->name)) {
     refuse(m, line, len, "the judger is out of memory");
     return;
   }
   u->state = UNIT_STARTING;
+  u->retire = retire;
   m->alive_players++;
   pthread_mutex_lock(&m->mu);
   const char *gl_id = gl_unit(m) ? gl_unit(m)->id : NULL;

@@ -10,6 +10,7 @@
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "match/exit_event.h"
 #include "match/hold.h"
 #include "match/match_internal.h"
 #include "match/warm.h"
@@ -19,6 +20,8 @@
 #define UNIT_WAIT_MS 30000
 /* Time judger-hold gets to copy the outputs out after the judger's stop. */
 #define HOLD_STOP_MS 10000
+/* Time the die event gets to show after the log stream ended. */
+#define EXIT_EVENT_MS 2000
 
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   *out = NULL;
@@ -428,6 +431,16 @@ static void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
   if (atomic_load(&u->kill) != JD_KILL_NONE)
     unit_kill(u);
+  /* Ended on its own with 0: the die event says so before the engine's
+   * cleanup is over (exit_event.h). */
+  char label[200];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, u->m->run_key);
+  int64_t ecode = -1;
+  if (!u->kill_sent && atomic_load(&u->kill) == JD_KILL_NONE &&
+      !jd_exit_event(&ecode, dk, u->id, label, u->since_ms, EXIT_EVENT_MS) && ecode == 0) {
+    u->exit_code = 0;
+    return;
+  }
   dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
   int64_t code = -1;
   int rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
@@ -510,6 +523,7 @@ static void *unit_main(void *arg) {
   memset(&cfg, 0, sizeof cfg);
   jd_log_spool *spool = NULL;
   int rc = 0;
+  jd_warm_await_retired(u);
   bool own_net = u->ai >= 0 && m->spec->isolation == JD_ISOLATION_PLAYER;
   /* A warm player's configuration (an image inspect) comes before its
    * network, which the game logic waits for (jd_warm_join). */
@@ -573,6 +587,7 @@ done:
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
+  jd_warm_removed(u);
   /* A warm player's network stays for the sweep: the game logic may be
    * starting on it still. */
   if (!u->warm)

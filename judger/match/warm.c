@@ -60,6 +60,7 @@ void jd_warm_spawn(jd_match *m) {
              strerror(errno));
       u->state = UNIT_DONE; /* never used: not an instance */
       u->net_settled = true;
+      u->removed = true;
     }
   }
 }
@@ -142,4 +143,32 @@ jd_unit *jd_warm_take(jd_match *m, int ai, const char *name) {
     return u;
   }
   return NULL;
+}
+
+jd_unit *jd_warm_conflict(jd_match *m, const char *name) {
+  for (size_t i = 0; i < m->nwarm; i++) {
+    jd_unit *u = m->warm[i];
+    if (u->state == UNIT_WARM && !u->went && !strcmp(u->name, name)) {
+      jd_unit_request_kill(u, JD_KILL_END);
+      return u;
+    }
+  }
+  return NULL;
+}
+
+void jd_warm_await_retired(jd_unit *u) {
+  jd_unit *w = u->retire;
+  if (!w)
+    return;
+  pthread_mutex_lock(&u->m->mu);
+  while (!w->removed)
+    pthread_cond_wait(&u->m->cond, &u->m->mu);
+  pthread_mutex_unlock(&u->m->mu);
+}
+
+void jd_warm_removed(jd_unit *u) {
+  pthread_mutex_lock(&u->m->mu);
+  u->removed = true;
+  pthread_cond_broadcast(&u->m->cond);
+  pthread_mutex_unlock(&u->m->mu);
 }

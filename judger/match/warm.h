@@ -50,4 +50,14 @@ void jd_warm_join(jd_match *m, const char *gl_id);
  * when the start must be cold. Loop thread. */
 jd_unit *jd_warm_take(jd_match *m, int ai, const char *name);
 
+/* For a cold start named name: an unused warm container of that name is
+ * killed and returned (the cold unit's retire: jd_warm_await_retired waits
+ * for its removal before the create, so the name never resolves to both),
+ * NULL when there is none. Loop thread. */
+jd_unit *jd_warm_conflict(jd_match *m, const char *name);
+/* Unit threads: waits for u->retire's removal (NULL: returns); tells the
+ * waiters u's container is removed. */
+void jd_warm_await_retired(jd_unit *u);
+void jd_warm_removed(jd_unit *u);
+
 #endif
