@@ -99,8 +99,11 @@ static int serve(jd_config *cfg, sigctx *sc) {
     fprintf(stderr, "judger daemon: cannot make a Docker client (DOCKER_HOST?)\n");
     goto cleanup;
   }
-  jd_ctx ctx = {
-      .dk = dk, .state_dir = cfg->state_dir, .host_id = cfg->host_id, .net_pool = cfg->net_pool};
+  jd_ctx ctx = {.dk = dk,
+                .state_dir = cfg->state_dir,
+                .host_id = cfg->host_id,
+                .net_pool = cfg->net_pool,
+                .warm_off = !cfg->warm};
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

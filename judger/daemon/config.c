@@ -50,6 +50,7 @@ static const key_def keys[] = {
     {"log_level", K_STR, F(log_level), 0, 0},
     {"log_json", K_BOOL, F(log_json), 0, 0},
     {"net_pool", K_STR, F(net_pool), 0, 0},
+    {"warm", K_BOOL, F(warm), 0, 0},
 };
 #undef F
 
@@ -120,6 +121,7 @@ int jd_config_defaults(jd_config *c) {
   c->upload_retries = 5;
   c->upload_timeout_ms = 300000;
   c->reap_dead_hosts = true;
+  c->warm = true;
   c->reconcile_ms = 60000;
   c->reconcile_grace_ms = 5000;
   c->entry_max_bytes = (int64_t)JD_ENTRY_MAX_BYTES_DEFAULT;

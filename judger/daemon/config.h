@@ -40,6 +40,7 @@ typedef struct jd_config {
   char *log_level;         /* debug, info, warn, error */
   char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
   bool log_json;           /* one JSON object per log line */
+  bool warm;               /* warm player starts (match/warm.h); default true */
   char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 
