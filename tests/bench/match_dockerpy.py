@@ -46,11 +46,13 @@ try:
         logs.append(a.logs(stdout=False))
     print(f"result {(time.monotonic() - t0) * 1000:.0f}", flush=True)
 finally:
-    for c in client.containers.list(all=True):
+    # Listed by the bench's label: docker-py inspects every listed container,
+    # and on an engine shared with other runs one may vanish in between.
+    for c in client.containers.list(all=True, filters={"label": f"judger.bench={label}"}):
         if c.name == host_name or c.name in agent_names:
             c.stop(timeout=0)
             c.remove(v=True, force=True)
-    for n in client.networks.list():
+    for n in client.networks.list(filters={"label": f"judger.bench={label}"}):
         if n.name in net_names:
             n.remove()
 print(f"done {(time.monotonic() - t0) * 1000:.0f}", flush=True)
