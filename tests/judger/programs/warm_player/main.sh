@@ -14,7 +14,7 @@ echo "files $(ls -A / | tr '\n' ' ')" >&2
 case "$1" in
 serve)
   echo "$JUDGER_PLAYER_NAME $JUDGER_AI_INDEX" | nc -l -p 7100 -w 30 >/dev/null
-  sleep 1 ;;
+  sleep 2 ;;
 linger) sleep 2 ;;
 sleep) sleep 1000 ;;
 esac
