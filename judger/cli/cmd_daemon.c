@@ -104,7 +104,8 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .state_dir = cfg->state_dir,
                 .host_id = cfg->host_id,
                 .net_pool = cfg->net_pool,
-                .build_jobs = cfg->build_jobs};
+                .build_jobs = cfg->build_jobs,
+                .warm_off = !cfg->warm};
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

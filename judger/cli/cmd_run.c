@@ -89,6 +89,7 @@ static void *sig_main(void *arg) {
 
 typedef struct progress {
   bool json;
+  bool printed; /* the result is out (before the match's teardown) */
 } progress;
 
 static void on_progress(void *ud, const char *line) {
@@ -244,6 +245,15 @@ static void print_result(const jd_match_result *res, bool json) {
   free(t);
 }
 
+/* The result as soon as the match has one: the containers and networks
+ * are removed after, before the process exits. */
+static void on_result(void *ud, const jd_match_result *res) {
+  progress *p = ud;
+  print_result(res, p->json);
+  fflush(stdout);
+  p->printed = true;
+}
+
 int jd_cmd_run(int argc, char **argv) {
   run_opts o = {0};
   int prc = parse_args(&o, argc, argv);
@@ -281,13 +291,15 @@ int jd_cmd_run(int argc, char **argv) {
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};
-  jd_match_hooks hooks = {.progress = o.quiet ? NULL : on_progress, .ud = &pr, .cancel = cancel};
+  jd_match_hooks hooks = {
+      .progress = o.quiet ? NULL : on_progress, .ud = &pr, .cancel = cancel, .result = on_result};
   int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks);
   if (rc || !res) {
     fprintf(stderr, "judger run: %s\n", dk_strerror(rc));
     goto cleanup;
   }
-  print_result(res, o.json);
+  if (!pr.printed)
+    print_result(res, o.json);
   exit_code = jd_match_exit_code(res);
 
 cleanup:

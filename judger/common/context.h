@@ -7,6 +7,7 @@
 #ifndef JD_CONTEXT_H
 #define JD_CONTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dockerapi/dockerapi.h"
@@ -26,6 +27,9 @@ typedef struct jd_ctx {
   /* Program builds a match runs at once while preparing (game logic and
    * players); 0 = jd_build_jobs_default(). */
   int build_jobs;
+  /* Warm player starts off for every match (match/warm.h; the daemon's
+   * "warm" setting). */
+  bool warm_off;
 } jd_ctx;
 
 /* The number of online CPUs, from 1 to 4: builds are CPU- and disk-bound,

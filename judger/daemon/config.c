@@ -59,6 +59,7 @@ static const key_def keys[] = {
     {"engine_root", K_STR, F(engine_root), 0, 0},
     {"metrics_listen", K_STR, F(metrics_listen), 0, 0},
     {"build_jobs", K_INT, F(build_jobs), 0, 17},
+    {"warm", K_BOOL, F(warm), 0, 0},
 };
 #undef F
 
@@ -129,6 +130,7 @@ int jd_config_defaults(jd_config *c) {
   c->upload_retries = 5;
   c->upload_timeout_ms = 300000;
   c->reap_dead_hosts = true;
+  c->warm = true;
   c->reconcile_ms = 60000;
   c->reconcile_grace_ms = 5000;
   c->entry_max_bytes = (int64_t)JD_ENTRY_MAX_BYTES_DEFAULT;

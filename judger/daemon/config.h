@@ -51,6 +51,7 @@ typedef struct jd_config {
   int64_t guard_ms;
   char *engine_root;
   char *metrics_listen;    /* ADDR:PORT serving GET /metrics; "" = off */
+  bool warm;               /* warm player starts (match/warm.h); default true */
   char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 

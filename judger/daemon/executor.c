@@ -170,7 +170,7 @@ static void instance_facts(jd_exec_result *res, const jd_instance_result *in) {
 
 static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *env,
                      jd_exec_result *res) {
-  jd_match_hooks hooks = {env->progress, env->ud, env->cancel};
+  jd_match_hooks hooks = {.progress = env->progress, .ud = env->ud, .cancel = env->cancel};
   jd_match_result *r = NULL;
   int rc = jd_match_run(&r, ctx, spec, env->out_dir, &hooks);
   if (rc || !r) {

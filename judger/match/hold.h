@@ -17,6 +17,16 @@
 
 #include <stddef.h>
 
+/* A warm player (match/warm.h): judger-hold --warm CMD [ARG...], bound
+ * read-only at JD_WARM_HOLD, is its entry point; it reads the go message
+ * from the FIFO bound read-only at JD_WARM_FIFO (outside /judger, which a
+ * player never has), at most JD_WARM_MSG_MAX bytes of NUL-terminated
+ * "KEY=VALUE" strings closed by an empty one, adds them to its environment
+ * and execs CMD (found through PATH, as the engine would): the player is
+ * then PID 1 of its container, exactly as in a cold start. */
+#define JD_WARM_FIFO "/.judger-go"
+#define JD_WARM_HOLD "/.judger-hold"
+#define JD_WARM_MSG_MAX 16384
 #define JD_HOLD_PATH "/judger/.hold"
 #define JD_HOLD_FIFO "/judger/.outputs"
 #define JD_HOLD_OUT "/judger/out"

@@ -15,12 +15,14 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "match/match_internal.h"
+#include "match/warm.h"
 
 static void match_free(jd_match *m) {
   jd_outputs_finish(m, NULL);
   for (size_t i = 0; i < m->nunits; i++)
     jd_unit_free(m->units[i]);
   free(m->units);
+  free(m->warm);
   jd_ready_clear(&m->gl_ready);
   if (m->ai_ready)
     for (size_t i = 0; i < m->spec->nplayers; i++)
@@ -43,6 +45,7 @@ static void match_free(jd_match *m) {
   free(m->spool_dir);
   free(m->net_name);
   free(m->net_id);
+  free(m->net_err);
   dk_buf_free(&m->ev_out);
   jd_proto_reader_free(&m->reader);
   free(m->scores);
@@ -51,6 +54,7 @@ static void match_free(jd_match *m) {
       free(m->messages[i]);
   free(m->messages);
   free(m->reason);
+  pthread_cond_destroy(&m->cond);
   pthread_mutex_destroy(&m->mu);
 }
 
@@ -102,7 +106,14 @@ static void serve(jd_match *m) {
                         strerror(errno));
     return;
   }
-  if (jd_unit_new(&gl, m, -1, "game_logic") || jd_unit_spawn(gl)) {
+  if (jd_unit_new(&gl, m, -1, "game_logic")) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
+    return;
+  }
+  /* Warm players start while the game logic's container does; their list
+   * is fixed before the game logic's thread reads it (jd_warm_join). */
+  jd_warm_spawn(m);
+  if (jd_unit_spawn(gl)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the game logic's thread");
     return;
   }
@@ -111,8 +122,8 @@ static void serve(jd_match *m) {
 }
 
 /* Everything between the keys and the collection; sets the status when the
- * match cannot go on. What it created is removed before it returns, except
- * the work directory (match_free). */
+ * match cannot go on. It returns once every instance is done; what it
+ * created is removed by teardown(), after the result is out. */
 static void execute(jd_match *m) {
   if (jd_mkdir_p(m->out_dir, 0755)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot create %s: %s", m->out_dir,
@@ -136,12 +147,25 @@ static void execute(jd_match *m) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "eventfd: %s", strerror(errno));
     return;
   }
-  if (!jd_match_setup_workdir(m) && !jd_match_create_network(m))
+  /* The network's creation (a thread of its own) overlaps the work
+   * directory and the units' image inspects; a unit waits for it before its
+   * create. */
+  if (!jd_match_create_network(m) && !jd_match_setup_workdir(m))
     serve(m);
   m->served_ms = jd_unix_ms();
+}
+
+/* Off the result's path: every unit thread joined (each removes its own
+ * container and network), unused warm containers killed and removed, then
+ * the sweep by the run's label. */
+static void teardown(jd_match *m) {
+  for (size_t i = 0; i < m->nunits; i++)
+    if (m->units[i]->state != UNIT_DONE)
+      jd_unit_request_kill(m->units[i], JD_KILL_END);
   for (size_t i = 0; i < m->nunits; i++)
     if (m->units[i]->thread_started)
       pthread_join(m->units[i]->thread, NULL);
+  jd_match_network_join(m);
   jd_match_sweep(m);
 }
 
@@ -160,6 +184,8 @@ static void finish(jd_match *m, jd_match_result *res) {
   if (e)
     json_object_object_add(e, "status", json_object_new_string(jd_match_status_name(res->status)));
   jd_match_progress(m, e);
+  if (m->hooks && m->hooks->result)
+    m->hooks->result(m->hooks->ud, res);
 }
 
 /* The phases' times from the points execute() noted (after match_free:
@@ -188,6 +214,7 @@ int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, 
   jd_match m = {.ctx = ctx, .spec = spec, .hooks = hooks, .out_dir = out_dir};
   m.cmd_fd = m.ev_fd = m.wake_fd = -1;
   pthread_mutex_init(&m.mu, NULL);
+  pthread_cond_init(&m.cond, NULL);
   dk_buf_init(&m.ev_out, 0);
   m.started_ms = jd_unix_ms();
   jd_match_result *res = result_new(spec, out_dir, m.started_ms);
@@ -200,6 +227,7 @@ int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, 
   if (!match_keys(&m, res))
     execute(&m);
   finish(&m, res);
+  teardown(&m);
   match_free(&m);
   timing(res, &m);
   *out = res;

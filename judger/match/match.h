@@ -35,6 +35,11 @@ typedef struct jd_match_hooks {
   /* Fired from any thread: the match stops promptly, everything is removed
    * and the status is "cancelled". */
   dk_cancel *cancel;
+  /* Called from the thread running jd_match_run as soon as the result is
+   * complete and result.json written, before the containers and networks
+   * are removed (jd_match_run returns after that): the result is visible
+   * without waiting for the teardown. res is valid during the call. */
+  void (*result)(void *ud, const jd_match_result *res);
 } jd_match_hooks;
 
 /* Runs a match. out_dir (created if missing) receives result.json and the

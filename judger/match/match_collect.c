@@ -67,7 +67,7 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
     jd_log(JD_LOG_WARN, "match.logs", "%s: player_%zu.log: %s", m->run_key, i, strerror(errno));
   for (size_t k = 1; k < m->nunits; k++) {
     const jd_unit *u = m->units[k];
-    if (u->ai != (int)i)
+    if (u->ai != (int)i || !jd_unit_used(u))
       continue;
     p->instances++;
     p->oom_killed = p->oom_killed || u->oom_killed;
@@ -127,7 +127,8 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
   for (size_t i = 0; i < res->nplayers; i++)
     collect_player(m, &res->players[i], i);
   for (size_t k = 1; k < m->nunits && res->instances; k++)
-    instance_from_unit(&res->instances[res->ninstances++], m->units[k]);
+    if (jd_unit_used(m->units[k]))
+      instance_from_unit(&res->instances[res->ninstances++], m->units[k]);
   if (m->nunits) {
     instance_from_unit(&res->game_logic, m->units[0]);
   } else {

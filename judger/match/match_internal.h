@@ -34,7 +34,8 @@
 typedef struct jd_match jd_match;
 typedef struct jd_outputs jd_outputs;
 
-typedef enum { UNIT_STARTING, UNIT_RUNNING, UNIT_DONE } unit_state;
+/* UNIT_WARM: a warm player's container, waiting for its go (warm.h). */
+typedef enum { UNIT_STARTING, UNIT_RUNNING, UNIT_DONE, UNIT_WARM } unit_state;
 
 typedef enum { NOTE_STARTED, NOTE_EXITED } note_kind;
 
@@ -68,19 +69,35 @@ struct jd_unit {
   char *net_name, *net_id;
   char *gl_id; /* the game logic's container id (players; an owned copy) */
   char *spool_path;
+  /* A warm player (warm.h): its go FIFO (the loop thread writes the go
+   * into go_fd) and whether the go was given (loop thread). */
+  bool warm, went;
+  /* The game logic is on its network (jd_warm_join; always with match
+   * isolation), and its network's creation is over (net_settled, under the
+   * match's mu). */
+  bool gl_joined, net_settled;
+  /* A cold start named like an unused warm container waits until that one
+   * is removed (its name must not resolve twice); removed is set under
+   * mu once this unit's container is gone. */
+  struct jd_unit *retire;
+  bool removed;
+  int go_fd;
+  char *go_path;
   dk_cancel *cancel; /* fired to stop following logs: then kill */
   atomic_int kill;   /* jd_kill_reason; the first one wins */
   pthread_t thread;
   bool thread_started;
   /* Written by the unit thread before it posts the matching note. */
   char *id;                     /* container id once created */
-  int64_t started_ms, ended_ms; /* unix ms */
+  int64_t started_ms, ended_ms; /* unix ms (a warm player's start: its go) */
+  int64_t since_ms;             /* unix ms its container started */
   int64_t exit_code;
   bool oom_killed, log_truncated, engine_error;
   bool kill_sent; /* the judger's kill reached a running container */
   char *message;
   /* Owned by the loop thread. */
   unit_state state;
+  bool ready;         /* a warm player's container runs (its go may come) */
   int64_t deadline;   /* dk_now_ms() clock; 0 = none */
   jd_verdict verdict; /* UE until it is done */
 };
@@ -96,6 +113,16 @@ struct jd_match {
   char *hold_path;    /* judger-hold in the state directory */
   jd_outputs *outputs;
   char *net_name, *net_id; /* the match network (the game logic's) */
+  /* Set up concurrently with the units (match_workspace.c, warm.c),
+   * guarded by mu, signalled on cond: the match network's creation and the
+   * game logic's create. */
+  pthread_cond_t cond;
+  pthread_t net_thread;
+  bool net_thread_started, net_settled;
+  jd_unit **warm; /* the warm units (warm.c), nwarm */
+  size_t nwarm;
+  int net_rc;
+  char *net_err;
   jd_net_pool pool;
   char label_host[160], label_match[128], label_run[128];
   char tokens[JD_MATCH_MAX_AIS][JD_TOKEN_HEX_LEN + 1];
@@ -140,7 +167,14 @@ void jd_ready_clear(jd_ready *r);
 
 /* match_workspace.c: each returns 0, or -1 with the match's status set. */
 int jd_match_setup_workdir(jd_match *m);
+/* Names the match network and creates it in a thread of its own, so the
+ * creation overlaps the work directory and the units' image inspects. */
 int jd_match_create_network(jd_match *m);
+/* Waits until the match network exists. Returns 0, or a dk error code with
+ * *why (owned) saying what failed. Any thread. */
+int jd_match_network_await(jd_match *m, char **why);
+/* Joins the network thread (NULL-safe on a match that never started it). */
+void jd_match_network_join(jd_match *m);
 /* An internal network of the run named name for endpoints containers, on a
  * subnet of the judger's pool. Returns 0 or a dk error code. */
 int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints);
@@ -165,6 +199,9 @@ void jd_match_collect(jd_match *m, jd_match_result *res);
 
 /* match_unit.c */
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
+/* Whether the unit is an instance of the match (not a warm container that
+ * was never given its go). */
+bool jd_unit_used(const jd_unit *u);
 int jd_unit_spawn(jd_unit *u);
 void jd_unit_request_kill(jd_unit *u, jd_kill_reason why);
 void jd_unit_free(jd_unit *u);

@@ -17,6 +17,7 @@
 #include "common/utf8.h"
 #include "common/util.h"
 #include "match/match_internal.h"
+#include "match/warm.h"
 
 /* Events waiting for a game logic that does not read them are capped. */
 #define EV_QUEUE_MAX ((size_t)1 << 20)
@@ -155,10 +156,13 @@ static void kill_players(jd_match *m, jd_kill_reason why) { kill_units(m, 1, why
 
 static jd_unit *live_player(jd_match *m, const char *name) {
   for (size_t i = 1; i < m->nunits; i++)
-    if (m->units[i]->state != UNIT_DONE && !strcmp(m->units[i]->name, name))
+    if (m->units[i]->state != UNIT_DONE && m->units[i]->state != UNIT_WARM &&
+        !strcmp(m->units[i]->name, name))
       return m->units[i];
   return NULL;
 }
+
+static void on_started(jd_match *m, jd_unit *u);
 
 static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size_t len) {
   char why[160];
@@ -182,12 +186,20 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
     refuse(m, line, len, reason);
     return;
   }
-  jd_unit *u = NULL;
+  jd_unit *u = jd_warm_take(m, c->ai, c->name);
+  if (u) {
+    m->alive_players++;
+    if (u->ready)
+      on_started(m, u);
+    return;
+  }
+  jd_unit *retire = jd_warm_conflict(m, c->name);
   if (jd_unit_new(&u, m, c->ai, c->name)) {
     refuse(m, line, len, "the judger is out of memory");
     return;
   }
   u->state = UNIT_STARTING;
+  u->retire = retire;
   m->alive_players++;
   pthread_mutex_lock(&m->mu);
   const char *gl_id = gl_unit(m) ? gl_unit(m)->id : NULL;
@@ -301,6 +313,12 @@ static void read_commands(jd_match *m) {
 static void on_started(jd_match *m, jd_unit *u) {
   if (u->state == UNIT_DONE)
     return;
+  if (u->state == UNIT_WARM) {
+    u->ready = true; /* its go may come */
+    return;
+  }
+  if (u->warm)
+    u->started_ms = jd_unix_ms(); /* the later of its go and its container's start */
   u->state = UNIT_RUNNING;
   int64_t now = jd_mono_ms();
   if (u->ai < 0) {
@@ -316,6 +334,10 @@ static void on_started(jd_match *m, jd_unit *u) {
 }
 
 static void on_exited(jd_match *m, jd_unit *u) {
+  if (!jd_unit_used(u)) {
+    u->state = UNIT_DONE; /* a warm container never used: not an instance */
+    return;
+  }
   bool was_alive = u->state != UNIT_DONE;
   u->state = UNIT_DONE;
   jd_kill_reason kill = jd_unit_kill_reason(u);
@@ -402,9 +424,11 @@ static int64_t check_deadlines(jd_match *m, int64_t now) {
   return next;
 }
 
+/* Warm containers not used do not hold the match: they are killed and
+ * removed in its teardown. */
 static bool all_done(jd_match *m) {
   for (size_t i = 0; i < m->nunits; i++)
-    if (m->units[i]->state != UNIT_DONE)
+    if (m->units[i]->state != UNIT_DONE && m->units[i]->state != UNIT_WARM)
       return false;
   return true;
 }

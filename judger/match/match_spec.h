@@ -36,6 +36,7 @@ typedef struct jd_match_limits {
   int starts_per_sec;   /* start rate cap (token bucket, burst = this) */
   size_t line_max;      /* bytes of one pipe line */
   int64_t out_max;      /* bytes of game-logic output copied to out_dir */
+  bool warm;            /* warm player starts (match/warm.h); default true */
 } jd_match_limits;
 
 /* One program of a match: the same keys as jd_program_ref (build/program.h)

@@ -32,6 +32,7 @@ void jd_match_limits_default(jd_match_limits *l) {
   l->starts_per_sec = 20;
   l->line_max = (size_t)64 * 1024;
   l->out_max = 256 * JD_MIB;
+  l->warm = true;
 }
 
 /* One role's fields of o into r; only the fields given change. With
@@ -40,23 +41,12 @@ static int parse_role(jd_spec_err *e, const char *where, json_object *o, jd_role
                       bool allow_roles) {
   static const char *const role_keys[] = {"cpus",    "memory", "pids", "wall_ms",
                                           "log_max", "tmpfs",  "user", NULL};
-  static const char *const top_keys[] = {"cpus",
-                                         "memory",
-                                         "pids",
-                                         "wall_ms",
-                                         "log_max",
-                                         "tmpfs",
-                                         "user",
-                                         "game_logic",
-                                         "players",
-                                         "deadline_ms",
-                                         "end_grace_ms",
-                                         "max_instances",
-                                         "max_concurrent",
-                                         "starts_per_sec",
-                                         "line_max",
-                                         "out_max",
-                                         NULL};
+  static const char *const top_keys[] = {"cpus",           "memory",         "pids",
+                                         "wall_ms",        "log_max",        "tmpfs",
+                                         "user",           "game_logic",     "players",
+                                         "deadline_ms",    "end_grace_ms",   "max_instances",
+                                         "max_concurrent", "starts_per_sec", "line_max",
+                                         "out_max",        "warm",           NULL};
   if (!json_object_is_type(o, json_type_object))
     return jd_spec_bad(e, where, "must be an object");
   if (jd_spec_check_keys(e, where, o, allow_roles ? top_keys : role_keys))
@@ -156,5 +146,10 @@ int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l) {
   if (json_object_object_get_ex(o, "out_max", &v) &&
       jd_spec_get_size(e, "limits.out_max", v, 0, (int64_t)1 << 40, &l->out_max))
     return -1;
+  if (json_object_object_get_ex(o, "warm", &v)) {
+    if (!json_object_is_type(v, json_type_boolean))
+      return jd_spec_bad(e, "limits.warm", "must be true or false");
+    l->warm = json_object_get_boolean(v);
+  }
   return 0;
 }

@@ -4,19 +4,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "match/exit_event.h"
 #include "match/hold.h"
 #include "match/match_internal.h"
+#include "match/warm.h"
 
 /* Bounds on engine calls a unit makes after its container ended: they must
  * not hang a match's cleanup if the engine stalls. */
 #define UNIT_WAIT_MS 30000
 /* Time judger-hold gets to copy the outputs out after the judger's stop. */
 #define HOLD_STOP_MS 10000
+/* Time the die event gets to show after the log stream ended. */
+#define EXIT_EVENT_MS 2000
 
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   *out = NULL;
@@ -27,6 +32,7 @@ int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   u->ai = ai;
   u->seq = (int)m->nunits;
   u->exit_code = -1;
+  u->go_fd = -1;
   u->verdict = JD_VERDICT_UE;
   atomic_init(&u->kill, JD_KILL_NONE);
   snprintf(u->name, sizeof u->name, "%s", name);
@@ -80,8 +86,13 @@ void jd_unit_free(jd_unit *u) {
   free(u->gl_id);
   free(u->id);
   free(u->message);
+  if (u->go_fd >= 0)
+    close(u->go_fd);
+  free(u->go_path);
   free(u);
 }
+
+bool jd_unit_used(const jd_unit *u) { return !u->warm || u->went; }
 
 jd_kill_reason jd_unit_kill_reason(const jd_unit *u) {
   jd_kill_reason k = (jd_kill_reason)atomic_load(&u->kill);
@@ -172,10 +183,11 @@ static int argv_add(char ***argv, size_t *n, json_object *arr) {
   return rc;
 }
 
-/* The game logic's command as the engine would run it (the image's
+/* The program's command as the engine would run it (the image's
  * Entrypoint, then the spec's cmd or the image's Cmd), handed to
- * judger-hold, which becomes the entry point. */
-static int game_logic_argv(unit_cfg *c, jd_unit *u, const jd_ready *r) {
+ * judger-hold, which becomes the entry point: the game logic's PID 1, or a
+ * warm player's shim ("--warm", which execs it on the go). */
+static int hold_argv(unit_cfg *c, jd_unit *u, const jd_ready *r) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, u->m->ctx->dk, r->image);
   if (rc)
@@ -187,17 +199,20 @@ static int game_logic_argv(unit_cfg *c, jd_unit *u, const jd_ready *r) {
     json_object_object_get_ex(conf, "Cmd", &cmd);
   }
   size_t n = 0;
-  rc = argv_add(&c->argv, &n, ep);
+  rc = u->warm ? argv_push(&c->argv, &n, "--warm") : 0;
+  size_t first = n;
+  if (!rc)
+    rc = argv_add(&c->argv, &n, ep);
   for (size_t i = 0; !rc && r->cmd && r->cmd[i]; i++)
     rc = argv_push(&c->argv, &n, r->cmd[i]);
   if (!rc && !r->cmd)
     rc = argv_add(&c->argv, &n, cmd);
   json_object_put(root);
-  if (!rc && !n)
+  if (!rc && n == first)
     rc = argv_push(&c->argv, &n, ""); /* nothing to run: judger-hold says so, 127 */
   if (rc)
     return rc;
-  c->entrypoint[0] = JD_HOLD_PATH;
+  c->entrypoint[0] = u->warm ? JD_WARM_HOLD : JD_HOLD_PATH;
   c->cc.entrypoint = c->entrypoint;
   c->cc.cmd = (const char *const *)c->argv;
   return 0;
@@ -250,8 +265,18 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     if (!rc)
       rc = add_bind(c, m->outputs_path, JD_HOLD_FIFO, false);
     if (!rc)
-      rc = game_logic_argv(c, u, r);
+      rc = hold_argv(c, u, r);
     jd_limits_game_logic_out(&c->cc.host, &c->store, s->limits.out_max);
+  } else if (u->warm) {
+    /* Its identity comes with the go (jd_warm_go). */
+    if (!rc)
+      rc = add_env(c, "JUDGER_GAME_HOST", "game");
+    if (!rc)
+      rc = add_bind(c, m->hold_path, JD_WARM_HOLD, true);
+    if (!rc)
+      rc = add_bind(c, u->go_path, JD_WARM_FIFO, true);
+    if (!rc)
+      rc = hold_argv(c, u, r);
   } else {
     char n[16];
     snprintf(n, sizeof n, "%d", u->ai);
@@ -339,6 +364,8 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   pthread_mutex_lock(&u->m->mu);
   u->id = id;
   pthread_mutex_unlock(&u->m->mu);
+  if (u->ai < 0)
+    jd_warm_join(u->m, id);
   rc = dk_container_start(dk, u->id);
   if (rc == DK_EBADREQ) {
     /* The runtime refused what the image gave it (a WORKDIR that is not a
@@ -404,6 +431,16 @@ static void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
   if (atomic_load(&u->kill) != JD_KILL_NONE)
     unit_kill(u);
+  /* Ended on its own with 0: the die event says so before the engine's
+   * cleanup is over (exit_event.h). */
+  char label[200];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, u->m->run_key);
+  int64_t ecode = -1;
+  if (!u->kill_sent && atomic_load(&u->kill) == JD_KILL_NONE &&
+      !jd_exit_event(&ecode, dk, u->id, label, u->since_ms, EXIT_EVENT_MS) && ecode == 0) {
+    u->exit_code = 0;
+    return;
+  }
   dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
   int64_t code = -1;
   int rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
@@ -426,7 +463,7 @@ static void unit_wait(jd_unit *u) {
       u->exit_code = 0;
     /* SIGKILL that was not ours: the memory limit's, reported late? */
     if (!u->oom_killed && u->exit_code == 137 && !u->kill_sent)
-      u->oom_killed = oom_reported(dk, u->id, u->started_ms);
+      u->oom_killed = oom_reported(dk, u->id, u->since_ms);
   } else if (rc && !u->engine_error) {
     u->engine_error = true;
     set_message(u, "inspect", rc);
@@ -439,11 +476,28 @@ static void unit_wait(jd_unit *u) {
  * -1 with the unit marked as an engine failure. */
 static int unit_own_network(jd_unit *u) {
   jd_match *m = u->m;
-  if (asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
+  if (!u->net_name &&
+      asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
     u->net_name = NULL;
+    if (u->warm)
+      jd_warm_net_settle(u, NULL);
     u->engine_error = true;
     set_message(u, "player network", DK_ENOMEM);
     return -1;
+  }
+  if (u->warm) {
+    /* The game logic joins it between its create and its start
+     * (jd_warm_join): a connect while the engine starts a container waits
+     * for that start. */
+    char *id = NULL;
+    int rc = jd_match_net_new(&id, m, u->net_name, 2);
+    jd_warm_net_settle(u, id);
+    if (rc) {
+      u->engine_error = true;
+      set_message(u, "player network", rc);
+      return -1;
+    }
+    return 0;
   }
   int rc = u->gl_id ? jd_match_net_new(&u->net_id, m, u->net_name, 2) : DK_ENOTFOUND;
   if (!rc) {
@@ -477,12 +531,31 @@ static void *unit_main(void *arg) {
   memset(&cfg, 0, sizeof cfg);
   jd_log_spool *spool = NULL;
   int rc = 0;
-  if (u->ai >= 0 && m->spec->isolation == JD_ISOLATION_PLAYER && unit_own_network(u))
+  jd_warm_await_retired(u);
+  bool own_net = u->ai >= 0 && m->spec->isolation == JD_ISOLATION_PLAYER;
+  /* A warm player's configuration (an image inspect) comes before its
+   * network, which the game logic waits for (jd_warm_join). */
+  if (u->warm && own_net &&
+      asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0)
+    u->net_name = NULL;
+  rc = u->warm && own_net && !u->net_name ? DK_ENOMEM : 0;
+  if (!rc && u->warm)
+    rc = unit_cfg_build(&cfg, u);
+  if (rc && u->warm)
+    jd_warm_net_settle(u, NULL);
+  if (!rc && own_net && unit_own_network(u))
     goto done;
-  rc = unit_cfg_build(&cfg, u);
+  if (!rc && !u->warm)
+    rc = unit_cfg_build(&cfg, u);
   if (rc) {
     u->engine_error = true;
     set_message(u, "configuration", rc);
+    goto done;
+  }
+  char *why = NULL;
+  if (!own_net && jd_match_network_await(m, &why)) {
+    u->engine_error = true;
+    u->message = why;
     goto done;
   }
   if (jd_log_spool_open(&spool, u->spool_path,
@@ -495,7 +568,10 @@ static void *unit_main(void *arg) {
   }
   if (unit_create_start(u, &cfg))
     goto done;
-  u->started_ms = jd_unix_ms();
+  /* A warm player's start is its go (the loop thread's), not this. */
+  u->since_ms = jd_unix_ms();
+  if (!u->warm)
+    u->started_ms = u->since_ms;
   jd_match_post(m, u, NOTE_STARTED);
   if (atomic_load(&u->kill) == JD_KILL_NONE)
     follow_logs(u, spool);
@@ -519,7 +595,11 @@ done:
     if (rc && rc != DK_ENOTFOUND)
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
-  unit_remove_network(u);
+  jd_warm_removed(u);
+  /* A warm player's network stays for the sweep: the game logic may be
+   * starting on it still. */
+  if (!u->warm)
+    unit_remove_network(u);
   return NULL;
 }
 

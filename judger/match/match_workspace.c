@@ -117,6 +117,29 @@ int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoi
   return rc;
 }
 
+static void *network_main(void *arg) {
+  jd_match *m = arg;
+  /* With per-player isolation only the game logic is on this one. */
+  size_t endpoints =
+      m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
+  char *id = NULL, *err = NULL;
+  int rc = jd_match_net_new(&id, m, m->net_name, endpoints);
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    if (asprintf(&err, "creating the match network: %s",
+                 e && e->code == rc ? e->message : dk_strerror(rc)) < 0)
+      err = NULL;
+  }
+  pthread_mutex_lock(&m->mu);
+  m->net_id = id;
+  m->net_rc = rc;
+  m->net_err = err;
+  m->net_settled = true;
+  pthread_cond_broadcast(&m->cond);
+  pthread_mutex_unlock(&m->mu);
+  return NULL;
+}
+
 int jd_match_create_network(jd_match *m) {
   char err[128];
   const char *pool = m->ctx->net_pool ? m->ctx->net_pool : JD_NET_POOL_DEFAULT;
@@ -129,17 +152,30 @@ int jd_match_create_network(jd_match *m) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
     return -1;
   }
-  /* With per-player isolation only the game logic is on this one. */
-  size_t endpoints =
-      m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
-  int rc = jd_match_net_new(&m->net_id, m, m->net_name, endpoints);
-  if (rc) {
-    const dk_error *e = dk_error_last();
-    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "creating the match network: %s",
-                        e && e->code == rc ? e->message : dk_strerror(rc));
+  if (pthread_create(&m->net_thread, NULL, network_main, m)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the network thread");
     return -1;
   }
+  m->net_thread_started = true;
   return 0;
+}
+
+int jd_match_network_await(jd_match *m, char **why) {
+  *why = NULL;
+  pthread_mutex_lock(&m->mu);
+  while (!m->net_settled)
+    pthread_cond_wait(&m->cond, &m->mu);
+  int rc = m->net_rc;
+  if (rc)
+    *why = strdup(m->net_err ? m->net_err : "creating the match network failed");
+  pthread_mutex_unlock(&m->mu);
+  return rc;
+}
+
+void jd_match_network_join(jd_match *m) {
+  if (m->net_thread_started)
+    pthread_join(m->net_thread, NULL);
+  m->net_thread_started = false;
 }
 
 int jd_match_net_remove(jd_match *m, const char *id, const char *name) {
@@ -177,11 +213,11 @@ void jd_match_sweep(jd_match *m) {
   /* The match network and any player network a unit thread could not
    * remove: everything with the run's label. */
   dk_network_list *nets = NULL;
-  int rc = dk_network_list_by_label(&nets, dk, labels);
-  for (size_t i = 0; !rc && i < nets->count; i++)
-    rc = jd_match_net_remove(m, nets->items[i].id, nets->items[i].name);
+  if (!dk_network_list_by_label(&nets, dk, labels))
+    for (size_t i = 0; i < nets->count; i++)
+      jd_match_net_remove(m, nets->items[i].id, nets->items[i].name);
   dk_network_list_free(nets);
-  if (rc && rc != DK_ENOTFOUND)
-    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot remove the match's networks: %s",
-                        dk_strerror(rc));
+  /* The result is out already (teardown is off its path): a network left
+   * behind is logged (jd_match_net_remove) and the periodic reconciliation
+   * removes it by its labels. */
 }

@@ -1,17 +1,32 @@
-/* Benchmark: wall time of a trivial 2-player and 4-player match against the
- * engine floor measured in the same run, and the judger's peak RSS.
+/* Benchmark: time-to-result and process wall time of a trivial 2-player
+ * and 4-player match, four ways in one run, alternating so all see the same
+ * engine load (issue 13's table):
  *
- * Floor: the same containers (same image, limits, binds, network) created,
- * started, waited and removed through direct libdockerapi calls, one after
- * another: network create, game logic create+start, each player
- * create+start, wait all, remove all, network remove.
- * Match: jd_match_run() with the test game logic in "bench" mode (starts
- * every player, waits for their exits, ends) and players that exit at once.
- * Runs alternate floor/match so both see the same engine load.
+ *  - floor: the same containers (same image, limits, binds, one internal
+ *    network) by direct libdockerapi calls, one after another: network
+ *    create, game logic create+start, each player create+start, wait all,
+ *    read every log (the result), remove all, network remove (the wall);
+ *  - docker-py: tests/bench/match_dockerpy.py, the way saiblo-worker calls
+ *    it (Debian's python3-docker; its own clock, from its first engine
+ *    call: a long-lived worker does not pay the interpreter's start);
+ *  - judger warm / judger cold: `judger run SPEC --json --quiet` as a
+ *    process with the test game logic in "bench" mode (starts every player,
+ *    waits for their exits, ends) and players that exit at once; cold is
+ *    the same spec with "limits": {"warm": false}. Time-to-result is the
+ *    first byte of the result on its stdout, wall time its exit; both from
+ *    the fork;
+ *  - optionally a second judger binary (--base PATH: an older build, cold
+ *    spec without "warm") for before/after in the same run.
  *
- *   bench_match [runs]      (default 5 runs of each)
- */
+ * Per-phase medians of the warm runs come from the progress events
+ * (elapsed_ms) `judger run --json` writes to stderr.
+ *
+ *   bench_match [runs] [--base JUDGER] [--tron SPEC]
+ *
+ * --tron SPEC: the sample Tron match's overhead (judger wall time minus the
+ * game logic's own run time from its result), warm and cold (and base). */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +43,7 @@
 #include "match/match_limits.h"
 
 #define IMAGE "judger-test/busybox:1"
+#define TRIVIAL JD_SOURCE_DIR "/tests/judger/programs/trivial"
 
 static char host_id[64];
 static char state_dir[] = "/tmp/jdbench-state-XXXXXX";
@@ -35,12 +51,16 @@ static char out_dir[] = "/tmp/jdbench-out-XXXXXX";
 
 /* ---- floor --------------------------------------------------------------- */
 
-static int floor_run(dk_client *dk, int nplayers, long long *ms) {
+static int discard(void *ud, int stream, const char *data, size_t len) {
+  (void)ud, (void)stream, (void)data, (void)len;
+  return 0;
+}
+
+static int floor_run(dk_client *dk, int nplayers, long long *ttr, long long *ms) {
   static int seq;
   char net[128], name[160], bind[600];
   snprintf(net, sizeof net, "jdbench-floor-%d-%d", (int)getpid(), seq++);
-  const char *trivial = JD_SOURCE_DIR "/tests/judger/programs/trivial";
-  snprintf(bind, sizeof bind, "%s:/app:ro", trivial);
+  snprintf(bind, sizeof bind, "%s:/app:ro", TRIVIAL);
   const char *binds[] = {bind, NULL};
   static const char *const cmd[] = {"sh", "/app/main.sh", NULL};
   dk_kv labels[] = {{"judger.bench", host_id}};
@@ -72,6 +92,11 @@ static int floor_run(dk_client *dk, int nplayers, long long *ms) {
     if ((rc = dk_container_wait(&code, dk, ids[i], NULL, NULL)))
       goto done;
   }
+  dk_logs_opts lo = {.follow = false};
+  for (int i = 0; i < n; i++)
+    if ((rc = dk_container_logs(dk, ids[i], &lo, discard, NULL, NULL)))
+      goto done;
+  *ttr = dk_now_ms() - t0;
 done:
   for (int i = 0; i < n; i++)
     if (ids[i])
@@ -83,32 +108,136 @@ done:
   return rc;
 }
 
-/* ---- match --------------------------------------------------------------- */
+/* ---- processes ------------------------------------------------------------ */
 
 typedef struct phases {
-  int64_t t0, gl_started, first_started, last_started, end, done;
+  long long gl_started, first_started, last_started, end, done;
 } phases;
 
-static void on_progress(void *ud, const char *line) {
-  phases *p = ud;
-  int64_t now = dk_now_ms() - p->t0;
-  if (strstr(line, "\"game_logic.started\""))
-    p->gl_started = now;
-  else if (strstr(line, "\"player.started\"")) {
+/* One progress line of `judger run --json` (stderr). */
+static void phase_line(phases *p, const char *line) {
+  json_object *o = json_tokener_parse(line), *v;
+  if (!o)
+    return;
+  long long t = json_object_object_get_ex(o, "elapsed_ms", &v) ? json_object_get_int64(v) : 0;
+  const char *ev = json_object_object_get_ex(o, "event", &v) ? json_object_get_string(v) : "";
+  if (!strcmp(ev, "game_logic.started"))
+    p->gl_started = t;
+  else if (!strcmp(ev, "player.started")) {
     if (!p->first_started)
-      p->first_started = now;
-    p->last_started = now;
-  } else if (strstr(line, "\"match.end\""))
-    p->end = now;
+      p->first_started = t;
+    p->last_started = t;
+  } else if (!strcmp(ev, "match.end"))
+    p->end = t;
+  else if (!strcmp(ev, "match.done"))
+    p->done = t;
+  json_object_put(o);
 }
 
-static char *spec_json(int nplayers) {
+typedef struct proc_out {
+  long long first_out, wall; /* ms from the fork: first stdout byte, exit */
+  char out[65536];           /* stdout, NUL-terminated, truncated */
+  size_t out_len;
+  phases ph;
+  int status;
+} proc_out;
+
+/* Runs argv, reading its stdout and stderr (stderr lines go to phase_line). */
+static int proc_run(char *const argv[], proc_out *r) {
+  memset(r, 0, sizeof *r);
+  r->first_out = -1;
+  int po[2], pe[2];
+  if (pipe(po) || pipe(pe))
+    return -1;
+  int64_t t0 = dk_now_ms();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(po[1], 1);
+    dup2(pe[1], 2);
+    close(po[0]), close(pe[0]), close(po[1]), close(pe[1]);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(po[1]), close(pe[1]);
+  char err[8192];
+  size_t elen = 0;
+  struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+  while (p[0].fd >= 0 || p[1].fd >= 0) {
+    if (poll(p, 2, -1) < 0)
+      continue;
+    if (p[0].revents) {
+      ssize_t n = read(po[0], r->out + r->out_len, sizeof r->out - 1 - r->out_len);
+      if (n > 0 && r->first_out < 0)
+        r->first_out = dk_now_ms() - t0;
+      if (n <= 0)
+        p[0].fd = -1;
+      else
+        r->out_len += (size_t)n;
+    }
+    if (p[1].revents) {
+      ssize_t n = read(pe[0], err + elen, sizeof err - 1 - elen);
+      if (n <= 0) {
+        p[1].fd = -1;
+        continue;
+      }
+      elen += (size_t)n;
+      err[elen] = 0;
+      char *nl;
+      while ((nl = strchr(err, '\n'))) {
+        *nl = 0;
+        phase_line(&r->ph, err);
+        elen -= (size_t)(nl + 1 - err);
+        memmove(err, nl + 1, elen + 1);
+      }
+      if (elen == sizeof err - 1)
+        elen = 0; /* a line too long for a progress event */
+    }
+  }
+  r->out[r->out_len] = 0;
+  close(po[0]), close(pe[0]);
+  waitpid(pid, &r->status, 0);
+  r->wall = dk_now_ms() - t0;
+  return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 ? 0 : -1;
+}
+
+static int judger_run(const char *bin, const char *spec_path, proc_out *r) {
+  char *const argv[] = {(char *)bin,   "run",     (char *)spec_path, "--json", "--out", out_dir,
+                        "--state-dir", state_dir, "--host-id",       host_id,  NULL};
+  int rc = proc_run(argv, r);
+  if (rc)
+    fprintf(stderr, "%s run %s failed (status %d): %.300s\n", bin, spec_path, r->status, r->out);
+  return rc;
+}
+
+static int dockerpy_run(int nplayers, long long *ttr, long long *wall) {
+  static int seq;
+  char n[16], label[96];
+  snprintf(n, sizeof n, "%d", nplayers);
+  snprintf(label, sizeof label, "jdbench-py-%d-%d", (int)getpid(), seq++);
+  char *const argv[] = {"/usr/bin/python3",
+                        JD_SOURCE_DIR "/tests/bench/match_dockerpy.py",
+                        IMAGE,
+                        TRIVIAL,
+                        n,
+                        label,
+                        NULL};
+  static proc_out r;
+  if (proc_run(argv, &r) || sscanf(r.out, "result %lld\ndone %lld", ttr, wall) != 2) {
+    fprintf(stderr, "docker-py run failed: %.300s\n", r.out);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- specs ----------------------------------------------------------------- */
+
+static char *spec_json(int nplayers, const char *limits) {
   char players[4096] = "", plan[64] = "";
   for (int i = 0; i < nplayers; i++) {
     char one[512];
     snprintf(one, sizeof one,
-             "%s{\"id\":\"t%d\",\"image\":\"" IMAGE "\",\"dir\":\"" JD_SOURCE_DIR
-             "/tests/judger/programs/trivial\",\"cmd\":[\"sh\",\"/app/main.sh\"]}",
+             "%s{\"id\":\"t%d\",\"image\":\"" IMAGE "\",\"dir\":\"" TRIVIAL
+             "\",\"cmd\":[\"sh\",\"/app/main.sh\"]}",
              i ? "," : "", i);
     strcat(players, one);
     snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s%d", i ? " " : "", i);
@@ -117,51 +246,165 @@ static char *spec_json(int nplayers) {
   if (asprintf(&s,
                "{\"id\":\"bench%d\",\"game_logic\":{\"id\":\"game\",\"image\":\"" IMAGE
                "\",\"dir\":\"" JD_SOURCE_DIR "/tests/judger/programs/game\","
-               "\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[%s],"
+               "\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[%s],%s"
                "\"config\":{\"mode\":\"bench\",\"plan\":\"%s\"}}",
-               nplayers, players, plan) < 0)
+               nplayers, players, limits, plan) < 0)
     return NULL;
   return s;
 }
 
-static int match_run(jd_ctx *ctx, const jd_match_spec *spec, long long *ms, phases *ph) {
-  memset(ph, 0, sizeof *ph);
-  ph->t0 = dk_now_ms();
-  jd_match_hooks hooks = {.progress = on_progress, .ud = ph};
-  jd_match_result *r = NULL;
-  int rc = jd_match_run(&r, ctx, spec, out_dir, &hooks);
-  *ms = dk_now_ms() - ph->t0;
-  ph->done = *ms;
-  if (!rc && r->status != JD_MATCH_STATUS_FINISHED) {
-    fprintf(stderr, "match %s: %s\n", jd_match_status_name(r->status), r->reason ? r->reason : "");
-    rc = -1;
-  }
-  jd_match_result_free(r);
+static int write_spec(char *path, size_t cap, const char *name, int nplayers, const char *limits) {
+  snprintf(path, cap, "%s/%s", state_dir, name);
+  char *json = spec_json(nplayers, limits);
+  int rc = json ? jd_write_file(path, json, strlen(json)) : -1;
+  free(json);
   return rc;
 }
 
-/* Peak RSS of `judger run` as a process (wait4 rusage), in KiB. */
-static long cli_rss(const char *spec_path) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", 1);
-    dup2(null, 1);
-    dup2(null, 2);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", spec_path, "--out", out_dir, "--state-dir",
-          state_dir, "--host-id", host_id, "--quiet", (char *)NULL);
-    _exit(127);
+/* ---- the table --------------------------------------------------------------- */
+
+#define MAXRUNS 50
+
+typedef struct series {
+  long long ttr[MAXRUNS], wall[MAXRUNS];
+} series;
+
+static void print_cell(series *s, int runs) {
+  printf(" %6lld/%-6lld", bench_median(s->ttr, runs), bench_median(s->wall, runs));
+}
+
+static int table(dk_client *dk, int runs, const char *base) {
+  int sizes[] = {2, 4};
+  printf("time-to-result/wall, medians of %d (ms)\n", runs);
+  printf("%-7s %13s %13s %13s %13s %13s   %s\n", "players", "floor", "docker-py", "judger warm",
+         "judger cold", base ? "base (cold)" : "", "warm/floor warm/py (ttr); phases of warm");
+  for (size_t k = 0; k < 2; k++) {
+    int n = sizes[k];
+    char warm_path[256], cold_path[256], base_path[256];
+    if (write_spec(warm_path, sizeof warm_path, "warm.json", n, "") ||
+        write_spec(cold_path, sizeof cold_path, "cold.json", n, "\"limits\":{\"warm\":false},") ||
+        write_spec(base_path, sizeof base_path, "base.json", n, ""))
+      return -1;
+    static series fl, py, wm, cd, bs;
+    long long g[MAXRUNS], p1[MAXRUNS], pn[MAXRUNS], e[MAXRUNS], d[MAXRUNS];
+    for (int i = 0; i < runs; i++) {
+      static proc_out r;
+      if (floor_run(dk, n, &fl.ttr[i], &fl.wall[i]) || dockerpy_run(n, &py.ttr[i], &py.wall[i]) ||
+          judger_run(JD_BINARY_DIR "/bin/judger", warm_path, &r))
+        return -1;
+      wm.ttr[i] = r.first_out, wm.wall[i] = r.wall;
+      g[i] = r.ph.gl_started, p1[i] = r.ph.first_started, pn[i] = r.ph.last_started;
+      e[i] = r.ph.end, d[i] = r.ph.done;
+      if (judger_run(JD_BINARY_DIR "/bin/judger", cold_path, &r))
+        return -1;
+      cd.ttr[i] = r.first_out, cd.wall[i] = r.wall;
+      if (base) {
+        if (judger_run(base, base_path, &r))
+          return -1;
+        bs.ttr[i] = r.first_out, bs.wall[i] = r.wall;
+      }
+    }
+    printf("%-7d", n);
+    print_cell(&fl, runs);
+    print_cell(&py, runs);
+    print_cell(&wm, runs);
+    print_cell(&cd, runs);
+    if (base)
+      print_cell(&bs, runs);
+    else
+      printf(" %13s", "");
+    long long w = bench_median(wm.ttr, runs);
+    printf("   %.2fx %.2fx; gl started %lld, players %lld..%lld, end %lld, done %lld\n",
+           (double)w / (double)bench_median(fl.ttr, runs),
+           (double)w / (double)bench_median(py.ttr, runs), bench_median(g, runs),
+           bench_median(p1, runs), bench_median(pn, runs), bench_median(e, runs),
+           bench_median(d, runs));
+    fflush(stdout);
   }
-  int st;
-  struct rusage ru;
-  if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+  return 0;
+}
+
+/* ---- the Tron sample ------------------------------------------------------------ */
+
+/* The game logic's own run time from a result's JSON, in ms. */
+static long long gl_duration(const char *json) {
+  json_object *o = json_tokener_parse(json), *gl, *v;
+  long long ms = -1;
+  if (o && json_object_object_get_ex(o, "game_logic", &gl) &&
+      json_object_object_get_ex(gl, "duration_ms", &v))
+    ms = json_object_get_int64(v);
+  json_object_put(o);
+  return ms;
+}
+
+static int tron(const char *spec, int runs, const char *base) {
+  /* The same spec with warm starts off, next to the original. */
+  char *text = NULL;
+  size_t len = 0;
+  if (jd_read_file(&text, &len, spec, 1 << 20))
     return -1;
-  return ru.ru_maxrss;
+  json_object *root = json_tokener_parse(text), *lim;
+  free(text);
+  if (!root)
+    return -1;
+  /* Relative program dirs are resolved against the spec's own directory. */
+  char cold[512];
+  snprintf(cold, sizeof cold, "%s.cold.json", spec);
+  if (!json_object_object_get_ex(root, "limits", &lim)) {
+    lim = json_object_new_object();
+    json_object_object_add(root, "limits", lim);
+  }
+  json_object_object_add(lim, "warm", json_object_new_boolean(0));
+  const char *c = json_object_to_json_string(root);
+  int wrc = jd_write_file(cold, c, strlen(c));
+  json_object_put(root);
+  if (wrc)
+    return -1;
+  const char *bins[] = {JD_BINARY_DIR "/bin/judger", JD_BINARY_DIR "/bin/judger", base};
+  const char *specs[] = {spec, cold, spec};
+  const char *names[] = {"warm", "cold", "base"};
+  series s[3];
+  int ncols = base ? 3 : 2, rc = 0;
+  /* Once each first, not counted: the programs' builds land in the cache. */
+  for (int k = 0; k < ncols && !rc; k++) {
+    static proc_out r;
+    rc = judger_run(bins[k], specs[k], &r);
+  }
+  for (int i = 0; i < runs && !rc; i++)
+    for (int k = 0; k < ncols && !rc; k++) {
+      static proc_out r;
+      rc = judger_run(bins[k], specs[k], &r);
+      long long g = gl_duration(r.out);
+      s[k].ttr[i] = r.first_out - g;
+      s[k].wall[i] = r.wall - g;
+    }
+  unlink(cold);
+  if (rc)
+    return -1;
+  printf("Tron %s: overhead = time-to-result / wall minus the game logic's own run time, "
+         "medians of %d (ms):",
+         spec, runs);
+  for (int k = 0; k < ncols; k++) {
+    printf(" %s", names[k]);
+    print_cell(&s[k], runs);
+  }
+  printf("\n");
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  int runs = argc > 1 ? atoi(argv[1]) : 5;
-  if (runs < 1 || runs > 50)
-    runs = 5;
+  int runs = 7;
+  const char *base = NULL, *tron_spec = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--base") && i + 1 < argc)
+      base = argv[++i];
+    else if (!strcmp(argv[i], "--tron") && i + 1 < argc)
+      tron_spec = argv[++i];
+    else
+      runs = atoi(argv[i]);
+  }
+  if (runs < 1 || runs > MAXRUNS)
+    runs = 7;
   dk_client *dk = NULL;
   if (dk_client_new(&dk, NULL) || dk_ping(dk, NULL)) {
     fprintf(stderr, "bench_match: the engine is not reachable\n");
@@ -176,49 +419,9 @@ int main(int argc, char **argv) {
   if (!mkdtemp(state_dir) || !mkdtemp(out_dir))
     return 1;
   snprintf(host_id, sizeof host_id, "bench-%d", (int)getpid());
-  jd_ctx ctx = {.dk = dk, .state_dir = state_dir, .host_id = host_id};
-  int sizes[] = {2, 4};
-  printf("%-8s %10s %10s %7s   %s\n", "players", "floor ms", "match ms", "ratio",
-         "match phases (median ms): gl started / first player / last player / end / done");
-  for (size_t s = 0; s < 2; s++) {
-    int n = sizes[s];
-    char *json = spec_json(n);
-    jd_match_spec *spec = NULL;
-    char err[256];
-    if (!json || jd_match_spec_parse(&spec, json, NULL, err, sizeof err)) {
-      fprintf(stderr, "spec: %s\n", err);
-      return 1;
-    }
-    long long f[50], m[50], g[50], p1[50], pn[50], e[50], d[50];
-    for (int i = 0; i < runs; i++) {
-      phases ph;
-      if (floor_run(dk, n, &f[i]) || match_run(&ctx, spec, &m[i], &ph)) {
-        fprintf(stderr, "run %d failed\n", i);
-        return 1;
-      }
-      g[i] = ph.gl_started, p1[i] = ph.first_started, pn[i] = ph.last_started, e[i] = ph.end,
-      d[i] = ph.done;
-    }
-    long long fm = bench_median(f, runs), mm = bench_median(m, runs);
-    printf("%-8d %10lld %10lld %7.3f   %lld / %lld / %lld / %lld / %lld\n", n, fm, mm,
-           (double)mm / (double)fm, bench_median(g, runs), bench_median(p1, runs),
-           bench_median(pn, runs), bench_median(e, runs), bench_median(d, runs));
-    fflush(stdout);
-    if (s == 1) {
-      char path[256];
-      snprintf(path, sizeof path, "%s/spec.json", state_dir);
-      jd_write_file(path, json, strlen(json));
-      long rss = cli_rss(path);
-      struct rusage self;
-      getrusage(RUSAGE_SELF, &self);
-      printf("peak RSS: judger run (4 players) %ld KiB; this benchmark process %ld KiB\n", rss,
-             self.ru_maxrss);
-    }
-    jd_match_spec_free(spec);
-    free(json);
-  }
+  int rc = tron_spec ? tron(tron_spec, runs, base) : table(dk, runs, base);
   jd_rm_rf(state_dir);
   jd_rm_rf(out_dir);
   dk_client_free(dk);
-  return 0;
+  return rc ? 1 : 0;
 }

@@ -1,6 +1,8 @@
-/* judger-hold: PID 1 of a game-logic container (see match/hold.h).
+/* judger-hold: PID 1 of a game-logic container (see match/hold.h), and
+ * the shim of a warm player.
  *
  *   judger-hold CMD [ARG...]
+ *   judger-hold --warm CMD [ARG...]
  *
  * Built static (it runs in any image) and kept to libc. It runs as the
  * game's user: the game could open the FIFO too, which only spoils its own
@@ -223,7 +225,48 @@ static int wait_game(pid_t pid) {
   }
 }
 
+/* ---- a warm player ------------------------------------------------------ */
+
+/* Reads the go message from JD_WARM_FIFO (NUL-terminated "KEY=VALUE"
+ * strings, then an empty one), puts them into the environment and execs
+ * the player's command: nothing of the player runs before the judger's go.
+ * The judger holds the FIFO open read+write, so the open never blocks and
+ * a read sees no EOF before the go. */
+static int warm(char **argv) {
+  static char msg[JD_WARM_MSG_MAX + 2];
+  size_t len = 0;
+  int fd = open(JD_WARM_FIFO, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    dprintf(2, "judger-hold: %s: %s\n", JD_WARM_FIFO, strerror(errno));
+    return 126;
+  }
+  /* Complete when the message ends in an empty string: "...\0\0" (or is
+   * just "\0"). */
+  while (!(len == 1 && msg[0] == 0) && !(len >= 2 && !msg[len - 1] && !msg[len - 2])) {
+    ssize_t n = read(fd, msg + len, JD_WARM_MSG_MAX - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      dprintf(2, "judger-hold: no go message\n");
+      return 126;
+    }
+    len += (size_t)n;
+  }
+  close(fd);
+  for (char *p = msg; *p; p += strlen(p) + 1)
+    if (strchr(p, '=') && putenv(p)) {
+      dprintf(2, "judger-hold: environment: %s\n", strerror(errno));
+      return 126;
+    }
+  execvp(argv[0], argv);
+  int e = errno;
+  dprintf(2, "judger-hold: cannot run %s: %s\n", argv[0], strerror(e));
+  return e == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && !strcmp(argv[1], "--warm"))
+    return warm(argv + 2);
   if (argc < 2) {
     dprintf(2, "judger-hold: no command\n");
     return 127;
