@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libjson-c-dev libgit2-dev libssl-dev libcriterion-dev
       libhiredis-dev libarchive-dev
       docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2
-      python3)  # samples: the Python AIs run on the host in tests, and the replay tools
+      python3  # samples: the Python AIs run on the host in tests, and the replay tools
+      docker-compose systemd)  # tests/deploy: the two-host compose file, systemd-analyze
 
 need=()
 for p in "${PKGS[@]}"; do

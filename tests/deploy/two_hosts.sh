@@ -19,7 +19,9 @@
 # labelled judger.host is left in either engine; SIGTERM drains both
 # judgers (exit 0). Everything the test made (containers, volumes, networks:
 # the compose project) is removed on every path.
-# Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging).
+# Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging);
+# DEPLOY_LOG=FILE keeps the compose logs there (default: the work dir, kept
+# only after a failure).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 compose_file=$root/images/compose.yml
@@ -98,11 +100,12 @@ ok=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  local log=${DEPLOY_LOG:-$work/compose.log}
+  dc "$project" logs --no-color --timestamps redis judger-a judger-b engine-a engine-b \
+    >"$log" 2>&1 || true
+  say "compose logs: $log"
   if [ "$ok" != 1 ]; then
-    dc "$project" logs --no-color --tail 60 judger-a judger-b engine-a engine-b \
-      >"$work/compose.log" 2>&1 || true
-    say "compose logs: $work/compose.log"
-    tail -40 "$work/compose.log" >&2 || true
+    grep -E 'judger-[ab]_1' "$log" | tail -40 >&2 || true
     if [ "${DEPLOY_KEEP:-}" = 1 ]; then
       say "DEPLOY_KEEP=1: project $project left up"
       exit "$rc"
@@ -127,7 +130,7 @@ wait_for() {
   done
 }
 
-cid() { dc "$project" ps -q "$1"; }
+cid() { dc "$project" ps -q "$1" 2>/dev/null; }
 inner() { # inner a|b docker-args...: the docker CLI of that host's engine
   local id
   id=$(cid "engine-$1")
@@ -141,9 +144,9 @@ labelled() { # labelled a|b: judger.host containers + networks of that engine
     $(inner "$1" network ls -q --filter label=judger.host | wc -l)))
 }
 live_hosts() { # the live host ids in `judger status --json`, sorted
-  jcli "$1" status --json | $py -c '
+  jcli "$1" status --json 2>/dev/null | $py -c '
 import json, sys
-print(" ".join(sorted(h["host"] for h in json.load(sys.stdin)["hosts"])))'
+print(" ".join(sorted(h["host"] for h in json.load(sys.stdin)["hosts"])))' 2>/dev/null
 }
 hosts_are() { [ "$(live_hosts "$1")" = "$2" ]; }
 
@@ -159,12 +162,17 @@ for a in $(/bin/busybox --list); do
 done
 tar -C "$work/rootfs" -cf "$base_tar" .
 # An engine of a real deployment holds the Debian base (judger build
-# --base-image, a debootstrap): the judger builds its build proxy from it
-# on the first image build (docs/build.md). Copied from the host's engine,
-# as images/engines/sidecar.sh does, instead of a debootstrap per engine.
+# --base-image, a debootstrap), and the judger builds its build proxy from
+# it on the engine's first image build (docs/build.md). Both are copied from
+# the host's engine when it has them, as images/engines/sidecar.sh does:
+# under vfs the proxy build (apt-get in a 170 MB copy) costs a minute or
+# more per engine. A proxy image the host lacks (another allow-list) is
+# built by the judgers themselves.
 docker image inspect judger/debian:bookworm >/dev/null 2>&1 ||
   die "judger/debian:bookworm is missing on the host's engine (images/build-image.sh makes it)"
-docker save judger/debian:bookworm >"$work/debian.tar"
+seeds=(judger/debian:bookworm $(docker images --filter label=judger.build-proxy=image \
+  --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' || true))
+docker save "${seeds[@]}" >"$work/debian.tar"
 seed() {
   inner "$1" import - judger-test/busybox:1 <"$base_tar" >/dev/null &&
     inner "$1" load <"$work/debian.tar" >/dev/null
@@ -181,7 +189,7 @@ pa=$!
 seed b &
 pb=$!
 wait "$pa" && wait "$pb" || die "seeding the engines"
-say "engines seeded in $(elapsed "$t_seed") s"
+say "engines seeded in $(elapsed "$t_seed") s: busybox, ${seeds[*]}"
 dc "$project" up -d >>"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
 wait_for "judger status shows both hosts" 90 hosts_are b "judge-a judge-b"
 say "two hosts up in $(elapsed "$t_up") s; judger status: $(live_hosts b)"
@@ -201,13 +209,13 @@ done
 # The moment to kill: host a runs a match whose game logic is past turn 1
 # with turns to go (the heartbeat carries each task's progress).
 running_on_a() {
-  jcli b status --json | $py -c '
+  jcli b status --json 2>/dev/null | $py -c '
 import json, sys
 turns = int(sys.argv[1])
 for t in json.load(sys.stdin)["running"]:
     p = t.get("progress") or {}
     if t["host"] == "judge-a" and 1 <= p.get("turn", 0) <= turns - 3:
-        print(t["task_id"])' "$turns" >"$work/victims"
+        print(t["task_id"])' "$turns" >"$work/victims" 2>/dev/null
   [ -s "$work/victims" ]
 }
 wait_for "host a runs a match mid-way" 180 running_on_a
