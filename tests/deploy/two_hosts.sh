@@ -202,7 +202,7 @@ ids=()
 for i in $(seq -w 1 10); do
   id=dep-$i
   ids+=("$id")
-  printf '{"id":"%s","type":"match","match":{"id":"%s","game_logic":{"id":"deploy-game","dir":"/srv/programs/deploy_game"},"players":[{"id":"honest","dir":"/srv/programs/honest"}],"config":{"turns":%d}}}' \
+  printf '{"id":"%s","type":"match","match":{"id":"%s","game_logic":{"id":"deploy-game","dir":"/srv/programs/daemon_game"},"players":[{"id":"honest","dir":"/srv/programs/honest"}],"config":{"turns":%d,"player":true}}}' \
     "$id" "$id" "$turns" | jcli b submit --priority match - >/dev/null || die "submit $id"
 done
 
@@ -244,7 +244,7 @@ t = r["task"]
 print(sys.argv[1], t["host"], t["attempt"], r["status"], json.dumps(r.get("scores")))' "$id"
 done >"$work/results"
 cat "$work/results" >&2
-awk '$4 != "finished" || $5 != "[1.0]" && $5 != "[1]" { bad = 1; print "deploy: not finished with score 1: " $0 > "/dev/stderr" }
+awk '$4 != "finished" || $5 != "[7.0]" && $5 != "[7]" { bad = 1; print "deploy: not finished with score 7: " $0 > "/dev/stderr" }
      END { exit bad }' "$work/results" || die "a match did not finish with the honest player's score"
 for v in $victims; do
   grep -q "^$v judge-b [2-9] " "$work/results" ||
