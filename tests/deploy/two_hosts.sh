@@ -39,8 +39,8 @@ need() {
   exit 77
 }
 
-curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1 ||
-  need "no Docker engine on /var/run/docker.sock (run images/setup-host.sh)"
+host_engine() { curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; }
+host_engine || need "no Docker engine on /var/run/docker.sock (run images/setup-host.sh)"
 
 build_images() {
   local what t
@@ -100,7 +100,10 @@ ok=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  local log=${DEPLOY_LOG:-$work/compose.log}
+  local log=${DEPLOY_LOG:-$work/compose.log} i
+  # An engine that went away may come back: its restart policies would
+  # bring the project up again, so wait a minute for it before removing.
+  for i in $(seq 1 60); do host_engine && break; sleep 1; done
   dc "$project" logs --no-color --timestamps redis judger-a judger-b engine-a engine-b \
     >"$log" 2>&1 || true
   say "compose logs: $log"
@@ -119,13 +122,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for DESCRIPTION SECONDS COMMAND...: polls the condition.
+# wait_for DESCRIPTION SECONDS COMMAND...: polls the condition. The host's
+# engine carries everything: when it stops answering (another test stopping
+# dockerd: this one is RUN_SERIAL for that reason) the test says so.
 wait_for() {
-  local what=$1 limit=$2 t
+  local what=$1 limit=$2 t away=0
   shift 2
   t=$(date +%s)
   until "$@"; do
     [ $(($(date +%s) - t)) -lt "$limit" ] || die "timed out after $limit s: $what"
+    if host_engine; then away=0; else away=$((away + 1)); fi
+    [ "$away" -lt 20 ] || die "the host's Docker engine stopped answering while waiting: $what"
     sleep 0.3
   done
 }
@@ -262,6 +269,9 @@ sys.exit("deploy: results stream: %s" % dict(c) if bad else 0)' "${ids[@]}"
 }
 one_result_each
 [ "$(rcli XLEN judger:dead)" = 0 ] || die "dead letters: $(rcli XRANGE judger:dead - +)"
+# No system fault on the way: the only re-runs are the takeovers.
+faults=$(for h in a b; do docker logs "$(cid "judger-$h")" 2>&1; done | grep -E 'task\.(retry|dead)' || true)
+[ -z "$faults" ] || die "tasks were retried for a system fault: $faults"
 
 # ---- host a comes back ------------------------------------------------------
 dc "$project" start engine-a >>"$work/up.log" 2>&1 || die "restart engine-a"
