@@ -175,8 +175,10 @@ tar -C "$work/rootfs" -cf "$base_tar" .
 # under vfs the proxy build (apt-get in a 170 MB copy) costs a minute or
 # more per engine. A proxy image the host lacks (another allow-list) is
 # built by the judgers themselves.
-docker image inspect judger/debian:bookworm >/dev/null 2>&1 ||
+docker image inspect judger/debian:bookworm >/dev/null 2>&1 || {
+  host_engine || die "the host's Docker engine stopped answering (another test restarting dockerd?)"
   die "judger/debian:bookworm is missing on the host's engine (images/build-image.sh makes it)"
+}
 seeds=(judger/debian:bookworm $(docker images --filter label=judger.build-proxy=image \
   --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' || true))
 docker save "${seeds[@]}" >"$work/debian.tar"
