@@ -20,8 +20,8 @@
 # judgers (exit 0). Everything the test made (containers, volumes, networks:
 # the compose project) is removed on every path.
 # Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging);
-# DEPLOY_LOG=FILE keeps the compose logs there (default: the work dir, kept
-# only after a failure).
+# DEPLOY_LOG=FILE keeps the compose logs there (CTest: the build directory;
+# default: printed in part after a failure, then removed with the rest).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 compose_file=$root/images/compose.yml
@@ -43,15 +43,18 @@ host_engine() { curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http:/
 host_engine || need "no Docker engine on /var/run/docker.sock (run images/setup-host.sh)"
 
 build_images() {
-  local what t
+  local what t log
+  log=$(mktemp /tmp/judger-deploy-build.XXXXXX)
   for what in dind judger redis; do
     t=$(date +%s.%N)
-    bash "$root/images/build-image.sh" "$what" >"/tmp/judger-deploy-build-$what.log" 2>&1 || {
-      tail -30 "/tmp/judger-deploy-build-$what.log" >&2
-      die "images/build-image.sh $what failed (log: /tmp/judger-deploy-build-$what.log)"
+    bash "$root/images/build-image.sh" "$what" >"$log" 2>&1 || {
+      tail -30 "$log" >&2
+      rm -f "$log"
+      die "images/build-image.sh $what failed"
     }
     say "image judger/$what built in $(elapsed "$t") s"
   done
+  rm -f "$log"
   say "images ready in $(elapsed "$t_start") s"
 }
 
@@ -106,7 +109,7 @@ cleanup() {
   for i in $(seq 1 60); do host_engine && break; sleep 1; done
   dc "$project" logs --no-color --timestamps redis judger-a judger-b engine-a engine-b \
     >"$log" 2>&1 || true
-  say "compose logs: $log"
+  [ -n "${DEPLOY_LOG:-}" ] && say "compose logs: $log"
   if [ "$ok" != 1 ]; then
     grep -E 'judger-[ab]_1' "$log" | tail -40 >&2 || true
     if [ "${DEPLOY_KEEP:-}" = 1 ]; then
@@ -115,8 +118,7 @@ cleanup() {
     fi
   fi
   dc "$project" down -v --remove-orphans -t 1 >/dev/null 2>&1 || true
-  rm -rf "$work/debian.tar" "$work/rootfs" "$work/busybox.tar"
-  [ "$ok" = 1 ] && rm -rf "$work"
+  rm -rf "$work"
   exit "$rc"
 }
 trap cleanup EXIT
