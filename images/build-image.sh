@@ -3,15 +3,21 @@
 # engine's socket; no docker CLI needed):
 #   images/build-image.sh judger   -> judger/judger:latest (context: the repo)
 #   images/build-image.sh dind     -> judger/dind:latest   (context: images/dind)
+#   images/build-image.sh redis    -> judger/redis:latest  (context: images/redis;
+#                                     the queue where no registry has redis:7)
 # Both start FROM judger/debian:bookworm, which `judger build --base-image`
 # makes offline (debootstrap) once per engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=${1:?usage: images/build-image.sh judger|dind}
+what=${1:?usage: images/build-image.sh judger|dind|redis}
 sock=${DOCKER_SOCK:-/var/run/docker.sock}
 case "$what" in
-  judger) ctx=(git archive --format=tar HEAD); dockerfile=images/judger/Dockerfile ;;
+  # The working tree, not HEAD (a test builds what it tests), and only what
+  # the Dockerfile copies: build directories and caches stay out.
+  judger) ctx=(tar -cf - CMakeLists.txt include dockerapi judger images/judger/Dockerfile)
+          dockerfile=images/judger/Dockerfile ;;
   dind)   ctx=(tar -C images/dind -cf - .);    dockerfile=Dockerfile ;;
+  redis)  ctx=(tar -C images/redis -cf - .);   dockerfile=Dockerfile ;;
   *) echo "unknown image $what" >&2; exit 2 ;;
 esac
 if ! curl -fsS --unix-socket "$sock" "http://d/images/judger/debian:bookworm/json" >/dev/null 2>&1; then

@@ -12,6 +12,10 @@
 # DOCKER_MIN_API_VERSION (Docker 25+): raises the oldest API the engine serves.
 set -eu
 mkdir -p /run/dind
+# A restarted sidecar (restart policy, host reboot, a killed host brought
+# back) keeps its file system: dockerd refuses a pid file whose pid is alive,
+# and its own is PID 1 again; containerd's would be taken for a running one.
+rm -f /run/docker.pid /run/docker/containerd/containerd.pid
 if [ "${DIND_UNPRIVILEGED:-}" = 1 ]; then
   for d in /sys/fs/cgroup/*/; do
     mount -o remount,bind,rw "$d" 2>/dev/null || true

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# test-labels: deploy
+# The deployment, proved (docs/deployment.md): images/compose.yml as users
+# copy it, two judger hosts (each a judger container + its own
+# Docker-in-Docker engine) and one Redis on this machine.
+#
+#   tests/deploy/two_hosts.sh images   builds judger/dind, judger/judger and
+#                                      judger/redis with images/build-image.sh
+#   tests/deploy/two_hosts.sh run      the two-host test (needs the images)
+#
+# run: the engines start (unprivileged settings, vfs), each gets the 2 MB
+# busybox base image (the one thing an empty engine cannot make itself: no
+# registry here); the judgers start and build the programs' run images
+# themselves on their first match. 10 matches are submitted; host a (judger
+# and engine) is killed with SIGKILL while it runs a match; then: every task
+# has exactly one result, host b finished a's matches (lease takeover,
+# attempt 2), `judger status` showed both hosts and then only b; host a is
+# brought back and its start-up reconciliation empties its engine; nothing
+# labelled judger.host is left in either engine; SIGTERM drains both
+# judgers (exit 0). Everything the test made (containers, volumes, networks:
+# the compose project) is removed on every path.
+# Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging);
+# DEPLOY_LOG=FILE keeps the compose logs there (CTest: the build directory;
+# default: printed in part after a failure, then removed with the rest).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+compose_file=$root/images/compose.yml
+py=/usr/bin/python3
+t_start=$(date +%s.%N)
+
+say() { echo "deploy: $*" >&2; }
+die() { say "FAIL: $*"; exit 1; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Not reaching a real part is a failure under CI, a skip (77) elsewhere.
+need() {
+  [ "${CI:-}" = true ] && die "$*"
+  say "SKIP: $*"
+  exit 77
+}
+
+host_engine() { curl -fsS --max-time 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; }
+host_engine || need "no Docker engine on /var/run/docker.sock (run images/setup-host.sh)"
+
+build_images() {
+  local what t log
+  log=$(mktemp /tmp/judger-deploy-build.XXXXXX)
+  for what in dind judger redis; do
+    t=$(date +%s.%N)
+    bash "$root/images/build-image.sh" "$what" >"$log" 2>&1 || {
+      tail -30 "$log" >&2
+      rm -f "$log"
+      die "images/build-image.sh $what failed"
+    }
+    say "image judger/$what built in $(elapsed "$t") s"
+  done
+  rm -f "$log"
+  say "images ready in $(elapsed "$t_start") s"
+}
+
+if [ "${1:-run}" = images ]; then
+  build_images
+  exit 0
+fi
+
+# The test may use the compose tool (the product never does): the plugin
+# when present, else Debian's docker-compose (v1).
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  compose=(docker-compose)
+else
+  need "neither 'docker compose' nor docker-compose (apt-get install docker-compose)"
+fi
+for img in judger/judger judger/dind judger/redis; do
+  docker image inspect "$img:latest" >/dev/null 2>&1 ||
+    die "image $img:latest is missing: run tests/deploy/two_hosts.sh images"
+done
+
+# The deployment's settings for this machine (docs/deployment.md): no
+# privileged (it fails here), vfs inside, a short lease so the takeover
+# comes within seconds.
+export DIND_PRIVILEGED=false DIND_UNPRIVILEGED=1 DIND_STORAGE_DRIVER=vfs
+export JUDGER_SLOTS=2 JUDGER_LEASE_MS=6000 JUDGER_GRACE_MS=20000
+export JUDGER_PROGRAMS=$root/tests/judger/programs JUDGER_REDIS_IMAGE=judger/redis:latest
+unset JUDGER_REDIS DOCKER_HOST
+
+project=judgerdeploy$$
+dc() { "${compose[@]}" -p "$1" -f "$compose_file" "${@:2}"; }
+
+# A run killed before its trap (SIGKILL, a ctest timeout) leaves its
+# project: remove those whose test process is gone.
+for p in $(docker ps -a --filter label=com.docker.compose.project \
+  --format '{{.Label "com.docker.compose.project"}}' | sort -u); do
+  case $p in judgerdeploy[0-9]*) ;; *) continue ;; esac
+  kill -0 "${p#judgerdeploy}" 2>/dev/null && continue
+  say "removing the leftover project $p"
+  dc "$p" down -v --remove-orphans -t 1 >/dev/null 2>&1 || true
+done
+
+work=$(mktemp -d /tmp/judger-deploy.XXXXXX)
+ok=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local log=${DEPLOY_LOG:-$work/compose.log} i
+  # An engine that went away may come back: its restart policies would
+  # bring the project up again, so wait a minute for it before removing.
+  for i in $(seq 1 60); do host_engine && break; sleep 1; done
+  dc "$project" logs --no-color --timestamps redis judger-a judger-b engine-a engine-b \
+    >"$log" 2>&1 || true
+  [ -n "${DEPLOY_LOG:-}" ] && say "compose logs: $log"
+  if [ "$ok" != 1 ]; then
+    grep -E 'judger-[ab]_1' "$log" | tail -40 >&2 || true
+    if [ "${DEPLOY_KEEP:-}" = 1 ]; then
+      say "DEPLOY_KEEP=1: project $project left up"
+      exit "$rc"
+    fi
+  fi
+  dc "$project" down -v --remove-orphans -t 1 >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls the condition. The host's
+# engine carries everything: when it stops answering (another test stopping
+# dockerd: this one is RUN_SERIAL for that reason) the test says so.
+wait_for() {
+  local what=$1 limit=$2 t away=0
+  shift 2
+  t=$(date +%s)
+  until "$@"; do
+    [ $(($(date +%s) - t)) -lt "$limit" ] || die "timed out after $limit s: $what"
+    if host_engine; then away=0; else away=$((away + 1)); fi
+    [ "$away" -lt 20 ] || die "the host's Docker engine stopped answering while waiting: $what"
+    sleep 0.3
+  done
+}
+
+cid() { dc "$project" ps -q "$1" 2>/dev/null; }
+inner() { # inner a|b docker-args...: the docker CLI of that host's engine
+  local id
+  id=$(cid "engine-$1")
+  docker exec -i "$id" docker -H unix:///run/dind/docker.sock "${@:2}"
+}
+rcli() { docker exec -i "$(cid redis)" redis-cli --raw "$@"; }
+jcli() { docker exec -i "$(cid "judger-$1")" judger "${@:2}"; }
+engine_answers() { inner "$1" version >/dev/null 2>&1; }
+labelled() { # labelled a|b: judger.host containers + networks of that engine
+  echo $(($(inner "$1" ps -aq --filter label=judger.host | wc -l) +
+    $(inner "$1" network ls -q --filter label=judger.host | wc -l)))
+}
+live_hosts() { # the live host ids in `judger status --json`, sorted
+  jcli "$1" status --json 2>/dev/null | $py -c '
+import json, sys
+print(" ".join(sorted(h["host"] for h in json.load(sys.stdin)["hosts"])))' 2>/dev/null
+}
+hosts_are() { [ "$(live_hosts "$1")" = "$2" ]; }
+
+# The busybox base, imported into an engine: FROM scratch + busybox-static.
+base_tar=$work/busybox.tar
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
+chmod 1777 "$work/rootfs/tmp"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+printf 'root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' >"$work/rootfs/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
+for a in $(/bin/busybox --list); do
+  [ "$a" = busybox ] || ln -s busybox "$work/rootfs/bin/$a"
+done
+tar -C "$work/rootfs" -cf "$base_tar" .
+# An engine of a real deployment holds the Debian base (judger build
+# --base-image, a debootstrap), and the judger builds its build proxy from
+# it on the engine's first image build (docs/build.md). Both are copied from
+# the host's engine when it has them, as images/engines/sidecar.sh does:
+# under vfs the proxy build (apt-get in a 170 MB copy) costs a minute or
+# more per engine. A proxy image the host lacks (another allow-list) is
+# built by the judgers themselves.
+docker image inspect judger/debian:bookworm >/dev/null 2>&1 || {
+  host_engine || die "the host's Docker engine stopped answering (another test restarting dockerd?)"
+  die "judger/debian:bookworm is missing on the host's engine (images/build-image.sh makes it)"
+}
+seeds=(judger/debian:bookworm $(docker images --filter label=judger.build-proxy=image \
+  --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' || true))
+docker save "${seeds[@]}" >"$work/debian.tar"
+seed() {
+  inner "$1" import - judger-test/busybox:1 <"$base_tar" >/dev/null &&
+    inner "$1" load <"$work/debian.tar" >/dev/null
+}
+
+# ---- up -------------------------------------------------------------------
+t_up=$(date +%s.%N)
+dc "$project" up -d redis engine-a engine-b >"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
+wait_for "the engines answer" 90 engine_answers a
+wait_for "the engines answer" 90 engine_answers b
+t_seed=$(date +%s.%N)
+seed a &
+pa=$!
+seed b &
+pb=$!
+wait "$pa" && wait "$pb" || die "seeding the engines"
+say "engines seeded in $(elapsed "$t_seed") s: busybox, ${seeds[*]}"
+dc "$project" up -d >>"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
+wait_for "judger status shows both hosts" 90 hosts_are b "judge-a judge-b"
+say "two hosts up in $(elapsed "$t_up") s; judger status: $(live_hosts b)"
+both_seen=1
+
+# ---- 10 matches -------------------------------------------------------------
+turns=6
+t_match=$(date +%s.%N)
+ids=()
+for i in $(seq -w 1 10); do
+  id=dep-$i
+  ids+=("$id")
+  printf '{"id":"%s","type":"match","match":{"id":"%s","game_logic":{"id":"deploy-game","dir":"/srv/programs/daemon_game"},"players":[{"id":"honest","dir":"/srv/programs/honest"}],"config":{"turns":%d,"player":true}}}' \
+    "$id" "$id" "$turns" | jcli b submit --priority match - >/dev/null || die "submit $id"
+done
+
+# The moment to kill: host a runs a match whose game logic is past turn 1
+# with turns to go (the heartbeat carries each task's progress).
+running_on_a() {
+  jcli b status --json 2>/dev/null | $py -c '
+import json, sys
+turns = int(sys.argv[1])
+for t in json.load(sys.stdin)["running"]:
+    p = t.get("progress") or {}
+    if t["host"] == "judge-a" and 1 <= p.get("turn", 0) <= turns - 3:
+        print(t["task_id"])' "$turns" >"$work/victims" 2>/dev/null
+  [ -s "$work/victims" ]
+}
+wait_for "host a runs a match mid-way" 180 running_on_a
+victims=$(cat "$work/victims")
+docker kill "$(cid judger-a)" "$(cid engine-a)" >/dev/null
+t_kill=$(date +%s.%N)
+say "killed host a (judger + engine) while it ran: $(echo $victims)"
+
+all_results() {
+  local id
+  for id in "${ids[@]}"; do
+    [ "$(rcli EXISTS "judger:result:$id")" = 1 ] || return 1
+  done
+}
+wait_for "judger status shows only host b" 60 hosts_are b "judge-b"
+one_seen=1
+wait_for "all 10 results" 300 all_results
+say "all results $(elapsed "$t_match") s after the first submit, $(elapsed "$t_kill") s after the kill"
+
+# ---- checks -----------------------------------------------------------------
+for id in "${ids[@]}"; do
+  rcli GET "judger:result:$id" | $py -c '
+import json, sys
+r = json.load(sys.stdin)
+t = r["task"]
+print(sys.argv[1], t["host"], t["attempt"], r["status"], json.dumps(r.get("scores")))' "$id"
+done >"$work/results"
+cat "$work/results" >&2
+awk '$4 != "finished" || $5 != "[7.0]" && $5 != "[7]" { bad = 1; print "deploy: not finished with score 7: " $0 > "/dev/stderr" }
+     END { exit bad }' "$work/results" || die "a match did not finish with the honest player's score"
+for v in $victims; do
+  grep -q "^$v judge-b [2-9] " "$work/results" ||
+    die "task $v, running on the killed host, was not finished by judge-b on a later attempt"
+done
+# Exactly one result each: one entry per task in the results stream.
+one_result_each() {
+  rcli XRANGE judger:results - + | $py -c '
+import sys, collections
+lines = sys.stdin.read().split("\n")
+ids = [lines[i + 1] for i, l in enumerate(lines[:-1]) if l == "task_id"]
+c = collections.Counter(ids)
+bad = {k: v for k, v in c.items() if v != 1} or sorted(c) != sorted(sys.argv[1:])
+sys.exit("deploy: results stream: %s" % dict(c) if bad else 0)' "${ids[@]}"
+}
+one_result_each
+[ "$(rcli XLEN judger:dead)" = 0 ] || die "dead letters: $(rcli XRANGE judger:dead - +)"
+# No system fault on the way: the only re-runs are the takeovers.
+faults=$(for h in a b; do docker logs "$(cid "judger-$h")" 2>&1; done | grep -E 'task\.(retry|dead)' || true)
+[ -z "$faults" ] || die "tasks were retried for a system fault: $faults"
+
+# ---- host a comes back ------------------------------------------------------
+dc "$project" start engine-a >>"$work/up.log" 2>&1 || die "restart engine-a"
+wait_for "engine a answers again" 90 engine_answers a
+left=$(labelled a)
+say "engine a came back holding $left labelled leftovers of the killed run"
+dc "$project" start judger-a >>"$work/up.log" 2>&1 || die "restart judger-a"
+wait_for "judger status shows both hosts again" 60 hosts_are b "judge-a judge-b"
+no_leftovers() { [ "$(labelled a)" = 0 ] && [ "$(labelled b)" = 0 ]; }
+wait_for "nothing labelled left in either engine" 60 no_leftovers
+one_result_each # the host that came back re-ran nothing
+
+# SIGTERM drains: both judgers exit 0 within their stop grace.
+dc "$project" stop judger-a judger-b >>"$work/up.log" 2>&1
+for h in a b; do
+  code=$(docker inspect -f '{{.State.ExitCode}}' "$(cid "judger-$h")")
+  [ "$code" = 0 ] || die "judger-$h exited $code on SIGTERM"
+done
+[ "${both_seen:-}" = 1 ] && [ "${one_seen:-}" = 1 ]
+ok=1
+say "PASS in $(elapsed "$t_start") s (up, 10 matches, kill, takeover, restart, drain)"
