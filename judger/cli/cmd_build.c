@@ -220,7 +220,12 @@ int jd_cmd_build(int argc, char **argv) {
   int exit_code = parse_args(&cmd, argc, argv);
   if (exit_code >= 0)
     return exit_code;
-  const char *state_dir = cmd.state_dir && *cmd.state_dir ? cmd.state_dir : jd_state_dir_default();
+  char state_dir[4096];
+  if (jd_state_dir_abs(state_dir, sizeof state_dir, cmd.state_dir)) {
+    fprintf(stderr,
+            "judger build: --state-dir: the path is too long or the working directory unknown\n");
+    return JD_EXIT_USAGE;
+  }
   char host[JD_HOST_ID_MAX + 1];
   jd_host_id(host);
   jd_ctx ctx = {.state_dir = state_dir, .host_id = host};

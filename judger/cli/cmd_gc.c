@@ -237,7 +237,12 @@ int jd_cmd_gc(int argc, char **argv) {
     return purge(&cmd);
   if (!cmd.images && !cmd.artifacts)
     cmd.images = cmd.artifacts = true;
-  const char *state_dir = cmd.state_dir && *cmd.state_dir ? cmd.state_dir : jd_state_dir_default();
+  char state_dir[4096];
+  if (jd_state_dir_abs(state_dir, sizeof state_dir, cmd.state_dir)) {
+    fprintf(stderr,
+            "judger gc: --state-dir: the path is too long or the working directory unknown\n");
+    return JD_EXIT_USAGE;
+  }
   exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
   if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)

@@ -282,7 +282,13 @@ int jd_cmd_run(int argc, char **argv) {
     jd_host_id_from(host_id, o.host_id);
   else
     jd_host_id(host_id);
-  const char *state = o.state_dir && *o.state_dir ? o.state_dir : jd_state_dir_default();
+  char state[4096];
+  if (jd_state_dir_abs(state, sizeof state, o.state_dir)) {
+    fprintf(stderr,
+            "judger run: --state-dir: the path is too long or the working directory unknown\n");
+    exit_code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
   jd_ctx ctx = {.dk = dk,
                 .state_dir = state,
                 .host_id = host_id,

@@ -4,11 +4,25 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *jd_state_dir_default(void) {
   const char *env = getenv("JUDGER_STATE_DIR");
   return env && *env ? env : JD_STATE_DIR_DEFAULT;
+}
+
+int jd_state_dir_abs(char *out, size_t n, const char *given) {
+  const char *dir = given && *given ? given : jd_state_dir_default();
+  if (dir[0] == '/')
+    return snprintf(out, n, "%s", dir) < (int)n ? 0 : -1;
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof cwd))
+    return -1;
+  /* "./x" and "x" are the same directory; a trailing "/." is left as is. */
+  while (dir[0] == '.' && dir[1] == '/')
+    dir += 2;
+  return snprintf(out, n, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < (int)n ? 0 : -1;
 }
 
 void jd_host_id_from(char out[JD_HOST_ID_MAX + 1], const char *name) {

@@ -45,6 +45,13 @@ int jd_build_jobs_default(void);
  * string is the environment's or a constant: not to be freed. */
 const char *jd_state_dir_default(void);
 
+/* The state directory to use: given when set and not empty, else
+ * jd_state_dir_default(), made absolute against the working directory
+ * (match directories are bind-mounted, and the engine takes a relative
+ * source for a volume name). 0, or -1 when it does not fit in n or the
+ * working directory is unknown. */
+int jd_state_dir_abs(char *out, size_t n, const char *given);
+
 /* This host's id: $JUDGER_HOST_ID when set and not empty, else the host
  * name, through jd_host_id_from(). */
 void jd_host_id(char out[JD_HOST_ID_MAX + 1]);

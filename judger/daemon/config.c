@@ -367,6 +367,12 @@ int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_
   for (const char *const *f = src->flags; f && f[0] && f[1]; f += 2)
     if (jd_config_set(out, f[0], f[1], err, errlen))
       goto fail;
+  /* A relative state dir would reach the engine as a volume name. */
+  char state[4096];
+  if (jd_state_dir_abs(state, sizeof state, out->state_dir) || set_str(&out->state_dir, state)) {
+    jd_fail(err, errlen, "state_dir: the path is too long or the working directory unknown");
+    goto fail;
+  }
   /* A high mark under its low one would resume while still low. */
   if (out->disk_high < out->disk_low) {
     jd_fail(err, errlen, "disk_high: must not be below disk_low");

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/context.h"
 #include "common/util.h"
@@ -59,4 +60,25 @@ Test(context, state_dir_default) {
   setenv("JUDGER_STATE_DIR", "/srv/j", 1);
   cr_assert_str_eq(jd_state_dir_default(), "/srv/j");
   unsetenv("JUDGER_STATE_DIR");
+}
+
+/* A relative state dir reached the engine as a bind source it read as a
+ * volume name ("includes invalid characters"): every match was UE. */
+Test(context, a_relative_state_dir_is_made_absolute) {
+  char cwd[4096], want[4200], got[4200];
+  cr_assert_not_null(getcwd(cwd, sizeof cwd));
+  snprintf(want, sizeof want, "%s/build/state", cwd);
+  cr_assert_eq(jd_state_dir_abs(got, sizeof got, "build/state"), 0);
+  cr_assert_str_eq(got, want);
+  cr_assert_eq(jd_state_dir_abs(got, sizeof got, "./build/state"), 0);
+  cr_assert_str_eq(got, want);
+  setenv("JUDGER_STATE_DIR", "build/state", 1);
+  cr_assert_eq(jd_state_dir_abs(got, sizeof got, NULL), 0);
+  cr_assert_str_eq(got, want);
+  unsetenv("JUDGER_STATE_DIR");
+  cr_assert_eq(jd_state_dir_abs(got, sizeof got, "/srv/j"), 0);
+  cr_assert_str_eq(got, "/srv/j");
+  cr_assert_eq(jd_state_dir_abs(got, sizeof got, ""), 0);
+  cr_assert_str_eq(got, JD_STATE_DIR_DEFAULT);
+  cr_assert_eq(jd_state_dir_abs(got, 4, "/srv/j"), -1, "a path that does not fit is refused");
 }
