@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/crfold.h"
 #include "common/labels.h"
+#include "common/oom.h"
 #include "common/util.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
@@ -177,13 +178,17 @@ static int follow(int *stopped_rc, const build_job *job, const char *cid, dk_buf
 }
 
 /* The verdict of a container that stopped on its own: MLE, CE or OK. */
-static int judge(run_outcome *o, const build_job *job, const char *cid) {
+static int judge(run_outcome *o, const build_job *job, const char *cid, int64_t started_ms) {
   dk_container_info *info = NULL;
   int rc = dk_container_inspect(&info, job->ctx->dk, cid);
   if (rc)
     return rc;
   o->exit_code = info->exit_code;
-  if (info->oom_killed) {
+  /* The judger kills a build only past its wall time (TLE, not judged
+   * here): any other SIGKILL with an oom event is the memory limit. */
+  bool oom = info->oom_killed ||
+             (info->exit_code == 137 && jd_oom_reported(job->ctx->dk, cid, started_ms));
+  if (oom) {
     o->verdict = JD_VERDICT_MLE;
     snprintf(o->message, sizeof o->message, "build ran out of memory (limit %lld MiB)",
              (long long)(job->lim.memory >> 20));
@@ -206,6 +211,7 @@ static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
   char *cid = NULL;
   int stopped = 0;
   int rc = create_container(&cid, job, app_dir, image_id);
+  int64_t started_ms = jd_unix_ms();
   if (!rc)
     rc = dk_container_start(job->ctx->dk, cid);
   if (!rc)
@@ -219,7 +225,7 @@ static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
     else
       snprintf(o->message, sizeof o->message, "build canceled");
   } else if (!rc) {
-    rc = judge(o, job, cid);
+    rc = judge(o, job, cid, started_ms);
   }
   if (cid) {
     int rr = dk_container_remove(job->ctx->dk, cid, true, true);

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
+#include "common/oom.h"
 #include "common/util.h"
 #include "match/exit_event.h"
 #include "match/hold.h"
@@ -408,23 +409,6 @@ static void unit_kill(jd_unit *u) {
     jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
 }
 
-static int oom_event(void *ud, const dk_event *ev) {
-  const char *id = ud;
-  return ev->action && ev->id && !strcmp(ev->action, "oom") && !strcmp(ev->id, id);
-}
-
-/* Whether the engine reported an OOM kill of container id since since_ms.
- * Docker 20.10 sets OOMKilled only when containerd's OOM event comes in
- * before the exit event; when it comes after, inspect says false, but the
- * "oom" event is still logged: read the events until a second from now. */
-static bool oom_reported(dk_client *dk, const char *id, int64_t since_ms) {
-  const char *types[] = {"container", NULL};
-  dk_events_opts o = {
-      .types = types, .since = since_ms / 1000 - 1, .until = jd_unix_ms() / 1000 + 2};
-  dk_call call = {.deadline_ms = jd_mono_ms() + 5000};
-  return dk_system_events(dk, &o, oom_event, (void *)id, &call) > 0;
-}
-
 /* Kills the running container if a kill was asked for, then waits for it
  * and records how it ended. */
 static void unit_wait(jd_unit *u) {
@@ -463,7 +447,7 @@ static void unit_wait(jd_unit *u) {
       u->exit_code = 0;
     /* SIGKILL that was not ours: the memory limit's, reported late? */
     if (!u->oom_killed && u->exit_code == 137 && !u->kill_sent)
-      u->oom_killed = oom_reported(dk, u->id, u->since_ms);
+      u->oom_killed = jd_oom_reported(dk, u->id, u->since_ms);
   } else if (rc && !u->engine_error) {
     u->engine_error = true;
     set_message(u, "inspect", rc);
