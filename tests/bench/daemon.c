@@ -230,10 +230,11 @@ static void compare(jd_queue *q, const char *base, int n, int rounds) {
     rounds = 16;
   for (int r = 0; r < rounds; r++)
     for (int b = 0; b < 2; b++) {
-      throughput(q, bins[b], tags[b], r, n, &res[b][r], &clean[b][r]);
-      printf("  round %d %s: %d matches, last result %.1f s (%.1f/min), nothing left %.1f s "
-             "(%.1f/min)\n",
-             r, tags[b], n, res[b][r], n * 60.0 / res[b][r], clean[b][r], n * 60.0 / clean[b][r]);
+      throughput(q, bins[b], tags[b], r, n, &res[b][r], &clean[b][r], &seq[b][r]);
+      printf("  round %d %s: one at a time %.0f ms to result; %d matches, last result %.1f s "
+             "(%.1f/min), nothing left %.1f s (%.1f/min)\n",
+             r, tags[b], seq[b][r], n, res[b][r], n * 60.0 / res[b][r], clean[b][r],
+             n * 60.0 / clean[b][r]);
     }
   for (int b = 0; b < 2; b++) {
     qsort(res[b], (size_t)rounds, sizeof res[b][0], cmp_double);
