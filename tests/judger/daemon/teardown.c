@@ -102,6 +102,25 @@ static void wait_teardowns(running *r, int n) {
   cr_assert_eq(stats(r).teardowns, n);
 }
 
+/* Starts the daemon and runs one match to its stored result, its teardown
+ * held at the gate; returns the queue client. */
+static jd_queue *first_match(running *r, const char *id) {
+  start(r);
+  jd_queue *q = t_queue_client(srv->url);
+  t_submit_game_match(q, id, 0);
+  free(t_wait_result(q, id, 60000, "(in process)"));
+  wait_teardowns(r, 1);
+  return q;
+}
+
+/* No labelled container or network, no work directory (before
+ * tm_assert_clean, which also removes what it finds). */
+static void nothing_left(running *r) {
+  cr_assert_eq(t_host_containers(r->env.dk, r->env.host), 0);
+  cr_assert_eq(t_host_networks(r->env.dk, r->env.host), 0);
+  cr_assert_eq(t_workdirs(r->env.state), 0);
+}
+
 static void finish(running *r) {
   gate_set(true);
   pthread_join(r->th, NULL);
@@ -114,11 +133,7 @@ static void finish(running *r) {
 Test(teardown, the_result_is_stored_before_the_teardown_and_the_slot_moves_on, .init = up,
      .fini = down, .timeout = 180) {
   running r = {0};
-  start(&r);
-  jd_queue *q = t_queue_client(srv->url);
-  t_submit_game_match(q, "td-first", 0);
-  free(t_wait_result(q, "td-first", 60000, "(in process)"));
-  wait_teardowns(&r, 1);
+  jd_queue *q = first_match(&r, "td-first");
   /* Stored, yet the match's network and its unused warm player are still
    * there: the teardown waits at the gate. */
   cr_assert_geq(t_host_networks(r.env.dk, r.env.host), 1);
@@ -140,9 +155,7 @@ Test(teardown, the_result_is_stored_before_the_teardown_and_the_slot_moves_on, .
   cr_assert_eq(stats(&r).teardowns, 0);
   cr_assert_eq(gate.done, 2);
   cr_assert_gt(gate.seconds, 0.0, "the teardown phase is timed");
-  cr_assert_eq(t_host_containers(r.env.dk, r.env.host), 0);
-  cr_assert_eq(t_host_networks(r.env.dk, r.env.host), 0);
-  cr_assert_eq(t_workdirs(r.env.state), 0);
+  nothing_left(&r);
   jd_daemon_stop(r.d, true);
   finish(&r);
   jd_queue_free(q);
@@ -150,11 +163,7 @@ Test(teardown, the_result_is_stored_before_the_teardown_and_the_slot_moves_on, .
 
 Test(teardown, a_drain_waits_for_pending_teardowns, .init = up, .fini = down, .timeout = 180) {
   running r = {0};
-  start(&r);
-  jd_queue *q = t_queue_client(srv->url);
-  t_submit_game_match(q, "td-drain", 0);
-  free(t_wait_result(q, "td-drain", 60000, "(in process)"));
-  wait_teardowns(&r, 1);
+  jd_queue *q = first_match(&r, "td-drain");
   jd_daemon_stop(r.d, true);
   for (int i = 0; i < 600 && stats(&r).busy; i++)
     usleep(50000);
@@ -174,9 +183,7 @@ Test(teardown, a_drain_waits_for_pending_teardowns, .init = up, .fini = down, .t
   cr_assert_eq(r.rc, 0);
   cr_assert_eq(gate.done, 1);
   /* Nothing is left once the daemon returned. */
-  cr_assert_eq(t_host_containers(r.env.dk, r.env.host), 0);
-  cr_assert_eq(t_host_networks(r.env.dk, r.env.host), 0);
-  cr_assert_eq(t_workdirs(r.env.state), 0);
+  nothing_left(&r);
   jd_daemon_free(r.d);
   tm_assert_clean(&r.env);
   tm_teardown(&r.env);
