@@ -69,7 +69,7 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
   d->nslots = cfg->slots > 0 ? cfg->slots : 1;
   d->slots = calloc((size_t)d->nslots, sizeof *d->slots);
   jd_queue_opts qo = queue_opts(d);
-  if (!d->slots || jd_queue_new(&d->rq, &qo) || jd_queue_new(&d->kq, &qo)) {
+  if (!d->slots || jd_teardowns_new(d) || jd_queue_new(&d->rq, &qo) || jd_queue_new(&d->kq, &qo)) {
     jd_daemon_free(d);
     return -1;
   }
@@ -101,6 +101,7 @@ void jd_daemon_free(jd_daemon *d) {
   for (int i = 0; d->slots && i < d->nslots; i++)
     jd_queue_free(d->slots[i].q);
   free(d->slots);
+  jd_teardowns_free(d);
   jd_queue_free(d->rq);
   jd_queue_free(d->kq);
   jd_entry_list_clear(&d->backlog);
@@ -172,6 +173,7 @@ void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out) {
   out->busy = d->busy;
   out->backlog = (int)d->backlog.count;
   out->ready = d->ready;
+  out->teardowns = d->td_pending;
   pthread_mutex_unlock(&d->mu);
 }
 
@@ -336,6 +338,12 @@ static void drain(jd_daemon *d) {
   pthread_cond_broadcast(&d->cv);
   while (d->busy > 0)
     jd_daemon_wait_ms(d, 1000);
+  /* No run is left to hand one off: what is pending is removed before we
+   * exit (a kill -9 leaves it to the next start's reconciliation). */
+  if (d->td_pending)
+    jd_log(JD_LOG_INFO, "daemon.drain", "waiting for %d teardowns", d->td_pending);
+  while (d->td_pending > 0)
+    jd_daemon_wait_ms(d, 1000);
   d->workers_exit = true;
   d->keeper_exit = true;
   d->sweeper_exit = true;
@@ -383,6 +391,7 @@ static void start_threads(jd_daemon *d) {
     if (pthread_create(&d->slots[i].th, NULL, jd_worker_main, &d->slots[i]) == 0)
       d->slots[i].started = true;
   }
+  jd_teardowns_start(d);
   d->keeper_started = pthread_create(&d->keeper, NULL, jd_keeper_main, d) == 0;
   d->guard_started = pthread_create(&d->guard_th, NULL, jd_guard_main, d) == 0;
   if (d->ctx && dk_cancel_new(&d->sweeper_cancel) == 0)
@@ -396,6 +405,7 @@ static void join_threads(jd_daemon *d) {
   for (int i = 0; i < d->nslots; i++)
     if (d->slots[i].started)
       pthread_join(d->slots[i].th, NULL);
+  jd_teardowns_join(d);
   if (d->keeper_started)
     pthread_join(d->keeper, NULL);
   if (d->sweeper_started)

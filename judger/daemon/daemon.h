@@ -56,6 +56,10 @@ typedef struct jd_exec_result {
   unsigned phases;
   /* DONE matches: players by verdict (judger_player_verdicts_total). */
   unsigned verdicts[JD_VERDICT_COUNT];
+  /* What the run left to remove (any outcome; NULL: nothing): the daemon
+   * stores the result first, frees the slot, then hands it to the
+   * executor's teardown() on a teardown thread. */
+  void *teardown;
 } jd_exec_result;
 
 /* Notes a phase's time in res. */
@@ -87,6 +91,12 @@ typedef struct jd_executor {
    * engine, so the periodic reconciliation leaves it alone while the task
    * runs. Storage of prepared or static. May be NULL (nothing created). */
   const char *(*owner)(void *self, const void *prepared);
+  /* Removes what a run left (jd_exec_result.teardown) and frees it;
+   * returns the teardown phase's seconds, or -1 when unmeasured. Called
+   * from a teardown thread, after the result is stored and the slot freed
+   * (at most `slots` pending; a stop waits for them). May be NULL when
+   * execute() never leaves one. */
+  double (*teardown)(void *self, void *pending);
   void *self;
 } jd_executor;
 
@@ -129,6 +139,7 @@ typedef struct jd_daemon_stats {
   uint64_t fenced;     /* runs whose writes were refused: their claim was lost */
   uint64_t sweeps;     /* reconciliation sweeps made */
   bool ready;          /* reconciled and reading */
+  int teardowns;       /* runs with a stored result still being removed */
 } jd_daemon_stats;
 void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out);
 

@@ -9,7 +9,8 @@
  * broadcast on any change a waiter may care about (slot freed, backlog
  * filled, stop). The guard (guard.c) pings the engine and reads the disks;
  * while it says paused the reader reads nothing and the workers start
- * nothing.
+ * nothing. Teardown threads (teardown.c, one per slot) remove what a run
+ * left once its result is stored and its slot is free.
  */
 #ifndef JD_DAEMON_INTERNAL_H
 #define JD_DAEMON_INTERNAL_H
@@ -19,12 +20,14 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
-#include "daemon/guard.h"
 #include "daemon/daemon_metrics.h"
+#include "daemon/guard.h"
 #include "daemon/metrics_http.h"
 #include "queue/queue.h"
 
 #define PROGRESS_MAX 1024
+
+typedef struct jd_teardown_rec jd_teardown_rec;
 
 /* One worker thread and the task it runs. */
 typedef struct jd_slot {
@@ -80,6 +83,13 @@ struct jd_daemon {
   bool guard_started, guard_exit;
   jd_guard_state guard; /* while any pause is in force no task is taken */
   bool heartbeat_due;   /* the pause changed: the keeper writes the heartbeat now */
+  /* Teardowns (teardown.c): ntd records (= slots), td_pending of them in
+   * use. Under mu: */
+  jd_teardown_rec *tds;
+  int ntd, td_pending;
+  bool td_exit;
+  pthread_t *td_th;
+  int ntd_started;
   jd_daemon_stats st;
   /* Metrics (daemon_metrics.h): NULL when --metrics-listen is unset. The
    * set has its own lock; it is fed, never read, by the daemon. */
@@ -126,6 +136,24 @@ void jd_guard_check(jd_daemon *d);
 void *jd_guard_main(void *daemon);
 /* True while a pause is in force: no entry is read or started. d->mu held. */
 bool jd_paused_locked(const jd_daemon *d);
+
+/* ---- teardown.c ---------------------------------------------------------- */
+
+/* The records (0, or -1 out of memory) and their release. */
+int jd_teardowns_new(jd_daemon *d);
+void jd_teardowns_free(jd_daemon *d);
+/* Starts the teardown threads; join waits until none is pending and
+ * joins them (after the workers are joined: nothing comes after). */
+void jd_teardowns_start(jd_daemon *d);
+void jd_teardowns_join(jd_daemon *d);
+/* Hands a run's teardown (jd_exec_result.teardown, owned) to a teardown
+ * thread, with the slot's owner label; waits while every record is in use
+ * (the slot stays busy). Without a teardown thread it runs here. d->mu not
+ * held. */
+void jd_teardown_hand_off(jd_daemon *d, jd_slot *s, void *handle);
+/* Copies the owner labels of pending teardowns into v (at most cap);
+ * returns how many. d->mu held. */
+size_t jd_teardown_owners_locked(const jd_daemon *d, char **v, size_t cap);
 
 /* ---- spool.c ------------------------------------------------------------- */
 

@@ -168,20 +168,44 @@ static void instance_facts(jd_exec_result *res, const jd_instance_result *in) {
     res->signal_exit = true;
 }
 
-static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *env,
-                     jd_exec_result *res) {
+/* A match's teardown, off the daemon's slot: the match's pending part and
+ * the spec its unit threads still read (moved out of the prepared task). */
+typedef struct match_teardown {
+  jd_match_pending *pending;
+  jd_match_spec *spec;
+} match_teardown;
+
+static double teardown(void *self, void *ptr) {
+  (void)self;
+  match_teardown *td = ptr;
+  if (!td)
+    return -1;
+  int64_t ms = jd_match_teardown(td->pending);
+  jd_match_spec_free(td->spec);
+  free(td);
+  return ms >= 0 ? (double)ms / 1000.0 : -1;
+}
+
+/* Runs the match up to its result; what is left to remove goes to
+ * res->teardown with the spec (p->spec moves there). */
+static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_result *res) {
   jd_match_hooks hooks = {.progress = env->progress, .ud = env->ud, .cancel = env->cancel};
   jd_match_result *r = NULL;
-  int rc = jd_match_run(&r, ctx, spec, env->out_dir, &hooks);
+  jd_match_pending *pending = NULL;
+  match_teardown *td = calloc(1, sizeof *td);
+  int rc = td ? jd_match_run_detached(&r, &pending, ctx, p->spec, env->out_dir, &hooks) : DK_ENOMEM;
   if (rc || !r) {
+    free(td);
     res->reason = strdup(dk_strerror(rc));
     return JD_EXEC_RETRY;
   }
-  const int64_t *ms[] = {&r->timing.prepare_ms, &r->timing.start_ms, &r->timing.run_ms,
-                         &r->timing.teardown_ms};
-  const jd_phase phases[] = {JD_PHASE_PREPARE, JD_PHASE_CONTAINER_START, JD_PHASE_RUN,
-                             JD_PHASE_TEARDOWN};
-  for (size_t i = 0; i < 4; i++)
+  td->pending = pending;
+  td->spec = p->spec;
+  p->spec = NULL;
+  res->teardown = td;
+  const int64_t *ms[] = {&r->timing.prepare_ms, &r->timing.start_ms, &r->timing.run_ms};
+  const jd_phase phases[] = {JD_PHASE_PREPARE, JD_PHASE_CONTAINER_START, JD_PHASE_RUN};
+  for (size_t i = 0; i < 3; i++)
     if (*ms[i] >= 0)
       jd_exec_phase(res, phases[i], (double)*ms[i] / 1000.0);
   for (size_t i = 0; i < r->nplayers; i++)
@@ -209,13 +233,12 @@ static int run_match(jd_ctx *ctx, const jd_match_spec *spec, const jd_exec_env *
 static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *env,
                    jd_exec_result *res) {
   jd_ctx *ctx = self;
-  const prepared *p = ptr;
-  if (!p || p->kind != t->kind) {
+  prepared *p = ptr;
+  if (!p || p->kind != t->kind || (t->kind == JD_TASK_MATCH && !p->spec)) {
     res->reason = strdup("task not prepared");
     return JD_EXEC_INVALID;
   }
-  return t->kind == JD_TASK_BUILD ? run_build(ctx, &p->req, env, res)
-                                  : run_match(ctx, p->spec, env, res);
+  return t->kind == JD_TASK_BUILD ? run_build(ctx, &p->req, env, res) : run_match(ctx, p, env, res);
 }
 
 static const char *owner(void *self, const void *ptr) {
@@ -229,5 +252,6 @@ void jd_executor_real(jd_executor *out, jd_ctx *ctx) {
   out->prepare = prepare;
   out->execute = execute;
   out->release = release;
+  out->teardown = teardown;
   out->self = ctx;
 }

@@ -23,17 +23,22 @@
 #define WINDOW_MS 1000
 #define DOWN_RETRY_MS 250
 
-/* The owner labels of the running tasks (jd_owned_fn). */
+/* The owner labels of the running tasks and pending teardowns
+ * (jd_owned_fn). */
 static char **owned_labels(void *ud) {
   jd_daemon *d = ud;
   pthread_mutex_lock(&d->mu);
-  char **v = calloc((size_t)d->nslots + 1, sizeof *v);
+  size_t cap = (size_t)d->nslots + (size_t)d->ntd;
+  char **v = calloc(cap + 1, sizeof *v);
   size_t n = 0;
   for (int i = 0; v && i < d->nslots; i++)
     if (d->slots[i].busy && d->slots[i].owner[0]) {
       v[n] = strdup(d->slots[i].owner);
       n += v[n] != NULL;
     }
+  /* A run being torn down is still its own to remove. */
+  if (v)
+    n += jd_teardown_owners_locked(d, v + n, cap - n);
   pthread_mutex_unlock(&d->mu);
   return v;
 }

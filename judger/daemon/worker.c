@@ -398,6 +398,9 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
     if (res.phases & (1u << p))
       jd_dmetrics_phase(d->metrics, (jd_phase)p, res.phase_s[p]);
   end_attempt(d, s, t, attempt, outcome, &res, out_dir, epoch0);
+  /* The result is stored: the removal goes on off the slot. */
+  jd_teardown_hand_off(d, s, res.teardown);
+  res.teardown = NULL;
 cleanup:
   pthread_mutex_lock(&d->mu);
   s->cancel = NULL;

@@ -188,10 +188,17 @@ static void finish(jd_match *m, jd_match_result *res) {
     m->hooks->result(m->hooks->ud, res);
 }
 
-/* The phases' times from the points execute() noted (after match_free:
- * teardown includes removing the work directory). */
+/* A match past its result: what jd_match_teardown() still removes. It
+ * owns the match (heap, so unit threads may keep pointing at it) and a
+ * copy of the output directory. */
+struct jd_match_pending {
+  jd_match m;
+  char *out_dir;
+};
+
+/* The phases' times up to the result (teardown_ms is the teardown's). */
 static void timing(jd_match_result *res, const jd_match *m) {
-  int64_t gl = res->game_logic.started_ms, now = jd_unix_ms();
+  int64_t gl = res->game_logic.started_ms;
   jd_match_timing t = {-1, -1, -1, -1};
   if (m->prepared_ms)
     t.prepare_ms = m->prepared_ms - m->started_ms;
@@ -199,37 +206,72 @@ static void timing(jd_match_result *res, const jd_match *m) {
     t.start_ms = gl - m->prepared_ms;
   if (gl && m->served_ms >= gl)
     t.run_ms = m->served_ms - gl;
-  if (m->served_ms)
-    t.teardown_ms = now - m->served_ms;
   res->timing = t;
+}
+
+int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
+                          const jd_match_spec *spec, const char *out_dir,
+                          const jd_match_hooks *hooks) {
+  if (!out || !pending)
+    return DK_EINVAL;
+  *out = NULL;
+  *pending = NULL;
+  if (!ctx || !ctx->dk || !spec || !out_dir || !spec->nplayers || spec->nplayers > JD_MATCH_MAX_AIS)
+    return DK_EINVAL;
+  jd_match_pending *p = calloc(1, sizeof *p);
+  char *dir = strdup(out_dir);
+  if (!p || !dir) {
+    free(p);
+    free(dir);
+    return DK_ENOMEM;
+  }
+  p->out_dir = dir;
+  jd_match *m = &p->m;
+  *m = (jd_match){.ctx = ctx, .spec = spec, .hooks = hooks, .out_dir = dir};
+  m->cmd_fd = m->ev_fd = m->wake_fd = -1;
+  pthread_mutex_init(&m->mu, NULL);
+  pthread_cond_init(&m->cond, NULL);
+  dk_buf_init(&m->ev_out, 0);
+  m->started_ms = jd_unix_ms();
+  jd_match_result *res = result_new(spec, out_dir, m->started_ms);
+  m->ai_ready = calloc(spec->nplayers, sizeof *m->ai_ready);
+  if (!res || !m->ai_ready || jd_proto_reader_init(&m->reader, spec->limits.line_max)) {
+    jd_match_result_free(res);
+    match_free(m);
+    free(p->out_dir);
+    free(p);
+    return DK_ENOMEM;
+  }
+  if (!match_keys(m, res))
+    execute(m);
+  finish(m, res);
+  /* The hooks are the caller's until this returns; the teardown calls
+   * none (the loop is over; unit threads never use them). */
+  m->hooks = NULL;
+  timing(res, m);
+  *out = res;
+  *pending = p;
+  return 0;
+}
+
+int64_t jd_match_teardown(jd_match_pending *p) {
+  if (!p)
+    return -1;
+  teardown(&p->m);
+  match_free(&p->m);
+  /* After match_free: the teardown includes removing the work directory. */
+  int64_t ms = p->m.served_ms ? jd_unix_ms() - p->m.served_ms : -1;
+  free(p->out_dir);
+  free(p);
+  return ms;
 }
 
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
                  const jd_match_hooks *hooks) {
-  if (!out)
-    return DK_EINVAL;
-  *out = NULL;
-  if (!ctx || !ctx->dk || !spec || !out_dir || !spec->nplayers || spec->nplayers > JD_MATCH_MAX_AIS)
-    return DK_EINVAL;
-  jd_match m = {.ctx = ctx, .spec = spec, .hooks = hooks, .out_dir = out_dir};
-  m.cmd_fd = m.ev_fd = m.wake_fd = -1;
-  pthread_mutex_init(&m.mu, NULL);
-  pthread_cond_init(&m.cond, NULL);
-  dk_buf_init(&m.ev_out, 0);
-  m.started_ms = jd_unix_ms();
-  jd_match_result *res = result_new(spec, out_dir, m.started_ms);
-  m.ai_ready = calloc(spec->nplayers, sizeof *m.ai_ready);
-  if (!res || !m.ai_ready || jd_proto_reader_init(&m.reader, spec->limits.line_max)) {
-    jd_match_result_free(res);
-    match_free(&m);
-    return DK_ENOMEM;
-  }
-  if (!match_keys(&m, res))
-    execute(&m);
-  finish(&m, res);
-  teardown(&m);
-  match_free(&m);
-  timing(res, &m);
-  *out = res;
+  jd_match_pending *p = NULL;
+  int rc = jd_match_run_detached(out, &p, ctx, spec, out_dir, hooks);
+  if (rc)
+    return rc;
+  (*out)->timing.teardown_ms = jd_match_teardown(p);
   return 0;
 }

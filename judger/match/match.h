@@ -51,4 +51,23 @@ typedef struct jd_match_hooks {
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
                  const jd_match_hooks *hooks);
 
+/* A match whose result is out and whose containers, networks and work
+ * directory are still to be removed. */
+typedef struct jd_match_pending jd_match_pending;
+
+/* jd_match_run up to the result, for callers that tear down elsewhere
+ * (the daemon: off its slot). Same contract as jd_match_run, and on 0
+ * *pending is what is left to remove: the caller passes it to
+ * jd_match_teardown() exactly once, from any thread; ctx and spec must stay
+ * valid until then (unit threads still read them), hooks and out_dir need
+ * not. res->timing.teardown_ms is -1 (the teardown returns it). */
+int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
+                          const jd_match_spec *spec, const char *out_dir,
+                          const jd_match_hooks *hooks);
+/* Removes what the match left (kills what still runs, joins its threads,
+ * removes containers, networks and the work directory, sweeps by the run's
+ * label) and frees p. Returns the teardown phase's ms (from the end of the
+ * serving; -1 when the match never served), -1 for NULL. */
+int64_t jd_match_teardown(jd_match_pending *p);
+
 #endif

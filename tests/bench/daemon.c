@@ -4,7 +4,11 @@
  *  - throughput of trivial matches per minute with --slots 1 and 2;
  *  - daemon RSS idle and with matches running;
  *  - CPU used by an idle daemon over 10 s (it must block, not spin).
- * Needs the engine and redis-server; run build/bin/bench_daemon [N]. */
+ *  - with --base JUDGER (an older build), the --slots 2 throughput of both
+ *    binaries, alternating, each to its last result and to "nothing
+ *    labelled left" (the teardowns after the last result included).
+ * Needs the engine and redis-server; run
+ *   build/bin/bench_daemon [N] [--base JUDGER] [--rounds R] */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +29,12 @@
 static t_redis *srv;
 static dk_client *dk;
 
-static pid_t spawn(const char *host, const char *state, int slots) {
+static pid_t spawn(const char *bin, const char *host, const char *state, int slots) {
   char *cmd = NULL;
   if (asprintf(&cmd,
-               "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots %d "
+               "exec %s daemon --redis %s --host-id %s --state-dir %s --slots %d "
                "--lease-ms 5000 --log-level warn 2>>%s/daemon.log",
-               JD_BINARY_DIR, srv->url, host, state, slots, state) < 0)
+               bin, srv->url, host, state, slots, state) < 0)
     exit(1);
   pid_t pid = fork();
   if (pid == 0) {
@@ -150,8 +154,115 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Labelled containers and networks of host. */
+static size_t leftovers(const char *host) {
+  char l[160];
+  snprintf(l, sizeof l, "judger.host=%s", host);
+  const char *labels[] = {l, NULL};
+  dk_container_list *cl = NULL;
+  dk_network_list *nl = NULL;
+  size_t n = 0;
+  if (dk_container_list_by_label(&cl, dk, true, labels) == 0)
+    n += cl->count;
+  if (dk_network_list_by_label(&nl, dk, labels) == 0)
+    n += nl->count;
+  dk_container_list_free(cl);
+  dk_network_list_free(nl);
+  return n;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* One --slots 2 throughput run of bin: n trivial matches; *to_result and
+ * *to_clean are the seconds to the last result and to nothing left. */
+static void throughput(jd_queue *q, const char *bin, const char *tag, int round, int n,
+                       double *to_result, double *to_clean, double *seq_ms) {
+  char host[64];
+  snprintf(host, sizeof host, "bench-%d-%s-%d", (int)getpid(), tag, round);
+  char *state = t_tmpdir("bench");
+  pid_t pid = spawn(bin, host, state, 2);
+  wait_host(q, host);
+  /* Time to result of one match at a time (XADD -> result stored), the
+   * median of 5: what a user clicking "run match" waits for. */
+  double one[5];
+  for (int i = 0; i < 5; i++) {
+    char id[64];
+    snprintf(id, sizeof id, "seq-%s-%d-%d", tag, round, i);
+    int64_t s0 = jd_unix_ms();
+    submit_match(q, id, 0);
+    wait_result(q, id);
+    one[i] = (double)(jd_unix_ms() - s0);
+  }
+  qsort(one, 5, sizeof one[0], cmp_double);
+  *seq_ms = one[2];
+  while (leftovers(host) > 0)
+    usleep(20000);
+  int64_t t0 = jd_unix_ms();
+  for (int i = 0; i < n; i++) {
+    char id[64];
+    snprintf(id, sizeof id, "cmp-%s-%d-%d", tag, round, i);
+    submit_match(q, id, 0);
+  }
+  for (int i = 0; i < n; i++) {
+    char id[64];
+    snprintf(id, sizeof id, "cmp-%s-%d-%d", tag, round, i);
+    wait_result(q, id);
+  }
+  *to_result = (double)(jd_unix_ms() - t0) / 1000.0;
+  while (leftovers(host) > 0)
+    usleep(20000);
+  *to_clean = (double)(jd_unix_ms() - t0) / 1000.0;
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  if (leftovers(host) > 0)
+    printf("  %s: leftovers after the daemon exited!\n", tag);
+  t_rmdir(state);
+}
+
+/* This build against base, alternating, rounds times; medians. */
+static void compare(jd_queue *q, const char *base, int n, int rounds) {
+  double res[2][16], clean[2][16], seq[2][16];
+  const char *bins[] = {JD_BINARY_DIR "/bin/judger", base}, *tags[] = {"this", "base"};
+  if (rounds > 16)
+    rounds = 16;
+  for (int r = 0; r < rounds; r++)
+    for (int b = 0; b < 2; b++) {
+      throughput(q, bins[b], tags[b], r, n, &res[b][r], &clean[b][r], &seq[b][r]);
+      printf("  round %d %s: one at a time %.0f ms to result; %d matches, last result %.1f s "
+             "(%.1f/min), nothing left %.1f s (%.1f/min)\n",
+             r, tags[b], seq[b][r], n, res[b][r], n * 60.0 / res[b][r], clean[b][r],
+             n * 60.0 / clean[b][r]);
+    }
+  for (int b = 0; b < 2; b++) {
+    qsort(res[b], (size_t)rounds, sizeof res[b][0], cmp_double);
+    qsort(clean[b], (size_t)rounds, sizeof clean[b][0], cmp_double);
+    qsort(seq[b], (size_t)rounds, sizeof seq[b][0], cmp_double);
+  }
+  printf("one match at a time, XADD -> result stored (median of rounds' medians): this %.0f ms, "
+         "base %.0f ms, this/base %.2fx\n",
+         seq[0][rounds / 2], seq[1][rounds / 2], seq[0][rounds / 2] / seq[1][rounds / 2]);
+  double mr[2] = {res[0][rounds / 2], res[1][rounds / 2]};
+  double mc[2] = {clean[0][rounds / 2], clean[1][rounds / 2]};
+  printf("--slots 2, %d trivial matches, median of %d: this %.1f/min to the last result "
+         "(%.1f/min to nothing left); base %.1f/min (%.1f/min); this/base %.2fx\n",
+         n, rounds, n * 60.0 / mr[0], n * 60.0 / mc[0], n * 60.0 / mr[1], n * 60.0 / mc[1],
+         mr[1] / mr[0]);
+}
+
 int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 12;
+  int n = 12, rounds = 3;
+  const char *base = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--base") && i + 1 < argc)
+      base = argv[++i];
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+      rounds = atoi(argv[++i]);
+    else
+      n = atoi(argv[i]);
+  }
   srv = t_redis_start(false, false);
   if (dk_client_new(&dk, NULL) || dk_ping(dk, NULL)) {
     fprintf(stderr, "the Docker engine is not reachable\n");
@@ -163,12 +274,19 @@ int main(int argc, char **argv) {
   jd_queue_new(&q, &qo);
   jd_queue_setup(q);
   printf("judger daemon benchmark: %d trivial matches per run\n", n);
+  if (base) {
+    compare(q, base, n, rounds > 0 ? rounds : 1);
+    jd_queue_free(q);
+    dk_client_free(dk);
+    t_redis_stop(srv);
+    return 0;
+  }
 
   for (int slots = 1; slots <= 2; slots++) {
     char host[64];
     snprintf(host, sizeof host, "bench-%d-%d", (int)getpid(), slots);
     char *state = t_tmpdir("bench");
-    pid_t pid = spawn(host, state, slots);
+    pid_t pid = spawn(JD_BINARY_DIR "/bin/judger", host, state, slots);
     wait_host(q, host);
     usleep(500000);
     long idle_rss = bench_rss_kb(pid);
