@@ -134,10 +134,11 @@ Test(teardown, the_result_is_stored_before_the_teardown_and_the_slot_moves_on, .
      .fini = down, .timeout = 180) {
   running r = {0};
   jd_queue *q = first_match(&r, "td-first");
-  /* Stored, yet the match's network and its unused warm player are still
-   * there: the teardown waits at the gate. */
+  /* Stored, yet the match's network is still there: the teardown waits at
+   * the gate. (Whether the unused warm player's container exists too is a
+   * race with the game's end: a game that ends at once can end before the
+   * engine has created it, and then it never is.) */
   cr_assert_geq(t_host_networks(r.env.dk, r.env.host), 1);
-  cr_assert_geq(t_host_containers(r.env.dk, r.env.host), 1);
   /* Two reconciliation sweeps later they still are: a pending teardown's
    * owner label is held like a running task's. */
   uint64_t sweeps = stats(&r).sweeps;
