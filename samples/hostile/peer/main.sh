@@ -10,13 +10,19 @@ else
   i=0
   while [ ! -s /app/target ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
   target=$(cat /app/target 2>/dev/null)
+  # A few tries each: p0's "started" (a warm start's go) can come a moment
+  # before its listener is up, and a refused try then is not isolation.
   for how in alias address; do
     [ $how = alias ] && dest=p0 || dest=$target
-    if [ -n "$dest" ] && echo "PEER" | nc -w 1 "$dest" 7200 2>/dev/null; then
-      echo "ESCAPED:$how $dest"
-    else
-      echo "BLOCKED:$how $dest"
-    fi
+    verdict=BLOCKED
+    for try in 1 2 3 4; do
+      if [ -n "$dest" ] && echo "PEER" | nc -w 1 "$dest" 7200 2>/dev/null; then
+        verdict=ESCAPED
+        break
+      fi
+      sleep 0.25
+    done
+    echo "$verdict:$how $dest"
   done
 fi
 i=0

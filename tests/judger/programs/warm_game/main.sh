@@ -35,7 +35,9 @@ while [ $exited -lt $n ] && read -r ev <&3; do
       name=$(echo "$ev" | sed 's/.*"name":"\([^"]*\)".*/\1/')
       (
         i=0
-        while [ $i -lt 100 ]; do
+        # Up to ~15 s: under load a newer engine's DNS can answer for a name
+        # a moment after the container that now holds it started.
+        while [ $i -lt 300 ]; do
           r=$(echo hi | nc -w 2 "$name" 7100 2>/dev/null)
           if [ -n "$r" ]; then
             echo "$name $r" >> $out/reached.txt
