@@ -112,6 +112,23 @@ static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const
   return 0;
 }
 
+/* How many times a build the engine broke is built again. */
+#define LOST_IMAGE_RETRIES 2
+
+bool jd_build_lost_own_image(const char *message, const char *dockerfile, size_t len) {
+  static const char head[] = "unable to find image \"sha256:";
+  const char *p = message ? strstr(message, head) : NULL;
+  if (!p)
+    return false;
+  p += sizeof head - 1;
+  size_t n = strspn(p, "0123456789abcdef");
+  if (n != 64 || p[n] != '"')
+    return false;
+  /* A Dockerfile that names the id asked for it: then it is its fault. Any
+   * 12 leading digits name an image on the command line, so look for those. */
+  return !memmem(dockerfile, len, p, 12);
+}
+
 /* Builds img->tag (and <repo>:latest) from the Dockerfile alone: no user
  * code in the image. 0 with the verdict in img, or a dk_error_code. */
 static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
@@ -153,8 +170,25 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
                       .log_max = lim.log_max};
   jd_progress ps;
   jd_progress_init(&ps, job->progress, job->ud);
-  dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
-  rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
+  for (int attempt = 0;; attempt++) {
+    /* Each attempt has the whole wall time: a retry is the engine's doing. */
+    dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
+    rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
+    const dk_error *e = rc == DK_EBUILD ? dk_error_last() : NULL;
+    if (!e || !jd_build_lost_own_image(e->message, dockerfile, len))
+      break;
+    if (attempt == LOST_IMAGE_RETRIES) {
+      rc = DK_ESERVER; /* a system fault: the task is retried, never CE */
+      break;
+    }
+    static const char again[] = "\n[judger] the engine lost an image of this build while "
+                                "another was removed; building again\n";
+    jd_progress_feed(&ps, again, sizeof again - 1);
+    free(image_id);
+    image_id = NULL;
+    log.len = 0; /* the log is the last attempt's */
+    log.truncated = false;
+  }
   jd_progress_finish(&ps);
   rc = judge_build(img, rc, repo, lim.wall_ms);
   if (rc)

@@ -40,6 +40,14 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
                         void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
 void jd_env_image_free(jd_env_image *img);
 
+/* Whether a failed build's message says the engine lost an image it made
+ * itself during the build: `unable to find image "sha256:<id>"` for an id
+ * the Dockerfile never names. Removing any image while a classic build runs
+ * can delete that build's fresh step image (moby#29011; every removal does
+ * it on the containerd image store), so that failure is the engine's, not
+ * the Dockerfile's. */
+bool jd_build_lost_own_image(const char *message, const char *dockerfile, size_t len);
+
 typedef struct jd_image_gc_opts {
   const char *domain; /* NULL = both */
   const char *id;     /* NULL = every program */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -192,7 +193,16 @@ Test(containers, pause_unpause) {
   cr_assert_str_eq(info->status, "paused");
   dk_container_info_free(info);
   t_ok(dk_container_unpause(cli, id));
-  t_ok(dk_container_inspect(&info, cli, id));
+  /* The engine answers the unpause before it records the state (its
+   * containerd event handler does): wait for "running", up to 10 s. */
+  for (int64_t until = dk_now_ms() + 10000;;) {
+    t_ok(dk_container_inspect(&info, cli, id));
+    if (!strcmp(info->status, "running") || dk_now_ms() > until)
+      break;
+    dk_container_info_free(info);
+    info = NULL;
+    usleep(20 * 1000);
+  }
   cr_assert_str_eq(info->status, "running");
   cr_assert(info->running && info->pid > 0);
   dk_container_info_free(info);

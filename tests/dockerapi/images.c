@@ -134,7 +134,7 @@ Test(images, build_with_tags_labels_buildargs_and_progress) {
   progress p = {.seen = DK_BUF_INIT(1 << 20)};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
-  t_ok(dk_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, &log, NULL));
+  t_ok(t_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, &log, NULL));
 
   cr_assert(id && !strncmp(id, "sha256:", 7), "id %s", id ? id : "(null)");
   cr_assert_gt(p.calls, 3, "progress callback called %d times", p.calls);
@@ -187,7 +187,7 @@ Test(images, failing_run_is_ebuild_with_the_step_output) {
   dk_build_opts o = {.tags = tags, .labels = f.labels, .nlabels = 2};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = (char *)"untouched";
-  int rc = dk_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL);
+  int rc = t_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL);
   cr_assert_eq(rc, DK_EBUILD, "rc %s", dk_error_name(rc));
   cr_assert_null(id);
   const dk_error *e = dk_error_last();
@@ -212,7 +212,7 @@ Test(images, bad_dockerfile_is_ebuild) {
   ctx_make(&x, "FROM " T_BUSYBOX_IMAGE "\nNOSUCHINSTRUCTION foo\n", NULL, NULL);
   dk_build_opts o = {.labels = f.labels, .nlabels = 2};
   dk_buf log = DK_BUF_INIT(1 << 20);
-  int rc = dk_image_build(NULL, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL);
+  int rc = t_image_build(NULL, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL);
   cr_assert_eq(rc, DK_EBUILD, "rc %s", dk_error_name(rc));
   cr_assert(strstr(dk_error_last()->message, "NOSUCHINSTRUCTION") ||
                 strstr(dk_error_last()->message, "nosuchinstruction"),
@@ -236,7 +236,7 @@ Test(images, log_cap_truncates_but_the_build_succeeds) {
   progress p = {.seen = DK_BUF_INIT(4 << 20)};
   dk_buf log = DK_BUF_INIT(0);
   char *id = NULL;
-  t_ok(dk_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, &log, NULL));
+  t_ok(t_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, &log, NULL));
   cr_assert(id);
   cr_assert_leq(log.len, 2000);
   cr_assert_gt(log.len, 0);
@@ -260,7 +260,7 @@ Test(images, inspect_tag_remove) {
   const char *tags[] = {tag, NULL};
   dk_build_opts o = {.tags = tags, .labels = f.labels, .nlabels = 2};
   char *id = NULL;
-  t_ok(dk_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, NULL, NULL));
+  t_ok(t_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, NULL, NULL));
 
   char *repo = NULL;
   cr_assert(asprintf(&repo, "judger-test/%s-copy", f.uniq) > 0);
@@ -315,7 +315,7 @@ Test(images, list_and_prune_by_unique_label) {
     ctx_make(&x, df, NULL, NULL);
     const char *tv[] = {tags[k], NULL};
     dk_build_opts o = {.tags = tv, .labels = f.labels, .nlabels = 2};
-    t_ok(dk_image_build(&ids[k], f.c, x.data, x.len, &o, NULL, NULL, NULL, NULL));
+    t_ok(t_image_build(&ids[k], f.c, x.data, x.len, &o, NULL, NULL, NULL, NULL));
     ctx_free(&x);
     free(df);
   }
@@ -371,15 +371,15 @@ Test(images, nocache_is_honoured) {
   dk_build_opts o = {.tags = tags, .labels = f.labels, .nlabels = 2};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id1 = NULL, *id2 = NULL, *id3 = NULL;
-  t_ok(dk_image_build(&id1, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
+  t_ok(t_image_build(&id1, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
   cr_assert_null(strstr(log.data, "Using cache"), "first build used a cache:\n%s", log.data);
   dk_buf_reset(&log);
-  t_ok(dk_image_build(&id2, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
+  t_ok(t_image_build(&id2, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
   cr_assert(strstr(log.data, "Using cache"), "second build did not use the cache:\n%s", log.data);
   cr_assert_str_eq(id1, id2);
   dk_buf_reset(&log);
   o.nocache = true;
-  t_ok(dk_image_build(&id3, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
+  t_ok(t_image_build(&id3, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
   cr_assert_null(strstr(log.data, "Using cache"), "nocache build used the cache:\n%s", log.data);
   cr_assert_str_neq(id1, id3);
   free(id1);
@@ -405,7 +405,7 @@ Test(images, memory_limit_reaches_run_steps) {
   dk_build_opts o = {.labels = f.labels, .nlabels = 2, .memory = limit, .memswap = limit};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
-  t_ok(dk_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
+  t_ok(t_image_build(&id, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
   char want[64];
   snprintf(want, sizeof want, "limit=%lld", (long long)limit);
   cr_assert(strstr(log.data, want), "want %s in:\n%s", want, log.data);
@@ -438,7 +438,7 @@ Test(images, deadline_stops_the_build_and_its_container) {
   /* Long enough for the RUN step to start on a loaded engine. */
   dk_call call = {.deadline_ms = t0 + 5000};
   char *id = NULL;
-  int rc = dk_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, NULL, &call);
+  int rc = t_image_build(&id, f.c, x.data, x.len, &o, on_progress, &p, NULL, &call);
   int64_t took = dk_now_ms() - t0;
   cr_assert_eq(rc, DK_ETIMEDOUT, "rc %s", dk_error_name(rc));
   cr_assert_null(id);
@@ -474,7 +474,7 @@ Test(images, callback_stops_the_build) {
   dk_build_opts o = {.labels = f.labels, .nlabels = 2, .nocache = true};
   int calls = 0;
   int64_t t0 = dk_now_ms();
-  int rc = dk_image_build(NULL, f.c, x.data, x.len, &o, stop_at_first, &calls, NULL, NULL);
+  int rc = t_image_build(NULL, f.c, x.data, x.len, &o, stop_at_first, &calls, NULL, NULL);
   cr_assert_eq(rc, 42);
   cr_assert_eq(calls, 1);
   cr_assert_lt(dk_now_ms() - t0, 5000);
@@ -499,7 +499,7 @@ Test(images, cancel_from_another_thread_is_prompt) {
   pthread_t th;
   cr_assert_eq(pthread_create(&th, NULL, fire_later, k), 0);
   int64_t t0 = dk_now_ms();
-  int rc = dk_image_build(NULL, f.c, x.data, x.len, &o, NULL, NULL, NULL, &call);
+  int rc = t_image_build(NULL, f.c, x.data, x.len, &o, NULL, NULL, NULL, &call);
   int64_t took = dk_now_ms() - t0;
   pthread_join(th, NULL);
   cr_assert_eq(rc, DK_ECANCELED, "rc %s", dk_error_name(rc));

@@ -28,7 +28,7 @@ static void make_image(void) {
   const void *data;
   size_t len;
   t_ok(dk_tar_finish(t, &data, &len));
-  t_ok(dk_image_build(&image_id, c, data, len, NULL, NULL, NULL, NULL, NULL));
+  t_ok(t_image_build(&image_id, c, data, len, NULL, NULL, NULL, NULL, NULL));
   dk_tar_free(t);
   free(df);
 }

@@ -26,6 +26,14 @@
 dk_client *t_client(void);
 /* Makes sure T_BUSYBOX_IMAGE exists; fails the test otherwise. */
 void t_busybox_image(dk_client *c);
+/* dk_image_build(), built again (up to 3 times) when the engine lost its
+ * own step image: tests build and remove images at once, and removing any
+ * image deletes a running classic build's fresh step image on the
+ * containerd image store (moby#29011). The judger does the same
+ * (jd_build_lost_own_image); any other result is returned as is. */
+int t_image_build(char **image_id, dk_client *c, const void *tar, size_t len,
+                  const dk_build_opts *o, dk_build_cb cb, void *ud, dk_buf *log,
+                  const dk_call *call);
 /* mkdtemp under /tmp; the caller removes it with t_rmdir(). */
 char *t_tmpdir(const char *tag);
 void t_rmdir(char *dir);

@@ -247,3 +247,23 @@ Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
   jd_env_image_free(img);
   fx_fini(&f);
 }
+
+/* The engine's own loss of a step image (moby#29011) is told apart from a
+ * Dockerfile that asks for a missing image by id. */
+Test(image_cache, a_lost_step_image_is_the_engines_fault_unless_the_dockerfile_names_it) {
+  const char *id = "e0bc25baf4bb6e03605753c760435cd589da05e25053471c5bf7e6180a7de4f1";
+  char msg[160];
+  snprintf(msg, sizeof msg, "unable to find image \"sha256:%s\"", id);
+  const char *df = "FROM judger-test/busybox:1\nLABEL a=1\n";
+  cr_assert(jd_build_lost_own_image(msg, df, strlen(df)));
+  char named[256];
+  snprintf(named, sizeof named, "FROM %.12s\n", id);
+  cr_assert_not(jd_build_lost_own_image(msg, named, strlen(named)), "the Dockerfile asked for it");
+  snprintf(named, sizeof named, "FROM sha256:%s\n", id);
+  cr_assert_not(jd_build_lost_own_image(msg, named, strlen(named)));
+  /* Anything else is the build's: a short id, a name, another message. */
+  cr_assert_not(jd_build_lost_own_image("unable to find image \"sha256:e0bc25\"", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image("unable to find image \"busybox:9\"", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image("The command '/bin/sh -c false' returned 1", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image(NULL, df, strlen(df)));
+}
