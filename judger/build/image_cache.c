@@ -1,8 +1,10 @@
 /* Environment images: build when the tag is missing, gc of old ones. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/build_lock.h"
 #include "build/build_net.h"
 #include "build/image_cache.h"
 #include "common/clock.h"
@@ -209,6 +211,20 @@ cleanup:
   return rc;
 }
 
+/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error. */
+static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, tag);
+  if (rc)
+    return rc;
+  img->image_id = info->id;
+  info->id = NULL;
+  dk_image_info_free(info);
+  img->cached = true;
+  img->verdict = JD_VERDICT_OK;
+  return 0;
+}
+
 int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
                         const char *dockerfile, size_t len, const jd_build_limits *limits,
                         const dk_kv *extra_labels, size_t nextra,
@@ -226,17 +242,33 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
     return DK_ENOMEM;
   }
   /* The cache hit path: one inspect. */
-  dk_image_info *info = NULL;
-  int rc = dk_image_inspect(&info, ctx->dk, tag);
-  if (rc == 0) {
-    img->image_id = info->id;
-    info->id = NULL;
-    dk_image_info_free(info);
-    img->cached = true;
-    img->verdict = JD_VERDICT_OK;
-  } else if (rc == DK_ENOTFOUND) {
+  int rc = found_cached(img, ctx, tag);
+  int lock = -1;
+  char key[65];
+  if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, dockerfile, len)) {
+    bool waited = false;
+    int64_t t0 = jd_mono_ms();
+    if (jd_build_lock_take(&lock, &waited, ctx->state_dir, key, cancel) != 0) {
+      rc = errno == ECANCELED ? DK_ECANCELED : DK_EIO;
+    } else if (waited) {
+      if (progress) {
+        char line[160];
+        snprintf(line, sizeof line,
+                 "[judger] waited %lld ms for a build with the same first steps (its cache)",
+                 (long long)(jd_mono_ms() - t0));
+        progress(ud, line);
+      }
+      rc = found_cached(img, ctx, tag); /* the build waited for may have been this one */
+    }
+  }
+  if (rc == DK_ENOTFOUND) {
     image_job job = {domain, id, op, limits, extra_labels, nextra, progress, ud, cancel};
     rc = build_image(img, ctx, &job, repo, dockerfile, len);
+  }
+  jd_build_lock_release(lock);
+  if (rc == DK_ECANCELED) {
+    /* canceled while waiting for the lock: as a canceled build */
+    rc = judge_build(img, rc, repo, 0);
   }
   if (rc) {
     jd_env_image_free(img);

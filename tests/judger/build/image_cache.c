@@ -389,3 +389,52 @@ Test(image_cache, a_build_the_engine_keeps_breaking_is_a_system_fault_after_thre
   dk_client_free(c);
   free(raw);
 }
+
+typedef struct shared_build {
+  fixture *f;
+  char df[256];
+  int waited; /* "[judger] waited" lines */
+  jd_env_image *img;
+  int rc;
+} shared_build;
+
+static void count_waits(void *ud, const char *line) {
+  if (strstr(line, "[judger] waited "))
+    (*(int *)ud)++;
+}
+
+static void *build_shared(void *arg) {
+  shared_build *b = arg;
+  b->rc = jd_env_image_ensure(&b->img, &b->f->ctx, JD_DOMAIN_AI, b->f->id, JD_OP_RUN, b->df,
+                              strlen(b->df), NULL, b->f->labels, 2, count_waits, &b->waited, NULL);
+  return NULL;
+}
+
+/* Two builds at once whose first RUN is the same: one waits for the other
+ * and takes that step from the cache instead of running it again. */
+Test(image_cache, builds_sharing_their_first_run_take_turns_and_share_its_cache) {
+  fixture f;
+  fx_init(&f, "icshare");
+  shared_build b[2] = {{.f = &f}, {.f = &f}};
+  for (int k = 0; k < 2; k++)
+    snprintf(b[k].df, sizeof b[k].df,
+             "FROM " T_BUSYBOX_IMAGE "\nRUN sleep 1 && echo %s > /shared\nENV K=%d\n", f.id, k);
+  pthread_t th[2];
+  for (int k = 0; k < 2; k++)
+    cr_assert_eq(pthread_create(&th[k], NULL, build_shared, &b[k]), 0);
+  for (int k = 0; k < 2; k++)
+    pthread_join(th[k], NULL);
+  for (int k = 0; k < 2; k++) {
+    cr_assert_eq(b[k].rc, 0, "build %d: %s", k, dk_error_name(b[k].rc));
+    cr_assert_str_eq(jd_verdict_name(b[k].img->verdict), "OK", "%s",
+                     b[k].img->message ? b[k].img->message : "");
+  }
+  /* Exactly one waited, and its RUN step came from the cache. */
+  cr_assert_eq(b[0].waited + b[1].waited, 1, "waits: %d, %d", b[0].waited, b[1].waited);
+  shared_build *second = b[0].waited ? &b[0] : &b[1];
+  cr_assert(second->img->log && strstr(second->img->log, "Using cache"), "log: %s",
+            second->img->log ? second->img->log : "(none)");
+  for (int k = 0; k < 2; k++)
+    jd_env_image_free(b[k].img);
+  fx_fini(&f);
+}
