@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "build/build_lock.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -20,7 +21,8 @@ static bool is_instruction(const char *s, size_t n, const char *kw) {
   return n >= k && !strncasecmp(s, kw, k) && (n == k || s[k] == ' ' || s[k] == '\t');
 }
 
-bool jd_build_prefix_key(char out[65], const char *df, size_t len) {
+bool jd_build_prefix_key(char out[65], int *steps, const char *df, size_t len) {
+  *steps = 0;
   /* The prefix, normalised: one instruction per line. Each line adds at
    * most one separator for the newline it drops, the last one excepted. */
   char *norm = malloc(len + 2);
@@ -47,6 +49,7 @@ bool jd_build_prefix_key(char out[65], const char *df, size_t len) {
       if (nl)
         norm[nl++] = '\n';
       start = nl;
+      (*steps)++;
     } else {
       norm[nl++] = ' ';
     }
@@ -62,33 +65,38 @@ bool jd_build_prefix_key(char out[65], const char *df, size_t len) {
 }
 
 int jd_build_lock_take(int *fd, bool *waited, const char *state_dir, const char *key,
-                       const dk_cancel *cancel) {
+                       int64_t max_wait_ms, const dk_cancel *cancel) {
   *fd = -1;
   *waited = false;
-  char dir[PATH_MAX], path[PATH_MAX];
+  char dir[PATH_MAX], name[128];
   if (snprintf(dir, sizeof dir, "%s/locks", state_dir) >= (int)sizeof dir ||
-      snprintf(path, sizeof path, "%s/build-%s", dir, key) >= (int)sizeof path) {
+      snprintf(name, sizeof name, "build-%s", key) >= (int)sizeof name) {
     errno = ENAMETOOLONG;
     return -1;
   }
   if (jd_mkdir_p(dir, 0700) != 0)
     return -1;
   /* The state dir is the judger's own; no link is followed all the same. */
-  int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (f < 0)
+  int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int f = d < 0 ? -1 : openat(d, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int e = errno;
+  if (d >= 0)
+    close(d);
+  if (f < 0) {
+    errno = e;
     return -1;
+  }
   /* Polled so that a cancel (SIGINT, a task cancelled) ends the wait. */
+  int64_t until = jd_mono_ms() + max_wait_ms;
   while (flock(f, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      int e = errno;
+    e = errno;
+    if (e == EWOULDBLOCK || e == EINTR) {
+      *waited = true;
+      e = cancel && dk_cancel_fired(cancel) ? ECANCELED : jd_mono_ms() >= until ? ETIMEDOUT : 0;
+    }
+    if (e) {
       close(f);
       errno = e;
-      return -1;
-    }
-    *waited = true;
-    if (cancel && dk_cancel_fired(cancel)) {
-      close(f);
-      errno = ECANCELED;
       return -1;
     }
     usleep(50 * 1000);

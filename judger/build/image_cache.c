@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "build/build_lock.h"
 #include "build/build_net.h"
@@ -22,8 +23,35 @@ void jd_env_image_free(jd_env_image *img) {
   free(img);
 }
 
+/* What a build's stream tells the judger while it runs. */
+typedef struct build_watch {
+  jd_progress ps;
+  int *lock;        /* the build turn (-1: none), let go once past the shared steps */
+  int prefix_steps; /* instructions up to the first RUN */
+  char step[256];   /* the last "Step N/M : ..." line */
+} build_watch;
+
+/* The classic builder sends each "Step N/M : <instruction>" as a message
+ * of its own, at the start of a line. */
+static void watch_steps(build_watch *w, const char *text, size_t len) {
+  for (const char *p = text, *end = text + len; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (n > 5 && !memcmp(p, "Step ", 5)) {
+      snprintf(w->step, sizeof w->step, "%.*s", (int)n, p);
+      if (*w->lock >= 0 && atoi(p + 5) > w->prefix_steps) {
+        jd_build_lock_release(*w->lock); /* the shared steps are in the cache now */
+        *w->lock = -1;
+      }
+    }
+    p += n + 1;
+  }
+}
+
 static int progress_text(void *ud, const char *text, size_t len) {
-  jd_progress_feed(ud, text, len);
+  build_watch *w = ud;
+  watch_steps(w, text, len);
+  jd_progress_feed(&w->ps, text, len);
   return 0;
 }
 
@@ -94,6 +122,8 @@ typedef struct image_job {
   void (*progress)(void *ud, const char *line);
   void *ud;
   dk_cancel *cancel;
+  int *lock;        /* the build turn held, or -1 */
+  int prefix_steps; /* the steps it covers */
 } image_job;
 
 /* The RUN steps' network: the build network behind its proxy unless the
@@ -117,17 +147,29 @@ static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const
 /* How many times a build the engine broke is built again. */
 #define LOST_IMAGE_RETRIES 2
 
-bool jd_build_lost_own_image(const char *message, const char *dockerfile, size_t len) {
+bool jd_build_lost_own_image(const char *message, const char *step, const char *dockerfile,
+                             size_t len) {
+  /* The engine's whole message, not a part: a failing RUN quotes its own
+   * command in its message, and a contestant could write that text there. */
   static const char head[] = "unable to find image \"sha256:";
-  const char *p = message ? strstr(message, head) : NULL;
-  if (!p)
+  if (!message || strncmp(message, head, sizeof head - 1) != 0)
     return false;
-  p += sizeof head - 1;
+  const char *p = message + sizeof head - 1;
   size_t n = strspn(p, "0123456789abcdef");
-  if (n != 64 || p[n] != '"')
+  if (n != 64 || strcmp(p + n, "\"") != 0)
     return false;
-  /* A Dockerfile that names the id asked for it: then it is its fault. Any
-   * 12 leading digits name an image on the command line, so look for those. */
+  /* Only a step that names no image: FROM and COPY --from look one up by
+   * the name the Dockerfile gives (which ARGs can assemble), so a missing
+   * one there is the Dockerfile's. No step seen: nothing to go on. */
+  const char *colon = step ? strstr(step, " : ") : NULL;
+  if (!colon)
+    return false;
+  const char *ins = colon + 3;
+  if (!strncasecmp(ins, "FROM", 4) || strstr(ins, "--from") || strstr(ins, "--FROM") ||
+      !strncasecmp(ins, "ONBUILD", 7))
+    return false;
+  /* A Dockerfile that names the id asked for it: any 12 leading digits
+   * name an image. */
   return !memmem(dockerfile, len, p, 12);
 }
 
@@ -170,14 +212,15 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
                       .buildargs = net ? net->args : NULL,
                       .nbuildargs = net ? 4 : 0,
                       .log_max = lim.log_max};
-  jd_progress ps;
-  jd_progress_init(&ps, job->progress, job->ud);
+  build_watch w = {.lock = job->lock, .prefix_steps = job->prefix_steps};
+  jd_progress_init(&w.ps, job->progress, job->ud);
   for (int attempt = 0;; attempt++) {
     /* Each attempt has the whole wall time: a retry is the engine's doing. */
     dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
-    rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &ps, &log, &call);
+    w.step[0] = '\0';
+    rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &w, &log, &call);
     const dk_error *e = rc == DK_EBUILD ? dk_error_last() : NULL;
-    if (!e || !jd_build_lost_own_image(e->message, dockerfile, len))
+    if (!e || !jd_build_lost_own_image(e->message, w.step, dockerfile, len))
       break;
     if (attempt == LOST_IMAGE_RETRIES) {
       rc = DK_ESERVER; /* a system fault: the task is retried, never CE */
@@ -185,13 +228,13 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
     }
     static const char again[] = "\n[judger] the engine lost an image of this build while "
                                 "another was removed; building again\n";
-    jd_progress_feed(&ps, again, sizeof again - 1);
+    jd_progress_feed(&w.ps, again, sizeof again - 1);
     free(image_id);
     image_id = NULL;
     log.len = 0; /* the log is the last attempt's */
     log.truncated = false;
   }
-  jd_progress_finish(&ps);
+  jd_progress_finish(&w.ps);
   rc = judge_build(img, rc, repo, lim.wall_ms);
   if (rc)
     goto cleanup;
@@ -225,6 +268,37 @@ static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag) {
   return 0;
 }
 
+/* Waits for a build with the same first steps (build_lock.h): DK_ENOTFOUND
+ * to build (*lock held, or -1 when it could not be had: the lock is an
+ * optimisation), 0 when the build waited for made this very image,
+ * DK_ECANCELED, or an engine error. */
+static int take_turn(int *lock, jd_env_image *img, jd_ctx *ctx, const jd_build_limits *limits,
+                     const char *key, void (*progress)(void *ud, const char *line), void *ud,
+                     dk_cancel *cancel) {
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, limits);
+  bool waited = false;
+  int64_t t0 = jd_mono_ms();
+  char line[200];
+  if (jd_build_lock_take(lock, &waited, ctx->state_dir, key, lim.wall_ms, cancel) != 0) {
+    if (errno == ECANCELED)
+      return DK_ECANCELED;
+    snprintf(line, sizeof line, "[judger] building without waiting for builds with the same first "
+             "steps: %s", strerror(errno));
+    if (progress)
+      progress(ud, line);
+    return DK_ENOTFOUND;
+  }
+  if (!waited)
+    return DK_ENOTFOUND;
+  snprintf(line, sizeof line,
+           "[judger] waited %lld ms for a build with the same first steps (its cache)",
+           (long long)(jd_mono_ms() - t0));
+  if (progress)
+    progress(ud, line);
+  return found_cached(img, ctx, img->tag); /* the build waited for may have been this one */
+}
+
 int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
                         const char *dockerfile, size_t len, const jd_build_limits *limits,
                         const dk_kv *extra_labels, size_t nextra,
@@ -243,26 +317,13 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
   }
   /* The cache hit path: one inspect. */
   int rc = found_cached(img, ctx, tag);
-  int lock = -1;
+  int lock = -1, steps = 0;
   char key[65];
-  if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, dockerfile, len)) {
-    bool waited = false;
-    int64_t t0 = jd_mono_ms();
-    if (jd_build_lock_take(&lock, &waited, ctx->state_dir, key, cancel) != 0) {
-      rc = errno == ECANCELED ? DK_ECANCELED : DK_EIO;
-    } else if (waited) {
-      if (progress) {
-        char line[160];
-        snprintf(line, sizeof line,
-                 "[judger] waited %lld ms for a build with the same first steps (its cache)",
-                 (long long)(jd_mono_ms() - t0));
-        progress(ud, line);
-      }
-      rc = found_cached(img, ctx, tag); /* the build waited for may have been this one */
-    }
-  }
+  if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, &steps, dockerfile, len))
+    rc = take_turn(&lock, img, ctx, limits, key, progress, ud, cancel);
   if (rc == DK_ENOTFOUND) {
-    image_job job = {domain, id, op, limits, extra_labels, nextra, progress, ud, cancel};
+    image_job job = {domain, id,     op,     limits, extra_labels, nextra,
+                     progress, ud, cancel, &lock,  steps};
     rc = build_image(img, ctx, &job, repo, dockerfile, len);
   }
   jd_build_lock_release(lock);

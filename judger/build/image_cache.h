@@ -41,12 +41,15 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
 void jd_env_image_free(jd_env_image *img);
 
 /* Whether a failed build's message says the engine lost an image it made
- * itself during the build: `unable to find image "sha256:<id>"` for an id
- * the Dockerfile never names. Removing any image while a classic build runs
- * can delete that build's fresh step image (moby#29011; every removal does
- * it on the containerd image store), so that failure is the engine's, not
- * the Dockerfile's. */
-bool jd_build_lost_own_image(const char *message, const char *dockerfile, size_t len);
+ * itself during the build: the whole message is `unable to find image
+ * "sha256:<id>"`, the failing step (the stream's last "Step N/M : ..." line)
+ * names no image (not FROM, COPY --from or ONBUILD), and the Dockerfile
+ * never names the id. Removing any image while a classic build runs can
+ * delete that build's fresh step image (moby#29011; every removal does it
+ * on the containerd image store), so that failure is the engine's, not the
+ * Dockerfile's. */
+bool jd_build_lost_own_image(const char *message, const char *step, const char *dockerfile,
+                             size_t len);
 
 typedef struct jd_image_gc_opts {
   const char *domain; /* NULL = both */

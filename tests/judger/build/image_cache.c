@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "build/image_cache.h"
+#include "common/clock.h"
 #include "common/labels.h"
 #include "common/util.h"
 #include "fake_engine.h"
@@ -258,17 +259,34 @@ Test(image_cache, a_lost_step_image_is_the_engines_fault_unless_the_dockerfile_n
   char msg[160];
   snprintf(msg, sizeof msg, "unable to find image \"sha256:%s\"", id);
   const char *df = "FROM judger-test/busybox:1\nLABEL a=1\n";
-  cr_assert(jd_build_lost_own_image(msg, df, strlen(df)));
+  const char *step = "Step 2/2 : LABEL a=1";
+  cr_assert(jd_build_lost_own_image(msg, step, df, strlen(df)));
   char named[256];
-  snprintf(named, sizeof named, "FROM %.12s\n", id);
-  cr_assert_not(jd_build_lost_own_image(msg, named, strlen(named)), "the Dockerfile asked for it");
-  snprintf(named, sizeof named, "FROM sha256:%s\n", id);
-  cr_assert_not(jd_build_lost_own_image(msg, named, strlen(named)));
+  snprintf(named, sizeof named, "FROM x\nRUN echo %.12s\n", id);
+  cr_assert_not(jd_build_lost_own_image(msg, step, named, strlen(named)),
+                "the Dockerfile asked for it");
+  /* A step that looks an image up by the Dockerfile's name for it (ARGs
+   * can assemble the id, so the text need not hold it). */
+  cr_assert_not(jd_build_lost_own_image(msg, "Step 1/2 : FROM sha256:${A}${B}", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image(msg, "Step 1/2 : from sha256:${A}", df, strlen(df)));
+  cr_assert_not(
+      jd_build_lost_own_image(msg, "Step 3/4 : COPY --from=sha256:${A} /a /b", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image(msg, "Step 3/4 : ONBUILD RUN x", df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image(msg, NULL, df, strlen(df)), "no step seen");
+  /* A failing RUN quotes its command: its text proves nothing. */
+  char spoof[400];
+  snprintf(spoof, sizeof spoof,
+           "The command '/bin/sh -c false 'unable to find image \"sha256:%s\"'' returned a "
+           "non-zero code: 1",
+           id);
+  cr_assert_not(jd_build_lost_own_image(spoof, "Step 2/2 : RUN false ...", df, strlen(df)));
+  snprintf(spoof, sizeof spoof, "%s and more", msg);
+  cr_assert_not(jd_build_lost_own_image(spoof, step, df, strlen(df)));
   /* Anything else is the build's: a short id, a name, another message. */
-  cr_assert_not(jd_build_lost_own_image("unable to find image \"sha256:e0bc25\"", df, strlen(df)));
-  cr_assert_not(jd_build_lost_own_image("unable to find image \"busybox:9\"", df, strlen(df)));
-  cr_assert_not(jd_build_lost_own_image("The command '/bin/sh -c false' returned 1", df, strlen(df)));
-  cr_assert_not(jd_build_lost_own_image(NULL, df, strlen(df)));
+  cr_assert_not(
+      jd_build_lost_own_image("unable to find image \"sha256:e0bc25\"", step, df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image("unable to find image \"busybox:9\"", step, df, strlen(df)));
+  cr_assert_not(jd_build_lost_own_image(NULL, step, df, strlen(df)));
 }
 
 /* Builds and removes throwaway images (parents pruned, as gc does) until
@@ -296,7 +314,7 @@ static void *remove_loop(void *arg) {
         dk_tar_finish(t, &data, &len) == 0 &&
         dk_image_build(NULL, c, data, len, &o, NULL, NULL, NULL, NULL) == 0 &&
         dk_image_remove(c, tag, true, false) == 0)
-      r->removed++;
+      __atomic_add_fetch(&r->removed, 1, __ATOMIC_SEQ_CST);
     dk_tar_free(t);
   }
   dk_client_free(c);
@@ -333,6 +351,10 @@ Test(image_cache, builds_beside_image_removals_are_never_the_dockerfiles_fault) 
                      img->message ? img->message : "");
     jd_env_image_free(img);
   }
+  /* At least one removal beside the builds (the machine may be slow). */
+  for (int64_t until = jd_mono_ms() + 60000; __atomic_load_n(&r.removed, __ATOMIC_SEQ_CST) == 0 &&
+                                            jd_mono_ms() < until;)
+    usleep(20 * 1000);
   atomic_store(&r.stop, true);
   pthread_join(th, NULL);
   /* A throwaway whose removal failed is removed now. */
@@ -373,7 +395,8 @@ Test(image_cache, a_build_the_engine_keeps_breaking_is_a_system_fault_after_thre
   dk_client_opts o = {.host = t_fake_host(fake), .api_version = "1.41"};
   dk_client *c = NULL;
   t_ok(dk_client_new(&c, &o));
-  jd_ctx ctx = {.dk = c, .state_dir = "/nonexistent", .host_id = "test"};
+  char *state = t_tmpdir("lost");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test"};
   jd_build_limits lim = {.image_network = "none"};
   const char *df = "FROM judger-test/busybox:1\nLABEL a=1\n";
   int lines = 0;
@@ -388,40 +411,50 @@ Test(image_cache, a_build_the_engine_keeps_breaking_is_a_system_fault_after_thre
   t_fake_stop(fake);
   dk_client_free(c);
   free(raw);
+  t_rmdir(state);
 }
 
 typedef struct shared_build {
   fixture *f;
   char df[256];
-  int waited; /* "[judger] waited" lines */
+  int waited;        /* "[judger] waited" lines */
+  atomic_bool at_run; /* its stream reached the RUN step */
   jd_env_image *img;
   int rc;
 } shared_build;
 
-static void count_waits(void *ud, const char *line) {
+static void watch_shared(void *ud, const char *line) {
+  shared_build *b = ud;
   if (strstr(line, "[judger] waited "))
-    (*(int *)ud)++;
+    b->waited++;
+  if (strstr(line, "Step 2/") && strstr(line, " : RUN "))
+    atomic_store(&b->at_run, true);
 }
 
 static void *build_shared(void *arg) {
   shared_build *b = arg;
   b->rc = jd_env_image_ensure(&b->img, &b->f->ctx, JD_DOMAIN_AI, b->f->id, JD_OP_RUN, b->df,
-                              strlen(b->df), NULL, b->f->labels, 2, count_waits, &b->waited, NULL);
+                              strlen(b->df), NULL, b->f->labels, 2, watch_shared, b, NULL);
   return NULL;
 }
 
-/* Two builds at once whose first RUN is the same: one waits for the other
- * and takes that step from the cache instead of running it again. */
+/* Two builds whose first RUN is the same, the second asked for while the
+ * first runs that step: it waits for it and takes the step from the cache
+ * instead of running it again. */
 Test(image_cache, builds_sharing_their_first_run_take_turns_and_share_its_cache) {
   fixture f;
   fx_init(&f, "icshare");
   shared_build b[2] = {{.f = &f}, {.f = &f}};
   for (int k = 0; k < 2; k++)
     snprintf(b[k].df, sizeof b[k].df,
-             "FROM " T_BUSYBOX_IMAGE "\nRUN sleep 1 && echo %s > /shared\nENV K=%d\n", f.id, k);
+             "FROM " T_BUSYBOX_IMAGE "\nRUN sleep 2 && echo %s > /shared\nENV K=%d\n", f.id, k);
   pthread_t th[2];
-  for (int k = 0; k < 2; k++)
-    cr_assert_eq(pthread_create(&th[k], NULL, build_shared, &b[k]), 0);
+  cr_assert_eq(pthread_create(&th[0], NULL, build_shared, &b[0]), 0);
+  for (int64_t until = jd_mono_ms() + 60000; !atomic_load(&b[0].at_run);) {
+    cr_assert(jd_mono_ms() < until, "the first build never reached its RUN step");
+    usleep(5 * 1000);
+  }
+  cr_assert_eq(pthread_create(&th[1], NULL, build_shared, &b[1]), 0);
   for (int k = 0; k < 2; k++)
     pthread_join(th[k], NULL);
   for (int k = 0; k < 2; k++) {
@@ -429,11 +462,11 @@ Test(image_cache, builds_sharing_their_first_run_take_turns_and_share_its_cache)
     cr_assert_str_eq(jd_verdict_name(b[k].img->verdict), "OK", "%s",
                      b[k].img->message ? b[k].img->message : "");
   }
-  /* Exactly one waited, and its RUN step came from the cache. */
-  cr_assert_eq(b[0].waited + b[1].waited, 1, "waits: %d, %d", b[0].waited, b[1].waited);
-  shared_build *second = b[0].waited ? &b[0] : &b[1];
-  cr_assert(second->img->log && strstr(second->img->log, "Using cache"), "log: %s",
-            second->img->log ? second->img->log : "(none)");
+  cr_assert_eq(b[0].waited, 0);
+  cr_assert_eq(b[1].waited, 1, "the second build did not wait");
+  /* Its RUN step came from the cache. */
+  cr_assert(b[1].img->log && strstr(b[1].img->log, "Using cache"), "log: %s",
+            b[1].img->log ? b[1].img->log : "(none)");
   for (int k = 0; k < 2; k++)
     jd_env_image_free(b[k].img);
   fx_fini(&f);
