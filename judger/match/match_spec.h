@@ -7,6 +7,7 @@
 #ifndef JD_MATCH_SPEC_H
 #define JD_MATCH_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

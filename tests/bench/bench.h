@@ -1,4 +1,5 @@
-/* Shared by the benchmarks: the median of a series, a process's RSS. */
+/* Shared by the benchmarks: the median of a series, a process's RSS, a
+ * spec parsed. */
 #ifndef JD_BENCH_H
 #define JD_BENCH_H
 
@@ -6,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+#include "match/match_spec.h"
 
 static inline int bench_cmp_ll(const void *a, const void *b) {
   long long x = *(const long long *)a, y = *(const long long *)b;
@@ -30,6 +33,17 @@ static inline long bench_rss_kb(pid_t pid) {
   if (f)
     fclose(f);
   return kb;
+}
+
+/* Parses a spec the benchmark wrote and frees the text; NULL (said on
+ * stderr) when it is refused. */
+static inline jd_match_spec *bench_spec_parse(char *json) {
+  jd_match_spec *spec = NULL;
+  char err[256];
+  if (json && jd_match_spec_parse(&spec, json, NULL, err, sizeof err))
+    fprintf(stderr, "spec: %s\n", err);
+  free(json);
+  return spec;
 }
 
 #endif

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "queue/queue.h"
+#include "daemon_proc.h"
 #include "redis_server.h"
 #include "support.h"
 
@@ -65,17 +66,12 @@ static long long cpu_ticks(pid_t pid) {
 }
 
 static void submit_match(jd_queue *q, const char *id, int turns) {
-  char json[2048];
-  snprintf(json, sizeof json,
-           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
-           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
-           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
-           id, id, JD_SOURCE_DIR, turns);
-  if (jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
-    fprintf(stderr, "submit: %s\n", jd_queue_error(q));
+  char *json = t_game_match_json(id, turns);
+  if (!json || jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
+    fprintf(stderr, "submit: %s\n", json ? jd_queue_error(q) : "out of memory");
     exit(1);
   }
+  free(json);
 }
 
 static void wait_result(jd_queue *q, const char *id) {

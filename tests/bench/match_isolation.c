@@ -48,12 +48,7 @@ static jd_match_spec *spec_new(const char *id, int n, const char *player, const 
                id, isolation, players, mode, plan, limits ? ",\"limits\":" : "",
                limits ? limits : "") < 0)
     return NULL;
-  jd_match_spec *spec = NULL;
-  char err[256];
-  if (jd_match_spec_parse(&spec, json, NULL, err, sizeof err))
-    fprintf(stderr, "spec: %s\n", err);
-  free(json);
-  return spec;
+  return bench_spec_parse(json);
 }
 
 static int run_one(jd_ctx *ctx, const jd_match_spec *spec, dk_cancel *cancel, long long *ms) {

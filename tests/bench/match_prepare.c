@@ -52,12 +52,7 @@ static jd_match_spec *spec_new(int run) {
                "\"config\":{\"mode\":\"bench\",\"seed\":1,\"plan\":\"0 1 2\"}}",
                run, players) < 0)
     return NULL;
-  jd_match_spec *spec = NULL;
-  char err[256];
-  if (jd_match_spec_parse(&spec, json, NULL, err, sizeof err))
-    fprintf(stderr, "spec: %s\n", err);
-  free(json);
-  return spec;
+  return bench_spec_parse(json);
 }
 
 /* One cold match with build_jobs jobs; -1 on failure. */

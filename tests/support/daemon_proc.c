@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "daemon_proc.h"
 #include "support.h"
 
@@ -207,15 +208,23 @@ jd_queue *t_queue_client(const char *redis_url) {
   return q;
 }
 
+char *t_game_match_json(const char *id, int turns) {
+  char *json = NULL;
+  if (asprintf(&json,
+               "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+               "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+               "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+               "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
+               id, id, JD_SOURCE_DIR, turns) < 0)
+    return NULL;
+  return json;
+}
+
 void t_submit_game_match(jd_queue *q, const char *id, int turns) {
-  char json[2048];
-  snprintf(json, sizeof json,
-           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
-           "\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
-           "daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
-           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"turns\":%d}}}",
-           id, id, JD_SOURCE_DIR, turns);
+  char *json = t_game_match_json(id, turns);
+  cr_assert_not_null(json);
   cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+  free(json);
 }
 
 char *t_wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log) {
@@ -224,4 +233,15 @@ char *t_wait_result(jd_queue *q, const char *id, int timeout_ms, const char *log
     usleep(100000);
   cr_assert_not_null(res, "no result for %s (log %s)", id, log);
   return res;
+}
+
+void t_daemon_wait_ready(jd_daemon *d, const char *host) {
+  for (int64_t until = jd_mono_ms() + 5000;;) {
+    jd_daemon_stats st;
+    jd_daemon_stats_get(d, &st);
+    if (st.ready)
+      return;
+    cr_assert(jd_mono_ms() < until, "daemon %s did not get ready", host);
+    usleep(10000);
+  }
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "dockerapi/dockerapi.h"
+#include "daemon/daemon.h"
 #include "queue/queue.h"
 
 typedef struct t_proc {
@@ -48,11 +49,17 @@ char *t_wait_task_state(jd_queue *q, const char *task_id, const char *state, int
  * -1 when missing. */
 int t_json_int(const char *json, const char *obj, const char *key);
 
+/* Waits (5 s at most) for a daemon run on a thread of the test to be
+ * ready to take tasks; fails the test naming host otherwise. */
+void t_daemon_wait_ready(jd_daemon *d, const char *host);
 /* A queue client on redis_url (consumer "test-client"); free with
  * jd_queue_free(). */
 jd_queue *t_queue_client(const char *redis_url);
-/* Submits a match of the daemon test game (tests/judger/programs/daemon_game:
- * `turns` seconds of progress, one idle player) as task `id`. */
+/* The task JSON of a match of the daemon test game
+ * (tests/judger/programs/daemon_game: `turns` seconds of progress, one idle
+ * player) as task `id`; the caller frees it. NULL when out of memory. */
+char *t_game_match_json(const char *id, int turns);
+/* Submits t_game_match_json(id, turns); fails the test when refused. */
 void t_submit_game_match(jd_queue *q, const char *id, int turns);
 /* Waits for the task's result (the caller frees it); fails after
  * timeout_ms, naming the daemon's log. */

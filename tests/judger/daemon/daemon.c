@@ -184,15 +184,8 @@ static running *start_daemon(dopts o) {
   cr_assert_eq(jd_daemon_new(&r->d, &c, NULL, &ex), 0);
   jd_config_clear(&c);
   pthread_create(&r->th, NULL, run_thread, r);
-  for (int i = 0; i < 500; i++) {
-    jd_daemon_stats st;
-    jd_daemon_stats_get(r->d, &st);
-    if (st.ready)
-      return r;
-    usleep(10000);
-  }
-  cr_assert_fail("daemon %s did not get ready", o.host);
-  return NULL;
+  t_daemon_wait_ready(r->d, o.host);
+  return r;
 }
 
 static void stop_daemon(running *r, bool drain) {

@@ -16,6 +16,7 @@
 #include "http_client.h"
 #include "queue/queue.h"
 #include "redis_server.h"
+#include "daemon_proc.h"
 #include "support.h"
 
 static t_redis *srv;
@@ -93,15 +94,8 @@ static running *start_daemon(const char *host) {
   cr_assert_eq(jd_daemon_new(&r->d, &c, NULL, &ex), 0);
   jd_config_clear(&c);
   pthread_create(&r->th, NULL, run_thread, r);
-  for (int i = 0; i < 500; i++) {
-    jd_daemon_stats st;
-    jd_daemon_stats_get(r->d, &st);
-    if (st.ready)
-      return r;
-    usleep(10000);
-  }
-  cr_assert_fail("daemon %s did not get ready", host);
-  return NULL;
+  t_daemon_wait_ready(r->d, host);
+  return r;
 }
 
 static void submit(jd_queue *q, const char *id, const char *task) {
