@@ -105,6 +105,7 @@ static json_object *host_config_json(jb *b, const dk_host_config *h) {
   /* An empty (non-NULL) list is meaningful here: "no DNS servers". */
   jb_strv(b, o, "Dns", h->dns);
   jb_strv(b, o, "ExtraHosts", h->extra_hosts);
+  jb_kv(b, o, "Sysctls", h->sysctls, h->nsysctls);
   return o;
 }
 

@@ -48,6 +48,10 @@ typedef struct dk_host_config {
   int64_t shm_size;
   const char *const *dns;          /* empty list for none */
   const char *const *extra_hosts;
+  /* Namespaced kernel settings ({"net.ipv4.ip_forward","0"}); the engine
+   * refuses those that are not the container's own. */
+  const dk_kv *sysctls;
+  size_t nsysctls;
 } dk_host_config;
 
 typedef struct dk_container_config {
