@@ -13,12 +13,12 @@
 struct jd_redis {
   redisContext *c;
   jd_redis_url url;
-  char display[300];
+  char display[400];
   long connect_timeout_ms, io_timeout_ms;
   long backoff_min_ms, backoff_max_ms;
   int64_t backoff_ms;  /* current delay; 0 after a success */
   int64_t next_try_ms; /* monotonic time before which no connect is tried */
-  char err[512];
+  char err[1024];
 };
 
 static struct timeval tv_of(long ms) {
@@ -41,6 +41,49 @@ static int parse_int(const char *s, size_t n, int lo, int hi, int *out) {
   return 0;
 }
 
+/* Percent-decodes s[0..n) into out (NUL-terminated, at most outlen - 1
+ * bytes); -1 when it does not fit, a %-escape is bad or decodes to NUL. */
+static int url_decode(char *out, size_t outlen, const char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch == '%') {
+      unsigned v = 0;
+      for (size_t k = 1; k <= 2; k++) {
+        char h = i + k < n ? s[i + k] : '\0';
+        int d = h >= '0' && h <= '9'   ? h - '0'
+                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                       : -1;
+        if (d < 0)
+          return -1;
+        v = v * 16 + (unsigned)d;
+      }
+      if (v == 0)
+        return -1;
+      ch = (unsigned char)v;
+      i += 2;
+    }
+    if (o + 1 >= outlen)
+      return -1;
+    out[o++] = (char)ch;
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+/* The "[user]:password@" part ending at at (exclusive) from p. */
+static int parse_credentials(jd_redis_url *out, const char *p, const char *at) {
+  const char *colon = memchr(p, ':', (size_t)(at - p));
+  const char *pw = colon ? colon + 1 : p;
+  if (colon && url_decode(out->user, sizeof out->user, p, (size_t)(colon - p)))
+    return JD_REDIS_EINVAL;
+  if (url_decode(out->password, sizeof out->password, pw, (size_t)(at - pw)))
+    return JD_REDIS_EINVAL;
+  /* A user needs a password: AUTH takes both or the password alone. */
+  return out->user[0] && !out->password[0] ? JD_REDIS_EINVAL : JD_REDIS_OK;
+}
+
 int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   memset(out, 0, sizeof *out);
   out->port = 6379;
@@ -50,6 +93,13 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
     const char *p = url + 7;
     const char *q = strchr(p, '?');
     size_t n = q ? (size_t)(q - p) : strlen(p);
+    const char *at = memchr(p, '@', n);
+    if (at) {
+      if (parse_credentials(out, p, at))
+        return JD_REDIS_EINVAL;
+      n -= (size_t)(at + 1 - p);
+      p = at + 1;
+    }
     if (n == 0 || p[0] != '/' || n >= sizeof out->path)
       return JD_REDIS_EINVAL;
     memcpy(out->path, p, n);
@@ -64,13 +114,8 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   const char *p = url + 8;
   const char *at = strrchr(p, '@');
   if (at) {
-    /* [user]:password@ — only the password matters before Redis 6 ACLs. */
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    const char *pw = colon ? colon + 1 : p;
-    size_t n = (size_t)(at - pw);
-    if (n >= sizeof out->password)
+    if (parse_credentials(out, p, at))
       return JD_REDIS_EINVAL;
-    memcpy(out->password, pw, n);
     p = at + 1;
   }
   const char *slash = strchr(p, '/');
@@ -103,11 +148,15 @@ int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
   r->io_timeout_ms = o.io_timeout_ms > 0 ? o.io_timeout_ms : 5000;
   r->backoff_min_ms = o.backoff_min_ms > 0 ? o.backoff_min_ms : 100;
   r->backoff_max_ms = o.backoff_max_ms > 0 ? o.backoff_max_ms : 5000;
+  /* The user is shown, never the password. */
+  char who[sizeof r->url.user + 8] = "";
+  if (r->url.password[0])
+    snprintf(who, sizeof who, "%s:***@", r->url.user);
   if (r->url.path[0])
-    snprintf(r->display, sizeof r->display, "unix://%s?db=%d", r->url.path, r->url.db);
+    snprintf(r->display, sizeof r->display, "unix://%s%.200s?db=%d", who, r->url.path, r->url.db);
   else
-    snprintf(r->display, sizeof r->display, "redis://%s%s:%d/%d", r->url.password[0] ? "***@" : "",
-             r->url.host, r->url.port, r->url.db);
+    snprintf(r->display, sizeof r->display, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port,
+             r->url.db);
   snprintf(r->err, sizeof r->err, "not connected");
   *out = r;
   return JD_REDIS_OK;
@@ -187,7 +236,13 @@ int jd_redis_connect(jd_redis *r) {
   }
   if (!r->url.path[0])
     redisEnableKeepAlive(c);
-  if (r->url.password[0] && setup_command(r, "AUTH", "AUTH %s", r->url.password))
+  /* AUTH with the ACL user when there is one (Redis 6+), else the
+   * default user's password. %s passes each as one argument: no quoting. */
+  if (r->url.user[0] &&
+      setup_command(r, "AUTH", "AUTH %s %s", r->url.user, r->url.password))
+    goto fail;
+  if (!r->url.user[0] && r->url.password[0] &&
+      setup_command(r, "AUTH", "AUTH %s", r->url.password))
     goto fail;
   if (r->url.db && setup_command(r, "SELECT", "SELECT %d", r->url.db))
     goto fail;

@@ -29,12 +29,17 @@ enum {
   JD_REDIS_EPROTO = -5, /* an answer of an unexpected shape */
 };
 
-/* redis://[:password@]host[:port][/db] or unix:///path/to/sock[?db=N]. */
+/* redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/path/to/sock[?db=N]. "user:password@" is a
+ * Redis 6 ACL user (AUTH user password); ":password@" or "password@" the
+ * default user's password (AUTH password). Both are percent-decoded
+ * ("%40" for '@', "%3A" for ':'). */
 typedef struct jd_redis_url {
   char host[256]; /* empty for unix sockets */
   int port;       /* default 6379 */
   char path[256]; /* unix socket path */
-  char password[128];
+  char user[128]; /* ACL user; empty = the default user */
+  char password[256];
   int db;
 } jd_redis_url;
 

@@ -175,3 +175,27 @@ void t_redis_stop(t_redis *r) {
   free(r->url);
   free(r);
 }
+
+void t_redis_acl_user(t_redis *r, const char *name, const char *password) {
+  redisContext *c = r->unix_sock ? redisConnectUnix(strchr(r->url, '/') + 2)
+                                 : redisConnect("127.0.0.1", r->port);
+  cr_assert(c && !c->err, "connect to redis for ACL SETUSER: %s", c ? c->errstr : "no memory");
+  const char *argv[64];
+  int argc = 0;
+  char pw[160], rules[] = T_REDIS_ACL_RULES;
+  snprintf(pw, sizeof pw, ">%s", password);
+  argv[argc++] = "ACL";
+  argv[argc++] = "SETUSER";
+  argv[argc++] = name;
+  argv[argc++] = "reset";
+  argv[argc++] = "on";
+  argv[argc++] = pw;
+  for (char *save = NULL, *w = strtok_r(rules, " ", &save); w && argc < 64;
+       w = strtok_r(NULL, " ", &save))
+    argv[argc++] = w;
+  redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+  cr_assert(rep && rep->type == REDIS_REPLY_STATUS, "ACL SETUSER: %s",
+            rep && rep->str ? rep->str : c->errstr);
+  freeReplyObject(rep);
+  redisFree(c);
+}

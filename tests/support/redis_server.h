@@ -28,4 +28,20 @@ void t_redis_kill(t_redis *r);
 void t_redis_resume(t_redis *r);
 void t_redis_stop(t_redis *r);
 
+/* The least-privileged Redis user a judger needs: docs/deployment.md gives
+ * the same rules to the operator, and images/compose.yml to the deployment
+ * test. Keys under "judger:" (the default prefix) only; the commands the
+ * queue sends (judger/queue/) and nothing else: no KEYS, FLUSHALL, CONFIG,
+ * CLIENT KILL, no channels. Keep the three in step. */
+#define T_REDIS_ACL_RULES                                                                          \
+  "resetkeys ~judger:* resetchannels -@all +ping +auth +hello +select +client|setname "            \
+  "+client|info +eval +evalsha +script|load +xadd +xreadgroup +xack +xautoclaim +xclaim +xdel "    \
+  "+xgroup|create +xgroup|createconsumer +xlen +xpending +xrange +xrevrange +xinfo|groups "        \
+  "+xinfo|stream +get +set +del +exists +hget +hset +hgetall +hdel +hincrby +incr +sadd +srem "    \
+  "+smembers +pexpire +expire"
+
+/* Makes (or resets) the ACL user name with password and T_REDIS_ACL_RULES
+ * on r, through the default user. */
+void t_redis_acl_user(t_redis *r, const char *name, const char *password);
+
 #endif

@@ -14,13 +14,22 @@
 #include "support.h"
 
 static t_redis *srv;
+/* Every queue test runs as the least-privileged ACL user of
+ * docs/deployment.md (T_REDIS_ACL_RULES: the "judger:" keys and the
+ * commands the queue sends, nothing else), so a command the queue starts
+ * to send without the docs' rules saying so fails here. */
+static char acl_url[128];
 
-static void up(void) { srv = t_redis_start(false, false); }
+static void up(void) {
+  srv = t_redis_start(false, false);
+  t_redis_acl_user(srv, "judger-q", "q-s3cret");
+  snprintf(acl_url, sizeof acl_url, "redis://judger-q:q-s3cret@127.0.0.1:%d/0", srv->port);
+}
 static void down(void) { t_redis_stop(srv); }
 
 static jd_queue *open_q(const char *consumer, int64_t lease_ms) {
   jd_queue *q = NULL;
-  jd_queue_opts o = {.redis_url = srv->url, .consumer = consumer, .lease_ms = lease_ms};
+  jd_queue_opts o = {.redis_url = acl_url, .consumer = consumer, .lease_ms = lease_ms};
   cr_assert_eq(jd_queue_new(&q, &o), 0);
   cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
   return q;
@@ -306,7 +315,7 @@ Test(queue, one_claim_per_task_fences_the_old_run, .init = up, .fini = down) {
 
 Test(queue, entries_over_the_size_cap_are_not_copied, .init = up, .fini = down) {
   jd_queue *q = NULL;
-  jd_queue_opts o = {.redis_url = srv->url, .consumer = "h1", .entry_max_bytes = 2048};
+  jd_queue_opts o = {.redis_url = acl_url, .consumer = "h1", .entry_max_bytes = 2048};
   cr_assert_eq(jd_queue_new(&q, &o), 0);
   cr_assert_eq(jd_queue_setup(q), 0);
   char *big = malloc(4097);
@@ -404,7 +413,12 @@ Test(queue, host_registry_expires, .init = up, .fini = down) {
 
 Test(queue, redis_without_its_data_gets_groups_back, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 1000);
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "FLUSHALL"), 0);
+  /* The queue's user may not flush: the operator's does. */
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "FLUSHALL"), JD_REDIS_EREPLY);
+  jd_redis *admin = NULL;
+  cr_assert_eq(jd_redis_new(&admin, srv->url, NULL), 0);
+  cr_assert_eq(jd_redis_command(NULL, admin, "FLUSHALL"), 0, "%s", jd_redis_error(admin));
+  jd_redis_free(admin);
   jd_entry_list l = {0};
   cr_assert_eq(jd_queue_read_block(&l, q, 1, 50), 0, "%s", jd_queue_error(q));
   cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_BUILD, 1), 0);
@@ -442,4 +456,31 @@ Test(queue, forty_claims_are_renewed_in_one_call, .init = up, .fini = down) {
     cr_assert(ours[i], "claim %d not renewed", i);
   jd_entry_list_clear(&l);
   jd_queue_free(a);
+}
+
+/* The ACL user of docs/deployment.md touches the judger's keys only, and a
+ * wrong password is refused at connect with Redis's reason (a system
+ * fault for the daemon: ECONN, retried, the reason logged). */
+Test(queue, the_acl_user_is_held_to_its_prefix_and_a_wrong_password_is_refused, .init = up,
+     .fini = down) {
+  jd_queue *q = open_q("h1", 1000);
+  jd_redis *r = jd_queue_redis(q);
+  cr_assert_eq(jd_redis_command(NULL, r, "SET %s %s", "judger:ok", "1"), 0, "%s",
+               jd_redis_error(r));
+  cr_assert_eq(jd_redis_command(NULL, r, "SET %s %s", "other:key", "1"), JD_REDIS_EREPLY);
+  cr_assert(strstr(jd_redis_error(r), "NOPERM"), "%s", jd_redis_error(r));
+  cr_assert_eq(jd_redis_command(NULL, r, "CONFIG GET %s", "dir"), JD_REDIS_EREPLY);
+  cr_assert_eq(jd_redis_command(NULL, r, "KEYS %s", "*"), JD_REDIS_EREPLY);
+  jd_queue_free(q);
+
+  char bad[128];
+  snprintf(bad, sizeof bad, "redis://judger-q:wrong@127.0.0.1:%d/0", srv->port);
+  jd_queue *w = NULL;
+  jd_queue_opts o = {.redis_url = bad, .consumer = "h2"};
+  cr_assert_eq(jd_queue_new(&w, &o), 0);
+  cr_assert_eq(jd_queue_setup(w), JD_REDIS_ECONN);
+  cr_assert(strstr(jd_queue_error(w), "WRONGPASS"), "%s", jd_queue_error(w));
+  /* The password never shows in what the judger prints. */
+  cr_assert(!strstr(jd_queue_error(w), "wrong@"), "%s", jd_queue_error(w));
+  jd_queue_free(w);
 }

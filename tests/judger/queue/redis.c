@@ -27,6 +27,36 @@ Test(redis, url_forms_parse) {
   cr_assert_eq(jd_redis_url_parse(&u, "unix://relative"), JD_REDIS_EINVAL);
 }
 
+Test(redis, acl_users_and_escaped_passwords_parse) {
+  jd_redis_url u;
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://judger-a:p%40ss%3Aw@q.example:6380/2"), 0);
+  cr_assert_str_eq(u.user, "judger-a");
+  cr_assert_str_eq(u.password, "p@ss:w");
+  cr_assert_str_eq(u.host, "q.example");
+  cr_assert_eq(u.port, 6380);
+  cr_assert_eq(u.db, 2);
+  /* The password alone, with or without its colon, is the default user's. */
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://s3cret@host"), 0);
+  cr_assert_str_eq(u.user, "");
+  cr_assert_str_eq(u.password, "s3cret");
+  cr_assert_eq(jd_redis_url_parse(&u, "unix://judger-a:pw@/run/redis.sock?db=1"), 0);
+  cr_assert_str_eq(u.user, "judger-a");
+  cr_assert_str_eq(u.password, "pw");
+  cr_assert_str_eq(u.path, "/run/redis.sock");
+  cr_assert_eq(u.db, 1);
+  /* A user without a password, bad escapes, an escaped NUL: refused. */
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://judger-a:@host"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%4@host"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%00@host"), JD_REDIS_EINVAL);
+}
+
+Test(redis, the_display_url_names_the_user_never_the_password) {
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, "redis://judger-a:hunter2@127.0.0.1:1/0", NULL), 0);
+  cr_assert_str_eq(jd_redis_display_url(r), "redis://judger-a:***@127.0.0.1:1/0");
+  jd_redis_free(r);
+}
+
 Test(redis, unix_socket_and_db_select) {
   t_redis *srv = t_redis_start(true, false);
   char url[700];
