@@ -109,7 +109,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {
-    fprintf(stderr, "judger daemon: out of memory or bad Redis URL '%s'\n", cfg->redis);
+    fprintf(stderr, "judger daemon: out of memory or bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     code = JD_EXIT_USAGE;
     goto cleanup;
   }

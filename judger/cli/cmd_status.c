@@ -57,7 +57,8 @@ static void print_human(json_object *root) {
     const char *paused = str_of(h, "paused");
     jd_term_printf(stdout, "  %-24s %-9s slots %lld busy %lld version %s%s%s\n", str_of(h, "host"),
                    str_of(h, "state"), (long long)int_of(h, "slots"), (long long)int_of(h, "busy"),
-                   str_of(h, "version"), paused && *paused ? "  paused: " : "", paused ? paused : "");
+                   str_of(h, "version"), paused && *paused ? "  paused: " : "",
+                   paused ? paused : "");
   }
   jd_term_printf(stdout, "\nRUNNING (%zu)\n", json_object_array_length(running));
   for (size_t i = 0; i < json_object_array_length(running); i++) {
@@ -101,7 +102,7 @@ static int show(const jd_config *cfg, const char *task, bool json, size_t ndead)
   json_object *root = NULL;
   jd_queue_opts qo = {.redis_url = cfg->redis, .prefix = cfg->prefix, .group = cfg->group};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger status: bad Redis URL '%s'\n", cfg->redis);
+    fprintf(stderr, "judger status: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     code = JD_EXIT_USAGE;
     goto cleanup;
   }

@@ -160,7 +160,7 @@ int jd_cmd_submit(int argc, char **argv) {
   }
   jd_queue_opts qo = {.redis_url = cfg.redis, .prefix = cfg.prefix, .group = cfg.group};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger submit: bad Redis URL '%s'\n", cfg.redis);
+    fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
   }
   code = JD_EXIT_SYSTEM;

@@ -238,11 +238,9 @@ int jd_redis_connect(jd_redis *r) {
     redisEnableKeepAlive(c);
   /* AUTH with the ACL user when there is one (Redis 6+), else the
    * default user's password. %s passes each as one argument: no quoting. */
-  if (r->url.user[0] &&
-      setup_command(r, "AUTH", "AUTH %s %s", r->url.user, r->url.password))
+  if (r->url.user[0] && setup_command(r, "AUTH", "AUTH %s %s", r->url.user, r->url.password))
     goto fail;
-  if (!r->url.user[0] && r->url.password[0] &&
-      setup_command(r, "AUTH", "AUTH %s", r->url.password))
+  if (!r->url.user[0] && r->url.password[0] && setup_command(r, "AUTH", "AUTH %s", r->url.password))
     goto fail;
   if (r->url.db && setup_command(r, "SELECT", "SELECT %d", r->url.db))
     goto fail;

@@ -44,6 +44,10 @@ typedef struct jd_redis_url {
 } jd_redis_url;
 
 int jd_redis_url_parse(jd_redis_url *out, const char *url);
+/* The forms jd_redis_url_parse() takes, for messages: a bad URL is never
+ * echoed (it may hold a password). */
+#define JD_REDIS_URL_FORMS                                                                         \
+  "redis://[[user]:password@]host[:port][/db] or unix://[[user]:password@]/path[?db=N]"
 
 typedef struct jd_redis_opts {
   long connect_timeout_ms; /* 0 = 2000 */

@@ -83,7 +83,13 @@ done
 export DIND_PRIVILEGED=false DIND_UNPRIVILEGED=1 DIND_STORAGE_DRIVER=vfs
 export JUDGER_SLOTS=2 JUDGER_LEASE_MS=6000 JUDGER_GRACE_MS=20000
 export JUDGER_PROGRAMS=$root/tests/judger/programs JUDGER_REDIS_IMAGE=judger/redis:latest
-unset JUDGER_REDIS DOCKER_HOST
+# The queue's users as docs/deployment.md sets them up: the judgers connect
+# as the ACL user "judger" (its keys and commands only); the test reads
+# Redis as the operator ("default").
+JUDGER_REDIS_PASSWORD=judger-$$-$RANDOM JUDGER_REDIS_ADMIN_PASSWORD=admin-$$-$RANDOM
+export JUDGER_REDIS_PASSWORD JUDGER_REDIS_ADMIN_PASSWORD
+export JUDGER_REDIS=redis://judger:$JUDGER_REDIS_PASSWORD@redis:6379/0
+unset DOCKER_HOST
 
 project=judgerdeploy$$
 dc() { "${compose[@]}" -p "$1" -f "$compose_file" "${@:2}"; }
@@ -145,7 +151,10 @@ inner() { # inner a|b docker-args...: the docker CLI of that host's engine
   id=$(cid "engine-$1")
   docker exec -i "$id" docker -H unix:///run/dind/docker.sock "${@:2}"
 }
-rcli() { docker exec -i "$(cid redis)" redis-cli --raw "$@"; }
+rcli() {
+  docker exec -i "$(cid redis)" redis-cli --no-auth-warning --user default \
+    --pass "$JUDGER_REDIS_ADMIN_PASSWORD" --raw "$@"
+}
 jcli() { docker exec -i "$(cid "judger-$1")" judger "${@:2}"; }
 engine_answers() { inner "$1" version >/dev/null 2>&1; }
 labelled() { # labelled a|b: judger.host containers + networks of that engine
@@ -204,6 +213,13 @@ say "engines seeded in $(elapsed "$t_seed") s: busybox, ${seeds[*]}"
 dc "$project" up -d >>"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
 wait_for "judger status shows both hosts" 90 hosts_are b "judge-a judge-b"
 say "two hosts up in $(elapsed "$t_up") s; judger status: $(live_hosts b)"
+# The judgers' Redis user reaches the judger's keys and nothing else.
+jcmd() { docker exec -i "$(cid redis)" redis-cli --no-auth-warning --user judger \
+  --pass "$JUDGER_REDIS_PASSWORD" --raw "$@" 2>&1; }
+case $(jcmd SET other:key 1) in *NOPERM*) ;; *) die "the judger user wrote outside judger:*" ;; esac
+case $(jcmd FLUSHALL) in *NOPERM*) ;; *) die "the judger user may FLUSHALL" ;; esac
+case $(jcmd XLEN judger:q:match) in [0-9]*) ;; *) die "the judger user cannot read its stream" ;; esac
+say "the judger's Redis user is held to judger:* and the queue's commands"
 both_seen=1
 
 # ---- 10 matches -------------------------------------------------------------
