@@ -137,9 +137,17 @@ json_object *jd_match_result_object(const jd_match_result *r) {
     json_object_array_add(inst, instance_json(&r->instances[i]));
   json_object_object_add(o, "instances", inst);
   json_object *files = json_object_new_array();
-  for (size_t i = 0; i < r->nfiles; i++)
+  size_t listed_bytes = 0, i = 0;
+  for (; i < r->nfiles; i++) {
+    size_t n = r->files[i] ? strlen(r->files[i]) : 0;
+    if (n > JD_RESULT_FILES_BYTES - listed_bytes)
+      break; /* the cap holds while the list is made */
+    listed_bytes += n;
     json_object_array_add(files, str_or_empty(r->files[i]));
+  }
   json_object_object_add(o, "files", files);
+  json_object_object_add(o, "outputs_truncated", json_object_new_boolean(i < r->nfiles));
+  json_object_object_add(o, "outputs_count", json_object_new_int64((int64_t)r->nfiles));
   json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
   return o;

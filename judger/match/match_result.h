@@ -100,6 +100,13 @@ typedef struct jd_match_result {
   jd_match_timing timing;
 } jd_match_result;
 
+/* Bytes of output names result.json lists in "files": the outputs (up to
+ * 10 000 files of 64 levels, ~16 KB of name each) could otherwise make a
+ * result of 160 MB, stored in Redis and the spool. Past it the list stops,
+ * "outputs_truncated" is true, and "outputs_count" still counts them all
+ * (the files themselves are in out_dir either way). */
+#define JD_RESULT_FILES_BYTES ((size_t)1 << 20)
+
 /* The result.json document (schema in docs/match-spec.md) as a JSON object,
  * for a caller that adds to it; the caller owns it (json_object_put); NULL
  * on out of memory. */

@@ -89,6 +89,56 @@ Test(match_result, json_has_the_documented_fields) {
   jd_match_result_free(r);
 }
 
+/* A game listing 10 000 outputs of 64 levels of 255-byte names (~160 MB
+ * of names): the result stays under the cap, says so, and counts them. */
+Test(match_result, ten_thousand_deep_outputs_give_a_capped_result) {
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
+  free(r->files[0]);
+  free(r->files);
+  enum { N = 10000, LEVELS = 64, NAME = 255 };
+  r->nfiles = N;
+  r->files = calloc(N, sizeof *r->files);
+  for (size_t i = 0; i < N; i++) {
+    char *path = malloc(LEVELS * (NAME + 1) + 1);
+    cr_assert_not_null(path);
+    char *p = path;
+    for (int l = 0; l < LEVELS; l++) {
+      memset(p, 'a' + (char)(l % 26), NAME);
+      p += NAME;
+      *p++ = l + 1 < LEVELS ? '/' : '\0';
+    }
+    snprintf(path, 16, "%08zu", i); /* distinct names */
+    path[8] = 'x';
+    r->files[i] = path;
+  }
+  char *text = jd_match_result_json(r);
+  cr_assert_not_null(text);
+  size_t len = strlen(text);
+  cr_assert(len < JD_RESULT_FILES_BYTES + 64 * 1024, "result.json is %zu bytes", len);
+  json_object *o = json_tokener_parse(text);
+  cr_assert_not_null(o);
+  cr_assert(json_object_get_boolean(get(o, "outputs_truncated")));
+  cr_assert_eq(json_object_get_int(get(o, "outputs_count")), N);
+  size_t listed = json_object_array_length(get(o, "files"));
+  cr_assert(listed > 0 && listed < N, "%zu listed", listed);
+  cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(o, "files"), 0)),
+                   r->files[0]);
+  json_object_put(o);
+  free(text);
+  jd_match_result_free(r);
+}
+
+Test(match_result, a_short_outputs_list_is_whole) {
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
+  char *text = jd_match_result_json(r);
+  json_object *o = json_tokener_parse(text);
+  cr_assert_not(json_object_get_boolean(get(o, "outputs_truncated")));
+  cr_assert_eq(json_object_get_int(get(o, "outputs_count")), 1);
+  json_object_put(o);
+  free(text);
+  jd_match_result_free(r);
+}
+
 Test(match_result, no_scores_unless_finished_and_exit_codes) {
   jd_match_result *r = sample(JD_MATCH_STATUS_FAILED, false);
   char *text = jd_match_result_json(r);
