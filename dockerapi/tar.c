@@ -288,9 +288,56 @@ static int entry_check(struct archive_entry *e) {
   return DK_OK;
 }
 
-/* Writes a checked entry re-rooted under dest, with its data. */
+/* The caps of one extraction and what it has counted so far. */
+typedef struct extract_caps {
+  uint64_t max_bytes, max_entries, max_depth;
+  uint64_t bytes, entries;
+} extract_caps;
+
+/* Directory levels of an entry's path: its parents, and itself when it is
+ * a directory ("" and "." components do not count). */
+static uint64_t path_depth(const char *name, int is_dir) {
+  uint64_t n = 0;
+  for (const char *s = name; *s;) {
+    const char *e = s + strcspn(s, "/");
+    size_t len = (size_t)(e - s);
+    if (len > 0 && !(len == 1 && s[0] == '.'))
+      n++;
+    s = *e ? e + 1 : e;
+  }
+  return n > 0 && !is_dir ? n - 1 : n;
+}
+
+/* Counts an entry against the caps before anything of it is written;
+ * *declared gets its size. The numbers come before the name in the
+ * messages: a long name cut by the caller's buffer keeps them. */
+static int entry_caps(extract_caps *c, struct archive_entry *e, uint64_t *declared) {
+  const char *name = archive_entry_pathname(e);
+  *declared = 0;
+  if (++c->entries > c->max_entries)
+    return dk__err(DK_ETOOBIG, 0, "tar: more than the cap of %llu entries, at '%s'",
+                   (unsigned long long)c->max_entries, name);
+  uint64_t depth = path_depth(name, archive_entry_filetype(e) == AE_IFDIR);
+  if (depth > c->max_depth)
+    return dk__err(DK_ETOOBIG, 0,
+                   "tar: an entry %llu directory levels deep passes the cap of %llu levels: '%s'",
+                   (unsigned long long)depth, (unsigned long long)c->max_depth, name);
+  la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+  *declared = size > 0 ? (uint64_t)size : 0;
+  if (*declared > c->max_bytes - c->bytes)
+    return dk__err(DK_ETOOBIG, 0,
+                   "tar: an entry of %llu bytes passes the cap of %llu bytes (%llu before it; a "
+                   "sparse entry counts at its full size): '%s'",
+                   (unsigned long long)*declared, (unsigned long long)c->max_bytes,
+                   (unsigned long long)c->bytes, name);
+  return DK_OK;
+}
+
+/* Writes a checked entry re-rooted under dest, with its data; counts its
+ * bytes as they are written (a block that would end past the cap is not
+ * written), whatever its header declared. */
 static int entry_extract(struct archive *r, struct archive *w, struct archive_entry *e,
-                         const char *dest) {
+                         const char *dest, extract_caps *c, uint64_t declared) {
   /* A copy: archive_entry_set_pathname below frees the entry's own string,
    * and the name is still wanted for the error messages. */
   char name[PATH_MAX];
@@ -311,17 +358,35 @@ static int entry_extract(struct archive *r, struct archive *w, struct archive_en
   const void *buf;
   size_t size;
   la_int64_t off;
+  uint64_t room = c->max_bytes - c->bytes, end = declared;
   while ((ar = archive_read_data_block(r, &buf, &size, &off)) == ARCHIVE_OK) {
+    if (off < 0 || (uint64_t)off > room || size > room - (uint64_t)off)
+      return dk__err(DK_ETOOBIG, 0,
+                     "tar: data past the cap of %llu bytes (a sparse entry counts at its full "
+                     "size): '%s'",
+                     (unsigned long long)c->max_bytes, name);
+    if ((uint64_t)off + size > end)
+      end = (uint64_t)off + size;
     if (archive_write_data_block(w, buf, size, off) < ARCHIVE_WARN)
       return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
   }
   if (ar != ARCHIVE_EOF)
     return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(r));
-  archive_write_finish_entry(w);
+  c->bytes += end;
+  if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+    return dk__err(DK_EIO, 0, "tar: %s: %s", name, archive_error_string(w));
   return DK_OK;
 }
 
-int dk_tar_extract(const void *data, size_t len, const char *dest) {
+static uint64_t cap_or(uint64_t v, uint64_t def) { return v ? v : def; }
+
+int dk_tar_extract_opts(const void *data, size_t len, const char *dest,
+                        const dk_tar_extract_options *opts) {
+  extract_caps caps = {
+      .max_bytes = cap_or(opts ? opts->max_bytes : 0, DK_TAR_DEFAULT_MAX_BYTES),
+      .max_entries = cap_or(opts ? opts->max_entries : 0, DK_TAR_DEFAULT_MAX_ENTRIES),
+      .max_depth = cap_or(opts ? opts->max_depth : 0, DK_TAR_DEFAULT_MAX_DEPTH),
+  };
   struct archive *r = archive_read_new();
   struct archive *w = archive_write_disk_new();
   if (!r || !w) {
@@ -334,7 +399,8 @@ int dk_tar_extract(const void *data, size_t len, const char *dest) {
   archive_read_support_filter_all(r);
   /* Entries are checked by name first (so the error names the entry), then
    * re-rooted under dest; SECURE_* make libarchive also refuse ".." and
-   * writing through a symlink already on disk. */
+   * writing through a symlink already on disk. Holes of a sparse entry are
+   * skipped with a seek, never written as zeros. */
   archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                                         ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                         ARCHIVE_EXTRACT_SECURE_SYMLINKS);
@@ -352,9 +418,12 @@ int dk_tar_extract(const void *data, size_t len, const char *dest) {
       rc = dk__err(DK_EIO, 0, "tar: %s", archive_error_string(r));
       break;
     }
+    uint64_t declared = 0;
     rc = entry_check(e);
     if (!rc)
-      rc = entry_extract(r, w, e, dest);
+      rc = entry_caps(&caps, e, &declared);
+    if (!rc)
+      rc = entry_extract(r, w, e, dest, &caps, declared);
     if (rc)
       break;
   }
@@ -363,4 +432,8 @@ done:
   archive_write_close(w);
   archive_write_free(w);
   return rc;
+}
+
+int dk_tar_extract(const void *data, size_t len, const char *dest) {
+  return dk_tar_extract_opts(data, len, dest, NULL);
 }

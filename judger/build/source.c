@@ -1,7 +1,6 @@
 /* Program sources: jd_source over the three kinds (a directory used in
  * place, git in source_git.c, tarballs in source_tar.c), the tree hash that
  * names a directory's content, and reading the Dockerfiles. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,73 +28,168 @@ int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
 
 /* ---- tree hash ------------------------------------------------------------ */
 
-static int name_cmp(const struct dirent **a, const struct dirent **b) {
-  return strcmp((*a)->d_name, (*b)->d_name);
-}
+const jd_fs_caps jd_source_caps = {
+    .bytes = JD_SOURCE_MAX_BYTES, .entries = JD_SOURCE_MAX_ENTRIES, .depth = JD_SOURCE_MAX_DEPTH};
 
-static int not_dots(const struct dirent *d) {
-  return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
-}
+/* A hash over a walk in byte order (fs.h, JD_FS_IN_ORDER: no recursion,
+ * fd-relative, links never followed). rel holds the path of the directory
+ * at each level: lens[d] is the length of the one at depth d. */
+typedef struct hasher {
+  EVP_MD_CTX *md;
+  jd_fs_tally *tally;
+  const jd_fs_caps *caps;
+  char *rel;
+  size_t rel_cap;
+  size_t *lens;
+  size_t lens_cap;
+} hasher;
 
-/* Entries in byte order; each one is "<type> <rel path>\0" followed by what
- * identifies its content. A file's size precedes its bytes, so the stream
- * cannot be read two ways. */
-static int hash_dir(EVP_MD_CTX *md, const char *path, const char *rel) {
-  struct dirent **names = NULL;
-  int n = scandir(path, &names, not_dots, name_cmp);
-  if (n < 0)
-    return -1;
-  int rc = 0;
-  for (int i = 0; i < n; i++) {
-    char p[PATH_MAX], r[PATH_MAX], head[PATH_MAX + 64];
-    if (!rc && (snprintf(p, sizeof p, "%s/%s", path, names[i]->d_name) >= (int)sizeof p ||
-                snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", names[i]->d_name) >=
-                    (int)sizeof r)) {
-      errno = ENAMETOOLONG;
-      rc = -1;
-    }
-    struct stat st;
-    if (!rc && lstat(p, &st) != 0)
-      rc = -1;
-    if (!rc && S_ISDIR(st.st_mode)) {
-      int hl = snprintf(head, sizeof head, "d %s", r);
-      EVP_DigestUpdate(md, head, (size_t)hl + 1);
-      rc = hash_dir(md, p, r);
-    } else if (!rc && S_ISREG(st.st_mode)) {
-      int hl = snprintf(head, sizeof head, "f %c %lld %s", (st.st_mode & 0111) ? 'x' : '-',
-                        (long long)st.st_size, r);
-      EVP_DigestUpdate(md, head, (size_t)hl + 1);
-      rc = jd_digest_file(md, p);
-    } else if (!rc && S_ISLNK(st.st_mode)) {
-      char target[PATH_MAX];
-      ssize_t tl = readlink(p, target, sizeof target - 1);
-      if (tl < 0) {
-        rc = -1;
-      } else {
-        target[tl] = '\0';
-        int hl = snprintf(head, sizeof head, "l %s", r);
-        EVP_DigestUpdate(md, head, (size_t)hl + 1);
-        EVP_DigestUpdate(md, target, (size_t)tl + 1);
-      }
-    }
-    free(names[i]);
+/* Sets h->rel to the path of the entry name at depth (its directory's
+ * path, then name). -1 with errno ENOMEM. */
+static int rel_path(hasher *h, const char *name, size_t depth) {
+  size_t base = depth > 1 ? h->lens[depth - 1] : 0;
+  size_t n = strlen(name), need = base + 1 + n + 1;
+  if (need > h->rel_cap) {
+    size_t cap = need * 2;
+    char *p = realloc(h->rel, cap);
+    if (!p)
+      return -1;
+    h->rel = p;
+    h->rel_cap = cap;
   }
-  free(names);
+  if (base)
+    h->rel[base++] = '/';
+  memcpy(h->rel + base, name, n + 1);
+  return 0;
+}
+
+/* "<head> <rel>\0" into the hash. */
+static int hash_head(hasher *h, const char *head) {
+  size_t hl = strlen(head);
+  EVP_DigestUpdate(h->md, head, hl);
+  EVP_DigestUpdate(h->md, " ", 1);
+  EVP_DigestUpdate(h->md, h->rel, strlen(h->rel) + 1);
+  return 0;
+}
+
+/* A regular file: its size, then exactly that many bytes (opened without
+ * following a link, checked to be the entry listed). */
+static int hash_regular(hasher *h, int dirfd, const char *name, const struct stat *st) {
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat now;
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -1;
+  if (fstat(fd, &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != st->st_ino ||
+      now.st_dev != st->st_dev) {
+    close(fd);
+    errno = ESTALE;
+    return -1;
+  }
+  char head[64];
+  snprintf(head, sizeof head, "f %c %lld", (st->st_mode & 0111) ? 'x' : '-',
+           (long long)st->st_size);
+  hash_head(h, head);
+  char buf[65536];
+  off_t left = st->st_size;
+  int rc = 0;
+  while (left > 0) {
+    ssize_t n = read(fd, buf, left < (off_t)sizeof buf ? (size_t)left : sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      rc = -1;
+      break;
+    }
+    if (n == 0) {
+      errno = ESTALE; /* shrank while read: its size is already in the hash */
+      rc = -1;
+      break;
+    }
+    EVP_DigestUpdate(h->md, buf, (size_t)n);
+    left -= n;
+  }
+  int saved = errno;
+  close(fd);
+  errno = saved;
   return rc;
 }
 
-int jd_tree_hash(char out[65], const char *dir) {
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  if (!md) {
+static int hash_file(void *ud, int dirfd, const char *name, const struct stat *st, size_t depth) {
+  hasher *h = ud;
+  if (depth == 0) {
+    errno = ENOTDIR; /* the root must be a directory */
+    return -1;
+  }
+  int rc = jd_fs_tally_add(h->tally, h->caps, st, depth);
+  if (rc)
+    return rc;
+  if (!S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
+    return 0; /* devices, FIFOs, sockets: left out, as jd_copy_tree does */
+  if (rel_path(h, name, depth) != 0)
+    return -1;
+  if (S_ISREG(st->st_mode))
+    return hash_regular(h, dirfd, name, st);
+  char target[PATH_MAX];
+  ssize_t tl = readlinkat(dirfd, name, target, sizeof target - 1);
+  if (tl < 0)
+    return errno == ENOENT ? 0 : -1;
+  target[tl] = '\0';
+  hash_head(h, "l");
+  EVP_DigestUpdate(h->md, target, (size_t)tl + 1);
+  return 0;
+}
+
+static int hash_enter(void *ud, int dirfd, const char *name, const struct stat *st, size_t depth) {
+  (void)dirfd;
+  hasher *h = ud;
+  if (depth == 0)
+    return 0; /* the root itself has no entry */
+  /* Counted before the walk goes down: past the depth cap it stops here. */
+  int rc = jd_fs_tally_add(h->tally, h->caps, st, depth);
+  if (rc)
+    return rc;
+  if (depth >= h->lens_cap) {
+    size_t cap = h->lens_cap ? h->lens_cap * 2 : 64;
+    size_t *p = realloc(h->lens, cap * sizeof *p);
+    if (!p)
+      return -1;
+    h->lens = p;
+    h->lens_cap = cap;
+  }
+  if (rel_path(h, name, depth) != 0)
+    return -1;
+  h->lens[depth] = strlen(h->rel);
+  hash_head(h, "d");
+  return 0;
+}
+
+/* Entries in byte order, a directory's own entries right after it; each
+ * one is "<type> <rel path>\0" followed by what identifies its content. A
+ * file's size precedes its bytes, so the stream cannot be read two ways.
+ * (The format of the recursive version it replaced, byte for byte: the
+ * cache keys made before stay valid.) */
+int jd_tree_hash_capped(char out[65], jd_fs_tally *t, const char *dir, const jd_fs_caps *caps) {
+  *t = (jd_fs_tally){0};
+  if (caps)
+    t->caps = *caps;
+  hasher h = {.md = EVP_MD_CTX_new(), .tally = t, .caps = caps};
+  if (!h.md) {
     errno = ENOMEM;
     return -1;
   }
-  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-  int rc = hash_dir(md, dir, "");
+  EVP_DigestInit_ex(h.md, EVP_sha256(), NULL);
+  jd_fs_visitor v = {.file = hash_file, .enter = hash_enter, .ud = &h, .flags = JD_FS_IN_ORDER};
+  int rc = jd_fs_walk_path(dir, &v);
+  int saved = errno;
   unsigned char digest[32];
   unsigned int dl = 0;
-  EVP_DigestFinal_ex(md, digest, &dl);
-  EVP_MD_CTX_free(md);
+  EVP_DigestFinal_ex(h.md, digest, &dl);
+  EVP_MD_CTX_free(h.md);
+  free(h.rel);
+  free(h.lens);
+  errno = saved;
+  if (rc == JD_FS_STOP)
+    return 0;
   if (rc)
     return -1;
   static const char hex[] = "0123456789abcdef";
@@ -105,6 +199,11 @@ int jd_tree_hash(char out[65], const char *dir) {
   }
   out[64] = '\0';
   return 0;
+}
+
+int jd_tree_hash(char out[65], const char *dir) {
+  jd_fs_tally t;
+  return jd_tree_hash_capped(out, &t, dir, NULL);
 }
 
 /* ---- Dockerfiles -------------------------------------------------------------- */
@@ -222,8 +321,14 @@ static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *
     return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
                        ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
   char hash[65];
-  if (jd_tree_hash(hash, s->dir) != 0)
+  jd_fs_tally t;
+  if (jd_tree_hash_capped(hash, &t, s->dir, &jd_source_caps) != 0)
     return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot hash %s: %s", s->dir, strerror(errno));
+  if (t.over) {
+    char why[256];
+    jd_fs_tally_message(why, sizeof why, &t, "the source tree");
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s", why);
+  }
   if (asprintf(&s->identity, "tree:%s", hash) < 0) {
     s->identity = NULL;
     return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");

@@ -21,6 +21,8 @@ enum {
   JD_SRC_EPROGRAM = -1, /* the program's fault: bad URL, missing ref, no run.Dockerfile... */
   JD_SRC_EUSAGE = -2,   /* the request is malformed: no source given, directory missing */
   JD_SRC_ESYSTEM = -3,  /* host trouble: disk, memory, state directory */
+  JD_SRC_ETIMEOUT = -4, /* the program's fault: its source (a git server) took past the
+                           build's wall time (jd_program_ref.call) */
 };
 
 #define JD_RUN_DOCKERFILE "run.Dockerfile"
@@ -28,6 +30,16 @@ enum {
 /* Largest Dockerfile accepted, and largest tarball downloaded. */
 #define JD_DOCKERFILE_MAX ((size_t)1024 * 1024)
 #define JD_TARBALL_MAX ((size_t)256 * 1024 * 1024)
+/* Caps on a program's source tree, held while it is read (the directory's
+ * hash, the tarball's extraction, the copy a build works on): the
+ * artifacts' default caps (program.h), so one depth limit holds for what
+ * a contestant sends and what a build leaves. Bytes are apparent sizes (a
+ * sparse file counts whole); entries are of any kind; depth counts
+ * directory levels below the root. A tree past one is the program's fault
+ * (JD_SRC_EPROGRAM, CE), with a message naming the cap. */
+#define JD_SOURCE_MAX_BYTES JD_BUILD_DEFAULT_ARTIFACTS_BYTES
+#define JD_SOURCE_MAX_ENTRIES JD_BUILD_DEFAULT_ARTIFACTS_FILES
+#define JD_SOURCE_MAX_DEPTH JD_BUILD_DEFAULT_ARTIFACTS_DEPTH
 
 struct git_repository;
 struct git_tree;

@@ -7,8 +7,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "build/source.h"
+#include "common/fs.h"
 
 /* Formats err (when set) and returns code, one of JD_SRC_E*. */
 int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -27,6 +29,8 @@ int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const ch
                           bool optional, char *err, size_t errlen);
 /* Releases s's repository and tree. */
 void jd_src_git_close(jd_source *s);
+/* Bytes one git fetch may receive (512 MiB); tests lower it. */
+extern uint64_t jd_git_fetch_max;
 
 /* ---- tarballs (source_tar.c) ---- */
 
@@ -35,10 +39,20 @@ void jd_src_git_close(jd_source *s);
  * wrap their tarballs in "repo-1.0/"). Malloc'd; NULL when memory runs out. */
 char *jd_src_tar_root(const char *dir);
 
+/* The caps of a program's source tree (JD_SOURCE_MAX_*), for the walks
+ * over it: the hash, the copy, the extraction. */
+extern const jd_fs_caps jd_source_caps;
+
 /* Content hash of a directory tree (names, types, exec bits, file bytes,
  * symlink targets; devices/fifos/sockets ignored like jd_copy_tree does),
- * as 64 hex chars. -1 with errno on I/O failure. */
+ * as 64 hex chars. Iterative (fs.h's walk in byte order): any depth,
+ * fd-relative, no link followed, no mount point crossed (EXDEV). -1 with
+ * errno on I/O failure. */
 int jd_tree_hash(char out[65], const char *dir);
+/* jd_tree_hash under caps (NULL = none), counted into *t as it goes (a
+ * directory before the walk enters it): 0 with t->over set, and out left
+ * unset, when the tree passes one (jd_fs_tally_message says which). */
+int jd_tree_hash_capped(char out[65], jd_fs_tally *t, const char *dir, const jd_fs_caps *caps);
 
 /* Exports the tree of `ref` (NULL = the remote's HEAD) of repository `url`
  * into dest (which must exist and be empty). *commit and *tree (may be NULL)

@@ -1,5 +1,7 @@
 /* Tarball sources: an http(s) download (libcurl, capped) extracted by
- * libarchive (dk_tar_extract), which refuses entries escaping the directory. */
+ * libarchive (dk_tar_extract_opts), which refuses entries escaping the
+ * directory and stops at the source's caps (bytes, entries, depth) while
+ * it extracts. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "build/source_internal.h"
+#include "common/fs.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 
@@ -52,10 +55,26 @@ int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen) {
                        cerr[0] ? cerr : curl_easy_strerror(cc));
     goto cleanup;
   }
-  if (dk_tar_extract(body.data ? body.data : "", body.len, dest) != 0) {
+  /* The source's caps, held while extracting; one more level for the
+   * directory forges wrap their tarballs in (jd_src_tar_root). */
+  dk_tar_extract_options opts = {.max_bytes = (uint64_t)JD_SOURCE_MAX_BYTES,
+                                 .max_entries = (uint64_t)JD_SOURCE_MAX_ENTRIES + 1,
+                                 .max_depth = (uint64_t)JD_SOURCE_MAX_DEPTH + 1};
+  int xrc = dk_tar_extract_opts(body.data ? body.data : "", body.len, dest, &opts);
+  if (xrc != 0) {
     const dk_error *e = dk_error_last();
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "bad tarball %s: %s", url,
-                     e && e->message ? e->message : "cannot extract");
+    const char *why = e && e->message ? e->message : "cannot extract";
+    if (xrc == DK_ETOOBIG)
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                       "tarball %s passes the caps on a source (%lld bytes, %lld entries, %d "
+                       "directory levels; one more entry and level for a top directory): %s",
+                       url, (long long)JD_SOURCE_MAX_BYTES, (long long)JD_SOURCE_MAX_ENTRIES,
+                       JD_SOURCE_MAX_DEPTH, why);
+    else
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "bad tarball %s: %s", url, why);
+    /* Nothing half extracted stays behind, even before the caller removes
+     * its work directory. */
+    (void)jd_rm_contents(dest);
   }
 cleanup:
   if (h)

@@ -189,8 +189,13 @@ static int list_dir(int fd, entries *subs, entries *files) {
   return rc;
 }
 
+static int entry_cmp(const void *a, const void *b) {
+  return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
+
 /* Pushes a frame for the directory the cursor is now in and visits its
- * non-directories. name is copied. */
+ * non-directories (JD_FS_IN_ORDER: keeps every entry, sorted, in subs for
+ * step() to visit in turn). name is copied. */
 static int push_frame(walk *w, const char *name, const struct stat *st) {
   if (grow(&w->frames, &w->cap, w->n, sizeof *w->frames) != 0)
     return -1;
@@ -199,6 +204,12 @@ static int push_frame(walk *w, const char *name, const struct stat *st) {
   if (!f->name)
     return -1;
   w->n++;
+  if (w->v->flags & JD_FS_IN_ORDER) {
+    int rc = list_dir(w->cur.fd, &f->subs, &f->subs);
+    if (!rc && f->subs.n > 1)
+      qsort(f->subs.v, f->subs.n, sizeof *f->subs.v, entry_cmp);
+    return rc;
+  }
   entries files = {0};
   int rc = list_dir(w->cur.fd, &f->subs, &files);
   for (size_t i = 0; !rc && i < files.n; i++)
@@ -238,6 +249,17 @@ static int descend(walk *w) {
   return push_frame(w, s->name, &st);
 }
 
+/* The top frame's next entry: a directory is entered, anything else is
+ * given to `file` (only JD_FS_IN_ORDER frames hold non-directories). */
+static int step(walk *w) {
+  frame *f = &w->frames[w->n - 1];
+  const entry *e = &f->subs.v[f->next];
+  if (S_ISDIR(e->st.st_mode))
+    return descend(w);
+  f->next++;
+  return w->v->file ? w->v->file(w->v->ud, w->cur.fd, e->name, &e->st, w->n) : 0;
+}
+
 /* Leaves the top frame's directory: back to its parent, then `leave`. */
 static int ascend(walk *w, int rootfd) {
   frame *f = &w->frames[w->n - 1];
@@ -271,7 +293,7 @@ int jd_fs_walk(int dirfd, const char *name, const jd_fs_visitor *v) {
     rc = push_frame(&w, name, &st);
   while (!rc && w.n) {
     frame *f = &w.frames[w.n - 1];
-    rc = f->next < f->subs.n ? descend(&w) : ascend(&w, dirfd);
+    rc = f->next < f->subs.n ? step(&w) : ascend(&w, dirfd);
   }
   int saved = errno;
   while (w.n)
@@ -384,6 +406,18 @@ static int rm_leave(void *ud, int dirfd, const char *name, const struct stat *st
   return unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* Leaves the root itself (jd_rm_contents). */
+static int rm_leave_below(void *ud, int dirfd, const char *name, const struct stat *st,
+                          size_t depth) {
+  return depth == 0 ? 0 : rm_leave(ud, dirfd, name, st, depth);
+}
+
+int jd_rm_contents(const char *path) {
+  static const jd_fs_visitor rm = {.file = rm_file, .enter = rm_enter, .leave = rm_leave_below};
+  int rc = jd_fs_walk_path(path, &rm);
+  return rc != 0 && errno == ENOENT ? 0 : rc;
+}
+
 int jd_rm_rf_at(int dirfd, const char *name) {
   static const jd_fs_visitor rm = {.file = rm_file, .enter = rm_enter, .leave = rm_leave};
   int rc = jd_fs_walk(dirfd, name, &rm);
@@ -403,13 +437,67 @@ int jd_rm_rf(const char *path) {
   return rc;
 }
 
+/* ---- caps ------------------------------------------------------------------------ */
+
+static int tally_over(jd_fs_tally *t, jd_fs_cap cap) {
+  t->over = cap;
+  return JD_FS_STOP;
+}
+
+int jd_fs_tally_add(jd_fs_tally *t, const jd_fs_caps *caps, const struct stat *st, size_t depth) {
+  if (depth == 0)
+    return 0;
+  if (caps)
+    t->caps = *caps;
+  if (S_ISDIR(st->st_mode) && (int64_t)depth > t->depth)
+    t->depth = (int64_t)depth;
+  if (caps && caps->depth > 0 && S_ISDIR(st->st_mode) && (int64_t)depth > caps->depth)
+    return tally_over(t, JD_FS_CAP_DEPTH);
+  t->entries++;
+  if (caps && caps->entries > 0 && t->entries > caps->entries)
+    return tally_over(t, JD_FS_CAP_ENTRIES);
+  if (S_ISREG(st->st_mode) && st->st_size > 0)
+    t->bytes += st->st_size; /* apparent size: a sparse file counts whole */
+  if (caps && caps->bytes > 0 && t->bytes > caps->bytes)
+    return tally_over(t, JD_FS_CAP_BYTES);
+  return 0;
+}
+
+void jd_fs_tally_message(char *buf, size_t len, const jd_fs_tally *t, const char *what) {
+  if (!buf || !len)
+    return;
+  switch (t->over) {
+  case JD_FS_CAP_DEPTH:
+    snprintf(buf, len,
+             "%s is deeper than the limit of %lld directory levels (a directory at level %lld)",
+             what, (long long)t->caps.depth, (long long)t->depth);
+    break;
+  case JD_FS_CAP_ENTRIES:
+    snprintf(buf, len, "%s has more than the limit of %lld entries", what,
+             (long long)t->caps.entries);
+    break;
+  case JD_FS_CAP_BYTES:
+    snprintf(buf, len,
+             "%s holds more than the limit of %lld bytes (files at their apparent size, "
+             "a sparse file whole)",
+             what, (long long)t->caps.bytes);
+    break;
+  case JD_FS_CAP_NONE:
+  default:
+    buf[0] = '\0';
+  }
+}
+
 /* ---- copying ------------------------------------------------------------------ */
 
-/* The destination side of a copy: a cursor that follows the source walk. */
+/* The destination side of a copy: a cursor that follows the source walk,
+ * and the caps counted as it goes. */
 typedef struct copy_state {
   cursor dst;
   int dst_parent;
   const char *dst_leaf;
+  jd_fs_tally *tally;
+  const jd_fs_caps *caps;
 } copy_state;
 
 static const char *dst_name(const copy_state *c, const char *name, size_t depth) {
@@ -420,17 +508,54 @@ static int dst_fd(const copy_state *c, size_t depth) {
   return depth == 0 ? c->dst_parent : c->dst.fd;
 }
 
-static int copy_bytes(int in, int out) {
+/* Copies [from, to) of in to the same offsets of out; a file that came up
+ * short leaves the rest a hole. */
+static int copy_range(int in, int out, off_t from, off_t to) {
   char buf[65536];
-  for (;;) {
-    ssize_t n = read(in, buf, sizeof buf);
+  while (from < to) {
+    size_t want = to - from < (off_t)sizeof buf ? (size_t)(to - from) : sizeof buf;
+    ssize_t n = pread(in, buf, want, from);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return (int)n;
-    if (jd_write_all(out, buf, (size_t)n) != 0)
-      return -1;
+    for (size_t done = 0; done < (size_t)n;) {
+      ssize_t w = pwrite(out, buf + done, (size_t)n - done, from + (off_t)done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      done += (size_t)w;
+    }
+    from += n;
   }
+  return 0;
+}
+
+/* Copies the first size bytes of in: only its data (SEEK_DATA/SEEK_HOLE),
+ * so the holes of a sparse file stay holes, then sets the length. A file
+ * system without holes answers SEEK_DATA with the offset itself (all
+ * data). */
+static int copy_bytes(int in, int out, off_t size) {
+  off_t pos = 0;
+  while (pos < size) {
+    off_t data = lseek(in, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break; /* only a hole is left */
+    if (data < 0)
+      return -1;
+    if (data >= size)
+      break;
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0)
+      return -1;
+    if (hole > size)
+      hole = size;
+    if (copy_range(in, out, data, hole) != 0)
+      return -1;
+    pos = hole;
+  }
+  return ftruncate(out, size);
 }
 
 static int copy_regular(int sfd, const char *sname, const struct stat *st, int dfd,
@@ -446,7 +571,9 @@ static int copy_regular(int sfd, const char *sname, const struct stat *st, int d
   }
   int out = openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                    (mode_t)(st->st_mode & 0777));
-  int rc = out < 0 ? -1 : copy_bytes(in, out);
+  /* At most the size it was listed and counted with, even if it grew. */
+  off_t size = now.st_size < st->st_size ? now.st_size : st->st_size;
+  int rc = out < 0 ? -1 : copy_bytes(in, out, size);
   if (out >= 0 && (fchmod(out, st->st_mode & 0777) != 0 || close(out) != 0))
     rc = -1;
   close_keep_errno(in);
@@ -473,6 +600,9 @@ static int copy_link(int sfd, const char *sname, const struct stat *st, int dfd,
 
 static int copy_file(void *ud, int dirfd, const char *name, const struct stat *st, size_t depth) {
   copy_state *c = ud;
+  int rc = jd_fs_tally_add(c->tally, c->caps, st, depth);
+  if (rc)
+    return rc;
   int dfd = dst_fd(c, depth);
   const char *dname = dst_name(c, name, depth);
   if (S_ISREG(st->st_mode))
@@ -485,12 +615,15 @@ static int copy_file(void *ud, int dirfd, const char *name, const struct stat *s
 static int copy_enter(void *ud, int dirfd, const char *name, const struct stat *st, size_t depth) {
   (void)dirfd;
   copy_state *c = ud;
+  /* Counted (and the depth capped) before anything is made below it. */
+  int rc = jd_fs_tally_add(c->tally, c->caps, st, depth);
+  if (rc)
+    return rc;
   int dfd = dst_fd(c, depth);
   const char *dname = dst_name(c, name, depth);
   /* Owner-only until its entries are in: leave sets the final mode. */
   if (mkdirat(dfd, dname, 0700) != 0 && !(depth == 0 && errno == EEXIST))
     return -1;
-  (void)st;
   return cursor_down(&c->dst, dfd, dname, NULL);
 }
 
@@ -504,8 +637,11 @@ static int copy_leave(void *ud, int dirfd, const char *name, const struct stat *
   return 0;
 }
 
-int jd_copy_tree(const char *src, const char *dst) {
-  copy_state c = {.dst = {.fd = -1}, .dst_parent = -1};
+int jd_copy_tree_capped(jd_fs_tally *t, const char *src, const char *dst, const jd_fs_caps *caps) {
+  *t = (jd_fs_tally){0};
+  if (caps)
+    t->caps = *caps;
+  copy_state c = {.dst = {.fd = -1}, .dst_parent = -1, .tally = t, .caps = caps};
   char *leaf = NULL;
   if (jd_fs_open_parent(&c.dst_parent, &leaf, dst) != 0)
     return -1;
@@ -517,7 +653,12 @@ int jd_copy_tree(const char *src, const char *dst) {
   close(c.dst_parent);
   free(leaf);
   errno = saved;
-  return rc;
+  return rc == JD_FS_STOP ? 0 : rc;
+}
+
+int jd_copy_tree(const char *src, const char *dst) {
+  jd_fs_tally t;
+  return jd_copy_tree_capped(&t, src, dst, NULL);
 }
 
 /* ---- owners --------------------------------------------------------------------- */
