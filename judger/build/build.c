@@ -174,6 +174,8 @@ static int source_fault(jd_build_result *r, int rc, const char *err) {
     return outcome(r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", err);
   case JD_SRC_EPROGRAM:
     return outcome(r, JD_BUILD_STATUS_FAILED, JD_VERDICT_CE, "source", err);
+  case JD_SRC_ETIMEOUT: /* its git server, past the build's wall time */
+    return outcome(r, JD_BUILD_STATUS_FAILED, JD_VERDICT_TLE, "source", err);
   default:
     return outcome(r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, "source", err);
   }
@@ -201,7 +203,15 @@ static int check_request(run_state *s) {
 
 /* Opens the source and reads its Dockerfiles. */
 static int open_source(run_state *s) {
-  const jd_program_ref *ref = &s->req->ref;
+  /* A fetch (and the wait for its mirror's lock) ends at the build's wall
+   * time or when the build is cancelled. */
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, &s->req->limits);
+  dk_call call = {.deadline_ms = dk_now_ms() + lim.wall_ms, .cancel = s->req->cancel};
+  jd_program_ref src_ref = s->req->ref;
+  if (!src_ref.call)
+    src_ref.call = &call;
+  const jd_program_ref *ref = &src_ref;
   int rc = jd_source_open(&s->src, s->ctx->state_dir, ref, s->err, sizeof s->err);
   if (rc)
     return source_fault(s->r, rc, s->err);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/context.h"
+#include "dockerapi/cancel.h"
 #include "dockerapi/stream.h"
 
 typedef enum { JD_DOMAIN_GAME_LOGIC, JD_DOMAIN_AI } jd_domain;
@@ -28,6 +29,9 @@ typedef struct jd_program_ref {
   const char *git_url; /* git repository (URL or path) */
   const char *git_ref; /* branch, tag or commit; NULL = HEAD */
   const char *tar_url; /* http(s) tarball */
+  /* The build's deadline and cancel token while the source is opened (a
+   * git fetch, the wait for its mirror's lock); NULL = none. */
+  const dk_call *call;
 } jd_program_ref;
 
 typedef struct jd_build_limits {

@@ -13,15 +13,38 @@
 
 #include <git2.h>
 
+#include "build/git_stream.h"
 #include "build/source_internal.h"
 #include "common/util.h"
 
-/* Total bytes a git export may write: a guard against blob bombs. */
-#define GIT_EXPORT_MAX ((size_t)1024 * 1024 * 1024)
+/* What a git source may hold. Every object's size is read from its header
+ * before it is inflated (libgit2 inflates an object whole), so the judger
+ * never holds more than one object of these sizes. */
+#define GIT_EXPORT_MAX ((size_t)1024 * 1024 * 1024) /* bytes the export writes, in all */
+#define GIT_FILE_MAX ((size_t)100 * 1024 * 1024)    /* one file (GitHub's own cap) */
+#define GIT_TREE_MAX ((size_t)16 * 1024 * 1024)     /* one tree object */
+#define GIT_META_MAX ((size_t)1024 * 1024)          /* one commit or tag object */
+#define GIT_EXPORT_DEPTH JD_BUILD_DEFAULT_ARTIFACTS_DEPTH
+#define GIT_EXPORT_ENTRIES ((size_t)JD_BUILD_DEFAULT_ARTIFACTS_FILES)
+/* Objects one fetched pack may hold (libgit2 keeps an index entry of each
+ * in memory while it indexes the pack). */
+#define GIT_PACK_OBJECTS ((size_t)2 * 1000 * 1000)
+/* Waits between two tries of a busy mirror's lock. */
+#define GIT_LOCK_POLL_US (50 * 1000)
+
+uint64_t jd_git_fetch_max = (uint64_t)512 * 1024 * 1024;
 
 static const char *git_msg(void) {
   const git_error *e = git_error_last();
   return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* git_libgit2_init() with the judger's settings: the bounded socket
+ * (git_stream.h) and the pack object cap. */
+static void git_init(void) {
+  git_libgit2_init();
+  jd_git_stream_install();
+  git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECTS, GIT_PACK_OBJECTS);
 }
 
 int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url) {
@@ -41,14 +64,17 @@ static bool is_local_path(const char *url) {
   return !(colon && (!slash || colon < slash));
 }
 
-static bool is_full_oid(const char *ref) {
-  if (!ref || strlen(ref) != 40)
+static bool is_hex(const char *s, size_t min, size_t max) {
+  size_t n = s ? strlen(s) : 0;
+  if (n < min || n > max)
     return false;
-  for (const char *p = ref; *p; p++)
+  for (const char *p = s; *p; p++)
     if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
       return false;
   return true;
 }
+
+static bool is_full_oid(const char *ref) { return is_hex(ref, GIT_OID_HEXSZ, GIT_OID_HEXSZ); }
 
 /* A tree entry name is written as one path component: refuse anything that
  * could climb out of the export or clobber git metadata. */
@@ -59,72 +85,204 @@ static bool component_ok(const char *name) {
   return true;
 }
 
-static int export_tree(git_repository *repo, const git_tree *tree, const char *dest, size_t *total,
-                       char *err, size_t errlen) {
-  size_t count = git_tree_entrycount(tree);
-  for (size_t i = 0; i < count; i++) {
-    const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-    const char *name = git_tree_entry_name(e);
-    if (!component_ok(name))
-      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "the tree holds an unsafe path '%s'", name);
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dest, name) >= (int)sizeof path)
-      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "path too long under the tree: %s", name);
-    git_filemode_t mode = git_tree_entry_filemode(e);
-    if (mode == GIT_FILEMODE_COMMIT)
-      continue; /* submodules are not fetched: documented */
-    if (mode == GIT_FILEMODE_TREE) {
-      git_tree *sub = NULL;
-      if (mkdir(path, 0755) != 0)
-        return jd_src_fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                           "cannot create %s: %s", name, strerror(errno));
-      if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) != 0)
-        return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "tree %s: %s", name, git_msg());
-      int rc = export_tree(repo, sub, path, total, err, errlen);
-      git_tree_free(sub);
-      if (rc)
-        return rc;
+/* The size and type of id, from its header (nothing inflated). */
+static int object_header(size_t *size, git_object_t *type, git_repository *repo, const git_oid *id,
+                         const char *what, char *err, size_t errlen) {
+  git_odb *odb = NULL;
+  if (git_repository_odb(&odb, repo) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "object database: %s", git_msg());
+  int rc = git_odb_read_header(size, type, odb, id);
+  git_odb_free(odb);
+  if (rc != 0)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", what, git_msg());
+  return 0;
+}
+
+/* Looks id up as an object of type (GIT_OBJECT_ANY: any) of at most max
+ * bytes, the size read from its header before it is inflated. what names
+ * it in err. */
+static int lookup_bounded(git_object **out, git_repository *repo, const git_oid *id,
+                          git_object_t type, size_t max, const char *what, char *err,
+                          size_t errlen) {
+  size_t size = 0;
+  git_object_t t = GIT_OBJECT_INVALID;
+  *out = NULL;
+  int rc = object_header(&size, &t, repo, id, what, err, errlen);
+  if (rc)
+    return rc;
+  if (type != GIT_OBJECT_ANY && t != type)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is a %s, not a %s", what,
+                       git_object_type2string(t), git_object_type2string(type));
+  if (size > max)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", what, max);
+  if (git_object_lookup(out, repo, id, t) != 0)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", what, git_msg());
+  return 0;
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+/* One tree being written: its entries go into the directory fd. */
+typedef struct export_frame {
+  git_tree *tree;
+  size_t next; /* the next entry to write */
+  int fd;
+} export_frame;
+
+typedef struct export_state {
+  git_repository *repo;
+  size_t bytes;   /* of the blobs written so far */
+  size_t entries; /* of the trees looked up so far */
+  char *err;
+  size_t errlen;
+} export_state;
+
+/* Writes one blob (a file, or a symbolic link) as name under dirfd, its
+ * size checked against the caps before it is inflated. */
+static int export_blob(export_state *x, int dirfd, const git_tree_entry *e) {
+  const char *name = git_tree_entry_name(e);
+  git_filemode_t mode = git_tree_entry_filemode(e);
+  char what[64 + 256];
+  snprintf(what, sizeof what, "file '%s'", name);
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  int rc = object_header(&size, &type, x->repo, git_tree_entry_id(e), what, x->err, x->errlen);
+  if (rc)
+    return rc;
+  if (type != GIT_OBJECT_BLOB)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "%s is a %s, not a blob", what,
+                       git_object_type2string(type));
+  if (size > GIT_FILE_MAX)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", what,
+                       GIT_FILE_MAX);
+  if (size > GIT_EXPORT_MAX - x->bytes)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "the tree is larger than %zu bytes",
+                       GIT_EXPORT_MAX);
+  x->bytes += size;
+  if (mode == GIT_FILEMODE_LINK && size >= PATH_MAX)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "symlink %s has an invalid target",
+                       name);
+  git_blob *blob = NULL;
+  if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) != 0)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "blob %s: %s", name, git_msg());
+  const char *content = git_blob_rawcontent(blob);
+  size = (size_t)git_blob_rawsize(blob);
+  if (mode == GIT_FILEMODE_LINK) {
+    char target[PATH_MAX];
+    if (size >= sizeof target || memchr(content, '\0', size)) {
+      rc =
+          jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "symlink %s has an invalid target", name);
+    } else {
+      memcpy(target, content, size);
+      target[size] = '\0';
+      if (symlinkat(target, dirfd, name) != 0)
+        rc = jd_src_fail(x->err, x->errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
+                         "cannot create %s: %s", name, strerror(errno));
+    }
+  } else {
+    int fmode = mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
+    if (fd < 0) {
+      rc = jd_src_fail(x->err, x->errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
+                       "cannot create %s: %s", name, strerror(errno));
+    } else {
+      if (jd_write_all(fd, content, size) != 0)
+        rc = jd_src_fail(x->err, x->errlen, JD_SRC_ESYSTEM, "cannot write %s: %s", name,
+                         strerror(errno));
+      close(fd);
+    }
+  }
+  git_blob_free(blob);
+  return rc;
+}
+
+/* Makes the directory of a subtree entry under dirfd and looks its tree
+ * up: into *sub and *subfd. depth is the subtree's level (the root's
+ * entries are at level 1). */
+static int export_enter(export_state *x, int dirfd, const git_tree_entry *e, size_t depth,
+                        git_tree **sub, int *subfd) {
+  const char *name = git_tree_entry_name(e);
+  char what[64 + 256];
+  snprintf(what, sizeof what, "directory '%s'", name);
+  *sub = NULL;
+  *subfd = -1;
+  if (depth > GIT_EXPORT_DEPTH)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM,
+                       "the tree is deeper than %d directory levels (%s is at level %zu)",
+                       GIT_EXPORT_DEPTH, what, depth);
+  int rc = lookup_bounded((git_object **)sub, x->repo, git_tree_entry_id(e), GIT_OBJECT_TREE,
+                          GIT_TREE_MAX, what, x->err, x->errlen);
+  if (rc)
+    return rc;
+  x->entries += git_tree_entrycount(*sub);
+  if (x->entries > GIT_EXPORT_ENTRIES)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_EPROGRAM, "the tree has more than %zu entries",
+                       GIT_EXPORT_ENTRIES);
+  if (mkdirat(dirfd, name, 0755) != 0)
+    return jd_src_fail(x->err, x->errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
+                       "cannot create %s: %s", name, strerror(errno));
+  *subfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (*subfd < 0)
+    return jd_src_fail(x->err, x->errlen, JD_SRC_ESYSTEM, "cannot open %s: %s", name,
+                       strerror(errno));
+  return 0;
+}
+
+/* Writes root into dest (which exists and is empty), depth first with an
+ * explicit stack of trees (no recursion: its depth is the program's), at
+ * most GIT_EXPORT_DEPTH levels, GIT_EXPORT_ENTRIES entries, GIT_FILE_MAX
+ * bytes a file and GIT_EXPORT_MAX in all. Files are created relative to
+ * their directory's descriptor, never following a link. */
+static int export_tree(git_repository *repo, const git_tree *root, const char *dest, char *err,
+                       size_t errlen) {
+  export_state x = {
+      .repo = repo, .entries = git_tree_entrycount(root), .err = err, .errlen = errlen};
+  export_frame stack[GIT_EXPORT_DEPTH + 1];
+  int top = 0;
+  int rc = 0;
+  if (x.entries > GIT_EXPORT_ENTRIES)
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "the tree has more than %zu entries",
+                       GIT_EXPORT_ENTRIES);
+  stack[0] = (export_frame){.tree = (git_tree *)root,
+                            .fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (stack[0].fd < 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot open %s: %s", dest, strerror(errno));
+  while (top >= 0 && !rc) {
+    export_frame *f = &stack[top];
+    if (f->next == git_tree_entrycount(f->tree)) {
+      close(f->fd);
+      if (top > 0)
+        git_tree_free(f->tree);
+      top--;
       continue;
     }
-    git_blob *blob = NULL;
-    if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) != 0)
-      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "blob %s: %s", name, git_msg());
-    size_t size = (size_t)git_blob_rawsize(blob);
-    const char *content = git_blob_rawcontent(blob);
-    int rc = 0;
-    *total += size;
-    if (*total > GIT_EXPORT_MAX) {
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "the tree is larger than %zu bytes",
-                       GIT_EXPORT_MAX);
-    } else if (mode == GIT_FILEMODE_LINK) {
-      char target[PATH_MAX];
-      if (size >= sizeof target || memchr(content, '\0', size)) {
-        rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "symlink %s has an invalid target", name);
+    const git_tree_entry *e = git_tree_entry_byindex(f->tree, f->next++);
+    const char *name = git_tree_entry_name(e);
+    git_filemode_t mode = git_tree_entry_filemode(e);
+    if (!component_ok(name)) {
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "the tree holds an unsafe path '%s'", name);
+    } else if (mode == GIT_FILEMODE_COMMIT) {
+      continue; /* submodules are not fetched: documented */
+    } else if (mode == GIT_FILEMODE_TREE) {
+      export_frame sub = {0};
+      rc = export_enter(&x, f->fd, e, (size_t)top + 1, &sub.tree, &sub.fd);
+      if (rc) {
+        git_tree_free(sub.tree);
+        if (sub.fd >= 0)
+          close(sub.fd);
       } else {
-        memcpy(target, content, size);
-        target[size] = '\0';
-        if (symlink(target, path) != 0)
-          rc = jd_src_fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                           "cannot create %s: %s", name, strerror(errno));
+        stack[++top] = sub;
       }
     } else {
-      int fmode = mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
-      int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
-      if (fd < 0) {
-        rc = jd_src_fail(err, errlen, errno == EEXIST ? JD_SRC_EPROGRAM : JD_SRC_ESYSTEM,
-                         "cannot create %s: %s", name, strerror(errno));
-      } else {
-        if (jd_write_all(fd, content, size) != 0)
-          rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot write %s: %s", name,
-                           strerror(errno));
-        close(fd);
-      }
+      rc = export_blob(&x, f->fd, e);
     }
-    git_blob_free(blob);
-    if (rc)
-      return rc;
   }
-  return 0;
+  for (; top >= 0; top--) { /* after a failure: what is still open */
+    close(stack[top].fd);
+    if (top > 0)
+      git_tree_free(stack[top].tree);
+  }
+  return rc;
 }
 
 /* Inside a pre-receive hook the pushed objects sit in a quarantine
@@ -148,8 +306,9 @@ static void add_quarantine(git_repository *repo) {
 
 /* Points the mirror's HEAD at the remote's default branch, so that a NULL
  * ref means what `git clone` would check out. Best effort. */
-static void mirror_set_head(git_repository *repo, git_remote *remote) {
-  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, NULL, NULL, NULL) != 0)
+static void mirror_set_head(git_repository *repo, git_remote *remote,
+                            const git_remote_callbacks *cb) {
+  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, cb, NULL, NULL) != 0)
     return;
   git_buf b = {0};
   if (git_remote_default_branch(&b, remote) == 0)
@@ -170,10 +329,47 @@ static int mirror_remote(git_remote **out, git_repository *repo, const char *url
   return git_remote_create_with_opts(out, url, &ro);
 }
 
+/* The fetch's progress, also checked by the socket: a transfer past the
+ * budget stops here too (for transports that do not use the socket). */
+static int fetch_progress(const git_indexer_progress *stats, void *payload) {
+  jd_git_budget *b = payload;
+  if (b->max_bytes && stats->received_bytes > b->max_bytes && b->stop == JD_GIT_STOP_NONE)
+    b->stop = JD_GIT_STOP_BYTES;
+  return jd_git_budget_check(b) == JD_GIT_STOP_NONE ? 0 : -1;
+}
+
+static int fetch_sideband(const char *str, int len, void *payload) {
+  (void)str;
+  (void)len;
+  return jd_git_budget_check(payload) == JD_GIT_STOP_NONE ? 0 : -1;
+}
+
+/* A budget that stopped a fetch or a wait, as the source's error: past the
+ * build's wall time is the program's (its server's) TLE, a cancel is ours
+ * (UE), too many bytes the program's CE. */
+static int budget_fail(const jd_git_budget *b, const char *doing, const char *url, char *err,
+                       size_t errlen) {
+  switch (b->stop) {
+  case JD_GIT_STOP_DEADLINE:
+    return jd_src_fail(err, errlen, JD_SRC_ETIMEOUT,
+                       "%s git repository '%s' passed the build's wall time", doing, url);
+  case JD_GIT_STOP_CANCEL:
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s git repository '%s': cancelled", doing,
+                       url);
+  default:
+    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                       "%s git repository '%s': more than %llu bytes received", doing, url,
+                       (unsigned long long)b->max_bytes);
+  }
+}
+
 /* Opens (creating if needed) the bare mirror of url and fetches it unless
- * ref is a commit it already has. The caller holds the mirror's lock. */
+ * ref is a commit it already has, within b. The caller holds the mirror's
+ * lock. An interrupted fetch leaves the mirror as it was: libgit2 writes the
+ * pack under a temporary name and updates the refs only once it is
+ * indexed. */
 static int mirror_open(git_repository **out, const char *path, const char *url, const char *ref,
-                       char *err, size_t errlen) {
+                       jd_git_budget *b, char *err, size_t errlen) {
   git_repository *repo = NULL;
   git_remote *remote = NULL;
   bool fresh = false;
@@ -189,29 +385,38 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
   }
   if (!fresh && is_full_oid(ref)) {
     git_oid oid;
-    git_commit *commit = NULL;
-    if (git_oid_fromstr(&oid, ref) == 0 && git_commit_lookup(&commit, repo, &oid) == 0) {
-      git_commit_free(commit);
+    size_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+    git_odb *odb = NULL;
+    bool have = git_oid_fromstr(&oid, ref) == 0 && git_repository_odb(&odb, repo) == 0 &&
+                git_odb_read_header(&size, &type, odb, &oid) == 0 && type == GIT_OBJECT_COMMIT;
+    git_odb_free(odb);
+    if (have)
       goto cleanup; /* the commit is immutable: no network needed */
-    }
   }
   if (mirror_remote(&remote, repo, url) != 0) {
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "bad git URL '%s': %s", url, git_msg());
     goto cleanup;
   }
-  if (!ref)
-    mirror_set_head(repo, remote);
-  char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
-  git_strarray refspecs = {specs, 2};
   git_fetch_options fo;
   git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+  fo.callbacks.transfer_progress = fetch_progress;
+  fo.callbacks.sideband_progress = fetch_sideband;
+  fo.callbacks.payload = b;
+  jd_git_budget_set(b);
+  if (!ref)
+    mirror_set_head(repo, remote, &fo.callbacks);
+  char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
+  git_strarray refspecs = {specs, 2};
   fo.prune = GIT_FETCH_PRUNE;
   fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspecs take them all */
-  if (git_remote_fetch(remote, &refspecs, &fo, "judger fetch") != 0) {
+  int frc = git_remote_fetch(remote, &refspecs, &fo, "judger fetch");
+  jd_git_budget_set(NULL);
+  if (frc != 0 && b->stop != JD_GIT_STOP_NONE)
+    rc = budget_fail(b, "fetching", url, err, errlen);
+  else if (frc != 0)
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url,
                      git_msg());
-    goto cleanup;
-  }
 cleanup:
   git_remote_free(remote);
   if (rc) {
@@ -224,10 +429,31 @@ cleanup:
   return rc;
 }
 
-/* Opens url's mirror under state_dir, fetched as needed, with its lock
- * held: *lockfd is the lock (closing it releases it), also on failure. */
+/* Takes the lock of a mirror, waiting while another task holds it (one
+ * fetch at a time per mirror: fetches of the same URL would race on its
+ * refs and packs) at most until b's deadline or cancel: a stuck fetch
+ * holds nobody else for ever. Polled (flock has no timeout). The lock is
+ * the judger's own file: no link is followed all the same. */
+static int mirror_lock(int *fd, const char *lock, const char *url, jd_git_budget *b, char *err,
+                       size_t errlen) {
+  *fd = open(lock, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (*fd < 0)
+    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot open %s: %s", lock, strerror(errno));
+  while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
+    if (jd_git_budget_check(b) != JD_GIT_STOP_NONE)
+      return budget_fail(b, "waiting for another task fetching", url, err, errlen);
+    usleep(GIT_LOCK_POLL_US);
+  }
+  return 0;
+}
+
+/* Opens url's mirror under state_dir, fetched as needed within call (NULL:
+ * no deadline, no cancel), with its lock held: *lockfd is the lock
+ * (closing it releases it), also on failure. */
 static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir, const char *url,
-                       const char *ref, char *err, size_t errlen) {
+                       const char *ref, const dk_call *call, char *err, size_t errlen) {
   char path[PATH_MAX], gitdir[PATH_MAX], lock[PATH_MAX + 8];
   *lockfd = -1;
   if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0)
@@ -237,29 +463,82 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
   if (jd_mkdir_mode(state_dir, 0700) != 0 || jd_mkdir_mode(gitdir, 0700) != 0)
     return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir,
                        strerror(errno));
-  /* One task at a time per mirror: fetches of the same URL would race on
-   * its refs and packs. */
-  *lockfd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (*lockfd < 0 || flock(*lockfd, LOCK_EX) != 0)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
-  return mirror_open(repo, path, url, ref, err, errlen);
+  jd_git_budget b = {.max_bytes = jd_git_fetch_max};
+  if (call) {
+    b.deadline_ms = call->deadline_ms;
+    b.cancel = call->cancel;
+  }
+  int rc = mirror_lock(lockfd, lock, url, &b, err, errlen);
+  return rc ? rc : mirror_open(repo, path, url, ref, &b, err, errlen);
 }
 
-/* Resolves what (a rev-parse expression) to a commit whose tree holds
- * run.Dockerfile. */
+/* What (a branch, tag, commit id or another rev-parse expression) as an
+ * object id. Names and ids are resolved without inflating any object; only
+ * other expressions (HEAD~2, main^{tree}...) go through libgit2's
+ * rev-parse, which reads the objects it walks. */
+static int resolve_oid(git_oid *out, git_repository *repo, const char *what) {
+  git_reference *ref = NULL, *direct = NULL;
+  if (is_full_oid(what))
+    return git_oid_fromstr(out, what);
+  if (git_reference_dwim(&ref, repo, what) == 0) {
+    int rc = git_reference_resolve(&direct, ref);
+    if (rc == 0)
+      git_oid_cpy(out, git_reference_target(direct));
+    git_reference_free(direct);
+    git_reference_free(ref);
+    return rc;
+  }
+  if (is_hex(what, GIT_OID_MINPREFIXLEN, GIT_OID_HEXSZ)) {
+    git_oid prefix;
+    git_odb *odb = NULL;
+    int rc = git_oid_fromstrn(&prefix, what, strlen(what));
+    if (rc == 0)
+      rc = git_repository_odb(&odb, repo);
+    if (rc == 0)
+      rc = git_odb_exists_prefix(out, odb, &prefix, strlen(what));
+    git_odb_free(odb);
+    return rc;
+  }
+  git_object *obj = NULL;
+  int rc = git_revparse_single(&obj, repo, what);
+  if (rc == 0)
+    git_oid_cpy(out, git_object_id(obj));
+  git_object_free(obj);
+  return rc;
+}
+
+/* Resolves what to a commit whose tree holds run.Dockerfile: annotated
+ * tags peeled one at a time, each object's size read from its header
+ * before it is inflated. */
 static int resolve_commit(git_commit **commit, git_tree **tree, git_repository *repo,
                           const char *url, const char *what, char *err, size_t errlen) {
+  git_oid oid;
   git_object *obj = NULL;
   int rc = 0;
-  if (git_revparse_single(&obj, repo, what) != 0)
+  char name[64 + 256];
+  snprintf(name, sizeof name, "ref '%.200s'", what);
+  if (resolve_oid(&oid, repo, what) != 0)
     return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' not found in git repository '%s'",
                        what, url);
-  if (git_object_peel((git_object **)commit, obj, GIT_OBJECT_COMMIT) != 0)
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' of '%s' does not name a commit", what,
-                     url);
-  else if (git_commit_tree(tree, *commit) != 0)
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "commit of '%s': %s", what, git_msg());
-  git_object_free(obj);
+  for (int hops = 0; !rc; hops++) {
+    rc = lookup_bounded(&obj, repo, &oid, GIT_OBJECT_ANY, GIT_META_MAX, name, err, errlen);
+    if (rc)
+      break;
+    if (git_object_type(obj) == GIT_OBJECT_COMMIT) {
+      *commit = (git_commit *)obj;
+      break;
+    }
+    if (git_object_type(obj) != GIT_OBJECT_TAG || hops >= 16) {
+      git_object_free(obj);
+      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "ref '%s' of '%s' does not name a commit",
+                         what, url);
+    }
+    git_oid_cpy(&oid, git_tag_target_id((git_tag *)obj));
+    git_object_free(obj);
+  }
+  if (!rc)
+    rc = lookup_bounded((git_object **)tree, repo, git_commit_tree_id(*commit), GIT_OBJECT_TREE,
+                        GIT_TREE_MAX, "the commit's tree", err, errlen);
   if (rc)
     return rc;
   const git_tree_entry *df = git_tree_entry_byname(*tree, JD_RUN_DOCKERFILE);
@@ -274,13 +553,14 @@ static int resolve_commit(git_commit **commit, git_tree **tree, git_repository *
   return 0;
 }
 
-/* Opens url (in place, or its mirror, fetched as needed) and resolves ref
- * to a commit whose tree holds run.Dockerfile. The mirror's lock is held
- * only while fetching and resolving: exporting reads immutable objects. The
- * caller has called git_libgit2_init() and frees the three objects. */
+/* Opens url (in place, or its mirror, fetched as needed within call) and
+ * resolves ref to a commit whose tree holds run.Dockerfile. The mirror's
+ * lock is held only while fetching and resolving: exporting reads
+ * immutable objects. The caller has called git_init() and frees the three
+ * objects. */
 static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_tree **tree_out,
-                       const char *state_dir, const char *url, const char *ref, char *err,
-                       size_t errlen) {
+                       const char *state_dir, const char *url, const char *ref, const dk_call *call,
+                       char *err, size_t errlen) {
   git_repository *repo = NULL;
   git_commit *commit = NULL;
   git_tree *tree = NULL;
@@ -292,7 +572,7 @@ static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_t
   if (!url || !*url)
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
   if (!is_local_path(url)) {
-    rc = open_mirror(&repo, &lockfd, state_dir, url, ref, err, errlen);
+    rc = open_mirror(&repo, &lockfd, state_dir, url, ref, call, err, errlen);
   } else if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url,
                      git_msg());
@@ -327,14 +607,13 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
     *commit_out = NULL;
   if (tree_out)
     *tree_out = NULL;
-  git_libgit2_init();
+  git_init();
   git_repository *repo = NULL;
   git_commit *commit = NULL;
   git_tree *tree = NULL;
-  size_t total = 0;
-  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, err, errlen);
+  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, NULL, err, errlen);
   if (!rc)
-    rc = export_tree(repo, tree, dest, &total, err, errlen);
+    rc = export_tree(repo, tree, dest, err, errlen);
   if (!rc && commit_out && !(*commit_out = oid_str(git_commit_id(commit))))
     rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
   if (!rc && tree_out && !(*tree_out = oid_str(git_tree_id(tree))))
@@ -356,9 +635,9 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
 int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
                     size_t errlen) {
   git_commit *commit = NULL;
-  git_libgit2_init();
-  int rc =
-      git_resolve(&s->repo, &commit, &s->tree, state_dir, ref->git_url, ref->git_ref, err, errlen);
+  git_init();
+  int rc = git_resolve(&s->repo, &commit, &s->tree, state_dir, ref->git_url, ref->git_ref,
+                       ref->call, err, errlen);
   if (!s->repo) {
     git_libgit2_shutdown(); /* otherwise jd_source_free() does it */
     return rc;
@@ -375,8 +654,7 @@ int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *r
 }
 
 int jd_src_git_write(const jd_source *s, const char *dest, char *err, size_t errlen) {
-  size_t total = 0;
-  return export_tree(s->repo, s->tree, dest, &total, err, errlen);
+  return export_tree(s->repo, s->tree, dest, err, errlen);
 }
 
 int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
@@ -391,19 +669,18 @@ int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const ch
   if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE)
     return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
                        "%s must be a regular file (not a symlink or directory)", name);
+  /* The size from the object's header: a 600 MB blob of zeros (a 600 KB
+   * pack) is refused before it is inflated. */
   git_blob *blob = NULL;
-  if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(e)) != 0)
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s: %s", name, git_msg());
+  int rc = lookup_bounded((git_object **)&blob, s->repo, git_tree_entry_id(e), GIT_OBJECT_BLOB,
+                          JD_DOCKERFILE_MAX, name, err, errlen);
+  if (rc)
+    return rc;
   size_t n = (size_t)git_blob_rawsize(blob);
-  int rc = 0;
-  if (n > JD_DOCKERFILE_MAX)
-    rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
-                     JD_DOCKERFILE_MAX);
-  else
-    *data = malloc(n + 1);
-  if (!rc && !*data)
+  *data = malloc(n + 1);
+  if (!*data) {
     rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
-  if (!rc) {
+  } else {
     memcpy(*data, git_blob_rawcontent(blob), n);
     (*data)[n] = '\0';
     if (len)

@@ -1,0 +1,221 @@
+/* libgit2's standard stream with a per-thread deadline, cancel token and
+ * byte cap (git_stream.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/stream.h>
+
+#include "build/git_stream.h"
+
+/* A poll waits at most this long before the cancel token is looked at. */
+#define SLICE_MS 100
+
+static __thread jd_git_budget *budget;
+
+/* The first fields are those of libgit2's git_socket_stream (parent, host,
+ * port, descriptor): its ssh transport takes the descriptor from there. */
+typedef struct jd_git_socket {
+  git_stream parent;
+  char *host;
+  char *port;
+  int s;
+} jd_git_socket;
+
+void jd_git_budget_set(jd_git_budget *b) { budget = b; }
+
+jd_git_stop jd_git_budget_check(jd_git_budget *b) {
+  if (!b)
+    return JD_GIT_STOP_NONE;
+  if (b->stop == JD_GIT_STOP_NONE) {
+    if (b->cancel && dk_cancel_fired(b->cancel))
+      b->stop = JD_GIT_STOP_CANCEL;
+    else if (b->deadline_ms && dk_now_ms() >= b->deadline_ms)
+      b->stop = JD_GIT_STOP_DEADLINE;
+    else if (b->max_bytes && b->received > b->max_bytes)
+      b->stop = JD_GIT_STOP_BYTES;
+  }
+  return b->stop;
+}
+
+/* Sets libgit2's error for a budget that stopped; returns -1. */
+static int stopped(jd_git_stop why) {
+  git_error_set_str(GIT_ERROR_NET, why == JD_GIT_STOP_CANCEL     ? "cancelled"
+                                   : why == JD_GIT_STOP_DEADLINE ? "timed out"
+                                                                 : "too many bytes received");
+  return -1;
+}
+
+static int net_error(const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  git_error_set_str(GIT_ERROR_NET, msg);
+  return -1;
+}
+
+/* Waits until fd is ready for events, in slices, while the budget holds.
+ * 0 ready, -1 with libgit2's error set. */
+static int wait_fd(int fd, short events) {
+  for (;;) {
+    jd_git_stop why = jd_git_budget_check(budget);
+    if (why != JD_GIT_STOP_NONE)
+      return stopped(why);
+    int ms = SLICE_MS;
+    if (budget && budget->deadline_ms) {
+      int64_t left = budget->deadline_ms - dk_now_ms();
+      if (left < ms)
+        ms = left < 0 ? 0 : (int)left;
+    } else if (!budget || !budget->cancel) {
+      ms = -1; /* nothing to look at between waits */
+    }
+    struct pollfd p = {.fd = fd, .events = events};
+    int n = poll(&p, 1, ms);
+    if (n > 0)
+      return 0;
+    if (n < 0 && errno != EINTR)
+      return net_error("poll");
+  }
+}
+
+static int try_connect(int *out, const struct addrinfo *a) {
+  int s = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+  if (s < 0)
+    return net_error("socket");
+  if (connect(s, a->ai_addr, a->ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      int rc = net_error("connect");
+      close(s);
+      return rc;
+    }
+    int rc = wait_fd(s, POLLOUT);
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (!rc && getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+      rc = net_error("getsockopt");
+    if (!rc && soerr) {
+      errno = soerr;
+      rc = net_error("connect");
+    }
+    if (rc) {
+      close(s);
+      return rc;
+    }
+  }
+  *out = s;
+  return 0;
+}
+
+static int sock_connect(git_stream *stream) {
+  jd_git_socket *st = (jd_git_socket *)stream;
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+  struct addrinfo *info = NULL;
+  int gai = getaddrinfo(st->host, st->port, &hints, &info);
+  if (gai != 0) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "failed to resolve address for %s: %s", st->host, gai_strerror(gai));
+    git_error_set_str(GIT_ERROR_NET, msg);
+    return -1;
+  }
+  int rc = -1;
+  for (struct addrinfo *a = info; a && rc; a = a->ai_next) {
+    rc = try_connect(&st->s, a);
+    if (rc && jd_git_budget_check(budget) != JD_GIT_STOP_NONE)
+      break; /* the error says why; no other address gets a try */
+  }
+  freeaddrinfo(info);
+  return rc;
+}
+
+static ssize_t sock_read(git_stream *stream, void *data, size_t len) {
+  jd_git_socket *st = (jd_git_socket *)stream;
+  for (;;) {
+    jd_git_stop why = jd_git_budget_check(budget);
+    if (why != JD_GIT_STOP_NONE)
+      return stopped(why);
+    ssize_t n = recv(st->s, data, len, 0);
+    if (n >= 0) {
+      if (budget) {
+        budget->received += (uint64_t)n;
+        why = jd_git_budget_check(budget);
+        if (why != JD_GIT_STOP_NONE)
+          return stopped(why);
+      }
+      return n;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return net_error("error receiving data from socket");
+    if (wait_fd(st->s, POLLIN) != 0)
+      return -1;
+  }
+}
+
+static ssize_t sock_write(git_stream *stream, const char *data, size_t len, int flags) {
+  jd_git_socket *st = (jd_git_socket *)stream;
+  (void)flags;
+  for (;;) {
+    jd_git_stop why = jd_git_budget_check(budget);
+    if (why != JD_GIT_STOP_NONE)
+      return stopped(why);
+    ssize_t n = send(st->s, data, len, MSG_NOSIGNAL);
+    if (n >= 0)
+      return n;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return net_error("error sending data to socket");
+    if (wait_fd(st->s, POLLOUT) != 0)
+      return -1;
+  }
+}
+
+static int sock_close(git_stream *stream) {
+  jd_git_socket *st = (jd_git_socket *)stream;
+  int rc = st->s >= 0 ? close(st->s) : 0;
+  st->s = -1;
+  return rc;
+}
+
+static void sock_free(git_stream *stream) {
+  jd_git_socket *st = (jd_git_socket *)stream;
+  if (st->s >= 0)
+    close(st->s);
+  free(st->host);
+  free(st->port);
+  free(st);
+}
+
+static int sock_new(git_stream **out, const char *host, const char *port) {
+  jd_git_socket *st = calloc(1, sizeof *st);
+  if (st) {
+    st->host = strdup(host);
+    st->port = strdup(port ? port : "");
+  }
+  if (!st || !st->host || !st->port) {
+    if (st) {
+      free(st->host);
+      free(st->port);
+    }
+    free(st);
+    git_error_set_oom();
+    return -1;
+  }
+  st->s = -1;
+  st->parent.version = GIT_STREAM_VERSION;
+  st->parent.connect = sock_connect;
+  st->parent.read = sock_read;
+  st->parent.write = sock_write;
+  st->parent.close = sock_close;
+  st->parent.free = sock_free;
+  *out = &st->parent;
+  return 0;
+}
+
+int jd_git_stream_install(void) {
+  git_stream_registration reg = {.version = GIT_STREAM_VERSION, .init = sock_new};
+  return git_stream_register(GIT_STREAM_STANDARD, &reg);
+}
