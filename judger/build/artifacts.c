@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "build/artifacts.h"
+#include "build/build_net.h"
 #include "build/image_cache.h"
 #include "build/sanitise.h"
 #include "common/clock.h"
@@ -64,6 +65,7 @@ typedef struct build_job {
   jd_progress_fn progress;
   void *ud;
   dk_cancel *cancel;
+  const jd_build_net *net; /* the build's own network when lim.network (build_net.h) */
 } build_job;
 
 typedef struct log_state {
@@ -124,6 +126,7 @@ static int create_container(char **cid, const build_job *job, const char *app_di
   dk_container_config cfg = {
       .image = image_id,
       .user = user,
+      .env = job->net ? job->net->env : NULL, /* http_proxy & co. */
       .working_dir = "/app",
       .labels = labels,
       .nlabels = 4 + job->nextra,
@@ -137,7 +140,8 @@ static int create_container(char **cid, const build_job *job, const char *app_di
                .readonly_rootfs = true,
                .tmpfs = tmpfs,
                .ntmpfs = 1,
-               .network_mode = lim->network ? "bridge" : "none",
+               /* Never the default bridge: the build's network, behind the proxy. */
+               .network_mode = job->net ? job->net->network : "none",
                .init = 1, /* reaps zombies; a kill reaches everything */
                .log_type = "json-file",
                .log_opts = logopts,
@@ -236,6 +240,38 @@ static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
   return rc;
 }
 
+/* run_build, on a network of the build's own behind the build proxy when
+ * the limits ask for a network (build_net.h): the same egress as RUN steps,
+ * never the default bridge. The network is removed on every path; one that
+ * cannot be had is a system fault (DK_EINTERNAL). */
+static int run_build_networked(run_outcome *o, const build_job *job, const char *app_dir,
+                               const char *image_id, dk_buf *log) {
+  if (!job->lim.network)
+    return run_build(o, job, app_dir, image_id, log);
+  jd_build_net_opts no = {.labels = job->extra_labels,
+                          .nlabels = job->nextra,
+                          .cancel = job->cancel,
+                          .progress = job->progress,
+                          .ud = job->ud};
+  jd_build_net *net = NULL;
+  char err[512];
+  if (jd_build_net_open(&net, job->ctx, &no, err, sizeof err) != 0) {
+    if (job->cancel && dk_cancel_fired(job->cancel)) {
+      o->verdict = JD_VERDICT_UE;
+      snprintf(o->message, sizeof o->message, "build canceled");
+      return 0;
+    }
+    if (job->progress)
+      job->progress(job->ud, err);
+    return DK_EINTERNAL;
+  }
+  build_job j = *job;
+  j.net = net;
+  int rc = run_build(o, &j, app_dir, image_id, log);
+  jd_build_net_free(net);
+  return rc;
+}
+
 /* ---- cache ------------------------------------------------------------------ */
 
 static int write_result(const char *dir, const char *key, const char *identity,
@@ -331,7 +367,7 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
     return -1;
   run_outcome o = {.verdict = JD_VERDICT_OK};
   if (build_image_id)
-    rc = run_build(&o, job, app, build_image_id, &log);
+    rc = run_build_networked(&o, job, app, build_image_id, &log);
   if (!rc && o.verdict == JD_VERDICT_OK)
     rc = sanitise(&o, job, app, &log);
   if (rc)

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "build/base_image.h"
+#include "build/build_lock.h"
 #include "build/program.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -92,20 +92,26 @@ static int image_exists(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
   return jd_fail(err, errlen, "cannot inspect %s: %s", tag, jd_engine_message(rc));
 }
 
-/* One debootstrap per host at a time: two processes that both miss (two
- * test suites, two judgers) would otherwise each spend a minute making the
- * same image. The loser waits, then finds the tag. Returns the lock's
- * descriptor (closing it releases the lock), or -1 when there is no lock
- * to be had: then it goes on without. */
-static int lock_host(void) {
-  int fd = open("/run/lock/judger-base-image.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fd = open("/tmp/judger-base-image.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-    close(fd);
-    fd = -1;
-  }
-  return fd;
+/* One debootstrap per state directory at a time: two builds that both miss
+ * (two slots of a daemon, two judgers of the host) would otherwise each
+ * spend minutes making the same image. The loser waits, then finds the tag.
+ * The lock file lives in the state directory (the only place the systemd
+ * unit lets the judger write), is never a link, and is waited for at most
+ * o->lock_wait_ms or until o->cancel fires: 0 with *fd held (closing it
+ * releases the lock), or -1 with the reason in err. */
+static int lock_state(int *fd, jd_ctx *ctx, const jd_base_image_opts *o, char *err, size_t errlen) {
+  bool waited = false;
+  int64_t wait = o->lock_wait_ms > 0 ? o->lock_wait_ms : JD_BASE_LOCK_WAIT_MS;
+  if (jd_build_lock_take(fd, &waited, ctx->state_dir, "base-image", wait, o->cancel) == 0)
+    return 0;
+  int e = errno;
+  if (e == ETIMEDOUT)
+    return jd_fail(err, errlen,
+                   "waited %lld ms for %s/locks/build-base-image (another judger making the "
+                   "base image)",
+                   (long long)wait, ctx->state_dir);
+  return jd_fail(err, errlen, "cannot lock %s/locks/build-base-image: %s", ctx->state_dir,
+                 e == ECANCELED ? "canceled" : strerror(e));
 }
 
 /* debootstrap into rootfs, without the downloaded .debs. */
@@ -152,13 +158,14 @@ static int import_rootfs(jd_ctx *ctx, const char *rootfs, const char *repo, cons
   return 0;
 }
 
-int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *mirror,
-                         void (*progress)(void *ud, const char *line), void *ud, char *err,
-                         size_t errlen) {
+int jd_base_image_ensure_opts(bool *built, jd_ctx *ctx, const jd_base_image_opts *opts, char *err,
+                              size_t errlen) {
+  jd_base_image_opts none = {0};
+  const jd_base_image_opts *o = opts ? opts : &none;
   if (built)
     *built = false;
-  if (!tag)
-    tag = JD_BASE_IMAGE;
+  const char *tag = o->tag ? o->tag : JD_BASE_IMAGE;
+  const char *mirror = o->mirror;
   if (!mirror)
     mirror = getenv("JUDGER_DEBIAN_MIRROR");
   if (!mirror || !*mirror)
@@ -169,34 +176,46 @@ int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *
   const char *colon = strrchr(tag, ':');
   if (!colon || strchr(colon, '/'))
     return jd_fail(err, errlen, "base image tag '%s' must be REPO:TAG", tag);
+  if (!ctx->state_dir)
+    return jd_fail(err, errlen, "no state directory to make the base image in");
   char repo[256];
   snprintf(repo, sizeof repo, "%.*s", (int)(colon - tag), tag);
 
-  int lock_fd = lock_host();
-  if (lock_fd >= 0 && image_exists(ctx, tag, NULL, 0) == 1) {
-    close(lock_fd);
-    return 0;
+  int lock_fd = -1;
+  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0)
+    return jd_fail(err, errlen, "cannot make %s: %s", ctx->state_dir, strerror(errno));
+  if (lock_state(&lock_fd, ctx, o, err, errlen) != 0)
+    return -1;
+  there = image_exists(ctx, tag, err, errlen);
+  if (there) {
+    jd_build_lock_release(lock_fd);
+    return there > 0 ? 0 : -1; /* made by the judger waited for */
   }
   char parent[PATH_MAX], work[PATH_MAX + 16], rootfs[PATH_MAX + 32];
   snprintf(parent, sizeof parent, "%s/work", ctx->state_dir);
   snprintf(work, sizeof work, "%s/base-XXXXXX", parent);
   int rc = -1;
-  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0 || jd_mkdir_mode(parent, 0700) != 0 ||
-      !mkdtemp(work)) {
+  if (jd_mkdir_mode(parent, 0700) != 0 || !mkdtemp(work)) {
     jd_fail(err, errlen, "cannot make a work directory under %s: %s", parent, strerror(errno));
     goto cleanup;
   }
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", work);
-  rc = make_rootfs(rootfs, mirror, progress, ud, err, errlen);
-  if (!rc && progress)
-    progress(ud, "importing the root filesystem into the engine");
+  rc = make_rootfs(rootfs, mirror, o->progress, o->ud, err, errlen);
+  if (!rc && o->progress)
+    o->progress(o->ud, "importing the root filesystem into the engine");
   if (!rc)
     rc = import_rootfs(ctx, rootfs, repo, colon + 1, err, errlen);
   jd_rm_rf(work);
   if (!rc && built)
     *built = true;
 cleanup:
-  if (lock_fd >= 0)
-    close(lock_fd); /* releases the flock */
+  jd_build_lock_release(lock_fd);
   return rc;
+}
+
+int jd_base_image_ensure(bool *built, jd_ctx *ctx, const char *tag, const char *mirror,
+                         void (*progress)(void *ud, const char *line), void *ud, char *err,
+                         size_t errlen) {
+  jd_base_image_opts o = {.tag = tag, .mirror = mirror, .progress = progress, .ud = ud};
+  return jd_base_image_ensure_opts(built, ctx, &o, err, errlen);
 }

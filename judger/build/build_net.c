@@ -1,26 +1,26 @@
-/* The build network and its allow-listing proxy (build_net.h). */
+/* Builds' networks and their allow-listing proxy (build_net.h). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "build/base_image.h"
+#include "build/build_lock.h"
 #include "build/build_net.h"
 #include "build/program.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/labels.h"
 #include "common/util.h"
+#include "match/net_pool.h"
 
-#define PROXY_ALIAS "judger-proxy"
 #define PROXY_REPO "judger/build-proxy"
 
 static const char proxy_dockerfile[] =
@@ -45,14 +45,6 @@ static const char proxy_conf[] = "Port 8888\n"
                                  "ConnectPort 443\n"
                                  "DisableViaHeader Yes\n"
                                  "LogLevel Connect\n";
-
-void jd_build_net_free(jd_build_net *n) {
-  if (!n)
-    return;
-  free(n->network);
-  free(n->proxy_url);
-  free(n);
-}
 
 /* The tinyproxy filter of an allow-list: one anchored ERE per host name. */
 static int filter_text(dk_buf *out, const char *allow, char *err, size_t errlen) {
@@ -104,41 +96,18 @@ static int build_proxy_image(jd_ctx *ctx, const char *tag, const dk_buf *filter,
 }
 
 static int ensure_image(jd_ctx *ctx, const char *tag, const dk_buf *filter,
-                        void (*progress)(void *ud, const char *line), void *ud, char *err,
-                        size_t errlen) {
+                        const jd_build_net_opts *o, char *err, size_t errlen) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, ctx->dk, tag);
   dk_image_info_free(info);
   if (rc != DK_ENOTFOUND)
     return rc ? jd_fail(err, errlen, "inspect %s: %s", tag, jd_engine_message(rc)) : 0;
-  if (progress)
-    progress(ud, "building the build proxy image " PROXY_REPO);
-  if (jd_base_image_ensure(NULL, ctx, NULL, NULL, progress, ud, err, errlen) != 0)
+  if (o->progress)
+    o->progress(o->ud, "building the build proxy image " PROXY_REPO);
+  jd_base_image_opts bo = {.cancel = o->cancel, .progress = o->progress, .ud = o->ud};
+  if (jd_base_image_ensure_opts(NULL, ctx, &bo, err, errlen) != 0)
     return -1;
   return build_proxy_image(ctx, tag, filter, err, errlen);
-}
-
-/* The internal network, with no address of the host's on its bridge. */
-static int ensure_network(jd_ctx *ctx, const char *name, char *err, size_t errlen) {
-  dk_network_info *ni = NULL;
-  int rc = dk_network_inspect(&ni, ctx->dk, name);
-  dk_network_info_free(ni);
-  if (rc != DK_ENOTFOUND)
-    return rc ? jd_fail(err, errlen, "inspect network %s: %s", name, jd_engine_message(rc)) : 0;
-  static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
-  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, "network"}};
-  dk_network_config cfg = {.internal = true,
-                           .check_duplicate = true,
-                           .labels = labels,
-                           .nlabels = 1,
-                           .options = opts,
-                           .noptions = 1};
-  char *id = NULL;
-  rc = dk_network_create(&id, ctx->dk, name, &cfg);
-  free(id);
-  if (rc == DK_ECONFLICT)
-    return 0; /* made meanwhile by another process */
-  return rc ? jd_fail(err, errlen, "create network %s: %s", name, jd_engine_message(rc)) : 0;
 }
 
 /* The proxy's address on the default bridge, where the host reaches it. */
@@ -202,22 +171,29 @@ static int wait_listening(jd_ctx *ctx, const char *name) {
   return running ? 0 : -1;
 }
 
-/* The proxy container, running the image `tag`; replaced when it runs
- * another one (a changed allow-list). */
-static int ensure_proxy(jd_ctx *ctx, const char *name, const char *net, const char *tag, char *err,
-                        size_t errlen) {
-  dk_container_info *info = NULL;
-  dk_image_info *img = NULL;
-  int rc = dk_image_inspect(&img, ctx->dk, tag);
-  bool current = !rc && dk_container_inspect(&info, ctx->dk, name) == 0 && info->running &&
-                 info->image && !strcmp(info->image, img->id);
-  dk_container_info_free(info);
-  dk_image_info_free(img);
-  if (current)
-    return 0;
-  (void)dk_container_remove(ctx->dk, name, true, true);
+/* The proxy's kernel forwards nothing: on a build's network it is a port,
+ * never a router to the default bridge (or to another build's network) that
+ * a RUN step with NET_RAW could aim raw frames at. */
+static const dk_kv proxy_sysctls[] = {{"net.ipv4.ip_forward", "0"}};
+
+/* Whether the container was made from image_id with the sysctls above
+ * (a proxy of an older judger has neither). */
+static bool proxy_current(const dk_container_info *info, const char *image_id) {
+  if (!info->image || strcmp(info->image, image_id) != 0 || !info->raw_json)
+    return false;
+  json_object *o = json_tokener_parse(info->raw_json), *hc, *sc, *v;
+  bool ok = o && json_object_object_get_ex(o, "HostConfig", &hc) &&
+            json_object_object_get_ex(hc, "Sysctls", &sc) &&
+            json_object_object_get_ex(sc, proxy_sysctls[0].key, &v) &&
+            !strcmp(json_object_get_string(v), proxy_sysctls[0].value);
+  json_object_put(o);
+  return ok;
+}
+
+/* Creates and starts the proxy container; DK_ECONFLICT when another judger
+ * made one meanwhile. */
+static int create_proxy(jd_ctx *ctx, const char *tag) {
   const char *capdrop[] = {"ALL", NULL}, *secopt[] = {"no-new-privileges", NULL};
-  const char *aliases[] = {PROXY_ALIAS, NULL};
   dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, "proxy"}};
   dk_container_config cfg = {.image = tag,
                              .labels = labels,
@@ -227,14 +203,46 @@ static int ensure_proxy(jd_ctx *ctx, const char *name, const char *net, const ch
                                       .readonly_rootfs = true,
                                       .memory = 256 << 20,
                                       .pids_limit = 128,
-                                      .network_mode = "bridge"}};
+                                      .network_mode = "bridge",
+                                      .sysctls = proxy_sysctls,
+                                      .nsysctls = 1}};
   char *id = NULL;
-  rc = dk_container_create(&id, ctx->dk, name, &cfg);
-  if (!rc)
-    rc = dk_network_connect(ctx->dk, net, id, aliases);
+  int rc = dk_container_create(&id, ctx->dk, JD_BUILD_PROXY_NAME, &cfg);
   if (!rc)
     rc = dk_container_start(ctx->dk, id);
   free(id);
+  return rc;
+}
+
+/* The proxy container, running the image `tag` with forwarding off: kept
+ * when it is so (started when it is not running), replaced otherwise (a
+ * changed allow-list, a proxy of an older judger). Safe against another
+ * judger doing the same at once: the stale one is removed by its id, and a
+ * name taken meanwhile is looked at again. */
+static int ensure_proxy(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
+  const char *name = JD_BUILD_PROXY_NAME;
+  dk_image_info *img = NULL;
+  int rc = dk_image_inspect(&img, ctx->dk, tag);
+  for (int attempt = 0; !rc && attempt < 3; attempt++) {
+    dk_container_info *info = NULL;
+    rc = dk_container_inspect(&info, ctx->dk, name);
+    if (!rc && proxy_current(info, img->id)) {
+      rc = info->running ? 0 : dk_container_start(ctx->dk, info->id); /* 304: started already */
+    } else if (!rc) {
+      rc = dk_container_remove(ctx->dk, info->id, true, true);
+      /* The network all builds shared before per-build networks. */
+      (void)dk_network_remove(ctx->dk, "judger-build");
+      if (!rc || rc == DK_ENOTFOUND)
+        rc = DK_ENOTFOUND;
+    }
+    dk_container_info_free(info);
+    if (rc == DK_ENOTFOUND)
+      rc = create_proxy(ctx, tag);
+    if (rc != DK_ECONFLICT)
+      break;
+    rc = 0; /* made meanwhile by another judger: look at it */
+  }
+  dk_image_info_free(img);
   if (rc)
     return jd_fail(err, errlen, "cannot start the build proxy %s: %s", name, jd_engine_message(rc));
   if (wait_listening(ctx, name) != 0)
@@ -242,71 +250,203 @@ static int ensure_proxy(jd_ctx *ctx, const char *name, const char *net, const ch
   return 0;
 }
 
-/* One ensure at a time on this host, whatever the state directory: the
- * network and the proxy are per engine. */
-static int lock_host(void) {
-  int fd =
-      open("/run/lock/judger-build-proxy.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-    close(fd);
-    fd = -1;
+/* The proxy image and container, made under the state directory's proxy
+ * lock (one judger of the host at a time builds them), waited for at most
+ * o->lock_wait_ms or until o->cancel fires. */
+static int proxy_up(jd_ctx *ctx, const jd_build_net_opts *o, const char *tag, const dk_buf *filter,
+                    char *err, size_t errlen) {
+  if (!ctx->state_dir)
+    return jd_fail(err, errlen, "no state directory for the build proxy's lock");
+  int lock = -1;
+  bool waited = false;
+  int64_t wait = o->lock_wait_ms > 0 ? o->lock_wait_ms : JD_BUILD_PROXY_LOCK_WAIT_MS;
+  if (jd_build_lock_take(&lock, &waited, ctx->state_dir, "proxy", wait, o->cancel) != 0) {
+    int e = errno;
+    if (e == ETIMEDOUT)
+      return jd_fail(err, errlen,
+                     "waited %lld ms for %s/locks/build-proxy (another judger making the build "
+                     "proxy)",
+                     (long long)wait, ctx->state_dir);
+    return jd_fail(err, errlen, "cannot lock %s/locks/build-proxy: %s", ctx->state_dir,
+                   e == ECANCELED ? "canceled" : strerror(e));
   }
-  return fd;
+  int rc = ensure_image(ctx, tag, filter, o, err, errlen);
+  if (!rc)
+    rc = ensure_proxy(ctx, tag, err, errlen);
+  jd_build_lock_release(lock);
+  return rc;
 }
 
-static int fill(jd_build_net **out, const char *net) {
-  jd_build_net *n = calloc(1, sizeof *n);
-  if (!n)
+/* Picks of the pool tried before the network creation gives up (a clash is
+ * another network on the same subnet). */
+#define NET_PICKS 32
+
+/* The build's internal network, labelled for reconciliation, on a /29 of
+ * the judger's address pool (the engine's own pools hold ~30 networks). */
+static int create_network(char **name_out, jd_ctx *ctx, const jd_build_net_opts *o, char *err,
+                          size_t errlen) {
+  const char *host = ctx->host_id ? ctx->host_id : "local";
+  const char *pool_cidr = ctx->net_pool ? ctx->net_pool : JD_NET_POOL_DEFAULT;
+  jd_net_pool pool;
+  char rnd[17], name[JD_HOST_ID_MAX + 64];
+  if (jd_net_pool_parse(&pool, pool_cidr, err, errlen) != 0)
     return -1;
-  n->network = strdup(net);
-  if (asprintf(&n->proxy_url, "http://" PROXY_ALIAS ":%d", JD_BUILD_PROXY_PORT) < 0)
-    n->proxy_url = NULL;
-  if (!n->network || !n->proxy_url) {
-    jd_build_net_free(n);
-    return -1;
+  if (jd_random_hex(rnd, 8) != 0)
+    return jd_fail(err, errlen, "no random bytes for the build network's name");
+  snprintf(name, sizeof name, "judger-%s-bnet-%s", host, rnd);
+  dk_kv *labels = calloc(2 + o->nlabels, sizeof *labels);
+  if (!labels)
+    return jd_fail(err, errlen, "out of memory");
+  labels[0] = (dk_kv){JD_LABEL_HOST, host};
+  labels[1] = (dk_kv){JD_LABEL_ROLE, JD_BUILD_NET_ROLE};
+  for (size_t i = 0; i < o->nlabels; i++)
+    labels[2 + i] = o->labels[i];
+  static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
+  dk_network_config cfg = {.internal = true,
+                           .check_duplicate = true,
+                           .labels = labels,
+                           .nlabels = 2 + o->nlabels,
+                           .options = opts,
+                           .noptions = 1};
+  /* The proxy and the step's (or the build's) container, with room. */
+  int prefix = pool.prefix ? jd_net_pool_prefix_for(&pool, 4) : 0;
+  char subnet[20], gateway[16], *id = NULL;
+  int rc = DK_EFORBIDDEN;
+  for (int i = 0; i < NET_PICKS && rc == DK_EFORBIDDEN; i++) {
+    if (prefix) {
+      char hex[9];
+      if (jd_random_hex(hex, 4) != 0)
+        break;
+      jd_net_pool_subnet(&pool, prefix, (uint32_t)strtoul(hex, NULL, 16), subnet, gateway);
+      cfg.subnet = subnet;
+      cfg.gateway = gateway;
+    }
+    rc = dk_network_create(&id, ctx->dk, name, &cfg);
+    if (!prefix)
+      break;
   }
-  n->args[0] = (dk_kv){"http_proxy", n->proxy_url};
-  n->args[1] = (dk_kv){"https_proxy", n->proxy_url};
-  n->args[2] = (dk_kv){"HTTP_PROXY", n->proxy_url};
-  n->args[3] = (dk_kv){"HTTPS_PROXY", n->proxy_url};
-  *out = n;
+  free(labels);
+  free(id);
+  if (rc)
+    return jd_fail(err, errlen, "create network %s: %s", name, jd_engine_message(rc));
+  *name_out = strdup(name);
+  if (!*name_out) {
+    (void)dk_network_remove(ctx->dk, name);
+    return jd_fail(err, errlen, "out of memory");
+  }
   return 0;
 }
 
-int jd_build_net_ensure(jd_build_net **out, jd_ctx *ctx, const char *allow,
-                        void (*progress)(void *ud, const char *line), void *ud, char *err,
-                        size_t errlen) {
+/* Disconnects every container attached to network (its inspect's
+ * "Containers"). */
+static void disconnect_all(dk_client *dk, const char *network) {
+  dk_network_info *ni = NULL;
+  if (dk_network_inspect(&ni, dk, network) != 0)
+    return;
+  json_object *o = ni->raw_json ? json_tokener_parse(ni->raw_json) : NULL, *cs;
+  if (o && json_object_object_get_ex(o, "Containers", &cs) &&
+      json_object_is_type(cs, json_type_object)) {
+    json_object_object_foreach(cs, cid, ep) {
+      (void)ep;
+      (void)dk_network_disconnect(dk, network, cid, true);
+    }
+  }
+  json_object_put(o);
+  dk_network_info_free(ni);
+}
+
+int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms) {
+  for (;;) {
+    int rc = dk_network_remove(dk, network);
+    if (rc == 0 || rc == DK_ENOTFOUND)
+      return 0;
+    /* Active endpoints: the proxy, or a RUN container of a cancelled build
+     * that the engine is still removing. */
+    disconnect_all(dk, network);
+    rc = dk_network_remove(dk, network);
+    if (rc == 0 || rc == DK_ENOTFOUND)
+      return 0;
+    if (dk_now_ms() >= deadline_ms)
+      return rc;
+    poll(NULL, 0, 100); /* the engine's removal of a container is awaited */
+  }
+}
+
+void jd_build_net_free(jd_build_net *n) {
+  if (!n)
+    return;
+  if (n->network) {
+    (void)dk_network_disconnect(n->dk, n->network, JD_BUILD_PROXY_NAME, true);
+    (void)jd_build_net_remove(n->dk, n->network, dk_now_ms() + 15000);
+  }
+  free(n->network);
+  free(n->proxy_url);
+  for (size_t i = 0; i < 4; i++)
+    free(n->env_buf[i]);
+  free(n);
+}
+
+static int fill(jd_build_net *n) {
+  if (asprintf(&n->proxy_url, "http://" JD_BUILD_PROXY_ALIAS ":%d", JD_BUILD_PROXY_PORT) < 0) {
+    n->proxy_url = NULL;
+    return -1;
+  }
+  static const char *const names[4] = {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"};
+  for (size_t i = 0; i < 4; i++) {
+    n->args[i] = (dk_kv){names[i], n->proxy_url};
+    if (asprintf(&n->env_buf[i], "%s=%s", names[i], n->proxy_url) < 0) {
+      n->env_buf[i] = NULL;
+      return -1;
+    }
+    n->env[i] = n->env_buf[i];
+  }
+  n->env[4] = NULL;
+  return 0;
+}
+
+int jd_build_net_open(jd_build_net **out, jd_ctx *ctx, const jd_build_net_opts *opts, char *err,
+                      size_t errlen) {
   *out = NULL;
+  jd_build_net_opts none = {0};
+  const jd_build_net_opts *o = opts ? opts : &none;
+  const char *allow = o->allow;
   if (!allow)
     allow = getenv("JUDGER_BUILD_ALLOW");
   if (!allow || !*allow)
     allow = JD_BUILD_ALLOW_DEFAULT;
-  /* One network and one proxy per engine, whatever the judger host ids
-   * using it (tests use many): nothing accumulates. */
-  const char *net = JD_BUILD_NET_NAME, *name = JD_BUILD_PROXY_NAME;
   char tag[160], sha[65];
   dk_buf filter = DK_BUF_INIT(0), all = DK_BUF_INIT(0);
-  int rc = filter_text(&filter, allow, err, errlen);
+  jd_build_net *n = calloc(1, sizeof *n);
+  int rc = n ? filter_text(&filter, allow, err, errlen) : jd_fail(err, errlen, "out of memory");
   if (rc)
     goto cleanup;
+  n->dk = ctx->dk;
   (void)dk_buf_appendf(&all, "%s%s%s", proxy_dockerfile, proxy_conf, filter.data);
   jd_sha256_hex(sha, all.data, all.len);
   snprintf(tag, sizeof tag, PROXY_REPO ":%.16s", sha);
-  int lock = lock_host();
-  if (lock < 0) {
-    rc = jd_fail(err, errlen, "cannot lock /run/lock/judger-build-proxy.lock: %s", strerror(errno));
-    goto cleanup;
+  const char *aliases[] = {JD_BUILD_PROXY_ALIAS, NULL};
+  for (int attempt = 0; attempt < 2; attempt++) {
+    rc = proxy_up(ctx, o, tag, &filter, err, errlen);
+    if (!rc && !n->network)
+      rc = create_network(&n->network, ctx, o, err, errlen);
+    if (rc)
+      break;
+    int crc = dk_network_connect(ctx->dk, n->network, JD_BUILD_PROXY_NAME, aliases);
+    rc = crc ? jd_fail(err, errlen, "cannot connect the build proxy to %s: %s", n->network,
+                       jd_engine_message(crc))
+             : 0;
+    if (crc != DK_ENOTFOUND)
+      break; /* not found: another judger replaced the proxy meanwhile; once more */
   }
-  rc = ensure_image(ctx, tag, &filter, progress, ud, err, errlen);
-  if (!rc)
-    rc = ensure_network(ctx, net, err, errlen);
-  if (!rc)
-    rc = ensure_proxy(ctx, name, net, tag, err, errlen);
-  close(lock);
-  if (!rc && fill(out, net) != 0)
+  if (!rc && fill(n) != 0)
     rc = jd_fail(err, errlen, "out of memory");
 cleanup:
   dk_buf_free(&filter);
   dk_buf_free(&all);
-  return rc;
+  if (rc) {
+    jd_build_net_free(n); /* removes the network when it was made */
+    return -1;
+  }
+  *out = n;
+  return 0;
 }

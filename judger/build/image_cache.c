@@ -126,8 +126,9 @@ typedef struct image_job {
   int prefix_steps; /* the steps it covers */
 } image_job;
 
-/* The RUN steps' network: the build network behind its proxy unless the
- * limits name another ("none", "bridge", a network). *net is NULL then. */
+/* The RUN steps' network: a network of this build's own behind the proxy
+ * (build_net.h; jd_build_net_free() removes it) unless the limits name
+ * another ("none", "bridge", a network). *net is NULL then. */
 static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const image_job *job,
                        const jd_build_limits *lim) {
   *net = NULL;
@@ -135,7 +136,14 @@ static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const
   if (*mode && strcmp(*mode, "proxy") != 0)
     return 0;
   char err[512];
-  if (jd_build_net_ensure(net, ctx, NULL, job->progress, job->ud, err, sizeof err) != 0) {
+  jd_build_net_opts no = {.labels = job->extra_labels,
+                          .nlabels = job->nextra,
+                          .cancel = job->cancel,
+                          .progress = job->progress,
+                          .ud = job->ud};
+  if (jd_build_net_open(net, ctx, &no, err, sizeof err) != 0) {
+    if (job->cancel && dk_cancel_fired(job->cancel))
+      return DK_ECANCELED;
     if (job->progress)
       job->progress(job->ud, err);
     return DK_EINTERNAL; /* the build network is ours: a system fault */
