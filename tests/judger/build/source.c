@@ -1,6 +1,8 @@
 // test-labels: unit
 /* Program sources: directory, git (mirror cache, refs, export), tarball. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "build/source_internal.h"
+#include "common/clock.h"
 #include "common/util.h"
 #include "support.h"
 
@@ -69,6 +72,91 @@ Test(source, tree_hash_follows_content_names_and_exec_bits) {
   cr_assert_str_neq(h1, h2);
   t_rmdir(d);
   t_rmdir(e);
+}
+
+/* The format of the hash is the cache key of every artifact built: the
+ * value below was computed by the recursive version the walk replaced, on
+ * the same tree (byte order "a" < "a-c" < "a.b", a directory's entries
+ * right after it, an exec bit, an empty file, a link, a FIFO left out). */
+Test(source, tree_hash_keeps_its_format) {
+  char *d = t_tmpdir("hashfmt");
+  char p[4400];
+  snprintf(p, sizeof p, "%s/a/b", d);
+  cr_assert_eq(jd_mkdir_p(p, 0755), 0);
+  snprintf(p, sizeof p, "%s/a.b", d);
+  cr_assert_eq(mkdir(p, 0755), 0);
+  put(d, "run.Dockerfile", "FROM scratch\n");
+  put(d, "a/b/main.c", "int main(void){return 0;}\n");
+  put(d, "run.sh", "#!/bin/sh\necho hi\n");
+  put(d, "a-c", "");
+  snprintf(p, sizeof p, "%s/run.sh", d);
+  cr_assert_eq(chmod(p, 0755), 0);
+  snprintf(p, sizeof p, "%s/link", d);
+  cr_assert_eq(symlink("a/b/main.c", p), 0);
+  snprintf(p, sizeof p, "%s/fifo", d);
+  cr_assert_eq(mkfifo(p, 0644), 0);
+  char h[65];
+  cr_assert_eq(jd_tree_hash(h, d), 0, "%s", strerror(errno));
+  cr_assert_str_eq(h, "ca13ea70c8ccf6e65f1480c60aa659df6b3ae518e5908a18d4b88b449af665d3");
+  t_rmdir(d);
+}
+
+/* A chain of n directories "a" under root; returns the deepest one. */
+static char *chain(const char *root, int n) {
+  char *p = malloc(strlen(root) + 2 * (size_t)n + 1);
+  cr_assert(p);
+  strcpy(p, root);
+  for (int i = 0; i < n; i++)
+    strcat(p, "/a");
+  cr_assert_eq(jd_mkdir_p(p, 0755), 0);
+  return p;
+}
+
+Test(source, a_directory_source_deeper_than_the_limit_is_the_programs_fault) {
+  char *d = t_tmpdir("deepsrc");
+  put(d, "run.Dockerfile", "FROM scratch\n");
+  free(chain(d, 600));
+  /* The hash itself goes any depth without a stack of calls. */
+  char h[65];
+  cr_assert_eq(jd_tree_hash(h, d), 0, "%s", strerror(errno));
+  jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
+  jd_source *s = NULL;
+  char err[512] = "";
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_null(s);
+  cr_assert_str_eq(err, "the source tree is deeper than the limit of 64 directory levels (a "
+                        "directory at level 65)");
+  t_rmdir(d);
+  /* 64 levels are within the limit. */
+  d = t_tmpdir("deepok");
+  put(d, "run.Dockerfile", "FROM scratch\n");
+  char *bottom = chain(d, JD_SOURCE_MAX_DEPTH);
+  put(bottom, "leaf", "x");
+  ref.dir = d;
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), 0, "%s", err);
+  jd_source_free(s);
+  free(bottom);
+  t_rmdir(d);
+}
+
+Test(source, a_sparse_file_past_the_bytes_limit_is_refused_before_it_is_read) {
+  char *d = t_tmpdir("sparsesrc");
+  put(d, "run.Dockerfile", "FROM scratch\n");
+  char p[4400];
+  snprintf(p, sizeof p, "%s/bomb", d);
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  cr_assert(fd >= 0);
+  cr_assert_eq(ftruncate(fd, (off_t)JD_SOURCE_MAX_BYTES + 1), 0);
+  close(fd);
+  jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
+  jd_source *s = NULL;
+  char err[512] = "";
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert(strstr(err, "more than the limit of 1073741824 bytes"), "%s", err);
+  /* Refused from its size, not after hashing a GiB of zeros. */
+  cr_assert_lt(jd_mono_ms() - t0, 2000);
+  t_rmdir(d);
 }
 
 /* ---- directories ------------------------------------------------------------- */
@@ -446,4 +534,59 @@ Test(source, tarball_http_error_and_bad_scheme) {
   cr_assert_eq(jd_tar_fetch("ftp://example/x.tar", tmp, err, sizeof err), JD_SRC_EUSAGE);
   cr_assert_eq(jd_tar_fetch("file:///etc/passwd", tmp, err, sizeof err), JD_SRC_EUSAGE);
   t_rmdir(tmp);
+}
+
+/* A tarball of a program whose tree is `levels` directories deep, under a
+ * top directory as forges make them. */
+static void deep_tarball(dk_tar *t, int levels) {
+  t_ok(dk_tar_add_file(t, "prog/run.Dockerfile", "FROM scratch\n", 13, 0644));
+  char *name = malloc(8 + 2 * (size_t)levels + 8);
+  cr_assert(name);
+  strcpy(name, "prog");
+  for (int i = 0; i < levels; i++) {
+    strcat(name, "/a");
+    t_ok(dk_tar_add_dir(t, name, 0755));
+  }
+  strcat(name, "/leaf");
+  t_ok(dk_tar_add_file(t, name, "x", 1, 0644));
+  free(name);
+}
+
+Test(source, a_deep_tarball_is_the_programs_fault_and_leaves_nothing) {
+  dk_tar *t = NULL;
+  t_ok(dk_tar_new(&t, 0));
+  deep_tarball(t, 600);
+  const void *data;
+  size_t len;
+  t_ok(dk_tar_finish(t, &data, &len));
+  http_srv srv;
+  srv_start(&srv, data, len, 200);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/deep.tar", srv.port);
+  char *state = t_tmpdir("tardeep");
+  jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .tar_url = url};
+  jd_source *s = NULL;
+  char err[1024] = "";
+  cr_assert_eq(jd_source_open(&s, state, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  srv_stop(&srv);
+  cr_assert_null(s);
+  cr_assert(strstr(err, "passes the caps on a source"), "%s", err);
+  cr_assert(strstr(err, "66 directory levels deep passes the cap of 65 levels"), "%s", err);
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/work)\"", state);
+  cr_assert_eq(system(cmd), 0, "the work directory was left behind");
+  dk_tar_free(t);
+  t_rmdir(state);
+  /* 64 levels below the top directory are within the limit. */
+  t_ok(dk_tar_new(&t, 0));
+  deep_tarball(t, JD_SOURCE_MAX_DEPTH);
+  t_ok(dk_tar_finish(t, &data, &len));
+  srv_start(&srv, data, len, 200);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.tar", srv.port);
+  state = t_tmpdir("tardeepok");
+  cr_assert_eq(jd_source_open(&s, state, &ref, err, sizeof err), 0, "%s", err);
+  srv_stop(&srv);
+  jd_source_free(s);
+  dk_tar_free(t);
+  t_rmdir(state);
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,5 +203,186 @@ Test(fs, mkdir_p_gives_every_made_directory_its_mode) {
   cr_assert_neq(jd_mkdir_p(p, 0700), 0, "made a directory through a link");
   snprintf(p, sizeof p, "%s/x", target);
   cr_assert(!jd_path_exists(p), "the link was followed");
+  t_rmdir(dir);
+}
+
+/* ---- walks in order, caps, holes ------------------------------------------ */
+
+typedef struct order_log {
+  char seen[1024];
+} order_log;
+
+static int log_entry(void *ud, int dirfd, const char *name, const struct stat *st, size_t depth) {
+  (void)dirfd, (void)st;
+  order_log *l = ud;
+  if (depth > 0) {
+    size_t n = strlen(l->seen);
+    snprintf(l->seen + n, sizeof l->seen - n, "%zu:%s ", depth, name);
+  }
+  return 0;
+}
+
+Test(fs, walk_in_order_visits_entries_in_byte_order_with_directories_in_place) {
+  char *dir = t_tmpdir("fsorder");
+  char p[4400];
+  /* "a" < "a-c" < "a.b" < "a0" < "b": a directory's entries come right
+   * after it, before its next sibling. */
+  snprintf(p, sizeof p, "%s/a/b", dir);
+  cr_assert_eq(jd_mkdir_p(p, 0755), 0);
+  put(p, "z", "1");
+  put(dir, "b", "2");
+  put(dir, "a0", "3");
+  put(dir, "a-c", "4");
+  snprintf(p, sizeof p, "%s/a.b", dir);
+  cr_assert_eq(mkdir(p, 0755), 0);
+  order_log l = {""};
+  jd_fs_visitor v = {.file = log_entry, .enter = log_entry, .ud = &l, .flags = JD_FS_IN_ORDER};
+  cr_assert_eq(jd_fs_walk_path(dir, &v), 0, "%s", strerror(errno));
+  cr_assert_str_eq(l.seen, "1:a 2:b 3:z 1:a-c 1:a.b 1:a0 1:b ");
+  t_rmdir(dir);
+}
+
+Test(fs, copy_keeps_the_holes_of_a_sparse_file) {
+  char *dir = t_tmpdir("fssparse");
+  char src[4096], dst[4096], p[4200];
+  snprintf(src, sizeof src, "%s/src", dir);
+  snprintf(dst, sizeof dst, "%s/dst", dir);
+  cr_assert_eq(mkdir(src, 0755), 0);
+  /* 1 GiB apparent, two 5-byte islands of data. */
+  snprintf(p, sizeof p, "%s/sparse", src);
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  cr_assert(fd >= 0);
+  cr_assert_eq(pwrite(fd, "begin", 5, 0), 5);
+  cr_assert_eq(pwrite(fd, "end!!", 5, (1 << 30) - 5), 5);
+  close(fd);
+  cr_assert_eq(jd_copy_tree(src, dst), 0, "%s", strerror(errno));
+  snprintf(p, sizeof p, "%s/sparse", dst);
+  struct stat st;
+  cr_assert_eq(stat(p, &st), 0);
+  cr_assert_eq(st.st_size, 1 << 30, "apparent size %lld", (long long)st.st_size);
+  cr_assert_lt(st.st_blocks * 512, 1 << 20, "the copy takes %lld bytes of disk",
+               (long long)st.st_blocks * 512);
+  char head[6] = "", tail[6] = "";
+  fd = open(p, O_RDONLY);
+  cr_assert(fd >= 0);
+  cr_assert_eq(pread(fd, head, 5, 0), 5);
+  cr_assert_eq(pread(fd, tail, 5, (1 << 30) - 5), 5);
+  close(fd);
+  cr_assert_str_eq(head, "begin");
+  cr_assert_str_eq(tail, "end!!");
+  cr_assert_eq(jd_rm_rf(dir), 0);
+  free(dir);
+}
+
+/* A chain of `levels` directories "d" under root, a file at the bottom. */
+static void chain(const char *root, int levels) {
+  char *p = malloc(strlen(root) + 2 * (size_t)levels + 16);
+  cr_assert(p);
+  strcpy(p, root);
+  for (int i = 0; i < levels; i++)
+    strcat(p, "/d");
+  cr_assert_eq(jd_mkdir_p(p, 0755), 0, "%s", strerror(errno));
+  put(p, "bottom", "x");
+  free(p);
+}
+
+/* The deepest directory level of the tree at root (0: no subdirectory). */
+static int depth_of(const char *root) {
+  int levels = 0, fd = open(root, O_RDONLY | O_DIRECTORY);
+  while (fd >= 0) {
+    int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    close(fd);
+    fd = sub;
+    levels += fd >= 0;
+  }
+  return levels;
+}
+
+Test(fs, capped_copy_stops_before_a_directory_past_the_depth_cap) {
+  char *dir = t_tmpdir("fscapd");
+  char src[4096], dst[4096];
+  snprintf(src, sizeof src, "%s/src", dir);
+  snprintf(dst, sizeof dst, "%s/dst", dir);
+  chain(src, 600);
+  jd_fs_caps caps = {.depth = 64};
+  jd_fs_tally t;
+  cr_assert_eq(jd_copy_tree_capped(&t, src, dst, &caps), 0, "%s", strerror(errno));
+  cr_assert_eq(t.over, JD_FS_CAP_DEPTH);
+  cr_assert_eq(t.depth, 65);
+  cr_assert_eq(depth_of(dst), 64, "the copy went %d levels down", depth_of(dst));
+  char msg[256];
+  jd_fs_tally_message(msg, sizeof msg, &t, "the source tree");
+  cr_assert_str_eq(msg, "the source tree is deeper than the limit of 64 directory levels (a "
+                        "directory at level 65)");
+  /* 64 levels exactly are within the cap. */
+  cr_assert_eq(jd_rm_rf(dst), 0);
+  cr_assert_eq(jd_rm_rf(src), 0);
+  chain(src, 64);
+  cr_assert_eq(jd_copy_tree_capped(&t, src, dst, &caps), 0);
+  cr_assert_eq(t.over, JD_FS_CAP_NONE);
+  cr_assert_eq(t.depth, 64);
+  cr_assert_eq(depth_of(dst), 64);
+  cr_assert_eq(jd_rm_rf(dir), 0);
+  free(dir);
+}
+
+Test(fs, capped_copy_stops_at_the_entries_and_bytes_caps) {
+  char *dir = t_tmpdir("fscapn");
+  char src[4096], dst[4096], p[4200];
+  snprintf(src, sizeof src, "%s/src", dir);
+  snprintf(dst, sizeof dst, "%s/dst", dir);
+  cr_assert_eq(mkdir(src, 0755), 0);
+  for (int i = 0; i < 50; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "f%02d", i);
+    put(src, name, "0123456789");
+  }
+  jd_fs_tally t;
+  jd_fs_caps entries = {.entries = 20};
+  cr_assert_eq(jd_copy_tree_capped(&t, src, dst, &entries), 0);
+  cr_assert_eq(t.over, JD_FS_CAP_ENTRIES);
+  char msg[256];
+  jd_fs_tally_message(msg, sizeof msg, &t, "the source tree");
+  cr_assert_str_eq(msg, "the source tree has more than the limit of 20 entries");
+  snprintf(p, sizeof p, "ls -A %s | wc -l | grep -qx 20", dst);
+  cr_assert_eq(system(p), 0, "not 20 files copied");
+  cr_assert_eq(jd_rm_rf(dst), 0);
+  /* 100 bytes: the 11th file is not copied. A sparse 2 GiB file stops it
+   * at its apparent size, before any of its bytes. */
+  jd_fs_caps bytes = {.bytes = 100};
+  cr_assert_eq(jd_copy_tree_capped(&t, src, dst, &bytes), 0);
+  cr_assert_eq(t.over, JD_FS_CAP_BYTES);
+  snprintf(p, sizeof p, "ls -A %s | wc -l | grep -qx 10", dst);
+  cr_assert_eq(system(p), 0, "not 10 files copied");
+  cr_assert_eq(jd_rm_rf(dst), 0);
+  cr_assert_eq(jd_rm_rf(src), 0);
+  cr_assert_eq(mkdir(src, 0755), 0);
+  snprintf(p, sizeof p, "%s/bomb", src);
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  cr_assert(fd >= 0);
+  cr_assert_eq(ftruncate(fd, (off_t)2 << 30), 0);
+  close(fd);
+  jd_fs_caps gib = {.bytes = (int64_t)1 << 30};
+  cr_assert_eq(jd_copy_tree_capped(&t, src, dst, &gib), 0);
+  cr_assert_eq(t.over, JD_FS_CAP_BYTES);
+  snprintf(p, sizeof p, "%s/bomb", dst);
+  cr_assert(!jd_path_exists(p), "the bomb was copied");
+  jd_fs_tally_message(msg, sizeof msg, &t, "the source tree");
+  cr_assert(strstr(msg, "more than the limit of 1073741824 bytes"), "%s", msg);
+  cr_assert_eq(jd_rm_rf(dir), 0);
+  free(dir);
+}
+
+Test(fs, rm_contents_keeps_the_directory) {
+  char *dir = t_tmpdir("fsempty");
+  char p[4200];
+  chain(dir, 5);
+  put(dir, "f", "x");
+  snprintf(p, sizeof p, "%s/l", dir);
+  cr_assert_eq(symlink("/", p), 0);
+  cr_assert_eq(jd_rm_contents(dir), 0, "%s", strerror(errno));
+  cr_assert(jd_path_exists(dir));
+  snprintf(p, sizeof p, "test -z \"$(ls -A %s)\"", dir);
+  cr_assert_eq(system(p), 0, "%s is not empty", dir);
   t_rmdir(dir);
 }
