@@ -21,8 +21,14 @@ static const struct {
 #undef JD_BUILD_FIELD_NAME
 };
 
+const char *jd_build_field_name(jd_build_syntax syntax, jd_build_field field) {
+  if ((unsigned)field >= JD_BUILD_FIELD_COUNT)
+    return "?";
+  return syntax == JD_BUILD_SYNTAX_FLAGS ? field_names[field].flag : field_names[field].key;
+}
+
 static const char *name(const jd_build_fields *f, jd_build_field field) {
-  return f->syntax == JD_BUILD_SYNTAX_FLAGS ? field_names[field].flag : field_names[field].key;
+  return jd_build_field_name(f->syntax, field);
 }
 
 void jd_build_fields_init(jd_build_fields *f, jd_build_syntax syntax) {
@@ -36,6 +42,11 @@ void jd_build_fields_init(jd_build_fields *f, jd_build_syntax syntax) {
 static int set_cpus(jd_build_fields *f, double v, char *err, size_t errlen) {
   if (!(v > 0) || !isfinite(v))
     return jd_fail(err, errlen, "%s must be more than 0", name(f, JD_BUILD_FIELD_CPUS));
+  /* In range before any conversion: cpus becomes a CPU quota in
+   * microseconds (an int64), where 1e300 was undefined behaviour. */
+  if (v > JD_BUILD_CPUS_MAX)
+    return jd_fail(err, errlen, "%s must be at most %d", name(f, JD_BUILD_FIELD_CPUS),
+                   JD_BUILD_CPUS_MAX);
   f->req.limits.cpus = v;
   return 0;
 }

@@ -54,6 +54,13 @@ typedef struct jd_build_fields {
 
 void jd_build_fields_init(jd_build_fields *f, jd_build_syntax syntax);
 
+/* How a field is named in messages: "--ref" or "build.ref". */
+const char *jd_build_field_name(jd_build_syntax syntax, jd_build_field field);
+
+/* The most CPUs a request may give, whatever the host's policy: the value
+ * becomes a quota in microseconds per 100 ms. */
+#define JD_BUILD_CPUS_MAX 1024
+
 /* Sets one field from its text, as the flag takes it: DOMAIN "ai" or
  * "game_logic"; OPS "build", "run" or "all"; CPUS a number; MEMORY and
  * LOG_MAX a size (jd_parse_size: "512m", "1.5g"); PIDS an integer; WALL

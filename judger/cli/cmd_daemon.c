@@ -106,6 +106,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .net_pool = cfg->net_pool,
                 .build_jobs = cfg->build_jobs,
                 .warm_off = !cfg->warm};
+  jd_config_policy(&ctx.policy, cfg);
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

@@ -136,3 +136,14 @@ int jd_cli_seconds(double *out, const char *cmd, const char *opt, const char *va
   *out = v;
   return 0;
 }
+
+int jd_cli_policy(jd_policy *out, jd_config *cfg, const char *cmd) {
+  char err[512];
+  memset(out, 0, sizeof *out);
+  if (jd_config_load(cfg, NULL, err, sizeof err)) {
+    fprintf(stderr, "judger %s: settings: %s\n", cmd, err);
+    return -1;
+  }
+  jd_config_policy(out, cfg);
+  return 0;
+}

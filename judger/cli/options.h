@@ -52,6 +52,15 @@ int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cm
 int jd_cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
 int jd_cli_bad_argument(const char *cmd, const char *arg, void (*usage)(FILE *));
 
+/* The host's policy for `judger run` and `judger build` (common/policy.h),
+ * from where the daemon reads its settings: the config file
+ * ($JUDGER_CONFIG, else /etc/judger/judger.conf when it exists) and the
+ * JUDGER_* environment, the same keys (docs/daemon.md), so one file says
+ * what any command of the host may be asked. *cfg holds the strings the
+ * policy points to; the caller clears it with jd_config_clear(). 0, or -1
+ * after saying why on stderr ("judger <cmd>: ..."). */
+int jd_cli_policy(jd_policy *out, jd_config *cfg, const char *cmd);
+
 /* An option's value as a whole number from 0 to max, or a number of
  * seconds (decimal, 0 to max): 0, or -1 with the option named on stderr
  * ("judger <cmd>: --dead: a whole number from 0 to 1000, not 'x'"). */

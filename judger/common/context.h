@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/policy.h"
 #include "dockerapi/dockerapi.h"
 
 typedef struct jd_ctx {
@@ -30,6 +31,15 @@ typedef struct jd_ctx {
   /* Warm player starts off for every match (match/warm.h; the daemon's
    * "warm" setting). */
   bool warm_off;
+  /* What a task may ask of this host (common/policy.h): checked by the
+   * commands and the daemon before a spec or request runs. Zero = the
+   * safe defaults. */
+  jd_policy policy;
+  /* Images a program's Dockerfile may name in FROM / COPY --from /
+   * RUN --mount=from= (build/dockerfile.h), besides the judger's base
+   * image: comma-separated patterns. NULL = $JUDGER_BASE_IMAGES, else
+   * JD_BASE_IMAGES_DEFAULT. */
+  const char *base_images;
 } jd_ctx;
 
 /* The number of online CPUs, from 1 to 4: builds are CPU- and disk-bound,

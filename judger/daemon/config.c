@@ -6,18 +6,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/build_request.h"
 #include "common/context.h"
 #include "common/error.h"
 #include "common/size.h"
 #include "common/util.h"
 #include "daemon/config.h"
 #include "daemon/metrics_http.h"
+#include "match/match_spec.h"
 
 extern char **environ;
 
 #define DEFAULT_CONFIG_FILE "/etc/judger/judger.conf"
 
-typedef enum { K_STR, K_INT, K_MS, K_SIZE, K_BOOL } kind;
+typedef enum { K_STR, K_INT, K_I64, K_MS, K_SIZE, K_BOOL } kind;
 
 typedef struct key_def {
   const char *name;
@@ -60,6 +62,22 @@ static const key_def keys[] = {
     {"metrics_listen", K_STR, F(metrics_listen), 0, 0},
     {"build_jobs", K_INT, F(build_jobs), 0, 17},
     {"warm", K_BOOL, F(warm), 0, 0},
+    /* What a task may ask of this host (common/policy.h). */
+    {"program_roots", K_STR, F(program_roots), 0, 0},
+    {"allow_root_user", K_BOOL, F(allow_root_user), 0, 0},
+    {"build_networks", K_STR, F(build_networks), 0, 0},
+    {"git_schemes", K_STR, F(git_schemes), 0, 0},
+    {"max_cpus", K_I64, F(ceiling[JD_CEIL_CPUS]), 1, JD_BUILD_CPUS_MAX},
+    {"max_memory", K_SIZE, F(ceiling[JD_CEIL_MEMORY]), 6 << 20, (int64_t)1 << 42},
+    {"max_pids", K_I64, F(ceiling[JD_CEIL_PIDS]), 1, 1 << 22},
+    {"max_tmpfs", K_SIZE, F(ceiling[JD_CEIL_TMPFS]), 1 << 20, (int64_t)1 << 40},
+    {"max_log", K_SIZE, F(ceiling[JD_CEIL_LOG]), 1024, (int64_t)1 << 40},
+    {"max_out", K_SIZE, F(ceiling[JD_CEIL_OUT]), 0, (int64_t)1 << 40},
+    {"max_wall_ms", K_MS, F(ceiling[JD_CEIL_WALL_MS]), 1000, (int64_t)7 * 24 * 3600 * 1000},
+    {"max_deadline_ms", K_MS, F(ceiling[JD_CEIL_DEADLINE_MS]), 1000,
+     (int64_t)7 * 24 * 3600 * 1000},
+    {"max_instances", K_I64, F(ceiling[JD_CEIL_INSTANCES]), 1, 10000},
+    {"max_players", K_I64, F(ceiling[JD_CEIL_PLAYERS]), 1, JD_MATCH_MAX_AIS},
 };
 #undef F
 
@@ -212,6 +230,48 @@ static int parse_bool(const char *v, bool *out) {
   return 0;
 }
 
+/* The policy's lists, checked when set: a typo must not open or close a
+ * door silently. */
+static int policy_value_check(const char *key, const char *value, char *err, size_t errlen) {
+  static const char *const schemes[] = {"https", "ssh", "http", "git", "file", NULL};
+  bool roots = !strcmp(key, "program_roots"), nets = !strcmp(key, "build_networks"),
+       git = !strcmp(key, "git_schemes");
+  if (!roots && !nets && !git)
+    return 0;
+  for (const char *p = value; *p;) {
+    while (*p == ',' || *p == ' ')
+      p++;
+    size_t n = strcspn(p, ",");
+    size_t k = n;
+    while (k && p[k - 1] == ' ')
+      k--;
+    if (!k)
+      break;
+    if (roots && p[0] != '/')
+      return jd_fail(err, errlen, "program_roots: '%.*s' is not an absolute path", (int)k, p);
+    if (nets && ((k == 4 && !strncmp(p, "host", 4)) || !strncmp(p, "container:", 10)))
+      return jd_fail(err, errlen, "build_networks: '%.*s' is never allowed", (int)k, p);
+    bool known = !git;
+    for (size_t i = 0; git && schemes[i]; i++)
+      known = known || (strlen(schemes[i]) == k && !strncmp(p, schemes[i], k));
+    if (!known)
+      return jd_fail(err, errlen, "git_schemes: '%.*s' is not one of https, ssh, http, git, file",
+                     (int)k, p);
+    p += n;
+  }
+  return 0;
+}
+
+void jd_config_policy(jd_policy *out, const jd_config *c) {
+  memset(out, 0, sizeof *out);
+  out->program_roots = c->program_roots;
+  out->allow_root_user = c->allow_root_user;
+  out->build_networks = c->build_networks;
+  out->git_schemes = c->git_schemes;
+  for (size_t i = 0; i < JD_CEIL_COUNT; i++)
+    out->ceiling[i] = c->ceiling[i];
+}
+
 int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen) {
   const key_def *k = find_key(key);
   if (!k)
@@ -228,6 +288,8 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
     jd_log_level level;
     if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
+    if (policy_value_check(k->name, value, err, errlen))
+      return -1;
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&
         !*value)
@@ -256,7 +318,7 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
   if (n < k->lo || n > k->hi)
     return jd_fail(err, errlen, "%s: must be from %lld to %lld", k->name, (long long)k->lo,
                    (long long)k->hi);
-  if (k->kind == K_MS || k->kind == K_SIZE)
+  if (k->kind == K_MS || k->kind == K_SIZE || k->kind == K_I64)
     *(int64_t *)slot = n;
   else
     *(int *)slot = (int)n;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "common/policy.h"
 #include "queue/queue.h"
 
 typedef struct jd_config {
@@ -52,6 +53,13 @@ typedef struct jd_config {
   char *engine_root;
   char *metrics_listen;    /* ADDR:PORT serving GET /metrics; "" = off */
   bool warm;               /* warm player starts (match/warm.h); default true */
+  /* What a task may ask of this host (common/policy.h, docs/daemon.md):
+   * NULL strings and 0 ceilings are the policy's safe defaults. */
+  char *program_roots;
+  bool allow_root_user;
+  char *build_networks;
+  char *git_schemes;
+  int64_t ceiling[JD_CEIL_COUNT];
   char *config_file;       /* the file that was read, or NULL */
 } jd_config;
 
@@ -73,6 +81,9 @@ typedef struct jd_config_source {
 /* All layers in order; *out is cleared first. On error *out holds nothing
  * to free. */
 int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_t errlen);
+
+/* The policy c gives (its strings still c's). */
+void jd_config_policy(jd_policy *out, const jd_config *c);
 
 /* Deep copy of src into dst (dst's old content is not freed); -1 when
  * memory runs out (dst then holds nothing to free). */
