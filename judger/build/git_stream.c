@@ -116,6 +116,9 @@ static int sock_connect(git_stream *stream) {
   jd_git_socket *st = (jd_git_socket *)stream;
   struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
   struct addrinfo *info = NULL;
+  jd_git_stop why = jd_git_budget_check(budget);
+  if (why != JD_GIT_STOP_NONE)
+    return stopped(why); /* spent: not even a connection */
   int gai = getaddrinfo(st->host, st->port, &hints, &info);
   if (gai != 0) {
     char msg[512];
