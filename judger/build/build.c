@@ -9,6 +9,7 @@
 
 #include "build/artifacts.h"
 #include "build/build.h"
+#include "build/dockerfile.h"
 #include "build/image_cache.h"
 #include "build/source.h"
 #include "common/clock.h"
@@ -230,11 +231,29 @@ static int open_source(run_state *s) {
   return rc ? source_fault(s->r, rc, s->err) : 0;
 }
 
+/* The Dockerfile read before the engine sees it (dockerfile.h): a refused
+ * one is CE naming the line, and nothing of it reaches the engine. */
+static int dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, size_t len,
+                              const char *stage) {
+  jd_dockerfile_verdict v;
+  if (jd_dockerfile_check(&v, dockerfile, len, jd_base_images(s->ctx)) != 0)
+    return system_fault(s->r, stage, -1, "reading the Dockerfile");
+  if (!v.refused)
+    return 0;
+  char msg[800];
+  snprintf(msg, sizeof msg, "%s %s", op == JD_OP_RUN ? JD_RUN_DOCKERFILE : JD_BUILD_DOCKERFILE,
+           v.message);
+  say(s->req, "%s", msg);
+  return outcome(s->r, JD_BUILD_STATUS_FAILED, JD_VERDICT_CE, stage, msg);
+}
+
 /* Ensures one environment image. */
 static int env_image(run_state *s, jd_op op, const char *dockerfile, size_t len,
                      jd_build_image *slot) {
   const jd_build_request *req = s->req;
   const char *stage = op == JD_OP_RUN ? "run_image" : "build_image";
+  if (dockerfile_refused(s, op, dockerfile, len, stage))
+    return 1;
   jd_env_image *img = NULL;
   char tag[256];
   jd_image_tag_for(tag, sizeof tag, req->ref.domain, req->ref.id, op, dockerfile, len);
