@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,8 @@
 #include "common/labels.h"
 #include "common/oom.h"
 #include "common/util.h"
+#include "match/hold.h"
+#include "match/hold/hold_build.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
@@ -53,6 +57,15 @@ void jd_artifacts_free(jd_artifacts *a) {
 
 /* ---- the build container -------------------------------------------------- */
 
+/* What a build container is given besides its image (hold_build.h): the
+ * shim, the FIFO the artifacts come out through, the argv the shim runs
+ * (--build DEPTH, then the image's entrypoint and CMD). */
+typedef struct build_io {
+  const char *hold;
+  const char *fifo;
+  const char *const *argv;
+} build_io;
+
 /* One program build: who, with what limits (defaults filled in), and where
  * its progress goes. */
 typedef struct build_job {
@@ -65,6 +78,7 @@ typedef struct build_job {
   jd_progress_fn progress;
   void *ud;
   dk_cancel *cancel;
+  const build_io *io;
   const jd_build_net *net; /* the build's own network when lim.network (build_net.h) */
 } build_job;
 
@@ -90,20 +104,32 @@ typedef struct run_outcome {
   int64_t exit_code;
 } run_outcome;
 
-/* Creates the build container over app_dir: an unprivileged user (the
- * app dir is handed to it), no capability, no privilege gain, a read-only
- * root with a tmpfs /tmp, limits, no network unless asked, labelled for
- * reconciliation. */
-static int create_container(char **cid, const build_job *job, const char *app_dir,
+/* Creates the build container over src_dir (the judger's copy of the
+ * source, bound read-only at JD_BUILD_SRC): an unprivileged user, no
+ * capability, no privilege gain, a read-only root with tmpfs /tmp and
+ * /app, limits, no network unless asked, labelled for reconciliation.
+ * judger-hold is PID 1 (hold_build.h): it copies the source into /app,
+ * runs the image's entrypoint and CMD, and writes /app into the FIFO.
+ *
+ * /app is a tmpfs of artifacts_bytes (and artifacts_files inodes): a build
+ * that writes more gets ENOSPC there, its own failure, and the host's disk
+ * never sees it. Its pages, like /tmp's, are charged to the build's memory
+ * cgroup, whose limit stays `memory`: the processes, /tmp and /app share
+ * it, so a host running N builds needs N x memory of RAM as before, and a
+ * build whose artifacts and working set pass `memory` is MLE (raise the
+ * memory limit with the artifacts cap for programs that leave big trees). */
+static int create_container(char **cid, const build_job *job, const char *src_dir,
                             const char *image_id) {
   const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
   const char *domain = jd_domain_name(job->domain);
   const jd_build_limits *lim = &job->lim;
-  char name[200], rnd[9], bind[PATH_MAX + 200];
+  char name[200], rnd[9], bind[PATH_MAX + 200], hold[PATH_MAX + 200], fifo[PATH_MAX + 200];
   if (jd_random_hex(rnd, 4) != 0)
     return DK_EINTERNAL;
   snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, domain, job->id, rnd);
-  snprintf(bind, sizeof bind, "%s:/app", app_dir);
+  snprintf(bind, sizeof bind, "%s:" JD_BUILD_SRC ":ro", src_dir);
+  snprintf(hold, sizeof hold, "%s:" JD_BUILD_HOLD ":ro", job->io->hold);
+  snprintf(fifo, sizeof fifo, "%s:" JD_BUILD_FIFO, job->io->fifo);
   dk_kv *labels = calloc(4 + job->nextra, sizeof *labels);
   if (!labels)
     return DK_ENOMEM;
@@ -113,21 +139,30 @@ static int create_container(char **cid, const build_job *job, const char *app_di
   labels[3] = (dk_kv){JD_LABEL_ID, job->id};
   for (size_t i = 0; i < job->nextra; i++)
     labels[4 + i] = job->extra_labels[i];
-  const char *binds[] = {bind, NULL};
+  const char *binds[] = {bind, hold, fifo, NULL};
   const char *secopt[] = {"no-new-privileges", NULL};
   const char *capdrop[] = {"ALL", NULL};
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
-  char user[32], tmpfs_opts[96];
+  char user[32], tmpfs_opts[96], app_opts[160];
   snprintf(user, sizeof user, "%d:%d", JD_BUILD_UID, JD_BUILD_UID);
   /* tmpfs pages count against the memory limit: /tmp may use all of it. */
   snprintf(tmpfs_opts, sizeof tmpfs_opts, "rw,nosuid,nodev,size=%lld,mode=1777",
            (long long)lim->memory);
-  dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}};
+  /* exec: a build runs what it compiles; tmpfs rounds a size of 0 up to
+   * "no limit", so at least a page. */
+  snprintf(app_opts, sizeof app_opts,
+           "rw,exec,nosuid,nodev,size=%lld,nr_inodes=%lld,uid=%d,gid=%d,mode=0755",
+           (long long)(lim->artifacts_bytes > 4096 ? lim->artifacts_bytes : 4096),
+           (long long)lim->artifacts_files + 1, JD_BUILD_UID, JD_BUILD_UID);
+  dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}, {JD_BUILD_APP, app_opts}};
+  const char *entrypoint[] = {JD_BUILD_HOLD, NULL};
   dk_container_config cfg = {
       .image = image_id,
+      .entrypoint = entrypoint,
+      .cmd = job->io->argv,
       .user = user,
       .env = job->net ? job->net->env : NULL, /* http_proxy & co. */
-      .working_dir = "/app",
+      .working_dir = JD_BUILD_APP,
       .labels = labels,
       .nlabels = 4 + job->nextra,
       .host = {.nano_cpus = (int64_t)(lim->cpus * 1e9),
@@ -139,10 +174,10 @@ static int create_container(char **cid, const build_job *job, const char *app_di
                .security_opt = secopt,
                .readonly_rootfs = true,
                .tmpfs = tmpfs,
-               .ntmpfs = 1,
+               .ntmpfs = 2,
                /* Never the default bridge: the build's network, behind the proxy. */
                .network_mode = job->net ? job->net->network : "none",
-               .init = 1, /* reaps zombies; a kill reaches everything */
+               .init = -1, /* judger-hold is PID 1: it reaps, and kills what is left */
                .log_type = "json-file",
                .log_opts = logopts,
                .nlog_opts = 2},
@@ -350,26 +385,174 @@ static int sanitise(run_outcome *o, const build_job *job, const char *app, dk_bu
   return 0;
 }
 
-/* Builds into tmp/app (a copy of src_dir) and fills a; an OK build gets its
- * result.json there. 0, -1 (host I/O, errno) or a dk_error_code. */
+/* ---- the copy out of /app ---------------------------------------------------- */
+
+/* The stream judger-hold writes into the FIFO, extracted into app by a
+ * thread while the container runs (the shim blocks on a full pipe). */
+typedef struct copy_out {
+  int fifo; /* held read+write (non-blocking): the shim's open never blocks */
+  int gone; /* eventfd: the container has stopped */
+  const char *app;
+  const jd_build_limits *lim;
+  dk_buf log; /* the judger's lines about what it removed or left out */
+  jd_sanitise_report rep;
+  int rc, err;
+  pthread_t thread;
+} copy_out;
+
+static void *copy_out_main(void *ud) {
+  copy_out *c = ud;
+  c->rc = jd_sanitise_extract(&c->rep, c->fifo, c->gone, c->app, c->lim, &c->log);
+  c->err = errno;
+  close(c->fifo); /* the one reader: a writer still there gets EPIPE */
+  c->fifo = -1;
+  return NULL;
+}
+
+static void argv_free(char **argv) {
+  for (size_t i = 0; argv && argv[i]; i++)
+    free(argv[i]);
+  free(argv);
+}
+
+/* The shim's argv: --build DEPTH, then the image's entrypoint and CMD, as
+ * the engine would have run them. Returns 0 or a dk_error_code. */
+static int build_argv(char ***out, const build_job *job, const char *image_id) {
+  *out = NULL;
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, job->ctx->dk, image_id);
+  if (rc)
+    return rc;
+  json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *part[2] = {NULL, NULL};
+  dk_image_info_free(info);
+  if (json_object_object_get_ex(root, "Config", &conf)) {
+    json_object_object_get_ex(conf, "Entrypoint", &part[0]);
+    json_object_object_get_ex(conf, "Cmd", &part[1]);
+  }
+  size_t cap = 4, n = 0;
+  for (int i = 0; i < 2; i++)
+    cap += json_object_is_type(part[i], json_type_array) ? json_object_array_length(part[i]) : 0;
+  char **v = calloc(cap, sizeof *v);
+  rc = v ? 0 : DK_ENOMEM;
+  if (!rc && (!(v[n++] = strdup("--build")) ||
+              asprintf(&v[n++], "%lld", (long long)job->lim.artifacts_depth) < 0))
+    rc = DK_ENOMEM, v[n - 1] = NULL;
+  for (int i = 0; !rc && i < 2; i++) {
+    size_t len =
+        json_object_is_type(part[i], json_type_array) ? json_object_array_length(part[i]) : 0;
+    for (size_t k = 0; !rc && k < len; k++) {
+      const char *arg = json_object_get_string(json_object_array_get_idx(part[i], k));
+      if (!(v[n++] = strdup(arg ? arg : "")))
+        rc = DK_ENOMEM;
+    }
+  }
+  /* Nothing to run: judger-hold says so and exits 127, the image's fault. */
+  if (!rc && n == 2 && !(v[n++] = strdup("")))
+    rc = DK_ENOMEM;
+  json_object_put(root);
+  if (rc) {
+    argv_free(v);
+    return rc;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Runs the build image over the source in src (tmp/src, bound read-only)
+ * and extracts what it leaves in its /app into app (tmp/app), with the
+ * caps and the sanitiser's rules as the stream comes (sanitise.h). 0 with
+ * o filled, -1 (host I/O, errno) or a dk_error_code. */
+static int run_contained(run_outcome *o, const build_job *job, const char *tmp, const char *src,
+                         const char *app, const char *image_id, dk_buf *log) {
+  char fifo[PATH_MAX + 100];
+  char *hold = NULL, **argv = NULL;
+  copy_out co = {
+      .fifo = -1, .gone = -1, .app = app, .lim = &job->lim, .log = DK_BUF_INIT(64 << 10)};
+  bool running = false;
+  snprintf(fifo, sizeof fifo, "%s/artifacts.fifo", tmp);
+  int rc = build_argv(&argv, job, image_id);
+  if (rc)
+    goto cleanup;
+  rc = -1;
+  /* The FIFO is the build user's (the shim opens it for writing), in the
+   * judger's 0700 tmp dir; the judger holds it read+write from here on. */
+  if (jd_hold_install(&hold, job->ctx->state_dir) != 0 || mkfifo(fifo, 0600) != 0 ||
+      chown(fifo, JD_BUILD_UID, JD_BUILD_UID) != 0)
+    goto cleanup;
+  co.fifo = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  co.gone = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (co.fifo < 0 || co.gone < 0 || (errno = pthread_create(&co.thread, NULL, copy_out_main, &co)))
+    goto cleanup;
+  running = true;
+  build_io io = {.hold = hold, .fifo = fifo, .argv = (const char *const *)argv};
+  build_job j = *job;
+  j.io = &io;
+  rc = run_build_networked(o, &j, src, image_id, log);
+cleanup:
+  if (running) {
+    /* The container is gone (removed on every path of run_build): the
+     * thread reads what is left in the pipe and ends. */
+    (void)eventfd_write(co.gone, 1);
+    pthread_join(co.thread, NULL);
+    if (!rc && co.rc) {
+      errno = co.err;
+      rc = -1;
+    }
+  } else if (co.fifo >= 0) {
+    close(co.fifo);
+  }
+  if (!rc && o->verdict == JD_VERDICT_OK && co.rep.over[0]) {
+    o->verdict = JD_VERDICT_CE;
+    snprintf(o->message, sizeof o->message, "%s", co.rep.over);
+  } else if (!rc && o->verdict == JD_VERDICT_OK && !co.rep.complete) {
+    o->verdict = JD_VERDICT_CE;
+    snprintf(o->message, sizeof o->message, "the build's /app could not be copied out: %s",
+             co.rep.broken[0] ? co.rep.broken : "the stream ended early");
+  }
+  if (co.log.len)
+    (void)dk_buf_append(log, co.log.data, co.log.len);
+  int saved = errno;
+  if (co.gone >= 0)
+    close(co.gone);
+  (void)unlink(fifo);
+  dk_buf_free(&co.log);
+  argv_free(argv);
+  free(hold);
+  errno = saved;
+  return rc;
+}
+
+/* Builds into tmp/app and fills a; an OK build gets its result.json in
+ * tmp. With a build image, the source is copied to tmp/src (removed after)
+ * and the artifacts come out of the container's /app; without one, the
+ * artifacts are the source, copied to tmp/app and sanitised. 0, -1 (host
+ * I/O, errno) or a dk_error_code. */
 static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, const char *src_dir,
                       const char *source_identity, const char *build_image_id) {
-  char app[PATH_MAX + 100];
+  char app[PATH_MAX + 100], src[PATH_MAX + 100];
   dk_buf log = DK_BUF_INIT(job->lim.log_max);
   int64_t t0 = jd_mono_ms();
   int rc = 0;
   snprintf(app, sizeof app, "%s/app", tmp);
+  snprintf(src, sizeof src, "%s/src", tmp);
+  run_outcome o = {.verdict = JD_VERDICT_OK};
   /* The build works on a copy: the source (a git export or a user's
    * directory) stays pristine, and a failed build leaves nothing. The
-   * copy belongs to the build's unprivileged user, who may write there. */
-  if (jd_copy_tree(src_dir, app) != 0 ||
-      (build_image_id && jd_chown_tree(app, JD_BUILD_UID, JD_BUILD_UID) != 0))
-    return -1;
-  run_outcome o = {.verdict = JD_VERDICT_OK};
-  if (build_image_id)
-    rc = run_build_networked(&o, job, app, build_image_id, &log);
-  if (!rc && o.verdict == JD_VERDICT_OK)
+   * copy belongs to the build's unprivileged user, who reads it in. */
+  if (!build_image_id) {
+    if (jd_copy_tree(src_dir, app) != 0)
+      return -1;
     rc = sanitise(&o, job, app, &log);
+  } else {
+    if (jd_copy_tree(src_dir, src) != 0 || jd_chown_tree(src, JD_BUILD_UID, JD_BUILD_UID) != 0)
+      return -1;
+    rc = run_contained(&o, job, tmp, src, app, build_image_id, &log);
+    int saved = errno;
+    if (jd_rm_rf(src) != 0 && !rc)
+      rc = -1;
+    else
+      errno = saved;
+  }
   if (rc)
     goto cleanup;
   a->duration_ms = jd_mono_ms() - t0;

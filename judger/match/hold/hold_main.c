@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "match/hold.h"
+#include "match/hold/hold_build.h"
 
 static volatile sig_atomic_t stop_asked;
 static volatile sig_atomic_t game_pid; /* 0 until the game runs */
@@ -225,6 +226,254 @@ static int wait_game(pid_t pid) {
   }
 }
 
+/* ---- a program build (see match/hold/hold_build.h) ---------------------- */
+
+#ifndef SEEK_DATA /* Linux's values, without _GNU_SOURCE */
+#define SEEK_DATA 3
+#define SEEK_HOLE 4
+#endif
+
+static char bpath[(JD_BUILD_DEPTH_MAX + 1) * 256 + 2];
+static int bdepth; /* directories deeper than this are listed, not entered */
+
+/* Opens name under dirfd. Everything under /app is the build's own (its
+ * user is the shim's): a file or directory it made unreadable gets its
+ * owner's read (and search) bits back once. */
+static int open_own(int dirfd, const char *name, int flags, const struct stat *st) {
+  flags |= O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  int fd = openat(dirfd, name, flags);
+  if (fd < 0 && errno == EACCES &&
+      !fchmodat(dirfd, name, (st->st_mode & 07777) | (S_ISDIR(st->st_mode) ? 0500 : 0400), 0))
+    fd = openat(dirfd, name, flags);
+  return fd;
+}
+
+/* One entry of the build's stream: a pax header carries a long name, a
+ * link's target or a large size. */
+static int bentry(const char *name, char type, uint64_t size, int mode, const char *link) {
+  static char pax[sizeof bpath + 8192];
+  static char kv[sizeof bpath + 16];
+  size_t len = 0;
+  if (strlen(name) >= 100) {
+    snprintf(kv, sizeof kv, "path=%s", name);
+    if (pax_record(pax, sizeof pax, &len, kv))
+      return -1;
+  }
+  if (link) {
+    snprintf(kv, sizeof kv, "linkpath=%s", link);
+    if (pax_record(pax, sizeof pax, &len, kv))
+      return -1;
+  }
+  if (size >= 077777777777ULL) {
+    snprintf(kv, sizeof kv, "size=%llu", (unsigned long long)size);
+    if (pax_record(pax, sizeof pax, &len, kv))
+      return -1;
+  }
+  if (len && (header("pax", 'x', len, 0644) || put(pax, len) || pad(len)))
+    return -1;
+  return header(name, type, size, mode);
+}
+
+/* Writes the entries of dirfd (bpath holds its name, len bytes, "" for
+ * /app; its entries are depth levels deep). The recursion is capped: a
+ * directory deeper than bdepth is listed, never entered. */
+static int bwalk(int dirfd, size_t len, int depth) {
+  DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return 0;
+  }
+  static char target[4097];
+  int rc = 0;
+  struct dirent *de;
+  while (!rc && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    size_t n = strlen(de->d_name);
+    struct stat st;
+    if (len + n + 2 >= sizeof bpath || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+      continue;
+    memcpy(bpath + len, de->d_name, n);
+    bpath[len + n] = 0;
+    if (S_ISDIR(st.st_mode)) {
+      bpath[len + n] = '/';
+      bpath[len + n + 1] = 0;
+      rc = bentry(bpath, '5', 0, st.st_mode, NULL);
+      int fd =
+          !rc && depth <= bdepth ? open_own(dirfd, de->d_name, O_RDONLY | O_DIRECTORY, &st) : -1;
+      if (fd >= 0)
+        rc = bwalk(fd, len + n + 1, depth + 1);
+    } else if (S_ISREG(st.st_mode)) {
+      int fd = open_own(dirfd, de->d_name, O_RDONLY, &st);
+      if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode))
+        rc = bentry(bpath, '0', (uint64_t)st.st_size, st.st_mode, NULL) ||
+             file_data(fd, (uint64_t)st.st_size);
+      if (fd >= 0)
+        close(fd);
+    } else if (S_ISLNK(st.st_mode)) {
+      ssize_t t = readlinkat(dirfd, de->d_name, target, sizeof target - 1);
+      if (t > 0 && (size_t)t < sizeof target - 1) {
+        target[t] = 0;
+        rc = bentry(bpath, '2', 0, 0777, target);
+      }
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      /* Listed so that the judger can say it removed them. */
+      rc = bentry(bpath,
+                  S_ISFIFO(st.st_mode)  ? '6'
+                  : S_ISCHR(st.st_mode) ? '3'
+                                        : '4',
+                  0, st.st_mode, NULL);
+    }
+    bpath[len] = 0;
+  }
+  closedir(d);
+  return rc;
+}
+
+/* Copies the regular file name of sdir into ddir; holes stay holes (the
+ * tmpfs has them too), so a sparse source costs the build no memory. */
+static int copy_file(int sdir, int ddir, const char *name, const struct stat *st) {
+  int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int out =
+      in < 0 ? -1 : openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int rc = in < 0 || out < 0 ? -1 : 0;
+  static char buf[65536];
+  off_t pos = 0, end = st->st_size;
+  while (!rc && pos < end) {
+    off_t data = lseek(in, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break; /* only a hole left */
+    if (data < 0)
+      data = pos; /* no SEEK_DATA here: all of it is data */
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0 || hole > end)
+      hole = end;
+    if (lseek(in, data, SEEK_SET) < 0 || lseek(out, data, SEEK_SET) < 0)
+      rc = -1;
+    for (pos = data; !rc && pos < hole;) {
+      ssize_t r = read(in, buf, hole - pos < (off_t)sizeof buf ? (size_t)(hole - pos) : sizeof buf);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0) {
+        pos = end; /* it came up short: the rest is a hole */
+        break;
+      }
+      for (ssize_t w = 0; !rc && w < r;) {
+        ssize_t k = write(out, buf + w, (size_t)(r - w));
+        if (k < 0 && errno != EINTR)
+          rc = -1;
+        else if (k > 0)
+          w += k;
+      }
+      pos += r;
+    }
+  }
+  if (!rc && (ftruncate(out, end) || fchmod(out, st->st_mode & 0777)))
+    rc = -1;
+  int saved = errno;
+  if (in >= 0)
+    close(in);
+  if (out >= 0)
+    close(out);
+  errno = saved;
+  return rc;
+}
+
+/* Copies the tree of sfd into dfd (both consumed); depth-capped before it
+ * descends (the judger's copy of the source was capped already). */
+static int copy_in(int sfd, int dfd, int depth) {
+  DIR *d = fdopendir(sfd);
+  if (!d) {
+    close(sfd);
+    close(dfd);
+    return -1;
+  }
+  static char target[4097];
+  int rc = 0;
+  struct dirent *de;
+  while (!rc && (de = readdir(d)) != NULL) {
+    const char *name = de->d_name;
+    struct stat st;
+    if (!strcmp(name, ".") || !strcmp(name, "..") || fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW))
+      continue;
+    if (S_ISDIR(st.st_mode) && depth < JD_BUILD_DEPTH_MAX) {
+      int s = -1, t = -1;
+      rc = mkdirat(dfd, name, 0700);
+      if (!rc && (s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        rc = -1;
+      if (!rc && (t = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        rc = -1;
+      if (!rc && fchmod(t, 0700))
+        rc = -1;
+      if (!rc) {
+        int keep = dup(t);
+        rc = keep < 0 ? -1 : copy_in(s, t, depth + 1);
+        if (!rc && fchmod(keep, st.st_mode & 0777))
+          rc = -1;
+        if (keep >= 0)
+          close(keep);
+      } else {
+        if (s >= 0)
+          close(s);
+        if (t >= 0)
+          close(t);
+      }
+    } else if (S_ISREG(st.st_mode)) {
+      rc = copy_file(sfd, dfd, name, &st);
+    } else if (S_ISLNK(st.st_mode)) {
+      ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
+      if (n > 0 && (size_t)n < sizeof target - 1) {
+        target[n] = 0;
+        rc = symlinkat(target, dfd, name);
+      }
+    }
+  }
+  int saved = errno;
+  closedir(d);
+  close(dfd);
+  errno = saved;
+  return rc;
+}
+
+static int build(char **argv) {
+  char *end = NULL;
+  long depth = strtol(argv[0], &end, 10);
+  bdepth = !end || *end || depth < 1    ? 1
+           : depth > JD_BUILD_DEPTH_MAX ? JD_BUILD_DEPTH_MAX
+                                        : (int)depth;
+  signal(SIGPIPE, SIG_IGN);
+  out_fd = open(JD_BUILD_FIFO, O_WRONLY | O_CLOEXEC);
+  if (out_fd < 0) {
+    dprintf(2, "judger-hold: %s: %s\n", JD_BUILD_FIFO, strerror(errno));
+    return 126;
+  }
+  int app = open(JD_BUILD_APP, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int src = open(JD_BUILD_SRC, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int app2 = app < 0 ? -1 : dup(app);
+  if (app < 0 || src < 0 || app2 < 0 || copy_in(src, app2, 1)) {
+    dprintf(2, "judger-hold: the source could not be copied into %s: %s\n", JD_BUILD_APP,
+            strerror(errno));
+    return 126;
+  }
+  pid_t pid = run(argv + 1);
+  int code = pid < 0 ? 126 : wait_game(pid);
+  /* Nothing of the build runs on while /app is read. */
+  if (getpid() == 1)
+    kill(-1, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+    ;
+  if (code == 0) {
+    static const char zeros[1024];
+    bpath[0] = 0;
+    if (!bwalk(app, 0, 1))
+      put(zeros, sizeof zeros);
+  } else {
+    close(app);
+  }
+  close(out_fd);
+  return code;
+}
+
 /* ---- a warm player ------------------------------------------------------ */
 
 /* Reads the go message from JD_WARM_FIFO (NUL-terminated "KEY=VALUE"
@@ -267,6 +516,8 @@ static int warm(char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "--warm"))
     return warm(argv + 2);
+  if (argc >= 4 && !strcmp(argv[1], "--build"))
+    return build(argv + 2);
   if (argc < 2) {
     dprintf(2, "judger-hold: no command\n");
     return 127;
