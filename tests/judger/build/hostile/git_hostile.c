@@ -638,3 +638,34 @@ Test(git_hostile, fetch_past_the_byte_cap_is_refused_and_the_mirror_still_works)
   waitpid(d, NULL, 0);
   t_rmdir(tmp);
 }
+
+Test(git_hostile, rev_parse_expressions_read_objects_through_the_caps) {
+  char *tmp = t_tmpdir("gitrevparse");
+  char repo[4200];
+  snprintf(repo, sizeof repo, "%s/repo.git", tmp);
+  git_repository *r = repo_new(repo);
+  size_t n = 2 * 1024 * 1024;
+  char *msg = malloc(n + 1);
+  cr_assert(msg);
+  memset(msg, 'x', n);
+  msg[n] = '\0';
+  git_oid t = tree_with_dockerfile(r, "a", blob_text(r, "a\n"), GIT_FILEMODE_BLOB);
+  git_oid c1 = commit_on_main(r, t, "first");
+  commit_on_main(r, t, msg); /* main~1: reaching main~2 (c1) parses it */
+  free(msg);
+  git_oid c3 = commit_on_main(r, t, "third");
+  repo_free(r);
+  char hex[GIT_OID_HEXSZ + 1];
+  /* An expression over small commits resolves as before. */
+  jd_source *s = open_local(repo, tmp, "main^{commit}");
+  cr_assert_str_eq(s->commit, git_oid_tostr(hex, sizeof hex, &c3));
+  jd_source_free(s);
+  /* One that walks the 2 MB commit is refused, never inflating it (read
+   * whole, it would resolve to c1). */
+  jd_program_ref pr = {
+      .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "main~2"};
+  char err[1024] = "";
+  cr_assert_eq(jd_source_open(&s, tmp, &pr, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_null(s, "resolved to c1 %s", git_oid_tostr(hex, sizeof hex, &c1));
+  t_rmdir(tmp);
+}
