@@ -107,6 +107,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .build_jobs = cfg->build_jobs,
                 .warm_off = !cfg->warm};
   jd_config_policy(&ctx.policy, cfg);
+  ctx.base_images = cfg->base_images;
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "build/build_request.h"
+#include "build/dockerfile.h"
 #include "common/context.h"
 #include "common/error.h"
 #include "common/size.h"
@@ -67,6 +68,7 @@ static const key_def keys[] = {
     {"allow_root_user", K_BOOL, F(allow_root_user), 0, 0},
     {"build_networks", K_STR, F(build_networks), 0, 0},
     {"git_schemes", K_STR, F(git_schemes), 0, 0},
+    {"base_images", K_STR, F(base_images), 0, 0},
     {"max_cpus", K_I64, F(ceiling[JD_CEIL_CPUS]), 1, JD_BUILD_CPUS_MAX},
     {"max_memory", K_SIZE, F(ceiling[JD_CEIL_MEMORY]), 6 << 20, (int64_t)1 << 42},
     {"max_pids", K_I64, F(ceiling[JD_CEIL_PIDS]), 1, 1 << 22},
@@ -289,6 +291,8 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
     if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
     if (policy_value_check(k->name, value, err, errlen))
+      return -1;
+    if (!strcmp(k->name, "base_images") && jd_base_images_check(value, err, errlen))
       return -1;
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&

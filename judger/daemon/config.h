@@ -59,6 +59,9 @@ typedef struct jd_config {
   bool allow_root_user;
   char *build_networks;
   char *git_schemes;
+  /* Images program Dockerfiles may name besides the judger's base image
+   * (build/dockerfile.h); NULL = JD_BASE_IMAGES_DEFAULT. */
+  char *base_images;
   int64_t ceiling[JD_CEIL_COUNT];
   char *config_file;       /* the file that was read, or NULL */
 } jd_config;
