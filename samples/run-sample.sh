@@ -27,7 +27,10 @@ cmake --build build -j"$(nproc)" --target judger >/dev/null
 echo "run-sample: making sure the Debian base image exists (slow the first time)"
 build/bin/judger build --base-image
 
-echo "run-sample: judger run $spec --out $out"
+# The spec names its programs by directory: this host lets a spec name
+# the samples' (by default only the judger's own builds; docs/security.md).
+export JUDGER_PROGRAM_ROOTS=${JUDGER_PROGRAM_ROOTS:-$root/samples}
+echo "run-sample: judger run $spec --out $out (program roots: $JUDGER_PROGRAM_ROOTS)"
 rc=0
 build/bin/judger run "$spec" --out "$out" || rc=$?
 

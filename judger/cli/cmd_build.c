@@ -12,6 +12,8 @@
 
 #include "build/base_image.h"
 #include "build/build.h"
+#include "build/dockerfile.h"
+#include "build/build_policy.h"
 #include "build/build_request.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -41,6 +43,9 @@ static void usage(FILE *f) {
              "  --network               give the program build a network (default none)\n"
              "  --image-network MODE    network of RUN steps in image builds (default: the\n"
              "                          engine's bridge; 'none' = offline)\n"
+             "  --base-images LIST      images FROM and COPY --from may name besides\n"
+             "                          " JD_BASE_IMAGE " ($JUDGER_BASE_IMAGES, setting\n"
+             "                          base_images; default " JD_BASE_IMAGES_DEFAULT ")\n"
              "  --json                  print one JSON object on stdout\n"
              "  -q, --quiet             no progress on stderr\n"
              "  --base-image [TAG]      make the Debian base image (default " JD_BASE_IMAGE ")\n"
@@ -87,10 +92,11 @@ typedef struct build_cmd {
   const char *state_dir;
   const char *base_tag; /* --base-image TAG; NULL = JD_BASE_IMAGE */
   bool json, quiet, base;
+  const char *base_images; /* --base-images; NULL = the setting */
 } build_cmd;
 
 /* Flags that set a field of the request carry OPT_FIELD + the field. */
-enum { OPT_STATE = 256, OPT_JSON, OPT_BASE, OPT_FIELD };
+enum { OPT_STATE = 256, OPT_JSON, OPT_BASE, OPT_BASE_IMAGES, OPT_FIELD };
 
 static const struct option options[] = {
     {"domain", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_DOMAIN},
@@ -108,6 +114,7 @@ static const struct option options[] = {
     {"network", no_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_NETWORK},
     {"image-network", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_IMAGE_NETWORK},
     {"state-dir", required_argument, NULL, OPT_STATE},
+    {"base-images", required_argument, NULL, OPT_BASE_IMAGES},
     {"json", no_argument, NULL, OPT_JSON},
     {"base-image", optional_argument, NULL, OPT_BASE},
     {"quiet", no_argument, NULL, 'q'},
@@ -132,6 +139,13 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
       continue;
     }
     switch (c) {
+    case OPT_BASE_IMAGES:
+      if (jd_base_images_check(optarg, err, sizeof err)) {
+        fprintf(stderr, "judger build: --base-images: %s\n", err);
+        return JD_EXIT_USAGE;
+      }
+      cmd->base_images = optarg;
+      break;
     case OPT_STATE:
       cmd->state_dir = optarg;
       break;
@@ -229,13 +243,31 @@ int jd_cmd_build(int argc, char **argv) {
   char host[JD_HOST_ID_MAX + 1];
   jd_host_id(host);
   jd_ctx ctx = {.state_dir = state_dir, .host_id = host};
+  /* What the request asks of this host, before any work. */
+  jd_config settings = {0};
+  if (!cmd.base) {
+    char why[768];
+    if (jd_cli_policy(&ctx.policy, &settings, "build"))
+      return JD_EXIT_USAGE;
+    int prc = jd_build_request_check_policy(&cmd.fields.req, JD_BUILD_SYNTAX_FLAGS, &ctx.policy,
+                                            state_dir, why, sizeof why);
+    if (prc)
+      jd_term_printf(stderr, "judger build: %s\n", why);
+    if (prc) {
+      jd_config_clear(&settings);
+      return JD_EXIT_USAGE;
+    }
+  }
   if (dk_client_new(&ctx.dk, NULL) != 0) {
+    jd_config_clear(&settings);
     fprintf(stderr, "judger build: %s\n",
             dk_error_last() ? dk_error_last()->message : "cannot make an engine client");
     return JD_EXIT_USAGE; /* bad DOCKER_* variables */
   }
+  ctx.base_images = cmd.base_images ? cmd.base_images : settings.base_images;
   exit_code = cmd.base ? make_base_image(&cmd, &ctx) : build_program(&cmd, &ctx);
   dk_client_free(ctx.dk);
+  jd_config_clear(&settings);
   fflush(stdout);
   return exit_code;
 }

@@ -22,6 +22,8 @@
 
 #include <json-c/json.h>
 
+#include "build/base_image.h"
+#include "build/dockerfile.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
@@ -29,6 +31,7 @@
 #include "common/utf8.h"
 #include "common/util.h"
 #include "match/match.h"
+#include "match/match_policy.h"
 #include "match/net_pool.h"
 
 static void usage(FILE *f) {
@@ -52,6 +55,9 @@ static void usage(FILE *f) {
           "                       engine's own pools)\n"
           "  --build-jobs N       programs built at once ($JUDGER_BUILD_JOBS, default: the\n"
           "                       number of CPUs, at most 4)\n"
+          "  --base-images LIST   images programs' FROM and COPY --from may name besides\n"
+          "                       " JD_BASE_IMAGE " ($JUDGER_BASE_IMAGES, setting\n"
+          "                       base_images; default " JD_BASE_IMAGES_DEFAULT ")\n"
           "\n"
           "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
           "3 system fault or interrupted\n");
@@ -59,6 +65,7 @@ static void usage(FILE *f) {
 
 typedef struct run_opts {
   const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool, *build_jobs;
+  const char *base_images; /* --base-images; NULL = the setting */
   bool json, quiet;
 } run_opts;
 
@@ -139,6 +146,7 @@ static int parse_args(run_opts *o, int argc, char **argv) {
                                         {"host-id", required_argument, NULL, 'H'},
                                         {"net-pool", required_argument, NULL, 'N'},
                                         {"build-jobs", required_argument, NULL, 'B'},
+                                        {"base-images", required_argument, NULL, 'I'},
                                         {"help", no_argument, NULL, 'h'},
                                         {NULL, 0, NULL, 0}};
   optind = 1;
@@ -167,6 +175,15 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     case 'B':
       o->build_jobs = optarg;
       break;
+    case 'I': {
+      char err[512];
+      if (jd_base_images_check(optarg, err, sizeof err)) {
+        fprintf(stderr, "judger run: --base-images: %s\n", err);
+        return -1;
+      }
+      o->base_images = optarg;
+      break;
+    }
     case 'h':
       usage(stdout);
       return 1;
@@ -263,6 +280,8 @@ int jd_cmd_run(int argc, char **argv) {
   int exit_code = JD_EXIT_SYSTEM;
   jd_match_spec *spec = NULL;
   jd_match_result *res = NULL;
+  jd_config settings = {0};
+  jd_policy policy;
   dk_client *dk = NULL;
   dk_cancel *cancel = NULL;
   sig_watch sw = {0};
@@ -270,6 +289,10 @@ int jd_cmd_run(int argc, char **argv) {
   bool sig_started = false;
 
   if (load_spec(&spec, o.spec_path)) {
+    exit_code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
+  if (jd_cli_policy(&policy, &settings, "run")) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -293,7 +316,17 @@ int jd_cmd_run(int argc, char **argv) {
                 .state_dir = state,
                 .host_id = host_id,
                 .net_pool = o.net_pool,
-                .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0};
+                .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0,
+                .policy = policy,
+                .base_images = o.base_images ? o.base_images : settings.base_images};
+  /* What the spec asks of this host, before anything is built or made. */
+  char why[768];
+  if (jd_match_spec_check_policy(spec, &ctx.policy, ctx.state_dir, jd_base_images(&ctx), why,
+                                 sizeof why)) {
+    jd_term_printf(stderr, "judger run: %s: %s\n", o.spec_path, why);
+    exit_code = JD_EXIT_USAGE;
+    goto cleanup;
+  }
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};
@@ -317,6 +350,7 @@ cleanup:
     exit_code = JD_EXIT_SYSTEM;
   jd_match_result_free(res);
   jd_match_spec_free(spec);
+  jd_config_clear(&settings);
   dk_cancel_free(cancel);
   dk_client_free(dk);
   return exit_code;

@@ -6,13 +6,16 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "build/build_policy.h"
 #include "build/build_request.h"
+#include "build/dockerfile.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/labels.h"
 #include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
+#include "match/match_policy.h"
 
 /* ---- prepare: the task's spec, parsed once ------------------------------ */
 
@@ -36,7 +39,7 @@ static void release(void *self, void *ptr) {
 }
 
 static int prepare(void **out, void *self, const jd_task *t, char *err, size_t errlen) {
-  (void)self;
+  const jd_ctx *ctx = self;
   *out = NULL;
   prepared *p = calloc(1, sizeof *p);
   if (!p)
@@ -46,6 +49,11 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
   if (t->kind == JD_TASK_MATCH) {
     char why[512];
     rc = jd_match_spec_from_object(&p->spec, t->spec, NULL, why, sizeof why);
+    /* What the task asks of this host: refused (a dead letter naming the
+     * field) before anything is built or made. */
+    if (!rc && ctx)
+      rc = jd_match_spec_check_policy(p->spec, &ctx->policy, ctx->state_dir, jd_base_images(ctx),
+                                      why, sizeof why);
     if (rc)
       jd_fail(err, errlen, "match: %s", why);
     else
@@ -54,6 +62,9 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
     /* The request's strings point into the object: keep a reference. */
     p->build_json = json_object_get(t->spec);
     rc = jd_build_request_parse(&p->req, p->build_json, err, errlen);
+    if (!rc && ctx)
+      rc = jd_build_request_check_policy(&p->req, JD_BUILD_SYNTAX_TASK, &ctx->policy,
+                                         ctx->state_dir, err, errlen);
     /* Build containers carry no task label: while a build runs, every
      * build container of the host is left alone. */
     snprintf(p->owner, sizeof p->owner, "%s=build", JD_LABEL_ROLE);

@@ -18,6 +18,8 @@ root=$PWD
 judger=$root/build/bin/judger
 pairs=${1:-3}
 work=$(mktemp -d /tmp/judger-sample-cold.XXXXXX)
+# The specs name their programs by directory, copied under $work.
+export JUDGER_PROGRAM_ROOTS=$work
 trap 'rm -rf "$work"' EXIT
 
 now_ms() { date +%s%3N; }

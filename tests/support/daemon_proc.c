@@ -23,9 +23,11 @@ t_proc *t_daemon_spawn(const char *redis_url, const char *host, const char *stat
   char *cmd = NULL;
   cr_assert(asprintf(&cmd,
                      "exec %s/bin/judger daemon --redis %s --host-id %s --state-dir %s --slots 1 "
-                     "--lease-ms 2000 --block-ms 300 --grace-ms 1500 --log-json true %s "
-                     "2>>%s",
-                     JD_BINARY_DIR, redis_url, host, state, extra ? extra : "", p->log) > 0);
+                     "--lease-ms 2000 --block-ms 300 --grace-ms 1500 --log-json true "
+                     /* The tasks' programs: the checkout's and the tests' temporary ones. */
+                     "--program-roots %s,/tmp %s 2>>%s",
+                     JD_BINARY_DIR, redis_url, host, state, JD_SOURCE_DIR, extra ? extra : "",
+                     p->log) > 0);
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {

@@ -79,6 +79,8 @@ static void start(running *r) {
                          {"reconcile_ms", "300"},     {"reconcile_grace_ms", "100"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
+  /* The task's programs are in the checkout: this host lets tasks name them. */
+  r->env.ctx.policy.program_roots = JD_SOURCE_DIR;
   jd_executor ex;
   jd_executor_real(&ex, &r->env.ctx);
   gate.real = ex.teardown;
