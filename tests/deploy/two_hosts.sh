@@ -89,7 +89,8 @@ export JUDGER_PROGRAMS=$root/tests/judger/programs JUDGER_REDIS_IMAGE=judger/red
 JUDGER_REDIS_PASSWORD=judger-$$-$RANDOM JUDGER_REDIS_ADMIN_PASSWORD=admin-$$-$RANDOM
 export JUDGER_REDIS_PASSWORD JUDGER_REDIS_ADMIN_PASSWORD
 export JUDGER_REDIS=redis://judger:$JUDGER_REDIS_PASSWORD@redis:6379/0
-unset DOCKER_HOST
+# The hosts' own settings (compose.yml), not the test suite's.
+unset DOCKER_HOST JUDGER_PROGRAM_ROOTS JUDGER_GIT_SCHEMES
 
 project=judgerdeploy$$
 dc() { "${compose[@]}" -p "$1" -f "$compose_file" "${@:2}"; }
