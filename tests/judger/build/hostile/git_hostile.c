@@ -669,3 +669,38 @@ Test(git_hostile, rev_parse_expressions_read_objects_through_the_caps) {
   cr_assert_null(s, "resolved to c1 %s", git_oid_tostr(hex, sizeof hex, &c1));
   t_rmdir(tmp);
 }
+
+Test(git_hostile, blob_of_300_mb_fetched_from_a_server_stays_under_the_rss_cap) {
+  char *tmp = t_tmpdir("gitblobnet");
+  char base[4200], repo[4300], state[4300], url[256];
+  snprintf(base, sizeof base, "%s/srv", tmp);
+  snprintf(repo, sizeof repo, "%s/repo.git", base);
+  snprintf(state, sizeof state, "%s/state", tmp);
+  cr_assert_eq(mkdir(base, 0755), 0);
+  git_repository *r = repo_new(repo);
+  /* 300 MB: three times the RSS cap, and half the work of the local
+   * case for git daemon and the indexer (both inflate it to hash it). */
+  git_oid big = blob_zeros(r, (size_t)300 * 1000 * 1000);
+  entry df[] = {{"run.Dockerfile", big, GIT_FILEMODE_BLOB}, {NULL}};
+  commit_on_main(r, tree_of(r, df), "big dockerfile");
+  repo_free(r);
+  int port = 0;
+  pid_t d = git_daemon(base, &port);
+  snprintf(url, sizeof url, "git://127.0.0.1:%d/repo.git", port);
+  long before = peak_rss_kb();
+  jd_ctx ctx = {.state_dir = state};
+  jd_build_request req = {
+      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"}};
+  jd_build_result *res = NULL;
+  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
+  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
+  cr_assert(strstr(res->message, "run.Dockerfile is larger than 1048576 bytes"), "%s",
+            res->message);
+  jd_build_result_free(res);
+  long peak = peak_rss_kb();
+  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
+  cr_log_info("fetched: peak RSS %ld kB (%ld kB before)", peak, before);
+  kill(d, SIGTERM);
+  waitpid(d, NULL, 0);
+  t_rmdir(tmp);
+}
