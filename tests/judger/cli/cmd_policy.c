@@ -238,7 +238,11 @@ Test(cmd_policy, builds_refuse_the_host_network_and_file_urls_unless_allowed) {
  * tasks never ran. */
 Test(cmd_policy, the_daemon_dead_letters_what_the_host_does_not_allow) {
   t_redis *srv = t_redis_start(false, false);
-  t_proc *d = t_daemon_spawn(srv->url, env.host, env.state, NULL);
+  /* The daemon as deployed: the ACL user of docs/deployment.md. */
+  t_redis_acl_user(srv, "judger", "pol-s3cret");
+  char url[128];
+  snprintf(url, sizeof url, "redis://judger:pol-s3cret@127.0.0.1:%d/0", srv->port);
+  t_proc *d = t_daemon_spawn(url, env.host, env.state, NULL);
   jd_queue *q = t_queue_client(srv->url);
   cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
   static const struct {
@@ -280,6 +284,31 @@ Test(cmd_policy, the_daemon_dead_letters_what_the_host_does_not_allow) {
   }
   cr_assert_eq(t_host_containers(env.dk, env.host), 0);
   jd_queue_free(q);
+  t_proc_free(d);
+  t_redis_stop(srv);
+}
+
+/* A daemon with a wrong Redis password is a system fault with Redis's
+ * reason in its log, never a task's: it takes nothing and keeps trying. */
+Test(cmd_policy, a_wrong_redis_password_is_refused_with_the_reason) {
+  t_redis *srv = t_redis_start(false, false);
+  t_redis_acl_user(srv, "judger", "right");
+  char url[128];
+  snprintf(url, sizeof url, "redis://judger:wrong@127.0.0.1:%d/0", srv->port);
+  t_proc *d = t_daemon_spawn(url, env.host, env.state, NULL);
+  char *log = NULL;
+  size_t len = 0;
+  for (int i = 0; i < 100; i++) {
+    free(log);
+    log = NULL;
+    if (jd_read_file(&log, &len, d->log, 1 << 20) == 0 && strstr(log, "WRONGPASS"))
+      break;
+    usleep(100000);
+  }
+  cr_assert(log && strstr(log, "WRONGPASS"), "the daemon's log: %s", log ? log : "(none)");
+  cr_assert_null(strstr(log, "wrong@"), "the password is in the log");
+  cr_assert_eq(t_proc_wait(d, 0), -1, "the daemon gave up instead of retrying");
+  free(log);
   t_proc_free(d);
   t_redis_stop(srv);
 }
