@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 
@@ -70,6 +71,7 @@ static double time_judger(int n, const char *const *args) {
 }
 
 int main(int argc, char **argv) {
+  bench_host_settings();
   int n = argc > 1 ? atoi(argv[1]) : 50;
   if (n <= 0)
     n = 50;

@@ -249,6 +249,7 @@ static void compare(jd_queue *q, const char *base, int n, int rounds) {
 }
 
 int main(int argc, char **argv) {
+  bench_host_settings();
   int n = 12, rounds = 3;
   const char *base = NULL;
   for (int i = 1; i < argc; i++) {

@@ -400,6 +400,7 @@ static int tron(const char *spec, int runs, const char *base) {
 }
 
 int main(int argc, char **argv) {
+  bench_host_settings();
   int runs = 7;
   const char *base = NULL, *tron_spec = NULL;
   for (int i = 1; i < argc; i++) {

@@ -222,6 +222,7 @@ static void daemon_rss(const t_redis *srv, bool metrics, int n, long *idle, long
 }
 
 int main(int argc, char **argv) {
+  bench_host_settings();
   int n = argc > 1 ? atoi(argv[1]) : 10;
   printf("judger metrics benchmark\n");
   scrape_cost();
