@@ -356,10 +356,10 @@ static void disconnect_all(dk_client *dk, const char *network) {
 }
 
 int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms) {
+  int rc = dk_network_remove(dk, network);
+  if (rc == 0 || rc == DK_ENOTFOUND)
+    return rc;
   for (;;) {
-    int rc = dk_network_remove(dk, network);
-    if (rc == 0 || rc == DK_ENOTFOUND)
-      return 0;
     /* Active endpoints: the proxy, or a RUN container of a cancelled build
      * that the engine is still removing. */
     disconnect_all(dk, network);

@@ -85,8 +85,8 @@ void jd_build_net_free(jd_build_net *n);
 
 /* Removes a network, disconnecting whatever is still on it (the build
  * proxy; a RUN container the engine has not removed yet), retried until
- * deadline_ms (dk_now_ms() clock). 0 when it is gone (or was), or the last
- * dk_error_code. */
+ * deadline_ms (dk_now_ms() clock; one round when it is past). 0 when it
+ * is gone, DK_ENOTFOUND when it was, or the last dk_error_code. */
 int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "build/build_net.h"
 #include "common/context.h"
 #include "common/labels.h"
 #include "common/util.h"
@@ -94,7 +95,10 @@ int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *hos
                     dk_container_remove(dk, cl->items[i].id, true, true));
   for (size_t i = 0; i < nl->count; i++)
     if (!listed(keep_n, nl->items[i].id))
-      count_removal(rep, &rep->networks, &first, dk_network_remove(dk, nl->items[i].id));
+      /* A build's network may still have the build proxy (not this
+       * host's container) on it: disconnected, then removed. */
+      count_removal(rep, &rep->networks, &first,
+                    jd_build_net_remove(dk, nl->items[i].id, dk_now_ms()));
 cleanup:
   dk_container_list_free(cl);
   dk_network_list_free(nl);

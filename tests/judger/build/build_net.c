@@ -1,22 +1,36 @@
 // test-labels: engine
-/* Image builds' RUN steps on the real engine: through the build network
- * they install Debian packages via the allow-listing proxy, and reach no
- * address of the host (a listener the test opens on all addresses, the
- * engine's usual TCP ports), directly or through the proxy. The plain
- * bridge reaches the same listener: the probe works. */
+/* Image builds' RUN steps on the real engine: through their build's own
+ * network they install Debian packages via the allow-listing proxy, and
+ * reach no address of the host (a listener the test opens on all
+ * addresses, the engine's usual TCP ports), directly or through the proxy.
+ * The plain bridge reaches the same listener: the probe works. Two builds
+ * at once are on two networks: a RUN step of one reaches neither the
+ * other's RUN step nor the proxy's side on the default bridge (nor the
+ * host's 172.17.0.1), the proxy forwards no packet (ip_forward=0), and no
+ * network is left after a build, a cancelled one included. The proxy's
+ * lock: never a link, waited for with a deadline and the cancel token. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
+#include <json-c/json.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build/base_image.h"
 #include "build/build_net.h"
 #include "build/image_cache.h"
+#include "common/clock.h"
+#include "common/labels.h"
+#include "daemon/reconcile.h"
 #include "support.h"
 
 static jd_env_image *build_df(jd_ctx *ctx, const char *id, const char *df, const char *network) {
@@ -130,6 +144,346 @@ Test(build_net, run_step_reaches_no_host_address, .timeout = 600) {
   jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
   free(id);
   close(lfd);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* ---- builds side by side ------------------------------------------------- */
+
+/* Networks of this test's host that are build networks. */
+static size_t build_networks(dk_client *c, const char *host) {
+  char hl[200];
+  snprintf(hl, sizeof hl, JD_LABEL_HOST "=%s", host);
+  const char *labels[] = {hl, JD_LABEL_ROLE "=" JD_BUILD_NET_ROLE, NULL};
+  dk_network_list *l = NULL;
+  t_ok(dk_network_list_by_label(&l, c, labels));
+  size_t n = l->count;
+  dk_network_list_free(l);
+  return n;
+}
+
+/* The proxy container's address on network net ("bridge": the default
+ * bridge), "" when it is not on it. */
+static void proxy_ip(char out[64], dk_client *c, const char *net) {
+  dk_container_info *info = NULL;
+  t_ok(dk_container_inspect(&info, c, JD_BUILD_PROXY_NAME));
+  json_object *o = json_tokener_parse(info->raw_json), *ns, *nets, *n, *a;
+  out[0] = '\0';
+  if (json_object_object_get_ex(o, "NetworkSettings", &ns) &&
+      json_object_object_get_ex(ns, "Networks", &nets) &&
+      json_object_object_get_ex(nets, net, &n) && json_object_object_get_ex(n, "IPAddress", &a))
+    snprintf(out, 64, "%s", json_object_get_string(a));
+  json_object_put(o);
+  dk_container_info_free(info);
+}
+
+/* A build running in a thread, its progress kept as it comes. */
+typedef struct bg_build {
+  jd_ctx *ctx;
+  const char *id;
+  char df[2048];
+  dk_cancel *cancel;
+  pthread_t th;
+  pthread_mutex_t mu;
+  dk_buf seen;
+  jd_env_image *img;
+  int rc;
+  bool done;
+} bg_build;
+
+static void bg_progress(void *ud, const char *line) {
+  bg_build *b = ud;
+  pthread_mutex_lock(&b->mu);
+  (void)dk_buf_appendf(&b->seen, "%s\n", line);
+  pthread_mutex_unlock(&b->mu);
+}
+
+static void *bg_main(void *ud) {
+  bg_build *b = ud;
+  jd_build_limits lim = {.wall_ms = 300000};
+  dk_kv labels[] = {{T_LABEL_KEY, "1"}};
+  jd_env_image *img = NULL;
+  int rc = jd_env_image_ensure(&img, b->ctx, JD_DOMAIN_AI, b->id, JD_OP_BUILD, b->df, strlen(b->df),
+                               &lim, labels, 1, bg_progress, b, b->cancel);
+  pthread_mutex_lock(&b->mu);
+  b->img = img;
+  b->rc = rc;
+  b->done = true;
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/* Waits (at most ms) until the build's progress holds `what`; a copy of
+ * the progress (the caller frees it), NULL when it never came. */
+static char *bg_wait_for(bg_build *b, const char *what, int64_t ms) {
+  int64_t until = jd_mono_ms() + ms;
+  for (;;) {
+    pthread_mutex_lock(&b->mu);
+    bool hit = b->seen.data && strstr(b->seen.data, what);
+    bool done = b->done;
+    char *copy = hit ? strdup(b->seen.data) : NULL;
+    pthread_mutex_unlock(&b->mu);
+    if (hit || done || jd_mono_ms() >= until)
+      return copy;
+    poll(NULL, 0, 50);
+  }
+}
+
+Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *state = t_tmpdir("bnstate"), *host = t_unique("bnh"), *ida = t_unique("bna"),
+       *idb = t_unique("bnb");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
+  int port, lfd = listen_all(&port);
+
+  /* A: a listener on its step's address, proved to accept (it connects to
+   * itself once), then holds the step until it is cancelled. */
+  bg_build a = {.ctx = &ctx, .id = ida, .mu = PTHREAD_MUTEX_INITIALIZER, .seen = DK_BUF_INIT(0)};
+  snprintf(a.df, sizeof a.df,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n"
+           "RUN ip=$(ip -4 addr show eth0 | awk '/inet / {split($2, a, \"/\"); print a[1]}');"
+           " (while true; do nc -l -p 7777 </dev/null >/dev/null && echo ACCEPTED$((0)); done) &"
+           " until nc -w 1 $ip 7777 -e true; do sleep 0.1; done;"
+           " echo LISTEN$((0))-$ip-END; wait\n",
+           ida);
+  t_ok(dk_cancel_new(&a.cancel));
+  cr_assert_eq(pthread_create(&a.th, NULL, bg_main, &a), 0);
+  char *seen = bg_wait_for(&a, "LISTEN0-", 300000);
+  cr_assert(seen, "build A never listened (rc %d, %s): %s\n%s", a.rc,
+            a.img && a.img->message ? a.img->message : "", a.seen.data ? a.seen.data : "",
+            a.img && a.img->log ? a.img->log : "");
+  char aip[64] = "";
+  const char *p = strstr(seen, "LISTEN0-") + 8;
+  snprintf(aip, sizeof aip, "%.*s", (int)(strstr(p, "-END") - p), p);
+  free(seen);
+  cr_assert_eq(build_networks(c, host), 1, "build A is not on a network of its own");
+  char pbr[64], pa[64] = "";
+  proxy_ip(pbr, c, "bridge");
+  cr_assert(pbr[0], "the proxy has no address on the default bridge");
+  /* The proxy's address on A's network: A's network is the one of this host. */
+  {
+    char hl[200];
+    snprintf(hl, sizeof hl, JD_LABEL_HOST "=%s", host);
+    const char *labels[] = {hl, NULL};
+    dk_network_list *l = NULL;
+    t_ok(dk_network_list_by_label(&l, c, labels));
+    cr_assert_eq(l->count, 1);
+    proxy_ip(pa, c, l->items[0].name);
+    dk_network_list_free(l);
+  }
+  cr_assert(pa[0], "the proxy is not on A's network");
+
+  /* B, at the same time: tries A's step, the proxy's address on A's
+   * network and on the default bridge, the host's bridge address; and the
+   * proxy on its own network (the probe works). */
+  char df[2048];
+  snprintf(df, sizeof df,
+           "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n"
+           "RUN for t in %s:7777 %s:8888 %s:8888 172.17.0.1:%d; do"
+           " if nc -w 2 ${t%%:*} ${t#*:} -e true; then echo REACHED$((0))-$t;"
+           " else echo BLOCKED$((0))-$t; fi; done;"
+           " nc -w 2 judger-proxy 8888 -e true && echo OWNPROXY$((0))-OK;"
+           " echo probe$((0))-done\n",
+           idb, aip, pa, pbr, port);
+  jd_env_image *img = build_df(&ctx, idb, df, NULL);
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s\n%s", img->message, img->log);
+  cr_assert(strstr(img->log, "probe0-done"), "log: %s", img->log);
+  cr_assert(strstr(img->log, "OWNPROXY0-OK"), "B cannot reach its own proxy: %s", img->log);
+  cr_assert(!strstr(img->log, "REACHED0-"), "B reached something: %s", img->log);
+  char want[128];
+  const char *targets[] = {aip, pa, pbr};
+  const int ports[] = {7777, 8888, 8888};
+  for (int i = 0; i < 3; i++) {
+    snprintf(want, sizeof want, "BLOCKED0-%s:%d", targets[i], ports[i]);
+    cr_assert(strstr(img->log, want), "no %s in: %s", want, img->log);
+  }
+  jd_env_image_free(img);
+  cr_assert_eq(accepted(lfd), 0, "a RUN step reached the host");
+  /* B's network is gone; A's is still there while A runs. */
+  cr_assert_eq(build_networks(c, host), 1);
+
+  /* A accepted once: its own check, not B. Then A is cancelled: its
+   * network goes too. */
+  pthread_mutex_lock(&a.mu);
+  const char *first = strstr(a.seen.data, "ACCEPTED0");
+  bool twice = first && strstr(first + 1, "ACCEPTED0");
+  pthread_mutex_unlock(&a.mu);
+  cr_assert(first, "A's listener never accepted: %s", a.seen.data);
+  cr_assert(!twice, "A's step was reached from B: %s", a.seen.data);
+  dk_cancel_fire(a.cancel);
+  pthread_join(a.th, NULL);
+  cr_assert_eq(a.rc, 0);
+  cr_assert_neq(a.img->verdict, JD_VERDICT_OK);
+  cr_assert_eq(build_networks(c, host), 0, "a cancelled build left its network");
+  jd_env_image_free(a.img);
+  dk_cancel_free(a.cancel);
+  dk_buf_free(&a.seen);
+  close(lfd);
+  jd_image_purge(NULL, NULL, &ctx, NULL, ida, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, idb, true);
+  free(ida);
+  free(idb);
+  free(host);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* The proxy's kernel forwards nothing: read in its own network namespace
+ * (a container sharing it), and in its configuration. A container of the
+ * default bridge reads 1 there: the probe tells them apart. */
+static char *forward_setting(dk_client *c, const char *network_mode) {
+  const char *cmd[] = {"cat", "/proc/sys/net/ipv4/ip_forward", NULL};
+  dk_kv labels[] = {{T_LABEL_KEY, "1"}};
+  dk_container_config cfg = {.image = T_BUSYBOX_IMAGE,
+                             .cmd = cmd,
+                             .labels = labels,
+                             .nlabels = 1,
+                             .host = {.network_mode = network_mode}};
+  char *id = NULL;
+  t_ok(dk_container_create(&id, c, NULL, &cfg));
+  t_ok(dk_container_start(c, id));
+  int64_t code = -1;
+  dk_call call = {.deadline_ms = dk_now_ms() + 60000};
+  t_ok(dk_container_wait(&code, c, id, NULL, &call));
+  dk_buf out = DK_BUF_INIT(4096);
+  t_ok(dk_container_logs_collect(c, id, NULL, &out, NULL, NULL));
+  (void)dk_container_remove(c, id, true, true);
+  free(id);
+  char *s = strdup(out.data ? out.data : "");
+  dk_buf_free(&out);
+  s[strcspn(s, "\n")] = '\0';
+  return s;
+}
+
+Test(build_net, proxy_forwards_nothing, .timeout = 600) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *state = t_tmpdir("bnstate"), *host = t_unique("bnf");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
+  char err[512];
+  jd_build_net *n = NULL;
+  cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(build_networks(c, host), 1);
+  char *in_proxy = forward_setting(c, "container:" JD_BUILD_PROXY_NAME);
+  char *on_bridge = forward_setting(c, "bridge");
+  cr_assert_str_eq(in_proxy, "0", "ip_forward in the proxy: '%s'", in_proxy);
+  cr_assert_str_eq(on_bridge, "1", "the probe cannot tell: '%s' on the bridge", on_bridge);
+  dk_container_info *info = NULL;
+  t_ok(dk_container_inspect(&info, c, JD_BUILD_PROXY_NAME));
+  cr_assert(strstr(info->raw_json, "\"net.ipv4.ip_forward\":\"0\""), "HostConfig: %s",
+            info->raw_json);
+  dk_container_info_free(info);
+  jd_build_net_free(n);
+  cr_assert_eq(build_networks(c, host), 0, "the network outlived its build");
+  free(in_proxy);
+  free(on_bridge);
+  free(host);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* A network the proxy is still connected to (a judger killed mid-build):
+ * the daemon's reconciliation removes it (jd_build_net_remove()). */
+Test(build_net, a_left_network_is_reconciled_with_the_proxy_on_it, .timeout = 600) {
+  dk_client *c = t_client();
+  char *state = t_tmpdir("bnstate"), *host = t_unique("bnk");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
+  char err[512];
+  jd_build_net *n = NULL;
+  dk_kv owner[] = {{JD_LABEL_TASK, host}};
+  jd_build_net_opts o = {.labels = owner, .nlabels = 1};
+  cr_assert_eq(jd_build_net_open(&n, &ctx, &o, err, sizeof err), 0, "%s", err);
+  cr_assert_neq(dk_network_remove(c, n->network), 0, "removed with the proxy on it");
+  jd_reconcile_report rep = {0};
+  t_ok(jd_reconcile_engine(&rep, c, host, NULL, NULL));
+  cr_assert_eq(rep.networks, 1);
+  cr_assert_eq(rep.failures, 0);
+  cr_assert_eq(build_networks(c, host), 0);
+  jd_build_net_free(n); /* gone already: nothing to do */
+  /* And directly, the same way. */
+  cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), 0, "%s", err);
+  t_ok(jd_build_net_remove(c, n->network, dk_now_ms() + 10000));
+  cr_assert_eq(build_networks(c, host), 0);
+  cr_assert_eq(jd_build_net_remove(c, n->network, dk_now_ms()), DK_ENOTFOUND);
+  jd_build_net_free(n);
+  free(host);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* ---- the proxy's lock ------------------------------------------------------ */
+
+Test(build_net, a_linked_locks_dir_is_refused_and_nothing_is_made, .timeout = 120) {
+  dk_client *c = t_client();
+  char *state = t_tmpdir("bnstate"), *elsewhere = t_tmpdir("bnelse"), *host = t_unique("bnl");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/locks", state);
+  cr_assert_eq(symlink(elsewhere, path), 0);
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
+  char err[512] = "";
+  jd_build_net *n = NULL;
+  cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), -1);
+  cr_assert_null(n);
+  cr_assert(strstr(err, "locks/build-proxy"), "err: %s", err);
+  snprintf(path, sizeof path, "%s/build-proxy", elsewhere);
+  cr_assert_neq(access(path, F_OK), 0, "a lock file was made through the link");
+  /* The lock file itself a link: refused too, its target untouched. */
+  snprintf(path, sizeof path, "%s/locks", state);
+  cr_assert_eq(unlink(path), 0);
+  cr_assert_eq(mkdir(path, 0700), 0);
+  char target[4200];
+  snprintf(target, sizeof target, "%s/victim", elsewhere);
+  snprintf(path, sizeof path, "%s/locks/build-proxy", state);
+  cr_assert_eq(symlink(target, path), 0);
+  cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), -1);
+  cr_assert_neq(access(target, F_OK), 0, "the link's target was made");
+  cr_assert_eq(build_networks(c, host), 0);
+  free(host);
+  t_rmdir(elsewhere);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* Holds <state>/locks/build-proxy as another judger would. */
+static int hold_lock(const char *state, const char *name) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/locks", state);
+  (void)mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/locks/%s", state, name);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  cr_assert(fd >= 0);
+  cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+  return fd;
+}
+
+Test(build_net, a_held_lock_is_waited_for_until_the_deadline_or_a_cancel, .timeout = 120) {
+  dk_client *c = t_client();
+  char *state = t_tmpdir("bnstate"), *host = t_unique("bnw");
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
+  int fd = hold_lock(state, "build-proxy");
+  char err[512] = "";
+  jd_build_net *n = NULL;
+  jd_build_net_opts o = {.lock_wait_ms = 400};
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_build_net_open(&n, &ctx, &o, err, sizeof err), -1);
+  int64_t took = jd_mono_ms() - t0;
+  cr_assert(strstr(err, "waited 400 ms"), "err: %s", err);
+  cr_assert(took >= 400 && took < 5000, "gave up after %lld ms", (long long)took);
+  /* A cancel ends a long wait at once. */
+  dk_cancel *cancel = NULL;
+  t_ok(dk_cancel_new(&cancel));
+  dk_cancel_fire(cancel);
+  o = (jd_build_net_opts){.lock_wait_ms = 600000, .cancel = cancel};
+  t0 = jd_mono_ms();
+  cr_assert_eq(jd_build_net_open(&n, &ctx, &o, err, sizeof err), -1);
+  took = jd_mono_ms() - t0;
+  cr_assert(strstr(err, "canceled"), "err: %s", err);
+  cr_assert(took < 5000, "a cancel took %lld ms", (long long)took);
+  cr_assert_eq(build_networks(c, host), 0);
+  close(fd);
+  dk_cancel_free(cancel);
+  free(host);
   t_rmdir(state);
   dk_client_free(c);
 }
