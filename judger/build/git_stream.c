@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -19,6 +21,8 @@
 #define SLICE_MS 100
 
 static __thread jd_git_budget *budget;
+/* Guards every budget's fds against the watchers. */
+static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The first fields are those of libgit2's git_socket_stream (parent, host,
  * port, descriptor): its ssh transport takes the descriptor from there. */
@@ -27,7 +31,36 @@ typedef struct jd_git_socket {
   char *host;
   char *port;
   int s;
+  jd_git_budget *budget; /* the one it was connected under (its fd is listed there) */
 } jd_git_socket;
+
+/* Lists st's descriptor in its thread's budget, for the watcher. */
+static void fd_track(jd_git_socket *st) {
+  if (!budget)
+    return;
+  pthread_mutex_lock(&fds_lock);
+  if (budget->nfds < (int)(sizeof budget->fds / sizeof budget->fds[0])) {
+    budget->fds[budget->nfds++] = st->s;
+    st->budget = budget;
+  }
+  pthread_mutex_unlock(&fds_lock);
+}
+
+/* Takes st's descriptor off its budget's list before it is closed (a
+ * watcher must never shut down a descriptor reused by someone else). */
+static void fd_untrack(jd_git_socket *st) {
+  if (!st->budget)
+    return;
+  pthread_mutex_lock(&fds_lock);
+  jd_git_budget *b = st->budget;
+  for (int i = 0; i < b->nfds; i++)
+    if (b->fds[i] == st->s) {
+      b->fds[i] = b->fds[--b->nfds];
+      break;
+    }
+  st->budget = NULL;
+  pthread_mutex_unlock(&fds_lock);
+}
 
 void jd_git_budget_set(jd_git_budget *b) { budget = b; }
 
@@ -133,6 +166,8 @@ static int sock_connect(git_stream *stream) {
       break; /* the error says why; no other address gets a try */
   }
   freeaddrinfo(info);
+  if (!rc)
+    fd_track(st);
   return rc;
 }
 
@@ -178,6 +213,7 @@ static ssize_t sock_write(git_stream *stream, const char *data, size_t len, int 
 
 static int sock_close(git_stream *stream) {
   jd_git_socket *st = (jd_git_socket *)stream;
+  fd_untrack(st);
   int rc = st->s >= 0 ? close(st->s) : 0;
   st->s = -1;
   return rc;
@@ -185,6 +221,7 @@ static int sock_close(git_stream *stream) {
 
 static void sock_free(git_stream *stream) {
   jd_git_socket *st = (jd_git_socket *)stream;
+  fd_untrack(st);
   if (st->s >= 0)
     close(st->s);
   free(st->host);
@@ -221,4 +258,62 @@ static int sock_new(git_stream **out, const char *host, const char *port) {
 int jd_git_stream_install(void) {
   git_stream_registration reg = {.version = GIT_STREAM_VERSION, .init = sock_new};
   return git_stream_register(GIT_STREAM_STANDARD, &reg);
+}
+
+/* ---- the watcher ------------------------------------------------------------ */
+
+static void *watch_main(void *ud) {
+  jd_git_watch *w = ud;
+  const jd_git_budget *b = w->budget;
+  pthread_mutex_lock(&w->lock);
+  while (!w->done) {
+    /* Read only: the fetching thread owns b->stop. */
+    bool spent = (b->cancel && dk_cancel_fired(b->cancel)) ||
+                 (b->deadline_ms && dk_now_ms() >= b->deadline_ms);
+    if (spent) {
+      pthread_mutex_lock(&fds_lock);
+      for (int i = 0; i < b->nfds; i++)
+        shutdown(b->fds[i], SHUT_RDWR);
+      pthread_mutex_unlock(&fds_lock);
+      break;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += SLICE_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&w->cond, &w->lock, &until);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+int jd_git_watch_start(jd_git_watch *w, jd_git_budget *b) {
+  *w = (jd_git_watch){.budget = b};
+  if (!b || (!b->deadline_ms && !b->cancel))
+    return 0;
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->cond, NULL);
+  if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    return -1;
+  }
+  w->started = true;
+  return 0;
+}
+
+void jd_git_watch_stop(jd_git_watch *w) {
+  if (!w->started)
+    return;
+  pthread_mutex_lock(&w->lock);
+  w->done = true;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  pthread_join(w->thread, NULL);
+  pthread_cond_destroy(&w->cond);
+  pthread_mutex_destroy(&w->lock);
+  w->started = false;
 }

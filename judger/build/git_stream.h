@@ -16,14 +16,19 @@
  *
  * ssh:// goes through libssh2, which takes the socket's descriptor and does
  * its own blocking I/O on it (libgit2 reads the descriptor from the stream
- * at the same place as in its own socket stream, which this one keeps):
- * only the connect is bounded there.
+ * at the same place as in its own socket stream, which this one keeps): the
+ * socket's polls never run. For it, a watcher thread (jd_git_watch_start)
+ * shuts the budget's sockets down once the deadline passes or the cancel
+ * fires, and libssh2's next read ends. Its byte cap is the transfer
+ * callback's only (no callback fires while libssh2 negotiates).
  * Name resolution (getaddrinfo) is not bounded: it waits as long as the
  * host's resolver does (resolv.conf's timeout and attempts).
  */
 #ifndef JD_GIT_STREAM_H
 #define JD_GIT_STREAM_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dockerapi/cancel.h"
@@ -43,7 +48,26 @@ typedef struct jd_git_budget {
   /* Kept by the stream: */
   uint64_t received; /* bytes received so far, over every connection */
   jd_git_stop stop;  /* set when the budget stopped a transfer */
+  int fds[8];        /* its connected sockets (for the watcher), under a lock */
+  int nfds;
 } jd_git_budget;
+
+/* A thread watching a budget (see ssh above). */
+typedef struct jd_git_watch {
+  jd_git_budget *budget;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool done, started;
+} jd_git_watch;
+
+/* Starts watching b (a budget with a deadline or a cancel token; else
+ * nothing is started): once it is spent, the sockets connected under b are
+ * shut down. 0, or -1 when no thread could be started (then the sockets'
+ * own polls are the only bound). */
+int jd_git_watch_start(jd_git_watch *w, jd_git_budget *b);
+/* Stops and joins the watcher; harmless when none was started. */
+void jd_git_watch_stop(jd_git_watch *w);
 
 /* Registers the stream with libgit2; call after each git_libgit2_init()
  * (the registration survives shutdowns, and registering again is

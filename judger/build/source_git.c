@@ -515,7 +515,11 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
   fo.callbacks.transfer_progress = fetch_progress;
   fo.callbacks.sideband_progress = fetch_sideband;
   fo.callbacks.payload = b;
+  /* The socket polls under b (http, https, git); the watcher shuts the
+   * sockets down once b is spent (ssh, whose I/O is libssh2's). */
+  jd_git_watch watch;
   jd_git_budget_set(b);
+  jd_git_watch_start(&watch, b);
   if (!ref)
     mirror_set_head(repo, remote, &fo.callbacks);
   char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
@@ -523,8 +527,9 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
   fo.prune = GIT_FETCH_PRUNE;
   fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspecs take them all */
   int frc = git_remote_fetch(remote, &refspecs, &fo, "judger fetch");
+  jd_git_watch_stop(&watch);
   jd_git_budget_set(NULL);
-  if (frc != 0 && b->stop != JD_GIT_STOP_NONE)
+  if (frc != 0 && jd_git_budget_check(b) != JD_GIT_STOP_NONE)
     rc = budget_fail(b, "fetching", url, err, errlen);
   else if (frc != 0)
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot fetch git repository '%s': %s", url,

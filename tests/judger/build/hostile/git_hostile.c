@@ -463,6 +463,13 @@ Test(git_hostile, trickling_tls_handshake_ends_at_the_builds_wall_time) {
   trickle_ends_at_wall_time("https", TLS_SCRIPT, sizeof TLS_SCRIPT - 1);
 }
 
+/* ssh: libssh2 reads the banner itself; the watcher shuts the socket. */
+static const char SSH_SCRIPT[] = "SSH-2.0-OpenSSH_9.2\r\n";
+
+Test(git_hostile, trickling_ssh_banner_ends_at_the_builds_wall_time) {
+  trickle_ends_at_wall_time("ssh", SSH_SCRIPT, sizeof SSH_SCRIPT - 1);
+}
+
 typedef struct build_thread {
   const char *state, *url;
   int64_t wall_ms;
