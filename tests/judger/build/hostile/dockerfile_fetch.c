@@ -7,6 +7,7 @@
  * environment image. Each refusal is CE naming the line, before any step
  * runs. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "build/build.h"
 #include "build/image_cache.h"
@@ -258,5 +262,138 @@ Test(dockerfile_fetch, another_programs_image_refused, .timeout = 300) {
   remove_image(f.dk, v->run.image_id);
   jd_build_result_free(v);
   free(victim);
+  fixture_fini(&f);
+}
+
+/* ---- the setting through `judger build`: flag, environment, config file ---- */
+
+typedef struct cli_run {
+  int code;
+  char *out, *err;
+  json_object *json;
+} cli_run;
+
+/* `judger build --json -q ARGS...` with the env entries "K=V" added; the
+ * program roots are the test's temporary directories, set here. */
+static cli_run judger_build(const char *state, const char *const *env, const char *const *args) {
+  char *tmp = t_tmpdir("dffetch-cli");
+  char outp[4200], errp[4200];
+  snprintf(outp, sizeof outp, "%s/out", tmp);
+  snprintf(errp, sizeof errp, "%s/err", tmp);
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    setenv("JUDGER_STATE_DIR", state, 1);
+    setenv("JUDGER_HOST_ID", "test-dffetch", 1);
+    setenv("JUDGER_PROGRAM_ROOTS", "/tmp", 1);
+    unsetenv("JUDGER_BASE_IMAGES");
+    unsetenv("JUDGER_CONFIG");
+    for (const char *const *p = env; p && *p; p++)
+      putenv((char *)*p);
+    const char *argv[32] = {"judger", "build", "--json", "-q"};
+    size_t n = 4;
+    for (const char *const *a = args; *a && n < 31; a++)
+      argv[n++] = *a;
+    argv[n] = NULL;
+    execv(JD_BINARY_DIR "/bin/judger", (char *const *)argv);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  cli_run r = {.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1};
+  cr_assert_eq(jd_read_file(&r.out, NULL, outp, 1 << 20), 0);
+  cr_assert_eq(jd_read_file(&r.err, NULL, errp, 1 << 20), 0);
+  r.json = json_tokener_parse(r.out);
+  t_rmdir(tmp);
+  return r;
+}
+
+static const char *jstr_of(json_object *o, const char *key) {
+  json_object *v = NULL;
+  return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+/* CE naming line 1's image, from the allow-list in force. */
+static void cli_refused(cli_run *r) {
+  cr_assert_eq(r->code, 1, "exit %d: %s %s", r->code, r->out, r->err);
+  cr_assert_str_eq(jstr_of(r->json, "verdict"), "CE");
+  cr_assert_str_eq(jstr_of(r->json, "stage"), "run_image");
+  const char *m = jstr_of(r->json, "message");
+  cr_assert(m && strstr(m, "run.Dockerfile line 1: FROM " T_BUSYBOX_IMAGE) &&
+                strstr(m, "base_images"),
+            "%s", m);
+}
+
+static void cli_free(cli_run *r) {
+  free(r->out);
+  free(r->err);
+  json_object_put(r->json);
+}
+
+Test(dockerfile_fetch, base_images_setting_layers, .timeout = 300) {
+  fixture f;
+  fixture_init(&f);
+  char *src = t_tmpdir("dffetch-src");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/run.Dockerfile", src);
+  char *id = t_unique("dfsetting");
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nLABEL mark=%s\n", id);
+  cr_assert_eq(jd_write_file(path, df, strlen(df)), 0);
+  const char *args[] = {"--domain", "ai", "--id", id, "--source", src, "--op", "run", NULL};
+
+  /* the flag: an allow-list without the test image */
+  const char *flag_args[] = {"--base-images", "gcc:12", "--domain", "ai",  "--id", id,
+                             "--source",      src,      "--op",     "run", NULL};
+  cli_run r = judger_build(f.state, NULL, flag_args);
+  cli_refused(&r);
+  cli_free(&r);
+  /* the environment */
+  const char *env_empty[] = {"JUDGER_BASE_IMAGES=", NULL};
+  r = judger_build(f.state, env_empty, args);
+  cli_refused(&r);
+  cli_free(&r);
+  /* the config file */
+  char conf[4200], confenv[4300];
+  snprintf(conf, sizeof conf, "%s/judger.conf", src);
+  static const char conf_text[] = "base_images = judger/debian:*, gcc:12\n";
+  cr_assert_eq(jd_write_file(conf, conf_text, strlen(conf_text)), 0);
+  snprintf(confenv, sizeof confenv, "JUDGER_CONFIG=%s", conf);
+  const char *env_conf[] = {confenv, NULL};
+  r = judger_build(f.state, env_conf, args);
+  cli_refused(&r);
+  cli_free(&r);
+  /* a bad pattern is a usage error, before anything is built */
+  const char *bad_args[] = {
+      "--base-images", "Not An Image", "--domain", "ai", "--id", id, "--source", src, NULL};
+  r = judger_build(f.state, NULL, bad_args);
+  cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+  cr_assert(strstr(r.err, "--base-images"), "%s", r.err);
+  cli_free(&r);
+  /* the flag wins over the environment; the default admits the test image */
+  const char *flag_ok[] = {
+      "--base-images", "judger-test/*", "--domain", "ai", "--id", id, "--source", src,
+      "--op",          "run",           NULL};
+  r = judger_build(f.state, env_empty, flag_ok);
+  cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
+  cr_assert_str_eq(jstr_of(r.json, "status"), "ok");
+  cli_free(&r);
+  r = judger_build(f.state, NULL, args);
+  cr_assert_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
+  cli_free(&r);
+
+  char repo[160], latest[200];
+  cr_assert_eq(jd_image_repo(repo, sizeof repo, JD_DOMAIN_AI, id, JD_OP_RUN), 0);
+  snprintf(latest, sizeof latest, "%s:latest", repo);
+  dk_image_info *info = NULL;
+  t_ok(dk_image_inspect(&info, f.dk, latest));
+  remove_image(f.dk, info->id);
+  dk_image_info_free(info);
+  free(id);
+  t_rmdir(src);
   fixture_fini(&f);
 }
