@@ -288,6 +288,8 @@ static int build_query(dk_buf *q, const dk_build_opts *o) {
     rc = dk__query_int(q, "cpuperiod", o->cpu_period);
   if (!rc && o->cpuset_cpus)
     rc = dk__query(q, "cpusetcpus", o->cpuset_cpus);
+  if (!rc && o->cgroup_parent)
+    rc = dk__query(q, "cgroupparent", o->cgroup_parent);
   /* The engine reads any non-empty value other than 0/false as true, and
    * rm defaults to true: send every flag explicitly. */
   if (!rc)

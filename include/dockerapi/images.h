@@ -31,6 +31,9 @@ typedef struct dk_build_opts {
   const char *network_mode; /* for RUN steps; NULL = engine default */
   const char *target;
   size_t log_max; /* cap of the kept log; 0 = 1 MiB */
+  /* The cgroup the RUN steps' containers are made under ("cgroupparent",
+   * e.g. "/name" with the cgroupfs driver); NULL = the engine's. */
+  const char *cgroup_parent;
 } dk_build_opts;
 
 /* Called with each progress text the engine streams ("Step 2/5 : RUN ...").

@@ -8,6 +8,7 @@
 #include "build/build_lock.h"
 #include "build/build_net.h"
 #include "build/image_cache.h"
+#include "build/run_cgroup.h"
 #include "common/clock.h"
 #include "common/crfold.h"
 #include "common/labels.h"
@@ -152,6 +153,58 @@ static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const
   return 0;
 }
 
+/* The RUN steps' process limit (run_cgroup.h): a parent cgroup with
+ * pids.max. Where the engine's cgroups are not the judger's to make, the
+ * build goes on without one and its progress says why. */
+static jd_run_cgroup *run_pids_limit(jd_ctx *ctx, const image_job *job, int64_t pids) {
+  char err[512], line[600];
+  jd_run_cgroup *cg = NULL;
+  if (jd_run_cgroup_create(&cg, ctx->dk, pids, err, sizeof err) == 0)
+    return cg;
+  snprintf(line, sizeof line, "[judger] RUN steps have no process limit on this engine: %s", err);
+  if (job->progress)
+    job->progress(job->ud, line);
+  return NULL;
+}
+
+/* How long the parent cgroup waits for the engine to remove the step
+ * containers' cgroups under it. */
+#define RUN_CGROUP_WAIT_MS 5000
+
+/* An image over the size cap: CE, with the size and the cap. */
+static void too_big(jd_env_image *img, const char *repo, int64_t size, int64_t cap,
+                    const char *what) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: the image is %lld bytes, more than the cap of %lld bytes%s", repo,
+           (long long)size, (long long)cap, what);
+  free(img->message);
+  img->message = strdup(msg);
+  img->verdict = JD_VERDICT_CE;
+}
+
+/* A fresh image (built with its sha tag only): within the size cap it
+ * becomes <repo>:latest; past it its tag is removed (the image with it,
+ * unless another program's identical build shares it) and the build is
+ * CE. :latest is moved only here, so an oversized build never loses the
+ * previous good one. 0 with the verdict in img, or an engine error. */
+static int keep_or_drop(jd_env_image *img, jd_ctx *ctx, const char *repo, const char *image_id,
+                        int64_t cap) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, image_id);
+  if (rc)
+    return rc;
+  int64_t size = info->size;
+  dk_image_info_free(info);
+  if (size <= cap)
+    return dk_image_tag(ctx->dk, image_id, repo, "latest");
+  /* force: untagged even if a container was made from it meanwhile */
+  rc = dk_image_remove(ctx->dk, img->tag, true, false);
+  if (rc && rc != DK_ENOTFOUND)
+    return rc; /* the tag stays: the cache hit refuses it too (found_cached) */
+  too_big(img, repo, size, cap, " (removed)");
+  return 0;
+}
+
 /* How many times a build the engine broke is built again. */
 #define LOST_IMAGE_RETRIES 2
 
@@ -181,14 +234,14 @@ bool jd_build_lost_own_image(const char *message, const char *step, const char *
   return !memmem(dockerfile, len, p, 12);
 }
 
-/* Builds img->tag (and <repo>:latest) from the Dockerfile alone: no user
- * code in the image. 0 with the verdict in img, or a dk_error_code. */
+/* Builds img->tag from the Dockerfile alone (no user code in the image),
+ * then tags it <repo>:latest when it is within the size cap. 0 with the
+ * verdict in img, or a dk_error_code. */
 static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
                        const char *dockerfile, size_t len) {
   jd_build_limits lim;
   jd_build_limits_defaults(&lim, job->limits);
-  char latest[200], sha[65];
-  snprintf(latest, sizeof latest, "%s:latest", repo);
+  char sha[65];
   jd_sha256_hex(sha, dockerfile, len);
   dk_tar *ctxtar = NULL;
   dk_buf log = DK_BUF_INIT(lim.log_max);
@@ -198,7 +251,10 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
   dk_kv *labels = image_labels(job->domain, job->id, job->op, sha, job->extra_labels, job->nextra);
   jd_build_net *net = NULL;
   const char *network = NULL;
+  jd_run_cgroup *cg = NULL;
   int rc = labels ? run_network(&net, &network, ctx, job, &lim) : DK_ENOMEM;
+  if (!rc)
+    cg = run_pids_limit(ctx, job, lim.pids);
   if (!rc)
     rc = dk_tar_new(&ctxtar, 0);
   if (!rc)
@@ -207,7 +263,7 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
     rc = dk_tar_finish(ctxtar, &tar, &tarlen);
   if (rc)
     goto cleanup;
-  const char *tags[] = {img->tag, latest, NULL};
+  const char *tags[] = {img->tag, NULL}; /* :latest once the size is known (keep_or_drop) */
   dk_build_opts bo = {.tags = tags,
                       .labels = labels,
                       .nlabels = 4 + job->nextra,
@@ -219,7 +275,8 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
                       .network_mode = network,
                       .buildargs = net ? net->args : NULL,
                       .nbuildargs = net ? 4 : 0,
-                      .log_max = lim.log_max};
+                      .log_max = lim.log_max,
+                      .cgroup_parent = cg ? cg->parent : NULL};
   build_watch w = {.lock = job->lock, .prefix_steps = job->prefix_steps};
   jd_progress_init(&w.ps, job->progress, job->ud);
   for (int attempt = 0;; attempt++) {
@@ -243,7 +300,15 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
     log.truncated = false;
   }
   jd_progress_finish(&w.ps);
+  if (cg && job->progress) {
+    char line[160];
+    snprintf(line, sizeof line, "[judger] RUN steps: at most %lld processes at once (limit %lld)",
+             (long long)jd_run_cgroup_peak(cg), (long long)lim.pids);
+    job->progress(job->ud, line);
+  }
   rc = judge_build(img, rc, repo, lim.wall_ms);
+  if (!rc && img->verdict == JD_VERDICT_OK)
+    rc = keep_or_drop(img, ctx, repo, image_id, lim.image_bytes);
   if (rc)
     goto cleanup;
   if (img->verdict == JD_VERDICT_OK) {
@@ -254,6 +319,7 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
     log.len = jd_crfold_inplace(log.data, log.len); /* a progress bar keeps its last state */
   img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
 cleanup:
+  jd_run_cgroup_free(cg, RUN_CGROUP_WAIT_MS);
   free(image_id);
   free(labels);
   jd_build_net_free(net);
@@ -262,17 +328,28 @@ cleanup:
   return rc;
 }
 
-/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error. */
-static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag) {
+/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error. An
+ * image past the size cap (left by an older judger, or a larger cap) is
+ * CE, and left where it is: a match may be using it. */
+static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag,
+                        const jd_build_limits *limits) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, ctx->dk, tag);
   if (rc)
     return rc;
-  img->image_id = info->id;
-  info->id = NULL;
-  dk_image_info_free(info);
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, limits);
   img->cached = true;
   img->verdict = JD_VERDICT_OK;
+  if (info->size > lim.image_bytes) {
+    char repo[200];
+    snprintf(repo, sizeof repo, "%.*s", (int)strcspn(tag, ":"), tag);
+    too_big(img, repo, info->size, lim.image_bytes, "");
+  } else {
+    img->image_id = info->id;
+    info->id = NULL;
+  }
+  dk_image_info_free(info);
   return 0;
 }
 
@@ -304,7 +381,7 @@ static int take_turn(int *lock, jd_env_image *img, jd_ctx *ctx, const jd_build_l
            (long long)(jd_mono_ms() - t0));
   if (progress)
     progress(ud, line);
-  return found_cached(img, ctx, img->tag); /* the build waited for may have been this one */
+  return found_cached(img, ctx, img->tag, limits); /* the build waited for may have made it */
 }
 
 int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
@@ -324,7 +401,7 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
     return DK_ENOMEM;
   }
   /* The cache hit path: one inspect. */
-  int rc = found_cached(img, ctx, tag);
+  int rc = found_cached(img, ctx, tag, limits);
   int lock = -1, steps = 0;
   char key[65];
   if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, &steps, dockerfile, len))

@@ -42,6 +42,8 @@ void jd_build_limits_defaults(jd_build_limits *out, const jd_build_limits *limit
     out->artifacts_files = JD_BUILD_DEFAULT_ARTIFACTS_FILES;
   if (out->artifacts_depth <= 0)
     out->artifacts_depth = JD_BUILD_DEFAULT_ARTIFACTS_DEPTH;
+  if (out->image_bytes <= 0)
+    out->image_bytes = JD_BUILD_DEFAULT_IMAGE_BYTES;
 }
 
 const char *jd_engine_message(int rc) {

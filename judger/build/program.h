@@ -52,6 +52,10 @@ typedef struct jd_build_limits {
   int64_t artifacts_bytes; /* sum of the regular files' sizes */
   int64_t artifacts_files; /* entries of any kind */
   int64_t artifacts_depth; /* directory levels below /app */
+  /* Cap on an environment image's size as the engine reports it when its
+   * build ends (base layers included): a larger image is removed with its
+   * tag and the build is CE. */
+  int64_t image_bytes;
 } jd_build_limits;         /* zero fields = documented defaults (docs/build.md) */
 
 /* Defaults used for zero fields of jd_build_limits. */
@@ -63,6 +67,10 @@ typedef struct jd_build_limits {
 #define JD_BUILD_DEFAULT_ARTIFACTS_BYTES ((int64_t)1024 * 1024 * 1024)
 #define JD_BUILD_DEFAULT_ARTIFACTS_FILES ((int64_t)200 * 1000)
 #define JD_BUILD_DEFAULT_ARTIFACTS_DEPTH 64
+/* 4 GiB: the samples' images are under 400 MB (the Debian base is 170 MB,
+ * gcc or python3 on it), which leaves ten times that for heavier
+ * toolchains, while one program cannot keep more of the engine's disk. */
+#define JD_BUILD_DEFAULT_IMAGE_BYTES ((int64_t)4 * 1024 * 1024 * 1024)
 /* The user build containers run as (nobody:nogroup, like players). */
 #define JD_BUILD_UID 65534
 

@@ -405,8 +405,9 @@ Test(image_cache, a_build_the_engine_keeps_breaking_is_a_system_fault_after_thre
                                NULL, 0, count_lines, &lines, NULL);
   cr_assert_eq(rc, DK_ESERVER, "%s", dk_error_name(rc));
   cr_assert_null(img);
-  /* The inspect that missed, then three builds. */
-  cr_assert_eq(t_fake_served(fake), 4, "served %d", t_fake_served(fake));
+  /* The inspect that missed, the engine's info (the RUN steps' process
+   * limit, build/run_cgroup.h), then three builds. */
+  cr_assert_eq(t_fake_served(fake), 5, "served %d", t_fake_served(fake));
   cr_assert_geq(lines, 3 * 2 + 2, "progress lines: %d", lines);
   t_fake_stop(fake);
   dk_client_free(c);
