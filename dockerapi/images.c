@@ -89,7 +89,71 @@ void dk_image_info_free(dk_image_info *i) {
   dk_strv_free(i->repo_tags);
   free(i->created);
   free(i->raw_json);
+  dk_strv_free(i->volumes);
   free(i);
+}
+
+static char **strv_dup(char *const *v) {
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  char **d = calloc(n + 1, sizeof *d);
+  for (size_t k = 0; d && k < n; k++)
+    if (!(d[k] = strdup(v[k]))) {
+      dk_strv_free(d);
+      return NULL;
+    }
+  return d;
+}
+
+dk_image_info *dk_image_info_dup(const dk_image_info *i) {
+  if (!i)
+    return NULL;
+  dk_image_info *d = calloc(1, sizeof *d);
+  if (!d)
+    return NULL;
+  d->id = i->id ? strdup(i->id) : NULL;
+  d->repo_tags = strv_dup(i->repo_tags);
+  d->created = i->created ? strdup(i->created) : NULL;
+  d->size = i->size;
+  d->raw_json = i->raw_json ? strdup(i->raw_json) : NULL;
+  d->volumes = strv_dup(i->volumes);
+  d->volumes_truncated = i->volumes_truncated;
+  if ((i->id && !d->id) || !d->repo_tags || (i->created && !d->created) ||
+      (i->raw_json && !d->raw_json) || !d->volumes) {
+    dk_image_info_free(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* The keys of Config.Volumes ({"/data": {}}), in order, at most
+ * DK_IMAGE_VOLUMES_MAX (never NULL on success). */
+static char **volumes_from_json(json_object *root, bool *truncated) {
+  json_object *conf = NULL, *vols = NULL;
+  *truncated = false;
+  if (json_object_object_get_ex(root, "Config", &conf))
+    json_object_object_get_ex(conf, "Volumes", &vols);
+  size_t n =
+      json_object_is_type(vols, json_type_object) ? (size_t)json_object_object_length(vols) : 0;
+  if (n > DK_IMAGE_VOLUMES_MAX) {
+    n = DK_IMAGE_VOLUMES_MAX;
+    *truncated = true;
+  }
+  char **v = calloc(n + 1, sizeof *v);
+  if (!v || !n)
+    return v;
+  size_t k = 0;
+  json_object_object_foreach(vols, key, val) {
+    (void)val;
+    if (k == n)
+      break;
+    if (!(v[k++] = strdup(key))) {
+      dk_strv_free(v);
+      return NULL;
+    }
+  }
+  return v;
 }
 
 /* NULL-terminated copy of a JSON array of strings (never NULL on success). */
@@ -135,8 +199,9 @@ int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
   if (json_object_object_get_ex(o, "Size", &size))
     i->size = json_object_get_int64(size);
   i->raw_json = dk__json_text(o);
+  i->volumes = volumes_from_json(o, &i->volumes_truncated);
   json_object_put(o);
-  if (!i->id || !i->repo_tags || !i->raw_json) {
+  if (!i->id || !i->repo_tags || !i->raw_json || !i->volumes) {
     dk_image_info_free(i);
     return dk__err(DK_EPROTO, 0, "image inspect: answer without an Id");
   }

@@ -56,9 +56,22 @@ typedef struct dk_image_info {
   char *created;    /* RFC 3339; NULL when the image config has none (omitted from API 1.44) */
   int64_t size;
   char *raw_json;
+  /* Config.Volumes: the paths the image declares (VOLUME), as the engine
+   * stores them (not cleaned: "/var//x/" stays so), in its order;
+   * NULL-terminated, empty when none. At most DK_IMAGE_VOLUMES_MAX are
+   * kept, with volumes_truncated set past that. */
+  char **volumes;
+  bool volumes_truncated;
 } dk_image_info;
 
+/* A cap on the volumes kept from one image's metadata (a program's image
+ * is the program's input). */
+#define DK_IMAGE_VOLUMES_MAX 256
+
 int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name);
+/* A deep copy of i (NULL for NULL, or without memory); the caller frees it
+ * with dk_image_info_free(). */
+dk_image_info *dk_image_info_dup(const dk_image_info *i);
 void dk_image_info_free(dk_image_info *i);
 int dk_image_tag(dk_client *c, const char *image, const char *repo, const char *tag);
 int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune);

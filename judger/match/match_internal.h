@@ -55,6 +55,10 @@ typedef struct jd_ready {
   const char *const *cmd; /* spec's override or NULL (points into the spec) */
   bool cancelled;         /* its build failed: CANCEL */
   char *message;          /* why */
+  /* The image's inspect, taken once when the program is ready (its
+   * declared volumes, its entry point for judger-hold), read by every unit
+   * of it; NULL when that inspect failed: a unit then inspects itself. */
+  dk_image_info *info;
 } jd_ready;
 
 struct jd_unit {

@@ -38,6 +38,7 @@ void jd_ready_clear(jd_ready *r) {
   free(r->image);
   free(r->app_dir);
   free(r->message);
+  dk_image_info_free(r->info);
   memset(r, 0, sizeof *r);
 }
 
@@ -47,7 +48,19 @@ static int ready_copy(jd_ready *dst, const jd_ready *src) {
   dst->message = src->message ? strdup(src->message) : NULL;
   dst->cmd = src->cmd;
   dst->cancelled = src->cancelled;
-  return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) ? -1 : 0;
+  dst->info = dk_image_info_dup(src->info);
+  return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) || (src->info && !dst->info)
+             ? -1
+             : 0;
+}
+
+/* The image's inspect, once per program: every container of it reads its
+ * declared volumes (common/volumes.h) and its entry point from it. A
+ * failure is left to the units (they inspect themselves, and an image
+ * that is not there fails their create as it always did). */
+static void ready_inspect(jd_match *m, jd_ready *r) {
+  if (r->image && !r->cancelled && dk_image_inspect(&r->info, m->ctx->dk, r->image))
+    r->info = NULL;
 }
 
 /* One program to prepare, on a build thread: its progress lines carry its
@@ -182,6 +195,8 @@ static void *prep_worker(void *arg) {
     if (!j)
       return NULL;
     j->rc = prepare_one(set->m, j, j->p, j->domain, j->r, &j->why);
+    if (!j->rc)
+      ready_inspect(set->m, j->r);
     pthread_mutex_lock(&set->mu);
     /* A system fault or a game logic that did not build ends the match:
      * the builds not begun are not begun. */

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/oom.h"
 #include "common/util.h"
+#include "common/volumes.h"
 #include "match/exit_event.h"
 #include "match/hold.h"
 #include "match/match_internal.h"
@@ -131,7 +132,9 @@ typedef struct unit_cfg {
   dk_kv labels[4];
   const char *aliases[2];
   const char *entrypoint[2];
-  char **argv; /* the game logic's command, run by judger-hold */
+  char **argv;             /* the game logic's command, run by judger-hold */
+  dk_image_info *own_info; /* the image's inspect when its jd_ready has none */
+  jd_volumes vols;         /* the image's declared volumes, each a tmpfs */
 } unit_cfg;
 
 static int add_env(unit_cfg *c, const char *k, const char *v) {
@@ -160,6 +163,7 @@ static void unit_cfg_free(unit_cfg *c) {
   for (size_t i = 0; c->argv && c->argv[i]; i++)
     free(c->argv[i]);
   free(c->argv);
+  dk_image_info_free(c->own_info);
 }
 
 /* Appends one string to a NULL-terminated argv of n entries. */
@@ -188,19 +192,14 @@ static int argv_add(char ***argv, size_t *n, json_object *arr) {
  * Entrypoint, then the spec's cmd or the image's Cmd), handed to
  * judger-hold, which becomes the entry point: the game logic's PID 1, or a
  * warm player's shim ("--warm", which execs it on the go). */
-static int hold_argv(unit_cfg *c, jd_unit *u, const jd_ready *r) {
-  dk_image_info *info = NULL;
-  int rc = dk_image_inspect(&info, u->m->ctx->dk, r->image);
-  if (rc)
-    return rc;
+static int hold_argv(unit_cfg *c, jd_unit *u, const jd_ready *r, const dk_image_info *info) {
   json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *ep = NULL, *cmd = NULL;
-  dk_image_info_free(info);
   if (json_object_object_get_ex(root, "Config", &conf)) {
     json_object_object_get_ex(conf, "Entrypoint", &ep);
     json_object_object_get_ex(conf, "Cmd", &cmd);
   }
   size_t n = 0;
-  rc = u->warm ? argv_push(&c->argv, &n, "--warm") : 0;
+  int rc = u->warm ? argv_push(&c->argv, &n, "--warm") : 0;
   size_t first = n;
   if (!rc)
     rc = argv_add(&c->argv, &n, ep);
@@ -226,6 +225,14 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   const jd_ready *r = gl ? &m->gl_ready : &m->ai_ready[u->ai];
   const jd_role_limits *lim = gl ? &s->limits.game_logic : jd_match_player_limits(s, u->ai);
   memset(c, 0, sizeof *c);
+  /* The program's inspect from its preparation: none per container. */
+  const dk_image_info *info = r->info;
+  if (!info) {
+    int irc = dk_image_inspect(&c->own_info, m->ctx->dk, r->image);
+    if (irc)
+      return irc;
+    info = c->own_info;
+  }
   jd_limits_host_config(&c->cc.host, &c->store, lim, u->net_name ? u->net_name : m->net_name);
   c->cc.image = r->image;
   c->cc.cmd = r->cmd;
@@ -266,7 +273,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     if (!rc)
       rc = add_bind(c, m->outputs_path, JD_HOLD_FIFO, false);
     if (!rc)
-      rc = hold_argv(c, u, r);
+      rc = hold_argv(c, u, r, info);
     jd_limits_game_logic_out(&c->cc.host, &c->store, s->limits.out_max);
   } else if (u->warm) {
     /* Its identity comes with the go (jd_warm_go). */
@@ -277,7 +284,7 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     if (!rc)
       rc = add_bind(c, u->go_path, JD_WARM_FIFO, true);
     if (!rc)
-      rc = hold_argv(c, u, r);
+      rc = hold_argv(c, u, r, info);
   } else {
     char n[16];
     snprintf(n, sizeof n, "%d", u->ai);
@@ -294,6 +301,18 @@ static int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     rc = add_bind(c, r->app_dir, "/app", true);
   c->cc.env = c->env;
   c->cc.host.binds = c->binds;
+  /* Each declared volume a tmpfs as big as /tmp, counted in the memory
+   * limit: no anonymous volume on the host's disk (common/volumes.h). A
+   * path that cannot be covered refuses the image (unit_create_start). */
+  char err[200];
+  if (!rc && jd_volumes_cover(&c->vols, (const char *const *)info->volumes, info->volumes_truncated,
+                              c->cc.host.tmpfs, c->cc.host.ntmpfs, c->cc.host.binds, lim->tmpfs,
+                              err, sizeof err)) {
+    jd_log(JD_LOG_ERROR, "match.volumes", "%s: %s", u->cname, err);
+    rc = DK_EINTERNAL;
+  }
+  c->cc.host.tmpfs = c->vols.tmpfs;
+  c->cc.host.ntmpfs = c->vols.ntmpfs;
   return rc;
 }
 
@@ -353,6 +372,14 @@ static bool workdir_refused(jd_unit *u, const char *image) {
  * could not start, given a non-zero exit code (RE). */
 static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   dk_client *dk = u->m->ctx->dk;
+  if (cfg->vols.refused) {
+    /* Its image declares a volume the judger cannot cover: the program's
+     * fault, like an image whose WORKDIR is a file (RE, 126). */
+    if (asprintf(&u->message, "image refused: %s", cfg->vols.why) < 0)
+      u->message = NULL;
+    u->exit_code = 126;
+    return -1;
+  }
   char *id = NULL;
   int rc = dk_container_create(&id, dk, u->cname, &cfg->cc);
   if (rc) {
