@@ -1,24 +1,30 @@
 /* The judger's seccomp profile (see seccomp.h): two tables, one JSON
- * string. docs/security.md says what is refused; keep it in step.
+ * string, built once. docs/security.md says what is refused; keep it in
+ * step. tests/judger/match/seccomp.c checks the structure,
+ * tests/judger/match/match_seccomp.c the calls in a player.
  *
  * Where the names come from: Docker's default profile (moby
- * profiles/seccomp/default.json), the calls it allows to every container
- * whatever its capabilities and architecture, plus arch_prctl (allowed on
+ * profiles/seccomp/default.json, engines 20.10 to 26.1), the calls it allows
+ * to every container whatever its capabilities, plus arch_prctl (allowed on
  * amd64), with
  *   - the i386/x32-only names left out (chown32, _llseek, *_time64,
- *     socketcall, ipc, ...): only the x86-64 ABI is allowed;
+ *     socketcall, ipc, ...): only the x86-64 ABI is in the profile;
  *   - what the judger refuses on top of Docker left out: io_uring_enter,
- *     io_uring_register, io_uring_setup (a large, often-patched kernel
- *     surface), clock_adjtime, name_to_handle_at (file handles of the host's
- *     file systems), memfd_secret (memory the kernel hides from itself);
+ *     io_uring_register, io_uring_setup (a large kernel surface with a
+ *     history of escapes; Docker 25 and later refuse it too), clock_adjtime
+ *     (nothing in a match needs the clock's state), name_to_handle_at (the
+ *     first half of open_by_handle_at), memfd_secret (memory taken out of
+ *     the kernel's own map);
  *   - socket, socketpair and personality moved to JD_SECCOMP_ARG0 below;
  *   - the calls Docker allows only with a capability (the judger drops them
  *     all: mount, setns, unshare, ptrace, bpf, perf_event_open, kcmp,
- *     process_vm_*, chroot, reboot, modules, clocks, ...) and those it does
- *     not allow at all (keyctl, add_key, request_key, userfaultfd, modify_ldt
- *     outside x86, ...) are simply absent.
+ *     process_vm_*, chroot, reboot, modules, clocks, ...), modify_ldt (Docker
+ *     allows it on x86 only: 16-bit segments are an old kernel attack
+ *     surface and no runtime of ours uses them) and those Docker never
+ *     allows (keyctl, add_key, request_key, userfaultfd, ...) are absent.
  * Anything absent is refused: EPERM, or ENOSYS past the highest number the
- * profile names (runc's stub), as for a call the kernel does not know. */
+ * profile names (runc's stub, as for a call the kernel does not know, so
+ * libc's fallbacks for newer calls work). */
 #include "match/seccomp.h"
 
 #include <pthread.h>
