@@ -447,7 +447,8 @@ typedef struct lookup {
   bool strict;       /* ARGs hidden behind a base image (its ENV would win) */
 } lookup;
 
-/* 1 with *value (NULL: unknown), for a name. */
+/* What a name holds: *value ("" when none), *unknown when it cannot be
+ * known. */
 static void lookup_get(const lookup *lk, const char *name, const char **value, bool *unknown) {
   *value = "";
   *unknown = false;
@@ -695,9 +696,12 @@ static void scope_clear(df_state *st, scope *s) {
   s->n = 0;
 }
 
-/* 0, or -1 when memory runs out or past a cap (st->out says which). */
+/* Records the first refusal (the line and instruction being read, and why)
+ * in st->out; returns -1, so a check can `return refuse(...)`. */
 static int refuse(df_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Sets name in s (value NULL: unknown): 0, or -1 when memory runs out
+ * (st->oom) or past a cap (refused). */
 static int scope_set(df_state *st, scope *s, const char *name, const char *value) {
   size_t need = strlen(name) + 1 + (value ? strlen(value) + 1 : 0);
   var *v = (var *)scope_find(s, name);
