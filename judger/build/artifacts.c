@@ -20,9 +20,11 @@
 #include "build/sanitise.h"
 #include "common/clock.h"
 #include "common/crfold.h"
+#include "common/fs.h"
 #include "common/labels.h"
 #include "common/oom.h"
 #include "common/util.h"
+#include "common/volumes.h"
 #include "match/hold.h"
 #include "match/hold/hold_build.h"
 
@@ -64,6 +66,8 @@ typedef struct build_io {
   const char *hold;
   const char *fifo;
   const char *const *argv;
+  char **volumes; /* the image's Config.Volumes (common/volumes.h) */
+  bool volumes_truncated;
 } build_io;
 
 /* One program build: who, with what limits (defaults filled in), and where
@@ -118,8 +122,8 @@ typedef struct run_outcome {
  * it, so a host running N builds needs N x memory of RAM as before, and a
  * build whose artifacts and working set pass `memory` is MLE (raise the
  * memory limit with the artifacts cap for programs that leave big trees). */
-static int create_container(char **cid, const build_job *job, const char *src_dir,
-                            const char *image_id) {
+static int create_container(char **cid, char *refused, size_t refusedlen, const build_job *job,
+                            const char *src_dir, const char *image_id) {
   const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
   const char *domain = jd_domain_name(job->domain);
   const jd_build_limits *lim = &job->lim;
@@ -155,6 +159,18 @@ static int create_container(char **cid, const build_job *job, const char *src_di
            (long long)(lim->artifacts_bytes > 4096 ? lim->artifacts_bytes : 4096),
            (long long)lim->artifacts_files + 1, JD_BUILD_UID, JD_BUILD_UID);
   dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}, {JD_BUILD_APP, app_opts}};
+  /* Each declared volume a tmpfs as big as /tmp, in the build's memory:
+   * no anonymous volume on the host's disk; one that cannot be covered
+   * refuses the image (CE, in *refused). */
+  jd_volumes vols;
+  char verr[200];
+  if (jd_volumes_cover(&vols, (const char *const *)job->io->volumes, job->io->volumes_truncated,
+                       tmpfs, 2, binds, lim->memory, verr, sizeof verr) ||
+      vols.refused) {
+    snprintf(refused, refusedlen, "%s", vols.refused ? vols.why : verr);
+    free(labels);
+    return vols.refused ? 0 : DK_EINTERNAL;
+  }
   const char *entrypoint[] = {JD_BUILD_HOLD, NULL};
   dk_container_config cfg = {
       .image = image_id,
@@ -173,8 +189,8 @@ static int create_container(char **cid, const build_job *job, const char *src_di
                .cap_drop = capdrop,
                .security_opt = secopt,
                .readonly_rootfs = true,
-               .tmpfs = tmpfs,
-               .ntmpfs = 2,
+               .tmpfs = vols.tmpfs,
+               .ntmpfs = vols.ntmpfs,
                /* Never the default bridge: the build's network, behind the proxy. */
                .network_mode = job->net ? job->net->network : "none",
                .init = -1, /* judger-hold is PID 1: it reaps, and kills what is left */
@@ -247,9 +263,14 @@ static int judge(run_outcome *o, const build_job *job, const char *cid, int64_t 
  * on every path. */
 static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
                      const char *image_id, dk_buf *log) {
-  char *cid = NULL;
+  char *cid = NULL, refused[400] = "";
   int stopped = 0;
-  int rc = create_container(&cid, job, app_dir, image_id);
+  int rc = create_container(&cid, refused, sizeof refused, job, app_dir, image_id);
+  if (!rc && !cid) {
+    o->verdict = JD_VERDICT_CE; /* its image declares a volume not covered */
+    snprintf(o->message, sizeof o->message, "build image refused: %s", refused);
+    return 0;
+  }
   int64_t started_ms = jd_unix_ms();
   if (!rc)
     rc = dk_container_start(job->ctx->dk, cid);
@@ -417,13 +438,16 @@ static void argv_free(char **argv) {
 
 /* The shim's argv: --build DEPTH, then the image's entrypoint and CMD, as
  * the engine would have run them. Returns 0 or a dk_error_code. */
-static int build_argv(char ***out, const build_job *job, const char *image_id) {
+static int build_argv(char ***out, build_io *io, const build_job *job, const char *image_id) {
   *out = NULL;
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, job->ctx->dk, image_id);
   if (rc)
     return rc;
   json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *part[2] = {NULL, NULL};
+  io->volumes = info->volumes; /* the same inspect: its declared volumes */
+  io->volumes_truncated = info->volumes_truncated;
+  info->volumes = NULL;
   dk_image_info_free(info);
   if (json_object_object_get_ex(root, "Config", &conf)) {
     json_object_object_get_ex(conf, "Entrypoint", &part[0]);
@@ -466,11 +490,12 @@ static int run_contained(run_outcome *o, const build_job *job, const char *tmp, 
                          const char *app, const char *image_id, dk_buf *log) {
   char fifo[PATH_MAX + 100];
   char *hold = NULL, **argv = NULL;
+  build_io io = {.volumes = NULL}; /* its volumes come with argv */
   copy_out co = {
       .fifo = -1, .gone = -1, .app = app, .lim = &job->lim, .log = DK_BUF_INIT(64 << 10)};
   bool running = false;
   snprintf(fifo, sizeof fifo, "%s/artifacts.fifo", tmp);
-  int rc = build_argv(&argv, job, image_id);
+  int rc = build_argv(&argv, &io, job, image_id); /* and io.volumes */
   if (rc)
     goto cleanup;
   rc = -1;
@@ -484,7 +509,9 @@ static int run_contained(run_outcome *o, const build_job *job, const char *tmp, 
   if (co.fifo < 0 || co.gone < 0 || (errno = pthread_create(&co.thread, NULL, copy_out_main, &co)))
     goto cleanup;
   running = true;
-  build_io io = {.hold = hold, .fifo = fifo, .argv = (const char *const *)argv};
+  io.hold = hold; /* io.volumes: build_argv's */
+  io.fifo = fifo;
+  io.argv = (const char *const *)argv;
   build_job j = *job;
   j.io = &io;
   rc = run_build_networked(o, &j, src, image_id, log);
@@ -517,9 +544,16 @@ cleanup:
   (void)unlink(fifo);
   dk_buf_free(&co.log);
   argv_free(argv);
+  dk_strv_free(io.volumes);
   free(hold);
   errno = saved;
   return rc;
+}
+
+/* A source past the artifacts caps: CE naming the cap. */
+static void source_over(run_outcome *o, const jd_fs_tally *t) {
+  o->verdict = JD_VERDICT_CE;
+  jd_fs_tally_message(o->message, sizeof o->message, t, "the source tree (copied into /app)");
 }
 
 /* Builds into tmp/app and fills a; an OK build gets its result.json in
@@ -539,14 +573,27 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   /* The build works on a copy: the source (a git export or a user's
    * directory) stays pristine, and a failed build leaves nothing. The
    * copy belongs to the build's unprivileged user, who reads it in. */
+  jd_fs_caps caps = {.bytes = job->lim.artifacts_bytes,
+                     .entries = job->lim.artifacts_files,
+                     .depth = job->lim.artifacts_depth};
+  jd_fs_tally tally;
   if (!build_image_id) {
-    if (jd_copy_tree(src_dir, app) != 0)
+    if (jd_copy_tree_capped(&tally, src_dir, app, &caps) != 0)
       return -1;
-    rc = sanitise(&o, job, app, &log);
+    if (tally.over)
+      source_over(&o, &tally);
+    else
+      rc = sanitise(&o, job, app, &log);
   } else {
-    if (jd_copy_tree(src_dir, src) != 0 || jd_chown_tree(src, JD_BUILD_UID, JD_BUILD_UID) != 0)
+    /* The source goes into /app, sized to the artifacts caps: one past
+     * them could never be built. */
+    if (jd_copy_tree_capped(&tally, src_dir, src, &caps) != 0 ||
+        (!tally.over && jd_chown_tree(src, JD_BUILD_UID, JD_BUILD_UID) != 0))
       return -1;
-    rc = run_contained(&o, job, tmp, src, app, build_image_id, &log);
+    if (tally.over)
+      source_over(&o, &tally);
+    else
+      rc = run_contained(&o, job, tmp, src, app, build_image_id, &log);
     int saved = errno;
     if (jd_rm_rf(src) != 0 && !rc)
       rc = -1;

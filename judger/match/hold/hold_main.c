@@ -70,10 +70,14 @@ static void octal(char *field, size_t width, uint64_t v) {
   snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)v);
 }
 
-static int header(const char *name, char type, uint64_t size, int mode) {
+/* link: a link's target for the linkname field (cut at its 100 bytes; a
+ * pax linkpath carries it whole), or NULL. */
+static int header_link(const char *name, char type, uint64_t size, int mode, const char *link) {
   char h[512];
   memset(h, 0, sizeof h);
   snprintf(h, 100, "%s", name);
+  if (link)
+    memcpy(h + 157, link, strlen(link) < 100 ? strlen(link) : 100);
   octal(h + 100, 8, (uint64_t)mode & 07777);
   octal(h + 108, 8, 0);
   octal(h + 116, 8, 0);
@@ -88,6 +92,10 @@ static int header(const char *name, char type, uint64_t size, int mode) {
     sum += (unsigned char)h[i];
   snprintf(h + 148, 8, "%06o", sum);
   return put(h, sizeof h);
+}
+
+static int header(const char *name, char type, uint64_t size, int mode) {
+  return header_link(name, type, size, mode, NULL);
 }
 
 /* One pax record "LEN key=value\n", LEN counting itself. */
@@ -259,7 +267,7 @@ static int bentry(const char *name, char type, uint64_t size, int mode, const ch
     if (pax_record(pax, sizeof pax, &len, kv))
       return -1;
   }
-  if (link) {
+  if (link && strlen(link) >= 100) {
     snprintf(kv, sizeof kv, "linkpath=%s", link);
     if (pax_record(pax, sizeof pax, &len, kv))
       return -1;
@@ -271,7 +279,9 @@ static int bentry(const char *name, char type, uint64_t size, int mode, const ch
   }
   if (len && (header("pax", 'x', len, 0644) || put(pax, len) || pad(len)))
     return -1;
-  return header(name, type, size, mode);
+  /* The linkname field too: libarchive reads a symbolic link whose field
+   * is empty as having no target, pax linkpath or not. */
+  return header_link(name, type, size, mode, link);
 }
 
 /* Writes the entries of dirfd (bpath holds its name, len bytes, "" for

@@ -34,8 +34,19 @@ static void put(const char *dir, const char *name, const char *text) {
   cr_assert_eq(jd_write_file(p, text, strlen(text)), 0);
 }
 
+/* A build image from the Dockerfile text df ("%s" = a mark unique to the
+ * test). */
+static void fx_init_df(fixture *f, const char *prefix, const char *df_fmt);
+
 /* A build image whose CMD is `sh -c SCRIPT`. */
 static void fx_init(fixture *f, const char *prefix, const char *script) {
+  char df[4096];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
+           script);
+  fx_init_df(f, prefix, df);
+}
+
+static void fx_init_df(fixture *f, const char *prefix, const char *df_fmt) {
   f->c = t_client();
   t_busybox_image(f->c);
   f->id = t_unique(prefix);
@@ -47,11 +58,10 @@ static void fx_init(fixture *f, const char *prefix, const char *script) {
   f->labels[1] = (dk_kv){"judger.test.id", f->label};
   put(f->src, "run.Dockerfile", "FROM " T_BUSYBOX_IMAGE "\n");
   put(f->src, "main.txt", "hello\n");
-  char df[1024];
+  char df[4200];
   /* Unique per test: concurrent tests must not share build-cache layers
    * that another test's clean-up removes. */
-  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
-           f->id, script);
+  snprintf(df, sizeof df, df_fmt, f->id);
   jd_env_image *img = NULL;
   t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
                            f->labels, 2, NULL, NULL, NULL));
@@ -373,6 +383,57 @@ Test(artifacts, half_removed_entry_is_no_hit_and_gc_finishes_it) {
   size_t n = 0;
   cr_assert_eq(jd_artifacts_gc(&n, f.state, 3600, false), 0);
   cr_assert_eq(n, 1, "gc left the half-removed entry");
+  assert_no_entries(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+/* ---- /app: a tmpfs of the artifacts cap, filled and emptied by judger-hold */
+
+Test(artifacts, entrypoint_and_cmd_run_over_the_source_with_its_links_and_modes) {
+  fixture f;
+  fx_init_df(&f, "artep",
+             "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nENTRYPOINT [\"sh\", \"-c\"]\n"
+             "CMD [\"./build.sh > out.txt && test -L link && echo ep-ok\"]\n");
+  put(f.src, "build.sh", "#!/bin/sh\necho built-by-script\n");
+  char p[4200];
+  snprintf(p, sizeof p, "%s/build.sh", f.src);
+  cr_assert_eq(chmod(p, 0755), 0);
+  snprintf(p, sizeof p, "%s/link", f.src);
+  cr_assert_eq(symlink("main.txt", p), 0);
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
+  cr_assert(strstr(a->log, "ep-ok"), "log: %s", a->log);
+  char *out = read_artifact(a, "out.txt"), target[64] = "";
+  cr_assert(out && !strcmp(out, "built-by-script\n"), "out.txt: %s", out);
+  free(out);
+  struct stat st;
+  snprintf(p, sizeof p, "%s/build.sh", a->dir);
+  cr_assert_eq(lstat(p, &st), 0);
+  cr_assert_eq(st.st_mode & 07777, 0755);
+  snprintf(p, sizeof p, "%s/link", a->dir);
+  cr_assert_eq(lstat(p, &st), 0);
+  cr_assert(S_ISLNK(st.st_mode));
+  cr_assert_eq(readlink(p, target, sizeof target - 1), 8);
+  cr_assert_str_eq(target, "main.txt");
+  assert_no_build_container(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
+
+Test(artifacts, source_past_the_artifacts_cap_is_ce_before_any_container) {
+  fixture f;
+  fx_init(&f, "artsrcbig", "echo ran");
+  static char big[2 << 20];
+  memset(big, 'x', sizeof big);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/big.bin", f.src);
+  cr_assert_eq(jd_write_file(p, big, sizeof big), 0);
+  jd_build_limits lim = {.artifacts_bytes = 1 << 20};
+  jd_artifacts *a = build(&f, &lim);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "CE", "%s\n%s", a->message, a->log);
+  cr_assert(a->message && strstr(a->message, "the source tree"), "%s", a->message);
+  cr_assert(!a->log || !strstr(a->log, "ran"), "the build ran: %s", a->log);
   assert_no_entries(&f);
   jd_artifacts_free(a);
   fx_fini(&f);
