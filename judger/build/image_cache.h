@@ -5,7 +5,13 @@
  * bytes is a sound cache key. It is tagged "<domain>-<id>-<op>:<sha256>"
  * and "<domain>-<id>-<op>:latest", and labelled judger.domain, judger.id,
  * judger.op, judger.dockerfile-sha256 (what `judger gc` selects on).
- * A cache hit costs one image inspect.
+ * A cache hit costs one image inspect and one image list (its size).
+ *
+ * RUN steps run under a parent cgroup with the limits' pids as pids.max
+ * where the judger can make it on the engine (build/run_cgroup.h), and an
+ * image larger than the limits' image_bytes is CE: removed when its build
+ * ends (its tag; :latest is moved only after the check), refused as is
+ * when found cached.
  */
 #ifndef JD_IMAGE_CACHE_H
 #define JD_IMAGE_CACHE_H
