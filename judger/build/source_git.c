@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/alloc.h>
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
 
@@ -36,15 +38,112 @@
 
 uint64_t jd_git_fetch_max = (uint64_t)512 * 1024 * 1024;
 
+/* Set when the capped allocator (below) refused an allocation on this
+ * thread: libgit2 does not always say why a call failed then. */
+static __thread bool alloc_refused;
+
 static const char *git_msg(void) {
   const git_error *e = git_error_last();
+  if (alloc_refused || (e && e->klass == GIT_ERROR_NOMEMORY)) {
+    alloc_refused = false;
+    return "an object needs more than 128 MiB of memory at once to be read (a delta over a "
+           "larger object?)";
+  }
   return e && e->message ? e->message : "unknown libgit2 error";
 }
 
+/* ---- libgit2's allocator, capped --------------------------------------------- */
+
+/* The largest single allocation libgit2 may make for the judger. A header
+ * check bounds what an object inflates to, not what inflating it costs: a
+ * delta is applied to its base, inflated whole, and a pack can hold a
+ * 13-byte run.Dockerfile as a delta over a gigabyte of zeros (a few
+ * megabytes compressed), which the fetch's indexer and every read would
+ * inflate. No allocation of libgit2's is that large otherwise: the largest
+ * object read is GIT_FILE_MAX, the indexer's tables for GIT_PACK_OBJECTS
+ * objects are tens of megabytes. A refused allocation fails the libgit2
+ * call ("out of memory"): the fetch or the read is the program's fault. */
+#define GIT_ALLOC_MAX (GIT_FILE_MAX + (size_t)28 * 1024 * 1024) /* 128 MiB: git_msg() */
+
+/* Whether n bytes (or nelem * elsize) may be allocated; notes a refusal. */
+static bool cap_ok(size_t nelem, size_t elsize) {
+  if (elsize && nelem > GIT_ALLOC_MAX / elsize) {
+    alloc_refused = true;
+    return false;
+  }
+  return true;
+}
+
+static void *cap_malloc(size_t n, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(n, 1) ? malloc(n) : NULL;
+}
+
+static void *cap_calloc(size_t nelem, size_t elsize, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(nelem, elsize) ? calloc(nelem, elsize) : NULL;
+}
+
+static char *cap_strdup(const char *str, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return strdup(str);
+}
+
+static char *cap_strndup(const char *str, size_t n, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(n, 1) ? strndup(str, n) : NULL;
+}
+
+static char *cap_substrdup(const char *str, size_t n, const char *file, int line) {
+  (void)file;
+  (void)line;
+  char *p = cap_ok(n, 1) ? malloc(n + 1) : NULL;
+  if (p) {
+    memcpy(p, str, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+static void *cap_realloc(void *ptr, size_t size, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(size, 1) ? realloc(ptr, size) : NULL;
+}
+
+static void *cap_reallocarray(void *ptr, size_t nelem, size_t elsize, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(nelem, elsize) ? realloc(ptr, nelem * elsize) : NULL;
+}
+
+static void *cap_mallocarray(size_t nelem, size_t elsize, const char *file, int line) {
+  (void)file;
+  (void)line;
+  return cap_ok(nelem, elsize) ? malloc(nelem * elsize) : NULL;
+}
+
+static void cap_free(void *ptr) { free(ptr); }
+
+static void set_allocator(void) {
+  static git_allocator a = {cap_malloc,       cap_calloc,      cap_strdup,
+                            cap_strndup,      cap_substrdup,   cap_realloc,
+                            cap_reallocarray, cap_mallocarray, cap_free};
+  git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &a);
+}
+
 /* git_libgit2_init() with the judger's settings: the bounded socket
- * (git_stream.h) and the pack object cap. */
+ * (git_stream.h), the pack object cap, the allocation cap (set once: it
+ * outlives shutdowns, and libgit2's own allocator is malloc's too). */
 static void git_init(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   git_libgit2_init();
+  pthread_once(&once, set_allocator);
+  alloc_refused = false;
   jd_git_stream_install();
   git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECTS, GIT_PACK_OBJECTS);
 }

@@ -711,3 +711,110 @@ Test(git_hostile, blob_of_300_mb_fetched_from_a_server_stays_under_the_rss_cap) 
   waitpid(d, NULL, 0);
   t_rmdir(tmp);
 }
+
+/* ---- a delta over a huge base ------------------------------------------------- */
+
+/* Writes into dir a pack (and its index) of two blobs: n zero bytes, and
+ * "FROM scratch\n" as a delta over them (the delta's header says 13 bytes;
+ * applying it inflates the base whole). Prints the small blob's id. Written
+ * by python3's zlib: the C tests link no zlib of their own. */
+static const char DELTA_PACK_PY[] =
+    "import sys, zlib, hashlib, struct\n"
+    "out, n = sys.argv[1], int(sys.argv[2])\n"
+    "df = b'FROM scratch\\n'\n"
+    "def objhdr(t, size):\n"
+    "    c = (t << 4) | (size & 15); size >>= 4; b = bytearray()\n"
+    "    while size:\n"
+    "        b.append(c | 0x80); c = size & 0x7f; size >>= 7\n"
+    "    b.append(c); return bytes(b)\n"
+    "def varint(v):\n"
+    "    b = bytearray()\n"
+    "    while True:\n"
+    "        c = v & 0x7f; v >>= 7\n"
+    "        if not v:\n"
+    "            b.append(c); return bytes(b)\n"
+    "        b.append(c | 0x80)\n"
+    "chunk = bytes(1 << 20)\n"
+    "pack = bytearray(b'PACK' + struct.pack('>II', 2, 2))\n"
+    "off1 = len(pack)\n"
+    "co = zlib.compressobj(1); body = bytearray(); left = n\n"
+    "h = hashlib.sha1(b'blob %d\\0' % n)\n"
+    "while left:\n"
+    "    k = min(left, len(chunk)); body += co.compress(chunk[:k]); h.update(chunk[:k]); left -= "
+    "k\n"
+    "body += co.flush()\n"
+    "e1 = objhdr(3, n) + bytes(body); pack += e1\n"
+    "off2 = len(pack)\n"
+    "delta = varint(n) + varint(len(df)) + bytes([len(df)]) + df\n"
+    "ofs = off2 - off1; ob = bytearray([ofs & 127]); ofs >>= 7\n"
+    "while ofs:\n"
+    "    ofs -= 1; ob.insert(0, 128 | (ofs & 127)); ofs >>= 7\n"
+    "e2 = objhdr(6, len(delta)) + bytes(ob) + zlib.compress(delta); pack += e2\n"
+    "psum = hashlib.sha1(pack).digest(); pack += psum\n"
+    "oid1 = h.digest(); oid2 = hashlib.sha1(b'blob %d\\0' % len(df) + df).digest()\n"
+    "ents = sorted([(oid1, zlib.crc32(e1), off1), (oid2, zlib.crc32(e2), off2)])\n"
+    "idx = bytearray(b'\\377tOc' + struct.pack('>I', 2))\n"
+    "for i in range(256):\n"
+    "    idx += struct.pack('>I', sum(1 for o, _, _ in ents if o[0] <= i))\n"
+    "for o, _, _ in ents: idx += o\n"
+    "for _, c, _ in ents: idx += struct.pack('>I', c & 0xffffffff)\n"
+    "for _, _, f in ents: idx += struct.pack('>I', f)\n"
+    "idx += psum; idx += hashlib.sha1(idx).digest()\n"
+    "open('%s/pack-%s.pack' % (out, psum.hex()), 'wb').write(pack)\n"
+    "open('%s/pack-%s.idx' % (out, psum.hex()), 'wb').write(idx)\n"
+    "print(oid2.hex())\n";
+
+static git_oid delta_pack(const char *tmp, const char *repo, size_t n) {
+  char script[4300], cmd[9000], packdir[4400];
+  snprintf(script, sizeof script, "%s/delta_pack.py", tmp);
+  snprintf(packdir, sizeof packdir, "%s/objects/pack", repo);
+  cr_assert_eq(jd_write_file(script, DELTA_PACK_PY, sizeof DELTA_PACK_PY - 1), 0);
+  snprintf(cmd, sizeof cmd, "python3 %s %s %zu", script, packdir, n);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  char hex[128] = "";
+  cr_assert(fgets(hex, sizeof hex, p), "%s printed nothing", cmd);
+  cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+  hex[strcspn(hex, "\n")] = '\0';
+  git_oid id;
+  cr_assert_eq(git_oid_fromstr(&id, hex), 0, "%s", hex);
+  return id;
+}
+
+Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_read) {
+  char *tmp = t_tmpdir("gitdelta");
+  char repo[4300], state[4300];
+  snprintf(repo, sizeof repo, "%s/repo.git", tmp);
+  snprintf(state, sizeof state, "%s/state", tmp);
+  git_repository *r = repo_new(repo);
+  git_oid df = delta_pack(tmp, repo, (size_t)1 << 30);
+  /* The pack came in after the repository was opened. */
+  git_odb *odb = NULL;
+  cr_assert_eq(git_repository_odb(&odb, r), 0);
+  cr_assert_eq(git_odb_refresh(odb), 0);
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  cr_assert_eq(git_odb_read_header(&size, &type, odb, &df), 0, "%s", git_error_last()->message);
+  cr_assert_eq(size, 13);
+  git_odb_free(odb);
+  entry e[] = {{"run.Dockerfile", df, GIT_FILEMODE_BLOB}, {NULL}};
+  commit_on_main(r, tree_of(r, e), "delta");
+  repo_free(r);
+  long before = peak_rss_kb();
+
+  /* Read in place: the header passes (13 bytes), applying the delta does not. */
+  jd_ctx ctx = {.state_dir = state};
+  jd_build_request req = {
+      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "main"}};
+  jd_build_result *res = NULL;
+  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
+  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
+  cr_assert(strstr(res->message, "more than 128 MiB of memory at once"), "%s", res->message);
+  cr_log_info("read: %s", res->message);
+  jd_build_result_free(res);
+
+  long peak = peak_rss_kb();
+  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
+  cr_log_info("peak RSS %ld kB (%ld kB before)", peak, before);
+  t_rmdir(tmp);
+}
