@@ -4,7 +4,14 @@
 # does not (the check can fail), its stop timeout leaves room for the
 # daemon's drain (grace_ms default in judger/daemon/config.c + teardown),
 # and its sandbox keeps the exposure score low (`systemd-analyze security`).
-# Under CI=true a missing systemd-analyze fails; elsewhere it skips (77).
+# Then the sandbox's file system, reproduced without systemd as PID 1 (a
+# mount namespace: every mount read-only as ProtectSystem=strict makes it,
+# a private /tmp, the state directory the one writable place): a build's
+# lock files (the base image's, the build proxy's, the build turns) are had
+# there, the build runs on its own network and leaves none. They used to be
+# in /run/lock, read-only under the unit: every image build failed.
+# Under CI=true a missing systemd-analyze, judger binary or engine fails;
+# elsewhere it skips (77).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 unit=$root/images/judger.service
@@ -42,4 +49,72 @@ score=$(systemd-analyze security --offline=true "$work/judger.service" 2>&1 |
   sed -n 's/.*Overall exposure level for judger.service: \([0-9.]*\).*/\1/p')
 [ -n "$score" ] || die "no exposure score"
 awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }' || die "exposure $score is over 3.0"
-echo "systemd_unit: verify clean, TimeoutStopSec=${stop}s vs grace_ms=$grace, exposure $score"
+
+# ---- the sandbox's file system, and a build's lock files in it ----
+skip() {
+  [ "${CI:-}" = true ] && die "$*"
+  echo "systemd_unit: SKIP: $*" >&2
+  exit 77
+}
+judger=${JUDGER_BIN:-}
+for j in "$judger" "$PWD/../bin/judger" "$root/build/bin/judger"; do
+  [ -n "$j" ] && [ -x "$j" ] && { judger=$(cd "$(dirname "$j")" && pwd)/judger; break; }
+done
+[ -x "$judger" ] || skip "no judger binary (build it, or set JUDGER_BIN)"
+command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1 ||
+  skip "the engine does not answer (run images/setup-host.sh)"
+grep -q '^ProtectSystem=strict$' "$unit" || die "ProtectSystem=strict is gone: update this test"
+grep -q '^PrivateTmp=yes$' "$unit" || die "PrivateTmp=yes is gone: update this test"
+grep -q '^StateDirectory=judger$' "$unit" || die "StateDirectory=judger is gone: update this test"
+# The base image and the proxy's are the engine's, made once (outside the
+# sandbox: debootstrap is not the unit's to run, docs/deployment.md).
+"$judger" build --base-image -q >/dev/null || die "cannot make the base image"
+# The state dir stands in for /var/lib/judger: on the root file system,
+# outside /tmp (the sandbox's /tmp is its own).
+state=$(mktemp -d /var/tmp/judger-unit-state.XXXXXX)
+host=unit-sandbox-$$
+id=unit-sandbox-$$
+trap 'rm -rf "$work" "$state"; docker image rm -f $(docker images -q --filter label=judger.id=$id) >/dev/null 2>&1 || true' EXIT
+mkdir "$state/src"
+printf 'FROM scratch\nLABEL judger.test=1\n' >"$state/src/run.Dockerfile"
+cat >"$work/inside.sh" <<'INSIDE'
+set -euo pipefail
+state=$1 judger=$2 host=$3 id=$4
+# ProtectSystem=strict: every mount read-only but the kernel's API trees.
+findmnt -rn -o TARGET | while read -r m; do
+  case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+mount --bind "$state" "$state" && mount -o remount,bind,rw "$state" # StateDirectory=
+mount -t tmpfs -o mode=1777 tmpfs /tmp                                # PrivateTmp=
+# The sandbox holds: what the judger used before is read-only now.
+! touch /run/lock/judger-unit-probe 2>/dev/null || { echo "INSIDE: /run/lock is writable"; exit 1; }
+! touch /var/lib/judger-unit-probe 2>/dev/null || { echo "INSIDE: /var/lib is writable"; exit 1; }
+touch "$state/probe" || { echo "INSIDE: the state dir is read-only"; exit 1; }
+export JUDGER_STATE_DIR=$state JUDGER_HOST_ID=$host
+# The base image's lock: had (a tag that never exists, a mirror that
+# refuses: debootstrap is what fails, not the lock).
+rc=0
+out=$(JUDGER_DEBIAN_MIRROR=http://127.0.0.1:9/debian "$judger" build -q \
+  --base-image="judger-test/$id:none" 2>&1) || rc=$?
+case "$rc:$out" in
+  *"cannot lock"* | *"Read-only"* | *"waited"*) echo "INSIDE: base image lock: $out"; exit 1 ;;
+  "3:"*"debootstrap --variant=minbase bookworm"*"failed"*) ;;
+  *) echo "INSIDE: base image (exit $rc): $out"; exit 1 ;;
+esac
+# An image build: the proxy's lock, the build's network, its cache.
+out=$("$judger" build -q --domain ai --id "$id" --op run --source "$state/src" 2>&1) ||
+  { echo "INSIDE: build failed: $out"; exit 1; }
+echo "INSIDE: ok"
+INSIDE
+out=$(unshare -m --propagation private bash "$work/inside.sh" "$state" "$judger" "$host" "$id" 2>&1) ||
+  die "in the sandbox: $out"
+echo "$out" | grep -q '^INSIDE: ok$' || die "in the sandbox: $out"
+[ -f "$state/locks/build-base-image" ] && [ ! -L "$state/locks/build-base-image" ] ||
+  die "no base image lock in the state dir"
+[ -f "$state/locks/build-proxy" ] || die "no build proxy lock in the state dir"
+[ ! -e /run/lock/judger-unit-probe ] || die "the sandbox wrote /run/lock"
+left=$(docker network ls -q --filter "label=judger.host=$host")
+[ -z "$left" ] || die "the build left its network: $left"
+echo "systemd_unit: verify clean, TimeoutStopSec=${stop}s vs grace_ms=$grace, exposure $score;" \
+  "a build under ProtectSystem=strict: locks in the state dir, no network left"
