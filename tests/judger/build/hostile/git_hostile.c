@@ -734,8 +734,21 @@ static const char DELTA_PACK_PY[] =
     "        if not v:\n"
     "            b.append(c); return bytes(b)\n"
     "        b.append(c | 0x80)\n"
+    "def oid(kind, body):\n"
+    "    return hashlib.sha1(b'%s %d\\0' % (kind, len(body)) + body).digest()\n"
     "chunk = bytes(1 << 20)\n"
-    "pack = bytearray(b'PACK' + struct.pack('>II', 2, 2))\n"
+    "oid2 = oid(b'blob', df)\n"
+    "tree = b'100644 run.Dockerfile\\0' + oid2\n"
+    "commit = b'tree %s\\nauthor t <t@t> 0 +0000\\ncommitter t <t@t> 0 +0000\\n\\nx\\n' % "
+    "oid(b'tree', tree).hex().encode()\n"
+    "full = len(sys.argv) > 3\n"
+    "ents = []\n"
+    "pack = bytearray(b'PACK' + struct.pack('>II', 2, 4 if full else 2))\n"
+    "def put(o, e):\n"
+    "    ents.append((o, zlib.crc32(e), len(pack))); pack.extend(e)\n"
+    "if full:\n"
+    "    put(oid(b'commit', commit), objhdr(1, len(commit)) + zlib.compress(commit))\n"
+    "    put(oid(b'tree', tree), objhdr(2, len(tree)) + zlib.compress(tree))\n"
     "off1 = len(pack)\n"
     "co = zlib.compressobj(1); body = bytearray(); left = n\n"
     "h = hashlib.sha1(b'blob %d\\0' % n)\n"
@@ -743,16 +756,15 @@ static const char DELTA_PACK_PY[] =
     "    k = min(left, len(chunk)); body += co.compress(chunk[:k]); h.update(chunk[:k]); left -= "
     "k\n"
     "body += co.flush()\n"
-    "e1 = objhdr(3, n) + bytes(body); pack += e1\n"
+    "put(h.digest(), objhdr(3, n) + bytes(body))\n"
     "off2 = len(pack)\n"
     "delta = varint(n) + varint(len(df)) + bytes([len(df)]) + df\n"
     "ofs = off2 - off1; ob = bytearray([ofs & 127]); ofs >>= 7\n"
     "while ofs:\n"
     "    ofs -= 1; ob.insert(0, 128 | (ofs & 127)); ofs >>= 7\n"
-    "e2 = objhdr(6, len(delta)) + bytes(ob) + zlib.compress(delta); pack += e2\n"
+    "put(oid2, objhdr(6, len(delta)) + bytes(ob) + zlib.compress(delta))\n"
     "psum = hashlib.sha1(pack).digest(); pack += psum\n"
-    "oid1 = h.digest(); oid2 = hashlib.sha1(b'blob %d\\0' % len(df) + df).digest()\n"
-    "ents = sorted([(oid1, zlib.crc32(e1), off1), (oid2, zlib.crc32(e2), off2)])\n"
+    "ents.sort()\n"
     "idx = bytearray(b'\\377tOc' + struct.pack('>I', 2))\n"
     "for i in range(256):\n"
     "    idx += struct.pack('>I', sum(1 for o, _, _ in ents if o[0] <= i))\n"
@@ -762,23 +774,36 @@ static const char DELTA_PACK_PY[] =
     "idx += psum; idx += hashlib.sha1(idx).digest()\n"
     "open('%s/pack-%s.pack' % (out, psum.hex()), 'wb').write(pack)\n"
     "open('%s/pack-%s.idx' % (out, psum.hex()), 'wb').write(idx)\n"
-    "print(oid2.hex())\n";
+    "print(oid2.hex()); print(oid(b'commit', commit).hex()); print('%s/pack-%s.pack' % (out, "
+    "psum.hex()))\n";
 
-static git_oid delta_pack(const char *tmp, const char *repo, size_t n) {
-  char script[4300], cmd[9000], packdir[4400];
+/* What DELTA_PACK_PY made. */
+typedef struct delta_pack_out {
+  git_oid dockerfile; /* the 13-byte blob, a delta */
+  char commit[64];    /* with full: a commit of a tree holding it */
+  char pack[4600];    /* the pack's path */
+} delta_pack_out;
+
+/* Writes the pack into dir: the two blobs, and with full a commit and its
+ * tree before them (a whole history to serve). */
+static delta_pack_out delta_pack(const char *tmp, const char *dir, size_t n, bool full) {
+  char script[4300], cmd[9000];
   snprintf(script, sizeof script, "%s/delta_pack.py", tmp);
-  snprintf(packdir, sizeof packdir, "%s/objects/pack", repo);
   cr_assert_eq(jd_write_file(script, DELTA_PACK_PY, sizeof DELTA_PACK_PY - 1), 0);
-  snprintf(cmd, sizeof cmd, "python3 %s %s %zu", script, packdir, n);
+  snprintf(cmd, sizeof cmd, "python3 %s %s %zu%s", script, dir, n, full ? " full" : "");
   FILE *p = popen(cmd, "r");
   cr_assert(p);
   char hex[128] = "";
+  delta_pack_out out = {0};
   cr_assert(fgets(hex, sizeof hex, p), "%s printed nothing", cmd);
+  cr_assert(fgets(out.commit, sizeof out.commit, p), "%s printed no commit", cmd);
+  cr_assert(fgets(out.pack, sizeof out.pack, p), "%s printed no pack", cmd);
   cr_assert_eq(pclose(p), 0, "%s failed", cmd);
   hex[strcspn(hex, "\n")] = '\0';
-  git_oid id;
-  cr_assert_eq(git_oid_fromstr(&id, hex), 0, "%s", hex);
-  return id;
+  out.commit[strcspn(out.commit, "\n")] = '\0';
+  out.pack[strcspn(out.pack, "\n")] = '\0';
+  cr_assert_eq(git_oid_fromstr(&out.dockerfile, hex), 0, "%s", hex);
+  return out;
 }
 
 Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_read) {
@@ -787,7 +812,9 @@ Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_read) {
   snprintf(repo, sizeof repo, "%s/repo.git", tmp);
   snprintf(state, sizeof state, "%s/state", tmp);
   git_repository *r = repo_new(repo);
-  git_oid df = delta_pack(tmp, repo, (size_t)1 << 30);
+  char packdir[4400];
+  snprintf(packdir, sizeof packdir, "%s/objects/pack", repo);
+  git_oid df = delta_pack(tmp, packdir, (size_t)1 << 30, false).dockerfile;
   /* The pack came in after the repository was opened. */
   git_odb *odb = NULL;
   cr_assert_eq(git_repository_odb(&odb, r), 0);
@@ -816,5 +843,107 @@ Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_read) {
   long peak = peak_rss_kb();
   cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
   cr_log_info("peak RSS %ld kB (%ld kB before)", peak, before);
+  t_rmdir(tmp);
+}
+
+/* A git:// server that answers every fetch with one pack as it is (a real
+ * server's pack-objects would rewrite it): protocol v0, no side band. */
+typedef struct pack_server {
+  int lfd, port;
+  const char *commit;
+  char *pack;
+  size_t len;
+  pthread_t th;
+  atomic_bool stop;
+} pack_server;
+
+/* Reads one pkt-line into buf (NUL-terminated): its length, 0 for a flush,
+ * -1 at the end of the stream. */
+static int pkt_read(int fd, char *buf, size_t cap) {
+  char hdr[5] = "";
+  if (recv(fd, hdr, 4, MSG_WAITALL) != 4)
+    return -1;
+  int n = (int)strtol(hdr, NULL, 16);
+  if (n == 0)
+    return 0;
+  if (n < 4 || (size_t)(n - 4) >= cap || recv(fd, buf, (size_t)n - 4, MSG_WAITALL) != n - 4)
+    return -1;
+  buf[n - 4] = '\0';
+  return n - 4;
+}
+
+static void pkt_write(int fd, const char *data, size_t len) {
+  char hdr[5];
+  snprintf(hdr, sizeof hdr, "%04zx", len + 4);
+  (void)send(fd, hdr, 4, MSG_NOSIGNAL);
+  (void)send(fd, data, len, MSG_NOSIGNAL);
+}
+
+static void *pack_server_main(void *ud) {
+  pack_server *ps = ud;
+  while (!atomic_load(&ps->stop)) {
+    int c = accept4(ps->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+      break;
+    char buf[65536];
+    if (pkt_read(c, buf, sizeof buf) > 0) { /* git-upload-pack /repo.git\0host=...\0 */
+      char line[256];
+      int n = snprintf(line, sizeof line, "%s HEAD%cofs-delta\n", ps->commit, '\0');
+      pkt_write(c, line, (size_t)n);
+      n = snprintf(line, sizeof line, "%s refs/heads/main\n", ps->commit);
+      pkt_write(c, line, (size_t)n);
+      (void)send(c, "0000", 4, MSG_NOSIGNAL);
+      int got;
+      while ((got = pkt_read(c, buf, sizeof buf)) >= 0)
+        if (got > 0 && !strncmp(buf, "done", 4)) {
+          (void)send(c, "0008NAK\n", 8, MSG_NOSIGNAL);
+          (void)send(c, ps->pack, ps->len, MSG_NOSIGNAL);
+          break;
+        }
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_fetched) {
+  char *tmp = t_tmpdir("gitdeltanet");
+  char state[4300];
+  snprintf(state, sizeof state, "%s/state", tmp);
+  delta_pack_out dp = delta_pack(tmp, tmp, (size_t)1 << 30, true);
+  pack_server ps = {.commit = dp.commit};
+  cr_assert_eq(jd_read_file(&ps.pack, &ps.len, dp.pack, 64 << 20), 0, "%s", dp.pack);
+  ps.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  cr_assert_eq(bind(ps.lfd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(ps.lfd, 4), 0);
+  cr_assert_eq(getsockname(ps.lfd, (struct sockaddr *)&a, &al), 0);
+  ps.port = ntohs(a.sin_port);
+  cr_assert_eq(pthread_create(&ps.th, NULL, pack_server_main, &ps), 0);
+  char url[256];
+  snprintf(url, sizeof url, "git://127.0.0.1:%d/repo.git", ps.port);
+  long before = peak_rss_kb();
+
+  jd_ctx ctx = {.state_dir = state};
+  jd_build_request req = {
+      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"}};
+  jd_build_result *res = NULL;
+  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
+  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
+  cr_assert(strstr(res->message, "cannot fetch") &&
+                strstr(res->message, "more than 128 MiB of memory at once"),
+            "%s", res->message);
+  cr_log_info("fetched: %s", res->message);
+  jd_build_result_free(res);
+  long peak = peak_rss_kb();
+  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
+  cr_log_info("peak RSS %ld kB (%ld kB before)", peak, before);
+
+  atomic_store(&ps.stop, true);
+  shutdown(ps.lfd, SHUT_RDWR);
+  pthread_join(ps.th, NULL);
+  close(ps.lfd);
+  free(ps.pack);
   t_rmdir(tmp);
 }
