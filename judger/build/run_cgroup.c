@@ -117,6 +117,66 @@ static int open_pids_hierarchy(int root, char *err, size_t errlen) {
   return fcntl(root, F_DUPFD_CLOEXEC, 0);
 }
 
+/* Removes the parent from every hierarchy it is in (v1: one per
+ * controller, made by the engine's runc; v2: the root itself). 0 when it
+ * is gone from all of them, -1 when one still holds a child. */
+static int remove_everywhere(int root, const char *name) {
+  int dup = fcntl(root, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+  if (!d) {
+    if (dup >= 0)
+      close(dup);
+    return 0; /* nothing more can be done */
+  }
+  int busy = 0;
+  if (unlinkat(root, name, AT_REMOVEDIR) != 0 && errno == EBUSY)
+    busy = -1;
+  rewinddir(d);
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+      continue; /* "cpu" -> "cpu,cpuacct" links name a hierarchy twice */
+    int h = openat(root, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (h < 0)
+      continue;
+    if (unlinkat(h, name, AT_REMOVEDIR) != 0 && errno == EBUSY)
+      busy = -1;
+    close(h);
+  }
+  closedir(d);
+  return busy;
+}
+
+/* Parents left by a judger that died during a build (a parent is removed
+ * when its build ends): older than a day and holding no process. A live
+ * build's parent is younger than any build's wall time. */
+#define STALE_S (24 * 3600)
+
+static void sweep_stale(int root, int hier) {
+  int dup = fcntl(hier, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+  if (!d) {
+    if (dup >= 0)
+      close(dup);
+    return;
+  }
+  time_t now = time(NULL);
+  for (struct dirent *e; (e = readdir(d));) {
+    struct stat st;
+    char cur[32];
+    if (strncmp(e->d_name, JD_RUN_CGROUP_PREFIX, strlen(JD_RUN_CGROUP_PREFIX)) ||
+        fstatat(hier, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+        now - st.st_mtime < STALE_S)
+      continue;
+    int fd = openat(hier, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    bool empty = fd >= 0 && read_small(fd, "pids.current", cur, sizeof cur) == 0 && atoll(cur) == 0;
+    if (fd >= 0)
+      close(fd);
+    if (empty)
+      (void)remove_everywhere(root, e->d_name);
+  }
+  closedir(d);
+}
+
 static void make_name(char *out, size_t n) {
   static atomic_uint counter;
   unsigned r = 0;
@@ -158,6 +218,7 @@ int jd_run_cgroup_create(jd_run_cgroup **out, dk_client *c, int64_t pids, char *
   hier = open_pids_hierarchy(cg->root_fd, err, errlen);
   if (hier < 0)
     goto fail;
+  sweep_stale(cg->root_fd, hier);
   make_name(cg->name, sizeof cg->name);
   snprintf(cg->parent, sizeof cg->parent, "/%s", cg->name);
   if (mkdirat(hier, cg->name, 0755) != 0) {
@@ -191,35 +252,6 @@ int64_t jd_run_cgroup_peak(const jd_run_cgroup *cg) {
   if (!cg || read_small(cg->dir_fd, "pids.peak", buf, sizeof buf) != 0)
     return -1;
   return strtoll(buf, NULL, 10);
-}
-
-/* Removes the parent from every hierarchy it is in (v1: one per
- * controller, made by the engine's runc; v2: the root itself). 0 when it
- * is gone from all of them, -1 when one still holds a child. */
-static int remove_everywhere(int root, const char *name) {
-  int dup = fcntl(root, F_DUPFD_CLOEXEC, 0);
-  DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
-  if (!d) {
-    if (dup >= 0)
-      close(dup);
-    return 0; /* nothing more can be done */
-  }
-  int busy = 0;
-  if (unlinkat(root, name, AT_REMOVEDIR) != 0 && errno == EBUSY)
-    busy = -1;
-  rewinddir(d);
-  for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-      continue; /* "cpu" -> "cpu,cpuacct" links name a hierarchy twice */
-    int h = openat(root, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (h < 0)
-      continue;
-    if (unlinkat(h, name, AT_REMOVEDIR) != 0 && errno == EBUSY)
-      busy = -1;
-    close(h);
-  }
-  closedir(d);
-  return busy;
 }
 
 void jd_run_cgroup_free(jd_run_cgroup *cg, int wait_ms) {

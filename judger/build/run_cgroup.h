@@ -41,7 +41,8 @@ typedef struct jd_run_cgroup {
 
 /* Makes a parent cgroup with pids.max = pids on the engine c talks to.
  * 0 with *out set, or -1 with a one-line reason in err (nothing left
- * behind). Free with jd_run_cgroup_free(). */
+ * behind). Free with jd_run_cgroup_free(). Parents a judger killed during
+ * a build left (a day old, no process in them) are removed on the way. */
 int jd_run_cgroup_create(jd_run_cgroup **out, dk_client *c, int64_t pids, char *err, size_t errlen);
 
 /* The most processes the parent held at once (pids.peak), or -1 when the

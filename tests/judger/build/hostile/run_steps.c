@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/image_cache.h"
@@ -245,4 +247,47 @@ Test(run_steps, a_cached_image_past_a_lower_cap_is_ce, .timeout = 300) {
   jd_env_image_free(hit);
   jd_env_image_free(img);
   fx_fini(&f);
+}
+
+Test(run_steps, a_parent_left_by_a_dead_judger_is_swept, .timeout = 300) {
+  fixture f;
+  fx_init(&f, "rssweep");
+  /* What a judger killed during a build leaves: an empty parent, two days
+   * old, in the pids hierarchy (and the engine's copies elsewhere). */
+  int pids = engine_pids_dir(f.c);
+  char stale[96];
+  snprintf(stale, sizeof stale, JD_RUN_CGROUP_PREFIX "%d-999999-deadbeef", (int)getpid());
+  cr_assert_eq(mkdirat(pids, stale, 0755), 0, "mkdir %s", stale);
+  struct timespec old[2] = {{time(NULL) - 2 * 86400, 0}, {time(NULL) - 2 * 86400, 0}};
+  cr_assert_eq(utimensat(pids, stale, old, AT_SYMLINK_NOFOLLOW), 0);
+  /* A young one (a build that has not reached its first RUN) stays. */
+  char young[96];
+  snprintf(young, sizeof young, JD_RUN_CGROUP_PREFIX "%d-999998-cafe", (int)getpid());
+  cr_assert_eq(mkdirat(pids, young, 0755), 0, "mkdir %s", young);
+  cr_assert_eq(own_cgroups_left(f.c), 2);
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s\n", f.id);
+  jd_build_limits lim = {.image_network = "none"};
+  jd_env_image *img = ensure(&f, df, &lim);
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message);
+  struct stat st;
+  cr_assert_neq(fstatat(pids, stale, &st, AT_SYMLINK_NOFOLLOW), 0, "the stale parent stayed");
+  cr_assert_eq(fstatat(pids, young, &st, AT_SYMLINK_NOFOLLOW), 0, "a young parent was swept");
+  cr_assert_eq(unlinkat(pids, young, AT_REMOVEDIR), 0);
+  close(pids);
+  jd_env_image_free(img);
+  fx_fini(&f);
+}
+
+Test(run_steps, an_engine_over_tcp_gets_no_parent_and_the_reason) {
+  dk_client_opts o = {.host = "tcp://127.0.0.1:9"};
+  dk_client *c = NULL;
+  t_ok(dk_client_new(&c, &o));
+  jd_run_cgroup *cg = NULL;
+  char err[512] = "";
+  cr_assert_eq(jd_run_cgroup_create(&cg, c, 256, err, sizeof err), -1);
+  cr_assert_null(cg);
+  cr_assert(strstr(err, "not reached by a unix socket"), "%s", err);
+  jd_run_cgroup_free(NULL, 0);
+  dk_client_free(c);
 }
