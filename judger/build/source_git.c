@@ -691,7 +691,8 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
 /* What (a branch, tag, commit id or another rev-parse expression) as an
  * object id. Names and ids are resolved without inflating any object; only
  * other expressions (HEAD~2, main^{tree}...) go through libgit2's
- * rev-parse, which reads the objects it walks. */
+ * rev-parse, which reads the objects it walks (through the bounded object
+ * database). */
 static int resolve_oid(git_oid *out, git_repository *repo, const char *what) {
   git_reference *ref = NULL, *direct = NULL;
   if (is_full_oid(what))

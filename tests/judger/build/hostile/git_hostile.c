@@ -6,6 +6,7 @@
  * a fetch past the byte cap. Nothing here needs the engine: a source is
  * opened before any engine call. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -632,6 +633,21 @@ Test(git_hostile, fetch_past_the_byte_cap_is_refused_and_the_mirror_still_works)
   char err[1024] = "";
   cr_assert_eq(jd_source_open(&s, state, &pr, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
   cr_assert(strstr(err, "more than 262144 bytes received"), "%s", err);
+  /* Nothing of the interrupted pack is left on disk: the first fetch's
+   * pack and its index only. */
+  char mirror[4300], packdir[4400];
+  cr_assert_eq(jd_git_mirror_path(mirror, sizeof mirror, state, url), 0);
+  snprintf(packdir, sizeof packdir, "%s/objects/pack", mirror);
+  DIR *dir = opendir(packdir);
+  cr_assert(dir, "%s", packdir);
+  int files = 0;
+  for (struct dirent *de; (de = readdir(dir));)
+    if (de->d_name[0] != '.') {
+      files++;
+      cr_assert(!strncmp(de->d_name, "pack-", 5), "left in the mirror: %s", de->d_name);
+    }
+  closedir(dir);
+  cr_assert_eq(files, 2, "%d files in %s", files, packdir);
 
   /* The interrupted fetch left the mirror usable: with the cap back, the
    * next fetch gets the new commit. */
