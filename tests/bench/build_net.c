@@ -1,0 +1,160 @@
+/* Benchmark: what a network of each build's own costs (build/build_net.h).
+ *
+ *   1. jd_build_net_open() + jd_build_net_free() with the proxy up: the
+ *      proxy checked (image and container inspect, under the state dir's
+ *      lock), the network created and the proxy connected; then the proxy
+ *      disconnected and the network removed. Beside it the four engine
+ *      calls alone (create, connect, disconnect, remove), timed one by one.
+ *   2. In context: an image build `FROM judger/debian:bookworm` + `RUN true`
+ *      (a unique ENV mark each: nothing from the layer cache) on its own
+ *      network behind the proxy, against the same build with no network
+ *      (image_network "none"). Builds alternate.
+ *
+ *   build/bin/bench_build_net [N]      (default N = 10, builds N/2 each)
+ *
+ * Needs the engine and judger/debian:bookworm (`judger build --base-image`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "build/base_image.h"
+#include "build/build_net.h"
+#include "build/image_cache.h"
+#include "common/clock.h"
+#include "common/util.h"
+#include "dockerapi/dockerapi.h"
+
+static int build_once(jd_ctx *ctx, const char *id, const char *mark, const char *network,
+                      long long *ms) {
+  char df[256];
+  snprintf(df, sizeof df, "FROM " JD_BASE_IMAGE "\nENV MARK=%s\nRUN true\n", mark);
+  jd_build_limits lim = {.image_network = network};
+  jd_env_image *img = NULL;
+  int64_t t0 = jd_mono_ms();
+  int rc = jd_env_image_ensure(&img, ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), &lim, NULL,
+                               0, NULL, NULL, NULL);
+  *ms = jd_mono_ms() - t0;
+  if (!rc && img->verdict != JD_VERDICT_OK) {
+    fprintf(stderr, "build: %s\n%s\n", img->message, img->log);
+    rc = -1;
+  }
+  jd_env_image_free(img);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 10;
+  if (n < 2)
+    n = 2;
+  dk_client *dk = NULL;
+  if (dk_client_new(&dk, NULL) != 0) {
+    fprintf(stderr, "no engine\n");
+    return 1;
+  }
+  char state[] = "/tmp/bench-bnet-XXXXXX", host[32], id[64];
+  if (!mkdtemp(state))
+    return 1;
+  snprintf(host, sizeof host, "bench-bnet-%d", (int)getpid());
+  snprintf(id, sizeof id, "bench-bnet-%d", (int)getpid());
+  jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host};
+  char err[512];
+  jd_build_net *net = NULL;
+  /* Warm: the proxy up. */
+  if (jd_build_net_open(&net, &ctx, NULL, err, sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  jd_build_net_free(net);
+
+  long long *open_ms = calloc((size_t)n, sizeof *open_ms),
+            *free_ms = calloc((size_t)n, sizeof *free_ms);
+  long long *c_ms = calloc((size_t)n, sizeof *c_ms), *k_ms = calloc((size_t)n, sizeof *k_ms),
+            *d_ms = calloc((size_t)n, sizeof *d_ms), *r_ms = calloc((size_t)n, sizeof *r_ms);
+  for (int i = 0; i < n; i++) {
+    int64_t t0 = jd_mono_ms();
+    if (jd_build_net_open(&net, &ctx, NULL, err, sizeof err) != 0) {
+      fprintf(stderr, "%s\n", err);
+      return 1;
+    }
+    int64_t t1 = jd_mono_ms();
+    jd_build_net_free(net);
+    open_ms[i] = t1 - t0;
+    free_ms[i] = jd_mono_ms() - t1;
+
+    /* The engine calls alone, the same network (the engine's pools). */
+    char name[96], *nid = NULL;
+    snprintf(name, sizeof name, "%s-raw-%d", host, i);
+    dk_kv labels[] = {{"judger.host", host}};
+    static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
+    dk_network_config cfg = {.internal = true,
+                             .check_duplicate = true,
+                             .labels = labels,
+                             .nlabels = 1,
+                             .options = opts,
+                             .noptions = 1};
+    const char *aliases[] = {JD_BUILD_PROXY_ALIAS, NULL};
+    int64_t a = jd_mono_ms();
+    int rc = dk_network_create(&nid, dk, name, &cfg);
+    int64_t b = jd_mono_ms();
+    rc = rc ? rc : dk_network_connect(dk, name, JD_BUILD_PROXY_NAME, aliases);
+    int64_t c = jd_mono_ms();
+    rc = rc ? rc : dk_network_disconnect(dk, name, JD_BUILD_PROXY_NAME, true);
+    int64_t d = jd_mono_ms();
+    rc = rc ? rc : dk_network_remove(dk, name);
+    int64_t e = jd_mono_ms();
+    free(nid);
+    if (rc) {
+      fprintf(stderr, "raw network calls: %s\n", dk_strerror(rc));
+      (void)jd_build_net_remove(dk, name, dk_now_ms() + 5000);
+      return 1;
+    }
+    c_ms[i] = b - a;
+    k_ms[i] = c - b;
+    d_ms[i] = d - c;
+    r_ms[i] = e - d;
+  }
+  long long sum[6] = {0};
+  for (int i = 0; i < n; i++) {
+    sum[0] += open_ms[i];
+    sum[1] += free_ms[i];
+  }
+  printf("per-build network, N=%d (median ms, mean in brackets)\n", n);
+  printf("  jd_build_net_open (proxy checked, create, connect)   %lld (%.1f)\n",
+         bench_median(open_ms, n), (double)sum[0] / n);
+  printf("  jd_build_net_free (disconnect, remove)               %lld (%.1f)\n",
+         bench_median(free_ms, n), (double)sum[1] / n);
+  printf("  engine calls alone: create %lld, connect %lld, disconnect %lld, remove %lld\n",
+         bench_median(c_ms, n), bench_median(k_ms, n), bench_median(d_ms, n),
+         bench_median(r_ms, n));
+
+  /* In context: RUN true, own network vs none, alternated. */
+  int m = n / 2 > 0 ? n / 2 : 1;
+  long long *with = calloc((size_t)m, sizeof *with), *without = calloc((size_t)m, sizeof *without);
+  for (int i = 0; i < m; i++) {
+    char mark[96];
+    snprintf(mark, sizeof mark, "%s-net-%d", id, i);
+    if (build_once(&ctx, id, mark, NULL, &with[i]) != 0)
+      return 1;
+    snprintf(mark, sizeof mark, "%s-none-%d", id, i);
+    if (build_once(&ctx, id, mark, "none", &without[i]) != 0)
+      return 1;
+  }
+  long long w = bench_median(with, m), wo = bench_median(without, m);
+  printf("image build FROM base + RUN true, N=%d each (median ms): own network %lld, none %lld "
+         "(+%lld, x%.2f)\n",
+         m, w, wo, w - wo, wo ? (double)w / (double)wo : 0.0);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_rm_rf(state);
+  free(open_ms);
+  free(free_ms);
+  free(c_ms);
+  free(k_ms);
+  free(d_ms);
+  free(r_ms);
+  free(with);
+  free(without);
+  dk_client_free(dk);
+  return 0;
+}
