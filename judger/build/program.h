@@ -67,9 +67,10 @@ typedef struct jd_build_limits {
 #define JD_BUILD_DEFAULT_ARTIFACTS_BYTES ((int64_t)1024 * 1024 * 1024)
 #define JD_BUILD_DEFAULT_ARTIFACTS_FILES ((int64_t)200 * 1000)
 #define JD_BUILD_DEFAULT_ARTIFACTS_DEPTH 64
-/* 4 GiB: the samples' images are under 400 MB (the Debian base is 170 MB,
- * gcc or python3 on it), which leaves ten times that for heavier
- * toolchains, while one program cannot keep more of the engine's disk. */
+/* 4 GiB: the samples' images are at most 512 MB (gcc on the Debian base;
+ * the base alone is 171 MB, python3 on it about 200 MB), which leaves
+ * eight times that for heavier toolchains, while one program cannot keep
+ * more of the engine's disk. */
 #define JD_BUILD_DEFAULT_IMAGE_BYTES ((int64_t)4 * 1024 * 1024 * 1024)
 /* The user build containers run as (nobody:nogroup, like players). */
 #define JD_BUILD_UID 65534
