@@ -238,6 +238,9 @@ static int dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, si
   jd_dockerfile_verdict v;
   if (jd_dockerfile_check(&v, dockerfile, len, jd_base_images(s->ctx)) != 0)
     return system_fault(s->r, stage, -1, "reading the Dockerfile");
+  if (!v.refused && jd_dockerfile_images_here(&v, s->ctx, relay, (void *)s->req, s->err,
+                                              sizeof s->err) != 0)
+    return outcome(s->r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, stage, s->err);
   if (!v.refused)
     return 0;
   char msg[800];

@@ -296,11 +296,18 @@ static int admit_item(void *ud, const char *s, size_t n) {
   return ref_parse(&p, s, n, true, NULL, 0) == 0 && pattern_admits(&p, a->ref);
 }
 
-bool jd_image_admitted(const char *patterns, const char *ref, char *why, size_t whylen) {
+/* Whether ref is admitted: ADMIT_NO (why says), ADMIT_LOCAL (an image of
+ * the judger's names, judger/... and judger-test/...: the judger or its
+ * tests make them on the host, and Docker Hub's namespaces of these names
+ * are not the judger's, so they are never to be pulled), ADMIT_PULL
+ * (another name an operator's pattern admits: the engine may pull it). */
+enum { ADMIT_NO, ADMIT_LOCAL, ADMIT_PULL };
+
+static int admitted_by(const char *patterns, const char *ref, char *why, size_t whylen) {
   imgref r;
   size_t len = strlen(ref);
   if (ref_parse(&r, ref, len, false, why, whylen) != 0)
-    return false;
+    return ADMIT_NO;
   const char *never = NULL;
   size_t name_len = strcspn(ref, ":@");
   if (all_hex(ref, name_len) && !strchr(r.repo, '/'))
@@ -313,13 +320,18 @@ bool jd_image_admitted(const char *patterns, const char *ref, char *why, size_t 
     never = "the judger's own images are never allowed";
   if (never) {
     jd_fail(why, whylen, "%s", never);
-    return false;
+    return ADMIT_NO;
   }
   admit_ud a = {&r};
   if (admit_item(&a, JD_BASE_IMAGE, strlen(JD_BASE_IMAGE)) || each_item(patterns, admit_item, &a))
-    return true;
+    return !strncmp(r.repo, "judger/", 7) || !strncmp(r.repo, "judger-test/", 12) ? ADMIT_LOCAL
+                                                                                  : ADMIT_PULL;
   jd_fail(why, whylen, "not in the allowed base images (setting base_images)");
-  return false;
+  return ADMIT_NO;
+}
+
+bool jd_image_admitted(const char *patterns, const char *ref, char *why, size_t whylen) {
+  return admitted_by(patterns, ref, why, whylen) != ADMIT_NO;
 }
 
 /* ---- strings ---------------------------------------------------------------- */
@@ -1020,6 +1032,25 @@ static bool name_in(const char *name, const char *const *list) {
   return false;
 }
 
+/* An image of the judger's names, kept in the verdict for
+ * jd_dockerfile_images_here() (once each). 0, or -1 (refused: too many). */
+static int keep_local(df_state *st, const char *ref) {
+  jd_dockerfile_verdict *o = st->out;
+  for (size_t i = 0; i < o->nlocal; i++)
+    if (!strcmp(o->local[i].ref, ref))
+      return 0;
+  if (o->nlocal == JD_DOCKERFILE_LOCAL_MAX)
+    return refuse(st, "more than %d different images", JD_DOCKERFILE_LOCAL_MAX);
+  snprintf(o->local[o->nlocal].ref, sizeof o->local[0].ref, "%s", ref);
+  o->local[o->nlocal].line = st->line;
+  imgref r;
+  o->local[o->nlocal].base = ref_parse(&r, ref, strlen(ref), false, NULL, 0) == 0 && !r.digest &&
+                             !strcmp(r.repo, "judger/debian") &&
+                             !strcmp(r.tag, strchr(JD_BASE_IMAGE, ':') + 1);
+  o->nlocal++;
+  return 0;
+}
+
 /* An earlier stage (by name or index) or an image the allow-list admits;
  * what names it for the message ("COPY --from"). 0 or -1 (refused). */
 static int stage_or_image(df_state *st, const char *value, const char *what) {
@@ -1040,7 +1071,10 @@ static int stage_or_image(df_state *st, const char *value, const char *what) {
   if (n <= 3 && strspn(value, "0123456789") == n && (size_t)atoi(value) < st->ndone)
     return 0;
   char why[200];
-  if (jd_image_admitted(st->patterns, value, why, sizeof why))
+  int by = admitted_by(st->patterns, value, why, sizeof why);
+  if (by == ADMIT_LOCAL)
+    return keep_local(st, value);
+  if (by == ADMIT_PULL)
     return 0;
   return refuse(st, "%s %s: %s", what, value, why);
 }
@@ -1109,6 +1143,7 @@ static int check_from(df_state *st, const words *flags, const char *args, size_t
     if (st->done[i].name && !strcmp(st->done[i].name, lower))
       from = &st->done[i];
   char why[200];
+  int by;
   if (unknown) {
     rc = refuse(st, "the image name cannot be resolved before the build");
   } else if (from) {
@@ -1117,8 +1152,10 @@ static int check_from(df_state *st, const words *flags, const char *args, size_t
     rc = scope_copy(st, &st->cur.env, &from->env);
   } else if (!strcasecmp(image, "scratch")) {
     st->cur.base_image = false;
-  } else if (jd_image_admitted(st->patterns, image, why, sizeof why)) {
+  } else if ((by = admitted_by(st->patterns, image, why, sizeof why)) != ADMIT_NO) {
     st->cur.base_image = true;
+    if (by == ADMIT_LOCAL)
+      rc = keep_local(st, image);
   } else {
     rc = refuse(st, "FROM %s: %s", image, why);
   }
@@ -1630,6 +1667,50 @@ int jd_dockerfile_check(jd_dockerfile_verdict *out, const char *dockerfile, size
   if (oom) {
     memset(out, 0, sizeof *out);
     return -1;
+  }
+  return 0;
+}
+
+/* ---- on the engine ---------------------------------------------------------- */
+
+/* Whether ref is on the host (*here); the base image is made when it is
+ * missing. 0, or -1 with err. */
+static int image_here(bool *here, jd_ctx *ctx, const char *ref, bool base,
+                      void (*progress)(void *ud, const char *line), void *ud, char *err,
+                      size_t errlen) {
+  *here = false;
+  for (int made = 0;; made++) {
+    dk_image_info *info = NULL;
+    int rc = dk_image_inspect(&info, ctx->dk, ref);
+    dk_image_info_free(info);
+    if (rc == 0) {
+      *here = true;
+      return 0;
+    }
+    if (rc != DK_ENOTFOUND)
+      return jd_fail(err, errlen, "inspect %s: %s", ref, jd_engine_message(rc));
+    if (!base || made)
+      return 0;
+    if (jd_base_image_ensure(NULL, ctx, NULL, NULL, progress, ud, err, errlen) != 0)
+      return -1;
+  }
+}
+
+int jd_dockerfile_images_here(jd_dockerfile_verdict *v, jd_ctx *ctx,
+                              void (*progress)(void *ud, const char *line), void *ud, char *err,
+                              size_t errlen) {
+  for (size_t i = 0; i < v->nlocal && !v->refused; i++) {
+    bool here = false;
+    if (image_here(&here, ctx, v->local[i].ref, v->local[i].base, progress, ud, err, errlen) != 0)
+      return -1;
+    if (here)
+      continue;
+    v->refused = true;
+    v->line = v->local[i].line;
+    snprintf(v->message, sizeof v->message,
+             "line %d: %s is not on this host, and images of the judger's names (judger/..., "
+             "judger-test/...) are never pulled",
+             v->line, v->local[i].ref);
   }
   return 0;
 }

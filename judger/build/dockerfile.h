@@ -68,12 +68,23 @@ int jd_base_images_check(const char *patterns, char *err, size_t errlen);
  * goes there. */
 bool jd_image_admitted(const char *patterns, const char *ref, char *why, size_t whylen);
 
+#define JD_DOCKERFILE_LOCAL_MAX 8
+
 /* What reading one Dockerfile found. */
 typedef struct jd_dockerfile_verdict {
   bool refused;
   int line;          /* physical line (from 1) of the refused instruction; 0: none */
   char message[640]; /* "line 3: ADD http://x /f: <reason>" (a program's text, quoted
                         as is: the caller sanitises before printing) */
+  /* The admitted images it names that are of the judger's names
+   * (judger/..., judger-test/...): jd_dockerfile_images_here() checks they
+   * are on the host. More than JD_DOCKERFILE_LOCAL_MAX is refused. */
+  struct {
+    char ref[256];
+    int line;
+    bool base; /* the judger's base image itself */
+  } local[JD_DOCKERFILE_LOCAL_MAX];
+  size_t nlocal;
 } jd_dockerfile_verdict;
 
 /* Reads dockerfile (len bytes) as the classic builder would and says
@@ -83,5 +94,18 @@ typedef struct jd_dockerfile_verdict {
  * do not go through this. */
 int jd_dockerfile_check(jd_dockerfile_verdict *out, const char *dockerfile, size_t len,
                         const char *base_images);
+
+/* The images of the judger's names (judger/debian:..., judger-test/...)
+ * that a Dockerfile jd_dockerfile_check() passed names (v->local) must be
+ * on the host: the engine would otherwise pull them from Docker Hub, whose
+ * "judger" and "judger-test" namespaces are not the judger's. A missing
+ * base image (JD_BASE_IMAGE) is made (jd_base_image_ensure, progress may
+ * be NULL); another missing image refuses the Dockerfile (v->refused,
+ * v->line, v->message). Any other image an operator's pattern admits is
+ * the engine's to pull. 0, or -1 with err when the engine or the base
+ * image build fails. */
+int jd_dockerfile_images_here(jd_dockerfile_verdict *v, jd_ctx *ctx,
+                              void (*progress)(void *ud, const char *line), void *ud, char *err,
+                              size_t errlen);
 
 #endif

@@ -436,3 +436,34 @@ Test(dockerfile, random_input) {
   }
   cr_assert_gt(refused_count, 0);
 }
+
+/* The admitted images of the judger's names are listed for the check on
+ * the host (jd_dockerfile_images_here): never pulled. */
+Test(dockerfile, builtin_images_listed) {
+  jd_dockerfile_verdict v = check_with(
+      JD_BASE_IMAGES_DEFAULT, "FROM judger-test/busybox:1 AS a\n"
+                              "COPY --from=judger-test/busybox:1 / /\n"
+                              "FROM " JD_BASE_IMAGE "\nCOPY --from=a / /\n"
+                              "FROM judger/debian@sha256:"
+                              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+  cr_assert(!v.refused, "%s", v.message);
+  cr_assert_eq(v.nlocal, 3);
+  cr_assert_str_eq(v.local[0].ref, "judger-test/busybox:1");
+  cr_assert_eq(v.local[0].line, 1);
+  cr_assert_not(v.local[0].base);
+  cr_assert_str_eq(v.local[1].ref, JD_BASE_IMAGE);
+  cr_assert_eq(v.local[1].line, 3);
+  cr_assert(v.local[1].base);
+  cr_assert_not(v.local[2].base); /* a digest is not made by the judger */
+  /* other names an operator's pattern admits: the engine may pull them */
+  v = check_with("judger-test/*,gcc:12", "FROM judger-test/busybox:1\nFROM gcc:12\n");
+  cr_assert_eq(v.nlocal, 1);
+  cr_assert_str_eq(v.local[0].ref, "judger-test/busybox:1");
+  /* more different ones than kept: refused */
+  char df[2048] = "";
+  for (int i = 0; i < JD_DOCKERFILE_LOCAL_MAX + 1; i++)
+    sprintf(df + strlen(df), "FROM judger-test/i%d:1\n", i);
+  v = check_with(JD_BASE_IMAGES_DEFAULT, df);
+  cr_assert(v.refused);
+  cr_assert_eq(v.line, JD_DOCKERFILE_LOCAL_MAX + 1);
+}

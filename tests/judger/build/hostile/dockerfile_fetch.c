@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "build/dockerfile.h"
 #include "build/image_cache.h"
 #include "common/util.h"
 #include "support.h"
@@ -262,6 +263,22 @@ Test(dockerfile_fetch, another_programs_image_refused, .timeout = 300) {
   remove_image(f.dk, v->run.image_id);
   jd_build_result_free(v);
   free(victim);
+  fixture_fini(&f);
+}
+
+/* An image only the built-in entries admit is never pulled: missing, it is
+ * CE before the engine would look for it on Docker Hub. */
+Test(dockerfile_fetch, builtin_entries_never_pull, .timeout = 300) {
+  fixture f;
+  fixture_init(&f);
+  f.ctx.base_images = JD_BASE_IMAGES_DEFAULT;
+  char *id = t_unique("dfabsent");
+  char df[256];
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nCOPY --from=judger-test/%s:1 / /\n", id);
+  jd_build_result *r = build(&f, id, df);
+  assert_refused(r, 2, "is not on this host");
+  jd_build_result_free(r);
+  free(id);
   fixture_fini(&f);
 }
 
