@@ -4,8 +4,10 @@
  * reaches it (the classic builder would fetch it itself, from the host's
  * network, moby#36340: the control build shows it does on this engine),
  * and a program cannot start FROM, COPY --from or mount another program's
- * environment image. Each refusal is CE naming the line, before any step
- * runs. */
+ * environment image. An image of the judger's names that is not on the
+ * host is never pulled. The base_images setting reaches `judger build`
+ * through its flag, JUDGER_BASE_IMAGES and the config file. Each refusal
+ * is CE naming the line, before any step runs. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
