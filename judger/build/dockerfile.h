@@ -25,7 +25,10 @@
  *   - a `# syntax=` directive (the classic builder ignores it; BuildKit
  *     would pull the frontend image it names and run it);
  *   - a bad or repeated directive, too many stages or variables, values
- *     past their caps (the input is bounded while it is read).
+ *     past their caps (the input is bounded while it is read);
+ *   - on the engine (jd_dockerfile_images_here): an admitted image of the
+ *     judger's names (judger/..., judger-test/...) that is not on the host
+ *     (never pulled; the base image is made instead).
  * Heredocs (`RUN <<EOF`) are not read as heredocs: the classic builder of
  * 20.10 has none, so the lines after `<<EOF` are instructions to it, and
  * each is checked as one. See docs/build.md "What a Dockerfile may not do".
