@@ -505,6 +505,10 @@ static int run_contained(run_outcome *o, const build_job *job, const char *tmp, 
       chown(fifo, JD_BUILD_UID, JD_BUILD_UID) != 0)
     goto cleanup;
   co.fifo = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  /* 1 MiB of pipe instead of 64 KiB: fewer wake-ups per MiB of artifacts
+   * (best effort: the default is only slower). */
+  if (co.fifo >= 0)
+    (void)fcntl(co.fifo, F_SETPIPE_SZ, 1 << 20);
   co.gone = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (co.fifo < 0 || co.gone < 0 || (errno = pthread_create(&co.thread, NULL, copy_out_main, &co)))
     goto cleanup;

@@ -249,10 +249,13 @@ static int bdepth; /* directories deeper than this are listed, not entered */
  * owner's read (and search) bits back once. */
 static int open_own(int dirfd, const char *name, int flags, const struct stat *st) {
   flags |= O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  mode_t need = S_ISDIR(st->st_mode) ? 0500 : 0400;
   int fd = openat(dirfd, name, flags);
-  if (fd < 0 && errno == EACCES &&
-      !fchmodat(dirfd, name, (st->st_mode & 07777) | (S_ISDIR(st->st_mode) ? 0500 : 0400), 0))
+  if (fd < 0 && errno == EACCES && !fchmodat(dirfd, name, (st->st_mode & 07777) | need, 0))
     fd = openat(dirfd, name, flags);
+  /* A directory readable but not searchable would list names it cannot stat. */
+  if (fd >= 0 && (st->st_mode & need) != need)
+    (void)fchmod(fd, (st->st_mode & 07777) | need);
   return fd;
 }
 
@@ -475,6 +478,7 @@ static int build(char **argv) {
   if (code == 0) {
     static const char zeros[1024];
     bpath[0] = 0;
+    (void)fchmod(app, 0755); /* /app itself is the build's too */
     if (!bwalk(app, 0, 1))
       put(zeros, sizeof zeros);
   } else {

@@ -438,3 +438,18 @@ Test(artifacts, source_past_the_artifacts_cap_is_ce_before_any_container) {
   jd_artifacts_free(a);
   fx_fini(&f);
 }
+
+Test(artifacts, a_build_that_locks_its_own_tree_still_gives_its_artifacts) {
+  fixture f;
+  fx_init(
+      &f, "artlock",
+      "mkdir d && echo kept > d/f && chmod 000 d/f && chmod 400 d && chmod 000 . && echo locked");
+  jd_artifacts *a = build(&f, NULL);
+  cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
+  char *kept = read_artifact(a, "d/f");
+  cr_assert(kept && !strcmp(kept, "kept\n"), "d/f: %s\n%s", kept, a->log);
+  free(kept);
+  assert_state_dir_safe(&f);
+  jd_artifacts_free(a);
+  fx_fini(&f);
+}
