@@ -12,9 +12,15 @@ int jd_build_request_check_policy(const jd_build_request *r, jd_build_syntax syn
     return snprintf(err, errlen, "%s: %s", NAME(DIR), why), -1;
   if (r->ref.git_url && jd_policy_git_url(p, r->ref.git_url, why, sizeof why))
     return snprintf(err, errlen, "%s: %s", NAME(GIT), why), -1;
+  if (r->ref.tar_url && jd_policy_tar_url(p, r->ref.tar_url, why, sizeof why))
+    return snprintf(err, errlen, "%s: %s", NAME(TAR), why), -1;
   if (jd_policy_build_network(p, r->limits.image_network, why, sizeof why))
     return snprintf(err, errlen, "%s: %s", NAME(IMAGE_NETWORK), why), -1;
-  const jd_build_limits *l = &r->limits;
+  /* The limits the build will have: a field left out is its default, which
+   * the host's ceiling holds too. */
+  jd_build_limits lim;
+  jd_build_limits_defaults(&lim, &r->limits);
+  const jd_build_limits *l = &lim;
   if (l->cpus > (double)jd_policy_ceiling(p, JD_CEIL_CPUS))
     return snprintf(err, errlen, "%s: %g is above this host's %s (%lld)", NAME(CPUS), l->cpus,
                     jd_ceiling_key(JD_CEIL_CPUS), (long long)jd_policy_ceiling(p, JD_CEIL_CPUS)),

@@ -175,6 +175,11 @@ int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char 
       k--;
     const char *rest = NULL;
     if (k && r[0] == '/' && k < PATH_MAX && under(dir, r, k, &rest)) {
+      const char *q = rest;
+      while (*q == '/')
+        q++;
+      if (!*q)
+        return fail(why, whylen, "'%s' is a program root itself, not a program under it", dir);
       char root[PATH_MAX];
       memcpy(root, r, k);
       root[k] = '\0';
@@ -194,21 +199,20 @@ int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char 
               roots);
 }
 
-/* A whole decimal number (no sign, no space). */
-static bool numeric(const char *s, size_t n) {
-  if (!n)
+/* An id as the engine parses it and as nothing else can read it: 1 to
+ * 2147483647 (runc's range), digits only, no leading zero. A number the
+ * engine cannot parse it looks up as a name, which the image may map to
+ * 0; "0" and "00" are root. */
+static bool plain_id(const char *s, size_t n) {
+  if (n == 0 || n > 10 || s[0] < '1' || s[0] > '9')
     return false;
-  for (size_t i = 0; i < n; i++)
+  unsigned long long v = 0;
+  for (size_t i = 0; i < n; i++) {
     if (!isdigit((unsigned char)s[i]))
       return false;
-  return true;
-}
-
-static bool zero(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] != '0')
-      return false;
-  return true;
+    v = v * 10 + (unsigned)(s[i] - '0');
+  }
+  return v <= 2147483647ULL;
 }
 
 int jd_policy_user(const jd_policy *p, const char *user, char *why, size_t whylen) {
@@ -216,19 +220,25 @@ int jd_policy_user(const jd_policy *p, const char *user, char *why, size_t whyle
     return 0;
   const char *u = user ? user : "";
   const char *colon = strchr(u, ':');
-  size_t un = colon ? (size_t)(colon - u) : strlen(u);
-  const char *g = colon ? colon + 1 : NULL;
-  size_t gn = g ? strlen(g) : 0;
-  /* A name, or the image's user, may be uid 0 in the image: only numbers
-   * can be checked without the image. */
-  if (!numeric(u, un) || (g && !numeric(g, gn)))
+  /* Only numbers can be checked without the image; a name, the image's
+   * user ("") or a uid without its group (the image's group for it, maybe
+   * 0) may be root in the image. */
+  if (!colon || !plain_id(u, (size_t)(colon - u)) || !plain_id(colon + 1, strlen(colon + 1)))
     return fail(why, whylen,
-                "'%s' may be root in the image: give a numeric \"uid:gid\" other than 0 "
-                "(setting allow_root_user is off)",
+                "'%s' may be root in the image: give \"uid:gid\", each a number from 1 to "
+                "2147483647 (setting allow_root_user is off)",
                 u);
-  if (zero(u, un) || (g && zero(g, gn)))
-    return fail(why, whylen, "'%s' is root (setting allow_root_user is off)", u);
   return 0;
+}
+
+int jd_policy_tar_url(const jd_policy *p, const char *url, char *why, size_t whylen) {
+  const char *allowed = p && p->git_schemes ? p->git_schemes : JD_POLICY_GIT_SCHEMES;
+  if (url && !strncasecmp(url, "https://", 8))
+    return 0;
+  if (url && !strncasecmp(url, "http://", 7) && jd_policy_list_has(allowed, "http"))
+    return 0;
+  return fail(why, whylen,
+              "tarballs come over https (http when setting git_schemes lists it: \"%s\")", allowed);
 }
 
 int jd_policy_build_network(const jd_policy *p, const char *network, char *why, size_t whylen) {

@@ -29,6 +29,10 @@
 #define JD_POLICY_MAX_DEADLINE_MS ((int64_t)2 * 3600 * 1000)
 #define JD_POLICY_MAX_INSTANCES 1000
 #define JD_POLICY_MAX_PLAYERS 16
+#define JD_POLICY_MAX_CONCURRENT 16
+#define JD_POLICY_MAX_STARTS_PER_SEC 100
+#define JD_POLICY_MAX_LINE ((int64_t)1 << 20)
+#define JD_POLICY_MAX_END_GRACE_MS ((int64_t)60 * 1000)
 
 /* The ceilings a task's limits may reach (0 = the default above); a larger
  * value is refused, never clamped. */
@@ -42,7 +46,11 @@
   XX(WALL_MS, "max_wall_ms", JD_POLICY_MAX_WALL_MS)                                                \
   XX(DEADLINE_MS, "max_deadline_ms", JD_POLICY_MAX_DEADLINE_MS)                                    \
   XX(INSTANCES, "max_instances", JD_POLICY_MAX_INSTANCES)                                          \
-  XX(PLAYERS, "max_players", JD_POLICY_MAX_PLAYERS)
+  XX(PLAYERS, "max_players", JD_POLICY_MAX_PLAYERS)                                                \
+  XX(CONCURRENT, "max_concurrent", JD_POLICY_MAX_CONCURRENT)                                       \
+  XX(STARTS_PER_SEC, "max_starts_per_sec", JD_POLICY_MAX_STARTS_PER_SEC)                           \
+  XX(LINE, "max_line", JD_POLICY_MAX_LINE)                                                         \
+  XX(END_GRACE_MS, "max_end_grace_ms", JD_POLICY_MAX_END_GRACE_MS)
 
 typedef enum {
 #define JD_POLICY_CEILING_ENUM(code, key, def) JD_CEIL_##code,
@@ -56,7 +64,10 @@ typedef struct jd_policy {
    * paths); NULL = "<state_dir>/artifacts" (the judger's own builds). */
   const char *program_roots;
   /* Containers may run as uid or gid 0, a user name, or the image's user
-   * (which may be root). Off: only a numeric "uid:gid" other than 0. */
+   * (which may be root). Off: only "uid:gid", each a number from 1 to
+   * 2147483647 written plainly (no sign, no leading zero: the engine
+   * takes a number it cannot parse for a user name, which the image may
+   * map to 0; a uid alone gets the image's group, maybe 0). */
   bool allow_root_user;
   /* Networks a build's RUN steps may use (limits.image_network);
    * NULL = JD_POLICY_BUILD_NETWORKS. "host" and "container:*" are never
@@ -87,12 +98,17 @@ const char *jd_git_url_scheme(const char *url);
 /* 0 when url's scheme is allowed, else -1 with the reason in why. */
 int jd_policy_git_url(const jd_policy *p, const char *url, char *why, size_t whylen);
 
-/* 0 when dir is a directory under one of the program roots, reached from
- * the root without following a link (every component below the root is
+/* 0 when dir is a directory strictly under one of the program roots (a
+ * root itself would give a program every other one), reached from the
+ * root without following a link (every component below the root is
  * opened O_NOFOLLOW) and with no "." or ".." component; else -1 with the
  * reason in why. */
 int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char *dir, char *why,
                           size_t whylen);
+
+/* 0 when a tarball URL's scheme is allowed: https always, http when
+ * git_schemes lists it (one list for what the judger fetches). */
+int jd_policy_tar_url(const jd_policy *p, const char *url, char *why, size_t whylen);
 
 /* 0 when a container may run as user ("" = the image's user), else -1 with
  * the reason in why. */

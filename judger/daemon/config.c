@@ -80,6 +80,10 @@ static const key_def keys[] = {
      (int64_t)7 * 24 * 3600 * 1000},
     {"max_instances", K_I64, F(ceiling[JD_CEIL_INSTANCES]), 1, 10000},
     {"max_players", K_I64, F(ceiling[JD_CEIL_PLAYERS]), 1, JD_MATCH_MAX_AIS},
+    {"max_concurrent", K_I64, F(ceiling[JD_CEIL_CONCURRENT]), 1, 256},
+    {"max_starts_per_sec", K_I64, F(ceiling[JD_CEIL_STARTS_PER_SEC]), 1, 10000},
+    {"max_line", K_SIZE, F(ceiling[JD_CEIL_LINE]), 256, 16 << 20},
+    {"max_end_grace_ms", K_MS, F(ceiling[JD_CEIL_END_GRACE_MS]), 0, 600 * 1000},
 };
 #undef F
 

@@ -30,6 +30,8 @@ static int program_allowed(const jd_match_program *prog, const char *where, cons
     return snprintf(err, errlen, "%s.dir: %s", where, why), -1;
   if (prog->git_url && jd_policy_git_url(p, prog->git_url, why, sizeof why))
     return snprintf(err, errlen, "%s.git: %s", where, why), -1;
+  if (prog->tar_url && jd_policy_tar_url(p, prog->tar_url, why, sizeof why))
+    return snprintf(err, errlen, "%s.tar_url: %s", where, why), -1;
   if (prog->image && !program_run_image(prog->image) &&
       !jd_image_admitted(base_images, prog->image, why, sizeof why))
     return snprintf(err, errlen,
@@ -76,6 +78,14 @@ int jd_match_spec_check_policy(const jd_match_spec *s, const jd_policy *p, const
                               errlen) ||
       jd_policy_check_ceiling(p, JD_CEIL_OUT, "limits.out_max", l->out_max, err, errlen) ||
       jd_policy_check_ceiling(p, JD_CEIL_INSTANCES, "limits.max_instances", l->max_instances, err,
+                              errlen) ||
+      jd_policy_check_ceiling(p, JD_CEIL_CONCURRENT, "limits.max_concurrent", l->max_concurrent,
+                              err, errlen) ||
+      jd_policy_check_ceiling(p, JD_CEIL_STARTS_PER_SEC, "limits.starts_per_sec", l->starts_per_sec,
+                              err, errlen) ||
+      jd_policy_check_ceiling(p, JD_CEIL_LINE, "limits.line_max", (int64_t)l->line_max, err,
+                              errlen) ||
+      jd_policy_check_ceiling(p, JD_CEIL_END_GRACE_MS, "limits.end_grace_ms", l->end_grace_ms, err,
                               errlen))
     return -1;
   /* Each program's source first: what it would read of the host matters

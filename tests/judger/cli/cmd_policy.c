@@ -121,7 +121,8 @@ Test(cmd_policy, a_host_directory_and_root_are_refused_and_nothing_runs) {
   free(err);
   /* The directory allowed, root still is not. */
   char roots[600];
-  snprintf(roots, sizeof roots, "JUDGER_PROGRAM_ROOTS=%s", host_dir);
+  snprintf(roots, sizeof roots, "JUDGER_PROGRAM_ROOTS=%.*s",
+           (int)(strrchr(host_dir, '/') - host_dir), host_dir);
   const char *allow_dir[] = {roots, NULL};
   cr_assert_eq(run_judger(&err, argv, allow_dir), 2, "%s", err);
   cr_assert(strstr(err, "limits.game_logic.user") && strstr(err, "allow_root_user"), "%s", err);
@@ -263,6 +264,17 @@ Test(cmd_policy, the_daemon_dead_letters_what_the_host_does_not_allow) {
        "{\"id\":\"pol-file\",\"type\":\"build\",\"build\":{\"domain\":\"ai\",\"id\":\"polf\","
        "\"git\":\"file:///var/lib/judger/git/x.git\"}}",
        "build.git"},
+      {"pol-tar",
+       "{\"id\":\"pol-tar\",\"type\":\"build\",\"build\":{\"domain\":\"ai\",\"id\":\"polt\","
+       "\"tar_url\":\"http://127.0.0.1:2375/containers/json\"}}",
+       "build.tar_url"},
+      {"pol-user",
+       "{\"id\":\"pol-user\",\"type\":\"match\",\"match\":{\"id\":\"pol-user\",\"game_logic\":{"
+       "\"id\":\"g\",\"image\":\"" T_BUSYBOX_IMAGE
+       "\",\"cmd\":[\"id\"]},\"players\":[{\"id\":\"p\","
+       "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"limits\":{\"user\":"
+       "\"99999999999999999999:99999999999999999999\"}}}",
+       "limits.game_logic.user"},
       {"pol-mem",
        "{\"id\":\"pol-mem\",\"type\":\"match\",\"match\":{\"id\":\"pol-mem\",\"game_logic\":{"
        "\"id\":"

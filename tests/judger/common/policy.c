@@ -58,7 +58,9 @@ Test(policy, program_dirs_under_the_roots_without_links) {
   jd_policy pol = {.program_roots = root};
   snprintf(p, sizeof p, "%s/prog/sub", root);
   cr_assert_eq(jd_policy_program_dir(&pol, NULL, p, why, sizeof why), 0, "%s", why);
-  cr_assert_eq(jd_policy_program_dir(&pol, NULL, root, why, sizeof why), 0, "%s", why);
+  /* A root itself would hand a program every other one. */
+  cr_assert_eq(jd_policy_program_dir(&pol, NULL, root, why, sizeof why), -1);
+  cr_assert(strstr(why, "root itself"), "%s", why);
   snprintf(p, sizeof p, "%s/escape", root);
   cr_assert_eq(jd_policy_program_dir(&pol, NULL, p, why, sizeof why), -1);
   cr_assert(strstr(why, "link"), "%s", why);
@@ -76,7 +78,9 @@ Test(policy, program_dirs_under_the_roots_without_links) {
   cr_assert_eq(jd_policy_program_dir(&def, root, p, why, sizeof why), -1);
   snprintf(p, sizeof p, "%s/artifacts", root);
   cr_assert_eq(mkdir(p, 0700), 0);
-  snprintf(p, sizeof p, "%s/artifacts", root);
+  cr_assert_eq(jd_policy_program_dir(&def, root, p, why, sizeof why), -1);
+  snprintf(p, sizeof p, "%s/artifacts/key1", root);
+  cr_assert_eq(mkdir(p, 0700), 0);
   cr_assert_eq(jd_policy_program_dir(&def, root, p, why, sizeof why), 0, "%s", why);
   snprintf(p, sizeof p, "%s/prog", root);
   cr_assert_eq(jd_policy_program_dir(&def, root, p, why, sizeof why), -1);
@@ -88,8 +92,17 @@ Test(policy, no_root_inside_unless_the_operator_allows_it) {
   char why[256];
   jd_policy def = {0};
   cr_assert_eq(jd_policy_user(&def, "65534:65534", why, sizeof why), 0);
-  cr_assert_eq(jd_policy_user(&def, "1000", why, sizeof why), 0);
-  const char *refused[] = {"0:0", "0", "00:1", "1000:0", "root", "", "nobody", "0x0", "-1", NULL};
+  cr_assert_eq(jd_policy_user(&def, "1000:1000", why, sizeof why), 0);
+  cr_assert_eq(jd_policy_user(&def, "2147483647:1", why, sizeof why), 0);
+  /* A uid alone gets the image's group for it (0 with no entry); a number
+   * the engine cannot parse is looked up as a name the image may map to
+   * root (20 digits); leading zeros, signs, and root itself. */
+  const char *refused[] = {
+      "0:0",   "0",    "00:1",         "1000:0",
+      "root",  "",     "nobody",       "0x0",
+      "-1",    "1000", "+5:5",         "0065534:1",
+      "1:",    ":1",   "2147483648:1", "99999999999999999999:99999999999999999999",
+      "5:5:5", NULL};
   for (const char **u = refused; *u; u++) {
     cr_assert_eq(jd_policy_user(&def, *u, why, sizeof why), -1, "%s accepted", *u);
     cr_assert(strstr(why, "allow_root_user"), "%s", why);
