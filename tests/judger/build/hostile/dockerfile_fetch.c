@@ -268,8 +268,44 @@ Test(dockerfile_fetch, another_programs_image_refused, .timeout = 300) {
   fixture_fini(&f);
 }
 
-/* An image only the built-in entries admit is never pulled: missing, it is
- * CE before the engine would look for it on Docker Hub. */
+/* build.Dockerfile is read the same way: CE at build_image. */
+Test(dockerfile_fetch, build_dockerfile_refused, .timeout = 300) {
+  fixture f;
+  fixture_init(&f);
+  listener l;
+  listener_start(&l);
+  char *src = t_tmpdir("dffetch-src");
+  char path[4200], df[512];
+  snprintf(path, sizeof path, "%s/run.Dockerfile", src);
+  cr_assert_eq(
+      jd_write_file(path, "FROM " T_BUSYBOX_IMAGE "\n", strlen("FROM " T_BUSYBOX_IMAGE "\n")), 0);
+  snprintf(path, sizeof path, "%s/build.Dockerfile", src);
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nONBUILD ADD http://127.0.0.1:%d/x /x\n",
+           l.port);
+  cr_assert_eq(jd_write_file(path, df, strlen(df)), 0);
+  char *id = t_unique("dfbuildop");
+  jd_build_request req = {.ref = {.domain = JD_DOMAIN_AI, .id = id, .dir = src},
+                          .ops = JD_BUILD_OP_BUILD,
+                          .labels = test_labels,
+                          .nlabels = 1};
+  jd_build_result *r = NULL;
+  cr_assert_eq(jd_build_run(&r, &f.ctx, &req), 0);
+  cr_assert_eq(r->verdict, JD_VERDICT_CE, "%s", r->message ? r->message : "");
+  cr_assert_str_eq(r->stage, "build_image");
+  cr_assert(r->message && !strncmp(r->message, "build.Dockerfile line 2: ONBUILD ADD", 36), "%s",
+            r->message);
+  cr_assert_null(r->build.tag);
+  cr_assert_null(r->artifacts_key);
+  cr_assert_eq(atomic_load(&l.accepted), 0);
+  jd_build_result_free(r);
+  free(id);
+  t_rmdir(src);
+  listener_stop(&l);
+  fixture_fini(&f);
+}
+
+/* An image of the judger's names is never pulled: missing, it is CE
+ * before the engine would look for it on Docker Hub. */
 Test(dockerfile_fetch, builtin_entries_never_pull, .timeout = 300) {
   fixture f;
   fixture_init(&f);
