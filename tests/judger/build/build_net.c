@@ -6,9 +6,10 @@
  * The plain bridge reaches the same listener: the probe works. Two builds
  * at once are on two networks: a RUN step of one reaches neither the
  * other's RUN step nor the proxy's side on the default bridge (nor the
- * host's 172.17.0.1), the proxy forwards no packet (ip_forward=0), and no
- * network is left after a build, a cancelled one included. The proxy's
- * lock: never a link, waited for with a deadline and the cancel token. */
+ * host's 172.17.0.1) nor resolves an outside name, the proxy forwards no
+ * packet (ip_forward=0), and no network is left after a build, a cancelled
+ * one included. The proxy's lock: never a link, waited for with a deadline
+ * and the cancel token. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +285,8 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
            " if nc -w 2 ${t%%:*} ${t#*:} -e true; then echo REACHED$((0))-$t;"
            " else echo BLOCKED$((0))-$t; fi; done;"
            " nc -w 2 judger-proxy 8888 -e true && echo OWNPROXY$((0))-OK;"
+           " if nslookup deb.debian.org >/dev/null 2>&1; then echo DNS$((0))-OUT;"
+           " else echo DNS$((0))-NONE; fi;"
            " echo probe$((0))-done\n",
            idb, aip, pa, pbr, port);
   jd_env_image *img = build_df(&ctx, idb, df, NULL);
@@ -291,6 +294,9 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   cr_assert(strstr(img->log, "probe0-done"), "log: %s", img->log);
   cr_assert(strstr(img->log, "OWNPROXY0-OK"), "B cannot reach its own proxy: %s", img->log);
   cr_assert(!strstr(img->log, "REACHED0-"), "B reached something: %s", img->log);
+  /* No name of the outside resolves in a step (no DNS channel out): the
+   * proxy resolves the allow-list's names itself. */
+  cr_assert(strstr(img->log, "DNS0-NONE"), "a step resolved an outside name: %s", img->log);
   char want[128];
   const char *targets[] = {aip, pa, pbr};
   const int ports[] = {7777, 8888, 8888};
