@@ -152,6 +152,13 @@ static long peak_rss_kb(void) {
   return kb;
 }
 
+/* The peak RSS of this process stayed under 100 MB (VmHWM). */
+static void peak_rss_under_100_mb(long before) {
+  long peak = peak_rss_kb();
+  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
+  cr_log_info("peak RSS %ld kB (%ld kB before the judger read the repository)", peak, before);
+}
+
 static jd_source *open_local(const char *repo_dir, const char *state, const char *ref) {
   jd_program_ref pr = {
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo_dir, .git_ref = ref};
@@ -159,6 +166,53 @@ static jd_source *open_local(const char *repo_dir, const char *state, const char
   char err[1024] = "";
   cr_assert_eq(jd_source_open(&s, state, &pr, err, sizeof err), 0, "%s", err);
   return s;
+}
+
+/* Runs the build of url (a path or a URL) at ref, as far as it goes without
+ * an engine: the source is opened before any engine call. 0 or -1. */
+static int build_run(jd_build_result **r, const char *state, const char *url, const char *ref,
+                     int64_t wall_ms, dk_cancel *cancel) {
+  jd_ctx ctx = {.state_dir = state};
+  jd_build_request req = {
+      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = ref},
+      .limits = {.wall_ms = wall_ms},
+      .cancel = cancel};
+  return jd_build_run(r, &ctx, &req);
+}
+
+/* build_run() whose outcome is CE with a message holding what (and what2,
+ * unless NULL). */
+static void build_is_ce(const char *state, const char *url, const char *ref, const char *what,
+                        const char *what2) {
+  jd_build_result *res = NULL;
+  cr_assert_eq(build_run(&res, state, url, ref, 0, NULL), 0);
+  cr_assert_eq(res->status, JD_BUILD_STATUS_FAILED, "%s", res->message);
+  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
+  cr_assert(strstr(res->message, what), "%s", res->message);
+  cr_assert(!what2 || strstr(res->message, what2), "%s", res->message);
+  cr_log_info("%s: %s", url, res->message);
+  jd_build_result_free(res);
+}
+
+/* A commit message of n bytes. */
+static char *big_message(size_t n) {
+  char *msg = malloc(n + 1);
+  cr_assert(msg);
+  memset(msg, 'x', n);
+  msg[n] = '\0';
+  return msg;
+}
+
+/* A socket listening on 127.0.0.1 at a port of the kernel's choice. */
+static int listen_local(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(fd, 16), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
 }
 
 /* ---- deep and wide trees ------------------------------------------------------- */
@@ -262,16 +316,7 @@ Test(git_hostile, blob_of_600_mb_is_refused_before_it_is_inflated) {
   long before = peak_rss_kb();
 
   /* As run.Dockerfile, through the build: CE before any engine call. */
-  jd_ctx ctx = {.state_dir = tmp};
-  jd_build_request req = {
-      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "df"}};
-  jd_build_result *res = NULL;
-  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
-  cr_assert_eq(res->status, JD_BUILD_STATUS_FAILED, "%s", res->message);
-  cr_assert_eq(res->verdict, JD_VERDICT_CE);
-  cr_assert(strstr(res->message, "run.Dockerfile is larger than 1048576 bytes"), "%s",
-            res->message);
-  jd_build_result_free(res);
+  build_is_ce(tmp, repo, "df", "run.Dockerfile is larger than 1048576 bytes", NULL);
 
   /* As a file of the tree, when it is exported. */
   jd_source *s = open_local(repo, tmp, "main");
@@ -280,9 +325,7 @@ Test(git_hostile, blob_of_600_mb_is_refused_before_it_is_inflated) {
   cr_assert(strstr(err, "file 'model.bin' is larger than 104857600 bytes"), "%s", err);
   jd_source_free(s);
 
-  long peak = peak_rss_kb();
-  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
-  cr_log_info("peak RSS %ld kB (%ld kB before the judger read the repository)", peak, before);
+  peak_rss_under_100_mb(before);
   t_rmdir(tmp);
 }
 
@@ -291,11 +334,7 @@ Test(git_hostile, commit_of_2_mb_is_refused_before_it_is_inflated) {
   char repo[4200];
   snprintf(repo, sizeof repo, "%s/repo.git", tmp);
   git_repository *r = repo_new(repo);
-  size_t n = 2 * 1024 * 1024;
-  char *msg = malloc(n + 1);
-  cr_assert(msg);
-  memset(msg, 'x', n);
-  msg[n] = '\0';
+  char *msg = big_message((size_t)2 * 1024 * 1024);
   commit_on_main(r, tree_with_dockerfile(r, "a", blob_text(r, "a\n"), GIT_FILEMODE_BLOB), msg);
   free(msg);
   repo_free(r);
@@ -381,13 +420,7 @@ static trickle *trickle_start(const char *script, size_t len) {
   cr_assert(t);
   t->script = script;
   t->len = len;
-  t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  cr_assert_eq(bind(t->lfd, (struct sockaddr *)&a, sizeof a), 0);
-  cr_assert_eq(listen(t->lfd, 16), 0);
-  cr_assert_eq(getsockname(t->lfd, (struct sockaddr *)&a, &al), 0);
-  t->port = ntohs(a.sin_port);
+  t->lfd = listen_local(&t->port);
   cr_assert_eq(pipe(t->wake), 0);
   cr_assert_eq(pthread_create(&t->th, NULL, trickle_main, t), 0);
   return t;
@@ -409,17 +442,6 @@ static const char GIT_SCRIPT[] = "001e# service=git-upload-pack\n0000";
 static const char TLS_SCRIPT[] = "\x16\x03\x03\x40\x00"
                                  "AAAAAAAA";
 
-static jd_build_result *build_git(const char *state, const char *url, int64_t wall_ms,
-                                  dk_cancel *cancel) {
-  jd_ctx ctx = {.state_dir = state};
-  jd_build_request req = {.ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url},
-                          .limits = {.wall_ms = wall_ms},
-                          .cancel = cancel};
-  jd_build_result *r = NULL;
-  cr_assert_eq(jd_build_run(&r, &ctx, &req), 0);
-  return r;
-}
-
 /* The mirror of url is not locked, and no half-made mirror is left. */
 static void mirror_released(const char *state, const char *url) {
   char path[4200], lock[4300];
@@ -439,7 +461,8 @@ static void trickle_ends_at_wall_time(const char *scheme, const char *script, si
   char url[256];
   snprintf(url, sizeof url, "%s://127.0.0.1:%d/repo.git", scheme, t->port);
   int64_t t0 = now_ms();
-  jd_build_result *r = build_git(tmp, url, 5000, NULL);
+  jd_build_result *r = NULL;
+  cr_assert_eq(build_run(&r, tmp, url, NULL, 5000, NULL), 0);
   int64_t took = now_ms() - t0;
   cr_assert_eq(r->status, JD_BUILD_STATUS_FAILED, "%s", r->message);
   cr_assert_eq(r->verdict, JD_VERDICT_TLE, "%s", r->message);
@@ -494,11 +517,7 @@ typedef struct build_thread {
 static void *build_main(void *ud) {
   build_thread *b = ud;
   int64_t t0 = now_ms();
-  jd_ctx ctx = {.state_dir = b->state};
-  jd_build_request req = {.ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = b->url},
-                          .limits = {.wall_ms = b->wall_ms},
-                          .cancel = b->cancel};
-  if (jd_build_run(&b->r, &ctx, &req) != 0)
+  if (build_run(&b->r, b->state, b->url, NULL, b->wall_ms, b->cancel) != 0)
     b->r = NULL;
   b->took = now_ms() - t0;
   return NULL;
@@ -569,13 +588,10 @@ Test(git_hostile, cancel_stops_a_stuck_fetch_at_once) {
 /* ---- the byte cap, against a real git daemon ---------------------------------- */
 
 static pid_t git_daemon(const char *base, int *port) {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-  cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
-  *port = ntohs(a.sin_port);
-  close(s);
+  close(listen_local(port)); /* a free port, for git daemon to listen on */
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                          .sin_port = htons((uint16_t)*port)};
   char bp[4300], pp[64];
   snprintf(bp, sizeof bp, "--base-path=%s", base);
   snprintf(pp, sizeof pp, "--port=%d", *port);
@@ -679,11 +695,7 @@ Test(git_hostile, rev_parse_expressions_read_objects_through_the_caps) {
   char repo[4200];
   snprintf(repo, sizeof repo, "%s/repo.git", tmp);
   git_repository *r = repo_new(repo);
-  size_t n = 2 * 1024 * 1024;
-  char *msg = malloc(n + 1);
-  cr_assert(msg);
-  memset(msg, 'x', n);
-  msg[n] = '\0';
+  char *msg = big_message((size_t)2 * 1024 * 1024);
   git_oid t = tree_with_dockerfile(r, "a", blob_text(r, "a\n"), GIT_FILEMODE_BLOB);
   git_oid c1 = commit_on_main(r, t, "first");
   commit_on_main(r, t, msg); /* main~1: reaching main~2 (c1) parses it */
@@ -723,18 +735,8 @@ Test(git_hostile, blob_of_300_mb_fetched_from_a_server_stays_under_the_rss_cap) 
   pid_t d = git_daemon(base, &port);
   snprintf(url, sizeof url, "git://127.0.0.1:%d/repo.git", port);
   long before = peak_rss_kb();
-  jd_ctx ctx = {.state_dir = state};
-  jd_build_request req = {
-      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"}};
-  jd_build_result *res = NULL;
-  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
-  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
-  cr_assert(strstr(res->message, "run.Dockerfile is larger than 1048576 bytes"), "%s",
-            res->message);
-  jd_build_result_free(res);
-  long peak = peak_rss_kb();
-  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
-  cr_log_info("fetched: peak RSS %ld kB (%ld kB before)", peak, before);
+  build_is_ce(state, url, "main", "run.Dockerfile is larger than 1048576 bytes", NULL);
+  peak_rss_under_100_mb(before);
   kill(d, SIGTERM);
   waitpid(d, NULL, 0);
   t_rmdir(tmp);
@@ -858,19 +860,10 @@ Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_read) {
   long before = peak_rss_kb();
 
   /* Read in place: the header passes (13 bytes), applying the delta does not. */
-  jd_ctx ctx = {.state_dir = state};
-  jd_build_request req = {
-      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "main"}};
-  jd_build_result *res = NULL;
-  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
-  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
-  cr_assert(strstr(res->message, "more than 128 MiB of memory at once"), "%s", res->message);
-  cr_log_info("read: %s", res->message);
-  jd_build_result_free(res);
+  build_is_ce(state, repo, "main",
+              "run.Dockerfile: an object needs more than 128 MiB of memory at once", NULL);
 
-  long peak = peak_rss_kb();
-  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
-  cr_log_info("peak RSS %ld kB (%ld kB before)", peak, before);
+  peak_rss_under_100_mb(before);
   t_rmdir(tmp);
 }
 
@@ -941,32 +934,15 @@ Test(git_hostile, delta_over_a_1_gib_base_is_refused_when_fetched) {
   delta_pack_out dp = delta_pack(tmp, tmp, (size_t)1 << 30, true);
   pack_server ps = {.commit = dp.commit};
   cr_assert_eq(jd_read_file(&ps.pack, &ps.len, dp.pack, 64 << 20), 0, "%s", dp.pack);
-  ps.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  cr_assert_eq(bind(ps.lfd, (struct sockaddr *)&a, sizeof a), 0);
-  cr_assert_eq(listen(ps.lfd, 4), 0);
-  cr_assert_eq(getsockname(ps.lfd, (struct sockaddr *)&a, &al), 0);
-  ps.port = ntohs(a.sin_port);
+  ps.lfd = listen_local(&ps.port);
   cr_assert_eq(pthread_create(&ps.th, NULL, pack_server_main, &ps), 0);
   char url[256];
   snprintf(url, sizeof url, "git://127.0.0.1:%d/repo.git", ps.port);
   long before = peak_rss_kb();
 
-  jd_ctx ctx = {.state_dir = state};
-  jd_build_request req = {
-      .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"}};
-  jd_build_result *res = NULL;
-  cr_assert_eq(jd_build_run(&res, &ctx, &req), 0);
-  cr_assert_eq(res->verdict, JD_VERDICT_CE, "%s", res->message);
-  cr_assert(strstr(res->message, "cannot fetch") &&
-                strstr(res->message, "more than 128 MiB of memory at once"),
-            "%s", res->message);
-  cr_log_info("fetched: %s", res->message);
-  jd_build_result_free(res);
-  long peak = peak_rss_kb();
-  cr_assert_lt(peak, 100 * 1024, "peak RSS %ld kB (before: %ld kB)", peak, before);
-  cr_log_info("peak RSS %ld kB (%ld kB before)", peak, before);
+  build_is_ce(state, url, "main", "cannot fetch git repository",
+              "more than 128 MiB of memory at once");
+  peak_rss_under_100_mb(before);
 
   atomic_store(&ps.stop, true);
   shutdown(ps.lfd, SHUT_RDWR);
