@@ -1,6 +1,19 @@
 /* Git sources: per-host bare mirrors (fetched as needed), a ref resolved to
  * a commit, its tree exported straight from the object database (libgit2:
- * no checkout, no index). */
+ * no checkout, no index).
+ *
+ * What a contestant's repository (or its server) sends is bounded while it
+ * is read:
+ *   1. the fetch: the build's deadline and cancel token and a byte cap at
+ *      the socket (git_stream.h), the mirror's lock waited on until the
+ *      same deadline, at most GIT_PACK_OBJECTS objects in a pack;
+ *   2. every object: its size read from its header before it is inflated
+ *      (a bounded object database in front of the repository's own), and
+ *      no single allocation of libgit2's past GIT_ALLOC_MAX (a delta over
+ *      a huge base);
+ *   3. the export: an explicit stack of trees (no recursion), at most
+ *      GIT_EXPORT_DEPTH levels, GIT_EXPORT_ENTRIES entries, GIT_FILE_MAX
+ *      bytes a file and GIT_EXPORT_MAX in all, written fd-relative. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
