@@ -222,12 +222,14 @@ static int create_proxy(jd_ctx *ctx, const char *tag) {
 static int ensure_proxy(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
   const char *name = JD_BUILD_PROXY_NAME;
   dk_image_info *img = NULL;
+  bool ready = false; /* running already: listening since its start was waited for */
   int rc = dk_image_inspect(&img, ctx->dk, tag);
   for (int attempt = 0; !rc && attempt < 3; attempt++) {
     dk_container_info *info = NULL;
     rc = dk_container_inspect(&info, ctx->dk, name);
     if (!rc && proxy_current(info, img->id)) {
-      rc = info->running ? 0 : dk_container_start(ctx->dk, info->id); /* 304: started already */
+      ready = info->running;
+      rc = ready ? 0 : dk_container_start(ctx->dk, info->id); /* 304: started already */
     } else if (!rc) {
       rc = dk_container_remove(ctx->dk, info->id, true, true);
       /* The network all builds shared before per-build networks. */
@@ -245,7 +247,7 @@ static int ensure_proxy(jd_ctx *ctx, const char *tag, char *err, size_t errlen) 
   dk_image_info_free(img);
   if (rc)
     return jd_fail(err, errlen, "cannot start the build proxy %s: %s", name, jd_engine_message(rc));
-  if (wait_listening(ctx, name) != 0)
+  if (!ready && wait_listening(ctx, name) != 0)
     return jd_fail(err, errlen, "the build proxy %s does not run", name);
   return 0;
 }
