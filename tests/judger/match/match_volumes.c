@@ -253,6 +253,25 @@ Test(volumes, a_volume_at_tmp_is_the_judgers_tmp) {
   tm_assert_clean(&env);
 }
 
+/* VOLUME /judger, above the game logic's binds and /judger/out: the
+ * tmpfs goes under them (the engine mounts by depth), the pipes and
+ * match.json still work. */
+Test(volumes, a_volume_above_the_judgers_mounts_goes_under_them) {
+  const char *image = volume_image("/judger /data");
+  seen s = {.want_opts = "rw,nosuid,nodev,size=16777216,mode=1777"};
+  jd_match_result *r = run_fill(
+      image, "{\"warm\":false,\"game_logic\":{\"tmpfs\":\"16m\"},\"players\":{\"tmpfs\":\"16m\"}}",
+      &s);
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(jd_verdict_name(r->game_logic.verdict), "OK");
+  cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "OK");
+  cr_assert_eq(s.volumes, 0, "engine volumes among the mounts: %s", s.mounts);
+  cr_assert_eq(s.data_tmpfs, s.containers);
+  assert_stopped_at_cap("game_logic.log", 16384);
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}
+
 /* A path the judger will not cover: the player's image is refused (RE,
  * 126, the reason in its message); the match goes on without it. */
 Test(volumes, a_player_image_with_an_unsafe_volume_is_refused) {

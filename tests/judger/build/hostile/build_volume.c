@@ -118,6 +118,8 @@ Test(build_volume, writing_1_gib_into_a_declared_volume_stops_at_the_memory_limi
   /* The tmpfs's pages are the build's memory: the memory limit stops it
    * (or, if the kernel says ENOSPC first, the build goes on with a full /out
    * and is OK; never 1 GiB written). */
+  cr_log_info("1 GiB into /out: %s (%s)", jd_verdict_name(a->verdict),
+              a->message ? a->message : "");
   bool mle = !strcmp(jd_verdict_name(a->verdict), "MLE");
   bool full = a->log && strstr(a->log, "No space left on device");
   cr_assert(mle || full, "%s: %s\n%s", jd_verdict_name(a->verdict), a->message, a->log);
