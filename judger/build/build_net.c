@@ -296,18 +296,19 @@ static int create_network(char **name_out, jd_ctx *ctx, const jd_build_net_opts 
   if (jd_random_hex(rnd, 8) != 0)
     return jd_fail(err, errlen, "no random bytes for the build network's name");
   snprintf(name, sizeof name, "judger-%s-bnet-%s", host, rnd);
-  dk_kv *labels = calloc(2 + o->nlabels, sizeof *labels);
+  dk_kv *labels = calloc(3 + o->nlabels, sizeof *labels);
   if (!labels)
     return jd_fail(err, errlen, "out of memory");
   labels[0] = (dk_kv){JD_LABEL_HOST, host};
-  labels[1] = (dk_kv){JD_LABEL_ROLE, JD_BUILD_NET_ROLE};
+  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
+  labels[2] = (dk_kv){JD_BUILD_NET_LABEL, "1"};
   for (size_t i = 0; i < o->nlabels; i++)
-    labels[2 + i] = o->labels[i];
+    labels[3 + i] = o->labels[i];
   static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
   dk_network_config cfg = {.internal = true,
                            .check_duplicate = true,
                            .labels = labels,
-                           .nlabels = 2 + o->nlabels,
+                           .nlabels = 3 + o->nlabels,
                            .options = opts,
                            .noptions = 1};
   /* The proxy and the step's (or the build's) container, with room. */

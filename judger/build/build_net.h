@@ -22,9 +22,10 @@
  * every judger using it, and lives as long as the engine (labelled
  * judger.build-proxy, left alone by the daemon's reconciliation). One
  * allow-list per engine: a changed one builds and starts a new proxy in
- * place of the old. The build networks carry judger.host=<host> and the
- * build's owner labels: a network a killed judger left is reconciliation's
- * (which disconnects the proxy from it first, jd_build_net_remove()).
+ * place of the old. The build networks carry judger.host=<host>,
+ * judger.role=build and the build's own labels: a network a killed judger
+ * left is reconciliation's (which disconnects the proxy from it first,
+ * jd_build_net_remove()).
  * A build's limits.image_network picks another network for RUN steps:
  * "none" (no network at all) or "bridge" (the engine's default bridge:
  * unfiltered).
@@ -44,8 +45,10 @@
 #define JD_BUILD_PROXY_PORT 8888
 #define JD_BUILD_PROXY_NAME "judger-build-proxy"
 #define JD_BUILD_PROXY_ALIAS "judger-proxy"
-/* The judger.role of a build's network. */
-#define JD_BUILD_NET_ROLE "build-network"
+/* A build's network carries judger.role=build, as build containers do (the
+ * daemon's build tasks own that label: reconciliation leaves it alone
+ * while one runs), and this label of its own. */
+#define JD_BUILD_NET_LABEL "judger.build-network"
 /* How long a build waits for another judger of the state directory making
  * the proxy (and the base image under it: minutes the first time). */
 #define JD_BUILD_PROXY_LOCK_WAIT_MS (20 * 60 * 1000)

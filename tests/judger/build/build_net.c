@@ -155,7 +155,7 @@ Test(build_net, run_step_reaches_no_host_address, .timeout = 600) {
 static size_t build_networks(dk_client *c, const char *host) {
   char hl[200];
   snprintf(hl, sizeof hl, JD_LABEL_HOST "=%s", host);
-  const char *labels[] = {hl, JD_LABEL_ROLE "=" JD_BUILD_NET_ROLE, NULL};
+  const char *labels[] = {hl, JD_BUILD_NET_LABEL "=1", JD_LABEL_ROLE "=build", NULL};
   dk_network_list *l = NULL;
   t_ok(dk_network_list_by_label(&l, c, labels));
   size_t n = l->count;
@@ -389,6 +389,14 @@ Test(build_net, proxy_forwards_nothing, .timeout = 600) {
   dk_client_free(c);
 }
 
+static char **owned_builds(void *ud) {
+  (void)ud;
+  char **v = calloc(2, sizeof *v);
+  cr_assert(v);
+  v[0] = strdup(JD_LABEL_ROLE "=build");
+  return v;
+}
+
 /* A network the proxy is still connected to (a judger killed mid-build):
  * the daemon's reconciliation removes it (jd_build_net_remove()). */
 Test(build_net, a_left_network_is_reconciled_with_the_proxy_on_it, .timeout = 600) {
@@ -402,6 +410,11 @@ Test(build_net, a_left_network_is_reconciled_with_the_proxy_on_it, .timeout = 60
   cr_assert_eq(jd_build_net_open(&n, &ctx, &o, err, sizeof err), 0, "%s", err);
   cr_assert_neq(dk_network_remove(c, n->network), 0, "removed with the proxy on it");
   jd_reconcile_report rep = {0};
+  /* While a build task runs (the daemon's owner label of builds), the
+   * periodic sweep leaves it alone. */
+  t_ok(jd_reconcile_engine(&rep, c, host, owned_builds, NULL));
+  cr_assert_eq(rep.networks, 0);
+  cr_assert_eq(build_networks(c, host), 1, "a running build's network was swept");
   t_ok(jd_reconcile_engine(&rep, c, host, NULL, NULL));
   cr_assert_eq(rep.networks, 1);
   cr_assert_eq(rep.failures, 0);
