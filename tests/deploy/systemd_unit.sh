@@ -75,8 +75,8 @@ state=$(mktemp -d /var/tmp/judger-unit-state.XXXXXX)
 host=unit-sandbox-$$
 id=unit-sandbox-$$
 trap 'rm -rf "$work" "$state"; docker image rm -f $(docker images -q --filter label=judger.id=$id) >/dev/null 2>&1 || true' EXIT
-mkdir "$state/src"
-printf 'FROM scratch\nLABEL judger.test=1\n' >"$state/src/run.Dockerfile"
+mkdir -p "$state/src/prog"
+printf 'FROM scratch\nLABEL judger.test=1\n' >"$state/src/prog/run.Dockerfile"
 cat >"$work/inside.sh" <<'INSIDE'
 set -euo pipefail
 state=$1 judger=$2 host=$3 id=$4
@@ -91,7 +91,7 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp                                # PrivateT
 ! touch /run/lock/judger-unit-probe 2>/dev/null || { echo "INSIDE: /run/lock is writable"; exit 1; }
 ! touch /var/lib/judger-unit-probe 2>/dev/null || { echo "INSIDE: /var/lib is writable"; exit 1; }
 touch "$state/probe" || { echo "INSIDE: the state dir is read-only"; exit 1; }
-export JUDGER_STATE_DIR=$state JUDGER_HOST_ID=$host
+export JUDGER_STATE_DIR=$state JUDGER_HOST_ID=$host JUDGER_PROGRAM_ROOTS=$state/src
 # The base image's lock: had (a tag that never exists, a mirror that
 # refuses: debootstrap is what fails, not the lock).
 rc=0
@@ -103,7 +103,7 @@ case "$rc:$out" in
   *) echo "INSIDE: base image (exit $rc): $out"; exit 1 ;;
 esac
 # An image build: the proxy's lock, the build's network, its cache.
-out=$("$judger" build -q --domain ai --id "$id" --op run --source "$state/src" 2>&1) ||
+out=$("$judger" build -q --domain ai --id "$id" --op run --source "$state/src/prog" 2>&1) ||
   { echo "INSIDE: build failed: $out"; exit 1; }
 echo "INSIDE: ok"
 INSIDE
