@@ -1461,6 +1461,13 @@ static int check_instruction(df_state *st, const char *text, size_t len) {
     rc = check_run(st, &flags);
   else if (!strcmp(cmd, "onbuild"))
     rc = flags.n ? refuse(st, "unknown flag %s", flags.w[0]) : check_onbuild(st, args, args_len);
+  else if (!strcmp(cmd, "volume"))
+    /* While the image builds, a RUN step after VOLUME writes into an
+     * anonymous volume on the host's disk, past the image-size cap; and a
+     * running container gets a tmpfs there anyway (common/volumes.h). */
+    rc = refuse(st, "VOLUME is refused: RUN steps after it would write to a volume on the "
+                    "judger's disk; use a directory of the image (the judger mounts a tmpfs at "
+                    "/tmp)");
   words_free(&flags);
   return rc;
 }

@@ -174,6 +174,15 @@ Test(dockerfile, unresolved_values_are_refused) {
   refused("FROM scratch\nADD ${A:?x} /f\n", 2, NULL);
 }
 
+/* A RUN step after VOLUME wrote into an anonymous ext4 volume on the
+ * host's disk while the image built, outside the image-size cap. */
+Test(dockerfile, volume_is_refused) {
+  refused("FROM scratch\nVOLUME /data\n", 2, "VOLUME is refused");
+  refused("FROM scratch\nvolume [\"/data\"]\nRUN dd if=/dev/zero of=/data/x\n", 2, NULL);
+  refused("FROM scratch\nONBUILD VOLUME /data\n", 2, NULL);
+  refused("FROM scratch\nRUN true \\\n && true\nVOL\\\nUME /x\n", 4, NULL);
+}
+
 Test(dockerfile, onbuild_checked_as_if_it_ran) {
   refused("FROM scratch\nONBUILD ADD http://x/y /f\n", 2, "ONBUILD ADD http://x/y /f");
   refused("FROM scratch\nonbuild add [\"http://x/y\", \"/f\"]\n", 2, NULL);
