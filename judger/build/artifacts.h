@@ -1,11 +1,18 @@
 /* Program builds (the *build* op) and the per-host artifacts cache.
  *
- * A build runs a container of the build image with its CMD, over a COPY of
- * the source bound at /app (writable): what it leaves in /app are the
- * artifacts. Limits: cpus, memory (swap equal: no swap), pids, wall time
- * (the container is killed and removed when it passes), network off unless
- * asked (NetworkMode none), log cap. Verdicts: OK, CE (non-zero exit),
- * TLE, MLE (OOM-killed), UE (engine or judger failure).
+ * A build runs a container of the build image with its entrypoint and CMD
+ * over a copy of the source in /app: what it leaves in /app are the
+ * artifacts. /app is a tmpfs of the container sized to the artifacts caps
+ * (bytes, inodes) and counted in its memory, so a build that writes more
+ * stops at its own cap and the host's disk never sees it; judger-hold
+ * (match/hold/hold_build.h), its PID 1, copies the source in and streams
+ * /app out through a FIFO, which the judger extracts under the caps and
+ * the sanitiser's rules as it comes (sanitise.h). Limits: cpus, memory
+ * (swap equal: no swap; /tmp and /app count in it), pids, wall time (the
+ * container is killed and removed when it passes; the copy out counts),
+ * network off unless asked (the build's own network behind the proxy),
+ * log cap. Verdicts: OK, CE (non-zero exit, a cap passed, a source past
+ * the caps), TLE, MLE (OOM-killed), UE (engine or judger failure).
  *
  * Cache: <state_dir>/artifacts/<key>/{app/,result.json} with
  *   key = sha256("judger-artifacts-v1\n" <source identity> "\n" <build image id or "none"> "\n")
