@@ -151,7 +151,8 @@ typedef struct h_run {
 /* Starts the judger with args (NULL-terminated, without argv[0]) and
  * JUDGER_STATE_DIR=state; JUDGER_PROGRAM_ROOTS (the directories a source
  * or a player's dir may be under) is /tmp, where the tests make their
- * programs, and the source tree's (its test programs). */
+ * programs, and the source tree's (its test programs); JUDGER_GIT_SCHEMES
+ * admits http (a tarball's scheme follows that setting). */
 static inline h_run h_judger_start(const char *state, const char *const *args) {
   h_run r = {.tmp = t_tmpdir("hrun")};
   char outp[4200], errp[4200];
@@ -167,6 +168,7 @@ static inline h_run h_judger_start(const char *state, const char *const *args) {
     setenv("JUDGER_STATE_DIR", state, 1);
     setenv("JUDGER_HOST_ID", "hostile", 1);
     setenv("JUDGER_PROGRAM_ROOTS", "/tmp," JD_SOURCE_DIR, 1);
+    setenv("JUDGER_GIT_SCHEMES", "https,http", 1); /* the test serves its tarballs over http */
     const char *argv[64] = {"judger"};
     size_t n = 1;
     for (const char *const *a = args; *a && n < 63; a++)
