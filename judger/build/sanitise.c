@@ -136,9 +136,10 @@ typedef struct extractor {
   bool gone;
   int64_t raw, raw_max;
   int root;
-  char *parent;  /* the last parent directory's name (components joined by '/'), */
-  int parent_fd; /* and its descriptor: most entries share their parent */
-  char buf[65536];
+  char *parent;     /* the last parent directory's name (components joined by '/'), */
+  int parent_fd;    /* and its descriptor: most entries share their parent */
+  char buf[65536];  /* the stream as read: libarchive keeps pointers into it */
+  char data[65536]; /* an entry's bytes, copied out of it */
   char name[JD_SANITISE_NAME_MAX + 1];
 } extractor;
 
@@ -279,15 +280,15 @@ static int write_data(extractor *x, struct archive *a, int dirfd, const char *na
   int rc = 0;
   int64_t done = 0;
   while (!rc && done < size) {
-    la_ssize_t n = archive_read_data(a, x->buf, sizeof x->buf);
+    la_ssize_t n = archive_read_data(a, x->data, sizeof x->data);
     if (n <= 0) {
       rc = 1;
       break;
     }
-    if (all_zero(x->buf, (size_t)n))
+    if (all_zero(x->data, (size_t)n))
       rc = lseek(fd, n, SEEK_CUR) < 0 ? -1 : 0; /* a hole */
     else
-      rc = jd_write_all(fd, x->buf, (size_t)n);
+      rc = jd_write_all(fd, x->data, (size_t)n);
     done += n;
   }
   if (!rc && (ftruncate(fd, size) != 0 || fchmod(fd, mode) != 0))

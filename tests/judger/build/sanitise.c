@@ -419,3 +419,60 @@ Test(sanitise, fifo_held_read_write_ends_when_the_writer_is_gone) {
   close(gone);
   t_rmdir(dir);
 }
+
+typedef struct chunk_writer {
+  int fd;
+  const char *data;
+  size_t len, chunk;
+} chunk_writer;
+
+static void *write_chunks(void *ud) {
+  chunk_writer *w = ud;
+  for (size_t off = 0; off < w->len;) {
+    size_t n = w->len - off < w->chunk ? w->len - off : w->chunk;
+    if (jd_write_all(w->fd, w->data + off, n))
+      break;
+    off += n;
+  }
+  close(w->fd);
+  return NULL;
+}
+
+Test(sanitise, every_byte_of_many_files_survives_a_stream_in_odd_pieces) {
+  char *dir = t_tmpdir("sanxmany");
+  char app[4096], p[4300];
+  tar_out t;
+  tar_begin(&t, dir);
+  enum { FILES = 3000 };
+  for (int i = 0; i < FILES; i++) {
+    char name[32], text[64];
+    snprintf(name, sizeof name, "d%d/f%d", i % 7, i);
+    snprintf(text, sizeof text, "file %d of the stream\n", i);
+    tar_add(&t, name, AE_IFREG, 0644, text, NULL, false);
+  }
+  tar_end(&t);
+  char *data = NULL;
+  size_t len = 0;
+  cr_assert_eq(jd_read_file(&data, &len, t.path, 64 << 20), 0);
+  int pfd[2];
+  cr_assert_eq(pipe(pfd), 0);
+  chunk_writer w = {.fd = pfd[1], .data = data, .len = len, .chunk = 701};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, write_chunks, &w), 0);
+  snprintf(app, sizeof app, "%s/app", dir);
+  jd_sanitise_report r;
+  cr_assert_eq(jd_sanitise_extract(&r, pfd[0], -1, app, NULL, NULL), 0);
+  pthread_join(th, NULL);
+  close(pfd[0]);
+  cr_assert(r.complete, "broken: %s", r.broken);
+  for (int i = 0; i < FILES; i++) {
+    char want[64], *got = NULL;
+    snprintf(want, sizeof want, "file %d of the stream\n", i);
+    snprintf(p, sizeof p, "%s/d%d/f%d", app, i % 7, i);
+    cr_assert_eq(jd_read_file(&got, NULL, p, 100), 0, "%s missing", p);
+    cr_assert_str_eq(got, want);
+    free(got);
+  }
+  free(data);
+  t_rmdir(dir);
+}
