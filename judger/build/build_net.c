@@ -172,91 +172,15 @@ static int wait_listening(jd_ctx *ctx, const char *name) {
 }
 
 /* The proxy's kernel forwards nothing: on a build's network it is a port,
- * never a router to the default bridge (or to another build's network) that
- * a RUN step with NET_RAW could aim raw frames at. */
+ * never a router to the default bridge that a RUN step with NET_RAW could
+ * aim raw frames at. */
 static const dk_kv proxy_sysctls[] = {{"net.ipv4.ip_forward", "0"}};
 
-/* Whether the container was made from image_id with the sysctls above
- * (a proxy of an older judger has neither). */
-static bool proxy_current(const dk_container_info *info, const char *image_id) {
-  if (!info->image || strcmp(info->image, image_id) != 0 || !info->raw_json)
-    return false;
-  json_object *o = json_tokener_parse(info->raw_json), *hc, *sc, *v;
-  bool ok = o && json_object_object_get_ex(o, "HostConfig", &hc) &&
-            json_object_object_get_ex(hc, "Sysctls", &sc) &&
-            json_object_object_get_ex(sc, proxy_sysctls[0].key, &v) &&
-            !strcmp(json_object_get_string(v), proxy_sysctls[0].value);
-  json_object_put(o);
-  return ok;
-}
-
-/* Creates and starts the proxy container; DK_ECONFLICT when another judger
- * made one meanwhile. */
-static int create_proxy(jd_ctx *ctx, const char *tag) {
-  const char *capdrop[] = {"ALL", NULL}, *secopt[] = {"no-new-privileges", NULL};
-  dk_kv labels[] = {{JD_BUILD_PROXY_LABEL, "proxy"}};
-  dk_container_config cfg = {.image = tag,
-                             .labels = labels,
-                             .nlabels = 1,
-                             .host = {.cap_drop = capdrop,
-                                      .security_opt = secopt,
-                                      .readonly_rootfs = true,
-                                      .memory = 256 << 20,
-                                      .pids_limit = 128,
-                                      .network_mode = "bridge",
-                                      .sysctls = proxy_sysctls,
-                                      .nsysctls = 1}};
-  char *id = NULL;
-  int rc = dk_container_create(&id, ctx->dk, JD_BUILD_PROXY_NAME, &cfg);
-  if (!rc)
-    rc = dk_container_start(ctx->dk, id);
-  free(id);
-  return rc;
-}
-
-/* The proxy container, running the image `tag` with forwarding off: kept
- * when it is so (started when it is not running), replaced otherwise (a
- * changed allow-list, a proxy of an older judger). Safe against another
- * judger doing the same at once: the stale one is removed by its id, and a
- * name taken meanwhile is looked at again. */
-static int ensure_proxy(jd_ctx *ctx, const char *tag, char *err, size_t errlen) {
-  const char *name = JD_BUILD_PROXY_NAME;
-  dk_image_info *img = NULL;
-  bool ready = false; /* running already: listening since its start was waited for */
-  int rc = dk_image_inspect(&img, ctx->dk, tag);
-  for (int attempt = 0; !rc && attempt < 3; attempt++) {
-    dk_container_info *info = NULL;
-    rc = dk_container_inspect(&info, ctx->dk, name);
-    if (!rc && proxy_current(info, img->id)) {
-      ready = info->running;
-      rc = ready ? 0 : dk_container_start(ctx->dk, info->id); /* 304: started already */
-    } else if (!rc) {
-      rc = dk_container_remove(ctx->dk, info->id, true, true);
-      /* The network all builds shared before per-build networks. */
-      (void)dk_network_remove(ctx->dk, "judger-build");
-      if (!rc || rc == DK_ENOTFOUND)
-        rc = DK_ENOTFOUND;
-    }
-    dk_container_info_free(info);
-    if (rc == DK_ENOTFOUND)
-      rc = create_proxy(ctx, tag);
-    if (rc != DK_ECONFLICT)
-      break;
-    rc = 0; /* made meanwhile by another judger: look at it */
-  }
-  dk_image_info_free(img);
-  if (rc)
-    return jd_fail(err, errlen, "cannot start the build proxy %s: %s", name, jd_engine_message(rc));
-  if (!ready && wait_listening(ctx, name) != 0)
-    return jd_fail(err, errlen, "the build proxy %s does not run", name);
-  return 0;
-}
-
-/* The proxy image and container, made under the state directory's proxy
- * lock (one judger of the host at a time builds them), waited for at most
- * o->lock_wait_ms or until o->cancel fires. */
-static int proxy_up(jd_ctx *ctx, const jd_build_net_opts *o, const char *tag, const dk_buf *filter,
-                    char *err, size_t errlen) {
+/* The proxy image, made under the state directory's proxy lock (one judger
+ * of the host at a time builds it, and the base image under it), waited
+ * for at most o->lock_wait_ms or until o->cancel fires. */
+static int proxy_image(jd_ctx *ctx, const jd_build_net_opts *o, const char *tag,
+                       const dk_buf *filter, char *err, size_t errlen) {
   if (!ctx->state_dir)
     return jd_fail(err, errlen, "no state directory for the build proxy's lock");
   int lock = -1;
@@ -273,42 +197,63 @@ static int proxy_up(jd_ctx *ctx, const jd_build_net_opts *o, const char *tag, co
                    e == ECANCELED ? "canceled" : strerror(e));
   }
   int rc = ensure_image(ctx, tag, filter, o, err, errlen);
-  if (!rc)
-    rc = ensure_proxy(ctx, tag, err, errlen);
   jd_build_lock_release(lock);
   return rc;
+}
+
+/* The build's own proxy: a container of the image `tag` on the default
+ * bridge, connected to the build's network as judger-proxy before it
+ * starts, labelled like the network. */
+static int start_proxy(jd_build_net *n, jd_ctx *ctx, const char *tag, const dk_kv *labels,
+                       size_t nlabels, char *err, size_t errlen) {
+  const char *capdrop[] = {"ALL", NULL}, *secopt[] = {"no-new-privileges", NULL};
+  const char *aliases[] = {JD_BUILD_PROXY_ALIAS, NULL};
+  dk_container_config cfg = {.image = tag,
+                             .labels = labels,
+                             .nlabels = nlabels,
+                             .host = {.cap_drop = capdrop,
+                                      .security_opt = secopt,
+                                      .readonly_rootfs = true,
+                                      .memory = 128 << 20,
+                                      .memory_swap = 128 << 20,
+                                      .pids_limit = 128,
+                                      .network_mode = "bridge",
+                                      .sysctls = proxy_sysctls,
+                                      .nsysctls = 1}};
+  char *id = NULL;
+  int rc = dk_container_create(&id, ctx->dk, n->proxy, &cfg);
+  if (!rc)
+    n->proxy_made = true;
+  if (!rc)
+    rc = dk_network_connect(ctx->dk, n->network, id, aliases);
+  if (!rc)
+    rc = dk_container_start(ctx->dk, id);
+  free(id);
+  if (rc)
+    return jd_fail(err, errlen, "cannot start the build proxy %s: %s", n->proxy,
+                   jd_engine_message(rc));
+  if (wait_listening(ctx, n->proxy) != 0)
+    return jd_fail(err, errlen, "the build proxy %s does not run", n->proxy);
+  return 0;
 }
 
 /* Picks of the pool tried before the network creation gives up (a clash is
  * another network on the same subnet). */
 #define NET_PICKS 32
 
-/* The build's internal network, labelled for reconciliation, on a /29 of
- * the judger's address pool (the engine's own pools hold ~30 networks). */
-static int create_network(char **name_out, jd_ctx *ctx, const jd_build_net_opts *o, char *err,
-                          size_t errlen) {
-  const char *host = ctx->host_id ? ctx->host_id : "local";
+/* The build's internal network, name, on a /29 of the judger's address
+ * pool (the engine's own pools hold ~30 networks). */
+static int create_network(jd_ctx *ctx, const char *name, const dk_kv *labels, size_t nlabels,
+                          char *err, size_t errlen) {
   const char *pool_cidr = ctx->net_pool ? ctx->net_pool : JD_NET_POOL_DEFAULT;
   jd_net_pool pool;
-  char rnd[17], name[JD_HOST_ID_MAX + 64];
   if (jd_net_pool_parse(&pool, pool_cidr, err, errlen) != 0)
     return -1;
-  if (jd_random_hex(rnd, 8) != 0)
-    return jd_fail(err, errlen, "no random bytes for the build network's name");
-  snprintf(name, sizeof name, "judger-%s-bnet-%s", host, rnd);
-  dk_kv *labels = calloc(3 + o->nlabels, sizeof *labels);
-  if (!labels)
-    return jd_fail(err, errlen, "out of memory");
-  labels[0] = (dk_kv){JD_LABEL_HOST, host};
-  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
-  labels[2] = (dk_kv){JD_BUILD_NET_LABEL, "1"};
-  for (size_t i = 0; i < o->nlabels; i++)
-    labels[3 + i] = o->labels[i];
   static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
   dk_network_config cfg = {.internal = true,
                            .check_duplicate = true,
                            .labels = labels,
-                           .nlabels = 3 + o->nlabels,
+                           .nlabels = nlabels,
                            .options = opts,
                            .noptions = 1};
   /* The proxy and the step's (or the build's) container, with room. */
@@ -328,15 +273,9 @@ static int create_network(char **name_out, jd_ctx *ctx, const jd_build_net_opts 
     if (!prefix)
       break;
   }
-  free(labels);
   free(id);
   if (rc)
     return jd_fail(err, errlen, "create network %s: %s", name, jd_engine_message(rc));
-  *name_out = strdup(name);
-  if (!*name_out) {
-    (void)dk_network_remove(ctx->dk, name);
-    return jd_fail(err, errlen, "out of memory");
-  }
   return 0;
 }
 
@@ -378,11 +317,12 @@ int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms)
 void jd_build_net_free(jd_build_net *n) {
   if (!n)
     return;
-  if (n->network) {
-    (void)dk_network_disconnect(n->dk, n->network, JD_BUILD_PROXY_NAME, true);
+  if (n->proxy_made)
+    (void)dk_container_remove(n->dk, n->proxy, true, true);
+  if (n->network_made)
     (void)jd_build_net_remove(n->dk, n->network, dk_now_ms() + 15000);
-  }
   free(n->network);
+  free(n->proxy);
   free(n->proxy_url);
   for (size_t i = 0; i < 4; i++)
     free(n->env_buf[i]);
@@ -417,37 +357,44 @@ int jd_build_net_open(jd_build_net **out, jd_ctx *ctx, const jd_build_net_opts *
     allow = getenv("JUDGER_BUILD_ALLOW");
   if (!allow || !*allow)
     allow = JD_BUILD_ALLOW_DEFAULT;
-  char tag[160], sha[65];
+  const char *host = ctx->host_id ? ctx->host_id : "local";
+  char tag[160], sha[65], rnd[17];
   dk_buf filter = DK_BUF_INIT(0), all = DK_BUF_INIT(0);
+  dk_kv *labels = calloc(3 + o->nlabels, sizeof *labels);
   jd_build_net *n = calloc(1, sizeof *n);
-  int rc = n ? filter_text(&filter, allow, err, errlen) : jd_fail(err, errlen, "out of memory");
+  int rc = n && labels ? filter_text(&filter, allow, err, errlen)
+                       : jd_fail(err, errlen, "out of memory");
   if (rc)
     goto cleanup;
   n->dk = ctx->dk;
   (void)dk_buf_appendf(&all, "%s%s%s", proxy_dockerfile, proxy_conf, filter.data);
   jd_sha256_hex(sha, all.data, all.len);
   snprintf(tag, sizeof tag, PROXY_REPO ":%.16s", sha);
-  const char *aliases[] = {JD_BUILD_PROXY_ALIAS, NULL};
-  for (int attempt = 0; attempt < 2; attempt++) {
-    rc = proxy_up(ctx, o, tag, &filter, err, errlen);
-    if (!rc && !n->network)
-      rc = create_network(&n->network, ctx, o, err, errlen);
-    if (rc)
-      break;
-    int crc = dk_network_connect(ctx->dk, n->network, JD_BUILD_PROXY_NAME, aliases);
-    rc = crc ? jd_fail(err, errlen, "cannot connect the build proxy to %s: %s", n->network,
-                       jd_engine_message(crc))
-             : 0;
-    if (crc != DK_ENOTFOUND)
-      break; /* not found: another judger replaced the proxy meanwhile; once more */
+  labels[0] = (dk_kv){JD_LABEL_HOST, host};
+  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
+  labels[2] = (dk_kv){JD_BUILD_NET_LABEL, "1"};
+  for (size_t i = 0; i < o->nlabels; i++)
+    labels[3 + i] = o->labels[i];
+  if (jd_random_hex(rnd, 8) != 0 || asprintf(&n->network, "judger-%s-bnet-%s", host, rnd) < 0 ||
+      asprintf(&n->proxy, "judger-%s-bproxy-%s", host, rnd) < 0) {
+    rc = jd_fail(err, errlen, "out of memory");
+    goto cleanup;
   }
+  rc = proxy_image(ctx, o, tag, &filter, err, errlen);
+  if (!rc)
+    rc = create_network(ctx, n->network, labels, 3 + o->nlabels, err, errlen);
+  if (!rc)
+    n->network_made = true;
+  if (!rc)
+    rc = start_proxy(n, ctx, tag, labels, 3 + o->nlabels, err, errlen);
   if (!rc && fill(n) != 0)
     rc = jd_fail(err, errlen, "out of memory");
 cleanup:
   dk_buf_free(&filter);
   dk_buf_free(&all);
+  free(labels);
   if (rc) {
-    jd_build_net_free(n); /* removes the network when it was made */
+    jd_build_net_free(n); /* removes what was made */
     return -1;
   }
   *out = n;

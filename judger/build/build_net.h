@@ -2,37 +2,38 @@
  * another build's.
  *
  * RUN steps of a program's Dockerfiles, and program builds that ask for a
- * network (limits.network), are hostile. Each build gets a network of its
- * own for its lifetime: an internal network whose bridge has no address on
- * the host (com.docker.network.bridge.inhibit_ipv4), a /29 of the address
- * pool (jd_ctx.net_pool), named judger-<host>-bnet-<random>. No route to
- * the host, the engine's API, the LAN, another build's containers or
- * another match's. Its only way out is "judger-build-proxy", a tinyproxy
- * container (image built by the judger from judger/debian:bookworm) on the
- * default bridge, connected to the build's network (alias judger-proxy)
- * while the build runs and disconnected after. The proxy forwards requests
- * only to the allow-listed host names (CONNECT to port 443 only) and its
- * kernel forwards no packet (net.ipv4.ip_forward=0): from a build's network
- * it is the proxy's port, never a router to the bridge behind it. Builds
- * get http_proxy/https_proxy (build args for RUN steps, not kept in the
- * image; the environment of a program build's container).
+ * network (limits.network), are hostile. Each build gets, for its lifetime,
+ * a network and a proxy of its own:
+ * - the network judger-<host>-bnet-<random>: internal, its bridge with no
+ *   address on the host (com.docker.network.bridge.inhibit_ipv4), a /29 of
+ *   the address pool (jd_ctx.net_pool). No route to the host, the engine's
+ *   API, the LAN, another build's containers or another match's.
+ * - the proxy judger-<host>-bproxy-<random>: a tinyproxy container (image
+ *   built by the judger from judger/debian:bookworm) on the default bridge
+ *   and on the build's network (alias judger-proxy), forwarding requests
+ *   only to the allow-listed host names (CONNECT to port 443 only). Its
+ *   kernel forwards no packet (net.ipv4.ip_forward=0): from the build's
+ *   network it is a port, never a router to the bridge behind it. One per
+ *   build: a build that holds all of its connections (MaxClients) or its
+ *   memory starves only itself; a proxy shared by every build was emptied
+ *   for all of them by one step opening 70 idle connections.
+ * Builds get http_proxy/https_proxy (build args for RUN steps, not kept in
+ * the image; the environment of a program build's container).
  *
  * The allow-list is $JUDGER_BUILD_ALLOW (comma-separated host names), by
- * default JD_BUILD_ALLOW_DEFAULT. The proxy is one per engine, shared by
- * every judger using it, and lives as long as the engine (labelled
- * judger.build-proxy, left alone by the daemon's reconciliation). One
- * allow-list per engine: a changed one builds and starts a new proxy in
- * place of the old. The build networks carry judger.host=<host>,
- * judger.role=build and the build's own labels: a network a killed judger
- * left is reconciliation's (which disconnects the proxy from it first,
- * jd_build_net_remove()).
- * A build's limits.image_network picks another network for RUN steps:
- * "none" (no network at all) or "bridge" (the engine's default bridge:
- * unfiltered).
+ * default JD_BUILD_ALLOW_DEFAULT: part of the proxy image's tag. Both the
+ * network and the proxy carry judger.host=<host>, judger.role=build (as
+ * build containers: the daemon's build tasks own it) and
+ * JD_BUILD_NET_LABEL, and the build's own labels: what a killed judger left
+ * is reconciliation's (the proxy container first, then the network,
+ * jd_build_net_remove()). A build's limits.image_network picks another
+ * network for RUN steps: "none" (no network at all) or "bridge" (the
+ * engine's default bridge: unfiltered).
  */
 #ifndef JD_BUILD_NET_H
 #define JD_BUILD_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,6 @@
   "deb.debian.org,security.debian.org,registry.npmjs.org,pypi.org,files.pythonhosted.org"
 #define JD_BUILD_PROXY_LABEL "judger.build-proxy"
 #define JD_BUILD_PROXY_PORT 8888
-#define JD_BUILD_PROXY_NAME "judger-build-proxy"
 #define JD_BUILD_PROXY_ALIAS "judger-proxy"
 /* A build's network carries judger.role=build, as build containers do (the
  * daemon's build tasks own that label: reconciliation leaves it alone
@@ -54,8 +54,10 @@
 #define JD_BUILD_PROXY_LOCK_WAIT_MS (20 * 60 * 1000)
 
 typedef struct jd_build_net {
-  dk_client *dk;      /* the engine the network is on (for the teardown) */
-  char *network;      /* this build's network: networkmode / NetworkMode */
+  dk_client *dk; /* the engine they are on (for the teardown) */
+  char *network; /* this build's network: networkmode / NetworkMode */
+  char *proxy;   /* this build's proxy container */
+  bool network_made, proxy_made;
   char *proxy_url;    /* "http://judger-proxy:8888" */
   dk_kv args[4];      /* http_proxy, https_proxy, HTTP_PROXY, HTTPS_PROXY */
   const char *env[5]; /* the same as "K=V", NULL-terminated */
@@ -72,21 +74,21 @@ typedef struct jd_build_net_opts {
   void *ud;
 } jd_build_net_opts;
 
-/* Makes a network for one build and connects the proxy to it (building the
- * proxy image, and the Debian base image it starts from, when missing; the
- * proxy is made under <state_dir>/locks/build-proxy). opts may be NULL.
+/* Makes a network and a proxy for one build (building the proxy image, and
+ * the Debian base image it starts from, when missing, under
+ * <state_dir>/locks/build-proxy). opts may be NULL.
  * 0 with *out, to be given to jd_build_net_free() on every path; or -1
  * with a one-line reason in err (nothing is left on the engine). */
 int jd_build_net_open(jd_build_net **out, jd_ctx *ctx, const jd_build_net_opts *opts, char *err,
                       size_t errlen);
 
-/* Tears the build's network down (the proxy disconnected, the network
- * removed: what a cancelled build left on it is disconnected first), then
- * frees. NULL is fine. A network that cannot be removed is left to
- * reconciliation (it carries the host's label). */
+/* Tears the build's network down (the proxy removed, then the network:
+ * what a cancelled build left on it is disconnected first), then frees.
+ * NULL is fine. What cannot be removed is left to reconciliation (it
+ * carries the host's label). */
 void jd_build_net_free(jd_build_net *n);
 
-/* Removes a network, disconnecting whatever is still on it (the build
+/* Removes a network, disconnecting whatever is still on it (a build's
  * proxy; a RUN container the engine has not removed yet), retried until
  * deadline_ms (dk_now_ms() clock; one round when it is past). 0 when it
  * is gone, DK_ENOTFOUND when it was, or the last dk_error_code. */

@@ -127,16 +127,25 @@ typedef struct image_job {
   int prefix_steps; /* the steps it covers */
 } image_job;
 
-/* The RUN steps' network: a network of this build's own behind the proxy
- * (build_net.h; jd_build_net_free() removes it) unless the limits name
- * another ("none", "bridge", a network). *net is NULL then. */
+/* The RUN steps' network: a network and a proxy of this build's own
+ * (build_net.h; jd_build_net_free() removes them) unless the limits name
+ * another ("none", "bridge", a network). *net is NULL then. A Dockerfile
+ * without RUN gets no network at all: nothing of it runs (the engine
+ * applies ENV, COPY, LABEL... itself), and a network with its proxy costs
+ * about a second (docs/build.md). A RUN the key's reader misses (an escape
+ * directive) only ever loses the network, never gains one. */
 static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const image_job *job,
-                       const jd_build_limits *lim) {
+                       const jd_build_limits *lim, const char *dockerfile, size_t len) {
   *net = NULL;
   *mode = lim->image_network;
   if (*mode && strcmp(*mode, "proxy") != 0)
     return 0;
-  char err[512];
+  char err[512], key[65];
+  int steps = 0;
+  if (!jd_build_prefix_key(key, &steps, dockerfile, len)) {
+    *mode = "none";
+    return 0;
+  }
   jd_build_net_opts no = {.labels = job->extra_labels,
                           .nlabels = job->nextra,
                           .cancel = job->cancel,
@@ -274,7 +283,7 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
   jd_build_net *net = NULL;
   const char *network = NULL;
   jd_run_cgroup *cg = NULL;
-  int rc = labels ? run_network(&net, &network, ctx, job, &lim) : DK_ENOMEM;
+  int rc = labels ? run_network(&net, &network, ctx, job, &lim, dockerfile, len) : DK_ENOMEM;
   if (!rc)
     cg = run_pids_limit(ctx, job, lim.pids);
   if (!rc)

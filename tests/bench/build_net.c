@@ -1,14 +1,13 @@
 /* Benchmark: what a network of each build's own costs (build/build_net.h).
  *
- *   1. jd_build_net_open() + jd_build_net_free() with the proxy up: the
- *      proxy checked (image and container inspect, under the state dir's
- *      lock), the network created and the proxy connected; then the proxy
- *      disconnected and the network removed. Beside it the four engine
- *      calls alone (create, connect, disconnect, remove), timed one by one.
+ *   1. jd_build_net_open() + jd_build_net_free() with the proxy image made:
+ *      the image checked (under the state dir's lock), the network created,
+ *      the build's proxy created, connected to it, started and found
+ *      listening; then the proxy removed and the network removed.
  *   2. In context: an image build `FROM judger/debian:bookworm` + `RUN true`
  *      (a unique ENV mark each: nothing from the layer cache) on its own
- *      network behind the proxy, against the same build on one network kept
- *      for every build (what builds shared before, the proxy on it), and
+ *      network behind its own proxy, against the same build on one network
+ *      and proxy kept for every build (what builds shared before), and
  *      with no network (image_network "none"). Builds alternate.
  *
  *   build/bin/bench_build_net [N]      (default N = 10, builds N/2 each)
@@ -62,7 +61,7 @@ int main(int argc, char **argv) {
   jd_ctx ctx = {.dk = dk, .state_dir = state, .host_id = host};
   char err[512];
   jd_build_net *net = NULL;
-  /* Warm: the proxy up. */
+  /* Warm: the proxy image made. */
   if (jd_build_net_open(&net, &ctx, NULL, err, sizeof err) != 0) {
     fprintf(stderr, "%s\n", err);
     return 1;
@@ -71,8 +70,6 @@ int main(int argc, char **argv) {
 
   long long *open_ms = calloc((size_t)n, sizeof *open_ms),
             *free_ms = calloc((size_t)n, sizeof *free_ms);
-  long long *c_ms = calloc((size_t)n, sizeof *c_ms), *k_ms = calloc((size_t)n, sizeof *k_ms),
-            *d_ms = calloc((size_t)n, sizeof *d_ms), *r_ms = calloc((size_t)n, sizeof *r_ms);
   for (int i = 0; i < n; i++) {
     int64_t t0 = jd_mono_ms();
     if (jd_build_net_open(&net, &ctx, NULL, err, sizeof err) != 0) {
@@ -83,38 +80,6 @@ int main(int argc, char **argv) {
     jd_build_net_free(net);
     open_ms[i] = t1 - t0;
     free_ms[i] = jd_mono_ms() - t1;
-
-    /* The engine calls alone, the same network (the engine's pools). */
-    char name[96], *nid = NULL;
-    snprintf(name, sizeof name, "%s-raw-%d", host, i);
-    dk_kv labels[] = {{"judger.host", host}};
-    static const dk_kv opts[] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
-    dk_network_config cfg = {.internal = true,
-                             .check_duplicate = true,
-                             .labels = labels,
-                             .nlabels = 1,
-                             .options = opts,
-                             .noptions = 1};
-    const char *aliases[] = {JD_BUILD_PROXY_ALIAS, NULL};
-    int64_t a = jd_mono_ms();
-    int rc = dk_network_create(&nid, dk, name, &cfg);
-    int64_t b = jd_mono_ms();
-    rc = rc ? rc : dk_network_connect(dk, name, JD_BUILD_PROXY_NAME, aliases);
-    int64_t c = jd_mono_ms();
-    rc = rc ? rc : dk_network_disconnect(dk, name, JD_BUILD_PROXY_NAME, true);
-    int64_t d = jd_mono_ms();
-    rc = rc ? rc : dk_network_remove(dk, name);
-    int64_t e = jd_mono_ms();
-    free(nid);
-    if (rc) {
-      fprintf(stderr, "raw network calls: %s\n", dk_strerror(rc));
-      (void)jd_build_net_remove(dk, name, dk_now_ms() + 5000);
-      return 1;
-    }
-    c_ms[i] = b - a;
-    k_ms[i] = c - b;
-    d_ms[i] = d - c;
-    r_ms[i] = e - d;
   }
   long long sum[6] = {0};
   for (int i = 0; i < n; i++) {
@@ -122,13 +87,10 @@ int main(int argc, char **argv) {
     sum[1] += free_ms[i];
   }
   printf("per-build network, N=%d (median ms, mean in brackets)\n", n);
-  printf("  jd_build_net_open (proxy checked, create, connect)   %lld (%.1f)\n",
+  printf("  jd_build_net_open (network, proxy created, connected, started)   %lld (%.1f)\n",
          bench_median(open_ms, n), (double)sum[0] / n);
-  printf("  jd_build_net_free (disconnect, remove)               %lld (%.1f)\n",
+  printf("  jd_build_net_free (proxy removed, network removed)               %lld (%.1f)\n",
          bench_median(free_ms, n), (double)sum[1] / n);
-  printf("  engine calls alone: create %lld, connect %lld, disconnect %lld, remove %lld\n",
-         bench_median(c_ms, n), bench_median(k_ms, n), bench_median(d_ms, n),
-         bench_median(r_ms, n));
 
   /* In context: RUN true on its own network, on one network kept for all
    * builds (as before per-build networks: the proxy on it), and with none;
@@ -163,10 +125,6 @@ int main(int argc, char **argv) {
   jd_rm_rf(state);
   free(open_ms);
   free(free_ms);
-  free(c_ms);
-  free(k_ms);
-  free(d_ms);
-  free(r_ms);
   free(with);
   free(without);
   dk_client_free(dk);

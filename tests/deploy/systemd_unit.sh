@@ -76,7 +76,7 @@ host=unit-sandbox-$$
 id=unit-sandbox-$$
 trap 'rm -rf "$work" "$state"; docker image rm -f $(docker images -q --filter label=judger.id=$id) >/dev/null 2>&1 || true' EXIT
 mkdir -p "$state/src/prog"
-printf 'FROM scratch\nLABEL judger.test=1\n' >"$state/src/prog/run.Dockerfile"
+printf 'FROM judger/debian:bookworm\nLABEL judger.test=1\nRUN echo %s\n' "$id" >"$state/src/prog/run.Dockerfile"
 cat >"$work/inside.sh" <<'INSIDE'
 set -euo pipefail
 state=$1 judger=$2 host=$3 id=$4
@@ -113,8 +113,11 @@ echo "$out" | grep -q '^INSIDE: ok$' || die "in the sandbox: $out"
 [ -f "$state/locks/build-base-image" ] && [ ! -L "$state/locks/build-base-image" ] ||
   die "no base image lock in the state dir"
 [ -f "$state/locks/build-proxy" ] || die "no build proxy lock in the state dir"
+ls "$state/locks" | grep -Eq '^build-[0-9a-f]{64}$' || die "no build turn lock in the state dir"
 [ ! -e /run/lock/judger-unit-probe ] || die "the sandbox wrote /run/lock"
 left=$(docker network ls -q --filter "label=judger.host=$host")
 [ -z "$left" ] || die "the build left its network: $left"
+left=$(docker ps -aq --filter "label=judger.host=$host")
+[ -z "$left" ] || die "the build left a container (its proxy?): $left"
 echo "systemd_unit: verify clean, TimeoutStopSec=${stop}s vs grace_ms=$grace, exposure $score;" \
-  "a build under ProtectSystem=strict: locks in the state dir, no network left"
+  "a build under ProtectSystem=strict: locks in the state dir, no network or proxy left"

@@ -4,12 +4,14 @@
  * reach no address of the host (a listener the test opens on all
  * addresses, the engine's usual TCP ports), directly or through the proxy.
  * The plain bridge reaches the same listener: the probe works. Two builds
- * at once are on two networks: a RUN step of one reaches neither the
- * other's RUN step nor the proxy's side on the default bridge (nor the
- * host's 172.17.0.1) nor resolves an outside name, the proxy forwards no
- * packet (ip_forward=0), and no network is left after a build, a cancelled
- * one included. The proxy's lock: never a link, waited for with a deadline
- * and the cancel token. */
+ * at once are on two networks with two proxies: one holding every
+ * connection its proxy serves leaves the other's egress alone, a RUN step
+ * of one reaches neither the other's RUN step nor the other's proxy (on its network or on
+ * the default bridge) nor the host's 172.17.0.1, nor resolves an outside
+ * name; a proxy forwards no packet (ip_forward=0); no network or proxy is
+ * left after a build, a cancelled one included, or after a kill
+ * (reconciliation). The proxy image's lock: never a link, waited for with
+ * a deadline and the cancel token. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,11 +165,23 @@ static size_t build_networks(dk_client *c, const char *host) {
   return n;
 }
 
-/* The proxy container's address on network net ("bridge": the default
- * bridge), "" when it is not on it. */
-static void proxy_ip(char out[64], dk_client *c, const char *net) {
+/* Containers of this test's host (a build's proxy). */
+static size_t host_containers(dk_client *c, const char *host) {
+  char hl[200];
+  snprintf(hl, sizeof hl, JD_LABEL_HOST "=%s", host);
+  const char *labels[] = {hl, NULL};
+  dk_container_list *l = NULL;
+  t_ok(dk_container_list_by_label(&l, c, true, labels));
+  size_t n = l->count;
+  dk_container_list_free(l);
+  return n;
+}
+
+/* A container's address on network net ("bridge": the default bridge), ""
+ * when it is not on it. */
+static void proxy_ip(char out[64], dk_client *c, const char *proxy, const char *net) {
   dk_container_info *info = NULL;
-  t_ok(dk_container_inspect(&info, c, JD_BUILD_PROXY_NAME));
+  t_ok(dk_container_inspect(&info, c, proxy));
   json_object *o = json_tokener_parse(info->raw_json), *ns, *nets, *n, *a;
   out[0] = '\0';
   if (json_object_object_get_ex(o, "NetworkSettings", &ns) &&
@@ -238,12 +252,14 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = host};
   int port, lfd = listen_all(&port);
 
-  /* A: a listener on its step's address, proved to accept (it connects to
-   * itself once), then holds the step until it is cancelled. */
+  /* A: holds every connection its proxy has (70 idle ones: MaxClients is
+   * 64), opens a listener on its step's address, proves it accepts (it
+   * connects to itself once), then holds the step until it is cancelled. */
   bg_build a = {.ctx = &ctx, .id = ida, .mu = PTHREAD_MUTEX_INITIALIZER, .seen = DK_BUF_INIT(0)};
   snprintf(a.df, sizeof a.df,
            "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n"
-           "RUN ip=$(ip -4 addr show eth0 | awk '/inet / {split($2, a, \"/\"); print a[1]}');"
+           "RUN for i in $(seq 70); do (sleep 600 | nc judger-proxy 8888 >/dev/null) & done;"
+           " ip=$(ip -4 addr show eth0 | awk '/inet / {split($2, a, \"/\"); print a[1]}');"
            " (while true; do nc -l -p 7777 </dev/null >/dev/null && echo ACCEPTED$((0)); done) &"
            " until nc -w 1 $ip 7777 -e true; do sleep 0.1; done;"
            " echo LISTEN$((0))-$ip-END; wait\n",
@@ -259,25 +275,31 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   snprintf(aip, sizeof aip, "%.*s", (int)(strstr(p, "-END") - p), p);
   free(seen);
   cr_assert_eq(build_networks(c, host), 1, "build A is not on a network of its own");
+  cr_assert_eq(host_containers(c, host), 1, "build A has no proxy of its own");
+  /* A's proxy, on the default bridge and on A's network (the only ones of
+   * this host). */
   char pbr[64], pa[64] = "";
-  proxy_ip(pbr, c, "bridge");
-  cr_assert(pbr[0], "the proxy has no address on the default bridge");
-  /* The proxy's address on A's network: A's network is the one of this host. */
   {
     char hl[200];
     snprintf(hl, sizeof hl, JD_LABEL_HOST "=%s", host);
     const char *labels[] = {hl, NULL};
     dk_network_list *l = NULL;
+    dk_container_list *cl = NULL;
     t_ok(dk_network_list_by_label(&l, c, labels));
+    t_ok(dk_container_list_by_label(&cl, c, true, labels));
     cr_assert_eq(l->count, 1);
-    proxy_ip(pa, c, l->items[0].name);
+    cr_assert_eq(cl->count, 1);
+    proxy_ip(pbr, c, cl->items[0].id, "bridge");
+    proxy_ip(pa, c, cl->items[0].id, l->items[0].name);
     dk_network_list_free(l);
+    dk_container_list_free(cl);
   }
-  cr_assert(pa[0], "the proxy is not on A's network");
+  cr_assert(pbr[0], "A's proxy has no address on the default bridge");
+  cr_assert(pa[0], "A's proxy is not on A's network");
 
-  /* B, at the same time: tries A's step, the proxy's address on A's
-   * network and on the default bridge, the host's bridge address; and the
-   * proxy on its own network (the probe works). */
+  /* B, at the same time: tries A's step, A's proxy on A's network and on
+   * the default bridge, the host's bridge address; and its own proxy (the
+   * probe works). */
   char df[2048];
   snprintf(df, sizeof df,
            "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\n"
@@ -285,6 +307,7 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
            " if nc -w 2 ${t%%:*} ${t#*:} -e true; then echo REACHED$((0))-$t;"
            " else echo BLOCKED$((0))-$t; fi; done;"
            " nc -w 2 judger-proxy 8888 -e true && echo OWNPROXY$((0))-OK;"
+           " wget -q -O - http://deb.debian.org/debian/dists/bookworm/Release | head -1;"
            " if nslookup deb.debian.org >/dev/null 2>&1; then echo DNS$((0))-OUT;"
            " else echo DNS$((0))-NONE; fi;"
            " echo probe$((0))-done\n",
@@ -293,6 +316,8 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s\n%s", img->message, img->log);
   cr_assert(strstr(img->log, "probe0-done"), "log: %s", img->log);
   cr_assert(strstr(img->log, "OWNPROXY0-OK"), "B cannot reach its own proxy: %s", img->log);
+  /* A holds all its proxy can serve; B's egress does not care. */
+  cr_assert(strstr(img->log, "Origin: Debian"), "B's egress was starved: %s", img->log);
   cr_assert(!strstr(img->log, "REACHED0-"), "B reached something: %s", img->log);
   /* No name of the outside resolves in a step (no DNS channel out): the
    * proxy resolves the allow-list's names itself. */
@@ -306,8 +331,9 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   }
   jd_env_image_free(img);
   cr_assert_eq(accepted(lfd), 0, "a RUN step reached the host");
-  /* B's network is gone; A's is still there while A runs. */
+  /* B's network and proxy are gone; A's are still there while A runs. */
   cr_assert_eq(build_networks(c, host), 1);
+  cr_assert_eq(host_containers(c, host), 1);
 
   /* A accepted once: its own check, not B. Then A is cancelled: its
    * network goes too. */
@@ -322,6 +348,7 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   cr_assert_eq(a.rc, 0);
   cr_assert_neq(a.img->verdict, JD_VERDICT_OK);
   cr_assert_eq(build_networks(c, host), 0, "a cancelled build left its network");
+  cr_assert_eq(host_containers(c, host), 0, "a cancelled build left its proxy");
   jd_env_image_free(a.img);
   dk_cancel_free(a.cancel);
   dk_buf_free(&a.seen);
@@ -371,17 +398,20 @@ Test(build_net, proxy_forwards_nothing, .timeout = 600) {
   jd_build_net *n = NULL;
   cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), 0, "%s", err);
   cr_assert_eq(build_networks(c, host), 1);
-  char *in_proxy = forward_setting(c, "container:" JD_BUILD_PROXY_NAME);
+  char mode[300];
+  snprintf(mode, sizeof mode, "container:%s", n->proxy);
+  char *in_proxy = forward_setting(c, mode);
   char *on_bridge = forward_setting(c, "bridge");
   cr_assert_str_eq(in_proxy, "0", "ip_forward in the proxy: '%s'", in_proxy);
   cr_assert_str_eq(on_bridge, "1", "the probe cannot tell: '%s' on the bridge", on_bridge);
   dk_container_info *info = NULL;
-  t_ok(dk_container_inspect(&info, c, JD_BUILD_PROXY_NAME));
+  t_ok(dk_container_inspect(&info, c, n->proxy));
   cr_assert(strstr(info->raw_json, "\"net.ipv4.ip_forward\":\"0\""), "HostConfig: %s",
             info->raw_json);
   dk_container_info_free(info);
   jd_build_net_free(n);
   cr_assert_eq(build_networks(c, host), 0, "the network outlived its build");
+  cr_assert_eq(host_containers(c, host), 0, "the proxy outlived its build");
   free(in_proxy);
   free(on_bridge);
   free(host);
@@ -397,8 +427,9 @@ static char **owned_builds(void *ud) {
   return v;
 }
 
-/* A network the proxy is still connected to (a judger killed mid-build):
- * the daemon's reconciliation removes it (jd_build_net_remove()). */
+/* A network and its proxy a judger killed mid-build left: the daemon's
+ * reconciliation removes both (the proxy first: the network cannot go
+ * while it is on it). */
 Test(build_net, a_left_network_is_reconciled_with_the_proxy_on_it, .timeout = 600) {
   dk_client *c = t_client();
   char *state = t_tmpdir("bnstate"), *host = t_unique("bnk");
@@ -413,19 +444,24 @@ Test(build_net, a_left_network_is_reconciled_with_the_proxy_on_it, .timeout = 60
   /* While a build task runs (the daemon's owner label of builds), the
    * periodic sweep leaves it alone. */
   t_ok(jd_reconcile_engine(&rep, c, host, owned_builds, NULL));
-  cr_assert_eq(rep.networks, 0);
+  cr_assert_eq(rep.networks + rep.containers, 0);
   cr_assert_eq(build_networks(c, host), 1, "a running build's network was swept");
+  cr_assert_eq(host_containers(c, host), 1, "a running build's proxy was swept");
   t_ok(jd_reconcile_engine(&rep, c, host, NULL, NULL));
   cr_assert_eq(rep.networks, 1);
+  cr_assert_eq(rep.containers, 1);
   cr_assert_eq(rep.failures, 0);
   cr_assert_eq(build_networks(c, host), 0);
+  cr_assert_eq(host_containers(c, host), 0);
   jd_build_net_free(n); /* gone already: nothing to do */
-  /* And directly, the same way. */
+  /* A network with a container still on it (the proxy here; a cancelled
+   * step's container) is emptied and removed. */
   cr_assert_eq(jd_build_net_open(&n, &ctx, NULL, err, sizeof err), 0, "%s", err);
   t_ok(jd_build_net_remove(c, n->network, dk_now_ms() + 10000));
   cr_assert_eq(build_networks(c, host), 0);
   cr_assert_eq(jd_build_net_remove(c, n->network, dk_now_ms()), DK_ENOTFOUND);
   jd_build_net_free(n);
+  cr_assert_eq(host_containers(c, host), 0);
   free(host);
   t_rmdir(state);
   dk_client_free(c);

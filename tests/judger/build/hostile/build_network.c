@@ -1,13 +1,14 @@
 // test-labels: engine
 /* A program build with network (limits.network) aims at the host. It used
  * to run on the engine's default bridge, unfiltered: its command reached a
- * server on 172.17.0.1. It now runs on a network of its own behind the
- * build proxy (build/build_net.h), like RUN steps: it reaches no address
- * of the host (a listener the test opens on all addresses), not the proxy's
- * side on the default bridge, and through the proxy only the allow-list
- * (a URL of the host is refused with 403; Debian's archive answers). A
- * container of the default bridge reaches the same listener: the probe
- * works. The build's network is gone after it. */
+ * server on 172.17.0.1. It now runs on a network of its own behind its own
+ * build proxy (build/build_net.h), like RUN steps: it reaches no address of
+ * the host (a listener the test opens on all addresses), not a container
+ * of the default bridge (where its proxy's other side is), and through the
+ * proxy only the allow-list (a URL of the host is refused with 403;
+ * Debian's archive answers). A container of the default bridge reaches the
+ * same listener and the bystander: the probe works. The build's network is
+ * gone after it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -60,8 +61,8 @@ static int accepted(int fd) {
 }
 
 /* "ip:port" for 172.17.0.1 and every IPv4 address of the host, then the
- * proxy's address on the default bridge. */
-static void targets(char *out, size_t n, int port, const char *proxy_bridge) {
+ * bystander on the default bridge. */
+static void targets(char *out, size_t n, int port, const char *bystander_ip) {
   snprintf(out, n, "172.17.0.1:%d\n", port);
   struct ifaddrs *ifs = NULL;
   cr_assert_eq(getifaddrs(&ifs), 0);
@@ -73,22 +74,35 @@ static void targets(char *out, size_t n, int port, const char *proxy_bridge) {
     snprintf(out + strlen(out), n - strlen(out), "%s:%d\n", a, port);
   }
   freeifaddrs(ifs);
-  snprintf(out + strlen(out), n - strlen(out), "%s:%d\n", proxy_bridge, JD_BUILD_PROXY_PORT);
+  snprintf(out + strlen(out), n - strlen(out), "%s:9999\n", bystander_ip);
 }
 
-static void proxy_bridge_ip(char out[64], dk_client *c) {
+/* A bystander on the default bridge (where the proxies' other side is): a
+ * listener on port 9999; its id and address. */
+static char *bystander(char ip[64], dk_client *c) {
+  const char *cmd[] = {"sh", "-c", "while true; do nc -l -p 9999 -e true; done", NULL};
+  dk_kv labels[] = {{T_LABEL_KEY, "1"}};
+  dk_container_config cfg = {.image = T_BUSYBOX_IMAGE,
+                             .cmd = cmd,
+                             .labels = labels,
+                             .nlabels = 1,
+                             .host = {.network_mode = "bridge"}};
+  char *id = NULL;
+  t_ok(dk_container_create(&id, c, NULL, &cfg));
+  t_ok(dk_container_start(c, id));
   dk_container_info *info = NULL;
-  t_ok(dk_container_inspect(&info, c, JD_BUILD_PROXY_NAME));
+  t_ok(dk_container_inspect(&info, c, id));
   json_object *o = json_tokener_parse(info->raw_json), *ns, *nets, *n, *a;
-  out[0] = '\0';
+  ip[0] = '\0';
   if (json_object_object_get_ex(o, "NetworkSettings", &ns) &&
       json_object_object_get_ex(ns, "Networks", &nets) &&
       json_object_object_get_ex(nets, "bridge", &n) &&
       json_object_object_get_ex(n, "IPAddress", &a))
-    snprintf(out, 64, "%s", json_object_get_string(a));
+    snprintf(ip, 64, "%s", json_object_get_string(a));
   json_object_put(o);
   dk_container_info_free(info);
-  cr_assert(out[0], "the build proxy has no address on the default bridge");
+  cr_assert(ip[0], "the bystander has no address on the default bridge");
+  return id;
 }
 
 static void put(const char *dir, const char *name, const char *text) {
@@ -154,9 +168,9 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
 
   int port, lfd = listen_all(&port);
-  char pbr[64], list[4096], url[64];
-  proxy_bridge_ip(pbr, c);
-  targets(list, sizeof list, port, pbr);
+  char bip[64], list[4096], url[64];
+  char *by = bystander(bip, c);
+  targets(list, sizeof list, port, bip);
   snprintf(url, sizeof url, "172.17.0.1:%d\n", port);
   put(src, "run.Dockerfile", "FROM " T_BUSYBOX_IMAGE "\n");
   put(src, "targets.txt", list);
@@ -167,6 +181,9 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   char *bridge = probe_on_bridge(c, src);
   cr_assert(strstr(bridge, "REACHED-"), "the probe cannot see the host from the bridge: %s",
             bridge);
+  char want[128];
+  snprintf(want, sizeof want, "REACHED-%s:9999", bip);
+  cr_assert(strstr(bridge, want), "the bystander does not listen: %s", bridge);
   cr_assert(accepted(lfd) > 0, "the listener got nothing from the bridge: %s", bridge);
   free(bridge);
 
@@ -182,11 +199,10 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   cr_assert(strstr(log, "probe-done"), "log: %s", log);
   cr_assert(!strstr(log, "REACHED-"), "the build reached the host: %s", log);
   cr_assert_eq(accepted(lfd), 0, "a program build reached the host's listener");
-  char want[128];
   snprintf(want, sizeof want, "BLOCKED-172.17.0.1:%d", port);
   cr_assert(strstr(log, want), "no %s in: %s", want, log);
-  snprintf(want, sizeof want, "BLOCKED-%s:%d", pbr, JD_BUILD_PROXY_PORT);
-  cr_assert(strstr(log, want), "no %s in: %s", want, log);
+  snprintf(want, sizeof want, "BLOCKED-%s:9999", bip);
+  cr_assert(strstr(log, want), "the build reached the default bridge: %s", log);
   /* Through the proxy: the host refused, the proxy there, the archive open. */
   cr_assert(strstr(log, "http_proxy=http://" JD_BUILD_PROXY_ALIAS ":8888"), "log: %s", log);
   cr_assert(strstr(log, "HTTP/1.0 403"), "the proxy did not refuse the host: %s", log);
@@ -194,6 +210,8 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   cr_assert(strstr(log, "Origin: Debian"), "the archive was not reached through the proxy: %s",
             log);
   cr_assert_eq(build_networks(c, host), 0, "the build's network outlived it");
+  (void)dk_container_remove(c, by, true, true);
+  free(by);
 
   close(lfd);
   jd_artifacts_free(a);
