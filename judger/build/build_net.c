@@ -124,33 +124,35 @@ static int bridge_ip(struct in_addr *ip, const dk_container_info *info) {
   return rc;
 }
 
-/* One connect() to sa, given up at deadline: 0 connected, -1 not (yet). A
- * blocking connect() to an address with no route back would wait for the
+/* One connect() to sa, given up at deadline or after 250 ms: 0 connected,
+ * 1 refused (the address answers, the port is not open yet), -1 no answer.
+ * A blocking connect() to an address with no route back would wait for the
  * kernel's SYN timeout (two minutes). */
 static int try_connect(const struct sockaddr_in *sa, int64_t deadline) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -1;
-  int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
-  if (rc != 0 && errno == EINPROGRESS) {
+  int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa), err = rc ? errno : 0;
+  if (rc != 0 && err == EINPROGRESS) {
     int64_t left = deadline - jd_mono_ms();
     struct pollfd p = {.fd = fd, .events = POLLOUT};
-    int err = 0;
     socklen_t len = sizeof err;
-    rc = left > 0 && poll(&p, 1, (int)(left < 250 ? left : 250)) == 1 &&
-                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0
-             ? 0
-             : -1;
+    err = ETIMEDOUT;
+    if (left > 0 && poll(&p, 1, (int)(left < 250 ? left : 250)) == 1 &&
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      err = EIO;
   }
   close(fd);
-  return rc;
+  return err == 0 ? 0 : err == ECONNREFUSED ? 1 : -1;
 }
 
 /* Waits (5 s at most) until the proxy accepts connections on its bridge
- * address. 0 when it does, or when it runs but the address cannot be
- * reached from here: a judger beside a Docker-in-Docker engine is not on
- * that engine's bridge (tests/deploy/two_hosts.sh); the engine's word that
- * it runs is all it can have. -1 when it does not run. */
+ * address, while that address refuses (tinyproxy binds in milliseconds).
+ * 0 when it accepts, or when it runs but the address does not answer from
+ * here: a judger beside a Docker-in-Docker engine is not on that engine's
+ * bridge (tests/deploy/two_hosts.sh), and one attempt (250 ms) says so;
+ * the engine's word that it runs is all it can have. -1 when it does not
+ * run. */
 static int wait_listening(jd_ctx *ctx, const char *name) {
   dk_container_info *info = NULL;
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(JD_BUILD_PROXY_PORT)};
@@ -160,8 +162,11 @@ static int wait_listening(jd_ctx *ctx, const char *name) {
   dk_container_info_free(info);
   int64_t deadline = jd_mono_ms() + 5000;
   while (!rc && jd_mono_ms() < deadline) {
-    if (try_connect(&sa, deadline) == 0)
+    int c = try_connect(&sa, deadline);
+    if (c == 0)
       return 0;
+    if (c < 0)
+      break;           /* no answer at all: not reachable from here */
     poll(NULL, 0, 20); /* the condition is polled: tinyproxy starts in milliseconds */
   }
   info = NULL;
