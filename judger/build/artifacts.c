@@ -27,6 +27,7 @@
 #include "common/volumes.h"
 #include "match/hold.h"
 #include "match/hold/hold_build.h"
+#include "match/seccomp.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
 #define TMP_PREFIX ".tmp-"
@@ -144,7 +145,10 @@ static int create_container(char **cid, char *refused, size_t refusedlen, const 
   for (size_t i = 0; i < job->nextra; i++)
     labels[4 + i] = job->extra_labels[i];
   const char *binds[] = {bind, hold, fifo, NULL};
-  const char *secopt[] = {"no-new-privileges", NULL};
+  /* The matches' seccomp profile too: a build command is a contestant's
+   * program like a player (Docker 20.10's default profile lets io_uring
+   * and vsock sockets through). */
+  const char *secopt[] = {"no-new-privileges", jd_seccomp_security_opt(), NULL};
   const char *capdrop[] = {"ALL", NULL};
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
   char user[32], tmpfs_opts[96], app_opts[160];

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "common/labels.h"
 #include "common/utf8.h"
 #include "match/match_internal.h"
 
@@ -107,7 +108,10 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
     return r->image && (!p->dir || r->app_dir) ? 0 : DK_ENOMEM;
   }
   /* The whole build pipeline, with the match's cancel token, so SIGINT
-   * stops a long build too. */
+   * stops a long build too. Its containers, networks and proxies carry the
+   * match's owner label: the daemon's sweep keeps what a running task
+   * owns, and a match's builds are the match's. */
+  const dk_kv owner[] = {{JD_LABEL_MATCH, m->spec->id}};
   jd_build_request req = {.ref = {.domain = domain,
                                   .id = p->id,
                                   .dir = p->dir,
@@ -115,6 +119,8 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
                                   .git_ref = p->git_ref,
                                   .tar_url = p->tar_url},
                           .ops = JD_BUILD_OP_ALL,
+                          .labels = owner,
+                          .nlabels = 1,
                           .progress = prepare_progress,
                           .ud = j,
                           .cancel = m->hooks ? m->hooks->cancel : NULL};
