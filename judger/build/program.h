@@ -5,8 +5,9 @@
  * images are built from the Dockerfile alone and tagged
  * "<domain>-<id>-<op>:<sha256 hex of the Dockerfile bytes>" (e.g.
  * "game_logic-tron-run:3f…"), so an unchanged Dockerfile is never rebuilt.
- * Code reaches containers through a bind mount at /app: writable copy for the
- * build op, the artifacts directory read-only for the run op.
+ * Code reaches containers at /app: for the build op a tmpfs the judger's
+ * shim fills with a copy of the source and empties into the artifacts
+ * (artifacts.h); for the run op the artifacts directory bound read-only.
  * See docs/programs.md.
  */
 #ifndef JD_PROGRAM_H
