@@ -212,6 +212,9 @@ static int open_source(run_state *s) {
   jd_program_ref src_ref = s->req->ref;
   if (!src_ref.call)
     src_ref.call = &call;
+  /* The judger fetches from the host's own network: its loopback and
+   * private neighbours only when the operator allows it. */
+  src_ref.public_only = src_ref.public_only || !s->ctx->policy.fetch_private;
   const jd_program_ref *ref = &src_ref;
   int rc = jd_source_open(&s->src, s->ctx->state_dir, ref, s->err, sizeof s->err);
   if (rc)
@@ -238,8 +241,8 @@ static int dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, si
   jd_dockerfile_verdict v;
   if (jd_dockerfile_check(&v, dockerfile, len, jd_base_images(s->ctx)) != 0)
     return system_fault(s->r, stage, -1, "reading the Dockerfile");
-  if (!v.refused && jd_dockerfile_images_here(&v, s->ctx, relay, (void *)s->req, s->err,
-                                              sizeof s->err) != 0)
+  if (!v.refused &&
+      jd_dockerfile_images_here(&v, s->ctx, relay, (void *)s->req, s->err, sizeof s->err) != 0)
     return outcome(s->r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, stage, s->err);
   if (!v.refused)
     return 0;

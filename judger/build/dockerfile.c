@@ -459,6 +459,23 @@ typedef struct lookup {
   bool strict;       /* ARGs hidden behind a base image (its ENV would win) */
 } lookup;
 
+/* The engine's predefined build arguments (moby's BuiltinAllowedBuildArgs):
+ * every word sees them without an ARG line, before FROM and in FROM too,
+ * and a value given to the build (the judger gives the proxy ones to a
+ * build with RUN steps) wins over an ARG's default. Their value is the
+ * build's, not the Dockerfile's: unknown here, so nothing assembled from
+ * them passes (`ADD ${HTTP_PROXY:+http://...}`, `FROM ${Q}` with
+ * `ARG Q=${HTTP_PROXY:+ai-x-run}` once reached another program's image). */
+static bool predefined_arg(const char *name) {
+  static const char *const names[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                                      "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
+                                      "ALL_PROXY",  "all_proxy"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(name, names[i]))
+      return true;
+  return false;
+}
+
 /* What a name holds: *value ("" when none), *unknown when it cannot be
  * known. */
 static void lookup_get(const lookup *lk, const char *name, const char **value, bool *unknown) {
@@ -469,6 +486,10 @@ static void lookup_get(const lookup *lk, const char *name, const char **value, b
     return;
   }
   const var *v = scope_find(lk->env, name);
+  if (!v && predefined_arg(name)) {
+    *unknown = true; /* the build's value, whatever an ARG says */
+    return;
+  }
   if (!v && !(lk->strict && lk->base_image))
     v = scope_find(lk->args, name);
   if (v) {

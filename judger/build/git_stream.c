@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <git2/sys/stream.h>
 
 #include "build/git_stream.h"
+#include "common/netaddr.h"
 
 /* A poll waits at most this long before the cancel token is looked at. */
 #define SLICE_MS 100
@@ -160,12 +162,25 @@ static int sock_connect(git_stream *stream) {
     return -1;
   }
   int rc = -1;
+  char refused[INET6_ADDRSTRLEN + 8] = "";
   for (struct addrinfo *a = info; a && rc; a = a->ai_next) {
+    if (budget && budget->public_only && !jd_addr_is_public(a->ai_addr)) {
+      jd_addr_text(refused, sizeof refused, a->ai_addr);
+      continue; /* never connected: the host's own neighbours */
+    }
     rc = try_connect(&st->s, a);
     if (rc && jd_git_budget_check(budget) != JD_GIT_STOP_NONE)
       break; /* the error says why; no other address gets a try */
   }
   freeaddrinfo(info);
+  if (rc && refused[0]) {
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "%s resolves to %s, not a public address: this host fetches only from public "
+             "addresses (setting fetch_private)",
+             st->host, refused);
+    git_error_set_str(GIT_ERROR_NET, msg);
+  }
   if (!rc)
     fd_track(st);
   return rc;

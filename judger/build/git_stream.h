@@ -45,6 +45,10 @@ typedef struct jd_git_budget {
   int64_t deadline_ms;     /* absolute, dk_now_ms() clock; 0 = none */
   const dk_cancel *cancel; /* NULL = none */
   uint64_t max_bytes;      /* bytes the sockets may receive; 0 = no cap */
+  /* Connect to public addresses only (common/netaddr.h): the host's
+   * loopback, link-local and private neighbours are refused, checked on
+   * each address the name resolves to. */
+  bool public_only;
   /* Kept by the stream: */
   uint64_t received; /* bytes received so far, over every connection */
   jd_git_stop stop;  /* set when the budget stopped a transfer */

@@ -33,6 +33,9 @@ typedef struct jd_program_ref {
   /* The build's deadline and cancel token while the source is opened (a
    * git fetch, the wait for its mirror's lock); NULL = none. */
   const dk_call *call;
+  /* Fetches (git, tarballs) connect to public addresses only
+   * (common/netaddr.h); the host's policy (fetch_private) decides. */
+  bool public_only;
 } jd_program_ref;
 
 typedef struct jd_build_limits {

@@ -307,7 +307,7 @@ static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *
   } else {
     if (!state_dir || work_dir(&s->work_dir, state_dir, "src") != 0)
       return no_work_dir(state_dir, err, errlen);
-    int rc = jd_tar_fetch(ref->tar_url, s->work_dir, err, errlen);
+    int rc = jd_tar_fetch(ref->tar_url, s->work_dir, ref->call, ref->public_only, err, errlen);
     if (rc)
       return rc;
     s->dir = jd_src_tar_root(s->work_dir);

@@ -682,7 +682,8 @@ static int mirror_lock(int *fd, const char *lock, const char *url, jd_git_budget
  * no deadline, no cancel), with its lock held: *lockfd is the lock
  * (closing it releases it), also on failure. */
 static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir, const char *url,
-                       const char *ref, const dk_call *call, char *err, size_t errlen) {
+                       const char *ref, const dk_call *call, bool public_only, char *err,
+                       size_t errlen) {
   char path[PATH_MAX], gitdir[PATH_MAX], lock[PATH_MAX + 8];
   *lockfd = -1;
   if (!state_dir || jd_git_mirror_path(path, sizeof path, state_dir, url) != 0)
@@ -692,7 +693,7 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
   if (jd_mkdir_mode(state_dir, 0700) != 0 || jd_mkdir_mode(gitdir, 0700) != 0)
     return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot create %s: %s", gitdir,
                        strerror(errno));
-  jd_git_budget b = {.max_bytes = jd_git_fetch_max};
+  jd_git_budget b = {.max_bytes = jd_git_fetch_max, .public_only = public_only};
   if (call) {
     b.deadline_ms = call->deadline_ms;
     b.cancel = call->cancel;
@@ -790,7 +791,7 @@ static int resolve_commit(git_commit **commit, git_tree **tree, git_repository *
  * objects. */
 static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_tree **tree_out,
                        const char *state_dir, const char *url, const char *ref, const dk_call *call,
-                       char *err, size_t errlen) {
+                       bool public_only, char *err, size_t errlen) {
   git_repository *repo = NULL;
   git_commit *commit = NULL;
   git_tree *tree = NULL;
@@ -802,7 +803,7 @@ static int git_resolve(git_repository **repo_out, git_commit **commit_out, git_t
   if (!url || !*url)
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "no git URL given");
   if (!is_local_path(url)) {
-    rc = open_mirror(&repo, &lockfd, state_dir, url, ref, call, err, errlen);
+    rc = open_mirror(&repo, &lockfd, state_dir, url, ref, call, public_only, err, errlen);
   } else if (git_repository_open_ext(&repo, url, 0, NULL) != 0) {
     rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot open git repository '%s': %s", url,
                      git_msg());
@@ -843,7 +844,7 @@ int jd_git_export(char **commit_out, char **tree_out, const char *state_dir, con
   git_repository *repo = NULL;
   git_commit *commit = NULL;
   git_tree *tree = NULL;
-  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, NULL, err, errlen);
+  int rc = git_resolve(&repo, &commit, &tree, state_dir, url, ref, NULL, false, err, errlen);
   if (!rc)
     rc = export_tree(repo, tree, dest, err, errlen);
   if (!rc && commit_out && !(*commit_out = oid_str(git_commit_id(commit))))
@@ -869,7 +870,7 @@ int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *r
   git_commit *commit = NULL;
   git_init();
   int rc = git_resolve(&s->repo, &commit, &s->tree, state_dir, ref->git_url, ref->git_ref,
-                       ref->call, err, errlen);
+                       ref->call, ref->public_only, err, errlen);
   if (!s->repo) {
     git_libgit2_shutdown(); /* otherwise jd_source_free() does it */
     return rc;

@@ -65,8 +65,12 @@ int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const ch
 
 /* Downloads an http(s) tarball (capped at JD_TARBALL_MAX, any compression
  * libarchive reads) and extracts it into dest, refusing entries that would
- * land outside it. Same error codes as jd_source_open. */
-int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen);
+ * land outside it. call (may be NULL): the build's deadline (past it
+ * JD_SRC_ETIMEOUT) and cancel token; public_only: connect to public
+ * addresses only (common/netaddr.h), checked on every address curl
+ * connects to, redirects included. Same error codes as jd_source_open. */
+int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool public_only,
+                 char *err, size_t errlen);
 
 /* Reads a Dockerfile of the tree: must be a regular file (a symlink could
  * make the judger read a host file), at most JD_DOCKERFILE_MAX bytes.

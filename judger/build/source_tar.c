@@ -10,9 +10,12 @@
 #include <sys/stat.h>
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "build/source_internal.h"
 #include "common/fs.h"
+#include "common/netaddr.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 
@@ -21,18 +24,63 @@ static size_t curl_sink(char *data, size_t size, size_t n, void *ud) {
   return dk_buf_append(b, data, size * n) == 0 ? size * n : 0; /* 0 aborts past the cap */
 }
 
-int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen) {
+/* What a download is held to besides its byte cap. */
+typedef struct fetch_guard {
+  bool public_only;
+  const dk_cancel *cancel;
+  char refused[INET6_ADDRSTRLEN + 8]; /* an address refused, or "" */
+} fetch_guard;
+
+/* curl's socket for each address it connects to (after resolving, and on
+ * every redirect): none for a non-public one when only public ones may be
+ * reached (common/netaddr.h). */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  fetch_guard *g = ud;
+  (void)purpose;
+  if (g->public_only && !jd_addr_is_public(&a->addr)) {
+    jd_addr_text(g->refused, sizeof g->refused, &a->addr);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* A cancelled build stops its download. */
+static int progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                    curl_off_t ulnow) {
+  const fetch_guard *g = ud;
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  return g->cancel && dk_cancel_fired(g->cancel) ? 1 : 0;
+}
+
+int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool public_only,
+                 char *err, size_t errlen) {
   if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
     return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "tarball URL must be http:// or https://: '%s'",
                        url ? url : "");
   dk_buf body = DK_BUF_INIT(JD_TARBALL_MAX);
   char cerr[CURL_ERROR_SIZE] = "";
+  fetch_guard guard = {.public_only = public_only, .cancel = call ? call->cancel : NULL};
+  /* The build's wall time bounds the download (at most 300 s either way). */
+  long timeout_ms = 300000;
+  if (call && call->deadline_ms) {
+    int64_t left = call->deadline_ms - dk_now_ms();
+    if (left <= 0)
+      return jd_src_fail(err, errlen, JD_SRC_ETIMEOUT,
+                         "downloading tarball %s: the build's wall time has passed", url);
+    if (left < timeout_ms)
+      timeout_ms = (long)left;
+  }
   int rc = 0;
   CURL *h = curl_easy_init();
   if (!h) {
     rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot start libcurl");
     goto cleanup;
   }
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &guard);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -40,14 +88,25 @@ int jd_tar_fetch(const char *url, const char *dest, char *err, size_t errlen) {
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_sink);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
   CURLcode cc = curl_easy_perform(h);
   if (cc != CURLE_OK) {
-    if (body.truncated)
+    if (guard.refused[0])
+      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
+                       "cannot download %s: it leads to %s, not a public address: this host "
+                       "fetches only from public addresses (setting fetch_private)",
+                       url, guard.refused);
+    else if (cc == CURLE_ABORTED_BY_CALLBACK)
+      rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "downloading tarball %s: canceled", url);
+    else if (cc == CURLE_OPERATION_TIMEDOUT && call && call->deadline_ms &&
+             dk_now_ms() >= call->deadline_ms)
+      rc = jd_src_fail(err, errlen, JD_SRC_ETIMEOUT,
+                       "downloading tarball %s passed the build's wall time", url);
+    else if (body.truncated)
       rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "tarball %s is larger than %zu bytes", url,
                        JD_TARBALL_MAX);
     else

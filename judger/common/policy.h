@@ -76,6 +76,10 @@ typedef struct jd_policy {
   /* Git URL schemes a source may use: https, ssh, http, git, file (file
    * covers file:// and local paths); NULL = JD_POLICY_GIT_SCHEMES. */
   const char *git_schemes;
+  /* The judger's own fetches (git, tarballs) may connect to loopback,
+   * link-local and private addresses (common/netaddr.h): the host's
+   * services, a cloud's metadata, the LAN. Off: public addresses only. */
+  bool fetch_private;
   int64_t ceiling[JD_CEIL_COUNT]; /* 0 = the default */
 } jd_policy;
 

@@ -68,6 +68,7 @@ static const key_def keys[] = {
     {"allow_root_user", K_BOOL, F(allow_root_user), 0, 0},
     {"build_networks", K_STR, F(build_networks), 0, 0},
     {"git_schemes", K_STR, F(git_schemes), 0, 0},
+    {"fetch_private", K_BOOL, F(fetch_private), 0, 0},
     {"base_images", K_STR, F(base_images), 0, 0},
     {"max_cpus", K_I64, F(ceiling[JD_CEIL_CPUS]), 1, JD_BUILD_CPUS_MAX},
     {"max_memory", K_SIZE, F(ceiling[JD_CEIL_MEMORY]), 6 << 20, (int64_t)1 << 42},
@@ -76,8 +77,7 @@ static const key_def keys[] = {
     {"max_log", K_SIZE, F(ceiling[JD_CEIL_LOG]), 1024, (int64_t)1 << 40},
     {"max_out", K_SIZE, F(ceiling[JD_CEIL_OUT]), 0, (int64_t)1 << 40},
     {"max_wall_ms", K_MS, F(ceiling[JD_CEIL_WALL_MS]), 1000, (int64_t)7 * 24 * 3600 * 1000},
-    {"max_deadline_ms", K_MS, F(ceiling[JD_CEIL_DEADLINE_MS]), 1000,
-     (int64_t)7 * 24 * 3600 * 1000},
+    {"max_deadline_ms", K_MS, F(ceiling[JD_CEIL_DEADLINE_MS]), 1000, (int64_t)7 * 24 * 3600 * 1000},
     {"max_instances", K_I64, F(ceiling[JD_CEIL_INSTANCES]), 1, 10000},
     {"max_players", K_I64, F(ceiling[JD_CEIL_PLAYERS]), 1, JD_MATCH_MAX_AIS},
     {"max_concurrent", K_I64, F(ceiling[JD_CEIL_CONCURRENT]), 1, 256},
@@ -274,6 +274,7 @@ void jd_config_policy(jd_policy *out, const jd_config *c) {
   out->allow_root_user = c->allow_root_user;
   out->build_networks = c->build_networks;
   out->git_schemes = c->git_schemes;
+  out->fetch_private = c->fetch_private;
   for (size_t i = 0; i < JD_CEIL_COUNT; i++)
     out->ceiling[i] = c->ceiling[i];
 }

@@ -59,6 +59,7 @@ typedef struct jd_config {
   bool allow_root_user;
   char *build_networks;
   char *git_schemes;
+  bool fetch_private;
   /* Images program Dockerfiles may name besides the judger's base image
    * (build/dockerfile.h); NULL = JD_BASE_IMAGES_DEFAULT. */
   char *base_images;

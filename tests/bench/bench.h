@@ -21,6 +21,7 @@ static inline int bench_cmp_ll(const void *a, const void *b) {
 static inline void bench_host_settings(void) {
   setenv("JUDGER_PROGRAM_ROOTS", JD_SOURCE_DIR ",/tmp", 0);
   setenv("JUDGER_GIT_SCHEMES", "https,ssh,http,git,file", 0);
+  setenv("JUDGER_FETCH_PRIVATE", "true", 0);
 }
 
 /* Sorts v in place. */

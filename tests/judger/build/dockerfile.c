@@ -174,6 +174,23 @@ Test(dockerfile, unresolved_values_are_refused) {
   refused("FROM scratch\nADD ${A:?x} /f\n", 2, NULL);
 }
 
+/* The engine's predefined build arguments reach every word without an ARG
+ * line, before FROM too, and the judger gives the proxy ones a value: a
+ * reader taking them as empty let both of these through (an attacker's
+ * review reached another program's image and the host's loopback). */
+Test(dockerfile, the_engines_predefined_args_are_unknown) {
+  refused("ARG Q=${HTTP_PROXY:+ai-c4-js-run:latest}\nFROM ${Q:-judger/debian:bookworm}\n"
+          "RUN true\n",
+          2, NULL);
+  refused("FROM scratch\nADD ${HTTP_PROXY:+http:/${X}/127.0.0.1:18919/secret} /leak.txt\n", 2,
+          NULL);
+  refused("FROM judger-test/busybox:1\nADD ${http_proxy}x /f\n", 2, NULL);
+  refused("FROM scratch\nARG https_proxy=\nADD ${https_proxy:+http://h/x} /f\n", 3, NULL);
+  refused("FROM ${no_proxy:-scratch}\n", 1, NULL);
+  /* An ENV of the stage is the Dockerfile's own: known again. */
+  allowed("FROM scratch\nENV http_proxy=\nADD ${http_proxy}f /f\n");
+}
+
 /* A RUN step after VOLUME wrote into an anonymous ext4 volume on the
  * host's disk while the image built, outside the image-size cap. */
 Test(dockerfile, volume_is_refused) {

@@ -514,7 +514,7 @@ Test(source, tarball_escaping_its_directory_is_refused) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/x.tar", srv.port);
   char *tmp = t_tmpdir("tarevil");
   char err[512] = "";
-  cr_assert_eq(jd_tar_fetch(url, tmp, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, err, sizeof err), JD_SRC_EPROGRAM);
   srv_stop(&srv);
   cr_assert(strstr(err, "evil"), "%s", err);
   dk_tar_free(t);
@@ -528,11 +528,11 @@ Test(source, tarball_http_error_and_bad_scheme) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/missing.tar", srv.port);
   char *tmp = t_tmpdir("tar404");
   char err[512] = "";
-  cr_assert_eq(jd_tar_fetch(url, tmp, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, err, sizeof err), JD_SRC_EPROGRAM);
   srv_stop(&srv);
   cr_assert(strstr(err, "404"), "%s", err);
-  cr_assert_eq(jd_tar_fetch("ftp://example/x.tar", tmp, err, sizeof err), JD_SRC_EUSAGE);
-  cr_assert_eq(jd_tar_fetch("file:///etc/passwd", tmp, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_tar_fetch("ftp://example/x.tar", tmp, NULL, false, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_tar_fetch("file:///etc/passwd", tmp, NULL, false, err, sizeof err), JD_SRC_EUSAGE);
   t_rmdir(tmp);
 }
 

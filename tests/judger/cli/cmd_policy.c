@@ -33,7 +33,8 @@ static int run_judger(char **err, char *const *argv, const char *const *settings
   if (pid == 0) {
     static const char *const cleared[] = {"JUDGER_PROGRAM_ROOTS",  "JUDGER_GIT_SCHEMES",
                                           "JUDGER_BUILD_NETWORKS", "JUDGER_ALLOW_ROOT_USER",
-                                          "JUDGER_MAX_MEMORY",     "JUDGER_CONFIG"};
+                                          "JUDGER_MAX_MEMORY",     "JUDGER_CONFIG",
+                                          "JUDGER_FETCH_PRIVATE"};
     for (size_t i = 0; i < sizeof cleared / sizeof cleared[0]; i++)
       unsetenv(cleared[i]);
     setenv("JUDGER_CONFIG", "", 1); /* never the host's /etc/judger */
@@ -243,7 +244,8 @@ Test(cmd_policy, the_daemon_dead_letters_what_the_host_does_not_allow) {
   t_redis_acl_user(srv, "judger", "pol-s3cret");
   char url[128];
   snprintf(url, sizeof url, "redis://judger:pol-s3cret@127.0.0.1:%d/0", srv->port);
-  t_proc *d = t_daemon_spawn(url, env.host, env.state, NULL);
+  /* The defaults for what the suite's environment widens (tests/CMakeLists.txt). */
+  t_proc *d = t_daemon_spawn(url, env.host, env.state, "--git-schemes https,ssh");
   jd_queue *q = t_queue_client(srv->url);
   cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
   static const struct {

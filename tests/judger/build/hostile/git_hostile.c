@@ -173,7 +173,10 @@ static jd_source *open_local(const char *repo_dir, const char *state, const char
  * an engine: the source is opened before any engine call. 0 or -1. */
 static int build_run(jd_build_result **r, const char *state, const char *url, const char *ref,
                      int64_t wall_ms, dk_cancel *cancel) {
-  jd_ctx ctx = {.state_dir = state};
+  /* The hostile servers are the test's own, on loopback: this host lets
+   * the judger fetch there (fetch_private; tests/judger/build/hostile/
+   * fetch_private.c shows the default refusing it). */
+  jd_ctx ctx = {.state_dir = state, .policy = {.fetch_private = true}};
   jd_build_request req = {
       .ref = {.domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = ref},
       .limits = {.wall_ms = wall_ms},

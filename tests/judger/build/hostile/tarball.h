@@ -169,6 +169,7 @@ static inline h_run h_judger_start(const char *state, const char *const *args) {
     setenv("JUDGER_HOST_ID", "hostile", 1);
     setenv("JUDGER_PROGRAM_ROOTS", "/tmp," JD_SOURCE_DIR, 1);
     setenv("JUDGER_GIT_SCHEMES", "https,http", 1); /* the test serves its tarballs over http */
+    setenv("JUDGER_FETCH_PRIVATE", "true", 1);     /* on the host's loopback */
     const char *argv[64] = {"judger"};
     size_t n = 1;
     for (const char *const *a = args; *a && n < 63; a++)
