@@ -83,7 +83,11 @@ int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool pu
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* An https URL never redirects to plain http; no proxy from the
+   * judger's environment (the address checked is the one connected to). */
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+                   strncmp(url, "https://", 8) ? "http,https" : "https");
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
