@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/policy.h"
 
 static const struct {
@@ -33,25 +33,13 @@ int64_t jd_policy_ceiling(const jd_policy *p, jd_ceiling c) {
   return p && p->ceiling[c] > 0 ? p->ceiling[c] : ceilings[c].def;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 int jd_policy_check_ceiling(const jd_policy *p, jd_ceiling c, const char *field, int64_t value,
                             char *err, size_t errlen) {
   int64_t max = jd_policy_ceiling(p, c);
   if (value <= max)
     return 0;
-  return fail(err, errlen, "%s: %" PRId64 " is above this host's %s (%" PRId64 ")", field, value,
-              jd_ceiling_key(c), max);
+  return jd_fail(err, errlen, "%s: %" PRId64 " is above this host's %s (%" PRId64 ")", field, value,
+                 jd_ceiling_key(c), max);
 }
 
 bool jd_policy_list_has(const char *list, const char *item) {
@@ -94,11 +82,11 @@ int jd_policy_git_url(const jd_policy *p, const char *url, char *why, size_t why
   const char *allowed = p && p->git_schemes ? p->git_schemes : JD_POLICY_GIT_SCHEMES;
   const char *scheme = url ? jd_git_url_scheme(url) : NULL;
   if (!scheme)
-    return fail(why, whylen, "a git URL of an unknown scheme (https, ssh, http, git, file)");
+    return jd_fail(why, whylen, "a git URL of an unknown scheme (https, ssh, http, git, file)");
   if (!jd_policy_list_has(allowed, scheme))
-    return fail(why, whylen,
-                "%s git URLs are not allowed on this host (setting git_schemes: \"%s\")",
-                !strcmp(scheme, "file") ? "file:// and local-path" : scheme, allowed);
+    return jd_fail(why, whylen,
+                   "%s git URLs are not allowed on this host (setting git_schemes: \"%s\")",
+                   !strcmp(scheme, "file") ? "file:// and local-path" : scheme, allowed);
   return 0;
 }
 
@@ -119,7 +107,7 @@ static bool under(const char *dir, const char *root, size_t rootlen, const char 
 static int walk_down(int rootfd, const char *rest, char *why, size_t whylen, const char *dir) {
   int fd = dup(rootfd);
   if (fd < 0)
-    return fail(why, whylen, "%s: %s", dir, strerror(errno));
+    return jd_fail(why, whylen, "%s: %s", dir, strerror(errno));
   for (const char *s = rest; *s;) {
     while (*s == '/')
       s++;
@@ -129,7 +117,7 @@ static int walk_down(int rootfd, const char *rest, char *why, size_t whylen, con
     char comp[NAME_MAX + 1];
     if (n > NAME_MAX) {
       close(fd);
-      return fail(why, whylen, "%s: a component is too long", dir);
+      return jd_fail(why, whylen, "%s: a component is too long", dir);
     }
     memcpy(comp, s, n);
     comp[n] = '\0';
@@ -137,9 +125,9 @@ static int walk_down(int rootfd, const char *rest, char *why, size_t whylen, con
     int saved = errno;
     close(fd);
     if (next < 0)
-      return fail(why, whylen, "%s: %s", dir,
-                  saved == ELOOP || saved == ENOTDIR ? "a component is a link or not a directory"
-                                                     : strerror(saved));
+      return jd_fail(why, whylen, "%s: %s", dir,
+                     saved == ELOOP || saved == ENOTDIR ? "a component is a link or not a directory"
+                                                        : strerror(saved));
     fd = next;
     s += n;
   }
@@ -150,20 +138,20 @@ static int walk_down(int rootfd, const char *rest, char *why, size_t whylen, con
 int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char *dir, char *why,
                           size_t whylen) {
   if (!dir || dir[0] != '/')
-    return fail(why, whylen, "'%s' is not an absolute path", dir ? dir : "");
+    return jd_fail(why, whylen, "'%s' is not an absolute path", dir ? dir : "");
   for (const char *s = dir; *s;) {
     while (*s == '/')
       s++;
     size_t n = strcspn(s, "/");
     if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-      return fail(why, whylen, "'%s' has a '.' or '..' component", dir);
+      return jd_fail(why, whylen, "'%s' has a '.' or '..' component", dir);
     s += n;
   }
   char def[PATH_MAX];
   const char *roots = p ? p->program_roots : NULL;
   if (!roots || !*roots) {
     if (!state_dir || snprintf(def, sizeof def, "%s/artifacts", state_dir) >= (int)sizeof def)
-      return fail(why, whylen, "no program roots (no state directory)");
+      return jd_fail(why, whylen, "no program roots (no state directory)");
     roots = def;
   }
   for (const char *r = roots; *r;) {
@@ -179,7 +167,7 @@ int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char 
       while (*q == '/')
         q++;
       if (!*q)
-        return fail(why, whylen, "'%s' is a program root itself, not a program under it", dir);
+        return jd_fail(why, whylen, "'%s' is a program root itself, not a program under it", dir);
       char root[PATH_MAX];
       memcpy(root, r, k);
       root[k] = '\0';
@@ -187,16 +175,16 @@ int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char 
        * be a program's: never. */
       int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (rootfd < 0)
-        return fail(why, whylen, "program root %s: %s", root, strerror(errno));
+        return jd_fail(why, whylen, "program root %s: %s", root, strerror(errno));
       int rc = walk_down(rootfd, rest, why, whylen, dir);
       close(rootfd);
       return rc;
     }
     r += n;
   }
-  return fail(why, whylen,
-              "'%s' is not under this host's program roots (setting program_roots: \"%s\")", dir,
-              roots);
+  return jd_fail(why, whylen,
+                 "'%s' is not under this host's program roots (setting program_roots: \"%s\")", dir,
+                 roots);
 }
 
 /* An id as the engine parses it and as nothing else can read it: 1 to
@@ -224,10 +212,10 @@ int jd_policy_user(const jd_policy *p, const char *user, char *why, size_t whyle
    * user ("") or a uid without its group (the image's group for it, maybe
    * 0) may be root in the image. */
   if (!colon || !plain_id(u, (size_t)(colon - u)) || !plain_id(colon + 1, strlen(colon + 1)))
-    return fail(why, whylen,
-                "'%s' may be root in the image: give \"uid:gid\", each a number from 1 to "
-                "2147483647 (setting allow_root_user is off)",
-                u);
+    return jd_fail(why, whylen,
+                   "'%s' may be root in the image: give \"uid:gid\", each a number from 1 to "
+                   "2147483647 (setting allow_root_user is off)",
+                   u);
   return 0;
 }
 
@@ -237,8 +225,9 @@ int jd_policy_tar_url(const jd_policy *p, const char *url, char *why, size_t why
     return 0;
   if (url && !strncasecmp(url, "http://", 7) && jd_policy_list_has(allowed, "http"))
     return 0;
-  return fail(why, whylen,
-              "tarballs come over https (http when setting git_schemes lists it: \"%s\")", allowed);
+  return jd_fail(why, whylen,
+                 "tarballs come over https (http when setting git_schemes lists it: \"%s\")",
+                 allowed);
 }
 
 int jd_policy_build_network(const jd_policy *p, const char *network, char *why, size_t whylen) {
@@ -246,10 +235,10 @@ int jd_policy_build_network(const jd_policy *p, const char *network, char *why, 
   const char *allowed = p && p->build_networks ? p->build_networks : JD_POLICY_BUILD_NETWORKS;
   /* The host's own network stack, or another container's: never. */
   if (!strcmp(n, "host") || !strncmp(n, "container:", 10))
-    return fail(why, whylen, "network '%s' is never allowed for builds", n);
+    return jd_fail(why, whylen, "network '%s' is never allowed for builds", n);
   if (!jd_policy_list_has(allowed, n))
-    return fail(why, whylen,
-                "network '%s' is not allowed on this host (setting build_networks: \"%s\")", n,
-                allowed);
+    return jd_fail(why, whylen,
+                   "network '%s' is not allowed on this host (setting build_networks: \"%s\")", n,
+                   allowed);
   return 0;
 }
