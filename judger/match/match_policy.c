@@ -1,5 +1,7 @@
 /* A match spec held to the host's policy (see match_policy.h). */
 #include <stdio.h>
+
+#include "common/error.h"
 #include <string.h>
 
 #include "build/dockerfile.h"
@@ -27,18 +29,17 @@ static int program_allowed(const jd_match_program *prog, const char *where, cons
                            size_t errlen) {
   char why[512];
   if (prog->dir && jd_policy_program_dir(p, state_dir, prog->dir, why, sizeof why))
-    return snprintf(err, errlen, "%s.dir: %s", where, why), -1;
+    return jd_fail(err, errlen, "%s.dir: %s", where, why);
   if (prog->git_url && jd_policy_git_url(p, prog->git_url, why, sizeof why))
-    return snprintf(err, errlen, "%s.git: %s", where, why), -1;
+    return jd_fail(err, errlen, "%s.git: %s", where, why);
   if (prog->tar_url && jd_policy_tar_url(p, prog->tar_url, why, sizeof why))
-    return snprintf(err, errlen, "%s.tar_url: %s", where, why), -1;
+    return jd_fail(err, errlen, "%s.tar_url: %s", where, why);
   if (prog->image && !program_run_image(prog->image) &&
       !jd_image_admitted(base_images, prog->image, why, sizeof why))
-    return snprintf(err, errlen,
-                    "%s.image: '%s' is neither a program's run image nor admitted by the "
-                    "setting base_images (%s)",
-                    where, prog->image, why),
-           -1;
+    return jd_fail(err, errlen,
+                   "%s.image: '%s' is neither a program's run image nor admitted by the "
+                   "setting base_images (%s)",
+                   where, prog->image, why);
   return 0;
 }
 
@@ -46,9 +47,8 @@ static int role_allowed(const jd_role_limits *l, const char *where, const jd_pol
                         size_t errlen) {
   char f[160], why[512];
   if (l->cpus > (double)jd_policy_ceiling(p, JD_CEIL_CPUS))
-    return snprintf(err, errlen, "%s.cpus: %g is above this host's %s (%lld)", where, l->cpus,
-                    jd_ceiling_key(JD_CEIL_CPUS), (long long)jd_policy_ceiling(p, JD_CEIL_CPUS)),
-           -1;
+    return jd_fail(err, errlen, "%s.cpus: %g is above this host's %s (%lld)", where, l->cpus,
+                   jd_ceiling_key(JD_CEIL_CPUS), (long long)jd_policy_ceiling(p, JD_CEIL_CPUS));
   const struct {
     const char *name;
     jd_ceiling c;
@@ -65,7 +65,7 @@ static int role_allowed(const jd_role_limits *l, const char *where, const jd_pol
   }
   /* NULL: the judger's default, 65534:65534. */
   if (l->user && jd_policy_user(p, l->user, why, sizeof why))
-    return snprintf(err, errlen, "%s.user: %s", where, why), -1;
+    return jd_fail(err, errlen, "%s.user: %s", where, why);
   return 0;
 }
 
