@@ -16,10 +16,12 @@ static void usage(FILE *f) {
   fprintf(f, "usage: judger submit [--redis URL] [--prefix P] [--config FILE]\n"
              "                     [--priority build|match|auto] [--wait SECONDS] TASK.json|-\n\n"
              "Checks the task envelope and adds it to the priority's stream. The\n"
-             "priority defaults to the task's type (build or match). With --wait the\n"
-             "command waits for the task's result and prints result.json.\n"
-             "Prints the task id and the entry id. Exit: 0 ok, 2 invalid task,\n"
-             "3 Redis unreachable or no result in time.\n");
+             "priority defaults to the task's type (build or match), and prints the\n"
+             "task id, the priority and the entry id.\n"
+             "With --wait the command then waits up to SECONDS for the task's result\n"
+             "and prints it: stdout carries the result's JSON alone (the ids and the\n"
+             "waiting go to stderr), so `judger submit --wait 600 t.json | jq` works.\n"
+             "Exit: 0 ok, 2 invalid task, 3 Redis unreachable or no result in time.\n");
 }
 
 static int read_all(char **out, const char *path) {
@@ -169,8 +171,14 @@ int jd_cmd_submit(int argc, char **argv) {
     fprintf(stderr, "judger submit: %s\n", jd_queue_error(q));
     goto cleanup;
   }
-  printf("%s %s %s\n", task->id, jd_priority_name(prio), entry);
-  fflush(stdout);
+  /* Under --wait stdout is the result's alone (a pipe into a JSON reader):
+   * the ids go to stderr. */
+  FILE *ids = a.wait_s >= 0 ? stderr : stdout;
+  fprintf(ids, "%s %s %s\n", task->id, jd_priority_name(prio), entry);
+  fflush(ids);
+  if (a.wait_s >= 0)
+    fprintf(stderr, "judger submit: waiting up to %.1f s for the result of %s\n", a.wait_s,
+            task->id);
   code = a.wait_s >= 0 ? wait_result(q, task->id, a.wait_s) : JD_EXIT_OK;
 cleanup:
   free(entry);
