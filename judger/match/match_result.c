@@ -186,6 +186,19 @@ static void fmt_duration(char *out, size_t n, int64_t a, int64_t b) {
     snprintf(out, n, "%.2fs", (double)(b - a) / 1000.0);
 }
 
+/* A player's notes column: its notes joined with "; " (an OOM kill, a cut
+ * log, the judger's message, the build's), "-" when it has none. */
+static void player_notes(dk_buf *b, const jd_player_result *p) {
+  const char *notes[] = {p->oom_killed ? "oom" : NULL, p->log_truncated ? "log truncated" : NULL,
+                         p->message, p->build_message};
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+    if (notes[i] && *notes[i])
+      dk_buf_appendf(b, "%s%s", n++ ? "; " : "", notes[i]);
+  if (!n)
+    dk_buf_appendf(b, "-");
+}
+
 char *jd_match_result_summary(const jd_match_result *r) {
   dk_buf b = DK_BUF_INIT(1 << 20);
   char d[32];
@@ -199,10 +212,10 @@ char *jd_match_result_summary(const jd_match_result *r) {
     char score[32] = "-";
     if (r->has_scores)
       snprintf(score, sizeof score, "%g", p->score);
-    dk_buf_appendf(&b, "%-3d %-20.20s %-7s %10s %5lld %9d  %s%s%s%s\n", p->ai, p->id,
-                   jd_verdict_name(p->verdict), score, (long long)p->exit_code, p->instances,
-                   p->oom_killed ? "oom " : "", p->log_truncated ? "log-truncated " : "",
-                   p->message ? p->message : "", p->build_message ? p->build_message : "");
+    dk_buf_appendf(&b, "%-3d %-20.20s %-7s %10s %5lld %9d  ", p->ai, p->id,
+                   jd_verdict_name(p->verdict), score, (long long)p->exit_code, p->instances);
+    player_notes(&b, p);
+    dk_buf_appendf(&b, "\n");
   }
   const jd_instance_result *g = &r->game_logic;
   fmt_duration(d, sizeof d, g->started_ms, g->ended_ms);

@@ -182,6 +182,32 @@ Test(match_result, summary_and_file) {
   jd_match_result_free(r);
 }
 
+Test(match_result, summary_notes_are_separated) {
+  jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
+  r->players[1].oom_killed = true;
+  r->players[1].log_truncated = true;
+  r->players[1].message = strdup("memory limit exceeded");
+  r->players[1].build_message = strdup("build: compile error");
+  char *t = jd_match_result_summary(r);
+  cr_assert(strstr(t, "  oom; log truncated; memory limit exceeded; build: compile error\n"), "%s",
+            t);
+  /* A player without notes shows a dash, not an empty column. */
+  char *line0 = strstr(t, "\n0   c-bot");
+  cr_assert_not_null(line0, "%s", t);
+  char *end = strchr(line0 + 1, '\n');
+  cr_assert(end && end[-1] == '-' && end[-2] == ' ', "%s", t);
+  free(t);
+  /* One note alone has no separator. */
+  r->players[1].oom_killed = r->players[1].log_truncated = false;
+  free(r->players[1].build_message);
+  r->players[1].build_message = NULL;
+  t = jd_match_result_summary(r);
+  cr_assert(strstr(t, "  memory limit exceeded\n"), "%s", t);
+  cr_assert_null(strstr(t, "; "), "%s", t);
+  free(t);
+  jd_match_result_free(r);
+}
+
 Test(match_result, json_shows_each_ais_limits) {
   jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
   r->players[1].limits = (jd_role_limits){.cpus = 0.5,
