@@ -135,18 +135,58 @@ static int walk_down(int rootfd, const char *rest, char *why, size_t whylen, con
   return 0;
 }
 
-int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char *dir, char *why,
-                          size_t whylen) {
-  if (!dir || dir[0] != '/')
-    return jd_fail(why, whylen, "'%s' is not an absolute path", dir ? dir : "");
+/* dir with "." and ".." taken out as the kernel would resolve them: a
+ * spec's relative dirs come as "<spec dir>/../games/x". A ".." is taken
+ * lexically only when what it climbs out of is a directory, not a link
+ * (then its parent is the lexical prefix's); a link there is refused. */
+static int normalize(char *out, size_t outlen, const char *dir, char *why, size_t whylen) {
+  size_t len = 0;
+  out[0] = '\0';
   for (const char *s = dir; *s;) {
     while (*s == '/')
       s++;
     size_t n = strcspn(s, "/");
-    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-      return jd_fail(why, whylen, "'%s' has a '.' or '..' component", dir);
+    if (!n)
+      break;
+    if (n == 1 && s[0] == '.') {
+      s += n;
+      continue;
+    }
+    if (n == 2 && s[0] == '.' && s[1] == '.') {
+      struct stat st;
+      if (len && (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return jd_fail(why, whylen, "'%s': '..' climbs out of '%s', which is a link or missing",
+                       dir, out);
+      while (len && out[len - 1] != '/')
+        len--;
+      if (len)
+        len--; /* the '/' before the popped component */
+      out[len] = '\0';
+      s += n;
+      continue;
+    }
+    if (len + 1 + n + 1 > outlen)
+      return jd_fail(why, whylen, "'%s' is too long", dir);
+    out[len++] = '/';
+    memcpy(out + len, s, n);
+    len += n;
+    out[len] = '\0';
     s += n;
   }
+  if (!len)
+    snprintf(out, outlen, "/");
+  return 0;
+}
+
+int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char *dir, char *why,
+                          size_t whylen) {
+  if (!dir || dir[0] != '/')
+    return jd_fail(why, whylen, "'%s' is not an absolute path", dir ? dir : "");
+  char norm[PATH_MAX];
+  if (normalize(norm, sizeof norm, dir, why, whylen))
+    return -1;
+  const char *given = dir;
+  dir = norm;
   char def[PATH_MAX];
   const char *roots = p ? p->program_roots : NULL;
   if (!roots || !*roots) {
@@ -183,8 +223,8 @@ int jd_policy_program_dir(const jd_policy *p, const char *state_dir, const char 
     r += n;
   }
   return jd_fail(why, whylen,
-                 "'%s' is not under this host's program roots (setting program_roots: \"%s\")", dir,
-                 roots);
+                 "'%s' is not under this host's program roots (setting program_roots: \"%s\")",
+                 given, roots);
 }
 
 /* An id as the engine parses it and as nothing else can read it: 1 to
