@@ -187,17 +187,20 @@ class Match:
 
     def watch(self, p, name, ai, killed):
         code = p.wait()
-        code = 128 - code if code < 0 else code
+        # As the judger reports it (docs/match-spec.md, result.json): a player
+        # our kill ended (a `stop`, the end of the match) died of that SIGKILL
+        # and reads "the match ended": exit 0, killed, OK. One that exited by
+        # itself keeps its own exit, even as the match ends (a crash is RE).
+        by_us = killed.is_set() and code == -signal.SIGKILL
+        code = 0 if by_us else 128 - code if code < 0 else code
+        verdict = "OK" if code == 0 else "RE"
         with self.lock:
             self.running.pop(name, None)
-            by_us = killed.is_set()
             rec = self.players[ai]
             rec["exit_code"] = code
-            if by_us:
-                rec["killed"] = True
-            elif code != 0:
-                rec["verdict"] = "RE"
-        verdict = "OK" if by_us or code == 0 else "RE"
+            rec["killed"] = by_us
+            if verdict != "OK":
+                rec["verdict"] = verdict
         self.send({"event": "exited", "name": name, "ai": ai, "exit_code": code,
                    "verdict": verdict})
 
@@ -360,8 +363,10 @@ class Match:
             log.close()
         print(f"local-match: {self.mid} {status} in {secs:.1f} s, outputs in {self.out}")
         for rec in self.players:
+            how = "killed at the end" if rec["killed"] else "exited"
+            code = "-" if rec["exit_code"] is None else rec["exit_code"]
             print(f"  AI {rec['ai']} {rec['id']:<16} score {rec['score']}  {rec['verdict']}"
-                  f"  x{rec['instances']}  {rec['message']}")
+                  f"  exit {code} ({how})  x{rec['instances']}  {rec['message']}")
         return 0 if status == "finished" else 1
 
 

@@ -7,6 +7,8 @@ judger must run a game written from docs/protocol.md as the judger does.
   every player OK, scores = the replay's, two runs give the same scores;
 - what the game logic saw: JUDGER_MATCH_JSON with players[].id and tokens,
   the pipes, JUDGER_OUT_DIR, JUDGER_AI_COUNT (a probe game in sh);
+- a player stopped at the end reads as under the judger (exit 0, killed,
+  OK), one that exited by itself keeps its exit;
 - relay.py never outlives its program: a program that dies makes the relay
   exit at once with its code;
 - both replays made into pages and checked in headless Chromium.
@@ -54,6 +56,27 @@ def honest(name, out, args, replay_scores):
         runs.append(scores)
     check(runs[0] == runs[1], f"{name}: same scores twice ({runs})")
     return f"{out}-0"
+
+
+def stopped_at_end(tmp):
+    """A player the end of the match stops reads as the judger reports it
+    (docs/match-spec.md): exit 0, killed, OK; one that exited by itself
+    keeps its own exit (3: RE, not killed)."""
+    game = os.path.join(tmp, "ends.sh")
+    with open(game, "w") as f:
+        f.write('exec 3<"$JUDGER_EVENT_PIPE" 4>"$JUDGER_CMD_PIPE"\n'
+                'echo \'{"cmd":"start","name":"p0","ai":0}\' >&4\n'
+                'echo \'{"cmd":"start","name":"p1","ai":1}\' >&4\n'
+                'while read -r ev <&3; do case "$ev" in *exited*) break ;; esac; done\n'
+                'echo \'{"cmd":"end","scores":[1,0]}\' >&4\n')
+    out = os.path.join(tmp, "ends")
+    rc, res = local_match(out, "--game", f"sh {game}", "--ai", "sleep 60",
+                          "--ai", "sh -c 'exit 3'")
+    p0, p1 = res["players"]
+    check(rc == 0 and (p0["exit_code"], p0["killed"], p0["verdict"]) == (0, True, "OK"),
+          f"a player stopped at the end: exit 0, killed, OK ({p0})")
+    check((p1["exit_code"], p1["killed"], p1["verdict"]) == (3, False, "RE"),
+          f"a player that exited by itself keeps its exit: 3, not killed, RE ({p1})")
 
 
 def main():
@@ -112,6 +135,8 @@ def main():
           "probe: end_match (Hiper text form) ends the match with its scores")
     with open(os.path.join(out, "player_0.log")) as f:
         check("game p0" in f.read(), "probe: the player resolves JUDGER_GAME_HOST=game")
+
+    stopped_at_end(tmp)
 
     # The wrapper pitfall: relay.py exits as soon as its program dies.
     import socket
