@@ -15,6 +15,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/fault.h"
 #include "daemon/upload.h"
+#include "match/match_result.h"
 
 static void exec_result_clear(jd_exec_result *r) {
   if (!r)
@@ -144,7 +145,8 @@ static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_
   json_object_object_add(task, "status", json_object_new_string(jd_task_status_name(status)));
   json_object_object_add(o, "task", task);
   json_object_object_add(o, "artifacts", json_object_get(artifacts));
-  char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  /* The text judger run writes into result.json, on one line. */
+  char *s = jd_result_text(o, false);
   json_object_put(o);
   return s;
 }

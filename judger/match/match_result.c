@@ -153,12 +153,17 @@ json_object *jd_match_result_object(const jd_match_result *r) {
   return o;
 }
 
+char *jd_result_text(json_object *o, bool pretty) {
+  int flags = pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN;
+  const char *s = json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
+  return s ? strdup(s) : NULL;
+}
+
 char *jd_match_result_json(const jd_match_result *r) {
   json_object *o = jd_match_result_object(r);
   if (!o)
     return NULL;
-  char *text = strdup(
-      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  char *text = jd_result_text(o, true);
   json_object_put(o);
   return text;
 }

@@ -111,8 +111,14 @@ typedef struct jd_match_result {
  * for a caller that adds to it; the caller owns it (json_object_put); NULL
  * on out of memory. */
 json_object *jd_match_result_object(const jd_match_result *r);
-/* result.json text: jd_match_result_object() rendered, the one place a
- * result becomes text. The caller frees it; NULL on out of memory. */
+/* The one rendering of a result object as text, for result.json and for
+ * the result the daemon stores (worker.c) alike: '/' stays '/' (json-c
+ * would write "a\/b"), so a string reads the same in both. pretty: indented
+ * (a file people read), else one line (Redis, the spool). The caller frees
+ * it; NULL on out of memory. */
+char *jd_result_text(json_object *o, bool pretty);
+/* result.json text: jd_match_result_object() through jd_result_text(),
+ * pretty. The caller frees it; NULL on out of memory. */
 char *jd_match_result_json(const jd_match_result *r);
 /* Writes result.json (the text above and a newline) into dir atomically.
  * Returns 0, or -1 with errno. */

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "daemon_proc.h"
+#include "match/match_result.h"
 #include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
@@ -109,6 +110,8 @@ static int fake_execute(void *self, const jd_task *t, void *prepared, const jd_e
   json_object_array_add(scores, json_object_new_int(1));
   json_object_array_add(scores, json_object_new_int(0));
   json_object_object_add(res->result, "scores", scores);
+  if (json_object_object_get_ex(spec, "out_dir", &v))
+    json_object_object_add(res->result, "out_dir", json_object_get(v));
   return JD_EXEC_DONE;
 }
 
@@ -501,6 +504,35 @@ Test(daemon, progress_reaches_the_status_record, .init = up, .fini = down) {
   state = t_task_field(q, "prog", "state");
   cr_assert_str_eq(state, "finished");
   free(state);
+  stop_daemon(r, true);
+  jd_queue_free(q);
+}
+
+/* One serialisation for the daemon's stored result and judger run's
+ * result.json: a string with '/' reads the same in both (no "\/"). */
+Test(daemon, a_stored_result_writes_slashes_as_result_json_does, .init = up, .fini = down) {
+  const char *path = "/var/lib/judger/out/games/rps";
+  jd_queue *q = client();
+  running *r = start_daemon((dopts){.host = "slash-host"});
+  submit(q, JD_PRIO_MATCH, "slash", "{\"out_dir\":\"/var/lib/judger/out/games/rps\"}");
+  char *stored = wait_result(q, "slash", 20000);
+  jd_match_result res = {.match_id = "slash", .out_dir = (char *)path};
+  char *file = jd_match_result_json(&res);
+  cr_assert_not_null(file);
+  char quoted[128];
+  snprintf(quoted, sizeof quoted, "\"%s\"", path);
+  cr_assert_not_null(strstr(file, quoted), "result.json: %s", file);
+  cr_assert_not_null(strstr(stored, quoted), "stored: %s", stored);
+  cr_assert_null(strstr(stored, "\\/"), "stored: %s", stored);
+  /* The same function renders both: one line for Redis. */
+  json_object *o = json_tokener_parse(stored);
+  cr_assert_not_null(o);
+  char *again = jd_result_text(o, false);
+  cr_assert_str_eq(again, stored);
+  free(again);
+  json_object_put(o);
+  free(file);
+  free(stored);
   stop_daemon(r, true);
   jd_queue_free(q);
 }
