@@ -4,9 +4,11 @@
  * Exit codes (docs/build.md): 0 ok (built or cached), 1 the program's fault
  * (bad Dockerfile, compile error, TLE/MLE, missing ref or run.Dockerfile),
  * 2 usage, 3 system fault (engine down...). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -19,6 +21,8 @@
 #include "cli/options.h"
 #include "common/clock.h"
 #include "common/context.h"
+#include "common/labels.h"
+#include "common/run_owner.h"
 #include "common/utf8.h"
 
 static void usage(FILE *f) {
@@ -212,8 +216,24 @@ static int build_program(build_cmd *cmd, jd_ctx *ctx) {
   jd_build_request *req = &cmd->fields.req;
   if (!cmd->quiet && !cmd->json)
     req->progress = progress_line;
+  /* The run, held before anything is made: what the build creates carries
+   * its judger.owner label, and no judger's sweep on this state dir takes
+   * it while we live (common/run_owner.h). */
+  jd_run_owner run = JD_RUN_OWNER_NONE;
+  if (jd_run_owner_take(&run, ctx->state_dir, NULL)) {
+    fprintf(stderr, "judger build: cannot hold a run file in the state directory: %s\n",
+            strerror(errno));
+    return JD_EXIT_SYSTEM;
+  }
+  dk_kv owner[] = {{JD_LABEL_OWNER, run.id}};
+  if (!req->nlabels) {
+    req->labels = owner;
+    req->nlabels = 1;
+  }
   jd_build_result *r = NULL;
-  if (jd_build_run(&r, ctx, req) != 0) {
+  int brc = jd_build_run(&r, ctx, req);
+  jd_run_owner_release(&run);
+  if (brc != 0) {
     fprintf(stderr, "judger build: out of memory\n");
     return JD_EXIT_SYSTEM;
   }

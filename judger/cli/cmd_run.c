@@ -27,7 +27,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
+#include "common/labels.h"
 #include "common/log.h"
+#include "common/run_owner.h"
 #include "common/utf8.h"
 #include "common/util.h"
 #include "match/match.h"
@@ -287,6 +289,7 @@ int jd_cmd_run(int argc, char **argv) {
   sig_watch sw = {0};
   pthread_t sig_thread;
   bool sig_started = false;
+  jd_run_owner run = JD_RUN_OWNER_NONE;
 
   if (load_spec(&spec, o.spec_path)) {
     exit_code = JD_EXIT_USAGE;
@@ -327,6 +330,17 @@ int jd_cmd_run(int argc, char **argv) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
+  /* The run, held before anything is made and until all of it is removed:
+   * no judger's sweep on this state dir takes the match's containers,
+   * networks, builds or work dir meanwhile (common/run_owner.h). */
+  char owns[JD_RUN_LABEL_MAX];
+  snprintf(owns, sizeof owns, "%s=%s", JD_LABEL_MATCH, spec->id);
+  const char *owned[] = {owns, NULL};
+  if (jd_run_owner_take(&run, ctx.state_dir, owned)) {
+    fprintf(stderr, "judger run: cannot hold a run file in the state directory: %s\n",
+            strerror(errno));
+    goto cleanup;
+  }
   sig_started = sig_watch_start(&sw, &sig_thread, cancel);
 
   progress pr = {.json = o.json};
@@ -348,6 +362,7 @@ cleanup:
   }
   if (sw.got)
     exit_code = JD_EXIT_SYSTEM;
+  jd_run_owner_release(&run);
   jd_match_result_free(res);
   jd_match_spec_free(spec);
   jd_config_clear(&settings);

@@ -9,6 +9,10 @@
 #define JD_LABEL_MATCH "judger.match"
 #define JD_LABEL_ROLE "judger.role"
 #define JD_LABEL_RUN "judger.run"
+/* A run (common/run_owner.h): what a `judger build` or a daemon build
+ * creates carries the run's judger.owner=<id>; reconciliation keeps it
+ * while a live process holds the run. */
+#define JD_LABEL_OWNER "judger.owner"
 /* Daemon tasks: the task id a container belongs to. */
 #define JD_LABEL_TASK "judger.task"
 /* Environment images: the program they are for and their Dockerfile. */

@@ -1,4 +1,5 @@
 /* The real task executor: builds and matches (see executor.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/labels.h"
+#include "common/run_owner.h"
 #include "common/util.h"
 #include "daemon/executor.h"
 #include "match/match.h"
@@ -25,7 +27,8 @@ typedef struct prepared {
   jd_match_spec *spec;     /* a match */
   json_object *build_json; /* a build: req's strings point into it */
   jd_build_request req;
-  char owner[320]; /* judger.match=<id>, or the build role */
+  char owner[320]; /* judger.match=<id>, or a build's judger.owner=<id> */
+  jd_run_owner run; /* held from execute() to the end (a match: its teardown) */
 } prepared;
 
 static void release(void *self, void *ptr) {
@@ -33,6 +36,7 @@ static void release(void *self, void *ptr) {
   prepared *p = ptr;
   if (!p)
     return;
+  jd_run_owner_release(&p->run);
   jd_match_spec_free(p->spec);
   json_object_put(p->build_json);
   free(p);
@@ -45,6 +49,7 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
   if (!p)
     return jd_fail(err, errlen, "out of memory");
   p->kind = t->kind;
+  p->run = (jd_run_owner)JD_RUN_OWNER_NONE;
   int rc = -1;
   if (t->kind == JD_TASK_MATCH) {
     char why[512];
@@ -65,9 +70,13 @@ static int prepare(void **out, void *self, const jd_task *t, char *err, size_t e
     if (!rc && ctx)
       rc = jd_build_request_check_policy(&p->req, JD_BUILD_SYNTAX_TASK, &ctx->policy,
                                          ctx->state_dir, err, errlen);
-    /* Build containers carry no task label: while a build runs, every
-     * build container of the host is left alone. */
-    snprintf(p->owner, sizeof p->owner, "%s=build", JD_LABEL_ROLE);
+    /* What the build creates carries an owner label of its own (run_build):
+     * this daemon's sweeps and every other judger's keep exactly that. */
+    char id[JD_RUN_ID_LEN + 1];
+    if (!rc && jd_run_id_new(id))
+      rc = jd_fail(err, errlen, "no randomness for the build's owner label");
+    if (!rc)
+      snprintf(p->owner, sizeof p->owner, "%s=%s", JD_LABEL_OWNER, id);
   }
   if (rc) {
     release(self, p);
@@ -104,9 +113,13 @@ static jd_task_status build_task_status(jd_build_status s) {
   return JD_TASK_STATUS_ERROR;
 }
 
-static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const jd_exec_env *env,
-                     jd_exec_result *res) {
+static int run_build(jd_ctx *ctx, const jd_build_request *prepared_req, const char *owner,
+                     const jd_exec_env *env, jd_exec_result *res) {
   jd_build_request req = *prepared_req;
+  const char *eq = strchr(owner, '=');
+  dk_kv label[] = {{JD_LABEL_OWNER, eq ? eq + 1 : owner}};
+  req.labels = label;
+  req.nlabels = 1;
   req.progress = build_line;
   req.ud = (void *)env;
   req.cancel = env->cancel;
@@ -184,6 +197,7 @@ static void instance_facts(jd_exec_result *res, const jd_instance_result *in) {
 typedef struct match_teardown {
   jd_match_pending *pending;
   jd_match_spec *spec;
+  jd_run_owner run; /* released once all is removed */
 } match_teardown;
 
 static double teardown(void *self, void *ptr) {
@@ -192,6 +206,7 @@ static double teardown(void *self, void *ptr) {
   if (!td)
     return -1;
   int64_t ms = jd_match_teardown(td->pending);
+  jd_run_owner_release(&td->run);
   jd_match_spec_free(td->spec);
   free(td);
   return ms >= 0 ? (double)ms / 1000.0 : -1;
@@ -213,6 +228,8 @@ static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_r
   td->pending = pending;
   td->spec = p->spec;
   p->spec = NULL;
+  td->run = p->run; /* the run lives until the teardown is done */
+  p->run = (jd_run_owner)JD_RUN_OWNER_NONE;
   res->teardown = td;
   const int64_t *ms[] = {&r->timing.prepare_ms, &r->timing.start_ms, &r->timing.run_ms};
   const jd_phase phases[] = {JD_PHASE_PREPARE, JD_PHASE_CONTAINER_START, JD_PHASE_RUN};
@@ -249,7 +266,21 @@ static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *e
     res->reason = strdup("task not prepared");
     return JD_EXEC_INVALID;
   }
-  return t->kind == JD_TASK_BUILD ? run_build(ctx, &p->req, env, res) : run_match(ctx, p, env, res);
+  /* The run, held before anything is made: another judger's sweep on
+   * this state dir (a second daemon, `judger run`) keeps what it owns. */
+  const char *owned[] = {p->owner, NULL};
+  if (p->run.fd < 0 && jd_run_owner_take(&p->run, ctx->state_dir, owned)) {
+    char why[256];
+    snprintf(why, sizeof why, "cannot hold a run file in the state directory: %s",
+             strerror(errno));
+    res->reason = strdup(why);
+    return JD_EXEC_RETRY;
+  }
+  if (t->kind == JD_TASK_MATCH)
+    return run_match(ctx, p, env, res);
+  int outcome = run_build(ctx, &p->req, p->owner, env, res);
+  jd_run_owner_release(&p->run);
+  return outcome;
 }
 
 static const char *owner(void *self, const void *ptr) {

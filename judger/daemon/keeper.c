@@ -129,7 +129,9 @@ static int64_t first_seen(const dead_hosts *known, const char *host, int64_t now
 
 static void reap_host(jd_daemon *d, const char *host) {
   jd_reconcile_report rep = {0};
-  int rc = jd_reconcile_engine(&rep, d->ctx->dk, host, NULL, NULL);
+  /* A live run on this state dir under that host id (a `judger run`
+   * with --host-id) is not the dead daemon's. */
+  int rc = jd_reconcile_engine_in(&rep, d->ctx->dk, host, d->cfg.state_dir, NULL, NULL);
   if (rep.containers || rep.networks || rc)
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.dead_host",
            "host %s is dead: removed %zu containers, %zu networks%s%s", host, rep.containers,

@@ -1,5 +1,6 @@
 /* Reconciliation of a host's leftovers (see reconcile.h). */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "build/build_net.h"
 #include "common/context.h"
 #include "common/labels.h"
+#include "common/run_owner.h"
 #include "common/util.h"
 #include "daemon/reconcile.h"
 
@@ -18,6 +20,49 @@ void jd_owned_free(char **v) {
   for (char **p = v; *p; p++)
     free(*p);
   free(v);
+}
+
+/* Appends s (taken over) to v unless it is there already. */
+static void add_unique(char ***v, size_t *n, size_t *cap, char *s) {
+  for (size_t i = 0; i < *n; i++)
+    if (!strcmp((*v)[i], s)) {
+      free(s);
+      return;
+    }
+  if (*n + 1 >= *cap) {
+    size_t ncap = *cap ? *cap * 2 : 16;
+    char **grown = realloc(*v, ncap * sizeof **v);
+    if (!grown) {
+      free(s);
+      return;
+    }
+    *v = grown;
+    *cap = ncap;
+  }
+  (*v)[(*n)++] = s;
+  (*v)[*n] = NULL;
+}
+
+/* What a sweep keeps: the labels fn reports (this process's runs) and,
+ * with a state dir, those of every live run under it (run_owner.h; dead
+ * runs' files are removed). 0 and *out (NULL = nothing owned), or an
+ * error: a runs directory that cannot be read tells no run dead, and the
+ * sweep removes nothing. */
+static int owners_collect(char ***out, jd_owned_fn fn, void *ud, const char *state_dir) {
+  *out = NULL;
+  char **runs = NULL;
+  if (state_dir && jd_run_owner_live(&runs, state_dir, NULL) != 0)
+    return errno == ENOMEM ? DK_ENOMEM : DK_EIO;
+  char **mine = fn ? fn(ud) : NULL, **v = NULL;
+  size_t n = 0, cap = 0;
+  for (char **p = mine; p && *p; p++)
+    add_unique(&v, &n, &cap, *p);
+  for (char **p = runs; p && *p; p++)
+    add_unique(&v, &n, &cap, *p);
+  free(mine);
+  free(runs);
+  *out = v;
+  return 0;
 }
 
 /* Counts one removal's outcome: gone already (404) is neither a removal nor
@@ -66,8 +111,8 @@ static bool listed(char *const *ids, const char *id) {
   return false;
 }
 
-int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
-                        jd_owned_fn owned_fn, void *ud) {
+int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                           const char *state_dir, jd_owned_fn owned_fn, void *ud) {
   char label[300];
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, host_id);
   const char *labels[] = {label, NULL};
@@ -81,8 +126,9 @@ int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *hos
     rc = dk_network_list_by_label(&nl, dk, labels);
   if (rc)
     goto cleanup;
-  owned = owned_fn ? owned_fn(ud) : NULL;
-  keep_c = owned_ids(&rc, dk, label, owned, false);
+  rc = owners_collect(&owned, owned_fn, ud, state_dir);
+  if (!rc)
+    keep_c = owned_ids(&rc, dk, label, owned, false);
   if (!rc)
     keep_n = owned_ids(&rc, dk, label, owned, true);
   if (rc)
@@ -106,6 +152,11 @@ cleanup:
   jd_owned_free(keep_c);
   jd_owned_free(keep_n);
   return first ? first : rc;
+}
+
+int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                        jd_owned_fn owned, void *ud) {
+  return jd_reconcile_engine_in(rep, dk, host_id, NULL, owned, ud);
 }
 
 /* True when some container (of any host, any state) carries
@@ -138,6 +189,18 @@ static bool owned_run(char *const *owned, const char *run_key) {
   return false;
 }
 
+/* The entries of a directory but "." and ".." (NULL-terminated, malloc'd;
+ * NULL when there is none or on failure). */
+static char **dir_names(DIR *d) {
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d)))
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      add_unique(&v, &n, &cap, strdup(de->d_name));
+  return v;
+}
+
 int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir,
                           jd_owned_fn owned_fn, void *ud) {
   char dir[PATH_MAX];
@@ -146,20 +209,23 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
   DIR *d = opendir(dir);
   if (!d)
     return 0; /* no match ever ran here */
-  char **owned = owned_fn ? owned_fn(ud) : NULL;
-  int first = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.' || owned_run(owned, de->d_name))
+  /* Listed before the owners are asked, as the engine is: a directory made
+   * after its run took its file. */
+  char **names = dir_names(d);
+  closedir(d);
+  char **owned = NULL;
+  int first = owners_collect(&owned, owned_fn, ud, state_dir);
+  for (char **nm = first ? NULL : names; nm && *nm; nm++) {
+    if ((*nm)[0] == '.' || owned_run(owned, *nm))
       continue;
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%s", dir, *nm) >= (int)sizeof path)
       continue;
     struct stat st;
     if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
       continue;
     bool used = true;
-    int rc = run_in_use(&used, dk, de->d_name);
+    int rc = run_in_use(&used, dk, *nm);
     if (rc) {
       if (!first)
         first = rc;
@@ -172,14 +238,14 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
     else
       rep->failures++;
   }
-  closedir(d);
+  jd_owned_free(names);
   jd_owned_free(owned);
   return first;
 }
 
 int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                       const char *state_dir, jd_owned_fn owned, void *ud) {
-  int rc = jd_reconcile_engine(rep, dk, host_id, owned, ud);
+  int rc = jd_reconcile_engine_in(rep, dk, host_id, state_dir, owned, ud);
   int rc2 = jd_reconcile_workdirs(rep, dk, state_dir, owned, ud);
   return rc ? rc : rc2;
 }

@@ -1,5 +1,6 @@
-/* Reconciliation: what this host's judger left on the engine and on disk
- * and no running task owns is removed (containers in any state, `created`
+/* Reconciliation: what this host's judgers left on the engine and on disk
+ * and no running task and no live run of any judger process owns
+ * (common/run_owner.h) is removed (containers in any state, `created`
  * included, networks, match work directories with their FIFOs): at start
  * (what a killed run left), then periodically, right after the engine
  * comes back, and once more a grace period after each of those, so that
@@ -32,15 +33,24 @@ typedef char **(*jd_owned_fn)(void *ud);
  * error (the rest is still attempted). */
 int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                         jd_owned_fn owned, void *ud);
+/* The same, and what any live run under state_dir holds is owned too (the
+ * labels its run file lists, common/run_owner.h: `judger run`, `judger
+ * build`, another daemon's tasks); dead runs' files are removed. A runs
+ * directory that cannot be read removes nothing (DK_EIO). */
+int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                           const char *state_dir, jd_owned_fn owned, void *ud);
 
 /* Removes match work directories under <state_dir>/matches that no
  * container uses any more (no container labelled judger.run=<dir name>)
- * and that no owned match holds ("<match id>-..."), FIFOs included. Call
- * it after jd_reconcile_engine(). */
+ * and that no owned match holds ("<match id>-..."), FIFOs included; the
+ * live runs under state_dir own too (as jd_reconcile_engine_in). The
+ * directory is listed before the owners are asked. Call it after
+ * jd_reconcile_engine_in(). */
 int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *state_dir,
                           jd_owned_fn owned, void *ud);
 
-/* Both, in that order; the first error. */
+/* jd_reconcile_engine_in() and jd_reconcile_workdirs(), in that order;
+ * the first error. Every sweep of the daemon goes through here. */
 int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                       const char *state_dir, jd_owned_fn owned, void *ud);
 
