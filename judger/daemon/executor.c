@@ -27,7 +27,7 @@ typedef struct prepared {
   jd_match_spec *spec;     /* a match */
   json_object *build_json; /* a build: req's strings point into it */
   jd_build_request req;
-  char owner[320]; /* judger.match=<id>, or a build's judger.owner=<id> */
+  char owner[320];  /* judger.match=<id>, or a build's judger.owner=<id> */
   jd_run_owner run; /* held from execute() to the end (a match: its teardown) */
 } prepared;
 
@@ -271,8 +271,7 @@ static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *e
   const char *owned[] = {p->owner, NULL};
   if (p->run.fd < 0 && jd_run_owner_take(&p->run, ctx->state_dir, owned)) {
     char why[256];
-    snprintf(why, sizeof why, "cannot hold a run file in the state directory: %s",
-             strerror(errno));
+    snprintf(why, sizeof why, "cannot hold a run file in the state directory: %s", strerror(errno));
     res->reason = strdup(why);
     return JD_EXEC_RETRY;
   }
