@@ -37,8 +37,11 @@ static void usage(FILE *f) {
              "options:\n"
              "  --op build|run|all      what to make (default all): run = the run image;\n"
              "                          build = the build image and the artifacts\n"
-             "  --state-dir DIR         caches (default $JUDGER_STATE_DIR or " JD_STATE_DIR_DEFAULT
-             ")\n"
+             "  --state-dir DIR         caches, work directories ($JUDGER_STATE_DIR, setting\n"
+             "                          state_dir; default " JD_STATE_DIR_DEFAULT ")\n"
+             "  --host-id ID            this host's label on what the judger makes\n"
+             "                          ($JUDGER_HOST_ID, setting host_id; default: the host\n"
+             "                          name)\n"
              "  --cpus N                cpus for builds (default 1)\n"
              "  --memory SIZE           memory for builds, swap equal (default 1g)\n"
              "  --pids N                process limit of the program build (default 256)\n"
@@ -96,14 +99,14 @@ static void print_human(const jd_build_result *r) {
 /* What the command line asks for. */
 typedef struct build_cmd {
   jd_build_fields fields; /* the build request, checked by jd_build_request_check() */
-  const char *state_dir;
-  const char *base_tag; /* --base-image TAG; NULL = JD_BASE_IMAGE */
+  jd_cli_host where;      /* --host-id, --state-dir */
+  const char *base_tag;   /* --base-image TAG; NULL = JD_BASE_IMAGE */
   bool json, quiet, base;
   const char *base_images; /* --base-images; NULL = the setting */
 } build_cmd;
 
 /* Flags that set a field of the request carry OPT_FIELD + the field. */
-enum { OPT_STATE = 256, OPT_JSON, OPT_BASE, OPT_BASE_IMAGES, OPT_FIELD };
+enum { OPT_JSON = 256, OPT_BASE, OPT_BASE_IMAGES, OPT_FIELD };
 
 static const struct option options[] = {
     {"domain", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_DOMAIN},
@@ -120,7 +123,8 @@ static const struct option options[] = {
     {"log-max", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_LOG_MAX},
     {"network", no_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_NETWORK},
     {"image-network", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_IMAGE_NETWORK},
-    {"state-dir", required_argument, NULL, OPT_STATE},
+    JD_CLI_OPTION_STATE_DIR,
+    JD_CLI_OPTION_HOST_ID,
     {"base-images", required_argument, NULL, OPT_BASE_IMAGES},
     {"json", no_argument, NULL, OPT_JSON},
     {"base-image", optional_argument, NULL, OPT_BASE},
@@ -145,6 +149,8 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
       }
       continue;
     }
+    if (jd_cli_host_take(&cmd->where, c, optarg))
+      continue;
     switch (c) {
     case OPT_BASE_IMAGES:
       if (jd_base_images_check(optarg, err, sizeof err)) {
@@ -152,9 +158,6 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
         return JD_EXIT_USAGE;
       }
       cmd->base_images = optarg;
-      break;
-    case OPT_STATE:
-      cmd->state_dir = optarg;
       break;
     case OPT_JSON:
       cmd->json = true;
@@ -257,23 +260,18 @@ int jd_cmd_build(int argc, char **argv) {
   int exit_code = parse_args(&cmd, argc, argv);
   if (exit_code >= 0)
     return exit_code;
-  char state_dir[4096];
-  if (jd_state_dir_abs(state_dir, sizeof state_dir, cmd.state_dir)) {
-    fprintf(stderr,
-            "judger build: --state-dir: the path is too long or the working directory unknown\n");
-    return JD_EXIT_USAGE;
-  }
-  char host[JD_HOST_ID_MAX + 1];
-  jd_host_id(host);
-  jd_ctx ctx = {.state_dir = state_dir, .host_id = host};
-  /* What the request asks of this host, before any work. */
+  /* --host-id and --state-dir over the settings, as the daemon takes them. */
   jd_config settings = {0};
+  jd_ctx ctx = {0};
+  if (jd_cli_settings(&ctx.policy, &settings, "build", &cmd.where))
+    return JD_EXIT_USAGE;
+  ctx.state_dir = settings.state_dir;
+  ctx.host_id = settings.host_id;
+  /* What the request asks of this host, before any work. */
   if (!cmd.base) {
     char why[768];
-    if (jd_cli_policy(&ctx.policy, &settings, "build"))
-      return JD_EXIT_USAGE;
     int prc = jd_build_request_check_policy(&cmd.fields.req, JD_BUILD_SYNTAX_FLAGS, &ctx.policy,
-                                            state_dir, why, sizeof why);
+                                            ctx.state_dir, why, sizeof why);
     if (prc)
       jd_term_printf(stderr, "judger build: %s\n", why);
     if (prc) {

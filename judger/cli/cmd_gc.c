@@ -21,7 +21,8 @@ static void usage(FILE *f) {
              "  --domain D, --id ID  only this program's images\n"
              "  --keep N             keep N recent images besides the current one (default 2)\n"
              "  --max-age DAYS       artifacts unused this long go (default 7)\n"
-             "  --state-dir DIR      default $JUDGER_STATE_DIR or " JD_STATE_DIR_DEFAULT "\n"
+             "  --state-dir DIR      $JUDGER_STATE_DIR, setting state_dir; default\n"
+             "                       " JD_STATE_DIR_DEFAULT "\n"
              "  --dry-run            list, remove nothing\n"
              "  --purge              remove ALL images of --id (a deleted program); never\n"
              "                       one a container uses\n"
@@ -41,7 +42,7 @@ typedef struct gc_cmd {
   bool images, artifacts, json, purge;
   jd_image_gc_opts go;
   double max_age_days;
-  const char *state_dir;
+  jd_cli_host where; /* --state-dir (gc uses no host id) */
 } gc_cmd;
 
 enum {
@@ -51,7 +52,6 @@ enum {
   OPT_ID,
   OPT_KEEP,
   OPT_AGE,
-  OPT_STATE,
   OPT_DRY,
   OPT_JSON,
   OPT_PURGE
@@ -63,7 +63,7 @@ static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
                                         {"max-age", required_argument, NULL, OPT_AGE},
-                                        {"state-dir", required_argument, NULL, OPT_STATE},
+                                        JD_CLI_OPTION_STATE_DIR,
                                         {"dry-run", no_argument, NULL, OPT_DRY},
                                         {"json", no_argument, NULL, OPT_JSON},
                                         {"purge", no_argument, NULL, OPT_PURGE},
@@ -98,15 +98,12 @@ static int set_option(gc_cmd *cmd, int c, const char *arg) {
       return -1;
     }
     return 0;
-  case OPT_AGE:
+  default: /* OPT_AGE */
     cmd->max_age_days = strtod(arg, &end);
     if (*end || cmd->max_age_days < 0) {
       fprintf(stderr, "judger gc: bad --max-age '%s' (days)\n", arg);
       return -1;
     }
-    return 0;
-  default: /* OPT_STATE */
-    cmd->state_dir = arg;
     return 0;
   }
 }
@@ -118,6 +115,8 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    if (jd_cli_host_take(&cmd->where, c, optarg))
+      continue;
     switch (c) {
     case OPT_IMAGES:
       cmd->images = true;
@@ -138,7 +137,6 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
     case OPT_ID:
     case OPT_KEEP:
     case OPT_AGE:
-    case OPT_STATE:
       if (set_option(cmd, c, optarg))
         return JD_EXIT_USAGE;
       break;
@@ -166,8 +164,8 @@ static int engine_fault(const char *what, int rc) {
 }
 
 /* --purge: every image of --id, or with --dry-run what that would do. */
-static int purge(const gc_cmd *cmd) {
-  jd_ctx ctx = {.state_dir = cmd->state_dir};
+static int purge(const gc_cmd *cmd, const char *state_dir) {
+  jd_ctx ctx = {.state_dir = state_dir};
   size_t removed = 0, in_use = 0;
   bool dry = cmd->go.dry_run;
   int rc = dk_client_new(&ctx.dk, NULL);
@@ -233,16 +231,19 @@ int jd_cmd_gc(int argc, char **argv) {
   int exit_code = parse_args(&cmd, argc, argv);
   if (exit_code >= 0)
     return exit_code;
-  if (cmd.purge)
-    return purge(&cmd);
+  /* --state-dir over the settings, as the daemon takes it. */
+  jd_config settings = {0};
+  jd_policy policy;
+  if (jd_cli_settings(&policy, &settings, "gc", &cmd.where))
+    return JD_EXIT_USAGE;
+  const char *state_dir = settings.state_dir;
+  if (cmd.purge) {
+    exit_code = purge(&cmd, state_dir);
+    jd_config_clear(&settings);
+    return exit_code;
+  }
   if (!cmd.images && !cmd.artifacts)
     cmd.images = cmd.artifacts = true;
-  char state_dir[4096];
-  if (jd_state_dir_abs(state_dir, sizeof state_dir, cmd.state_dir)) {
-    fprintf(stderr,
-            "judger gc: --state-dir: the path is too long or the working directory unknown\n");
-    return JD_EXIT_USAGE;
-  }
   exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
   if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)
@@ -252,5 +253,6 @@ int jd_cmd_gc(int argc, char **argv) {
   if (cmd.json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
+  jd_config_clear(&settings);
   return exit_code;
 }

@@ -48,10 +48,10 @@ static void usage(FILE *f) {
           "  -o, --out DIR        where the results go (required)\n"
           "  --json               print result.json on stdout instead of a table\n"
           "  -q, --quiet          no progress on stderr\n"
-          "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR,\n"
-          "                       default " JD_STATE_DIR_DEFAULT ")\n"
-          "  --host-id ID         label of this host's containers ($JUDGER_HOST_ID,\n"
-          "                       default: the host name)\n"
+          "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR, setting\n"
+          "                       state_dir; default " JD_STATE_DIR_DEFAULT ")\n"
+          "  --host-id ID         this host's label on what the judger makes\n"
+          "                       ($JUDGER_HOST_ID, setting host_id; default: the host name)\n"
           "  --net-pool CIDR      addresses the match networks are carved from\n"
           "                       ($JUDGER_NET_POOL, default " JD_NET_POOL_DEFAULT "; \"\" = the\n"
           "                       engine's own pools)\n"
@@ -66,7 +66,8 @@ static void usage(FILE *f) {
 }
 
 typedef struct run_opts {
-  const char *spec_path, *out_dir, *state_dir, *host_id, *net_pool, *build_jobs;
+  const char *spec_path, *out_dir, *net_pool, *build_jobs;
+  jd_cli_host where;       /* --host-id, --state-dir */
   const char *base_images; /* --base-images; NULL = the setting */
   bool json, quiet;
 } run_opts;
@@ -144,8 +145,8 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
                                         {"json", no_argument, NULL, 'j'},
                                         {"quiet", no_argument, NULL, 'q'},
-                                        {"state-dir", required_argument, NULL, 's'},
-                                        {"host-id", required_argument, NULL, 'H'},
+                                        JD_CLI_OPTION_STATE_DIR,
+                                        JD_CLI_OPTION_HOST_ID,
                                         {"net-pool", required_argument, NULL, 'N'},
                                         {"build-jobs", required_argument, NULL, 'B'},
                                         {"base-images", required_argument, NULL, 'I'},
@@ -155,6 +156,8 @@ static int parse_args(run_opts *o, int argc, char **argv) {
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
+    if (jd_cli_host_take(&o->where, c, optarg))
+      continue;
     switch (c) {
     case 'o':
       o->out_dir = optarg;
@@ -164,12 +167,6 @@ static int parse_args(run_opts *o, int argc, char **argv) {
       break;
     case 'q':
       o->quiet = true;
-      break;
-    case 's':
-      o->state_dir = optarg;
-      break;
-    case 'H':
-      o->host_id = optarg;
       break;
     case 'N':
       o->net_pool = optarg;
@@ -295,7 +292,7 @@ int jd_cmd_run(int argc, char **argv) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
-  if (jd_cli_policy(&policy, &settings, "run")) {
+  if (jd_cli_settings(&policy, &settings, "run", &o.where)) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -303,21 +300,10 @@ int jd_cmd_run(int argc, char **argv) {
     fprintf(stderr, "judger run: cannot set up the engine client\n");
     goto cleanup;
   }
-  char host_id[JD_HOST_ID_MAX + 1];
-  if (o.host_id)
-    jd_host_id_from(host_id, o.host_id);
-  else
-    jd_host_id(host_id);
-  char state[4096];
-  if (jd_state_dir_abs(state, sizeof state, o.state_dir)) {
-    fprintf(stderr,
-            "judger run: --state-dir: the path is too long or the working directory unknown\n");
-    exit_code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
+  /* --host-id and --state-dir over the settings, as the daemon takes them. */
   jd_ctx ctx = {.dk = dk,
-                .state_dir = state,
-                .host_id = host_id,
+                .state_dir = settings.state_dir,
+                .host_id = settings.host_id,
                 .net_pool = o.net_pool,
                 .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0,
                 .policy = policy,

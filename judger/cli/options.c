@@ -137,13 +137,39 @@ int jd_cli_seconds(double *out, const char *cmd, const char *opt, const char *va
   return 0;
 }
 
-int jd_cli_policy(jd_policy *out, jd_config *cfg, const char *cmd) {
+bool jd_cli_host_take(jd_cli_host *h, int c, const char *arg) {
+  if (c == JD_CLI_OPT_HOST_ID)
+    h->host_id = arg;
+  else if (c == JD_CLI_OPT_STATE_DIR)
+    h->state_dir = arg;
+  else
+    return false;
+  return true;
+}
+
+int jd_cli_settings(jd_policy *policy, jd_config *cfg, const char *cmd, const jd_cli_host *h) {
   char err[512];
-  memset(out, 0, sizeof *out);
-  if (jd_config_load(cfg, NULL, err, sizeof err)) {
+  /* The flags are the top layer of the daemon's own precedence. */
+  const char *flags[5] = {NULL};
+  size_t n = 0;
+  if (h && h->host_id) {
+    flags[n++] = "host_id";
+    flags[n++] = h->host_id;
+  }
+  if (h && h->state_dir) {
+    flags[n++] = "state_dir";
+    flags[n++] = h->state_dir;
+  }
+  jd_config_source src = {.flags = flags};
+  memset(policy, 0, sizeof *policy);
+  if (jd_config_load(cfg, &src, err, sizeof err)) {
     fprintf(stderr, "judger %s: settings: %s\n", cmd, err);
     return -1;
   }
-  jd_config_policy(out, cfg);
+  jd_config_policy(policy, cfg);
   return 0;
+}
+
+int jd_cli_policy(jd_policy *out, jd_config *cfg, const char *cmd) {
+  return jd_cli_settings(out, cfg, cmd, NULL);
 }

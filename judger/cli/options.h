@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/context.h"
 #include "daemon/config.h"
 
 typedef struct jd_config_opts {
@@ -51,6 +52,36 @@ int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cm
  * JD_EXIT_USAGE. */
 int jd_cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
 int jd_cli_bad_argument(const char *cmd, const char *arg, void (*usage)(FILE *));
+
+/* --host-id ID and --state-dir DIR: where a command finds this host's
+ * objects (containers, networks and work dirs labelled with the host id;
+ * caches, work dirs and locks under the state dir). Taken by every command
+ * that makes, runs or sweeps them: run, build and gc (--state-dir: gc uses
+ * no host id); the daemon takes them as its settings host_id and
+ * state_dir. One resolution for all, the daemon's: the flag, else
+ * $JUDGER_HOST_ID / $JUDGER_STATE_DIR, else the config file's host_id /
+ * state_dir, else the host name and JD_STATE_DIR_DEFAULT; so a `judger
+ * run` and the daemon of one host agree unless told otherwise. */
+typedef struct jd_cli_host {
+  const char *host_id;   /* --host-id, or NULL */
+  const char *state_dir; /* --state-dir, or NULL */
+} jd_cli_host;
+
+/* Their getopt_long codes and entries. */
+enum { JD_CLI_OPT_HOST_ID = 0x4000, JD_CLI_OPT_STATE_DIR };
+#define JD_CLI_OPTION_HOST_ID                                                                      \
+  { "host-id", required_argument, NULL, JD_CLI_OPT_HOST_ID }
+#define JD_CLI_OPTION_STATE_DIR                                                                    \
+  { "state-dir", required_argument, NULL, JD_CLI_OPT_STATE_DIR }
+/* Takes getopt_long's c (with its optarg) into h when it is one of the
+ * two; false otherwise. */
+bool jd_cli_host_take(jd_cli_host *h, int c, const char *arg);
+
+/* The host's settings as jd_cli_policy() loads them, with h's flags (h may
+ * be NULL) over them: cfg->host_id and cfg->state_dir (absolute) are the
+ * ones the command uses. 0, or -1 after saying why on stderr ("judger
+ * <cmd>: settings: host_id: ..."): a usage error. */
+int jd_cli_settings(jd_policy *policy, jd_config *cfg, const char *cmd, const jd_cli_host *h);
 
 /* The host's policy for `judger run` and `judger build` (common/policy.h),
  * from where the daemon reads its settings: the config file
