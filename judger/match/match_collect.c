@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/tmpfile.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "match/match_internal.h"
 
@@ -29,10 +30,50 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->killed = u->kill_sent;
   r->started_ms = u->started_ms;
   r->ended_ms = u->started_ms ? u->ended_ms : 0;
-  if (u->message)
+  if (u->message) {
     r->message = strdup(u->message);
-  else if (k != JD_KILL_NONE && u->kill_sent)
+  } else if (u->oom_killed) {
+    /* MLE, whatever kill of the judger's came after (jd_ending_settle). */
+    const jd_role_limits *lim =
+        u->ai < 0 ? &u->m->spec->limits.game_logic : jd_match_player_limits(u->m->spec, u->ai);
+    if (asprintf(&r->message, "out of memory: killed at its memory limit (%lld bytes)",
+                 (long long)lim->memory) < 0)
+      r->message = NULL;
+  } else if (k != JD_KILL_NONE && u->kill_sent) {
     r->message = strdup(jd_kill_reason_name(k));
+  }
+}
+
+/* A failed build's output into out_dir/name (build_<i>.log,
+ * build_game_logic.log), so the compiler's error is with the match's
+ * outputs (also under --quiet, and in the daemon's task directory). The
+ * log was capped at the build's log_max by the build; control characters
+ * become "\xNN" text (terminal-safe, as jd_term_printf), newlines and tabs
+ * stay, so the file is at most 4 times that cap. With no log (the source
+ * could not be fetched), its one-line message. Through an O_EXCL
+ * temporary relative to the directory (out_dir also holds the game's
+ * outputs). Returns name (malloc'd) when written, else NULL. */
+static char *build_log_write(jd_match *m, const char *name, const jd_ready *r) {
+  const char *raw = r->build_log ? r->build_log : r->message ? r->message : "build failed";
+  size_t len = strlen(raw);
+  char *text = jd_utf8_dup(raw, len, 4 * len + 8, JD_UTF8_ESCAPE_CONTROLS | JD_UTF8_KEEP_LINES);
+  char *out = NULL;
+  if (text) {
+    size_t n = strlen(text);
+    bool nl = n && text[n - 1] == '\n';
+    jd_tmpfile t;
+    if (jd_tmpfile_open(&t, m->out_dir, name, 0644) == 0) {
+      if (jd_write_all(t.fd, text, n) || (!nl && jd_write_all(t.fd, "\n", 1)))
+        jd_tmpfile_abort(&t);
+      else if (jd_tmpfile_commit(&t) == 0)
+        out = strdup(name);
+    }
+  }
+  if (!out)
+    jd_log(JD_LOG_WARN, "match.logs", "%s: %s: %s", m->run_key, name,
+           text ? strerror(errno) : "out of memory");
+  free(text);
+  return out;
 }
 
 /* Appends instance u (the nth of AI i) to its AI's log, after a header. */
@@ -86,6 +127,9 @@ static void collect_player(jd_match *m, jd_player_result *p, size_t i) {
     verdict = JD_VERDICT_CANCEL;
     has_verdict = true;
     p->build_message = m->ai_ready[i].message ? strdup(m->ai_ready[i].message) : NULL;
+    char name[40];
+    snprintf(name, sizeof name, "build_%zu.log", i);
+    p->build_log = build_log_write(m, name, &m->ai_ready[i]);
   }
   /* Never started: when the match ran (finished, or failed by its game
    * logic) the game logic chose so (OK, 0 instances); when the judger's
@@ -138,6 +182,8 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
     res->game_logic.verdict = m->gl_ready.cancelled ? JD_VERDICT_CANCEL : JD_VERDICT_UE;
   }
   game_logic_log(m);
+  if (m->gl_ready.cancelled)
+    res->game_logic_build_log = build_log_write(m, "build_game_logic.log", &m->gl_ready);
   res->has_scores = m->scores != NULL;
   res->refused_commands = m->refusals;
   jd_outputs_finish(m, res);

@@ -55,6 +55,7 @@ typedef struct jd_ready {
   const char *const *cmd; /* spec's override or NULL (points into the spec) */
   bool cancelled;         /* its build failed: CANCEL */
   char *message;          /* why */
+  char *build_log;        /* its failed build's log (capped by the build), or NULL */
   /* The image's inspect, taken once when the program is ready (its
    * declared volumes, its entry point for judger-hold), read by every unit
    * of it; NULL when that inspect failed: a unit then inspects itself. */
@@ -98,6 +99,9 @@ struct jd_unit {
   int64_t exit_code;
   bool oom_killed, log_truncated, engine_error;
   bool kill_sent; /* the judger's kill reached a running container */
+  /* Killed or removed from outside the judger (kill_event.h): a system
+   * fault, UE, and the match's status error (message says what). */
+  bool outside;
   char *message;
   /* Owned by the loop thread. */
   unit_state state;

@@ -354,6 +354,14 @@ static void on_exited(jd_match *m, jd_unit *u) {
     if (was_alive)
       m->alive_players--;
     send_event(m, jd_proto_event_exited(u->name, u->ai, u->exit_code, u->verdict));
+    /* Killed or removed from outside the judger: a system fault; what the
+     * match would come to is not the programs' doing any more. After the
+     * match's end (or a cancel) it changes nothing. */
+    if (u->outside && !m->has_status) {
+      jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "player %s (AI %d): %s", u->name, u->ai,
+                          u->message ? u->message : "ended from outside the judger");
+      kill_units(m, 0, JD_KILL_FAULT);
+    }
     return;
   }
   /* The game logic is gone: whatever it wrote before exiting counts. */
@@ -375,8 +383,12 @@ static void on_exited(jd_match *m, jd_unit *u) {
                           "game logic exited (%s, exit code %lld) before ending the match",
                           jd_verdict_name(u->verdict), (long long)u->exit_code);
   }
-  kill_players(m, m->has_status && m->status == JD_MATCH_STATUS_CANCELLED ? JD_KILL_CANCEL
-                                                                          : JD_KILL_END);
+  jd_kill_reason why = JD_KILL_END;
+  if (m->has_status && m->status == JD_MATCH_STATUS_CANCELLED)
+    why = JD_KILL_CANCEL;
+  else if (m->has_status && m->status == JD_MATCH_STATUS_ERROR)
+    why = JD_KILL_FAULT;
+  kill_players(m, why);
 }
 
 static void drain_notes(jd_match *m) {

@@ -61,7 +61,8 @@ static la_ssize_t fifo_read(struct archive *a, void *ud, const void **out) {
 
 static bool reserved_name(const char *rel) {
   return !strcmp(rel, "result.json") || !strcmp(rel, "game_logic.log") ||
-         (!strncmp(rel, "player_", 7) && strstr(rel, ".log") && !strchr(rel, '/'));
+         (!strncmp(rel, "player_", 7) && strstr(rel, ".log") && !strchr(rel, '/')) ||
+         (!strncmp(rel, "build_", 6) && strstr(rel, ".log") && !strchr(rel, '/'));
 }
 
 /* Opens (creating when missing) the directories of comps[0..n) under the

@@ -39,6 +39,7 @@ void jd_ready_clear(jd_ready *r) {
   free(r->image);
   free(r->app_dir);
   free(r->message);
+  free(r->build_log);
   dk_image_info_free(r->info);
   memset(r, 0, sizeof *r);
 }
@@ -47,10 +48,12 @@ static int ready_copy(jd_ready *dst, const jd_ready *src) {
   dst->image = src->image ? strdup(src->image) : NULL;
   dst->app_dir = src->app_dir ? strdup(src->app_dir) : NULL;
   dst->message = src->message ? strdup(src->message) : NULL;
+  dst->build_log = src->build_log ? strdup(src->build_log) : NULL;
   dst->cmd = src->cmd;
   dst->cancelled = src->cancelled;
   dst->info = dk_image_info_dup(src->info);
-  return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) || (src->info && !dst->info)
+  return (src->image && !dst->image) || (src->app_dir && !dst->app_dir) ||
+                 (src->info && !dst->info) || (src->build_log && !dst->build_log)
              ? -1
              : 0;
 }
@@ -144,6 +147,10 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
                  jd_build_result_verdict(b) ? jd_build_result_verdict(b) : "invalid",
                  b->message ? b->message : "failed") < 0)
       r->message = NULL;
+    /* The compiler's words, for build_<i>.log (match_collect.c): already
+     * capped at the build's log_max; taken over, not copied. */
+    r->build_log = b->log;
+    b->log = NULL;
   } else {
     r->image = b->run.tag ? strdup(b->run.tag) : NULL;
     r->app_dir = b->artifacts_dir ? strdup(b->artifacts_dir) : NULL;

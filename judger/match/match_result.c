@@ -98,6 +98,7 @@ static json_object *player_json(const jd_match_result *r, const jd_player_result
   json_object_object_add(po, "instances", json_object_new_int(p->instances));
   json_object_object_add(po, "log", str_or_null(p->log));
   json_object_object_add(po, "build_message", str_or_null(p->build_message));
+  json_object_object_add(po, "build_log", str_or_null(p->build_log));
   if (p->limits.user)
     json_object_object_add(po, "limits", limits_json(&p->limits));
   return po;
@@ -131,6 +132,7 @@ json_object *jd_match_result_object(const jd_match_result *r) {
   json_object_object_add(o, "players", players);
   json_object *gl = instance_json(&r->game_logic);
   json_object_object_add(gl, "log", str_or_null(r->game_logic_log));
+  json_object_object_add(gl, "build_log", str_or_null(r->game_logic_build_log));
   json_object_object_add(o, "game_logic", gl);
   json_object *inst = json_object_new_array();
   for (size_t i = 0; i < r->ninstances; i++)
@@ -255,11 +257,13 @@ void jd_match_result_free(jd_match_result *r) {
     free(r->players[i].message);
     free(r->players[i].log);
     free(r->players[i].build_message);
+    free(r->players[i].build_log);
     free(r->players[i].limits.user);
   }
   free(r->players);
   instance_clear(&r->game_logic);
   free(r->game_logic_log);
+  free(r->game_logic_build_log);
   for (size_t i = 0; i < r->ninstances; i++)
     instance_clear(&r->instances[i]);
   free(r->instances);

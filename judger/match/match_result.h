@@ -67,6 +67,9 @@ typedef struct jd_player_result {
   int instances;
   char *log;             /* "player_<i>.log" (relative to out_dir) */
   char *build_message;   /* why CANCEL, or NULL */
+  char *build_log;       /* "build_<i>.log" (relative to out_dir) when its build
+                            failed: the build's output, capped, control
+                            characters escaped; NULL otherwise */
   jd_role_limits limits; /* what its instances ran under (user owned; NULL
                             when not filled: no "limits" in result.json) */
 } jd_player_result;
@@ -91,6 +94,8 @@ typedef struct jd_match_result {
   size_t nplayers;
   jd_instance_result game_logic;
   char *game_logic_log;          /* "game_logic.log" */
+  char *game_logic_build_log;    /* "build_game_logic.log" when its build
+                                    failed, else NULL */
   jd_instance_result *instances; /* every player instance, in start order */
   size_t ninstances;
   char **files; /* game-logic outputs copied to out_dir (relative) */

@@ -14,6 +14,7 @@
 #include "common/volumes.h"
 #include "match/exit_event.h"
 #include "match/hold.h"
+#include "match/kill_event.h"
 #include "match/match_internal.h"
 #include "match/warm.h"
 
@@ -24,6 +25,8 @@
 #define HOLD_STOP_MS 10000
 /* Time the die event gets to show after the log stream ended. */
 #define EXIT_EVENT_MS 2000
+/* Bound on reading who ended a container (its die is already logged). */
+#define KILL_EVENT_MS 5000
 
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name) {
   *out = NULL;
@@ -116,6 +119,17 @@ static void set_message(jd_unit *u, const char *what, int rc) {
   const dk_error *e = dk_error_last();
   if (asprintf(&u->message, "%s: %s", what, e && e->code == rc ? e->message : dk_strerror(rc)) < 0)
     u->message = NULL;
+}
+
+/* The container was removed by someone else while the unit ran it (the
+ * judger removes a container only once its unit waited for it): a system
+ * fault, never the program's (match_internal.h, "outside"). */
+static void unit_vanished(jd_unit *u) {
+  u->outside = true;
+  u->engine_error = true;
+  free(u->message);
+  u->message = strdup("its container was removed from outside the judger (by another judger's "
+                      "sweep, or docker rm) while it ran");
 }
 
 /* ---- container configuration ------------------------------------------- */
@@ -395,6 +409,10 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   if (u->ai < 0)
     jd_warm_join(u->m, id);
   rc = dk_container_start(dk, u->id);
+  if (rc == DK_ENOTFOUND) {
+    unit_vanished(u);
+    return -1;
+  }
   if (rc == DK_EBADREQ) {
     /* The runtime refused what the image gave it (a WORKDIR that is not a
      * directory, a missing or non-executable entry point): the configuration
@@ -436,6 +454,42 @@ static void unit_kill(jd_unit *u) {
     jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
 }
 
+/* Who else ended the container: a "kill" event before its die that is not
+ * the judger's (the caller knows its kill did not reach it) is an outside
+ * kill (kill_event.h): a system fault, never the program's. An "oom"
+ * before the die is its memory limit's. Read only for a non-zero exit the
+ * judger's kill did not cause; a read that fails leaves the verdict to the
+ * exit code as before. removing: the engine was removing the container
+ * when the judger inspected it (`docker rm -f`, another judger's sweep:
+ * the removal is marked before its kill). */
+static void unit_outside_kill(jd_unit *u, bool removing) {
+  char label[200];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, u->m->run_key);
+  jd_kill_event ev;
+  if (jd_kill_event_read(&ev, u->m->ctx->dk, u->id, label, u->since_ms, KILL_EVENT_MS)) {
+    jd_log(JD_LOG_WARN, "match.events", "%s: cannot read who ended it (exit %lld)", u->cname,
+           (long long)u->exit_code);
+    return;
+  }
+  if (ev.oom) {
+    u->oom_killed = true;
+    return;
+  }
+  if (!ev.killed)
+    return;
+  u->outside = true;
+  u->engine_error = true;
+  free(u->message);
+  char sig[24] = "";
+  if (ev.signal)
+    snprintf(sig, sizeof sig, "signal %d, ", ev.signal);
+  if (asprintf(&u->message,
+               "its container was killed%s from outside the judger (%sexit %lld; not an OOM "
+               "kill, not the judger's kill)",
+               removing ? " and removed" : "", sig, (long long)u->exit_code) < 0)
+    u->message = NULL;
+}
+
 /* Kills the running container if a kill was asked for, then waits for it
  * and records how it ended. */
 static void unit_wait(jd_unit *u) {
@@ -455,26 +509,51 @@ static void unit_wait(jd_unit *u) {
   dk_call wcall = {.deadline_ms = jd_mono_ms() + UNIT_WAIT_MS};
   int64_t code = -1;
   int rc = dk_container_wait(&code, dk, u->id, NULL, &wcall);
+  u->exit_code = code;
+  /* Gone before the judger removed it: someone else did (another judger's
+   * sweep, docker rm -f). */
+  if (rc == DK_ENOTFOUND) {
+    unit_vanished(u);
+    return;
+  }
   if (rc) {
     u->engine_error = true;
     set_message(u, "wait", rc);
   }
-  u->exit_code = code;
   dk_container_info *info = NULL;
   if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
-    u->oom_killed = info->oom_killed;
+    /* The judger's kill reached the running container (a kill event of
+     * its own is in the log): no other kill can be told from it. */
+    bool delivered = u->kill_sent;
     u->exit_code = info->exit_code;
-    /* A kill call that succeeded did not necessarily end it: a program
-     * that exited by itself as the kill went out keeps its own exit. */
-    if (u->kill_sent)
-      u->kill_sent = jd_killed_by_judger(info->exit_code);
-    /* Stopped, ended or cancelled by the judger: not the program's exit;
-     * "the match ended" reads as exit 0 however it came (docs/match-spec.md). */
-    if (u->kill_sent && jd_kill_is_orderly((jd_kill_reason)atomic_load(&u->kill)))
-      u->exit_code = 0;
+    u->oom_killed = info->oom_killed;
+    /* Ended with a non-zero code the judger's kill did not cause: its own
+     * doing, its memory limit's, or an outside kill (kill_event.h). */
+    if (!delivered && !u->oom_killed && u->exit_code != 0) {
+      unit_outside_kill(
+          u, info->status && (!strcmp(info->status, "removing") || !strcmp(info->status, "dead")));
+      if (u->outside) {
+        dk_container_info_free(info);
+        return;
+      }
+    }
     /* SIGKILL that was not ours: the memory limit's, reported late? */
-    if (!u->oom_killed && u->exit_code == 137 && !u->kill_sent)
+    if (!u->oom_killed && u->exit_code == 137 && !delivered)
       u->oom_killed = jd_oom_reported(dk, u->id, u->since_ms);
+    /* Which ending wins, so the fields agree with the verdict: a kill call
+     * that succeeded did not necessarily end it (a program that exited by
+     * itself as the kill went out keeps its own exit); an OOM kill wins
+     * over the judger's; "the match ended" reads as exit 0
+     * (docs/match-spec.md). */
+    jd_ending e = {.exit_code = u->exit_code,
+                   .oom_killed = u->oom_killed,
+                   .kill_sent = delivered,
+                   .kill = (jd_kill_reason)atomic_load(&u->kill)};
+    jd_ending_settle(&e);
+    u->exit_code = e.exit_code;
+    u->kill_sent = e.kill_sent;
+  } else if (rc == DK_ENOTFOUND) {
+    unit_vanished(u);
   } else if (rc && !u->engine_error) {
     u->engine_error = true;
     set_message(u, "inspect", rc);
@@ -603,7 +682,8 @@ done:
     /* Remove now rather than at the end: resources come back at once; the
      * final sweep by label catches what this misses. */
     rc = dk_container_remove(m->ctx->dk, u->id, true, true);
-    if (rc && rc != DK_ENOTFOUND)
+    /* 409: an outside removal is in progress (unit_vanished's kin). */
+    if (rc && rc != DK_ENOTFOUND && !(u->outside && rc == DK_ECONFLICT))
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
   jd_warm_removed(u);

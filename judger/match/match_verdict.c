@@ -25,6 +25,7 @@ jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill
   case JD_KILL_STOP:
   case JD_KILL_END:
   case JD_KILL_CANCEL:
+  case JD_KILL_FAULT:
     return JD_VERDICT_OK; /* not its fault: it was stopped */
   case JD_KILL_NONE:
   case JD_KILL_COUNT:
@@ -36,5 +37,14 @@ jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill
 bool jd_killed_by_judger(int64_t exit_code) { return exit_code == 128 + 9; }
 
 bool jd_kill_is_orderly(jd_kill_reason r) {
-  return r == JD_KILL_STOP || r == JD_KILL_END || r == JD_KILL_CANCEL;
+  return r == JD_KILL_STOP || r == JD_KILL_END || r == JD_KILL_CANCEL || r == JD_KILL_FAULT;
+}
+
+void jd_ending_settle(jd_ending *e) {
+  if (e->kill_sent)
+    e->kill_sent = jd_killed_by_judger(e->exit_code);
+  if (e->oom_killed)
+    e->kill_sent = false; /* MLE: the memory limit ended it, whoever's kill came last */
+  else if (e->kill_sent && jd_kill_is_orderly(e->kill))
+    e->exit_code = 0;
 }

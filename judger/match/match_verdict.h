@@ -17,7 +17,8 @@
   XX(END, "the match ended")                                                                       \
   XX(TLE, "wall time exceeded")                                                                    \
   XX(OLE, "log over its cap")                                                                      \
-  XX(CANCEL, "match cancelled")
+  XX(CANCEL, "match cancelled")                                                                    \
+  XX(FAULT, "the match stopped on a system fault")
 
 typedef enum jd_kill_reason {
 #define JD_KILL_ENUM(code, text) JD_KILL_##code,
@@ -45,7 +46,32 @@ jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill
 bool jd_killed_by_judger(int64_t exit_code);
 
 /* A kill that is no fault of the program's (stop, end of the match,
- * cancel): its exit code is reported as 0. */
+ * cancel, a system fault elsewhere): its exit code is reported as 0. */
 bool jd_kill_is_orderly(jd_kill_reason r);
+
+/* How a container ended, settled so that the fields of its result agree
+ * with its verdict (docs/match-spec.md, "Which ending wins"). */
+typedef struct jd_ending {
+  /* In: the container's exit code. Out: the one reported (0 for an
+   * orderly kill of the judger's that ended it). */
+  int64_t exit_code;
+  /* An OOM kill in the container (inspect's OOMKilled or an "oom" event),
+   * at any time of its life: the memory limit covers its whole tree. */
+  bool oom_killed;
+  /* In: the judger's kill call reached the running container. Out: that
+   * kill is what ended it and what its verdict comes from. */
+  bool kill_sent;
+  jd_kill_reason kill; /* the reason the judger asked for (NONE: none) */
+} jd_ending;
+
+/* The rule for races between a container's own end and the judger's kill:
+ *   1. the kill ended it only if it died of SIGKILL (jd_killed_by_judger);
+ *   2. an OOM kill wins over any kill of the judger's, even one that
+ *      landed after it (a wrapper whose child was OOM-killed closes its
+ *      socket, the game ends the match, the end-of-match kill lands
+ *      first): MLE, its own exit code (137), not "killed";
+ *   3. otherwise an orderly kill of the judger's that ended it reads as
+ *      exit 0 ("the match ended": OK, killed). */
+void jd_ending_settle(jd_ending *e);
 
 #endif
