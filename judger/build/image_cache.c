@@ -1,9 +1,16 @@
 /* Environment images: build when the tag is missing, gc of old ones. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "build/build_lock.h"
 #include "build/build_net.h"
@@ -30,20 +37,49 @@ typedef struct build_watch {
   int *lock;        /* the build turn (-1: none), let go once past the shared steps */
   int prefix_steps; /* instructions up to the first RUN */
   char step[256];   /* the last "Step N/M : ..." line */
+  int record;       /* the step images' record (leftovers_begin), or -1 */
+  bool from_step;   /* the current step is a FROM: its " ---> id" is the base */
+  bool cache_hit;   /* " ---> Using cache": the next " ---> id" is not this build's */
 } build_watch;
 
+/* " ---> <12 hex digits>" alone on its line: a step's resulting image. */
+static bool step_result(const char *p, size_t n) {
+  static const char arrow[] = " ---> ";
+  if (n != sizeof arrow - 1 + 12 || memcmp(p, arrow, sizeof arrow - 1) != 0)
+    return false;
+  return strspn(p + sizeof arrow - 1, "0123456789abcdef") == 12;
+}
+
 /* The classic builder sends each "Step N/M : <instruction>" as a message
- * of its own, at the start of a line. */
+ * of its own, at the start of a line, and ends each step with " ---> <id>"
+ * (after " ---> Using cache" when the cache had it). The ids of the steps
+ * this build made (not a FROM's base, not a cache hit) go into its record
+ * (leftovers_begin). A RUN's output can print such lines too: the record
+ * is only a list of candidates, checked again before anything is removed
+ * (leftovers_drain). */
 static void watch_steps(build_watch *w, const char *text, size_t len) {
   for (const char *p = text, *end = text + len; p < end;) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
     if (n > 5 && !memcmp(p, "Step ", 5)) {
       snprintf(w->step, sizeof w->step, "%.*s", (int)n, p);
+      const char *colon = strstr(w->step, " : ");
+      w->from_step = colon && !strncasecmp(colon + 3, "FROM", 4);
+      w->cache_hit = false;
       if (*w->lock >= 0 && atoi(p + 5) > w->prefix_steps) {
         jd_build_lock_release(*w->lock); /* the shared steps are in the cache now */
         *w->lock = -1;
       }
+    } else if (n == 17 && !memcmp(p, " ---> Using cache", 17)) {
+      w->cache_hit = true;
+    } else if (step_result(p, n)) {
+      if (!w->from_step && !w->cache_hit && w->record >= 0) {
+        char line[14];
+        memcpy(line, p + 6, 12);
+        line[12] = '\n';
+        (void)jd_write_all(w->record, line, 13);
+      }
+      w->cache_hit = false;
     }
     p += n + 1;
   }
@@ -228,8 +264,10 @@ static int keep_or_drop(jd_env_image *img, jd_ctx *ctx, const char *repo, const 
     return rc;
   if (size <= cap)
     return dk_image_tag(ctx->dk, image_id, repo, "latest");
-  /* force: untagged even if a container was made from it meanwhile */
-  rc = dk_image_remove(ctx->dk, img->tag, true, false);
+  /* force: untagged even if a container was made from it meanwhile; its
+   * parents are not pruned (another build may be using one: the
+   * leftovers drain removes them once no build runs) */
+  rc = dk_image_remove(ctx->dk, img->tag, true, true);
   if (rc && rc != DK_ENOTFOUND)
     return rc; /* the tag stays: the cache hit refuses it too (found_cached) */
   too_big(img, repo, size, cap, " (removed)");
@@ -263,6 +301,252 @@ bool jd_build_lost_own_image(const char *message, const char *step, const char *
   /* A Dockerfile that names the id asked for it: any 12 leading digits
    * name an image. */
   return !memmem(dockerfile, len, p, 12);
+}
+
+/* ---- a failed build's step images ----------------------------------------- */
+
+/* The classic builder keeps every step it finished as an untagged image
+ * without the build's labels, also when a later step fails: a RUN that
+ * writes 4 GB followed by `RUN false`, changed each time to miss the cache,
+ * would leave 4 GB on the engine's disk per build, for good. Each build
+ * writes the ids of the step images it makes (watch_steps) into a record
+ * of its own, <state_dir>/build-leftovers/<random>.ids (its first line:
+ * "start <unix seconds>"); a build that ends with its image kept removes
+ * its record, any other (failed, timed out, canceled, over the size cap,
+ * a system fault, a judger killed mid-build) leaves it.
+ *
+ * A step image is shared only through the cache: another build whose
+ * steps are the same up to there uses it as its parent, and between its
+ * "Using cache" and its next step's container or image nothing protects
+ * it (no child, no container, no tag: moby#29011); a removal then makes
+ * that build fail with `unable to find image`. So records are drained
+ * only while no build of this state dir runs: each build holds
+ * <state_dir>/locks/builds shared while the engine builds, and the drain
+ * takes it exclusive without waiting (after every build, and `judger
+ * gc`). A build that finds the drain running waits for it (a few
+ * removals). Each image is removed by its full id, newest first, without
+ * force and without pruning its parents; one with a tag, a child or a
+ * container (409) stays (another build's image holds it: the engine
+ * prunes it with that image), as does one created before its build
+ * started (a RUN printed someone else's id). */
+#define LEFTOVERS_DIR "build-leftovers"
+#define LEFTOVERS_RECORD_MAX ((size_t)1024 * 1024)
+#define BUILDS_LOCK "builds"
+/* How long a build waits for a drain to finish before building anyway
+ * (a removal racing it then at worst costs a retry: jd_build_lost_own_image). */
+#define BUILDS_LOCK_WAIT_MS 60000
+/* How long a record whose image a container holds is tried again (a
+ * canceled build's step container, which the engine removes after the
+ * build's end; a container someone made from a step image). */
+#define LEFTOVERS_HELD_S (24 * 3600)
+/* How long a build that failed waits for its own step container to go
+ * before it leaves its record to the next drain. */
+#define LEFTOVERS_OWN_WAIT_MS 10000
+/* Clock slack between the judger and the engine when an image's creation
+ * time is compared with its build's start. */
+#define LEFTOVERS_CLOCK_SLACK_S 5
+
+/* Opens <state_dir>/<sub> (made 0700 when missing), no link followed: a
+ * directory fd, or -1 with errno. */
+static int state_subdir(const char *state_dir, const char *sub) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s/%s", state_dir, sub) >= (int)sizeof dir) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  if (jd_mkdir_p(dir, 0700) != 0)
+    return -1;
+  return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The builds lock, taken how (LOCK_SH or LOCK_EX), polled for at most
+ * wait_ms: the fd, or -1 (busy, or no state dir). */
+static int builds_lock(const char *state_dir, int how, int64_t wait_ms) {
+  if (!state_dir)
+    return -1;
+  int d = state_subdir(state_dir, "locks");
+  int f = d < 0 ? -1 : openat(d, BUILDS_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (d >= 0)
+    close(d);
+  if (f < 0)
+    return -1;
+  int64_t until = jd_mono_ms() + wait_ms;
+  while (flock(f, how | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || jd_mono_ms() >= until) {
+      close(f);
+      return -1;
+    }
+    usleep(20 * 1000);
+  }
+  return f;
+}
+
+static void builds_unlock(int fd) {
+  if (fd >= 0) {
+    (void)flock(fd, LOCK_UN);
+    close(fd);
+  }
+}
+
+/* A build's record and its hold on the builds lock. */
+typedef struct leftovers {
+  int dirfd, fd, lock;
+  char name[64];
+} leftovers;
+
+/* Before a build: the builds lock shared, a fresh record. Without a state
+ * dir nothing is recorded (nothing could drain it safely). */
+static void leftovers_begin(leftovers *lo, jd_ctx *ctx, const image_job *job) {
+  char rnd[17], head[64];
+  *lo = (leftovers){.dirfd = -1, .fd = -1, .lock = -1};
+  if (!ctx->state_dir)
+    return;
+  lo->lock = builds_lock(ctx->state_dir, LOCK_SH, BUILDS_LOCK_WAIT_MS);
+  if (lo->lock < 0 && job->progress)
+    job->progress(job->ud, "[judger] building while failed builds' images are being removed "
+                           "(the builds lock could not be had)");
+  lo->dirfd = state_subdir(ctx->state_dir, LEFTOVERS_DIR);
+  if (lo->dirfd < 0 || jd_random_hex(rnd, 8) != 0)
+    return;
+  snprintf(lo->name, sizeof lo->name, "%s.ids", rnd);
+  lo->fd = openat(lo->dirfd, lo->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int n = snprintf(head, sizeof head, "start %lld\n", (long long)time(NULL));
+  if (lo->fd >= 0 && jd_write_all(lo->fd, head, (size_t)n) != 0) {
+    close(lo->fd);
+    lo->fd = -1;
+  }
+}
+
+/* After a build: its record dropped when the image was kept, the builds
+ * lock let go, then whatever records are waiting drained if no build
+ * runs. */
+static void leftovers_end(leftovers *lo, jd_ctx *ctx, bool kept) {
+  if (lo->fd >= 0) {
+    close(lo->fd);
+    if (kept)
+      (void)unlinkat(lo->dirfd, lo->name, 0);
+  }
+  builds_unlock(lo->lock);
+  /* A build past its wall time or canceled ends before the engine has
+   * removed its step container, which holds its last step image: its own
+   * record is tried again for a while. */
+  int64_t until = jd_mono_ms() + LEFTOVERS_OWN_WAIT_MS;
+  bool busy = false;
+  struct stat st;
+  while (ctx->state_dir && jd_build_leftovers_drain(NULL, &busy, ctx, 0) == DK_ECONFLICT && !busy &&
+         !kept && lo->fd >= 0 && fstatat(lo->dirfd, lo->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         jd_mono_ms() < until)
+    usleep(100 * 1000);
+  if (lo->dirfd >= 0)
+    close(lo->dirfd);
+}
+
+/* An RFC 3339 time as unix seconds; -1 when it is not one. */
+static int64_t rfc3339_s(const char *s) {
+  struct tm tm = {0};
+  const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  return end ? (int64_t)timegm(&tm) : -1;
+}
+
+/* Removes one recorded image unless a tag, a child or a container holds
+ * it or it is older than its build: 1 removed, 0 left, or an engine
+ * error. */
+static int drain_image(jd_ctx *ctx, const char *id, int64_t start) {
+  dk_image_info *info = NULL;
+  int rc = dk_image_inspect(&info, ctx->dk, id);
+  if (rc)
+    return rc == DK_ENOTFOUND ? 0 : rc;
+  bool tagged = false;
+  for (char **t = info->repo_tags; t && *t; t++)
+    tagged |= strcmp(*t, "<none>:<none>") != 0;
+  int64_t created = info->created ? rfc3339_s(info->created) : -1;
+  bool older = created >= 0 && created + LEFTOVERS_CLOCK_SLACK_S < start;
+  if (!tagged && !older && info->id) {
+    rc = dk_image_remove(ctx->dk, info->id, false, true); /* by full id, no force, noprune */
+    const dk_error *e = rc == DK_ECONFLICT ? dk_error_last() : NULL;
+    if (e && e->message && strstr(e->message, "container"))
+      rc = DK_ECONFLICT; /* a container holds it: maybe the build's own, going */
+    else
+      rc = rc == 0 ? 1 : rc == DK_ECONFLICT || rc == DK_ENOTFOUND ? 0 : rc;
+  }
+  dk_image_info_free(info);
+  return rc;
+}
+
+/* One record: its images newest first. 0 when it is done with (the
+ * record can go), or an engine error (it stays for the next drain). */
+static int drain_record(size_t *removed, jd_ctx *ctx, int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char *data = malloc(LEFTOVERS_RECORD_MAX + 1);
+  ssize_t n = data ? read(fd, data, LEFTOVERS_RECORD_MAX) : -1;
+  close(fd);
+  if (n < 0) {
+    free(data);
+    return DK_ENOMEM;
+  }
+  data[n] = '\0';
+  long long start = 0;
+  if (sscanf(data, "start %lld", &start) != 1)
+    start = 0;
+  int rc = 0;
+  /* Lines from the end: newest first, children before their parents. */
+  for (char *end = data + n; !rc && end > data;) {
+    char *line = end - 1;
+    while (line > data && line[-1] != '\n')
+      line--;
+    size_t len = (size_t)(end - line);
+    if (len == 13 && line[12] == '\n' && strspn(line, "0123456789abcdef") == 12) {
+      line[12] = '\0';
+      int r = drain_image(ctx, line, (int64_t)start);
+      if (r > 0 && removed)
+        (*removed)++;
+      if (r == DK_ECONFLICT) /* its parents wait with it; a day at most */
+        return (int64_t)time(NULL) - start < LEFTOVERS_HELD_S ? DK_ECONFLICT : 0;
+      rc = r < 0 ? r : 0;
+    }
+    end = line;
+  }
+  free(data);
+  return rc;
+}
+
+int jd_build_leftovers_drain(size_t *removed, bool *busy, jd_ctx *ctx, int64_t wait_ms) {
+  if (removed)
+    *removed = 0;
+  if (busy)
+    *busy = false;
+  if (!ctx->state_dir)
+    return 0;
+  int lock = builds_lock(ctx->state_dir, LOCK_EX, wait_ms);
+  if (lock < 0) {
+    if (busy)
+      *busy = true;
+    return 0;
+  }
+  int dirfd = state_subdir(ctx->state_dir, LEFTOVERS_DIR);
+  DIR *d = dirfd >= 0 ? fdopendir(dirfd) : NULL;
+  int rc = 0;
+  if (!d) {
+    if (dirfd >= 0)
+      close(dirfd);
+    builds_unlock(lock);
+    return DK_EINTERNAL;
+  }
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    size_t len = strlen(de->d_name);
+    if (len < 5 || strcmp(de->d_name + len - 4, ".ids") != 0)
+      continue;
+    int r = drain_record(removed, ctx, dirfd, de->d_name);
+    if (r == 0)
+      (void)unlinkat(dirfd, de->d_name, 0);
+    else if (!rc || rc == DK_ECONFLICT)
+      rc = r;
+  }
+  closedir(d);
+  builds_unlock(lock);
+  return rc;
 }
 
 /* Builds img->tag from the Dockerfile alone (no user code in the image),
@@ -308,7 +592,9 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
                       .nbuildargs = net ? 4 : 0,
                       .log_max = lim.log_max,
                       .cgroup_parent = cg ? cg->parent : NULL};
-  build_watch w = {.lock = job->lock, .prefix_steps = job->prefix_steps};
+  leftovers lo;
+  leftovers_begin(&lo, ctx, job);
+  build_watch w = {.lock = job->lock, .prefix_steps = job->prefix_steps, .record = lo.fd};
   jd_progress_init(&w.ps, job->progress, job->ud);
   for (int attempt = 0;; attempt++) {
     /* Each attempt has the whole wall time: a retry is the engine's doing. */
@@ -340,6 +626,8 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, con
   rc = judge_build(img, rc, repo, lim.wall_ms);
   if (!rc && img->verdict == JD_VERDICT_OK)
     rc = keep_or_drop(img, ctx, repo, image_id, lim.image_bytes);
+  /* failed, timed out, canceled, over the cap or a fault: its step images go */
+  leftovers_end(&lo, ctx, !rc && img->verdict == JD_VERDICT_OK);
   if (rc)
     goto cleanup;
   if (img->verdict == JD_VERDICT_OK) {
@@ -405,8 +693,10 @@ static int take_turn(int *lock, jd_env_image *img, jd_ctx *ctx, const jd_build_l
   if (jd_build_lock_take(lock, &waited, ctx->state_dir, key, lim.wall_ms, cancel) != 0) {
     if (errno == ECANCELED)
       return DK_ECANCELED;
-    snprintf(line, sizeof line, "[judger] building without waiting for builds with the same first "
-             "steps: %s", strerror(errno));
+    snprintf(line, sizeof line,
+             "[judger] building without waiting for builds with the same first "
+             "steps: %s",
+             strerror(errno));
     if (progress)
       progress(ud, line);
     return DK_ENOTFOUND;
@@ -444,7 +734,7 @@ int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const
   if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, &steps, dockerfile, len))
     rc = take_turn(&lock, img, ctx, limits, key, progress, ud, cancel);
   if (rc == DK_ENOTFOUND) {
-    image_job job = {domain, id,     op,     limits, extra_labels, nextra,
+    image_job job = {domain,   id, op,     limits, extra_labels, nextra,
                      progress, ud, cancel, &lock,  steps};
     rc = build_image(img, ctx, &job, repo, dockerfile, len);
   }

@@ -57,6 +57,16 @@ void jd_env_image_free(jd_env_image *img);
 bool jd_build_lost_own_image(const char *message, const char *step, const char *dockerfile,
                              size_t len);
 
+/* Removes the step images failed builds left (their records under
+ * <state_dir>/build-leftovers, image_cache.c), only while no build of
+ * state_dir runs: it waits at most wait_ms for that, and otherwise sets
+ * *busy and removes nothing. Each image by its id, newest first, without
+ * force or pruning; one with a tag or a child stays. 0 with *removed (may
+ * be NULL); DK_ECONFLICT when a container holds a recorded image (its
+ * record is tried again by the next drain, for a day); or another negative
+ * dk_error_code (the records stay). */
+int jd_build_leftovers_drain(size_t *removed, bool *busy, jd_ctx *ctx, int64_t wait_ms);
+
 typedef struct jd_image_gc_opts {
   const char *domain; /* NULL = both */
   const char *id;     /* NULL = every program */
