@@ -79,4 +79,13 @@ int jd_source_materialize(jd_source *s, char *err, size_t errlen);
 int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
                          bool optional, char *err, size_t errlen);
 
+/* `judger gc`: removes the git mirrors under <state_dir>/git unused for
+ * max_age_s (their lock's mtime, touched at each use, or the mirror's),
+ * never one whose lock a task holds; renamed away first, then removed
+ * fd-relative. *removed counts those removed (or due, in a dry run),
+ * *locked those kept because held (either may be NULL). 0, or -1 with
+ * errno when one could not be removed (the rest are done). */
+int jd_git_gc(size_t *removed, size_t *locked, const char *state_dir, int64_t max_age_s,
+              bool dry_run);
+
 #endif

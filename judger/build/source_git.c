@@ -14,6 +14,7 @@
  *   3. the export: an explicit stack of trees (no recursion), at most
  *      GIT_EXPORT_DEPTH levels, GIT_EXPORT_ENTRIES entries, GIT_FILE_MAX
  *      bytes a file and GIT_EXPORT_MAX in all, written fd-relative. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -658,23 +660,40 @@ cleanup:
   return rc;
 }
 
+/* Whether the lock file fd is the one linked at path: `judger gc` and a
+ * failed first fetch unlink a mirror's lock while holding it, so a task
+ * that was waiting on the old file must open the new one. */
+static bool lock_current(int fd, const char *path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && fstatat(AT_FDCWD, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* Takes the lock of a mirror, waiting while another task holds it (one
  * fetch at a time per mirror: fetches of the same URL would race on its
  * refs and packs) at most until b's deadline or cancel: a stuck fetch
  * holds nobody else for ever. Polled (flock has no timeout). The lock is
- * the judger's own file: no link is followed all the same. */
+ * the judger's own file: no link is followed all the same. Its mtime
+ * marks the mirror's last use (what `judger gc` ages it by). */
 static int mirror_lock(int *fd, const char *lock, const char *url, jd_git_budget *b, char *err,
                        size_t errlen) {
-  *fd = open(lock, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (*fd < 0)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot open %s: %s", lock, strerror(errno));
-  while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR)
-      return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock, strerror(errno));
-    if (jd_git_budget_check(b) != JD_GIT_STOP_NONE)
-      return budget_fail(b, "waiting for another task fetching", url, err, errlen);
-    usleep(GIT_LOCK_POLL_US);
+  for (;;) {
+    *fd = open(lock, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0)
+      return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot open %s: %s", lock, strerror(errno));
+    while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot lock %s: %s", lock,
+                           strerror(errno));
+      if (jd_git_budget_check(b) != JD_GIT_STOP_NONE)
+        return budget_fail(b, "waiting for another task fetching", url, err, errlen);
+      usleep(GIT_LOCK_POLL_US);
+    }
+    if (lock_current(*fd, lock))
+      break;
+    close(*fd); /* removed while we waited: the mirror's new lock */
   }
+  (void)futimens(*fd, NULL);
   return 0;
 }
 
@@ -699,7 +718,12 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
     b.cancel = call->cancel;
   }
   int rc = mirror_lock(lockfd, lock, url, &b, err, errlen);
-  return rc ? rc : mirror_open(repo, path, url, ref, &b, err, errlen);
+  if (rc)
+    return rc;
+  rc = mirror_open(repo, path, url, ref, &b, err, errlen);
+  if (rc && !jd_path_exists(path))
+    (void)unlink(lock); /* held: a waiter opens the next one (lock_current) */
+  return rc;
 }
 
 /* What (a branch, tag, commit id or another rev-parse expression) as an
@@ -931,4 +955,151 @@ void jd_src_git_close(jd_source *s) {
   s->tree = NULL;
   s->repo = NULL;
   git_libgit2_shutdown();
+}
+
+/* ---- gc of the mirrors ------------------------------------------------------ */
+
+#define MIRROR_DEL_PREFIX ".del-"
+
+/* Whether name is "<64 hex>.git" (a mirror) or that and ".lock". */
+static bool mirror_name(const char *name, bool lock) {
+  size_t n = strlen(name);
+  size_t want = 64 + 4 + (lock ? 5 : 0);
+  return n == want && strspn(name, "0123456789abcdef") == 64 && !strncmp(name + 64, ".git", 4) &&
+         (!lock || !strcmp(name + 68, ".lock"));
+}
+
+/* The names in the directory at fd, read before anything is renamed. */
+static int gc_list(char ***out, size_t *n, int fd) {
+  *out = NULL;
+  *n = 0;
+  int dfd = dup(fd);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0)
+      close(dfd);
+    return -1;
+  }
+  int rc = 0;
+  for (struct dirent *de; !rc && (de = readdir(d)) != NULL;) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    char **v = realloc(*out, (*n + 1) * sizeof *v);
+    if (v)
+      *out = v;
+    if (!v || !(v[*n] = strdup(de->d_name)))
+      rc = -1;
+    else
+      ++*n;
+  }
+  closedir(d);
+  return rc;
+}
+
+/* Removes the mirror called name under gitfd: renamed away first (never
+ * opened as a mirror again, and the next gc finishes a half removal), then
+ * removed fd-relative without following links. */
+static int gc_discard(int gitfd, const char *name) {
+  char del[96], rnd[17];
+  if (jd_random_hex(rnd, 8) != 0)
+    return -1;
+  snprintf(del, sizeof del, MIRROR_DEL_PREFIX "%s", rnd);
+  if (renameat(gitfd, name, gitfd, del) != 0)
+    return errno == ENOENT ? 0 : -1;
+  return jd_rm_rf_at(gitfd, del);
+}
+
+/* One mirror (name "<hex>.git"): 1 removed (or due, in a dry run), 0
+ * kept, 2 kept because a task holds its lock, -1 on failure. */
+static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s, bool dry_run) {
+  char lock[128];
+  snprintf(lock, sizeof lock, "%s.lock", name);
+  struct stat st, ls;
+  if (fstatat(gitfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+    return 0;
+  /* The last use: the lock's mtime (touched at each use) or the mirror's
+   * (a fetch rewrites its top level), whichever is later. */
+  time_t used = st.st_mtime;
+  if (fstatat(gitfd, lock, &ls, AT_SYMLINK_NOFOLLOW) == 0 && ls.st_mtime > used)
+    used = ls.st_mtime;
+  if ((int64_t)(now - used) < max_age_s)
+    return 0;
+  int fd = openat(gitfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return 2; /* a fetch or a resolve is using it */
+  }
+  /* Used between the look and the lock? */
+  if (fstat(fd, &ls) == 0 && ls.st_mtime > used)
+    used = ls.st_mtime;
+  int rc = 0;
+  if ((int64_t)(now - used) >= max_age_s) {
+    rc = 1;
+    if (!dry_run) {
+      if (gc_discard(gitfd, name) != 0)
+        rc = -1;
+      else
+        (void)unlinkat(gitfd, lock, 0); /* held: a waiter opens the next one */
+    }
+  }
+  close(fd);
+  return rc;
+}
+
+/* A lock without its mirror (its mirror removed by an older judger): unlinked
+ * while held, if nobody holds it and the mirror is still missing. */
+static void gc_orphan_lock(int gitfd, const char *lock) {
+  char name[128];
+  struct stat st;
+  snprintf(name, sizeof name, "%.*s", (int)(strlen(lock) - 5), lock);
+  if (fstatat(gitfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return;
+  int fd = openat(gitfd, lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(gitfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    (void)unlinkat(gitfd, lock, 0);
+  close(fd);
+}
+
+int jd_git_gc(size_t *removed, size_t *locked, const char *state_dir, int64_t max_age_s,
+              bool dry_run) {
+  if (removed)
+    *removed = 0;
+  if (locked)
+    *locked = 0;
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s/git", state_dir) >= (int)sizeof dir) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  int gitfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gitfd < 0)
+    return errno == ENOENT ? 0 : -1;
+  char **names = NULL;
+  size_t n = 0;
+  int rc = gc_list(&names, &n, gitfd);
+  time_t now = time(NULL);
+  for (size_t i = 0; i < n; i++) {
+    int r = 0;
+    if (!strncmp(names[i], MIRROR_DEL_PREFIX, strlen(MIRROR_DEL_PREFIX)))
+      r = dry_run ? 0 : jd_rm_rf_at(gitfd, names[i]) == 0 ? 0 : -1; /* a half removal */
+    else if (mirror_name(names[i], false))
+      r = gc_mirror(gitfd, names[i], now, max_age_s, dry_run);
+    else if (mirror_name(names[i], true) && !dry_run)
+      gc_orphan_lock(gitfd, names[i]);
+    if (r == 1 && removed)
+      (*removed)++;
+    else if (r == 2 && locked)
+      (*locked)++;
+    else if (r < 0)
+      rc = -1;
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  close(gitfd);
+  return rc;
 }
