@@ -184,7 +184,9 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
   game_logic_log(m);
   if (m->gl_ready.cancelled)
     res->game_logic_build_log = build_log_write(m, "build_game_logic.log", &m->gl_ready);
-  res->has_scores = m->scores != NULL;
+  /* Scores of an end that came after a system fault set the status are
+   * not the match's (docs/match-spec.md: null unless finished). */
+  res->has_scores = m->scores && m->has_status && m->status == JD_MATCH_STATUS_FINISHED;
   res->refused_commands = m->refusals;
   jd_outputs_finish(m, res);
 }

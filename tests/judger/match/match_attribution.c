@@ -153,6 +153,15 @@ Test(attribution, player_killed_from_outside_is_a_system_fault) {
                    jd_verdict_name(in->verdict));
   cr_assert_not(in->killed);
   cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "UE");
+  /* The match stopped at once: the game logic, ended by the judger (or
+   * by itself on hearing of the exit, racing the kill), is OK, and an end
+   * it may have sent makes no scores of an errored match. */
+  cr_assert_str_eq(jd_verdict_name(r->game_logic.verdict), "OK");
+  cr_assert_eq(r->game_logic.exit_code, 0);
+  if (r->game_logic.killed)
+    cr_assert_str_eq(r->game_logic.message ? r->game_logic.message : "",
+                     "the match stopped on a system fault");
+  cr_assert_not(r->has_scores);
   /* What was read so far is kept. */
   char *log = tm_read(&env, "player_0.log", NULL);
   cr_assert(strstr(log, "sleeper: before the outsider"), "%s", log);
