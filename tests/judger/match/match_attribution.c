@@ -376,3 +376,36 @@ Test(attribution, an_oom_before_the_end_kill_is_MLE_with_fields_that_agree) {
   free(p_dir);
   tm_assert_clean(&env);
 }
+
+Test(attribution, a_game_logic_that_does_not_build_leaves_its_log) {
+  char *dir = program_dir("badgame", "#!/bin/sh\nexit 0\n",
+                          "FROM " T_BUSYBOX_IMAGE "\n"
+                          "RUN echo \"game.c:1:1: error: unknown type name 'strcut'\" && exit 1\n"
+                          "CMD [\"sh\", \"/app/main.sh\"]\n");
+  char *p = tm_program("honest", "tests/judger/programs/honest");
+  char *spec = NULL;
+  cr_assert(asprintf(&spec,
+                     "{\"id\":\"badgame\",\"game_logic\":{\"id\":\"badgame\",\"dir\":\"%s\"},"
+                     "\"players\":[%s],\"config\":{}}",
+                     dir, p) > 0);
+  jd_match_result *r = tm_run(&env, spec, NULL);
+  cr_assert_str_eq(jd_match_status_name(r->status), "failed", "%s", r->reason ? r->reason : "");
+  cr_assert_str_eq(r->game_logic_build_log ? r->game_logic_build_log : "(null)",
+                   "build_game_logic.log");
+  char *log = tm_read(&env, "build_game_logic.log", NULL);
+  cr_assert(strstr(log, "game.c:1:1: error: unknown type name 'strcut'"), "%s", log);
+  free(log);
+  char *text = tm_read(&env, "result.json", NULL);
+  json_object *res = json_tokener_parse(text), *gl, *v;
+  cr_assert(res && json_object_object_get_ex(res, "game_logic", &gl) &&
+                json_object_object_get_ex(gl, "build_log", &v),
+            "%s", text);
+  cr_assert_str_eq(json_object_get_string(v), "build_game_logic.log");
+  json_object_put(res);
+  free(text);
+  jd_match_result_free(r);
+  free(spec);
+  free(p);
+  free(dir);
+  tm_assert_clean(&env);
+}
