@@ -660,9 +660,9 @@ cleanup:
   return rc;
 }
 
-/* Whether the lock file fd is the one linked at path: `judger gc` and a
- * failed first fetch unlink a mirror's lock while holding it, so a task
- * that was waiting on the old file must open the new one. */
+/* Whether the lock file fd is the one linked at path: `judger gc` unlinks
+ * a mirror's lock while holding it, so a task that was waiting on the old
+ * file must open the new one. */
 static bool lock_current(int fd, const char *path) {
   struct stat a, b;
   return fstat(fd, &a) == 0 && fstatat(AT_FDCWD, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -718,12 +718,7 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
     b.cancel = call->cancel;
   }
   int rc = mirror_lock(lockfd, lock, url, &b, err, errlen);
-  if (rc)
-    return rc;
-  rc = mirror_open(repo, path, url, ref, &b, err, errlen);
-  if (rc && !jd_path_exists(path))
-    (void)unlink(lock); /* held: a waiter opens the next one (lock_current) */
-  return rc;
+  return rc ? rc : mirror_open(repo, path, url, ref, &b, err, errlen);
 }
 
 /* What (a branch, tag, commit id or another rev-parse expression) as an
@@ -1020,7 +1015,8 @@ static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s,
   /* The last use: the lock's mtime (touched at each use) or the mirror's
    * (a fetch rewrites its top level), whichever is later. */
   time_t used = st.st_mtime;
-  if (fstatat(gitfd, lock, &ls, AT_SYMLINK_NOFOLLOW) == 0 && ls.st_mtime > used)
+  bool had_lock = fstatat(gitfd, lock, &ls, AT_SYMLINK_NOFOLLOW) == 0;
+  if (had_lock && ls.st_mtime > used)
     used = ls.st_mtime;
   if ((int64_t)(now - used) < max_age_s)
     return 0;
@@ -1031,8 +1027,9 @@ static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s,
     close(fd);
     return 2; /* a fetch or a resolve is using it */
   }
-  /* Used between the look and the lock? */
-  if (fstat(fd, &ls) == 0 && ls.st_mtime > used)
+  /* Used between the look and the lock? (A lock made just now by this
+   * open says nothing.) */
+  if (had_lock && fstat(fd, &ls) == 0 && ls.st_mtime > used)
     used = ls.st_mtime;
   int rc = 0;
   if ((int64_t)(now - used) >= max_age_s) {
@@ -1048,8 +1045,9 @@ static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s,
   return rc;
 }
 
-/* A lock without its mirror (its mirror removed by an older judger): unlinked
- * while held, if nobody holds it and the mirror is still missing. */
+/* A lock without its mirror (a first fetch that failed, an older judger's
+ * gc): unlinked while held, if nobody holds it and the mirror is still
+ * missing (a task that opened it meanwhile opens the next: lock_current). */
 static void gc_orphan_lock(int gitfd, const char *lock) {
   char name[128];
   struct stat st;

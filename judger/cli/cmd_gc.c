@@ -1,6 +1,7 @@
 /* judger gc — removes old environment images (per program and op: keeps the
  * current ":latest" one and the N most recent; never an image a container
- * uses) and artifacts cache entries unused for a while. */
+ * uses), the step images failed builds left (when no build runs), and
+ * artifacts cache entries and git mirrors unused for a while. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +11,21 @@
 
 #include "build/artifacts.h"
 #include "build/image_cache.h"
+#include "build/source.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: judger gc [--images] [--artifacts] [options]\n"
-             "  --images             old environment images (default: both parts)\n"
+  fprintf(f, "usage: judger gc [--images] [--artifacts] [--git] [options]\n"
+             "  --images             old environment images, failed builds' step images\n"
+             "                       (default: every part)\n"
              "  --artifacts          artifacts cache entries\n"
+             "  --git                git mirrors\n"
              "  --domain D, --id ID  only this program's images\n"
              "  --keep N             keep N recent images besides the current one (default 2)\n"
-             "  --max-age DAYS       artifacts unused this long go (default 7)\n"
+             "  --max-age DAYS       artifacts and git mirrors unused this long go (default "
+             "7)\n"
              "  --state-dir DIR      $JUDGER_STATE_DIR, setting state_dir; default\n"
              "                       " JD_STATE_DIR_DEFAULT "\n"
              "  --dry-run            list, remove nothing\n"
@@ -39,7 +44,7 @@ static json_object *strv_json(char **v) {
 
 /* What the command line asks for. */
 typedef struct gc_cmd {
-  bool images, artifacts, json, purge;
+  bool images, artifacts, git, json, purge;
   jd_image_gc_opts go;
   double max_age_days;
   jd_cli_host where; /* --state-dir (gc uses no host id) */
@@ -48,6 +53,7 @@ typedef struct gc_cmd {
 enum {
   OPT_IMAGES = 256,
   OPT_ARTIFACTS,
+  OPT_GIT,
   OPT_DOMAIN,
   OPT_ID,
   OPT_KEEP,
@@ -59,6 +65,7 @@ enum {
 
 static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES},
                                         {"artifacts", no_argument, NULL, OPT_ARTIFACTS},
+                                        {"git", no_argument, NULL, OPT_GIT},
                                         {"domain", required_argument, NULL, OPT_DOMAIN},
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
@@ -124,6 +131,9 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
     case OPT_ARTIFACTS:
       cmd->artifacts = true;
       break;
+    case OPT_GIT:
+      cmd->git = true;
+      break;
     case OPT_DRY:
       cmd->go.dry_run = true;
       break;
@@ -183,21 +193,36 @@ static int purge(const gc_cmd *cmd, const char *state_dir) {
   return JD_EXIT_OK;
 }
 
+/* How long gc waits for the builds of its state dir to end before it
+ * leaves failed builds' step images to the next gc (or build). */
+#define LEFTOVERS_WAIT_MS 10000
+
 /* Old environment images; the JSON part goes into o. */
 static int gc_images(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   jd_ctx ctx = {.state_dir = state_dir};
   jd_image_gc_result *ir = NULL;
+  size_t leftovers = 0;
+  bool busy = false;
   int rc = dk_client_new(&ctx.dk, NULL);
   if (!rc)
     rc = jd_image_gc(&ir, &ctx, &cmd->go);
+  /* failed builds' step images: only while no build of this state dir runs */
+  if (!rc && !cmd->go.dry_run)
+    rc = jd_build_leftovers_drain(&leftovers, &busy, &ctx, LEFTOVERS_WAIT_MS);
+  if (rc == DK_ECONFLICT)
+    rc = 0; /* a container holds one: the next gc tries again */
   dk_client_free(ctx.dk);
-  if (rc)
+  if (rc) {
+    jd_image_gc_result_free(ir);
     return engine_fault("images", rc);
+  }
   if (cmd->json) {
     json_object *i = json_object_new_object();
     json_object_object_add(i, "removed", strv_json(ir->removed));
     json_object_object_add(i, "in_use", strv_json(ir->in_use));
     json_object_object_add(i, "kept", json_object_new_int64((int64_t)ir->kept));
+    json_object_object_add(i, "failed_builds_removed", json_object_new_int64((int64_t)leftovers));
+    json_object_object_add(i, "failed_builds_deferred", json_object_new_boolean(busy));
     json_object_object_add(o, "images", i);
   } else {
     for (char **t = ir->removed; t && *t; t++)
@@ -205,6 +230,9 @@ static int gc_images(const gc_cmd *cmd, const char *state_dir, json_object *o) {
     for (char **t = ir->in_use; t && *t; t++)
       printf("kept image %s (in use)\n", *t);
     printf("images: %zu kept\n", ir->kept);
+    if (!cmd->go.dry_run)
+      printf("failed builds' step images: %zu removed%s\n", leftovers,
+             busy ? " (builds running: the rest later)" : "");
   }
   jd_image_gc_result_free(ir);
   return JD_EXIT_OK;
@@ -226,6 +254,27 @@ static int gc_artifacts(const gc_cmd *cmd, const char *state_dir, json_object *o
   return exit_code;
 }
 
+/* Git mirrors unused for --max-age days (never one a task holds). */
+static int gc_git(const gc_cmd *cmd, const char *state_dir, json_object *o) {
+  size_t removed = 0, locked = 0;
+  int exit_code = JD_EXIT_OK;
+  if (jd_git_gc(&removed, &locked, state_dir, (int64_t)(cmd->max_age_days * 86400),
+                cmd->go.dry_run) != 0) {
+    perror("judger gc: git mirrors");
+    exit_code = JD_EXIT_SYSTEM;
+  }
+  if (cmd->json) {
+    json_object *g = json_object_new_object();
+    json_object_object_add(g, "removed", json_object_new_int64((int64_t)removed));
+    json_object_object_add(g, "in_use", json_object_new_int64((int64_t)locked));
+    json_object_object_add(o, "git_mirrors", g);
+  } else {
+    printf("git mirrors: %zu %s, %zu in use\n", removed,
+           cmd->go.dry_run ? "would be removed" : "removed", locked);
+  }
+  return exit_code;
+}
+
 int jd_cmd_gc(int argc, char **argv) {
   gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7};
   int exit_code = parse_args(&cmd, argc, argv);
@@ -242,13 +291,15 @@ int jd_cmd_gc(int argc, char **argv) {
     jd_config_clear(&settings);
     return exit_code;
   }
-  if (!cmd.images && !cmd.artifacts)
-    cmd.images = cmd.artifacts = true;
+  if (!cmd.images && !cmd.artifacts && !cmd.git)
+    cmd.images = cmd.artifacts = cmd.git = true;
   exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
   if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd.artifacts && gc_artifacts(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.git && gc_git(&cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd.json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -3,8 +3,8 @@
  * repository path per build is a new mirror under <state>/git, each up to
  * the fetch cap. `judger gc` removes the mirrors unused for --max-age (the
  * lock's mtime, touched at each use), never one whose lock a task holds;
- * a first fetch that fails (past the byte cap...) leaves neither mirror nor
- * lock. Nothing here needs the engine. */
+ * a first fetch that fails (past the byte cap...) leaves no mirror, and gc
+ * takes its empty lock. Nothing here needs the engine. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,9 +174,33 @@ Test(git_mirrors, a_first_fetch_past_the_byte_cap_leaves_no_mirror) {
   jd_git_fetch_max = saved;
   cr_assert_eq(rc, JD_SRC_EPROGRAM, "%d: %s", rc, err);
   cr_assert(strstr(err, "more than 262144 bytes"), "%s", err);
-  char gitdir[4300];
+  char gitdir[4300], m[4400];
   snprintf(gitdir, sizeof gitdir, "%s/git", state);
-  cr_assert_eq(entries(gitdir), 0, "the CE fetch left %d entries in %s", entries(gitdir), gitdir);
+  mirror_of(m, sizeof m, state, url);
+  cr_assert(!jd_path_exists(m), "the CE fetch left its mirror");
+  /* Its empty lock stays (a task may be waiting on it); gc takes it. */
+  size_t removed = 0, locked = 0;
+  cr_assert_eq(jd_git_gc(&removed, &locked, state, 7 * DAY, false), 0);
+  cr_assert_eq(entries(gitdir), 0, "%d entries left in %s", entries(gitdir), gitdir);
   free(w);
+  t_rmdir(tmp);
+}
+
+/* A mirror an older judger left without its lock file goes by its own
+ * mtime; a stray renamed copy (a gc killed half way) goes too. */
+Test(git_mirrors, gc_removes_an_old_mirror_without_a_lock_and_a_half_removed_one) {
+  char *tmp = t_tmpdir("gitgc");
+  char gitdir[4200], m[4400], half[4400];
+  snprintf(gitdir, sizeof gitdir, "%s/state/git", tmp);
+  snprintf(m, sizeof m, "%s/%064d.git", gitdir, 0);
+  snprintf(half, sizeof half, "%s/.del-0123456789abcdef", gitdir);
+  sh("mkdir -p %s/objects %s/sub/sub", m, half);
+  age(m, 30);
+  char state[4300];
+  snprintf(state, sizeof state, "%s/state", tmp);
+  size_t removed = 0, locked = 0;
+  cr_assert_eq(jd_git_gc(&removed, &locked, state, 7 * DAY, false), 0);
+  cr_assert_eq(removed, 1);
+  cr_assert_eq(entries(gitdir), 0, "%d entries left in %s", entries(gitdir), gitdir);
   t_rmdir(tmp);
 }
