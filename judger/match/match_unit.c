@@ -436,8 +436,9 @@ static int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
 
 /* Sends the judger's kill: to the game logic first SIGUSR2, which
  * judger-hold turns into killing the game and copying its outputs out
- * (bounded by HOLD_STOP_MS, then SIGKILL); to a player SIGKILL. */
-static void unit_kill(jd_unit *u) {
+ * (bounded by HOLD_STOP_MS, then SIGKILL); to a player SIGKILL. Returns
+ * the kill call's code (0: u->kill_sent). */
+static int unit_kill(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
   int rc = dk_container_kill(dk, u->id, u->ai < 0 ? "SIGUSR2" : NULL);
   if (!rc && u->ai < 0) {
@@ -452,6 +453,7 @@ static void unit_kill(jd_unit *u) {
     u->kill_sent = true;
   else if (rc != DK_ECONFLICT && rc != DK_ENOTFOUND)
     jd_log(JD_LOG_WARN, "match.kill", "%s: %s", u->cname, dk_strerror(rc));
+  return rc;
 }
 
 /* Who else ended the container: a "kill" event before its die that is not
@@ -494,8 +496,8 @@ static void unit_outside_kill(jd_unit *u, bool removing) {
  * and records how it ended. */
 static void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
-  if (atomic_load(&u->kill) != JD_KILL_NONE)
-    unit_kill(u);
+  /* 0: no kill call, or one that reached the container (kill_sent). */
+  int krc = atomic_load(&u->kill) != JD_KILL_NONE ? unit_kill(u) : 0;
   /* Ended on its own with 0: the die event says so before the engine's
    * cleanup is over (exit_event.h). */
   char label[200];
@@ -523,13 +525,16 @@ static void unit_wait(jd_unit *u) {
   dk_container_info *info = NULL;
   if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
     /* The judger's kill reached the running container (a kill event of
-     * its own is in the log): no other kill can be told from it. */
+     * its own is in the log): no other kill can be told from it. Nor when
+     * its kill call failed in a way that does not say "not running" (409)
+     * or "gone" (404): the engine may have delivered it all the same. */
     bool delivered = u->kill_sent;
+    bool maybe_ours = delivered || (krc && krc != DK_ECONFLICT && krc != DK_ENOTFOUND);
     u->exit_code = info->exit_code;
     u->oom_killed = info->oom_killed;
     /* Ended with a non-zero code the judger's kill did not cause: its own
      * doing, its memory limit's, or an outside kill (kill_event.h). */
-    if (!delivered && !u->oom_killed && u->exit_code != 0) {
+    if (!maybe_ours && !u->oom_killed && u->exit_code != 0) {
       unit_outside_kill(
           u, info->status && (!strcmp(info->status, "removing") || !strcmp(info->status, "dead")));
       if (u->outside) {
