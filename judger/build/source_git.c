@@ -52,6 +52,7 @@
 #define GIT_LOCK_POLL_US (50 * 1000)
 
 uint64_t jd_git_fetch_max = (uint64_t)512 * 1024 * 1024;
+uint64_t jd_git_mirrors_max = (uint64_t)8 * 1024 * 1024 * 1024;
 
 /* Set when the capped allocator (below) refused an allocation on this
  * thread: libgit2 does not always say why a call failed then. */
@@ -697,6 +698,8 @@ static int mirror_lock(int *fd, const char *lock, const char *url, jd_git_budget
   return 0;
 }
 
+static void mirrors_make_room(int gitfd, const char *own);
+
 /* Opens url's mirror under state_dir, fetched as needed within call (NULL:
  * no deadline, no cancel), with its lock held: *lockfd is the lock
  * (closing it releases it), also on failure. */
@@ -718,7 +721,14 @@ static int open_mirror(git_repository **repo, int *lockfd, const char *state_dir
     b.cancel = call->cancel;
   }
   int rc = mirror_lock(lockfd, lock, url, &b, err, errlen);
-  return rc ? rc : mirror_open(repo, path, url, ref, &b, err, errlen);
+  if (rc)
+    return rc;
+  int gitfd = open(gitdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gitfd >= 0) {
+    mirrors_make_room(gitfd, path + strlen(gitdir) + 1);
+    close(gitfd);
+  }
+  return mirror_open(repo, path, url, ref, &b, err, errlen);
 }
 
 /* What (a branch, tag, commit id or another rev-parse expression) as an
@@ -1100,4 +1110,93 @@ int jd_git_gc(size_t *removed, size_t *locked, const char *state_dir, int64_t ma
   free(names);
   close(gitfd);
   return rc;
+}
+
+/* ---- a total cap on the mirrors --------------------------------------------- */
+
+/* The bytes of a mirror's packs (a fetch writes nothing else of size):
+ * the regular files of <name>/objects/pack, fd-relative. */
+static uint64_t mirror_bytes(int gitfd, const char *name) {
+  int m = openat(gitfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int o = m < 0 ? -1 : openat(m, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = o < 0 ? -1 : openat(o, "pack", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (m >= 0)
+    close(m);
+  if (o >= 0)
+    close(o);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0)
+      close(fd);
+    return 0;
+  }
+  uint64_t n = 0;
+  struct stat st;
+  for (struct dirent *de; (de = readdir(d)) != NULL;)
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      n += (uint64_t)st.st_blocks * 512 > (uint64_t)st.st_size ? (uint64_t)st.st_blocks * 512
+                                                               : (uint64_t)st.st_size;
+  closedir(d);
+  return n;
+}
+
+typedef struct mirror_use {
+  char *name;
+  time_t used;
+  uint64_t bytes;
+} mirror_use;
+
+static int by_use(const void *a, const void *b) {
+  const mirror_use *x = a, *y = b;
+  return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/* Before a fetch into the mirror own: while the mirrors' packs and the
+ * fetch's cap would pass jd_git_mirrors_max, the least recently used
+ * mirrors nobody holds are removed (as gc does). Mirrors in use are never
+ * touched: the cap can then be passed by at most their fetches. */
+static void mirrors_make_room(int gitfd, const char *own) {
+  char **names = NULL;
+  size_t n = 0, k = 0;
+  if (gc_list(&names, &n, gitfd) != 0) {
+    for (size_t i = 0; i < n; i++)
+      free(names[i]);
+    free(names);
+    return;
+  }
+  mirror_use *v = calloc(n + 1, sizeof *v);
+  uint64_t total = 0;
+  for (size_t i = 0; v && i < n; i++) {
+    if (!mirror_name(names[i], false))
+      continue;
+    uint64_t bytes = mirror_bytes(gitfd, names[i]);
+    total += bytes;
+    if (!strcmp(names[i], own))
+      continue;
+    char lock[128];
+    struct stat st;
+    snprintf(lock, sizeof lock, "%s.lock", names[i]);
+    time_t used = fstatat(gitfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtime : 0;
+    if (fstatat(gitfd, lock, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > used)
+      used = st.st_mtime;
+    v[k++] = (mirror_use){names[i], used, bytes};
+  }
+  if (v)
+    qsort(v, k, sizeof *v, by_use);
+  for (size_t i = 0; v && i < k && total + jd_git_fetch_max > jd_git_mirrors_max; i++) {
+    char lock[128];
+    snprintf(lock, sizeof lock, "%s.lock", v[i].name);
+    int fd = openat(gitfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && gc_discard(gitfd, v[i].name) == 0) {
+      (void)unlinkat(gitfd, lock, 0); /* held: a waiter opens the next one */
+      total -= v[i].bytes;
+    }
+    close(fd);
+  }
+  free(v);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
 }

@@ -31,6 +31,9 @@ int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const ch
 void jd_src_git_close(jd_source *s);
 /* Bytes one git fetch may receive (512 MiB); tests lower it. */
 extern uint64_t jd_git_fetch_max;
+/* Bytes the git mirrors' packs may hold in all before a fetch (8 GiB): the
+ * least recently used mirrors nobody holds go first; tests lower it. */
+extern uint64_t jd_git_mirrors_max;
 
 /* ---- tarballs (source_tar.c) ---- */
 

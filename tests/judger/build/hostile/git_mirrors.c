@@ -204,3 +204,62 @@ Test(git_mirrors, gc_removes_an_old_mirror_without_a_lock_and_a_half_removed_one
   cr_assert_eq(entries(gitdir), 0, "%d entries left in %s", entries(gitdir), gitdir);
   t_rmdir(tmp);
 }
+
+/* What mirrors_make_room counts of a mirror: its packs' bytes on disk. */
+static uint64_t pack_bytes(const char *mirror) {
+  char dir[4500], f[4800];
+  snprintf(dir, sizeof dir, "%s/objects/pack", mirror);
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d, "%s", dir);
+  uint64_t n = 0;
+  struct stat st;
+  for (struct dirent *e; (e = readdir(d));) {
+    snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+    if (lstat(f, &st) == 0 && S_ISREG(st.st_mode))
+      n += (uint64_t)st.st_blocks * 512 > (uint64_t)st.st_size ? (uint64_t)st.st_blocks * 512
+                                                               : (uint64_t)st.st_size;
+  }
+  closedir(d);
+  return n;
+}
+
+/* The mirrors' total cap: a new URL's fetch that would pass it removes the
+ * least recently used mirror nobody holds (a held one stays, even older). */
+Test(git_mirrors, a_fetch_past_the_total_cap_removes_the_least_recently_used_mirror) {
+  char *tmp = t_tmpdir("gitcap");
+  char *w = make_repo(tmp, "work", "64");
+  char state[4200], ua[4300], ub[4300], uc[4300], ud[4300], err[1024] = "";
+  snprintf(state, sizeof state, "%s/state", tmp);
+  snprintf(ua, sizeof ua, "file://%s", w);
+  snprintf(ub, sizeof ub, "file://%s/", w);
+  snprintf(uc, sizeof uc, "file://%s/.", w);
+  snprintf(ud, sizeof ud, "file://%s/./", w);
+  cr_assert_eq(export(tmp, state, ua, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(export(tmp, state, ub, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(export(tmp, state, uc, err, sizeof err), 0, "%s", err);
+  char ma[4400], mb[4400], mc[4400], md[4400], lock[4500];
+  mirror_of(ma, sizeof ma, state, ua);
+  mirror_of(mb, sizeof mb, state, ub);
+  mirror_of(mc, sizeof mc, state, uc);
+  mirror_of(md, sizeof md, state, ud);
+  age_mirror(ma, 30); /* the least recently used */
+  age_mirror(mb, 40); /* older still, but held */
+  snprintf(lock, sizeof lock, "%s.lock", mb);
+  int held = open(lock, O_RDWR);
+  cr_assert(held >= 0 && flock(held, LOCK_EX) == 0);
+  uint64_t saved_fetch = jd_git_fetch_max, saved_total = jd_git_mirrors_max;
+  jd_git_fetch_max = 256 * 1024;
+  /* One byte short of room for the three and a fetch. */
+  jd_git_mirrors_max = pack_bytes(ma) + pack_bytes(mb) + pack_bytes(mc) + jd_git_fetch_max - 1;
+  int rc = export(tmp, state, ud, err, sizeof err);
+  jd_git_fetch_max = saved_fetch;
+  jd_git_mirrors_max = saved_total;
+  close(held);
+  cr_assert_eq(rc, 0, "%s", err);
+  cr_assert(!jd_path_exists(ma), "the least recently used mirror is left");
+  cr_assert(jd_path_exists(mb), "the held mirror was removed");
+  cr_assert(jd_path_exists(mc), "a mirror was removed past the room needed");
+  cr_assert(jd_path_exists(md), "the new mirror is missing");
+  free(w);
+  t_rmdir(tmp);
+}
