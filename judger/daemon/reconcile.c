@@ -174,8 +174,9 @@ static int run_in_use(bool *used, dk_client *dk, const char *run_key) {
   return 0;
 }
 
-/* A run key is "<match id>-<random>": held by an owner label
- * judger.match=<match id>. */
+/* A run key is "<match id>-<random hex>": held by an owner label
+ * judger.match=<match id> (match ids may hold '-': "a" does not hold
+ * "a-b-<random>", a run of match "a-b"). */
 static bool owned_run(char *const *owned, const char *run_key) {
   size_t k = strlen(JD_LABEL_MATCH);
   for (char *const *m = owned; m && *m; m++) {
@@ -183,7 +184,8 @@ static bool owned_run(char *const *owned, const char *run_key) {
       continue;
     const char *id = *m + k + 1;
     size_t n = strlen(id);
-    if (!strncmp(run_key, id, n) && run_key[n] == '-')
+    if (!strncmp(run_key, id, n) && run_key[n] == '-' && run_key[n + 1] &&
+        !strchr(run_key + n + 1, '-'))
       return true;
   }
   return false;

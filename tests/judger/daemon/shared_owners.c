@@ -17,7 +17,9 @@
 
 #include "common/clock.h"
 #include "common/labels.h"
+#include "common/run_owner.h"
 #include "common/util.h"
+#include "daemon/reconcile.h"
 #include "daemon_proc.h"
 #include "redis_server.h"
 #include "support.h"
@@ -307,6 +309,58 @@ Test(shared_owners, kill_9_of_each_kind_leaves_nothing_after_the_next_sweep) {
   free(spec);
   free(bid);
   t_rmdir(src);
+  free(host);
+  t_rmdir(state);
+  dk_client_free(c);
+}
+
+/* A container of match `match`, run `run`, on host (created, not started). */
+static char *match_container(dk_client *c, const char *host, const char *match, const char *run) {
+  char *name = t_unique("jd-sowner");
+  dk_kv labels[] = {
+      {T_LABEL_KEY, "1"}, {JD_LABEL_HOST, host}, {JD_LABEL_MATCH, match}, {JD_LABEL_RUN, run}};
+  const char *cmd[] = {"sleep", "60", NULL};
+  dk_container_config cfg = {.image = T_BUSYBOX_IMAGE, .cmd = cmd, .labels = labels, .nlabels = 4};
+  char *id = NULL;
+  t_ok(dk_container_create(&id, c, name, &cfg));
+  free(name);
+  return id;
+}
+
+Test(shared_owners, a_run_file_keeps_its_match_exactly_and_a_sweep_without_owners_too) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *host = t_unique("jdsf"), *state = t_tmpdir("sfstate");
+  /* A live run of match "a" (this process: a sweep with no owner function
+   * still sees it), and a dead match "a-b" whose id extends "a". */
+  jd_run_owner run = JD_RUN_OWNER_NONE;
+  const char *owned[] = {JD_LABEL_MATCH "=a", NULL};
+  cr_assert_eq(jd_run_owner_take(&run, state, owned), 0);
+  char *mine = match_container(c, host, "a", "a-0a0a0a");
+  char *dead = match_container(c, host, "a-b", "a-b-0b0b0b");
+  char path[600];
+  snprintf(path, sizeof path, "%s/matches/a-1c1c1c", state);
+  cr_assert_eq(jd_mkdir_p(path, 0700), 0); /* before its containers exist */
+  snprintf(path, sizeof path, "%s/matches/a-b-0b0b0b", state);
+  cr_assert_eq(jd_mkdir_p(path, 0700), 0);
+  jd_reconcile_report rep = {0};
+  t_ok(jd_reconcile_host(&rep, c, host, state, NULL, NULL));
+  cr_assert_eq(rep.containers, 1);
+  cr_assert(exists(c, mine) && !exists(c, dead));
+  cr_assert_eq(rep.workdirs, 1);
+  cr_assert(!jd_path_exists(path), "the dead a-b's work dir goes");
+  snprintf(path, sizeof path, "%s/matches/a-1c1c1c", state);
+  cr_assert(jd_path_exists(path), "the live run's work dir stays");
+  /* Released: the next sweep takes the rest. */
+  jd_run_owner_release(&run);
+  jd_reconcile_report after = {0};
+  t_ok(jd_reconcile_host(&after, c, host, state, NULL, NULL));
+  cr_assert_eq(after.containers, 1);
+  cr_assert_eq(after.workdirs, 1);
+  cr_assert(!exists(c, mine));
+  free(mine);
+  free(dead);
+  t_cleanup_host(c, host);
   free(host);
   t_rmdir(state);
   dk_client_free(c);
