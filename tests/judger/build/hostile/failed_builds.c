@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/image_cache.h"
@@ -254,5 +255,61 @@ Test(failed_builds, a_concurrent_build_with_the_same_first_steps_is_unaffected, 
   jd_env_image_free(b.img);
   fx_fini(&fa);
   fx_fini(&fb);
+  t_rmdir(state);
+}
+
+/* A RUN can print " ---> <id>" lines of its own: naming another untagged,
+ * childless image (here one built beforehand by the test, without a tag)
+ * does not get it removed: an image older than the build is not the
+ * build's. */
+Test(failed_builds, a_step_id_printed_by_run_never_removes_an_older_image, .timeout = 300) {
+  char *state = t_tmpdir("leftovers");
+  fixture f;
+  fx_init(&f, "lofake", state);
+  /* The victim: an untagged image, nobody's child, no container. */
+  char vdf[256];
+  snprintf(vdf, sizeof vdf, "FROM " T_BUSYBOX_IMAGE "\nLABEL " T_LABEL_KEY "=1 victim=%s\n", f.id);
+  dk_tar *t = NULL;
+  const void *tar = NULL;
+  size_t tarlen = 0;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_file(t, "Dockerfile", vdf, strlen(vdf), 0644));
+  t_ok(dk_tar_finish(t, &tar, &tarlen));
+  dk_build_opts bo = {.pull = false};
+  char *victim = NULL;
+  t_ok(t_image_build(&victim, f.c, tar, tarlen, &bo, NULL, NULL, NULL, NULL));
+  dk_tar_free(t);
+  cr_assert(image_exists(f.c, victim));
+  /* Older than the next build by more than the clock slack. */
+  dk_image_info *vi = NULL;
+  t_ok(dk_image_inspect(&vi, f.c, victim));
+  struct tm tm = {0};
+  cr_assert(vi->created && strptime(vi->created, "%Y-%m-%dT%H:%M:%S", &tm));
+  time_t vcreated = timegm(&tm);
+  dk_image_info_free(vi);
+  while (time(NULL) <= vcreated + 6)
+    usleep(100 * 1000);
+  const char *bare = strncmp(victim, "sha256:", 7) ? victim : victim + 7;
+  char df[512];
+  snprintf(df, sizeof df,
+           "FROM " T_BUSYBOX_IMAGE "\n"
+           "RUN echo %s > /id\n"
+           "RUN printf ' ---> %.12s\\n' && false\n",
+           f.id, bare);
+  jd_env_image *img = ensure(&f, df);
+  cr_assert_str_eq(jd_verdict_name(img->verdict), "CE", "%s", img->message ? img->message : "");
+  char want[32];
+  snprintf(want, sizeof want, " ---> %.12s\n", bare);
+  cr_assert(img->log && strstr(img->log, want), "the RUN did not print the id:\n%s", img->log);
+  cr_assert(image_exists(f.c, victim), "the older image a RUN named was removed");
+  char ids[16][13];
+  size_t n = made_ids(ids, 16, img->log);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(ids[i], bare, 12))
+      cr_assert(!image_exists(f.c, ids[i]), "step image %s of the failed build is left", ids[i]);
+  t_ok(dk_image_remove(f.c, victim, false, true));
+  free(victim);
+  jd_env_image_free(img);
+  fx_fini(&f);
   t_rmdir(state);
 }
