@@ -10,8 +10,8 @@ Every fenced block of a document is one of:
 A block in any other language (sh, python, js, Dockerfile...) without
 `file=` or `test` is an error: a command or a program in these docs runs.
 The documents share one WORK directory, in the order given (the bot guide
-plays against the game guide's game). WORK holds a link `samples` to the
-repository's samples/, as a checkout's root would; PATH starts with
+plays against the game guide's game). WORK holds links `samples`, `docs` and
+`tests` to the repository's, as a checkout's root would; PATH starts with
 BUILD_DIR/bin (the `judger` command) and JUDGER_STATE_DIR is
 BUILD_DIR/samples-state (the images and artifacts the sample tests share).
 """
@@ -48,7 +48,8 @@ def main():
     build = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="doc-blocks-")
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    os.symlink(os.path.join(root, "samples"), os.path.join(work, "samples"))
+    for part in ("samples", "docs", "tests"):
+        os.symlink(os.path.join(root, part), os.path.join(work, part))
     env = dict(os.environ, PATH=os.path.join(build, "bin") + ":" + os.environ["PATH"],
                JUDGER_STATE_DIR=os.path.join(build, "samples-state"))
     ran = files = 0
