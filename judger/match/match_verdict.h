@@ -30,9 +30,10 @@ typedef enum jd_kill_reason {
 /* "wall time exceeded", ...; "?" outside the enum. Static storage. */
 const char *jd_kill_reason_name(jd_kill_reason r);
 
-/* The verdict of a container: UE (engine failure) > MLE (OOM-killed) >
- * TLE/OLE (killed for it) > OK (stopped by the game logic, the end of the
- * match or a cancel: not its fault) > RE (non-zero exit) > OK. */
+/* The verdict of a container: UE (engine failure, or ended from outside
+ * the judger) > MLE (OOM-killed) > TLE/OLE (killed for it) > OK (stopped
+ * by the game logic, the end of the match, a cancel or a system fault
+ * elsewhere: not its fault) > RE (non-zero exit) > OK. */
 jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill,
                          int64_t exit_code);
 
