@@ -111,6 +111,17 @@ static char *write_slow_program(int secs) {
   return src;
 }
 
+/* Submits a build task of the program in src (as ai `bid`). */
+static void submit_build(jd_queue *q, const char *task, const char *bid, const char *src) {
+  char *json = NULL;
+  cr_assert(asprintf(&json,
+                     "{\"id\":\"%s\",\"type\":\"build\",\"build\":{\"domain\":\"ai\",\"id\":"
+                     "\"%s\",\"dir\":\"%s\"}}",
+                     task, bid, src) > 0);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_BUILD, task, json), 0, "%s", jd_queue_error(q));
+  free(json);
+}
+
 /* Containers of host carrying label ("k=v"; NULL: any). */
 static size_t containers_with(dk_client *c, const char *host, const char *label) {
   char hl[200];
@@ -180,9 +191,12 @@ Test(shared_owners, a_sweeping_daemon_two_clis_and_a_second_daemon_all_finish) {
   t_busybox_image(c);
   char *host = t_unique("jdso"), *state = t_tmpdir("sostate");
   /* The sweeping daemon, then the others on the same host id and state. */
-  t_proc *a = t_daemon_spawn(srv_a->url, host, state, SWEEPS);
+  t_proc *a = t_daemon_spawn(srv_a->url, host, state, SWEEPS " --slots 2");
   t_proc *b = t_daemon_spawn(srv_b->url, host, state, SWEEPS);
   jd_queue *qa = t_queue_client(srv_a->url), *qb = t_queue_client(srv_b->url);
+  /* The sweeping daemon's own build task (its judger.owner label). */
+  char *dsrc = write_slow_program(6), *dbid = t_unique("soab");
+  submit_build(qa, "so-ab", dbid, dsrc);
   t_submit_game_match(qa, "so-a", 12);
   t_submit_game_match(qb, "so-b", 12);
   char *spec = write_match_spec(state, "so-cli", 12), *src = write_slow_program(8), *args = NULL;
@@ -209,7 +223,14 @@ Test(shared_owners, a_sweeping_daemon_two_clis_and_a_second_daemon_all_finish) {
   cr_assert(strstr(glog, "12 turns"), "the game logic's log is whole: %s", glog);
   char *res_a = t_wait_result(qa, "so-a", 120000, a->log);
   char *res_b = t_wait_result(qb, "so-b", 120000, b->log);
+  char *res_ab = t_wait_result(qa, "so-ab", 120000, a->log);
   char *st_a = t_task_field(qa, "so-a", "status"), *st_b = t_task_field(qb, "so-b", "status");
+  char *st_ab = t_task_field(qa, "so-ab", "status");
+  cr_assert_str_eq(st_ab, "finished", "%s (log %s)", res_ab, a->log);
+  free(res_ab);
+  free(st_ab);
+  t_rmdir(dsrc);
+  free(dbid);
   cr_assert_str_eq(st_a, "finished", "%s (log %s)", res_a, a->log);
   cr_assert_str_eq(st_b, "finished", "%s (log %s)", res_b, b->log);
   /* Each removed its own: nothing is left once the teardowns are done. */
@@ -252,9 +273,11 @@ Test(shared_owners, kill_9_of_each_kind_leaves_nothing_after_the_next_sweep) {
   char *host = t_unique("jdsk"), *state = t_tmpdir("skstate");
   /* The victims first: a second daemon with a match, a `judger run`, a
    * `judger build`; each has made something before the sweeper starts. */
-  t_proc *b = t_daemon_spawn(srv_b->url, host, state, SWEEPS);
+  t_proc *b = t_daemon_spawn(srv_b->url, host, state, SWEEPS " --slots 2");
   jd_queue *qb = t_queue_client(srv_b->url);
   t_submit_game_match(qb, "sk-b", 90);
+  char *dsrc = write_slow_program(90), *dbid = t_unique("skbb");
+  submit_build(qb, "sk-bb", dbid, dsrc);
   char *spec = write_match_spec(state, "sk-cli", 90), *src = write_slow_program(90), *args = NULL;
   cr_assert(asprintf(&args, "run %s --out %s/out --json", spec, state) > 0);
   t_proc *run = spawn_cli(host, state, "run", args);
@@ -266,9 +289,15 @@ Test(shared_owners, kill_9_of_each_kind_leaves_nothing_after_the_next_sweep) {
   wait_containers_with(c, host, JD_LABEL_MATCH "=sk-b", 60000, "daemon b", b->log);
   wait_containers_with(c, host, JD_LABEL_MATCH "=sk-cli", 60000, "judger run", run->log);
   wait_containers_with(c, host, JD_LABEL_ROLE "=build", 60000, "judger build", build->log);
+  /* The daemon's build too: two build containers. */
+  for (int64_t until = jd_mono_ms() + 60000;
+       containers_with(c, host, JD_LABEL_ROLE "=build") < 2;) {
+    cr_assert(jd_mono_ms() < until, "daemon b's build never started (log %s)", b->log);
+    usleep(100000);
+  }
   size_t live = t_host_containers(c, host), dirs = t_workdirs(state);
   cr_assert_geq(dirs, 2, "the two matches' work dirs");
-  cr_assert_eq(entries(state, "runs"), 3, "three live runs");
+  cr_assert_eq(entries(state, "runs"), 4, "four live runs");
   /* The sweeper starts now: its start sweep, then periodic ones, keep all
    * of it and take only the dead leftovers. */
   t_proc *a = t_daemon_spawn(srv_a->url, host, state, SWEEPS);
@@ -308,7 +337,9 @@ Test(shared_owners, kill_9_of_each_kind_leaves_nothing_after_the_next_sweep) {
   t_cleanup_host(c, host);
   free(spec);
   free(bid);
+  free(dbid);
   t_rmdir(src);
+  t_rmdir(dsrc);
   free(host);
   t_rmdir(state);
   dk_client_free(c);
