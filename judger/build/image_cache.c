@@ -360,8 +360,8 @@ static int state_subdir(const char *state_dir, const char *sub) {
 }
 
 /* The builds lock, taken how (LOCK_SH or LOCK_EX), polled for at most
- * wait_ms: the fd, or -1 (busy, or no state dir). */
-static int builds_lock(const char *state_dir, int how, int64_t wait_ms) {
+ * wait_ms or until cancel fires: the fd, or -1 (busy, or no state dir). */
+static int builds_lock(const char *state_dir, int how, int64_t wait_ms, const dk_cancel *cancel) {
   if (!state_dir)
     return -1;
   int d = state_subdir(state_dir, "locks");
@@ -372,7 +372,8 @@ static int builds_lock(const char *state_dir, int how, int64_t wait_ms) {
     return -1;
   int64_t until = jd_mono_ms() + wait_ms;
   while (flock(f, how | LOCK_NB) != 0) {
-    if ((errno != EWOULDBLOCK && errno != EINTR) || jd_mono_ms() >= until) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || jd_mono_ms() >= until ||
+        (cancel && dk_cancel_fired(cancel))) {
       close(f);
       return -1;
     }
@@ -401,7 +402,7 @@ static void leftovers_begin(leftovers *lo, jd_ctx *ctx, const image_job *job) {
   *lo = (leftovers){.dirfd = -1, .fd = -1, .lock = -1};
   if (!ctx->state_dir)
     return;
-  lo->lock = builds_lock(ctx->state_dir, LOCK_SH, BUILDS_LOCK_WAIT_MS);
+  lo->lock = builds_lock(ctx->state_dir, LOCK_SH, BUILDS_LOCK_WAIT_MS, job->cancel);
   if (lo->lock < 0 && job->progress)
     job->progress(job->ud, "[judger] building while failed builds' images are being removed "
                            "(the builds lock could not be had)");
@@ -519,7 +520,7 @@ int jd_build_leftovers_drain(size_t *removed, bool *busy, jd_ctx *ctx, int64_t w
     *busy = false;
   if (!ctx->state_dir)
     return 0;
-  int lock = builds_lock(ctx->state_dir, LOCK_EX, wait_ms);
+  int lock = builds_lock(ctx->state_dir, LOCK_EX, wait_ms, NULL);
   if (lock < 0) {
     if (busy)
       *busy = true;

@@ -5,10 +5,12 @@
  * would leave them on the engine's disk for good. The judger records the
  * step images a build makes and removes them once no build of its state dir
  * runs (image_cache.c, "a failed build's step images"). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,6 +312,58 @@ Test(failed_builds, a_step_id_printed_by_run_never_removes_an_older_image, .time
   t_ok(dk_image_remove(f.c, victim, false, true));
   free(victim);
   jd_env_image_free(img);
+  fx_fini(&f);
+  t_rmdir(state);
+}
+
+/* A record waits while a build runs (the test holds the builds lock as a
+ * build does) and is drained, by judger gc's call, once none does. */
+Test(failed_builds, records_wait_for_running_builds_then_gc_drains_them, .timeout = 300) {
+  char *state = t_tmpdir("leftovers");
+  fixture f;
+  fx_init(&f, "lodrain", state);
+  time_t start = time(NULL);
+  char vdf[256];
+  snprintf(vdf, sizeof vdf, "FROM " T_BUSYBOX_IMAGE "\nLABEL " T_LABEL_KEY "=1 left=%s\n", f.id);
+  dk_tar *t = NULL;
+  const void *tar = NULL;
+  size_t tarlen = 0;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_file(t, "Dockerfile", vdf, strlen(vdf), 0644));
+  t_ok(dk_tar_finish(t, &tar, &tarlen));
+  dk_build_opts bo = {.pull = false};
+  char *left = NULL;
+  t_ok(t_image_build(&left, f.c, tar, tarlen, &bo, NULL, NULL, NULL, NULL));
+  dk_tar_free(t);
+  const char *bare = strncmp(left, "sha256:", 7) ? left : left + 7;
+  /* The record a failed build leaves, and a build running. */
+  char path[4300], rec[128];
+  snprintf(path, sizeof path, "%s/build-leftovers", state);
+  cr_assert_eq(mkdir(path, 0700), 0);
+  snprintf(path, sizeof path, "%s/build-leftovers/0123.ids", state);
+  int n = snprintf(rec, sizeof rec, "start %lld\n%.12s\n", (long long)start, bare);
+  FILE *fp = fopen(path, "w");
+  cr_assert(fp && fwrite(rec, 1, (size_t)n, fp) == (size_t)n);
+  fclose(fp);
+  snprintf(path, sizeof path, "%s/locks", state);
+  cr_assert_eq(mkdir(path, 0700), 0);
+  snprintf(path, sizeof path, "%s/locks/builds", state);
+  int lk = open(path, O_RDWR | O_CREAT, 0600);
+  cr_assert(lk >= 0 && flock(lk, LOCK_SH) == 0);
+  size_t removed = 9;
+  bool busy = false;
+  t_ok(jd_build_leftovers_drain(&removed, &busy, &f.ctx, 200));
+  cr_assert(busy, "the drain did not see the running build");
+  cr_assert_eq(removed, 0);
+  cr_assert(image_exists(f.c, left), "removed while a build runs");
+  cr_assert_eq(records_left(state), 1);
+  close(lk);
+  t_ok(jd_build_leftovers_drain(&removed, &busy, &f.ctx, 200));
+  cr_assert(!busy);
+  cr_assert_eq(removed, 1);
+  cr_assert(!image_exists(f.c, left), "the recorded image is left");
+  cr_assert_eq(records_left(state), 0);
+  free(left);
   fx_fini(&f);
   t_rmdir(state);
 }
