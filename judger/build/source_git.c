@@ -1030,9 +1030,10 @@ static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s,
     used = ls.st_mtime;
   if ((int64_t)(now - used) < max_age_s)
     return 0;
-  int fd = openat(gitfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* A dry run makes no lock (a new one would look like a use). */
+  int fd = openat(gitfd, lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (dry_run ? 0 : O_CREAT), 0600);
   if (fd < 0)
-    return -1;
+    return dry_run && errno == ENOENT ? 1 : -1;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
     return 2; /* a fetch or a resolve is using it */
