@@ -11,6 +11,7 @@
 
 #include "build/artifacts.h"
 #include "build/image_cache.h"
+#include "build/source.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon/disk.h"
@@ -47,6 +48,14 @@ static int images_step(size_t *removed, const jd_reclaim_opts *o, int keep) {
   jd_ctx *ctx = o->ctx;
   if (!o->images || !ctx || !ctx->dk)
     return 0;
+  /* Failed builds' step images first: nothing uses them (removed only
+   * while no build of this state dir runs; otherwise a later drain). */
+  size_t drained = 0;
+  bool busy = false;
+  int drc = jd_build_leftovers_drain(&drained, &busy, ctx, 0);
+  if (drc && drc != DK_ECONFLICT)
+    jd_log(JD_LOG_WARN, "disk.reclaim", "failed builds' step images: %s", dk_strerror(drc));
+  *removed += drained;
   jd_image_gc_opts go = {.keep = keep};
   jd_image_gc_result *r = NULL;
   int rc = jd_image_gc(&r, ctx, &go);
@@ -68,7 +77,13 @@ static int artifacts_step(size_t *removed, const jd_reclaim_opts *o, int64_t max
   *removed += n;
   if (rc)
     jd_log(JD_LOG_WARN, "disk.reclaim", "artifacts cache: %s", strerror(errno));
-  return rc ? -1 : 0;
+  /* Git mirrors unused as long: the same age, never one a task holds. */
+  size_t m = 0;
+  int grc = jd_git_gc(&m, NULL, o->state_dir, max_age_s, false);
+  *removed += m;
+  if (grc)
+    jd_log(JD_LOG_WARN, "disk.reclaim", "git mirrors: %s", strerror(errno));
+  return rc || grc ? -1 : 0;
 }
 
 typedef struct output_dir {

@@ -56,8 +56,9 @@ typedef struct jd_reclaim_report {
 } jd_reclaim_report;
 
 /* Reclaims in steps, least valuable first, checking enough() after each:
- * environment images beyond the current one and 2 recent (never one a
- * container uses), artifacts unused for 7 days, task outputs oldest first
+ * failed builds' step images (when no build runs) and environment images
+ * beyond the current one and 2 recent (never one a container uses),
+ * artifacts and git mirrors unused for 7 days, task outputs oldest first
  * (never a running task's), every non-current environment image, artifacts
  * unused for a day (the steps o does not ask for are skipped). 0, or -1 when
  * a step failed (the others were still tried). */
