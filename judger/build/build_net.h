@@ -22,9 +22,10 @@
  *
  * The allow-list is $JUDGER_BUILD_ALLOW (comma-separated host names), by
  * default JD_BUILD_ALLOW_DEFAULT: part of the proxy image's tag. Both the
- * network and the proxy carry judger.host=<host>, judger.role=build (as
- * build containers: the daemon's build tasks own it) and
- * JD_BUILD_NET_LABEL, and the build's own labels: what a killed judger left
+ * network and the proxy carry judger.host=<host>, judger.role=build,
+ * JD_BUILD_NET_LABEL and the build's own labels (among them its run's
+ * owner label: common/run_owner.h keeps it from any sweep while the build's
+ * process lives): what a killed judger left
  * is reconciliation's (the proxy container first, then the network,
  * jd_build_net_remove()). A build's limits.image_network picks another
  * network for RUN steps: "none" (no network at all) or "bridge" (the
@@ -45,9 +46,8 @@
 #define JD_BUILD_PROXY_LABEL "judger.build-proxy"
 #define JD_BUILD_PROXY_PORT 8888
 #define JD_BUILD_PROXY_ALIAS "judger-proxy"
-/* A build's network carries judger.role=build, as build containers do (the
- * daemon's build tasks own that label: reconciliation leaves it alone
- * while one runs), and this label of its own. */
+/* A build's network carries judger.role=build, as build containers do,
+ * the build's owner label (common/run_owner.h) and this label of its own. */
 #define JD_BUILD_NET_LABEL "judger.build-network"
 /* How long a build waits for another judger of the state directory making
  * the proxy (and the base image under it: minutes the first time). */
