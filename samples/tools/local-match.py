@@ -117,6 +117,13 @@ class Hosts:
             self.write()
 
 
+def program_env():
+    """This shell's environment without its JUDGER_* variables (a judger's
+    own settings, such as JUDGER_STATE_DIR): a program sees only the
+    JUDGER_* variables the judger gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("JUDGER_")}
+
+
 def printable(line):
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in line[:200])
 
@@ -218,7 +225,7 @@ class Match:
                 return self.refuse(line, f"duplicate name: {name}")
         if self.hosts:
             self.hosts.add(name)
-        env = dict(os.environ, JUDGER_TOKEN=self.tokens[ai], JUDGER_AI_INDEX=str(ai),
+        env = dict(program_env(), JUDGER_TOKEN=self.tokens[ai], JUDGER_AI_INDEX=str(ai),
                    JUDGER_PLAYER_NAME=name, JUDGER_MATCH_ID=self.mid,
                    JUDGER_GAME_HOST="game" if self.hosts else "127.0.0.1")
         env.pop(NETNS_MARK, None)
@@ -303,7 +310,7 @@ class Match:
         # logic's opens never block, and it may close and reopen them.
         cmd_fd = os.open(cmd_pipe, os.O_RDWR)
         self.events = os.fdopen(os.open(ev_pipe, os.O_RDWR), "w", buffering=1)
-        env = dict(os.environ, JUDGER_CMD_PIPE=cmd_pipe, JUDGER_EVENT_PIPE=ev_pipe,
+        env = dict(program_env(), JUDGER_CMD_PIPE=cmd_pipe, JUDGER_EVENT_PIPE=ev_pipe,
                    JUDGER_MATCH_JSON=match_json, JUDGER_OUT_DIR=self.out,
                    JUDGER_MATCH_ID=self.mid, JUDGER_AI_COUNT=str(len(self.ids)))
         env.pop(NETNS_MARK, None)
