@@ -103,7 +103,9 @@ char *jd_build_result_json(const jd_build_result *r) {
   json_object *o = jd_build_result_object(r);
   if (!o)
     return NULL;
-  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  /* As every result the judger prints or stores: '/' as '/'. */
+  const char *s =
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *copy = s ? strdup(s) : NULL;
   json_object_put(o);
   return copy;
