@@ -72,6 +72,10 @@ start() {
   # same path (tests bind program directories from it), so a sidecar made for
   # another checkout is made again (its data volume, and images, stay).
   want="min-api=$min_api containerd=$containerd storage=${JUDGER_SIDECAR_STORAGE:-overlay2 vfs} entrypoint=$(sha256sum "$root/images/dind/entrypoint.sh" | cut -c1-16) root=$root"
+  # A checkout removed and cloned again at the same path leaves the
+  # sidecar's bind on the removed directory: the engine then sees no
+  # program there. Same config, but the checkout's inode is part of it.
+  want="$want inode=$(stat -c %i "$root")"
   if answers "$(sock_of "$name")" && [ "$(cat "$dir/config" 2>/dev/null)" = "$want" ]; then
     seed_images "$name"
     echo "DOCKER_HOST=unix://$(sock_of "$name")"
