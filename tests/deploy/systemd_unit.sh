@@ -107,7 +107,10 @@ out=$("$judger" build -q --domain ai --id "$id" --op run --source "$state/src/pr
   { echo "INSIDE: build failed: $out"; exit 1; }
 echo "INSIDE: ok"
 INSIDE
-out=$(unshare -m --propagation private bash "$work/inside.sh" "$state" "$judger" "$host" "$id" 2>&1) ||
+# The binary goes with the state dir: a checkout under /tmp (a CI clone)
+# is hidden by the sandbox's own /tmp.
+cp "$judger" "$state/judger-bin"
+out=$(unshare -m --propagation private bash "$work/inside.sh" "$state" "$state/judger-bin" "$host" "$id" 2>&1) ||
   die "in the sandbox: $out"
 echo "$out" | grep -q '^INSIDE: ok$' || die "in the sandbox: $out"
 [ -f "$state/locks/build-base-image" ] && [ ! -L "$state/locks/build-base-image" ] ||
