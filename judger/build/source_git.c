@@ -1062,7 +1062,11 @@ static int gc_mirror(int gitfd, const char *name, time_t now, int64_t max_age_s,
 static void gc_orphan_lock(int gitfd, const char *lock) {
   char name[128];
   struct stat st;
-  snprintf(name, sizeof name, "%.*s", (int)(strlen(lock) - 5), lock);
+  size_t n = strlen(lock); /* "<mirror>.lock" */
+  if (n <= 5 || n - 5 >= sizeof name)
+    return;
+  memcpy(name, lock, n - 5);
+  name[n - 5] = '\0';
   if (fstatat(gitfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
     return;
   int fd = openat(gitfd, lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
