@@ -727,34 +727,6 @@ static bool entry_due(int basefd, const char *name, time_t now, int64_t max_age_
   return !marked || (int64_t)(now - st.st_mtime) >= max_age_s;
 }
 
-/* The names in the directory at fd, read before anything is renamed. */
-static int list_names(char ***out, size_t *n, int fd) {
-  *out = NULL;
-  *n = 0;
-  int dfd = dup(fd);
-  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-  if (!d) {
-    if (dfd >= 0)
-      close(dfd);
-    return -1;
-  }
-  struct dirent *de;
-  int rc = 0;
-  while (!rc && (de = readdir(d)) != NULL) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    char **v = realloc(*out, (*n + 1) * sizeof *v);
-    if (v)
-      *out = v;
-    if (!v || !(v[*n] = strdup(de->d_name)))
-      rc = -1;
-    else
-      ++*n;
-  }
-  closedir(d);
-  return rc;
-}
-
 int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run) {
   if (removed)
     *removed = 0;
@@ -765,7 +737,7 @@ int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, b
     return errno == ENOENT ? 0 : -1;
   char **names = NULL;
   size_t n = 0;
-  int rc = list_names(&names, &n, basefd);
+  int rc = jd_fs_list_names(&names, &n, basefd);
   time_t now = time(NULL);
   for (size_t i = 0; i < n; i++) {
     if (!entry_due(basefd, names[i], now, max_age_s))

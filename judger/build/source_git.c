@@ -974,33 +974,6 @@ static bool mirror_name(const char *name, bool lock) {
          (!lock || !strcmp(name + 68, ".lock"));
 }
 
-/* The names in the directory at fd, read before anything is renamed. */
-static int gc_list(char ***out, size_t *n, int fd) {
-  *out = NULL;
-  *n = 0;
-  int dfd = dup(fd);
-  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-  if (!d) {
-    if (dfd >= 0)
-      close(dfd);
-    return -1;
-  }
-  int rc = 0;
-  for (struct dirent *de; !rc && (de = readdir(d)) != NULL;) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    char **v = realloc(*out, (*n + 1) * sizeof *v);
-    if (v)
-      *out = v;
-    if (!v || !(v[*n] = strdup(de->d_name)))
-      rc = -1;
-    else
-      ++*n;
-  }
-  closedir(d);
-  return rc;
-}
-
 /* Removes the mirror called name under gitfd: renamed away first (never
  * opened as a mirror again, and the next gc finishes a half removal), then
  * removed fd-relative without following links. */
@@ -1093,7 +1066,7 @@ int jd_git_gc(size_t *removed, size_t *locked, const char *state_dir, int64_t ma
     return errno == ENOENT ? 0 : -1;
   char **names = NULL;
   size_t n = 0;
-  int rc = gc_list(&names, &n, gitfd);
+  int rc = jd_fs_list_names(&names, &n, gitfd);
   time_t now = time(NULL);
   for (size_t i = 0; i < n; i++) {
     int r = 0;
@@ -1163,7 +1136,7 @@ static int by_use(const void *a, const void *b) {
 static void mirrors_make_room(int gitfd, const char *own) {
   char **names = NULL;
   size_t n = 0, k = 0;
-  if (gc_list(&names, &n, gitfd) != 0) {
+  if (jd_fs_list_names(&names, &n, gitfd) != 0) {
     for (size_t i = 0; i < n; i++)
       free(names[i]);
     free(names);

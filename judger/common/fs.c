@@ -680,3 +680,29 @@ int jd_chown_tree(const char *path, uid_t uid, gid_t gid) {
   jd_fs_visitor v = {.file = chown_one, .enter = chown_one, .ud = &o};
   return jd_fs_walk_path(path, &v);
 }
+
+int jd_fs_list_names(char ***out, size_t *n, int fd) {
+  *out = NULL;
+  *n = 0;
+  int dfd = dup(fd);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0)
+      close(dfd);
+    return -1;
+  }
+  int rc = 0;
+  for (struct dirent *de; !rc && (de = readdir(d)) != NULL;) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    char **v = realloc(*out, (*n + 1) * sizeof *v);
+    if (v)
+      *out = v;
+    if (!v || !(v[*n] = strdup(de->d_name)))
+      rc = -1;
+    else
+      ++*n;
+  }
+  closedir(d);
+  return rc;
+}

@@ -72,6 +72,11 @@ int jd_mkdir_p(const char *path, int mode);
  * directories under it, 0700 whoever made them first. */
 int jd_mkdir_mode(const char *path, int mode);
 
+/* The names in the directory at fd (not "." and ".."), read whole before
+ * a caller renames or removes any: *out is a malloc'd array of *n
+ * malloc'd names, the caller frees both. 0 or -1 with errno. */
+int jd_fs_list_names(char ***out, size_t *n, int fd);
+
 /* Removes a tree (or a file) without following links; missing = success.
  * Directories a container made unwritable are made writable first. */
 int jd_rm_rf(const char *path);
