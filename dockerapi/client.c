@@ -113,6 +113,37 @@ static int tls_files(dk_client *c, const char *dir) {
   return DK_OK;
 }
 
+/* The URL prefix of every request: curl reaches a unix socket through
+ * CURLOPT_UNIX_SOCKET_PATH, so its host part is a placeholder. */
+static void set_base(dk_client *c) {
+  const char *scheme = c->tls ? "https" : "http";
+  if (strcmp(c->url.scheme, "unix") == 0)
+    snprintf(c->base, sizeof c->base, "http://localhost");
+  else if (strchr(c->url.host, ':'))
+    snprintf(c->base, sizeof c->base, "%s://[%s]:%d", scheme, c->url.host, c->url.port);
+  else
+    snprintf(c->base, sizeof c->base, "%s://%s:%d", scheme, c->url.host, c->url.port);
+}
+
+/* A fixed version (DOCKER_API_VERSION: no negotiation) and the highest one
+ * negotiation may pick. */
+static int set_versions(dk_client *c, const dk_client_opts *opts) {
+  if (opts->api_version) {
+    if (!dk__api_version_valid(opts->api_version))
+      return dk__err(DK_EINVAL, 0, "DOCKER_API_VERSION '%s' is not a version like 1.41",
+                     opts->api_version);
+    snprintf(c->version, sizeof c->version, "%s", opts->api_version);
+    c->negotiated = 1;
+  }
+  const char *max = opts->api_version_max ? opts->api_version_max : DK_API_VERSION_MAX;
+  if (!dk__api_version_valid(max) || dk_api_version_cmp(max, DK_API_VERSION_MIN) < 0 ||
+      dk_api_version_cmp(max, DK_API_VERSION_MAX) > 0)
+    return dk__err(DK_EINVAL, 0, "maximum API version '%s' is not a version from %s to %s", max,
+                   DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+  snprintf(c->max_version, sizeof c->max_version, "%s", max);
+  return DK_OK;
+}
+
 int dk_client_new(dk_client **out, const dk_client_opts *opts) {
   *out = NULL;
   dk_client_opts env;
@@ -138,31 +169,10 @@ int dk_client_new(dk_client **out, const dk_client_opts *opts) {
     if (rc)
       goto err;
   }
-  if (strcmp(c->url.scheme, "unix") == 0)
-    snprintf(c->base, sizeof c->base, "http://localhost");
-  else if (strchr(c->url.host, ':'))
-    snprintf(c->base, sizeof c->base, "%s://[%s]:%d", c->tls ? "https" : "http", c->url.host,
-             c->url.port);
-  else
-    snprintf(c->base, sizeof c->base, "%s://%s:%d", c->tls ? "https" : "http", c->url.host,
-             c->url.port);
-  if (opts->api_version) {
-    if (!dk__api_version_valid(opts->api_version)) {
-      rc = dk__err(DK_EINVAL, 0, "DOCKER_API_VERSION '%s' is not a version like 1.41",
-                   opts->api_version);
-      goto err;
-    }
-    snprintf(c->version, sizeof c->version, "%s", opts->api_version);
-    c->negotiated = 1;
-  }
-  const char *max = opts->api_version_max ? opts->api_version_max : DK_API_VERSION_MAX;
-  if (!dk__api_version_valid(max) || dk_api_version_cmp(max, DK_API_VERSION_MIN) < 0 ||
-      dk_api_version_cmp(max, DK_API_VERSION_MAX) > 0) {
-    rc = dk__err(DK_EINVAL, 0, "maximum API version '%s' is not a version from %s to %s", max,
-                 DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+  set_base(c);
+  rc = set_versions(c, opts);
+  if (rc)
     goto err;
-  }
-  snprintf(c->max_version, sizeof c->max_version, "%s", max);
   c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
   pthread_mutex_init(&c->mu, NULL);
   *out = c;

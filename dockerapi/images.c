@@ -1,11 +1,12 @@
-/* Images: build, inspect, tag, remove, list, prune, import. */
+/* Images: build, inspect, tag, remove, list, prune, import. The answer of a
+ * build is parsed in build_stream.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_stream.h"
 #include "dockerapi/images.h"
-#include "dockerapi/stream.h"
 #include "internal.h"
 #include "negotiate.h"
 
@@ -211,110 +212,6 @@ int dk_image_inspect(dk_image_info **out, dk_client *c, const char *name) {
 
 /* ---- build ----------------------------------------------------------------- */
 
-#define BUILD_LOG_DEFAULT ((size_t)1024 * 1024)
-#define BUILD_ID_MAX 160
-
-/* State of one build while its JSON-lines answer streams in. */
-typedef struct build_state {
-  dk_lines lines;
-  dk_build_cb cb;
-  void *ud;
-  dk_buf *log;
-  size_t log_start; /* log->len when the build began */
-  size_t log_max;
-  char aux_id[BUILD_ID_MAX];   /* from {"aux":{"ID":...}} */
-  char built_id[BUILD_ID_MAX]; /* from "Successfully built <id>" */
-  dk_buf error;                /* the engine's message when the build failed */
-  int failed;
-} build_state;
-
-/* Appends to the caller's log without passing log_max; hitting either cap
- * only marks the log truncated (the build itself is not affected). */
-static void build_log(build_state *b, const char *text, size_t len) {
-  if (!b->log)
-    return;
-  size_t used = b->log->len - b->log_start;
-  size_t room = used < b->log_max ? b->log_max - used : 0;
-  size_t take = len < room ? len : room;
-  if (take)
-    (void)dk_buf_append(b->log, text, take);
-  if (take < len)
-    b->log->truncated = true;
-}
-
-static void copy_id(char *dst, const char *src, size_t n) {
-  if (n >= BUILD_ID_MAX)
-    n = BUILD_ID_MAX - 1;
-  memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
-/* The classic builder ends a good build with a text "Successfully built
- * <short id>"; older engines send no aux ID, so this is the fallback. */
-static void scan_built(build_state *b, const char *text) {
-  static const char mark[] = "Successfully built ";
-  const char *p = strstr(text, mark);
-  if (!p)
-    return;
-  p += sizeof mark - 1;
-  size_t n = strspn(p, "0123456789abcdef");
-  if (n >= 12)
-    copy_id(b->built_id, p, n);
-}
-
-static int build_line(void *ud, const char *line, size_t len) {
-  build_state *b = ud;
-  json_object *o = NULL;
-  if (dk__parse_json(&o, line, len) != DK_OK)
-    return DK_EPROTO; /* dk__parse_json set the message */
-  int rc = DK_OK;
-  json_object *v = NULL;
-  /* errorDetail first: API 1.48 deprecated "error" (to be left empty). */
-  const char *err = NULL;
-  if (json_object_object_get_ex(o, "errorDetail", &v))
-    err = dk__json_str(v, "message");
-  if (!err || !*err)
-    err = dk__json_str(o, "error");
-  if (err) {
-    if (!b->failed) {
-      b->failed = 1;
-      (void)dk_buf_append(&b->error, err, strlen(err));
-    }
-    build_log(b, err, strlen(err));
-    build_log(b, "\n", 1);
-    goto done;
-  }
-  const char *text = dk__json_str(o, "stream");
-  if (text) {
-    size_t n = strlen(text);
-    build_log(b, text, n);
-    scan_built(b, text);
-    if (b->cb)
-      rc = b->cb(b->ud, text, n);
-    goto done;
-  }
-  /* Pull progress ("status") when FROM had to fetch: one line of text. */
-  const char *status = dk__json_str(o, "status");
-  if (status) {
-    build_log(b, status, strlen(status));
-    build_log(b, "\n", 1);
-    goto done;
-  }
-  if (json_object_object_get_ex(o, "aux", &v)) {
-    const char *id = dk__json_str(v, "ID");
-    if (id)
-      copy_id(b->aux_id, id, strlen(id));
-  }
-done:
-  json_object_put(o);
-  return rc;
-}
-
-static int build_data(void *ud, const char *data, size_t len) {
-  build_state *b = ud;
-  return dk_lines_feed(&b->lines, data, len);
-}
-
 static int query_json_kv(dk_buf *q, const char *key, const dk_kv *kv, size_t n) {
   if (!n)
     return DK_OK;
@@ -392,19 +289,19 @@ static int resolve_id(char **out, dk_client *c, const char *name) {
 /* 400 before the stream: the engine refused the Dockerfile itself (parse
  * error, missing file): the build's fault, not the caller's. The refusal
  * goes to the build log too. */
-static int build_refused(build_state *b) {
+static int build_refused(dk__build_stream *b) {
   const dk_error *e = dk_error_last();
   char msg[1024]; /* the last error's text is overwritten by dk__err */
   snprintf(msg, sizeof msg, "%s", e ? e->message : "build refused");
   int rc = dk__err(DK_EBUILD, 400, "%s", msg);
-  build_log(b, msg, strlen(msg));
-  build_log(b, "\n", 1);
+  dk__build_stream_log(b, msg, strlen(msg));
+  dk__build_stream_log(b, "\n", 1);
   return rc;
 }
 
 /* The id of the image a successful build made: the aux message's, else the
  * id of "Successfully built", else the first tag's, resolved. */
-static int built_image_id(char **image_id, dk_client *c, const build_state *b,
+static int built_image_id(char **image_id, dk_client *c, const dk__build_stream *b,
                           const dk_build_opts *opts) {
   if (b->aux_id[0]) {
     *image_id = strdup(b->aux_id);
@@ -417,6 +314,19 @@ static int built_image_id(char **image_id, dk_client *c, const build_state *b,
   return dk__err(DK_EPROTO, 0, "image build: the engine's answer names no image");
 }
 
+/* "/build?t=...&..." for opts (malloc'd) into *path. */
+static int build_path(char **path, const dk_build_opts *opts) {
+  *path = NULL;
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  int rc = build_query(&q, opts);
+  if (rc == DK_ETOOBIG || rc == DK_ENOMEM)
+    rc = dk__err(rc, 0, "image build: query too large or out of memory");
+  if (!rc && !(*path = dk__path("/build%s", q.data ? q.data : "")))
+    rc = dk__err(DK_ENOMEM, 0, NULL);
+  dk_buf_free(&q);
+  return rc;
+}
+
 int dk_image_build(char **image_id, dk_client *c, const void *context, size_t context_len,
                    const dk_build_opts *opts, dk_build_cb cb, void *ud, dk_buf *log,
                    const dk_call *call) {
@@ -427,63 +337,36 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
   static const dk_build_opts defaults;
   if (!opts)
     opts = &defaults;
-  build_state b = {.cb = cb, .ud = ud, .log = log};
-  b.log_start = log ? log->len : 0;
-  b.log_max = opts->log_max ? opts->log_max : BUILD_LOG_DEFAULT;
-  dk_lines_init(&b.lines, 0, build_line, &b);
-  dk_buf_init(&b.error, 4096);
-  dk_buf q = DK_BUF_INIT(64 * 1024);
   char *path = NULL;
-  mem_reader m = {context, context_len, 0};
-  dk__resp resp;
-  int have_resp = 0;
-
-  int rc = build_query(&q, opts);
-  if (rc == DK_ETOOBIG || rc == DK_ENOMEM)
-    rc = dk__err(rc, 0, "image build: query too large or out of memory");
+  int rc = build_path(&path, opts);
   if (rc)
-    goto cleanup;
-  path = dk__path("/build%s", q.data ? q.data : "");
-  if (!path) {
-    rc = dk__err(DK_ENOMEM, 0, NULL);
-    goto cleanup;
-  }
+    return rc;
+  dk__build_stream b;
+  dk__build_stream_init(&b, cb, ud, log, opts->log_max);
+  mem_reader m = {context, context_len, 0};
   /* Streamed upload: a large context is not copied into curl's buffers. */
   dk__req req = {.method = "POST",
                  .path = path,
                  .content_type = "application/x-tar",
                  .upload = mem_read,
                  .upload_ud = &m,
-                 .on_data = build_data,
+                 .on_data = dk__build_stream_data,
                  .data_ud = &b,
                  .resp_max = 64 * 1024,
                  .call = call};
+  dk__resp resp;
   rc = dk__do(c, &req, &resp);
-  have_resp = 1;
-  if (rc == DK_EBADREQ) {
+  if (rc == DK_EBADREQ)
     rc = build_refused(&b);
-    goto cleanup;
-  }
-  if (rc)
-    goto cleanup;
-  rc = dk_lines_finish(&b.lines);
-  if (rc)
-    goto cleanup;
-  if (b.failed) {
-    rc = dk__err(DK_EBUILD, 200, "%s", b.error.data ? b.error.data : "build failed");
-    goto cleanup;
-  }
-  if (image_id)
+  else if (!rc)
+    rc = dk__build_stream_finish(&b);
+  if (!rc && image_id)
     rc = built_image_id(image_id, c, &b, opts);
-cleanup:
   if (rc == DK_OK)
     dk_error_clear();
-  if (have_resp)
-    dk__resp_free(&resp);
+  dk__resp_free(&resp);
   free(path);
-  dk_buf_free(&q);
-  dk_buf_free(&b.error);
-  dk_lines_free(&b.lines);
+  dk__build_stream_free(&b);
   return rc;
 }
 

@@ -120,6 +120,33 @@ static int add_file_data(struct archive *w, const char *path, const char *arcnam
   return rc;
 }
 
+/* The name in the archive of the entry at rel below the tree's root, under
+ * prefix ("" = none); false for the root itself when there is no prefix. */
+static bool arc_name(char *out, size_t len, const char *prefix, const char *rel) {
+  if (*prefix && *rel)
+    snprintf(out, len, "%s/%s", prefix, rel);
+  else if (*prefix)
+    snprintf(out, len, "%s", prefix);
+  else if (*rel)
+    snprintf(out, len, "%s", rel);
+  else
+    return false;
+  return true;
+}
+
+/* Writes e, read from disk at path, as arcname: its header, then a regular
+ * file's bytes. */
+static int add_entry(struct archive *w, struct archive_entry *e, const char *path,
+                     const char *arcname, dk_tar *t) {
+  archive_entry_set_pathname(e, arcname);
+  if (archive_write_header(w, e) < ARCHIVE_WARN)
+    return t ? tar_fail(t, arcname)
+             : dk__err(DK_EIO, 0, "tar: %s: %s", arcname, archive_error_string(w));
+  if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0)
+    return add_file_data(w, path, arcname, t);
+  return DK_OK;
+}
+
 /* Writes every entry under src via a disk reader, renaming the prefix. */
 static int add_tree(struct archive *w, const char *src, const char *name, dk_tar *t) {
   struct archive *disk = archive_read_disk_new();
@@ -154,26 +181,8 @@ static int add_tree(struct archive *w, const char *src, const char *name, dk_tar
     while (*rel == '/')
       rel++;
     char arcname[PATH_MAX];
-    if (*prefix && *rel)
-      snprintf(arcname, sizeof arcname, "%s/%s", prefix, rel);
-    else if (*prefix)
-      snprintf(arcname, sizeof arcname, "%s", prefix);
-    else if (*rel)
-      snprintf(arcname, sizeof arcname, "%s", rel);
-    else {
-      archive_entry_free(e); /* the root itself */
-      continue;
-    }
-    archive_entry_set_pathname(e, arcname);
-    r = archive_write_header(w, e);
-    if (r < ARCHIVE_WARN) {
-      rc = t ? tar_fail(t, arcname)
-             : dk__err(DK_EIO, 0, "tar: %s: %s", arcname, archive_error_string(w));
-      archive_entry_free(e);
-      break;
-    }
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0)
-      rc = add_file_data(w, path, arcname, t);
+    if (arc_name(arcname, sizeof arcname, prefix, rel))
+      rc = add_entry(w, e, path, arcname, t);
     archive_entry_free(e);
     if (rc)
       break;
