@@ -14,8 +14,8 @@ const char *dk_error_name(int code) {
   switch (code) {
   case DK_OK:
     return "DK_OK";
-#define DK_XX_NAME(name, value, msg)                                           \
-  case DK_##name:                                                              \
+#define DK_XX_NAME(name, value, msg)                                                               \
+  case DK_##name:                                                                                  \
     return "DK_" #name;
     DK_ERROR_MAP(DK_XX_NAME)
 #undef DK_XX_NAME
@@ -28,8 +28,8 @@ const char *dk_strerror(int code) {
   switch (code) {
   case DK_OK:
     return "success";
-#define DK_XX_MSG(name, value, msg)                                            \
-  case DK_##name:                                                              \
+#define DK_XX_MSG(name, value, msg)                                                                \
+  case DK_##name:                                                                                  \
     return msg;
     DK_ERROR_MAP(DK_XX_MSG)
 #undef DK_XX_MSG

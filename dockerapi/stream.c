@@ -17,8 +17,7 @@ void dk_demux_init(dk_demux *d, int raw, dk_frame_cb cb, void *ud) {
 
 static int demux_fail_syserr(dk_demux *d) {
   d->state = 2;
-  return dk__err(DK_ESTREAM, 0, "engine error in stream: %s",
-                 d->syserr.data ? d->syserr.data : "");
+  return dk__err(DK_ESTREAM, 0, "engine error in stream: %s", d->syserr.data ? d->syserr.data : "");
 }
 
 int dk_demux_feed(dk_demux *d, const char *data, size_t len) {

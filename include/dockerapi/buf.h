@@ -24,7 +24,8 @@ typedef struct dk_buf {
 } dk_buf;
 
 #define DK_BUF_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
-#define DK_BUF_INIT(max_) {NULL, 0, 0, (max_), false}
+#define DK_BUF_INIT(max_)                                                                          \
+  { NULL, 0, 0, (max_), false }
 
 void dk_buf_init(dk_buf *b, size_t max);
 /* Appends; past the cap keeps what fits and returns DK_ETOOBIG. */

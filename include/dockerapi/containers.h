@@ -22,7 +22,7 @@ typedef struct dk_ulimit {
 
 /* The HostConfig fields a judger needs. Zero values mean "engine default". */
 typedef struct dk_host_config {
-  int64_t nano_cpus;   /* 1e9 = one CPU */
+  int64_t nano_cpus; /* 1e9 = one CPU */
   int64_t cpu_quota, cpu_period;
   const char *cpuset_cpus;
   int64_t memory;      /* bytes */
@@ -33,20 +33,20 @@ typedef struct dk_host_config {
   bool readonly_rootfs;
   const dk_kv *tmpfs; /* path -> options ("rw,size=64m,mode=1777") */
   size_t ntmpfs;
-  const char *const *binds;        /* "host:container[:ro]", NULL-terminated */
-  const char *const *cap_drop;     /* {"ALL", NULL} */
+  const char *const *binds;    /* "host:container[:ro]", NULL-terminated */
+  const char *const *cap_drop; /* {"ALL", NULL} */
   const char *const *cap_add;
   const char *const *security_opt; /* {"no-new-privileges", NULL} */
   const char *network_mode;        /* "none", "bridge", a network name */
   int init;                        /* 1 = run an init as PID 1, 0 = unset */
   bool privileged;
   bool auto_remove;
-  const char *log_type;            /* "json-file", "none"... */
-  const dk_kv *log_opts;           /* {"max-size","1m"} */
+  const char *log_type;  /* "json-file", "none"... */
+  const dk_kv *log_opts; /* {"max-size","1m"} */
   size_t nlog_opts;
-  const char *runtime;             /* "runc", "runsc"... */
+  const char *runtime; /* "runc", "runsc"... */
   int64_t shm_size;
-  const char *const *dns;          /* empty list for none */
+  const char *const *dns; /* empty list for none */
   const char *const *extra_hosts;
   /* Namespaced kernel settings ({"net.ipv4.ip_forward","0"}); the engine
    * refuses those that are not the container's own. */
@@ -65,7 +65,7 @@ typedef struct dk_container_config {
   const dk_kv *labels;
   size_t nlabels;
   bool tty;
-  bool open_stdin;  /* keep stdin open for attach */
+  bool open_stdin; /* keep stdin open for attach */
   bool stdin_once;
   bool network_disabled;
   int64_t stop_timeout; /* seconds; 0 = unset */
@@ -102,20 +102,20 @@ int dk_container_wait(int64_t *exit_code, dk_client *c, const char *id, const ch
 typedef struct dk_container_info {
   char *id;
   char *name;
-  char *image;        /* image id */
-  char *status;       /* "created", "running", "exited"... */
+  char *image;  /* image id */
+  char *status; /* "created", "running", "exited"... */
   bool running;
   bool oom_killed;
   bool dead;
   int64_t exit_code;
   int pid;
   char *error;
-  char *started_at;   /* RFC 3339 as the engine sends it */
+  char *started_at; /* RFC 3339 as the engine sends it */
   char *finished_at;
   int64_t started_ns; /* the same, parsed: unix nanoseconds; 0 if unset */
   int64_t finished_ns;
   int restart_count;
-  char *raw_json;     /* the whole inspect answer */
+  char *raw_json; /* the whole inspect answer */
 } dk_container_info;
 
 int dk_container_inspect(dk_container_info **out, dk_client *c, const char *id);
@@ -123,13 +123,13 @@ void dk_container_info_free(dk_container_info *info);
 
 typedef struct dk_logs_opts {
   bool follow;
-  bool stdout_;     /* both false = both true */
+  bool stdout_; /* both false = both true */
   bool stderr_;
-  int64_t since;    /* unix seconds; 0 = from the start */
+  int64_t since; /* unix seconds; 0 = from the start */
   int64_t until;
-  int tail;         /* 0 = all */
+  int tail; /* 0 = all */
   bool timestamps;
-  bool tty;         /* the container has a TTY: raw stream, no frames */
+  bool tty; /* the container has a TTY: raw stream, no frames */
 } dk_logs_opts;
 
 /* Streams logs to cb (stream = DK_STREAM_STDOUT/STDERR) as frames arrive.
@@ -139,8 +139,8 @@ int dk_container_logs(dk_client *c, const char *id, const dk_logs_opts *opts, dk
                       void *ud, const dk_call *call);
 /* Collects logs into two capped buffers (either may be NULL). Hitting a cap
  * sets its `truncated` flag and is not an error. */
-int dk_container_logs_collect(dk_client *c, const char *id, const dk_logs_opts *opts,
-                              dk_buf *out, dk_buf *err, const dk_call *call);
+int dk_container_logs_collect(dk_client *c, const char *id, const dk_logs_opts *opts, dk_buf *out,
+                              dk_buf *err, const dk_call *call);
 
 /* POST /containers/{id}/attach: stdin (may be NULL/0) is sent, then output
  * streams to cb until the container's streams close.

@@ -12,27 +12,27 @@
 extern "C" {
 #endif
 
-#define DK_ERROR_MAP(XX)                                                        \
-  XX(EINVAL, -1, "invalid argument")                                            \
-  XX(ENOMEM, -2, "out of memory")                                               \
-  XX(ENOTFOUND, -3, "no such object (404)")                                     \
-  XX(ECONFLICT, -4, "conflict with the object's current state (409)")           \
-  XX(EBADREQ, -5, "request refused by the engine (400)")                        \
-  XX(EHTTP, -6, "engine answered with an unexpected status")                    \
-  XX(ESERVER, -7, "engine failed internally (5xx)")                             \
-  XX(ECONNECT, -8, "cannot connect to the Docker engine")                       \
-  XX(ETIMEDOUT, -9, "deadline passed")                                          \
-  XX(ECANCELED, -10, "canceled")                                                \
-  XX(EPROTO, -11, "protocol error in the engine's answer")                      \
-  XX(ETOOBIG, -12, "answer larger than its cap")                                \
-  XX(ETLS, -13, "TLS error")                                                    \
-  XX(EIO, -14, "input/output error")                                            \
-  XX(EJSON, -15, "malformed JSON")                                              \
-  XX(EBUILD, -16, "image build failed")                                         \
-  XX(ESTREAM, -17, "engine reported an error inside the stream")                \
-  XX(ENOTMODIFIED, -18, "object already in the requested state (304)")          \
-  XX(EVERSION, -19, "engine API version not supported")                         \
-  XX(EFORBIDDEN, -20, "operation forbidden (403)")                              \
+#define DK_ERROR_MAP(XX)                                                                           \
+  XX(EINVAL, -1, "invalid argument")                                                               \
+  XX(ENOMEM, -2, "out of memory")                                                                  \
+  XX(ENOTFOUND, -3, "no such object (404)")                                                        \
+  XX(ECONFLICT, -4, "conflict with the object's current state (409)")                              \
+  XX(EBADREQ, -5, "request refused by the engine (400)")                                           \
+  XX(EHTTP, -6, "engine answered with an unexpected status")                                       \
+  XX(ESERVER, -7, "engine failed internally (5xx)")                                                \
+  XX(ECONNECT, -8, "cannot connect to the Docker engine")                                          \
+  XX(ETIMEDOUT, -9, "deadline passed")                                                             \
+  XX(ECANCELED, -10, "canceled")                                                                   \
+  XX(EPROTO, -11, "protocol error in the engine's answer")                                         \
+  XX(ETOOBIG, -12, "answer larger than its cap")                                                   \
+  XX(ETLS, -13, "TLS error")                                                                       \
+  XX(EIO, -14, "input/output error")                                                               \
+  XX(EJSON, -15, "malformed JSON")                                                                 \
+  XX(EBUILD, -16, "image build failed")                                                            \
+  XX(ESTREAM, -17, "engine reported an error inside the stream")                                   \
+  XX(ENOTMODIFIED, -18, "object already in the requested state (304)")                             \
+  XX(EVERSION, -19, "engine API version not supported")                                            \
+  XX(EFORBIDDEN, -20, "operation forbidden (403)")                                                 \
   XX(EINTERNAL, -21, "internal error in libdockerapi")
 
 typedef enum dk_error_code {
@@ -44,8 +44,8 @@ typedef enum dk_error_code {
 
 /* Details of the last error on this thread. */
 typedef struct dk_error {
-  int code;           /* a dk_error_code */
-  long http_status;   /* 0 when no HTTP answer was read */
+  int code;            /* a dk_error_code */
+  long http_status;    /* 0 when no HTTP answer was read */
   const char *message; /* the engine's "message" when it sent one, else ours */
 } dk_error;
 

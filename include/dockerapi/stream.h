@@ -30,7 +30,7 @@ typedef int (*dk_frame_cb)(void *ud, int stream, const char *data, size_t len);
  * stdout unchanged. */
 typedef struct dk_demux {
   int raw;
-  int state;        /* 0 = header, 1 = payload, 2 = failed */
+  int state; /* 0 = header, 1 = payload, 2 = failed */
   unsigned char hdr[8];
   size_t hdr_len;
   int stream;

@@ -4,9 +4,7 @@
 
 #include "dockerapi/dockerapi.h"
 
-int64_t jd_mono_ms(void) {
-  return dk_now_ms();
-}
+int64_t jd_mono_ms(void) { return dk_now_ms(); }
 
 struct timespec jd_mono_after(int64_t ms) {
   struct timespec ts;

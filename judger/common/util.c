@@ -13,8 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "common/util.h"
 #include "common/tmpfile.h"
+#include "common/util.h"
 
 static void to_hex(char *out, const unsigned char *md, size_t n) {
   static const char hex[] = "0123456789abcdef";
