@@ -369,7 +369,7 @@ static int start_up(jd_daemon *d, bool *stopped) {
   jd_sweep_startup(d);
   bool warned = false;
   int rc = jd_queue_setup(d->rq);
-  for (; rc == JD_REDIS_ECONN; rc = jd_queue_setup(d->rq)) {
+  for (; rc && jd_queue_lost(d->rq); rc = jd_queue_setup(d->rq)) {
     if (!warned)
       jd_log(JD_LOG_WARN, "redis.down", "%s; retrying with backoff", jd_queue_error(d->rq));
     warned = true;
@@ -447,8 +447,9 @@ static void read_loop(jd_daemon *d) {
     if (claim)
       next_claim = jd_mono_ms() + d->cfg.lease_ms / 2;
     int rc = read_round(d, free_slots, claim);
-    jd_dmetrics_redis_up(d->metrics, rc != JD_REDIS_ECONN);
-    if (rc == JD_REDIS_ECONN) {
+    bool lost = rc && jd_queue_lost(d->rq);
+    jd_dmetrics_redis_up(d->metrics, !lost);
+    if (lost) {
       if (!redis_down)
         jd_log(JD_LOG_WARN, "redis.down", "%s; running tasks go on, retrying with backoff",
                jd_queue_error(d->rq));

@@ -113,7 +113,7 @@ bool jd_daemon_redis_wait(jd_daemon *d, jd_queue *q, bool keep_on_stop);
 #define WITH_RETRY(rc, d, q, keep, call)                                                           \
   do {                                                                                             \
     (rc) = (call);                                                                                 \
-  } while ((rc) == JD_REDIS_ECONN && jd_daemon_redis_wait((d), (q), (keep)))
+  } while ((rc) && jd_queue_lost(q) && jd_daemon_redis_wait((d), (q), (keep)))
 
 /* ---- worker.c, keeper.c: thread bodies ------------------------------------ */
 

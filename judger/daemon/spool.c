@@ -86,11 +86,14 @@ static void spool_store_file(jd_daemon *d, const char *path) {
                        jget(o, "summary"),           jget(o, "result")};
   bool status_ok = jd_task_status_parse(&rec.status, jget(o, "status")) == 0;
   jd_store_outcome out = JD_STORE_REFUSED;
-  int rc = JD_REDIS_EPROTO;
-  if (rec.task_id && status_ok && rec.json)
+  bool complete = rec.task_id && status_ok && rec.json;
+  int rc = -1;
+  if (complete)
     WITH_RETRY(rc, d, d->rq, false,
                jd_queue_store_result(&out, d->rq, p, jget(o, "entry_id"), &rec));
-  if (rc == 0 || rc == JD_REDIS_EPROTO) {
+  /* Gone once stored, or when it can never be: incomplete, or an answer
+   * Redis will never give otherwise. */
+  if (!complete || rc == 0 || jd_queue_last(d->rq) == JD_REDIS_PROTO) {
     unlink(path);
     if (rc == 0)
       jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled",

@@ -22,13 +22,14 @@ void jd_entry_list_take(jd_entry_list *l, size_t i, jd_entry *out) {
   l->count--;
 }
 
+/* Appends entry id with its fields; 0, or -1 out of memory. */
 static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redisReply *fields,
                      size_t max_bytes) {
   if (l->count == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 8;
     jd_entry *items = realloc(l->items, cap * sizeof *items);
     if (!items)
-      return JD_REDIS_ENOMEM;
+      return -1;
     l->items = items;
     l->cap = cap;
   }
@@ -51,7 +52,7 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
           break;
         e->task_json = malloc(v->len + 1);
         if (!e->task_json)
-          return JD_REDIS_ENOMEM;
+          return -1;
         memcpy(e->task_json, v->str, v->len);
         e->task_json[v->len] = '\0';
         break;
@@ -63,20 +64,19 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
 }
 
 /* [[id, [f, v, ...]], ...] of one stream. */
-static int push_entries(jd_entry_list *out, const jd_queue *q, jd_priority p,
+static int push_entries(jd_entry_list *out, jd_queue *q, jd_priority p, const char *command,
                         const redisReply *arr) {
   if (!arr || arr->type != REDIS_REPLY_ARRAY)
-    return JD_REDIS_EPROTO;
+    return jd_queue_unexpected(q, command);
   for (size_t i = 0; i < arr->elements; i++) {
     const redisReply *e = arr->element[i];
     if (e->type == REDIS_REPLY_NIL)
       continue;
     if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || !jd_reply_str(e->element[0]))
-      return JD_REDIS_EPROTO;
-    int rc = list_push(out, p, e->element[0]->str, e->elements > 1 ? e->element[1] : NULL,
-                       q->entry_max_bytes);
-    if (rc)
-      return rc;
+      return jd_queue_unexpected(q, command);
+    if (list_push(out, p, e->element[0]->str, e->elements > 1 ? e->element[1] : NULL,
+                  q->entry_max_bytes))
+      return jd_queue_no_memory(q);
   }
   return 0;
 }
@@ -86,27 +86,21 @@ static int push_read_reply(jd_entry_list *out, jd_queue *q, const redisReply *re
   if (rep->type == REDIS_REPLY_NIL)
     return 0;
   if (rep->type != REDIS_REPLY_ARRAY)
-    return JD_REDIS_EPROTO;
+    return jd_queue_unexpected(q, "XREADGROUP");
   for (size_t i = 0; i < rep->elements; i++) {
     const redisReply *s = rep->element[i];
     if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || !jd_reply_str(s->element[0]))
-      return JD_REDIS_EPROTO;
+      return jd_queue_unexpected(q, "XREADGROUP");
     int p = -1;
     for (int k = 0; k < JD_PRIO_COUNT; k++)
       if (!strcmp(s->element[0]->str, q->stream[k]))
         p = k;
     if (p < 0)
-      return JD_REDIS_EPROTO;
-    int rc = push_entries(out, q, (jd_priority)p, s->element[1]);
-    if (rc)
-      return rc;
+      return jd_queue_unexpected(q, "XREADGROUP");
+    if (push_entries(out, q, (jd_priority)p, "XREADGROUP", s->element[1]))
+      return -1;
   }
   return 0;
-}
-
-/* The consumer group is gone: Redis restarted without its data. */
-static bool no_group(const jd_queue *q, int rc) {
-  return rc == JD_REDIS_EREPLY && !strncmp(jd_redis_error(q->r), "NOGROUP", 7);
 }
 
 /* Reads missing groups back into existence: Redis may have restarted
@@ -114,13 +108,14 @@ static bool no_group(const jd_queue *q, int rc) {
 static int read_cmd(jd_entry_list *out, jd_queue *q, long block_ms, int argc, const char **argv) {
   redisReply *rep = NULL;
   int rc = jd_redis_command_argv(&rep, q->r, block_ms, argc, argv, NULL);
-  if (no_group(q, rc)) {
+  /* NOGROUP: the consumer group is gone (Redis restarted without its data). */
+  if (rc && jd_queue_replied(q, "NOGROUP")) {
     rc = jd_queue_setup(q);
     if (!rc)
       rc = jd_redis_command_argv(&rep, q->r, block_ms, argc, argv, NULL);
   }
   if (rc)
-    return rc;
+    return -1;
   rc = push_read_reply(out, q, rep);
   freeReplyObject(rep);
   return rc;
@@ -171,21 +166,18 @@ int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t co
     const char *argv[] = {"XAUTOCLAIM", q->stream[p], q->group, q->consumer,
                           idle,         cursor,       "COUNT",  n};
     redisReply *rep = NULL;
-    int rc = jd_redis_command_argv(&rep, q->r, 0, 8, argv, NULL);
-    if (no_group(q, rc))
-      return jd_queue_setup(q);
-    if (rc)
-      return rc;
+    if (jd_redis_command_argv(&rep, q->r, 0, 8, argv, NULL))
+      return jd_queue_replied(q, "NOGROUP") ? jd_queue_setup(q) : -1;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || !jd_reply_str(rep->element[0])) {
       freeReplyObject(rep);
-      return JD_REDIS_EPROTO;
+      return jd_queue_unexpected(q, "XAUTOCLAIM");
     }
     size_t before = out->count;
-    rc = push_entries(out, q, p, rep->element[1]);
+    int rc = push_entries(out, q, p, "XAUTOCLAIM", rep->element[1]);
     snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
     freeReplyObject(rep);
     if (rc)
-      return rc;
+      return -1;
     size_t got = out->count - before;
     if (got >= want || !strcmp(cursor, "0-0"))
       break;

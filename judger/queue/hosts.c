@@ -36,25 +36,23 @@ static void strv_free(char **v) {
 int jd_queue_hosts_with_info(redisReply **members, redisReply ***infos, jd_queue *q) {
   *members = NULL;
   *infos = NULL;
-  int rc = jd_redis_command(members, q->r, "SMEMBERS %s", q->hosts);
-  if (rc)
-    return rc;
+  if (jd_redis_command(members, q->r, "SMEMBERS %s", q->hosts))
+    return -1;
   if ((*members)->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(*members);
     *members = NULL;
-    return JD_REDIS_EPROTO;
+    return jd_queue_unexpected(q, "SMEMBERS");
   }
   size_t n = (*members)->elements;
   *infos = calloc(n + 1, sizeof **infos);
   if (!*infos)
-    return JD_REDIS_ENOMEM;
+    return jd_queue_no_memory(q);
   for (size_t i = 0; i < n; i++) {
     char hk[KEY_MAX];
     const char *h = jd_reply_str((*members)->element[i]);
     jd_queue_host_key(hk, q, h ? h : "");
-    rc = jd_redis_command(&(*infos)[i], q->r, "GET %s", hk);
-    if (rc)
-      return rc;
+    if (jd_redis_command(&(*infos)[i], q->r, "GET %s", hk))
+      return -1;
   }
   return 0;
 }
@@ -78,7 +76,7 @@ int jd_queue_dead_hosts(char ***out, jd_queue *q) {
     goto cleanup;
   v = calloc(members->elements + 1, sizeof *v);
   if (!v) {
-    rc = JD_REDIS_ENOMEM;
+    rc = jd_queue_no_memory(q);
     goto cleanup;
   }
   size_t k = 0;
@@ -86,7 +84,7 @@ int jd_queue_dead_hosts(char ***out, jd_queue *q) {
     const char *h = jd_reply_str(members->element[i]);
     if (h && infos[i]->type == REDIS_REPLY_NIL && strcmp(h, q->consumer)) {
       if (!(v[k++] = strdup(h))) {
-        rc = JD_REDIS_ENOMEM;
+        rc = jd_queue_no_memory(q);
         goto cleanup;
       }
     }

@@ -21,18 +21,17 @@ int jd_priority_parse(jd_priority *out, const char *name) {
       *out = (jd_priority)i;
       return 0;
     }
-  return JD_REDIS_EINVAL;
+  return -1;
 }
 
 int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   *out = NULL;
   jd_queue *q = calloc(1, sizeof *q);
   if (!q)
-    return JD_REDIS_ENOMEM;
-  int rc = jd_redis_new(&q->r, opts->redis_url, &opts->redis);
-  if (rc) {
+    return -1;
+  if (jd_redis_new(&q->r, opts->redis_url, &opts->redis)) {
     free(q);
-    return rc;
+    return -1;
   }
   q->prefix = strdup(opts->prefix ? opts->prefix : "judger");
   q->group = strdup(opts->group ? opts->group : "judgers");
@@ -41,7 +40,7 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   q->entry_max_bytes = opts->entry_max_bytes ? opts->entry_max_bytes : JD_ENTRY_MAX_BYTES_DEFAULT;
   if (!q->prefix || !q->group || !q->consumer) {
     jd_queue_free(q);
-    return JD_REDIS_ENOMEM;
+    return -1;
   }
   for (int i = 0; i < JD_PRIO_COUNT; i++)
     snprintf(q->stream[i], KEY_MAX, "%s:q:%s", q->prefix, prio_names[i]);
@@ -65,7 +64,20 @@ void jd_queue_free(jd_queue *q) {
 
 jd_redis *jd_queue_redis(jd_queue *q) { return q->r; }
 int64_t jd_queue_backoff_ms(const jd_queue *q) { return jd_redis_backoff_ms(q->r); }
+jd_redis_failure jd_queue_last(const jd_queue *q) { return jd_redis_last(q->r); }
 const char *jd_queue_error(const jd_queue *q) { return jd_redis_error(q->r); }
+bool jd_queue_lost(const jd_queue *q) { return jd_redis_last(q->r) == JD_REDIS_CONN; }
+
+int jd_queue_unexpected(jd_queue *q, const char *command) {
+  return jd_redis_fail(q->r, JD_REDIS_PROTO, "%s: an answer of an unexpected shape", command);
+}
+
+int jd_queue_no_memory(jd_queue *q) { return jd_redis_fail(q->r, JD_REDIS_NOMEM, "out of memory"); }
+
+bool jd_queue_replied(const jd_queue *q, const char *code) {
+  return jd_redis_last(q->r) == JD_REDIS_REPLY &&
+         !strncmp(jd_redis_error(q->r), code, strlen(code));
+}
 
 void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host) {
   snprintf(out, KEY_MAX, "%s:host:%s", q->prefix, host);
@@ -91,7 +103,8 @@ int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
   int argc = 0;
   char nk[16];
   if (3 + nkeys + nargs > (int)(sizeof argv / sizeof argv[0]))
-    return JD_REDIS_EINVAL;
+    return jd_redis_fail(q->r, JD_REDIS_INVAL, "EVAL: %d keys and %d arguments, too many", nkeys,
+                         nargs);
   snprintf(nk, sizeof nk, "%d", nkeys);
   argv[argc++] = "EVAL";
   argv[argc++] = script;
@@ -107,10 +120,9 @@ int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
                       const char *const *keys, int nargs, const char *const *args) {
   *n = 0;
   redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
-  if (rc)
-    return rc;
-  rc = jd_reply_int(rep, n) ? JD_REDIS_EPROTO : 0;
+  if (jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args))
+    return -1;
+  int rc = jd_reply_int(rep, n) ? jd_queue_unexpected(q, "EVAL") : 0;
   freeReplyObject(rep);
   return rc;
 }
@@ -118,12 +130,11 @@ int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
 int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
                         const char *const *keys, int nargs, const char *const *args) {
   redisReply *rep = NULL;
-  int rc = jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args);
-  if (rc)
-    return rc;
+  if (jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args))
+    return -1;
   if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
     freeReplyObject(rep);
-    return JD_REDIS_EPROTO;
+    return jd_queue_unexpected(q, "EVAL");
   }
   for (size_t i = 0; i < m; i++)
     out[i] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer;
@@ -133,11 +144,9 @@ int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, in
 
 int jd_queue_setup(jd_queue *q) {
   for (int i = 0; i < JD_PRIO_COUNT; i++) {
-    int rc = jd_redis_command(NULL, q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream[i], q->group);
-    if (rc == JD_REDIS_EREPLY && !strncmp(jd_redis_error(q->r), "BUSYGROUP", 9))
-      rc = 0;
-    if (rc)
-      return rc;
+    if (jd_redis_command(NULL, q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream[i], q->group) &&
+        !jd_queue_replied(q, "BUSYGROUP"))
+      return -1;
   }
   return 0;
 }

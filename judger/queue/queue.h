@@ -3,8 +3,10 @@
  * results written exactly once. Keys and formats: docs/queue.md.
  *
  * A jd_queue owns one Redis connection and is used by one thread at a time.
- * Every function returns 0 or a JD_REDIS_* code (JD_REDIS_ECONN: Redis is
- * unreachable, retry after jd_queue_backoff_ms()).
+ * Every int function returns 0 or -1 (common/error.h); after a -1 the
+ * queue tells what kind of failure it was (jd_queue_last(); jd_queue_lost():
+ * Redis is unreachable, retry after jd_queue_backoff_ms()) and its message
+ * (jd_queue_error()).
  */
 #ifndef JD_QUEUE_H
 #define JD_QUEUE_H
@@ -24,6 +26,7 @@ typedef enum { JD_PRIO_BUILD = 0, JD_PRIO_MATCH = 1, JD_PRIO_AUTO = 2 } jd_prior
 
 /* "build", "match", "auto". */
 const char *jd_priority_name(jd_priority p);
+/* 0, or -1 when name is none of them (*out untouched). */
 int jd_priority_parse(jd_priority *out, const char *name);
 
 typedef struct jd_queue_opts {
@@ -40,12 +43,17 @@ typedef struct jd_queue_opts {
 
 typedef struct jd_queue jd_queue;
 
-/* No I/O happens here. The caller frees *out with jd_queue_free(). */
+/* No I/O happens here; -1 when out of memory or the URL is not one
+ * jd_redis_url_parse() takes. The caller frees *out with jd_queue_free(). */
 int jd_queue_new(jd_queue **out, const jd_queue_opts *opts);
 void jd_queue_free(jd_queue *q);
 jd_redis *jd_queue_redis(jd_queue *q);
 int64_t jd_queue_backoff_ms(const jd_queue *q);
+/* The last failure: its kind (the connection's, redis.h), its message,
+ * and whether it was the connection (Redis unreachable: retry later). */
+jd_redis_failure jd_queue_last(const jd_queue *q);
 const char *jd_queue_error(const jd_queue *q);
+bool jd_queue_lost(const jd_queue *q);
 
 /* Creates the consumer group on every stream (from the start, so entries
  * added before any judger ran are served); an existing group is fine. */
@@ -107,7 +115,7 @@ int jd_queue_ack(jd_queue *q, jd_priority p, const char *entry_id);
 
 #define JD_CLAIM_NONE 0LL /* no claim held (dead letters of malformed entries) */
 
-/* What jd_queue_begin found. */
+/* What jd_queue_begin found; begin.lua answers the name. */
 #define JD_BEGIN_MAP(XX)                                                                           \
   XX(RUN, "run", "the claim is ours: run it (attempt counted)")                                    \
   XX(DONE, "done", "a result is already stored: ack the entry without running")                    \
@@ -171,6 +179,7 @@ typedef struct jd_result_rec {
   const char *json;    /* the full result.json */
 } jd_result_rec;
 
+/* What jd_queue_store_result did; store.lua answers the name. */
 #define JD_STORE_MAP(XX)                                                                           \
   XX(WRITTEN, "written", "the result is stored, the entry acked")                                  \
   XX(ALREADY, "already there", "a result was already stored; the entry is acked all the same")     \

@@ -18,6 +18,16 @@ struct jd_queue {
   size_t entry_max_bytes;
 };
 
+/* Failures of the queue's own, kept by its connection (jd_queue_last()):
+ * an answer of another shape than the command's (JD_REDIS_PROTO, "<command>:
+ * an answer of an unexpected shape"), out of memory (JD_REDIS_NOMEM).
+ * Both return -1. */
+int jd_queue_unexpected(jd_queue *q, const char *command);
+int jd_queue_no_memory(jd_queue *q);
+/* Whether the last failure was an error reply starting with code
+ * ("NOGROUP", "BUSYGROUP"). */
+bool jd_queue_replied(const jd_queue *q, const char *code);
+
 /* <prefix>:host:<host id>, the host's heartbeat. */
 void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host);
 
@@ -34,20 +44,6 @@ void jd_task_keys_of(jd_task_keys *k, const jd_queue *q, const char *task_id);
 
 /* A claim token as script text ("" for JD_CLAIM_NONE). */
 void jd_claim_text(char out[24], long long claim);
-
-/* Lua: holds(claim key, status key, token) is true while the token is the
- * task's claim: the claim key holds it, or the key ran out but nobody took
- * the task since (the status record's "claim" is still this token, or the
- * record is gone with Redis' data). The fencing check of every write a run
- * makes; a token "" (JD_CLAIM_NONE) holds nothing. */
-#define JD_CLAIM_HOLDS_LUA                                                                         \
-  "local function holds(ck, sk, tok)\n"                                                            \
-  "  if tok == '' then return false end\n"                                                         \
-  "  local cur = redis.call('GET', ck)\n"                                                          \
-  "  if cur then return cur == tok end\n"                                                          \
-  "  local last = redis.call('HGET', sk, 'claim')\n"                                               \
-  "  return (not last) or last == tok\n"                                                           \
-  "end\n"
 
 /* Runs a Lua script (EVAL) with the given keys and arguments (C strings;
  * a NULL argument is sent as ""). *out as jd_redis_command_argv. */

@@ -18,8 +18,28 @@ struct jd_redis {
   long backoff_min_ms, backoff_max_ms;
   int64_t backoff_ms;  /* current delay; 0 after a success */
   int64_t next_try_ms; /* monotonic time before which no connect is tried */
+  jd_redis_failure last;
   char err[1024];
 };
+
+static const char *const failure_names[] = {
+#define JD_REDIS_FAILURE_NAME(code, name) name,
+    JD_REDIS_FAILURE_MAP(JD_REDIS_FAILURE_NAME)
+#undef JD_REDIS_FAILURE_NAME
+};
+
+const char *jd_redis_failure_name(jd_redis_failure f) {
+  return (unsigned)f < JD_REDIS_FAILURE_COUNT ? failure_names[f] : "?";
+}
+
+int jd_redis_fail(jd_redis *r, jd_redis_failure kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  va_end(ap);
+  r->last = kind;
+  return -1;
+}
 
 static struct timeval tv_of(long ms) {
   struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -77,18 +97,18 @@ static int parse_credentials(jd_redis_url *out, const char *p, const char *at) {
   const char *colon = memchr(p, ':', (size_t)(at - p));
   const char *pw = colon ? colon + 1 : p;
   if (colon && url_decode(out->user, sizeof out->user, p, (size_t)(colon - p)))
-    return JD_REDIS_EINVAL;
+    return -1;
   if (url_decode(out->password, sizeof out->password, pw, (size_t)(at - pw)))
-    return JD_REDIS_EINVAL;
+    return -1;
   /* A user needs a password: AUTH takes both or the password alone. */
-  return out->user[0] && !out->password[0] ? JD_REDIS_EINVAL : JD_REDIS_OK;
+  return out->user[0] && !out->password[0] ? -1 : 0;
 }
 
 int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   memset(out, 0, sizeof *out);
   out->port = 6379;
   if (!url)
-    return JD_REDIS_EINVAL;
+    return -1;
   if (!strncmp(url, "unix://", 7)) {
     const char *p = url + 7;
     const char *q = strchr(p, '?');
@@ -96,26 +116,26 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
     const char *at = memchr(p, '@', n);
     if (at) {
       if (parse_credentials(out, p, at))
-        return JD_REDIS_EINVAL;
+        return -1;
       n -= (size_t)(at + 1 - p);
       p = at + 1;
     }
     if (n == 0 || p[0] != '/' || n >= sizeof out->path)
-      return JD_REDIS_EINVAL;
+      return -1;
     memcpy(out->path, p, n);
     if (q) {
       if (strncmp(q, "?db=", 4) || parse_int(q + 4, strlen(q + 4), 0, 1 << 20, &out->db))
-        return JD_REDIS_EINVAL;
+        return -1;
     }
-    return JD_REDIS_OK;
+    return 0;
   }
   if (strncmp(url, "redis://", 8))
-    return JD_REDIS_EINVAL;
+    return -1;
   const char *p = url + 8;
   const char *at = strrchr(p, '@');
   if (at) {
     if (parse_credentials(out, p, at))
-      return JD_REDIS_EINVAL;
+      return -1;
     p = at + 1;
   }
   const char *slash = strchr(p, '/');
@@ -123,23 +143,23 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   const char *colon = memchr(p, ':', hostport);
   size_t hn = colon ? (size_t)(colon - p) : hostport;
   if (hn == 0 || hn >= sizeof out->host)
-    return JD_REDIS_EINVAL;
+    return -1;
   memcpy(out->host, p, hn);
   if (colon && parse_int(colon + 1, hostport - hn - 1, 1, 65535, &out->port))
-    return JD_REDIS_EINVAL;
+    return -1;
   if (slash && slash[1] && parse_int(slash + 1, strlen(slash + 1), 0, 1 << 20, &out->db))
-    return JD_REDIS_EINVAL;
-  return JD_REDIS_OK;
+    return -1;
+  return 0;
 }
 
 int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
   *out = NULL;
   jd_redis *r = calloc(1, sizeof *r);
   if (!r)
-    return JD_REDIS_ENOMEM;
+    return -1;
   if (jd_redis_url_parse(&r->url, url)) {
     free(r);
-    return JD_REDIS_EINVAL;
+    return -1;
   }
   jd_redis_opts o = {0};
   if (opts)
@@ -159,7 +179,7 @@ int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
              r->url.db);
   snprintf(r->err, sizeof r->err, "not connected");
   *out = r;
-  return JD_REDIS_OK;
+  return 0;
 }
 
 void jd_redis_free(jd_redis *r) {
@@ -185,9 +205,13 @@ int64_t jd_redis_backoff_ms(const jd_redis *r) {
   return left > 0 ? left : 0;
 }
 
-static void failed(jd_redis *r) {
+/* A connection that failed: the next try waits; returns -1 (JD_REDIS_CONN,
+ * with r->err already set). */
+static int failed(jd_redis *r) {
   r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, r->backoff_max_ms);
   r->next_try_ms = jd_mono_ms() + r->backoff_ms;
+  r->last = JD_REDIS_CONN;
+  return -1;
 }
 
 /* Runs a command on a fresh connection before it is handed out (AUTH,
@@ -212,22 +236,22 @@ static int setup_command(jd_redis *r, const char *what, const char *fmt, ...) {
 
 int jd_redis_connect(jd_redis *r) {
   if (r->c)
-    return JD_REDIS_OK;
-  if (jd_redis_backoff_ms(r) > 0)
-    return JD_REDIS_ECONN;
+    return 0;
+  if (jd_redis_backoff_ms(r) > 0) {
+    r->last = JD_REDIS_CONN;
+    return -1;
+  }
   struct timeval ctv = tv_of(r->connect_timeout_ms);
   redisContext *c = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, ctv)
                                    : redisConnectWithTimeout(r->url.host, r->url.port, ctv);
   if (!c) {
     snprintf(r->err, sizeof r->err, "connect %s: out of memory", r->display);
-    failed(r);
-    return JD_REDIS_ECONN;
+    return failed(r);
   }
   if (c->err) {
     snprintf(r->err, sizeof r->err, "connect %s: %s", r->display, c->errstr);
     redisFree(c);
-    failed(r);
-    return JD_REDIS_ECONN;
+    return failed(r);
   }
   r->c = c;
   if (redisSetTimeout(c, tv_of(r->io_timeout_ms)) != REDIS_OK) {
@@ -246,42 +270,40 @@ int jd_redis_connect(jd_redis *r) {
     goto fail;
   r->backoff_ms = 0;
   r->next_try_ms = 0;
-  return JD_REDIS_OK;
+  return 0;
 fail:
   disconnect(r);
-  failed(r);
-  return JD_REDIS_ECONN;
+  return failed(r);
 }
 
-/* Turns hiredis's answer into our code; frees error replies. */
+/* Turns hiredis's answer into 0 or -1 with the failure's kind; frees
+ * error replies. */
 static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
   if (!rep) {
     snprintf(r->err, sizeof r->err, "%s: %s", r->display,
              r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
     /* A broken context cannot be reused: drop it and reconnect later. */
     disconnect(r);
-    failed(r);
-    return JD_REDIS_ECONN;
+    return failed(r);
   }
   if (rep->type == REDIS_REPLY_ERROR) {
-    snprintf(r->err, sizeof r->err, "%s", rep->str ? rep->str : "error reply");
+    jd_redis_fail(r, JD_REDIS_REPLY, "%s", rep->str ? rep->str : "error reply");
     freeReplyObject(rep);
-    return JD_REDIS_EREPLY;
+    return -1;
   }
   if (out)
     *out = rep;
   else
     freeReplyObject(rep);
-  return JD_REDIS_OK;
+  return 0;
 }
 
 int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
                           const size_t *lens) {
   if (out)
     *out = NULL;
-  int rc = jd_redis_connect(r);
-  if (rc)
-    return rc;
+  if (jd_redis_connect(r))
+    return -1;
   if (block_ms > 0)
     redisSetTimeout(r->c, tv_of(r->io_timeout_ms + block_ms));
   redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
@@ -293,9 +315,8 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
   if (out)
     *out = NULL;
-  int rc = jd_redis_connect(r);
-  if (rc)
-    return rc;
+  if (jd_redis_connect(r))
+    return -1;
   va_list ap;
   va_start(ap, fmt);
   redisReply *rep = redisvCommand(r->c, fmt, ap);
@@ -303,6 +324,7 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
   return take_reply(out, r, rep);
 }
 
+jd_redis_failure jd_redis_last(const jd_redis *r) { return r->last; }
 const char *jd_redis_error(const jd_redis *r) { return r->err; }
 const char *jd_redis_display_url(const jd_redis *r) { return r->display; }
 

@@ -6,9 +6,13 @@
  *
  * Every command goes through jd_redis_command*(): when the connection is
  * down it is re-established first (unless the backoff delay has not passed
- * yet); an I/O failure drops the connection and returns JD_REDIS_ECONN, so
- * the caller decides whether to retry (jd_redis_backoff_ms() tells how long
- * to wait).
+ * yet); an I/O failure drops the connection and returns -1 with
+ * jd_redis_last() == JD_REDIS_CONN, so the caller decides whether to retry
+ * (jd_redis_backoff_ms() tells how long to wait).
+ *
+ * Errors (common/error.h, rule 4): every int function returns 0 or -1; the
+ * connection keeps the kind of its last failure (jd_redis_last()) and its
+ * message (jd_redis_error()).
  */
 #ifndef JD_REDIS_H
 #define JD_REDIS_H
@@ -20,14 +24,24 @@
 
 #include <hiredis/hiredis.h>
 
-enum {
-  JD_REDIS_OK = 0,
-  JD_REDIS_EINVAL = -1, /* bad URL or argument */
-  JD_REDIS_ECONN = -2,  /* cannot connect, or the connection broke (retry later) */
-  JD_REDIS_EREPLY = -3, /* Redis answered with an error reply (see jd_redis_error) */
-  JD_REDIS_ENOMEM = -4,
-  JD_REDIS_EPROTO = -5, /* an answer of an unexpected shape */
-};
+/* The kind of a connection's last failure: one list gives the enum and
+ * its name. */
+#define JD_REDIS_FAILURE_MAP(XX)                                                                   \
+  XX(NONE, "none")         /* no failure yet */                                                    \
+  XX(INVAL, "invalid")     /* a bad argument (too many for one command) */                         \
+  XX(CONN, "connection")   /* cannot connect, or the connection broke: retry later */              \
+  XX(REPLY, "error reply") /* Redis answered with an error reply (see jd_redis_error) */           \
+  XX(NOMEM, "out of memory")                                                                       \
+  XX(PROTO, "protocol") /* an answer of an unexpected shape */
+
+typedef enum jd_redis_failure {
+#define JD_REDIS_FAILURE_ENUM(code, name) JD_REDIS_##code,
+  JD_REDIS_FAILURE_MAP(JD_REDIS_FAILURE_ENUM)
+#undef JD_REDIS_FAILURE_ENUM
+      JD_REDIS_FAILURE_COUNT
+} jd_redis_failure;
+
+const char *jd_redis_failure_name(jd_redis_failure f);
 
 /* redis://[[user]:password@]host[:port][/db] or
  * unix://[[user]:password@]/path/to/sock[?db=N]. "user:password@" is a
@@ -43,6 +57,7 @@ typedef struct jd_redis_url {
   int db;
 } jd_redis_url;
 
+/* 0, or -1 when the URL is not of these forms. */
 int jd_redis_url_parse(jd_redis_url *out, const char *url);
 /* The forms jd_redis_url_parse() takes, for messages: a bad URL is never
  * echoed (it may hold a password). */
@@ -59,12 +74,13 @@ typedef struct jd_redis_opts {
 typedef struct jd_redis jd_redis;
 
 /* Parses the URL and makes the handle; no I/O happens here. opts may be
- * NULL. The caller frees it with jd_redis_free(). */
+ * NULL. -1 when out of memory or the URL is not one jd_redis_url_parse()
+ * takes. The caller frees it with jd_redis_free(). */
 int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts);
 void jd_redis_free(jd_redis *r);
 
-/* Connects now if not connected (AUTH and SELECT included). Returns
- * JD_REDIS_ECONN without trying when the backoff delay has not passed. */
+/* Connects now if not connected (AUTH and SELECT included). Returns -1
+ * (JD_REDIS_CONN) without trying when the backoff delay has not passed. */
 int jd_redis_connect(jd_redis *r);
 bool jd_redis_connected(const jd_redis *r);
 
@@ -73,16 +89,24 @@ int64_t jd_redis_backoff_ms(const jd_redis *r);
 
 /* Runs one command given as argv (lens may be NULL for C strings). On
  * success *out (may be NULL to discard) is the reply; the caller frees it
- * with freeReplyObject(). An error reply returns JD_REDIS_EREPLY with the
- * message in jd_redis_error(); *out is then NULL. block_ms > 0 extends the
+ * with freeReplyObject(). An error reply returns -1 (JD_REDIS_REPLY) with
+ * the message in jd_redis_error(); *out is then NULL. block_ms > 0 extends the
  * I/O timeout for a blocking command by that much. */
 int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
                           const size_t *lens);
 /* printf-like form of hiredis (%s, %b, %d...). */
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...);
 
-/* The last error's text (connection or reply); never NULL. */
+/* The kind of the last failure (JD_REDIS_NONE before any): what a -1 of
+ * this connection was. Not reset by a success. */
+jd_redis_failure jd_redis_last(const jd_redis *r);
+/* The last failure's text (connection, reply or answer); never NULL. */
 const char *jd_redis_error(const jd_redis *r);
+/* Records a failure found by a layer above in what this connection
+ * answered (JD_REDIS_PROTO, JD_REDIS_NOMEM...): its kind and message, as
+ * jd_redis_last() and jd_redis_error() then tell. Returns -1. */
+int jd_redis_fail(jd_redis *r, jd_redis_failure kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The URL with the password masked, for logs. */
 const char *jd_redis_display_url(const jd_redis *r);
 

@@ -1,10 +1,12 @@
 /* Submitting tasks, dead letters and results written exactly once (see
- * queue.h and docs/queue.md). */
+ * queue.h and docs/queue.md). The scripts are judger/queue/lua/dead.lua
+ * and store.lua (scripts.h): keys and arguments in the order they name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "queue/queue_internal.h"
+#include "queue/scripts.h"
 
 /* Results and dead letters are capped (approximately) so Redis memory stays
  * bounded; the full result.json lives in its own key. */
@@ -12,26 +14,6 @@
 #define DEAD_MAXLEN "10000"
 
 /* ---- dead letters and results ----------------------------------------- */
-
-/* KEYS = dead stream, status key (or ""), source stream, claim key;
- * ARGV = group, entry id, task id, reason, attempts, host, task, now,
- *        priority, maxlen, token ("" for an entry that never ran). */
-static const char dead_lua[] = JD_CLAIM_HOLDS_LUA
-    "if ARGV[11] ~= '' then\n"
-    "  if not holds(KEYS[4], KEYS[2], ARGV[11]) then return 0 end\n"
-    "  redis.call('DEL', KEYS[4])\n"
-    "  redis.call('HSET', KEYS[2], 'claim', '')\n"
-    "end\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[3],\n"
-    "  'priority', ARGV[9], 'entry_id', ARGV[2], 'reason', ARGV[4], 'attempts', ARGV[5],\n"
-    "  'host', ARGV[6], 'time_ms', ARGV[8], 'task', ARGV[7])\n"
-    "if ARGV[3] ~= '' then\n"
-    "  redis.call('HSET', KEYS[2], 'state', 'dead', 'reason', ARGV[4], 'host', ARGV[6],\n"
-    "    'updated_ms', ARGV[8])\n"
-    "end\n"
-    "pcall(redis.call, 'XACK', KEYS[3], ARGV[1], ARGV[2])\n"
-    "redis.call('XDEL', KEYS[3], ARGV[2])\n"
-    "return 1\n";
 
 int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_id, long long claim,
                   const char *reason, int attempts) {
@@ -55,7 +37,7 @@ int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_i
                         DEAD_MAXLEN,
                         tok};
   long long n = 0;
-  int rc = jd_queue_eval_int(&n, q, dead_lua, 4, keys, 11, args);
+  int rc = jd_queue_eval_int(&n, q, jd_lua_dead, 4, keys, 11, args);
   if (held)
     *held = !rc && n == 1;
   return rc;
@@ -70,29 +52,6 @@ static const char *const store_names[] = {
 const char *jd_store_outcome_name(jd_store_outcome o) {
   return (unsigned)o < JD_STORE_COUNT ? store_names[o] : "?";
 }
-
-/* KEYS = result key, results stream, status key, source stream, claim key;
- * ARGV = result, task id, attempt, host, status, summary, group, entry id,
- *        now, maxlen, token. Returns a jd_store_outcome. */
-static const char store_lua[] = JD_CLAIM_HOLDS_LUA
-    "if redis.call('EXISTS', KEYS[1]) == 0 and not holds(KEYS[5], KEYS[3], ARGV[11]) then\n"
-    "  return 2\n"
-    "end\n"
-    "local out = 1\n"
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
-    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'task_id', ARGV[2],\n"
-    "    'attempt', ARGV[3], 'host', ARGV[4], 'status', ARGV[5], 'summary', ARGV[6])\n"
-    "  redis.call('HSET', KEYS[3], 'state', 'finished', 'status', ARGV[5], 'host', ARGV[4],\n"
-    "    'attempt', ARGV[3], 'summary', ARGV[6], 'finished_ms', ARGV[9], 'updated_ms', ARGV[9],\n"
-    "    'claim', '')\n"
-    "  redis.call('DEL', KEYS[5])\n"
-    "  out = 0\n"
-    "end\n"
-    "if ARGV[8] ~= '' then\n"
-    "  pcall(redis.call, 'XACK', KEYS[4], ARGV[7], ARGV[8])\n"
-    "  redis.call('XDEL', KEYS[4], ARGV[8])\n"
-    "end\n"
-    "return out\n";
 
 int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, const char *entry_id,
                           const jd_result_rec *rec) {
@@ -114,13 +73,18 @@ int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, con
                         k.now,
                         RESULTS_MAXLEN,
                         tok};
-  long long n = 0;
-  int rc = jd_queue_eval_int(&n, q, store_lua, 5, keys, 11, args);
-  if (!rc && (n < 0 || n >= JD_STORE_COUNT))
-    rc = JD_REDIS_EPROTO;
-  if (!rc)
-    *out = (jd_store_outcome)n;
-  return rc;
+  redisReply *rep = NULL;
+  if (jd_queue_eval(&rep, q, jd_lua_store, 5, keys, 11, args))
+    return -1;
+  int o = -1;
+  for (int i = 0; i < JD_STORE_COUNT && jd_reply_str(rep); i++)
+    if (!strcmp(rep->str, store_names[i]))
+      o = i;
+  freeReplyObject(rep);
+  if (o < 0)
+    return jd_queue_unexpected(q, "EVAL store");
+  *out = (jd_store_outcome)o;
+  return 0;
 }
 
 int jd_queue_get_result(char **json, jd_queue *q, const char *task_id) {
@@ -128,13 +92,13 @@ int jd_queue_get_result(char **json, jd_queue *q, const char *task_id) {
   jd_task_keys k;
   jd_task_keys_of(&k, q, task_id);
   redisReply *rep = NULL;
-  int rc = jd_redis_command(&rep, q->r, "GET %s", k.result);
-  if (rc)
-    return rc;
+  if (jd_redis_command(&rep, q->r, "GET %s", k.result))
+    return -1;
+  int rc = 0;
   if (rep->type == REDIS_REPLY_STRING) {
     *json = strdup(rep->str);
     if (!*json)
-      rc = JD_REDIS_ENOMEM;
+      rc = jd_queue_no_memory(q);
   }
   freeReplyObject(rep);
   return rc;
@@ -151,24 +115,18 @@ int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
   /* The status record says queued before the entry exists: written after
    * it, it overwrote the `running` of a daemon that had taken the entry in
    * between. The entry id is added once known (that field alone). */
-  int rc = record ? jd_redis_command(NULL, q->r, "HSET %s state queued priority %s queued_ms %s",
-                                     k.status, jd_priority_name(p), k.now)
-                  : 0;
-  if (rc)
-    return rc;
+  if (record && jd_redis_command(NULL, q->r, "HSET %s state queued priority %s queued_ms %s",
+                                 k.status, jd_priority_name(p), k.now))
+    return -1;
   redisReply *rep = NULL;
-  rc = jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json);
-  if (rc)
-    return rc;
+  if (jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json))
+    return -1;
   char entry[48];
   snprintf(entry, sizeof entry, "%s", jd_reply_str(rep) ? rep->str : "");
   freeReplyObject(rep);
-  if (record) {
-    rc = jd_redis_command(NULL, q->r, "HSET %s entry %s", k.status, entry);
-    if (rc)
-      return rc;
-  }
+  if (record && jd_redis_command(NULL, q->r, "HSET %s entry %s", k.status, entry))
+    return -1;
   if (id && !(*id = strdup(entry)))
-    return JD_REDIS_ENOMEM;
+    return jd_queue_no_memory(q);
   return 0;
 }

@@ -39,16 +39,14 @@ static int status_streams(json_object *root, jd_queue *q) {
   for (int i = 0; i < JD_PRIO_COUNT; i++) {
     long long len = 0, pending = 0;
     redisReply *rep = NULL;
-    int rc = jd_redis_command(&rep, q->r, "XLEN %s", q->stream[i]);
-    if (rc)
-      return rc;
+    if (jd_redis_command(&rep, q->r, "XLEN %s", q->stream[i]))
+      return -1;
     jd_reply_int(rep, &len);
     freeReplyObject(rep);
-    rc = jd_redis_command(&rep, q->r, "XPENDING %s %s", q->stream[i], q->group);
-    if (rc == JD_REDIS_EREPLY) /* no group yet: nothing pending */
-      rc = 0;
-    else if (rc)
-      return rc;
+    /* An error reply: no group yet, nothing pending. */
+    if (jd_redis_command(&rep, q->r, "XPENDING %s %s", q->stream[i], q->group) &&
+        jd_queue_last(q) != JD_REDIS_REPLY)
+      return -1;
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
       jd_reply_int(rep->element[0], &pending);
       const redisReply *cons = rep->element[3];
@@ -112,17 +110,15 @@ static int status_dead(json_object *root, jd_queue *q, size_t dead_max) {
   json_object_object_add(root, "dead", dead);
   redisReply *rep = NULL;
   long long len = 0;
-  int rc = jd_redis_command(&rep, q->r, "XLEN %s", q->dead);
-  if (rc)
-    return rc;
+  if (jd_redis_command(&rep, q->r, "XLEN %s", q->dead))
+    return -1;
   jd_reply_int(rep, &len);
   freeReplyObject(rep);
   json_object_object_add(root, "dead_total", json_object_new_int64(len));
   char count[24];
   snprintf(count, sizeof count, "%zu", dead_max ? dead_max : 1);
-  rc = jd_redis_command(&rep, q->r, "XREVRANGE %s + - COUNT %s", q->dead, count);
-  if (rc)
-    return rc;
+  if (jd_redis_command(&rep, q->r, "XREVRANGE %s + - COUNT %s", q->dead, count))
+    return -1;
   if (rep->type == REDIS_REPLY_ARRAY)
     for (size_t i = 0; i < rep->elements && dead_max; i++) {
       const redisReply *e = rep->element[i];
@@ -151,7 +147,7 @@ int jd_queue_status_json(char **out, jd_queue *q, size_t dead_max) {
     *out = strdup(
         json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
     if (!*out)
-      rc = JD_REDIS_ENOMEM;
+      rc = jd_queue_no_memory(q);
   }
   json_object_put(root);
   return rc;
@@ -163,9 +159,8 @@ int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id
   jd_task_keys k;
   jd_task_keys_of(&k, q, task_id);
   redisReply *rep = NULL;
-  int rc = jd_redis_command(&rep, q->r, "HGETALL %s", k.status);
-  if (rc)
-    return rc;
+  if (jd_redis_command(&rep, q->r, "HGETALL %s", k.status))
+    return -1;
   json_object *o = json_object_new_object();
   json_object *rec = flat_to_object(rep);
   freeReplyObject(rep);
@@ -173,7 +168,7 @@ int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id
   *found = json_object_object_length(rec) > 0;
   json_object_object_add(o, "status", rec);
   char *result = NULL;
-  rc = jd_queue_get_result(&result, q, task_id);
+  int rc = jd_queue_get_result(&result, q, task_id);
   if (!rc && result) {
     json_object *r = json_tokener_parse(result);
     json_object_object_add(o, "result", r ? r : json_object_new_string(result));
@@ -184,7 +179,7 @@ int jd_queue_task_json(char **out, bool *found, jd_queue *q, const char *task_id
     *out = strdup(
         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
     if (!*out)
-      rc = JD_REDIS_ENOMEM;
+      rc = jd_queue_no_memory(q);
   }
   json_object_put(o);
   return rc;

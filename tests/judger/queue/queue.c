@@ -414,7 +414,8 @@ Test(queue, host_registry_expires, .init = up, .fini = down) {
 Test(queue, redis_without_its_data_gets_groups_back, .init = up, .fini = down) {
   jd_queue *q = open_q("h1", 1000);
   /* The queue's user may not flush: the operator's does. */
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "FLUSHALL"), JD_REDIS_EREPLY);
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "FLUSHALL"), -1);
+  cr_assert_eq(jd_queue_last(q), JD_REDIS_REPLY);
   jd_redis *admin = NULL;
   cr_assert_eq(jd_redis_new(&admin, srv->url, NULL), 0);
   cr_assert_eq(jd_redis_command(NULL, admin, "FLUSHALL"), 0, "%s", jd_redis_error(admin));
@@ -467,10 +468,13 @@ Test(queue, the_acl_user_is_held_to_its_prefix_and_a_wrong_password_is_refused, 
   jd_redis *r = jd_queue_redis(q);
   cr_assert_eq(jd_redis_command(NULL, r, "SET %s %s", "judger:ok", "1"), 0, "%s",
                jd_redis_error(r));
-  cr_assert_eq(jd_redis_command(NULL, r, "SET %s %s", "other:key", "1"), JD_REDIS_EREPLY);
+  cr_assert_eq(jd_redis_command(NULL, r, "SET %s %s", "other:key", "1"), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_REPLY);
   cr_assert(strstr(jd_redis_error(r), "NOPERM"), "%s", jd_redis_error(r));
-  cr_assert_eq(jd_redis_command(NULL, r, "CONFIG GET %s", "dir"), JD_REDIS_EREPLY);
-  cr_assert_eq(jd_redis_command(NULL, r, "KEYS %s", "*"), JD_REDIS_EREPLY);
+  cr_assert_eq(jd_redis_command(NULL, r, "CONFIG GET %s", "dir"), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_REPLY);
+  cr_assert_eq(jd_redis_command(NULL, r, "KEYS %s", "*"), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_REPLY);
   jd_queue_free(q);
 
   char bad[128];
@@ -478,7 +482,8 @@ Test(queue, the_acl_user_is_held_to_its_prefix_and_a_wrong_password_is_refused, 
   jd_queue *w = NULL;
   jd_queue_opts o = {.redis_url = bad, .consumer = "h2"};
   cr_assert_eq(jd_queue_new(&w, &o), 0);
-  cr_assert_eq(jd_queue_setup(w), JD_REDIS_ECONN);
+  cr_assert_eq(jd_queue_setup(w), -1);
+  cr_assert(jd_queue_lost(w));
   cr_assert(strstr(jd_queue_error(w), "WRONGPASS"), "%s", jd_queue_error(w));
   /* The password never shows in what the judger prints. */
   cr_assert(!strstr(jd_queue_error(w), "wrong@"), "%s", jd_queue_error(w));

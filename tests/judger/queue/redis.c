@@ -21,10 +21,10 @@ Test(redis, url_forms_parse) {
   cr_assert_eq(jd_redis_url_parse(&u, "unix:///run/redis.sock?db=2"), 0);
   cr_assert_str_eq(u.path, "/run/redis.sock");
   cr_assert_eq(u.db, 2);
-  cr_assert_eq(jd_redis_url_parse(&u, "http://x"), JD_REDIS_EINVAL);
-  cr_assert_eq(jd_redis_url_parse(&u, "redis://h:99999"), JD_REDIS_EINVAL);
-  cr_assert_eq(jd_redis_url_parse(&u, "redis://:7/1"), JD_REDIS_EINVAL);
-  cr_assert_eq(jd_redis_url_parse(&u, "unix://relative"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "http://x"), -1);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://h:99999"), -1);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://:7/1"), -1);
+  cr_assert_eq(jd_redis_url_parse(&u, "unix://relative"), -1);
 }
 
 Test(redis, acl_users_and_escaped_passwords_parse) {
@@ -45,9 +45,9 @@ Test(redis, acl_users_and_escaped_passwords_parse) {
   cr_assert_str_eq(u.path, "/run/redis.sock");
   cr_assert_eq(u.db, 1);
   /* A user without a password, bad escapes, an escaped NUL: refused. */
-  cr_assert_eq(jd_redis_url_parse(&u, "redis://judger-a:@host"), JD_REDIS_EINVAL);
-  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%4@host"), JD_REDIS_EINVAL);
-  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%00@host"), JD_REDIS_EINVAL);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://judger-a:@host"), -1);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%4@host"), -1);
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://u:p%00@host"), -1);
 }
 
 Test(redis, the_display_url_names_the_user_never_the_password) {
@@ -68,7 +68,8 @@ Test(redis, unix_socket_and_db_select) {
   cr_assert_eq(jd_redis_command(&rep, r, "CLIENT INFO"), 0, "%s", jd_redis_error(r));
   cr_assert(strstr(rep->str, "db=3"), "%s", rep->str);
   freeReplyObject(rep);
-  cr_assert_eq(jd_redis_command(NULL, r, "NOSUCHCOMMAND"), JD_REDIS_EREPLY);
+  cr_assert_eq(jd_redis_command(NULL, r, "NOSUCHCOMMAND"), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_REPLY);
   cr_assert(strstr(jd_redis_error(r), "unknown command"));
   jd_redis_free(r);
   t_redis_stop(srv);
@@ -81,15 +82,17 @@ Test(redis, reconnects_after_a_restart_with_backoff) {
   cr_assert_eq(jd_redis_new(&r, srv->url, &o), 0);
   cr_assert_eq(jd_redis_command(NULL, r, "SET k before"), 0);
   t_redis_kill(srv);
-  cr_assert_eq(jd_redis_command(NULL, r, "GET k"), JD_REDIS_ECONN);
+  cr_assert_eq(jd_redis_command(NULL, r, "GET k"), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
   cr_assert(!jd_redis_connected(r));
   /* Within the backoff delay no connection is even tried. */
   cr_assert(jd_redis_backoff_ms(r) > 0);
-  cr_assert_eq(jd_redis_connect(r), JD_REDIS_ECONN);
+  cr_assert_eq(jd_redis_connect(r), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
   t_redis_resume(srv);
   redisReply *rep = NULL;
-  int rc = JD_REDIS_ECONN;
-  for (int i = 0; i < 100 && rc == JD_REDIS_ECONN; i++) {
+  int rc = -1;
+  for (int i = 0; i < 100 && rc && jd_redis_last(r) == JD_REDIS_CONN; i++) {
     usleep(50000);
     rc = jd_redis_command(&rep, r, "GET k");
   }
