@@ -18,14 +18,25 @@ root=$PWD
 spec=${1:-samples/specs/tron-2p.json}
 out=${2:-$(mktemp -d /tmp/judger-sample.XXXXXX)}
 
+# One line per step here; what the steps print (the compiler's warnings,
+# debootstrap's ~200 "I: Retrieving ..." lines) goes to this log, whose end
+# is shown when a step fails.
+log=$(mktemp --suffix=.log /tmp/judger-sample-setup.XXXXXX)
+failed() {
+  echo "run-sample: $1 failed (exit $2); the end of $log:" >&2
+  tail -n 20 "$log" >&2
+  exit "$2"
+}
+
 bash images/setup-host.sh
 
-echo "run-sample: building judger"
-cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" --target judger >/dev/null
+echo "run-sample: building judger (log: $log)"
+{ cmake -S . -B build && cmake --build build -j"$(nproc)" --target judger; } >>"$log" 2>&1 ||
+  failed "building judger" $?
 
-echo "run-sample: making sure the Debian base image exists (slow the first time)"
-build/bin/judger build --base-image
+echo "run-sample: making sure the Debian base image exists (about a minute the first time; log: $log)"
+base=$(build/bin/judger build --base-image 2>>"$log") || failed "judger build --base-image" $?
+echo "run-sample: $base"
 
 # The spec names its programs by directory: this host lets a spec name
 # the samples' (by default only the judger's own builds; docs/security.md).

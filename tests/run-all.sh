@@ -7,6 +7,19 @@ cd "$(dirname "$0")/.."
 
 bash images/setup-host.sh
 
+# The sidecar engines the tests start (images/engines/sidecar.sh) are
+# stopped when this script ends, passed or failed: their image and data
+# volumes stay, so the next run starts them again in about 3 s each.
+# JUDGER_KEEP_SIDECARS=1 leaves them running.
+stop_sidecars() {
+  [ "${JUDGER_KEEP_SIDECARS:-0}" = 1 ] && return 0
+  local engine engines=${JUDGER_ENGINES:-host;trixie;containerd}
+  for engine in ${engines//;/ }; do
+    [ "$engine" = host ] || bash images/engines/sidecar.sh stop "$engine"
+  done
+}
+trap stop_sidecars EXIT
+
 jobs=$(nproc)
 # The engine tests run on every engine of JUDGER_ENGINES: the host's 20.10
 # and the trixie 26.1 sidecars (images/engines/sidecar.sh, started by the

@@ -7,7 +7,7 @@
 #   images/engines/sidecar.sh image               # judger/engine:trixie, once per host
 #   images/engines/sidecar.sh start NAME [--min-api V] [--containerd]
 #   images/engines/sidecar.sh host NAME           # prints its DOCKER_HOST
-#   images/engines/sidecar.sh stop NAME
+#   images/engines/sidecar.sh stop NAME           # removes the container; its volume stays
 #
 # The image is `debootstrap --variant=minbase --include=docker.io trixie`
 # imported as is (no build step: ~40 s, then cached by tag, so later runs
@@ -16,7 +16,9 @@
 # /work/shared/docs/environment.md): overlay2 storage on its volume, vfs
 # where that is refused (the containerd store: its "native" snapshotter),
 # remounted cgroup v1 controllers and /proc/sys.
-# Its /var/lib/docker is a named volume, so test images stay between runs.
+# Its /var/lib/docker is a named volume, so test images stay between runs:
+# a start after a stop takes about 3 s (tests/run-all.sh stops the sidecars
+# when it ends, unless JUDGER_KEEP_SIDECARS=1).
 # Paths tests bind-mount into containers (/tmp, /var/tmp, /var/lib/judger,
 # the source tree) are shared at the same place.
 # Env: JUDGER_DEBIAN_MIRROR (default http://deb.debian.org/debian),
