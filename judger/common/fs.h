@@ -8,6 +8,9 @@
  * (ESTALE), never a walk somewhere else. It does not cross into another
  * file system (EXDEV). Every path a caller gives (the root of a tree) is the
  * judger's own: its last component is opened without following a link.
+ *
+ * fs.c: the walk, making directories, removing, listing, owners;
+ * fs_copy.c: the caps on a program's tree and the capped copy.
  */
 #ifndef JD_FS_H
 #define JD_FS_H
