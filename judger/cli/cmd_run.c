@@ -102,43 +102,58 @@ typedef struct progress {
   bool printed; /* the result is out (before the match's teardown) */
 } progress;
 
-static void on_progress(void *ud, const char *line) {
+/* The edge of the match's events: a JSON line each with --json, else one
+ * line a person reads. */
+static void on_event(void *ud, const jd_match_event *ev) {
   progress *p = ud;
+  char *line = NULL;
+  if ((p->json || ev->type == JD_EVENT_MATCH_PROGRESS) && jd_match_event_json(&line, ev))
+    return;
   if (p->json) {
     jd_term_printf(stderr, "%s\n", line);
+    free(line);
     return;
   }
-  json_object *o = json_tokener_parse(line);
-  if (!o)
-    return;
-  json_object *v;
-#define S(k) (json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "")
-  double t = json_object_object_get_ex(o, "elapsed_ms", &v) ? json_object_get_int64(v) / 1000.0 : 0;
-  const char *ev = S("event");
-  if (!strcmp(ev, "player.started"))
-    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) started\n", t, S("name"), S("ai"));
-  else if (!strcmp(ev, "player.exited"))
-    jd_term_printf(stderr, "[%7.2fs] player %s (AI %s) exited: %s, exit code %s\n", t, S("name"),
-                   S("ai"), S("verdict"), S("exit_code"));
-  else if (!strcmp(ev, "game_logic.started"))
+  double t = (double)ev->elapsed_ms / 1000.0;
+  switch (ev->type) {
+  case JD_EVENT_PLAYER_STARTED:
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %d) started\n", t, ev->name, ev->ai);
+    break;
+  case JD_EVENT_PLAYER_EXITED:
+    jd_term_printf(stderr, "[%7.2fs] player %s (AI %d) exited: %s, exit code %lld\n", t, ev->name,
+                   ev->ai, jd_verdict_name(ev->exited.verdict), (long long)ev->exited.exit_code);
+    break;
+  case JD_EVENT_GAME_LOGIC_STARTED:
     jd_term_printf(stderr, "[%7.2fs] game logic started\n", t);
-  else if (!strcmp(ev, "game_logic.exited"))
-    jd_term_printf(stderr, "[%7.2fs] game logic exited: %s, exit code %s\n", t, S("verdict"),
-                   S("exit_code"));
-  else if (!strcmp(ev, "match.progress"))
+    break;
+  case JD_EVENT_GAME_LOGIC_EXITED:
+    jd_term_printf(stderr, "[%7.2fs] game logic exited: %s, exit code %lld\n", t,
+                   jd_verdict_name(ev->exited.verdict), (long long)ev->exited.exit_code);
+    break;
+  case JD_EVENT_MATCH_PROGRESS:
     jd_term_printf(stderr, "[%7.2fs] progress %s\n", t, line);
-  else if (!strcmp(ev, "match.end"))
+    break;
+  case JD_EVENT_MATCH_END:
     jd_term_printf(stderr, "[%7.2fs] the game logic ended the match\n", t);
-  else if (!strcmp(ev, "command.refused"))
-    jd_term_printf(stderr, "[%7.2fs] command refused: %s\n", t, S("reason"));
-  else if (!strcmp(ev, "match.prepare"))
-    jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, S("run"));
-  else if (!strcmp(ev, "program.build"))
-    jd_term_printf(stderr, "[%7.2fs] build %s: %s\n", t, S("program"), S("line"));
-  else if (!strcmp(ev, "match.done"))
-    jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, S("status"));
-#undef S
-  json_object_put(o);
+    break;
+  case JD_EVENT_COMMAND_REFUSED:
+    jd_term_printf(stderr, "[%7.2fs] command refused: %s\n", t, ev->refused.reason);
+    break;
+  case JD_EVENT_MATCH_PREPARE:
+    jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, ev->prepare.run);
+    break;
+  case JD_EVENT_PROGRAM_BUILD:
+    jd_term_printf(stderr, "[%7.2fs] build %s: %s\n", t, ev->build.program, ev->build.line);
+    break;
+  case JD_EVENT_MATCH_DONE:
+    jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, jd_match_status_name(ev->done.status));
+    break;
+  case JD_EVENT_PROGRAM_READY:
+  case JD_EVENT_BUILD_OUTPUT:
+  case JD_EVENT_COUNT:
+    break;
+  }
+  free(line);
 }
 
 static int parse_args(run_opts *o, int argc, char **argv) {
@@ -331,7 +346,7 @@ int jd_cmd_run(int argc, char **argv) {
 
   progress pr = {.json = o.json};
   jd_match_hooks hooks = {
-      .progress = o.quiet ? NULL : on_progress, .ud = &pr, .cancel = cancel, .result = on_result};
+      .event = o.quiet ? NULL : on_event, .ud = &pr, .cancel = cancel, .result = on_result};
   int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks);
   if (rc || !res) {
     fprintf(stderr, "judger run: %s\n", dk_strerror(rc));

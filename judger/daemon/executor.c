@@ -93,7 +93,11 @@ static void build_line(void *ud, const char *line) {
   (void)line;
   /* Build output is activity, not progress: the line itself stays in the
    * build log. */
-  env->progress(env->ud, "{\"event\":\"build.output\"}");
+  const jd_match_event ev = {.type = JD_EVENT_BUILD_OUTPUT};
+  char *json = NULL;
+  if (!jd_match_event_json(&json, &ev))
+    env->progress(env->ud, json);
+  free(json);
 }
 
 /* A finished build's status as the task's (an error here is a cancelled
@@ -219,10 +223,13 @@ static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_r
   jd_match_result *r = NULL;
   jd_match_pending *pending = NULL;
   match_teardown *td = calloc(1, sizeof *td);
-  int rc = td ? jd_match_run_detached(&r, &pending, ctx, p->spec, env->out_dir, &hooks) : DK_ENOMEM;
+  char err[64] = "out of memory";
+  int rc =
+      td ? jd_match_run_detached(&r, &pending, ctx, p->spec, env->out_dir, &hooks, err, sizeof err)
+         : -1;
   if (rc || !r) {
     free(td);
-    res->reason = strdup(dk_strerror(rc));
+    res->reason = strdup(err);
     return JD_EXEC_RETRY;
   }
   td->pending = pending;

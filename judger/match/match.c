@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "match/match_internal.h"
@@ -111,7 +112,7 @@ static void serve(jd_match *m) {
     return;
   }
   /* Warm players start while the game logic's container does; their list
-   * is fixed before the game logic's thread reads it (jd_warm_join). */
+   * is fixed before the game logic's thread reads it (unit_join_warm_networks). */
   jd_warm_spawn(m);
   if (jd_unit_spawn(gl)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the game logic's thread");
@@ -130,10 +131,9 @@ static void execute(jd_match *m) {
                         strerror(errno));
     return;
   }
-  json_object *o = jd_match_event_new("match.prepare", NULL);
-  if (o)
-    json_object_object_add(o, "run", json_object_new_string(m->run_key));
-  jd_match_progress(m, o);
+  jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PREPARE, NULL);
+  ev.prepare.run = m->run_key;
+  jd_match_emit(m, &ev);
   int rc = jd_match_prepare(m);
   m->prepared_ms = jd_unix_ms();
   if (rc)
@@ -180,10 +180,9 @@ static void finish(jd_match *m, jd_match_result *res) {
   if (jd_match_result_write(res, m->out_dir))
     jd_log(JD_LOG_ERROR, "match.result", "%s: cannot write result.json in %s: %s", m->run_key,
            m->out_dir, strerror(errno));
-  json_object *e = jd_match_event_new("match.done", NULL);
-  if (e)
-    json_object_object_add(e, "status", json_object_new_string(jd_match_status_name(res->status)));
-  jd_match_progress(m, e);
+  jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_DONE, NULL);
+  ev.done.status = res->status;
+  jd_match_emit(m, &ev);
   if (m->hooks && m->hooks->result)
     m->hooks->result(m->hooks->ud, res);
 }
@@ -209,21 +208,25 @@ static void timing(jd_match_result *res, const jd_match *m) {
   res->timing = t;
 }
 
-int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
-                          const jd_match_spec *spec, const char *out_dir,
-                          const jd_match_hooks *hooks) {
+/* jd_match_run_detached's work; on -1, *no_memory tells out of memory
+ * from bad arguments. */
+static int run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
+                        const jd_match_spec *spec, const char *out_dir, const jd_match_hooks *hooks,
+                        bool *no_memory) {
+  *no_memory = false;
   if (!out || !pending)
-    return DK_EINVAL;
+    return -1;
   *out = NULL;
   *pending = NULL;
   if (!ctx || !ctx->dk || !spec || !out_dir || !spec->nplayers || spec->nplayers > JD_MATCH_MAX_AIS)
-    return DK_EINVAL;
+    return -1;
+  *no_memory = true;
   jd_match_pending *p = calloc(1, sizeof *p);
   char *dir = strdup(out_dir);
   if (!p || !dir) {
     free(p);
     free(dir);
-    return DK_ENOMEM;
+    return -1;
   }
   p->out_dir = dir;
   jd_match *m = &p->m;
@@ -240,8 +243,9 @@ int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_
     match_free(m);
     free(p->out_dir);
     free(p);
-    return DK_ENOMEM;
+    return -1;
   }
+  *no_memory = false;
   if (!match_keys(m, res))
     execute(m);
   finish(m, res);
@@ -251,6 +255,15 @@ int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_
   timing(res, m);
   *out = res;
   *pending = p;
+  return 0;
+}
+
+int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
+                          const jd_match_spec *spec, const char *out_dir,
+                          const jd_match_hooks *hooks, char *err, size_t errlen) {
+  bool no_memory;
+  if (run_detached(out, pending, ctx, spec, out_dir, hooks, &no_memory))
+    return jd_fail(err, errlen, "%s", no_memory ? "out of memory" : "invalid argument");
   return 0;
 }
 
@@ -269,9 +282,9 @@ int64_t jd_match_teardown(jd_match_pending *p) {
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
                  const jd_match_hooks *hooks) {
   jd_match_pending *p = NULL;
-  int rc = jd_match_run_detached(out, &p, ctx, spec, out_dir, hooks);
-  if (rc)
-    return rc;
+  bool no_memory;
+  if (run_detached(out, &p, ctx, spec, out_dir, hooks, &no_memory))
+    return no_memory ? DK_ENOMEM : DK_EINVAL;
   (*out)->timing.teardown_ms = jd_match_teardown(p);
   return 0;
 }

@@ -21,6 +21,7 @@
 #define JD_MATCH_H
 
 #include "common/context.h"
+#include "match/match_event.h"
 #include "match/match_result.h"
 #include "match/match_spec.h"
 
@@ -31,6 +32,9 @@ typedef struct jd_match_hooks {
    * jd_match_run, and while programs are built, from the build threads
    * (ctx->build_jobs) under a lock. */
   void (*progress)(void *ud, const char *json_event);
+  /* The same events typed (match_event.h), before progress, under the same
+   * rule: for callers that read them rather than forward text. */
+  void (*event)(void *ud, const jd_match_event *ev);
   void *ud;
   /* Fired from any thread: the match stops promptly, everything is removed
    * and the status is "cancelled". */
@@ -47,7 +51,8 @@ typedef struct jd_match_hooks {
  * (its status says; a system fault is status "error"); returns a negative dk
  * error code only when no result can be made at all (bad arguments, out of
  * memory). The caller frees *out with jd_match_result_free(). hooks may be
- * NULL. */
+ * NULL. (The one function of the part that still returns a dk code: its
+ * callers, `judger run` and the benchmarks, print it with dk_strerror.) */
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
                  const jd_match_hooks *hooks);
 
@@ -56,14 +61,15 @@ int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, 
 typedef struct jd_match_pending jd_match_pending;
 
 /* jd_match_run up to the result, for callers that tear down elsewhere
- * (the daemon: off its slot). Same contract as jd_match_run, and on 0
- * *pending is what is left to remove: the caller passes it to
+ * (the daemon: off its slot). Returns 0 with *out as jd_match_run, or -1
+ * with err saying why no result can be made ("invalid argument", "out of
+ * memory"). On 0 *pending is what is left to remove: the caller passes it to
  * jd_match_teardown() exactly once, from any thread; ctx and spec must stay
  * valid until then (unit threads still read them), hooks and out_dir need
  * not. res->timing.teardown_ms is -1 (the teardown returns it). */
 int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_ctx *ctx,
                           const jd_match_spec *spec, const char *out_dir,
-                          const jd_match_hooks *hooks);
+                          const jd_match_hooks *hooks, char *err, size_t errlen);
 /* Removes what the match left (kills what still runs, joins its threads,
  * removes containers, networks and the work directory, sweeps by the run's
  * label) and frees p. Returns the teardown phase's ms (from the end of the

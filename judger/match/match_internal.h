@@ -1,7 +1,8 @@
-/* Private to the match engine: the run flow (match.c), preparing programs
- * (match_prepare.c), the work directory and network (match_workspace.c),
- * the pipe loop (match_loop.c), the container units (match_unit.c) and
- * collecting the result (match_collect.c).
+/* Private to the match engine: the run flow (match.c), the core every part
+ * reports to (match_core.c: status, events, cancel, notes), preparing
+ * programs (match_prepare.c), the work directory and network
+ * (match_workspace.c), the pipe loop (match_loop.c), the container units
+ * (match_unit*.c, warm.c) and collecting the result (match_collect.c).
  *
  * Threads: the thread calling jd_match_run owns the match and runs the pipe
  * loop; it never calls the engine while the match runs. Each container (the
@@ -23,6 +24,7 @@
 
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"
+#include "match/match_event.h"
 #include "match/match_limits.h"
 #include "match/match_verdict.h"
 #include "match/net_pool.h"
@@ -30,6 +32,9 @@
 #include "match/protocol.h"
 #include "match/start_limiter.h"
 #include "match/token.h"
+
+/* Room for a reason from the engine (err, errlen buffers). */
+#define JD_MATCH_ERR_MAX 1024
 
 typedef struct jd_match jd_match;
 typedef struct jd_outputs jd_outputs;
@@ -178,16 +183,18 @@ int jd_match_setup_workdir(jd_match *m);
 /* Names the match network and creates it in a thread of its own, so the
  * creation overlaps the work directory and the units' image inspects. */
 int jd_match_create_network(jd_match *m);
-/* Waits until the match network exists. Returns 0, or a dk error code with
- * *why (owned) saying what failed. Any thread. */
-int jd_match_network_await(jd_match *m, char **why);
+/* Waits until the match network exists. Returns 0, or -1 with err saying
+ * what failed. Any thread. */
+int jd_match_network_await(jd_match *m, char *err, size_t errlen);
 /* Joins the network thread (NULL-safe on a match that never started it). */
 void jd_match_network_join(jd_match *m);
 /* An internal network of the run named name for endpoints containers, on a
- * subnet of the judger's pool. Returns 0 or a dk error code. */
-int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints);
+ * subnet of the judger's pool. Returns 0, or -1 with err the engine's
+ * reason. */
+int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints, char *err,
+                     size_t errlen);
 /* Removes a network of the run, retrying while an endpoint lingers.
- * Returns 0 (gone or never there) or a dk error code (logged). */
+ * Returns 0 (gone or never there) or -1 (logged). */
 int jd_match_net_remove(jd_match *m, const char *id, const char *name);
 /* Removes whatever carries this run's label (containers a unit thread could
  * not remove), then the network. Runs on every path once units are joined. */
@@ -218,20 +225,25 @@ void jd_unit_free(jd_unit *u);
  * (it ended on its own before the kill). Valid once it exited. */
 jd_kill_reason jd_unit_kill_reason(const jd_unit *u);
 
-/* match_loop.c */
+/* match_core.c: what every part of a running match reports to (status,
+ * progress events, cancel, the notes to the loop); it calls no other part.
+ * Posts a unit's note to the loop (unit threads; wakes the loop). */
 void jd_match_post(jd_match *m, jd_unit *u, note_kind kind);
-/* Serves the pipe until every unit is done. */
-void jd_match_loop(jd_match *m);
+/* Takes every note posted so far, oldest first (loop thread). */
+jd_note *jd_match_take_notes(jd_match *m);
 /* Sets the match's status and reason (fmt may be NULL), unless one is set. */
 void jd_match_set_status(jd_match *m, jd_match_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A progress event {"event":event} with u's "name" and "ai" (u may be
- * NULL); NULL on out of memory. */
-json_object *jd_match_event_new(const char *event, const jd_unit *u);
-/* Sends o (an event object; owned; NULL is fine) to the progress hook, with
- * match_id and elapsed_ms. */
-void jd_match_progress(jd_match *m, json_object *o);
+/* An event of type about u's instance (u may be NULL: no instance). */
+jd_match_event jd_match_event_of(jd_match_event_type type, const jd_unit *u);
+/* Hands ev to the match's hooks with its match_id and elapsed_ms: typed to
+ * hooks.event, as JSON to hooks.progress. One call at a time (the caller's
+ * thread or lock, match.h). */
+void jd_match_emit(jd_match *m, jd_match_event *ev);
 /* Whether the match's cancel token fired. */
 bool jd_match_cancel_fired(const jd_match *m);
+
+/* match_loop.c: serves the pipe until every unit is done. */
+void jd_match_loop(jd_match *m);
 
 #endif

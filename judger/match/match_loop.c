@@ -3,14 +3,11 @@
  * It never blocks on the engine: every engine call is a unit thread's. */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -28,65 +25,6 @@
 #define CMD_READ_BUDGET ((size_t)256 * 1024)
 /* Refused commands written to the judger's log per match. */
 #define REFUSALS_LOGGED 20
-
-void jd_match_post(jd_match *m, jd_unit *u, note_kind kind) {
-  jd_note *n = &u->notes[kind];
-  n->kind = kind;
-  n->unit = u;
-  n->next = NULL;
-  pthread_mutex_lock(&m->mu);
-  if (m->notes_tail)
-    m->notes_tail->next = n;
-  else
-    m->notes = n;
-  m->notes_tail = n;
-  pthread_mutex_unlock(&m->mu);
-  uint64_t one = 1;
-  ssize_t w = write(m->wake_fd, &one, sizeof one);
-  (void)w; /* the counter cannot overflow at one write per note */
-}
-
-void jd_match_set_status(jd_match *m, jd_match_status status, const char *fmt, ...) {
-  if (m->has_status)
-    return;
-  m->has_status = true;
-  m->status = status;
-  if (fmt) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&m->reason, fmt, ap) < 0)
-      m->reason = NULL;
-    va_end(ap);
-  }
-}
-
-void jd_match_progress(jd_match *m, json_object *o) {
-  if (!o)
-    return;
-  if (m->hooks && m->hooks->progress) {
-    json_object_object_add(o, "match_id", json_object_new_string(m->spec->id));
-    json_object_object_add(o, "elapsed_ms", json_object_new_int64(jd_unix_ms() - m->started_ms));
-    m->hooks->progress(m->hooks->ud, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-  }
-  json_object_put(o);
-}
-
-json_object *jd_match_event_new(const char *event, const jd_unit *u) {
-  json_object *o = json_object_new_object();
-  if (!o)
-    return NULL;
-  json_object_object_add(o, "event", json_object_new_string(event));
-  if (u) {
-    json_object_object_add(o, "name", json_object_new_string(u->name));
-    if (u->ai >= 0)
-      json_object_object_add(o, "ai", json_object_new_int(u->ai));
-  }
-  return o;
-}
-
-bool jd_match_cancel_fired(const jd_match *m) {
-  return m->hooks && m->hooks->cancel && dk_cancel_fired(m->hooks->cancel);
-}
 
 /* ---- events to the game logic ----------------------------------------- */
 
@@ -137,10 +75,9 @@ static void refuse(jd_match *m, const char *line, size_t len, const char *reason
     jd_log(JD_LOG_INFO, "match.refused", "%s: %s: %s%s", m->run_key, reason, echo,
            m->refusals == REFUSALS_LOGGED ? " (further refusals are not logged)" : "");
   send_event(m, jd_proto_event_refused(line, len, reason));
-  json_object *o = jd_match_event_new("command.refused", NULL);
-  if (o)
-    json_object_object_add(o, "reason", jd_json_str(reason));
-  jd_match_progress(m, o);
+  jd_match_event ev = jd_match_event_of(JD_EVENT_COMMAND_REFUSED, NULL);
+  ev.refused.reason = reason;
+  jd_match_emit(m, &ev);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -244,14 +181,10 @@ static void cmd_end(jd_match *m, jd_proto_cmd *c, const char *line, size_t len) 
   jd_unit *gl = gl_unit(m);
   if (gl && gl->state != UNIT_DONE)
     m->grace_deadline = jd_mono_ms() + m->spec->limits.end_grace_ms;
-  json_object *o = jd_match_event_new("match.end", NULL);
-  if (o) {
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; i < m->spec->nplayers; i++)
-      json_object_array_add(a, json_object_new_double(m->scores[i]));
-    json_object_object_add(o, "scores", a);
-  }
-  jd_match_progress(m, o);
+  jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_END, NULL);
+  ev.end.scores = m->scores;
+  ev.end.nscores = m->spec->nplayers;
+  jd_match_emit(m, &ev);
 }
 
 static int on_line(void *ud, const char *line, size_t len, bool oversized) {
@@ -279,14 +212,9 @@ static int on_line(void *ud, const char *line, size_t len, bool oversized) {
     cmd_end(m, &c, line, len);
     break;
   case JD_CMD_PROGRESS: {
-    json_object *o = json_tokener_parse(c.progress_json);
-    if (o && json_object_is_type(o, json_type_object)) {
-      json_object_object_del(o, "cmd");
-      json_object_object_add(o, "event", json_object_new_string("match.progress"));
-      jd_match_progress(m, o);
-    } else {
-      json_object_put(o);
-    }
+    jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PROGRESS, NULL);
+    ev.progress.json = c.progress_json;
+    jd_match_emit(m, &ev);
     break;
   }
   }
@@ -330,7 +258,9 @@ static void on_started(jd_match *m, jd_unit *u) {
     u->deadline = now + jd_match_player_limits(m->spec, u->ai)->wall_ms;
     send_event(m, jd_proto_event_started(u->name, u->ai));
   }
-  jd_match_progress(m, jd_match_event_new(u->ai < 0 ? "game_logic.started" : "player.started", u));
+  jd_match_event ev =
+      jd_match_event_of(u->ai < 0 ? JD_EVENT_GAME_LOGIC_STARTED : JD_EVENT_PLAYER_STARTED, u);
+  jd_match_emit(m, &ev);
 }
 
 static void on_exited(jd_match *m, jd_unit *u) {
@@ -342,14 +272,12 @@ static void on_exited(jd_match *m, jd_unit *u) {
   u->state = UNIT_DONE;
   jd_kill_reason kill = jd_unit_kill_reason(u);
   u->verdict = jd_verdict_of(u->engine_error, u->oom_killed, kill, u->exit_code);
-  json_object *o = jd_match_event_new(u->ai < 0 ? "game_logic.exited" : "player.exited", u);
-  if (o) {
-    json_object_object_add(o, "verdict", json_object_new_string(jd_verdict_name(u->verdict)));
-    json_object_object_add(o, "exit_code", json_object_new_int64(u->exit_code));
-    if (u->message)
-      json_object_object_add(o, "message", jd_json_str(u->message));
-  }
-  jd_match_progress(m, o);
+  jd_match_event ev =
+      jd_match_event_of(u->ai < 0 ? JD_EVENT_GAME_LOGIC_EXITED : JD_EVENT_PLAYER_EXITED, u);
+  ev.exited.verdict = u->verdict;
+  ev.exited.exit_code = u->exit_code;
+  ev.exited.message = u->message;
+  jd_match_emit(m, &ev);
   if (u->ai >= 0) {
     if (was_alive)
       m->alive_players--;
@@ -392,13 +320,7 @@ static void on_exited(jd_match *m, jd_unit *u) {
 }
 
 static void drain_notes(jd_match *m) {
-  uint64_t cnt;
-  ssize_t r = read(m->wake_fd, &cnt, sizeof cnt);
-  (void)r;
-  pthread_mutex_lock(&m->mu);
-  jd_note *n = m->notes;
-  m->notes = m->notes_tail = NULL;
-  pthread_mutex_unlock(&m->mu);
+  jd_note *n = jd_match_take_notes(m);
   while (n) {
     jd_note *next = n->next;
     if (n->kind == NOTE_STARTED)

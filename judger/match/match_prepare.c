@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "build/build.h"
+#include "common/error.h"
 #include "common/labels.h"
 #include "common/utf8.h"
 #include "match/match_internal.h"
@@ -75,8 +76,8 @@ typedef struct prep_job {
   jd_domain domain;
   jd_ready *r;
   char label[80];
-  int rc;
-  char *why;
+  bool failed;    /* a system fault: why says what */
+  char why[2048]; /* one line */
 } prep_job;
 
 /* Every program of the match, and the threads that build them. */
@@ -90,25 +91,23 @@ typedef struct prep_set {
 
 static void prepare_progress(void *ud, const char *line) {
   prep_job *j = ud;
-  json_object *o = jd_match_event_new("program.build", NULL);
-  if (o) {
-    json_object_object_add(o, "program", json_object_new_string(j->label));
-    json_object_object_add(o, "line", jd_json_str(line)); /* build output */
-  }
+  jd_match_event ev = jd_match_event_of(JD_EVENT_PROGRAM_BUILD, NULL);
+  ev.build.program = j->label;
+  ev.build.line = line; /* build output */
   pthread_mutex_lock(&j->set->mu);
-  jd_match_progress(j->set->m, o);
+  jd_match_emit(j->set->m, &ev);
   pthread_mutex_unlock(&j->set->mu);
 }
 
 /* Fills r for one program. Returns 0 (r->cancelled says whether its build
- * failed) or a negative code for a system fault, with *why set. */
+ * failed), or -1 for a system fault with err saying what. */
 static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_domain domain,
-                       jd_ready *r, char **why) {
+                       jd_ready *r, char *err, size_t errlen) {
   r->cmd = (const char *const *)p->cmd;
   if (p->image) {
     r->image = strdup(p->image);
     r->app_dir = p->dir ? strdup(p->dir) : NULL;
-    return r->image && (!p->dir || r->app_dir) ? 0 : DK_ENOMEM;
+    return r->image && (!p->dir || r->app_dir) ? 0 : jd_fail(err, errlen, "out of memory");
   }
   /* The whole build pipeline, with the match's cancel token, so SIGINT
    * stops a long build too. Its containers, networks and proxies carry the
@@ -131,14 +130,12 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
   int rc = jd_build_run(&b, m->ctx, &req);
   if (rc || !b) {
     jd_build_result_free(b);
-    return DK_ENOMEM;
+    return jd_fail(err, errlen, "out of memory");
   }
   if (b->exit_code == 3) {
     /* A system fault (engine down, disk full), not the program's. */
-    if (asprintf(why, "preparing %s %s: %s", jd_domain_name(domain), p->id,
-                 b->message ? b->message : "build failed") < 0)
-      *why = NULL;
-    rc = b->error_code < -1 ? b->error_code : DK_EINTERNAL;
+    rc = jd_fail(err, errlen, "preparing %s %s: %s", jd_domain_name(domain), p->id,
+                 b->message ? b->message : "build failed");
   } else if (b->exit_code != 0 || b->verdict != JD_VERDICT_OK) {
     /* Its build failed, or its reference is unusable (exit code 2: a git
      * URL that does not resolve...): the program's fault either way. */
@@ -155,36 +152,34 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
     r->image = b->run.tag ? strdup(b->run.tag) : NULL;
     r->app_dir = b->artifacts_dir ? strdup(b->artifacts_dir) : NULL;
     if (!r->image)
-      rc = DK_ENOMEM;
+      rc = jd_fail(err, errlen, "out of memory");
   }
   jd_build_result_free(b);
   return rc;
 }
 
 /* True, with the match's status set, when the preparation just done must
- * stop the match: its cancel fired, or a system fault (rc, why). The cancel
- * is looked at after each preparation (a build is what takes time), which
- * covers the start of the next one too. */
-static bool preparation_stops(jd_match *m, int rc, const char *why) {
+ * stop the match: its cancel fired, or a system fault (failed, why). The
+ * cancel is looked at after each preparation (a build is what takes time),
+ * which covers the start of the next one too. */
+static bool preparation_stops(jd_match *m, bool failed, const char *why) {
   if (jd_match_cancel_fired(m)) {
     jd_match_set_status(m, JD_MATCH_STATUS_CANCELLED, "cancelled while preparing programs");
     return true;
   }
-  if (rc) {
-    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", why ? why : dk_strerror(rc));
+  if (failed) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", why);
     return true;
   }
   return false;
 }
 
 static void ready_progress(jd_match *m, size_t i) {
-  json_object *o = jd_match_event_new("program.ready", NULL);
-  if (o) {
-    json_object_object_add(o, "ai", json_object_new_int((int)i));
-    json_object_object_add(o, "id", json_object_new_string(m->spec->players[i].id));
-    json_object_object_add(o, "cancelled", json_object_new_boolean(m->ai_ready[i].cancelled));
-  }
-  jd_match_progress(m, o);
+  jd_match_event ev = jd_match_event_of(JD_EVENT_PROGRAM_READY, NULL);
+  ev.ai = (int)i;
+  ev.ready.id = m->spec->players[i].id;
+  ev.ready.cancelled = m->ai_ready[i].cancelled;
+  jd_match_emit(m, &ev);
 }
 
 /* The index of an earlier player that is the same program as player i, or
@@ -207,13 +202,13 @@ static void *prep_worker(void *arg) {
     pthread_mutex_unlock(&set->mu);
     if (!j)
       return NULL;
-    j->rc = prepare_one(set->m, j, j->p, j->domain, j->r, &j->why);
-    if (!j->rc)
+    j->failed = prepare_one(set->m, j, j->p, j->domain, j->r, j->why, sizeof j->why) != 0;
+    if (!j->failed)
       ready_inspect(set->m, j->r);
     pthread_mutex_lock(&set->mu);
     /* A system fault or a game logic that did not build ends the match:
      * the builds not begun are not begun. */
-    if (j->rc || (j->domain == JD_DOMAIN_GAME_LOGIC && j->r->cancelled))
+    if (j->failed || (j->domain == JD_DOMAIN_GAME_LOGIC && j->r->cancelled))
       set->stop = true;
     pthread_mutex_unlock(&set->mu);
   }
@@ -255,7 +250,7 @@ int jd_match_prepare(jd_match *m) {
              jd_domain_name(set.jobs[k].domain), set.jobs[k].p->id);
   prep_run(&set);
   /* The outcome in spec order: the game logic, then each player. */
-  if (preparation_stops(m, set.jobs[0].rc, set.jobs[0].why))
+  if (preparation_stops(m, set.jobs[0].failed, set.jobs[0].why))
     goto done;
   if (m->gl_ready.cancelled) {
     jd_match_set_status(m, JD_MATCH_STATUS_FAILED, "game logic %s", m->gl_ready.message);
@@ -263,23 +258,21 @@ int jd_match_prepare(jd_match *m) {
   }
   for (size_t i = 0, k = 1; i < s->nplayers; i++) {
     size_t j = first_same(s, i);
-    int prc = 0;
-    const char *why = NULL;
+    bool failed = false;
+    const char *why = "out of memory";
     if (j < i) {
-      prc = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) ? DK_ENOMEM : 0;
+      failed = ready_copy(&m->ai_ready[i], &m->ai_ready[j]) != 0;
     } else {
-      prc = set.jobs[k].rc;
+      failed = set.jobs[k].failed;
       why = set.jobs[k].why;
       k++;
     }
-    if (preparation_stops(m, prc, why))
+    if (preparation_stops(m, failed, why))
       goto done;
     ready_progress(m, i);
   }
   rc = 0;
 done:
-  for (size_t k = 0; k < set.njobs; k++)
-    free(set.jobs[k].why);
   free(set.jobs);
   pthread_mutex_destroy(&set.mu);
   return rc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -81,7 +82,8 @@ cleanup:
  * another network on the same subnet). */
 #define NET_PICKS 32
 
-int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints) {
+int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints, char *err,
+                     size_t errlen) {
   dk_kv labels[4] = {{JD_LABEL_HOST, m->ctx->host_id},
                      {JD_LABEL_MATCH, m->spec->id},
                      {JD_LABEL_RUN, m->run_key},
@@ -104,7 +106,7 @@ int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoi
     if (prefix) {
       char hex[9];
       if (jd_random_hex(hex, 4))
-        return DK_EINTERNAL;
+        return jd_fail(err, errlen, "%s", dk_strerror(DK_EINTERNAL));
       uint32_t pick = (uint32_t)strtoul(hex, NULL, 16);
       jd_net_pool_subnet(&m->pool, prefix, pick, subnet, gateway);
       nc.subnet = subnet;
@@ -114,7 +116,11 @@ int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoi
     if (!prefix)
       break;
   }
-  return rc;
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    return jd_fail(err, errlen, "%s", e && e->code == rc ? e->message : dk_strerror(rc));
+  }
+  return 0;
 }
 
 static void *network_main(void *arg) {
@@ -122,14 +128,10 @@ static void *network_main(void *arg) {
   /* With per-player isolation only the game logic is on this one. */
   size_t endpoints =
       m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
-  char *id = NULL, *err = NULL;
-  int rc = jd_match_net_new(&id, m, m->net_name, endpoints);
-  if (rc) {
-    const dk_error *e = dk_error_last();
-    if (asprintf(&err, "creating the match network: %s",
-                 e && e->code == rc ? e->message : dk_strerror(rc)) < 0)
-      err = NULL;
-  }
+  char *id = NULL, *err = NULL, why[JD_MATCH_ERR_MAX];
+  int rc = jd_match_net_new(&id, m, m->net_name, endpoints, why, sizeof why);
+  if (rc && asprintf(&err, "creating the match network: %s", why) < 0)
+    err = NULL;
   pthread_mutex_lock(&m->mu);
   m->net_id = id;
   m->net_rc = rc;
@@ -160,14 +162,13 @@ int jd_match_create_network(jd_match *m) {
   return 0;
 }
 
-int jd_match_network_await(jd_match *m, char **why) {
-  *why = NULL;
+int jd_match_network_await(jd_match *m, char *err, size_t errlen) {
   pthread_mutex_lock(&m->mu);
   while (!m->net_settled)
     pthread_cond_wait(&m->cond, &m->mu);
-  int rc = m->net_rc;
-  if (rc)
-    *why = strdup(m->net_err ? m->net_err : "creating the match network failed");
+  int rc = m->net_rc ? jd_fail(err, errlen, "%s",
+                               m->net_err ? m->net_err : "creating the match network failed")
+                     : 0;
   pthread_mutex_unlock(&m->mu);
   return rc;
 }
@@ -188,7 +189,7 @@ int jd_match_net_remove(jd_match *m, const char *id, const char *name) {
   }
   if (rc && rc != DK_ENOTFOUND) {
     jd_log(JD_LOG_ERROR, "match.sweep", "%s: network %s: %s", m->run_key, name, dk_strerror(rc));
-    return rc;
+    return -1;
   }
   return 0;
 }

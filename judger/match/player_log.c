@@ -34,9 +34,10 @@ int jd_log_spool_open(jd_log_spool **out, const char *path, size_t cap) {
   return 0;
 }
 
-int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len) {
+int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len, bool *full) {
+  *full = s->truncated;
   if (s->truncated)
-    return 1;
+    return 0;
   size_t room = s->cap - s->written;
   size_t take = len < room ? len : room;
   if (take && jd_write_all(s->fd, data, take)) {
@@ -53,7 +54,8 @@ int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len) {
     s->err = s->err ? s->err : errno;
     return -1;
   }
-  return 1;
+  *full = true;
+  return 0;
 }
 
 bool jd_log_spool_truncated(const jd_log_spool *s) { return s && s->truncated; }

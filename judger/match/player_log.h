@@ -20,10 +20,11 @@ typedef struct jd_log_spool jd_log_spool;
 /* Creates (truncates) path with mode 0644. Returns 0, or -1 with errno. The
  * caller closes it with jd_log_spool_close(). */
 int jd_log_spool_open(jd_log_spool **out, const char *path, size_t cap);
-/* Appends. Returns 0 while under the cap; 1 when this write went past it
- * (what fits is kept, then the marker) and for every write after that
- * (dropped); -1 with errno on an I/O error. Not thread-safe: one writer. */
-int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len);
+/* Appends. Returns 0, *full false while under the cap, true when this
+ * write went past it (what fits is kept, then the marker) and for every
+ * write after that (dropped); -1 with errno on an I/O error. Not
+ * thread-safe: one writer. */
+int jd_log_spool_write(jd_log_spool *s, const char *data, size_t len, bool *full);
 bool jd_log_spool_truncated(const jd_log_spool *s);
 /* Closes and frees; NULL is fine. Returns 0, or -1 if a write-back failed. */
 int jd_log_spool_close(jd_log_spool *s);

@@ -65,40 +65,6 @@ void jd_warm_spawn(jd_match *m) {
   }
 }
 
-void jd_warm_net_settle(jd_unit *u, char *net_id) {
-  pthread_mutex_lock(&u->m->mu);
-  u->net_id = net_id;
-  u->net_settled = true;
-  pthread_cond_broadcast(&u->m->cond);
-  pthread_mutex_unlock(&u->m->mu);
-}
-
-void jd_warm_join(jd_match *m, const char *gl_id) {
-  const char *aliases[] = {"game", NULL};
-  for (size_t i = 0; i < m->nwarm; i++) {
-    jd_unit *u = m->warm[i];
-    pthread_mutex_lock(&m->mu);
-    while (!u->net_settled)
-      pthread_cond_wait(&m->cond, &m->mu);
-    const char *net_id = u->net_id;
-    bool join = net_id && !u->gl_joined;
-    pthread_mutex_unlock(&m->mu);
-    if (!join)
-      continue;
-    int rc = dk_network_connect(m->ctx->dk, net_id, gl_id, aliases);
-    if (rc) {
-      /* That player starts cold (jd_warm_take). */
-      jd_log(JD_LOG_WARN, "match.warm", "%s: the game logic cannot join %s: %s", m->run_key,
-             u->net_name, dk_strerror(rc));
-      continue;
-    }
-    pthread_mutex_lock(&m->mu);
-    u->gl_id = strdup(gl_id);
-    u->gl_joined = u->gl_id != NULL;
-    pthread_mutex_unlock(&m->mu);
-  }
-}
-
 /* Appends "key=value\0" to buf (cap bytes, *len used). */
 static int go_put(char *buf, size_t cap, size_t *len, const char *key, const char *value) {
   int n = snprintf(buf + *len, cap - *len, "%s=%s", key, value);
@@ -154,21 +120,4 @@ jd_unit *jd_warm_conflict(jd_match *m, const char *name) {
     }
   }
   return NULL;
-}
-
-void jd_warm_await_retired(jd_unit *u) {
-  jd_unit *w = u->retire;
-  if (!w)
-    return;
-  pthread_mutex_lock(&u->m->mu);
-  while (!w->removed)
-    pthread_cond_wait(&u->m->cond, &u->m->mu);
-  pthread_mutex_unlock(&u->m->mu);
-}
-
-void jd_warm_removed(jd_unit *u) {
-  pthread_mutex_lock(&u->m->mu);
-  u->removed = true;
-  pthread_cond_broadcast(&u->m->cond);
-  pthread_mutex_unlock(&u->m->mu);
 }

@@ -23,7 +23,12 @@
  * killed and removed with the match and are not instances of its result.
  *
  * "warm": false in the spec's limits, or jd_ctx.warm_off (the daemon's
- * "warm" setting), turns it off. */
+ * "warm" setting), turns it off.
+ *
+ * warm.c is the loop thread's side (spawn, take, conflict) and calls the
+ * units; what a warm unit's thread waits for (its network settled, the
+ * game logic joined, a retired container removed) is the units' own
+ * (match_unit_net.c), so the units never call back into warm.c. */
 #ifndef JD_MATCH_WARM_H
 #define JD_MATCH_WARM_H
 
@@ -36,28 +41,15 @@
  * logic's unit). A failure only means fewer warm containers. */
 void jd_warm_spawn(jd_match *m);
 
-/* A warm unit's network is created (net_id owned, NULL on a failure): the
- * game logic's thread may join it. Unit thread. */
-void jd_warm_net_settle(jd_unit *u, char *net_id);
-
-/* Joins the game logic (created, not yet started: a connect during a
- * start waits for it) to every warm player's network as "game". Game
- * logic's unit thread. */
-void jd_warm_join(jd_match *m, const char *gl_id);
-
 /* The warm container for a start of AI ai named name, given its go (its
  * state UNIT_STARTING; the caller runs its start when u->ready), or NULL
  * when the start must be cold. Loop thread. */
 jd_unit *jd_warm_take(jd_match *m, int ai, const char *name);
 
 /* For a cold start named name: an unused warm container of that name is
- * killed and returned (the cold unit's retire: jd_warm_await_retired waits
- * for its removal before the create, so the name never resolves to both),
+ * killed and returned (the cold unit's retire: its thread waits for the
+ * removal before the create, so the name never resolves to both),
  * NULL when there is none. Loop thread. */
 jd_unit *jd_warm_conflict(jd_match *m, const char *name);
-/* Unit threads: waits for u->retire's removal (NULL: returns); tells the
- * waiters u's container is removed. */
-void jd_warm_await_retired(jd_unit *u);
-void jd_warm_removed(jd_unit *u);
 
 #endif

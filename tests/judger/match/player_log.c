@@ -26,8 +26,11 @@ Test(player_log, under_the_cap_keeps_everything) {
   snprintf(p, sizeof p, "%s/s.log", dir);
   jd_log_spool *s = NULL;
   cr_assert_eq(jd_log_spool_open(&s, p, 10), 0);
-  cr_assert_eq(jd_log_spool_write(s, "hello", 5), 0);
-  cr_assert_eq(jd_log_spool_write(s, "world", 5), 0); /* exactly the cap: fine */
+  bool full = true;
+  cr_assert_eq(jd_log_spool_write(s, "hello", 5, &full), 0);
+  cr_assert_not(full);
+  cr_assert_eq(jd_log_spool_write(s, "world", 5, &full), 0); /* exactly the cap: fine */
+  cr_assert_not(full);
   cr_assert_not(jd_log_spool_truncated(s));
   cr_assert_eq(jd_log_spool_close(s), 0);
   size_t len;
@@ -41,10 +44,14 @@ Test(player_log, past_the_cap_cuts_marks_and_reports_once_then_drops) {
   snprintf(p, sizeof p, "%s/s.log", dir);
   jd_log_spool *s = NULL;
   cr_assert_eq(jd_log_spool_open(&s, p, 8), 0);
-  cr_assert_eq(jd_log_spool_write(s, "12345", 5), 0);
-  cr_assert_eq(jd_log_spool_write(s, "6789abc", 7), 1);
+  bool full = true;
+  cr_assert_eq(jd_log_spool_write(s, "12345", 5, &full), 0);
+  cr_assert_not(full);
+  cr_assert_eq(jd_log_spool_write(s, "6789abc", 7, &full), 0);
+  cr_assert(full);
   cr_assert(jd_log_spool_truncated(s));
-  cr_assert_eq(jd_log_spool_write(s, "more", 4), 1);
+  cr_assert_eq(jd_log_spool_write(s, "more", 4, &full), 0);
+  cr_assert(full);
   cr_assert_eq(jd_log_spool_close(s), 0);
   size_t len;
   char *d = slurp(p, &len);
