@@ -1,6 +1,8 @@
-/* Private to the daemon: daemon.c (lifecycle and reader), worker.c (take ->
- * run -> store), keeper.c (leases, heartbeat, progress, stalls, dead hosts)
- * and spool.c (results kept on disk while Redis is away).
+/* Private to the daemon: daemon.c (lifecycle), reader.c (the streams into
+ * the backlog), worker.c (take -> begin -> run), attempt.c (how an attempt
+ * ends: store, retry, dead letter), keeper.c (leases, heartbeat, progress,
+ * stalls, dead hosts) and spool.c (results kept on disk while Redis is
+ * away).
  *
  * Threads: the caller of jd_daemon_run reads the streams into the backlog;
  * one worker per slot takes from the backlog and runs tasks; the keeper
@@ -114,6 +116,44 @@ bool jd_daemon_redis_wait(jd_daemon *d, jd_queue *q, bool keep_on_stop);
   do {                                                                                             \
     (rc) = (call);                                                                                 \
   } while ((rc) && jd_queue_lost(q) && jd_daemon_redis_wait((d), (q), (keep)))
+
+/* Counts one event in d->st (d->mu not held). */
+void jd_daemon_count(jd_daemon *d, uint64_t *counter);
+
+/* ---- reader.c: the stream reader (the thread of jd_daemon_run) ----------- */
+
+/* Own pending entries first: what this host had taken before it stopped
+ * or died is run (or given back) before anything new. */
+void jd_reader_take_own_pending(jd_daemon *d);
+/* Whenever a slot is free, one read round; until the stop. */
+void jd_reader_loop(jd_daemon *d);
+/* Gives back the entries read but not started (d->mu not held). */
+void jd_reader_release_backlog(jd_daemon *d);
+
+/* ---- attempt.c: how an attempt ends --------------------------------------- */
+
+/* One attempt of a task, as the worker ran it. */
+typedef struct jd_attempt {
+  const jd_task *task;
+  int number;          /* 1, 2... (the count kept in Redis) */
+  const char *out_dir; /* the task's output directory */
+  uint64_t epoch0;     /* d->engine_epoch when it started */
+} jd_attempt;
+
+/* What execute() came to (outcome, *res), once fault attribution had its
+ * say: the result uploaded and stored, or the attempt retried later, given
+ * back (drain), dead-lettered, or nothing written (claim lost). */
+void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
+                    const jd_exec_result *res);
+/* A system fault: the claim is given up, the entry stays pending and is
+ * taken again after the lease. */
+void jd_attempt_retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
+                            const char *why);
+/* Dead-letters the slot's entry (claim JD_CLAIM_NONE: it never ran). */
+void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long long claim,
+                            const char *reason, int attempts);
+/* The slot is acking or storing: a lease that ends now is expected. */
+void jd_slot_set_finishing(jd_daemon *d, jd_slot *s);
 
 /* ---- worker.c, keeper.c: thread bodies ------------------------------------ */
 

@@ -147,6 +147,37 @@ static int parse_json(json_object **root, const char *json, int max_depth, char 
   return 0;
 }
 
+/* The task's fields from its object into t; 0, or -1 with err set (the
+ * first field that is wrong). */
+static int task_fields(jd_task *t, json_object *root, char *err, size_t errlen) {
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_string) ||
+      !jd_task_id_valid(json_object_get_string(v)))
+    return jd_fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars",
+                   JD_TASK_ID_MAX);
+  t->id = strdup(json_object_get_string(v));
+  const char *type = NULL;
+  if (json_object_object_get_ex(root, "type", &v) && json_object_is_type(v, json_type_string))
+    type = json_object_get_string(v);
+  if (!type || (strcmp(type, "build") && strcmp(type, "match")))
+    return jd_fail(err, errlen, "type: required, \"build\" or \"match\"");
+  t->kind = !strcmp(type, "build") ? JD_TASK_BUILD : JD_TASK_MATCH;
+  if (!json_object_object_get_ex(root, type, &v) || !json_object_is_type(v, json_type_object))
+    return jd_fail(err, errlen, "%s: required object for a %s task", type, type);
+  t->spec = json_object_get(v);
+  if (json_object_object_get_ex(root, "upload", &v) && parse_uploads(t, v, err, errlen))
+    return -1;
+  if (json_object_object_get_ex(root, "max_attempts", &v)) {
+    int64_t n = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || n < 1 || n > 100)
+      return jd_fail(err, errlen, "max_attempts: an integer from 1 to 100");
+    t->max_attempts = (int)n;
+  }
+  if (!t->id)
+    return jd_fail(err, errlen, "out of memory");
+  return 0;
+}
+
 int jd_task_parse(jd_task **out, const char *json, int max_depth, char *err, size_t errlen) {
   *out = NULL;
   if (err && errlen)
@@ -167,41 +198,8 @@ int jd_task_parse(jd_task **out, const char *json, int max_depth, char *err, siz
     jd_fail(err, errlen, "out of memory");
     goto cleanup;
   }
-  json_object *v = NULL;
-  if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_string) ||
-      !jd_task_id_valid(json_object_get_string(v))) {
-    jd_fail(err, errlen, "id: required, [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars",
-            JD_TASK_ID_MAX);
+  if (task_fields(t, root, err, errlen))
     goto cleanup;
-  }
-  t->id = strdup(json_object_get_string(v));
-  const char *type = NULL;
-  if (json_object_object_get_ex(root, "type", &v) && json_object_is_type(v, json_type_string))
-    type = json_object_get_string(v);
-  if (!type || (strcmp(type, "build") && strcmp(type, "match"))) {
-    jd_fail(err, errlen, "type: required, \"build\" or \"match\"");
-    goto cleanup;
-  }
-  t->kind = !strcmp(type, "build") ? JD_TASK_BUILD : JD_TASK_MATCH;
-  if (!json_object_object_get_ex(root, type, &v) || !json_object_is_type(v, json_type_object)) {
-    jd_fail(err, errlen, "%s: required object for a %s task", type, type);
-    goto cleanup;
-  }
-  t->spec = json_object_get(v);
-  if (json_object_object_get_ex(root, "upload", &v) && parse_uploads(t, v, err, errlen))
-    goto cleanup;
-  if (json_object_object_get_ex(root, "max_attempts", &v)) {
-    int64_t n = json_object_get_int64(v);
-    if (!json_object_is_type(v, json_type_int) || n < 1 || n > 100) {
-      jd_fail(err, errlen, "max_attempts: an integer from 1 to 100");
-      goto cleanup;
-    }
-    t->max_attempts = (int)n;
-  }
-  if (!t->id) {
-    jd_fail(err, errlen, "out of memory");
-    goto cleanup;
-  }
   *out = t;
   t = NULL;
   rc = 0;

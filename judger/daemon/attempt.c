@@ -1,0 +1,305 @@
+/* How an attempt ends: its result uploaded and stored, or the attempt
+ * retried later, given back on a drain, dead-lettered, or silenced because
+ * the run lost its claim; fault attribution decides which (fault.h). The
+ * worker (worker.c) runs the attempt and hands its outcome here (see
+ * daemon_internal.h and docs/daemon.md). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/fault.h"
+#include "daemon/upload.h"
+#include "match/match_result.h"
+
+/* judger_tasks_total: how this slot's attempt ended. */
+static void task_end(jd_slot *s, jd_task_end e) {
+  jd_dmetrics_task(s->d->metrics, s->has_kind ? &s->kind : NULL, e);
+}
+
+void jd_slot_set_finishing(jd_daemon *d, jd_slot *s) {
+  pthread_mutex_lock(&d->mu);
+  s->finishing = true;
+  pthread_mutex_unlock(&d->mu);
+}
+
+static int upload_cancelled(void *ud) {
+  jd_daemon *d = ud;
+  pthread_mutex_lock(&d->mu);
+  int r = d->hard_stop;
+  pthread_mutex_unlock(&d->mu);
+  return r;
+}
+
+/* A URL without its query: pre-signed signatures are secrets. */
+static json_object *url_without_query(const char *url) {
+  size_t n = strcspn(url, "?#");
+  return json_object_new_string_len(url, (int)n);
+}
+
+/* Uploads one file the task asks for; a describes it in the result. */
+static void upload_one(json_object *a, const jd_task *t, const jd_upload *u, const char *out_dir,
+                       const jd_upload_opts *o) {
+  char path[PATH_MAX];
+  json_object_object_add(a, "path", json_object_new_string(u->path));
+  json_object_object_add(a, "url", url_without_query(u->url));
+  json_object_object_add(a, "gzip", json_object_new_boolean(u->gzip));
+  if (snprintf(path, sizeof path, "%s/%s", out_dir, u->path) >= (int)sizeof path ||
+      !jd_path_exists(path)) {
+    json_object_object_add(a, "uploaded", json_object_new_boolean(false));
+    json_object_object_add(a, "error", json_object_new_string("no such output file"));
+    return;
+  }
+  jd_upload_report rep;
+  int rc = jd_upload_file(&rep, path, u->url, u->gzip, o);
+  json_object_object_add(a, "uploaded", json_object_new_boolean(rc == 0));
+  if (rep.sha256[0])
+    json_object_object_add(a, "sha256", json_object_new_string(rep.sha256));
+  json_object_object_add(a, "bytes", json_object_new_int64(rep.bytes));
+  json_object_object_add(a, "attempts", json_object_new_int(rep.attempts));
+  if (rc) {
+    json_object_object_add(a, "error", json_object_new_string(rep.error));
+    jd_log_task(JD_LOG_WARN, "upload.failed", t->id, "%s: %s after %d attempts", u->path, rep.error,
+                rep.attempts);
+  }
+}
+
+static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_dir) {
+  json_object *arr = json_object_new_array();
+  jd_upload_opts o = {.cancelled = upload_cancelled, .ud = d};
+  pthread_mutex_lock(&d->mu);
+  o.retries = d->cfg.upload_retries;
+  o.timeout_ms = d->cfg.upload_timeout_ms;
+  pthread_mutex_unlock(&d->mu);
+  for (size_t i = 0; i < t->nuploads; i++) {
+    json_object *a = json_object_new_object();
+    json_object_array_add(arr, a);
+    upload_one(a, t, &t->uploads[i], out_dir, &o);
+  }
+  return arr;
+}
+
+/* The executor's result.json plus what the daemon knows: the task, the
+ * attempt, the host, the uploads. Returns a malloc'd text. */
+static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_exec_result *res,
+                          jd_task_status status, json_object *artifacts) {
+  json_object *o = res->result && json_object_is_type(res->result, json_type_object)
+                       ? json_object_get(res->result)
+                       : json_object_new_object();
+  json_object *task = json_object_new_object();
+  json_object_object_add(task, "id", json_object_new_string(t->id));
+  json_object_object_add(task, "type", json_object_new_string(jd_task_kind_name(t->kind)));
+  json_object_object_add(task, "attempt", json_object_new_int(attempt));
+  json_object_object_add(task, "host", json_object_new_string(d->cfg.host_id));
+  json_object_object_add(task, "status", json_object_new_string(jd_task_status_name(status)));
+  json_object_object_add(o, "task", task);
+  json_object_object_add(o, "artifacts", json_object_get(artifacts));
+  /* The text judger run writes into result.json, on one line. */
+  char *s = jd_result_text(o, false);
+  json_object_put(o);
+  return s;
+}
+
+/* ---- the ends -------------------------------------------------------------- */
+
+/* A run that lost its task's claim writes nothing but this line: another
+ * run has the task now (docs/queue.md "One run per task"). */
+static void claim_lost(jd_daemon *d, const char *task_id, const char *what) {
+  jd_daemon_count(d, &d->st.fenced);
+  jd_log_task(JD_LOG_WARN, "task.claim_lost", task_id,
+              "another run holds the task now; this run's %s is not written", what);
+}
+
+void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long long claim,
+                            const char *reason, int attempts) {
+  int rc;
+  bool held = false;
+  jd_slot_set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_dead(&held, s->q, &s->entry, task_id, claim, reason, attempts));
+  if (rc) {
+    jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
+                s->entry.id, jd_queue_error(s->q));
+    return;
+  }
+  if (!held) {
+    claim_lost(d, task_id, "dead letter");
+    return;
+  }
+  jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
+              jd_priority_name(s->entry.prio), reason);
+  jd_daemon_count(d, &d->st.dead);
+  task_end(s, JD_TASK_END_DEAD);
+}
+
+/* True when the result was written (not refused, not a duplicate). */
+static bool store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_task_status status,
+                  const char *summary, const char *json) {
+  jd_result_rec rec = {t->id, attempt, s->claim, status, summary, json};
+  jd_slot_set_finishing(d, s);
+  /* Spooled first: if Redis stays away until we stop (or we are killed),
+   * the next start stores it. */
+  bool spooled = jd_spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
+  jd_store_outcome out = JD_STORE_REFUSED;
+  int rc;
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_store_result(&out, s->q, s->entry.prio, s->entry.id, &rec));
+  if (rc) {
+    jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
+                spooled ? " (kept in the spool for the next start)" : "");
+    return false;
+  }
+  if (spooled)
+    jd_spool_remove(d, t->id);
+  if (out == JD_STORE_REFUSED) {
+    claim_lost(d, t->id, "result");
+    return false;
+  }
+  jd_daemon_count(d, out == JD_STORE_WRITTEN ? &d->st.stored : &d->st.duplicates);
+  if (out == JD_STORE_WRITTEN)
+    task_end(s, jd_task_end_of_status(status));
+  jd_log_task(JD_LOG_INFO, out == JD_STORE_WRITTEN ? "task.done" : "task.duplicate", t->id,
+              "attempt %d %s%s%s", attempt, jd_task_status_name(status),
+              summary && *summary ? ": " : "", summary ? summary : "");
+  return out == JD_STORE_WRITTEN;
+}
+
+/* Stopped by our own drain: not the task's fault, not an attempt. */
+static void give_back(jd_daemon *d, jd_slot *s, const jd_task *t) {
+  int rc;
+  jd_slot_set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, s->claim));
+  jd_daemon_count(d, &d->st.drained);
+  task_end(s, JD_TASK_END_GIVEN_BACK);
+  jd_log_task(JD_LOG_INFO, "task.drained", t->id, "given back on stop (%s)",
+              rc ? jd_queue_error(s->q) : "released");
+}
+
+/* A system fault: the claim is given up, the entry stays pending and is
+ * taken again after the lease. */
+void jd_attempt_retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
+                            const char *why) {
+  int rc;
+  bool held = false;
+  jd_slot_set_finishing(d, s);
+  WITH_RETRY(rc, d, s->q, false, jd_queue_retry_later(&held, s->q, t->id, s->claim, why));
+  if (!rc && !held) {
+    claim_lost(d, t->id, "retry");
+    return;
+  }
+  jd_daemon_count(d, &d->st.retried);
+  task_end(s, JD_TASK_END_RETRIED);
+  jd_log_task(JD_LOG_WARN, "task.retry", t->id,
+              "attempt %d failed (%s); the entry is taken again after the lease", attempt, why);
+}
+
+/* A result to store: the artifacts are uploaded first, so the result
+ * says where they went. */
+static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
+                   const jd_exec_result *res, const char *out_dir, bool stalled) {
+  jd_task_status status =
+      stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status;
+  int64_t up0 = jd_mono_ms();
+  json_object *artifacts = do_uploads(d, t, out_dir);
+  if (t->nuploads)
+    jd_dmetrics_phase(d->metrics, JD_PHASE_UPLOAD, (double)(jd_mono_ms() - up0) / 1000.0);
+  char *json = final_result(d, t, attempt, res, status, artifacts);
+  if (json && store(d, s, t, attempt, status, res->summary, json))
+    for (int v = 0; v < JD_VERDICT_COUNT; v++)
+      jd_dmetrics_verdict(d->metrics, (jd_verdict)v, res->verdicts[v]);
+  else if (!json)
+    jd_attempt_retry_later(d, s, t, attempt, "out of memory");
+  json_object_put(artifacts);
+  free(json);
+}
+
+/* ---- fault attribution ---------------------------------------------------- */
+
+/* Whether the engine went away since the run started (epoch0), or is
+ * away now. Without an engine (tests with a fake executor) it never is.
+ * d->mu held. */
+static bool engine_went_away_locked(const jd_daemon *d, uint64_t epoch0) {
+  return d->ctx && (d->engine_epoch != epoch0 || !d->engine_up);
+}
+
+/* Waits up to JD_FAULT_CONFIRM_MS for the engine watcher to see the engine
+ * go away (see fault.h); true when it did. */
+static bool engine_confirm(jd_daemon *d, const char *task_id, uint64_t epoch0) {
+  jd_log_task(JD_LOG_INFO, "fault.confirm", task_id,
+              "a container died by a signal the judger did not send; watching the engine");
+  pthread_mutex_lock(&d->mu);
+  int64_t until = jd_mono_ms() + JD_FAULT_CONFIRM_MS;
+  while (d->ctx && !d->hard_stop && !engine_went_away_locked(d, epoch0) && jd_mono_ms() < until)
+    jd_daemon_wait_ms(d, until - jd_mono_ms());
+  bool gone = engine_went_away_locked(d, epoch0);
+  pthread_mutex_unlock(&d->mu);
+  return gone;
+}
+
+/* Fault attribution's verdict on what execute() came to (fault.h). */
+static jd_blame blame_of(jd_daemon *d, const jd_task *t, int outcome, const jd_exec_result *res,
+                         uint64_t epoch0) {
+  pthread_mutex_lock(&d->mu);
+  jd_fault_facts f = {outcome, res->status, res->engine_error, res->signal_exit,
+                      engine_went_away_locked(d, epoch0)};
+  pthread_mutex_unlock(&d->mu);
+  if (jd_fault_needs_confirm(&f))
+    f.engine_went_away = engine_confirm(d, t->id, epoch0);
+  return jd_fault_blame(&f);
+}
+
+/* A system fault: retried, the program not blamed, and the sweeper asked to
+ * remove what the run could not (the engine was away when it cleaned up). */
+static void system_fault(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, int outcome,
+                         const jd_exec_result *res) {
+  char why[512];
+  if (outcome == JD_EXEC_DONE)
+    snprintf(why, sizeof why, "the engine failed or went away mid-run (the run said: %s)",
+             res->summary ? res->summary : jd_task_status_name(res->status));
+  else
+    snprintf(why, sizeof why, "%s", res->reason ? res->reason : "system error");
+  jd_attempt_retry_later(d, s, t, attempt, why);
+  if (d->ctx)
+    jd_sweep_request(d);
+}
+
+void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
+                    const jd_exec_result *res) {
+  const jd_task *t = a->task;
+  pthread_mutex_lock(&d->mu);
+  bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost, fenced = s->claim_lost;
+  pthread_mutex_unlock(&d->mu);
+  bool cancelled = outcome != JD_EXEC_DONE || res->status == JD_TASK_STATUS_CANCELLED;
+  if (fenced) {
+    claim_lost(d, t->id, "outcome");
+    return;
+  }
+  if (drained && cancelled) {
+    give_back(d, s, t);
+    return;
+  }
+  if (lost)
+    jd_log_task(JD_LOG_WARN, "task.lease_lost", t->id,
+                "another judger took the entry over; this run still holds the claim");
+  switch (blame_of(d, t, outcome, res, a->epoch0)) {
+  case JD_BLAME_TASK:
+    jd_attempt_dead_letter(d, s, t->id, s->claim, res->reason ? res->reason : "invalid task",
+                           a->number);
+    return;
+  case JD_BLAME_SYSTEM:
+    system_fault(d, s, t, a->number, outcome, res);
+    return;
+  case JD_BLAME_NONE:
+  case JD_BLAME_PROGRAM:
+  case JD_BLAME_COUNT:
+    break;
+  }
+  finish(d, s, t, a->number, res, a->out_dir, stalled);
+}
