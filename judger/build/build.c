@@ -170,14 +170,14 @@ static int program_outcome(jd_build_result *r, jd_verdict verdict, const char *s
                  verdict, stage, message);
 }
 
-/* A JD_SRC_E* failure of the source module: whose fault it says. */
-static int source_fault(jd_build_result *r, int rc, const char *err) {
-  switch (rc) {
-  case JD_SRC_EUSAGE:
+/* A failure of the source module: its kind says whose fault. */
+static int source_fault(jd_build_result *r, jd_fail_kind kind, const char *err) {
+  switch (kind) {
+  case JD_FAIL_USAGE:
     return outcome(r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", err);
-  case JD_SRC_EPROGRAM:
+  case JD_FAIL_PROGRAM:
     return outcome(r, JD_BUILD_STATUS_FAILED, JD_VERDICT_CE, "source", err);
-  case JD_SRC_ETIMEOUT: /* its git server, past the build's wall time */
+  case JD_FAIL_TIMEOUT: /* its git server, past the build's wall time */
     return outcome(r, JD_BUILD_STATUS_FAILED, JD_VERDICT_TLE, "source", err);
   default:
     return outcome(r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, "source", err);
@@ -218,9 +218,10 @@ static int open_source(run_state *s) {
    * private neighbours only when the operator allows it. */
   src_ref.public_only = src_ref.public_only || !s->ctx->policy.fetch_private;
   const jd_program_ref *ref = &src_ref;
-  int rc = jd_source_open(&s->src, s->ctx->state_dir, ref, s->err, sizeof s->err);
+  jd_fail_kind kind = JD_FAIL_SYSTEM;
+  int rc = jd_source_open(&s->src, s->ctx->state_dir, ref, &kind, s->err, sizeof s->err);
   if (rc)
-    return source_fault(s->r, rc, s->err);
+    return source_fault(s->r, kind, s->err);
   set_str(&s->r->source_identity, s->src->identity);
   set_str(&s->r->commit, s->src->commit);
   if (s->src->commit)
@@ -228,12 +229,12 @@ static int open_source(run_state *s) {
         s->src->commit);
   else
     say(s->req, "source %s: %s", ref->dir ? ref->dir : ref->tar_url, s->src->identity);
-  rc = jd_source_dockerfile(&s->run_df, &s->run_len, s->src, JD_RUN_DOCKERFILE, false, s->err,
-                            sizeof s->err);
+  rc = jd_source_dockerfile(&s->run_df, &s->run_len, s->src, JD_RUN_DOCKERFILE, false, &kind,
+                            s->err, sizeof s->err);
   if (!rc)
-    rc = jd_source_dockerfile(&s->build_df, &s->build_len, s->src, JD_BUILD_DOCKERFILE, true,
+    rc = jd_source_dockerfile(&s->build_df, &s->build_len, s->src, JD_BUILD_DOCKERFILE, true, &kind,
                               s->err, sizeof s->err);
-  return rc ? source_fault(s->r, rc, s->err) : 0;
+  return rc ? source_fault(s->r, kind, s->err) : 0;
 }
 
 /* The Dockerfile read before the engine sees it (dockerfile.h): a refused
@@ -291,9 +292,9 @@ static int artifacts(run_state *s) {
   jd_artifacts *a = NULL;
   int rc = jd_artifacts_lookup(&a, s->ctx, s->src->identity, r->build.image_id);
   if (!rc && !a) {
-    int mrc = jd_source_materialize(s->src, s->err, sizeof s->err);
-    if (mrc)
-      return source_fault(r, mrc, s->err);
+    jd_fail_kind kind = JD_FAIL_SYSTEM;
+    if (jd_source_materialize(s->src, &kind, s->err, sizeof s->err) != 0)
+      return source_fault(r, kind, s->err);
     rc = jd_artifacts_ensure(&a, s->ctx, req->ref.domain, req->ref.id, s->src->dir,
                              s->src->identity, r->build.image_id, &req->limits, req->labels,
                              req->nlabels, relay, (void *)req, req->cancel);

@@ -272,7 +272,7 @@ static int sock_new(git_stream **out, const char *host, const char *port) {
 
 int jd_git_stream_install(void) {
   git_stream_registration reg = {.version = GIT_STREAM_VERSION, .init = sock_new};
-  return git_stream_register(GIT_STREAM_STANDARD, &reg);
+  return git_stream_register(GIT_STREAM_STANDARD, &reg) == 0 ? 0 : -1;
 }
 
 /* ---- the watcher ------------------------------------------------------------ */

@@ -75,7 +75,7 @@ void jd_git_watch_stop(jd_git_watch *w);
 
 /* Registers the stream with libgit2; call after each git_libgit2_init()
  * (the registration survives shutdowns, and registering again is
- * harmless). 0 or libgit2's error code. */
+ * harmless). 0, or -1 with libgit2's error set. */
 int jd_git_stream_install(void);
 
 /* Makes b the calling thread's budget (NULL: none) until the next call;

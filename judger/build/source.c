@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +14,6 @@
 
 #include "build/source_internal.h"
 #include "common/util.h"
-
-int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
 
 /* ---- tree hash ------------------------------------------------------------ */
 
@@ -209,31 +198,31 @@ int jd_tree_hash(char out[65], const char *dir) {
 /* ---- Dockerfiles -------------------------------------------------------------- */
 
 int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const char *name,
-                              bool optional, char *err, size_t errlen) {
+                              bool optional, jd_fail_kind *kind, char *err, size_t errlen) {
   *data = NULL;
   if (len)
     *len = 0;
   char path[PATH_MAX];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "path of %s is too long", name);
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "path of %s is too long", name);
   struct stat st;
   if (lstat(path, &st) != 0) {
     if (errno == ENOENT && optional)
       return 0;
     if (errno == ENOENT)
-      return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
-                         "the program has no %s at the root of its tree", name);
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
+      return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
+                        "the program has no %s at the root of its tree", name);
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s: %s", path, strerror(errno));
   }
   if (!S_ISREG(st.st_mode))
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
-                       "%s must be a regular file (not a symlink or directory)", name);
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
+                      "%s must be a regular file (not a symlink or directory)", name);
   if ((size_t)st.st_size > JD_DOCKERFILE_MAX)
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s is larger than %zu bytes", name,
-                       JD_DOCKERFILE_MAX);
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "%s is larger than %zu bytes", name,
+                      JD_DOCKERFILE_MAX);
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(errno));
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s: %s", path, strerror(errno));
   char *buf = malloc((size_t)st.st_size + 1);
   size_t got = 0;
   ssize_t n = 0;
@@ -242,10 +231,10 @@ int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const c
   int saved = errno;
   close(fd);
   if (!buf)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "out of memory");
   if (n < 0) {
     free(buf);
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "%s: %s", path, strerror(saved));
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s: %s", path, strerror(saved));
   }
   buf[got] = '\0';
   *data = buf;
@@ -289,68 +278,72 @@ static int work_dir(char **out, const char *state_dir, const char *what) {
   return 0;
 }
 
-static int no_work_dir(const char *state_dir, char *err, size_t errlen) {
-  return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot make a work directory under %s/work: %s",
-                     state_dir ? state_dir : "(no state dir)", strerror(errno));
+static int no_work_dir(const char *state_dir, jd_fail_kind *kind, char *err, size_t errlen) {
+  return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen,
+                    "cannot make a work directory under %s/work: %s",
+                    state_dir ? state_dir : "(no state dir)", strerror(errno));
 }
 
 /* A directory in place, or a tarball extracted into a work directory. */
-static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
-                     size_t errlen) {
+static int open_tree(jd_source *s, const char *state_dir, const jd_program_ref *ref,
+                     jd_fail_kind *kind, char *err, size_t errlen) {
   if (ref->dir) {
     struct stat st;
     char real[PATH_MAX];
     if (stat(ref->dir, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(ref->dir, real))
-      return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "source directory '%s' does not exist",
-                         ref->dir);
+      return jd_fail_as(kind, JD_FAIL_USAGE, err, errlen, "source directory '%s' does not exist",
+                        ref->dir);
     s->dir = strdup(real);
   } else {
     if (!state_dir || work_dir(&s->work_dir, state_dir, "src") != 0)
-      return no_work_dir(state_dir, err, errlen);
-    int rc = jd_tar_fetch(ref->tar_url, s->work_dir, ref->call, ref->public_only, err, errlen);
+      return no_work_dir(state_dir, kind, err, errlen);
+    int rc =
+        jd_tar_fetch(ref->tar_url, s->work_dir, ref->call, ref->public_only, kind, err, errlen);
     if (rc)
       return rc;
     s->dir = jd_src_tar_root(s->work_dir);
   }
   if (!s->dir)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "out of memory");
   char df[PATH_MAX];
   struct stat st;
   snprintf(df, sizeof df, "%s/%s", s->dir, JD_RUN_DOCKERFILE);
   if (lstat(df, &st) != 0 || !S_ISREG(st.st_mode))
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s has no %s (a regular file) at its root",
-                       ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
+                      "%s has no %s (a regular file) at its root",
+                      ref->dir ? ref->dir : ref->tar_url, JD_RUN_DOCKERFILE);
   char hash[65];
   jd_fs_tally t;
   if (jd_tree_hash_capped(hash, &t, s->dir, &jd_source_caps) != 0)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot hash %s: %s", s->dir, strerror(errno));
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "cannot hash %s: %s", s->dir,
+                      strerror(errno));
   if (t.over) {
     char why[256];
     jd_fs_tally_message(why, sizeof why, &t, "the source tree");
-    return jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "%s", why);
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "%s", why);
   }
   if (asprintf(&s->identity, "tree:%s", hash) < 0) {
     s->identity = NULL;
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "out of memory");
   }
   return 0;
 }
 
-int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
-                   size_t errlen) {
+int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref,
+                   jd_fail_kind *kind, char *err, size_t errlen) {
   *out = NULL;
   int given = !!ref->dir + !!ref->git_url + !!ref->tar_url;
   if (given != 1)
-    return jd_src_fail(err, errlen, JD_SRC_EUSAGE,
-                       given ? "give only one source: a directory, a git repository or a tarball"
-                             : "no source given: a directory, a git repository or a tarball");
+    return jd_fail_as(kind, JD_FAIL_USAGE, err, errlen,
+                      given ? "give only one source: a directory, a git repository or a tarball"
+                            : "no source given: a directory, a git repository or a tarball");
   jd_source *s = calloc(1, sizeof *s);
   if (!s)
-    return jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "out of memory");
   s->state_dir = state_dir;
   /* A git source is resolved now, exported only when a build needs the files. */
-  int rc = ref->git_url ? jd_src_git_open(s, state_dir, ref, err, errlen)
-                        : open_tree(s, state_dir, ref, err, errlen);
+  int rc = ref->git_url ? jd_src_git_open(s, state_dir, ref, kind, err, errlen)
+                        : open_tree(s, state_dir, ref, kind, err, errlen);
   if (rc) {
     jd_source_free(s);
     return rc;
@@ -359,27 +352,27 @@ int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref 
   return 0;
 }
 
-int jd_source_materialize(jd_source *s, char *err, size_t errlen) {
+int jd_source_materialize(jd_source *s, jd_fail_kind *kind, char *err, size_t errlen) {
   if (s->dir)
     return 0;
   if (!s->repo || !s->state_dir)
-    return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "nothing to export");
+    return jd_fail_as(kind, JD_FAIL_USAGE, err, errlen, "nothing to export");
   if (work_dir(&s->work_dir, s->state_dir, "src") != 0)
-    return no_work_dir(s->state_dir, err, errlen);
-  int rc = jd_src_git_write(s, s->work_dir, err, errlen);
+    return no_work_dir(s->state_dir, kind, err, errlen);
+  int rc = jd_src_git_write(s, s->work_dir, kind, err, errlen);
   if (!rc)
     s->dir = strdup(s->work_dir);
   if (!rc && !s->dir)
-    rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "out of memory");
+    rc = jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "out of memory");
   return rc;
 }
 
 int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
-                         bool optional, char *err, size_t errlen) {
+                         bool optional, jd_fail_kind *kind, char *err, size_t errlen) {
   *data = NULL;
   if (len)
     *len = 0;
   if (s->dir)
-    return jd_source_read_dockerfile(data, len, s->dir, name, optional, err, errlen);
-  return jd_src_git_dockerfile(data, len, s, name, optional, err, errlen);
+    return jd_source_read_dockerfile(data, len, s->dir, name, optional, kind, err, errlen);
+  return jd_src_git_dockerfile(data, len, s, name, optional, kind, err, errlen);
 }

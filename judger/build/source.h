@@ -15,15 +15,7 @@
 #include <stddef.h>
 
 #include "build/program.h"
-
-/* Error codes of this module (besides 0). */
-enum {
-  JD_SRC_EPROGRAM = -1, /* the program's fault: bad URL, missing ref, no run.Dockerfile... */
-  JD_SRC_EUSAGE = -2,   /* the request is malformed: no source given, directory missing */
-  JD_SRC_ESYSTEM = -3,  /* host trouble: disk, memory, state directory */
-  JD_SRC_ETIMEOUT = -4, /* the program's fault: its source (a git server) took past the
-                           build's wall time (jd_program_ref.call) */
-};
+#include "common/error.h"
 
 #define JD_RUN_DOCKERFILE "run.Dockerfile"
 #define JD_BUILD_DOCKERFILE "build.Dockerfile"
@@ -36,7 +28,7 @@ enum {
  * a contestant sends and what a build leaves. Bytes are apparent sizes (a
  * sparse file counts whole); entries are of any kind; depth counts
  * directory levels below the root. A tree past one is the program's fault
- * (JD_SRC_EPROGRAM, CE), with a message naming the cap. */
+ * (JD_FAIL_PROGRAM, CE), with a message naming the cap. */
 #define JD_SOURCE_MAX_BYTES JD_BUILD_DEFAULT_ARTIFACTS_BYTES
 #define JD_SOURCE_MAX_ENTRIES JD_BUILD_DEFAULT_ARTIFACTS_FILES
 #define JD_SOURCE_MAX_DEPTH JD_BUILD_DEFAULT_ARTIFACTS_DEPTH
@@ -59,25 +51,32 @@ typedef struct jd_source {
 
 /* Opens ref's source (exactly one of dir, git_url, tar_url): a directory is
  * used in place, a tarball is extracted under <state_dir>/work, a git ref is
- * resolved (exported later by jd_source_materialize()). On failure *out is NULL, err
- * holds one line naming what is wrong, and the JD_SRC_E* code says whose
- * fault it is. The caller frees *out with jd_source_free(), which also
- * removes the exported copy. */
-int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref, char *err,
-                   size_t errlen);
+ * resolved (exported later by jd_source_materialize()). 0, or -1 with *out
+ * NULL, err holding one line naming what is wrong and *kind whose fault it
+ * is: JD_FAIL_PROGRAM (bad URL, missing ref, no run.Dockerfile...),
+ * JD_FAIL_TIMEOUT (the program's too: its source, a git server, took past
+ * the build's wall time, jd_program_ref.call), JD_FAIL_USAGE (the request
+ * is malformed: no source given, directory missing) or JD_FAIL_SYSTEM
+ * (host trouble: disk, memory, state directory; a cancelled fetch). The
+ * caller frees *out with jd_source_free(), which also removes the
+ * exported copy. */
+int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref,
+                   jd_fail_kind *kind, char *err, size_t errlen);
 void jd_source_free(jd_source *s);
 
 /* Writes a git source's tree out under <state_dir>/work (no-op for the
- * other kinds, whose dir is already there). Same error codes. */
-int jd_source_materialize(jd_source *s, char *err, size_t errlen);
+ * other kinds, whose dir is already there). 0, or -1 with *kind as for
+ * jd_source_open(). */
+int jd_source_materialize(jd_source *s, jd_fail_kind *kind, char *err, size_t errlen);
 
 /* Reads one of the source's Dockerfiles, from the directory or straight from
  * the git tree: a regular file (a symlink could make the judger read a host
- * file), at most JD_DOCKERFILE_MAX bytes. 0, JD_SRC_EPROGRAM when missing or
- * invalid (err says why) or JD_SRC_ESYSTEM. *data is NUL-terminated; the
+ * file), at most JD_DOCKERFILE_MAX bytes. 0, or -1 with *kind
+ * JD_FAIL_PROGRAM when missing or invalid (err says why) or
+ * JD_FAIL_SYSTEM. *data is NUL-terminated; the
  * caller frees it. With optional=true a missing file gives 0 and *data NULL. */
 int jd_source_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
-                         bool optional, char *err, size_t errlen);
+                         bool optional, jd_fail_kind *kind, char *err, size_t errlen);
 
 /* `judger gc`: removes the git mirrors under <state_dir>/git unused for
  * max_age_s (their lock's mtime, touched at each use, or the mirror's),

@@ -1,6 +1,8 @@
 /* The source module's own seams, shared by its files and its tests:
  * source.c (jd_source, directories, Dockerfiles, the tree hash),
- * source_git.c (mirrors, resolving, exporting) and source_tar.c (tarballs).
+ * source_git.c (resolving, exporting), git_mirror.c (the mirrors, their
+ * locks and gc), git_bounds.c (libgit2's bounds; these three share
+ * git_internal.h) and source_tar.c (tarballs).
  * Not for other parts: they use source.h. */
 #ifndef JD_SOURCE_INTERNAL_H
 #define JD_SOURCE_INTERNAL_H
@@ -12,21 +14,18 @@
 #include "build/source.h"
 #include "common/fs.h"
 
-/* Formats err (when set) and returns code, one of JD_SRC_E*. */
-int jd_src_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* ---- git (source_git.c) ---- */
+/* ---- git (source_git.c, git_mirror.c) ---- */
 
 /* Resolves ref's git source into s (repo, tree, commit, identity) without
- * writing it out. JD_SRC_E* codes. */
-int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *ref, char *err,
-                    size_t errlen);
+ * writing it out. 0, or -1 with *kind (jd_source_open()). */
+int jd_src_git_open(jd_source *s, const char *state_dir, const jd_program_ref *ref,
+                    jd_fail_kind *kind, char *err, size_t errlen);
 /* Writes s's tree into dest (which exists and is empty). */
-int jd_src_git_write(const jd_source *s, const char *dest, char *err, size_t errlen);
+int jd_src_git_write(const jd_source *s, const char *dest, jd_fail_kind *kind, char *err,
+                     size_t errlen);
 /* Reads a Dockerfile from s's tree; the rules of jd_source_dockerfile(). */
 int jd_src_git_dockerfile(char **data, size_t *len, const jd_source *s, const char *name,
-                          bool optional, char *err, size_t errlen);
+                          bool optional, jd_fail_kind *kind, char *err, size_t errlen);
 /* Releases s's repository and tree. */
 void jd_src_git_close(jd_source *s);
 /* Bytes one git fetch may receive (512 MiB); tests lower it. */
@@ -59,9 +58,9 @@ int jd_tree_hash_capped(char out[65], jd_fs_tally *t, const char *dir, const jd_
 
 /* Exports the tree of `ref` (NULL = the remote's HEAD) of repository `url`
  * into dest (which must exist and be empty). *commit and *tree (may be NULL)
- * get the ids (malloc'd). Same error codes as jd_source_open. */
+ * get the ids (malloc'd). 0, or -1 with *kind as for jd_source_open(). */
 int jd_git_export(char **commit, char **tree, const char *state_dir, const char *url,
-                  const char *ref, const char *dest, char *err, size_t errlen);
+                  const char *ref, const char *dest, jd_fail_kind *kind, char *err, size_t errlen);
 
 /* The mirror directory a URL maps to: <state_dir>/git/<sha256(url)>.git */
 int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const char *url);
@@ -69,18 +68,19 @@ int jd_git_mirror_path(char *out, size_t outlen, const char *state_dir, const ch
 /* Downloads an http(s) tarball (capped at JD_TARBALL_MAX, any compression
  * libarchive reads) and extracts it into dest, refusing entries that would
  * land outside it. call (may be NULL): the build's deadline (past it
- * JD_SRC_ETIMEOUT) and cancel token; public_only: connect to public
+ * JD_FAIL_TIMEOUT) and cancel token; public_only: connect to public
  * addresses only (common/netaddr.h), checked on every address curl
- * connects to, redirects included. Same error codes as jd_source_open. */
+ * connects to, redirects included. 0, or -1 with *kind as for
+ * jd_source_open(). */
 int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool public_only,
-                 char *err, size_t errlen);
+                 jd_fail_kind *kind, char *err, size_t errlen);
 
 /* Reads a Dockerfile of the tree: must be a regular file (a symlink could
  * make the judger read a host file), at most JD_DOCKERFILE_MAX bytes.
- * Returns 0, JD_SRC_EPROGRAM when missing/invalid (err says why) or
- * JD_SRC_ESYSTEM. *data is NUL-terminated; the caller frees it. With
+ * 0, or -1 with *kind JD_FAIL_PROGRAM when missing/invalid (err says
+ * why) or JD_FAIL_SYSTEM. *data is NUL-terminated; the caller frees it. With
  * optional=true a missing file gives 0 and *data NULL. */
 int jd_source_read_dockerfile(char **data, size_t *len, const char *dir, const char *name,
-                              bool optional, char *err, size_t errlen);
+                              bool optional, jd_fail_kind *kind, char *err, size_t errlen);
 
 #endif

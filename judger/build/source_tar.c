@@ -52,41 +52,30 @@ static int progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
   return g->cancel && dk_cancel_fired(g->cancel) ? 1 : 0;
 }
 
-int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool public_only,
-                 char *err, size_t errlen) {
-  if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-    return jd_src_fail(err, errlen, JD_SRC_EUSAGE, "tarball URL must be http:// or https://: '%s'",
-                       url ? url : "");
-  dk_buf body = DK_BUF_INIT(JD_TARBALL_MAX);
-  char cerr[CURL_ERROR_SIZE] = "";
-  fetch_guard guard = {.public_only = public_only, .cancel = call ? call->cancel : NULL};
-  /* The build's wall time bounds the download (at most 300 s either way). */
-  long timeout_ms = 300000;
-  if (call && call->deadline_ms) {
-    int64_t left = call->deadline_ms - dk_now_ms();
-    if (left <= 0)
-      return jd_src_fail(err, errlen, JD_SRC_ETIMEOUT,
-                         "downloading tarball %s: the build's wall time has passed", url);
-    if (left < timeout_ms)
-      timeout_ms = (long)left;
-  }
-  int rc = 0;
-  CURL *h = curl_easy_init();
-  if (!h) {
-    rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "cannot start libcurl");
-    goto cleanup;
-  }
+/* One download: the URL, the build's deadline and cancel token (call, may
+ * be NULL), what it is held to, the body (capped) and curl's message. */
+typedef struct download {
+  const char *url;
+  const dk_call *call;
+  fetch_guard guard;
+  dk_buf body;
+  char cerr[CURL_ERROR_SIZE];
+} download;
+
+/* The handle's options: the guard on every socket and on progress, the
+ * protocols, no proxy, redirects, the caps and the sink. */
+static void download_options(CURL *h, download *d, long timeout_ms) {
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &d->guard);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &guard);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d->guard);
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_URL, d->url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   /* An https URL never redirects to plain http; no proxy from the
    * judger's environment (the address checked is the one connected to). */
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
-                   strncmp(url, "https://", 8) ? "http,https" : "https");
+                   strncmp(d->url, "https://", 8) ? "http,https" : "https");
   curl_easy_setopt(h, CURLOPT_PROXY, "");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
@@ -95,54 +84,90 @@ int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool pu
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_sink);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-  CURLcode cc = curl_easy_perform(h);
-  if (cc != CURLE_OK) {
-    if (guard.refused[0])
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
-                       "cannot download %s: it leads to %s, not a public address: this host "
-                       "fetches only from public addresses (setting fetch_private)",
-                       url, guard.refused);
-    else if (cc == CURLE_ABORTED_BY_CALLBACK)
-      rc = jd_src_fail(err, errlen, JD_SRC_ESYSTEM, "downloading tarball %s: canceled", url);
-    else if (cc == CURLE_OPERATION_TIMEDOUT && call && call->deadline_ms &&
-             dk_now_ms() >= call->deadline_ms)
-      rc = jd_src_fail(err, errlen, JD_SRC_ETIMEOUT,
-                       "downloading tarball %s passed the build's wall time", url);
-    else if (body.truncated)
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "tarball %s is larger than %zu bytes", url,
-                       JD_TARBALL_MAX);
-    else
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "cannot download %s: %s", url,
-                       cerr[0] ? cerr : curl_easy_strerror(cc));
-    goto cleanup;
-  }
-  /* The source's caps, held while extracting; one more level for the
-   * directory forges wrap their tarballs in (jd_src_tar_root). */
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &d->body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, d->cerr);
+}
+
+/* A download curl ended with cc, as the source's error: whose fault. */
+static int download_fail(const download *d, CURLcode cc, jd_fail_kind *kind, char *err,
+                         size_t errlen) {
+  const char *url = d->url;
+  if (d->guard.refused[0])
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
+                      "cannot download %s: it leads to %s, not a public address: this host "
+                      "fetches only from public addresses (setting fetch_private)",
+                      url, d->guard.refused);
+  if (cc == CURLE_ABORTED_BY_CALLBACK)
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "downloading tarball %s: canceled", url);
+  if (cc == CURLE_OPERATION_TIMEDOUT && d->call && d->call->deadline_ms &&
+      dk_now_ms() >= d->call->deadline_ms)
+    return jd_fail_as(kind, JD_FAIL_TIMEOUT, err, errlen,
+                      "downloading tarball %s passed the build's wall time", url);
+  if (d->body.truncated)
+    return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "tarball %s is larger than %zu bytes",
+                      url, JD_TARBALL_MAX);
+  return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "cannot download %s: %s", url,
+                    d->cerr[0] ? d->cerr : curl_easy_strerror(cc));
+}
+
+/* Extracts the downloaded tarball into dest under the source's caps, one
+ * more level for the directory forges wrap their tarballs in
+ * (jd_src_tar_root). On failure nothing half extracted stays behind, even
+ * before the caller removes its work directory. */
+static int extract(const download *d, const char *dest, jd_fail_kind *kind, char *err,
+                   size_t errlen) {
   dk_tar_extract_options opts = {.max_bytes = (uint64_t)JD_SOURCE_MAX_BYTES,
                                  .max_entries = (uint64_t)JD_SOURCE_MAX_ENTRIES + 1,
                                  .max_depth = (uint64_t)JD_SOURCE_MAX_DEPTH + 1};
-  int xrc = dk_tar_extract_opts(body.data ? body.data : "", body.len, dest, &opts);
-  if (xrc != 0) {
-    const dk_error *e = dk_error_last();
-    const char *why = e && e->message ? e->message : "cannot extract";
-    if (xrc == DK_ETOOBIG)
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM,
-                       "tarball %s passes the caps on a source (%lld bytes, %lld entries, %d "
-                       "directory levels; one more entry and level for a top directory): %s",
-                       url, (long long)JD_SOURCE_MAX_BYTES, (long long)JD_SOURCE_MAX_ENTRIES,
-                       JD_SOURCE_MAX_DEPTH, why);
-    else
-      rc = jd_src_fail(err, errlen, JD_SRC_EPROGRAM, "bad tarball %s: %s", url, why);
-    /* Nothing half extracted stays behind, even before the caller removes
-     * its work directory. */
-    (void)jd_rm_contents(dest);
+  int xrc = dk_tar_extract_opts(d->body.data ? d->body.data : "", d->body.len, dest, &opts);
+  if (xrc == 0)
+    return 0;
+  const dk_error *e = dk_error_last();
+  const char *why = e && e->message ? e->message : "cannot extract";
+  int rc;
+  if (xrc == DK_ETOOBIG)
+    rc = jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
+                    "tarball %s passes the caps on a source (%lld bytes, %lld entries, %d "
+                    "directory levels; one more entry and level for a top directory): %s",
+                    d->url, (long long)JD_SOURCE_MAX_BYTES, (long long)JD_SOURCE_MAX_ENTRIES,
+                    JD_SOURCE_MAX_DEPTH, why);
+  else
+    rc = jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "bad tarball %s: %s", d->url, why);
+  (void)jd_rm_contents(dest);
+  return rc;
+}
+
+int jd_tar_fetch(const char *url, const char *dest, const dk_call *call, bool public_only,
+                 jd_fail_kind *kind, char *err, size_t errlen) {
+  if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+    return jd_fail_as(kind, JD_FAIL_USAGE, err, errlen,
+                      "tarball URL must be http:// or https://: '%s'", url ? url : "");
+  /* The build's wall time bounds the download (at most 300 s either way). */
+  long timeout_ms = 300000;
+  if (call && call->deadline_ms) {
+    int64_t left = call->deadline_ms - dk_now_ms();
+    if (left <= 0)
+      return jd_fail_as(kind, JD_FAIL_TIMEOUT, err, errlen,
+                        "downloading tarball %s: the build's wall time has passed", url);
+    if (left < timeout_ms)
+      timeout_ms = (long)left;
   }
-cleanup:
-  if (h)
+  download d = {.url = url,
+                .call = call,
+                .guard = {.public_only = public_only, .cancel = call ? call->cancel : NULL},
+                .body = DK_BUF_INIT(JD_TARBALL_MAX)};
+  int rc = 0;
+  CURL *h = curl_easy_init();
+  if (!h) {
+    rc = jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "cannot start libcurl");
+  } else {
+    download_options(h, &d, timeout_ms);
+    CURLcode cc = curl_easy_perform(h);
+    rc = cc != CURLE_OK ? download_fail(&d, cc, kind, err, errlen)
+                        : extract(&d, dest, kind, err, errlen);
     curl_easy_cleanup(h);
-  dk_buf_free(&body);
+  }
+  dk_buf_free(&d.body);
   return rc;
 }
 

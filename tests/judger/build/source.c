@@ -18,6 +18,9 @@
 #include "common/util.h"
 #include "support.h"
 
+/* The kind of the last failure of a source call (common/error.h). */
+static jd_fail_kind kind;
+
 static void put(const char *dir, const char *name, const char *text) {
   char p[4096];
   snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -122,7 +125,8 @@ Test(source, a_directory_source_deeper_than_the_limit_is_the_programs_fault) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert_null(s);
   cr_assert_str_eq(err, "the source tree is deeper than the limit of 64 directory levels (a "
                         "directory at level 65)");
@@ -133,7 +137,7 @@ Test(source, a_directory_source_deeper_than_the_limit_is_the_programs_fault) {
   char *bottom = chain(d, JD_SOURCE_MAX_DEPTH);
   put(bottom, "leaf", "x");
   ref.dir = d;
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), 0, "%s", err);
   jd_source_free(s);
   free(bottom);
   t_rmdir(d);
@@ -152,7 +156,8 @@ Test(source, a_sparse_file_past_the_bytes_limit_is_refused_before_it_is_read) {
   jd_source *s = NULL;
   char err[512] = "";
   int64_t t0 = jd_mono_ms();
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "more than the limit of 1073741824 bytes"), "%s", err);
   /* Refused from its size, not after hashing a GiB of zeros. */
   cr_assert_lt(jd_mono_ms() - t0, 2000);
@@ -167,7 +172,8 @@ Test(source, directory_source_has_a_tree_identity) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, "/nonexistent-state", &ref, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, "/nonexistent-state", &ref, &kind, err, sizeof err), 0, "%s",
+               err);
   char h[65], want[80];
   cr_assert_eq(jd_tree_hash(h, d), 0);
   snprintf(want, sizeof want, "tree:%s", h);
@@ -184,7 +190,8 @@ Test(source, missing_run_dockerfile_is_the_programs_fault) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert_null(s);
   cr_assert(strstr(err, "run.Dockerfile"), "%s", err);
   t_rmdir(d);
@@ -198,10 +205,13 @@ Test(source, symlinked_dockerfile_is_refused) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = d};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   char *data = NULL;
-  cr_assert_eq(jd_source_read_dockerfile(&data, NULL, d, "run.Dockerfile", false, err, sizeof err),
-               JD_SRC_EPROGRAM);
+  cr_assert_eq(
+      jd_source_read_dockerfile(&data, NULL, d, "run.Dockerfile", false, &kind, err, sizeof err),
+      -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert_null(data);
   cr_assert(strstr(err, "regular file"), "%s", err);
   t_rmdir(d);
@@ -211,12 +221,15 @@ Test(source, missing_directory_and_no_source_are_usage_errors) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .dir = "/nonexistent/dir"};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, NULL, &ref, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_source_open(&s, NULL, &ref, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_USAGE);
   cr_assert(strstr(err, "/nonexistent/dir"), "%s", err);
   jd_program_ref none = {.domain = JD_DOMAIN_AI, .id = "x"};
-  cr_assert_eq(jd_source_open(&s, NULL, &none, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_source_open(&s, NULL, &none, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_USAGE);
   jd_program_ref two = {.domain = JD_DOMAIN_AI, .id = "x", .dir = "/tmp", .git_url = "/tmp"};
-  cr_assert_eq(jd_source_open(&s, NULL, &two, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_source_open(&s, NULL, &two, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_USAGE);
   cr_assert(strstr(err, "only one"), "%s", err);
 }
 
@@ -224,8 +237,9 @@ Test(source, optional_build_dockerfile_may_be_missing) {
   char *d = t_tmpdir("optdf");
   char *data = (char *)1;
   char err[256];
-  cr_assert_eq(jd_source_read_dockerfile(&data, NULL, d, "build.Dockerfile", true, err, sizeof err),
-               0);
+  cr_assert_eq(
+      jd_source_read_dockerfile(&data, NULL, d, "build.Dockerfile", true, &kind, err, sizeof err),
+      0);
   cr_assert_null(data);
   t_rmdir(d);
 }
@@ -254,8 +268,8 @@ Test(source, git_export_at_a_tag_through_the_mirror) {
   cr_assert_eq(mkdir(dest, 0755), 0);
   char *commit = NULL, *tree = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_git_export(&commit, &tree, state, url, "v1", dest, err, sizeof err), 0, "%s",
-               err);
+  cr_assert_eq(jd_git_export(&commit, &tree, state, url, "v1", dest, &kind, err, sizeof err), 0,
+               "%s", err);
   snprintf(cmd, sizeof cmd, "git -C %s rev-parse v1^{commit}", w);
   char *want = sh_out(cmd);
   cr_assert_str_eq(commit, want);
@@ -299,19 +313,21 @@ Test(source, git_mirror_serves_a_known_commit_without_the_origin) {
   char err[512] = "";
   snprintf(dest, sizeof dest, "%s/o1", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
-  cr_assert_eq(jd_git_export(NULL, NULL, state, url, "main", dest, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_git_export(NULL, NULL, state, url, "main", dest, &kind, err, sizeof err), 0, "%s",
+               err);
   /* The origin disappears: a full commit id already in the mirror still works. */
   sh("mv %s %s.gone", w, w);
   snprintf(dest, sizeof dest, "%s/o2", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
   char *commit = NULL;
-  cr_assert_eq(jd_git_export(&commit, NULL, state, url, head, dest, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_git_export(&commit, NULL, state, url, head, dest, &kind, err, sizeof err), 0,
+               "%s", err);
   cr_assert_str_eq(commit, head);
   /* A branch name needs a fetch, which now fails: the program's fault. */
   snprintf(dest, sizeof dest, "%s/o3", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
-  cr_assert_eq(jd_git_export(NULL, NULL, state, url, "main", dest, err, sizeof err),
-               JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_git_export(NULL, NULL, state, url, "main", dest, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "cannot fetch"), "%s", err);
   free(commit);
   free(head);
@@ -329,8 +345,9 @@ Test(source, git_missing_ref_names_the_ref) {
   cr_assert_eq(mkdir(dest, 0755), 0);
   char err[512] = "";
   char *commit = (char *)1;
-  cr_assert_eq(jd_git_export(&commit, NULL, state, url, "no-such-branch", dest, err, sizeof err),
-               JD_SRC_EPROGRAM);
+  cr_assert_eq(
+      jd_git_export(&commit, NULL, state, url, "no-such-branch", dest, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert_null(commit);
   cr_assert(strstr(err, "no-such-branch"), "%s", err);
   cr_assert(strstr(err, "not found"), "%s", err);
@@ -345,16 +362,19 @@ Test(source, git_bad_url_is_a_clear_error) {
   snprintf(dest, sizeof dest, "%s/out", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
   char err[512] = "";
-  cr_assert_eq(jd_git_export(NULL, NULL, state, "file:///nonexistent/repo.git", "main", dest, err,
-                             sizeof err),
-               JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_git_export(NULL, NULL, state, "file:///nonexistent/repo.git", "main", dest, &kind,
+                             err, sizeof err),
+               -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "/nonexistent/repo.git"), "%s", err);
   /* A failed first fetch leaves no half-made mirror behind. */
   char mirror[4300];
   jd_git_mirror_path(mirror, sizeof mirror, state, "file:///nonexistent/repo.git");
   cr_assert(!jd_path_exists(mirror), "mirror left behind");
-  cr_assert_eq(jd_git_export(NULL, NULL, state, "/nonexistent/local", NULL, dest, err, sizeof err),
-               JD_SRC_EPROGRAM);
+  cr_assert_eq(
+      jd_git_export(NULL, NULL, state, "/nonexistent/local", NULL, dest, &kind, err, sizeof err),
+      -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "/nonexistent/local"), "%s", err);
   t_rmdir(tmp);
 }
@@ -371,7 +391,7 @@ Test(source, git_local_repository_is_read_in_place_and_head_is_default) {
   char *commit = NULL;
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .git_url = bare};
   jd_source *s = NULL;
-  cr_assert_eq(jd_source_open(&s, tmp, &ref, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, tmp, &ref, &kind, err, sizeof err), 0, "%s", err);
   snprintf(cmd, sizeof cmd, "git -C %s rev-parse main", w);
   char *head = sh_out(cmd);
   cr_assert_str_eq(s->commit, head);
@@ -384,13 +404,14 @@ Test(source, git_local_repository_is_read_in_place_and_head_is_default) {
   cr_assert_null(s->dir);
   cr_assert_null(s->work_dir);
   char *df = NULL;
-  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "run.Dockerfile", false, err, sizeof err), 0,
-               "%s", err);
+  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "run.Dockerfile", false, &kind, err, sizeof err),
+               0, "%s", err);
   cr_assert_str_eq(df, "FROM scratch\n");
   free(df);
-  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "build.Dockerfile", true, err, sizeof err), 0);
+  cr_assert_eq(jd_source_dockerfile(&df, NULL, s, "build.Dockerfile", true, &kind, err, sizeof err),
+               0);
   cr_assert_null(df);
-  cr_assert_eq(jd_source_materialize(s, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_materialize(s, &kind, err, sizeof err), 0, "%s", err);
   char p[4300];
   snprintf(p, sizeof p, "%s/sub/data.txt", s->dir);
   cr_assert(jd_path_exists(p), "not exported: %s", p);
@@ -419,7 +440,8 @@ Test(source, git_commit_without_run_dockerfile_names_what_is_missing) {
   snprintf(dest, sizeof dest, "%s/out", tmp);
   cr_assert_eq(mkdir(dest, 0755), 0);
   char err[512] = "";
-  cr_assert_eq(jd_git_export(NULL, NULL, tmp, w, "main", dest, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_git_export(NULL, NULL, tmp, w, "main", dest, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "run.Dockerfile"), "%s", err);
   t_rmdir(tmp);
 }
@@ -491,7 +513,7 @@ Test(source, tarball_with_a_top_directory_is_used_from_inside_it) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .tar_url = url};
   jd_source *s = NULL;
   char err[512] = "";
-  cr_assert_eq(jd_source_open(&s, tmp, &ref, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, tmp, &ref, &kind, err, sizeof err), 0, "%s", err);
   srv_stop(&srv);
   cr_assert(strstr(s->dir, "/prog-1.0"), "%s", s->dir);
   cr_assert(!strncmp(s->identity, "tree:", 5));
@@ -514,7 +536,8 @@ Test(source, tarball_escaping_its_directory_is_refused) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/x.tar", srv.port);
   char *tmp = t_tmpdir("tarevil");
   char err[512] = "";
-  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   srv_stop(&srv);
   cr_assert(strstr(err, "evil"), "%s", err);
   dk_tar_free(t);
@@ -528,11 +551,14 @@ Test(source, tarball_http_error_and_bad_scheme) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/missing.tar", srv.port);
   char *tmp = t_tmpdir("tar404");
   char err[512] = "";
-  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, err, sizeof err), JD_SRC_EPROGRAM);
+  cr_assert_eq(jd_tar_fetch(url, tmp, NULL, false, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   srv_stop(&srv);
   cr_assert(strstr(err, "404"), "%s", err);
-  cr_assert_eq(jd_tar_fetch("ftp://example/x.tar", tmp, NULL, false, err, sizeof err), JD_SRC_EUSAGE);
-  cr_assert_eq(jd_tar_fetch("file:///etc/passwd", tmp, NULL, false, err, sizeof err), JD_SRC_EUSAGE);
+  cr_assert_eq(jd_tar_fetch("ftp://example/x.tar", tmp, NULL, false, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_USAGE);
+  cr_assert_eq(jd_tar_fetch("file:///etc/passwd", tmp, NULL, false, &kind, err, sizeof err), -1);
+  cr_assert_eq(kind, JD_FAIL_USAGE);
   t_rmdir(tmp);
 }
 
@@ -567,7 +593,8 @@ Test(source, a_deep_tarball_is_the_programs_fault_and_leaves_nothing) {
   jd_program_ref ref = {.domain = JD_DOMAIN_AI, .id = "x", .tar_url = url};
   jd_source *s = NULL;
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, state, &ref, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, state, &ref, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   srv_stop(&srv);
   cr_assert_null(s);
   cr_assert(strstr(err, "passes the caps on a source"), "%s", err);
@@ -584,7 +611,7 @@ Test(source, a_deep_tarball_is_the_programs_fault_and_leaves_nothing) {
   srv_start(&srv, data, len, 200);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.tar", srv.port);
   state = t_tmpdir("tardeepok");
-  cr_assert_eq(jd_source_open(&s, state, &ref, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, state, &ref, &kind, err, sizeof err), 0, "%s", err);
   srv_stop(&srv);
   jd_source_free(s);
   dk_tar_free(t);

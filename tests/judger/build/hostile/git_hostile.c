@@ -35,6 +35,9 @@
 #include "common/util.h"
 #include "support.h"
 
+/* The kind of the last failure of a source call (common/error.h). */
+static jd_fail_kind kind;
+
 /* ---- repositories made with libgit2 ------------------------------------------ */
 
 static git_signature *sig(void) {
@@ -165,7 +168,7 @@ static jd_source *open_local(const char *repo_dir, const char *state, const char
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo_dir, .git_ref = ref};
   jd_source *s = NULL;
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, state, &pr, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, state, &pr, &kind, err, sizeof err), 0, "%s", err);
   return s;
 }
 
@@ -241,7 +244,8 @@ Test(git_hostile, tree_1500_levels_deep_is_refused_naming_depth_and_limit) {
   deep_repo(repo, 1500);
   jd_source *s = open_local(repo, tmp, "main");
   char err[1024] = "";
-  cr_assert_eq(jd_source_materialize(s, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_materialize(s, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "deeper than 64 directory levels") && strstr(err, "level 65"), "%s", err);
   jd_source_free(s);
   t_rmdir(tmp);
@@ -254,7 +258,7 @@ Test(git_hostile, tree_64_levels_deep_is_exported) {
   deep_repo(repo, 64);
   jd_source *s = open_local(repo, tmp, "main");
   char err[1024] = "";
-  cr_assert_eq(jd_source_materialize(s, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_materialize(s, &kind, err, sizeof err), 0, "%s", err);
   char path[4200] = "";
   int n = snprintf(path, sizeof path, "%s", s->dir);
   for (int i = 0; i < 64; i++)
@@ -287,7 +291,8 @@ Test(git_hostile, tree_with_more_entries_than_the_cap_is_refused_before_writing)
   repo_free(r);
   jd_source *s = open_local(repo, tmp, "main");
   char err[1024] = "";
-  cr_assert_eq(jd_source_materialize(s, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_materialize(s, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "more than 200000 entries"), "%s", err);
   /* Refused before anything was written. */
   struct stat st;
@@ -325,7 +330,8 @@ Test(git_hostile, blob_of_600_mb_is_refused_before_it_is_inflated) {
   /* As a file of the tree, when it is exported. */
   jd_source *s = open_local(repo, tmp, "main");
   char err[1024] = "";
-  cr_assert_eq(jd_source_materialize(s, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_materialize(s, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "file 'model.bin' is larger than 104857600 bytes"), "%s", err);
   jd_source_free(s);
 
@@ -346,7 +352,8 @@ Test(git_hostile, commit_of_2_mb_is_refused_before_it_is_inflated) {
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "main"};
   jd_source *s = NULL;
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, tmp, &pr, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, tmp, &pr, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "is larger than 1048576 bytes"), "%s", err);
   t_rmdir(tmp);
 }
@@ -630,7 +637,7 @@ static char *commit_of(const char *state, const char *url) {
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"};
   jd_source *s = NULL;
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, state, &pr, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_source_open(&s, state, &pr, &kind, err, sizeof err), 0, "%s", err);
   char *c = strdup(s->commit);
   jd_source_free(s);
   return c;
@@ -664,7 +671,8 @@ Test(git_hostile, fetch_past_the_byte_cap_is_refused_and_the_mirror_still_works)
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = url, .git_ref = "main"};
   jd_source *s = NULL;
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, state, &pr, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, state, &pr, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert(strstr(err, "more than 262144 bytes received"), "%s", err);
   /* Nothing of the interrupted pack is left on disk: the first fetch's
    * pack and its index only. */
@@ -717,7 +725,8 @@ Test(git_hostile, rev_parse_expressions_read_objects_through_the_caps) {
   jd_program_ref pr = {
       .domain = JD_DOMAIN_AI, .id = "hostile-git", .git_url = repo, .git_ref = "main~2"};
   char err[1024] = "";
-  cr_assert_eq(jd_source_open(&s, tmp, &pr, err, sizeof err), JD_SRC_EPROGRAM, "%s", err);
+  cr_assert_eq(jd_source_open(&s, tmp, &pr, &kind, err, sizeof err), -1, "%s", err);
+  cr_assert_eq(kind, JD_FAIL_PROGRAM);
   cr_assert_null(s, "resolved to c1 %s", git_oid_tostr(hex, sizeof hex, &c1));
   t_rmdir(tmp);
 }
