@@ -14,6 +14,8 @@ typedef struct die_watch {
   int64_t code;
 } die_watch;
 
+/* A dk_event_cb: 0 reads on, 1 stops the stream (libdockerapi's callback
+ * contract, as curl's write callbacks: not a failure, so not 0/-1). */
 static int on_event(void *ud, const dk_event *ev) {
   die_watch *w = ud;
   if (!ev->action || !ev->id || strcmp(ev->id, w->id))

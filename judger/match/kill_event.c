@@ -29,6 +29,8 @@ static int kill_signal(const char *json) {
   return sig;
 }
 
+/* A dk_event_cb: 0 reads on, 1 stops the stream (libdockerapi's callback
+ * contract, as curl's write callbacks: not a failure, so not 0/-1). */
 static int on_event(void *ud, const dk_event *e) {
   kill_watch *w = ud;
   if (!e->action || !e->id || strcmp(e->id, w->id))

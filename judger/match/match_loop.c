@@ -118,9 +118,9 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
     send_event(m, jd_proto_event_cancelled(c->name, c->ai, reason));
     return;
   }
-  const char *reason = NULL;
-  if (jd_start_limiter_take(&m->limiter, m->alive_players, jd_mono_ms(), &reason)) {
-    refuse(m, line, len, reason);
+  char refused[128];
+  if (jd_start_limiter_take(&m->limiter, m->alive_players, jd_mono_ms(), refused, sizeof refused)) {
+    refuse(m, line, len, refused);
     return;
   }
   jd_unit *u = jd_warm_take(m, c->ai, c->name);

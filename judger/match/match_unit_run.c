@@ -215,6 +215,42 @@ static void unit_outside_kill(jd_unit *u, bool removing) {
     u->message = NULL;
 }
 
+/* How the container ended, from its inspect: its exit code, an OOM kill,
+ * an outside kill, and which ending wins. unsure: a kill call of the
+ * judger's that may have reached it. */
+static void unit_ending(jd_unit *u, const dk_container_info *info, bool unsure) {
+  /* The judger's kill reached the running container (a kill event of its
+   * own is in the log): no other kill can be told from it. Nor when its
+   * kill call failed in a way that does not say "not running" (409) or
+   * "gone" (404): the engine may have delivered it all the same. */
+  bool delivered = u->kill_sent;
+  bool maybe_ours = delivered || unsure;
+  u->exit_code = info->exit_code;
+  u->oom_killed = info->oom_killed;
+  /* Ended with a non-zero code the judger's kill did not cause: its own
+   * doing, its memory limit's, or an outside kill (kill_event.h). */
+  if (!maybe_ours && !u->oom_killed && u->exit_code != 0) {
+    unit_outside_kill(u, info->status &&
+                             (!strcmp(info->status, "removing") || !strcmp(info->status, "dead")));
+    if (u->outside)
+      return;
+  }
+  /* SIGKILL that was not ours: the memory limit's, reported late? */
+  if (!u->oom_killed && u->exit_code == 137 && !delivered)
+    u->oom_killed = jd_oom_reported(u->m->ctx->dk, u->id, u->since_ms);
+  /* Which ending wins, so the fields agree with the verdict: a kill call
+   * that succeeded did not necessarily end it (a program that exited by
+   * itself as the kill went out keeps its own exit); an OOM kill wins over
+   * the judger's; "the match ended" reads as exit 0 (docs/match-spec.md). */
+  jd_ending e = {.exit_code = u->exit_code,
+                 .oom_killed = u->oom_killed,
+                 .kill_sent = delivered,
+                 .kill = (jd_kill_reason)atomic_load(&u->kill)};
+  jd_ending_settle(&e);
+  u->exit_code = e.exit_code;
+  u->kill_sent = e.kill_sent;
+}
+
 void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
   bool unsure = false; /* a kill call that may have reached it */
@@ -246,39 +282,7 @@ void unit_wait(jd_unit *u) {
   }
   dk_container_info *info = NULL;
   if (!rc && !(rc = dk_container_inspect(&info, dk, u->id))) {
-    /* The judger's kill reached the running container (a kill event of
-     * its own is in the log): no other kill can be told from it. Nor when
-     * its kill call failed in a way that does not say "not running" (409)
-     * or "gone" (404): the engine may have delivered it all the same. */
-    bool delivered = u->kill_sent;
-    bool maybe_ours = delivered || unsure;
-    u->exit_code = info->exit_code;
-    u->oom_killed = info->oom_killed;
-    /* Ended with a non-zero code the judger's kill did not cause: its own
-     * doing, its memory limit's, or an outside kill (kill_event.h). */
-    if (!maybe_ours && !u->oom_killed && u->exit_code != 0) {
-      unit_outside_kill(
-          u, info->status && (!strcmp(info->status, "removing") || !strcmp(info->status, "dead")));
-      if (u->outside) {
-        dk_container_info_free(info);
-        return;
-      }
-    }
-    /* SIGKILL that was not ours: the memory limit's, reported late? */
-    if (!u->oom_killed && u->exit_code == 137 && !delivered)
-      u->oom_killed = jd_oom_reported(dk, u->id, u->since_ms);
-    /* Which ending wins, so the fields agree with the verdict: a kill call
-     * that succeeded did not necessarily end it (a program that exited by
-     * itself as the kill went out keeps its own exit); an OOM kill wins
-     * over the judger's; "the match ended" reads as exit 0
-     * (docs/match-spec.md). */
-    jd_ending e = {.exit_code = u->exit_code,
-                   .oom_killed = u->oom_killed,
-                   .kill_sent = delivered,
-                   .kill = (jd_kill_reason)atomic_load(&u->kill)};
-    jd_ending_settle(&e);
-    u->exit_code = e.exit_code;
-    u->kill_sent = e.kill_sent;
+    unit_ending(u, info, unsure);
   } else if (rc == DK_ENOTFOUND) {
     unit_vanished(u);
   } else if (rc && !u->engine_error) {

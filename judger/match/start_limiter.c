@@ -1,6 +1,7 @@
 /* Caps on player starts (see start_limiter.h). */
 #include <string.h>
 
+#include "common/error.h"
 #include "match/start_limiter.h"
 
 void jd_start_limiter_init(jd_start_limiter *l, int max_total, int max_concurrent, int rate,
@@ -13,7 +14,8 @@ void jd_start_limiter_init(jd_start_limiter *l, int max_total, int max_concurren
   l->last_ms = now_ms;
 }
 
-int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, const char **reason) {
+int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, char *err,
+                          size_t errlen) {
   if (now_ms > l->last_ms) {
     l->tokens += (double)(now_ms - l->last_ms) * l->rate / 1000.0;
     if (l->tokens > l->rate)
@@ -21,16 +23,13 @@ int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, const 
     l->last_ms = now_ms;
   }
   if (l->total >= l->max_total) {
-    *reason = "too many player starts in this match";
-    return -1;
+    return jd_fail(err, errlen, "too many player starts in this match");
   }
   if (alive >= l->max_concurrent) {
-    *reason = "too many players running at once";
-    return -1;
+    return jd_fail(err, errlen, "too many players running at once");
   }
   if (l->tokens < 1.0) {
-    *reason = "player starts too fast";
-    return -1;
+    return jd_fail(err, errlen, "player starts too fast");
   }
   l->tokens -= 1.0;
   l->total++;

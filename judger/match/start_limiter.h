@@ -4,6 +4,7 @@
 #ifndef JD_START_LIMITER_H
 #define JD_START_LIMITER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct jd_start_limiter {
@@ -18,7 +19,7 @@ typedef struct jd_start_limiter {
 void jd_start_limiter_init(jd_start_limiter *l, int max_total, int max_concurrent, int rate,
                            int64_t now_ms);
 /* alive: players currently running or starting. Returns 0 and counts the
- * start, or -1 with *reason set to a static string. */
-int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, const char **reason);
+ * start, or -1 with err saying which cap refused it. */
+int jd_start_limiter_take(jd_start_limiter *l, int alive, int64_t now_ms, char *err, size_t errlen);
 
 #endif
