@@ -165,9 +165,7 @@ int jd_base_image_ensure_opts(bool *built, jd_ctx *ctx, const jd_base_image_opts
   if (built)
     *built = false;
   const char *tag = o->tag ? o->tag : JD_BASE_IMAGE;
-  const char *mirror = o->mirror;
-  if (!mirror)
-    mirror = getenv("JUDGER_DEBIAN_MIRROR");
+  const char *mirror = o->mirror ? o->mirror : ctx->debian_mirror;
   if (!mirror || !*mirror)
     mirror = JD_BASE_MIRROR;
   int there = image_exists(ctx, tag, err, errlen);

@@ -23,7 +23,7 @@
 
 typedef struct jd_base_image_opts {
   const char *tag;                              /* NULL = JD_BASE_IMAGE */
-  const char *mirror;                           /* NULL = $JUDGER_DEBIAN_MIRROR or JD_BASE_MIRROR */
+  const char *mirror;                           /* NULL = ctx->debian_mirror or JD_BASE_MIRROR */
   int64_t lock_wait_ms;                         /* 0 = JD_BASE_LOCK_WAIT_MS */
   const dk_cancel *cancel;                      /* ends the wait for the lock; may be NULL */
   void (*progress)(void *ud, const char *line); /* debootstrap's output; may be NULL */

@@ -357,9 +357,7 @@ int jd_build_net_open(jd_build_net **out, jd_ctx *ctx, const jd_build_net_opts *
   *out = NULL;
   jd_build_net_opts none = {0};
   const jd_build_net_opts *o = opts ? opts : &none;
-  const char *allow = o->allow;
-  if (!allow)
-    allow = getenv("JUDGER_BUILD_ALLOW");
+  const char *allow = o->allow ? o->allow : ctx->build_allow;
   if (!allow || !*allow)
     allow = JD_BUILD_ALLOW_DEFAULT;
   const char *host = ctx->host_id ? ctx->host_id : "local";

@@ -20,8 +20,9 @@
  * Builds get http_proxy/https_proxy (build args for RUN steps, not kept in
  * the image; the environment of a program build's container).
  *
- * The allow-list is $JUDGER_BUILD_ALLOW (comma-separated host names), by
- * default JD_BUILD_ALLOW_DEFAULT: part of the proxy image's tag. Both the
+ * The allow-list is jd_ctx.build_allow (comma-separated host names; the
+ * build_allow setting, $JUDGER_BUILD_ALLOW), by default
+ * JD_BUILD_ALLOW_DEFAULT: part of the proxy image's tag. Both the
  * network and the proxy carry judger.host=<host>, judger.role=build,
  * JD_BUILD_NET_LABEL and the build's own labels (among them its run's
  * owner label: common/run_owner.h keeps it from any sweep while the build's
@@ -65,7 +66,7 @@ typedef struct jd_build_net {
 } jd_build_net;
 
 typedef struct jd_build_net_opts {
-  const char *allow;   /* NULL = $JUDGER_BUILD_ALLOW, else JD_BUILD_ALLOW_DEFAULT */
+  const char *allow;   /* NULL = ctx->build_allow, else JD_BUILD_ALLOW_DEFAULT */
   const dk_kv *labels; /* owner labels the network carries too (judger.task=...) */
   size_t nlabels;
   int64_t lock_wait_ms;    /* 0 = JD_BUILD_PROXY_LOCK_WAIT_MS */

@@ -59,8 +59,9 @@ static void usage(FILE *f) {
              "  --json                  print one JSON object on stdout\n"
              "  -q, --quiet             no progress on stderr\n"
              "  --base-image [TAG]      make the Debian base image (default " JD_BASE_IMAGE ")\n"
-             "                          with debootstrap, unless it exists\n"
-             "exit: 0 ok or cached, 1 the program's fault, 2 usage, 3 system fault\n");
+             "                          with debootstrap, unless it exists\n");
+  jd_cli_usage_settings(f, JD_CMD_BUILD);
+  fprintf(f, "exit: 0 ok or cached, 1 the program's fault, 2 usage, 3 system fault\n");
 }
 
 static void progress_line(void *ud, const char *line) {
@@ -99,14 +100,13 @@ static void print_human(const jd_build_result *r) {
 /* What the command line asks for. */
 typedef struct build_cmd {
   jd_build_fields fields; /* the build request, checked by jd_build_request_check() */
-  jd_cli_host where;      /* --host-id, --state-dir */
+  jd_cli cli;             /* --config, --host-id, --state-dir, --base-images... */
   const char *base_tag;   /* --base-image TAG; NULL = JD_BASE_IMAGE */
   bool json, quiet, base;
-  const char *base_images; /* --base-images; NULL = the setting */
 } build_cmd;
 
 /* Flags that set a field of the request carry OPT_FIELD + the field. */
-enum { OPT_JSON = 256, OPT_BASE, OPT_BASE_IMAGES, OPT_FIELD };
+enum { OPT_JSON = 256, OPT_BASE, OPT_FIELD };
 
 static const struct option options[] = {
     {"domain", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_DOMAIN},
@@ -123,9 +123,6 @@ static const struct option options[] = {
     {"log-max", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_LOG_MAX},
     {"network", no_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_NETWORK},
     {"image-network", required_argument, NULL, OPT_FIELD + JD_BUILD_FIELD_IMAGE_NETWORK},
-    JD_CLI_OPTION_STATE_DIR,
-    JD_CLI_OPTION_HOST_ID,
-    {"base-images", required_argument, NULL, OPT_BASE_IMAGES},
     {"json", no_argument, NULL, OPT_JSON},
     {"base-image", optional_argument, NULL, OPT_BASE},
     {"quiet", no_argument, NULL, 'q'},
@@ -138,9 +135,14 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
   char err[512];
   int c;
   jd_build_fields_init(&cmd->fields, JD_BUILD_SYNTAX_FLAGS);
+  const struct option *longs = jd_cli_options(&cmd->cli, options);
+  if (!longs) {
+    fprintf(stderr, "judger build: out of memory\n");
+    return JD_EXIT_SYSTEM;
+  }
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "qh", longs, NULL)) != -1) {
     if (c >= OPT_FIELD && c < OPT_FIELD + JD_BUILD_FIELD_COUNT) {
       if (jd_build_fields_set(&cmd->fields, (jd_build_field)(c - OPT_FIELD), optarg, err,
                               sizeof err)) {
@@ -149,16 +151,9 @@ static int parse_args(build_cmd *cmd, int argc, char **argv) {
       }
       continue;
     }
-    if (jd_cli_host_take(&cmd->where, c, optarg))
+    if (jd_cli_take_setting(&cmd->cli, c, optarg))
       continue;
     switch (c) {
-    case OPT_BASE_IMAGES:
-      if (jd_base_images_check(optarg, err, sizeof err)) {
-        fprintf(stderr, "judger build: --base-images: %s\n", err);
-        return JD_EXIT_USAGE;
-      }
-      cmd->base_images = optarg;
-      break;
     case OPT_JSON:
       cmd->json = true;
       break;
@@ -255,40 +250,48 @@ static int build_program(build_cmd *cmd, jd_ctx *ctx) {
   return exit_code;
 }
 
+/* The settings (flags over the environment over the file, as the daemon
+ * takes them) into *settings and the context, and what the request asks
+ * of this host, before any work. -1 to go on, else the exit code (the
+ * reason said on stderr). */
+static int load_settings(jd_config *settings, jd_ctx *ctx, const build_cmd *cmd) {
+  char err[768];
+  if (jd_cli_load(settings, &cmd->cli, err, sizeof err)) {
+    jd_term_printf(stderr, "judger build: settings: %s\n", err);
+    return JD_EXIT_USAGE;
+  }
+  ctx->state_dir = settings->state_dir;
+  ctx->host_id = settings->host_id;
+  jd_config_policy(&ctx->policy, settings);
+  ctx->base_images = settings->base_images;
+  ctx->build_allow = settings->build_allow;
+  ctx->debian_mirror = settings->debian_mirror;
+  if (!cmd->base && jd_build_request_check_policy(&cmd->fields.req, JD_BUILD_SYNTAX_FLAGS,
+                                                  &ctx->policy, ctx->state_dir, err, sizeof err)) {
+    jd_term_printf(stderr, "judger build: %s\n", err);
+    return JD_EXIT_USAGE;
+  }
+  return -1;
+}
+
 int jd_cmd_build(int argc, char **argv) {
-  build_cmd cmd = {0};
-  int exit_code = parse_args(&cmd, argc, argv);
-  if (exit_code >= 0)
-    return exit_code;
-  /* --host-id and --state-dir over the settings, as the daemon takes them. */
+  build_cmd cmd = {.cli = JD_CLI_INIT("build", JD_CMD_BUILD, usage)};
   jd_config settings = {0};
   jd_ctx ctx = {0};
-  if (jd_cli_settings(&ctx.policy, &settings, "build", &cmd.where))
-    return JD_EXIT_USAGE;
-  ctx.state_dir = settings.state_dir;
-  ctx.host_id = settings.host_id;
-  /* What the request asks of this host, before any work. */
-  if (!cmd.base) {
-    char why[768];
-    int prc = jd_build_request_check_policy(&cmd.fields.req, JD_BUILD_SYNTAX_FLAGS, &ctx.policy,
-                                            ctx.state_dir, why, sizeof why);
-    if (prc)
-      jd_term_printf(stderr, "judger build: %s\n", why);
-    if (prc) {
-      jd_config_clear(&settings);
-      return JD_EXIT_USAGE;
-    }
-  }
-  if (dk_client_new(&ctx.dk, NULL) != 0) {
-    jd_config_clear(&settings);
+  int exit_code =
+      jd_cli_begin(&cmd.cli, argc, argv) ? JD_EXIT_SYSTEM : parse_args(&cmd, argc, argv);
+  if (exit_code < 0)
+    exit_code = load_settings(&settings, &ctx, &cmd);
+  if (exit_code < 0 && dk_client_new(&ctx.dk, NULL) != 0) {
     fprintf(stderr, "judger build: %s\n",
             dk_error_last() ? dk_error_last()->message : "cannot make an engine client");
-    return JD_EXIT_USAGE; /* bad DOCKER_* variables */
+    exit_code = JD_EXIT_USAGE; /* bad DOCKER_* variables */
   }
-  ctx.base_images = cmd.base_images ? cmd.base_images : settings.base_images;
-  exit_code = cmd.base ? make_base_image(&cmd, &ctx) : build_program(&cmd, &ctx);
+  if (exit_code < 0)
+    exit_code = cmd.base ? make_base_image(&cmd, &ctx) : build_program(&cmd, &ctx);
   dk_client_free(ctx.dk);
   jd_config_clear(&settings);
+  jd_cli_free(&cmd.cli);
   fflush(stdout);
   return exit_code;
 }

@@ -21,14 +21,15 @@ static void usage(FILE *f) {
              "(--lease-ms, --grace-ms, --stall-ms, --max-attempts, --labels, --log-json...);\n"
              "--metrics-listen ADDR:PORT serves GET /metrics for Prometheus (docs/metrics.md).\n"
              "Precedence: flags > environment (JUDGER_<SETTING>) > config file\n"
-             "(--config, $JUDGER_CONFIG or /etc/judger/judger.conf) > defaults.\n"
+             "(--config, $JUDGER_CONFIG or /etc/judger/judger.conf) > defaults;\n"
+             "every setting: docs/settings.md, `judger help settings`.\n"
              "SIGTERM/SIGINT: stop taking tasks, let running ones finish within the grace\n"
              "period, then give them back (a second signal: at once). SIGHUP: reload.\n");
 }
 
 typedef struct sigctx {
   jd_daemon *d;
-  jd_config_source src;
+  jd_settings_source src;
   sigset_t set;
 } sigctx;
 
@@ -46,7 +47,7 @@ static void *signal_thread(void *arg) {
     if (sig == SIGHUP) {
       jd_config cfg;
       char err[512];
-      if (jd_config_load(&cfg, &s->src, err, sizeof err)) {
+      if (jd_settings_load(&cfg, &s->src, err, sizeof err)) {
         jd_log(JD_LOG_ERROR, "daemon.reload_failed", "%s (old settings kept)", err);
         continue;
       }
@@ -61,14 +62,14 @@ static void *signal_thread(void *arg) {
   }
 }
 
-/* Reads the command line into o. 0 to go on; -1 to exit at once with
+/* Reads the command line into cli. 0 to go on; -1 to exit at once with
  * *code (help, usage error). */
-static int parse_args(jd_config_opts *o, int argc, char **argv, int *code) {
+static int parse_args(jd_cli *cli, int *code) {
   *code = JD_EXIT_USAGE;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
+  for (int i = 1; i < cli->argc; i++) {
+    const char *a = cli->argv[i];
     bool taken = false;
-    if (jd_cli_take_option(&taken, code, o, "daemon", usage, argc, argv, &i, NULL))
+    if (jd_cli_take_option(&taken, code, cli, &i))
       return -1;
     if (taken)
       continue;
@@ -105,9 +106,11 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .host_id = cfg->host_id,
                 .net_pool = cfg->net_pool,
                 .build_jobs = cfg->build_jobs,
-                .warm_off = !cfg->warm};
+                .warm_off = !cfg->warm,
+                .base_images = cfg->base_images,
+                .build_allow = cfg->build_allow,
+                .debian_mirror = cfg->debian_mirror};
   jd_config_policy(&ctx.policy, cfg);
-  ctx.base_images = cfg->base_images;
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {
@@ -142,17 +145,17 @@ cleanup:
 }
 
 int jd_cmd_daemon(int argc, char **argv) {
-  jd_config_opts o;
-  if (jd_config_opts_init(&o, argc))
+  jd_cli cli = JD_CLI_INIT("daemon", JD_CMD_DAEMON, usage);
+  if (jd_cli_begin(&cli, argc, argv))
     return JD_EXIT_SYSTEM;
   int code = JD_EXIT_OK;
   char err[512];
   jd_config cfg;
-  if (parse_args(&o, argc, argv, &code))
+  if (parse_args(&cli, &code))
     goto cleanup;
   /* The signal thread reloads from the same sources on SIGHUP. */
-  sigctx sc = {.src = {.file = o.file, .flags = o.flags}};
-  if (jd_config_opts_load(&cfg, &o, err, sizeof err)) {
+  sigctx sc = {.src = {.file = cli.file, .flags = cli.flags}};
+  if (jd_cli_load(&cfg, &cli, err, sizeof err)) {
     fprintf(stderr, "judger daemon: %s\n", err);
     code = JD_EXIT_USAGE;
     goto cleanup;
@@ -161,6 +164,6 @@ int jd_cmd_daemon(int argc, char **argv) {
   code = serve(&cfg, &sc);
   jd_config_clear(&cfg);
 cleanup:
-  jd_config_opts_free(&o);
+  jd_cli_free(&cli);
   return code;
 }

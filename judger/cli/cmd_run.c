@@ -60,15 +60,15 @@ static void usage(FILE *f) {
           "  --base-images LIST   images programs' FROM and COPY --from may name besides\n"
           "                       " JD_BASE_IMAGE " ($JUDGER_BASE_IMAGES, setting\n"
           "                       base_images; default " JD_BASE_IMAGES_DEFAULT ")\n"
-          "\n"
-          "exit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
-          "3 system fault or interrupted\n");
+          "\n");
+  jd_cli_usage_settings(f, JD_CMD_RUN);
+  fprintf(f, "\nexit codes: 0 finished, 1 failed (a program's fault), 2 usage or invalid spec,\n"
+             "3 system fault or interrupted\n");
 }
 
 typedef struct run_opts {
-  const char *spec_path, *out_dir, *net_pool, *build_jobs;
-  jd_cli_host where;       /* --host-id, --state-dir */
-  const char *base_images; /* --base-images; NULL = the setting */
+  const char *spec_path, *out_dir;
+  jd_cli cli; /* --config, --host-id, --state-dir, --net-pool... */
   bool json, quiet;
 } run_opts;
 
@@ -156,22 +156,24 @@ static void on_event(void *ud, const jd_match_event *ev) {
   free(line);
 }
 
+/* Fills o from argv. Returns -1 to go on, else the exit code to return
+ * now (--help, or a usage error already reported). */
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option longs[] = {{"out", required_argument, NULL, 'o'},
-                                        {"json", no_argument, NULL, 'j'},
-                                        {"quiet", no_argument, NULL, 'q'},
-                                        JD_CLI_OPTION_STATE_DIR,
-                                        JD_CLI_OPTION_HOST_ID,
-                                        {"net-pool", required_argument, NULL, 'N'},
-                                        {"build-jobs", required_argument, NULL, 'B'},
-                                        {"base-images", required_argument, NULL, 'I'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {NULL, 0, NULL, 0}};
+  static const struct option own[] = {{"out", required_argument, NULL, 'o'},
+                                      {"json", no_argument, NULL, 'j'},
+                                      {"quiet", no_argument, NULL, 'q'},
+                                      {"help", no_argument, NULL, 'h'},
+                                      {NULL, 0, NULL, 0}};
+  const struct option *longs = jd_cli_options(&o->cli, own);
+  if (!longs) {
+    fprintf(stderr, "judger run: out of memory\n");
+    return JD_EXIT_SYSTEM;
+  }
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "o:qh", longs, NULL)) != -1) {
-    if (jd_cli_host_take(&o->where, c, optarg))
+    if (jd_cli_take_setting(&o->cli, c, optarg))
       continue;
     switch (c) {
     case 'o':
@@ -183,48 +185,51 @@ static int parse_args(run_opts *o, int argc, char **argv) {
     case 'q':
       o->quiet = true;
       break;
-    case 'N':
-      o->net_pool = optarg;
-      break;
-    case 'B':
-      o->build_jobs = optarg;
-      break;
-    case 'I': {
-      char err[512];
-      if (jd_base_images_check(optarg, err, sizeof err)) {
-        fprintf(stderr, "judger run: --base-images: %s\n", err);
-        return -1;
-      }
-      o->base_images = optarg;
-      break;
-    }
     case 'h':
       usage(stdout);
-      return 1;
+      return JD_EXIT_OK;
     default:
-      jd_cli_bad_option("run", argv[optind - 1], usage);
-      return -1;
+      return jd_cli_bad_option("run", argv[optind - 1], usage);
     }
   }
   if (optind != argc - 1 || !o->out_dir) {
     fprintf(stderr, "judger run: %s\n",
             optind != argc - 1 ? "give one spec file" : "--out DIR is required");
     usage(stderr);
-    return -1;
+    return JD_EXIT_USAGE;
   }
   o->spec_path = argv[optind];
-  if (!o->net_pool)
-    o->net_pool = getenv("JUDGER_NET_POOL");
-  if (!o->build_jobs)
-    o->build_jobs = getenv("JUDGER_BUILD_JOBS");
-  long long jobs;
-  if (o->build_jobs && *o->build_jobs &&
-      jd_cli_count(&jobs, "run", "--build-jobs", o->build_jobs, JD_MATCH_MAX_AIS + 1))
+  return -1;
+}
+
+/* The settings (flags over the environment over the file, as the daemon
+ * takes them) into *settings and the context, and what the spec asks of
+ * this host, before anything is built or made. 0, or -1 after saying why
+ * on stderr (a usage error). */
+static int load_settings(jd_config *settings, jd_ctx *ctx, const run_opts *o,
+                         const jd_match_spec *spec) {
+  char err[512];
+  if (jd_cli_load(settings, &o->cli, err, sizeof err)) {
+    fprintf(stderr, "judger run: settings: %s\n", err);
     return -1;
+  }
   jd_net_pool pool;
-  char why[128];
-  if (o->net_pool && jd_net_pool_parse(&pool, o->net_pool, why, sizeof why)) {
-    fprintf(stderr, "judger run: --net-pool: %s\n", why);
+  if (jd_net_pool_parse(&pool, settings->net_pool, err, sizeof err)) {
+    fprintf(stderr, "judger run: --net-pool: %s\n", err);
+    return -1;
+  }
+  ctx->state_dir = settings->state_dir;
+  ctx->host_id = settings->host_id;
+  ctx->net_pool = settings->net_pool;
+  ctx->build_jobs = settings->build_jobs;
+  jd_config_policy(&ctx->policy, settings);
+  ctx->base_images = settings->base_images;
+  ctx->build_allow = settings->build_allow;
+  ctx->debian_mirror = settings->debian_mirror;
+  char why[768];
+  if (jd_match_spec_check_policy(spec, &ctx->policy, ctx->state_dir, jd_base_images(ctx), why,
+                                 sizeof why)) {
+    jd_term_printf(stderr, "judger run: %s: %s\n", o->spec_path, why);
     return -1;
   }
   return 0;
@@ -286,16 +291,18 @@ static void on_result(void *ud, const jd_match_result *res) {
 }
 
 int jd_cmd_run(int argc, char **argv) {
-  run_opts o = {0};
-  int prc = parse_args(&o, argc, argv);
-  if (prc)
-    return prc > 0 ? JD_EXIT_OK : JD_EXIT_USAGE;
+  run_opts o = {.cli = JD_CLI_INIT("run", JD_CMD_RUN, usage)};
+  int prc = jd_cli_begin(&o.cli, argc, argv) ? JD_EXIT_SYSTEM : parse_args(&o, argc, argv);
+  if (prc >= 0) {
+    jd_cli_free(&o.cli);
+    return prc;
+  }
 
   int exit_code = JD_EXIT_SYSTEM;
   jd_match_spec *spec = NULL;
   jd_match_result *res = NULL;
   jd_config settings = {0};
-  jd_policy policy;
+  jd_ctx ctx = {0};
   dk_client *dk = NULL;
   dk_cancel *cancel = NULL;
   sig_watch sw = {0};
@@ -307,7 +314,7 @@ int jd_cmd_run(int argc, char **argv) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
-  if (jd_cli_settings(&policy, &settings, "run", &o.where)) {
+  if (load_settings(&settings, &ctx, &o, spec)) {
     exit_code = JD_EXIT_USAGE;
     goto cleanup;
   }
@@ -315,22 +322,7 @@ int jd_cmd_run(int argc, char **argv) {
     fprintf(stderr, "judger run: cannot set up the engine client\n");
     goto cleanup;
   }
-  /* --host-id and --state-dir over the settings, as the daemon takes them. */
-  jd_ctx ctx = {.dk = dk,
-                .state_dir = settings.state_dir,
-                .host_id = settings.host_id,
-                .net_pool = o.net_pool,
-                .build_jobs = o.build_jobs && *o.build_jobs ? atoi(o.build_jobs) : 0,
-                .policy = policy,
-                .base_images = o.base_images ? o.base_images : settings.base_images};
-  /* What the spec asks of this host, before anything is built or made. */
-  char why[768];
-  if (jd_match_spec_check_policy(spec, &ctx.policy, ctx.state_dir, jd_base_images(&ctx), why,
-                                 sizeof why)) {
-    jd_term_printf(stderr, "judger run: %s: %s\n", o.spec_path, why);
-    exit_code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
+  ctx.dk = dk;
   /* The run, held before anything is made and until all of it is removed:
    * no judger's sweep on this state dir takes the match's containers,
    * networks, builds or work dir meanwhile (common/run_owner.h). */
@@ -367,6 +359,7 @@ cleanup:
   jd_match_result_free(res);
   jd_match_spec_free(spec);
   jd_config_clear(&settings);
+  jd_cli_free(&o.cli);
   dk_cancel_free(cancel);
   dk_client_free(dk);
   return exit_code;

@@ -129,7 +129,7 @@ cleanup:
 }
 
 typedef struct status_args {
-  jd_config_opts cfg;
+  jd_cli cli;
   const char *task;
   bool json;
   size_t ndead;
@@ -142,8 +142,7 @@ static int parse_args(status_args *a, int argc, char **argv, int *code) {
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     bool has_value = i + 1 < argc, taken = false;
-    if (jd_cli_take_option(&taken, code, &a->cfg, "status", usage, argc, argv, &i,
-                           jd_config_queue_keys))
+    if (jd_cli_take_option(&taken, code, &a->cli, &i))
       return -1;
     if (taken) {
       continue;
@@ -165,21 +164,21 @@ static int parse_args(status_args *a, int argc, char **argv, int *code) {
 }
 
 int jd_cmd_status(int argc, char **argv) {
-  status_args a = {.ndead = 10};
-  if (jd_config_opts_init(&a.cfg, argc))
+  status_args a = {.cli = JD_CLI_INIT("status", JD_CMD_STATUS, usage), .ndead = 10};
+  if (jd_cli_begin(&a.cli, argc, argv))
     return JD_EXIT_SYSTEM;
   int code = JD_EXIT_USAGE;
   char err[512];
   jd_config cfg = {0};
   if (parse_args(&a, argc, argv, &code))
     goto done;
-  if (jd_config_opts_load(&cfg, &a.cfg, err, sizeof err)) {
+  if (jd_cli_load(&cfg, &a.cli, err, sizeof err)) {
     fprintf(stderr, "judger status: %s\n", err);
     goto done;
   }
   code = show(&cfg, a.task, a.json, a.ndead);
 done:
   jd_config_clear(&cfg);
-  jd_config_opts_free(&a.cfg);
+  jd_cli_free(&a.cli);
   return code;
 }

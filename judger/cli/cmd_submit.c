@@ -63,7 +63,7 @@ static int read_all(char **out, const char *path) {
 }
 
 typedef struct submit_args {
-  jd_config_opts cfg;
+  jd_cli cli;
   const char *prio_name, *file;
   double wait_s; /* < 0: do not wait */
 } submit_args;
@@ -75,8 +75,7 @@ static int parse_args(submit_args *a, int argc, char **argv, int *code) {
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     bool has_value = i + 1 < argc, taken = false;
-    if (jd_cli_take_option(&taken, code, &a->cfg, "submit", usage, argc, argv, &i,
-                           jd_config_queue_keys))
+    if (jd_cli_take_option(&taken, code, &a->cli, &i))
       return -1;
     if (taken)
       continue;
@@ -136,8 +135,8 @@ static int read_task(char **json, jd_task **task, const char *file) {
 }
 
 int jd_cmd_submit(int argc, char **argv) {
-  submit_args a = {.wait_s = -1};
-  if (jd_config_opts_init(&a.cfg, argc))
+  submit_args a = {.cli = JD_CLI_INIT("submit", JD_CMD_SUBMIT, usage), .wait_s = -1};
+  if (jd_cli_begin(&a.cli, argc, argv))
     return JD_EXIT_SYSTEM;
   int code = JD_EXIT_USAGE;
   char err[512];
@@ -147,7 +146,7 @@ int jd_cmd_submit(int argc, char **argv) {
   jd_config cfg = {0};
   if (parse_args(&a, argc, argv, &code))
     goto cleanup;
-  if (jd_config_opts_load(&cfg, &a.cfg, err, sizeof err)) {
+  if (jd_cli_load(&cfg, &a.cli, err, sizeof err)) {
     fprintf(stderr, "judger submit: %s\n", err);
     goto cleanup;
   }
@@ -186,6 +185,6 @@ cleanup:
   jd_task_free(task);
   free(json);
   jd_config_clear(&cfg);
-  jd_config_opts_free(&a.cfg);
+  jd_cli_free(&a.cli);
   return code;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/settings.h"
 #include "common/version.h"
 
 typedef struct command {
@@ -26,13 +27,18 @@ static void usage(FILE *f) {
   fprintf(f, "usage: judger <command> [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-  fprintf(f, "\n'judger <command> --help' describes a command.\n");
+  fprintf(f, "\n'judger <command> --help' describes a command; 'judger help settings'\n"
+             "prints every setting (docs/settings.md).\n");
 }
 
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return JD_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "help") && argc > 2 && !strcmp(argv[2], "settings")) {
+    jd_settings_print_table(stdout);
+    return fflush(stdout) ? JD_EXIT_SYSTEM : JD_EXIT_OK;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);

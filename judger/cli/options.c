@@ -1,4 +1,4 @@
-/* The options the queue commands share (see options.h). */
+/* What every command's argument loop shares (see options.h). */
 #include "cli/options.h"
 
 #include <ctype.h>
@@ -9,93 +9,121 @@
 
 #include "common/error.h"
 
-const char *const jd_config_queue_keys[] = {"redis", "prefix", NULL};
+/* getopt_long codes: --config, and a setting's index above the second. */
+enum { OPT_CONFIG = 0x4000, OPT_SETTING };
 
-int jd_config_opts_init(jd_config_opts *o, int argc) {
-  memset(o, 0, sizeof *o);
+int jd_cli_begin(jd_cli *cli, int argc, char **argv) {
+  cli->argc = argc;
+  cli->argv = argv;
   size_t n = argc > 0 ? (size_t)argc : 0;
   /* At most one setting per argument: two entries each, and the NULL. */
-  o->flags = calloc(n * 2 + 2, sizeof *o->flags);
-  o->keys = calloc(n + 1, sizeof *o->keys);
-  if (!o->flags || !o->keys) {
-    jd_config_opts_free(o);
+  cli->flags = calloc(n * 2 + 2, sizeof *cli->flags);
+  return cli->flags ? 0 : -1;
+}
+
+void jd_cli_free(jd_cli *cli) {
+  free(cli->flags);
+  free(cli->options);
+  free(cli->names);
+  cli->flags = NULL;
+  cli->options = NULL;
+  cli->names = NULL;
+  cli->nflags = 0;
+}
+
+static void push(jd_cli *cli, const char *key, const char *value) {
+  cli->flags[cli->nflags++] = key;
+  cli->flags[cli->nflags++] = value;
+}
+
+int jd_cli_take_option(bool *taken, int *code, jd_cli *cli, int *i) {
+  *taken = false;
+  const char *a = cli->argv[*i];
+  if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    cli->usage(stdout);
+    *code = JD_EXIT_OK;
     return -1;
   }
-  return 0;
-}
-
-void jd_config_opts_free(jd_config_opts *o) {
-  for (size_t i = 0; o->keys && i < o->nkeys; i++)
-    free(o->keys[i]);
-  free(o->keys);
-  free(o->flags);
-  memset(o, 0, sizeof *o);
-}
-
-static bool key_allowed(const char *key, const char *const *only) {
-  if (!only)
-    return jd_config_key_known(key);
-  for (; *only; only++)
-    if (!strcmp(key, *only))
-      return true;
-  return false;
-}
-
-int jd_config_opts_take(bool *taken, jd_config_opts *o, int argc, char **argv, int *i,
-                        const char *const *only, char *err, size_t errlen) {
-  *taken = false;
-  const char *a = argv[*i];
   if (strncmp(a, "--", 2) || !a[2])
     return 0;
   const char *eq = strchr(a, '=');
-  char *key = eq ? strndup(a + 2, (size_t)(eq - a - 2)) : strdup(a + 2);
-  if (!key)
-    return jd_fail(err, errlen, "out of memory");
-  bool is_file = !strcmp(key, "config");
-  if (!is_file && !key_allowed(key, only)) {
-    free(key);
+  char key[64];
+  snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
+  const jd_setting *s = strcmp(key, "config") ? jd_setting_find(key) : NULL;
+  if (strcmp(key, "config") && (!s || !(s->flag_of & cli->command)))
     return 0;
-  }
-  const char *value = eq ? eq + 1 : *i + 1 < argc ? argv[*i + 1] : NULL;
+  const char *value = eq ? eq + 1 : *i + 1 < cli->argc ? cli->argv[*i + 1] : NULL;
   if (!value) {
-    free(key);
-    return jd_fail(err, errlen, "%s needs a value", a);
+    fprintf(stderr, "judger %s: %s needs a value\n", cli->name, a);
+    *code = JD_EXIT_USAGE;
+    return -1;
   }
   if (!eq)
     ++*i;
   *taken = true;
-  if (is_file) {
-    o->file = value;
-    free(key);
-    return 0;
-  }
-  o->keys[o->nkeys++] = key;
-  o->flags[o->nflags++] = key;
-  o->flags[o->nflags++] = value;
+  if (s && cli->flags)
+    push(cli, s->key, value);
+  else if (!s)
+    cli->file = value;
   return 0;
 }
 
-int jd_cli_take_option(bool *taken, int *code, jd_config_opts *o, const char *cmd,
-                       void (*usage)(FILE *), int argc, char **argv, int *i,
-                       const char *const *only) {
-  *taken = false;
-  if (!strcmp(argv[*i], "--help") || !strcmp(argv[*i], "-h")) {
-    usage(stdout);
-    *code = JD_EXIT_OK;
-    return -1;
+const struct option *jd_cli_options(jd_cli *cli, const struct option *own) {
+  size_t nown = 0, n = 0;
+  while (own && own[nown].name)
+    nown++;
+  free(cli->options);
+  free(cli->names);
+  cli->options = calloc(nown + jd_settings_count + 2, sizeof *cli->options);
+  cli->names = malloc(jd_settings_count * 64);
+  if (!cli->options || !cli->names)
+    return NULL;
+  for (; n < nown; n++)
+    cli->options[n] = own[n];
+  cli->options[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+  for (size_t i = 0; i < jd_settings_count; i++) {
+    if (!(jd_settings[i].flag_of & cli->command))
+      continue;
+    char *name = cli->names + i * 64;
+    snprintf(name, 64, "%s", jd_settings[i].key);
+    for (char *p = name; *p; p++)
+      *p = *p == '_' ? '-' : *p;
+    cli->options[n++] = (struct option){name, required_argument, NULL, OPT_SETTING + (int)i};
   }
-  char err[512];
-  if (jd_config_opts_take(taken, o, argc, argv, i, only, err, sizeof err)) {
-    fprintf(stderr, "judger %s: %s\n", cmd, err);
-    *code = JD_EXIT_USAGE;
-    return -1;
-  }
-  return 0;
+  return cli->options;
 }
 
-int jd_config_opts_load(jd_config *out, const jd_config_opts *o, char *err, size_t errlen) {
-  jd_config_source src = {.file = o->file, .flags = o->flags};
-  return jd_config_load(out, &src, err, errlen);
+bool jd_cli_take_setting(jd_cli *cli, int c, const char *arg) {
+  if (c == OPT_CONFIG)
+    cli->file = arg;
+  else if (c >= OPT_SETTING && c < OPT_SETTING + (int)jd_settings_count && cli->flags)
+    push(cli, jd_settings[c - OPT_SETTING].key, arg);
+  else
+    return false;
+  return true;
+}
+
+int jd_cli_load(jd_config *out, const jd_cli *cli, char *err, size_t errlen) {
+  jd_settings_source src = {.file = cli->file, .flags = cli->flags};
+  return jd_settings_load(out, &src, err, errlen);
+}
+
+void jd_cli_usage_settings(FILE *f, unsigned command) {
+  const char *intro = "settings (docs/settings.md): --config FILE";
+  fputs(intro, f);
+  size_t col = strlen(intro);
+  for (size_t i = 0; i < jd_settings_count; i++) {
+    if (!(jd_settings[i].flag_of & command))
+      continue;
+    char name[64];
+    snprintf(name, sizeof name, "--%s", jd_settings[i].key);
+    for (char *p = name; *p; p++)
+      *p = *p == '_' ? '-' : *p;
+    bool wrap = col + strlen(name) + 2 > 78;
+    fprintf(f, "%s%s", wrap ? ",\n  " : ", ", name);
+    col = (wrap ? 2 : col + 2) + strlen(name);
+  }
+  fputs("\n", f);
 }
 
 int jd_cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
@@ -135,41 +163,4 @@ int jd_cli_seconds(double *out, const char *cmd, const char *opt, const char *va
   }
   *out = v;
   return 0;
-}
-
-bool jd_cli_host_take(jd_cli_host *h, int c, const char *arg) {
-  if (c == JD_CLI_OPT_HOST_ID)
-    h->host_id = arg;
-  else if (c == JD_CLI_OPT_STATE_DIR)
-    h->state_dir = arg;
-  else
-    return false;
-  return true;
-}
-
-int jd_cli_settings(jd_policy *policy, jd_config *cfg, const char *cmd, const jd_cli_host *h) {
-  char err[512];
-  /* The flags are the top layer of the daemon's own precedence. */
-  const char *flags[5] = {NULL};
-  size_t n = 0;
-  if (h && h->host_id) {
-    flags[n++] = "host_id";
-    flags[n++] = h->host_id;
-  }
-  if (h && h->state_dir) {
-    flags[n++] = "state_dir";
-    flags[n++] = h->state_dir;
-  }
-  jd_config_source src = {.flags = flags};
-  memset(policy, 0, sizeof *policy);
-  if (jd_config_load(cfg, &src, err, sizeof err)) {
-    fprintf(stderr, "judger %s: settings: %s\n", cmd, err);
-    return -1;
-  }
-  jd_config_policy(policy, cfg);
-  return 0;
-}
-
-int jd_cli_policy(jd_policy *out, jd_config *cfg, const char *cmd) {
-  return jd_cli_settings(out, cfg, cmd, NULL);
 }

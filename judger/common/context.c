@@ -7,10 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *jd_state_dir_default(void) {
-  const char *env = getenv("JUDGER_STATE_DIR");
-  return env && *env ? env : JD_STATE_DIR_DEFAULT;
-}
+const char *jd_state_dir_default(void) { return JD_STATE_DIR_DEFAULT; }
 
 int jd_state_dir_abs(char *out, size_t n, const char *given) {
   const char *dir = given && *given ? given : jd_state_dir_default();
@@ -42,11 +39,8 @@ void jd_host_id_from(char out[JD_HOST_ID_MAX + 1], const char *name) {
 }
 
 void jd_host_id(char out[JD_HOST_ID_MAX + 1]) {
-  const char *env = getenv("JUDGER_HOST_ID");
   char h[256] = "";
-  if (env && *env)
-    snprintf(h, sizeof h, "%s", env);
-  else if (gethostname(h, sizeof h - 1) != 0)
+  if (gethostname(h, sizeof h - 1) != 0)
     h[0] = '\0';
   jd_host_id_from(out, h);
 }

@@ -37,9 +37,14 @@ typedef struct jd_ctx {
   jd_policy policy;
   /* Images a program's Dockerfile may name in FROM / COPY --from /
    * RUN --mount=from= (build/dockerfile.h), besides the judger's base
-   * image: comma-separated patterns. NULL = $JUDGER_BASE_IMAGES, else
-   * JD_BASE_IMAGES_DEFAULT. */
+   * image: comma-separated patterns. NULL = JD_BASE_IMAGES_DEFAULT. */
   const char *base_images;
+  /* Host names the build proxy lets RUN steps reach (build/build_net.h):
+   * comma-separated. NULL or "" = JD_BUILD_ALLOW_DEFAULT. */
+  const char *build_allow;
+  /* The Debian mirror the base image is made from (build/base_image.h).
+   * NULL or "" = JD_BASE_MIRROR. */
+  const char *debian_mirror;
 } jd_ctx;
 
 /* The number of online CPUs, from 1 to 4: builds are CPU- and disk-bound,
@@ -51,8 +56,8 @@ int jd_build_jobs_default(void);
 #define JD_STATE_DIR_DEFAULT "/var/lib/judger"
 #define JD_HOST_ID_MAX 64
 
-/* $JUDGER_STATE_DIR when set and not empty, else JD_STATE_DIR_DEFAULT. The
- * string is the environment's or a constant: not to be freed. */
+/* JD_STATE_DIR_DEFAULT: the state directory when no setting names one
+ * (the commands read $JUDGER_STATE_DIR and the rest: cli/settings.h). */
 const char *jd_state_dir_default(void);
 
 /* The state directory to use: given when set and not empty, else
@@ -62,8 +67,8 @@ const char *jd_state_dir_default(void);
  * working directory is unknown. */
 int jd_state_dir_abs(char *out, size_t n, const char *given);
 
-/* This host's id: $JUDGER_HOST_ID when set and not empty, else the host
- * name, through jd_host_id_from(). */
+/* This host's id when no setting names one: the host name, through
+ * jd_host_id_from(). */
 void jd_host_id(char out[JD_HOST_ID_MAX + 1]);
 
 /* The one rule for host ids: lower-cased, every character outside

@@ -1,9 +1,13 @@
-/* The daemon's settings, from four layers (each overrides the one before):
- *   built-in defaults < config file < environment (JUDGER_*) < command-line
- * The config file is `key = value` lines ('#' starts a comment); keys are
- * the same as the long flags without "--" (dashes or underscores), and the
- * environment variable of a key is JUDGER_<KEY> (upper case, underscores).
- * See docs/daemon.md for every key. */
+/* The judger's settings: one list of every knob, and the struct they fill.
+ *
+ * Every command reads them the same way (cli/settings.h):
+ *   built-in defaults < config file < environment (JUDGER_*) < flags
+ * The config file is `key = value` lines ('#' starts a comment); the flag
+ * of a key is --key with dashes, its environment variable JUDGER_<KEY>
+ * (upper case, underscores). This part only keeps and checks the values:
+ * reading a file, the environment or a command line is cli/'s
+ * (common/error.h, rule 7). docs/settings.md is the table of the list
+ * below (`judger help settings` prints it). */
 #ifndef JD_CONFIG_H
 #define JD_CONFIG_H
 
@@ -11,9 +15,118 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/context.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "queue/queue.h"
+
+/* Every setting: XX(key, kind, field, lo, hi, default, used_by, flag_of, help)
+ *   key      the config file key (flag --key, variable JUDGER_KEY)
+ *   kind     STR, INT, I64, MS (a duration), SIZE or BOOL: how it is read
+ *   field    the member of jd_config it sets
+ *   lo, hi   the bounds of a number
+ *   default  the value before any layer, as text; NULL = none (see help)
+ *   used_by  the commands it changes, flag_of those that take it as a flag
+ *            (cli/settings.h: D daemon, Q submit and status, R run,
+ *            B build, G gc; DQ = D and Q...)
+ *   help     one line for docs/settings.md */
+#define JD_CONFIG_MAP(XX)                                                                          \
+  XX(redis, STR, redis, 0, 0, "redis://127.0.0.1:6379/0", DQ, DQ,                                  \
+     "the queue's Redis: redis://[[user]:password@]host[:port][/db] or unix://...")                \
+  XX(prefix, STR, prefix, 0, 0, "judger", DQ, DQ, "Redis key prefix")                              \
+  XX(group, STR, group, 0, 0, "judgers", DQ, D, "consumer group")                                  \
+  XX(slots, INT, slots, 1, 256, "1", D, D, "tasks run at once")                                    \
+  XX(host_id, STR, host_id, 0, 0, NULL, DRB, DRB,                                                  \
+     "this host's label on what the judger makes, its consumer name (default: the host name)")     \
+  XX(state_dir, STR, state_dir, 0, 0, JD_STATE_DIR_DEFAULT, DRBG, DRBG,                            \
+     "caches, work directories, locks, spool")                                                     \
+  XX(out_dir, STR, out_dir, 0, 0, NULL, D, D, "task outputs (default: <state_dir>/tasks)")         \
+  XX(labels, STR, labels, 0, 0, "", D, D, "k=v,k=v shown in the host heartbeat")                   \
+  XX(lease_ms, MS, lease_ms, 200, 86400000, "30s", D, D,                                           \
+     "an entry not renewed this long is taken over by another judger")                             \
+  XX(grace_ms, MS, grace_ms, 0, 86400000, "60s", D, D,                                             \
+     "SIGTERM: how long running tasks may finish")                                                 \
+  XX(stall_ms, MS, stall_ms, 0, 86400000, "0", D, D,                                               \
+     "a task that reports nothing this long is ended (0 = never)")                                 \
+  XX(block_ms, MS, block_ms, 10, 60000, "2s", D, D, "longest blocking read")                       \
+  XX(max_attempts, INT, max_attempts, 1, 100, "3", D, D,                                           \
+     "attempts before a task goes to the dead letters")                                            \
+  XX(upload_retries, INT, upload_retries, 1, 100, "5", D, D, "tries per artifact upload")          \
+  XX(upload_timeout_ms, MS, upload_timeout_ms, 100, 86400000, "5m", D, D, "per upload try")        \
+  XX(reap_dead_hosts, BOOL, reap_dead_hosts, 0, 0, "true", D, D,                                   \
+     "also remove the containers of registered hosts that died")                                   \
+  XX(reconcile_ms, MS, reconcile_ms, 0, 86400000, "60s", D, D,                                     \
+     "period of the reconciliation sweep (0 = none)")                                              \
+  XX(reconcile_grace_ms, MS, reconcile_grace_ms, 100, 3600000, "5s", D, D,                         \
+     "each sweep is made once more this much later")                                               \
+  XX(entry_max_bytes, SIZE, entry_max_bytes, 1024, (int64_t)1 << 30, "1m", D, D,                   \
+     "a longer queue entry is dead-lettered unread")                                               \
+  XX(entry_max_depth, INT, entry_max_depth, 1, 100000, "256", D, D,                                \
+     "deeper JSON nesting in an entry is dead-lettered")                                           \
+  XX(log_level, STR, log_level, 0, 0, "info", D, D, "debug, info, warn or error")                  \
+  XX(log_json, BOOL, log_json, 0, 0, "false", D, D, "one JSON object per log line")                \
+  XX(net_pool, STR, net_pool, 0, 0, JD_NET_POOL_DEFAULT, DR, DR,                                   \
+     "CIDR the match networks are carved from (\"\" = the engine's pools)")                        \
+  XX(build_jobs, INT, build_jobs, 0, 17, "0", DR, DR,                                              \
+     "program builds a match runs at once (0 = the CPUs, at most 4)")                              \
+  XX(disk_low, SIZE, disk_low, 0, (int64_t)1 << 50, "1g", D, D,                                    \
+     "fewer free bytes on a watched disk pause the daemon")                                        \
+  XX(disk_high, SIZE, disk_high, 0, (int64_t)1 << 50, "2g", D, D,                                  \
+     "free bytes needed to resume after disk_low")                                                 \
+  XX(disk_low_inodes, INT, disk_low_inodes, 0, 100, "2", D, D,                                     \
+     "fewer percent free inodes pause the daemon")                                                 \
+  XX(disk_high_inodes, INT, disk_high_inodes, 0, 100, "5", D, D,                                   \
+     "percent free inodes needed to resume")                                                       \
+  XX(guard_ms, MS, guard_ms, 100, 3600000, "5s", D, D, "period of the engine and disk checks")     \
+  XX(engine_root, STR, engine_root, 0, 0, "auto", D, D,                                            \
+     "the engine's data root to watch: auto, none or a path")                                      \
+  XX(metrics_listen, STR, metrics_listen, 0, 0, "", D, D,                                          \
+     "ADDR:PORT serving GET /metrics (\"\" = off)")                                                \
+  XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
+  XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
+     "images FROM may name besides judger/debian:bookworm (default: judger-test/*)")               \
+  XX(build_allow, STR, build_allow, 0, 0, NULL, DRB, DRB,                                          \
+     "host names the build proxy lets RUN steps reach (default: Debian, npm, PyPI)")               \
+  XX(debian_mirror, STR, debian_mirror, 0, 0, NULL, DRB, DRB,                                      \
+     "the mirror the base image is made from (default: http://deb.debian.org/debian)")             \
+  XX(program_roots, STR, program_roots, 0, 0, NULL, DRB, D,                                        \
+     "directories a task's programs may name (default: <state_dir>/artifacts)")                    \
+  XX(allow_root_user, BOOL, allow_root_user, 0, 0, "false", DRB, D,                                \
+     "a task may run its containers as root or the image's user")                                  \
+  XX(build_networks, STR, build_networks, 0, 0, NULL, DRB, D,                                      \
+     "networks a build's RUN steps may ask for (default: proxy,none)")                             \
+  XX(git_schemes, STR, git_schemes, 0, 0, NULL, DRB, D,                                            \
+     "git sources a task may name (default: https,ssh)")                                           \
+  XX(fetch_private, BOOL, fetch_private, 0, 0, "false", DRB, D,                                    \
+     "the judger's fetches may reach private addresses")                                           \
+  XX(max_cpus, I64, ceiling[JD_CEIL_CPUS], 1, JD_BUILD_CPUS_MAX, NULL, DRB, D,                     \
+     "largest cpus a task may ask (default 8)")                                                    \
+  XX(max_memory, SIZE, ceiling[JD_CEIL_MEMORY], 6 << 20, (int64_t)1 << 42, NULL, DRB, D,           \
+     "largest memory a task may ask (default 16g)")                                                \
+  XX(max_pids, I64, ceiling[JD_CEIL_PIDS], 1, 1 << 22, NULL, DRB, D,                               \
+     "largest process limit a task may ask (default 4096)")                                        \
+  XX(max_tmpfs, SIZE, ceiling[JD_CEIL_TMPFS], 1 << 20, (int64_t)1 << 40, NULL, DRB, D,             \
+     "largest tmpfs a task may ask (default 1g)")                                                  \
+  XX(max_log, SIZE, ceiling[JD_CEIL_LOG], 1024, (int64_t)1 << 40, NULL, DRB, D,                    \
+     "largest log a task may keep (default 64m)")                                                  \
+  XX(max_out, SIZE, ceiling[JD_CEIL_OUT], 0, (int64_t)1 << 40, NULL, DRB, D,                       \
+     "largest outputs a task may keep (default 1g)")                                               \
+  XX(max_wall_ms, MS, ceiling[JD_CEIL_WALL_MS], 1000, (int64_t)7 * 24 * 3600 * 1000, NULL, DRB, D, \
+     "longest wall time a task may ask (default 1 h)")                                             \
+  XX(max_deadline_ms, MS, ceiling[JD_CEIL_DEADLINE_MS], 1000, (int64_t)7 * 24 * 3600 * 1000, NULL, \
+     DRB, D, "longest match deadline a task may ask (default 2 h)")                                \
+  XX(max_instances, I64, ceiling[JD_CEIL_INSTANCES], 1, 10000, NULL, DRB, D,                       \
+     "most instances a match may ask (default 1000)")                                              \
+  XX(max_players, I64, ceiling[JD_CEIL_PLAYERS], 1, JD_MATCH_MAX_AIS, NULL, DRB, D,                \
+     "most players a match may ask (default 16)")                                                  \
+  XX(max_concurrent, I64, ceiling[JD_CEIL_CONCURRENT], 1, 256, NULL, DRB, D,                       \
+     "most players a match may run at once (default 16)")                                          \
+  XX(max_starts_per_sec, I64, ceiling[JD_CEIL_STARTS_PER_SEC], 1, 10000, NULL, DRB, D,             \
+     "most player starts per second a match may ask (default 100)")                                \
+  XX(max_line, SIZE, ceiling[JD_CEIL_LINE], 256, 16 << 20, NULL, DRB, D,                           \
+     "longest protocol line a match may ask (default 1m)")                                         \
+  XX(max_end_grace_ms, MS, ceiling[JD_CEIL_END_GRACE_MS], 0, 600 * 1000, NULL, DRB, D,             \
+     "longest end grace a match may ask (default 60 s)")
 
 typedef struct jd_config {
   char *redis;        /* redis://host:port/db or unix:///path */
@@ -51,8 +164,8 @@ typedef struct jd_config {
   int disk_low_inodes, disk_high_inodes;
   int64_t guard_ms;
   char *engine_root;
-  char *metrics_listen;    /* ADDR:PORT serving GET /metrics; "" = off */
-  bool warm;               /* warm player starts (match/warm.h); default true */
+  char *metrics_listen; /* ADDR:PORT serving GET /metrics; "" = off */
+  bool warm;            /* warm player starts (match/warm.h); default true */
   /* What a task may ask of this host (common/policy.h, docs/daemon.md):
    * NULL strings and 0 ceilings are the policy's safe defaults. */
   char *program_roots;
@@ -63,8 +176,12 @@ typedef struct jd_config {
   /* Images program Dockerfiles may name besides the judger's base image
    * (build/dockerfile.h); NULL = JD_BASE_IMAGES_DEFAULT. */
   char *base_images;
+  /* The build proxy's allow-list (build/build_net.h) and the base image's
+   * Debian mirror (build/base_image.h); NULL = their defaults. */
+  char *build_allow;
+  char *debian_mirror;
   int64_t ceiling[JD_CEIL_COUNT];
-  char *config_file;       /* the file that was read, or NULL */
+  char *config_file; /* the file that was read, or NULL */
 } jd_config;
 
 /* Sets the defaults (allocates); free with jd_config_clear(). */
@@ -75,16 +192,10 @@ void jd_config_clear(jd_config *c);
  * the value bad. Dashes and underscores in keys are the same. */
 int jd_config_set(jd_config *c, const char *key, const char *value, char *err, size_t errlen);
 
-typedef struct jd_config_source {
-  const char *file;         /* explicit file (--config); NULL = $JUDGER_CONFIG or
-                               /etc/judger/judger.conf if it exists */
-  char *const *envp;        /* NULL = environ */
-  const char *const *flags; /* key, value, key, value..., NULL */
-} jd_config_source;
-
-/* All layers in order; *out is cleared first. On error *out holds nothing
- * to free. */
-int jd_config_load(jd_config *out, const jd_config_source *src, char *err, size_t errlen);
+/* The checks made once every layer is set: the state dir made absolute (a
+ * relative one would reach the engine as a volume name), the disk marks'
+ * high not under their low. 0, or -1 with err. */
+int jd_config_finish(jd_config *c, char *err, size_t errlen);
 
 /* The policy c gives (its strings still c's). */
 void jd_config_policy(jd_policy *out, const jd_config *c);

@@ -378,15 +378,17 @@ Test(dockerfile, allow_list_setting) {
   cr_assert(why[0]);
 }
 
+/* The setting comes in jd_ctx (cli/settings.h reads $JUDGER_BASE_IMAGES):
+ * the library reads no environment. */
 Test(dockerfile, setting_precedence) {
   jd_ctx ctx = {.base_images = "a:1"};
   cr_assert_str_eq(jd_base_images(&ctx), "a:1");
-  unsetenv(JD_BASE_IMAGES_ENV);
   cr_assert_str_eq(jd_base_images(NULL), JD_BASE_IMAGES_DEFAULT);
   setenv(JD_BASE_IMAGES_ENV, "b:2", 1);
-  cr_assert_str_eq(jd_base_images(NULL), "b:2");
   ctx.base_images = NULL;
-  cr_assert_str_eq(jd_base_images(&ctx), "b:2");
+  cr_assert_str_eq(jd_base_images(&ctx), JD_BASE_IMAGES_DEFAULT);
+  ctx.base_images = "";
+  cr_assert_str_eq(jd_base_images(&ctx), "", "empty: the base image alone");
   unsetenv(JD_BASE_IMAGES_ENV);
 }
 

@@ -62,47 +62,107 @@ static char *settings_file(const char *text) {
   return dir;
 }
 
-Test(options, host_options_are_taken_by_their_codes) {
-  jd_cli_host h = {0};
-  cr_assert(jd_cli_host_take(&h, JD_CLI_OPT_HOST_ID, "h1"));
-  cr_assert(jd_cli_host_take(&h, JD_CLI_OPT_STATE_DIR, "/s"));
-  cr_assert_not(jd_cli_host_take(&h, 'q', NULL));
-  cr_assert_str_eq(h.host_id, "h1");
-  cr_assert_str_eq(h.state_dir, "/s");
+/* The settings of a command line: --config and the flags the command
+ * takes, as `--key value` or `--key=value`; the rest is the command's. */
+Test(options, a_hand_written_loop_takes_the_settings_it_is_given) {
+  char *argv[] = {"submit",  "--redis", "redis://h:1/0", "--prefix=p", "--config", "/x.conf",
+                  "--slots", "2",       "--priority",    "build",      NULL};
+  int argc = 10;
+  jd_cli cli = JD_CLI_INIT("submit", JD_CMD_SUBMIT, usage);
+  cr_assert_eq(jd_cli_begin(&cli, argc, argv), 0);
+  bool taken[10] = {false};
+  int code = -1;
+  for (int i = 1; i < argc; i++) {
+    int at = i;
+    cr_assert_eq(jd_cli_take_option(&taken[at], &code, &cli, &i), 0);
+  }
+  cr_assert(taken[1] && taken[3] && taken[4]);
+  cr_assert_not(taken[6], "--slots is the daemon's, not submit's");
+  cr_assert_not(taken[8]);
+  cr_assert_str_eq(cli.file, "/x.conf");
+  cr_assert_eq(cli.nflags, 4);
+  cr_assert_str_eq(cli.flags[0], "redis");
+  cr_assert_str_eq(cli.flags[1], "redis://h:1/0");
+  cr_assert_str_eq(cli.flags[2], "prefix");
+  cr_assert_str_eq(cli.flags[3], "p");
+  char *lacking[] = {"status", "--redis", NULL};
+  jd_cli other = JD_CLI_INIT("status", JD_CMD_STATUS, usage);
+  cr_assert_eq(jd_cli_begin(&other, 2, lacking), 0);
+  int i = 1;
+  bool t = false;
+  cr_assert_eq(jd_cli_take_option(&t, &code, &other, &i), -1);
+  cr_assert_eq(code, JD_EXIT_USAGE);
+  jd_cli_free(&other);
+  jd_cli_free(&cli);
 }
 
+/* A getopt_long loop gets --config and its settings' flags beside its own. */
+Test(options, getopt_gets_the_settings_of_its_command) {
+  static const struct option own[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+  jd_cli cli = JD_CLI_INIT("gc", JD_CMD_GC, usage);
+  char *argv[] = {"gc", NULL};
+  cr_assert_eq(jd_cli_begin(&cli, 1, argv), 0);
+  const struct option *o = jd_cli_options(&cli, own);
+  cr_assert_not_null(o);
+  bool json = false, config = false, state = false;
+  for (; o->name; o++) {
+    json = json || !strcmp(o->name, "json");
+    config = config || !strcmp(o->name, "config");
+    state = state || !strcmp(o->name, "state-dir");
+    cr_assert(strcmp(o->name, "host-id"), "gc takes no host id");
+    if (!strcmp(o->name, "state-dir"))
+      cr_assert(jd_cli_take_setting(&cli, o->val, "/srv/s"));
+    if (!strcmp(o->name, "config"))
+      cr_assert(jd_cli_take_setting(&cli, o->val, "/x.conf"));
+  }
+  cr_assert(json && config && state);
+  cr_assert_not(jd_cli_take_setting(&cli, 'j', NULL));
+  cr_assert_str_eq(cli.file, "/x.conf");
+  cr_assert_str_eq(cli.flags[0], "state_dir");
+  cr_assert_str_eq(cli.flags[1], "/srv/s");
+  jd_cli_free(&cli);
+}
+
+/* run, build and gc load as the daemon: flags over the environment over
+ * the file over the defaults. */
 Test(options, flags_over_environment_over_file_over_defaults) {
   char *dir = settings_file("host_id = file-host\nstate_dir = /srv/file-state\n");
+  char *argv[] = {"run", NULL};
+  jd_cli cli = JD_CLI_INIT("run", JD_CMD_RUN, usage);
+  cr_assert_eq(jd_cli_begin(&cli, 1, argv), 0);
   jd_config cfg;
-  jd_policy pol;
+  char err[256];
   /* The file alone: what the daemon of this host would use. */
-  cr_assert_eq(jd_cli_settings(&pol, &cfg, "run", NULL), 0);
+  cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(cfg.host_id, "file-host");
   cr_assert_str_eq(cfg.state_dir, "/srv/file-state");
   jd_config_clear(&cfg);
   /* The environment over the file. */
   setenv("JUDGER_HOST_ID", "env-host", 1);
   setenv("JUDGER_STATE_DIR", "/srv/env-state", 1);
-  cr_assert_eq(jd_cli_settings(&pol, &cfg, "run", &(jd_cli_host){0}), 0);
+  cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(cfg.host_id, "env-host");
   cr_assert_str_eq(cfg.state_dir, "/srv/env-state");
   jd_config_clear(&cfg);
   /* The flags over both; a relative state dir made absolute. */
-  jd_cli_host h = {.host_id = "flag-host", .state_dir = "rel/state"};
-  cr_assert_eq(jd_cli_settings(&pol, &cfg, "run", &h), 0);
+  const char *flags[] = {"host_id", "flag-host", "state_dir", "rel/state", NULL};
+  cli.flags = flags;
+  cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(cfg.host_id, "flag-host");
   cr_assert_eq(cfg.state_dir[0], '/', "%s", cfg.state_dir);
   cr_assert_not_null(strstr(cfg.state_dir, "/rel/state"), "%s", cfg.state_dir);
   jd_config_clear(&cfg);
-  t_rmdir(dir);
-}
-
-Test(options, a_bad_host_id_is_refused_as_the_daemon_refuses_it) {
-  char *dir = settings_file("");
-  jd_config cfg;
-  jd_policy pol;
-  cr_assert_eq(jd_cli_settings(&pol, &cfg, "build", &(jd_cli_host){.host_id = "Bad Host"}), -1);
-  cr_assert_eq(jd_cli_settings(&pol, &cfg, "build", &(jd_cli_host){.state_dir = ""}), -1);
+  /* A bad host id is refused as the daemon refuses it. */
+  const char *bad[] = {"host_id", "Bad Host", NULL};
+  cli.flags = bad;
+  cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), -1);
+  const char *empty[] = {"state_dir", "", NULL};
+  cli.flags = empty;
+  cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), -1);
+  cli.flags = NULL;
+  jd_cli_free(&cli);
+  unsetenv("JUDGER_HOST_ID");
+  unsetenv("JUDGER_STATE_DIR");
   t_rmdir(dir);
 }
 
@@ -127,6 +187,11 @@ Test(options, every_command_that_uses_them_takes_host_id_and_state_dir) {
                                          "--help", NULL}),
                  0, "judger %s refuses --host-id or --state-dir", with_both[i]);
   cr_assert_eq(judger((const char *[]){"gc", "--state-dir", dir, "--help", NULL}), 0);
+  /* --config FILE: every command with settings. */
+  const char *with_config[] = {"run", "build", "gc", "daemon", "submit", "status"};
+  for (size_t i = 0; i < sizeof with_config / sizeof *with_config; i++)
+    cr_assert_eq(judger((const char *[]){with_config[i], "--config", dir, "--help", NULL}), 0,
+                 "judger %s refuses --config", with_config[i]);
   /* The value is checked where it is used, with the daemon's rule. */
   cr_assert_eq(judger((const char *[]){"build", "--host-id", "Bad Host", "--domain", "ai", "--id",
                                        "x", "--source", dir, NULL}),

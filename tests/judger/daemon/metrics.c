@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/settings.h"
 #include "daemon/config.h"
 #include "daemon/daemon_metrics.h"
 #include "daemon/metrics.h"
@@ -311,9 +312,9 @@ Test(metrics, metrics_listen_is_a_setting_checked_when_set) {
     cr_assert(strstr(err, "metrics_listen"), "the error names the setting: %s", err);
   }
   char *envp[] = {"JUDGER_METRICS_LISTEN=0.0.0.0:9100", NULL};
-  jd_config_source src = {.envp = envp};
+  jd_settings_source src = {.envp = envp};
   jd_config l;
-  cr_assert_eq(jd_config_load(&l, &src, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_settings_load(&l, &src, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(l.metrics_listen, "0.0.0.0:9100");
   jd_config_clear(&l);
   jd_config_clear(&c);
