@@ -37,8 +37,10 @@
 /* ---- the setting ------------------------------------------------------------ */
 
 const char *jd_base_images(const jd_ctx *ctx) {
-  /* $JUDGER_BASE_IMAGES is the base_images setting: read by cli/. */
-  return ctx && ctx->base_images ? ctx->base_images : JD_BASE_IMAGES_DEFAULT;
+  if (ctx && ctx->base_images)
+    return ctx->base_images;
+  const char *env = getenv(JD_BASE_IMAGES_ENV);
+  return env ? env : JD_BASE_IMAGES_DEFAULT;
 }
 
 /* ---- the reader's state ----------------------------------------------------- */
@@ -163,16 +165,13 @@ static bool re_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-/* A parser directive while they may come: `# key=value`. 0, or -1 when
- * refused. */
-static int directive(df_state *st, reader *rd, const char *s, size_t n) {
-  if (rd->directives_done)
-    return 0;
+/* Reads a line as a parser directive `# key=value`: the key lower-cased
+ * (at most 15 characters) and where the value is in s. False when the line
+ * is not one (then no directive follows). */
+static bool directive_parse(const char *s, size_t n, char key[16], size_t *v0, size_t *v1) {
   size_t i = 0;
-  if (!n || s[0] != '#') {
-    rd->directives_done = true;
-    return 0;
-  }
+  if (!n || s[0] != '#')
+    return false;
   for (i = 1; i < n && re_space(s[i]); i++)
     ;
   size_t k0 = i;
@@ -182,32 +181,39 @@ static int directive(df_state *st, reader *rd, const char *s, size_t n) {
   size_t k1 = i;
   for (; i < n && re_space(s[i]); i++)
     ;
-  if (k1 == k0 || i >= n || s[i] != '=') {
-    rd->directives_done = true;
-    return 0;
+  if (k1 == k0 || i >= n || s[i] != '=')
+    return false;
+  *v0 = i + 1, *v1 = n;
+  while (*v0 < n && re_space(s[*v0]))
+    (*v0)++;
+  while (*v1 > *v0 && re_space(s[*v1 - 1]))
+    (*v1)--;
+  if (*v0 == n) {
+    if (i + 1 == n)
+      return false; /* "(.+?)" needs a character */
+    *v0 = i + 1;    /* only spaces: the value is one of them */
+    *v1 = i + 2;
   }
-  size_t v0 = i + 1, v1 = n;
-  while (v0 < n && re_space(s[v0]))
-    v0++;
-  while (v1 > v0 && re_space(s[v1 - 1]))
-    v1--;
-  if (v0 == n) {
-    if (i + 1 == n) {
-      rd->directives_done = true; /* "(.+?)" needs a character */
-      return 0;
-    }
-    v0 = i + 1; /* only spaces: the value is one of them */
-    v1 = i + 2;
-  }
-  char key[16];
   size_t kn = k1 - k0;
-  if (kn >= sizeof key) {
-    rd->directives_done = true;
-    return 0;
-  }
+  if (kn >= 16)
+    return false;
   for (size_t j = 0; j < kn; j++)
     key[j] = (char)tolower((unsigned char)s[k0 + j]);
   key[kn] = '\0';
+  return true;
+}
+
+/* A parser directive while they may come: `# key=value`. 0, or -1 when
+ * refused. */
+static int directive(df_state *st, reader *rd, const char *s, size_t n) {
+  char key[16];
+  size_t v0 = 0, v1 = 0;
+  if (rd->directives_done)
+    return 0;
+  if (!directive_parse(s, n, key, &v0, &v1)) {
+    rd->directives_done = true;
+    return 0;
+  }
   st->line = rd->line;
   st->text = s;
   st->text_len = n;
@@ -224,10 +230,9 @@ static int directive(df_state *st, reader *rd, const char *s, size_t n) {
     if (rd->syntax_seen)
       return jd_df_refuse(st, "only one syntax directive can be used");
     rd->syntax_seen = true;
-    return jd_df_refuse(st,
-                        "a syntax directive is refused: BuildKit would pull the frontend image it "
-                        "names and run it (the judger's builds use the engine's own reader; "
-                        "remove the line)");
+    return jd_df_refuse(st, "a syntax directive is refused: BuildKit would pull the frontend image "
+                            "it names and run it (the judger's builds use the engine's own reader; "
+                            "remove the line)");
   }
   rd->directives_done = true;
   return 0;

@@ -86,6 +86,37 @@ static const char *const proxy_args[] = {
     "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS",     "BUILDARCH",      "BUILDVARIANT",
     NULL};
 
+/* What the new stage starts from (FROM's image, expanded; unknown when it
+ * could not be): an earlier stage, scratch, or an image the allow-list
+ * admits. 0, or -1 (refused, or memory ran out). */
+static int stage_base(df_state *st, const char *image, bool unknown) {
+  if (unknown)
+    return jd_df_refuse(st, "the image name cannot be resolved before the build");
+  char lower[256] = "";
+  snprintf(lower, sizeof lower, "%s", image);
+  for (char *p = lower; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  const stage *from = NULL;
+  for (size_t i = 0; i < st->ndone; i++)
+    if (st->done[i].name && !strcmp(st->done[i].name, lower))
+      from = &st->done[i];
+  if (from) {
+    st->cur.base_image = from->base_image;
+    st->cur.tainted = from->tainted || from->triggers;
+    return jd_df_scope_copy(st, &st->cur.env, &from->env);
+  }
+  if (!strcasecmp(image, "scratch")) {
+    st->cur.base_image = false;
+    return 0;
+  }
+  char why[200];
+  df_admit by = jd_df_admitted_by(st->patterns, image, why, sizeof why);
+  if (by == DF_ADMIT_NO)
+    return jd_df_refuse(st, "FROM %s: %s", image, why);
+  st->cur.base_image = true;
+  return by == DF_ADMIT_LOCAL ? keep_local(st, image) : 0;
+}
+
 static int check_from(df_state *st, const words *flags, const char *args, size_t len) {
   for (size_t i = 0; i < flags->n; i++) {
     char name[32];
@@ -135,31 +166,7 @@ static int check_from(df_state *st, const words *flags, const char *args, size_t
     for (char *p = st->cur.name; *p; p++)
       *p = (char)tolower((unsigned char)*p);
   }
-  char lower[256] = "";
-  snprintf(lower, sizeof lower, "%s", image);
-  for (char *p = lower; *p; p++)
-    *p = (char)tolower((unsigned char)*p);
-  const stage *from = NULL;
-  for (size_t i = 0; i < st->ndone && !unknown; i++)
-    if (st->done[i].name && !strcmp(st->done[i].name, lower))
-      from = &st->done[i];
-  char why[200];
-  df_admit by;
-  if (unknown) {
-    rc = jd_df_refuse(st, "the image name cannot be resolved before the build");
-  } else if (from) {
-    st->cur.base_image = from->base_image;
-    st->cur.tainted = from->tainted || from->triggers;
-    rc = jd_df_scope_copy(st, &st->cur.env, &from->env);
-  } else if (!strcasecmp(image, "scratch")) {
-    st->cur.base_image = false;
-  } else if ((by = jd_df_admitted_by(st->patterns, image, why, sizeof why)) != DF_ADMIT_NO) {
-    st->cur.base_image = true;
-    if (by == DF_ADMIT_LOCAL)
-      rc = keep_local(st, image);
-  } else {
-    rc = jd_df_refuse(st, "FROM %s: %s", image, why);
-  }
+  rc = stage_base(st, image, unknown);
   free(image);
 done:
   jd_df_words_free(&a);

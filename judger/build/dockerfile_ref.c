@@ -88,8 +88,8 @@ static bool tag_ok(const char *s, size_t n) {
  * component when that has '.', ':', upper case, or is "localhost"; "" for
  * Docker Hub (also when named), whose "library/" is then left out of
  * *path (the rest of repo). 0, or -1 with a reason. */
-static int ref_domain(char domain[256], const char **path, const char *repo, size_t rn, char *why,
-                      size_t whylen) {
+static int ref_domain(char domain[256], const char **path, const char *repo, size_t rn, char *err,
+                      size_t errlen) {
   const char *first_end = memchr(repo, '/', rn);
   *path = repo;
   domain[0] = '\0';
@@ -103,7 +103,7 @@ static int ref_domain(char domain[256], const char **path, const char *repo, siz
       /* upper case makes a registry host of the first component: one
        * that would read as a Docker Hub namespace once lower-cased */
       if (upper || !domain_ok(repo, fn))
-        return jd_fail(why, whylen, "not a valid registry host");
+        return jd_fail(err, errlen, "not a valid registry host");
       for (size_t i = 0; i < fn; i++)
         domain[i] = (char)tolower((unsigned char)repo[i]);
       domain[fn] = '\0';
@@ -117,20 +117,36 @@ static int ref_domain(char domain[256], const char **path, const char *repo, siz
   return 0;
 }
 
+/* Whether every component of a repository's path is valid; with cut, the
+ * last may stop anywhere before a pattern's '*'. */
+static bool path_ok(const char *path, bool cut) {
+  for (const char *c = path;;) {
+    const char *e = strchr(c, '/');
+    size_t cn = e ? (size_t)(e - c) : strlen(c);
+    bool last = !e;
+    bool cut_here = cut && last && strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789._-") == cn;
+    if (!cut_here && !component_ok(c, cn))
+      return false;
+    if (last)
+      return true;
+    c = e + 1;
+  }
+}
+
 /* Parses s as a reference (pattern false) or an allow-list pattern
  * (pattern true: '*' may end the repository or the tag). 0, or -1 with a
  * reason. */
-static int ref_parse(imgref *r, const char *s, size_t len, bool pattern, char *why, size_t whylen) {
+static int ref_parse(imgref *r, const char *s, size_t len, bool pattern, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   if (!len || len > 255)
-    return jd_fail(why, whylen, "not a valid image reference");
+    return jd_fail(err, errlen, "not a valid image reference");
   const char *at = memchr(s, '@', len);
   size_t name_len = at ? (size_t)(at - s) : len;
   if (at) {
     const char *d = at + 1;
     size_t dn = len - name_len - 1;
     if (dn != 7 + 64 || memcmp(d, "sha256:", 7) != 0 || !all_hex(d + 7, 64))
-      return jd_fail(why, whylen, "not a valid digest");
+      return jd_fail(err, errlen, "not a valid digest");
     r->digest = true;
   }
   /* the tag: after the last ':' that follows the last '/' */
@@ -147,9 +163,9 @@ static int ref_parse(imgref *r, const char *s, size_t len, bool pattern, char *w
       tn--;
     }
     if (tn && !tag_ok(t, tn))
-      return jd_fail(why, whylen, "not a valid tag");
+      return jd_fail(err, errlen, "not a valid tag");
     if (!tn && !r->tag_wild)
-      return jd_fail(why, whylen, "empty tag");
+      return jd_fail(err, errlen, "empty tag");
     memcpy(r->tag, t, tn);
     r->tag[tn] = '\0';
   }
@@ -163,25 +179,13 @@ static int ref_parse(imgref *r, const char *s, size_t len, bool pattern, char *w
   }
   char domain[256];
   const char *path;
-  if (ref_domain(domain, &path, repo, rn, why, whylen) != 0)
+  if (ref_domain(domain, &path, repo, rn, err, errlen) != 0)
     return -1;
-  /* every component of the path (a pattern's last may be cut by its '*') */
-  for (const char *c = path;;) {
-    const char *e = strchr(c, '/');
-    size_t cn = e ? (size_t)(e - c) : strlen(c);
-    bool last = !e;
-    /* a pattern's last component may stop anywhere before its '*' */
-    bool cut = pattern && last && r->repo_wild &&
-               strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789._-") == cn;
-    if (!cut && !component_ok(c, cn))
-      return jd_fail(why, whylen, "not a valid repository name");
-    if (last)
-      break;
-    c = e + 1;
-  }
+  if (!path_ok(path, pattern && r->repo_wild))
+    return jd_fail(err, errlen, "not a valid repository name");
   int w = snprintf(r->repo, sizeof r->repo, "%s%s%s", domain, domain[0] ? "/" : "", path);
   if (w < 0 || (size_t)w >= sizeof r->repo)
-    return jd_fail(why, whylen, "not a valid image reference");
+    return jd_fail(err, errlen, "not a valid image reference");
   return 0;
 }
 

@@ -90,6 +90,21 @@ static int budget_fail(const jd_git_budget *b, const char *doing, const char *ur
   }
 }
 
+/* Whether ref is a full commit id the mirror already holds (read from its
+ * header: nothing inflated). */
+static bool has_commit(git_repository *repo, const char *ref) {
+  if (!jd_git_is_hex(ref, GIT_OID_HEXSZ, GIT_OID_HEXSZ))
+    return false;
+  git_oid oid;
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  git_odb *odb = NULL;
+  bool have = git_oid_fromstr(&oid, ref) == 0 && git_repository_odb(&odb, repo) == 0 &&
+              git_odb_read_header(&size, &type, odb, &oid) == 0 && type == GIT_OBJECT_COMMIT;
+  git_odb_free(odb);
+  return have;
+}
+
 /* Opens (creating if needed) the bare mirror of url and fetches it unless
  * ref is a commit it already has, within b. The caller holds the mirror's
  * lock. An interrupted fetch leaves the mirror as it was: libgit2 writes the
@@ -110,17 +125,8 @@ static int mirror_open(git_repository **out, const char *path, const char *url, 
     }
     fresh = true;
   }
-  if (!fresh && jd_git_is_hex(ref, GIT_OID_HEXSZ, GIT_OID_HEXSZ)) {
-    git_oid oid;
-    size_t size = 0;
-    git_object_t type = GIT_OBJECT_INVALID;
-    git_odb *odb = NULL;
-    bool have = git_oid_fromstr(&oid, ref) == 0 && git_repository_odb(&odb, repo) == 0 &&
-                git_odb_read_header(&size, &type, odb, &oid) == 0 && type == GIT_OBJECT_COMMIT;
-    git_odb_free(odb);
-    if (have)
-      goto cleanup; /* the commit is immutable: no network needed */
-  }
+  if (!fresh && has_commit(repo, ref))
+    goto cleanup; /* the commit is immutable: no network needed */
   if (mirror_remote(&remote, repo, url) != 0) {
     rc = jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "bad git URL '%s': %s", url, jd_git_msg());
     goto cleanup;
