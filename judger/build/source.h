@@ -62,6 +62,14 @@ typedef struct jd_source {
  * exported copy. */
 int jd_source_open(jd_source **out, const char *state_dir, const jd_program_ref *ref,
                    jd_fail_kind *kind, char *err, size_t errlen);
+
+/* Inside a git pre-receive hook (docs/ci-hook.md) the pushed objects wait
+ * in a quarantine directory the hook's environment names
+ * (GIT_QUARANTINE_PATH, GIT_OBJECT_DIRECTORY): a repository read in place
+ * sees them once the command has passed them here (cli/settings.h reads
+ * them), before any source is opened. The strings must live as long as
+ * the process (the environment's do); NULL = none. */
+void jd_source_git_hook(const char *quarantine_path, const char *object_dir);
 void jd_source_free(jd_source *s);
 
 /* Writes a git source's tree out under <state_dir>/work (no-op for the

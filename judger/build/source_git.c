@@ -233,13 +233,20 @@ static int export_tree(git_repository *repo, const git_tree *root, const char *d
   return rc;
 }
 
+/* The hook's directories, as jd_source_git_hook() was given them. */
+static const char *hook_quarantine, *hook_objdir;
+
+void jd_source_git_hook(const char *quarantine_path, const char *object_dir) {
+  hook_quarantine = quarantine_path;
+  hook_objdir = object_dir;
+}
+
 /* Inside a pre-receive hook the pushed objects sit in a quarantine
  * directory that git names in GIT_OBJECT_DIRECTORY (the repository's own
  * objects then come through GIT_ALTERNATE_OBJECT_DIRECTORIES): add them to the
  * object database so the pushed commit can be read before it is accepted. */
 static void add_quarantine(git_repository *repo) {
-  const char *q = getenv("GIT_QUARANTINE_PATH");
-  const char *objdir = getenv("GIT_OBJECT_DIRECTORY");
+  const char *q = hook_quarantine, *objdir = hook_objdir;
   if (!q && !objdir)
     return;
   git_odb *odb = NULL;

@@ -266,6 +266,7 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const build_cmd *cmd)
   ctx->base_images = settings->base_images;
   ctx->build_allow = settings->build_allow;
   ctx->debian_mirror = settings->debian_mirror;
+  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
   if (!cmd->base && jd_build_request_check_policy(&cmd->fields.req, JD_BUILD_SYNTAX_FLAGS,
                                                   &ctx->policy, ctx->state_dir, err, sizeof err)) {
     jd_term_printf(stderr, "judger build: %s\n", err);

@@ -111,6 +111,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .build_allow = cfg->build_allow,
                 .debian_mirror = cfg->debian_mirror};
   jd_config_policy(&ctx.policy, cfg);
+  jd_settings_git_hook(NULL);
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
   if (jd_daemon_new(&d, cfg, &ctx, &ex)) {

@@ -226,6 +226,7 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const run_opts *o,
   ctx->base_images = settings->base_images;
   ctx->build_allow = settings->build_allow;
   ctx->debian_mirror = settings->debian_mirror;
+  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
   char why[768];
   if (jd_match_spec_check_policy(spec, &ctx->policy, ctx->state_dir, jd_base_images(ctx), why,
                                  sizeof why)) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/source.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -180,6 +181,12 @@ void jd_settings_git_hook_env(jd_git_hook_env *out, char *const *envp) {
     envp = environ;
   out->quarantine_path = env_get(envp, "GIT_QUARANTINE_PATH");
   out->object_dir = env_get(envp, "GIT_OBJECT_DIRECTORY");
+}
+
+void jd_settings_git_hook(char *const *envp) {
+  jd_git_hook_env g;
+  jd_settings_git_hook_env(&g, envp);
+  jd_source_git_hook(g.quarantine_path, g.object_dir);
 }
 
 /* ---- the table ---------------------------------------------------------- */

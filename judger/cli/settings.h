@@ -91,5 +91,8 @@ typedef struct jd_git_hook_env {
   const char *object_dir;      /* $GIT_OBJECT_DIRECTORY */
 } jd_git_hook_env;
 void jd_settings_git_hook_env(jd_git_hook_env *out, char *const *envp);
+/* The same handed to the sources (build/source.h jd_source_git_hook): what
+ * run, build and the daemon do before opening any. */
+void jd_settings_git_hook(char *const *envp);
 
 #endif
