@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "build/artifacts.h"
+#include "build/build_internal.h"
 #include "build/build_net.h"
 #include "build/image_cache.h"
 #include "build/sanitise.h"
@@ -30,9 +31,8 @@
 #include "match/seccomp.h"
 
 #define KEY_VERSION "judger-artifacts-v1"
-#define TMP_PREFIX ".tmp-"
-#define DEL_PREFIX ".del-" /* an entry being removed: never a hit, always gc'd */
-#define MARKER "result.json"
+#define TMP_PREFIX JD_ARTIFACTS_TMP_PREFIX
+#define MARKER JD_ARTIFACTS_MARKER
 
 /* The cache key of (source identity, build image id); build_image_id NULL =
  * the program has no build.Dockerfile (its artifacts are its source). */
@@ -71,8 +71,8 @@ typedef struct build_io {
   bool volumes_truncated;
 } build_io;
 
-/* One program build: who, with what limits (defaults filled in), and where
- * its progress goes. */
+/* One program build: who, with what limits (defaults filled in), where
+ * its progress goes, and where the reason of a system fault goes. */
 typedef struct build_job {
   jd_ctx *ctx;
   jd_domain domain;
@@ -85,7 +85,15 @@ typedef struct build_job {
   dk_cancel *cancel;
   const build_io *io;
   const jd_build_net *net; /* the build's own network when lim.network (build_net.h) */
+  char *err;               /* the reason of a system fault */
+  size_t errlen;
 } build_job;
+
+/* An engine code (or -1, errno) of this build: the reason into the job's
+ * err; -1. */
+static int job_fail(const build_job *job, int rc) {
+  return jd_build_engine_fail(rc, job->err, job->errlen);
+}
 
 typedef struct log_state {
   dk_buf *log;
@@ -109,6 +117,34 @@ typedef struct run_outcome {
   int64_t exit_code;
 } run_outcome;
 
+/* The build container's labels: the host's, its role, the program's,
+ * then the request's. The caller frees the array (not the strings). */
+static dk_kv *container_labels(const build_job *job, const char *host) {
+  dk_kv *labels = calloc(4 + job->nextra, sizeof *labels);
+  if (!labels)
+    return NULL;
+  labels[0] = (dk_kv){JD_LABEL_HOST, host};
+  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
+  labels[2] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(job->domain)};
+  labels[3] = (dk_kv){JD_LABEL_ID, job->id};
+  for (size_t i = 0; i < job->nextra; i++)
+    labels[4 + i] = job->extra_labels[i];
+  return labels;
+}
+
+/* The mount options of the build's tmpfs /tmp and /app. */
+static void tmpfs_options(char *tmp_opts, size_t tmplen, char *app_opts, size_t applen,
+                          const jd_build_limits *lim) {
+  /* tmpfs pages count against the memory limit: /tmp may use all of it. */
+  snprintf(tmp_opts, tmplen, "rw,nosuid,nodev,size=%lld,mode=1777", (long long)lim->memory);
+  /* exec: a build runs what it compiles; tmpfs rounds a size of 0 up to
+   * "no limit", so at least a page. */
+  snprintf(app_opts, applen,
+           "rw,exec,nosuid,nodev,size=%lld,nr_inodes=%lld,uid=%d,gid=%d,mode=0755",
+           (long long)(lim->artifacts_bytes > 4096 ? lim->artifacts_bytes : 4096),
+           (long long)lim->artifacts_files + 1, JD_BUILD_UID, JD_BUILD_UID);
+}
+
 /* Creates the build container over src_dir (the judger's copy of the
  * source, bound read-only at JD_BUILD_SRC): an unprivileged user, no
  * capability, no privilege gain, a read-only root with tmpfs /tmp and
@@ -122,28 +158,24 @@ typedef struct run_outcome {
  * cgroup, whose limit stays `memory`: the processes, /tmp and /app share
  * it, so a host running N builds needs N x memory of RAM as before, and a
  * build whose artifacts and working set pass `memory` is MLE (raise the
- * memory limit with the artifacts cap for programs that leave big trees). */
+ * memory limit with the artifacts cap for programs that leave big trees).
+ * 0 with *cid, or without when the image is refused (its reason in
+ * refused: CE); -1 with the reason in the job's err. */
 static int create_container(char **cid, char *refused, size_t refusedlen, const build_job *job,
                             const char *src_dir, const char *image_id) {
   const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
-  const char *domain = jd_domain_name(job->domain);
   const jd_build_limits *lim = &job->lim;
   char name[200], rnd[9], bind[PATH_MAX + 200], hold[PATH_MAX + 200], fifo[PATH_MAX + 200];
   if (jd_random_hex(rnd, 4) != 0)
-    return DK_EINTERNAL;
-  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, domain, job->id, rnd);
+    return job_fail(job, DK_EINTERNAL);
+  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, jd_domain_name(job->domain),
+           job->id, rnd);
   snprintf(bind, sizeof bind, "%s:" JD_BUILD_SRC ":ro", src_dir);
   snprintf(hold, sizeof hold, "%s:" JD_BUILD_HOLD ":ro", job->io->hold);
   snprintf(fifo, sizeof fifo, "%s:" JD_BUILD_FIFO, job->io->fifo);
-  dk_kv *labels = calloc(4 + job->nextra, sizeof *labels);
+  dk_kv *labels = container_labels(job, host);
   if (!labels)
-    return DK_ENOMEM;
-  labels[0] = (dk_kv){JD_LABEL_HOST, host};
-  labels[1] = (dk_kv){JD_LABEL_ROLE, "build"};
-  labels[2] = (dk_kv){JD_LABEL_DOMAIN, domain};
-  labels[3] = (dk_kv){JD_LABEL_ID, job->id};
-  for (size_t i = 0; i < job->nextra; i++)
-    labels[4 + i] = job->extra_labels[i];
+    return job_fail(job, DK_ENOMEM);
   const char *binds[] = {bind, hold, fifo, NULL};
   /* The matches' seccomp profile too: a build command is a contestant's
    * program like a player (Docker 20.10's default profile lets io_uring
@@ -153,19 +185,11 @@ static int create_container(char **cid, char *refused, size_t refusedlen, const 
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
   char user[32], tmpfs_opts[96], app_opts[160];
   snprintf(user, sizeof user, "%d:%d", JD_BUILD_UID, JD_BUILD_UID);
-  /* tmpfs pages count against the memory limit: /tmp may use all of it. */
-  snprintf(tmpfs_opts, sizeof tmpfs_opts, "rw,nosuid,nodev,size=%lld,mode=1777",
-           (long long)lim->memory);
-  /* exec: a build runs what it compiles; tmpfs rounds a size of 0 up to
-   * "no limit", so at least a page. */
-  snprintf(app_opts, sizeof app_opts,
-           "rw,exec,nosuid,nodev,size=%lld,nr_inodes=%lld,uid=%d,gid=%d,mode=0755",
-           (long long)(lim->artifacts_bytes > 4096 ? lim->artifacts_bytes : 4096),
-           (long long)lim->artifacts_files + 1, JD_BUILD_UID, JD_BUILD_UID);
+  tmpfs_options(tmpfs_opts, sizeof tmpfs_opts, app_opts, sizeof app_opts, lim);
   dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}, {JD_BUILD_APP, app_opts}};
   /* Each declared volume a tmpfs as big as /tmp, in the build's memory:
    * no anonymous volume on the host's disk; one that cannot be covered
-   * refuses the image (CE, in *refused). */
+   * refuses the image (CE, in refused). */
   jd_volumes vols;
   char verr[200];
   if (jd_volumes_cover(&vols, (const char *const *)job->io->volumes, job->io->volumes_truncated,
@@ -173,7 +197,7 @@ static int create_container(char **cid, char *refused, size_t refusedlen, const 
       vols.refused) {
     snprintf(refused, refusedlen, "%s", vols.refused ? vols.why : verr);
     free(labels);
-    return vols.refused ? 0 : DK_EINTERNAL;
+    return vols.refused ? 0 : job_fail(job, DK_EINTERNAL);
   }
   const char *entrypoint[] = {JD_BUILD_HOLD, NULL};
   dk_container_config cfg = {
@@ -204,7 +228,7 @@ static int create_container(char **cid, char *refused, size_t refusedlen, const 
   };
   int rc = dk_container_create(cid, job->ctx->dk, name, &cfg);
   free(labels);
-  return rc;
+  return rc ? job_fail(job, rc) : 0;
 }
 
 /* Follows the started container's output into log until it stops, within
@@ -262,22 +286,22 @@ static int judge(run_outcome *o, const build_job *job, const char *cid, int64_t 
   return 0;
 }
 
-/* Runs the build container over app_dir. Returns 0 with o filled, or a
- * negative dk_error_code when the engine failed. The container is removed
- * on every path. */
+/* Runs the build container over app_dir. Returns 0 with o filled, or -1
+ * with the reason in the job's err when the engine failed. The container
+ * is removed on every path. */
 static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
                      const char *image_id, dk_buf *log) {
   char *cid = NULL, refused[400] = "";
   int stopped = 0;
-  int rc = create_container(&cid, refused, sizeof refused, job, app_dir, image_id);
-  if (!rc && !cid) {
+  if (create_container(&cid, refused, sizeof refused, job, app_dir, image_id) != 0)
+    return -1;
+  if (!cid) {
     o->verdict = JD_VERDICT_CE; /* its image declares a volume not covered */
     snprintf(o->message, sizeof o->message, "build image refused: %s", refused);
     return 0;
   }
   int64_t started_ms = jd_unix_ms();
-  if (!rc)
-    rc = dk_container_start(job->ctx->dk, cid);
+  int rc = dk_container_start(job->ctx->dk, cid);
   if (!rc)
     rc = follow(&stopped, job, cid, log);
   if (!rc && stopped) {
@@ -297,13 +321,14 @@ static int run_build(run_outcome *o, const build_job *job, const char *app_dir,
       rc = rr; /* a build container left behind is a system fault */
   }
   free(cid);
-  return rc;
+  return rc ? job_fail(job, rc) : 0;
 }
 
 /* run_build, on a network of the build's own behind the build proxy when
  * the limits ask for a network (build_net.h): the same egress as RUN steps,
  * never the default bridge. The network is removed on every path; one that
- * cannot be had is a system fault (DK_EINTERNAL). */
+ * cannot be had is a system fault. 0 with o filled, or -1 with the reason
+ * in the job's err. */
 static int run_build_networked(run_outcome *o, const build_job *job, const char *app_dir,
                                const char *image_id, dk_buf *log) {
   if (!job->lim.network)
@@ -323,7 +348,7 @@ static int run_build_networked(run_outcome *o, const build_job *job, const char 
     }
     if (job->progress)
       job->progress(job->ud, err);
-    return DK_EINTERNAL;
+    return job_fail(job, DK_EINTERNAL);
   }
   build_job j = *job;
   j.net = net;
@@ -374,7 +399,7 @@ static bool entry_complete(const char *entry) {
 }
 
 int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
-                        const char *build_image_id) {
+                        const char *build_image_id, char *err, size_t errlen) {
   *out = NULL;
   char key[65], path[PATH_MAX + 100];
   artifacts_key(key, source_identity, build_image_id);
@@ -383,7 +408,7 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
     return 0;
   jd_artifacts *a = calloc(1, sizeof *a);
   if (!a)
-    return DK_ENOMEM;
+    return jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   a->cached = true;
   a->verdict = JD_VERDICT_OK;
   a->key = strdup(key);
@@ -391,7 +416,7 @@ int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_iden
     a->dir = NULL;
   if (!a->key || !a->dir) {
     jd_artifacts_free(a);
-    return DK_ENOMEM;
+    return jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   }
   *out = a;
   return 0;
@@ -489,7 +514,7 @@ static int build_argv(char ***out, build_io *io, const build_job *job, const cha
 /* Runs the build image over the source in src (tmp/src, bound read-only)
  * and extracts what it leaves in its /app into app (tmp/app), with the
  * caps and the sanitiser's rules as the stream comes (sanitise.h). 0 with
- * o filled, -1 (host I/O, errno) or a dk_error_code. */
+ * o filled, or -1 with the reason in the job's err. */
 static int run_contained(run_outcome *o, const build_job *job, const char *tmp, const char *src,
                          const char *app, const char *image_id, dk_buf *log) {
   char fifo[PATH_MAX + 100];
@@ -500,22 +525,28 @@ static int run_contained(run_outcome *o, const build_job *job, const char *tmp, 
   bool running = false;
   snprintf(fifo, sizeof fifo, "%s/artifacts.fifo", tmp);
   int rc = build_argv(&argv, &io, job, image_id); /* and io.volumes */
-  if (rc)
+  if (rc) {
+    rc = job_fail(job, rc);
     goto cleanup;
-  rc = -1;
+  }
   /* The FIFO is the build user's (the shim opens it for writing), in the
    * judger's 0700 tmp dir; the judger holds it read+write from here on. */
   if (jd_hold_install(&hold, job->ctx->state_dir) != 0 || mkfifo(fifo, 0600) != 0 ||
-      chown(fifo, JD_BUILD_UID, JD_BUILD_UID) != 0)
+      chown(fifo, JD_BUILD_UID, JD_BUILD_UID) != 0) {
+    rc = job_fail(job, -1);
     goto cleanup;
+  }
   co.fifo = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   /* 1 MiB of pipe instead of 64 KiB: fewer wake-ups per MiB of artifacts
    * (best effort: the default is only slower). */
   if (co.fifo >= 0)
     (void)fcntl(co.fifo, F_SETPIPE_SZ, 1 << 20);
   co.gone = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (co.fifo < 0 || co.gone < 0 || (errno = pthread_create(&co.thread, NULL, copy_out_main, &co)))
+  if (co.fifo < 0 || co.gone < 0 ||
+      (errno = pthread_create(&co.thread, NULL, copy_out_main, &co))) {
+    rc = job_fail(job, -1);
     goto cleanup;
+  }
   running = true;
   io.hold = hold; /* io.volumes: build_argv's */
   io.fifo = fifo;
@@ -531,7 +562,7 @@ cleanup:
     pthread_join(co.thread, NULL);
     if (!rc && co.rc) {
       errno = co.err;
-      rc = -1;
+      rc = job_fail(job, -1);
     }
   } else if (co.fifo >= 0) {
     close(co.fifo);
@@ -567,8 +598,8 @@ static void source_over(run_outcome *o, const jd_fs_tally *t) {
 /* Builds into tmp/app and fills a; an OK build gets its result.json in
  * tmp. With a build image, the source is copied to tmp/src (removed after)
  * and the artifacts come out of the container's /app; without one, the
- * artifacts are the source, copied to tmp/app and sanitised. 0, -1 (host
- * I/O, errno) or a dk_error_code. */
+ * artifacts are the source, copied to tmp/app and sanitised. 0, or -1
+ * with the reason in the job's err. */
 static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, const char *src_dir,
                       const char *source_identity, const char *build_image_id) {
   char app[PATH_MAX + 100], src[PATH_MAX + 100];
@@ -587,24 +618,24 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   jd_fs_tally tally;
   if (!build_image_id) {
     if (jd_copy_tree_capped(&tally, src_dir, app, &caps) != 0)
-      return -1;
+      return job_fail(job, -1);
     if (tally.over)
       source_over(&o, &tally);
-    else
-      rc = sanitise(&o, job, app, &log);
+    else if (sanitise(&o, job, app, &log) != 0)
+      rc = job_fail(job, -1);
   } else {
     /* The source goes into /app, sized to the artifacts caps: one past
      * them could never be built. */
     if (jd_copy_tree_capped(&tally, src_dir, src, &caps) != 0 ||
         (!tally.over && jd_chown_tree(src, JD_BUILD_UID, JD_BUILD_UID) != 0))
-      return -1;
+      return job_fail(job, -1);
     if (tally.over)
       source_over(&o, &tally);
     else
       rc = run_contained(&o, job, tmp, src, app, build_image_id, &log);
     int saved = errno;
     if (jd_rm_rf(src) != 0 && !rc)
-      rc = -1;
+      rc = job_fail(job, -1);
     else
       errno = saved;
   }
@@ -621,51 +652,56 @@ static int build_into(jd_artifacts *a, const build_job *job, const char *tmp, co
   a->log = log.data ? strdup(log.data) : NULL;
   if (o.verdict == JD_VERDICT_OK &&
       write_result(tmp, a->key, source_identity, build_image_id, a->log) != 0)
-    rc = -1;
+    rc = job_fail(job, -1);
 cleanup:
   dk_buf_free(&log);
   return rc;
 }
 
-int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
+/* A fresh temporary entry under <state_dir>/artifacts (tmp, of tmplen
+ * bytes): 0, or -1 with errno. */
+static int make_tmp(char *tmp, size_t tmplen, const char *state_dir, const char *base) {
+  char rnd[17];
+  if (jd_mkdir_mode(state_dir, 0700) != 0 || jd_mkdir_mode(base, 0700) != 0 ||
+      jd_random_hex(rnd, 8) != 0)
+    return -1;
+  snprintf(tmp, tmplen, "%s/" TMP_PREFIX "%s", base, rnd);
+  return mkdir(tmp, 0700);
+}
+
+int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, const jd_build_request *req,
                         const char *src_dir, const char *source_identity,
-                        const char *build_image_id, const jd_build_limits *limits,
-                        const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+                        const char *build_image_id, char *err, size_t errlen) {
   *out = NULL;
-  int rc = jd_artifacts_lookup(out, ctx, source_identity, build_image_id);
-  if (rc || *out)
-    return rc;
+  if (jd_artifacts_lookup(out, ctx, source_identity, build_image_id, err, errlen) != 0 || *out)
+    return *out ? 0 : -1;
   build_job job = {.ctx = ctx,
-                   .domain = domain,
-                   .id = id,
-                   .extra_labels = extra_labels,
-                   .nextra = nextra,
-                   .progress = progress,
-                   .ud = ud,
-                   .cancel = cancel};
-  jd_build_limits_defaults(&job.lim, limits);
-  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40], rnd[17];
+                   .domain = req->ref.domain,
+                   .id = req->ref.id,
+                   .extra_labels = req->labels,
+                   .nextra = req->nlabels,
+                   .progress = req->progress,
+                   .ud = req->ud,
+                   .cancel = req->cancel,
+                   .err = err,
+                   .errlen = errlen};
+  jd_build_limits_defaults(&job.lim, &req->limits);
+  char key[65], base[PATH_MAX], entry[PATH_MAX + 80], tmp[PATH_MAX + 40];
   bool tmp_made = false;
+  int rc = 0;
   jd_artifacts *a = calloc(1, sizeof *a);
   if (!a)
-    return DK_ENOMEM;
+    return jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   artifacts_key(key, source_identity, build_image_id);
   snprintf(base, sizeof base, "%s/artifacts", ctx->state_dir);
   snprintf(entry, sizeof entry, "%s/%s", base, key);
   a->key = strdup(key);
   if (!a->key) {
-    rc = DK_ENOMEM;
+    rc = jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
     goto cleanup;
   }
-  if (jd_mkdir_mode(ctx->state_dir, 0700) != 0 || jd_mkdir_mode(base, 0700) != 0 ||
-      jd_random_hex(rnd, 8) != 0) {
-    rc = -1;
-    goto cleanup;
-  }
-  snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", base, rnd);
-  if (mkdir(tmp, 0700) != 0) {
-    rc = -1;
+  if (make_tmp(tmp, sizeof tmp, ctx->state_dir, base) != 0) {
+    rc = jd_build_engine_fail(-1, err, errlen);
     goto cleanup;
   }
   tmp_made = true;
@@ -675,83 +711,21 @@ int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const
   if (rename(tmp, entry) == 0) {
     tmp_made = false;
   } else if (errno != EEXIST && errno != ENOTEMPTY) {
-    rc = -1; /* another build of the same key won the race otherwise: use its entry */
+    /* another build of the same key won the race otherwise: use its entry */
+    rc = jd_build_engine_fail(-1, err, errlen);
     goto cleanup;
   }
   if (asprintf(&a->dir, "%s/app", entry) < 0) {
     a->dir = NULL;
-    rc = DK_ENOMEM;
+    rc = jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   }
 cleanup:
   if (tmp_made)
     jd_rm_rf(tmp);
   if (rc) {
     jd_artifacts_free(a);
-    return rc;
+    return -1;
   }
   *out = a;
   return 0;
-}
-
-/* Removes one entry: renamed away first, so that even half removed it is
- * never a hit again (and the next gc finishes it). */
-static int remove_entry(int basefd, const char *name) {
-  char del[64], rnd[17];
-  if (!strncmp(name, DEL_PREFIX, strlen(DEL_PREFIX)))
-    return jd_rm_rf_at(basefd, name);
-  if (jd_random_hex(rnd, 8) != 0)
-    return -1;
-  snprintf(del, sizeof del, DEL_PREFIX "%s", rnd);
-  if (renameat(basefd, name, basefd, del) != 0)
-    return errno == ENOENT ? 0 : -1;
-  return jd_rm_rf_at(basefd, del);
-}
-
-/* Whether the entry called name is due: one being removed always, a
- * partial one (a build in progress or a crashed one) after a day, a
- * complete one when its marker is older than max_age_s, one without a
- * marker (half removed) always. */
-static bool entry_due(int basefd, const char *name, time_t now, int64_t max_age_s) {
-  struct stat st;
-  if (!strncmp(name, DEL_PREFIX, strlen(DEL_PREFIX)))
-    return true;
-  if (fstatat(basefd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return false;
-  if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)))
-    return (int64_t)(now - st.st_mtime) >= 24 * 3600;
-  int fd = S_ISDIR(st.st_mode) ? openat(basefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) : -1;
-  bool marked =
-      fd >= 0 && fstatat(fd, MARKER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-  if (fd >= 0)
-    close(fd);
-  return !marked || (int64_t)(now - st.st_mtime) >= max_age_s;
-}
-
-int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run) {
-  if (removed)
-    *removed = 0;
-  char base[PATH_MAX];
-  snprintf(base, sizeof base, "%s/artifacts", state_dir);
-  int basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (basefd < 0)
-    return errno == ENOENT ? 0 : -1;
-  char **names = NULL;
-  size_t n = 0;
-  int rc = jd_fs_list_names(&names, &n, basefd);
-  time_t now = time(NULL);
-  for (size_t i = 0; i < n; i++) {
-    if (!entry_due(basefd, names[i], now, max_age_s))
-      continue;
-    if (!dry_run && remove_entry(basefd, names[i]) != 0) {
-      rc = -1;
-      continue;
-    }
-    if (removed)
-      (*removed)++;
-  }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-  close(basefd);
-  return rc;
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "build/build.h"
 #include "build/program.h"
 #include "common/context.h"
 #include "common/verdict.h"
@@ -42,23 +43,25 @@ typedef struct jd_artifacts {
 } jd_artifacts;
 
 /* Returns the cached artifacts for (identity, build image) or builds them
- * from src_dir. 0 with *out filled for every verdict; a negative
- * dk_error_code (or -1 for a host I/O failure) when the system failed.
- * extra_labels are put on the build container. Free with jd_artifacts_free(). */
-int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, jd_domain domain, const char *id,
+ * from src_dir for the request's program (ref.domain, ref.id) with its
+ * limits, labels (put on the build container), progress and cancel. 0
+ * with *out filled for every verdict; -1 with the reason in err when the
+ * system failed (the engine, the host's disk). Free with
+ * jd_artifacts_free(). */
+int jd_artifacts_ensure(jd_artifacts **out, jd_ctx *ctx, const jd_build_request *req,
                         const char *src_dir, const char *source_identity,
-                        const char *build_image_id, const jd_build_limits *limits,
-                        const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel);
+                        const char *build_image_id, char *err, size_t errlen);
 void jd_artifacts_free(jd_artifacts *a);
 
 /* The cache hit path alone: *out is the cached entry, or NULL on a miss
- * (then the source is needed: jd_artifacts_ensure()). 0 or DK_ENOMEM. */
+ * (then the source is needed: jd_artifacts_ensure()). 0, or -1 with the
+ * reason in err when memory runs out. */
 int jd_artifacts_lookup(jd_artifacts **out, jd_ctx *ctx, const char *source_identity,
-                        const char *build_image_id);
+                        const char *build_image_id, char *err, size_t errlen);
 
 /* Removes cache entries not used for max_age_s seconds (and stale partial
- * ones). *removed (may be NULL) gets the count. 0 or -1 with errno. */
+ * ones): artifacts_gc.c. *removed (may be NULL) gets the count. 0 or -1
+ * with errno. */
 int jd_artifacts_gc(size_t *removed, const char *state_dir, int64_t max_age_s, bool dry_run);
 
 #endif

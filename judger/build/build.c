@@ -114,7 +114,7 @@ char *jd_build_result_json(const jd_build_result *r) {
 /* ---- the pipeline ----------------------------------------------------------- */
 
 /* One run of the pipeline: the request, its result, and what the steps share.
- * A step returns 0 to go on, 1 when it recorded a final outcome. */
+ * A step returns false to go on, true when it recorded a final outcome. */
 typedef struct run_state {
   jd_ctx *ctx;
   const jd_build_request *req;
@@ -150,28 +150,28 @@ static int set_str(char **dst, const char *s) {
   return s && !*dst ? -1 : 0;
 }
 
-/* Records the outcome; returns 1 (final) for the steps to return. */
-static int outcome(jd_build_result *r, jd_build_status status, jd_verdict verdict,
-                   const char *stage, const char *message) {
+/* Records the outcome; returns true (final) for the steps to return. */
+static bool outcome(jd_build_result *r, jd_build_status status, jd_verdict verdict,
+                    const char *stage, const char *message) {
   r->status = status;
   r->verdict = verdict;
   r->stage = stage;
   r->exit_code = status_exit(status);
   set_str(&r->message, message);
-  return 1;
+  return true;
 }
 
 /* A verdict other than OK from an image build or the program build: UE (a
  * cancelled build) is ours, the others the program's fault. */
-static int program_outcome(jd_build_result *r, jd_verdict verdict, const char *stage,
-                           const char *message, const char *log) {
+static bool program_outcome(jd_build_result *r, jd_verdict verdict, const char *stage,
+                            const char *message, const char *log) {
   set_str(&r->log, log);
   return outcome(r, verdict == JD_VERDICT_UE ? JD_BUILD_STATUS_ERROR : JD_BUILD_STATUS_FAILED,
                  verdict, stage, message);
 }
 
 /* A failure of the source module: its kind says whose fault. */
-static int source_fault(jd_build_result *r, jd_fail_kind kind, const char *err) {
+static bool source_fault(jd_build_result *r, jd_fail_kind kind, const char *err) {
   switch (kind) {
   case JD_FAIL_USAGE:
     return outcome(r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", err);
@@ -184,28 +184,25 @@ static int source_fault(jd_build_result *r, jd_fail_kind kind, const char *err) 
   }
 }
 
-static int system_fault(jd_build_result *r, const char *stage, int rc, const char *what) {
-  const dk_error *e = dk_error_last();
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s: %s", what,
-           rc == -1          ? strerror(errno)
-           : e && e->message ? e->message
-                             : dk_strerror(rc));
-  r->error_code = rc;
+/* Ours (the engine, the disk): what failed and why. */
+static bool system_fault(jd_build_result *r, const char *stage, const char *what, const char *why) {
+  char msg[1100]; /* what, and a reason of up to sizeof run_state.err */
+  snprintf(msg, sizeof msg, "%s: %s", what, why);
+  r->error_code = -1;
   return outcome(r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, stage, msg);
 }
 
 /* What can be refused before any work. */
-static int check_request(run_state *s) {
+static bool check_request(run_state *s) {
   if (jd_program_id_check(s->req->ref.id, s->err, sizeof s->err) != 0)
     return outcome(s->r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", s->err);
   if (!s->ctx->state_dir)
     return outcome(s->r, JD_BUILD_STATUS_INVALID, JD_VERDICT_COUNT, "source", "no state directory");
-  return 0;
+  return false;
 }
 
 /* Opens the source and reads its Dockerfiles. */
-static int open_source(run_state *s) {
+static bool open_source(run_state *s) {
   /* A fetch (and the wait for its mirror's lock) ends at the build's wall
    * time or when the build is cancelled. */
   jd_build_limits lim;
@@ -234,21 +231,21 @@ static int open_source(run_state *s) {
   if (!rc)
     rc = jd_source_dockerfile(&s->build_df, &s->build_len, s->src, JD_BUILD_DOCKERFILE, true, &kind,
                               s->err, sizeof s->err);
-  return rc ? source_fault(s->r, kind, s->err) : 0;
+  return rc ? source_fault(s->r, kind, s->err) : false;
 }
 
 /* The Dockerfile read before the engine sees it (dockerfile.h): a refused
  * one is CE naming the line, and nothing of it reaches the engine. */
-static int dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, size_t len,
-                              const char *stage) {
+static bool dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, size_t len,
+                               const char *stage) {
   jd_dockerfile_verdict v;
   if (jd_dockerfile_check(&v, dockerfile, len, jd_base_images(s->ctx)) != 0)
-    return system_fault(s->r, stage, -1, "reading the Dockerfile");
+    return system_fault(s->r, stage, "reading the Dockerfile", strerror(errno));
   if (!v.refused &&
       jd_dockerfile_images_here(&v, s->ctx, relay, (void *)s->req, s->err, sizeof s->err) != 0)
     return outcome(s->r, JD_BUILD_STATUS_ERROR, JD_VERDICT_UE, stage, s->err);
   if (!v.refused)
-    return 0;
+    return false;
   char msg[800];
   snprintf(msg, sizeof msg, "%s %s", op == JD_OP_RUN ? JD_RUN_DOCKERFILE : JD_BUILD_DOCKERFILE,
            v.message);
@@ -256,26 +253,33 @@ static int dockerfile_refused(run_state *s, jd_op op, const char *dockerfile, si
   return outcome(s->r, JD_BUILD_STATUS_FAILED, JD_VERDICT_CE, stage, msg);
 }
 
+/* The request as the image cache and the artifacts see it: its progress
+ * relayed, indented under the pipeline's step. */
+static jd_build_request relayed(const jd_build_request *req) {
+  jd_build_request sub = *req;
+  sub.progress = relay;
+  sub.ud = (void *)req;
+  return sub;
+}
+
 /* Ensures one environment image. */
-static int env_image(run_state *s, jd_op op, const char *dockerfile, size_t len,
-                     jd_build_image *slot) {
+static bool env_image(run_state *s, jd_op op, const char *dockerfile, size_t len,
+                      jd_build_image *slot) {
   const jd_build_request *req = s->req;
   const char *stage = op == JD_OP_RUN ? "run_image" : "build_image";
   if (dockerfile_refused(s, op, dockerfile, len, stage))
-    return 1;
+    return true;
   jd_env_image *img = NULL;
   char tag[256];
   jd_image_tag_for(tag, sizeof tag, req->ref.domain, req->ref.id, op, dockerfile, len);
   say(req, "%s image %s", jd_op_name(op), tag);
-  int rc =
-      jd_env_image_ensure(&img, s->ctx, req->ref.domain, req->ref.id, op, dockerfile, len,
-                          &req->limits, req->labels, req->nlabels, relay, (void *)req, req->cancel);
-  if (rc)
-    return system_fault(s->r, stage, rc, "image build");
+  jd_build_request sub = relayed(req);
+  if (jd_env_image_ensure(&img, s->ctx, &sub, op, dockerfile, len, s->err, sizeof s->err) != 0)
+    return system_fault(s->r, stage, "image build", s->err);
   set_str(&slot->tag, img->tag);
   set_str(&slot->image_id, img->image_id);
   slot->cached = img->cached;
-  int final = 0;
+  bool final = false;
   if (img->verdict != JD_VERDICT_OK)
     final = program_outcome(s->r, img->verdict, stage, img->message, img->log);
   else
@@ -286,25 +290,26 @@ static int env_image(run_state *s, jd_op op, const char *dockerfile, size_t len,
 
 /* The artifacts: from the cache, or built over the source (a git source is
  * written out only then). */
-static int artifacts(run_state *s) {
+static bool artifacts(run_state *s) {
   const jd_build_request *req = s->req;
   jd_build_result *r = s->r;
   jd_artifacts *a = NULL;
-  int rc = jd_artifacts_lookup(&a, s->ctx, s->src->identity, r->build.image_id);
+  int rc =
+      jd_artifacts_lookup(&a, s->ctx, s->src->identity, r->build.image_id, s->err, sizeof s->err);
   if (!rc && !a) {
     jd_fail_kind kind = JD_FAIL_SYSTEM;
     if (jd_source_materialize(s->src, &kind, s->err, sizeof s->err) != 0)
       return source_fault(r, kind, s->err);
-    rc = jd_artifacts_ensure(&a, s->ctx, req->ref.domain, req->ref.id, s->src->dir,
-                             s->src->identity, r->build.image_id, &req->limits, req->labels,
-                             req->nlabels, relay, (void *)req, req->cancel);
+    jd_build_request sub = relayed(req);
+    rc = jd_artifacts_ensure(&a, s->ctx, &sub, s->src->dir, s->src->identity, r->build.image_id,
+                             s->err, sizeof s->err);
   }
   if (rc)
-    return system_fault(r, "artifacts", rc, "program build");
+    return system_fault(r, "artifacts", "program build", s->err);
   set_str(&r->artifacts_key, a->key);
   set_str(&r->artifacts_dir, a->dir);
   r->artifacts_cached = a->cached;
-  int final = 0;
+  bool final = false;
   if (a->verdict != JD_VERDICT_OK) {
     final = program_outcome(r, a->verdict, "artifacts", a->message, a->log);
   } else {
@@ -317,9 +322,9 @@ static int artifacts(run_state *s) {
 
 /* The build op: the build image (when there is a build.Dockerfile), then
  * the artifacts. */
-static int build_op(run_state *s) {
+static bool build_op(run_state *s) {
   if (s->build_df && env_image(s, JD_OP_BUILD, s->build_df, s->build_len, &s->r->build))
-    return 1;
+    return true;
   if (!s->build_df)
     say(s->req, "no %s: the artifacts are the source itself", JD_BUILD_DOCKERFILE);
   else

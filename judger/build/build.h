@@ -79,8 +79,8 @@ typedef struct jd_build_result {
   char *artifacts_dir;       /* host dir to bind at /app (read-only) for the run op */
   bool artifacts_cached;
   int64_t duration_ms;
-  /* For exit code 3: the dk_error_code (or -1 for a host I/O failure) that
-   * stopped the build; 0 otherwise. */
+  /* For exit code 3: -1 (a system fault stopped the build: the engine, the
+   * host's disk; message says which); 0 otherwise. */
   int error_code;
 } jd_build_result;
 

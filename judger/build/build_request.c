@@ -87,7 +87,17 @@ static int parse_ops(int *ops, const char *s) {
   return 0;
 }
 
-/* The numbers' text forms; a malformed one is reported by the caller. */
+/* A number's text that is not one: -1 with the form it takes in err. */
+static int malformed(const jd_build_fields *f, jd_build_field field, const char *text, char *err,
+                     size_t errlen) {
+  return jd_fail(err, errlen, "bad %s '%s' (%s)", name(f, field), text,
+                 field == JD_BUILD_FIELD_WALL   ? "seconds"
+                 : field == JD_BUILD_FIELD_CPUS ? "a number"
+                 : field == JD_BUILD_FIELD_PIDS ? "an integer"
+                                                : "a size, e.g. 512m, 1g");
+}
+
+/* The numbers' text forms: 0, or -1 with the reason in err. */
 static int parse_number(jd_build_fields *f, jd_build_field field, const char *text, char *err,
                         size_t errlen) {
   char *end = NULL;
@@ -95,23 +105,29 @@ static int parse_number(jd_build_fields *f, jd_build_field field, const char *te
   switch (field) {
   case JD_BUILD_FIELD_CPUS: {
     double v = strtod(text, &end);
-    return *end || end == text ? -2 : set_cpus(f, v, err, errlen);
+    if (*end || end == text)
+      return malformed(f, field, text, err, errlen);
+    return set_cpus(f, v, err, errlen);
   }
   case JD_BUILD_FIELD_PIDS: {
     long long v = strtoll(text, &end, 10);
-    return *end || end == text || errno ? -2 : set_whole(f, field, v, err, errlen);
+    if (*end || end == text || errno)
+      return malformed(f, field, text, err, errlen);
+    return set_whole(f, field, v, err, errlen);
   }
   case JD_BUILD_FIELD_WALL: {
     double s = strtod(text, &end);
     if (*end || end == text)
-      return -2;
+      return malformed(f, field, text, err, errlen);
     if (s > (double)INT64_MAX / 1000 || !isfinite(s))
       return jd_fail(err, errlen, "%s is too large", name(f, field));
     return set_whole(f, field, (int64_t)(s * 1000), err, errlen);
   }
   default: { /* MEMORY, LOG_MAX */
     int64_t v = 0;
-    return jd_parse_size(&v, text) ? -2 : set_whole(f, field, v, err, errlen);
+    if (jd_parse_size(&v, text))
+      return malformed(f, field, text, err, errlen);
+    return set_whole(f, field, v, err, errlen);
   }
   }
 }
@@ -153,16 +169,8 @@ int jd_build_fields_set(jd_build_fields *f, jd_build_field field, const char *te
   case JD_BUILD_FIELD_IMAGE_NETWORK:
     f->req.limits.image_network = text;
     return 0;
-  default: {
-    int rc = parse_number(f, field, text, err, errlen);
-    if (rc == -2)
-      return jd_fail(err, errlen, "bad %s '%s' (%s)", n, text,
-                     field == JD_BUILD_FIELD_WALL   ? "seconds"
-                     : field == JD_BUILD_FIELD_CPUS ? "a number"
-                     : field == JD_BUILD_FIELD_PIDS ? "an integer"
-                                                    : "a size, e.g. 512m, 1g");
-    return rc;
-  }
+  default:
+    return parse_number(f, field, text, err, errlen);
   }
 }
 

@@ -1,17 +1,13 @@
-/* Environment images: build when the tag is missing, gc of old ones. */
-#include <dirent.h>
+/* Environment images: the cache hit, and the build when the tag is
+ * missing (the failed builds' leftovers are image_leftovers.c's, the gc
+ * image_gc.c's). */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "build/build_internal.h"
 #include "build/build_lock.h"
 #include "build/build_net.h"
 #include "build/image_cache.h"
@@ -20,6 +16,14 @@
 #include "common/crfold.h"
 #include "common/labels.h"
 #include "common/util.h"
+
+int jd_build_engine_fail(int rc, char *err, size_t errlen) {
+  const dk_error *e = dk_error_last();
+  return jd_fail(err, errlen, "%s",
+                 rc == -1          ? strerror(errno)
+                 : e && e->message ? e->message
+                                   : dk_strerror(rc));
+}
 
 void jd_env_image_free(jd_env_image *img) {
   if (!img)
@@ -100,10 +104,12 @@ static char *first_line(const char *s) {
   return strndup(s, n);
 }
 
-/* A build's end as a verdict: the Dockerfile's fault (CE), its wall time
- * (TLE) or a cancel (UE); 0 with img filled, or rc itself when the engine
- * or the judger failed. */
-static int judge_build(jd_env_image *img, int rc, const char *repo, int64_t wall_ms) {
+/* A build's end (the engine's code rc) as a verdict: the Dockerfile's
+ * fault (CE), its wall time (TLE) or a cancel (UE); 0 with img filled, or
+ * -1 with the reason in err when the engine or the judger failed: the
+ * engine's codes stop here. */
+static int judge_build(jd_env_image *img, int rc, const char *repo, int64_t wall_ms, char *err,
+                       size_t errlen) {
   const dk_error *e = dk_error_last();
   char msg[1024];
   switch (rc) {
@@ -128,71 +134,79 @@ static int judge_build(jd_env_image *img, int rc, const char *repo, int64_t wall
     img->message = strdup(msg);
     return 0;
   default:
-    return rc; /* the engine or the judger failed */
+    return jd_build_engine_fail(rc, err, errlen); /* the engine or the judger failed */
   }
 }
 
-/* The labels of an environment image: what `judger gc` selects on, then
- * the caller's. The caller frees the array (not the strings). */
-static dk_kv *image_labels(jd_domain domain, const char *id, jd_op op, const char *sha,
-                           const dk_kv *extra, size_t nextra) {
-  dk_kv *labels = calloc(4 + nextra, sizeof *labels);
-  if (!labels)
-    return NULL;
-  labels[0] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(domain)};
-  labels[1] = (dk_kv){JD_LABEL_ID, id};
-  labels[2] = (dk_kv){JD_LABEL_OP, jd_op_name(op)};
-  labels[3] = (dk_kv){JD_LABEL_DOCKERFILE, sha};
-  for (size_t i = 0; i < nextra; i++)
-    labels[4 + i] = extra[i];
-  return labels;
-}
-
-/* What an image build needs besides the Dockerfile. */
+/* One image build: the request (who, labels, progress, cancel), the op,
+ * its Dockerfile, and the turn it holds. */
 typedef struct image_job {
-  jd_domain domain;
-  const char *id;
+  const jd_build_request *req;
   jd_op op;
-  const jd_build_limits *limits; /* may be NULL */
-  const dk_kv *extra_labels;
-  size_t nextra;
-  void (*progress)(void *ud, const char *line);
-  void *ud;
-  dk_cancel *cancel;
+  jd_build_limits lim; /* the request's, defaults filled in */
+  const char *dockerfile;
+  size_t len;
+  char repo[160];   /* "<domain>-<id>-<op>" */
   int *lock;        /* the build turn held, or -1 */
   int prefix_steps; /* the steps it covers */
 } image_job;
 
+/* The labels of an environment image: what `judger gc` selects on, then
+ * the request's. The caller frees the array (not the strings). */
+static dk_kv *image_labels(const image_job *job, const char *sha) {
+  const jd_build_request *req = job->req;
+  dk_kv *labels = calloc(4 + req->nlabels, sizeof *labels);
+  if (!labels)
+    return NULL;
+  labels[0] = (dk_kv){JD_LABEL_DOMAIN, jd_domain_name(req->ref.domain)};
+  labels[1] = (dk_kv){JD_LABEL_ID, req->ref.id};
+  labels[2] = (dk_kv){JD_LABEL_OP, jd_op_name(job->op)};
+  labels[3] = (dk_kv){JD_LABEL_DOCKERFILE, sha};
+  for (size_t i = 0; i < req->nlabels; i++)
+    labels[4 + i] = req->labels[i];
+  return labels;
+}
+
+/* A progress line to the request's callback, if any. */
+static void say(const image_job *job, const char *line) {
+  if (job->req->progress)
+    job->req->progress(job->req->ud, line);
+}
+
 /* The RUN steps' network: a network and a proxy of this build's own
  * (build_net.h; jd_build_net_free() removes them) unless the limits name
- * another ("none", "bridge", a network). *net is NULL then. A Dockerfile
+ * another ("none", "bridge", a network). *net is NULL then. 0 (with
+ * *canceled when the request was canceled meanwhile), or -1 when the
+ * network could not be had (its reason goes to the progress). A Dockerfile
  * without RUN gets no network at all: nothing of it runs (the engine
  * applies ENV, COPY, LABEL... itself), and a network with its proxy costs
  * about a second (docs/build.md). A RUN the key's reader misses (an escape
  * directive) only ever loses the network, never gains one. */
-static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const image_job *job,
-                       const jd_build_limits *lim, const char *dockerfile, size_t len) {
+static int run_network(jd_build_net **net, const char **mode, bool *canceled, jd_ctx *ctx,
+                       const image_job *job) {
+  const jd_build_request *req = job->req;
   *net = NULL;
-  *mode = lim->image_network;
+  *canceled = false;
+  *mode = job->lim.image_network;
   if (*mode && strcmp(*mode, "proxy") != 0)
     return 0;
   char err[512], key[65];
   int steps = 0;
-  if (!jd_build_prefix_key(key, &steps, dockerfile, len)) {
+  if (!jd_build_prefix_key(key, &steps, job->dockerfile, job->len)) {
     *mode = "none";
     return 0;
   }
-  jd_build_net_opts no = {.labels = job->extra_labels,
-                          .nlabels = job->nextra,
-                          .cancel = job->cancel,
-                          .progress = job->progress,
-                          .ud = job->ud};
+  jd_build_net_opts no = {.labels = req->labels,
+                          .nlabels = req->nlabels,
+                          .cancel = req->cancel,
+                          .progress = req->progress,
+                          .ud = req->ud};
   if (jd_build_net_open(net, ctx, &no, err, sizeof err) != 0) {
-    if (job->cancel && dk_cancel_fired(job->cancel))
-      return DK_ECANCELED;
-    if (job->progress)
-      job->progress(job->ud, err);
-    return DK_EINTERNAL; /* the build network is ours: a system fault */
+    *canceled = req->cancel && dk_cancel_fired(req->cancel);
+    if (*canceled)
+      return 0;
+    say(job, err);
+    return -1; /* the build network is ours: a system fault */
   }
   *mode = (*net)->network;
   return 0;
@@ -201,14 +215,13 @@ static int run_network(jd_build_net **net, const char **mode, jd_ctx *ctx, const
 /* The RUN steps' process limit (run_cgroup.h): a parent cgroup with
  * pids.max. Where the engine's cgroups are not the judger's to make, the
  * build goes on without one and its progress says why. */
-static jd_run_cgroup *run_pids_limit(jd_ctx *ctx, const image_job *job, int64_t pids) {
+static jd_run_cgroup *run_pids_limit(jd_ctx *ctx, const image_job *job) {
   char err[512], line[600];
   jd_run_cgroup *cg = NULL;
-  if (jd_run_cgroup_create(&cg, ctx->dk, pids, err, sizeof err) == 0)
+  if (jd_run_cgroup_create(&cg, ctx->dk, job->lim.pids, err, sizeof err) == 0)
     return cg;
   snprintf(line, sizeof line, "[judger] RUN steps have no process limit on this engine: %s", err);
-  if (job->progress)
-    job->progress(job->ud, line);
+  say(job, line);
   return NULL;
 }
 
@@ -303,362 +316,149 @@ bool jd_build_lost_own_image(const char *message, const char *step, const char *
   return !memmem(dockerfile, len, p, 12);
 }
 
-/* ---- a failed build's step images ----------------------------------------- */
+/* What one build hands the engine, and what comes back. */
+typedef struct build_io {
+  dk_build_opts bo;
+  const void *tar; /* the build context: the Dockerfile alone */
+  size_t tarlen;
+  build_watch w;
+  dk_buf log;
+  char *image_id;
+} build_io;
 
-/* The classic builder keeps every step it finished as an untagged image
- * without the build's labels, also when a later step fails: a RUN that
- * writes 4 GB followed by `RUN false`, changed each time to miss the cache,
- * would leave 4 GB on the engine's disk per build, for good. Each build
- * writes the ids of the step images it makes (watch_steps) into a record
- * of its own, <state_dir>/build-leftovers/<random>.ids (its first line:
- * "start <unix seconds>"); a build that ends with its image kept removes
- * its record, any other (failed, timed out, canceled, over the size cap,
- * a system fault, a judger killed mid-build) leaves it.
- *
- * A step image is shared only through the cache: another build whose
- * steps are the same up to there uses it as its parent, and between its
- * "Using cache" and its next step's container or image nothing protects
- * it (no child, no container, no tag: moby#29011); a removal then makes
- * that build fail with `unable to find image`. So records are drained
- * only while no build of this state dir runs: each build holds
- * <state_dir>/locks/builds shared while the engine builds, and the drain
- * takes it exclusive without waiting (after every build, and `judger
- * gc`). A build that finds the drain running waits for it (a few
- * removals). Each image is removed by its full id, newest first, without
- * force and without pruning its parents; one with a tag, a child or a
- * container (409) stays (another build's image holds it: the engine
- * prunes it with that image), as does one created before its build
- * started (a RUN printed someone else's id). */
-#define LEFTOVERS_DIR "build-leftovers"
-#define LEFTOVERS_RECORD_MAX ((size_t)1024 * 1024)
-#define BUILDS_LOCK "builds"
-/* How long a build waits for a drain to finish before building anyway
- * (a removal racing it then at worst costs a retry: jd_build_lost_own_image). */
-#define BUILDS_LOCK_WAIT_MS 60000
-/* How long a record whose image a container holds is tried again (a
- * canceled build's step container, which the engine removes after the
- * build's end; a container someone made from a step image). */
-#define LEFTOVERS_HELD_S (24 * 3600)
-/* How long a build that failed waits for its own step container to go
- * before it leaves its record to the next drain. */
-#define LEFTOVERS_OWN_WAIT_MS 10000
-/* Clock slack between the judger and the engine when an image's creation
- * time is compared with its build's start. */
-#define LEFTOVERS_CLOCK_SLACK_S 5
-
-/* Opens <state_dir>/<sub> (made 0700 when missing), no link followed: a
- * directory fd, or -1 with errno. */
-static int state_subdir(const char *state_dir, const char *sub) {
-  char dir[PATH_MAX];
-  if (snprintf(dir, sizeof dir, "%s/%s", state_dir, sub) >= (int)sizeof dir) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  if (jd_mkdir_p(dir, 0700) != 0)
-    return -1;
-  return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* The builds lock, taken how (LOCK_SH or LOCK_EX), polled for at most
- * wait_ms or until cancel fires: the fd, or -1 (busy, or no state dir). */
-static int builds_lock(const char *state_dir, int how, int64_t wait_ms, const dk_cancel *cancel) {
-  if (!state_dir)
-    return -1;
-  int d = state_subdir(state_dir, "locks");
-  int f = d < 0 ? -1 : openat(d, BUILDS_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (d >= 0)
-    close(d);
-  if (f < 0)
-    return -1;
-  int64_t until = jd_mono_ms() + wait_ms;
-  while (flock(f, how | LOCK_NB) != 0) {
-    if ((errno != EWOULDBLOCK && errno != EINTR) || jd_mono_ms() >= until ||
-        (cancel && dk_cancel_fired(cancel))) {
-      close(f);
-      return -1;
-    }
-    usleep(20 * 1000);
-  }
-  return f;
-}
-
-static void builds_unlock(int fd) {
-  if (fd >= 0) {
-    (void)flock(fd, LOCK_UN);
-    close(fd);
+/* The engine's build, judged (judge_build): built again (at most
+ * LOST_IMAGE_RETRIES times) when the engine lost an image of its own
+ * meanwhile (jd_build_lost_own_image), a system fault when it keeps doing
+ * so. 0 with the verdict in img, or -1 with the reason in err. */
+static int build_attempts(build_io *io, jd_env_image *img, jd_ctx *ctx, const image_job *job,
+                          char *err, size_t errlen) {
+  for (int attempt = 0;; attempt++) {
+    /* Each attempt has the whole wall time: a retry is the engine's doing. */
+    dk_call call = {.deadline_ms = jd_mono_ms() + job->lim.wall_ms, .cancel = job->req->cancel};
+    io->w.step[0] = '\0';
+    int rc = dk_image_build(&io->image_id, ctx->dk, io->tar, io->tarlen, &io->bo, progress_text,
+                            &io->w, &io->log, &call);
+    const dk_error *e = rc == DK_EBUILD ? dk_error_last() : NULL;
+    bool lost = e && jd_build_lost_own_image(e->message, io->w.step, job->dockerfile, job->len);
+    if (lost && attempt == LOST_IMAGE_RETRIES)
+      rc = DK_ESERVER; /* a system fault: the task is retried, never CE */
+    if (!lost || attempt == LOST_IMAGE_RETRIES)
+      return judge_build(img, rc, job->repo, job->lim.wall_ms, err, errlen);
+    static const char again[] = "\n[judger] the engine lost an image of this build while "
+                                "another was removed; building again\n";
+    jd_progress_feed(&io->w.ps, again, sizeof again - 1);
+    free(io->image_id);
+    io->image_id = NULL;
+    io->log.len = 0; /* the log is the last attempt's */
+    io->log.truncated = false;
   }
 }
 
-/* A build's record and its hold on the builds lock. */
-typedef struct leftovers {
-  int dirfd, fd, lock;
-  char name[64];
-} leftovers;
-
-/* Before a build: the builds lock shared, a fresh record. Without a state
- * dir nothing is recorded (nothing could drain it safely). */
-static void leftovers_begin(leftovers *lo, jd_ctx *ctx, const image_job *job) {
-  char rnd[17], head[64];
-  *lo = (leftovers){.dirfd = -1, .fd = -1, .lock = -1};
-  if (!ctx->state_dir)
-    return;
-  lo->lock = builds_lock(ctx->state_dir, LOCK_SH, BUILDS_LOCK_WAIT_MS, job->cancel);
-  if (lo->lock < 0 && job->progress)
-    job->progress(job->ud, "[judger] building while failed builds' images are being removed "
-                           "(the builds lock could not be had)");
-  lo->dirfd = state_subdir(ctx->state_dir, LEFTOVERS_DIR);
-  if (lo->dirfd < 0 || jd_random_hex(rnd, 8) != 0)
-    return;
-  snprintf(lo->name, sizeof lo->name, "%s.ids", rnd);
-  lo->fd = openat(lo->dirfd, lo->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int n = snprintf(head, sizeof head, "start %lld\n", (long long)time(NULL));
-  if (lo->fd >= 0 && jd_write_all(lo->fd, head, (size_t)n) != 0) {
-    close(lo->fd);
-    lo->fd = -1;
-  }
-}
-
-/* After a build: its record dropped when the image was kept, the builds
- * lock let go, then whatever records are waiting drained if no build
- * runs. */
-static void leftovers_end(leftovers *lo, jd_ctx *ctx, bool kept) {
-  if (lo->fd >= 0) {
-    close(lo->fd);
-    if (kept)
-      (void)unlinkat(lo->dirfd, lo->name, 0);
-  }
-  builds_unlock(lo->lock);
-  /* A build past its wall time or canceled ends before the engine has
-   * removed its step container, which holds its last step image: its own
-   * record is tried again for a while. */
-  int64_t until = jd_mono_ms() + LEFTOVERS_OWN_WAIT_MS;
-  bool busy = false;
-  struct stat st;
-  while (ctx->state_dir && jd_build_leftovers_drain(NULL, &busy, ctx, 0) == DK_ECONFLICT && !busy &&
-         !kept && lo->fd >= 0 && fstatat(lo->dirfd, lo->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         jd_mono_ms() < until)
-    usleep(100 * 1000);
-  if (lo->dirfd >= 0)
-    close(lo->dirfd);
-}
-
-/* An RFC 3339 time as unix seconds; -1 when it is not one. */
-static int64_t rfc3339_s(const char *s) {
-  struct tm tm = {0};
-  const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-  return end ? (int64_t)timegm(&tm) : -1;
-}
-
-/* Removes one recorded image unless a tag, a child or a container holds
- * it or it is older than its build: 1 removed, 0 left, or an engine
- * error. */
-static int drain_image(jd_ctx *ctx, const char *id, int64_t start) {
-  dk_image_info *info = NULL;
-  int rc = dk_image_inspect(&info, ctx->dk, id);
+/* The build's context (the Dockerfile alone) and options, with the RUN
+ * steps' network and process limit (*net, *cg, *ctxtar: the caller frees
+ * them). 0 (with *canceled when the request was canceled meanwhile), or
+ * -1 with the reason in err. */
+static int build_setup(build_io *io, jd_build_net **net, jd_run_cgroup **cg, dk_tar **ctxtar,
+                       bool *canceled, jd_ctx *ctx, const image_job *job, char *err,
+                       size_t errlen) {
+  const char *network = NULL;
+  /* the build network is ours: a system fault */
+  if (run_network(net, &network, canceled, ctx, job) != 0)
+    return jd_build_engine_fail(DK_EINTERNAL, err, errlen);
+  if (*canceled)
+    return 0;
+  *cg = run_pids_limit(ctx, job);
+  int rc = dk_tar_new(ctxtar, 0);
+  if (!rc)
+    rc = dk_tar_add_file(*ctxtar, "Dockerfile", job->dockerfile, job->len, 0644);
+  if (!rc)
+    rc = dk_tar_finish(*ctxtar, &io->tar, &io->tarlen);
   if (rc)
-    return rc == DK_ENOTFOUND ? 0 : rc;
-  bool tagged = false;
-  for (char **t = info->repo_tags; t && *t; t++)
-    tagged |= strcmp(*t, "<none>:<none>") != 0;
-  int64_t created = info->created ? rfc3339_s(info->created) : -1;
-  bool older = created >= 0 && created + LEFTOVERS_CLOCK_SLACK_S < start;
-  if (!tagged && !older && info->id) {
-    rc = dk_image_remove(ctx->dk, info->id, false, true); /* by full id, no force, noprune */
-    const dk_error *e = rc == DK_ECONFLICT ? dk_error_last() : NULL;
-    if (e && e->message && strstr(e->message, "container"))
-      rc = DK_ECONFLICT; /* a container holds it: maybe the build's own, going */
-    else
-      rc = rc == 0 ? 1 : rc == DK_ECONFLICT || rc == DK_ENOTFOUND ? 0 : rc;
-  }
-  dk_image_info_free(info);
-  return rc;
-}
-
-/* One record: its images newest first. 0 when it is done with (the
- * record can go), or an engine error (it stays for the next drain). */
-static int drain_record(size_t *removed, jd_ctx *ctx, int dirfd, const char *name) {
-  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  char *data = malloc(LEFTOVERS_RECORD_MAX + 1);
-  ssize_t n = data ? read(fd, data, LEFTOVERS_RECORD_MAX) : -1;
-  close(fd);
-  if (n < 0) {
-    free(data);
-    return DK_ENOMEM;
-  }
-  data[n] = '\0';
-  long long start = 0;
-  if (sscanf(data, "start %lld", &start) != 1)
-    start = 0;
-  int rc = 0;
-  /* Lines from the end: newest first, children before their parents. */
-  for (char *end = data + n; !rc && end > data;) {
-    char *line = end - 1;
-    while (line > data && line[-1] != '\n')
-      line--;
-    size_t len = (size_t)(end - line);
-    if (len == 13 && line[12] == '\n' && strspn(line, "0123456789abcdef") == 12) {
-      line[12] = '\0';
-      int r = drain_image(ctx, line, (int64_t)start);
-      if (r > 0 && removed)
-        (*removed)++;
-      if (r == DK_ECONFLICT) /* its parents wait with it; a day at most */
-        return (int64_t)time(NULL) - start < LEFTOVERS_HELD_S ? DK_ECONFLICT : 0;
-      rc = r < 0 ? r : 0;
-    }
-    end = line;
-  }
-  free(data);
-  return rc;
-}
-
-int jd_build_leftovers_drain(size_t *removed, bool *busy, jd_ctx *ctx, int64_t wait_ms) {
-  if (removed)
-    *removed = 0;
-  if (busy)
-    *busy = false;
-  if (!ctx->state_dir)
-    return 0;
-  int lock = builds_lock(ctx->state_dir, LOCK_EX, wait_ms, NULL);
-  if (lock < 0) {
-    if (busy)
-      *busy = true;
-    return 0;
-  }
-  int dirfd = state_subdir(ctx->state_dir, LEFTOVERS_DIR);
-  DIR *d = dirfd >= 0 ? fdopendir(dirfd) : NULL;
-  int rc = 0;
-  if (!d) {
-    if (dirfd >= 0)
-      close(dirfd);
-    builds_unlock(lock);
-    return DK_EINTERNAL;
-  }
-  for (struct dirent *de; (de = readdir(d)) != NULL;) {
-    size_t len = strlen(de->d_name);
-    if (len < 5 || strcmp(de->d_name + len - 4, ".ids") != 0)
-      continue;
-    int r = drain_record(removed, ctx, dirfd, de->d_name);
-    if (r == 0)
-      (void)unlinkat(dirfd, de->d_name, 0);
-    else if (!rc || rc == DK_ECONFLICT)
-      rc = r;
-  }
-  closedir(d);
-  builds_unlock(lock);
-  return rc;
+    return jd_build_engine_fail(rc, err, errlen);
+  const jd_build_limits *lim = &job->lim;
+  io->bo.nlabels = 4 + job->req->nlabels;
+  io->bo.memory = lim->memory;
+  io->bo.memswap = lim->memory; /* swap equal to memory: no swap */
+  io->bo.cpu_period = 100000;
+  io->bo.cpu_quota = (int64_t)(lim->cpus * 100000);
+  io->bo.pull = false;
+  io->bo.network_mode = network;
+  io->bo.buildargs = *net ? (*net)->args : NULL;
+  io->bo.nbuildargs = *net ? 4 : 0;
+  io->bo.log_max = lim->log_max;
+  io->bo.cgroup_parent = *cg ? (*cg)->parent : NULL;
+  return 0;
 }
 
 /* Builds img->tag from the Dockerfile alone (no user code in the image),
  * then tags it <repo>:latest when it is within the size cap. 0 with the
- * verdict in img, or a dk_error_code. */
-static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, const char *repo,
-                       const char *dockerfile, size_t len) {
-  jd_build_limits lim;
-  jd_build_limits_defaults(&lim, job->limits);
+ * verdict in img, or -1 with the reason in err. */
+static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, char *err,
+                       size_t errlen) {
+  const jd_build_request *req = job->req;
   char sha[65];
-  jd_sha256_hex(sha, dockerfile, len);
+  jd_sha256_hex(sha, job->dockerfile, job->len);
   dk_tar *ctxtar = NULL;
-  dk_buf log = DK_BUF_INIT(lim.log_max);
-  char *image_id = NULL;
-  const void *tar = NULL;
-  size_t tarlen = 0;
-  dk_kv *labels = image_labels(job->domain, job->id, job->op, sha, job->extra_labels, job->nextra);
   jd_build_net *net = NULL;
-  const char *network = NULL;
   jd_run_cgroup *cg = NULL;
-  int rc = labels ? run_network(&net, &network, ctx, job, &lim, dockerfile, len) : DK_ENOMEM;
-  if (!rc)
-    cg = run_pids_limit(ctx, job, lim.pids);
-  if (!rc)
-    rc = dk_tar_new(&ctxtar, 0);
-  if (!rc)
-    rc = dk_tar_add_file(ctxtar, "Dockerfile", dockerfile, len, 0644);
-  if (!rc)
-    rc = dk_tar_finish(ctxtar, &tar, &tarlen);
-  if (rc)
-    goto cleanup;
   const char *tags[] = {img->tag, NULL}; /* :latest once the size is known (keep_or_drop) */
-  dk_build_opts bo = {.tags = tags,
-                      .labels = labels,
-                      .nlabels = 4 + job->nextra,
-                      .memory = lim.memory,
-                      .memswap = lim.memory, /* swap equal to memory: no swap */
-                      .cpu_period = 100000,
-                      .cpu_quota = (int64_t)(lim.cpus * 100000),
-                      .pull = false,
-                      .network_mode = network,
-                      .buildargs = net ? net->args : NULL,
-                      .nbuildargs = net ? 4 : 0,
-                      .log_max = lim.log_max,
-                      .cgroup_parent = cg ? cg->parent : NULL};
-  leftovers lo;
-  leftovers_begin(&lo, ctx, job);
-  build_watch w = {.lock = job->lock, .prefix_steps = job->prefix_steps, .record = lo.fd};
-  jd_progress_init(&w.ps, job->progress, job->ud);
-  for (int attempt = 0;; attempt++) {
-    /* Each attempt has the whole wall time: a retry is the engine's doing. */
-    dk_call call = {.deadline_ms = jd_mono_ms() + lim.wall_ms, .cancel = job->cancel};
-    w.step[0] = '\0';
-    rc = dk_image_build(&image_id, ctx->dk, tar, tarlen, &bo, progress_text, &w, &log, &call);
-    const dk_error *e = rc == DK_EBUILD ? dk_error_last() : NULL;
-    if (!e || !jd_build_lost_own_image(e->message, w.step, dockerfile, len))
-      break;
-    if (attempt == LOST_IMAGE_RETRIES) {
-      rc = DK_ESERVER; /* a system fault: the task is retried, never CE */
-      break;
-    }
-    static const char again[] = "\n[judger] the engine lost an image of this build while "
-                                "another was removed; building again\n";
-    jd_progress_feed(&w.ps, again, sizeof again - 1);
-    free(image_id);
-    image_id = NULL;
-    log.len = 0; /* the log is the last attempt's */
-    log.truncated = false;
-  }
-  jd_progress_finish(&w.ps);
-  if (cg && job->progress) {
+  build_io io = {.bo = {.tags = tags, .labels = image_labels(job, sha)},
+                 .log = DK_BUF_INIT(job->lim.log_max)};
+  bool canceled = false;
+  int rc = io.bo.labels ? build_setup(&io, &net, &cg, &ctxtar, &canceled, ctx, job, err, errlen)
+                        : jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
+  if (!rc && canceled) /* while its network was made: as a canceled build */
+    rc = judge_build(img, DK_ECANCELED, job->repo, 0, err, errlen);
+  if (rc || canceled)
+    goto cleanup;
+  jd_leftovers lo;
+  jd_leftovers_begin(&lo, ctx, req->cancel, req->progress, req->ud);
+  io.w = (build_watch){.lock = job->lock, .prefix_steps = job->prefix_steps, .record = lo.fd};
+  jd_progress_init(&io.w.ps, req->progress, req->ud);
+  rc = build_attempts(&io, img, ctx, job, err, errlen);
+  jd_progress_finish(&io.w.ps);
+  if (cg) {
     char line[160];
     snprintf(line, sizeof line, "[judger] RUN steps: at most %lld processes at once (limit %lld)",
-             (long long)jd_run_cgroup_peak(cg), (long long)lim.pids);
-    job->progress(job->ud, line);
+             (long long)jd_run_cgroup_peak(cg), (long long)job->lim.pids);
+    say(job, line);
   }
-  rc = judge_build(img, rc, repo, lim.wall_ms);
-  if (!rc && img->verdict == JD_VERDICT_OK)
-    rc = keep_or_drop(img, ctx, repo, image_id, lim.image_bytes);
+  if (!rc && img->verdict == JD_VERDICT_OK) {
+    int krc = keep_or_drop(img, ctx, job->repo, io.image_id, job->lim.image_bytes);
+    rc = krc ? jd_build_engine_fail(krc, err, errlen) : 0;
+  }
   /* failed, timed out, canceled, over the cap or a fault: its step images go */
-  leftovers_end(&lo, ctx, !rc && img->verdict == JD_VERDICT_OK);
+  jd_leftovers_end(&lo, ctx, !rc && img->verdict == JD_VERDICT_OK);
   if (rc)
     goto cleanup;
   if (img->verdict == JD_VERDICT_OK) {
-    img->image_id = image_id;
-    image_id = NULL;
+    img->image_id = io.image_id;
+    io.image_id = NULL;
   }
-  if (log.data)
-    log.len = jd_crfold_inplace(log.data, log.len); /* a progress bar keeps its last state */
-  img->log = log.data ? dk_buf_detach(&log, NULL) : NULL;
+  if (io.log.data)
+    io.log.len =
+        jd_crfold_inplace(io.log.data, io.log.len); /* a progress bar keeps its last state */
+  img->log = io.log.data ? dk_buf_detach(&io.log, NULL) : NULL;
 cleanup:
   jd_run_cgroup_free(cg, RUN_CGROUP_WAIT_MS);
-  free(image_id);
-  free(labels);
+  free(io.image_id);
+  free((void *)io.bo.labels);
   jd_build_net_free(net);
   dk_tar_free(ctxtar);
-  dk_buf_free(&log);
+  dk_buf_free(&io.log);
   return rc;
 }
 
-/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error. An
- * image past the size cap (left by an older judger, or a larger cap) is
- * CE, and left where it is: a match may be using it. */
+/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error (the
+ * engine's codes, for jd_env_image_ensure). An image past the size cap
+ * (left by an older judger, or a larger cap) is CE, and left where it is:
+ * a match may be using it. */
 static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag,
-                        const jd_build_limits *limits) {
+                        const jd_build_limits *lim) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, ctx->dk, tag);
   if (rc)
     return rc;
-  jd_build_limits lim;
-  jd_build_limits_defaults(&lim, limits);
   int64_t size = 0;
   rc = image_size(&size, ctx, tag, info->id, info->size);
   if (rc) {
@@ -667,10 +467,10 @@ static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag,
   }
   img->cached = true;
   img->verdict = JD_VERDICT_OK;
-  if (size > lim.image_bytes) {
+  if (size > lim->image_bytes) {
     char repo[200];
     snprintf(repo, sizeof repo, "%.*s", (int)strcspn(tag, ":"), tag);
-    too_big(img, repo, size, lim.image_bytes, "");
+    too_big(img, repo, size, lim->image_bytes, "");
   } else {
     img->image_id = info->id;
     info->id = NULL;
@@ -679,338 +479,80 @@ static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag,
   return 0;
 }
 
-/* Waits for a build with the same first steps (build_lock.h): DK_ENOTFOUND
- * to build (*lock held, or -1 when it could not be had: the lock is an
- * optimisation), 0 when the build waited for made this very image,
- * DK_ECANCELED, or an engine error. */
-static int take_turn(int *lock, jd_env_image *img, jd_ctx *ctx, const jd_build_limits *limits,
-                     const char *key, void (*progress)(void *ud, const char *line), void *ud,
-                     dk_cancel *cancel) {
-  jd_build_limits lim;
-  jd_build_limits_defaults(&lim, limits);
-  bool waited = false;
-  int64_t t0 = jd_mono_ms();
+/* Waits for a build with the same first steps (build_lock.h): *job->lock
+ * held afterwards, or -1 when it could not be had (the lock is an
+ * optimisation: the build goes on without it). *waited when another build
+ * held it (its image may be there now), *canceled when the request was
+ * canceled meanwhile. */
+static void take_turn(bool *waited, bool *canceled, jd_ctx *ctx, const image_job *job,
+                      const char *key) {
   char line[200];
-  if (jd_build_lock_take(lock, &waited, ctx->state_dir, key, lim.wall_ms, cancel) != 0) {
-    if (errno == ECANCELED)
-      return DK_ECANCELED;
+  int64_t t0 = jd_mono_ms();
+  *waited = *canceled = false;
+  if (jd_build_lock_take(job->lock, waited, ctx->state_dir, key, job->lim.wall_ms,
+                         job->req->cancel) != 0) {
+    *waited = false;
+    *canceled = errno == ECANCELED;
+    if (*canceled)
+      return;
     snprintf(line, sizeof line,
              "[judger] building without waiting for builds with the same first "
              "steps: %s",
              strerror(errno));
-    if (progress)
-      progress(ud, line);
-    return DK_ENOTFOUND;
+    say(job, line);
+    return;
   }
-  if (!waited)
-    return DK_ENOTFOUND;
+  if (!*waited)
+    return;
   snprintf(line, sizeof line,
            "[judger] waited %lld ms for a build with the same first steps (its cache)",
            (long long)(jd_mono_ms() - t0));
-  if (progress)
-    progress(ud, line);
-  return found_cached(img, ctx, img->tag, limits); /* the build waited for may have made it */
+  say(job, line);
 }
 
-int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, jd_domain domain, const char *id, jd_op op,
-                        const char *dockerfile, size_t len, const jd_build_limits *limits,
-                        const dk_kv *extra_labels, size_t nextra,
-                        void (*progress)(void *ud, const char *line), void *ud, dk_cancel *cancel) {
+/* The image's cache hit, the turn of builds with the same first steps,
+ * and the build: 0 with img's verdict, or -1 with the reason in err. */
+static int ensure(jd_env_image *img, jd_ctx *ctx, image_job *job, char *err, size_t errlen) {
+  /* The cache hit path: one inspect. */
+  int rc = found_cached(img, ctx, img->tag, &job->lim);
+  char key[65];
+  if (rc == DK_ENOTFOUND && ctx->state_dir &&
+      jd_build_prefix_key(key, &job->prefix_steps, job->dockerfile, job->len)) {
+    bool waited = false, canceled = false;
+    take_turn(&waited, &canceled, ctx, job, key);
+    if (canceled) /* canceled while waiting for the lock: as a canceled build */
+      return judge_build(img, DK_ECANCELED, job->repo, 0, err, errlen);
+    if (waited) /* the build waited for may have made it */
+      rc = found_cached(img, ctx, img->tag, &job->lim);
+  }
+  if (rc == DK_ENOTFOUND)
+    return build_image(img, ctx, job, err, errlen);
+  return rc ? jd_build_engine_fail(rc, err, errlen) : 0;
+}
+
+int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, const jd_build_request *req, jd_op op,
+                        const char *dockerfile, size_t len, char *err, size_t errlen) {
   *out = NULL;
-  char repo[160], tag[256];
-  if (jd_image_repo(repo, sizeof repo, domain, id, op) != 0 ||
-      jd_image_tag_for(tag, sizeof tag, domain, id, op, dockerfile, len) != 0)
-    return DK_EINVAL;
+  char tag[256];
+  int lock = -1;
+  image_job job = {.req = req, .op = op, .dockerfile = dockerfile, .len = len, .lock = &lock};
+  jd_build_limits_defaults(&job.lim, &req->limits);
+  if (jd_image_repo(job.repo, sizeof job.repo, req->ref.domain, req->ref.id, op) != 0 ||
+      jd_image_tag_for(tag, sizeof tag, req->ref.domain, req->ref.id, op, dockerfile, len) != 0)
+    return jd_fail(err, errlen, "%s", dk_strerror(DK_EINVAL));
   jd_env_image *img = calloc(1, sizeof *img);
   if (img)
     img->tag = strdup(tag);
   if (!img || !img->tag) {
     free(img);
-    return DK_ENOMEM;
+    return jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   }
-  /* The cache hit path: one inspect. */
-  int rc = found_cached(img, ctx, tag, limits);
-  int lock = -1, steps = 0;
-  char key[65];
-  if (rc == DK_ENOTFOUND && ctx->state_dir && jd_build_prefix_key(key, &steps, dockerfile, len))
-    rc = take_turn(&lock, img, ctx, limits, key, progress, ud, cancel);
-  if (rc == DK_ENOTFOUND) {
-    image_job job = {domain,   id, op,     limits, extra_labels, nextra,
-                     progress, ud, cancel, &lock,  steps};
-    rc = build_image(img, ctx, &job, repo, dockerfile, len);
-  }
+  int rc = ensure(img, ctx, &job, err, errlen);
   jd_build_lock_release(lock);
-  if (rc == DK_ECANCELED) {
-    /* canceled while waiting for the lock: as a canceled build */
-    rc = judge_build(img, rc, repo, 0);
-  }
   if (rc) {
     jd_env_image_free(img);
-    return rc;
+    return -1;
   }
   *out = img;
   return 0;
-}
-
-/* ---- gc ------------------------------------------------------------------- */
-
-void jd_image_gc_result_free(jd_image_gc_result *r) {
-  if (!r)
-    return;
-  dk_strv_free(r->removed);
-  dk_strv_free(r->in_use);
-  free(r);
-}
-
-/* Lists the environment images, of one program when id is set, of one
- * domain when domain is set. */
-static int list_env_images(dk_image_list **out, jd_ctx *ctx, const char *domain, const char *id) {
-  char fdom[64], fid[96];
-  const char *filters[4];
-  size_t nf = 0;
-  filters[nf++] = JD_LABEL_OP; /* every environment image has it */
-  if (domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
-    filters[nf++] = fdom;
-  }
-  if (id) {
-    snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
-    filters[nf++] = fid;
-  }
-  filters[nf] = NULL;
-  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
-}
-
-typedef struct tag_ref {
-  char *repo; /* "<domain>-<id>-<op>" */
-  const char *tag;
-  const dk_image_summary *img;
-} tag_ref;
-
-static int strv_push(char ***v, size_t *n, const char *s) {
-  char **nv = realloc(*v, (*n + 2) * sizeof **v);
-  if (!nv)
-    return DK_ENOMEM;
-  *v = nv;
-  if (!(nv[*n] = strdup(s)))
-    return DK_ENOMEM;
-  nv[++*n] = NULL;
-  return 0;
-}
-
-static int by_repo_then_newest(const void *a, const void *b) {
-  const tag_ref *x = a, *y = b;
-  int c = strcmp(x->repo, y->repo);
-  if (c)
-    return c;
-  if (x->img->created != y->img->created)
-    return x->img->created > y->img->created ? -1 : 1;
-  return strcmp(x->tag, y->tag);
-}
-
-static bool has_suffix(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  return n >= m && !strcmp(s + n - m, suf);
-}
-
-static void tag_refs_free(tag_ref *refs, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(refs[i].repo);
-  free(refs);
-}
-
-/* One entry per tag, grouped by repository and newest first: one image may
- * carry tags of several repositories, and a repository's ":latest" marks
- * its current. */
-static int tag_refs(tag_ref **out, size_t *n, const dk_image_list *list) {
-  size_t cap = 0;
-  *n = 0;
-  for (size_t i = 0; i < list->count; i++)
-    for (char **t = list->items[i].repo_tags; t && *t; t++)
-      cap++;
-  tag_ref *refs = calloc(cap + 1, sizeof *refs);
-  if (!refs)
-    return DK_ENOMEM;
-  for (size_t i = 0; i < list->count; i++) {
-    for (char **t = list->items[i].repo_tags; t && *t; t++) {
-      const char *colon = strrchr(*t, ':');
-      if (!colon || !strcmp(*t, "<none>:<none>"))
-        continue;
-      refs[*n] = (tag_ref){strndup(*t, (size_t)(colon - *t)), *t, &list->items[i]};
-      if (!refs[*n].repo) {
-        tag_refs_free(refs, *n);
-        return DK_ENOMEM;
-      }
-      ++*n;
-    }
-  }
-  qsort(refs, *n, sizeof *refs, by_repo_then_newest);
-  *out = refs;
-  return 0;
-}
-
-typedef struct gc_state {
-  jd_ctx *ctx;
-  const jd_image_gc_opts *opts;
-  jd_image_gc_result *r;
-  size_t nremoved, ninuse;
-} gc_state;
-
-/* Removes (or, in a dry run, lists) one old tag. Never forced: the engine
- * refuses (409) to delete an image a container still uses, which is
- * exactly the rule. */
-static int remove_old(gc_state *g, const char *tag) {
-  if (g->opts->dry_run)
-    return strv_push(&g->r->removed, &g->nremoved, tag);
-  int rr = dk_image_remove(g->ctx->dk, tag, false, false);
-  if (rr == 0)
-    return strv_push(&g->r->removed, &g->nremoved, tag);
-  if (rr == DK_ECONFLICT)
-    return strv_push(&g->r->in_use, &g->ninuse, tag);
-  return rr == DK_ENOTFOUND ? 0 : rr;
-}
-
-/* One repository's tags (newest first): keeps the current image and the
- * `keep` most recent others, removes the rest. */
-static int gc_repo(gc_state *g, const tag_ref *refs, size_t n) {
-  const char *current_id = NULL;
-  for (size_t k = 0; k < n && !current_id; k++)
-    if (has_suffix(refs[k].tag, ":latest"))
-      current_id = refs[k].img->id;
-  if (!current_id && n) /* no ":latest": the newest is the current one */
-    current_id = refs[0].img->id;
-  int recent = 0;
-  for (size_t k = 0; k < n; k++) {
-    const tag_ref *tr = &refs[k];
-    bool current =
-        has_suffix(tr->tag, ":latest") || (current_id && !strcmp(tr->img->id, current_id));
-    if (current || recent < g->opts->keep) {
-      recent += !current;
-      g->r->kept++;
-      continue;
-    }
-    int rc = remove_old(g, tr->tag);
-    if (rc)
-      return rc;
-  }
-  return 0;
-}
-
-int jd_image_gc(jd_image_gc_result **out, jd_ctx *ctx, const jd_image_gc_opts *opts) {
-  *out = NULL;
-  dk_image_list *list = NULL;
-  tag_ref *refs = NULL;
-  size_t nrefs = 0;
-  gc_state g = {.ctx = ctx, .opts = opts, .r = calloc(1, sizeof *g.r)};
-  int rc = g.r ? list_env_images(&list, ctx, opts->domain, opts->id) : DK_ENOMEM;
-  if (!rc)
-    rc = tag_refs(&refs, &nrefs, list);
-  size_t i = 0;
-  while (!rc && i < nrefs) {
-    size_t j = i + 1;
-    while (j < nrefs && !strcmp(refs[j].repo, refs[i].repo))
-      j++;
-    rc = gc_repo(&g, refs + i, j - i);
-    i = j;
-  }
-  tag_refs_free(refs, nrefs);
-  dk_image_list_free(list);
-  if (rc) {
-    jd_image_gc_result_free(g.r);
-    return rc;
-  }
-  *out = g.r;
-  return 0;
-}
-
-/* ---- purge ------------------------------------------------------------------- */
-
-/* Every image of a program (its label, whatever its tags). */
-static int list_program_images(dk_image_list **out, jd_ctx *ctx, const char *domain,
-                               const char *id) {
-  char fid[96], fdom[64];
-  const char *filters[3] = {fid, NULL, NULL};
-  snprintf(fid, sizeof fid, JD_LABEL_ID "=%s", id);
-  if (domain) {
-    snprintf(fdom, sizeof fdom, JD_LABEL_DOMAIN "=%s", domain);
-    filters[1] = fdom;
-  }
-  return dk_image_list_filtered(out, ctx->dk, filters, NULL);
-}
-
-/* Removes one image: 0, DK_ECONFLICT (a container uses it) or an error. */
-static int purge_image(jd_ctx *ctx, const dk_image_summary *im, bool force) {
-  /* Without force, by tag: the engine refuses to delete by id an image
-   * with several tags, and untagging the last tag deletes the image unless
-   * a container uses it (409). */
-  bool tagged = false;
-  int rr = 0;
-  for (char **t = im->repo_tags; !force && t && *t && !rr; t++) {
-    if (!strcmp(*t, "<none>:<none>"))
-      continue;
-    tagged = true;
-    rr = dk_image_remove(ctx->dk, *t, false, false);
-  }
-  if (force || !tagged)
-    rr = dk_image_remove(ctx->dk, im->id, force, false);
-  return rr;
-}
-
-int jd_image_purge(size_t *removed, size_t *in_use, jd_ctx *ctx, const char *domain, const char *id,
-                   bool force) {
-  if (removed)
-    *removed = 0;
-  if (in_use)
-    *in_use = 0;
-  if (!id)
-    return DK_EINVAL;
-  dk_image_list *l = NULL;
-  int rc = list_program_images(&l, ctx, domain, id);
-  for (size_t i = 0; !rc && i < l->count; i++) {
-    int rr = purge_image(ctx, &l->items[i], force);
-    if (rr == 0 && removed)
-      (*removed)++;
-    else if (rr == DK_ECONFLICT && in_use)
-      (*in_use)++;
-    else if (rr && rr != DK_ECONFLICT && rr != DK_ENOTFOUND)
-      rc = rr;
-  }
-  dk_image_list_free(l);
-  return rc;
-}
-
-/* A container's "Image" is what it was created from (a tag, or an id); the
- * engine shows the image id instead once that tag points elsewhere. */
-static bool container_uses(const dk_container_summary *c, const dk_image_summary *im) {
-  if (!c->image)
-    return false;
-  const char *bare = strncmp(im->id, "sha256:", 7) ? im->id : im->id + 7;
-  if (!strcmp(c->image, im->id) || !strcmp(c->image, bare))
-    return true;
-  for (char **t = im->repo_tags; t && *t; t++)
-    if (!strcmp(c->image, *t))
-      return true;
-  return false;
-}
-
-int jd_image_purge_plan(size_t *would_remove, size_t *in_use, jd_ctx *ctx, const char *domain,
-                        const char *id) {
-  *would_remove = 0;
-  *in_use = 0;
-  if (!id)
-    return DK_EINVAL;
-  dk_image_list *l = NULL;
-  dk_container_list *cl = NULL;
-  int rc = list_program_images(&l, ctx, domain, id);
-  if (!rc)
-    rc = dk_container_list_by_label(&cl, ctx->dk, true, NULL);
-  for (size_t i = 0; !rc && i < l->count; i++) {
-    bool used = false;
-    for (size_t k = 0; k < cl->count && !used; k++)
-      used = container_uses(&cl->items[k], &l->items[i]);
-    ++*(used ? in_use : would_remove);
-  }
-  dk_container_list_free(cl);
-  dk_image_list_free(l);
-  return rc;
 }

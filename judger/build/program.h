@@ -60,7 +60,7 @@ typedef struct jd_build_limits {
    * build ends (base layers included): a larger image is removed with its
    * tag and the build is CE. */
   int64_t image_bytes;
-} jd_build_limits;         /* zero fields = documented defaults (docs/build.md) */
+} jd_build_limits; /* zero fields = documented defaults (docs/build.md) */
 
 /* Defaults used for zero fields of jd_build_limits. */
 #define JD_BUILD_DEFAULT_CPUS 1.0

@@ -270,10 +270,11 @@ static int open_parent(extractor *x, char **comps, size_t n, int *out) {
 
 static bool all_zero(const char *p, size_t n) { return n && p[0] == 0 && !memcmp(p, p + 1, n - 1); }
 
-/* The entry's data into name under dirfd (a new file). 0, -1 (errno) or 1
- * when the stream broke. */
-static int write_data(extractor *x, struct archive *a, int dirfd, const char *name, int64_t size,
-                      mode_t mode) {
+/* The entry's data into name under dirfd (a new file). 0 (with *broken
+ * when the stream broke inside it), or -1 with errno. */
+static int write_data(bool *broken, extractor *x, struct archive *a, int dirfd, const char *name,
+                      int64_t size, mode_t mode) {
+  *broken = false;
   int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return -1;
@@ -282,7 +283,7 @@ static int write_data(extractor *x, struct archive *a, int dirfd, const char *na
   while (!rc && done < size) {
     la_ssize_t n = archive_read_data(a, x->data, sizeof x->data);
     if (n <= 0) {
-      rc = 1;
+      *broken = true;
       break;
     }
     if (all_zero(x->data, (size_t)n))
@@ -291,7 +292,7 @@ static int write_data(extractor *x, struct archive *a, int dirfd, const char *na
       rc = jd_write_all(fd, x->data, (size_t)n);
     done += n;
   }
-  if (!rc && (ftruncate(fd, size) != 0 || fchmod(fd, mode) != 0))
+  if (!rc && !*broken && (ftruncate(fd, size) != 0 || fchmod(fd, mode) != 0))
     rc = -1;
   int saved = errno;
   close(fd);
@@ -299,39 +300,16 @@ static int write_data(extractor *x, struct archive *a, int dirfd, const char *na
   return rc;
 }
 
-/* One entry. 0 to go on, JD_FS_STOP at a cap, 1 when the stream broke,
- * -1 with errno when the host failed. */
-static int extract_entry(extractor *x, struct archive *a, struct archive_entry *e) {
-  char *comps_buf[JD_SANITISE_DEPTH_MAX + 2], **comps = comps_buf, *name = x->name;
-  const char *raw = archive_entry_pathname(e);
-  mode_t type = archive_entry_filetype(e);
-  int64_t size = type == AE_IFREG ? archive_entry_size(e) : 0;
-  size_t n = 0, max = sizeof comps_buf / sizeof *comps_buf;
-  /* Counted first, whatever it is: the entries cap bounds the work. */
-  struct stat st = {.st_mode = type ? type : S_IFREG, .st_size = size < 0 ? 0 : size};
-  int rc = count(&x->s, &st, 1);
-  if (rc)
-    return rc;
-  if (!raw || strlen(raw) > JD_SANITISE_NAME_MAX) {
-    left_out(x, raw ? raw : "", "no name or a name too long");
-    return 0;
-  }
-  snprintf(name, sizeof x->name, "%s", raw);
-  if (split(name, &comps, &n, max) != 0) {
-    /* Deeper than we hold components for is deeper than any cap allows. */
-    if (n == max)
-      return over(&x->s, "the build left directories more than %lld levels deep",
-                  (long long)x->s.lim.artifacts_depth);
-    left_out(x, raw, "an absolute name or a '.' or '..' component");
-    return 0;
-  }
-  size_t dirs = type == AE_IFDIR ? n : n - 1;
-  if ((int64_t)dirs > x->s.lim.artifacts_depth)
-    return over(&x->s, "the build left directories more than %lld levels deep",
-                (long long)x->s.lim.artifacts_depth);
-  if (archive_entry_hardlink(e)) {
+/* How an entry ends the extraction: not at all, at a cap (r->over says
+ * which), or because the stream broke inside it. */
+typedef enum entry_end { ENTRY_NEXT, ENTRY_CAP, ENTRY_BROKEN } entry_end;
+
+/* An entry that is not extracted whatever it holds: a hard link, a device
+ * or a FIFO (removed, as the sanitiser does), another special file. */
+static bool entry_skipped(extractor *x, const char *raw, mode_t type, bool hardlink) {
+  if (hardlink) {
     left_out(x, raw, "a hard link");
-    return 0;
+    return true;
   }
   if (type == AE_IFIFO || type == AE_IFCHR || type == AE_IFBLK) {
     x->s.r->removed++;
@@ -341,18 +319,22 @@ static int extract_entry(extractor *x, struct archive *a, struct archive_entry *
       (void)dk_buf_appendf(x->s.log, "[judger: removed %s '%s' from the artifacts]\n", kind(type),
                            shown);
     }
-    return 0;
+    return true;
   }
   if (type != AE_IFDIR && type != AE_IFREG && type != AE_IFLNK) {
     left_out(x, raw, "not a file, a directory or a link");
-    return 0;
+    return true;
   }
-  int dirfd = -1;
-  rc = open_parent(x, comps, n - 1, &dirfd);
-  if (rc > 0)
-    return rc;
-  const char *last = comps[n - 1];
-  if (!rc && type == AE_IFDIR) {
+  return false;
+}
+
+/* The entry itself, last of comps under dirfd: 0 (with *end), or -1 with
+ * errno. */
+static int make_entry(entry_end *end, extractor *x, struct archive *a, struct archive_entry *e,
+                      int dirfd, const char *last) {
+  mode_t type = archive_entry_filetype(e);
+  int rc = 0;
+  if (type == AE_IFDIR) {
     rc = mkdirat(dirfd, last, 0755) == 0 ? fchmodat(dirfd, last, 0755, 0) : -1;
     if (rc && errno == EEXIST) {
       struct stat have;
@@ -361,14 +343,62 @@ static int extract_entry(extractor *x, struct archive *a, struct archive_entry *
       else
         errno = EEXIST;
     }
-  } else if (!rc && type == AE_IFREG) {
-    rc = write_data(x, a, dirfd, last, size, archive_entry_mode(e) & 0111 ? 0755 : 0644);
-    if (rc == 1)
-      return 1;
-  } else if (!rc) {
+  } else if (type == AE_IFREG) {
+    bool broken = false;
+    rc = write_data(&broken, x, a, dirfd, last, archive_entry_size(e),
+                    archive_entry_mode(e) & 0111 ? 0755 : 0644);
+    if (broken)
+      *end = ENTRY_BROKEN;
+  } else {
     const char *target = archive_entry_symlink(e);
     rc = target && *target ? symlinkat(target, dirfd, last) : (errno = EINVAL, -1);
   }
+  return rc;
+}
+
+/* One entry: 0 with *end (ENTRY_NEXT to go on), or -1 with errno when
+ * the host failed. */
+static int extract_entry(entry_end *end, extractor *x, struct archive *a, struct archive_entry *e) {
+  char *comps_buf[JD_SANITISE_DEPTH_MAX + 2], **comps = comps_buf, *name = x->name;
+  const char *raw = archive_entry_pathname(e);
+  mode_t type = archive_entry_filetype(e);
+  int64_t size = type == AE_IFREG ? archive_entry_size(e) : 0;
+  size_t n = 0, max = sizeof comps_buf / sizeof *comps_buf;
+  *end = ENTRY_NEXT;
+  /* Counted first, whatever it is: the entries cap bounds the work. */
+  struct stat st = {.st_mode = type ? type : S_IFREG, .st_size = size < 0 ? 0 : size};
+  if (count(&x->s, &st, 1) == JD_FS_STOP) {
+    *end = ENTRY_CAP;
+    return 0;
+  }
+  if (!raw || strlen(raw) > JD_SANITISE_NAME_MAX) {
+    left_out(x, raw ? raw : "", "no name or a name too long");
+    return 0;
+  }
+  snprintf(name, sizeof x->name, "%s", raw);
+  bool split_ok = split(name, &comps, &n, max) == 0;
+  if (!split_ok && n != max) {
+    left_out(x, raw, "an absolute name or a '.' or '..' component");
+    return 0;
+  }
+  /* Deeper than we hold components for is deeper than any cap allows. */
+  size_t dirs = type == AE_IFDIR ? n : n - 1;
+  if (!split_ok || (int64_t)dirs > x->s.lim.artifacts_depth) {
+    (void)over(&x->s, "the build left directories more than %lld levels deep",
+               (long long)x->s.lim.artifacts_depth);
+    *end = ENTRY_CAP;
+    return 0;
+  }
+  if (entry_skipped(x, raw, type, archive_entry_hardlink(e) != NULL))
+    return 0;
+  int dirfd = -1;
+  int rc = open_parent(x, comps, n - 1, &dirfd);
+  if (rc == JD_FS_STOP) {
+    *end = ENTRY_CAP;
+    return 0;
+  }
+  if (!rc)
+    rc = make_entry(end, x, a, e, dirfd, comps[n - 1]);
   if (rc && hostile_errno(errno)) {
     left_out(x, raw, strerror(errno));
     return 0;
@@ -408,7 +438,8 @@ int jd_sanitise_extract(jd_sanitise_report *r, int fd, int gone_fd, const char *
     rc = 0;
     goto cleanup;
   }
-  for (rc = 0; !rc;) {
+  rc = 0;
+  for (entry_end end = ENTRY_NEXT; !rc && end == ENTRY_NEXT;) {
     struct archive_entry *e = NULL;
     int ar = archive_read_next_header(a, &e);
     if (ar == ARCHIVE_EOF) {
@@ -420,16 +451,12 @@ int jd_sanitise_extract(jd_sanitise_report *r, int fd, int gone_fd, const char *
       printable(r->broken, sizeof r->broken, why ? why : "a broken tar stream");
       break;
     }
-    rc = extract_entry(x, a, e);
-    if (rc == 1) {
+    rc = extract_entry(&end, x, a, e);
+    if (!rc && end == ENTRY_BROKEN) {
       const char *why = archive_error_string(a);
       printable(r->broken, sizeof r->broken, why ? why : "the stream ended inside a file");
-      rc = 0;
-      break;
     }
   }
-  if (rc == JD_FS_STOP)
-    rc = 0;
 cleanup:;
   int saved = errno;
   if (a)

@@ -31,9 +31,8 @@ static void usage(FILE *f) {
              "  --dry-run            list, remove nothing\n"
              "  --purge              remove ALL images of --id (a deleted program); never\n"
              "                       one a container uses\n"
-             "  --json               one JSON object on stdout\n");
-  jd_cli_usage_settings(f, JD_CMD_GC);
-  fprintf(f, "exit: 0 ok, 2 usage, 3 system fault\n");
+             "  --json               one JSON object on stdout\n"
+             "exit: 0 ok, 2 usage, 3 system fault\n");
 }
 
 static json_object *strv_json(char **v) {
@@ -48,7 +47,7 @@ typedef struct gc_cmd {
   bool images, artifacts, git, json, purge;
   jd_image_gc_opts go;
   double max_age_days;
-  jd_cli cli; /* --config, --state-dir (gc uses no host id) */
+  jd_cli_host where; /* --state-dir (gc uses no host id) */
 } gc_cmd;
 
 enum {
@@ -71,6 +70,7 @@ static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
                                         {"max-age", required_argument, NULL, OPT_AGE},
+                                        JD_CLI_OPTION_STATE_DIR,
                                         {"dry-run", no_argument, NULL, OPT_DRY},
                                         {"json", no_argument, NULL, OPT_JSON},
                                         {"purge", no_argument, NULL, OPT_PURGE},
@@ -119,15 +119,10 @@ static int set_option(gc_cmd *cmd, int c, const char *arg) {
  * now (--help, or a usage error already reported). */
 static int parse_args(gc_cmd *cmd, int argc, char **argv) {
   int c;
-  const struct option *longs = jd_cli_options(&cmd->cli, options);
-  if (!longs) {
-    fprintf(stderr, "judger gc: out of memory\n");
-    return JD_EXIT_SYSTEM;
-  }
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-    if (jd_cli_take_setting(&cmd->cli, c, optarg))
+  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    if (jd_cli_host_take(&cmd->where, c, optarg))
       continue;
     switch (c) {
     case OPT_IMAGES:
@@ -171,11 +166,20 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
   return -1;
 }
 
-/* Reports an engine failure of `what`; returns JD_EXIT_SYSTEM. */
-static int engine_fault(const char *what, int rc) {
-  fprintf(stderr, "judger gc: %s: %s\n", what,
-          dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
+/* Reports an engine failure of `what` (why: its reason); returns
+ * JD_EXIT_SYSTEM. */
+static int engine_fault(const char *what, const char *why) {
+  fprintf(stderr, "judger gc: %s: %s\n", what, why);
   return JD_EXIT_SYSTEM;
+}
+
+/* The engine's client into ctx: 0, or -1 with the engine's reason in err. */
+static int client_new(jd_ctx *ctx, char *err, size_t errlen) {
+  int rc = dk_client_new(&ctx->dk, NULL);
+  if (!rc)
+    return 0;
+  snprintf(err, errlen, "%s", dk_error_last() ? dk_error_last()->message : dk_strerror(rc));
+  return -1;
 }
 
 /* --purge: every image of --id, or with --dry-run what that would do. */
@@ -183,13 +187,16 @@ static int purge(const gc_cmd *cmd, const char *state_dir) {
   jd_ctx ctx = {.state_dir = state_dir};
   size_t removed = 0, in_use = 0;
   bool dry = cmd->go.dry_run;
-  int rc = dk_client_new(&ctx.dk, NULL);
+  char err[512];
+  int rc = client_new(&ctx, err, sizeof err);
   if (!rc)
-    rc = dry ? jd_image_purge_plan(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id)
-             : jd_image_purge(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id, false);
+    rc = dry ? jd_image_purge_plan(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id, err,
+                                   sizeof err)
+             : jd_image_purge(&removed, &in_use, &ctx, cmd->go.domain, cmd->go.id, false, err,
+                              sizeof err);
   dk_client_free(ctx.dk);
   if (rc)
-    return engine_fault("purge", rc);
+    return engine_fault("purge", err);
   if (cmd->json)
     printf("{\"purged\":%zu,\"in_use\":%zu%s}\n", removed, in_use, dry ? ",\"dry_run\":true" : "");
   else
@@ -208,18 +215,19 @@ static int gc_images(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   jd_image_gc_result *ir = NULL;
   size_t leftovers = 0;
   bool busy = false;
-  int rc = dk_client_new(&ctx.dk, NULL);
+  char err[512];
+  int rc = client_new(&ctx, err, sizeof err);
   if (!rc)
-    rc = jd_image_gc(&ir, &ctx, &cmd->go);
-  /* failed builds' step images: only while no build of this state dir runs */
+    rc = jd_image_gc(&ir, &ctx, &cmd->go, err, sizeof err);
+  /* failed builds' step images: only while no build of this state dir runs
+   * (one a container holds: the next gc tries again) */
   if (!rc && !cmd->go.dry_run)
-    rc = jd_build_leftovers_drain(&leftovers, &busy, &ctx, LEFTOVERS_WAIT_MS);
-  if (rc == DK_ECONFLICT)
-    rc = 0; /* a container holds one: the next gc tries again */
+    rc =
+        jd_build_leftovers_drain(&leftovers, &busy, NULL, &ctx, LEFTOVERS_WAIT_MS, err, sizeof err);
   dk_client_free(ctx.dk);
   if (rc) {
     jd_image_gc_result_free(ir);
-    return engine_fault("images", rc);
+    return engine_fault("images", err);
   }
   if (cmd->json) {
     json_object *i = json_object_new_object();
@@ -280,40 +288,35 @@ static int gc_git(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   return exit_code;
 }
 
-/* The parts asked for, printed as asked; the exit code. */
-static int gc_parts(gc_cmd *cmd, const char *state_dir) {
-  if (cmd->purge)
-    return purge(cmd, state_dir);
-  if (!cmd->images && !cmd->artifacts && !cmd->git)
-    cmd->images = cmd->artifacts = cmd->git = true;
-  int exit_code = JD_EXIT_OK;
-  json_object *o = json_object_new_object();
-  if (cmd->images && gc_images(cmd, state_dir, o) != JD_EXIT_OK)
-    exit_code = JD_EXIT_SYSTEM;
-  if (cmd->artifacts && gc_artifacts(cmd, state_dir, o) != JD_EXIT_OK)
-    exit_code = JD_EXIT_SYSTEM;
-  if (cmd->git && gc_git(cmd, state_dir, o) != JD_EXIT_OK)
-    exit_code = JD_EXIT_SYSTEM;
-  if (cmd->json)
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-  json_object_put(o);
-  return exit_code;
-}
-
 int jd_cmd_gc(int argc, char **argv) {
-  gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7, .cli = JD_CLI_INIT("gc", JD_CMD_GC, usage)};
-  int exit_code =
-      jd_cli_begin(&cmd.cli, argc, argv) ? JD_EXIT_SYSTEM : parse_args(&cmd, argc, argv);
+  gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7};
+  int exit_code = parse_args(&cmd, argc, argv);
+  if (exit_code >= 0)
+    return exit_code;
   /* --state-dir over the settings, as the daemon takes it. */
   jd_config settings = {0};
-  char err[512];
-  if (exit_code < 0 && jd_cli_load(&settings, &cmd.cli, err, sizeof err)) {
-    fprintf(stderr, "judger gc: settings: %s\n", err);
-    exit_code = JD_EXIT_USAGE;
+  jd_policy policy;
+  if (jd_cli_settings(&policy, &settings, "gc", &cmd.where))
+    return JD_EXIT_USAGE;
+  const char *state_dir = settings.state_dir;
+  if (cmd.purge) {
+    exit_code = purge(&cmd, state_dir);
+    jd_config_clear(&settings);
+    return exit_code;
   }
-  if (exit_code < 0)
-    exit_code = gc_parts(&cmd, settings.state_dir);
+  if (!cmd.images && !cmd.artifacts && !cmd.git)
+    cmd.images = cmd.artifacts = cmd.git = true;
+  exit_code = JD_EXIT_OK;
+  json_object *o = json_object_new_object();
+  if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.artifacts && gc_artifacts(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.git && gc_git(&cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd.json)
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
   jd_config_clear(&settings);
-  jd_cli_free(&cmd.cli);
   return exit_code;
 }

@@ -67,15 +67,21 @@ int jd_volume_path_clean(char *clean, size_t cleanlen, const char *path, char *e
   return 0;
 }
 
-/* Whether path is dir itself (1), strictly inside it (2), or neither (0). */
-static int relation(const char *path, const char *dir, size_t dirlen) {
+/* Where a path is with respect to a directory. */
+typedef enum path_relation {
+  PATH_APART,  /* neither */
+  PATH_SAME,   /* the directory itself */
+  PATH_INSIDE, /* strictly inside it */
+} path_relation;
+
+static path_relation relation(const char *path, const char *dir, size_t dirlen) {
   while (dirlen > 1 && dir[dirlen - 1] == '/')
     dirlen--;
   if (strncmp(path, dir, dirlen))
-    return 0;
+    return PATH_APART;
   if (!path[dirlen])
-    return 1;
-  return path[dirlen] == '/' ? 2 : 0;
+    return PATH_SAME;
+  return path[dirlen] == '/' ? PATH_INSIDE : PATH_APART;
 }
 
 /* The container path of a bind "host:ctr[:opts]": the last field that
@@ -136,25 +142,25 @@ int jd_volumes_cover(jd_volumes *v, const char *const *volumes, bool truncated, 
     /* Where the judger mounts something already: that mount covers it;
      * inside one: refused (a nested mount would be a second, uncounted
      * place in the judger's own: /judger/out's cap, /app's files). */
-    int covered = 0;
+    bool covered = false;
     for (size_t k = 0; k < nbase && !covered; k++) {
-      int r = relation(clean, base[k].key, strlen(base[k].key));
-      if (r == 2)
+      path_relation r = relation(clean, base[k].key, strlen(base[k].key));
+      if (r == PATH_INSIDE)
         return refuse(v, nbase, "VOLUME %s: inside %s, which the judger mounts", show, base[k].key);
-      covered = r;
+      covered = r == PATH_SAME;
     }
     for (size_t k = 0; binds && binds[k] && !covered; k++) {
       size_t dlen = 0;
       const char *dest = bind_dest(binds[k], &dlen);
       if (!dest)
         continue;
-      int r = relation(clean, dest, dlen);
-      if (r == 2) {
+      path_relation r = relation(clean, dest, dlen);
+      if (r == PATH_INSIDE) {
         char d[JD_VOLUME_PATH_MAX + 1];
         snprintf(d, sizeof d, "%.*s", (int)dlen, dest);
         return refuse(v, nbase, "VOLUME %s: inside %s, which the judger mounts", show, d);
       }
-      covered = r;
+      covered = r == PATH_SAME;
     }
     for (size_t k = 0; k < v->ncovered && !covered; k++)
       covered = !strcmp(v->paths[k], clean);

@@ -52,15 +52,14 @@ static int images_step(size_t *removed, const jd_reclaim_opts *o, int keep) {
    * while no build of this state dir runs; otherwise a later drain). */
   size_t drained = 0;
   bool busy = false;
-  int drc = jd_build_leftovers_drain(&drained, &busy, ctx, 0);
-  if (drc && drc != DK_ECONFLICT)
-    jd_log(JD_LOG_WARN, "disk.reclaim", "failed builds' step images: %s", dk_strerror(drc));
+  char err[512];
+  if (jd_build_leftovers_drain(&drained, &busy, NULL, ctx, 0, err, sizeof err) != 0)
+    jd_log(JD_LOG_WARN, "disk.reclaim", "failed builds' step images: %s", err);
   *removed += drained;
   jd_image_gc_opts go = {.keep = keep};
   jd_image_gc_result *r = NULL;
-  int rc = jd_image_gc(&r, ctx, &go);
-  if (rc) {
-    jd_log(JD_LOG_WARN, "disk.reclaim", "environment images: %s", dk_strerror(rc));
+  if (jd_image_gc(&r, ctx, &go, err, sizeof err) != 0) {
+    jd_log(JD_LOG_WARN, "disk.reclaim", "environment images: %s", err);
     return -1;
   }
   for (char **t = r->removed; t && *t; t++)

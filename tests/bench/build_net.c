@@ -33,8 +33,9 @@ static int build_once(jd_ctx *ctx, const char *id, const char *mark, const char 
   jd_build_limits lim = {.image_network = network};
   jd_env_image *img = NULL;
   int64_t t0 = jd_mono_ms();
-  int rc = jd_env_image_ensure(&img, ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), &lim, NULL,
-                               0, NULL, NULL, NULL);
+  int rc = jd_env_image_ensure(
+      &img, ctx, &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = id}, .limits = lim},
+      JD_OP_BUILD, df, strlen(df), NULL, 0);
   *ms = jd_mono_ms() - t0;
   if (!rc && img->verdict != JD_VERDICT_OK) {
     fprintf(stderr, "build: %s\n%s\n", img->message, img->log);
@@ -121,7 +122,7 @@ int main(int argc, char **argv) {
          "kept for all %lld (own: +%lld, x%.2f), none %lld\n",
          m, w, k, w - k, k ? (double)w / (double)k : 0.0, wo);
   free(kept);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   jd_rm_rf(state);
   free(open_ms);
   free(free_ms);

@@ -95,8 +95,9 @@ static double build_once(jd_ctx *ctx, int i, const char *network) {
   jd_build_limits lim = {.image_network = network, .wall_ms = 600000};
   jd_env_image *img = NULL;
   int64_t t0 = jd_mono_ms();
-  int rc = jd_env_image_ensure(&img, ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), &lim, NULL,
-                               0, NULL, NULL, NULL);
+  int rc = jd_env_image_ensure(
+      &img, ctx, &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = id}, .limits = lim},
+      JD_OP_BUILD, df, strlen(df), NULL, 0);
   double ms = (double)(jd_mono_ms() - t0);
   if (rc || img->verdict != JD_VERDICT_OK) {
     fprintf(stderr, "build on %s failed: %s\n", network ? network : "proxy",
@@ -104,7 +105,7 @@ static double build_once(jd_ctx *ctx, int i, const char *network) {
     ms = -1;
   }
   jd_env_image_free(img);
-  jd_image_purge(NULL, NULL, ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, ctx, NULL, id, true, NULL, 0);
   return ms;
 }
 

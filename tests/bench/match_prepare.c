@@ -76,7 +76,7 @@ static long long run_one(jd_ctx *ctx, int run, int jobs) {
   for (int i = 0; i < NPLAYERS; i++) {
     char id[64];
     snprintf(id, sizeof id, "bp%d-%d", run, i);
-    jd_image_purge(NULL, NULL, ctx, NULL, id, true);
+    jd_image_purge(NULL, NULL, ctx, NULL, id, true, NULL, 0);
   }
   return ms;
 }

@@ -132,8 +132,11 @@ int main(int argc, char **argv) {
            id);
   dk_kv labels[] = {{"judger.bench", id}};
   jd_env_image *img = NULL;
-  if (jd_env_image_ensure(&img, &ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), NULL, labels,
-                          1, NULL, NULL, NULL) != 0 ||
+  if (jd_env_image_ensure(&img, &ctx,
+                          &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = id},
+                                              .labels = labels,
+                                              .nlabels = 1},
+                          JD_OP_BUILD, df, strlen(df), NULL, 0) != 0 ||
       img->verdict != JD_VERDICT_OK) {
     fprintf(stderr, "bench: the build image failed (engine up? busybox test image?)\n");
     return 3;
@@ -147,8 +150,11 @@ int main(int argc, char **argv) {
     snprintf(ident, sizeof ident, "tree:bench-%s-%d", id, i);
     int64_t t0 = dk_now_ms();
     jd_artifacts *a = NULL;
-    rc = jd_artifacts_ensure(&a, &ctx, JD_DOMAIN_AI, id, src, ident, img->image_id, NULL, labels, 1,
-                             NULL, NULL, NULL);
+    rc = jd_artifacts_ensure(&a, &ctx,
+                             &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = id},
+                                                 .labels = labels,
+                                                 .nlabels = 1},
+                             src, ident, img->image_id, NULL, 0);
     if (!rc && (a->cached || a->verdict != JD_VERDICT_OK)) {
       fprintf(stderr, "bench: the build was %s: %s\n", jd_verdict_name(a->verdict),
               a->message ? a->message : "cached");
@@ -176,7 +182,7 @@ int main(int argc, char **argv) {
   printf("  tmpfs /app via judger-hold (now):   median %lld ms\n", a_med);
   printf("  host dir bound at /app (replaced):  median %lld ms\n", b_med);
   printf("  added cost per build:               %+lld ms\n", a_med - b_med);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   jd_env_image_free(img);
   dk_client_free(c);
   jd_rm_rf(tmp);

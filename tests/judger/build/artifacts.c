@@ -63,15 +63,18 @@ static void fx_init_df(fixture *f, const char *prefix, const char *df_fmt) {
    * that another test's clean-up removes. */
   snprintf(df, sizeof df, df_fmt, f->id);
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           JD_OP_BUILD, df, strlen(df), NULL, 0));
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
   f->image_id = strdup(img->image_id);
   jd_env_image_free(img);
 }
 
 static void fx_fini(fixture *f) {
-  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true, NULL, 0);
   t_rmdir(f->state);
   t_rmdir(f->src);
   free(f->image_id);
@@ -84,8 +87,12 @@ static jd_artifacts *build(fixture *f, const jd_build_limits *lim) {
   cr_assert_eq(jd_tree_hash(h, f->src), 0);
   snprintf(ident, sizeof ident, "tree:%s", h);
   jd_artifacts *a = NULL;
-  t_ok(jd_artifacts_ensure(&a, &f->ctx, JD_DOMAIN_AI, f->id, f->src, ident, f->image_id, lim,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_artifacts_ensure(&a, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .limits = lim ? *lim : (jd_build_limits){0},
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           f->src, ident, f->image_id, NULL, 0));
   cr_assert_not_null(a);
   return a;
 }
@@ -207,8 +214,9 @@ Test(artifacts, program_without_build_image_uses_its_source) {
   jd_tree_hash(h, f.src);
   snprintf(ident, sizeof ident, "tree:%s", h);
   jd_artifacts *a = NULL;
-  t_ok(jd_artifacts_ensure(&a, &f.ctx, JD_DOMAIN_AI, f.id, f.src, ident, NULL, NULL, NULL, 0, NULL,
-                           NULL, NULL));
+  t_ok(jd_artifacts_ensure(&a, &f.ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f.id}}, f.src,
+                           ident, NULL, NULL, 0));
   cr_assert_str_eq(jd_verdict_name(a->verdict), "OK");
   char p[4200];
   snprintf(p, sizeof p, "%s/main.txt", a->dir);
@@ -378,7 +386,7 @@ Test(artifacts, half_removed_entry_is_no_hit_and_gc_finishes_it) {
   char h[65], ident[80];
   jd_tree_hash(h, f.src);
   snprintf(ident, sizeof ident, "tree:%s", h);
-  t_ok(jd_artifacts_lookup(&b, &f.ctx, ident, f.image_id));
+  t_ok(jd_artifacts_lookup(&b, &f.ctx, ident, f.image_id, NULL, 0));
   cr_assert_null(b, "a half-removed entry was a cache hit");
   size_t n = 0;
   cr_assert_eq(jd_artifacts_gc(&n, f.state, 3600, false), 0);

@@ -102,7 +102,7 @@ static prog prog_new(const char *prefix) {
 
 static void prog_free(prog *p) {
   jd_ctx ctx = {.dk = p->c};
-  jd_image_purge(NULL, NULL, &ctx, NULL, p->id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, p->id, true, NULL, 0);
   t_rmdir(p->src);
   t_rmdir(p->state);
   free(p->id);

@@ -40,8 +40,11 @@ static jd_env_image *build_df(jd_ctx *ctx, const char *id, const char *df, const
   jd_build_limits lim = {.image_network = network, .wall_ms = 300000};
   dk_kv labels[] = {{T_LABEL_KEY, "1"}};
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), &lim, labels,
-                           1, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(
+      &img, ctx,
+      &(jd_build_request){
+          .ref = {.domain = JD_DOMAIN_AI, .id = id}, .limits = lim, .labels = labels, .nlabels = 1},
+      JD_OP_BUILD, df, strlen(df), NULL, 0));
   return img;
 }
 
@@ -61,7 +64,7 @@ Test(build_net, run_step_installs_a_debian_package_through_the_proxy, .timeout =
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s\n%s", img->message, img->log);
   cr_assert(img->log && strstr(img->log, "Hello, world!"), "log: %s", img->log);
   jd_env_image_free(img);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   free(id);
   t_rmdir(state);
   dk_client_free(c);
@@ -133,7 +136,7 @@ Test(build_net, run_step_reaches_no_host_address, .timeout = 600) {
   cr_assert(strstr(img->log, "HTTP/1.0 403"), "the proxy was not asked: %s", img->log);
   cr_assert_eq(accepted(lfd), 0, "a RUN step on the build network reached the host");
   jd_env_image_free(img);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   free(id);
 
   /* The same probe on the plain bridge reaches the listener. */
@@ -144,7 +147,7 @@ Test(build_net, run_step_reaches_no_host_address, .timeout = 600) {
   cr_assert(strstr(img->log, "DIRECT0-"), "the probe cannot see the host: %s", img->log);
   cr_assert(accepted(lfd) > 0);
   jd_env_image_free(img);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   free(id);
   close(lfd);
   t_rmdir(state);
@@ -218,8 +221,15 @@ static void *bg_main(void *ud) {
   jd_build_limits lim = {.wall_ms = 300000};
   dk_kv labels[] = {{T_LABEL_KEY, "1"}};
   jd_env_image *img = NULL;
-  int rc = jd_env_image_ensure(&img, b->ctx, JD_DOMAIN_AI, b->id, JD_OP_BUILD, b->df, strlen(b->df),
-                               &lim, labels, 1, bg_progress, b, b->cancel);
+  int rc = jd_env_image_ensure(&img, b->ctx,
+                               &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = b->id},
+                                                   .limits = lim,
+                                                   .labels = labels,
+                                                   .nlabels = 1,
+                                                   .progress = bg_progress,
+                                                   .ud = b,
+                                                   .cancel = b->cancel},
+                               JD_OP_BUILD, b->df, strlen(b->df), NULL, 0);
   pthread_mutex_lock(&b->mu);
   b->img = img;
   b->rc = rc;
@@ -353,8 +363,8 @@ Test(build_net, two_builds_at_once_see_nothing_of_each_other, .timeout = 900) {
   dk_cancel_free(a.cancel);
   dk_buf_free(&a.seen);
   close(lfd);
-  jd_image_purge(NULL, NULL, &ctx, NULL, ida, true);
-  jd_image_purge(NULL, NULL, &ctx, NULL, idb, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, ida, true, NULL, 0);
+  jd_image_purge(NULL, NULL, &ctx, NULL, idb, true, NULL, 0);
   free(ida);
   free(idb);
   free(host);

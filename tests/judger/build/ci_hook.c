@@ -45,7 +45,7 @@ static char *head_of(const char *repo) {
 
 static void purge(dk_client *c, const char *id) {
   jd_ctx ctx = {.dk = c};
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
 }
 
 /* A bare repository <tmp>/<id>.git with docs/ci/post-receive installed as

@@ -232,7 +232,7 @@ Test(cmd_policy, builds_refuse_the_host_network_and_file_urls_unless_allowed) {
   const char *allow_file[] = {"JUDGER_GIT_SCHEMES=https,file", NULL};
   cr_assert_eq(run_judger(&err, argv, allow_file), 0, "%s", err);
   free(err);
-  jd_image_purge(NULL, NULL, &env.ctx, "ai", "pol1", true);
+  jd_image_purge(NULL, NULL, &env.ctx, "ai", "pol1", true, NULL, 0);
   t_rmdir(repo);
 }
 

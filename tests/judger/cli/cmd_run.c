@@ -323,7 +323,7 @@ Test(cmd_run, program_text_never_drives_the_terminal, .timeout = 240) {
   free(json);
   free(p);
   jd_ctx ctx = {.dk = env.dk, .state_dir = env.state, .host_id = env.host};
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   t_rmdir(dir);
   free(id);
   tm_assert_clean(&env);

@@ -90,8 +90,8 @@ Test(match_prepare, independent_builds_run_at_once_and_an_ai_twice_is_built_once
   jd_match_result_free(r);
   free(spec);
   jd_ctx ctx = env.ctx;
-  jd_image_purge(NULL, NULL, &ctx, NULL, ida, true);
-  jd_image_purge(NULL, NULL, &ctx, NULL, idb, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, ida, true, NULL, 0);
+  jd_image_purge(NULL, NULL, &ctx, NULL, idb, true, NULL, 0);
   t_rmdir(da);
   t_rmdir(db);
   free(ida);

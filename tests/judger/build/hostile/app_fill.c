@@ -52,8 +52,11 @@ static void fx_init(fixture *f, const char *prefix, const char *script) {
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
            f->id, script);
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           JD_OP_BUILD, df, strlen(df), NULL, 0));
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
   f->image_id = strdup(img->image_id);
   jd_env_image_free(img);
@@ -64,7 +67,7 @@ static void fx_init(fixture *f, const char *prefix, const char *script) {
 }
 
 static void fx_fini(fixture *f) {
-  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true, NULL, 0);
   t_rmdir(f->state);
   t_rmdir(f->src);
   free(f->image_id);
@@ -121,8 +124,12 @@ static jd_artifacts *build_sampled(fixture *f, const jd_build_limits *lim, long 
   cr_assert_eq(pthread_create(&s.thread, NULL, sample, &s), 0);
   jd_artifacts *a = NULL;
   int64_t t0 = dk_now_ms();
-  int rc = jd_artifacts_ensure(&a, &f->ctx, JD_DOMAIN_AI, f->id, f->src, ident, f->image_id, lim,
-                               f->labels, 2, NULL, NULL, NULL);
+  int rc = jd_artifacts_ensure(&a, &f->ctx,
+                               &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                                   .limits = lim ? *lim : (jd_build_limits){0},
+                                                   .labels = f->labels,
+                                                   .nlabels = 2},
+                               f->src, ident, f->image_id, NULL, 0);
   *took_ms = dk_now_ms() - t0;
   atomic_store(&s.stop, true);
   pthread_join(s.thread, NULL);

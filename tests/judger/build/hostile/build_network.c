@@ -163,8 +163,11 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
            id, "sh ./probe.sh");
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &ctx, JD_DOMAIN_AI, id, JD_OP_BUILD, df, strlen(df), NULL, labels,
-                           1, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = id},
+                                               .labels = labels,
+                                               .nlabels = 1},
+                           JD_OP_BUILD, df, strlen(df), NULL, 0));
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
 
   int port, lfd = listen_all(&port);
@@ -192,8 +195,11 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   snprintf(ident, sizeof ident, "tree:%s", h);
   jd_build_limits lim = {.network = true};
   jd_artifacts *a = NULL;
-  t_ok(jd_artifacts_ensure(&a, &ctx, JD_DOMAIN_AI, id, src, ident, img->image_id, &lim, labels, 1,
-                           NULL, NULL, NULL));
+  t_ok(jd_artifacts_ensure(
+      &a, &ctx,
+      &(jd_build_request){
+          .ref = {.domain = JD_DOMAIN_AI, .id = id}, .limits = lim, .labels = labels, .nlabels = 1},
+      src, ident, img->image_id, NULL, 0));
   cr_assert_str_eq(jd_verdict_name(a->verdict), "OK", "%s\n%s", a->message, a->log);
   const char *log = a->log ? a->log : "";
   cr_assert(strstr(log, "probe-done"), "log: %s", log);
@@ -216,7 +222,7 @@ Test(build_network, a_program_build_with_network_reaches_only_the_proxy, .timeou
   close(lfd);
   jd_artifacts_free(a);
   jd_env_image_free(img);
-  jd_image_purge(NULL, NULL, &ctx, NULL, id, true);
+  jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   free(id);
   free(host);
   t_rmdir(state);

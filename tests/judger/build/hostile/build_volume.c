@@ -41,15 +41,18 @@ static void fx_init(fixture *f, const char *prefix, const char *volume, const ch
            "FROM " T_BUSYBOX_IMAGE "\nENV MARK=%s\nVOLUME %s\nCMD [\"sh\", \"-c\", \"%s\"]\n",
            f->id, volume, script);
   jd_env_image *img = NULL;
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_BUILD, df, strlen(df), NULL,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           JD_OP_BUILD, df, strlen(df), NULL, 0));
   cr_assert_str_eq(jd_verdict_name(img->verdict), "OK", "%s", img->message ? img->message : "");
   f->image_id = strdup(img->image_id);
   jd_env_image_free(img);
 }
 
 static void fx_fini(fixture *f) {
-  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true, NULL, 0);
   t_rmdir(f->state);
   t_rmdir(f->src);
   free(f->image_id);
@@ -62,8 +65,12 @@ static jd_artifacts *build(fixture *f, const jd_build_limits *lim) {
   cr_assert_eq(jd_tree_hash(h, f->src), 0);
   snprintf(ident, sizeof ident, "tree:%s", h);
   jd_artifacts *a = NULL;
-  t_ok(jd_artifacts_ensure(&a, &f->ctx, JD_DOMAIN_AI, f->id, f->src, ident, f->image_id, lim,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_artifacts_ensure(&a, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .limits = lim ? *lim : (jd_build_limits){0},
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           f->src, ident, f->image_id, NULL, 0));
   cr_assert_not_null(a);
   return a;
 }

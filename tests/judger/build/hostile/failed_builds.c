@@ -37,7 +37,7 @@ static void fx_init(fixture *f, const char *prefix, char *state) {
 }
 
 static void fx_fini(fixture *f) {
-  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true, NULL, 0);
   free(f->id);
   dk_client_free(f->c);
 }
@@ -45,8 +45,12 @@ static void fx_fini(fixture *f) {
 static jd_env_image *ensure(fixture *f, const char *df) {
   jd_env_image *img = NULL;
   jd_build_limits lim = {.image_network = "none"};
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_RUN, df, strlen(df), &lim,
-                           f->labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .limits = lim,
+                                               .labels = f->labels,
+                                               .nlabels = 2},
+                           JD_OP_RUN, df, strlen(df), NULL, 0));
   cr_assert_not_null(img);
   return img;
 }
@@ -157,8 +161,12 @@ Test(failed_builds, a_timed_out_build_leaves_no_step_image_of_its_own, .timeout 
            f.id);
   jd_env_image *img = NULL;
   jd_build_limits lim = {.image_network = "none", .wall_ms = 4000};
-  t_ok(jd_env_image_ensure(&img, &f.ctx, JD_DOMAIN_AI, f.id, JD_OP_RUN, df, strlen(df), &lim,
-                           f.labels, 2, NULL, NULL, NULL));
+  t_ok(jd_env_image_ensure(&img, &f.ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f.id},
+                                               .limits = lim,
+                                               .labels = f.labels,
+                                               .nlabels = 2},
+                           JD_OP_RUN, df, strlen(df), NULL, 0));
   cr_assert_str_eq(jd_verdict_name(img->verdict), "TLE", "%s", img->message ? img->message : "");
   char ids[16][13];
   size_t n = made_ids(ids, 16, img->log);
@@ -181,12 +189,16 @@ static void *build_main(void *ud) {
   build_arg *a = ud;
   jd_build_limits lim = {.image_network = "none"};
   a->img = NULL;
-  int rc = jd_env_image_ensure(&a->img, &a->f->ctx, JD_DOMAIN_AI, a->f->id, JD_OP_RUN, a->df,
-                               strlen(a->df), &lim, a->f->labels, 2, NULL, NULL, NULL);
+  jd_build_request req = {.ref = {.domain = JD_DOMAIN_AI, .id = a->f->id},
+                          .limits = lim,
+                          .labels = a->f->labels,
+                          .nlabels = 2};
+  char err[512] = "";
+  int rc = jd_env_image_ensure(&a->img, &a->f->ctx, &req, JD_OP_RUN, a->df, strlen(a->df), err,
+                               sizeof err);
   a->ended_ms = jd_mono_ms();
   if (rc)
-    fprintf(stderr, "build of %s: %s (%s)\n", a->f->id, dk_strerror(rc),
-            dk_error_last() ? dk_error_last()->message : "");
+    fprintf(stderr, "build of %s: %s\n", a->f->id, err);
   return rc ? (void *)1 : NULL;
 }
 
@@ -352,13 +364,13 @@ Test(failed_builds, records_wait_for_running_builds_then_gc_drains_them, .timeou
   cr_assert(lk >= 0 && flock(lk, LOCK_SH) == 0);
   size_t removed = 9;
   bool busy = false;
-  t_ok(jd_build_leftovers_drain(&removed, &busy, &f.ctx, 200));
+  t_ok(jd_build_leftovers_drain(&removed, &busy, NULL, &f.ctx, 200, NULL, 0));
   cr_assert(busy, "the drain did not see the running build");
   cr_assert_eq(removed, 0);
   cr_assert(image_exists(f.c, left), "removed while a build runs");
   cr_assert_eq(records_left(state), 1);
   close(lk);
-  t_ok(jd_build_leftovers_drain(&removed, &busy, &f.ctx, 200));
+  t_ok(jd_build_leftovers_drain(&removed, &busy, NULL, &f.ctx, 200, NULL, 0));
   cr_assert(!busy);
   cr_assert_eq(removed, 1);
   cr_assert(!image_exists(f.c, left), "the recorded image is left");

@@ -41,7 +41,7 @@ static void fx_init(fixture *f, const char *prefix) {
 }
 
 static void fx_fini(fixture *f) {
-  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true);
+  jd_image_purge(NULL, NULL, &f->ctx, NULL, f->id, true, NULL, 0);
   t_rmdir(f->state);
   free(f->id);
   dk_client_free(f->c);
@@ -62,8 +62,14 @@ static jd_env_image *ensure(fixture *f, const char *df, const jd_build_limits *l
   jd_env_image *img = NULL;
   f->nlines = 0;
   f->lines[0] = '\0';
-  t_ok(jd_env_image_ensure(&img, &f->ctx, JD_DOMAIN_AI, f->id, JD_OP_RUN, df, strlen(df), lim,
-                           f->labels, 2, on_line, f, NULL));
+  t_ok(jd_env_image_ensure(&img, &f->ctx,
+                           &(jd_build_request){.ref = {.domain = JD_DOMAIN_AI, .id = f->id},
+                                               .limits = lim ? *lim : (jd_build_limits){0},
+                                               .labels = f->labels,
+                                               .nlabels = 2,
+                                               .progress = on_line,
+                                               .ud = f},
+                           JD_OP_RUN, df, strlen(df), NULL, 0));
   cr_assert_not_null(img);
   return img;
 }
