@@ -135,7 +135,7 @@ static void reap_host(jd_daemon *d, const char *host) {
   if (rep.containers || rep.networks || rc)
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, "reconcile.dead_host",
            "host %s is dead: removed %zu containers, %zu networks%s%s", host, rep.containers,
-           rep.networks, rc ? "; error: " : "", rc ? dk_strerror(rc) : "");
+           rep.networks, rc ? "; error: " : "", rc ? rep.error : "");
 }
 
 /* Containers of a host whose heartbeat expired are removed once it stayed

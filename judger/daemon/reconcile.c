@@ -111,6 +111,16 @@ static bool listed(char *const *ids, const char *id) {
   return false;
 }
 
+/* The edge of the engine's codes (common/error.h, rule 5): the first
+ * failure's text in rep->error, and -1. */
+static int failed(jd_reconcile_report *rep, int code) {
+  if (!code)
+    return 0;
+  if (!rep->error[0])
+    snprintf(rep->error, sizeof rep->error, "%s", dk_strerror(code));
+  return -1;
+}
+
 int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                            const char *state_dir, jd_owned_fn owned_fn, void *ud) {
   char label[300];
@@ -151,7 +161,7 @@ cleanup:
   jd_owned_free(owned);
   jd_owned_free(keep_c);
   jd_owned_free(keep_n);
-  return first ? first : rc;
+  return failed(rep, first ? first : rc);
 }
 
 int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
@@ -207,7 +217,7 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
                           jd_owned_fn owned_fn, void *ud) {
   char dir[PATH_MAX];
   if (snprintf(dir, sizeof dir, "%s/matches", state_dir) >= (int)sizeof dir)
-    return DK_EINVAL;
+    return failed(rep, DK_EINVAL);
   DIR *d = opendir(dir);
   if (!d)
     return 0; /* no match ever ran here */
@@ -242,12 +252,12 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
   }
   jd_owned_free(names);
   jd_owned_free(owned);
-  return first;
+  return failed(rep, first);
 }
 
 int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                       const char *state_dir, jd_owned_fn owned, void *ud) {
   int rc = jd_reconcile_engine_in(rep, dk, host_id, state_dir, owned, ud);
   int rc2 = jd_reconcile_workdirs(rep, dk, state_dir, owned, ud);
-  return rc ? rc : rc2;
+  return rc || rc2 ? -1 : 0;
 }

@@ -18,6 +18,9 @@ typedef struct jd_reconcile_report {
   size_t networks;
   size_t workdirs; /* match work directories (with their FIFOs) */
   size_t failures; /* objects that could not be removed */
+  /* The first failure (the engine's answer, dk_strerror()), "" when none:
+   * what a -1 was. */
+  char error[128];
 } jd_reconcile_report;
 
 /* The labels ("k=v") of what the host's running tasks own right now
@@ -29,14 +32,14 @@ typedef char **(*jd_owned_fn)(void *ud);
 
 /* Removes every container (running or not) and then every network
  * labelled judger.host=<host_id> that carries no owned label (owned may be
- * NULL: nothing is owned). Returns 0, or the first libdockerapi
- * error (the rest is still attempted). */
+ * NULL: nothing is owned). Returns 0, or -1 with the first failure in
+ * rep->error (the rest is still attempted). */
 int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                         jd_owned_fn owned, void *ud);
 /* The same, and what any live run under state_dir holds is owned too (the
  * labels its run file lists, common/run_owner.h: `judger run`, `judger
  * build`, another daemon's tasks); dead runs' files are removed. A runs
- * directory that cannot be read removes nothing (DK_EIO). */
+ * directory that cannot be read removes nothing (-1). */
 int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                            const char *state_dir, jd_owned_fn owned, void *ud);
 
@@ -50,7 +53,8 @@ int jd_reconcile_workdirs(jd_reconcile_report *rep, dk_client *dk, const char *s
                           jd_owned_fn owned, void *ud);
 
 /* jd_reconcile_engine_in() and jd_reconcile_workdirs(), in that order;
- * the first error. Every sweep of the daemon goes through here. */
+ * -1 when either failed (rep->error: the first failure). Every sweep of
+ * the daemon goes through here. */
 int jd_reconcile_host(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                       const char *state_dir, jd_owned_fn owned, void *ud);
 

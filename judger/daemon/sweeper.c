@@ -56,7 +56,7 @@ static void sweep(jd_daemon *d, const char *why, bool all) {
     jd_log(rc ? JD_LOG_WARN : JD_LOG_INFO, all ? "reconcile.startup" : "reconcile.sweep",
            "%s: removed %zu containers, %zu networks, %zu match work dirs of host %s%s%s", why,
            rep.containers, rep.networks, rep.workdirs, d->cfg.host_id, rc ? "; error: " : "",
-           rc ? dk_strerror(rc) : "");
+           rc ? rep.error : "");
 }
 
 void jd_sweep_startup(jd_daemon *d) {
