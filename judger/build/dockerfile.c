@@ -37,10 +37,8 @@
 /* ---- the setting ------------------------------------------------------------ */
 
 const char *jd_base_images(const jd_ctx *ctx) {
-  if (ctx && ctx->base_images)
-    return ctx->base_images;
-  const char *env = getenv(JD_BASE_IMAGES_ENV);
-  return env ? env : JD_BASE_IMAGES_DEFAULT;
+  /* $JUDGER_BASE_IMAGES is the base_images setting: read by cli/. */
+  return ctx && ctx->base_images ? ctx->base_images : JD_BASE_IMAGES_DEFAULT;
 }
 
 /* ---- the reader's state ----------------------------------------------------- */
