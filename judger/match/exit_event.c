@@ -10,12 +10,13 @@
 typedef struct die_watch {
   const char *id;
   bool oom;
-  bool died;
+  bool died;     /* its die was seen: the stream stops there */
+  bool has_code; /* and its exit code parsed into code */
   int64_t code;
 } die_watch;
 
-/* A dk_event_cb: 0 reads on, 1 stops the stream (libdockerapi's callback
- * contract, as curl's write callbacks: not a failure, so not 0/-1). */
+/* A dk_event_cb: non-zero stops the stream (libdockerapi's contract, as
+ * curl's write callbacks), here at the container's die. */
 static int on_event(void *ud, const dk_event *ev) {
   die_watch *w = ud;
   if (!ev->action || !ev->id || strcmp(ev->id, w->id))
@@ -26,6 +27,7 @@ static int on_event(void *ud, const dk_event *ev) {
   }
   if (strcmp(ev->action, "die"))
     return 0;
+  w->died = true;
   json_object *o = json_tokener_parse(ev->json), *actor, *attrs, *v;
   if (o && json_object_object_get_ex(o, "Actor", &actor) &&
       json_object_object_get_ex(actor, "Attributes", &attrs) &&
@@ -35,11 +37,11 @@ static int on_event(void *ud, const dk_event *ev) {
     long long c = s ? strtoll(s, &end, 10) : -1;
     if (s && end != s && !*end) {
       w->code = c;
-      w->died = true;
+      w->has_code = true;
     }
   }
   json_object_put(o);
-  return 1;
+  return w->died;
 }
 
 int jd_exit_event(int64_t *code, dk_client *dk, const char *id, const char *run_label,
@@ -53,7 +55,7 @@ int jd_exit_event(int64_t *code, dk_client *dk, const char *id, const char *run_
                       .until = (now + timeout_ms) / 1000 + 1};
   dk_call call = {.deadline_ms = jd_mono_ms() + timeout_ms};
   die_watch w = {.id = id};
-  if (dk_system_events(dk, &o, on_event, &w, &call) <= 0 || !w.died || w.oom)
+  if (dk_system_events(dk, &o, on_event, &w, &call) <= 0 || !w.has_code || w.oom)
     return -1;
   *code = w.code;
   return 0;

@@ -29,8 +29,8 @@ static int kill_signal(const char *json) {
   return sig;
 }
 
-/* A dk_event_cb: 0 reads on, 1 stops the stream (libdockerapi's callback
- * contract, as curl's write callbacks: not a failure, so not 0/-1). */
+/* A dk_event_cb: non-zero stops the stream (libdockerapi's contract, as
+ * curl's write callbacks), here once the container's die is seen. */
 static int on_event(void *ud, const dk_event *e) {
   kill_watch *w = ud;
   if (!e->action || !e->id || strcmp(e->id, w->id))
@@ -42,9 +42,8 @@ static int on_event(void *ud, const dk_event *e) {
     w->ev->signal = e->json ? kill_signal(e->json) : 0;
   } else if (!strcmp(e->action, "die")) {
     w->ev->died = true;
-    return 1;
   }
-  return 0;
+  return w->ev->died;
 }
 
 int jd_kill_event_read(jd_kill_event *out, dk_client *dk, const char *id, const char *run_label,

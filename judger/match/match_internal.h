@@ -82,7 +82,7 @@ struct jd_unit {
   /* A warm player (warm.h): its go FIFO (the loop thread writes the go
    * into go_fd) and whether the go was given (loop thread). */
   bool warm, went;
-  /* The game logic is on its network (jd_warm_join; always with match
+  /* The game logic is on its network (unit_join_warm_networks; always with match
    * isolation), and its network's creation is over (net_settled, under the
    * match's mu). */
   bool gl_joined, net_settled;
@@ -212,11 +212,14 @@ void jd_outputs_finish(jd_match *m, jd_match_result *res);
  * done and the status is set. */
 void jd_match_collect(jd_match *m, jd_match_result *res);
 
-/* match_unit.c */
+/* match_unit.c (its helpers: match_unit_internal.h) */
+/* A unit of the match (ai -1: the game logic), added to m->units. Returns
+ * 0, or -1 out of memory. Loop thread. */
 int jd_unit_new(jd_unit **out, jd_match *m, int ai, const char *name);
 /* Whether the unit is an instance of the match (not a warm container that
  * was never given its go). */
 bool jd_unit_used(const jd_unit *u);
+/* Starts the unit's thread. Returns 0, or -1 when no thread can start. */
 int jd_unit_spawn(jd_unit *u);
 void jd_unit_request_kill(jd_unit *u, jd_kill_reason why);
 void jd_unit_free(jd_unit *u);

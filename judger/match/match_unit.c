@@ -140,7 +140,13 @@ static void unit_serve(jd_unit *u, const unit_cfg *cfg, bool own_net, jd_log_spo
       u->message = NULL;
     return;
   }
-  if (unit_create_start(u, cfg))
+  if (unit_create(u, cfg))
+    return;
+  /* The game logic joins the warm players' networks between its create
+   * and its start. */
+  if (u->ai < 0)
+    unit_join_warm_networks(m, u->id);
+  if (unit_start(u))
     return;
   /* A warm player's start is its go (the loop thread's), not this. */
   u->since_ms = jd_unix_ms();

@@ -198,7 +198,7 @@ static void cfg_cold_player(unit_cfg *c, const jd_unit *u) {
 
 /* Each declared volume a tmpfs as big as /tmp, counted in the memory
  * limit: no anonymous volume on the host's disk (common/volumes.h). A path
- * that cannot be covered refuses the image (unit_create_start). */
+ * that cannot be covered refuses the image (unit_create). */
 static void cfg_volumes(unit_cfg *c, const jd_unit *u, const dk_image_info *info,
                         const jd_role_limits *lim) {
   char err[200];

@@ -3,8 +3,9 @@
  * then one common tail), match_unit_cfg.c (its container's configuration,
  * one declarative list per role), match_unit_run.c (create, start, follow
  * the logs, kill, wait: how it ended) and match_unit_net.c (a player's own
- * network and what unit threads wait on each other for). warm.c calls the
- * units; none of these calls warm.c. */
+ * network and what unit threads wait on each other for). Calls go one way:
+ * match_unit.c -> the three others, match_unit_net.c -> match_unit_run.c;
+ * warm.c calls the units, none of these calls warm.c. */
 #ifndef JD_MATCH_UNIT_INTERNAL_H
 #define JD_MATCH_UNIT_INTERNAL_H
 
@@ -12,7 +13,7 @@
 #include "match/match_internal.h"
 
 /* Room in a container's configuration (per unit; the largest role, the
- * game logic, uses 8 variables and 6 binds). */
+ * game logic, uses 7 variables and 6 binds). */
 #define UNIT_ENV_MAX 16
 #define UNIT_BINDS_MAX 8
 
@@ -52,10 +53,12 @@ void unit_set_message(jd_unit *u, const char *what, int rc);
 int unit_fail(jd_unit *u, const char *what, int rc);
 /* The container was removed from outside the judger while it ran. */
 void unit_vanished(jd_unit *u);
-/* Creates and starts the container. Returns 0, or -1 with the unit's
- * message set and either marked as an engine failure or, when the image
- * could not start, given a non-zero exit code (RE). */
-int unit_create_start(jd_unit *u, const unit_cfg *cfg);
+/* Creates the container (u->id published under the match's lock), then
+ * starts it. Each returns 0, or -1 with the unit's message set and either
+ * marked as an engine failure or, when the image could not run, given a
+ * non-zero exit code (RE). */
+int unit_create(jd_unit *u, const unit_cfg *cfg);
+int unit_start(jd_unit *u);
 /* Follows the container's logs into spool until it ends or a kill is
  * asked for (OLE past the cap). */
 void unit_follow_logs(jd_unit *u, jd_log_spool *spool);

@@ -105,7 +105,7 @@ static bool workdir_refused(jd_unit *u, const char *image) {
   return refused;
 }
 
-int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
+int unit_create(jd_unit *u, const unit_cfg *cfg) {
   dk_client *dk = u->m->ctx->dk;
   if (cfg->vols.refused) {
     /* Its image declares a volume the judger cannot cover: the program's
@@ -127,9 +127,12 @@ int unit_create_start(jd_unit *u, const unit_cfg *cfg) {
   pthread_mutex_lock(&u->m->mu);
   u->id = id;
   pthread_mutex_unlock(&u->m->mu);
-  if (u->ai < 0)
-    unit_join_warm_networks(u->m, id);
-  rc = dk_container_start(dk, u->id);
+  return 0;
+}
+
+int unit_start(jd_unit *u) {
+  dk_client *dk = u->m->ctx->dk;
+  int rc = dk_container_start(dk, u->id);
   if (rc == DK_ENOTFOUND) {
     unit_vanished(u);
     return -1;
