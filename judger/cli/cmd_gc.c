@@ -31,8 +31,9 @@ static void usage(FILE *f) {
              "  --dry-run            list, remove nothing\n"
              "  --purge              remove ALL images of --id (a deleted program); never\n"
              "                       one a container uses\n"
-             "  --json               one JSON object on stdout\n"
-             "exit: 0 ok, 2 usage, 3 system fault\n");
+             "  --json               one JSON object on stdout\n");
+  jd_cli_usage_settings(f, JD_CMD_GC);
+  fprintf(f, "exit: 0 ok, 2 usage, 3 system fault\n");
 }
 
 static json_object *strv_json(char **v) {
@@ -47,7 +48,7 @@ typedef struct gc_cmd {
   bool images, artifacts, git, json, purge;
   jd_image_gc_opts go;
   double max_age_days;
-  jd_cli_host where; /* --state-dir (gc uses no host id) */
+  jd_cli cli; /* --config, --state-dir (gc uses no host id) */
 } gc_cmd;
 
 enum {
@@ -70,7 +71,6 @@ static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
                                         {"max-age", required_argument, NULL, OPT_AGE},
-                                        JD_CLI_OPTION_STATE_DIR,
                                         {"dry-run", no_argument, NULL, OPT_DRY},
                                         {"json", no_argument, NULL, OPT_JSON},
                                         {"purge", no_argument, NULL, OPT_PURGE},
@@ -119,10 +119,15 @@ static int set_option(gc_cmd *cmd, int c, const char *arg) {
  * now (--help, or a usage error already reported). */
 static int parse_args(gc_cmd *cmd, int argc, char **argv) {
   int c;
+  const struct option *longs = jd_cli_options(&cmd->cli, options);
+  if (!longs) {
+    fprintf(stderr, "judger gc: out of memory\n");
+    return JD_EXIT_SYSTEM;
+  }
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-    if (jd_cli_host_take(&cmd->where, c, optarg))
+  while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    if (jd_cli_take_setting(&cmd->cli, c, optarg))
       continue;
     switch (c) {
     case OPT_IMAGES:
@@ -288,35 +293,40 @@ static int gc_git(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   return exit_code;
 }
 
-int jd_cmd_gc(int argc, char **argv) {
-  gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7};
-  int exit_code = parse_args(&cmd, argc, argv);
-  if (exit_code >= 0)
-    return exit_code;
-  /* --state-dir over the settings, as the daemon takes it. */
-  jd_config settings = {0};
-  jd_policy policy;
-  if (jd_cli_settings(&policy, &settings, "gc", &cmd.where))
-    return JD_EXIT_USAGE;
-  const char *state_dir = settings.state_dir;
-  if (cmd.purge) {
-    exit_code = purge(&cmd, state_dir);
-    jd_config_clear(&settings);
-    return exit_code;
-  }
-  if (!cmd.images && !cmd.artifacts && !cmd.git)
-    cmd.images = cmd.artifacts = cmd.git = true;
-  exit_code = JD_EXIT_OK;
+/* The parts asked for, printed as asked; the exit code. */
+static int gc_parts(gc_cmd *cmd, const char *state_dir) {
+  if (cmd->purge)
+    return purge(cmd, state_dir);
+  if (!cmd->images && !cmd->artifacts && !cmd->git)
+    cmd->images = cmd->artifacts = cmd->git = true;
+  int exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
-  if (cmd.images && gc_images(&cmd, state_dir, o) != JD_EXIT_OK)
+  if (cmd->images && gc_images(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
-  if (cmd.artifacts && gc_artifacts(&cmd, state_dir, o) != JD_EXIT_OK)
+  if (cmd->artifacts && gc_artifacts(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
-  if (cmd.git && gc_git(&cmd, state_dir, o) != JD_EXIT_OK)
+  if (cmd->git && gc_git(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
-  if (cmd.json)
+  if (cmd->json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
+  return exit_code;
+}
+
+int jd_cmd_gc(int argc, char **argv) {
+  gc_cmd cmd = {.go = {.keep = 2}, .max_age_days = 7, .cli = JD_CLI_INIT("gc", JD_CMD_GC, usage)};
+  int exit_code =
+      jd_cli_begin(&cmd.cli, argc, argv) ? JD_EXIT_SYSTEM : parse_args(&cmd, argc, argv);
+  /* --state-dir over the settings, as the daemon takes it. */
+  jd_config settings = {0};
+  char err[512];
+  if (exit_code < 0 && jd_cli_load(&settings, &cmd.cli, err, sizeof err)) {
+    fprintf(stderr, "judger gc: settings: %s\n", err);
+    exit_code = JD_EXIT_USAGE;
+  }
+  if (exit_code < 0)
+    exit_code = gc_parts(&cmd, settings.state_dir);
   jd_config_clear(&settings);
+  jd_cli_free(&cmd.cli);
   return exit_code;
 }
