@@ -187,6 +187,14 @@ Test(options, every_command_that_uses_them_takes_host_id_and_state_dir) {
                                          "--help", NULL}),
                  0, "judger %s refuses --host-id or --state-dir", with_both[i]);
   cr_assert_eq(judger((const char *[]){"gc", "--state-dir", dir, "--help", NULL}), 0);
+  /* The host policy is a flag of the daemon only: run and build read it
+   * from the file or the environment. */
+  cr_assert_eq(judger((const char *[]){"daemon", "--program-roots", dir, "--help", NULL}), 0);
+  cr_assert_eq(judger((const char *[]){"run", "--program-roots", dir, "--help", NULL}), 2);
+  cr_assert_eq(judger((const char *[]){"build", "--max-memory", "1g", "--help", NULL}), 2);
+  cr_assert_eq(judger((const char *[]){"build", "--build-allow", "a.example", "--debian-mirror",
+                                       "http://m/debian", "--help", NULL}),
+               0);
   /* --config FILE: every command with settings. */
   const char *with_config[] = {"run", "build", "gc", "daemon", "submit", "status"};
   for (size_t i = 0; i < sizeof with_config / sizeof *with_config; i++)
