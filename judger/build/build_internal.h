@@ -4,7 +4,8 @@
  *   image_cache.c      environment images: the cache hit, the build
  *   image_leftovers.c  the step images failed builds leave, and their drain
  *   image_gc.c         old environment images (gc) and a program's (purge)
- *   artifacts.c        the artifacts cache and the program build
+ *   artifacts.c        the artifacts cache: lookup, ensure, the build into it
+ *   artifacts_build.c  the program build: its container and the copy out of /app
  *   artifacts_gc.c     old artifacts cache entries
  */
 #ifndef JD_BUILD_INTERNAL_H
@@ -16,6 +17,7 @@
 
 #include "build/program.h"
 #include "common/context.h"
+#include "common/verdict.h"
 
 /* An engine code at the part's edge (common/error.h, rule 5): -1, with
  * the reason in err: the engine's message when it sent one, else the
@@ -41,6 +43,51 @@ void jd_leftovers_begin(jd_leftovers *lo, jd_ctx *ctx, dk_cancel *cancel, jd_pro
  * lock let go, then whatever records are waiting drained if no build
  * runs. */
 void jd_leftovers_end(jd_leftovers *lo, jd_ctx *ctx, bool kept);
+
+/* ---- the program build (artifacts_build.c, for artifacts.c) ---- */
+
+struct jd_build_io;  /* artifacts_build.c's: the shim, the FIFO, the argv */
+struct jd_build_net; /* build_net.h */
+
+/* One program build: who, with what limits (defaults filled in), where
+ * its progress goes, and where the reason of a system fault goes. */
+typedef struct jd_artifacts_job {
+  jd_ctx *ctx;
+  jd_domain domain;
+  const char *id;
+  jd_build_limits lim;
+  const dk_kv *extra_labels;
+  size_t nextra;
+  jd_progress_fn progress;
+  void *ud;
+  dk_cancel *cancel;
+  const struct jd_build_io *io;   /* artifacts_build.c sets it */
+  const struct jd_build_net *net; /* the build's own network when lim.network */
+  char *err;                      /* the reason of a system fault */
+  size_t errlen;
+} jd_artifacts_job;
+
+/* How a program build ended, when the system did not fail. */
+typedef struct jd_artifacts_outcome {
+  jd_verdict verdict; /* OK, CE, TLE, MLE, UE */
+  char message[512];  /* one line when verdict != OK */
+  int64_t exit_code;
+} jd_artifacts_outcome;
+
+/* An engine code (or -1, errno) of this build: the reason into the job's
+ * err; -1. */
+static inline int jd_artifacts_job_fail(const jd_artifacts_job *job, int rc) {
+  return jd_build_engine_fail(rc, job->err, job->errlen);
+}
+
+/* Runs the build image image_id over the source in src (tmp/src, bound
+ * read-only) and extracts what it leaves in its /app into app (tmp/app),
+ * with the caps and the sanitiser's rules as the stream comes
+ * (sanitise.h); its output goes into log. 0 with o filled, or -1 with the
+ * reason in the job's err. */
+int jd_artifacts_run_contained(jd_artifacts_outcome *o, const jd_artifacts_job *job,
+                               const char *tmp, const char *src, const char *app,
+                               const char *image_id, dk_buf *log);
 
 /* ---- the artifacts cache's entries (artifacts.c, artifacts_gc.c) ---- */
 

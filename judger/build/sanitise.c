@@ -406,6 +406,31 @@ static int extract_entry(entry_end *end, extractor *x, struct archive *a, struct
   return rc;
 }
 
+/* Every entry of the stream, until its end, a cap or a break (r says
+ * which): 0, or -1 with errno when the host failed. */
+static int extract_all(extractor *x, struct archive *a, jd_sanitise_report *r) {
+  int rc = 0;
+  for (entry_end end = ENTRY_NEXT; !rc && end == ENTRY_NEXT;) {
+    struct archive_entry *e = NULL;
+    int ar = archive_read_next_header(a, &e);
+    if (ar == ARCHIVE_EOF) {
+      r->complete = true;
+      break;
+    }
+    if (ar < ARCHIVE_WARN) {
+      const char *why = archive_error_string(a);
+      printable(r->broken, sizeof r->broken, why ? why : "a broken tar stream");
+      break;
+    }
+    rc = extract_entry(&end, x, a, e);
+    if (!rc && end == ENTRY_BROKEN) {
+      const char *why = archive_error_string(a);
+      printable(r->broken, sizeof r->broken, why ? why : "the stream ended inside a file");
+    }
+  }
+  return rc;
+}
+
 int jd_sanitise_extract(jd_sanitise_report *r, int fd, int gone_fd, const char *dest,
                         const jd_build_limits *lim, dk_buf *log) {
   memset(r, 0, sizeof *r);
@@ -438,25 +463,7 @@ int jd_sanitise_extract(jd_sanitise_report *r, int fd, int gone_fd, const char *
     rc = 0;
     goto cleanup;
   }
-  rc = 0;
-  for (entry_end end = ENTRY_NEXT; !rc && end == ENTRY_NEXT;) {
-    struct archive_entry *e = NULL;
-    int ar = archive_read_next_header(a, &e);
-    if (ar == ARCHIVE_EOF) {
-      r->complete = true;
-      break;
-    }
-    if (ar < ARCHIVE_WARN) {
-      const char *why = archive_error_string(a);
-      printable(r->broken, sizeof r->broken, why ? why : "a broken tar stream");
-      break;
-    }
-    rc = extract_entry(&end, x, a, e);
-    if (!rc && end == ENTRY_BROKEN) {
-      const char *why = archive_error_string(a);
-      printable(r->broken, sizeof r->broken, why ? why : "the stream ended inside a file");
-    }
-  }
+  rc = extract_all(x, a, r);
 cleanup:;
   int saved = errno;
   if (a)
