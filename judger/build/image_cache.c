@@ -244,13 +244,14 @@ static void too_big(jd_env_image *img, const char *repo, int64_t size, int64_t c
  * base layers included: the larger of inspect's Size and the image list's.
  * They are the same on a graph-driver store; on the containerd image store
  * inspect's is the compressed content (1.3 MB for 300 MB of zeros) and the
- * list's counts the unpacked snapshots (326 MB). */
-static int image_size(int64_t *out, jd_ctx *ctx, const char *tag, const char *id,
-                      int64_t inspected) {
+ * list's counts the unpacked snapshots (326 MB). 0, or -1 with the
+ * engine's reason in err. */
+static int image_size(int64_t *out, jd_ctx *ctx, const char *tag, const char *id, int64_t inspected,
+                      char *err, size_t errlen) {
   dk_image_list *l = NULL;
   int rc = dk_image_list_filtered(&l, ctx->dk, NULL, tag);
   if (rc)
-    return rc;
+    return jd_build_engine_fail(rc, err, errlen);
   *out = inspected;
   for (size_t i = 0; i < l->count; i++)
     if (!strcmp(l->items[i].id, id) && l->items[i].size > *out)
@@ -263,26 +264,29 @@ static int image_size(int64_t *out, jd_ctx *ctx, const char *tag, const char *id
  * becomes <repo>:latest; past it its tag is removed (the image with it,
  * unless another program's identical build shares it) and the build is
  * CE. :latest is moved only here, so an oversized build never loses the
- * previous good one. 0 with the verdict in img, or an engine error. */
+ * previous good one. 0 with the verdict in img, or -1 with the engine's
+ * reason in err. */
 static int keep_or_drop(jd_env_image *img, jd_ctx *ctx, const char *repo, const char *image_id,
-                        int64_t cap) {
+                        int64_t cap, char *err, size_t errlen) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, ctx->dk, image_id);
   if (rc)
-    return rc;
+    return jd_build_engine_fail(rc, err, errlen);
   int64_t size = 0;
-  rc = image_size(&size, ctx, img->tag, info->id, info->size);
+  rc = image_size(&size, ctx, img->tag, info->id, info->size, err, errlen);
   dk_image_info_free(info);
   if (rc)
-    return rc;
-  if (size <= cap)
-    return dk_image_tag(ctx->dk, image_id, repo, "latest");
+    return -1;
+  if (size <= cap) {
+    rc = dk_image_tag(ctx->dk, image_id, repo, "latest");
+    return rc ? jd_build_engine_fail(rc, err, errlen) : 0;
+  }
   /* force: untagged even if a container was made from it meanwhile; its
    * parents are not pruned (another build may be using one: the
    * leftovers drain removes them once no build runs) */
   rc = dk_image_remove(ctx->dk, img->tag, true, true);
-  if (rc && rc != DK_ENOTFOUND)
-    return rc; /* the tag stays: the cache hit refuses it too (found_cached) */
+  if (rc && rc != DK_ENOTFOUND) /* the tag stays: the cache hit refuses it too (found_cached) */
+    return jd_build_engine_fail(rc, err, errlen);
   too_big(img, repo, size, cap, " (removed)");
   return 0;
 }
@@ -423,10 +427,8 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, cha
              (long long)jd_run_cgroup_peak(cg), (long long)job->lim.pids);
     say(job, line);
   }
-  if (!rc && img->verdict == JD_VERDICT_OK) {
-    int krc = keep_or_drop(img, ctx, job->repo, io.image_id, job->lim.image_bytes);
-    rc = krc ? jd_build_engine_fail(krc, err, errlen) : 0;
-  }
+  if (!rc && img->verdict == JD_VERDICT_OK)
+    rc = keep_or_drop(img, ctx, job->repo, io.image_id, job->lim.image_bytes, err, errlen);
   /* failed, timed out, canceled, over the cap or a fault: its step images go */
   jd_leftovers_end(&lo, ctx, !rc && img->verdict == JD_VERDICT_OK);
   if (rc)
@@ -449,21 +451,21 @@ cleanup:
   return rc;
 }
 
-/* 0 with img filled when tag exists, DK_ENOTFOUND, or another error (the
- * engine's codes, for jd_env_image_ensure). An image past the size cap
- * (left by an older judger, or a larger cap) is CE, and left where it is:
- * a match may be using it. */
-static int found_cached(jd_env_image *img, jd_ctx *ctx, const char *tag,
-                        const jd_build_limits *lim) {
+/* The cache hit: 0 with img filled when tag exists, or with *missing
+ * when it does not; -1 with the engine's reason in err. An image past the
+ * size cap (left by an older judger, or a larger cap) is CE, and left
+ * where it is: a match may be using it. */
+static int found_cached(bool *missing, jd_env_image *img, jd_ctx *ctx, const char *tag,
+                        const jd_build_limits *lim, char *err, size_t errlen) {
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, ctx->dk, tag);
+  *missing = rc == DK_ENOTFOUND;
   if (rc)
-    return rc;
+    return *missing ? 0 : jd_build_engine_fail(rc, err, errlen);
   int64_t size = 0;
-  rc = image_size(&size, ctx, tag, info->id, info->size);
-  if (rc) {
+  if (image_size(&size, ctx, tag, info->id, info->size, err, errlen) != 0) {
     dk_image_info_free(info);
-    return rc;
+    return -1;
   }
   img->cached = true;
   img->verdict = JD_VERDICT_OK;
@@ -514,20 +516,21 @@ static void take_turn(bool *waited, bool *canceled, jd_ctx *ctx, const image_job
  * and the build: 0 with img's verdict, or -1 with the reason in err. */
 static int ensure(jd_env_image *img, jd_ctx *ctx, image_job *job, char *err, size_t errlen) {
   /* The cache hit path: one inspect. */
-  int rc = found_cached(img, ctx, img->tag, &job->lim);
+  bool missing = false;
+  if (found_cached(&missing, img, ctx, img->tag, &job->lim, err, errlen) != 0)
+    return -1;
   char key[65];
-  if (rc == DK_ENOTFOUND && ctx->state_dir &&
+  if (missing && ctx->state_dir &&
       jd_build_prefix_key(key, &job->prefix_steps, job->dockerfile, job->len)) {
     bool waited = false, canceled = false;
     take_turn(&waited, &canceled, ctx, job, key);
     if (canceled) /* canceled while waiting for the lock: as a canceled build */
       return judge_build(img, DK_ECANCELED, job->repo, 0, err, errlen);
-    if (waited) /* the build waited for may have made it */
-      rc = found_cached(img, ctx, img->tag, &job->lim);
+    /* the build waited for may have made it */
+    if (waited && found_cached(&missing, img, ctx, img->tag, &job->lim, err, errlen) != 0)
+      return -1;
   }
-  if (rc == DK_ENOTFOUND)
-    return build_image(img, ctx, job, err, errlen);
-  return rc ? jd_build_engine_fail(rc, err, errlen) : 0;
+  return missing ? build_image(img, ctx, job, err, errlen) : 0;
 }
 
 int jd_env_image_ensure(jd_env_image **out, jd_ctx *ctx, const jd_build_request *req, jd_op op,
