@@ -18,6 +18,7 @@
 #include "build/build_net.h"
 #include "build/sanitise.h"
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/labels.h"
 #include "common/oom.h"
 #include "common/util.h"
@@ -168,10 +169,22 @@ static int create_container(char **cid, char *refused, size_t refusedlen,
   return rc ? jd_artifacts_job_fail(job, rc) : 0;
 }
 
+/* How a build container stopped, when the engine did not fail. */
+typedef enum build_stop {
+  BUILD_STOPPED,  /* on its own: judge() says how */
+  BUILD_WALL,     /* past its wall time */
+  BUILD_CANCELED, /* the request was canceled */
+} build_stop;
+
+/* The engine's answer of a wait that ends the build's time, if it is one. */
+static build_stop stop_of(int rc) {
+  return rc == DK_ETIMEDOUT ? BUILD_WALL : rc == DK_ECANCELED ? BUILD_CANCELED : BUILD_STOPPED;
+}
+
 /* Follows the started container's output into log until it stops, within
- * the wall time. *stopped_rc is 0 when it stopped on its own, DK_ETIMEDOUT
- * or DK_ECANCELED; the return value is an engine failure (or 0). */
-static int follow(int *stopped_rc, const jd_artifacts_job *job, const char *cid, dk_buf *log) {
+ * the wall time: 0 with *stopped, or -1 with the engine's reason in the
+ * job's err. */
+static int follow(build_stop *stopped, const jd_artifacts_job *job, const char *cid, dk_buf *log) {
   /* The wall time counts from the start: the engine's create/start cost
    * (up to a second on a busy host) is not the program's. */
   int64_t deadline = jd_mono_ms() + job->lim.wall_ms;
@@ -183,8 +196,8 @@ static int follow(int *stopped_rc, const jd_artifacts_job *job, const char *cid,
    * deadline: the wall clock is enforced right here. */
   int lrc = dk_container_logs(job->ctx->dk, cid, &lo, log_frame, &ls, &call);
   jd_progress_finish(&ls.progress);
-  *stopped_rc = lrc == DK_ETIMEDOUT || lrc == DK_ECANCELED ? lrc : 0;
-  if (*stopped_rc)
+  *stopped = stop_of(lrc);
+  if (*stopped != BUILD_STOPPED)
     return 0;
   /* The log stream ended: the container is stopping; wait for it, still
    * within the wall time (plus a little for the engine's bookkeeping). */
@@ -192,18 +205,18 @@ static int follow(int *stopped_rc, const jd_artifacts_job *job, const char *cid,
   dk_call wc = {.deadline_ms = (deadline > jd_mono_ms() ? deadline : jd_mono_ms()) + 2000,
                 .cancel = job->cancel};
   int wrc = dk_container_wait(&code, job->ctx->dk, cid, NULL, &wc);
-  if (wrc == DK_ETIMEDOUT || wrc == DK_ECANCELED)
-    *stopped_rc = wrc;
-  return *stopped_rc ? 0 : wrc;
+  *stopped = stop_of(wrc);
+  return wrc && *stopped == BUILD_STOPPED ? jd_artifacts_job_fail(job, wrc) : 0;
 }
 
-/* The verdict of a container that stopped on its own: MLE, CE or OK. */
+/* The verdict of a container that stopped on its own: MLE, CE or OK. 0,
+ * or -1 with the engine's reason in the job's err. */
 static int judge(jd_artifacts_outcome *o, const jd_artifacts_job *job, const char *cid,
                  int64_t started_ms) {
   dk_container_info *info = NULL;
   int rc = dk_container_inspect(&info, job->ctx->dk, cid);
   if (rc)
-    return rc;
+    return jd_artifacts_job_fail(job, rc);
   o->exit_code = info->exit_code;
   /* The judger kills a build only past its wall time (TLE, not judged
    * here): any other SIGKILL with an oom event is the memory limit. */
@@ -230,7 +243,7 @@ static int judge(jd_artifacts_outcome *o, const jd_artifacts_job *job, const cha
 static int run_build(jd_artifacts_outcome *o, const jd_artifacts_job *job, const char *app_dir,
                      const char *image_id, dk_buf *log) {
   char *cid = NULL, refused[400] = "";
-  int stopped = 0;
+  build_stop stopped = BUILD_STOPPED;
   if (create_container(&cid, refused, sizeof refused, job, app_dir, image_id) != 0)
     return -1;
   if (!cid) {
@@ -240,12 +253,14 @@ static int run_build(jd_artifacts_outcome *o, const jd_artifacts_job *job, const
   }
   int64_t started_ms = jd_unix_ms();
   int rc = dk_container_start(job->ctx->dk, cid);
-  if (!rc)
+  if (rc)
+    rc = jd_artifacts_job_fail(job, rc);
+  else
     rc = follow(&stopped, job, cid, log);
-  if (!rc && stopped) {
+  if (!rc && stopped != BUILD_STOPPED) {
     (void)dk_container_kill(job->ctx->dk, cid, NULL);
-    o->verdict = stopped == DK_ETIMEDOUT ? JD_VERDICT_TLE : JD_VERDICT_UE;
-    if (stopped == DK_ETIMEDOUT)
+    o->verdict = stopped == BUILD_WALL ? JD_VERDICT_TLE : JD_VERDICT_UE;
+    if (stopped == BUILD_WALL)
       snprintf(o->message, sizeof o->message, "build exceeded its wall time of %lld ms",
                (long long)job->lim.wall_ms);
     else
@@ -253,13 +268,11 @@ static int run_build(jd_artifacts_outcome *o, const jd_artifacts_job *job, const
   } else if (!rc) {
     rc = judge(o, job, cid, started_ms);
   }
-  if (cid) {
-    int rr = dk_container_remove(job->ctx->dk, cid, true, true);
-    if (rr && rr != DK_ENOTFOUND && !rc)
-      rc = rr; /* a build container left behind is a system fault */
-  }
+  int rr = dk_container_remove(job->ctx->dk, cid, true, true);
+  if (rr && rr != DK_ENOTFOUND && !rc) /* a build container left behind is a system fault */
+    rc = jd_artifacts_job_fail(job, rr);
   free(cid);
-  return rc ? jd_artifacts_job_fail(job, rc) : 0;
+  return rc;
 }
 
 /* run_build, on a network of the build's own behind the build proxy when
@@ -356,14 +369,15 @@ static void argv_free(char **argv) {
 }
 
 /* The shim's argv: --build DEPTH, then the image's entrypoint and CMD, as
- * the engine would have run them. Returns 0 or a dk_error_code. */
+ * the engine would have run them. 0, or -1 with the reason in the job's
+ * err. */
 static int build_argv(char ***out, build_io *io, const jd_artifacts_job *job,
                       const char *image_id) {
   *out = NULL;
   dk_image_info *info = NULL;
   int rc = dk_image_inspect(&info, job->ctx->dk, image_id);
   if (rc)
-    return rc;
+    return jd_artifacts_job_fail(job, rc);
   json_object *root = json_tokener_parse(info->raw_json), *conf = NULL, *part[2] = {NULL, NULL};
   io->volumes = info->volumes; /* the same inspect: its declared volumes */
   io->volumes_truncated = info->volumes_truncated;
@@ -396,7 +410,7 @@ static int build_argv(char ***out, build_io *io, const jd_artifacts_job *job,
   json_object_put(root);
   if (rc) {
     argv_free(v);
-    return rc;
+    return jd_fail(job->err, job->errlen, "%s", dk_strerror(DK_ENOMEM));
   }
   *out = v;
   return 0;
@@ -413,10 +427,8 @@ int jd_artifacts_run_contained(jd_artifacts_outcome *o, const jd_artifacts_job *
   bool running = false;
   snprintf(fifo, sizeof fifo, "%s/artifacts.fifo", tmp);
   int rc = build_argv(&argv, &io, job, image_id); /* and io.volumes */
-  if (rc) {
-    rc = jd_artifacts_job_fail(job, rc);
+  if (rc)
     goto cleanup;
-  }
   /* The FIFO is the build user's (the shim opens it for writing), in the
    * judger's 0700 tmp dir; the judger holds it read+write from here on. */
   if (jd_hold_install(&hold, job->ctx->state_dir) != 0 || mkfifo(fifo, 0600) != 0 ||
