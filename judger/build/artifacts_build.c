@@ -82,6 +82,33 @@ static void tmpfs_options(char *tmp_opts, size_t tmplen, char *app_opts, size_t 
            (long long)lim->artifacts_files + 1, JD_BUILD_UID, JD_BUILD_UID);
 }
 
+/* "judger-<host>-build-<domain>-<id>-<random>": 0, or -1 with the reason
+ * in the job's err. */
+static int container_name(char *name, size_t namelen, const jd_artifacts_job *job,
+                          const char *host) {
+  char rnd[9];
+  if (jd_random_hex(rnd, 4) != 0)
+    return jd_artifacts_job_fail(job, DK_EINTERNAL);
+  snprintf(name, namelen, "judger-%s-build-%s-%s-%s", host, jd_domain_name(job->domain), job->id,
+           rnd);
+  return 0;
+}
+
+/* Each volume the image declares a tmpfs as big as /tmp, in the build's
+ * memory (common/volumes.h): no anonymous volume on the host's disk. 0
+ * with vols (vols->refused, its reason in refused, when one cannot be
+ * covered: the image is CE), or -1 with the reason in the job's err. */
+static int cover_volumes(jd_volumes *vols, char *refused, size_t refusedlen,
+                         const jd_artifacts_job *job, const dk_kv tmpfs[2],
+                         const char *const *binds) {
+  char verr[200];
+  int rc = jd_volumes_cover(vols, (const char *const *)job->io->volumes, job->io->volumes_truncated,
+                            tmpfs, 2, binds, job->lim.memory, verr, sizeof verr);
+  if (!rc && vols->refused)
+    snprintf(refused, refusedlen, "%s", vols->why);
+  return rc ? jd_artifacts_job_fail(job, DK_EINTERNAL) : 0;
+}
+
 /* Creates the build container over src_dir (the judger's copy of the
  * source, bound read-only at JD_BUILD_SRC): an unprivileged user, no
  * capability, no privilege gain, a read-only root with tmpfs /tmp and
@@ -96,6 +123,10 @@ static void tmpfs_options(char *tmp_opts, size_t tmplen, char *app_opts, size_t 
  * it, so a host running N builds needs N x memory of RAM as before, and a
  * build whose artifacts and working set pass `memory` is MLE (raise the
  * memory limit with the artifacts cap for programs that leave big trees).
+ * The matches' seccomp profile too: a build command is a contestant's
+ * program like a player (Docker 20.10's default profile lets io_uring and
+ * vsock sockets through).
+ *
  * 0 with *cid, or without when the image is refused (its reason in
  * refused: CE); -1 with the reason in the job's err. */
 static int create_container(char **cid, char *refused, size_t refusedlen,
@@ -103,11 +134,9 @@ static int create_container(char **cid, char *refused, size_t refusedlen,
                             const char *image_id) {
   const char *host = job->ctx->host_id ? job->ctx->host_id : "local";
   const jd_build_limits *lim = &job->lim;
-  char name[200], rnd[9], bind[PATH_MAX + 200], hold[PATH_MAX + 200], fifo[PATH_MAX + 200];
-  if (jd_random_hex(rnd, 4) != 0)
-    return jd_artifacts_job_fail(job, DK_EINTERNAL);
-  snprintf(name, sizeof name, "judger-%s-build-%s-%s-%s", host, jd_domain_name(job->domain),
-           job->id, rnd);
+  char name[200], bind[PATH_MAX + 200], hold[PATH_MAX + 200], fifo[PATH_MAX + 200];
+  if (container_name(name, sizeof name, job, host) != 0)
+    return -1;
   snprintf(bind, sizeof bind, "%s:" JD_BUILD_SRC ":ro", src_dir);
   snprintf(hold, sizeof hold, "%s:" JD_BUILD_HOLD ":ro", job->io->hold);
   snprintf(fifo, sizeof fifo, "%s:" JD_BUILD_FIFO, job->io->fifo);
@@ -115,9 +144,6 @@ static int create_container(char **cid, char *refused, size_t refusedlen,
   if (!labels)
     return jd_artifacts_job_fail(job, DK_ENOMEM);
   const char *binds[] = {bind, hold, fifo, NULL};
-  /* The matches' seccomp profile too: a build command is a contestant's
-   * program like a player (Docker 20.10's default profile lets io_uring
-   * and vsock sockets through). */
   const char *secopt[] = {"no-new-privileges", jd_seccomp_security_opt(), NULL};
   const char *capdrop[] = {"ALL", NULL};
   static const dk_kv logopts[] = {{"max-size", "16m"}, {"max-file", "1"}};
@@ -125,17 +151,10 @@ static int create_container(char **cid, char *refused, size_t refusedlen,
   snprintf(user, sizeof user, "%d:%d", JD_BUILD_UID, JD_BUILD_UID);
   tmpfs_options(tmpfs_opts, sizeof tmpfs_opts, app_opts, sizeof app_opts, lim);
   dk_kv tmpfs[] = {{"/tmp", tmpfs_opts}, {JD_BUILD_APP, app_opts}};
-  /* Each declared volume a tmpfs as big as /tmp, in the build's memory:
-   * no anonymous volume on the host's disk; one that cannot be covered
-   * refuses the image (CE, in refused). */
   jd_volumes vols;
-  char verr[200];
-  if (jd_volumes_cover(&vols, (const char *const *)job->io->volumes, job->io->volumes_truncated,
-                       tmpfs, 2, binds, lim->memory, verr, sizeof verr) ||
-      vols.refused) {
-    snprintf(refused, refusedlen, "%s", vols.refused ? vols.why : verr);
+  if (cover_volumes(&vols, refused, refusedlen, job, tmpfs, binds) != 0 || vols.refused) {
     free(labels);
-    return vols.refused ? 0 : jd_artifacts_job_fail(job, DK_EINTERNAL);
+    return vols.refused ? 0 : -1;
   }
   const char *entrypoint[] = {JD_BUILD_HOLD, NULL};
   dk_container_config cfg = {
