@@ -302,10 +302,12 @@ static void disconnect_all(dk_client *dk, const char *network) {
   dk_network_info_free(ni);
 }
 
-int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms) {
+int jd_build_net_remove(bool *was_gone, dk_client *dk, const char *network, int64_t deadline_ms) {
   int rc = dk_network_remove(dk, network);
+  if (was_gone)
+    *was_gone = rc == DK_ENOTFOUND;
   if (rc == 0 || rc == DK_ENOTFOUND)
-    return rc;
+    return 0;
   for (;;) {
     /* Active endpoints: the proxy, or a RUN container of a cancelled build
      * that the engine is still removing. */
@@ -314,7 +316,7 @@ int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms)
     if (rc == 0 || rc == DK_ENOTFOUND)
       return 0;
     if (dk_now_ms() >= deadline_ms)
-      return rc;
+      return -1;
     poll(NULL, 0, 100); /* the engine's removal of a container is awaited */
   }
 }
@@ -325,7 +327,7 @@ void jd_build_net_free(jd_build_net *n) {
   if (n->proxy_made)
     (void)dk_container_remove(n->dk, n->proxy, true, true);
   if (n->network_made)
-    (void)jd_build_net_remove(n->dk, n->network, dk_now_ms() + 15000);
+    (void)jd_build_net_remove(NULL, n->dk, n->network, dk_now_ms() + 15000);
   free(n->network);
   free(n->proxy);
   free(n->proxy_url);

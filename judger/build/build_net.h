@@ -91,8 +91,10 @@ void jd_build_net_free(jd_build_net *n);
 
 /* Removes a network, disconnecting whatever is still on it (a build's
  * proxy; a RUN container the engine has not removed yet), retried until
- * deadline_ms (dk_now_ms() clock; one round when it is past). 0 when it
- * is gone, DK_ENOTFOUND when it was, or the last dk_error_code. */
-int jd_build_net_remove(dk_client *dk, const char *network, int64_t deadline_ms);
+ * deadline_ms (dk_now_ms() clock; one round when it is past). 0 when it is
+ * gone (*was_gone, when set: it was already gone before this call), -1 when
+ * it is still there at the deadline (the engine's last error in
+ * dk_error_last()). */
+int jd_build_net_remove(bool *was_gone, dk_client *dk, const char *network, int64_t deadline_ms);
 
 #endif

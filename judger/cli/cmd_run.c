@@ -340,9 +340,10 @@ int jd_cmd_run(int argc, char **argv) {
   progress pr = {.json = o.json};
   jd_match_hooks hooks = {
       .event = o.quiet ? NULL : on_event, .ud = &pr, .cancel = cancel, .result = on_result};
-  int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks);
+  char why[256] = "";
+  int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks, why, sizeof why);
   if (rc || !res) {
-    fprintf(stderr, "judger run: %s\n", dk_strerror(rc));
+    fprintf(stderr, "judger run: %s\n", why);
     goto cleanup;
   }
   if (!pr.printed)

@@ -77,6 +77,18 @@ static void count_removal(jd_reconcile_report *rep, size_t *removed, int *first,
   }
 }
 
+/* A build's network may still have the build proxy (not this host's
+ * container) on it: disconnected, then removed. Answers as the engine's
+ * removal does (0, DK_ENOTFOUND or the engine's code), for count_removal. */
+static int remove_network(dk_client *dk, const char *id) {
+  bool was_gone = false;
+  if (jd_build_net_remove(&was_gone, dk, id, dk_now_ms()) != 0) {
+    const dk_error *e = dk_error_last();
+    return e && e->code ? e->code : DK_ESERVER;
+  }
+  return was_gone ? DK_ENOTFOUND : 0;
+}
+
 /* Ids of what the running tasks hold: the containers (nets false) or the
  * networks labelled with the host and one of the owner labels,
  * NULL-terminated; NULL when there is none (or on failure, with *rc). */
@@ -151,10 +163,7 @@ int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *
                     dk_container_remove(dk, cl->items[i].id, true, true));
   for (size_t i = 0; i < nl->count; i++)
     if (!listed(keep_n, nl->items[i].id))
-      /* A build's network may still have the build proxy (not this
-       * host's container) on it: disconnected, then removed. */
-      count_removal(rep, &rep->networks, &first,
-                    jd_build_net_remove(dk, nl->items[i].id, dk_now_ms()));
+      count_removal(rep, &rep->networks, &first, remove_network(dk, nl->items[i].id));
 cleanup:
   dk_container_list_free(cl);
   dk_network_list_free(nl);

@@ -280,11 +280,11 @@ int64_t jd_match_teardown(jd_match_pending *p) {
 }
 
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
-                 const jd_match_hooks *hooks) {
+                 const jd_match_hooks *hooks, char *err, size_t errlen) {
   jd_match_pending *p = NULL;
   bool no_memory;
   if (run_detached(out, &p, ctx, spec, out_dir, hooks, &no_memory))
-    return no_memory ? DK_ENOMEM : DK_EINVAL;
+    return jd_fail(err, errlen, "%s", no_memory ? "out of memory" : "invalid argument");
   (*out)->timing.teardown_ms = jd_match_teardown(p);
   return 0;
 }

@@ -48,13 +48,12 @@ typedef struct jd_match_hooks {
 
 /* Runs a match. out_dir (created if missing) receives result.json and the
  * logs and outputs. Returns 0 with *out filled whatever happened to the match
- * (its status says; a system fault is status "error"); returns a negative dk
- * error code only when no result can be made at all (bad arguments, out of
- * memory). The caller frees *out with jd_match_result_free(). hooks may be
- * NULL. (The one function of the part that still returns a dk code: its
- * callers, `judger run` and the benchmarks, print it with dk_strerror.) */
+ * (its status says; a system fault is status "error"); returns -1, with the
+ * reason in err, only when no result can be made at all (bad arguments, out
+ * of memory). The caller frees *out with jd_match_result_free(). hooks may be
+ * NULL. */
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
-                 const jd_match_hooks *hooks);
+                 const jd_match_hooks *hooks, char *err, size_t errlen);
 
 /* A match whose result is out and whose containers, networks and work
  * directory are still to be removed. */

@@ -57,7 +57,7 @@ static int run_one(jd_ctx *ctx, const jd_match_spec *spec, dk_cancel *cancel, lo
   jd_match_hooks hooks = {.cancel = cancel};
   jd_match_result *r = NULL;
   int64_t t0 = dk_now_ms();
-  int rc = jd_match_run(&r, ctx, spec, out, &hooks);
+  int rc = jd_match_run(&r, ctx, spec, out, &hooks, NULL, 0);
   if (ms)
     *ms = dk_now_ms() - t0;
   if (!rc && !cancel && r->status != JD_MATCH_STATUS_FINISHED) {

@@ -65,7 +65,7 @@ static long long run_one(jd_ctx *ctx, int run, int jobs) {
   ctx->build_jobs = jobs;
   jd_match_result *r = NULL;
   int64_t t0 = dk_now_ms();
-  int rc = jd_match_run(&r, ctx, spec, out, NULL);
+  int rc = jd_match_run(&r, ctx, spec, out, NULL, NULL, 0);
   long long ms = dk_now_ms() - t0;
   if (rc || r->status != JD_MATCH_STATUS_FINISHED) {
     fprintf(stderr, "match: %s\n", r && r->reason ? r->reason : "failed");

@@ -94,7 +94,7 @@ static inline jd_match_result *tm_run(tm_env *e, const char *spec_json,
   char err[512];
   cr_assert_eq(jd_match_spec_parse(&spec, spec_json, NULL, err, sizeof err), 0, "spec: %s", err);
   jd_match_result *r = NULL;
-  cr_assert_eq(jd_match_run(&r, &e->ctx, spec, e->out, hooks), 0);
+  cr_assert_eq(jd_match_run(&r, &e->ctx, spec, e->out, hooks, NULL, 0), 0);
   cr_assert_not_null(r);
   jd_match_spec_free(spec);
   return r;

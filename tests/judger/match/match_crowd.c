@@ -28,7 +28,7 @@ static void *crowd_main(void *arg) {
   crowd_match *c = arg;
   jd_match_hooks hooks = {.cancel = c->cancel};
   jd_match_result *r = NULL;
-  if (!jd_match_run(&r, &env.ctx, c->spec, c->out, &hooks) && r)
+  if (!jd_match_run(&r, &env.ctx, c->spec, c->out, &hooks, NULL, 0) && r)
     c->status = r->status;
   jd_match_result_free(r);
   return NULL;
