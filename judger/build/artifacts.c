@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/crfold.h"
 #include "common/fs.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/hold/hold_build.h"
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,4 +87,21 @@ int jd_file_publish(const char *dir, const char *name, const void *data, size_t 
     return -1;
   }
   return jd_tmpfile_commit(&t);
+}
+
+int jd_write_file(const char *path, const void *data, size_t len) {
+  /* One way to write a file in place: jd_file_publish's O_EXCL|O_NOFOLLOW
+   * temporary under a random name, renamed last (never a predictable
+   * "<path>.tmp.<pid>" that something else could have made first). */
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir) {
+    errno = ENOMEM;
+    return -1;
+  }
+  int rc = jd_file_publish(dir, slash ? slash + 1 : path, data, len, 0644);
+  int saved = errno;
+  free(dir);
+  errno = saved;
+  return rc;
 }

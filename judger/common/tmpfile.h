@@ -29,4 +29,10 @@ void jd_tmpfile_abort(jd_tmpfile *t);
 /* open + write + commit. */
 int jd_file_publish(const char *dir, const char *name, const void *data, size_t len, int mode);
 
+/* Writes path atomically: jd_file_publish() into path's directory (an
+ * O_EXCL|O_NOFOLLOW temporary under a random name, renamed last, never a
+ * predictable "<path>.tmp.<pid>" that something else could have made
+ * first). 0, or -1 with errno. */
+int jd_write_file(const char *path, const void *data, size_t len);
+
 #endif

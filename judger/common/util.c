@@ -13,7 +13,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "common/tmpfile.h"
 #include "common/util.h"
 
 static void to_hex(char *out, const unsigned char *md, size_t n) {
@@ -139,23 +138,6 @@ int jd_write_all(int fd, const void *data, size_t n) {
     n -= (size_t)w;
   }
   return 0;
-}
-
-int jd_write_file(const char *path, const void *data, size_t len) {
-  /* One way to write a file in place: jd_file_publish's O_EXCL|O_NOFOLLOW
-   * temporary under a random name, renamed last (never a predictable
-   * "<path>.tmp.<pid>" that something else could have made first). */
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) {
-    errno = ENOMEM;
-    return -1;
-  }
-  int rc = jd_file_publish(dir, slash ? slash + 1 : path, data, len, 0644);
-  int saved = errno;
-  free(dir);
-  errno = saved;
-  return rc;
 }
 
 bool jd_path_exists(const char *path) {

@@ -26,9 +26,6 @@ int jd_read_file(char **data, size_t *len, const char *path, size_t max);
 /* Writes all n bytes to fd, retrying short writes and EINTR; -1 with
  * errno on failure. */
 int jd_write_all(int fd, const void *data, size_t n);
-/* Writes atomically: an O_EXCL|O_NOFOLLOW temporary under a random name in
- * the same directory, renamed into place (common/tmpfile.h). */
-int jd_write_file(const char *path, const void *data, size_t len);
 bool jd_path_exists(const char *path);
 
 /* Lowercase [a-z0-9][a-z0-9_.-]* of at most max chars: safe in image names,

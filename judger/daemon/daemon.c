@@ -1,7 +1,8 @@
 /* The daemon's lifecycle: new, run (start up, threads, drain, stop), stop,
  * reload (see daemon.h, daemon_internal.h and docs/daemon.md). The reader
  * is in reader.c, the workers in worker.c, how an attempt ends in
- * attempt.c, the keeper in keeper.c, the result spool in spool.c. */
+ * attempt.c, the keeper in keeper.c, the result spool in spool.c, the
+ * waits every thread shares in daemon_wait.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,13 +15,6 @@
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/reconcile.h"
-
-void jd_daemon_wait_ms(jd_daemon *d, int64_t ms) {
-  if (ms <= 0)
-    return;
-  struct timespec ts = jd_mono_after(ms);
-  pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-}
 
 static jd_queue_opts queue_opts(const jd_daemon *d) {
   jd_queue_opts o = {.redis_url = d->cfg.redis,
@@ -175,27 +169,6 @@ void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out) {
   out->ready = d->ready;
   out->teardowns = d->td_pending;
   pthread_mutex_unlock(&d->mu);
-}
-
-void jd_daemon_count(jd_daemon *d, uint64_t *counter) {
-  pthread_mutex_lock(&d->mu);
-  (*counter)++;
-  pthread_mutex_unlock(&d->mu);
-}
-
-/* ---- Redis with retries ------------------------------------------------ */
-
-bool jd_daemon_redis_wait(jd_daemon *d, jd_queue *q, bool keep_on_stop) {
-  int64_t ms = jd_queue_backoff_ms(q);
-  if (ms < 50)
-    ms = 50;
-  pthread_mutex_lock(&d->mu);
-  bool go = !d->hard_stop && (keep_on_stop || !d->stopping);
-  if (go)
-    jd_daemon_wait_ms(d, ms);
-  go = !d->hard_stop && (keep_on_stop || !d->stopping);
-  pthread_mutex_unlock(&d->mu);
-  return go;
 }
 
 static void drain(jd_daemon *d) {

@@ -101,7 +101,7 @@ struct jd_daemon {
   char err[512];
 };
 
-/* ---- daemon.c ------------------------------------------------------------ */
+/* ---- daemon_wait.c --------------------------------------------------------- */
 
 /* Waits on d->cv (held) for at most ms; the clock is monotonic, so wall
  * clock jumps do not stretch waits. */

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "common/tmpfile.h"
 #include "common/utf8.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"

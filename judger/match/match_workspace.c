@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/labels.h"
 #include "common/log.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/hold.h"
 #include "match/match_internal.h"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 

@@ -24,6 +24,7 @@
 #include "build/image_cache.h"
 #include "build/sanitise.h"
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 

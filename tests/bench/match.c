@@ -37,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "bench.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"

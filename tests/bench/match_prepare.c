@@ -18,6 +18,7 @@
 #include "bench.h"
 #include "build/image_cache.h"
 #include "common/fs.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 #include "match/match.h"

@@ -28,6 +28,7 @@
 #include "build/image_cache.h"
 #include "build/sanitise.h"
 #include "common/fs.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "dockerapi/dockerapi.h"
 

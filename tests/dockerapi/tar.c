@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

@@ -13,6 +13,7 @@
 #include "build/base_image.h"
 #include "build/image_cache.h"
 #include "build/program.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

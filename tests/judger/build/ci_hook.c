@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "build/image_cache.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "build/sanitise.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

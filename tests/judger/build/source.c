@@ -15,6 +15,7 @@
 
 #include "build/source_internal.h"
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

@@ -16,6 +16,7 @@
 #include "daemon_proc.h"
 #include "match_support.h"
 #include "redis_server.h"
+#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }

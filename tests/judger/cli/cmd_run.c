@@ -7,6 +7,7 @@
 
 #include "build/image_cache.h"
 #include "match_support.h"
+#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }

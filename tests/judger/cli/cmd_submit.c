@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "queue/queue.h"
 #include "queue/redis.h"

@@ -8,6 +8,7 @@
 
 #include "cli/options.h"
 #include "cli/settings.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

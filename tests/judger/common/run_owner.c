@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/run_owner.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

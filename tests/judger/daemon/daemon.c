@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "daemon_proc.h"

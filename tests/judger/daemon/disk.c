@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon/disk.h"
 #include "daemon/guard.h"

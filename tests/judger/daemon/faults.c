@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon_proc.h"
 #include "queue/queue.h"

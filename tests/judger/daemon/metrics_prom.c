@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon_proc.h"
 #include "http_client.h"

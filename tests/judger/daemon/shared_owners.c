@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/run_owner.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon/reconcile.h"
 #include "daemon_proc.h"

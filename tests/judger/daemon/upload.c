@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "daemon/upload.h"
 #include "support.h"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "match_support.h"
+#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "match_support.h"
+#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/match_spec.h"
 #include "support.h"

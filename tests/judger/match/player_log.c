@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/player_log.h"
 #include "support.h"

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "daemon/reconcile.h"
 #include "match_support.h"
+#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }

@@ -20,6 +20,7 @@
 #include "build/artifacts.h"
 #include "build/image_cache.h"
 #include "build/source_internal.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "match/hold.h"
 #include "support.h"

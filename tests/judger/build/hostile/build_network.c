@@ -25,6 +25,7 @@
 #include "build/image_cache.h"
 #include "build/source_internal.h"
 #include "common/labels.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

@@ -9,6 +9,7 @@
 #include "build/source.h"
 #include "match_support.h"
 #include "tarball.h"
+#include "common/tmpfile.h"
 
 #define LEVELS 600
 

@@ -26,6 +26,7 @@
 #include "build/build.h"
 #include "build/dockerfile.h"
 #include "build/image_cache.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 

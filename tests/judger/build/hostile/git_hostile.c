@@ -32,6 +32,7 @@
 
 #include "build/build.h"
 #include "build/source_internal.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
 #include "support.h"
 
