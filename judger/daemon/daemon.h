@@ -18,6 +18,7 @@
 #include "common/context.h"
 #include "daemon/config.h"
 #include "daemon/daemon_metrics.h"
+#include "match/match_event.h"
 #include "queue/task.h"
 
 /* ---- executors: what runs a task --------------------------------------- */
@@ -33,8 +34,10 @@ typedef struct jd_exec_env {
   const char *host_id;
   int attempt;
   dk_cancel *cancel; /* fired on drain timeout or stall */
-  /* Progress events (JSON objects); any call counts as activity. */
-  void (*progress)(void *ud, const char *json_event);
+  /* Progress events, typed (match/match_event.h); any call counts as
+   * activity, and match.progress becomes the task's progress (serialised
+   * there, at the edge: the status record in Redis). */
+  void (*event)(void *ud, const jd_match_event *ev);
   void *ud;
 } jd_exec_env;
 

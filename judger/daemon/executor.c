@@ -94,10 +94,7 @@ static void build_line(void *ud, const char *line) {
   /* Build output is activity, not progress: the line itself stays in the
    * build log. */
   const jd_match_event ev = {.type = JD_EVENT_BUILD_OUTPUT};
-  char *json = NULL;
-  if (!jd_match_event_json(&json, &ev))
-    env->progress(env->ud, json);
-  free(json);
+  env->event(env->ud, &ev);
 }
 
 /* A finished build's status as the task's (an error here is a cancelled
@@ -219,7 +216,7 @@ static double teardown(void *self, void *ptr) {
 /* Runs the match up to its result; what is left to remove goes to
  * res->teardown with the spec (p->spec moves there). */
 static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_result *res) {
-  jd_match_hooks hooks = {.progress = env->progress, .ud = env->ud, .cancel = env->cancel};
+  jd_match_hooks hooks = {.event = env->event, .ud = env->ud, .cancel = env->cancel};
   jd_match_result *r = NULL;
   jd_match_pending *pending = NULL;
   match_teardown *td = calloc(1, sizeof *td);

@@ -39,19 +39,23 @@ static void queue_wait(jd_daemon *d, const jd_slot *s, int attempt) {
 
 /* ---- progress -------------------------------------------------------------- */
 
-static void on_progress(void *ud, const char *json_event) {
+static void on_event(void *ud, const jd_match_event *ev) {
   jd_slot *s = ud;
   jd_daemon *d = s->d;
+  /* Only the game logic's own progress reports become the task's
+   * progress; every other event still counts as activity. Serialised here,
+   * outside the lock: the one place it leaves for Redis. */
+  char *json = NULL;
+  if (ev->type == JD_EVENT_MATCH_PROGRESS && jd_match_event_json(&json, ev) != 0)
+    json = NULL;
   pthread_mutex_lock(&d->mu);
   s->last_activity_ms = jd_mono_ms();
-  /* Only the game logic's own progress reports become the task's
-   * progress; every other event still counts as activity. */
-  if (json_event && strstr(json_event, "\"match.progress\"") &&
-      strlen(json_event) < sizeof s->progress) {
-    snprintf(s->progress, sizeof s->progress, "%s", json_event);
+  if (json && strlen(json) < sizeof s->progress) {
+    snprintf(s->progress, sizeof s->progress, "%s", json);
     s->progress_dirty = true;
   }
   pthread_mutex_unlock(&d->mu);
+  free(json);
 }
 
 /* ---- one task -------------------------------------------------------------- */
@@ -103,7 +107,7 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
   queue_wait(d, s, attempt);
-  jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_progress, s};
+  jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_event, s};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
   for (int p = 0; p < JD_PHASE_COUNT; p++)
     if (res.phases & (1u << p))

@@ -85,9 +85,10 @@ static int fake_execute(void *self, const jd_task *t, void *prepared, const jd_e
       break;
     }
     if (progress || strcmp(behave, "hang")) {
-      char ev[128];
-      snprintf(ev, sizeof ev, "{\"event\":\"match.progress\",\"turn\":%d}", turn);
-      env->progress(env->ud, ev);
+      char fields[64];
+      snprintf(fields, sizeof fields, "{\"turn\":%d}", turn);
+      const jd_match_event ev = {.type = JD_EVENT_MATCH_PROGRESS, .progress.json = fields};
+      env->event(env->ud, &ev);
     }
     usleep(20000);
   }
