@@ -42,15 +42,13 @@
 #include "common/context.h"
 
 /* The patterns admitted besides the judger's base image (JD_BASE_IMAGE,
- * always admitted) when neither jd_ctx.base_images nor $JUDGER_BASE_IMAGES
- * says otherwise: the test image namespace, which no program can tag (an
- * environment image's repository has no '/'). */
+ * always admitted) when jd_ctx.base_images (the `base_images` setting,
+ * docs/settings.md) says nothing: the test image namespace, which no
+ * program can tag (an environment image's repository has no '/'). */
 #define JD_BASE_IMAGES_DEFAULT "judger-test/*"
-#define JD_BASE_IMAGES_ENV "JUDGER_BASE_IMAGES"
 
 /* The setting in force: ctx->base_images when set, else
- * $JUDGER_BASE_IMAGES when set, else JD_BASE_IMAGES_DEFAULT. Not to be
- * freed. ctx may be NULL. */
+ * JD_BASE_IMAGES_DEFAULT. Not to be freed. ctx may be NULL. */
 const char *jd_base_images(const jd_ctx *ctx);
 
 /* Checks a `base_images` setting: comma-separated patterns REPO[:TAG],

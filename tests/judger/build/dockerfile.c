@@ -384,12 +384,12 @@ Test(dockerfile, setting_precedence) {
   jd_ctx ctx = {.base_images = "a:1"};
   cr_assert_str_eq(jd_base_images(&ctx), "a:1");
   cr_assert_str_eq(jd_base_images(NULL), JD_BASE_IMAGES_DEFAULT);
-  setenv(JD_BASE_IMAGES_ENV, "b:2", 1);
+  setenv("JUDGER_BASE_IMAGES", "b:2", 1);
   ctx.base_images = NULL;
-  cr_assert_str_eq(jd_base_images(&ctx), JD_BASE_IMAGES_DEFAULT);
+  cr_assert_str_eq(jd_base_images(&ctx), JD_BASE_IMAGES_DEFAULT, "the library reads no environment");
   ctx.base_images = "";
   cr_assert_str_eq(jd_base_images(&ctx), "", "empty: the base image alone");
-  unsetenv(JD_BASE_IMAGES_ENV);
+  unsetenv("JUDGER_BASE_IMAGES");
 }
 
 /* Random Dockerfiles assembled from the tokens the reader cares about:
