@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libjson-c-dev libgit2-dev libssl-dev libcriterion-dev
       libhiredis-dev libarchive-dev libmicrohttpd-dev
-      docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2 lua-check
+      docker.io redis-server busybox-static debootstrap openssl valgrind curl iproute2
+      lua-check clang-format  # tests/style: the Lua scripts' lint, the style gate
       prometheus  # promtool and a real Prometheus for the metrics tests
       docker-compose systemd  # tests/deploy: the two-host compose file, systemd-analyze
       python3 python3-docker nodejs chromium)  # samples: Python and Node.js AIs run on the host in tests, the replay tools; python3-docker: bench_match's docker-py column; chromium: the replay pages checked headless (tests/docs)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: host set-up (packages, dockerd,
-# redis-server binary), a -Werror build, the whole CTest suite against the
+# redis-server binary), the style gate, a -Werror build, the whole CTest suite against the
 # real engines (the host's and a newer one as a sidecar), then the unit tests again under AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,11 @@ stop_sidecars() {
   done
 }
 trap stop_sidecars EXIT
+
+# The style and size gate first: it takes a second, and a tree that breaks
+# the house rules (clang-format, functions over 80 lines, files over 600
+# lines of code, the error convention) is not worth an hour of tests.
+python3 tests/style/gate.py
 
 jobs=$(nproc)
 # The engine tests run on every engine of JUDGER_ENGINES: the host's 20.10
