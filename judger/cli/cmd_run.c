@@ -1,23 +1,51 @@
 /* judger run — one match from a spec file (docs/match-spec.md).
  *
- *   judger run SPEC.json --out DIR [--json] [--quiet] [--state-dir DIR] [--host-id ID]
- *                        [--net-pool CIDR]
+ *   judger run SPEC.json --out DIR [--json] [--quiet] [--wait-teardown]
+ *                        [--state-dir DIR] [--host-id ID] [--net-pool CIDR]
  *
  * Exit codes: 0 the match finished (whatever the players did), 1 it failed
  * because of a program (the game logic crashed or overran before ending the
  * match, or its build failed), 2 usage or invalid spec, 3 system fault or
- * interrupted. SIGINT/SIGTERM cancel the match: everything it created is
- * removed before the command exits.
+ * interrupted. SIGINT/SIGTERM/SIGHUP cancel the match: everything it created
+ * is removed before the command exits.
+ *
+ * Theory of operation (the default; --wait-teardown runs all of it in one
+ * process, the teardown before the exit):
+ *   1. The parent reads the spec and the settings (usage errors: exit 2),
+ *      blocks SIGINT/SIGTERM/SIGHUP, makes a pipe and forks, before any
+ *      thread exists.
+ *   2. The child runs the match as a lone `judger run` would: it holds the
+ *      run file (common/run_owner.h), watches the signals in a thread of its
+ *      own, prints progress and the result on the inherited stdout/stderr,
+ *      and stays in the terminal's process group, so a Ctrl-C reaches it.
+ *   3. The parent forwards every SIGINT/SIGTERM/SIGHUP it gets to the child
+ *      and waits on the pipe for one byte: the exit code.
+ *   4. With the result out, the child stops watching signals, points its
+ *      stdin/stdout/stderr at /dev/null (a reader of the pipe, `judger run
+ *      --json | jq`, gets EOF once the parent exits), leaves the terminal's
+ *      session (setsid: a later Ctrl-C is not its business), writes the
+ *      exit code and removes the match's containers, networks and work
+ *      directory (jd_match_teardown), holding the run file until the end.
+ *      An interrupted match (a signal before the result) is torn down
+ *      first and the code written after, so Ctrl-C still leaves nothing.
+ *   5. The parent exits with the code it read; a pipe that closes without
+ *      one means the child died (kill -9): exit 3, and what the match left
+ *      is removed by the next reconciliation (docs/daemon.md).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -48,6 +76,9 @@ static void usage(FILE *f) {
           "  -o, --out DIR        where the results go (required)\n"
           "  --json               print result.json on stdout instead of a table\n"
           "  -q, --quiet          no progress on stderr\n"
+          "  --wait-teardown      exit only once the match's containers, networks and work\n"
+          "                       directory are removed (default: exit with the result, the\n"
+          "                       removal goes on in a process of its own)\n"
           "  --state-dir DIR      work directories and caches ($JUDGER_STATE_DIR, setting\n"
           "                       state_dir; default " JD_STATE_DIR_DEFAULT ")\n"
           "  --host-id ID         this host's label on what the judger makes\n"
@@ -69,7 +100,7 @@ static void usage(FILE *f) {
 typedef struct run_opts {
   const char *spec_path, *out_dir;
   jd_cli cli; /* --config, --host-id, --state-dir, --net-pool... */
-  bool json, quiet;
+  bool json, quiet, wait_teardown;
 } run_opts;
 
 /* ---- signals: a thread waits for them and fires the match's cancel ------- */
@@ -159,11 +190,10 @@ static void on_event(void *ud, const jd_match_event *ev) {
 /* Fills o from argv. Returns -1 to go on, else the exit code to return
  * now (--help, or a usage error already reported). */
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option own[] = {{"out", required_argument, NULL, 'o'},
-                                      {"json", no_argument, NULL, 'j'},
-                                      {"quiet", no_argument, NULL, 'q'},
-                                      {"help", no_argument, NULL, 'h'},
-                                      {NULL, 0, NULL, 0}};
+  static const struct option own[] = {
+      {"out", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+      {"quiet", no_argument, NULL, 'q'},     {"wait-teardown", no_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
   const struct option *longs = jd_cli_options(&o->cli, own);
   if (!longs) {
     fprintf(stderr, "judger run: out of memory\n");
@@ -184,6 +214,9 @@ static int parse_args(run_opts *o, int argc, char **argv) {
       break;
     case 'q':
       o->quiet = true;
+      break;
+    case 'w':
+      o->wait_teardown = true;
       break;
     case 'h':
       usage(stdout);
@@ -291,6 +324,208 @@ static void on_result(void *ud, const jd_match_result *res) {
   p->printed = true;
 }
 
+/* Stops the signal thread (if it runs); afterwards the signals stay
+ * blocked: one arriving later is pending and ignored. */
+static void sig_watch_stop(bool *started, pthread_t thread) {
+  if (!*started)
+    return;
+  pthread_cancel(thread);
+  pthread_join(thread, NULL);
+  *started = false;
+}
+
+/* The exit code to the parent: one byte on the hand-off pipe, then the
+ * pipe closed. */
+static void notify_parent(int *fd, int exit_code) {
+  if (*fd < 0)
+    return;
+  unsigned char c = (unsigned char)exit_code;
+  ssize_t n;
+  do
+    n = write(*fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  close(*fd);
+  *fd = -1;
+}
+
+/* The child once its result is out: off the terminal (its descriptors on
+ * /dev/null, a session of its own), then the code to the parent. What it
+ * still logs while tearing down is lost; what it cannot remove is the
+ * reconciliation's. */
+static void leave_terminal(int *notify_fd, int exit_code) {
+  prctl(PR_SET_PDEATHSIG, 0);
+  fflush(stdout);
+  fflush(stderr);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO)
+      close(null);
+  }
+  setsid();
+  notify_parent(notify_fd, exit_code);
+}
+
+/* What one match holds in the process that runs it. */
+typedef struct run_state {
+  dk_client *dk;
+  dk_cancel *cancel;
+  sig_watch sw;
+  pthread_t sig_thread;
+  bool sig_started;
+  jd_run_owner run;
+  jd_match_result *res;
+} run_state;
+
+/* The engine client, the run file and the signal thread. 0, or -1 after
+ * saying why on stderr. */
+static int run_begin(run_state *st, jd_ctx *ctx, const jd_match_spec *spec) {
+  if (dk_client_new(&st->dk, NULL) || dk_cancel_new(&st->cancel)) {
+    fprintf(stderr, "judger run: cannot set up the engine client\n");
+    return -1;
+  }
+  ctx->dk = st->dk;
+  /* The run, held before anything is made and until all of it is removed:
+   * no judger's sweep on this state dir takes the match's containers,
+   * networks, builds or work dir meanwhile (common/run_owner.h). */
+  char owns[JD_RUN_LABEL_MAX];
+  snprintf(owns, sizeof owns, "%s=%s", JD_LABEL_MATCH, spec->id);
+  const char *owned[] = {owns, NULL};
+  if (jd_run_owner_take(&st->run, ctx->state_dir, owned)) {
+    fprintf(stderr, "judger run: cannot hold a run file in the state directory: %s\n",
+            strerror(errno));
+    return -1;
+  }
+  st->sig_started = sig_watch_start(&st->sw, &st->sig_thread, st->cancel);
+  return 0;
+}
+
+/* Runs the match in this process and returns the exit code. notify_fd < 0
+ * (--wait-teardown): the teardown comes before the return. Else this is the
+ * forked child: the code goes to notify_fd as soon as the result is out,
+ * and the teardown follows off the terminal (see the top of the file). */
+static int run_match(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec, int notify_fd) {
+  run_state st = {.run = JD_RUN_OWNER_NONE};
+  jd_match_pending *pending = NULL;
+  int exit_code = JD_EXIT_SYSTEM;
+  if (run_begin(&st, ctx, spec))
+    goto cleanup;
+  progress pr = {.json = o->json};
+  jd_match_hooks hooks = {
+      .event = o->quiet ? NULL : on_event, .ud = &pr, .cancel = st.cancel, .result = on_result};
+  char why[256] = "";
+  if (jd_match_run_detached(&st.res, &pending, ctx, spec, o->out_dir, &hooks, why, sizeof why)) {
+    fprintf(stderr, "judger run: %s\n", why);
+    goto cleanup;
+  }
+  if (!pr.printed)
+    print_result(st.res, o->json);
+  exit_code = jd_match_exit_code(st.res);
+  if (notify_fd >= 0) {
+    /* Joined first: a signal seen up to here makes it an interrupted run,
+     * torn down before the code goes out; one after is ignored. */
+    sig_watch_stop(&st.sig_started, st.sig_thread);
+    if (!st.sw.got)
+      leave_terminal(&notify_fd, exit_code);
+  }
+  jd_match_teardown(pending);
+
+cleanup:
+  sig_watch_stop(&st.sig_started, st.sig_thread);
+  if (st.sw.got)
+    exit_code = JD_EXIT_SYSTEM;
+  jd_run_owner_release(&st.run);
+  jd_match_result_free(st.res);
+  dk_cancel_free(st.cancel);
+  dk_client_free(st.dk);
+  ctx->dk = NULL;
+  notify_parent(&notify_fd, exit_code);
+  return exit_code;
+}
+
+/* The parent: forwards the signals of set to the child and waits for its
+ * exit code on fd. Returns it, or JD_EXIT_SYSTEM when the pipe closed
+ * without one (the child died). */
+static int await_child(pid_t child, int fd, const sigset_t *set) {
+  int sfd = signalfd(-1, set, SFD_CLOEXEC);
+  struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  int exit_code = -1;
+  while (exit_code < 0) {
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    struct signalfd_siginfo si;
+    if ((pf[1].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+      kill(child, (int)si.ssi_signo);
+    if (!pf[0].revents)
+      continue;
+    unsigned char c;
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != 1)
+      break;
+    exit_code = c;
+  }
+  if (sfd >= 0)
+    close(sfd);
+  if (exit_code >= 0)
+    return exit_code; /* the child goes on tearing down, on its own */
+  int status = 0;
+  waitpid(child, &status, 0);
+  fprintf(stderr,
+          "judger run: the match's process ended without a result (%s %d); what it left is "
+          "removed by the next reconciliation (docs/daemon.md)\n",
+          WIFSIGNALED(status) ? "signal" : "exit code",
+          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  return JD_EXIT_SYSTEM;
+}
+
+/* The default: the match in a child forked now, while this process has
+ * no thread but its own; the parent returns the child's exit code as soon
+ * as the result is out. */
+static int run_forked(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  /* Blocked before the fork: a signal before the child's watcher runs is
+   * pending there, not fatal. */
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC)) {
+    fprintf(stderr, "judger run: pipe: %s\n", strerror(errno));
+    return JD_EXIT_SYSTEM;
+  }
+  fflush(NULL);
+  pid_t parent = getpid();
+  pid_t child = fork();
+  if (child < 0) {
+    fprintf(stderr, "judger run: fork: %s\n", strerror(errno));
+    close(p[0]);
+    close(p[1]);
+    return JD_EXIT_SYSTEM;
+  }
+  if (child == 0) {
+    close(p[0]);
+    /* A parent killed before the result (kill -9 of `judger run`) cancels
+     * the match, as a signal would. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      kill(getpid(), SIGTERM);
+    return run_match(o, ctx, spec, p[1]);
+  }
+  close(p[1]);
+  int exit_code = await_child(child, p[0], &set);
+  close(p[0]);
+  return exit_code;
+}
+
 int jd_cmd_run(int argc, char **argv) {
   run_opts o = {.cli = JD_CLI_INIT("run", JD_CMD_RUN, usage)};
   int prc = jd_cli_begin(&o.cli, argc, argv) ? JD_EXIT_SYSTEM : parse_args(&o, argc, argv);
@@ -298,71 +533,14 @@ int jd_cmd_run(int argc, char **argv) {
     jd_cli_free(&o.cli);
     return prc;
   }
-
-  int exit_code = JD_EXIT_SYSTEM;
+  int exit_code = JD_EXIT_USAGE;
   jd_match_spec *spec = NULL;
-  jd_match_result *res = NULL;
   jd_config settings = {0};
   jd_ctx ctx = {0};
-  dk_client *dk = NULL;
-  dk_cancel *cancel = NULL;
-  sig_watch sw = {0};
-  pthread_t sig_thread;
-  bool sig_started = false;
-  jd_run_owner run = JD_RUN_OWNER_NONE;
-
-  if (load_spec(&spec, o.spec_path)) {
-    exit_code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
-  if (load_settings(&settings, &ctx, &o, spec)) {
-    exit_code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
-  if (dk_client_new(&dk, NULL) || dk_cancel_new(&cancel)) {
-    fprintf(stderr, "judger run: cannot set up the engine client\n");
-    goto cleanup;
-  }
-  ctx.dk = dk;
-  /* The run, held before anything is made and until all of it is removed:
-   * no judger's sweep on this state dir takes the match's containers,
-   * networks, builds or work dir meanwhile (common/run_owner.h). */
-  char owns[JD_RUN_LABEL_MAX];
-  snprintf(owns, sizeof owns, "%s=%s", JD_LABEL_MATCH, spec->id);
-  const char *owned[] = {owns, NULL};
-  if (jd_run_owner_take(&run, ctx.state_dir, owned)) {
-    fprintf(stderr, "judger run: cannot hold a run file in the state directory: %s\n",
-            strerror(errno));
-    goto cleanup;
-  }
-  sig_started = sig_watch_start(&sw, &sig_thread, cancel);
-
-  progress pr = {.json = o.json};
-  jd_match_hooks hooks = {
-      .event = o.quiet ? NULL : on_event, .ud = &pr, .cancel = cancel, .result = on_result};
-  char why[256] = "";
-  int rc = jd_match_run(&res, &ctx, spec, o.out_dir, &hooks, why, sizeof why);
-  if (rc || !res) {
-    fprintf(stderr, "judger run: %s\n", why);
-    goto cleanup;
-  }
-  if (!pr.printed)
-    print_result(res, o.json);
-  exit_code = jd_match_exit_code(res);
-
-cleanup:
-  if (sig_started) {
-    pthread_cancel(sig_thread);
-    pthread_join(sig_thread, NULL);
-  }
-  if (sw.got)
-    exit_code = JD_EXIT_SYSTEM;
-  jd_run_owner_release(&run);
-  jd_match_result_free(res);
+  if (!load_spec(&spec, o.spec_path) && !load_settings(&settings, &ctx, &o, spec))
+    exit_code = o.wait_teardown ? run_match(&o, &ctx, spec, -1) : run_forked(&o, &ctx, spec);
   jd_match_spec_free(spec);
   jd_config_clear(&settings);
   jd_cli_free(&o.cli);
-  dk_cancel_free(cancel);
-  dk_client_free(dk);
   return exit_code;
 }

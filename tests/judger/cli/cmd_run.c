@@ -1,13 +1,18 @@
 // test-labels: engine
 /* `judger run` as a user runs it: exit codes, --json, the summary table,
- * and SIGINT/SIGTERM in the middle of a match removing everything. */
+ * SIGINT/SIGTERM in the middle of a match removing everything, and the
+ * exit at the result (the teardown in a cleaner of its own; with
+ * --wait-teardown before the exit). */
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "build/image_cache.h"
-#include "match_support.h"
+#include "common/run_owner.h"
 #include "common/tmpfile.h"
+#include "daemon/reconcile.h"
+#include "match_support.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }
@@ -21,18 +26,26 @@ static char *write_spec(const char *json) {
   return path;
 }
 
-/* Starts the judger with argv; its stdout and stderr go to pipes. */
-static pid_t spawn_argv(char *const *argv, int *out_fd, int *err_fd) {
+/* Starts the judger with argv; its stdout and stderr go to pipes. With
+ * own_group, in a process group of its own (as a shell's job: a Ctrl-C
+ * goes to the whole group). */
+static pid_t spawn_in(char *const *argv, int *out_fd, int *err_fd, bool own_group) {
   int o[2], e[2];
   cr_assert_eq(pipe(o), 0);
   cr_assert_eq(pipe(e), 0);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
+    if (own_group)
+      setpgid(0, 0);
     dup2(o[1], 1);
     dup2(e[1], 2);
+    /* Only 1 and 2, as a shell's pipe: a stray copy of the write ends
+     * would keep the reader from its EOF. */
     close(o[0]);
     close(e[0]);
+    close(o[1]);
+    close(e[1]);
     execv(JD_BINARY_DIR "/bin/judger", argv);
     _exit(127);
   }
@@ -41,6 +54,10 @@ static pid_t spawn_argv(char *const *argv, int *out_fd, int *err_fd) {
   *out_fd = o[0];
   *err_fd = e[0];
   return pid;
+}
+
+static pid_t spawn_argv(char *const *argv, int *out_fd, int *err_fd) {
+  return spawn_in(argv, out_fd, err_fd, false);
 }
 
 /* Starts `judger run` on spec (extra: one more argument, or NULL). */
@@ -66,6 +83,75 @@ static int wait_exit(pid_t pid) {
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   cr_assert(WIFEXITED(st), "judger did not exit normally");
   return WEXITSTATUS(st);
+}
+
+/* Whether a run of this test's state dir is live (its process holds the
+ * run file: the cleaner releases it once the teardown is over). */
+static bool run_live(void) {
+  char **live = NULL;
+  cr_assert_eq(jd_run_owner_live(&live, env.state, NULL), 0);
+  bool any = live != NULL;
+  for (char **l = live; l && *l; l++)
+    free(*l);
+  free(live);
+  return any;
+}
+
+/* Containers plus networks carrying this test's host label. */
+static size_t engine_left(void) {
+  char label[128];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *cl = NULL;
+  dk_network_list *nl = NULL;
+  t_ok(dk_container_list_by_label(&cl, env.dk, true, labels));
+  t_ok(dk_network_list_by_label(&nl, env.dk, labels));
+  size_t n = cl->count + nl->count;
+  dk_container_list_free(cl);
+  dk_network_list_free(nl);
+  return n;
+}
+
+/* A run that exited at its result: waits (60 s at most) until its cleaner
+ * is done (nothing of the host's label on the engine, no live run), then
+ * checks that nothing is left. */
+static void wait_clean(void) {
+  int64_t deadline = dk_now_ms() + 60000;
+  while (engine_left() || run_live()) {
+    cr_assert_lt(dk_now_ms(), deadline, "the cleaner is not done after 60 s");
+    usleep(50000);
+  }
+  tm_assert_clean(&env);
+}
+
+/* The pid of a child of parent (the match's process of `judger run`), as
+ * soon as /proc shows one; 10 s at most. */
+static pid_t child_of(pid_t parent) {
+  int64_t deadline = dk_now_ms() + 10000;
+  for (;;) {
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    struct dirent *de;
+    pid_t found = 0;
+    while (!found && (de = readdir(d))) {
+      char path[300], buf[512];
+      snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+      FILE *f = fopen(path, "r");
+      size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+      if (f)
+        fclose(f);
+      buf[n] = 0;
+      char *close_paren = strrchr(buf, ')');
+      int ppid = 0;
+      if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == parent)
+        found = (pid_t)atoi(de->d_name);
+    }
+    closedir(d);
+    if (found)
+      return found;
+    cr_assert_lt(dk_now_ms(), deadline, "judger run %d forked no child", (int)parent);
+    usleep(20000);
+  }
 }
 
 Test(cmd_run, invalid_spec_exits_2_naming_the_field) {
@@ -102,7 +188,7 @@ Test(cmd_run, finished_match_exits_0_with_json_on_stdout) {
   free(spec);
   free(json);
   free(a);
-  tm_assert_clean(&env);
+  wait_clean();
 }
 
 Test(cmd_run, game_logic_crash_exits_1_with_a_table) {
@@ -120,7 +206,7 @@ Test(cmd_run, game_logic_crash_exits_1_with_a_table) {
   free(spec);
   free(json);
   free(a);
-  tm_assert_clean(&env);
+  wait_clean();
 }
 
 Test(cmd_run, closed_stderr_does_not_kill_it_mid_match) {
@@ -142,17 +228,21 @@ Test(cmd_run, closed_stderr_does_not_kill_it_mid_match) {
   free(spec);
   free(json);
   free(a);
-  tm_assert_clean(&env);
+  wait_clean();
 }
 
-/* Reads stderr until the game logic started, signals, and checks that the
- * judger removes everything and exits 3. */
-static void interrupt_with(int sig) {
+/* Reads stderr until the game logic started, signals (group: the whole
+ * process group, as a Ctrl-C at a terminal does, else the judger's pid),
+ * and checks that the judger removes everything BEFORE it exits 3 with the
+ * cancelled result. */
+static void interrupt_with(int sig, bool group) {
   char *a = tm_program("lingerer", "samples/hostile/lingerer");
   char *json = tm_spec("cli", a, "{\"mode\":\"hang\"}", NULL);
   char *spec = write_spec(json);
   int o, e;
-  pid_t pid = spawn(spec, "--json", &o, &e);
+  char *const argv[] = {"judger",  "run",       spec,     "--out",  env.out, "--state-dir",
+                        env.state, "--host-id", env.host, "--json", NULL};
+  pid_t pid = spawn_in(argv, &o, &e, group);
   FILE *f = fdopen(e, "r");
   char line[4096];
   bool started = false;
@@ -160,7 +250,7 @@ static void interrupt_with(int sig) {
     started = strstr(line, "\"game_logic.started\"") != NULL;
   cr_assert(started, "the game logic never started");
   int64_t t0 = dk_now_ms();
-  kill(pid, sig);
+  kill(group ? -pid : pid, sig);
   while (fgets(line, sizeof line, f))
     ;
   fclose(f);
@@ -178,11 +268,13 @@ static void interrupt_with(int sig) {
   free(spec);
   free(json);
   free(a);
+  cr_assert(!run_live(), "an interrupted run exits after its teardown");
   tm_assert_clean(&env);
 }
 
-Test(cmd_run, sigint_cancels_and_cleans_up) { interrupt_with(SIGINT); }
-Test(cmd_run, sigterm_cancels_and_cleans_up) { interrupt_with(SIGTERM); }
+Test(cmd_run, sigint_cancels_and_cleans_up) { interrupt_with(SIGINT, false); }
+Test(cmd_run, sigterm_cancels_and_cleans_up) { interrupt_with(SIGTERM, false); }
+Test(cmd_run, ctrl_c_to_the_group_cancels_and_cleans_up) { interrupt_with(SIGINT, true); }
 
 Test(cmd_run, sigint_during_a_build_stops_it) {
   /* A game logic whose image build sleeps: unique, so never cached. */
@@ -258,7 +350,7 @@ Test(cmd_run, net_pool_places_the_networks_and_a_bad_one_exits_2) {
   free(spec);
   free(json);
   free(p);
-  tm_assert_clean(&env);
+  wait_clean();
 }
 
 /* No raw ESC, BEL, CR or C1 control in what a person's terminal gets. */
@@ -323,9 +415,93 @@ Test(cmd_run, program_text_never_drives_the_terminal, .timeout = 240) {
   free(spec);
   free(json);
   free(p);
+  wait_clean(); /* before the purge: never an image a container uses */
   jd_ctx ctx = {.dk = env.dk, .state_dir = env.state, .host_id = env.host};
   jd_image_purge(NULL, NULL, &ctx, NULL, id, true, NULL, 0);
   t_rmdir(dir);
   free(id);
+}
+
+/* ---- the exit at the result ------------------------------------------- */
+
+Test(cmd_run, wait_teardown_leaves_nothing_at_exit) {
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":45,\"plan\":\"0 0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--wait-teardown", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  cr_assert(strstr(out, "match cli: finished"), "%s", out);
+  /* At once: no wait for a cleaner. */
+  cr_assert(!run_live(), "the run is still held after the exit");
   tm_assert_clean(&env);
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+}
+
+Test(cmd_run, a_json_reader_gets_eof_at_the_result_and_the_cleaner_leaves_nothing) {
+  /* `judger run --json | jq`: stdout ends with the result, while the
+   * match's teardown (four players' containers and networks) goes on. */
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":45,\"plan\":\"0 0 0 0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  char *out = slurp_fd(o);
+  /* EOF on stdout: the judger closed it, and its cleaner has too. */
+  bool live_at_eof = run_live();
+  char *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  json_object *r = json_tokener_parse(out), *v;
+  cr_assert_not_null(r, "stdout is not JSON: %s", out);
+  cr_assert(json_object_object_get_ex(r, "status", &v));
+  cr_assert_str_eq(json_object_get_string(v), "finished");
+  json_object_put(r);
+  cr_assert(live_at_eof, "stdout ended only after the teardown");
+  wait_clean();
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+}
+
+Test(cmd_run, a_killed_match_process_exits_3_and_reconciliation_removes_what_it_left) {
+  char *a = tm_program("lingerer", "samples/hostile/lingerer");
+  char *json = tm_spec("cli", a, "{\"mode\":\"hang\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  FILE *f = fdopen(e, "r");
+  char line[4096];
+  bool started = false;
+  while (!started && fgets(line, sizeof line, f))
+    started = strstr(line, "\"game_logic.started\"") != NULL;
+  cr_assert(started, "the game logic never started");
+  kill(child_of(pid), SIGKILL);
+  bool said = false;
+  while (fgets(line, sizeof line, f))
+    said = said || strstr(line, "ended without a result");
+  fclose(f);
+  char *out = slurp_fd(o);
+  cr_assert_eq(wait_exit(pid), 3);
+  cr_assert(said, "the judger did not say its match's process died");
+  /* What a kill -9 leaves: the containers and networks of a run no process
+   * holds any more; the daemon's reconciliation removes them. */
+  cr_assert_gt(engine_left(), 0);
+  cr_assert(!run_live());
+  jd_reconcile_report rep = {0};
+  cr_assert_eq(jd_reconcile_host(&rep, env.dk, env.host, env.state, NULL, NULL), 0, "%s",
+               rep.error);
+  cr_assert_gt(rep.containers, 0);
+  cr_assert_gt(rep.workdirs, 0);
+  tm_assert_clean(&env);
+  free(out);
+  free(spec);
+  free(json);
+  free(a);
 }
