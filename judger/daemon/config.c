@@ -226,9 +226,9 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
     if (policy_value_check(k->name, value, err, errlen))
       return -1;
-    char why[256];
-    if (!strcmp(k->name, "base_images") && jd_base_images_check(value, why, sizeof why))
-      return jd_fail(err, errlen, "base_images: %s", why);
+    /* Its message names the setting already ("base_images: 'x': ..."). */
+    if (!strcmp(k->name, "base_images") && jd_base_images_check(value, err, errlen))
+      return -1;
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&
         !*value)

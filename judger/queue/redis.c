@@ -302,6 +302,7 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
                           const size_t *lens) {
   if (out)
     *out = NULL;
+  r->last = JD_REDIS_NONE; /* a -1 below always says its own kind */
   if (jd_redis_connect(r))
     return -1;
   if (block_ms > 0)
@@ -315,6 +316,7 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
   if (out)
     *out = NULL;
+  r->last = JD_REDIS_NONE; /* a -1 below always says its own kind */
   if (jd_redis_connect(r))
     return -1;
   va_list ap;

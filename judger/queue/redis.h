@@ -97,8 +97,11 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
 /* printf-like form of hiredis (%s, %b, %d...). */
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...);
 
-/* The kind of the last failure (JD_REDIS_NONE before any): what a -1 of
- * this connection was. Not reset by a success. */
+/* The kind of the last failure: what a -1 of this connection was. Every
+ * command starts from JD_REDIS_NONE, so a -1 that did not record its kind
+ * can never read as an old JD_REDIS_CONN (and be retried for ever); the
+ * failure a layer above records (jd_redis_fail) stays until the next
+ * command. */
 jd_redis_failure jd_redis_last(const jd_redis *r);
 /* The last failure's text (connection, reply or answer); never NULL. */
 const char *jd_redis_error(const jd_redis *r);

@@ -67,6 +67,7 @@ Test(config, bad_values_are_named) {
   cr_assert_eq(jd_config_set(&c, "redis", "redis://:pw@h:1/0", err, sizeof err), 0);
   cr_assert_eq(jd_config_set(&c, "base_images", "Not An Image", err, sizeof err), -1);
   cr_assert(strstr(err, "base_images"), "%s", err);
+  cr_assert_null(strstr(strstr(err, "base_images") + 1, "base_images"), "named once: %s", err);
   jd_config_clear(&c);
 }
 

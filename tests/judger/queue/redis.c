@@ -71,6 +71,9 @@ Test(redis, unix_socket_and_db_select) {
   cr_assert_eq(jd_redis_command(NULL, r, "NOSUCHCOMMAND"), -1);
   cr_assert_eq(jd_redis_last(r), JD_REDIS_REPLY);
   cr_assert(strstr(jd_redis_error(r), "unknown command"));
+  /* The next command starts afresh: an old failure never reads as new. */
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), 0);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_NONE);
   jd_redis_free(r);
   t_redis_stop(srv);
 }
