@@ -2,7 +2,7 @@
 # test-labels: unit deploy
 # images/judger.service passes `systemd-analyze verify`, a broken copy of it
 # does not (the check can fail), its stop timeout leaves room for the
-# daemon's drain (grace_ms default in judger/daemon/config.c + teardown),
+# daemon's drain (grace_ms default in docs/settings.md + teardown),
 # and its sandbox keeps the exposure score low (`systemd-analyze security`).
 # Then the sandbox's file system, reproduced without systemd as PID 1 (a
 # mount namespace: every mount read-only as ProtectSystem=strict makes it,
@@ -37,7 +37,10 @@ sed 's/^KillMode=mixed$/KillMode=bogus/' "$work/judger.service" >"$work/bad/judg
 bad=$(cd "$work" && systemd-analyze verify "$work/bad/judger.service" 2>&1 || true)
 echo "$bad" | grep -q 'kill mode' || die "verify did not catch KillMode=bogus: $bad"
 # Drain: TimeoutStopSec > grace_ms + 20 s of teardown.
-grace=$(sed -n 's/^ *c->grace_ms = \([0-9]*\);.*/\1/p' "$root/judger/daemon/config.c")
+# grace_ms's default from the settings table (docs/settings.md, which
+# test_judger_settings keeps equal to JD_CONFIG_MAP): "60s" or "60000ms".
+grace=$(sed -n 's/^| `grace_ms` |[^|]*|[^|]*|[^|]*| `\([0-9]*\)\(m*s\)` |.*/\1 \2/p' \
+  "$root/docs/settings.md" | awk '{print $2 == "s" ? $1 * 1000 : $1}')
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$unit")
 [ -n "$grace" ] && [ -n "$stop" ] || die "cannot read grace_ms ($grace) or TimeoutStopSec ($stop)"
 [ $((stop * 1000)) -gt $((grace + 20000)) ] ||
