@@ -27,7 +27,10 @@
  * wall - the game logic's time (and time-to-result - the game logic's time).
  * The rows also give the medians of game_logic.started's elapsed_ms (the
  * judger's work before the game logic runs) and wall - time-to-result (the
- * teardown the caller waits for after the result).
+ * teardown the caller waits for after the result). After each run the
+ * benchmark waits, untimed, until the run's detached teardown (if any) has
+ * ended (its run file under <state_dir>/runs is gone), so every run starts
+ * on an idle engine: this measures a match, not back-to-back throughput.
  *
  *   bench_real_games [runs] [--base JUDGER] [--game tron|connect4|slowstart]...
  *
@@ -35,6 +38,7 @@
  * starting from setting i (so no setting always follows the same one). A run
  * whose process fails or whose result is not "finished" stops that game
  * (said on stderr) and the benchmark exits 1. */
+#include <dirent.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -189,6 +193,33 @@ static long long gl_time(const run_out *r) {
   return ms;
 }
 
+/* Waits (untimed, at most a minute) until no run file is left under the
+ * state directory's runs/: a `judger run` that exits with its result tears
+ * the match down in a process of its own, holding its run file until the
+ * end (docs/match-spec.md), and the next run must not share the engine with
+ * that teardown. */
+static void settle(const char *dir) {
+  char runs[PATH_MAX];
+  snprintf(runs, sizeof runs, "%s/runs", dir);
+  int64_t until = dk_now_ms() + 60000;
+  for (;;) {
+    DIR *d = opendir(runs);
+    struct dirent *e;
+    int left = 0;
+    while (d && (e = readdir(d)))
+      left += e->d_name[0] != '.';
+    if (d)
+      closedir(d);
+    if (!left)
+      return;
+    if (dk_now_ms() > until) {
+      fprintf(stderr, "bench_real_games: %d run(s) still under %s after a minute\n", left, runs);
+      return;
+    }
+    poll(NULL, 0, 20);
+  }
+}
+
 /* ---- the specs ------------------------------------------------------------------ */
 
 /* A program's relative "dir" made absolute against the spec's directory. */
@@ -265,7 +296,9 @@ static int judger_run(const char *bin, bool base, const char *spec, run_out *r) 
   char *const argv[] = {(char *)bin, "run",   (char *)spec,  "--json",
                         "--out",     out_dir, "--state-dir", base ? base_state : state_dir,
                         "--host-id", host_id, NULL};
-  if (proc_run(argv, r) || gl_time(r) < 0) {
+  int rc = proc_run(argv, r);
+  settle(base ? base_state : state_dir);
+  if (rc || gl_time(r) < 0) {
     fprintf(stderr, "%s run %s failed (status %d): %.400s\n", bin, spec, r->status, r->out);
     return -1;
   }
