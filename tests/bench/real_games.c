@@ -25,12 +25,17 @@
  * judger saw them); when a result lacks it, the time between the
  * game_logic.started and game_logic.exited events on stderr. Overhead =
  * wall - the game logic's time (and time-to-result - the game logic's time).
- * The rows also give the medians of game_logic.started's elapsed_ms (the
- * judger's work before the game logic runs) and wall - time-to-result (the
+ * The rows also give the medians of the last program.ready's elapsed_ms
+ * (the builds' cache checks), game_logic.started's (the judger's work
+ * before the game logic runs) and wall - time-to-result (the
  * teardown the caller waits for after the result). After each run the
  * benchmark waits, untimed, until the run's detached teardown (if any) has
  * ended (its run file under <state_dir>/runs is gone), so every run starts
  * on an idle engine: this measures a match, not back-to-back throughput.
+ * Mind that a cold player's start (its network, create and start) happens
+ * while the game logic runs, so it counts in the game logic's time, where
+ * a warm player's mostly comes before it: between warm and cold, compare
+ * the walls too.
  *
  *   bench_real_games [runs] [--base JUDGER] [--game tron|connect4|slowstart]...
  *
@@ -95,6 +100,7 @@ static const setting settings[NSETTINGS] = {
 typedef struct run_out {
   long long first_out, wall;       /* ms from the fork: first stdout byte, exit */
   long long gl_started, gl_exited; /* elapsed_ms of those events, -1 if none */
+  long long ready;                 /* elapsed_ms of the last program.ready */
   char out[1 << 17];               /* stdout (the result), NUL-terminated, truncated */
   size_t out_len;
   int status;
@@ -111,6 +117,8 @@ static void event_line(run_out *r, const char *line) {
     r->gl_started = t;
   else if (!strcmp(ev, "game_logic.exited"))
     r->gl_exited = t;
+  else if (!strcmp(ev, "program.ready") && t > r->ready)
+    r->ready = t;
   json_object_put(o);
 }
 
@@ -130,7 +138,7 @@ static void event_lines(run_out *r, char *buf, size_t *len, size_t cap) {
 
 /* Runs argv to its exit, its stdout into r->out, its stderr's events read. */
 static int proc_run(char *const argv[], run_out *r) {
-  r->first_out = -1, r->out_len = 0, r->gl_started = r->gl_exited = -1;
+  r->first_out = -1, r->out_len = 0, r->gl_started = r->gl_exited = r->ready = -1;
   int po[2], pe[2];
   if (pipe(po) || pipe(pe))
     return -1;
@@ -289,7 +297,7 @@ static int write_variant(char *path, size_t cap, const game *g, int k) {
 
 typedef struct series {
   long long ovh[MAXRUNS], ttr_ovh[MAXRUNS], wall[MAXRUNS], ttr[MAXRUNS];
-  long long gl[MAXRUNS], before[MAXRUNS], after[MAXRUNS];
+  long long gl[MAXRUNS], ready[MAXRUNS], before[MAXRUNS], after[MAXRUNS];
 } series;
 
 static int judger_run(const char *bin, bool base, const char *spec, run_out *r) {
@@ -309,14 +317,14 @@ static void record(series *s, int i, const run_out *r) {
   long long g = gl_time(r);
   s->ovh[i] = r->wall - g, s->ttr_ovh[i] = r->first_out - g;
   s->wall[i] = r->wall, s->ttr[i] = r->first_out, s->gl[i] = g;
-  s->before[i] = r->gl_started, s->after[i] = r->wall - r->first_out;
+  s->ready[i] = r->ready, s->before[i] = r->gl_started, s->after[i] = r->wall - r->first_out;
 }
 
 static void print_row(const char *game, const char *setting, series *s, int runs) {
-  printf("%-10s %-20s %8lld %8lld %7lld %7lld %7lld %8lld %8lld\n", game, setting,
+  printf("%-10s %-20s %8lld %8lld %7lld %7lld %7lld %7lld %8lld %8lld\n", game, setting,
          bench_median(s->ovh, runs), bench_median(s->ttr_ovh, runs), bench_median(s->wall, runs),
-         bench_median(s->ttr, runs), bench_median(s->gl, runs), bench_median(s->before, runs),
-         bench_median(s->after, runs));
+         bench_median(s->ttr, runs), bench_median(s->gl, runs), bench_median(s->ready, runs),
+         bench_median(s->before, runs), bench_median(s->after, runs));
   fflush(stdout);
 }
 
@@ -381,11 +389,11 @@ int main(int argc, char **argv) {
   snprintf(host_id, sizeof host_id, "bench-%d", (int)getpid());
   int rc = jd_mkdir_p(base_state, 0700), fails = 0;
   printf("the judger's overhead on real games, medians of %d (ms): overhead = wall - the game "
-         "logic's run;\nttr = time-to-result; gl start = game_logic.started's elapsed_ms; "
-         "exit-ttr = wall - ttr\n",
+         "logic's run;\nttr = time-to-result; ready = the last program.ready's elapsed_ms (builds "
+         "and cache checks);\ngl start = game_logic.started's elapsed_ms; exit-ttr = wall - ttr\n",
          runs);
-  printf("%-10s %-20s %8s %8s %7s %7s %7s %8s %8s\n", "game", "setting", "overhead", "ttr ovh",
-         "wall", "ttr", "gl run", "gl start", "exit-ttr");
+  printf("%-10s %-20s %8s %8s %7s %7s %7s %7s %8s %8s\n", "game", "setting", "overhead", "ttr ovh",
+         "wall", "ttr", "gl run", "ready", "gl start", "exit-ttr");
   for (size_t k = 0; k < NGAMES; k++)
     if (!rc && (!some || only[k]) && game_table(&games[k], runs, base))
       fails++;
