@@ -505,3 +505,33 @@ Test(cmd_run, a_killed_match_process_exits_3_and_reconciliation_removes_what_it_
   free(json);
   free(a);
 }
+
+Test(cmd_run, a_killed_judger_run_takes_its_match_with_it) {
+  /* kill -9 of the command (a CI job's timeout): its match's process is
+   * cancelled and removes everything itself. */
+  char *a = tm_program("lingerer", "samples/hostile/lingerer");
+  char *json = tm_spec("cli", a, "{\"mode\":\"hang\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  FILE *f = fdopen(e, "r");
+  char line[4096];
+  bool started = false;
+  while (!started && fgets(line, sizeof line, f))
+    started = strstr(line, "\"game_logic.started\"") != NULL;
+  cr_assert(started, "the game logic never started");
+  kill(pid, SIGKILL);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  while (fgets(line, sizeof line, f))
+    ;
+  fclose(f);
+  char *out = slurp_fd(o);
+  cr_assert(strstr(out, "\"status\":\"cancelled\""), "%s", out);
+  wait_clean();
+  free(out);
+  free(spec);
+  free(json);
+  free(a);
+}
