@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -68,9 +69,16 @@ def main():
     vc = subprocess.run([sys.executable, os.path.join(ROOT, "tests/docs/viewer_check.py"), page])
     if vc.returncode:
         problems.append("the replay page did not draw in headless Chromium")
+    # judger run exits with its result; its teardown ends in a process of
+    # its own (docs/match-spec.md): what it leaves must be gone within 60 s.
     label = urllib.parse.quote(json.dumps({"label": [f"judger.run={res['run']}"]}))
-    left = engine_get(f"/containers/json?all=1&filters={label}") + \
-        engine_get(f"/networks?filters={label}")
+    deadline = time.monotonic() + 60
+    while True:
+        left = engine_get(f"/containers/json?all=1&filters={label}") + \
+            engine_get(f"/networks?filters={label}")
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if left:
         problems.append(f"{len(left)} containers/networks of {res['run']} left")
     print(f"connect4_engine: scores {scores}, {res.get('duration_ms', '?')} ms; " +

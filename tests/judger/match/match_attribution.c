@@ -247,7 +247,7 @@ static int judger_run(const char *spec_json, char **out) {
     dup2(o, 1);
     dup2(e, 2);
     char *const argv[] = {"judger",  "run",       spec,     "--out",   env.out, "--state-dir",
-                          env.state, "--host-id", env.host, "--quiet", NULL};
+                          env.state, "--host-id", env.host, "--quiet", "--wait-teardown", NULL};
     execv(JD_BINARY_DIR "/bin/judger", argv);
     _exit(127);
   }

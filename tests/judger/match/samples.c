@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 #include "support.h"
 
@@ -734,18 +735,27 @@ static void engine_match(const char *spec, const local_ai *ais, int nais, int *i
     instances[a] = json_object_get_int(jget(p, "instances"));
   }
 
-  /* Nothing of this run is left: containers and network by the run's label. */
+  /* Nothing of this run is left: containers and network by the run's
+   * label, once the teardown judger run hands to its own process ends
+   * (it exits with the result: docs/match-spec.md). */
   char label[256];
   snprintf(label, sizeof label, "judger.run=%s", json_object_get_string(jget(result, "run")));
   const char *labels[] = {label, NULL};
-  dk_container_list *cl = NULL;
-  dk_network_list *nl = NULL;
-  t_ok(dk_container_list_by_label(&cl, c, true, labels));
-  t_ok(dk_network_list_by_label(&nl, c, labels));
-  cr_assert_eq(cl->count, 0, "containers left by %s", label);
-  cr_assert_eq(nl->count, 0, "networks left by %s", label);
-  dk_container_list_free(cl);
-  dk_network_list_free(nl);
+  size_t left_c = 0, left_n = 0;
+  for (int64_t until = jd_mono_ms() + 60000;;) {
+    dk_container_list *cl = NULL;
+    dk_network_list *nl = NULL;
+    t_ok(dk_container_list_by_label(&cl, c, true, labels));
+    t_ok(dk_network_list_by_label(&nl, c, labels));
+    left_c = cl->count, left_n = nl->count;
+    dk_container_list_free(cl);
+    dk_network_list_free(nl);
+    if ((!left_c && !left_n) || jd_mono_ms() > until)
+      break;
+    usleep(200000);
+  }
+  cr_assert_eq(left_c, 0, "containers left by %s", label);
+  cr_assert_eq(left_n, 0, "networks left by %s", label);
 
   json_object_put(config);
   json_object_put(result);

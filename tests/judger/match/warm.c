@@ -286,7 +286,7 @@ Test(warm, kill_9_with_warm_containers_waiting_leaves_nothing_after_reconciliati
   pid_t pid = fork();
   if (pid == 0) {
     execl(JD_BINARY_DIR "/bin/judger", "judger", "run", path, "--out", env.out, "--state-dir",
-          env.state, "--host-id", env.host, "--quiet", (char *)NULL);
+          env.state, "--host-id", env.host, "--quiet", "--wait-teardown", (char *)NULL);
     _exit(127);
   }
   cr_assert_gt(pid, 0);

@@ -138,7 +138,7 @@ Test(deep_source, judger_run_with_a_deep_player_directory_finishes, .timeout = 1
   snprintf(path, sizeof path, "%s/spec.json", env.state);
   cr_assert_eq(jd_write_file(path, spec, strlen(spec)), 0);
   h_run r = h_judger(env.state, (const char *[]){"run", path, "--out", env.out, "--host-id",
-                                                 env.host, "--json", NULL});
+                                                 env.host, "--json", "--wait-teardown", NULL});
   cr_assert(!WIFSIGNALED(r.status), "judger run killed by signal %d\n%s", WTERMSIG(r.status),
             r.err);
   cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "exit %d\nstdout: %s\nstderr: %s",
