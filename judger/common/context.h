@@ -45,7 +45,17 @@ typedef struct jd_ctx {
   /* The Debian mirror the base image is made from (build/base_image.h).
    * NULL or "" = JD_BASE_MIRROR. */
   const char *debian_mirror;
+  /* The engine's image store (jd_image_store), learnt once by
+   * build/image_cache.c; read and written with __atomic builtins, as the
+   * build threads share the context. Zero (unknown) to start with. */
+  int image_store;
 } jd_ctx;
+
+typedef enum jd_image_store {
+  JD_IMAGE_STORE_UNKNOWN = 0,
+  JD_IMAGE_STORE_GRAPH,      /* a graph driver (overlay2, vfs...) */
+  JD_IMAGE_STORE_CONTAINERD, /* the containerd image store (Docker 29's default) */
+} jd_image_store;
 
 /* The number of online CPUs, from 1 to 4: builds are CPU- and disk-bound,
  * and the engine's build cache is shared by them. */

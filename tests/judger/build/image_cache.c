@@ -93,6 +93,13 @@ Test(image_cache, miss_then_hit_with_the_dockerfile_sha_as_tag) {
   cr_assert(b->cached, "second ensure rebuilt");
   cr_assert_str_eq(b->image_id, a->image_id);
   cr_assert_null(b->log, "a hit has no build log");
+  /* The engine's image store was learnt once, as /info tells it: on a
+   * graph driver a hit's size check is the inspect's, no image list. */
+  dk_info *di = NULL;
+  t_ok(dk_system_info(&di, f.c));
+  cr_assert_eq(f.ctx.image_store,
+               di->containerd_store ? JD_IMAGE_STORE_CONTAINERD : JD_IMAGE_STORE_GRAPH);
+  dk_info_free(di);
   jd_env_image_free(a);
   jd_env_image_free(b);
   fx_fini(&f);
