@@ -144,7 +144,10 @@ Test(options, flags_over_environment_over_file_over_defaults) {
   cr_assert_str_eq(cfg.host_id, "env-host");
   cr_assert_str_eq(cfg.state_dir, "/srv/env-state");
   jd_config_clear(&cfg);
-  /* The flags over both; a relative state dir made absolute. */
+  /* The flags over both; a relative state dir made absolute. (The test's
+   * own flag lists stand in for what jd_cli_begin allocated: put back
+   * before jd_cli_free.) */
+  const char **own = cli.flags;
   const char *flags[] = {"host_id", "flag-host", "state_dir", "rel/state", NULL};
   cli.flags = flags;
   cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), 0, "%s", err);
@@ -159,7 +162,7 @@ Test(options, flags_over_environment_over_file_over_defaults) {
   const char *empty[] = {"state_dir", "", NULL};
   cli.flags = empty;
   cr_assert_eq(jd_cli_load(&cfg, &cli, err, sizeof err), -1);
-  cli.flags = NULL;
+  cli.flags = own;
   jd_cli_free(&cli);
   unsetenv("JUDGER_HOST_ID");
   unsetenv("JUDGER_STATE_DIR");
