@@ -1,12 +1,17 @@
 /* Shared by the benchmarks: the median of a series, a process's RSS, a
- * spec parsed. */
+ * spec parsed, a command run and timed with its output read. */
 #ifndef JD_BENCH_H
 #define JD_BENCH_H
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dockerapi/dockerapi.h"
 
 #include "match/match_spec.h"
 
@@ -53,6 +58,76 @@ static inline jd_match_spec *bench_spec_parse(char *json) {
     fprintf(stderr, "spec: %s\n", err);
   free(json);
   return spec;
+}
+
+/* A command's run: its stdout (NUL-terminated, truncated to the buffer),
+ * the first stdout byte and the exit in ms from the fork, its status. */
+typedef struct bench_proc {
+  char *out; /* the caller's buffer */
+  size_t out_cap, out_len;
+  long long first_out, wall;
+  int status;
+} bench_proc;
+
+/* Runs argv to its exit, stdout into r->out, each stderr line to on_line
+ * (a line longer than 16 KiB is dropped: no progress event is that long).
+ * 0 when it exited 0. */
+static inline int bench_proc_run(bench_proc *r, char *const argv[],
+                                 void (*on_line)(void *ud, const char *line), void *ud) {
+  r->first_out = -1, r->out_len = 0, r->wall = -1, r->status = -1;
+  int po[2], pe[2];
+  if (pipe(po) || pipe(pe))
+    return -1;
+  int64_t t0 = dk_now_ms();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(po[1], 1);
+    dup2(pe[1], 2);
+    close(po[0]), close(pe[0]), close(po[1]), close(pe[1]);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(po[1]), close(pe[1]);
+  static char err[16384];
+  size_t elen = 0;
+  struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+  while (p[0].fd >= 0 || p[1].fd >= 0) {
+    if (poll(p, 2, -1) < 0)
+      continue;
+    if (p[0].revents) {
+      ssize_t n = read(po[0], r->out + r->out_len, r->out_cap - 1 - r->out_len);
+      if (n > 0 && r->first_out < 0)
+        r->first_out = dk_now_ms() - t0;
+      if (n <= 0)
+        p[0].fd = -1;
+      else
+        r->out_len += (size_t)n;
+    }
+    if (p[1].revents) {
+      ssize_t n = read(pe[0], err + elen, sizeof err - 1 - elen);
+      if (n <= 0) {
+        p[1].fd = -1;
+        continue;
+      }
+      elen += (size_t)n;
+      err[elen] = 0;
+      char *nl;
+      while ((nl = strchr(err, '\n'))) {
+        *nl = 0;
+        on_line(ud, err);
+        elen -= (size_t)(nl + 1 - err);
+        memmove(err, nl + 1, elen + 1);
+      }
+      if (elen == sizeof err - 1)
+        elen = 0;
+    }
+  }
+  r->out[r->out_len] = 0;
+  close(po[0]), close(pe[0]);
+  if (pid < 0 || waitpid(pid, &r->status, 0) < 0)
+    return -1;
+  r->wall = dk_now_ms() - t0;
+  return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 ? 0 : -1;
 }
 
 #endif

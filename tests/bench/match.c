@@ -143,62 +143,15 @@ typedef struct proc_out {
   int status;
 } proc_out;
 
+static void on_phase_line(void *ud, const char *line) { phase_line(ud, line); }
+
 /* Runs argv, reading its stdout and stderr (stderr lines go to phase_line). */
 static int proc_run(char *const argv[], proc_out *r) {
   memset(r, 0, sizeof *r);
-  r->first_out = -1;
-  int po[2], pe[2];
-  if (pipe(po) || pipe(pe))
-    return -1;
-  int64_t t0 = dk_now_ms();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(po[1], 1);
-    dup2(pe[1], 2);
-    close(po[0]), close(pe[0]), close(po[1]), close(pe[1]);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(po[1]), close(pe[1]);
-  char err[8192];
-  size_t elen = 0;
-  struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
-  while (p[0].fd >= 0 || p[1].fd >= 0) {
-    if (poll(p, 2, -1) < 0)
-      continue;
-    if (p[0].revents) {
-      ssize_t n = read(po[0], r->out + r->out_len, sizeof r->out - 1 - r->out_len);
-      if (n > 0 && r->first_out < 0)
-        r->first_out = dk_now_ms() - t0;
-      if (n <= 0)
-        p[0].fd = -1;
-      else
-        r->out_len += (size_t)n;
-    }
-    if (p[1].revents) {
-      ssize_t n = read(pe[0], err + elen, sizeof err - 1 - elen);
-      if (n <= 0) {
-        p[1].fd = -1;
-        continue;
-      }
-      elen += (size_t)n;
-      err[elen] = 0;
-      char *nl;
-      while ((nl = strchr(err, '\n'))) {
-        *nl = 0;
-        phase_line(&r->ph, err);
-        elen -= (size_t)(nl + 1 - err);
-        memmove(err, nl + 1, elen + 1);
-      }
-      if (elen == sizeof err - 1)
-        elen = 0; /* a line too long for a progress event */
-    }
-  }
-  r->out[r->out_len] = 0;
-  close(po[0]), close(pe[0]);
-  waitpid(pid, &r->status, 0);
-  r->wall = dk_now_ms() - t0;
-  return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 ? 0 : -1;
+  bench_proc p = {.out = r->out, .out_cap = sizeof r->out};
+  int rc = bench_proc_run(&p, argv, on_phase_line, &r->ph);
+  r->out_len = p.out_len, r->first_out = p.first_out, r->wall = p.wall, r->status = p.status;
+  return rc;
 }
 
 static int judger_run(const char *bin, const char *spec_path, proc_out *r) {

@@ -122,65 +122,16 @@ static void event_line(run_out *r, const char *line) {
   json_object_put(o);
 }
 
-/* Reads the stderr bytes of buf[0..*len) line by line into event_line. */
-static void event_lines(run_out *r, char *buf, size_t *len, size_t cap) {
-  buf[*len] = 0;
-  char *nl;
-  while ((nl = strchr(buf, '\n'))) {
-    *nl = 0;
-    event_line(r, buf);
-    *len -= (size_t)(nl + 1 - buf);
-    memmove(buf, nl + 1, *len + 1);
-  }
-  if (*len == cap - 1)
-    *len = 0; /* a line too long for a progress event */
-}
+/* bench_proc_run's line reader: one stderr line of `judger run --json`. */
+static void on_event_line(void *ud, const char *line) { event_line(ud, line); }
 
 /* Runs argv to its exit, its stdout into r->out, its stderr's events read. */
 static int proc_run(char *const argv[], run_out *r) {
-  r->first_out = -1, r->out_len = 0, r->gl_started = r->gl_exited = r->ready = -1;
-  int po[2], pe[2];
-  if (pipe(po) || pipe(pe))
-    return -1;
-  int64_t t0 = dk_now_ms();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(po[1], 1);
-    dup2(pe[1], 2);
-    close(po[0]), close(pe[0]), close(po[1]), close(pe[1]);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(po[1]), close(pe[1]);
-  static char err[16384];
-  size_t elen = 0;
-  struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
-  while (p[0].fd >= 0 || p[1].fd >= 0) {
-    if (poll(p, 2, -1) < 0)
-      continue;
-    if (p[0].revents) {
-      ssize_t n = read(po[0], r->out + r->out_len, sizeof r->out - 1 - r->out_len);
-      if (n > 0 && r->first_out < 0)
-        r->first_out = dk_now_ms() - t0;
-      if (n <= 0)
-        p[0].fd = -1;
-      else
-        r->out_len += (size_t)n;
-    }
-    if (p[1].revents) {
-      ssize_t n = read(pe[0], err + elen, sizeof err - 1 - elen);
-      if (n <= 0)
-        p[1].fd = -1;
-      else
-        elen += (size_t)n, event_lines(r, err, &elen, sizeof err);
-    }
-  }
-  r->out[r->out_len] = 0;
-  close(po[0]), close(pe[0]);
-  if (pid < 0 || waitpid(pid, &r->status, 0) < 0)
-    return -1;
-  r->wall = dk_now_ms() - t0;
-  return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 ? 0 : -1;
+  r->gl_started = r->gl_exited = r->ready = -1;
+  bench_proc p = {.out = r->out, .out_cap = sizeof r->out};
+  int rc = bench_proc_run(&p, argv, on_event_line, r);
+  r->out_len = p.out_len, r->first_out = p.first_out, r->wall = p.wall, r->status = p.status;
+  return rc;
 }
 
 /* The game logic's own run time in ms from the result (its duration_ms),
