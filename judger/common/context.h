@@ -49,6 +49,10 @@ typedef struct jd_ctx {
    * build/image_cache.c; read and written with __atomic builtins, as the
    * build threads share the context. Zero (unknown) to start with. */
   int image_store;
+  /* The stock of ready networks matches take theirs from
+   * (match/net_stock.h); NULL = every match makes and removes its own. Set
+   * by the command that owns the context. */
+  struct jd_net_stock *net_stock;
 } jd_ctx;
 
 typedef enum jd_image_store {
