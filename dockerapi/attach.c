@@ -199,8 +199,10 @@ static char *attach_request(const dk_client *c, const char *id, bool with_stdin)
 static int attach_handshake(hijack *h, dk_buf *head, size_t *head_len, dk_client *c,
                             const char *req, const dk_call *call) {
   int rc = hj_open(h, c, call);
-  if (!rc)
+  if (!rc) {
+    dk__count(c, "POST", "/containers/x/attach");
     rc = hj_send_all(h, req, strlen(req));
+  }
   if (!rc)
     rc = hj_read_head(h, head, head_len);
   if (rc)

@@ -4,8 +4,11 @@
 #define DOCKERAPI_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "dockerapi/client.h"
+#include "dockerapi/counts.h"
 #include "pool.h"
 
 struct dk_client {
@@ -23,6 +26,10 @@ struct dk_client {
   int pool_size;
   dk_error_observer on_error; /* set before sharing; read without mu */
   void *on_error_ud;
+  _Atomic uint64_t calls[DK_CALL_KIND_COUNT]; /* requests sent, by kind (counts.c) */
 };
+
+/* Counts one request of the client, about to be sent (counts.c). */
+void dk__count(dk_client *c, const char *method, const char *path);
 
 #endif

@@ -331,6 +331,7 @@ int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
 
   CURLcode result;
   int finished;
+  dk__count(c, req->method, req->path);
   rc = run_transfer(&result, &finished, k, call, what);
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &resp->status);
   if (!rc && finished)

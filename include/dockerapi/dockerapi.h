@@ -13,6 +13,7 @@
 #include "cancel.h"
 #include "client.h"
 #include "containers.h"
+#include "counts.h"
 #include "error.h"
 #include "images.h"
 #include "networks.h"
