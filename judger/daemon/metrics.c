@@ -32,7 +32,9 @@ struct jd_metrics {
   pthread_mutex_t mu;
   jd_metric **families;
   size_t count;
-  uint64_t dropped; /* updates refused by a series cap or out of memory */
+  uint64_t dropped;              /* updates refused by a series cap or out of memory */
+  jd_metrics_collect_fn collect; /* set before sharing; read without mu */
+  void *collect_ud;
 };
 
 static const char *const type_names[] = {
@@ -189,13 +191,14 @@ static series *series_new(jd_metric *f, const char *const *values, uint64_t h) {
   return &f->items[f->count++];
 }
 
-typedef enum { OP_TOUCH, OP_ADD, OP_SET, OP_OBSERVE } op;
+typedef enum { OP_TOUCH, OP_ADD, OP_SET, OP_TOTAL, OP_OBSERVE } op;
 
 static int update(jd_metric *f, const char *const *values, double v, op o) {
   if (!f || (f->nlabels && !values))
     return -1;
   bool fits = o == OP_TOUCH || ((o == OP_OBSERVE) == (f->def.type == JD_METRIC_HISTOGRAM) &&
                                 (o != OP_SET || f->def.type == JD_METRIC_GAUGE) &&
+                                (o != OP_TOTAL || f->def.type == JD_METRIC_COUNTER) &&
                                 (f->def.type != JD_METRIC_COUNTER || v >= 0) && !isnan(v));
   if (!fits)
     return -1;
@@ -221,6 +224,8 @@ static int update(jd_metric *f, const char *const *values, double v, op o) {
   }
   if (o == OP_SET) {
     s->value = v;
+  } else if (o == OP_TOTAL) {
+    s->value = v > s->value ? v : s->value;
   } else if (o == OP_ADD) {
     s->value += v;
   } else if (o == OP_OBSERVE) {
@@ -245,6 +250,15 @@ int jd_metric_add(jd_metric *f, const char *const *values, double v) {
 
 int jd_metric_set(jd_metric *f, const char *const *values, double v) {
   return update(f, values, v, OP_SET);
+}
+
+int jd_metric_set_total(jd_metric *f, const char *const *values, double v) {
+  return update(f, values, v, OP_TOTAL);
+}
+
+void jd_metrics_set_collector(jd_metrics *m, jd_metrics_collect_fn fn, void *ud) {
+  m->collect = fn;
+  m->collect_ud = ud;
 }
 
 int jd_metric_observe(jd_metric *f, const char *const *values, double v) {
@@ -353,6 +367,8 @@ static int render_family(dk_buf *out, const jd_metric *f) {
 
 int jd_metrics_render(dk_buf *out, jd_metrics *m) {
   int rc = 0;
+  if (m->collect)
+    m->collect(m->collect_ud);
   pthread_mutex_lock(&m->mu);
   for (size_t i = 0; i < m->count && !rc; i++)
     rc = render_family(out, m->families[i]);

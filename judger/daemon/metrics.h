@@ -67,6 +67,18 @@ int jd_metric_add(jd_metric *f, const char *const *values, double v);
 int jd_metric_set(jd_metric *f, const char *const *values, double v);
 int jd_metric_observe(jd_metric *f, const char *const *values, double v);
 
+/* Counters only: raises the series to v, a running total kept elsewhere
+ * (a library's own counter, read by a collector); never lowers it, so two
+ * collectors racing leave the higher reading. -1 as the other updates. */
+int jd_metric_set_total(jd_metric *f, const char *const *values, double v);
+
+/* Called at the start of every render, before the registry's lock is
+ * taken: reads totals kept elsewhere into their series (with the setters
+ * above). Runs on the rendering thread, possibly on two at once; must be
+ * quick. Set it before m is shared; NULL removes it. */
+typedef void (*jd_metrics_collect_fn)(void *ud);
+void jd_metrics_set_collector(jd_metrics *m, jd_metrics_collect_fn fn, void *ud);
+
 /* Renders every family into out (which carries its own cap). 0, or -1 when
  * the cap was hit (out then holds a truncated text). */
 int jd_metrics_render(dk_buf *out, jd_metrics *m);
