@@ -9,6 +9,9 @@
 #define JD_LABEL_MATCH "judger.match"
 #define JD_LABEL_ROLE "judger.role"
 #define JD_LABEL_RUN "judger.run"
+/* The judger.role of a network of the stock of ready networks
+ * (match/net_stock.h): no match or run label, kept between matches. */
+#define JD_ROLE_NET_STOCK "stock"
 /* A run (common/run_owner.h): what a `judger build` or a daemon build
  * creates carries the run's judger.owner=<id>; reconciliation keeps it
  * while a live process holds the run. */

@@ -189,9 +189,12 @@ int jd_match_network_await(jd_match *m, char *err, size_t errlen);
 /* Joins the network thread (NULL-safe on a match that never started it). */
 void jd_match_network_join(jd_match *m);
 /* An internal network of the run named name for endpoints containers, on a
- * subnet of the judger's pool. Returns 0, or -1 with err the engine's
- * reason. */
-int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints, char *err,
+ * subnet of the judger's pool. With the stock (ctx->net_stock) and at most
+ * 2 endpoints, a network leased from it instead: name is then overwritten
+ * with the leased network's name when that fits in name's strlen (else one
+ * is created as without a stock), and jd_match_net_remove gives it back.
+ * Returns 0, or -1 with err the engine's reason. */
+int jd_match_net_new(char **id_out, jd_match *m, char *name, size_t endpoints, char *err,
                      size_t errlen);
 /* Removes a network of the run, retrying while an endpoint lingers.
  * Returns 0 (gone or never there) or -1 (logged). */

@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "match/hold.h"
 #include "match/match_internal.h"
+#include "match/net_stock.h"
 
 static int path_in(char **out, const char *dir, const char *name) {
   return asprintf(out, "%s/%s", dir, name) < 0 ? (*out = NULL, -1) : 0;
@@ -83,8 +84,42 @@ cleanup:
  * another network on the same subnet). */
 #define NET_PICKS 32
 
-int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoints, char *err,
+/* Endpoints a network of the stock serves (net_stock.h). */
+#define STOCK_ENDPOINTS 2
+
+/* A network leased from the stock for the run: *leased, its id into
+ * *id_out and its name into name (cap bytes); *leased false when the
+ * caller is to create one (no stock, or the name does not fit). 0, or -1
+ * with err. */
+static int net_lease(bool *leased, char **id_out, jd_match *m, char *name, size_t cap, char *err,
                      size_t errlen) {
+  jd_net_stock *s = m->ctx->net_stock;
+  const char *id = NULL;
+  *leased = false;
+  if (!s)
+    return 0;
+  if (jd_net_stock_take(&id, s, m->run_key, err, errlen))
+    return -1;
+  const char *name_of = jd_net_stock_name(s, id);
+  if (!name_of || strlen(name_of) >= cap || !(*id_out = strdup(id))) {
+    jd_net_stock_give_back(s, id);
+    return 0;
+  }
+  snprintf(name, cap, "%s", name_of);
+  *leased = true;
+  return 0;
+}
+
+/* jd_match_net_new with name's room: cap bytes. */
+static int net_new(char **id_out, jd_match *m, char *name, size_t cap, size_t endpoints, char *err,
+                   size_t errlen) {
+  if (endpoints <= STOCK_ENDPOINTS) {
+    bool leased = false;
+    if (net_lease(&leased, id_out, m, name, cap, err, errlen))
+      return -1;
+    if (leased)
+      return 0;
+  }
   dk_kv labels[4] = {{JD_LABEL_HOST, m->ctx->host_id},
                      {JD_LABEL_MATCH, m->spec->id},
                      {JD_LABEL_RUN, m->run_key},
@@ -124,13 +159,26 @@ int jd_match_net_new(char **id_out, jd_match *m, const char *name, size_t endpoi
   return 0;
 }
 
+int jd_match_net_new(char **id_out, jd_match *m, char *name, size_t endpoints, char *err,
+                     size_t errlen) {
+  return net_new(id_out, m, name, strlen(name) + 1, endpoints, err, errlen);
+}
+
+/* Room for the match network's name: its own, or a stock network's
+ * ("judger-<host>-net-" and at most 16 hex digits). */
+static size_t match_net_cap(const jd_match *m) {
+  size_t own = strlen("judger--") + strlen(m->ctx->host_id) + strlen(m->run_key);
+  size_t stock = strlen("judger--net-") + strlen(m->ctx->host_id) + 16;
+  return (own > stock ? own : stock) + 1;
+}
+
 static void *network_main(void *arg) {
   jd_match *m = arg;
   /* With per-player isolation only the game logic is on this one. */
   size_t endpoints =
       m->spec->isolation == JD_ISOLATION_MATCH ? (size_t)m->spec->limits.max_concurrent + 1 : 1;
   char *id = NULL, *err = NULL, why[JD_MATCH_ERR_MAX];
-  int rc = jd_match_net_new(&id, m, m->net_name, endpoints, why, sizeof why);
+  int rc = net_new(&id, m, m->net_name, match_net_cap(m), endpoints, why, sizeof why);
   if (rc && asprintf(&err, "creating the match network: %s", why) < 0)
     err = NULL;
   pthread_mutex_lock(&m->mu);
@@ -150,11 +198,13 @@ int jd_match_create_network(jd_match *m) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", err);
     return -1;
   }
-  if (asprintf(&m->net_name, "judger-%s-%s", m->ctx->host_id, m->run_key) < 0) {
-    m->net_name = NULL;
+  size_t cap = match_net_cap(m);
+  m->net_name = malloc(cap);
+  if (!m->net_name) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
     return -1;
   }
+  snprintf(m->net_name, cap, "judger-%s-%s", m->ctx->host_id, m->run_key);
   if (pthread_create(&m->net_thread, NULL, network_main, m)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the network thread");
     return -1;
@@ -182,6 +232,9 @@ void jd_match_network_join(jd_match *m) {
 
 int jd_match_net_remove(jd_match *m, const char *id, const char *name) {
   dk_client *dk = m->ctx->dk;
+  /* A leased one goes back to the stock (kept only when empty). */
+  if (jd_net_stock_give_back(m->ctx->net_stock, id))
+    return 0;
   int rc = dk_network_remove(dk, id);
   for (int tries = 0; rc && rc != DK_ENOTFOUND && tries < 20; tries++) {
     /* An endpoint can outlive its container by a moment. */
@@ -212,6 +265,10 @@ void jd_match_sweep(jd_match *m) {
     }
   }
   dk_container_list_free(list);
+  /* What the run leased from the stock and a unit thread did not give back
+   * (the match network, warm players' networks): back, or removed when
+   * something is left on it. */
+  jd_net_stock_give_back_run(m->ctx->net_stock, m->run_key);
   /* The match network and any player network a unit thread could not
    * remove: everything with the run's label. */
   dk_network_list *nets = NULL;

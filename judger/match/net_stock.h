@@ -56,8 +56,11 @@ int jd_net_stock_take(const char **id, jd_net_stock *s, const char *run_key, cha
 /* Ends the lease of network id (after the caller removed or disconnected
  * what it put on it): kept when the engine shows it empty and the stock has
  * room, removed otherwise. Returns false when id is not leased from s (the
- * caller removes it as any network), true when it was. */
+ * caller removes it as any network; s NULL too), true when it was. */
 bool jd_net_stock_give_back(jd_net_stock *s, const char *id);
+/* The name of network id while it is leased from s (containers name their
+ * network), or NULL. Valid until the lease ends. */
+const char *jd_net_stock_name(jd_net_stock *s, const char *id);
 /* Ends every lease still held by run_key (the match's sweep: what a unit
  * thread could not give back), disconnecting what is left on the network
  * first. */
@@ -70,6 +73,9 @@ int jd_net_stock_fill(jd_net_stock *s, size_t want, char *err, size_t errlen);
 /* Idle networks now in the stock of this process's view (for metrics and
  * tests). */
 size_t jd_net_stock_idle(jd_net_stock *s);
+/* Engine calls s has made so far (creates, inspects, lists, disconnects,
+ * removes; for tests and measures). */
+size_t jd_net_stock_calls(jd_net_stock *s);
 
 /* Removes this host's stock networks whose lock is free and that have an
  * endpoint, and the free ones beyond keep (keep 0: all free ones, for
