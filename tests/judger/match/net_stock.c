@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "match/net_stock.h"
 #include "match_support.h"
 
@@ -387,4 +388,103 @@ Test(net_stock, reconcile_cleans_up_after_a_kill_9) {
   char err[256];
   cr_assert_eq(jd_net_stock_reconcile(&removed, &env.ctx, 8, err, sizeof err), 0, "%s", err);
   cr_assert_eq(removed, 1);
+}
+
+/* ---- isolation on stock networks ------------------------------------------ */
+
+typedef struct peer_probe {
+  char run[160];
+  char *target; /* where p1 reads p0's address */
+} peer_probe;
+
+/* On p0's start, writes its address where p1 waits for it. */
+static void peer_progress(void *ud, const char *line) {
+  peer_probe *x = ud;
+  json_object *o = json_tokener_parse(line), *v;
+  const char *ev = json_object_object_get_ex(o, "event", &v) ? json_object_get_string(v) : "";
+  const char *name = json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : "";
+  if (!strcmp(ev, "match.prepare") && json_object_object_get_ex(o, "run", &v))
+    snprintf(x->run, sizeof x->run, "%s", json_object_get_string(v));
+  if (!strcmp(ev, "player.started") && !strcmp(name, "p0")) {
+    char cname[400];
+    snprintf(cname, sizeof cname, "judger-%s-%s-player-p0-1", env.host, x->run);
+    dk_container_info *info = NULL;
+    cr_assert_eq(dk_container_inspect(&info, env.dk, cname), 0, "%s", cname);
+    json_object *j = json_tokener_parse(info->raw_json), *ns, *nets;
+    cr_assert(json_object_object_get_ex(j, "NetworkSettings", &ns) &&
+              json_object_object_get_ex(ns, "Networks", &nets));
+    json_object_object_foreach(nets, k, net) {
+      cr_assert(strstr(k, "-net-"), "p0 is on %s", k);
+      json_object *ip;
+      if (json_object_object_get_ex(net, "IPAddress", &ip))
+        jd_write_file(x->target, json_object_get_string(ip), strlen(json_object_get_string(ip)));
+    }
+    json_object_put(j);
+    dk_container_info_free(info);
+  }
+  json_object_put(o);
+}
+
+/* Networks of this test's host: all of them, and the stock's. */
+static void count_networks(size_t *all, size_t *stock) {
+  char host[128], role[64];
+  snprintf(host, sizeof host, "%s=%s", JD_LABEL_HOST, env.host);
+  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
+  const char *l1[] = {host, NULL}, *l2[] = {host, role, NULL};
+  dk_network_list *nl = NULL;
+  t_ok(dk_network_list_by_label(&nl, env.dk, l1));
+  *all = nl->count;
+  dk_network_list_free(nl);
+  t_ok(dk_network_list_by_label(&nl, env.dk, l2));
+  *stock = nl->count;
+  for (size_t i = 0; i < nl->count; i++)
+    cr_assert_eq(endpoints(nl->items[i].id), 0, "a stock network kept an endpoint");
+  dk_network_list_free(nl);
+}
+
+Test(net_stock, a_player_cannot_reach_another_player_on_stock_networks, .timeout = 240) {
+  jd_net_stock *s = stock_new(8);
+  env.ctx.net_stock = s;
+  char *dir = t_tmpdir("peer");
+  chmod(dir, 0755);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "cp %s/samples/hostile/peer/main.sh %s/ && chmod 644 %s/main.sh",
+           JD_SOURCE_DIR, dir, dir);
+  cr_assert_eq(system(cmd), 0);
+  char *p = tm_program("peer", dir), *players = NULL;
+  cr_assert(asprintf(&players, "%s,%s", p, p) > 0);
+  char *spec = tm_spec("iso-stock", players, "{\"seed\":3,\"plan\":\"0 1\"}", NULL);
+  peer_probe x = {.run = ""};
+  cr_assert(asprintf(&x.target, "%s/target", dir) > 0);
+  jd_match_hooks hooks = {.progress = peer_progress, .ud = &x};
+  /* Twice: the second match runs on the networks the first gave back. */
+  for (int round = 0; round < 2; round++) {
+    unlink(x.target);
+    jd_match_result *r = tm_run(&env, spec, &hooks);
+    cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s", r->reason ? r->reason : "");
+    char *log0 = tm_read(&env, "player_0.log", NULL), *log1 = tm_read(&env, "player_1.log", NULL);
+    cr_assert(strstr(log1, "BLOCKED:alias p0"), "%s", log1);
+    cr_assert(strstr(log1, "BLOCKED:address 10."), "the probe had no address: %s", log1);
+    cr_assert_null(strstr(log1, "ESCAPED"), "%s", log1);
+    cr_assert_null(strstr(log0, "PEER"), "%s", log0);
+    cr_assert_float_eq(r->players[0].score, 3.0, 1e-9);
+    cr_assert_float_eq(r->players[1].score, 13.0, 1e-9);
+    free(log0);
+    free(log1);
+    jd_match_result_free(r);
+    /* Nothing but the stock is left, every stock network empty: the game
+     * logic's and the two players'. */
+    size_t all = 0, stock = 0;
+    count_networks(&all, &stock);
+    cr_assert_eq(all, stock, "a network of the match was left");
+    cr_assert_eq(stock, 3);
+    cr_assert_eq(jd_net_stock_idle(s), 3);
+  }
+  env.ctx.net_stock = NULL;
+  jd_net_stock_free(s);
+  free(x.target);
+  free(spec);
+  free(players);
+  free(p);
+  t_rmdir(dir);
 }
