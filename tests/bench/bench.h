@@ -130,4 +130,57 @@ static inline int bench_proc_run(bench_proc *r, char *const argv[],
   return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 ? 0 : -1;
 }
 
+/* ---- shared code (bench.c, linked into every benchmark) -------------------- */
+
+#include "dockerapi/counts.h"
+#include "queue/queue.h"
+
+/* The trivial match of bench_match and bench_scale: IMAGE for every
+ * container, the test game logic in "bench" mode (starts every player,
+ * waits for their exits, ends) and players that exit at once. */
+#define BENCH_IMAGE "judger-test/busybox:1"
+#define BENCH_TRIVIAL JD_SOURCE_DIR "/tests/judger/programs/trivial"
+#define BENCH_FLOOR_MAX_PLAYERS 16
+
+/* The floor of the trivial match of nplayers (at most 16): the same
+ * containers (image, limits, binds, one internal network) by direct
+ * libdockerapi calls, one after another: network create, game logic
+ * create+start, each player create+start, wait all, read every log (*ttr,
+ * the result), remove all, network remove (*wall); ms. Everything is
+ * labelled judger.bench=<label>. Safe from several threads at once. 0 or
+ * the failed call's dk code. */
+int bench_floor_run(dk_client *dk, int nplayers, const char *label, long long *ttr,
+                    long long *wall);
+
+/* The trivial match's spec of nplayers; limits is inserted as is before
+ * "config" (e.g. "\"limits\":{\"warm\":false},", or ""). The caller frees
+ * it; NULL when out of memory. */
+char *bench_trivial_spec(int nplayers, const char *limits);
+
+/* `BIN daemon` on redis_url with --host-id host --state-dir state --slots
+ * slots --lease-ms 5000 --log-level warn, then extra (more flags, may be
+ * ""), stderr to <state>/daemon.log, JUDGER_CONFIG empty. Exits the
+ * benchmark when it cannot fork. */
+pid_t bench_daemon_spawn(const char *bin, const char *redis_url, const char *host,
+                         const char *state, int slots, const char *extra);
+/* Waits (30 s at most) until the daemon of host has registered; exits the
+ * benchmark otherwise. */
+void bench_wait_host(jd_queue *q, const char *host);
+/* Submits the daemon test game's match (tests/support: a game logic that
+ * runs `turns` seconds and one idle player) as task id; exits on failure. */
+void bench_submit_match(jd_queue *q, const char *id, int turns);
+/* Waits (60 s at most) for the task's result; exits the benchmark
+ * otherwise. */
+void bench_wait_result(jd_queue *q, const char *id);
+/* Labelled containers and networks of host (judger.host=<host>). */
+size_t bench_leftovers(dk_client *dk, const char *host);
+/* A TCP port of 127.0.0.1 free now (for --metrics-listen); -1 if none. */
+int bench_free_port(void);
+/* judger_engine_requests_total{kind} from the daemon's /metrics on port:
+ * 0, or -1 when it does not answer or lacks the family (an older build). */
+int bench_engine_requests(dk_call_counts *out, int port);
+/* A line "  calls per match: N (kind n, kind n, ...)" from two scrapes
+ * over matches matches; the kinds of more than 0.05 per match. */
+void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after, int matches);
+
 #endif

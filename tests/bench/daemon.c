@@ -22,8 +22,8 @@
 #include "bench.h"
 #include "common/clock.h"
 #include "common/util.h"
-#include "queue/queue.h"
 #include "daemon_proc.h"
+#include "queue/queue.h"
 #include "redis_server.h"
 #include "support.h"
 
@@ -31,20 +31,7 @@ static t_redis *srv;
 static dk_client *dk;
 
 static pid_t spawn(const char *bin, const char *host, const char *state, int slots) {
-  char *cmd = NULL;
-  if (asprintf(&cmd,
-               "exec %s daemon --redis %s --host-id %s --state-dir %s --slots %d "
-               "--lease-ms 5000 --log-level warn 2>>%s/daemon.log",
-               bin, srv->url, host, state, slots, state) < 0)
-    exit(1);
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("JUDGER_CONFIG", "", 1);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  return pid;
+  return bench_daemon_spawn(bin, srv->url, host, state, slots, "");
 }
 
 /* utime + stime of a process, in clock ticks. */
@@ -66,41 +53,12 @@ static long long cpu_ticks(pid_t pid) {
 }
 
 static void submit_match(jd_queue *q, const char *id, int turns) {
-  char *json = t_game_match_json(id, turns);
-  if (!json || jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
-    fprintf(stderr, "submit: %s\n", json ? jd_queue_error(q) : "out of memory");
-    exit(1);
-  }
-  free(json);
+  bench_submit_match(q, id, turns);
 }
 
-static void wait_result(jd_queue *q, const char *id) {
-  for (int i = 0; i < 6000; i++) {
-    char *r = NULL;
-    if (jd_queue_get_result(&r, q, id) == 0 && r) {
-      free(r);
-      return;
-    }
-    usleep(10000);
-  }
-  fprintf(stderr, "no result for %s\n", id);
-  exit(1);
-}
+static void wait_result(jd_queue *q, const char *id) { bench_wait_result(q, id); }
 
-static void wait_host(jd_queue *q, const char *host) {
-  for (int i = 0; i < 3000; i++) {
-    redisReply *rep = NULL;
-    if (jd_redis_command(&rep, jd_queue_redis(q), "EXISTS judger:host:%s", host) == 0) {
-      long long n = rep->integer;
-      freeReplyObject(rep);
-      if (n)
-        return;
-    }
-    usleep(10000);
-  }
-  fprintf(stderr, "daemon %s never registered\n", host);
-  exit(1);
-}
+static void wait_host(jd_queue *q, const char *host) { bench_wait_host(q, host); }
 
 static int64_t rfc3339_ms(const char *s) {
   struct tm tm = {0};
@@ -151,21 +109,7 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* Labelled containers and networks of host. */
-static size_t leftovers(const char *host) {
-  char l[160];
-  snprintf(l, sizeof l, "judger.host=%s", host);
-  const char *labels[] = {l, NULL};
-  dk_container_list *cl = NULL;
-  dk_network_list *nl = NULL;
-  size_t n = 0;
-  if (dk_container_list_by_label(&cl, dk, true, labels) == 0)
-    n += cl->count;
-  if (dk_network_list_by_label(&nl, dk, labels) == 0)
-    n += nl->count;
-  dk_container_list_free(cl);
-  dk_network_list_free(nl);
-  return n;
-}
+static size_t leftovers(const char *host) { return bench_leftovers(dk, host); }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

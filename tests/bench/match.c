@@ -43,8 +43,8 @@
 #include "match/match.h"
 #include "match/match_limits.h"
 
-#define IMAGE "judger-test/busybox:1"
-#define TRIVIAL JD_SOURCE_DIR "/tests/judger/programs/trivial"
+#define IMAGE BENCH_IMAGE
+#define TRIVIAL BENCH_TRIVIAL
 
 static char host_id[64];
 static char state_dir[] = "/tmp/jdbench-state-XXXXXX";
@@ -52,61 +52,8 @@ static char out_dir[] = "/tmp/jdbench-out-XXXXXX";
 
 /* ---- floor --------------------------------------------------------------- */
 
-static int discard(void *ud, int stream, const char *data, size_t len) {
-  (void)ud, (void)stream, (void)data, (void)len;
-  return 0;
-}
-
 static int floor_run(dk_client *dk, int nplayers, long long *ttr, long long *ms) {
-  static int seq;
-  char net[128], name[160], bind[600];
-  snprintf(net, sizeof net, "jdbench-floor-%d-%d", (int)getpid(), seq++);
-  snprintf(bind, sizeof bind, "%s:/app:ro", TRIVIAL);
-  const char *binds[] = {bind, NULL};
-  static const char *const cmd[] = {"sh", "/app/main.sh", NULL};
-  dk_kv labels[] = {{"judger.bench", host_id}};
-  jd_match_limits lim;
-  jd_match_limits_default(&lim);
-  char *ids[1 + 16] = {0};
-  int n = 1 + nplayers, rc = 0;
-  int64_t t0 = dk_now_ms();
-  char *net_id = NULL;
-  dk_kv opts[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
-  dk_network_config nc = {
-      .internal = true, .labels = labels, .nlabels = 1, .options = opts, .noptions = 1};
-  if ((rc = dk_network_create(&net_id, dk, net, &nc)))
-    goto done;
-  for (int i = 0; i < n; i++) {
-    dk_container_config cc = {
-        .image = IMAGE, .cmd = cmd, .labels = labels, .nlabels = 1, .user = "65534:65534"};
-    jd_limits_store st;
-    jd_limits_host_config(&cc.host, &st, i ? &lim.player : &lim.game_logic, net);
-    cc.host.binds = binds;
-    const char *alias[] = {i ? "p" : "game", NULL};
-    cc.aliases = alias;
-    snprintf(name, sizeof name, "%s-%d", net, i);
-    if ((rc = dk_container_create(&ids[i], dk, name, &cc)) || (rc = dk_container_start(dk, ids[i])))
-      goto done;
-  }
-  for (int i = 0; i < n; i++) {
-    int64_t code;
-    if ((rc = dk_container_wait(&code, dk, ids[i], NULL, NULL)))
-      goto done;
-  }
-  dk_logs_opts lo = {.follow = false};
-  for (int i = 0; i < n; i++)
-    if ((rc = dk_container_logs(dk, ids[i], &lo, discard, NULL, NULL)))
-      goto done;
-  *ttr = dk_now_ms() - t0;
-done:
-  for (int i = 0; i < n; i++)
-    if (ids[i])
-      dk_container_remove(dk, ids[i], true, true), free(ids[i]);
-  if (net_id)
-    dk_network_remove(dk, net_id);
-  free(net_id);
-  *ms = dk_now_ms() - t0;
-  return rc;
+  return bench_floor_run(dk, nplayers, host_id, ttr, ms);
 }
 
 /* ---- processes ------------------------------------------------------------ */
@@ -186,25 +133,7 @@ static int dockerpy_run(int nplayers, long long *ttr, long long *wall) {
 /* ---- specs ----------------------------------------------------------------- */
 
 static char *spec_json(int nplayers, const char *limits) {
-  char players[4096] = "", plan[64] = "";
-  for (int i = 0; i < nplayers; i++) {
-    char one[512];
-    snprintf(one, sizeof one,
-             "%s{\"id\":\"t%d\",\"image\":\"" IMAGE "\",\"dir\":\"" TRIVIAL
-             "\",\"cmd\":[\"sh\",\"/app/main.sh\"]}",
-             i ? "," : "", i);
-    strcat(players, one);
-    snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s%d", i ? " " : "", i);
-  }
-  char *s = NULL;
-  if (asprintf(&s,
-               "{\"id\":\"bench%d\",\"game_logic\":{\"id\":\"game\",\"image\":\"" IMAGE
-               "\",\"dir\":\"" JD_SOURCE_DIR "/tests/judger/programs/game\","
-               "\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[%s],%s"
-               "\"config\":{\"mode\":\"bench\",\"plan\":\"%s\"}}",
-               nplayers, players, limits, plan) < 0)
-    return NULL;
-  return s;
+  return bench_trivial_spec(nplayers, limits);
 }
 
 static int write_spec(char *path, size_t cap, const char *name, int nplayers, const char *limits) {

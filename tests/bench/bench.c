@@ -1,0 +1,227 @@
+/* The code the benchmarks share (see bench.h): the floor of a trivial
+ * match, its spec, and a daemon started, fed and read. Linked into every
+ * bench_* program (tests/CMakeLists.txt). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "daemon_proc.h"
+#include "http_client.h"
+#include "match/match_limits.h"
+#include "support.h"
+
+/* ---- the floor ---------------------------------------------------------------- */
+
+static int discard(void *ud, int stream, const char *data, size_t len) {
+  (void)ud, (void)stream, (void)data, (void)len;
+  return 0;
+}
+
+int bench_floor_run(dk_client *dk, int nplayers, const char *label, long long *ttr,
+                    long long *wall) {
+  static int seq;
+  char net[128], name[160], bind[600];
+  snprintf(net, sizeof net, "jdbench-floor-%d-%d", (int)getpid(),
+           __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+  snprintf(bind, sizeof bind, "%s:/app:ro", BENCH_TRIVIAL);
+  const char *binds[] = {bind, NULL};
+  static const char *const cmd[] = {"sh", "/app/main.sh", NULL};
+  dk_kv labels[] = {{"judger.bench", label}};
+  jd_match_limits lim;
+  jd_match_limits_default(&lim);
+  char *ids[1 + BENCH_FLOOR_MAX_PLAYERS] = {0};
+  int n = 1 + (nplayers < BENCH_FLOOR_MAX_PLAYERS ? nplayers : BENCH_FLOOR_MAX_PLAYERS), rc = 0;
+  int64_t t0 = dk_now_ms();
+  char *net_id = NULL;
+  dk_kv opts[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
+  dk_network_config nc = {
+      .internal = true, .labels = labels, .nlabels = 1, .options = opts, .noptions = 1};
+  if ((rc = dk_network_create(&net_id, dk, net, &nc)))
+    goto done;
+  for (int i = 0; i < n; i++) {
+    dk_container_config cc = {
+        .image = BENCH_IMAGE, .cmd = cmd, .labels = labels, .nlabels = 1, .user = "65534:65534"};
+    jd_limits_store st;
+    jd_limits_host_config(&cc.host, &st, i ? &lim.player : &lim.game_logic, net);
+    cc.host.binds = binds;
+    const char *alias[] = {i ? "p" : "game", NULL};
+    cc.aliases = alias;
+    snprintf(name, sizeof name, "%s-%d", net, i);
+    if ((rc = dk_container_create(&ids[i], dk, name, &cc)) || (rc = dk_container_start(dk, ids[i])))
+      goto done;
+  }
+  for (int i = 0; i < n; i++) {
+    int64_t code;
+    if ((rc = dk_container_wait(&code, dk, ids[i], NULL, NULL)))
+      goto done;
+  }
+  dk_logs_opts lo = {.follow = false};
+  for (int i = 0; i < n; i++)
+    if ((rc = dk_container_logs(dk, ids[i], &lo, discard, NULL, NULL)))
+      goto done;
+  *ttr = dk_now_ms() - t0;
+done:
+  for (int i = 0; i < n; i++)
+    if (ids[i])
+      dk_container_remove(dk, ids[i], true, true), free(ids[i]);
+  if (net_id)
+    dk_network_remove(dk, net_id);
+  free(net_id);
+  *wall = dk_now_ms() - t0;
+  return rc;
+}
+
+char *bench_trivial_spec(int nplayers, const char *limits) {
+  char players[8192] = "", plan[128] = "";
+  for (int i = 0; i < nplayers; i++) {
+    char one[512];
+    snprintf(one, sizeof one,
+             "%s{\"id\":\"t%d\",\"image\":\"" BENCH_IMAGE "\",\"dir\":\"" BENCH_TRIVIAL
+             "\",\"cmd\":[\"sh\",\"/app/main.sh\"]}",
+             i ? "," : "", i);
+    strncat(players, one, sizeof players - strlen(players) - 1);
+    snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s%d", i ? " " : "", i);
+  }
+  char *s = NULL;
+  if (asprintf(&s,
+               "{\"id\":\"bench%d\",\"game_logic\":{\"id\":\"game\",\"image\":\"" BENCH_IMAGE
+               "\",\"dir\":\"" JD_SOURCE_DIR "/tests/judger/programs/game\","
+               "\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[%s],%s"
+               "\"config\":{\"mode\":\"bench\",\"plan\":\"%s\"}}",
+               nplayers, players, limits, plan) < 0)
+    return NULL;
+  return s;
+}
+
+/* ---- a daemon ------------------------------------------------------------------- */
+
+pid_t bench_daemon_spawn(const char *bin, const char *redis_url, const char *host,
+                         const char *state, int slots, const char *extra) {
+  char *cmd = NULL;
+  if (asprintf(&cmd,
+               "exec %s daemon --redis %s --host-id %s --state-dir %s --slots %d "
+               "--lease-ms 5000 --log-level warn %s 2>>%s/daemon.log",
+               bin, redis_url, host, state, slots, extra ? extra : "", state) < 0)
+    exit(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("JUDGER_CONFIG", "", 1);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  if (pid < 0)
+    exit(1);
+  return pid;
+}
+
+void bench_wait_host(jd_queue *q, const char *host) {
+  for (int i = 0; i < 3000; i++) {
+    redisReply *rep = NULL;
+    if (jd_redis_command(&rep, jd_queue_redis(q), "EXISTS judger:host:%s", host) == 0) {
+      long long n = rep->integer;
+      freeReplyObject(rep);
+      if (n)
+        return;
+    }
+    usleep(10000);
+  }
+  fprintf(stderr, "daemon %s never registered\n", host);
+  exit(1);
+}
+
+void bench_submit_match(jd_queue *q, const char *id, int turns) {
+  char *json = t_game_match_json(id, turns);
+  if (!json || jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
+    fprintf(stderr, "submit: %s\n", json ? jd_queue_error(q) : "out of memory");
+    exit(1);
+  }
+  free(json);
+}
+
+void bench_wait_result(jd_queue *q, const char *id) {
+  for (int i = 0; i < 6000; i++) {
+    char *r = NULL;
+    if (jd_queue_get_result(&r, q, id) == 0 && r) {
+      free(r);
+      return;
+    }
+    usleep(10000);
+  }
+  fprintf(stderr, "no result for %s\n", id);
+  exit(1);
+}
+
+size_t bench_leftovers(dk_client *dk, const char *host) {
+  char l[160];
+  snprintf(l, sizeof l, "judger.host=%s", host);
+  const char *labels[] = {l, NULL};
+  dk_container_list *cl = NULL;
+  dk_network_list *nl = NULL;
+  size_t n = 0;
+  if (dk_container_list_by_label(&cl, dk, true, labels) == 0)
+    n += cl->count;
+  if (dk_network_list_by_label(&nl, dk, labels) == 0)
+    n += nl->count;
+  dk_container_list_free(cl);
+  dk_network_list_free(nl);
+  return n;
+}
+
+int bench_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
+}
+
+int bench_engine_requests(dk_call_counts *out, int port) {
+  memset(out, 0, sizeof *out);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+  t_http_answer a;
+  if (t_http(&a, "GET", url) || a.status != 200) {
+    dk_buf_free(&a.body);
+    return -1;
+  }
+  int found = 0;
+  for (int k = 0; a.body.data && k < DK_CALL_KIND_COUNT; k++) {
+    char key[96];
+    snprintf(key, sizeof key, "judger_engine_requests_total{kind=\"%s\"} ",
+             dk_call_kind_name((dk_call_kind)k));
+    const char *p = strstr(a.body.data, key);
+    if (p) {
+      out->n[k] = strtoull(p + strlen(key), NULL, 10);
+      found++;
+    }
+  }
+  dk_buf_free(&a.body);
+  return found ? 0 : -1;
+}
+
+void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after, int matches) {
+  if (matches < 1)
+    return;
+  double total = (double)(dk_call_counts_total(after) - dk_call_counts_total(before)) / matches;
+  printf("  engine calls per match: %.1f (", total);
+  const char *sep = "";
+  for (int k = 0; k < DK_CALL_KIND_COUNT; k++) {
+    double n = (double)(after->n[k] - before->n[k]) / matches;
+    if (n > 0.05) {
+      printf("%s%s %.1f", sep, dk_call_kind_name((dk_call_kind)k), n);
+      sep = ", ";
+    }
+  }
+  printf(")\n");
+}
