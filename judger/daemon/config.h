@@ -49,6 +49,8 @@
   XX(stall_ms, MS, stall_ms, 0, 86400000, "0", D, D,                                               \
      "a task that reports nothing this long is ended (0 = never)")                                 \
   XX(block_ms, MS, block_ms, 10, 60000, "2s", D, D, "longest blocking read")                       \
+  XX(lookahead, BOOL, lookahead, 0, 0, "true", D, D,                                               \
+     "while every slot is busy, read the next entry and build its images ahead")                   \
   XX(max_attempts, INT, max_attempts, 1, 100, "3", D, D,                                           \
      "attempts before a task goes to the dead letters")                                            \
   XX(upload_retries, INT, upload_retries, 1, 100, "5", D, D, "tries per artifact upload")          \
@@ -141,6 +143,7 @@ typedef struct jd_config {
   int64_t grace_ms;   /* SIGTERM: time running tasks get to finish */
   int64_t stall_ms;   /* no progress for this long ends a match; 0 = never */
   int64_t block_ms;   /* longest blocking read */
+  bool lookahead;     /* prepare the next entry while every slot is busy */
   int max_attempts;   /* attempts before a task goes to the dead letters */
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;

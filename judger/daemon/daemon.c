@@ -174,6 +174,7 @@ void jd_daemon_stats_get(jd_daemon *d, jd_daemon_stats *out) {
 static void drain(jd_daemon *d) {
   jd_reader_release_backlog(d);
   pthread_mutex_lock(&d->mu);
+  jd_lookahead_stop_locked(d); /* a build in flight for a running task stops too */
   if (d->busy)
     jd_log(JD_LOG_INFO, "daemon.drain", "%d running tasks get %lld ms to finish", d->busy,
            (long long)(d->stop_deadline_ms - jd_mono_ms()));
@@ -251,6 +252,8 @@ static void start_threads(jd_daemon *d) {
       d->slots[i].started = true;
   }
   jd_teardowns_start(d);
+  if (jd_lookahead_on(d))
+    d->la.started = pthread_create(&d->la.th, NULL, jd_lookahead_main, d) == 0;
   d->keeper_started = pthread_create(&d->keeper, NULL, jd_keeper_main, d) == 0;
   d->guard_started = pthread_create(&d->guard_th, NULL, jd_guard_main, d) == 0;
   if (d->ctx && dk_cancel_new(&d->sweeper_cancel) == 0)
@@ -265,6 +268,8 @@ static void join_threads(jd_daemon *d) {
     if (d->slots[i].started)
       pthread_join(d->slots[i].th, NULL);
   jd_teardowns_join(d);
+  if (d->la.started)
+    pthread_join(d->la.th, NULL);
   if (d->keeper_started)
     pthread_join(d->keeper, NULL);
   if (d->sweeper_started)

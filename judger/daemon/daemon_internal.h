@@ -31,6 +31,19 @@
 
 typedef struct jd_teardown_rec jd_teardown_rec;
 
+/* The look-ahead (lookahead.c): while every slot is busy, the entry the
+ * next free slot will take is prepared (its programs' images, ready
+ * networks in the stock); nothing an entry owns is made. Under d->mu. */
+typedef struct jd_lookahead {
+  pthread_t th;
+  bool started, exit;
+  bool active;       /* a preparation is in flight for `id` */
+  bool fate_pending; /* `id` is still waiting here: used or wasted is to come */
+  jd_priority prio;
+  char id[48];       /* the entry looked at last (never twice) */
+  dk_cancel *cancel; /* fired when the entry leaves for elsewhere, or at stop */
+} jd_lookahead;
+
 /* One worker thread and the task it runs. */
 typedef struct jd_slot {
   int index;
@@ -92,6 +105,7 @@ struct jd_daemon {
   bool td_exit;
   pthread_t *td_th;
   int ntd_started;
+  jd_lookahead la;
   jd_daemon_stats st;
   /* Metrics (daemon_metrics.h): NULL when --metrics-listen is unset. The
    * set has its own lock; it is fed, never read, by the daemon. */
@@ -176,6 +190,20 @@ void jd_guard_check(jd_daemon *d);
 void *jd_guard_main(void *daemon);
 /* True while a pause is in force: no entry is read or started. d->mu held. */
 bool jd_paused_locked(const jd_daemon *d);
+
+/* ---- lookahead.c ---------------------------------------------------------- */
+
+/* Whether this daemon looks ahead (the `lookahead` setting, with an
+ * engine): the reader then reads one entry more than its free slots. */
+bool jd_lookahead_on(const jd_daemon *d);
+void *jd_lookahead_main(void *daemon);
+/* Entry e left the backlog: taken by a slot of this daemon (here), or gone
+ * (another host has it, withdrawn, given back): a preparation of it in
+ * flight is cancelled. d->mu held. */
+void jd_lookahead_left_locked(jd_daemon *d, const jd_entry *e, bool here);
+/* The stop: the preparation in flight is cancelled and the thread told to
+ * exit (joined by the caller after the workers). d->mu held. */
+void jd_lookahead_stop_locked(jd_daemon *d);
 
 /* ---- teardown.c ---------------------------------------------------------- */
 

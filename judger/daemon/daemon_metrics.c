@@ -18,6 +18,12 @@ static const char *const end_names[] = {
 #undef JD_TASK_END_NAME
 };
 
+static const char *const lookahead_names[] = {
+#define JD_LOOKAHEAD_NAME(code, name, text) name,
+    JD_LOOKAHEAD_MAP(JD_LOOKAHEAD_NAME)
+#undef JD_LOOKAHEAD_NAME
+};
+
 /* One per JD_PAUSE_MAP entry, in its order (guard.h). */
 static const char *const pause_labels[] = {"engine_unreachable", "disk_low"};
 _Static_assert(sizeof pause_labels / sizeof pause_labels[0] == JD_PAUSE_COUNT,
@@ -34,6 +40,10 @@ const char *jd_task_end_name(jd_task_end e) {
 /* The first entries of the end list are the statuses, in their order. */
 jd_task_end jd_task_end_of_status(jd_task_status s) {
   return (unsigned)s < JD_TASK_STATUS_COUNT ? (jd_task_end)s : JD_TASK_END_ERROR;
+}
+
+const char *jd_lookahead_event_name(jd_lookahead_event e) {
+  return (unsigned)e < JD_LOOKAHEAD_COUNT ? lookahead_names[e] : "?";
 }
 
 const char *jd_pause_label(jd_pause p) {
@@ -74,6 +84,7 @@ struct jd_dmetrics {
   jd_metrics *reg;
   jd_metric *build_info, *slots, *busy, *tasks, *phase, *verdicts, *engine_errors;
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
+  jd_metric *lookahead;
 };
 
 jd_metrics *jd_dmetrics_registry(jd_dmetrics *m) { return m ? m->reg : NULL; }
@@ -113,6 +124,10 @@ static int add_families(jd_dmetrics *m) {
                      "Entries of this host another host took over (its lease ran out here).")},
       {&m->paused,
        DEF(GAUGE, "judger_paused", "1 while the daemon takes no tasks for this reason.", "reason")},
+      {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
+                          "Look-aheads (a waiting entry prepared while every slot is busy), by "
+                          "what became of them.",
+                          "event")},
   };
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
     if (defs[i].def.type == JD_METRIC_HISTOGRAM) {
@@ -150,6 +165,9 @@ static int add_series(jd_dmetrics *m, int slots) {
   rc |= jd_metric_add(m->lost, NULL, 0);
   for (int r = 0; r < JD_PAUSE_COUNT; r++)
     rc |= jd_metric_set(m->paused, (const char *[]){jd_pause_label((jd_pause)r)}, 0);
+  for (int e = 0; e < JD_LOOKAHEAD_COUNT; e++)
+    rc |= jd_metric_add(m->lookahead,
+                        (const char *[]){jd_lookahead_event_name((jd_lookahead_event)e)}, 0);
   return rc ? -1 : 0;
 }
 
@@ -226,6 +244,11 @@ void jd_dmetrics_lease_lost(jd_dmetrics *m, unsigned n) {
 void jd_dmetrics_paused(jd_dmetrics *m, jd_pause r, bool paused) {
   if (m)
     jd_metric_set(m->paused, (const char *[]){jd_pause_label(r)}, paused);
+}
+
+void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e) {
+  if (m)
+    jd_metric_add(m->lookahead, (const char *[]){jd_lookahead_event_name(e)}, 1);
 }
 
 static const char *find_word(const char *const *words, size_t n, const char *s, size_t len) {

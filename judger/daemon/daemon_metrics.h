@@ -57,6 +57,22 @@ jd_task_end jd_task_end_of_status(jd_task_status s);
  * in Prometheus' style ("engine_unreachable", "disk_low"). */
 const char *jd_pause_label(jd_pause p);
 
+/* What became of look-aheads (judger_lookahead_total{event}, lookahead.c). */
+#define JD_LOOKAHEAD_MAP(XX)                                                                       \
+  XX(STARTED, "started", "a waiting entry's preparation began")                                    \
+  XX(DONE, "done", "its programs' images (and stock networks) were ready before anything came")    \
+  XX(USED, "used", "a slot of this host took the entry it prepared")                               \
+  XX(WASTED, "wasted", "the entry went elsewhere, was withdrawn or given back (pause, stop)")
+
+typedef enum jd_lookahead_event {
+#define JD_LOOKAHEAD_ENUM(code, name, text) JD_LOOKAHEAD_##code,
+  JD_LOOKAHEAD_MAP(JD_LOOKAHEAD_ENUM)
+#undef JD_LOOKAHEAD_ENUM
+      JD_LOOKAHEAD_COUNT
+} jd_lookahead_event;
+
+const char *jd_lookahead_event_name(jd_lookahead_event e);
+
 typedef struct jd_dmetrics jd_dmetrics;
 
 /* The families, with every closed-set series made at 0 (so rate() and
@@ -78,6 +94,7 @@ void jd_dmetrics_lease_renewals(jd_dmetrics *m, unsigned n);
 void jd_dmetrics_lease_takeovers(jd_dmetrics *m, unsigned n);
 void jd_dmetrics_lease_lost(jd_dmetrics *m, unsigned n);
 void jd_dmetrics_paused(jd_dmetrics *m, jd_pause p, bool paused);
+void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e);
 
 /* An engine call that failed on the engine's side (unreachable, 5xx,
  * protocol): counted under a bounded name made from method and path

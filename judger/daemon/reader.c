@@ -115,6 +115,8 @@ void jd_reader_release_backlog(jd_daemon *d) {
   pthread_mutex_lock(&d->mu);
   l = d->backlog;
   memset(&d->backlog, 0, sizeof d->backlog);
+  for (size_t i = 0; i < l.count; i++)
+    jd_lookahead_left_locked(d, &l.items[i], false);
   pthread_mutex_unlock(&d->mu);
   for (size_t i = 0; i < l.count; i++)
     if (jd_queue_release(d->rq, l.items[i].prio, l.items[i].id) == 0)
@@ -123,14 +125,20 @@ void jd_reader_release_backlog(jd_daemon *d) {
   jd_entry_list_clear(&l);
 }
 
-/* Whether the reader has nothing to do: every slot is taken, or a pause
- * (guard.h) is in force and nothing read is left to give back. */
+/* The entries the reader may hold: one a slot, and with the look-ahead
+ * one more, the next one, which waits (and is prepared) while every slot
+ * is busy. */
+static int intake_locked(const jd_daemon *d) { return d->nslots + (jd_lookahead_on(d) ? 1 : 0); }
+
+/* Whether the reader has nothing to do: every slot is taken (and the next
+ * entry waits, with the look-ahead), or a pause (guard.h) is in force and
+ * nothing read is left to give back. */
 static bool reader_waits_locked(const jd_daemon *d) {
   if (d->stopping)
     return false;
   if (jd_paused_locked(d))
     return d->backlog.count == 0;
-  return d->busy + (int)d->backlog.count >= d->nslots;
+  return d->busy + (int)d->backlog.count >= intake_locked(d);
 }
 
 /* Paused, the reader reads nothing and gives back what was read but not
@@ -143,7 +151,7 @@ void jd_reader_loop(jd_daemon *d) {
     while (reader_waits_locked(d))
       pthread_cond_wait(&d->cv, &d->mu);
     bool stop = d->stopping, give_back = jd_paused_locked(d) && d->backlog.count;
-    size_t free_slots = (size_t)(d->nslots - d->busy - (int)d->backlog.count);
+    size_t free_slots = (size_t)(intake_locked(d) - d->busy - (int)d->backlog.count);
     pthread_mutex_unlock(&d->mu);
     if (stop)
       break;

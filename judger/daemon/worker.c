@@ -249,9 +249,11 @@ void *jd_worker_main(void *arg) {
     if (d->workers_exit)
       break;
     jd_entry_list_take(&d->backlog, best_index(&d->backlog), &s->entry);
+    jd_lookahead_left_locked(d, &s->entry, true);
     s->busy = true;
     d->busy++;
     jd_dmetrics_busy(d->metrics, d->busy);
+    pthread_cond_broadcast(&d->cv); /* every slot busy: the look-ahead may begin */
     s->taken_unix_ms = jd_unix_ms();
     s->has_kind = false;
     pthread_mutex_unlock(&d->mu);

@@ -75,4 +75,17 @@ int jd_match_run_detached(jd_match_result **out, jd_match_pending **pending, jd_
  * serving; -1 when the match never served), -1 for NULL. */
 int64_t jd_match_teardown(jd_match_pending *p);
 
+/* The programs of spec made ready the way a match's preparation makes
+ * them (jd_build_run: a cache hit is a check, a miss a build with the
+ * build's own limits), one after another, for a caller preparing a match
+ * ahead of its run (the daemon's look-ahead): no match is made, no event
+ * sent, nothing kept. labels (nlabels of them) go on what the builds
+ * create; cancel (may be NULL) stops a build in flight. *built counts the
+ * programs that were not in the cache. 0 when every program is ready or
+ * failed by its own fault (the match reports that when it runs); -1 when
+ * cancelled or for a system fault, with why in err. */
+int jd_match_build_programs(size_t *built, jd_ctx *ctx, const jd_match_spec *spec,
+                            const dk_kv *labels, size_t nlabels, dk_cancel *cancel, char *err,
+                            size_t errlen);
+
 #endif

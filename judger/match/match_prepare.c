@@ -277,3 +277,53 @@ done:
   pthread_mutex_destroy(&set.mu);
   return rc;
 }
+
+/* One program built ahead: 0 (ready, or its own fault), -1 cancelled or a
+ * system fault. */
+static int build_ahead(size_t *built, jd_ctx *ctx, const jd_match_program *p, jd_domain domain,
+                       const dk_kv *labels, size_t nlabels, dk_cancel *cancel, char *err,
+                       size_t errlen) {
+  if (p->image)
+    return 0;
+  if (cancel && dk_cancel_fired(cancel))
+    return jd_fail(err, errlen, "cancelled");
+  jd_build_request req = {.ref = {.domain = domain,
+                                  .id = p->id,
+                                  .dir = p->dir,
+                                  .git_url = p->git_url,
+                                  .git_ref = p->git_ref,
+                                  .tar_url = p->tar_url},
+                          .ops = JD_BUILD_OP_ALL,
+                          .labels = labels,
+                          .nlabels = nlabels,
+                          .cancel = cancel};
+  jd_build_result *b = NULL;
+  if (jd_build_run(&b, ctx, &req) || !b) {
+    jd_build_result_free(b);
+    return jd_fail(err, errlen, "out of memory");
+  }
+  int rc = 0;
+  if (cancel && dk_cancel_fired(cancel))
+    rc = jd_fail(err, errlen, "cancelled");
+  else if (b->exit_code == 3)
+    rc = jd_fail(err, errlen, "%s %s: %s", jd_domain_name(domain), p->id,
+                 b->message ? b->message : "build failed");
+  else if (b->exit_code == 0 && !b->run.cached)
+    (*built)++;
+  jd_build_result_free(b);
+  return rc;
+}
+
+int jd_match_build_programs(size_t *built, jd_ctx *ctx, const jd_match_spec *spec,
+                            const dk_kv *labels, size_t nlabels, dk_cancel *cancel, char *err,
+                            size_t errlen) {
+  *built = 0;
+  if (build_ahead(built, ctx, &spec->game_logic, JD_DOMAIN_GAME_LOGIC, labels, nlabels, cancel, err,
+                  errlen))
+    return -1;
+  for (size_t i = 0; i < spec->nplayers; i++)
+    if (first_same(spec, i) == i && build_ahead(built, ctx, &spec->players[i], JD_DOMAIN_AI, labels,
+                                                nlabels, cancel, err, errlen))
+      return -1;
+  return 0;
+}
