@@ -12,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "daemon/executor.h"
 #include "match/net_pool.h"
+#include "match/net_stock.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger daemon [--config FILE] [--redis URL] [--slots N] [--host-id ID]\n"
@@ -82,6 +83,22 @@ static int parse_args(jd_cli *cli, int *code) {
   return 0;
 }
 
+/* The host's stock of ready networks for keep networks (NULL when keep is
+ * 0 or it cannot be made: every match makes its own), after what earlier
+ * runs left in it is reconciled to keep (0: every free one removed). */
+static jd_net_stock *net_stock_start(const jd_ctx *ctx, size_t keep) {
+  size_t removed = 0;
+  char why[256];
+  if (jd_net_stock_reconcile(&removed, ctx, keep, why, sizeof why))
+    jd_log(JD_LOG_WARN, "daemon.net_stock", "reconciling the stock of networks: %s", why);
+  else if (removed)
+    jd_log(JD_LOG_INFO, "daemon.net_stock", "%zu stock network(s) removed", removed);
+  jd_net_stock *s = NULL;
+  if (keep && jd_net_stock_new(&s, ctx, keep, why, sizeof why))
+    jd_log(JD_LOG_WARN, "daemon.net_stock", "no stock of networks: %s", why);
+  return s;
+}
+
 /* Runs the daemon on the engine of the environment until a signal stops
  * it; returns the exit code. */
 static int serve(jd_config *cfg, sigctx *sc) {
@@ -90,6 +107,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
   jd_daemon *d = NULL;
   pthread_t sigth;
   bool sig_started = false;
+  jd_net_stock *stock = NULL;
   jd_net_pool pool;
   char why[128];
   if (jd_net_pool_parse(&pool, cfg->net_pool, why, sizeof why)) {
@@ -111,6 +129,8 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .build_allow = cfg->build_allow,
                 .debian_mirror = cfg->debian_mirror};
   jd_config_policy(&ctx.policy, cfg);
+  stock = net_stock_start(&ctx, (size_t)cfg->net_stock);
+  ctx.net_stock = stock;
   jd_settings_git_hook(NULL);
   jd_executor ex;
   jd_executor_real(&ex, &ctx);
@@ -141,6 +161,7 @@ cleanup:
     pthread_join(sigth, NULL);
   }
   jd_daemon_free(d);
+  jd_net_stock_free(stock);
   dk_client_free(dk);
   return code;
 }

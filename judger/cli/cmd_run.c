@@ -63,6 +63,7 @@
 #include "match/match.h"
 #include "match/match_policy.h"
 #include "match/net_pool.h"
+#include "match/net_stock.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -101,6 +102,7 @@ typedef struct run_opts {
   const char *spec_path, *out_dir;
   jd_cli cli; /* --config, --host-id, --state-dir, --net-pool... */
   bool json, quiet, wait_teardown;
+  size_t net_stock; /* the net_stock setting: networks kept ready (0 = off) */
 } run_opts;
 
 /* ---- signals: a thread waits for them and fires the match's cancel ------- */
@@ -377,16 +379,24 @@ typedef struct run_state {
   bool sig_started;
   jd_run_owner run;
   jd_match_result *res;
+  jd_net_stock *stock; /* ctx->net_stock while the match runs */
 } run_state;
 
 /* The engine client, the run file and the signal thread. 0, or -1 after
  * saying why on stderr. */
-static int run_begin(run_state *st, jd_ctx *ctx, const jd_match_spec *spec) {
+static int run_begin(run_state *st, jd_ctx *ctx, const jd_match_spec *spec, size_t net_stock) {
   if (dk_client_new(&st->dk, NULL) || dk_cancel_new(&st->cancel)) {
     fprintf(stderr, "judger run: cannot set up the engine client\n");
     return -1;
   }
   ctx->dk = st->dk;
+  /* The host's stock of ready networks, made here, in the process that
+   * runs the match and its teardown (after the fork). Without it every
+   * network is made and removed as before. */
+  char why[256];
+  if (net_stock && jd_net_stock_new(&st->stock, ctx, net_stock, why, sizeof why))
+    jd_log(JD_LOG_WARN, "run.net_stock", "no stock of networks: %s", why);
+  ctx->net_stock = st->stock;
   /* The run, held before anything is made and until all of it is removed:
    * no judger's sweep on this state dir takes the match's containers,
    * networks, builds or work dir meanwhile (common/run_owner.h). */
@@ -410,7 +420,7 @@ static int run_match(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec, 
   run_state st = {.run = JD_RUN_OWNER_NONE};
   jd_match_pending *pending = NULL;
   int exit_code = JD_EXIT_SYSTEM;
-  if (run_begin(&st, ctx, spec))
+  if (run_begin(&st, ctx, spec, o->net_stock))
     goto cleanup;
   progress pr = {.json = o->json};
   jd_match_hooks hooks = {
@@ -436,6 +446,9 @@ cleanup:
   sig_watch_stop(&st.sig_started, st.sig_thread);
   if (st.sw.got)
     exit_code = JD_EXIT_SYSTEM;
+  /* Every lease went back in the teardown; the idle networks stay. */
+  jd_net_stock_free(st.stock);
+  ctx->net_stock = NULL;
   jd_run_owner_release(&st.run);
   jd_match_result_free(st.res);
   dk_cancel_free(st.cancel);
@@ -537,8 +550,10 @@ int jd_cmd_run(int argc, char **argv) {
   jd_match_spec *spec = NULL;
   jd_config settings = {0};
   jd_ctx ctx = {0};
-  if (!load_spec(&spec, o.spec_path) && !load_settings(&settings, &ctx, &o, spec))
+  if (!load_spec(&spec, o.spec_path) && !load_settings(&settings, &ctx, &o, spec)) {
+    o.net_stock = (size_t)settings.net_stock;
     exit_code = o.wait_teardown ? run_match(&o, &ctx, spec, -1) : run_forked(&o, &ctx, spec);
+  }
   jd_match_spec_free(spec);
   jd_config_clear(&settings);
   jd_cli_free(&o.cli);

@@ -18,6 +18,7 @@
 #include "common/context.h"
 #include "common/log.h"
 #include "common/policy.h"
+#include "match/net_stock.h"
 #include "queue/queue.h"
 
 /* Every setting: XX(key, kind, field, lo, hi, default, used_by, flag_of, help)
@@ -71,6 +72,8 @@
      "CIDR the match networks are carved from (\"\" = the engine's pools)")                        \
   XX(build_jobs, INT, build_jobs, 0, 17, "0", DR, DR,                                              \
      "program builds a match runs at once (0 = the CPUs, at most 4)")                              \
+  XX(net_stock, INT, net_stock, 0, JD_NET_STOCK_MAX, "32", DR, DR,                                 \
+     "match networks kept ready on this host between matches (0 = none)")                          \
   XX(disk_low, SIZE, disk_low, 0, (int64_t)1 << 50, "1g", D, D,                                    \
      "fewer free bytes on a watched disk pause the daemon")                                        \
   XX(disk_high, SIZE, disk_high, 0, (int64_t)1 << 50, "2g", D, D,                                  \
@@ -157,6 +160,7 @@ typedef struct jd_config {
   char *log_level;         /* debug, info, warn, error */
   char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
   int build_jobs;          /* a match's program builds at once; 0 = CPUs, at most 4 */
+  int net_stock;           /* networks kept ready between matches (match/net_stock.h) */
   bool log_json;           /* one JSON object per log line */
   /* The host guard (guard.h): under disk_low free bytes or disk_low_inodes
    * percent free inodes no task is taken and space is reclaimed, until
