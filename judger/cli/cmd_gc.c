@@ -1,7 +1,8 @@
 /* judger gc — removes old environment images (per program and op: keeps the
  * current ":latest" one and the N most recent; never an image a container
- * uses), the step images failed builds left (when no build runs), and
- * artifacts cache entries and git mirrors unused for a while. */
+ * uses), the step images failed builds left (when no build runs),
+ * artifacts cache entries and git mirrors unused for a while, and the idle
+ * networks of the host's stock (match/net_stock.h; never a leased one). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,15 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
+#include "match/net_stock.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: judger gc [--images] [--artifacts] [--git] [options]\n"
+  fprintf(f, "usage: judger gc [--images] [--artifacts] [--git] [--networks] [options]\n"
              "  --images             old environment images, failed builds' step images\n"
              "                       (default: every part)\n"
              "  --artifacts          artifacts cache entries\n"
              "  --git                git mirrors\n"
+             "  --networks           the idle networks of this host's stock (net_stock)\n"
              "  --domain D, --id ID  only this program's images\n"
              "  --keep N             keep N recent images besides the current one (default 2)\n"
              "  --max-age DAYS       artifacts and git mirrors unused this long go (default "
@@ -45,16 +48,17 @@ static json_object *strv_json(char **v) {
 
 /* What the command line asks for. */
 typedef struct gc_cmd {
-  bool images, artifacts, git, json, purge;
+  bool images, artifacts, git, networks, json, purge;
   jd_image_gc_opts go;
   double max_age_days;
-  jd_cli cli; /* --config, --state-dir (gc uses no host id) */
+  jd_cli cli; /* --config, --state-dir, --host-id (the stock's networks) */
 } gc_cmd;
 
 enum {
   OPT_IMAGES = 256,
   OPT_ARTIFACTS,
   OPT_GIT,
+  OPT_NETWORKS,
   OPT_DOMAIN,
   OPT_ID,
   OPT_KEEP,
@@ -67,6 +71,7 @@ enum {
 static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES},
                                         {"artifacts", no_argument, NULL, OPT_ARTIFACTS},
                                         {"git", no_argument, NULL, OPT_GIT},
+                                        {"networks", no_argument, NULL, OPT_NETWORKS},
                                         {"domain", required_argument, NULL, OPT_DOMAIN},
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
@@ -138,6 +143,9 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
       break;
     case OPT_GIT:
       cmd->git = true;
+      break;
+    case OPT_NETWORKS:
+      cmd->networks = true;
       break;
     case OPT_DRY:
       cmd->go.dry_run = true;
@@ -293,12 +301,34 @@ static int gc_git(const gc_cmd *cmd, const char *state_dir, json_object *o) {
   return exit_code;
 }
 
+/* Every idle network of the host's stock (a leased one's lock is held:
+ * kept); a dry run removes none. */
+static int gc_networks(const gc_cmd *cmd, const jd_config *settings, json_object *o) {
+  jd_ctx ctx = {.state_dir = settings->state_dir, .host_id = settings->host_id};
+  size_t removed = 0;
+  char err[512];
+  int rc = cmd->go.dry_run ? 0 : client_new(&ctx, err, sizeof err);
+  if (!rc && !cmd->go.dry_run)
+    rc = jd_net_stock_reconcile(&removed, &ctx, 0, err, sizeof err);
+  dk_client_free(ctx.dk);
+  if (rc)
+    return engine_fault("networks", err);
+  if (cmd->json)
+    json_object_object_add(o, "networks_removed", json_object_new_int64((int64_t)removed));
+  else if (cmd->go.dry_run)
+    printf("networks: the stock's idle networks are kept in a dry run\n");
+  else
+    printf("networks: %zu idle stock network(s) removed\n", removed);
+  return JD_EXIT_OK;
+}
+
 /* The parts asked for, printed as asked; the exit code. */
-static int gc_parts(gc_cmd *cmd, const char *state_dir) {
+static int gc_parts(gc_cmd *cmd, const jd_config *settings) {
+  const char *state_dir = settings->state_dir;
   if (cmd->purge)
     return purge(cmd, state_dir);
-  if (!cmd->images && !cmd->artifacts && !cmd->git)
-    cmd->images = cmd->artifacts = cmd->git = true;
+  if (!cmd->images && !cmd->artifacts && !cmd->git && !cmd->networks)
+    cmd->images = cmd->artifacts = cmd->git = cmd->networks = true;
   int exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
   if (cmd->images && gc_images(cmd, state_dir, o) != JD_EXIT_OK)
@@ -306,6 +336,8 @@ static int gc_parts(gc_cmd *cmd, const char *state_dir) {
   if (cmd->artifacts && gc_artifacts(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd->git && gc_git(cmd, state_dir, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd->networks && gc_networks(cmd, settings, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd->json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -325,7 +357,7 @@ int jd_cmd_gc(int argc, char **argv) {
     exit_code = JD_EXIT_USAGE;
   }
   if (exit_code < 0)
-    exit_code = gc_parts(&cmd, settings.state_dir);
+    exit_code = gc_parts(&cmd, &settings);
   jd_config_clear(&settings);
   jd_cli_free(&cmd.cli);
   return exit_code;

@@ -37,7 +37,7 @@
   XX(prefix, STR, prefix, 0, 0, "judger", DQ, DQ, "Redis key prefix")                              \
   XX(group, STR, group, 0, 0, "judgers", DQ, D, "consumer group")                                  \
   XX(slots, INT, slots, 1, 256, "1", D, D, "tasks run at once")                                    \
-  XX(host_id, STR, host_id, 0, 0, NULL, DRB, DRB,                                                  \
+  XX(host_id, STR, host_id, 0, 0, NULL, DRBG, DRBG,                                                \
      "this host's label on what the judger makes, its consumer name (default: the host name)")     \
   XX(state_dir, STR, state_dir, 0, 0, JD_STATE_DIR_DEFAULT, DRBG, DRBG,                            \
      "caches, work directories, locks, spool")                                                     \

@@ -13,6 +13,7 @@
 #include "common/run_owner.h"
 #include "common/util.h"
 #include "daemon/reconcile.h"
+#include "match/net_stock.h"
 
 void jd_owned_free(char **v) {
   if (!v)
@@ -123,6 +124,39 @@ static bool listed(char *const *ids, const char *id) {
   return false;
 }
 
+/* Ids of the host's stock networks (host_label and judger.role=stock),
+ * NULL-terminated; NULL when there is none (or on failure, with *rc). */
+static char **stock_ids(int *rc, dk_client *dk, const char *host_label) {
+  char role[64];
+  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
+  const char *labels[] = {host_label, role, NULL};
+  dk_network_list *nl = NULL;
+  *rc = dk_network_list_by_label(&nl, dk, labels);
+  char **ids = *rc || !nl->count ? NULL : calloc(nl->count + 1, sizeof *ids);
+  for (size_t i = 0; ids && i < nl->count; i++)
+    ids[i] = strdup(nl->items[i].id);
+  dk_network_list_free(nl);
+  return ids;
+}
+
+/* The stock's networks whose lock is free and that have an endpoint are
+ * removed (a judger died holding one, or something joined an idle one);
+ * the daemon trims the stock to its setting at start (cmd_daemon.c), so
+ * a sweep keeps up to the ceiling. A failure counts as one. */
+static void stock_reconcile(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
+                            const char *state_dir) {
+  jd_ctx ctx = {.dk = dk, .state_dir = state_dir, .host_id = host_id};
+  size_t removed = 0;
+  char why[96];
+  int rc = jd_net_stock_reconcile(&removed, &ctx, JD_NET_STOCK_MAX, why, sizeof why);
+  rep->networks += removed;
+  if (rc) {
+    rep->failures++;
+    if (!rep->error[0])
+      snprintf(rep->error, sizeof rep->error, "stock networks: %s", why);
+  }
+}
+
 /* The edge of the engine's codes (common/error.h, rule 5): the first
  * failure's text in rep->error, and -1. */
 static int failed(jd_reconcile_report *rep, int code) {
@@ -141,11 +175,17 @@ int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *
   int first = 0, rc = 0;
   dk_container_list *cl = NULL;
   dk_network_list *nl = NULL;
-  char **owned = NULL, **keep_c = NULL, **keep_n = NULL;
+  char **owned = NULL, **keep_c = NULL, **keep_n = NULL, **stock = NULL;
   /* Listed before the owners are asked: see jd_owned_fn. */
   rc = dk_container_list_by_label(&cl, dk, true, labels);
   if (!rc)
     rc = dk_network_list_by_label(&nl, dk, labels);
+  /* The stock's networks (match/net_stock.h) are no run's: they go by
+   * their locks and endpoints (stock_reconcile), never by owners. Listed
+   * after the host's, so a stock network made in between is still known
+   * as one. */
+  if (!rc)
+    stock = stock_ids(&rc, dk, label);
   if (rc)
     goto cleanup;
   rc = owners_collect(&owned, owned_fn, ud, state_dir);
@@ -162,11 +202,14 @@ int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *
       count_removal(rep, &rep->containers, &first,
                     dk_container_remove(dk, cl->items[i].id, true, true));
   for (size_t i = 0; i < nl->count; i++)
-    if (!listed(keep_n, nl->items[i].id))
+    if (!listed(keep_n, nl->items[i].id) && !listed(stock, nl->items[i].id))
       count_removal(rep, &rep->networks, &first, remove_network(dk, nl->items[i].id));
+  if (state_dir)
+    stock_reconcile(rep, dk, host_id, state_dir);
 cleanup:
   dk_container_list_free(cl);
   dk_network_list_free(nl);
+  jd_owned_free(stock);
   jd_owned_free(owned);
   jd_owned_free(keep_c);
   jd_owned_free(keep_n);

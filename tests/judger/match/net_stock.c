@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/tmpfile.h"
+#include "daemon/reconcile.h"
 #include "match/net_stock.h"
 #include "match_support.h"
 
@@ -70,10 +71,10 @@ static long endpoints(const char *id) {
   return n;
 }
 
-/* A running busybox container of this test's host on network name;
- * its id (caller frees). */
-static char *container_on(const char *name) {
-  dk_kv labels[] = {{JD_LABEL_HOST, env.host}};
+/* A running busybox container on network name, of this test's host or
+ * of no host; its id (caller frees). */
+static char *container_on_as(const char *name, bool host) {
+  dk_kv labels[] = {{host ? JD_LABEL_HOST : T_LABEL_KEY, host ? env.host : "1"}};
   const char *cmd[] = {"sleep", "300", NULL};
   dk_container_config cc = {.image = T_BUSYBOX_IMAGE, .cmd = cmd, .labels = labels, .nlabels = 1};
   cc.host.network_mode = name;
@@ -82,6 +83,8 @@ static char *container_on(const char *name) {
   t_ok(dk_container_start(env.dk, id));
   return id;
 }
+
+static char *container_on(const char *name) { return container_on_as(name, true); }
 
 static char *dup_id(const char *id) {
   char *c = strdup(id);
@@ -294,6 +297,41 @@ Test(net_stock, reconcile_removes_the_free_ones_beyond_keep) {
   cr_assert_eq(removed, 3);
   cr_assert_eq(jd_net_stock_reconcile(&removed, &env.ctx, 0, err, sizeof err), 0, "%s", err);
   cr_assert_eq(removed, 2);
+}
+
+Test(net_stock, the_daemon_sweep_keeps_idle_and_leased_stock_networks_and_removes_dirty_ones) {
+  jd_net_stock *s = stock_new(4);
+  char err[256];
+  cr_assert_eq(jd_net_stock_fill(s, 2, err, sizeof err), 0, "%s", err);
+  char *leased = dup_id(take(s, "r1"));
+  char *lc = container_on(jd_net_stock_name(s, leased));
+  /* The sweep's own pass: the host's containers go (the leased network's
+   * one too: it has the host label), the stock's networks stay. */
+  jd_reconcile_report rep = {0};
+  cr_assert_eq(jd_reconcile_engine_in(&rep, env.dk, env.host, env.state, NULL, NULL), 0, "%s",
+               rep.error);
+  cr_assert_eq(rep.networks, 0, "the sweep removed a stock network");
+  cr_assert_eq(endpoints(leased), 0);
+  cr_assert_eq(jd_net_stock_idle(s), 1);
+  /* An idle one someone else's container joined is removed. */
+  const char *idle = take(s, "r2");
+  char *dirty = dup_id(idle), *name = strdup(jd_net_stock_name(s, idle));
+  cr_assert(jd_net_stock_give_back(s, dirty));
+  char *c = container_on_as(name, false);
+  memset(&rep, 0, sizeof rep);
+  cr_assert_eq(jd_reconcile_engine_in(&rep, env.dk, env.host, env.state, NULL, NULL), 0, "%s",
+               rep.error);
+  cr_assert_eq(rep.networks, 1);
+  cr_assert_eq(endpoints(dirty), -1);
+  cr_assert_eq(endpoints(leased), 0, "a leased network was removed");
+  dk_container_remove(env.dk, c, true, true);
+  jd_net_stock_give_back_run(s, "r1");
+  free(c);
+  free(lc);
+  free(name);
+  free(dirty);
+  free(leased);
+  jd_net_stock_free(s);
 }
 
 /* A child takes two leases, puts a container on one and dies by SIGKILL. */
