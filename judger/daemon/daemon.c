@@ -82,8 +82,10 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
       return -1;
     }
     jd_dmetrics_engine_up(d->metrics, d->engine_up);
-    if (ctx && ctx->dk)
+    if (ctx && ctx->dk) {
       dk_client_set_error_observer(ctx->dk, on_engine_error, d->metrics);
+      jd_dmetrics_engine_client(d->metrics, ctx->dk);
+    }
   }
   *out = d;
   return 0;

@@ -5,6 +5,7 @@
 
 #include "common/version.h"
 #include "daemon/daemon_metrics.h"
+#include "dockerapi/counts.h"
 
 static const char *const phase_names[] = {
 #define JD_PHASE_NAME(code, name, text) name,
@@ -81,6 +82,8 @@ static const char *const common_calls[] = {"ping",
                                            "networks.remove"};
 
 struct jd_dmetrics {
+  jd_metric *engine_requests; /* read from engine_client's counters (at the end) */
+  dk_client *engine_client;
   jd_metrics *reg;
   jd_metric *build_info, *slots, *busy, *tasks, *phase, *verdicts, *engine_errors;
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
@@ -171,10 +174,13 @@ static int add_series(jd_dmetrics *m, int slots) {
   return rc ? -1 : 0;
 }
 
+static int add_engine_requests(jd_dmetrics *m);
+
 int jd_dmetrics_new(jd_dmetrics **out, int slots) {
   *out = NULL;
   jd_dmetrics *m = calloc(1, sizeof *m);
-  if (!m || jd_metrics_new(&m->reg) || add_families(m) || add_series(m, slots)) {
+  if (!m || jd_metrics_new(&m->reg) || add_families(m) || add_series(m, slots) ||
+      add_engine_requests(m)) {
     jd_dmetrics_free(m);
     return -1;
   }
@@ -298,4 +304,36 @@ void jd_dmetrics_engine_error(jd_dmetrics *m, const char *method, const char *pa
   char call[64];
   jd_engine_call_name(call, sizeof call, method, path);
   jd_metric_add(m->engine_errors, (const char *[]){call}, 1);
+}
+
+/* ---- engine requests: the client's own counters, read at each scrape ---- */
+
+static int add_engine_requests(jd_dmetrics *m) {
+  jd_metric_def def = {.type = JD_METRIC_COUNTER,
+                       .name = "judger_engine_requests_total",
+                       .help = "Requests sent to the engine, by kind (libdockerapi's counters: "
+                               "dockerapi/counts.h).",
+                       .labels = {"kind"}};
+  if (jd_metrics_add(&m->engine_requests, m->reg, &def))
+    return -1;
+  int rc = 0;
+  for (int k = 0; k < DK_CALL_KIND_COUNT; k++)
+    rc |= jd_metric_touch(m->engine_requests, (const char *[]){dk_call_kind_name((dk_call_kind)k)});
+  return rc ? -1 : 0;
+}
+
+static void collect_engine_requests(void *ud) {
+  jd_dmetrics *m = ud;
+  dk_call_counts n;
+  dk_client_counts(&n, m->engine_client);
+  for (int k = 0; k < DK_CALL_KIND_COUNT; k++)
+    jd_metric_set_total(m->engine_requests, (const char *[]){dk_call_kind_name((dk_call_kind)k)},
+                        (double)n.n[k]);
+}
+
+void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk) {
+  if (!m)
+    return;
+  m->engine_client = dk;
+  jd_metrics_set_collector(m->reg, dk ? collect_engine_requests : NULL, m);
 }

@@ -14,6 +14,7 @@
 #include "common/verdict.h"
 #include "daemon/guard.h"
 #include "daemon/metrics.h"
+#include "dockerapi/client.h"
 #include "queue/task.h"
 
 /* Where a task's time goes (judger_task_phase_seconds{phase}). */
@@ -102,5 +103,10 @@ void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e);
 void jd_dmetrics_engine_error(jd_dmetrics *m, const char *method, const char *path);
 /* That name into out (n >= 32). */
 void jd_engine_call_name(char *out, size_t n, const char *method, const char *path);
+
+/* judger_engine_requests_total{kind}: every request dk sent, by kind
+ * (dockerapi/counts.h), read from the client's own counters at each
+ * scrape. dk must outlive m (or be unset with NULL before it goes). */
+void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk);
 
 #endif

@@ -1,7 +1,8 @@
 // test-labels: unit
 /* judger/daemon/metrics.c and daemon_metrics.c: the registry, the text
  * exposition renderer (escaping, cumulative buckets, +Inf, _sum/_count),
- * the caps, the daemon's set and the engine call names; the metrics_listen
+ * the caps, collectors, the daemon's set (its engine requests read from a
+ * client's counters) and the engine call names; the metrics_listen
  * setting. */
 #include <math.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon_metrics.h"
 #include "daemon/metrics.h"
+#include "fake_engine.h"
 #include "support.h"
 
 #define DEF(type_, name_, help_, ...)                                                              \
@@ -263,6 +265,64 @@ Test(metrics, the_daemon_set_starts_with_every_closed_series_at_zero) {
   jd_dmetrics_busy(NULL, 1);
   jd_dmetrics_engine_error(NULL, "GET", "/_ping");
   cr_assert_null(jd_dmetrics_registry(NULL));
+}
+
+static void collect_seven(void *ud) {
+  jd_metric_set_total(ud, (const char *[]){"x"}, 7);
+  jd_metric_set_total(ud, (const char *[]){"y"}, 2); /* below what y has: kept */
+}
+
+Test(metrics, a_collector_sets_running_totals_at_each_render) {
+  jd_metrics *m = NULL;
+  cr_assert_eq(jd_metrics_new(&m), 0);
+  jd_metric *c = family(m, DEF(COUNTER, "t_total", "T.", "k", NULL));
+  jd_metric *g = family(m, DEF(GAUGE, "t_gauge", "G.", NULL));
+  cr_assert_eq(jd_metric_add(c, (const char *[]){"y"}, 5), 0);
+  cr_assert_eq(jd_metric_set_total(g, NULL, 1), -1, "a total is a counter's");
+  cr_assert_eq(jd_metric_set_total(c, (const char *[]){"x"}, -1), -1);
+  jd_metrics_set_collector(m, collect_seven, c);
+  char *t = render(m);
+  assert_has(t, "t_total{k=\"x\"} 7\n");
+  assert_has(t, "t_total{k=\"y\"} 5\n");
+  free(t);
+  jd_metrics_set_collector(m, NULL, NULL);
+  cr_assert_eq(jd_metric_add(c, (const char *[]){"x"}, 1), 0);
+  t = render(m);
+  assert_has(t, "t_total{k=\"x\"} 8\n");
+  free(t);
+  jd_metrics_free(m);
+}
+
+Test(metrics, engine_requests_are_the_clients_own_counters) {
+  static const t_fake_route any = {NULL, "/", "HTTP/1.1 204 No Content\r\n\r\n", 0, 0};
+  t_fake *fake = t_fake_start(&any, 1);
+  dk_client_opts o = {.host = t_fake_host(fake), .api_version = "1.41"};
+  dk_client *dk = NULL;
+  cr_assert_eq(dk_client_new(&dk, &o), 0);
+  jd_dmetrics *d = NULL;
+  cr_assert_eq(jd_dmetrics_new(&d, 1), 0);
+  char *t = render(jd_dmetrics_registry(d));
+  assert_has(t, "# TYPE judger_engine_requests_total counter\n");
+  assert_has(t, "judger_engine_requests_total{kind=\"container_create\"} 0\n");
+  assert_has(t, "judger_engine_requests_total{kind=\"other\"} 0\n");
+  free(t);
+  jd_dmetrics_engine_client(d, dk);
+  cr_assert_eq(dk_container_start(dk, "abc"), 0);
+  cr_assert_eq(dk_container_start(dk, "def"), 0);
+  cr_assert_eq(dk_network_remove(dk, "n1"), 0);
+  t = render(jd_dmetrics_registry(d));
+  assert_has(t, "judger_engine_requests_total{kind=\"container_start\"} 2\n");
+  assert_has(t, "judger_engine_requests_total{kind=\"network_remove\"} 1\n");
+  assert_has(t, "judger_engine_requests_total{kind=\"container_create\"} 0\n");
+  free(t);
+  jd_dmetrics_engine_client(d, NULL); /* before the client goes */
+  dk_client_free(dk);
+  t = render(jd_dmetrics_registry(d));
+  assert_has(t, "judger_engine_requests_total{kind=\"container_start\"} 2\n");
+  free(t);
+  jd_dmetrics_free(d);
+  jd_dmetrics_engine_client(NULL, NULL);
+  t_fake_stop(fake);
 }
 
 Test(metrics, engine_call_names_are_from_a_closed_set) {
