@@ -32,14 +32,18 @@ typedef char **(*jd_owned_fn)(void *ud);
 
 /* Removes every container (running or not) and then every network
  * labelled judger.host=<host_id> that carries no owned label (owned may be
- * NULL: nothing is owned). Returns 0, or -1 with the first failure in
- * rep->error (the rest is still attempted). */
+ * NULL: nothing is owned), but the stock's (judger.role=stock,
+ * match/net_stock.h): those go by their lock, never by owner. Returns 0,
+ * or -1 with the first failure in rep->error (the rest is still
+ * attempted). */
 int jd_reconcile_engine(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                         jd_owned_fn owned, void *ud);
 /* The same, and what any live run under state_dir holds is owned too (the
  * labels its run file lists, common/run_owner.h: `judger run`, `judger
  * build`, another daemon's tasks); dead runs' files are removed. A runs
- * directory that cannot be read removes nothing (-1). */
+ * directory that cannot be read removes nothing (-1). Then the stock's
+ * networks whose lock is free and that have an endpoint are removed
+ * (jd_net_stock_reconcile), counted in rep->networks. */
 int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *host_id,
                            const char *state_dir, jd_owned_fn owned, void *ud);
 
