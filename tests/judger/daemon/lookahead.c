@@ -43,27 +43,32 @@ static void *run_thread(void *arg) {
   return NULL;
 }
 
-/* A daemon with one slot; host NULL = the env's own. */
-static void start(running *r, const char *host, const char *lookahead, const char *lease) {
-  if (!r->env.dk) {
-    tm_setup(&r->env);
-    r->progs = t_tmpdir("laprogs");
-    cr_assert(asprintf(&r->roots, "%s,%s", JD_SOURCE_DIR, r->progs) > 0);
-    r->marker = t_unique("la-marker");
+/* A host of its own; like: another test host whose programs it may run
+ * (NULL: a program root and a marker of its own). */
+static void host_init(running *r, const running *like) {
+  tm_setup(&r->env);
+  if (like) {
+    r->roots = strdup(like->roots);
+    return;
   }
+  r->progs = t_tmpdir("laprogs");
+  cr_assert(asprintf(&r->roots, "%s,%s", JD_SOURCE_DIR, r->progs) > 0);
+  r->marker = t_unique("lamark");
+}
+
+/* A daemon with one slot on r's host. */
+static void start(running *r, const char *lookahead, const char *lease) {
+  if (!r->env.dk)
+    host_init(r, NULL);
+  const char *host = r->env.host;
   jd_config c;
   cr_assert_eq(jd_config_defaults(&c), 0);
   char err[256];
-  const char *kv[][2] = {{"redis", srv->url},
-                         {"host_id", host ? host : r->env.host},
-                         {"state_dir", r->env.state},
-                         {"slots", "1"},
-                         {"lease_ms", lease},
-                         {"block_ms", "100"},
-                         {"grace_ms", "30000"},
-                         {"log_level", "error"},
-                         {"metrics_listen", "127.0.0.1:0"},
-                         {"lookahead", lookahead}};
+  const char *kv[][2] = {
+      {"redis", srv->url},     {"host_id", host},      {"state_dir", r->env.state},
+      {"slots", "1"},          {"lease_ms", lease},    {"block_ms", "100"},
+      {"grace_ms", "30000"},   {"log_level", "error"}, {"metrics_listen", "127.0.0.1:0"},
+      {"lookahead", lookahead}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
   r->env.ctx.policy.program_roots = r->roots;
@@ -72,7 +77,7 @@ static void start(running *r, const char *host, const char *lookahead, const cha
   cr_assert_eq(jd_daemon_new(&r->d, &c, &r->env.ctx, &ex), 0);
   jd_config_clear(&c);
   cr_assert_eq(pthread_create(&r->th, NULL, run_thread, r), 0);
-  t_daemon_wait_ready(r->d, host ? host : r->env.host);
+  t_daemon_wait_ready(r->d, host);
 }
 
 static void stop(running *r, bool drain) {
@@ -83,7 +88,22 @@ static void stop(running *r, bool drain) {
   r->d = NULL;
 }
 
+/* Images of the marker's program (its repository ai-<marker>-run). */
+static size_t images(running *r, bool remove) {
+  char repo[128];
+  snprintf(repo, sizeof repo, "ai-%s-run", r->marker);
+  dk_image_list *l = NULL;
+  t_ok(dk_image_list_filtered(&l, r->env.dk, NULL, repo));
+  size_t n = l->count;
+  for (size_t i = 0; remove && i < l->count; i++)
+    dk_image_remove(r->env.dk, l->items[i].id, true, false);
+  dk_image_list_free(l);
+  return n;
+}
+
 static void finish(running *r) {
+  if (r->marker)
+    images(r, true);
   tm_assert_clean(&r->env);
   t_rmdir(r->progs);
   free(r->roots);
@@ -173,8 +193,8 @@ static char *submit_next(running *r, jd_queue *q, const char *id, int secs) {
                      "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{"
                      "\"id\":\"dgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/"
                      "programs/daemon_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{"
-                     "\"id\":\"labot\",\"dir\":\"%s\"}],\"config\":{\"turns\":0}}}",
-                     id, id, JD_SOURCE_DIR, dir) > 0);
+                     "\"id\":\"%s\",\"dir\":\"%s\"}],\"config\":{\"turns\":0}}}",
+                     id, id, JD_SOURCE_DIR, r->marker, dir) > 0);
   char *entry = NULL;
   cr_assert_eq(jd_queue_submit(&entry, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
   free(json);
@@ -184,10 +204,10 @@ static char *submit_next(running *r, jd_queue *q, const char *id, int secs) {
 /* A long match in the slot, then the next entry with a build in flight in
  * the look-ahead. Returns the next entry's id. */
 static char *busy_and_building(running *r, jd_queue *q, const char *first, const char *next,
-                               int turns) {
+                               int turns, int secs) {
   t_submit_game_match(q, first, turns);
   free(t_wait_task_state(q, first, "running", 30000));
-  char *entry = submit_next(r, q, next, 60);
+  char *entry = submit_next(r, q, next, secs);
   wait_count(r, "started", 1, 30000);
   wait_building(r, true, 30000);
   cr_assert_eq(runs(r), 2, "the task's run file and the look-ahead's");
@@ -197,7 +217,7 @@ static char *busy_and_building(running *r, jd_queue *q, const char *first, const
 Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it, .init = up,
      .fini = down, .timeout = 240) {
   running r = {0};
-  start(&r, NULL, "true", "2000");
+  start(&r, "true", "2000");
   jd_queue *q = t_queue_client(srv->url);
   t_submit_game_match(q, "la-long", 10);
   free(t_wait_task_state(q, "la-long", "running", 30000));
@@ -205,6 +225,7 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
   /* Built before the slot took it: the first match still runs, the next
    * one still waits. */
   wait_count(&r, "done", 1, 60000);
+  cr_assert_eq(images(&r, false), 1, "the look-ahead built the next match's player");
   char *next_state = t_task_field(q, "la-next", "state");
   cr_assert_str_eq(next_state, "queued");
   free(next_state);
@@ -223,36 +244,47 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
 
 Test(lookahead, released_when_another_host_takes_the_entry, .init = up, .fini = down,
      .timeout = 240) {
-  running r = {0};
-  start(&r, NULL, "true", "1500");
+  running r = {0}, other = {0};
+  start(&r, "true", "1500");
   jd_queue *q = t_queue_client(srv->url);
-  char *entry = busy_and_building(&r, q, "la-a-long", "la-a-next", 30);
-  /* Another host takes the entry over, as its XAUTOCLAIM would after a
+  char *entry = busy_and_building(&r, q, "la-a-long", "la-a-next", 60, 15);
+  int64_t seen = jd_mono_ms();
+  /* Another host takes the entry over, as its XAUTOCLAIM does after a
    * lease this host did not renew. */
-  char *other = t_unique("jdt-other");
+  host_init(&other, &r);
   cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XCLAIM judger:q:match judgers %s 0 %s",
-                                other, entry),
+                                other.env.host, entry),
                0);
-  int64_t t0 = jd_mono_ms();
   wait_count(&r, "wasted", 1, 10000);
   wait_building(&r, false, 15000);
   wait_runs(&r, 1, 10000);
-  cr_assert_lt(jd_mono_ms() - t0, 30000, "released before its RUN step could end by itself");
+  cr_assert_eq(images(&r, false), 0, "the look-ahead's build was cancelled, not finished");
+  cr_assert_lt(jd_mono_ms() - seen, 15000, "released before its RUN step could end by itself");
   cr_assert_eq(count(&r, "used"), 0);
   cr_assert_eq(count(&r, "done"), 0);
+  /* The other host runs it (its own pending entries first), building
+   * the program itself. */
+  other.marker = r.marker;
+  start(&other, "false", "30000");
+  free(t_wait_result(q, "la-a-next", 90000, "(in process)"));
+  char *host = t_task_field(q, "la-a-next", "host");
+  cr_assert_str_eq(host, other.env.host);
+  free(host);
+  stop(&other, false);
+  other.marker = NULL;
   stop(&r, false);
   cr_assert_eq(runs(&r), 0);
-  free(other);
   free(entry);
+  finish(&other);
   finish(&r);
   jd_queue_free(q);
 }
 
 Test(lookahead, released_when_the_task_is_withdrawn, .init = up, .fini = down, .timeout = 240) {
   running r = {0};
-  start(&r, NULL, "true", "1500");
+  start(&r, "true", "1500");
   jd_queue *q = t_queue_client(srv->url);
-  char *entry = busy_and_building(&r, q, "la-w-long", "la-w-next", 30);
+  char *entry = busy_and_building(&r, q, "la-w-long", "la-w-next", 60, 60);
   jd_redis *rd = jd_queue_redis(q);
   cr_assert_eq(jd_redis_command(NULL, rd, "XACK judger:q:match judgers %s", entry), 0);
   cr_assert_eq(jd_redis_command(NULL, rd, "XDEL judger:q:match %s", entry), 0);
@@ -261,6 +293,7 @@ Test(lookahead, released_when_the_task_is_withdrawn, .init = up, .fini = down, .
   wait_building(&r, false, 15000);
   wait_runs(&r, 1, 10000);
   cr_assert_lt(jd_mono_ms() - t0, 30000, "released before its RUN step could end by itself");
+  cr_assert_eq(images(&r, false), 0);
   stop(&r, false);
   free(entry);
   finish(&r);
@@ -269,9 +302,9 @@ Test(lookahead, released_when_the_task_is_withdrawn, .init = up, .fini = down, .
 
 Test(lookahead, released_when_the_daemon_drains, .init = up, .fini = down, .timeout = 240) {
   running r = {0};
-  start(&r, NULL, "true", "1500");
+  start(&r, "true", "1500");
   jd_queue *q = t_queue_client(srv->url);
-  char *entry = busy_and_building(&r, q, "la-d-long", "la-d-next", 4);
+  char *entry = busy_and_building(&r, q, "la-d-long", "la-d-next", 4, 60);
   int64_t t0 = jd_mono_ms();
   jd_daemon_stop(r.d, true);
   wait_count(&r, "wasted", 1, 10000);
@@ -287,6 +320,7 @@ Test(lookahead, released_when_the_daemon_drains, .init = up, .fini = down, .time
   cr_assert_eq(jd_queue_get_result(&res, q, "la-d-next"), 0);
   cr_assert_null(res);
   cr_assert_eq(runs(&r), 0);
+  cr_assert_eq(images(&r, false), 0);
   free(entry);
   finish(&r);
   jd_queue_free(q);
@@ -294,7 +328,7 @@ Test(lookahead, released_when_the_daemon_drains, .init = up, .fini = down, .time
 
 Test(lookahead, off_reads_no_entry_ahead, .init = up, .fini = down, .timeout = 240) {
   running r = {0};
-  start(&r, NULL, "false", "1500");
+  start(&r, "false", "1500");
   jd_queue *q = t_queue_client(srv->url);
   t_submit_game_match(q, "la-o-long", 3);
   free(t_wait_task_state(q, "la-o-long", "running", 30000));
