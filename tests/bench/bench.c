@@ -168,9 +168,23 @@ size_t bench_leftovers(dk_client *dk, const char *host) {
     n += cl->count;
   if (dk_network_list_by_label(&nl, dk, labels) == 0)
     n += nl->count;
+  dk_network_list_free(nl);
+  nl = NULL;
+  /* Idle networks of the stock (net_stock.h) stay between matches. */
+  const char *stock[] = {l, "judger.role=stock", NULL};
+  if (n && dk_network_list_by_label(&nl, dk, stock) == 0)
+    n -= nl->count < n ? nl->count : n;
   dk_container_list_free(cl);
   dk_network_list_free(nl);
   return n;
+}
+
+void bench_drop_stock(dk_client *dk, const char *host) {
+  char l[160];
+  snprintf(l, sizeof l, "judger.host=%s", host);
+  const char *labels[] = {l, NULL};
+  size_t n = 0;
+  (void)dk_network_prune(&n, dk, labels);
 }
 
 int bench_free_port(void) {

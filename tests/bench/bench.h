@@ -69,6 +69,9 @@ typedef struct bench_proc {
   int status;
 } bench_proc;
 
+/* A line reader for bench_proc_run that drops the lines. */
+static inline void bench_no_line(void *ud, const char *line) { (void)ud, (void)line; }
+
 /* Runs argv to its exit, stdout into r->out, each stderr line to on_line
  * (a line longer than 16 KiB is dropped: no progress event is that long).
  * 0 when it exited 0. */
@@ -172,8 +175,13 @@ void bench_submit_match(jd_queue *q, const char *id, int turns);
 /* Waits (60 s at most) for the task's result; exits the benchmark
  * otherwise. */
 void bench_wait_result(jd_queue *q, const char *id);
-/* Labelled containers and networks of host (judger.host=<host>). */
+/* Labelled containers and networks of host (judger.host=<host>), the idle
+ * networks of its stock (judger.role=stock) left out. */
 size_t bench_leftovers(dk_client *dk, const char *host);
+/* Removes the unused networks labelled judger.host=<host> (the stock a
+ * run or a daemon of that host id kept, net_stock.h): the benchmark's own
+ * host ids only. */
+void bench_drop_stock(dk_client *dk, const char *host);
 /* A TCP port of 127.0.0.1 free now (for --metrics-listen); -1 if none. */
 int bench_free_port(void);
 /* judger_engine_requests_total{kind} from the daemon's /metrics on port:

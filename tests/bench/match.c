@@ -311,6 +311,7 @@ int main(int argc, char **argv) {
     return 1;
   snprintf(host_id, sizeof host_id, "bench-%d", (int)getpid());
   int rc = tron_spec ? tron(tron_spec, runs, base) : table(dk, runs, base);
+  bench_drop_stock(dk, host_id);
   jd_rm_rf(state_dir);
   jd_rm_rf(out_dir);
   dk_client_free(dk);

@@ -96,6 +96,7 @@ static int series(jd_queue *q, const char *redis_url, const char *bin, const cha
     bench_print_calls(&before, &after, n);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
+  bench_drop_stock(dk, host);
   t_rmdir(state);
   return 0;
 }

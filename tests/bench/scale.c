@@ -52,8 +52,6 @@ static char host_id[64];
 static char state_dir[] = "/tmp/jdbench-scale-XXXXXX";
 static char out_dir[] = "/tmp/jdbench-scale-out-XXXXXX";
 
-static void no_line(void *ud, const char *line) { (void)ud, (void)line; }
-
 /* Waits (60 s at most) until nothing labelled with host is left. */
 static void wait_clean(const char *host) {
   for (int i = 0; i < 3000 && bench_leftovers(dk, host) > 0; i++)
@@ -67,7 +65,7 @@ static int judger_once(const char *bin, const char *spec, long long *ttr, long l
   bench_proc p = {.out = out, .out_cap = sizeof out};
   char *const argv[] = {(char *)bin,   "run",     (char *)spec, "--json", "--out", out_dir,
                         "--state-dir", state_dir, "--host-id",  host_id,  NULL};
-  int rc = bench_proc_run(&p, argv, no_line, NULL);
+  int rc = bench_proc_run(&p, argv, bench_no_line, NULL);
   if (rc)
     fprintf(stderr, "%s run %s failed (status %d): %.300s\n", bin, spec, p.status, out);
   *ttr = p.first_out, *wall = p.wall;
@@ -200,6 +198,7 @@ static void daemon_rate(daemon_run *r, jd_queue *q, const char *redis_url, const
   r->counted = r->counted && bench_engine_requests(&r->after, port) == 0;
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
+  bench_drop_stock(dk, host);
   t_rmdir(state);
 }
 
@@ -291,6 +290,7 @@ int main(int argc, char **argv) {
     rc = players_table(runs, base);
   if (!rc && (!only || !strcmp(only, "slots")))
     rc = slots_table(matches, rounds, base);
+  bench_drop_stock(dk, host_id);
   jd_rm_rf(state_dir);
   jd_rm_rf(out_dir);
   dk_client_free(dk);
