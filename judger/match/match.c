@@ -111,9 +111,9 @@ static void serve(jd_match *m) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "out of memory");
     return;
   }
-  /* Warm players start while the game logic's container does; their list
-   * is fixed before the game logic's thread reads it (unit_join_warm_networks). */
-  jd_warm_spawn(m);
+  /* Warm players are listed now and begun by the loop once the game
+   * logic's container runs (warm.h). */
+  jd_warm_plan(m);
   if (jd_unit_spawn(gl)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the game logic's thread");
     return;

@@ -101,6 +101,31 @@ static jd_unit *live_player(jd_match *m, const char *name) {
 
 static void on_started(jd_match *m, jd_unit *u);
 
+/* A cold instance of AI ai named name, counted in alive_players by the
+ * caller; retire: a warm unit of that name whose removal it waits for, or
+ * NULL. Returns 0 (a thread that cannot start is reported as an instance
+ * that never ran: UE), or -1 out of memory with nothing done. */
+static int start_cold(jd_match *m, int ai, const char *name, jd_unit *retire) {
+  jd_unit *u = NULL;
+  if (jd_unit_new(&u, m, ai, name))
+    return -1;
+  u->state = UNIT_STARTING;
+  u->retire = retire;
+  pthread_mutex_lock(&m->mu);
+  const char *gl_id = gl_unit(m)->id;
+  u->gl_id = gl_id ? strdup(gl_id) : NULL;
+  pthread_mutex_unlock(&m->mu);
+  if (jd_unit_spawn(u)) {
+    u->engine_error = true;
+    u->message = strdup("the judger cannot start a thread");
+    u->state = UNIT_DONE;
+    u->verdict = JD_VERDICT_UE;
+    m->alive_players--;
+    send_event(m, jd_proto_event_exited(u->name, u->ai, -1, JD_VERDICT_UE));
+  }
+  return 0;
+}
+
 static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size_t len) {
   char why[160];
   if (m->ended) {
@@ -123,33 +148,17 @@ static void cmd_start(jd_match *m, const jd_proto_cmd *c, const char *line, size
     refuse(m, line, len, refused);
     return;
   }
+  /* Its warm unit, whatever stage it is at (warm.h), else a cold one. */
   jd_unit *u = jd_warm_take(m, c->ai, c->name);
+  m->alive_players++;
   if (u) {
-    m->alive_players++;
     if (u->ready)
       on_started(m, u);
     return;
   }
-  jd_unit *retire = jd_warm_conflict(m, c->name);
-  if (jd_unit_new(&u, m, c->ai, c->name)) {
-    refuse(m, line, len, "the judger is out of memory");
-    return;
-  }
-  u->state = UNIT_STARTING;
-  u->retire = retire;
-  m->alive_players++;
-  pthread_mutex_lock(&m->mu);
-  const char *gl_id = gl_unit(m) ? gl_unit(m)->id : NULL;
-  u->gl_id = gl_id ? strdup(gl_id) : NULL;
-  pthread_mutex_unlock(&m->mu);
-  if (jd_unit_spawn(u)) {
-    /* Reported as an instance that never ran (UE). */
-    u->engine_error = true;
-    u->message = strdup("the judger cannot start a thread");
-    u->state = UNIT_DONE;
-    u->verdict = JD_VERDICT_UE;
+  if (start_cold(m, c->ai, c->name, jd_warm_conflict(m, c->name))) {
     m->alive_players--;
-    send_event(m, jd_proto_event_exited(u->name, u->ai, -1, JD_VERDICT_UE));
+    refuse(m, line, len, "the judger is out of memory");
   }
 }
 
@@ -264,6 +273,13 @@ static void on_started(jd_match *m, jd_unit *u) {
 }
 
 static void on_exited(jd_match *m, jd_unit *u) {
+  /* A warm unit given its go that failed before its container ran: a
+   * cold start takes its place (out of memory: it stays the instance). */
+  if (jd_warm_fell_through(m, u) && !start_cold(m, u->ai, u->name, u)) {
+    jd_log(JD_LOG_WARN, "match.warm", "%s: warm %s failed (%s); starting it cold", m->run_key,
+           u->cname, u->message ? u->message : "no message");
+    u->went = false;
+  }
   if (!jd_unit_used(u)) {
     u->state = UNIT_DONE; /* a warm container never used: not an instance */
     return;
@@ -329,6 +345,8 @@ static void drain_notes(jd_match *m) {
       on_exited(m, n->unit);
     n = next;
   }
+  /* After the game logic's STARTED, and as warm units get ready. */
+  jd_warm_advance(m);
 }
 
 /* ---- deadlines and cancellation --------------------------------------- */

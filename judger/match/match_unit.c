@@ -1,6 +1,7 @@
 /* One container of a match and the thread doing its engine calls (see
  * match_internal.h, match_unit_internal.h): the unit object, and its
- * thread's plan: a warm or a cold setup, then the same tail for both. */
+ * thread's plan, the same for a warm and a cold player: setup, serve,
+ * finish. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,27 +94,10 @@ void jd_unit_request_kill(jd_unit *u, jd_kill_reason why) {
 
 /* ---- the unit thread --------------------------------------------------- */
 
-/* A warm player: its configuration (an image inspect) comes before its
- * network, which the game logic waits for (unit_join_warm_networks).
- * Returns 0, or -1 with the unit's failure set. */
-static int unit_setup_warm(jd_unit *u, unit_cfg *cfg, bool own_net) {
-  jd_match *m = u->m;
-  if (own_net &&
-      asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
-    u->net_name = NULL;
-    unit_net_settle(u, NULL);
-    return unit_fail(u, "configuration", DK_ENOMEM);
-  }
-  if (unit_cfg_build(cfg, u)) {
-    unit_net_settle(u, NULL);
-    return unit_fail(u, "configuration", cfg->rc);
-  }
-  return own_net ? unit_own_network(u) : 0;
-}
-
-/* A cold start: its network first (the game logic is already there), then
- * its configuration. Returns 0, or -1 with the unit's failure set. */
-static int unit_setup_cold(jd_unit *u, unit_cfg *cfg, bool own_net) {
+/* A player's own network first (the game logic runs already: it joins
+ * it), then its configuration; a warm player's too, begun once the game
+ * logic runs (warm.h). Returns 0, or -1 with the unit's failure set. */
+static int unit_setup(jd_unit *u, unit_cfg *cfg, bool own_net) {
   if (own_net && unit_own_network(u))
     return -1;
   if (unit_cfg_build(cfg, u))
@@ -140,13 +124,7 @@ static void unit_serve(jd_unit *u, const unit_cfg *cfg, bool own_net, jd_log_spo
       u->message = NULL;
     return;
   }
-  if (unit_create(u, cfg))
-    return;
-  /* The game logic joins the warm players' networks between its create
-   * and its start. */
-  if (u->ai < 0)
-    unit_join_warm_networks(m, u->id);
-  if (unit_start(u))
+  if (unit_create(u, cfg) || unit_start(u))
     return;
   /* A warm player's start is its go (the loop thread's), not this. */
   u->since_ms = jd_unix_ms();
@@ -181,10 +159,7 @@ static void unit_finish(jd_unit *u, unit_cfg *cfg, jd_log_spool *spool) {
       jd_log(JD_LOG_WARN, "match.remove", "%s: %s", u->cname, dk_strerror(rc));
   }
   unit_removed(u);
-  /* A warm player's network stays for the sweep: the game logic may be
-   * starting on it still. */
-  if (!u->warm)
-    unit_remove_network(u);
+  unit_remove_network(u);
 }
 
 static void *unit_main(void *arg) {
@@ -194,8 +169,7 @@ static void *unit_main(void *arg) {
   jd_log_spool *spool = NULL;
   unit_await_retired(u);
   bool own_net = u->ai >= 0 && u->m->spec->isolation == JD_ISOLATION_PLAYER;
-  int rc = u->warm ? unit_setup_warm(u, &cfg, own_net) : unit_setup_cold(u, &cfg, own_net);
-  if (!rc)
+  if (!unit_setup(u, &cfg, own_net))
     unit_serve(u, &cfg, own_net, &spool);
   unit_finish(u, &cfg, spool);
   return NULL;

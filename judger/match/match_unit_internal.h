@@ -1,6 +1,6 @@
 /* Private to a match's units, the four files of one container's life:
- * match_unit.c (the unit object and its thread: a warm or a cold setup,
- * then one common tail), match_unit_cfg.c (its container's configuration,
+ * match_unit.c (the unit object and its thread: one plan for a warm and a
+ * cold player), match_unit_cfg.c (its container's configuration,
  * one declarative list per role), match_unit_run.c (create, start, follow
  * the logs, kill, wait: how it ended) and match_unit_net.c (a player's own
  * network and what unit threads wait on each other for). Calls go one way:
@@ -67,18 +67,13 @@ void unit_follow_logs(jd_unit *u, jd_log_spool *spool);
 void unit_wait(jd_unit *u);
 
 /* match_unit_net.c */
-/* Per-player isolation: the player's own internal network, which the game
- * logic joins as "game". Returns 0, or -1 with the unit marked as an
- * engine failure. */
+/* Per-player isolation: the player's own internal network, which the
+ * running game logic (u->gl_id) joins as "game", for a cold and a warm
+ * player alike. Returns 0, or -1 with the unit marked as an engine
+ * failure. */
 int unit_own_network(jd_unit *u);
-/* Disconnects the game logic and removes a cold player's own network. */
+/* Disconnects the game logic and removes the player's own network. */
 void unit_remove_network(jd_unit *u);
-/* A warm unit's network is created (net_id owned, NULL on a failure): the
- * game logic's thread may join it. */
-void unit_net_settle(jd_unit *u, char *net_id);
-/* The game logic (created, not yet started: a connect during a start
- * waits for it) joins every warm player's network as "game". */
-void unit_join_warm_networks(jd_match *m, const char *gl_id);
 /* Waits for u->retire's removal (NULL: returns); tells the waiters u's
  * container is removed. */
 void unit_await_retired(jd_unit *u);

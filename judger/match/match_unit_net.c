@@ -1,7 +1,7 @@
-/* A player's own network, and what unit threads wait on each other for
- * (see match_unit_internal.h): a warm player's network before the game
- * logic joins it, a retired warm container's removal before a cold start
- * of its name. */
+/* A player's own network (a warm player's too: the game logic runs when
+ * either is made), and what unit threads wait on each other for (see
+ * match_unit_internal.h): a retired warm container's removal before a
+ * cold start of its name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,29 +17,15 @@ static int fail_with(jd_unit *u, const char *what, const char *err) {
   return -1;
 }
 
-/* A warm player's network: the game logic joins it between its create and
- * its start (unit_join_warm_networks): a connect while the engine starts
- * a container waits for that start. */
-static int warm_network(jd_unit *u) {
-  char *id = NULL, err[JD_MATCH_ERR_MAX];
-  int rc = jd_match_net_new(&id, u->m, u->net_name, 2, err, sizeof err);
-  unit_net_settle(u, id);
-  return rc ? fail_with(u, "player network", err) : 0;
-}
-
-/* The player is created on its network alone; the game logic joins it
- * as "game". */
+/* The player is created on its network alone; the game logic, running,
+ * joins it as "game". */
 int unit_own_network(jd_unit *u) {
   jd_match *m = u->m;
   if (!u->net_name &&
       asprintf(&u->net_name, "judger-%s-%s-net-%d", m->ctx->host_id, m->run_key, u->seq) < 0) {
     u->net_name = NULL;
-    if (u->warm)
-      unit_net_settle(u, NULL);
     return unit_fail(u, "player network", DK_ENOMEM);
   }
-  if (u->warm)
-    return warm_network(u);
   if (!u->gl_id)
     return unit_fail(u, "player network", DK_ENOTFOUND);
   char err[JD_MATCH_ERR_MAX];
@@ -54,49 +40,23 @@ void unit_remove_network(jd_unit *u) {
   jd_match *m = u->m;
   if (!u->net_id)
     return;
-  int rc = dk_network_disconnect(m->ctx->dk, u->net_id, u->gl_id, true);
-  if (rc && rc != DK_ENOTFOUND)
-    jd_log(JD_LOG_WARN, "match.network", "%s: disconnecting the game logic: %s", u->net_name,
-           dk_strerror(rc));
+  /* The game logic's endpoint goes with its container (an unused warm
+   * player is killed at the end or in the teardown, often as the game
+   * logic's container is removed): nothing to disconnect then, and the
+   * engine answers 500 to a container it is removing or no longer knows. */
+  pthread_mutex_lock(&m->mu);
+  bool gl_gone = m->units[0]->removed;
+  pthread_mutex_unlock(&m->mu);
+  int rc = gl_gone ? 0 : dk_network_disconnect(m->ctx->dk, u->net_id, u->gl_id, true);
+  const dk_error *e = rc ? dk_error_last() : NULL;
+  const char *why = e && e->code == rc ? e->message : dk_strerror(rc);
+  if (rc && rc != DK_ENOTFOUND && !strstr(why, "marked for removal"))
+    jd_log(JD_LOG_WARN, "match.network", "%s: disconnecting the game logic: %s", u->net_name, why);
   /* The sweep retries by label whatever is left. */
   jd_match_net_remove(m, u->net_id, u->net_name);
 }
 
 /* ---- what unit threads wait for ------------------------------------------ */
-
-void unit_net_settle(jd_unit *u, char *net_id) {
-  pthread_mutex_lock(&u->m->mu);
-  u->net_id = net_id;
-  u->net_settled = true;
-  pthread_cond_broadcast(&u->m->cond);
-  pthread_mutex_unlock(&u->m->mu);
-}
-
-void unit_join_warm_networks(jd_match *m, const char *gl_id) {
-  const char *aliases[] = {"game", NULL};
-  for (size_t i = 0; i < m->nwarm; i++) {
-    jd_unit *u = m->warm[i];
-    pthread_mutex_lock(&m->mu);
-    while (!u->net_settled)
-      pthread_cond_wait(&m->cond, &m->mu);
-    const char *net_id = u->net_id;
-    bool join = net_id && !u->gl_joined;
-    pthread_mutex_unlock(&m->mu);
-    if (!join)
-      continue;
-    int rc = dk_network_connect(m->ctx->dk, net_id, gl_id, aliases);
-    if (rc) {
-      /* That player starts cold (jd_warm_take). */
-      jd_log(JD_LOG_WARN, "match.warm", "%s: the game logic cannot join %s: %s", m->run_key,
-             u->net_name, dk_strerror(rc));
-      continue;
-    }
-    pthread_mutex_lock(&m->mu);
-    u->gl_id = strdup(gl_id);
-    u->gl_joined = u->gl_id != NULL;
-    pthread_mutex_unlock(&m->mu);
-  }
-}
 
 void unit_await_retired(jd_unit *u) {
   jd_unit *w = u->retire;

@@ -30,7 +30,7 @@ static int go_fifo(jd_unit *u) {
   return u->go_fd < 0 ? -1 : 0;
 }
 
-void jd_warm_spawn(jd_match *m) {
+void jd_warm_plan(jd_match *m) {
   if (!warm_enabled(m))
     return;
   size_t cap = (size_t)m->spec->limits.max_concurrent;
@@ -41,7 +41,6 @@ void jd_warm_spawn(jd_match *m) {
   m->warm = calloc(cap, sizeof *m->warm);
   if (!m->warm)
     return;
-  bool own_net = m->spec->isolation == JD_ISOLATION_PLAYER;
   for (size_t i = 0; i < cap; i++) {
     if (m->ai_ready[i].cancelled)
       continue;
@@ -52,16 +51,57 @@ void jd_warm_spawn(jd_match *m) {
       return;
     u->warm = true;
     u->state = UNIT_WARM;
-    u->gl_joined = !own_net;
-    u->net_settled = !own_net;
     m->warm[m->nwarm++] = u;
-    if (go_fifo(u) || jd_unit_spawn(u)) {
+    if (go_fifo(u)) {
       jd_log(JD_LOG_WARN, "match.warm", "%s: no warm container for AI %zu: %s", m->run_key, i,
              strerror(errno));
       u->state = UNIT_DONE; /* never used: not an instance */
-      u->net_settled = true;
       u->removed = true;
     }
+  }
+}
+
+/* A listed warm unit that will never begin: not an instance, nothing to
+ * wait for. */
+static void drop(jd_unit *u) {
+  u->state = UNIT_DONE;
+  u->removed = true;
+}
+
+/* Begins u's thread: its network (joined by the running game logic, whose
+ * id it gets here), its configuration, its container's create and start.
+ * Returns 0, or -1 with u dropped. */
+static int begin(jd_match *m, jd_unit *u) {
+  pthread_mutex_lock(&m->mu);
+  const char *gl_id = m->units[0]->id;
+  u->gl_id = gl_id ? strdup(gl_id) : NULL;
+  pthread_mutex_unlock(&m->mu);
+  if (!u->gl_id || jd_unit_spawn(u)) {
+    jd_log(JD_LOG_WARN, "match.warm", "%s: no warm container for AI %d: %s", m->run_key, u->ai,
+           u->gl_id ? "no thread" : "out of memory");
+    drop(u);
+    return -1;
+  }
+  return 0;
+}
+
+/* Begun, its container not running yet: the engine is at work for it. */
+static bool under_way(const jd_unit *u) {
+  return u->thread_started && !u->ready &&
+         (u->state == UNIT_WARM || (u->state == UNIT_STARTING && u->went));
+}
+
+void jd_warm_advance(jd_match *m) {
+  if (!m->nwarm || m->has_status || m->units[0]->state != UNIT_RUNNING)
+    return;
+  size_t busy = 0;
+  for (size_t i = 0; i < m->nwarm; i++)
+    busy += under_way(m->warm[i]);
+  for (size_t i = 0; i < m->nwarm && busy < JD_WARM_AHEAD; i++) {
+    jd_unit *u = m->warm[i];
+    if (u->state == UNIT_WARM && !u->thread_started && atomic_load(&u->kill) == JD_KILL_NONE &&
+        !begin(m, u))
+      busy++;
   }
 }
 
@@ -93,11 +133,14 @@ static int go_write(jd_unit *u) {
 }
 
 jd_unit *jd_warm_take(jd_match *m, int ai, const char *name) {
-  for (size_t i = 1; i < m->nunits; i++) {
-    jd_unit *u = m->units[i];
-    if (!u->warm || u->went || u->state != UNIT_WARM || !u->gl_joined || u->ai != ai ||
-        strcmp(u->name, name) || atomic_load(&u->kill) != JD_KILL_NONE)
+  for (size_t i = 0; i < m->nwarm; i++) {
+    jd_unit *u = m->warm[i];
+    if (u->went || u->state != UNIT_WARM || u->ai != ai || strcmp(u->name, name) ||
+        atomic_load(&u->kill) != JD_KILL_NONE)
       continue;
+    /* Not begun: it begins now, as a cold start would. */
+    if (!u->thread_started && begin(m, u))
+      return NULL;
     if (go_write(u)) {
       jd_log(JD_LOG_WARN, "match.warm", "%s: go to %s: %s; starting it cold", m->run_key, u->cname,
              strerror(errno));
@@ -114,10 +157,19 @@ jd_unit *jd_warm_take(jd_match *m, int ai, const char *name) {
 jd_unit *jd_warm_conflict(jd_match *m, const char *name) {
   for (size_t i = 0; i < m->nwarm; i++) {
     jd_unit *u = m->warm[i];
-    if (u->state == UNIT_WARM && !u->went && !strcmp(u->name, name)) {
-      jd_unit_request_kill(u, JD_KILL_END);
-      return u;
+    if (u->state != UNIT_WARM || u->went || strcmp(u->name, name))
+      continue;
+    if (!u->thread_started) {
+      drop(u);
+      return NULL;
     }
+    jd_unit_request_kill(u, JD_KILL_END);
+    return u;
   }
   return NULL;
+}
+
+bool jd_warm_fell_through(const jd_match *m, const jd_unit *u) {
+  return u->warm && u->went && u->state == UNIT_STARTING && !m->ended &&
+         atomic_load(&u->kill) == JD_KILL_NONE;
 }

@@ -3,16 +3,19 @@
  * player runs before its start, its wall time counts from the start, it sees
  * what a cold player sees (environment, token, user, capabilities, seccomp,
  * names, networks), unused warm containers are removed with the match, the
- * cold fallback works, and a killed `judger run` leaves nothing after a
- * reconciliation. */
+ * cold fallback works, the game logic's start waits for no warm container,
+ * and a killed `judger run` leaves nothing after a reconciliation. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/tmpfile.h"
 #include "daemon/reconcile.h"
 #include "match_support.h"
-#include "common/tmpfile.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }
@@ -44,14 +47,74 @@ static char *warm_spec(int nai, const char *mode, const char *plan, const char *
 
 /* What the progress hook saw: the run key, and for every started player
  * whether its container's entry point was the warm shim, and how many
- * player containers of the run existed at the first start. */
+ * player containers of the run existed at the first start; how many
+ * containers the run had when the game logic started, when (the engine's
+ * StartedAt) its container started, and the earliest Created of a player
+ * container seen at a player's start (unix ns; 0: none). */
 typedef struct seen {
   char run[160];
   char names[8][16];
   bool warm[8];
   int n;
   size_t containers_at_first_start;
+  size_t containers_at_gl_start;
+  int64_t gl_started_ns, first_player_created_ns;
 } seen;
+
+/* An engine time ("2026-12-06T13:42:49.392359634Z", its fraction of any
+ * length) in unix ns. */
+static int64_t engine_ns(const char *t) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *rest = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+  cr_assert_not_null(rest, "not an engine time: %s", t);
+  int64_t ns = (int64_t)timegm(&tm) * 1000000000;
+  if (*rest == '.') {
+    int64_t scale = 100000000;
+    for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
+      ns += (*rest - '0') * scale;
+  }
+  return ns;
+}
+
+/* The string at path (NULL-terminated keys) in o, or "". */
+static const char *json_at(json_object *o, const char *const *path) {
+  for (; o && *path; path++)
+    if (!json_object_object_get_ex(o, *path, &o))
+      return "";
+  return o ? json_object_get_string(o) : "";
+}
+
+/* The run's containers: their number, and for each its role's times: the
+ * game logic's StartedAt into s->gl_started_ns, the earliest player
+ * Created into s->first_player_created_ns. */
+static size_t note_containers(seen *s) {
+  char label[200];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_RUN, s->run);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  cr_assert_eq(dk_container_list_by_label(&l, env.dk, true, labels), 0);
+  size_t n = l->count;
+  for (size_t i = 0; i < l->count; i++) {
+    dk_container_info *info = NULL;
+    if (dk_container_inspect(&info, env.dk, l->items[i].id))
+      continue;
+    json_object *o = json_tokener_parse(info->raw_json);
+    const char *role[] = {"Config", "Labels", JD_LABEL_ROLE, NULL};
+    const char *started[] = {"State", "StartedAt", NULL}, *created[] = {"Created", NULL};
+    if (!strcmp(json_at(o, role), "game_logic")) {
+      s->gl_started_ns = engine_ns(json_at(o, started));
+    } else {
+      int64_t c = engine_ns(json_at(o, created));
+      if (!s->first_player_created_ns || c < s->first_player_created_ns)
+        s->first_player_created_ns = c;
+    }
+    json_object_put(o);
+    dk_container_info_free(info);
+  }
+  dk_container_list_free(l);
+  return n;
+}
 
 static bool entry_is_shim(const char *raw) {
   json_object *o = json_tokener_parse(raw), *cfg, *ep;
@@ -98,8 +161,13 @@ static void on_progress(void *ud, const char *line) {
   const char *ev = json_object_object_get_ex(o, "event", &v) ? json_object_get_string(v) : "";
   if (!strcmp(ev, "match.prepare") && json_object_object_get_ex(o, "run", &v))
     snprintf(s->run, sizeof s->run, "%s", json_object_get_string(v));
-  if (!strcmp(ev, "player.started") && json_object_object_get_ex(o, "name", &v))
+  if (!strcmp(ev, "game_logic.started"))
+    s->containers_at_gl_start = note_containers(s);
+  if (!strcmp(ev, "player.started") && json_object_object_get_ex(o, "name", &v)) {
+    if (!s->n)
+      note_containers(s);
     record_start(s, json_object_get_string(v));
+  }
   json_object_put(o);
 }
 
@@ -228,12 +296,85 @@ Test(warm, a_warm_player_sees_what_a_cold_one_sees) {
   free(reached[1]);
 }
 
-Test(warm, an_unused_warm_container_is_gone_after_the_match) {
-  char *spec = warm_spec(3, "linger", "0:p0", "1", "0", NULL);
+Test(warm, the_game_logic_starts_before_any_warm_container_is_made) {
+  /* The game logic waits for nothing warm (warm.h): when it has started,
+   * its container is the run's only one, and every warm container was
+   * created after its start, by the engine's own clock. */
+  char *spec = warm_spec(2, "linger", "0:p0 1:p1", "1", "0", NULL);
   seen s;
   jd_match_result *r = run(spec, &s);
   cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
-  cr_assert_eq(s.containers_at_first_start, 3, "%zu warm containers", s.containers_at_first_start);
+  cr_assert(was_warm(&s, "p0"));
+  cr_assert_eq(s.containers_at_gl_start, 1, "%zu containers when the game logic started",
+               s.containers_at_gl_start);
+  cr_assert_gt(s.gl_started_ns, 0);
+  cr_assert_gt(s.first_player_created_ns, s.gl_started_ns,
+               "a warm container was created %lld us before the game logic's started",
+               (long long)(s.gl_started_ns - s.first_player_created_ns) / 1000);
+  jd_match_result_free(r);
+  free(spec);
+  tm_assert_clean(&env);
+}
+
+Test(warm, a_start_waits_for_its_warm_container_under_way) {
+  /* Asked for at once, both players start warm: the first one's container
+   * is under way when the start comes, the second one's begins then; none
+   * is made twice (a cold one beside a warm one). */
+  char *spec = warm_spec(2, "linger", "0:p0 1:p1", "0", "0", NULL);
+  seen s;
+  jd_match_result *r = run(spec, &s);
+  cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
+  cr_assert(was_warm(&s, "p0"));
+  cr_assert(was_warm(&s, "p1"));
+  cr_assert_eq(r->ninstances, 2);
+  cr_assert_eq(s.n, 2, "%d containers named like the started players", s.n);
+  cr_assert_leq(s.containers_at_first_start, 2, "%zu player containers",
+                s.containers_at_first_start);
+  jd_match_result_free(r);
+  free(spec);
+  tm_assert_clean(&env);
+}
+
+/* Counts the test host's containers every 50 ms until stop, keeping the
+ * most seen at once. */
+typedef struct census {
+  atomic_bool stop;
+  size_t most;
+} census;
+
+static void *count_containers(void *arg) {
+  census *c = arg;
+  char label[128];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
+  const char *labels[] = {label, NULL};
+  while (!atomic_load(&c->stop)) {
+    dk_container_list *l = NULL;
+    if (!dk_container_list_by_label(&l, env.dk, true, labels)) {
+      if (l->count > c->most)
+        c->most = l->count;
+      dk_container_list_free(l);
+    }
+    usleep(50 * 1000);
+  }
+  return NULL;
+}
+
+Test(warm, an_unused_warm_container_is_gone_after_the_match) {
+  /* Warm containers are made one after another once the game logic runs:
+   * the census sees the unused ones while the match lasts (p0 lingers 2 s
+   * after its start). */
+  char *spec = warm_spec(3, "linger", "0:p0", "1", "0", NULL);
+  census c = {.most = 0};
+  atomic_init(&c.stop, false);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, count_containers, &c), 0);
+  seen s;
+  jd_match_result *r = run(spec, &s);
+  atomic_store(&c.stop, true);
+  pthread_join(th, NULL);
+  cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
+  /* The game logic's and p0's, and at least one unused warm one. */
+  cr_assert_geq(c.most, 3, "at most %zu containers at once", c.most);
   cr_assert_eq(r->ninstances, 1);
   cr_assert_eq(r->players[1].instances, 0);
   cr_assert_eq(r->players[2].instances, 0);

@@ -153,11 +153,14 @@ esac
 # Listeners get a stdin that stays open and silent: at EOF on stdin busybox
 # nc half-closes the connection, and a client whose `echo` had not yet
 # filled its pipe then sees that EOF first and exits 0 without sending.
-# A listener every player may probe (the isolation test's control).
+# A listener every player may probe (the isolation test's control). A
+# player's listener waits 30 s: the isolation test's prober spends some
+# 10 s on its blocked tries before it calls, and a player asked for at the
+# game logic's start may run a moment after it (warm.h).
 sleep 60 | nc -l -p 7100 -w 20 > /tmp/intruder &
 n=0
 for ai in $plan; do
-  sleep 60 | nc -l -p $((7000 + n)) -w 10 > /tmp/in$n &
+  sleep 60 | nc -l -p $((7000 + n)) -w 30 > /tmp/in$n &
   n=$((n + 1))
 done
 k=0
