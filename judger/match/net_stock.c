@@ -532,8 +532,19 @@ int jd_net_stock_fill(jd_net_stock *s, size_t want, char *err, size_t errlen) {
 }
 
 size_t jd_net_stock_idle(jd_net_stock *s) {
+  if (!s)
+    return 0;
   pthread_mutex_lock(&s->mu);
   size_t n = s->idle.n;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+size_t jd_net_stock_leased(jd_net_stock *s) {
+  if (!s)
+    return 0;
+  pthread_mutex_lock(&s->mu);
+  size_t n = s->leased.n;
   pthread_mutex_unlock(&s->mu);
   return n;
 }

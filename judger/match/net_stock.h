@@ -71,8 +71,10 @@ void jd_net_stock_give_back_run(jd_net_stock *s, const char *run_key);
  * 0, or -1 with the reason in err. */
 int jd_net_stock_fill(jd_net_stock *s, size_t want, char *err, size_t errlen);
 /* Idle networks now in the stock of this process's view (for metrics and
- * tests). */
+ * tests; 0 for NULL). */
 size_t jd_net_stock_idle(jd_net_stock *s);
+/* Networks leased from s now (for metrics and tests; 0 for NULL). */
+size_t jd_net_stock_leased(jd_net_stock *s);
 /* Engine calls s has made so far (creates, inspects, lists, disconnects,
  * removes; for tests and measures). */
 size_t jd_net_stock_calls(jd_net_stock *s);
