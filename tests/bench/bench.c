@@ -228,7 +228,7 @@ void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after
   if (matches < 1)
     return;
   double total = (double)(dk_call_counts_total(after) - dk_call_counts_total(before)) / matches;
-  printf("  engine calls per match: %.1f (", total);
+  printf(matches > 1 ? "  engine calls per match: %.1f (" : " %.0f (", total);
   const char *sep = "";
   for (int k = 0; k < DK_CALL_KIND_COUNT; k++) {
     double n = (double)(after->n[k] - before->n[k]) / matches;

@@ -187,8 +187,9 @@ int bench_free_port(void);
 /* judger_engine_requests_total{kind} from the daemon's /metrics on port:
  * 0, or -1 when it does not answer or lacks the family (an older build). */
 int bench_engine_requests(dk_call_counts *out, int port);
-/* A line "  calls per match: N (kind n, kind n, ...)" from two scrapes
- * over matches matches; the kinds of more than 0.05 per match. */
+/* A line "  engine calls per match: N (kind n, kind n, ...)" from two
+ * scrapes over matches matches; the kinds of more than 0.05 per match.
+ * matches 1: only " N (kind n, ...)", the rest of a line begun. */
 void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after, int matches);
 
 #endif

@@ -7,7 +7,8 @@
  * it is left on the engine. Printed as a series, with the growth from the
  * first sample after the warm-up (the first `every` matches) to the last.
  * With --metrics (this build only), the engine calls per match from the
- * daemon's judger_engine_requests_total too. With --base JUDGER, the same
+ * daemon's judger_engine_requests_total too (and first, over 10 s idle,
+ * the daemon's background calls, which the per-match figure includes). With --base JUDGER, the same
  * for an older binary afterwards (without metrics).
  *
  *   bench_rss [N] [--every K] [--slots S] [--base JUDGER] [--metrics]
@@ -51,6 +52,15 @@ static int series(jd_queue *q, const char *redis_url, const char *bin, const cha
   printf("  %8s %10s %10s\n", "matches", "VmRSS kB", "elapsed s");
   dk_call_counts before, after;
   bool counted = port > 0 && bench_engine_requests(&before, port) == 0;
+  if (counted) {
+    /* The daemon's own background calls (guard, sweeps) over 10 s idle:
+     * in the per-match figure below too, spread over its window. */
+    sleep(10);
+    counted = bench_engine_requests(&after, port) == 0;
+    printf("  engine calls over 10 s idle:");
+    bench_print_calls(&before, &after, 1);
+    before = after;
+  }
   int64_t t0 = jd_mono_ms();
   for (int i = 0; i < n; i++) {
     snprintf(id, sizeof id, "%s-%d", host, i);
