@@ -20,6 +20,7 @@
  *     create (1, more on an address clash). A give back is 1 inspect, plus
  *     the removal when the network is dirty or the stock full.
  * Engine calls are made outside the mutex; the mutex guards the two lists. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -553,6 +554,41 @@ size_t jd_net_stock_calls(jd_net_stock *s) { return atomic_load(&s->calls); }
 
 /* ---- reconciliation ---------------------------------------------------- */
 
+/* The lock files of this host's stock networks that are gone (removed
+ * outside the stock: `docker network rm`, a test's cleanup), unlinked
+ * under their lock once the engine says the name is unknown (a network
+ * made after the list l is there: kept). */
+static void locks_sweep(int dir, const jd_ctx *ctx, const dk_network_list *l,
+                        atomic_size_t *calls) {
+  char prefix[NAME_CAP + 8];
+  int n = snprintf(prefix, sizeof prefix, "net-judger-%s-net-", ctx->host_id);
+  int copy = dup(dir);
+  DIR *d = copy < 0 ? NULL : fdopendir(copy);
+  if (!d) {
+    if (copy >= 0)
+      close(copy);
+    return;
+  }
+  for (struct dirent *de = readdir(d); de; de = readdir(d)) {
+    if (strncmp(de->d_name, prefix, (size_t)n))
+      continue;
+    const char *name = de->d_name + 4; /* after "net-" */
+    bool listed = false;
+    for (size_t i = 0; i < l->count && !listed; i++)
+      listed = l->items[i].name && !strcmp(l->items[i].name, name);
+    int fd = -1;
+    if (listed || lock_take(&fd, dir, name))
+      continue;
+    dk_network_info *info = NULL;
+    if (net_check(&info, ctx->dk, name, calls) == NET_GONE)
+      lock_drop_gone(&fd, dir, name);
+    if (fd >= 0)
+      close(fd);
+    dk_network_info_free(info);
+  }
+  closedir(d);
+}
+
 int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char *err,
                            size_t errlen) {
   *removed = 0;
@@ -593,6 +629,7 @@ int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char
       close(fd);
     dk_network_info_free(info);
   }
+  locks_sweep(dir, ctx, l, &calls);
   dk_network_list_free(l);
   close(dir);
   return failures ? jd_fail(err, errlen, "%zu stock network(s) could not be removed", failures) : 0;

@@ -334,6 +334,22 @@ Test(net_stock, the_daemon_sweep_keeps_idle_and_leased_stock_networks_and_remove
   jd_net_stock_free(s);
 }
 
+Test(net_stock, reconcile_unlinks_the_lock_file_of_a_network_removed_outside_the_stock) {
+  jd_net_stock *s = stock_new(4);
+  char *id = dup_id(take(s, "r1")), lock[700];
+  snprintf(lock, sizeof lock, "%s/locks/net-%s", env.state, jd_net_stock_name(s, id));
+  cr_assert(jd_net_stock_give_back(s, id));
+  jd_net_stock_free(s);
+  cr_assert_eq(access(lock, F_OK), 0, "no lock file at %s", lock);
+  t_ok(dk_network_remove(env.dk, id));
+  size_t removed = 0;
+  char err[256];
+  cr_assert_eq(jd_net_stock_reconcile(&removed, &env.ctx, 8, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(removed, 0);
+  cr_assert_neq(access(lock, F_OK), 0, "the lock file of a removed network stayed");
+  free(id);
+}
+
 /* A child takes two leases, puts a container on one and dies by SIGKILL. */
 Test(net_stock, after_a_kill_9_no_take_gets_a_network_with_an_endpoint) {
   int pfd[2];
