@@ -32,10 +32,6 @@
 #include "match/match_policy.h"
 #include "match/net_stock.h"
 
-/* Weak: a stock exists only when jd_net_stock_new (net_stock.c) made it,
- * which links the file; without one this is never called. */
-#pragma weak jd_net_stock_fill
-
 bool jd_lookahead_on(const jd_daemon *d) { return d->cfg.lookahead && d->ctx; }
 
 static bool same_entry(const jd_lookahead *la, const jd_entry *e) {
@@ -84,12 +80,14 @@ static const jd_entry *startable_locked(const jd_daemon *d) {
   return e;
 }
 
-/* The networks the match takes from the stock: one per player, or one. */
+/* The networks the match takes from the stock (those of two endpoints,
+ * match_workspace.c): one per player, or with one network for the whole
+ * match, that one when it has a single player. */
 static void fill_stock(jd_daemon *d, const jd_match_spec *spec) {
   jd_net_stock *stock = d->ctx->net_stock;
-  if (!stock || !jd_net_stock_fill)
+  size_t want = spec->isolation == JD_ISOLATION_PLAYER ? spec->nplayers : spec->nplayers == 1;
+  if (!stock || !want)
     return;
-  size_t want = spec->isolation == JD_ISOLATION_PLAYER ? spec->nplayers : 1;
   char err[256];
   if (jd_net_stock_fill(stock, want, err, sizeof err))
     jd_log(JD_LOG_WARN, "lookahead.networks", "%s", err);
