@@ -25,10 +25,11 @@
  * included). With --base, the older daemon too (no metrics there).
  *
  *   bench_scale [runs] [--base JUDGER] [--matches N] [--rounds R]
- *               [--only players|slots]
+ *               [--only players|slots] [--players 2,4,8,16] [--slots 1,2,4]
  *
- * runs: 5 (players); N: 30; R: 1 (slots, median of R). Needs the engine
- * and redis-server. */
+ * runs: 5 (players); N: 30; R: 1 (slots, median of R); --players and
+ * --slots narrow the rows (players 1-16, slots 1-8). Needs the engine and
+ * redis-server. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,16 +85,32 @@ static int one(int k, int n, const char *spec, const char *base, column *c, int 
   return judger_once(k == 1 ? THIS : base, spec, &c->ttr[i], &c->wall[i]);
 }
 
+/* "2,4,8" into v (at most cap); the count, or def's when s is NULL. */
+static int int_list(int *v, int cap, const char *s, const int *def, int ndef) {
+  int n = 0;
+  for (; s && *s && n < cap; s += strspn(s, ","))
+    v[n++] = (int)strtol(s, (char **)&s, 10);
+  for (int i = 0; !s && i < ndef && i < cap; i++)
+    v[n++] = def[i];
+  return n;
+}
+
+static const char *players_arg, *slots_arg;
+
 static int players_table(int runs, const char *base) {
-  static const int sizes[] = {2, 4, 8, 16};
+  static const int def[] = {2, 4, 8, 16};
+  int sizes[8];
+  int nsizes = int_list(sizes, 8, players_arg, def, 4);
   int ncols = base ? 3 : 2;
   printf("players: time-to-result / exit, medians of %d (ms); judger with the settings as "
          "they are\n",
          runs);
   printf("%-8s %15s %15s %17s %15s\n", "players", "floor", "judger", "judger/floor",
          base ? "base" : "");
-  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+  for (int s = 0; s < nsizes; s++) {
     int n = sizes[s];
+    if (n < 1 || n > BENCH_FLOOR_MAX_PLAYERS)
+      continue;
     char spec[512];
     snprintf(spec, sizeof spec, "%s/scale-%d.json", state_dir, n);
     char *json = bench_trivial_spec(n, "");
@@ -223,9 +240,13 @@ static int slots_table(int matches, int rounds, const char *base) {
          matches, rounds);
   printf("%-6s %10s %22s %14s %22s\n", "slots", "floor", "judger", "judger/floor",
          base ? "base" : "");
-  static const int slot_counts[] = {1, 2, 4};
-  for (size_t s = 0; s < sizeof slot_counts / sizeof slot_counts[0]; s++) {
+  static const int def[] = {1, 2, 4};
+  int slot_counts[8];
+  int nslots = int_list(slot_counts, 8, slots_arg, def, 3);
+  for (int s = 0; s < nslots; s++) {
     int n = slot_counts[s];
+    if (n < 1 || n > 8)
+      continue;
     double fl[16], res[2][16], clean[2][16];
     daemon_run last = {0};
     for (int r = 0; r < rounds; r++) {
@@ -266,6 +287,10 @@ int main(int argc, char **argv) {
       matches = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
       rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--players") && i + 1 < argc)
+      players_arg = argv[++i];
+    else if (!strcmp(argv[i], "--slots") && i + 1 < argc)
+      slots_arg = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else
