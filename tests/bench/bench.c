@@ -2,11 +2,18 @@
  * match, its spec, and a daemon started, fed and read. Linked into every
  * bench_* program (tests/CMakeLists.txt). */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -187,6 +194,28 @@ void bench_drop_stock(dk_client *dk, const char *host) {
   (void)dk_network_prune(&n, dk, labels);
 }
 
+void bench_settle_runs(const char *state_dir) {
+  char runs[PATH_MAX];
+  snprintf(runs, sizeof runs, "%s/runs", state_dir);
+  int64_t until = dk_now_ms() + 60000;
+  for (;;) {
+    DIR *d = opendir(runs);
+    struct dirent *e;
+    int left = 0;
+    while (d && (e = readdir(d)))
+      left += e->d_name[0] != '.';
+    if (d)
+      closedir(d);
+    if (!left)
+      return;
+    if (dk_now_ms() > until) {
+      fprintf(stderr, "bench: %d run(s) still under %s after a minute\n", left, runs);
+      return;
+    }
+    poll(NULL, 0, 20);
+  }
+}
+
 int bench_free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -224,11 +253,12 @@ int bench_engine_requests(dk_call_counts *out, int port) {
   return found ? 0 : -1;
 }
 
-void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after, int matches) {
+void bench_print_calls(const char *what, const dk_call_counts *before, const dk_call_counts *after,
+                       int matches) {
   if (matches < 1)
     return;
   double total = (double)(dk_call_counts_total(after) - dk_call_counts_total(before)) / matches;
-  printf(matches > 1 ? "  engine calls per match: %.1f (" : " %.0f (", total);
+  printf("%s %.1f (", what, total);
   const char *sep = "";
   for (int k = 0; k < DK_CALL_KIND_COUNT; k++) {
     double n = (double)(after->n[k] - before->n[k]) / matches;
@@ -238,4 +268,201 @@ void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after
     }
   }
   printf(")\n");
+}
+
+/* ---- a counting proxy ---------------------------------------------------------- */
+
+/* What a connection's client sends, read as HTTP/1.1 requests: each head
+ * counted by kind, bodies (Content-Length or chunked) skipped, and after
+ * an Upgrade (attach's hijack) the rest is raw. */
+typedef enum { RP_HEAD, RP_BODY, RP_CHUNK_SIZE, RP_CHUNK_DATA, RP_TRAILER, RP_RAW } rp_state;
+
+typedef struct reqparse {
+  rp_state st;
+  char line[16384];
+  size_t len;
+  long long left;
+} reqparse;
+
+struct bench_count_proxy {
+  char path[108], upstream[108], host[128];
+  int listen_fd;
+  pthread_t acceptor;
+  uint64_t counts[DK_CALL_KIND_COUNT];
+};
+
+typedef struct proxy_conn {
+  bench_count_proxy *p;
+  int client, upstream;
+  reqparse rp;
+} proxy_conn;
+
+static const char *header(const char *head, const char *name) {
+  size_t n = strlen(name);
+  for (const char *l = strstr(head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n"))
+    if (!strncasecmp(l + 2, name, n) && l[2 + n] == ':')
+      return l + 3 + n;
+  return NULL;
+}
+
+/* A complete head in rp->line: counted; the state after it. */
+static rp_state on_head(bench_count_proxy *p, reqparse *rp) {
+  char method[16] = "", path[1024] = "";
+  if (sscanf(rp->line, "%15s %1023s", method, path) != 2)
+    return RP_HEAD;
+  const char *unversioned = path;
+  if (path[0] == '/' && path[1] == 'v' && path[2] >= '0' && path[2] <= '9')
+    unversioned = strchr(path + 1, '/') ? strchr(path + 1, '/') : "/";
+  __atomic_fetch_add(&p->counts[dk_call_kind_of(method, unversioned)], 1, __ATOMIC_RELAXED);
+  const char *cl = header(rp->line, "content-length"), *te = header(rp->line, "transfer-encoding");
+  bool upgrade = header(rp->line, "upgrade") != NULL;
+  if (te && strstr(te, "chunked"))
+    return RP_CHUNK_SIZE;
+  rp->left = cl ? atoll(cl) : 0;
+  if (rp->left > 0)
+    return RP_BODY; /* an upgrade with a body: not one libdockerapi sends */
+  return upgrade ? RP_RAW : RP_HEAD;
+}
+
+/* One byte of a line-based state; true when the line is complete. */
+static bool line_byte(reqparse *rp, char c) {
+  if (rp->len < sizeof rp->line - 1)
+    rp->line[rp->len++] = c;
+  rp->line[rp->len] = 0;
+  return c == '\n';
+}
+
+static void feed(bench_count_proxy *p, reqparse *rp, const char *b, size_t n) {
+  for (size_t i = 0; i < n && rp->st != RP_RAW;) {
+    if (rp->st == RP_BODY || rp->st == RP_CHUNK_DATA) {
+      size_t take = (size_t)rp->left < n - i ? (size_t)rp->left : n - i;
+      rp->left -= (long long)take, i += take;
+      if (!rp->left)
+        rp->st = rp->st == RP_BODY ? RP_HEAD : RP_CHUNK_SIZE;
+      continue;
+    }
+    if (!line_byte(rp, b[i++]))
+      continue;
+    if (rp->st == RP_HEAD && rp->len >= 4 && !strcmp(rp->line + rp->len - 4, "\r\n\r\n")) {
+      rp->st = on_head(p, rp);
+      rp->len = 0;
+    } else if (rp->st == RP_CHUNK_SIZE) {
+      long long size = strtoll(rp->line, NULL, 16);
+      rp->st = size > 0 ? RP_CHUNK_DATA : RP_TRAILER;
+      rp->left = size + 2; /* its CRLF */
+      rp->len = 0;
+    } else if (rp->st == RP_TRAILER) {
+      rp->st = !strcmp(rp->line, "\r\n") ? RP_HEAD : RP_TRAILER;
+      rp->len = 0;
+    }
+  }
+}
+
+static int unix_connect(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+    return fd;
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+
+/* Copies both ways, a half-close passed on, until both ends are done. */
+static void *conn_main(void *ud) {
+  proxy_conn *c = ud;
+  struct pollfd fds[2] = {{.fd = c->client, .events = POLLIN},
+                          {.fd = c->upstream, .events = POLLIN}};
+  char buf[65536];
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (poll(fds, 2, -1) < 0)
+      continue;
+    for (int k = 0; k < 2; k++) {
+      if (fds[k].fd < 0 || !fds[k].revents)
+        continue;
+      int to = k ? c->client : c->upstream;
+      ssize_t n = read(fds[k].fd, buf, sizeof buf);
+      if (n > 0 && k == 0)
+        feed(c->p, &c->rp, buf, (size_t)n);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+        if (w <= 0)
+          n = 0;
+        else
+          off += w;
+      }
+      if (n <= 0) {
+        shutdown(to, SHUT_WR);
+        fds[k].fd = -1;
+      }
+    }
+  }
+  close(c->client);
+  close(c->upstream);
+  free(c);
+  return NULL;
+}
+
+static void *accept_main(void *ud) {
+  bench_count_proxy *p = ud;
+  for (;;) {
+    int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+      return NULL;
+    proxy_conn *c = calloc(1, sizeof *c);
+    int up = c ? unix_connect(p->upstream) : -1;
+    pthread_t th;
+    if (up < 0) {
+      close(fd);
+      free(c);
+      continue;
+    }
+    *c = (proxy_conn){.p = p, .client = fd, .upstream = up};
+    if (pthread_create(&th, NULL, conn_main, c)) {
+      close(fd), close(up), free(c);
+      continue;
+    }
+    pthread_detach(th);
+  }
+}
+
+bench_count_proxy *bench_count_proxy_start(const char *dir) {
+  bench_count_proxy *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  const char *up = getenv("DOCKER_HOST");
+  snprintf(p->upstream, sizeof p->upstream, "%s",
+           up && !strncmp(up, "unix://", 7) ? up + 7 : "/var/run/docker.sock");
+  snprintf(p->path, sizeof p->path, "%s/docker.sock", dir);
+  snprintf(p->host, sizeof p->host, "unix://%s", p->path);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", p->path);
+  unlink(p->path);
+  p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&a, sizeof a) ||
+      listen(p->listen_fd, 128) || pthread_create(&p->acceptor, NULL, accept_main, p)) {
+    if (p->listen_fd >= 0)
+      close(p->listen_fd);
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+const char *bench_count_proxy_host(const bench_count_proxy *p) { return p->host; }
+
+void bench_count_proxy_counts(dk_call_counts *out, bench_count_proxy *p) {
+  for (int k = 0; k < DK_CALL_KIND_COUNT; k++)
+    out->n[k] = __atomic_load_n(&p->counts[k], __ATOMIC_RELAXED);
+}
+
+void bench_count_proxy_stop(bench_count_proxy *p) {
+  if (!p)
+    return;
+  shutdown(p->listen_fd, SHUT_RDWR);
+  pthread_join(p->acceptor, NULL);
+  close(p->listen_fd);
+  unlink(p->path);
+  /* p stays: a connection still open (an event stream) counts into it. */
 }

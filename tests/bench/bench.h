@@ -182,14 +182,32 @@ size_t bench_leftovers(dk_client *dk, const char *host);
  * run or a daemon of that host id kept, net_stock.h): the benchmark's own
  * host ids only. */
 void bench_drop_stock(dk_client *dk, const char *host);
+/* Waits (untimed, at most a minute) until no run file is left under
+ * <state_dir>/runs: a `judger run` that exits with its result tears the
+ * match down in a process of its own, holding its run file until the end
+ * (docs/match-spec.md). */
+void bench_settle_runs(const char *state_dir);
 /* A TCP port of 127.0.0.1 free now (for --metrics-listen); -1 if none. */
 int bench_free_port(void);
 /* judger_engine_requests_total{kind} from the daemon's /metrics on port:
  * 0, or -1 when it does not answer or lacks the family (an older build). */
 int bench_engine_requests(dk_call_counts *out, int port);
-/* A line "  engine calls per match: N (kind n, kind n, ...)" from two
- * scrapes over matches matches; the kinds of more than 0.05 per match.
- * matches 1: only " N (kind n, ...)", the rest of a line begun. */
-void bench_print_calls(const dk_call_counts *before, const dk_call_counts *after, int matches);
+/* A unix-socket forwarder to the engine ($DOCKER_HOST's unix socket, else
+ * /var/run/docker.sock) that counts the HTTP requests its clients send, by
+ * kind (dk_call_kind_of): the engine calls of any binary, an older one
+ * without counters included, seen the same way. Listens on
+ * <dir>/docker.sock; NULL when it cannot. Stop it when done (the struct
+ * itself stays allocated: open connections still count into it). */
+typedef struct bench_count_proxy bench_count_proxy;
+bench_count_proxy *bench_count_proxy_start(const char *dir);
+/* "unix://<dir>/docker.sock", the DOCKER_HOST of whoever is counted. */
+const char *bench_count_proxy_host(const bench_count_proxy *p);
+void bench_count_proxy_counts(dk_call_counts *out, bench_count_proxy *p);
+void bench_count_proxy_stop(bench_count_proxy *p);
+
+/* A line "<what> N (kind n, kind n, ...)": the calls per match between
+ * two readings over matches matches; the kinds of more than 0.05. */
+void bench_print_calls(const char *what, const dk_call_counts *before, const dk_call_counts *after,
+                       int matches);
 
 #endif

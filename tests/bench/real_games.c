@@ -157,27 +157,7 @@ static long long gl_time(const run_out *r) {
  * the match down in a process of its own, holding its run file until the
  * end (docs/match-spec.md), and the next run must not share the engine with
  * that teardown. */
-static void settle(const char *dir) {
-  char runs[PATH_MAX];
-  snprintf(runs, sizeof runs, "%s/runs", dir);
-  int64_t until = dk_now_ms() + 60000;
-  for (;;) {
-    DIR *d = opendir(runs);
-    struct dirent *e;
-    int left = 0;
-    while (d && (e = readdir(d)))
-      left += e->d_name[0] != '.';
-    if (d)
-      closedir(d);
-    if (!left)
-      return;
-    if (dk_now_ms() > until) {
-      fprintf(stderr, "bench_real_games: %d run(s) still under %s after a minute\n", left, runs);
-      return;
-    }
-    poll(NULL, 0, 20);
-  }
-}
+static void settle(const char *dir) { bench_settle_runs(dir); }
 
 /* ---- the specs ------------------------------------------------------------------ */
 

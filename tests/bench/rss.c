@@ -57,8 +57,7 @@ static int series(jd_queue *q, const char *redis_url, const char *bin, const cha
      * in the per-match figure below too, spread over its window. */
     sleep(10);
     counted = bench_engine_requests(&after, port) == 0;
-    printf("  engine calls over 10 s idle:");
-    bench_print_calls(&before, &after, 1);
+    bench_print_calls("  engine calls over 10 s idle:", &before, &after, 1);
     before = after;
   }
   int64_t t0 = jd_mono_ms();
@@ -103,7 +102,7 @@ static int series(jd_queue *q, const char *redis_url, const char *bin, const cha
   printf("  max %ld kB (%.1f MB); from %d to %d matches: %+ld kB (goal: flat, <= 20 MB)\n", max,
          (double)max / 1024.0, every, n, last - first);
   if (counted)
-    bench_print_calls(&before, &after, n);
+    bench_print_calls("  engine calls per match:", &before, &after, n);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
   bench_drop_stock(dk, host);

@@ -71,6 +71,7 @@ static int judger_once(const char *bin, const char *spec, long long *ttr, long l
     fprintf(stderr, "%s run %s failed (status %d): %.300s\n", bin, spec, p.status, out);
   *ttr = p.first_out, *wall = p.wall;
   wait_clean(host_id);
+  bench_settle_runs(state_dir);
   return rc;
 }
 
@@ -179,7 +180,19 @@ typedef struct daemon_run {
   double to_result, to_clean; /* matches per minute */
   dk_call_counts before, after;
   bool counted;
+  bench_count_proxy *proxy; /* set: the daemon talks through it */
+  dk_call_counts pbefore, pafter;
 } daemon_run;
+
+/* DOCKER_HOST for what is started next: the proxy's, or back to saved. */
+static void engine_env(const bench_count_proxy *p, const char *saved) {
+  if (p)
+    setenv("DOCKER_HOST", bench_count_proxy_host(p), 1);
+  else if (saved)
+    setenv("DOCKER_HOST", saved, 1);
+  else
+    unsetenv("DOCKER_HOST");
+}
 
 static void daemon_rate(daemon_run *r, jd_queue *q, const char *redis_url, const char *bin,
                         bool metrics, int slots, int matches, const char *tag) {
@@ -190,7 +203,11 @@ static void daemon_rate(daemon_run *r, jd_queue *q, const char *redis_url, const
   if (port > 0)
     snprintf(extra, sizeof extra, "--metrics-listen 127.0.0.1:%d", port);
   char *state = t_tmpdir("bench-scale");
+  char *saved = getenv("DOCKER_HOST") ? strdup(getenv("DOCKER_HOST")) : NULL;
+  engine_env(r->proxy, saved);
   pid_t pid = bench_daemon_spawn(bin, redis_url, host, state, slots, extra);
+  engine_env(NULL, saved);
+  free(saved);
   bench_wait_host(q, host);
   char id[128];
   for (int i = 0; i < 2; i++) { /* not counted: caches */
@@ -200,6 +217,8 @@ static void daemon_rate(daemon_run *r, jd_queue *q, const char *redis_url, const
   }
   wait_clean(host);
   r->counted = port > 0 && bench_engine_requests(&r->before, port) == 0;
+  if (r->proxy)
+    bench_count_proxy_counts(&r->pbefore, r->proxy);
   int64_t t0 = jd_mono_ms();
   for (int i = 0; i < matches; i++) {
     snprintf(id, sizeof id, "%s-%d", host, i);
@@ -213,6 +232,8 @@ static void daemon_rate(daemon_run *r, jd_queue *q, const char *redis_url, const
   wait_clean(host);
   r->to_clean = matches * 60000.0 / (double)(jd_mono_ms() - t0);
   r->counted = r->counted && bench_engine_requests(&r->after, port) == 0;
+  if (r->proxy)
+    bench_count_proxy_counts(&r->pafter, r->proxy);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
   bench_drop_stock(dk, host);
@@ -251,7 +272,7 @@ static int slots_table(int matches, int rounds, const char *base) {
     daemon_run last = {0};
     for (int r = 0; r < rounds; r++) {
       fl[r] = floor_rate(n, matches);
-      daemon_run d;
+      daemon_run d = {0};
       daemon_rate(&d, q, srv->url, THIS, true, n, matches, "this");
       res[0][r] = d.to_result, clean[0][r] = d.to_clean;
       last = d;
@@ -268,12 +289,70 @@ static int slots_table(int matches, int rounds, const char *base) {
       printf(" %10.1f (%8.1f)", median_d(res[1], rounds), median_d(clean[1], rounds));
     printf("\n");
     if (last.counted)
-      bench_print_calls(&last.before, &last.after, matches);
+      bench_print_calls("  engine calls per match (its own counters):", &last.before, &last.after,
+                        matches);
     fflush(stdout);
   }
   jd_queue_free(q);
   t_redis_stop(srv);
   return 0;
+}
+
+/* ---- calls ------------------------------------------------------------------------- */
+
+/* Engine requests per match through the counting proxy: `judger run` of
+ * the trivial match (its detached teardown included) and a --slots 1
+ * daemon's matches (its background calls in the window included), for
+ * this build and base alike. */
+static int calls_table(int matches, const char *base) {
+  char *dir = t_tmpdir("bench-calls");
+  bench_count_proxy *p = bench_count_proxy_start(dir);
+  if (!p)
+    return -1;
+  char *saved = getenv("DOCKER_HOST") ? strdup(getenv("DOCKER_HOST")) : NULL;
+  printf("calls: engine requests per match through a counting proxy, by kind\n");
+  static const int def[] = {2, 4, 8, 16};
+  int sizes[8], nsizes = int_list(sizes, 8, players_arg, def, 4), rc = 0;
+  const char *bins[] = {THIS, base}, *tags[] = {"this", "base"};
+  for (int s = 0; s < nsizes && !rc; s++) {
+    char spec[512], what[96];
+    snprintf(spec, sizeof spec, "%s/scale-%d.json", state_dir, sizes[s]);
+    char *json = bench_trivial_spec(sizes[s], "");
+    rc = !json || jd_write_file(spec, json, strlen(json)) ? -1 : 0;
+    free(json);
+    for (int b = 0; b < (base ? 2 : 1) && !rc; b++) {
+      long long ttr, wall;
+      dk_call_counts c0, c1;
+      engine_env(p, saved);
+      rc = judger_once(bins[b], spec, &ttr, &wall); /* once first: caches */
+      bench_count_proxy_counts(&c0, p);
+      rc = rc ? rc : judger_once(bins[b], spec, &ttr, &wall);
+      bench_count_proxy_counts(&c1, p);
+      engine_env(NULL, saved);
+      snprintf(what, sizeof what, "  judger run, %d players, %s:", sizes[s], tags[b]);
+      bench_print_calls(what, &c0, &c1, 1);
+    }
+  }
+  t_redis *srv = rc ? NULL : t_redis_start(false, false);
+  jd_queue *q = NULL;
+  jd_queue_opts qo = {.redis_url = srv ? srv->url : "", .consumer = "bench"};
+  if (srv && (jd_queue_new(&q, &qo) || jd_queue_setup(q)))
+    rc = -1;
+  for (int b = 0; b < (base ? 2 : 1) && !rc; b++) {
+    daemon_run d = {.proxy = p};
+    daemon_rate(&d, q, srv->url, bins[b], b == 0, 1, matches, tags[b]);
+    char what[96];
+    snprintf(what, sizeof what, "  daemon --slots 1, %d matches, %s:", matches, tags[b]);
+    bench_print_calls(what, &d.pbefore, &d.pafter, matches);
+    if (d.counted)
+      bench_print_calls("    the same from its own counters:", &d.before, &d.after, matches);
+  }
+  jd_queue_free(q);
+  if (srv)
+    t_redis_stop(srv);
+  bench_count_proxy_stop(p);
+  free(saved);
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -315,6 +394,8 @@ int main(int argc, char **argv) {
     rc = players_table(runs, base);
   if (!rc && (!only || !strcmp(only, "slots")))
     rc = slots_table(matches, rounds, base);
+  if (!rc && (!only || !strcmp(only, "calls")))
+    rc = calls_table(matches, base);
   bench_drop_stock(dk, host_id);
   jd_rm_rf(state_dir);
   jd_rm_rf(out_dir);
