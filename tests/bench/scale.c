@@ -24,8 +24,15 @@
  * and after the N matches; the daemon's background calls in that window
  * included). With --base, the older daemon too (no metrics there).
  *
+ * Calls: the engine requests per match of both binaries seen the same way,
+ * through a counting proxy (bench_count_proxy: the HTTP requests read off
+ * the wire, by dk_call_kind): `judger run` of the trivial match of each
+ * player count (its detached teardown included; one run first, not
+ * counted), and a --slots 1 daemon's N matches (its background calls in
+ * that window included; for this build, its own counters next to it).
+ *
  *   bench_scale [runs] [--base JUDGER] [--matches N] [--rounds R]
- *               [--only players|slots] [--players 2,4,8,16] [--slots 1,2,4]
+ *               [--only players|slots|calls] [--players 2,4,8,16] [--slots 1,2,4]
  *
  * runs: 5 (players); N: 30; R: 1 (slots, median of R); --players and
  * --slots narrow the rows (players 1-16, slots 1-8). Needs the engine and
