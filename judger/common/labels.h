@@ -12,6 +12,9 @@
 /* The judger.role of a network of the stock of ready networks
  * (match/net_stock.h): no match or run label, kept between matches. */
 #define JD_ROLE_NET_STOCK "stock"
+/* On a stock network: which state directory's locks guard it (12 hex
+ * digits of the sha256 of its path). */
+#define JD_LABEL_STOCK "judger.stock"
 /* A run (common/run_owner.h): what a `judger build` or a daemon build
  * creates carries the run's judger.owner=<id>; reconciliation keeps it
  * while a live process holds the run. */

@@ -126,6 +126,9 @@ struct jd_match {
   char *hold_path;    /* judger-hold in the state directory */
   jd_outputs *outputs;
   char *net_name, *net_id; /* the match network (the game logic's) */
+  /* A network of the run's own was asked of the engine (not the stock):
+   * the sweep lists the run's networks only then. */
+  atomic_bool nets_made;
   /* Set up concurrently with the units (match_workspace.c, warm.c),
    * guarded by mu, signalled on cond: the match network's creation and the
    * game logic's create. */

@@ -138,6 +138,7 @@ static int net_new(char **id_out, jd_match *m, char *name, size_t cap, size_t en
   char subnet[20], gateway[16];
   int prefix = m->pool.prefix ? jd_net_pool_prefix_for(&m->pool, endpoints) : 0;
   int rc = DK_EFORBIDDEN;
+  atomic_store(&m->nets_made, true);
   for (int i = 0; i < NET_PICKS && rc == DK_EFORBIDDEN; i++) {
     if (prefix) {
       char hex[9];
@@ -270,9 +271,11 @@ void jd_match_sweep(jd_match *m) {
    * something is left on it. */
   jd_net_stock_give_back_run(m->ctx->net_stock, m->run_key);
   /* The match network and any player network a unit thread could not
-   * remove: everything with the run's label. */
+   * remove: everything with the run's label (none when every network came
+   * from the stock: no list then). */
   dk_network_list *nets = NULL;
-  if (!dk_network_list_by_label(&nets, dk, labels))
+  if ((!m->ctx->net_stock || atomic_load(&m->nets_made)) &&
+      !dk_network_list_by_label(&nets, dk, labels))
     for (size_t i = 0; i < nets->count; i++)
       jd_match_net_remove(m, nets->items[i].id, nets->items[i].name);
   dk_network_list_free(nets);

@@ -170,6 +170,29 @@ static void lock_drop_gone(int *fd, int dir, const char *name) {
   *fd = -1;
 }
 
+/* ---- the stock's labels ------------------------------------------------- */
+
+/* Which stock a network belongs to: the host and the state directory whose
+ * locks guard it (judgers of one host id with two state directories, as
+ * tests make, keep two stocks: a lock guards only what its own directory's
+ * holders see). */
+typedef struct stock_labels {
+  char host[8 + JD_HOST_ID_MAX + 8];
+  char role[64];
+  char dir[32]; /* judger.stock=<12 hex of sha256(state dir)> */
+  char dir_hash[13];
+} stock_labels;
+
+static void labels_of(stock_labels *l, const jd_ctx *ctx) {
+  const char *state = ctx->state_dir ? ctx->state_dir : JD_STATE_DIR_DEFAULT;
+  char hex[65];
+  jd_sha256_hex(hex, state, strlen(state));
+  snprintf(l->dir_hash, sizeof l->dir_hash, "%.12s", hex);
+  snprintf(l->host, sizeof l->host, "%s=%s", JD_LABEL_HOST, ctx->host_id);
+  snprintf(l->role, sizeof l->role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
+  snprintf(l->dir, sizeof l->dir, "%s=%s", JD_LABEL_STOCK, l->dir_hash);
+}
+
 /* ---- the engine ------------------------------------------------------- */
 
 /* Disconnects every endpoint the inspect listed (force), then removes the
@@ -224,14 +247,18 @@ static void net_discard(jd_net_stock *s, stock_net *n, const dk_network_info *in
 
 /* A new stock network, its lock held, into *out. 0, or -1 with err. */
 static int net_create(stock_net *out, jd_net_stock *s, char *err, size_t errlen) {
-  dk_kv labels[2] = {{JD_LABEL_HOST, s->ctx->host_id}, {JD_LABEL_ROLE, JD_ROLE_NET_STOCK}};
+  stock_labels sl;
+  labels_of(&sl, s->ctx);
+  dk_kv labels[3] = {{JD_LABEL_HOST, s->ctx->host_id},
+                     {JD_LABEL_ROLE, JD_ROLE_NET_STOCK},
+                     {JD_LABEL_STOCK, sl.dir_hash}};
   /* As every match network (match_workspace.c): internal, and no address
    * of the host on the bridge. */
   dk_kv options[1] = {{"com.docker.network.bridge.inhibit_ipv4", "true"}};
   dk_network_config nc = {.internal = true,
                           .check_duplicate = true,
                           .labels = labels,
-                          .nlabels = 2,
+                          .nlabels = 3,
                           .options = options,
                           .noptions = 1};
   char subnet[20], gateway[16], hex[2 * NAME_RANDOM + 1];
@@ -325,13 +352,12 @@ static bool lease_try(jd_net_stock *s, stock_net *n) {
   return ok;
 }
 
-/* Lists this host's stock networks and adds those this process does not
+/* Lists this stock's networks and adds those this process does not
  * know to its idle list (up to keep). 0, or -1 when the list failed. */
 static int idle_adopt(jd_net_stock *s) {
-  char host[300], role[64];
-  snprintf(host, sizeof host, "%s=%s", JD_LABEL_HOST, s->ctx->host_id);
-  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
-  const char *labels[] = {host, role, NULL};
+  stock_labels sl;
+  labels_of(&sl, s->ctx);
+  const char *labels[] = {sl.host, sl.role, sl.dir, NULL};
   dk_network_list *l = NULL;
   atomic_fetch_add(&s->calls, 1);
   if (dk_network_list_by_label(&l, s->ctx->dk, labels))
@@ -592,10 +618,9 @@ static void locks_sweep(int dir, const jd_ctx *ctx, const dk_network_list *l,
 int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char *err,
                            size_t errlen) {
   *removed = 0;
-  char host[300], role[64];
-  snprintf(host, sizeof host, "%s=%s", JD_LABEL_HOST, ctx->host_id);
-  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
-  const char *labels[] = {host, role, NULL};
+  stock_labels sl;
+  labels_of(&sl, ctx);
+  const char *labels[] = {sl.host, sl.role, sl.dir, NULL};
   int dir = -1;
   if (locks_open(&dir, ctx->state_dir))
     return jd_fail(err, errlen, "the locks directory: %s", strerror(errno));

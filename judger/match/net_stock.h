@@ -6,9 +6,13 @@
  * Creating an internal network costs the engine an iptables pass; on two
  * cores a 2-player match made three of them and removed three. A stock
  * network is an internal /29 of the address pool (two endpoints: the game
- * logic and one player), labelled judger.host=<host> and
- * judger.role=stock, named "judger-<host>-net-<hex>", and carries no run
- * label (a match's sweep by run label does not remove it).
+ * logic and one player), labelled judger.host=<host>, judger.role=stock
+ * and judger.stock=<12 hex of sha256(state dir)>, named
+ * "judger-<host>-net-<hex>", and carries no run label (a match's sweep by
+ * run label does not remove it). A stock is one host id and one state
+ * directory: two state directories under one host id (tests do that) are
+ * two stocks that never see each other's networks, as their locks could
+ * not keep them apart.
  *
  * Isolation is as before: a network serves one player of one match at a
  * time. A lease is an flock on <state_dir>/locks/net-<name> (no link
