@@ -350,6 +350,25 @@ Test(net_stock, reconcile_unlinks_the_lock_file_of_a_network_removed_outside_the
   free(id);
 }
 
+Test(net_stock, judger_gc_networks_removes_every_idle_one_and_keeps_a_leased_one) {
+  jd_net_stock *s = stock_new(4);
+  char err[256];
+  cr_assert_eq(jd_net_stock_fill(s, 3, err, sizeof err), 0, "%s", err);
+  char *leased = dup_id(take(s, "r1"));
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "%s/bin/judger gc --networks --json --state-dir %s --host-id %s > %s/gc.json",
+           JD_BINARY_DIR, env.state, env.host, env.out);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  char *out = tm_read(&env, "gc.json", NULL);
+  cr_assert(strstr(out, "\"networks_removed\":2"), "%s", out);
+  free(out);
+  cr_assert_eq(endpoints(leased), 0, "judger gc removed a leased network");
+  jd_net_stock_give_back_run(s, "r1");
+  free(leased);
+  jd_net_stock_free(s);
+}
+
 /* A child takes two leases, puts a container on one and dies by SIGKILL. */
 Test(net_stock, after_a_kill_9_no_take_gets_a_network_with_an_endpoint) {
   int pfd[2];
