@@ -277,7 +277,7 @@ Test(lookahead, released_when_another_host_takes_the_entry, .init = up, .fini = 
    * the program itself. */
   other.marker = r.marker;
   start(&other, "false", "30000");
-  free(t_wait_result(q, "la-a-next", 90000, "(in process)"));
+  free(t_wait_result(q, "la-a-next", 150000, "(in process)"));
   char *host = t_task_field(q, "la-a-next", "host");
   cr_assert_str_eq(host, other.env.host);
   free(host);
