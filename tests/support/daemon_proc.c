@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "common/clock.h"
+#include "common/labels.h"
 #include "daemon_proc.h"
 #include "support.h"
 
@@ -87,13 +88,23 @@ size_t t_host_containers(dk_client *c, const char *host) {
 }
 
 size_t t_host_networks(dk_client *c, const char *host) {
-  char label[160];
+  char label[160], role[64];
   host_label(label, sizeof label, host);
-  const char *labels[] = {label, NULL};
-  dk_network_list *l = NULL;
+  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
+  const char *labels[] = {label, NULL}, *stock[] = {label, role, NULL};
+  dk_network_list *l = NULL, *sl = NULL;
   t_ok(dk_network_list_by_label(&l, c, labels));
-  size_t n = l->count;
+  t_ok(dk_network_list_by_label(&sl, c, stock));
+  /* The stock's empty networks stay by design (match/net_stock.h). */
+  size_t n = l->count - sl->count;
+  for (size_t i = 0; i < sl->count; i++) {
+    dk_network_info *info = NULL;
+    if (dk_network_inspect(&info, c, sl->items[i].id) == 0 && info->ncontainers)
+      n++;
+    dk_network_info_free(info);
+  }
   dk_network_list_free(l);
+  dk_network_list_free(sl);
   return n;
 }
 

@@ -13,15 +13,18 @@
 
 #include "common/labels.h"
 #include "common/util.h"
+#include "daemon_proc.h"
 #include "match/match.h"
+#include "match/net_stock.h"
 #include "support.h"
 
 typedef struct tm_env {
   dk_client *dk;
   jd_ctx ctx;
-  char *host;  /* unique: the label that finds this test's leftovers */
-  char *state; /* state dir (work dirs under matches/) */
-  char *out;   /* --out */
+  char *host;          /* unique: the label that finds this test's leftovers */
+  char *state;         /* state dir (work dirs under matches/) */
+  char *out;           /* --out */
+  jd_net_stock *stock; /* ctx.net_stock unless $JUDGER_NET_STOCK is 0 */
 } tm_env;
 
 static inline void tm_setup(tm_env *e) {
@@ -31,6 +34,31 @@ static inline void tm_setup(tm_env *e) {
   e->state = t_tmpdir("mstate");
   e->out = t_tmpdir("mout");
   e->ctx = (jd_ctx){.dk = e->dk, .state_dir = e->state, .host_id = e->host};
+  /* Matches run on the stock of networks, as `judger run` and the daemon
+   * do by default. */
+  const char *keep = getenv("JUDGER_NET_STOCK");
+  char err[256];
+  e->stock = NULL;
+  if (!keep || atoi(keep) > 0)
+    cr_assert_eq(
+        jd_net_stock_new(&e->stock, &e->ctx, keep ? (size_t)atoi(keep) : 32, err, sizeof err), 0,
+        "%s", err);
+  e->ctx.net_stock = e->stock;
+}
+
+/* Networks of this host not in the stock, and stock networks with an
+ * endpoint (t_host_networks); then every network of the host is removed. */
+static inline size_t tm_networks_left(tm_env *e) {
+  size_t left = t_host_networks(e->dk, e->host);
+  char host[128];
+  snprintf(host, sizeof host, "%s=%s", JD_LABEL_HOST, e->host);
+  const char *all[] = {host, NULL};
+  dk_network_list *nl = NULL;
+  t_ok(dk_network_list_by_label(&nl, e->dk, all));
+  for (size_t i = 0; i < nl->count; i++)
+    dk_network_remove(e->dk, nl->items[i].id);
+  dk_network_list_free(nl);
+  return left;
 }
 
 /* Asserts that nothing of the match is left: containers and networks with
@@ -45,12 +73,8 @@ static inline void tm_assert_clean(tm_env *e) {
   for (size_t i = 0; i < cl->count; i++)
     dk_container_remove(e->dk, cl->items[i].id, true, true);
   dk_container_list_free(cl);
-  dk_network_list *nl = NULL;
-  t_ok(dk_network_list_by_label(&nl, e->dk, labels));
-  size_t nn = nl->count;
-  for (size_t i = 0; i < nl->count; i++)
-    dk_network_remove(e->dk, nl->items[i].id);
-  dk_network_list_free(nl);
+  /* The stock's idle networks stay by design: empty ones are not left. */
+  size_t nn = tm_networks_left(e);
   cr_assert_eq(nc, 0, "%zu containers left behind", nc);
   cr_assert_eq(nn, 0, "%zu networks left behind", nn);
   char cmd[600];
@@ -59,6 +83,9 @@ static inline void tm_assert_clean(tm_env *e) {
 }
 
 static inline void tm_teardown(tm_env *e) {
+  jd_net_stock_free(e->stock);
+  e->stock = NULL;
+  tm_networks_left(e);
   t_rmdir(e->state);
   t_rmdir(e->out);
   free(e->host);

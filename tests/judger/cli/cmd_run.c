@@ -12,6 +12,7 @@
 #include "common/run_owner.h"
 #include "common/tmpfile.h"
 #include "daemon/reconcile.h"
+#include "daemon_proc.h"
 #include "match_support.h"
 
 static tm_env env;
@@ -106,7 +107,7 @@ static size_t engine_left(void) {
   dk_network_list *nl = NULL;
   t_ok(dk_container_list_by_label(&cl, env.dk, true, labels));
   t_ok(dk_network_list_by_label(&nl, env.dk, labels));
-  size_t n = cl->count + nl->count;
+  size_t n = cl->count + t_host_networks(env.dk, env.host);
   dk_container_list_free(cl);
   dk_network_list_free(nl);
   return n;
