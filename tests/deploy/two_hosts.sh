@@ -159,8 +159,17 @@ rcli() {
 jcli() { docker exec -i "$(cid "judger-$1")" judger "${@:2}"; }
 engine_answers() { inner "$1" version >/dev/null 2>&1; }
 labelled() { # labelled a|b: judger.host containers + networks of that engine
+  # (the stock's empty networks stay by design: docs/match-spec.md "Pooled
+  # networks"; one with an endpoint left counts)
+  local stock used=0 id
+  stock=$(inner "$1" network ls -q --filter label=judger.role=stock)
+  for id in $stock; do
+    [ "$(inner "$1" network inspect -f '{{len .Containers}}' "$id" 2>/dev/null || echo 0)" = 0 ] ||
+      used=$((used + 1))
+  done
   echo $(($(inner "$1" ps -aq --filter label=judger.host | wc -l) +
-    $(inner "$1" network ls -q --filter label=judger.host | wc -l)))
+    $(inner "$1" network ls -q --filter label=judger.host | wc -l) -
+    $(echo "$stock" | grep -c . || true) + used))
 }
 live_hosts() { # the live host ids in `judger status --json`, sorted
   jcli "$1" status --json 2>/dev/null | $py -c '
