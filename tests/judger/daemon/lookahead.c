@@ -226,7 +226,7 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
   r.env.ctx.net_stock = stock;
   start(&r, "true", "2000");
   jd_queue *q = t_queue_client(srv->url);
-  t_submit_game_match(q, "la-long", 10);
+  t_submit_game_match(q, "la-long", 20);
   free(t_wait_task_state(q, "la-long", "running", 30000));
   free(submit_next(&r, q, "la-next", 0));
   /* Built before the slot took it: the first match still runs, the next
@@ -256,9 +256,11 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
 Test(lookahead, released_when_another_host_takes_the_entry, .init = up, .fini = down,
      .timeout = 240) {
   running r = {0}, other = {0};
-  start(&r, "true", "1500");
+  /* A lease long enough that this host does not claim the entry back
+   * (XAUTOCLAIM) before the other host has started and taken it. */
+  start(&r, "true", "12000");
   jd_queue *q = t_queue_client(srv->url);
-  char *entry = busy_and_building(&r, q, "la-a-long", "la-a-next", 60, 15);
+  char *entry = busy_and_building(&r, q, "la-a-long", "la-a-next", 90, 30);
   int64_t seen = jd_mono_ms();
   /* Another host takes the entry over, as its XAUTOCLAIM does after a
    * lease this host did not renew. */
@@ -266,11 +268,11 @@ Test(lookahead, released_when_another_host_takes_the_entry, .init = up, .fini = 
   cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XCLAIM judger:q:match judgers %s 0 %s",
                                 other.env.host, entry),
                0);
-  wait_count(&r, "wasted", 1, 10000);
+  wait_count(&r, "wasted", 1, 15000);
   wait_building(&r, false, 15000);
   wait_runs(&r, 1, 10000);
   cr_assert_eq(images(&r, false), 0, "the look-ahead's build was cancelled, not finished");
-  cr_assert_lt(jd_mono_ms() - seen, 15000, "released before its RUN step could end by itself");
+  cr_assert_lt(jd_mono_ms() - seen, 25000, "released before its RUN step could end by itself");
   cr_assert_eq(count(&r, "used"), 0);
   cr_assert_eq(count(&r, "done"), 0);
   /* The other host runs it (its own pending entries first), building
@@ -315,7 +317,7 @@ Test(lookahead, released_when_the_daemon_drains, .init = up, .fini = down, .time
   running r = {0};
   start(&r, "true", "1500");
   jd_queue *q = t_queue_client(srv->url);
-  char *entry = busy_and_building(&r, q, "la-d-long", "la-d-next", 4, 60);
+  char *entry = busy_and_building(&r, q, "la-d-long", "la-d-next", 12, 60);
   int64_t t0 = jd_mono_ms();
   jd_daemon_stop(r.d, true);
   wait_count(&r, "wasted", 1, 10000);
