@@ -82,10 +82,6 @@ struct jd_unit {
   /* A warm player (warm.h): its go FIFO (the loop thread writes the go
    * into go_fd) and whether the go was given (loop thread). */
   bool warm, went;
-  /* The game logic is on its network (unit_join_warm_networks; always with match
-   * isolation), and its network's creation is over (net_settled, under the
-   * match's mu). */
-  bool gl_joined, net_settled;
   /* A cold start named like an unused warm container waits until that one
    * is removed (its name must not resolve twice); removed is set under
    * mu once this unit's container is gone. */

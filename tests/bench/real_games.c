@@ -32,10 +32,10 @@
  * benchmark waits, untimed, until the run's detached teardown (if any) has
  * ended (its run file under <state_dir>/runs is gone), so every run starts
  * on an idle engine: this measures a match, not back-to-back throughput.
- * Mind that a cold player's start (its network, create and start) happens
- * while the game logic runs, so it counts in the game logic's time, where
- * a warm player's mostly comes before it: between warm and cold, compare
- * the walls too.
+ * Mind that a player's start (its network, create and start) happens
+ * while the game logic runs, warm or cold (a warm one begins once the game
+ * logic runs, before it is asked for), so it counts in the game logic's
+ * time: between settings, compare the walls too.
  *
  *   bench_real_games [runs] [--base JUDGER] [--game tron|connect4|slowstart]...
  *
