@@ -35,6 +35,7 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/labels.h"
@@ -51,6 +52,9 @@
 #define CREATE_TRIES 32
 /* Endpoints a stock network is sized for: the game logic and one player. */
 #define STOCK_ENDPOINTS 2
+/* How long a list that found nothing to adopt holds for (ms): networks
+ * given back meanwhile by this process are in its memory anyway. */
+#define DRY_MS 1000
 
 typedef struct stock_net {
   char *id;
@@ -73,6 +77,10 @@ struct jd_net_stock {
   pthread_mutex_t mu;
   net_vec idle, leased;
   atomic_size_t calls;
+  /* Until when (jd_mono_ms) a take does not list the engine's stock: the
+   * last list found nothing to adopt (a fresh process on an empty stock
+   * would otherwise list once per network it makes). Under mu. */
+  int64_t dry_until;
 };
 
 static void net_clear(stock_net *n) {
@@ -363,6 +371,7 @@ static int idle_adopt(jd_net_stock *s) {
   if (dk_network_list_by_label(&l, s->ctx->dk, labels))
     return -1;
   pthread_mutex_lock(&s->mu);
+  size_t had = s->idle.n;
   for (size_t i = 0; i < l->count && s->idle.n < s->keep; i++) {
     const dk_network_info *it = &l->items[i];
     if (!it->name || strlen(it->name) >= NAME_CAP || vec_has(&s->idle, it->id) ||
@@ -374,9 +383,19 @@ static int idle_adopt(jd_net_stock *s) {
     if (!n.id || vec_push(&s->idle, &n))
       free(n.id);
   }
+  if (s->idle.n == had)
+    s->dry_until = jd_mono_ms() + DRY_MS;
   pthread_mutex_unlock(&s->mu);
   dk_network_list_free(l);
   return 0;
+}
+
+/* Whether the last list found nothing to adopt a moment ago. */
+static bool stock_dry(jd_net_stock *s) {
+  pthread_mutex_lock(&s->mu);
+  bool dry = jd_mono_ms() < s->dry_until;
+  pthread_mutex_unlock(&s->mu);
+  return dry;
 }
 
 /* Pops an idle network into *n; false when there is none. */
@@ -470,7 +489,7 @@ int jd_net_stock_take(const char **id, jd_net_stock *s, const char *run_key, cha
         return lease_record(id, s, &n, run_key, err, errlen);
       continue;
     }
-    if (listed)
+    if (listed || stock_dry(s))
       break;
     listed = true;
     if (idle_adopt(s))
