@@ -21,8 +21,9 @@
  *   3. The parent forwards every SIGINT/SIGTERM/SIGHUP it gets to the child
  *      and waits on the pipe for one byte: the exit code.
  *   4. With the result out, the child stops watching signals, points its
- *      stdin/stdout/stderr at /dev/null (a reader of the pipe, `judger run
- *      --json | jq`, gets EOF once the parent exits), leaves the terminal's
+ *      stdin/stdout at /dev/null (a reader of the pipe, `judger run
+ *      --json | jq`, gets EOF once the parent exits) and stderr at
+ *      <state_dir>/logs/teardown.log (capped), leaves the terminal's
  *      session (setsid: a later Ctrl-C is not its business), writes the
  *      exit code and removes the match's containers, networks and work
  *      directory (jd_match_teardown), holding the run file until the end.
@@ -45,6 +46,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
+#include "common/fs.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/run_owner.h"
@@ -350,22 +353,46 @@ static void notify_parent(int *fd, int exit_code) {
   *fd = -1;
 }
 
-/* The child once its result is out: off the terminal (its descriptors on
- * /dev/null, a session of its own), then the code to the parent. What it
- * still logs while tearing down is lost; what it cannot remove is the
- * reconciliation's. */
-static void leave_terminal(int *notify_fd, int exit_code) {
+/* The detached teardown's log: <state_dir>/logs/teardown.log, appended to
+ * by every `judger run` of the host (one write per line), emptied when it
+ * passes TEARDOWN_LOG_CAP. The state directory is the judger's own; the
+ * file is opened without following a link. -1 when it cannot be. */
+#define TEARDOWN_LOG_CAP (1 << 20)
+static int teardown_log(const char *state_dir) {
+  char dir[4096];
+  if (snprintf(dir, sizeof dir, "%s/logs", state_dir ? state_dir : JD_STATE_DIR_DEFAULT) >=
+          (int)sizeof dir ||
+      jd_mkdir_p(dir, 0700))
+    return -1;
+  int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d < 0)
+    return -1;
+  int fd = openat(d, "teardown.log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  close(d);
+  struct stat st;
+  if (fd >= 0 && !fstat(fd, &st) && st.st_size > TEARDOWN_LOG_CAP)
+    (void)ftruncate(fd, 0);
+  return fd;
+}
+
+/* The child once its result is out: off the terminal (stdin and stdout on
+ * /dev/null, stderr on the teardown's log, a session of its own), then the
+ * code to the parent. What it cannot remove is the reconciliation's. */
+static void leave_terminal(int *notify_fd, int exit_code, const char *state_dir) {
   prctl(PR_SET_PDEATHSIG, 0);
   fflush(stdout);
   fflush(stderr);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int log = teardown_log(state_dir);
   if (null >= 0) {
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
+    dup2(log >= 0 ? log : null, STDERR_FILENO);
     if (null > STDERR_FILENO)
       close(null);
   }
+  if (log > STDERR_FILENO)
+    close(log);
   setsid();
   notify_parent(notify_fd, exit_code);
 }
@@ -438,7 +465,7 @@ static int run_match(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec, 
      * torn down before the code goes out; one after is ignored. */
     sig_watch_stop(&st.sig_started, st.sig_thread);
     if (!st.sw.got)
-      leave_terminal(&notify_fd, exit_code);
+      leave_terminal(&notify_fd, exit_code, ctx->state_dir);
   }
   jd_match_teardown(pending);
 

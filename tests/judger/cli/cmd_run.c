@@ -5,6 +5,7 @@
  * --wait-teardown before the exit). */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,12 +105,9 @@ static size_t engine_left(void) {
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
   const char *labels[] = {label, NULL};
   dk_container_list *cl = NULL;
-  dk_network_list *nl = NULL;
   t_ok(dk_container_list_by_label(&cl, env.dk, true, labels));
-  t_ok(dk_network_list_by_label(&nl, env.dk, labels));
   size_t n = cl->count + t_host_networks(env.dk, env.host);
   dk_container_list_free(cl);
-  dk_network_list_free(nl);
   return n;
 }
 
@@ -464,6 +462,39 @@ Test(cmd_run, a_json_reader_gets_eof_at_the_result_and_the_cleaner_leaves_nothin
   json_object_put(r);
   cr_assert(live_at_eof, "stdout ended only after the teardown");
   wait_clean();
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+}
+
+Test(cmd_run, the_cleaner_logs_into_the_state_dir_and_follows_no_link_there) {
+  /* <state>/logs/teardown.log planted as a link to a file elsewhere: the
+   * cleaner's log does not land in it, and the teardown still happens. */
+  char logs[600], link[700], *victim_dir = t_tmpdir("victim"), victim[600];
+  snprintf(logs, sizeof logs, "%s/logs", env.state);
+  snprintf(link, sizeof link, "%s/teardown.log", logs);
+  snprintf(victim, sizeof victim, "%s/host-file", victim_dir);
+  cr_assert_eq(mkdir(logs, 0700), 0);
+  FILE *vf = fopen(victim, "w");
+  cr_assert_not_null(vf);
+  fclose(vf);
+  cr_assert_eq(symlink(victim, link), 0);
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":46,\"plan\":\"0 0 0 0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  wait_clean();
+  struct stat st;
+  cr_assert_eq(stat(victim, &st), 0);
+  cr_assert_eq(st.st_size, 0, "the cleaner wrote through the link");
+  cr_assert_eq(lstat(link, &st), 0);
+  cr_assert(S_ISLNK(st.st_mode), "the planted link was replaced, not refused");
+  t_rmdir(victim_dir);
   free(out);
   free(err);
   free(spec);
