@@ -185,3 +185,84 @@ int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t co
   }
   return 0;
 }
+
+/* The group's last-delivered-id on stream p into last ("" without a
+ * group or stream: nothing to peek there). */
+static int last_delivered(char last[48], jd_queue *q, jd_priority p) {
+  last[0] = '\0';
+  const char *argv[] = {"XINFO", "GROUPS", q->stream[p]};
+  redisReply *rep = NULL;
+  if (jd_redis_command_argv(&rep, q->r, 0, 3, argv, NULL))
+    return jd_queue_replied(q, "ERR") ? 0 : -1; /* no such key: an empty stream */
+  int rc = rep->type == REDIS_REPLY_ARRAY ? 0 : jd_queue_unexpected(q, "XINFO");
+  for (size_t g = 0; !rc && g < rep->elements; g++) {
+    const redisReply *f = rep->element[g];
+    const char *name = NULL, *id = NULL;
+    for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
+      const char *k = jd_reply_str(f->element[i]);
+      if (k && !strcmp(k, "name"))
+        name = jd_reply_str(f->element[i + 1]);
+      else if (k && !strcmp(k, "last-delivered-id"))
+        id = jd_reply_str(f->element[i + 1]);
+    }
+    if (name && id && !strcmp(name, q->group))
+      snprintf(last, 48, "%s", id);
+  }
+  freeReplyObject(rep);
+  return rc;
+}
+
+/* The first entry of stream p after id `last` (exclusive), if any. */
+static int first_after(jd_entry_list *out, jd_queue *q, jd_priority p, const char *last) {
+  char start[52];
+  snprintf(start, sizeof start, "(%s", last);
+  const char *argv[] = {"XRANGE", q->stream[p], start, "+", "COUNT", "1"};
+  redisReply *rep = NULL;
+  if (jd_redis_command_argv(&rep, q->r, 0, 6, argv, NULL))
+    return -1;
+  int rc = push_entries(out, q, p, "XRANGE", rep);
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_queue_peek_next(jd_entry *out, bool *found, jd_queue *q) {
+  memset(out, 0, sizeof *out);
+  *found = false;
+  for (int p = 0; p < JD_PRIO_COUNT; p++) {
+    char last[48];
+    jd_entry_list l = {0};
+    if (last_delivered(last, q, (jd_priority)p))
+      return -1;
+    if (!*last)
+      continue;
+    if (first_after(&l, q, (jd_priority)p, last)) {
+      jd_entry_list_clear(&l);
+      return -1;
+    }
+    if (l.count) {
+      jd_entry_list_take(&l, 0, out);
+      *found = true;
+    }
+    jd_entry_list_clear(&l);
+    if (*found)
+      return 0;
+  }
+  return 0;
+}
+
+int jd_queue_delivered_here(bool *here, jd_queue *q, jd_priority p, const char *id) {
+  *here = false;
+  const char *argv[] = {"XPENDING", q->stream[p], q->group, id, id, "1"};
+  redisReply *rep = NULL;
+  if (jd_redis_command_argv(&rep, q->r, 0, 6, argv, NULL))
+    return jd_queue_replied(q, "NOGROUP") ? 0 : -1;
+  int rc = rep->type == REDIS_REPLY_ARRAY ? 0 : jd_queue_unexpected(q, "XPENDING");
+  if (!rc && rep->elements == 1) {
+    const redisReply *e = rep->element[0];
+    const char *who =
+        e->type == REDIS_REPLY_ARRAY && e->elements >= 2 ? jd_reply_str(e->element[1]) : NULL;
+    *here = who && !strcmp(who, q->consumer);
+  }
+  freeReplyObject(rep);
+  return rc;
+}

@@ -95,6 +95,14 @@ int jd_queue_read_block(jd_entry_list *out, jd_queue *q, size_t count, long bloc
 /* XAUTOCLAIM: takes over entries of one stream idle longer than the lease,
  * at most count. Entries deleted meanwhile are dropped by Redis. */
 int jd_queue_autoclaim(jd_entry_list *out, jd_queue *q, jd_priority p, size_t count);
+/* The entry the group will deliver next, without reading it (nothing is
+ * delivered, no lease taken: it stays free for every judger): per priority
+ * in order, the first entry after the group's last-delivered-id. *found is
+ * false when no stream has one; out->task_json is the caller's to free. */
+int jd_queue_peek_next(jd_entry *out, bool *found, jd_queue *q);
+/* Whether entry id of stream p is pending on this consumer (delivered to
+ * this judger and not acked). */
+int jd_queue_delivered_here(bool *here, jd_queue *q, jd_priority p, const char *id);
 
 /* Renews the lease of this consumer's entries (XCLAIM ... JUSTID resets the
  * idle time). ours[i] is false when entry i is no longer pending on this

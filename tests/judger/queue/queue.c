@@ -489,3 +489,48 @@ Test(queue, the_acl_user_is_held_to_its_prefix_and_a_wrong_password_is_refused, 
   cr_assert(!strstr(jd_queue_error(w), "wrong@"), "%s", jd_queue_error(w));
   jd_queue_free(w);
 }
+
+Test(queue, peek_shows_the_next_undelivered_entry_and_delivers_nothing, .init = up, .fini = down) {
+  jd_queue *a = open_q("host-a", 30000), *b = open_q("host-b", 30000);
+  jd_entry e;
+  bool found = true;
+  cr_assert_eq(jd_queue_peek_next(&e, &found, a), 0, "%s", jd_queue_error(a));
+  cr_assert_not(found, "an empty queue");
+  submit(a, JD_PRIO_AUTO, "t-auto");
+  submit(a, JD_PRIO_MATCH, "t-m1");
+  submit(a, JD_PRIO_MATCH, "t-m2");
+  /* The reader's order: the highest priority first, first come within. */
+  cr_assert_eq(jd_queue_peek_next(&e, &found, a), 0, "%s", jd_queue_error(a));
+  cr_assert(found);
+  cr_assert_eq(e.prio, JD_PRIO_MATCH);
+  cr_assert(e.task_json && strstr(e.task_json, "t-m1"));
+  char m1[48];
+  snprintf(m1, sizeof m1, "%s", e.id);
+  free(e.task_json);
+  /* Peeking twice delivers nothing: another consumer reads that entry. */
+  cr_assert_eq(jd_queue_peek_next(&e, &found, a), 0);
+  cr_assert_str_eq(e.id, m1);
+  free(e.task_json);
+  bool here = true;
+  cr_assert_eq(jd_queue_delivered_here(&here, a, JD_PRIO_MATCH, m1), 0);
+  cr_assert_not(here);
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, b, JD_PRIO_MATCH, 1), 0);
+  cr_assert_eq(l.count, 1);
+  cr_assert_str_eq(l.items[0].id, m1);
+  jd_entry_list_clear(&l);
+  cr_assert_eq(jd_queue_delivered_here(&here, a, JD_PRIO_MATCH, m1), 0);
+  cr_assert_not(here, "delivered to host-b, not to host-a");
+  cr_assert_eq(jd_queue_delivered_here(&here, b, JD_PRIO_MATCH, m1), 0);
+  cr_assert(here);
+  /* The next one now; a deleted entry is skipped. */
+  cr_assert_eq(jd_queue_peek_next(&e, &found, a), 0);
+  cr_assert(found && e.task_json && strstr(e.task_json, "t-m2"));
+  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(b), "XDEL %s %s", "judger:q:match", e.id), 0);
+  free(e.task_json);
+  cr_assert_eq(jd_queue_peek_next(&e, &found, a), 0);
+  cr_assert(found && e.prio == JD_PRIO_AUTO && strstr(e.task_json, "t-auto"));
+  free(e.task_json);
+  jd_queue_free(a);
+  jd_queue_free(b);
+}
