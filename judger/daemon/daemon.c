@@ -67,6 +67,10 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
     jd_daemon_free(d);
     return -1;
   }
+  if (d->cfg.lookahead && ctx && jd_queue_new(&d->la.q, &qo)) { /* the look-ahead's peeks */
+    jd_daemon_free(d);
+    return -1;
+  }
   for (int i = 0; i < d->nslots; i++) {
     d->slots[i].index = i;
     d->slots[i].d = d;
@@ -100,6 +104,7 @@ void jd_daemon_free(jd_daemon *d) {
   jd_teardowns_free(d);
   jd_queue_free(d->rq);
   jd_queue_free(d->kq);
+  jd_queue_free(d->la.q);
   jd_entry_list_clear(&d->backlog);
   dk_cancel_free(d->sweeper_cancel);
   jd_metrics_server_stop(d->metrics_srv);

@@ -31,17 +31,21 @@
 
 typedef struct jd_teardown_rec jd_teardown_rec;
 
-/* The look-ahead (lookahead.c): while every slot is busy, the entry the
- * next free slot will take is prepared (its programs' images, ready
- * networks in the stock); nothing an entry owns is made. Under d->mu. */
+/* The look-ahead (lookahead.c): while every slot is busy, the next entry
+ * no host was handed yet is peeked at (never read: it stays free for every
+ * host) and prepared (its programs' images, ready networks in the stock);
+ * nothing an entry owns is made. Under d->mu. */
 typedef struct jd_lookahead {
-  pthread_t th;
-  bool started, exit;
-  bool active;       /* a preparation is in flight for `id` */
-  bool fate_pending; /* `id` is still waiting here: used or wasted is to come */
+  pthread_t th, prep_th;
+  bool started, exit, prep_started;
+  bool active;       /* the preparation thread runs for `id` */
+  bool fate_pending; /* `id` may still be taken here: used or wasted is to come */
+  bool counted;      /* its preparation began (counted "started") */
   jd_priority prio;
   char id[48];       /* the entry looked at last (never twice) */
-  dk_cancel *cancel; /* fired when the entry leaves for elsewhere, or at stop */
+  char *json;        /* its task, handed to the preparation thread */
+  dk_cancel *cancel; /* fired when the entry goes elsewhere, at a pause or stop */
+  jd_queue *q;       /* the look-ahead's own connection (peeks) */
 } jd_lookahead;
 
 /* One worker thread and the task it runs. */
@@ -194,12 +198,12 @@ bool jd_paused_locked(const jd_daemon *d);
 /* ---- lookahead.c ---------------------------------------------------------- */
 
 /* Whether this daemon looks ahead (the `lookahead` setting, with an
- * engine): the reader then reads one entry more than its free slots. */
+ * engine). */
 bool jd_lookahead_on(const jd_daemon *d);
 void *jd_lookahead_main(void *daemon);
-/* Entry e left the backlog: taken by a slot of this daemon (here), or gone
- * (another host has it, withdrawn, given back): a preparation of it in
- * flight is cancelled. d->mu held. */
+/* Entry e left the backlog: taken by a slot of this daemon (here: its
+ * preparation goes on), or given back (a pause, the drain: a preparation
+ * of it in flight is cancelled). d->mu held. */
 void jd_lookahead_left_locked(jd_daemon *d, const jd_entry *e, bool here);
 /* The stop: the preparation in flight is cancelled and the thread told to
  * exit (joined by the caller after the workers). d->mu held. */

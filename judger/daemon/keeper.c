@@ -287,7 +287,6 @@ static void lease_lost_locked(jd_daemon *d, const lease_item *it) {
       continue;
     jd_entry gone;
     jd_entry_list_take(&d->backlog, k, &gone);
-    jd_lookahead_left_locked(d, &gone, false); /* its preparation is cancelled */
     free(gone.task_json);
     return;
   }

@@ -1,21 +1,25 @@
 /* The look-ahead: while every slot runs a task, the entry the next free
- * slot will take (the reader reads one entry more than its free slots) is
- * prepared on a thread of its own: its programs' images are made ready the
- * way the match's preparation makes them (a cache hit is a check, a miss a
- * build with the build's own limits, never the match's), and the host's
- * stock of networks is filled for its players. Nothing an entry owns is
- * made (no container, token or run key), so nothing is handed over: the
- * slot's own preparation then finds the images in the cache and the
- * networks in the stock.
+ * slot would take is PEEKED at (jd_queue_peek_next: the first entry the
+ * consumer group has not delivered yet, in the reader's priority order),
+ * never read: it stays free for every host, and any host with a free slot
+ * takes it as if nobody looked. This host prepares it on a thread of its
+ * own: its programs' images are made ready the way the match's preparation
+ * makes them (a cache hit is a check, a miss a build with the build's own
+ * limits, never the match's), and the host's stock of networks is filled
+ * for its players. Nothing an entry owns is made (no container, token or
+ * run key), so nothing is handed over: the slot that takes the entry finds
+ * the images in the cache and the networks in the stock.
  *
  * One look-ahead at a time, and only while no pause is in force and a
  * teardown record is free (the engine keeps up). Its builds carry an owner
  * label of their own, held by a run file (common/run_owner.h), so a sweep
- * keeps them. When the entry leaves this host's backlog for anywhere but a
- * slot of this daemon (another host took its lease, it was withdrawn, the
- * reader gave it back for a pause or the stop), the build in flight is
- * cancelled (jd_lookahead_left_locked); at the stop too. Counted in
- * judger_lookahead_total{event} (daemon_metrics.h). */
+ * keeps them. Every PERIOD_MS the thread peeks again: when the entry is no
+ * longer the next undelivered one and was not delivered to this host
+ * (another host took it, it was withdrawn), the build in flight is
+ * cancelled ("wasted"); when a slot of this daemon begins it, the build
+ * goes on ("used", jd_lookahead_left_locked); at a pause, the drain and
+ * the stop it is cancelled. Counted in judger_lookahead_total{event}
+ * (daemon_metrics.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,52 +36,47 @@
 #include "match/match_policy.h"
 #include "match/net_stock.h"
 
-bool jd_lookahead_on(const jd_daemon *d) { return d->cfg.lookahead && d->ctx; }
+/* How often the next undelivered entry is looked at again. */
+#define PERIOD_MS 250
+
+bool jd_lookahead_on(const jd_daemon *d) { return d->cfg.lookahead && d->ctx && d->la.q; }
 
 static bool same_entry(const jd_lookahead *la, const jd_entry *e) {
   return la->prio == e->prio && !strcmp(la->id, e->id);
 }
 
-void jd_lookahead_left_locked(jd_daemon *d, const jd_entry *e, bool here) {
+/* The entry looked at is settled: used here, or released (its build in
+ * flight cancelled). Counted once its preparation began. d->mu held. */
+static void settle_locked(jd_daemon *d, bool here) {
   jd_lookahead *la = &d->la;
-  if (!la->fate_pending || !same_entry(la, e))
+  if (!la->fate_pending)
     return;
   la->fate_pending = false;
-  jd_dmetrics_lookahead(d->metrics, here ? JD_LOOKAHEAD_USED : JD_LOOKAHEAD_WASTED);
+  if (la->counted)
+    jd_dmetrics_lookahead(d->metrics, here ? JD_LOOKAHEAD_USED : JD_LOOKAHEAD_WASTED);
   /* Taken here, the builds go on: the slot's own preparation waits for
    * them (build_lock.h) and finds them in the cache. */
   if (!here && la->active && la->cancel)
     dk_cancel_fire(la->cancel);
+  pthread_cond_broadcast(&d->cv);
+}
+
+void jd_lookahead_left_locked(jd_daemon *d, const jd_entry *e, bool here) {
+  if (same_entry(&d->la, e))
+    settle_locked(d, here);
 }
 
 void jd_lookahead_stop_locked(jd_daemon *d) {
   d->la.exit = true;
-  if (d->la.active && d->la.cancel)
-    dk_cancel_fire(d->la.cancel);
+  settle_locked(d, false);
   pthread_cond_broadcast(&d->cv);
 }
 
-/* The entry the next free slot takes (worker.c's order: the highest
- * priority, first come within one), or NULL. */
-static const jd_entry *next_entry_locked(const jd_daemon *d) {
-  const jd_entry *best = NULL;
-  for (size_t i = 0; i < d->backlog.count; i++)
-    if (!best || d->backlog.items[i].prio < best->prio)
-      best = &d->backlog.items[i];
-  return best;
-}
-
 /* Whether a look-ahead may begin now: every slot busy (else a slot takes
- * the entry at once), no pause, a teardown record free, and a next entry
- * not looked at yet. */
-static const jd_entry *startable_locked(const jd_daemon *d) {
-  if (d->stopping || !jd_lookahead_on(d) || d->busy < d->nslots || jd_paused_locked(d) ||
-      d->td_pending >= d->ntd)
-    return NULL;
-  const jd_entry *e = next_entry_locked(d);
-  if (!e || same_entry(&d->la, e) || e->deleted || e->too_big || !e->task_json)
-    return NULL;
-  return e;
+ * the entry at once), no pause, a teardown record free, none in flight. */
+static bool may_look_locked(const jd_daemon *d) {
+  return !d->stopping && !d->la.exit && jd_lookahead_on(d) && d->busy >= d->nslots &&
+         !jd_paused_locked(d) && d->td_pending < d->ntd && !d->la.active && !d->la.fate_pending;
 }
 
 /* The networks the match takes from the stock (those of two endpoints,
@@ -143,52 +142,132 @@ static bool in_backlog_locked(const jd_daemon *d, const jd_lookahead *la) {
   return false;
 }
 
-/* One look-ahead of e (d->mu held on entry and on return; let go while
- * the task is parsed and while its programs are prepared). */
-static void look_ahead_locked(jd_daemon *d, const jd_entry *e) {
+/* The preparation thread: the task parsed, then its programs prepared.
+ * la->json is its own. */
+static void *prep_main(void *arg) {
+  jd_daemon *d = arg;
   jd_lookahead *la = &d->la;
-  la->prio = e->prio; /* looked at: never twice, whatever comes of it */
-  snprintf(la->id, sizeof la->id, "%s", e->id);
   char id[48];
-  snprintf(id, sizeof id, "%s", e->id);
-  char *json = strdup(e->task_json);
-  pthread_mutex_unlock(&d->mu);
-  jd_match_spec *spec = json ? match_of(d, json) : NULL;
-  free(json);
-  dk_cancel *cancel = NULL;
-  if (spec && dk_cancel_new(&cancel))
-    cancel = NULL;
   pthread_mutex_lock(&d->mu);
-  /* Not a match (nothing to prepare), or gone while it was parsed. */
-  if (!spec || !cancel || d->la.exit || !in_backlog_locked(d, la)) {
-    jd_match_spec_free(spec);
-    dk_cancel_free(cancel);
-    return;
-  }
-  la->cancel = cancel;
-  la->active = la->fate_pending = true;
+  char *json = la->json;
+  la->json = NULL;
+  dk_cancel *cancel = la->cancel;
+  snprintf(id, sizeof id, "%s", la->id);
   pthread_mutex_unlock(&d->mu);
-  jd_dmetrics_lookahead(d->metrics, JD_LOOKAHEAD_STARTED);
-  if (prepare(d, id, spec, cancel))
-    jd_dmetrics_lookahead(d->metrics, JD_LOOKAHEAD_DONE);
+  jd_match_spec *spec = match_of(d, json);
+  free(json);
+  pthread_mutex_lock(&d->mu);
+  /* Not a match (nothing to prepare), or settled while it was parsed. */
+  bool go = spec && la->fate_pending && !dk_cancel_fired(cancel);
+  if (!spec)
+    la->fate_pending = false;
+  la->counted = go;
+  pthread_mutex_unlock(&d->mu);
+  if (go) {
+    jd_dmetrics_lookahead(d->metrics, JD_LOOKAHEAD_STARTED);
+    if (prepare(d, id, spec, cancel))
+      jd_dmetrics_lookahead(d->metrics, JD_LOOKAHEAD_DONE);
+  }
   jd_match_spec_free(spec);
   pthread_mutex_lock(&d->mu);
   la->active = false;
   la->cancel = NULL;
   dk_cancel_free(cancel);
+  pthread_cond_broadcast(&d->cv);
+  pthread_mutex_unlock(&d->mu);
+  return NULL;
+}
+
+/* Begins the look-ahead of e (peeked, undelivered). d->mu held. */
+static void begin_locked(jd_daemon *d, jd_entry *e) {
+  jd_lookahead *la = &d->la;
+  la->prio = e->prio; /* looked at: never twice, whatever comes of it */
+  snprintf(la->id, sizeof la->id, "%s", e->id);
+  if (e->deleted || e->too_big || !e->task_json || dk_cancel_new(&la->cancel))
+    return;
+  la->json = e->task_json;
+  e->task_json = NULL;
+  la->active = la->fate_pending = true;
+  la->counted = false;
+  if (pthread_create(&la->prep_th, NULL, prep_main, d)) {
+    free(la->json);
+    la->json = NULL;
+    dk_cancel_free(la->cancel);
+    la->cancel = NULL;
+    la->active = la->fate_pending = false;
+    return;
+  }
+  la->prep_started = true;
+}
+
+/* Whether the entry looked at stays where this host may still take it:
+ * the next undelivered one (next), or delivered to this host (in the
+ * backlog, or on its way there: here). d->mu held. */
+static bool still_ours_locked(const jd_daemon *d, const jd_entry *next, bool found, bool here) {
+  if (jd_paused_locked(d) || d->stopping)
+    return false;
+  return (found && same_entry(&d->la, next)) || here || in_backlog_locked(d, &d->la);
+}
+
+/* One look at Redis: the next undelivered entry, what became of the one
+ * looked at, and a new look-ahead when one may begin. d->mu held; let go
+ * while Redis answers. */
+static void look_locked(jd_daemon *d) {
+  jd_lookahead *la = &d->la;
+  jd_entry next;
+  bool found = false, here = false;
+  pthread_mutex_unlock(&d->mu);
+  int rc = jd_queue_peek_next(&next, &found, la->q);
+  pthread_mutex_lock(&d->mu);
+  if (rc) {
+    jd_log(JD_LOG_DEBUG, "lookahead.peek", "%s", jd_queue_error(la->q));
+    return;
+  }
+  if (la->fate_pending && !still_ours_locked(d, &next, found, false)) {
+    jd_priority prio = la->prio;
+    char id[48];
+    snprintf(id, sizeof id, "%s", la->id);
+    pthread_mutex_unlock(&d->mu);
+    /* Read by the reader and not yet in the backlog, or another host's. */
+    rc = jd_queue_delivered_here(&here, la->q, prio, id);
+    pthread_mutex_lock(&d->mu);
+    if (!rc && la->prio == prio && !strcmp(la->id, id) && !still_ours_locked(d, &next, found, here))
+      settle_locked(d, false);
+  }
+  if (found && may_look_locked(d) && !same_entry(la, &next))
+    begin_locked(d, &next);
+  free(next.task_json);
+}
+
+static void join_prep_locked(jd_daemon *d) {
+  if (!d->la.prep_started || d->la.active)
+    return;
+  pthread_mutex_unlock(&d->mu);
+  pthread_join(d->la.prep_th, NULL);
+  pthread_mutex_lock(&d->mu);
+  d->la.prep_started = false;
 }
 
 void *jd_lookahead_main(void *arg) {
   jd_daemon *d = arg;
+  jd_lookahead *la = &d->la;
   pthread_mutex_lock(&d->mu);
-  for (;;) {
-    const jd_entry *e = NULL;
-    while (!d->la.exit && !(e = startable_locked(d)))
+  while (!la->exit) {
+    join_prep_locked(d);
+    if (!la->fate_pending && !may_look_locked(d)) {
       pthread_cond_wait(&d->cv, &d->mu);
-    if (d->la.exit)
-      break;
-    look_ahead_locked(d, e);
+      continue;
+    }
+    look_locked(d);
+    if (!la->exit)
+      jd_daemon_wait_ms(d, PERIOD_MS);
   }
+  settle_locked(d, false);
+  if (la->active && la->cancel)
+    dk_cancel_fire(la->cancel);
+  while (la->active)
+    pthread_cond_wait(&d->cv, &d->mu);
+  join_prep_locked(d);
   pthread_mutex_unlock(&d->mu);
   return NULL;
 }

@@ -125,20 +125,15 @@ void jd_reader_release_backlog(jd_daemon *d) {
   jd_entry_list_clear(&l);
 }
 
-/* The entries the reader may hold: one a slot, and with the look-ahead
- * one more, the next one, which waits (and is prepared) while every slot
- * is busy. */
-static int intake_locked(const jd_daemon *d) { return d->nslots + (jd_lookahead_on(d) ? 1 : 0); }
-
-/* Whether the reader has nothing to do: every slot is taken (and the next
- * entry waits, with the look-ahead), or a pause (guard.h) is in force and
- * nothing read is left to give back. */
+/* Whether the reader has nothing to do: every slot is taken, or a pause
+ * (guard.h) is in force and nothing read is left to give back. (The
+ * look-ahead never makes it read more: it peeks, lookahead.c.) */
 static bool reader_waits_locked(const jd_daemon *d) {
   if (d->stopping)
     return false;
   if (jd_paused_locked(d))
     return d->backlog.count == 0;
-  return d->busy + (int)d->backlog.count >= intake_locked(d);
+  return d->busy + (int)d->backlog.count >= d->nslots;
 }
 
 /* Paused, the reader reads nothing and gives back what was read but not
@@ -151,7 +146,7 @@ void jd_reader_loop(jd_daemon *d) {
     while (reader_waits_locked(d))
       pthread_cond_wait(&d->cv, &d->mu);
     bool stop = d->stopping, give_back = jd_paused_locked(d) && d->backlog.count;
-    size_t free_slots = (size_t)(intake_locked(d) - d->busy - (int)d->backlog.count);
+    size_t free_slots = (size_t)(d->nslots - d->busy - (int)d->backlog.count);
     pthread_mutex_unlock(&d->mu);
     if (stop)
       break;

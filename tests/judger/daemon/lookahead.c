@@ -3,10 +3,11 @@
  * real executor on the real engine and a real redis-server. One slot runs
  * a long match (the daemon test game, busybox image: nothing to build);
  * the next entry is a match whose player is built from a Dockerfile of the
- * test's own (a marker makes it a cache miss). The look-ahead builds it
- * while the slot is busy, and the slot then uses it; when the entry goes
- * to another host, is withdrawn (acked and deleted: how a queued task is
- * cancelled), or the daemon drains, the build in flight is cancelled on
+ * test's own (a marker makes it a cache miss). The look-ahead peeks at it
+ * and builds it while the slot is busy, the entry staying undelivered (no
+ * host holds it), and the slot then uses it; when another host takes the
+ * entry, it is withdrawn (deleted: how a queued task is cancelled), or the
+ * daemon drains, the build in flight is cancelled on
  * the engine (its RUN container disappears at once), the look-ahead's run
  * file is let go, and the daemon stops with nothing left. */
 #include <dirent.h>
@@ -202,6 +203,18 @@ static char *submit_next(running *r, jd_queue *q, const char *id, int secs) {
   return entry;
 }
 
+/* Whether the entry of the match stream was delivered to any consumer of
+ * the group (is pending on one). */
+static bool delivered(jd_queue *q, const char *entry) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XPENDING judger:q:match judgers %s %s 1",
+                                entry, entry),
+               0);
+  bool yes = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0;
+  freeReplyObject(rep);
+  return yes;
+}
+
 /* A long match in the slot, then the next entry with a build in flight in
  * the look-ahead. Returns the next entry's id. */
 static char *busy_and_building(running *r, jd_queue *q, const char *first, const char *next,
@@ -212,6 +225,7 @@ static char *busy_and_building(running *r, jd_queue *q, const char *first, const
   wait_count(r, "started", 1, 30000);
   wait_building(r, true, 30000);
   cr_assert_eq(runs(r), 2, "the task's run file and the look-ahead's");
+  cr_assert_not(delivered(q, entry), "peeked at, not read: the entry is free for every host");
   return entry;
 }
 
@@ -227,10 +241,12 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
   jd_queue *q = t_queue_client(srv->url);
   t_submit_game_match(q, "la-long", 20);
   free(t_wait_task_state(q, "la-long", "running", 30000));
-  free(submit_next(&r, q, "la-next", 0));
+  char *entry = submit_next(&r, q, "la-next", 0);
   /* Built before the slot took it: the first match still runs, the next
-   * one still waits. */
+   * one still waits, delivered to no host. */
   wait_count(&r, "done", 1, 60000);
+  cr_assert_not(delivered(q, entry), "the look-ahead read the entry");
+  free(entry);
   cr_assert_eq(images(&r, false), 1, "the look-ahead built the next match's player");
   if (stock)
     cr_assert_geq(jd_net_stock_idle(stock), 1, "a network waits for the next match's player");
@@ -253,18 +269,24 @@ Test(lookahead, the_next_entry_is_built_while_the_slot_runs_and_the_slot_uses_it
 Test(lookahead, released_when_another_host_takes_the_entry, .init = up, .fini = down,
      .timeout = 240) {
   running r = {0}, other = {0};
-  /* A lease long enough that this host does not claim the entry back
-   * (XAUTOCLAIM) before the other host has started and taken it. */
+  /* A lease long enough that this host does not claim the entry
+   * (XAUTOCLAIM) before the other host's daemon has started and taken
+   * back its own pending entry. */
   start(&r, "true", "12000");
   jd_queue *q = t_queue_client(srv->url);
   char *entry = busy_and_building(&r, q, "la-a-long", "la-a-next", 90, 30);
   int64_t seen = jd_mono_ms();
-  /* Another host takes the entry over, as its XAUTOCLAIM does after a
-   * lease this host did not renew. */
+  /* Another host (with a free slot) reads the entry, as its reader's
+   * XREADGROUP does: the look-ahead held nothing. */
   host_init(&other, &r);
-  cr_assert_eq(jd_redis_command(NULL, jd_queue_redis(q), "XCLAIM judger:q:match judgers %s 0 %s",
-                                other.env.host, entry),
+  redisReply *got = NULL;
+  cr_assert_eq(jd_redis_command(&got, jd_queue_redis(q),
+                                "XREADGROUP GROUP judgers %s COUNT 1 STREAMS judger:q:match >",
+                                other.env.host),
                0);
+  cr_assert(got->type == REDIS_REPLY_ARRAY && got->elements == 1, "the other host got the entry");
+  freeReplyObject(got);
+  cr_assert(delivered(q, entry));
   wait_count(&r, "wasted", 1, 15000);
   wait_building(&r, false, 15000);
   wait_runs(&r, 1, 10000);
@@ -321,10 +343,11 @@ Test(lookahead, released_when_the_daemon_drains, .init = up, .fini = down, .time
   wait_building(&r, false, 15000);
   cr_assert_lt(jd_mono_ms() - t0, 30000, "released before its RUN step could end by itself");
   /* The running match finishes within the grace; the next entry was
-   * given back, not run. */
+   * never read, and not run. */
   pthread_join(r.th, NULL);
   cr_assert_eq(r.rc, 0);
   jd_daemon_free(r.d);
+  cr_assert_not(delivered(q, entry));
   free(t_wait_result(q, "la-d-long", 1000, "(in process)"));
   char *res = NULL;
   cr_assert_eq(jd_queue_get_result(&res, q, "la-d-next"), 0);
