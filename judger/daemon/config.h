@@ -51,7 +51,8 @@
      "a task that reports nothing this long is ended (0 = never)")                                 \
   XX(block_ms, MS, block_ms, 10, 60000, "2s", D, D, "longest blocking read")                       \
   XX(lookahead, BOOL, lookahead, 0, 0, "true", D, D,                                               \
-     "while every slot is busy, read the next entry and build its images ahead")                   \
+     "while every slot is busy, peek at the next entry (not read: it stays free for every host) "  \
+     "and build its images ahead")                                                                 \
   XX(max_attempts, INT, max_attempts, 1, 100, "3", D, D,                                           \
      "attempts before a task goes to the dead letters")                                            \
   XX(upload_retries, INT, upload_retries, 1, 100, "5", D, D, "tries per artifact upload")          \
