@@ -159,6 +159,7 @@ static void throughput(jd_queue *q, const char *bin, const char *tag, int round,
   waitpid(pid, NULL, 0);
   if (leftovers(host) > 0)
     printf("  %s: leftovers after the daemon exited!\n", tag);
+  bench_drop_stock(dk, host);
   t_rmdir(state);
 }
 
@@ -293,6 +294,7 @@ int main(int argc, char **argv) {
            slots, n, secs, n * 60.0 / secs, idle_rss, busy_rss);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+    bench_drop_stock(dk, host);
     t_rmdir(state);
   }
   jd_queue_free(q);
