@@ -59,6 +59,24 @@ int t_proc_wait(t_proc *p, int timeout_ms) {
   return -1;
 }
 
+/* The idle stock networks a daemon leaves for the next process of its
+ * host (match/net_stock.h): a test's host has none. */
+static void drop_stock(const char *host) {
+  dk_client *c = NULL;
+  if (!host || dk_client_new(&c, NULL))
+    return;
+  char label[160], role[64];
+  snprintf(label, sizeof label, "judger.host=%s", host);
+  snprintf(role, sizeof role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
+  const char *labels[] = {label, role, NULL};
+  dk_network_list *nl = NULL;
+  if (dk_network_list_by_label(&nl, c, labels) == 0)
+    for (size_t i = 0; i < nl->count; i++)
+      dk_network_remove(c, nl->items[i].id);
+  dk_network_list_free(nl);
+  dk_client_free(c);
+}
+
 void t_proc_free(t_proc *p) {
   if (!p)
     return;
@@ -66,6 +84,7 @@ void t_proc_free(t_proc *p) {
     kill(p->pid, SIGKILL);
     waitpid(p->pid, NULL, 0);
   }
+  drop_stock(p->host);
   free(p->host);
   free(p->state);
   free(p->log);
