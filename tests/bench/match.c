@@ -15,8 +15,9 @@
  *    the same spec with "limits": {"warm": false}. Time-to-result is the
  *    first byte of the result on its stdout, wall time its exit; both from
  *    the fork;
- *  - optionally a second judger binary (--base PATH: an older build, cold
- *    spec without "warm") for before/after in the same run.
+ *  - optionally a second judger binary (--base PATH: an older build) with
+ *    the spec as it is, without "warm" (its defaults), for before/after in
+ *    the same run.
  *
  * Per-phase medians of the warm runs come from the progress events
  * (elapsed_ms) `judger run --json` writes to stderr.
@@ -160,7 +161,7 @@ static int table(dk_client *dk, int runs, const char *base) {
   int sizes[] = {2, 4};
   printf("time-to-result/wall, medians of %d (ms)\n", runs);
   printf("%-7s %13s %13s %13s %13s %13s   %s\n", "players", "floor", "docker-py", "judger warm",
-         "judger cold", base ? "base (cold)" : "", "warm/floor warm/py (ttr); phases of warm");
+         "judger cold", base ? "base (defaults)" : "", "warm/floor warm/py (ttr); phases of warm");
   for (size_t k = 0; k < 2; k++) {
     int n = sizes[k];
     char warm_path[256], cold_path[256], base_path[256];
