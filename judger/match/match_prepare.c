@@ -99,6 +99,22 @@ static void prepare_progress(void *ud, const char *line) {
   pthread_mutex_unlock(&j->set->mu);
 }
 
+/* The build of program p: its whole pipeline, labelled and cancelled as
+ * the caller says. */
+static jd_build_request program_request(const jd_match_program *p, jd_domain domain,
+                                        const dk_kv *labels, size_t nlabels, dk_cancel *cancel) {
+  return (jd_build_request){.ref = {.domain = domain,
+                                    .id = p->id,
+                                    .dir = p->dir,
+                                    .git_url = p->git_url,
+                                    .git_ref = p->git_ref,
+                                    .tar_url = p->tar_url},
+                            .ops = JD_BUILD_OP_ALL,
+                            .labels = labels,
+                            .nlabels = nlabels,
+                            .cancel = cancel};
+}
+
 /* Fills r for one program. Returns 0 (r->cancelled says whether its build
  * failed), or -1 for a system fault with err saying what. */
 static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_domain domain,
@@ -114,18 +130,9 @@ static int prepare_one(jd_match *m, prep_job *j, const jd_match_program *p, jd_d
    * match's owner label: the daemon's sweep keeps what a running task
    * owns, and a match's builds are the match's. */
   const dk_kv owner[] = {{JD_LABEL_MATCH, m->spec->id}};
-  jd_build_request req = {.ref = {.domain = domain,
-                                  .id = p->id,
-                                  .dir = p->dir,
-                                  .git_url = p->git_url,
-                                  .git_ref = p->git_ref,
-                                  .tar_url = p->tar_url},
-                          .ops = JD_BUILD_OP_ALL,
-                          .labels = owner,
-                          .nlabels = 1,
-                          .progress = prepare_progress,
-                          .ud = j,
-                          .cancel = m->hooks ? m->hooks->cancel : NULL};
+  jd_build_request req = program_request(p, domain, owner, 1, m->hooks ? m->hooks->cancel : NULL);
+  req.progress = prepare_progress;
+  req.ud = j;
   jd_build_result *b = NULL;
   int rc = jd_build_run(&b, m->ctx, &req);
   if (rc || !b) {
@@ -287,16 +294,7 @@ static int build_ahead(size_t *built, jd_ctx *ctx, const jd_match_program *p, jd
     return 0;
   if (cancel && dk_cancel_fired(cancel))
     return jd_fail(err, errlen, "cancelled");
-  jd_build_request req = {.ref = {.domain = domain,
-                                  .id = p->id,
-                                  .dir = p->dir,
-                                  .git_url = p->git_url,
-                                  .git_ref = p->git_ref,
-                                  .tar_url = p->tar_url},
-                          .ops = JD_BUILD_OP_ALL,
-                          .labels = labels,
-                          .nlabels = nlabels,
-                          .cancel = cancel};
+  jd_build_request req = program_request(p, domain, labels, nlabels, cancel);
   jd_build_result *b = NULL;
   if (jd_build_run(&b, ctx, &req) || !b) {
     jd_build_result_free(b);
