@@ -12,9 +12,9 @@
 
 #include <json-c/json.h>
 
-#include "support.h"
-#include "common/util.h"
 #include "common/clock.h"
+#include "common/util.h"
+#include "support.h"
 
 #define MAX_BOXES 8
 
@@ -430,9 +430,17 @@ Test(containers, stats_one_shot) {
             (long long)s->memory_usage);
   cr_assert(s->memory_max_usage >= s->memory_usage);
   cr_assert(s->cpu_total_ns > 0 && s->system_cpu_ns > 0);
-  cr_assert_eq(s->pids_current, 1);
   cr_assert(s->raw_json && strstr(s->raw_json, "memory_stats"));
   cr_assert(ms < 1500, "one-shot stats took %lld ms", (long long)ms);
+  /* Just after the start the cgroup may still count the runtime's own
+   * process beside sleep (seen once in CI: not 1); it settles at 1. */
+  for (int i = 0; i < 60 && s->pids_current != 1; i++) {
+    dk_container_stats_free(s);
+    s = NULL;
+    usleep(50 * 1000);
+    t_ok(dk_container_stats_get(&s, cli, id));
+  }
+  cr_assert_eq(s->pids_current, 1);
   dk_container_stats_free(s);
 }
 
