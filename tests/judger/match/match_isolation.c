@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "match_support.h"
 #include "common/tmpfile.h"
+#include "match_support.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }
@@ -79,19 +79,40 @@ static jd_match_result *run_peers(const char *isolation, char **log0, char **log
   return r;
 }
 
-Test(isolation, a_player_cannot_reach_another_player_but_reaches_the_game) {
-  char *log0, *log1;
-  jd_match_result *r = run_peers("player", &log0, &log1);
+/* The probe of p1 found p0 neither by alias nor by address, and both
+ * reached the game with their tokens (3 % 7 + 10 * ai). */
+static void assert_isolated(jd_match_result *r, char *log0, char *log1) {
   cr_assert(strstr(log1, "BLOCKED:alias p0"), "%s", log1);
   cr_assert(strstr(log1, "BLOCKED:address 10."), "the probe had no address: %s", log1);
   cr_assert_null(strstr(log1, "ESCAPED"), "%s", log1);
   cr_assert_null(strstr(log0, "PEER"), "%s", log0);
-  /* Both reached the game with their tokens: 3 % 7 + 10 * ai. */
   cr_assert_float_eq(r->players[0].score, 3.0, 1e-9);
   cr_assert_float_eq(r->players[1].score, 13.0, 1e-9);
   free(log0);
   free(log1);
   jd_match_result_free(r);
+}
+
+Test(isolation, a_player_cannot_reach_another_player_but_reaches_the_game) {
+  char *log0, *log1;
+  jd_match_result *r = run_peers("player", &log0, &log1);
+  assert_isolated(r, log0, log1);
+  tm_assert_clean(&env);
+}
+
+Test(isolation, the_second_match_on_the_networks_the_first_gave_back_is_isolated_too,
+     .timeout = 240) {
+  /* tm_setup's stock (match/net_stock.h): the game logic's network and the
+   * two players' go back after the first match and are taken by the
+   * second. */
+  cr_assert_not_null(env.stock, "the match tests run on a stock of networks");
+  for (int round = 0; round < 2; round++) {
+    char *log0, *log1;
+    jd_match_result *r = run_peers("player", &log0, &log1);
+    assert_isolated(r, log0, log1);
+    cr_assert_eq(jd_net_stock_leased(env.stock), 0);
+    cr_assert_eq(jd_net_stock_idle(env.stock), 3, "round %d", round);
+  }
   tm_assert_clean(&env);
 }
 
