@@ -109,7 +109,7 @@ Test(options, getopt_gets_the_settings_of_its_command) {
     json = json || !strcmp(o->name, "json");
     config = config || !strcmp(o->name, "config");
     state = state || !strcmp(o->name, "state-dir");
-    cr_assert(strcmp(o->name, "host-id"), "gc takes no host id");
+    cr_assert(strcmp(o->name, "slots"), "gc takes no --slots");
     if (!strcmp(o->name, "state-dir"))
       cr_assert(jd_cli_take_setting(&cli, o->val, "/srv/s"));
     if (!strcmp(o->name, "config"))
