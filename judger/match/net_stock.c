@@ -167,6 +167,23 @@ static int lock_take(int *fd, int dir, const char *name) {
   return -1;
 }
 
+/* A lease is marked in its lock file (one byte) while it is held, and the
+ * mark is cleared before an idle network's lock is let go. A free lock on
+ * a marked file is a holder that died mid-lease: an engine call it had
+ * sent (a container's start, the game logic's connect) may still land on
+ * the network after its lock was freed, so the network is never reused. */
+static void lease_mark(int fd) {
+  if (pwrite(fd, "L", 1, 0) != 1)
+    jd_log(JD_LOG_WARN, "match.net_stock", "cannot mark a lease: %s", strerror(errno));
+}
+
+static void lease_unmark(int fd) { (void)ftruncate(fd, 0); }
+
+static bool lease_orphaned(int fd) {
+  struct stat st;
+  return !fstat(fd, &st) && st.st_size > 0;
+}
+
 /* Lets go of a lock whose network is gone: the file first (its holder
  * alone may unlink it), then the lock. */
 static void lock_drop_gone(int *fd, int dir, const char *name) {
@@ -187,14 +204,22 @@ static void lock_drop_gone(int *fd, int dir, const char *name) {
 typedef struct stock_labels {
   char host[8 + JD_HOST_ID_MAX + 8];
   char role[64];
-  char dir[32]; /* judger.stock=<12 hex of sha256(state dir)> */
+  char dir[32]; /* judger.stock=<12 hex of sha256(locks dir's dev:ino)> */
   char dir_hash[13];
 } stock_labels;
 
-static void labels_of(stock_labels *l, const jd_ctx *ctx) {
-  const char *state = ctx->state_dir ? ctx->state_dir : JD_STATE_DIR_DEFAULT;
-  char hex[65];
-  jd_sha256_hex(hex, state, strlen(state));
+/* The stock's identity is its locks directory itself (device and inode),
+ * not the state directory's path: two judgers that name one path but see
+ * two directories (containers with other bind mounts on one engine) hold
+ * apart locks, so they must not share networks. */
+static void labels_of(stock_labels *l, const jd_ctx *ctx, int locks_fd) {
+  struct stat st;
+  char id[64], hex[65];
+  if (fstat(locks_fd, &st))
+    memset(&st, 0, sizeof st);
+  int n = snprintf(id, sizeof id, "%llu:%llu", (unsigned long long)st.st_dev,
+                   (unsigned long long)st.st_ino);
+  jd_sha256_hex(hex, id, (size_t)n);
   snprintf(l->dir_hash, sizeof l->dir_hash, "%.12s", hex);
   snprintf(l->host, sizeof l->host, "%s=%s", JD_LABEL_HOST, ctx->host_id);
   snprintf(l->role, sizeof l->role, "%s=%s", JD_LABEL_ROLE, JD_ROLE_NET_STOCK);
@@ -256,7 +281,7 @@ static void net_discard(jd_net_stock *s, stock_net *n, const dk_network_info *in
 /* A new stock network, its lock held, into *out. 0, or -1 with err. */
 static int net_create(stock_net *out, jd_net_stock *s, char *err, size_t errlen) {
   stock_labels sl;
-  labels_of(&sl, s->ctx);
+  labels_of(&sl, s->ctx, s->locks_fd);
   dk_kv labels[3] = {{JD_LABEL_HOST, s->ctx->host_id},
                      {JD_LABEL_ROLE, JD_ROLE_NET_STOCK},
                      {JD_LABEL_STOCK, sl.dir_hash}};
@@ -317,6 +342,7 @@ static void lease_end(jd_net_stock *s, stock_net *n) {
     } else {
       /* The lock goes first: another of our threads popping it meanwhile
        * must find it free, as any other process may. */
+      lease_unmark(n->fd);
       close(n->fd);
       n->fd = -1;
       free(n->run_key);
@@ -343,10 +369,15 @@ static bool lease_try(jd_net_stock *s, stock_net *n) {
     net_clear(n); /* another process holds it: not ours to know */
     return false;
   }
+  bool orphan = lease_orphaned(n->fd);
   dk_network_info *info = NULL;
   net_state st = net_check(&info, s->ctx->dk, n->id, &s->calls);
-  bool ok = st == NET_EMPTY;
-  if (st == NET_GONE) {
+  bool ok = st == NET_EMPTY && !orphan;
+  if (orphan && st != NET_GONE) {
+    jd_log(JD_LOG_WARN, "match.net_stock", "network %s: its last holder died leasing it: removed",
+           n->name);
+    net_discard(s, n, info);
+  } else if (st == NET_GONE) {
     lock_drop_gone(&n->fd, s->locks_fd, n->name);
     net_clear(n);
   } else if (st == NET_DIRTY) {
@@ -364,7 +395,7 @@ static bool lease_try(jd_net_stock *s, stock_net *n) {
  * know to its idle list (up to keep). 0, or -1 when the list failed. */
 static int idle_adopt(jd_net_stock *s) {
   stock_labels sl;
-  labels_of(&sl, s->ctx);
+  labels_of(&sl, s->ctx, s->locks_fd);
   const char *labels[] = {sl.host, sl.role, sl.dir, NULL};
   dk_network_list *l = NULL;
   atomic_fetch_add(&s->calls, 1);
@@ -412,6 +443,7 @@ static bool idle_pop(jd_net_stock *s, stock_net *n) {
  * list's copy. 0, or -1 (out of memory: n removed). */
 static int lease_record(const char **id, jd_net_stock *s, stock_net *n, const char *run_key,
                         char *err, size_t errlen) {
+  lease_mark(n->fd);
   n->run_key = strdup(run_key ? run_key : "");
   pthread_mutex_lock(&s->mu);
   int rc = n->run_key ? vec_push(&s->leased, n) : -1;
@@ -637,12 +669,12 @@ static void locks_sweep(int dir, const jd_ctx *ctx, const dk_network_list *l,
 int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char *err,
                            size_t errlen) {
   *removed = 0;
-  stock_labels sl;
-  labels_of(&sl, ctx);
-  const char *labels[] = {sl.host, sl.role, sl.dir, NULL};
   int dir = -1;
   if (locks_open(&dir, ctx->state_dir))
     return jd_fail(err, errlen, "the locks directory: %s", strerror(errno));
+  stock_labels sl;
+  labels_of(&sl, ctx, dir);
+  const char *labels[] = {sl.host, sl.role, sl.dir, NULL};
   dk_network_list *l = NULL;
   int rc = dk_network_list_by_label(&l, ctx->dk, labels);
   if (rc) {
@@ -660,7 +692,8 @@ int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char
       continue; /* leased (or a lock we cannot take): its holder's */
     dk_network_info *info = NULL;
     net_state st = net_check(&info, ctx->dk, it->id, &calls);
-    bool drop = st == NET_DIRTY || (st == NET_EMPTY && ++free_ones > keep);
+    bool drop = st == NET_DIRTY || (st == NET_EMPTY && lease_orphaned(fd)) ||
+                (st == NET_EMPTY && ++free_ones > keep);
     if (drop && !net_scrub(ctx->dk, it->id, info, &calls)) {
       (*removed)++;
       lock_drop_gone(&fd, dir, it->name);

@@ -7,7 +7,7 @@
  * cores a 2-player match made three of them and removed three. A stock
  * network is an internal /29 of the address pool (two endpoints: the game
  * logic and one player), labelled judger.host=<host>, judger.role=stock
- * and judger.stock=<12 hex of sha256(state dir)>, named
+ * and judger.stock=<12 hex of sha256 of the locks directory's device:inode>, named
  * "judger-<host>-net-<hex>", and carries no run label (a match's sweep by
  * run label does not remove it). A stock is one host id and one state
  * directory: two state directories under one host id (tests do that) are
@@ -66,8 +66,8 @@ bool jd_net_stock_give_back(jd_net_stock *s, const char *id);
  * network), or NULL. Valid until the lease ends. */
 const char *jd_net_stock_name(jd_net_stock *s, const char *id);
 /* Ends every lease still held by run_key (the match's sweep: what a unit
- * thread could not give back), disconnecting what is left on the network
- * first. */
+ * thread could not give back), as jd_net_stock_give_back: a network with
+ * anything left on it is scrubbed and removed, never kept. */
 void jd_net_stock_give_back_run(jd_net_stock *s, const char *run_key);
 
 /* Creates networks until want (at most keep) wait idle in the stock, for
