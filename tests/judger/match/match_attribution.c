@@ -6,14 +6,15 @@
  * program whose build fails shows the compiler's words in the match's
  * outputs; an OOM kill that the end-of-match kill overtakes is still MLE
  * with fields that agree. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "match_support.h"
 #include "common/tmpfile.h"
+#include "match_support.h"
 
 static tm_env env;
 static void setup(void) { tm_setup(&env); }
@@ -60,6 +61,35 @@ static int on_log(void *ud, int stream, const char *data, size_t len) {
   return strstr(s->tail, s->marker) ? 1 : 0;
 }
 
+/* Whether a log spool of a match of this test's state dir
+ * (<state>/matches/<run>/logs/) holds marker: the judger has read it. */
+static bool spooled(const char *marker) {
+  char path[900];
+  snprintf(path, sizeof path, "%s/matches", env.state);
+  DIR *runs = opendir(path);
+  bool found = false;
+  for (struct dirent *r = runs ? readdir(runs) : NULL; r && !found; r = readdir(runs)) {
+    if (r->d_name[0] == '.')
+      continue;
+    char logs[1200];
+    snprintf(logs, sizeof logs, "%s/%s/logs", path, r->d_name);
+    DIR *d = opendir(logs);
+    for (struct dirent *f = d ? readdir(d) : NULL; f && !found; f = readdir(d)) {
+      char file[1500], *data = NULL;
+      size_t len = 0;
+      snprintf(file, sizeof file, "%s/%s", logs, f->d_name);
+      if (f->d_name[0] != '.' && !jd_read_file(&data, &len, file, 1 << 20))
+        found = strstr(data, marker) != NULL;
+      free(data);
+    }
+    if (d)
+      closedir(d);
+  }
+  if (runs)
+    closedir(runs);
+  return found;
+}
+
 /* No criterion asserts here (another thread): the test checks o->rc. */
 static void *outsider_main(void *arg) {
   outsider *o = arg;
@@ -83,6 +113,12 @@ static void *outsider_main(void *arg) {
   o->rc = dk_container_logs(env.dk, o->id, &lo, on_log, &s, &call) == 1 ? 0 : -1;
   if (o->rc)
     return NULL;
+  /* And the judger has read it too (its log stream may attach after a
+   * quick start: what was printed before an outsider removes the
+   * container is then lost with it, which is not what these tests ask). */
+  o->step = "marker in the judger's spool";
+  for (int i = 0; i < 500 && !spooled(o->marker); i++)
+    usleep(20 * 1000);
   o->step = o->remove ? "docker rm -f" : "docker kill";
   o->rc = o->remove ? dk_container_remove(env.dk, o->id, true, true)
                     : dk_container_kill(env.dk, o->id, NULL);
@@ -246,8 +282,9 @@ static int judger_run(const char *spec_json, char **out) {
       _exit(126);
     dup2(o, 1);
     dup2(e, 2);
-    char *const argv[] = {"judger",  "run",       spec,     "--out",   env.out, "--state-dir",
-                          env.state, "--host-id", env.host, "--quiet", "--wait-teardown", NULL};
+    char *const argv[] = {"judger",          "run",     spec,        "--out",  env.out,
+                          "--state-dir",     env.state, "--host-id", env.host, "--quiet",
+                          "--wait-teardown", NULL};
     execv(JD_BINARY_DIR "/bin/judger", argv);
     _exit(127);
   }
