@@ -367,10 +367,19 @@ static int teardown_log(const char *state_dir) {
   int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (d < 0)
     return -1;
-  int fd = openat(d, "teardown.log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* O_NONBLOCK: a FIFO planted there does not hang the exit; then only a
+   * regular file of ours with one name is written (a hard link to another
+   * file is not appended to, nor emptied). */
+  int fd = openat(d, "teardown.log",
+                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
   close(d);
   struct stat st;
-  if (fd >= 0 && !fstat(fd, &st) && st.st_size > TEARDOWN_LOG_CAP)
+  if (fd >= 0 &&
+      (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid())) {
+    close(fd);
+    return -1;
+  }
+  if (fd >= 0 && st.st_size > TEARDOWN_LOG_CAP)
     (void)ftruncate(fd, 0);
   return fd;
 }

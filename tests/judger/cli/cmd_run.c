@@ -502,6 +502,29 @@ Test(cmd_run, the_cleaner_logs_into_the_state_dir_and_follows_no_link_there) {
   free(a);
 }
 
+Test(cmd_run, a_fifo_planted_as_the_cleaners_log_does_not_hang_the_run) {
+  /* Opening a FIFO for writing blocks until a reader comes: the cleaner
+   * opens its log without blocking and writes only to a regular file. */
+  char logs[600], fifo[700];
+  snprintf(logs, sizeof logs, "%s/logs", env.state);
+  snprintf(fifo, sizeof fifo, "%s/teardown.log", logs);
+  cr_assert_eq(mkdir(logs, 0700), 0);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  char *a = tm_program("honest", "tests/judger/programs/honest");
+  char *json = tm_spec("cli", a, "{\"seed\":47,\"plan\":\"0 0 0 0\"}", NULL);
+  char *spec = write_spec(json);
+  int o, e;
+  pid_t pid = spawn(spec, "--json", &o, &e);
+  char *out = slurp_fd(o), *err = slurp_fd(e);
+  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
+  wait_clean();
+  free(out);
+  free(err);
+  free(spec);
+  free(json);
+  free(a);
+}
+
 Test(cmd_run, a_killed_match_process_exits_3_and_reconciliation_removes_what_it_left) {
   char *a = tm_program("lingerer", "samples/hostile/lingerer");
   char *json = tm_spec("cli", a, "{\"mode\":\"hang\"}", NULL);
