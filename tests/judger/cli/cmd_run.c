@@ -469,32 +469,26 @@ Test(cmd_run, a_json_reader_gets_eof_at_the_result_and_the_cleaner_leaves_nothin
   free(a);
 }
 
-Test(cmd_run, the_cleaner_logs_into_the_state_dir_and_follows_no_link_there) {
-  /* <state>/logs/teardown.log planted as a link to a file elsewhere: the
-   * cleaner's log does not land in it, and the teardown still happens. */
-  char logs[600], link[700], *victim_dir = t_tmpdir("victim"), victim[600];
+/* <state>/logs/teardown.log, its directory made. */
+static void cleaner_log_path(char *out, size_t n) {
+  char logs[600];
   snprintf(logs, sizeof logs, "%s/logs", env.state);
-  snprintf(link, sizeof link, "%s/teardown.log", logs);
-  snprintf(victim, sizeof victim, "%s/host-file", victim_dir);
   cr_assert_eq(mkdir(logs, 0700), 0);
-  FILE *vf = fopen(victim, "w");
-  cr_assert_not_null(vf);
-  fclose(vf);
-  cr_assert_eq(symlink(victim, link), 0);
-  char *a = tm_program("honest", "tests/judger/programs/honest");
-  char *json = tm_spec("cli", a, "{\"seed\":46,\"plan\":\"0 0 0 0\"}", NULL);
+  snprintf(out, n, "%s/teardown.log", logs);
+}
+
+/* An honest 4-player run that exits 0, then its cleaner done and nothing
+ * left. */
+static void run_honest_to_clean(int seed) {
+  char *a = tm_program("honest", "tests/judger/programs/honest"), cfg[64];
+  snprintf(cfg, sizeof cfg, "{\"seed\":%d,\"plan\":\"0 0 0 0\"}", seed);
+  char *json = tm_spec("cli", a, cfg, NULL);
   char *spec = write_spec(json);
   int o, e;
   pid_t pid = spawn(spec, "--json", &o, &e);
   char *out = slurp_fd(o), *err = slurp_fd(e);
   cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
   wait_clean();
-  struct stat st;
-  cr_assert_eq(stat(victim, &st), 0);
-  cr_assert_eq(st.st_size, 0, "the cleaner wrote through the link");
-  cr_assert_eq(lstat(link, &st), 0);
-  cr_assert(S_ISLNK(st.st_mode), "the planted link was replaced, not refused");
-  t_rmdir(victim_dir);
   free(out);
   free(err);
   free(spec);
@@ -502,27 +496,32 @@ Test(cmd_run, the_cleaner_logs_into_the_state_dir_and_follows_no_link_there) {
   free(a);
 }
 
+Test(cmd_run, the_cleaner_logs_into_the_state_dir_and_follows_no_link_there) {
+  /* <state>/logs/teardown.log planted as a link to a file elsewhere: the
+   * cleaner's log does not land in it, and the teardown still happens. */
+  char link[700], *victim_dir = t_tmpdir("victim"), victim[600];
+  cleaner_log_path(link, sizeof link);
+  snprintf(victim, sizeof victim, "%s/host-file", victim_dir);
+  FILE *vf = fopen(victim, "w");
+  cr_assert_not_null(vf);
+  fclose(vf);
+  cr_assert_eq(symlink(victim, link), 0);
+  run_honest_to_clean(46);
+  struct stat st;
+  cr_assert_eq(stat(victim, &st), 0);
+  cr_assert_eq(st.st_size, 0, "the cleaner wrote through the link");
+  cr_assert_eq(lstat(link, &st), 0);
+  cr_assert(S_ISLNK(st.st_mode), "the planted link was replaced, not refused");
+  t_rmdir(victim_dir);
+}
+
 Test(cmd_run, a_fifo_planted_as_the_cleaners_log_does_not_hang_the_run) {
   /* Opening a FIFO for writing blocks until a reader comes: the cleaner
    * opens its log without blocking and writes only to a regular file. */
-  char logs[600], fifo[700];
-  snprintf(logs, sizeof logs, "%s/logs", env.state);
-  snprintf(fifo, sizeof fifo, "%s/teardown.log", logs);
-  cr_assert_eq(mkdir(logs, 0700), 0);
+  char fifo[700];
+  cleaner_log_path(fifo, sizeof fifo);
   cr_assert_eq(mkfifo(fifo, 0600), 0);
-  char *a = tm_program("honest", "tests/judger/programs/honest");
-  char *json = tm_spec("cli", a, "{\"seed\":47,\"plan\":\"0 0 0 0\"}", NULL);
-  char *spec = write_spec(json);
-  int o, e;
-  pid_t pid = spawn(spec, "--json", &o, &e);
-  char *out = slurp_fd(o), *err = slurp_fd(e);
-  cr_assert_eq(wait_exit(pid), 0, "stderr: %s", err);
-  wait_clean();
-  free(out);
-  free(err);
-  free(spec);
-  free(json);
-  free(a);
+  run_honest_to_clean(47);
 }
 
 Test(cmd_run, a_killed_match_process_exits_3_and_reconciliation_removes_what_it_left) {
