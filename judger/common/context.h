@@ -53,6 +53,16 @@ typedef struct jd_ctx {
    * (match/net_stock.h); NULL = every match makes and removes its own. Set
    * by the command that owns the context. */
   struct jd_net_stock *net_stock;
+  /* Cores matches with limits.cpuset "auto" lease theirs from
+   * (match/cpu_pool.h), a cpuset list ("0-7", "2,4-6"); NULL or "" = every
+   * CPU the engine reports. */
+  const char *cpu_pool;
+  /* Where the engine's cgroups are read and frozen for turn clocks and
+   * accounting (match/cgroup_meter.h): "auto" (NULL): the host's cgroup
+   * files when they are there, else the API; "api"; "cgroup". */
+  const char *clock_backend;
+  /* The host's cgroup mount; NULL = "/sys/fs/cgroup". */
+  const char *cgroup_root;
 } jd_ctx;
 
 typedef enum jd_image_store {

@@ -27,6 +27,52 @@ typedef struct jd_role_limits {
   char *user;      /* "uid:gid" or a name; "" = the image's user */
 } jd_role_limits;
 
+/* Which clock a turn is charged on (limits.clock, docs/protocol.md "Turn
+ * clocks"): the player's own CPU time from its cgroup, or wall time. */
+#define JD_CLOCK_MAP(XX)                                                                           \
+  XX(JD_CLOCK_CPU, "cpu")                                                                          \
+  XX(JD_CLOCK_WALL, "wall")
+
+typedef enum {
+#define JD_CLOCK_ENUM(code, name) code,
+  JD_CLOCK_MAP(JD_CLOCK_ENUM)
+#undef JD_CLOCK_ENUM
+      JD_CLOCK_COUNT
+} jd_clock_kind;
+
+const char *jd_clock_name(jd_clock_kind k);
+
+/* What a turn that spends its budget and the bank comes to (limits.on_timeout):
+ * the player is killed at once (TLE), or frozen until the game logic decides. */
+#define JD_ON_TIMEOUT_MAP(XX)                                                                      \
+  XX(JD_ON_TIMEOUT_TLE, "tle")                                                                     \
+  XX(JD_ON_TIMEOUT_FREEZE, "freeze")
+
+typedef enum {
+#define JD_ON_TIMEOUT_ENUM(code, name) code,
+  JD_ON_TIMEOUT_MAP(JD_ON_TIMEOUT_ENUM)
+#undef JD_ON_TIMEOUT_ENUM
+      JD_ON_TIMEOUT_COUNT
+} jd_on_timeout;
+
+const char *jd_on_timeout_name(jd_on_timeout t);
+
+/* Turn clocks (docs/protocol.md "Turn clocks"; every field effective after
+ * parsing). Times in ms. */
+typedef struct jd_turn_limits {
+  jd_clock_kind clock;       /* limits.clock, default cpu */
+  int64_t turn_ms;           /* limits.turn_ms: budget of a turn command naming none (1000) */
+  int64_t time_bank_ms;      /* limits.time_bank_ms: each player's bank at its start (0) */
+  int64_t bank_increment_ms; /* limits.bank_increment_ms: added at every turn's end (0) */
+  jd_on_timeout on_timeout;  /* limits.on_timeout, default tle */
+  bool freeze_idle;          /* limits.freeze_idle: frozen outside its turns (false) */
+  bool exclusive;            /* limits.exclusive_turns: one open turn per match (false) */
+  /* limits.turn_wall_factor: a CPU-clocked turn also times out when its wall
+   * time passes this many times budget + bank (a player blocked without
+   * spending CPU), plus 100 ms; default 5. */
+  int turn_wall_factor;
+} jd_turn_limits;
+
 typedef struct jd_match_limits {
   jd_role_limits game_logic;
   jd_role_limits player;
@@ -38,6 +84,10 @@ typedef struct jd_match_limits {
   size_t line_max;      /* bytes of one pipe line */
   int64_t out_max;      /* bytes of game-logic output copied to out_dir */
   bool warm;            /* warm player starts (match/warm.h); default true */
+  jd_turn_limits turns; /* turn clocks */
+  /* limits.cpuset "auto": the game logic and each AI get cores of their own
+   * from the host's pool (match/cpu_pool.h); "none" (default): no cpuset. */
+  bool cpuset_auto;
 } jd_match_limits;
 
 /* One program of a match: the same keys as jd_program_ref (build/program.h)

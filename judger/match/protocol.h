@@ -32,12 +32,28 @@
 #define JD_PROTO_PROGRESS_DEPTH 8
 #define JD_PROTO_DEFAULT_LINE_MAX ((size_t)64 * 1024)
 
-typedef enum { JD_CMD_START, JD_CMD_STOP, JD_CMD_PROGRESS, JD_CMD_END } jd_cmd_type;
+/* Budget of one turn command, at most (1 hour). */
+#define JD_PROTO_BUDGET_MAX_MS ((int64_t)3600 * 1000)
+
+/* turn / turn_end (docs/protocol.md "Turn clocks"):
+ *   {"cmd":"turn","name":"p0","budget_ms":100}   text: turn p0 100
+ *   {"cmd":"turn_end","name":"p0"}                text: turn_end p0
+ * either "name" or "ai" (the AI's one running instance) names the player;
+ * budget_ms is optional (the spec's limits.turn_ms). */
+typedef enum {
+  JD_CMD_START,
+  JD_CMD_STOP,
+  JD_CMD_PROGRESS,
+  JD_CMD_END,
+  JD_CMD_TURN,
+  JD_CMD_TURN_END
+} jd_cmd_type;
 
 typedef struct jd_proto_cmd {
   jd_cmd_type type;
-  char name[JD_PROTO_NAME_MAX + 1]; /* start, stop */
-  int ai;                           /* start */
+  char name[JD_PROTO_NAME_MAX + 1]; /* start, stop; turn, turn_end: "" when named by ai */
+  int ai;                           /* start; turn, turn_end: -1 when named by name */
+  int64_t budget_ms;                /* turn: 0..JD_PROTO_BUDGET_MAX_MS, -1 = not given */
   char *progress_json;              /* progress: the command object, compact JSON */
   double *scores;                   /* end: nais scores, AI-list order */
   size_t nscores;
@@ -59,6 +75,21 @@ char *jd_proto_event_exited(const char *name, int ai, int64_t exit_code, jd_verd
  * with bytes that are not printable ASCII replaced by '?'. */
 char *jd_proto_event_refused(const char *line, size_t len, const char *reason);
 char *jd_proto_event_cancelled(const char *name, int ai, const char *reason);
+
+/* What a turn came to (turn_ended and timeout events). Times in ms. */
+typedef struct jd_proto_turn {
+  int64_t turn;       /* 1 for the player's first turn */
+  double used_ms;     /* charged to this turn */
+  double budget_ms;   /* the turn's budget */
+  double bank_ms;     /* the bank left after it */
+  double overrun_ms;  /* drawn from the bank (used past the budget) */
+  const char *clock;  /* "cpu" or "wall": the clock that charged (timeout: that ran out) */
+} jd_proto_turn;
+/* {"event":"turn_ended","name":..,"ai":..,"turn":..,"used_ms":..,"budget_ms":..,
+ *  "bank_ms":..,"overrun_ms":..,"clock":..} */
+char *jd_proto_event_turn_ended(const char *name, int ai, const jd_proto_turn *t);
+/* {"event":"timeout", the same fields, "action":"tle"|"freeze"} */
+char *jd_proto_event_timeout(const char *name, int ai, const jd_proto_turn *t, const char *action);
 
 /* Splits a byte stream into lines of at most max bytes. A longer line is
  * delivered once, cut to max bytes, with oversized = true; the rest of it is

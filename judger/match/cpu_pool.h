@@ -1,0 +1,36 @@
+/* Cores of the host's pool that belong to one match (limits.cpuset
+ * "auto", docs/match-spec.md): the match leases up to 1 + its AIs' count of
+ * free cores (a lease is a non-blocking flock on <state_dir>/locks/cpu-<n>,
+ * so the daemon's slots and `judger run` share one pool and a dead
+ * process's cores come back with it). AI i gets core i of the lease, the
+ * game logic the one after the AIs'; when the lease is short they share,
+ * round robin, and say so (shared). With no free core at all, everyone runs
+ * on the whole pool, shared.
+ */
+#ifndef JD_CPU_POOL_H
+#define JD_CPU_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/context.h"
+
+/* Room for a cpuset string ("0-255" or a list of one match's cores). */
+#define JD_CPUSET_MAX 64
+
+typedef struct jd_cpu_lease jd_cpu_lease;
+
+/* Leases cores for a match of nais AIs from ctx's pool (ctx->cpu_pool;
+ * the engine's CPUs when unset). Returns 0, or -1 with err (a pool that
+ * cannot be read). */
+int jd_cpu_lease_take(jd_cpu_lease **out, const jd_ctx *ctx, size_t nais, char *err,
+                      size_t errlen);
+/* The cpuset of AI ai's instances (ai -1: the game logic) into buf ("3",
+ * or the pool when nothing was leased); *shared: another container of the
+ * match may run on it. Returns buf. */
+const char *jd_cpu_lease_for(const jd_cpu_lease *l, int ai, bool *shared, char *buf,
+                             size_t buflen);
+/* Gives the cores back (NULL-safe). */
+void jd_cpu_lease_free(jd_cpu_lease *l);
+
+#endif
