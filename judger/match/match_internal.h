@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "dockerapi/dockerapi.h"
+#include "match/cpu_pool.h"
 #include "match/match.h"
 #include "match/match_event.h"
 #include "match/match_limits.h"
@@ -104,6 +105,12 @@ struct jd_unit {
    * fault, UE, and the match's status error (message says what). */
   bool outside;
   char *message;
+  /* Its cores (limits.cpuset "auto", match/cpu_pool.h): "" when none. */
+  char cpuset[JD_CPUSET_MAX];
+  bool cpuset_shared;
+  /* Its turn clock and meter (match_clock.h); owned by the match's clock,
+   * NULL until its container runs. */
+  struct jd_uclock *clk;
   /* Owned by the loop thread. */
   unit_state state;
   bool ready;         /* a warm player's container runs (its go may come) */
@@ -136,6 +143,11 @@ struct jd_match {
   int net_rc;
   char *net_err;
   jd_net_pool pool;
+  /* Cores leased for the match (limits.cpuset "auto"), or NULL. */
+  jd_cpu_lease *cpus;
+  /* Turn clocks and accounting (match_clock.h): its thread, started
+   * before the game logic's unit, stopped once every unit is done. */
+  struct jd_clock *clock;
   char label_host[160], label_match[128], label_run[128];
   char tokens[JD_MATCH_MAX_AIS][JD_TOKEN_HEX_LEN + 1];
   jd_ready gl_ready;
