@@ -6,6 +6,12 @@
 
 int64_t jd_mono_ms(void) { return dk_now_ms(); }
 
+int64_t jd_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 struct timespec jd_mono_after(int64_t ms) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

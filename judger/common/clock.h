@@ -10,6 +10,8 @@
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC), the same clock as dk_now_ms. */
 int64_t jd_mono_ms(void);
+/* CLOCK_MONOTONIC in ns (turn clocks: a turn is charged to the µs). */
+int64_t jd_mono_ns(void);
 /* The CLOCK_MONOTONIC instant ms from now, for pthread_cond_timedwait on a
  * condition variable whose clock attribute is CLOCK_MONOTONIC. */
 struct timespec jd_mono_after(int64_t ms);
