@@ -113,6 +113,53 @@ static int set_end(jd_proto_cmd *out, json_object *scores, json_object *messages
   return 0;
 }
 
+/* budget_ms of a JSON turn: an integer 0..JD_PROTO_BUDGET_MAX_MS. */
+static int set_budget_json(jd_proto_cmd *out, json_object *v, char *err, size_t errlen) {
+  char num[96];
+  if (!json_object_is_type(v, json_type_int)) {
+    snprintf(num, sizeof num, "%s", json_type_to_name(json_object_get_type(v)));
+    return fail(err, errlen, "turn: \"budget_ms\" must be an integer in ms, not a %s", num);
+  }
+  /* Past INT64_MAX json-c saturates, which is out of range all the same. */
+  int64_t b = json_object_get_int64(v);
+  if (b < 0 || b > JD_PROTO_BUDGET_MAX_MS) {
+    snprintf(num, sizeof num, "%lld (want 0..%lld)", (long long)b,
+             (long long)JD_PROTO_BUDGET_MAX_MS);
+    return fail(err, errlen, "turn: \"budget_ms\" out of range: %s", num);
+  }
+  out->budget_ms = b;
+  return 0;
+}
+
+/* {"cmd":"turn","name":"p0"|"ai":0[,"budget_ms":N]}, {"cmd":"turn_end",...}.
+ * Other keys are ignored, as in the other commands. */
+static int parse_json_turn(jd_proto_cmd *out, json_object *o, bool end, int nais, char *err,
+                           size_t errlen) {
+  const char *cmd = end ? "turn_end" : "turn";
+  json_object *name = NULL, *ai = NULL, *budget = NULL;
+  bool has_name = json_object_object_get_ex(o, "name", &name);
+  bool has_ai = json_object_object_get_ex(o, "ai", &ai);
+  out->type = end ? JD_CMD_TURN_END : JD_CMD_TURN;
+  out->ai = -1;
+  out->budget_ms = -1;
+  if (has_name == has_ai)
+    return fail(err, errlen, "%s: give exactly one of \"name\" and \"ai\"", cmd);
+  if (has_name) {
+    if (!json_object_is_type(name, json_type_string))
+      return fail(err, errlen, "%s: \"name\" must be a string", cmd);
+    if (set_name(out, json_object_get_string(name), err, errlen))
+      return -1;
+  } else {
+    if (!json_object_is_type(ai, json_type_int))
+      return fail(err, errlen, "%s: \"ai\" must be an integer", cmd);
+    if (set_ai(out, json_object_get_int64(ai), nais, err, errlen))
+      return -1;
+  }
+  if (!end && json_object_object_get_ex(o, "budget_ms", &budget))
+    return set_budget_json(out, budget, err, errlen);
+  return 0;
+}
+
 static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err, size_t errlen) {
   json_object *v = NULL;
   if (!json_object_is_type(o, json_type_object))
@@ -153,6 +200,8 @@ static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err
     json_object_object_get_ex(o, "messages", &messages);
     return set_end(out, scores, messages, nais, err, errlen);
   }
+  if (!strcmp(cmd, "turn") || !strcmp(cmd, "turn_end"))
+    return parse_json_turn(out, o, cmd[4] == '_', nais, err, errlen);
   return fail(err, errlen, "unknown command \"%.40s\"", cmd);
 }
 
@@ -171,8 +220,87 @@ static json_object *parse_exact(const char *s, size_t len) {
   return o;
 }
 
+/* The next blank-separated word of s[0..*len): *w, *wlen (0 at the end). */
+static void next_word(const char **s, size_t *len, const char **w, size_t *wlen) {
+  while (*len && isspace((unsigned char)**s))
+    (*s)++, (*len)--;
+  *w = *s;
+  *wlen = 0;
+  while (*len && !isspace((unsigned char)**s))
+    (*s)++, (*len)--, (*wlen)++;
+}
+
+/* A text budget: decimal digits only (no sign, no blanks), bounded while
+ * read so no size overflows. */
+static int set_budget_text(jd_proto_cmd *out, const char *w, size_t wlen, char *err,
+                           size_t errlen) {
+  int64_t b = 0;
+  for (size_t i = 0; i < wlen; i++) {
+    if (!isdigit((unsigned char)w[i]))
+      return fail(err, errlen, "turn: budget must be decimal digits (ms, no sign)%s", NULL);
+    b = b * 10 + (w[i] - '0');
+    if (b > JD_PROTO_BUDGET_MAX_MS) {
+      char num[32];
+      snprintf(num, sizeof num, "%lld", (long long)JD_PROTO_BUDGET_MAX_MS);
+      return fail(err, errlen, "turn: budget out of range (at most %s ms)", num);
+    }
+  }
+  out->budget_ms = b;
+  return 0;
+}
+
+/* "turn NAME [BUDGET_MS]", "turn_end NAME". */
+static int parse_text_turn(jd_proto_cmd *out, const char *rest, size_t rlen, bool end, char *err,
+                           size_t errlen) {
+  const char *w[3];
+  size_t wl[3];
+  for (int i = 0; i < 3; i++)
+    next_word(&rest, &rlen, &w[i], &wl[i]);
+  out->type = end ? JD_CMD_TURN_END : JD_CMD_TURN;
+  out->ai = -1;
+  out->budget_ms = -1;
+  if (!wl[0] || wl[2] || (end && wl[1]))
+    return fail(err, errlen, end ? "usage: turn_end NAME%s" : "usage: turn NAME [BUDGET_MS]%s",
+                NULL);
+  char name[JD_PROTO_NAME_MAX + 2];
+  snprintf(name, sizeof name, "%.*s", (int)(wl[0] < sizeof name ? wl[0] : sizeof name - 1), w[0]);
+  if (set_name(out, name, err, errlen))
+    return -1;
+  return wl[1] ? set_budget_text(out, w[1], wl[1], err, errlen) : 0;
+}
+
+/* "create_player NAME INDEX", "remove_player NAME" (word: which). */
+static int parse_text_player(jd_proto_cmd *out, const char *word, const char *rest, size_t rlen,
+                             int nais, char *err, size_t errlen) {
+  char name[JD_PROTO_NAME_MAX + 2] = "", extra[2] = "";
+  char idx[24] = "";
+  char tmp[128];
+  if (rlen >= sizeof tmp)
+    return fail(err, errlen, "%s: line too long", word);
+  memcpy(tmp, rest, rlen);
+  tmp[rlen] = '\0';
+  int n = sscanf(tmp, "%33s %23s %1s", name, idx, extra);
+  bool create = word[0] == 'c';
+  if (n != (create ? 2 : 1))
+    return fail(err, errlen,
+                create ? "usage: create_player NAME INDEX%s" : "usage: remove_player NAME%s", NULL);
+  if (set_name(out, name, err, errlen))
+    return -1;
+  if (!create) {
+    out->type = JD_CMD_STOP;
+    return 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  long long ai = strtoll(idx, &end, 10);
+  if (errno || end == idx || *end)
+    return fail(err, errlen, "create_player: bad index '%s'", idx);
+  out->type = JD_CMD_START;
+  return set_ai(out, ai, nais, err, errlen);
+}
+
 /* Hiper's text forms: "create_player NAME INDEX", "remove_player NAME",
- * "end_match JSON". */
+ * "end_match JSON"; and the turn clock's "turn NAME [MS]", "turn_end NAME". */
 static int parse_text_cmd(jd_proto_cmd *out, const char *s, size_t len, int nais, char *err,
                           size_t errlen) {
   size_t w = 0;
@@ -185,34 +313,8 @@ static int parse_text_cmd(jd_proto_cmd *out, const char *s, size_t len, int nais
   char word[32];
   snprintf(word, sizeof word, "%.*s", (int)(w < sizeof word ? w : sizeof word - 1), s);
 
-  if (!strcmp(word, "create_player") || !strcmp(word, "remove_player")) {
-    char name[JD_PROTO_NAME_MAX + 2] = "", extra[2] = "";
-    char idx[24] = "";
-    char tmp[128];
-    if (rlen >= sizeof tmp)
-      return fail(err, errlen, "%s: line too long", word);
-    memcpy(tmp, rest, rlen);
-    tmp[rlen] = '\0';
-    int n = sscanf(tmp, "%33s %23s %1s", name, idx, extra);
-    bool create = word[0] == 'c';
-    if (n != (create ? 2 : 1))
-      return fail(err, errlen,
-                  create ? "usage: create_player NAME INDEX%s" : "usage: remove_player NAME%s",
-                  NULL);
-    if (set_name(out, name, err, errlen))
-      return -1;
-    if (!create) {
-      out->type = JD_CMD_STOP;
-      return 0;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long ai = strtoll(idx, &end, 10);
-    if (errno || end == idx || *end)
-      return fail(err, errlen, "create_player: bad index '%s'", idx);
-    out->type = JD_CMD_START;
-    return set_ai(out, ai, nais, err, errlen);
-  }
+  if (!strcmp(word, "create_player") || !strcmp(word, "remove_player"))
+    return parse_text_player(out, word, rest, rlen, nais, err, errlen);
   if (!strcmp(word, "end_match")) {
     json_object *o = parse_exact(rest, rlen);
     if (!o)
@@ -231,6 +333,8 @@ static int parse_text_cmd(jd_proto_cmd *out, const char *s, size_t len, int nais
     json_object_put(o);
     return rc;
   }
+  if (!strcmp(word, "turn") || !strcmp(word, "turn_end"))
+    return parse_text_turn(out, rest, rlen, word[4] == '_', err, errlen);
   return fail(err, errlen, "unknown command \"%s\"", word);
 }
 
@@ -319,6 +423,62 @@ char *jd_proto_event_cancelled(const char *name, int ai, const char *reason) {
   json_object *o = event_new("cancelled", name, ai);
   if (o)
     json_object_object_add(o, "reason", jd_json_str(reason));
+  return event_line(o);
+}
+
+/* Past this a time (31 000 years) is capped, so every decoder reads it
+ * exactly (below 2^53). */
+#define MS_JSON_MAX 1e15
+
+/* A time in ms as a JSON number with at most 3 decimals, trailing zeros cut
+ * ("100", "12.345", "1100.2"); null if not finite (never from the judger). */
+static json_object *ms_json(double v) {
+  if (!isfinite(v))
+    return NULL;
+  v = v > MS_JSON_MAX ? MS_JSON_MAX : v < -MS_JSON_MAX ? -MS_JSON_MAX : v;
+  char s[32];
+  snprintf(s, sizeof s, "%.3f", v);
+  char *dot = strchr(s, '.');
+  if (dot) {
+    char *e = s + strlen(s);
+    while (e > dot + 1 && e[-1] == '0')
+      *--e = '\0';
+    if (e == dot + 1)
+      *dot = '\0';
+  }
+  if (!strcmp(s, "-0"))
+    snprintf(s, sizeof s, "0");
+  return json_object_new_double_s(strtod(s, NULL), s);
+}
+
+/* turn_ended and timeout: every string through the sanitiser (the name
+ * was checked at parse, the clock and action are the judger's own, but an
+ * event must stay valid JSON whatever it is handed). */
+static json_object *turn_event(const char *event, const char *name, int ai,
+                               const jd_proto_turn *t) {
+  json_object *o = json_object_new_object();
+  if (!o)
+    return NULL;
+  json_object_object_add(o, "event", json_object_new_string(event));
+  json_object_object_add(o, "name", jd_json_str(name ? name : ""));
+  json_object_object_add(o, "ai", json_object_new_int(ai));
+  json_object_object_add(o, "turn", json_object_new_int64(t ? t->turn : 0));
+  json_object_object_add(o, "used_ms", ms_json(t ? t->used_ms : 0));
+  json_object_object_add(o, "budget_ms", ms_json(t ? t->budget_ms : 0));
+  json_object_object_add(o, "bank_ms", ms_json(t ? t->bank_ms : 0));
+  json_object_object_add(o, "overrun_ms", ms_json(t ? t->overrun_ms : 0));
+  json_object_object_add(o, "clock", jd_json_str(t && t->clock ? t->clock : "cpu"));
+  return o;
+}
+
+char *jd_proto_event_turn_ended(const char *name, int ai, const jd_proto_turn *t) {
+  return event_line(turn_event("turn_ended", name, ai, t));
+}
+
+char *jd_proto_event_timeout(const char *name, int ai, const jd_proto_turn *t, const char *action) {
+  json_object *o = turn_event("timeout", name, ai, t);
+  if (o)
+    json_object_object_add(o, "action", jd_json_str(action ? action : "tle"));
   return event_line(o);
 }
 

@@ -209,3 +209,180 @@ Test(protocol, player_names) {
   cr_assert_not(name_ok("a.b"));
   cr_assert_not(name_ok(NULL));
 }
+
+/* ---- turn clocks --------------------------------------------------------- */
+
+/* Parses line (2 AIs) and checks every field of the turn command. */
+static void turn_ok(const char *line, jd_cmd_type type, const char *name, int ai, int64_t budget) {
+  jd_proto_cmd c;
+  char err[256];
+  cr_assert_eq(parse(&c, line, 2, err), 0, "refused: %s (%s)", line, err);
+  cr_assert_eq(c.type, type, "%s", line);
+  cr_assert_str_eq(c.name, name, "%s", line);
+  cr_assert_eq(c.ai, ai, "%s: ai %d", line, c.ai);
+  cr_assert_eq(c.budget_ms, budget, "%s: budget %lld", line, (long long)c.budget_ms);
+  jd_proto_cmd_clear(&c);
+}
+
+Test(protocol, turn_commands_in_both_forms) {
+  turn_ok("{\"cmd\":\"turn\",\"name\":\"p0\",\"budget_ms\":100}", JD_CMD_TURN, "p0", -1, 100);
+  turn_ok("{\"cmd\":\"turn\",\"name\":\"p0\"}", JD_CMD_TURN, "p0", -1, -1);
+  turn_ok("{\"cmd\":\"turn\",\"ai\":0}", JD_CMD_TURN, "", 0, -1);
+  turn_ok("{\"cmd\":\"turn\",\"ai\":1,\"budget_ms\":0}", JD_CMD_TURN, "", 1, 0);
+  turn_ok("{\"cmd\":\"turn\",\"ai\":1,\"budget_ms\":3600000}", JD_CMD_TURN, "", 1, 3600000);
+  turn_ok("{\"cmd\":\"turn_end\",\"name\":\"p0\"}", JD_CMD_TURN_END, "p0", -1, -1);
+  turn_ok("{\"cmd\":\"turn_end\",\"ai\":1}", JD_CMD_TURN_END, "", 1, -1);
+  /* Unknown keys are ignored, as in the other commands; so is a budget on
+   * turn_end (it has none). */
+  turn_ok("{\"cmd\":\"turn\",\"ai\":1,\"why\":[1]}", JD_CMD_TURN, "", 1, -1);
+  turn_ok("{\"cmd\":\"turn_end\",\"ai\":1,\"budget_ms\":5}", JD_CMD_TURN_END, "", 1, -1);
+  turn_ok("turn p0 100", JD_CMD_TURN, "p0", -1, 100);
+  turn_ok("  turn   Bot_1-x\t0100 \r", JD_CMD_TURN, "Bot_1-x", -1, 100);
+  turn_ok("turn p0", JD_CMD_TURN, "p0", -1, -1);
+  turn_ok("turn p0 0", JD_CMD_TURN, "p0", -1, 0);
+  turn_ok("turn p0 3600000", JD_CMD_TURN, "p0", -1, 3600000);
+  turn_ok("turn 7 5", JD_CMD_TURN, "7", -1, 5); /* a name, not an AI index */
+  turn_ok("turn_end p0", JD_CMD_TURN_END, "p0", -1, -1);
+}
+
+Test(protocol, turn_refusals_say_why) {
+  static const struct {
+    const char *line;
+    const char *why;
+  } bad[] = {
+      {"{\"cmd\":\"turn\",\"name\":\"p0\",\"ai\":0}", "exactly one of"},
+      {"{\"cmd\":\"turn_end\",\"name\":\"p0\",\"ai\":0}", "exactly one of"},
+      {"{\"cmd\":\"turn\"}", "exactly one of"},
+      {"{\"cmd\":\"turn_end\",\"budget_ms\":5}", "exactly one of"},
+      {"{\"cmd\":\"turn\",\"name\":\"game\"}", "bad player name"},
+      {"{\"cmd\":\"turn\",\"name\":\"a\\\"b\"}", "bad player name"},
+      {"{\"cmd\":\"turn_end\",\"name\":\"../x\"}", "bad player name"},
+      {"{\"cmd\":\"turn\",\"name\":5}", "\"name\" must be a string"},
+      {"{\"cmd\":\"turn\",\"name\":null}", "\"name\" must be a string"},
+      {"{\"cmd\":\"turn\",\"ai\":2}", "out of range"},
+      {"{\"cmd\":\"turn_end\",\"ai\":-1}", "out of range"},
+      {"{\"cmd\":\"turn\",\"ai\":99999999999999999999}", "out of range"},
+      {"{\"cmd\":\"turn\",\"ai\":\"0\"}", "\"ai\" must be an integer"},
+      {"{\"cmd\":\"turn\",\"ai\":0.0}", "\"ai\" must be an integer"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":-1}", "out of range: -1"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":1.5}", "not a double"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":100.0}", "not a double"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":1e3}", "not a double"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":\"100\"}", "not a string"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":null}", "not a null"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":true}", "not a boolean"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":3600001}", "out of range: 3600001"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":99999999999999999999}", "out of range"},
+      {"{\"cmd\":\"turn\",\"ai\":0,\"budget_ms\":-99999999999999999999}", "out of range"},
+      {"turn p0 -1", "decimal digits"},
+      {"turn p0 +1", "decimal digits"},
+      {"turn p0 12x", "decimal digits"},
+      {"turn p0 1.5", "decimal digits"},
+      {"turn p0 3600001", "at most 3600000"},
+      {"turn p0 99999999999999999999", "at most 3600000"},
+      {"turn p0 999999999999999999999999999999999999999999999999999", "at most 3600000"},
+      {"turn", "usage: turn NAME"},
+      {"turn p0 100 extra", "usage: turn NAME"},
+      {"turn_end", "usage: turn_end NAME"},
+      {"turn_end p0 100", "usage: turn_end NAME"},
+      {"turn_end p0 x y", "usage: turn_end NAME"},
+      {"turn game 5", "bad player name"},
+      {"turn p.0 5", "bad player name"},
+      {"turn aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5", "bad player name"},
+      {"turn_end -p", "bad player name"},
+      {"turns p0", "unknown command"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    jd_proto_cmd c;
+    char err[256];
+    cr_assert_eq(parse(&c, bad[i].line, 2, err), -1, "accepted: %s", bad[i].line);
+    cr_assert(strstr(err, bad[i].why), "line %s: reason '%s' lacks '%s'", bad[i].line, err,
+              bad[i].why);
+    cr_assert_null(strchr(err, '\n'), "reason of %s is not one line", bad[i].line);
+  }
+}
+
+/* The event line s parsed back: one line, one JSON object. */
+static json_object *event_json(char *s) {
+  cr_assert_not_null(s);
+  cr_assert_eq(strchr(s, '\n'), s + strlen(s) - 1, "not one line: %s", s);
+  json_object *o = json_tokener_parse(s);
+  cr_assert_not_null(o, "not JSON: %s", s);
+  free(s);
+  return o;
+}
+
+static json_object *field(json_object *o, const char *key) {
+  json_object *v = NULL;
+  cr_assert(json_object_object_get_ex(o, key, &v), "no \"%s\"", key);
+  return v;
+}
+
+Test(protocol, turn_events_carry_the_figures) {
+  jd_proto_turn t = {.turn = 7,
+                     .used_ms = 12.345,
+                     .budget_ms = 100,
+                     .bank_ms = 900,
+                     .overrun_ms = 0,
+                     .clock = "cpu"};
+  char *s = jd_proto_event_turn_ended("p0", 0, &t);
+  cr_assert_str_eq(s, "{\"event\":\"turn_ended\",\"name\":\"p0\",\"ai\":0,\"turn\":7,"
+                      "\"used_ms\":12.345,\"budget_ms\":100,\"bank_ms\":900,\"overrun_ms\":0,"
+                      "\"clock\":\"cpu\"}\n");
+  json_object *o = event_json(s);
+  cr_assert_float_eq(json_object_get_double(field(o, "used_ms")), 12.345, 1e-9);
+  cr_assert_eq(json_object_get_int64(field(o, "turn")), 7);
+  json_object_put(o);
+
+  /* At most 3 decimals, however the double came out of the arithmetic. */
+  jd_proto_turn u = {.turn = 8,
+                     .used_ms = 1100.2000000001,
+                     .budget_ms = 100,
+                     .bank_ms = 0,
+                     .overrun_ms = 1000.2 + 1e-12,
+                     .clock = "wall"};
+  s = jd_proto_event_timeout("p1", 1, &u, "freeze");
+  cr_assert(strstr(s, "\"used_ms\":1100.2,"), "%s", s);
+  cr_assert(strstr(s, "\"overrun_ms\":1000.2,"), "%s", s);
+  o = event_json(s);
+  cr_assert_str_eq(json_object_get_string(field(o, "event")), "timeout");
+  cr_assert_str_eq(json_object_get_string(field(o, "name")), "p1");
+  cr_assert_eq(json_object_get_int(field(o, "ai")), 1);
+  cr_assert_float_eq(json_object_get_double(field(o, "used_ms")), 1100.2, 1e-9);
+  cr_assert_float_eq(json_object_get_double(field(o, "budget_ms")), 100, 1e-9);
+  cr_assert_float_eq(json_object_get_double(field(o, "bank_ms")), 0, 1e-9);
+  cr_assert_str_eq(json_object_get_string(field(o, "clock")), "wall");
+  cr_assert_str_eq(json_object_get_string(field(o, "action")), "freeze");
+  json_object_put(o);
+
+  /* Defaults: NULL clock is "cpu", NULL action "tle"; rounding, -0, huge. */
+  jd_proto_turn d = {
+      .turn = 1, .used_ms = 0.0004, .budget_ms = -0.0001, .bank_ms = 1e300, .overrun_ms = 2.0005};
+  s = jd_proto_event_timeout("p0", 0, &d, NULL);
+  cr_assert(strstr(s, "\"used_ms\":0,\"budget_ms\":0,\"bank_ms\":1000000000000000,"), "%s", s);
+  o = event_json(s);
+  cr_assert_str_eq(json_object_get_string(field(o, "clock")), "cpu");
+  cr_assert_str_eq(json_object_get_string(field(o, "action")), "tle");
+  cr_assert_eq(json_object_get_int64(field(o, "bank_ms")), 1000000000000000);
+  json_object_put(o);
+}
+
+Test(protocol, turn_events_stay_json_whatever_they_are_handed) {
+  /* Names are checked at parse; the formatter escapes all the same. */
+  const char *hostile = "p0\",\"ai\":9,\"x\":\"\n\x01\xff\\";
+  jd_proto_turn t = {.turn = 1, .used_ms = 1.0 / 0.0, .budget_ms = 0.0 / 0.0, .clock = "c\"l\nock"};
+  json_object *o = event_json(jd_proto_event_timeout(hostile, 2, &t, "a\"}\n{"));
+  cr_assert_eq(json_object_object_length(o), 10);
+  cr_assert_eq(json_object_get_int(field(o, "ai")), 2);
+  cr_assert(strncmp(json_object_get_string(field(o, "name")), "p0\",\"ai\":9", 10) == 0);
+  cr_assert_str_eq(json_object_get_string(field(o, "clock")), "c\"l\nock");
+  cr_assert_str_eq(json_object_get_string(field(o, "action")), "a\"}\n{");
+  /* Not finite (never from the judger): null, not "inf". */
+  cr_assert(json_object_is_type(field(o, "used_ms"), json_type_null));
+  cr_assert(json_object_is_type(field(o, "budget_ms"), json_type_null));
+  json_object_put(o);
+  o = event_json(jd_proto_event_turn_ended(NULL, 0, &t));
+  cr_assert_str_eq(json_object_get_string(field(o, "name")), "");
+  cr_assert_eq(json_object_object_length(o), 9);
+  json_object_put(o);
+}
