@@ -22,14 +22,15 @@
 typedef struct jd_turn_clock {
   int64_t bank_ns, increment_ns;
   bool open;          /* a turn is running */
-  bool timed_out;     /* the open turn ran out (jd_turn_clock_timeout) */
+  bool timed_out;     /* the open turn ran out (after an end: the ended one did) */
   int64_t budget_ns;  /* the open turn's */
   int64_t start;      /* reading at the open turn's start */
+  int64_t ran_out_ns; /* a timed-out turn's use when it ran out */
   int64_t turns;      /* turns ended or timed out */
   int64_t overruns;   /* turns that drew from the bank (timeouts included) */
   int64_t timeouts;
-  int64_t max_ns;     /* the longest turn */
-  int64_t *used;      /* per-turn ns, the first JD_TURN_RECORD_MAX */
+  int64_t max_ns; /* the longest turn */
+  int64_t *used;  /* per-turn ns, the first JD_TURN_RECORD_MAX */
   size_t nused, cap;
 } jd_turn_clock;
 
@@ -47,19 +48,23 @@ typedef struct jd_turn_stats {
 
 void jd_turn_clock_init(jd_turn_clock *c, int64_t bank_ns, int64_t increment_ns);
 /* Opens a turn at reading now. Returns 0, or -1 with err when one is open. */
-int jd_turn_clock_begin(jd_turn_clock *c, int64_t budget_ns, int64_t now, char *err,
-                        size_t errlen);
-/* Time left before the open turn times out at reading now (<= 0: out);
- * INT64_MAX when no turn is open. */
+int jd_turn_clock_begin(jd_turn_clock *c, int64_t budget_ns, int64_t now, char *err, size_t errlen);
+/* Time left before the open turn times out at reading now (<= 0: out, that
+ * is u > B + K: at u = B + K exactly 1 ns is left); INT64_MAX when no turn is
+ * open. A negative budget is refused by begin. */
 int64_t jd_turn_clock_left(const jd_turn_clock *c, int64_t now);
 /* Ends the open turn at reading now: charges it (a timed-out turn is charged
  * what it used when it ran out, its bank already 0), records it, adds the
  * increment. Returns 0 with *out, or -1 (no turn open; out of memory for
- * the record is not an error: the figures just stop growing). */
+ * the record is not an error: the figures just stop growing). A turn that
+ * ends past B + K without jd_turn_clock_timeout having been called (the
+ * watcher had not seen it yet) is counted as a timeout there: bank 0, no
+ * increment, and c->timed_out is left true for the caller to see. */
 int jd_turn_clock_end(jd_turn_outcome *out, jd_turn_clock *c, int64_t now);
 /* Marks the open turn timed out at reading now: the bank goes to 0, the
- * turn counts as a timeout and an overrun; it stays open until ended (a
- * frozen player's) or dropped. Returns 0 with *out, or -1 (none open, or
+ * turn counts as a timeout and an overrun and is recorded with what it used
+ * now (ending it later closes it without counting it again); it stays open
+ * until ended (a frozen player's) or dropped. Returns 0 with *out, or -1 (none open, or
  * already timed out). */
 int jd_turn_clock_timeout(jd_turn_outcome *out, jd_turn_clock *c, int64_t now);
 void jd_turn_clock_stats(jd_turn_stats *out, const jd_turn_clock *c);
