@@ -370,9 +370,15 @@ int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *i
   json_object *cpu = dk__json_get(o, "cpu_stats");
   s->memory_usage = dk__json_int64(mem, "usage", 0);
   s->memory_limit = dk__json_int64(mem, "limit", 0);
-  s->memory_max_usage = dk__json_int64(mem, "max_usage", 0);
+  s->memory_max_usage = dk__json_int64(mem, "max_usage", -1);
   s->cpu_total_ns = dk__json_int64(dk__json_get(cpu, "cpu_usage"), "total_usage", 0);
   s->system_cpu_ns = dk__json_int64(cpu, "system_cpu_usage", 0);
+  json_object *thr = dk__json_get(cpu, "throttling_data");
+  s->throttled_time_ns = dk__json_int64(thr, "throttled_time", -1);
+  s->throttled_periods = dk__json_int64(thr, "throttled_periods", -1);
+  /* A container that is not running has the zero time: no sample. */
+  const char *read = dk__json_str(o, "read");
+  s->sampled = read && strncmp(read, "0001-01-01T", 11) != 0;
   s->pids_current = dk__json_int64(dk__json_get(o, "pids_stats"), "current", 0);
   s->raw_json = dk__json_text(o);
   if (!s->raw_json) {

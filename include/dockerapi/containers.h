@@ -161,13 +161,23 @@ int dk_container_archive_get(dk_client *c, const char *id, const char *path,
 int dk_container_archive_put(dk_client *c, const char *id, const char *dir, const void *tar,
                              size_t tar_len);
 
+/* A figure the engine does not give is 0, but where said otherwise. */
 typedef struct dk_container_stats {
-  int64_t memory_usage, memory_limit, memory_max_usage;
+  /* false: the engine took no sample (the container is not running; its
+   * "read" time is the zero time): every figure below is 0 or -1. */
+  bool sampled;
+  int64_t memory_usage, memory_limit;
+  int64_t memory_max_usage; /* -1: not given (cgroup v2 hosts) */
   int64_t cpu_total_ns, system_cpu_ns;
+  /* CFS throttling (cpu_stats.throttling_data): the time the container's
+   * tasks were throttled by its CPU quota and the periods they were; -1
+   * when the engine gives no throttling data. */
+  int64_t throttled_time_ns, throttled_periods;
   int64_t pids_current;
   char *raw_json;
 } dk_container_stats;
-/* GET /containers/{id}/stats?stream=false (one shot). */
+/* GET /containers/{id}/stats?stream=false, and one-shot=true on API 1.41+
+ * (without it the engine waits about 1 s for a second sample). */
 int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id);
 void dk_container_stats_free(dk_container_stats *s);
 

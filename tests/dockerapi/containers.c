@@ -428,8 +428,13 @@ Test(containers, stats_one_shot) {
   cr_assert_eq(s->memory_limit, 48 << 20);
   cr_assert(s->memory_usage > 0 && s->memory_usage < 48 << 20, "usage %lld",
             (long long)s->memory_usage);
-  cr_assert(s->memory_max_usage >= s->memory_usage);
+  cr_assert(s->sampled);
+  /* -1 on a cgroup v2 engine (no max_usage there) */
+  cr_assert(s->memory_max_usage == -1 || s->memory_max_usage >= s->memory_usage);
   cr_assert(s->cpu_total_ns > 0 && s->system_cpu_ns > 0);
+  /* no CPU quota: never throttled, but the engine reports the counters */
+  cr_assert_eq(s->throttled_time_ns, 0);
+  cr_assert_eq(s->throttled_periods, 0);
   cr_assert(s->raw_json && strstr(s->raw_json, "memory_stats"));
   cr_assert(ms < 1500, "one-shot stats took %lld ms", (long long)ms);
   /* Just after the start the cgroup may still count the runtime's own
@@ -441,6 +446,35 @@ Test(containers, stats_one_shot) {
     t_ok(dk_container_stats_get(&s, cli, id));
   }
   cr_assert_eq(s->pids_current, 1);
+  dk_container_stats_free(s);
+}
+
+Test(containers, stats_throttled_and_not_running) {
+  /* a busy loop held to a tenth of a CPU is throttled at once */
+  dk_container_config cfg = {.host = {.nano_cpus = 100000000, .network_mode = "none"}};
+  const char *cmd[] = {"sh", "-c", "while :; do :; done", NULL};
+  const char *id = create_cfg(cmd, &cfg);
+  t_ok(dk_container_start(cli, id));
+  dk_container_stats *s = NULL;
+  for (int i = 0; i < 100; i++) {
+    dk_container_stats_free(s);
+    s = NULL;
+    t_ok(dk_container_stats_get(&s, cli, id));
+    if (s->throttled_periods > 0)
+      break;
+    usleep(20 * 1000);
+  }
+  cr_assert(s->sampled);
+  cr_assert(s->throttled_periods > 0 && s->throttled_time_ns > 0, "periods %lld time %lld",
+            (long long)s->throttled_periods, (long long)s->throttled_time_ns);
+  dk_container_stats_free(s);
+  /* stopped: the engine answers with no sample, every figure zero */
+  t_ok(dk_container_kill(cli, id, "KILL"));
+  int64_t code = 0;
+  t_ok(dk_container_wait(&code, cli, id, NULL, NULL));
+  t_ok(dk_container_stats_get(&s, cli, id));
+  cr_assert(!s->sampled);
+  cr_assert_eq(s->cpu_total_ns, 0);
   dk_container_stats_free(s);
 }
 
