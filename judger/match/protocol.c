@@ -53,6 +53,18 @@ static int set_name(jd_proto_cmd *out, const char *name, char *err, size_t errle
   return 0;
 }
 
+/* A JSON "name": a string (with no NUL inside, which would cut it) and a
+ * good name. */
+static int set_json_name(jd_proto_cmd *out, json_object *v, const char *cmd, char *err,
+                         size_t errlen) {
+  if (!json_object_is_type(v, json_type_string))
+    return fail(err, errlen, "%s: \"name\" must be a string", cmd);
+  const char *name = json_object_get_string(v);
+  if (strlen(name) != (size_t)json_object_get_string_len(v))
+    return fail(err, errlen, "%s: bad player name (a NUL inside)", cmd);
+  return set_name(out, name, err, errlen);
+}
+
 static int set_ai(jd_proto_cmd *out, int64_t ai, int nais, char *err, size_t errlen) {
   if (ai < 0 || ai >= nais) {
     char num[64];
@@ -145,9 +157,7 @@ static int parse_json_turn(jd_proto_cmd *out, json_object *o, bool end, int nais
   if (has_name == has_ai)
     return fail(err, errlen, "%s: give exactly one of \"name\" and \"ai\"", cmd);
   if (has_name) {
-    if (!json_object_is_type(name, json_type_string))
-      return fail(err, errlen, "%s: \"name\" must be a string", cmd);
-    if (set_name(out, json_object_get_string(name), err, errlen))
+    if (set_json_name(out, name, cmd, err, errlen))
       return -1;
   } else {
     if (!json_object_is_type(ai, json_type_int))
@@ -169,10 +179,9 @@ static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err
   const char *cmd = json_object_get_string(v);
   if (!strcmp(cmd, "start") || !strcmp(cmd, "stop")) {
     json_object *name = NULL;
-    if (!json_object_object_get_ex(o, "name", &name) ||
-        !json_object_is_type(name, json_type_string))
+    if (!json_object_object_get_ex(o, "name", &name))
       return fail(err, errlen, "%s: missing \"name\" string", cmd);
-    if (set_name(out, json_object_get_string(name), err, errlen))
+    if (set_json_name(out, name, cmd, err, errlen))
       return -1;
     if (!strcmp(cmd, "stop")) {
       out->type = JD_CMD_STOP;

@@ -259,6 +259,8 @@ Test(protocol, turn_refusals_say_why) {
       {"{\"cmd\":\"turn_end\",\"name\":\"../x\"}", "bad player name"},
       {"{\"cmd\":\"turn\",\"name\":5}", "\"name\" must be a string"},
       {"{\"cmd\":\"turn\",\"name\":null}", "\"name\" must be a string"},
+      {"{\"cmd\":\"turn\",\"name\":\"p0\\u0000x\"}", "a NUL inside"},
+      {"{\"cmd\":\"stop\",\"name\":\"p0\\u0000\"}", "a NUL inside"},
       {"{\"cmd\":\"turn\",\"ai\":2}", "out of range"},
       {"{\"cmd\":\"turn_end\",\"ai\":-1}", "out of range"},
       {"{\"cmd\":\"turn\",\"ai\":99999999999999999999}", "out of range"},
