@@ -7,6 +7,9 @@
 
 #include "match/match_spec_internal.h"
 
+/* The turn clocks' times (turn_ms, time_bank_ms, bank_increment_ms): 1 h. */
+#define JD_TURN_MS_MAX ((int64_t)3600 * 1000)
+
 void jd_match_limits_default(jd_match_limits *l) {
   memset(l, 0, sizeof *l);
   jd_role_limits p = {.cpus = 1.0,
@@ -33,6 +36,35 @@ void jd_match_limits_default(jd_match_limits *l) {
   l->line_max = (size_t)64 * 1024;
   l->out_max = 256 * JD_MIB;
   l->warm = true;
+  l->turns.clock = JD_CLOCK_CPU;
+  l->turns.turn_ms = 1000;
+  l->turns.time_bank_ms = 0;
+  l->turns.bank_increment_ms = 0;
+  l->turns.on_timeout = JD_ON_TIMEOUT_TLE;
+  l->turns.freeze_idle = false;
+  l->turns.exclusive = false;
+  l->turns.turn_wall_factor = 5;
+  l->cpuset_auto = false;
+}
+
+static const char *const clock_names[] = {
+#define JD_CLOCK_NAME(code, name) name,
+    JD_CLOCK_MAP(JD_CLOCK_NAME)
+#undef JD_CLOCK_NAME
+};
+
+const char *jd_clock_name(jd_clock_kind k) {
+  return (unsigned)k < JD_CLOCK_COUNT ? clock_names[k] : "?";
+}
+
+static const char *const on_timeout_names[] = {
+#define JD_ON_TIMEOUT_NAME(code, name) name,
+    JD_ON_TIMEOUT_MAP(JD_ON_TIMEOUT_NAME)
+#undef JD_ON_TIMEOUT_NAME
+};
+
+const char *jd_on_timeout_name(jd_on_timeout t) {
+  return (unsigned)t < JD_ON_TIMEOUT_COUNT ? on_timeout_names[t] : "?";
 }
 
 /* One role's fields of o into r; only the fields given change. With
@@ -41,12 +73,33 @@ static int parse_role(jd_spec_err *e, const char *where, json_object *o, jd_role
                       bool allow_roles) {
   static const char *const role_keys[] = {"cpus",    "memory", "pids", "wall_ms",
                                           "log_max", "tmpfs",  "user", NULL};
-  static const char *const top_keys[] = {"cpus",           "memory",         "pids",
-                                         "wall_ms",        "log_max",        "tmpfs",
-                                         "user",           "game_logic",     "players",
-                                         "deadline_ms",    "end_grace_ms",   "max_instances",
-                                         "max_concurrent", "starts_per_sec", "line_max",
-                                         "out_max",        "warm",           NULL};
+  static const char *const top_keys[] = {"cpus",
+                                         "memory",
+                                         "pids",
+                                         "wall_ms",
+                                         "log_max",
+                                         "tmpfs",
+                                         "user",
+                                         "game_logic",
+                                         "players",
+                                         "deadline_ms",
+                                         "end_grace_ms",
+                                         "max_instances",
+                                         "max_concurrent",
+                                         "starts_per_sec",
+                                         "line_max",
+                                         "out_max",
+                                         "warm",
+                                         "clock",
+                                         "turn_ms",
+                                         "time_bank_ms",
+                                         "bank_increment_ms",
+                                         "on_timeout",
+                                         "freeze_idle",
+                                         "exclusive_turns",
+                                         "turn_wall_factor",
+                                         "cpuset",
+                                         NULL};
   if (!json_object_is_type(o, json_type_object))
     return jd_spec_bad(e, where, "must be an object");
   if (jd_spec_check_keys(e, where, o, allow_roles ? top_keys : role_keys))
@@ -113,6 +166,76 @@ static int get_int_field(jd_spec_err *e, json_object *o, const char *key, int64_
   return 0;
 }
 
+/* One of a name table's n names (key limits.<key>, when given) into *out;
+ * the error lists them: limits.clock: must be "cpu" or "wall". */
+static int get_name_field(jd_spec_err *e, json_object *o, const char *key, const char *const *names,
+                          int n, int *out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v))
+    return 0;
+  if (json_object_is_type(v, json_type_string))
+    for (int i = 0; i < n; i++)
+      if (!strcmp(json_object_get_string(v), names[i])) {
+        *out = i;
+        return 0;
+      }
+  char f[64], list[128] = "";
+  snprintf(f, sizeof f, "limits.%s", key);
+  for (int i = 0; i < n; i++) {
+    size_t len = strlen(list);
+    snprintf(list + len, sizeof list - len, "%s\"%s\"",
+             i == 0       ? ""
+             : i == n - 1 ? " or "
+                          : ", ",
+             names[i]);
+  }
+  return jd_spec_bad(e, f, "must be %s", list);
+}
+
+static int get_bool_field(jd_spec_err *e, json_object *o, const char *key, bool *out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v))
+    return 0;
+  char f[64];
+  snprintf(f, sizeof f, "limits.%s", key);
+  if (!json_object_is_type(v, json_type_boolean))
+    return jd_spec_bad(e, f, "must be true or false");
+  *out = json_object_get_boolean(v);
+  return 0;
+}
+
+/* A time of the turn clocks, ms: an integer 0..1 h. */
+static int get_ms_field(jd_spec_err *e, json_object *o, const char *key, int64_t *out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v))
+    return 0;
+  char f[64];
+  snprintf(f, sizeof f, "limits.%s", key);
+  return jd_spec_get_int(e, f, v, 0, JD_TURN_MS_MAX, out);
+}
+
+/* The turn clocks' keys and cpuset (docs/match-spec.md, docs/protocol.md
+ * "Turn clocks"). */
+static int parse_turns(jd_spec_err *e, json_object *o, jd_match_limits *l) {
+  static const char *const cpuset_names[] = {"none", "auto"};
+  jd_turn_limits *t = &l->turns;
+  int clock = (int)t->clock, on_timeout = (int)t->on_timeout, cpuset = l->cpuset_auto;
+  if (get_name_field(e, o, "clock", clock_names, JD_CLOCK_COUNT, &clock) ||
+      get_ms_field(e, o, "turn_ms", &t->turn_ms) ||
+      get_ms_field(e, o, "time_bank_ms", &t->time_bank_ms) ||
+      get_ms_field(e, o, "bank_increment_ms", &t->bank_increment_ms) ||
+      get_name_field(e, o, "on_timeout", on_timeout_names, JD_ON_TIMEOUT_COUNT, &on_timeout) ||
+      get_bool_field(e, o, "freeze_idle", &t->freeze_idle) ||
+      get_bool_field(e, o, "exclusive_turns", &t->exclusive) ||
+      get_int_field(e, o, "turn_wall_factor", 1, 100, &t->turn_wall_factor) ||
+      get_name_field(e, o, "cpuset", cpuset_names, 2, &cpuset))
+    return -1;
+  t->clock = (jd_clock_kind)clock;
+  t->on_timeout = (jd_on_timeout)on_timeout;
+  l->cpuset_auto = cpuset == 1;
+  return 0;
+}
+
 int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l) {
   json_object *v;
   int64_t x;
@@ -151,5 +274,5 @@ int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l) {
       return jd_spec_bad(e, "limits.warm", "must be true or false");
     l->warm = json_object_get_boolean(v);
   }
-  return 0;
+  return parse_turns(e, o, l);
 }

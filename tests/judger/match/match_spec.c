@@ -286,3 +286,118 @@ Test(match_spec, per_ai_limits_are_validated_naming_the_field) {
                -1);
   cr_assert(strstr(err, "game_logic.limits: unknown field"), "%s", err);
 }
+
+/* Turn clocks and cpuset (limits.clock ... limits.cpuset): the defaults. */
+Test(match_spec, turn_limits_default) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_parse(&s, "{\"id\":\"m1\"," GOOD_PROGRAMS "}", dir, err, sizeof err),
+               0, "%s", err);
+  const jd_turn_limits *t = &s->limits.turns;
+  cr_assert_eq(t->clock, JD_CLOCK_CPU);
+  cr_assert_eq(t->turn_ms, 1000);
+  cr_assert_eq(t->time_bank_ms, 0);
+  cr_assert_eq(t->bank_increment_ms, 0);
+  cr_assert_eq(t->on_timeout, JD_ON_TIMEOUT_TLE);
+  cr_assert_not(t->freeze_idle);
+  cr_assert_not(t->exclusive);
+  cr_assert_eq(t->turn_wall_factor, 5);
+  cr_assert_not(s->limits.cpuset_auto);
+  jd_match_limits d;
+  jd_match_limits_default(&d);
+  cr_assert(!memcmp(&d.turns, t, sizeof d.turns), "jd_match_limits_default has the same");
+  cr_assert_not(d.cpuset_auto);
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, turn_limits_each_field) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  const char *j = "{\"id\":\"m1\"," GOOD_PROGRAMS
+                  ",\"limits\":{\"clock\":\"wall\",\"turn_ms\":0,\"time_bank_ms\":3600000,"
+                  "\"bank_increment_ms\":250,\"on_timeout\":\"freeze\",\"freeze_idle\":true,"
+                  "\"exclusive_turns\":true,\"turn_wall_factor\":100,\"cpuset\":\"auto\","
+                  "\"memory\":\"64m\"}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  const jd_turn_limits *t = &s->limits.turns;
+  cr_assert_eq(t->clock, JD_CLOCK_WALL);
+  cr_assert_eq(t->turn_ms, 0);
+  cr_assert_eq(t->time_bank_ms, 3600000);
+  cr_assert_eq(t->bank_increment_ms, 250);
+  cr_assert_eq(t->on_timeout, JD_ON_TIMEOUT_FREEZE);
+  cr_assert(t->freeze_idle);
+  cr_assert(t->exclusive);
+  cr_assert_eq(t->turn_wall_factor, 100);
+  cr_assert(s->limits.cpuset_auto);
+  cr_assert_eq(s->limits.player.memory, 64 << 20, "the role keys beside them still apply");
+  jd_match_spec_free(s);
+  /* The other values of each. */
+  j = "{\"id\":\"m1\"," GOOD_PROGRAMS
+      ",\"limits\":{\"clock\":\"cpu\",\"on_timeout\":\"tle\",\"cpuset\":\"none\","
+      "\"turn_wall_factor\":1,\"freeze_idle\":false,\"turn_ms\":3600000}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(s->limits.turns.clock, JD_CLOCK_CPU);
+  cr_assert_eq(s->limits.turns.on_timeout, JD_ON_TIMEOUT_TLE);
+  cr_assert_not(s->limits.cpuset_auto);
+  cr_assert_eq(s->limits.turns.turn_wall_factor, 1);
+  cr_assert_eq(s->limits.turns.turn_ms, 3600000);
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, turn_limits_refused_naming_the_field) {
+  static const struct {
+    const char *limits;
+    const char *field;
+  } bad[] = {
+      {"{\"clock\":\"gpu\"}", "limits.clock: must be \"cpu\" or \"wall\""},
+      {"{\"clock\":1}", "limits.clock: must be \"cpu\" or \"wall\""},
+      {"{\"clock\":\"CPU\"}", "limits.clock: "},
+      {"{\"time_bank_ms\":-1}", "limits.time_bank_ms: must be between 0 and 3600000"},
+      {"{\"time_bank_ms\":3600001}", "limits.time_bank_ms: must be between"},
+      {"{\"turn_ms\":1.5}", "limits.turn_ms: must be an integer"},
+      {"{\"turn_ms\":\"100\"}", "limits.turn_ms: must be an integer"},
+      {"{\"bank_increment_ms\":-5}", "limits.bank_increment_ms: must be between"},
+      {"{\"bank_increment_ms\":99999999999999999999}", "limits.bank_increment_ms: "},
+      {"{\"on_timeout\":\"kill\"}", "limits.on_timeout: must be \"tle\" or \"freeze\""},
+      {"{\"freeze_idle\":\"yes\"}", "limits.freeze_idle: must be true or false"},
+      {"{\"exclusive_turns\":1}", "limits.exclusive_turns: must be true or false"},
+      {"{\"cpuset\":\"3\"}", "limits.cpuset: must be \"none\" or \"auto\""},
+      {"{\"cpuset\":true}", "limits.cpuset: must be"},
+      {"{\"turn_wall_factor\":0}", "limits.turn_wall_factor: must be between 1 and 100"},
+      {"{\"turn_wall_factor\":101}", "limits.turn_wall_factor: must be between 1 and 100"},
+      {"{\"turn_wall_factor\":2.5}", "limits.turn_wall_factor: must be an integer"},
+      {"{\"turns_ms\":5}", "limits.turns_ms: unknown field"},
+      {"{\"players\":{\"clock\":\"wall\"}}", "limits.players.clock: unknown field"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char j[1024];
+    snprintf(j, sizeof j, "{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":%s}", bad[i].limits);
+    jd_match_spec *s = (jd_match_spec *)1;
+    char err[256];
+    cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), -1, "accepted: %s",
+                 bad[i].limits);
+    cr_assert_null(s);
+    cr_assert(strstr(err, bad[i].field), "%s: error '%s' lacks '%s'", bad[i].limits, err,
+              bad[i].field);
+  }
+  /* Per AI: the turn clocks are the match's, not an AI's. */
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_parse(&s,
+                                   "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"dir\":\"gl\"},"
+                                   "\"players\":[{\"id\":\"a\",\"dir\":\"ai\",\"limits\":{"
+                                   "\"turn_ms\":5}}]}",
+                                   dir, err, sizeof err),
+               -1);
+  cr_assert(strstr(err, "players[0].limits.turn_ms: unknown field"), "%s", err);
+}
+
+Test(match_spec, clock_and_on_timeout_names) {
+  cr_assert_str_eq(jd_clock_name(JD_CLOCK_CPU), "cpu");
+  cr_assert_str_eq(jd_clock_name(JD_CLOCK_WALL), "wall");
+  cr_assert_str_eq(jd_clock_name(JD_CLOCK_COUNT), "?");
+  cr_assert_str_eq(jd_clock_name((jd_clock_kind)-1), "?");
+  cr_assert_str_eq(jd_on_timeout_name(JD_ON_TIMEOUT_TLE), "tle");
+  cr_assert_str_eq(jd_on_timeout_name(JD_ON_TIMEOUT_FREEZE), "freeze");
+  cr_assert_str_eq(jd_on_timeout_name(JD_ON_TIMEOUT_COUNT), "?");
+}
