@@ -13,7 +13,12 @@
 #include "common/util.h"
 #include "daemon/config.h"
 #include "daemon/metrics_http.h"
+#include "match/cpu_pool.h"
 #include "match/match_spec.h"
+
+/* The longest cgroup_root (a mount point, under PATH_MAX with what is
+ * joined to it). */
+#define CGROUP_ROOT_MAX 512
 
 typedef enum { K_STR, K_INT, K_I64, K_MS, K_SIZE, K_BOOL } kind;
 
@@ -197,6 +202,32 @@ static int policy_value_check(const char *key, const char *value, char *err, siz
   return 0;
 }
 
+/* The three settings of a match's cores and clocks (jd_ctx's fields). */
+static int cores_value_check(const char *name, const char *value, char *err, size_t errlen) {
+  if (!strcmp(name, "cpu_pool") && *value) {
+    jd_cpu_list *l = malloc(sizeof *l);
+    if (!l)
+      return jd_fail(err, errlen, "out of memory");
+    int rc = jd_cpu_list_parse(l, value, err, errlen);
+    free(l);
+    return rc;
+  }
+  if (!strcmp(name, "clock_backend") && strcmp(value, "auto") && strcmp(value, "api") &&
+      strcmp(value, "cgroup"))
+    return jd_fail(err, errlen, "clock_backend: auto, api or cgroup");
+  if (!strcmp(name, "cgroup_root") &&
+      (value[0] != '/' || strnlen(value, CGROUP_ROOT_MAX + 1) > CGROUP_ROOT_MAX))
+    return jd_fail(err, errlen, "cgroup_root: an absolute path of at most %d chars",
+                   CGROUP_ROOT_MAX);
+  return 0;
+}
+
+void jd_config_cores(jd_ctx *ctx, const jd_config *c) {
+  ctx->cpu_pool = c->cpu_pool && *c->cpu_pool ? c->cpu_pool : NULL;
+  ctx->clock_backend = c->clock_backend;
+  ctx->cgroup_root = c->cgroup_root;
+}
+
 void jd_config_policy(jd_policy *out, const jd_config *c) {
   memset(out, 0, sizeof *out);
   out->program_roots = c->program_roots;
@@ -224,7 +255,8 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
     jd_log_level level;
     if (!strcmp(k->name, "log_level") && !log_level_of(&level, value))
       return jd_fail(err, errlen, "log_level: debug, info, warn or error");
-    if (policy_value_check(k->name, value, err, errlen))
+    if (policy_value_check(k->name, value, err, errlen) ||
+        cores_value_check(k->name, value, err, errlen))
       return -1;
     /* Its message names the setting already ("base_images: 'x': ..."). */
     if (!strcmp(k->name, "base_images") && jd_base_images_check(value, err, errlen))

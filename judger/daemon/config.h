@@ -75,6 +75,14 @@
      "program builds a match runs at once (0 = the CPUs, at most 4)")                              \
   XX(net_stock, INT, net_stock, 0, JD_NET_STOCK_MAX, "32", DR, DR,                                 \
      "match networks kept ready on this host between matches (0 = none)")                          \
+  XX(cpu_pool, STR, cpu_pool, 0, 0, "", DR, DR,                                                    \
+     "CPUs matches with limits.cpuset auto lease theirs from, as 0-7 or 0,2,4-6 (\"\" = the "      \
+     "engine's)")                                                                                  \
+  XX(clock_backend, STR, clock_backend, 0, 0, "auto", DR, DR,                                      \
+     "where turn clocks and usage are read: auto (the cgroup files when there, else the API), "    \
+     "api or cgroup")                                                                              \
+  XX(cgroup_root, STR, cgroup_root, 0, 0, "/sys/fs/cgroup", DR, DR,                                \
+     "the host's cgroup mount (clock_backend auto or cgroup)")                                     \
   XX(disk_low, SIZE, disk_low, 0, (int64_t)1 << 50, "1g", D, D,                                    \
      "fewer free bytes on a watched disk pause the daemon")                                        \
   XX(disk_high, SIZE, disk_high, 0, (int64_t)1 << 50, "2g", D, D,                                  \
@@ -162,7 +170,13 @@ typedef struct jd_config {
   char *net_pool;          /* CIDR the match networks are carved from; "" = engine's */
   int build_jobs;          /* a match's program builds at once; 0 = CPUs, at most 4 */
   int net_stock;           /* networks kept ready between matches (match/net_stock.h) */
-  bool log_json;           /* one JSON object per log line */
+  /* Cores for limits.cpuset "auto" (match/cpu_pool.h; "" = the engine's),
+   * where clocks read (auto, api, cgroup) and the cgroup mount: jd_ctx's
+   * fields of the same names (jd_config_cores). */
+  char *cpu_pool;
+  char *clock_backend;
+  char *cgroup_root;
+  bool log_json; /* one JSON object per log line */
   /* The host guard (guard.h): under disk_low free bytes or disk_low_inodes
    * percent free inodes no task is taken and space is reclaimed, until
    * both high marks are passed again; engine and disks checked every
@@ -207,6 +221,10 @@ int jd_config_finish(jd_config *c, char *err, size_t errlen);
 
 /* The policy c gives (its strings still c's). */
 void jd_config_policy(jd_policy *out, const jd_config *c);
+
+/* Sets ctx's cpu_pool, clock_backend and cgroup_root from c (c's strings,
+ * which must outlive ctx's use of them; "" cpu_pool = NULL). */
+void jd_config_cores(jd_ctx *ctx, const jd_config *c);
 
 /* Deep copy of src into dst (dst's old content is not freed); -1 when
  * memory runs out (dst then holds nothing to free). */

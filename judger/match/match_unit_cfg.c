@@ -142,6 +142,18 @@ static void cfg_common(unit_cfg *c, const jd_unit *u, const jd_ready *r,
   CFG_ENV(c, env);
 }
 
+/* Its cores when the match leased some (limits.cpuset "auto",
+ * match/cpu_pool.h): kept in the unit, which outlives the create. */
+static void cfg_cpuset(unit_cfg *c, jd_unit *u) {
+  u->cpuset[0] = '\0';
+  u->cpuset_shared = false;
+  if (!u->m->cpus)
+    return;
+  jd_cpu_lease_for(u->m->cpus, u->ai, &u->cpuset_shared, u->cpuset, sizeof u->cpuset);
+  if (u->cpuset[0])
+    c->cc.host.cpuset_cpus = u->cpuset;
+}
+
 /* ---- the three roles -------------------------------------------------------- */
 
 /* The game logic: the protocol's FIFOs, match.json and its outputs, run by
@@ -228,6 +240,7 @@ int unit_cfg_build(unit_cfg *c, jd_unit *u) {
     info = c->own_info;
   }
   cfg_common(c, u, r, lim);
+  cfg_cpuset(c, u);
   if (gl)
     cfg_game_logic(c, u, r, info);
   else if (u->warm)
