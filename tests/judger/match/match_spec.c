@@ -305,7 +305,13 @@ Test(match_spec, turn_limits_default) {
   cr_assert_not(s->limits.cpuset_auto);
   jd_match_limits d;
   jd_match_limits_default(&d);
-  cr_assert(!memcmp(&d.turns, t, sizeof d.turns), "jd_match_limits_default has the same");
+  cr_assert(d.turns.clock == t->clock && d.turns.turn_ms == t->turn_ms &&
+                d.turns.time_bank_ms == t->time_bank_ms &&
+                d.turns.bank_increment_ms == t->bank_increment_ms &&
+                d.turns.on_timeout == t->on_timeout && d.turns.freeze_idle == t->freeze_idle &&
+                d.turns.exclusive == t->exclusive &&
+                d.turns.turn_wall_factor == t->turn_wall_factor,
+            "jd_match_limits_default has the same");
   cr_assert_not(d.cpuset_auto);
   jd_match_spec_free(s);
 }

@@ -307,6 +307,10 @@ static long long vm_size(void) {
 Test(turn_clock, out_of_memory_for_the_record_is_not_an_error) {
 #if defined(__SANITIZE_ADDRESS__)
   cr_skip_test("AddressSanitizer reserves more address space than the cap");
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  cr_skip_test("AddressSanitizer reserves more address space than the cap");
+#endif
 #endif
   long long vm = vm_size();
   if (vm < 0)
