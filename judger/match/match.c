@@ -15,11 +15,14 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "match/match_clock.h"
 #include "match/match_internal.h"
 #include "match/warm.h"
 
 static void match_free(jd_match *m) {
   jd_outputs_finish(m, NULL);
+  jd_clock_free(m);
+  jd_cpu_lease_free(m->cpus);
   for (size_t i = 0; i < m->nunits; i++)
     jd_unit_free(m->units[i]);
   free(m->units);
@@ -114,12 +117,29 @@ static void serve(jd_match *m) {
   /* Warm players are listed now and begun by the loop once the game
    * logic's container runs (warm.h). */
   jd_warm_plan(m);
+  if (jd_clock_start(m))
+    return;
   if (jd_unit_spawn(gl)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cannot start the game logic's thread");
     return;
   }
   gl->state = UNIT_STARTING;
   jd_match_loop(m);
+  /* Every instance is done: its figures are final. */
+  jd_clock_stop(m);
+}
+
+/* Cores of their own for the match's programs (limits.cpuset "auto").
+ * Returns 0, or -1 with the status set. */
+static int lease_cores(jd_match *m) {
+  if (!m->spec->limits.cpuset_auto)
+    return 0;
+  char err[256];
+  if (jd_cpu_lease_take(&m->cpus, m->ctx, m->spec->nplayers, err, sizeof err)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "cores for limits.cpuset: %s", err);
+    return -1;
+  }
+  return 0;
 }
 
 /* Everything between the keys and the collection; sets the status when the
@@ -150,7 +170,7 @@ static void execute(jd_match *m) {
   /* The network's creation (a thread of its own) overlaps the work
    * directory and the units' image inspects; a unit waits for it before its
    * create. */
-  if (!jd_match_create_network(m) && !jd_match_setup_workdir(m))
+  if (!lease_cores(m) && !jd_match_create_network(m) && !jd_match_setup_workdir(m))
     serve(m);
   m->served_ms = jd_unix_ms();
 }

@@ -15,9 +15,28 @@
 #include "common/tmpfile.h"
 #include "common/utf8.h"
 #include "common/util.h"
+#include "match/match_clock.h"
 #include "match/match_internal.h"
 
 /* ---- verdicts and logs ------------------------------------------------- */
+
+/* What the clock measured of u, and its cores. */
+static void usage_from_unit(jd_instance_result *r, const jd_unit *u) {
+  jd_unit_usage us;
+  jd_clock_usage(&us, u);
+  r->usage_known = us.known;
+  r->usage_final = us.final;
+  r->usage_source = jd_meter_backend_name(us.source);
+  r->cpu_ns = us.usage.cpu_ns;
+  r->memory_peak = us.usage.memory_peak;
+  r->throttled_ns = us.usage.throttled_ns;
+  r->throttled_periods = us.usage.throttled_periods;
+  r->clocked = us.clocked;
+  r->clock = jd_clock_name(u->m->spec->limits.turns.clock);
+  r->turns = us.turns;
+  r->cpuset = u->cpuset[0] ? strdup(u->cpuset) : NULL;
+  r->cpuset_shared = u->cpuset_shared;
+}
 
 static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->name = strdup(u->ai < 0 ? "game_logic" : u->name);
@@ -30,6 +49,7 @@ static void instance_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->killed = u->kill_sent;
   r->started_ms = u->started_ms;
   r->ended_ms = u->started_ms ? u->ended_ms : 0;
+  usage_from_unit(r, u);
   if (u->message) {
     r->message = strdup(u->message);
   } else if (u->oom_killed) {

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/utf8.h"
 #include "common/util.h"
+#include "match/match_clock.h"
 #include "match/match_internal.h"
 #include "match/warm.h"
 
@@ -170,7 +171,47 @@ static void cmd_stop(jd_match *m, const jd_proto_cmd *c, const char *line, size_
     refuse(m, line, len, why);
     return;
   }
-  jd_unit_request_kill(u, JD_KILL_STOP);
+  /* A player frozen on a turn that ran out (on_timeout "freeze") and then
+   * stopped did not finish its turn: TLE. */
+  jd_unit_request_kill(u, jd_clock_timed_out(m, u) ? JD_KILL_TLE : JD_KILL_STOP);
+}
+
+/* The player a turn command names: by name, or the one running instance
+ * of an AI. NULL with the reason in why. */
+static jd_unit *turn_player(jd_match *m, const jd_proto_cmd *c, char *why, size_t whylen) {
+  if (c->name[0]) {
+    jd_unit *u = live_player(m, c->name);
+    if (!u)
+      snprintf(why, whylen, "no running player named %s", c->name);
+    return u;
+  }
+  jd_unit *found = NULL;
+  int n = 0;
+  for (size_t i = 1; i < m->nunits; i++) {
+    jd_unit *u = m->units[i];
+    if (u->ai == c->ai && u->state != UNIT_DONE && u->state != UNIT_WARM) {
+      found = u;
+      n++;
+    }
+  }
+  if (n != 1)
+    snprintf(why, whylen, "AI %d has %d running instances (a turn by \"ai\" needs exactly one)",
+             c->ai, n);
+  return n == 1 ? found : NULL;
+}
+
+static void cmd_turn(jd_match *m, const jd_proto_cmd *c, const char *line, size_t len) {
+  char why[200];
+  if (m->ended) {
+    refuse(m, line, len, "the match has ended");
+    return;
+  }
+  jd_unit *u = turn_player(m, c, why, sizeof why);
+  int rc = !u                       ? -1
+           : c->type == JD_CMD_TURN ? jd_clock_turn(m, u, c->budget_ms, why, sizeof why)
+                                    : jd_clock_turn_end(m, u, why, sizeof why);
+  if (rc)
+    refuse(m, line, len, why);
 }
 
 static void cmd_end(jd_match *m, jd_proto_cmd *c, const char *line, size_t len) {
@@ -220,6 +261,10 @@ static int on_line(void *ud, const char *line, size_t len, bool oversized) {
   case JD_CMD_END:
     cmd_end(m, &c, line, len);
     break;
+  case JD_CMD_TURN:
+  case JD_CMD_TURN_END:
+    cmd_turn(m, &c, line, len);
+    break;
   case JD_CMD_PROGRESS: {
     jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PROGRESS, NULL);
     ev.progress.json = c.progress_json;
@@ -257,6 +302,7 @@ static void on_started(jd_match *m, jd_unit *u) {
   if (u->warm)
     u->started_ms = jd_unix_ms(); /* the later of its go and its container's start */
   u->state = UNIT_RUNNING;
+  jd_clock_attach(m, u);
   int64_t now = jd_mono_ms();
   if (u->ai < 0) {
     m->gl_start_mono = now;
@@ -286,6 +332,7 @@ static void on_exited(jd_match *m, jd_unit *u) {
   }
   bool was_alive = u->state != UNIT_DONE;
   u->state = UNIT_DONE;
+  jd_clock_detach(m, u);
   jd_kill_reason kill = jd_unit_kill_reason(u);
   u->verdict = jd_verdict_of(u->engine_error, u->oom_killed, kill, u->exit_code);
   jd_match_event ev =
@@ -337,6 +384,8 @@ static void on_exited(jd_match *m, jd_unit *u) {
 
 static void drain_notes(jd_match *m) {
   jd_note *n = jd_match_take_notes(m);
+  /* The clock's events first: a timeout is told before the exit it causes. */
+  send_event(m, jd_clock_take_events(m));
   while (n) {
     jd_note *next = n->next;
     if (n->kind == NOTE_STARTED)

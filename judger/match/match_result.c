@@ -57,6 +57,50 @@ static void add_ending(json_object *o, int64_t exit_code, bool oom_killed, bool 
   json_object_object_add(o, "log_truncated", json_object_new_boolean(log_truncated));
 }
 
+/* ns as ms with 3 decimals (µs), written as such; null for -1 (the
+ * backend cannot give it). */
+static json_object *ms_json(int64_t ns) {
+  if (ns < 0)
+    return NULL;
+  char text[32];
+  snprintf(text, sizeof text, "%.3f", (double)ns / 1e6);
+  return json_object_new_double_s((double)ns / 1e6, text);
+}
+
+static json_object *count_json(int64_t n) { return n < 0 ? NULL : json_object_new_int64(n); }
+
+/* "usage", "turns" and "cpuset" of an instance (docs/match-spec.md
+ * "Accounting"). */
+static void add_accounting(json_object *o, const jd_instance_result *i) {
+  if (i->usage_known) {
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "cpu_ms", ms_json(i->cpu_ns));
+    json_object_object_add(u, "memory_peak", count_json(i->memory_peak));
+    json_object_object_add(u, "throttled_ms", ms_json(i->throttled_ns));
+    json_object_object_add(u, "throttled_periods", count_json(i->throttled_periods));
+    json_object_object_add(u, "source", json_object_new_string(i->usage_source));
+    json_object_object_add(u, "final", json_object_new_boolean(i->usage_final));
+    json_object_object_add(o, "usage", u);
+  }
+  if (i->clocked) {
+    const jd_turn_stats *t = &i->turns;
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "clock", json_object_new_string(i->clock));
+    json_object_object_add(u, "count", json_object_new_int64(t->turns));
+    json_object_object_add(u, "timeouts", json_object_new_int64(t->timeouts));
+    json_object_object_add(u, "overruns", json_object_new_int64(t->overruns));
+    json_object_object_add(u, "max_ms", ms_json(t->max_ns));
+    json_object_object_add(u, "median_ms", ms_json(t->median_ns));
+    json_object_object_add(u, "p95_ms", ms_json(t->p95_ns));
+    json_object_object_add(u, "bank_ms", ms_json(t->bank_ns));
+    json_object_object_add(o, "turns", u);
+  }
+  if (i->cpuset) {
+    json_object_object_add(o, "cpuset", json_object_new_string(i->cpuset));
+    json_object_object_add(o, "cpuset_shared", json_object_new_boolean(i->cpuset_shared));
+  }
+}
+
 static json_object *instance_json(const jd_instance_result *i) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "name", str_or_empty(i->name));
@@ -71,6 +115,7 @@ static json_object *instance_json(const jd_instance_result *i) {
       o, "duration_ms",
       json_object_new_int64(i->started_ms && i->ended_ms ? i->ended_ms - i->started_ms : 0));
   json_object_object_add(o, "message", str_or_null(i->message));
+  add_accounting(o, i);
   return o;
 }
 
@@ -243,6 +288,7 @@ char *jd_match_result_summary(const jd_match_result *r) {
 static void instance_clear(jd_instance_result *i) {
   free(i->name);
   free(i->message);
+  free(i->cpuset);
   memset(i, 0, sizeof *i);
 }
 

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/verdict.h"
 #include "match/match_spec.h"
+#include "match/turn_clock.h"
 
 /* How a match ended: one list gives the enum, the name written in
  * result.json and events, and the exit code of `judger run`.
@@ -49,6 +50,18 @@ typedef struct jd_instance_result {
   int64_t started_ms; /* unix ms; 0 if never started */
   int64_t ended_ms;
   char *message; /* why UE/killed, or NULL */
+  /* What it used ("usage", docs/match-spec.md "Accounting"): known false
+   * when it was never metered; a figure of -1 is one its backend cannot
+   * give; final false: the last sample before it exited by itself. */
+  bool usage_known, usage_final;
+  const char *usage_source; /* "cgroup-v1", "cgroup-v2", "api" (static) */
+  int64_t cpu_ns, memory_peak, throttled_ns, throttled_periods;
+  /* Its turn clock ("turns"), when it was given turns. */
+  bool clocked;
+  const char *clock; /* "cpu" or "wall" (static) */
+  jd_turn_stats turns;
+  char *cpuset; /* its cores (limits.cpuset "auto"), or NULL */
+  bool cpuset_shared;
 } jd_instance_result;
 
 /* One AI of the match (AI-list order). */

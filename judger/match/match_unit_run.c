@@ -15,6 +15,7 @@
 #include "common/oom.h"
 #include "match/exit_event.h"
 #include "match/kill_event.h"
+#include "match/match_clock.h"
 #include "match/match_unit_internal.h"
 
 /* Bounds on engine calls a unit makes after its container ended: they must
@@ -257,6 +258,9 @@ static void unit_ending(jd_unit *u, const dk_container_info *info, bool unsure) 
 void unit_wait(jd_unit *u) {
   dk_client *dk = u->m->ctx->dk;
   bool unsure = false; /* a kill call that may have reached it */
+  /* Its last figures, and a thaw of a container the clock froze (a frozen
+   * process takes no signal on some kernels), before any kill. */
+  jd_clock_release(u->m, u);
   if (atomic_load(&u->kill) != JD_KILL_NONE)
     unit_kill(u, &unsure);
   /* Ended on its own with 0: the die event says so before the engine's

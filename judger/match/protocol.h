@@ -78,12 +78,12 @@ char *jd_proto_event_cancelled(const char *name, int ai, const char *reason);
 
 /* What a turn came to (turn_ended and timeout events). Times in ms. */
 typedef struct jd_proto_turn {
-  int64_t turn;       /* 1 for the player's first turn */
-  double used_ms;     /* charged to this turn */
-  double budget_ms;   /* the turn's budget */
-  double bank_ms;     /* the bank left after it */
-  double overrun_ms;  /* drawn from the bank (used past the budget) */
-  const char *clock;  /* "cpu" or "wall": the clock that charged (timeout: that ran out) */
+  int64_t turn;      /* 1 for the player's first turn */
+  double used_ms;    /* charged to this turn */
+  double budget_ms;  /* the turn's budget */
+  double bank_ms;    /* the bank left after it */
+  double overrun_ms; /* drawn from the bank (used past the budget) */
+  const char *clock; /* "cpu" or "wall": the clock that charged (timeout: that ran out) */
 } jd_proto_turn;
 /* {"event":"turn_ended","name":..,"ai":..,"turn":..,"used_ms":..,"budget_ms":..,
  *  "bank_ms":..,"overrun_ms":..,"clock":..} */
