@@ -325,58 +325,76 @@ static void match_setup(void) { tm_setup(&env); }
 static void match_teardown(void) { tm_teardown(&env); }
 TestSuite(cpu_match, .init = match_setup, .fini = match_teardown, .timeout = 240);
 
-typedef struct seen_cpusets {
-  char gl[64], player[64];
-  int containers;
-} seen_cpusets;
-
-/* The result hook runs before the containers go: their HostConfig says
- * which cores the engine was given. */
+/* The game logic's HostConfig.CpusetCpus, read by the result hook, which
+ * runs before the containers go (the player's is gone by then: it says
+ * its own in its log). */
 static void on_result(void *ud, const jd_match_result *res) {
   (void)res;
-  seen_cpusets *s = ud;
-  char label[128];
+  char *gl = ud;
+  char label[128], role[128];
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
-  const char *labels[] = {label, NULL};
+  snprintf(role, sizeof role, "%s=game_logic", JD_LABEL_ROLE);
+  const char *labels[] = {label, role, NULL};
   dk_container_list *cl = NULL;
   if (dk_container_list_by_label(&cl, env.dk, true, labels))
     return;
-  for (size_t i = 0; i < cl->count; i++) {
-    dk_container_info *info = NULL;
-    if (dk_container_inspect(&info, env.dk, cl->items[i].id))
-      continue;
-    json_object *o = json_tokener_parse(info->raw_json), *hc, *cfg, *lb, *role, *cs;
+  dk_container_info *info = NULL;
+  if (cl->count == 1 && !dk_container_inspect(&info, env.dk, cl->items[0].id)) {
+    json_object *o = json_tokener_parse(info->raw_json), *hc, *cs;
     if (json_object_object_get_ex(o, "HostConfig", &hc) &&
-        json_object_object_get_ex(hc, "CpusetCpus", &cs) &&
-        json_object_object_get_ex(o, "Config", &cfg) &&
-        json_object_object_get_ex(cfg, "Labels", &lb) &&
-        json_object_object_get_ex(lb, JD_LABEL_ROLE, &role)) {
-      bool gl = !strcmp(json_object_get_string(role), "game_logic");
-      snprintf(gl ? s->gl : s->player, 64, "%s", json_object_get_string(cs));
-      s->containers++;
-    }
+        json_object_object_get_ex(hc, "CpusetCpus", &cs))
+      snprintf(gl, 64, "%s", json_object_get_string(cs));
     json_object_put(o);
     dk_container_info_free(info);
   }
   dk_container_list_free(cl);
 }
 
+/* A player that prints the CPUs the kernel lets it run on. */
+static char *cpus_player(void) {
+  char *dir = t_tmpdir("cpuplayer"), path[600];
+  snprintf(path, sizeof path, "%s/main.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("grep Cpus_allowed_list /proc/self/status\n", f);
+  fclose(f);
+  cr_assert_eq(chmod(path, 0644), 0);
+  cr_assert_eq(chmod(dir, 0755), 0);
+  return dir;
+}
+
+/* What the player printed: "Cpus_allowed_list:\t0". */
+static void player_cpus(char out[64]) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/player_0.log", env.out);
+  char *log = NULL;
+  cr_assert_eq(jd_read_file(&log, NULL, path, 1 << 20), 0);
+  const char *line = strstr(log, "Cpus_allowed_list:");
+  cr_assert_not_null(line, "%s", log);
+  cr_assert_eq(sscanf(line, "Cpus_allowed_list: %63s", out), 1);
+  free(log);
+}
+
 Test(cpu_match, a_player_and_the_game_logic_run_on_cores_of_their_own) {
   env.ctx.cpu_pool = "0-1";
-  char *a = tm_program("honest", "tests/judger/programs/honest");
-  char *spec = tm_spec("cpuset", a, "{\"seed\":3,\"plan\":\"0\"}", "{\"cpuset\":\"auto\"}");
-  seen_cpusets s = {0};
-  jd_match_hooks hooks = {.result = on_result, .ud = &s};
+  char *dir = cpus_player();
+  char *a = tm_program("cpus", dir);
+  char *spec = tm_spec("cpuset", a, "{\"seed\":3,\"plan\":\"0\",\"mode\":\"bench\"}",
+                       "{\"cpuset\":\"auto\"}");
+  char gl[64] = "";
+  jd_match_hooks hooks = {.result = on_result, .ud = gl};
   jd_match_result *r = tm_run(&env, spec, &hooks);
   cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s: %s",
                    jd_match_status_name(r->status), r->reason ? r->reason : "");
-  cr_assert_eq(s.containers, 2);
-  cr_assert(!strcmp(s.player, "0") || !strcmp(s.player, "1"), "player's cpuset '%s'", s.player);
-  cr_assert(!strcmp(s.gl, "0") || !strcmp(s.gl, "1"), "game logic's cpuset '%s'", s.gl);
-  cr_assert_str_neq(s.player, s.gl);
+  char player[64] = "";
+  player_cpus(player);
+  cr_assert(!strcmp(player, "0") || !strcmp(player, "1"), "player's cpus '%s'", player);
+  cr_assert(!strcmp(gl, "0") || !strcmp(gl, "1"), "game logic's cpuset '%s'", gl);
+  cr_assert_str_neq(player, gl);
   jd_match_result_free(r);
   free(spec);
   free(a);
+  t_rmdir(dir);
   tm_assert_clean(&env);
   /* The lease went with the match: a new one gets both cores. */
   jd_cpu_lease *l = NULL;
@@ -415,4 +433,30 @@ Test(cpu_settings, the_three_settings_are_checked_and_reach_the_context) {
   cr_assert_str_eq(ctx.clock_backend, "cgroup");
   cr_assert_str_eq(ctx.cgroup_root, "/host/cgroup");
   jd_config_clear(&c);
+}
+
+Test(cpu_match, with_every_core_leased_elsewhere_the_match_runs_on_the_whole_pool) {
+  env.ctx.cpu_pool = "0-1";
+  jd_cpu_lease *other = NULL;
+  char err[256] = "";
+  cr_assert_eq(jd_cpu_lease_take(&other, &env.ctx, 1, err, sizeof err), 0, "%s", err);
+  char *dir = cpus_player();
+  char *a = tm_program("cpus", dir);
+  char *spec = tm_spec("cpushort", a, "{\"seed\":3,\"plan\":\"0\",\"mode\":\"bench\"}",
+                       "{\"cpuset\":\"auto\"}");
+  char gl[64] = "";
+  jd_match_hooks hooks = {.result = on_result, .ud = gl};
+  jd_match_result *r = tm_run(&env, spec, &hooks);
+  cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s: %s",
+                   jd_match_status_name(r->status), r->reason ? r->reason : "");
+  char player[64] = "";
+  player_cpus(player);
+  cr_assert_str_eq(player, "0-1");
+  cr_assert_str_eq(gl, "0-1");
+  jd_match_result_free(r);
+  free(spec);
+  free(a);
+  t_rmdir(dir);
+  jd_cpu_lease_free(other);
+  tm_assert_clean(&env);
 }
