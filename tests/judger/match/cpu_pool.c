@@ -375,6 +375,27 @@ static void player_cpus(char out[64]) {
   free(log);
 }
 
+/* The result and result.json name each container's cores. */
+static void assert_result_cpuset(const jd_match_result *r, const char *player, const char *gl,
+                                 bool shared) {
+  cr_assert_str_eq(r->instances[0].cpuset ? r->instances[0].cpuset : "", player);
+  cr_assert_eq(r->instances[0].cpuset_shared, shared);
+  cr_assert_str_eq(r->game_logic.cpuset ? r->game_logic.cpuset : "", gl);
+  cr_assert_eq(r->game_logic.cpuset_shared, shared);
+  char *text = tm_read(&env, "result.json", NULL);
+  json_object *o = json_tokener_parse(text), *g, *inst, *v;
+  cr_assert(json_object_object_get_ex(o, "game_logic", &g));
+  cr_assert(json_object_object_get_ex(g, "cpuset", &v));
+  cr_assert_str_eq(json_object_get_string(v), gl);
+  cr_assert(json_object_object_get_ex(g, "cpuset_shared", &v));
+  cr_assert_eq(json_object_get_boolean(v), shared);
+  cr_assert(json_object_object_get_ex(o, "instances", &inst));
+  cr_assert(json_object_object_get_ex(json_object_array_get_idx(inst, 0), "cpuset", &v));
+  cr_assert_str_eq(json_object_get_string(v), player);
+  json_object_put(o);
+  free(text);
+}
+
 Test(cpu_match, a_player_and_the_game_logic_run_on_cores_of_their_own) {
   env.ctx.cpu_pool = "0-1";
   char *dir = cpus_player();
@@ -391,6 +412,9 @@ Test(cpu_match, a_player_and_the_game_logic_run_on_cores_of_their_own) {
   cr_assert(!strcmp(player, "0") || !strcmp(player, "1"), "player's cpus '%s'", player);
   cr_assert(!strcmp(gl, "0") || !strcmp(gl, "1"), "game logic's cpuset '%s'", gl);
   cr_assert_str_neq(player, gl);
+  /* result.json says so. */
+  cr_assert_eq(r->ninstances, 1);
+  assert_result_cpuset(r, player, gl, false);
   jd_match_result_free(r);
   free(spec);
   free(a);
@@ -453,6 +477,7 @@ Test(cpu_match, with_every_core_leased_elsewhere_the_match_runs_on_the_whole_poo
   player_cpus(player);
   cr_assert_str_eq(player, "0-1");
   cr_assert_str_eq(gl, "0-1");
+  assert_result_cpuset(r, "0-1", "0-1", true);
   jd_match_result_free(r);
   free(spec);
   free(a);
