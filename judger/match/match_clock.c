@@ -232,8 +232,19 @@ static void do_end(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
   if (!uc->tc.open || turn_reading(&r, c, uc, op->at_ns))
     return;
   jd_turn_outcome o;
+  bool was_out = uc->tc.timed_out;
   if (jd_turn_clock_end(&o, &uc->tc, r))
     return;
+  /* It ran out between two reads and ended before the judger saw it: a
+   * timeout all the same, told first; with "tle" it ends the player. */
+  if (uc->tc.timed_out && !was_out) {
+    jd_on_timeout action = turn_limits(c)->on_timeout;
+    post_turn(c, uc, &o, clock_of(uc), jd_on_timeout_name(action));
+    if (action == JD_ON_TIMEOUT_TLE) {
+      jd_unit_request_kill(uc->u, JD_KILL_TLE);
+      return;
+    }
+  }
   post_turn(c, uc, &o, clock_of(uc), NULL);
   set_frozen(c, uc, turn_limits(c)->freeze_idle);
 }
@@ -261,7 +272,7 @@ static int64_t check_turn(jd_clock *c, struct jd_uclock *uc) {
     return 0;
   int64_t left = jd_turn_clock_left(&uc->tc, r);
   bool cpu = strcmp(clock_of(uc), "cpu") == 0;
-  if (left < 0) {
+  if (left <= 0) {
     time_out(c, uc, r, clock_of(uc));
     return 0;
   }
