@@ -38,9 +38,9 @@ typedef enum { JD_METER_AUTO, JD_METER_ONLY_API, JD_METER_ONLY_CGROUP } jd_meter
 
 /* -1 in a field: the backend cannot give it (docs say which). */
 typedef struct jd_usage {
-  int64_t cpu_ns;            /* user + system CPU of every process of the container */
-  int64_t memory_peak;       /* bytes, highest use seen by the kernel (v1 max_usage, v2 memory.peak) */
-  int64_t throttled_ns;      /* CFS: time throttled by the CPU quota */
+  int64_t cpu_ns;       /* user + system CPU of every process of the container */
+  int64_t memory_peak;  /* bytes, highest use seen by the kernel (v1 max_usage, v2 memory.peak) */
+  int64_t throttled_ns; /* CFS: time throttled by the CPU quota */
   int64_t throttled_periods; /* CFS periods throttled */
 } jd_usage;
 
