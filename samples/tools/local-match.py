@@ -12,6 +12,14 @@ JUDGER_MATCH_ID, answers with started / exited / refused events, kills every
 player at `end`, gives the game logic 3 s to exit, and writes result.json,
 game_logic.log and player_<i>.log into --out.
 
+Turn clocks (docs/protocol.md, "Turn clocks"): turn / turn_end in both
+forms, answered by turn_ended and timeout events, with the spec's
+limits.turn_ms, time_bank_ms, bank_increment_ms, on_timeout ("tle" kills
+the player: verdict TLE; "freeze" stops it with SIGSTOP), freeze_idle and
+exclusive_turns. Without cgroups a turn is charged wall time, whatever
+limits.clock says (the events say "clock": "wall"); result.json gives each
+clocked instance's "turns" as the judger does.
+
 The match runs in a private network namespace (`unshare --user --net
 --mount`, util-linux) where `game` and the player names resolve to
 127.0.0.1, so a game listens on its real port and several local matches can
@@ -44,6 +52,34 @@ import time
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 NETNS_MARK = "LOCAL_MATCH_IN_NETNS"
 END_GRACE_S = 3.0
+MS_MAX = 3600000
+# limits of the turn clock: key -> (default, check), as docs/match-spec.md.
+TURN_LIMITS = {
+    "clock": ("cpu", lambda v: v in ("cpu", "wall")),
+    "turn_ms": (1000, lambda v: is_int(v) and 0 <= v <= MS_MAX),
+    "time_bank_ms": (0, lambda v: is_int(v) and 0 <= v <= MS_MAX),
+    "bank_increment_ms": (0, lambda v: is_int(v) and 0 <= v <= MS_MAX),
+    "on_timeout": ("tle", lambda v: v in ("tle", "freeze")),
+    "freeze_idle": (False, lambda v: isinstance(v, bool)),
+    "exclusive_turns": (False, lambda v: isinstance(v, bool)),
+    "turn_wall_factor": (5, lambda v: is_int(v) and 1 <= v <= 100),
+}
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def turn_limits(spec):
+    """The spec's turn-clock limits with their defaults; ValueError names a bad one."""
+    limits = spec.get("limits") or {}
+    out = {}
+    for key, (default, ok) in TURN_LIMITS.items():
+        v = limits.get(key, default)
+        if not ok(v):
+            raise ValueError(f"limits.{key}: bad value {v!r}")
+        out[key] = v
+    return out
 
 
 def parse_args():
@@ -147,6 +183,16 @@ def parse_command(line):
         return {"cmd": "start", "name": f[0], "ai": int(f[1])}
     if word == "remove_player":
         return {"cmd": "stop", "name": rest.strip()}
+    if word in ("turn", "turn_end"):
+        f = rest.split()
+        if not (len(f) == 1 if word == "turn_end" else len(f) in (1, 2)):
+            raise ValueError(f"{word} takes NAME" + (" [BUDGET_MS]" if word == "turn" else ""))
+        c = {"cmd": word, "name": f[0]}
+        if len(f) == 2:
+            if not f[1].isdigit() or not f[1].isascii():
+                raise ValueError("budget_ms must be an integer from 0 to 3600000")
+            c["budget_ms"] = int(f[1])
+        return c
     if word == "end_match":
         try:
             v = json.loads(rest)
@@ -154,6 +200,76 @@ def parse_command(line):
             raise ValueError("not valid JSON")
         return dict(v, cmd="end") if isinstance(v, dict) else {"cmd": "end", "scores": v}
     raise ValueError("unknown command: " + printable(word))
+
+
+class TurnClock:
+    """One player instance's turn clock on wall time: the rules of
+    judger/match/turn_clock.h (budget, bank, increment, timeouts)."""
+
+    def __init__(self, bank_ms, increment_ms):
+        self.bank, self.increment = bank_ms, increment_ms
+        self.open = self.timed_out = self.frozen = self.closed = False
+        self.start, self.budget, self.turn, self.ran_out = 0.0, 0, 0, 0.0
+        self.used, self.overruns, self.timeouts = [], 0, 0
+
+    def used_ms(self, now):
+        return (now - self.start) * 1000.0
+
+    def left_ms(self, now):
+        """Time left before the open turn runs out (<= 0: out); None when none is open."""
+        if not self.open or self.timed_out:
+            return None
+        return self.budget + self.bank - self.used_ms(now)
+
+    def begin(self, budget, now):
+        self.open, self.timed_out, self.budget, self.start = True, False, budget, now
+        self.turn += 1
+
+    def outcome(self, used, overrun):
+        return {"turn": self.turn, "used_ms": round(used, 3), "budget_ms": self.budget,
+                "bank_ms": round(self.bank, 3), "overrun_ms": round(overrun, 3), "clock": "wall"}
+
+    def timeout(self, now):
+        """The open turn ran out: bank 0, a timeout and an overrun; it stays open."""
+        used = self.ran_out = self.used_ms(now)
+        self.timed_out, self.bank = True, 0
+        self.timeouts += 1
+        self.overruns += 1
+        self.used.append(used)
+        return self.outcome(used, used - self.budget)
+
+    def end(self, now):
+        """Ends the open turn: (outcome, ran_out_now). A turn past budget + bank
+        that the watch had not seen yet is a timeout all the same."""
+        if self.timed_out:  # charged when it ran out
+            self.open = False
+            return self.outcome(self.ran_out, self.ran_out - self.budget), False
+        if self.left_ms(now) < 0:
+            out = self.timeout(now)
+            self.open = False
+            return out, True
+        used = self.used_ms(now)
+        overrun = max(0.0, used - self.budget)
+        if overrun > 0:
+            self.overruns += 1
+            self.bank -= overrun
+        self.bank += self.increment
+        self.used.append(used)
+        self.open = False
+        return self.outcome(used, overrun), False
+
+    def stats(self):
+        """result.json's "turns" (nearest-rank median and p95)."""
+        used = sorted(self.used)
+        n = len(used)
+
+        def rank(p):
+            return used[max(1, -(-p * n // 100)) - 1] if n else 0
+
+        return {"clock": "wall", "count": n, "timeouts": self.timeouts,
+                "overruns": self.overruns, "max_ms": round(used[-1] if n else 0, 3),
+                "median_ms": round(rank(50), 3), "p95_ms": round(rank(95), 3),
+                "bank_ms": round(self.bank, 3)}
 
 
 class Match:
@@ -180,6 +296,8 @@ class Match:
                          "instances": 0, "killed": False} for i in range(n)]
         self.logs = [open(os.path.join(self.out, f"player_{i}.log"), "wb") for i in range(n)]
         self.hosts = None
+        self.limits = turn_limits(spec)
+        self.instances = []  # per start: name, ai, verdict, exit_code, killed, clock
 
     def send(self, ev):
         with self.lock:
@@ -199,14 +317,19 @@ class Match:
         # and reads "the match ended": exit 0, killed, OK. One that exited by
         # itself keeps its own exit, even as the match ends (a crash is RE).
         by_us = killed.is_set() and code == -signal.SIGKILL
-        code = 0 if by_us else 128 - code if code < 0 else code
-        verdict = "OK" if code == 0 else "RE"
+        if by_us and p.tle:  # a kill for a fault keeps its signal death
+            code, verdict = 128 + signal.SIGKILL, "TLE"
+        else:
+            code = 0 if by_us else 128 - code if code < 0 else code
+            verdict = "OK" if code == 0 else "RE"
         with self.lock:
             self.running.pop(name, None)
+            p.inst.update(verdict=verdict, exit_code=code, killed=by_us)
+            p.clock.closed = True
             rec = self.players[ai]
             rec["exit_code"] = code
             rec["killed"] = by_us
-            if verdict != "OK":
+            if verdict != "OK" and rec["verdict"] == "OK":
                 rec["verdict"] = verdict
         self.send({"event": "exited", "name": name, "ai": ai, "exit_code": code,
                    "verdict": verdict})
@@ -239,12 +362,18 @@ class Match:
                              stdout=log, stderr=log, start_new_session=True)
         killed = threading.Event()
         p.killed = killed
+        p.tle = False
+        p.clock = TurnClock(self.limits["time_bank_ms"], self.limits["bank_increment_ms"])
+        p.inst = {"name": name, "ai": ai, "verdict": "OK", "exit_code": None, "killed": False}
         with self.lock:
             self.running[name] = p
+            self.instances.append((p.inst, p.clock))
         self.send({"event": "started", "name": name, "ai": ai})
         threading.Thread(target=self.watch, args=(p, name, ai, killed), daemon=True).start()
 
-    def kill(self, p):
+    def kill(self, p, tle=False):
+        p.tle = p.tle or tle
+        p.clock.closed = True  # no more turns
         p.killed.set()
         try:
             os.killpg(p.pid, signal.SIGKILL)
@@ -258,6 +387,107 @@ class Match:
             self.kill(p)
         for p in procs:
             p.wait()
+
+    # ---- turn clocks (docs/protocol.md, "Turn clocks") ----
+
+    def send_signal(self, p, sig):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        p.clock.frozen = sig == signal.SIGSTOP
+
+    def clock_event(self, event, p, out, action=None):
+        ev = {"event": event, "name": p.inst["name"], "ai": p.inst["ai"], **out}
+        if action:
+            ev["action"] = action
+        self.send(ev)
+
+    def time_out(self, p, out):
+        """Tells a turn that ran out and acts as limits.on_timeout says."""
+        action = self.limits["on_timeout"]
+        self.clock_event("timeout", p, out, action)
+        print(f"local-match: {p.inst['name']} ran out of time on turn {out['turn']} "
+              f"({out['used_ms']} ms)", file=sys.stderr)
+        if action == "tle":
+            self.kill(p, tle=True)
+        else:
+            self.send_signal(p, signal.SIGSTOP)
+
+    def turn_player(self, c):
+        """The running instance a turn command names, or raises ValueError(reason)."""
+        name, ai = c.get("name"), c.get("ai")
+        if (name is None) == (ai is None):
+            raise ValueError("a turn command names its player by exactly one of name and ai")
+        with self.lock:
+            if name is not None:
+                if not isinstance(name, str) or not NAME_RE.match(name):
+                    raise ValueError("bad name")
+                p = self.running.get(name)
+                if p is None or p.clock.closed:
+                    raise ValueError(f"player {name} is not running (not started, or exited)")
+                return p
+            if not is_int(ai) or not 0 <= ai < len(self.ids):
+                raise ValueError("missing or mistyped field: ai")
+            mine = [p for p in self.running.values() if p.inst["ai"] == ai and not p.clock.closed]
+        if len(mine) != 1:
+            raise ValueError(f"AI {ai} has {len(mine)} running instances "
+                             f"(a turn by \"ai\" needs exactly one)")
+        return mine[0]
+
+    def turn_command(self, line, c):
+        try:
+            p = self.turn_player(c)
+        except ValueError as e:
+            return self.refuse(line, str(e))
+        clock, name, now = p.clock, p.inst["name"], time.monotonic()
+        if c["cmd"] == "turn_end":
+            if not clock.open:
+                return self.refuse(line, f"player {name} has no open turn")
+            out, ran_out = clock.end(now)
+            if ran_out:
+                self.time_out(p, out)
+                if self.limits["on_timeout"] == "tle":
+                    return None
+            self.clock_event("turn_ended", p, out)
+            if self.limits["freeze_idle"]:
+                self.send_signal(p, signal.SIGSTOP)
+            elif clock.frozen:
+                self.send_signal(p, signal.SIGCONT)
+            return None
+        budget = c.get("budget_ms", self.limits["turn_ms"])
+        if not is_int(budget) or not 0 <= budget <= MS_MAX:
+            return self.refuse(line, "budget_ms must be an integer from 0 to 3600000")
+        if clock.open and not clock.timed_out:
+            return self.refuse(line, f"player {name} is in a turn already (turn_end it first)")
+        if self.limits["exclusive_turns"]:
+            with self.lock:
+                others = [q for q in self.running.values() if q is not p and q.clock.open]
+            if others:
+                return self.refuse(line, f"player {name} cannot have a turn while another "
+                                         f"player's is open (exclusive_turns)")
+        if clock.open:  # ran out and frozen: it ends with this one
+            self.clock_event("turn_ended", p, clock.end(now)[0])
+        if clock.frozen:
+            self.send_signal(p, signal.SIGCONT)
+        clock.begin(budget, time.monotonic())
+        return None
+
+    def watch_clocks(self):
+        """Times out every open turn past budget + bank; returns the seconds
+        until the next one could run out (at most 0.1)."""
+        now, wait = time.monotonic(), 0.1
+        with self.lock:
+            procs = list(self.running.values())
+        for p in procs:
+            left = p.clock.left_ms(now)
+            if left is None or p.clock.closed:
+                continue
+            if left < 0:
+                self.time_out(p, p.clock.timeout(now))
+            else:
+                wait = min(wait, left / 1000.0 + 0.0005)
+        return wait
 
     def command(self, line, ended):
         if not line.strip():
@@ -275,7 +505,10 @@ class Match:
                 p = self.running.get(c.get("name"))
             if p is None:
                 return self.refuse(line, "no running player of that name")
-            self.kill(p)
+            # Frozen on a turn that ran out: its last turn did not finish.
+            self.kill(p, tle=p.clock.open and p.clock.timed_out)
+        elif c["cmd"] in ("turn", "turn_end"):
+            self.turn_command(line, c)
         elif c["cmd"] == "progress":
             if self.args.verbose:
                 print("local-match: progress " + json.dumps(c), file=sys.stderr)
@@ -340,7 +573,7 @@ class Match:
             if time.monotonic() - t0 > self.args.deadline:
                 print("local-match: the match passed its deadline", file=sys.stderr)
                 return None, "failed"
-            ready, _, _ = select.select([cmd_fd], [], [], 0.1)
+            ready, _, _ = select.select([cmd_fd], [], [], self.watch_clocks())
             if ready:
                 buf += os.read(cmd_fd, 65536)
                 while b"\n" in buf:
@@ -361,19 +594,29 @@ class Match:
             rec["message"] = messages[i] if i < len(messages) else ""
         files = sorted(os.path.relpath(os.path.join(d, f), self.out)
                        for d, _, fs in os.walk(self.out) for f in fs)
+        instances = []
+        for inst, clock in self.instances:
+            instances.append(dict(inst, **({"turns": clock.stats()} if clock.turn else {})))
         res = {"match_id": self.mid, "status": status, "local": True,
                "game_logic": {"exit_code": game_code}, "players": self.players,
-               "files": files, "seconds": round(secs, 3)}
+               "instances": instances, "files": files, "seconds": round(secs, 3)}
         with open(os.path.join(self.out, "result.json"), "w") as f:
             json.dump(res, f, indent=2)
         for log in self.logs:
             log.close()
         print(f"local-match: {self.mid} {status} in {secs:.1f} s, outputs in {self.out}")
         for rec in self.players:
-            how = "killed at the end" if rec["killed"] else "exited"
+            how = ("killed: TLE" if rec["verdict"] == "TLE" else "killed at the end") \
+                if rec["killed"] else "exited"
             code = "-" if rec["exit_code"] is None else rec["exit_code"]
             print(f"  AI {rec['ai']} {rec['id']:<16} score {rec['score']}  {rec['verdict']}"
                   f"  exit {code} ({how})  x{rec['instances']}  {rec['message']}")
+        for inst in instances:
+            t = inst.get("turns")
+            if t:
+                print(f"  {inst['name']}: {t['count']} turns on the wall clock, max "
+                      f"{t['max_ms']} ms, median {t['median_ms']} ms, {t['timeouts']} timeouts, "
+                      f"bank {t['bank_ms']} ms")
         return 0 if status == "finished" else 1
 
 
@@ -386,7 +629,12 @@ def main():
     if args.spec:
         with open(args.spec) as f:
             spec = json.load(f)
-    return Match(args, spec).run()
+    try:
+        match = Match(args, spec)
+    except ValueError as e:
+        print(f"local-match: {e}", file=sys.stderr)
+        return 2
+    return match.run()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@
  *    on the command pipe, and reads events from the event pipe;
  *  - serves the players over TCP (port 7000 by default): each connects,
  *    sends its token (and name) on the first line, then answers each turn;
+ *  - clocks every move on the judger's turn clock (docs/protocol.md, "Turn
+ *    clocks"): {"cmd":"turn"} before a player gets its state, {"cmd":
+ *    "turn_end"} as soon as its move is in; the turn_ended event's used_ms
+ *    goes into the replay, and a "timeout" event costs the player its move;
  *  - writes the replay to /judger/out/replay.json and ends the match with
  *    {"cmd":"end","scores":[...]} (scores in AI-list order).
  * The player protocol is documented in docs/samples.md.
@@ -36,6 +40,17 @@
 #define EVENT_LINE_CAP 8192  /* an event line from the judger */
 #define AUTH_TIMEOUT_MS 5000 /* a connection must name its token this fast */
 #define NO_MOVE (-1)
+/* How long the end of a turn waits for the judger's turn_ended events. They
+ * come within milliseconds; one that never comes only loses a figure. */
+#define CLOCK_SETTLE_MS 2000
+#define USED_MS_MAX 1e9
+
+/* A seat's turn on the judger's clock, within one turn of the game. */
+typedef enum {
+  CLK_IDLE,   /* no turn open (or the clock is off) */
+  CLK_OPEN,   /* "turn" sent */
+  CLK_ENDING, /* "turn_end" sent: its turn_ended is due */
+} clk_state;
 
 typedef struct conn {
   int fd;   /* -1 = free slot */
@@ -54,11 +69,22 @@ typedef struct seat {
   int move_turn;
   int total; /* points over all rounds */
   int timeouts, rounds_absent, wins;
+  /* The judger's turn clock (docs/protocol.md, "Turn clocks"). */
+  clk_state clk;
+  bool clk_timeout; /* the clock ran out on this turn: the move is lost */
+  double used_ms;   /* this turn's charge, -1 unknown */
+  int clk_seen;     /* the judger's last turn number seen for this instance */
+  int clock_timeouts, clocked_moves;
+  double ms_total, ms_max, bank_ms; /* bank_ms: last reported, -1 unknown */
+  char clock[8];                    /* "cpu" or "wall", as last reported */
 } seat;
 
 typedef struct game {
   tr_config cfg;
   int rounds, port, move_timeout_ms, connect_timeout_ms;
+  bool clocks;        /* moves are clocked by the judger (config.turn_clock) */
+  int turn_budget_ms; /* budget_ms of each turn; -1: none sent (limits.turn_ms) */
+  int clock_misses;   /* turns whose figures never came */
   char *match_id;
   int nais;
   char **tokens; /* per AI */
@@ -137,6 +163,45 @@ static void cmd_progress(game *g, int round, int turn) {
   json_object_object_add(o, "turns", json_object_new_int(g->cfg.max_turns));
   cmd_send_json(g, o);
   json_object_put(o);
+}
+
+/* ---- the turn clock (docs/protocol.md, "Turn clocks") ------------------ */
+
+/* {"cmd":"turn"|"turn_end","name":...}: a seat's turn on the judger's clock
+ * starts or ends. By name, never by "ai": one AI may hold several seats. */
+static void cmd_clock(game *g, int s, const char *cmd) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "cmd", json_object_new_string(cmd));
+  json_object_object_add(o, "name", json_object_new_string(g->seats[s].name));
+  if (!strcmp(cmd, "turn") && g->turn_budget_ms >= 0)
+    json_object_object_add(o, "budget_ms", json_object_new_int(g->turn_budget_ms));
+  cmd_send_json(g, o);
+  json_object_put(o);
+}
+
+/* Just before the seat is sent its state. */
+static void clock_begin(game *g, int s) {
+  seat *st = &g->seats[s];
+  if (!g->clocks || st->conn < 0 || st->gone || g->cmd_fd < 0)
+    return;
+  st->clk = CLK_OPEN;
+  cmd_clock(g, s, "turn");
+}
+
+/* As soon as the seat's move is in (or the game stops waiting for it). */
+static void clock_end(game *g, int s) {
+  if (g->seats[s].clk != CLK_OPEN)
+    return;
+  g->seats[s].clk = CLK_ENDING;
+  cmd_clock(g, s, "turn_end");
+}
+
+static void clocks_off(game *g, const char *why) {
+  if (g->clocks)
+    logf_("moves are not clocked from now on: %s", why);
+  g->clocks = false;
+  for (int s = 0; s < g->nseats; s++)
+    g->seats[s].clk = CLK_IDLE;
 }
 
 /* ---- players: connections ---------------------------------------------- */
@@ -237,6 +302,7 @@ static void conn_move(game *g, int ci, char *line) {
     return;
   st->move = d;
   st->move_turn = g->turn;
+  clock_end(g, g->conns[ci].seat);
 }
 
 static void conn_read(game *g, int ci) {
@@ -295,6 +361,74 @@ static int seat_by_name(game *g, const char *name) {
   return -1;
 }
 
+/* A time of an event, in ms: a finite number within 0..USED_MS_MAX, or -1. */
+static double ev_ms(json_object *o, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) ||
+      !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+    return -1;
+  double d = json_object_get_double(v);
+  return d >= 0 && d <= USED_MS_MAX ? d : -1; /* NaN fails both */
+}
+
+static const char *ev_str(json_object *o, const char *key) {
+  json_object *v;
+  return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+             ? json_object_get_string(v)
+             : NULL;
+}
+
+/* turn_ended and timeout: the figures of the seat's open turn. An event for
+ * a turn number already seen (the turn_ended that follows a "freeze"
+ * timeout) or when no turn of the seat is due is dropped. */
+static void event_clock(game *g, int s, json_object *o, bool timeout) {
+  seat *st = &g->seats[s];
+  json_object *v;
+  int64_t turn = json_object_object_get_ex(o, "turn", &v) && json_object_is_type(v, json_type_int)
+                     ? json_object_get_int64(v)
+                     : -1;
+  if (turn <= st->clk_seen || turn > INT32_MAX)
+    return;
+  st->clk_seen = (int)turn;
+  if (timeout ? st->clk == CLK_IDLE : st->clk != CLK_ENDING)
+    return;
+  st->used_ms = ev_ms(o, "used_ms");
+  double bank = ev_ms(o, "bank_ms");
+  if (bank >= 0)
+    st->bank_ms = bank;
+  const char *clock = ev_str(o, "clock");
+  if (clock && (!strcmp(clock, "cpu") || !strcmp(clock, "wall")))
+    snprintf(st->clock, sizeof st->clock, "%s", clock);
+  if (timeout) {
+    const char *action = ev_str(o, "action");
+    st->clk_timeout = true;
+    logf_("%s ran out of time on its clock (%.1f ms, %s): its move is lost", st->name, st->used_ms,
+          action ? action : "?");
+    /* Frozen, it waits for us: it plays on with an empty bank. */
+    if (action && !strcmp(action, "freeze") && st->clk == CLK_OPEN)
+      cmd_clock(g, s, "turn_end");
+  }
+  st->clk = CLK_IDLE;
+}
+
+/* A refused turn or turn_end (its line is our command, echoed): that turn
+ * is not on the clock. A judger that knows no turn commands at all: none
+ * are sent any more. */
+static void event_refused(game *g, json_object *o, const char *line) {
+  logf_("the judger refused a command: %s", line);
+  const char *echo = ev_str(o, "line"), *reason = ev_str(o, "reason");
+  json_object *c = echo ? json_tokener_parse(echo) : NULL;
+  const char *cmd = c && json_object_is_type(c, json_type_object) ? ev_str(c, "cmd") : NULL;
+  if (cmd && (!strcmp(cmd, "turn") || !strcmp(cmd, "turn_end"))) {
+    int s = seat_by_name(g, ev_str(c, "name"));
+    if (reason && strstr(reason, "unknown command"))
+      clocks_off(g, "this judger has no turn clocks");
+    else if (s >= 0)
+      g->seats[s].clk = CLK_IDLE;
+  }
+  json_object_put(c);
+}
+
 static void event_line(game *g, const char *line) {
   json_object *o = json_tokener_parse(line), *v;
   if (!o || !json_object_is_type(o, json_type_object)) {
@@ -311,10 +445,18 @@ static void event_line(game *g, const char *line) {
             ? json_object_get_string(v)
             : "";
     logf_("%s %s (%s)", name ? name : "?", ev, why);
-    if (s >= 0)
+    if (s >= 0) {
       g->seats[s].gone = true;
+      g->seats[s].clk = CLK_IDLE;
+    }
+  } else if (!strcmp(ev, "started")) {
+    if (s >= 0)
+      g->seats[s].clk_seen = 0; /* a new instance counts its turns from 1 */
+  } else if (!strcmp(ev, "turn_ended") || !strcmp(ev, "timeout")) {
+    if (s >= 0)
+      event_clock(g, s, o, !strcmp(ev, "timeout"));
   } else if (!strcmp(ev, "refused")) {
-    logf_("the judger refused a command: %s", line);
+    event_refused(g, o, line);
   }
   json_object_put(o);
 }
@@ -392,6 +534,64 @@ static bool all_settled(game *g) {
   return true;
 }
 
+/* Ends the turns still open (players that did not answer in time) and
+ * waits for the judger's figures of every clocked turn. A judger that
+ * never answers three times over is not waited for any more. */
+static void clock_settle(game *g) {
+  for (int s = 0; s < g->nseats; s++)
+    clock_end(g, s);
+  int64_t deadline = now_ms() + CLOCK_SETTLE_MS;
+  for (;;) {
+    bool due = false;
+    for (int s = 0; s < g->nseats; s++)
+      due |= g->seats[s].clk != CLK_IDLE;
+    int64_t left = deadline - now_ms();
+    if (!due || left <= 0 || g->ev_fd < 0)
+      break;
+    pump(g, (int)left);
+  }
+  bool missed = false;
+  for (int s = 0; s < g->nseats; s++)
+    if (g->seats[s].clk != CLK_IDLE) {
+      logf_("no figures from the judger for %s's turn", g->seats[s].name);
+      g->seats[s].clk = CLK_IDLE;
+      missed = true;
+    }
+  if (missed && ++g->clock_misses >= 3)
+    clocks_off(g, "the judger does not answer turn_end");
+}
+
+/* A time in ms with at most 3 decimals, as the judger gives it. */
+static json_object *ms_json(double ms) {
+  char text[32];
+  int n = snprintf(text, sizeof text, "%.3f", ms);
+  while (n > 1 && text[n - 1] == '0')
+    text[--n] = 0;
+  if (n > 0 && text[n - 1] == '.')
+    text[--n] = 0;
+  return json_object_new_double_s(ms, text);
+}
+
+/* "ms" of a turn: the time each seat's move was charged, null for a seat
+ * not clocked on this turn; NULL (no key) when none was. */
+static json_object *turn_ms_json(game *g) {
+  json_object *ms = NULL;
+  for (int s = 0; s < g->nseats; s++)
+    if (g->seats[s].used_ms >= 0 && !ms)
+      ms = json_object_new_array();
+  for (int s = 0; ms && s < g->nseats; s++) {
+    seat *st = &g->seats[s];
+    json_object_array_add(ms, st->used_ms >= 0 ? ms_json(st->used_ms) : NULL);
+    if (st->used_ms < 0)
+      continue;
+    st->clocked_moves++;
+    st->ms_total += st->used_ms;
+    if (st->ms_max < st->used_ms)
+      st->ms_max = st->used_ms;
+  }
+  return ms;
+}
+
 /* "turn T N  x y alive dir ...  GRID": everything a player needs, every
  * turn, so a player that missed a turn is never out of sync. */
 static char *turn_line(const tr_round *r, size_t *len) {
@@ -463,21 +663,29 @@ static int play_round(game *g, int round, json_object *rounds_json) {
     if (!line)
       goto oom;
     g->turn = r.turn;
-    for (int s = 0; s < g->nseats; s++)
-      if (tr_alive(&r, s))
-        seat_send(g, s, line, len);
+    for (int s = 0; s < g->nseats; s++) {
+      g->seats[s].clk_timeout = false;
+      g->seats[s].used_ms = -1;
+      if (!tr_alive(&r, s))
+        continue;
+      clock_begin(g, s);
+      seat_send(g, s, line, len);
+    }
     free(line);
     int64_t deadline = now_ms() + g->move_timeout_ms;
     for (;;) {
       bool waiting = false;
       for (int s = 0; s < g->nseats; s++)
-        if (tr_alive(&r, s) && g->seats[s].conn >= 0 && g->seats[s].move_turn != r.turn)
+        if (tr_alive(&r, s) && g->seats[s].conn >= 0 && g->seats[s].move_turn != r.turn &&
+            !g->seats[s].clk_timeout)
           waiting = true;
       int64_t left = deadline - now_ms();
       if (!waiting || left <= 0)
         break;
       pump(g, (int)left);
     }
+    g->turn = -1; /* no move counts from here on */
+    clock_settle(g);
     int moves[TR_MAX_SEATS];
     char mv[TR_MAX_SEATS + 1];
     for (int s = 0; s < g->nseats; s++) {
@@ -486,10 +694,11 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       mv[s] = ' ';
       if (!tr_alive(&r, s))
         continue;
+      st->clock_timeouts += st->clk_timeout;
       if (st->conn < 0) {
         tr_round_forfeit(&r, s);
         mv[s] = 'x';
-      } else if (st->move_turn == r.turn) {
+      } else if (st->move_turn == r.turn && !st->clk_timeout) {
         moves[s] = st->move;
         mv[s] = tr_dir_char((tr_dir)st->move);
       } else {
@@ -498,7 +707,6 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       }
     }
     mv[g->nseats] = 0;
-    g->turn = -1;
     int dead_before = r.dead;
     tr_round_step(&r, moves);
 
@@ -506,6 +714,9 @@ static int play_round(game *g, int round, json_object *rounds_json) {
     json_object_object_add(tj, "t", json_object_new_int(r.turn));
     json_object_object_add(tj, "pos", positions_json(&r));
     json_object_object_add(tj, "moves", json_object_new_string(mv));
+    json_object *ms = turn_ms_json(g);
+    if (ms)
+      json_object_object_add(tj, "ms", ms);
     if (r.dead > dead_before) {
       json_object *crashes = json_object_new_array();
       for (int s = 0; s < g->nseats; s++)
@@ -575,6 +786,19 @@ static int get_int(json_object *cfg, const char *key, int def, int lo, int hi, i
   return 0;
 }
 
+static int get_bool(json_object *cfg, const char *key, bool def, bool *out) {
+  json_object *v;
+  *out = def;
+  if (!json_object_object_get_ex(cfg, key, &v))
+    return 0;
+  if (!json_object_is_type(v, json_type_boolean)) {
+    logf_("config.%s must be true or false", key);
+    return -1;
+  }
+  *out = json_object_get_boolean(v);
+  return 0;
+}
+
 /* Reads match.json; returns 0, or -1 after logging what is wrong. */
 static int load_match(game *g, const char *path) {
   int rc = -1;
@@ -633,7 +857,9 @@ static int load_match(game *g, const char *path) {
             get_int(c, "move_timeout_ms", 1000, 1, 60000, &g->move_timeout_ms) |
             get_int(c, "connect_timeout_ms", 30000, 1, 600000, &g->connect_timeout_ms) |
             get_int(c, "port", 7000, 1, 65535, &g->port) |
-            get_int(c, "instances_per_ai", 1, 1, TR_MAX_SEATS, &per_ai);
+            get_int(c, "instances_per_ai", 1, 1, TR_MAX_SEATS, &per_ai) |
+            get_int(c, "turn_budget_ms", -1, -1, 3600000, &g->turn_budget_ms) |
+            get_bool(c, "turn_clock", true, &g->clocks);
   if (!cfg)
     json_object_put(c);
   if (bad)
@@ -675,6 +901,8 @@ static int load_match(game *g, const char *path) {
     snprintf(g->seats[s].name, sizeof g->seats[s].name, "p%d", s);
     g->seats[s].conn = -1;
     g->seats[s].move_turn = -1;
+    g->seats[s].used_ms = -1;
+    g->seats[s].bank_ms = -1;
   }
   rc = 0;
 cleanup:
@@ -728,6 +956,21 @@ static void game_free(game *g) {
     close(g->cmd_fd);
 }
 
+/* A seat's clock in the replay: its timeouts, and with clocked moves their
+ * count, total and longest, and the clock and bank it ended with. */
+static void seat_clock_json(json_object *o, const seat *st) {
+  json_object_object_add(o, "clock_timeouts", json_object_new_int(st->clock_timeouts));
+  if (!st->clocked_moves)
+    return;
+  json_object_object_add(o, "clocked_moves", json_object_new_int(st->clocked_moves));
+  json_object_object_add(o, "ms_total", ms_json(st->ms_total));
+  json_object_object_add(o, "ms_max", ms_json(st->ms_max));
+  if (st->clock[0])
+    json_object_object_add(o, "clock", json_object_new_string(st->clock));
+  if (st->bank_ms >= 0)
+    json_object_object_add(o, "bank_ms", ms_json(st->bank_ms));
+}
+
 static int write_replay(game *g, json_object *rounds_json, json_object *scores) {
   char path[4096];
   snprintf(path, sizeof path, "%s/replay.json", env_or("JUDGER_OUT_DIR", "/judger/out"));
@@ -748,6 +991,7 @@ static int write_replay(game *g, json_object *rounds_json, json_object *scores) 
     json_object_object_add(o, "points", json_object_new_int(g->seats[s].total));
     json_object_object_add(o, "timeouts", json_object_new_int(g->seats[s].timeouts));
     json_object_object_add(o, "rounds_absent", json_object_new_int(g->seats[s].rounds_absent));
+    seat_clock_json(o, &g->seats[s]);
     json_object_array_add(seats, o);
   }
   json_object_object_add(rp, "seats", seats);

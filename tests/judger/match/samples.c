@@ -7,10 +7,14 @@
  *   and played on this host by a stand-in judger (the pipe protocol on two
  *   FIFOs, players as local processes on 127.0.0.1): honest match, one AI
  *   on two seats, a silent player, an impostor. Every replay is re-simulated
- *   with the rules and must give the scores the game reported;
+ *   with the rules and must give the scores the game reported; the stand-in
+ *   answers the game's turn clock commands on wall time, and every move of
+ *   the replay carries its time;
  * - engine: `judger run samples/specs/<spec>.json` on the real engine gives
  *   the same scores as the local run of the same spec (same seed), when
- *   `judger run` is available in this build. */
+ *   `judger run` is available in this build; every move is clocked on the
+ *   judger's CPU clock: the replay's times per move and per seat are the
+ *   judger's "turns" of each instance in result.json. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -250,6 +254,61 @@ static void resimulate(const char *replay_path, int nais, int *scores) {
   json_object_put(rp);
 }
 
+/* Every move of the replay carries its time on the turn clock: "ms" on every
+ * turn after the start, a number for each seat asked to move (a move, or '-'
+ * for none in time), null for a seat out of the round ('x', a seat that
+ * left, may have either). Gives each seat's clocked moves and the longest,
+ * and checks the seat's summary (clocked_moves, ms_max) says the same;
+ * returns the number of seats. */
+static int check_replay_times(const char *replay_path, int *count, double *max_ms) {
+  json_object *rp = json_object_from_file(replay_path);
+  cr_assert_not_null(rp, "cannot read %s", replay_path);
+  json_object *seats = jget(rp, "seats"), *rounds = jget(rp, "rounds");
+  int nseats = (int)json_object_array_length(seats);
+  for (int s = 0; s < nseats; s++)
+    count[s] = 0, max_ms[s] = 0;
+  for (size_t ri = 0; ri < json_object_array_length(rounds); ri++) {
+    json_object *turns = jget(json_object_array_get_idx(rounds, ri), "turns");
+    for (size_t t = 1; t < json_object_array_length(turns); t++) {
+      json_object *tj = json_object_array_get_idx(turns, t), *ms = jget(tj, "ms");
+      const char *mv = json_object_get_string(jget(tj, "moves"));
+      cr_assert(json_object_is_type(ms, json_type_array) &&
+                    json_object_array_length(ms) == (size_t)nseats,
+                "round %zu turn %zu: ms is not one time per seat", ri, t);
+      for (int s = 0; s < nseats; s++) {
+        json_object *v = json_object_array_get_idx(ms, (size_t)s);
+        bool number =
+            json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+        if (mv[s] == ' ') {
+          cr_assert_null(v, "round %zu turn %zu: seat %d is out, yet has a time", ri, t, s);
+          continue;
+        }
+        cr_assert(number || (mv[s] == 'x' && !v), "round %zu turn %zu seat %d (move %c): no time",
+                  ri, t, s, mv[s]);
+        if (!number)
+          continue;
+        double d = json_object_get_double(v);
+        cr_assert(d >= 0 && d < 1e6, "round %zu turn %zu seat %d: time %f", ri, t, s, d);
+        count[s]++;
+        if (max_ms[s] < d)
+          max_ms[s] = d;
+      }
+    }
+  }
+  for (int s = 0; s < nseats; s++) {
+    json_object *seat = json_object_array_get_idx(seats, (size_t)s);
+    cr_assert_eq(json_object_get_int(jget(seat, "clock_timeouts")), 0, "seat %d", s);
+    if (!count[s]) {
+      cr_assert_not(json_object_object_get_ex(seat, "clocked_moves", NULL), "seat %d", s);
+      continue;
+    }
+    cr_assert_eq(json_object_get_int(jget(seat, "clocked_moves")), count[s], "seat %d", s);
+    cr_assert_float_eq(json_object_get_double(jget(seat, "ms_max")), max_ms[s], 1e-6, "seat %d", s);
+  }
+  json_object_put(rp);
+  return nseats;
+}
+
 /* ---- a stand-in judger on this host -------------------------------------- */
 
 typedef struct local_ai {
@@ -264,6 +323,7 @@ typedef struct local_match {
   int player_status[TR_MAX_SEATS * 2];
   int player_ai[TR_MAX_SEATS * 2];
   int nplayers;
+  int clock_turns; /* turn_ended events sent */
 } local_match;
 
 static int64_t mono_ms(void) {
@@ -340,6 +400,40 @@ static json_object *event_of(const char *event, const char *name, int ai) {
   return o;
 }
 
+/* The stand-in's turn clock (docs/protocol.md, "Turn clocks"), on wall time
+ * with no budget: turn opens a player's turn, turn_end answers turn_ended. */
+typedef struct local_clock {
+  int64_t start[TR_MAX_SEATS * 2]; /* mono ns of the open turn, 0: none */
+  int turns[TR_MAX_SEATS * 2];
+} local_clock;
+
+static void local_turn(local_match *m, local_clock *lc, int ev_fd, json_object *c, char names[][32],
+                       const int *pais) {
+  const char *cmd = json_object_get_string(jget(c, "cmd"));
+  const char *name = json_object_get_string(jget(c, "name"));
+  int k = 0;
+  while (k < m->nplayers && strcmp(names[k], name))
+    k++;
+  cr_assert(k < m->nplayers, "%s for an unknown player %s", cmd, name);
+  if (!strcmp(cmd, "turn")) {
+    cr_assert_eq(lc->start[k], 0, "turn for %s while its turn is open", name);
+    lc->start[k] = jd_mono_ns();
+    return;
+  }
+  cr_assert_neq(lc->start[k], 0, "turn_end for %s with no open turn", name);
+  json_object *ev = event_of("turn_ended", name, pais[k]);
+  double used = (double)(jd_mono_ns() - lc->start[k]) / 1e6;
+  lc->start[k] = 0;
+  json_object_object_add(ev, "turn", json_object_new_int(++lc->turns[k]));
+  json_object_object_add(ev, "used_ms", json_object_new_double(used));
+  json_object_object_add(ev, "budget_ms", json_object_new_int(1000));
+  json_object_object_add(ev, "bank_ms", json_object_new_int(0));
+  json_object_object_add(ev, "overrun_ms", json_object_new_int(0));
+  json_object_object_add(ev, "clock", json_object_new_string("wall"));
+  send_event(ev_fd, ev);
+  m->clock_turns++;
+}
+
 /* Plays one match: config is the spec's config with the port set here. */
 static void local_run(local_match *m, const char *bin, const local_ai *ais, int nais,
                       json_object *config) {
@@ -390,6 +484,7 @@ static void local_run(local_match *m, const char *bin, const local_ai *ais, int 
   char names[TR_MAX_SEATS * 2][32];
   int pais[TR_MAX_SEATS * 2];
   bool exited[TR_MAX_SEATS * 2] = {false}, game_done = false;
+  local_clock lc = {0};
   char buf[16384];
   size_t len = 0;
   int64_t deadline = mono_ms() + 60000;
@@ -444,6 +539,8 @@ static void local_run(local_match *m, const char *bin, const local_ai *ais, int 
         free(plog);
         free(bin_path);
         send_event(ev_fd, event_of("started", names[k], ai));
+      } else if (!strcmp(cmd, "turn") || !strcmp(cmd, "turn_end")) {
+        local_turn(m, &lc, ev_fd, c, names, pais);
       } else if (!strcmp(cmd, "end")) {
         m->end = json_object_get(c);
       } else {
@@ -552,6 +649,12 @@ static void check_local(local_match *m, int nais) {
   resimulate(path, nais, scores);
   for (int a = 0; a < nais; a++)
     cr_assert_eq(end_score(m, a), scores[a], "AI %d: end score vs replay", a);
+  int count[TR_MAX_SEATS], all = 0;
+  double max_ms[TR_MAX_SEATS];
+  int nseats = check_replay_times(path, count, max_ms);
+  for (int s = 0; s < nseats; s++)
+    all += count[s];
+  cr_assert_eq(all, m->clock_turns, "every turn_ended is a time in the replay");
   for (int k = 0; k < m->nplayers; k++) {
     if (WIFEXITED(m->player_status[k]) && WEXITSTATUS(m->player_status[k]) == 0)
       continue;
@@ -677,6 +780,39 @@ static int judger(const char *const *args, const char *out_path) {
   return WEXITSTATUS(st);
 }
 
+/* The judger clocked every move (the spec's limits.clock "cpu"): each
+ * instance of result.json has "turns" on the CPU clock with no timeout, as
+ * many as the replay has times for its seat, the longest the same. */
+static void check_engine_times(const char *replay, json_object *result) {
+  int count[TR_MAX_SEATS];
+  double max_ms[TR_MAX_SEATS];
+  check_replay_times(replay, count, max_ms);
+  json_object *rp = json_object_from_file(replay), *insts = jget(result, "instances");
+  cr_assert_not_null(rp);
+  json_object *seats = jget(rp, "seats");
+  size_t n = json_object_array_length(insts);
+  cr_assert_eq(n, json_object_array_length(seats), "one instance per seat");
+  for (size_t i = 0; i < n; i++) {
+    json_object *inst = json_object_array_get_idx(insts, i);
+    const char *name = json_object_get_string(jget(inst, "name"));
+    int s = 0;
+    while ((size_t)s < n && strcmp(name, json_object_get_string(jget(
+                                             json_object_array_get_idx(seats, (size_t)s), "name"))))
+      s++;
+    cr_assert((size_t)s < n, "instance %s has no seat in the replay", name);
+    json_object *t = jget(inst, "turns");
+    int64_t turns = json_object_get_int64(jget(t, "count"));
+    cr_assert_str_eq(json_object_get_string(jget(t, "clock")), "cpu", "%s", name);
+    cr_assert(turns > 0, "%s: no turn clocked", name);
+    cr_assert_eq(json_object_get_int64(jget(t, "timeouts")), 0, "%s", name);
+    cr_assert_eq(turns, count[s], "%s: %lld turns in result.json, %d times in the replay", name,
+                 (long long)turns, count[s]);
+    cr_assert_float_eq(json_object_get_double(jget(t, "max_ms")), max_ms[s], 0.0015,
+                       "%s: longest turn", name);
+  }
+  json_object_put(rp);
+}
+
 /* Runs a sample spec on the engine and the same spec on this host, and
  * checks both give the same scores, which the replay's re-simulation gives
  * too; then that nothing of the match is left on the engine. */
@@ -724,6 +860,7 @@ static void engine_match(const char *spec, const local_ai *ais, int nais, int *i
   int replay_scores[TR_MAX_SEATS];
   cr_assert(asprintf(&replay, "%s/replay.json", out) > 0);
   resimulate(replay, nais, replay_scores);
+  check_engine_times(replay, result);
   json_object *players = jget(result, "players");
   cr_assert_eq(json_object_array_length(players), (size_t)nais);
   for (int a = 0; a < nais; a++) {
