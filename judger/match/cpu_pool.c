@@ -284,10 +284,10 @@ const char *jd_cpu_lease_for(const jd_cpu_lease *l, int ai, bool *shared, char *
   if (!l)
     return buf;
   size_t i = jd_cpu_assign(l->nheld, l->nais, ai, shared);
-  if (i == JD_CPU_WHOLE_POOL)
-    snprintf(buf, buflen, "%s", l->pool);
-  else
-    snprintf(buf, buflen, "%u", l->cpu[i]);
+  int w = i == JD_CPU_WHOLE_POOL ? snprintf(buf, buflen, "%s", l->pool)
+                                 : snprintf(buf, buflen, "%u", l->cpu[i]);
+  if (w < 0 || (size_t)w >= buflen)
+    buf[0] = '\0'; /* cut short it would name other cores: none */
   return buf;
 }
 

@@ -26,7 +26,8 @@ typedef struct jd_cpu_lease jd_cpu_lease;
 int jd_cpu_lease_take(jd_cpu_lease **out, const jd_ctx *ctx, size_t nais, char *err, size_t errlen);
 /* The cpuset of AI ai's instances (ai -1: the game logic) into buf ("3",
  * or the pool when nothing was leased); *shared: another container of the
- * match may run on it. Returns buf. */
+ * match may run on it. "" (no cpuset) for a NULL lease or a buf too short.
+ * Returns buf. */
 const char *jd_cpu_lease_for(const jd_cpu_lease *l, int ai, bool *shared, char *buf, size_t buflen);
 /* Gives the cores back (NULL-safe). */
 void jd_cpu_lease_free(jd_cpu_lease *l);

@@ -313,6 +313,11 @@ Test(cpu_lease, a_bad_pool_is_refused_and_a_planted_link_is_not_followed) {
   cr_assert_str_eq(core_of(l, -1, &shared, buf), "8");
   cr_assert_eq(access(target, F_OK), -1, "the link was followed");
   jd_cpu_lease_free(l);
+  /* A buffer too short: no cpuset rather than a cut one. */
+  l = take("10-11", 1);
+  char tiny[2];
+  cr_assert_str_eq(jd_cpu_lease_for(l, 0, &shared, tiny, sizeof tiny), "");
+  jd_cpu_lease_free(l);
   /* NULL lease: no cpuset. */
   cr_assert_str_eq(jd_cpu_lease_for(NULL, 0, &shared, buf, sizeof buf), "");
   cr_assert_not(shared);
