@@ -129,6 +129,7 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .build_allow = cfg->build_allow,
                 .debian_mirror = cfg->debian_mirror};
   jd_config_policy(&ctx.policy, cfg);
+  jd_config_cores(&ctx, cfg);
   stock = net_stock_start(&ctx, (size_t)cfg->net_stock);
   ctx.net_stock = stock;
   jd_settings_git_hook(NULL);

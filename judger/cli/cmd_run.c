@@ -259,6 +259,7 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const run_opts *o,
   ctx->state_dir = settings->state_dir;
   ctx->host_id = settings->host_id;
   ctx->net_pool = settings->net_pool;
+  jd_config_cores(ctx, settings);
   ctx->build_jobs = settings->build_jobs;
   jd_config_policy(&ctx->policy, settings);
   ctx->base_images = settings->base_images;

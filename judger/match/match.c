@@ -125,8 +125,12 @@ static void serve(jd_match *m) {
   }
   gl->state = UNIT_STARTING;
   jd_match_loop(m);
-  /* Every instance is done: its figures are final. */
+  /* Every instance is done: its figures are final, and its cores free for
+   * the next match (warm containers never used run nothing: they wait on
+   * their go until the teardown kills them). */
   jd_clock_stop(m);
+  jd_cpu_lease_free(m->cpus);
+  m->cpus = NULL;
 }
 
 /* Cores of their own for the match's programs (limits.cpuset "auto").
