@@ -155,6 +155,34 @@ Test(turn_clocks, a_frozen_player_gains_no_cpu_and_stopped_frozen_is_tle) {
   tm_assert_clean(&env);
 }
 
+Test(turn_clocks, a_player_frozen_when_the_match_ends_is_still_removed) {
+  const char *modes[] = {"burn"};
+  jd_match_result *r = run_turns("frozen_end", modes, 1, "{\"on_timeout\":\"freeze\"}");
+  cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
+  const jd_instance_result *p0 = instance(r, "p0");
+  cr_assert(p0->killed, "the end of the match did not end it");
+  cr_assert(p0->usage_final, "its figures were not read before the kill");
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}
+
+Test(turn_clocks, exclusive_turns_refuse_a_second_open_turn) {
+  const char *modes[] = {"sleep", "sleep"};
+  jd_match_result *r = run_turns("exclusive", modes, 2, "{\"exclusive_turns\":true}");
+  cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
+  cr_assert_eq(r->refused_commands, 1);
+  size_t n;
+  json_object **ev = events(&n);
+  json_object *refused = nth_event(ev, n, "refused", 0);
+  cr_assert(strstr(str_of(refused, "reason"), "exclusive_turns"), "%s", str_of(refused, "reason"));
+  json_object *second = nth_event(ev, n, "turn_ended", 1);
+  cr_assert(second && !strcmp(str_of(second, "name"), "p1"),
+            "p1's turn was not clocked after p0's");
+  events_free(ev, n);
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}
+
 Test(turn_clocks, idle_turns_cost_nothing_and_keep_the_bank) {
   const char *modes[] = {"sleep"};
   jd_match_result *r = run_turns("idle", modes, 1, "{\"time_bank_ms\":500}");

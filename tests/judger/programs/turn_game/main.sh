@@ -7,6 +7,8 @@
 #            turn is ended (the turn_ended must show no growth); a second
 #            turn runs out too and p0 is stopped frozen (TLE)
 #   hang     p0's turn runs out, it is frozen, and the game logic sleeps
+#   frozen_end  p0's turn runs out, it is frozen, and the match ends
+#   exclusive   p1's turn while p0's is open is refused, then allowed
 #   idle     p0 gets 5 turns ended at once: each charged ~0, bank unchanged
 #   ponder   p0 (a burner) with freeze_idle: a 100 ms turn, 500 ms frozen,
 #            then a turn ended at once
@@ -53,6 +55,23 @@ hang)
   say '{"cmd":"turn","name":"p0","budget_ms":50}'
   await '*"timeout"*'
   sleep 120 ;;
+frozen_end)
+  start 0
+  say '{"cmd":"turn","name":"p0","budget_ms":50}'
+  await '*"timeout"*'
+  end 0 ;;
+exclusive)
+  start 0
+  start 1
+  say '{"cmd":"turn","name":"p0","budget_ms":1000}'
+  say '{"cmd":"turn","name":"p1","budget_ms":1000}'
+  await '*"refused"*'
+  say '{"cmd":"turn_end","name":"p0"}'
+  await '*"turn_ended"*'
+  say '{"cmd":"turn","name":"p1","budget_ms":1000}'
+  say '{"cmd":"turn_end","name":"p1"}'
+  await '*"turn_ended"*'
+  end 0,0 ;;
 idle)
   start 0
   i=0
