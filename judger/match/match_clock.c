@@ -30,6 +30,9 @@
 #define WALL_SLACK_NS (100 * MS_NS)
 /* Turn commands queued for one player and not yet clocked, at most. */
 #define OPS_MAX 256
+/* Event lines waiting for the loop, at most (it takes them at every wake;
+ * past this a flood of turns is dropped, as the loop's own queue does). */
+#define EVENTS_MAX ((size_t)1 << 20)
 
 typedef enum { OP_BEGIN, OP_END } op_kind;
 
@@ -83,7 +86,12 @@ static double ns_ms(int64_t ns) { return (double)ns / 1e6; }
 static void post_line(jd_clock *c, char *line) {
   if (!line)
     return;
-  dk_buf_append(&c->events, line, strlen(line));
+  size_t len = strlen(line);
+  if (c->events.len + len > EVENTS_MAX)
+    jd_log(JD_LOG_WARN, "match.clock", "%s: the loop does not take the clock's events; dropped %s",
+           c->m->run_key, line);
+  else
+    dk_buf_append(&c->events, line, len);
   free(line);
   uint64_t one = 1;
   if (c->m->wake_fd >= 0 && write(c->m->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
