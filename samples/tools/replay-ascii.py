@@ -7,7 +7,9 @@
   replay-ascii.py replay.json --play           # animate in the terminal
 
 Legend: '#' obstacle, '.' free, a/b/c... trails of seats 0/1/2..., A/B/C...
-their heads, '*' a crash. The replay format is described in docs/samples.md.
+their heads, '*' a crash. Each turn's heading line gives every seat's move and
+the time it was charged on the judger's turn clock ("ms" of the replay;
+older replays have none). The replay format is described in docs/samples.md.
 """
 import argparse
 import json
@@ -29,6 +31,29 @@ def frames(rnd, nseats, width, height):
             if 0 <= x < width and 0 <= y < height and alive[s]:
                 grid[y][x] = chr(ord("a") + s)
         yield t["t"], grid, list(alive), crashes, t
+
+
+def fmt_ms(v):
+    """A time of the replay: a number of ms, or '-' (null: not clocked)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "-"
+    return f"{v:.1f} ms" if v >= 10 else f"{v:.2f} ms"
+
+
+def move_line(seats, turn):
+    """'moves: p0 R 0.12 ms, p1 L 1.50 ms' for a turn with moves."""
+    moves, ms = turn.get("moves"), turn.get("ms")
+    if not isinstance(moves, str):
+        return ""
+    ms = ms if isinstance(ms, list) else []
+    parts = []
+    for s, seat in enumerate(seats):
+        m = moves[s] if s < len(moves) else " "
+        if m == " ":
+            continue
+        t = f" {fmt_ms(ms[s])}" if s < len(ms) and ms[s] is not None else ""
+        parts.append(f"{seat['name']} {m}{t}")
+    return "  moves: " + ", ".join(parts) if parts else ""
 
 
 def render(grid, turn, alive, crashes, color):
@@ -68,8 +93,13 @@ def main():
     print(f"Tron {rp.get('match_id', '')}: {w}x{h}, seed {rp.get('seed')}, "
           f"{len(rp['rounds'])} rounds, scores by AI {rp.get('scores')}")
     for s, seat in enumerate(seats):
+        clock = ""
+        if seat.get("clocked_moves"):
+            clock = (f", {seat['clocked_moves']} moves clocked ({seat.get('clock', '?')}):"
+                     f" {fmt_ms(seat.get('ms_total'))} in all, longest {fmt_ms(seat.get('ms_max'))}"
+                     f", {seat.get('clock_timeouts', 0)} ran out")
         print(f"  {chr(ord('A') + s)} = {seat['name']} (AI {seat['ai']}): {seat.get('points')} points,"
-              f" {seat.get('timeouts', 0)} timeouts")
+              f" {seat.get('timeouts', 0)} timeouts{clock}")
     for rnd in rp["rounds"]:
         rn = rnd["round"] + 1
         if a.round and rn != a.round:
@@ -80,7 +110,7 @@ def main():
             if i < first:
                 continue
             text = render(grid, turn, alive, crashes, color)
-            head = f"round {rn}, turn {t}/{n - 1}"
+            head = f"round {rn}, turn {t}/{n - 1}" + move_line(seats, turn)
             if crashes:
                 head += "  crash: " + ", ".join(f"{seats[s]['name']} ({c})" for s, c in crashes.items())
             if a.play:
