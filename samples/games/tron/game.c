@@ -63,9 +63,10 @@ typedef struct conn {
 typedef struct seat {
   char name[16];
   int ai;
-  int conn;  /* index in conns, -1 when not connected */
-  bool gone; /* exited or cancelled: will not come (back) */
-  int move;  /* last move received for move_turn */
+  int conn;     /* index in conns, -1 when not connected */
+  bool gone;    /* exited or cancelled: will not come (back) */
+  bool started; /* its started event came: the judger can clock it */
+  int move;     /* last move received for move_turn */
   int move_turn;
   int total; /* points over all rounds */
   int timeouts, rounds_absent, wins;
@@ -182,7 +183,7 @@ static void cmd_clock(game *g, int s, const char *cmd) {
 /* Just before the seat is sent its state. */
 static void clock_begin(game *g, int s) {
   seat *st = &g->seats[s];
-  if (!g->clocks || st->conn < 0 || st->gone || g->cmd_fd < 0)
+  if (!g->clocks || st->conn < 0 || st->gone || !st->started || g->cmd_fd < 0)
     return;
   st->clk = CLK_OPEN;
   cmd_clock(g, s, "turn");
@@ -450,8 +451,10 @@ static void event_line(game *g, const char *line) {
       g->seats[s].clk = CLK_IDLE;
     }
   } else if (!strcmp(ev, "started")) {
-    if (s >= 0)
+    if (s >= 0) {
+      g->seats[s].started = true;
       g->seats[s].clk_seen = 0; /* a new instance counts its turns from 1 */
+    }
   } else if (!strcmp(ev, "turn_ended") || !strcmp(ev, "timeout")) {
     if (s >= 0)
       event_clock(g, s, o, !strcmp(ev, "timeout"));
@@ -469,6 +472,7 @@ static void event_read(game *g) {
   if (n <= 0) { /* the judger closed its end: no more events */
     close(g->ev_fd);
     g->ev_fd = -1;
+    clocks_off(g, "the event pipe is closed");
     return;
   }
   for (ssize_t i = 0; i < n; i++) {
@@ -527,10 +531,15 @@ static void pump(game *g, int timeout_ms) {
 
 /* ---- the match --------------------------------------------------------- */
 
+/* Every seat connected (and, to be clocked from its first move, known
+ * started: a player may connect before the judger has told its start), or
+ * known gone. */
 static bool all_settled(game *g) {
-  for (int s = 0; s < g->nseats; s++)
-    if (g->seats[s].conn < 0 && !g->seats[s].gone)
+  for (int s = 0; s < g->nseats; s++) {
+    const seat *st = &g->seats[s];
+    if (!st->gone && (st->conn < 0 || (g->clocks && !st->started)))
       return false;
+  }
   return true;
 }
 
@@ -1023,8 +1032,10 @@ int main(void) {
   const char *ev_path = env_or("JUDGER_EVENT_PIPE", "/judger/events");
   const char *cmd_path = env_or("JUDGER_CMD_PIPE", "/judger/cmd");
   g.ev_fd = open(ev_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (g.ev_fd < 0)
+  if (g.ev_fd < 0) {
     logf_("no event pipe %s (%s): playing without events", ev_path, strerror(errno));
+    g.clocks = false; /* no turn_ended would come */
+  }
   g.cmd_fd = open(cmd_path, O_WRONLY | O_CLOEXEC);
   if (g.cmd_fd < 0) {
     logf_("cannot open the command pipe %s: %s", cmd_path, strerror(errno));
