@@ -327,9 +327,9 @@ class Match:
             p.inst.update(verdict=verdict, exit_code=code, killed=by_us)
             p.clock.closed = True
             rec = self.players[ai]
-            rec["exit_code"] = code
-            rec["killed"] = by_us
-            if verdict != "OK" and rec["verdict"] == "OK":
+            if rec["verdict"] == "OK":  # else it keeps its first failing instance's
+                rec["exit_code"] = code
+                rec["killed"] = by_us
                 rec["verdict"] = verdict
         self.send({"event": "exited", "name": name, "ai": ai, "exit_code": code,
                    "verdict": verdict})
