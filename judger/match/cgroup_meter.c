@@ -487,7 +487,11 @@ static int is_frozen(bool *frozen, const jd_meter *m, char *err, size_t errlen) 
 }
 
 /* Polls until frozen, sleeping 20 µs, then twice as long each time up to
- * 1 ms (a freeze takes a fraction of a ms); -1 after FREEZE_WAIT_NS. */
+ * 1 ms (a freeze takes a fraction of a ms, tens of ms for a task waiting
+ * out its CFS quota); -1 after FREEZE_WAIT_NS. v1: FROZEN is written
+ * again at each poll, as runc does: each write asks every task of the
+ * cgroup again, a task that missed the first request is caught by a
+ * later one. */
 static int wait_frozen(const jd_meter *m, char *err, size_t errlen) {
   int64_t start = jd_mono_ns();
   long pause_ns = 20000;
@@ -502,6 +506,9 @@ static int wait_frozen(const jd_meter *m, char *err, size_t errlen) {
                      FREEZE_WAIT_NS / 1000000);
     nanosleep(&(struct timespec){0, pause_ns}, NULL);
     pause_ns = pause_ns < 500000 ? pause_ns * 2 : 1000000;
+    if (m->backend == JD_METER_CGROUP_V1 &&
+        write_file(m, m->freeze_fd, "freezer.state", "FROZEN", err, errlen) != 0)
+      return -1;
   }
 }
 
