@@ -924,3 +924,136 @@ Test(samples, engine_tron_4p_one_ai_twice, .timeout = 900) {
   cr_assert_eq(instances[0] + instances[1] + instances[2], 4, "four seats, four players");
   cr_assert(instances[0] == 2 || instances[1] == 2 || instances[2] == 2, "one AI twice");
 }
+
+/* ---- the turn clock on the engine: a player that runs out ------------------ */
+
+/* Answers three turns, then spins on the fourth without answering. */
+static const char SPINNER[] =
+    "import os, socket, time\n"
+    "for _ in range(100):\n"
+    "    try:\n"
+    "        s = socket.create_connection((os.environ.get('JUDGER_GAME_HOST') or 'game', 7000))\n"
+    "        break\n"
+    "    except OSError:\n"
+    "        time.sleep(0.1)\n"
+    "s.sendall((os.environ['JUDGER_TOKEN'] + ' ' + os.environ['JUDGER_PLAYER_NAME'] + "
+    "'\\n').encode())\n"
+    "n = 0\n"
+    "for line in s.makefile():\n"
+    "    if line.startswith('turn '):\n"
+    "        n += 1\n"
+    "        while n == 4:\n"
+    "            pass\n"
+    "        s.sendall((line.split()[1] + ' U\\n').encode())\n"
+    "    elif line.startswith('end'):\n"
+    "        break\n";
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+  cr_assert_eq(fputs(text, f) >= 0 && fclose(f) == 0, true, "%s", path);
+}
+
+typedef struct spin_run {
+  char *dir;
+  json_object *result, *replay;
+} spin_run;
+
+/* c-bot against the spinner (py-bot's run image) for 2 rounds, every move
+ * on the CPU clock with turn_ms 50 and a bank of 100 ms. */
+static void spin_match(spin_run *r, const char *on_timeout) {
+  r->dir = t_tmpdir("samples-spin");
+  char path[4096], *dockerfile = NULL;
+  size_t len;
+  snprintf(path, sizeof path, "%s/spinner", r->dir);
+  cr_assert_eq(mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/spinner/bot.py", r->dir);
+  write_text(path, SPINNER);
+  cr_assert_eq(jd_read_file(&dockerfile, &len, SAMPLES "/ais/py-bot/run.Dockerfile", 1 << 16), 0);
+  snprintf(path, sizeof path, "%s/spinner/run.Dockerfile", r->dir);
+  write_text(path, dockerfile);
+  free(dockerfile);
+  char *spec;
+  cr_assert(asprintf(&spec,
+                     "{\"id\": \"spin-%s\", \"game_logic\": {\"id\": \"tron\", \"dir\": \"%s\"},"
+                     " \"players\": [{\"id\": \"c-bot\", \"dir\": \"%s\"},"
+                     " {\"id\": \"spinner\", \"dir\": \"%s/spinner\"}],"
+                     " \"config\": {\"seed\": 3, \"rounds\": 2, \"width\": 16, \"height\": 12,"
+                     " \"move_timeout_ms\": 10000, \"connect_timeout_ms\": 60000},"
+                     " \"limits\": {\"clock\": \"cpu\", \"turn_ms\": 50, \"time_bank_ms\": 100,"
+                     " \"on_timeout\": \"%s\", \"players\": {\"cpus\": 0.5, \"wall_ms\": 120000},"
+                     " \"deadline_ms\": 180000}}",
+                     on_timeout, SAMPLES "/games/tron", SAMPLES "/ais/c-bot", r->dir,
+                     on_timeout) > 0);
+  snprintf(path, sizeof path, "%s/spec.json", r->dir);
+  write_text(path, spec);
+  free(spec);
+  char out[2048];
+  snprintf(out, sizeof out, "%s/out", r->dir);
+  cr_assert_eq(judger((const char *[]){"build", "--base-image", "--quiet", NULL}, NULL), 0);
+  int rc = judger((const char *[]){"run", path, "--out", out, "--quiet", "--state-dir",
+                                   JD_BINARY_DIR "/samples-state", NULL},
+                  NULL);
+  snprintf(path, sizeof path, "%s/result.json", out);
+  r->result = json_object_from_file(path);
+  cr_assert_not_null(r->result, "no %s (judger run exited %d)", path, rc);
+  cr_assert_str_eq(json_object_get_string(jget(r->result, "status")), "finished");
+  snprintf(path, sizeof path, "%s/replay.json", out);
+  r->replay = json_object_from_file(path);
+  cr_assert_not_null(r->replay);
+  int scores[2];
+  resimulate(path, 2, scores);
+  cr_assert_eq(scores[0], 2, "c-bot wins both rounds");
+  cr_assert_eq(scores[1], 0);
+}
+
+static void spin_free(spin_run *r) {
+  json_object_put(r->result);
+  json_object_put(r->replay);
+  t_rmdir(r->dir);
+}
+
+/* The spinner's seat in the replay, its instance in result.json, and the
+ * turns of round 1 from the 4th on: its move lost ('-') at a time of at
+ * least budget + bank. */
+static json_object *spin_checks(spin_run *r, json_object **inst) {
+  json_object *seat = json_object_array_get_idx(jget(r->replay, "seats"), 1);
+  *inst = json_object_array_get_idx(jget(r->result, "instances"), 1);
+  cr_assert_str_eq(json_object_get_string(jget(*inst, "name")), "p1");
+  json_object *turns = jget(json_object_array_get_idx(jget(r->replay, "rounds"), 0), "turns");
+  json_object *t4 = json_object_array_get_idx(turns, 4);
+  cr_assert_not_null(t4, "round 1 ended before the spinner's 4th move");
+  cr_assert_eq(json_object_get_string(jget(t4, "moves"))[1], '-', "the 4th move is lost");
+  double ms = json_object_get_double(json_object_array_get_idx(jget(t4, "ms"), 1));
+  cr_assert(ms >= 150 && ms < 1000, "charged %f ms: budget 50 + bank 100, seen at once", ms);
+  json_object *t = jget(*inst, "turns");
+  cr_assert_eq(json_object_get_int(jget(seat, "clock_timeouts")),
+               json_object_get_int(jget(t, "timeouts")), "the game saw every timeout");
+  cr_assert_eq(json_object_get_int(jget(seat, "clocked_moves")),
+               json_object_get_int(jget(t, "count")));
+  return seat;
+}
+
+Test(samples, engine_tron_timeout_tle_kills_the_player, .timeout = 900) {
+  spin_run r;
+  spin_match(&r, "tle");
+  json_object *inst, *seat = spin_checks(&r, &inst);
+  cr_assert_str_eq(json_object_get_string(jget(inst, "verdict")), "TLE");
+  cr_assert_eq(json_object_get_int(jget(inst, "exit_code")), 137);
+  cr_assert_eq(json_object_get_int(jget(jget(inst, "turns"), "timeouts")), 1);
+  cr_assert_eq(json_object_get_int(jget(seat, "rounds_absent")), 1, "killed: out of round 2");
+  json_object *p1 = json_object_array_get_idx(jget(r.result, "players"), 1);
+  cr_assert_str_eq(json_object_get_string(jget(p1, "verdict")), "TLE");
+  spin_free(&r);
+}
+
+Test(samples, engine_tron_timeout_freeze_plays_on, .timeout = 900) {
+  spin_run r;
+  spin_match(&r, "freeze");
+  json_object *inst, *seat = spin_checks(&r, &inst);
+  cr_assert_str_eq(json_object_get_string(jget(inst, "verdict")), "OK");
+  int timeouts = json_object_get_int(jget(jget(inst, "turns"), "timeouts"));
+  cr_assert(timeouts > 1, "thawed at each turn, it runs out again (%d)", timeouts);
+  cr_assert_eq(json_object_get_int(jget(seat, "rounds_absent")), 0, "never killed");
+  spin_free(&r);
+}
