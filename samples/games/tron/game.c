@@ -686,7 +686,7 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       bool waiting = false;
       for (int s = 0; s < g->nseats; s++)
         if (tr_alive(&r, s) && g->seats[s].conn >= 0 && g->seats[s].move_turn != r.turn &&
-            !g->seats[s].clk_timeout)
+            !g->seats[s].clk_timeout && !g->seats[s].gone)
           waiting = true;
       int64_t left = deadline - now_ms();
       if (!waiting || left <= 0)
