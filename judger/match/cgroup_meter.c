@@ -512,8 +512,27 @@ static int wait_frozen(const jd_meter *m, char *err, size_t errlen) {
   }
 }
 
+static int api_pause(const jd_meter *m, bool frozen) {
+  return frozen ? dk_container_pause(m->dk, m->id) : dk_container_unpause(m->dk, m->id);
+}
+
+/* Pause / unpause, twice where the engine is known to be wrong once:
+ * - 409 (paused asked of a paused container, unpaused of an unpaused
+ *   one): the engine's flag is stale. It handles the runtime's paused /
+ *   resumed events asynchronously, and one of an earlier unpause arriving
+ *   after a pause clears the flag of a frozen container (seen on 20.10
+ *   in back-to-back rounds). The opposite call sets the flag right, then
+ *   the call is made again.
+ * - a pause that failed otherwise: runc gives up freezing now and then
+ *   ("unable to freeze", a busy task under its CPU quota); tried again. */
 static int api_freeze(const jd_meter *m, bool frozen, char *err, size_t errlen) {
-  int rc = frozen ? dk_container_pause(m->dk, m->id) : dk_container_unpause(m->dk, m->id);
+  int rc = api_pause(m, frozen);
+  if (rc == DK_ECONFLICT) {
+    api_pause(m, !frozen);
+    rc = api_pause(m, frozen);
+  } else if (rc && frozen && rc != DK_ENOTFOUND) {
+    rc = api_pause(m, frozen);
+  }
   if (rc) {
     const dk_error *e = dk_error_last();
     return jd_fail(err, errlen, "%s of container %.12s: %s", frozen ? "pause" : "unpause", m->id,
