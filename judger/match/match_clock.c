@@ -40,6 +40,8 @@ typedef struct clock_op {
   op_kind kind;
   int64_t budget_ns; /* OP_BEGIN */
   int64_t at_ns;     /* mono ns the loop read the command */
+  bool has_cpu;      /* cpu_ns read by the loop then (a cgroup meter) */
+  int64_t cpu_ns;
   struct clock_op *next;
 } clock_op;
 
@@ -217,6 +219,17 @@ static int turn_reading(int64_t *out, jd_clock *c, struct jd_uclock *uc, int64_t
   return read_cpu(out, c, uc);
 }
 
+/* The reading of a turn command: the CPU the loop read as it took the
+ * command when it could (the clock thread may come to it later, and CPU
+ * spent meanwhile belongs to the turn), else read now. */
+static int op_reading(int64_t *out, jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
+  if (op->has_cpu && uc->clock == JD_CLOCK_CPU && !uc->wall_only) {
+    *out = op->cpu_ns;
+    return 0;
+  }
+  return turn_reading(out, c, uc, op->at_ns);
+}
+
 static const char *clock_of(const struct jd_uclock *uc) {
   return jd_clock_name(uc->wall_only ? JD_CLOCK_WALL : uc->clock);
 }
@@ -224,7 +237,7 @@ static const char *clock_of(const struct jd_uclock *uc) {
 static void do_begin(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
   set_frozen(c, uc, false);
   int64_t now = jd_mono_ns(), r;
-  if (turn_reading(&r, c, uc, op->at_ns) || uc->released)
+  if (op_reading(&r, c, uc, op) || uc->released)
     return; /* gone: its EXITED note follows */
   char err[128];
   if (jd_turn_clock_begin(&uc->tc, op->budget_ns, r, err, sizeof err))
@@ -237,7 +250,7 @@ static void do_begin(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
 
 static void do_end(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
   int64_t r;
-  if (!uc->tc.open || turn_reading(&r, c, uc, op->at_ns))
+  if (!uc->tc.open || op_reading(&r, c, uc, op))
     return;
   jd_turn_outcome o;
   bool was_out = uc->tc.timed_out;
@@ -249,7 +262,7 @@ static void do_end(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
     jd_on_timeout action = turn_limits(c)->on_timeout;
     post_turn(c, uc, &o, clock_of(uc), jd_on_timeout_name(action));
     if (action == JD_ON_TIMEOUT_TLE) {
-      jd_unit_request_kill(uc->u, JD_KILL_TLE);
+      jd_unit_request_kill(uc->u, JD_KILL_TURN);
       return;
     }
   }
@@ -270,7 +283,7 @@ static void time_out(jd_clock *c, struct jd_uclock *uc, int64_t r, const char *c
   if (action == JD_ON_TIMEOUT_FREEZE)
     set_frozen(c, uc, true);
   else
-    jd_unit_request_kill(uc->u, JD_KILL_TLE);
+    jd_unit_request_kill(uc->u, JD_KILL_TURN);
 }
 
 /* Reads an open turn; times it out, or says when to read it next. */
@@ -486,6 +499,13 @@ static int enqueue(struct jd_uclock *uc, op_kind kind, int64_t budget_ns) {
   if (!op)
     return -1;
   *op = (clock_op){.kind = kind, .budget_ns = budget_ns, .at_ns = jd_mono_ns()};
+  /* A cgroup read is a pread of µs: taken here, on the loop's thread, the
+   * moment the command is read (never an engine call: the API's are the
+   * clock thread's). */
+  char err[128];
+  if (uc->meter && !uc->busy && uc->out.source != JD_METER_API &&
+      !jd_meter_cpu(&op->cpu_ns, uc->meter, err, sizeof err))
+    op->has_cpu = true;
   if (uc->ops_tail)
     uc->ops_tail->next = op;
   else

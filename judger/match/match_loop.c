@@ -173,7 +173,7 @@ static void cmd_stop(jd_match *m, const jd_proto_cmd *c, const char *line, size_
   }
   /* A player frozen on a turn that ran out (on_timeout "freeze") and then
    * stopped did not finish its turn: TLE. */
-  jd_unit_request_kill(u, jd_clock_timed_out(m, u) ? JD_KILL_TLE : JD_KILL_STOP);
+  jd_unit_request_kill(u, jd_clock_timed_out(m, u) ? JD_KILL_TURN : JD_KILL_STOP);
 }
 
 /* The player a turn command names: by name, or the one running instance

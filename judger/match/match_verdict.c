@@ -19,6 +19,7 @@ jd_verdict jd_verdict_of(bool engine_error, bool oom_killed, jd_kill_reason kill
     return JD_VERDICT_MLE;
   switch (kill) {
   case JD_KILL_TLE:
+  case JD_KILL_TURN:
     return JD_VERDICT_TLE;
   case JD_KILL_OLE:
     return JD_VERDICT_OLE;

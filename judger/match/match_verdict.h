@@ -16,6 +16,7 @@
   XX(STOP, "stopped by the game logic")                                                            \
   XX(END, "the match ended")                                                                       \
   XX(TLE, "wall time exceeded")                                                                    \
+  XX(TURN, "turn time exceeded (its budget and bank spent)")                                       \
   XX(OLE, "log over its cap")                                                                      \
   XX(CANCEL, "match cancelled")                                                                    \
   XX(FAULT, "the match stopped on a system fault")
