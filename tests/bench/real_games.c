@@ -181,8 +181,14 @@ static void apply_setting(json_object *root, const setting *s) {
   json_object_object_get_ex(root, "limits", &lim);
   if (s->base) {
     json_object_object_del(root, "isolation");
-    if (lim)
-      json_object_object_del(lim, "warm");
+    /* Keys an older judger refuses (issues 19 and 23); the Tron game
+     * turns its clock off when the judger refuses "turn". */
+    static const char *const newer[] = {
+        "warm",       "clock",       "turn_ms",         "time_bank_ms",     "bank_increment_ms",
+        "on_timeout", "freeze_idle", "exclusive_turns", "turn_wall_factor", "cpuset",
+        NULL};
+    for (size_t i = 0; lim && newer[i]; i++)
+      json_object_object_del(lim, newer[i]);
     return;
   }
   if (s->isolation)
