@@ -42,8 +42,9 @@
  *    landing; the bot's own also holds what it computed from its reply to
  *    that turn_end and from its thaw to its next line (charged).
  *
- * Through the api every match plays a fifth of those turns (at least 3):
- * each reading there waits for the engine's stats collector.
+ * Through the api the matches are shorter (accuracy 5, 3, 3 turns;
+ * overhead 12; pondering 8): each reading there waits for the engine's
+ * stats collector.
  *
  *   bench_clocks [--only accuracy|overhead|fairness|ponder]... [--backend cgroup|api]...
  *                [--quick]
@@ -289,17 +290,17 @@ static double hog_stop(hog *h) {
 
 /* ---- the sections --------------------------------------------------------------- */
 
-/* The turns of a row: through the api a fifth (at least 3): each reading
- * there waits for the engine's stats collector (~1 s on Docker 20.10). */
-static int turns_for(const char *backend, int n) {
-  return strcmp(backend, "api") ? n : n / 5 > 3 ? n / 5 : 3;
+/* The turns of a row: n, or api_n through the api, where each reading
+ * waits for the engine's stats collector (~1 s on Docker 20.10). */
+static int turns_for(const char *backend, int n, int api_n) {
+  return strcmp(backend, "api") ? n : api_n;
 }
 
 static const char *backends[2];
 static int nbackends;
 
 static void accuracy(void) {
-  static const int burns[] = {10, 100, 1000}, turns[] = {40, 20, 5};
+  static const int burns[] = {10, 100, 1000}, turns[] = {40, 20, 5}, api_turns[] = {5, 3, 3};
   static run_res r;
   printf("\nclock accuracy: charged (turn_ended used_ms) - the player's own CPU per turn, ms\n");
   printf("%-8s %-6s %6s %6s %9s %9s %10s %8s %5s\n", "backend", "freeze", "N", "turns", "med |err|",
@@ -310,7 +311,7 @@ static void accuracy(void) {
       run_opts o = {.backend = backends[b],
                     .clock = "cpu",
                     .clocked = true,
-                    .turns = turns_for(backends[b], turns[k]),
+                    .turns = turns_for(backends[b], turns[k], api_turns[k]),
                     .burn_ms = burns[k],
                     .budget_ms = 2 * burns[k] + 1000,
                     .freeze_idle = freeze};
@@ -329,7 +330,7 @@ static void accuracy(void) {
 
 static void overhead(void) {
   static run_res r;
-  printf("\noverhead of a clocked turn (instant reply, 200 turns): the game "
+  printf("\noverhead of a clocked turn (instant reply, 200 turns, api 12): the game "
          "logic's wall time of a turn, ms\n");
   printf("%-8s %-22s %8s %8s %9s %9s\n", "backend", "turn", "median", "mean", "+median", "+mean");
   for (int b = 0; b < nbackends; b++) {
@@ -339,7 +340,7 @@ static void overhead(void) {
                     .clock = "cpu",
                     .clocked = k > 0,
                     .freeze_idle = k == 2,
-                    .turns = turns_for(backends[b], 200),
+                    .turns = turns_for(backends[b], 200, 12),
                     .budget_ms = 1000};
       if (run_match(&r, &o))
         continue;
@@ -406,8 +407,8 @@ static void fairness(void) {
 static void ponder(void) {
   static run_res r;
   enum { TURNS = 30 };
-  printf("\npondering: a bot computing between its turns (10 ms turns, 100 ms apart, %d turns): "
-         "its CPU off its turns, ms a turn\n",
+  printf("\npondering: a bot computing between its turns (10 ms turns, 100 ms apart, %d turns, "
+         "api 8): its CPU off its turns, ms a turn\n",
          TURNS);
   printf("%-8s %-12s %10s %10s %12s %8s\n", "backend", "freeze_idle", "own med", "own max",
          "usage-turns", "source");
@@ -418,7 +419,7 @@ static void ponder(void) {
                     .clocked = true,
                     .freeze_idle = f,
                     .ponder = true,
-                    .turns = turns_for(backends[b], TURNS),
+                    .turns = turns_for(backends[b], TURNS, 8),
                     .burn_ms = 10,
                     .budget_ms = 1000,
                     .gap_ms = 100};
