@@ -516,21 +516,20 @@ static int api_pause(const jd_meter *m, bool frozen) {
   return frozen ? dk_container_pause(m->dk, m->id) : dk_container_unpause(m->dk, m->id);
 }
 
-/* Pause / unpause, twice where the engine is known to be wrong once:
- * - 409 (paused asked of a paused container, unpaused of an unpaused
- *   one): the engine's flag is stale. It handles the runtime's paused /
- *   resumed events asynchronously, and one of an earlier unpause arriving
- *   after a pause clears the flag of a frozen container (seen on 20.10
- *   in back-to-back rounds). The opposite call sets the flag right, then
- *   the call is made again.
- * - a pause that failed otherwise: runc gives up freezing now and then
- *   ("unable to freeze", a busy task under its CPU quota); tried again. */
+/* Pause / unpause; when refused (but for a container that is not there),
+ * the opposite call, then the call again. The engine's paused flag can be
+ * stale: it handles the runtime's paused / resumed events asynchronously,
+ * and the event of an earlier pause arriving after an unpause flags a
+ * running container paused ("already paused", 500 on 20.10 and 26.1), one
+ * of an earlier unpause a frozen container not paused ("not paused",
+ * 409): both seen in back-to-back rounds. The opposite call sets the flag
+ * right (pausing a frozen container or unpausing a thawed one is harmless
+ * to runc). It also retries a pause runc gave up ("unable to freeze": a
+ * busy task under its CPU quota, now and then). */
 static int api_freeze(const jd_meter *m, bool frozen, char *err, size_t errlen) {
   int rc = api_pause(m, frozen);
-  if (rc == DK_ECONFLICT) {
+  if (rc && rc != DK_ENOTFOUND) {
     api_pause(m, !frozen);
-    rc = api_pause(m, frozen);
-  } else if (rc && frozen && rc != DK_ENOTFOUND) {
     rc = api_pause(m, frozen);
   }
   if (rc) {
