@@ -540,6 +540,33 @@ static int api_freeze(const jd_meter *m, bool frozen, char *err, size_t errlen) 
   return 0;
 }
 
+int jd_meter_freeze_start(jd_meter *m, bool *done, char *err, size_t errlen) {
+  *done = false;
+  if (m->backend == JD_METER_API) {
+    if (api_freeze(m, true, err, errlen) != 0)
+      return -1;
+    *done = true;
+    return 0;
+  }
+  bool v2 = m->backend == JD_METER_CGROUP_V2;
+  if (write_file(m, m->freeze_fd, v2 ? "cgroup.freeze" : "freezer.state", v2 ? "1" : "FROZEN", err,
+                 errlen) != 0)
+    return -1;
+  return is_frozen(done, m, err, errlen);
+}
+
+int jd_meter_freeze_poll(jd_meter *m, bool *done, char *err, size_t errlen) {
+  *done = true;
+  if (m->backend == JD_METER_API)
+    return 0;
+  if (is_frozen(done, m, err, errlen) != 0)
+    return -1;
+  if (!*done && m->backend == JD_METER_CGROUP_V1 &&
+      write_file(m, m->freeze_fd, "freezer.state", "FROZEN", err, errlen) != 0)
+    return -1;
+  return 0;
+}
+
 int jd_meter_freeze(jd_meter *m, bool frozen, char *err, size_t errlen) {
   if (m->backend == JD_METER_API)
     return api_freeze(m, frozen, err, errlen);

@@ -60,6 +60,14 @@ int jd_meter_read(jd_usage *out, jd_meter *m, char *err, size_t errlen);
 /* Freezes (true) or thaws (false) every process of the container; a freeze
  * returns once the kernel says frozen. Returns 0, or -1 with err. */
 int jd_meter_freeze(jd_meter *m, bool frozen, char *err, size_t errlen);
+/* A freeze that does not wait (the clock thread serves other players
+ * meanwhile): asks for it and sets *done when the kernel says frozen
+ * already; then jd_meter_freeze_poll until *done (it asks again, as runc
+ * does, for a task that missed the request). A task under its CPU quota
+ * can take tens of ms to reach the freezer, but spends no CPU meanwhile.
+ * The api backend pauses (waits) in start. Returns 0, or -1 with err. */
+int jd_meter_freeze_start(jd_meter *m, bool *done, char *err, size_t errlen);
+int jd_meter_freeze_poll(jd_meter *m, bool *done, char *err, size_t errlen);
 void jd_meter_close(jd_meter *m);
 
 #endif
