@@ -159,6 +159,40 @@ Test(cgroup_meter, cgroup_backend_or_a_clear_refusal) {
 }
 
 /* Every read and a freeze of a meter whose container exited fail, saying so. */
+/* A freeze asked for without waiting is done once the poll says so, and
+ * then no CPU is spent; a thaw undoes it. */
+static void check_freeze_without_waiting(jd_meter *m) {
+  const char *b = jd_meter_backend_name(jd_meter_backend_of(m));
+  char err[512] = "";
+  bool done = false;
+  cr_assert_eq(jd_meter_freeze_start(m, &done, err, sizeof err), 0, "%s: %s", b, err);
+  int64_t deadline = jd_mono_ms() + 3000;
+  while (!done && jd_mono_ms() < deadline) {
+    cr_assert_eq(jd_meter_freeze_poll(m, &done, err, sizeof err), 0, "%s: %s", b, err);
+    if (!done)
+      sleep_ms(1);
+  }
+  cr_assert(done, "%s: never frozen", b);
+  int64_t f0 = cpu(m);
+  sleep_ms(200); /* the measured interval is the point here */
+  cr_assert(cpu(m) - f0 <= 1000000, "%s: CPU spent while frozen", b);
+  cr_assert_eq(jd_meter_freeze(m, false, err, sizeof err), 0, "%s: %s", b, err);
+  deadline = jd_mono_ms() + 5000;
+  while (cpu(m) < f0 + 20000000 && jd_mono_ms() < deadline)
+    sleep_ms(10);
+  cr_assert(cpu(m) >= f0 + 20000000, "%s: no CPU after the thaw", b);
+}
+
+Test(cgroup_meter, a_freeze_that_does_not_wait) {
+  const char *id = busy();
+  jd_meter *m = meter(id, NULL, JD_METER_AUTO);
+  check_freeze_without_waiting(m);
+  jd_meter_close(m);
+  m = meter(id, NULL, JD_METER_ONLY_API);
+  check_freeze_without_waiting(m);
+  jd_meter_close(m);
+}
+
 static void check_gone(jd_meter *m) {
   const char *b = jd_meter_backend_name(jd_meter_backend_of(m));
   const char *want = jd_meter_backend_of(m) == JD_METER_API ? "not running" : "gone";
