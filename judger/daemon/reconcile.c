@@ -13,6 +13,7 @@
 #include "common/run_owner.h"
 #include "common/util.h"
 #include "daemon/reconcile.h"
+#include "match/cgroup_meter.h"
 #include "match/net_stock.h"
 
 void jd_owned_free(char **v) {
@@ -198,9 +199,13 @@ int jd_reconcile_engine_in(jd_reconcile_report *rep, dk_client *dk, const char *
   /* force: running containers of a dead run are killed too; `created`
    * ones (a create that landed after its judger died) go the same way. */
   for (size_t i = 0; i < cl->count; i++)
-    if (!listed(keep_c, cl->items[i].id))
+    if (!listed(keep_c, cl->items[i].id)) {
+      /* A player its dead judger had frozen (turn clocks) is thawed first:
+       * the engine does not know it is frozen. */
+      jd_meter_thaw_host(cl->items[i].id, NULL);
       count_removal(rep, &rep->containers, &first,
                     dk_container_remove(dk, cl->items[i].id, true, true));
+    }
   for (size_t i = 0; i < nl->count; i++)
     if (!listed(keep_n, nl->items[i].id) && !listed(stock, nl->items[i].id))
       count_removal(rep, &rep->networks, &first, remove_network(dk, nl->items[i].id));

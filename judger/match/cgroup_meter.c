@@ -581,3 +581,11 @@ int jd_meter_freeze(jd_meter *m, bool frozen, char *err, size_t errlen) {
   write_file(m, m->freeze_fd, what, v2 ? "0" : "THAWED", NULL, 0);
   return -1;
 }
+
+void jd_meter_thaw_host(const char *id, const char *cgroup_root) {
+  jd_meter *m = NULL;
+  if (jd_meter_open(&m, NULL, id, cgroup_root, JD_METER_ONLY_CGROUP, NULL, 0) != 0)
+    return;
+  jd_meter_freeze(m, false, NULL, 0);
+  jd_meter_close(m);
+}

@@ -69,5 +69,13 @@ int jd_meter_freeze(jd_meter *m, bool frozen, char *err, size_t errlen);
 int jd_meter_freeze_start(jd_meter *m, bool *done, char *err, size_t errlen);
 int jd_meter_freeze_poll(jd_meter *m, bool *done, char *err, size_t errlen);
 void jd_meter_close(jd_meter *m);
+/* Before a container of the judger's is removed by a sweep or a
+ * reconciliation: thaws it through the host's freezer when its cgroup
+ * files are there (a judger killed while it held a player frozen; the
+ * engine does not know, and before Linux 6.1 a frozen task takes no
+ * SIGKILL, so its removal would hang). Best effort, no error: nothing to
+ * do off the engine's host, and the engine's own pause is undone by its
+ * kill. */
+void jd_meter_thaw_host(const char *id, const char *cgroup_root);
 
 #endif

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/tmpfile.h"
 #include "common/util.h"
+#include "match/cgroup_meter.h"
 #include "match/hold.h"
 #include "match/match_internal.h"
 #include "match/net_stock.h"
@@ -259,6 +260,7 @@ void jd_match_sweep(jd_match *m) {
   dk_container_list *list = NULL;
   if (!dk_container_list_by_label(&list, dk, true, labels)) {
     for (size_t i = 0; i < list->count; i++) {
+      jd_meter_thaw_host(list->items[i].id, m->ctx->cgroup_root);
       int rc = dk_container_remove(dk, list->items[i].id, true, true);
       if (rc && rc != DK_ENOTFOUND)
         jd_log(JD_LOG_WARN, "match.sweep", "%s: container %s: %s", m->run_key, list->items[i].name,

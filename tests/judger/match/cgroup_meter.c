@@ -193,6 +193,27 @@ Test(cgroup_meter, a_freeze_that_does_not_wait) {
   jd_meter_close(m);
 }
 
+Test(cgroup_meter, a_sweep_thaws_what_a_dead_judger_froze) {
+  const char *id = busy();
+  if (!v1_there(id)) {
+    /* Off the engine's host (a sidecar) there is no freezer to undo: the
+     * call must simply do nothing. */
+    jd_meter_thaw_host(id, NULL);
+    return;
+  }
+  jd_meter *m = meter(id, NULL, JD_METER_ONLY_CGROUP);
+  char err[512] = "";
+  cr_assert_eq(jd_meter_freeze(m, true, err, sizeof err), 0, "%s", err);
+  int64_t f0 = cpu(m);
+  jd_meter_thaw_host(id, NULL);
+  int64_t deadline = jd_mono_ms() + 5000;
+  while (cpu(m) < f0 + 20000000 && jd_mono_ms() < deadline)
+    sleep_ms(10);
+  cr_assert(cpu(m) >= f0 + 20000000, "still frozen after jd_meter_thaw_host");
+  jd_meter_close(m);
+  jd_meter_thaw_host("not-an-id", NULL); /* refused before any path: no crash */
+}
+
 static void check_gone(jd_meter *m) {
   const char *b = jd_meter_backend_name(jd_meter_backend_of(m));
   const char *want = jd_meter_backend_of(m) == JD_METER_API ? "not running" : "gone";
