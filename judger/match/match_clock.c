@@ -91,6 +91,13 @@ static void *clock_main(void *arg) {
     }
     if (c->kick || c->stop)
       continue;
+    /* Never in the past nor beyond a second: a wake time from a hostile
+     * sum must not turn the wait into a spin (EINVAL) or a sleep forever. */
+    int64_t now = jd_mono_ns();
+    if (wake < now + WAKE_MIN_NS)
+      wake = now + WAKE_MIN_NS;
+    if (wake > now + 1000 * MS_NS)
+      wake = now + 1000 * MS_NS;
     struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000), .tv_nsec = wake % 1000000000};
     pthread_cond_timedwait(&c->cond, &c->mu, &ts);
   }
@@ -238,6 +245,7 @@ void jd_clock_usage(jd_unit_usage *out, const jd_unit *u) {
   if (!uc)
     return;
   *out = uc->out;
+  out->clock = uc->charged_cpu && uc->charged_wall ? "mixed" : uc->charged_wall ? "wall" : "cpu";
   if (out->clocked)
     jd_turn_clock_stats(&out->turns, &uc->tc);
 }

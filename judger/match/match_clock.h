@@ -29,7 +29,10 @@ typedef struct jd_unit_usage {
   bool final;              /* read just before the judger's kill, else the last sample */
   jd_meter_backend source; /* where it was read */
   jd_usage usage;
-  bool clocked; /* it was given at least one turn */
+  int64_t freeze_failures; /* freezes the kernel or the engine did not do */
+  bool clocked;            /* it was given at least one turn */
+  const char *clock;       /* what its turns were charged on: "cpu", "wall", or "mixed"
+                              (a meter lost on the way: the events say which) */
   jd_turn_stats turns;
 } jd_unit_usage;
 

@@ -32,6 +32,10 @@
 /* A freeze under way is looked at this often, and given up after. */
 #define FREEZE_POLL_NS (MS_NS / 2)
 #define FREEZE_GIVE_UP_NS (2000 * MS_NS)
+/* A dropped event line is logged once in this many. */
+#define DROPS_LOGGED_EVERY 10000
+/* The thread's shortest sleep. */
+#define WAKE_MIN_NS ((int64_t)100 * 1000)
 /* Turn commands queued for one player and not yet clocked, at most. */
 #define OPS_MAX 256
 /* Event lines waiting for the loop, at most (it takes them at every wake;
@@ -62,7 +66,8 @@ struct jd_uclock {
   bool timed_out;        /* the open turn ran out */
   bool frozen, freezing; /* freezing: asked, the kernel not done yet */
   int64_t freeze_since;
-  bool wall_only; /* no meter: its turns are charged on wall time */
+  bool wall_only;                 /* no meter: its turns are charged on wall time */
+  bool charged_cpu, charged_wall; /* the clocks its turns were charged on */
   jd_clock_kind clock;
   jd_turn_clock tc;
   int64_t wall_limit; /* mono ns: a CPU turn's backstop */
@@ -79,7 +84,8 @@ struct jd_clock {
   pthread_mutex_t mu;
   pthread_cond_t cond; /* work for the thread; a meter no longer busy */
   bool stop, kick;
-  bool api_slow; /* see slow() */
+  bool api_slow;  /* see jd_clk_slow() */
+  size_t dropped; /* event lines dropped (post_line) */
   struct jd_uclock *list;
   dk_buf events;
   jd_meter_mode mode;

@@ -87,9 +87,23 @@ void jd_clk_sample(jd_clock *c, struct jd_uclock *uc) {
  * apart) until the kernel says frozen, so the thread serves the other
  * players meanwhile; a thaw is at once. frozen covers both: a thaw undoes
  * a freeze under way too. */
+/* A freeze that failed: after a timeout (the game logic was told
+ * "freeze") the player must not run on free: it is ended (TLE); between
+ * turns (freeze_idle) it is counted (usage.freeze_failures). */
+static void freeze_failed(struct jd_uclock *uc) {
+  uc->out.freeze_failures++;
+  if (uc->timed_out)
+    jd_unit_request_kill(uc->u, JD_KILL_TURN);
+}
+
 void jd_clk_set_frozen(jd_clock *c, struct jd_uclock *uc, bool frozen) {
-  if (uc->frozen == frozen || !uc->meter || (frozen && uc->released))
+  if (uc->frozen == frozen || (frozen && uc->released))
     return;
+  if (!uc->meter) {
+    if (frozen)
+      freeze_failed(uc); /* no meter, no freezer */
+    return;
+  }
   char err[256];
   bool done = true;
   jd_clk_io_begin(c, uc);
@@ -99,6 +113,8 @@ void jd_clk_set_frozen(jd_clock *c, struct jd_uclock *uc, bool frozen) {
   if (rc) {
     jd_log(JD_LOG_WARN, "match.clock", "%s: %s %s: %s", c->m->run_key,
            frozen ? "freezing" : "thawing", uc->u->cname, err);
+    if (frozen)
+      freeze_failed(uc);
     return;
   }
   uc->frozen = frozen;
@@ -124,6 +140,7 @@ int64_t jd_clk_poll_freeze(jd_clock *c, struct jd_uclock *uc) {
            uc->u->cname, rc ? err : "too slow");
     uc->freezing = false;
     jd_clk_set_frozen(c, uc, false);
+    freeze_failed(uc);
     return 0;
   }
   return now + FREEZE_POLL_NS;

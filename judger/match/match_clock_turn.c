@@ -19,11 +19,16 @@ static void post_line(jd_clock *c, char *line) {
   if (!line)
     return;
   size_t len = strlen(line);
-  if (c->events.len + len > EVENTS_MAX)
-    jd_log(JD_LOG_WARN, "match.clock", "%s: the loop does not take the clock's events; dropped %s",
-           c->m->run_key, line);
-  else
+  /* Logged once, then every DROPS_LOGGED_EVERY: a flood of turns must not
+   * flood the judger's log. */
+  if (c->events.len + len > EVENTS_MAX) {
+    if (c->dropped++ % DROPS_LOGGED_EVERY == 0)
+      jd_log(JD_LOG_WARN, "match.clock",
+             "%s: the loop does not take the clock's events; %zu dropped so far, this one: %s",
+             c->m->run_key, c->dropped, line);
+  } else {
     dk_buf_append(&c->events, line, len);
+  }
   free(line);
   uint64_t one = 1;
   if (c->m->wake_fd >= 0 && write(c->m->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
@@ -68,17 +73,34 @@ static const char *clock_of(const struct jd_uclock *uc) {
   return jd_clock_name(uc->wall_only ? JD_CLOCK_WALL : uc->clock);
 }
 
+/* a + b, held at INT64_MAX (times are ns since boot: only a hostile sum
+ * gets there, and a deadline that far is never). */
+static int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 void jd_clk_do_begin(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
-  jd_clk_set_frozen(c, uc, false);
-  int64_t now = jd_mono_ns(), r;
+  /* Read before the thaw: frozen, it spends nothing, and what it spends
+   * from the thaw on is the turn's (through the API the thaw and the
+   * reading are engine calls of ms). */
+  int64_t r;
   if (op_reading(&r, c, uc, op) || uc->released)
     return; /* gone: its EXITED note follows */
+  jd_clk_set_frozen(c, uc, false);
+  int64_t now = jd_mono_ns();
   char err[128];
   if (jd_turn_clock_begin(&uc->tc, op->budget_ns, r, err, sizeof err))
     return;
   uc->out.clocked = true;
-  int64_t all = op->budget_ns + uc->tc.bank_ns;
-  uc->wall_limit = now + (int64_t)jd_clk_limits(c)->turn_wall_factor * all + WALL_SLACK_NS;
+  if (uc->clock == JD_CLOCK_CPU && !uc->wall_only)
+    uc->charged_cpu = true;
+  else
+    uc->charged_wall = true;
+  int64_t all = sat_add(op->budget_ns, uc->tc.bank_ns), span;
+  if (__builtin_mul_overflow(all, (int64_t)jd_clk_limits(c)->turn_wall_factor, &span))
+    span = INT64_MAX;
+  uc->wall_limit = sat_add(now, sat_add(span, WALL_SLACK_NS));
   uc->next_check = now;
 }
 
@@ -136,10 +158,11 @@ int64_t jd_clk_check_turn(jd_clock *c, struct jd_uclock *uc) {
     return 0;
   }
   if (!cpu)
-    return now + left + 1000;
+    return sat_add(now, sat_add(left, 1000));
   int64_t wait = (int64_t)((double)left / uc->rate);
-  int64_t next = now + (wait > CHECK_MIN_NS ? wait : CHECK_MIN_NS);
-  return next < uc->wall_limit + 1000 ? next : uc->wall_limit + 1000;
+  int64_t next = sat_add(now, wait > CHECK_MIN_NS ? wait : CHECK_MIN_NS);
+  int64_t backstop = sat_add(uc->wall_limit, 1000);
+  return next < backstop ? next : backstop;
 }
 
 /* Queues a turn command of uc (locked). Returns 0, or -1 when too many wait. */

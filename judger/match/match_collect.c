@@ -31,8 +31,9 @@ static void usage_from_unit(jd_instance_result *r, const jd_unit *u) {
   r->memory_peak = us.usage.memory_peak;
   r->throttled_ns = us.usage.throttled_ns;
   r->throttled_periods = us.usage.throttled_periods;
+  r->freeze_failures = us.freeze_failures;
   r->clocked = us.clocked;
-  r->clock = jd_clock_name(u->m->spec->limits.turns.clock);
+  r->clock = us.clock ? us.clock : jd_clock_name(u->m->spec->limits.turns.clock);
   r->turns = us.turns;
   r->cpuset = u->cpuset[0] ? strdup(u->cpuset) : NULL;
   r->cpuset_shared = u->cpuset_shared;

@@ -169,6 +169,7 @@ struct jd_match {
   jd_start_limiter limiter;
   int alive_players;
   int refusals;
+  size_t events_dropped; /* event lines past the queue's cap */
   int64_t gl_start_mono;
   int64_t match_deadline; /* dk_now_ms clock; 0 until the game logic runs */
   int64_t grace_deadline; /* after "end" */

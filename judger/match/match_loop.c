@@ -55,8 +55,12 @@ static void send_event(jd_match *m, char *line) {
   if (!gl || gl->state == UNIT_DONE) {
     /* Nobody left to read it. */
   } else if (m->ev_out.len + len > EV_QUEUE_MAX) {
-    jd_log(JD_LOG_WARN, "match.events", "%s: the game logic does not read its events; dropped %s",
-           m->run_key, line);
+    /* Once, then every 10 000th: a game logic that reads nothing while it
+     * floods commands must not flood the judger's log. */
+    if (m->events_dropped++ % 10000 == 0)
+      jd_log(JD_LOG_WARN, "match.events",
+             "%s: the game logic does not read its events; %zu dropped so far, this one: %s",
+             m->run_key, m->events_dropped, line);
   } else {
     dk_buf_append(&m->ev_out, line, len);
     flush_events(m);

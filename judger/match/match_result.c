@@ -79,6 +79,8 @@ static void add_accounting(json_object *o, const jd_instance_result *i) {
     json_object_object_add(u, "throttled_ms", ms_json(i->throttled_ns));
     json_object_object_add(u, "throttled_periods", count_json(i->throttled_periods));
     json_object_object_add(u, "source", json_object_new_string(i->usage_source));
+    if (i->freeze_failures)
+      json_object_object_add(u, "freeze_failures", json_object_new_int64(i->freeze_failures));
     json_object_object_add(u, "final", json_object_new_boolean(i->usage_final));
     json_object_object_add(o, "usage", u);
   }

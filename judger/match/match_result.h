@@ -56,9 +56,10 @@ typedef struct jd_instance_result {
   bool usage_known, usage_final;
   const char *usage_source; /* "cgroup-v1", "cgroup-v2", "api" (static) */
   int64_t cpu_ns, memory_peak, throttled_ns, throttled_periods;
+  int64_t freeze_failures; /* freezes asked for that did not happen */
   /* Its turn clock ("turns"), when it was given turns. */
   bool clocked;
-  const char *clock; /* "cpu" or "wall" (static) */
+  const char *clock; /* "cpu", "wall" or "mixed" (static) */
   jd_turn_stats turns;
   char *cpuset; /* its cores (limits.cpuset "auto"), or NULL */
   bool cpuset_shared;

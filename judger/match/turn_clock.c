@@ -24,7 +24,7 @@ static int64_t used_at(const jd_turn_clock *c, int64_t now) {
 
 void jd_turn_clock_init(jd_turn_clock *c, int64_t bank_ns, int64_t increment_ns) {
   memset(c, 0, sizeof *c);
-  c->bank_ns = bank_ns > 0 ? bank_ns : 0;
+  c->bank_ns = bank_ns > 0 ? (bank_ns < JD_TURN_BANK_MAX_NS ? bank_ns : JD_TURN_BANK_MAX_NS) : 0;
   c->increment_ns = increment_ns > 0 ? increment_ns : 0;
 }
 
@@ -131,6 +131,8 @@ int jd_turn_clock_end(jd_turn_outcome *out, jd_turn_clock *c, int64_t now) {
   c->bank_ns -= overrun;
   count_turn(c, used, overrun);
   c->bank_ns = sat_add(c->bank_ns, c->increment_ns);
+  if (c->bank_ns > JD_TURN_BANK_MAX_NS)
+    c->bank_ns = JD_TURN_BANK_MAX_NS;
   outcome(out, c, used);
   return 0;
 }

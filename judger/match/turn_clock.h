@@ -17,7 +17,10 @@
 
 /* Turns whose time is kept for the percentiles; past it the figures are of
  * the first ones (turns, overruns, max and the bank still count them all). */
-#define JD_TURN_RECORD_MAX ((size_t)1 << 20)
+#define JD_TURN_RECORD_MAX ((size_t)1 << 16)
+/* The bank never holds more (a large increment over millions of turns
+ * must not overflow the sums of budgets, banks and deadlines). */
+#define JD_TURN_BANK_MAX_NS ((int64_t)24 * 3600 * 1000000000)
 
 typedef struct jd_turn_clock {
   int64_t bank_ns, increment_ns;

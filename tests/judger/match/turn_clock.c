@@ -183,10 +183,10 @@ Test(turn_clock, bank_saturates_instead_of_overflowing) {
   jd_turn_clock c;
   jd_turn_clock_init(&c, INT64_MAX - 5, HOUR);
   jd_turn_outcome o = play(&c, HOUR, 0, 1);
-  cr_assert_eq(o.bank_ns, INT64_MAX);
+  cr_assert_eq(o.bank_ns, JD_TURN_BANK_MAX_NS, "the bank stops at its cap");
   cr_assert_eq(jd_turn_clock_left(&c, INT64_MAX), INT64_MAX, "closed");
   char err[128];
-  cr_assert_eq(jd_turn_clock_begin(&c, HOUR, 0, err, sizeof err), 0);
+  cr_assert_eq(jd_turn_clock_begin(&c, INT64_MAX, 0, err, sizeof err), 0);
   cr_assert_eq(jd_turn_clock_left(&c, 0), INT64_MAX, "B + K saturated: no overflow");
   cr_assert_gt(jd_turn_clock_left(&c, INT64_MAX), 0);
   jd_turn_clock_free(&c);
@@ -341,5 +341,25 @@ Test(turn_clock, out_of_memory_for_the_record_is_not_an_error) {
   /* The recorded turns are 1..k: nearest ranks of those. */
   cr_assert_eq(s.median_ns, (int64_t)((k + 1) / 2));
   cr_assert_eq(s.p95_ns, (int64_t)((k * 95 + 99) / 100));
+  jd_turn_clock_free(&c);
+}
+
+Test(turn_clock, the_bank_never_passes_its_cap) {
+  /* An hour of increment a turn over a million turns would overflow the
+   * sums of budget, bank and deadlines: the bank stops at 24 h. */
+  jd_turn_clock c;
+  jd_turn_clock_init(&c, INT64_MAX, (int64_t)3600 * 1000000000);
+  cr_assert_eq(c.bank_ns, JD_TURN_BANK_MAX_NS);
+  for (int i = 0; i < 100; i++) {
+    jd_turn_outcome o;
+    cr_assert_eq(jd_turn_clock_begin(&c, 1000000, 0, NULL, 0), 0);
+    cr_assert_eq(jd_turn_clock_end(&o, &c, 1), 0);
+    cr_assert_leq(o.bank_ns, JD_TURN_BANK_MAX_NS);
+  }
+  cr_assert_eq(c.bank_ns, JD_TURN_BANK_MAX_NS);
+  /* Budget + bank + a factor of 100 still fit an int64 of ns. */
+  int64_t span;
+  cr_assert_not(__builtin_mul_overflow(JD_TURN_BANK_MAX_NS + (int64_t)3600 * 1000000000,
+                                       (int64_t)100, &span));
   jd_turn_clock_free(&c);
 }

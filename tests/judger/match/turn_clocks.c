@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/tmpfile.h"
 #include "daemon/reconcile.h"
+#include "match/turn_clock.h"
 #include "match_support.h"
 
 static tm_env env;
@@ -179,6 +180,25 @@ Test(turn_clocks, exclusive_turns_refuse_a_second_open_turn) {
   cr_assert(second && !strcmp(str_of(second, "name"), "p1"),
             "p1's turn was not clocked after p0's");
   events_free(ev, n);
+  jd_match_result_free(r);
+  tm_assert_clean(&env);
+}
+
+Test(turn_clocks, a_flood_of_turns_with_a_huge_bank_neither_hangs_nor_times_out) {
+  /* The bank grows by an hour a turn (capped at 24 h): no sum of budget,
+   * bank and deadlines may overflow into a wrong timeout or a clock
+   * thread that spins (seen before the cap). */
+  const char *modes[] = {"sleep"};
+  int64_t t0 = jd_mono_ms();
+  jd_match_result *r = run_turns("flood", modes, 1,
+                                 "{\"clock\":\"wall\",\"time_bank_ms\":3600000,"
+                                 "\"bank_increment_ms\":3600000,\"turn_wall_factor\":100}");
+  cr_assert_eq(r->status, JD_MATCH_STATUS_FINISHED, "%s", r->reason ? r->reason : "");
+  cr_assert_lt(jd_mono_ms() - t0, 60000);
+  const jd_instance_result *p0 = instance(r, "p0");
+  cr_assert_eq(p0->turns.timeouts, 0);
+  cr_assert_gt(p0->turns.turns, 0);
+  cr_assert_leq(p0->turns.bank_ns, JD_TURN_BANK_MAX_NS);
   jd_match_result_free(r);
   tm_assert_clean(&env);
 }

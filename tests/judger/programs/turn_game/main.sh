@@ -9,6 +9,7 @@
 #   hang     p0's turn runs out, it is frozen, and the game logic sleeps
 #   frozen_end  p0's turn runs out, it is frozen, and the match ends
 #   exclusive   p1's turn while p0's is open is refused, then allowed
+#   flood    20 000 turns back to back without reading an event
 #   idle     p0 gets 5 turns ended at once: each charged ~0, bank unchanged
 #   ponder   p0 (a burner) with freeze_idle: a 100 ms turn, 500 ms frozen,
 #            then a turn ended at once
@@ -72,6 +73,16 @@ exclusive)
   say '{"cmd":"turn_end","name":"p1"}'
   await '*"turn_ended"*'
   end 0,0 ;;
+flood)
+  # 20 000 turns back to back, no event read until the end.
+  start 0
+  i=0
+  while [ $i -lt 20000 ]; do
+    echo "turn p0 1000"
+    echo "turn_end p0"
+    i=$((i + 1))
+  done >&4
+  end 0 ;;
 idle)
   start 0
   i=0
