@@ -24,7 +24,7 @@ static void post_line(jd_clock *c, char *line) {
   if (c->events.len + len > EVENTS_MAX) {
     if (c->dropped++ % DROPS_LOGGED_EVERY == 0)
       jd_log(JD_LOG_WARN, "match.clock",
-             "%s: the loop does not take the clock's events; %zu dropped so far, this one: %s",
+             "%s: the loop does not take the clock's events; %zu dropped so far, this one: %.200s",
              c->m->run_key, c->dropped, line);
   } else {
     dk_buf_append(&c->events, line, len);

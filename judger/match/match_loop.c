@@ -59,7 +59,7 @@ static void send_event(jd_match *m, char *line) {
      * floods commands must not flood the judger's log. */
     if (m->events_dropped++ % 10000 == 0)
       jd_log(JD_LOG_WARN, "match.events",
-             "%s: the game logic does not read its events; %zu dropped so far, this one: %s",
+             "%s: the game logic does not read its events; %zu dropped so far, this one: %.200s",
              m->run_key, m->events_dropped, line);
   } else {
     dk_buf_append(&m->ev_out, line, len);
