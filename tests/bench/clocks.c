@@ -26,8 +26,9 @@
  *    freeze_idle: the ms a clocked turn adds (medians, and means); per
  *    backend.
  *  - fairness (the headline): 100 ms of CPU a turn, budget 150 ms, bank 0,
- *    50 turns, alone and beside a hog (a busybox container of our own
- *    running one busy loop per CPU, unlimited; its cores used are printed),
+ *    50 turns, alone and beside a hog (another match's players: one
+ *    busybox container of ours per CPU, each running one busy loop per
+ *    CPU, unlimited; the cores they used are printed),
  *    clock "wall" and clock "cpu", on the first backend given: the
  *    timeouts (game logic's count / result.json turns.timeouts), the
  *    median charged, its change against the unloaded run (goal: cpu 0
@@ -244,48 +245,71 @@ static double sum_of(const long long *v, int n) { return mean_of(v, n) * n; }
 
 /* ---- the hog -------------------------------------------------------------------- */
 
+/* Another match's players burning every core: one busybox container of
+ * ours per CPU (at most HOG_MAX), each with one busy loop per CPU,
+ * unlimited. One container would not do: each container is a CFS group
+ * of its own, and one group with the default weight takes only about a
+ * third of the bot's core. */
+#define HOG_MAX 4
+
 typedef struct hog {
-  char *id;
-  jd_meter *meter;
-  int64_t cpu0, t0;
+  int n;
+  char *id[HOG_MAX];
+  jd_meter *meter[HOG_MAX];
+  int64_t cpu0[HOG_MAX], t0;
 } hog;
 
-/* A busybox container of ours with one busy loop per CPU, unlimited, for
- * at most 10 minutes (its sh exits then, should this process die first). */
-static int hog_start(hog *h) {
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+static int hog_one(hog *h, int k, long ncpu) {
   char script[512] = "";
-  for (long i = 0; i < (ncpu > 0 && ncpu < 16 ? ncpu : 2); i++)
+  for (long i = 0; i < ncpu; i++)
     strcat(script, "(while :; do :; done) & ");
+  /* Its sh exits after 10 minutes, should this process die first. */
   strcat(script, "sleep 600");
   const char *cmd[] = {"sh", "-c", script, NULL};
   dk_kv labels[] = {{"judger.host", host_id}, {"judger.bench", "clocks-hog"}};
   dk_container_config cc = {.image = BENCH_IMAGE, .cmd = cmd, .labels = labels, .nlabels = 2};
   cc.host.auto_remove = true;
   char name[128], err[256];
-  snprintf(name, sizeof name, "%s-hog", host_id);
-  memset(h, 0, sizeof *h);
-  if (dk_container_create(&h->id, ctx.dk, name, &cc) || dk_container_start(ctx.dk, h->id))
+  snprintf(name, sizeof name, "%s-hog%d", host_id, k);
+  if (dk_container_create(&h->id[k], ctx.dk, name, &cc) || dk_container_start(ctx.dk, h->id[k]))
     return -1;
-  if (jd_meter_open(&h->meter, ctx.dk, h->id, NULL, JD_METER_AUTO, err, sizeof err) ||
-      jd_meter_cpu(&h->cpu0, h->meter, err, sizeof err))
+  if (jd_meter_open(&h->meter[k], ctx.dk, h->id[k], NULL, JD_METER_AUTO, err, sizeof err) ||
+      jd_meter_cpu(&h->cpu0[k], h->meter[k], err, sizeof err))
     fprintf(stderr, "bench_clocks: the hog's meter: %s\n", err);
-  h->t0 = dk_now_ms();
   return 0;
 }
 
 /* Removes the hog; the cores it used on average (-1 when unknown). */
 static double hog_stop(hog *h) {
-  int64_t cpu1 = -1, t1 = dk_now_ms();
+  int64_t used = 0, t1 = dk_now_ms();
   char err[256];
-  if (h->meter && jd_meter_cpu(&cpu1, h->meter, err, sizeof err))
-    cpu1 = -1;
-  jd_meter_close(h->meter);
-  if (h->id)
-    dk_container_remove(ctx.dk, h->id, true, true);
-  free(h->id);
-  h->id = NULL;
-  return cpu1 >= 0 && t1 > h->t0 ? (double)(cpu1 - h->cpu0) / 1e6 / (double)(t1 - h->t0) : -1;
+  for (int k = 0; k < h->n; k++) {
+    int64_t cpu1 = -1;
+    if (h->meter[k] && jd_meter_cpu(&cpu1, h->meter[k], err, sizeof err))
+      cpu1 = -1;
+    used = used >= 0 && cpu1 >= 0 ? used + cpu1 - h->cpu0[k] : -1;
+    jd_meter_close(h->meter[k]);
+    if (h->id[k])
+      dk_container_remove(ctx.dk, h->id[k], true, true);
+    free(h->id[k]);
+  }
+  double cores = used >= 0 && t1 > h->t0 ? (double)used / 1e6 / (double)(t1 - h->t0) : -1;
+  memset(h, 0, sizeof *h);
+  return cores;
+}
+
+static int hog_start(hog *h) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  ncpu = ncpu < 1 ? 1 : ncpu > HOG_MAX ? HOG_MAX : ncpu;
+  memset(h, 0, sizeof *h);
+  h->t0 = dk_now_ms();
+  for (h->n = 0; h->n < ncpu; h->n++)
+    if (hog_one(h, h->n, ncpu)) {
+      h->n++;
+      hog_stop(h);
+      return -1;
+    }
+  return 0;
 }
 
 /* ---- the sections --------------------------------------------------------------- */
@@ -395,8 +419,8 @@ static void fairness_row(const fair_row *f, run_res *r) {
 static void fairness(void) {
   static run_res r;
   printf("\nfairness under load: 100 ms of CPU a turn, budget 150 ms, no bank, 50 turns, alone and "
-         "beside a hog\n(one busy loop per CPU); charged = turn_ended used_ms; wall = the game "
-         "logic's per turn; ms\n");
+         "beside a hog\n(a container per CPU, a busy loop per CPU in each); charged = turn_ended "
+         "used_ms; wall = the game logic's per turn; ms\n");
   printf("%-8s %-6s %-8s %5s %6s %8s %9s %8s %7s %8s %8s\n", "backend", "clock", "load", "hog",
          "turns", "timeouts", "(result)", "charged", "delta%", "own cpu", "wall");
   fair_row rows[] = {{backends[0], "wall"}, {backends[0], "cpu"}};
