@@ -211,11 +211,13 @@ static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
   if (t->nuploads)
     jd_dmetrics_phase(d->metrics, JD_PHASE_UPLOAD, (double)(jd_mono_ms() - up0) / 1000.0);
   char *json = final_result(d, t, attempt, res, status, artifacts);
-  if (json && store(d, s, t, attempt, status, res->summary, json))
+  if (json && store(d, s, t, attempt, status, res->summary, json)) {
     for (int v = 0; v < JD_VERDICT_COUNT; v++)
       jd_dmetrics_verdict(d->metrics, (jd_verdict)v, res->verdicts[v]);
-  else if (!json)
+    jd_dmetrics_turns(d->metrics, res->turns_ended, res->turns_timed_out);
+  } else if (!json) {
     jd_attempt_retry_later(d, s, t, attempt, "out of memory");
+  }
   json_object_put(artifacts);
   free(json);
 }

@@ -59,6 +59,9 @@ typedef struct jd_exec_result {
   unsigned phases;
   /* DONE matches: players by verdict (judger_player_verdicts_total). */
   unsigned verdicts[JD_VERDICT_COUNT];
+  /* DONE matches: turns of turn-clocked players, ended and timed out
+   * (judger_turns_total). */
+  uint64_t turns_ended, turns_timed_out;
   /* What the run left to remove (any outcome; NULL: nothing): the daemon
    * stores the result first, frees the slot, then hands it to the
    * executor's teardown() on a teardown thread. */

@@ -88,6 +88,7 @@ struct jd_dmetrics {
   jd_metric *build_info, *slots, *busy, *tasks, *phase, *verdicts, *engine_errors;
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
   jd_metric *lookahead;
+  jd_metric *turns;
 };
 
 jd_metrics *jd_dmetrics_registry(jd_dmetrics *m) { return m ? m->reg : NULL; }
@@ -127,6 +128,10 @@ static int add_families(jd_dmetrics *m) {
                      "Entries of this host another host took over (its lease ran out here).")},
       {&m->paused,
        DEF(GAUGE, "judger_paused", "1 while the daemon takes no tasks for this reason.", "reason")},
+      {&m->turns, DEF(COUNTER, "judger_turns_total",
+                      "Turns of turn-clocked players in stored match results, by outcome "
+                      "(ended, timed_out).",
+                      "outcome")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
                           "Look-aheads (a waiting entry prepared while every slot is busy), by "
                           "what became of them.",
@@ -159,6 +164,8 @@ static int add_series(jd_dmetrics *m, int slots) {
     rc |= jd_metric_touch(m->phase, (const char *[]){jd_phase_name((jd_phase)p)});
   for (int v = 0; v < JD_VERDICT_COUNT; v++)
     rc |= jd_metric_add(m->verdicts, (const char *[]){jd_verdict_name((jd_verdict)v)}, 0);
+  rc |= jd_metric_add(m->turns, (const char *[]){"ended"}, 0);
+  rc |= jd_metric_add(m->turns, (const char *[]){"timed_out"}, 0);
   for (size_t i = 0; i < sizeof common_calls / sizeof common_calls[0]; i++)
     rc |= jd_metric_touch(m->engine_errors, (const char *[]){common_calls[i]});
   rc |= jd_metric_set(m->redis_up, NULL, 0);
@@ -210,6 +217,15 @@ void jd_dmetrics_phase(jd_dmetrics *m, jd_phase p, double seconds) {
 void jd_dmetrics_verdict(jd_dmetrics *m, jd_verdict v, unsigned n) {
   if (m && n)
     jd_metric_add(m->verdicts, (const char *[]){jd_verdict_name(v)}, n);
+}
+
+void jd_dmetrics_turns(jd_dmetrics *m, uint64_t ended, uint64_t timed_out) {
+  if (!m)
+    return;
+  if (ended)
+    jd_metric_add(m->turns, (const char *[]){"ended"}, (double)ended);
+  if (timed_out)
+    jd_metric_add(m->turns, (const char *[]){"timed_out"}, (double)timed_out);
 }
 
 void jd_dmetrics_busy(jd_dmetrics *m, int busy) {

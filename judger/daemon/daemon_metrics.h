@@ -87,6 +87,8 @@ jd_metrics *jd_dmetrics_registry(jd_dmetrics *m);
 void jd_dmetrics_task(jd_dmetrics *m, const jd_task_kind *kind, jd_task_end end);
 void jd_dmetrics_phase(jd_dmetrics *m, jd_phase p, double seconds);
 void jd_dmetrics_verdict(jd_dmetrics *m, jd_verdict v, unsigned n);
+/* judger_turns_total{outcome="ended"|"timed_out"}: turns of stored results. */
+void jd_dmetrics_turns(jd_dmetrics *m, uint64_t ended, uint64_t timed_out);
 void jd_dmetrics_busy(jd_dmetrics *m, int busy);
 void jd_dmetrics_redis_up(jd_dmetrics *m, bool up);
 void jd_dmetrics_engine_up(jd_dmetrics *m, bool up);

@@ -243,6 +243,13 @@ static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_r
   for (size_t i = 0; i < r->nplayers; i++)
     if ((unsigned)r->players[i].verdict < JD_VERDICT_COUNT)
       res->verdicts[r->players[i].verdict]++;
+  for (size_t i = 0; i < r->ninstances; i++) {
+    const jd_turn_stats *ts = &r->instances[i].turns;
+    if (r->instances[i].clocked && ts->turns >= ts->timeouts && ts->timeouts >= 0) {
+      res->turns_ended += (uint64_t)(ts->turns - ts->timeouts);
+      res->turns_timed_out += (uint64_t)ts->timeouts;
+    }
+  }
   int outcome = JD_EXEC_DONE;
   if (r->status == JD_MATCH_STATUS_ERROR) {
     /* The judger's or the engine's fault: another attempt may succeed. */

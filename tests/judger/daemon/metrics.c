@@ -243,6 +243,8 @@ Test(metrics, the_daemon_set_starts_with_every_closed_series_at_zero) {
   jd_dmetrics_paused(d, JD_PAUSE_DISK, true);
   jd_dmetrics_disk_free(d, "/var/lib/judger", 1234);
   jd_dmetrics_lease_renewals(d, 4);
+  jd_dmetrics_turns(d, 49, 1);
+  jd_dmetrics_turns(d, 50, 0);
   char *t = render(jd_dmetrics_registry(d));
   assert_has(t, "judger_build_info{version=\"");
   assert_has(t, "judger_slots 3\n");
@@ -258,6 +260,8 @@ Test(metrics, the_daemon_set_starts_with_every_closed_series_at_zero) {
   assert_has(t, "judger_paused{reason=\"engine_unreachable\"} 0\n");
   assert_has(t, "judger_disk_free_bytes{path=\"/var/lib/judger\"} 1234\n");
   assert_has(t, "judger_lease_renewals_total 4\n");
+  assert_has(t, "judger_turns_total{outcome=\"ended\"} 99\n");
+  assert_has(t, "judger_turns_total{outcome=\"timed_out\"} 1\n");
   free(t);
   jd_dmetrics_free(d);
   /* Metrics off: every setter takes NULL. */
