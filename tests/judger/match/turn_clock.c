@@ -48,6 +48,7 @@ Test(turn_clock, overrun_is_drawn_from_the_bank) {
   cr_assert_eq(c.timeouts, 0);
   cr_assert_not(c.timed_out);
   /* With an increment: drawn first, then added. */
+  jd_turn_clock_free(&c);
   jd_turn_clock_init(&c, 500 * MS, 30 * MS);
   o = play(&c, 100 * MS, 0, 101 * MS);
   cr_assert_eq(o.overrun_ns, 1 * MS);
