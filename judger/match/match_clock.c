@@ -34,7 +34,8 @@ static int64_t service(jd_clock *c, struct jd_uclock *uc) {
     uc->wall_only = true;
   if (uc->attach_req) {
     uc->attach_req = false;
-    jd_clk_open_meter(c, uc);
+    if (uc->meter)
+      jd_clk_sample(c, uc);
     uc->next_sample =
         jd_mono_ns() + (uc->out.source == JD_METER_API ? SAMPLE_API_NS : SAMPLE_CGROUP_NS);
   }
@@ -190,6 +191,7 @@ void jd_clock_attach(jd_match *m, jd_unit *u) {
   uc->rate = cpus > RATE_MAX ? cpus : RATE_MAX;
   uc->clock = tl->clock;
   jd_turn_clock_init(&uc->tc, tl->time_bank_ms * MS_NS, tl->bank_increment_ms * MS_NS);
+  jd_clk_open_meter(c, uc);
   pthread_mutex_lock(&c->mu);
   uc->attach_req = true;
   uc->next = c->list;

@@ -111,6 +111,7 @@ bool jd_clk_slow(const jd_clock *c, const struct jd_uclock *uc);
 void jd_clk_sample(jd_clock *c, struct jd_uclock *uc);
 void jd_clk_set_frozen(jd_clock *c, struct jd_uclock *uc, bool frozen);
 int64_t jd_clk_poll_freeze(jd_clock *c, struct jd_uclock *uc);
+/* Opens uc's meter before uc is shared (the loop's thread, unlocked). */
 void jd_clk_open_meter(jd_clock *c, struct jd_uclock *uc);
 void jd_clk_close_meter(jd_clock *c, struct jd_uclock *uc);
 

@@ -150,11 +150,11 @@ void jd_clk_open_meter(jd_clock *c, struct jd_uclock *uc) {
   char err[256] = "";
   const char *id = uc->u->id;
   jd_meter *meter = NULL;
-  jd_clk_io_begin(c, uc);
+  /* No engine call: opening the cgroup files, or keeping the id for the
+   * API; the loop's thread may (the first turn's readings need it). */
   int rc = id ? jd_meter_open(&meter, c->m->ctx->dk, id, c->m->ctx->cgroup_root, c->mode, err,
                               sizeof err)
               : -1;
-  jd_clk_io_end(c, uc);
   if (rc) {
     jd_log(JD_LOG_WARN, "match.clock",
            "%s: no meter for %s (%s): its turns are charged on wall "
@@ -165,7 +165,6 @@ void jd_clk_open_meter(jd_clock *c, struct jd_uclock *uc) {
   }
   uc->meter = meter;
   uc->out.source = jd_meter_backend_of(meter);
-  jd_clk_sample(c, uc);
 }
 
 void jd_clk_close_meter(jd_clock *c, struct jd_uclock *uc) {

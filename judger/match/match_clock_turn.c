@@ -106,7 +106,13 @@ void jd_clk_do_begin(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
 
 void jd_clk_do_end(jd_clock *c, struct jd_uclock *uc, const clock_op *op) {
   int64_t r;
-  if (!uc->tc.open || op_reading(&r, c, uc, op))
+  if (!uc->tc.open)
+    return;
+  /* freeze_idle: frozen first, read after (the loop did both already on
+   * cgroups), so what it computes after its reply is its own turn's. */
+  if (jd_clk_limits(c)->freeze_idle && !uc->tc.timed_out)
+    jd_clk_set_frozen(c, uc, true);
+  if (op_reading(&r, c, uc, op))
     return;
   jd_turn_outcome o;
   bool was_out = uc->tc.timed_out;
@@ -166,7 +172,7 @@ int64_t jd_clk_check_turn(jd_clock *c, struct jd_uclock *uc) {
 }
 
 /* Queues a turn command of uc (locked). Returns 0, or -1 when too many wait. */
-static int enqueue(struct jd_uclock *uc, op_kind kind, int64_t budget_ns) {
+static int enqueue(struct jd_uclock *uc, op_kind kind, int64_t budget_ns, bool freeze_first) {
   if (uc->nops >= OPS_MAX)
     return -1;
   clock_op *op = calloc(1, sizeof *op);
@@ -175,10 +181,20 @@ static int enqueue(struct jd_uclock *uc, op_kind kind, int64_t budget_ns) {
   *op = (clock_op){.kind = kind, .budget_ns = budget_ns, .at_ns = jd_mono_ns()};
   /* A cgroup read is a pread of µs: taken here, on the loop's thread, the
    * moment the command is read (never an engine call: the API's are the
-   * clock thread's). */
+   * clock thread's). With freeze_idle a turn's end freezes first, then
+   * reads: what a bot computes after its reply is its turn's, and what
+   * no turn pays for is only the freeze's own landing. */
   char err[128];
-  if (uc->meter && !uc->busy && uc->out.source != JD_METER_API &&
-      !jd_meter_cpu(&op->cpu_ns, uc->meter, err, sizeof err))
+  bool local = uc->meter && !uc->busy && uc->out.source != JD_METER_API;
+  if (local && freeze_first && !uc->released && !uc->frozen) {
+    bool done = false;
+    if (!jd_meter_freeze_start(uc->meter, &done, err, sizeof err)) {
+      uc->frozen = true;
+      uc->freezing = !done;
+      uc->freeze_since = jd_mono_ns();
+    }
+  }
+  if (local && !jd_meter_cpu(&op->cpu_ns, uc->meter, err, sizeof err))
     op->has_cpu = true;
   if (uc->ops_tail)
     uc->ops_tail->next = op;
@@ -215,9 +231,9 @@ int jd_clock_turn(jd_match *m, jd_unit *u, int64_t budget_ms, char *err, size_t 
   const char *why = turn_refusal(c, uc);
   int rc = 0;
   /* A turn that ran out and was frozen ends with the next one. */
-  if (!why && uc->in_turn && enqueue(uc, OP_END, 0))
+  if (!why && uc->in_turn && enqueue(uc, OP_END, 0, false))
     why = "sends turn commands faster than the judger can clock them";
-  if (!why && enqueue(uc, OP_BEGIN, budget_ms * MS_NS))
+  if (!why && enqueue(uc, OP_BEGIN, budget_ms * MS_NS, false))
     why = "sends turn commands faster than the judger can clock them";
   if (why) {
     snprintf(err, errlen, "player %s %s", u->name, why);
@@ -243,7 +259,7 @@ int jd_clock_turn_end(jd_match *m, jd_unit *u, char *err, size_t errlen) {
   if (!uc->in_turn || uc->detach_req || uc->closed) {
     snprintf(err, errlen, "player %s has no open turn", u->name);
     rc = -1;
-  } else if (enqueue(uc, OP_END, 0)) {
+  } else if (enqueue(uc, OP_END, 0, jd_clk_limits(c)->freeze_idle)) {
     snprintf(err, errlen, "player %s sends turn commands faster than the judger can clock them",
              u->name);
     rc = -1;
