@@ -11,6 +11,7 @@
 
 #include "build/build_lock.h"
 #include "common/clock.h"
+#include "common/context.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -68,20 +69,18 @@ int jd_build_lock_take(int *fd, bool *waited, const char *state_dir, const char 
                        int64_t max_wait_ms, const dk_cancel *cancel) {
   *fd = -1;
   *waited = false;
-  char dir[PATH_MAX], name[128];
-  if (snprintf(dir, sizeof dir, "%s/locks", state_dir) >= (int)sizeof dir ||
-      snprintf(name, sizeof name, "build-%s", key) >= (int)sizeof name) {
+  char name[128];
+  if (snprintf(name, sizeof name, "build-%s", key) >= (int)sizeof name) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  if (jd_mkdir_p(dir, 0700) != 0)
-    return -1;
   /* The state dir is the judger's own; no link is followed all the same. */
-  int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  int f = d < 0 ? -1 : openat(d, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int d = -1;
+  if (jd_state_locks_open(&d, state_dir) != 0)
+    return -1;
+  int f = openat(d, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   int e = errno;
-  if (d >= 0)
-    close(d);
+  close(d);
   if (f < 0) {
     errno = e;
     return -1;

@@ -1,13 +1,31 @@
 #include "common/context.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
+
 const char *jd_state_dir_default(void) { return JD_STATE_DIR_DEFAULT; }
+
+int jd_state_locks_open(int *fd, const char *state_dir) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s/locks", state_dir ? state_dir : JD_STATE_DIR_DEFAULT) >=
+      (int)sizeof dir) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  if (jd_mkdir_p(dir, 0700))
+    return -1;
+  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return *fd < 0 ? -1 : 0;
+}
 
 int jd_state_dir_abs(char *out, size_t n, const char *given) {
   const char *dir = given && *given ? given : jd_state_dir_default();

@@ -91,6 +91,11 @@ const char *jd_state_dir_default(void);
  * working directory is unknown. */
 int jd_state_dir_abs(char *out, size_t n, const char *given);
 
+/* <state_dir>/locks (state_dir NULL: the default), made 0700 when missing
+ * and opened without following a link: where the judger's flock leases
+ * live (builds, pooled networks, cores). 0 with *fd, or -1 with errno. */
+int jd_state_locks_open(int *fd, const char *state_dir);
+
 /* This host's id when no setting names one: the host name, through
  * jd_host_id_from(). */
 void jd_host_id(char out[JD_HOST_ID_MAX + 1]);

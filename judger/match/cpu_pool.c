@@ -147,21 +147,6 @@ size_t jd_cpu_assign(size_t nheld, size_t nais, int ai, bool *shared) {
 
 /* ---- the leases ---------------------------------------------------------- */
 
-/* <state_dir>/locks, made when missing, opened without following a link.
- * 0 with *fd, or -1 with errno. */
-static int locks_open(int *fd, const char *state_dir) {
-  char dir[PATH_MAX];
-  if (snprintf(dir, sizeof dir, "%s/locks", state_dir ? state_dir : JD_STATE_DIR_DEFAULT) >=
-      (int)sizeof dir) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  if (jd_mkdir_p(dir, 0700))
-    return -1;
-  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  return *fd < 0 ? -1 : 0;
-}
-
 /* The lock of core c without waiting: 0 with *fd, or -1 (held by another,
  * or a lock file that is not a regular file of one name: left alone). */
 static int core_lock(int *fd, int dir, unsigned c) {
@@ -258,7 +243,7 @@ int jd_cpu_lease_take(jd_cpu_lease **out, const jd_ctx *ctx, size_t nais, char *
     jd_fail(err, errlen, "out of memory");
     goto done;
   }
-  if (locks_open(&dir, ctx->state_dir)) {
+  if (jd_state_locks_open(&dir, ctx->state_dir)) {
     jd_fail(err, errlen, "cpu_pool: %s/locks: %s", ctx->state_dir ? ctx->state_dir : "",
             strerror(errno));
     goto done;

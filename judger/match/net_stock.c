@@ -120,21 +120,6 @@ static bool vec_has(const net_vec *v, const char *id) {
 
 /* ---- locks ------------------------------------------------------------- */
 
-/* <state_dir>/locks, made when missing, opened without following a link.
- * 0 with *fd, or -1 with errno. */
-static int locks_open(int *fd, const char *state_dir) {
-  char dir[PATH_MAX];
-  if (snprintf(dir, sizeof dir, "%s/locks", state_dir ? state_dir : JD_STATE_DIR_DEFAULT) >=
-      (int)sizeof dir) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  if (jd_mkdir_p(dir, 0700))
-    return -1;
-  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  return *fd < 0 ? -1 : 0;
-}
-
 static void lock_file(char out[NAME_CAP + 8], const char *name) {
   snprintf(out, NAME_CAP + 8, "net-%s", name);
 }
@@ -473,7 +458,7 @@ int jd_net_stock_new(jd_net_stock **out, const jd_ctx *ctx, size_t keep, char *e
     return -1;
   }
   s->prefix = s->pool.prefix ? jd_net_pool_prefix_for(&s->pool, STOCK_ENDPOINTS) : 0;
-  if (locks_open(&s->locks_fd, ctx->state_dir)) {
+  if (jd_state_locks_open(&s->locks_fd, ctx->state_dir)) {
     int e = errno;
     free(s);
     return jd_fail(err, errlen, "the locks directory of %s: %s",
@@ -670,7 +655,7 @@ int jd_net_stock_reconcile(size_t *removed, const jd_ctx *ctx, size_t keep, char
                            size_t errlen) {
   *removed = 0;
   int dir = -1;
-  if (locks_open(&dir, ctx->state_dir))
+  if (jd_state_locks_open(&dir, ctx->state_dir))
     return jd_fail(err, errlen, "the locks directory: %s", strerror(errno));
   stock_labels sl;
   labels_of(&sl, ctx, dir);

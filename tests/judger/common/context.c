@@ -1,13 +1,17 @@
 // test-labels: unit
 /* common/context.c: one host id and one state directory for every command. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/context.h"
 #include "common/util.h"
 #include "daemon/config.h"
+#include "support.h"
 
 Test(context, host_id_rule) {
   char id[JD_HOST_ID_MAX + 1];
@@ -79,4 +83,26 @@ Test(context, a_relative_state_dir_is_made_absolute) {
   cr_assert_eq(jd_state_dir_abs(got, sizeof got, ""), 0);
   cr_assert_str_eq(got, JD_STATE_DIR_DEFAULT);
   cr_assert_eq(jd_state_dir_abs(got, 4, "/srv/j"), -1, "a path that does not fit is refused");
+}
+
+Test(context, the_locks_directory_is_made_0700_and_never_a_link) {
+  char *state = t_tmpdir("locks");
+  int fd = -1;
+  cr_assert_eq(jd_state_locks_open(&fd, state), 0, "%s", strerror(errno));
+  struct stat st;
+  cr_assert_eq(fstat(fd, &st), 0);
+  cr_assert(S_ISDIR(st.st_mode));
+  cr_assert_eq(st.st_mode & 0777, 0700);
+  close(fd);
+  /* A link planted as <state>/locks is not followed. */
+  char *other = t_tmpdir("elsewhere");
+  char path[600];
+  snprintf(path, sizeof path, "%s/locks", state);
+  cr_assert_eq(rmdir(path), 0);
+  cr_assert_eq(symlink(other, path), 0);
+  fd = -1;
+  cr_assert_neq(jd_state_locks_open(&fd, state), 0, "a link was followed");
+  cr_assert_eq(fd, -1);
+  t_rmdir(other);
+  t_rmdir(state);
 }
