@@ -5,14 +5,19 @@
 #ifndef JD_TEST_MATCH_SUPPORT_H
 #define JD_TEST_MATCH_SUPPORT_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "common/labels.h"
+#include "common/tmpfile.h"
 #include "common/util.h"
+#include "daemon/reconcile.h"
 #include "daemon_proc.h"
 #include "match/match.h"
 #include "match/net_stock.h"
@@ -150,6 +155,47 @@ static inline void tm_assert_result_file(tm_env *e, const jd_match_result *r) {
   cr_assert_eq(json_object_array_length(v), r->nplayers);
   json_object_put(o);
   free(text);
+}
+
+/* Containers with this test's host label. */
+static inline size_t tm_containers(tm_env *e) {
+  char label[128];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, e->host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *l = NULL;
+  cr_assert_eq(dk_container_list_by_label(&l, e->dk, true, labels), 0);
+  size_t n = l->count;
+  dk_container_list_free(l);
+  return n;
+}
+
+/* `judger run` of spec_json in a child (this test's host id, state and
+ * out; --wait-teardown: one process, nothing left to clean but by
+ * reconciliation once it is killed). Returns its pid. */
+static inline pid_t tm_run_child(tm_env *e, const char *spec_json) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/spec.json", e->state);
+  cr_assert_eq(jd_write_file(path, spec_json, strlen(spec_json)), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", path, "--out", e->out, "--state-dir",
+          e->state, "--host-id", e->host, "--quiet", "--wait-teardown", (char *)NULL);
+    _exit(127);
+  }
+  cr_assert_gt(pid, 0);
+  return pid;
+}
+
+/* Kills that child with SIGKILL, reconciles the host (at least min
+ * containers removed) and asserts nothing is left. */
+static inline void tm_kill9_and_reconcile(tm_env *e, pid_t pid, size_t min) {
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  jd_reconcile_report rep;
+  memset(&rep, 0, sizeof rep);
+  cr_assert_eq(jd_reconcile_host(&rep, e->dk, e->host, e->state, NULL, NULL), 0);
+  cr_assert_geq(rep.containers, min, "%zu containers reconciled", rep.containers);
+  tm_assert_clean(e);
 }
 
 #endif

@@ -802,7 +802,12 @@ static void check_engine_times(const char *replay, json_object *result) {
     cr_assert((size_t)s < n, "instance %s has no seat in the replay", name);
     json_object *t = jget(inst, "turns");
     int64_t turns = json_object_get_int64(jget(t, "count"));
-    cr_assert_str_eq(json_object_get_string(jget(t, "clock")), "cpu", "%s", name);
+    /* Through the API (a sidecar: DOCKER_HOST) an engine slow to answer its
+     * stats (a loaded machine) moves the match to wall time. */
+    const char *clock = json_object_get_string(jget(t, "clock"));
+    bool api = getenv("DOCKER_HOST") && *getenv("DOCKER_HOST");
+    cr_assert(!strcmp(clock, "cpu") || (api && (!strcmp(clock, "wall") || !strcmp(clock, "mixed"))),
+              "%s: clock %s", name, clock);
     cr_assert(turns > 0, "%s: no turn clocked", name);
     cr_assert_eq(json_object_get_int64(jget(t, "timeouts")), 0, "%s", name);
     cr_assert_eq(turns, count[s], "%s: %lld turns in result.json, %d times in the replay", name,

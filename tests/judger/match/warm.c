@@ -407,45 +407,18 @@ Test(warm, a_second_instance_or_another_name_starts_cold) {
   tm_assert_clean(&env);
 }
 
-/* Containers with the test's host label. */
-static size_t containers_of_host(void) {
-  char label[128];
-  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
-  const char *labels[] = {label, NULL};
-  dk_container_list *l = NULL;
-  cr_assert_eq(dk_container_list_by_label(&l, env.dk, true, labels), 0);
-  size_t n = l->count;
-  dk_container_list_free(l);
-  return n;
-}
-
 Test(warm, kill_9_with_warm_containers_waiting_leaves_nothing_after_reconciliation) {
   char *spec = warm_spec(2, "quick", "0:p0", "60", "0", NULL);
-  char path[600];
-  snprintf(path, sizeof path, "%s/spec.json", env.state);
-  cr_assert_eq(jd_write_file(path, spec, strlen(spec)), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "run", path, "--out", env.out, "--state-dir",
-          env.state, "--host-id", env.host, "--quiet", "--wait-teardown", (char *)NULL);
-    _exit(127);
-  }
-  cr_assert_gt(pid, 0);
+  pid_t pid = tm_run_child(&env, spec);
   /* The game logic and both warm containers exist (it sleeps 60 s): no
    * create is in flight when the judger dies (one would land after the
    * reconciliation's listing: the daemon's grace sweep is for those). */
   int64_t until = jd_mono_ms() + 60000;
-  while (containers_of_host() < 3 && jd_mono_ms() < until)
+  while (tm_containers(&env) < 3 && jd_mono_ms() < until)
     usleep(50 * 1000);
-  cr_assert_eq(containers_of_host(), 3, "the warm containers never appeared");
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  jd_reconcile_report rep;
-  memset(&rep, 0, sizeof rep);
-  cr_assert_eq(jd_reconcile_host(&rep, env.dk, env.host, env.state, NULL, NULL), 0);
-  cr_assert_geq(rep.containers, 2, "%zu containers reconciled", rep.containers);
+  cr_assert_eq(tm_containers(&env), 3, "the warm containers never appeared");
   free(spec);
-  tm_assert_clean(&env);
+  tm_kill9_and_reconcile(&env, pid, 2);
 }
 
 Test(warm, the_warm_limit_is_a_boolean_and_defaults_to_true) {
