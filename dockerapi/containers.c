@@ -136,12 +136,12 @@ int dk_container_remove(dk_client *c, const char *id, bool force, bool volumes) 
   return rc;
 }
 
-int dk_container_pause(dk_client *c, const char *id) {
-  return send_simple(c, "POST", id, "/pause", NULL, NULL);
+int dk_container_pause(dk_client *c, const char *id, const dk_call *call) {
+  return send_simple(c, "POST", id, "/pause", NULL, call);
 }
 
-int dk_container_unpause(dk_client *c, const char *id) {
-  return send_simple(c, "POST", id, "/unpause", NULL, NULL);
+int dk_container_unpause(dk_client *c, const char *id, const dk_call *call) {
+  return send_simple(c, "POST", id, "/unpause", NULL, call);
 }
 
 int dk_container_wait(int64_t *exit_code, dk_client *c, const char *id, const char *condition,
@@ -339,7 +339,8 @@ void dk_container_stats_free(dk_container_stats *s) {
   free(s);
 }
 
-int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id) {
+int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id,
+                           const dk_call *call) {
   *out = NULL;
   if (!id)
     return dk__err(DK_EINVAL, 0, "container id missing");
@@ -358,7 +359,7 @@ int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *i
     return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
   json_object *o = NULL;
   dk_container_stats *s = NULL;
-  rc = dk__get_json(c, path, &o, NULL);
+  rc = dk__get_json(c, path, &o, call);
   if (rc)
     goto cleanup;
   s = calloc(1, sizeof *s);

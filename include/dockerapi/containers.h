@@ -90,8 +90,10 @@ int dk_container_stop(dk_client *c, const char *id, int timeout_s);
 /* signal NULL = SIGKILL. */
 int dk_container_kill(dk_client *c, const char *id, const char *signal);
 int dk_container_remove(dk_client *c, const char *id, bool force, bool volumes);
-int dk_container_pause(dk_client *c, const char *id);
-int dk_container_unpause(dk_client *c, const char *id);
+/* call: a deadline and cancel token (NULL: none; a pause waits for the
+ * runtime's freezer, which a loaded engine can hold for long). */
+int dk_container_pause(dk_client *c, const char *id, const dk_call *call);
+int dk_container_unpause(dk_client *c, const char *id, const dk_call *call);
 
 /* POST /containers/{id}/wait. condition: NULL ("not-running"), "next-exit",
  * "removed". Blocks until then, the call's deadline or cancellation. An
@@ -178,7 +180,8 @@ typedef struct dk_container_stats {
 } dk_container_stats;
 /* GET /containers/{id}/stats?stream=false, and one-shot=true on API 1.41+
  * (without it the engine waits about 1 s for a second sample). */
-int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id);
+int dk_container_stats_get(dk_container_stats **out, dk_client *c, const char *id,
+                           const dk_call *call);
 void dk_container_stats_free(dk_container_stats *s);
 
 typedef struct dk_container_summary {

@@ -12,7 +12,7 @@ static int oom_event(void *ud, const dk_event *ev) {
 bool jd_oom_reported(dk_client *dk, const char *id, int64_t since_ms) {
   const char *types[] = {"container", NULL};
   dk_events_opts o = {
-      .types = types, .since = since_ms / 1000 - 1, .until = jd_unix_ms() / 1000 + 2};
-  dk_call call = {.deadline_ms = jd_mono_ms() + 5000};
+      .types = types, .since = since_ms / 1000 - 1, .until = jd_unix_ms() / 1000 + 4};
+  dk_call call = {.deadline_ms = jd_mono_ms() + 7000};
   return dk_system_events(dk, &o, oom_event, (void *)id, &call) > 0;
 }

@@ -43,6 +43,10 @@
 #define METER_READ_MAX 512
 /* How long a freeze may take before it is given up (and thawed back). */
 #define FREEZE_WAIT_NS 1000000000LL
+/* Bounds on the engine's calls (a loaded engine can hold a stats or a
+ * pause for long; a unit's kill waits for the meter it is using). */
+#define API_STATS_MS 2000
+#define API_PAUSE_MS 5000
 
 static const char *const backend_names[] = {
 #define JD_METER_BACKEND_NAME(code, name) name,
@@ -388,7 +392,8 @@ static int read_v1_throttling(jd_usage *u, const jd_meter *m, char *err, size_t 
 
 /* One-shot stats; a container the engine took no sample of is an error. */
 static int api_stats(dk_container_stats **s, const jd_meter *m, char *err, size_t errlen) {
-  int rc = dk_container_stats_get(s, m->dk, m->id);
+  dk_call call = {.deadline_ms = jd_mono_ms() + API_STATS_MS};
+  int rc = dk_container_stats_get(s, m->dk, m->id, &call);
   if (rc) {
     const dk_error *e = dk_error_last();
     return jd_fail(err, errlen, "stats of container %.12s: %s", m->id,
@@ -513,7 +518,9 @@ static int wait_frozen(const jd_meter *m, char *err, size_t errlen) {
 }
 
 static int api_pause(const jd_meter *m, bool frozen) {
-  return frozen ? dk_container_pause(m->dk, m->id) : dk_container_unpause(m->dk, m->id);
+  dk_call call = {.deadline_ms = jd_mono_ms() + API_PAUSE_MS};
+  return frozen ? dk_container_pause(m->dk, m->id, &call)
+                : dk_container_unpause(m->dk, m->id, &call);
 }
 
 /* Pause / unpause; when refused (but for a container that is not there),

@@ -187,12 +187,12 @@ Test(containers, kill_and_stop) {
 Test(containers, pause_unpause) {
   const char *id = create_cmd("sleep 30");
   t_ok(dk_container_start(cli, id));
-  t_ok(dk_container_pause(cli, id));
+  t_ok(dk_container_pause(cli, id, NULL));
   dk_container_info *info = NULL;
   t_ok(dk_container_inspect(&info, cli, id));
   cr_assert_str_eq(info->status, "paused");
   dk_container_info_free(info);
-  t_ok(dk_container_unpause(cli, id));
+  t_ok(dk_container_unpause(cli, id, NULL));
   /* The engine answers the unpause before it records the state (its
    * containerd event handler does): wait for "running", up to 10 s. */
   for (int64_t until = dk_now_ms() + 10000;;) {
@@ -423,7 +423,7 @@ Test(containers, stats_one_shot) {
   t_ok(dk_container_start(cli, id));
   dk_container_stats *s = NULL;
   int64_t t0 = dk_now_ms();
-  t_ok(dk_container_stats_get(&s, cli, id));
+  t_ok(dk_container_stats_get(&s, cli, id, NULL));
   int64_t ms = dk_now_ms() - t0;
   cr_assert_eq(s->memory_limit, 48 << 20);
   cr_assert(s->memory_usage > 0 && s->memory_usage < 48 << 20, "usage %lld",
@@ -443,7 +443,7 @@ Test(containers, stats_one_shot) {
     dk_container_stats_free(s);
     s = NULL;
     usleep(50 * 1000);
-    t_ok(dk_container_stats_get(&s, cli, id));
+    t_ok(dk_container_stats_get(&s, cli, id, NULL));
   }
   cr_assert_eq(s->pids_current, 1);
   dk_container_stats_free(s);
@@ -459,7 +459,7 @@ Test(containers, stats_throttled_and_not_running) {
   for (int i = 0; i < 100; i++) {
     dk_container_stats_free(s);
     s = NULL;
-    t_ok(dk_container_stats_get(&s, cli, id));
+    t_ok(dk_container_stats_get(&s, cli, id, NULL));
     if (s->throttled_periods > 0)
       break;
     usleep(20 * 1000);
@@ -472,7 +472,7 @@ Test(containers, stats_throttled_and_not_running) {
   t_ok(dk_container_kill(cli, id, "KILL"));
   int64_t code = 0;
   t_ok(dk_container_wait(&code, cli, id, NULL, NULL));
-  t_ok(dk_container_stats_get(&s, cli, id));
+  t_ok(dk_container_stats_get(&s, cli, id, NULL));
   cr_assert(!s->sampled);
   cr_assert_eq(s->cpu_total_ns, 0);
   dk_container_stats_free(s);
