@@ -333,8 +333,12 @@ TestSuite(cpu_match, .init = match_setup, .fini = match_teardown, .timeout = 240
 /* The game logic's HostConfig.CpusetCpus, read by the result hook, which
  * runs before the containers go (the player's is gone by then: it says
  * its own in its log). */
-static void on_result(void *ud, const jd_match_result *res) {
-  (void)res;
+/* At the game logic's start (its container runs: a unit removes its
+ * container once it exited, possibly before the result), the cpuset the
+ * engine was given for it. */
+static void on_event(void *ud, const jd_match_event *ev) {
+  if (ev->type != JD_EVENT_GAME_LOGIC_STARTED)
+    return;
   char *gl = ud;
   char label[128], role[128];
   snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, env.host);
@@ -408,7 +412,7 @@ Test(cpu_match, a_player_and_the_game_logic_run_on_cores_of_their_own) {
   char *spec = tm_spec("cpuset", a, "{\"seed\":3,\"plan\":\"0\",\"mode\":\"bench\"}",
                        "{\"cpuset\":\"auto\"}");
   char gl[64] = "";
-  jd_match_hooks hooks = {.result = on_result, .ud = gl};
+  jd_match_hooks hooks = {.event = on_event, .ud = gl};
   jd_match_result *r = tm_run(&env, spec, &hooks);
   cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s: %s",
                    jd_match_status_name(r->status), r->reason ? r->reason : "");
@@ -474,7 +478,7 @@ Test(cpu_match, with_every_core_leased_elsewhere_the_match_runs_on_the_whole_poo
   char *spec = tm_spec("cpushort", a, "{\"seed\":3,\"plan\":\"0\",\"mode\":\"bench\"}",
                        "{\"cpuset\":\"auto\"}");
   char gl[64] = "";
-  jd_match_hooks hooks = {.result = on_result, .ud = gl};
+  jd_match_hooks hooks = {.event = on_event, .ud = gl};
   jd_match_result *r = tm_run(&env, spec, &hooks);
   cr_assert_str_eq(jd_match_status_name(r->status), "finished", "%s: %s",
                    jd_match_status_name(r->status), r->reason ? r->reason : "");
