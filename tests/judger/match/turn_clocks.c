@@ -322,8 +322,10 @@ Test(turn_clocks, every_instance_is_accounted_for_ok_re_mle_tle) {
     }
     cr_assert_eq(p->clocked, i == 3);
   }
+  /* Its peak is sampled while it grows (every 100 ms on cgroups); a slow
+   * API may have read it once, before it grew. */
   const jd_instance_result *hog = instance(r, "p2");
-  if (hog->usage_known && hog->memory_peak >= 0)
+  if (host)
     cr_assert_gt(hog->memory_peak, 8 << 20, "the memory hog's peak is too low");
   cr_assert(r->game_logic.usage_known || !host, "the game logic was not metered");
   char *text = tm_read(&env, "result.json", NULL);
