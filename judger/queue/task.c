@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "queue/task.h"
+#include "queue/task_internal.h"
 
 bool jd_task_id_valid(const char *id) {
   if (!id || !*id || strlen(id) > JD_TASK_ID_MAX)
@@ -45,7 +46,7 @@ int jd_task_status_parse(jd_task_status *out, const char *s) {
 
 /* A relative path inside the output directory: no absolute path, no "..",
  * no empty component. */
-static bool upload_path_ok(const char *p) {
+bool jd_task_out_path_ok(const char *p) {
   if (!*p || *p == '/' || strlen(p) > 255)
     return false;
   const char *s = p;
@@ -80,7 +81,7 @@ static int parse_uploads(jd_task *t, json_object *up, char *err, size_t errlen) 
   json_object_object_foreach(up, path, urlv) {
     const char *url =
         json_object_is_type(urlv, json_type_string) ? json_object_get_string(urlv) : NULL;
-    if (!upload_path_ok(path))
+    if (!jd_task_out_path_ok(path))
       return jd_fail(err, errlen, "upload: bad path '%.100s' (relative, no '..')", path);
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
       return jd_fail(err, errlen, "upload.%.100s: must be an http(s) URL", path);
@@ -175,7 +176,7 @@ static int task_fields(jd_task *t, json_object *root, char *err, size_t errlen) 
   }
   if (!t->id)
     return jd_fail(err, errlen, "out of memory");
-  return 0;
+  return jd_task_links_parse(t, root, err, errlen);
 }
 
 int jd_task_parse(jd_task **out, const char *json, int max_depth, char *err, size_t errlen) {
@@ -217,6 +218,7 @@ void jd_task_free(jd_task *t) {
     free(t->uploads[i].url);
   }
   free(t->uploads);
+  jd_task_links_free(t);
   json_object_put(t->spec);
   free(t->id);
   free(t);

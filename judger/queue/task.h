@@ -56,7 +56,18 @@ typedef struct jd_task {
   jd_upload *uploads;
   size_t nuploads;
   int max_attempts; /* 0 = the daemon's setting */
+  /* Taskset links (docs/tasksets.md), all optional: */
+  char *taskset; /* "taskset": the set it belongs to (written by the set's submit); NULL */
+  char *klass;   /* "class": its ETA class (a task id's charset); NULL: derived */
+  char **after;  /* "after": ids of tasks of its set it waits for */
+  size_t nafter;
+  char **publish; /* "publish": outputs kept in Redis for dependents (upload's path rule) */
+  size_t npublish;
 } jd_task;
+
+#define JD_TASK_AFTER_MAX 16
+#define JD_TASK_PUBLISH_MAX 8
+#define JD_TASK_CLASS_MAX 128
 
 /* How deep an entry's JSON may nest (setting entry_max_depth): the match
  * spec's config is any JSON, so the cap is far above json-c's default 32. */
@@ -73,6 +84,13 @@ void jd_task_free(jd_task *t);
 /* Task ids: [A-Za-z0-9][A-Za-z0-9_.-]*, at most JD_TASK_ID_MAX chars; they
  * become parts of Redis keys and of directory names. */
 bool jd_task_id_valid(const char *id);
+/* A relative path inside a task's output directory: not absolute, no "." or
+ * ".." component, no empty one, at most 255 bytes (upload and publish). */
+bool jd_task_out_path_ok(const char *p);
+/* The task's ETA class: its "class", else "match-<game_logic id>-<n>p" or
+ * "build-<domain>" (any byte outside the id charset becomes '_'); always a
+ * valid id of at most len - 1 bytes (len > 1). */
+void jd_task_class(char *out, size_t len, const jd_task *t);
 const char *jd_task_kind_name(jd_task_kind k);
 
 #endif
