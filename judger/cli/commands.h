@@ -12,5 +12,7 @@ int jd_cmd_daemon(int argc, char **argv);
 int jd_cmd_submit(int argc, char **argv);
 int jd_cmd_status(int argc, char **argv);
 int jd_cmd_gc(int argc, char **argv);
+int jd_cmd_league(int argc, char **argv);
+int jd_cmd_taskset(int argc, char **argv);
 
 #endif

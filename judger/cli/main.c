@@ -21,6 +21,8 @@ static const command commands[] = {
     {"submit", jd_cmd_submit, "enqueue a task in Redis"},
     {"status", jd_cmd_status, "show queues, hosts and running tasks"},
     {"gc", jd_cmd_gc, "remove old environment images and cached artifacts"},
+    {"league", jd_cmd_league, "play programs against each other locally, print standings"},
+    {"taskset", jd_cmd_taskset, "generate, drive, cancel tasksets; their standings"},
 };
 
 static void usage(FILE *f) {
