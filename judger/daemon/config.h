@@ -57,6 +57,8 @@
      "attempts before a task goes to the dead letters")                                            \
   XX(upload_retries, INT, upload_retries, 1, 100, "5", D, D, "tries per artifact upload")          \
   XX(upload_timeout_ms, MS, upload_timeout_ms, 100, 86400000, "5m", D, D, "per upload try")        \
+  XX(upload_gzip_min_bytes, SIZE, upload_gzip_min_bytes, 0, (int64_t)1 << 50, "1m", D, D,          \
+     "an output of at least this size is gzipped before upload (0 = only logs)")                   \
   XX(reap_dead_hosts, BOOL, reap_dead_hosts, 0, 0, "true", D, D,                                   \
      "also remove the containers of registered hosts that died")                                   \
   XX(reconcile_ms, MS, reconcile_ms, 0, 86400000, "60s", D, D,                                     \
@@ -159,8 +161,9 @@ typedef struct jd_config {
   int max_attempts;   /* attempts before a task goes to the dead letters */
   int upload_retries; /* tries per artifact upload */
   int64_t upload_timeout_ms;
-  bool reap_dead_hosts; /* also clean up containers of registered hosts that died */
-  int64_t reconcile_ms; /* period of the reconciliation sweep; 0 = none */
+  int64_t upload_gzip_min_bytes; /* outputs this big are gzipped before upload; 0 = logs only */
+  bool reap_dead_hosts;          /* also clean up containers of registered hosts that died */
+  int64_t reconcile_ms;          /* period of the reconciliation sweep; 0 = none */
   /* each sweep at start, after the engine came back or after a system
    * fault is made once more this much later (creates still in flight) */
   int64_t reconcile_grace_ms;
