@@ -88,7 +88,7 @@ static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_d
 /* The executor's result.json plus what the daemon knows: the task, the
  * attempt, the host, the uploads. Returns a malloc'd text. */
 static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_exec_result *res,
-                          jd_task_status status, json_object *artifacts) {
+                          jd_task_status status, const char *reason, json_object *artifacts) {
   json_object *o = res->result && json_object_is_type(res->result, json_type_object)
                        ? json_object_get(res->result)
                        : json_object_new_object();
@@ -98,6 +98,10 @@ static char *final_result(jd_daemon *d, const jd_task *t, int attempt, const jd_
   json_object_object_add(task, "attempt", json_object_new_int(attempt));
   json_object_object_add(task, "host", json_object_new_string(d->cfg.host_id));
   json_object_object_add(task, "status", json_object_new_string(jd_task_status_name(status)));
+  if (t->taskset)
+    json_object_object_add(task, "taskset", json_object_new_string(t->taskset));
+  if (reason)
+    json_object_object_add(task, "reason", json_object_new_string(reason));
   json_object_object_add(o, "task", task);
   json_object_object_add(o, "artifacts", json_object_get(artifacts));
   /* The text judger run writes into result.json, on one line. */
@@ -203,14 +207,13 @@ void jd_attempt_retry_later(jd_daemon *d, jd_slot *s, const jd_task *t, int atte
 /* A result to store: the artifacts are uploaded first, so the result
  * says where they went. */
 static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
-                   const jd_exec_result *res, const char *out_dir, bool stalled) {
-  jd_task_status status =
-      stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status;
+                   const jd_exec_result *res, const char *out_dir, jd_task_status status,
+                   const char *reason) {
   int64_t up0 = jd_mono_ms();
   json_object *artifacts = do_uploads(d, t, out_dir);
   if (t->nuploads)
     jd_dmetrics_phase(d->metrics, JD_PHASE_UPLOAD, (double)(jd_mono_ms() - up0) / 1000.0);
-  char *json = final_result(d, t, attempt, res, status, artifacts);
+  char *json = final_result(d, t, attempt, res, status, reason, artifacts);
   if (json && store(d, s, t, attempt, status, res->summary, json)) {
     for (int v = 0; v < JD_VERDICT_COUNT; v++)
       jd_dmetrics_verdict(d->metrics, (jd_verdict)v, res->verdicts[v]);
@@ -272,11 +275,24 @@ static void system_fault(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt
     jd_sweep_request(d);
 }
 
+/* A run ended because its task or taskset was cancelled (keeper.c): stored
+ * as "cancelled" with the reason asked, whatever the executor came to. */
+static void finish_cancelled(jd_daemon *d, jd_slot *s, const jd_attempt *a,
+                             const jd_exec_result *res) {
+  char reason[300], why[256] = "";
+  if (jd_queue_cancel_reason(why, sizeof why, s->q, a->task->id))
+    jd_log_task(JD_LOG_WARN, "task.cancel", a->task->id, "cancel reason unread: %s",
+                jd_queue_error(s->q));
+  snprintf(reason, sizeof reason, "%s", why[0] ? why : "cancelled");
+  finish(d, s, a->task, a->number, res, a->out_dir, JD_TASK_STATUS_CANCELLED, reason);
+}
+
 void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
                     const jd_exec_result *res) {
   const jd_task *t = a->task;
   pthread_mutex_lock(&d->mu);
   bool drained = s->drained, stalled = s->stalled, lost = s->lease_lost, fenced = s->claim_lost;
+  bool cancel_asked = s->cancel_asked;
   pthread_mutex_unlock(&d->mu);
   bool cancelled = outcome != JD_EXEC_DONE || res->status == JD_TASK_STATUS_CANCELLED;
   if (fenced) {
@@ -285,6 +301,10 @@ void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
   }
   if (drained && cancelled) {
     give_back(d, s, t);
+    return;
+  }
+  if (cancel_asked && cancelled) {
+    finish_cancelled(d, s, a, res);
     return;
   }
   if (lost)
@@ -303,5 +323,7 @@ void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
   case JD_BLAME_COUNT:
     break;
   }
-  finish(d, s, t, a->number, res, a->out_dir, stalled);
+  finish(d, s, t, a->number, res, a->out_dir,
+         stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status,
+         NULL);
 }

@@ -68,6 +68,7 @@ typedef struct jd_slot {
   bool lease_lost; /* the entry went to another judger */
   bool claim_lost; /* the task's claim went to another run: write nothing */
   bool stalled, drained;
+  bool cancel_asked; /* its task or taskset was cancelled: stored as "cancelled" */
   bool finishing;  /* acking/storing: a lease that ends now is expected */
   char owner[320]; /* the running task's owner label (executor owner()), or "" */
   /* The worker's own (not under mu): */

@@ -335,23 +335,37 @@ static void claim_lost_locked(jd_daemon *d, const claim_item *c) {
               "claim %lld went to another run: ending this one", c->claim);
 }
 
+/* A run whose task (or taskset) was cancelled (`judger taskset cancel`):
+ * it is ended and stored as "cancelled" with the reason (attempt.c). */
+static void cancel_asked_locked(jd_daemon *d, const claim_item *c) {
+  jd_slot *s = &d->slots[c->slot];
+  if (!s->busy || s->claim != c->claim || s->claim_lost || s->cancel_asked)
+    return;
+  s->cancel_asked = true;
+  if (s->cancel)
+    dk_cancel_fire(s->cancel);
+  jd_log_task(JD_LOG_INFO, "task.cancel", s->task_id, "cancel asked: ending the run");
+}
+
 static void renew_claims(jd_daemon *d, const round_state *r) {
   size_t n = r->nclaims;
   if (!n)
     return;
   const char **ids = calloc(n, sizeof *ids);
   long long *claims = calloc(n, sizeof *claims);
-  bool *ours = calloc(n, sizeof *ours);
-  if (ids && claims && ours) {
+  bool *ours = calloc(n, sizeof *ours), *cancel = calloc(n, sizeof *cancel);
+  if (ids && claims && ours && cancel) {
     for (size_t i = 0; i < n; i++) {
       ids[i] = r->claims[i].task_id;
       claims[i] = r->claims[i].claim;
     }
-    if (jd_queue_renew_claims(ours, d->kq, ids, claims, n) == 0) {
+    if (jd_queue_renew_claims(ours, cancel, d->kq, ids, claims, n) == 0) {
       pthread_mutex_lock(&d->mu);
       for (size_t i = 0; i < n; i++)
         if (!ours[i])
           claim_lost_locked(d, &r->claims[i]);
+        else if (cancel[i])
+          cancel_asked_locked(d, &r->claims[i]);
       pthread_mutex_unlock(&d->mu);
     } else {
       jd_log(JD_LOG_WARN, "claim.renew_failed", "could not renew %zu claims: %s", n,
@@ -361,6 +375,7 @@ static void renew_claims(jd_daemon *d, const round_state *r) {
   free(ids);
   free(claims);
   free(ours);
+  free(cancel);
 }
 
 static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {

@@ -72,7 +72,7 @@ static int slot_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, d
   s->started_ms = jd_unix_ms();
   s->last_activity_ms = jd_mono_ms();
   s->progress[0] = '\0';
-  s->progress_dirty = s->lease_lost = s->claim_lost = s->stalled = false;
+  s->progress_dirty = s->lease_lost = s->claim_lost = s->stalled = s->cancel_asked = false;
   /* `drained` is kept (it is cleared when the slot's task is over): a drain
    * that timed out while this slot was between taking its entry and here
    * found no cancel to fire; it is fired now. */
@@ -176,6 +176,10 @@ static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attem
      * again once the other run's claim and this entry's lease ran out. */
     jd_log_task(JD_LOG_INFO, "task.busy", t->id,
                 "entry %s is still run elsewhere; left pending for the lease", e->id);
+    return false;
+  case JD_BEGIN_CANCELLED:
+    /* begin.lua wrote its cancelled result and acked the entry. */
+    jd_log_task(JD_LOG_INFO, "task.cancelled", t->id, "cancelled before it started");
     return false;
   case JD_BEGIN_EXHAUSTED:
   case JD_BEGIN_COUNT:

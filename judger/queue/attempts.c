@@ -96,7 +96,7 @@ int jd_queue_begin(jd_begin *out, jd_queue *q, jd_priority p, const char *entry_
  * arguments: 14 claims use 46. */
 #define CLAIM_BATCH 14
 
-int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
+int jd_queue_renew_claims(bool *ours, bool *cancel, jd_queue *q, const char *const *task_ids,
                           const long long *claims, size_t n) {
   for (size_t off = 0; off < n; off += CLAIM_BATCH) {
     size_t m = n - off < CLAIM_BATCH ? n - off : CLAIM_BATCH;
@@ -112,10 +112,15 @@ int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
       keys[2 * i + 1] = k[i].status;
       args[1 + i] = tok[i];
     }
-    int rc = jd_queue_eval_flags(ours + off, m, q, jd_lua_renew_claims, (int)(2 * m), keys,
-                                 (int)m + 1, args);
-    if (rc)
-      return rc;
+    long long held[CLAIM_BATCH];
+    if (jd_queue_eval_ints(held, m, q, jd_lua_renew_claims, (int)(2 * m), keys, (int)m + 1, args))
+      return -1;
+    /* 1 held, 2 held with a cancel asked, 0 lost (renew_claims.lua). */
+    for (size_t i = 0; i < m; i++) {
+      ours[off + i] = held[i] != 0;
+      if (cancel)
+        cancel[off + i] = held[i] == 2;
+    }
   }
   return 0;
 }
@@ -157,4 +162,18 @@ int jd_queue_progress(jd_queue *q, const char *task_id, long long claim,
   const char *keys[] = {k.status, k.claim};
   const char *args[] = {progress_json, k.now, tok};
   return jd_queue_eval(NULL, q, jd_lua_progress, 2, keys, 3, args);
+}
+
+int jd_queue_cancel_reason(char *reason, size_t len, jd_queue *q, const char *task_id) {
+  if (len)
+    reason[0] = '\0';
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, task_id);
+  redisReply *rep = NULL;
+  if (jd_redis_command(&rep, q->r, "HGET %s cancel", k.status))
+    return -1;
+  if (rep->type == REDIS_REPLY_STRING && len)
+    snprintf(reason, len, "%s", rep->str);
+  freeReplyObject(rep);
+  return 0;
 }

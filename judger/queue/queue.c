@@ -127,6 +127,21 @@ int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
   return rc;
 }
 
+int jd_queue_eval_ints(long long *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                       const char *const *keys, int nargs, const char *const *args) {
+  redisReply *rep = NULL;
+  if (jd_queue_eval(&rep, q, script, nkeys, keys, nargs, args))
+    return -1;
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m) {
+    freeReplyObject(rep);
+    return jd_queue_unexpected(q, "EVAL");
+  }
+  for (size_t i = 0; i < m; i++)
+    out[i] = rep->element[i]->type == REDIS_REPLY_INTEGER ? rep->element[i]->integer : 0;
+  freeReplyObject(rep);
+  return 0;
+}
+
 int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
                         const char *const *keys, int nargs, const char *const *args) {
   redisReply *rep = NULL;

@@ -129,7 +129,8 @@ int jd_queue_ack(jd_queue *q, jd_priority p, const char *entry_id);
   XX(DONE, "done", "a result is already stored: ack the entry without running")                    \
   XX(DUPLICATE, "duplicate", "another entry of the task is running: ack this one without running") \
   XX(BUSY, "busy", "this entry is still run elsewhere: leave it pending, it is retaken later")     \
-  XX(EXHAUSTED, "exhausted", "max_attempts runs were made: dead-letter it")
+  XX(EXHAUSTED, "exhausted", "max_attempts runs were made: dead-letter it")                        \
+  XX(CANCELLED, "cancelled", "the task or its taskset was cancelled: store a cancelled result")
 
 typedef enum jd_begin_outcome {
 #define JD_BEGIN_ENUM(code, name, text) JD_BEGIN_##code,
@@ -152,9 +153,14 @@ typedef struct jd_begin {
 int jd_queue_begin(jd_begin *out, jd_queue *q, jd_priority p, const char *entry_id,
                    const char *task_id, int max_attempts);
 /* Renews the claims of this host's runs: ours[i] false when run i lost its
- * claim (another run took the task over). */
-int jd_queue_renew_claims(bool *ours, jd_queue *q, const char *const *task_ids,
+ * claim (another run took the task over); cancel[i] (cancel may be NULL)
+ * true when run i holds it but its cancel was asked (the status record's
+ * "cancel": `judger taskset cancel`). */
+int jd_queue_renew_claims(bool *ours, bool *cancel, jd_queue *q, const char *const *task_ids,
                           const long long *claims, size_t n);
+/* The cancel reason asked for a task (its status record's "cancel"), or ""
+ * when none; reason has len bytes. */
+int jd_queue_cancel_reason(char *reason, size_t len, jd_queue *q, const char *task_id);
 /* An attempt given back by a draining judger: the attempt count goes down
  * again, the status is "queued", the claim is released and the entry is
  * released. Only while the claim is held (else nothing is written). */

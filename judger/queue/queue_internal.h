@@ -55,6 +55,9 @@ int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
                       const char *const *keys, int nargs, const char *const *args);
 /* jd_queue_eval of a script that answers an array of m integers: out[i] is
  * true where the i-th is non-zero. */
+/* jd_queue_eval of a script that answers an array of m integers: out[i]. */
+int jd_queue_eval_ints(long long *out, size_t m, jd_queue *q, const char *script, int nkeys,
+                       const char *const *keys, int nargs, const char *const *args);
 int jd_queue_eval_flags(bool *out, size_t m, jd_queue *q, const char *script, int nkeys,
                         const char *const *keys, int nargs, const char *const *args);
 

@@ -272,7 +272,7 @@ Test(queue, one_claim_per_task_fences_the_old_run, .init = up, .fini = down) {
   /* Renewal keeps it; a frozen a stops renewing and b takes over. */
   bool ours = false;
   const char *ids[] = {"t1"};
-  cr_assert_eq(jd_queue_renew_claims(&ours, a, ids, &ba.claim, 1), 0);
+  cr_assert_eq(jd_queue_renew_claims(&ours, NULL, a, ids, &ba.claim, 1), 0);
   cr_assert(ours);
   int64_t t0 = jd_mono_ms();
   do {
@@ -284,7 +284,7 @@ Test(queue, one_claim_per_task_fences_the_old_run, .init = up, .fini = down) {
   cr_assert_eq(bb.attempt, 2);
   cr_assert_neq(bb.claim, ba.claim);
   /* a wakes up: every write of its run is refused. */
-  cr_assert_eq(jd_queue_renew_claims(&ours, a, ids, &ba.claim, 1), 0);
+  cr_assert_eq(jd_queue_renew_claims(&ours, NULL, a, ids, &ba.claim, 1), 0);
   cr_assert(!ours, "the old run must not get its claim back");
   cr_assert_eq(jd_queue_progress(a, "t1", ba.claim, "{\"stale\":true}"), 0);
   bool held = true;
@@ -452,7 +452,7 @@ Test(queue, forty_claims_are_renewed_in_one_call, .init = up, .fini = down) {
     claims[i] = b.claim;
     ours[i] = false;
   }
-  cr_assert_eq(jd_queue_renew_claims(ours, a, ids, claims, N), 0);
+  cr_assert_eq(jd_queue_renew_claims(ours, NULL, a, ids, claims, N), 0);
   for (int i = 0; i < N; i++)
     cr_assert(ours[i], "claim %d not renewed", i);
   jd_entry_list_clear(&l);
