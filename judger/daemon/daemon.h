@@ -39,6 +39,10 @@ typedef struct jd_exec_env {
    * there, at the edge: the status record in Redis). */
   void (*event)(void *ud, const jd_match_event *ev);
   void *ud;
+  /* The slot's Redis connection, for the task's links to other tasks: its
+   * {"task","file"} inputs are read and its "publish" files stored through
+   * it (daemon/publish.h). NULL: a task with either is refused. */
+  jd_queue *q;
 } jd_exec_env;
 
 typedef struct jd_exec_result {

@@ -117,6 +117,23 @@ typedef enum {
 
 const char *jd_isolation_name(jd_isolation i);
 
+/* Files handed to the game logic read-only at /inputs/<name> (spec
+ * "inputs", docs/match-spec.md "Inputs"): a URL's bytes checked against
+ * their sha256, or a finished task's published output (resolved by the
+ * daemon before the run: it fills sha256). Both come from the host's input
+ * cache (match/input_cache.h). */
+#define JD_MATCH_MAX_INPUTS 16
+#define JD_INPUT_NAME_MAX 128
+
+typedef struct jd_match_input {
+  char *name;        /* [A-Za-z0-9._-], no leading dot, at most JD_INPUT_NAME_MAX */
+  char *url;         /* {"url","sha256"}: fetched into the cache; NULL for a task's */
+  char *task;        /* {"task","file"}: a task's published output; NULL for a URL's */
+  char *file;        /* the output's path in that task */
+  char sha256[65];   /* lower-case hex; "" for a task's until the daemon resolves it */
+  int64_t max_bytes; /* "max_bytes"; 0 = the host's input_max_bytes */
+} jd_match_input;
+
 typedef struct jd_match_spec {
   char *id;               /* safe name, at most JD_MATCH_ID_MAX */
   jd_isolation isolation; /* default JD_ISOLATION_PLAYER */
@@ -128,6 +145,8 @@ typedef struct jd_match_spec {
   /* [nplayers]: the limits of AI i's instances, limits.players with
    * players[i].limits over it (each user string owned). */
   jd_role_limits *player_limits;
+  jd_match_input *inputs; /* [ninputs], spec order */
+  size_t ninputs;
 } jd_match_spec;
 
 /* Parses and validates a spec. base_dir (may be NULL = cwd) resolves relative
