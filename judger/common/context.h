@@ -63,6 +63,10 @@ typedef struct jd_ctx {
   const char *clock_backend;
   /* The host's cgroup mount; NULL = "/sys/fs/cgroup". */
   const char *cgroup_root;
+  /* Largest file a match's input may bring into the host's cache, and
+   * largest output a task may publish to Redis (match/input_cache.h;
+   * settings input_max_bytes, publish_max_bytes); 0 = their defaults. */
+  int64_t input_max_bytes, publish_max_bytes;
 } jd_ctx;
 
 typedef enum jd_image_store {

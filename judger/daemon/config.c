@@ -226,6 +226,8 @@ void jd_config_cores(jd_ctx *ctx, const jd_config *c) {
   ctx->cpu_pool = c->cpu_pool && *c->cpu_pool ? c->cpu_pool : NULL;
   ctx->clock_backend = c->clock_backend;
   ctx->cgroup_root = c->cgroup_root;
+  ctx->input_max_bytes = c->input_max_bytes;
+  ctx->publish_max_bytes = c->publish_max_bytes;
 }
 
 void jd_config_policy(jd_policy *out, const jd_config *c) {

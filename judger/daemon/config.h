@@ -69,6 +69,10 @@
      "a longer queue entry is dead-lettered unread")                                               \
   XX(entry_max_depth, INT, entry_max_depth, 1, 100000, "256", D, D,                                \
      "deeper JSON nesting in an entry is dead-lettered")                                           \
+  XX(input_max_bytes, SIZE, input_max_bytes, 1, (int64_t)1 << 40, "256m", DR, DR,                  \
+     "largest file a match's inputs may fetch into the host's cache")                              \
+  XX(publish_max_bytes, SIZE, publish_max_bytes, 1, (int64_t)512 << 20, "16m", D, D,               \
+     "largest output a task may publish to Redis for the tasks after it")                          \
   XX(log_level, STR, log_level, 0, 0, "info", D, D, "debug, info, warn or error")                  \
   XX(log_json, BOOL, log_json, 0, 0, "false", D, D, "one JSON object per log line")                \
   XX(net_pool, STR, net_pool, 0, 0, JD_NET_POOL_DEFAULT, DR, DR,                                   \
@@ -206,6 +210,9 @@ typedef struct jd_config {
   char *build_allow;
   char *debian_mirror;
   int64_t ceiling[JD_CEIL_COUNT];
+  /* Caps of a match's inputs (match/input_cache.h) and of a task's
+   * published outputs (daemon/publish.h): jd_ctx's fields (jd_config_cores). */
+  int64_t input_max_bytes, publish_max_bytes;
   char *config_file; /* the file that was read, or NULL */
 } jd_config;
 
@@ -226,7 +233,8 @@ int jd_config_finish(jd_config *c, char *err, size_t errlen);
 void jd_config_policy(jd_policy *out, const jd_config *c);
 
 /* Sets ctx's cpu_pool, clock_backend and cgroup_root from c (c's strings,
- * which must outlive ctx's use of them; "" cpu_pool = NULL). */
+ * which must outlive ctx's use of them; "" cpu_pool = NULL), and its
+ * input_max_bytes and publish_max_bytes. */
 void jd_config_cores(jd_ctx *ctx, const jd_config *c);
 
 /* Deep copy of src into dst (dst's old content is not freed); -1 when
