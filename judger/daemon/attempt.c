@@ -46,22 +46,25 @@ static json_object *url_without_query(const char *url) {
 /* Uploads one file the task asks for; a describes it in the result. */
 static void upload_one(json_object *a, const jd_task *t, const jd_upload *u, const char *out_dir,
                        const jd_upload_opts *o) {
-  char path[PATH_MAX];
   json_object_object_add(a, "path", json_object_new_string(u->path));
   json_object_object_add(a, "url", url_without_query(u->url));
-  json_object_object_add(a, "gzip", json_object_new_boolean(u->gzip));
-  if (snprintf(path, sizeof path, "%s/%s", out_dir, u->path) >= (int)sizeof path ||
-      !jd_path_exists(path)) {
+  /* Opened below out_dir without following a link (programs wrote it). */
+  jd_upload_report rep;
+  int rc = jd_upload_under(&rep, out_dir, u->path, u->url, u->gzip, o);
+  json_object_object_add(a, "gzip", json_object_new_boolean(rep.missing ? u->gzip : rep.gzip));
+  if (rep.missing) {
     json_object_object_add(a, "uploaded", json_object_new_boolean(false));
     json_object_object_add(a, "error", json_object_new_string("no such output file"));
     return;
   }
-  jd_upload_report rep;
-  int rc = jd_upload_file(&rep, path, u->url, u->gzip, o);
   json_object_object_add(a, "uploaded", json_object_new_boolean(rc == 0));
   if (rep.sha256[0])
     json_object_object_add(a, "sha256", json_object_new_string(rep.sha256));
   json_object_object_add(a, "bytes", json_object_new_int64(rep.bytes));
+  if (rep.sha256_plain[0]) {
+    json_object_object_add(a, "sha256_plain", json_object_new_string(rep.sha256_plain));
+    json_object_object_add(a, "bytes_plain", json_object_new_int64(rep.bytes_plain));
+  }
   json_object_object_add(a, "attempts", json_object_new_int(rep.attempts));
   if (rc) {
     json_object_object_add(a, "error", json_object_new_string(rep.error));
@@ -76,6 +79,7 @@ static json_object *do_uploads(jd_daemon *d, const jd_task *t, const char *out_d
   pthread_mutex_lock(&d->mu);
   o.retries = d->cfg.upload_retries;
   o.timeout_ms = d->cfg.upload_timeout_ms;
+  o.gzip_min_bytes = d->cfg.upload_gzip_min_bytes;
   pthread_mutex_unlock(&d->mu);
   for (size_t i = 0; i < t->nuploads; i++) {
     json_object *a = json_object_new_object();
