@@ -69,8 +69,8 @@ typedef struct jd_slot {
   bool claim_lost; /* the task's claim went to another run: write nothing */
   bool stalled, drained;
   bool cancel_asked; /* its task or taskset was cancelled: stored as "cancelled" */
-  bool finishing;  /* acking/storing: a lease that ends now is expected */
-  char owner[320]; /* the running task's owner label (executor owner()), or "" */
+  bool finishing;    /* acking/storing: a lease that ends now is expected */
+  char owner[320];   /* the running task's owner label (executor owner()), or "" */
   /* The worker's own (not under mu): */
   int64_t taken_unix_ms; /* when this slot took the entry (queue_wait's end) */
   bool has_kind;         /* the entry parsed into a task of this kind */
@@ -173,6 +173,17 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
                             const char *reason, int attempts);
 /* The slot is acking or storing: a lease that ends now is expected. */
 void jd_slot_set_finishing(jd_daemon *d, jd_slot *s);
+
+/* ---- tasksets.c: the daemon's side of tasksets ---------------------------- */
+
+/* An entry whose field is "taskset": checked as a whole (a bad member
+ * dead-letters the entry, naming it), submitted, acked. */
+void jd_daemon_taskset_entry(jd_daemon *d, jd_slot *s);
+/* Stores the standings of the sets that ended (after a set's last result,
+ * and in every keeper round for a set whose finisher died). */
+void jd_daemon_rank_tasksets(jd_daemon *d, jd_queue *q);
+/* The running sets into the metrics (keeper rounds). */
+void jd_daemon_taskset_gauges(jd_daemon *d, jd_queue *q);
 
 /* ---- worker.c, keeper.c: thread bodies ------------------------------------ */
 

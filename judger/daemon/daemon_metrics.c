@@ -89,6 +89,7 @@ struct jd_dmetrics {
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
   jd_metric *lookahead;
   jd_metric *turns;
+  jd_metric *tasksets, *taskset_tasks;
 };
 
 jd_metrics *jd_dmetrics_registry(jd_dmetrics *m) { return m ? m->reg : NULL; }
@@ -132,6 +133,12 @@ static int add_families(jd_dmetrics *m) {
                       "Turns of turn-clocked players in stored match results, by outcome "
                       "(ended, timed_out).",
                       "outcome")},
+      {&m->tasksets, DEF(GAUGE, "judger_tasksets_running",
+                         "Tasksets not ended yet, fleet-wide (read from Redis by the keeper).")},
+      {&m->taskset_tasks, DEF(GAUGE, "judger_taskset_tasks",
+                              "Members of a running taskset by state (held, queued, running, "
+                              "finished, failed, cancelled) and their total; at most 20 sets.",
+                              "taskset", "state")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
                           "Look-aheads (a waiting entry prepared while every slot is busy), by "
                           "what became of them.",
@@ -266,6 +273,24 @@ void jd_dmetrics_lease_lost(jd_dmetrics *m, unsigned n) {
 void jd_dmetrics_paused(jd_dmetrics *m, jd_pause r, bool paused) {
   if (m)
     jd_metric_set(m->paused, (const char *[]){jd_pause_label(r)}, paused);
+}
+
+void jd_dmetrics_tasksets(jd_dmetrics *m, const jd_taskset_view *v, size_t n, size_t total) {
+  if (!m)
+    return;
+  jd_metric_set(m->tasksets, NULL, (double)total);
+  jd_metric_clear(m->taskset_tasks);
+  for (size_t i = 0; i < n; i++) {
+    const jd_taskset_counts *c = &v[i].c;
+    struct {
+      const char *state;
+      int64_t n;
+    } rows[] = {{"total", c->total},        {"held", c->held},         {"queued", c->queued},
+                {"running", c->running},    {"finished", c->finished}, {"failed", c->failed},
+                {"cancelled", c->cancelled}};
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
+      jd_metric_set(m->taskset_tasks, (const char *[]){v[i].id, rows[k].state}, (double)rows[k].n);
+  }
 }
 
 void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e) {

@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "dockerapi/client.h"
 #include "queue/task.h"
+#include "queue/taskset.h"
 
 /* Where a task's time goes (judger_task_phase_seconds{phase}). */
 #define JD_PHASE_MAP(XX)                                                                           \
@@ -98,6 +99,9 @@ void jd_dmetrics_lease_takeovers(jd_dmetrics *m, unsigned n);
 void jd_dmetrics_lease_lost(jd_dmetrics *m, unsigned n);
 void jd_dmetrics_paused(jd_dmetrics *m, jd_pause p, bool paused);
 void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e);
+/* The running tasksets read by the keeper: v[0..n) (at most 20 of them get
+ * series) out of total. */
+void jd_dmetrics_tasksets(jd_dmetrics *m, const jd_taskset_view *v, size_t n, size_t total);
 
 /* An engine call that failed on the engine's side (unreachable, 5xx,
  * protocol): counted under a bounded name made from method and path

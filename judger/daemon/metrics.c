@@ -240,6 +240,15 @@ static int update(jd_metric *f, const char *const *values, double v, op o) {
   return 0;
 }
 
+void jd_metric_clear(jd_metric *f) {
+  jd_metrics *m = f->reg;
+  pthread_mutex_lock(&m->mu);
+  for (size_t j = 0; j < f->count; j++)
+    series_clear(&f->items[j], f->nlabels);
+  f->count = 0;
+  pthread_mutex_unlock(&m->mu);
+}
+
 int jd_metric_touch(jd_metric *f, const char *const *values) {
   return update(f, values, 0, OP_TOUCH);
 }

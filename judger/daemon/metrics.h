@@ -61,6 +61,9 @@ int jd_metrics_add(jd_metric **out, jd_metrics *m, const jd_metric_def *def);
  * Counters: v >= 0 is added. Gauges: add() adds, set() sets. Histograms:
  * observe(). -1 when the update does not fit the family (wrong type,
  * negative counter increment, series cap, out of memory). */
+/* Removes every series of f (a family whose label sets come and go: the
+ * running tasksets, set again each time they are read). */
+void jd_metric_clear(jd_metric *f);
 /* Makes the series at 0 when it does not exist yet (any type). */
 int jd_metric_touch(jd_metric *f, const char *const *values);
 int jd_metric_add(jd_metric *f, const char *const *values, double v);

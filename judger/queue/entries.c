@@ -43,7 +43,10 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
       const char *k = jd_reply_str(fields->element[i]);
       const redisReply *v = fields->element[i + 1];
-      if (k && !strcmp(k, "task") && v->type == REDIS_REPLY_STRING) {
+      /* "task": one task; "taskset": a whole set (docs/tasksets.md). */
+      bool set = k && !strcmp(k, "taskset");
+      if (k && (set || !strcmp(k, "task")) && v->type == REDIS_REPLY_STRING) {
+        e->taskset = set;
         e->task_len = v->len;
         /* Past the cap the text is not kept: the reply is freed at once,
          * so a huge entry costs memory only while it is read. */

@@ -63,7 +63,8 @@ int jd_queue_setup(jd_queue *q);
 typedef struct jd_entry {
   jd_priority prio;
   char id[48];
-  char *task_json; /* the entry's "task" field; NULL when missing or too big */
+  char *task_json; /* the entry's "task" (or "taskset") field; NULL when missing or too big */
+  bool taskset;    /* the field was "taskset": a whole taskset to submit (docs/tasksets.md) */
   size_t task_len; /* its length in bytes (also when too big) */
   bool too_big;    /* longer than the queue's entry_max_bytes: not copied */
   bool deleted;    /* still pending but deleted from the stream */
