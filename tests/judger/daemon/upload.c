@@ -1,7 +1,10 @@
 // test-labels: unit
 /* judger/upload.c: PUT to a local HTTP server (a thread of this test) that
- * fails twice and then accepts; gzip of logs; sha256 of what was sent. */
+ * fails twice and then accepts; gzip of logs and of large outputs
+ * (upload_gzip_min_bytes); sha256 of what was sent and of the original;
+ * links below the output directory are never followed. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -113,8 +116,11 @@ static char *gunzip(const char *data, size_t len, size_t *outlen) {
   size_t cap = 1 << 20, n = 0;
   char *out = malloc(cap);
   ssize_t r;
-  while ((r = archive_read_data(a, out + n, cap - n)) > 0)
+  while ((r = archive_read_data(a, out + n, cap - n)) > 0) {
     n += (size_t)r;
+    if (n == cap)
+      out = realloc(out, cap *= 2);
+  }
   cr_assert(r == 0);
   archive_read_free(a);
   *outlen = n;
@@ -224,4 +230,121 @@ Test(upload, nobody_listening_gives_up_after_the_retries) {
   cr_assert(rep.error[0]);
   free(path);
   t_rmdir(dir);
+}
+
+/* ---- large outputs: upload_gzip_min_bytes ------------------------------------ */
+
+#define MIB (1 << 20)
+
+/* Entries in dir besides "." and "..". */
+static int entries(const char *dir) {
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  closedir(d);
+  return n;
+}
+
+/* Uploads dir/name (size bytes) with gzip_min_bytes = min; the report. */
+static jd_upload_report send_one(server *s, char *dir, const char *name, size_t size, int64_t min) {
+  char *path = make_file(dir, name, size);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", s->port, name);
+  jd_upload_opts o = {.gzip_min_bytes = min};
+  jd_upload_report rep;
+  cr_assert_eq(jd_upload_under(&rep, dir, name, url, false, &o), 0, "%s", rep.error);
+  cr_assert_eq(rep.attempts, 1);
+  cr_assert_eq((size_t)rep.bytes, s->body_len);
+  cr_assert_eq((size_t)rep.bytes_plain, size);
+  char want[65];
+  cr_assert_eq(jd_sha256_file_hex(want, path), 0);
+  cr_assert_str_eq(rep.sha256_plain, want);
+  jd_sha256_hex(want, s->body, s->body_len);
+  cr_assert_str_eq(rep.sha256, want, "the sha256 is of the bytes sent");
+  cr_assert_eq(entries(dir), 1, "no temporary may be left beside the output");
+  free(path);
+  return rep;
+}
+
+Test(upload, a_large_output_arrives_gzipped) {
+  server *s = server_start(0, 200);
+  char *dir = t_tmpdir("upload");
+  jd_upload_report rep = send_one(s, dir, "replay.json", 3 * MIB, MIB);
+  cr_assert(rep.gzip);
+  cr_assert(rep.bytes < 3 * MIB / 10, "%lld bytes sent", (long long)rep.bytes);
+  cr_assert_eq((unsigned char)s->body[0], 0x1f);
+  cr_assert_eq((unsigned char)s->body[1], 0x8b);
+  size_t n = 0;
+  char *plain = gunzip(s->body, s->body_len, &n);
+  cr_assert_eq(n, 3 * MIB);
+  char *orig = NULL;
+  size_t olen = 0;
+  char path[512];
+  snprintf(path, sizeof path, "%s/replay.json", dir);
+  cr_assert_eq(jd_read_file(&orig, &olen, path, 4 * MIB), 0);
+  cr_assert(olen == n && !memcmp(plain, orig, n), "gunzipped, the original bytes");
+  char got[65];
+  jd_sha256_hex(got, plain, n);
+  cr_assert_str_eq(got, rep.sha256_plain);
+  free(plain);
+  free(orig);
+  t_rmdir(dir);
+  server_stop(s);
+}
+
+Test(upload, a_small_output_arrives_as_is) {
+  server *s = server_start(0, 200);
+  char *dir = t_tmpdir("upload");
+  jd_upload_report rep = send_one(s, dir, "replay.json", MIB - 1, MIB);
+  cr_assert(!rep.gzip);
+  cr_assert_eq(rep.bytes, MIB - 1);
+  cr_assert_str_eq(rep.sha256, rep.sha256_plain);
+  t_rmdir(dir);
+  server_stop(s);
+}
+
+Test(upload, threshold_zero_gzips_only_what_is_asked) {
+  server *s = server_start(0, 200);
+  char *dir = t_tmpdir("upload");
+  jd_upload_report rep = send_one(s, dir, "replay.json", 3 * MIB, 0);
+  cr_assert(!rep.gzip);
+  cr_assert_eq(rep.bytes, 3 * MIB);
+  cr_assert_neq((unsigned char)s->body[0], 0x1f);
+  t_rmdir(dir);
+  server_stop(s);
+}
+
+/* A program controls its outputs: a link named as an output, or a link to
+ * a directory on its path, is refused and nothing is sent. */
+Test(upload, links_in_the_out_dir_are_not_followed) {
+  server *s = server_start(0, 200);
+  char *dir = t_tmpdir("upload");
+  char *secret_dir = t_tmpdir("upload-secret");
+  free(make_file(secret_dir, "secret.json", 2 * MIB));
+  char target[512], link[512], url[128];
+  snprintf(target, sizeof target, "%s/secret.json", secret_dir);
+  snprintf(link, sizeof link, "%s/replay.json", dir);
+  cr_assert_eq(symlink(target, link), 0);
+  snprintf(link, sizeof link, "%s/sub", dir);
+  cr_assert_eq(symlink(secret_dir, link), 0);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/x", s->port);
+  const char *paths[] = {"replay.json", "sub/secret.json", "../upload-secret/secret.json"};
+  jd_upload_opts o = {.gzip_min_bytes = MIB};
+  jd_upload_report rep;
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    cr_assert_eq(jd_upload_under(&rep, dir, paths[i], url, false, &o), -1, "%s", paths[i]);
+    cr_assert(!rep.missing && rep.error[0] && rep.attempts == 0, "%s: %s", paths[i], rep.error);
+  }
+  snprintf(link, sizeof link, "%s/replay.json", dir);
+  cr_assert_eq(jd_upload_file(&rep, link, url, true, &o), -1);
+  cr_assert_eq(s->requests, 0, "nothing may be sent");
+  cr_assert_eq(entries(dir), 2, "no temporary may be left");
+  cr_assert_eq(jd_upload_under(&rep, dir, "nothing.json", url, false, &o), -1);
+  cr_assert(rep.missing, "%s", rep.error);
+  t_rmdir(dir);
+  t_rmdir(secret_dir);
+  server_stop(s);
 }
