@@ -13,6 +13,8 @@
 struct json_object;
 
 #define JD_ROUND_MAX_SEATS 16
+/* The cap on games (and Swiss programs) when the caller gives none. */
+#define JD_ROUND_MAX_GAMES_DEFAULT ((size_t)1000000)
 
 /* One game: seat[i] is the index of the program in seat i. */
 typedef struct jd_pairing {
@@ -25,21 +27,30 @@ typedef struct jd_pairing {
 /* Every group of `seats` programs (C(n, seats), n >= seats) `rounds` times;
  * swap: every rotation of the seat order (2 seats: both orders); the k-th
  * game gets seeds[k % nseeds] (nseeds 0: seed = round). Games are listed
- * round by round (round 1 first). At most max games (0: no cap): more is an
- * error, as are seats outside 1..JD_ROUND_MAX_SEATS or rounds < 1. 0 and
+ * round by round (round 1 first), groups in lexicographic order, each
+ * group's rotations together: rotation r puts group[(i + r) % seats] in
+ * seat i. Seeds: every game of round r gets seeds[(r - 1) % nseeds], so
+ * every group plays the same seeds and both sides of a seed (give as many
+ * rounds as seeds to play them all). At most max games (0:
+ * JD_ROUND_MAX_GAMES_DEFAULT): more is an error, as are seats outside
+ * 1..JD_ROUND_MAX_SEATS, fewer programs than seats or rounds < 1. 0 and
  * *out (the caller frees it with free()), or -1 (*out NULL). */
 int jd_round_robin(jd_pairing **out, size_t *nout, size_t nprograms, size_t seats, int rounds,
                    bool swap, const int64_t *seeds, size_t nseeds, size_t max);
 
-/* One Swiss round of 2-seat games: programs sorted by points (ties: by an
- * order derived from seed, then index), paired top-down with the next one
- * they have not met (met[i*n+j], NULL: nobody met); an odd one out gets a
- * bye (the lowest-ranked program that has not had one is preferred only
- * through the pairing order: the last one left; not a game: its index in
- * *bye, else SIZE_MAX). No rematch when avoidable (backtracking); when
- * every pairing has a rematch, the greedy one is used. Deterministic: equal
- * inputs give equal rounds. Each game gets `round` and `seed`; the
- * higher-ranked program takes seat 0. 0 and *out (free()), or -1. */
+/* One Swiss round of 2-seat games: programs sorted by points (ties: an
+ * order drawn from seed, then index), paired top-down, each with the next
+ * one it has not met (met[i*n+j], NULL: nobody met). With an odd count one
+ * program gets a bye (not a game: its index in *bye, else SIZE_MAX): the
+ * bye is paired as one more program ranked last, met by whoever had a bye
+ * (met[i*n+i] true), so it goes to a low-ranked program without a bye
+ * (the lowest one when the rest can be paired around it). No rematch when avoidable: a backtracking
+ * search, bounded; past its cap, or when every pairing has a rematch, the
+ * pairs are greedy (top-down, the first one not met, else the next one).
+ * Deterministic: equal inputs give equal rounds. Each game gets `round`
+ * and `seed`; the higher-ranked program of board k (0-based) takes seat 0
+ * when k + round is odd, seat 1 else. Points must be finite. 0 and *out
+ * (free(); *nout may be 0), or -1. */
 int jd_swiss_round(jd_pairing **out, size_t *nout, size_t *bye, size_t nprograms,
                    const double *points, const bool *met, int round, int64_t seed);
 
