@@ -7,65 +7,35 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/taskset_cli.h"
 #include "common/clock.h"
 #include "common/util.h"
 #include "queue/queue.h"
 #include "queue/task.h"
+#include "taskset/taskset.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger submit [--redis URL] [--prefix P] [--config FILE]\n"
-             "                     [--priority build|match|auto] [--wait SECONDS] TASK.json|-\n\n"
+             "                     [--priority build|match|auto] [--wait SECONDS]\n"
+             "                     TASK.json|- | --taskset FILE|-\n\n"
              "Checks the task envelope and adds it to the priority's stream. The\n"
              "priority defaults to the task's type (build or match), and prints the\n"
              "task id, the priority and the entry id.\n"
              "With --wait the command then waits up to SECONDS for the task's result\n"
              "and prints it: stdout carries the result's JSON alone (the ids and the\n"
              "waiting go to stderr), so `judger submit --wait 600 t.json | jq` works.\n"
+             "--taskset submits a taskset file (docs/tasksets.md): all its tasks or\n"
+             "none (an invalid member is named, exit 2); it prints the taskset id,\n"
+             "the number of tasks and the priority. With --wait its progress goes to\n"
+             "stderr and its standings JSON (or its view when it has none) to stdout.\n"
              "Exit: 0 ok, 2 invalid task, 3 Redis unreachable or no result in time.\n");
-}
-
-static int read_all(char **out, const char *path) {
-  if (strcmp(path, "-"))
-    return jd_read_file(out, NULL, path, 16u << 20);
-  size_t cap = 65536, n = 0;
-  char *buf = malloc(cap + 1);
-  if (!buf)
-    return -1;
-  for (;;) {
-    if (n == cap) {
-      if (cap >= (16u << 20)) {
-        free(buf);
-        errno = EFBIG;
-        return -1;
-      }
-      char *p = realloc(buf, cap * 2 + 1);
-      if (!p) {
-        free(buf);
-        return -1;
-      }
-      buf = p;
-      cap *= 2;
-    }
-    ssize_t r = read(0, buf + n, cap - n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      free(buf);
-      return -1;
-    }
-    if (r == 0)
-      break;
-    n += (size_t)r;
-  }
-  buf[n] = '\0';
-  *out = buf;
-  return 0;
 }
 
 typedef struct submit_args {
   jd_cli cli;
   const char *prio_name, *file;
-  double wait_s; /* < 0: do not wait */
+  const char *taskset; /* --taskset FILE */
+  double wait_s;       /* < 0: do not wait */
 } submit_args;
 
 /* Reads the command line into a. 0 to go on; -1 to exit at once with
@@ -84,6 +54,8 @@ static int parse_args(submit_args *a, int argc, char **argv, int *code) {
     } else if (!strcmp(arg, "--wait") && has_value) {
       if (jd_cli_seconds(&a->wait_s, "submit", "--wait", argv[++i], 7 * 86400))
         return -1;
+    } else if (!strcmp(arg, "--taskset") && has_value) {
+      a->taskset = argv[++i];
     } else if (arg[0] == '-' && strcmp(arg, "-")) {
       jd_cli_bad_option("submit", arg, usage);
       return -1;
@@ -94,7 +66,7 @@ static int parse_args(submit_args *a, int argc, char **argv, int *code) {
       return -1;
     }
   }
-  if (!a->file) {
+  if (!a->file == !a->taskset) {
     usage(stderr);
     return -1;
   }
@@ -123,7 +95,7 @@ static int wait_result(jd_queue *q, const char *task_id, double wait_s) {
 /* Reads and checks the task; the exit code (0 when *json and *task are set). */
 static int read_task(char **json, jd_task **task, const char *file) {
   char err[512];
-  if (read_all(json, file)) {
+  if (jd_cli_read_input(json, file, 16u << 20)) {
     fprintf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
     return JD_EXIT_USAGE;
   }
@@ -132,6 +104,55 @@ static int read_task(char **json, jd_task **task, const char *file) {
     return JD_EXIT_USAGE;
   }
   return JD_EXIT_OK;
+}
+
+/* Follows taskset id until it ends (progress on stderr) or wait_s passes;
+ * then its standings or view on stdout. The exit code. */
+static int wait_taskset(jd_queue *q, const char *id, double wait_s) {
+  int64_t deadline = jd_unix_ms() + (int64_t)(wait_s * 1000);
+  jd_taskset_view v;
+  bool found = false, ended = false;
+  fprintf(stderr, "judger submit: waiting up to %.1f s for taskset %s\n", wait_s, id);
+  if (jd_taskset_watch(&v, &found, &ended, q, id, deadline, stderr)) {
+    fprintf(stderr, "judger submit: taskset %s: %s\n", id,
+            found ? jd_queue_error(q) : "gone from Redis");
+    return JD_EXIT_SYSTEM;
+  }
+  if (!ended) {
+    fprintf(stderr, "judger submit: taskset %s did not end within %.1f s\n", id, wait_s);
+    return JD_EXIT_SYSTEM;
+  }
+  return jd_cli_taskset_final(q, "submit", &v, deadline);
+}
+
+/* judger submit --taskset FILE: the exit code. */
+static int submit_taskset(const jd_config *cfg, const submit_args *a) {
+  char *json = NULL;
+  jd_queue *q = NULL;
+  jd_taskset *ts = NULL;
+  int code = JD_EXIT_USAGE;
+  if (jd_cli_read_input(&json, a->taskset, JD_CLI_TASKSET_MAX_BYTES)) {
+    fprintf(stderr, "judger submit: %s: %s\n", a->taskset, strerror(errno));
+    goto cleanup;
+  }
+  jd_queue_opts qo = {.redis_url = cfg->redis, .prefix = cfg->prefix, .group = cfg->group};
+  if (jd_queue_new(&q, &qo)) {
+    fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
+    goto cleanup;
+  }
+  code = jd_cli_taskset_submit(&ts, q, "submit", json, a->prio_name);
+  if (code)
+    goto cleanup;
+  /* Under --wait stdout carries the end's JSON alone. */
+  FILE *ids = a->wait_s >= 0 ? stderr : stdout;
+  fprintf(ids, "%s %zu tasks %s\n", ts->id, ts->n, jd_priority_name(ts->prio));
+  fflush(ids);
+  code = a->wait_s >= 0 ? wait_taskset(q, ts->id, a->wait_s) : JD_EXIT_OK;
+cleanup:
+  jd_taskset_free(ts);
+  jd_queue_free(q);
+  free(json);
+  return code;
 }
 
 int jd_cmd_submit(int argc, char **argv) {
@@ -148,6 +169,10 @@ int jd_cmd_submit(int argc, char **argv) {
     goto cleanup;
   if (jd_cli_load(&cfg, &a.cli, err, sizeof err)) {
     fprintf(stderr, "judger submit: %s\n", err);
+    goto cleanup;
+  }
+  if (a.taskset) {
+    code = submit_taskset(&cfg, &a);
     goto cleanup;
   }
   code = read_task(&json, &task, a.file);

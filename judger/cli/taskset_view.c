@@ -3,8 +3,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cli/taskset_cli.h"
 #include "cli/taskset_view.h"
+#include "common/clock.h"
 
 void jd_duration_text(char *out, size_t len, int64_t ms) {
   if (!len)
@@ -33,17 +37,17 @@ static int digits(int64_t v) {
 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void jd_progress_line(char *out, size_t len, const jd_progress *p) {
+void jd_ts_progress_line(char *out, size_t len, const jd_ts_progress *p) {
   if (!len)
     return;
   int64_t total = p->total > 0 ? p->total : 0;
   int64_t done = clamp(p->done, 0, total);
   int pct = total ? (int)(done * 100 / total) : 100;
-  int cells = total ? (int)(done * JD_PROGRESS_BAR / total) : JD_PROGRESS_BAR;
-  char bar[JD_PROGRESS_BAR + 1];
+  int cells = total ? (int)(done * JD_TS_PROGRESS_BAR / total) : JD_TS_PROGRESS_BAR;
+  char bar[JD_TS_PROGRESS_BAR + 1];
   memset(bar, '#', (size_t)cells);
-  memset(bar + cells, '.', (size_t)(JD_PROGRESS_BAR - cells));
-  bar[JD_PROGRESS_BAR] = '\0';
+  memset(bar + cells, '.', (size_t)(JD_TS_PROGRESS_BAR - cells));
+  bar[JD_TS_PROGRESS_BAR] = '\0';
   int w = digits(total) & 31; /* at most 20: the bound lets the compiler see */
   char when[64], dur[32];
   bool running = !p->state || !strcmp(p->state, "running");
@@ -57,4 +61,61 @@ void jd_progress_line(char *out, size_t len, const jd_progress *p) {
            " failed %*" PRId64 " cancelled %*" PRId64 " %s",
            p->id ? p->id : "", bar, pct, w, done, total, w, p->running, w, p->queued, w, p->failed,
            w, p->cancelled, when);
+}
+
+void jd_ts_progress_from_view(jd_ts_progress *p, const jd_taskset_view *v) {
+  const jd_taskset_counts *c = &v->c;
+  int64_t end = v->finished_ms > 0 ? v->finished_ms : v->now_ms;
+  *p = (jd_ts_progress){
+      .id = v->id,
+      .state = v->state,
+      .total = c->total,
+      .done = c->finished + c->failed + c->cancelled,
+      .running = c->running,
+      .queued = c->queued + c->held,
+      .failed = c->failed,
+      .cancelled = c->cancelled,
+      .eta_ms = v->eta_ms,
+      .elapsed_ms = v->submitted_ms > 0 && end > v->submitted_ms ? end - v->submitted_ms : 0};
+}
+
+/* Shows line on f when it changed: in place on a terminal. */
+static void show_line(FILE *f, bool tty, char *last, size_t len, const char *line) {
+  if (!f || !strcmp(last, line))
+    return;
+  if (tty)
+    fprintf(f, "\r%s\033[K", line);
+  else
+    fprintf(f, "%s\n", line);
+  fflush(f);
+  snprintf(last, len, "%s", line);
+}
+
+int jd_taskset_watch(jd_taskset_view *v, bool *found, bool *ended, jd_queue *q, const char *id,
+                     int64_t deadline_ms, FILE *f) {
+  bool tty = f && isatty(fileno(f));
+  char last[512] = "", line[512];
+  *ended = false;
+  for (;;) {
+    if (jd_queue_taskset_view(v, found, q, id) || !*found)
+      break;
+    jd_ts_progress p;
+    jd_ts_progress_from_view(&p, v);
+    jd_ts_progress_line(line, sizeof line, &p);
+    show_line(f, tty, last, sizeof last, line);
+    *ended = strcmp(v->state, "running") != 0;
+    if (*ended || (deadline_ms > 0 && jd_unix_ms() >= deadline_ms)) {
+      if (f && tty)
+        fputc('\n', f);
+      return 0;
+    }
+    int64_t nap = 500;
+    if (deadline_ms > 0 && deadline_ms - jd_unix_ms() < nap)
+      nap = deadline_ms - jd_unix_ms() > 0 ? deadline_ms - jd_unix_ms() : 1;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)nap * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  if (f && tty && *last)
+    fputc('\n', f);
+  return -1;
 }

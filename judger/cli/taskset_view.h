@@ -9,15 +9,15 @@
 
 /* The counts of one line (the view's, queue/taskset.h). done counts every
  * member that ended (finished, failed or cancelled). */
-typedef struct jd_progress {
+typedef struct jd_ts_progress {
   const char *id;    /* the taskset id */
   const char *state; /* running|finished|cancelled */
   int64_t total, done, running, queued, failed, cancelled;
   int64_t eta_ms;     /* remaining wall time; -1: unknown */
   int64_t elapsed_ms; /* submitted to now (to finished_ms once it ended) */
-} jd_progress;
+} jd_ts_progress;
 
-#define JD_PROGRESS_BAR 20 /* the bar's cells */
+#define JD_TS_PROGRESS_BAR 20 /* the bar's cells */
 
 /* A duration for a person: "45s", "3m12s", "1h02m", "2d03h"; "unknown" when
  * ms < 0. Truncated to len. */
@@ -30,6 +30,6 @@ void jd_duration_text(char *out, size_t len, int64_t ms);
  * refreshed line keeps its columns; a set that ended ends the line with its
  * state and elapsed time ("finished in 4m05s") instead of the ETA.
  * Truncated to len. */
-void jd_progress_line(char *out, size_t len, const jd_progress *p);
+void jd_ts_progress_line(char *out, size_t len, const jd_ts_progress *p);
 
 #endif

@@ -6,28 +6,28 @@
 
 #include "cli/taskset_view.h"
 
-static const char *line(const jd_progress *p) {
+static const char *line(const jd_ts_progress *p) {
   static char buf[512];
-  jd_progress_line(buf, sizeof buf, p);
+  jd_ts_progress_line(buf, sizeof buf, p);
   return buf;
 }
 
 Test(taskset_progress, the_line_of_the_design) {
-  jd_progress p = {.id = "round-7",
-                   .state = "running",
-                   .total = 200,
-                   .done = 90,
-                   .running = 4,
-                   .queued = 100,
-                   .failed = 2,
-                   .cancelled = 0,
-                   .eta_ms = 192000};
+  jd_ts_progress p = {.id = "round-7",
+                      .state = "running",
+                      .total = 200,
+                      .done = 90,
+                      .running = 4,
+                      .queued = 100,
+                      .failed = 2,
+                      .cancelled = 0,
+                      .eta_ms = 192000};
   cr_assert_str_eq(line(&p), "round-7 [#########...........]  45%  90/200 running   4 queued 100 "
                              "failed   2 cancelled   0 ETA 3m12s");
 }
 
 Test(taskset_progress, eta_unknown_and_its_forms) {
-  jd_progress p = {.id = "s", .state = "running", .total = 3, .done = 1, .eta_ms = -1};
+  jd_ts_progress p = {.id = "s", .state = "running", .total = 3, .done = 1, .eta_ms = -1};
   cr_assert_str_eq(line(&p), "s [######..............]  33% 1/3 running 0 queued 0 failed 0 "
                              "cancelled 0 ETA unknown");
   char d[32];
@@ -48,7 +48,7 @@ Test(taskset_progress, eta_unknown_and_its_forms) {
 }
 
 Test(taskset_progress, widths_stay_while_the_counts_move) {
-  jd_progress p = {.id = "big", .state = "running", .total = 10000, .eta_ms = -1};
+  jd_ts_progress p = {.id = "big", .state = "running", .total = 10000, .eta_ms = -1};
   size_t first = strlen(line(&p));
   int64_t steps[] = {1, 9, 10, 99, 100, 999, 1000, 5000, 9999};
   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -63,7 +63,7 @@ Test(taskset_progress, widths_stay_while_the_counts_move) {
 }
 
 Test(taskset_progress, ended_sets_and_bounds) {
-  jd_progress p = {.id = "r", .state = "finished", .total = 4, .done = 4, .elapsed_ms = 245000};
+  jd_ts_progress p = {.id = "r", .state = "finished", .total = 4, .done = 4, .elapsed_ms = 245000};
   cr_assert_str_eq(line(&p), "r [####################] 100% 4/4 running 0 queued 0 failed 0 "
                              "cancelled 0 finished in 4m05s");
   p.state = "cancelled";
@@ -74,6 +74,6 @@ Test(taskset_progress, ended_sets_and_bounds) {
   p.done = 0;
   cr_assert_not_null(strstr(line(&p), "[####################] 100% 0/0"), "%s", line(&p));
   char small[8];
-  jd_progress_line(small, sizeof small, &p);
+  jd_ts_progress_line(small, sizeof small, &p);
   cr_assert_eq(strlen(small), 7, "truncated to the buffer");
 }

@@ -1,0 +1,124 @@
+/* Submitting a taskset, its end, its standings: what submit, status and
+ * taskset share (cli/taskset_cli.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/taskset_cli.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "taskset/standings.h"
+#include "taskset/taskset.h"
+
+int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
+                          const char *prio_name) {
+  char err[1024];
+  jd_taskset *ts = NULL;
+  if (out)
+    *out = NULL;
+  if (jd_taskset_parse(&ts, json, 0, 0, err, sizeof err)) {
+    fprintf(stderr, "judger %s: invalid taskset: %s\n", cmd, err);
+    return JD_EXIT_USAGE;
+  }
+  if (prio_name && jd_priority_parse(&ts->prio, prio_name)) {
+    fprintf(stderr, "judger %s: --priority must be build, match or auto\n", cmd);
+    jd_taskset_free(ts);
+    return JD_EXIT_USAGE;
+  }
+  jd_taskset_view v;
+  bool found = false;
+  int code = JD_EXIT_SYSTEM;
+  /* The group is made before the first entry so no judger can miss it. */
+  if (jd_queue_setup(q) || jd_queue_taskset_view(&v, &found, q, ts->id)) {
+    fprintf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
+  } else if (found) {
+    fprintf(stderr, "judger %s: taskset %s exists (state %s): give the new one another id\n", cmd,
+            ts->id, v.state);
+    code = JD_EXIT_USAGE;
+  } else if (jd_taskset_submit(q, ts, err, sizeof err)) {
+    fprintf(stderr, "judger %s: %s\n", cmd, err);
+    /* Another submitter may have taken the id between the look and ours. */
+    if (!jd_queue_taskset_view(&v, &found, q, ts->id) && found)
+      code = JD_EXIT_USAGE;
+  } else {
+    code = JD_EXIT_OK;
+  }
+  if (code || !out)
+    jd_taskset_free(ts);
+  else
+    *out = ts;
+  return code;
+}
+
+typedef struct add_ctx {
+  jd_standings *s;
+  size_t skipped;
+} add_ctx;
+
+static int add_one(void *ud, const char *task_id, const char *json) {
+  add_ctx *c = ud;
+  char err[256];
+  (void)task_id;
+  if (json && jd_standings_add_result(c->s, json, err, sizeof err))
+    c->skipped++;
+  return 0;
+}
+
+int jd_cli_standings_add(jd_standings *s, size_t *skipped, jd_queue *q, const char *id) {
+  add_ctx c = {.s = s};
+  int rc = jd_queue_taskset_each_result(q, id, add_one, &c);
+  if (skipped)
+    *skipped += c.skipped;
+  return rc;
+}
+
+int jd_cli_standings(jd_standings **out, size_t *skipped, jd_queue *q, const char *id) {
+  jd_standings *s = NULL;
+  *out = NULL;
+  if (jd_standings_new(&s))
+    return -1;
+  if (jd_cli_standings_add(s, skipped, q, id)) {
+    jd_standings_free(s);
+    return -1;
+  }
+  jd_standings_rate(s); /* -1: not converged; the rows then carry 1500 and an open interval */
+  *out = s;
+  return 0;
+}
+
+/* Waits until deadline_ms for the standings the daemon writes once a set
+ * ended; NULL when none came. */
+static char *stored_standings(jd_queue *q, const char *id, int64_t deadline_ms) {
+  char *json = NULL;
+  while (!jd_queue_taskset_get_standings(&json, q, id) && !json && jd_unix_ms() < deadline_ms) {
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return json;
+}
+
+int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,
+                         int64_t deadline_ms) {
+  char *json = NULL;
+  if (v->standings) {
+    int64_t until = jd_unix_ms() + 5000;
+    json = stored_standings(q, v->id, until < deadline_ms ? until : deadline_ms);
+  }
+  if (!json && v->standings && !strcmp(v->state, "finished")) {
+    jd_standings *s = NULL;
+    if (jd_cli_standings(&s, NULL, q, v->id) || jd_standings_json(&json, s))
+      json = NULL;
+    jd_standings_free(s);
+    if (json)
+      fprintf(stderr, "judger %s: standings of %s computed here (none stored yet)\n", cmd, v->id);
+  }
+  bool found = true;
+  if (!json && jd_queue_taskset_json(&json, &found, q, v->id, JD_TASKSET_MAX_MEMBERS_DEFAULT)) {
+    fprintf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
+    return JD_EXIT_SYSTEM;
+  }
+  printf("%s\n", json);
+  free(json);
+  return fflush(stdout) ? JD_EXIT_SYSTEM : JD_EXIT_OK;
+}
