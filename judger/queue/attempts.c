@@ -72,10 +72,11 @@ int jd_queue_begin(jd_begin *out, jd_queue *q, jd_priority p, const char *entry_
   char lease[24], max[16];
   snprintf(lease, sizeof lease, "%lld", (long long)q->lease_ms);
   snprintf(max, sizeof max, "%d", max_attempts > 0 ? max_attempts : 1);
-  const char *keys[] = {k.result, k.status, k.claim, q->claims};
-  const char *args[] = {q->consumer, k.now, jd_priority_name(p), entry_id, lease, max};
+  const char *keys[] = {k.result, k.status, k.claim, q->claims, q->stream[p]};
+  const char *args[] = {q->consumer, k.now,    jd_priority_name(p), entry_id, lease,
+                        max,         q->group, q->prefix,           task_id};
   redisReply *rep = NULL;
-  if (jd_queue_eval(&rep, q, jd_lua_begin, 4, keys, 6, args))
+  if (jd_queue_eval(&rep, q, jd_lua_begin, 5, keys, 9, args))
     return -1;
   /* {outcome name, attempt, token} */
   long long v[2] = {0};

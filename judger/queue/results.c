@@ -35,9 +35,10 @@ int jd_queue_dead(bool *held, jd_queue *q, const jd_entry *e, const char *task_i
                         k.now,
                         jd_priority_name(e->prio),
                         DEAD_MAXLEN,
-                        tok};
+                        tok,
+                        q->prefix};
   long long n = 0;
-  int rc = jd_queue_eval_int(&n, q, jd_lua_dead, 4, keys, 11, args);
+  int rc = jd_queue_eval_int(&n, q, jd_lua_dead, 4, keys, 12, args);
   if (held)
     *held = !rc && n == 1;
   return rc;
@@ -72,9 +73,10 @@ int jd_queue_store_result(jd_store_outcome *out, jd_queue *q, jd_priority p, con
                         entry_id ? entry_id : "",
                         k.now,
                         RESULTS_MAXLEN,
-                        tok};
+                        tok,
+                        q->prefix};
   redisReply *rep = NULL;
-  if (jd_queue_eval(&rep, q, jd_lua_store, 5, keys, 11, args))
+  if (jd_queue_eval(&rep, q, jd_lua_store, 5, keys, 12, args))
     return -1;
   int o = -1;
   for (int i = 0; i < JD_STORE_COUNT && jd_reply_str(rep); i++)

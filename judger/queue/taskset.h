@@ -81,8 +81,5 @@ int jd_queue_tasksets_unranked(char ***ids, size_t *n, jd_queue *q, size_t max);
 int jd_queue_taskset_ranked(jd_queue *q, const char *id);
 /* Running tasksets (for gauges): their views, at most max; caller frees. */
 int jd_queue_tasksets_running(jd_taskset_view **out, size_t *n, jd_queue *q, size_t max);
-/* A task's cancel request (status record "cancel"): the reason, or "" when
- * none. */
-int jd_queue_task_cancel_reason(char *out, size_t len, jd_queue *q, const char *task_id);
 
 #endif
