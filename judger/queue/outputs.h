@@ -20,6 +20,7 @@ typedef struct jd_output {
   size_t bytes;    /* as stored */
   char *data;      /* len bytes (+ a NUL not counted), owned */
   size_t len;
+  bool too_big; /* its data is over the reader's max_bytes: not sent, data NULL */
 } jd_output;
 
 /* Stores task_id's file: len bytes of data, their sha256 (64 hex) and
@@ -27,10 +28,10 @@ typedef struct jd_output {
 int jd_queue_publish_output(jd_queue *q, const char *task_id, const char *file, const void *data,
                             size_t len, const char *sha256);
 
-/* Reads task_id's file: *found false when there is none (out zeroed). A
- * hash of another shape (a field missing, a count that is not a number,
- * data longer than max_bytes) is refused as JD_REDIS_PROTO. The caller
- * frees with jd_output_clear(). */
+/* Reads task_id's file: *found false when there is none (out zeroed). Data
+ * longer than max_bytes is not sent (Redis checks it): out->too_big. A
+ * hash of another shape (a field missing, a count that is not a number) is
+ * refused as JD_REDIS_PROTO. The caller frees with jd_output_clear(). */
 int jd_queue_get_output(jd_output *out, bool *found, jd_queue *q, const char *task_id,
                         const char *file, size_t max_bytes);
 void jd_output_clear(jd_output *o);
