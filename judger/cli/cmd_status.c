@@ -7,17 +7,25 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/taskset_cli.h"
+#include "common/clock.h"
 #include "common/utf8.h"
 #include "queue/queue.h"
 #include "queue/task.h"
+#include "taskset/standings.h"
+#include "taskset/taskset.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger status [--redis URL] [--prefix P] [--config FILE] [--json]\n"
-             "                     [--dead N] [--task ID]\n\n"
+             "                     [--dead N] [--task ID] [--taskset ID [--watch]]\n\n"
              "Shows queue depths (waiting and pending per priority), pending entries\n"
              "per host, live hosts, running tasks with their progress and the last N\n"
              "dead letters (default 10). --task shows one task's status record and\n"
-             "result. --json prints the same as one JSON object.\n");
+             "result. --taskset shows a taskset's progress line (done/total, running,\n"
+             "queued, failed, cancelled, ETA) and its standings once it ended;\n"
+             "--watch refreshes the line until it ends. --json prints the same as\n"
+             "one JSON object (a taskset: its view, tasks and standings).\n"
+             "Exit: 0 ok, 1 no such task, 2 usage or no such taskset, 3 Redis.\n");
 }
 
 static const char *str_of(json_object *o, const char *k) {
@@ -94,8 +102,79 @@ static int show_task(jd_queue *q, const char *id) {
   return found ? JD_EXIT_OK : JD_EXIT_PROGRAM;
 }
 
+typedef struct status_args {
+  jd_cli cli;
+  const char *task, *taskset;
+  bool json, watch;
+  size_t ndead;
+} status_args;
+
+/* The line under the progress line: what it does not say. */
+static void taskset_details(const jd_taskset_view *v) {
+  char elapsed[32];
+  int64_t end = v->finished_ms > 0 ? v->finished_ms : v->now_ms;
+  jd_duration_text(elapsed, sizeof elapsed, v->submitted_ms > 0 ? end - v->submitted_ms : -1);
+  jd_term_printf(
+      stdout, "  state %s  priority %s  finished %lld  held %lld  slots %lld  elapsed %s%s%s\n",
+      v->state, jd_priority_name(v->prio), (long long)v->c.finished, (long long)v->c.held,
+      (long long)v->slots, elapsed, *v->cancel_reason ? "  reason: " : "", v->cancel_reason);
+}
+
+/* The standings table of a set that ended (computed from its results). */
+static int taskset_table(jd_queue *q, const jd_taskset_view *v) {
+  if (!v->standings || !strcmp(v->state, "running"))
+    return JD_EXIT_OK;
+  jd_standings *s = NULL;
+  char *text = NULL;
+  if (jd_cli_standings(&s, NULL, q, v->id) || jd_standings_text(&text, s)) {
+    fprintf(stderr, "judger status: standings of %s: %s\n", v->id, jd_queue_error(q));
+    jd_standings_free(s);
+    return JD_EXIT_SYSTEM;
+  }
+  if (jd_standings_count(s))
+    jd_term_printf(stdout, "\n%s", text);
+  free(text);
+  jd_standings_free(s);
+  return JD_EXIT_OK;
+}
+
+static int no_taskset(const char *id) {
+  fprintf(stderr, "judger status: no taskset '%s'\n", id);
+  return JD_EXIT_USAGE;
+}
+
+/* --taskset ID: the exit code. */
+static int show_taskset(jd_queue *q, const char *id, bool json, bool watch) {
+  jd_taskset_view v;
+  bool found = false, ended = false;
+  if (!jd_task_id_valid(id)) {
+    fprintf(stderr, "judger status: bad taskset id '%s'\n", id);
+    return JD_EXIT_USAGE;
+  }
+  if (jd_taskset_watch(&v, &found, &ended, q, id, watch ? 0 : 1, json ? NULL : stdout))
+    return found ? (fprintf(stderr, "judger status: %s\n", jd_queue_error(q)), JD_EXIT_SYSTEM)
+                 : no_taskset(id);
+  if (!json) {
+    taskset_details(&v);
+    return taskset_table(q, &v);
+  }
+  char *text = NULL;
+  if (jd_queue_taskset_json(&text, &found, q, id, JD_TASKSET_MAX_MEMBERS_DEFAULT)) {
+    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
+    return JD_EXIT_SYSTEM;
+  }
+  if (!found)
+    return no_taskset(id);
+  printf("%s\n", text);
+  free(text);
+  return JD_EXIT_OK;
+}
+
 /* Shows the queue (or one task) of cfg; returns the exit code. */
-static int show(const jd_config *cfg, const char *task, bool json, size_t ndead) {
+static int show(const jd_config *cfg, const status_args *a) {
+  const char *task = a->task;
+  bool json = a->json;
+  size_t ndead = a->ndead;
   int code = JD_EXIT_SYSTEM;
   jd_queue *q = NULL;
   char *text = NULL;
@@ -108,6 +187,10 @@ static int show(const jd_config *cfg, const char *task, bool json, size_t ndead)
   }
   if (task) {
     code = show_task(q, task);
+    goto cleanup;
+  }
+  if (a->taskset) {
+    code = show_taskset(q, a->taskset, json, a->watch);
     goto cleanup;
   }
   if (jd_queue_status_json(&text, q, ndead)) {
@@ -127,13 +210,6 @@ cleanup:
   jd_queue_free(q);
   return code;
 }
-
-typedef struct status_args {
-  jd_cli cli;
-  const char *task;
-  bool json;
-  size_t ndead;
-} status_args;
 
 /* Reads the command line into a. 0 to go on; -1 to exit at once with
  * *code (help, usage error). */
@@ -155,6 +231,10 @@ static int parse_args(status_args *a, int argc, char **argv, int *code) {
       a->ndead = (size_t)n;
     } else if (!strcmp(arg, "--task") && has_value) {
       a->task = argv[++i];
+    } else if (!strcmp(arg, "--taskset") && has_value) {
+      a->taskset = argv[++i];
+    } else if (!strcmp(arg, "--watch")) {
+      a->watch = true;
     } else {
       jd_cli_bad_option("status", arg, usage);
       return -1;
@@ -176,7 +256,11 @@ int jd_cmd_status(int argc, char **argv) {
     fprintf(stderr, "judger status: %s\n", err);
     goto done;
   }
-  code = show(&cfg, a.task, a.json, a.ndead);
+  if (a.watch && !a.taskset) {
+    fprintf(stderr, "judger status: --watch follows a --taskset\n");
+    goto done;
+  }
+  code = show(&cfg, &a);
 done:
   jd_config_clear(&cfg);
   jd_cli_free(&a.cli);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cli/taskset_view.h"
+#include "daemon/config.h"
 #include "queue/queue.h"
 #include "queue/taskset.h"
 
@@ -53,6 +54,29 @@ void jd_ts_progress_from_view(jd_ts_progress *p, const jd_taskset_view *v);
  * not there (*found false). */
 int jd_taskset_watch(jd_taskset_view *v, bool *found, bool *ended, jd_queue *q, const char *id,
                      int64_t deadline_ms, FILE *f);
+
+/* The options of `judger taskset round-robin` and `swiss`. */
+#define JD_TS_SEEDS_MAX 1024
+typedef struct jd_ts_gen_args {
+  const char *game; /* --game GAME.json */
+  char **players;   /* --players A B ... (argv's) */
+  size_t nplayers;
+  const char *id;                 /* --id: the taskset's (swiss: the rounds' prefix) */
+  const char *prio_name;          /* --priority (default match) */
+  const char *seed_key;           /* --seed-key (default "seed"; "": no seed in config) */
+  long long seats, rounds;        /* --seats (2), --rounds (1; swiss: required) */
+  long long max_games;            /* --max-games */
+  int64_t seeds[JD_TS_SEEDS_MAX]; /* --seeds 1,2,3 */
+  size_t nseeds;
+  int64_t seed; /* swiss --seed: the pairing's ties and round k's game seed (seed + k) */
+  bool swap;    /* not --no-swap */
+  bool submit, json;
+  double wait_s;          /* round-robin --submit --wait S (< 0: none) */
+  double round_timeout_s; /* swiss --round-timeout S */
+} jd_ts_gen_args;
+
+/* judger taskset swiss (cli/taskset_swiss.c): the exit code. */
+int jd_cli_swiss(const jd_config *cfg, const jd_ts_gen_args *a);
 
 /* Parses a taskset's text (all or nothing) and submits it; prio_name
  * (NULL: the file's) overrides its priority. The exit code: 0 (*out, when

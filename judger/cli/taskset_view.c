@@ -37,6 +37,15 @@ static int digits(int64_t v) {
 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* in, printable ASCII only (a line that goes to a terminal as is: no
+ * escape of the queue's writer reaches it), at most len - 1 chars. */
+static void printable(char *out, size_t len, const char *in) {
+  size_t n = 0;
+  for (; in && *in && n + 1 < len; in++)
+    out[n++] = *in > 0x20 && *in < 0x7f ? *in : '?';
+  out[n] = '\0';
+}
+
 void jd_ts_progress_line(char *out, size_t len, const jd_ts_progress *p) {
   if (!len)
     return;
@@ -49,18 +58,20 @@ void jd_ts_progress_line(char *out, size_t len, const jd_ts_progress *p) {
   memset(bar + cells, '.', (size_t)(JD_TS_PROGRESS_BAR - cells));
   bar[JD_TS_PROGRESS_BAR] = '\0';
   int w = digits(total) & 31; /* at most 20: the bound lets the compiler see */
-  char when[64], dur[32];
+  char when[64], dur[32], id[JD_TASK_ID_MAX + 1], state[17];
+  printable(id, sizeof id, p->id);
+  printable(state, sizeof state, p->state);
   bool running = !p->state || !strcmp(p->state, "running");
   jd_duration_text(dur, sizeof dur, running ? p->eta_ms : p->elapsed_ms);
   if (running)
     snprintf(when, sizeof when, "ETA %s", dur);
   else
-    snprintf(when, sizeof when, "%.16s in %s", p->state, dur);
+    snprintf(when, sizeof when, "%s in %s", state, dur);
   snprintf(out, len,
            "%s [%s] %3d%% %*" PRId64 "/%" PRId64 " running %*" PRId64 " queued %*" PRId64
            " failed %*" PRId64 " cancelled %*" PRId64 " %s",
-           p->id ? p->id : "", bar, pct, w, done, total, w, p->running, w, p->queued, w, p->failed,
-           w, p->cancelled, when);
+           id, bar, pct, w, done, total, w, p->running, w, p->queued, w, p->failed, w, p->cancelled,
+           when);
 }
 
 void jd_ts_progress_from_view(jd_ts_progress *p, const jd_taskset_view *v) {
