@@ -2,7 +2,10 @@
  * wins (docs/tasksets.md "Standings and ratings").
  *
  * Model: P(i beats j) = g_i / (g_i + g_j), g_i = exp(theta_i). Fitted by
- * Hunter's (2004) MM algorithm, with an optional weak prior: each program
+ * Hunter's (2004) MM algorithm, accelerated by Newton steps that are kept
+ * only when they raise the likelihood (every iteration is an ascent, as in
+ * MM; MM alone converges linearly, slowly when strengths are far apart),
+ * with an optional weak prior: each program
  * gets `prior_draws` virtual draws (half a win and half a loss each)
  * against a virtual opponent of strength 1 (theta 0), so a program that
  * won or lost everything keeps a finite rating. Without the prior the fit
@@ -31,10 +34,11 @@
 typedef struct jd_bt_options {
   double prior_draws; /* virtual draws of each program against theta 0; 0 = off */
   double tol;         /* stop when max |theta change| < tol (natural log units) */
-  int max_iter;       /* MM iterations at most; -1 returned past it */
+  int max_iter;       /* iterations at most; -1 returned past it */
+  bool mm_only;       /* no Newton steps: Hunter's MM alone (slow when far apart) */
 } jd_bt_options;
 #define JD_BT_OPTIONS_INIT                                                                         \
-  { 1.0, 1e-10, 100000 }
+  { 1.0, 1e-10, 100000, false }
 
 typedef struct jd_bt_fit {
   double *theta; /* n log-strengths, summing to 0 (caller frees with jd_bt_fit_free) */

@@ -14,6 +14,8 @@
 #define JD_STANDINGS_ID_MAX 128
 /* At most this many programs (the pairwise matrices are n x n). */
 #define JD_STANDINGS_MAX_PROGRAMS 2048
+/* Seats of one game at most (a match has at most 16 players). */
+#define JD_STANDINGS_MAX_SEATS 64
 
 typedef struct jd_standing_row {
   char *program;
@@ -30,8 +32,8 @@ int jd_standings_new(jd_standings **out);
  * pairwise: each pair of seats in a game is a pairwise win/draw/loss by score.
  * A program in several seats of one game counts once per seat; pairs of seats of the
  * same program are not compared. -1 (nothing counted) on a bad id, a non-finite score,
- * nseats 0 or over 64, too many programs, or out of memory. Invalidates the rating
- * (call jd_standings_rate again). */
+ * nseats 0 or over JD_STANDINGS_MAX_SEATS, too many programs, or out of memory. Invalidates the
+ * rating (call jd_standings_rate again). */
 int jd_standings_add(jd_standings *s, const char *const *programs, const double *scores,
                      size_t nseats);
 /* Reads a stored result.json (status "finished": scores; else no result).

@@ -48,6 +48,16 @@ Test(rating, agresti_baseball_1987) {
   for (size_t i = 0; i < NTEAM; i++)
     sum += fit.theta[i];
   cr_expect(fabs(sum) < 1e-9, "theta sums to zero: %g", sum);
+  /* Hunter's MM alone reaches the same fit, in more iterations. */
+  jd_bt_fit mm;
+  o.mm_only = true;
+  cr_assert_eq(jd_bt_fit_matrix(&mm, &baseball[0][0], NTEAM, &o, false), 0);
+  for (size_t i = 0; i < NTEAM; i++)
+    cr_expect(fabs(mm.theta[i] - fit.theta[i]) < 1e-8, "team %zu", i);
+  cr_log_info("baseball: %d iterations with Newton steps, %d MM alone", fit.iterations,
+              mm.iterations);
+  cr_expect(mm.iterations > fit.iterations);
+  jd_bt_fit_free(&mm);
   jd_bt_fit_free(&fit);
 }
 
