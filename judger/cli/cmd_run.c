@@ -272,6 +272,10 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const run_opts *o,
     jd_term_printf(stderr, "judger run: %s: %s\n", o->spec_path, why);
     return -1;
   }
+  if (jd_match_inputs_local(spec, why, sizeof why)) {
+    jd_term_printf(stderr, "judger run: %s: %s\n", o->spec_path, why);
+    return -1;
+  }
   return 0;
 }
 

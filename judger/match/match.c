@@ -23,6 +23,7 @@ static void match_free(jd_match *m) {
   jd_outputs_finish(m, NULL);
   jd_clock_free(m);
   jd_cpu_lease_free(m->cpus);
+  jd_match_inputs_release(m);
   for (size_t i = 0; i < m->nunits; i++)
     jd_unit_free(m->units[i]);
   free(m->units);
@@ -158,7 +159,10 @@ static void execute(jd_match *m) {
   jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PREPARE, NULL);
   ev.prepare.run = m->run_key;
   jd_match_emit(m, &ev);
-  int rc = jd_match_prepare(m);
+  /* The inputs first: a wrong hash fails the match before any build. */
+  int rc = jd_match_inputs_prepare(m);
+  if (!rc)
+    rc = jd_match_prepare(m);
   m->prepared_ms = jd_unix_ms();
   if (rc)
     return;

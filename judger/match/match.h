@@ -55,6 +55,11 @@ typedef struct jd_match_hooks {
 int jd_match_run(jd_match_result **out, jd_ctx *ctx, const jd_match_spec *spec, const char *out_dir,
                  const jd_match_hooks *hooks, char *err, size_t errlen);
 
+/* 0 when every input of s can be had without the queue (a task's
+ * published output is resolved by the daemon), else -1 with the input
+ * named in err: `judger run` refuses such a spec. */
+int jd_match_inputs_local(const jd_match_spec *s, char *err, size_t errlen);
+
 /* A match whose result is out and whose containers, networks and work
  * directory are still to be removed. */
 typedef struct jd_match_pending jd_match_pending;

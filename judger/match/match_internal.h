@@ -145,6 +145,9 @@ struct jd_match {
   jd_net_pool pool;
   /* Cores leased for the match (limits.cpuset "auto"), or NULL. */
   jd_cpu_lease *cpus;
+  /* The spec's inputs, opened and held in the host's cache
+   * (match_inputs.c), or NULL. */
+  struct jd_match_inputs *inputs;
   /* Turn clocks and accounting (match_clock.h): its thread, started
    * before the game logic's unit, stopped once every unit is done. */
   struct jd_clock *clock;
@@ -189,6 +192,14 @@ struct jd_match {
  * when the match can go on, else -1 with its status set. */
 int jd_match_prepare(jd_match *m);
 void jd_ready_clear(jd_ready *r);
+
+/* match_inputs.c: each input fetched or found in the host's cache, opened
+ * and held till jd_match_inputs_release() (match_free). 0, or -1 with the
+ * status set (failed: the spec's inputs; error: the host's). */
+int jd_match_inputs_prepare(jd_match *m);
+/* The host path of input i's cache file (the bind's source), or NULL. */
+const char *jd_match_input_path(const jd_match *m, size_t i);
+void jd_match_inputs_release(jd_match *m);
 
 /* match_workspace.c: each returns 0, or -1 with the match's status set. */
 int jd_match_setup_workdir(jd_match *m);

@@ -177,6 +177,7 @@ void jd_match_spec_free(jd_match_spec *s) {
   for (size_t i = 0; s->player_limits && i < s->nplayers; i++)
     free(s->player_limits[i].user);
   free(s->player_limits);
+  jd_match_inputs_free(s);
   free(s);
 }
 
@@ -308,6 +309,8 @@ static int parse_fields(jd_spec_err *e, json_object *root, const char *base_dir,
     return -1;
   if (json_object_object_get_ex(root, "isolation", &v) && parse_isolation(e, v, &s->isolation))
     return -1;
+  if (json_object_object_get_ex(root, "inputs", &v) && jd_match_inputs_parse(e, v, s))
+    return -1;
   /* The default user is set last so "user": "" (image's user) survives. */
   if (default_user(&s->limits.game_logic.user) || default_user(&s->limits.player.user))
     return jd_spec_bad(e, "limits", "out of memory");
@@ -331,7 +334,7 @@ int jd_match_spec_parse(jd_match_spec **out, const char *json, const char *base_
 int jd_match_spec_from_object(jd_match_spec **out, json_object *root, const char *base_dir,
                               char *err, size_t errlen) {
   static const char *const keys[] = {"id",     "game_logic", "players", "config",
-                                     "limits", "isolation",  NULL};
+                                     "limits", "isolation",  "inputs",  NULL};
   jd_spec_err e = {err, errlen};
   jd_match_spec *s = NULL;
   *out = NULL;

@@ -40,5 +40,8 @@ int jd_match_role_limits_parse(jd_spec_err *e, const char *where, json_object *o
                                jd_role_limits *r);
 /* The "limits" object over l (defaults already in). Returns 0 or -1. */
 int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l);
+/* The "inputs" array into s->inputs (match_spec_inputs.c). 0 or -1. */
+int jd_match_inputs_parse(jd_spec_err *e, json_object *v, jd_match_spec *s);
+void jd_match_inputs_free(jd_match_spec *s);
 
 #endif

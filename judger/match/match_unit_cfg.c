@@ -156,6 +156,22 @@ static void cfg_cpuset(unit_cfg *c, jd_unit *u) {
 
 /* ---- the three roles -------------------------------------------------------- */
 
+/* The spec's inputs, each its file in the host's cache (held open by the
+ * match, match_inputs.c) bound read-only at /inputs/<name>. */
+static void cfg_inputs(unit_cfg *c, const jd_match *m) {
+  for (size_t i = 0; !c->rc && i < m->spec->ninputs; i++) {
+    const char *host = jd_match_input_path(m, i);
+    char ctr[sizeof "/inputs/" + JD_INPUT_NAME_MAX];
+    if (!host) {
+      cfg_fail(c, DK_EINTERNAL);
+      return;
+    }
+    snprintf(ctr, sizeof ctr, "/inputs/%s", m->spec->inputs[i].name);
+    const cfg_bind bind[] = {{host, ctr, true}};
+    CFG_BINDS(c, bind);
+  }
+}
+
 /* The game logic: the protocol's FIFOs, match.json and its outputs, run by
  * judger-hold. */
 static void cfg_game_logic(unit_cfg *c, const jd_unit *u, const jd_ready *r,
@@ -177,6 +193,7 @@ static void cfg_game_logic(unit_cfg *c, const jd_unit *u, const jd_ready *r,
   };
   CFG_ENV(c, env);
   CFG_BINDS(c, binds);
+  cfg_inputs(c, m);
   cfg_hold(c, u, r, info);
   jd_limits_game_logic_out(&c->cc.host, &c->store, m->spec->limits.out_max);
 }

@@ -15,7 +15,7 @@
 /* Room in a container's configuration (per unit; the largest role, the
  * game logic, uses 7 variables and 6 binds). */
 #define UNIT_ENV_MAX 16
-#define UNIT_BINDS_MAX 8
+#define UNIT_BINDS_MAX (8 + JD_MATCH_MAX_INPUTS) /* the inputs: the game logic's */
 
 /* A container's configuration, built with the cfg_* adders: an adder
  * after a failure does nothing, so a role's list needs no check per line;
