@@ -12,7 +12,7 @@
  * stats' commands and bytes in/out and commandstats' calls (script calls
  * included), before and after each, less the daemons' idle traffic (a rate
  * measured first) and the benchmark's own reads (counted as sent; a view's
- * cost measured after). A trivial match: the test game logic in "bench"
+ * cost read by INFO just before and after it). A trivial match: the test game logic in "bench"
  * mode and two players that exit at once (tests/bench/bench.c), players
  * drawn from 10 program ids so the standings have a table to fit.
  * Needs the engine and redis-server; run
@@ -262,12 +262,20 @@ static int64_t standings_seen(const char *tsid, int64_t timeout_ms) {
   return -1;
 }
 
-static void view(jd_taskset_view *v, const char *tsid) {
+/* A view, its Redis cost (INFO just before and after) added to *cost and
+ * the two INFOs to own. */
+static void view(jd_taskset_view *v, traffic *cost, const char *tsid) {
   bool found = false;
+  double r1, r2;
+  traffic a = info(&r1);
   if (jd_queue_taskset_view(v, &found, q, tsid) || !found) {
     fprintf(stderr, "view %s: %s\n", tsid, found ? jd_queue_error(q) : "not found");
     exit(1);
   }
+  traffic b = info(&r2), d = delta(&a, &b, r1);
+  const char *argv[] = {"INFO", "stats", "commandstats"};
+  cost->cmds += d.cmds, cost->calls += d.calls, cost->in += d.in, cost->out += d.out;
+  own.cmds += 2, own.calls += 2, own.in += 2 * req_size(3, argv), own.out += r1 + r2;
 }
 
 /* ---- the daemons -------------------------------------------------------------------- */
@@ -299,7 +307,8 @@ static const double fracs[] = {0.10, 0.25, 0.50, 0.90};
 #define NFRACS 4
 
 typedef struct run {
-  traffic cost;  /* less idle and own */
+  traffic cost; /* less idle and own (views included) */
+  traffic views_cost;
   double secs;   /* submit -> last result */
   int64_t stand; /* last result -> standings seen, ms; -1 none */
   int64_t eta[NFRACS], real[NFRACS];
@@ -321,7 +330,7 @@ static void follow(run *r, watch *w, int n, bool eta, int64_t at[NFRACS]) {
     }
     while (eta && next < NFRACS && w->done >= (int)ceil(fracs[next] * n)) {
       jd_taskset_view v;
-      view(&v, w->tag);
+      view(&v, &r->views_cost, w->tag);
       r->views++;
       r->eta[next] = v.eta_ms;
       at[next++] = jd_unix_ms();
@@ -368,18 +377,7 @@ static traffic idle_rate(int secs) {
   return (traffic){d.cmds / secs, d.calls / secs, d.in / secs, d.out / secs};
 }
 
-/* What one view of a finished taskset costs Redis. */
-static traffic view_cost(const char *tsid) {
-  double reply;
-  traffic a = info(&reply);
-  jd_taskset_view v;
-  for (int i = 0; i < 20; i++)
-    view(&v, tsid);
-  traffic b = info(&(double){0}), d = delta(&a, &b, reply);
-  return (traffic){d.cmds / 20, d.calls / 20, d.in / 20, d.out / 20};
-}
-
-static void report(const run *plain, const run *set, int n, const traffic *vc) {
+static void report(const run *plain, const run *set, int n) {
   printf("plain: %d matches in %.1f s (%.1f/min); taskset: %.1f s (%.1f/min)\n", n, plain->secs,
          n * 60.0 / plain->secs, set->secs, n * 60.0 / set->secs);
   for (int i = 0; i < NFRACS; i++)
@@ -389,15 +387,17 @@ static void report(const run *plain, const run *set, int n, const traffic *vc) {
                ? -1.0
                : 100.0 * fabs((double)(set->eta[i] - set->real[i])) / (double)set->real[i]);
   printf("last result -> standings stored: %lld ms\n", (long long)set->stand);
-  traffic s = sub(set->cost, vc, set->views), p = plain->cost;
+  traffic s = sub(set->cost, &set->views_cost, 1), p = plain->cost;
+  traffic vc = set->views_cost;
+  int nv = set->views ? set->views : 1;
   printf("Redis per task: plain %.1f commands (%.1f calls with scripts'), %.0f B in, %.0f B out; "
          "taskset member %.1f commands (%.1f calls), %.0f B in, %.0f B out\n",
          p.cmds / n, p.calls / n, p.in / n, p.out / n, s.cmds / n, s.calls / n, s.in / n,
          s.out / n);
   printf("the taskset's cost per task: +%.1f commands, +%.1f calls, +%.0f B in, +%.0f B out "
-         "(a view: %.1f commands, %.1f calls, %.0f B in, %.0f B out)\n",
+         "(a view while it ran: %.1f commands, %.1f calls, %.0f B in, %.0f B out)\n",
          (s.cmds - p.cmds) / n, (s.calls - p.calls) / n, (s.in - p.in) / n, (s.out - p.out) / n,
-         vc->cmds, vc->calls, vc->in, vc->out);
+         vc.cmds / nv, vc.calls / nv, vc.in / nv, vc.out / nv);
 }
 
 static pid_t spawn(int h, const char *state, int slots) {
@@ -455,8 +455,7 @@ int main(int argc, char **argv) {
          idle.out);
   phase(&plain, tag[1], n, false, &idle);
   phase(&set, tag[2], n, true, &idle);
-  traffic vc = view_cost(tag[2]);
-  report(&plain, &set, n, &vc);
+  report(&plain, &set, n);
   for (int h = 0; h < 2; h++) {
     kill(pid[h], SIGTERM);
     waitpid(pid[h], NULL, 0);
