@@ -181,7 +181,10 @@ static int result_chunk(size_t *n, jd_queue *q, const char *key, size_t off,
                         int (*cb)(void *, const char *, const char *), void *ud) {
   redisReply *ids = NULL, *res = NULL;
   *n = 0;
-  if (jd_redis_command(&ids, q->r, "LRANGE %s %zu %zu", key, off, off + RESULT_CHUNK - 1))
+  char from[24], to[24];
+  snprintf(from, sizeof from, "%zu", off);
+  snprintf(to, sizeof to, "%zu", off + RESULT_CHUNK - 1);
+  if (jd_redis_command(&ids, q->r, "LRANGE %s %s %s", key, from, to))
     return -1;
   if (ids->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(ids);
