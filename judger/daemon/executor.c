@@ -16,6 +16,7 @@
 #include "common/run_owner.h"
 #include "common/util.h"
 #include "daemon/executor.h"
+#include "daemon/publish.h"
 #include "match/match.h"
 #include "match/match_policy.h"
 
@@ -269,6 +270,49 @@ static int run_match(jd_ctx *ctx, prepared *p, const jd_exec_env *env, jd_exec_r
   return outcome;
 }
 
+/* ---- a task's links to other tasks' files (issue 24, daemon/publish.h) ------- */
+
+/* The match's {"task","file"} inputs, from Redis into the host's cache: a
+ * missing one is the task's fault (the match runs and fails with it at
+ * once, match_inputs.c); Redis or the disk: a retry. 0, or -1 with
+ * res->reason. */
+static int resolve_inputs(const jd_ctx *ctx, prepared *p, const jd_exec_env *env,
+                          jd_exec_result *res) {
+  char why[512];
+  jd_fail_kind kind = JD_FAIL_SYSTEM;
+  if (!jd_inputs_resolve(p->spec, env->q, ctx->state_dir, ctx->publish_max_bytes, &kind, why,
+                         sizeof why) ||
+      kind != JD_FAIL_SYSTEM)
+    return 0;
+  res->reason = strdup(why);
+  return -1;
+}
+
+/* A finished task's "publish" files into Redis, before its result is
+ * stored: a file missing or too big fails the task (its result says why);
+ * Redis: a retry. The outcome to return. */
+static int publish_outputs(const jd_ctx *ctx, const jd_task *t, const jd_exec_env *env,
+                           jd_exec_result *res, int outcome) {
+  char why[512];
+  jd_fail_kind kind = JD_FAIL_SYSTEM;
+  if (outcome != JD_EXEC_DONE || res->status != JD_TASK_STATUS_FINISHED || !t->npublish ||
+      !jd_outputs_publish(env->q, t, env->out_dir, ctx->publish_max_bytes, &kind, why, sizeof why))
+    return outcome;
+  if (kind == JD_FAIL_SYSTEM) {
+    free(res->reason);
+    res->reason = strdup(why);
+    return JD_EXEC_RETRY;
+  }
+  res->status = JD_TASK_STATUS_FAILED;
+  free(res->summary);
+  res->summary = strdup(why);
+  if (res->result) {
+    json_object_object_add(res->result, "status", json_object_new_string("failed"));
+    json_object_object_add(res->result, "reason", json_object_new_string(why));
+  }
+  return outcome;
+}
+
 static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *env,
                    jd_exec_result *res) {
   jd_ctx *ctx = self;
@@ -286,11 +330,14 @@ static int execute(void *self, const jd_task *t, void *ptr, const jd_exec_env *e
     res->reason = strdup(why);
     return JD_EXEC_RETRY;
   }
-  if (t->kind == JD_TASK_MATCH)
-    return run_match(ctx, p, env, res);
+  if (t->kind == JD_TASK_MATCH) {
+    if (resolve_inputs(ctx, p, env, res))
+      return JD_EXEC_RETRY;
+    return publish_outputs(ctx, t, env, res, run_match(ctx, p, env, res));
+  }
   int outcome = run_build(ctx, &p->req, p->owner, env, res);
   jd_run_owner_release(&p->run);
-  return outcome;
+  return publish_outputs(ctx, t, env, res, outcome);
 }
 
 static const char *owner(void *self, const void *ptr) {

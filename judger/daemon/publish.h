@@ -18,7 +18,9 @@
  * published output in Redis (its bytes checked against the sha256 stored
  * with them, then put in <state_dir>/inputs). A missing output, or one
  * over max_bytes, is the task's fault: kind JD_FAIL_PROGRAM, "inputs[i]:
- * task X has no published output Y"; Redis or the disk: JD_FAIL_SYSTEM. */
+ * task X has no published output Y", also kept in that input's
+ * `unresolved` (the match, run anyway, fails with it); Redis or the disk:
+ * JD_FAIL_SYSTEM. kind must not be NULL. */
 int jd_inputs_resolve(jd_match_spec *spec, jd_queue *q, const char *state_dir, int64_t max_bytes,
                       jd_fail_kind *kind, char *err, size_t errlen);
 

@@ -89,6 +89,11 @@ int jd_match_inputs_prepare(jd_match *m) {
   if (!s->ninputs)
     return 0;
   char why[512];
+  for (size_t i = 0; i < s->ninputs; i++)
+    if (s->inputs[i].unresolved) {
+      jd_match_set_status(m, JD_MATCH_STATUS_FAILED, "%s", s->inputs[i].unresolved);
+      return -1;
+    }
   if (jd_match_inputs_local(s, why, sizeof why)) {
     jd_match_set_status(m, JD_MATCH_STATUS_FAILED, "%s", why);
     return -1;

@@ -132,6 +132,10 @@ typedef struct jd_match_input {
   char *file;        /* the output's path in that task */
   char sha256[65];   /* lower-case hex; "" for a task's until the daemon resolves it */
   int64_t max_bytes; /* "max_bytes"; 0 = the host's input_max_bytes */
+  /* Set by the daemon when a task's output cannot be had, the task's
+   * fault ("inputs[0]: task X has no published output Y"): the match
+   * fails with it before anything is built. NULL otherwise. */
+  char *unresolved;
 } jd_match_input;
 
 typedef struct jd_match_spec {

@@ -154,6 +154,7 @@ void jd_match_inputs_free(jd_match_spec *s) {
     free(s->inputs[i].url);
     free(s->inputs[i].task);
     free(s->inputs[i].file);
+    free(s->inputs[i].unresolved);
   }
   free(s->inputs);
   s->inputs = NULL;
