@@ -70,17 +70,30 @@ static size_t name_width(const jd_standings *s, size_t n) {
   return w < NAME_MAX_WIDTH ? w : NAME_MAX_WIDTH;
 }
 
+/* The widest score sum as printed (%.2f), at least 10. */
+static int score_width(const jd_standings *s) {
+  char tmp[400];
+  int w = 10;
+  for (size_t i = 0; i < s->n; i++) {
+    int len = snprintf(tmp, sizeof tmp, "%.2f", s->rows[i].score_sum);
+    if (len > w)
+      w = len;
+  }
+  return w;
+}
+
 static void table(text_buf *b, const jd_standings *s) {
   size_t nw = name_width(s, s->n);
+  int sw = score_width(s);
   char name[NAME_MAX_WIDTH + 1];
-  put(b, "%4s  %-*s %7s %7s %7s %7s %7s %12s %7s %8s\n", "rank", (int)nw, "program", "games", "W",
-      "D", "L", "no-res", "score", "rating", "95% +/-");
+  put(b, "%4s  %-*s %7s %7s %7s %7s %7s %*s %7s %8s\n", "rank", (int)nw, "program", "games", "W",
+      "D", "L", "no-res", sw, "score", "rating", "95% +/-");
   for (size_t i = 0; i < s->n; i++) {
     const jd_standing_row *r = jd_standings_row(s, i);
     cut_name(name, r->program, nw);
-    put(b, "%4zu  %-*s %7lld %7lld %7lld %7lld %7lld %12.2f", i + 1, (int)nw, name,
+    put(b, "%4zu  %-*s %7lld %7lld %7lld %7lld %7lld %*.2f", i + 1, (int)nw, name,
         (long long)r->games, (long long)r->wins, (long long)r->draws, (long long)r->losses,
-        (long long)r->no_result, r->score_sum);
+        (long long)r->no_result, sw, r->score_sum);
     if (isfinite(r->rating_lo) && isfinite(r->rating_hi))
       put(b, " %7.0f %8.0f\n", r->rating, (r->rating_hi - r->rating_lo) / 2);
     else

@@ -186,6 +186,24 @@ Test(standings, symmetric_round_and_undefeated) {
   jd_standings_free(s);
 }
 
+/* No game with a result: everyone at 1500 with the prior's interval alone
+ * (one virtual draw: variance 1 / (1/4) = 4 nats^2 before centring). */
+Test(standings, only_no_results) {
+  jd_standings *s = fresh();
+  const char *p[2] = {"u", "v"};
+  cr_assert_eq(jd_standings_add(s, p, NULL, 2), 0);
+  cr_assert_eq(jd_standings_rate(s), 0);
+  for (size_t i = 0; i < 2; i++) {
+    const jd_standing_row *r = jd_standings_row(s, i);
+    cr_expect(fabs(r->rating - 1500) < 1e-9);
+    cr_expect(r->no_result == 1 && r->games == 1);
+    /* centred: Var(theta_u - mean) = Var((theta_u - theta_v) / 2) = (4 + 4) / 4 = 2 */
+    cr_expect(fabs(r->rating_hi - r->rating - 1.959963984540054 * sqrt(2.0) * JD_ELO_PER_NAT) <
+              1e-6);
+  }
+  jd_standings_free(s);
+}
+
 Test(standings, text_table_is_fixed_width_ascii) {
   jd_standings *s = fresh();
   game2(s, "a-program-with-a-very-long-task-id-beyond-the-width", "b", 2, 1);
