@@ -86,8 +86,8 @@ int jd_cli_swiss(const jd_config *cfg, const jd_ts_gen_args *a);
 int jd_cli_taskset_submit(struct jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
                           const char *prio_name);
 
-/* What ends a wait: the stored standings JSON (waited for until 5 s after
- * the end or deadline_ms), else when the set finished and wants standings
+/* What ends a wait: the stored standings JSON (for a finished set waited
+ * for until 5 s after the end or deadline_ms), else when the set finished and wants standings
  * the ones computed here from its results, else the view
  * (jd_queue_taskset_json), on stdout. The exit code. */
 int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,

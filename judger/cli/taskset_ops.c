@@ -102,7 +102,9 @@ int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,
                          int64_t deadline_ms) {
   char *json = NULL;
   if (v->standings) {
-    int64_t until = jd_unix_ms() + 5000;
+    /* A finished set's are written by a daemon within a second or so; a
+     * cancelled set's only if its members all ended: not waited for. */
+    int64_t until = jd_unix_ms() + (strcmp(v->state, "finished") ? 0 : 5000);
     json = stored_standings(q, v->id, until < deadline_ms ? until : deadline_ms);
   }
   if (!json && v->standings && !strcmp(v->state, "finished")) {
