@@ -1,8 +1,10 @@
 /* judger gc — removes old environment images (per program and op: keeps the
  * current ":latest" one and the N most recent; never an image a container
  * uses), the step images failed builds left (when no build runs),
- * artifacts cache entries and git mirrors unused for a while, and the idle
- * networks of the host's stock (match/net_stock.h; never a leased one). */
+ * artifacts cache entries and git mirrors unused for a while, the idle
+ * networks of the host's stock (match/net_stock.h; never a leased one) and
+ * the match inputs' cache files unused for a day (match/input_cache.h;
+ * never one a match holds). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +18,17 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/context.h"
+#include "match/input_cache.h"
 #include "match/net_stock.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: judger gc [--images] [--artifacts] [--git] [--networks] [options]\n"
+  fprintf(f, "usage: judger gc [--images] [--artifacts] [--git] [--networks] [--inputs] [options]\n"
              "  --images             old environment images, failed builds' step images\n"
              "                       (default: every part)\n"
              "  --artifacts          artifacts cache entries\n"
              "  --git                git mirrors\n"
              "  --networks           the idle networks of this host's stock (net_stock)\n"
+             "  --inputs             match inputs' cache files unused for a day (--max-age)\n"
              "  --domain D, --id ID  only this program's images\n"
              "  --keep N             keep N recent images besides the current one (default 2)\n"
              "  --max-age DAYS       artifacts and git mirrors unused this long go (default "
@@ -48,7 +52,8 @@ static json_object *strv_json(char **v) {
 
 /* What the command line asks for. */
 typedef struct gc_cmd {
-  bool images, artifacts, git, networks, json, purge;
+  bool images, artifacts, git, networks, inputs, json, purge;
+  bool age_given; /* --max-age given: the inputs' age too (else a day) */
   jd_image_gc_opts go;
   double max_age_days;
   jd_cli cli; /* --config, --state-dir, --host-id (the stock's networks) */
@@ -59,6 +64,7 @@ enum {
   OPT_ARTIFACTS,
   OPT_GIT,
   OPT_NETWORKS,
+  OPT_INPUTS,
   OPT_DOMAIN,
   OPT_ID,
   OPT_KEEP,
@@ -72,6 +78,7 @@ static const struct option options[] = {{"images", no_argument, NULL, OPT_IMAGES
                                         {"artifacts", no_argument, NULL, OPT_ARTIFACTS},
                                         {"git", no_argument, NULL, OPT_GIT},
                                         {"networks", no_argument, NULL, OPT_NETWORKS},
+                                        {"inputs", no_argument, NULL, OPT_INPUTS},
                                         {"domain", required_argument, NULL, OPT_DOMAIN},
                                         {"id", required_argument, NULL, OPT_ID},
                                         {"keep", required_argument, NULL, OPT_KEEP},
@@ -116,6 +123,7 @@ static int set_option(gc_cmd *cmd, int c, const char *arg) {
       fprintf(stderr, "judger gc: bad --max-age '%s' (days)\n", arg);
       return -1;
     }
+    cmd->age_given = true;
     return 0;
   }
 }
@@ -146,6 +154,9 @@ static int parse_args(gc_cmd *cmd, int argc, char **argv) {
       break;
     case OPT_NETWORKS:
       cmd->networks = true;
+      break;
+    case OPT_INPUTS:
+      cmd->inputs = true;
       break;
     case OPT_DRY:
       cmd->go.dry_run = true;
@@ -322,13 +333,36 @@ static int gc_networks(const gc_cmd *cmd, const jd_config *settings, json_object
   return JD_EXIT_OK;
 }
 
+/* The match inputs' cache files unused for a day (--max-age when given),
+ * never one a match holds. */
+static int gc_inputs(const gc_cmd *cmd, const char *state_dir, json_object *o) {
+  size_t removed = 0;
+  int64_t bytes = 0;
+  char err[512];
+  int64_t age = cmd->age_given ? (int64_t)(cmd->max_age_days * 86400 * 1000) : JD_INPUT_GC_AGE_MS;
+  if (jd_input_gc(&removed, &bytes, state_dir, age, cmd->go.dry_run, err, sizeof err)) {
+    fprintf(stderr, "judger gc: inputs: %s\n", err);
+    return JD_EXIT_SYSTEM;
+  }
+  if (cmd->json) {
+    json_object *i = json_object_new_object();
+    json_object_object_add(i, "removed", json_object_new_int64((int64_t)removed));
+    json_object_object_add(i, "bytes", json_object_new_int64(bytes));
+    json_object_object_add(o, "inputs", i);
+  } else {
+    printf("inputs: %zu %s (%lld bytes)\n", removed,
+           cmd->go.dry_run ? "would be removed" : "removed", (long long)bytes);
+  }
+  return JD_EXIT_OK;
+}
+
 /* The parts asked for, printed as asked; the exit code. */
 static int gc_parts(gc_cmd *cmd, const jd_config *settings) {
   const char *state_dir = settings->state_dir;
   if (cmd->purge)
     return purge(cmd, state_dir);
-  if (!cmd->images && !cmd->artifacts && !cmd->git && !cmd->networks)
-    cmd->images = cmd->artifacts = cmd->git = cmd->networks = true;
+  if (!cmd->images && !cmd->artifacts && !cmd->git && !cmd->networks && !cmd->inputs)
+    cmd->images = cmd->artifacts = cmd->git = cmd->networks = cmd->inputs = true;
   int exit_code = JD_EXIT_OK;
   json_object *o = json_object_new_object();
   if (cmd->images && gc_images(cmd, state_dir, o) != JD_EXIT_OK)
@@ -338,6 +372,8 @@ static int gc_parts(gc_cmd *cmd, const jd_config *settings) {
   if (cmd->git && gc_git(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd->networks && gc_networks(cmd, settings, o) != JD_EXIT_OK)
+    exit_code = JD_EXIT_SYSTEM;
+  if (cmd->inputs && gc_inputs(cmd, state_dir, o) != JD_EXIT_OK)
     exit_code = JD_EXIT_SYSTEM;
   if (cmd->json)
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -336,7 +336,7 @@ int jd_input_open(int *fd, bool *missing, char *path, size_t pathlen, const char
 }
 
 /* What gc does with one name: 1 removed (*bytes its size), 0 kept. */
-static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, int64_t *bytes) {
+static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, bool dry, int64_t *bytes) {
   size_t n = strlen(name);
   bool data = n == 64 && jd_sha256_hex_ok(name);
   bool lock = n == 69 && !strcmp(name + 64, ".lock");
@@ -352,7 +352,9 @@ static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, int64_t *bytes
     /* Not what the cache writes: a link, a directory, another name. */
     if (fd >= 0)
       close(fd);
-    return drop(dirfd, name) ? 0 : 1;
+    if (!dry)
+      (void)drop(dirfd, name);
+    return 0;
   }
   struct stat other;
   bool go = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 <= cutoff_ms;
@@ -362,7 +364,7 @@ static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, int64_t *bytes
   int removed = 0;
   /* In use (a match's shared lock, a fetch, a temporary being written):
    * the exclusive lock is refused, and it stays. */
-  if (go && !flock(fd, LOCK_EX | LOCK_NB) && !unlinkat(dirfd, name, 0)) {
+  if (go && !flock(fd, LOCK_EX | LOCK_NB) && (dry || !unlinkat(dirfd, name, 0))) {
     *bytes += data ? (int64_t)st.st_size : 0;
     removed = data ? 1 : 0;
   }
@@ -371,7 +373,7 @@ static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, int64_t *bytes
 }
 
 int jd_input_gc(size_t *removed, int64_t *bytes, const char *state_dir, int64_t max_age_ms,
-                char *err, size_t errlen) {
+                bool dry_run, char *err, size_t errlen) {
   *removed = 0;
   *bytes = 0;
   int dirfd = -1;
@@ -388,7 +390,7 @@ int jd_input_gc(size_t *removed, int64_t *bytes, const char *state_dir, int64_t 
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < n; i++) {
       if ((strlen(names[i]) == 69) == (pass == 1))
-        *removed += (size_t)gc_one(dirfd, names[i], cutoff, bytes);
+        *removed += (size_t)gc_one(dirfd, names[i], cutoff, dry_run, bytes);
     }
   for (size_t i = 0; i < n; i++)
     free(names[i]);

@@ -62,9 +62,10 @@ int jd_input_open(int *fd, bool *missing, char *path, size_t pathlen, const char
                   const char *sha256, char *err, size_t errlen);
 
 /* Removes the cache files not used for max_age_ms that no match holds, and
- * anything in the directory the cache does not write (stale temporaries,
- * links, other names). *removed, *bytes: what went. */
+ * anything in the directory the cache does not write (temporaries as old
+ * that nobody writes, links, other names). *removed, *bytes: the cache
+ * files that went (dry_run: would go; nothing is removed). */
 int jd_input_gc(size_t *removed, int64_t *bytes, const char *state_dir, int64_t max_age_ms,
-                char *err, size_t errlen);
+                bool dry_run, char *err, size_t errlen);
 
 #endif
