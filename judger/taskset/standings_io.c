@@ -192,7 +192,7 @@ static json_object *rating_json(const jd_standings *s) {
   if (!r)
     return NULL;
   json_object_object_add(r, "model", json_object_new_string("bradley-terry"));
-  json_object_object_add(r, "fit", json_object_new_string("mm"));
+  json_object_object_add(r, "fit", json_object_new_string("mm+newton"));
   json_object_object_add(r, "scale", json_object_new_string("elo"));
   json_object_object_add(r, "mean", num(JD_ELO_MEAN, 1));
   json_object_object_add(r, "elo_per_nat", num(JD_ELO_PER_NAT, 6));
