@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "common/clock.h"
 #include "queue/queue_internal.h"
 
@@ -97,6 +99,23 @@ void jd_claim_text(char out[24], long long claim) {
     snprintf(out, 24, "%lld", claim);
 }
 
+/* The script's SHA1 (hex), computed once per queue and script; NULL when
+ * the table is full or the digest failed (then EVAL sends the text). */
+static const char *script_sha(jd_queue *q, const char *script) {
+  for (size_t i = 0; i < q->nsha; i++)
+    if (q->sha[i].script == script)
+      return q->sha[i].sha;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (q->nsha == sizeof q->sha / sizeof q->sha[0] ||
+      !EVP_Digest(script, strlen(script), md, &len, EVP_sha1(), NULL) || len != 20)
+    return NULL;
+  for (unsigned int i = 0; i < len; i++)
+    snprintf(q->sha[q->nsha].sha + 2 * i, 3, "%02x", md[i]);
+  q->sha[q->nsha].script = script;
+  return q->sha[q->nsha++].sha;
+}
+
 int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
                   const char *const *keys, int nargs, const char *const *args) {
   const char *argv[48];
@@ -106,14 +125,22 @@ int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
     return jd_redis_fail(q->r, JD_REDIS_INVAL, "EVAL: %d keys and %d arguments, too many", nkeys,
                          nargs);
   snprintf(nk, sizeof nk, "%d", nkeys);
-  argv[argc++] = "EVAL";
-  argv[argc++] = script;
+  const char *sha = script_sha(q, script);
+  argv[argc++] = sha ? "EVALSHA" : "EVAL";
+  argv[argc++] = sha ? sha : script;
   argv[argc++] = nk;
   for (int i = 0; i < nkeys; i++)
     argv[argc++] = keys[i];
   for (int i = 0; i < nargs; i++)
     argv[argc++] = args[i] ? args[i] : "";
-  return jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
+  int rc = jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
+  if (rc && sha && jd_queue_replied(q, "NOSCRIPT")) {
+    /* Not in Redis' script cache yet (or no more): EVAL caches it. */
+    argv[0] = "EVAL";
+    argv[1] = script;
+    rc = jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
+  }
+  return rc;
 }
 
 int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,

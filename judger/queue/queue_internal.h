@@ -16,6 +16,12 @@ struct jd_queue {
   char dead[KEY_MAX], results[KEY_MAX], hosts[KEY_MAX];
   char claims[KEY_MAX]; /* <prefix>:claims, the counter the claim tokens come from */
   size_t entry_max_bytes;
+  /* The SHA1 of each script sent (EVALSHA sends it instead of the text). */
+  struct {
+    const char *script;
+    char sha[41];
+  } sha[32];
+  size_t nsha;
 };
 
 /* Failures of the queue's own, kept by its connection (jd_queue_last()):
@@ -45,8 +51,10 @@ void jd_task_keys_of(jd_task_keys *k, const jd_queue *q, const char *task_id);
 /* A claim token as script text ("" for JD_CLAIM_NONE). */
 void jd_claim_text(char out[24], long long claim);
 
-/* Runs a Lua script (EVAL) with the given keys and arguments (C strings;
- * a NULL argument is sent as ""). *out as jd_redis_command_argv. */
+/* Runs a Lua script with the given keys and arguments (C strings; a NULL
+ * argument is sent as ""): EVALSHA of its SHA1, and EVAL when Redis does
+ * not have it (NOSCRIPT: a first run, a restart). *out as
+ * jd_redis_command_argv. */
 int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
                   const char *const *keys, int nargs, const char *const *args);
 

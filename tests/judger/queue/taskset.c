@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "queue/queue.h"
 #include "queue/taskset.h"
 #include "redis_server.h"
@@ -515,5 +516,134 @@ Test(taskset, results_come_in_member_order_and_standings_are_kept, .init = up, .
   cr_assert_eq(n, 0);
   free(rv);
   fini_got();
+  jd_queue_free(q);
+}
+
+/* ---- what a member costs over a plain task (docs/tasksets.md) -------- */
+
+struct cost {
+  long long calls, in, out;
+};
+static long long info_field(const char *text, const char *field) {
+  const char *p = strstr(text, field);
+  return p ? atoll(p + strlen(field)) : 0;
+}
+/* Commands (INFO commandstats, those inside scripts included, without
+ * this test's INFO and CONFIG) and bytes in and out since the last reset. */
+static struct cost cost_now(void) {
+  struct cost c = {0};
+  redisReply *st = admin("INFO %s%s", "stats", "");
+  c.in = info_field(st->str, "total_net_input_bytes:");
+  c.out = info_field(st->str, "total_net_output_bytes:");
+  freeReplyObject(st);
+  redisReply *cs = admin("INFO %s%s", "commandstats", "");
+  for (const char *p = cs->str; (p = strstr(p, "cmdstat_")); p++) {
+    if (!strncmp(p, "cmdstat_info:", 13) || !strncmp(p, "cmdstat_config", 14))
+      continue;
+    c.calls += info_field(p, "calls=");
+  }
+  freeReplyObject(cs);
+  freeReplyObject(admin("CONFIG RESETSTAT%s%s", "", ""));
+  return c;
+}
+
+/* n tasks through the queue as the daemon runs them: read, begin, store. */
+static void run_all(jd_queue *q, const char *fmt, int n) {
+  jd_entry_list_clear(&got);
+  read_all(q);
+  cr_assert_eq(got.count, (size_t)n);
+  for (int i = 0; i < n; i++) {
+    char tid[32];
+    snprintf(tid, sizeof tid, fmt, i);
+    jd_begin b = begin(q, tid);
+    cr_assert_eq(store(q, tid, b.claim, JD_TASK_STATUS_FINISHED), JD_STORE_WRITTEN);
+  }
+}
+
+Test(taskset, a_member_costs_a_few_commands_more_than_a_plain_task, .init = up, .fini = down) {
+  enum { N = 100 };
+  jd_queue *q = open_q("h1", "t8");
+  cost_now();
+  for (int i = 0; i < N; i++) {
+    char tid[32], json[128];
+    snprintf(tid, sizeof tid, "p%d", i);
+    snprintf(json, sizeof json, "{\"id\":\"p%d\",\"type\":\"match\",\"match\":{}}", i);
+    cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, tid, json), 0);
+  }
+  run_all(q, "p%d", N);
+  struct cost plain = cost_now();
+  bool created = false;
+  cr_assert_eq(submit_set(&created, q, "k", N, NULL), 0);
+  run_all(q, "k-m%d", N);
+  struct cost member = cost_now();
+  /* A chain (each member after the one before): released one by one. */
+  static char chain[N][8];
+  const char *after[N] = {NULL};
+  for (int i = 1; i < N; i++) {
+    snprintf(chain[i], sizeof chain[i], "m%d", i - 1);
+    after[i] = chain[i];
+  }
+  cr_assert_eq(submit_set(&created, q, "h", N, after), 0);
+  cost_now();
+  for (int i = 0; i < N; i++) {
+    char tid[32];
+    snprintf(tid, sizeof tid, "h-m%d", i);
+    run(q, tid, JD_TASK_STATUS_FINISHED);
+  }
+  struct cost held = cost_now();
+  fprintf(stderr,
+          "per task (of %d): plain %.1f commands %.0f B in %.0f B out; member %.1f commands "
+          "%.0f B in %.0f B out; a chained member's run %.1f commands\n",
+          N, (double)plain.calls / N, (double)plain.in / N, (double)plain.out / N,
+          (double)member.calls / N, (double)member.in / N, (double)member.out / N,
+          (double)held.calls / N);
+  cr_assert_lt(member.calls, plain.calls + 25 * N, "a member costs at most 25 commands more");
+  hget_is(q, key("taskset:k", ""), "state", "finished");
+  hget_is(q, key("taskset:h", ""), "state", "finished");
+  fini_got();
+  jd_queue_free(q);
+}
+
+static int count_cb(void *ud, const char *tid, const char *js) {
+  (void)tid;
+  (void)js;
+  ((int *)ud)[0]++;
+  return 0;
+}
+
+Test(taskset, ten_thousand_members, .init = up, .fini = down, .timeout = 60) {
+  enum { N = 10000 };
+  jd_queue *q = open_q("h1", "t9");
+  static char ids[N][16], json[N][96];
+  static const char *pids[N], *pjson[N], *pclass[N];
+  for (int i = 0; i < N; i++) {
+    snprintf(ids[i], sizeof ids[i], "b-%d", i);
+    snprintf(json[i], sizeof json[i], "{\"id\":\"b-%d\",\"type\":\"match\",\"match\":{}}", i);
+    pids[i] = ids[i];
+    pjson[i] = json[i];
+    pclass[i] = "big";
+  }
+  jd_taskset_sub s = {"big", JD_PRIO_AUTO, false, N, pids, pjson, pclass, NULL, NULL};
+  bool created = false;
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_queue_taskset_submit(&created, q, &s), 0, "%s", jd_queue_error(q));
+  int64_t t1 = jd_mono_ms();
+  jd_taskset_view v = view(q, "big");
+  int64_t t2 = jd_mono_ms();
+  int counted = 0;
+  cr_assert_eq(jd_queue_taskset_each_result(q, "big", count_cb, &counted), 0);
+  int64_t t3 = jd_mono_ms();
+  int64_t removed = 0, signalled = 0;
+  bool found = false;
+  cr_assert_eq(jd_queue_taskset_cancel(&removed, &signalled, &found, q, "big", "load"), 0);
+  int64_t t4 = jd_mono_ms();
+  fprintf(stderr, "10000 members: submit %lld ms, view %lld ms, results %lld ms, cancel %lld ms\n",
+          (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2), (long long)(t4 - t3));
+  cr_assert(created);
+  cr_assert_eq(v.c.queued, N);
+  cr_assert_eq(counted, N);
+  cr_assert_eq(removed, N);
+  hget_is(q, key("taskset:big", ""), "cancelled", "10000");
+  cr_assert_eq(taskset_lines(q, "big"), 1);
   jd_queue_free(q);
 }
