@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "daemon_proc.h"
 #include "queue/queue.h"
+#include "queue/taskset.h"
 #include "redis_server.h"
 #include "support.h"
 
@@ -189,4 +190,75 @@ Test(taskset_swiss, two_rounds_paired_by_points_against_a_daemon, .init = up, .f
             pairs[0], pairs[1], pairs[2], pairs[3]);
   jd_queue_free(q);
   free(host);
+}
+
+/* Runs a shell command line with stdout and stderr in dir/out, dir/err. */
+static int sh(const char *args) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s/bin/judger %s --redis %s >%s/out 2>%s/err", JD_BINARY_DIR, args,
+           srv->url, dir, dir);
+  int st = system(cmd);
+  cr_assert(WIFEXITED(st), "%s", cmd);
+  return WEXITSTATUS(st);
+}
+
+Test(taskset_swiss, a_round_robin_waited_for_then_its_standings_and_status, .init = up,
+     .fini = down, .timeout = 120) {
+  char args[4096], game[600];
+  snprintf(game, sizeof game, "%s/game.json", dir);
+  const char *g = "{\"game_logic\":{\"id\":\"g\",\"dir\":\"/tmp\"}}";
+  cr_assert_eq(jd_write_file(game, g, strlen(g)), 0);
+  int n = snprintf(args, sizeof args,
+                   "taskset round-robin --id rr --submit --wait 60 --game %s --players", game);
+  for (int i = 1; i <= 3; i++) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/p%d", dir, i);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    n += snprintf(args + n, sizeof args - (size_t)n, " %s", p);
+  }
+  char *host = t_unique("rr");
+  running *d = start_daemon(host);
+  int rc = sh(args);
+  stop_daemon(d);
+  free(host);
+  char *err = slurp("err"), *out = slurp("out");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert_not_null(strstr(err, "rr 6 tasks match"), "%s", err);
+  cr_assert_not_null(strstr(err, "rr [####################] 100% 6/6"), "%s", err);
+  json_object *o = json_tokener_parse(out);
+  cr_assert_not_null(o, "stdout is the standings JSON alone: %s", out);
+  json_object *rows = get(o, "programs");
+  cr_assert_eq(json_object_array_length(rows), 3, "%s", out);
+  cr_assert_str_eq(json_object_get_string(get(json_object_array_get_idx(rows, 0), "program")),
+                   "p3");
+  cr_assert_eq(json_object_get_int(get(json_object_array_get_idx(rows, 0), "wins")), 4);
+  json_object_put(o);
+  free(out);
+  free(err);
+
+  /* The standings command: the table, and they are stored (the set finished). */
+  cr_assert_eq(sh("taskset standings rr"), 0);
+  out = slurp("out");
+  cr_assert_not_null(strstr(out, "p3"), "%s", out);
+  free(out);
+  jd_queue *q = t_queue_client(srv->url);
+  char *stored = NULL;
+  cr_assert_eq(jd_queue_taskset_get_standings(&stored, q, "rr"), 0);
+  cr_assert_not_null(stored, "the standings of a finished set are stored");
+  free(stored);
+  jd_queue_free(q);
+  cr_assert_eq(sh("taskset standings rr --json"), 0);
+  out = slurp("out");
+  o = json_tokener_parse(out);
+  cr_assert_not_null(o, "%s", out);
+  json_object_put(o);
+  free(out);
+
+  /* status: the finished line, then the table. */
+  cr_assert_eq(sh("status --taskset rr"), 0);
+  out = slurp("out");
+  cr_assert_not_null(strstr(out, "100% 6/6 running 0 queued 0 failed 0 cancelled 0 finished in"),
+                     "%s", out);
+  cr_assert_not_null(strstr(out, "\n\n"), "the table under the lines: %s", out);
+  free(out);
 }
