@@ -101,7 +101,10 @@ static int reserve(jd_standings *s, size_t want) {
   if (rank)
     s->rank = rank;
   int64_t *wins = calloc(cap * cap, sizeof *wins), *draws = calloc(cap * cap, sizeof *draws);
-  if (!rows || !rank || !wins || !draws || rehash(s, cap * 4) < 0) {
+  size_t nslots = 16; /* a power of two, at most half full */
+  while (nslots < cap * 2)
+    nslots *= 2;
+  if (!rows || !rank || !wins || !draws || rehash(s, nslots) < 0) {
     free(wins);
     free(draws);
     return -1;

@@ -74,7 +74,7 @@ static int read_ids(const char **ids, size_t *n, json_object *players, char *err
     if (!json_object_object_get_ex(p, "id", &id) || !json_object_is_type(id, json_type_string))
       return jd_fail(err, errlen, "players[%zu].id: missing or not a string", i);
     ids[i] = json_object_get_string(id);
-    if (!jd_standings_id_ok(ids[i]))
+    if (!jd_standings_id_ok(ids[i]) || strlen(ids[i]) != (size_t)json_object_get_string_len(id))
       return jd_fail(err, errlen, "players[%zu].id: not a program id", i);
   }
   return 0;
@@ -132,7 +132,7 @@ out:
 
 /* A number printed with `decimals` digits; null when not finite. */
 static json_object *num(double v, int decimals) {
-  char buf[64];
+  char buf[512]; /* "%.6f" of the largest double: 316 characters */
   if (!isfinite(v))
     return NULL;
   snprintf(buf, sizeof buf, "%.*f", decimals, v);

@@ -74,6 +74,28 @@ Test(standings, bad_games_count_nothing) {
   jd_standings_free(s);
 }
 
+/* At most JD_STANDINGS_MAX_PROGRAMS programs: one more is refused, nothing
+ * counted, and the programs already there are still found. */
+Test(standings, program_cap) {
+  jd_standings *s = fresh();
+  char a[16], b[16];
+  for (int i = 0; i < JD_STANDINGS_MAX_PROGRAMS; i += 2) {
+    snprintf(a, sizeof a, "p%d", i);
+    snprintf(b, sizeof b, "p%d", i + 1);
+    game2(s, a, b, 1, 0);
+  }
+  cr_assert_eq(jd_standings_count(s), JD_STANDINGS_MAX_PROGRAMS);
+  const char *over[2] = {"p0", "one-too-many"};
+  cr_expect_eq(jd_standings_add(s, over, NULL, 2), -1);
+  cr_expect_eq(jd_standings_count(s), JD_STANDINGS_MAX_PROGRAMS);
+  cr_expect_eq(jd_standings_index(s, "one-too-many"), SIZE_MAX);
+  cr_expect_eq(jd_standings_index(s, "p2047"), 2047);
+  cr_expect_eq(jd_standings_row(s, 0)->games, 1);
+  game2(s, "p2047", "p0", 1, 1); /* known programs still count */
+  cr_expect_eq(jd_standings_index(s, "p0"), 0);
+  jd_standings_free(s);
+}
+
 static int add_json(jd_standings *s, const char *json, char *err) {
   return jd_standings_add_result(s, json, err, 256);
 }
@@ -120,6 +142,7 @@ Test(standings, result_json_is_type_checked) {
        "scores[1]: not a number"},
       {"{\"status\":\"finished\",\"scores\":7,\"players\":[{\"id\":\"a\"}]}", "scores: not an"},
       {"{\"status\":\"finished\",\"players\":[]}", "players: 0 entries"},
+      {"{\"status\":\"finished\",\"players\":[{\"id\":\"a\\u0000b\"}]}", "not a program id"},
       {"{\"status\":\"finished\"} trailing", "result:"},
       {"{\"status\":", "result:"},
   };
