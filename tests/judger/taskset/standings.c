@@ -206,6 +206,17 @@ Test(standings, symmetric_round_and_undefeated) {
   cr_expect_str_eq(top->program, "champ");
   cr_expect(isfinite(top->rating) && isfinite(top->rating_hi) && top->rating < 2500);
   cr_expect(top->rating_lo < top->rating && top->rating < top->rating_hi);
+  /* jd_standings_pair takes rank indices: champ (first seen last) is rank 0 */
+  size_t p0 = SIZE_MAX;
+  for (size_t i = 0; i < jd_standings_count(s); i++)
+    if (strcmp(jd_standings_row(s, i)->program, "p0") == 0)
+      p0 = i;
+  int64_t w, d;
+  jd_standings_pair(s, 0, p0, &w, &d);
+  cr_expect(w == 1 && d == 0);
+  jd_standings_pair(s, p0, 0, &w, &d);
+  cr_expect(w == 0 && d == 0);
+  cr_expect_eq(jd_standings_index(s, "champ"), 4, "first-sight index unchanged by the rank");
   jd_standings_free(s);
 }
 
