@@ -90,9 +90,12 @@ void jd_ts_progress_from_view(jd_ts_progress *p, const jd_taskset_view *v) {
       .elapsed_ms = v->submitted_ms > 0 && end > v->submitted_ms ? end - v->submitted_ms : 0};
 }
 
-/* Shows line on f when it changed: in place on a terminal. */
+/* Shows line on f when it changed: in place on a terminal; elsewhere (a
+ * log) only when more than its ETA changed. */
 static void show_line(FILE *f, bool tty, char *last, size_t len, const char *line) {
-  if (!f || !strcmp(last, line))
+  const char *eta = strstr(line, " ETA ");
+  size_t key = tty || !eta ? strlen(line) + 1 : (size_t)(eta - line);
+  if (!f || !strncmp(last, line, key))
     return;
   if (tty)
     fprintf(f, "\r%s\033[K", line);

@@ -213,7 +213,9 @@ Test(cmd_taskset, wait_ends_with_the_view_when_the_set_is_cancelled, .init = up,
            "J='%s/bin/judger'; R='--redis %s --prefix %s'; D='%s';"
            "$J submit --taskset %s --wait 30 $R >$D/out 2>$D/err & pid=$!;"
            "until $J status --taskset set-x $R >/dev/null 2>&1; do sleep 0.05; done;"
-           "$J taskset cancel set-x $R >/dev/null || exit 9; wait $pid",
+           "$J status --taskset set-x --watch $R >$D/watch 2>&1 & w=$!;"
+           "until [ -s $D/watch ]; do sleep 0.05; done;"
+           "$J taskset cancel set-x $R >/dev/null || exit 9; wait $pid || exit $?; wait $w",
            JD_BINARY_DIR, srv->url, prefix, dir, f);
   int st = system(cmd);
   cr_assert(WIFEXITED(st));
@@ -223,6 +225,13 @@ Test(cmd_taskset, wait_ends_with_the_view_when_the_set_is_cancelled, .init = up,
   json_object *o = parse_out();
   cr_assert_str_eq(json_object_get_string(get(get(o, "taskset"), "state")), "cancelled");
   json_object_put(o);
+  /* The watcher: a line while it ran, one when it ended, then the details. */
+  char *watch = slurp("watch");
+  cr_assert_not_null(strstr(watch, "set-x [....................]   0% 0/2 running 0 queued 2"),
+                     "%s", watch);
+  cr_assert_not_null(strstr(watch, "set-x [####################] 100% 2/2"), "%s", watch);
+  cr_assert_not_null(strstr(watch, "state cancelled"), "%s", watch);
+  free(watch);
 }
 
 /* Three player directories and a game template; the round robin's JSON. */
