@@ -245,12 +245,24 @@ static void unique_id(json_object **progs, size_t n, json_object *prog) {
   json_object_object_add(prog, "id", json_object_new_string(cand));
 }
 
+/* path made absolute as `judger run` takes a spec's dirs: joined to the
+ * working directory, links not resolved (the host's program roots are
+ * checked on what the user wrote). -1 when it does not fit. */
+static int absolute(char out[PATH_MAX], const char *path) {
+  char cwd[PATH_MAX];
+  if (path[0] == '/')
+    return snprintf(out, PATH_MAX, "%s", path) < PATH_MAX ? 0 : -1;
+  if (!getcwd(cwd, sizeof cwd))
+    return -1;
+  return snprintf(out, PATH_MAX, "%s/%s", cwd, path) < PATH_MAX ? 0 : -1;
+}
+
 /* The object of a JSON file (at most LEAGUE_FILE_MAX bytes); its folder
  * (absolute) in dir. NULL after saying why. */
 static json_object *read_object(const char *path, char dir[PATH_MAX]) {
-  char *text = NULL, real[PATH_MAX];
+  char *text = NULL, abs[PATH_MAX];
   size_t len = 0;
-  if (!realpath(path, real) || jd_read_file(&text, &len, real, LEAGUE_FILE_MAX)) {
+  if (absolute(abs, path) || jd_read_file(&text, &len, abs, LEAGUE_FILE_MAX)) {
     jd_term_printf(stderr, "judger league: cannot read %s: %s\n", path, strerror(errno));
     return NULL;
   }
@@ -261,7 +273,7 @@ static json_object *read_object(const char *path, char dir[PATH_MAX]) {
     json_object_put(o);
     return NULL;
   }
-  snprintf(dir, PATH_MAX, "%s", dirname(real));
+  snprintf(dir, PATH_MAX, "%s", dirname(abs));
   return o;
 }
 
@@ -283,14 +295,14 @@ static int absolute_dir(json_object *prog, const char *base) {
 
 /* A directory as a program object {"id": its name, "dir": its path}. */
 static json_object *dir_program(const char *path, size_t n) {
-  char real[PATH_MAX], copy[PATH_MAX], id[80];
-  if (!realpath(path, real))
+  char abs[PATH_MAX], real[PATH_MAX], id[80];
+  /* The name from the resolved path ("." has one), the dir as written. */
+  if (absolute(abs, path) || !realpath(path, real))
     return NULL;
-  snprintf(copy, sizeof copy, "%s", real);
-  id_of_name(id, sizeof id, basename(copy), n);
+  id_of_name(id, sizeof id, basename(real), n);
   json_object *o = json_object_new_object();
   json_object_object_add(o, "id", json_object_new_string(id));
-  json_object_object_add(o, "dir", json_object_new_string(real));
+  json_object_object_add(o, "dir", json_object_new_string(abs));
   return o;
 }
 

@@ -248,15 +248,19 @@ static void follow(league *l) {
 
 /* Every program of the games prepared once: a game's spec is prepared
  * when it holds a program not seen yet. A build failing by the program's
- * fault is the games' to report (CANCEL). */
-static void prepare(league *l) {
+ * fault is the games' to report (CANCEL); a system fault (the engine
+ * unreachable, a full disk) stops the league before its games: -1 with
+ * why in err. */
+static int prepare(league *l, char *err, size_t errlen) {
   FILE *f = l->o->progress;
   int64_t t0 = jd_mono_ms();
   size_t built = 0, seen_n = 0, cap = 1 + l->n * JD_MATCH_MAX_AIS;
   const char **seen = calloc(cap, sizeof *seen);
   if (f)
     fprintf(f, "judger league: preparing the programs (builds run once, before the games)\n");
-  for (size_t i = 0; seen && i < l->n && !dk_cancel_fired(l->cancel); i++) {
+  int rc = seen ? 0 : -1;
+  snprintf(err, errlen, "out of memory");
+  for (size_t i = 0; seen && !rc && i < l->n && !dk_cancel_fired(l->cancel); i++) {
     const jd_match_spec *s = l->games[i].spec;
     bool fresh = i == 0;
     for (size_t p = 0; p < s->nplayers; p++) {
@@ -273,18 +277,21 @@ static void prepare(league *l) {
       continue;
     const dk_kv label[] = {{JD_LABEL_OWNER, run.id}};
     size_t b = 0;
-    char err[512] = "";
-    if (jd_match_build_programs(&b, l->ctx, s, label, 1, l->cancel, err, sizeof err) &&
-        !dk_cancel_fired(l->cancel) && f)
-      jd_term_printf(f, "judger league: preparing %s: %s\n", s->id, err);
+    char why[512] = "";
+    if (jd_match_build_programs(&b, l->ctx, s, label, 1, l->cancel, why, sizeof why) &&
+        !dk_cancel_fired(l->cancel)) {
+      snprintf(err, errlen, "preparing the programs of %s: %s", s->id, why);
+      rc = -1;
+    }
     built += b;
     jd_run_owner_release(&run);
   }
   free(seen);
   char took[24];
   jd_league_duration(took, sizeof took, jd_mono_ms() - t0);
-  if (f && !dk_cancel_fired(l->cancel))
+  if (f && !rc && !dk_cancel_fired(l->cancel))
     fprintf(f, "judger league: programs ready in %s (%zu built); %zu games\n", took, built, l->n);
+  return rc;
 }
 
 /* Starts the workers and follows them; the number started in *nthreads. */
@@ -341,7 +348,8 @@ int jd_league_run(bool *interrupted, jd_ctx *ctx, jd_league_game *games, size_t 
     snprintf(err, errlen, "cannot start the signal thread");
     goto cleanup;
   }
-  prepare(&l);
+  if (prepare(&l, err, errlen))
+    goto cleanup;
   size_t nthreads = 0;
   run_games(&l, threads, &nthreads);
   for (size_t i = 0; i < nthreads; i++)

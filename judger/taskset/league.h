@@ -48,7 +48,9 @@ typedef struct jd_league_opts {
  * net_stock are made here for the run and cleared after. *interrupted:
  * a signal stopped the league (the games not played have ran false).
  * 0 once every game ran or the league was interrupted; -1 with err when it
- * could not start (no engine client, no signal thread). */
+ * could not start (no engine client, no signal thread) or preparing the
+ * programs failed for a system reason (the engine unreachable): no game
+ * ran then. */
 int jd_league_run(bool *interrupted, jd_ctx *ctx, jd_league_game *games, size_t ngames,
                   const jd_league_opts *o, char *err, size_t errlen);
 
