@@ -27,6 +27,10 @@
  * as "standing" must not pass silently). */
 static const char *const set_fields[] = {"id", "priority", "max_attempts", "tasks", "standings"};
 
+/* Past any entry_max_depth a daemon takes (json-c allocates a frame per
+ * level up front). */
+#define DEPTH_CAP 65536
+
 typedef struct id_ref {
   const char *id;
   size_t i;
@@ -371,6 +375,7 @@ int jd_taskset_parse(jd_taskset **out, const char *json, size_t max_members, int
     err[0] = '\0';
   max_members = max_members ? max_members : JD_TASKSET_MAX_MEMBERS_DEFAULT;
   max_depth = max_depth > 0 ? max_depth : JD_TASK_MAX_DEPTH_DEFAULT;
+  max_depth = max_depth < DEPTH_CAP ? max_depth : DEPTH_CAP;
   json_object *root = NULL;
   jd_taskset *ts = calloc(1, sizeof *ts);
   int rc = -1;

@@ -75,17 +75,18 @@ static json_object *member(const char *taskset_id, const json_object *game,
     return NULL;
   }
   json_object *spec = game_spec(id, game, programs, nprograms, p, seed_key, err, errlen);
-  json_object *m = spec ? json_object_new_object() : NULL;
-  if (m && !json_object_object_add(m, "id", json_object_new_string(id)) &&
-      !json_object_object_add(m, "type", json_object_new_string("match")) &&
-      !json_object_object_add(m, "match", spec))
-    return m;
-  if (spec && !m)
+  if (!spec)
+    return NULL;
+  json_object *m = json_object_new_object();
+  if (!m || json_object_object_add(m, "id", json_object_new_string(id)) ||
+      json_object_object_add(m, "type", json_object_new_string("match")) ||
+      json_object_object_add(m, "match", spec)) {
+    json_object_put(m);
     json_object_put(spec);
-  json_object_put(m);
-  if (spec)
     jd_fail(err, errlen, "out of memory");
-  return NULL;
+    return NULL;
+  }
+  return m;
 }
 
 static int check_args(const char *taskset_id, const json_object *game, json_object *const *programs,
@@ -118,10 +119,7 @@ int jd_taskset_gen(char **out, const char *taskset_id, jd_priority prio, const j
   json_object *root = json_object_new_object(), *tasks = json_object_new_array();
   int rc = -1;
   if (!root || !tasks || json_object_object_add(root, "id", json_object_new_string(taskset_id)) ||
-      json_object_object_add(root, "priority", json_object_new_string(jd_priority_name(prio))) ||
-      json_object_object_add(root, "tasks", tasks)) {
-    if (root && tasks && !json_object_object_get_ex(root, "tasks", NULL))
-      json_object_put(tasks);
+      json_object_object_add(root, "priority", json_object_new_string(jd_priority_name(prio)))) {
     jd_fail(err, errlen, "out of memory");
     goto cleanup;
   }
@@ -138,14 +136,18 @@ int jd_taskset_gen(char **out, const char *taskset_id, jd_priority prio, const j
       goto cleanup;
     }
   }
+  if (json_object_object_add(root, "tasks", tasks)) {
+    jd_fail(err, errlen, "out of memory");
+    goto cleanup;
+  }
+  tasks = NULL; /* root's now */
   const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
   if (!text || !(*out = strdup(text)))
     jd_fail(err, errlen, "out of memory");
   else
     rc = 0;
 cleanup:
+  json_object_put(tasks);
   json_object_put(root);
-  if (!root)
-    json_object_put(tasks);
   return rc;
 }
