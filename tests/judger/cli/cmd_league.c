@@ -7,6 +7,7 @@
  * player that crashes and one whose build fails still let the league end,
  * with their losses counted; usage errors exit 2 before anything runs. */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -251,6 +252,63 @@ Test(cmd_league, crash_and_build_failure_json) {
   free(so);
   free(se);
   assert_clean();
+}
+
+/* Containers of the test's host label (running or not). */
+static size_t containers(dk_client *dk) {
+  char label[128];
+  snprintf(label, sizeof label, "%s=%s", JD_LABEL_HOST, host);
+  const char *labels[] = {label, NULL};
+  dk_container_list *cl = NULL;
+  t_ok(dk_container_list_by_label(&cl, dk, true, labels));
+  size_t n = cl->count;
+  dk_container_list_free(cl);
+  return n;
+}
+
+/* SIGINT while the first game runs: it is cancelled and removed, no other
+ * game starts, the standings so far are printed, exit 1. */
+Test(cmd_league, sigint_stops_the_league) {
+  base_image();
+  write_game();
+  char out[600], game[600], outp[600], errp[600];
+  snprintf(out, sizeof out, "%s/league", work);
+  snprintf(game, sizeof game, "%s/tron.json", work);
+  snprintf(outp, sizeof outp, "%s/int.out", work);
+  snprintf(errp, sizeof errp, "%s/int.err", work);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
+    dup2(open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+    execl(JD_BINARY_DIR "/bin/judger", "judger", "league", "--game", game, "--players",
+          SAMPLES "/ais/c-bot", SAMPLES "/ais/py-bot", SAMPLES "/ais/straight-bot", "--out", out,
+          "--state-dir", STATE, "--host-id", host, (char *)NULL);
+    _exit(127);
+  }
+  dk_client *dk = t_client();
+  int64_t deadline = dk_now_ms() + 300000;
+  while (!containers(dk)) {
+    cr_assert_lt(dk_now_ms(), deadline, "no game started within 300 s");
+    usleep(100000);
+  }
+  int64_t t0 = dk_now_ms();
+  kill(pid, SIGINT);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  int64_t stop_ms = dk_now_ms() - t0;
+  char *so = slurp("int", "out"), *se = slurp("int", "err");
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d:\n%s", st, se);
+  cr_log_info("league stopped %lld ms after SIGINT", (long long)stop_ms);
+  cr_assert_not_null(strstr(se, "interrupted"), "%s", se);
+  cr_assert_not_null(strstr(so, "win matrix"), "no standings:\n%s", so);
+  char path[700];
+  snprintf(path, sizeof path, "%s/r1-g2", out);
+  cr_assert_not(jd_path_exists(path), "a second game started after SIGINT");
+  cr_assert_eq(containers(dk), 0, "the cancelled game left containers");
+  dk_client_free(dk);
+  free(so);
+  free(se);
 }
 
 /* Bad command lines exit 2 before anything is made. */
