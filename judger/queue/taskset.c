@@ -12,6 +12,33 @@ void jd_taskset_key(char out[KEY_MAX], const jd_queue *q, const char *id, const 
   snprintf(out, KEY_MAX, "%s:taskset:%s%s", q->prefix, id, suffix);
 }
 
+int jd_taskset_id_check(jd_queue *q, const char *id) {
+  if (id && jd_task_id_valid(id))
+    return 0;
+  return jd_redis_fail(q->r, JD_REDIS_INVAL,
+                       "taskset id: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d chars", JD_TASK_ID_MAX);
+}
+
+/* Every id of the set (its own, the members', their "after"s and classes)
+ * is a task id: they become parts of keys, and "after" goes joined by ','. */
+static int sub_check(jd_queue *q, const jd_taskset_sub *s) {
+  if (jd_taskset_id_check(q, s->id))
+    return -1;
+  if (!s->n || !s->task_ids || !s->task_json)
+    return jd_redis_fail(q->r, JD_REDIS_INVAL, "taskset %s: no members", s->id);
+  for (size_t i = 0; i < s->n; i++) {
+    bool ok = jd_task_id_valid(s->task_ids[i]) && s->task_json[i] &&
+              (!s->klass || !s->klass[i] || !*s->klass[i] || jd_task_id_valid(s->klass[i]));
+    size_t na = s->nafter ? s->nafter[i] : 0;
+    for (size_t j = 0; ok && j < na; j++)
+      ok = jd_task_id_valid(s->after[i][j]);
+    if (!ok)
+      return jd_redis_fail(q->r, JD_REDIS_INVAL, "taskset %s: tasks[%zu]: a bad id, class or after",
+                           s->id, i);
+  }
+  return 0;
+}
+
 /* The "after" ids of member i joined by ','; NULL when out of memory. */
 static char *join_after(const jd_taskset_sub *s, size_t i) {
   size_t n = s->nafter ? s->nafter[i] : 0, len = 1;
@@ -60,8 +87,8 @@ static const char **submit_argv(int *argc, char ***joined, const jd_taskset_sub 
 
 int jd_queue_taskset_submit(bool *created, jd_queue *q, const jd_taskset_sub *s) {
   *created = false;
-  if (!s->n || !jd_task_id_valid(s->id))
-    return jd_redis_fail(q->r, JD_REDIS_INVAL, "taskset: no members or a bad id");
+  if (sub_check(q, s))
+    return -1;
   char now[24], count[24];
   snprintf(now, sizeof now, "%lld", (long long)jd_unix_ms());
   snprintf(count, sizeof count, "%zu", s->n);
@@ -91,9 +118,21 @@ int jd_queue_taskset_cancel(int64_t *removed, int64_t *signalled, bool *found, j
                             const char *id, const char *reason) {
   *removed = *signalled = 0;
   *found = false;
+  if (jd_taskset_id_check(q, id))
+    return -1;
+  /* The reason is kept and shown: at most 200 bytes, cut before a
+   * character that would not fit whole. */
+  const char *src = reason && *reason ? reason : "cancelled";
+  char why[201];
+  size_t len = strlen(src);
+  if (len > sizeof why - 1)
+    for (len = sizeof why - 1; len && ((unsigned char)src[len] & 0xC0) == 0x80;)
+      len--;
+  memcpy(why, src, len);
+  why[len] = '\0';
   char now[24];
   snprintf(now, sizeof now, "%lld", (long long)jd_unix_ms());
-  const char *args[] = {q->prefix, id, reason && *reason ? reason : "cancelled", now, q->group};
+  const char *args[] = {q->prefix, id, why, now, q->group};
   long long v[4] = {0};
   if (jd_queue_eval_ints(v, 4, q, jd_lua_taskset_cancel, 0, NULL, 5, args))
     return -1;
@@ -104,6 +143,8 @@ int jd_queue_taskset_cancel(int64_t *removed, int64_t *signalled, bool *found, j
 }
 
 int jd_queue_taskset_put_standings(jd_queue *q, const char *id, const char *json) {
+  if (jd_taskset_id_check(q, id))
+    return -1;
   char key[KEY_MAX], unranked[KEY_MAX];
   jd_taskset_key(key, q, id, ":standings");
   snprintf(unranked, sizeof unranked, "%s:tasksets:unranked", q->prefix);
@@ -114,6 +155,8 @@ int jd_queue_taskset_put_standings(jd_queue *q, const char *id, const char *json
 
 int jd_queue_taskset_get_standings(char **json, jd_queue *q, const char *id) {
   *json = NULL;
+  if (jd_taskset_id_check(q, id))
+    return -1;
   char key[KEY_MAX];
   jd_taskset_key(key, q, id, ":standings");
   redisReply *rep = NULL;

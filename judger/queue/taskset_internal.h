@@ -14,6 +14,9 @@ extern const char jd_lua_taskset_tasks[];  /* taskset_read.c: jd_queue_taskset_j
 
 /* <prefix>:taskset:<id><suffix> (suffix "" for the record). */
 void jd_taskset_key(char out[KEY_MAX], const jd_queue *q, const char *id, const char *suffix);
+/* 0 when id is a task id (the charset keys take); else -1, the failure
+ * JD_REDIS_INVAL recorded. */
+int jd_taskset_id_check(jd_queue *q, const char *id);
 /* SMEMBERS of key: at most max of its strings, copied (*ids holds *n and
  * a NULL); the caller frees each and the array. */
 int jd_queue_set_members(char ***ids, size_t *n, jd_queue *q, const char *key, size_t max);

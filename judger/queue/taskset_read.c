@@ -71,6 +71,8 @@ static int view_eta(jd_taskset_view *v, jd_queue *q, const redisReply *pairs) {
 int jd_queue_taskset_view(jd_taskset_view *out, bool *found, jd_queue *q, const char *id) {
   memset(out, 0, sizeof *out);
   *found = false;
+  if (jd_taskset_id_check(q, id))
+    return -1;
   snprintf(out->id, sizeof out->id, "%s", id);
   out->now_ms = jd_unix_ms();
   char now[24];
@@ -217,6 +219,8 @@ int jd_queue_taskset_each_result(jd_queue *q, const char *id,
                                  int (*cb)(void *ud, const char *task_id, const char *json),
                                  void *ud) {
   char key[KEY_MAX];
+  if (jd_taskset_id_check(q, id))
+    return -1;
   jd_taskset_key(key, q, id, ":tasks");
   for (size_t off = 0;; off += RESULT_CHUNK) {
     size_t n = 0;

@@ -206,6 +206,20 @@ Test(taskset, submit_is_all_or_nothing, .init = up, .fini = down) {
   cr_assert_eq(rint_(q, "EXISTS %s", key("taskset:s2", ""), NULL), 0);
   cr_assert_eq(rint_(q, "EXISTS %s", key("task:%s", "s2-m0"), NULL), 0);
   cr_assert_eq(rint_(q, "XLEN %s", key("q:match", ""), NULL), 3);
+  /* Ids become parts of keys: a bad one is refused before Redis. */
+  const char *ids[] = {"ok", "x,y"}, *js[] = {"{}", "{}"};
+  jd_taskset_sub sub = {"s3", JD_PRIO_MATCH, false, 2, ids, js, NULL, NULL, NULL};
+  cr_assert_eq(jd_queue_taskset_submit(&created, q, &sub), -1);
+  cr_assert_eq(jd_queue_last(q), JD_REDIS_INVAL);
+  sub.id = "s1:tasks";
+  ids[1] = "fine";
+  cr_assert_eq(jd_queue_taskset_submit(&created, q, &sub), -1);
+  jd_taskset_view v;
+  bool found = true;
+  cr_assert_eq(jd_queue_taskset_view(&v, &found, q, "../s1"), -1);
+  int64_t removed, signalled;
+  cr_assert_eq(jd_queue_taskset_cancel(&removed, &signalled, &found, q, "s1:held", "x"), -1);
+  cr_assert_eq(rint_(q, "EXISTS %s", key("taskset:s3", ""), NULL), 0);
   jd_queue_free(q);
 }
 
@@ -371,6 +385,16 @@ Test(taskset, cancel_removes_queued_signals_running_leaves_finished, .init = up,
   hget_is(q, key("taskset:c", ""), "cancelled", "4");
   hget_is(q, key("taskset:c", ""), "finished", "1");
   cr_assert_eq(taskset_lines(q, "c"), 1);
+  /* A long reason is kept to 200 bytes, whole characters ("é" is 2). */
+  char longr[400] = "", *got_r;
+  for (int i = 0; i < 150; i++)
+    strcat(longr, "\xc3\xa9");
+  cr_assert_eq(submit_set(&created, q, "c2", 1, NULL), 0);
+  cr_assert_eq(jd_queue_taskset_cancel(&removed, &signalled, &found, q, "c2", longr), 0);
+  got_r = hget(q, key("taskset:c2", ""), "cancel_reason");
+  cr_assert_eq(strlen(got_r), 200);
+  cr_assert_eq(strncmp(got_r, longr, 200), 0);
+  free(got_r);
   /* Cancelling again changes nothing. */
   cr_assert_eq(jd_queue_taskset_cancel(&removed, &signalled, &found, q, "c", "again"), 0);
   cr_assert_eq(removed + signalled, 0);
