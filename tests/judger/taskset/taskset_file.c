@@ -278,3 +278,55 @@ Test(taskset_file, a_short_error_buffer_is_not_overrun) {
   cr_assert_eq(jd_taskset_parse(&ts, NULL, 0, 0, NULL, 0), -1);
   jd_taskset_free(NULL);
 }
+
+Test(taskset_file, forward_links_and_diamonds_are_fine) {
+  /* d waits for b and c, both wait for a; a is listed last. */
+  const char *json =
+      "{\"id\":\"s\",\"tasks\":[{\"id\":\"d\",\"type\":\"match\",\"match\":{},\"after\":[\"b\","
+      "\"c\"]},{\"id\":\"b\",\"type\":\"match\",\"match\":{},\"after\":[\"a\"]},"
+      "{\"id\":\"c\",\"type\":\"match\",\"match\":{},\"after\":[\"a\"]},"
+      "{\"id\":\"a\",\"type\":\"build\",\"build\":{},\"publish\":[\"boot.xml\"]}]}";
+  jd_taskset *ts = parsed(json);
+  cr_assert_eq(ts->n, 4);
+  cr_assert_eq(ts->members[0].task->nafter, 2);
+  cr_assert_eq(ts->members[3].task->npublish, 1);
+  cr_assert(!ts->standings, "a build among them");
+  jd_taskset_free(ts);
+}
+
+/* Every prefix of a valid file, and files with bytes changed at random:
+ * refused or accepted, never a crash, and an accepted one is whole. */
+Test(taskset_file, cut_and_mangled_files_are_refused_cleanly) {
+  const char *json =
+      "{\"id\":\"s\",\"max_attempts\":2,\"tasks\":[{\"id\":\"a\",\"type\":\"match\",\"match\":"
+      "{\"players\":[{\"id\":\"p\"}]},\"after\":[\"b\"]},{\"id\":\"b\",\"type\":\"build\","
+      "\"build\":{\"domain\":\"ai\"},\"upload\":{\"x.log\":\"http://h/x\"}}]}";
+  size_t len = strlen(json);
+  char *buf = malloc(len + 1);
+  char err[512];
+  for (size_t cut = 0; cut < len; cut++) {
+    memcpy(buf, json, cut);
+    buf[cut] = '\0';
+    jd_taskset *ts = NULL;
+    cr_assert_eq(jd_taskset_parse(&ts, buf, 0, 0, err, sizeof err), -1, "cut at %zu", cut);
+    cr_assert_null(ts);
+  }
+  const char alphabet[] = "{}[]\",:0a-\\ ";
+  unsigned seed = 7;
+  for (int round = 0; round < 3000; round++) {
+    memcpy(buf, json, len + 1);
+    for (int k = 0; k < 1 + round % 3; k++) {
+      seed = seed * 1103515245u + 12345u;
+      buf[(seed >> 8) % len] = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+    }
+    jd_taskset *ts = NULL;
+    if (jd_taskset_parse(&ts, buf, 0, 0, err, sizeof err) == 0) {
+      cr_assert(ts->n >= 1 && ts->members[ts->n - 1].task && ts->members[0].json);
+      jd_taskset_free(ts);
+    } else {
+      cr_assert_null(ts);
+      cr_assert(err[0], "a reason");
+    }
+  }
+  free(buf);
+}
