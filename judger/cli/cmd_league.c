@@ -563,7 +563,8 @@ static int summary(const league_plan *pl, const league_opts *o, bool interrupted
     bool ok =
         g->ran && (g->status == JD_MATCH_STATUS_FINISHED || g->status == JD_MATCH_STATUS_FAILED);
     ran += ok;
-    sys += !ok && (g->ran || g->reason[0]);
+    /* Errored, or not run for a reason; cancelled by the interruption is not one. */
+    sys += g->ran ? g->status == JD_MATCH_STATUS_ERROR : g->reason[0] != 0;
     busy += g->ran ? g->ms : 0;
   }
   char wall[24], mean[24];
@@ -595,7 +596,7 @@ static int league_main(league_opts *o) {
   char err[256] = "";
   int64_t t0 = jd_mono_ms();
   if (jd_league_run(&interrupted, &ctx, pl.games, pl.ngames, &lo, err, sizeof err)) {
-    fprintf(stderr, "judger league: %s\n", err);
+    jd_term_printf(stderr, "judger league: %s\n", err);
     code = LEAGUE_EXIT_INCOMPLETE;
     goto cleanup;
   }

@@ -169,8 +169,8 @@ static void *sig_main(void *arg) {
 
 /* ---- progress ------------------------------------------------------- */
 
-/* The progress line now (l->mu held). */
-static void progress_now(league *l, char *out, size_t len) {
+/* The progress line now, done games shown as done (l->mu held). */
+static void progress_now(league *l, size_t done, char *out, size_t len) {
   int64_t now = jd_mono_ms(), running[64];
   size_t nrun = 0;
   for (size_t i = 0; i < l->next && i < l->n; i++)
@@ -179,7 +179,7 @@ static void progress_now(league *l, char *out, size_t len) {
   int64_t mean = l->done ? l->sum_ms / (int64_t)l->done : -1;
   size_t queued = l->stop ? 0 : l->n - l->next;
   int64_t eta = jd_league_eta(mean, queued, running, nrun, l->o->parallel);
-  jd_league_progress_line(out, len, l->done, l->n, now - l->t0, eta);
+  jd_league_progress_line(out, len, done, l->n, now - l->t0, eta);
 }
 
 /* "r1-g03 c-bot py-bot: finished 3 1" (the ids are the programs' own). */
@@ -208,18 +208,22 @@ static void progress_print(league *l) {
   if (!f)
     return;
   char bar[160], line[1024];
-  progress_now(l, bar, sizeof bar);
-  const char *clear = l->o->tty && l->bar_shown ? "\r\033[K" : "";
   for (; l->printed < l->done; l->printed++) {
     game_line(line, sizeof line, &l->games[l->order[l->printed]]);
+    progress_now(l, l->printed + 1, bar, sizeof bar);
+    /* The bar's line cleared with our own sequence; the game's line (the
+     * programs' ids, a reason) through jd_term_printf, which lets no
+     * control character through. */
+    if (l->o->tty && l->bar_shown)
+      fputs("\r\033[K", f);
+    l->bar_shown = false;
     if (l->o->tty)
-      jd_term_printf(f, "%s%s\n", clear, line);
+      jd_term_printf(f, "%s\n", line);
     else
       jd_term_printf(f, "%s  %s\n", bar, line);
-    clear = "";
-    l->bar_shown = false;
   }
   if (l->o->tty) {
+    progress_now(l, l->done, bar, sizeof bar);
     fprintf(f, "%s%s", l->bar_shown ? "\r\033[K" : "", bar);
     l->bar_shown = true;
   }
