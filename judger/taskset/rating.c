@@ -89,23 +89,30 @@ static double mm_step(double *next, const double *g, const bt_data *d) {
   return change;
 }
 
-/* In-place Cholesky factorisation (lower) of an SPD matrix; -1 if not SPD. */
+/* In-place Cholesky factorisation of an SPD matrix (its upper triangle is
+ * read); -1 if not SPD. Right-looking on the upper factor U (A = U'U): the
+ * trailing update is an axpy along rows, which the compiler vectorises (the
+ * dot-product form does not vectorise without reassociating sums). L = U' is
+ * then written into the lower triangle, which is what the callers read. */
 static int cholesky(double *a, size_t n) {
   for (size_t j = 0; j < n; j++) {
-    double s = a[j * n + j];
-    for (size_t k = 0; k < j; k++)
-      s -= a[j * n + k] * a[j * n + k];
-    if (!(s > 0))
+    double *uj = a + j * n;
+    if (!(uj[j] > 0))
       return -1;
-    double l = sqrt(s);
-    a[j * n + j] = l;
+    double d = sqrt(uj[j]);
+    uj[j] = d;
+    for (size_t k = j + 1; k < n; k++)
+      uj[k] /= d;
     for (size_t i = j + 1; i < n; i++) {
-      double t = a[i * n + j];
-      for (size_t k = 0; k < j; k++)
-        t -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = t / l;
+      double f = uj[i];
+      double *ai = a + i * n;
+      for (size_t k = i; k < n; k++)
+        ai[k] -= f * uj[k];
     }
   }
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < i; k++)
+      a[i * n + k] = a[k * n + i];
   return 0;
 }
 
