@@ -17,13 +17,16 @@ local group = ARGV[5]
 local ts = prefix .. ':taskset:' .. ts_id
 local state = redis.call('HGET', ts, 'state')
 if not state then return {0, 0, 0, 0} end
-local members = redis.call('LRANGE', ts .. ':tasks', 0, -1)
-if state == 'finished' then return {1, 0, 0, #members} end
+local total = tonumber(redis.call('HGET', ts, 'total') or '0')
+if state == 'finished' then return {1, 0, 0, total} end
+-- The members not counted yet (an ended one is counted in the script that
+-- ended it).
+local members = redis.call('SMEMBERS', ts .. ':open')
 if state == 'running' then
   redis.call('HSET', ts, 'state', 'cancelled', 'cancel_reason', reason, 'updated_ms', now_ms)
 end
 local why = 'taskset cancelled: ' .. (redis.call('HGET', ts, 'cancel_reason') or reason)
-local removed, signalled, done, ended = 0, 0, 0, {}
+local removed, signalled, done, ended = 0, 0, total - #members, {}
 for _, tid in ipairs(members) do
   local status_key = prefix .. ':task:' .. tid
   local st = redis.call('HGET', status_key, 'state')

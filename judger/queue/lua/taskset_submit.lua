@@ -56,6 +56,7 @@ for i = 1, n do
   local tid, klass, json = ARGV[3 + 4 * i], ARGV[4 + 4 * i], ARGV[5 + 4 * i]
   local status_key = prefix .. ':task:' .. tid
   redis.call('RPUSH', ts .. ':tasks', tid)
+  redis.call('SADD', ts .. ':open', tid)
   if #afters[i] > 0 then
     redis.call('HSET', status_key, 'state', 'held', 'taskset', ts_id, 'class', klass,
       'priority', priority, 'queued_ms', now_ms, 'updated_ms', now_ms)

@@ -1,5 +1,6 @@
--- What a taskset's view needs, read at once: its record, its members'
--- states (queued / running / held counted from their status records),
+-- What a taskset's view needs, read at once: its record, the states of
+-- its members not counted yet (:open; queued / running / held from their
+-- status records),
 -- for each member not done its class's mean duration and, when running,
 -- the time since its start (the ETA's inputs), and the live slots of the
 -- fleet (the sum of "slots" in the heartbeats that exist).
@@ -17,7 +18,7 @@ if #record == 0 then return {} end
 local counts = {0, 0, 0}
 local eta = {}
 local means = {}
-for _, tid in ipairs(redis.call('LRANGE', ts .. ':tasks', 0, -1)) do
+for _, tid in ipairs(redis.call('SMEMBERS', ts .. ':open')) do
   local status_key = prefix .. ':task:' .. tid
   local st = redis.call('HGET', status_key, 'state')
   if st ~= 'finished' and st ~= 'dead' then

@@ -1,7 +1,7 @@
 -- A taskset member's end, put in front of the scripts whose first line
 -- names lib/taskset.lua (store, dead, begin, taskset_cancel). Keys derive
 -- from the prefix (docs/queue.md "Tasksets"): judger:taskset:<id> and its
--- :done, :held, :deps, :rdeps:<src>, :tasks.
+-- :done (counted), :open (not counted yet), :held, :deps, :rdeps:<src>.
 
 local TS_RESULTS_MAXLEN = '100000'
 
@@ -71,6 +71,7 @@ local function member_done(prefix, ts_id, task_id, status, now_ms)
     local tid, st = work[i][1], work[i][2]
     i = i + 1
     if redis.call('SADD', ts .. ':done', tid) == 1 then
+      redis.call('SREM', ts .. ':open', tid)
       redis.call('HINCRBY', ts, ts_count_field(st), 1)
       for _, d in ipairs(redis.call('SMEMBERS', ts .. ':rdeps:' .. tid)) do
         if st == 'finished' then
