@@ -33,8 +33,7 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
   if (jd_queue_setup(q) || jd_queue_taskset_view(&v, &found, q, ts->id)) {
     fprintf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
   } else if (found) {
-    fprintf(stderr, "judger %s: taskset %s exists (state %s): give the new one another id\n", cmd,
-            ts->id, v.state);
+    fprintf(stderr, "judger %s: taskset %s exists: give the new one another id\n", cmd, ts->id);
     code = JD_EXIT_USAGE;
   } else if (jd_taskset_submit(q, ts, err, sizeof err)) {
     fprintf(stderr, "judger %s: %s\n", cmd, err);

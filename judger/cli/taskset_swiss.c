@@ -15,6 +15,7 @@
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/utf8.h"
 #include "queue/task.h"
 #include "taskset/rounds.h"
 #include "taskset/standings.h"
@@ -115,8 +116,8 @@ static int play_round(swiss *s, int k) {
     fprintf(stderr, "judger taskset swiss: %s: %zu results were not result.json\n", round_id,
             skipped);
   if (!strcmp(v.state, "cancelled")) {
-    fprintf(stderr, "judger taskset swiss: %s was cancelled%s%s: no more rounds\n", round_id,
-            *v.cancel_reason ? ": " : "", v.cancel_reason);
+    jd_term_printf(stderr, "judger taskset swiss: %s was cancelled%s%s: no more rounds\n", round_id,
+                   *v.cancel_reason ? ": " : "", v.cancel_reason);
     return JD_EXIT_PROGRAM;
   }
   return JD_EXIT_OK;
