@@ -33,7 +33,9 @@
 #include "common/tmpfile.h"
 #include "common/utf8.h"
 #include "common/util.h"
+#include "match/match.h"
 #include "match/match_policy.h"
+#include "match/net_pool.h"
 #include "taskset/league.h"
 #include "taskset/rounds.h"
 #include "taskset/standings.h"
@@ -163,7 +165,7 @@ static int take_own(bool *taken, league_opts *o, int argc, char **argv, int *i) 
   else if (!strcmp(argv[*i], "--quiet") || !strcmp(argv[*i], "-q"))
     o->quiet = true;
   else if (!strcmp(argv[*i], "--players"))
-    while (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) && o->nplayers < LEAGUE_MAX_PLAYERS)
+    while (*i + 1 < argc && argv[*i + 1][0] != '-' && o->nplayers < LEAGUE_MAX_PLAYERS)
       o->players[o->nplayers++] = argv[++*i];
   else
     *taken = false;
@@ -419,6 +421,8 @@ static int make_game(league_plan *pl, const league_opts *o, const jd_ctx *ctx, s
   if (!rc)
     rc = jd_match_spec_check_policy(g->spec, &ctx->policy, ctx->state_dir, jd_base_images(ctx), why,
                                     sizeof why);
+  if (!rc)
+    rc = jd_match_inputs_local(g->spec, why, sizeof why);
   if (rc) {
     jd_term_printf(stderr, "judger league: game %s: %s\n", name, why);
     return -1;
@@ -447,6 +451,12 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const league_opts *o)
   ctx->base_images = settings->base_images;
   ctx->build_allow = settings->build_allow;
   ctx->debian_mirror = settings->debian_mirror;
+  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
+  jd_net_pool pool;
+  if (jd_net_pool_parse(&pool, settings->net_pool, err, sizeof err)) {
+    fprintf(stderr, "judger league: --net-pool: %s\n", err);
+    return -1;
+  }
   return 0;
 }
 
