@@ -1,5 +1,5 @@
-/* A task's links to other tasks' files, on the daemon's side (docs/queue.md
- * "Published outputs", docs/match-spec.md "Inputs"): before a match runs,
+/* A task's links to other tasks' files, on the daemon's side (docs/match-spec.md
+ * "Inputs"): before a match runs,
  * its {"task", "file"} inputs are read from Redis, checked and put in the
  * host's input cache; after a task finished, the files it publishes are
  * read from its output directory and stored in Redis, before its result. */

@@ -1,4 +1,4 @@
-/* Published outputs (see outputs.h, docs/queue.md "Published outputs"): one
+/* Published outputs (see outputs.h, docs/match-spec.md "Inputs"): one
  * HSET to store, a script to read back (lua/output_get.lua) that sends the
  * data only when it is within the reader's bound. */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Published outputs: files a finished task keeps in Redis for the tasks
- * that depend on it (the task envelope's "publish", docs/queue.md
- * "Published outputs"). One hash per file,
+ * that depend on it (the task envelope's "publish", docs/match-spec.md
+ * "Inputs"). One hash per file,
  * <prefix>:output:<task>:<file> = {sha256, bytes, data}, written before the
  * task's result and kept as long as it (no TTL). A dependent's match names
  * it as an input {"task", "file"} (match_spec.h); the daemon reads it back,
