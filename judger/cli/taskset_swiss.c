@@ -3,7 +3,10 @@
  * waited for; round k+1 is paired by the points of every round so far (a
  * bye counts a win, for pairing only), never a rematch when one can be
  * avoided (the games played, whatever their result, are the "met"
- * matrix); the end prints the standings over every round's results. */
+ * matrix, with the games of every stored result); the end prints the
+ * standings over every round's results. Run again with the same --id, it
+ * resumes: a round whose taskset exists is followed, not paired again
+ * (its met pairs and bye read back from its results). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,15 +84,111 @@ static char *pair_round(swiss *s, int k, const char *round_id) {
   return json;
 }
 
-/* Submits round k, waits for its end, adds its results. The exit code. */
-static int play_round(swiss *s, int k) {
-  char round_id[JD_TASK_ID_MAX + 16];
-  snprintf(round_id, sizeof round_id, "%s-r%d", s->id, k);
+/* Reading a round's results: each counted in the standings, the players
+ * of each game marked met and played. */
+typedef struct round_read {
+  swiss *s;
+  bool *played;
+  size_t skipped;
+} round_read;
+
+static size_t index_of(const swiss *s, const char *id) {
+  for (size_t i = 0; id && i < s->n; i++)
+    if (!strcmp(player_id(s, i), id))
+      return i;
+  return SIZE_MAX;
+}
+
+/* The seats of a result (programs of this tournament only) marked. */
+static void mark_game(round_read *r, const char *json) {
+  json_tokener *tok = json_tokener_new_ex(32);
+  json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)strlen(json)) : NULL, *pl = NULL;
+  json_tokener_free(tok);
+  size_t seat[JD_ROUND_MAX_SEATS], n = 0;
+  if (o && json_object_object_get_ex(o, "players", &pl) && json_object_is_type(pl, json_type_array))
+    for (size_t i = 0; i < json_object_array_length(pl) && n < JD_ROUND_MAX_SEATS; i++) {
+      json_object *id = NULL;
+      json_object_object_get_ex(json_object_array_get_idx(pl, i), "id", &id);
+      size_t k = json_object_is_type(id, json_type_string)
+                     ? index_of(r->s, json_object_get_string(id))
+                     : SIZE_MAX;
+      if (k < r->s->n)
+        seat[n++] = k;
+    }
+  for (size_t i = 0; i < n; i++) {
+    r->played[seat[i]] = true;
+    for (size_t j = 0; j < n; j++)
+      r->s->met[seat[i] * r->s->n + seat[j]] |= i != j;
+  }
+  json_object_put(o);
+}
+
+static int read_result(void *ud, const char *task_id, const char *json) {
+  round_read *r = ud;
+  char err[256];
+  (void)task_id;
+  if (!json)
+    return 0;
+  if (jd_standings_add_result(r->s->all, json, err, sizeof err))
+    r->skipped++;
+  else
+    mark_game(r, json);
+  return 0;
+}
+
+/* Adds round_id's results; for a resumed round (paired by an earlier run)
+ * the one player without a game, with an odd count, had its bye. */
+static int read_round(swiss *s, const char *round_id, bool resumed) {
+  round_read r = {.s = s, .played = calloc(s->n, sizeof(bool))};
+  if (!r.played || jd_queue_taskset_each_result(s->q, round_id, read_result, &r)) {
+    fprintf(stderr, "judger taskset swiss: %s: %s\n", round_id,
+            r.played ? jd_queue_error(s->q) : "out of memory");
+    free(r.played);
+    return JD_EXIT_SYSTEM;
+  }
+  size_t idle = 0, last = SIZE_MAX;
+  for (size_t i = 0; i < s->n; i++)
+    if (!r.played[i]) {
+      idle++;
+      last = i;
+    }
+  if (resumed && s->n % 2 && idle == 1)
+    s->byes[last] += 1;
+  if (r.skipped)
+    fprintf(stderr, "judger taskset swiss: %s: %zu results were not result.json\n", round_id,
+            r.skipped);
+  free(r.played);
+  return JD_EXIT_OK;
+}
+
+/* Pairs and submits round k, or finds it submitted by an earlier run of
+ * the same command (*resumed: followed, not paired again). */
+static int start_round(swiss *s, int k, const char *round_id, bool *resumed) {
+  jd_taskset_view v;
+  bool found = false;
+  if (jd_queue_taskset_view(&v, &found, s->q, round_id)) {
+    fprintf(stderr, "judger taskset swiss: %s\n", jd_queue_error(s->q));
+    return JD_EXIT_SYSTEM;
+  }
+  *resumed = found;
+  if (found) {
+    fprintf(stderr, "judger taskset swiss: round %d: taskset %s exists: resumed\n", k, round_id);
+    return JD_EXIT_OK;
+  }
   char *json = pair_round(s, k, round_id);
   if (!json)
     return JD_EXIT_USAGE;
   int code = jd_cli_taskset_submit(NULL, s->q, "taskset swiss", json, NULL);
   free(json);
+  return code;
+}
+
+/* Round k from its start to its results. The exit code. */
+static int play_round(swiss *s, int k) {
+  char round_id[JD_TASK_ID_MAX + 16];
+  snprintf(round_id, sizeof round_id, "%s-r%d", s->id, k);
+  bool resumed = false;
+  int code = start_round(s, k, round_id, &resumed);
   if (code)
     return code;
   fprintf(stderr, "judger taskset swiss: round %d of %lld: taskset %s\n", k, s->a->rounds,
@@ -107,20 +206,13 @@ static int play_round(swiss *s, int k) {
             s->a->round_timeout_s);
     return JD_EXIT_SYSTEM;
   }
-  size_t skipped = 0;
-  if (jd_cli_standings_add(s->all, &skipped, s->q, round_id)) {
-    fprintf(stderr, "judger taskset swiss: %s: %s\n", round_id, jd_queue_error(s->q));
-    return JD_EXIT_SYSTEM;
-  }
-  if (skipped)
-    fprintf(stderr, "judger taskset swiss: %s: %zu results were not result.json\n", round_id,
-            skipped);
-  if (!strcmp(v.state, "cancelled")) {
+  code = read_round(s, round_id, resumed);
+  if (!code && !strcmp(v.state, "cancelled")) {
     jd_term_printf(stderr, "judger taskset swiss: %s was cancelled%s%s: no more rounds\n", round_id,
                    *v.cancel_reason ? ": " : "", v.cancel_reason);
     return JD_EXIT_PROGRAM;
   }
-  return JD_EXIT_OK;
+  return code;
 }
 
 /* The standings over every round, on stdout. */

@@ -4,7 +4,8 @@
  * the test, 2 slots) whose executor plays a game with no engine: the
  * program "pN" scores N. Round 2 is paired from round 1's results (the two
  * winners meet, no rematch), and the standings over both rounds rank p4
- * first (2 wins) and p1 last (2 losses). */
+ * first (2 wins) and p1 last (2 losses). Run again with a third round, it
+ * resumes the first two and pairs the third without a rematch. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -152,7 +153,6 @@ Test(taskset_swiss, two_rounds_paired_by_points_against_a_daemon, .init = up, .f
            "--game %s --players %s %s %s %s >%s/out 2>%s/err",
            JD_BINARY_DIR, srv->url, game, players[0], players[1], players[2], players[3], dir, dir);
   int st = system(cmd);
-  stop_daemon(d);
   char *err = slurp("err");
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit %d: %s", WEXITSTATUS(st), err);
   cr_assert_not_null(strstr(err, "round 2 of 2: taskset sw-r2"), "%s", err);
@@ -188,6 +188,34 @@ Test(taskset_swiss, two_rounds_paired_by_points_against_a_daemon, .init = up, .f
   snprintf(want, sizeof want, "%s-%s", strcmp(w1, w2) < 0 ? w1 : w2, strcmp(w1, w2) < 0 ? w2 : w1);
   cr_assert(!strcmp(pairs[2], want) || !strcmp(pairs[3], want), "round 1 %s %s, round 2 %s %s",
             pairs[0], pairs[1], pairs[2], pairs[3]);
+
+  /* The same command with a third round: rounds 1 and 2 are resumed, not
+   * paired again; round 3 avoids their pairs, read back from the results. */
+  memcpy(strstr(cmd, "--rounds 2"), "--rounds 3", 10);
+  st = system(cmd);
+  stop_daemon(d);
+  err = slurp("err");
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit %d: %s", WEXITSTATUS(st), err);
+  cr_assert_not_null(strstr(err, "round 1: taskset sw-r1 exists: resumed"), "%s", err);
+  cr_assert_not_null(strstr(err, "round 2: taskset sw-r2 exists: resumed"), "%s", err);
+  free(err);
+  char third[2][32];
+  pair_of(third[0], q, "sw-r3-r3-g1");
+  pair_of(third[1], q, "sw-r3-r3-g2");
+  for (int t = 0; t < 2; t++)
+    for (int i = 0; i < 4; i++)
+      cr_assert_str_neq(third[t], pairs[i], "round 3 replays %s", pairs[i]);
+  out = slurp("out");
+  o = json_tokener_parse(out);
+  rows = get(o, "programs");
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_eq(json_object_get_int(get(json_object_array_get_idx(rows, i), "games")), 3, "%s",
+                 out);
+  first = json_object_array_get_idx(rows, 0);
+  cr_assert_str_eq(json_object_get_string(get(first, "program")), "p4", "%s", out);
+  cr_assert_eq(json_object_get_int(get(first, "wins")), 3, "%s", out);
+  json_object_put(o);
+  free(out);
   jd_queue_free(q);
   free(host);
 }
