@@ -222,6 +222,10 @@ static void finish(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt,
     for (int v = 0; v < JD_VERDICT_COUNT; v++)
       jd_dmetrics_verdict(d->metrics, (jd_verdict)v, res->verdicts[v]);
     jd_dmetrics_turns(d->metrics, res->turns_ended, res->turns_timed_out);
+    /* The set's last result: its standings now, not at the next keeper
+     * round (one read of the unranked set when nothing ended). */
+    if (t->taskset)
+      jd_daemon_rank_tasksets(d, s->q);
   } else if (!json) {
     jd_attempt_retry_later(d, s, t, attempt, "out of memory");
   }

@@ -391,6 +391,8 @@ static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
                      d->cfg.lease_ms);
   if (r.reap)
     reap_dead_hosts(d, dead);
+  jd_daemon_rank_tasksets(d, d->kq);
+  jd_daemon_taskset_gauges(d, d->kq);
   round_state_clear(&r);
 }
 

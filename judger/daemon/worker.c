@@ -217,6 +217,10 @@ static void handle(jd_daemon *d, jd_slot *s) {
   }
   if (entry_too_big(d, s))
     return;
+  if (e->taskset) {
+    jd_daemon_taskset_entry(d, s);
+    return;
+  }
   if (jd_task_parse(&t, e->task_json, d->cfg.entry_max_depth, err, sizeof err)) {
     jd_attempt_dead_letter(d, s, NULL, JD_CLAIM_NONE, err, 0);
     return;

@@ -1,0 +1,66 @@
+/* The daemon's side of tasksets (docs/tasksets.md): a taskset written as
+ * one stream entry (field "taskset") is checked and submitted; the
+ * standings of sets that ended are computed and stored; the running sets
+ * are read into the metrics. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/daemon_internal.h"
+#include "queue/taskset.h"
+#include "taskset/taskset.h"
+#include "taskset/taskset_rank.h"
+
+/* Sets the metrics get series for, and how many running sets are read. */
+#define GAUGED_SETS 20
+#define READ_SETS 200
+/* Finished sets ranked per pass. */
+#define RANK_BATCH 16
+
+void jd_daemon_taskset_entry(jd_daemon *d, jd_slot *s) {
+  char err[512];
+  jd_taskset *ts = NULL;
+  pthread_mutex_lock(&d->mu);
+  int depth = d->cfg.entry_max_depth;
+  pthread_mutex_unlock(&d->mu);
+  if (jd_taskset_parse(&ts, s->entry.task_json, JD_TASKSET_MAX_MEMBERS_DEFAULT, depth, err,
+                       sizeof err)) {
+    char why[600];
+    snprintf(why, sizeof why, "taskset: %s", err);
+    jd_attempt_dead_letter(d, s, NULL, JD_CLAIM_NONE, why, 0);
+    return;
+  }
+  int rc;
+  WITH_RETRY(rc, d, s->q, false, jd_taskset_submit(s->q, ts, err, sizeof err));
+  if (rc) {
+    /* Redis refused it (or we stop while it is away): the entry stays
+     * pending and is taken again after the lease. */
+    jd_log(JD_LOG_WARN, "taskset.unsubmitted", "taskset %s (entry %s): %s", ts->id, s->entry.id,
+           err);
+  } else {
+    jd_slot_set_finishing(d, s);
+    WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, s->entry.prio, s->entry.id));
+    jd_log(JD_LOG_INFO, "taskset.submitted", "taskset %s: %zu tasks from entry %s (%s)", ts->id,
+           ts->n, s->entry.id, jd_priority_name(s->entry.prio));
+  }
+  jd_taskset_free(ts);
+}
+
+void jd_daemon_rank_tasksets(jd_daemon *d, jd_queue *q) {
+  (void)d;
+  char err[512];
+  size_t ranked = 0;
+  if (jd_taskset_rank_pending(&ranked, q, RANK_BATCH, err, sizeof err))
+    jd_log(JD_LOG_WARN, "taskset.rank_failed", "%s", err);
+  if (ranked)
+    jd_log(JD_LOG_INFO, "taskset.ranked", "standings written for %zu taskset(s)", ranked);
+}
+
+void jd_daemon_taskset_gauges(jd_daemon *d, jd_queue *q) {
+  jd_taskset_view *v = NULL;
+  size_t n = 0;
+  if (jd_queue_tasksets_running(&v, &n, q, READ_SETS) == 0)
+    jd_dmetrics_tasksets(d->metrics, v, n < GAUGED_SETS ? n : GAUGED_SETS, n);
+  free(v);
+}
