@@ -8,7 +8,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/taskset_cli.h"
-#include "common/clock.h"
 #include "common/utf8.h"
 #include "queue/queue.h"
 #include "queue/task.h"
@@ -151,9 +150,13 @@ static int show_taskset(jd_queue *q, const char *id, bool json, bool watch) {
     fprintf(stderr, "judger status: bad taskset id '%s'\n", id);
     return JD_EXIT_USAGE;
   }
-  if (jd_taskset_watch(&v, &found, &ended, q, id, watch ? 0 : 1, json ? NULL : stdout))
-    return found ? (fprintf(stderr, "judger status: %s\n", jd_queue_error(q)), JD_EXIT_SYSTEM)
-                 : no_taskset(id);
+  /* Without --watch the deadline (1 ms past the epoch) ends it after one read. */
+  if (jd_taskset_watch(&v, &found, &ended, q, id, watch ? 0 : 1, json ? NULL : stdout)) {
+    if (!found)
+      return no_taskset(id);
+    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
+    return JD_EXIT_SYSTEM;
+  }
   if (!json) {
     taskset_details(&v);
     return taskset_table(q, &v);
