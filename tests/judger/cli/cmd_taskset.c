@@ -311,3 +311,17 @@ Test(cmd_taskset, standings_of_a_running_set_are_shown_not_stored, .init = up, .
   cr_assert_not_null(strstr(err, "set-s is running: these are not stored"), "%s", err);
   free(err);
 }
+
+Test(cmd_taskset, submit_from_stdin_with_another_priority, .init = up, .fini = down) {
+  const char *f = taskset_file("set-in", 2, 0);
+  cr_assert_eq(run("submit --taskset - --priority auto <%s", f), 0, "%s", slurp("err"));
+  char *out = slurp("out");
+  cr_assert_str_eq(out, "set-in 2 tasks auto\n");
+  free(out);
+  cr_assert_eq(run("status --taskset set-in --json"), 0);
+  json_object *o = parse_out();
+  cr_assert_str_eq(json_object_get_string(get(get(o, "taskset"), "priority")), "auto");
+  json_object_put(o);
+  cr_assert_eq(run("submit --taskset - --priority urgent <%s", f), 2);
+  cr_assert_eq(run("submit --taskset %s task.json", f), 2, "a taskset or a task, not both");
+}
