@@ -107,11 +107,13 @@ static int by_rank(const void *a, const void *b) {
 
 typedef struct swiss {
   size_t n;        /* programs */
-  size_t m;        /* positions: n, plus the bye when n is odd */
+  size_t *ranked;  /* program indices, best first */
+  size_t m;        /* positions in this search */
   size_t *order;   /* order[pos]: program index; n = the bye */
   const bool *met; /* met[i * n + j]; met[i * n + i]: i had a bye */
   bool *paired;    /* by position */
   size_t *a, *c;   /* the pairs so far: positions a[d] < c[d] */
+  long steps;      /* spent by every search of this round */
 } swiss;
 
 static bool may_meet(const swiss *s, size_t x, size_t y) {
@@ -128,7 +130,7 @@ static bool may_meet(const swiss *s, size_t x, size_t y) {
  * s->a/s->c, or -1 (none, or the step cap was reached). */
 static int swiss_search(swiss *s) {
   size_t d = 0, from = 0, half = s->m / 2;
-  long steps = 0;
+  long steps = s->steps;
   memset(s->paired, 0, s->m * sizeof *s->paired);
   while (d < half) {
     size_t a = d ? s->a[d - 1] + 1 : 0;
@@ -138,7 +140,8 @@ static int swiss_search(swiss *s) {
     for (; c < s->m; c++, steps++)
       if (!s->paired[c] && may_meet(s, s->order[a], s->order[c]))
         break;
-    if (++steps > SWISS_MAX_STEPS)
+    s->steps = ++steps;
+    if (steps > SWISS_MAX_STEPS)
       return -1;
     if (c < s->m) {
       s->paired[a] = s->paired[c] = true;
@@ -179,7 +182,38 @@ static void swiss_greedy(swiss *s) {
   }
 }
 
-/* The pairs found into games; the bye's partner into *bye. */
+/* The pairs into s->a/s->c. An odd count: the bye goes to the
+ * lowest-ranked program without one whose absence leaves the rest pairable
+ * without a rematch; when there is none (or the steps ran out), the bye is
+ * paired greedily as one more program ranked last. */
+static void swiss_pair(swiss *s, size_t *bye) {
+  size_t n = s->n;
+  memcpy(s->order, s->ranked, n * sizeof *s->order);
+  if (n % 2 == 0) {
+    s->m = n;
+    if (swiss_search(s))
+      swiss_greedy(s);
+    return;
+  }
+  for (size_t p = n; p-- > 0 && s->steps <= SWISS_MAX_STEPS;) {
+    size_t x = s->ranked[p];
+    if (s->met && s->met[x * n + x])
+      continue;
+    memcpy(s->order, s->ranked, p * sizeof *s->order);
+    memcpy(s->order + p, s->ranked + p + 1, (n - p - 1) * sizeof *s->order);
+    s->m = n - 1;
+    if (!swiss_search(s)) {
+      *bye = x;
+      return;
+    }
+  }
+  memcpy(s->order, s->ranked, n * sizeof *s->order);
+  s->order[n] = n;
+  s->m = n + 1;
+  swiss_greedy(s);
+}
+
+/* The pairs found into games; the bye's partner (greedy) into *bye. */
 static void swiss_emit(jd_pairing *games, size_t *ngames, size_t *bye, const swiss *s, int round,
                        int64_t seed) {
   size_t k = 0;
@@ -215,9 +249,7 @@ static int swiss_order(swiss *s, const double *points, int64_t seed) {
   }
   qsort(keys, s->n, sizeof *keys, by_rank);
   for (size_t i = 0; i < s->n; i++)
-    s->order[i] = keys[i].i;
-  if (s->m > s->n)
-    s->order[s->n] = s->n;
+    s->ranked[i] = keys[i].i;
   free(keys);
   return 0;
 }
@@ -229,24 +261,25 @@ int jd_swiss_round(jd_pairing **out, size_t *nout, size_t *bye, size_t nprograms
   *bye = SIZE_MAX;
   if ((nprograms && !points) || nprograms > JD_ROUND_MAX_GAMES_DEFAULT)
     return -1;
-  swiss s = {.n = nprograms, .m = nprograms + nprograms % 2, .met = met};
-  size_t cells = s.m ? s.m : 1;
+  swiss s = {.n = nprograms, .met = met};
+  size_t cells = nprograms + 1;
+  s.ranked = calloc(cells, sizeof *s.ranked);
   s.order = calloc(cells, sizeof *s.order);
   s.paired = calloc(cells, sizeof *s.paired);
   s.a = calloc(cells, sizeof *s.a);
   s.c = calloc(cells, sizeof *s.c);
   jd_pairing *games = calloc(cells, sizeof *games);
   int rc = -1;
-  if (!s.order || !s.paired || !s.a || !s.c || !games || swiss_order(&s, points, seed))
+  if (!s.ranked || !s.order || !s.paired || !s.a || !s.c || !games || swiss_order(&s, points, seed))
     goto cleanup;
-  if (swiss_search(&s))
-    swiss_greedy(&s);
+  swiss_pair(&s, bye);
   swiss_emit(games, nout, bye, &s, round, seed);
   *out = games;
   games = NULL;
   rc = 0;
 cleanup:
   free(games);
+  free(s.ranked);
   free(s.order);
   free(s.paired);
   free(s.a);

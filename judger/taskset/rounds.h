@@ -42,11 +42,11 @@ int jd_round_robin(jd_pairing **out, size_t *nout, size_t nprograms, size_t seat
  * order drawn from seed, then index), paired top-down, each with the next
  * one it has not met (met[i*n+j], NULL: nobody met). With an odd count one
  * program gets a bye (not a game: its index in *bye, else SIZE_MAX): the
- * bye is paired as one more program ranked last, met by whoever had a bye
- * (met[i*n+i] true), so it goes to a low-ranked program without a bye
- * (the lowest one when the rest can be paired around it). No rematch when avoidable: a backtracking
- * search, bounded; past its cap, or when every pairing has a rematch, the
- * pairs are greedy (top-down, the first one not met, else the next one).
+ * lowest-ranked one without a bye yet (met[i*n+i] true: i had one) whose
+ * absence leaves the rest pairable without a rematch. No rematch when
+ * avoidable: a backtracking search, bounded; past its cap, or when every
+ * pairing has a rematch, the pairs are greedy (top-down, the first one not
+ * met, else the next one; the bye as one more program ranked last).
  * Deterministic: equal inputs give equal rounds. Each game gets `round`
  * and `seed`; the higher-ranked program of board k (0-based) takes seat 0
  * when k + round is odd, seat 1 else. Points must be finite. 0 and *out
