@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "common/util.h"
 #include "queue/task.h"
 #include "queue/task_internal.h"
@@ -123,29 +124,8 @@ static const char *json_kind(json_object *o) {
  * for the JSON null), or -1 with the reason. */
 static int parse_json(json_object **root, const char *json, int max_depth, char *err,
                       size_t errlen) {
-  *root = NULL;
-  json_tokener *tok = json_tokener_new_ex(max_depth);
-  if (!tok)
-    return jd_fail(err, errlen, "out of memory");
-  /* The terminating NUL is part of the input: it ends a top-level number
-   * ("42"), which json-c would otherwise wait to continue. */
-  size_t len = strlen(json);
-  *root = json_tokener_parse_ex(tok, json, (int)len + 1);
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  if (jerr == json_tokener_error_depth)
-    return jd_fail(err, errlen, "task: nested deeper than %d levels (setting entry_max_depth)",
-                   max_depth);
-  if (jerr != json_tokener_success)
-    return jd_fail(err, errlen, "task: not JSON (%s)", json_tokener_error_desc(jerr));
-  for (const char *p = json + (used < len ? used : len); *p; p++)
-    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
-      json_object_put(*root);
-      *root = NULL;
-      return jd_fail(err, errlen, "task: trailing bytes after the JSON value");
-    }
-  return 0;
+  return jd_json_parse(root, json, strlen(json), max_depth, "task", " (setting entry_max_depth)",
+                       err, errlen);
 }
 
 /* The task's fields from its object into t; 0, or -1 with err set (the

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "taskset/rating.h"
 #include "taskset/standings.h"
 #include "taskset/standings_internal.h"
@@ -22,24 +23,14 @@ static json_object *parse(const char *text, char *err, size_t errlen) {
     jd_fail(err, errlen, "result: %s", text ? "too big" : "missing");
     return NULL;
   }
-  json_tokener *tok = json_tokener_new_ex(RESULT_MAX_DEPTH);
-  if (!tok) {
-    jd_fail(err, errlen, "result: out of memory");
+  json_object *root = NULL;
+  if (jd_json_parse(&root, text, len, RESULT_MAX_DEPTH, "result", NULL, err, errlen))
+    return NULL;
+  if (!json_object_is_type(root, json_type_object)) {
+    jd_fail(err, errlen, "result: not a JSON object");
+    json_object_put(root);
     return NULL;
   }
-  json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-  enum json_tokener_error e = json_tokener_get_error(tok);
-  if (e == json_tokener_success && json_tokener_get_parse_end(tok) < len) {
-    json_object_put(root); /* trailing bytes after the object */
-    root = NULL;
-  }
-  if (!root || e != json_tokener_success || !json_object_is_type(root, json_type_object)) {
-    jd_fail(err, errlen, "result: %s",
-            e != json_tokener_success ? json_tokener_error_desc(e) : "not a JSON object");
-    json_object_put(root);
-    root = NULL;
-  }
-  json_tokener_free(tok);
   return root;
 }
 

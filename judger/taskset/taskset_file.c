@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "taskset/taskset.h"
 
 /* Fields a taskset file may have: anything else is refused (a typo such
@@ -48,23 +49,8 @@ static int parse_root(json_object **root, const char *json, int max_depth, char 
   *root = NULL;
   if (!json)
     return jd_fail(err, errlen, "taskset: no text");
-  size_t len = strlen(json);
-  if (len >= INT32_MAX)
-    return jd_fail(err, errlen, "taskset: over 2 GiB");
-  json_tokener *tok = json_tokener_new_ex(max_depth);
-  if (!tok)
-    return jd_fail(err, errlen, "out of memory");
-  *root = json_tokener_parse_ex(tok, json, (int)len + 1);
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  if (jerr == json_tokener_error_depth)
-    return jd_fail(err, errlen, "taskset: nested deeper than %d levels", max_depth);
-  if (jerr != json_tokener_success)
-    return jd_fail(err, errlen, "taskset: not JSON (%s)", json_tokener_error_desc(jerr));
-  for (const char *p = json + (used < len ? used : len); *p; p++)
-    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
-      return jd_fail(err, errlen, "taskset: trailing bytes after the JSON value");
+  if (jd_json_parse(root, json, strlen(json), max_depth, "taskset", NULL, err, errlen))
+    return -1;
   if (!json_object_is_type(*root, json_type_object))
     return jd_fail(err, errlen, "taskset: not a JSON object");
   return 0;
