@@ -200,7 +200,11 @@ void jd_match_collect(jd_match *m, jd_match_result *res) {
     res->game_logic.name = strdup("game_logic");
     res->game_logic.ai = -1;
     res->game_logic.exit_code = -1;
-    res->game_logic.verdict = m->gl_ready.cancelled ? JD_VERDICT_CANCEL : JD_VERDICT_UE;
+    /* Never run: its build failed, or the match failed before it could
+     * (its inputs: the spec's fault, not the engine's). */
+    res->game_logic.verdict = m->gl_ready.cancelled || m->status == JD_MATCH_STATUS_FAILED
+                                  ? JD_VERDICT_CANCEL
+                                  : JD_VERDICT_UE;
   }
   game_logic_log(m);
   if (m->gl_ready.cancelled)
