@@ -1,5 +1,6 @@
 /* Benchmark of tasksets (issue 24; figures for docs/performance.md): two
- * `judger daemon` processes (host ids of their own, 2 slots each) on one
+ * `judger daemon` processes (host ids of their own, 2 slots each, a 30 s
+ * lease so that renewals do not blur the per-task figures) on one
  * redis-server of the benchmark's, under a private key prefix, run
  *  - a warm-up taskset of W trivial matches (the ETA's class history);
  *  - N plain tasks (the same matches, no taskset);
@@ -9,13 +10,13 @@
  * time from the last member's result (its results line's stream id, the
  * server's clock) to the standings stored (the key polled every 0.5 ms),
  * and what the taskset costs Redis per task against the plain tasks: INFO
- * stats' commands and bytes in/out and commandstats' calls (script calls
- * included), before and after each, less the daemons' idle traffic (a rate
- * measured first) and the benchmark's own reads (counted as sent; a view's
- * cost read by INFO just before and after it). A trivial match: the test game logic in "bench"
- * mode and two players that exit at once (tests/bench/bench.c), players
- * drawn from 10 program ids so the standings have a table to fit.
- * Needs the engine and redis-server; run
+ * stats' commands (scripts' own included) and bytes in/out, commandstats'
+ * calls by command, before and after each, less the daemons' idle traffic
+ * (a rate measured first) and the benchmark's own reads (counted as sent;
+ * a view's cost read by INFO just before and after it). A trivial match:
+ * the test game logic in "bench" mode and two players that exit at once
+ * (tests/bench/bench.c), players drawn from 10 program ids so that the
+ * standings have a table to fit. Needs the engine and redis-server; run
  *   build/bin/bench_tasksets [N] [--warm W] [--slots S] */
 #include <math.h>
 #include <signal.h>
@@ -45,11 +46,33 @@ static char hosts[2][64];
 
 /* ---- Redis traffic ---------------------------------------------------------------- */
 
+/* Calls by command (commandstats' names: "hget", "xinfo|groups"...). */
+#define MAXCMDS 128
+
 typedef struct traffic {
-  double cmds, calls, in, out; /* commands processed, commandstats calls, bytes */
+  double cmds, in, out; /* commands processed (scripts' own included), bytes */
+  double by[MAXCMDS];   /* calls of names[i] */
 } traffic;
 
+static char names[MAXCMDS][48];
+static int nnames;
 static traffic own; /* what the benchmark sent on obs since the last reset */
+
+static int name_index(const char *name, size_t len) {
+  char n[48];
+  if (len >= sizeof n)
+    len = sizeof n - 1;
+  for (size_t i = 0; i < len; i++)
+    n[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+  n[len] = '\0';
+  for (int i = 0; i < nnames; i++)
+    if (!strcmp(names[i], n))
+      return i;
+  if (nnames == MAXCMDS)
+    return MAXCMDS - 1; /* the last one collects the rest */
+  snprintf(names[nnames], sizeof names[0], "%s", n);
+  return nnames++;
+}
 
 static double resp_size(const redisReply *r) {
   char num[32];
@@ -81,6 +104,8 @@ static double req_size(int argc, const char **argv) {
   return n;
 }
 
+static const char *info_argv[] = {"INFO", "stats", "commandstats"};
+
 /* One command of the benchmark's own on obs, its traffic counted. */
 static redisReply *obs_cmd(long block_ms, int argc, const char **argv) {
   redisReply *r = NULL;
@@ -88,7 +113,8 @@ static redisReply *obs_cmd(long block_ms, int argc, const char **argv) {
     fprintf(stderr, "redis: %s\n", jd_redis_error(obs));
     exit(1);
   }
-  own.cmds += 1, own.calls += 1;
+  own.cmds += 1;
+  own.by[name_index(argv[0], strlen(argv[0]))] += 1;
   own.in += req_size(argc, argv);
   own.out += resp_size(r);
   return r;
@@ -103,32 +129,48 @@ static double info_field(const char *text, const char *key) {
 static traffic info(double *reply) {
   redisReply *r = NULL;
   traffic t = {0};
-  if (jd_redis_command(&r, jd_queue_redis(q), "INFO stats commandstats") || !r->str) {
+  if (jd_redis_command_argv(&r, jd_queue_redis(q), 0, 3, info_argv, NULL) || !r->str) {
     fprintf(stderr, "INFO failed\n");
     exit(1);
   }
   t.cmds = info_field(r->str, "total_commands_processed:");
   t.in = info_field(r->str, "total_net_input_bytes:");
   t.out = info_field(r->str, "total_net_output_bytes:");
-  for (const char *p = strstr(r->str, "cmdstat_"); p; p = strstr(p + 1, "cmdstat_"))
-    t.calls += info_field(p, "calls=");
+  for (const char *p = strstr(r->str, "cmdstat_"); p; p = strstr(p + 1, "cmdstat_")) {
+    const char *name = p + 8;
+    t.by[name_index(name, strcspn(name, ":"))] = info_field(p, "calls=");
+  }
   *reply = resp_size(r);
   freeReplyObject(r);
   return t;
 }
 
+/* The two INFOs around a reading, counted as the benchmark's own. */
+static void own_infos(traffic *t, double reply1, double reply2) {
+  t->cmds += 2, t->by[name_index("info", 4)] += 2;
+  t->in += 2 * req_size(3, info_argv), t->out += reply1 + reply2;
+}
+
 /* after - before, less the INFOs' own traffic: the first one's command
  * and reply, the second one's request (read before it runs). */
 static traffic delta(const traffic *a, const traffic *b, double reply) {
-  const char *argv[] = {"INFO", "stats", "commandstats"};
-  return (traffic){b->cmds - a->cmds - 1, b->calls - a->calls - 1,
-                   b->in - a->in - req_size(3, argv), b->out - a->out - reply};
+  traffic d = {
+      b->cmds - a->cmds - 1, b->in - a->in - req_size(3, info_argv), b->out - a->out - reply, {0}};
+  for (int i = 0; i < MAXCMDS; i++)
+    d.by[i] = b->by[i] - a->by[i];
+  d.by[name_index("info", 4)] -= 1;
+  return d;
 }
 
+/* a - k * b */
 static traffic sub(traffic a, const traffic *b, double k) {
-  a.cmds -= k * b->cmds, a.calls -= k * b->calls, a.in -= k * b->in, a.out -= k * b->out;
+  a.cmds -= k * b->cmds, a.in -= k * b->in, a.out -= k * b->out;
+  for (int i = 0; i < MAXCMDS; i++)
+    a.by[i] -= k * b->by[i];
   return a;
 }
+
+static traffic scaled(traffic a, double k) { return sub((traffic){0}, &a, -k); }
 
 /* ---- the matches -------------------------------------------------------------------- */
 
@@ -273,9 +315,8 @@ static void view(jd_taskset_view *v, traffic *cost, const char *tsid) {
     exit(1);
   }
   traffic b = info(&r2), d = delta(&a, &b, r1);
-  const char *argv[] = {"INFO", "stats", "commandstats"};
-  cost->cmds += d.cmds, cost->calls += d.calls, cost->in += d.in, cost->out += d.out;
-  own.cmds += 2, own.calls += 2, own.in += 2 * req_size(3, argv), own.out += r1 + r2;
+  *cost = sub(*cost, &d, -1);
+  own_infos(&own, r1, r2);
 }
 
 /* ---- the daemons -------------------------------------------------------------------- */
@@ -373,37 +414,40 @@ static traffic idle_rate(int secs) {
   traffic a = info(&reply);
   sleep((unsigned)secs);
   traffic b = info(&(double){0});
-  traffic d = delta(&a, &b, reply);
-  return (traffic){d.cmds / secs, d.calls / secs, d.in / secs, d.out / secs};
+  return scaled(delta(&a, &b, reply), 1.0 / secs);
 }
 
 static void report(const run *plain, const run *set, int n) {
   printf("plain: %d matches in %.1f s (%.1f/min); taskset: %.1f s (%.1f/min)\n", n, plain->secs,
          n * 60.0 / plain->secs, set->secs, n * 60.0 / set->secs);
   for (int i = 0; i < NFRACS; i++)
-    printf("ETA at %2.0f%% done: %6.1f s, real remaining %6.1f s, error %5.1f%%\n", fracs[i] * 100,
-           (double)set->eta[i] / 1000.0, (double)set->real[i] / 1000.0,
+    printf("ETA at %2.0f%% done: %6.1f s, real remaining %6.1f s, off by %+6.1f s, error %5.1f%%\n",
+           fracs[i] * 100, (double)set->eta[i] / 1000.0, (double)set->real[i] / 1000.0,
+           (double)(set->eta[i] - set->real[i]) / 1000.0,
            set->eta[i] < 0 || set->real[i] <= 0
                ? -1.0
                : 100.0 * fabs((double)(set->eta[i] - set->real[i])) / (double)set->real[i]);
   printf("last result -> standings stored: %lld ms\n", (long long)set->stand);
-  traffic s = sub(set->cost, &set->views_cost, 1), p = plain->cost;
-  traffic vc = set->views_cost;
-  int nv = set->views ? set->views : 1;
-  printf("Redis per task: plain %.1f commands (%.1f calls with scripts'), %.0f B in, %.0f B out; "
-         "taskset member %.1f commands (%.1f calls), %.0f B in, %.0f B out\n",
-         p.cmds / n, p.calls / n, p.in / n, p.out / n, s.cmds / n, s.calls / n, s.in / n,
-         s.out / n);
-  printf("the taskset's cost per task: +%.1f commands, +%.1f calls, +%.0f B in, +%.0f B out "
-         "(a view while it ran: %.1f commands, %.1f calls, %.0f B in, %.0f B out)\n",
-         (s.cmds - p.cmds) / n, (s.calls - p.calls) / n, (s.in - p.in) / n, (s.out - p.out) / n,
-         vc.cmds / nv, vc.calls / nv, vc.in / nv, vc.out / nv);
+  traffic s = sub(set->cost, &set->views_cost, 1), p = plain->cost, vc = set->views_cost;
+  int nv = set->views ? set->views : 1, ev = name_index("evalsha", 7), e = name_index("eval", 4);
+  printf("Redis per task (commands: scripts' own included; of them EVALSHA/EVAL): plain %.1f "
+         "(%.2f), %.0f B in, %.0f B out; taskset member %.1f (%.2f), %.0f B in, %.0f B out\n",
+         p.cmds / n, (p.by[ev] + p.by[e]) / n, p.in / n, p.out / n, s.cmds / n,
+         (s.by[ev] + s.by[e]) / n, s.in / n, s.out / n);
+  printf("the taskset's cost per task: %+.1f commands, %+.0f B in, %+.0f B out; by command:",
+         (s.cmds - p.cmds) / n, (s.in - p.in) / n, (s.out - p.out) / n);
+  for (int i = 0; i < nnames; i++)
+    if (fabs(s.by[i] - p.by[i]) / n >= 0.05)
+      printf(" %s %+.2f", names[i], (s.by[i] - p.by[i]) / n);
+  printf("\n(a view while it ran: %.1f commands, %.0f B in, %.0f B out; %d views taken out)\n",
+         vc.cmds / nv, vc.in / nv, vc.out / nv, set->views);
 }
 
 static pid_t spawn(int h, const char *state, int slots) {
   char extra[160];
   snprintf(hosts[h], sizeof hosts[h], "bts-%d-%c", (int)getpid(), 'a' + h);
-  snprintf(extra, sizeof extra, "--prefix " PREFIX " --net-pool 10.%d.0.0/16", 243 + h);
+  snprintf(extra, sizeof extra, "--prefix " PREFIX " --lease-ms 30000 --net-pool 10.%d.0.0/16",
+           243 + h);
   return bench_daemon_spawn(JD_BINARY_DIR "/bin/judger", srv->url, hosts[h], state, slots, extra);
 }
 
