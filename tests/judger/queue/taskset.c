@@ -233,7 +233,9 @@ Test(taskset, members_count_once_and_the_set_ends_once, .init = up, .fini = down
   cr_assert_eq(store(q, "s-m0", b0.claim, JD_TASK_STATUS_FINISHED), JD_STORE_WRITTEN);
   cr_assert_eq(store(q, "s-m0", b0.claim, JD_TASK_STATUS_FINISHED), JD_STORE_ALREADY);
   hget_is(q, key("taskset:s", ""), "finished", "1");
-  cr_assert_neq(strlen(hget(q, key("taskset:s", ""), "started_ms")), 0);
+  char *started = hget(q, key("taskset:s", ""), "started_ms");
+  cr_assert_neq(strlen(started), 0, "the first begin sets started_ms");
+  free(started);
   /* m1: a stale run (fenced) is refused; the live one counts. */
   jd_begin b1 = begin(q, "s-m1");
   cr_assert_eq(store(q, "s-m1", b1.claim + 1000, JD_TASK_STATUS_FAILED), JD_STORE_REFUSED);
