@@ -84,20 +84,33 @@ int jd_inputs_dir_open(int *fd, const char *state_dir) {
   return 0;
 }
 
-int jd_inputs_lock(int *fd, int dirfd, const char *sha256) {
+int jd_inputs_lock(int *fd, int dirfd, const char *sha256, const dk_cancel *cancel) {
   char name[80];
   snprintf(name, sizeof name, "%s.lock", sha256);
   *fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (*fd < 0)
     return -1;
-  while (flock(*fd, LOCK_EX))
-    if (errno != EINTR) {
-      int saved = errno;
+  /* Tried every 20 ms: a cancel (a drain, SIGINT) is seen while another
+   * slot fetches the same hash, and a fetch stuck past its own bound does
+   * not hold this one for ever. */
+  int64_t until = jd_mono_ms() + JD_INPUTS_LOCK_WAIT_MS;
+  int err = 0;
+  while (flock(*fd, LOCK_EX | LOCK_NB)) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      err = errno;
+    else if (cancel && dk_cancel_fired(cancel))
+      err = ECANCELED;
+    else if (jd_mono_ms() >= until)
+      err = ETIMEDOUT;
+    if (err) {
       close(*fd);
       *fd = -1;
-      errno = saved;
+      errno = err;
       return -1;
     }
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   return 0;
 }
 
@@ -152,6 +165,7 @@ int jd_inputs_check(bool *hit, int dirfd, const char *sha256, char *err, size_t 
   struct stat st;
   char got[65] = "";
   if (fd >= 0 && !fstat(fd, &st) && ours(&st) && !hash_fd(got, fd) && !strcmp(got, sha256)) {
+    (void)futimens(fd, NULL); /* used now: gc counts its age from here */
     close(fd);
     *hit = true;
     return 0;
@@ -261,7 +275,7 @@ int jd_input_put(const char *state_dir, const char *sha256, const void *data, si
   jd_inputs_tmp t = {.fd = -1};
   if (!jd_sha256_hex_ok(sha256))
     return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen, "sha256: not 64 lower-case hex digits");
-  if (jd_inputs_dir_open(&dirfd, state_dir) || jd_inputs_lock(&lockfd, dirfd, sha256)) {
+  if (jd_inputs_dir_open(&dirfd, state_dir) || jd_inputs_lock(&lockfd, dirfd, sha256, NULL)) {
     jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s/" CACHE_DIR ": %s", state_dir,
                strerror(errno));
     goto done;

@@ -9,15 +9,23 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "dockerapi/dockerapi.h"
 
 /* <state_dir>/inputs, made 0700 when missing, opened O_DIRECTORY|O_NOFOLLOW
  * and refused unless it is ours and nobody else may write in it. 0 with
  * *fd, or -1 with errno. */
 int jd_inputs_dir_open(int *fd, const char *state_dir);
 
-/* The hash's fetch lock (<sha256>.lock in the directory, LOCK_EX, waited
- * for). 0 with *fd (close it to let go), or -1 with errno. */
-int jd_inputs_lock(int *fd, int dirfd, const char *sha256);
+/* How long a caller waits for another's fetch of the same hash: the
+ * longest a download may take, and a little more. */
+#define JD_INPUTS_FETCH_MS 600000L
+#define JD_INPUTS_LOCK_WAIT_MS (JD_INPUTS_FETCH_MS + 10000L)
+
+/* The hash's fetch lock (<sha256>.lock in the directory, LOCK_EX), waited
+ * for until cancel fires (may be NULL) or JD_INPUTS_LOCK_WAIT_MS passed
+ * (errno ECANCELED, ETIMEDOUT). 0 with *fd (close it to let go), or -1
+ * with errno. */
+int jd_inputs_lock(int *fd, int dirfd, const char *sha256, const dk_cancel *cancel);
 
 /* Whether the cache holds a whole file of this hash: a regular file of
  * ours, read through (never a link) and hashed. A name that holds anything

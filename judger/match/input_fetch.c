@@ -18,8 +18,10 @@
 #include "match/input_cache.h"
 #include "match/input_cache_internal.h"
 
-/* The whole download's time (it may be 256 MiB). */
-#define FETCH_TIMEOUT_MS 600000L
+/* A download slower than this many bytes a second for LOW_SPEED_S seconds
+ * is given up (a server that trickles), whatever is left of its time. */
+#define LOW_SPEED_BYTES 1024L
+#define LOW_SPEED_S 60L
 
 typedef struct fetch {
   const char *url;
@@ -81,7 +83,9 @@ static void options(CURL *h, fetch *f) {
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, JD_INPUTS_FETCH_MS);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   /* A length announced past the cap is refused before any byte. */
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max);
@@ -153,8 +157,9 @@ int jd_input_fetch(bool *fetched, const char *state_dir, const jd_policy *policy
     return -1;
   int dirfd = -1, lockfd = -1, rc = -1;
   bool hit = false;
-  if (jd_inputs_dir_open(&dirfd, state_dir) || jd_inputs_lock(&lockfd, dirfd, sha256)) {
-    jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s/inputs: %s", state_dir, strerror(errno));
+  if (jd_inputs_dir_open(&dirfd, state_dir) || jd_inputs_lock(&lockfd, dirfd, sha256, cancel)) {
+    jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "%s/inputs: %s", state_dir,
+               errno == ECANCELED ? "cancelled" : strerror(errno));
     goto done;
   }
   /* Under the hash's lock: a fetch of the same hash by another slot has

@@ -373,3 +373,30 @@ Test(input_cache, judger_gc_inputs_says_what_it_removed) {
   json_object_put(o);
   t_rmdir(state);
 }
+
+Test(input_cache, a_fetch_waiting_for_anothers_lock_stops_on_cancel) {
+  char *state = t_tmpdir("inwait");
+  char sha[65], err[512] = "", dir[600], lock[700];
+  sha_of(sha, BODY, strlen(BODY));
+  snprintf(dir, sizeof dir, "%s/inputs", state);
+  cr_assert_eq(mkdir(dir, 0700), 0);
+  /* Another slot's fetch of the same hash, holding its lock. */
+  snprintf(lock, sizeof lock, "%s/%s.lock", dir, sha);
+  int other = open(lock, O_RDWR | O_CREAT, 0600);
+  cr_assert(other >= 0);
+  cr_assert_eq(flock(other, LOCK_EX), 0);
+  dk_cancel *cancel = NULL;
+  cr_assert_eq(dk_cancel_new(&cancel), 0);
+  dk_cancel_fire(cancel);
+  bool fetched = true;
+  jd_fail_kind kind = JD_FAIL_PROGRAM;
+  cr_assert_eq(jd_input_fetch(&fetched, state, &loopback, "http://127.0.0.1:9/x", sha, 1 << 20,
+                              cancel, &kind, err, sizeof err),
+               -1);
+  cr_assert_eq(kind, JD_FAIL_SYSTEM);
+  cr_assert(strstr(err, "cancelled"), "%s", err);
+  cr_assert_not(fetched);
+  dk_cancel_free(cancel);
+  close(other);
+  t_rmdir(state);
+}
