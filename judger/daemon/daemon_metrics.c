@@ -134,7 +134,8 @@ static int add_families(jd_dmetrics *m) {
                       "(ended, timed_out).",
                       "outcome")},
       {&m->tasksets, DEF(GAUGE, "judger_tasksets_running",
-                         "Tasksets not ended yet, fleet-wide (read from Redis by the keeper).")},
+                         "Tasksets not ended yet, fleet-wide (read from Redis by the keeper every "
+                         "third round).")},
       {&m->taskset_tasks, DEF(GAUGE, "judger_taskset_tasks",
                               "Members of a running taskset by state (held, queued, running, "
                               "finished, failed, cancelled) and their total; at most 20 sets.",

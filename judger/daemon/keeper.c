@@ -392,7 +392,9 @@ static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
   if (r.reap)
     reap_dead_hosts(d, dead);
   jd_daemon_rank_tasksets(d, d->kq);
-  jd_daemon_taskset_gauges(d, d->kq);
+  /* Every third round: each host reads the same sets (see metrics.md). */
+  if (round % 3 == 0)
+    jd_daemon_taskset_gauges(d, d->kq);
   round_state_clear(&r);
 }
 

@@ -176,7 +176,8 @@ int jd_queue_taskset_ranked(jd_queue *q, const char *id) {
 }
 
 /* taskset_internal.h */
-int jd_queue_set_members(char ***ids, size_t *n, jd_queue *q, const char *key, size_t max) {
+int jd_queue_set_members(char ***ids, size_t *n, size_t *total, jd_queue *q, const char *key,
+                         size_t max) {
   *ids = NULL;
   *n = 0;
   redisReply *rep = NULL;
@@ -187,6 +188,8 @@ int jd_queue_set_members(char ***ids, size_t *n, jd_queue *q, const char *key, s
     return jd_queue_unexpected(q, "SMEMBERS");
   }
   size_t m = rep->elements < max ? rep->elements : max;
+  if (total)
+    *total = rep->elements;
   char **out = calloc(m + 1, sizeof *out);
   int rc = out ? 0 : jd_queue_no_memory(q);
   for (size_t i = 0; !rc && i < m; i++) {
@@ -209,5 +212,5 @@ int jd_queue_set_members(char ***ids, size_t *n, jd_queue *q, const char *key, s
 int jd_queue_tasksets_unranked(char ***ids, size_t *n, jd_queue *q, size_t max) {
   char key[KEY_MAX];
   snprintf(key, sizeof key, "%s:tasksets:unranked", q->prefix);
-  return jd_queue_set_members(ids, n, q, key, max);
+  return jd_queue_set_members(ids, n, NULL, q, key, max);
 }

@@ -79,7 +79,9 @@ int jd_queue_tasksets_unranked(char ***ids, size_t *n, jd_queue *q, size_t max);
 /* Drops a taskset from the unranked set (its standings are written, or it
  * has none to write). */
 int jd_queue_taskset_ranked(jd_queue *q, const char *id);
-/* Running tasksets (for gauges): their views, at most max; caller frees. */
-int jd_queue_tasksets_running(jd_taskset_view **out, size_t *n, jd_queue *q, size_t max);
+/* Running tasksets (for gauges): the views of at most max of them, and how
+ * many run in all (*total, may be NULL); caller frees. */
+int jd_queue_tasksets_running(jd_taskset_view **out, size_t *n, size_t *total, jd_queue *q,
+                              size_t max);
 
 #endif

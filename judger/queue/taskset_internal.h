@@ -19,6 +19,7 @@ void jd_taskset_key(char out[KEY_MAX], const jd_queue *q, const char *id, const 
 int jd_taskset_id_check(jd_queue *q, const char *id);
 /* SMEMBERS of key: at most max of its strings, copied (*ids holds *n and
  * a NULL); the caller frees each and the array. */
-int jd_queue_set_members(char ***ids, size_t *n, jd_queue *q, const char *key, size_t max);
+int jd_queue_set_members(char ***ids, size_t *n, size_t *total, jd_queue *q, const char *key,
+                         size_t max);
 
 #endif

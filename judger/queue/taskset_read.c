@@ -231,13 +231,14 @@ int jd_queue_taskset_each_result(jd_queue *q, const char *id,
   }
 }
 
-int jd_queue_tasksets_running(jd_taskset_view **out, size_t *n, jd_queue *q, size_t max) {
+int jd_queue_tasksets_running(jd_taskset_view **out, size_t *n, size_t *total, jd_queue *q,
+                              size_t max) {
   *out = NULL;
   *n = 0;
   char key[KEY_MAX], **ids = NULL;
   size_t nids = 0;
   snprintf(key, sizeof key, "%s:tasksets:running", q->prefix);
-  if (jd_queue_set_members(&ids, &nids, q, key, max))
+  if (jd_queue_set_members(&ids, &nids, total, q, key, max))
     return -1;
   jd_taskset_view *v = calloc(nids ? nids : 1, sizeof *v);
   int rc = v ? 0 : jd_queue_no_memory(q);

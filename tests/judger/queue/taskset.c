@@ -478,7 +478,7 @@ Test(taskset, view_counts_slots_and_eta, .init = up, .fini = down) {
   /* Running sets, for the gauges. */
   jd_taskset_view *rv = NULL;
   size_t n = 0;
-  cr_assert_eq(jd_queue_tasksets_running(&rv, &n, q, 10), 0);
+  cr_assert_eq(jd_queue_tasksets_running(&rv, &n, NULL, q, 10), 0);
   cr_assert_eq(n, 1);
   cr_assert_str_eq(rv[0].id, "v");
   free(rv);
@@ -543,7 +543,7 @@ Test(taskset, results_come_in_member_order_and_standings_are_kept, .init = up, .
   cr_assert_str_eq(st, "{\"programs\":[]}");
   free(st);
   jd_taskset_view *rv = NULL;
-  cr_assert_eq(jd_queue_tasksets_running(&rv, &n, q, 10), 0);
+  cr_assert_eq(jd_queue_tasksets_running(&rv, &n, NULL, q, 10), 0);
   cr_assert_eq(n, 0);
   free(rv);
   fini_got();
