@@ -101,5 +101,11 @@ int jd_match_spec_check_policy(const jd_match_spec *s, const jd_policy *p, const
     if (role_allowed(jd_match_player_limits(s, (int)i), where, p, err, errlen))
       return -1;
   }
+  /* An input's URL is fetched by the judger as a tarball is (docs/match-spec.md
+   * "Inputs"); fetch_private is checked on the address connected to. */
+  char why[512];
+  for (size_t i = 0; i < s->ninputs; i++)
+    if (s->inputs[i].url && jd_policy_tar_url(p, s->inputs[i].url, why, sizeof why))
+      return jd_fail(err, errlen, "inputs[%zu].url: %s", i, why);
   return 0;
 }

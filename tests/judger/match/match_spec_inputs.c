@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "match/match.h"
+#include "match/match_policy.h"
 #include "match/match_spec.h"
 #include "support.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HEAD                                                                                       \
-  "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"image\":\"x\"},"                                   \
-  "\"players\":[{\"id\":\"p\",\"image\":\"x\"}],\"inputs\":"
+  "{\"id\":\"m\",\"game_logic\":{\"id\":\"g\",\"image\":\"game_logic-g-run\"},"                    \
+  "\"players\":[{\"id\":\"p\",\"image\":\"ai-p-run\"}],\"inputs\":"
 
 static jd_match_spec *parse(const char *inputs, char *err, size_t errlen) {
   char json[4096];
@@ -103,4 +104,18 @@ Test(match_spec_inputs, wrong_ones_are_refused_naming_the_field) {
   char err[512] = "";
   cr_assert_null(parse(many, err, sizeof err));
   cr_assert(strstr(err, "inputs: 17 inputs: at most 16"), "%s", err);
+}
+
+Test(match_spec_inputs, an_input_url_is_held_to_the_hosts_policy) {
+  char err[512] = "";
+  jd_match_spec *s =
+      parse("[{\"name\":\"a\",\"url\":\"http://example.org/b\",\"sha256\":\"" SHA "\"}]", err,
+            sizeof err);
+  cr_assert_not_null(s, "%s", err);
+  jd_policy none = {0};
+  cr_assert_eq(jd_match_spec_check_policy(s, &none, "/tmp", NULL, err, sizeof err), -1);
+  cr_assert(strstr(err, "inputs[0].url: ") && strstr(err, "git_schemes"), "%s", err);
+  jd_policy http = {.git_schemes = "https,http"};
+  cr_assert_eq(jd_match_spec_check_policy(s, &http, "/tmp", NULL, err, sizeof err), 0, "%s", err);
+  jd_match_spec_free(s);
 }
