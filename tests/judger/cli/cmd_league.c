@@ -288,13 +288,15 @@ Test(cmd_league, sigint_stops_the_league) {
   }
   dk_client *dk = t_client();
   int64_t deadline = dk_now_ms() + 300000;
+  int st = 0;
   while (!containers(dk)) {
     cr_assert_lt(dk_now_ms(), deadline, "no game started within 300 s");
+    cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "the league ended before a game started:\n%s",
+                 slurp("int", "err"));
     usleep(100000);
   }
   int64_t t0 = dk_now_ms();
   kill(pid, SIGINT);
-  int st = 0;
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   int64_t stop_ms = dk_now_ms() - t0;
   char *so = slurp("int", "out"), *se = slurp("int", "err");
