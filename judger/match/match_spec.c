@@ -381,6 +381,12 @@ char *jd_match_game_json(const jd_match_spec *s, const char *const *tokens) {
   }
   json_object_object_add(o, "players", players);
   players = NULL;
+  if (s->ninputs) { /* the files at /inputs/<name> (docs/match-spec.md "Inputs") */
+    json_object *in = json_object_new_array();
+    for (size_t i = 0; in && i < s->ninputs; i++)
+      json_object_array_add(in, json_object_new_string(s->inputs[i].name));
+    json_object_object_add(o, "inputs", in);
+  }
   json_object_object_add(
       o, "player_tokens_doc",
       json_object_new_string("Every instance of AI i has players[i].token in its environment "

@@ -27,15 +27,17 @@ static void setup(void) {
   gl_dir = t_tmpdir("ingame");
   char p[600];
   snprintf(p, sizeof p, "%s/main.sh", gl_dir);
-  const char *script = "#!/bin/sh\n"
-                       "exec 4>\"$JUDGER_CMD_PIPE\"\n"
-                       "f=/inputs/boot.txt\n"
-                       "text=$(head -c 100 $f | tr -cd 'a-z0-9 ')\n"
-                       "size=$(wc -c < $f)\n"
-                       "mnt=$(grep \" $f \" /proc/mounts | cut -d' ' -f4 | cut -d, -f1)\n"
-                       "if (echo x >> $f) 2>/dev/null; then w=written; else w=unwritable; fi\n"
-                       "echo \"{\\\"cmd\\\":\\\"end\\\",\\\"scores\\\":[$size],"
-                       "\\\"messages\\\":[\\\"$text|$mnt|$w\\\"]}\" >&4\n";
+  const char *script =
+      "#!/bin/sh\n"
+      "exec 4>\"$JUDGER_CMD_PIPE\"\n"
+      "tr -d ' \\n' < /judger/match.json | grep -q '\"inputs\":\\[\"boot.txt\"\\]' || exit 3\n"
+      "f=/inputs/boot.txt\n"
+      "text=$(head -c 100 $f | tr -cd 'a-z0-9 ')\n"
+      "size=$(wc -c < $f)\n"
+      "mnt=$(grep \" $f \" /proc/mounts | cut -d' ' -f4 | cut -d, -f1)\n"
+      "if (echo x >> $f) 2>/dev/null; then w=written; else w=unwritable; fi\n"
+      "echo \"{\\\"cmd\\\":\\\"end\\\",\\\"scores\\\":[$size],"
+      "\\\"messages\\\":[\\\"$text|$mnt|$w\\\"]}\" >&4\n";
   cr_assert_eq(jd_write_file(p, script, strlen(script)), 0);
   cr_assert_eq(chmod(gl_dir, 0755), 0);
 }
