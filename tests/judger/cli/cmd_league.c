@@ -173,6 +173,7 @@ Test(cmd_league, tron_three_bots) {
   /* The table and the matrix: every program named, the stored copy the same. */
   for (size_t i = 0; i < 3; i++)
     cr_assert_not_null(strstr(so, ids[i]), "%s not in the standings:\n%s", ids[i], so);
+  cr_assert_not_null(strstr(so, "win matrix"), "no win matrix:\n%s", so);
   char path[700], *stored = NULL;
   size_t len = 0;
   snprintf(path, sizeof path, "%s/standings.txt", out);
@@ -247,8 +248,21 @@ Test(cmd_league, crash_and_build_failure_json) {
   size_t n = read_games(out, pairs, results, 8);
   const char *ids[] = {"straight-bot", "crasher", "broken"};
   assert_round_robin(pairs, n, ids, 3);
-  for (size_t k = 0; k < n; k++)
+  /* Every game finished, the crasher's verdict RE, the broken one's CANCEL
+   * (its build failed: it never ran). */
+  for (size_t k = 0; k < n; k++) {
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(results[k], "status")),
+                     "finished", "game %zu", k + 1);
+    json_object *ps = json_object_object_get(results[k], "players");
+    for (size_t i = 0; i < 2; i++) {
+      json_object *p = json_object_array_get_idx(ps, i);
+      const char *id = json_object_get_string(json_object_object_get(p, "id"));
+      const char *v = json_object_get_string(json_object_object_get(p, "verdict"));
+      const char *want = !strcmp(id, "crasher") ? "RE" : !strcmp(id, "broken") ? "CANCEL" : "OK";
+      cr_assert_str_eq(v, want, "game %zu: %s's verdict", k + 1, id);
+    }
     json_object_put(results[k]);
+  }
   free(so);
   free(se);
   assert_clean();
