@@ -81,7 +81,8 @@ int jd_cli_swiss(const jd_config *cfg, const jd_ts_gen_args *a);
 /* Parses a taskset's text (all or nothing) and submits it; prio_name
  * (NULL: the file's) overrides its priority. The exit code: 0 (*out, when
  * not NULL, the parsed set: jd_taskset_free), 2 refused (invalid, naming
- * the member; or the id exists), 3 Redis failed; the reason on stderr
+ * the member; the id exists; Redis refused the script, e.g. a member's
+ * task id in use), 3 Redis unreachable; the reason on stderr
  * after "judger <cmd>: ". */
 int jd_cli_taskset_submit(struct jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
                           const char *prio_name);

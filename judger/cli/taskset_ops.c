@@ -37,8 +37,10 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
     code = JD_EXIT_USAGE;
   } else if (jd_taskset_submit(q, ts, err, sizeof err)) {
     fprintf(stderr, "judger %s: %s\n", cmd, err);
-    /* Another submitter may have taken the id between the look and ours. */
-    if (!jd_queue_taskset_view(&v, &found, q, ts->id) && found)
+    /* Redis answered but refused (a member's task id in use, or another
+     * submitter took the set's id between the look and ours): the set's
+     * fault, nothing written. */
+    if (!jd_queue_lost(q))
       code = JD_EXIT_USAGE;
   } else {
     code = JD_EXIT_OK;

@@ -323,5 +323,15 @@ Test(cmd_taskset, submit_from_stdin_with_another_priority, .init = up, .fini = d
   cr_assert_str_eq(json_object_get_string(get(get(o, "taskset"), "priority")), "auto");
   json_object_put(o);
   cr_assert_eq(run("submit --taskset - --priority urgent <%s", f), 2);
+  /* Another set whose members have the same task ids: refused, exit 2. */
+  char *text = NULL;
+  cr_assert_eq(jd_read_file(&text, NULL, f, 1 << 20), 0);
+  memcpy(strstr(text, "\"set-in\""), "\"set-im\"", 8);
+  int rc = run("submit --taskset %s", write_file("im.json", text));
+  free(text);
+  char *err = slurp("err");
+  cr_assert_eq(rc, 2, "exit %d: %s", rc, err);
+  cr_assert_not_null(strstr(err, "(set-in-m1): the task exists"), "%s", err);
+  free(err);
   cr_assert_eq(run("submit --taskset %s task.json", f), 2, "a taskset or a task, not both");
 }
