@@ -541,8 +541,10 @@ static int print_standings(const league_plan *pl, const league_opts *o) {
   jd_standings *st = NULL;
   char *json = NULL, *text = NULL, path[PATH_MAX + 32];
   int rc = -1;
-  if (jd_standings_new(&st) || count_games(st, pl))
+  if (jd_standings_new(&st) || count_games(st, pl)) {
+    fprintf(stderr, "judger league: cannot count the standings (out of memory)\n");
     goto cleanup;
+  }
   /* A fit that does not converge still leaves the counts: shown as is. */
   (void)jd_standings_rate(st);
   if (jd_standings_json(&json, st) || jd_standings_text(&text, st))
