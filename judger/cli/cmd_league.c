@@ -44,8 +44,9 @@
 #define LEAGUE_MAX_PLAYERS 256
 #define LEAGUE_MAX_SEEDS 1000
 #define LEAGUE_FILE_MAX (4u << 20)
-/* Some game did not run, or the league was interrupted. */
-#define LEAGUE_EXIT_INCOMPLETE 1
+/* Some game did not run (a system fault), or the league was interrupted:
+ * the exit code every command gives a system fault or an interruption. */
+#define LEAGUE_EXIT_INCOMPLETE JD_EXIT_SYSTEM
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -281,7 +281,7 @@ static size_t containers(dk_client *dk) {
 }
 
 /* SIGINT while the first game runs: it is cancelled and removed, no other
- * game starts, the standings so far are printed, exit 1. */
+ * game starts, the standings so far are printed, exit 3. */
 Test(cmd_league, sigint_stops_the_league) {
   base_image();
   write_game();
@@ -314,7 +314,7 @@ Test(cmd_league, sigint_stops_the_league) {
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   int64_t stop_ms = dk_now_ms() - t0;
   char *so = slurp("int", "out"), *se = slurp("int", "err");
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d:\n%s", st, se);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d:\n%s", st, se);
   cr_log_info("league stopped %lld ms after SIGINT", (long long)stop_ms);
   cr_assert_not_null(strstr(se, "interrupted"), "%s", se);
   cr_assert_not_null(strstr(so, "no-res"), "no standings:\n%s", so);
