@@ -9,7 +9,7 @@
  * the standings table and win matrix (taskset/standings.h) go to stdout.
  * Every game keeps its results in a directory of its own under --out.
  *
- * Exit codes: 0 every game ran (whatever the programs did), 1 some game
+ * Exit codes: 0 every game ran (whatever the programs did), 3 some game
  * did not (a system fault: engine, disk) or the league was interrupted,
  * 2 usage (bad options, a player or game that cannot be read, a spec the
  * policy refuses). */
@@ -75,7 +75,7 @@ static void usage(FILE *f) {
           "  --state-dir DIR, --host-id ID, --net-pool CIDR...: as `judger run`\n"
           "\n");
   jd_cli_usage_settings(f, JD_CMD_RUN);
-  fprintf(f, "\nexit codes: 0 every game ran (whatever the programs did), 1 a game failed for a\n"
+  fprintf(f, "\nexit codes: 0 every game ran (whatever the programs did), 3 a game failed for a\n"
              "system reason or the league was interrupted, 2 usage\n");
 }
 
