@@ -13,6 +13,7 @@
 #include "queue/task.h"
 #include "taskset/standings.h"
 #include "taskset/taskset.h"
+#include "taskset/taskset_rank.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger status [--redis URL] [--prefix P] [--config FILE] [--json]\n"
@@ -124,9 +125,9 @@ static int taskset_table(jd_queue *q, const jd_taskset_view *v) {
   if (!v->standings || !strcmp(v->state, "running"))
     return JD_EXIT_OK;
   jd_standings *s = NULL;
-  char *text = NULL;
-  if (jd_cli_standings(&s, NULL, q, v->id) || jd_standings_text(&text, s)) {
-    fprintf(stderr, "judger status: standings of %s: %s\n", v->id, jd_queue_error(q));
+  char *text = NULL, err[512];
+  if (jd_taskset_standings(&s, NULL, q, v->id, err, sizeof err) || jd_standings_text(&text, s)) {
+    fprintf(stderr, "judger status: standings of %s: %s\n", v->id, s ? "out of memory" : err);
     jd_standings_free(s);
     return JD_EXIT_SYSTEM;
   }

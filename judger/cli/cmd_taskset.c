@@ -13,10 +13,12 @@
 #include "cli/options.h"
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "queue/task.h"
 #include "taskset/rounds.h"
 #include "taskset/standings.h"
 #include "taskset/taskset.h"
+#include "taskset/taskset_rank.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger taskset round-robin --game GAME.json --players A B ... [--seats N]\n"
@@ -283,15 +285,19 @@ static int print_standings(jd_queue *q, const jd_taskset_view *v, bool json) {
     code = JD_EXIT_OK;
     goto cleanup;
   }
-  if (jd_cli_standings(&s, &skipped, q, v->id))
-    goto redis;
+  char err[512];
+  if (jd_taskset_standings(&s, &skipped, q, v->id, err, sizeof err)) {
+    fprintf(stderr, "judger taskset standings: %s\n", err);
+    goto cleanup;
+  }
   if (json ? jd_standings_json(&text, s) : jd_standings_text(&text, s))
     goto cleanup;
   if (skipped)
     fprintf(stderr, "judger taskset standings: %zu results of %s were not result.json\n", skipped,
             v->id);
   if (strcmp(v->state, "finished"))
-    fprintf(stderr, "judger taskset standings: %s is %s: these are not stored\n", v->id, v->state);
+    jd_term_printf(stderr, "judger taskset standings: %s is %s: these are not stored\n", v->id,
+                   v->state);
   else if (!stored &&
            (jd_standings_json(&stored, s) || jd_queue_taskset_put_standings(q, v->id, stored) ||
             jd_queue_taskset_ranked(q, v->id)))

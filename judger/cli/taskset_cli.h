@@ -16,7 +16,6 @@
 
 struct json_object;
 struct jd_taskset;
-struct jd_standings;
 
 /* Files a command reads: a game template, a program, a taskset. */
 #define JD_CLI_SPEC_MAX_BYTES ((size_t)1 << 20)
@@ -93,11 +92,5 @@ int jd_cli_taskset_submit(struct jd_taskset **out, jd_queue *q, const char *cmd,
  * (jd_queue_taskset_json), on stdout. The exit code. */
 int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,
                          int64_t deadline_ms);
-
-/* Adds the results of taskset id to s (results that are not result.json
- * counted in *skipped, may be NULL). 0 or -1 (the queue's error). */
-int jd_cli_standings_add(struct jd_standings *s, size_t *skipped, jd_queue *q, const char *id);
-/* The rated standings of taskset id from its results: jd_standings_free. */
-int jd_cli_standings(struct jd_standings **out, size_t *skipped, jd_queue *q, const char *id);
 
 #endif

@@ -8,8 +8,8 @@
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "taskset/standings.h"
 #include "taskset/taskset.h"
+#include "taskset/taskset_rank.h"
 
 int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
                           const char *prio_name) {
@@ -52,42 +52,6 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
   return code;
 }
 
-typedef struct add_ctx {
-  jd_standings *s;
-  size_t skipped;
-} add_ctx;
-
-static int add_one(void *ud, const char *task_id, const char *json) {
-  add_ctx *c = ud;
-  char err[256];
-  (void)task_id;
-  if (json && jd_standings_add_result(c->s, json, err, sizeof err))
-    c->skipped++;
-  return 0;
-}
-
-int jd_cli_standings_add(jd_standings *s, size_t *skipped, jd_queue *q, const char *id) {
-  add_ctx c = {.s = s};
-  int rc = jd_queue_taskset_each_result(q, id, add_one, &c);
-  if (skipped)
-    *skipped += c.skipped;
-  return rc;
-}
-
-int jd_cli_standings(jd_standings **out, size_t *skipped, jd_queue *q, const char *id) {
-  jd_standings *s = NULL;
-  *out = NULL;
-  if (jd_standings_new(&s))
-    return -1;
-  if (jd_cli_standings_add(s, skipped, q, id)) {
-    jd_standings_free(s);
-    return -1;
-  }
-  jd_standings_rate(s); /* -1: not converged; the rows then carry 1500 and an open interval */
-  *out = s;
-  return 0;
-}
-
 /* Waits until deadline_ms for the standings the daemon writes once a set
  * ended; NULL when none came. */
 static char *stored_standings(jd_queue *q, const char *id, int64_t deadline_ms) {
@@ -109,11 +73,10 @@ int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,
     json = stored_standings(q, v->id, until < deadline_ms ? until : deadline_ms);
   }
   if (!json && v->standings && !strcmp(v->state, "finished")) {
-    jd_standings *s = NULL;
-    if (jd_cli_standings(&s, NULL, q, v->id) || jd_standings_json(&json, s))
-      json = NULL;
-    jd_standings_free(s);
-    if (json)
+    char err[512];
+    if (jd_taskset_standings_json(&json, q, v->id, err, sizeof err))
+      fprintf(stderr, "judger %s: %s\n", cmd, err);
+    else
       fprintf(stderr, "judger %s: standings of %s computed here (none stored yet)\n", cmd, v->id);
   }
   bool found = true;
