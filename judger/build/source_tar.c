@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "build/source_internal.h"
+#include "common/fetch_guard.h"
 #include "common/fs.h"
 #include "common/netaddr.h"
 #include "common/util.h"
@@ -24,65 +25,21 @@ static size_t curl_sink(char *data, size_t size, size_t n, void *ud) {
   return dk_buf_append(b, data, size * n) == 0 ? size * n : 0; /* 0 aborts past the cap */
 }
 
-/* What a download is held to besides its byte cap. */
-typedef struct fetch_guard {
-  bool public_only;
-  const dk_cancel *cancel;
-  char refused[INET6_ADDRSTRLEN + 8]; /* an address refused, or "" */
-} fetch_guard;
-
-/* curl's socket for each address it connects to (after resolving, and on
- * every redirect): none for a non-public one when only public ones may be
- * reached (common/netaddr.h). */
-static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
-  fetch_guard *g = ud;
-  (void)purpose;
-  if (g->public_only && !jd_addr_is_public(&a->addr)) {
-    jd_addr_text(g->refused, sizeof g->refused, &a->addr);
-    return CURL_SOCKET_BAD;
-  }
-  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-/* A cancelled build stops its download. */
-static int progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                    curl_off_t ulnow) {
-  const fetch_guard *g = ud;
-  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  return g->cancel && dk_cancel_fired(g->cancel) ? 1 : 0;
-}
-
 /* One download: the URL, the build's deadline and cancel token (call, may
  * be NULL), what it is held to, the body (capped) and curl's message. */
 typedef struct download {
   const char *url;
   const dk_call *call;
-  fetch_guard guard;
+  jd_fetch_guard guard;
   dk_buf body;
   char cerr[CURL_ERROR_SIZE];
 } download;
 
-/* The handle's options: the guard on every socket and on progress, the
- * protocols, no proxy, redirects, the caps and the sink. */
+/* The handle's options: the guard (common/fetch_guard.h), the deadline
+ * and the sink. */
 static void download_options(CURL *h, download *d, long timeout_ms) {
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &d->guard);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d->guard);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_URL, d->url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  /* An https URL never redirects to plain http; no proxy from the
-   * judger's environment (the address checked is the one connected to). */
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
-                   strncmp(d->url, "https://", 8) ? "http,https" : "https");
-  curl_easy_setopt(h, CURLOPT_PROXY, "");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  jd_fetch_guard_apply(h, &d->guard, d->url);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_sink);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &d->body);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, d->cerr);

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/fetch_guard.h"
 #include "common/netaddr.h"
 #include "match/input_cache.h"
 #include "match/input_cache_internal.h"
@@ -25,9 +26,7 @@
 
 typedef struct fetch {
   const char *url;
-  bool public_only;
-  const dk_cancel *cancel;
-  char refused[INET6_ADDRSTRLEN + 8]; /* an address refused, or "" */
+  jd_fetch_guard guard;
   jd_inputs_tmp tmp;
   uint64_t max;
   bool too_big, write_failed;
@@ -51,42 +50,11 @@ static size_t sink(char *data, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
-  fetch *f = ud;
-  (void)purpose;
-  if (f->public_only && !jd_addr_is_public(&a->addr)) {
-    jd_addr_text(f->refused, sizeof f->refused, &a->addr);
-    return CURL_SOCKET_BAD;
-  }
-  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-static int progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                    curl_off_t ulnow) {
-  const fetch *f = ud;
-  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  return f->cancel && dk_cancel_fired(f->cancel) ? 1 : 0;
-}
-
 static void options(CURL *h, fetch *f) {
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_URL, f->url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
-                   strncmp(f->url, "https://", 8) ? "http,https" : "https");
-  curl_easy_setopt(h, CURLOPT_PROXY, "");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  jd_fetch_guard_apply(h, &f->guard, f->url);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, JD_INPUTS_FETCH_MS);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   /* A length announced past the cap is refused before any byte. */
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
@@ -96,11 +64,11 @@ static void options(CURL *h, fetch *f) {
 
 /* Why curl stopped, as the input's error: whose fault. */
 static int fetch_fail(const fetch *f, CURLcode cc, jd_fail_kind *kind, char *err, size_t errlen) {
-  if (f->refused[0])
+  if (f->guard.refused[0])
     return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
                       "cannot download %s: it leads to %s, not a public address: this host "
                       "fetches only from public addresses (setting fetch_private)",
-                      f->url, f->refused);
+                      f->url, f->guard.refused);
   if (f->too_big || cc == CURLE_FILESIZE_EXCEEDED)
     return jd_fail_as(kind, JD_FAIL_PROGRAM, err, errlen,
                       "%s is larger than %llu bytes (max_bytes, setting input_max_bytes)", f->url,
@@ -171,8 +139,7 @@ int jd_input_fetch(bool *fetched, const char *state_dir, const jd_policy *policy
   rc = 0;
   if (!hit) {
     fetch f = {.url = url,
-               .public_only = !(policy && policy->fetch_private),
-               .cancel = cancel,
+               .guard = {.public_only = !(policy && policy->fetch_private), .cancel = cancel},
                .max = max_bytes > 0 ? (uint64_t)max_bytes : (uint64_t)JD_INPUT_MAX_BYTES_DEFAULT};
     rc = download(&f, dirfd, sha256, kind, err, errlen);
     *fetched = rc == 0;
