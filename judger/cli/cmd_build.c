@@ -260,13 +260,7 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const build_cmd *cmd)
     jd_term_printf(stderr, "judger build: settings: %s\n", err);
     return JD_EXIT_USAGE;
   }
-  ctx->state_dir = settings->state_dir;
-  ctx->host_id = settings->host_id;
-  jd_config_policy(&ctx->policy, settings);
-  ctx->base_images = settings->base_images;
-  ctx->build_allow = settings->build_allow;
-  ctx->debian_mirror = settings->debian_mirror;
-  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
+  jd_settings_ctx(ctx, settings, false);
   if (!cmd->base && jd_build_request_check_policy(&cmd->fields.req, JD_BUILD_SYNTAX_FLAGS,
                                                   &ctx->policy, ctx->state_dir, err, sizeof err)) {
     jd_term_printf(stderr, "judger build: %s\n", err);

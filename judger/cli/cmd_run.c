@@ -256,16 +256,7 @@ static int load_settings(jd_config *settings, jd_ctx *ctx, const run_opts *o,
     fprintf(stderr, "judger run: --net-pool: %s\n", err);
     return -1;
   }
-  ctx->state_dir = settings->state_dir;
-  ctx->host_id = settings->host_id;
-  ctx->net_pool = settings->net_pool;
-  jd_config_cores(ctx, settings);
-  ctx->build_jobs = settings->build_jobs;
-  jd_config_policy(&ctx->policy, settings);
-  ctx->base_images = settings->base_images;
-  ctx->build_allow = settings->build_allow;
-  ctx->debian_mirror = settings->debian_mirror;
-  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
+  jd_settings_ctx(ctx, settings, true);
   char why[768];
   if (jd_match_spec_check_policy(spec, &ctx->policy, ctx->state_dir, jd_base_images(ctx), why,
                                  sizeof why)) {

@@ -189,6 +189,21 @@ void jd_settings_git_hook(char *const *envp) {
   jd_source_git_hook(g.quarantine_path, g.object_dir);
 }
 
+void jd_settings_ctx(jd_ctx *ctx, const jd_config *settings, bool match) {
+  ctx->state_dir = settings->state_dir;
+  ctx->host_id = settings->host_id;
+  if (match) {
+    ctx->net_pool = settings->net_pool;
+    jd_config_cores(ctx, settings);
+    ctx->build_jobs = settings->build_jobs;
+  }
+  jd_config_policy(&ctx->policy, settings);
+  ctx->base_images = settings->base_images;
+  ctx->build_allow = settings->build_allow;
+  ctx->debian_mirror = settings->debian_mirror;
+  jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void print_commands(FILE *f, unsigned bits) {

@@ -95,4 +95,9 @@ void jd_settings_git_hook_env(jd_git_hook_env *out, char *const *envp);
  * run, build and the daemon do before opening any. */
 void jd_settings_git_hook(char *const *envp);
 
+/* The settings a command hands its context (common/context.h): state dir,
+ * host id, policy, base images, the build's; with match, also the network
+ * pool, cores and build jobs (run, league). Also jd_settings_git_hook. */
+void jd_settings_ctx(jd_ctx *ctx, const jd_config *settings, bool match);
+
 #endif
