@@ -12,6 +12,7 @@
 
 #include "build/program.h"
 #include "cli/taskset_cli.h"
+#include "common/json_text.h"
 #include "common/util.h"
 
 #define JSON_DEPTH 64
@@ -58,14 +59,13 @@ static int read_object(json_object **out, const char *path, char *err, size_t er
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
-  json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
-  json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)strlen(text) + 1) : NULL;
-  enum json_tokener_error je = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
-  json_tokener_free(tok);
+  json_object *o = NULL;
+  int rc = jd_json_parse(&o, text, strlen(text), JSON_DEPTH, path, NULL, err, errlen);
   free(text);
-  if (!o || je != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-    snprintf(err, errlen, "%s: not a JSON object%s%s", path, o ? "" : ": ",
-             o ? "" : json_tokener_error_desc(je));
+  if (rc)
+    return -1;
+  if (!json_object_is_type(o, json_type_object)) {
+    snprintf(err, errlen, "%s: not a JSON object", path);
     json_object_put(o);
     return -1;
   }

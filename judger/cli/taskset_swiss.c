@@ -18,6 +18,7 @@
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/json_text.h"
 #include "common/utf8.h"
 #include "queue/task.h"
 #include "taskset/rounds.h"
@@ -101,9 +102,10 @@ static size_t index_of(const swiss *s, const char *id) {
 
 /* The seats of a result (programs of this tournament only) marked. */
 static void mark_game(round_read *r, const char *json) {
-  json_tokener *tok = json_tokener_new_ex(32);
-  json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)strlen(json)) : NULL, *pl = NULL;
-  json_tokener_free(tok);
+  json_object *o = NULL, *pl = NULL;
+  char err[160];
+  if (jd_json_parse(&o, json, strlen(json), 64, "result", NULL, err, sizeof err))
+    o = NULL; /* not a result: no seats to mark */
   size_t seat[JD_ROUND_MAX_SEATS], n = 0;
   if (o && json_object_object_get_ex(o, "players", &pl) && json_object_is_type(pl, json_type_array))
     for (size_t i = 0; i < json_object_array_length(pl) && n < JD_ROUND_MAX_SEATS; i++) {
