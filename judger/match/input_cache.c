@@ -355,8 +355,11 @@ static int gc_one(int dirfd, const char *name, int64_t cutoff_ms, bool dry, int6
   bool data = n == 64 && jd_sha256_hex_ok(name);
   bool lock = n == 69 && !strcmp(name + 64, ".lock");
   bool tmp = !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
-  char hash[65];
-  snprintf(hash, sizeof hash, "%.64s", name);
+  char hash[65] = "";
+  if (n >= 64) {
+    memcpy(hash, name, 64);
+    hash[64] = '\0';
+  }
   if (lock && !jd_sha256_hex_ok(hash))
     lock = false;
   int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
