@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/fault.h"
@@ -291,7 +292,9 @@ static void finish_cancelled(jd_daemon *d, jd_slot *s, const jd_attempt *a,
   if (jd_queue_cancel_reason(why, sizeof why, s->q, a->task->id))
     jd_log_task(JD_LOG_WARN, "task.cancel", a->task->id, "cancel reason unread: %s",
                 jd_queue_error(s->q));
-  snprintf(reason, sizeof reason, "%s", why[0] ? why : "cancelled");
+  /* Written by whoever asked: valid UTF-8 before it goes into JSON. */
+  jd_utf8_clean(reason, sizeof reason, why[0] ? why : "cancelled",
+                strlen(why[0] ? why : "cancelled"), JD_UTF8_ESCAPE_CONTROLS);
   finish(d, s, a->task, a->number, res, a->out_dir, JD_TASK_STATUS_CANCELLED, reason);
 }
 

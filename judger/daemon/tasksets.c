@@ -15,11 +15,19 @@
 /* Running sets read into the metrics (each a view: one script over the
  * members still open, ~50 ms for 10 000 of them). */
 #define GAUGED_SETS 20
-/* Finished sets ranked per pass. */
-#define RANK_BATCH 16
+/* Ended sets looked at per pass (each ranked by the one host or worker
+ * that takes its lock): a few, so a pass stays short on threads that also
+ * renew leases. */
+#define RANK_BATCH 4
+
+static bool taskset_exists(jd_queue *q, const char *id) {
+  jd_taskset_view v;
+  bool found = false;
+  return jd_queue_taskset_view(&v, &found, q, id) == 0 && found;
+}
 
 void jd_daemon_taskset_entry(jd_daemon *d, jd_slot *s) {
-  char err[512];
+  char err[512] = "";
   jd_taskset *ts = NULL;
   pthread_mutex_lock(&d->mu);
   int depth = d->cfg.entry_max_depth;
@@ -33,16 +41,23 @@ void jd_daemon_taskset_entry(jd_daemon *d, jd_slot *s) {
   }
   int rc;
   WITH_RETRY(rc, d, s->q, false, jd_taskset_submit(s->q, ts, err, sizeof err));
-  if (rc) {
-    /* Redis refused it (or we stop while it is away): the entry stays
-     * pending and is taken again after the lease. */
+  if (rc && jd_queue_lost(s->q)) {
+    /* Stopping while Redis is away: the entry stays pending and is taken
+     * again after the lease. */
     jd_log(JD_LOG_WARN, "taskset.unsubmitted", "taskset %s (entry %s): %s", ts->id, s->entry.id,
            err);
+  } else if (rc && !taskset_exists(s->q, ts->id)) {
+    /* Redis refused it (a member's id in use...): it never will take it. */
+    char why[600];
+    snprintf(why, sizeof why, "taskset: %s", err);
+    jd_attempt_dead_letter(d, s, NULL, JD_CLAIM_NONE, why, 0);
   } else {
+    /* Submitted, or submitted before (a daemon killed between the submit
+     * and the ack, a platform that wrote it twice): acked. */
     jd_slot_set_finishing(d, s);
     WITH_RETRY(rc, d, s->q, true, jd_queue_ack(s->q, s->entry.prio, s->entry.id));
-    jd_log(JD_LOG_INFO, "taskset.submitted", "taskset %s: %zu tasks from entry %s (%s)", ts->id,
-           ts->n, s->entry.id, jd_priority_name(s->entry.prio));
+    jd_log(JD_LOG_INFO, "taskset.submitted", "taskset %s: %zu tasks from entry %s (%s)%s", ts->id,
+           ts->n, s->entry.id, jd_priority_name(s->entry.prio), err[0] ? " (already there)" : "");
   }
   jd_taskset_free(ts);
 }

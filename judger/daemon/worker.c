@@ -197,7 +197,8 @@ static bool entry_too_big(jd_daemon *d, jd_slot *s) {
   char why[160];
   snprintf(why, sizeof why, "entry: %zu bytes, over entry_max_bytes (%lld)", s->entry.task_len,
            (long long)d->cfg.entry_max_bytes);
-  jd_attempt_dead_letter(d, s, NULL, JD_CLAIM_NONE, why, 0);
+  jd_attempt_dead_letter(d, s, s->entry.task_id[0] ? s->entry.task_id : NULL, JD_CLAIM_NONE, why,
+                         0);
   return true;
 }
 
@@ -222,7 +223,8 @@ static void handle(jd_daemon *d, jd_slot *s) {
     return;
   }
   if (jd_task_parse(&t, e->task_json, d->cfg.entry_max_depth, err, sizeof err)) {
-    jd_attempt_dead_letter(d, s, NULL, JD_CLAIM_NONE, err, 0);
+    /* A taskset member names itself in its entry: its set counts it. */
+    jd_attempt_dead_letter(d, s, e->task_id[0] ? e->task_id : NULL, JD_CLAIM_NONE, err, 0);
     return;
   }
   s->has_kind = true;

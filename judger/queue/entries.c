@@ -40,26 +40,31 @@ static int list_push(jd_entry_list *l, jd_priority p, const char *id, const redi
   if (!fields || fields->type != REDIS_REPLY_ARRAY) {
     e->deleted = true;
   } else {
+    bool have = false;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
       const char *k = jd_reply_str(fields->element[i]);
       const redisReply *v = fields->element[i + 1];
+      if (k && !strcmp(k, "task_id") && v->type == REDIS_REPLY_STRING && jd_task_id_valid(v->str)) {
+        snprintf(e->task_id, sizeof e->task_id, "%s", v->str);
+        continue;
+      }
       /* "task": one task; "taskset": a whole set (docs/tasksets.md). */
       bool set = k && !strcmp(k, "taskset");
-      if (k && (set || !strcmp(k, "task")) && v->type == REDIS_REPLY_STRING) {
-        e->taskset = set;
-        e->task_len = v->len;
-        /* Past the cap the text is not kept: the reply is freed at once,
-         * so a huge entry costs memory only while it is read. */
-        e->too_big = v->len > max_bytes;
-        if (e->too_big)
-          break;
-        e->task_json = malloc(v->len + 1);
-        if (!e->task_json)
-          return -1;
-        memcpy(e->task_json, v->str, v->len);
-        e->task_json[v->len] = '\0';
-        break;
-      }
+      if (have || !k || (!set && strcmp(k, "task")) || v->type != REDIS_REPLY_STRING)
+        continue;
+      have = true;
+      e->taskset = set;
+      e->task_len = v->len;
+      /* Past the cap the text is not kept: the reply is freed at once,
+       * so a huge entry costs memory only while it is read. */
+      e->too_big = v->len > max_bytes;
+      if (e->too_big)
+        continue;
+      e->task_json = malloc(v->len + 1);
+      if (!e->task_json)
+        return -1;
+      memcpy(e->task_json, v->str, v->len);
+      e->task_json[v->len] = '\0';
     }
   }
   l->count++;

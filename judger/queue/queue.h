@@ -68,6 +68,9 @@ typedef struct jd_entry {
   size_t task_len; /* its length in bytes (also when too big) */
   bool too_big;    /* longer than the queue's entry_max_bytes: not copied */
   bool deleted;    /* still pending but deleted from the stream */
+  /* The entry's "task_id" field (a taskset member's; "" when none or not a
+   * task id): its dead letter names it even when the task is unreadable. */
+  char task_id[JD_TASK_ID_MAX + 1];
 } jd_entry;
 
 typedef struct jd_entry_list {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "queue/taskset_internal.h"
 
 void jd_taskset_key(char out[KEY_MAX], const jd_queue *q, const char *id, const char *suffix) {
@@ -120,16 +121,11 @@ int jd_queue_taskset_cancel(int64_t *removed, int64_t *signalled, bool *found, j
   *found = false;
   if (jd_taskset_id_check(q, id))
     return -1;
-  /* The reason is kept and shown: at most 200 bytes, cut before a
-   * character that would not fit whole. */
+  /* The reason is kept, shown and written into results: valid UTF-8
+   * without controls, at most 200 bytes of whole characters. */
   const char *src = reason && *reason ? reason : "cancelled";
   char why[201];
-  size_t len = strlen(src);
-  if (len > sizeof why - 1)
-    for (len = sizeof why - 1; len && ((unsigned char)src[len] & 0xC0) == 0x80;)
-      len--;
-  memcpy(why, src, len);
-  why[len] = '\0';
+  jd_utf8_clean(why, sizeof why, src, strlen(src), JD_UTF8_ESCAPE_CONTROLS);
   char now[24];
   snprintf(now, sizeof now, "%lld", (long long)jd_unix_ms());
   const char *args[] = {q->prefix, id, why, now, q->group};
@@ -151,6 +147,21 @@ int jd_queue_taskset_put_standings(jd_queue *q, const char *id, const char *json
   if (jd_redis_command(NULL, q->r, "SET %s %s", key, json))
     return -1;
   return jd_redis_command(NULL, q->r, "SREM %s %s", unranked, id);
+}
+
+int jd_queue_taskset_rank_lock(bool *got, jd_queue *q, const char *id, int64_t ttl_ms) {
+  *got = false;
+  if (jd_taskset_id_check(q, id))
+    return -1;
+  char key[KEY_MAX];
+  jd_taskset_key(key, q, id, ":ranking");
+  redisReply *rep = NULL;
+  if (jd_redis_command(&rep, q->r, "SET %s %s NX PX %lld", key,
+                       q->consumer && *q->consumer ? q->consumer : "-", (long long)ttl_ms))
+    return -1;
+  *got = rep->type == REDIS_REPLY_STATUS; /* OK; nil when another holds it */
+  freeReplyObject(rep);
+  return 0;
 }
 
 int jd_queue_taskset_get_standings(char **json, jd_queue *q, const char *id) {

@@ -71,6 +71,10 @@ int jd_queue_taskset_each_result(jd_queue *q, const char *id,
                                  int (*cb)(void *ud, const char *task_id, const char *json),
                                  void *ud);
 int jd_queue_taskset_put_standings(jd_queue *q, const char *id, const char *json);
+/* Takes the right to compute a set's standings for ttl_ms (SET
+ * <prefix>:taskset:<id>:ranking NX PX): *got false when another host or
+ * worker has it, so one of the fleet ranks a set that ended. */
+int jd_queue_taskset_rank_lock(bool *got, jd_queue *q, const char *id, int64_t ttl_ms);
 /* The stored standings JSON; *json NULL when none. Caller frees. */
 int jd_queue_taskset_get_standings(char **json, jd_queue *q, const char *id);
 /* Finished tasksets whose standings are not written (at most max); caller

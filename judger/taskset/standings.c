@@ -248,12 +248,23 @@ static double *fit_matrix(const jd_standings *s) {
   return w;
 }
 
+/* Past this many programs no rating is fitted (rows by points, ratings
+ * 1500 without an interval): the fit's Newton steps and covariance cost
+ * O(n^3) (20 s at 2048 programs; MM alone converges too slowly on sparse
+ * rounds), and the daemon rates a set on a thread that renews leases. */
+#define RATED_MAX 512
+
 int jd_standings_rate(jd_standings *s) {
   jd_bt_options o = JD_BT_OPTIONS_INIT;
   jd_bt_fit fit = {0};
   unrate(s);
   if (s->n == 0)
     return 0;
+  if (s->n > RATED_MAX) {
+    qsort_r(s->rank, s->n, sizeof *s->rank, by_rank, s);
+    s->rated = true;
+    return 0;
+  }
   double *w = fit_matrix(s);
   int rc = w ? jd_bt_fit_matrix(&fit, w, s->n, &o, true) : -1;
   free(w);

@@ -54,6 +54,27 @@ int jd_taskset_standings_json(char **out, jd_queue *q, const char *id, char *err
   return rc ? jd_fail(err, errlen, "taskset %s: standings: out of memory", id) : 0;
 }
 
+/* One ended set: ranked unless another host or worker is at it. */
+static int rank_one(bool *ranked, jd_queue *q, const char *id, char *err, size_t errlen) {
+  *ranked = false;
+  bool mine = false;
+  if (!jd_task_id_valid(id))
+    return 0; /* not a set's id (written by hand): nothing to rank */
+  if (jd_queue_taskset_rank_lock(&mine, q, id, JD_TASKSET_RANK_LOCK_MS))
+    return jd_fail(err, errlen, "taskset %s: %s", id, jd_queue_error(q));
+  if (!mine)
+    return 0;
+  char *json = NULL;
+  if (jd_taskset_standings_json(&json, q, id, err, errlen))
+    return -1;
+  int rc = jd_queue_taskset_put_standings(q, id, json);
+  free(json);
+  if (rc)
+    return jd_fail(err, errlen, "taskset %s: storing its standings: %s", id, jd_queue_error(q));
+  *ranked = true;
+  return 0;
+}
+
 int jd_taskset_rank_pending(size_t *ranked, jd_queue *q, size_t max, char *err, size_t errlen) {
   if (ranked)
     *ranked = 0;
@@ -63,17 +84,13 @@ int jd_taskset_rank_pending(size_t *ranked, jd_queue *q, size_t max, char *err, 
     return jd_fail(err, errlen, "unranked tasksets: %s", jd_queue_error(q));
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
-    char *json = NULL;
-    if (rc == 0 && jd_taskset_standings_json(&json, q, ids[i], err, errlen) == 0) {
-      if (jd_queue_taskset_put_standings(q, ids[i], json) || jd_queue_taskset_ranked(q, ids[i]))
-        rc = jd_fail(err, errlen, "taskset %s: storing its standings: %s", ids[i],
-                     jd_queue_error(q));
-      else if (ranked)
-        (*ranked)++;
-    } else if (rc == 0) {
+    /* A set that fails (its results unreadable now) does not stop the
+     * others; it is tried again after its lock ran out. */
+    bool done = false;
+    if (rank_one(&done, q, ids[i], err, errlen))
       rc = -1;
-    }
-    free(json);
+    else if (done && ranked)
+      (*ranked)++;
     free(ids[i]);
   }
   free(ids);

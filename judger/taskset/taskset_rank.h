@@ -21,8 +21,13 @@ int jd_taskset_standings(jd_standings **out, size_t *skipped, jd_queue *q, const
  * under <prefix>:taskset:<id>:standings); caller frees. */
 int jd_taskset_standings_json(char **out, jd_queue *q, const char *id, char *err, size_t errlen);
 
+/* How long one host holds the right to rank a set (it is retried after). */
+#define JD_TASKSET_RANK_LOCK_MS 60000
+
 /* Every finished taskset whose standings are not written yet (at most max):
- * computed, stored, marked ranked. *ranked (may be NULL) counts them. */
+ * computed, stored, marked ranked, each by whoever takes its lock first
+ * (jd_queue_taskset_rank_lock). *ranked (may be NULL) counts those ranked
+ * here; -1 (err: the last failure) when one of them failed. */
 int jd_taskset_rank_pending(size_t *ranked, jd_queue *q, size_t max, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,13 @@ end
 redis.call('XADD', dead_stream, 'MAXLEN', '~', maxlen, '*', 'task_id', task_id,
   'priority', priority, 'entry_id', entry_id, 'reason', reason, 'attempts', attempts,
   'host', host, 'time_ms', now_ms, 'task', task)
+-- An entry that never ran names its task only by the entry's own task_id
+-- field (a member the daemon could not read): believed only when the
+-- task's record says this is its entry, so an entry cannot end another task.
+if task_id ~= '' and token == '' then
+  local known = redis.call('HGET', status_key, 'entry')
+  if known and known ~= entry_id then task_id = '' end
+end
 if task_id ~= '' then
   redis.call('HSET', status_key, 'state', 'dead', 'reason', reason, 'host', host,
     'updated_ms', now_ms)

@@ -64,7 +64,9 @@ for i = 1, n do
     redis.call('HSET', ts .. ':deps', tid, #afters[i])
     for _, src in ipairs(afters[i]) do redis.call('SADD', ts .. ':rdeps:' .. src, tid) end
   else
-    local entry = redis.call('XADD', stream, '*', 'task', json)
+    -- task_id: a daemon that cannot read the member (over its entry caps)
+    -- still dead-letters it under its id, so its set is counted and ends.
+    local entry = redis.call('XADD', stream, '*', 'task', json, 'task_id', tid)
     redis.call('HSET', status_key, 'state', 'queued', 'taskset', ts_id, 'class', klass,
       'priority', priority, 'queued_ms', now_ms, 'updated_ms', now_ms, 'entry', entry)
   end

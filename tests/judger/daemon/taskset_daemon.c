@@ -285,3 +285,69 @@ Test(taskset_daemon, a_set_written_as_one_entry_runs_its_dependents_after_their_
   free(h);
   dk_client_free(c);
 }
+
+/* A member the daemon cannot read (over its entry_max_bytes) is still
+ * counted in its set, named by its entry: the set ends. A set written as
+ * an entry twice is submitted once and both entries are acked. */
+Test(taskset_daemon, an_unreadable_member_still_ends_its_set_and_a_set_written_twice_is_acked,
+     .init = up, .fini = down, .timeout = 240) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *h = t_unique("jdts-caps");
+  char *st = t_tmpdir("dstate-tsk");
+  jd_queue *q = t_queue_client(srv->url);
+  int turns[2] = {1, 1};
+  char *big = taskset_json("ts-big", "tsb", 2, turns, NULL);
+  /* Member 1 grows past the daemon's 8 KiB entry cap (a config of padding). */
+  json_object *set = json_tokener_parse(big), *tasks = NULL, *match = NULL, *config = NULL;
+  cr_assert(json_object_object_get_ex(set, "tasks", &tasks));
+  json_object *m1 = json_object_array_get_idx(tasks, 1);
+  cr_assert(json_object_object_get_ex(m1, "match", &match) &&
+            json_object_object_get_ex(match, "config", &config));
+  char pad[12000];
+  memset(pad, 'x', sizeof pad - 1);
+  pad[sizeof pad - 1] = '\0';
+  json_object_object_add(config, "pad", json_object_new_string(pad));
+  free(big);
+  big = strdup(json_object_to_json_string_ext(set, JSON_C_TO_STRING_PLAIN));
+  json_object_put(set);
+  submit_set(q, big);
+  int one[1] = {1};
+  char *twice = taskset_json("ts-twice", "tst", 1, one, NULL);
+  add_set_entry(q, twice);
+  add_set_entry(q, twice);
+  t_proc *d = t_daemon_spawn(srv->url, h, st, "--entry-max-bytes 8192");
+  jd_taskset_view v = wait_done(q, "ts-big", -1, 90000, d->log);
+  cr_assert_str_eq(v.state, "finished");
+  cr_assert_eq(v.c.finished, 1);
+  cr_assert_eq(v.c.failed, 1, "the unreadable member counts as failed");
+  char *state = t_task_field(q, "tsb-1", "state");
+  cr_assert_str_eq(state, "dead");
+  free(state);
+  cr_assert(dead_letter_says(q, "over entry_max_bytes"));
+  v = wait_done(q, "ts-twice", -1, 60000, d->log);
+  cr_assert_eq(v.c.total, 1);
+  cr_assert_eq(v.c.finished, 1);
+  cr_assert(!dead_letter_says(q, "ts-twice"), "the second entry is no dead letter");
+  /* Both set entries acked (and deleted): nothing left on the stream. */
+  long long len = -1;
+  for (int64_t until = jd_mono_ms() + 20000; jd_mono_ms() < until; usleep(50000)) {
+    redisReply *rep = NULL;
+    cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XLEN judger:q:match"), 0);
+    len = rep->integer;
+    freeReplyObject(rep);
+    if (len == 0)
+      break;
+  }
+  cr_assert_eq(len, 0, "entries left on the stream (log %s)", d->log);
+  kill(d->pid, SIGTERM);
+  cr_assert_eq(t_proc_wait(d, 15000), 0);
+  t_cleanup_host(c, h);
+  t_proc_free(d);
+  jd_queue_free(q);
+  free(big);
+  free(twice);
+  t_rmdir(st);
+  free(h);
+  dk_client_free(c);
+}

@@ -299,7 +299,7 @@ Test(standings, json_has_rows_matrix_and_model) {
 }
 
 /* 200 programs, a double round robin (39 800 games) and 200 more: adding
- * and rating well under a second. Strengths spread over 1200 Elo points,
+ * and rating (its time logged: well under a second). Strengths spread over 1200 Elo points,
  * results drawn from the model with a fixed LCG, so the fit must also put
  * the strongest first. */
 Test(standings, two_hundred_programs_forty_thousand_games) {
@@ -334,12 +334,51 @@ Test(standings, two_hundred_programs_forty_thousand_games) {
   double rate_ms = (t2.tv_sec - t1.tv_sec) * 1e3 + (t2.tv_nsec - t1.tv_nsec) / 1e6;
   cr_log_info("standings: %zu games of %d programs: add %.1f ms, rate %.1f ms", games, N, add_ms,
               rate_ms);
-  cr_expect(add_ms + rate_ms < 1000, "%.1f ms", add_ms + rate_ms);
+  /* The time is a figure, not an assertion (docs/performance.md). */
   /* Neighbours 6 Elo apart are not told apart by 2 games a pair: the first
    * is among the 10 strongest, the last among the 10 weakest. */
   cr_expect(atoi(jd_standings_row(s, 0)->program + 4) >= N - 10, "%s first",
             jd_standings_row(s, 0)->program);
   cr_expect(atoi(jd_standings_row(s, N - 1)->program + 4) < 10, "%s last",
             jd_standings_row(s, N - 1)->program);
+  jd_standings_free(s);
+}
+
+/* Past 512 programs no rating is fitted (its O(n^3) cost; the daemon rates
+ * on a thread that renews leases): ratings stay 1500 without an interval
+ * and the rows go by points. */
+Test(standings, past_512_programs_ranked_by_points_without_a_fit) {
+  enum { N = 600 };
+  static char names[N][16];
+  const char *p[2];
+  jd_standings *s = fresh();
+  for (int i = 0; i < N; i++)
+    snprintf(names[i], sizeof names[i], "bot-%03d", i);
+  /* Each program meets the next 20 (cyclically); the higher index wins
+   * 3 games of 4 against a lower one. */
+  for (int i = 0; i < N; i++)
+    for (int k = 1; k <= 20; k++) {
+      int j = (i + k) % N;
+      int hi = i > j ? i : j, lo = i > j ? j : i;
+      for (int g = 0; g < 4; g++) {
+        p[0] = names[hi];
+        p[1] = names[lo];
+        double sc[2] = {g < 3, g >= 3};
+        cr_assert_eq(jd_standings_add(s, p, sc, 2), 0);
+      }
+    }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  cr_assert_eq(jd_standings_rate(s), 0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  cr_log_info("standings: %d programs rated in %.1f ms", N,
+              (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+  for (int i = 0; i < N; i++) {
+    const jd_standing_row *r = jd_standings_row(s, (size_t)i);
+    cr_assert_float_eq(r->rating, 1500.0, 1e-9, "%s", r->program);
+    cr_assert(!isfinite(r->rating_lo) && !isfinite(r->rating_hi), "no interval past 512");
+  }
+  /* bot-599 beat all its 40 neighbours (every one of them is lower). */
+  cr_expect_str_eq(jd_standings_row(s, 0)->program, "bot-599");
   jd_standings_free(s);
 }

@@ -33,7 +33,8 @@ local function ts_release(prefix, ts, task_id, now_ms)
   if not json then return end
   redis.call('HDEL', ts .. ':held', task_id)
   local priority = redis.call('HGET', ts, 'priority')
-  local entry = redis.call('XADD', prefix .. ':q:' .. priority, '*', 'task', json)
+  local entry = redis.call('XADD', prefix .. ':q:' .. priority, '*', 'task', json, 'task_id',
+    task_id)
   redis.call('HSET', prefix .. ':task:' .. task_id, 'state', 'queued', 'entry', entry,
     'queued_ms', now_ms, 'updated_ms', now_ms)
   redis.call('HINCRBY', ts, 'held', -1)
