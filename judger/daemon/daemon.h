@@ -43,6 +43,7 @@ typedef struct jd_exec_env {
    * {"task","file"} inputs are read and its "publish" files stored through
    * it (daemon/publish.h). NULL: a task with either is refused. */
   jd_queue *q;
+  long long claim; /* the run's claim token: its published outputs are fenced by it */
 } jd_exec_env;
 
 typedef struct jd_exec_result {

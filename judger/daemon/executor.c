@@ -296,7 +296,8 @@ static int publish_outputs(const jd_ctx *ctx, const jd_task *t, const jd_exec_en
   char why[512];
   jd_fail_kind kind = JD_FAIL_SYSTEM;
   if (outcome != JD_EXEC_DONE || res->status != JD_TASK_STATUS_FINISHED || !t->npublish ||
-      !jd_outputs_publish(env->q, t, env->out_dir, ctx->publish_max_bytes, &kind, why, sizeof why))
+      !jd_outputs_publish(env->q, t, env->claim, env->out_dir, ctx->publish_max_bytes, &kind, why,
+                          sizeof why))
     return outcome;
   if (kind == JD_FAIL_SYSTEM) {
     free(res->reason);

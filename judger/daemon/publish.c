@@ -169,12 +169,20 @@ static int publish_one(jd_queue *q, const jd_task *t, int dirfd, const char *fil
   return rc;
 }
 
-int jd_outputs_publish(jd_queue *q, const jd_task *t, const char *out_dir, int64_t max_bytes,
-                       jd_fail_kind *kind, char *err, size_t errlen) {
+int jd_outputs_publish(jd_queue *q, const jd_task *t, long long claim, const char *out_dir,
+                       int64_t max_bytes, jd_fail_kind *kind, char *err, size_t errlen) {
   if (!t->npublish)
     return 0;
   if (!q)
     return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "publish: no Redis connection");
+  /* A run that lost its claim (another run took the task over) or whose
+   * task has a result writes nothing: its own result will be refused too,
+   * and the outputs must stay those of the stored result. */
+  bool held = false;
+  if (claim != JD_CLAIM_NONE && jd_queue_holds_claim(&held, q, t->id, claim))
+    return jd_fail_as(kind, JD_FAIL_SYSTEM, err, errlen, "publish: %s", jd_queue_error(q));
+  if (claim != JD_CLAIM_NONE && !held)
+    return 0;
   size_t max = max_bytes > 0 ? (size_t)max_bytes : (size_t)JD_PUBLISH_MAX_BYTES_DEFAULT;
   int dirfd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)

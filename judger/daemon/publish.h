@@ -28,8 +28,10 @@ int jd_inputs_resolve(jd_match_spec *spec, jd_queue *q, const char *state_dir, i
  * to out_dir, never through a link (every component O_NOFOLLOW), a
  * regular file of at most max_bytes, read with that bound. A file that is
  * missing or too big is the task's fault (kind PROGRAM: its result is
- * then "failed" with that reason); Redis: kind SYSTEM (retried). */
-int jd_outputs_publish(jd_queue *q, const jd_task *t, const char *out_dir, int64_t max_bytes,
-                       jd_fail_kind *kind, char *err, size_t errlen);
+ * then "failed" with that reason); Redis: kind SYSTEM (retried). claim: the
+ * run's token; when the run no longer holds its task's claim (or the task
+ * has a result) nothing is written and 0 returned (JD_CLAIM_NONE: no check). */
+int jd_outputs_publish(jd_queue *q, const jd_task *t, long long claim, const char *out_dir,
+                       int64_t max_bytes, jd_fail_kind *kind, char *err, size_t errlen);
 
 #endif

@@ -107,7 +107,7 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
   queue_wait(d, s, attempt);
-  jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_event, s, s->q};
+  jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_event, s, s->q, s->claim};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
   for (int p = 0; p < JD_PHASE_COUNT; p++)
     if (res.phases & (1u << p))

@@ -165,6 +165,21 @@ int jd_queue_progress(jd_queue *q, const char *task_id, long long claim,
   return jd_queue_eval(NULL, q, jd_lua_progress, 2, keys, 3, args);
 }
 
+int jd_queue_holds_claim(bool *held, jd_queue *q, const char *task_id, long long claim) {
+  *held = false;
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, task_id);
+  char tok[24];
+  jd_claim_text(tok, claim);
+  const char *keys[] = {k.claim, k.status, k.result};
+  const char *args[] = {tok};
+  long long n = 0;
+  if (jd_queue_eval_int(&n, q, jd_lua_holds, 3, keys, 1, args))
+    return -1;
+  *held = n == 1;
+  return 0;
+}
+
 int jd_queue_cancel_reason(char *reason, size_t len, jd_queue *q, const char *task_id) {
   if (len)
     reason[0] = '\0';

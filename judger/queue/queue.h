@@ -162,6 +162,10 @@ int jd_queue_begin(jd_begin *out, jd_queue *q, jd_priority p, const char *entry_
  * "cancel": `judger taskset cancel`). */
 int jd_queue_renew_claims(bool *ours, bool *cancel, jd_queue *q, const char *const *task_ids,
                           const long long *claims, size_t n);
+/* Whether the run of token claim still holds its task's claim and no
+ * result is stored yet: checked before a write that is not a script of its
+ * own (a published output). */
+int jd_queue_holds_claim(bool *held, jd_queue *q, const char *task_id, long long claim);
 /* The cancel reason asked for a task (its status record's "cancel"), or ""
  * when none; reason has len bytes. */
 int jd_queue_cancel_reason(char *reason, size_t len, jd_queue *q, const char *task_id);

@@ -19,6 +19,7 @@ extern const char jd_lua_renew_claims[]; /* attempts.c: jd_queue_renew_claims */
 extern const char jd_lua_drained[];      /* attempts.c: jd_queue_drained */
 extern const char jd_lua_retry[];        /* attempts.c: jd_queue_retry_later */
 extern const char jd_lua_progress[];     /* attempts.c: jd_queue_progress */
+extern const char jd_lua_holds[];        /* attempts.c: jd_queue_holds_claim */
 extern const char jd_lua_dead[];         /* results.c: jd_queue_dead */
 extern const char jd_lua_store[];        /* results.c: jd_queue_store_result */
 

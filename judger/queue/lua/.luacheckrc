@@ -17,6 +17,7 @@ files["renew_claims.lua"] = { read_globals = claim }
 files["drained.lua"] = { read_globals = claim }
 files["retry.lua"] = { read_globals = claim }
 files["progress.lua"] = { read_globals = claim }
+files["holds.lua"] = { read_globals = claim }
 files["dead.lua"] = { read_globals = both }
 files["store.lua"] = { read_globals = both }
 files["begin.lua"] = { read_globals = taskset }

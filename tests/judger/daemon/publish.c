@@ -48,7 +48,7 @@ static int publish(jd_queue *q, const char *id, const char *out, const char *fil
                    jd_fail_kind *kind, char *err, size_t errlen) {
   char *files[] = {(char *)file};
   jd_task t = {.id = (char *)id, .publish = files, .npublish = 1};
-  return jd_outputs_publish(q, &t, out, max, kind, err, errlen);
+  return jd_outputs_publish(q, &t, JD_CLAIM_NONE, out, max, kind, err, errlen);
 }
 
 Test(publish, files_are_stored_and_links_refused) {
@@ -160,4 +160,47 @@ Test(publish, a_missing_big_or_tampered_output_is_the_tasks_fault) {
   cr_assert_eq(kind, JD_FAIL_SYSTEM);
   jd_match_spec_free(s);
   jd_queue_free(q);
+}
+
+/* A run that lost its task's claim (another run took it over) publishes
+ * nothing: the outputs stay those of the run whose result is stored. The
+ * run that holds it publishes. */
+Test(publish, a_run_that_lost_its_claim_publishes_nothing) {
+  jd_queue *q = open_q();
+  cr_assert_eq(jd_queue_setup(q), 0);
+  char *out = t_tmpdir("pubfence");
+  put(out, "boot.xml", "<stale/>");
+  char eid[64];
+  char *entry = NULL;
+  cr_assert_eq(jd_queue_submit(&entry, q, JD_PRIO_MATCH, "fenced",
+                               "{\"id\":\"fenced\",\"type\":\"match\",\"match\":{}}"),
+               0);
+  snprintf(eid, sizeof eid, "%s", entry);
+  free(entry);
+  jd_begin first, second;
+  cr_assert_eq(jd_queue_begin(&first, q, JD_PRIO_MATCH, eid, "fenced", 3), 0);
+  cr_assert_eq(first.outcome, JD_BEGIN_RUN);
+  /* The claim runs out and another run takes the task. */
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "DEL judger:claim:fenced"), 0);
+  freeReplyObject(rep);
+  cr_assert_eq(jd_queue_begin(&second, q, JD_PRIO_MATCH, "0-1", "fenced", 3), 0);
+  cr_assert_eq(second.outcome, JD_BEGIN_RUN);
+  char *files[] = {"boot.xml"};
+  jd_task t = {.id = "fenced", .publish = files, .npublish = 1};
+  jd_fail_kind kind = JD_FAIL_SYSTEM;
+  char err[256] = "";
+  cr_assert_eq(jd_outputs_publish(q, &t, first.claim, out, 1 << 20, &kind, err, sizeof err), 0,
+               "%s", err);
+  jd_output o;
+  bool found = true;
+  cr_assert_eq(jd_queue_get_output(&o, &found, q, "fenced", "boot.xml", 100), 0);
+  cr_assert_not(found, "the fenced run published");
+  cr_assert_eq(jd_outputs_publish(q, &t, second.claim, out, 1 << 20, &kind, err, sizeof err), 0,
+               "%s", err);
+  cr_assert_eq(jd_queue_get_output(&o, &found, q, "fenced", "boot.xml", 100), 0);
+  cr_assert(found, "the run holding the claim publishes");
+  jd_output_clear(&o);
+  jd_queue_free(q);
+  t_rmdir(out);
 }
