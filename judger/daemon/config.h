@@ -102,6 +102,18 @@
      "the engine's data root to watch: auto, none or a path")                                      \
   XX(metrics_listen, STR, metrics_listen, 0, 0, "", D, D,                                          \
      "ADDR:PORT serving GET /metrics (\"\" = off)")                                                \
+  XX(watch_key_file, STR, watch_key_file, 0, 0, "", DQ, DQ,                                        \
+     "the key watch tokens are made with (judger watch-token); \"\" = no live HTTP streams")       \
+  XX(live_entries, INT, live_entries, 16, 1000000, "2000", D, D,                                   \
+     "entries a match's live stream keeps (Redis and HTTP), the latest")                           \
+  XX(live_max_bytes, SIZE, live_max_bytes, 65536, (int64_t)1 << 30, "8m", D, D,                    \
+     "bytes a match's live stream keeps, about (fewer entries when frames are big)")               \
+  XX(live_ttl_ms, MS, live_ttl_ms, 1000, (int64_t)7 * 24 * 3600 * 1000, "10m", D, D,               \
+     "how long a live stream stays after the match's result")                                      \
+  XX(watchers_per_match, INT, watchers_per_match, 0, 100000, "100", D, D,                          \
+     "HTTP watchers of one match at once")                                                         \
+  XX(watchers_per_host, INT, watchers_per_host, 0, 100000, "400", D, D,                            \
+     "HTTP watchers of this host's matches at once")                                               \
   XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
   XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
      "images FROM may name besides judger/debian:bookworm (default: judger-test/*)")               \
@@ -195,6 +207,14 @@ typedef struct jd_config {
   char *engine_root;
   char *metrics_listen; /* ADDR:PORT serving GET /metrics; "" = off */
   bool warm;            /* warm player starts (match/warm.h); default true */
+  /* Live streams (docs/watching.md): the token key's file ("" = no HTTP
+   * streams), what a match's stream keeps (entries and bytes, the latest),
+   * how long it stays after the result, and the HTTP watcher caps. */
+  char *watch_key_file;
+  int live_entries;
+  int64_t live_max_bytes;
+  int64_t live_ttl_ms;
+  int watchers_per_match, watchers_per_host;
   /* What a task may ask of this host (common/policy.h, docs/daemon.md):
    * NULL strings and 0 ceilings are the policy's safe defaults. */
   char *program_roots;
