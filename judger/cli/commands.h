@@ -14,5 +14,7 @@ int jd_cmd_status(int argc, char **argv);
 int jd_cmd_gc(int argc, char **argv);
 int jd_cmd_league(int argc, char **argv);
 int jd_cmd_taskset(int argc, char **argv);
+int jd_cmd_watch(int argc, char **argv);
+int jd_cmd_watch_token(int argc, char **argv);
 
 #endif
