@@ -141,6 +141,13 @@ int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char
   return 0;
 }
 
+int jd_metrics_server_start_live(jd_metrics_server **out, jd_metrics *reg, const char *spec,
+                                 jd_live_hub *hub, const unsigned char *key, size_t keylen,
+                                 char *err, size_t errlen) {
+  (void)hub, (void)key, (void)keylen;
+  return jd_metrics_server_start(out, reg, spec, err, errlen);
+}
+
 int jd_metrics_server_port(const jd_metrics_server *s) { return s ? s->port : 0; }
 
 void jd_metrics_server_stop(jd_metrics_server *s) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "daemon/live_hub.h"
 #include "daemon/metrics.h"
 
 /* The cap on one /metrics answer. */
@@ -24,6 +25,27 @@ typedef struct jd_metrics_server jd_metrics_server;
  * a reason in err. Stop and free with jd_metrics_server_stop(). */
 int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char *spec, char *err,
                             size_t errlen);
+/* As jd_metrics_server_start, also serving GET /live/<task id> from hub (NULL: none) with
+ * tokens checked under key (keylen 0: every /live/ request is 404). See live_http.h. */
+int jd_metrics_server_start_live(jd_metrics_server **out, jd_metrics *reg, const char *spec,
+                                 jd_live_hub *hub, const unsigned char *key, size_t keylen,
+                                 char *err, size_t errlen);
+
+/* Every setting of the server, for tests and tools (the two starts above
+ * fill it with the defaults). */
+typedef struct jd_metrics_server_opts {
+  jd_metrics *reg;          /* served at /metrics; must outlive the server */
+  const char *spec;         /* "ADDR:PORT" */
+  jd_live_hub *hub;         /* /live/<task id>; NULL: none */
+  const unsigned char *key; /* watch key (copied); keylen 0: /live/ is 404 */
+  size_t keylen;
+  unsigned timeout_s; /* a connection idle (or not reading) this long is closed; 0: 10 */
+  int64_t ping_ms;    /* keepalive comment on a quiet stream; 0: 5000 (kept under timeout) */
+} jd_metrics_server_opts;
+#define JD_METRICS_SERVER_OPTS_INIT                                                                \
+  { NULL, NULL, NULL, NULL, 0, 0, 0 }
+int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_server_opts *o,
+                                 char *err, size_t errlen);
 /* The port it listens on (the chosen one for port 0). */
 int jd_metrics_server_port(const jd_metrics_server *s);
 /* Stops serving (waits for answers in progress) and frees; NULL-safe. */
