@@ -39,7 +39,10 @@ int jd_queue_live_append(jd_queue *q, const char *task_id, bool reset, const cha
 /* Sets the stream's time to live (the result is out). */
 int jd_queue_live_expire(jd_queue *q, const char *task_id, int64_t ttl_ms);
 /* Entries after `after` ("0": from the start), at most count: XRANGE when block_ms < 0,
- * else XREAD BLOCK block_ms (0 entries on timeout). Each reply bounded while read. */
+ * else XREAD BLOCK block_ms (0 entries on timeout). Each reply bounded while read.
+ * (block_ms 0: XREAD without blocking; count is capped at JD_LIVE_READ_MAX; an entry
+ * without a string "e", or one longer than JD_LIVE_ENTRY_MAX, comes with json "" and
+ * len 0, so its id still advances a reader. A stream that does not exist: 0 entries.) */
 int jd_queue_live_read(jd_live_entries *out, jd_queue *q, const char *task_id, const char *after,
                        size_t count, int64_t block_ms);
 
