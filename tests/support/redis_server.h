@@ -35,8 +35,8 @@ void t_redis_stop(t_redis *r);
  * CLIENT KILL, no channels. Keep the three in step. */
 #define T_REDIS_ACL_RULES                                                                          \
   "resetkeys ~judger:* resetchannels -@all +ping +auth +hello +select +client|setname "            \
-  "+client|info +eval +evalsha +script|load +xadd +xreadgroup +xack +xautoclaim +xclaim +xdel "    \
-  "+xgroup|create +xgroup|createconsumer +xlen +xpending +xrange +xrevrange +xinfo|groups "        \
+  "+client|info +eval +evalsha +script|load +xadd +xreadgroup +xread +xack +xautoclaim +xclaim "   \
+  "+xdel +xgroup|create +xgroup|createconsumer +xlen +xpending +xrange +xrevrange +xinfo|groups "  \
   "+xinfo|stream +get +set +del +exists +hget +hset +hgetall +hdel +hincrby +incr +sadd +srem "    \
   "+smembers +pexpire +expire +rpush +lrange +zadd +mget"
 
