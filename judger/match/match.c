@@ -20,6 +20,7 @@
 #include "match/warm.h"
 
 static void match_free(jd_match *m) {
+  jd_live_close(m);
   jd_outputs_finish(m, NULL);
   jd_clock_free(m);
   jd_cpu_lease_free(m->cpus);
@@ -156,6 +157,7 @@ static void execute(jd_match *m) {
                         strerror(errno));
     return;
   }
+  jd_live_open(m);
   jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PREPARE, NULL);
   ev.prepare.run = m->run_key;
   jd_match_emit(m, &ev);
@@ -205,12 +207,14 @@ static void finish(jd_match *m, jd_match_result *res) {
   res->status = m->status;
   res->reason = m->reason ? strdup(m->reason) : NULL;
   res->ended_ms = jd_unix_ms();
+  res->live = m->live.counts;
   if (jd_match_result_write(res, m->out_dir))
     jd_log(JD_LOG_ERROR, "match.result", "%s: cannot write result.json in %s: %s", m->run_key,
            m->out_dir, strerror(errno));
   jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_DONE, NULL);
   ev.done.status = res->status;
   jd_match_emit(m, &ev);
+  jd_live_close(m); /* match.done is its last line */
   if (m->hooks && m->hooks->result)
     m->hooks->result(m->hooks->ud, res);
 }
@@ -260,6 +264,7 @@ static int run_detached(jd_match_result **out, jd_match_pending **pending, jd_ct
   jd_match *m = &p->m;
   *m = (jd_match){.ctx = ctx, .spec = spec, .hooks = hooks, .out_dir = dir};
   m->cmd_fd = m->ev_fd = m->wake_fd = -1;
+  jd_live_init(&m->live);
   pthread_mutex_init(&m->mu, NULL);
   pthread_cond_init(&m->cond, NULL);
   dk_buf_init(&m->ev_out, 0);

@@ -64,16 +64,21 @@ jd_match_event jd_match_event_of(jd_match_event_type type, const jd_unit *u) {
 
 void jd_match_emit(jd_match *m, jd_match_event *ev) {
   const jd_match_hooks *h = m->hooks;
-  if (!h || (!h->event && !h->progress))
-    return;
   ev->match_id = m->spec->id;
   ev->elapsed_ms = jd_unix_ms() - m->started_ms;
-  if (h->event)
+  ev->seq = ++m->live.seq; /* emits are serialised (match.h) */
+  if (h && h->event)
     h->event(h->ud, ev);
+  bool file = jd_live_wants(m, ev);
+  bool text = h && h->progress;
   char *line = NULL;
-  /* The JSON edge: only for a hook that forwards text. */
-  if (h->progress && !jd_match_event_json(&line, ev))
-    h->progress(h->ud, line);
+  /* The JSON edge: only for the file or a hook that forwards text. */
+  if ((file || text) && !jd_match_event_json(&line, ev)) {
+    if (file)
+      jd_live_write(m, ev, line);
+    if (text)
+      h->progress(h->ud, line);
+  }
   free(line);
 }
 

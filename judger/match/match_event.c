@@ -79,6 +79,7 @@ static void add_fields(json_object *o, const jd_match_event *ev) {
     add(o, "status", json_object_new_string(jd_match_status_name(ev->done.status)));
     break;
   case JD_EVENT_MATCH_PROGRESS: /* the object is the command's */
+  case JD_EVENT_MATCH_FRAME:    /* its data is added as text (frame_json) */
   case JD_EVENT_BUILD_OUTPUT:
   case JD_EVENT_COUNT:
     break;
@@ -99,6 +100,23 @@ static json_object *progress_object(const jd_match_event *ev) {
   return o;
 }
 
+/* A frame's line: the event's fields, then "data" as the text it is
+ * (compact JSON already, cleaned by the protocol): it is not parsed again.
+ * head: the fields' object as text ("{...}"). NULL on out of memory. */
+static char *frame_line(const char *head, const char *data) {
+  static const char key[] = ",\"data\":";
+  const char *d = data ? data : "null";
+  size_t hl = strlen(head), kl = sizeof key - 1, dl = strlen(d);
+  char *s = hl >= 2 ? malloc(hl - 1 + kl + dl + 2) : NULL;
+  if (!s)
+    return NULL;
+  memcpy(s, head, hl - 1); /* without its '}' */
+  memcpy(s + hl - 1, key, kl);
+  memcpy(s + hl - 1 + kl, d, dl);
+  memcpy(s + hl - 1 + kl + dl, "}", 2);
+  return s;
+}
+
 int jd_match_event_json(char **out, const jd_match_event *ev) {
   *out = NULL;
   json_object *o = NULL;
@@ -117,7 +135,9 @@ int jd_match_event_json(char **out, const jd_match_event *ev) {
     add(o, "match_id", json_object_new_string(ev->match_id));
     add(o, "elapsed_ms", json_object_new_int64(ev->elapsed_ms));
   }
-  *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  add(o, "seq", json_object_new_int64(ev->seq));
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  *out = ev->type == JD_EVENT_MATCH_FRAME ? frame_line(text, ev->frame.json) : strdup(text);
   json_object_put(o);
   return *out ? 0 : -1;
 }

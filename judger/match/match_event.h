@@ -30,7 +30,8 @@
   XX(MATCH_PROGRESS, "match.progress", "the game logic's progress command, its fields as sent")    \
   XX(MATCH_END, "match.end", "the game logic ended the match (scores)")                            \
   XX(MATCH_DONE, "match.done", "the result is out (status)")                                       \
-  XX(BUILD_OUTPUT, "build.output", "a build task wrote a line: activity only (daemon)")
+  XX(BUILD_OUTPUT, "build.output", "a build task wrote a line: activity only (daemon)")            \
+  XX(MATCH_FRAME, "match.frame", "a frame the game logic sent (data)")
 
 typedef enum jd_match_event_type {
 #define JD_EVENT_ENUM(code, name, text) JD_EVENT_##code,
@@ -50,6 +51,7 @@ typedef struct jd_match_event {
   jd_match_event_type type;
   const char *match_id; /* NULL: no match (build.output) */
   int64_t elapsed_ms;   /* since the match began */
+  int64_t seq;          /* 1, 2, 3... per match in emit order (set by jd_match_emit) */
   /* The instance (started, exited: its name; ai -1 for the game logic), or
    * the AI a program.ready is about (name NULL). */
   const char *name;
@@ -84,6 +86,9 @@ typedef struct jd_match_event {
     struct {
       jd_match_status status;
     } done;
+    struct {
+      const char *json; /* the frame's data, cleaned compact JSON */
+    } frame;
   };
 } jd_match_event;
 

@@ -27,6 +27,7 @@
 #include "match/match.h"
 #include "match/match_event.h"
 #include "match/match_limits.h"
+#include "match/match_live.h"
 #include "match/match_verdict.h"
 #include "match/net_pool.h"
 #include "match/player_log.h"
@@ -184,6 +185,8 @@ struct jd_match {
   char *reason;
   int64_t started_ms;
   int64_t prepared_ms, served_ms; /* unix ms: phase timings (jd_match_timing) */
+  /* Event numbers, live.jsonl and the frames' counts (match_live.h). */
+  jd_live_state live;
 };
 
 /* match_prepare.c */
@@ -265,9 +268,9 @@ void jd_match_set_status(jd_match *m, jd_match_status status, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 /* An event of type about u's instance (u may be NULL: no instance). */
 jd_match_event jd_match_event_of(jd_match_event_type type, const jd_unit *u);
-/* Hands ev to the match's hooks with its match_id and elapsed_ms: typed to
- * hooks.event, as JSON to hooks.progress. One call at a time (the caller's
- * thread or lock, match.h). */
+/* Hands ev to the match's hooks with its match_id, elapsed_ms and seq
+ * (1, 2, 3...): typed to hooks.event, as JSON to hooks.progress and
+ * live.jsonl. One call at a time (the caller's thread or lock, match.h). */
 void jd_match_emit(jd_match *m, jd_match_event *ev);
 /* Whether the match's cancel token fired. */
 bool jd_match_cancel_fired(const jd_match *m);

@@ -275,6 +275,9 @@ static int on_line(void *ud, const char *line, size_t len, bool oversized) {
     jd_match_emit(m, &ev);
     break;
   }
+  case JD_CMD_FRAME:
+    jd_match_frame(m, c.frame_json);
+    break;
   }
   jd_proto_cmd_clear(&c);
   return 0;

@@ -60,7 +60,8 @@ static la_ssize_t fifo_read(struct archive *a, void *ud, const void **out) {
 }
 
 static bool reserved_name(const char *rel) {
-  return !strcmp(rel, "result.json") || !strcmp(rel, "game_logic.log") ||
+  return !strcmp(rel, "result.json") || !strcmp(rel, "live.jsonl") ||
+         !strcmp(rel, "game_logic.log") ||
          (!strncmp(rel, "player_", 7) && strstr(rel, ".log") && !strchr(rel, '/')) ||
          (!strncmp(rel, "build_", 6) && strstr(rel, ".log") && !strchr(rel, '/'));
 }

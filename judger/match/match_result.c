@@ -151,6 +151,16 @@ static json_object *player_json(const jd_match_result *r, const jd_player_result
   return po;
 }
 
+/* The game logic's frames: passed on, and dropped for each cause. */
+static json_object *live_json(const jd_live_counts *c) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "frames", json_object_new_int64(c->frames));
+  json_object_object_add(o, "dropped_size", json_object_new_int64(c->dropped_size));
+  json_object_object_add(o, "dropped_rate", json_object_new_int64(c->dropped_rate));
+  json_object_object_add(o, "dropped_file", json_object_new_int64(c->dropped_file));
+  return o;
+}
+
 json_object *jd_match_result_object(const jd_match_result *r) {
   if (!r)
     return NULL;
@@ -198,6 +208,7 @@ json_object *jd_match_result_object(const jd_match_result *r) {
   json_object_object_add(o, "outputs_truncated", json_object_new_boolean(i < r->nfiles));
   json_object_object_add(o, "outputs_count", json_object_new_int64((int64_t)r->nfiles));
   json_object_object_add(o, "refused_commands", json_object_new_int(r->refused_commands));
+  json_object_object_add(o, "live", live_json(&r->live));
   json_object_object_add(o, "out_dir", str_or_null(r->out_dir));
   return o;
 }

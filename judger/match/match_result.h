@@ -96,6 +96,14 @@ typedef struct jd_match_timing {
   int64_t prepare_ms, start_ms, run_ms, teardown_ms;
 } jd_match_timing;
 
+/* The game logic's frames (result.json "live"): passed on, dropped for
+ * their size (limits.frame_max_bytes), their rate (limits.frames_per_sec),
+ * or not written to live.jsonl past limits.live_max_bytes (or a write
+ * error; such frames still reach the hooks). */
+typedef struct jd_live_counts {
+  int64_t frames, dropped_size, dropped_rate, dropped_file;
+} jd_live_counts;
+
 typedef struct jd_match_result {
   char *match_id;
   char *run_key; /* "<match id>-<random>" */
@@ -117,6 +125,7 @@ typedef struct jd_match_result {
   char *out_dir;
   int refused_commands; /* pipe lines refused (each got a "refused" event) */
   jd_match_timing timing;
+  jd_live_counts live;
 } jd_match_result;
 
 /* Bytes of output names result.json lists in "files": the outputs (up to

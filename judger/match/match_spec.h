@@ -88,6 +88,12 @@ typedef struct jd_match_limits {
   /* limits.cpuset "auto": the game logic and each AI get cores of their own
    * from the host's pool (match/cpu_pool.h); "none" (default): no cpuset. */
   bool cpuset_auto;
+  /* Live watching (docs/match-spec.md): bytes of one frame's compact data
+   * (a larger frame is dropped), frames per second (token bucket, burst =
+   * this; past it frames are dropped), bytes of live.jsonl (0 = no file). */
+  int64_t frame_max_bytes;
+  int frames_per_sec;
+  int64_t live_max_bytes;
 } jd_match_limits;
 
 /* One program of a match: the same keys as jd_program_ref (build/program.h)

@@ -45,6 +45,9 @@ void jd_match_limits_default(jd_match_limits *l) {
   l->turns.exclusive = false;
   l->turns.turn_wall_factor = 5;
   l->cpuset_auto = false;
+  l->frame_max_bytes = 8192;
+  l->frames_per_sec = 100;
+  l->live_max_bytes = 32 * JD_MIB;
 }
 
 static const char *const clock_names[] = {
@@ -99,6 +102,9 @@ static int parse_role(jd_spec_err *e, const char *where, json_object *o, jd_role
                                          "exclusive_turns",
                                          "turn_wall_factor",
                                          "cpuset",
+                                         "frame_max_bytes",
+                                         "frames_per_sec",
+                                         "live_max_bytes",
                                          NULL};
   if (!json_object_is_type(o, json_type_object))
     return jd_spec_bad(e, where, "must be an object");
@@ -236,6 +242,18 @@ static int parse_turns(jd_spec_err *e, json_object *o, jd_match_limits *l) {
   return 0;
 }
 
+/* Frames and the live file (docs/match-spec.md, docs/protocol.md "Frames"). */
+static int parse_live(jd_spec_err *e, json_object *o, jd_match_limits *l) {
+  json_object *v;
+  if (json_object_object_get_ex(o, "frame_max_bytes", &v) &&
+      jd_spec_get_size(e, "limits.frame_max_bytes", v, 16, JD_MIB, &l->frame_max_bytes))
+    return -1;
+  if (json_object_object_get_ex(o, "live_max_bytes", &v) &&
+      jd_spec_get_size(e, "limits.live_max_bytes", v, 0, 1024 * JD_MIB, &l->live_max_bytes))
+    return -1;
+  return get_int_field(e, o, "frames_per_sec", 1, 10000, &l->frames_per_sec);
+}
+
 int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l) {
   json_object *v;
   int64_t x;
@@ -274,5 +292,5 @@ int jd_match_limits_parse(jd_spec_err *e, json_object *o, jd_match_limits *l) {
       return jd_spec_bad(e, "limits.warm", "must be true or false");
     l->warm = json_object_get_boolean(v);
   }
-  return parse_turns(e, o, l);
+  return parse_turns(e, o, l) || parse_live(e, o, l) ? -1 : 0;
 }

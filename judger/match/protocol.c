@@ -28,6 +28,7 @@ void jd_proto_cmd_clear(jd_proto_cmd *c) {
   if (!c)
     return;
   free(c->progress_json);
+  free(c->frame_json);
   free(c->scores);
   if (c->messages) {
     for (size_t i = 0; i < c->nscores; i++)
@@ -170,6 +171,51 @@ static int parse_json_turn(jd_proto_cmd *out, json_object *o, bool end, int nais
   return 0;
 }
 
+/* A frame's data as passed on: strings and keys cleaned (valid UTF-8),
+ * containers deeper than depth null, and numbers rewritten from their
+ * values (json-c keeps a number's text as sent, which may be NaN or
+ * Infinity: not JSON; a number that is not finite becomes null). NULL is
+ * JSON null (or out of memory: the caller cannot tell, nor needs to). */
+static json_object *frame_clean(json_object *o, int depth) {
+  switch (json_object_get_type(o)) {
+  case json_type_int:
+    return json_object_new_int64(json_object_get_int64(o));
+  case json_type_double: {
+    double d = json_object_get_double(o);
+    return isfinite(d) ? json_object_new_double(d) : NULL;
+  }
+  case json_type_boolean:
+    return json_object_new_boolean(json_object_get_boolean(o));
+  case json_type_array: {
+    json_object *a = depth > 0 ? json_object_new_array() : NULL;
+    for (size_t i = 0; a && i < json_object_array_length(o); i++)
+      json_object_array_add(a, frame_clean(json_object_array_get_idx(o, i), depth - 1));
+    return a;
+  }
+  case json_type_object: {
+    json_object *r = depth > 0 ? json_object_new_object() : NULL;
+    json_object_object_foreach(o, key, val) {
+      char *k = r ? jd_utf8_dup(key, strlen(key), 0, 0) : NULL;
+      if (k)
+        json_object_object_add(r, k, frame_clean(val, depth - 1));
+      free(k);
+    }
+    return r;
+  }
+  default: /* strings (cleaned), null */
+    return jd_json_clean(o, depth);
+  }
+}
+
+/* out->frame_json: data cleaned, compact. */
+static int set_frame(jd_proto_cmd *out, json_object *data, char *err, size_t errlen) {
+  out->type = JD_CMD_FRAME;
+  json_object *clean = frame_clean(data, JD_PROTO_FRAME_DEPTH);
+  out->frame_json = strdup(json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN));
+  json_object_put(clean);
+  return out->frame_json ? 0 : fail(err, errlen, "out of memory%s", NULL);
+}
+
 static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err, size_t errlen) {
   json_object *v = NULL;
   if (!json_object_is_type(o, json_type_object))
@@ -211,22 +257,45 @@ static int parse_json_cmd(jd_proto_cmd *out, json_object *o, int nais, char *err
   }
   if (!strcmp(cmd, "turn") || !strcmp(cmd, "turn_end"))
     return parse_json_turn(out, o, cmd[4] == '_', nais, err, errlen);
+  if (!strcmp(cmd, "frame")) {
+    json_object *data = NULL;
+    if (!json_object_object_get_ex(o, "data", &data))
+      return fail(err, errlen, "frame: missing \"data\"%s", NULL);
+    return set_frame(out, data, err, errlen);
+  }
   return fail(err, errlen, "unknown command \"%.40s\"", cmd);
 }
 
-/* Parses a whole JSON text (trailing garbage refused). */
-static json_object *parse_exact(const char *s, size_t len) {
+/* Parses a whole JSON text (trailing garbage refused). A bare number,
+ * true, false or null at the very end is one json-c waits on for more
+ * bytes: the end of the text is told with a NUL. *ok: the text was one
+ * JSON value (null included, whose object is NULL). */
+static json_object *parse_value(const char *s, size_t len, bool *ok) {
+  *ok = false;
   json_tokener *tok = json_tokener_new();
-  if (!tok)
+  if (!tok || len > INT32_MAX) {
+    json_tokener_free(tok);
     return NULL;
+  }
   json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-  if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-      (size_t)json_tokener_get_parse_end(tok) != len) {
+  enum json_tokener_error e = json_tokener_get_error(tok);
+  if (e == json_tokener_success) {
+    *ok = (size_t)json_tokener_get_parse_end(tok) == len;
+  } else if (e == json_tokener_continue) {
+    o = json_tokener_parse_ex(tok, "", 1);
+    *ok = json_tokener_get_error(tok) == json_tokener_success;
+  }
+  if (!*ok) {
     json_object_put(o);
     o = NULL;
   }
   json_tokener_free(tok);
   return o;
+}
+
+static json_object *parse_exact(const char *s, size_t len) {
+  bool ok;
+  return parse_value(s, len, &ok);
 }
 
 /* The next blank-separated word of s[0..*len): *w, *wlen (0 at the end). */
@@ -344,6 +413,14 @@ static int parse_text_cmd(jd_proto_cmd *out, const char *s, size_t len, int nais
   }
   if (!strcmp(word, "turn") || !strcmp(word, "turn_end"))
     return parse_text_turn(out, rest, rlen, word[4] == '_', err, errlen);
+  if (!strcmp(word, "frame")) {
+    bool ok;
+    json_object *o = parse_value(rest, rlen, &ok);
+    int rc = ok ? set_frame(out, o, err, errlen)
+                : fail(err, errlen, "frame: expected one JSON value after \"frame\"%s", NULL);
+    json_object_put(o);
+    return rc;
+  }
   return fail(err, errlen, "unknown command \"%s\"", word);
 }
 

@@ -8,6 +8,7 @@
  *   {"cmd":"stop","name":"p0"}
  *   {"cmd":"progress", ...any numbers...}
  *   {"cmd":"end","scores":[10,3],"messages":["ok","bad move"]}
+ *   {"cmd":"frame","data":<any JSON value>}       text: frame <JSON value>
  * or Hiper's text forms: "create_player NAME INDEX", "remove_player NAME",
  * "end_match <JSON object with scores, or JSON array of scores>".
  */
@@ -30,6 +31,8 @@
 #define JD_PROTO_MESSAGE_MAX 1024
 /* Nesting of a progress command passed on (deeper parts become null). */
 #define JD_PROTO_PROGRESS_DEPTH 8
+/* Nesting of a frame's data passed on (deeper parts become null). */
+#define JD_PROTO_FRAME_DEPTH 16
 #define JD_PROTO_DEFAULT_LINE_MAX ((size_t)64 * 1024)
 
 /* Budget of one turn command, at most (1 hour). */
@@ -46,7 +49,8 @@ typedef enum {
   JD_CMD_PROGRESS,
   JD_CMD_END,
   JD_CMD_TURN,
-  JD_CMD_TURN_END
+  JD_CMD_TURN_END,
+  JD_CMD_FRAME
 } jd_cmd_type;
 
 typedef struct jd_proto_cmd {
@@ -55,6 +59,7 @@ typedef struct jd_proto_cmd {
   int ai;                           /* start; turn, turn_end: -1 when named by name */
   int64_t budget_ms;                /* turn: 0..JD_PROTO_BUDGET_MAX_MS, -1 = not given */
   char *progress_json;              /* progress: the command object, compact JSON */
+  char *frame_json;                 /* frame: the data value, cleaned, compact JSON */
   double *scores;                   /* end: nais scores, AI-list order */
   size_t nscores;
   char **messages; /* end: nais strings or NULLs; NULL if none given */
