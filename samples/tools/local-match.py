@@ -16,7 +16,10 @@ Turn clocks (docs/protocol.md, "Turn clocks"): turn / turn_end in both
 forms, answered by turn_ended and timeout events, with the spec's
 limits.turn_ms, time_bank_ms, bank_increment_ms, on_timeout ("tle" kills
 the player: verdict TLE; "freeze" stops it with SIGSTOP), freeze_idle and
-exclusive_turns. Without cgroups a turn is charged wall time, whatever
+exclusive_turns. Frames (docs/protocol.md, "Frames"): `frame` in both forms,
+written as match.frame events to live.jsonl in --out (frames over the
+spec's limits.frame_max_bytes or frames_per_sec dropped and counted in
+result.json's "live", as the judger does; nothing is sent back). Without cgroups a turn is charged wall time, whatever
 limits.clock says (the events say "clock": "wall"); result.json gives each
 clocked instance's "turns" as the judger does.
 
@@ -68,6 +71,17 @@ TURN_LIMITS = {
 
 def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def frame_limits(spec):
+    """limits.frame_max_bytes and frames_per_sec with their defaults."""
+    limits = spec.get("limits") or {}
+    size, rate = limits.get("frame_max_bytes", 8192), limits.get("frames_per_sec", 100)
+    if not is_int(size) or not 16 <= size <= 1 << 20:
+        raise ValueError(f"limits.frame_max_bytes: bad value {size!r}")
+    if not is_int(rate) or not 1 <= rate <= 10000:
+        raise ValueError(f"limits.frames_per_sec: bad value {rate!r}")
+    return size, rate
 
 
 def turn_limits(spec):
@@ -174,6 +188,8 @@ def parse_command(line):
             raise ValueError("not valid JSON")
         if not isinstance(c, dict) or not isinstance(c.get("cmd"), str):
             raise ValueError("missing or mistyped field: cmd")
+        if c["cmd"] == "frame" and "data" not in c:
+            raise ValueError("missing field: data")
         return c
     word, _, rest = line.partition(" ")
     if word == "create_player":
@@ -193,6 +209,11 @@ def parse_command(line):
                 raise ValueError("budget_ms must be an integer from 0 to 3600000")
             c["budget_ms"] = int(f[1])
         return c
+    if word == "frame":
+        try:
+            return {"cmd": "frame", "data": json.loads(rest)}
+        except ValueError:
+            raise ValueError("not valid JSON")
     if word == "end_match":
         try:
             v = json.loads(rest)
@@ -297,6 +318,10 @@ class Match:
         self.logs = [open(os.path.join(self.out, f"player_{i}.log"), "wb") for i in range(n)]
         self.hosts = None
         self.limits = turn_limits(spec)
+        self.frame_max, self.frame_rate = frame_limits(spec)
+        self.live = {"frames": 0, "dropped_size": 0, "dropped_rate": 0, "dropped_file": 0}
+        self.live_file, self.seq, self.t0 = None, 0, time.monotonic()
+        self.bucket, self.bucket_at = float(self.frame_rate), self.t0
         self.instances = []  # per start: name, ai, verdict, exit_code, killed, clock
 
     def send(self, ev):
@@ -509,6 +534,8 @@ class Match:
             self.kill(p, tle=p.clock.open and p.clock.timed_out)
         elif c["cmd"] in ("turn", "turn_end"):
             self.turn_command(line, c)
+        elif c["cmd"] == "frame":
+            self.frame(c["data"])
         elif c["cmd"] == "progress":
             if self.args.verbose:
                 print("local-match: progress " + json.dumps(c), file=sys.stderr)
@@ -522,6 +549,30 @@ class Match:
         else:
             self.refuse(line, "unknown command: " + printable(c["cmd"]))
         return None
+
+    def frame(self, data):
+        """A frame: size and rate (a token bucket, burst = the rate) checked,
+        then one match.frame line in live.jsonl."""
+        compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        now = time.monotonic()
+        self.bucket = min(self.frame_rate, self.bucket + (now - self.bucket_at) * self.frame_rate)
+        self.bucket_at = now
+        if len(compact.encode()) > self.frame_max:
+            self.live["dropped_size"] += 1
+            return
+        if self.bucket < 1:
+            self.live["dropped_rate"] += 1
+            return
+        self.bucket -= 1
+        self.live["frames"] += 1
+        self.seq += 1
+        if self.live_file is None:
+            self.live_file = open(os.path.join(self.out, "live.jsonl"), "w", buffering=1)
+        self.live_file.write('{"event":"match.frame","match_id":%s,"elapsed_ms":%d,"seq":%d,'
+                             '"data":%s}\n' % (json.dumps(self.mid), (now - self.t0) * 1000,
+                                               self.seq, compact))
+        if self.args.verbose:
+            print("local-match: frame " + compact[:200], file=sys.stderr)
 
     def run(self):
         if os.environ.get(NETNS_MARK):
@@ -548,7 +599,7 @@ class Match:
                    JUDGER_MATCH_ID=self.mid, JUDGER_AI_COUNT=str(len(self.ids)))
         env.pop(NETNS_MARK, None)
         glog = open(os.path.join(self.out, "game_logic.log"), "wb")
-        t0 = time.monotonic()
+        t0 = self.t0 = self.bucket_at = time.monotonic()
         game = subprocess.Popen(shlex.split(self.args.game), env=env, stdin=subprocess.DEVNULL,
                                 stdout=glog, stderr=glog, start_new_session=True)
         end, status = self.serve(game, cmd_fd, t0)
@@ -562,6 +613,8 @@ class Match:
                 status = "failed"
         os.close(cmd_fd)
         self.events.close()
+        if self.live_file:
+            self.live_file.close()
         shutil.rmtree(self.work)
         return self.result(end, status, game_code, time.monotonic() - t0)
 
@@ -599,7 +652,8 @@ class Match:
             instances.append(dict(inst, **({"turns": clock.stats()} if clock.turn else {})))
         res = {"match_id": self.mid, "status": status, "local": True,
                "game_logic": {"exit_code": game_code}, "players": self.players,
-               "instances": instances, "files": files, "seconds": round(secs, 3)}
+               "instances": instances, "files": files, "live": self.live,
+               "seconds": round(secs, 3)}
         with open(os.path.join(self.out, "result.json"), "w") as f:
             json.dump(res, f, indent=2)
         for log in self.logs:

@@ -44,6 +44,10 @@
  * come within milliseconds; one that never comes only loses a figure. */
 #define CLOCK_SETTLE_MS 2000
 #define USED_MS_MAX 1e9
+#define FRAME_DELAY_MAX_MS 1000
+/* Cells of obstacle rows per frame: a frame stays well under the judger's
+ * default frame_max_bytes (8192); a bigger map takes several frames. */
+#define FRAME_CELLS 4096
 
 /* A seat's turn on the judger's clock, within one turn of the game. */
 typedef enum {
@@ -85,6 +89,7 @@ typedef struct game {
   int rounds, port, move_timeout_ms, connect_timeout_ms;
   bool clocks;        /* moves are clocked by the judger (config.turn_clock) */
   int turn_budget_ms; /* budget_ms of each turn; -1: none sent (limits.turn_ms) */
+  int frame_delay_ms; /* a pause after every turn (a watched showcase), 0: none */
   int clock_misses;   /* turns whose figures never came */
   char *match_id;
   int nais;
@@ -162,6 +167,17 @@ static void cmd_progress(game *g, int round, int turn) {
   json_object_object_add(o, "rounds", json_object_new_int(g->rounds));
   json_object_object_add(o, "turn", json_object_new_int(turn));
   json_object_object_add(o, "turns", json_object_new_int(g->cfg.max_turns));
+  cmd_send_json(g, o);
+  json_object_put(o);
+}
+
+/* {"cmd":"frame","data":...}: what a live viewer draws (docs/samples.md,
+ * "Live frames"). Takes data's reference. The judger sends nothing back for
+ * a frame: one over its size or rate limits is dropped there, unseen. */
+static void cmd_frame(game *g, json_object *data) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "cmd", json_object_new_string("frame"));
+  json_object_object_add(o, "data", data);
   cmd_send_json(g, o);
   json_object_put(o);
 }
@@ -646,17 +662,91 @@ static json_object *grid_json(const tr_round *r) {
   return rows;
 }
 
+/* ---- live frames (docs/samples.md, "Live frames") ---------------------- */
+
+/* Rows [y0, y0 + n) of the round's obstacle map (references taken). */
+static json_object *rows_json(json_object *obstacles, int y0, int n) {
+  json_object *rows = json_object_new_array();
+  for (int y = y0; y < y0 + n; y++)
+    json_object_array_add(rows, json_object_get(json_object_array_get_idx(obstacles, (size_t)y)));
+  return rows;
+}
+
+/* A round starts: everything a viewer needs to draw its board (the match,
+ * the seats, the map, turn 0), the map in chunks of FRAME_CELLS cells. */
+static void frame_round(game *g, int round, json_object *obstacles, json_object *start) {
+  int per = FRAME_CELLS / g->cfg.width > 0 ? FRAME_CELLS / g->cfg.width : 1;
+  int first = per < g->cfg.height ? per : g->cfg.height;
+  json_object *d = json_object_new_object(), *seats = json_object_new_array();
+  json_object_object_add(d, "kind", json_object_new_string("round"));
+  json_object_object_add(d, "round", json_object_new_int(round));
+  json_object_object_add(d, "rounds", json_object_new_int(g->rounds));
+  json_object_object_add(d, "match_id", json_object_new_string(g->match_id));
+  json_object_object_add(d, "width", json_object_new_int(g->cfg.width));
+  json_object_object_add(d, "height", json_object_new_int(g->cfg.height));
+  for (int s = 0; s < g->nseats; s++) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(g->seats[s].name));
+    json_object_object_add(o, "ai", json_object_new_int(g->seats[s].ai));
+    json_object_object_add(o, "ai_id", json_object_new_string(g->ai_ids[g->seats[s].ai]));
+    json_object_array_add(seats, o);
+  }
+  json_object_object_add(d, "seats", seats);
+  json_object_object_add(d, "obstacles", rows_json(obstacles, 0, first));
+  json_object_object_add(d, "turn", json_object_get(start));
+  cmd_frame(g, d);
+  for (int y = first; y < g->cfg.height; y += per) {
+    int n = g->cfg.height - y < per ? g->cfg.height - y : per;
+    d = json_object_new_object();
+    json_object_object_add(d, "kind", json_object_new_string("obstacles"));
+    json_object_object_add(d, "round", json_object_new_int(round));
+    json_object_object_add(d, "y", json_object_new_int(y));
+    json_object_object_add(d, "rows", rows_json(obstacles, y, n));
+    cmd_frame(g, d);
+  }
+}
+
+/* A turn was played: its replay record as is (the viewer appends it). */
+static void frame_turn(game *g, int round, json_object *tj) {
+  json_object *d = json_object_new_object();
+  json_object_object_add(d, "kind", json_object_new_string("turn"));
+  json_object_object_add(d, "round", json_object_new_int(round));
+  json_object_object_add(d, "turn", json_object_get(tj));
+  cmd_frame(g, d);
+}
+
+static void frame_round_end(game *g, int round, json_object *pts, json_object *fate) {
+  json_object *d = json_object_new_object();
+  json_object_object_add(d, "kind", json_object_new_string("round_end"));
+  json_object_object_add(d, "round", json_object_new_int(round));
+  json_object_object_add(d, "points", json_object_get(pts));
+  json_object_object_add(d, "fate", json_object_get(fate));
+  cmd_frame(g, d);
+}
+
+/* config.frame_delay_ms: the game's own pacing for a watched match. Events
+ * and connections are still served meanwhile; no move counts. */
+static void frame_pause(game *g) {
+  if (g->frame_delay_ms <= 0)
+    return;
+  int64_t until = now_ms() + g->frame_delay_ms;
+  for (int64_t left; (left = until - now_ms()) > 0;)
+    pump(g, (int)left);
+}
+
 static int play_round(game *g, int round, json_object *rounds_json) {
   tr_round r;
   if (tr_round_init(&r, &g->cfg, g->nseats, round) < 0)
     return -1;
   json_object *rj = json_object_new_object(), *turns = json_object_new_array();
   json_object_object_add(rj, "round", json_object_new_int(round));
-  json_object_object_add(rj, "obstacles", grid_json(&r));
+  json_object *obstacles = grid_json(&r);
+  json_object_object_add(rj, "obstacles", obstacles);
   json_object *start = json_object_new_object();
   json_object_object_add(start, "t", json_object_new_int(0));
   json_object_object_add(start, "pos", positions_json(&r));
   json_object_array_add(turns, start);
+  frame_round(g, round, obstacles, start);
 
   for (int s = 0; s < g->nseats; s++) {
     seat_sendf(g, s, "round %d %d %d\n", round, g->cfg.width, g->cfg.height);
@@ -738,8 +828,10 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       json_object_object_add(tj, "crashes", crashes);
     }
     json_object_array_add(turns, tj);
+    frame_turn(g, round, tj);
     if (r.turn % 50 == 0)
       cmd_progress(g, round, r.turn);
+    frame_pause(g);
   }
 
   json_object *pts = json_object_new_array(), *order = json_object_new_array();
@@ -759,6 +851,7 @@ static int play_round(game *g, int round, json_object *rounds_json) {
       g->seats[s].wins++;
   for (int s = 0; s < g->nseats; s++)
     seat_sendf(g, s, "%s\n", msg);
+  frame_round_end(g, round, pts, order);
   json_object_object_add(rj, "turns", turns);
   json_object_object_add(rj, "points", pts);
   json_object_object_add(rj, "fate", order);
@@ -868,6 +961,7 @@ static int load_match(game *g, const char *path) {
             get_int(c, "port", 7000, 1, 65535, &g->port) |
             get_int(c, "instances_per_ai", 1, 1, TR_MAX_SEATS, &per_ai) |
             get_int(c, "turn_budget_ms", -1, -1, 3600000, &g->turn_budget_ms) |
+            get_int(c, "frame_delay_ms", 0, 0, FRAME_DELAY_MAX_MS, &g->frame_delay_ms) |
             get_bool(c, "turn_clock", true, &g->clocks);
   if (!cfg)
     json_object_put(c);

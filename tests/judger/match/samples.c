@@ -324,6 +324,7 @@ typedef struct local_match {
   int player_ai[TR_MAX_SEATS * 2];
   int nplayers;
   int clock_turns; /* turn_ended events sent */
+  int frames;      /* frame commands */
 } local_match;
 
 static int64_t mono_ms(void) {
@@ -543,6 +544,8 @@ static void local_run(local_match *m, const char *bin, const local_ai *ais, int 
         local_turn(m, &lc, ev_fd, c, names, pais);
       } else if (!strcmp(cmd, "end")) {
         m->end = json_object_get(c);
+      } else if (!strcmp(cmd, "frame")) {
+        m->frames++; /* a live viewer's frame (docs/samples.md, "Live frames") */
       } else {
         cr_assert_str_eq(cmd, "progress", "unexpected command %s", buf);
       }
@@ -642,11 +645,26 @@ static json_object *spec_config(const char *spec) {
   return c;
 }
 
+/* The live frames a replay's match sent (docs/samples.md, "Live frames"):
+ * per round its start (the map in chunks of 4096 cells), each turn, its end. */
+static int replay_frames(const char *path) {
+  json_object *rp = json_object_from_file(path), *rounds = jget(rp, "rounds");
+  int w = json_object_get_int(jget(rp, "width")), h = json_object_get_int(jget(rp, "height"));
+  int per = 4096 / w, n = 0;
+  for (size_t r = 0; r < json_object_array_length(rounds); r++) {
+    size_t turns = json_object_array_length(jget(json_object_array_get_idx(rounds, r), "turns"));
+    n += (int)turns - 1 + 2 + (h > per ? (h - per + per - 1) / per : 0);
+  }
+  json_object_put(rp);
+  return n;
+}
+
 static void check_local(local_match *m, int nais) {
   char path[4096];
   int scores[TR_MAX_SEATS];
   snprintf(path, sizeof path, "%s/replay.json", m->out);
   resimulate(path, nais, scores);
+  cr_assert_eq(m->frames, replay_frames(path), "a frame per round start, turn and round end");
   for (int a = 0; a < nais; a++)
     cr_assert_eq(end_score(m, a), scores[a], "AI %d: end score vs replay", a);
   int count[TR_MAX_SEATS], all = 0;
