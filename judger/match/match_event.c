@@ -134,8 +134,8 @@ int jd_match_event_json(char **out, const jd_match_event *ev) {
   if (ev->match_id) {
     add(o, "match_id", json_object_new_string(ev->match_id));
     add(o, "elapsed_ms", json_object_new_int64(ev->elapsed_ms));
+    add(o, "seq", json_object_new_int64(ev->seq));
   }
-  add(o, "seq", json_object_new_int64(ev->seq));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   *out = ev->type == JD_EVENT_MATCH_FRAME ? frame_line(text, ev->frame.json) : strdup(text);
   json_object_put(o);

@@ -93,7 +93,8 @@ typedef struct jd_match_event {
 } jd_match_event;
 
 /* The event as one line of compact JSON ({"event":...,"match_id":...,
- * "elapsed_ms":...}, docs/match-spec.md): 0 with *out (the caller frees),
+ * "elapsed_ms":...,"seq":...}, docs/match-spec.md; a match.frame then has
+ * "data", its frame's JSON as is): 0 with *out (the caller frees),
  * or -1 on out of memory or a progress event whose fields are not a JSON
  * object (such an event is not reported). */
 int jd_match_event_json(char **out, const jd_match_event *ev);

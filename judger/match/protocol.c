@@ -211,7 +211,8 @@ static json_object *frame_clean(json_object *o, int depth) {
 static int set_frame(jd_proto_cmd *out, json_object *data, char *err, size_t errlen) {
   out->type = JD_CMD_FRAME;
   json_object *clean = frame_clean(data, JD_PROTO_FRAME_DEPTH);
-  out->frame_json = strdup(json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN));
+  out->frame_json = strdup(json_object_to_json_string_ext(
+      clean, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(clean);
   return out->frame_json ? 0 : fail(err, errlen, "out of memory%s", NULL);
 }

@@ -11,10 +11,12 @@
 #include "match/match_event.h"
 #include "support.h"
 
-/* The old construction's tail: match_id and elapsed_ms, then the line. */
+/* The old construction's tail: match_id and elapsed_ms (and now seq), then
+ * the line. */
 static char *old_line(json_object *o) {
   json_object_object_add(o, "match_id", json_object_new_string("m1"));
   json_object_object_add(o, "elapsed_ms", json_object_new_int64(1234));
+  json_object_object_add(o, "seq", json_object_new_int64(7));
   char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
   return s;
@@ -34,6 +36,7 @@ static json_object *old_event(const char *event, const char *name, int ai) {
 static void same(jd_match_event *ev, char *want) {
   ev->match_id = "m1";
   ev->elapsed_ms = 1234;
+  ev->seq = 7;
   char *got = NULL;
   cr_assert_eq(jd_match_event_json(&got, ev), 0);
   cr_assert_str_eq(got, want);
@@ -144,5 +147,31 @@ Test(match_event, build_output_has_no_match_fields) {
   char *got = NULL;
   cr_assert_eq(jd_match_event_json(&got, &ev), 0);
   cr_assert_str_eq(got, "{\"event\":\"build.output\"}");
+  free(got);
+}
+
+Test(match_event, frame_carries_its_data_as_is) {
+  jd_match_event ev = {.type = JD_EVENT_MATCH_FRAME, .ai = -1};
+  ev.frame.json = "{\"board\":[1,2],\"s\":\"a/b\"}";
+  ev.match_id = "m1";
+  ev.elapsed_ms = 5;
+  ev.seq = 42;
+  char *got = NULL;
+  cr_assert_eq(jd_match_event_json(&got, &ev), 0);
+  cr_assert_str_eq(got, "{\"event\":\"match.frame\",\"match_id\":\"m1\",\"elapsed_ms\":5,"
+                        "\"seq\":42,\"data\":{\"board\":[1,2],\"s\":\"a/b\"}}");
+  free(got);
+  ev.frame.json = "3";
+  cr_assert_eq(jd_match_event_json(&got, &ev), 0);
+  json_object *o = json_tokener_parse(got);
+  cr_assert_not_null(o);
+  json_object *d = NULL;
+  cr_assert(json_object_object_get_ex(o, "data", &d));
+  cr_assert_eq(json_object_get_int(d), 3);
+  json_object_put(o);
+  free(got);
+  ev.frame.json = NULL; /* no data: null */
+  cr_assert_eq(jd_match_event_json(&got, &ev), 0);
+  cr_assert(strstr(got, "\"data\":null}"));
   free(got);
 }

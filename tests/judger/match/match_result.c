@@ -59,6 +59,7 @@ static json_object *get(json_object *o, const char *k) {
 
 Test(match_result, json_has_the_documented_fields) {
   jd_match_result *r = sample(JD_MATCH_STATUS_FINISHED, true);
+  r->live = (jd_live_counts){.frames = 120, .dropped_size = 3, .dropped_rate = 40};
   char *text = jd_match_result_json(r);
   json_object *o = json_tokener_parse(text);
   cr_assert_not_null(o);
@@ -83,6 +84,11 @@ Test(match_result, json_has_the_documented_fields) {
   cr_assert_str_eq(json_object_get_string(get(get(o, "game_logic"), "log")), "game_logic.log");
   cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(o, "files"), 0)),
                    "replay.json");
+  json_object *live = get(o, "live");
+  cr_assert_eq(json_object_get_int64(get(live, "frames")), 120);
+  cr_assert_eq(json_object_get_int64(get(live, "dropped_size")), 3);
+  cr_assert_eq(json_object_get_int64(get(live, "dropped_rate")), 40);
+  cr_assert_eq(json_object_get_int64(get(live, "dropped_file")), 0);
   json_object_put(o);
   free(text);
   cr_assert_eq(jd_match_exit_code(r), 0);

@@ -407,3 +407,63 @@ Test(match_spec, clock_and_on_timeout_names) {
   cr_assert_str_eq(jd_on_timeout_name(JD_ON_TIMEOUT_FREEZE), "freeze");
   cr_assert_str_eq(jd_on_timeout_name(JD_ON_TIMEOUT_COUNT), "?");
 }
+
+/* Frames and the live file: limits.frame_max_bytes, frames_per_sec,
+ * live_max_bytes (docs/match-spec.md). */
+Test(match_spec, live_limits_default_and_each_field) {
+  jd_match_spec *s = NULL;
+  char err[256];
+  cr_assert_eq(jd_match_spec_parse(&s, "{\"id\":\"m1\"," GOOD_PROGRAMS "}", dir, err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(s->limits.frame_max_bytes, 8192);
+  cr_assert_eq(s->limits.frames_per_sec, 100);
+  cr_assert_eq(s->limits.live_max_bytes, 32 << 20);
+  jd_match_limits d;
+  jd_match_limits_default(&d);
+  cr_assert(d.frame_max_bytes == 8192 && d.frames_per_sec == 100 && d.live_max_bytes == 32 << 20);
+  jd_match_spec_free(s);
+  const char *j = "{\"id\":\"m1\"," GOOD_PROGRAMS
+                  ",\"limits\":{\"frame_max_bytes\":\"1m\",\"frames_per_sec\":10000,"
+                  "\"live_max_bytes\":0}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(s->limits.frame_max_bytes, 1 << 20);
+  cr_assert_eq(s->limits.frames_per_sec, 10000);
+  cr_assert_eq(s->limits.live_max_bytes, 0);
+  jd_match_spec_free(s);
+  j = "{\"id\":\"m1\"," GOOD_PROGRAMS
+      ",\"limits\":{\"frame_max_bytes\":16,\"frames_per_sec\":1,\"live_max_bytes\":\"1g\"}}";
+  cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(s->limits.frame_max_bytes, 16);
+  cr_assert_eq(s->limits.frames_per_sec, 1);
+  cr_assert_eq(s->limits.live_max_bytes, (int64_t)1 << 30);
+  jd_match_spec_free(s);
+}
+
+Test(match_spec, live_limits_refused_naming_the_field) {
+  static const struct {
+    const char *limits;
+    const char *field;
+  } bad[] = {
+      {"{\"frame_max_bytes\":15}", "limits.frame_max_bytes: "},
+      {"{\"frame_max_bytes\":1048577}", "limits.frame_max_bytes: "},
+      {"{\"frame_max_bytes\":true}", "limits.frame_max_bytes: "},
+      {"{\"frames_per_sec\":0}", "limits.frames_per_sec: must be between 1 and 10000"},
+      {"{\"frames_per_sec\":10001}", "limits.frames_per_sec: must be between 1 and 10000"},
+      {"{\"frames_per_sec\":2.5}", "limits.frames_per_sec: must be an integer"},
+      {"{\"live_max_bytes\":-1}", "limits.live_max_bytes: "},
+      {"{\"live_max_bytes\":\"2g\"}", "limits.live_max_bytes: "},
+      {"{\"live_max_bytes\":null}", "limits.live_max_bytes: "},
+      {"{\"players\":{\"frames_per_sec\":5}}", "limits.players.frames_per_sec: unknown field"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char j[1024];
+    snprintf(j, sizeof j, "{\"id\":\"m\"," GOOD_PROGRAMS ",\"limits\":%s}", bad[i].limits);
+    jd_match_spec *s = (jd_match_spec *)1;
+    char err[256];
+    cr_assert_eq(jd_match_spec_parse(&s, j, dir, err, sizeof err), -1, "accepted: %s",
+                 bad[i].limits);
+    cr_assert_null(s);
+    cr_assert(strstr(err, bad[i].field), "%s: error '%s' lacks '%s'", bad[i].limits, err,
+              bad[i].field);
+  }
+}

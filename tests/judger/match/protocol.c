@@ -388,3 +388,88 @@ Test(protocol, turn_events_stay_json_whatever_they_are_handed) {
   cr_assert_eq(json_object_object_length(o), 9);
   json_object_put(o);
 }
+
+/* The frame's data as passed on (parsed with the command). */
+static void frame_is(const char *line, const char *want) {
+  jd_proto_cmd c;
+  char err[256];
+  cr_assert_eq(parse(&c, line, 2, err), 0, "%s: %s", line, err);
+  cr_assert_eq(c.type, JD_CMD_FRAME, "%s", line);
+  cr_assert_str_eq(c.frame_json, want, "%s", line);
+  jd_proto_cmd_clear(&c);
+  cr_assert_null(c.frame_json);
+}
+
+Test(protocol, frames_in_both_forms) {
+  frame_is("{\"cmd\":\"frame\",\"data\":{\"turn\":3,\"board\":[[1,0],[0,2]]}}",
+           "{\"turn\":3,\"board\":[[1,0],[0,2]]}");
+  frame_is("{\"data\":[1,2],\"cmd\":\"frame\",\"other\":1}", "[1,2]");
+  frame_is("{\"cmd\":\"frame\",\"data\":null}", "null");
+  frame_is("{\"cmd\":\"frame\",\"data\":\"a/b\"}", "\"a/b\"");
+  frame_is("frame {\"turn\": 1, \"moves\": [\"up\", \"left\"]}",
+           "{\"turn\":1,\"moves\":[\"up\",\"left\"]}");
+  /* Any JSON value, bare scalars too (json-c waits for more of a number at
+   * the end of its input: the end is told). */
+  frame_is("frame 42", "42");
+  frame_is("frame -1.5e3", "-1500.0");
+  frame_is("frame true", "true");
+  frame_is("frame null", "null");
+  frame_is("frame \"hi\"", "\"hi\"");
+  frame_is("  frame   [1]  \r", "[1]");
+}
+
+Test(protocol, frame_data_is_cleaned) {
+  /* Invalid UTF-8 in strings and keys is replaced; numbers json-c reads but
+   * JSON does not have (NaN, Infinity) become null; numbers are rewritten
+   * from their values. */
+  jd_proto_cmd c;
+  char err[256];
+  cr_assert_eq(parse(&c,
+                     "{\"cmd\":\"frame\",\"data\":{\"k\\u00ff\":\"a\xff\",\"n\":[NaN,Infinity,-"
+                     "Infinity,1e999,01,7]}}",
+                     2, err),
+               0, "%s", err);
+  json_object *o = json_tokener_parse(c.frame_json);
+  cr_assert_not_null(o, "%s", c.frame_json);
+  json_object *n = NULL;
+  cr_assert(json_object_object_get_ex(o, "n", &n));
+  cr_assert_eq(json_object_array_length(n), 6);
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_null(json_object_array_get_idx(n, i), "%s", c.frame_json);
+  cr_assert_eq(json_object_get_int(json_object_array_get_idx(n, 5)), 7);
+  cr_assert_null(strstr(c.frame_json, "NaN"));
+  cr_assert_null(strstr(c.frame_json, "Infinity"));
+  json_object_put(o);
+  jd_proto_cmd_clear(&c);
+  /* Nesting past JD_PROTO_FRAME_DEPTH becomes null. */
+  char deep[256] = "frame ";
+  for (int i = 0; i < 20; i++)
+    strcat(deep, "[");
+  for (int i = 0; i < 20; i++)
+    strcat(deep, "]");
+  cr_assert_eq(parse(&c, deep, 2, err), 0, "%s", err);
+  size_t opens = 0;
+  for (const char *p = c.frame_json; *p; p++)
+    opens += *p == '[';
+  cr_assert_eq(opens, JD_PROTO_FRAME_DEPTH, "%s", c.frame_json);
+  cr_assert(strstr(c.frame_json, "null"));
+  jd_proto_cmd_clear(&c);
+}
+
+Test(protocol, bad_frames_are_refused) {
+  const char *bad[] = {
+      "{\"cmd\":\"frame\"}", /* no data */
+      "frame",               /* no value */
+      "frame {\"a\":",       /* not JSON */
+      "frame [1] [2]",       /* two values */
+      "frame 42 x",          /* trailing garbage */
+      "frame nul",           /* not a literal */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jd_proto_cmd c;
+    char err[256] = "";
+    cr_assert_eq(parse(&c, bad[i], 2, err), -1, "%s was accepted", bad[i]);
+    cr_assert(err[0], "%s: no reason", bad[i]);
+    cr_assert_null(c.frame_json);
+  }
+}
