@@ -23,14 +23,16 @@ static const command commands[] = {
     {"gc", jd_cmd_gc, "remove old environment images and cached artifacts"},
     {"league", jd_cmd_league, "play programs against each other locally, print standings"},
     {"taskset", jd_cmd_taskset, "generate, drive, cancel tasksets; their standings"},
+    {"watch", jd_cmd_watch, "follow a match's live stream (Redis, or a run's live.jsonl)"},
+    {"watch-token", jd_cmd_watch_token, "print the token for a task's HTTP live stream"},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: judger <command> [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-  fprintf(f, "\n'judger <command> --help' describes a command; 'judger help settings'\n"
-             "prints every setting (docs/settings.md).\n");
+    fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
+  fprintf(f, "\n'judger help <command>' (or 'judger <command> --help') describes a command;\n"
+             "'judger help settings' prints every setting (docs/settings.md).\n");
 }
 
 int main(int argc, char **argv) {
@@ -41,6 +43,18 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "help") && argc > 2 && !strcmp(argv[2], "settings")) {
     jd_settings_print_table(stdout);
     return fflush(stdout) ? JD_EXIT_SYSTEM : JD_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "help") && argc > 2) {
+    /* `judger help watch`: the command's own --help. */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (!strcmp(argv[2], commands[i].name)) {
+        static char help[] = "--help";
+        char *args[] = {argv[2], help, NULL};
+        return commands[i].run(2, args);
+      }
+    fprintf(stderr, "judger: no command '%s'\n", argv[2]);
+    usage(stderr);
+    return JD_EXIT_USAGE;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);

@@ -36,7 +36,8 @@ typedef struct jd_watch_info {
   int64_t seq;     /* the entry's seq (0: none) */
 } jd_watch_info;
 
-/* Reads json[0..len) (no NUL needed) into *info without printing. */
+/* Reads the entry json[0..len) (json[len] is a NUL, as in every function
+ * here) into *info without printing. */
 void jd_watch_info_of(jd_watch_info *info, const char *json, size_t len);
 
 /* The text line of the entry json[0..len), with its newline, into *out
