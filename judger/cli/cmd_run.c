@@ -1,6 +1,6 @@
 /* judger run — one match from a spec file (docs/match-spec.md).
  *
- *   judger run SPEC.json --out DIR [--json] [--quiet] [--wait-teardown]
+ *   judger run SPEC.json --out DIR [--json] [--quiet] [--watch] [--wait-teardown]
  *                        [--state-dir DIR] [--host-id ID] [--net-pool CIDR]
  *
  * Exit codes: 0 the match finished (whatever the players did), 1 it failed
@@ -56,6 +56,7 @@
 #include "build/dockerfile.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/watch_print.h"
 #include "common/context.h"
 #include "common/fs.h"
 #include "common/labels.h"
@@ -80,6 +81,8 @@ static void usage(FILE *f) {
           "  -o, --out DIR        where the results go (required)\n"
           "  --json               print result.json on stdout instead of a table\n"
           "  -q, --quiet          no progress on stderr\n"
+          "  --watch              also the game logic's frames with the progress (`judger\n"
+          "                       watch --file DIR/live.jsonl` follows them from elsewhere)\n"
           "  --wait-teardown      exit only once the match's containers, networks and work\n"
           "                       directory are removed (default: exit with the result, the\n"
           "                       removal goes on in a process of its own)\n"
@@ -104,7 +107,7 @@ static void usage(FILE *f) {
 typedef struct run_opts {
   const char *spec_path, *out_dir;
   jd_cli cli; /* --config, --host-id, --state-dir, --net-pool... */
-  bool json, quiet, wait_teardown;
+  bool json, quiet, wait_teardown, watch;
   size_t net_stock; /* the net_stock setting: networks kept ready (0 = off) */
 } run_opts;
 
@@ -134,71 +137,35 @@ static void *sig_main(void *arg) {
 /* ---- progress ---------------------------------------------------------- */
 
 typedef struct progress {
-  bool json;
+  bool json, watch;
   bool printed; /* the result is out (before the match's teardown) */
 } progress;
 
 /* The edge of the match's events: a JSON line each with --json, else one
- * line a person reads. */
+ * line a person reads (cli/watch_print.h, as `judger watch` prints them).
+ * Frames only with --watch. */
 static void on_event(void *ud, const jd_match_event *ev) {
   progress *p = ud;
   char *line = NULL;
-  if ((p->json || ev->type == JD_EVENT_MATCH_PROGRESS) && jd_match_event_json(&line, ev))
+  if ((ev->type == JD_EVENT_MATCH_FRAME && !p->watch) || jd_match_event_json(&line, ev))
     return;
-  if (p->json) {
+  if (p->json)
     jd_term_printf(stderr, "%s\n", line);
-    free(line);
-    return;
-  }
-  double t = (double)ev->elapsed_ms / 1000.0;
-  switch (ev->type) {
-  case JD_EVENT_PLAYER_STARTED:
-    jd_term_printf(stderr, "[%7.2fs] player %s (AI %d) started\n", t, ev->name, ev->ai);
-    break;
-  case JD_EVENT_PLAYER_EXITED:
-    jd_term_printf(stderr, "[%7.2fs] player %s (AI %d) exited: %s, exit code %lld\n", t, ev->name,
-                   ev->ai, jd_verdict_name(ev->exited.verdict), (long long)ev->exited.exit_code);
-    break;
-  case JD_EVENT_GAME_LOGIC_STARTED:
-    jd_term_printf(stderr, "[%7.2fs] game logic started\n", t);
-    break;
-  case JD_EVENT_GAME_LOGIC_EXITED:
-    jd_term_printf(stderr, "[%7.2fs] game logic exited: %s, exit code %lld\n", t,
-                   jd_verdict_name(ev->exited.verdict), (long long)ev->exited.exit_code);
-    break;
-  case JD_EVENT_MATCH_PROGRESS:
-    jd_term_printf(stderr, "[%7.2fs] progress %s\n", t, line);
-    break;
-  case JD_EVENT_MATCH_END:
-    jd_term_printf(stderr, "[%7.2fs] the game logic ended the match\n", t);
-    break;
-  case JD_EVENT_COMMAND_REFUSED:
-    jd_term_printf(stderr, "[%7.2fs] command refused: %s\n", t, ev->refused.reason);
-    break;
-  case JD_EVENT_MATCH_PREPARE:
-    jd_term_printf(stderr, "[%7.2fs] preparing programs (run %s)\n", t, ev->prepare.run);
-    break;
-  case JD_EVENT_PROGRAM_BUILD:
-    jd_term_printf(stderr, "[%7.2fs] build %s: %s\n", t, ev->build.program, ev->build.line);
-    break;
-  case JD_EVENT_MATCH_DONE:
-    jd_term_printf(stderr, "[%7.2fs] done: %s\n", t, jd_match_status_name(ev->done.status));
-    break;
-  case JD_EVENT_PROGRAM_READY:
-  case JD_EVENT_BUILD_OUTPUT:
-  case JD_EVENT_COUNT:
-    break;
-  }
+  else
+    (void)jd_watch_print(stderr, NULL, line, strlen(line), false);
   free(line);
 }
 
 /* Fills o from argv. Returns -1 to go on, else the exit code to return
  * now (--help, or a usage error already reported). */
 static int parse_args(run_opts *o, int argc, char **argv) {
-  static const struct option own[] = {
-      {"out", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
-      {"quiet", no_argument, NULL, 'q'},     {"wait-teardown", no_argument, NULL, 'w'},
-      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+  static const struct option own[] = {{"out", required_argument, NULL, 'o'},
+                                      {"json", no_argument, NULL, 'j'},
+                                      {"quiet", no_argument, NULL, 'q'},
+                                      {"wait-teardown", no_argument, NULL, 'w'},
+                                      {"help", no_argument, NULL, 'h'},
+                                      {"watch", no_argument, NULL, 'W'},
+                                      {NULL, 0, NULL, 0}};
   const struct option *longs = jd_cli_options(&o->cli, own);
   if (!longs) {
     fprintf(stderr, "judger run: out of memory\n");
@@ -222,6 +189,9 @@ static int parse_args(run_opts *o, int argc, char **argv) {
       break;
     case 'w':
       o->wait_teardown = true;
+      break;
+    case 'W':
+      o->watch = true;
       break;
     case 'h':
       usage(stdout);
@@ -454,7 +424,7 @@ static int run_match(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec, 
   int exit_code = JD_EXIT_SYSTEM;
   if (run_begin(&st, ctx, spec, o->net_stock))
     goto cleanup;
-  progress pr = {.json = o->json};
+  progress pr = {.json = o->json, .watch = o->watch};
   jd_match_hooks hooks = {
       .event = o->quiet ? NULL : on_event, .ud = &pr, .cancel = st.cancel, .result = on_result};
   char why[256] = "";
