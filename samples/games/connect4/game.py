@@ -11,6 +11,12 @@ To a player (one line each, see docs/samples.md):
                       top row first, '.' empty, '0'/'1' a disc of that seat
   end <mine> <theirs> the match points; then the connection closes
 The player answers a move with a column number, 0 to 6.
+
+Live frames (docs/samples.md, "Live frames"): {"cmd":"frame","data":...} at
+each game's start ("game": the players and the board's size), after each
+move ("move": the column, appended to the game's replay "moves") and at its
+end ("game_end": the game's replay record). config.frame_delay_ms (0..1000)
+pauses after each move, for a watched showcase.
 """
 import hmac
 import json
@@ -41,6 +47,11 @@ class Pipes:
 
     def send(self, obj):
         self.cmd.write(json.dumps(obj) + "\n")
+
+    def frame(self, data):
+        """A frame for live viewers; the judger answers none (one over its
+        limits is dropped there)."""
+        self.send({"cmd": "frame", "data": data})
 
     def read_events(self):
         try:
@@ -157,8 +168,8 @@ def four_from(board, col, row):
     return None
 
 
-def play_game(seats, first, timeout):
-    """One game; returns its replay record."""
+def play_game(seats, first, timeout, on_move=lambda n, col: None):
+    """One game; returns its replay record. on_move(n, col) after each move."""
     board = [["."] * COLS for _ in range(ROWS)]
     game = {"first": first, "moves": [], "winner": None, "reason": "draw", "line": None}
     turn = first
@@ -175,6 +186,7 @@ def play_game(seats, first, timeout):
         row = max(r for r in range(ROWS) if board[r][col] == ".")
         board[row][col] = str(turn)
         game["moves"].append(col)
+        on_move(len(game["moves"]), col)
         line = four_from(board, col, row)
         if line:
             game.update(winner=turn, reason="four", line=[list(c) for c in line])
@@ -189,8 +201,11 @@ def main():
     config = match.get("config") or {}
     games = config.get("games", 2)
     timeout = config.get("move_timeout_ms", 2000) / 1000
+    delay = config.get("frame_delay_ms", 0)
     if len(match["players"]) != 2 or not isinstance(games, int) or not 1 <= games <= 100:
         sys.exit("connect4: needs 2 AIs and config.games in 1..100")
+    if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 1000:
+        sys.exit("connect4: config.frame_delay_ms must be an integer in 0..1000")
     seats = [Seat(p["ai"], p["id"]) for p in match["players"]]
     tokens = [p["token"] for p in match["players"]]
 
@@ -206,8 +221,18 @@ def main():
     replay = {"game": "connect4", "version": 1, "match_id": match["match_id"],
               "cols": COLS, "rows": ROWS,
               "players": [{"ai": s.ai, "id": s.id} for s in seats], "games": []}
+    def on_move(g):
+        def moved(n, col):
+            pipes.frame({"kind": "move", "game": g, "n": n, "col": col})
+            time.sleep(delay / 1000)
+        return moved
+
     for g in range(games):
-        rec = play_game(seats, g % 2, timeout)
+        pipes.frame({"kind": "game", "game": g, "games": games, "first": g % 2,
+                     "match_id": match["match_id"], "cols": COLS, "rows": ROWS,
+                     "players": replay["players"]})
+        rec = play_game(seats, g % 2, timeout, on_move(g))
+        pipes.frame({"kind": "game_end", "game": g, "record": rec})
         replay["games"].append(rec)
         for s in seats:
             s.points += 1 if rec["winner"] is None else 2 if rec["winner"] == s.ai else 0
