@@ -1,0 +1,2 @@
+FROM judger-test/busybox:1
+CMD ["sh", "/app/main.sh"]
