@@ -96,8 +96,10 @@ static void nap(int ms) { (void)poll(NULL, 0, ms); }
 /* One entry on stdout; *done at match.done. 0, or -1 when stdout failed. */
 static int show(bool *done, const char *json, size_t len, bool as_json) {
   jd_watch_info info;
+  errno = 0;
   if (jd_watch_print(stdout, &info, json, len, as_json)) {
-    fprintf(stderr, "judger watch: output: %s\n", strerror(errno ? errno : EIO));
+    if (errno != EPIPE) /* else the reader went away (`| head`): nothing to say */
+      fprintf(stderr, "judger watch: output: %s\n", strerror(errno ? errno : EIO));
     return -1;
   }
   *done = info.done;
@@ -172,12 +174,15 @@ static int stream_exists(bool *exists, watcher *w) {
  * REDIS_RETRY_MS; waits its backoff first), else -1 after saying why. */
 static int redis_retry(watcher *w) {
   int64_t now = jd_mono_ms();
-  if (!w->failing)
-    w->failing = now;
-  if (!jd_queue_lost(w->q) || now - w->failing >= REDIS_RETRY_MS) {
+  if (!jd_queue_lost(w->q) || (w->failing && now - w->failing >= REDIS_RETRY_MS)) {
     fprintf(stderr, "judger watch: %s\n", jd_queue_error(w->q));
     return -1;
   }
+  if (!w->failing)
+    fprintf(stderr, "judger watch: %s: trying again for %d s\n", jd_queue_error(w->q),
+            REDIS_RETRY_MS / 1000);
+  if (!w->failing)
+    w->failing = now;
   int64_t wait = jd_queue_backoff_ms(w->q);
   nap(wait > 0 && wait < 1000 ? (int)wait : 200);
   return 0;
