@@ -91,7 +91,9 @@ class Browser:
             self.p = subprocess.Popen(
                 ["chromium", *CHROMIUM_FLAGS, "--user-data-dir=" + os.path.join(workdir, "profile"),
                  url], stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=child,
-                start_new_session=True)
+                # Kept open: the fds Python makes are close-on-exec, but for
+                # 3 and 4 (close_fds would close them after preexec_fn).
+                close_fds=False, start_new_session=True)
         os.close(to_r)
         os.close(from_w)
         self.w, self.r, self.buf, self.id = to_w, from_r, b"", 0
@@ -128,8 +130,9 @@ class Browser:
         return r["result"].get("value")
 
     def status(self):
+        """#status as {state, frames, text}; None while the page loads."""
         return self.eval("(() => { const s = document.getElementById('status');"
-                         " return {state: s.dataset.state, frames: +(s.dataset.frames || 0),"
+                         " return s && {state: s.dataset.state, frames: +(s.dataset.frames || 0),"
                          " text: s.textContent}; })()")
 
     def screenshot(self, path):
@@ -229,6 +232,8 @@ def page_state(browser, more_than):
     """The page's status once it is live with more than more_than frames, or
     no longer live; None meanwhile."""
     s = browser.status()
+    if not s:
+        return None
     return s if s["state"] not in ("connecting", "live") or s["frames"] > more_than else None
 
 
