@@ -120,8 +120,8 @@ Test(outdir, files_past_the_cap_and_a_2000_level_tree_are_left_out_and_leave_not
   cr_assert_eq(r->nfiles, 10000);
   int files = 0, depth = 0;
   tree(env.out, &files, &depth);
-  /* + result.json, game_logic.log, player_0.log */
-  cr_assert_eq(files, 10000 + 3);
+  /* + result.json, game_logic.log, player_0.log, live.jsonl */
+  cr_assert_eq(files, 10000 + 4);
   /* The tree is cut at the cap (64 levels, the leaf at 2001 never copied). */
   cr_assert_leq(depth, 64, "%d levels copied", depth);
   cr_assert_geq(depth, 60, "%d levels copied", depth);
