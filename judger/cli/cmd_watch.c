@@ -112,9 +112,8 @@ typedef struct watcher {
   jd_queue *q;
   const char *task;
   bool json;
-  char after[48];    /* the last entry's id */
-  int64_t failing;   /* since when Redis fails (0: it answers) */
-  bool said_waiting; /* "waiting for the match" said */
+  char after[48];  /* the last entry's id */
+  int64_t failing; /* since when Redis fails (0: it answers) */
 } watcher;
 
 /* What the task's status record says. */
@@ -243,7 +242,6 @@ static int first_look(watcher *w) {
   if (!exists) {
     fprintf(stderr, "judger watch: task %s is %s: waiting for its match to start\n", w->task,
             *t.state ? t.state : "not started");
-    w->said_waiting = true;
   }
   return -1;
 }
