@@ -49,6 +49,8 @@ typedef struct jd_live_hub_stats {
   int streams;      /* streams kept now (running and finished) */
 } jd_live_hub_stats;
 void jd_live_hub_stats_get(jd_live_hub_stats *out, const jd_live_hub *h);
+/* The caps it was made with (kept_bytes filled in). */
+void jd_live_hub_caps(jd_live_caps *out, const jd_live_hub *h);
 /* The watchers now (judger_live_watchers). */
 int jd_live_hub_watchers(const jd_live_hub *h);
 
@@ -69,16 +71,19 @@ typedef enum jd_live_item_kind {
 } jd_live_item_kind;
 const char *jd_live_item_name(jd_live_item_kind k);
 
-/* One item a watcher takes; data (ENTRY, REPLAY) is owned by the item and
- * reused from call to call: jd_live_item_clear frees it. */
+/* One item a watcher takes. data: for ENTRY the item's own copy (in buf,
+ * reused from call to call), for REPLAY the hub's (read-only, valid until
+ * the watcher is freed). jd_live_item_clear frees buf. */
 typedef struct jd_live_item {
   jd_live_item_kind kind;
   int64_t seq; /* ENTRY */
-  char *data;
-  size_t len, cap;
+  const char *data;
+  size_t len;
+  char *buf;
+  size_t cap;
 } jd_live_item;
 #define JD_LIVE_ITEM_INIT                                                                          \
-  { JD_LIVE_ITEM_NONE, 0, NULL, 0, 0 }
+  { JD_LIVE_ITEM_NONE, 0, NULL, 0, NULL, 0 }
 void jd_live_item_clear(jd_live_item *it);
 
 typedef struct jd_live_watcher jd_live_watcher;

@@ -5,17 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "common/error.h"
+#include "daemon/live_http.h"
 #include "daemon/metrics_http.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* Connections beyond the host's watchers: scrapes and refused requests. */
+#define SPARE_CONNECTIONS 16u
+#define DEFAULT_TIMEOUT_S 10u
+#define DEFAULT_PING_MS 5000
+/* Thread per connection: a small stack each (the handlers need little). */
+#define THREAD_STACK ((size_t)512 * 1024)
+
 struct jd_metrics_server {
   struct MHD_Daemon *mhd;
   jd_metrics *reg;
+  jd_live_http live;
+  unsigned char *key; /* the live.key copy */
   int port;
 };
 
@@ -94,6 +106,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   (void)upload_data_size;
   (void)con_cls;
   jd_metrics_server *s = cls;
+  if (!strncmp(url, JD_LIVE_PATH, strlen(JD_LIVE_PATH)))
+    return jd_live_http_answer(&s->live, conn, url, method);
   if (strcmp(url, "/metrics"))
     return fixed(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
   if (strcmp(method, MHD_HTTP_METHOD_GET))
@@ -110,29 +124,73 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   return reply(conn, MHD_HTTP_OK, body, len, MHD_RESPMEM_MUST_FREE);
 }
 
-int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char *spec, char *err,
-                            size_t errlen) {
+/* The ping period: the asked one, kept under half the idle timeout (a
+ * quiet stream must not look idle). */
+static int64_t ping_period(const jd_metrics_server_opts *o, unsigned timeout_s) {
+  int64_t ping = o->ping_ms > 0 ? o->ping_ms : DEFAULT_PING_MS;
+  int64_t half = (int64_t)timeout_s * 500;
+  return ping < half ? ping : half;
+}
+
+static int live_setup(jd_metrics_server *s, const jd_metrics_server_opts *o, unsigned timeout_s) {
+  s->live.hub = o->hub;
+  s->live.ping_ms = ping_period(o, timeout_s);
+  if (!o->hub || !o->key || !o->keylen)
+    return 0;
+  s->key = malloc(o->keylen);
+  if (!s->key)
+    return -1;
+  memcpy(s->key, o->key, o->keylen);
+  s->live.key = s->key;
+  s->live.keylen = o->keylen;
+  return 0;
+}
+
+static void server_free(jd_metrics_server *s) {
+  if (s->key)
+    OPENSSL_cleanse(s->key, s->live.keylen);
+  free(s->key);
+  free(s);
+}
+
+static unsigned connection_cap(const jd_live_hub *hub) {
+  if (!hub)
+    return SPARE_CONNECTIONS;
+  jd_live_caps caps;
+  jd_live_hub_caps(&caps, hub);
+  return (caps.per_host > 0 ? (unsigned)caps.per_host : 0u) + SPARE_CONNECTIONS;
+}
+
+int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_server_opts *o,
+                                 char *err, size_t errlen) {
   *out = NULL;
   struct sockaddr_storage addr;
   socklen_t alen = 0;
-  if (jd_metrics_listen_parse(&addr, &alen, spec, err, errlen))
+  if (jd_metrics_listen_parse(&addr, &alen, o->spec, err, errlen))
     return -1;
   jd_metrics_server *s = calloc(1, sizeof *s);
-  if (!s)
+  unsigned timeout_s = o->timeout_s ? o->timeout_s : DEFAULT_TIMEOUT_S;
+  if (!s || live_setup(s, o, timeout_s)) {
+    if (s)
+      server_free(s);
     return jd_fail(err, errlen, "out of memory");
-  s->reg = reg;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+  }
+  s->reg = o->reg;
+  /* A thread per connection: a live stream's reader blocks on the hub. The
+   * connection cap fits the host's watchers and a few scrapes; the idle
+   * timeout closes a client that does not read (or a slow scraper). */
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC;
   if (addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
-  /* A few scrapers at most: a small connection cap and a short timeout keep
-   * a slow or hostile client from holding the thread's resources. */
   s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+                            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+                            connection_cap(o->hub), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+                            MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK, MHD_OPTION_END);
   if (!s->mhd) {
     int e = errno;
-    free(s);
-    return jd_fail(err, errlen, "metrics_listen: cannot listen on %s: %s", spec,
+    server_free(s);
+    return jd_fail(err, errlen, "metrics_listen: cannot listen on %s: %s", o->spec,
                    e ? strerror(e) : "libmicrohttpd failed");
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -144,8 +202,18 @@ int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char
 int jd_metrics_server_start_live(jd_metrics_server **out, jd_metrics *reg, const char *spec,
                                  jd_live_hub *hub, const unsigned char *key, size_t keylen,
                                  char *err, size_t errlen) {
-  (void)hub, (void)key, (void)keylen;
-  return jd_metrics_server_start(out, reg, spec, err, errlen);
+  jd_metrics_server_opts o = JD_METRICS_SERVER_OPTS_INIT;
+  o.reg = reg;
+  o.spec = spec;
+  o.hub = hub;
+  o.key = key;
+  o.keylen = keylen;
+  return jd_metrics_server_start_opts(out, &o, err, errlen);
+}
+
+int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char *spec, char *err,
+                            size_t errlen) {
+  return jd_metrics_server_start_live(out, reg, spec, NULL, NULL, 0, err, errlen);
 }
 
 int jd_metrics_server_port(const jd_metrics_server *s) { return s ? s->port : 0; }
@@ -153,6 +221,12 @@ int jd_metrics_server_port(const jd_metrics_server *s) { return s ? s->port : 0;
 void jd_metrics_server_stop(jd_metrics_server *s) {
   if (!s)
     return;
+  /* New connections first, then the watchers blocked on the hub are woken
+   * (they answer the end), then libmicrohttpd joins the threads. */
+  MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+  jd_live_hub_kick(s->live.hub);
   MHD_stop_daemon(s->mhd);
-  free(s);
+  if (fd != MHD_INVALID_SOCKET)
+    close(fd);
+  server_free(s);
 }

@@ -1,7 +1,8 @@
-/* The /metrics endpoint: libmicrohttpd serving a registry (metrics.h) on
- * its own thread, so a scrape never takes a worker slot. GET /metrics is
- * the text exposition format 0.0.4; any other path is 404, any other
- * method 405. */
+/* The metrics server: libmicrohttpd serving a registry (metrics.h) and the
+ * live streams (live_http.h) on its own threads (one per connection), so a
+ * scrape or a watcher never takes a worker slot. GET /metrics is the text
+ * exposition format 0.0.4; GET /live/<task id> a task's live stream; any
+ * other path is 404, any other method 405. */
 #ifndef JD_METRICS_HTTP_H
 #define JD_METRICS_HTTP_H
 
