@@ -3,6 +3,24 @@
  * live.jsonl. judger watch-token — the token a platform hands a watcher of
  * the daemon's HTTP stream (common/watch_token.h).
  *
+ * The Redis path, in order:
+ *   1. A first look (the task's status record, whether its stream exists):
+ *      neither is "no such task"; an ended task without a stream has no
+ *      match.done to come (expired); a task with no stream yet (queued,
+ *      held, just claimed) is waited for, said on stderr.
+ *   2. The history: XRANGE pages of HISTORY_COUNT entries after the last
+ *      id printed, until a short page. XREAD from the same id then: no
+ *      entry is printed twice or skipped between the two.
+ *   3. Live: XREAD BLOCK LIVE_BLOCK_MS; on each empty answer the status
+ *      record again: once the task has ended (or is gone) and the stream
+ *      stays quiet IDLE_END_MS, there is no match.done to come. A retry
+ *      (live.begin) resets the stream; its new ids are past the old ones,
+ *      so the reads go on from the last id.
+ * Each entry is printed (and flushed) as it is read. A page costs at most
+ * HISTORY_COUNT * JD_LIVE_ENTRY_MAX bytes in the worst case (a writer that
+ * fills entries to the cap); the daemon's stream holds at most
+ * live_max_bytes.
+ *
  * Exit codes: 0 the stream reached match.done, 1 no such task or no
  * match.done to come (the task ended without one, its stream expired),
  * 2 usage, 3 Redis or the output failed, or interrupted (SIGINT, SIGTERM,
