@@ -78,6 +78,7 @@ class Browser:
     commands on its fd 3 and writes its answers on fd 4, NUL-terminated JSON."""
 
     def __init__(self, url, workdir):
+        os.makedirs(workdir, exist_ok=True)
         self.log_path = os.path.join(workdir, "chromium.log")
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
