@@ -3,15 +3,19 @@
  * the run lost its claim; fault attribution decides which (fault.h). The
  * worker (worker.c) runs the attempt and hands its outcome here (see
  * daemon_internal.h and docs/daemon.md). */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/size.h"
 #include "common/utf8.h"
 #include "common/util.h"
 #include "daemon/daemon_internal.h"
@@ -337,4 +341,84 @@ void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
   finish(d, s, t, a->number, res, a->out_dir,
          stalled && res->status == JD_TASK_STATUS_CANCELLED ? JD_TASK_STATUS_STALLED : res->status,
          NULL);
+}
+
+/* ---- live streams ------------------------------------------------------------ */
+
+/* The replay kept for a stream's late joiners: at most this many bytes. */
+#define LIVE_REPLAY_MAX ((size_t)4 << 20)
+
+/* A limit of the match spec's "limits" (an integer, or a size text such as
+ * "64k"), def when absent or unreadable (the executor checks the spec). */
+static int64_t spec_limit(const jd_task *t, const char *name, int64_t def) {
+  json_object *limits = NULL, *v = NULL;
+  if (!t->spec || !json_object_object_get_ex(t->spec, "limits", &limits) ||
+      !json_object_is_type(limits, json_type_object) ||
+      !json_object_object_get_ex(limits, name, &v))
+    return def;
+  int64_t n = 0;
+  if (json_object_is_type(v, json_type_int))
+    n = json_object_get_int64(v);
+  else if (!json_object_is_type(v, json_type_string) ||
+           jd_parse_size(&n, json_object_get_string(v)))
+    return def;
+  return n > 0 ? n : def;
+}
+
+void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt) {
+  s->live = false;
+  if (t->kind != JD_TASK_MATCH || !d->push || !d->hub)
+    return;
+  snprintf(s->live_id, sizeof s->live_id, "%s", t->id);
+  /* While it runs, a stream whose daemon died still goes: its deadline
+   * (the builds before it come on top, and every append sets it again)
+   * and the time a finished one is kept. */
+  int64_t ttl = spec_limit(t, "deadline_ms", 600000) + d->cfg.live_ttl_ms;
+  size_t maxlen = jd_live_maxlen(&d->cfg, spec_limit(t, "frame_max_bytes", 8192));
+  if (jd_live_hub_open(d->hub, t->id))
+    jd_log_task(JD_LOG_WARN, "live.open", t->id, "no HTTP live stream: out of memory");
+  jd_live_push_begin_max(d->push, t->id, attempt, ttl, maxlen);
+  s->live = true;
+}
+
+/* <out_dir>/replay.json when it is a regular file of at most
+ * LIVE_REPLAY_MAX bytes, read without following a link; NULL otherwise. */
+static char *read_replay(const char *out_dir, size_t *len) {
+  *len = 0;
+  int dfd = open(out_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return NULL;
+  int fd = openat(dfd, "replay.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close(dfd);
+  struct stat st;
+  char *buf = NULL;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (size_t)st.st_size <= LIVE_REPLAY_MAX && (buf = malloc((size_t)st.st_size + 1))) {
+    size_t n = 0;
+    ssize_t r = 1;
+    while (n < (size_t)st.st_size && (r = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
+      n += (size_t)r;
+    /* Shorter than it said (or an error): not a replay to hand out. */
+    if (r < 0 || n != (size_t)st.st_size) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf[n] = '\0';
+      *len = n;
+    }
+  }
+  if (fd >= 0)
+    close(fd);
+  return buf;
+}
+
+void jd_attempt_live_end(jd_daemon *d, jd_slot *s, const char *out_dir) {
+  if (!s->live)
+    return;
+  size_t len = 0;
+  char *replay = read_replay(out_dir, &len);
+  jd_live_hub_close(d->hub, s->live_id, replay, len);
+  free(replay);
+  jd_live_push_end(d->push, s->live_id);
+  s->live = false;
 }

@@ -10,9 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/watch_token.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/reconcile.h"
 
@@ -107,7 +110,14 @@ void jd_daemon_free(jd_daemon *d) {
   jd_queue_free(d->la.q);
   jd_entry_list_clear(&d->backlog);
   dk_cancel_free(d->sweeper_cancel);
+  /* The server first: it makes the hub's watchers leave. */
   jd_metrics_server_stop(d->metrics_srv);
+  jd_live_hub_free(d->hub);
+  /* The last entries and the TTLs of the streams that ended (2 s at most). */
+  jd_live_push_stop(d->push);
+  if (d->watch_key)
+    OPENSSL_cleanse(d->watch_key, d->watch_keylen);
+  free(d->watch_key);
   if (d->metrics && d->ctx && d->ctx->dk)
     dk_client_set_error_observer(d->ctx->dk, NULL, NULL);
   jd_dmetrics_free(d->metrics);
@@ -285,16 +295,52 @@ static void join_threads(jd_daemon *d) {
     pthread_join(d->guard_th, NULL);
 }
 
-/* Serves /metrics when asked to (before anything else: an operator sees a
- * daemon waiting for Redis too). 0, or -1 with d->err set. */
+/* The live streams' metrics, read at each scrape. */
+static void live_counts(void *ud, int64_t *entries, int64_t *dropped, int *watchers) {
+  jd_daemon *d = ud;
+  *entries = jd_live_push_written(d->push);
+  *dropped = jd_live_push_dropped(d->push);
+  *watchers = jd_live_hub_watchers(d->hub);
+}
+
+/* The live streams (docs/queue.md "Live streams"): the watch key when one
+ * is set (a key that cannot be read stops the start), the hub of the HTTP
+ * watchers and the pusher into Redis. 0, or -1 with d->err set. */
+static int live_start(jd_daemon *d) {
+  const char *kf = d->cfg.watch_key_file;
+  char err[256];
+  if (kf && *kf && jd_watch_key_read(&d->watch_key, &d->watch_keylen, kf, err, sizeof err)) {
+    snprintf(d->err, sizeof d->err, "watch_key_file %s: %s", kf, err);
+    return -1;
+  }
+  jd_live_caps caps = {.entries = (size_t)d->cfg.live_entries,
+                       .bytes = (size_t)d->cfg.live_max_bytes,
+                       .per_match = d->cfg.watchers_per_match,
+                       .per_host = d->cfg.watchers_per_host,
+                       .keep_ms = d->cfg.live_ttl_ms};
+  if (jd_live_hub_new(&d->hub, &caps)) {
+    snprintf(d->err, sizeof d->err, "live streams: out of memory");
+    return -1;
+  }
+  if (jd_live_push_start(&d->push, &d->cfg, d->err, sizeof d->err))
+    return -1;
+  jd_dmetrics_live(d->metrics, live_counts, d);
+  return 0;
+}
+
+/* Serves /metrics (and GET /live/<task>, with a watch key) when asked to
+ * (before anything else: an operator sees a daemon waiting for Redis too).
+ * 0, or -1 with d->err set. */
 static int metrics_start(jd_daemon *d) {
   if (!d->metrics)
     return 0;
-  if (jd_metrics_server_start(&d->metrics_srv, jd_dmetrics_registry(d->metrics),
-                              d->cfg.metrics_listen, d->err, sizeof d->err))
+  if (jd_metrics_server_start_live(&d->metrics_srv, jd_dmetrics_registry(d->metrics),
+                                   d->cfg.metrics_listen, d->hub, d->watch_key, d->watch_keylen,
+                                   d->err, sizeof d->err))
     return -1;
-  jd_log(JD_LOG_INFO, "metrics.listen", "serving GET /metrics on %s (port %d)",
-         d->cfg.metrics_listen, jd_metrics_server_port(d->metrics_srv));
+  jd_log(JD_LOG_INFO, "metrics.listen", "serving GET /metrics%s on %s (port %d)",
+         d->watch_keylen ? " and GET /live/<task id>" : "", d->cfg.metrics_listen,
+         jd_metrics_server_port(d->metrics_srv));
   return 0;
 }
 
@@ -302,7 +348,7 @@ int jd_daemon_run(jd_daemon *d) {
   d->started_ms = jd_unix_ms();
   jd_log_set_level(jd_config_log_level(&d->cfg));
   jd_log_set_json(d->cfg.log_json);
-  if (metrics_start(d))
+  if (live_start(d) || metrics_start(d))
     return -1;
   jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
          d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);

@@ -24,6 +24,8 @@
 #include "daemon/daemon.h"
 #include "daemon/daemon_metrics.h"
 #include "daemon/guard.h"
+#include "daemon/live_hub.h"
+#include "daemon/live_push.h"
 #include "daemon/metrics_http.h"
 #include "queue/queue.h"
 
@@ -75,6 +77,11 @@ typedef struct jd_slot {
   int64_t taken_unix_ms; /* when this slot took the entry (queue_wait's end) */
   bool has_kind;         /* the entry parsed into a task of this kind */
   jd_task_kind kind;
+  /* The match's live stream (attempt.c): set before the match starts and
+   * cleared after it ended, so its events (on the match's thread) read
+   * them without the lock. */
+  bool live;
+  char live_id[JD_TASK_ID_MAX + 1];
 } jd_slot;
 
 struct jd_daemon {
@@ -116,6 +123,13 @@ struct jd_daemon {
    * set has its own lock; it is fed, never read, by the daemon. */
   jd_dmetrics *metrics;
   jd_metrics_server *metrics_srv;
+  /* Live streams (docs/queue.md "Live streams"): the rings of the HTTP
+   * watchers (served by metrics_srv with watch_key) and the pusher into
+   * Redis; made by jd_daemon_run, NULL before. */
+  jd_live_hub *hub;
+  jd_live_push *push;
+  unsigned char *watch_key;
+  size_t watch_keylen;
   int64_t started_ms;
   char err[512];
 };
@@ -173,6 +187,12 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
                             const char *reason, int attempts);
 /* The slot is acking or storing: a lease that ends now is expected. */
 void jd_slot_set_finishing(jd_daemon *d, jd_slot *s);
+/* A match attempt's live stream: begins empty (hub and Redis, live.begin
+ * with the attempt) before the match starts; closes after its result (the
+ * out dir's replay.json kept for late joiners, the Redis TTL set to
+ * live_ttl_ms). Other tasks have none. */
+void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt);
+void jd_attempt_live_end(jd_daemon *d, jd_slot *s, const char *out_dir);
 
 /* ---- tasksets.c: the daemon's side of tasksets ---------------------------- */
 

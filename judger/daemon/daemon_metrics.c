@@ -84,6 +84,9 @@ static const char *const common_calls[] = {"ping",
 struct jd_dmetrics {
   jd_metric *engine_requests; /* read from engine_client's counters (at the end) */
   dk_client *engine_client;
+  jd_metric *live_entries, *live_dropped, *live_watchers; /* read through live_fn */
+  jd_dmetrics_live_fn live_fn;
+  void *live_ud;
   jd_metrics *reg;
   jd_metric *build_info, *slots, *busy, *tasks, *phase, *verdicts, *engine_errors;
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
@@ -140,6 +143,14 @@ static int add_families(jd_dmetrics *m) {
                               "Members of a running taskset by state (held, queued, running, "
                               "finished, failed, cancelled) and their total; at most 20 sets.",
                               "taskset", "state")},
+      {&m->live_entries,
+       DEF(COUNTER, "judger_live_entries_total",
+           "Live stream entries (a match's events and frames) written to Redis.")},
+      {&m->live_dropped, DEF(COUNTER, "judger_live_dropped_total",
+                             "Live stream entries never written to Redis (the pusher's backlog "
+                             "was full while Redis was slow or away).")},
+      {&m->live_watchers,
+       DEF(GAUGE, "judger_live_watchers", "HTTP watchers of this host's live streams now.")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
                           "Look-aheads (a waiting entry prepared while every slot is busy), by "
                           "what became of them.",
@@ -183,6 +194,9 @@ static int add_series(jd_dmetrics *m, int slots) {
   rc |= jd_metric_add(m->lost, NULL, 0);
   for (int r = 0; r < JD_PAUSE_COUNT; r++)
     rc |= jd_metric_set(m->paused, (const char *[]){jd_pause_label((jd_pause)r)}, 0);
+  rc |= jd_metric_add(m->live_entries, NULL, 0);
+  rc |= jd_metric_add(m->live_dropped, NULL, 0);
+  rc |= jd_metric_set(m->live_watchers, NULL, 0);
   for (int e = 0; e < JD_LOOKAHEAD_COUNT; e++)
     rc |= jd_metric_add(m->lookahead,
                         (const char *[]){jd_lookahead_event_name((jd_lookahead_event)e)}, 0);
@@ -364,18 +378,42 @@ static int add_engine_requests(jd_dmetrics *m) {
   return rc ? -1 : 0;
 }
 
-static void collect_engine_requests(void *ud) {
+/* The registry's one collector: the engine client's counters and the live
+ * streams' totals, each when set. */
+static void collect(void *ud) {
   jd_dmetrics *m = ud;
-  dk_call_counts n;
-  dk_client_counts(&n, m->engine_client);
-  for (int k = 0; k < DK_CALL_KIND_COUNT; k++)
-    jd_metric_set_total(m->engine_requests, (const char *[]){dk_call_kind_name((dk_call_kind)k)},
-                        (double)n.n[k]);
+  if (m->engine_client) {
+    dk_call_counts n;
+    dk_client_counts(&n, m->engine_client);
+    for (int k = 0; k < DK_CALL_KIND_COUNT; k++)
+      jd_metric_set_total(m->engine_requests, (const char *[]){dk_call_kind_name((dk_call_kind)k)},
+                          (double)n.n[k]);
+  }
+  if (m->live_fn) {
+    int64_t entries = 0, dropped = 0;
+    int watchers = 0;
+    m->live_fn(m->live_ud, &entries, &dropped, &watchers);
+    jd_metric_set_total(m->live_entries, NULL, (double)entries);
+    jd_metric_set_total(m->live_dropped, NULL, (double)dropped);
+    jd_metric_set(m->live_watchers, NULL, watchers);
+  }
+}
+
+static void set_collector(jd_dmetrics *m) {
+  jd_metrics_set_collector(m->reg, m->engine_client || m->live_fn ? collect : NULL, m);
 }
 
 void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk) {
   if (!m)
     return;
   m->engine_client = dk;
-  jd_metrics_set_collector(m->reg, dk ? collect_engine_requests : NULL, m);
+  set_collector(m);
+}
+
+void jd_dmetrics_live(jd_dmetrics *m, jd_dmetrics_live_fn fn, void *ud) {
+  if (!m)
+    return;
+  m->live_fn = fn;
+  m->live_ud = ud;
+  set_collector(m);
 }

@@ -115,4 +115,11 @@ void jd_engine_call_name(char *out, size_t n, const char *method, const char *pa
  * scrape. dk must outlive m (or be unset with NULL before it goes). */
 void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk);
 
+/* The live streams' totals, read at each scrape through fn (quick; on the
+ * scraping thread): judger_live_entries_total (entries written to Redis
+ * streams), judger_live_dropped_total (entries the pusher dropped) and
+ * judger_live_watchers (HTTP watchers now). ud must outlive m's server. */
+typedef void (*jd_dmetrics_live_fn)(void *ud, int64_t *entries, int64_t *dropped, int *watchers);
+void jd_dmetrics_live(jd_dmetrics *m, jd_dmetrics_live_fn fn, void *ud);
+
 #endif

@@ -39,15 +39,33 @@ static void queue_wait(jd_daemon *d, const jd_slot *s, int attempt) {
 
 /* ---- progress -------------------------------------------------------------- */
 
+/* Whether an event goes into the match's live stream: all but the builds'
+ * (their output is long and not the match's). */
+static bool live_event(const jd_match_event *ev) {
+  return ev->type != JD_EVENT_PROGRAM_BUILD && ev->type != JD_EVENT_BUILD_OUTPUT;
+}
+
 static void on_event(void *ud, const jd_match_event *ev) {
   jd_slot *s = ud;
   jd_daemon *d = s->d;
   /* Only the game logic's own progress reports become the task's
    * progress; every other event still counts as activity. Serialised here,
-   * outside the lock: the one place it leaves for Redis. */
+   * outside the lock: the one place it leaves for Redis. The live stream
+   * takes a copy of the line (the hub's ring, the pusher's backlog): never
+   * a Redis call or a wait for a watcher on the match's thread. */
   char *json = NULL;
-  if (ev->type == JD_EVENT_MATCH_PROGRESS && jd_match_event_json(&json, ev) != 0)
+  bool live = s->live && live_event(ev);
+  if ((live || ev->type == JD_EVENT_MATCH_PROGRESS) && jd_match_event_json(&json, ev) != 0)
     json = NULL;
+  if (live && json) {
+    size_t len = strlen(json);
+    jd_live_hub_push(d->hub, s->live_id, ev->seq, json, len);
+    jd_live_push_entry(d->push, s->live_id, json, len);
+  }
+  if (ev->type != JD_EVENT_MATCH_PROGRESS) {
+    free(json);
+    json = NULL;
+  }
   pthread_mutex_lock(&d->mu);
   s->last_activity_ms = jd_mono_ms();
   if (json && strlen(json) < sizeof s->progress) {
@@ -107,6 +125,7 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
   if (slot_begin(d, s, t, attempt, cancel, out_dir))
     goto cleanup;
   queue_wait(d, s, attempt);
+  jd_attempt_live_begin(d, s, t, attempt);
   jd_exec_env env = {out_dir, d->cfg.host_id, attempt, cancel, on_event, s, s->q, s->claim};
   int outcome = d->exec.execute(d->exec.self, t, prepared, &env, &res);
   for (int p = 0; p < JD_PHASE_COUNT; p++)
@@ -114,6 +133,7 @@ static void run_task(jd_daemon *d, jd_slot *s, jd_task *t, void *prepared, int a
       jd_dmetrics_phase(d->metrics, (jd_phase)p, res.phase_s[p]);
   jd_attempt a = {t, attempt, out_dir, epoch0};
   jd_attempt_end(d, s, &a, outcome, &res);
+  jd_attempt_live_end(d, s, out_dir);
   /* The result is stored: the removal goes on off the slot. */
   jd_teardown_hand_off(d, s, res.teardown);
   res.teardown = NULL;

@@ -89,12 +89,17 @@ int jd_queue_live_expire(jd_queue *q, const char *task_id, int64_t ttl_ms) {
   return jd_redis_command_argv(NULL, q->r, 0, 3, argv, NULL);
 }
 
-/* One [id, [field, value, ...]] into e: its "e" field, "" when it has none
- * or it is longer than JD_LIVE_ENTRY_MAX (the id still advances a reader). */
+/* Whether r is an entry: [id, fields]. */
+static bool entry_shaped(const redisReply *r) {
+  return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+         r->element[0]->type == REDIS_REPLY_STRING &&
+         r->element[0]->len < sizeof(jd_live_entry){0}.id;
+}
+
+/* One entry (entry_shaped) into e: its "e" field, "" when it has none or it
+ * is longer than JD_LIVE_ENTRY_MAX (the id still advances a reader). -1:
+ * out of memory. */
 static int take_entry(jd_live_entry *e, const redisReply *r) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-      r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof e->id)
-    return 1;
   memcpy(e->id, r->element[0]->str, r->element[0]->len + 1);
   const redisReply *f = r->element[1];
   const redisReply *v = NULL;
@@ -125,11 +130,10 @@ static int take_entries(jd_live_entries *out, jd_queue *q, const redisReply *arr
   if (!out->v)
     return jd_queue_no_memory(q);
   for (size_t i = 0; i < arr->elements; i++) {
-    int rc = take_entry(&out->v[out->n], arr->element[i]);
-    if (rc < 0)
-      return jd_queue_no_memory(q);
-    if (rc > 0)
+    if (!entry_shaped(arr->element[i]))
       return jd_queue_unexpected(q, command);
+    if (take_entry(&out->v[out->n], arr->element[i]))
+      return jd_queue_no_memory(q);
     out->n++;
   }
   return 0;

@@ -1,0 +1,231 @@
+// test-labels: redis
+/* daemon/live_push.c against a real redis-server: batching into one
+ * append, the stream's start (live.begin) and TTLs, the backlog's bound
+ * while Redis is away (the oldest dropped and counted), retries (the stream
+ * starts over), the stop's flush. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "daemon/config.h"
+#include "daemon/live_push.h"
+#include "queue/live.h"
+#include "redis_server.h"
+#include "support.h"
+
+static t_redis *srv;
+static char acl_url[128];
+
+static void up(void) {
+  srv = t_redis_start(false, false);
+  t_redis_acl_user(srv, "judger-q", "q-s3cret");
+  snprintf(acl_url, sizeof acl_url, "redis://judger-q:q-s3cret@127.0.0.1:%d/0", srv->port);
+}
+static void down(void) { t_redis_stop(srv); }
+
+static jd_config cfg;
+
+static jd_live_push *start(const char *url, int entries, int64_t ttl_ms) {
+  cr_assert_eq(jd_config_defaults(&cfg), 0);
+  free(cfg.redis);
+  cfg.redis = strdup(url);
+  free(cfg.host_id);
+  cfg.host_id = strdup("h1");
+  cfg.live_entries = entries;
+  cfg.live_ttl_ms = ttl_ms;
+  jd_live_push *p = NULL;
+  char err[256] = "";
+  cr_assert_eq(jd_live_push_start(&p, &cfg, err, sizeof err), 0, "%s", err);
+  return p;
+}
+
+/* A command as the default user. */
+static long long cmd_int(const char *fmt, const char *arg) {
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, srv->url, NULL), 0);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, r, fmt, arg), 0, "%s", jd_redis_error(r));
+  long long n = -1;
+  cr_assert_eq(jd_reply_int(rep, &n), 0);
+  freeReplyObject(rep);
+  jd_redis_free(r);
+  return n;
+}
+
+/* Script calls Redis ran (EVAL and EVALSHA) since it started. */
+static long long script_calls(void) {
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, srv->url, NULL), 0);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, r, "INFO commandstats"), 0);
+  long long n = 0;
+  for (const char *k = rep->str; (k = strstr(k, "cmdstat_eval")); k++) {
+    const char *c = strstr(k, "calls=");
+    if (c)
+      n += atoll(c + 6);
+  }
+  freeReplyObject(rep);
+  jd_redis_free(r);
+  return n;
+}
+
+static jd_queue *reader(void) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = srv->url};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  return q;
+}
+
+/* Waits until the stream holds n entries; its entries into *e. */
+static void wait_len(jd_live_entries *e, const char *task, size_t n, int64_t ms) {
+  jd_queue *q = reader();
+  int64_t until = jd_mono_ms() + ms;
+  for (;;) {
+    cr_assert_eq(jd_queue_live_read(e, q, task, "0", 1000, -1), 0, "%s", jd_queue_error(q));
+    if (e->n == n || jd_mono_ms() > until)
+      break;
+    jd_live_entries_free(e);
+    usleep(20000);
+  }
+  jd_queue_free(q);
+  cr_assert_eq(e->n, n, "the stream of %s holds %zu entries, not %zu", task, e->n, n);
+}
+
+static void push_seq(jd_live_push *p, const char *task, int from, int n) {
+  for (int i = from; i < from + n; i++) {
+    char j[64];
+    int len = snprintf(j, sizeof j, "{\"event\":\"x\",\"seq\":%d}", i);
+    jd_live_push_entry(p, task, j, (size_t)len);
+  }
+}
+
+static int seq_of(const jd_live_entry *e) {
+  const char *s = strstr(e->json, "\"seq\":");
+  return s ? atoi(s + 6) : -1;
+}
+
+Test(live_push, begin_entries_end_in_few_appends_with_ttls, .init = up, .fini = down) {
+  jd_live_push *p = start(acl_url, 2000, 5000);
+  /* Redis away while the match starts: the entries wait in the backlog and
+   * go in one append once it is back. */
+  t_redis_kill(srv);
+  jd_live_push_begin(p, "t1", 1, 600000);
+  push_seq(p, "t1", 1, 300);
+  jd_live_push_entry(p, "nobody", "{}", 2); /* no begin: ignored */
+  t_redis_resume(srv);
+  t_redis_acl_user(srv, "judger-q", "q-s3cret");
+  jd_live_entries e = {0};
+  wait_len(&e, "t1", 301, 15000);
+  cr_assert_str_eq(e.v[0].json, "{\"event\":\"live.begin\",\"task_id\":\"t1\",\"attempt\":1}");
+  for (size_t i = 1; i < e.n; i++)
+    cr_assert_eq(seq_of(&e.v[i]), (int)i, "in order");
+  jd_live_entries_free(&e);
+  long long calls = script_calls();
+  cr_assert(calls >= 1 && calls <= 3, "300 entries batched into one append (%lld calls)", calls);
+  long long ttl = cmd_int("PTTL %s", "judger:live:t1");
+  cr_assert(ttl > 500000, "while the match runs the TTL is its deadline's (%lld)", ttl);
+  cr_assert_eq(cmd_int("EXISTS %s", "judger:live:nobody"), 0);
+  /* Live: one at a time comes quickly. */
+  push_seq(p, "t1", 301, 1);
+  wait_len(&e, "t1", 302, 5000);
+  jd_live_entries_free(&e);
+  jd_live_push_end(p, "t1");
+  int64_t until = jd_mono_ms() + 5000;
+  while (cmd_int("PTTL %s", "judger:live:t1") > 5000 && jd_mono_ms() < until)
+    usleep(20000);
+  ttl = cmd_int("PTTL %s", "judger:live:t1");
+  cr_assert(ttl > 0 && ttl <= 5000, "after the end: live_ttl_ms (%lld)", ttl);
+  cr_assert_eq(jd_live_push_written(p), 301);
+  cr_assert_eq(jd_live_push_dropped(p), 0);
+  /* After the end, entries are not the stream's. */
+  push_seq(p, "t1", 400, 1);
+  jd_live_push_stop(p);
+  wait_len(&e, "t1", 302, 0);
+  jd_live_entries_free(&e);
+  jd_config_clear(&cfg);
+}
+
+Test(live_push, backlog_bound_drops_the_oldest_and_counts, .init = up, .fini = down) {
+  /* The default user: the restarted server has no ACL user. */
+  jd_live_push *p = start(srv->url, 16, 60000);
+  t_redis_kill(srv);
+  jd_live_push_begin(p, "t1", 1, 600000);
+  push_seq(p, "t1", 1, 100);
+  /* A batch the thread had taken comes back when its write fails. */
+  int64_t until = jd_mono_ms() + 5000;
+  while (jd_live_push_dropped(p) < 84 && jd_mono_ms() < until)
+    usleep(10000);
+  cr_assert_eq(jd_live_push_dropped(p), 84, "%lld", (long long)jd_live_push_dropped(p));
+  t_redis_resume(srv);
+  jd_live_entries e = {0};
+  /* The backlog kept live.begin and the last 16; the stream's cap (16)
+   * then trims live.begin. */
+  wait_len(&e, "t1", 16, 15000);
+  cr_assert_eq(seq_of(&e.v[0]), 85, "the oldest went: %s", e.v[0].json);
+  cr_assert_eq(seq_of(&e.v[15]), 100);
+  jd_live_entries_free(&e);
+  cr_assert_eq(jd_live_push_written(p), 16);
+  jd_live_push_stop(p);
+  jd_config_clear(&cfg);
+}
+
+Test(live_push, a_new_attempt_starts_the_stream_over, .init = up, .fini = down) {
+  jd_live_push *p = start(acl_url, 2000, 60000);
+  jd_live_push_begin(p, "t1", 1, 600000);
+  push_seq(p, "t1", 1, 5);
+  jd_live_entries e = {0};
+  wait_len(&e, "t1", 6, 5000);
+  jd_live_entries_free(&e);
+  jd_live_push_begin(p, "t1", 2, 600000);
+  push_seq(p, "t1", 1, 2);
+  jd_live_push_end(p, "t1");
+  int64_t until = jd_mono_ms() + 5000;
+  do {
+    jd_live_entries_free(&e);
+    usleep(20000);
+    wait_len(&e, "t1", 3, 5000);
+  } while (!strstr(e.v[0].json, "\"attempt\":2") && jd_mono_ms() < until);
+  cr_assert_str_eq(e.v[0].json, "{\"event\":\"live.begin\",\"task_id\":\"t1\",\"attempt\":2}");
+  cr_assert_eq(seq_of(&e.v[1]), 1);
+  jd_live_entries_free(&e);
+  jd_live_push_stop(p);
+  jd_config_clear(&cfg);
+}
+
+Test(live_push, stop_flushes_and_gives_up_after_two_seconds, .init = up, .fini = down) {
+  jd_live_push *p = start(acl_url, 2000, 60000);
+  jd_live_push_begin(p, "t1", 1, 600000);
+  push_seq(p, "t1", 1, 1000);
+  jd_live_push_end(p, "t1");
+  jd_live_push_stop(p);
+  cr_assert_eq(cmd_int("XLEN %s", "judger:live:t1"), 1001);
+  long long ttl = cmd_int("PTTL %s", "judger:live:t1");
+  cr_assert(ttl > 0 && ttl <= 60000, "the end's TTL is written before the stop (%lld)", ttl);
+  /* Redis away: the stop waits at most about 2 s and counts what it lost. */
+  p = start(acl_url, 2000, 60000);
+  t_redis_kill(srv);
+  jd_live_push_begin(p, "t2", 1, 600000);
+  push_seq(p, "t2", 1, 10);
+  int64_t t0 = jd_mono_ms();
+  jd_live_push_stop(p);
+  int64_t took = jd_mono_ms() - t0;
+  cr_assert(took < 4500, "stop took %lld ms", (long long)took);
+  jd_config_clear(&cfg);
+  /* NULL-safe. */
+  jd_live_push_stop(NULL);
+  cr_assert_eq(jd_live_push_dropped(NULL), 0);
+}
+
+Test(live_push, maxlen_from_the_settings_and_the_frame_size) {
+  jd_config c;
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  c.live_entries = 2000;
+  c.live_max_bytes = 8 << 20;
+  cr_assert_eq(jd_live_maxlen(&c, 8192), 1024);
+  cr_assert_eq(jd_live_maxlen(&c, 100), 2000);
+  cr_assert_eq(jd_live_maxlen(&c, 1 << 20), 16);
+  c.live_entries = 20;
+  cr_assert_eq(jd_live_maxlen(&c, 8192), 20);
+  jd_config_clear(&c);
+}
