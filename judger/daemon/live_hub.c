@@ -37,6 +37,7 @@ typedef struct stream {
   size_t replay_len;
   bool closed, listed;
   int64_t closed_at;
+  uint64_t close_order; /* closes counted: the oldest is dropped first */
   int watchers;
   pthread_cond_t cond;
 } stream;
@@ -47,7 +48,7 @@ struct jd_live_hub {
   pthread_cond_t idle; /* watchers reached 0 (jd_live_hub_free) */
   stream *streams;
   int watchers;
-  uint64_t kick_gen;
+  uint64_t kick_gen, closes;
   int64_t last_sweep, entries, dropped, lagged, rejected;
 };
 
@@ -148,7 +149,7 @@ static void sweep(jd_live_hub *h, int64_t now) {
   while (total > h->caps.kept_bytes) {
     stream *oldest = NULL;
     for (stream *s = h->streams; s; s = s->next)
-      if (s->closed && (!oldest || s->closed_at < oldest->closed_at))
+      if (s->closed && (!oldest || s->close_order < oldest->close_order))
         oldest = s;
     if (!oldest)
       break;
@@ -273,6 +274,7 @@ void jd_live_hub_close(jd_live_hub *h, const char *task_id, const char *replay, 
   if (s && !s->closed) {
     s->closed = true;
     s->closed_at = jd_mono_ms();
+    s->close_order = ++h->closes;
     s->replay = copy;
     s->replay_len = copy ? len : 0;
     copy = NULL;
