@@ -18,7 +18,8 @@
  *  - wall time: matches of 1500 frames back to back (frames_per_sec 10000),
  *    with 0, 1 and 50 SSE watchers, K runs each, interleaved: the match's
  *    duration_ms (result.json) and the game logic's send time; medians and
- *    their ratio to 0 watchers. Goal: no measurable change.
+ *    their ratio to 0 watchers, and the watchers' latency of those frames
+ *    (pooled). Goal: no measurable change.
  *  - memory: a match of 1300 frames of about frame_max_bytes (8192, the
  *    default) and one of 2500 frames of ~130 bytes, at the default caps
  *    (live_entries 2000, live_max_bytes 8 MiB: maxlen min(2000, 8 MiB /
@@ -26,7 +27,8 @@
  *    (SAMPLES 0) once its match.done is in.
  *
  * Needs the engine, redis-server and a static libc for gcc; run
- *   build/bin/bench_live [--frames F] [--rate R] [--runs K] [--watchers W] */
+ *   build/bin/bench_live [--frames F] [--rate R] [--runs K] [--watchers W] [--wall-frames N]
+ *   (defaults 250, 50, 3, 50, 1500) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -105,8 +107,8 @@ static double pct(series *s, double p) {
 }
 
 static void print_latency(const char *what, series *s, int sent) {
-  printf("%-28s frames %4d/%d  median %7.2f ms  p99 %7.2f ms  max %7.2f ms\n",
-         what, s->n, sent, pct(s, 50), pct(s, 99), pct(s, 100));
+  printf("%-28s frames %4d/%d  median %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", what, s->n, sent,
+         pct(s, 50), pct(s, 99), pct(s, 100));
 }
 
 /* The frame's send time ("t" of its data) in an event's JSON; -1 when the
@@ -122,14 +124,12 @@ static double frame_time(const char *json) {
 /* ---- the matches
  * ------------------------------------------------------------- */
 
-static void submit(const char *id, int frames, int rate, int pad, int lead_ms,
-                   int fps) {
+static void submit(const char *id, int frames, int rate, int pad, int lead_ms, int fps) {
   char *json = NULL;
   if (asprintf(&json,
                "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\","
                "\"game_logic\":{"
-               "\"id\":\"live-game\",\"image\":\"" BENCH_IMAGE
-               "\",\"dir\":\"%s\",\"cmd\":["
+               "\"id\":\"live-game\",\"image\":\"" BENCH_IMAGE "\",\"dir\":\"%s\",\"cmd\":["
                "\"/app/"
                "game\"]},\"players\":[{\"id\":\"idle\",\"image\":\"" BENCH_IMAGE
                "\",\"cmd\":[\"true\"]}],\"limits\":{\"frames_per_sec\":%d},"
@@ -137,8 +137,7 @@ static void submit(const char *id, int frames, int rate, int pad, int lead_ms,
                "\"frames\":%d,\"rate\":%d,\"pad\":%d,\"lead_ms\":%d}}}",
                id, id, app, fps, frames, rate, pad, lead_ms) < 0 ||
       jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json)) {
-    fprintf(stderr, "submit %s: %s\n", id,
-            json ? jd_queue_error(q) : "out of memory");
+    fprintf(stderr, "submit %s: %s\n", id, json ? jd_queue_error(q) : "out of memory");
     exit(1);
   }
   free(json);
@@ -214,8 +213,7 @@ static void sse_once(sse *w, const char *token) {
   if (fd < 0)
     return;
   char req[512];
-  int n = snprintf(req, sizeof req,
-                   "GET /live/%s?token=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+  int n = snprintf(req, sizeof req, "GET /live/%s?token=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
                    w->task, token);
   if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
     close(fd);
@@ -281,8 +279,7 @@ typedef struct term {
 static void *term_main(void *ud) {
   term *w = ud;
   jd_queue *tq = NULL;
-  jd_queue_opts qo = {
-      .redis_url = srv->url, .prefix = PREFIX, .consumer = "bench-watch"};
+  jd_queue_opts qo = {.redis_url = srv->url, .prefix = PREFIX, .consumer = "bench-watch"};
   if (jd_queue_new(&tq, &qo))
     return NULL;
   char after[48] = "0";
@@ -345,8 +342,8 @@ static int cli_start(cli *c, const char *task) {
     dup2(null, 2);
     close(p[0]), close(p[1]);
     setenv("JUDGER_CONFIG", "", 1);
-    execl(JD_BINARY_DIR "/bin/judger", "judger", "watch", task, "--json",
-          "--redis", srv->url, "--prefix", PREFIX, (char *)NULL);
+    execl(JD_BINARY_DIR "/bin/judger", "judger", "watch", task, "--json", "--redis", srv->url,
+          "--prefix", PREFIX, (char *)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -382,8 +379,7 @@ static void latency(int frames, int rate) {
   if (have_cli) {
     print_latency("  terminal (judger watch)", &c.lat, frames);
     if (!WIFEXITED(c.status) || WEXITSTATUS(c.status))
-      printf("  (judger watch exited %d)\n",
-             WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1);
+      printf("  (judger watch exited %d)\n", WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1);
   }
   free(s.lat.v), free(t.lat.v), free(c.lat.v);
 }
@@ -393,7 +389,7 @@ typedef struct wall_run {
   int min_seen; /* fewest frames one watcher saw; -1 without watchers */
 } wall_run;
 
-static wall_run wall_one(int nw, int r, int frames) {
+static wall_run wall_one(int nw, int r, int frames, series *pool) {
   static sse w[MAXW];
   char id[64];
   snprintf(id, sizeof id, "wall-%d-%d-%d", (int)getpid(), nw, r);
@@ -401,8 +397,8 @@ static wall_run wall_one(int nw, int r, int frames) {
   for (int i = 0; i < nw; i++)
     sse_start(&w[i], id);
   char *res = wait_result(id);
-  wall_run out = {num_after(res, "\"duration_ms\":"),
-                  num_after(res, "send_us=") / 1000.0, nw ? INT_MAX : -1};
+  wall_run out = {num_after(res, "\"duration_ms\":"), num_after(res, "send_us=") / 1000.0,
+                  nw ? INT_MAX : -1};
   if (!strstr(res, "\"status\":\"finished\""))
     fprintf(stderr, "%s did not finish: %.300s\n", id, res);
   free(res);
@@ -410,6 +406,8 @@ static wall_run wall_one(int nw, int r, int frames) {
     pthread_join(w[i].th, NULL);
     if (w[i].lat.n < out.min_seen)
       out.min_seen = w[i].lat.n;
+    for (int k = 0; k < w[i].lat.n; k++)
+      series_add(pool, w[i].lat.v[k]);
     free(w[i].lat.v);
   }
   return out;
@@ -417,11 +415,11 @@ static wall_run wall_one(int nw, int r, int frames) {
 
 static void wall(int runs, int many, int frames) {
   const int counts[3] = {0, 1, many};
-  series dur[3] = {0}, send[3] = {0};
+  series dur[3] = {0}, send[3] = {0}, lat[3] = {0};
   int seen[3] = {INT_MAX, INT_MAX, INT_MAX};
   for (int r = 0; r < runs; r++)
     for (int k = 0; k < 3; k++) {
-      wall_run w = wall_one(counts[k], r, frames);
+      wall_run w = wall_one(counts[k], r, frames, &lat[k]);
       series_add(&dur[k], w.dur);
       series_add(&send[k], w.send_ms);
       if (w.min_seen < seen[k])
@@ -438,9 +436,11 @@ static void wall(int runs, int many, int frames) {
            "%7.1f ms (x%.3f)",
            counts[k], d, d / d0, pct(&dur[k], 0), pct(&dur[k], 100), s, s / s0);
     if (counts[k])
-      printf("  fewest frames a watcher saw %d/%d", seen[k], frames);
+      printf("\n      fewest frames a watcher saw %d/%d; latency of the flood's frames: median "
+             "%.2f ms, p99 %.2f ms, max %.2f ms",
+             seen[k], frames, pct(&lat[k], 50), pct(&lat[k], 99), pct(&lat[k], 100));
     printf("\n");
-    free(dur[k].v), free(send[k].v);
+    free(dur[k].v), free(send[k].v), free(lat[k].v);
   }
 }
 
@@ -454,17 +454,15 @@ static void memory_one(const char *what, const char *id, int frames, int pad) {
   redisReply *r = NULL;
   for (int i = 0; i < 500; i++) { /* the pusher flushes after the result */
     const char *argv[] = {"XREVRANGE", k, "+", "-", "COUNT", "1"};
-    bool done =
-        jd_redis_command_argv(&r, rd, 0, 6, argv, NULL) == 0 && r->elements &&
-        strstr(r->element[0]->element[1]->element[1]->str, "match.done");
+    bool done = jd_redis_command_argv(&r, rd, 0, 6, argv, NULL) == 0 && r->elements &&
+                strstr(r->element[0]->element[1]->element[1]->str, "match.done");
     freeReplyObject(r);
     r = NULL;
     if (done)
       break;
     usleep(10000);
   }
-  const char *xl[] = {"XLEN", k},
-             *mu[] = {"MEMORY", "USAGE", k, "SAMPLES", "0"};
+  const char *xl[] = {"XLEN", k}, *mu[] = {"MEMORY", "USAGE", k, "SAMPLES", "0"};
   long long len = -1, bytes = -1;
   if (jd_redis_command_argv(&r, rd, 0, 2, xl, NULL) == 0)
     len = r->integer;
@@ -476,8 +474,7 @@ static void memory_one(const char *what, const char *id, int frames, int pad) {
   printf("  %s: %d frames sent, %lld entries kept, MEMORY USAGE %lld bytes "
          "(%.2f MiB, %.0f B an "
          "entry)\n",
-         what, frames, len, bytes, (double)bytes / 1048576.0,
-         len > 0 ? (double)bytes / len : 0);
+         what, frames, len, bytes, (double)bytes / 1048576.0, len > 0 ? (double)bytes / len : 0);
 }
 
 static void memory(void) {
@@ -496,12 +493,10 @@ static void memory(void) {
 static void build_game(void) {
   snprintf(app, sizeof app, "%s/app", root);
   char cmd[PATH_MAX * 3];
-  snprintf(cmd, sizeof cmd,
-           "gcc -std=gnu11 -O2 -static -o %s/game %s/game.c 2>%s/cc.log", app,
-           SRC, root);
+  snprintf(cmd, sizeof cmd, "gcc -std=gnu11 -O2 -static -o %s/game %s/game.c 2>%s/cc.log", app, SRC,
+           root);
   if (chmod(root, 0755) || mkdir(app, 0755) || system(cmd)) {
-    fprintf(stderr, "bench_live: cannot compile game.c (see %s/cc.log)\n",
-            root);
+    fprintf(stderr, "bench_live: cannot compile game.c (see %s/cc.log)\n", root);
     exit(1);
   }
 }
@@ -524,21 +519,18 @@ static pid_t setup(void) {
   for (size_t i = 0; i < sizeof key; i++)
     key[i] = (unsigned char)('a' + rand() % 26);
   FILE *f = fopen(kf, "w");
-  if (!f || fwrite(key, 1, sizeof key, f) != sizeof key || fclose(f) ||
-      chmod(kf, 0600) || mkdir(state, 0755))
+  if (!f || fwrite(key, 1, sizeof key, f) != sizeof key || fclose(f) || chmod(kf, 0600) ||
+      mkdir(state, 0755))
     exit(1);
   port = bench_free_port();
   snprintf(host, sizeof host, "blive-%d", (int)getpid());
-  snprintf(extra, sizeof extra,
-           "--metrics-listen 127.0.0.1:%d --watch-key-file %s", port, kf);
-  jd_queue_opts qo = {
-      .redis_url = srv->url, .prefix = PREFIX, .consumer = "bench"};
+  snprintf(extra, sizeof extra, "--metrics-listen 127.0.0.1:%d --watch-key-file %s", port, kf);
+  jd_queue_opts qo = {.redis_url = srv->url, .prefix = PREFIX, .consumer = "bench"};
   if (jd_queue_new(&q, &qo) || jd_queue_setup(q)) {
     fprintf(stderr, "redis: %s\n", jd_queue_error(q));
     exit(1);
   }
-  pid_t pid = bench_daemon_spawn(JD_BINARY_DIR "/bin/judger", srv->url, host,
-                                 state, 1, extra);
+  pid_t pid = bench_daemon_spawn(JD_BINARY_DIR "/bin/judger", srv->url, host, state, 1, extra);
   bench_wait_host(q, host);
   return pid;
 }
