@@ -207,6 +207,7 @@ static enum MHD_Result stream(struct MHD_Connection *conn, jd_live_watcher *w, i
   MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
   MHD_add_response_header(r, "X-Accel-Buffering", "no");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close"); /* the end closes */
   enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
   MHD_destroy_response(r); /* conn_free runs when the connection is done with it */
   return rc;
