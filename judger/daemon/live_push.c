@@ -436,8 +436,10 @@ int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&p->cv, &ca);
   pthread_condattr_destroy(&ca);
-  p->cap_n = cfg->live_entries > 0 ? (size_t)cfg->live_entries : 2000;
-  p->cap_bytes = cfg->live_max_bytes > 0 ? (size_t)cfg->live_max_bytes : (size_t)8 << 20;
+  /* Room for a burst of every running match while a write is in flight,
+   * and for a stream's worth while Redis is away. */
+  p->cap_n = 4 * (cfg->live_entries > 0 ? (size_t)cfg->live_entries : 2000);
+  p->cap_bytes = 2 * (cfg->live_max_bytes > 0 ? (size_t)cfg->live_max_bytes : (size_t)8 << 20);
   p->maxlen = jd_live_maxlen(cfg, 8192);
   p->end_ttl = cfg->live_ttl_ms > 0 ? cfg->live_ttl_ms : 600000;
   /* Short timeouts: a stop flushes for at most STOP_FLUSH_MS. */

@@ -2,10 +2,10 @@
  * the matches' live events into their Redis streams (queue/live.h). The
  * match thread only copies a line into a bounded in-memory backlog (a
  * mutex and a signal, never a Redis call); the thread batches whatever is
- * pending into one append per task. Past the backlog's bound (the
- * settings live_entries entries, live_max_bytes bytes) the oldest entries
- * are dropped and counted; when Redis fails the thread reconnects with
- * backoff. See docs/queue.md "Live streams". */
+ * pending into one append per task. Past the backlog's bound (4 x the
+ * setting live_entries entries, 2 x live_max_bytes bytes, for all the
+ * host's matches) the oldest entries are dropped and counted; when Redis fails the thread
+ * reconnects with backoff. See docs/queue.md "Live streams". */
 #ifndef JD_LIVE_PUSH_H
 #define JD_LIVE_PUSH_H
 

@@ -1,0 +1,302 @@
+// test-labels: engine redis
+/* Live watching end to end (docs/queue.md "Live streams"): the real
+ * `judger daemon` (as the least-privileged Redis user) runs real matches
+ * whose game logic sends frames (tests/judger/programs/live_game). Its
+ * Redis stream holds live.begin, every event with its seq, the frames and
+ * match.done, trimmed to the cap, with a TTL <= live_ttl_ms once the result
+ * is out; GET /live/<task>?token=... on the metrics port streams the same
+ * match as Server-Sent Events (history, replay, end); the metrics count
+ * it. A watch key that cannot be read stops the daemon's start. */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/tmpfile.h"
+#include "common/util.h"
+#include "common/watch_token.h"
+#include "daemon_proc.h"
+#include "http_client.h"
+#include "queue/live.h"
+#include "queue/queue.h"
+#include "redis_server.h"
+#include "support.h"
+
+#define KEY "0123456789abcdef0123456789abcdef"
+#define TTL_MS 60000
+
+static t_redis *srv;
+static char acl_url[128];
+
+static void up(void) {
+  srv = t_redis_start(false, false);
+  t_redis_acl_user(srv, "judger-q", "q-s3cret");
+  snprintf(acl_url, sizeof acl_url, "redis://judger-q:q-s3cret@127.0.0.1:%d/0", srv->port);
+}
+static void down(void) { t_redis_stop(srv); }
+
+/* The port the daemon's log says /metrics is on; fails after timeout_ms. */
+static int metrics_port(const t_proc *p, int timeout_ms) {
+  for (int64_t until = jd_mono_ms() + timeout_ms; jd_mono_ms() < until; usleep(50000)) {
+    char *log = NULL;
+    int port = 0;
+    if (jd_read_file(&log, NULL, p->log, 16u << 20) == 0) {
+      const char *at = strstr(log, "metrics.listen");
+      const char *num = at ? strstr(at, "(port ") : NULL;
+      port = num ? atoi(num + 6) : 0;
+    }
+    free(log);
+    if (port > 0)
+      return port;
+  }
+  cr_assert_fail("the daemon never served /metrics (log %s)", p->log);
+  return 0;
+}
+
+static void submit(jd_queue *q, const char *id, int frames, int pause_ms) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+           "\"lgame\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "live_game\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"frames\":%d,"
+           "\"pause_ms\":%d}}}",
+           id, id, JD_SOURCE_DIR, frames, pause_ms);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+}
+
+/* A command as the default user: its integer answer. */
+static long long cmd_int(const char *fmt, const char *arg) {
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, srv->url, NULL), 0);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, r, fmt, arg), 0, "%s", jd_redis_error(r));
+  long long n = -1;
+  cr_assert_eq(jd_reply_int(rep, &n), 0);
+  freeReplyObject(rep);
+  jd_redis_free(r);
+  return n;
+}
+
+/* The task's stream once its last entry is match.done (the pusher is
+ * behind the result by a round trip at most). */
+static void wait_done_stream(jd_live_entries *e, jd_queue *q, const char *id, const t_proc *p) {
+  for (int64_t until = jd_mono_ms() + 10000;; usleep(50000)) {
+    cr_assert_eq(jd_queue_live_read(e, q, id, "0", 1000, -1), 0, "%s", jd_queue_error(q));
+    if (e->n && strstr(e->v[e->n - 1].json, "\"match.done\""))
+      return;
+    cr_assert(jd_mono_ms() < until, "no match.done in %s's stream (%zu entries; log %s)", id, e->n,
+              p->log);
+    jd_live_entries_free(e);
+  }
+}
+
+/* The "seq" of an entry's JSON; -1 when it has none. */
+static long long seq_of(const char *json) {
+  const char *s = strstr(json, "\"seq\":");
+  return s ? atoll(s + 6) : -1;
+}
+
+/* ---- the SSE stream: libcurl with a long timeout, the whole body ---- */
+
+typedef struct sse {
+  long status;
+  char *body;
+  size_t len;
+} sse;
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud) {
+  sse *s = ud;
+  size_t add = size * n;
+  char *b = realloc(s->body, s->len + add + 1);
+  cr_assert_not_null(b);
+  memcpy(b + s->len, ptr, add);
+  s->len += add;
+  b[s->len] = '\0';
+  s->body = b;
+  return add;
+}
+
+static void sse_get(sse *s, const char *url, long timeout_ms) {
+  memset(s, 0, sizeof *s);
+  CURL *c = curl_easy_init();
+  cr_assert_not_null(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  CURLcode rc = curl_easy_perform(c);
+  cr_assert_eq(rc, CURLE_OK, "GET %s: %s", url, curl_easy_strerror(rc));
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
+  curl_easy_cleanup(c);
+  if (!s->body)
+    s->body = strdup("");
+}
+
+/* Joins the task's stream as soon as it exists (404 before the attempt
+ * begins) and reads it to its end. */
+static void watch_live(sse *s, int port, const char *id, const unsigned char *key) {
+  char token[JD_WATCH_TOKEN_HEX + 1], url[300];
+  cr_assert_eq(jd_watch_token(token, key, strlen((const char *)key), id), 0);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/live/%s?token=%s", port, id, token);
+  for (int64_t until = jd_mono_ms() + 90000;; usleep(20000)) {
+    sse_get(s, url, 120000);
+    if (s->status != 404)
+      return;
+    cr_assert(jd_mono_ms() < until, "the stream of %s never opened", id);
+    free(s->body);
+  }
+}
+
+/* The SSE ids of a body are 1, 2, 3... with no gap; *n of them. */
+static void assert_ids_contiguous(const char *body, long long *n) {
+  long long want = 1;
+  for (const char *line = body; line && *line;) {
+    if (!strncmp(line, "id: ", 4)) {
+      cr_assert_eq(atoll(line + 4), want, "SSE ids in order without a gap (at %.60s)", line);
+      want++;
+    }
+    const char *nl = strchr(line, '\n');
+    line = nl ? nl + 1 : NULL;
+  }
+  *n = want - 1;
+}
+
+static void check_sse(const sse *s, const char *id, int frames) {
+  cr_assert_eq(s->status, 200, "GET /live/%s: %ld %s", id, s->status, s->body);
+  long long n = 0;
+  assert_ids_contiguous(s->body, &n);
+  cr_assert(n >= frames + 4, "every entry of %s, from its first (%lld)", id, n);
+  cr_assert(strstr(s->body, "\"event\":\"match.frame\""), "%s", s->body);
+  char last[64];
+  snprintf(last, sizeof last, "\"data\":{\"turn\":%d}", frames);
+  cr_assert(strstr(s->body, last), "the last frame (%s)", last);
+  cr_assert(strstr(s->body, "\"event\":\"match.done\""));
+  char replay[64];
+  snprintf(replay, sizeof replay, "event: replay\ndata: {\"frames\":%d}", frames);
+  const char *r = strstr(s->body, replay);
+  cr_assert(r, "the replay comes at the end: %s", s->body + (s->len > 400 ? s->len - 400 : 0));
+  cr_assert(strstr(r, "event: end\ndata: {}\n\n"), "then the end");
+}
+
+/* The Redis stream of a match with fewer entries than the cap: all of them. */
+static void check_whole_stream(jd_queue *q, const char *id, int frames, const t_proc *p) {
+  jd_live_entries e = {0};
+  wait_done_stream(&e, q, id, p);
+  char begin[128];
+  snprintf(begin, sizeof begin, "{\"event\":\"live.begin\",\"task_id\":\"%s\",\"attempt\":1}", id);
+  cr_assert_str_eq(e.v[0].json, begin);
+  long long prev = 0;
+  int nframes = 0;
+  for (size_t i = 1; i < e.n; i++) {
+    long long seq = seq_of(e.v[i].json);
+    cr_assert_eq(seq, prev + 1, "every event with its seq, in order: %s", e.v[i].json);
+    prev = seq;
+    nframes += strstr(e.v[i].json, "\"event\":\"match.frame\"") != NULL;
+    cr_assert_null(strstr(e.v[i].json, "\"program.build\""), "no build lines");
+  }
+  cr_assert_eq(nframes, frames);
+  jd_live_entries_free(&e);
+  long long ttl = cmd_int("PTTL judger:live:%s", id);
+  cr_assert(ttl > 0 && ttl <= TTL_MS, "after the result, TTL <= live_ttl_ms (%lld)", ttl);
+}
+
+/* The Redis stream of a match with more entries than the cap (32). */
+static void check_trimmed_stream(jd_queue *q, const char *id, const t_proc *p) {
+  jd_live_entries e = {0};
+  wait_done_stream(&e, q, id, p);
+  cr_assert_eq(e.n, 32, "trimmed to live_entries (%zu)", e.n);
+  cr_assert_eq(cmd_int("XLEN judger:live:%s", id), 32);
+  for (size_t i = 1; i < e.n; i++)
+    cr_assert_eq(seq_of(e.v[i].json), seq_of(e.v[i - 1].json) + 1, "the latest, in order");
+  jd_live_entries_free(&e);
+  long long ttl = cmd_int("PTTL judger:live:%s", id);
+  cr_assert(ttl > 0 && ttl <= TTL_MS, "%lld", ttl);
+}
+
+static void check_refusals(int port, const char *id) {
+  char url[300];
+  t_http_answer a;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/live/%s", port, id);
+  cr_assert_eq(t_http(&a, "GET", url), 0);
+  cr_assert_eq(a.status, 401, "no token: %ld", a.status);
+  dk_buf_free(&a.body);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/live/%s?token=%064d", port, id, 0);
+  cr_assert_eq(t_http(&a, "GET", url), 0);
+  cr_assert_eq(a.status, 403, "a wrong token: %ld", a.status);
+  dk_buf_free(&a.body);
+}
+
+/* A metric's value in the daemon's /metrics; -1 when absent. */
+static double metric(int port, const char *name) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+  t_http_answer a;
+  cr_assert_eq(t_http(&a, "GET", url), 0);
+  char pat[128];
+  snprintf(pat, sizeof pat, "\n%s ", name);
+  const char *at = strstr(a.body.data, pat);
+  double v = at ? atof(at + strlen(pat)) : -1;
+  dk_buf_free(&a.body);
+  return v;
+}
+
+Test(live_daemon, redis_stream_and_sse_of_a_real_match, .init = up, .fini = down, .timeout = 400) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *host = t_unique("jdm-live"), *state = t_tmpdir("dstate-live");
+  char keyfile[600], extra[1024];
+  snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
+  cr_assert_eq(jd_write_file(keyfile, KEY "\n", strlen(KEY) + 1), 0);
+  snprintf(extra, sizeof extra,
+           "--metrics-listen 127.0.0.1:0 --watch-key-file %s --live-entries 32 --live-ttl-ms %d",
+           keyfile, TTL_MS);
+  t_proc *p = t_daemon_spawn(acl_url, host, state, extra);
+  int port = metrics_port(p, 20000);
+  jd_queue *q = t_queue_client(srv->url);
+  /* A small match, watched from its start: 5 frames 200 ms apart. */
+  submit(q, "live-small", 5, 200);
+  sse s;
+  watch_live(&s, port, "live-small", (const unsigned char *)KEY);
+  check_sse(&s, "live-small", 5);
+  free(s.body);
+  free(t_wait_result(q, "live-small", 60000, p->log));
+  check_whole_stream(q, "live-small", 5, p);
+  check_refusals(port, "live-small");
+  /* A longer one: its Redis stream keeps the latest 32 entries. Fewer than
+   * the pusher's backlog holds (4 x 32): none is dropped however fast the
+   * frames come. */
+  submit(q, "live-big", 80, 0);
+  free(t_wait_result(q, "live-big", 90000, p->log));
+  check_trimmed_stream(q, "live-big", p);
+  cr_assert_gt(metric(port, "judger_live_entries_total"), 80);
+  cr_assert_eq(metric(port, "judger_live_dropped_total"), 0);
+  cr_assert_eq(metric(port, "judger_live_watchers"), 0);
+  kill(p->pid, SIGTERM);
+  cr_assert_eq(t_proc_wait(p, 20000), 0, "log %s", p->log);
+  t_proc_free(p);
+  t_cleanup_host(c, host);
+  jd_queue_free(q);
+  t_rmdir(state);
+  free(host);
+  dk_client_free(c);
+}
+
+Test(live_daemon, an_unreadable_watch_key_stops_the_start, .init = up, .fini = down,
+     .timeout = 60) {
+  char *host = t_unique("jdm-livekey"), *state = t_tmpdir("dstate-livekey");
+  char extra[700], *log = NULL;
+  snprintf(extra, sizeof extra, "--watch-key-file %s/missing.key", state);
+  t_proc *p = t_daemon_spawn(acl_url, host, state, extra);
+  int rc = t_proc_wait(p, 30000);
+  cr_assert(rc > 0 && rc < 128, "the daemon must exit with an error (%d)", rc);
+  cr_assert_eq(jd_read_file(&log, NULL, p->log, 1 << 20), 0);
+  cr_assert(strstr(log, "watch_key_file"), "the error names the setting: %s", log);
+  free(log);
+  t_proc_free(p);
+  t_rmdir(state);
+  free(host);
+}
