@@ -8,6 +8,8 @@
  * match as Server-Sent Events (history, replay, end); the metrics count
  * it. A watch key that cannot be read stops the daemon's start. */
 #include <curl/curl.h>
+#include <json-c/json.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "common/tmpfile.h"
 #include "common/util.h"
 #include "common/watch_token.h"
+#include "daemon/daemon.h"
 #include "daemon_proc.h"
 #include "http_client.h"
 #include "queue/live.h"
@@ -299,4 +302,95 @@ Test(live_daemon, an_unreadable_watch_key_stops_the_start, .init = up, .fini = d
   t_proc_free(p);
   t_rmdir(state);
   free(host);
+}
+
+/* ---- retries: a fake executor in this process (no engine) ---- */
+
+static void emit(const jd_exec_env *env, jd_match_event_type type, int64_t seq, const char *json) {
+  jd_match_event ev = {.type = type, .match_id = "m", .elapsed_ms = seq, .seq = seq, .ai = -1};
+  if (type == JD_EVENT_MATCH_FRAME)
+    ev.frame.json = json;
+  else if (type == JD_EVENT_PROGRAM_BUILD)
+    ev.build.program = "ai-x", ev.build.line = "step 1";
+  else if (type == JD_EVENT_MATCH_DONE)
+    ev.done.status = JD_MATCH_STATUS_FINISHED;
+  env->event(env->ud, &ev);
+}
+
+/* Attempt 1: a build line and two frames, then a system fault (retried).
+ * Attempt 2: a frame and match.done, its replay.json, finished. */
+static int retry_execute(void *self, const jd_task *t, void *prepared, const jd_exec_env *env,
+                         jd_exec_result *res) {
+  (void)self, (void)t, (void)prepared;
+  if (env->attempt == 1) {
+    emit(env, JD_EVENT_PROGRAM_BUILD, 1, NULL);
+    emit(env, JD_EVENT_MATCH_FRAME, 2, "{\"try\":1}");
+    emit(env, JD_EVENT_MATCH_FRAME, 3, "{\"try\":1}");
+    res->reason = strdup("engine unreachable (fake)");
+    return JD_EXEC_RETRY;
+  }
+  emit(env, JD_EVENT_MATCH_FRAME, 1, "{\"try\":2}");
+  emit(env, JD_EVENT_MATCH_DONE, 2, NULL);
+  char path[600];
+  snprintf(path, sizeof path, "%s/replay.json", env->out_dir);
+  cr_assert_eq(jd_write_file(path, "{\"r\":2}", 7), 0);
+  res->status = JD_TASK_STATUS_FINISHED;
+  res->result = json_object_new_object();
+  return JD_EXEC_DONE;
+}
+
+static void *run_thread(void *arg) {
+  jd_daemon_run(arg);
+  return NULL;
+}
+
+Test(live_daemon, a_retried_attempt_starts_the_stream_over, .init = up, .fini = down,
+     .timeout = 60) {
+  char *state = t_tmpdir("dstate-liveretry"), keyfile[600], err[256];
+  snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
+  cr_assert_eq(jd_write_file(keyfile, KEY, strlen(KEY)), 0);
+  jd_config c;
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  const char *kv[][2] = {{"redis", acl_url},          {"host_id", "liveretry"},
+                         {"lease_ms", "400"},         {"max_attempts", "2"},
+                         {"state_dir", state},        {"block_ms", "100"},
+                         {"log_level", "error"},      {"metrics_listen", "127.0.0.1:0"},
+                         {"watch_key_file", keyfile}, {"live_ttl_ms", "60000"}};
+  for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+    cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
+  jd_executor ex = {.execute = retry_execute};
+  jd_daemon *d = NULL;
+  cr_assert_eq(jd_daemon_new(&d, &c, NULL, &ex), 0);
+  jd_config_clear(&c);
+  pthread_t th;
+  pthread_create(&th, NULL, run_thread, d);
+  t_daemon_wait_ready(d, "liveretry");
+  jd_queue *q = t_queue_client(srv->url);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, "retry-1",
+                               "{\"id\":\"retry-1\",\"type\":\"match\",\"match\":{}}"),
+               0);
+  free(t_wait_result(q, "retry-1", 30000, "(in process)"));
+  jd_live_entries e = {0};
+  t_proc fake = {.log = "(in process)"};
+  wait_done_stream(&e, q, "retry-1", &fake);
+  cr_assert_eq(e.n, 3, "live.begin and attempt 2's events only (%zu)", e.n);
+  cr_assert_str_eq(e.v[0].json, "{\"event\":\"live.begin\",\"task_id\":\"retry-1\",\"attempt\":2}");
+  cr_assert(strstr(e.v[1].json, "\"data\":{\"try\":2}"), "%s", e.v[1].json);
+  jd_live_entries_free(&e);
+  long long ttl = cmd_int("PTTL judger:live:%s", "retry-1");
+  cr_assert(ttl > 0 && ttl <= 60000, "%lld", ttl);
+  /* Joined after the end: attempt 2's history, its replay, the end. */
+  sse s;
+  watch_live(&s, jd_daemon_metrics_port(d), "retry-1", (const unsigned char *)KEY);
+  cr_assert_eq(s.status, 200);
+  cr_assert(strstr(s.body, "id: 1\ndata: "), "%s", s.body);
+  cr_assert_null(strstr(s.body, "\"try\":1"), "nothing of attempt 1: %s", s.body);
+  cr_assert_null(strstr(s.body, "program.build"), "%s", s.body);
+  cr_assert(strstr(s.body, "event: replay\ndata: {\"r\":2}\n\nevent: end\n"), "%s", s.body);
+  free(s.body);
+  jd_daemon_stop(d, false);
+  pthread_join(th, NULL);
+  jd_daemon_free(d);
+  jd_queue_free(q);
+  t_rmdir(state);
 }
