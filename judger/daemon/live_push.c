@@ -57,7 +57,7 @@ struct jd_live_push {
   size_t maxlen;   /* the default stream cap */
   int64_t end_ttl; /* live_ttl_ms */
   int64_t written, dropped;
-  bool down_logged;
+  int64_t warned_ms; /* the last warning (the thread's own): one per 10 s */
 };
 
 size_t jd_live_maxlen(const jd_config *cfg, int64_t frame_max_bytes) {
@@ -369,18 +369,19 @@ static void round_trip(jd_live_push *p, batch *b) {
   pthread_mutex_unlock(&p->mu);
   int rc = write_batch(p, b);
   bool lost = rc && jd_queue_lost(p->q);
-  if (rc && (!lost || !p->down_logged))
+  if (rc && (!p->warned_ms || jd_mono_ms() - p->warned_ms >= 10000)) {
     jd_log_task(JD_LOG_WARN, "live.redis", b->t->id, "live stream not written: %s%s",
                 jd_queue_error(p->q), lost ? " (kept; retrying with backoff)" : " (dropped)");
+    p->warned_ms = jd_mono_ms();
+  }
   node *gone = NULL;
   pthread_mutex_lock(&p->mu);
   if (!rc) {
     p->written += (int64_t)b->count;
-    p->down_logged = false;
+    p->warned_ms = 0;
     gone = b->head;
     settle(p, b);
   } else if (lost) {
-    p->down_logged = true;
     put_back(p, b, &gone);
   } else {
     p->dropped += (int64_t)b->count;
