@@ -2,7 +2,7 @@
 """The Tron viewer's live mode against a real daemon (docs/samples.md, "Live
 mode"): a redis-server of the test's own, `judger daemon` with
 metrics_listen 127.0.0.1:0 and a watch_key_file, a Tron match (the samples,
-config.frame_delay_ms 25: about ten seconds of play) submitted as a task.
+config.frame_delay_ms 40: about 18 s of play) submitted as a task.
 Once the task's /live/ stream carries its first frame, headless Chromium
 opens samples/viewer/index.html?live=<the stream's URL with the token of
 `judger watch-token`> and is read over the DevTools protocol on a pipe
@@ -225,7 +225,7 @@ def task_json(task_id):
     spec["game_logic"]["dir"] = os.path.join(S, "games", "tron")
     for p in spec["players"]:
         p["dir"] = os.path.join(S, "ais", p["id"])
-    spec["config"].update(rounds=3, frame_delay_ms=25)
+    spec["config"].update(rounds=3, frame_delay_ms=40)
     return {"id": task_id, "type": "match", "match": spec, "max_attempts": 1}
 
 
