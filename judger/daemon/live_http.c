@@ -213,8 +213,34 @@ static enum MHD_Result stream(struct MHD_Connection *conn, jd_live_watcher *w, i
   return rc;
 }
 
-enum MHD_Result jd_live_http_answer(const jd_live_http *lh, struct MHD_Connection *conn,
-                                    const char *url, const char *method) {
+int jd_live_http_init(jd_live_http *lh) {
+  lh->stopping = false;
+  return pthread_mutex_init(&lh->mu, NULL) ? -1 : 0;
+}
+
+void jd_live_http_stop(jd_live_http *lh) {
+  pthread_mutex_lock(&lh->mu);
+  lh->stopping = true;
+  pthread_mutex_unlock(&lh->mu);
+  /* Every watcher joined before the flag was set: the kick reaches them all. */
+  jd_live_hub_kick(lh->hub);
+}
+
+void jd_live_http_destroy(jd_live_http *lh) { pthread_mutex_destroy(&lh->mu); }
+
+/* Joins the stream unless the server is stopping; -1 with *status. */
+static int join(jd_live_watcher **w, unsigned *status, jd_live_http *lh, const char *id,
+                int64_t after) {
+  bool full = false;
+  pthread_mutex_lock(&lh->mu);
+  int rc = lh->stopping ? -1 : jd_live_hub_watch(w, &full, lh->hub, id, after);
+  pthread_mutex_unlock(&lh->mu);
+  *status = lh->stopping || full ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_NOT_FOUND;
+  return rc;
+}
+
+enum MHD_Result jd_live_http_answer(jd_live_http *lh, struct MHD_Connection *conn, const char *url,
+                                    const char *method) {
   if (strcmp(method, MHD_HTTP_METHOD_GET))
     return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: GET /live/<task id>\n");
   const char *id = url + strlen(JD_LIVE_PATH);
@@ -229,10 +255,10 @@ enum MHD_Result jd_live_http_answer(const jd_live_http *lh, struct MHD_Connectio
       !jd_watch_token_ok(token, lh->key, lh->keylen, id))
     return text(conn, MHD_HTTP_FORBIDDEN, "forbidden: wrong watch token for this task\n");
   jd_live_watcher *w = NULL;
-  bool full = false;
-  if (jd_live_hub_watch(&w, &full, lh->hub, id, last_event_id(conn)))
-    return full ? text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                       "service unavailable: too many watchers, try again later\n")
-                : text(conn, MHD_HTTP_NOT_FOUND, "not found: no such live stream\n");
+  unsigned status = 0;
+  if (join(&w, &status, lh, id, last_event_id(conn)))
+    return status == MHD_HTTP_SERVICE_UNAVAILABLE
+               ? text(conn, status, "service unavailable: too many watchers, try again later\n")
+               : text(conn, status, "not found: no such live stream\n");
   return stream(conn, w, lh->ping_ms);
 }

@@ -16,6 +16,8 @@
 #ifndef JD_LIVE_HTTP_H
 #define JD_LIVE_HTTP_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,11 +33,20 @@ typedef struct jd_live_http {
   jd_live_hub *hub;         /* NULL: every /live/ request is 404 */
   const unsigned char *key; /* keylen 0: every /live/ request is 404 */
   size_t keylen;
-  int64_t ping_ms; /* keepalive period */
+  int64_t ping_ms;    /* keepalive period */
+  pthread_mutex_t mu; /* orders joins against the stop */
+  bool stopping;
 } jd_live_http;
 
+/* Sets up lh's lock (the fields above are the caller's); 0/-1. */
+int jd_live_http_init(jd_live_http *lh);
+/* The server stops: no watcher joins any more (503), the ones there answer
+ * the end at once (jd_live_hub_kick). Then the server's threads can be joined. */
+void jd_live_http_stop(jd_live_http *lh);
+void jd_live_http_destroy(jd_live_http *lh);
+
 /* Answers one request whose path starts with JD_LIVE_PATH. */
-enum MHD_Result jd_live_http_answer(const jd_live_http *lh, struct MHD_Connection *conn,
-                                    const char *url, const char *method);
+enum MHD_Result jd_live_http_answer(jd_live_http *lh, struct MHD_Connection *conn, const char *url,
+                                    const char *method);
 
 #endif

@@ -28,6 +28,7 @@ struct jd_metrics_server {
   jd_metrics *reg;
   jd_live_http live;
   unsigned char *key; /* the live.key copy */
+  bool live_init;
   int port;
 };
 
@@ -133,6 +134,9 @@ static int64_t ping_period(const jd_metrics_server_opts *o, unsigned timeout_s) 
 }
 
 static int live_setup(jd_metrics_server *s, const jd_metrics_server_opts *o, unsigned timeout_s) {
+  if (jd_live_http_init(&s->live))
+    return -1;
+  s->live_init = true;
   s->live.hub = o->hub;
   s->live.ping_ms = ping_period(o, timeout_s);
   if (!o->hub || !o->key || !o->keylen)
@@ -147,6 +151,8 @@ static int live_setup(jd_metrics_server *s, const jd_metrics_server_opts *o, uns
 }
 
 static void server_free(jd_metrics_server *s) {
+  if (s->live_init)
+    jd_live_http_destroy(&s->live);
   if (s->key)
     OPENSSL_cleanse(s->key, s->live.keylen);
   free(s->key);
@@ -224,7 +230,7 @@ void jd_metrics_server_stop(jd_metrics_server *s) {
   /* New connections first, then the watchers blocked on the hub are woken
    * (they answer the end), then libmicrohttpd joins the threads. */
   MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-  jd_live_hub_kick(s->live.hub);
+  jd_live_http_stop(&s->live);
   MHD_stop_daemon(s->mhd);
   if (fd != MHD_INVALID_SOCKET)
     close(fd);
