@@ -149,7 +149,12 @@ static enum MHD_Result text(struct MHD_Connection *conn, unsigned status, const 
   if (status == MHD_HTTP_UNAUTHORIZED)
     MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, OPTIONS");
+  if (status == MHD_HTTP_NO_CONTENT) { /* a CORS preflight (fetch with the bearer header) */
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Last-Event-ID");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+  }
   enum MHD_Result rc = MHD_queue_response(conn, status, r);
   MHD_destroy_response(r);
   return rc;
@@ -241,6 +246,8 @@ static int join(jd_live_watcher **w, unsigned *status, jd_live_http *lh, const c
 
 enum MHD_Result jd_live_http_answer(jd_live_http *lh, struct MHD_Connection *conn, const char *url,
                                     const char *method) {
+  if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS))
+    return text(conn, MHD_HTTP_NO_CONTENT, "");
   if (strcmp(method, MHD_HTTP_METHOD_GET))
     return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: GET /live/<task id>\n");
   const char *id = url + strlen(JD_LIVE_PATH);

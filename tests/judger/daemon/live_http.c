@@ -263,6 +263,15 @@ Test(live_http, tokens_ids_and_streams_are_checked) {
   dk_buf_free(&a.body);
   cr_assert_eq(get_status(f.port, "/metrics", &a), 200, "/metrics still served");
   dk_buf_free(&a.body);
+  char url[512];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/live/t-1", f.port);
+  t_http(&a, "OPTIONS", url);
+  cr_assert_eq(a.status, 204, "a CORS preflight");
+  dk_buf_free(&a.body);
+  t_http(&a, "POST", url);
+  cr_assert_eq(a.status, 405);
+  cr_assert_str_eq(a.allow, "GET, OPTIONS");
+  dk_buf_free(&a.body);
   /* The bearer header works as the query does. */
   char hdr[128];
   snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", tok);
