@@ -5,9 +5,8 @@
  * use; the token (?token=<hex> or Authorization: Bearer <hex>) is checked in
  * constant time against HMAC-SHA256(key, "judger-watch:" id). Answers: 401 no
  * token, 403 wrong token, 404 no such stream (or no key), 204 OPTIONS (CORS
- * preflight), 405 another method, 503 a
- * watcher cap; 200 text/event-stream: the ring (after Last-Event-ID when
- * given), then every entry as it comes (`id: <seq>` + `data: <json>`), then
+ * preflight), 405 another method, 503 a watcher cap; 200 text/event-stream: the ring (after
+ * Last-Event-ID when given), then every entry as it comes (`id: <seq>` + `data: <json>`), then
  * `event: replay` (when one was kept) and `event: end`, then the close. A
  * watcher that fell behind gets `event: lagged` and the close; `: ping`
  * every ping_ms on a quiet stream.
