@@ -21,6 +21,9 @@
 #define CHUNK ((size_t)4 * 1024)
 #define ROOM (OUT_CAP - 8 * CHUNK)
 #define ID_MAX_DIGITS 18
+/* libmicrohttpd's send buffer per connection (it asks the reader for up to
+ * this much at a time). */
+#define BLOCK ((size_t)16 * 1024)
 
 typedef struct live_conn {
   jd_live_watcher *w;
@@ -203,7 +206,7 @@ static enum MHD_Result stream(struct MHD_Connection *conn, jd_live_watcher *w, i
   c->it = (jd_live_item)JD_LIVE_ITEM_INIT;
   c->ping_ms = ping_ms > 0 ? ping_ms : 5000;
   struct MHD_Response *r =
-      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, OUT_CAP, reader, c, conn_free);
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK, reader, c, conn_free);
   if (!r) {
     conn_free(c);
     return MHD_NO;

@@ -33,6 +33,7 @@ typedef struct stream {
   entry *ring;
   size_t slots, head, tail, bytes;
   int64_t dropped_seq; /* the highest seq dropped from the ring */
+  int64_t last_seq;    /* the newest entry's */
   char *replay;
   size_t replay_len;
   bool closed, listed;
@@ -250,6 +251,7 @@ void jd_live_hub_push(jd_live_hub *h, const char *task_id, int64_t seq, const ch
     s->ring[s->tail % s->slots] = (entry){seq, copy, len};
     s->tail++;
     s->bytes += len;
+    s->last_seq = seq;
     h->entries++;
     copy = NULL;
     pthread_cond_broadcast(&s->cond);
@@ -339,6 +341,8 @@ int jd_live_hub_watch(jd_live_watcher **out, bool *full, jd_live_hub *h, const c
     h->rejected++;
     s = NULL;
   }
+  if (s && after > s->last_seq)
+    after = 0; /* not from this stream (an earlier attempt's): from the start */
   if (s) {
     w->h = h;
     w->s = s;

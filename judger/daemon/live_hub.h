@@ -89,7 +89,8 @@ void jd_live_item_clear(jd_live_item *it);
 typedef struct jd_live_watcher jd_live_watcher;
 /* Joins task_id's stream: its items start after seq `after` (0: the whole
  * ring, the history on join; > 0: a resume, LAGGED first when an entry past
- * it already left the ring). -1 when there is no such stream (*full false)
+ * it already left the ring; past the newest seq: an earlier attempt's, so
+ * from the start). -1 when there is no such stream (*full false)
  * or a watcher cap is reached (*full true). Free with jd_live_watcher_free. */
 int jd_live_hub_watch(jd_live_watcher **out, bool *full, jd_live_hub *h, const char *task_id,
                       int64_t after);

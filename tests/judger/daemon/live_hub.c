@@ -237,8 +237,12 @@ Test(live_hub, a_restart_ends_the_old_watchers) {
   expect(old, &it, JD_LIVE_ITEM_END, 0);
   jd_live_watcher *fresh = watch(h, "t", 0);
   expect(fresh, &it, JD_LIVE_ITEM_ENTRY, 1);
+  /* A resume with the old attempt's id (past this one's newest) starts over. */
+  jd_live_watcher *resumed = watch(h, "t", 40);
+  expect(resumed, &it, JD_LIVE_ITEM_ENTRY, 1);
   jd_live_watcher_free(old);
   jd_live_watcher_free(fresh);
+  jd_live_watcher_free(resumed);
   jd_live_item_clear(&it);
   jd_live_hub_free(h);
 }
