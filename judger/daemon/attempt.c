@@ -366,8 +366,8 @@ static int64_t spec_limit(const jd_task *t, const char *name, int64_t def) {
 }
 
 void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt) {
-  s->live = false;
-  if (t->kind != JD_TASK_MATCH || !d->push || !d->hub)
+  s->live = s->live_http = false;
+  if (t->kind != JD_TASK_MATCH || !d->push)
     return;
   snprintf(s->live_id, sizeof s->live_id, "%s", t->id);
   /* While it runs, a stream whose daemon died still goes: its deadline
@@ -375,8 +375,12 @@ void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attem
    * and the time a finished one is kept. */
   int64_t ttl = spec_limit(t, "deadline_ms", 600000) + d->cfg.live_ttl_ms;
   size_t maxlen = jd_live_maxlen(&d->cfg, spec_limit(t, "frame_max_bytes", 8192));
-  if (jd_live_hub_open(d->hub, t->id))
+  /* The hub only when something serves it (no copies nobody can read). */
+  s->live_http = d->hub && d->metrics_srv && d->watch_keylen;
+  if (s->live_http && jd_live_hub_open(d->hub, t->id)) {
     jd_log_task(JD_LOG_WARN, "live.open", t->id, "no HTTP live stream: out of memory");
+    s->live_http = false;
+  }
   jd_live_push_begin_max(d->push, t->id, attempt, ttl, maxlen);
   s->live = true;
 }
@@ -415,10 +419,12 @@ static char *read_replay(const char *out_dir, size_t *len) {
 void jd_attempt_live_end(jd_daemon *d, jd_slot *s, const char *out_dir) {
   if (!s->live)
     return;
-  size_t len = 0;
-  char *replay = read_replay(out_dir, &len);
-  jd_live_hub_close(d->hub, s->live_id, replay, len);
-  free(replay);
+  if (s->live_http) {
+    size_t len = 0;
+    char *replay = read_replay(out_dir, &len);
+    jd_live_hub_close(d->hub, s->live_id, replay, len);
+    free(replay);
+  }
   jd_live_push_end(d->push, s->live_id);
-  s->live = false;
+  s->live = s->live_http = false;
 }

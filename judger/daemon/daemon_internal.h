@@ -80,7 +80,8 @@ typedef struct jd_slot {
   /* The match's live stream (attempt.c): set before the match starts and
    * cleared after it ended, so its events (on the match's thread) read
    * them without the lock. */
-  bool live;
+  bool live;      /* its events go to the pusher (Redis) */
+  bool live_http; /* and to the hub (served: a metrics server with a watch key) */
   char live_id[JD_TASK_ID_MAX + 1];
 } jd_slot;
 
@@ -187,9 +188,10 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
                             const char *reason, int attempts);
 /* The slot is acking or storing: a lease that ends now is expected. */
 void jd_slot_set_finishing(jd_daemon *d, jd_slot *s);
-/* A match attempt's live stream: begins empty (hub and Redis, live.begin
- * with the attempt) before the match starts; closes after its result (the
- * out dir's replay.json kept for late joiners, the Redis TTL set to
+/* A match attempt's live stream: begins empty before the match starts (in
+ * Redis with live.begin and the attempt; in the hub too when a metrics
+ * server with a watch key serves it); closes after its result (the out
+ * dir's replay.json kept for late joiners, the Redis TTL set to
  * live_ttl_ms). Other tasks have none. */
 void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt);
 void jd_attempt_live_end(jd_daemon *d, jd_slot *s, const char *out_dir);

@@ -59,7 +59,8 @@ static void on_event(void *ud, const jd_match_event *ev) {
     json = NULL;
   if (live && json) {
     size_t len = strlen(json);
-    jd_live_hub_push(d->hub, s->live_id, ev->seq, json, len);
+    if (s->live_http)
+      jd_live_hub_push(d->hub, s->live_id, ev->seq, json, len);
     jd_live_push_entry(d->push, s->live_id, json, len);
   }
   if (ev->type != JD_EVENT_MATCH_PROGRESS) {
