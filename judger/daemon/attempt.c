@@ -381,7 +381,7 @@ void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attem
     jd_log_task(JD_LOG_WARN, "live.open", t->id, "no HTTP live stream: out of memory");
     s->live_http = false;
   }
-  jd_live_push_begin_max(d->push, t->id, attempt, ttl, maxlen);
+  jd_live_push_begin_max(d->push, t->id, attempt, ttl, maxlen, s->claim);
   s->live = true;
 }
 

@@ -37,9 +37,11 @@ typedef struct task {
   uint64_t gen; /* +1 at each begin: a write of an older attempt is void */
   bool reset;   /* the stream is to start over with live.begin */
   int attempt;
+  long long claim; /* the run's claim token: the writes' fence */
   int64_t ttl_ms;
   size_t maxlen;
   bool ended, end_done; /* end asked; its TTL written */
+  bool fenced;          /* another run holds the task: entries dropped */
   node *head, *tail;
 } task;
 
@@ -120,7 +122,7 @@ static void enforce_bound(jd_live_push *p, node **gone) {
 }
 
 void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms,
-                            size_t maxlen) {
+                            size_t maxlen, long long claim) {
   if (!p || !task_id || !jd_task_id_valid(task_id))
     return;
   task *fresh = calloc(1, sizeof *fresh);
@@ -139,9 +141,10 @@ void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, i
     t->gen++;
     t->reset = true;
     t->attempt = attempt;
+    t->claim = claim;
     t->ttl_ms = ttl_ms > 0 ? ttl_ms : p->end_ttl;
     t->maxlen = maxlen ? maxlen : p->maxlen;
-    t->ended = t->end_done = false;
+    t->ended = t->end_done = t->fenced = false;
     pthread_cond_signal(&p->cv);
   }
   pthread_mutex_unlock(&p->mu);
@@ -150,7 +153,7 @@ void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, i
 }
 
 void jd_live_push_begin(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms) {
-  jd_live_push_begin_max(p, task_id, attempt, ttl_ms, 0);
+  jd_live_push_begin_max(p, task_id, attempt, ttl_ms, 0, JD_CLAIM_NONE);
 }
 
 void jd_live_push_entry(jd_live_push *p, const char *task_id, const char *json, size_t len) {
@@ -170,8 +173,9 @@ void jd_live_push_entry(jd_live_push *p, const char *task_id, const char *json, 
   node *gone = NULL;
   pthread_mutex_lock(&p->mu);
   task *t = find(p, task_id);
-  if (!t || t->ended) {
+  if (!t || t->ended || t->fenced) {
     gone = n; /* no begin (or over): not a stream of ours */
+    p->dropped += t && t->fenced;
   } else {
     n->order = ++p->order;
     if (t->tail)
@@ -229,6 +233,7 @@ typedef struct batch {
   uint64_t gen;
   bool reset, end; /* end: the TTL is the end's and the task is done after it */
   int attempt;
+  long long claim;
   int64_t ttl_ms;
   size_t maxlen, count;
   node *head, *tail;
@@ -259,6 +264,7 @@ static bool take(jd_live_push *p, batch *b) {
   b->gen = t->gen;
   b->reset = t->reset;
   b->attempt = t->attempt;
+  b->claim = t->claim;
   b->maxlen = t->maxlen;
   t->reset = false;
   size_t bytes = 0;
@@ -284,8 +290,10 @@ static bool take(jd_live_push *p, batch *b) {
   return true;
 }
 
-/* Writes the batch: live.begin first when the stream starts over. */
-static int write_batch(jd_live_push *p, const batch *b) {
+/* Writes the batch: live.begin first when the stream starts over.
+ * *refused: another run holds the task. */
+static int write_batch(bool *refused, jd_live_push *p, const batch *b) {
+  *refused = false;
   size_t n = b->count + (b->reset ? 1 : 0), i = 0;
   const char **jsons = calloc(n ? n : 1, sizeof *jsons);
   size_t *lens = calloc(n ? n : 1, sizeof *lens);
@@ -302,7 +310,8 @@ static int write_batch(jd_live_push *p, const batch *b) {
       jsons[i] = x->json;
       lens[i] = x->len;
     }
-    rc = jd_queue_live_append(p->q, b->t->id, b->reset, jsons, lens, n, b->maxlen, b->ttl_ms);
+    rc = jd_queue_live_append_fenced(refused, p->q, b->t->id, b->claim, b->reset, jsons, lens, n,
+                                     b->maxlen, b->ttl_ms);
   }
   free(jsons);
   free(lens);
@@ -367,16 +376,29 @@ static void backoff_wait(jd_live_push *p) {
 /* One batch written (mu held, released while writing). */
 static void round_trip(jd_live_push *p, batch *b) {
   pthread_mutex_unlock(&p->mu);
-  int rc = write_batch(p, b);
+  bool refused = false;
+  int rc = write_batch(&refused, p, b);
   bool lost = rc && jd_queue_lost(p->q);
   if (rc && (!p->warned_ms || jd_mono_ms() - p->warned_ms >= 10000)) {
     jd_log_task(JD_LOG_WARN, "live.redis", b->t->id, "live stream not written: %s%s",
                 jd_queue_error(p->q), lost ? " (kept; retrying with backoff)" : " (dropped)");
     p->warned_ms = jd_mono_ms();
   }
-  node *gone = NULL;
+  if (refused)
+    jd_log_task(JD_LOG_INFO, "live.fenced", b->t->id,
+                "another run holds the task: %zu live entries of attempt %d dropped", b->count,
+                b->attempt);
+  node *gone = NULL, *gone2 = NULL;
   pthread_mutex_lock(&p->mu);
-  if (!rc) {
+  if (refused) {
+    p->dropped += (int64_t)b->count;
+    gone = b->head;
+    if (b->t->gen == b->gen) {
+      b->t->fenced = true;
+      drop_all(p, b->t, &gone2);
+    }
+    settle(p, b);
+  } else if (!rc) {
     p->written += (int64_t)b->count;
     p->warned_ms = 0;
     gone = b->head;
@@ -390,6 +412,7 @@ static void round_trip(jd_live_push *p, batch *b) {
   }
   pthread_mutex_unlock(&p->mu);
   nodes_free(gone);
+  nodes_free(gone2);
   pthread_mutex_lock(&p->mu);
   if (lost)
     backoff_wait(p);

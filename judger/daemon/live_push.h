@@ -25,9 +25,11 @@ int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size
  * Entries of an earlier attempt still pending are dropped. */
 void jd_live_push_begin(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms);
 /* As jd_live_push_begin, with the stream's cap in entries (maxlen: see
- * jd_live_maxlen; 0 = the settings' live_entries). */
+ * jd_live_maxlen; 0 = jd_live_maxlen of the settings and the default frame
+ * size) and the run's claim token: its writes are refused (dropped,
+ * counted) once another run holds the task (JD_CLAIM_NONE: not fenced). */
 void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms,
-                            size_t maxlen);
+                            size_t maxlen, long long claim);
 /* One event's JSON line (copied). Ignored for a task with no begin. */
 void jd_live_push_entry(jd_live_push *p, const char *task_id, const char *json, size_t len);
 /* The match is over: once its entries are written the stream's time to

@@ -58,26 +58,40 @@ static int pack(char **blob, char **lens_text, const char *const *jsons, const s
   return 0;
 }
 
-int jd_queue_live_append(jd_queue *q, const char *task_id, bool reset, const char *const *jsons,
-                         const size_t *lens, size_t n, size_t maxlen, int64_t ttl_ms) {
+int jd_queue_live_append_fenced(bool *refused, jd_queue *q, const char *task_id, long long claim,
+                                bool reset, const char *const *jsons, const size_t *lens, size_t n,
+                                size_t maxlen, int64_t ttl_ms) {
+  *refused = false;
   char key[KEY_MAX];
   if (jd_queue_live_key(key, sizeof key, q, task_id))
     return bad_task(q, task_id);
+  jd_task_keys k;
+  jd_task_keys_of(&k, q, task_id);
   char *blob = NULL, *lens_text = NULL;
   if (pack(&blob, &lens_text, jsons, lens, n)) {
     free(blob);
     free(lens_text);
     return jd_queue_no_memory(q);
   }
-  char max[24], ttl[24];
+  char max[24], ttl[24], token[24];
   snprintf(max, sizeof max, "%zu", maxlen ? maxlen : 1);
   snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
-  const char *keys[] = {key};
-  const char *args[] = {reset ? "1" : "0", max, ttl, lens_text, blob};
-  int rc = jd_queue_eval(NULL, q, jd_lua_live_append, 1, keys, 5, args);
+  jd_claim_text(token, claim);
+  const char *keys[] = {key, k.claim};
+  const char *args[] = {reset ? "1" : "0", max, ttl, lens_text, blob, token};
+  long long added = 0;
+  int rc = jd_queue_eval_int(&added, q, jd_lua_live_append, 2, keys, 6, args);
   free(blob);
   free(lens_text);
+  *refused = !rc && added < 0;
   return rc;
+}
+
+int jd_queue_live_append(jd_queue *q, const char *task_id, bool reset, const char *const *jsons,
+                         const size_t *lens, size_t n, size_t maxlen, int64_t ttl_ms) {
+  bool refused;
+  return jd_queue_live_append_fenced(&refused, q, task_id, JD_CLAIM_NONE, reset, jsons, lens, n,
+                                     maxlen, ttl_ms);
 }
 
 int jd_queue_live_expire(jd_queue *q, const char *task_id, int64_t ttl_ms) {

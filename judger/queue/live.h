@@ -36,6 +36,13 @@ int jd_queue_live_key(char *out, size_t len, const jd_queue *q, const char *task
  * ttl_ms); reset first deletes the stream (a new attempt). 0/-1. */
 int jd_queue_live_append(jd_queue *q, const char *task_id, bool reset, const char *const *jsons,
                          const size_t *lens, size_t n, size_t maxlen, int64_t ttl_ms);
+/* As jd_queue_live_append, fenced by the run's claim token (JD_CLAIM_NONE:
+ * not fenced): *refused (nothing written) when another run holds the
+ * task's claim; a claim nobody holds (released: the result is out, or
+ * between attempts) is no refusal. */
+int jd_queue_live_append_fenced(bool *refused, jd_queue *q, const char *task_id, long long claim,
+                                bool reset, const char *const *jsons, const size_t *lens, size_t n,
+                                size_t maxlen, int64_t ttl_ms);
 /* Sets the stream's time to live (the result is out). */
 int jd_queue_live_expire(jd_queue *q, const char *task_id, int64_t ttl_ms);
 /* Entries after `after` ("0": from the start), at most count: XRANGE when block_ms < 0,

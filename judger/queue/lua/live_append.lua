@@ -4,14 +4,26 @@
 -- maxlen entries and the last one to exactly maxlen, and the stream's time
 -- to live is set every time, so a stream whose writer died still expires.
 -- The entries come as one text (ARGV[5]) and their lengths (ARGV[4], "12,7,...").
--- Returns the number of entries added.
+-- Fenced like every write of a run (docs/queue.md "One run per task"), but
+-- only against another run: with a token, nothing is written while the
+-- task's claim is held by another token (a late write of an older attempt
+-- after the next one began); a released claim (the result is out) is fine.
+-- Returns the number of entries added, or -1 when refused.
 local key = KEYS[1]
+local claim_key = KEYS[2]
 local reset = ARGV[1]
 local maxlen = ARGV[2]
 local ttl_ms = ARGV[3]
 local lens = ARGV[4]
 local blob = ARGV[5]
+local token = ARGV[6]
 
+if token ~= '' then
+  local holder = redis.call('GET', claim_key)
+  if holder and holder ~= token then
+    return -1
+  end
+end
 if reset == '1' then
   redis.call('DEL', key)
 end

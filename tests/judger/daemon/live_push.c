@@ -231,3 +231,32 @@ Test(live_push, maxlen_from_the_settings_and_the_frame_size) {
   cr_assert_eq(jd_live_maxlen(&c, 8192), 20);
   jd_config_clear(&c);
 }
+
+Test(live_push, a_late_attempt_is_fenced_by_the_next_runs_claim, .init = up, .fini = down) {
+  jd_live_push *p = start(acl_url, 2000, 60000);
+  jd_live_push_begin_max(p, "t1", 1, 600000, 0, 5);
+  push_seq(p, "t1", 1, 3);
+  jd_live_entries e = {0};
+  wait_len(&e, "t1", 4, 5000);
+  jd_live_entries_free(&e);
+  /* Another host's attempt 2 took the claim and started the stream over. */
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, srv->url, NULL), 0);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, r, "SET judger:claim:t1 6"), 0);
+  freeReplyObject(rep);
+  cr_assert_eq(jd_redis_command(&rep, r, "DEL judger:live:t1"), 0);
+  freeReplyObject(rep);
+  jd_redis_free(r);
+  push_seq(p, "t1", 4, 5);
+  int64_t until = jd_mono_ms() + 5000;
+  while (jd_live_push_dropped(p) < 5 && jd_mono_ms() < until)
+    usleep(10000);
+  cr_assert_eq(jd_live_push_dropped(p), 5);
+  push_seq(p, "t1", 9, 2); /* dropped at once: the task is fenced */
+  cr_assert_eq(jd_live_push_dropped(p), 7);
+  jd_live_push_end(p, "t1");
+  jd_live_push_stop(p);
+  cr_assert_eq(cmd_int("EXISTS %s", "judger:live:t1"), 0, "nothing of attempt 1 written");
+  jd_config_clear(&cfg);
+}

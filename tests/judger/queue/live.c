@@ -193,3 +193,29 @@ Test(live, xread_blocks_until_an_entry, .init = up, .fini = down) {
   jd_live_entries_free(&e);
   jd_queue_free(q);
 }
+
+Test(live, fenced_by_another_runs_claim, .init = up, .fini = down) {
+  jd_queue *q = open_q();
+  const char *j[] = {"{\"seq\":1}"};
+  size_t l[] = {9};
+  bool refused = true;
+  /* Nobody holds the claim: written. */
+  cr_assert_eq(jd_queue_live_append_fenced(&refused, q, "t1", 5, true, j, l, 1, 10, 60000), 0);
+  cr_assert_not(refused);
+  /* Our own claim: written. */
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "SET judger:claim:t1 5"), 0);
+  freeReplyObject(rep);
+  cr_assert_eq(jd_queue_live_append_fenced(&refused, q, "t1", 5, false, j, l, 1, 10, 60000), 0);
+  cr_assert_not(refused);
+  /* Another run's: nothing written, not even a reset. */
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "SET judger:claim:t1 6"), 0);
+  freeReplyObject(rep);
+  cr_assert_eq(jd_queue_live_append_fenced(&refused, q, "t1", 5, true, j, l, 1, 10, 60000), 0);
+  cr_assert(refused);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:live:t1"), 2);
+  /* Unfenced (JD_CLAIM_NONE): written. */
+  cr_assert_eq(jd_queue_live_append(q, "t1", false, j, l, 1, 10, 60000), 0);
+  cr_assert_eq(cmd_int(q, "XLEN %s", "judger:live:t1"), 3);
+  jd_queue_free(q);
+}
