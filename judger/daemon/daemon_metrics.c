@@ -147,8 +147,9 @@ static int add_families(jd_dmetrics *m) {
        DEF(COUNTER, "judger_live_entries_total",
            "Live stream entries (a match's events and frames) written to Redis.")},
       {&m->live_dropped, DEF(COUNTER, "judger_live_dropped_total",
-                             "Live stream entries never written to Redis (the pusher's backlog "
-                             "was full while Redis was slow or away).")},
+                             "Live stream entries never written to Redis: the pusher's backlog "
+                             "was full while Redis was slow or away, the stop's flush ran out, "
+                             "or another run held the task.")},
       {&m->live_watchers,
        DEF(GAUGE, "judger_live_watchers", "HTTP watchers of this host's live streams now.")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
