@@ -42,8 +42,9 @@ void jd_live_push_stop(jd_live_push *p); /* flushes for at most 2 s, joins; NULL
 int64_t jd_live_push_written(const jd_live_push *p);
 int64_t jd_live_push_dropped(const jd_live_push *p);
 
-/* A stream's cap in entries: min(live_entries, live_max_bytes /
- * max(frame_max_bytes, 1024)), at least 16. */
+/* A stream's cap in entries: min(live_entries, live_max_bytes / an
+ * entry's cost in Redis, 5/4 of (max(frame_max_bytes, 1024) + 256)), at
+ * least 16. */
 size_t jd_live_maxlen(const jd_config *cfg, int64_t frame_max_bytes);
 
 #endif

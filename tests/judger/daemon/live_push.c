@@ -33,6 +33,7 @@ static jd_live_push *start(const char *url, int entries, int64_t ttl_ms) {
   free(cfg.host_id);
   cfg.host_id = strdup("h1");
   cfg.live_entries = entries;
+  cfg.live_max_bytes = (int64_t)64 << 20; /* the entries are the cap here */
   cfg.live_ttl_ms = ttl_ms;
   jd_live_push *p = NULL;
   char err[256] = "";
@@ -224,7 +225,7 @@ Test(live_push, maxlen_from_the_settings_and_the_frame_size) {
   cr_assert_eq(jd_config_defaults(&c), 0);
   c.live_entries = 2000;
   c.live_max_bytes = 8 << 20;
-  cr_assert_eq(jd_live_maxlen(&c, 8192), 1024);
+  cr_assert_eq(jd_live_maxlen(&c, 8192), 794); /* 8 MiB / 10560 */
   cr_assert_eq(jd_live_maxlen(&c, 100), 2000);
   cr_assert_eq(jd_live_maxlen(&c, 1 << 20), 16);
   c.live_entries = 20;
