@@ -3,6 +3,7 @@
  * bench_* program (tests/CMakeLists.txt). */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "bench.h"
 #include "daemon_proc.h"
@@ -465,4 +468,51 @@ void bench_count_proxy_stop(bench_count_proxy *p) {
   close(p->listen_fd);
   unlink(p->path);
   /* p stays: a connection still open (an event stream) counts into it. */
+}
+
+/* ---- a sample's spec as a match task ---------------------------------------- */
+
+static void spec_abs_dir(json_object *prog, const char *spec_dir) {
+  json_object *d;
+  if (!prog || !json_object_object_get_ex(prog, "dir", &d) || !json_object_get_string(d) ||
+      json_object_get_string(d)[0] == '/')
+    return;
+  char joined[PATH_MAX * 2], real[PATH_MAX];
+  snprintf(joined, sizeof joined, "%s/%s", spec_dir, json_object_get_string(d));
+  if (realpath(joined, real))
+    json_object_object_add(prog, "dir", json_object_new_string(real));
+}
+
+char *bench_spec_task(const char *path, const char *id, const char *config) {
+  json_object *spec = json_object_from_file(path),
+              *over = config ? json_tokener_parse(config) : NULL;
+  json_object *cfg = NULL, *players = NULL, *gl = NULL;
+  if (!spec || (config && !json_object_is_type(over, json_type_object))) {
+    fprintf(stderr, "bench_spec_task: cannot read %s or the config\n", path);
+    json_object_put(spec), json_object_put(over);
+    return NULL;
+  }
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  const char *spec_dir = dirname(dir);
+  if (json_object_object_get_ex(spec, "game_logic", &gl))
+    spec_abs_dir(gl, spec_dir);
+  if (json_object_object_get_ex(spec, "players", &players))
+    for (size_t i = 0; i < json_object_array_length(players); i++)
+      spec_abs_dir(json_object_array_get_idx(players, i), spec_dir);
+  if (!json_object_object_get_ex(spec, "config", &cfg)) {
+    cfg = json_object_new_object();
+    json_object_object_add(spec, "config", cfg);
+  }
+  if (over) {
+    json_object_object_foreach(over, k, v) json_object_object_add(cfg, k, json_object_get(v));
+  }
+  json_object_object_add(spec, "id", json_object_new_string(id));
+  json_object *task = json_object_new_object();
+  json_object_object_add(task, "id", json_object_new_string(id));
+  json_object_object_add(task, "type", json_object_new_string("match"));
+  json_object_object_add(task, "match", spec);
+  char *out = strdup(json_object_to_json_string_ext(task, JSON_C_TO_STRING_PLAIN));
+  json_object_put(task), json_object_put(over);
+  return out;
 }

@@ -210,4 +210,11 @@ void bench_count_proxy_stop(bench_count_proxy *p);
 void bench_print_calls(const char *what, const dk_call_counts *before, const dk_call_counts *after,
                        int matches);
 
+/* A match task of id (its match's id too) from the spec file at path (a
+ * sample's: its programs' relative dirs made absolute against the spec's
+ * directory), config's keys (a JSON object's text, may be NULL) set over
+ * the spec's "config": {"id", "type": "match", "match": spec}, compact.
+ * The caller frees it; NULL (said on stderr) when it cannot. */
+char *bench_spec_task(const char *path, const char *id, const char *config);
+
 #endif

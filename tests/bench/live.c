@@ -27,8 +27,17 @@
  *    (SAMPLES 0) once its match.done is in.
  *
  * Needs the engine, redis-server and a static libc for gcc; run
- *   build/bin/bench_live [--frames F] [--rate R] [--runs K] [--watchers W] [--wall-frames N]
- *   (defaults 250, 50, 3, 50, 1500) */
+ *  - a real game (--game tron, or all: both): the Tron sample
+ *    (samples/specs/tron-2p.json, its C and Python bots) as a match task,
+ *    default frame limits (a frame per turn, frames_per_sec 100: the excess
+ *    is dropped), with 0, 1 and 50 SSE watchers, K runs each interleaved
+ *    (after one run not counted: the builds): duration_ms medians, min/max,
+ *    ratio to 0 watchers, result.json's "live" counts, how many watchers got
+ *    match.done; then paced (config frame_delay_ms 10, rounds 1: no drops).
+ *
+ *   build/bin/bench_live [--game flood|tron|all] [--frames F] [--rate R] [--runs K]
+ *                        [--watchers W] [--wall-frames N]
+ *   (defaults flood, 250, 50, 3 (5 for tron), 50, 1500) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +57,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+
+#include <json-c/json.h>
 
 #include "bench.h"
 #include "common/watch_token.h"
@@ -170,6 +181,8 @@ typedef struct sse {
   series lat;
   int status; /* the last answer's HTTP status */
   bool ended; /* saw "event: end" */
+  bool done;  /* saw the match.done event */
+  int frames; /* match.frame events seen */
   double until;
 } sse;
 
@@ -202,8 +215,12 @@ static void sse_line(sse *w, char *line, bool *head) {
   }
   if (!strcmp(line, "event: end"))
     w->ended = true;
-  double t = strncmp(line, "data: ", 6) ? -1 : frame_time(line + 6);
-  if (t > 0)
+  if (strncmp(line, "data: ", 6))
+    return;
+  w->done |= strstr(line, "\"match.done\"") != NULL;
+  w->frames += strstr(line, "\"match.frame\"") != NULL;
+  double t = frame_time(line + 6);
+  if (t > 1e12) /* a unix time in ms: the flood's (a Tron turn's "t" is its number) */
     series_add(&w->lat, now_ms() - t);
 }
 
@@ -487,6 +504,90 @@ static void memory(void) {
   memory_one("frames of ~130 B", id[1], 2500, 100);
 }
 
+/* ---- a real game: the Tron sample
+ * ------------------------------------------------------ */
+
+#define TRON_SPEC JD_SOURCE_DIR "/samples/specs/tron-2p.json"
+
+typedef struct tron_run {
+  double dur;
+  int passed, dropped; /* result.json's live.frames, dropped_size + dropped_rate */
+  int done;            /* watchers that got match.done */
+  int seen;            /* fewest frames a watcher saw; INT_MAX without watchers */
+} tron_run;
+
+static int64_t json_int(json_object *o, const char *k1, const char *k2) {
+  json_object *v = o;
+  if (!json_object_object_get_ex(v, k1, &v) || (k2 && !json_object_object_get_ex(v, k2, &v)))
+    return -1;
+  return json_object_get_int64(v);
+}
+
+static tron_run tron_one(int nw, const char *id, const char *cfg) {
+  static sse w[MAXW];
+  char *task = bench_spec_task(TRON_SPEC, id, cfg);
+  if (!task || jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, task)) {
+    fprintf(stderr, "submit %s: %s\n", id, task ? jd_queue_error(q) : "no spec");
+    exit(1);
+  }
+  free(task);
+  for (int i = 0; i < nw; i++)
+    sse_start(&w[i], id);
+  char *res = wait_result(id);
+  json_object *o = json_tokener_parse(res), *st;
+  tron_run out = {(double)json_int(o, "duration_ms", NULL), (int)json_int(o, "live", "frames"),
+                  (int)(json_int(o, "live", "dropped_size") + json_int(o, "live", "dropped_rate")),
+                  0, INT_MAX};
+  if (!json_object_object_get_ex(o, "status", &st) ||
+      strcmp(json_object_get_string(st), "finished"))
+    fprintf(stderr, "%s did not finish: %.300s\n", id, res);
+  json_object_put(o);
+  free(res);
+  for (int i = 0; i < nw; i++) {
+    pthread_join(w[i].th, NULL);
+    out.done += w[i].done;
+    out.seen = w[i].frames < out.seen ? w[i].frames : out.seen;
+    free(w[i].lat.v);
+  }
+  return out;
+}
+
+/* K runs of 0, 1 and many watchers, interleaved, after one run not counted
+ * (the programs' builds land in the cache). */
+static void tron(const char *what, const char *cfg, int runs, int many) {
+  const int counts[3] = {0, 1, many};
+  series dur[3] = {0}, passed[3] = {0}, dropped[3] = {0};
+  int done[3] = {0}, seen[3] = {INT_MAX, INT_MAX, INT_MAX};
+  char id[96];
+  snprintf(id, sizeof id, "tron-%d-%s-warmup", (int)getpid(), what);
+  tron_one(0, id, cfg);
+  for (int r = 0; r < runs; r++)
+    for (int k = 0; k < 3; k++) {
+      snprintf(id, sizeof id, "tron-%d-%s-%d-%d", (int)getpid(), what, counts[k], r);
+      tron_run t = tron_one(counts[k], id, cfg);
+      series_add(&dur[k], t.dur), series_add(&passed[k], t.passed);
+      series_add(&dropped[k], t.dropped);
+      done[k] += t.done;
+      seen[k] = t.seen < seen[k] ? t.seen : seen[k];
+    }
+  printf("tron (%s, config %s): %d runs each, interleaved; match duration_ms\n", "tron-2p.json",
+         cfg ? cfg : "as is", runs);
+  double d0 = pct(&dur[0], 50);
+  for (int k = 0; k < 3; k++) {
+    double d = pct(&dur[k], 50);
+    printf("  %2d SSE watchers: median %7.1f ms (x%.3f, min %.1f max %.1f)  frames sent %.0f "
+           "passed %.0f dropped %.0f (medians)",
+           counts[k], d, d / d0, pct(&dur[k], 0), pct(&dur[k], 100),
+           pct(&passed[k], 50) + pct(&dropped[k], 50), pct(&passed[k], 50), pct(&dropped[k], 50));
+    if (counts[k])
+      printf("\n      match.done seen by %d/%d watchers; fewest frames a watcher saw %d", done[k],
+             counts[k] * runs, seen[k]);
+    printf("\n");
+    fflush(stdout);
+    free(dur[k].v), free(passed[k].v), free(dropped[k].v);
+  }
+}
+
 /* ---- setup
  * ----------------------------------------------------------------------- */
 
@@ -539,7 +640,8 @@ int main(int argc, char **argv) {
   bench_host_settings();
   signal(SIGPIPE, SIG_IGN);
   srand((unsigned)time(NULL) ^ (unsigned)getpid());
-  int frames = 250, rate = 50, runs = 3, many = 50, wall_frames = 1500;
+  int frames = 250, rate = 50, runs = 0, many = 50, wall_frames = 1500;
+  const char *game = "flood";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--frames"))
       frames = atoi(argv[i + 1]);
@@ -551,11 +653,20 @@ int main(int argc, char **argv) {
       many = atoi(argv[i + 1]) < MAXW ? atoi(argv[i + 1]) : MAXW;
     else if (!strcmp(argv[i], "--wall-frames"))
       wall_frames = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--game"))
+      game = argv[i + 1];
   }
+  bool flood = strcmp(game, "tron"), real = strcmp(game, "flood");
   pid_t pid = setup();
-  latency(frames, rate);
-  wall(runs, many, wall_frames);
-  memory();
+  if (flood) {
+    latency(frames, rate);
+    wall(runs ? runs : 3, many, wall_frames);
+    memory();
+  }
+  if (real) {
+    tron("unpaced", NULL, runs ? runs : 5, many);
+    tron("paced", "{\"frame_delay_ms\":10,\"rounds\":1}", runs ? runs : 5, many);
+  }
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
   dk_client *dk = NULL;
