@@ -114,6 +114,8 @@
      "HTTP watchers of one match at once")                                                         \
   XX(watchers_per_host, INT, watchers_per_host, 0, 100000, "400", D, D,                            \
      "HTTP watchers of this host's matches at once")                                               \
+  XX(http_per_ip, INT, http_per_ip, 0, 100000, "32", D, D,                                         \
+     "connections one address may hold on the metrics server at once (0 = no cap)")                \
   XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
   XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
      "images FROM may name besides judger/debian:bookworm (default: judger-test/*)")               \
@@ -215,6 +217,7 @@ typedef struct jd_config {
   int64_t live_max_bytes;
   int64_t live_ttl_ms;
   int watchers_per_match, watchers_per_host;
+  int http_per_ip; /* connections one address may hold on the metrics server */
   /* What a task may ask of this host (common/policy.h, docs/daemon.md):
    * NULL strings and 0 ceilings are the policy's safe defaults. */
   char *program_roots;
