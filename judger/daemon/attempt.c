@@ -347,6 +347,8 @@ void jd_attempt_end(jd_daemon *d, jd_slot *s, const jd_attempt *a, int outcome,
 
 /* The replay kept for a stream's late joiners: at most this many bytes. */
 #define LIVE_REPLAY_MAX ((size_t)4 << 20)
+/* Its containers deeper than this become null. */
+#define LIVE_REPLAY_DEPTH 64
 
 /* A limit of the match spec's "limits" (an integer, or a size text such as
  * "64k"), def when absent or unreadable (the executor checks the spec). */
@@ -374,14 +376,16 @@ void jd_attempt_live_begin(jd_daemon *d, jd_slot *s, const jd_task *t, int attem
    * (the builds before it come on top, and every append sets it again)
    * and the time a finished one is kept. */
   int64_t ttl = spec_limit(t, "deadline_ms", 600000) + d->cfg.live_ttl_ms;
-  size_t maxlen = jd_live_maxlen(&d->cfg, spec_limit(t, "frame_max_bytes", 8192));
+  int64_t frame_max = spec_limit(t, "frame_max_bytes", 8192);
+  size_t maxlen = jd_live_maxlen(&d->cfg, frame_max);
   /* The hub only when something serves it (no copies nobody can read). */
   s->live_http = d->hub && d->metrics_srv && d->watch_keylen;
   if (s->live_http && jd_live_hub_open(d->hub, t->id)) {
     jd_log_task(JD_LOG_WARN, "live.open", t->id, "no HTTP live stream: out of memory");
     s->live_http = false;
   }
-  jd_live_push_begin_max(d->push, t->id, attempt, ttl, maxlen, s->claim);
+  jd_live_push_begin_cap(d->push, t->id, attempt, ttl, maxlen, s->claim,
+                         jd_live_entry_cap(frame_max));
   s->live = true;
 }
 
@@ -416,12 +420,44 @@ static char *read_replay(const char *out_dir, size_t *len) {
   return buf;
 }
 
+/* The replay as the watchers get it: parsed (a game logic wrote it: any
+ * bytes), cleaned (strings to valid UTF-8, numbers valid JSON, containers
+ * deeper than LIVE_REPLAY_DEPTH null) and compact, at most
+ * LIVE_REPLAY_MAX bytes. NULL (logged) when it is not JSON. */
+static char *replay_clean(const char *task_id, const char *raw, size_t len, size_t *outlen) {
+  *outlen = 0;
+  json_tokener *tok = json_tokener_new_ex(LIVE_REPLAY_DEPTH * 2);
+  json_object *o = tok ? json_tokener_parse_ex(tok, raw, (int)len) : NULL;
+  bool whole = o && json_tokener_get_error(tok) == json_tokener_success;
+  for (size_t i = whole ? json_tokener_get_parse_end(tok) : len; whole && i < len; i++)
+    whole = raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t';
+  json_object *c = whole ? jd_json_clean(o, LIVE_REPLAY_DEPTH) : NULL;
+  const char *text =
+      c ? json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+        : NULL;
+  size_t n = text ? strlen(text) : 0;
+  char *out = text && n <= LIVE_REPLAY_MAX ? strdup(text) : NULL;
+  if (out)
+    *outlen = n;
+  else if (tok) /* out of memory before the tokener is not the replay's fault */
+    jd_log_task(JD_LOG_WARN, "live.replay", task_id,
+                "replay.json is %s: no replay for the watchers",
+                !whole ? "not one JSON value" : "over 4 MiB once cleaned");
+  json_object_put(c);
+  json_object_put(o);
+  if (tok)
+    json_tokener_free(tok);
+  return out;
+}
+
 void jd_attempt_live_end(jd_daemon *d, jd_slot *s, const char *out_dir) {
   if (!s->live)
     return;
   if (s->live_http) {
-    size_t len = 0;
-    char *replay = read_replay(out_dir, &len);
+    size_t raw_len = 0, len = 0;
+    char *raw = read_replay(out_dir, &raw_len);
+    char *replay = raw ? replay_clean(s->live_id, raw, raw_len, &len) : NULL;
+    free(raw);
     jd_live_hub_close(d->hub, s->live_id, replay, len);
     free(replay);
   }

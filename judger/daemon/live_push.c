@@ -1,6 +1,9 @@
 /* The live pusher (live_push.h): the match threads hand event lines to a
  * bounded backlog (one list per task); one thread writes them into the
  * tasks' Redis streams (queue/live.h), a batch per task per round trip.
+ * Past the bound the flooder pays: the task with the most pending bytes
+ * loses its oldest entries, never the bounded events (starts, exits, the
+ * end, the result: a match has few), which may go a little past it.
  *
  * Under mu: the task records and their entries. Only the thread frees a
  * task record (once its end is written and nothing is left), so it may use
@@ -26,7 +29,7 @@
 
 typedef struct node {
   struct node *next;
-  uint64_t order; /* across tasks: the oldest go first past the bound */
+  bool bounded; /* an event a match has few of: never dropped past the bound */
   size_t len;
   char json[];
 } node;
@@ -40,6 +43,8 @@ typedef struct task {
   long long claim; /* the run's claim token: the writes' fence */
   int64_t ttl_ms;
   size_t maxlen;
+  size_t entry_cap;     /* an entry over it (not bounded) is dropped */
+  size_t dn, dbytes;    /* its pending entries that may be dropped */
   bool ended, end_done; /* end asked; its TTL written */
   bool fenced;          /* another run holds the task: entries dropped */
   node *head, *tail;
@@ -55,19 +60,26 @@ struct jd_live_push {
   task *tasks;
   size_t n, bytes;         /* in the backlog */
   size_t cap_n, cap_bytes; /* its bound */
-  uint64_t order;
-  size_t maxlen;   /* the default stream cap */
-  int64_t end_ttl; /* live_ttl_ms */
+  size_t maxlen;           /* the default stream cap */
+  int64_t end_ttl;         /* live_ttl_ms */
   int64_t written, dropped;
   int64_t warned_ms; /* the last warning (the thread's own): one per 10 s */
 };
 
+size_t jd_live_entry_cap(int64_t frame_max_bytes) {
+  int64_t f = frame_max_bytes > 1024 ? frame_max_bytes : 1024;
+  if (f > (int64_t)1 << 20) /* the spec's own bound */
+    f = (int64_t)1 << 20;
+  return (size_t)f + 512;
+}
+
 size_t jd_live_maxlen(const jd_config *cfg, int64_t frame_max_bytes) {
-  /* What an entry costs Redis at most: its frame, the event's fields
-   * (~100 B) and the stream's own keeping, measured at 10.3 KiB for an
-   * 8 KiB frame (docs/performance.md "Live watching"): 5/4 of frame + 256. */
+  /* What an entry costs Redis at most: the entry cap (its frame, the
+   * event's fields) and the stream's own keeping, measured at 10.3 KiB for
+   * an 8 KiB frame (docs/performance.md "Live watching"): 5/4 of
+   * max(frame, 1024) + 512. */
   int64_t per = frame_max_bytes > 1024 ? frame_max_bytes : 1024;
-  per = (per + 256) / 4 * 5;
+  per = (per + 512) / 4 * 5;
   int64_t m = cfg->live_max_bytes / per;
   if (cfg->live_entries > 0 && m > cfg->live_entries)
     m = cfg->live_entries;
@@ -89,13 +101,27 @@ static task *find(jd_live_push *p, const char *task_id) {
   return NULL;
 }
 
+/* n enters (+1) or leaves (-1) the backlog's counts and t's. mu held. */
+static void count(jd_live_push *p, task *t, const node *n, int dir) {
+  if (dir > 0) {
+    p->n++;
+    p->bytes += n->len;
+    t->dn += !n->bounded;
+    t->dbytes += n->bounded ? 0 : n->len;
+  } else {
+    p->n--;
+    p->bytes -= n->len;
+    t->dn -= !n->bounded;
+    t->dbytes -= n->bounded ? 0 : n->len;
+  }
+}
+
 /* Drops the task's pending entries onto *gone (freed by the caller outside
  * the lock), counted. mu held. */
 static void drop_all(jd_live_push *p, task *t, node **gone) {
   for (node *n = t->head; n;) {
     node *next = n->next;
-    p->n--;
-    p->bytes -= n->len;
+    count(p, t, n, -1);
     p->dropped++;
     n->next = *gone;
     *gone = n;
@@ -104,29 +130,54 @@ static void drop_all(jd_live_push *p, task *t, node **gone) {
   t->head = t->tail = NULL;
 }
 
-/* Past the bound: the oldest entry of any task goes. mu held. */
+/* The task whose droppable pending entries weigh most (in bytes, or in
+ * entries when only their count is over the bound); NULL when none has
+ * any. mu held. */
+static task *flooder(jd_live_push *p, bool by_bytes) {
+  task *f = NULL;
+  for (task *t = p->tasks; t; t = t->next)
+    if (t->dn && (!f || (by_bytes ? t->dbytes > f->dbytes : t->dn > f->dn)))
+      f = t;
+  return f;
+}
+
+/* Unlinks t's oldest entry that is not bounded (NULL: none). mu held. */
+static node *unlink_oldest(task *t) {
+  node *prev = NULL, *n = t->head;
+  while (n && n->bounded) {
+    prev = n;
+    n = n->next;
+  }
+  if (!n)
+    return NULL;
+  if (prev)
+    prev->next = n->next;
+  else
+    t->head = n->next;
+  if (t->tail == n)
+    t->tail = prev;
+  n->next = NULL;
+  return n;
+}
+
+/* Past the bound: the flooder's oldest entries go, one at a time (another
+ * task's only once it is the one holding the most). Bounded events stay,
+ * even past the bound. mu held. */
 static void enforce_bound(jd_live_push *p, node **gone) {
   while (p->n > p->cap_n || p->bytes > p->cap_bytes) {
-    task *oldest = NULL;
-    for (task *t = p->tasks; t; t = t->next)
-      if (t->head && (!oldest || t->head->order < oldest->head->order))
-        oldest = t;
-    if (!oldest)
+    task *f = flooder(p, p->bytes > p->cap_bytes);
+    node *n = f ? unlink_oldest(f) : NULL;
+    if (!n)
       return;
-    node *n = oldest->head;
-    oldest->head = n->next;
-    if (!oldest->head)
-      oldest->tail = NULL;
-    p->n--;
-    p->bytes -= n->len;
+    count(p, f, n, -1);
     p->dropped++;
     n->next = *gone;
     *gone = n;
   }
 }
 
-void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms,
-                            size_t maxlen, long long claim) {
+void jd_live_push_begin_cap(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms,
+                            size_t maxlen, long long claim, size_t entry_cap) {
   if (!p || !task_id || !jd_task_id_valid(task_id))
     return;
   task *fresh = calloc(1, sizeof *fresh);
@@ -148,6 +199,7 @@ void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, i
     t->claim = claim;
     t->ttl_ms = ttl_ms > 0 ? ttl_ms : p->end_ttl;
     t->maxlen = maxlen ? maxlen : p->maxlen;
+    t->entry_cap = entry_cap ? entry_cap : jd_live_entry_cap(8192);
     t->ended = t->end_done = t->fenced = false;
     pthread_cond_signal(&p->cv);
   }
@@ -156,44 +208,67 @@ void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, i
   nodes_free(gone);
 }
 
+void jd_live_push_begin_max(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms,
+                            size_t maxlen, long long claim) {
+  jd_live_push_begin_cap(p, task_id, attempt, ttl_ms, maxlen, claim, 0);
+}
+
 void jd_live_push_begin(jd_live_push *p, const char *task_id, int attempt, int64_t ttl_ms) {
   jd_live_push_begin_max(p, task_id, attempt, ttl_ms, 0, JD_CLAIM_NONE);
 }
 
-void jd_live_push_entry(jd_live_push *p, const char *task_id, const char *json, size_t len) {
-  if (!p || !task_id || !json)
-    return;
+/* Whether an entry of len bytes fits its task's cap; one over it is
+ * counted as dropped. False too for a task with no begin. */
+static bool fits(jd_live_push *p, const char *task_id, size_t len, bool bounded) {
+  pthread_mutex_lock(&p->mu);
+  task *t = find(p, task_id);
+  bool over = t && !bounded && len > t->entry_cap;
+  p->dropped += over;
+  pthread_mutex_unlock(&p->mu);
+  return t && !over;
+}
+
+bool jd_live_push_event(jd_live_push *p, const char *task_id, const char *json, size_t len,
+                        bool bounded) {
+  if (!p || !task_id || !json || !fits(p, task_id, len, bounded))
+    return false;
+  /* Copied outside the lock (the cap checked first: a huge line is never
+   * copied). */
   node *n = malloc(sizeof *n + len + 1);
   if (!n) {
     pthread_mutex_lock(&p->mu);
     p->dropped++;
     pthread_mutex_unlock(&p->mu);
-    return;
+    return true;
   }
   n->next = NULL;
+  n->bounded = bounded;
   n->len = len;
   memcpy(n->json, json, len);
   n->json[len] = '\0';
   node *gone = NULL;
   pthread_mutex_lock(&p->mu);
   task *t = find(p, task_id);
-  if (!t || t->ended || t->fenced) {
-    gone = n; /* no begin (or over): not a stream of ours */
-    p->dropped += t && t->fenced;
+  if (!t || t->ended || t->fenced || (!bounded && len > t->entry_cap)) {
+    gone = n; /* no begin (or over, or a new attempt's cap): not a stream of ours */
+    p->dropped += t && (t->fenced || !t->ended);
   } else {
-    n->order = ++p->order;
     if (t->tail)
       t->tail->next = n;
     else
       t->head = n;
     t->tail = n;
-    p->n++;
-    p->bytes += len;
+    count(p, t, n, +1);
     enforce_bound(p, &gone);
     pthread_cond_signal(&p->cv);
   }
   pthread_mutex_unlock(&p->mu);
   nodes_free(gone);
+  return true;
+}
+
+void jd_live_push_entry(jd_live_push *p, const char *task_id, const char *json, size_t len) {
+  (void)jd_live_push_event(p, task_id, json, len, false);
 }
 
 void jd_live_push_end(jd_live_push *p, const char *task_id) {
@@ -284,8 +359,7 @@ static bool take(jd_live_push *p, batch *b) {
     b->tail = n;
     b->count++;
     bytes += n->len;
-    p->n--;
-    p->bytes -= n->len;
+    count(p, t, n, -1);
   }
   if (!t->head)
     t->tail = NULL;
@@ -336,10 +410,8 @@ static void put_back(jd_live_push *p, batch *b, node **gone) {
   }
   t->reset = t->reset || b->reset;
   if (b->head) {
-    for (node *x = b->head; x; x = x->next) {
-      p->n++;
-      p->bytes += x->len;
-    }
+    for (node *x = b->head; x; x = x->next)
+      count(p, t, x, +1);
     b->tail->next = t->head;
     t->head = b->head;
     if (!t->tail)

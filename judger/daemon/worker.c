@@ -45,6 +45,14 @@ static bool live_event(const jd_match_event *ev) {
   return ev->type != JD_EVENT_PROGRAM_BUILD && ev->type != JD_EVENT_BUILD_OUTPUT;
 }
 
+/* Events a match has few of (its starts, exits, end and result): kept past
+ * the pusher's bound and the entry cap. The others (frames, progress,
+ * refused commands) come as fast as the game logic sends them. */
+static bool live_bounded(const jd_match_event *ev) {
+  return ev->type != JD_EVENT_MATCH_FRAME && ev->type != JD_EVENT_MATCH_PROGRESS &&
+         ev->type != JD_EVENT_COMMAND_REFUSED;
+}
+
 static void on_event(void *ud, const jd_match_event *ev) {
   jd_slot *s = ud;
   jd_daemon *d = s->d;
@@ -58,10 +66,12 @@ static void on_event(void *ud, const jd_match_event *ev) {
   if ((live || ev->type == JD_EVENT_MATCH_PROGRESS) && jd_match_event_json(&json, ev) != 0)
     json = NULL;
   if (live && json) {
+    /* An entry over the stream's entry cap (a huge progress line) goes to
+     * neither the pusher nor the hub (counted); the status record below
+     * still takes the progress (PROGRESS_MAX). */
     size_t len = strlen(json);
-    if (s->live_http)
+    if (jd_live_push_event(d->push, s->live_id, json, len, live_bounded(ev)) && s->live_http)
       jd_live_hub_push(d->hub, s->live_id, ev->seq, json, len);
-    jd_live_push_entry(d->push, s->live_id, json, len);
   }
   if (ev->type != JD_EVENT_MATCH_PROGRESS) {
     free(json);

@@ -1,7 +1,8 @@
 // test-labels: redis
 /* daemon/live_push.c against a real redis-server: batching into one
  * append, the stream's start (live.begin) and TTLs, the backlog's bound
- * while Redis is away (the oldest dropped and counted), retries (the stream
+ * while Redis is away (the flooder's oldest dropped and counted, never
+ * another task's nor a bounded event), the entry cap, retries (the stream
  * starts over), the stop's flush. */
 #include <stdio.h>
 #include <string.h>
@@ -173,6 +174,76 @@ Test(live_push, backlog_bound_drops_the_oldest_and_counts, .init = up, .fini = d
   jd_config_clear(&cfg);
 }
 
+Test(live_push, the_bound_drops_the_flooders_entries_not_a_quiet_tasks, .init = up, .fini = down) {
+  jd_live_push *p = start(srv->url, 16, 60000); /* a bound of 64 entries */
+  t_redis_kill(srv);
+  jd_live_push_begin(p, "quiet", 1, 600000);
+  jd_live_push_begin(p, "flood", 1, 600000);
+  /* The quiet match's entries are the oldest; the flooder's start is
+   * bounded (kept) and then 200 frames come while Redis is away. */
+  push_seq(p, "quiet", 1, 5);
+  const char *started = "{\"event\":\"player.started\",\"seq\":0}";
+  cr_assert(jd_live_push_event(p, "flood", started, strlen(started), true));
+  push_seq(p, "flood", 1, 200);
+  const char *done = "{\"event\":\"match.done\",\"seq\":6}";
+  cr_assert(jd_live_push_event(p, "quiet", done, strlen(done), true));
+  jd_live_push_end(p, "quiet");
+  /* 207 pending, 64 kept: the flooder's 143 oldest frames went. */
+  int64_t until = jd_mono_ms() + 5000;
+  while (jd_live_push_dropped(p) < 143 && jd_mono_ms() < until)
+    usleep(10000);
+  cr_assert_eq(jd_live_push_dropped(p), 143, "%lld", (long long)jd_live_push_dropped(p));
+  t_redis_resume(srv);
+  jd_live_entries e = {0};
+  wait_len(&e, "quiet", 7, 15000);
+  for (size_t i = 1; i < e.n; i++)
+    cr_assert_eq(seq_of(&e.v[i]), (int)i, "every quiet entry arrived: %s", e.v[i].json);
+  cr_assert(strstr(e.v[6].json, "match.done"));
+  jd_live_entries_free(&e);
+  /* The flooder's stream (capped at 16) ends with its newest frame; what
+   * it kept was its start and its newest 57 frames. */
+  wait_len(&e, "flood", 16, 15000);
+  cr_assert_eq(seq_of(&e.v[15]), 200);
+  jd_live_entries_free(&e);
+  cr_assert_eq(jd_live_push_written(p), 64);
+  jd_live_push_stop(p);
+  jd_config_clear(&cfg);
+}
+
+/* {"x":"aaa..."} of len bytes (len >= 8). */
+static char *json_of(size_t len) {
+  char *s = malloc(len + 1);
+  cr_assert(s);
+  memset(s, 'a', len);
+  memcpy(s, "{\"x\":\"", 6);
+  memcpy(s + len - 2, "\"}", 3);
+  return s;
+}
+
+Test(live_push, an_entry_over_the_cap_is_dropped_and_counted, .init = up, .fini = down) {
+  jd_live_push *p = start(acl_url, 2000, 60000);
+  size_t cap = jd_live_entry_cap(4096);
+  cr_assert_eq(cap, 4096 + 512);
+  cr_assert_eq(jd_live_entry_cap(16), 1024 + 512, "at least 1 KiB of frame");
+  jd_live_push_begin_cap(p, "t1", 1, 600000, 0, JD_CLAIM_NONE, cap);
+  char *big = json_of(cap + 1), *fits = json_of(cap);
+  cr_assert_not(jd_live_push_event(p, "t1", big, cap + 1, false), "over the cap: not for the hub");
+  cr_assert_eq(jd_live_push_dropped(p), 1);
+  cr_assert(jd_live_push_event(p, "t1", fits, cap, false), "at the cap: kept");
+  cr_assert(jd_live_push_event(p, "t1", big, cap + 1, true), "a bounded event is kept");
+  cr_assert_not(jd_live_push_event(p, "nobody", "{}", 2, false), "no begin");
+  jd_live_entries e = {0};
+  wait_len(&e, "t1", 3, 5000);
+  cr_assert_eq(e.v[1].len, cap);
+  cr_assert_eq(e.v[2].len, cap + 1);
+  jd_live_entries_free(&e);
+  cr_assert_eq(jd_live_push_dropped(p), 1);
+  free(big);
+  free(fits);
+  jd_live_push_stop(p);
+  jd_config_clear(&cfg);
+}
+
 Test(live_push, a_new_attempt_starts_the_stream_over, .init = up, .fini = down) {
   jd_live_push *p = start(acl_url, 2000, 60000);
   jd_live_push_begin(p, "t1", 1, 600000);
@@ -225,7 +296,7 @@ Test(live_push, maxlen_from_the_settings_and_the_frame_size) {
   cr_assert_eq(jd_config_defaults(&c), 0);
   c.live_entries = 2000;
   c.live_max_bytes = 8 << 20;
-  cr_assert_eq(jd_live_maxlen(&c, 8192), 794); /* 8 MiB / 10560 */
+  cr_assert_eq(jd_live_maxlen(&c, 8192), 771); /* 8 MiB / 10880: 5/4 of (8192 + 512) */
   cr_assert_eq(jd_live_maxlen(&c, 100), 2000);
   cr_assert_eq(jd_live_maxlen(&c, 1 << 20), 16);
   c.live_entries = 20;
