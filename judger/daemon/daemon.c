@@ -308,11 +308,9 @@ static void live_counts(void *ud, int64_t *entries, int64_t *dropped, int *watch
  * watchers and the pusher into Redis. 0, or -1 with d->err set. */
 static int live_start(jd_daemon *d) {
   const char *kf = d->cfg.watch_key_file;
-  char err[256];
-  if (kf && *kf && jd_watch_key_read(&d->watch_key, &d->watch_keylen, kf, err, sizeof err)) {
-    snprintf(d->err, sizeof d->err, "watch_key_file %s: %s", kf, err);
+  /* Its error names the setting and the path. */
+  if (kf && *kf && jd_watch_key_read(&d->watch_key, &d->watch_keylen, kf, d->err, sizeof d->err))
     return -1;
-  }
   jd_live_caps caps = {.entries = (size_t)d->cfg.live_entries,
                        .bytes = (size_t)d->cfg.live_max_bytes,
                        .per_match = d->cfg.watchers_per_match,
