@@ -90,6 +90,10 @@ int jd_watch_key_read(unsigned char **out, size_t *len, const char *path, char *
     close(fd);
     return jd_fail(err, errlen, "watch_key_file %s: not a regular file", path);
   }
+  if (st.st_mode & S_IROTH) { /* a secret: group-readable is allowed (a service group) */
+    close(fd);
+    return jd_fail(err, errlen, "watch_key_file %s: readable by others: chmod o-r", path);
+  }
   /* Room for the largest key, "\r\n" and one byte more to see it is too big. */
   unsigned char *buf = malloc(JD_WATCH_KEY_MAX + 3);
   ssize_t n = buf ? read_bounded(fd, buf, JD_WATCH_KEY_MAX + 3) : -1;

@@ -22,7 +22,8 @@ int jd_watch_token(char out[JD_WATCH_TOKEN_HEX + 1], const unsigned char *key, s
  * false for NULL, a wrong length or an empty key. */
 bool jd_watch_token_ok(const char *token, const unsigned char *key, size_t keylen,
                        const char *task_id);
-/* Reads a key file: regular file, O_NOFOLLOW, 16..4096 bytes (trailing
+/* Reads a key file: regular file not readable by others (S_IROTH; group may), O_NOFOLLOW,
+ * 16..4096 bytes (trailing
  * newline dropped), bounded while read. *out freed by the caller. 0/-1 with
  * err. */
 int jd_watch_key_read(unsigned char **out, size_t *len, const char *path, char *err, size_t errlen);

@@ -1,9 +1,10 @@
 /* GET /live/<task id> as Server-Sent Events (see live_http.h).
  *
  * A connection's reader turns the watcher's items into SSE text in a small
- * buffer (out) that libmicrohttpd drains: an item's data is converted a
- * chunk at a time (each line prefixed "data: "), so a large replay, shared
- * read-only with the hub, is never copied whole per watcher. */
+ * buffer (out) that libmicrohttpd drains: an item's data (the hub's
+ * immutable block, held by a reference outside any lock) is converted a chunk
+ * at a time (each line prefixed "data: "), so an entry or a replay is never
+ * copied whole per watcher. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -136,8 +137,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void conn_free(void *cls) {
   live_conn *c = cls;
+  jd_live_item_clear(&c->it); /* its reference first: the watcher keeps the hub */
   jd_live_watcher_free(c->w);
-  jd_live_item_clear(&c->it);
   free(c);
 }
 

@@ -1,17 +1,22 @@
 /* The live hub (see live_hub.h).
  *
- * One mutex guards everything: the list of streams, their rings and the
- * watcher counts. Under it the match's push does a few pointer moves (the
- * entry is copied before, the evicted ones are freed after), and a watcher
- * copies one entry into its own buffer (grown outside the lock). Each
- * stream has its own condition variable, so a push wakes only its watchers.
+ * Locks: the hub's mutex guards the table of streams (the list, listed,
+ * closed, the watcher counts); each stream's mutex guards its ring, replay
+ * and condition variable. Order: hub, then stream; a watcher's next takes
+ * only its stream's. Entries are immutable blocks with an atomic reference
+ * count: the ring holds one, a watcher takes one under the stream's mutex
+ * and reads the block outside any lock; the last reference frees it,
+ * outside the locks too (blocks released under a lock are chained and freed
+ * after).
  *
  * A stream's ring is indexed by absolute positions: head is the oldest kept
  * entry, tail one past the newest; a watcher keeps the position of its next
  * entry, and a position below head means that entry was dropped (LAGGED).
  * A stream leaves the list when it is restarted, expires or the kept bytes
- * overflow; it is freed when its last watcher leaves. */
+ * overflow: its entries and replay are released then; the small struct goes
+ * when its last watcher leaves. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,26 +26,30 @@
 /* How often a push looks for expired streams (open and watch always do). */
 #define SWEEP_EVERY_MS 1000
 
-typedef struct entry {
+typedef struct block {
+  atomic_int refs;
+  struct block *next;    /* the chain of blocks to free (set by the last releaser) */
+  _Atomic int64_t *held; /* the hub's bytes held */
   int64_t seq;
-  char *json;
   size_t len;
-} entry;
+  char data[];
+} block;
 
 typedef struct stream {
-  struct stream *next;
+  struct stream *next; /* hub's */
   char *id;
-  entry *ring;
+  bool listed, closed; /* set under both locks */
+  int64_t closed_at;
+  uint64_t close_order; /* closes counted: the oldest is dropped first */
+  int watchers;         /* hub's */
+  size_t kept;          /* bytes kept once closed (hub's) */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  block **ring; /* stream's */
   size_t slots, head, tail, bytes;
   int64_t dropped_seq; /* the highest seq dropped from the ring */
   int64_t last_seq;    /* the newest entry's */
-  char *replay;
-  size_t replay_len;
-  bool closed, listed;
-  int64_t closed_at;
-  uint64_t close_order; /* closes counted: the oldest is dropped first */
-  int watchers;
-  pthread_cond_t cond;
+  block *replay;
 } stream;
 
 struct jd_live_hub {
@@ -49,8 +58,10 @@ struct jd_live_hub {
   pthread_cond_t idle; /* watchers reached 0 (jd_live_hub_free) */
   stream *streams;
   int watchers;
-  uint64_t kick_gen, closes;
-  int64_t last_sweep, entries, dropped, lagged, rejected;
+  uint64_t closes;
+  int64_t last_sweep, rejected;
+  _Atomic uint64_t kick_gen;
+  _Atomic int64_t entries, dropped, lagged, refused, held;
 };
 
 struct jd_live_watcher {
@@ -71,17 +82,65 @@ const char *jd_live_item_name(jd_live_item_kind k) {
   return (unsigned)k < JD_LIVE_ITEM_COUNT ? item_names[k] : "?";
 }
 
+static block *block_new(jd_live_hub *h, int64_t seq, const char *data, size_t len) {
+  block *b = malloc(sizeof *b + len + 1);
+  if (!b)
+    return NULL;
+  atomic_init(&b->refs, 1);
+  b->next = NULL;
+  b->held = &h->held;
+  b->seq = seq;
+  b->len = len;
+  memcpy(b->data, data, len);
+  b->data[len] = '\0';
+  atomic_fetch_add(&h->held, (int64_t)len);
+  return b;
+}
+
+static void block_ref(block *b) { atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed); }
+
+/* Drops a reference; the last one chains b onto *gc (freed by gc_free). */
+static void block_unref(block *b, block **gc) {
+  if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  b->next = *gc;
+  *gc = b;
+}
+
+/* Frees the chained blocks; outside the locks. */
+static void gc_free(block *gc) {
+  while (gc) {
+    block *next = gc->next;
+    atomic_fetch_sub(gc->held, (int64_t)gc->len);
+    free(gc);
+    gc = next;
+  }
+}
+
 void jd_live_item_clear(jd_live_item *it) {
-  free(it->buf);
+  block *gc = NULL;
+  block_unref(it->ref, &gc);
+  gc_free(gc);
   *it = (jd_live_item)JD_LIVE_ITEM_INIT;
 }
 
-static void stream_free(stream *s) {
+/* Releases the ring's entries and the replay onto *gc. Under s->mu. */
+static void stream_release(stream *s, block **gc) {
   for (size_t i = s->head; i < s->tail; i++)
-    free(s->ring[i % s->slots].json);
+    block_unref(s->ring[i % s->slots], gc);
+  s->head = s->tail;
+  s->bytes = 0;
+  block_unref(s->replay, gc);
+  s->replay = NULL;
+}
+
+static void stream_free(stream *s) {
+  block *gc = NULL;
+  stream_release(s, &gc);
+  gc_free(gc);
   pthread_cond_destroy(&s->cond);
+  pthread_mutex_destroy(&s->mu);
   free(s->ring);
-  free(s->replay);
   free(s->id);
   free(s);
 }
@@ -98,9 +157,12 @@ static stream *stream_new(const char *task_id, size_t slots) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int rc = pthread_cond_init(&s->cond, &ca);
   pthread_condattr_destroy(&ca);
-  if (rc || !s->ring || !s->id) {
+  int mrc = pthread_mutex_init(&s->mu, NULL);
+  if (rc || mrc || !s->ring || !s->id) {
     if (!rc)
       pthread_cond_destroy(&s->cond);
+    if (!mrc)
+      pthread_mutex_destroy(&s->mu);
     free(s->ring);
     free(s->id);
     free(s);
@@ -110,17 +172,20 @@ static stream *stream_new(const char *task_id, size_t slots) {
   return s;
 }
 
-/* Takes s off the list (its watchers answer END); frees it when nobody
- * watches it. Under the lock. */
-static void unlist(jd_live_hub *h, stream *s) {
+/* Takes s off the list and releases its entries and replay onto *gc (its
+ * watchers answer END); frees it when nobody watches it. Under h->mu. */
+static void unlist(jd_live_hub *h, stream *s, block **gc) {
   for (stream **p = &h->streams; *p; p = &(*p)->next)
     if (*p == s) {
       *p = s->next;
       break;
     }
-  s->listed = false;
   s->next = NULL;
+  pthread_mutex_lock(&s->mu);
+  s->listed = false;
+  stream_release(s, gc);
   pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->mu);
   if (!s->watchers)
     stream_free(s);
 }
@@ -132,20 +197,18 @@ static stream *find(jd_live_hub *h, const char *task_id) {
   return NULL;
 }
 
-static size_t kept_bytes(const stream *s) { return s->bytes + s->replay_len; }
-
 /* Drops the finished streams past keep_ms, then the oldest finished ones
  * while they hold more than caps.kept_bytes. O(streams) per pass: there are
- * few (running matches and the ones of the last keep_ms). Under the lock. */
-static void sweep(jd_live_hub *h, int64_t now) {
+ * few (running matches and the ones of the last keep_ms). Under h->mu. */
+static void sweep(jd_live_hub *h, int64_t now, block **gc) {
   h->last_sweep = now;
   size_t total = 0;
   for (stream *s = h->streams, *next = NULL; s; s = next) {
     next = s->next;
     if (s->closed && now - s->closed_at >= h->caps.keep_ms)
-      unlist(h, s);
+      unlist(h, s, gc);
     else if (s->closed)
-      total += kept_bytes(s);
+      total += s->kept;
   }
   while (total > h->caps.kept_bytes) {
     stream *oldest = NULL;
@@ -154,8 +217,8 @@ static void sweep(jd_live_hub *h, int64_t now) {
         oldest = s;
     if (!oldest)
       break;
-    total -= kept_bytes(oldest);
-    unlist(h, oldest);
+    total -= oldest->kept;
+    unlist(h, oldest, gc);
   }
 }
 
@@ -184,9 +247,12 @@ void jd_live_hub_kick(jd_live_hub *h) {
   if (!h)
     return;
   pthread_mutex_lock(&h->mu);
-  h->kick_gen++;
-  for (stream *s = h->streams; s; s = s->next)
+  atomic_fetch_add(&h->kick_gen, 1);
+  for (stream *s = h->streams; s; s = s->next) {
+    pthread_mutex_lock(&s->mu);
     pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+  }
   pthread_mutex_unlock(&h->mu);
 }
 
@@ -194,12 +260,14 @@ void jd_live_hub_free(jd_live_hub *h) {
   if (!h)
     return;
   jd_live_hub_kick(h);
+  block *gc = NULL;
   pthread_mutex_lock(&h->mu);
   while (h->watchers > 0)
     pthread_cond_wait(&h->idle, &h->mu);
   while (h->streams)
-    unlist(h, h->streams);
+    unlist(h, h->streams, &gc);
   pthread_mutex_unlock(&h->mu);
+  gc_free(gc);
   pthread_cond_destroy(&h->idle);
   pthread_mutex_destroy(&h->mu);
   free(h);
@@ -211,80 +279,94 @@ int jd_live_hub_open(jd_live_hub *h, const char *task_id) {
   stream *fresh = stream_new(task_id, h->caps.entries);
   if (!fresh)
     return -1;
+  block *gc = NULL;
   pthread_mutex_lock(&h->mu);
   stream *old = find(h, task_id);
   if (old)
-    unlist(h, old);
+    unlist(h, old, &gc);
   fresh->next = h->streams;
   h->streams = fresh;
-  sweep(h, jd_mono_ms());
+  sweep(h, jd_mono_ms(), &gc);
   pthread_mutex_unlock(&h->mu);
+  gc_free(gc);
   return 0;
 }
 
-/* Drops the oldest entry of s. Under the lock. */
-static void drop_oldest(jd_live_hub *h, stream *s) {
-  entry *e = &s->ring[s->head % s->slots];
-  s->bytes -= e->len;
-  if (e->seq > s->dropped_seq)
-    s->dropped_seq = e->seq;
-  free(e->json);
-  e->json = NULL;
+/* Drops the oldest entry of s onto *gc. Under s->mu. */
+static void drop_oldest(jd_live_hub *h, stream *s, block **gc) {
+  block *b = s->ring[s->head % s->slots];
+  s->ring[s->head % s->slots] = NULL;
+  s->bytes -= b->len;
+  if (b->seq > s->dropped_seq)
+    s->dropped_seq = b->seq;
+  block_unref(b, gc);
   s->head++;
-  h->dropped++;
+  atomic_fetch_add(&h->dropped, 1);
+}
+
+/* Appends b to s (open); the oldest go past the caps. Under s->mu. */
+static void append(jd_live_hub *h, stream *s, block *b, block **gc) {
+  while (s->tail > s->head && (s->tail - s->head >= s->slots || s->bytes + b->len > h->caps.bytes))
+    drop_oldest(h, s, gc);
+  s->ring[s->tail % s->slots] = b;
+  s->tail++;
+  s->bytes += b->len;
+  s->last_seq = b->seq;
+  atomic_fetch_add(&h->entries, 1);
+  pthread_cond_broadcast(&s->cond);
 }
 
 void jd_live_hub_push(jd_live_hub *h, const char *task_id, int64_t seq, const char *json,
                       size_t len) {
   if (!h || !task_id || !json)
     return;
-  char *copy = malloc(len + 1);
-  if (!copy)
+  if (len > JD_LIVE_ENTRY_MAX(&h->caps)) {
+    atomic_fetch_add(&h->refused, 1);
     return;
-  memcpy(copy, json, len);
-  copy[len] = '\0';
-  pthread_mutex_lock(&h->mu);
-  stream *s = find(h, task_id);
-  if (s && !s->closed) {
-    while (s->tail > s->head && (s->tail - s->head >= s->slots || s->bytes + len > h->caps.bytes))
-      drop_oldest(h, s);
-    s->ring[s->tail % s->slots] = (entry){seq, copy, len};
-    s->tail++;
-    s->bytes += len;
-    s->last_seq = seq;
-    h->entries++;
-    copy = NULL;
-    pthread_cond_broadcast(&s->cond);
   }
+  block *b = block_new(h, seq, json, len), *gc = NULL;
+  if (!b)
+    return;
+  pthread_mutex_lock(&h->mu);
   int64_t now = jd_mono_ms();
   if (now - h->last_sweep >= SWEEP_EVERY_MS)
-    sweep(h, now);
-  pthread_mutex_unlock(&h->mu);
-  free(copy);
+    sweep(h, now, &gc);
+  stream *s = find(h, task_id);
+  if (s && !s->closed) {
+    /* Hand over hand: s cannot be unlisted (that takes s->mu) before we are done. */
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&h->mu);
+    append(h, s, b, &gc);
+    b = NULL;
+    pthread_mutex_unlock(&s->mu);
+  } else {
+    pthread_mutex_unlock(&h->mu);
+  }
+  block_unref(b, &gc);
+  gc_free(gc);
 }
 
 void jd_live_hub_close(jd_live_hub *h, const char *task_id, const char *replay, size_t len) {
   if (!h || !task_id)
     return;
-  char *copy = NULL;
-  if (replay && (copy = malloc(len + 1))) {
-    memcpy(copy, replay, len);
-    copy[len] = '\0';
-  }
+  block *copy = replay ? block_new(h, 0, replay, len) : NULL, *gc = NULL;
   pthread_mutex_lock(&h->mu);
   stream *s = find(h, task_id);
   if (s && !s->closed) {
+    pthread_mutex_lock(&s->mu);
     s->closed = true;
     s->closed_at = jd_mono_ms();
     s->close_order = ++h->closes;
     s->replay = copy;
-    s->replay_len = copy ? len : 0;
+    s->kept = s->bytes + (copy ? copy->len : 0);
     copy = NULL;
     pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
   }
-  sweep(h, jd_mono_ms());
+  sweep(h, jd_mono_ms(), &gc);
   pthread_mutex_unlock(&h->mu);
-  free(copy);
+  block_unref(copy, &gc);
+  gc_free(gc);
 }
 
 void jd_live_hub_stats_get(jd_live_hub_stats *out, const jd_live_hub *h) {
@@ -293,9 +375,11 @@ void jd_live_hub_stats_get(jd_live_hub_stats *out, const jd_live_hub *h) {
     return;
   jd_live_hub *m = (jd_live_hub *)h;
   pthread_mutex_lock(&m->mu);
-  out->entries = m->entries;
-  out->dropped = m->dropped;
-  out->lagged = m->lagged;
+  out->entries = atomic_load(&m->entries);
+  out->dropped = atomic_load(&m->dropped);
+  out->lagged = atomic_load(&m->lagged);
+  out->refused = atomic_load(&m->refused);
+  out->bytes = atomic_load(&m->held);
   out->rejected = m->rejected;
   out->watchers = m->watchers;
   for (stream *s = m->streams; s; s = s->next)
@@ -311,17 +395,32 @@ int jd_live_hub_watchers(const jd_live_hub *h) {
   return st.watchers;
 }
 
-/* The position of the first entry after seq `after` (seqs only grow). */
+/* The position of the first entry after seq `after` (seqs only grow). Under s->mu. */
 static size_t position_after(const stream *s, int64_t after) {
   size_t lo = s->head, hi = s->tail;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (s->ring[mid % s->slots].seq <= after)
+    if (s->ring[mid % s->slots]->seq <= after)
       lo = mid + 1;
     else
       hi = mid;
   }
   return lo;
+}
+
+/* Places a new watcher w on s after seq `after`. Under h->mu. */
+static void place(jd_live_watcher *w, jd_live_hub *h, stream *s, int64_t after) {
+  w->h = h;
+  w->s = s;
+  w->gen = atomic_load(&h->kick_gen);
+  pthread_mutex_lock(&s->mu);
+  if (after > s->last_seq)
+    after = 0; /* not from this stream (an earlier attempt's): from the start */
+  w->pos = after > 0 ? position_after(s, after) : s->head;
+  w->lagged_now = after > 0 && after < s->dropped_seq;
+  pthread_mutex_unlock(&s->mu);
+  s->watchers++;
+  h->watchers++;
 }
 
 int jd_live_hub_watch(jd_live_watcher **out, bool *full, jd_live_hub *h, const char *task_id,
@@ -333,26 +432,19 @@ int jd_live_hub_watch(jd_live_watcher **out, bool *full, jd_live_hub *h, const c
   jd_live_watcher *w = calloc(1, sizeof *w);
   if (!w)
     return -1;
+  block *gc = NULL;
   pthread_mutex_lock(&h->mu);
-  sweep(h, jd_mono_ms());
+  sweep(h, jd_mono_ms(), &gc);
   stream *s = find(h, task_id);
   if (s && (s->watchers >= h->caps.per_match || h->watchers >= h->caps.per_host)) {
     *full = true;
     h->rejected++;
     s = NULL;
   }
-  if (s && after > s->last_seq)
-    after = 0; /* not from this stream (an earlier attempt's): from the start */
-  if (s) {
-    w->h = h;
-    w->s = s;
-    w->gen = h->kick_gen;
-    w->pos = after > 0 ? position_after(s, after) : s->head;
-    w->lagged_now = after > 0 && after < s->dropped_seq;
-    s->watchers++;
-    h->watchers++;
-  }
+  if (s)
+    place(w, h, s, after);
   pthread_mutex_unlock(&h->mu);
+  gc_free(gc);
   if (!s) {
     free(w);
     return -1;
@@ -377,96 +469,61 @@ void jd_live_watcher_free(jd_live_watcher *w) {
 }
 
 /* What w takes next, without waiting (NONE: it must wait); for ENTRY and
- * REPLAY the bytes to copy. Under the lock. */
-static jd_live_item_kind peek(const jd_live_watcher *w, const char **data, size_t *len,
-                              int64_t *seq) {
+ * REPLAY the block (not yet referenced). Under s->mu. */
+static jd_live_item_kind peek(const jd_live_watcher *w, block **b) {
   const stream *s = w->s;
-  if (w->done || w->h->kick_gen != w->gen || !s->listed)
+  if (w->done || atomic_load(&w->h->kick_gen) != w->gen || !s->listed)
     return JD_LIVE_ITEM_END;
   if (w->lagged_now || w->pos < s->head)
     return JD_LIVE_ITEM_LAGGED;
   if (w->pos < s->tail) {
-    const entry *e = &s->ring[w->pos % s->slots];
-    *data = e->json;
-    *len = e->len;
-    *seq = e->seq;
+    *b = s->ring[w->pos % s->slots];
     return JD_LIVE_ITEM_ENTRY;
   }
   if (!s->closed)
     return JD_LIVE_ITEM_NONE;
   if (s->replay && !w->replay_sent) {
-    *data = s->replay;
-    *len = s->replay_len;
+    *b = s->replay;
     return JD_LIVE_ITEM_REPLAY;
   }
   return JD_LIVE_ITEM_END;
 }
 
-/* w has taken an item of kind k. Under the lock. */
+/* w has taken an item of kind k. Under s->mu. */
 static void advance(jd_live_watcher *w, jd_live_item_kind k) {
   if (k == JD_LIVE_ITEM_ENTRY)
     w->pos++;
   else if (k == JD_LIVE_ITEM_REPLAY)
     w->replay_sent = true;
   else if (k == JD_LIVE_ITEM_LAGGED && !w->done)
-    w->h->lagged++;
+    atomic_fetch_add(&w->h->lagged, 1);
   if (k == JD_LIVE_ITEM_LAGGED || k == JD_LIVE_ITEM_END)
     w->done = true;
 }
 
-/* Room for len bytes and a NUL in it (outside the lock); -1: out of memory. */
-static int item_reserve(jd_live_item *it, size_t len) {
-  if (it->cap > len)
-    return 0;
-  size_t cap = it->cap ? it->cap : 256;
-  while (cap <= len)
-    cap *= 2;
-  char *p = realloc(it->buf, cap);
-  if (!p)
-    return -1;
-  it->buf = p;
-  it->cap = cap;
-  return 0;
-}
-
 int jd_live_watcher_next(jd_live_item *it, jd_live_watcher *w, int64_t timeout_ms) {
-  jd_live_hub *h = w->h;
+  if (!it || !w)
+    return -1;
+  jd_live_item_clear(it); /* the previous item's reference, outside any lock */
+  stream *s = w->s;
   struct timespec deadline = jd_mono_after(timeout_ms > 0 ? timeout_ms : 0);
   bool timed_out = timeout_ms <= 0;
-  it->kind = JD_LIVE_ITEM_NONE;
-  it->data = NULL;
-  it->len = 0;
-  pthread_mutex_lock(&h->mu);
-  for (;;) {
-    const char *data = NULL;
-    size_t len = 0;
-    int64_t seq = 0;
-    jd_live_item_kind k = peek(w, &data, &len, &seq);
-    if (k == JD_LIVE_ITEM_NONE) {
-      if (timed_out)
-        break;
-      timed_out = pthread_cond_timedwait(&w->s->cond, &h->mu, &deadline) != 0;
-      continue;
-    }
-    if (k == JD_LIVE_ITEM_ENTRY && it->cap <= len) {
-      pthread_mutex_unlock(&h->mu);
-      if (item_reserve(it, len))
-        return -1;
-      pthread_mutex_lock(&h->mu);
-      continue; /* the ring may have moved meanwhile */
-    }
-    if (k == JD_LIVE_ITEM_ENTRY) {
-      memcpy(it->buf, data, len);
-      it->buf[len] = '\0';
-      data = it->buf;
-    }
-    it->data = data; /* REPLAY: immutable once closed, kept while w holds s */
-    it->len = len;
-    it->kind = k;
-    it->seq = seq;
+  block *b = NULL;
+  jd_live_item_kind k;
+  pthread_mutex_lock(&s->mu);
+  while ((k = peek(w, &b)) == JD_LIVE_ITEM_NONE && !timed_out)
+    timed_out = pthread_cond_timedwait(&s->cond, &s->mu, &deadline) != 0;
+  if (b)
+    block_ref(b);
+  if (k != JD_LIVE_ITEM_NONE)
     advance(w, k);
-    break;
+  pthread_mutex_unlock(&s->mu);
+  it->kind = k;
+  if (b) {
+    it->ref = b;
+    it->data = b->data;
+    it->len = b->len;
+    it->seq = k == JD_LIVE_ITEM_ENTRY ? b->seq : 0;
   }
-  pthread_mutex_unlock(&h->mu);
   return 0;
 }

@@ -1,13 +1,21 @@
 /* The live hub: one in-process ring per task of the entries (events' compact
  * JSON) of the match it runs, for the HTTP watchers (live_http.c).
  *
- * The match thread only appends: jd_live_hub_push copies the entry, takes the
- * hub's mutex for a few pointer moves (dropping the oldest entries past the
- * caps) and broadcasts. Watchers copy entries out under the same mutex and
- * never hold it while they write to a client, so a slow or stuck client never
- * slows the match: it falls behind, its next entry leaves the ring and it is
- * told so (LAGGED). A finished stream keeps its ring and replay keep_ms for
- * late joiners, then is dropped (lazily, on the next open/push/watch). */
+ * The match thread only appends: jd_live_hub_push copies the entry into an
+ * immutable, reference-counted block, takes the hub's mutex (the table of
+ * streams) just to find its stream, then that stream's own mutex for a few
+ * pointer moves (dropping the oldest entries past the caps) and broadcasts.
+ * A watcher takes a reference to its next entry under its stream's mutex and
+ * formats and writes it outside any lock, so neither a slow client nor many
+ * watchers of big entries ever slow a match, theirs or another: a watcher
+ * falls behind, its next entry leaves the ring and it is told so (LAGGED).
+ * A finished stream keeps its ring and replay keep_ms for late joiners, then
+ * is dropped (lazily, on the next open/push/watch/close): its entries and
+ * replay are released at once (its watchers get END; a watcher still holding
+ * one entry keeps that one until its next call).
+ *
+ * Per-entry cap: an entry larger than caps.bytes / 4 is refused (counted as
+ * refused), so one entry never pins more than a quarter of a ring. */
 #ifndef JD_LIVE_HUB_H
 #define JD_LIVE_HUB_H
 
@@ -23,7 +31,11 @@ typedef struct jd_live_caps {
   int64_t keep_ms;         /* a finished stream stays this long (cfg.live_ttl_ms) */
   size_t kept_bytes;       /* bytes of finished streams kept in all (oldest dropped first past
                               it); 0: 8 x bytes */
+  int per_ip; /* connections one address may hold on the metrics server (cfg.http_per_ip);
+                 0: no cap. Read by the HTTP server, not the hub. */
 } jd_live_caps;
+/* An entry larger than this is refused by jd_live_hub_push. */
+#define JD_LIVE_ENTRY_MAX(caps) ((caps)->bytes / 4)
 int jd_live_hub_new(jd_live_hub **out, const jd_live_caps *caps);
 /* Ends every watcher first and waits for them to leave (stop the HTTP server
  * first: it makes them leave); NULL-safe. */
@@ -32,7 +44,9 @@ void jd_live_hub_free(jd_live_hub *h);
  * same id is ended for its watchers). -1: out of memory. */
 int jd_live_hub_open(jd_live_hub *h, const char *task_id);
 /* Appends one entry (one event's compact JSON; seq from it); the oldest go past the caps.
- * Never blocks beyond the hub's mutex; wakes the watchers. No stream open: ignored. */
+ * Never blocks beyond the hub's mutex and the stream's (neither is held while a watcher
+ * copies or writes); wakes the watchers. No stream open: ignored. Larger than
+ * JD_LIVE_ENTRY_MAX(caps): refused (stats.refused). */
 void jd_live_hub_push(jd_live_hub *h, const char *task_id, int64_t seq, const char *json,
                       size_t len);
 /* The match is over: replay (the out dir's replay.json, may be NULL) kept for late
@@ -45,6 +59,8 @@ typedef struct jd_live_hub_stats {
   int64_t dropped;  /* entries that left a ring past its caps */
   int64_t lagged;   /* watchers ended because they fell behind */
   int64_t rejected; /* watchers refused at a cap */
+  int64_t refused;  /* entries refused: larger than JD_LIVE_ENTRY_MAX */
+  int64_t bytes;    /* bytes of entries and replays held now (rings, and watchers' references) */
   int watchers;     /* watchers now */
   int streams;      /* streams kept now (running and finished) */
 } jd_live_hub_stats;
@@ -71,19 +87,19 @@ typedef enum jd_live_item_kind {
 } jd_live_item_kind;
 const char *jd_live_item_name(jd_live_item_kind k);
 
-/* One item a watcher takes. data: for ENTRY the item's own copy (in buf,
- * reused from call to call), for REPLAY the hub's (read-only, valid until
- * the watcher is freed). jd_live_item_clear frees buf. */
+/* One item a watcher takes. data (ENTRY, REPLAY): the hub's immutable block,
+ * NUL-terminated, read-only, held by a reference (ref) until the next
+ * jd_live_watcher_next on this item or jd_live_item_clear: no copy per
+ * watcher, no buffer that grows. Clear an item before its hub is freed. */
 typedef struct jd_live_item {
   jd_live_item_kind kind;
   int64_t seq; /* ENTRY */
   const char *data;
   size_t len;
-  char *buf;
-  size_t cap;
+  void *ref;
 } jd_live_item;
 #define JD_LIVE_ITEM_INIT                                                                          \
-  { JD_LIVE_ITEM_NONE, 0, NULL, 0, NULL, 0 }
+  { JD_LIVE_ITEM_NONE, 0, NULL, 0, NULL }
 void jd_live_item_clear(jd_live_item *it);
 
 typedef struct jd_live_watcher jd_live_watcher;
@@ -94,9 +110,9 @@ typedef struct jd_live_watcher jd_live_watcher;
  * or a watcher cap is reached (*full true). Free with jd_live_watcher_free. */
 int jd_live_hub_watch(jd_live_watcher **out, bool *full, jd_live_hub *h, const char *task_id,
                       int64_t after);
-/* Waits at most timeout_ms for the watcher's next item into *it (NONE on
- * timeout). After LAGGED or END every call answers END at once. -1: out of
- * memory (copying an entry). */
+/* Releases the item's previous reference, then waits at most timeout_ms for the
+ * watcher's next item into *it (NONE on timeout). After LAGGED or END every
+ * call answers END at once. 0, or -1 on a NULL argument. */
 int jd_live_watcher_next(jd_live_item *it, jd_live_watcher *w, int64_t timeout_ms);
 /* Ends every watcher now (they answer END): the HTTP server's stop. */
 void jd_live_hub_kick(jd_live_hub *h);

@@ -167,6 +167,17 @@ static unsigned connection_cap(const jd_live_hub *hub) {
   return (caps.per_host > 0 ? (unsigned)caps.per_host : 0u) + SPARE_CONNECTIONS;
 }
 
+/* The per-address cap; 0: none. */
+static unsigned per_ip_cap(const jd_metrics_server_opts *o) {
+  if (o->per_ip)
+    return o->per_ip > 0 ? (unsigned)o->per_ip : 0u;
+  if (!o->hub)
+    return JD_METRICS_PER_IP_DEFAULT;
+  jd_live_caps caps;
+  jd_live_hub_caps(&caps, o->hub);
+  return caps.per_ip > 0 ? (unsigned)caps.per_ip : 0u;
+}
+
 int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_server_opts *o,
                                  char *err, size_t errlen) {
   *out = NULL;
@@ -183,7 +194,8 @@ int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_serve
   }
   s->reg = o->reg;
   /* A thread per connection: a live stream's reader blocks on the hub. The
-   * connection cap fits the host's watchers and a few scrapes; the idle
+   * connection cap fits the host's watchers and a few scrapes; the per-address
+   * cap keeps one client (a slowloris) from taking them all; the idle
    * timeout closes a client that does not read (or a slow scraper). */
   unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC;
@@ -191,7 +203,8 @@ int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_serve
     flags |= MHD_USE_IPv6;
   s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-                            connection_cap(o->hub), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+                            connection_cap(o->hub), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            per_ip_cap(o), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
                             MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK, MHD_OPTION_END);
   if (!s->mhd) {
     int e = errno;
@@ -223,6 +236,12 @@ int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char
 }
 
 int jd_metrics_server_port(const jd_metrics_server *s) { return s ? s->port : 0; }
+
+int jd_metrics_server_connections(const jd_metrics_server *s) {
+  const union MHD_DaemonInfo *info =
+      s ? MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+  return info ? (int)info->num_connections : 0;
+}
 
 void jd_metrics_server_stop(jd_metrics_server *s) {
   if (!s)

@@ -27,7 +27,9 @@ typedef struct jd_metrics_server jd_metrics_server;
 int jd_metrics_server_start(jd_metrics_server **out, jd_metrics *reg, const char *spec, char *err,
                             size_t errlen);
 /* As jd_metrics_server_start, also serving GET /live/<task id> from hub (NULL: none) with
- * tokens checked under key (keylen 0: every /live/ request is 404). See live_http.h. */
+ * tokens checked under key (keylen 0: every /live/ request is 404). See live_http.h.
+ * One address holds at most the hub's caps.per_ip connections (a slow client cannot
+ * take every connection: /metrics and the other watchers stay served). */
 int jd_metrics_server_start_live(jd_metrics_server **out, jd_metrics *reg, const char *spec,
                                  jd_live_hub *hub, const unsigned char *key, size_t keylen,
                                  char *err, size_t errlen);
@@ -42,13 +44,21 @@ typedef struct jd_metrics_server_opts {
   size_t keylen;
   unsigned timeout_s; /* a connection idle (or not reading) this long is closed; 0: 10 */
   int64_t ping_ms;    /* keepalive comment on a quiet stream; 0: 5000 (kept under timeout) */
+  int per_ip;         /* connections one address may hold (more are closed at once): 0: the hub's
+                         caps.per_ip (0 there: no cap), JD_METRICS_PER_IP_DEFAULT with no hub; < 0: no cap
+                       */
 } jd_metrics_server_opts;
 #define JD_METRICS_SERVER_OPTS_INIT                                                                \
-  { NULL, NULL, NULL, NULL, 0, 0, 0 }
+  { NULL, NULL, NULL, NULL, 0, 0, 0, 0 }
+/* The per-address connection cap of a server without live streams (half its
+ * connections: one client never takes them all). */
+#define JD_METRICS_PER_IP_DEFAULT 8
 int jd_metrics_server_start_opts(jd_metrics_server **out, const jd_metrics_server_opts *o,
                                  char *err, size_t errlen);
 /* The port it listens on (the chosen one for port 0). */
 int jd_metrics_server_port(const jd_metrics_server *s);
+/* The connections open now (tests: a client's connection was accepted). */
+int jd_metrics_server_connections(const jd_metrics_server *s);
 /* Stops serving (waits for answers in progress) and frees; NULL-safe. */
 void jd_metrics_server_stop(jd_metrics_server *s);
 

@@ -1,7 +1,7 @@
 // test-labels: unit
 /* judger/common/watch_token.c: tokens are HMAC-SHA256 (RFC 4231 vector),
  * checked in constant time, per task; key files are bounded, regular,
- * never followed through a link. */
+ * never followed through a link, never readable by others. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +72,30 @@ static char *write_key(const char *dir, const char *name, const char *body, size
   cr_assert(f);
   cr_assert_eq(fwrite(body, 1, len, f), len);
   fclose(f);
+  cr_assert_eq(chmod(path, 0600), 0);
   return path;
+}
+
+Test(watch_token, a_key_file_readable_by_others_is_refused) {
+  char *dir = t_tmpdir("watchkey");
+  char err[256] = "";
+  unsigned char *key = NULL;
+  size_t len = 0;
+  char *p = write_key(dir, "k", "0123456789abcdefXYZ\n", 20);
+  cr_assert_eq(chmod(p, 0644), 0);
+  cr_assert_eq(jd_watch_key_read(&key, &len, p, err, sizeof err), -1, "0644 is refused");
+  cr_assert_null(key);
+  cr_assert(strstr(err, p) && strstr(err, "readable by others: chmod o-r"), "%s", err);
+  cr_assert_eq(chmod(p, 0604), 0);
+  cr_assert_eq(jd_watch_key_read(&key, &len, p, err, sizeof err), -1, "0604 is refused");
+  cr_assert_eq(chmod(p, 0640), 0);
+  cr_assert_eq(jd_watch_key_read(&key, &len, p, err, sizeof err), 0, "group may read: %s", err);
+  free(key);
+  cr_assert_eq(chmod(p, 0400), 0);
+  cr_assert_eq(jd_watch_key_read(&key, &len, p, err, sizeof err), 0, "%s", err);
+  free(key);
+  free(p);
+  t_rmdir(dir);
 }
 
 Test(watch_token, key_files_are_bounded_regular_and_not_links) {

@@ -39,7 +39,8 @@ static void start(fixture *f, int per_match, int per_host, unsigned timeout_s, s
                        .bytes = (size_t)8 << 20,
                        .per_match = per_match,
                        .per_host = per_host,
-                       .keep_ms = 60000};
+                       .keep_ms = 60000,
+                       .per_ip = 64}; /* every client here is 127.0.0.1: 50 watchers and more */
   cr_assert_eq(jd_live_hub_new(&f->hub, &caps), 0);
   cr_assert_eq(jd_metrics_new(&f->reg), 0);
   jd_metrics_server_opts o = JD_METRICS_SERVER_OPTS_INIT;

@@ -3,9 +3,14 @@
  * caps, a watcher gets the history then the live entries, the replay and
  * the end; one that falls behind is told LAGGED; resumes after a seq;
  * watcher caps; a finished stream expires keep_ms after its close; a
- * restart ends the old stream's watchers. */
+ * restart ends the old stream's watchers; an entry over the per-entry cap is
+ * refused; an unlisted stream releases its entries at once (watchers hold
+ * only references, no copies); many watchers of big entries never slow the
+ * pushes to another stream (a lock per stream, nothing copied under it). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,13 +110,14 @@ Test(live_hub, the_oldest_go_past_the_entries_and_bytes_caps) {
   jd_live_hub_stats st;
   jd_live_hub_stats_get(&st, h);
   cr_assert_eq(st.dropped, 7);
-  /* Bytes: entries of 10 bytes ({"seq":1x}) under a 35-byte cap keep 3. */
-  jd_live_hub *hb = hub(100, 35, 10, 10, 60000);
+  /* Bytes: entries of 10 bytes ({"seq":1x}) under a 45-byte cap keep 4 (the
+   * entry cap is 45 / 4 = 11 bytes). */
+  jd_live_hub *hb = hub(100, 45, 10, 10, 60000);
   cr_assert_eq(jd_live_hub_open(hb, "t"), 0);
   for (int i = 10; i <= 19; i++)
     push(hb, "t", i);
   w = watch(hb, "t", 0);
-  for (int i = 17; i <= 19; i++)
+  for (int i = 16; i <= 19; i++)
     expect(w, &it, JD_LIVE_ITEM_ENTRY, i);
   expect(w, &it, JD_LIVE_ITEM_NONE, 0);
   jd_live_watcher_free(w);
@@ -280,5 +286,151 @@ Test(live_hub, a_push_and_a_kick_wake_the_waiting_watchers) {
   cr_assert_lt(x.waited, 5000);
   jd_live_watcher_free(x.w);
   jd_live_item_clear(&x.it);
+  jd_live_hub_free(h);
+}
+
+Test(live_hub, an_entry_over_a_quarter_of_the_bytes_cap_is_refused) {
+  jd_live_hub *h = hub(10, 400, 10, 10, 60000); /* entry cap 100 bytes */
+  cr_assert_eq(jd_live_hub_open(h, "t"), 0);
+  char big[101];
+  memset(big, 'x', sizeof big);
+  jd_live_hub_push(h, "t", 1, big, 101);
+  jd_live_hub_push(h, "t", 2, big, 100);
+  jd_live_hub_stats st;
+  jd_live_hub_stats_get(&st, h);
+  cr_assert_eq(st.refused, 1);
+  cr_assert_eq(st.entries, 1);
+  cr_assert_eq(st.bytes, 100);
+  jd_live_watcher *w = watch(h, "t", 0);
+  jd_live_item it = JD_LIVE_ITEM_INIT;
+  cr_assert_eq(jd_live_watcher_next(&it, w, 0), 0);
+  cr_assert_eq(it.kind, JD_LIVE_ITEM_ENTRY);
+  cr_assert_eq(it.seq, 2);
+  cr_assert_eq(it.len, 100);
+  jd_live_item_clear(&it);
+  jd_live_watcher_free(w);
+  jd_live_hub_free(h);
+}
+
+Test(live_hub, an_unlisted_stream_releases_its_entries_at_once) {
+  jd_live_hub *h = hub(10, 1 << 20, 10, 10, 60000);
+  cr_assert_eq(jd_live_hub_open(h, "t"), 0);
+  for (int i = 1; i <= 3; i++)
+    push(h, "t", i); /* 9 bytes each */
+  jd_live_hub_close(h, "t", "{\"replay\":1}", 12);
+  jd_live_hub_stats st;
+  jd_live_hub_stats_get(&st, h);
+  cr_assert_eq(st.bytes, 3 * 9 + 12);
+  jd_live_watcher *a = watch(h, "t", 0), *b = watch(h, "t", 0);
+  jd_live_item ia = JD_LIVE_ITEM_INIT, ib = JD_LIVE_ITEM_INIT;
+  expect(a, &ia, JD_LIVE_ITEM_ENTRY, 1);
+  expect(b, &ib, JD_LIVE_ITEM_ENTRY, 1);
+  cr_assert_eq(ia.data, ib.data, "both hold the hub's block, no copy");
+  /* A restart unlists the kept stream: all goes but the entry the watchers hold. */
+  cr_assert_eq(jd_live_hub_open(h, "t"), 0);
+  jd_live_hub_stats_get(&st, h);
+  cr_assert_eq(st.bytes, 9, "held %lld", (long long)st.bytes);
+  cr_assert_str_eq(ia.data, "{\"seq\":1}", "still readable while held");
+  expect(a, &ia, JD_LIVE_ITEM_END, 0); /* not entry 2 nor the replay: only the end */
+  jd_live_hub_stats_get(&st, h);
+  cr_assert_eq(st.bytes, 9, "b still holds it");
+  jd_live_item_clear(&ib);
+  jd_live_hub_stats_get(&st, h);
+  cr_assert_eq(st.bytes, 0);
+  expect(b, &ib, JD_LIVE_ITEM_END, 0);
+  jd_live_watcher_free(a);
+  jd_live_watcher_free(b);
+  jd_live_item_clear(&ia);
+  jd_live_hub_free(h);
+}
+
+#define BUSY_WATCHERS 50
+#define BUSY_ENTRY ((size_t)256 * 1024)
+#define OTHER_PUSHES 400
+
+typedef struct busy {
+  jd_live_hub *h;
+  jd_live_watcher *w;
+  atomic_bool *stop;
+  atomic_long got;
+} busy;
+
+/* A watcher that copies every entry it takes (its formatting, outside the lock). */
+static void *consume(void *p) {
+  busy *b = p;
+  jd_live_item it = JD_LIVE_ITEM_INIT;
+  char *copy = malloc(BUSY_ENTRY + 1);
+  cr_assert(copy);
+  while (!atomic_load(b->stop)) {
+    jd_live_watcher_next(&it, b->w, 50);
+    if (it.kind == JD_LIVE_ITEM_ENTRY) {
+      memcpy(copy, it.data, it.len);
+      atomic_fetch_add(&b->got, 1);
+    } else if (it.kind != JD_LIVE_ITEM_NONE) {
+      break;
+    }
+  }
+  jd_live_item_clear(&it);
+  free(copy);
+  return NULL;
+}
+
+/* Big entries pushed to "big" every 5 ms until stop. */
+static void *feed_big(void *p) {
+  busy *b = p;
+  char *json = malloc(BUSY_ENTRY);
+  cr_assert(json);
+  memset(json, 'x', BUSY_ENTRY);
+  for (int64_t seq = 1; !atomic_load(b->stop); seq++) {
+    jd_live_hub_push(b->h, "big", seq, json, BUSY_ENTRY);
+    usleep(5000);
+  }
+  free(json);
+  return NULL;
+}
+
+/* The worst of OTHER_PUSHES pushes to "other", in ns. */
+static int64_t worst_other_push(jd_live_hub *h) {
+  int64_t worst = 0;
+  for (int i = 1; i <= OTHER_PUSHES; i++) {
+    int64_t t0 = jd_mono_ns();
+    push(h, "other", i);
+    int64_t d = jd_mono_ns() - t0;
+    worst = d > worst ? d : worst;
+    usleep(500);
+  }
+  return worst;
+}
+
+Test(live_hub, many_watchers_of_big_entries_never_slow_another_stream, .timeout = 60) {
+  jd_live_hub *h = hub(64, (size_t)64 << 20, 100, 100, 60000);
+  cr_assert_eq(jd_live_hub_open(h, "big"), 0);
+  cr_assert_eq(jd_live_hub_open(h, "other"), 0);
+  atomic_bool stop = false, stop_feed = false;
+  busy feed = {.h = h, .stop = &stop_feed};
+  pthread_t fth, th[BUSY_WATCHERS];
+  cr_assert_eq(pthread_create(&fth, NULL, feed_big, &feed), 0);
+  int64_t alone = worst_other_push(h); /* the big stream fed, nobody watching */
+  static busy b[BUSY_WATCHERS];
+  for (int i = 0; i < BUSY_WATCHERS; i++) {
+    b[i] = (busy){.h = h, .w = watch(h, "big", 0), .stop = &stop};
+    cr_assert_eq(pthread_create(&th[i], NULL, consume, &b[i]), 0);
+  }
+  int64_t watched = worst_other_push(h);
+  atomic_store(&stop_feed, true);
+  pthread_join(fth, NULL);
+  atomic_store(&stop, true);
+  long got = 0;
+  for (int i = 0; i < BUSY_WATCHERS; i++) {
+    pthread_join(th[i], NULL);
+    got += atomic_load(&b[i].got);
+    jd_live_watcher_free(b[i].w);
+  }
+  fprintf(stderr,
+          "live_hub: %d pushes to another stream, worst %.2f ms with %d watchers copying %zu KiB "
+          "entries (%ld copies), %.2f ms with none\n",
+          OTHER_PUSHES, watched / 1e6, BUSY_WATCHERS, BUSY_ENTRY / 1024, got, alone / 1e6);
+  cr_assert_gt(got, BUSY_WATCHERS, "the watchers took entries");
+  cr_assert_lt(watched, 20000000, "worst push %lld ns", (long long)watched);
   jd_live_hub_free(h);
 }
