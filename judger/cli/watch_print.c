@@ -205,13 +205,39 @@ int jd_watch_text(char **out, jd_watch_info *info, const char *json, size_t len)
   return 0;
 }
 
+/* A C1 control (U+0080..U+009F: CSI, OSC... to a terminal) at s[i]. */
+static bool c1_at(const char *s, size_t i, size_t len) {
+  return i + 1 < len && (unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+         (unsigned char)s[i + 1] <= 0x9f;
+}
+
 /* Whether json[0..len) can be printed as it came: one line of valid UTF-8
- * without control bytes. */
+ * without control characters (C0, DEL, C1). */
 static bool printable_as_is(const char *json, size_t len) {
   for (size_t i = 0; i < len; i++)
-    if ((unsigned char)json[i] < 0x20 && json[i] != ' ')
+    if ((unsigned char)json[i] < 0x20 || json[i] == 0x7f || c1_at(json, i, len))
       return false;
   return jd_utf8_valid(json, len);
+}
+
+/* JSON text with DEL and the C1 controls written as \u escapes (json-c
+ * escapes only C0; in JSON text these can stand only inside strings, so
+ * the escaped text is the same JSON). Malloc'd; NULL on out of memory. */
+static char *escape_controls(const char *s) {
+  size_t len = strlen(s);
+  char *out = malloc(len * 3 + 1), *w = out; /* 2 bytes become 6 at most */
+  for (size_t i = 0; out && i < len; i++) {
+    if (s[i] == 0x7f) {
+      w += sprintf(w, "\\u007f");
+    } else if (c1_at(s, i, len)) {
+      w += sprintf(w, "\\u00%02x", (unsigned char)s[++i]);
+    } else {
+      *w++ = s[i];
+    }
+  }
+  if (out)
+    *w = '\0';
+  return out;
 }
 
 /* --json: the entry's JSON line. */
@@ -227,9 +253,10 @@ static int print_json(FILE *f, jd_watch_info *info, const char *json, size_t len
     rc = fwrite(json, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
   } else {
     json_object *c = jd_json_clean(o, ENTRY_DEPTH);
-    rc = c && fprintf(f, "%s\n", json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN)) > 0
-             ? 0
-             : -1;
+    char *text =
+        c ? escape_controls(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN)) : NULL;
+    rc = text && fprintf(f, "%s\n", text) > 0 ? 0 : -1;
+    free(text);
     json_object_put(c);
   }
   json_object_put(o);

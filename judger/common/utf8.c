@@ -1,4 +1,6 @@
 /* The UTF-8 sanitiser (see utf8.h). */
+#include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +125,49 @@ json_object *jd_json_str_len(const char *s, size_t len, size_t max) {
 
 json_object *jd_json_str(const char *s) { return s ? jd_json_str_len(s, strlen(s), 0) : NULL; }
 
+/* Whether s is a number as JSON writes it: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+ * (json-c keeps a parsed number's text, and its tokener also takes "1.",
+ * "NaN", "Infinity" and "1e999", which are not JSON). */
+static bool json_number_text(const char *s) {
+  if (*s == '-')
+    s++;
+  if (*s == '0')
+    s++;
+  else if (isdigit((unsigned char)*s))
+    while (isdigit((unsigned char)*s))
+      s++;
+  else
+    return false;
+  if (*s == '.') {
+    if (!isdigit((unsigned char)*++s))
+      return false;
+    while (isdigit((unsigned char)*s))
+      s++;
+  }
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    if (*s == '+' || *s == '-')
+      s++;
+    if (!isdigit((unsigned char)*s))
+      return false;
+    while (isdigit((unsigned char)*s))
+      s++;
+  }
+  return *s == '\0';
+}
+
+/* A number passed on: its text when that is JSON, else rewritten from its
+ * value; a value that is not finite becomes null. */
+static json_object *json_clean_number(json_object *o) {
+  bool is_int = json_object_get_type(o) == json_type_int;
+  double d = is_int ? 0 : json_object_get_double(o);
+  if (!isfinite(d))
+    return NULL; /* "1e999" is JSON's syntax, but no reader's number */
+  if (json_number_text(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)))
+    return json_object_get(o);
+  return is_int ? json_object_new_int64(json_object_get_int64(o)) : json_object_new_double(d);
+}
+
 json_object *jd_json_clean(json_object *o, int max_depth) {
   if (!o)
     return NULL;
@@ -153,8 +198,10 @@ json_object *jd_json_clean(json_object *o, int max_depth) {
   }
   case json_type_null:
     return NULL;
-  default:
-    /* Numbers and booleans carry no bytes of the program's. */
+  case json_type_int:
+  case json_type_double:
+    return json_clean_number(o);
+  default: /* booleans */
     return json_object_get(o);
   }
 }

@@ -46,8 +46,11 @@ json_object *jd_json_str(const char *s);
 /* The same from len bytes, cut to at most max bytes (0 = no cap). */
 json_object *jd_json_str_len(const char *s, size_t len, size_t max);
 
-/* A deep copy of o with every string and key cleaned; containers deeper
- * than max_depth become null. NULL for NULL or out of memory. */
+/* A deep copy of o with every string and key cleaned and every number
+ * valid JSON (json-c keeps a parsed number's text: "NaN", "1e999" and "1."
+ * are rewritten from their values, a value that is not finite becomes
+ * null); containers deeper than max_depth become null. NULL for NULL or
+ * out of memory. */
 json_object *jd_json_clean(json_object *o, int max_depth);
 
 /* Human-readable output that may carry a program's text (build lines,

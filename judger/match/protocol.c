@@ -171,46 +171,11 @@ static int parse_json_turn(jd_proto_cmd *out, json_object *o, bool end, int nais
   return 0;
 }
 
-/* A frame's data as passed on: strings and keys cleaned (valid UTF-8),
- * containers deeper than depth null, and numbers rewritten from their
- * values (json-c keeps a number's text as sent, which may be NaN or
- * Infinity: not JSON; a number that is not finite becomes null). NULL is
- * JSON null (or out of memory: the caller cannot tell, nor needs to). */
-static json_object *frame_clean(json_object *o, int depth) {
-  switch (json_object_get_type(o)) {
-  case json_type_int:
-    return json_object_new_int64(json_object_get_int64(o));
-  case json_type_double: {
-    double d = json_object_get_double(o);
-    return isfinite(d) ? json_object_new_double(d) : NULL;
-  }
-  case json_type_boolean:
-    return json_object_new_boolean(json_object_get_boolean(o));
-  case json_type_array: {
-    json_object *a = depth > 0 ? json_object_new_array() : NULL;
-    for (size_t i = 0; a && i < json_object_array_length(o); i++)
-      json_object_array_add(a, frame_clean(json_object_array_get_idx(o, i), depth - 1));
-    return a;
-  }
-  case json_type_object: {
-    json_object *r = depth > 0 ? json_object_new_object() : NULL;
-    json_object_object_foreach(o, key, val) {
-      char *k = r ? jd_utf8_dup(key, strlen(key), 0, 0) : NULL;
-      if (k)
-        json_object_object_add(r, k, frame_clean(val, depth - 1));
-      free(k);
-    }
-    return r;
-  }
-  default: /* strings (cleaned), null */
-    return jd_json_clean(o, depth);
-  }
-}
-
 /* out->frame_json: data cleaned, compact. */
 static int set_frame(jd_proto_cmd *out, json_object *data, char *err, size_t errlen) {
   out->type = JD_CMD_FRAME;
-  json_object *clean = frame_clean(data, JD_PROTO_FRAME_DEPTH);
+  /* Strings cleaned, numbers valid JSON, containers past the depth null. */
+  json_object *clean = jd_json_clean(data, JD_PROTO_FRAME_DEPTH);
   out->frame_json = strdup(json_object_to_json_string_ext(
       clean, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(clean);

@@ -3,6 +3,7 @@
  * line each, time first), a program's control characters escaped, entries
  * that are not JSON objects shown safely, and --json's lines. */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,25 @@ Test(watch_print, json_lines_are_the_entries_json) {
   cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "%s", out);
   cr_assert(jd_utf8_valid(out, strlen(out)), "%s", out);
   cr_assert_not_null(strstr(out, "\"scores\":[1,0]"), "%s", out);
+  free(out);
+  /* C1 controls (CSI, OSC, ST) and DEL from a program: \u escapes, never
+   * raw bytes a terminal acts on; the line is the same JSON. */
+  const char *c1 = "{\"event\":\"match.frame\",\"data\":\"\xc2\x9b"
+                   "2J\xc2\x9d"
+                   "0;x\xc2\x9c\x7f\"}";
+  out = printed(c1, strlen(c1), true, NULL);
+  cr_assert_null(strstr(out, "\xc2\x9b"), "%s", out);
+  cr_assert_null(strstr(out, "\xc2\x9d"), "%s", out);
+  cr_assert_null(strchr(out, 0x7f), "%s", out);
+  cr_assert_not_null(strstr(out, "\\u009b2J\\u009d0;x\\u009c\\u007f"), "%s", out);
+  json_object *back = json_tokener_parse(out);
+  cr_assert_not_null(back, "%s", out);
+  json_object *d = NULL;
+  cr_assert(json_object_object_get_ex(back, "data", &d));
+  cr_assert_str_eq(json_object_get_string(d), "\xc2\x9b"
+                                              "2J\xc2\x9d"
+                                              "0;x\xc2\x9c\x7f");
+  json_object_put(back);
   free(out);
   /* Not a JSON object: left out of the JSON lines. */
   out = printed("nope", 4, true, &info);

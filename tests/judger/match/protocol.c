@@ -32,6 +32,13 @@ Test(protocol, json_start_stop_progress_end) {
   cr_assert_eq(c.type, JD_CMD_PROGRESS);
   cr_assert(strstr(c.progress_json, "\"turn\":3"));
   jd_proto_cmd_clear(&c);
+  /* Numbers json-c takes but JSON does not: null, or rewritten ("1."). */
+  cr_assert_eq(
+      parse(&c, "{\"cmd\":\"progress\",\"a\":NaN,\"b\":-Infinity,\"c\":1e999,\"d\":1.}", 2, err), 0,
+      "%s", err);
+  cr_assert_str_eq(c.progress_json,
+                   "{\"cmd\":\"progress\",\"a\":null,\"b\":null,\"c\":null,\"d\":1.0}");
+  jd_proto_cmd_clear(&c);
 
   cr_assert_eq(
       parse(&c, "{\"cmd\":\"end\",\"scores\":[10,2.5],\"messages\":[\"ok\",null]}", 2, err), 0,
@@ -411,7 +418,8 @@ Test(protocol, frames_in_both_forms) {
   /* Any JSON value, bare scalars too (json-c waits for more of a number at
    * the end of its input: the end is told). */
   frame_is("frame 42", "42");
-  frame_is("frame -1.5e3", "-1500.0");
+  frame_is("frame -1.5e3", "-1.5e3");       /* a JSON number: kept as sent */
+  frame_is("frame [1., 0.1]", "[1.0,0.1]"); /* "1." is not JSON: rewritten */
   frame_is("frame true", "true");
   frame_is("frame null", "null");
   frame_is("frame \"hi\"", "\"hi\"");
