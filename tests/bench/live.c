@@ -23,7 +23,7 @@
  *  - memory: a match of 1300 frames of about frame_max_bytes (8192, the
  *    default) and one of 2500 frames of ~130 bytes, at the default caps
  *    (live_entries 2000, live_max_bytes 8 MiB: maxlen min(2000, 8 MiB /
- *    5/4 (8192 + 256)) = 794): the stream's XLEN and MEMORY USAGE
+ *    5/4 (8192 + 512)) = 771): the stream's XLEN and MEMORY USAGE
  *    (SAMPLES 0) once its match.done is in.
  *
  * Needs the engine, redis-server and a static libc for gcc; run
