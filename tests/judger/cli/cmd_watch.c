@@ -235,6 +235,25 @@ Test(cmd_watch, joined_before_the_match_waits_then_follows_it_live) {
   cr_assert_not_null(strstr(p.buf[0], "[   2.10s] done: finished\n"), "%s", p.buf[0]);
 }
 
+Test(cmd_watch, joined_during_the_match_prints_the_history_then_follows_it) {
+  task_state("w-9", "running", NULL);
+  const char *first[] = {history[0], history[1], history[2], history[3]};
+  append("w-9", true, first, 4);
+  proc p;
+  start(&p, WATCH " w-9", srv->url);
+  /* The history at once, then each entry as it comes, then the end. */
+  wait_for(&p, 0, "frame {\"turn\"");
+  cr_assert_not_null(strstr(p.buf[0], "player p0 started (AI 0)\n"), "%s", p.buf[0]);
+  append1("w-9", history[4]);
+  append1("w-9", history[5]);
+  wait_for(&p, 0, "match end scores [1,0]\n");
+  cr_assert_null(strstr(p.buf[0], "done"), "%s", p.buf[0]);
+  append1("w-9", history[6]);
+  int rc = finish(&p, 20000);
+  cr_assert_eq(rc, 0, "exit %d; stderr: %s", rc, p.buf[1]);
+  cr_assert_not_null(strstr(p.buf[0], "[   2.10s] done: finished\n"), "%s", p.buf[0]);
+}
+
 Test(cmd_watch, a_retry_prints_its_attempt) {
   task_state("w-5", "running", NULL);
   append("w-5", true, history, 3);
