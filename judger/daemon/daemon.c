@@ -315,7 +315,8 @@ static int live_start(jd_daemon *d) {
                        .bytes = (size_t)d->cfg.live_max_bytes,
                        .per_match = d->cfg.watchers_per_match,
                        .per_host = d->cfg.watchers_per_host,
-                       .keep_ms = d->cfg.live_ttl_ms};
+                       .keep_ms = d->cfg.live_ttl_ms,
+                       .per_ip = d->cfg.http_per_ip};
   if (jd_live_hub_new(&d->hub, &caps)) {
     snprintf(d->err, sizeof d->err, "live streams: out of memory");
     return -1;
