@@ -625,7 +625,8 @@ static pid_t setup(void) {
     exit(1);
   port = bench_free_port();
   snprintf(host, sizeof host, "blive-%d", (int)getpid());
-  snprintf(extra, sizeof extra, "--metrics-listen 127.0.0.1:%d --watch-key-file %s", port, kf);
+  snprintf(extra, sizeof extra, "--metrics-listen 127.0.0.1:%d --watch-key-file %s --http-per-ip 0",
+           port, kf);
   jd_queue_opts qo = {.redis_url = srv->url, .prefix = PREFIX, .consumer = "bench"};
   if (jd_queue_new(&q, &qo) || jd_queue_setup(q)) {
     fprintf(stderr, "redis: %s\n", jd_queue_error(q));

@@ -275,6 +275,7 @@ def run(build, tmp):
         key = secrets.token_hex(32).encode()
         with open(key_file, "wb") as f:
             f.write(key + b"\n")
+        os.chmod(key_file, 0o600)  # a key readable by others is refused
         log_path = os.path.join(tmp, "daemon.log")
         host = f"viewer-live-{os.getpid()}"
         with open(log_path, "w") as log:
