@@ -6,13 +6,16 @@
  * match.done, trimmed to the cap, with a TTL <= live_ttl_ms once the result
  * is out; GET /live/<task>?token=... on the metrics port streams the same
  * match as Server-Sent Events (history, replay, end); the metrics count
- * it. A watch key that cannot be read stops the daemon's start. */
+ * it. Huge progress lines stay out of both (the entry cap) and the stream's
+ * memory stays near live_max_bytes. A watch key that cannot be read stops
+ * the daemon's start. */
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -254,6 +257,7 @@ Test(live_daemon, redis_stream_and_sse_of_a_real_match, .init = up, .fini = down
   char keyfile[600], extra[1024];
   snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
   cr_assert_eq(jd_write_file(keyfile, KEY "\n", strlen(KEY) + 1), 0);
+  cr_assert_eq(chmod(keyfile, 0600), 0); /* a key readable by others is refused */
   snprintf(extra, sizeof extra,
            "--metrics-listen 127.0.0.1:0 --watch-key-file %s --live-entries 32 --live-ttl-ms %d",
            keyfile, TTL_MS);
@@ -278,6 +282,68 @@ Test(live_daemon, redis_stream_and_sse_of_a_real_match, .init = up, .fini = down
   cr_assert_gt(metric(port, "judger_live_entries_total"), 80);
   cr_assert_eq(metric(port, "judger_live_dropped_total"), 0);
   cr_assert_eq(metric(port, "judger_live_watchers"), 0);
+  kill(p->pid, SIGTERM);
+  cr_assert_eq(t_proc_wait(p, 20000), 0, "log %s", p->log);
+  t_proc_free(p);
+  t_cleanup_host(c, host);
+  jd_queue_free(q);
+  t_rmdir(state);
+  free(host);
+  dk_client_free(c);
+}
+
+/* A match whose game logic sends progress lines of about 56 KiB (control
+ * bytes, which escaping grows to about 110 KiB) between frames of about
+ * 7.9 KiB: its Redis stream stays near live_max_bytes (256 KiB here: 24
+ * entries), the progress lines reach neither Redis nor the HTTP watchers
+ * (dropped, counted), and the match ends as usual. */
+Test(live_daemon, huge_progress_lines_stay_out_of_the_stream, .init = up, .fini = down,
+     .timeout = 300) {
+  dk_client *c = t_client();
+  t_busybox_image(c);
+  char *host = t_unique("jdm-livecap"), *state = t_tmpdir("dstate-livecap");
+  char keyfile[600], extra[1024], json[2048];
+  snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
+  cr_assert_eq(jd_write_file(keyfile, KEY "\n", strlen(KEY) + 1), 0);
+  cr_assert_eq(chmod(keyfile, 0600), 0); /* a key readable by others is refused */
+  snprintf(extra, sizeof extra,
+           "--metrics-listen 127.0.0.1:0 --watch-key-file %s --live-max-bytes 262144 "
+           "--live-ttl-ms %d",
+           keyfile, TTL_MS);
+  t_proc *p = t_daemon_spawn(acl_url, host, state, extra);
+  int port = metrics_port(p, 20000);
+  jd_queue *q = t_queue_client(srv->url);
+  const char *id = "live-cap";
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"match\",\"match\":{\"id\":\"%s\",\"game_logic\":{\"id\":"
+           "\"lflood\",\"image\":\"" T_BUSYBOX_IMAGE "\",\"dir\":\"%s/tests/judger/programs/"
+           "live_flood\",\"cmd\":[\"sh\",\"/app/main.sh\"]},\"players\":[{\"id\":\"idle\","
+           "\"image\":\"" T_BUSYBOX_IMAGE "\",\"cmd\":[\"true\"]}],\"config\":{\"rounds\":60}}}",
+           id, id, JD_SOURCE_DIR);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+  sse s;
+  watch_live(&s, port, id, (const unsigned char *)KEY);
+  cr_assert_eq(s.status, 200);
+  cr_assert_null(strstr(s.body, "match.progress"), "no progress line over the cap for HTTP");
+  cr_assert(strstr(s.body, "\"turn\":60,"), "the frames are all there");
+  free(s.body);
+  char *res = t_wait_result(q, id, 120000, p->log);
+  cr_assert(strstr(res, "\"status\":\"finished\""), "the match ends as usual: %.400s", res);
+  free(res);
+  jd_live_entries e = {0};
+  wait_done_stream(&e, q, id, p);
+  char key[128];
+  snprintf(key, sizeof key, "judger:live:%s", id);
+  long long mem = cmd_int("MEMORY USAGE %s SAMPLES 0", key);
+  double dropped = metric(port, "judger_live_dropped_total");
+  fprintf(stderr, "live entry cap: MEMORY USAGE %lld bytes (live_max_bytes 262144), %.0f dropped\n",
+          mem, dropped);
+  cr_assert(mem > 0 && mem <= 262144 * 3 / 2, "MEMORY USAGE %lld of a 256 KiB stream", mem);
+  cr_assert_geq(dropped, 60, "the progress lines, counted");
+  cr_assert_eq(e.n, 24, "maxlen: 256 KiB / 5/4 (8192 + 512) (%zu)", e.n);
+  for (size_t i = 0; i < e.n; i++)
+    cr_assert_null(strstr(e.v[i].json, "match.progress"), "%.200s", e.v[i].json);
+  jd_live_entries_free(&e);
   kill(p->pid, SIGTERM);
   cr_assert_eq(t_proc_wait(p, 20000), 0, "log %s", p->log);
   t_proc_free(p);
@@ -349,6 +415,7 @@ Test(live_daemon, a_retried_attempt_starts_the_stream_over, .init = up, .fini = 
   char *state = t_tmpdir("dstate-liveretry"), keyfile[600], err[256];
   snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
   cr_assert_eq(jd_write_file(keyfile, KEY, strlen(KEY)), 0);
+  cr_assert_eq(chmod(keyfile, 0600), 0); /* a key readable by others is refused */
   jd_config c;
   cr_assert_eq(jd_config_defaults(&c), 0);
   const char *kv[][2] = {{"redis", acl_url},          {"host_id", "liveretry"},
