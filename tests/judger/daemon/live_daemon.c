@@ -461,3 +461,71 @@ Test(live_daemon, a_retried_attempt_starts_the_stream_over, .init = up, .fini = 
   jd_queue_free(q);
   t_rmdir(state);
 }
+
+/* ---- the replay: parsed, cleaned, compact (a fake executor) ---- */
+
+/* A frame, match.done and a replay.json by the task's id: "rp-ok" a messy
+ * but valid one (spaces, a byte that is not UTF-8, a "NaN"), "rp-bad" one
+ * that is not JSON. */
+static int replay_execute(void *self, const jd_task *t, void *prepared, const jd_exec_env *env,
+                          jd_exec_result *res) {
+  (void)self, (void)prepared;
+  emit(env, JD_EVENT_MATCH_FRAME, 1, "{\"f\":1}");
+  emit(env, JD_EVENT_MATCH_DONE, 2, NULL);
+  static const char ok[] = "{ \"r\" : \"a\xff b\",\n  \"n\": [1, 2, NaN] }\n";
+  static const char bad[] = "{\"r\": 1,";
+  bool good = !strcmp(t->id, "rp-ok");
+  char path[600];
+  snprintf(path, sizeof path, "%s/replay.json", env->out_dir);
+  cr_assert_eq(jd_write_file(path, good ? ok : bad, good ? sizeof ok - 1 : sizeof bad - 1), 0);
+  res->status = JD_TASK_STATUS_FINISHED;
+  res->result = json_object_new_object();
+  return JD_EXEC_DONE;
+}
+
+Test(live_daemon, the_replay_is_cleaned_and_compact_or_not_sent, .init = up, .fini = down,
+     .timeout = 60) {
+  char *state = t_tmpdir("dstate-livereplay"), keyfile[600], err[256];
+  snprintf(keyfile, sizeof keyfile, "%s/watch.key", state);
+  cr_assert_eq(jd_write_file(keyfile, KEY, strlen(KEY)), 0);
+  cr_assert_eq(chmod(keyfile, 0600), 0);
+  jd_config c;
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  const char *kv[][2] = {{"redis", acl_url},          {"host_id", "livereplay"},
+                         {"state_dir", state},        {"block_ms", "100"},
+                         {"log_level", "error"},      {"metrics_listen", "127.0.0.1:0"},
+                         {"watch_key_file", keyfile}, {"live_ttl_ms", "60000"}};
+  for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+    cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
+  jd_executor ex = {.execute = replay_execute};
+  jd_daemon *d = NULL;
+  cr_assert_eq(jd_daemon_new(&d, &c, NULL, &ex), 0);
+  jd_config_clear(&c);
+  pthread_t th;
+  pthread_create(&th, NULL, run_thread, d);
+  t_daemon_wait_ready(d, "livereplay");
+  jd_queue *q = t_queue_client(srv->url);
+  const char *ids[] = {"rp-ok", "rp-bad"};
+  for (int i = 0; i < 2; i++) {
+    char json[128];
+    snprintf(json, sizeof json, "{\"id\":\"%s\",\"type\":\"match\",\"match\":{}}", ids[i]);
+    cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, ids[i], json), 0);
+    free(t_wait_result(q, ids[i], 30000, "(in process)"));
+  }
+  sse s;
+  watch_live(&s, jd_daemon_metrics_port(d), "rp-ok", (const unsigned char *)KEY);
+  cr_assert(strstr(s.body, "event: replay\ndata: {\"r\":\"a\xef\xbf\xbd b\",\"n\":[1,2,null]}\n\n"
+                           "event: end\n"),
+            "%s", s.body);
+  free(s.body);
+  watch_live(&s, jd_daemon_metrics_port(d), "rp-bad", (const unsigned char *)KEY);
+  cr_assert(strstr(s.body, "match.done"), "%s", s.body);
+  cr_assert_null(strstr(s.body, "event: replay"), "not JSON: no replay: %s", s.body);
+  cr_assert(strstr(s.body, "event: end\n"), "%s", s.body);
+  free(s.body);
+  jd_daemon_stop(d, false);
+  pthread_join(th, NULL);
+  jd_daemon_free(d);
+  jd_queue_free(q);
+  t_rmdir(state);
+}
