@@ -423,11 +423,13 @@ static char *read_replay(const char *out_dir, size_t *len) {
 /* The replay as the watchers get it: parsed (a game logic wrote it: any
  * bytes), cleaned (strings to valid UTF-8, numbers valid JSON, containers
  * deeper than LIVE_REPLAY_DEPTH null) and compact, at most
- * LIVE_REPLAY_MAX bytes. NULL (logged) when it is not JSON. */
+ * LIVE_REPLAY_MAX bytes. NULL (logged) when it is not JSON. raw[len] is
+ * its NUL. */
 static char *replay_clean(const char *task_id, const char *raw, size_t len, size_t *outlen) {
   *outlen = 0;
   json_tokener *tok = json_tokener_new_ex(LIVE_REPLAY_DEPTH * 2);
-  json_object *o = tok ? json_tokener_parse_ex(tok, raw, (int)len) : NULL;
+  /* With its NUL (raw is a C string): a top-level number ends there. */
+  json_object *o = tok ? json_tokener_parse_ex(tok, raw, (int)len + 1) : NULL;
   bool whole = o && json_tokener_get_error(tok) == json_tokener_success;
   for (size_t i = whole ? json_tokener_get_parse_end(tok) : len; whole && i < len; i++)
     whole = raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t';
