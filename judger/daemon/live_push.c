@@ -45,6 +45,7 @@ typedef struct task {
   size_t maxlen;
   size_t entry_cap;     /* an entry over it (not bounded) is dropped */
   size_t dn, dbytes;    /* its pending entries that may be dropped */
+  size_t pbytes;        /* all its pending entries' bytes */
   bool ended, end_done; /* end asked; its TTL written */
   bool fenced;          /* another run holds the task: entries dropped */
   node *head, *tail;
@@ -106,11 +107,13 @@ static void count(jd_live_push *p, task *t, const node *n, int dir) {
   if (dir > 0) {
     p->n++;
     p->bytes += n->len;
+    t->pbytes += n->len;
     t->dn += !n->bounded;
     t->dbytes += n->bounded ? 0 : n->len;
   } else {
     p->n--;
     p->bytes -= n->len;
+    t->pbytes -= n->len;
     t->dn -= !n->bounded;
     t->dbytes -= n->bounded ? 0 : n->len;
   }
@@ -160,19 +163,39 @@ static node *unlink_oldest(task *t) {
   return n;
 }
 
+/* Moves n (out of t's list) onto *gone, counted. mu held. */
+static void drop_node(jd_live_push *p, task *t, node *n, node **gone) {
+  count(p, t, n, -1);
+  p->dropped++;
+  n->next = *gone;
+  *gone = n;
+}
+
 /* Past the bound: the flooder's oldest entries go, one at a time (another
- * task's only once it is the one holding the most). Bounded events stay,
- * even past the bound. mu held. */
+ * task's only once it is the one holding the most). Bounded events stay
+ * past the bound, up to twice it (thousands of player starts while Redis
+ * is away): then the oldest of the task holding the most bytes go too.
+ * mu held. */
 static void enforce_bound(jd_live_push *p, node **gone) {
   while (p->n > p->cap_n || p->bytes > p->cap_bytes) {
     task *f = flooder(p, p->bytes > p->cap_bytes);
     node *n = f ? unlink_oldest(f) : NULL;
     if (!n)
+      break;
+    drop_node(p, f, n, gone);
+  }
+  while (p->n > 2 * p->cap_n || p->bytes > 2 * p->cap_bytes) {
+    task *f = NULL;
+    for (task *t = p->tasks; t; t = t->next)
+      if (t->head && (!f || t->pbytes > f->pbytes))
+        f = t;
+    if (!f)
       return;
-    count(p, f, n, -1);
-    p->dropped++;
-    n->next = *gone;
-    *gone = n;
+    node *n = f->head;
+    f->head = n->next;
+    if (!f->head)
+      f->tail = NULL;
+    drop_node(p, f, n, gone);
   }
 }
 

@@ -210,6 +210,31 @@ Test(live_push, the_bound_drops_the_flooders_entries_not_a_quiet_tasks, .init = 
   jd_config_clear(&cfg);
 }
 
+Test(live_push, bounded_events_go_past_the_bound_up_to_twice_it, .init = up, .fini = down) {
+  jd_live_push *p = start(srv->url, 16, 60000); /* a bound of 64 entries */
+  t_redis_kill(srv);
+  jd_live_push_begin(p, "t1", 1, 600000);
+  for (int i = 1; i <= 200; i++) {
+    char j[64];
+    int len = snprintf(j, sizeof j, "{\"event\":\"player.started\",\"seq\":%d}", i);
+    jd_live_push_event(p, "t1", j, (size_t)len, true);
+  }
+  /* 200 starts (a match of thousands of player starts while Redis is
+   * away): 128 kept, the oldest 72 dropped. */
+  int64_t until = jd_mono_ms() + 5000;
+  while (jd_live_push_dropped(p) < 72 && jd_mono_ms() < until)
+    usleep(10000);
+  cr_assert_eq(jd_live_push_dropped(p), 72, "%lld", (long long)jd_live_push_dropped(p));
+  t_redis_resume(srv);
+  jd_live_entries e = {0};
+  wait_len(&e, "t1", 16, 15000);
+  cr_assert_eq(seq_of(&e.v[15]), 200);
+  jd_live_entries_free(&e);
+  cr_assert_eq(jd_live_push_written(p), 128);
+  jd_live_push_stop(p);
+  jd_config_clear(&cfg);
+}
+
 /* {"x":"aaa..."} of len bytes (len >= 8). */
 static char *json_of(size_t len) {
   char *s = malloc(len + 1);
