@@ -7,8 +7,9 @@
  * the setting live_entries entries, 2 x live_max_bytes bytes, for all the
  * host's matches) the oldest entries of the task holding the most pending
  * bytes (the flooder) are dropped and counted, never the few events every
- * match has (starts, exits, the end, the result); when Redis fails the
- * thread reconnects with backoff. See docs/queue.md "Live streams". */
+ * match has (starts, exits, the end, the result) short of twice the bound;
+ * when Redis fails the thread reconnects with backoff. See docs/queue.md
+ * "Live streams". */
 #ifndef JD_LIVE_PUSH_H
 #define JD_LIVE_PUSH_H
 
