@@ -149,7 +149,8 @@ static int add_families(jd_dmetrics *m) {
       {&m->live_dropped, DEF(COUNTER, "judger_live_dropped_total",
                              "Live stream entries never written to Redis: the pusher's backlog "
                              "was full while Redis was slow or away, the stop's flush ran out, "
-                             "or another run held the task.")},
+                             "another run held the task, or the entry was over the live "
+                             "entry cap (then no HTTP watcher got it either).")},
       {&m->live_watchers,
        DEF(GAUGE, "judger_live_watchers", "HTTP watchers of this host's live streams now.")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
