@@ -25,10 +25,14 @@ TASK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def key_of(path):
-    """The key as judger reads it: 16..4096 bytes, a trailing newline dropped."""
+    """The key as judger reads it (judger/common/watch_token.c,
+    jd_watch_key_read): 16..4096 bytes once one trailing "\n" and then one
+    trailing "\r" are dropped ("\r\n", "\n" or "\r")."""
     with open(path, "rb") as f:
-        key = f.read(4097)
+        key = f.read(4096 + 3)  # the largest key, "\r\n" and a byte to see it is too big
     if key.endswith(b"\n"):
+        key = key[:-1]
+    if key.endswith(b"\r"):
         key = key[:-1]
     if not 16 <= len(key) <= 4096:
         sys.exit(f"watch-url: {path}: a key is 16 to 4096 bytes")

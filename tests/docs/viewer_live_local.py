@@ -13,10 +13,21 @@ headless Chromium (DevTools over a pipe, as tests/docs/viewer_live.py):
 - after the stream: the replay loaded (data-state "replay", drawn) and no
   further request (the EventSource is not reconnected);
 - a stream that ends without a replay leaves "ended"; one that says
-  "lagged" leaves "lagged"; neither reconnects.
+  "lagged" leaves "lagged"; neither reconnects;
+- a hostile replay.json (markup in names, moves, points, scores and causes,
+  an object with a string "length" where an array goes, "__proto__" and
+  "constructor" keys), as the stream's `replay` event, embedded in the page
+  (replay-html.py) and picked with the page's file input: its bad parts are
+  dropped and the markup shows as text, or (no array of rounds or games) it
+  is refused with a visible message; never an element of its own, a global
+  set by an onerror, a polluted prototype or an error;
+- watch-url.py makes judger's token from a key file ending in "\n", "\r\n"
+  or "\r", as judger reads it (judger/common/watch_token.c).
 
   viewer_live_local.py   (exit 77 without chromium; a failure under CI=true)
 """
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -168,6 +179,134 @@ def watch_cut(name, page, out, tmp, tail, want):
         stream.close()
 
 
+def inject(k):
+    return f"<img src=x onerror=window.pwned={k}>"
+
+
+PROTO = {"__proto__": {"polluted": inject(90)}, "constructor": {"prototype": {"polluted": 1}}}
+
+
+def hostile_tron(replay):
+    """The Tron replay with markup and wrong types in every field drawn as
+    text; a round whose turns are an object with a string length."""
+    r = json.loads(json.dumps(replay))
+    r.update(PROTO, match_id=inject(1), scores=[inject(2), {"toString": 1}])
+    r["seats"][0].update(PROTO, name=inject(3), ai_id=inject(4), clock=inject(5))
+    r["seats"][1].update(name={"toString": "x"}, points=inject(6), ai_id=["<b>"])
+    r0 = r["rounds"][0]
+    r0.update(PROTO, points=[inject(7), inject(8)], fate=[inject(9), {}])
+    r0["turns"][1].update(moves=[inject(10), inject(11)], t=inject(12))
+    r0["turns"][2].update(moves=inject(13), crashes=[{"seat": 0, "cause": inject(14)},
+                                                      {"seat": "__proto__", "cause": {}}])
+    r0["turns"].append({"t": 9999, "pos": {"length": inject(15)}})
+    r["rounds"].append({"turns": {"length": inject(16)}, "points": inject(17)})
+    return r
+
+
+def hostile_c4(replay):
+    r = json.loads(json.dumps(replay))
+    r.update(PROTO, match_id=inject(21), scores=[inject(22), {"length": inject(23)}])
+    r["players"][0].update(PROTO, id=inject(24))
+    r["players"][1]["id"] = {"toString": inject(25)}
+    r["games"][0].update(PROTO, moves={"length": inject(26)}, reason=inject(27),
+                         winner=inject(28), line=[[inject(29), 0]])
+    r["games"].append({"first": inject(30), "moves": [1, 2], "reason": inject(31)})
+    return r
+
+
+def refused(replay):
+    """No array of rounds (games): an object whose length is a string."""
+    r = json.loads(json.dumps(replay))
+    r.update(PROTO, rounds={"length": inject(41)}, games={"length": inject(42)})
+    return r
+
+
+def clean_page(b, name, want, text):
+    """No element, global or prototype of the replay's; want: the final
+    data-state; text: what the page shows (the markup as text, or the
+    refusal)."""
+    end = wait_for(name, 60, lambda: (lambda s: s if s and s["state"] not in
+                                      ("connecting", "live", "empty") else None)(b.status()),
+                   every=0.1)
+    check(end["state"] == want, f"{name}: data-state {want} ({end})")
+    check(b.eval("document.querySelectorAll('img, :not(#drop) > b').length === 0 && !window.pwned && "
+                 "({}).polluted === undefined && Object.prototype.polluted === undefined"),
+          f"{name}: no element, global or prototype from the replay")
+    shown = b.eval("document.body.innerText")
+    check(text in shown, f"{name}: the page shows {text!r}")
+    check(not b.console(), f"{name}: no console message: {b.console()}")
+
+
+def hostile_replays(tmp, tron, c4):
+    cases = []
+    for game, page, out, bad in (("tron", "index.html", tron, hostile_tron),
+                                 ("connect4", "connect4.html", c4, hostile_c4)):
+        with open(os.path.join(out, "replay.json")) as f:
+            replay = json.load(f)
+        entries, _ = entries_of(os.path.join(out, "live.jsonl"))
+        cases += [(game, page, entries[:1] + entries[1 + len(HOSTILE) + 2:][:40], r, want, text)
+                  for r, want, text in ((bad(replay), "replay", inject(3 if game == "tron" else 24)),
+                                        (refused(replay), "refused", "cannot read this replay"))]
+    for game, page, entries, r, want, text in cases:
+        data = json.dumps(r, separators=(",", ":"))
+        name = f"{game}-hostile-replay-{want}"
+        # The stream's replay event.
+        stream = Stream(entries, f"event: replay\ndata: {data}\n\nevent: end\ndata: {{}}\n\n",
+                        0.002)
+        b = open_page(page, stream, os.path.join(tmp, name + "-live"))
+        try:
+            clean_page(b, name + " (live)", want, text)
+        finally:
+            b.close()
+            stream.close()
+        # Embedded in the page (replay-html.py).
+        src, html = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".html")
+        with open(src, "w") as f:
+            f.write(data)
+        subprocess.run([sys.executable, os.path.join(S, "tools", "replay-html.py"), src, html],
+                       check=True)
+        b = Browser("file://" + html, os.path.join(tmp, name + "-embedded"))
+        try:
+            clean_page(b, name + " (embedded)", "drawn" if want == "replay" else want, text)
+        finally:
+            b.close()
+        # Picked with the file input.
+        b = Browser("file://" + os.path.join(S, "viewer", page), os.path.join(tmp, name + "-file"))
+        try:
+            wait_for("the page", 30, b.status)
+            doc = b.call("DOM.getDocument", session=b.session)["root"]["nodeId"]
+            node = b.call("DOM.querySelector", session=b.session, nodeId=doc,
+                          selector="#file")["nodeId"]
+            b.call("DOM.setFileInputFiles", session=b.session, nodeId=node, files=[src])
+            clean_page(b, name + " (file input)", "drawn" if want == "replay" else want, text)
+        finally:
+            b.close()
+
+
+def watch_url_keys(tmp):
+    """watch-url.py's token for key files ending as judger drops them: one
+    "\n", then one "\r" (watch_token.c jd_watch_key_read)."""
+    key = b"k" * 40
+    want = hmac.new(key, b"judger-watch:t-1", hashlib.sha256).hexdigest()
+    for tail, same in ((b"", True), (b"\n", True), (b"\r\n", True), (b"\r", True),
+                       (b"\n\n", False), (b"\n\r", False), (b"\r\n\n", False)):
+        path = os.path.join(tmp, "watch.key")
+        with open(path, "wb") as f:
+            f.write(key + tail)
+        url = subprocess.run([sys.executable, os.path.join(S, "tools", "watch-url.py"), "t-1",
+                              "--daemon", "http://127.0.0.1:1", "--key-file", path],
+                             check=True, capture_output=True, text=True).stdout
+        check(("token%3D" + want in url) == same,
+              f"watch-url.py: a key file ending {tail!r}: {'the' if same else 'not the'} "
+              "token of the key")
+    with open(path, "wb") as f:
+        f.write(b"k" * 4096 + b"\r\n")
+    p = subprocess.run([sys.executable, os.path.join(S, "tools", "watch-url.py"), "t-1",
+                        "--daemon", "http://127.0.0.1:1", "--key-file", path],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, "watch-url.py: a 4096-byte key and CRLF is a key")
+
+
 def local_match(out, *args):
     subprocess.run([sys.executable, os.path.join(S, "tools", "local-match.py"), "--out", out,
                     *args], check=True, stdout=subprocess.DEVNULL)
@@ -178,6 +317,7 @@ def main():
         print("viewer_live_local: chromium is not installed (images/setup-host.sh installs it)")
         return 1 if os.environ.get("CI") == "true" else 77
     tmp = tempfile.mkdtemp(prefix="viewer-live-local-")
+    watch_url_keys(tmp)
     bin_dir = os.path.join(tmp, "bin")
     os.makedirs(bin_dir)
     for script in ("games/tron/build.sh", "ais/c-bot/build.sh"):
@@ -204,6 +344,7 @@ def main():
         watch_cut("tron-ended", "index.html", tron, tmp, "event: end\ndata: {}\n\n", "ended")
         watch_cut("connect4-lagged", "connect4.html", c4, tmp, "event: lagged\ndata: {}\n\n",
                   "lagged")
+        hostile_replays(tmp, tron, c4)
     except (TimeoutError, RuntimeError, EOFError) as e:
         check(False, f"{type(e).__name__}: {e} (files in {tmp})")
     if failures:
