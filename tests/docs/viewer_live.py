@@ -15,7 +15,10 @@ opens samples/viewer/index.html?live=<the stream's URL with the token of
   good: no watcher is left on the daemon's judger_live_watchers a few
   seconds later;
 - the token is HMAC-SHA256(key, "judger-watch:" + task id); a wrong one is
-  refused (403), none too (401).
+  refused (403), none too (401);
+- `judger watch-token` and samples/tools/watch-url.py make the same token
+  from a key file ending in "\n", "\r\n" or nothing (checked first, with no
+  engine: only the judger binary).
 
   viewer_live.py BUILD_DIR
 
@@ -58,7 +61,30 @@ def check(cond, what):
 
 def skip(why):
     print("viewer_live: " + why)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)
+    sys.exit(1 if os.environ.get("CI") == "true" or failures else 77)
+
+
+def token_checks(build):
+    """judger watch-token and watch-url.py on key files ending in "\n",
+    "\r\n" or nothing: the token of the key without its line end."""
+    judger = os.path.join(build, "bin", "judger")
+    key, task_id = secrets.token_hex(32).encode(), "t-token-check"
+    mine = hmac.new(key, b"judger-watch:" + task_id.encode(), hashlib.sha256).hexdigest()
+    with tempfile.TemporaryDirectory(prefix="viewer-live-token-") as tmp:
+        for tail in (b"\n", b"\r\n", b""):
+            path = os.path.join(tmp, "watch.key")
+            with open(path, "wb") as f:
+                f.write(key + tail)
+            os.chmod(path, 0o600)
+            token = subprocess.run([judger, "watch-token", task_id, "--watch-key-file", path],
+                                   env=dict(os.environ, JUDGER_CONFIG=""), capture_output=True,
+                                   text=True).stdout.strip()
+            url = subprocess.run([sys.executable, os.path.join(S, "tools", "watch-url.py"),
+                                  task_id, "--daemon", "http://127.0.0.1:1", "--key-file", path],
+                                 capture_output=True, text=True).stdout
+            check(token == mine and "token%3D" + mine in url,
+                  f"a key file ending {tail!r}: judger watch-token and watch-url.py give "
+                  f"the key's token ({token[:12]}...)")
 
 
 def wait_for(what, timeout, probe, every=0.1):
@@ -275,6 +301,7 @@ def run(build, tmp):
         key = secrets.token_hex(32).encode()
         with open(key_file, "wb") as f:
             f.write(key + b"\n")
+        os.chmod(key_file, 0o600)  # a key readable by others may be refused
         os.chmod(key_file, 0o600)  # a key readable by others is refused
         log_path = os.path.join(tmp, "daemon.log")
         host = f"viewer-live-{os.getpid()}"
@@ -332,6 +359,7 @@ def run(build, tmp):
 
 
 def main():
+    token_checks(os.path.abspath(sys.argv[1]))
     if not shutil.which("chromium"):
         skip("chromium is not installed (images/setup-host.sh installs it)")
     if not shutil.which("redis-server"):
