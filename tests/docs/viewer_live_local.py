@@ -214,6 +214,21 @@ def hostile_c4(replay):
     return r
 
 
+def markup(replay):
+    """Markup strings only (no value that would stop a viewer first): where a
+    viewer put moves, points, scores or a length in its HTML unescaped."""
+    r = json.loads(json.dumps(replay))
+    if r.get("game") == "tron":
+        r0 = r["rounds"][-1]
+        r0["points"] = [inject(51), inject(52)]
+        for t in r0["turns"][1:]:
+            t["moves"] = [inject(53), inject(54)]
+    else:
+        r["scores"] = [inject(55), inject(56)]
+        r["games"][-1]["moves"] = {"length": inject(57)}
+    return r
+
+
 def refused(replay):
     """No array of rounds (games): an object whose length is a string."""
     r = json.loads(json.dumps(replay))
@@ -229,10 +244,14 @@ def clean_page(b, name, want, text):
                                       ("connecting", "live", "empty") else None)(b.status()),
                    every=0.1)
     check(end["state"] == want, f"{name}: data-state {want} ({end})")
+    # To the last round (game) and its last turn (move): every panel drawn
+    # (an element innerHTML makes is there at once).
+    b.eval("for (const key of ['ArrowDown', 'ArrowDown', 'ArrowDown', 'End'])"
+           " document.dispatchEvent(new KeyboardEvent('keydown', {key}))")
     check(b.eval("document.querySelectorAll('img, :not(#drop) > b').length === 0 && !window.pwned && "
                  "({}).polluted === undefined && Object.prototype.polluted === undefined"),
           f"{name}: no element, global or prototype from the replay")
-    shown = b.eval("document.body.innerText")
+    shown = b.eval("document.body.innerText + document.getElementById('status').textContent")
     check(text in shown, f"{name}: the page shows {text!r}")
     check(not b.console(), f"{name}: no console message: {b.console()}")
 
@@ -246,10 +265,11 @@ def hostile_replays(tmp, tron, c4):
         entries, _ = entries_of(os.path.join(out, "live.jsonl"))
         cases += [(game, page, entries[:1] + entries[1 + len(HOSTILE) + 2:][:40], r, want, text)
                   for r, want, text in ((bad(replay), "replay", inject(3 if game == "tron" else 24)),
+                                        (markup(replay), "replay", "drawn"),
                                         (refused(replay), "refused", "cannot read this replay"))]
-    for game, page, entries, r, want, text in cases:
+    for i, (game, page, entries, r, want, text) in enumerate(cases):
         data = json.dumps(r, separators=(",", ":"))
-        name = f"{game}-hostile-replay-{want}"
+        name = f"{game}-hostile-replay-{i}-{want}"
         # The stream's replay event.
         stream = Stream(entries, f"event: replay\ndata: {data}\n\nevent: end\ndata: {{}}\n\n",
                         0.002)
