@@ -49,7 +49,10 @@
 #include "queue/redis.h"
 #include "queue/task.h"
 
-#define HISTORY_COUNT 500 /* entries a read of the history asks for */
+/* Entries a read asks for: small enough that a page of entries at the
+ * read cap (JD_LIVE_ENTRY_MAX) stays at 128 MiB, large enough that a
+ * stream at the default cap (771 entries) is a dozen round trips. */
+#define HISTORY_COUNT 64
 #define LIVE_BLOCK_MS 1000
 #define IDLE_END_MS 2000     /* an ended task's stream quiet this long: no match.done to come */
 #define REDIS_RETRY_MS 30000 /* Redis unreachable this long: give up */
