@@ -293,8 +293,14 @@ static int transfer_outcome(const dk_client *c, CURLcode result, const xfer *x, 
   return DK_OK;
 }
 
-/* The failures the error observer hears of (see client.h). */
+/* The failures the error observer hears of (see client.h). A 500 saying
+ * the container "is marked for removal" is not one: the caller raced its
+ * own removal of the container (Docker 20.10's network connect and
+ * disconnect answer 500 where its container removal answers 409 for the
+ * same state). */
 static bool engine_side(int rc) {
+  if (rc == DK_ESERVER && strstr(dk_error_last()->message, "is marked for removal"))
+    return false;
   return rc == DK_ECONNECT || rc == DK_EIO || rc == DK_ETLS || rc == DK_ESERVER || rc == DK_EHTTP ||
          rc == DK_EPROTO;
 }

@@ -71,8 +71,9 @@ const char *dk_client_host(const dk_client *client);
 /* Called after every request that failed on the engine's side: it could
  * not be reached or answered (DK_ECONNECT, DK_EIO, DK_ETLS), answered 5xx
  * (DK_ESERVER), an unexpected status (DK_EHTTP) or broke the protocol
- * (DK_EPROTO). Not for 4xx answers, deadlines or cancels: those are the
- * caller's. path is without the /vX.Y prefix and may carry a query. Runs on
+ * (DK_EPROTO). Not for 4xx answers, deadlines or cancels, nor for a 500
+ * saying the container "is marked for removal" (the caller raced its own
+ * removal): those are the caller's. path is without the /vX.Y prefix and may carry a query. Runs on
  * the calling thread; must be quick and thread-safe. Set it before the
  * client is shared between threads; NULL removes it. */
 typedef void (*dk_error_observer)(void *ud, const char *method, const char *path, int code);

@@ -248,6 +248,23 @@ Test(faults, the_error_observer_hears_engine_side_failures_only) {
   cr_assert_eq(h.calls, 1, "removed, it hears nothing");
 }
 
+/* Docker 20.10 answers 500 to a network connect or disconnect of a
+ * container being removed: the caller's own race (a match's teardown
+ * removing the game logic while a player network goes), not the engine's. */
+Test(faults, a_container_marked_for_removal_is_not_an_engine_failure) {
+  static const char answer[] =
+      "HTTP/1.1 500 Internal Server Error\r\nApi-Version: 1.41\r\nContent-Type: "
+      "application/json\r\nContent-Length: 105\r\nConnection: close\r\n\r\n"
+      "{\"message\":\"Container 0675 is marked for removal and cannot be connected or disconnected "
+      "to the network\"}";
+  serve("POST", "/networks/n1/disconnect", answer, 0, 0);
+  heard h = {0};
+  dk_client_set_error_observer(cli, on_engine_error, &h);
+  expect_error(dk_network_disconnect(cli, "n1", ID, true), DK_ESERVER, "marked for removal");
+  cr_assert_eq(h.calls, 0, "the caller's race: %s", h.what);
+  dk_client_set_error_observer(cli, NULL, NULL);
+}
+
 Test(faults, wait_answer_with_error_member) {
   static const char body[] = "{\"StatusCode\":0,\"Error\":{\"Message\":\"container vanished\"}}";
   size_t n = 0;

@@ -268,6 +268,16 @@ Test(metrics_prom, prometheus_scrapes_a_daemon_running_matches, .init = up, .fin
   wait_query(pport, "judger_slots_busy", 0);
   wait_query(pport, "judger_redis_up", 1);
   wait_query(pport, "judger_engine_up", 1);
+  if (query(pport, "sum(judger_engine_errors_total)") != 0) {
+    /* Which calls failed: the answer names them (labels call). */
+    char url[256];
+    snprintf(url, sizeof url,
+             "http://127.0.0.1:%d/api/v1/query?query=judger_engine_errors_total%%3E0", pport);
+    t_http_answer a;
+    if (t_http(&a, "GET", url) == 0)
+      fprintf(stderr, "engine errors: %.*s\n", (int)a.body.len, a.body.data);
+    dk_buf_free(&a.body);
+  }
   wait_query(pport, "sum(judger_engine_errors_total)", 0);
   wait_query(pport, "count(judger_build_info{version=~\".+\"})", 1);
   char qs[800];
