@@ -33,8 +33,14 @@
  *   help     one line for docs/settings.md */
 #define JD_CONFIG_MAP(XX)                                                                          \
   XX(redis, STR, redis, 0, 0, "redis://127.0.0.1:6379/0", DQ, DQ,                                  \
-     "the queue's Redis: redis://[[user]:password@]host[:port][/db] or unix://...")                \
+     "the queue's Redis: redis://[[user]:password@]host[:port][/db], unix://..., or "             \
+     "redis-sentinel://[[user]:password@]host:port,host:port/master[/db] (docs/queue.md)")        \
   XX(prefix, STR, prefix, 0, 0, "judger", DQ, DQ, "Redis key prefix")                              \
+  XX(min_replicas_acked, INT, min_replicas_acked, -1, 16, "-1", DQ, DQ,                            \
+     "replicas that must confirm a claim, result, dead letter or submission (WAIT) before it "    \
+     "counts (-1 = 1 when the primary has replicas, else 0)")                                      \
+  XX(replica_wait_ms, MS, replica_wait_ms, 10, 600000, "1s", DQ, DQ,                               \
+     "how long a write waits for its replicas before it counts as unconfirmed")                    \
   XX(group, STR, group, 0, 0, "judgers", DQ, D, "consumer group")                                  \
   XX(slots, INT, slots, 1, 256, "1", D, D, "tasks run at once")                                    \
   XX(host_id, STR, host_id, 0, 0, NULL, DRBG, DRBG,                                                \
@@ -213,6 +219,10 @@ typedef struct jd_config {
    * streams), what a match's stream keeps (entries and bytes, the latest),
    * how long it stays after the result, and the HTTP watcher caps. */
   char *watch_key_file;
+  /* Writes that must survive a failover wait for this many replicas
+   * (-1 = auto), this long at most (docs/queue.md "Failover"). */
+  int min_replicas_acked;
+  int64_t replica_wait_ms;
   int live_entries;
   int64_t live_max_bytes;
   int64_t live_ttl_ms;

@@ -38,7 +38,7 @@ void t_redis_stop(t_redis *r);
   "+client|info +eval +evalsha +script|load +xadd +xreadgroup +xread +xack +xautoclaim +xclaim "   \
   "+xdel +xgroup|create +xgroup|createconsumer +xlen +xpending +xrange +xrevrange +xinfo|groups "  \
   "+xinfo|stream +get +set +del +exists +hget +hset +hgetall +hdel +hincrby +incr +sadd +srem "    \
-  "+smembers +pexpire +expire +rpush +lrange +zadd +mget"
+  "+smembers +pexpire +expire +rpush +lrange +zadd +mget +wait +role"
 
 /* Makes (or resets) the ACL user name with password and T_REDIS_ACL_RULES
  * on r, through the default user. */
