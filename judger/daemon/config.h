@@ -33,11 +33,11 @@
  *   help     one line for docs/settings.md */
 #define JD_CONFIG_MAP(XX)                                                                          \
   XX(redis, STR, redis, 0, 0, "redis://127.0.0.1:6379/0", DQ, DQ,                                  \
-     "the queue's Redis: redis://[[user]:password@]host[:port][/db], unix://..., or "             \
-     "redis-sentinel://[[user]:password@]host:port,host:port/master[/db] (docs/queue.md)")        \
+     "the queue's Redis: redis://[[user]:password@]host[:port][/db], unix://..., or "              \
+     "redis-sentinel://[[user]:password@]host:port,host:port/master[/db] (docs/queue.md)")         \
   XX(prefix, STR, prefix, 0, 0, "judger", DQ, DQ, "Redis key prefix")                              \
   XX(min_replicas_acked, INT, min_replicas_acked, -1, 16, "-1", DQ, DQ,                            \
-     "replicas that must confirm a claim, result, dead letter or submission (WAIT) before it "    \
+     "replicas that must confirm a claim, result, dead letter or submission (WAIT) before it "     \
      "counts (-1 = 1 when the primary has replicas, else 0)")                                      \
   XX(replica_wait_ms, MS, replica_wait_ms, 10, 600000, "1s", DQ, DQ,                               \
      "how long a write waits for its replicas before it counts as unconfirmed")                    \
