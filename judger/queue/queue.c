@@ -40,6 +40,8 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   q->consumer = strdup(opts->consumer ? opts->consumer : "");
   q->lease_ms = opts->lease_ms > 0 ? opts->lease_ms : 30000;
   q->entry_max_bytes = opts->entry_max_bytes ? opts->entry_max_bytes : JD_ENTRY_MAX_BYTES_DEFAULT;
+  q->min_replicas_acked = opts->min_replicas_acked;
+  q->replica_wait_ms = opts->replica_wait_ms > 0 ? opts->replica_wait_ms : 1000;
   if (!q->prefix || !q->group || !q->consumer) {
     jd_queue_free(q);
     return -1;
@@ -192,3 +194,89 @@ int jd_queue_setup(jd_queue *q) {
   }
   return 0;
 }
+
+/* ---- confirmation by the replicas ------------------------------------------ */
+
+/* How often auto asks the primary how many replicas it has. */
+#define REPLICAS_ASK_MS 1000
+
+/* ROLE on the primary: its replicas (third element). Until redis.h has
+ * jd_redis_replica_count. */
+static int role_replicas(int *n, jd_queue *q) {
+  redisReply *rep = NULL;
+  *n = 0;
+  if (jd_redis_command(&rep, q->r, "ROLE"))
+    return -1;
+  int rc = 0;
+  if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
+    rc = jd_queue_unexpected(q, "ROLE");
+  else if (rep->elements >= 3 && rep->element[2]->type == REDIS_REPLY_ARRAY)
+    *n = (int)rep->element[2]->elements;
+  freeReplyObject(rep);
+  return rc;
+}
+
+/* The replicas the primary reports (ROLE), asked at most once a second. */
+static int replicas_now(int *n, jd_queue *q) {
+  int64_t now = jd_mono_ms();
+  if (q->replicas_seen_ms && now - q->replicas_seen_ms < REPLICAS_ASK_MS) {
+    *n = q->replicas_seen;
+    return 0;
+  }
+  if (role_replicas(n, q))
+    return -1;
+  q->replicas_seen = *n;
+  q->replicas_seen_ms = now;
+  return 0;
+}
+
+/* The replicas this queue requires now (0: no WAIT). */
+static int replicas_required(int *n, jd_queue *q) {
+  *n = q->min_replicas_acked;
+  if (*n >= 0)
+    return 0;
+  int have = 0;
+  if (replicas_now(&have, q))
+    return -1;
+  *n = have > 0 ? 1 : 0;
+  return 0;
+}
+
+int jd_queue_confirm(bool *confirmed, jd_queue *q) {
+  *confirmed = false;
+  q->waited = false;
+  if (q->min_replicas_acked == 0) {
+    *confirmed = true;
+    return 0;
+  }
+  /* WAIT counts the writes of this connection: on a new one it would
+   * confirm nothing that was written before. */
+  if (!jd_redis_connected(q->r))
+    return jd_redis_fail(q->r, JD_REDIS_CONN, "WAIT: the connection broke since the writes");
+  int n = 0;
+  if (replicas_required(&n, q))
+    return -1;
+  if (n == 0) {
+    *confirmed = true;
+    return 0;
+  }
+  char ns[16], ms[24];
+  snprintf(ns, sizeof ns, "%d", n);
+  snprintf(ms, sizeof ms, "%lld", (long long)q->replica_wait_ms);
+  const char *argv[] = {"WAIT", ns, ms};
+  redisReply *rep = NULL;
+  if (jd_redis_command_argv(&rep, q->r, (long)q->replica_wait_ms, 3, argv, NULL))
+    return -1;
+  long long acked = 0;
+  int rc = jd_reply_int(rep, &acked) ? jd_queue_unexpected(q, "WAIT") : 0;
+  freeReplyObject(rep);
+  if (rc)
+    return -1;
+  q->waited = true;
+  *confirmed = acked >= n;
+  if (!*confirmed)
+    q->replicas_seen_ms = 0; /* auto: a replica may have gone; ask again next time */
+  return 0;
+}
+
+bool jd_queue_waited(const jd_queue *q) { return q->waited; }

@@ -38,6 +38,11 @@ typedef struct jd_queue_opts {
   /* An entry's "task" field longer than this is not copied (the entry
    * comes with too_big set); 0 = JD_ENTRY_MAX_BYTES_DEFAULT. */
   size_t entry_max_bytes;
+  /* Replicas that must confirm a write that has to survive a failover
+   * (jd_queue_confirm): -1 auto (1 when the primary reports replicas, else
+   * 0), 0 never WAIT, n. */
+  int min_replicas_acked;
+  int64_t replica_wait_ms; /* WAIT's timeout; 0 = 1000 */
   jd_redis_opts redis;
 } jd_queue_opts;
 
@@ -54,6 +59,18 @@ int64_t jd_queue_backoff_ms(const jd_queue *q);
 jd_redis_failure jd_queue_last(const jd_queue *q);
 const char *jd_queue_error(const jd_queue *q);
 bool jd_queue_lost(const jd_queue *q);
+
+/* The writes made so far on this queue's connection, confirmed by the
+ * replicas the queue requires (WAIT n replica_wait_ms; auto asks the
+ * primary how many replicas it has, at most once a second). *confirmed is
+ * false when fewer acked in time: the writes are on the primary but a
+ * failover could lose them. -1 only when Redis could not be asked
+ * (jd_queue_lost...): also when the connection broke since the writes,
+ * since a WAIT on a new connection would confirm nothing. */
+int jd_queue_confirm(bool *confirmed, jd_queue *q);
+/* Whether the last jd_queue_confirm sent a WAIT (false: no replica was
+ * required, or it failed before): what judger_replica_waits_total counts. */
+bool jd_queue_waited(const jd_queue *q);
 
 /* Creates the consumer group on every stream (from the start, so entries
  * added before any judger ran are served); an existing group is fine. */

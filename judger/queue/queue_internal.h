@@ -16,6 +16,14 @@ struct jd_queue {
   char dead[KEY_MAX], results[KEY_MAX], hosts[KEY_MAX];
   char claims[KEY_MAX]; /* <prefix>:claims, the counter the claim tokens come from */
   size_t entry_max_bytes;
+  /* jd_queue_confirm: the setting, WAIT's timeout, the replicas the primary
+   * reported last (auto) and when (monotonic ms; 0 = never asked), whether
+   * the last confirm sent a WAIT. */
+  int min_replicas_acked;
+  int64_t replica_wait_ms;
+  int replicas_seen;
+  int64_t replicas_seen_ms;
+  bool waited;
   /* The SHA1 of each script sent (EVALSHA sends it instead of the text). */
   struct {
     const char *script;
