@@ -9,17 +9,21 @@
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "queue/redis.h"
+#include "queue/redis_internal.h"
 
 struct jd_redis {
   redisContext *c;
-  jd_redis_url url;
-  char display[400];
+  jd_redis_url url; /* in sentinel mode the sentinels' order changes: who answered comes first */
+  char display[2600];
   long connect_timeout_ms, io_timeout_ms;
   long backoff_min_ms, backoff_max_ms;
   int64_t backoff_ms;  /* current delay; 0 after a success */
   int64_t next_try_ms; /* monotonic time before which no connect is tried */
+  jd_redis_stats *stats;
+  char peer[300];        /* the node connected to; "" when not */
+  char last_failed[300]; /* sentinel mode: the primary the last connect failed on */
   jd_redis_failure last;
-  char err[1024];
+  char err[3072];
 };
 
 static const char *const failure_names[] = {
@@ -46,7 +50,7 @@ static struct timeval tv_of(long ms) {
   return tv;
 }
 
-static int parse_int(const char *s, size_t n, int lo, int hi, int *out) {
+int jd_redis_parse_int(const char *s, size_t n, int lo, int hi, int *out) {
   if (n == 0 || n > 9)
     return -1;
   int v = 0;
@@ -61,9 +65,8 @@ static int parse_int(const char *s, size_t n, int lo, int hi, int *out) {
   return 0;
 }
 
-/* Percent-decodes s[0..n) into out (NUL-terminated, at most outlen - 1
- * bytes); -1 when it does not fit, a %-escape is bad or decodes to NUL. */
-static int url_decode(char *out, size_t outlen, const char *s, size_t n) {
+/* At most outlen - 1 bytes are written (see redis_internal.h). */
+int jd_redis_url_decode(char *out, size_t outlen, const char *s, size_t n) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
@@ -92,13 +95,12 @@ static int url_decode(char *out, size_t outlen, const char *s, size_t n) {
   return 0;
 }
 
-/* The "[user]:password@" part ending at at (exclusive) from p. */
-static int parse_credentials(jd_redis_url *out, const char *p, const char *at) {
+int jd_redis_parse_credentials(jd_redis_url *out, const char *p, const char *at) {
   const char *colon = memchr(p, ':', (size_t)(at - p));
   const char *pw = colon ? colon + 1 : p;
-  if (colon && url_decode(out->user, sizeof out->user, p, (size_t)(colon - p)))
+  if (colon && jd_redis_url_decode(out->user, sizeof out->user, p, (size_t)(colon - p)))
     return -1;
-  if (url_decode(out->password, sizeof out->password, pw, (size_t)(at - pw)))
+  if (jd_redis_url_decode(out->password, sizeof out->password, pw, (size_t)(at - pw)))
     return -1;
   /* A user needs a password: AUTH takes both or the password alone. */
   return out->user[0] && !out->password[0] ? -1 : 0;
@@ -109,13 +111,15 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   out->port = 6379;
   if (!url)
     return -1;
+  if (!strncmp(url, "redis-sentinel://", 17))
+    return jd_sentinel_url_parse(out, url + 17);
   if (!strncmp(url, "unix://", 7)) {
     const char *p = url + 7;
     const char *q = strchr(p, '?');
     size_t n = q ? (size_t)(q - p) : strlen(p);
     const char *at = memchr(p, '@', n);
     if (at) {
-      if (parse_credentials(out, p, at))
+      if (jd_redis_parse_credentials(out, p, at))
         return -1;
       n -= (size_t)(at + 1 - p);
       p = at + 1;
@@ -124,7 +128,7 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
       return -1;
     memcpy(out->path, p, n);
     if (q) {
-      if (strncmp(q, "?db=", 4) || parse_int(q + 4, strlen(q + 4), 0, 1 << 20, &out->db))
+      if (strncmp(q, "?db=", 4) || jd_redis_parse_int(q + 4, strlen(q + 4), 0, 1 << 20, &out->db))
         return -1;
     }
     return 0;
@@ -134,7 +138,7 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   const char *p = url + 8;
   const char *at = strrchr(p, '@');
   if (at) {
-    if (parse_credentials(out, p, at))
+    if (jd_redis_parse_credentials(out, p, at))
       return -1;
     p = at + 1;
   }
@@ -145,11 +149,27 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   if (hn == 0 || hn >= sizeof out->host)
     return -1;
   memcpy(out->host, p, hn);
-  if (colon && parse_int(colon + 1, hostport - hn - 1, 1, 65535, &out->port))
+  if (colon && jd_redis_parse_int(colon + 1, hostport - hn - 1, 1, 65535, &out->port))
     return -1;
-  if (slash && slash[1] && parse_int(slash + 1, strlen(slash + 1), 0, 1 << 20, &out->db))
+  if (slash && slash[1] && jd_redis_parse_int(slash + 1, strlen(slash + 1), 0, 1 << 20, &out->db))
     return -1;
   return 0;
+}
+
+static void make_display(jd_redis *r) {
+  if (r->url.sentinel) {
+    jd_sentinel_display(r->display, sizeof r->display, &r->url);
+    return;
+  }
+  /* The user is shown, never the password. */
+  char who[sizeof r->url.user + 8] = "";
+  if (r->url.password[0])
+    snprintf(who, sizeof who, "%s:***@", r->url.user);
+  if (r->url.path[0])
+    snprintf(r->display, sizeof r->display, "unix://%s%.200s?db=%d", who, r->url.path, r->url.db);
+  else
+    snprintf(r->display, sizeof r->display, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port,
+             r->url.db);
 }
 
 int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
@@ -168,15 +188,14 @@ int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
   r->io_timeout_ms = o.io_timeout_ms > 0 ? o.io_timeout_ms : 5000;
   r->backoff_min_ms = o.backoff_min_ms > 0 ? o.backoff_min_ms : 100;
   r->backoff_max_ms = o.backoff_max_ms > 0 ? o.backoff_max_ms : 5000;
-  /* The user is shown, never the password. */
-  char who[sizeof r->url.user + 8] = "";
-  if (r->url.password[0])
-    snprintf(who, sizeof who, "%s:***@", r->url.user);
-  if (r->url.path[0])
-    snprintf(r->display, sizeof r->display, "unix://%s%.200s?db=%d", who, r->url.path, r->url.db);
-  else
-    snprintf(r->display, sizeof r->display, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port,
-             r->url.db);
+  /* After a failover the new primary is there within a second of Sentinel's
+   * own decision: waiting longer would only delay the queue. */
+  if (r->url.sentinel && r->backoff_max_ms > 1000)
+    r->backoff_max_ms = 1000;
+  if (r->backoff_min_ms > r->backoff_max_ms)
+    r->backoff_min_ms = r->backoff_max_ms;
+  r->stats = o.stats;
+  make_display(r);
   snprintf(r->err, sizeof r->err, "not connected");
   *out = r;
   return 0;
@@ -198,6 +217,7 @@ static void disconnect(jd_redis *r) {
     redisFree(r->c);
     r->c = NULL;
   }
+  r->peer[0] = '\0';
 }
 
 int64_t jd_redis_backoff_ms(const jd_redis *r) {
@@ -234,31 +254,28 @@ static int setup_command(jd_redis *r, const char *what, const char *fmt, ...) {
   return rc;
 }
 
-int jd_redis_connect(jd_redis *r) {
-  if (r->c)
-    return 0;
-  if (jd_redis_backoff_ms(r) > 0) {
-    r->last = JD_REDIS_CONN;
+/* Connects r->c to one node (host:port, or the URL's socket when host is
+ * NULL), AUTH, in sentinel mode ROLE (a replica is refused), SELECT. what
+ * names the node in messages. 0, or -1 with r->err set and no connection. */
+static int open_node(jd_redis *r, const char *host, int port, const char *what) {
+  struct timeval ctv = tv_of(r->connect_timeout_ms);
+  redisContext *c = host ? redisConnectWithTimeout(host, port, ctv)
+                         : redisConnectUnixWithTimeout(r->url.path, ctv);
+  if (!c) {
+    snprintf(r->err, sizeof r->err, "connect %s: out of memory", what);
     return -1;
   }
-  struct timeval ctv = tv_of(r->connect_timeout_ms);
-  redisContext *c = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, ctv)
-                                   : redisConnectWithTimeout(r->url.host, r->url.port, ctv);
-  if (!c) {
-    snprintf(r->err, sizeof r->err, "connect %s: out of memory", r->display);
-    return failed(r);
-  }
   if (c->err) {
-    snprintf(r->err, sizeof r->err, "connect %s: %s", r->display, c->errstr);
+    snprintf(r->err, sizeof r->err, "connect %s: %s", what, c->errstr);
     redisFree(c);
-    return failed(r);
+    return -1;
   }
   r->c = c;
   if (redisSetTimeout(c, tv_of(r->io_timeout_ms)) != REDIS_OK) {
-    snprintf(r->err, sizeof r->err, "connect %s: cannot set the I/O timeout", r->display);
+    snprintf(r->err, sizeof r->err, "connect %s: cannot set the I/O timeout", what);
     goto fail;
   }
-  if (!r->url.path[0])
+  if (host)
     redisEnableKeepAlive(c);
   /* AUTH with the ACL user when there is one (Redis 6+), else the
    * default user's password. %s passes each as one argument: no quoting. */
@@ -266,24 +283,115 @@ int jd_redis_connect(jd_redis *r) {
     goto fail;
   if (!r->url.user[0] && r->url.password[0] && setup_command(r, "AUTH", "AUTH %s", r->url.password))
     goto fail;
+  if (r->url.sentinel && jd_sentinel_check_master(c, what, r->err, sizeof r->err))
+    goto fail;
   if (r->url.db && setup_command(r, "SELECT", "SELECT %d", r->url.db))
     goto fail;
-  r->backoff_ms = 0;
-  r->next_try_ms = 0;
   return 0;
 fail:
   disconnect(r);
+  return -1;
+}
+
+/* Connected to addr: the backoff restarts, the shared stats learn the
+ * primary (a new one after the first is a failover followed). */
+static int connected(jd_redis *r, const char *addr) {
+  r->backoff_ms = 0;
+  r->next_try_ms = 0;
+  r->last_failed[0] = '\0';
+  snprintf(r->peer, sizeof r->peer, "%s", addr);
+  if (r->stats) {
+    pthread_mutex_lock(&r->stats->mu);
+    if (r->url.sentinel && r->stats->primary[0] && strcmp(r->stats->primary, addr))
+      r->stats->failovers++;
+    snprintf(r->stats->primary, sizeof r->stats->primary, "%s", addr);
+    pthread_mutex_unlock(&r->stats->mu);
+  }
+  return 0;
+}
+
+/* Sentinel mode: ask the sentinels, connect to the primary they name. When
+ * that fails and the sentinels, asked again at once, name another address
+ * (the failover just completed), that one is tried now, not after the
+ * backoff. */
+static int connect_sentinel(jd_redis *r) {
+  for (int tries = 0; tries < 2; tries++) {
+    jd_redis_hostport hp;
+    if (jd_sentinel_discover(&hp, &r->url, r->connect_timeout_ms, r->io_timeout_ms, r->stats,
+                             r->err, sizeof r->err))
+      return failed(r);
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s:%d", hp.host, hp.port);
+    if (tries > 0 && !strcmp(addr, r->last_failed))
+      break;
+    if (!open_node(r, hp.host, hp.port, addr))
+      return connected(r, addr);
+    snprintf(r->last_failed, sizeof r->last_failed, "%s", addr);
+  }
   return failed(r);
+}
+
+int jd_redis_connect(jd_redis *r) {
+  if (r->c)
+    return 0;
+  if (jd_redis_backoff_ms(r) > 0) {
+    r->last = JD_REDIS_CONN;
+    return -1;
+  }
+  if (r->url.sentinel)
+    return connect_sentinel(r);
+  if (open_node(r, r->url.path[0] ? NULL : r->url.host, r->url.port, r->display))
+    return failed(r);
+  char addr[300];
+  if (r->url.path[0])
+    snprintf(addr, sizeof addr, "%s", r->url.path);
+  else
+    snprintf(addr, sizeof addr, "%.255s:%d", r->url.host, r->url.port);
+  return connected(r, addr);
+}
+
+/* An error reply saying this node cannot take the command now because it
+ * is not (or not yet) a working primary: a replica (READONLY), a replica
+ * cut from its primary (MASTERDOWN), a node loading its data (LOADING). A
+ * script's error carries the code after the script's own prefix. */
+static bool not_primary_reply(const char *msg) {
+  static const char *const codes[] = {"READONLY", "MASTERDOWN", "LOADING"};
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    size_t n = strlen(codes[i]);
+    if (!strncmp(msg, codes[i], n) && (msg[n] == ' ' || msg[n] == '\0'))
+      return true;
+    if (!strncmp(msg, "ERR Error running script", 24)) {
+      const char *p = strstr(msg, codes[i]);
+      if (p && p > msg && p[-1] == '-' && (p[n] == ' ' || p[n] == '\0'))
+        return true;
+    }
+  }
+  return false;
 }
 
 /* Turns hiredis's answer into 0 or -1 with the failure's kind; frees
  * error replies. */
 static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
   if (!rep) {
-    snprintf(r->err, sizeof r->err, "%s: %s", r->display,
+    snprintf(r->err, sizeof r->err, "%s: %s", r->url.sentinel && r->peer[0] ? r->peer : r->display,
              r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
     /* A broken context cannot be reused: drop it and reconnect later. */
     disconnect(r);
+    return failed(r);
+  }
+  if (rep->type == REDIS_REPLY_ERROR && rep->str && not_primary_reply(rep->str)) {
+    /* Nothing was written (a replica refuses every write): the caller
+     * retries, and the next connect (in sentinel mode) asks the sentinels
+     * where the primary is now. */
+    snprintf(r->err, sizeof r->err, "%s: not a primary now (%.300s): reconnecting", r->peer,
+             rep->str);
+    freeReplyObject(rep);
+    disconnect(r);
+    if (r->stats) {
+      pthread_mutex_lock(&r->stats->mu);
+      r->stats->readonly++;
+      pthread_mutex_unlock(&r->stats->mu);
+    }
     return failed(r);
   }
   if (rep->type == REDIS_REPLY_ERROR) {
@@ -329,6 +437,35 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
 jd_redis_failure jd_redis_last(const jd_redis *r) { return r->last; }
 const char *jd_redis_error(const jd_redis *r) { return r->err; }
 const char *jd_redis_display_url(const jd_redis *r) { return r->display; }
+const char *jd_redis_peer(const jd_redis *r) { return r->peer; }
+const jd_redis_url *jd_redis_url_of(const jd_redis *r) { return &r->url; }
+
+void jd_redis_timeouts_of(const jd_redis *r, long *connect_ms, long *io_ms) {
+  *connect_ms = r->connect_timeout_ms;
+  *io_ms = r->io_timeout_ms;
+}
+
+void jd_redis_stats_init(jd_redis_stats *s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
+}
+
+void jd_redis_stats_destroy(jd_redis_stats *s) {
+  if (s)
+    pthread_mutex_destroy(&s->mu);
+}
+
+void jd_redis_stats_get(jd_redis_stats *out, jd_redis_stats *s) {
+  memset(out, 0, sizeof *out);
+  if (!s)
+    return;
+  pthread_mutex_lock(&s->mu);
+  memcpy(out->primary, s->primary, sizeof out->primary);
+  out->failovers = s->failovers;
+  out->readonly = s->readonly;
+  out->sentinel_failures = s->sentinel_failures;
+  pthread_mutex_unlock(&s->mu);
+}
 
 int jd_reply_int(const redisReply *rep, long long *out) {
   if (!rep)

@@ -17,6 +17,7 @@
 #ifndef JD_REDIS_H
 #define JD_REDIS_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,18 +44,38 @@ typedef enum jd_redis_failure {
 
 const char *jd_redis_failure_name(jd_redis_failure f);
 
+/* The most sentinels one redis-sentinel:// URL names. */
+#define JD_REDIS_SENTINELS_MAX 8
+
+/* A host (name or address, at most 255 bytes) and a port (1..65535). */
+typedef struct jd_redis_hostport {
+  char host[256];
+  int port;
+} jd_redis_hostport;
+
 /* redis://[[user]:password@]host[:port][/db] or
- * unix://[[user]:password@]/path/to/sock[?db=N]. "user:password@" is a
- * Redis 6 ACL user (AUTH user password); ":password@" or "password@" the
- * default user's password (AUTH password). Both are percent-decoded
- * ("%40" for '@', "%3A" for ':'). */
+ * unix://[[user]:password@]/path/to/sock[?db=N] or
+ * redis-sentinel://[[user]:password@]host1[:port1][,host2[:port2]...]/master[/db]
+ *   [?sentinel_user=U&sentinel_password=P].
+ * "user:password@" is a Redis 6 ACL user (AUTH user password); ":password@"
+ * or "password@" the default user's password (AUTH password): in the
+ * sentinel form they are the data nodes' (the primary's). The sentinels'
+ * own credentials are the query's sentinel_user / sentinel_password. All
+ * are percent-decoded ("%40" for '@', "%3A" for ':'; in the sentinel form
+ * also '?', '/', ',' and '&'). Sentinel ports default to 26379, at most
+ * JD_REDIS_SENTINELS_MAX sentinels, the master name is [A-Za-z0-9._-]{1,64}. */
 typedef struct jd_redis_url {
-  char host[256]; /* empty for unix sockets */
+  char host[256]; /* empty for unix sockets and the sentinel form */
   int port;       /* default 6379 */
   char path[256]; /* unix socket path */
   char user[128]; /* ACL user; empty = the default user */
   char password[256];
   int db;
+  bool sentinel; /* a redis-sentinel:// URL */
+  size_t nsentinels;
+  jd_redis_hostport sentinels[JD_REDIS_SENTINELS_MAX];
+  char master[65]; /* the name the sentinels monitor */
+  char sentinel_user[128], sentinel_password[256];
 } jd_redis_url;
 
 /* 0, or -1 when the URL is not of these forms. */
@@ -62,13 +83,35 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url);
 /* The forms jd_redis_url_parse() takes, for messages: a bad URL is never
  * echoed (it may hold a password). */
 #define JD_REDIS_URL_FORMS                                                                         \
-  "redis://[[user]:password@]host[:port][/db] or unix://[[user]:password@]/path[?db=N]"
+  "redis://[[user]:password@]host[:port][/db] or unix://[[user]:password@]/path[?db=N] or "        \
+  "redis-sentinel://[[user]:password@]host1[:port1][,host2[:port2]...]/master[/db]"                \
+  "[?sentinel_user=U&sentinel_password=P]"
+
+/* What every connection of a process may share (jd_redis_opts.stats; NULL
+ * = none): the primary last used and counts, for metrics and status. The
+ * caller owns it: jd_redis_stats_init() before the first jd_redis_new()
+ * that uses it, jd_redis_stats_destroy() after the last jd_redis_free(). */
+typedef struct jd_redis_stats {
+  pthread_mutex_t mu;
+  char primary[300];  /* "host:port" (or socket path) last connected to as primary; "" = none */
+  uint64_t failovers; /* times a connection found the sentinels naming another primary */
+  uint64_t readonly;  /* READONLY / MASTERDOWN / LOADING replies turned into a reconnect */
+  uint64_t sentinel_failures; /* a sentinel that could not be asked (down, auth, bad answer) */
+} jd_redis_stats;
+
+void jd_redis_stats_init(jd_redis_stats *s);
+void jd_redis_stats_destroy(jd_redis_stats *s);
+/* A consistent copy of s's counters and primary into *out (s may be NULL:
+ * all zero). out->mu is not initialized: the copy is a plain value, never
+ * locked, never destroyed. */
+void jd_redis_stats_get(jd_redis_stats *out, jd_redis_stats *s);
 
 typedef struct jd_redis_opts {
   long connect_timeout_ms; /* 0 = 2000 */
   long io_timeout_ms;      /* 0 = 5000; a blocking command adds its own block time */
   long backoff_min_ms;     /* 0 = 100 */
-  long backoff_max_ms;     /* 0 = 5000 */
+  long backoff_max_ms;     /* 0 = 5000 (1000 at most in sentinel mode) */
+  jd_redis_stats *stats;   /* shared counters; NULL = none; the caller keeps it alive */
 } jd_redis_opts;
 
 typedef struct jd_redis jd_redis;
@@ -110,8 +153,15 @@ const char *jd_redis_error(const jd_redis *r);
  * jd_redis_last() and jd_redis_error() then tell. Returns -1. */
 int jd_redis_fail(jd_redis *r, jd_redis_failure kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The URL with the password masked, for logs. */
+/* The URL with the passwords masked (the data nodes' and the sentinels'),
+ * for logs. */
 const char *jd_redis_display_url(const jd_redis *r);
+/* The primary (or the one node) this connection is connected to,
+ * "host:port" or the socket path; "" when not connected. */
+const char *jd_redis_peer(const jd_redis *r);
+/* *n = the number of replicas the connected primary reports now (ROLE:
+ * its online replicas); connects first if needed. */
+int jd_redis_replica_count(int *n, jd_redis *r);
 
 /* Small reply helpers: a reply's integer (integers and numeric strings)
  * and string (status, string, verbatim); -1/NULL when of another kind. */
