@@ -145,6 +145,11 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
     claim_lost(d, task_id, "dead letter");
     return;
   }
+  /* Unconfirmed: a failover may bring the entry back, to be dead-lettered
+   * again (docs/queue.md "Failover: what is guaranteed"). */
+  if (!jd_daemon_confirm(d, s->q, task_id, "dead letter"))
+    jd_log_task(JD_LOG_WARN, "task.dead_unconfirmed", task_id,
+                "entry %s: no replica confirmed its dead letter in time", s->entry.id);
   jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
               jd_priority_name(s->entry.prio), reason);
   jd_daemon_count(d, &d->st.dead);
@@ -168,11 +173,24 @@ static bool store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_ta
                 spooled ? " (kept in the spool for the next start)" : "");
     return false;
   }
-  if (spooled)
-    jd_spool_remove(d, t->id);
   if (out == JD_STORE_REFUSED) {
+    if (spooled)
+      jd_spool_remove(d, t->id);
     claim_lost(d, t->id, "result");
     return false;
+  }
+  /* The spool file goes once the replicas have the result; until then
+   * the keeper stores it again (a failover may have lost it). */
+  if (jd_daemon_confirm(d, s->q, t->id, "result")) {
+    if (spooled)
+      jd_spool_remove(d, t->id);
+  } else if (spooled) {
+    jd_log_task(JD_LOG_WARN, "result.unconfirmed", t->id,
+                "stored, but no replica confirmed it in time: kept in the spool");
+    jd_spool_unconfirmed(d, t->id);
+  } else {
+    jd_log_task(JD_LOG_ERROR, "result.unconfirmed", t->id,
+                "stored, but no replica confirmed it in time, and it could not be spooled");
   }
   jd_daemon_count(d, out == JD_STORE_WRITTEN ? &d->st.stored : &d->st.duplicates);
   if (out == JD_STORE_WRITTEN)

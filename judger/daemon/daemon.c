@@ -19,15 +19,18 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/reconcile.h"
 
-static jd_queue_opts queue_opts(const jd_daemon *d) {
+static jd_queue_opts queue_opts(jd_daemon *d) {
   jd_queue_opts o = {.redis_url = d->cfg.redis,
                      .prefix = d->cfg.prefix,
                      .group = d->cfg.group,
                      .consumer = d->cfg.host_id,
                      .lease_ms = d->cfg.lease_ms,
-                     .entry_max_bytes = (size_t)d->cfg.entry_max_bytes};
+                     .entry_max_bytes = (size_t)d->cfg.entry_max_bytes,
+                     .min_replicas_acked = d->cfg.min_replicas_acked,
+                     .replica_wait_ms = d->cfg.replica_wait_ms};
   o.redis.io_timeout_ms = 5000;
   o.redis.connect_timeout_ms = 2000;
+  o.redis.stats = &d->redis_stats;
   return o;
 }
 
@@ -43,6 +46,7 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
   if (!d)
     return -1;
   pthread_mutex_init(&d->mu, NULL);
+  jd_redis_stats_init(&d->redis_stats);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -93,6 +97,7 @@ int jd_daemon_new(jd_daemon **out, const jd_config *cfg, jd_ctx *ctx, const jd_e
       dk_client_set_error_observer(ctx->dk, on_engine_error, d->metrics);
       jd_dmetrics_engine_client(d->metrics, ctx->dk);
     }
+    jd_dmetrics_redis_stats(d->metrics, &d->redis_stats);
   }
   *out = d;
   return 0;
@@ -121,6 +126,9 @@ void jd_daemon_free(jd_daemon *d) {
   if (d->metrics && d->ctx && d->ctx->dk)
     dk_client_set_error_observer(d->ctx->dk, NULL, NULL);
   jd_dmetrics_free(d->metrics);
+  jd_spool_unconfirmed_free(d);
+  /* After the last queue (the live pusher's went with it). */
+  jd_redis_stats_destroy(&d->redis_stats);
   jd_config_clear(&d->cfg);
   pthread_cond_destroy(&d->cv);
   pthread_mutex_destroy(&d->mu);
@@ -321,7 +329,7 @@ static int live_start(jd_daemon *d) {
     snprintf(d->err, sizeof d->err, "live streams: out of memory");
     return -1;
   }
-  if (jd_live_push_start(&d->push, &d->cfg, d->err, sizeof d->err))
+  if (jd_live_push_start_stats(&d->push, &d->cfg, &d->redis_stats, d->err, sizeof d->err))
     return -1;
   jd_dmetrics_live(d->metrics, live_counts, d);
   return 0;
@@ -359,7 +367,7 @@ int jd_daemon_run(jd_daemon *d) {
   /* Before taking work: an engine that does not answer or a low disk
    * pauses the daemon from the start (and reclaims space first). */
   jd_guard_check(d);
-  jd_spool_flush(d);
+  jd_spool_flush(d, d->rq);
   jd_reader_take_own_pending(d);
   start_threads(d);
   jd_log(JD_LOG_INFO, "daemon.ready", "taking tasks");

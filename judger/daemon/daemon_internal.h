@@ -132,6 +132,14 @@ struct jd_daemon {
   unsigned char *watch_key;
   size_t watch_keylen;
   int64_t started_ms;
+  /* Every queue of the daemon shares it (slots, reader, keeper, look-ahead,
+   * live pusher): the primary and the failovers, for the metrics. */
+  jd_redis_stats redis_stats;
+  /* Results stored but not confirmed by the replicas (spool.c): their task
+   * ids; their spool files stay until the keeper's flush is confirmed.
+   * Under mu. */
+  char **unconfirmed;
+  size_t nunconfirmed, cap_unconfirmed;
   char err[512];
 };
 
@@ -264,13 +272,39 @@ size_t jd_teardown_owners_locked(const jd_daemon *d, char **v, size_t cap);
 /* ---- spool.c ------------------------------------------------------------- */
 
 /* Writes the result to <state_dir>/spool/<host>/<task id>.json before it is
- * stored, so it survives Redis staying away until we stop (or are killed);
- * 0 or -1. */
+ * stored (atomically: a temporary renamed), so it survives Redis staying
+ * away until we stop (or are killed), and a failover that loses it until
+ * the replicas confirmed it; 0 or -1. */
 int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
                    const jd_result_rec *rec);
-/* Removes a task's spooled result once it is stored. */
-void jd_spool_remove(const jd_daemon *d, const char *task_id);
-/* Stores the results a previous run could not (Redis was away). */
-void jd_spool_flush(jd_daemon *d);
+/* Removes a task's spooled result once its store is confirmed (also from
+ * the unconfirmed list). */
+void jd_spool_remove(jd_daemon *d, const char *task_id);
+/* A task's stored result the replicas did not confirm: its spool file stays
+ * and the keeper stores it again (about every second) until confirmed. */
+void jd_spool_unconfirmed(jd_daemon *d, const char *task_id);
+/* Stores the results a previous run could not (Redis was away, or no
+ * replica confirmed them), on q; what is not confirmed goes to the
+ * unconfirmed list. */
+void jd_spool_flush(jd_daemon *d, jd_queue *q);
+/* The keeper's flush of the unconfirmed results, on q: stored again, one
+ * WAIT for all of them, removed once confirmed. */
+void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q);
+/* How many results wait for their replicas. d->mu not held. */
+size_t jd_spool_unconfirmed_count(jd_daemon *d);
+/* The unconfirmed list's memory (jd_daemon_free). */
+void jd_spool_unconfirmed_free(jd_daemon *d);
+
+/* The writes made so far on q, confirmed by the replicas the daemon
+ * requires (jd_queue_confirm); counted in the metrics. False when they were
+ * not (or Redis could not be asked: logged with what, the write, and
+ * task_id, which may be NULL). d->mu not held. */
+bool jd_daemon_confirm(jd_daemon *d, jd_queue *q, const char *task_id, const char *what);
+
+/* ---- live_push.c (the daemon's start of it) ------------------------------- */
+
+/* jd_live_push_start with the daemon's shared Redis counters (NULL: none). */
+int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, jd_redis_stats *stats,
+                             char *err, size_t errlen);
 
 #endif

@@ -87,6 +87,8 @@ struct jd_dmetrics {
   jd_metric *live_entries, *live_dropped, *live_watchers; /* read through live_fn */
   jd_dmetrics_live_fn live_fn;
   void *live_ud;
+  jd_redis_stats *redis_stats; /* read at each scrape */
+  jd_metric *failovers, *readonly, *replica_waits, *results_unconfirmed, *claims_unconfirmed;
   jd_metrics *reg;
   jd_metric *build_info, *slots, *busy, *tasks, *phase, *verdicts, *engine_errors;
   jd_metric *redis_up, *engine_up, *disk_free, *renewals, *takeovers, *lost, *paused;
@@ -153,6 +155,19 @@ static int add_families(jd_dmetrics *m) {
                              "entry cap (then no HTTP watcher got it either).")},
       {&m->live_watchers,
        DEF(GAUGE, "judger_live_watchers", "HTTP watchers of this host's live streams now.")},
+      {&m->failovers, DEF(COUNTER, "judger_redis_failovers_total",
+                          "Times a connection found the sentinels naming another primary.")},
+      {&m->readonly, DEF(COUNTER, "judger_redis_readonly_total",
+                         "READONLY, MASTERDOWN or LOADING replies turned into a reconnect.")},
+      {&m->replica_waits, DEF(COUNTER, "judger_replica_waits_total",
+                              "WAITs for the replicas after a claim, result or dead letter, by "
+                              "outcome (confirmed, short: fewer replicas acked in time).",
+                              "outcome")},
+      {&m->results_unconfirmed,
+       DEF(GAUGE, "judger_results_unconfirmed",
+           "Stored results no replica confirmed yet: kept in the spool and stored again.")},
+      {&m->claims_unconfirmed, DEF(COUNTER, "judger_claims_unconfirmed_total",
+                                   "Claims no replica confirmed: given back uncounted, not run.")},
       {&m->lookahead, DEF(COUNTER, "judger_lookahead_total",
                           "Look-aheads (a waiting entry prepared while every slot is busy), by "
                           "what became of them.",
@@ -199,6 +214,12 @@ static int add_series(jd_dmetrics *m, int slots) {
   rc |= jd_metric_add(m->live_entries, NULL, 0);
   rc |= jd_metric_add(m->live_dropped, NULL, 0);
   rc |= jd_metric_set(m->live_watchers, NULL, 0);
+  rc |= jd_metric_add(m->failovers, NULL, 0);
+  rc |= jd_metric_add(m->readonly, NULL, 0);
+  rc |= jd_metric_add(m->replica_waits, (const char *[]){"confirmed"}, 0);
+  rc |= jd_metric_add(m->replica_waits, (const char *[]){"short"}, 0);
+  rc |= jd_metric_set(m->results_unconfirmed, NULL, 0);
+  rc |= jd_metric_add(m->claims_unconfirmed, NULL, 0);
   for (int e = 0; e < JD_LOOKAHEAD_COUNT; e++)
     rc |= jd_metric_add(m->lookahead,
                         (const char *[]){jd_lookahead_event_name((jd_lookahead_event)e)}, 0);
@@ -315,6 +336,21 @@ void jd_dmetrics_lookahead(jd_dmetrics *m, jd_lookahead_event e) {
     jd_metric_add(m->lookahead, (const char *[]){jd_lookahead_event_name(e)}, 1);
 }
 
+void jd_dmetrics_replica_wait(jd_dmetrics *m, bool confirmed) {
+  if (m)
+    jd_metric_add(m->replica_waits, (const char *[]){confirmed ? "confirmed" : "short"}, 1);
+}
+
+void jd_dmetrics_results_unconfirmed(jd_dmetrics *m, size_t n) {
+  if (m)
+    jd_metric_set(m->results_unconfirmed, NULL, (double)n);
+}
+
+void jd_dmetrics_claim_unconfirmed(jd_dmetrics *m) {
+  if (m)
+    jd_metric_add(m->claims_unconfirmed, NULL, 1);
+}
+
 static const char *find_word(const char *const *words, size_t n, const char *s, size_t len) {
   for (size_t i = 0; i < n; i++)
     if (strlen(words[i]) == len && !strncmp(words[i], s, len))
@@ -391,6 +427,12 @@ static void collect(void *ud) {
       jd_metric_set_total(m->engine_requests, (const char *[]){dk_call_kind_name((dk_call_kind)k)},
                           (double)n.n[k]);
   }
+  if (m->redis_stats) {
+    jd_redis_stats st;
+    jd_redis_stats_get(&st, m->redis_stats);
+    jd_metric_set_total(m->failovers, NULL, (double)st.failovers);
+    jd_metric_set_total(m->readonly, NULL, (double)st.readonly);
+  }
   if (m->live_fn) {
     int64_t entries = 0, dropped = 0;
     int watchers = 0;
@@ -402,13 +444,21 @@ static void collect(void *ud) {
 }
 
 static void set_collector(jd_dmetrics *m) {
-  jd_metrics_set_collector(m->reg, m->engine_client || m->live_fn ? collect : NULL, m);
+  jd_metrics_set_collector(m->reg,
+                           m->engine_client || m->live_fn || m->redis_stats ? collect : NULL, m);
 }
 
 void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk) {
   if (!m)
     return;
   m->engine_client = dk;
+  set_collector(m);
+}
+
+void jd_dmetrics_redis_stats(jd_dmetrics *m, jd_redis_stats *s) {
+  if (!m)
+    return;
+  m->redis_stats = s;
   set_collector(m);
 }
 

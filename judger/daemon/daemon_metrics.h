@@ -15,6 +15,7 @@
 #include "daemon/guard.h"
 #include "daemon/metrics.h"
 #include "dockerapi/client.h"
+#include "queue/redis.h"
 #include "queue/task.h"
 #include "queue/taskset.h"
 
@@ -114,6 +115,19 @@ void jd_engine_call_name(char *out, size_t n, const char *method, const char *pa
  * (dockerapi/counts.h), read from the client's own counters at each
  * scrape. dk must outlive m (or be unset with NULL before it goes). */
 void jd_dmetrics_engine_client(jd_dmetrics *m, dk_client *dk);
+
+/* Failover (docs/queue.md "Failover: what is guaranteed"): the counters
+ * every connection of the daemon shares (judger_redis_failovers_total,
+ * judger_redis_readonly_total), read at each scrape; s must outlive m's
+ * server. */
+void jd_dmetrics_redis_stats(jd_dmetrics *m, jd_redis_stats *s);
+/* judger_replica_waits_total{outcome="confirmed"|"short"}: a WAIT sent. */
+void jd_dmetrics_replica_wait(jd_dmetrics *m, bool confirmed);
+/* judger_results_unconfirmed: stored results kept in the spool until the
+ * replicas confirm them. */
+void jd_dmetrics_results_unconfirmed(jd_dmetrics *m, size_t n);
+/* judger_claims_unconfirmed_total: a claim given back unrun. */
+void jd_dmetrics_claim_unconfirmed(jd_dmetrics *m);
 
 /* The live streams' totals, read at each scrape through fn (quick; on the
  * scraping thread): judger_live_entries_total (entries written to Redis

@@ -167,6 +167,9 @@ static void reap_dead_hosts(jd_daemon *d, dead_hosts *known) {
   free(dead);
 }
 
+/* Results no replica confirmed are stored again this often. */
+#define UNCONFIRMED_FLUSH_MS 1000
+
 /* ---- one round ------------------------------------------------------------------ */
 
 /* An entry whose lease the keeper renews. */
@@ -398,23 +401,47 @@ static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
   round_state_clear(&r);
 }
 
+/* Waits until the next round (tick ms, or a heartbeat due); meanwhile
+ * stores the results no replica confirmed yet again, about every
+ * UNCONFIRMED_FLUSH_MS while there are some. d->mu held; false on exit. */
+static bool keeper_wait_locked(jd_daemon *d, int64_t tick, int64_t *next_flush) {
+  int64_t until = jd_mono_ms() + tick;
+  while (!d->keeper_exit && !d->heartbeat_due && jd_mono_ms() < until) {
+    int64_t now = jd_mono_ms();
+    if (d->nunconfirmed && !*next_flush)
+      *next_flush = now + UNCONFIRMED_FLUSH_MS; /* new ones: their WAIT just ran out */
+    if (d->nunconfirmed && now >= *next_flush) {
+      pthread_mutex_unlock(&d->mu);
+      jd_spool_flush_unconfirmed(d, d->kq);
+      pthread_mutex_lock(&d->mu);
+      *next_flush = jd_mono_ms() + UNCONFIRMED_FLUSH_MS;
+      continue;
+    }
+    if (!d->nunconfirmed)
+      *next_flush = 0;
+    int64_t wake = d->nunconfirmed && *next_flush < until ? *next_flush : until;
+    jd_daemon_wait_ms(d, wake - now);
+  }
+  return !d->keeper_exit;
+}
+
 void *jd_keeper_main(void *arg) {
   jd_daemon *d = arg;
-  int64_t tick = d->cfg.lease_ms / 3;
+  int64_t tick = d->cfg.lease_ms / 3, next_flush = 0;
   if (tick < 50)
     tick = 50;
   dead_hosts dead = {0};
   for (int round = 0;; round++) {
     keeper_round(d, round, &dead);
     pthread_mutex_lock(&d->mu);
-    int64_t until = jd_mono_ms() + tick;
-    while (!d->keeper_exit && !d->heartbeat_due && jd_mono_ms() < until)
-      jd_daemon_wait_ms(d, until - jd_mono_ms());
-    bool exit_now = d->keeper_exit;
+    bool go_on = keeper_wait_locked(d, tick, &next_flush);
     pthread_mutex_unlock(&d->mu);
-    if (exit_now)
+    if (!go_on)
       break;
   }
+  /* A last try for what waits for its replicas (else: the next start). */
+  if (jd_spool_unconfirmed_count(d))
+    jd_spool_flush_unconfirmed(d, d->kq);
   dead_hosts_clear(&dead);
   return NULL;
 }

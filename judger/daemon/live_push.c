@@ -546,7 +546,17 @@ static void *push_main(void *arg) {
   return NULL;
 }
 
+/* Declared for the daemon in daemon_internal.h (which cannot be included
+ * here: its live_hub.h and queue/live.h both define JD_LIVE_ENTRY_MAX). */
+int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, jd_redis_stats *stats,
+                             char *err, size_t errlen);
+
 int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size_t errlen) {
+  return jd_live_push_start_stats(out, cfg, NULL, err, errlen);
+}
+
+int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, jd_redis_stats *stats,
+                             char *err, size_t errlen) {
   *out = NULL;
   jd_live_push *p = calloc(1, sizeof *p);
   if (!p) {
@@ -573,6 +583,7 @@ int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size
   o.redis.connect_timeout_ms = 1000;
   o.redis.io_timeout_ms = STOP_FLUSH_MS;
   o.redis.backoff_max_ms = 2000; /* watchers wait for what Redis missed */
+  o.redis.stats = stats;
   if (jd_queue_new(&p->q, &o)) {
     snprintf(err, errlen, "live pusher: cannot use the Redis URL (or out of memory)");
     jd_live_push_stop(p);

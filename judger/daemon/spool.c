@@ -1,10 +1,12 @@
-/* The result spool: results survive Redis outages and restarts (see
- * daemon_internal.h and docs/daemon.md). */
+/* The result spool: results survive Redis outages, restarts and failovers
+ * that lose them (a result's file stays until its store is confirmed by
+ * the replicas; see daemon_internal.h and docs/daemon.md). */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -48,11 +50,90 @@ int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
   return rc;
 }
 
-void jd_spool_remove(const jd_daemon *d, const char *task_id) {
+/* ---- the unconfirmed list (under d->mu) ----------------------------------- */
+
+static ssize_t unconfirmed_find_locked(const jd_daemon *d, const char *task_id) {
+  for (size_t i = 0; i < d->nunconfirmed; i++)
+    if (!strcmp(d->unconfirmed[i], task_id))
+      return (ssize_t)i;
+  return -1;
+}
+
+static void unconfirmed_drop_locked(jd_daemon *d, const char *task_id) {
+  ssize_t i = unconfirmed_find_locked(d, task_id);
+  if (i < 0)
+    return;
+  free(d->unconfirmed[i]);
+  d->unconfirmed[i] = d->unconfirmed[--d->nunconfirmed];
+  jd_dmetrics_results_unconfirmed(d->metrics, d->nunconfirmed);
+}
+
+/* 0, or -1 out of memory (the file stays for the next start). */
+static int unconfirmed_add_locked(jd_daemon *d, const char *task_id) {
+  if (unconfirmed_find_locked(d, task_id) >= 0)
+    return 0;
+  if (d->nunconfirmed == d->cap_unconfirmed) {
+    size_t cap = d->cap_unconfirmed ? 2 * d->cap_unconfirmed : 8;
+    char **grown = realloc(d->unconfirmed, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    d->unconfirmed = grown;
+    d->cap_unconfirmed = cap;
+  }
+  char *id = strdup(task_id);
+  if (!id)
+    return -1;
+  d->unconfirmed[d->nunconfirmed++] = id;
+  jd_dmetrics_results_unconfirmed(d->metrics, d->nunconfirmed);
+  return 0;
+}
+
+void jd_spool_unconfirmed(jd_daemon *d, const char *task_id) {
+  pthread_mutex_lock(&d->mu);
+  if (unconfirmed_add_locked(d, task_id))
+    jd_log_task(JD_LOG_ERROR, "result.unconfirmed", task_id,
+                "out of memory: its spool file waits for the next start");
+  pthread_cond_broadcast(&d->cv); /* the keeper: a flush is due */
+  pthread_mutex_unlock(&d->mu);
+}
+
+size_t jd_spool_unconfirmed_count(jd_daemon *d) {
+  pthread_mutex_lock(&d->mu);
+  size_t n = d->nunconfirmed;
+  pthread_mutex_unlock(&d->mu);
+  return n;
+}
+
+void jd_spool_unconfirmed_free(jd_daemon *d) {
+  for (size_t i = 0; i < d->nunconfirmed; i++)
+    free(d->unconfirmed[i]);
+  free(d->unconfirmed);
+  d->unconfirmed = NULL;
+  d->nunconfirmed = d->cap_unconfirmed = 0;
+}
+
+void jd_spool_remove(jd_daemon *d, const char *task_id) {
   char path[PATH_MAX];
   if (!spool_path(path, sizeof path, d, task_id))
     unlink(path);
+  pthread_mutex_lock(&d->mu);
+  unconfirmed_drop_locked(d, task_id);
+  pthread_mutex_unlock(&d->mu);
 }
+
+bool jd_daemon_confirm(jd_daemon *d, jd_queue *q, const char *task_id, const char *what) {
+  bool confirmed = false;
+  if (jd_queue_confirm(&confirmed, q)) {
+    jd_log_task(JD_LOG_WARN, "replica.wait_failed", task_id, "%s not confirmed: %s", what,
+                jd_queue_error(q));
+    return false;
+  }
+  if (jd_queue_waited(q))
+    jd_dmetrics_replica_wait(d->metrics, confirmed);
+  return confirmed;
+}
+
+/* ---- storing spooled results ------------------------------------------------ */
 
 static const char *jget(json_object *o, const char *k) {
   json_object *v = NULL;
@@ -61,63 +142,170 @@ static const char *jget(json_object *o, const char *k) {
              : NULL;
 }
 
-/* Stores one spooled result. The file goes once the result is stored, or
- * when it can never be (unreadable, incomplete); it stays while Redis is
- * away. */
-static void spool_store_file(jd_daemon *d, const char *path) {
-  char *text = NULL;
-  json_object *o = NULL;
-  if (jd_read_file(&text, NULL, path, 64u << 20) == 0)
-    o = json_tokener_parse(text);
-  if (!o) {
-    jd_log(JD_LOG_WARN, "spool.bad", "%s: unreadable, removed", path);
-    unlink(path);
-    free(text);
-    return;
-  }
-  jd_priority p = JD_PRIO_MATCH;
-  jd_priority_parse(&p, jget(o, "priority"));
+/* What became of one spooled file. */
+typedef enum spooled {
+  SPOOLED_STORED, /* written or already there: removed once confirmed */
+  SPOOLED_GONE,   /* removed: refused, unreadable, incomplete, or no such file */
+  SPOOLED_KEPT    /* Redis is away: kept */
+} spooled;
+
+/* The spooled result as the store takes it (o owns the strings). */
+static bool spooled_rec(jd_result_rec *rec, json_object *o) {
   json_object *att = NULL, *claim = NULL;
   json_object_object_get_ex(o, "attempt", &att);
   json_object_object_get_ex(o, "claim", &claim);
   /* The run's claim fences the spooled result too: if another run took
    * the task while Redis was away, this one is refused. */
-  jd_result_rec rec = {jget(o, "task_id"),           json_object_get_int(att),
-                       json_object_get_int64(claim), JD_TASK_STATUS_FINISHED,
-                       jget(o, "summary"),           jget(o, "result")};
-  bool status_ok = jd_task_status_parse(&rec.status, jget(o, "status")) == 0;
-  jd_store_outcome out = JD_STORE_REFUSED;
-  bool complete = rec.task_id && status_ok && rec.json;
-  int rc = -1;
-  if (complete)
-    WITH_RETRY(rc, d, d->rq, false,
-               jd_queue_store_result(&out, d->rq, p, jget(o, "entry_id"), &rec));
-  /* Gone once stored, or when it can never be: incomplete, or an answer
-   * Redis will never give otherwise. */
-  if (!complete || rc == 0 || jd_queue_last(d->rq) == JD_REDIS_PROTO) {
-    unlink(path);
-    if (rc == 0)
-      jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled",
-                  rec.task_id, "from the spool: %s", jd_store_outcome_name(out));
-  }
-  json_object_put(o);
-  free(text);
+  *rec = (jd_result_rec){jget(o, "task_id"),           json_object_get_int(att),
+                         json_object_get_int64(claim), JD_TASK_STATUS_FINISHED,
+                         jget(o, "summary"),           jget(o, "result")};
+  bool status_ok = jd_task_status_parse(&rec->status, jget(o, "status")) == 0;
+  return rec->task_id && status_ok && rec->json;
 }
 
-void jd_spool_flush(jd_daemon *d) {
+/* Stores one spooled file on q; *ino is the file's inode (to remove only
+ * that file once confirmed: a new run of the task may write it again).
+ * Redis being away keeps it; unreadable or incomplete files go, and so do
+ * refused ones (another run holds the task). retry: the startup flush
+ * waits for Redis (until the stop); the keeper's tries once a round. */
+static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *path, ino_t *ino,
+                                bool retry) {
+  char *text = NULL;
+  json_object *o = NULL;
+  struct stat st;
+  if (stat(path, &st))
+    return SPOOLED_GONE; /* stored and removed by its slot meanwhile */
+  *ino = st.st_ino;
+  if (jd_read_file(&text, NULL, path, 64u << 20) == 0)
+    o = json_tokener_parse(text);
+  jd_priority p = JD_PRIO_MATCH;
+  jd_result_rec rec;
+  bool complete = o && spooled_rec(&rec, o);
+  if (o)
+    jd_priority_parse(&p, jget(o, "priority"));
+  jd_store_outcome out = JD_STORE_REFUSED;
+  int rc = -1;
+  if (complete && retry)
+    WITH_RETRY(rc, d, q, false, jd_queue_store_result(&out, q, p, jget(o, "entry_id"), &rec));
+  else if (complete)
+    rc = jd_queue_store_result(&out, q, p, jget(o, "entry_id"), &rec);
+  spooled res = SPOOLED_KEPT;
+  /* Gone when it can never be stored: incomplete, or an answer Redis will
+   * never give otherwise. */
+  if (!complete || (rc && jd_queue_last(q) == JD_REDIS_PROTO) || (!rc && out == JD_STORE_REFUSED)) {
+    if (!complete)
+      jd_log(JD_LOG_WARN, "spool.bad", "%s: unreadable, removed", path);
+    unlink(path);
+    res = SPOOLED_GONE;
+  } else if (!rc) {
+    res = SPOOLED_STORED;
+  }
+  if (!rc)
+    jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled", rec.task_id,
+                "from the spool: %s", jd_store_outcome_name(out));
+  json_object_put(o);
+  free(text);
+  return res;
+}
+
+/* A stored file, removed once the WAIT after the stores confirmed it. */
+typedef struct stored_file {
+  char task_id[JD_TASK_ID_MAX + 1];
+  ino_t ino;
+} stored_file;
+
+/* The stores of files[0..n) confirmed or not: removed, or on the
+ * unconfirmed list. */
+static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n) {
+  if (!n)
+    return;
+  bool confirmed = jd_daemon_confirm(d, q, NULL, "spooled results");
+  pthread_mutex_lock(&d->mu);
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    struct stat st;
+    if (!confirmed) {
+      unconfirmed_add_locked(d, files[i].task_id);
+      continue;
+    }
+    /* Only the file that was stored: a new run may have written another. */
+    if (!spool_path(path, sizeof path, d, files[i].task_id) && !stat(path, &st) &&
+        st.st_ino == files[i].ino)
+      unlink(path);
+    unconfirmed_drop_locked(d, files[i].task_id);
+  }
+  pthread_mutex_unlock(&d->mu);
+  if (!confirmed)
+    jd_log(JD_LOG_WARN, "result.unconfirmed",
+           "%zu spooled results stored but not confirmed by the replicas: kept in the spool", n);
+}
+
+/* The task id of a spool file name (<id>.json); false for other names
+ * (temporaries, strangers). */
+static bool spool_name_id(char id[JD_TASK_ID_MAX + 1], const char *name) {
+  size_t n = strlen(name);
+  if (n < 6 || n - 5 > JD_TASK_ID_MAX || strcmp(name + n - 5, ".json") || name[0] == '.')
+    return false;
+  memcpy(id, name, n - 5);
+  id[n - 5] = '\0';
+  return true;
+}
+
+void jd_spool_flush(jd_daemon *d, jd_queue *q) {
   char dir[PATH_MAX];
   if (spool_dir(dir, sizeof dir, d))
     return;
   DIR *dh = opendir(dir);
   if (!dh)
     return;
+  stored_file *files = NULL;
+  size_t n = 0, cap = 0;
   for (struct dirent *de = readdir(dh); de; de = readdir(dh)) {
-    size_t n = strlen(de->d_name);
-    if (n < 6 || strcmp(de->d_name + n - 5, ".json"))
-      continue;
+    stored_file f;
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
-      spool_store_file(d, path);
+    if (!spool_name_id(f.task_id, de->d_name) ||
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+        spool_store_file(d, q, path, &f.ino, true) != SPOOLED_STORED)
+      continue;
+    if (n == cap) {
+      stored_file *grown = realloc(files, (cap = cap ? 2 * cap : 16) * sizeof *files);
+      if (!grown) {
+        cap = n;
+        continue; /* stays in the spool: flushed at the next start */
+      }
+      files = grown;
+    }
+    files[n++] = f;
   }
   closedir(dh);
+  settle(d, q, files, n);
+  free(files);
+}
+
+void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q) {
+  pthread_mutex_lock(&d->mu);
+  size_t n = d->nunconfirmed;
+  stored_file *files = n ? calloc(n, sizeof *files) : NULL;
+  for (size_t i = 0; files && i < n; i++)
+    snprintf(files[i].task_id, sizeof files[i].task_id, "%s", d->unconfirmed[i]);
+  pthread_mutex_unlock(&d->mu);
+  if (!files)
+    return;
+  size_t stored = 0;
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    stored_file f = files[i];
+    spooled r = SPOOLED_GONE;
+    if (!spool_path(path, sizeof path, d, f.task_id))
+      r = spool_store_file(d, q, path, &f.ino, false);
+    if (r == SPOOLED_STORED) {
+      files[stored++] = f;
+    } else if (r == SPOOLED_GONE) {
+      pthread_mutex_lock(&d->mu);
+      unconfirmed_drop_locked(d, f.task_id);
+      pthread_mutex_unlock(&d->mu);
+    }
+  }
+  settle(d, q, files, stored);
+  free(files);
 }

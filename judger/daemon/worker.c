@@ -170,6 +170,23 @@ static void ack_unrun(jd_daemon *d, jd_slot *s, const jd_task *t, const char *wh
               s->entry.id, why);
 }
 
+/* A claim the replicas did not confirm is given back uncounted and not
+ * run: a failover could lose it with its token (the claims INCR), and a
+ * second run could then get the same token (docs/queue.md "Failover: what
+ * is guaranteed"). True when confirmed. */
+static bool claim_confirmed(jd_daemon *d, jd_slot *s, const jd_task *t, const jd_begin *b) {
+  if (jd_daemon_confirm(d, s->q, t->id, "claim"))
+    return true;
+  int rc;
+  WITH_RETRY(rc, d, s->q, true,
+             jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, b->claim));
+  jd_dmetrics_claim_unconfirmed(d->metrics);
+  jd_log_task(JD_LOG_WARN, "task.unconfirmed", t->id,
+              "claim %lld of attempt %d: no replica confirmed it in time; given back (%s), not run",
+              b->claim, b->attempt, rc ? jd_queue_error(s->q) : "released");
+  return false;
+}
+
 /* Starts an attempt of t: true when it is to run now with *attempt set and
  * the claim in s->claim; false when it was handled here (Redis away while
  * stopping, a result already stored, another run holds the task, attempts
@@ -191,6 +208,8 @@ static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attem
   char why[64];
   switch (b.outcome) {
   case JD_BEGIN_RUN:
+    if (!claim_confirmed(d, s, t, &b))
+      return false;
     pthread_mutex_lock(&d->mu);
     s->claim = b.claim;
     pthread_mutex_unlock(&d->mu);

@@ -200,33 +200,21 @@ int jd_queue_setup(jd_queue *q) {
 /* How often auto asks the primary how many replicas it has. */
 #define REPLICAS_ASK_MS 1000
 
-/* ROLE on the primary: its replicas (third element). Until redis.h has
- * jd_redis_replica_count. */
-static int role_replicas(int *n, jd_queue *q) {
-  redisReply *rep = NULL;
-  *n = 0;
-  if (jd_redis_command(&rep, q->r, "ROLE"))
-    return -1;
-  int rc = 0;
-  if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
-    rc = jd_queue_unexpected(q, "ROLE");
-  else if (rep->elements >= 3 && rep->element[2]->type == REDIS_REPLY_ARRAY)
-    *n = (int)rep->element[2]->elements;
-  freeReplyObject(rep);
-  return rc;
-}
-
-/* The replicas the primary reports (ROLE), asked at most once a second. */
+/* The replicas the primary reports (ROLE), asked at most once a second
+ * and whenever the connection went to another primary (a failover). */
 static int replicas_now(int *n, jd_queue *q) {
   int64_t now = jd_mono_ms();
-  if (q->replicas_seen_ms && now - q->replicas_seen_ms < REPLICAS_ASK_MS) {
+  const char *peer = jd_redis_peer(q->r);
+  if (q->replicas_seen_ms && now - q->replicas_seen_ms < REPLICAS_ASK_MS &&
+      !strcmp(peer, q->replicas_peer)) {
     *n = q->replicas_seen;
     return 0;
   }
-  if (role_replicas(n, q))
+  if (jd_redis_replica_count(n, q->r))
     return -1;
   q->replicas_seen = *n;
   q->replicas_seen_ms = now;
+  snprintf(q->replicas_peer, sizeof q->replicas_peer, "%s", jd_redis_peer(q->r));
   return 0;
 }
 

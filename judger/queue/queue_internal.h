@@ -17,12 +17,13 @@ struct jd_queue {
   char claims[KEY_MAX]; /* <prefix>:claims, the counter the claim tokens come from */
   size_t entry_max_bytes;
   /* jd_queue_confirm: the setting, WAIT's timeout, the replicas the primary
-   * reported last (auto) and when (monotonic ms; 0 = never asked), whether
+   * reported last (auto), when (monotonic ms; 0 = never asked) and which, whether
    * the last confirm sent a WAIT. */
   int min_replicas_acked;
   int64_t replica_wait_ms;
   int replicas_seen;
   int64_t replicas_seen_ms;
+  char replicas_peer[300]; /* the primary that reported them */
   bool waited;
   /* The SHA1 of each script sent (EVALSHA sends it instead of the text). */
   struct {
