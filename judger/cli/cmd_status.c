@@ -10,6 +10,8 @@
 #include "cli/taskset_cli.h"
 #include "common/utf8.h"
 #include "queue/queue.h"
+#include "queue/redis.h"
+#include "queue/sentinel.h"
 #include "queue/task.h"
 #include "taskset/standings.h"
 #include "taskset/taskset.h"
@@ -25,6 +27,10 @@ static void usage(FILE *f) {
              "queued, failed, cancelled, ETA) and its standings once it ended;\n"
              "--watch refreshes the line until it ends. --json prints the same as\n"
              "one JSON object (a taskset: its view, tasks and standings).\n"
+             "The REDIS block (\"redis\" in JSON) tells how Redis is reached: mode\n"
+             "(sentinel or direct), the master name, the primary, its replicas (link,\n"
+             "offset lag in bytes), each sentinel (up or why not) and the\n"
+             "min_replicas_acked in effect (docs/deployment.md).\n"
              "Exit: 0 ok, 1 no such task, 2 usage or no such taskset, 3 Redis.\n");
 }
 
@@ -38,14 +44,101 @@ static int64_t int_of(json_object *o, const char *k) {
   return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
 }
 
-static void print_human(json_object *root) {
+static void add_str(json_object *o, const char *k, const char *v) {
+  json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_int(json_object *o, const char *k, int64_t v) {
+  json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+/* One replica or sentinel of the topology; lag_from >= 0: the primary's
+ * offset, for a replica's lag in bytes. */
+static json_object *node_json(const jd_redis_node *n, long long lag_from) {
+  json_object *o = json_object_new_object();
+  add_str(o, "addr", n->addr);
+  if (lag_from >= 0) {
+    add_str(o, "link", n->up ? "up" : "down");
+    add_int(o, "offset", n->offset);
+    add_int(o, "lag", lag_from >= n->offset ? lag_from - n->offset : 0);
+  } else {
+    json_object_object_add(o, "up", json_object_new_boolean(n->up));
+  }
+  if (!n->up && *n->error)
+    add_str(o, "error", n->error);
+  return o;
+}
+
+/* The "redis" block: how Redis is reached (t, when topo_err is empty) and
+ * the replicas a write that must survive waits for. */
+static json_object *redis_json(const jd_redis_topology *t, const char *topo_err,
+                               const jd_config *cfg, jd_queue *q) {
+  json_object *o = json_object_new_object(), *reps = json_object_new_array();
+  json_object *sents = json_object_new_array(), *prim = json_object_new_object();
+  add_str(o, "mode", t->sentinel ? "sentinel" : "direct");
+  add_str(o, "url", jd_redis_display_url(jd_queue_redis(q)));
+  if (t->sentinel)
+    add_str(o, "master", t->master);
+  add_str(prim, "addr", t->primary.addr);
+  add_int(prim, "offset", t->primary.offset);
+  if (*t->primary.error)
+    add_str(prim, "error", t->primary.error);
+  json_object_object_add(o, "primary", prim);
+  for (size_t i = 0; i < t->nreplicas && i < JD_REDIS_TOPOLOGY_REPLICAS_MAX; i++)
+    json_object_array_add(reps, node_json(&t->replicas[i], t->primary.offset));
+  json_object_object_add(o, "replicas", reps);
+  for (size_t i = 0; i < t->nsentinels && i < JD_REDIS_SENTINELS_MAX; i++)
+    json_object_array_add(sents, node_json(&t->sentinels[i], -1));
+  json_object_object_add(o, "sentinels", sents);
+  /* auto (-1): 1 when the primary reports replicas (ROLE lists the online
+   * ones), as jd_queue_confirm decides. */
+  bool autom = cfg->min_replicas_acked < 0;
+  add_int(o, "min_replicas_acked", autom ? (t->nreplicas > 0 ? 1 : 0) : cfg->min_replicas_acked);
+  json_object_object_add(o, "min_replicas_acked_auto", json_object_new_boolean(autom));
+  add_int(o, "replica_wait_ms", cfg->replica_wait_ms ? cfg->replica_wait_ms : 1000);
+  if (*topo_err)
+    add_str(o, "error", topo_err);
+  return o;
+}
+
+static void print_redis(json_object *r) {
+  json_object *reps = NULL, *sents = NULL, *prim = NULL, *autom = NULL;
+  json_object_object_get_ex(r, "replicas", &reps);
+  json_object_object_get_ex(r, "sentinels", &sents);
+  json_object_object_get_ex(r, "primary", &prim);
+  json_object_object_get_ex(r, "min_replicas_acked_auto", &autom);
+  jd_term_printf(stdout, "REDIS      %s%s%s  min_replicas_acked %lld%s  replica_wait_ms %lld\n",
+                 str_of(r, "mode"), *str_of(r, "master") ? "  master " : "", str_of(r, "master"),
+                 (long long)int_of(r, "min_replicas_acked"),
+                 json_object_get_boolean(autom) ? " (auto)" : "",
+                 (long long)int_of(r, "replica_wait_ms"));
+  jd_term_printf(stdout, "  primary   %-32s offset %lld%s%s\n", str_of(prim, "addr"),
+                 (long long)int_of(prim, "offset"), *str_of(prim, "error") ? "  " : "",
+                 str_of(prim, "error"));
+  for (size_t i = 0; i < json_object_array_length(reps); i++) {
+    json_object *n = json_object_array_get_idx(reps, i);
+    jd_term_printf(stdout, "  replica   %-32s %-5s lag %lld bytes\n", str_of(n, "addr"),
+                   str_of(n, "link"), (long long)int_of(n, "lag"));
+  }
+  for (size_t i = 0; i < json_object_array_length(sents); i++) {
+    json_object *n = json_object_array_get_idx(sents, i), *up = NULL;
+    json_object_object_get_ex(n, "up", &up);
+    jd_term_printf(stdout, "  sentinel  %-32s %s%s%s\n", str_of(n, "addr"),
+                   json_object_get_boolean(up) ? "up" : "down", *str_of(n, "error") ? "  " : "",
+                   str_of(n, "error"));
+  }
+  if (*str_of(r, "error"))
+    jd_term_printf(stdout, "  (%s)\n", str_of(r, "error"));
+}
+
+static void print_queue(json_object *root) {
   json_object *streams = NULL, *hosts = NULL, *running = NULL, *dead = NULL, *per = NULL;
   json_object_object_get_ex(root, "streams", &streams);
   json_object_object_get_ex(root, "hosts", &hosts);
   json_object_object_get_ex(root, "running", &running);
   json_object_object_get_ex(root, "dead", &dead);
   json_object_object_get_ex(root, "pending_per_host", &per);
-  jd_term_printf(stdout, "QUEUES     waiting  pending\n");
+  jd_term_printf(stdout, "\nQUEUES     waiting  pending\n");
   static const char *const names[] = {"build", "match", "auto"};
   for (int i = 0; i < 3; i++) {
     json_object *s = NULL;
@@ -84,6 +177,15 @@ static void print_human(json_object *root) {
                    *str_of(e, "task_id") ? str_of(e, "task_id") : "(no id)", str_of(e, "priority"),
                    str_of(e, "reason"));
   }
+}
+
+/* The status as text; queue: false when only the redis block is known. */
+static void print_human(json_object *root, bool queue) {
+  json_object *redis = NULL;
+  if (json_object_object_get_ex(root, "redis", &redis))
+    print_redis(redis);
+  if (queue)
+    print_queue(root);
 }
 
 static int show_task(jd_queue *q, const char *id) {
@@ -174,43 +276,65 @@ static int show_taskset(jd_queue *q, const char *id, bool json, bool watch) {
   return JD_EXIT_OK;
 }
 
-/* Shows the queue (or one task) of cfg; returns the exit code. */
-static int show(const jd_config *cfg, const status_args *a) {
-  const char *task = a->task;
-  bool json = a->json;
-  size_t ndead = a->ndead;
-  int code = JD_EXIT_SYSTEM;
-  jd_queue *q = NULL;
+/* The whole status with the redis block; the exit code. Redis
+ * unreachable: the block alone (what the sentinels said), exit 3. */
+static int show_all(jd_queue *q, const jd_config *cfg, const status_args *a) {
+  jd_redis_topology topo = {0};
+  jd_redis *r = jd_queue_redis(q);
+  char err[512] = "", topo_err[300] = "";
   char *text = NULL;
   json_object *root = NULL;
-  jd_queue_opts qo = {.redis_url = cfg->redis, .prefix = cfg->prefix, .group = cfg->group};
+  if (jd_redis_topology_get(&topo, r)) {
+    /* A refused ROLE (an ACL without +role) or an odd answer still leaves
+     * the queue's status to show. */
+    if (jd_redis_last(r) == JD_REDIS_CONN)
+      snprintf(err, sizeof err, "%s", jd_redis_error(r));
+    else
+      snprintf(topo_err, sizeof topo_err, "%s", jd_redis_error(r));
+  }
+  if (!*err && jd_queue_status_json(&text, q, a->ndead))
+    snprintf(err, sizeof err, "%s", jd_queue_error(q));
+  if (text && !(root = json_tokener_parse(text)))
+    snprintf(err, sizeof err, "the status is not JSON");
+  free(text);
+  if (!root || *err) {
+    json_object_put(root);
+    root = json_object_new_object();
+  }
+  json_object_object_add(root, "redis", redis_json(&topo, topo_err, cfg, q));
+  if (*err)
+    add_str(root, "error", err);
+  if (a->json)
+    printf("%s\n",
+           json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+  else
+    print_human(root, !*err);
+  if (*err)
+    fprintf(stderr, "judger status: %s\n", err);
+  json_object_put(root);
+  return *err ? JD_EXIT_SYSTEM : JD_EXIT_OK;
+}
+
+/* Shows the queue (or one task) of cfg; returns the exit code. */
+static int show(const jd_config *cfg, const status_args *a) {
+  int code = JD_EXIT_SYSTEM;
+  jd_queue *q = NULL;
+  jd_queue_opts qo = {.redis_url = cfg->redis,
+                      .prefix = cfg->prefix,
+                      .group = cfg->group,
+                      .min_replicas_acked = cfg->min_replicas_acked,
+                      .replica_wait_ms = cfg->replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
     fprintf(stderr, "judger status: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     code = JD_EXIT_USAGE;
-    goto cleanup;
-  }
-  if (task) {
-    code = show_task(q, task);
-    goto cleanup;
-  }
-  if (a->taskset) {
-    code = show_taskset(q, a->taskset, json, a->watch);
-    goto cleanup;
-  }
-  if (jd_queue_status_json(&text, q, ndead)) {
-    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
-    goto cleanup;
-  }
-  if (json) {
-    printf("%s\n", text);
+  } else if (a->task) {
+    code = show_task(q, a->task);
+  } else if (a->taskset) {
+    code = show_taskset(q, a->taskset, a->json, a->watch);
   } else {
-    root = json_tokener_parse(text);
-    print_human(root);
+    code = show_all(q, cfg, a);
   }
-  code = JD_EXIT_OK;
-cleanup:
-  json_object_put(root);
-  free(text);
   jd_queue_free(q);
   return code;
 }

@@ -28,7 +28,11 @@ static void usage(FILE *f) {
              "none (an invalid member is named, exit 2); it prints the taskset id,\n"
              "the number of tasks and the priority. With --wait its progress goes to\n"
              "stderr and its standings JSON (or its view when it has none) to stdout.\n"
-             "Exit: 0 ok, 2 invalid task, 3 Redis unreachable or no result in time.\n");
+             "The submission counts once the replicas min_replicas_acked asks for\n"
+             "have it (WAIT replica_wait_ms): unconfirmed, it exits 3 (submit again:\n"
+             "a task id runs once).\n"
+             "Exit: 0 ok, 2 invalid task, 3 Redis unreachable, unconfirmed or no\n"
+             "result in time.\n");
 }
 
 typedef struct submit_args {
@@ -135,7 +139,11 @@ static int submit_taskset(const jd_config *cfg, const submit_args *a) {
     fprintf(stderr, "judger submit: %s: %s\n", a->taskset, strerror(errno));
     goto cleanup;
   }
-  jd_queue_opts qo = {.redis_url = cfg->redis, .prefix = cfg->prefix, .group = cfg->group};
+  jd_queue_opts qo = {.redis_url = cfg->redis,
+                      .prefix = cfg->prefix,
+                      .group = cfg->group,
+                      .min_replicas_acked = cfg->min_replicas_acked,
+                      .replica_wait_ms = cfg->replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
     fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
@@ -184,7 +192,11 @@ int jd_cmd_submit(int argc, char **argv) {
     fprintf(stderr, "judger submit: --priority must be build, match or auto\n");
     goto cleanup;
   }
-  jd_queue_opts qo = {.redis_url = cfg.redis, .prefix = cfg.prefix, .group = cfg.group};
+  jd_queue_opts qo = {.redis_url = cfg.redis,
+                      .prefix = cfg.prefix,
+                      .group = cfg.group,
+                      .min_replicas_acked = cfg.min_replicas_acked,
+                      .replica_wait_ms = cfg.replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
     fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
@@ -195,6 +207,13 @@ int jd_cmd_submit(int argc, char **argv) {
     fprintf(stderr, "judger submit: %s\n", jd_queue_error(q));
     goto cleanup;
   }
+  /* Confirmed by the replicas before it is reported: a submission a
+   * failover could lose is not one the platform may count on. */
+  char what[400];
+  snprintf(what, sizeof what, "%s submitted as %s", task->id, entry);
+  code = jd_cli_confirm(q, "submit", what, "a task id runs once");
+  if (code)
+    goto cleanup;
   /* Under --wait stdout is the result's alone (a pipe into a JSON reader):
    * the ids go to stderr. */
   FILE *ids = a.wait_s >= 0 ? stderr : stdout;

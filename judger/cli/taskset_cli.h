@@ -81,10 +81,17 @@ int jd_cli_swiss(const jd_config *cfg, const jd_ts_gen_args *a);
  * (NULL: the file's) overrides its priority. The exit code: 0 (*out, when
  * not NULL, the parsed set: jd_taskset_free), 2 refused (invalid, naming
  * the member; the id exists; Redis refused the script, e.g. a member's
- * task id in use), 3 Redis unreachable; the reason on stderr
- * after "judger <cmd>: ". */
+ * task id in use), 3 Redis unreachable or the submission unconfirmed by
+ * the replicas (jd_cli_confirm); the reason on stderr after "judger <cmd>: ". */
 int jd_cli_taskset_submit(struct jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
                           const char *prio_name);
+
+/* After a submission's writes on q: whether the replicas the queue
+ * requires have them (jd_queue_confirm). 0, or 3 with "judger <cmd>:
+ * <what>, but no replica confirmed it within replica_wait_ms: submit again
+ * (<again>)" on stderr: the writes are on the primary, but a failover now
+ * could lose them. */
+int jd_cli_confirm(jd_queue *q, const char *cmd, const char *what, const char *again);
 
 /* What ends a wait: the stored standings JSON (for a finished set waited
  * for until 5 s after the end or deadline_ms), else when the set finished and wants standings

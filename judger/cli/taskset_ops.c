@@ -43,13 +43,34 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
     if (!jd_queue_lost(q))
       code = JD_EXIT_USAGE;
   } else {
-    code = JD_EXIT_OK;
+    char what[160];
+    snprintf(what, sizeof what, "taskset %s submitted", ts->id);
+    code = jd_cli_confirm(q, cmd, what, "then 'exists' means it survived");
   }
   if (code || !out)
     jd_taskset_free(ts);
   else
     *out = ts;
   return code;
+}
+
+int jd_cli_confirm(jd_queue *q, const char *cmd, const char *what, const char *again) {
+  bool confirmed = false;
+  if (jd_queue_confirm(&confirmed, q)) {
+    fprintf(stderr,
+            "judger %s: %s, but whether a replica has it could not be asked (%s): "
+            "submit again (%s)\n",
+            cmd, what, jd_queue_error(q), again);
+    return JD_EXIT_SYSTEM;
+  }
+  if (!confirmed) {
+    fprintf(stderr,
+            "judger %s: %s, but no replica confirmed it within replica_wait_ms: "
+            "submit again (%s)\n",
+            cmd, what, again);
+    return JD_EXIT_SYSTEM;
+  }
+  return JD_EXIT_OK;
 }
 
 /* Waits until deadline_ms for the standings the daemon writes once a set
