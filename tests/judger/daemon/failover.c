@@ -1,0 +1,457 @@
+// test-labels: engine redis serial
+/* The queue survives its own server (issue 27): real `judger daemon`
+ * processes on the real engine, on a Redis Sentinel set of the test's own
+ * (tests/support/redis_sentinel.h: a primary, a replica, three sentinels;
+ * the daemons get the redis-sentinel:// URL, as the ACL user of
+ * docs/deployment.md). The primary is killed with SIGKILL at chosen moments
+ * (right after a claim, right after a result write, while no script runs),
+ * Sentinel promotes the replica, the old node comes back as a replica; every
+ * task still ends with exactly one result, and no daemon ever sent a script
+ * to a replica. Then: every sentinel down and back, a promotion under a
+ * running match, a wrong sentinel password. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+
+#include "common/clock.h"
+#include "common/util.h"
+#include "daemon_proc.h"
+#include "queue/queue.h"
+#include "queue/redis.h"
+#include "redis_sentinel.h"
+#include "support.h"
+
+#define NTASKS 100
+#define DATA_PW "fo-s3cret"
+
+static t_sentinel_set *set;
+static dk_client *dk;
+static char *hosts[2];
+
+static void down(void) {
+  for (int i = 0; i < 2; i++)
+    if (hosts[i] && dk)
+      t_cleanup_host(dk, hosts[i]);
+  for (int i = 0; i < 2; i++) {
+    free(hosts[i]);
+    hosts[i] = NULL;
+  }
+  t_sentinel_stop(set);
+  set = NULL;
+}
+
+/* A hiredis connection to the node the sentinels name now (the default
+ * user); NULL when there is none or it does not answer. */
+static redisContext *primary_conn(void) {
+  int i = t_sentinel_primary(set);
+  if (i < 0)
+    return NULL;
+  redisContext *c =
+      redisConnectWithTimeout("127.0.0.1", set->data[i].port, (struct timeval){0, 300000});
+  if (!c || c->err)
+    goto fail;
+  redisSetTimeout(c, (struct timeval){2, 0});
+  if (set->o.password) {
+    redisReply *r = redisCommand(c, "AUTH %s", set->o.password);
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    if (r)
+      freeReplyObject(r);
+    if (!ok)
+      goto fail;
+  }
+  return c;
+fail:
+  if (c)
+    redisFree(c);
+  return NULL;
+}
+
+/* A queue client on the current primary's plain URL (no sentinel: what
+ * the test reads does not depend on the code under test). */
+static jd_queue *primary_queue(void) {
+  int i = t_sentinel_primary(set);
+  cr_assert(i >= 0, "no sentinel names a primary");
+  return t_queue_client(set->admin_url[i]);
+}
+
+/* An integer reply of cmd on c (GET of a number, XLEN, EXISTS...): 0 for
+ * nil, -1 on error. */
+static long long reply_int(redisContext *c, const char *cmd) {
+  redisReply *r = redisCommand(c, cmd);
+  long long v = -1;
+  if (r && r->type == REDIS_REPLY_INTEGER)
+    v = r->integer;
+  else if (r && r->type == REDIS_REPLY_STRING)
+    v = strtoll(r->str, NULL, 10);
+  else if (r && r->type == REDIS_REPLY_NIL)
+    v = 0;
+  if (r)
+    freeReplyObject(r);
+  return v;
+}
+
+/* reply_int on a connection of its own to the current primary. */
+static long long primary_int(const char *cmd) {
+  redisContext *c = primary_conn();
+  cr_assert(c, "the primary does not answer");
+  long long v = reply_int(c, cmd);
+  redisFree(c);
+  return v;
+}
+
+typedef enum { AT_CLAIM, AT_RESULT, AT_IDLE } moment;
+static const char *const moment_names[] = {"right after a claim", "right after a result write",
+                                           "idle (no claim, no result for 400 ms)"};
+
+/* Kills the primary at moment m, once at least after results are in:
+ * watches the claims counter and the results stream on the primary (every
+ * ms) and kills at the first change of the one asked (AT_IDLE: when neither
+ * changed for 400 ms). Past 30 s without that moment, kills anyway (said on
+ * stderr). Returns the index killed. */
+static int kill_at(moment m, long long after) {
+  redisContext *c = NULL;
+  long long claims0 = -1, res0 = -1, quiet_since = jd_mono_ms();
+  long long end = jd_mono_ms() + 120000, moment_end = 0;
+  for (;; usleep(1000)) {
+    cr_assert(jd_mono_ms() < end, "the run stalled before %lld results", after);
+    if (!c && !(c = primary_conn()))
+      continue;
+    long long claims = reply_int(c, "GET judger:claims");
+    long long res = reply_int(c, "XLEN judger:results");
+    if (claims < 0 || res < 0) {
+      redisFree(c);
+      c = NULL;
+      continue;
+    }
+    bool claimed = claims0 >= 0 && claims != claims0, stored = res0 >= 0 && res != res0;
+    if (claimed || stored)
+      quiet_since = jd_mono_ms();
+    claims0 = claims, res0 = res;
+    if (res < after)
+      continue;
+    if (!moment_end)
+      moment_end = jd_mono_ms() + 30000;
+    bool hit = m == AT_CLAIM    ? claimed
+               : m == AT_RESULT ? stored
+                                : jd_mono_ms() - quiet_since >= 400;
+    if (!hit && jd_mono_ms() < moment_end)
+      continue;
+    redisFree(c);
+    int old = t_sentinel_kill_primary(set);
+    fprintf(stderr, "failover: killed data[%d] %s%s (claims %lld, results %lld)\n", old,
+            moment_names[m], hit ? "" : " (not seen in 30 s: killed anyway)", claims, res);
+    return old;
+  }
+}
+
+static char *task_id(int i) {
+  char *id = NULL;
+  cr_assert(asprintf(&id, "fo-%03d", i) > 0);
+  return id;
+}
+
+/* Waits until every task has a result key; fails after timeout_ms naming
+ * how many are missing. */
+static void wait_all_results(int timeout_ms, const char *log) {
+  const char *argv[NTASKS + 1];
+  char keys[NTASKS][32];
+  argv[0] = "EXISTS";
+  for (int i = 0; i < NTASKS; i++) {
+    snprintf(keys[i], sizeof keys[i], "judger:result:fo-%03d", i);
+    argv[i + 1] = keys[i];
+  }
+  long long n = -1;
+  for (long long end = jd_mono_ms() + timeout_ms; n < NTASKS; usleep(100000)) {
+    cr_assert(jd_mono_ms() < end, "%lld of %d results after %d ms (log %s)", n, NTASKS, timeout_ms,
+              log);
+    redisContext *c = primary_conn();
+    if (!c)
+      continue;
+    redisReply *r = redisCommandArgv(c, NTASKS + 1, argv, NULL);
+    if (r && r->type == REDIS_REPLY_INTEGER)
+      n = r->integer;
+    if (r)
+      freeReplyObject(r);
+    redisFree(c);
+  }
+}
+
+/* Entries of the results stream per task id (index of fo-NNN); fails on
+ * an entry of another id. */
+static void results_per_task(int *count, jd_queue *q) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XRANGE judger:results - +"), 0);
+  for (size_t i = 0; i < rep->elements; i++) {
+    redisReply *f = rep->element[i]->element[1];
+    for (size_t k = 0; k + 1 < f->elements; k += 2) {
+      if (strcmp(f->element[k]->str, "task_id"))
+        continue;
+      int n = -1;
+      cr_assert(sscanf(f->element[k + 1]->str, "fo-%d", &n) == 1 && n >= 0 && n < NTASKS,
+                "a result of an unknown task %s", f->element[k + 1]->str);
+      count[n]++;
+    }
+  }
+  freeReplyObject(rep);
+}
+
+/* Every task: one result key (finished), one results entry, the result's
+ * attempt within the status record's attempts. Returns the runs made. */
+static int check_results(jd_queue *q) {
+  int count[NTASKS] = {0}, runs = 0, retried = 0;
+  results_per_task(count, q);
+  for (int i = 0; i < NTASKS; i++) {
+    char *id = task_id(i), *res = NULL;
+    cr_assert_eq(count[i], 1, "task %s has %d entries in judger:results", id, count[i]);
+    cr_assert_eq(jd_queue_get_result(&res, q, id), 0);
+    cr_assert_not_null(res, "task %s has no result", id);
+    json_object *o = json_tokener_parse(res), *task = NULL, *st = NULL;
+    cr_assert(json_object_object_get_ex(o, "task", &task) &&
+                  json_object_object_get_ex(task, "status", &st),
+              "%s", res);
+    cr_assert_str_eq(json_object_get_string(st), "finished", "%s: %s", id, res);
+    int attempt = t_json_int(res, "task", "attempt");
+    char *att = t_task_field(q, id, "attempts"), *state = t_task_field(q, id, "state");
+    cr_assert(att && state, "task %s has no status record", id);
+    cr_assert_str_eq(state, "finished", "task %s", id);
+    int attempts = atoi(att);
+    cr_assert(attempt >= 1 && attempt <= attempts, "task %s: result of attempt %d, attempts %d", id,
+              attempt, attempts);
+    runs += attempts;
+    retried += attempts > 1;
+    json_object_put(o);
+    free(att);
+    free(state);
+    free(res);
+    free(id);
+  }
+  fprintf(stderr, "failover: %d tasks, %d runs, %d tasks run more than once\n", NTASKS, runs,
+          retried);
+  return runs;
+}
+
+/* Lines of the log holding needle. */
+static int log_count(const char *log, const char *needle) {
+  FILE *f = fopen(log, "r");
+  if (!f)
+    return 0;
+  char line[8192];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, needle) != NULL;
+  fclose(f);
+  return n;
+}
+
+/* The node that is a replica now has been one since its restart (it was
+ * the last one killed): the daemons sent it no script and got no READONLY
+ * from it. */
+static void check_replica_untouched(int replica) {
+  cr_assert_eq(t_sentinel_primary(set), 1 - replica);
+  cr_assert(set->data[replica].pid > 0);
+  const char *stats[][2] = {{"commandstats", "cmdstat_evalsha"},
+                            {"commandstats", "cmdstat_eval"},
+                            {"commandstats", "cmdstat_xreadgroup"},
+                            {"errorstats", "errorstat_READONLY"}};
+  for (size_t k = 0; k < sizeof stats / sizeof stats[0]; k++) {
+    long long v = t_sentinel_info(set, (int)replica, stats[k][0], stats[k][1]);
+    cr_assert_eq(v, -1, "the replica data[%d] got %s = %lld", replica, stats[k][1], v);
+  }
+  cr_assert(t_sentinel_info(set, replica, "commandstats", "cmdstat_ping") >= 0,
+            "INFO commandstats answers on the replica");
+}
+
+static void stop_daemon(t_proc *p) {
+  kill(p->pid, SIGTERM);
+  cr_assert_eq(t_proc_wait(p, 30000), 0, "daemon exit after SIGTERM (log %s)", p->log);
+}
+
+Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fini = down,
+     .timeout = 600) {
+  dk = t_client();
+  t_busybox_image(dk);
+  t_sentinel_opts o = {.password = DATA_PW, .acl_user = true};
+  set = t_sentinel_start(&o);
+  jd_queue *q = primary_queue();
+  for (int i = 0; i < NTASKS; i++) {
+    char *id = task_id(i);
+    t_submit_game_match(q, id, 0);
+    free(id);
+  }
+  jd_queue_free(q);
+  char *state[2];
+  t_proc *d[2];
+  for (int i = 0; i < 2; i++) {
+    hosts[i] = t_unique(i ? "jdfo-b" : "jdfo-a");
+    state[i] = t_tmpdir(i ? "dstate-fob" : "dstate-foa");
+    /* A lease longer than a failover: the runs go on through it. */
+    d[i] =
+        t_daemon_spawn(set->url, hosts[i], state[i], "--slots 2 --lease-ms 8000 --max-attempts 10");
+  }
+  const moment plan[5] = {AT_CLAIM, AT_RESULT, AT_IDLE, AT_CLAIM, AT_RESULT};
+  int last = -1;
+  for (int k = 0; k < 5; k++) {
+    last = kill_at(plan[k], 8 + 16 * k);
+    long ms = t_sentinel_wait_failover(set, last, 30000);
+    fprintf(stderr, "failover: %d done in %ld ms\n", k + 1, ms);
+    t_sentinel_restart_node(set, last);
+  }
+  wait_all_results(240000, d[0]->log);
+  q = primary_queue();
+  check_results(q);
+  for (int i = 0; i < 2; i++)
+    fprintf(stderr, "failover: %s: %d lines on an unconfirmed write, %d on the connection\n",
+            hosts[i], log_count(d[i]->log, "unconfirmed"), log_count(d[i]->log, "redis"));
+  cr_assert_eq(primary_int("XLEN judger:dead"), 0, "no dead letter");
+  for (int i = 0; i < 2; i++)
+    stop_daemon(d[i]);
+  check_replica_untouched(last);
+  for (int i = 0; i < 2; i++) {
+    t_proc_free(d[i]);
+    t_cleanup_host(dk, hosts[i]);
+    t_rmdir(state[i]);
+  }
+  jd_queue_free(q);
+}
+
+/* Waits until the log holds needle; fails after timeout_ms. */
+static void wait_log(const char *log, const char *needle, int timeout_ms) {
+  for (long long end = jd_mono_ms() + timeout_ms; log_count(log, needle) == 0; usleep(50000))
+    cr_assert(jd_mono_ms() < end, "no \"%s\" in %s within %d ms", needle, log, timeout_ms);
+}
+
+/* Entries of the results stream naming the task. */
+static int results_of(jd_queue *q, const char *id) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XRANGE judger:results - +"), 0);
+  int n = 0;
+  for (size_t i = 0; i < rep->elements; i++) {
+    redisReply *f = rep->element[i]->element[1];
+    for (size_t k = 0; k + 1 < f->elements; k += 2)
+      n += !strcmp(f->element[k]->str, "task_id") && !strcmp(f->element[k + 1]->str, id);
+  }
+  freeReplyObject(rep);
+  return n;
+}
+
+Test(failover, every_sentinel_down_then_back_the_daemon_goes_on, .fini = down, .timeout = 300) {
+  dk = t_client();
+  t_busybox_image(dk);
+  set = t_sentinel_start(NULL);
+  hosts[0] = t_unique("jdfo-sd");
+  char *state = t_tmpdir("dstate-fosd");
+  t_proc *d = t_daemon_spawn(set->url, hosts[0], state, NULL);
+  jd_queue *q = primary_queue();
+  t_submit_game_match(q, "sd-1", 0);
+  free(t_wait_result(q, "sd-1", 60000, d->log));
+  jd_queue_free(q);
+  /* No sentinel answers, and the daemon's connections break: it must ask
+   * them again, and cannot. */
+  t_sentinel_sentinels_down(set);
+  redisContext *c = primary_conn();
+  cr_assert_null(c, "no sentinel to name the primary");
+  c = redisConnect("127.0.0.1", set->data[0].port);
+  cr_assert(c && !c->err);
+  freeReplyObject(redisCommand(c, "CLIENT KILL TYPE normal"));
+  redisFree(c);
+  q = t_queue_client(set->admin_url[0]);
+  t_submit_game_match(q, "sd-2", 0);
+  char port[32];
+  snprintf(port, sizeof port, "127.0.0.1:%d", set->sent[2].port);
+  wait_log(d->log, port, 20000); /* the failure names every sentinel */
+  cr_assert_eq(t_proc_wait(d, 0), -1, "the daemon goes on without sentinels (log %s)", d->log);
+  char *att = t_task_field(q, "sd-2", "attempts");
+  cr_assert_null(att, "sd-2 ran without a sentinel: attempts %s", att);
+  t_sentinel_sentinels_up(set);
+  free(t_wait_result(q, "sd-2", 60000, d->log));
+  cr_assert_eq(results_of(q, "sd-2"), 1);
+  stop_daemon(d);
+  t_proc_free(d);
+  jd_queue_free(q);
+  t_rmdir(state);
+}
+
+Test(failover, a_replica_promoted_under_a_running_match_one_result, .fini = down, .timeout = 300) {
+  dk = t_client();
+  t_busybox_image(dk);
+  set = t_sentinel_start(NULL);
+  char *state[2];
+  t_proc *d[2];
+  for (int i = 0; i < 2; i++) {
+    hosts[i] = t_unique(i ? "jdfo-lb" : "jdfo-la");
+    state[i] = t_tmpdir(i ? "dstate-folb" : "dstate-fola");
+    /* The lease (2 s) runs out during the failover: the other daemon may
+     * take the task over; either way one result. */
+    d[i] = t_daemon_spawn(set->url, hosts[i], state[i], NULL);
+  }
+  jd_queue *q = primary_queue();
+  t_submit_game_match(q, "lease-1", 6);
+  free(t_wait_task_state(q, "lease-1", "running", 30000));
+  jd_queue_free(q);
+  int old = t_sentinel_kill_primary(set);
+  fprintf(stderr, "failover: promotion under a match: %ld ms\n",
+          t_sentinel_wait_failover(set, old, 30000));
+  t_sentinel_restart_node(set, old);
+  q = primary_queue();
+  char *res = t_wait_result(q, "lease-1", 90000, d[0]->log);
+  cr_assert(strstr(res, "\"finished\""), "%s", res);
+  cr_assert_eq(results_of(q, "lease-1"), 1, "exactly one result");
+  char *att = t_task_field(q, "lease-1", "attempts");
+  cr_assert(att && t_json_int(res, "task", "attempt") <= atoi(att));
+  fprintf(stderr, "failover: lease-1 stored by attempt %d of %s\n",
+          t_json_int(res, "task", "attempt"), att);
+  for (int i = 0; i < 2; i++) {
+    stop_daemon(d[i]);
+    t_proc_free(d[i]);
+    t_rmdir(state[i]);
+  }
+  free(att);
+  free(res);
+  jd_queue_free(q);
+}
+
+Test(failover, a_wrong_sentinel_password_is_a_clear_fault_and_takes_nothing, .fini = down,
+     .timeout = 120) {
+  dk = t_client();
+  t_sentinel_opts o = {.sentinel_password = "right-s3cret"};
+  set = t_sentinel_start(&o);
+  jd_queue *q = primary_queue();
+  t_submit_game_match(q, "wp-1", 0);
+  char *url = NULL;
+  cr_assert(asprintf(&url,
+                     "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d/%s/0?sentinel_password=w"
+                     "rong-s3cret",
+                     set->sent[0].port, set->sent[1].port, set->master) > 0);
+  hosts[0] = t_unique("jdfo-wp");
+  char *state = t_tmpdir("dstate-fowp");
+  t_proc *d = t_daemon_spawn(url, hosts[0], state, NULL);
+  wait_log(d->log, "WRONGPASS", 20000);
+  /* Asked again (the fault is retried): a second sentinel's refusal or a
+   * second round, and the daemon is still there. */
+  char port[32];
+  snprintf(port, sizeof port, "127.0.0.1:%d", set->sent[1].port);
+  wait_log(d->log, port, 20000);
+  cr_assert_eq(t_proc_wait(d, 0), -1, "a wrong sentinel password is retried (log %s)", d->log);
+  cr_assert_eq(log_count(d->log, "s3cret"), 0, "a password in the log %s", d->log);
+  cr_assert_eq(primary_int("EXISTS judger:claim:wp-1"), 0, "no claim");
+  cr_assert_eq(primary_int("GET judger:claims"), 0, "no claim token handed out");
+  char *att = t_task_field(q, "wp-1", "attempts"), *st = t_task_field(q, "wp-1", "state");
+  cr_assert_null(att, "no attempt: %s", att);
+  cr_assert_str_eq(st, "queued");
+  cr_assert_eq(primary_int("XLEN judger:q:match"), 1);
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "XINFO GROUPS judger:q:match"), 0);
+  cr_assert(rep->type == REDIS_REPLY_ERROR || rep->elements == 0,
+            "the daemon never created the group, so never read an entry");
+  freeReplyObject(rep);
+  t_proc_free(d);
+  free(st);
+  free(url);
+  jd_queue_free(q);
+  t_rmdir(state);
+}
