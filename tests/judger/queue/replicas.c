@@ -1,0 +1,225 @@
+// test-labels: redis
+/* jd_queue_confirm against real redis-server processes: a primary and a
+ * replica started by the test (REPLICAOF), the replica paused with SIGSTOP
+ * to make WAIT come back short; auto without replicas and 0 never WAIT
+ * (the primary's commandstats say whether WAIT was sent). */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common/clock.h"
+#include "queue/queue.h"
+#include "redis_server.h"
+#include "support.h"
+
+static t_redis *primary, *replica;
+static bool replica_stopped;
+static char acl_url[128];
+
+/* One command on a server as its default user; the reply's text (status,
+ * string, bulk) into out. */
+static void admin(const t_redis *r, char *out, size_t n, const char *fmt, ...) {
+  redisContext *c = redisConnect("127.0.0.1", r->port);
+  cr_assert(c && !c->err, "connect to port %d: %s", r->port, c ? c->errstr : "no memory");
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *rep = redisvCommand(c, fmt, ap);
+  va_end(ap);
+  cr_assert(rep, "command on port %d: %s", r->port, c->errstr);
+  if (out)
+    snprintf(out, n, "%s", rep->str ? rep->str : "");
+  freeReplyObject(rep);
+  redisFree(c);
+}
+
+/* Waits until the primary reports n replicas online. */
+static void wait_replicas(int n, int timeout_ms) {
+  char info[4096], want[64];
+  snprintf(want, sizeof want, "connected_slaves:%d", n);
+  int64_t end = jd_mono_ms() + timeout_ms;
+  for (;;) {
+    admin(primary, info, sizeof info, "INFO replication");
+    if (strstr(info, want) && (n == 0 || strstr(info, "state=online")))
+      return;
+    cr_assert(jd_mono_ms() < end, "no %d replicas online after %d ms:\n%s", n, timeout_ms, info);
+    usleep(20000);
+  }
+}
+
+static void up(void) {
+  primary = t_redis_start(false, false);
+  t_redis_acl_user(primary, "judger-q", "q-s3cret");
+  snprintf(acl_url, sizeof acl_url, "redis://judger-q:q-s3cret@127.0.0.1:%d/0", primary->port);
+}
+
+static void start_replica(void) {
+  replica = t_redis_start(false, false);
+  /* The full sync at once (diskless syncs wait 5 s for more replicas). */
+  admin(primary, NULL, 0, "CONFIG SET repl-diskless-sync-delay 0");
+  char port[16];
+  snprintf(port, sizeof port, "%d", primary->port);
+  admin(replica, NULL, 0, "REPLICAOF 127.0.0.1 %s", port);
+  wait_replicas(1, 10000);
+  char info[4096];
+  int64_t end = jd_mono_ms() + 10000;
+  for (;;) {
+    admin(replica, info, sizeof info, "INFO replication");
+    if (strstr(info, "master_link_status:up"))
+      break;
+    cr_assert(jd_mono_ms() < end, "the replica's link is not up:\n%s", info);
+    usleep(20000);
+  }
+}
+
+static void down(void) {
+  if (replica && replica_stopped)
+    kill(replica->pid, SIGCONT);
+  t_redis_stop(replica);
+  t_redis_stop(primary);
+  replica = primary = NULL;
+  replica_stopped = false;
+}
+
+static jd_queue *open_q(int min_acked, int64_t wait_ms) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = acl_url,
+                     .consumer = "h1",
+                     .lease_ms = 5000,
+                     .min_replicas_acked = min_acked,
+                     .replica_wait_ms = wait_ms};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
+  return q;
+}
+
+static void submit(jd_queue *q, const char *id) {
+  char json[256];
+  snprintf(json, sizeof json, "{\"id\":\"%s\",\"type\":\"match\",\"match\":{}}", id);
+  cr_assert_eq(jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json), 0, "%s", jd_queue_error(q));
+}
+
+/* WAITs the primary ran (its commandstats), 0 when none. */
+static long long waits_on_primary(void) {
+  char info[8192];
+  admin(primary, info, sizeof info, "INFO commandstats");
+  const char *p = strstr(info, "cmdstat_wait:calls=");
+  return p ? atoll(p + strlen("cmdstat_wait:calls=")) : 0;
+}
+
+Test(replicas, a_replica_confirms_the_writes, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 4000);
+  submit(q, "t1");
+  bool ok = false;
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok, "the replica acked: confirmed");
+  cr_assert(jd_queue_waited(q));
+  /* Not at the timeout (a replica fresh from its full sync may take up to
+   * its 1 s ack cron for the first one). */
+  cr_assert_lt(jd_mono_ms() - t0, 2000, "confirmed before the timeout");
+  cr_assert_eq(waits_on_primary(), 1);
+  /* The write is on the replica. */
+  char len[32];
+  admin(replica, len, sizeof len, "TYPE judger:q:match");
+  cr_assert_str_eq(len, "stream");
+  jd_queue_free(q);
+}
+
+Test(replicas, a_paused_replica_makes_it_short_after_the_wait, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  cr_assert_eq(kill(replica->pid, SIGSTOP), 0);
+  replica_stopped = true;
+  submit(q, "t1");
+  bool ok = true;
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  int64_t took = jd_mono_ms() - t0;
+  cr_assert_not(ok, "no replica acked: short");
+  cr_assert(jd_queue_waited(q));
+  cr_assert_geq(took, 280, "WAIT waits replica_wait_ms (%lld ms)", (long long)took);
+  cr_assert_lt(took, 2000, "and no longer (%lld ms)", (long long)took);
+  /* Resumed: the same writes are confirmed now. */
+  cr_assert_eq(kill(replica->pid, SIGCONT), 0);
+  replica_stopped = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  jd_queue_free(q);
+}
+
+Test(replicas, auto_without_replicas_sends_no_wait, .init = up, .fini = down) {
+  jd_queue *q = open_q(-1, 300);
+  submit(q, "t1");
+  bool ok = false;
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok, "nothing to wait for: confirmed");
+  cr_assert_not(jd_queue_waited(q));
+  cr_assert_lt(jd_mono_ms() - t0, 250);
+  cr_assert_eq(waits_on_primary(), 0);
+  jd_queue_free(q);
+}
+
+Test(replicas, auto_with_a_replica_waits_for_one, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(-1, 300);
+  submit(q, "t1");
+  bool ok = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  cr_assert(jd_queue_waited(q));
+  cr_assert_eq(kill(replica->pid, SIGSTOP), 0);
+  replica_stopped = true;
+  submit(q, "t2");
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert_not(ok, "the paused replica is still the primary's: short");
+  cr_assert_eq(waits_on_primary(), 2);
+  jd_queue_free(q);
+}
+
+Test(replicas, zero_never_waits, .init = up, .fini = down) {
+  start_replica();
+  cr_assert_eq(kill(replica->pid, SIGSTOP), 0);
+  replica_stopped = true;
+  jd_queue *q = open_q(0, 300);
+  submit(q, "t1");
+  bool ok = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  cr_assert_not(jd_queue_waited(q));
+  cr_assert_eq(waits_on_primary(), 0);
+  jd_queue_free(q);
+}
+
+Test(replicas, more_than_there_are_is_short, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(2, 200);
+  submit(q, "t1");
+  bool ok = true;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert_not(ok, "one replica of the two required");
+  jd_queue_free(q);
+}
+
+Test(replicas, a_broken_connection_confirms_nothing, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  submit(q, "t1");
+  /* The connection goes after the write: a WAIT on a new one would
+   * confirm nothing written on the old one, so it is not sent. */
+  admin(primary, NULL, 0, "CLIENT KILL USER judger-q");
+  bool ok = true;
+  cr_assert_eq(jd_queue_confirm(&ok, q), -1);
+  cr_assert(jd_queue_lost(q), "%s", jd_queue_error(q));
+  cr_assert_not(ok);
+  cr_assert_eq(jd_queue_confirm(&ok, q), -1, "still not connected: not confirmed");
+  cr_assert(jd_queue_lost(q));
+  cr_assert_not(ok);
+  jd_queue_free(q);
+}
