@@ -10,6 +10,16 @@
  * jd_redis_last() == JD_REDIS_CONN, so the caller decides whether to retry
  * (jd_redis_backoff_ms() tells how long to wait).
  *
+ * A redis-sentinel:// URL connects through Redis Sentinel: each connect asks
+ * the sentinels (in order, 500 ms each at most; who answers comes first from
+ * then on) for the primary, connects to it and checks with ROLE that it is
+ * one (a replica: JD_REDIS_CONN, retried). The sentinels are asked again on
+ * every reconnect, so a connection follows a failover at its next connection
+ * error; +switch-master is not subscribed to. In both modes an error reply
+ * READONLY, MASTERDOWN or LOADING (the node is not a working primary now)
+ * drops the connection and returns -1 with JD_REDIS_CONN: the command wrote
+ * nothing (a replica refuses every write), so the caller retries it.
+ *
  * Errors (common/error.h, rule 4): every int function returns 0 or -1; the
  * connection keeps the kind of its last failure (jd_redis_last()) and its
  * message (jd_redis_error()).

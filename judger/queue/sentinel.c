@@ -193,6 +193,37 @@ static int take_master_addr(jd_redis_hostport *out, const redisReply *rep, const
   return 0;
 }
 
+/* A sentinel's answers are small: more than this buffered without a whole
+ * reply is a flood, refused. */
+#define SENTINEL_REPLY_MAX 65536
+
+/* Sends fmt's command on c and reads its reply, buffering at most
+ * SENTINEL_REPLY_MAX bytes; NULL with c->errstr set on failure. */
+static redisReply *bounded_command(redisContext *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = redisvAppendCommand(c, fmt, ap);
+  va_end(ap);
+  int done = 0;
+  while (rc == REDIS_OK && !done)
+    rc = redisBufferWrite(c, &done);
+  void *rep = NULL;
+  while (rc == REDIS_OK) {
+    if (redisReaderGetReply(c->reader, &rep) != REDIS_OK) {
+      snprintf(c->errstr, sizeof c->errstr, "a malformed answer");
+      return NULL;
+    }
+    if (rep)
+      return rep;
+    if (c->reader->len > SENTINEL_REPLY_MAX) {
+      snprintf(c->errstr, sizeof c->errstr, "an answer over %d bytes", SENTINEL_REPLY_MAX);
+      return NULL;
+    }
+    rc = redisBufferRead(c);
+  }
+  return NULL;
+}
+
 /* Asks one sentinel where u->master's primary is. -1 with err (the
  * reason, without the sentinel's name). */
 static int ask_sentinel(jd_redis_hostport *out, const jd_redis_hostport *s, const jd_redis_url *u,
@@ -212,15 +243,15 @@ static int ask_sentinel(jd_redis_hostport *out, const jd_redis_hostport *s, cons
   redisSetTimeout(c, tv_ms(io_ms < 2000 ? io_ms : 2000));
   if (u->sentinel_password[0]) {
     rep = u->sentinel_user[0]
-              ? redisCommand(c, "AUTH %s %s", u->sentinel_user, u->sentinel_password)
-              : redisCommand(c, "AUTH %s", u->sentinel_password);
+              ? bounded_command(c, "AUTH %s %s", u->sentinel_user, u->sentinel_password)
+              : bounded_command(c, "AUTH %s", u->sentinel_password);
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
       reply_problem(err, errlen, "AUTH", c, rep);
       goto done;
     }
     freeReplyObject(rep);
   }
-  rep = redisCommand(c, "SENTINEL get-master-addr-by-name %s", u->master);
+  rep = bounded_command(c, "SENTINEL get-master-addr-by-name %s", u->master);
   if (!rep || rep->type == REDIS_REPLY_ERROR)
     reply_problem(err, errlen, "", c, rep);
   else
@@ -312,8 +343,7 @@ static void take_replica(jd_redis_node *out, const redisReply *e) {
   if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
       e->element[0]->type != REDIS_REPLY_STRING ||
       jd_sentinel_host_ok(e->element[0]->str, e->element[0]->len) ||
-      jd_reply_int(e->element[1], &(long long){0}) || jd_reply_int(e->element[2], &off) ||
-      e->element[1]->type != REDIS_REPLY_STRING ||
+      jd_reply_int(e->element[2], &off) || e->element[1]->type != REDIS_REPLY_STRING ||
       jd_redis_parse_int(e->element[1]->str, e->element[1]->len, 1, 65535, &port)) {
     snprintf(out->addr, sizeof out->addr, "?");
     snprintf(out->error, sizeof out->error, "the primary's ROLE answer for it is malformed");

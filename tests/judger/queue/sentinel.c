@@ -239,6 +239,10 @@ static void fake_stop(fake_sentinel *f) {
 Test(sentinel, a_hostile_sentinel_answer_is_refused) {
   static char longhost[600];
   snprintf(longhost, sizeof longhost, "*2\r\n$256\r\n%0256d\r\n$4\r\n6379\r\n", 0);
+  static char flood[200100];
+  int n = snprintf(flood, sizeof flood, "*2\r\n$200000\r\n");
+  memset(flood + n, 'h', 200000);
+  snprintf(flood + n + 200000, sizeof flood - (size_t)n - 200000, "\r\n$4\r\n6379\r\n");
   const char *answers[] = {
       longhost,                                             /* a 256-byte host */
       "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n70000\r\n",           /* a port out of range */
@@ -251,6 +255,7 @@ Test(sentinel, a_hostile_sentinel_answer_is_refused) {
       ":42\r\n",                                            /* not an array */
       "*-1\r\n",                                            /* does not monitor it */
       "-ERR \x1b[31mred\r\n",                               /* an error with a control byte */
+      flood, /* a 200 kB host: refused past 64 kB buffered */
   };
   for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
     fake_sentinel f;
@@ -264,6 +269,8 @@ Test(sentinel, a_hostile_sentinel_answer_is_refused) {
     cr_assert_str_eq(jd_redis_peer(r), "");
     cr_assert_null(strchr(jd_redis_error(r), '\x1b'), "%s", jd_redis_error(r));
     cr_assert_lt(strlen(jd_redis_error(r)), 600, "%s", jd_redis_error(r));
+    if (answers[i] == flood)
+      cr_assert(strstr(jd_redis_error(r), "an answer over 65536 bytes"), "%s", jd_redis_error(r));
     jd_redis_free(r);
     fake_stop(&f);
   }
