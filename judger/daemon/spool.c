@@ -215,8 +215,10 @@ typedef struct stored_file {
 } stored_file;
 
 /* The stores of files[0..n) confirmed or not: removed, or on the
- * unconfirmed list. */
-static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n) {
+ * unconfirmed list. level: of the line saying they were not (the keeper's
+ * flushes every second say it at info: the gauge shows them). */
+static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n,
+                   jd_log_level level) {
   if (!n)
     return;
   bool confirmed = jd_daemon_confirm(d, q, NULL, "spooled results");
@@ -236,7 +238,7 @@ static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n
   }
   pthread_mutex_unlock(&d->mu);
   if (!confirmed)
-    jd_log(JD_LOG_WARN, "result.unconfirmed",
+    jd_log(level, "result.unconfirmed",
            "%zu spooled results stored but not confirmed by the replicas: kept in the spool", n);
 }
 
@@ -278,7 +280,7 @@ void jd_spool_flush(jd_daemon *d, jd_queue *q) {
     files[n++] = f;
   }
   closedir(dh);
-  settle(d, q, files, n);
+  settle(d, q, files, n, JD_LOG_WARN);
   free(files);
 }
 
@@ -306,6 +308,6 @@ void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q) {
       pthread_mutex_unlock(&d->mu);
     }
   }
-  settle(d, q, files, stored);
+  settle(d, q, files, stored, JD_LOG_INFO);
   free(files);
 }
