@@ -389,12 +389,19 @@ int jd_redis_topology_get(jd_redis_topology *out, jd_redis *r) {
   out->sentinel = u->sentinel;
   if (u->sentinel)
     snprintf(out->master, sizeof out->master, "%s", u->master);
+  char named_addr[300] = "";
   for (size_t i = 0; i < u->nsentinels; i++) {
     jd_redis_node *s = &out->sentinels[out->nsentinels++];
     jd_redis_hostport named;
     snprintf(s->addr, sizeof s->addr, "%s:%d", u->sentinels[i].host, u->sentinels[i].port);
     snprintf(s->role, sizeof s->role, "sentinel");
     s->up = !ask_sentinel(&named, &u->sentinels[i], u, cms, ims, s->error, sizeof s->error);
+    if (s->up && !named_addr[0])
+      snprintf(named_addr, sizeof named_addr, "%s:%d", named.host, named.port);
   }
-  return topology_primary(out, r);
+  int rc = topology_primary(out, r);
+  /* Unreachable: still say which node the sentinels name. */
+  if (rc && !out->primary.addr[0])
+    snprintf(out->primary.addr, sizeof out->primary.addr, "%s", named_addr);
+  return rc;
 }

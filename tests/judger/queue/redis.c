@@ -105,3 +105,30 @@ Test(redis, reconnects_after_a_restart_with_backoff) {
   jd_redis_free(r);
   t_redis_stop(srv);
 }
+
+Test(redis, the_peer_and_the_shared_stats_name_the_node) {
+  t_redis *srv = t_redis_start(false, false);
+  jd_redis_stats st;
+  jd_redis_stats_init(&st);
+  jd_redis_opts o = {.stats = &st};
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, srv->url, &o), 0);
+  cr_assert_str_eq(jd_redis_peer(r), "");
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), 0, "%s", jd_redis_error(r));
+  char addr[64];
+  snprintf(addr, sizeof addr, "127.0.0.1:%d", srv->port);
+  cr_assert_str_eq(jd_redis_peer(r), addr);
+  int n = -1;
+  cr_assert_eq(jd_redis_replica_count(&n, r), 0, "%s", jd_redis_error(r));
+  cr_assert_eq(n, 0);
+  jd_redis_stats got;
+  jd_redis_stats_get(&got, &st);
+  cr_assert_str_eq(got.primary, addr);
+  cr_assert_eq(got.failovers, 0);
+  cr_assert_eq(got.readonly, 0);
+  jd_redis_stats_get(&got, NULL);
+  cr_assert_str_eq(got.primary, "");
+  jd_redis_free(r);
+  jd_redis_stats_destroy(&st);
+  t_redis_stop(srv);
+}

@@ -623,3 +623,42 @@ Test(sentinel, the_topology_names_primary_replica_and_sentinels, .fini = stop_se
   cr_assert_str_eq(t.primary.addr, addr_of(set->data[0].port));
   jd_redis_free(r);
 }
+
+Test(sentinel, an_acl_user_on_the_data_nodes_and_a_sentinel_password, .fini = stop_set) {
+  t_sentinel_opts so = {.password = "data-pw", .sentinel_password = "sent-pw", .acl_user = true};
+  set = t_sentinel_start(&so);
+  cr_assert(strstr(set->url, "judger:"), "%s", set->url);
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, set->url, NULL), 0);
+  cr_assert_null(strstr(jd_redis_display_url(r), "data-pw"));
+  cr_assert_null(strstr(jd_redis_display_url(r), "sent-pw"));
+  /* ROLE (the check at connect, the replica count) is in the queue's ACL. */
+  cr_assert_eq(jd_redis_command(NULL, r, "SET judger:acl ok"), 0, "%s", jd_redis_error(r));
+  int n = -1;
+  cr_assert_eq(jd_redis_replica_count(&n, r), 0, "%s", jd_redis_error(r));
+  cr_assert_eq(n, 1);
+  jd_redis_topology t;
+  cr_assert_eq(jd_redis_topology_get(&t, r), 0, "%s", jd_redis_error(r));
+  for (int i = 0; i < 3; i++)
+    cr_assert(t.sentinels[i].up, "%s", t.sentinels[i].error);
+  cr_assert_eq(t.nreplicas, 1);
+  jd_redis_free(r);
+}
+
+Test(sentinel, the_topology_of_an_unreachable_primary_names_it, .fini = stop_set) {
+  set = t_sentinel_start(NULL);
+  jd_redis *r = NULL;
+  jd_redis_opts o = {.connect_timeout_ms = 300, .io_timeout_ms = 300};
+  cr_assert_eq(jd_redis_new(&r, set->url, &o), 0);
+  t_sentinel_pause(set, 0);
+  jd_redis_topology t;
+  int rc = jd_redis_topology_get(&t, r);
+  t_sentinel_resume(set, 0);
+  cr_assert_eq(rc, -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
+  cr_assert(!t.primary.up);
+  cr_assert_str_eq(t.primary.addr, addr_of(set->data[0].port));
+  cr_assert(t.primary.error[0]);
+  cr_assert_eq(t.nsentinels, 3);
+  jd_redis_free(r);
+}
