@@ -373,15 +373,19 @@ t_sentinel_set *t_sentinel_start(const t_sentinel_opts *o) {
 void t_sentinel_stop(t_sentinel_set *s) {
   if (!s)
     return;
+  bool keep = getenv("T_SENTINEL_KEEP") && *getenv("T_SENTINEL_KEEP");
+  if (keep)
+    fprintf(stderr, "T_SENTINEL_KEEP: logs kept under %s, %s, %s...\n", s->data[0].dir,
+            s->data[1].dir, s->sent[0].dir);
   for (int k = 0; k < 3; k++) {
     node_kill(&s->sent[k], SIGCONT);
     node_kill(&s->sent[k], SIGKILL);
-    t_rmdir(s->sent[k].dir);
+    keep ? free(s->sent[k].dir) : t_rmdir(s->sent[k].dir);
   }
   for (int i = 0; i < 2; i++) {
     node_kill(&s->data[i], SIGCONT);
     node_kill(&s->data[i], SIGKILL);
-    t_rmdir(s->data[i].dir);
+    keep ? free(s->data[i].dir) : t_rmdir(s->data[i].dir);
     free(s->admin_url[i]);
   }
   free(s->url);

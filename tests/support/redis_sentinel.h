@@ -41,7 +41,8 @@ typedef struct t_sentinel_set {
  * three sentinels agree on data[0] and the replica's link is up. Fails the
  * test clearly when a binary is missing. o may be NULL. */
 t_sentinel_set *t_sentinel_start(const t_sentinel_opts *o);
-/* Kills all, removes the dirs, frees s (NULL is fine). */
+/* Kills all, removes the dirs (kept, and named on stderr, when the
+ * environment has T_SENTINEL_KEEP=1: the nodes' logs), frees s (NULL is fine). */
 void t_sentinel_stop(t_sentinel_set *s);
 /* The index in data[] the sentinels name now (the first sentinel that
  * answers), -1 when none answers or the address is neither node. */

@@ -1,0 +1,259 @@
+/* Benchmark of the queue under Redis Sentinel (issue 27; figures for
+ * docs/performance.md "Failover"). A set of the benchmark's own
+ * (tests/support/redis_sentinel.h: a primary, a replica, three sentinels,
+ * down-after 1 s, failover-timeout 3 s) and the queue itself (jd_queue, no
+ * engine: a "run" is a claim and a store), on the redis-sentinel:// URL:
+ *
+ *  - failover: a consumer thread takes trivial tasks one after another (as
+ *    a daemon's worker: read, begin (claim), confirm, store, confirm; a lost
+ *    connection waits out the queue's backoff, 50 ms at least, as the
+ *    daemon's reader does) from a backlog the main thread keeps full. The
+ *    primary is killed with SIGKILL K times (default 5); for each, (a) ms
+ *    from the kill to Sentinel's failover complete (a sentinel names the
+ *    replica and it answers ROLE master; polled every 10 ms) and (b) ms from
+ *    the kill to the first task the consumer took on the new primary
+ *    (jd_redis_peer). Then the old node comes back as a replica. Goal:
+ *    b - a < 2 s.
+ *  - throughput: N claim+store cycles (as above) by one queue with
+ *    min_replicas_acked 0 (never WAIT), then by one with -1 (auto: the
+ *    replica is up, so WAIT 1 after the claim and after the store),
+ *    interleaved R rounds; cycles/s medians and their ratio. Goal: auto
+ *    less than 10 % slower.
+ *
+ * Needs redis-server; run
+ *   build/bin/bench_failover [--failovers K] [--cycles N] [--rounds R] */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "common/clock.h"
+#include "queue/queue.h"
+#include "queue/redis.h"
+#include "redis_sentinel.h"
+#include "support.h"
+
+static t_sentinel_set *set;
+
+/* ---- the consumer ------------------------------------------------------ */
+
+typedef struct consumer {
+  jd_queue *q;
+  atomic_bool stop;
+  pthread_mutex_t mu;
+  long long last_take_ms; /* jd_mono_ms of the last task taken (begin: run) */
+  int last_take_port;     /* the primary it was taken on */
+  long long taken;
+} consumer;
+
+static int peer_port(jd_queue *q) {
+  const char *peer = jd_redis_peer(jd_queue_redis(q));
+  const char *colon = peer ? strrchr(peer, ':') : NULL;
+  return colon ? atoi(colon + 1) : 0;
+}
+
+/* One cycle: the next new entry, claimed, confirmed, a result stored and
+ * confirmed. 1 when a task was taken (begin said run), 0 when there was
+ * none, -1 on an error (lost: Redis unreachable). */
+static int cycle(jd_queue *q, const char *consumer_name) {
+  jd_entry_list l = {0};
+  if (jd_queue_read_new(&l, q, JD_PRIO_MATCH, 1))
+    return -1;
+  if (!l.count)
+    return 0;
+  const jd_entry *e = &l.items[0];
+  char tid[JD_TASK_ID_MAX + 1];
+  snprintf(tid, sizeof tid, "%s-%s", consumer_name, e->id);
+  jd_begin b;
+  bool confirmed = false;
+  int rc = jd_queue_begin(&b, q, JD_PRIO_MATCH, e->id, tid, 3);
+  if (!rc && b.outcome == JD_BEGIN_RUN)
+    rc = jd_queue_confirm(&confirmed, q);
+  if (!rc && b.outcome == JD_BEGIN_RUN) {
+    jd_result_rec rec = {tid, b.attempt, b.claim, JD_TASK_STATUS_FINISHED, "bench", "{}"};
+    jd_store_outcome out;
+    rc = jd_queue_store_result(&out, q, JD_PRIO_MATCH, e->id, &rec);
+    if (!rc)
+      rc = jd_queue_confirm(&confirmed, q);
+  }
+  int taken = !rc && b.outcome == JD_BEGIN_RUN;
+  jd_entry_list_clear(&l);
+  return rc ? -1 : taken;
+}
+
+static void *consume(void *arg) {
+  consumer *c = arg;
+  while (!atomic_load(&c->stop)) {
+    int rc = cycle(c->q, "fo");
+    if (rc > 0) {
+      pthread_mutex_lock(&c->mu);
+      c->last_take_ms = jd_mono_ms();
+      c->last_take_port = peer_port(c->q);
+      c->taken++;
+      pthread_mutex_unlock(&c->mu);
+      usleep(5000); /* a task every ~5 ms: the backlog lasts through a failover */
+    } else if (rc < 0) {
+      int64_t ms = jd_queue_backoff_ms(c->q);
+      usleep((useconds_t)(ms < 50 ? 50 : ms) * 1000);
+    } else {
+      usleep(2000);
+    }
+  }
+  return NULL;
+}
+
+static jd_queue *open_queue(const char *consumer_name, int min_acked) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = set->url,
+                     .consumer = consumer_name,
+                     .lease_ms = 60000,
+                     .min_replicas_acked = min_acked};
+  if (jd_queue_new(&q, &o) || jd_queue_setup(q)) {
+    fprintf(stderr, "queue on %s: %s\n", set->url, q ? jd_queue_error(q) : "no memory");
+    exit(1);
+  }
+  return q;
+}
+
+/* Submits n trivial tasks (ids tag-0...), retrying a lost connection. */
+static void submit(jd_queue *q, const char *tag, int n) {
+  static long long seq;
+  for (int i = 0; i < n; i++) {
+    char id[64], json[160];
+    snprintf(id, sizeof id, "%s-%lld", tag, seq++);
+    snprintf(json, sizeof json, "{\"id\":\"%s\",\"type\":\"match\",\"match\":{}}", id);
+    for (int tries = 0; jd_queue_submit(NULL, q, JD_PRIO_MATCH, id, json); tries++) {
+      if (tries == 100) {
+        fprintf(stderr, "submit: %s\n", jd_queue_error(q));
+        exit(1);
+      }
+      usleep(100000);
+    }
+  }
+}
+
+/* ---- failovers ----------------------------------------------------------- */
+
+/* ms from kill_ms to the consumer's first take on port; -1 after 30 s. */
+static long long first_take(consumer *c, long long kill_ms, int port) {
+  for (long long end = jd_mono_ms() + 30000; jd_mono_ms() < end; usleep(1000)) {
+    pthread_mutex_lock(&c->mu);
+    bool there = c->last_take_ms > kill_ms && c->last_take_port == port;
+    long long at = c->last_take_ms;
+    pthread_mutex_unlock(&c->mu);
+    if (there)
+      return at - kill_ms;
+  }
+  return -1;
+}
+
+static void failovers(int k) {
+  consumer c = {.q = open_queue("bench-fo", -1)};
+  pthread_mutex_init(&c.mu, NULL);
+  jd_queue *sub = open_queue("bench-sub", -1);
+  submit(sub, "fo", 1200);
+  pthread_t th;
+  pthread_create(&th, NULL, consume, &c);
+  long long a[16], b[16], d[16];
+  printf("failover: kill -9 of the primary -> (a) Sentinel's failover done, (b) first task taken "
+         "on the new primary\n");
+  for (int i = 0; i < k; i++) {
+    submit(sub, "fo", 400); /* ~2 s of work beyond the failover */
+    int old = t_sentinel_kill_primary(set);
+    long long kill_ms = jd_mono_ms();
+    a[i] = t_sentinel_wait_failover(set, old, 30000);
+    b[i] = first_take(&c, kill_ms, set->data[1 - old].port);
+    d[i] = b[i] - a[i];
+    printf("  %d: (a) %lld ms, (b) %lld ms, b - a %lld ms\n", i + 1, a[i], b[i], d[i]);
+    fflush(stdout);
+    t_sentinel_restart_node(set, old);
+  }
+  atomic_store(&c.stop, true);
+  pthread_join(th, NULL);
+  long long ma = bench_median(a, k), mb = bench_median(b, k), md = bench_median(d, k);
+  qsort(d, (size_t)k, sizeof d[0], bench_cmp_ll);
+  printf("failover: medians (a) %lld ms, (b) %lld ms, b - a %lld ms (max %lld; goal < 2000); "
+         "%lld tasks taken\n",
+         ma, mb, md, d[k - 1], c.taken);
+  jd_queue_free(sub);
+  jd_queue_free(c.q);
+  pthread_mutex_destroy(&c.mu);
+}
+
+/* ---- throughput ---------------------------------------------------------- */
+
+/* Cycles per second of q over n tasks submitted first (not timed). */
+static double rate(jd_queue *q, jd_queue *sub, const char *tag, int n) {
+  submit(sub, tag, n);
+  long long t0 = jd_mono_ms();
+  for (int done = 0; done < n;) {
+    int rc = cycle(q, tag);
+    if (rc < 0) {
+      fprintf(stderr, "cycle: %s\n", jd_queue_error(q));
+      exit(1);
+    }
+    if (rc == 0) {
+      fprintf(stderr, "cycle: the stream ran dry after %d of %d\n", done, n);
+      exit(1);
+    }
+    done++;
+  }
+  long long ms = jd_mono_ms() - t0;
+  return ms > 0 ? n * 1000.0 / ms : 0;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+static void throughput(int n, int rounds) {
+  jd_queue *q0 = open_queue("bench-t0", 0), *qa = open_queue("bench-ta", -1);
+  jd_queue *sub = open_queue("bench-tsub", 0);
+  double r0[32], ra[32];
+  rate(q0, sub, "w0", n / 4 + 1); /* warm-up: scripts loaded, connections made */
+  rate(qa, sub, "wa", n / 4 + 1);
+  for (int i = 0; i < rounds; i++) {
+    r0[i] = rate(q0, sub, "t0", n);
+    ra[i] = rate(qa, sub, "ta", n);
+    printf("  round %d: acked 0 %.0f cycles/s, auto (1 replica) %.0f cycles/s\n", i + 1, r0[i],
+           ra[i]);
+  }
+  qsort(r0, (size_t)rounds, sizeof r0[0], cmp_double);
+  qsort(ra, (size_t)rounds, sizeof ra[0], cmp_double);
+  double m0 = r0[rounds / 2], ma = ra[rounds / 2];
+  printf("throughput: claim+store cycles, %d per round, %d rounds: min_replicas_acked 0 %.0f/s, "
+         "auto %.0f/s (medians): auto is %.1f %% slower (goal < 10 %%)\n",
+         n, rounds, m0, ma, (1 - ma / m0) * 100);
+  jd_queue_free(q0);
+  jd_queue_free(qa);
+  jd_queue_free(sub);
+}
+
+int main(int argc, char **argv) {
+  int k = 5, n = 1000, rounds = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--failovers"))
+      k = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--cycles"))
+      n = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--rounds"))
+      rounds = atoi(argv[i + 1]);
+  }
+  if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32) {
+    fprintf(stderr, "usage: bench_failover [--failovers 1..16] [--cycles N] [--rounds 1..32]\n");
+    return 2;
+  }
+  set = t_sentinel_start(NULL);
+  printf("failover: a primary, a replica, three sentinels (down-after %d ms, failover-timeout "
+         "%d ms) on 127.0.0.1; %s\n",
+         set->o.down_after_ms, set->o.failover_timeout_ms, set->url);
+  failovers(k);
+  throughput(n, rounds);
+  t_sentinel_stop(set);
+  return 0;
+}
