@@ -309,8 +309,11 @@ int jd_sentinel_check_master(redisContext *c, const char *addr, char *err, size_
     rc = 0;
   else if (!strcmp(role, "slave"))
     snprintf(err, errlen, "%s is a replica: the sentinels have not finished the failover", addr);
-  else
-    snprintf(err, errlen, "%s is not a data node (its role: %.20s)", addr, role);
+  else {
+    char shown[24];
+    copy_text(shown, sizeof shown, role);
+    snprintf(err, errlen, "%s is not a data node (its role: %s)", addr, shown);
+  }
   if (rep)
     freeReplyObject(rep);
   return rc;
@@ -369,7 +372,9 @@ static int topology_primary(jd_redis_topology *out, jd_redis *r) {
   int rc = 0;
   if (!role || strcmp(role, "master") || rep->elements < 3 ||
       rep->element[2]->type != REDIS_REPLY_ARRAY || jd_reply_int(rep->element[1], &p->offset)) {
-    snprintf(p->error, sizeof p->error, "not a primary (ROLE: %.20s)", role ? role : "?");
+    char shown[24];
+    copy_text(shown, sizeof shown, role ? role : "?");
+    snprintf(p->error, sizeof p->error, "not a primary (ROLE: %s)", shown);
     rc = jd_redis_fail(r, JD_REDIS_PROTO, "%s: %s", p->addr, p->error);
   } else {
     p->up = true;
