@@ -230,8 +230,22 @@ static const char *kv(const redisReply *r, const char *key) {
   return NULL;
 }
 
+/* A replica entry of SENTINEL replicas the sentinel has really reached:
+ * flags "slave" only, its INFO read within 3 s naming the primary's port
+ * with the link up, a ping answered within 2 s. (An entry the sentinel just
+ * made for a killed primary, at its +switch-master, looks healthy until
+ * probed: "slave", link "ok", but master-port 0 and no INFO yet.) */
+static bool replica_entry_ok(const redisReply *e, int port, int primary_port) {
+  const char *p = kv(e, "port"), *flags = kv(e, "flags"), *link = kv(e, "master-link-status");
+  const char *mport = kv(e, "master-port"), *info = kv(e, "info-refresh");
+  const char *ping = kv(e, "last-ok-ping-reply");
+  return p && atoi(p) == port && flags && !strcmp(flags, "slave") && link && !strcmp(link, "ok") &&
+         mport && atoi(mport) == primary_port && info && atoll(info) < 3000 && ping &&
+         atoll(ping) < 2000;
+}
+
 /* A sentinel knows the two others, and lists data[i] as a healthy replica
- * (flags "slave" only, link ok). */
+ * of the other node. */
 static bool sentinel_sees_replica(const t_sentinel_set *s, const t_rnode *sent, int i) {
   redisContext *c = node_connect(sent->port, sent_pw(s));
   if (!c)
@@ -241,13 +255,8 @@ static bool sentinel_sees_replica(const t_sentinel_set *s, const t_rnode *sent, 
   const char *others = kv(m, "num-other-sentinels");
   if (others && atoi(others) == 2) {
     redisReply *r = redisCommand(c, "SENTINEL replicas %s", s->master);
-    for (size_t k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
-      const char *port = kv(r->element[k], "port"), *flags = kv(r->element[k], "flags");
-      const char *link = kv(r->element[k], "master-link-status");
-      if (port && atoi(port) == s->data[i].port && flags && !strcmp(flags, "slave") && link &&
-          !strcmp(link, "ok"))
-        ok = true;
-    }
+    for (size_t k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++)
+      ok = ok || replica_entry_ok(r->element[k], s->data[i].port, s->data[1 - i].port);
     if (r)
       freeReplyObject(r);
   }
