@@ -2,7 +2,8 @@
 # test-labels: deploy
 # The deployment, proved (docs/deployment.md): images/compose.yml as users
 # copy it, two judger hosts (each a judger container + its own
-# Docker-in-Docker engine) and one Redis on this machine.
+# Docker-in-Docker engine) and the queue under Redis Sentinel (a primary, a
+# replica, three sentinels) on this machine.
 #
 #   tests/deploy/two_hosts.sh images   builds judger/dind, judger/judger and
 #                                      judger/redis with images/build-image.sh
@@ -16,7 +17,11 @@
 # has exactly one result, host b finished a's matches (lease takeover,
 # attempt 2), `judger status` showed both hosts and then only b; host a is
 # brought back and its start-up reconciliation empties its engine; nothing
-# labelled judger.host is left in either engine; SIGTERM drains both
+# labelled judger.host is left in either engine. `judger status` names the
+# primary, its replica and the three sentinels; both data nodes hold the
+# same ACL users. The primary is killed: the sentinels promote the replica,
+# the judgers follow it (status names it), a match submitted then gets its
+# result; the old primary comes back as the replica. SIGTERM drains both
 # judgers (exit 0). Everything the test made (containers, volumes, networks:
 # the compose project) is removed on every path.
 # Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging);
@@ -88,7 +93,12 @@ export JUDGER_PROGRAMS=$root/tests/judger/programs JUDGER_REDIS_IMAGE=judger/red
 # Redis as the operator ("default").
 JUDGER_REDIS_PASSWORD=judger-$$-$RANDOM JUDGER_REDIS_ADMIN_PASSWORD=admin-$$-$RANDOM
 export JUDGER_REDIS_PASSWORD JUDGER_REDIS_ADMIN_PASSWORD
-export JUDGER_REDIS=redis://judger:$JUDGER_REDIS_PASSWORD@redis:6379/0
+# The judgers find the primary through the sentinels, which have their own
+# password (the URL's query) and fail over 2 s after the primary goes silent.
+JUDGER_SENTINEL_PASSWORD=sentinel-$$-$RANDOM
+export JUDGER_SENTINEL_PASSWORD JUDGER_REDIS_DOWN_MS=2000
+export JUDGER_REDIS="redis-sentinel://judger:$JUDGER_REDIS_PASSWORD@sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/mymaster/0?sentinel_password=$JUDGER_SENTINEL_PASSWORD"
+redis_services=(redis redis-replica sentinel-1 sentinel-2 sentinel-3)
 # The hosts' own settings (compose.yml), not the test suite's.
 unset DOCKER_HOST JUDGER_PROGRAM_ROOTS JUDGER_GIT_SCHEMES
 
@@ -114,7 +124,7 @@ cleanup() {
   # An engine that went away may come back: its restart policies would
   # bring the project up again, so wait a minute for it before removing.
   for i in $(seq 1 60); do host_engine && break; sleep 1; done
-  dc "$project" logs --no-color --timestamps redis judger-a judger-b engine-a engine-b \
+  dc "$project" logs --no-color --timestamps "${redis_services[@]}" judger-a judger-b engine-a engine-b \
     >"$log" 2>&1 || true
   [ -n "${DEPLOY_LOG:-}" ] && say "compose logs: $log"
   if [ "$ok" != 1 ]; then
@@ -152,8 +162,11 @@ inner() { # inner a|b docker-args...: the docker CLI of that host's engine
   id=$(cid "engine-$1")
   docker exec -i "$id" docker -H unix:///run/dind/docker.sock "${@:2}"
 }
-rcli() {
-  docker exec -i "$(cid redis)" redis-cli --no-auth-warning --user default \
+primary=redis # the data node the sentinels name (redis-replica after the failover)
+rcli() { # redis-cli as the operator on the primary (or on the node given first: @name)
+  local node=$primary
+  case ${1:-} in @*) node=${1#@} && shift ;; esac
+  docker exec -i "$(cid "$node")" redis-cli --no-auth-warning --user default \
     --pass "$JUDGER_REDIS_ADMIN_PASSWORD" --raw "$@"
 }
 jcli() { docker exec -i "$(cid "judger-$1")" judger "${@:2}"; }
@@ -177,6 +190,34 @@ import json, sys
 print(" ".join(sorted(h["host"] for h in json.load(sys.stdin)["hosts"])))' 2>/dev/null
 }
 hosts_are() { [ "$(live_hosts "$1")" = "$2" ]; }
+# redis_is PRIMARY REPLICA|-: `judger status --json` (in judger-b) names that
+# primary, that one replica with its link up (- none) and the three
+# sentinels up, and the min_replicas_acked that follows (auto: 1 with a
+# replica). The block is kept in $work/redis_block.
+redis_is() {
+  jcli b status --json 2>/dev/null | $py -c '
+import json, sys
+r = json.load(sys.stdin)["redis"]
+json.dump(r, open(sys.argv[3], "w"))
+reps = [] if sys.argv[2] == "-" else [(sys.argv[2], "up")]
+sys.exit(not (r["mode"] == "sentinel" and r["master"] == "mymaster"
+    and r["primary"]["addr"] == sys.argv[1]
+    and [(x["addr"], x["link"]) for x in r["replicas"]] == reps
+    and sorted(s["addr"] for s in r["sentinels"] if s["up"]) ==
+        ["sentinel-%d:26379" % i for i in (1, 2, 3)]
+    and r["min_replicas_acked"] == len(reps)))' "$1" "$2" "$work/redis_block" 2>/dev/null
+}
+sentinels_name() { # sentinels_name HOST: every sentinel names HOST as the primary
+  local k
+  for k in 1 2 3; do
+    [ "$(docker exec -e REDISCLI_AUTH="$JUDGER_SENTINEL_PASSWORD" "$(cid "sentinel-$k")" \
+      redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name mymaster 2>/dev/null |
+      head -1)" = "$1" ] || return 1
+  done
+}
+# The ACL rules of a data node, one rule a line, sorted (ACL LIST orders a
+# user's commands as it likes).
+acl_rules() { rcli "@$1" ACL LIST | tr ' ' '\n' | sed 's/^#.*/#hash/' | sort; }
 
 # The busybox base, imported into an engine: FROM scratch + busybox-static.
 base_tar=$work/busybox.tar
@@ -210,7 +251,7 @@ seed() {
 
 # ---- up -------------------------------------------------------------------
 t_up=$(date +%s.%N)
-dc "$project" up -d redis engine-a engine-b >"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
+dc "$project" up -d "${redis_services[@]}" engine-a engine-b >"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
 wait_for "the engines answer" 90 engine_answers a
 wait_for "the engines answer" 90 engine_answers b
 t_seed=$(date +%s.%N)
@@ -230,6 +271,13 @@ case $(jcmd SET other:key 1) in *NOPERM*) ;; *) die "the judger user wrote outsi
 case $(jcmd FLUSHALL) in *NOPERM*) ;; *) die "the judger user may FLUSHALL" ;; esac
 case $(jcmd XLEN judger:q:match) in [0-9]*) ;; *) die "the judger user cannot read its stream" ;; esac
 say "the judger's Redis user is held to judger:* and the queue's commands"
+# The replica becomes the primary in a failover: the same users.
+[ "$(acl_rules redis)" = "$(acl_rules redis-replica)" ] ||
+  die "the data nodes' ACL users differ: $(diff <(acl_rules redis) <(acl_rules redis-replica) | head)"
+wait_for "judger status names the primary, its replica and three sentinels" 60 \
+  redis_is redis:6379 redis-replica:6379
+say "judger status: $(cat "$work/redis_block")"
+jcli b status 2>/dev/null | sed -n '/^REDIS/,/^$/p' >&2
 both_seen=1
 
 # ---- 10 matches -------------------------------------------------------------
@@ -317,6 +365,25 @@ no_leftovers() { [ "$(labelled a)" = 0 ] && [ "$(labelled b)" = 0 ]; }
 wait_for "nothing labelled left in either engine" 60 no_leftovers
 one_result_each # the host that came back re-ran nothing
 
+# ---- the primary dies ---------------------------------------------------------
+docker kill "$(cid redis)" >/dev/null
+t_fail=$(date +%s.%N)
+wait_for "the sentinels promote redis-replica" 60 sentinels_name redis-replica
+say "the sentinels named redis-replica $(elapsed "$t_fail") s after the primary's death"
+primary=redis-replica
+wait_for "judger status names the new primary" 60 redis_is redis-replica:6379 -
+say "judger status follows: $(cat "$work/redis_block")"
+id=dep-failover
+ids+=("$id")
+printf '{"id":"%s","type":"match","match":{"id":"%s","game_logic":{"id":"deploy-game","dir":"/srv/programs/daemon_game"},"players":[{"id":"honest","dir":"/srv/programs/honest"}],"config":{"turns":2,"player":true}}}' \
+  "$id" "$id" | jcli b submit --priority match - >/dev/null || die "submit $id after the failover"
+wait_for "the result of a match submitted after the failover" 120 all_results
+say "a match submitted after the failover finished $(elapsed "$t_fail") s after the primary's death"
+one_result_each
+dc "$project" start redis >>"$work/up.log" 2>&1 || die "restart redis"
+wait_for "the old primary comes back as the replica" 90 redis_is redis-replica:6379 redis:6379
+[ "$(rcli @redis ROLE | head -1)" = slave ] || die "the old primary is not a replica"
+
 # SIGTERM drains: both judgers exit 0 within their stop grace.
 dc "$project" stop judger-a judger-b >>"$work/up.log" 2>&1
 for h in a b; do
@@ -325,4 +392,4 @@ for h in a b; do
 done
 [ "${both_seen:-}" = 1 ] && [ "${one_seen:-}" = 1 ]
 ok=1
-say "PASS in $(elapsed "$t_start") s (up, 10 matches, kill, takeover, restart, drain)"
+say "PASS in $(elapsed "$t_start") s (up, 10 matches, kill, takeover, restart, failover, drain)"
