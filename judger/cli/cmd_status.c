@@ -112,7 +112,8 @@ static void print_redis(json_object *r) {
                  (long long)int_of(r, "min_replicas_acked"),
                  json_object_get_boolean(autom) ? " (auto)" : "",
                  (long long)int_of(r, "replica_wait_ms"));
-  jd_term_printf(stdout, "  primary   %-32s offset %lld%s%s\n", str_of(prim, "addr"),
+  const char *paddr = str_of(prim, "addr");
+  jd_term_printf(stdout, "  primary   %-32s offset %lld%s%s\n", *paddr ? paddr : "-",
                  (long long)int_of(prim, "offset"), *str_of(prim, "error") ? "  " : "",
                  str_of(prim, "error"));
   for (size_t i = 0; i < json_object_array_length(reps); i++) {
