@@ -2,6 +2,7 @@
  * that lose them (a result's file stays until its store is confirmed by
  * the replicas; see daemon_internal.h and docs/daemon.md). */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,14 @@ static const char *jget(json_object *o, const char *k) {
              : NULL;
 }
 
+/* Removes path only when it is still the file of inode ino: the slot of a
+ * new run of the task may have written another meanwhile (a rename). */
+static void unlink_same(const char *path, ino_t ino) {
+  struct stat st;
+  if (!stat(path, &st) && st.st_ino == ino)
+    unlink(path);
+}
+
 /* What became of one spooled file. */
 typedef enum spooled {
   SPOOLED_STORED, /* written or already there: removed once confirmed */
@@ -178,6 +187,8 @@ static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *path, ino
   *ino = st.st_ino;
   if (jd_read_file(&text, NULL, path, 64u << 20) == 0)
     o = json_tokener_parse(text);
+  else if (errno == ENOENT)
+    return SPOOLED_GONE;
   jd_priority p = JD_PRIO_MATCH;
   jd_result_rec rec;
   bool complete = o && spooled_rec(&rec, o);
@@ -195,7 +206,7 @@ static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *path, ino
   if (!complete || (rc && jd_queue_last(q) == JD_REDIS_PROTO) || (!rc && out == JD_STORE_REFUSED)) {
     if (!complete)
       jd_log(JD_LOG_WARN, "spool.bad", "%s: unreadable, removed", path);
-    unlink(path);
+    unlink_same(path, *ino);
     res = SPOOLED_GONE;
   } else if (!rc) {
     res = SPOOLED_STORED;
@@ -225,15 +236,12 @@ static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n
   pthread_mutex_lock(&d->mu);
   for (size_t i = 0; i < n; i++) {
     char path[PATH_MAX];
-    struct stat st;
     if (!confirmed) {
       unconfirmed_add_locked(d, files[i].task_id);
       continue;
     }
-    /* Only the file that was stored: a new run may have written another. */
-    if (!spool_path(path, sizeof path, d, files[i].task_id) && !stat(path, &st) &&
-        st.st_ino == files[i].ino)
-      unlink(path);
+    if (!spool_path(path, sizeof path, d, files[i].task_id))
+      unlink_same(path, files[i].ino);
     unconfirmed_drop_locked(d, files[i].task_id);
   }
   pthread_mutex_unlock(&d->mu);
