@@ -154,9 +154,10 @@ static void *run_thread(void *arg) {
   return NULL;
 }
 
-static running *start_daemon(const char *host) {
+/* state: the daemon's state dir (taken over), NULL for a new one. */
+static running *start_daemon_in(const char *host, char *state) {
   running *r = calloc(1, sizeof *r);
-  r->state = t_tmpdir("confirm");
+  r->state = state ? state : t_tmpdir("confirm");
   jd_config c;
   cr_assert_eq(jd_config_defaults(&c), 0);
   char err[256];
@@ -175,14 +176,23 @@ static running *start_daemon(const char *host) {
   return r;
 }
 
-static void stop_daemon(running *r) {
+static running *start_daemon(const char *host) { return start_daemon_in(host, NULL); }
+
+/* Stops it; returns its state dir when keep (the caller's), else removes it. */
+static char *stop_daemon_keep(running *r, bool keep) {
   jd_daemon_stop(r->d, true);
   pthread_join(r->th, NULL);
   cr_assert_eq(r->rc, 0, "%s", jd_daemon_error(r->d));
   jd_daemon_free(r->d);
-  t_rmdir(r->state);
+  char *state = r->state;
   free(r);
+  if (keep)
+    return state;
+  t_rmdir(state);
+  return NULL;
 }
+
+static void stop_daemon(running *r) { stop_daemon_keep(r, false); }
 
 /* A series' value in the daemon's /metrics text; -1 when absent. */
 static double metric(running *r, const char *series) {
@@ -302,6 +312,32 @@ Test(confirm, an_unconfirmed_dead_letter_is_counted, .init = up, .fini = down) {
   freeReplyObject(rep);
   cr_assert_eq(metric(r, "judger_claims_unconfirmed_total"), 0);
   pause_replica(false);
+  stop_daemon(r);
+  jd_queue_free(q);
+}
+
+Test(confirm, the_next_start_stores_and_confirms_what_the_spool_kept, .init = up, .fini = down) {
+  jd_queue *q = t_queue_client(primary->url);
+  running *r = start_daemon("conf-restart");
+  submit(q, "rst-1", "{\"sleep_ms\":300}");
+  int64_t end = jd_mono_ms() + 5000;
+  while (!runs_of(&fk, "rst-1") && jd_mono_ms() < end)
+    usleep(10000);
+  pause_replica(true);
+  wait_metric(r, "judger_results_unconfirmed", 1, 5000);
+  /* Stopped while the replica is still paused: the file stays. */
+  char *state = stop_daemon_keep(r, true);
+  char path[1024];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/spool/conf-restart/rst-1.json", state);
+  cr_assert_eq(stat(path, &st), 0, "kept in the spool for the next start");
+  pause_replica(false);
+  r = start_daemon_in("conf-restart", state);
+  cr_assert_neq(stat(path, &st), 0, "stored and confirmed before the first task");
+  cr_assert_eq(metric(r, "judger_results_unconfirmed"), 0);
+  cr_assert_geq(metric(r, "judger_replica_waits_total{outcome=\"confirmed\"}"), 1);
+  cr_assert_eq(results_of(q, "rst-1"), 1);
+  cr_assert_eq(runs_of(&fk, "rst-1"), 1);
   stop_daemon(r);
   jd_queue_free(q);
 }
