@@ -9,10 +9,13 @@
  * task still ends with exactly one result, and no daemon ever sent a script
  * to a replica. Then: every sentinel down and back, a promotion under a
  * running match, a wrong sentinel password. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -21,6 +24,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "daemon_proc.h"
+#include "http_client.h"
 #include "queue/queue.h"
 #include "queue/redis.h"
 #include "redis_sentinel.h"
@@ -266,6 +270,58 @@ static void check_replica_untouched(int replica) {
             "INFO commandstats answers on the replica");
 }
 
+/* A TCP port of 127.0.0.1 free now (the daemon's --metrics-listen). */
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* The value of the sample named exactly series ("name" or
+ * "name{label=\"v\"}") in the daemon's /metrics on port; fails when absent. */
+static double metric(int port, const char *series) {
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+  t_http_answer a = {0};
+  cr_assert_eq(t_http(&a, "GET", url), 0, "GET %s", url);
+  cr_assert_eq(a.status, 200);
+  size_t n = strlen(series);
+  double v = -1;
+  bool found = false;
+  for (const char *l = a.body.data; l && *l && !found; l = strchr(l, '\n')) {
+    l += *l == '\n';
+    if (!strncmp(l, series, n) && l[n] == ' ') {
+      v = strtod(l + n + 1, NULL);
+      found = true;
+    }
+  }
+  dk_buf_free(&a.body);
+  cr_assert(found, "no %s in %s", series, url);
+  return v;
+}
+
+/* What a daemon's metrics say of the failovers it went through. */
+static void check_metrics(int port, const char *host, int failovers) {
+  double fo = metric(port, "judger_redis_failovers_total");
+  double ro = metric(port, "judger_redis_readonly_total");
+  double ok = metric(port, "judger_replica_waits_total{outcome=\"confirmed\"}");
+  double shrt = metric(port, "judger_replica_waits_total{outcome=\"short\"}");
+  double claims = metric(port, "judger_claims_unconfirmed_total");
+  double spooled = metric(port, "judger_results_unconfirmed");
+  fprintf(stderr,
+          "failover: %s: failovers %.0f, readonly %.0f, waits confirmed %.0f short %.0f, claims "
+          "unconfirmed %.0f, results unconfirmed now %.0f\n",
+          host, fo, ro, ok, shrt, claims, spooled);
+  cr_assert_eq(fo, failovers, "%s saw %.0f failovers of %d", host, fo, failovers);
+  cr_assert_eq(ro, 0, "%s got a READONLY reply: it wrote to a replica", host);
+  cr_assert(ok > 0, "%s: no WAIT confirmed with a replica up", host);
+  cr_assert_eq(spooled, 0, "%s: results still waiting for a replica", host);
+}
+
 static void stop_daemon(t_proc *p) {
   kill(p->pid, SIGTERM);
   cr_assert_eq(t_proc_wait(p, 30000), 0, "daemon exit after SIGTERM (log %s)", p->log);
@@ -286,12 +342,16 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
   jd_queue_free(q);
   char *state[2];
   t_proc *d[2];
+  int port[2];
   for (int i = 0; i < 2; i++) {
     hosts[i] = t_unique(i ? "jdfo-b" : "jdfo-a");
     state[i] = t_tmpdir(i ? "dstate-fob" : "dstate-foa");
     /* A lease longer than a failover: the runs go on through it. */
-    d[i] =
-        t_daemon_spawn(set->url, hosts[i], state[i], "--slots 2 --lease-ms 8000 --max-attempts 10");
+    char extra[160];
+    port[i] = free_port();
+    snprintf(extra, sizeof extra,
+             "--slots 2 --lease-ms 8000 --max-attempts 10 --metrics-listen 127.0.0.1:%d", port[i]);
+    d[i] = t_daemon_spawn(set->url, hosts[i], state[i], extra);
   }
   const moment plan[5] = {AT_CLAIM, AT_RESULT, AT_IDLE, AT_CLAIM, AT_RESULT};
   int last = -1;
@@ -314,8 +374,10 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
     fprintf(stderr, "failover: %s: %d lines on an unconfirmed write, %d on the connection\n",
             hosts[i], log_count(d[i]->log, "unconfirmed"), log_count(d[i]->log, "redis"));
   cr_assert_eq(primary_int("XLEN judger:dead"), 0, "no dead letter");
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
+    check_metrics(port[i], hosts[i], 5);
     stop_daemon(d[i]);
+  }
   check_replica_untouched(last);
   for (int i = 0; i < 2; i++) {
     t_proc_free(d[i]);
