@@ -242,3 +242,24 @@ Test(replicas, a_broken_connection_confirms_nothing, .init = up, .fini = down) {
   cr_assert_not(ok);
   jd_queue_free(q);
 }
+
+Test(replicas, auto_asks_again_once_a_replica_is_gone, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(-1, 200);
+  submit(q, "t1");
+  bool ok = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok && jd_queue_waited(q));
+  admin(replica, NULL, 0, "REPLICAOF NO ONE");
+  wait_replicas(0, 5000);
+  submit(q, "t2");
+  /* Within the second the count is kept: one WAIT, short; then asked
+   * again, and no replica is required any more. */
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  if (jd_queue_waited(q))
+    cr_assert_not(ok, "the replica is gone: short");
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok, "no replica: nothing to wait for");
+  cr_assert_not(jd_queue_waited(q));
+  jd_queue_free(q);
+}
