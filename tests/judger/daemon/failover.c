@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -109,48 +110,106 @@ static long long primary_int(const char *cmd) {
 }
 
 typedef enum { AT_CLAIM, AT_RESULT, AT_IDLE } moment;
-static const char *const moment_names[] = {"right after a claim", "right after a result write",
+static const char *const moment_names[] = {"during a claim's WAIT (the replica paused)",
+                                           "during a result's WAIT (the replica paused)",
                                            "idle (no claim, no result for 400 ms)"};
+
+/* The wall clock, HH:MM:SS.mmm UTC (to read beside the nodes' logs). */
+static const char *stamp(void) {
+  static char buf[32];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+           ts.tv_nsec / 1000000);
+  return buf;
+}
+
+/* What kill_at watches on the primary. */
+typedef struct watch {
+  redisContext *c;
+  long long claims, res;       /* last read; -1 before the first */
+  bool claimed, stored;        /* changed since the read before */
+  long long quiet_since;       /* jd_mono_ms of the last change */
+  int replica;                 /* the node paused, -1 none */
+  long long paused_at, rested; /* when paused; no pause before rested */
+} watch;
+
+/* Reads the claims counter and the results stream's length; false when
+ * the primary does not answer. */
+static bool watch_read(watch *w) {
+  if (!w->c && !(w->c = primary_conn()))
+    return false;
+  long long claims = reply_int(w->c, "GET judger:claims");
+  long long res = reply_int(w->c, "XLEN judger:results");
+  if (claims < 0 || res < 0) {
+    redisFree(w->c);
+    w->c = NULL;
+    return false;
+  }
+  w->claimed = w->claims >= 0 && claims != w->claims;
+  w->stored = w->res >= 0 && res != w->res;
+  if (w->claimed || w->stored)
+    w->quiet_since = jd_mono_ms();
+  w->claims = claims, w->res = res;
+  return true;
+}
+
+/* For a kill during a WAIT: the replica is paused (SIGSTOP, at most 700 ms
+ * at a time, then 1 s of rest: Sentinel's down-after is 2 s), so the
+ * claim or result write seen next waits on it for replica_wait_ms, and the
+ * kill lands inside that WAIT. (The replica still gets the write: it is in
+ * its socket's buffer; what is tested is the daemon whose WAIT broke.) A
+ * slot claims its next task right after it stored a result: for a claim,
+ * the pause starts when a result was just seen (start_on_result). */
+static void watch_pause(watch *w, bool start_on_result) {
+  long long now = jd_mono_ms();
+  if (w->replica < 0 && now >= w->rested && (!start_on_result || w->stored)) {
+    w->replica = 1 - t_sentinel_primary(set);
+    cr_assert(w->replica == 0 || w->replica == 1);
+    t_sentinel_pause(set, w->replica);
+    w->paused_at = now;
+    w->claims = w->res = -1; /* changes before the pause do not count */
+  } else if (w->replica >= 0 && now - w->paused_at > 700) {
+    t_sentinel_resume(set, w->replica);
+    w->replica = -1;
+    w->rested = now + 1000;
+  }
+}
 
 /* Kills the primary at moment m, once at least after results are in:
  * watches the claims counter and the results stream on the primary (every
- * ms) and kills at the first change of the one asked (AT_IDLE: when neither
- * changed for 400 ms). Past 30 s without that moment, kills anyway (said on
- * stderr). Returns the index killed. */
+ * ms) and kills at the first change of the one asked while the replica is
+ * paused (AT_IDLE: when neither changed for 400 ms). Past 30 s without
+ * that moment, kills anyway (said on stderr). Returns the index killed. */
 static int kill_at(moment m, long long after) {
-  redisContext *c = NULL;
-  long long claims0 = -1, res0 = -1, quiet_since = jd_mono_ms();
+  watch w = {.claims = -1, .res = -1, .quiet_since = jd_mono_ms(), .replica = -1};
   long long end = jd_mono_ms() + 120000, moment_end = 0;
-  for (;; usleep(1000)) {
+  bool hit = false;
+  for (; !hit; usleep(1000)) {
     cr_assert(jd_mono_ms() < end, "the run stalled before %lld results", after);
-    if (!c && !(c = primary_conn()))
-      continue;
-    long long claims = reply_int(c, "GET judger:claims");
-    long long res = reply_int(c, "XLEN judger:results");
-    if (claims < 0 || res < 0) {
-      redisFree(c);
-      c = NULL;
-      continue;
-    }
-    bool claimed = claims0 >= 0 && claims != claims0, stored = res0 >= 0 && res != res0;
-    if (claimed || stored)
-      quiet_since = jd_mono_ms();
-    claims0 = claims, res0 = res;
-    if (res < after)
+    bool paused = w.replica >= 0;
+    if (!watch_read(&w) || w.res < after)
       continue;
     if (!moment_end)
       moment_end = jd_mono_ms() + 30000;
-    bool hit = m == AT_CLAIM    ? claimed
-               : m == AT_RESULT ? stored
-                                : jd_mono_ms() - quiet_since >= 400;
-    if (!hit && jd_mono_ms() < moment_end)
-      continue;
-    redisFree(c);
-    int old = t_sentinel_kill_primary(set);
-    fprintf(stderr, "failover: killed data[%d] %s%s (claims %lld, results %lld)\n", old,
-            moment_names[m], hit ? "" : " (not seen in 30 s: killed anyway)", claims, res);
-    return old;
+    if (jd_mono_ms() >= moment_end)
+      break;
+    hit = m == AT_CLAIM    ? paused && w.claimed
+          : m == AT_RESULT ? paused && w.stored
+                           : jd_mono_ms() - w.quiet_since >= 400;
+    if (!hit && m != AT_IDLE)
+      watch_pause(&w, m == AT_CLAIM);
   }
+  if (w.c)
+    redisFree(w.c);
+  int old = t_sentinel_kill_primary(set);
+  if (w.replica >= 0)
+    t_sentinel_resume(set, w.replica);
+  fprintf(stderr, "failover: %s killed data[%d] %s%s (claims %lld, results %lld)\n", stamp(), old,
+          moment_names[m], hit ? "" : " (not seen in 30 s: killed anyway)", w.claims, w.res);
+  return old;
 }
 
 static char *task_id(int i) {
@@ -316,7 +375,8 @@ static void check_metrics(int port, const char *host, int failovers) {
           "failover: %s: failovers %.0f, readonly %.0f, waits confirmed %.0f short %.0f, claims "
           "unconfirmed %.0f, results unconfirmed now %.0f\n",
           host, fo, ro, ok, shrt, claims, spooled);
-  cr_assert_eq(fo, failovers, "%s saw %.0f failovers of %d", host, fo, failovers);
+  /* At least: a failover of Sentinel's own between two kills adds some. */
+  cr_assert(fo >= failovers, "%s saw %.0f failovers of %d", host, fo, failovers);
   cr_assert_eq(ro, 0, "%s got a READONLY reply: it wrote to a replica", host);
   cr_assert(ok > 0, "%s: no WAIT confirmed with a replica up", host);
   cr_assert_eq(spooled, 0, "%s: results still waiting for a replica", host);
@@ -331,7 +391,10 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
      .timeout = 600) {
   dk = t_client();
   t_busybox_image(dk);
-  t_sentinel_opts o = {.password = DATA_PW, .acl_user = true};
+  /* down-after 2 s: at 1 s, a loaded host (two cores, the matches' builds)
+   * saw Sentinel fail over on its own now and then, a new primary reported
+   * down about 1 s after its +switch-master. */
+  t_sentinel_opts o = {.password = DATA_PW, .acl_user = true, .down_after_ms = 2000};
   set = t_sentinel_start(&o);
   jd_queue *q = primary_queue();
   for (int i = 0; i < NTASKS; i++) {
@@ -354,9 +417,10 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
     d[i] = t_daemon_spawn(set->url, hosts[i], state[i], extra);
   }
   const moment plan[5] = {AT_CLAIM, AT_RESULT, AT_IDLE, AT_CLAIM, AT_RESULT};
-  int last = -1;
+  int last = -1, own = 0;
   for (int k = 0; k < 5; k++) {
     int killed = kill_at(plan[k], 8 + 16 * k);
+    own += last >= 0 && killed == last;
     if (last >= 0 && killed == last)
       fprintf(stderr,
               "failover: note: data[%d] was primary again: Sentinel failed over on its own "
@@ -364,8 +428,9 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
               last);
     last = killed;
     long ms = t_sentinel_wait_failover(set, last, 30000);
-    fprintf(stderr, "failover: %d done in %ld ms\n", k + 1, ms);
+    fprintf(stderr, "failover: %s %d done in %ld ms\n", stamp(), k + 1, ms);
     t_sentinel_restart_node(set, last);
+    fprintf(stderr, "failover: %s data[%d] is a replica again\n", stamp(), last);
   }
   wait_all_results(240000, d[0]->log);
   q = primary_queue();
@@ -378,7 +443,13 @@ Test(failover, five_primary_kills_across_100_matches_leave_one_result_each, .fin
     check_metrics(port[i], hosts[i], 5);
     stop_daemon(d[i]);
   }
-  check_replica_untouched(last);
+  if (t_sentinel_primary(set) == 1 - last)
+    check_replica_untouched(last);
+  else
+    fprintf(stderr, "failover: note: Sentinel failed over on its own after the last restart: "
+                    "no replica to check\n");
+  if (own)
+    fprintf(stderr, "failover: note: %d failovers of Sentinel's own\n", own);
   for (int i = 0; i < 2; i++) {
     t_proc_free(d[i]);
     t_cleanup_host(dk, hosts[i]);
@@ -463,7 +534,8 @@ Test(failover, every_sentinel_down_then_back_the_daemon_goes_on, .fini = down, .
 Test(failover, a_replica_promoted_under_a_running_match_one_result, .fini = down, .timeout = 300) {
   dk = t_client();
   t_busybox_image(dk);
-  set = t_sentinel_start(NULL);
+  t_sentinel_opts o = {.down_after_ms = 2000}; /* as above */
+  set = t_sentinel_start(&o);
   char *state[2];
   t_proc *d[2];
   for (int i = 0; i < 2; i++) {
