@@ -1,7 +1,8 @@
 /* Benchmark of the queue under Redis Sentinel (issue 27; figures for
  * docs/performance.md "Failover"). A set of the benchmark's own
  * (tests/support/redis_sentinel.h: a primary, a replica, three sentinels,
- * down-after 1 s, failover-timeout 3 s) and the queue itself (jd_queue, no
+ * down-after 2 s (--down-after: at 1 s a loaded host sees Sentinel fail
+ * over on its own now and then), failover-timeout 3 s) and the queue itself (jd_queue, no
  * engine: a "run" is a claim and a store), on the redis-sentinel:// URL:
  *
  *  - failover: a consumer thread takes trivial tasks one after another (as
@@ -18,10 +19,13 @@
  *    min_replicas_acked 0 (never WAIT), then by one with -1 (auto: the
  *    replica is up, so WAIT 1 after the claim and after the store),
  *    interleaved R rounds; cycles/s medians and their ratio. Goal: auto
- *    less than 10 % slower.
+ *    less than 10 % slower. Then the same through an in-process daemon
+ *    (jd_daemon, 4 slots, an executor that does nothing): N/4 tasks
+ *    submitted at once, the time to their last result, per setting.
  *
  * Needs redis-server; run
- *   build/bin/bench_failover [--failovers K] [--cycles N] [--rounds R] */
+ *   build/bin/bench_failover [--failovers K] [--cycles N] [--rounds R] [--down-after MS]
+ *   (defaults 5, 1000, 5, 2000) */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -30,8 +34,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "bench.h"
 #include "common/clock.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
 #include "queue/queue.h"
 #include "queue/redis.h"
 #include "redis_sentinel.h"
@@ -235,8 +243,98 @@ static void throughput(int n, int rounds) {
   jd_queue_free(sub);
 }
 
+/* ---- throughput through a daemon ------------------------------------------ */
+
+/* A task that does nothing: its result is {"ok": true}. */
+static int noop_execute(void *self, const jd_task *t, void *prepared, const jd_exec_env *env,
+                        jd_exec_result *res) {
+  (void)self, (void)t, (void)prepared, (void)env;
+  res->status = JD_TASK_STATUS_FINISHED;
+  res->result = json_object_new_object();
+  json_object_object_add(res->result, "ok", json_object_new_boolean(1));
+  return JD_EXEC_DONE;
+}
+
+static void *daemon_thread(void *d) {
+  jd_daemon_run(d);
+  return NULL;
+}
+
+static long long results_len(jd_queue *q) {
+  redisReply *rep = NULL;
+  long long n = -1;
+  if (jd_redis_command(&rep, jd_queue_redis(q), "XLEN judger:results") == 0)
+    jd_reply_int(rep, &n);
+  freeReplyObject(rep);
+  return n;
+}
+
+/* Tasks per second of an in-process daemon (4 slots, the no-op executor)
+ * with min_replicas_acked `acked`: n tasks submitted at once, timed from
+ * the first submit to the n-th result. */
+static double daemon_rate(jd_queue *sub, int acked, int n, int round) {
+  char host[64], ack[16], err[256];
+  snprintf(host, sizeof host, "bench-fo-%d-%d", acked < 0 ? 9 : acked, round);
+  snprintf(ack, sizeof ack, "%d", acked);
+  char *state = t_tmpdir("bench-fo");
+  jd_config c;
+  jd_config_defaults(&c);
+  const char *kv[][2] = {{"redis", set->url},         {"host_id", host},     {"slots", "4"},
+                         {"lease_ms", "30000"},       {"state_dir", state},  {"block_ms", "300"},
+                         {"min_replicas_acked", ack}, {"log_level", "error"}};
+  for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+    if (jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err)) {
+      fprintf(stderr, "%s: %s\n", kv[i][0], err);
+      exit(1);
+    }
+  jd_executor ex = {.execute = noop_execute};
+  jd_daemon *d = NULL;
+  if (jd_daemon_new(&d, &c, NULL, &ex)) {
+    fprintf(stderr, "daemon: cannot start\n");
+    exit(1);
+  }
+  jd_config_clear(&c);
+  pthread_t th;
+  pthread_create(&th, NULL, daemon_thread, d);
+  bench_wait_host(sub, host);
+  long long before = results_len(sub), t0 = jd_mono_ms();
+  char tag[32];
+  snprintf(tag, sizeof tag, "d%s-%d", ack, round);
+  submit(sub, tag, n);
+  for (long long end = t0 + 120000; results_len(sub) < before + n; usleep(2000))
+    if (jd_mono_ms() > end) {
+      fprintf(stderr, "daemon: %lld of %d results after 120 s\n", results_len(sub) - before, n);
+      exit(1);
+    }
+  long long ms = jd_mono_ms() - t0;
+  jd_daemon_stop(d, false);
+  pthread_join(th, NULL);
+  jd_daemon_free(d);
+  t_rmdir(state);
+  return ms > 0 ? n * 1000.0 / ms : 0;
+}
+
+static void daemon_throughput(int n, int rounds) {
+  jd_queue *sub = open_queue("bench-dsub", 0);
+  double r0[32], ra[32];
+  for (int i = 0; i < rounds; i++) {
+    r0[i] = daemon_rate(sub, 0, n, i);
+    ra[i] = daemon_rate(sub, -1, n, i);
+    printf("  round %d: acked 0 %.0f tasks/s, auto (1 replica) %.0f tasks/s\n", i + 1, r0[i],
+           ra[i]);
+  }
+  qsort(r0, (size_t)rounds, sizeof r0[0], cmp_double);
+  qsort(ra, (size_t)rounds, sizeof ra[0], cmp_double);
+  double m0 = r0[rounds / 2], ma = ra[rounds / 2];
+  printf("daemon: no-op tasks through a daemon (4 slots), %d per round, %d rounds: "
+         "min_replicas_acked 0 %.0f/s, auto %.0f/s (medians): auto is %.1f %% slower "
+         "(goal < 10 %%)\n",
+         n, rounds, m0, ma, (1 - ma / m0) * 100);
+  jd_queue_free(sub);
+}
+
 int main(int argc, char **argv) {
-  int k = 5, n = 1000, rounds = 5;
+  int k = 5, n = 1000, rounds = 5, down_after = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--failovers"))
       k = atoi(argv[i + 1]);
@@ -244,17 +342,22 @@ int main(int argc, char **argv) {
       n = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--rounds"))
       rounds = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--down-after"))
+      down_after = atoi(argv[i + 1]);
   }
-  if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32) {
-    fprintf(stderr, "usage: bench_failover [--failovers 1..16] [--cycles N] [--rounds 1..32]\n");
+  if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32 || down_after < 100) {
+    fprintf(stderr, "usage: bench_failover [--failovers 1..16] [--cycles N] [--rounds 1..32] "
+                    "[--down-after MS]\n");
     return 2;
   }
-  set = t_sentinel_start(NULL);
+  t_sentinel_opts o = {.down_after_ms = down_after};
+  set = t_sentinel_start(&o);
   printf("failover: a primary, a replica, three sentinels (down-after %d ms, failover-timeout "
          "%d ms) on 127.0.0.1; %s\n",
          set->o.down_after_ms, set->o.failover_timeout_ms, set->url);
   failovers(k);
   throughput(n, rounds);
+  daemon_throughput(n / 4, rounds);
   t_sentinel_stop(set);
   return 0;
 }
