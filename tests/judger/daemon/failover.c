@@ -212,6 +212,18 @@ static int kill_at(moment m, long long after) {
   return old;
 }
 
+/* A field of the task's status record; NULL when unset; fails the test
+ * when Redis does not answer (t_task_field says NULL then too: a
+ * connection broken by a failover is not a missing record). */
+static char *task_field(jd_queue *q, const char *id, const char *field) {
+  redisReply *rep = NULL;
+  cr_assert_eq(jd_redis_command(&rep, jd_queue_redis(q), "HGET judger:task:%s %s", id, field), 0,
+               "HGET: %s", jd_queue_error(q));
+  char *v = jd_reply_str(rep) ? strdup(rep->str) : NULL;
+  freeReplyObject(rep);
+  return v;
+}
+
 static char *task_id(int i) {
   char *id = NULL;
   cr_assert(asprintf(&id, "fo-%03d", i) > 0);
@@ -279,7 +291,7 @@ static int check_results(jd_queue *q) {
               "%s", res);
     cr_assert_str_eq(json_object_get_string(st), "finished", "%s: %s", id, res);
     int attempt = t_json_int(res, "task", "attempt");
-    char *att = t_task_field(q, id, "attempts"), *state = t_task_field(q, id, "state");
+    char *att = task_field(q, id, "attempts"), *state = task_field(q, id, "state");
     cr_assert(att && state, "task %s has no status record", id);
     cr_assert_str_eq(state, "finished", "task %s", id);
     int attempts = atoi(att);
@@ -520,7 +532,7 @@ Test(failover, every_sentinel_down_then_back_the_daemon_goes_on, .fini = down, .
   snprintf(port, sizeof port, "127.0.0.1:%d", set->sent[2].port);
   wait_log(d->log, port, "refused", 20000); /* the failure names every sentinel */
   cr_assert_eq(t_proc_wait(d, 0), -1, "the daemon goes on without sentinels (log %s)", d->log);
-  char *att = t_task_field(q, "sd-2", "attempts");
+  char *att = task_field(q, "sd-2", "attempts");
   cr_assert_null(att, "sd-2 ran without a sentinel: attempts %s", att);
   t_sentinel_sentinels_up(set);
   free(t_wait_result(q, "sd-2", 60000, d->log));
@@ -557,7 +569,7 @@ Test(failover, a_replica_promoted_under_a_running_match_one_result, .fini = down
   char *res = t_wait_result(q, "lease-1", 90000, d[0]->log);
   cr_assert(strstr(res, "\"finished\""), "%s", res);
   cr_assert_eq(results_of(q, "lease-1"), 1, "exactly one result");
-  char *att = t_task_field(q, "lease-1", "attempts");
+  char *att = task_field(q, "lease-1", "attempts");
   cr_assert(att && t_json_int(res, "task", "attempt") <= atoi(att));
   fprintf(stderr, "failover: lease-1 stored by attempt %d of %s\n",
           t_json_int(res, "task", "attempt"), att);
@@ -594,7 +606,7 @@ Test(failover, a_wrong_sentinel_password_is_a_clear_fault_and_takes_nothing, .fi
   cr_assert_eq(log_count(d->log, "s3cret"), 0, "a password in the log %s", d->log);
   cr_assert_eq(primary_int("EXISTS judger:claim:wp-1"), 0, "no claim");
   cr_assert_eq(primary_int("GET judger:claims"), 0, "no claim token handed out");
-  char *att = t_task_field(q, "wp-1", "attempts"), *st = t_task_field(q, "wp-1", "state");
+  char *att = task_field(q, "wp-1", "attempts"), *st = task_field(q, "wp-1", "state");
   cr_assert_null(att, "no attempt: %s", att);
   cr_assert_str_eq(st, "queued");
   cr_assert_eq(primary_int("XLEN judger:q:match"), 1);
