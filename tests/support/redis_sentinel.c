@@ -28,6 +28,17 @@
 
 #define POLL_US 10000
 
+/* cr_assert, and the message on stderr too: a benchmark (no Criterion test
+ * around it) would lose it. */
+#define s_assert(cond, ...)                                                                        \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "redis_sentinel: " __VA_ARGS__);                                             \
+      fputc('\n', stderr);                                                                         \
+      cr_assert_fail(__VA_ARGS__);                                                                 \
+    }                                                                                              \
+  } while (0)
+
 static long long now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -96,12 +107,12 @@ static bool pings(int port, const char *password) {
  * leaves n->pid 0 when it died at once (a port taken: the caller retries). */
 static void spawn(t_rnode *n, const char *const *extra, const char *password) {
   const char *bin = find_redis_server();
-  cr_assert(bin, "redis-server is not installed: run images/setup-host.sh");
+  s_assert(bin, "redis-server is not installed: run images/setup-host.sh");
   char conf[600];
   snprintf(conf, sizeof conf, "%s/node.conf", n->dir);
   pid_t parent = getpid();
   pid_t pid = fork();
-  cr_assert(pid >= 0, "fork failed");
+  s_assert(pid >= 0, "fork failed");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
@@ -127,7 +138,7 @@ static void spawn(t_rnode *n, const char *const *extra, const char *password) {
       return;
     }
   }
-  cr_assert_fail("redis-server did not answer PING within 5 s (log: %s/node.log)", n->dir);
+  s_assert(false, "redis-server did not answer PING within 5 s (log: %s/node.log)", n->dir);
 }
 
 static void spawn_retry(t_rnode *n, const char *const *extra, const char *password) {
@@ -136,8 +147,8 @@ static void spawn_retry(t_rnode *n, const char *const *extra, const char *passwo
     if (!n->pid)
       usleep(100000); /* the port may linger a moment */
   }
-  cr_assert(n->pid > 0, "redis-server would not start on port %d (see %s/node.log)", n->port,
-            n->dir);
+  s_assert(n->pid > 0, "redis-server would not start on port %d (see %s/node.log)", n->port,
+           n->dir);
 }
 
 static void node_kill(t_rnode *n, int sig) {
@@ -154,7 +165,7 @@ static FILE *conf_open(t_rnode *n) {
   char path[600];
   snprintf(path, sizeof path, "%s/node.conf", n->dir);
   FILE *f = fopen(path, "w");
-  cr_assert(f, "cannot write %s", path);
+  s_assert(f, "cannot write %s", path);
   fprintf(f, "bind 127.0.0.1\nport %d\ndir %s\nlogfile %s/node.log\ndaemonize no\n", n->port,
           n->dir, n->dir);
   return f;
@@ -297,11 +308,11 @@ static bool settled(const t_sentinel_set *s, int primary, int replica) {
 static void wait_settled(const t_sentinel_set *s, int primary, int replica, const char *what) {
   long long end = now_ms() + 30000;
   while (!settled(s, primary, replica)) {
-    cr_assert(now_ms() < end,
-              "%s: the sentinels did not agree on primary :%d with replica :%d within 30 s "
-              "(logs under %s, %s)",
-              what, s->data[primary].port, s->data[replica].port, s->sent[0].dir,
-              s->data[primary].dir);
+    s_assert(now_ms() < end,
+             "%s: the sentinels did not agree on primary :%d with replica :%d within 30 s "
+             "(logs under %s, %s)",
+             what, s->data[primary].port, s->data[replica].port, s->sent[0].dir,
+             s->data[primary].dir);
     usleep(POLL_US);
   }
 }
@@ -351,7 +362,7 @@ static void pick_ports(t_sentinel_set *s) {
 }
 
 t_sentinel_set *t_sentinel_start(const t_sentinel_opts *o) {
-  cr_assert(find_redis_server(), "redis-server is not installed: run images/setup-host.sh");
+  s_assert(find_redis_server(), "redis-server is not installed: run images/setup-host.sh");
   t_sentinel_set *s = calloc(1, sizeof *s);
   cr_assert(s);
   if (o)
@@ -403,8 +414,8 @@ void t_sentinel_stop(t_sentinel_set *s) {
 
 int t_sentinel_kill_primary(t_sentinel_set *s) {
   int i = t_sentinel_primary(s);
-  cr_assert(i >= 0, "no sentinel names a primary to kill");
-  cr_assert(s->data[i].pid > 0, "the primary data[%d] is not running", i);
+  s_assert(i >= 0, "no sentinel names a primary to kill");
+  s_assert(s->data[i].pid > 0, "the primary data[%d] is not running", i);
   node_kill(&s->data[i], SIGKILL);
   return i;
 }
@@ -413,8 +424,8 @@ long t_sentinel_wait_failover(t_sentinel_set *s, int old, int timeout_ms) {
   int other = 1 - old;
   long long start = now_ms(), end = start + timeout_ms, done = 0;
   for (;; usleep(POLL_US)) {
-    cr_assert(now_ms() < end, "no failover from data[%d] (:%d) within %d ms (sentinel log: %s)",
-              old, s->data[old].port, timeout_ms, s->sent[0].dir);
+    s_assert(now_ms() < end, "no failover from data[%d] (:%d) within %d ms (sentinel log: %s)", old,
+             s->data[old].port, timeout_ms, s->sent[0].dir);
     int named = 0, running = 0;
     for (int k = 0; k < 3; k++) {
       running += s->sent[k].pid > 0;
@@ -430,12 +441,12 @@ long t_sentinel_wait_failover(t_sentinel_set *s, int old, int timeout_ms) {
 }
 
 void t_sentinel_restart_node(t_sentinel_set *s, int i) {
-  cr_assert(s->data[i].pid <= 0, "data[%d] is still running", i);
+  s_assert(s->data[i].pid <= 0, "data[%d] is still running", i);
   int primary = t_sentinel_primary(s);
-  cr_assert(primary == 1 - i,
-            "restarting data[%d] before the sentinels named the other node (they name %d): "
-            "it would come back as an empty primary",
-            i, primary);
+  s_assert(primary == 1 - i,
+           "restarting data[%d] before the sentinels named the other node (they name %d): "
+           "it would come back as an empty primary",
+           i, primary);
   start_data(s, i, primary);
   wait_settled(s, primary, i, "restart");
 }
@@ -451,7 +462,7 @@ void t_sentinel_sentinels_up(t_sentinel_set *s) {
       start_sentinel(s, k);
   long long end = now_ms() + 30000;
   while (t_sentinel_primary(s) < 0) {
-    cr_assert(now_ms() < end, "the sentinels name no primary 30 s after their restart");
+    s_assert(now_ms() < end, "the sentinels name no primary 30 s after their restart");
     usleep(POLL_US);
   }
 }
