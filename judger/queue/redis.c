@@ -21,6 +21,7 @@ struct jd_redis {
   int64_t next_try_ms; /* monotonic time before which no connect is tried */
   jd_redis_stats *stats;
   char peer[300];        /* the node connected to; "" when not */
+  uint64_t generation;   /* connections made so far (jd_redis_generation) */
   char last_failed[300]; /* sentinel mode: the primary the last connect failed on */
   jd_redis_failure last;
   char err[3072];
@@ -296,6 +297,7 @@ fail:
 /* Connected to addr: the backoff restarts, the shared stats learn the
  * primary (a new one after the first is a failover followed). */
 static int connected(jd_redis *r, const char *addr) {
+  r->generation++;
   r->backoff_ms = 0;
   r->next_try_ms = 0;
   r->last_failed[0] = '\0';
@@ -330,6 +332,8 @@ static int connect_sentinel(jd_redis *r) {
   }
   return failed(r);
 }
+
+uint64_t jd_redis_generation(const jd_redis *r) { return r->generation; }
 
 int jd_redis_connect(jd_redis *r) {
   if (r->c)

@@ -169,6 +169,10 @@ const char *jd_redis_display_url(const jd_redis *r);
 /* The primary (or the one node) this connection is connected to,
  * "host:port" or the socket path; "" when not connected. */
 const char *jd_redis_peer(const jd_redis *r);
+/* How many connections this handle has made (1 after the first connect):
+ * writes made under one generation went to one node over one connection,
+ * so a WAIT under another generation says nothing about them. */
+uint64_t jd_redis_generation(const jd_redis *r);
 /* *n = the number of replicas the connected primary reports now (ROLE:
  * its online replicas); connects first if needed. */
 int jd_redis_replica_count(int *n, jd_redis *r);
