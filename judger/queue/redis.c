@@ -334,6 +334,7 @@ static int connect_sentinel(jd_redis *r) {
 }
 
 uint64_t jd_redis_generation(const jd_redis *r) { return r->generation; }
+bool jd_redis_sentinel_mode(const jd_redis *r) { return r->url.sentinel; }
 
 int jd_redis_connect(jd_redis *r) {
   if (r->c)

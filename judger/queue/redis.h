@@ -173,6 +173,8 @@ const char *jd_redis_peer(const jd_redis *r);
  * writes made under one generation went to one node over one connection,
  * so a WAIT under another generation says nothing about them. */
 uint64_t jd_redis_generation(const jd_redis *r);
+/* True for a redis-sentinel:// URL (the primary is found through Sentinel). */
+bool jd_redis_sentinel_mode(const jd_redis *r);
 /* *n = the number of replicas the connected primary reports now (ROLE:
  * its online replicas); connects first if needed. */
 int jd_redis_replica_count(int *n, jd_redis *r);
