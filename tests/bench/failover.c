@@ -25,7 +25,8 @@
  *
  * Needs redis-server; run
  *   build/bin/bench_failover [--failovers K] [--cycles N] [--rounds R] [--down-after MS]
- *   (defaults 5, 1000, 5, 2000) */
+ *                            [--backoff-max MS]
+ *   (defaults 5, 1000, 5, 2000, the queue's: 1000 in sentinel mode) */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -46,6 +47,7 @@
 #include "support.h"
 
 static t_sentinel_set *set;
+static long backoff_max_ms; /* the queues' redis.backoff_max_ms; 0 = the default */
 
 /* ---- the consumer ------------------------------------------------------ */
 
@@ -119,7 +121,8 @@ static jd_queue *open_queue(const char *consumer_name, int min_acked) {
   jd_queue_opts o = {.redis_url = set->url,
                      .consumer = consumer_name,
                      .lease_ms = 60000,
-                     .min_replicas_acked = min_acked};
+                     .min_replicas_acked = min_acked,
+                     .redis = {.backoff_max_ms = backoff_max_ms}};
   if (jd_queue_new(&q, &o) || jd_queue_setup(q)) {
     fprintf(stderr, "queue on %s: %s\n", set->url, q ? jd_queue_error(q) : "no memory");
     exit(1);
@@ -344,10 +347,12 @@ int main(int argc, char **argv) {
       rounds = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--down-after"))
       down_after = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--backoff-max"))
+      backoff_max_ms = atol(argv[i + 1]);
   }
   if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32 || down_after < 100) {
     fprintf(stderr, "usage: bench_failover [--failovers 1..16] [--cycles N] [--rounds 1..32] "
-                    "[--down-after MS]\n");
+                    "[--down-after MS] [--backoff-max MS]\n");
     return 2;
   }
   t_sentinel_opts o = {.down_after_ms = down_after};
