@@ -52,6 +52,10 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   snprintf(q->results, KEY_MAX, "%s:results", q->prefix);
   snprintf(q->hosts, KEY_MAX, "%s:hosts", q->prefix);
   snprintf(q->claims, KEY_MAX, "%s:claims", q->prefix);
+  snprintf(q->fence, KEY_MAX, "%s:fence", q->prefix);
+  jd_redis_url *u = malloc(sizeof *u);
+  q->sentinel = u && !jd_redis_url_parse(u, opts->redis_url) && u->sentinel;
+  free(u);
   *out = q;
   return 0;
 }
@@ -142,7 +146,15 @@ int jd_queue_eval(redisReply **out, jd_queue *q, const char *script, int nkeys,
     argv[1] = script;
     rc = jd_redis_command_argv(out, q->r, 0, argc, argv, NULL);
   }
+  if (!rc)
+    jd_queue_wrote(q);
   return rc;
+}
+
+void jd_queue_wrote(jd_queue *q) {
+  q->wgen_last = jd_redis_generation(q->r);
+  if (!q->wgen_first)
+    q->wgen_first = q->wgen_last;
 }
 
 int jd_queue_eval_int(long long *n, jd_queue *q, const char *script, int nkeys,
@@ -218,7 +230,9 @@ static int replicas_now(int *n, jd_queue *q) {
   return 0;
 }
 
-/* The replicas this queue requires now (0: no WAIT). */
+/* The replicas this queue requires now (0: no WAIT). Auto in sentinel
+ * mode keeps requiring one once it saw one: a primary left without its
+ * replicas is the one a failover (or a healed partition) throws away. */
 static int replicas_required(int *n, jd_queue *q) {
   *n = q->min_replicas_acked;
   if (*n >= 0)
@@ -226,45 +240,77 @@ static int replicas_required(int *n, jd_queue *q) {
   int have = 0;
   if (replicas_now(&have, q))
     return -1;
-  *n = have > 0 ? 1 : 0;
+  if (have > 0)
+    q->replica_seen_ever = true;
+  *n = have > 0 || (q->sentinel && q->replica_seen_ever) ? 1 : 0;
   return 0;
 }
 
-int jd_queue_confirm(bool *confirmed, jd_queue *q) {
+/* The connection is the one of generation gen (0: any). */
+static int same_connection(jd_queue *q, uint64_t gen) {
+  if (!jd_redis_connected(q->r) || (gen && jd_redis_generation(q->r) != gen))
+    return jd_redis_fail(q->r, JD_REDIS_CONN,
+                         "WAIT: the connection broke or changed since the writes");
+  return 0;
+}
+
+/* WAIT n after INCR of the fence on connection gen: *acked. */
+static int fenced_wait(long long *acked, jd_queue *q, int n, uint64_t gen) {
+  redisReply *rep = NULL;
+  if (jd_redis_command(&rep, q->r, "INCR %s", q->fence))
+    return -1;
+  freeReplyObject(rep);
+  if (same_connection(q, gen))
+    return -1;
+  char ns[16], ms[24];
+  snprintf(ns, sizeof ns, "%d", n);
+  snprintf(ms, sizeof ms, "%lld", (long long)q->replica_wait_ms);
+  const char *argv[] = {"WAIT", ns, ms};
+  if (jd_redis_command_argv(&rep, q->r, (long)q->replica_wait_ms, 3, argv, NULL))
+    return -1;
+  int rc = jd_reply_int(rep, acked) ? jd_queue_unexpected(q, "WAIT") : 0;
+  freeReplyObject(rep);
+  return rc;
+}
+
+int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen) {
   *confirmed = false;
   q->waited = false;
+  q->wgen_first = 0;
   if (q->min_replicas_acked == 0) {
     *confirmed = true;
     return 0;
   }
-  /* WAIT counts the writes of this connection: on a new one it would
+  /* WAIT counts the writes of this connection: on another one it would
    * confirm nothing that was written before. */
-  if (!jd_redis_connected(q->r))
-    return jd_redis_fail(q->r, JD_REDIS_CONN, "WAIT: the connection broke since the writes");
+  if (same_connection(q, gen))
+    return -1;
   int n = 0;
-  if (replicas_required(&n, q))
+  if (replicas_required(&n, q) || same_connection(q, gen))
     return -1;
   if (n == 0) {
     *confirmed = true;
     return 0;
   }
-  char ns[16], ms[24];
-  snprintf(ns, sizeof ns, "%d", n);
-  snprintf(ms, sizeof ms, "%lld", (long long)q->replica_wait_ms);
-  const char *argv[] = {"WAIT", ns, ms};
-  redisReply *rep = NULL;
-  if (jd_redis_command_argv(&rep, q->r, (long)q->replica_wait_ms, 3, argv, NULL))
-    return -1;
   long long acked = 0;
-  int rc = jd_reply_int(rep, &acked) ? jd_queue_unexpected(q, "WAIT") : 0;
-  freeReplyObject(rep);
-  if (rc)
+  if (fenced_wait(&acked, q, n, gen ? gen : jd_redis_generation(q->r)))
     return -1;
   q->waited = true;
   *confirmed = acked >= n;
   if (!*confirmed)
     q->replicas_seen_ms = 0; /* auto: a replica may have gone; ask again next time */
   return 0;
+}
+
+int jd_queue_confirm(bool *confirmed, jd_queue *q) {
+  if (q->wgen_first && q->wgen_first != q->wgen_last) {
+    *confirmed = false;
+    q->waited = false;
+    q->wgen_first = 0;
+    return jd_redis_fail(q->r, JD_REDIS_CONN,
+                         "WAIT: the writes went over more than one connection");
+  }
+  return jd_queue_confirm_since(confirmed, q, q->wgen_last);
 }
 
 bool jd_queue_waited(const jd_queue *q) { return q->waited; }

@@ -40,7 +40,7 @@ typedef struct jd_queue_opts {
   size_t entry_max_bytes;
   /* Replicas that must confirm a write that has to survive a failover
    * (jd_queue_confirm): -1 auto (1 when the primary reports replicas, else
-   * 0), 0 never WAIT, n. */
+   * 0; in sentinel mode 1 for good once one was seen), 0 never WAIT, n. */
   int min_replicas_acked;
   int64_t replica_wait_ms; /* WAIT's timeout; 0 = 1000 */
   jd_redis_opts redis;
@@ -61,13 +61,22 @@ const char *jd_queue_error(const jd_queue *q);
 bool jd_queue_lost(const jd_queue *q);
 
 /* The writes made so far on this queue's connection, confirmed by the
- * replicas the queue requires (WAIT n replica_wait_ms; auto asks the
- * primary how many replicas it has, at most once a second). *confirmed is
+ * replicas the queue requires: INCR <prefix>:fence then WAIT n
+ * replica_wait_ms on the same connection (the fence's offset is past every
+ * write the primary took, also one a store answered 'already there' to);
+ * auto asks the primary how many replicas it has, at most once a second,
+ * and in sentinel mode keeps requiring one once it saw one. *confirmed is
  * false when fewer acked in time: the writes are on the primary but a
  * failover could lose them. -1 only when Redis could not be asked
- * (jd_queue_lost...): also when the connection broke since the writes,
- * since a WAIT on a new connection would confirm nothing. */
+ * (jd_queue_lost...): also when the connection broke or changed since the
+ * writes (the queue's scripts and submits since the last confirm went over
+ * more than one connection, or not over the current one), since a WAIT
+ * on another connection says nothing about them. */
 int jd_queue_confirm(bool *confirmed, jd_queue *q);
+/* jd_queue_confirm of the writes made on connection generation gen
+ * (jd_redis_generation(jd_queue_redis(q)) read right after them): -1
+ * (JD_REDIS_CONN) when the connection is another one now. */
+int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen);
 /* Whether the last jd_queue_confirm sent a WAIT (false: no replica was
  * required, or it failed before): what judger_replica_waits_total counts. */
 bool jd_queue_waited(const jd_queue *q);

@@ -15,6 +15,7 @@ struct jd_queue {
   char stream[JD_PRIO_COUNT][KEY_MAX];
   char dead[KEY_MAX], results[KEY_MAX], hosts[KEY_MAX];
   char claims[KEY_MAX]; /* <prefix>:claims, the counter the claim tokens come from */
+  char fence[KEY_MAX];  /* <prefix>:fence, INCR before every WAIT (jd_queue_confirm) */
   size_t entry_max_bytes;
   /* jd_queue_confirm: the setting, WAIT's timeout, the replicas the primary
    * reported last (auto), when (monotonic ms; 0 = never asked) and which, whether
@@ -25,6 +26,12 @@ struct jd_queue {
   int64_t replicas_seen_ms;
   char replicas_peer[300]; /* the primary that reported them */
   bool waited;
+  /* Sentinel mode (a redis-sentinel:// URL), and whether auto ever saw a
+   * replica: then auto keeps requiring one (docs/queue.md "Failover"). */
+  bool sentinel, replica_seen_ever;
+  /* The connection generations (jd_redis_generation) of the first write
+   * since the last confirm (0: none) and of the last write. */
+  uint64_t wgen_first, wgen_last;
   /* The SHA1 of each script sent (EVALSHA sends it instead of the text). */
   struct {
     const char *script;
@@ -32,6 +39,10 @@ struct jd_queue {
   } sha[32];
   size_t nsha;
 };
+
+/* Records a write that succeeded on the current connection (its
+ * generation), for jd_queue_confirm. */
+void jd_queue_wrote(jd_queue *q);
 
 /* Failures of the queue's own, kept by its connection (jd_queue_last()):
  * an answer of another shape than the command's (JD_REDIS_PROTO, "<command>:

@@ -120,9 +120,12 @@ int jd_queue_submit(char **id, jd_queue *q, jd_priority p, const char *task_id,
   if (record && jd_redis_command(NULL, q->r, "HSET %s state queued priority %s queued_ms %s",
                                  k.status, jd_priority_name(p), k.now))
     return -1;
+  if (record)
+    jd_queue_wrote(q);
   redisReply *rep = NULL;
   if (jd_redis_command(&rep, q->r, "XADD %s * task %s", q->stream[p], task_json))
     return -1;
+  jd_queue_wrote(q);
   char entry[48];
   snprintf(entry, sizeof entry, "%s", jd_reply_str(rep) ? rep->str : "");
   freeReplyObject(rep);

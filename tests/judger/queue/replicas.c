@@ -263,3 +263,114 @@ Test(replicas, auto_asks_again_once_a_replica_is_gone, .init = up, .fini = down)
   cr_assert_not(jd_queue_waited(q));
   jd_queue_free(q);
 }
+
+/* ---- the fence, the connection of the writes, sticky auto (review 27) ---- */
+
+/* The value of the primary's fence counter (0 when none yet). */
+static long long fence_value(void) {
+  char v[32];
+  admin(primary, v, sizeof v, "GET judger:fence");
+  return atoll(v);
+}
+
+/* Takes the task's entry and begins it on q: the run's claim. */
+static long long begin_one(jd_queue *q, const char *id) {
+  jd_entry_list l = {0};
+  cr_assert_eq(jd_queue_read_new(&l, q, JD_PRIO_MATCH, 1), 0, "%s", jd_queue_error(q));
+  cr_assert_eq(l.count, 1);
+  jd_begin b;
+  cr_assert_eq(jd_queue_begin(&b, q, JD_PRIO_MATCH, l.items[0].id, id, 3), 0, "%s",
+               jd_queue_error(q));
+  cr_assert_eq(b.outcome, JD_BEGIN_RUN);
+  jd_entry_list_clear(&l);
+  return b.claim;
+}
+
+static jd_store_outcome store_one(jd_queue *q, const char *id, long long claim) {
+  jd_result_rec rec = {id, 1, claim, JD_TASK_STATUS_FINISHED, "ok", "{\"ok\":true}"};
+  jd_store_outcome out = JD_STORE_REFUSED;
+  cr_assert_eq(jd_queue_store_result(&out, q, JD_PRIO_MATCH, NULL, &rec), 0, "%s",
+               jd_queue_error(q));
+  return out;
+}
+
+Test(replicas, every_wait_follows_a_fence_write, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  submit(q, "t1");
+  bool ok = false;
+  long long f0 = fence_value();
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+    cr_assert(ok);
+  }
+  cr_assert_eq(waits_on_primary() - waits0, 3);
+  cr_assert_eq(fence_value() - f0, 3, "one INCR of <prefix>:fence before each WAIT");
+  /* The fence is written on the replica too: the WAIT covered it. */
+  char v[32];
+  admin(replica, v, sizeof v, "GET judger:fence");
+  cr_assert_eq(atoll(v), fence_value());
+  jd_queue_free(q);
+}
+
+Test(replicas, an_already_there_store_with_a_paused_replica_is_short, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  submit(q, "t1");
+  long long claim = begin_one(q, "t1");
+  cr_assert_eq(store_one(q, "t1", claim), JD_STORE_WRITTEN);
+  bool ok = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  cr_assert_eq(kill(replica->pid, SIGSTOP), 0);
+  replica_stopped = true;
+  /* A new connection that writes nothing: Redis 7.2+ would confirm its
+   * WAIT at once (its woff is 0). The fence makes it wait for a write the
+   * paused replica never acked. */
+  jd_queue *q2 = open_q(1, 300);
+  cr_assert_eq(store_one(q2, "t1", claim), JD_STORE_ALREADY);
+  ok = true;
+  cr_assert_eq(jd_queue_confirm(&ok, q2), 0, "%s", jd_queue_error(q2));
+  cr_assert(jd_queue_waited(q2));
+  cr_assert_not(ok, "the paused replica acked nothing after the fence: short");
+  jd_queue_free(q2);
+  jd_queue_free(q);
+}
+
+/* Drops q's connection on the server and reconnects it (a PING). */
+static void reconnect(jd_queue *q) {
+  uint64_t g = jd_redis_generation(jd_queue_redis(q));
+  admin(primary, NULL, 0, "CLIENT KILL USER judger-q");
+  for (int i = 0; i < 50 && jd_redis_generation(jd_queue_redis(q)) == g; i++)
+    if (jd_redis_command(NULL, jd_queue_redis(q), "PING"))
+      usleep(jd_queue_backoff_ms(q) * 1000 + 1000);
+  cr_assert_neq(jd_redis_generation(jd_queue_redis(q)), g, "reconnected");
+}
+
+Test(replicas, writes_on_another_connection_are_not_confirmed, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  submit(q, "t1");
+  uint64_t g1 = jd_redis_generation(jd_queue_redis(q));
+  reconnect(q);
+  bool ok = true;
+  cr_assert_eq(jd_queue_confirm_since(&ok, q, g1), -1, "a WAIT here says nothing of g1's writes");
+  cr_assert(jd_queue_lost(q));
+  cr_assert_not(ok);
+  /* A batch across the reconnect: confirm (the queue's own record) refuses. */
+  submit(q, "t2");
+  reconnect(q);
+  submit(q, "t3");
+  ok = true;
+  cr_assert_eq(jd_queue_confirm(&ok, q), -1, "t2 and t3 went over two connections");
+  cr_assert(jd_queue_lost(q));
+  cr_assert_not(ok);
+  /* The writes of the current connection alone are confirmed. */
+  submit(q, "t4");
+  uint64_t g = jd_redis_generation(jd_queue_redis(q));
+  cr_assert_eq(jd_queue_confirm_since(&ok, q, g), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  jd_queue_free(q);
+}
