@@ -19,11 +19,15 @@
 # brought back and its start-up reconciliation empties its engine; nothing
 # labelled judger.host is left in either engine. `judger status` names the
 # primary, its replica and the three sentinels; both data nodes hold the
-# same ACL users. The primary is killed: the sentinels promote the replica,
-# the judgers follow it (status names it), a match submitted then gets its
-# result; the old primary comes back as the replica. SIGTERM drains both
-# judgers (exit 0). Everything the test made (containers, volumes, networks:
-# the compose project) is removed on every path.
+# same ACL users; the sentinels' user "judger" may only ask for the primary
+# (SENTINEL SET/FAILOVER/REMOVE/MONITOR/CONFIG: NOPERM) and a sentinel asked
+# without a password answers NOAUTH. Before all that, a newline or a space
+# in a setting makes a sentinel or a data node refuse to start. The
+# primary is killed: the sentinels promote the replica, the judgers follow
+# it (status names it), a match submitted then gets its result; the old
+# primary comes back as the replica. SIGTERM drains both judgers (exit 0).
+# Everything the test made (containers, volumes, networks: the compose
+# project) is removed on every path.
 # Settings: DEPLOY_KEEP=1 leaves the project up after a failure (debugging);
 # DEPLOY_LOG=FILE keeps the compose logs there (CTest: the build directory;
 # default: printed in part after a failure, then removed with the rest).
@@ -93,11 +97,13 @@ export JUDGER_PROGRAMS=$root/tests/judger/programs JUDGER_REDIS_IMAGE=judger/red
 # Redis as the operator ("default").
 JUDGER_REDIS_PASSWORD=judger-$$-$RANDOM JUDGER_REDIS_ADMIN_PASSWORD=admin-$$-$RANDOM
 export JUDGER_REDIS_PASSWORD JUDGER_REDIS_ADMIN_PASSWORD
-# The judgers find the primary through the sentinels, which have their own
-# password (the URL's query) and fail over 2 s after the primary goes silent.
-JUDGER_SENTINEL_PASSWORD=sentinel-$$-$RANDOM
-export JUDGER_SENTINEL_PASSWORD JUDGER_REDIS_DOWN_MS=2000
-export JUDGER_REDIS="redis-sentinel://judger:$JUDGER_REDIS_PASSWORD@sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/mymaster/0?sentinel_password=$JUDGER_SENTINEL_PASSWORD"
+# The judgers find the primary through the sentinels as the sentinels' user
+# "judger" (the URL's query: it may only ask where the primary is); the
+# operator and the sentinels among themselves use the sentinels' "default".
+# They fail over 2 s after the primary goes silent.
+JUDGER_SENTINEL_PASSWORD=sentinel-$$-$RANDOM JUDGER_SENTINEL_ADMIN_PASSWORD=sadmin-$$-$RANDOM
+export JUDGER_SENTINEL_PASSWORD JUDGER_SENTINEL_ADMIN_PASSWORD JUDGER_REDIS_DOWN_MS=2000
+export JUDGER_REDIS="redis-sentinel://judger:$JUDGER_REDIS_PASSWORD@sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/mymaster/0?sentinel_user=judger&sentinel_password=$JUDGER_SENTINEL_PASSWORD"
 redis_services=(redis redis-replica sentinel-1 sentinel-2 sentinel-3)
 # The hosts' own settings (compose.yml), not the test suite's.
 unset DOCKER_HOST JUDGER_PROGRAM_ROOTS JUDGER_GIT_SCHEMES
@@ -207,12 +213,14 @@ sys.exit(not (r["mode"] == "sentinel" and r["master"] == "mymaster"
         ["sentinel-%d:26379" % i for i in (1, 2, 3)]
     and r["min_replicas_acked"] == len(reps)))' "$1" "$2" "$work/redis_block" 2>/dev/null
 }
+scli() { # scli K [--user U --pass P] args...: redis-cli on sentinel-K (stdout and stderr)
+  docker exec "$(cid "sentinel-$1")" redis-cli --no-auth-warning -p 26379 --raw "${@:2}" 2>&1
+}
 sentinels_name() { # sentinels_name HOST: every sentinel names HOST as the primary
   local k
   for k in 1 2 3; do
-    [ "$(docker exec -e REDISCLI_AUTH="$JUDGER_SENTINEL_PASSWORD" "$(cid "sentinel-$k")" \
-      redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name mymaster 2>/dev/null |
-      head -1)" = "$1" ] || return 1
+    [ "$(scli "$k" --pass "$JUDGER_SENTINEL_ADMIN_PASSWORD" \
+      SENTINEL get-master-addr-by-name mymaster | head -1)" = "$1" ] || return 1
   done
 }
 # The ACL rules of a data node, one rule a line, sorted (ACL LIST orders a
@@ -249,6 +257,25 @@ seed() {
     inner "$1" load <"$work/debian.tar" >/dev/null
 }
 
+# ---- settings a node refuses ------------------------------------------------
+# Every setting that reaches a sentinel's config file or a data node's
+# arguments is checked before the node starts: a newline would add a
+# directive (sentinel notification-script), a space would split a rule.
+refused() { # refused SERVICE SETTING VALUE: the service exits non-zero, naming it
+  local out
+  if out=$(env "$2=$3" "${compose[@]}" -p "$project" -f "$compose_file" run --rm --no-deps \
+    "$1" 2>&1); then
+    die "$1 started with $2=$(printf %q "$3")"
+  fi
+  case $out in *"$2: "*"refusing to start"*) ;; *) die "$1 refused $2 without saying so: $out" ;; esac
+}
+t_refused=$(date +%s.%N)
+refused sentinel-1 JUDGER_SENTINEL_PASSWORD $'ok\nsentinel notification-script /tmp/x.sh'
+refused sentinel-2 JUDGER_REDIS_ADMIN_PASSWORD 'two words'
+refused sentinel-3 JUDGER_REDIS_DOWN_MS $'2000\nsentinel deny-scripts-reconfig no'
+refused redis JUDGER_REDIS_PASSWORD $'pw\n--user evil on nopass +@all'
+say "a newline or a space in a setting stops the node at start ($(elapsed "$t_refused") s)"
+
 # ---- up -------------------------------------------------------------------
 t_up=$(date +%s.%N)
 dc "$project" up -d "${redis_services[@]}" engine-a engine-b >"$work/up.log" 2>&1 || die "compose up: $(tail -5 "$work/up.log")"
@@ -276,6 +303,29 @@ say "the judger's Redis user is held to judger:* and the queue's commands"
   die "the data nodes' ACL users differ: $(diff <(acl_rules redis) <(acl_rules redis-replica) | head)"
 wait_for "judger status names the primary, its replica and three sentinels" 60 \
   redis_is redis:6379 redis-replica:6379
+# The sentinels' user "judger" (every judger host holds its password) asks
+# where the primary is and nothing else: no failover, no re-pointing, no
+# settings. Nobody without a password gets anything.
+sj=(--user judger --pass "$JUDGER_SENTINEL_PASSWORD")
+[ "$(scli 1 "${sj[@]}" SENTINEL get-master-addr-by-name mymaster | head -1)" = redis ] ||
+  die "the sentinels' judger user cannot ask for the primary"
+for c in "SENTINEL SET mymaster down-after-milliseconds 1" "SENTINEL FAILOVER mymaster" \
+  "SENTINEL REMOVE mymaster" "SENTINEL MONITOR evil 192.0.2.1 6379 1" \
+  "SENTINEL CONFIG SET resolve-hostnames no" "ACL SETUSER judger +@all"; do
+  # shellcheck disable=SC2086 # the command's words
+  case $(scli 2 "${sj[@]}" $c) in *NOPERM*) ;; *) die "the sentinels' judger user may $c" ;; esac
+done
+case $(scli 3 "${sj[@]}" CONFIG SET protected-mode yes) in
+  *NOPERM* | *"unknown command"*) ;; *) die "the sentinels' judger user may CONFIG SET" ;;
+esac
+for c in "SENTINEL get-master-addr-by-name mymaster" "SENTINEL FAILOVER mymaster"; do
+  # shellcheck disable=SC2086
+  case $(scli 1 $c) in *NOAUTH*) ;; *) die "a sentinel answered $c without a password" ;; esac
+done
+case $(scli 1 --pass "$JUDGER_SENTINEL_PASSWORD" SENTINEL masters) in
+  *WRONGPASS*) ;; *) die "the judger's sentinel password opens the sentinels' default user" ;;
+esac
+say "the sentinels' judger user may only ask for the primary; no password, no answer"
 say "judger status: $(cat "$work/redis_block")"
 jcli b status 2>/dev/null | sed -n '/^REDIS/,/^$/p' >&2
 both_seen=1
