@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "common/clock.h"
 #include "queue/queue.h"
+#include "redis_sentinel.h"
 #include "redis_server.h"
 #include "support.h"
 
@@ -373,4 +375,64 @@ Test(replicas, writes_on_another_connection_are_not_confirmed, .init = up, .fini
   cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
   cr_assert(ok);
   jd_queue_free(q);
+}
+
+/* ---- auto in sentinel mode: sticky once a replica was seen ----------------- */
+
+static t_sentinel_set *sset;
+
+static void sentinel_down(void) {
+  t_sentinel_stop(sset);
+  sset = NULL;
+}
+
+static jd_queue *open_url(const char *url) {
+  jd_queue *q = NULL;
+  jd_queue_opts o = {.redis_url = url,
+                     .consumer = "h1",
+                     .lease_ms = 5000,
+                     .min_replicas_acked = -1,
+                     .replica_wait_ms = 200};
+  cr_assert_eq(jd_queue_new(&q, &o), 0);
+  cr_assert_eq(jd_queue_setup(q), 0, "%s", jd_queue_error(q));
+  return q;
+}
+
+Test(replicas, auto_in_sentinel_mode_keeps_requiring_the_replica_it_saw, .fini = sentinel_down,
+     .timeout = 60) {
+  sset = t_sentinel_start(NULL);
+  jd_queue *qs = open_url(sset->url), *qd = open_url(sset->admin_url[0]);
+  bool ok = false, waited = false;
+  cr_assert_eq(jd_queue_confirm(&ok, qs), 0, "%s", jd_queue_error(qs));
+  cr_assert(ok && jd_queue_waited(qs), "the replica confirms (sentinel mode)");
+  cr_assert_eq(jd_queue_confirm(&ok, qd), 0, "%s", jd_queue_error(qd));
+  cr_assert(ok && jd_queue_waited(qd), "the replica confirms (direct mode)");
+  /* The replica dies: the primary reports none. */
+  cr_assert_eq(kill(sset->data[1].pid, SIGKILL), 0);
+  waitpid(sset->data[1].pid, NULL, 0);
+  sset->data[1].pid = 0;
+  int64_t end = jd_mono_ms() + 10000;
+  while (t_sentinel_info(sset, 0, "replication", "connected_slaves") != 0) {
+    cr_assert(jd_mono_ms() < end, "the primary still reports its replica");
+    usleep(20000);
+  }
+  /* Direct mode: once auto asks the primary again, nothing to wait for. */
+  end = jd_mono_ms() + 5000;
+  do {
+    submit(qd, "d1");
+    cr_assert_eq(jd_queue_confirm(&ok, qd), 0, "%s", jd_queue_error(qd));
+    waited = jd_queue_waited(qd);
+    cr_assert(jd_mono_ms() < end, "direct mode still waits for the dead replica");
+  } while (waited);
+  cr_assert(ok, "direct mode: no replica, confirmed without a WAIT");
+  /* Sentinel mode: past auto's next asks, still one required: short. */
+  end = jd_mono_ms() + 2500;
+  for (int i = 0; jd_mono_ms() < end; i++) {
+    submit(qs, "s1");
+    ok = true;
+    cr_assert_eq(jd_queue_confirm(&ok, qs), 0, "%s", jd_queue_error(qs));
+    cr_assert(jd_queue_waited(qs) && !ok, "sentinel mode, confirm %d: waited and short", i);
+  }
+  jd_queue_free(qs);
+  jd_queue_free(qd);
 }
