@@ -136,6 +136,7 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
   jd_slot_set_finishing(d, s);
   WITH_RETRY(rc, d, s->q, true,
              jd_queue_dead(&held, s->q, &s->entry, task_id, claim, reason, attempts));
+  uint64_t gen = jd_redis_generation(jd_queue_redis(s->q));
   if (rc) {
     jd_log_task(JD_LOG_ERROR, "task.dead_failed", task_id, "could not dead-letter %s: %s",
                 s->entry.id, jd_queue_error(s->q));
@@ -147,13 +148,26 @@ void jd_attempt_dead_letter(jd_daemon *d, jd_slot *s, const char *task_id, long 
   }
   /* Unconfirmed: a failover may bring the entry back, to be dead-lettered
    * again (docs/queue.md "Failover: what is guaranteed"). */
-  if (!jd_daemon_confirm(d, s->q, task_id, "dead letter"))
+  if (!jd_daemon_confirm(NULL, d, s->q, gen, task_id, "dead letter"))
     jd_log_task(JD_LOG_WARN, "task.dead_unconfirmed", task_id,
                 "entry %s: no replica confirmed its dead letter in time", s->entry.id);
   jd_log_task(JD_LOG_WARN, "task.dead", task_id, "entry %s (%s) dead-lettered: %s", s->entry.id,
               jd_priority_name(s->entry.prio), reason);
   jd_daemon_count(d, &d->st.dead);
   task_end(s, JD_TASK_END_DEAD);
+}
+
+/* The store of a spooled result not confirmed (or refused by a primary
+ * short of replicas, NOREPLICAS: nothing written): the file stays and the
+ * keeper stores it again until it is confirmed. */
+static void keep_unconfirmed(jd_daemon *d, const char *task_id, bool spooled, const char *why) {
+  if (spooled) {
+    jd_log_task(JD_LOG_WARN, "result.unconfirmed", task_id, "%s: kept in the spool", why);
+    jd_spool_unconfirmed(d, task_id);
+  } else {
+    jd_log_task(JD_LOG_ERROR, "result.unconfirmed", task_id, "%s, and it could not be spooled",
+                why);
+  }
 }
 
 /* True when the result was written (not refused, not a duplicate). */
@@ -163,11 +177,17 @@ static bool store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_ta
   jd_slot_set_finishing(d, s);
   /* Spooled first: if Redis stays away until we stop (or we are killed),
    * the next start stores it. */
-  bool spooled = jd_spool_write(d, s->entry.prio, s->entry.id, &rec) == 0;
+  ino_t ino = 0;
+  bool spooled = jd_spool_write(&ino, d, s->entry.prio, s->entry.id, &rec) == 0;
   jd_store_outcome out = JD_STORE_REFUSED;
   int rc;
   WITH_RETRY(rc, d, s->q, true,
              jd_queue_store_result(&out, s->q, s->entry.prio, s->entry.id, &rec));
+  uint64_t gen = jd_redis_generation(jd_queue_redis(s->q));
+  if (rc && jd_queue_noreplicas(s->q)) {
+    keep_unconfirmed(d, t->id, spooled, "the primary refused it for want of replicas");
+    return false;
+  }
   if (rc) {
     jd_log_task(JD_LOG_ERROR, "result.unstored", t->id, "%s%s", jd_queue_error(s->q),
                 spooled ? " (kept in the spool for the next start)" : "");
@@ -175,22 +195,17 @@ static bool store(jd_daemon *d, jd_slot *s, const jd_task *t, int attempt, jd_ta
   }
   if (out == JD_STORE_REFUSED) {
     if (spooled)
-      jd_spool_remove(d, t->id);
+      jd_spool_remove(d, t->id, ino);
     claim_lost(d, t->id, "result");
     return false;
   }
   /* The spool file goes once the replicas have the result; until then
    * the keeper stores it again (a failover may have lost it). */
-  if (jd_daemon_confirm(d, s->q, t->id, "result")) {
+  if (jd_daemon_confirm(NULL, d, s->q, gen, t->id, "result")) {
     if (spooled)
-      jd_spool_remove(d, t->id);
-  } else if (spooled) {
-    jd_log_task(JD_LOG_WARN, "result.unconfirmed", t->id,
-                "stored, but no replica confirmed it in time: kept in the spool");
-    jd_spool_unconfirmed(d, t->id);
+      jd_spool_remove(d, t->id, ino);
   } else {
-    jd_log_task(JD_LOG_ERROR, "result.unconfirmed", t->id,
-                "stored, but no replica confirmed it in time, and it could not be spooled");
+    keep_unconfirmed(d, t->id, spooled, "stored, but no replica confirmed it in time");
   }
   jd_daemon_count(d, out == JD_STORE_WRITTEN ? &d->st.stored : &d->st.duplicates);
   if (out == JD_STORE_WRITTEN)

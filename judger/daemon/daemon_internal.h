@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_metrics.h"
@@ -275,31 +276,41 @@ size_t jd_teardown_owners_locked(const jd_daemon *d, char **v, size_t cap);
  * stored (atomically: a temporary renamed), so it survives Redis staying
  * away until we stop (or are killed), and a failover that loses it until
  * the replicas confirmed it; 0 or -1. */
-int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
+int jd_spool_write(ino_t *ino, const jd_daemon *d, jd_priority p, const char *entry_id,
                    const jd_result_rec *rec);
 /* Removes a task's spooled result once its store is confirmed (also from
- * the unconfirmed list). */
-void jd_spool_remove(jd_daemon *d, const char *task_id);
-/* A task's stored result the replicas did not confirm: its spool file stays
- * and the keeper stores it again (about every second) until confirmed. */
+ * the unconfirmed list): only the file of inode ino (the one written;
+ * another run of the task may have written a newer one). */
+void jd_spool_remove(jd_daemon *d, const char *task_id, ino_t ino);
+/* A task's stored result the replicas did not confirm (or the primary
+ * refused for want of replicas: NOREPLICAS): its spool file stays and the
+ * keeper stores it again until confirmed (every second at first, backing
+ * off to JD_SPOOL_FLUSH_BACKOFF_MAX_MS while its flushes are short). */
 void jd_spool_unconfirmed(jd_daemon *d, const char *task_id);
 /* Stores the results a previous run could not (Redis was away, or no
  * replica confirmed them), on q; what is not confirmed goes to the
  * unconfirmed list. */
 void jd_spool_flush(jd_daemon *d, jd_queue *q);
-/* The keeper's flush of the unconfirmed results, on q: stored again, one
- * WAIT for all of them, removed once confirmed. */
+/* The keeper's flush of the unconfirmed results, on q: at most
+ * JD_SPOOL_FLUSH_MAX of them stored again, one WAIT for all of them,
+ * removed once confirmed. */
+#define JD_SPOOL_FLUSH_MAX 16
+#define JD_SPOOL_FLUSH_MS 1000
+#define JD_SPOOL_FLUSH_BACKOFF_MAX_MS 30000
 void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q);
 /* How many results wait for their replicas. d->mu not held. */
 size_t jd_spool_unconfirmed_count(jd_daemon *d);
 /* The unconfirmed list's memory (jd_daemon_free). */
 void jd_spool_unconfirmed_free(jd_daemon *d);
 
-/* The writes made so far on q, confirmed by the replicas the daemon
- * requires (jd_queue_confirm); counted in the metrics. False when they were
- * not (or Redis could not be asked: logged with what, the write, and
- * task_id, which may be NULL). d->mu not held. */
-bool jd_daemon_confirm(jd_daemon *d, jd_queue *q, const char *task_id, const char *what);
+/* The writes made on q's connection generation gen (read right after
+ * them), confirmed by the replicas the daemon requires
+ * (jd_queue_confirm_since); counted in the metrics. False when they were
+ * not: a short WAIT, or Redis could not be asked on that connection (it
+ * broke or is another one now: *lost true; lost may be NULL), logged with
+ * what, the write, and task_id, which may be NULL. d->mu not held. */
+bool jd_daemon_confirm(bool *lost, jd_daemon *d, jd_queue *q, uint64_t gen, const char *task_id,
+                       const char *what);
 
 /* ---- live_push.c (the daemon's start of it) ------------------------------- */
 

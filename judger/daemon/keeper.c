@@ -167,9 +167,6 @@ static void reap_dead_hosts(jd_daemon *d, dead_hosts *known) {
   free(dead);
 }
 
-/* Results no replica confirmed are stored again this often. */
-#define UNCONFIRMED_FLUSH_MS 1000
-
 /* ---- one round ------------------------------------------------------------------ */
 
 /* An entry whose lease the keeper renews. */
@@ -401,25 +398,39 @@ static void keeper_round(jd_daemon *d, int round, dead_hosts *dead) {
   round_state_clear(&r);
 }
 
+/* When the keeper stores the unconfirmed results again: next (monotonic
+ * ms; 0 = none due), every interval ms, doubled after each flush that left
+ * some unconfirmed (a replica that hangs: each flush is a WAIT of
+ * replica_wait_ms and up to JD_SPOOL_FLUSH_MAX stores) up to
+ * JD_SPOOL_FLUSH_BACKOFF_MAX_MS, back to JD_SPOOL_FLUSH_MS once none is. */
+typedef struct flush_timer {
+  int64_t next, interval;
+} flush_timer;
+
 /* Waits until the next round (tick ms, or a heartbeat due); meanwhile
- * stores the results no replica confirmed yet again, about every
- * UNCONFIRMED_FLUSH_MS while there are some. d->mu held; false on exit. */
-static bool keeper_wait_locked(jd_daemon *d, int64_t tick, int64_t *next_flush) {
+ * stores the results no replica confirmed yet again when ft says. d->mu
+ * held; false on exit. */
+static bool keeper_wait_locked(jd_daemon *d, int64_t tick, flush_timer *ft) {
   int64_t until = jd_mono_ms() + tick;
   while (!d->keeper_exit && !d->heartbeat_due && jd_mono_ms() < until) {
     int64_t now = jd_mono_ms();
-    if (d->nunconfirmed && !*next_flush)
-      *next_flush = now + UNCONFIRMED_FLUSH_MS; /* new ones: their WAIT just ran out */
-    if (d->nunconfirmed && now >= *next_flush) {
+    if (d->nunconfirmed && !ft->next) {
+      ft->interval = JD_SPOOL_FLUSH_MS;
+      ft->next = now + ft->interval; /* new ones: their WAIT just ran out */
+    }
+    if (d->nunconfirmed && now >= ft->next) {
       pthread_mutex_unlock(&d->mu);
       jd_spool_flush_unconfirmed(d, d->kq);
       pthread_mutex_lock(&d->mu);
-      *next_flush = jd_mono_ms() + UNCONFIRMED_FLUSH_MS;
+      ft->interval = d->nunconfirmed ? ft->interval * 2 : JD_SPOOL_FLUSH_MS;
+      if (ft->interval > JD_SPOOL_FLUSH_BACKOFF_MAX_MS)
+        ft->interval = JD_SPOOL_FLUSH_BACKOFF_MAX_MS;
+      ft->next = jd_mono_ms() + ft->interval;
       continue;
     }
     if (!d->nunconfirmed)
-      *next_flush = 0;
-    int64_t wake = d->nunconfirmed && *next_flush < until ? *next_flush : until;
+      ft->next = 0;
+    int64_t wake = d->nunconfirmed && ft->next < until ? ft->next : until;
     jd_daemon_wait_ms(d, wake - now);
   }
   return !d->keeper_exit;
@@ -427,14 +438,15 @@ static bool keeper_wait_locked(jd_daemon *d, int64_t tick, int64_t *next_flush) 
 
 void *jd_keeper_main(void *arg) {
   jd_daemon *d = arg;
-  int64_t tick = d->cfg.lease_ms / 3, next_flush = 0;
+  int64_t tick = d->cfg.lease_ms / 3;
+  flush_timer ft = {0, JD_SPOOL_FLUSH_MS};
   if (tick < 50)
     tick = 50;
   dead_hosts dead = {0};
   for (int round = 0;; round++) {
     keeper_round(d, round, &dead);
     pthread_mutex_lock(&d->mu);
-    bool go_on = keeper_wait_locked(d, tick, &next_flush);
+    bool go_on = keeper_wait_locked(d, tick, &ft);
     pthread_mutex_unlock(&d->mu);
     if (!go_on)
       break;

@@ -3,6 +3,7 @@
  * the replicas; see daemon_internal.h and docs/daemon.md). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,37 @@ static int spool_path(char *out, size_t n, const jd_daemon *d, const char *task_
   return snprintf(out, n, "%s/%s.json", dir, task_id) >= (int)n ? -1 : 0;
 }
 
-int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
+/* Writes the text atomically as dir/name (a temporary renamed); *ino:
+ * the inode written (to remove only that file later). */
+static int publish(ino_t *ino, const char *dir, const char *name, const char *text) {
+  jd_tmpfile t;
+  if (jd_tmpfile_open(&t, dir, name, 0600))
+    return -1;
+  size_t len = strlen(text), off = 0;
+  while (off < len) {
+    ssize_t w = write(t.fd, text + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      jd_tmpfile_abort(&t);
+      return -1;
+    }
+    off += (size_t)w;
+  }
+  struct stat st;
+  if (fstat(t.fd, &st)) {
+    jd_tmpfile_abort(&t);
+    return -1;
+  }
+  *ino = st.st_ino;
+  return jd_tmpfile_commit(&t);
+}
+
+int jd_spool_write(ino_t *ino, const jd_daemon *d, jd_priority p, const char *entry_id,
                    const jd_result_rec *rec) {
-  char dir[PATH_MAX], path[PATH_MAX];
-  if (spool_dir(dir, sizeof dir, d) || spool_path(path, sizeof path, d, rec->task_id) ||
-      jd_mkdir_p(dir, 0700))
+  char dir[PATH_MAX], name[JD_TASK_ID_MAX + 8];
+  snprintf(name, sizeof name, "%s.json", rec->task_id);
+  if (spool_dir(dir, sizeof dir, d) || jd_mkdir_p(dir, 0700))
     return -1;
   json_object *o = json_object_new_object();
   json_object_object_add(o, "priority", json_object_new_string(jd_priority_name(p)));
@@ -45,10 +72,34 @@ int jd_spool_write(const jd_daemon *d, jd_priority p, const char *entry_id,
   /* A summary quotes a program's message, cut to a fixed size. */
   json_object_object_add(o, "summary", jd_json_str(rec->summary ? rec->summary : ""));
   json_object_object_add(o, "result", json_object_new_string(rec->json));
-  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-  int rc = jd_write_file(path, s, strlen(s));
+  int rc = publish(ino, dir, name, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
   return rc;
+}
+
+/* Removes the spool file of task_id only while it is the file of inode
+ * ino: a new run of the task may have written another meanwhile. The name
+ * is moved aside first (atomic), then the file moved is removed when it
+ * is ino; another is linked back (linkat fails on a name taken meanwhile:
+ * that newer one wins, as its rename would have replaced ours). */
+static void unlink_same(const jd_daemon *d, const char *task_id, ino_t ino) {
+  static unsigned long seq;
+  char dir[PATH_MAX], name[JD_TASK_ID_MAX + 8], aside[64];
+  snprintf(name, sizeof name, "%s.json", task_id);
+  snprintf(aside, sizeof aside, ".rm-%ld-%lu", (long)getpid(),
+           __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+  if (spool_dir(dir, sizeof dir, d))
+    return;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return;
+  struct stat st;
+  if (!renameat(dfd, name, dfd, aside)) {
+    if (!fstatat(dfd, aside, &st, AT_SYMLINK_NOFOLLOW) && st.st_ino != ino)
+      linkat(dfd, aside, dfd, name, 0);
+    unlinkat(dfd, aside, 0);
+  }
+  close(dfd);
 }
 
 /* ---- the unconfirmed list (under d->mu) ----------------------------------- */
@@ -113,20 +164,23 @@ void jd_spool_unconfirmed_free(jd_daemon *d) {
   d->nunconfirmed = d->cap_unconfirmed = 0;
 }
 
-void jd_spool_remove(jd_daemon *d, const char *task_id) {
-  char path[PATH_MAX];
-  if (!spool_path(path, sizeof path, d, task_id))
-    unlink(path);
+void jd_spool_remove(jd_daemon *d, const char *task_id, ino_t ino) {
+  unlink_same(d, task_id, ino);
   pthread_mutex_lock(&d->mu);
   unconfirmed_drop_locked(d, task_id);
   pthread_mutex_unlock(&d->mu);
 }
 
-bool jd_daemon_confirm(jd_daemon *d, jd_queue *q, const char *task_id, const char *what) {
+bool jd_daemon_confirm(bool *lost, jd_daemon *d, jd_queue *q, uint64_t gen, const char *task_id,
+                       const char *what) {
   bool confirmed = false;
-  if (jd_queue_confirm(&confirmed, q)) {
+  if (lost)
+    *lost = false;
+  if (jd_queue_confirm_since(&confirmed, q, gen)) {
     jd_log_task(JD_LOG_WARN, "replica.wait_failed", task_id, "%s not confirmed: %s", what,
                 jd_queue_error(q));
+    if (lost)
+      *lost = true;
     return false;
   }
   if (jd_queue_waited(q))
@@ -141,14 +195,6 @@ static const char *jget(json_object *o, const char *k) {
   return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
              ? json_object_get_string(v)
              : NULL;
-}
-
-/* Removes path only when it is still the file of inode ino: the slot of a
- * new run of the task may have written another meanwhile (a rename). */
-static void unlink_same(const char *path, ino_t ino) {
-  struct stat st;
-  if (!stat(path, &st) && st.st_ino == ino)
-    unlink(path);
 }
 
 /* What became of one spooled file. */
@@ -172,26 +218,56 @@ static bool spooled_rec(jd_result_rec *rec, json_object *o) {
   return rec->task_id && status_ok && rec->json;
 }
 
-/* Stores one spooled file on q; *ino is the file's inode (to remove only
- * that file once confirmed: a new run of the task may write it again).
- * Redis being away keeps it; unreadable or incomplete files go, and so do
- * refused ones (another run holds the task). retry: the startup flush
- * waits for Redis (until the stop); the keeper's tries once a round. */
-static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *path, ino_t *ino,
-                                bool retry) {
+/* Reads the spool file of task_id (no link followed, 64 MB at most) into
+ * *text (the caller frees it) and its inode into *ino: what is read is
+ * that inode's. -1 with errno (ENOENT: no such file). */
+static int read_spooled(char **text, ino_t *ino, const jd_daemon *d, const char *task_id) {
+  char path[PATH_MAX];
+  *text = NULL;
+  if (spool_path(path, sizeof path, d, task_id))
+    return errno = ENAMETOOLONG, -1;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (64 << 20) ||
+      !(*text = malloc((size_t)st.st_size + 1))) {
+    close(fd);
+    return errno = EINVAL, -1;
+  }
+  *ino = st.st_ino;
+  size_t off = 0;
+  while (off < (size_t)st.st_size) {
+    ssize_t r = read(fd, *text + off, (size_t)st.st_size - off);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    off += (size_t)r;
+  }
+  (*text)[off] = '\0';
+  close(fd);
+  return 0;
+}
+
+/* Stores the spool file of task_id on q; *ino is the file's inode (to
+ * remove only that file once confirmed: a new run of the task may write
+ * it again), *gen the connection it was stored on. Redis being away, or a
+ * primary refusing writes for want of replicas (NOREPLICAS), keeps it;
+ * unreadable or incomplete files go, and so do refused ones (another run
+ * holds the task). retry: the startup flush waits for Redis (until the
+ * stop); the keeper's tries once a round. */
+static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *task_id, ino_t *ino,
+                                uint64_t *gen, bool retry) {
   char *text = NULL;
   json_object *o = NULL;
-  struct stat st;
-  if (stat(path, &st))
-    return SPOOLED_GONE; /* stored and removed by its slot meanwhile */
-  *ino = st.st_ino;
-  if (jd_read_file(&text, NULL, path, 64u << 20) == 0)
+  if (read_spooled(&text, ino, d, task_id) == 0)
     o = json_tokener_parse(text);
   else if (errno == ENOENT)
-    return SPOOLED_GONE;
+    return SPOOLED_GONE; /* stored and removed by its slot meanwhile */
   jd_priority p = JD_PRIO_MATCH;
   jd_result_rec rec;
-  bool complete = o && spooled_rec(&rec, o);
+  bool complete = o && spooled_rec(&rec, o) && !strcmp(rec.task_id, task_id);
   if (o)
     jd_priority_parse(&p, jget(o, "priority"));
   jd_store_outcome out = JD_STORE_REFUSED;
@@ -200,54 +276,61 @@ static spooled spool_store_file(jd_daemon *d, jd_queue *q, const char *path, ino
     WITH_RETRY(rc, d, q, false, jd_queue_store_result(&out, q, p, jget(o, "entry_id"), &rec));
   else if (complete)
     rc = jd_queue_store_result(&out, q, p, jget(o, "entry_id"), &rec);
+  *gen = jd_redis_generation(jd_queue_redis(q));
   spooled res = SPOOLED_KEPT;
   /* Gone when it can never be stored: incomplete, or an answer Redis will
    * never give otherwise. */
   if (!complete || (rc && jd_queue_last(q) == JD_REDIS_PROTO) || (!rc && out == JD_STORE_REFUSED)) {
     if (!complete)
-      jd_log(JD_LOG_WARN, "spool.bad", "%s: unreadable, removed", path);
-    unlink_same(path, *ino);
+      jd_log_task(JD_LOG_WARN, "spool.bad", task_id, "its spool file is unreadable: removed");
+    unlink_same(d, task_id, *ino);
     res = SPOOLED_GONE;
   } else if (!rc) {
     res = SPOOLED_STORED;
   }
   if (!rc)
-    jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled", rec.task_id,
+    jd_log_task(out == JD_STORE_REFUSED ? JD_LOG_WARN : JD_LOG_INFO, "result.spooled", task_id,
                 "from the spool: %s", jd_store_outcome_name(out));
   json_object_put(o);
   free(text);
   return res;
 }
 
-/* A stored file, removed once the WAIT after the stores confirmed it. */
+/* A stored file, removed once a WAIT on the connection it was stored on
+ * confirmed it. */
 typedef struct stored_file {
   char task_id[JD_TASK_ID_MAX + 1];
   ino_t ino;
+  uint64_t gen;
 } stored_file;
 
 /* The stores of files[0..n) confirmed or not: removed, or on the
- * unconfirmed list. level: of the line saying they were not (the keeper's
- * flushes every second say it at info: the gauge shows them). */
+ * unconfirmed list. One WAIT, on the connection of the last store: only
+ * the files stored on that connection are confirmed by it; those stored
+ * before a reconnect (maybe on a primary since gone) are stored again at
+ * the next flush. level: of the line saying some were not (the keeper's
+ * flushes say it at info: the gauge shows them). */
 static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n,
                    jd_log_level level) {
   if (!n)
     return;
-  bool confirmed = jd_daemon_confirm(d, q, NULL, "spooled results");
+  uint64_t gen = files[n - 1].gen;
+  bool confirmed = jd_daemon_confirm(NULL, d, q, gen, NULL, "spooled results");
+  size_t kept = 0;
   pthread_mutex_lock(&d->mu);
   for (size_t i = 0; i < n; i++) {
-    char path[PATH_MAX];
-    if (!confirmed) {
+    if (!confirmed || files[i].gen != gen) {
       unconfirmed_add_locked(d, files[i].task_id);
+      kept++;
       continue;
     }
-    if (!spool_path(path, sizeof path, d, files[i].task_id))
-      unlink_same(path, files[i].ino);
+    unlink_same(d, files[i].task_id, files[i].ino);
     unconfirmed_drop_locked(d, files[i].task_id);
   }
   pthread_mutex_unlock(&d->mu);
-  if (!confirmed)
+  if (kept)
     jd_log(level, "result.unconfirmed",
-           "%zu spooled results stored but not confirmed by the replicas: kept in the spool", n);
+           "%zu spooled results stored but not confirmed by the replicas: kept in the spool", kept);
 }
 
 /* The task id of a spool file name (<id>.json); false for other names
@@ -258,6 +341,20 @@ static bool spool_name_id(char id[JD_TASK_ID_MAX + 1], const char *name) {
     return false;
   memcpy(id, name, n - 5);
   id[n - 5] = '\0';
+  return true;
+}
+
+/* Appends f to *files (n, cap); false out of memory. */
+static bool files_add(stored_file **files, size_t *n, size_t *cap, const stored_file *f) {
+  if (*n == *cap) {
+    size_t c = *cap ? 2 * *cap : 16;
+    stored_file *grown = realloc(*files, c * sizeof **files);
+    if (!grown)
+      return false;
+    *files = grown;
+    *cap = c;
+  }
+  (*files)[(*n)++] = *f;
   return true;
 }
 
@@ -272,20 +369,13 @@ void jd_spool_flush(jd_daemon *d, jd_queue *q) {
   size_t n = 0, cap = 0;
   for (struct dirent *de = readdir(dh); de; de = readdir(dh)) {
     stored_file f;
-    char path[PATH_MAX];
-    if (!spool_name_id(f.task_id, de->d_name) ||
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
-        spool_store_file(d, q, path, &f.ino, true) != SPOOLED_STORED)
+    if (!spool_name_id(f.task_id, de->d_name))
       continue;
-    if (n == cap) {
-      stored_file *grown = realloc(files, (cap = cap ? 2 * cap : 16) * sizeof *files);
-      if (!grown) {
-        cap = n;
-        continue; /* stays in the spool: flushed at the next start */
-      }
-      files = grown;
-    }
-    files[n++] = f;
+    spooled r = spool_store_file(d, q, f.task_id, &f.ino, &f.gen, true);
+    if (r == SPOOLED_KEPT)
+      jd_spool_unconfirmed(d, f.task_id); /* refused for now: the keeper retries */
+    else if (r == SPOOLED_STORED && !files_add(&files, &n, &cap, &f))
+      jd_spool_unconfirmed(d, f.task_id);
   }
   closedir(dh);
   settle(d, q, files, n, JD_LOG_WARN);
@@ -294,7 +384,7 @@ void jd_spool_flush(jd_daemon *d, jd_queue *q) {
 
 void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q) {
   pthread_mutex_lock(&d->mu);
-  size_t n = d->nunconfirmed;
+  size_t n = d->nunconfirmed < JD_SPOOL_FLUSH_MAX ? d->nunconfirmed : JD_SPOOL_FLUSH_MAX;
   stored_file *files = n ? calloc(n, sizeof *files) : NULL;
   for (size_t i = 0; files && i < n; i++)
     snprintf(files[i].task_id, sizeof files[i].task_id, "%s", d->unconfirmed[i]);
@@ -303,11 +393,8 @@ void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q) {
     return;
   size_t stored = 0;
   for (size_t i = 0; i < n; i++) {
-    char path[PATH_MAX];
     stored_file f = files[i];
-    spooled r = SPOOLED_GONE;
-    if (!spool_path(path, sizeof path, d, f.task_id))
-      r = spool_store_file(d, q, path, &f.ino, false);
+    spooled r = spool_store_file(d, q, f.task_id, &f.ino, &f.gen, false);
     if (r == SPOOLED_STORED) {
       files[stored++] = f;
     } else if (r == SPOOLED_GONE) {

@@ -170,17 +170,28 @@ static void ack_unrun(jd_daemon *d, jd_slot *s, const jd_task *t, const char *wh
               s->entry.id, why);
 }
 
-/* A claim the replicas did not confirm is given back uncounted and not
- * run: a failover could lose it with its token (the claims INCR), and a
- * second run could then get the same token (docs/queue.md "Failover: what
- * is guaranteed"). True when confirmed. */
-static bool claim_confirmed(jd_daemon *d, jd_slot *s, const jd_task *t, const jd_begin *b) {
-  if (jd_daemon_confirm(d, s->q, t->id, "claim"))
+/* A claim the replicas did not confirm is not run: a failover could lose
+ * it with its token (the claims INCR), and a second run could then get the
+ * same token (docs/queue.md "Failover: what is guaranteed"). After a short
+ * WAIT on the connection of the begin it is given back there, uncounted;
+ * once that connection is gone it is left to expire (its PX lease): the
+ * new primary may have given the same token to another run, whose claim a
+ * give-back would release. True when confirmed. */
+static bool claim_confirmed(jd_daemon *d, jd_slot *s, const jd_task *t, const jd_begin *b,
+                            uint64_t gen) {
+  bool lost = false;
+  if (jd_daemon_confirm(&lost, d, s->q, gen, t->id, "claim"))
     return true;
-  int rc;
-  WITH_RETRY(rc, d, s->q, true,
-             jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, b->claim));
   jd_dmetrics_claim_unconfirmed(d->metrics);
+  if (lost) {
+    jd_log_task(JD_LOG_WARN, "task.unconfirmed", t->id,
+                "claim %lld of attempt %d: not confirmed, connection lost, the claim expires by "
+                "itself; not run",
+                b->claim, b->attempt);
+    return false;
+  }
+  /* Once, on this connection: no retry on another one. */
+  int rc = jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, b->claim);
   jd_log_task(JD_LOG_WARN, "task.unconfirmed", t->id,
               "claim %lld of attempt %d: no replica confirmed it in time; given back (%s), not run",
               b->claim, b->attempt, rc ? jd_queue_error(s->q) : "released");
@@ -199,6 +210,7 @@ static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attem
   jd_begin b;
   int rc;
   WITH_RETRY(rc, d, s->q, false, jd_queue_begin(&b, s->q, e->prio, e->id, t->id, max));
+  uint64_t gen = jd_redis_generation(jd_queue_redis(s->q));
   if (rc) {
     /* Stopping while Redis is away: the entry stays pending; its lease
      * runs out and it is taken again. */
@@ -208,7 +220,7 @@ static bool begin_attempt(jd_daemon *d, jd_slot *s, const jd_task *t, int *attem
   char why[64];
   switch (b.outcome) {
   case JD_BEGIN_RUN:
-    if (!claim_confirmed(d, s, t, &b))
+    if (!claim_confirmed(d, s, t, &b, gen))
       return false;
     pthread_mutex_lock(&d->mu);
     s->claim = b.claim;

@@ -87,6 +87,8 @@ bool jd_queue_replied(const jd_queue *q, const char *code) {
          !strncmp(jd_redis_error(q->r), code, strlen(code));
 }
 
+bool jd_queue_noreplicas(const jd_queue *q) { return jd_queue_replied(q, "NOREPLICAS "); }
+
 void jd_queue_host_key(char out[KEY_MAX], const jd_queue *q, const char *host) {
   snprintf(out, KEY_MAX, "%s:host:%s", q->prefix, host);
 }

@@ -77,6 +77,10 @@ int jd_queue_confirm(bool *confirmed, jd_queue *q);
  * (jd_redis_generation(jd_queue_redis(q)) read right after them): -1
  * (JD_REDIS_CONN) when the connection is another one now. */
 int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen);
+/* Whether the last failure was the primary refusing a write for want of
+ * replicas (its min-replicas-to-write: a NOREPLICAS error reply): nothing
+ * was written; a later try may be taken. */
+bool jd_queue_noreplicas(const jd_queue *q);
 /* Whether the last jd_queue_confirm sent a WAIT (false: no replica was
  * required, or it failed before): what judger_replica_waits_total counts. */
 bool jd_queue_waited(const jd_queue *q);

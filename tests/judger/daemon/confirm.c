@@ -259,9 +259,10 @@ Test(confirm, an_unconfirmed_result_stays_in_the_spool_until_the_replica_has_it,
   wait_metric(r, "judger_replica_waits_total{outcome=\"short\"}", 3, 5000);
   cr_assert(spooled(r, "conf-res", "res-1"), "the keeper's flushes are short too: kept");
   cr_assert_eq(metric(r, "judger_results_unconfirmed"), 1);
-  /* Resumed: the keeper's next flush is confirmed and the file goes. */
+  /* Resumed: the keeper's next flush (backing off: 1, 2, 4 s...) is
+   * confirmed and the file goes. */
   pause_replica(false);
-  end = jd_mono_ms() + 5000;
+  end = jd_mono_ms() + 12000;
   while ((spooled(r, "conf-res", "res-1") || metric(r, "judger_results_unconfirmed") != 0) &&
          jd_mono_ms() < end)
     usleep(20000);
