@@ -8,6 +8,7 @@
 
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "queue/redis.h"
 #include "queue/redis_internal.h"
 
@@ -17,8 +18,10 @@ struct jd_redis {
   char display[2600];
   long connect_timeout_ms, io_timeout_ms;
   long backoff_min_ms, backoff_max_ms;
-  int64_t backoff_ms;  /* current delay; 0 after a success */
-  int64_t next_try_ms; /* monotonic time before which no connect is tried */
+  int64_t backoff_ms;        /* current delay; 0 once a connection answered a command */
+  bool fresh;                /* connected, no command answered yet: the backoff stands */
+  int64_t setup_deadline_ms; /* open_node: AUTH, ROLE, SELECT end by then */
+  int64_t next_try_ms;       /* monotonic time before which no connect is tried */
   jd_redis_stats *stats;
   char peer[300];        /* the node connected to; "" when not */
   uint64_t generation;   /* connections made so far (jd_redis_generation) */
@@ -93,7 +96,19 @@ int jd_redis_url_decode(char *out, size_t outlen, const char *s, size_t n) {
     out[o++] = (char)ch;
   }
   out[o] = '\0';
-  return 0;
+  return jd_redis_text_ok(out, o) ? 0 : -1;
+}
+
+bool jd_redis_text_ok(const char *s, size_t n) {
+  if (!jd_utf8_valid(s, n))
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    /* C0, DEL, and C1 (U+0080..U+009F: C2 80..C2 9F) */
+    if (ch < 0x20 || ch == 0x7f || (ch == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] < 0xA0))
+      return false;
+  }
+  return true;
 }
 
 int jd_redis_parse_credentials(jd_redis_url *out, const char *p, const char *at) {
@@ -125,7 +140,7 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
       n -= (size_t)(at + 1 - p);
       p = at + 1;
     }
-    if (n == 0 || p[0] != '/' || n >= sizeof out->path)
+    if (n == 0 || p[0] != '/' || n >= sizeof out->path || !jd_redis_text_ok(p, n))
       return -1;
     memcpy(out->path, p, n);
     if (q) {
@@ -147,7 +162,7 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
   size_t hostport = slash ? (size_t)(slash - p) : strlen(p);
   const char *colon = memchr(p, ':', hostport);
   size_t hn = colon ? (size_t)(colon - p) : hostport;
-  if (hn == 0 || hn >= sizeof out->host)
+  if (hn == 0 || hn >= sizeof out->host || !jd_redis_text_ok(p, hn))
     return -1;
   memcpy(out->host, p, hn);
   if (colon && jd_redis_parse_int(colon + 1, hostport - hn - 1, 1, 65535, &out->port))
@@ -160,7 +175,7 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
 static void make_display(jd_redis *r) {
   if (r->url.sentinel) {
     jd_sentinel_display(r->display, sizeof r->display, &r->url);
-    return;
+    goto clean;
   }
   /* The user is shown, never the password. */
   char who[sizeof r->url.user + 8] = "";
@@ -171,6 +186,10 @@ static void make_display(jd_redis *r) {
   else
     snprintf(r->display, sizeof r->display, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port,
              r->url.db);
+clean:; /* the parser refuses control bytes: this is the second fence */
+  char raw[sizeof r->display];
+  memcpy(raw, r->display, sizeof raw);
+  jd_redis_clean_text(r->display, sizeof r->display, raw);
 }
 
 int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
@@ -236,19 +255,23 @@ static int failed(jd_redis *r) {
 }
 
 /* Runs a command on a fresh connection before it is handed out (AUTH,
- * SELECT); 0 or -1 with r->err set. */
+ * SELECT) as a small exchange ending by r->setup_deadline_ms; 0 or -1 with
+ * r->err set. */
 static int setup_command(jd_redis *r, const char *what, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  redisReply *rep = redisvCommand(r->c, fmt, ap);
+  redisReply *rep = jd_redis_small_vcommand(r->c, r->setup_deadline_ms, fmt, ap);
   va_end(ap);
+  char text[400];
   if (!rep) {
-    snprintf(r->err, sizeof r->err, "%s: %s", what, r->c->errstr[0] ? r->c->errstr : "I/O error");
+    jd_redis_clean_text(text, sizeof text, r->c->errstr[0] ? r->c->errstr : "I/O error");
+    snprintf(r->err, sizeof r->err, "%s: %s", what, text);
     return -1;
   }
   int rc = 0;
   if (rep->type == REDIS_REPLY_ERROR) {
-    snprintf(r->err, sizeof r->err, "%s: %s", what, rep->str);
+    jd_redis_clean_text(text, sizeof text, rep->str);
+    snprintf(r->err, sizeof r->err, "%s: %s", what, text);
     rc = -1;
   }
   freeReplyObject(rep);
@@ -278,13 +301,17 @@ static int open_node(jd_redis *r, const char *host, int port, const char *what) 
   }
   if (host)
     redisEnableKeepAlive(c);
+  /* AUTH, ROLE and SELECT together end within one I/O timeout, whatever
+   * the node (maybe one a sentinel named) sends or drips. */
+  r->setup_deadline_ms = jd_mono_ms() + r->io_timeout_ms;
   /* AUTH with the ACL user when there is one (Redis 6+), else the
    * default user's password. %s passes each as one argument: no quoting. */
   if (r->url.user[0] && setup_command(r, "AUTH", "AUTH %s %s", r->url.user, r->url.password))
     goto fail;
   if (!r->url.user[0] && r->url.password[0] && setup_command(r, "AUTH", "AUTH %s", r->url.password))
     goto fail;
-  if (r->url.sentinel && jd_sentinel_check_master(c, what, r->err, sizeof r->err))
+  if (r->url.sentinel &&
+      jd_sentinel_check_master(c, r->setup_deadline_ms, what, r->err, sizeof r->err))
     goto fail;
   if (r->url.db && setup_command(r, "SELECT", "SELECT %d", r->url.db))
     goto fail;
@@ -294,11 +321,14 @@ fail:
   return -1;
 }
 
-/* Connected to addr: the backoff restarts, the shared stats learn the
- * primary (a new one after the first is a failover followed). */
+/* Connected to addr: the next connect may come at once, but the backoff
+ * restarts only once a command is answered (a node loading its data
+ * answers ROLE, then LOADING to everything: its reconnects keep slowing
+ * down); the shared stats learn the primary (a new one after the first is
+ * a failover followed). */
 static int connected(jd_redis *r, const char *addr) {
   r->generation++;
-  r->backoff_ms = 0;
+  r->fresh = true;
   r->next_try_ms = 0;
   r->last_failed[0] = '\0';
   snprintf(r->peer, sizeof r->peer, "%s", addr);
@@ -319,9 +349,12 @@ static int connected(jd_redis *r, const char *addr) {
 static int connect_sentinel(jd_redis *r) {
   for (int tries = 0; tries < 2; tries++) {
     jd_redis_hostport hp;
-    if (jd_sentinel_discover(&hp, &r->url, r->connect_timeout_ms, r->io_timeout_ms, r->stats,
-                             r->err, sizeof r->err))
+    char derr[sizeof r->err]; /* r->err keeps the first open's failure */
+    if (jd_sentinel_discover(&hp, &r->url, r->connect_timeout_ms, r->io_timeout_ms, r->stats, derr,
+                             sizeof derr)) {
+      memcpy(r->err, derr, sizeof r->err);
       return failed(r);
+    }
     char addr[300];
     snprintf(addr, sizeof addr, "%s:%d", hp.host, hp.port);
     if (tries > 0 && !strcmp(addr, r->last_failed))
@@ -374,33 +407,51 @@ static bool not_primary_reply(const char *msg) {
   return false;
 }
 
+int jd_redis_drop(jd_redis *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  va_end(ap);
+  disconnect(r);
+  return failed(r);
+}
+
+/* A reply that is not a connection's failure: the node works, the backoff
+ * restarts (unless proves is false: ROLE answers while loading). */
+static void answered(jd_redis *r, bool proves) {
+  if (r->fresh && proves) {
+    r->fresh = false;
+    r->backoff_ms = 0;
+  }
+}
+
 /* Turns hiredis's answer into 0 or -1 with the failure's kind; frees
- * error replies. */
-static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
+ * error replies. Text from the node is cleaned before it enters r->err. */
+static int take_reply(redisReply **out, jd_redis *r, redisReply *rep, bool proves) {
+  char text[400];
   if (!rep) {
-    snprintf(r->err, sizeof r->err, "%s: %s", r->url.sentinel && r->peer[0] ? r->peer : r->display,
-             r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
+    jd_redis_clean_text(text, sizeof text,
+                        r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
     /* A broken context cannot be reused: drop it and reconnect later. */
-    disconnect(r);
-    return failed(r);
+    return jd_redis_drop(r, "%s: %s", r->url.sentinel && r->peer[0] ? r->peer : r->display, text);
   }
   if (rep->type == REDIS_REPLY_ERROR && rep->str && not_primary_reply(rep->str)) {
     /* Nothing was written (a replica refuses every write): the caller
      * retries, and the next connect (in sentinel mode) asks the sentinels
-     * where the primary is now. */
-    snprintf(r->err, sizeof r->err, "%s: not a primary now (%.300s): reconnecting", r->peer,
-             rep->str);
+     * where the primary is now. The backoff is not restarted. */
+    jd_redis_clean_text(text, 301, rep->str);
     freeReplyObject(rep);
-    disconnect(r);
     if (r->stats) {
       pthread_mutex_lock(&r->stats->mu);
       r->stats->readonly++;
       pthread_mutex_unlock(&r->stats->mu);
     }
-    return failed(r);
+    return jd_redis_drop(r, "%s: not a primary now (%s): reconnecting", r->peer, text);
   }
+  answered(r, proves);
   if (rep->type == REDIS_REPLY_ERROR) {
-    jd_redis_fail(r, JD_REDIS_REPLY, "%s", rep->str ? rep->str : "error reply");
+    jd_redis_clean_text(r->err, sizeof r->err, rep->str ? rep->str : "error reply");
+    r->last = JD_REDIS_REPLY;
     freeReplyObject(rep);
     return -1;
   }
@@ -409,6 +460,15 @@ static int take_reply(redisReply **out, jd_redis *r, redisReply *rep) {
   else
     freeReplyObject(rep);
   return 0;
+}
+
+int jd_redis_small(redisReply **out, jd_redis *r, const char *cmd) {
+  *out = NULL;
+  r->last = JD_REDIS_NONE;
+  if (jd_redis_connect(r))
+    return -1;
+  redisReply *rep = jd_redis_small_command(r->c, jd_mono_ms() + r->io_timeout_ms, "%s", cmd);
+  return take_reply(out, r, rep, false);
 }
 
 int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc, const char **argv,
@@ -423,7 +483,7 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
   redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
   if (block_ms > 0 && r->c)
     redisSetTimeout(r->c, tv_of(r->io_timeout_ms));
-  return take_reply(out, r, rep);
+  return take_reply(out, r, rep, true);
 }
 
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
@@ -436,7 +496,7 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
   va_start(ap, fmt);
   redisReply *rep = redisvCommand(r->c, fmt, ap);
   va_end(ap);
-  return take_reply(out, r, rep);
+  return take_reply(out, r, rep, true);
 }
 
 jd_redis_failure jd_redis_last(const jd_redis *r) { return r->last; }

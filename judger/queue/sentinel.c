@@ -5,12 +5,17 @@
  * 1..255 bytes of [A-Za-z0-9.:_-], a port 1..65535, a reply of any other
  * shape is a failure of that sentinel; text of an answer quoted in a
  * message is cut short and its non-printable bytes replaced. */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include "common/clock.h"
+#include "common/utf8.h"
 #include "queue/redis_internal.h"
 #include "queue/sentinel.h"
 
@@ -33,13 +38,12 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) {
     *used = *used + (size_t)n < len ? *used + (size_t)n : len - 1;
 }
 
-/* Copies at most len - 1 bytes of an answer's text, control bytes as '?'. */
-static void copy_text(char *out, size_t len, const char *s) {
-  size_t i = 0;
-  for (; s && s[i] && i + 1 < len; i++)
-    out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-  out[i] = '\0';
+void jd_redis_clean_text(char *out, size_t len, const char *s) {
+  jd_utf8_clean(out, len, s ? s : "", s ? strlen(s) : 0, JD_UTF8_ESCAPE_CONTROLS);
 }
+
+/* An answer's text, cut to len - 1 bytes, its controls escaped. */
+static void copy_text(char *out, size_t len, const char *s) { jd_redis_clean_text(out, len, s); }
 
 static bool host_char(char ch, bool colon) {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -193,43 +197,123 @@ static int take_master_addr(jd_redis_hostport *out, const redisReply *rep, const
   return 0;
 }
 
-/* A sentinel's answers are small: more than this buffered without a whole
- * reply is a flood, refused. */
-#define SENTINEL_REPLY_MAX 65536
+/* What a small exchange may make: the default reply functions, with
+ * arrays counted against JD_REDIS_SMALL_ELEMENTS (hiredis 0.14 would
+ * allocate whatever count a "*N" header declares). */
+typedef struct small_budget {
+  redisReplyObjectFunctions fn;
+  const redisReplyObjectFunctions *orig;
+  size_t elements;
+  bool over;
+} small_budget;
 
-/* Sends fmt's command on c and reads its reply, buffering at most
- * SENTINEL_REPLY_MAX bytes; NULL with c->errstr set on failure. */
-static redisReply *bounded_command(redisContext *c, const char *fmt, ...) {
+static void *small_array(const redisReadTask *t, int n) {
+  small_budget *b = t->privdata;
+  if (n < 0 || (size_t)n > JD_REDIS_SMALL_ELEMENTS - b->elements) {
+    b->over = true;
+    return NULL; /* the reader fails (out of memory), freeing what it made */
+  }
+  b->elements += (size_t)n;
+  return b->orig->createArray(t, n);
+}
+
+static void small_fail(redisContext *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void small_fail(redisContext *c, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int rc = redisvAppendCommand(c, fmt, ap);
+  vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
   va_end(ap);
-  int done = 0;
-  while (rc == REDIS_OK && !done)
-    rc = redisBufferWrite(c, &done);
-  void *rep = NULL;
-  while (rc == REDIS_OK) {
-    if (redisReaderGetReply(c->reader, &rep) != REDIS_OK) {
-      snprintf(c->errstr, sizeof c->errstr, "a malformed answer");
+  c->err = REDIS_ERR_IO; /* out of step now: the caller closes it */
+}
+
+/* Reads bytes from c until rd holds one whole reply; NULL with c->errstr
+ * set past the deadline, the byte or element limit, or a broken stream. */
+static void *small_read(redisContext *c, redisReader *rd, const small_budget *b,
+                        int64_t deadline_ms) {
+  char buf[4096];
+  size_t total = 0;
+  for (;;) {
+    void *rep = NULL;
+    if (redisReaderGetReply(rd, &rep) != REDIS_OK) {
+      if (b->over)
+        small_fail(c, "an answer of over %d elements", JD_REDIS_SMALL_ELEMENTS);
+      else
+        small_fail(c, "a malformed answer");
       return NULL;
     }
     if (rep)
       return rep;
-    if (c->reader->len > SENTINEL_REPLY_MAX) {
-      snprintf(c->errstr, sizeof c->errstr, "an answer over %d bytes", SENTINEL_REPLY_MAX);
+    int64_t left = deadline_ms - jd_mono_ms();
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int k = left > 0 ? poll(&p, 1, (int)left) : 0;
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k == 0) {
+      small_fail(c, "no whole answer in time");
       return NULL;
     }
-    rc = redisBufferRead(c);
+    size_t want = JD_REDIS_SMALL_BYTES + 1 - total;
+    ssize_t n = k < 0 ? -1 : read(c->fd, buf, want < sizeof buf ? want : sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n <= 0) {
+      small_fail(c, "%s", n == 0 ? "connection closed" : strerror(errno));
+      return NULL;
+    }
+    total += (size_t)n;
+    if (total > JD_REDIS_SMALL_BYTES) {
+      small_fail(c, "an answer over %d bytes", JD_REDIS_SMALL_BYTES);
+      return NULL;
+    }
+    redisReaderFeed(rd, buf, (size_t)n);
   }
-  return NULL;
+}
+
+redisReply *jd_redis_small_vcommand(redisContext *c, int64_t deadline_ms, const char *fmt,
+                                    va_list ap) {
+  if (c->err)
+    return NULL;
+  int rc = redisvAppendCommand(c, fmt, ap);
+  int done = 0;
+  while (rc == REDIS_OK && !done)
+    rc = redisBufferWrite(c, &done);
+  if (rc != REDIS_OK)
+    return NULL;
+  small_budget b = {.orig = c->reader->fn};
+  b.fn = *c->reader->fn;
+  b.fn.createArray = small_array;
+  redisReader *rd = redisReaderCreateWithFunctions(&b.fn);
+  if (!rd) {
+    small_fail(c, "out of memory");
+    return NULL;
+  }
+  rd->privdata = &b;
+  redisReply *rep = small_read(c, rd, &b, deadline_ms);
+  /* What came after the reply is the next one's: hiredis's reader keeps it. */
+  if (rep && rd->len > rd->pos)
+    redisReaderFeed(c->reader, rd->buf + rd->pos, rd->len - rd->pos);
+  redisReaderFree(rd);
+  return rep;
+}
+
+redisReply *jd_redis_small_command(redisContext *c, int64_t deadline_ms, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *rep = jd_redis_small_vcommand(c, deadline_ms, fmt, ap);
+  va_end(ap);
+  return rep;
 }
 
 /* Asks one sentinel where u->master's primary is. -1 with err (the
  * reason, without the sentinel's name). */
 static int ask_sentinel(jd_redis_hostport *out, const jd_redis_hostport *s, const jd_redis_url *u,
                         long connect_ms, long io_ms, char *err, size_t errlen) {
+  /* One deadline for the whole exchange: connect, AUTH, the question, the
+   * answer (a sentinel dripping bytes cannot hold a connect for longer). */
+  long all = io_ms < JD_SENTINEL_ANSWER_MS ? io_ms : JD_SENTINEL_ANSWER_MS;
+  int64_t deadline = jd_mono_ms() + all;
   long cms = connect_ms < JD_SENTINEL_CONNECT_MS ? connect_ms : JD_SENTINEL_CONNECT_MS;
-  redisContext *c = redisConnectWithTimeout(s->host, s->port, tv_ms(cms));
+  redisContext *c = redisConnectWithTimeout(s->host, s->port, tv_ms(cms < all ? cms : all));
   if (!c) {
     snprintf(err, errlen, "out of memory");
     return -1;
@@ -240,18 +324,19 @@ static int ask_sentinel(jd_redis_hostport *out, const jd_redis_hostport *s, cons
     reply_problem(err, errlen, "", c, NULL);
     goto done;
   }
-  redisSetTimeout(c, tv_ms(io_ms < 2000 ? io_ms : 2000));
+  redisSetTimeout(c, tv_ms(all));
   if (u->sentinel_password[0]) {
     rep = u->sentinel_user[0]
-              ? bounded_command(c, "AUTH %s %s", u->sentinel_user, u->sentinel_password)
-              : bounded_command(c, "AUTH %s", u->sentinel_password);
+              ? jd_redis_small_command(c, deadline, "AUTH %s %s", u->sentinel_user,
+                                       u->sentinel_password)
+              : jd_redis_small_command(c, deadline, "AUTH %s", u->sentinel_password);
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
       reply_problem(err, errlen, "AUTH", c, rep);
       goto done;
     }
     freeReplyObject(rep);
   }
-  rep = bounded_command(c, "SENTINEL get-master-addr-by-name %s", u->master);
+  rep = jd_redis_small_command(c, deadline, "SENTINEL get-master-addr-by-name %s", u->master);
   if (!rep || rep->type == REDIS_REPLY_ERROR)
     reply_problem(err, errlen, "", c, rep);
   else
@@ -297,8 +382,9 @@ static const char *role_of(const redisReply *rep) {
   return rep->element[0]->str;
 }
 
-int jd_sentinel_check_master(redisContext *c, const char *addr, char *err, size_t errlen) {
-  redisReply *rep = redisCommand(c, "ROLE");
+int jd_sentinel_check_master(redisContext *c, int64_t deadline_ms, const char *addr, char *err,
+                             size_t errlen) {
+  redisReply *rep = jd_redis_small_command(c, deadline_ms, "ROLE");
   const char *role = role_of(rep);
   int rc = -1;
   if (!rep || rep->type == REDIS_REPLY_ERROR || !role) {
@@ -322,18 +408,23 @@ int jd_sentinel_check_master(redisContext *c, const char *addr, char *err, size_
 int jd_redis_replica_count(int *n, jd_redis *r) {
   *n = 0;
   redisReply *rep = NULL;
-  if (jd_redis_command(&rep, r, "ROLE"))
+  if (jd_redis_small(&rep, r, "ROLE"))
     return -1;
   const char *role = role_of(rep);
   int rc = 0;
+  char shown[24];
+  copy_text(shown, sizeof shown, role ? role : "?");
   if (!role)
     rc = jd_redis_fail(r, JD_REDIS_PROTO, "ROLE: an answer of an unexpected shape");
-  else if (!strcmp(role, "master")) {
-    if (rep->elements >= 3 && rep->element[2]->type == REDIS_REPLY_ARRAY)
-      *n = (int)(rep->element[2]->elements < 1000 ? rep->element[2]->elements : 1000);
-    else
-      rc = jd_redis_fail(r, JD_REDIS_PROTO, "ROLE: a master's answer without its replicas");
-  }
+  else if (strcmp(role, "master"))
+    /* A replica (a primary demoted under a live connection) has no
+     * replicas to wait for: counting 0 would confirm without a WAIT. */
+    rc =
+        jd_redis_drop(r, "%s is not the primary (ROLE: %s): reconnecting", jd_redis_peer(r), shown);
+  else if (rep->elements >= 3 && rep->element[2]->type == REDIS_REPLY_ARRAY)
+    *n = (int)(rep->element[2]->elements < 1000 ? rep->element[2]->elements : 1000);
+  else
+    rc = jd_redis_fail(r, JD_REDIS_PROTO, "ROLE: a master's answer without its replicas");
   freeReplyObject(rep);
   return rc;
 }
@@ -363,7 +454,7 @@ static int topology_primary(jd_redis_topology *out, jd_redis *r) {
   jd_redis_node *p = &out->primary;
   snprintf(p->role, sizeof p->role, "primary");
   redisReply *rep = NULL;
-  if (jd_redis_command(&rep, r, "ROLE")) {
+  if (jd_redis_small(&rep, r, "ROLE")) {
     copy_text(p->error, sizeof p->error, jd_redis_error(r));
     return -1;
   }

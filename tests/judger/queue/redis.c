@@ -132,3 +132,36 @@ Test(redis, the_peer_and_the_shared_stats_name_the_node) {
   jd_redis_stats_destroy(&st);
   t_redis_stop(srv);
 }
+
+/* Review of issue 27, #10: a decoded user name or password is printed (the
+ * user) or sent (both) as is; control characters there are refused, so the
+ * display URL cannot carry a newline or an ESC into a log or a terminal. */
+Test(redis, control_characters_in_names_and_passwords_are_refused) {
+  const char *bad[] = {
+      "redis://u%0A:pw@host",                                          /* a newline in the user */
+      "redis://u%1B%5B2J:pw@host",                                     /* an ESC */
+      "redis://u:p%0Dw@host",                                          /* a CR in the password */
+      "redis://u:p%7Fw@host",                                          /* DEL */
+      "redis://u%C2%9B:pw@host",                                       /* C1 (CSI) */
+      "redis://u%FF:pw@host",                                          /* not UTF-8 */
+      "redis://u\x1b:pw@host",                                         /* raw, not escaped */
+      "redis://ho\x1bst:6379",                                         /* a host */
+      "unix:///run/re\ndis.sock",                                      /* a socket path */
+      "redis-sentinel://u%0A:pw@h1/m",                                 /* the data nodes' user */
+      "redis-sentinel://h1/m?sentinel_user=a%0Db&sentinel_password=x", /* the sentinels' */
+      "redis-sentinel://h1/m?sentinel_password=x%07",                  /* BEL */
+  };
+  jd_redis_url u;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_assert_eq(jd_redis_url_parse(&u, bad[i]), -1, "%zu", i);
+  /* UTF-8 text is fine. */
+  cr_assert_eq(jd_redis_url_parse(&u, "redis://j%C3%BCdger:p%C3%A4ss@host"), 0);
+  cr_assert_str_eq(u.user, "j\xc3\xbc"
+                           "dger");
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, "redis://u%0A:pw@host", NULL), -1);
+  cr_assert_eq(
+      jd_redis_new(&r, "redis-sentinel://h1/m?sentinel_user=%1B%5D0%3Bx&sentinel_password=p", NULL),
+      -1);
+  cr_assert_null(r);
+}

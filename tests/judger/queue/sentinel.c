@@ -13,10 +13,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "queue/redis.h"
 #include "queue/sentinel.h"
 #include "redis_sentinel.h"
@@ -186,9 +188,33 @@ Test(sentinel, no_sentinel_answering_is_a_connection_failure_naming_each) {
 typedef struct fake_sentinel {
   int fd, port;
   _Atomic(const char *) answer; /* RESP bytes sent back to whatever is asked */
+  _Atomic(const char *) then;   /* NULL, or the answer to a second request on that connection */
+  atomic_int drip_ms;           /* > 0: the answer is written one byte every drip_ms */
+  atomic_size_t answer_len;     /* > 0: the answer's length (it holds NUL bytes) */
   atomic_bool stop;
   pthread_t th;
 } fake_sentinel;
+
+/* Writes n bytes of ans to c (one at a time when dripping); false when the
+ * peer went away or the fake is stopping. */
+static bool fake_write(fake_sentinel *f, int c, const char *ans, size_t n) {
+  int drip = atomic_load(&f->drip_ms);
+  for (size_t off = 0; off < n && !atomic_load(&f->stop);) {
+    ssize_t w = write(c, ans + off, drip > 0 ? 1 : n - off);
+    if (w <= 0)
+      return false;
+    off += (size_t)w;
+    if (drip > 0)
+      usleep((useconds_t)drip * 1000);
+  }
+  return true;
+}
+
+static bool fake_read(int c) {
+  char buf[4096];
+  struct pollfd pc = {.fd = c, .events = POLLIN};
+  return poll(&pc, 1, 2000) > 0 && read(c, buf, sizeof buf) > 0;
+}
 
 static void *fake_serve(void *arg) {
   fake_sentinel *f = arg;
@@ -199,18 +225,12 @@ static void *fake_serve(void *arg) {
     int c = accept(f->fd, NULL, NULL);
     if (c < 0)
       continue;
-    char buf[4096];
-    struct pollfd pc = {.fd = c, .events = POLLIN};
-    if (poll(&pc, 1, 2000) > 0 && read(c, buf, sizeof buf) > 0) {
-      const char *ans = atomic_load(&f->answer);
-      size_t n = strlen(ans);
-      for (size_t off = 0; off < n;) {
-        ssize_t w = write(c, ans + off, n - off);
-        if (w <= 0)
-          break;
-        off += (size_t)w;
-      }
-    }
+    const char *ans = atomic_load(&f->answer), *then = atomic_load(&f->then);
+    if (fake_read(c) &&
+        fake_write(f, c, ans,
+                   atomic_load(&f->answer_len) ? atomic_load(&f->answer_len) : strlen(ans)) &&
+        then && fake_read(c))
+      fake_write(f, c, then, strlen(then));
     close(c);
   }
   return NULL;
@@ -226,6 +246,9 @@ static void fake_start(fake_sentinel *f, const char *answer) {
   getsockname(f->fd, (struct sockaddr *)&a, &n);
   f->port = ntohs(a.sin_port);
   atomic_store(&f->answer, answer);
+  atomic_store(&f->then, NULL);
+  atomic_store(&f->drip_ms, 0);
+  atomic_store(&f->answer_len, 0);
   atomic_store(&f->stop, false);
   cr_assert_eq(pthread_create(&f->th, NULL, fake_serve, f), 0);
 }
@@ -661,4 +684,298 @@ Test(sentinel, the_topology_of_an_unreachable_primary_names_it, .fini = stop_set
   cr_assert(t.primary.error[0]);
   cr_assert_eq(t.nsentinels, 3);
   jd_redis_free(r);
+}
+
+/* ---- bounded exchanges (review of issue 27, #5) ---- */
+
+/* A sentinel URL naming the fake f. */
+static void fake_url(char *url, size_t len, const fake_sentinel *f) {
+  snprintf(url, len, "redis-sentinel://127.0.0.1:%d/mymaster", f->port);
+}
+
+Test(sentinel, a_dripping_sentinel_fails_within_the_deadline) {
+  static char ans[100];
+  resp_addr(ans, sizeof ans, dead_port());
+  fake_sentinel f;
+  fake_start(&f, ans);
+  atomic_store(&f.drip_ms, 500); /* 30 bytes: 15 s if each byte were given its own timeout */
+  char url[100];
+  fake_url(url, sizeof url, &f);
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, NULL), 0);
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+  int64_t took = jd_mono_ms() - t0;
+  printf("a sentinel dripping a byte every 500 ms: refused after %lld ms\n", (long long)took);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
+  cr_assert(strstr(jd_redis_error(r), "no whole answer in time"), "%s", jd_redis_error(r));
+  cr_assert_lt(took, 2600, "the whole exchange has one 2 s deadline: %lld ms", (long long)took);
+  jd_redis_free(r);
+  fake_stop(&f);
+}
+
+static long maxrss_kb(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+/* "*<n>\r\n" then `count` copies of item into a malloc'd buffer. */
+static char *flood_of(const char *head, const char *item, size_t count, size_t *len) {
+  size_t hn = strlen(head), in = strlen(item);
+  char *b = malloc(hn + in * count + 1);
+  cr_assert(b);
+  memcpy(b, head, hn);
+  for (size_t i = 0; i < count; i++)
+    memcpy(b + hn + i * in, item, in);
+  *len = hn + in * count;
+  b[*len] = '\0';
+  return b;
+}
+
+/* "$300\r\n" and 300 bytes. */
+static const char *bulk300(void) {
+  static char b[320];
+  int n = snprintf(b, sizeof b, "$300\r\n");
+  memset(b + n, 'x', 300);
+  memcpy(b + n + 300, "\r\n", 3);
+  return b;
+}
+
+Test(sentinel, a_flood_of_small_elements_is_refused_with_bounded_memory) {
+  size_t len[3];
+  char *answers[3] = {
+      /* 5 M declared, 1 MB of ":1" sent (hiredis 0.14 has no element cap) */
+      flood_of("*5000000\r\n", ":1\r\n", 250000, &len[0]),
+      /* arrays of 3000 inside an array of 3000: few bytes, many slots */
+      flood_of("*3000\r\n", "*3000\r\n", 3000, &len[1]),
+      /* 4000 elements (under the cap), 1.2 MB of them: the byte cap */
+      flood_of("*4000\r\n", bulk300(), 4000, &len[2]),
+  };
+  const char *expect[3] = {"an answer of over 4096 elements", "an answer of over 4096 elements",
+                           "an answer over 65536 bytes"};
+  long before = maxrss_kb();
+  for (int i = 0; i < 3; i++) {
+    fake_sentinel f;
+    fake_start(&f, answers[i]);
+    char url[100];
+    fake_url(url, sizeof url, &f);
+    jd_redis *r = NULL;
+    cr_assert_eq(jd_redis_new(&r, url, NULL), 0);
+    int64_t t0 = jd_mono_ms();
+    cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+    cr_assert_lt(jd_mono_ms() - t0, 2600);
+    cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
+    cr_assert(strstr(jd_redis_error(r), expect[i]), "%d: %s", i, jd_redis_error(r));
+    jd_redis_free(r);
+    fake_stop(&f);
+  }
+  long grew = maxrss_kb() - before;
+  printf("floods of small elements: peak RSS grew by %ld kB\n", grew);
+  /* The answers themselves are about 2.5 MB of this process; 5 M elements
+   * would be hundreds of MB. */
+  cr_assert_lt(grew, 16 * 1024, "%ld kB", grew);
+  for (int i = 0; i < 3; i++)
+    free(answers[i]);
+}
+
+/* A master's ROLE answer with no replicas. */
+#define ROLE_MASTER "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+
+Test(sentinel, a_data_node_dripping_its_role_answer_fails_within_the_io_timeout) {
+  fake_sentinel node, f;
+  fake_start(&node, ROLE_MASTER);
+  atomic_store(&node.drip_ms, 500);
+  static char ans[100];
+  resp_addr(ans, sizeof ans, node.port);
+  fake_start(&f, ans);
+  char url[100];
+  fake_url(url, sizeof url, &f);
+  jd_redis_opts o = {.io_timeout_ms = 1000};
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, &o), 0);
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+  int64_t took = jd_mono_ms() - t0;
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
+  cr_assert(strstr(jd_redis_error(r), "ROLE on 127.0.0.1:"), "%s", jd_redis_error(r));
+  cr_assert(strstr(jd_redis_error(r), "no whole answer in time"), "%s", jd_redis_error(r));
+  /* Two tries (the sentinel names the same node again): 1 s each at most. */
+  cr_assert_lt(took, 2600, "%lld ms", (long long)took);
+  jd_redis_free(r);
+  fake_stop(&f);
+  fake_stop(&node);
+}
+
+Test(sentinel, a_flooding_role_answer_is_refused_by_the_replica_count_and_topology) {
+  size_t len;
+  char *role = flood_of("*3\r\n$6\r\nmaster\r\n:0\r\n*5000000\r\n",
+                        "*3\r\n$1\r\nh\r\n$1\r\n1\r\n$1\r\n0\r\n", 40000, &len);
+  fake_sentinel node;
+  fake_start(&node, role);
+  char url[100];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", node.port);
+  jd_redis_opts o = {.backoff_min_ms = 1};
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, &o), 0);
+  long before = maxrss_kb();
+  int n = -1;
+  cr_assert_eq(jd_redis_replica_count(&n, r), -1);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN);
+  cr_assert(strstr(jd_redis_error(r), "over 4096 elements"), "%s", jd_redis_error(r));
+  cr_assert(!jd_redis_connected(r));
+  usleep((useconds_t)(jd_redis_backoff_ms(r) * 1000 + 1000));
+  jd_redis_topology t;
+  cr_assert_eq(jd_redis_topology_get(&t, r), -1);
+  cr_assert(strstr(t.primary.error, "over 4096 elements"), "%s", t.primary.error);
+  cr_assert_lt(maxrss_kb() - before, 16 * 1024);
+  jd_redis_free(r);
+  fake_stop(&node);
+  free(role);
+}
+
+/* ---- LOADING: the backoff keeps growing (review of issue 27, #7) ---- */
+
+/* Commands on r, each after the backoff: every one fails with LOADING on
+ * a fresh connection; returns the backoff after each in b[0..n). */
+static void loading_backoffs(jd_redis *r, int64_t *b, int n) {
+  for (int i = 0; i < n; i++) {
+    usleep((useconds_t)(jd_redis_backoff_ms(r) * 1000 + 1000));
+    cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+    cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN, "%s", jd_redis_error(r));
+    cr_assert(strstr(jd_redis_error(r), "LOADING"), "%d: %s", i, jd_redis_error(r));
+    b[i] = jd_redis_backoff_ms(r);
+  }
+}
+
+Test(sentinel, a_node_loading_its_data_is_reconnected_to_ever_more_slowly) {
+  /* A primary restarted in place: ROLE answers (allowed while loading),
+   * then LOADING to the command. */
+  fake_sentinel node, f;
+  fake_start(&node, ROLE_MASTER);
+  atomic_store(&node.then, "-LOADING Redis is loading the dataset in memory\r\n");
+  static char ans[100];
+  resp_addr(ans, sizeof ans, node.port);
+  fake_start(&f, ans);
+  char url[100];
+  fake_url(url, sizeof url, &f);
+  jd_redis_opts o = {.backoff_min_ms = 20};
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, &o), 0);
+  int64_t b[6];
+  loading_backoffs(r, b, 6);
+  printf("LOADING, sentinel mode: backoffs %lld %lld %lld %lld %lld %lld ms\n", (long long)b[0],
+         (long long)b[1], (long long)b[2], (long long)b[3], (long long)b[4], (long long)b[5]);
+  cr_assert_eq(jd_redis_generation(r), 6, "each command connected anew");
+  /* 20, 40, 80, 160, 320, 640 (+-12.5%), not 20 every time. */
+  cr_assert_geq(b[5], 500, "%lld", (long long)b[5]);
+  for (int i = 1; i < 6; i++)
+    cr_assert_gt(b[i], b[i - 1]);
+  jd_redis_free(r);
+  fake_stop(&f);
+
+  /* Direct: no setup command at all, LOADING to the first. */
+  atomic_store(&node.answer, "-LOADING Redis is loading the dataset in memory\r\n");
+  atomic_store(&node.then, NULL);
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", node.port);
+  cr_assert_eq(jd_redis_new(&r, url, &o), 0);
+  loading_backoffs(r, b, 5);
+  cr_assert_geq(b[4], 250, "%lld", (long long)b[4]);
+  /* A command answered restarts it. */
+  atomic_store(&node.answer, "+PONG\r\n");
+  usleep((useconds_t)(jd_redis_backoff_ms(r) * 1000 + 1000));
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), 0, "%s", jd_redis_error(r));
+  usleep(100000); /* the fake closes after its answer */
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+  cr_assert_leq(jd_redis_backoff_ms(r), 25, "the first step again after a working connection");
+  jd_redis_free(r);
+  fake_stop(&node);
+}
+
+/* ---- a node's text is cleaned (review of issue 27, #10) ---- */
+
+/* No control byte (C0, DEL, C1) and valid UTF-8. */
+static void assert_clean(const char *s) {
+  cr_assert(jd_utf8_valid(s, strlen(s)), "%s", s);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    cr_assert(*p >= 0x20 && *p != 0x7f && !(p[0] == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0),
+              "byte %02x in %s", *p, s);
+}
+
+Test(sentinel, a_nodes_error_text_reaches_no_terminal_raw) {
+  const char *hostile[] = {
+      "-ERR \x1b]0;owned\x07 \x1b[2J \xc2\x9b"
+      "31m \xff\xfe\r\n",          /* an error reply */
+      "-READONLY \x1b[31mred\r\n", /* a reconnect's message */
+  };
+  jd_redis_failure kind[] = {JD_REDIS_REPLY, JD_REDIS_CONN};
+  for (int i = 0; i < 2; i++) {
+    fake_sentinel node;
+    fake_start(&node, hostile[i]);
+    char url[100];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", node.port);
+    jd_redis *r = NULL;
+    cr_assert_eq(jd_redis_new(&r, url, NULL), 0);
+    cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+    cr_assert_eq(jd_redis_last(r), kind[i]);
+    printf("a node's error, as kept: %s\n", jd_redis_error(r));
+    assert_clean(jd_redis_error(r));
+    cr_assert(strstr(jd_redis_error(r), "\\x1b"), "escaped, not dropped: %s", jd_redis_error(r));
+    jd_redis_free(r);
+    fake_stop(&node);
+  }
+  /* AUTH's refusal (a setup command), in sentinel mode behind a sentinel. */
+  fake_sentinel node, f;
+  fake_start(&node, "-WRONGPASS \x1b[5mblink\x1b[0m\r\n");
+  static char ans[100];
+  resp_addr(ans, sizeof ans, node.port);
+  fake_start(&f, ans);
+  char url[160];
+  snprintf(url, sizeof url, "redis-sentinel://u:pw@127.0.0.1:%d/mymaster", f.port);
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, NULL), 0);
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), -1);
+  cr_assert(strstr(jd_redis_error(r), "AUTH: WRONGPASS"), "%s", jd_redis_error(r));
+  assert_clean(jd_redis_error(r));
+  jd_redis_free(r);
+  fake_stop(&f);
+  fake_stop(&node);
+}
+
+/* ---- ROLE slave is no count of replicas (review of issue 27, #11) ---- */
+
+Test(sentinel, the_replica_count_of_a_replica_is_a_failure) {
+  t_redis *a = t_redis_start(false, false), *b = t_redis_start(false, false);
+  redisContext *cb = redisConnect("127.0.0.1", b->port);
+  cr_assert(cb && !cb->err);
+  freeReplyObject(redisCommand(cb, "REPLICAOF 127.0.0.1 %d", a->port));
+  char url[100];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", b->port);
+  jd_redis_opts o = {.backoff_min_ms = 10};
+  jd_redis *r = NULL;
+  cr_assert_eq(jd_redis_new(&r, url, &o), 0);
+  cr_assert_eq(jd_redis_command(NULL, r, "PING"), 0, "%s", jd_redis_error(r));
+  int n = -1;
+  cr_assert_eq(jd_redis_replica_count(&n, r), -1, "a replica: no count (0 would skip the WAIT)");
+  cr_assert_eq(n, 0);
+  cr_assert_eq(jd_redis_last(r), JD_REDIS_CONN, "%s", jd_redis_error(r));
+  cr_assert(strstr(jd_redis_error(r), "is not the primary (ROLE: slave)"), "%s", jd_redis_error(r));
+  cr_assert(!jd_redis_connected(r), "dropped: the caller reconnects");
+  /* The primary counts its replica once it is linked. */
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", a->port);
+  jd_redis *ra = NULL;
+  cr_assert_eq(jd_redis_new(&ra, url, NULL), 0);
+  int64_t end = jd_mono_ms() + 10000;
+  for (;;) {
+    cr_assert_eq(jd_redis_replica_count(&n, ra), 0, "%s", jd_redis_error(ra));
+    if (n > 0 || jd_mono_ms() > end)
+      break;
+    usleep(20000);
+  }
+  cr_assert_eq(n, 1);
+  jd_redis_free(ra);
+  jd_redis_free(r);
+  redisFree(cb);
+  t_redis_stop(a);
+  t_redis_stop(b);
 }
