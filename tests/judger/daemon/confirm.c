@@ -6,6 +6,7 @@
  * again until the resumed replica confirms it; a claim no replica confirmed
  * is given back uncounted and never run; a dead letter's short WAIT is
  * counted. */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "common/clock.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_internal.h"
 #include "daemon/daemon_metrics.h"
 #include "daemon_proc.h"
 #include "queue/queue.h"
@@ -78,6 +80,8 @@ static int runs_of(fake *f, const char *id) {
 
 static t_redis *primary, *replica;
 static bool paused;
+/* replica_wait_ms of the daemons a test starts. */
+static const char *wait_ms = "200";
 static fake fk = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static long long admin_int(const t_redis *r, char *out, size_t n, const char *fmt, ...) {
@@ -124,6 +128,7 @@ static void up(void) {
     cr_assert(jd_mono_ms() < end, "the replica acks no WAIT");
   memset(fk.ids, 0, sizeof fk.ids);
   fk.n = 0;
+  wait_ms = "200";
 }
 
 static void down(void) {
@@ -161,11 +166,16 @@ static running *start_daemon_in(const char *host, char *state) {
   jd_config c;
   cr_assert_eq(jd_config_defaults(&c), 0);
   char err[256];
-  const char *kv[][2] = {
-      {"redis", primary->url},     {"host_id", host},          {"slots", "1"},
-      {"lease_ms", "3000"},        {"state_dir", r->state},    {"block_ms", "200"},
-      {"min_replicas_acked", "1"}, {"replica_wait_ms", "200"}, {"metrics_listen", "127.0.0.1:0"},
-      {"log_level", "warn"}};
+  const char *kv[][2] = {{"redis", primary->url},
+                         {"host_id", host},
+                         {"slots", "1"},
+                         {"lease_ms", "3000"},
+                         {"state_dir", r->state},
+                         {"block_ms", "200"},
+                         {"min_replicas_acked", "1"},
+                         {"replica_wait_ms", wait_ms},
+                         {"metrics_listen", "127.0.0.1:0"},
+                         {"log_level", "warn"}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(jd_config_set(&c, kv[i][0], kv[i][1], err, sizeof err), 0, "%s", err);
   jd_executor ex = {.prepare = fake_prepare, .execute = fake_execute, .self = &fk};
@@ -258,6 +268,11 @@ Test(confirm, an_unconfirmed_result_stays_in_the_spool_until_the_replica_has_it,
   cr_assert(spooled(r, "conf-res", "res-1"));
   wait_metric(r, "judger_replica_waits_total{outcome=\"short\"}", 3, 5000);
   cr_assert(spooled(r, "conf-res", "res-1"), "the keeper's flushes are short too: kept");
+  /* They back off: the slot's WAIT, then flushes 1, 2, 4 s apart. */
+  int64_t t3 = jd_mono_ms();
+  wait_metric(r, "judger_replica_waits_total{outcome=\"short\"}", 4, 8000);
+  cr_assert_geq(jd_mono_ms() - t3, 2500, "the third flush came %lld ms after the second",
+                (long long)(jd_mono_ms() - t3));
   cr_assert_eq(metric(r, "judger_results_unconfirmed"), 1);
   /* Resumed: the keeper's next flush (backing off: 1, 2, 4 s...) is
    * confirmed and the file goes. */
@@ -341,4 +356,116 @@ Test(confirm, the_next_start_stores_and_confirms_what_the_spool_kept, .init = up
   cr_assert_eq(runs_of(&fk, "rst-1"), 1);
   stop_daemon(r);
   jd_queue_free(q);
+}
+
+/* The id of a client of r blocked in WAIT; 0 when none. */
+static long long waiting_client(const t_redis *r) {
+  char list[8192];
+  admin_int(r, list, sizeof list, "CLIENT LIST");
+  const char *p = strstr(list, "cmd=wait");
+  if (!p)
+    return 0;
+  while (p > list && p[-1] != '\n')
+    p--;
+  return strncmp(p, "id=", 3) ? 0 : atoll(p + 3);
+}
+
+Test(confirm, an_unconfirmed_claim_whose_connection_died_is_left_to_expire, .init = up,
+     .fini = down, .timeout = 60) {
+  wait_ms = "5000";
+  jd_queue *q = t_queue_client(primary->url);
+  running *r = start_daemon("conf-lost");
+  pause_replica(true);
+  submit(q, "lost-1", "{\"sleep_ms\":50}");
+  /* Its claim's WAIT is under way: the connection dies in it. */
+  long long id = 0;
+  int64_t end = jd_mono_ms() + 5000;
+  while (!(id = waiting_client(primary)) && jd_mono_ms() < end)
+    usleep(10000);
+  cr_assert_neq(id, 0, "no WAIT seen");
+  admin_int(primary, NULL, 0, "CLIENT KILL ID %lld", id);
+  wait_metric(r, "judger_claims_unconfirmed_total", 1, 5000);
+  /* Not given back (no drained on the next connection: it could release
+   * another run's claim of the same token): the claim stays until its
+   * lease, and its attempt stays counted. */
+  cr_assert_eq(admin_int(primary, NULL, 0, "EXISTS judger:claim:lost-1"), 1, "the claim is kept");
+  char *attempts = t_task_field(q, "lost-1", "attempts");
+  cr_assert(attempts && !strcmp(attempts, "1"), "attempts %s", attempts ? attempts : "(none)");
+  free(attempts);
+  cr_assert_eq(runs_of(&fk, "lost-1"), 0, "not run");
+  pause_replica(false);
+  /* Taken again once the lease ran out: the second attempt runs. */
+  char *res = t_wait_result(q, "lost-1", 20000, "the test's stderr");
+  cr_assert_eq(t_json_int(res, "task", "attempt"), 2, "%s", res);
+  free(res);
+  cr_assert_eq(runs_of(&fk, "lost-1"), 1);
+  stop_daemon(r);
+  jd_queue_free(q);
+}
+
+Test(confirm, a_primary_short_of_replicas_keeps_the_result_in_the_spool, .init = up, .fini = down,
+     .timeout = 60) {
+  jd_queue *q = t_queue_client(primary->url);
+  running *r = start_daemon("conf-norep");
+  submit(q, "norep-1", "{\"sleep_ms\":600}");
+  int64_t end = jd_mono_ms() + 5000;
+  while (!runs_of(&fk, "norep-1") && jd_mono_ms() < end)
+    usleep(10000);
+  cr_assert_eq(runs_of(&fk, "norep-1"), 1);
+  /* min-replicas-to-write 2 with one replica: every write is refused
+   * (NOREPLICAS), the result's store too. */
+  admin_int(primary, NULL, 0, "CONFIG SET min-replicas-to-write 2");
+  wait_metric(r, "judger_results_unconfirmed", 1, 5000);
+  cr_assert(spooled(r, "conf-norep", "norep-1"), "kept in the spool, not dropped");
+  cr_assert_eq(admin_int(primary, NULL, 0, "EXISTS judger:result:norep-1"), 0);
+  admin_int(primary, NULL, 0, "CONFIG SET min-replicas-to-write 0");
+  /* The keeper stores it again and the replica confirms it. */
+  end = jd_mono_ms() + 15000;
+  while ((spooled(r, "conf-norep", "norep-1") || metric(r, "judger_results_unconfirmed") != 0) &&
+         jd_mono_ms() < end)
+    usleep(20000);
+  cr_assert_not(spooled(r, "conf-norep", "norep-1"));
+  cr_assert_eq(results_of(q, "norep-1"), 1);
+  cr_assert_eq(runs_of(&fk, "norep-1"), 1);
+  stop_daemon(r);
+  jd_queue_free(q);
+}
+
+Test(confirm, a_spool_file_is_removed_only_while_it_is_the_one_written) {
+  char *state = t_tmpdir("confirm-rm");
+  jd_config c;
+  cr_assert_eq(jd_config_defaults(&c), 0);
+  char err[256];
+  cr_assert_eq(jd_config_set(&c, "state_dir", state, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(jd_config_set(&c, "host_id", "conf-rm", err, sizeof err), 0, "%s", err);
+  jd_executor ex = {.prepare = fake_prepare, .execute = fake_execute, .self = &fk};
+  jd_daemon *d = NULL;
+  cr_assert_eq(jd_daemon_new(&d, &c, NULL, &ex), 0);
+  jd_config_clear(&c);
+  jd_result_rec rec = {"rm-1", 1, 7, JD_TASK_STATUS_FINISHED, "s", "{}"};
+  ino_t first = 0, second = 0;
+  cr_assert_eq(jd_spool_write(&first, d, JD_PRIO_MATCH, "1-0", &rec), 0);
+  /* Another run of the task writes it again (a new file, renamed over). */
+  rec.attempt = 2;
+  cr_assert_eq(jd_spool_write(&second, d, JD_PRIO_MATCH, "2-0", &rec), 0);
+  cr_assert_neq(first, second);
+  char path[1024];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/spool/conf-rm/rm-1.json", state);
+  jd_spool_remove(d, "rm-1", first);
+  cr_assert_eq(stat(path, &st), 0, "the newer file stays");
+  cr_assert_eq(st.st_ino, second);
+  jd_spool_remove(d, "rm-1", second);
+  cr_assert_neq(stat(path, &st), 0, "its own file goes");
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/spool/conf-rm", state);
+  DIR *dh = opendir(dir);
+  cr_assert(dh);
+  int n = 0;
+  for (struct dirent *de = readdir(dh); de; de = readdir(dh))
+    n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+  closedir(dh);
+  cr_assert_eq(n, 0, "nothing left aside");
+  jd_daemon_free(d);
+  t_rmdir(state);
 }
