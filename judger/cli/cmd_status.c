@@ -191,13 +191,13 @@ static void print_human(json_object *root, bool queue) {
 
 static int show_task(jd_queue *q, const char *id) {
   if (!jd_task_id_valid(id)) {
-    fprintf(stderr, "judger status: bad task id '%s'\n", id);
+    jd_term_printf(stderr, "judger status: bad task id '%s'\n", id);
     return JD_EXIT_USAGE;
   }
   char *text = NULL;
   bool found = false;
   if (jd_queue_task_json(&text, &found, q, id)) {
-    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
+    jd_term_printf(stderr, "judger status: %s\n", jd_queue_error(q));
     return JD_EXIT_SYSTEM;
   }
   printf("%s\n", text);
@@ -230,7 +230,8 @@ static int taskset_table(jd_queue *q, const jd_taskset_view *v) {
   jd_standings *s = NULL;
   char *text = NULL, err[512];
   if (jd_taskset_standings(&s, NULL, q, v->id, err, sizeof err) || jd_standings_text(&text, s)) {
-    fprintf(stderr, "judger status: standings of %s: %s\n", v->id, s ? "out of memory" : err);
+    jd_term_printf(stderr, "judger status: standings of %s: %s\n", v->id,
+                   s ? "out of memory" : err);
     jd_standings_free(s);
     return JD_EXIT_SYSTEM;
   }
@@ -242,7 +243,7 @@ static int taskset_table(jd_queue *q, const jd_taskset_view *v) {
 }
 
 static int no_taskset(const char *id) {
-  fprintf(stderr, "judger status: no taskset '%s'\n", id);
+  jd_term_printf(stderr, "judger status: no taskset '%s'\n", id);
   return JD_EXIT_USAGE;
 }
 
@@ -251,14 +252,14 @@ static int show_taskset(jd_queue *q, const char *id, bool json, bool watch) {
   jd_taskset_view v;
   bool found = false, ended = false;
   if (!jd_task_id_valid(id)) {
-    fprintf(stderr, "judger status: bad taskset id '%s'\n", id);
+    jd_term_printf(stderr, "judger status: bad taskset id '%s'\n", id);
     return JD_EXIT_USAGE;
   }
   /* Without --watch the deadline (1 ms past the epoch) ends it after one read. */
   if (jd_taskset_watch(&v, &found, &ended, q, id, watch ? 0 : 1, json ? NULL : stdout)) {
     if (!found)
       return no_taskset(id);
-    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
+    jd_term_printf(stderr, "judger status: %s\n", jd_queue_error(q));
     return JD_EXIT_SYSTEM;
   }
   if (!json) {
@@ -267,7 +268,7 @@ static int show_taskset(jd_queue *q, const char *id, bool json, bool watch) {
   }
   char *text = NULL;
   if (jd_queue_taskset_json(&text, &found, q, id, JD_TASKSET_MAX_MEMBERS_DEFAULT)) {
-    fprintf(stderr, "judger status: %s\n", jd_queue_error(q));
+    jd_term_printf(stderr, "judger status: %s\n", jd_queue_error(q));
     return JD_EXIT_SYSTEM;
   }
   if (!found)
@@ -312,7 +313,7 @@ static int show_all(jd_queue *q, const jd_config *cfg, const status_args *a) {
   else
     print_human(root, !*err);
   if (*err)
-    fprintf(stderr, "judger status: %s\n", err);
+    jd_term_printf(stderr, "judger status: %s\n", err);
   json_object_put(root);
   return *err ? JD_EXIT_SYSTEM : JD_EXIT_OK;
 }
@@ -327,7 +328,7 @@ static int show(const jd_config *cfg, const status_args *a) {
                       .min_replicas_acked = cfg->min_replicas_acked,
                       .replica_wait_ms = cfg->replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger status: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
+    jd_term_printf(stderr, "judger status: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     code = JD_EXIT_USAGE;
   } else if (a->task) {
     code = show_task(q, a->task);
@@ -382,11 +383,11 @@ int jd_cmd_status(int argc, char **argv) {
   if (parse_args(&a, argc, argv, &code))
     goto done;
   if (jd_cli_load(&cfg, &a.cli, err, sizeof err)) {
-    fprintf(stderr, "judger status: %s\n", err);
+    jd_term_printf(stderr, "judger status: %s\n", err);
     goto done;
   }
   if (a.watch && !a.taskset) {
-    fprintf(stderr, "judger status: --watch follows a --taskset\n");
+    jd_term_printf(stderr, "judger status: --watch follows a --taskset\n");
     goto done;
   }
   code = show(&cfg, &a);

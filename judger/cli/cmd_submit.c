@@ -9,6 +9,7 @@
 #include "cli/options.h"
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "queue/queue.h"
 #include "queue/task.h"
@@ -87,8 +88,8 @@ static int wait_result(jd_queue *q, const char *task_id, double wait_s) {
     rc = jd_queue_get_result(&result, q, task_id);
   }
   if (!result) {
-    fprintf(stderr, "judger submit: no result for %s within %.1f s%s%s\n", task_id, wait_s,
-            rc ? ": " : "", rc ? jd_queue_error(q) : "");
+    jd_term_printf(stderr, "judger submit: no result for %s within %.1f s%s%s\n", task_id, wait_s,
+                   rc ? ": " : "", rc ? jd_queue_error(q) : "");
     return JD_EXIT_SYSTEM;
   }
   printf("%s\n", result);
@@ -100,11 +101,11 @@ static int wait_result(jd_queue *q, const char *task_id, double wait_s) {
 static int read_task(char **json, jd_task **task, const char *file) {
   char err[512];
   if (jd_cli_read_input(json, file, 16u << 20)) {
-    fprintf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
+    jd_term_printf(stderr, "judger submit: %s: %s\n", file, strerror(errno));
     return JD_EXIT_USAGE;
   }
   if (jd_task_parse(task, *json, 0, err, sizeof err)) {
-    fprintf(stderr, "judger submit: invalid task: %s\n", err);
+    jd_term_printf(stderr, "judger submit: invalid task: %s\n", err);
     return JD_EXIT_USAGE;
   }
   return JD_EXIT_OK;
@@ -116,14 +117,14 @@ static int wait_taskset(jd_queue *q, const char *id, double wait_s) {
   int64_t deadline = jd_unix_ms() + (int64_t)(wait_s * 1000);
   jd_taskset_view v;
   bool found = false, ended = false;
-  fprintf(stderr, "judger submit: waiting up to %.1f s for taskset %s\n", wait_s, id);
+  jd_term_printf(stderr, "judger submit: waiting up to %.1f s for taskset %s\n", wait_s, id);
   if (jd_taskset_watch(&v, &found, &ended, q, id, deadline, stderr)) {
-    fprintf(stderr, "judger submit: taskset %s: %s\n", id,
-            found ? jd_queue_error(q) : "gone from Redis");
+    jd_term_printf(stderr, "judger submit: taskset %s: %s\n", id,
+                   found ? jd_queue_error(q) : "gone from Redis");
     return JD_EXIT_SYSTEM;
   }
   if (!ended) {
-    fprintf(stderr, "judger submit: taskset %s did not end within %.1f s\n", id, wait_s);
+    jd_term_printf(stderr, "judger submit: taskset %s did not end within %.1f s\n", id, wait_s);
     return JD_EXIT_SYSTEM;
   }
   return jd_cli_taskset_final(q, "submit", &v, deadline);
@@ -136,7 +137,7 @@ static int submit_taskset(const jd_config *cfg, const submit_args *a) {
   jd_taskset *ts = NULL;
   int code = JD_EXIT_USAGE;
   if (jd_cli_read_input(&json, a->taskset, JD_CLI_TASKSET_MAX_BYTES)) {
-    fprintf(stderr, "judger submit: %s: %s\n", a->taskset, strerror(errno));
+    jd_term_printf(stderr, "judger submit: %s: %s\n", a->taskset, strerror(errno));
     goto cleanup;
   }
   jd_queue_opts qo = {.redis_url = cfg->redis,
@@ -145,7 +146,7 @@ static int submit_taskset(const jd_config *cfg, const submit_args *a) {
                       .min_replicas_acked = cfg->min_replicas_acked,
                       .replica_wait_ms = cfg->replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
+    jd_term_printf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
   }
   code = jd_cli_taskset_submit(&ts, q, "submit", json, a->prio_name);
@@ -176,7 +177,7 @@ int jd_cmd_submit(int argc, char **argv) {
   if (parse_args(&a, argc, argv, &code))
     goto cleanup;
   if (jd_cli_load(&cfg, &a.cli, err, sizeof err)) {
-    fprintf(stderr, "judger submit: %s\n", err);
+    jd_term_printf(stderr, "judger submit: %s\n", err);
     goto cleanup;
   }
   if (a.taskset) {
@@ -189,7 +190,7 @@ int jd_cmd_submit(int argc, char **argv) {
   code = JD_EXIT_USAGE;
   jd_priority prio = task->kind == JD_TASK_BUILD ? JD_PRIO_BUILD : JD_PRIO_MATCH;
   if (a.prio_name && jd_priority_parse(&prio, a.prio_name)) {
-    fprintf(stderr, "judger submit: --priority must be build, match or auto\n");
+    jd_term_printf(stderr, "judger submit: --priority must be build, match or auto\n");
     goto cleanup;
   }
   jd_queue_opts qo = {.redis_url = cfg.redis,
@@ -198,13 +199,13 @@ int jd_cmd_submit(int argc, char **argv) {
                       .min_replicas_acked = cfg.min_replicas_acked,
                       .replica_wait_ms = cfg.replica_wait_ms};
   if (jd_queue_new(&q, &qo)) {
-    fprintf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
+    jd_term_printf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
   }
   code = JD_EXIT_SYSTEM;
   /* The group is made before the first entry so no judger can miss it. */
   if (jd_queue_setup(q) || jd_queue_submit(&entry, q, prio, task->id, json)) {
-    fprintf(stderr, "judger submit: %s\n", jd_queue_error(q));
+    jd_term_printf(stderr, "judger submit: %s\n", jd_queue_error(q));
     goto cleanup;
   }
   /* Confirmed by the replicas before it is reported: a submission a
@@ -220,8 +221,8 @@ int jd_cmd_submit(int argc, char **argv) {
   fprintf(ids, "%s %s %s\n", task->id, jd_priority_name(prio), entry);
   fflush(ids);
   if (a.wait_s >= 0)
-    fprintf(stderr, "judger submit: waiting up to %.1f s for the result of %s\n", a.wait_s,
-            task->id);
+    jd_term_printf(stderr, "judger submit: waiting up to %.1f s for the result of %s\n", a.wait_s,
+                   task->id);
   code = a.wait_s >= 0 ? wait_result(q, task->id, a.wait_s) : JD_EXIT_OK;
 cleanup:
   free(entry);

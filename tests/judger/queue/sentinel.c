@@ -12,13 +12,16 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/utf8.h"
+#include "common/util.h"
 #include "queue/redis.h"
 #include "queue/sentinel.h"
 #include "redis_sentinel.h"
@@ -978,4 +981,43 @@ Test(sentinel, the_replica_count_of_a_replica_is_a_failure) {
   redisFree(cb);
   t_redis_stop(a);
   t_redis_stop(b);
+}
+
+/* `judger status` against a node whose every answer is a hostile error:
+ * nothing of it reaches the terminal raw (stdout and stderr). */
+Test(sentinel, judger_status_prints_a_hostile_nodes_text_escaped) {
+  fake_sentinel node;
+  static const char hostile[] = "-ERR \x1b]0;owned\x07\x1b[2J\xc2\x9b"
+                                "1m\r\n";
+  fake_start(&node, hostile);
+  atomic_store(&node.then, hostile);
+  char dir[] = "/tmp/jd-sent-status-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char cmd[1024];
+  for (int k = 0; k < 2; k++) {
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/judger status --redis 'redis://127.0.0.1:%d/0' %s >%s/out 2>%s/err",
+             JD_BINARY_DIR, node.port, k ? "--json" : "", dir, dir);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s", cmd);
+    const char *names[] = {"out", "err"};
+    int escaped = 0;
+    for (int i = 0; i < 2; i++) {
+      char path[128], *text = NULL;
+      size_t len = 0;
+      snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+      cr_assert_eq(jd_read_file(&text, &len, path, 1 << 20), 0);
+      for (size_t j = 0; j < len; j++)
+        cr_assert(text[j] != '\x1b' && text[j] != '\x07' &&
+                      !((unsigned char)text[j] == 0xC2 && (unsigned char)text[j + 1] == 0x9B),
+                  "%s: a raw control byte at %zu: %s", path, j, text);
+      printf("judger status%s, %s: %s\n", k ? " --json" : "", names[i], text);
+      escaped += strstr(text, "\\x1b") || strstr(text, "\\u001b");
+      free(text);
+      unlink(path);
+    }
+    cr_assert_eq(escaped, 2, "the node's text is shown escaped on both, not dropped");
+  }
+  rmdir(dir);
+  fake_stop(&node);
 }
