@@ -20,6 +20,13 @@
  * drops the connection and returns -1 with JD_REDIS_CONN: the command wrote
  * nothing (a replica refuses every write), so the caller retries it.
  *
+ * What a sentinel or a node sends during a connect (a sentinel's answer,
+ * AUTH, ROLE, SELECT) and ROLE's answers are bounded: 64 kB, 4096 array
+ * elements, one deadline per exchange. Text from a node or a sentinel is
+ * cleaned (controls escaped, invalid UTF-8 replaced) before it enters
+ * jd_redis_error(); the URL's names, passwords, host and path may hold no
+ * control character.
+ *
  * Errors (common/error.h, rule 4): every int function returns 0 or -1; the
  * connection keeps the kind of its last failure (jd_redis_last()) and its
  * message (jd_redis_error()).
@@ -137,7 +144,10 @@ void jd_redis_free(jd_redis *r);
 int jd_redis_connect(jd_redis *r);
 bool jd_redis_connected(const jd_redis *r);
 
-/* Milliseconds until the next connection attempt is allowed (0 = now). */
+/* Milliseconds until the next connection attempt is allowed (0 = now).
+ * The delay grows with each failed connect or dropped connection and
+ * restarts only once a connection had a command answered (ROLE aside): a
+ * node that accepts, then answers LOADING, is retried ever more slowly. */
 int64_t jd_redis_backoff_ms(const jd_redis *r);
 
 /* Runs one command given as argv (lens may be NULL for C strings). On
@@ -176,7 +186,9 @@ uint64_t jd_redis_generation(const jd_redis *r);
 /* True for a redis-sentinel:// URL (the primary is found through Sentinel). */
 bool jd_redis_sentinel_mode(const jd_redis *r);
 /* *n = the number of replicas the connected primary reports now (ROLE:
- * its online replicas); connects first if needed. */
+ * its online replicas); connects first if needed. A node whose role is not
+ * master (a primary demoted under a live connection) is no count: -1 with
+ * JD_REDIS_CONN, the connection dropped (the caller reconnects). */
 int jd_redis_replica_count(int *n, jd_redis *r);
 
 /* Small reply helpers: a reply's integer (integers and numeric strings)
