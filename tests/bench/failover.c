@@ -68,8 +68,10 @@ static int peer_port(jd_queue *q) {
 
 /* One cycle: the next new entry, claimed, confirmed, a result stored and
  * confirmed. 1 when a task was taken (begin said run), 0 when there was
- * none, -1 on an error (lost: Redis unreachable). */
-static int cycle(jd_queue *q, const char *consumer_name) {
+ * none, -1 on an error (lost: Redis unreachable). *took_at (may be NULL):
+ * jd_mono_ms when begin said run (0: it did not), *took_port the primary's
+ * port then (a WAIT after it may be short and take replica_wait_ms). */
+static int cycle(jd_queue *q, const char *consumer_name, long long *took_at, int *took_port) {
   jd_entry_list l = {0};
   if (jd_queue_read_new(&l, q, JD_PRIO_MATCH, 1))
     return -1;
@@ -81,6 +83,10 @@ static int cycle(jd_queue *q, const char *consumer_name) {
   jd_begin b;
   bool confirmed = false;
   int rc = jd_queue_begin(&b, q, JD_PRIO_MATCH, e->id, tid, 3);
+  if (!rc && b.outcome == JD_BEGIN_RUN && took_at) {
+    *took_at = jd_mono_ms();
+    *took_port = peer_port(q);
+  }
   if (!rc && b.outcome == JD_BEGIN_RUN)
     rc = jd_queue_confirm(&confirmed, q);
   if (!rc && b.outcome == JD_BEGIN_RUN) {
@@ -98,13 +104,17 @@ static int cycle(jd_queue *q, const char *consumer_name) {
 static void *consume(void *arg) {
   consumer *c = arg;
   while (!atomic_load(&c->stop)) {
-    int rc = cycle(c->q, "fo");
-    if (rc > 0) {
+    long long at = 0;
+    int port = 0;
+    int rc = cycle(c->q, "fo", &at, &port);
+    if (at) {
       pthread_mutex_lock(&c->mu);
-      c->last_take_ms = jd_mono_ms();
-      c->last_take_port = peer_port(c->q);
+      c->last_take_ms = at;
+      c->last_take_port = port;
       c->taken++;
       pthread_mutex_unlock(&c->mu);
+    }
+    if (rc > 0) {
       usleep(5000); /* a task every ~5 ms: the backlog lasts through a failover */
     } else if (rc < 0) {
       int64_t ms = jd_queue_backoff_ms(c->q);
@@ -202,7 +212,7 @@ static double rate(jd_queue *q, jd_queue *sub, const char *tag, int n) {
   submit(sub, tag, n);
   long long t0 = jd_mono_ms();
   for (int done = 0; done < n;) {
-    int rc = cycle(q, tag);
+    int rc = cycle(q, tag, NULL, NULL);
     if (rc < 0) {
       fprintf(stderr, "cycle: %s\n", jd_queue_error(q));
       exit(1);
