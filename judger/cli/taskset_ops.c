@@ -8,6 +8,7 @@
 #include "cli/taskset_cli.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/utf8.h"
 #include "taskset/taskset.h"
 #include "taskset/taskset_rank.h"
 
@@ -31,7 +32,7 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
   int code = JD_EXIT_SYSTEM;
   /* The group is made before the first entry so no judger can miss it. */
   if (jd_queue_setup(q) || jd_queue_taskset_view(&v, &found, q, ts->id)) {
-    fprintf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
+    jd_term_printf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
   } else if (found) {
     fprintf(stderr, "judger %s: taskset %s exists: give the new one another id\n", cmd, ts->id);
     code = JD_EXIT_USAGE;
@@ -57,17 +58,17 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
 int jd_cli_confirm(jd_queue *q, const char *cmd, const char *what, const char *again) {
   bool confirmed = false;
   if (jd_queue_confirm(&confirmed, q)) {
-    fprintf(stderr,
-            "judger %s: %s, but whether a replica has it could not be asked (%s): "
-            "submit again (%s)\n",
-            cmd, what, jd_queue_error(q), again);
+    jd_term_printf(stderr,
+                   "judger %s: %s, but whether a replica has it could not be asked (%s): "
+                   "submit again (%s)\n",
+                   cmd, what, jd_queue_error(q), again);
     return JD_EXIT_SYSTEM;
   }
   if (!confirmed) {
-    fprintf(stderr,
-            "judger %s: %s, but no replica confirmed it within replica_wait_ms: "
-            "submit again (%s)\n",
-            cmd, what, again);
+    jd_term_printf(stderr,
+                   "judger %s: %s, but no replica confirmed it within replica_wait_ms: "
+                   "submit again (%s)\n",
+                   cmd, what, again);
     return JD_EXIT_SYSTEM;
   }
   return JD_EXIT_OK;
@@ -102,7 +103,7 @@ int jd_cli_taskset_final(jd_queue *q, const char *cmd, const jd_taskset_view *v,
   }
   bool found = true;
   if (!json && jd_queue_taskset_json(&json, &found, q, v->id, JD_TASKSET_MAX_MEMBERS_DEFAULT)) {
-    fprintf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
+    jd_term_printf(stderr, "judger %s: %s\n", cmd, jd_queue_error(q));
     return JD_EXIT_SYSTEM;
   }
   printf("%s\n", json);
