@@ -306,7 +306,7 @@ void jd_spool_unconfirmed_free(jd_daemon *d);
 /* The writes made on q's connection generation gen (read right after
  * them), confirmed by the replicas the daemon requires
  * (jd_queue_confirm_since); counted in the metrics. False when they were
- * not: a short WAIT, or Redis could not be asked on that connection (it
+ * not: a short WAIT, or Redis could not be asked (when that connection
  * broke or is another one now: *lost true; lost may be NULL), logged with
  * what, the write, and task_id, which may be NULL. d->mu not held. */
 bool jd_daemon_confirm(bool *lost, jd_daemon *d, jd_queue *q, uint64_t gen, const char *task_id,

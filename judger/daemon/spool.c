@@ -180,7 +180,7 @@ bool jd_daemon_confirm(bool *lost, jd_daemon *d, jd_queue *q, uint64_t gen, cons
     jd_log_task(JD_LOG_WARN, "replica.wait_failed", task_id, "%s not confirmed: %s", what,
                 jd_queue_error(q));
     if (lost)
-      *lost = true;
+      *lost = jd_queue_lost(q) || jd_redis_generation(jd_queue_redis(q)) != gen;
     return false;
   }
   if (jd_queue_waited(q))

@@ -190,8 +190,12 @@ static bool claim_confirmed(jd_daemon *d, jd_slot *s, const jd_task *t, const jd
                 b->claim, b->attempt);
     return false;
   }
-  /* Once, on this connection: no retry on another one. */
-  int rc = jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, b->claim);
+  /* Once, on this connection: never on another one (a command on a
+   * dropped connection would make a new one first). */
+  jd_redis *r = jd_queue_redis(s->q);
+  int rc = jd_redis_connected(r) && jd_redis_generation(r) == gen
+               ? jd_queue_drained(s->q, s->entry.prio, s->entry.id, t->id, b->claim)
+               : jd_redis_fail(r, JD_REDIS_CONN, "the connection of the claim is gone");
   jd_log_task(JD_LOG_WARN, "task.unconfirmed", t->id,
               "claim %lld of attempt %d: no replica confirmed it in time; given back (%s), not run",
               b->claim, b->attempt, rc ? jd_queue_error(s->q) : "released");
