@@ -86,6 +86,16 @@ typedef struct jd_slot {
   char live_id[JD_TASK_ID_MAX + 1];
 } jd_slot;
 
+/* A result stored but not confirmed (spool.c): its task id, and the queue
+ * and connection generation it was last stored on by a flush (q NULL: not
+ * yet): while that connection stands, the keeper's flush only fences and
+ * WAITs for it again instead of storing it again. */
+typedef struct jd_unconfirmed {
+  char *task_id;
+  const jd_queue *q;
+  uint64_t gen;
+} jd_unconfirmed;
+
 struct jd_daemon {
   jd_config cfg; /* own copy; reloadable fields change under mu */
   jd_ctx *ctx;
@@ -136,10 +146,9 @@ struct jd_daemon {
   /* Every queue of the daemon shares it (slots, reader, keeper, look-ahead,
    * live pusher): the primary and the failovers, for the metrics. */
   jd_redis_stats redis_stats;
-  /* Results stored but not confirmed by the replicas (spool.c): their task
-   * ids; their spool files stay until the keeper's flush is confirmed.
-   * Under mu. */
-  char **unconfirmed;
+  /* Results stored but not confirmed by the replicas (spool.c); their
+   * spool files stay until the keeper's flush is confirmed. Under mu. */
+  jd_unconfirmed *unconfirmed;
   size_t nunconfirmed, cap_unconfirmed;
   char err[512];
 };

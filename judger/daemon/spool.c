@@ -106,7 +106,7 @@ static void unlink_same(const jd_daemon *d, const char *task_id, ino_t ino) {
 
 static ssize_t unconfirmed_find_locked(const jd_daemon *d, const char *task_id) {
   for (size_t i = 0; i < d->nunconfirmed; i++)
-    if (!strcmp(d->unconfirmed[i], task_id))
+    if (!strcmp(d->unconfirmed[i].task_id, task_id))
       return (ssize_t)i;
   return -1;
 }
@@ -115,18 +115,24 @@ static void unconfirmed_drop_locked(jd_daemon *d, const char *task_id) {
   ssize_t i = unconfirmed_find_locked(d, task_id);
   if (i < 0)
     return;
-  free(d->unconfirmed[i]);
+  free(d->unconfirmed[i].task_id);
   d->unconfirmed[i] = d->unconfirmed[--d->nunconfirmed];
   jd_dmetrics_results_unconfirmed(d->metrics, d->nunconfirmed);
 }
 
-/* 0, or -1 out of memory (the file stays for the next start). */
+/* Adds task_id, not stored by a flush yet (also when listed: its file may
+ * be a new one). 0, or -1 out of memory (the file stays for the next
+ * start). */
 static int unconfirmed_add_locked(jd_daemon *d, const char *task_id) {
-  if (unconfirmed_find_locked(d, task_id) >= 0)
+  ssize_t i = unconfirmed_find_locked(d, task_id);
+  if (i >= 0) {
+    d->unconfirmed[i].q = NULL;
+    d->unconfirmed[i].gen = 0;
     return 0;
+  }
   if (d->nunconfirmed == d->cap_unconfirmed) {
     size_t cap = d->cap_unconfirmed ? 2 * d->cap_unconfirmed : 8;
-    char **grown = realloc(d->unconfirmed, cap * sizeof *grown);
+    jd_unconfirmed *grown = realloc(d->unconfirmed, cap * sizeof *grown);
     if (!grown)
       return -1;
     d->unconfirmed = grown;
@@ -135,9 +141,19 @@ static int unconfirmed_add_locked(jd_daemon *d, const char *task_id) {
   char *id = strdup(task_id);
   if (!id)
     return -1;
-  d->unconfirmed[d->nunconfirmed++] = id;
+  d->unconfirmed[d->nunconfirmed++] = (jd_unconfirmed){id, NULL, 0};
   jd_dmetrics_results_unconfirmed(d->metrics, d->nunconfirmed);
   return 0;
+}
+
+/* task_id (listed or added) was stored by a flush on q's connection gen. */
+static void unconfirmed_stored_locked(jd_daemon *d, const char *task_id, const jd_queue *q,
+                                      uint64_t gen) {
+  if (unconfirmed_add_locked(d, task_id))
+    return;
+  jd_unconfirmed *u = &d->unconfirmed[unconfirmed_find_locked(d, task_id)];
+  u->q = q;
+  u->gen = gen;
 }
 
 void jd_spool_unconfirmed(jd_daemon *d, const char *task_id) {
@@ -158,7 +174,7 @@ size_t jd_spool_unconfirmed_count(jd_daemon *d) {
 
 void jd_spool_unconfirmed_free(jd_daemon *d) {
   for (size_t i = 0; i < d->nunconfirmed; i++)
-    free(d->unconfirmed[i]);
+    free(d->unconfirmed[i].task_id);
   free(d->unconfirmed);
   d->unconfirmed = NULL;
   d->nunconfirmed = d->cap_unconfirmed = 0;
@@ -320,7 +336,7 @@ static void settle(jd_daemon *d, jd_queue *q, const stored_file *files, size_t n
   pthread_mutex_lock(&d->mu);
   for (size_t i = 0; i < n; i++) {
     if (!confirmed || files[i].gen != gen) {
-      unconfirmed_add_locked(d, files[i].task_id);
+      unconfirmed_stored_locked(d, files[i].task_id, q, files[i].gen);
       kept++;
       continue;
     }
@@ -382,22 +398,49 @@ void jd_spool_flush(jd_daemon *d, jd_queue *q) {
   free(files);
 }
 
+/* A file the flush stored on q's connection f->gen, which still stands:
+ * stored already, only its inode is read (to remove that file once
+ * confirmed). */
+static spooled spool_stored_already(const jd_daemon *d, stored_file *f) {
+  char path[PATH_MAX];
+  struct stat st;
+  if (spool_path(path, sizeof path, d, f->task_id))
+    return SPOOLED_KEPT;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return errno == ENOENT ? SPOOLED_GONE : SPOOLED_KEPT;
+  int rc = fstat(fd, &st);
+  close(fd);
+  if (rc)
+    return SPOOLED_KEPT;
+  f->ino = st.st_ino;
+  return SPOOLED_STORED;
+}
+
 void jd_spool_flush_unconfirmed(jd_daemon *d, jd_queue *q) {
   pthread_mutex_lock(&d->mu);
   size_t n = d->nunconfirmed < JD_SPOOL_FLUSH_MAX ? d->nunconfirmed : JD_SPOOL_FLUSH_MAX;
   stored_file *files = n ? calloc(n, sizeof *files) : NULL;
-  for (size_t i = 0; files && i < n; i++)
-    snprintf(files[i].task_id, sizeof files[i].task_id, "%s", d->unconfirmed[i]);
+  for (size_t i = 0; files && i < n; i++) {
+    const jd_unconfirmed *u = &d->unconfirmed[i];
+    snprintf(files[i].task_id, sizeof files[i].task_id, "%s", u->task_id);
+    files[i].gen = u->q == q ? u->gen : 0;
+  }
   pthread_mutex_unlock(&d->mu);
   if (!files)
     return;
+  jd_redis *r = jd_queue_redis(q);
   size_t stored = 0;
   for (size_t i = 0; i < n; i++) {
     stored_file f = files[i];
-    spooled r = spool_store_file(d, q, f.task_id, &f.ino, &f.gen, false);
-    if (r == SPOOLED_STORED) {
+    /* Stored on this very connection by an earlier flush: on this primary
+     * still; the fence and WAIT alone tell whether a replica has it. */
+    spooled res = f.gen && jd_redis_connected(r) && f.gen == jd_redis_generation(r)
+                      ? spool_stored_already(d, &f)
+                      : spool_store_file(d, q, f.task_id, &f.ino, &f.gen, false);
+    if (res == SPOOLED_STORED) {
       files[stored++] = f;
-    } else if (r == SPOOLED_GONE) {
+    } else if (res == SPOOLED_GONE) {
       pthread_mutex_lock(&d->mu);
       unconfirmed_drop_locked(d, f.task_id);
       pthread_mutex_unlock(&d->mu);

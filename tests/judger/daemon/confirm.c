@@ -275,6 +275,10 @@ Test(confirm, an_unconfirmed_result_stays_in_the_spool_until_the_replica_has_it,
   wait_metric(r, "judger_replica_waits_total{outcome=\"short\"}", s0 + 3, 8000);
   cr_assert_geq(jd_mono_ms() - t0, 5500, "the third flush came %lld ms after the slot's WAIT",
                 (long long)(jd_mono_ms() - t0));
+  /* Only the first flush stored it again (on the keeper's connection):
+   * the next ones, on that same connection, fenced and waited only. */
+  long long idle = admin_int(primary, NULL, 0, "OBJECT IDLETIME judger:result:res-1");
+  cr_assert_geq(idle, 4, "the result key was last touched %lld s ago", idle);
   cr_assert_eq(metric(r, "judger_results_unconfirmed"), 1);
   /* Resumed: the keeper's next flush (backing off: 1, 2, 4 s...) is
    * confirmed and the file goes. */
