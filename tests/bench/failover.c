@@ -22,17 +22,30 @@
  *    less than 10 % slower. Then the same through an in-process daemon
  *    (jd_daemon, 4 slots, an executor that does nothing): N/4 tasks
  *    submitted at once, the time to their last result, per setting.
+ *  - with --matches N (only this): real matches. A real `judger daemon`
+ *    process (bench_daemon_spawn, --slots 2, as bench_daemon) on the
+ *    redis-sentinel:// URL runs N trivial matches (the daemon test game,
+ *    0 turns: bench_daemon's) per round, after one untimed warm-up match;
+ *    each round a daemon of its own with --min-replicas-acked 0, then one
+ *    with -1 (auto; the replica up), the order swapped every other round
+ *    (ABBA: the host's drift falls on both), R rounds (default 3).
+ *    Matches/min from the first submit to the N-th result, the WAITs the
+ *    primary counted (INFO commandstats) per match, the medians and their
+ *    ratio. Needs the engine too.
  *
  * Needs redis-server; run
  *   build/bin/bench_failover [--failovers K] [--cycles N] [--rounds R] [--down-after MS]
  *                            [--backoff-max MS]
+ *   build/bin/bench_failover --matches N [--rounds R]
  *   (defaults 5, 1000, 5, 2000, the queue's: 1000 in sentinel mode) */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -346,8 +359,133 @@ static void daemon_throughput(int n, int rounds) {
   jd_queue_free(sub);
 }
 
+/* ---- real matches through a judger daemon process --------------------------- */
+
+static dk_client *dk;
+static pid_t match_daemon; /* the running daemon of --matches; 0 = none */
+
+/* Stops the daemon (SIGTERM: its teardown removes its containers), then
+ * everything else; exits 1. */
+static void matches_fail(const char *what, const char *state) {
+  fprintf(stderr, "%s (the daemon's log: %s/daemon.log, kept)\n", what, state);
+  if (match_daemon > 0) {
+    kill(match_daemon, SIGTERM);
+    waitpid(match_daemon, NULL, 0);
+  }
+  t_sentinel_stop(set);
+  exit(1);
+}
+
+/* True when the result of id is stored (id not NULL), else when host has
+ * nothing labelled left (ready false) or has registered (ready true). */
+static bool matches_there(jd_queue *q, const char *id, const char *host, bool ready) {
+  if (id) {
+    char *r = NULL;
+    bool there = jd_queue_get_result(&r, q, id) == 0 && r;
+    free(r);
+    return there;
+  }
+  if (!ready)
+    return bench_leftovers(dk, host) == 0;
+  redisReply *rep = NULL;
+  long long n = 0;
+  if (jd_redis_command(&rep, jd_queue_redis(q), "EXISTS judger:host:%s", host) == 0)
+    jd_reply_int(rep, &n);
+  freeReplyObject(rep);
+  return n > 0;
+}
+
+/* Waits (ms at most) until matches_there(); stops everything otherwise. */
+static void matches_wait(jd_queue *q, const char *id, const char *host, bool ready,
+                         const char *state, int ms) {
+  for (long long end = jd_mono_ms() + ms;; usleep(id ? 5000 : 20000)) {
+    if (matches_there(q, id, host, ready))
+      return;
+    if (jd_mono_ms() > end) {
+      char what[192];
+      snprintf(what, sizeof what, "%s: nothing after %d ms", id ? id : host, ms);
+      matches_fail(what, state);
+    }
+  }
+}
+
+/* WAIT calls the primary counted so far (INFO commandstats: no line before
+ * the first WAIT, then 0); -1 when no sentinel names it. */
+static long long primary_waits(void) {
+  int p = t_sentinel_primary(set);
+  long long n = p < 0 ? -1 : t_sentinel_info(set, p, "commandstats", "cmdstat_wait");
+  return p < 0 ? -1 : n < 0 ? 0 : n;
+}
+
+/* One round of one setting: a daemon of its own, a warm-up match, then n
+ * matches submitted at once; matches/min to the n-th result. *waits: the
+ * primary's WAITs over the n matches. */
+static double match_rate(jd_queue *sub, int acked, int n, int round, long long *waits) {
+  char host[64], extra[64], id[96];
+  snprintf(host, sizeof host, "bench-fo-%d-%s-%d", (int)getpid(), acked ? "auto" : "ack0", round);
+  snprintf(extra, sizeof extra, "--min-replicas-acked=%d", acked);
+  char *state = t_tmpdir("bench-fo");
+  match_daemon = bench_daemon_spawn(JD_BINARY_DIR "/bin/judger", set->url, host, state, 2, extra);
+  matches_wait(sub, NULL, host, true, state, 30000);
+  snprintf(id, sizeof id, "%s-warm", host);
+  bench_submit_match(sub, id, 0);
+  matches_wait(sub, id, host, false, state, 60000);
+  matches_wait(sub, NULL, host, false, state, 60000);
+  long long w0 = primary_waits(), t0 = jd_mono_ms();
+  for (int i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "%s-%d", host, i);
+    bench_submit_match(sub, id, 0);
+  }
+  for (int i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "%s-%d", host, i);
+    matches_wait(sub, id, host, false, state, 120000);
+  }
+  long long ms = jd_mono_ms() - t0, w1 = primary_waits();
+  *waits = w0 < 0 || w1 < 0 ? -1 : w1 - w0;
+  kill(match_daemon, SIGTERM);
+  waitpid(match_daemon, NULL, 0);
+  match_daemon = 0;
+  if (bench_leftovers(dk, host) > 0)
+    printf("  %s: leftovers after the daemon exited!\n", host);
+  bench_drop_stock(dk, host);
+  t_rmdir(state);
+  return ms > 0 ? n * 60000.0 / ms : 0;
+}
+
+static void matches(int n, int rounds) {
+  bench_host_settings();
+  if (dk_client_new(&dk, NULL) || dk_ping(dk, NULL)) {
+    fprintf(stderr, "the Docker engine is not reachable\n");
+    t_sentinel_stop(set);
+    exit(1);
+  }
+  t_busybox_image(dk);
+  jd_queue *sub = open_queue("bench-msub", 0);
+  double r[2][32];
+  for (int i = 0; i < rounds; i++) {
+    long long w[2];
+    for (int k = 0; k < 2; k++) {
+      int which = i % 2 ? 1 - k : k; /* 0: acked 0, 1: auto */
+      r[which][i] = match_rate(sub, which ? -1 : 0, n, i, &w[which]);
+    }
+    printf("  round %d: acked 0 %.1f matches/min (%.1f WAITs a match), auto (1 replica) %.1f "
+           "matches/min (%.1f WAITs a match): auto/0 %.3f\n",
+           i + 1, r[0][i], (double)w[0] / n, r[1][i], (double)w[1] / n, r[1][i] / r[0][i]);
+    fflush(stdout);
+  }
+  qsort(r[0], (size_t)rounds, sizeof r[0][0], cmp_double);
+  qsort(r[1], (size_t)rounds, sizeof r[1][0], cmp_double);
+  double m0 = r[0][rounds / 2], ma = r[1][rounds / 2];
+  printf("matches: trivial matches through a judger daemon (--slots 2), %d per round, %d rounds: "
+         "min_replicas_acked 0 %.1f/min, auto %.1f/min (medians): auto/0 %.3f, auto is %.1f %% "
+         "slower (goal < 10 %%)\n",
+         n, rounds, m0, ma, ma / m0, (1 - ma / m0) * 100);
+  jd_queue_free(sub);
+  dk_client_free(dk);
+}
+
 int main(int argc, char **argv) {
-  int k = 5, n = 1000, rounds = 5, down_after = 2000;
+  int k = 5, n = 1000, rounds = 0, down_after = 2000, nmatches = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--failovers"))
       k = atoi(argv[i + 1]);
@@ -359,10 +497,16 @@ int main(int argc, char **argv) {
       down_after = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--backoff-max"))
       backoff_max_ms = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--matches"))
+      nmatches = atoi(argv[i + 1]);
   }
-  if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32 || down_after < 100) {
+  if (!rounds)
+    rounds = nmatches ? 3 : 5;
+  if (k < 1 || k > 16 || n < 1 || rounds < 1 || rounds > 32 || down_after < 100 || nmatches < 0 ||
+      nmatches > 1000) {
     fprintf(stderr, "usage: bench_failover [--failovers 1..16] [--cycles N] [--rounds 1..32] "
-                    "[--down-after MS] [--backoff-max MS]\n");
+                    "[--down-after MS] [--backoff-max MS]\n"
+                    "       bench_failover --matches 1..1000 [--rounds 1..32]\n");
     return 2;
   }
   t_sentinel_opts o = {.down_after_ms = down_after};
@@ -370,9 +514,13 @@ int main(int argc, char **argv) {
   printf("failover: a primary, a replica, three sentinels (down-after %d ms, failover-timeout "
          "%d ms) on 127.0.0.1; %s\n",
          set->o.down_after_ms, set->o.failover_timeout_ms, set->url);
-  failovers(k);
-  throughput(n, rounds);
-  daemon_throughput(n / 4, rounds);
+  if (nmatches) {
+    matches(nmatches, rounds);
+  } else {
+    failovers(k);
+    throughput(n, rounds);
+    daemon_throughput(n / 4, rounds);
+  }
   t_sentinel_stop(set);
   return 0;
 }
