@@ -256,23 +256,12 @@ static int same_connection(jd_queue *q, uint64_t gen) {
   return 0;
 }
 
-/* WAIT n after INCR of the fence on connection gen: *acked. */
+/* WAIT n after INCR of the fence on connection gen, pipelined (one round
+ * trip): *acked. A fence refused as READONLY drops the connection: lost. */
 static int fenced_wait(long long *acked, jd_queue *q, int n, uint64_t gen) {
-  redisReply *rep = NULL;
-  if (jd_redis_command(&rep, q->r, "INCR %s", q->fence))
-    return -1;
-  freeReplyObject(rep);
   if (same_connection(q, gen))
     return -1;
-  char ns[16], ms[24];
-  snprintf(ns, sizeof ns, "%d", n);
-  snprintf(ms, sizeof ms, "%lld", (long long)q->replica_wait_ms);
-  const char *argv[] = {"WAIT", ns, ms};
-  if (jd_redis_command_argv(&rep, q->r, (long)q->replica_wait_ms, 3, argv, NULL))
-    return -1;
-  int rc = jd_reply_int(rep, acked) ? jd_queue_unexpected(q, "WAIT") : 0;
-  freeReplyObject(rep);
-  return rc;
+  return jd_redis_fence_wait(acked, q->r, q->fence, n, (long)q->replica_wait_ms);
 }
 
 int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen) {

@@ -18,6 +18,7 @@ struct jd_redis {
   char display[2600];
   long connect_timeout_ms, io_timeout_ms;
   long backoff_min_ms, backoff_max_ms;
+  long connect_max_ms;       /* the cap after a failed connect (sentinel mode: smaller) */
   int64_t backoff_ms;        /* current delay; 0 once a connection answered a command */
   bool fresh;                /* connected, no command answered yet: the backoff stands */
   int64_t setup_deadline_ms; /* open_node: AUTH, ROLE, SELECT end by then */
@@ -208,12 +209,17 @@ int jd_redis_new(jd_redis **out, const char *url, const jd_redis_opts *opts) {
   r->io_timeout_ms = o.io_timeout_ms > 0 ? o.io_timeout_ms : 5000;
   r->backoff_min_ms = o.backoff_min_ms > 0 ? o.backoff_min_ms : 100;
   r->backoff_max_ms = o.backoff_max_ms > 0 ? o.backoff_max_ms : 5000;
-  /* After a failover the new primary is there within a second of Sentinel's
-   * own decision: waiting longer would only delay the queue. */
+  /* After a failover the new primary is there as soon as Sentinel
+   * decided, and sentinels are cheap to ask: a failed connect is retried
+   * within 250 ms. A node that accepted and then refused (LOADING) keeps
+   * the slower growth, up to 1 s. */
   if (r->url.sentinel && r->backoff_max_ms > 1000)
     r->backoff_max_ms = 1000;
-  if (r->backoff_min_ms > r->backoff_max_ms)
-    r->backoff_min_ms = r->backoff_max_ms;
+  r->connect_max_ms = r->backoff_max_ms;
+  if (r->url.sentinel && r->connect_max_ms > 250)
+    r->connect_max_ms = 250;
+  if (r->backoff_min_ms > r->connect_max_ms)
+    r->backoff_min_ms = r->connect_max_ms;
   r->stats = o.stats;
   make_display(r);
   snprintf(r->err, sizeof r->err, "not connected");
@@ -238,6 +244,7 @@ static void disconnect(jd_redis *r) {
     r->c = NULL;
   }
   r->peer[0] = '\0';
+  r->fresh = false;
 }
 
 int64_t jd_redis_backoff_ms(const jd_redis *r) {
@@ -246,13 +253,18 @@ int64_t jd_redis_backoff_ms(const jd_redis *r) {
 }
 
 /* A connection that failed: the next try waits; returns -1 (JD_REDIS_CONN,
- * with r->err already set). */
-static int failed(jd_redis *r) {
-  r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, r->backoff_max_ms);
+ * with r->err already set). refused: a node accepted the connection and
+ * answered no command (LOADING...): the delay grows up to the full cap, a
+ * failed connect's only up to connect_max_ms. */
+static int failed_as(jd_redis *r, bool refused) {
+  long cap = refused ? r->backoff_max_ms : r->connect_max_ms;
+  r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, cap);
   r->next_try_ms = jd_mono_ms() + r->backoff_ms;
   r->last = JD_REDIS_CONN;
   return -1;
 }
+
+static int failed(jd_redis *r) { return failed_as(r, false); }
 
 /* Runs a command on a fresh connection before it is handed out (AUTH,
  * SELECT) as a small exchange ending by r->setup_deadline_ms; 0 or -1 with
@@ -412,8 +424,9 @@ int jd_redis_drop(jd_redis *r, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(r->err, sizeof r->err, fmt, ap);
   va_end(ap);
+  bool refused = r->fresh;
   disconnect(r);
-  return failed(r);
+  return failed_as(r, refused);
 }
 
 /* A reply that is not a connection's failure: the node works, the backoff
@@ -497,6 +510,61 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
   redisReply *rep = redisvCommand(r->c, fmt, ap);
   va_end(ap);
   return take_reply(out, r, rep, true);
+}
+
+/* The WAIT's reply after an INCR that failed with the connection still
+ * up: read and dropped, so the stream stays in step. */
+static void drop_pending(jd_redis *r) {
+  redisReply *rep = NULL;
+  if (r->c && redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+    char keep[sizeof r->err];
+    memcpy(keep, r->err, sizeof keep);
+    jd_redis_failure kind = r->last;
+    disconnect(r);
+    memcpy(r->err, keep, sizeof keep);
+    r->last = kind;
+    return;
+  }
+  freeReplyObject(rep);
+}
+
+/* The next pipelined reply (NULL: the connection broke). */
+static redisReply *next_reply(jd_redis *r) {
+  redisReply *rep = NULL;
+  if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
+    return NULL;
+  return rep;
+}
+
+int jd_redis_fence_wait(long long *acked, jd_redis *r, const char *fence_key, int nreplicas,
+                        long timeout_ms) {
+  *acked = 0;
+  r->last = JD_REDIS_NONE;
+  if (!r->c)
+    return jd_redis_fail(r, JD_REDIS_CONN, "WAIT: not connected (the writes' connection is gone)");
+  char ns[16], ms[24];
+  snprintf(ns, sizeof ns, "%d", nreplicas);
+  snprintf(ms, sizeof ms, "%ld", timeout_ms > 0 ? timeout_ms : 0);
+  const char *incr[] = {"INCR", fence_key};
+  const char *wait[] = {"WAIT", ns, ms};
+  if (redisAppendCommandArgv(r->c, 2, incr, NULL) != REDIS_OK ||
+      redisAppendCommandArgv(r->c, 3, wait, NULL) != REDIS_OK)
+    return take_reply(NULL, r, NULL, true);
+  if (timeout_ms > 0)
+    redisSetTimeout(r->c, tv_of(r->io_timeout_ms + timeout_ms));
+  int rc = take_reply(NULL, r, next_reply(r), true);
+  if (rc) {
+    drop_pending(r); /* a READONLY fence dropped the connection: nothing to read */
+  } else {
+    redisReply *rep = NULL;
+    rc = take_reply(&rep, r, next_reply(r), true);
+    if (!rc && jd_reply_int(rep, acked))
+      rc = jd_redis_fail(r, JD_REDIS_PROTO, "WAIT: an answer of an unexpected shape");
+    freeReplyObject(rep);
+  }
+  if (timeout_ms > 0 && r->c)
+    redisSetTimeout(r->c, tv_of(r->io_timeout_ms));
+  return rc;
 }
 
 jd_redis_failure jd_redis_last(const jd_redis *r) { return r->last; }

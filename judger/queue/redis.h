@@ -127,7 +127,8 @@ typedef struct jd_redis_opts {
   long connect_timeout_ms; /* 0 = 2000 */
   long io_timeout_ms;      /* 0 = 5000; a blocking command adds its own block time */
   long backoff_min_ms;     /* 0 = 100 */
-  long backoff_max_ms;     /* 0 = 5000 (1000 at most in sentinel mode) */
+  long backoff_max_ms;     /* 0 = 5000; in sentinel mode 1000 at most for a node that accepted,
+                            * then refused (LOADING...), 250 at most for a failed connect */
   jd_redis_stats *stats;   /* shared counters; NULL = none; the caller keeps it alive */
 } jd_redis_opts;
 
@@ -159,6 +160,17 @@ int jd_redis_command_argv(redisReply **out, jd_redis *r, long block_ms, int argc
                           const size_t *lens);
 /* printf-like form of hiredis (%s, %b, %d...). */
 int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...);
+/* INCR fence_key, then WAIT nreplicas timeout_ms, pipelined: one round
+ * trip on the connection that is up now (never a new one: a WAIT counts
+ * only its own connection's writes; not connected: -1, JD_REDIS_CONN).
+ * The I/O timeout is extended by timeout_ms for the pair. The INCR's reply
+ * is taken as jd_redis_command()'s: READONLY, MASTERDOWN or LOADING drops
+ * the connection (JD_REDIS_CONN: the WAIT's answer means nothing), another
+ * error reply (NOREPLICAS...) is -1 with JD_REDIS_REPLY and its message
+ * (the WAIT's reply is read and dropped, the connection stays). *acked =
+ * the replicas WAIT counted; JD_REDIS_PROTO when it is not an integer. */
+int jd_redis_fence_wait(long long *acked, jd_redis *r, const char *fence_key, int nreplicas,
+                        long timeout_ms);
 
 /* The kind of the last failure: what a -1 of this connection was. Every
  * command starts from JD_REDIS_NONE, so a -1 that did not record its kind

@@ -456,3 +456,77 @@ Test(replicas, auto_in_sentinel_mode_keeps_requiring_the_replica_it_saw, .fini =
   jd_queue_free(qs);
   jd_queue_free(qd);
 }
+
+/* ---- the fence and the WAIT in one round trip ---- */
+
+/* A field of the primary's INFO (section sect) on the admin context c. */
+static long long info_field(redisContext *c, const char *sect, const char *field) {
+  redisReply *rep = redisCommand(c, "INFO %s", sect);
+  cr_assert(rep && rep->type == REDIS_REPLY_STRING, "INFO %s", sect);
+  const char *p = strstr(rep->str, field);
+  long long v = p ? atoll(p + strlen(field)) : 0;
+  freeReplyObject(rep);
+  return v;
+}
+
+Test(replicas, the_fence_and_the_wait_go_in_one_round_trip, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 100);
+  submit(q, "t1");
+  bool ok = false;
+  cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+  cr_assert(ok);
+  /* Paused: nothing else reads on the primary but its admin connection. */
+  cr_assert_eq(kill(replica->pid, SIGSTOP), 0);
+  replica_stopped = true;
+  redisContext *c = redisConnect("127.0.0.1", primary->port);
+  cr_assert(c && !c->err);
+  long long incr0 = info_field(c, "commandstats", "cmdstat_incr:calls=");
+  long long wait0 = info_field(c, "commandstats", "cmdstat_wait:calls=");
+  long long reads0 = info_field(c, "stats", "total_reads_processed:");
+  enum { K = 5 };
+  for (int i = 0; i < K; i++) {
+    int64_t t0 = jd_mono_ms();
+    cr_assert_eq(jd_queue_confirm(&ok, q), 0, "%s", jd_queue_error(q));
+    int64_t took = jd_mono_ms() - t0;
+    cr_assert_not(ok, "the paused replica acked nothing: short");
+    cr_assert_lt(took, 1000, "short after the WAIT's 100 ms (%lld ms)", (long long)took);
+  }
+  long long reads = info_field(c, "stats", "total_reads_processed:") - reads0;
+  cr_assert_eq(info_field(c, "commandstats", "cmdstat_incr:calls=") - incr0, K);
+  /* The INFO above ran before the calls were counted: + 0. */
+  cr_assert_eq(info_field(c, "commandstats", "cmdstat_wait:calls=") - wait0, K);
+  /* One read per confirm (both commands in one write) and one for the
+   * INFO; two round trips would be 2 K + 1. */
+  printf("%d confirms: the primary read %lld times (the INFO included)\n", K, reads);
+  cr_assert_leq(reads, K + 2, "%lld reads for %d confirms", reads, K);
+  redisFree(c);
+  jd_queue_free(q);
+}
+
+Test(replicas, a_fence_refused_as_readonly_is_lost, .init = up, .fini = down) {
+  start_replica();
+  jd_queue *q = open_q(1, 300);
+  submit(q, "t1");
+  /* The primary is demoted under the live connection: the replica becomes
+   * the primary, the old one its replica (no client is killed). */
+  admin(replica, NULL, 0, "REPLICAOF NO ONE");
+  char port[16];
+  snprintf(port, sizeof port, "%d", replica->port);
+  admin(primary, NULL, 0, "REPLICAOF 127.0.0.1 %s", port);
+  uint64_t g = jd_redis_generation(jd_queue_redis(q));
+  cr_assert(jd_redis_connected(jd_queue_redis(q)));
+  bool ok = true;
+  int64_t t0 = jd_mono_ms();
+  cr_assert_eq(jd_queue_confirm(&ok, q), -1, "the fence is refused");
+  cr_assert_lt(jd_mono_ms() - t0, 1000, "at once, not after the WAIT");
+  cr_assert_not(ok);
+  cr_assert_not(jd_queue_waited(q), "no WAIT answer taken");
+  cr_assert_eq(jd_redis_last(jd_queue_redis(q)), JD_REDIS_CONN, "%s", jd_queue_error(q));
+  cr_assert(strstr(jd_queue_error(q), "READONLY") || strstr(jd_queue_error(q), "LOADING") ||
+                strstr(jd_queue_error(q), "MASTERDOWN"),
+            "%s", jd_queue_error(q));
+  cr_assert_not(jd_redis_connected(jd_queue_redis(q)), "the connection is dropped");
+  cr_assert_eq(jd_redis_generation(jd_queue_redis(q)), g);
+  jd_queue_free(q);
+}
