@@ -1,4 +1,4 @@
-// test-labels: engine redis serial
+// test-labels: engine redis serial once
 /* The queue survives its own server (issue 27): real `judger daemon`
  * processes on the real engine, on a Redis Sentinel set of the test's own
  * (tests/support/redis_sentinel.h: a primary, a replica, three sentinels;
