@@ -20,6 +20,7 @@ struct jd_redis {
   long backoff_min_ms, backoff_max_ms;
   long connect_max_ms;       /* the cap after a failed connect (sentinel mode: smaller) */
   int64_t backoff_ms;        /* current delay; 0 once a connection answered a command */
+  bool slowed;               /* a node refused since: the delay grows up to backoff_max_ms */
   bool fresh;                /* connected, no command answered yet: the backoff stands */
   int64_t setup_deadline_ms; /* open_node: AUTH, ROLE, SELECT end by then */
   int64_t next_try_ms;       /* monotonic time before which no connect is tried */
@@ -255,9 +256,13 @@ int64_t jd_redis_backoff_ms(const jd_redis *r) {
 /* A connection that failed: the next try waits; returns -1 (JD_REDIS_CONN,
  * with r->err already set). refused: a node accepted the connection and
  * answered no command (LOADING...): the delay grows up to the full cap, a
- * failed connect's only up to connect_max_ms. */
+ * failed connect's only up to connect_max_ms (unless already past it). */
 static int failed_as(jd_redis *r, bool refused) {
-  long cap = refused ? r->backoff_max_ms : r->connect_max_ms;
+  /* Once a node refused, the delay keeps growing to the full cap until a
+   * command is answered: a connect failing in between does not bring a
+   * LOADING node's reconnects back to the connect cap. */
+  r->slowed = r->slowed || refused;
+  long cap = r->slowed ? r->backoff_max_ms : r->connect_max_ms;
   r->backoff_ms = jd_backoff_next(r->backoff_ms, r->backoff_min_ms, cap);
   r->next_try_ms = jd_mono_ms() + r->backoff_ms;
   r->last = JD_REDIS_CONN;
@@ -435,6 +440,7 @@ static void answered(jd_redis *r, bool proves) {
   if (r->fresh && proves) {
     r->fresh = false;
     r->backoff_ms = 0;
+    r->slowed = false;
   }
 }
 
