@@ -322,11 +322,7 @@ static int show_all(jd_queue *q, const jd_config *cfg, const status_args *a) {
 static int show(const jd_config *cfg, const status_args *a) {
   int code = JD_EXIT_SYSTEM;
   jd_queue *q = NULL;
-  jd_queue_opts qo = {.redis_url = cfg->redis,
-                      .prefix = cfg->prefix,
-                      .group = cfg->group,
-                      .min_replicas_acked = cfg->min_replicas_acked,
-                      .replica_wait_ms = cfg->replica_wait_ms};
+  jd_queue_opts qo = jd_cli_queue_opts(cfg);
   if (jd_queue_new(&q, &qo)) {
     jd_term_printf(stderr, "judger status: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     code = JD_EXIT_USAGE;

@@ -140,11 +140,7 @@ static int submit_taskset(const jd_config *cfg, const submit_args *a) {
     jd_term_printf(stderr, "judger submit: %s: %s\n", a->taskset, strerror(errno));
     goto cleanup;
   }
-  jd_queue_opts qo = {.redis_url = cfg->redis,
-                      .prefix = cfg->prefix,
-                      .group = cfg->group,
-                      .min_replicas_acked = cfg->min_replicas_acked,
-                      .replica_wait_ms = cfg->replica_wait_ms};
+  jd_queue_opts qo = jd_cli_queue_opts(cfg);
   if (jd_queue_new(&q, &qo)) {
     jd_term_printf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;
@@ -193,11 +189,7 @@ int jd_cmd_submit(int argc, char **argv) {
     jd_term_printf(stderr, "judger submit: --priority must be build, match or auto\n");
     goto cleanup;
   }
-  jd_queue_opts qo = {.redis_url = cfg.redis,
-                      .prefix = cfg.prefix,
-                      .group = cfg.group,
-                      .min_replicas_acked = cfg.min_replicas_acked,
-                      .replica_wait_ms = cfg.replica_wait_ms};
+  jd_queue_opts qo = jd_cli_queue_opts(&cfg);
   if (jd_queue_new(&q, &qo)) {
     jd_term_printf(stderr, "judger submit: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");
     goto cleanup;

@@ -182,11 +182,7 @@ cleanup:
 }
 
 static int open_queue(jd_queue **q, const jd_config *cfg) {
-  jd_queue_opts qo = {.redis_url = cfg->redis,
-                      .prefix = cfg->prefix,
-                      .group = cfg->group,
-                      .min_replicas_acked = cfg->min_replicas_acked,
-                      .replica_wait_ms = cfg->replica_wait_ms};
+  jd_queue_opts qo = jd_cli_queue_opts(cfg);
   if (!jd_queue_new(q, &qo))
     return 0;
   fprintf(stderr, "judger taskset: bad Redis URL (" JD_REDIS_URL_FORMS ")\n");

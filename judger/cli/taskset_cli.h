@@ -86,6 +86,10 @@ int jd_cli_swiss(const jd_config *cfg, const jd_ts_gen_args *a);
 int jd_cli_taskset_submit(struct jd_taskset **out, jd_queue *q, const char *cmd, const char *json,
                           const char *prio_name);
 
+/* The queue options of cfg for a command: its Redis, prefix and group, and
+ * the replicas its submissions wait for. */
+jd_queue_opts jd_cli_queue_opts(const jd_config *cfg);
+
 /* After a submission's writes on q: whether the replicas the queue
  * requires have them (jd_queue_confirm). 0, or 3 with "judger <cmd>:
  * <what>, but no replica confirmed it within replica_wait_ms: submit again

@@ -55,6 +55,14 @@ int jd_cli_taskset_submit(jd_taskset **out, jd_queue *q, const char *cmd, const 
   return code;
 }
 
+jd_queue_opts jd_cli_queue_opts(const jd_config *cfg) {
+  return (jd_queue_opts){.redis_url = cfg->redis,
+                         .prefix = cfg->prefix,
+                         .group = cfg->group,
+                         .min_replicas_acked = cfg->min_replicas_acked,
+                         .replica_wait_ms = cfg->replica_wait_ms};
+}
+
 int jd_cli_confirm(jd_queue *q, const char *cmd, const char *what, const char *again) {
   bool confirmed = false;
   if (jd_queue_confirm(&confirmed, q)) {

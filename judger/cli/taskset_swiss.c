@@ -262,11 +262,7 @@ static int swiss_open(swiss *s, const jd_config *cfg) {
   s->met = calloc(s->n * s->n, sizeof *s->met);
   s->points = calloc(s->n, sizeof *s->points);
   s->byes = calloc(s->n, sizeof *s->byes);
-  jd_queue_opts qo = {.redis_url = cfg->redis,
-                      .prefix = cfg->prefix,
-                      .group = cfg->group,
-                      .min_replicas_acked = cfg->min_replicas_acked,
-                      .replica_wait_ms = cfg->replica_wait_ms};
+  jd_queue_opts qo = jd_cli_queue_opts(cfg);
   if (!s->met || !s->points || !s->byes || jd_standings_new(&s->all))
     return JD_EXIT_SYSTEM;
   if (jd_queue_new(&s->q, &qo)) {
