@@ -53,9 +53,6 @@ int jd_queue_new(jd_queue **out, const jd_queue_opts *opts) {
   snprintf(q->hosts, KEY_MAX, "%s:hosts", q->prefix);
   snprintf(q->claims, KEY_MAX, "%s:claims", q->prefix);
   snprintf(q->fence, KEY_MAX, "%s:fence", q->prefix);
-  jd_redis_url *u = malloc(sizeof *u);
-  q->sentinel = u && !jd_redis_url_parse(u, opts->redis_url) && u->sentinel;
-  free(u);
   *out = q;
   return 0;
 }
@@ -244,7 +241,7 @@ static int replicas_required(int *n, jd_queue *q) {
     return -1;
   if (have > 0)
     q->replica_seen_ever = true;
-  *n = have > 0 || (q->sentinel && q->replica_seen_ever) ? 1 : 0;
+  *n = have > 0 || (jd_redis_sentinel_mode(q->r) && q->replica_seen_ever) ? 1 : 0;
   return 0;
 }
 
@@ -254,14 +251,6 @@ static int same_connection(jd_queue *q, uint64_t gen) {
     return jd_redis_fail(q->r, JD_REDIS_CONN,
                          "WAIT: the connection broke or changed since the writes");
   return 0;
-}
-
-/* WAIT n after INCR of the fence on connection gen, pipelined (one round
- * trip): *acked. A fence refused as READONLY drops the connection: lost. */
-static int fenced_wait(long long *acked, jd_queue *q, int n, uint64_t gen) {
-  if (same_connection(q, gen))
-    return -1;
-  return jd_redis_fence_wait(acked, q->r, q->fence, n, (long)q->replica_wait_ms);
 }
 
 int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen) {
@@ -283,8 +272,11 @@ int jd_queue_confirm_since(bool *confirmed, jd_queue *q, uint64_t gen) {
     *confirmed = true;
     return 0;
   }
+  /* WAIT n after INCR of the fence, pipelined (one round trip), on the
+   * connection just checked. A fence refused as READONLY drops the
+   * connection: lost. */
   long long acked = 0;
-  if (fenced_wait(&acked, q, n, gen ? gen : jd_redis_generation(q->r)))
+  if (jd_redis_fence_wait(&acked, q->r, q->fence, n, (long)q->replica_wait_ms))
     return -1;
   q->waited = true;
   *confirmed = acked >= n;

@@ -26,9 +26,9 @@ struct jd_queue {
   int64_t replicas_seen_ms;
   char replicas_peer[300]; /* the primary that reported them */
   bool waited;
-  /* Sentinel mode (a redis-sentinel:// URL), and whether auto ever saw a
-   * replica: then auto keeps requiring one (docs/queue.md "Failover"). */
-  bool sentinel, replica_seen_ever;
+  /* Whether auto ever saw a replica: in sentinel mode it then keeps
+   * requiring one (docs/queue.md "Failover"). */
+  bool replica_seen_ever;
   /* The connection generations (jd_redis_generation) of the first write
    * since the last confirm (0: none) and of the last write. */
   uint64_t wgen_first, wgen_last;
