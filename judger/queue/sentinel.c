@@ -42,9 +42,6 @@ void jd_redis_clean_text(char *out, size_t len, const char *s) {
   jd_utf8_clean(out, len, s ? s : "", s ? strlen(s) : 0, JD_UTF8_ESCAPE_CONTROLS);
 }
 
-/* An answer's text, cut to len - 1 bytes, its controls escaped. */
-static void copy_text(char *out, size_t len, const char *s) { jd_redis_clean_text(out, len, s); }
-
 static bool host_char(char ch, bool colon) {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
          ch == '.' || ch == '-' || ch == '_' || (colon && ch == ':');
@@ -169,9 +166,9 @@ static void reply_problem(char *err, size_t errlen, const char *what, redisConte
                           const redisReply *rep) {
   char text[200];
   if (!rep)
-    copy_text(text, sizeof text, c->errstr[0] ? c->errstr : "I/O error");
+    jd_redis_clean_text(text, sizeof text, c->errstr[0] ? c->errstr : "I/O error");
   else if (rep->type == REDIS_REPLY_ERROR)
-    copy_text(text, sizeof text, rep->str);
+    jd_redis_clean_text(text, sizeof text, rep->str);
   else
     snprintf(text, sizeof text, "an answer of an unexpected shape");
   snprintf(err, errlen, "%s%s%s", what, what[0] ? ": " : "", text);
@@ -397,7 +394,7 @@ int jd_sentinel_check_master(redisContext *c, int64_t deadline_ms, const char *a
     snprintf(err, errlen, "%s is a replica: the sentinels have not finished the failover", addr);
   else {
     char shown[24];
-    copy_text(shown, sizeof shown, role);
+    jd_redis_clean_text(shown, sizeof shown, role);
     snprintf(err, errlen, "%s is not a data node (its role: %s)", addr, shown);
   }
   if (rep)
@@ -413,7 +410,7 @@ int jd_redis_replica_count(int *n, jd_redis *r) {
   const char *role = role_of(rep);
   int rc = 0;
   char shown[24];
-  copy_text(shown, sizeof shown, role ? role : "?");
+  jd_redis_clean_text(shown, sizeof shown, role ? role : "?");
   if (!role)
     rc = jd_redis_fail(r, JD_REDIS_PROTO, "ROLE: an answer of an unexpected shape");
   else if (strcmp(role, "master"))
@@ -455,7 +452,7 @@ static int topology_primary(jd_redis_topology *out, jd_redis *r) {
   snprintf(p->role, sizeof p->role, "primary");
   redisReply *rep = NULL;
   if (jd_redis_small(&rep, r, "ROLE")) {
-    copy_text(p->error, sizeof p->error, jd_redis_error(r));
+    jd_redis_clean_text(p->error, sizeof p->error, jd_redis_error(r));
     return -1;
   }
   snprintf(p->addr, sizeof p->addr, "%s", jd_redis_peer(r));
@@ -464,7 +461,7 @@ static int topology_primary(jd_redis_topology *out, jd_redis *r) {
   if (!role || strcmp(role, "master") || rep->elements < 3 ||
       rep->element[2]->type != REDIS_REPLY_ARRAY || jd_reply_int(rep->element[1], &p->offset)) {
     char shown[24];
-    copy_text(shown, sizeof shown, role ? role : "?");
+    jd_redis_clean_text(shown, sizeof shown, role ? role : "?");
     snprintf(p->error, sizeof p->error, "not a primary (ROLE: %s)", shown);
     rc = jd_redis_fail(r, JD_REDIS_PROTO, "%s: %s", p->addr, p->error);
   } else {
