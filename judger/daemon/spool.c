@@ -36,19 +36,8 @@ static int publish(ino_t *ino, const char *dir, const char *name, const char *te
   jd_tmpfile t;
   if (jd_tmpfile_open(&t, dir, name, 0600))
     return -1;
-  size_t len = strlen(text), off = 0;
-  while (off < len) {
-    ssize_t w = write(t.fd, text + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      jd_tmpfile_abort(&t);
-      return -1;
-    }
-    off += (size_t)w;
-  }
   struct stat st;
-  if (fstat(t.fd, &st)) {
+  if (jd_write_all(t.fd, text, strlen(text)) || fstat(t.fd, &st)) {
     jd_tmpfile_abort(&t);
     return -1;
   }
