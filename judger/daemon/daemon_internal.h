@@ -321,10 +321,4 @@ void jd_spool_unconfirmed_free(jd_daemon *d);
 bool jd_daemon_confirm(bool *lost, jd_daemon *d, jd_queue *q, uint64_t gen, const char *task_id,
                        const char *what);
 
-/* ---- live_push.c (the daemon's start of it) ------------------------------- */
-
-/* jd_live_push_start with the daemon's shared Redis counters (NULL: none). */
-int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, jd_redis_stats *stats,
-                             char *err, size_t errlen);
-
 #endif

@@ -546,11 +546,6 @@ static void *push_main(void *arg) {
   return NULL;
 }
 
-/* Declared for the daemon in daemon_internal.h (which cannot be included
- * here: its live_hub.h and queue/live.h both define JD_LIVE_ENTRY_MAX). */
-int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, jd_redis_stats *stats,
-                             char *err, size_t errlen);
-
 int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size_t errlen) {
   return jd_live_push_start_stats(out, cfg, NULL, err, errlen);
 }

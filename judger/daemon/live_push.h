@@ -24,6 +24,11 @@ typedef struct jd_live_push jd_live_push;
 /* Starts the thread (its connection is made lazily: Redis being down is
  * not a failure here). -1 with err. */
 int jd_live_push_start(jd_live_push **out, const jd_config *cfg, char *err, size_t errlen);
+/* The same with Redis counters shared with other queues (the daemon's;
+ * NULL: none; queue/redis.h). */
+struct jd_redis_stats;
+int jd_live_push_start_stats(jd_live_push **out, const jd_config *cfg, struct jd_redis_stats *stats,
+                             char *err, size_t errlen);
 /* An attempt of task_id begins: its stream is reset and starts with
  * {"event":"live.begin","task_id":..,"attempt":N}; every append sets the
  * stream's time to live to ttl_ms (the match's deadline + live_ttl_ms).
