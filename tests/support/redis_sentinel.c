@@ -6,16 +6,13 @@
  * REWRITE to the data nodes it reconfigures). Every wait polls a condition
  * every 10 ms until a deadline. The children die with the test process
  * (PR_SET_PDEATHSIG), so a test killed on a timeout leaves no server. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,26 +40,6 @@ static long long now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *find_redis_server(void) {
-  static const char *const cands[] = {"/usr/bin/redis-server", "/usr/local/bin/redis-server",
-                                      "/usr/sbin/redis-server"};
-  for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
-    if (access(cands[i], X_OK) == 0)
-      return cands[i];
-  return NULL;
-}
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert(fd >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  socklen_t len = sizeof a;
-  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 /* A connection to port, authenticated with password (NULL: none); NULL when
@@ -106,7 +83,7 @@ static bool pings(int port, const char *password) {
 /* Starts redis-server conf [extra...] for n; waits for PING (password);
  * leaves n->pid 0 when it died at once (a port taken: the caller retries). */
 static void spawn(t_rnode *n, const char *const *extra, const char *password) {
-  const char *bin = find_redis_server();
+  const char *bin = t_redis_server_bin();
   s_assert(bin, "redis-server is not installed: run images/setup-host.sh");
   char conf[600];
   snprintf(conf, sizeof conf, "%s/node.conf", n->dir);
@@ -353,7 +330,7 @@ static void pick_ports(t_sentinel_set *s) {
   for (int i = 0; i < 5; i++) {
     bool dup;
     do {
-      all[i]->port = free_port();
+      all[i]->port = t_free_port();
       dup = false;
       for (int j = 0; j < i; j++)
         dup = dup || all[j]->port == all[i]->port;
@@ -362,7 +339,7 @@ static void pick_ports(t_sentinel_set *s) {
 }
 
 t_sentinel_set *t_sentinel_start(const t_sentinel_opts *o) {
-  s_assert(find_redis_server(), "redis-server is not installed: run images/setup-host.sh");
+  s_assert(t_redis_server_bin(), "redis-server is not installed: run images/setup-host.sh");
   t_sentinel_set *s = calloc(1, sizeof *s);
   cr_assert(s);
   if (o)

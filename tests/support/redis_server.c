@@ -17,7 +17,7 @@
 #include "redis_server.h"
 #include "support.h"
 
-static const char *find_redis_server(void) {
+const char *t_redis_server_bin(void) {
   static const char *const cands[] = {"/usr/bin/redis-server", "/usr/local/bin/redis-server",
                                       "/usr/sbin/redis-server"};
   for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
@@ -26,9 +26,7 @@ static const char *find_redis_server(void) {
   return NULL;
 }
 
-/* A port the kernel just gave out; a tiny race with other tests is
- * covered by retrying the start. */
-static int free_port(void) {
+int t_free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   cr_assert(fd >= 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -58,7 +56,7 @@ static bool ping(const t_redis *r) {
 }
 
 static void spawn(t_redis *r) {
-  const char *bin = find_redis_server();
+  const char *bin = t_redis_server_bin();
   cr_assert(bin, "redis-server is not installed: run images/setup-host.sh");
   char port[16], sock[600], log[600];
   snprintf(port, sizeof port, "%d", r->port);
@@ -123,7 +121,7 @@ t_redis *t_redis_start(bool unix_sock, bool persist) {
   r->persist = persist;
   r->dir = t_tmpdir("redis");
   for (int tries = 0; tries < 5 && !r->pid; tries++) {
-    r->port = unix_sock ? 0 : free_port();
+    r->port = unix_sock ? 0 : t_free_port();
     spawn(r);
   }
   cr_assert(r->pid > 0, "redis-server would not start (see %s/redis.log)", r->dir);
@@ -177,8 +175,8 @@ void t_redis_stop(t_redis *r) {
 }
 
 void t_redis_acl_user(t_redis *r, const char *name, const char *password) {
-  redisContext *c = r->unix_sock ? redisConnectUnix(strchr(r->url, '/') + 2)
-                                 : redisConnect("127.0.0.1", r->port);
+  redisContext *c =
+      r->unix_sock ? redisConnectUnix(strchr(r->url, '/') + 2) : redisConnect("127.0.0.1", r->port);
   cr_assert(c && !c->err, "connect to redis for ACL SETUSER: %s", c ? c->errstr : "no memory");
   const char *argv[64];
   int argc = 0;

@@ -28,6 +28,12 @@ void t_redis_kill(t_redis *r);
 void t_redis_resume(t_redis *r);
 void t_redis_stop(t_redis *r);
 
+/* The redis-server binary (NULL when not installed), and a port the kernel
+ * just gave out on 127.0.0.1 (a tiny race with other tests: the caller
+ * retries its start); also for the Sentinel set (redis_sentinel.h). */
+const char *t_redis_server_bin(void);
+int t_free_port(void);
+
 /* The least-privileged Redis user a judger needs: docs/deployment.md gives
  * the same rules to the operator, and images/compose.yml to the deployment
  * test. Keys under "judger:" (the default prefix) only; the commands the
