@@ -519,16 +519,13 @@ int jd_redis_command(redisReply **out, jd_redis *r, const char *fmt, ...) {
 }
 
 /* The WAIT's reply after an INCR that failed with the connection still
- * up: read and dropped, so the stream stays in step. */
+ * up: read and dropped, so the stream stays in step (a stream that broke
+ * is closed; the INCR's failure stays the one reported: disconnect()
+ * leaves r->err and r->last alone). */
 static void drop_pending(jd_redis *r) {
   redisReply *rep = NULL;
   if (r->c && redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
-    char keep[sizeof r->err];
-    memcpy(keep, r->err, sizeof keep);
-    jd_redis_failure kind = r->last;
     disconnect(r);
-    memcpy(r->err, keep, sizeof keep);
-    r->last = kind;
     return;
   }
   freeReplyObject(rep);
