@@ -223,19 +223,33 @@ static bool spooled_rec(jd_result_rec *rec, json_object *o) {
   return rec->task_id && status_ok && rec->json;
 }
 
+/* Opens the spool file of task_id (no link followed) into *fd and stats
+ * it. 0, or -1 with errno (ENOENT: no such file) and nothing open. */
+static int open_spooled(int *fd, struct stat *st, const jd_daemon *d, const char *task_id) {
+  char path[PATH_MAX];
+  if (spool_path(path, sizeof path, d, task_id))
+    return errno = ENAMETOOLONG, -1;
+  *fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (*fd < 0)
+    return -1;
+  if (fstat(*fd, st)) {
+    int e = errno;
+    close(*fd);
+    return errno = e, -1;
+  }
+  return 0;
+}
+
 /* Reads the spool file of task_id (no link followed, 64 MB at most) into
  * *text (the caller frees it) and its inode into *ino: what is read is
  * that inode's. -1 with errno (ENOENT: no such file). */
 static int read_spooled(char **text, ino_t *ino, const jd_daemon *d, const char *task_id) {
-  char path[PATH_MAX];
-  *text = NULL;
-  if (spool_path(path, sizeof path, d, task_id))
-    return errno = ENAMETOOLONG, -1;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int fd;
   struct stat st;
-  if (fd < 0)
+  *text = NULL;
+  if (open_spooled(&fd, &st, d, task_id))
     return -1;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (64 << 20) ||
+  if (!S_ISREG(st.st_mode) || st.st_size > (64 << 20) ||
       !(*text = malloc((size_t)st.st_size + 1))) {
     close(fd);
     return errno = EINVAL, -1;
@@ -391,17 +405,11 @@ void jd_spool_flush(jd_daemon *d, jd_queue *q) {
  * stored already, only its inode is read (to remove that file once
  * confirmed). */
 static spooled spool_stored_already(const jd_daemon *d, stored_file *f) {
-  char path[PATH_MAX];
+  int fd;
   struct stat st;
-  if (spool_path(path, sizeof path, d, f->task_id))
-    return SPOOLED_KEPT;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
+  if (open_spooled(&fd, &st, d, f->task_id))
     return errno == ENOENT ? SPOOLED_GONE : SPOOLED_KEPT;
-  int rc = fstat(fd, &st);
   close(fd);
-  if (rc)
-    return SPOOLED_KEPT;
   f->ino = st.st_ino;
   return SPOOLED_STORED;
 }
