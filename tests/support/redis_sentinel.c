@@ -19,6 +19,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/clock.h"
 #include "redis_sentinel.h"
 #include "redis_server.h"
 #include "support.h"
@@ -35,12 +36,6 @@
       cr_assert_fail(__VA_ARGS__);                                                                 \
     }                                                                                              \
   } while (0)
-
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A connection to port, authenticated with password (NULL: none); NULL when
  * it does not answer within 200 ms. */
@@ -107,7 +102,7 @@ static void spawn(t_rnode *n, const char *const *extra, const char *password) {
     _exit(127);
   }
   n->pid = pid;
-  for (long long end = now_ms() + 5000; now_ms() < end; usleep(POLL_US)) {
+  for (long long end = jd_mono_ms() + 5000; jd_mono_ms() < end; usleep(POLL_US)) {
     if (pings(n->port, password))
       return;
     if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -283,9 +278,9 @@ static bool settled(const t_sentinel_set *s, int primary, int replica) {
 }
 
 static void wait_settled(const t_sentinel_set *s, int primary, int replica, const char *what) {
-  long long end = now_ms() + 30000;
+  long long end = jd_mono_ms() + 30000;
   while (!settled(s, primary, replica)) {
-    s_assert(now_ms() < end,
+    s_assert(jd_mono_ms() < end,
              "%s: the sentinels did not agree on primary :%d with replica :%d within 30 s "
              "(logs under %s, %s)",
              what, s->data[primary].port, s->data[replica].port, s->sent[0].dir,
@@ -399,10 +394,10 @@ int t_sentinel_kill_primary(t_sentinel_set *s) {
 
 long t_sentinel_wait_failover(t_sentinel_set *s, int old, int timeout_ms) {
   int other = 1 - old;
-  long long start = now_ms(), end = start + timeout_ms, done = 0;
+  long long start = jd_mono_ms(), end = start + timeout_ms, done = 0;
   for (;; usleep(POLL_US)) {
-    s_assert(now_ms() < end, "no failover from data[%d] (:%d) within %d ms (sentinel log: %s)", old,
-             s->data[old].port, timeout_ms, s->sent[0].dir);
+    s_assert(jd_mono_ms() < end, "no failover from data[%d] (:%d) within %d ms (sentinel log: %s)",
+             old, s->data[old].port, timeout_ms, s->sent[0].dir);
     int named = 0, running = 0;
     for (int k = 0; k < 3; k++) {
       running += s->sent[k].pid > 0;
@@ -411,7 +406,7 @@ long t_sentinel_wait_failover(t_sentinel_set *s, int old, int timeout_ms) {
     if (!named || !role_is(s, other, "master"))
       continue;
     if (!done)
-      done = now_ms(); /* Sentinel's failover completed: one sentinel switched */
+      done = jd_mono_ms(); /* Sentinel's failover completed: one sentinel switched */
     if (named == running)
       return (long)(done - start);
   }
@@ -437,9 +432,9 @@ void t_sentinel_sentinels_up(t_sentinel_set *s) {
   for (int k = 0; k < 3; k++)
     if (s->sent[k].pid <= 0)
       start_sentinel(s, k);
-  long long end = now_ms() + 30000;
+  long long end = jd_mono_ms() + 30000;
   while (t_sentinel_primary(s) < 0) {
-    s_assert(now_ms() < end, "the sentinels name no primary 30 s after their restart");
+    s_assert(jd_mono_ms() < end, "the sentinels name no primary 30 s after their restart");
     usleep(POLL_US);
   }
 }
