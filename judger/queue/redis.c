@@ -175,22 +175,18 @@ int jd_redis_url_parse(jd_redis_url *out, const char *url) {
 }
 
 static void make_display(jd_redis *r) {
-  if (r->url.sentinel) {
-    jd_sentinel_display(r->display, sizeof r->display, &r->url);
-    goto clean;
-  }
+  char raw[sizeof r->display];
   /* The user is shown, never the password. */
   char who[sizeof r->url.user + 8] = "";
   if (r->url.password[0])
     snprintf(who, sizeof who, "%s:***@", r->url.user);
-  if (r->url.path[0])
-    snprintf(r->display, sizeof r->display, "unix://%s%.200s?db=%d", who, r->url.path, r->url.db);
+  if (r->url.sentinel)
+    jd_sentinel_display(raw, sizeof raw, &r->url);
+  else if (r->url.path[0])
+    snprintf(raw, sizeof raw, "unix://%s%.200s?db=%d", who, r->url.path, r->url.db);
   else
-    snprintf(r->display, sizeof r->display, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port,
-             r->url.db);
-clean:; /* the parser refuses control bytes: this is the second fence */
-  char raw[sizeof r->display];
-  memcpy(raw, r->display, sizeof raw);
+    snprintf(raw, sizeof raw, "redis://%s%.100s:%d/%d", who, r->url.host, r->url.port, r->url.db);
+  /* The parser refuses control bytes: this is the second fence. */
   jd_redis_clean_text(r->display, sizeof r->display, raw);
 }
 
