@@ -885,8 +885,11 @@ Test(sentinel, a_node_loading_its_data_is_reconnected_to_ever_more_slowly) {
    * every time, and past the 250 ms of a failed connect up to 1 s. */
   cr_assert_geq(b[6], 490, "%lld", (long long)b[6]);
   cr_assert_leq(b[6], 1130, "%lld", (long long)b[6]);
+  /* Growing until the cap; at the cap the jitter (875..1125 ms) may give
+   * a shorter delay after a longer one (1019 then 935 was seen). */
   for (int i = 1; i < 7; i++)
-    cr_assert_gt(b[i], b[i - 1]);
+    cr_assert(b[i] > b[i - 1] || b[i] >= 875, "step %d: %lld after %lld", i, (long long)b[i],
+              (long long)b[i - 1]);
   jd_redis_free(r);
   fake_stop(&f);
 
