@@ -27,6 +27,7 @@ struct dk_client {
   dk_error_observer on_error; /* set before sharing; read without mu */
   void *on_error_ud;
   _Atomic uint64_t calls[DK_CALL_KIND_COUNT]; /* requests sent, by kind (counts.c) */
+  _Atomic int engine; /* dk_engine_kind, as the negotiating /_ping showed it */
 };
 
 /* Counts one request of the client, about to be sent (counts.c). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_internal.h"
 #include "dockerapi/stream.h"
 #include "dockerapi/system.h"
 #include "internal.h"
@@ -17,9 +18,40 @@ int dk_ping(dk_client *c, const dk_call *call) {
 
 /* ---- version, info --------------------------------------------------------- */
 
+static const char *const engine_names[] = {"unknown", "docker", "podman"};
+
+const char *dk_engine_kind_name(dk_engine_kind k) {
+  return (unsigned)k < sizeof engine_names / sizeof *engine_names ? engine_names[k] : NULL;
+}
+
+dk_engine_kind dk_client_engine(const dk_client *c) { return (dk_engine_kind)c->engine; }
+
+/* The product from /version's Components: Podman lists "Podman Engine",
+ * Docker "Engine"; *version gets that component's Version. */
+static dk_engine_kind engine_of(json_object *o, char **version, int *oom) {
+  json_object *comps = dk__json_get(o, "Components");
+  size_t n =
+      comps && json_object_is_type(comps, json_type_array) ? json_object_array_length(comps) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *comp = json_object_array_get_idx(comps, i);
+    json_object *name = dk__json_get(comp, "Name");
+    const char *s =
+        name && json_object_is_type(name, json_type_string) ? json_object_get_string(name) : "";
+    dk_engine_kind k = !strcmp(s, "Podman Engine") ? DK_ENGINE_PODMAN
+                       : !strcmp(s, "Engine")      ? DK_ENGINE_DOCKER
+                                                   : DK_ENGINE_UNKNOWN;
+    if (k != DK_ENGINE_UNKNOWN) {
+      *version = dk__json_strdup_oom(comp, "Version", oom);
+      return k;
+    }
+  }
+  return DK_ENGINE_UNKNOWN;
+}
+
 void dk_version_free(dk_version *v) {
   if (!v)
     return;
+  free(v->engine_version);
   free(v->version);
   free(v->api_version);
   free(v->min_api_version);
@@ -50,6 +82,16 @@ int dk_system_version(dk_version **out, dk_client *c) {
   v->go_version = dk__json_strdup(o, "GoVersion");
   if (!v->version || !v->api_version) {
     rc = dk__err(DK_EPROTO, 0, "version: the answer has no Version or ApiVersion");
+    goto cleanup;
+  }
+  int oom = 0;
+  v->engine = engine_of(o, &v->engine_version, &oom);
+  if (v->engine == DK_ENGINE_UNKNOWN)
+    v->engine = dk_client_engine(c);
+  if (!v->engine_version && !oom)
+    v->engine_version = strdup(v->version);
+  if (!v->engine_version) {
+    rc = dk__err(DK_ENOMEM, 0, NULL);
     goto cleanup;
   }
   *out = v;

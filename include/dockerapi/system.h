@@ -14,7 +14,30 @@ extern "C" {
 /* GET /_ping; answers DK_OK when the engine is up. */
 int dk_ping(dk_client *c, const dk_call *call);
 
+/* Which product answers the Engine API. Podman's `podman system service`
+ * speaks the Docker API (its "compat" endpoints) with differences a client
+ * must know: docs/engines.md. One name table: dk_engine_kind_name. */
+typedef enum dk_engine_kind {
+  DK_ENGINE_UNKNOWN = 0,
+  DK_ENGINE_DOCKER,
+  DK_ENGINE_PODMAN,
+} dk_engine_kind;
+
+/* "unknown", "docker", "podman"; NULL past the enum. */
+const char *dk_engine_kind_name(dk_engine_kind k);
+
+/* The engine this client talks to, as the first exchange (/_ping: Podman
+ * sends a Libpod-Api-Version header and "Server: Libpod/<v>") showed it;
+ * DK_ENGINE_UNKNOWN before any exchange. Thread-safe. */
+dk_engine_kind dk_client_engine(const dk_client *c);
+
 typedef struct dk_version {
+  /* The product, from /version's Components ("Podman Engine" or "Engine"),
+   * falling back to what /_ping showed. */
+  dk_engine_kind engine;
+  /* The product's own version: Podman's "4.3.1" (its Components entry),
+   * Docker's "26.1.5"; never NULL in an answer. */
+  char *engine_version;
   char *version;     /* engine version, "20.10.24" */
   char *api_version; /* engine's max API, "1.41" */
   char *min_api_version;

@@ -199,6 +199,8 @@ void jd_settings_ctx(jd_ctx *ctx, const jd_config *settings, bool match) {
   }
   jd_config_policy(&ctx->policy, settings);
   ctx->base_images = settings->base_images;
+  /* Checked when the settings were read (daemon/config.c). */
+  (void)jd_engine_accept_parse(&ctx->engine_accept, settings->engine_accept, NULL, 0);
   ctx->build_allow = settings->build_allow;
   ctx->debian_mirror = settings->debian_mirror;
   jd_settings_git_hook(NULL); /* inside a pre-receive hook: docs/ci-hook.md */

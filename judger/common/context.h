@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/engine.h"
 #include "common/policy.h"
 #include "dockerapi/dockerapi.h"
 
@@ -67,6 +68,13 @@ typedef struct jd_ctx {
    * largest output a task may publish to Redis (match/input_cache.h;
    * settings input_max_bytes, publish_max_bytes); 0 = their defaults. */
   int64_t input_max_bytes, publish_max_bytes;
+  /* The engine's profile (common/engine.h): learnt once by jd_ctx_engine,
+   * which sets engine_known (read and written with __atomic builtins). */
+  jd_engine engine;
+  int engine_known;
+  /* Guarantees the operator accepts this engine does not keep (setting
+   * engine_accept, parsed by jd_engine_accept_parse): mask of (1u << g). */
+  unsigned engine_accept;
 } jd_ctx;
 
 typedef enum jd_image_store {

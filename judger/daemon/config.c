@@ -263,6 +263,9 @@ int jd_config_set(jd_config *c, const char *key, const char *value, char *err, s
     /* Its message names the setting already ("base_images: 'x': ..."). */
     if (!strcmp(k->name, "base_images") && jd_base_images_check(value, err, errlen))
       return -1;
+    unsigned accept;
+    if (!strcmp(k->name, "engine_accept") && jd_engine_accept_parse(&accept, value, err, errlen))
+      return -1;
     if ((!strcmp(k->name, "redis") || !strcmp(k->name, "state_dir") || !strcmp(k->name, "prefix") ||
          !strcmp(k->name, "group")) &&
         !*value)

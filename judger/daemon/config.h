@@ -123,6 +123,9 @@
   XX(http_per_ip, INT, http_per_ip, 0, 100000, "32", D, D,                                         \
      "connections one address may hold on the metrics server at once (0 = no cap)")                \
   XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
+  XX(engine_accept, STR, engine_accept, 0, 0, "", DRB, DRB,                                        \
+     "guarantees the operator accepts the engine cannot keep: build_network, host_unreachable, "   \
+     "oom_verdict (comma-separated; docs/security.md \"Engines\")")                                \
   XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
      "images FROM may name besides judger/debian:bookworm (default: judger-test/*)")               \
   XX(build_allow, STR, build_allow, 0, 0, NULL, DRB, DRB,                                          \
@@ -237,6 +240,7 @@ typedef struct jd_config {
   bool fetch_private;
   /* Images program Dockerfiles may name besides the judger's base image
    * (build/dockerfile.h); NULL = JD_BASE_IMAGES_DEFAULT. */
+  char *engine_accept;
   char *base_images;
   /* The build proxy's allow-list (build/build_net.h) and the base image's
    * Debian mirror (build/base_image.h); NULL = their defaults. */

@@ -1,0 +1,137 @@
+/* The engine's profile and guarantees (see engine.h; docs/engines.md has the
+ * measurements behind each entry). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/context.h"
+#include "common/engine.h"
+#include "common/error.h"
+
+static const struct {
+  const char *name, *text;
+} guarantees[] = {
+#define JD_GUARANTEE_ROW(code, name, text) {name, text},
+    JD_GUARANTEE_MAP(JD_GUARANTEE_ROW)
+#undef JD_GUARANTEE_ROW
+};
+
+const char *jd_guarantee_name(jd_guarantee g) {
+  return (unsigned)g < JD_GUARANTEE_COUNT ? guarantees[g].name : NULL;
+}
+
+const char *jd_guarantee_text(jd_guarantee g) {
+  return (unsigned)g < JD_GUARANTEE_COUNT ? guarantees[g].text : NULL;
+}
+
+static void lack(jd_engine *e, jd_guarantee g, const char *gap) {
+  e->lacking |= 1u << g;
+  e->gap[g] = gap;
+}
+
+void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version) {
+  memset(out, 0, sizeof *out);
+  out->kind = kind;
+  snprintf(out->version, sizeof out->version, "%s", version ? version : "?");
+  if (sscanf(out->version, "%d.%d", &out->major, &out->minor) != 2)
+    out->major = out->minor = 0;
+  out->tmpfs_nr_inodes = true;
+  out->import_tag_kept = true;
+  if (kind != DK_ENGINE_PODMAN)
+    return;
+  /* Podman's compatible API, measured on 4.3.1 and 5.4.2 (docs/engines.md). */
+  out->seccomp_by_path = true;
+  out->tmpfs_nr_inodes = false;
+  out->import_tag_kept = false;
+  lack(out, JD_GUARANTEE_HOST_UNREACHABLE,
+       "Podman ignores the network option inhibit_ipv4: a player reaches the host's "
+       "listeners through its network's gateway");
+  if (out->major < 5) {
+    lack(out, JD_GUARANTEE_BUILD_NETWORK,
+         "Podman 4 ignores the build's networkmode: RUN steps use the host's network");
+    lack(out, JD_GUARANTEE_OOM_VERDICT,
+         "Podman 4 does not report OOM kills (OOMKilled is always false): a program over its "
+         "memory gets RE");
+  } else {
+    out->libpod_build = true;
+  }
+}
+
+int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen) {
+  dk_version *v = NULL;
+  int rc = dk_system_version(&v, c);
+  if (rc) {
+    const dk_error *e = dk_error_last();
+    return jd_fail(err, errlen, "engine: /version: %s",
+                   e && e->message && *e->message ? e->message : dk_strerror(rc));
+  }
+  dk_engine_kind kind = v->engine != DK_ENGINE_UNKNOWN ? v->engine : dk_client_engine(c);
+  jd_engine_profile(out, kind, v->engine_version ? v->engine_version : v->version);
+  dk_version_free(v);
+  return 0;
+}
+
+int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t errlen) {
+  *mask = 0;
+  if (!list || !*list || !strcmp(list, "none"))
+    return 0;
+  const char *p = list;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    int g = 0;
+    while (g < JD_GUARANTEE_COUNT &&
+           !(strlen(guarantees[g].name) == n && !strncmp(guarantees[g].name, p, n)))
+      g++;
+    if (g == JD_GUARANTEE_COUNT) {
+      *mask = 0;
+      return jd_fail(err, errlen,
+                     "engine_accept: '%.*s' is not a guarantee (build_network, host_unreachable, "
+                     "oom_verdict)",
+                     (int)(n > 64 ? 64 : n), p);
+    }
+    *mask |= 1u << g;
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
+
+int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, char *err,
+                      size_t errlen) {
+  if ((unsigned)g >= JD_GUARANTEE_COUNT || !(e->lacking & (1u << g)) || (accepted & (1u << g)))
+    return 0;
+  return jd_fail(err, errlen,
+                 "engine %s %s cannot keep the guarantee %s (%s); refused: set engine_accept=%s "
+                 "to run anyway (docs/security.md \"Engines\")",
+                 dk_engine_kind_name(e->kind), e->version, guarantees[g].name,
+                 e->gap[g] ? e->gap[g] : "?", guarantees[g].name);
+}
+
+/* Learning is rare (once per context): one lock for every context. */
+static pthread_mutex_t learn_mu = PTHREAD_MUTEX_INITIALIZER;
+
+const jd_engine *jd_ctx_engine(jd_ctx *ctx, char *err, size_t errlen) {
+  if (__atomic_load_n(&ctx->engine_known, __ATOMIC_ACQUIRE))
+    return &ctx->engine;
+  pthread_mutex_lock(&learn_mu);
+  int rc = 0;
+  if (!__atomic_load_n(&ctx->engine_known, __ATOMIC_ACQUIRE)) {
+    jd_engine e;
+    rc = jd_engine_learn(&e, ctx->dk, err, errlen);
+    if (!rc) {
+      ctx->engine = e;
+      __atomic_store_n(&ctx->engine_known, 1, __ATOMIC_RELEASE);
+    }
+  }
+  pthread_mutex_unlock(&learn_mu);
+  return rc ? NULL : &ctx->engine;
+}
+
+int jd_ctx_require(jd_ctx *ctx, jd_guarantee g, char *err, size_t errlen) {
+  const jd_engine *e = jd_ctx_engine(ctx, err, errlen);
+  if (!e)
+    return -1;
+  return jd_engine_require(e, g, ctx->engine_accept, err, errlen);
+}

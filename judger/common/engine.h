@@ -1,0 +1,92 @@
+/* Which engine runs the judger's containers, and which of docs/security.md's
+ * guarantees it can keep. Docker keeps them all; Podman's compatible API
+ * loses some (docs/engines.md): the judger refuses the work a lost
+ * guarantee would make unsafe, unless the operator accepts that loss in the
+ * `engine_accept` setting (docs/security.md "Engines" says what each gives
+ * up).
+ *
+ * The profile also carries the compatibility choices the parts that talk to
+ * the engine make (match/match_limits.c, build/): how the seccomp profile
+ * is passed, which tmpfs options are known, how images are built. */
+#ifndef JD_ENGINE_H
+#define JD_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dockerapi/dockerapi.h"
+
+/* The guarantees an engine may fail to keep: enum, name (the word
+ * `engine_accept` takes), what holds when it is kept. */
+#define JD_GUARANTEE_MAP(XX)                                                                       \
+  XX(BUILD_NETWORK, "build_network",                                                               \
+     "image builds' RUN steps get only the network the judger gives them")                         \
+  XX(HOST_UNREACHABLE, "host_unreachable",                                                         \
+     "players and game logics cannot reach the engine's host or the outside")                      \
+  XX(OOM_VERDICT, "oom_verdict", "a program killed for its memory gets MLE, not RE")
+
+typedef enum jd_guarantee {
+#define JD_GUARANTEE_ENUM(code, name, text) JD_GUARANTEE_##code,
+  JD_GUARANTEE_MAP(JD_GUARANTEE_ENUM)
+#undef JD_GUARANTEE_ENUM
+      JD_GUARANTEE_COUNT
+} jd_guarantee;
+
+/* "build_network"...; NULL past the enum. */
+const char *jd_guarantee_name(jd_guarantee g);
+/* One line: what holds when g is kept. */
+const char *jd_guarantee_text(jd_guarantee g);
+
+typedef struct jd_engine {
+  dk_engine_kind kind;
+  char version[32]; /* the product's version: "20.10.24", "4.3.1" */
+  int major, minor; /* of version; 0 when it does not parse */
+  /* Bit (1u << g) set: this engine cannot keep guarantee g. */
+  unsigned lacking;
+  /* Why, for each lacking guarantee: one static line naming what the engine
+   * does ("Podman 4.3 ignores the build's networkmode: RUN steps use the
+   * host's network"); NULL for a kept one. */
+  const char *gap[JD_GUARANTEE_COUNT];
+  /* Compatibility choices. */
+  bool seccomp_by_path; /* the inline profile is read as a file path (Podman #27710) */
+  bool tmpfs_nr_inodes; /* the tmpfs option nr_inodes is known */
+  bool import_tag_kept; /* an import's tag parameter is applied */
+  bool libpod_build;    /* builds go through /libpod/build, whose network options hold */
+} jd_engine;
+
+/* The profile of the engine c talks to (one GET /version). -1 with err when
+ * the engine cannot be asked. */
+int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen);
+
+/* The profile of an engine known by kind and version (pure: what
+ * jd_engine_learn decides once it has them; tested without an engine). */
+void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version);
+
+/* Parses `engine_accept` ("", "none", or names joined by commas) into a mask
+ * of (1u << g); -1 with err naming the unknown word. */
+int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t errlen);
+
+/* 0 when e keeps g or `accepted` has it; -1 with err, one line:
+ *   "engine podman 4.3.1 cannot keep the guarantee host_unreachable (<gap>);
+ *    refused: set engine_accept=host_unreachable to run anyway
+ *    (docs/security.md \"Engines\")" */
+int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, char *err,
+                      size_t errlen);
+
+struct jd_ctx;
+
+/* The profile of ctx's engine, learnt on the first call (one GET /version)
+ * and kept in ctx (thread-safe); NULL with err when the engine cannot be
+ * asked. */
+const jd_engine *jd_ctx_engine(struct jd_ctx *ctx, char *err, size_t errlen);
+
+/* jd_engine_require on ctx's engine and ctx->engine_accept: what build/ and
+ * match/ call before the work that needs g. -1 with err when refused or when
+ * the engine cannot be asked. */
+int jd_ctx_require(struct jd_ctx *ctx, jd_guarantee g, char *err, size_t errlen);
+
+/* The mask of every guarantee, for callers that need all of them (the
+ * daemon at its start). */
+#define JD_GUARANTEE_ALL ((1u << JD_GUARANTEE_COUNT) - 1u)
+
+#endif
