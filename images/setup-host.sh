@@ -10,6 +10,7 @@ PKGS=(build-essential cmake pkg-config git
       lua-check clang-format  # tests/style: the Lua scripts' lint, the style gate
       prometheus  # promtool and a real Prometheus for the metrics tests
       docker-compose systemd  # tests/deploy: the two-host compose file, systemd-analyze
+      podman catatonit runc netavark aardvark-dns  # the host's Podman 4.3 engine (images/engines/podman.sh): runc, not crun; catatonit for Init
       python3 python3-docker nodejs chromium)  # samples: Python and Node.js AIs run on the host in tests, the replay tools; python3-docker: bench_match's docker-py column; chromium: the replay pages checked headless (tests/docs)
 
 need=()

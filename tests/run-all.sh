@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 bash images/setup-host.sh
 
-# The sidecar engines the tests start (images/engines/sidecar.sh) are
+# The sidecar engines the tests start (images/engines/sidecar.sh, and
+# podman.sh's Podman sidecar and the host's Podman 4.3 service) are
 # stopped when this script ends, passed or failed: their image and data
 # volumes stay, so the next run starts them again in about 3 s each.
 # JUDGER_KEEP_SIDECARS=1 leaves them running.
@@ -15,8 +16,13 @@ stop_sidecars() {
   [ "${JUDGER_KEEP_SIDECARS:-0}" = 1 ] && return 0
   local engine engines=${JUDGER_ENGINES:-host;trixie;containerd}
   for engine in ${engines//;/ }; do
-    [ "$engine" = host ] || bash images/engines/sidecar.sh stop "$engine"
+    case $engine in
+      host) ;;
+      podman) bash images/engines/podman.sh stop podman ;;
+      *) bash images/engines/sidecar.sh stop "$engine" ;;
+    esac
   done
+  bash images/engines/podman.sh stop podman43
 }
 trap stop_sidecars EXIT
 
