@@ -25,6 +25,28 @@ const char *jd_guarantee_text(jd_guarantee g) {
   return (unsigned)g < JD_GUARANTEE_COUNT ? guarantees[g].text : NULL;
 }
 
+/* Where build/ and match/ check each one (jd_ctx_require). */
+static const char *const refuses[JD_GUARANTEE_COUNT] = {
+    [JD_GUARANTEE_BUILD_NETWORK] = "image builds",
+    [JD_GUARANTEE_HOST_UNREACHABLE] = "matches",
+    [JD_GUARANTEE_OOM_VERDICT] = "matches",
+};
+
+const char *jd_guarantee_refuses(jd_guarantee g) {
+  return (unsigned)g < JD_GUARANTEE_COUNT ? refuses[g] : NULL;
+}
+
+const char *jd_guarantee_state_name(jd_guarantee_state s) {
+  static const char *const names[] = {"kept", "lacking", "accepted"};
+  return (unsigned)s < sizeof names / sizeof *names ? names[s] : NULL;
+}
+
+jd_guarantee_state jd_engine_state(const jd_engine *e, jd_guarantee g, unsigned accepted) {
+  if ((unsigned)g >= JD_GUARANTEE_COUNT || !(e->lacking & (1u << g)))
+    return JD_GUARANTEE_KEPT;
+  return accepted & (1u << g) ? JD_GUARANTEE_ACCEPTED : JD_GUARANTEE_LACKING;
+}
+
 static void lack(jd_engine *e, jd_guarantee g, const char *gap) {
   e->lacking |= 1u << g;
   e->gap[g] = gap;
@@ -66,10 +88,16 @@ int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen) {
     return jd_fail(err, errlen, "engine: /version: %s",
                    e && e->message && *e->message ? e->message : dk_strerror(rc));
   }
-  dk_engine_kind kind = v->engine != DK_ENGINE_UNKNOWN ? v->engine : dk_client_engine(c);
-  jd_engine_profile(out, kind, v->engine_version ? v->engine_version : v->version);
+  jd_engine_of_version(out, v, c);
   dk_version_free(v);
   return 0;
+}
+
+void jd_engine_of_version(jd_engine *out, const dk_version *v, const dk_client *c) {
+  dk_engine_kind kind = v->engine;
+  if (kind == DK_ENGINE_UNKNOWN && c)
+    kind = dk_client_engine(c);
+  jd_engine_profile(out, kind, v->engine_version ? v->engine_version : v->version);
 }
 
 int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t errlen) {
@@ -98,15 +126,51 @@ int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t e
   return 0;
 }
 
+/* Appends the names of the mask's guarantees, joined by commas, at *len. */
+static void append_names(char *buf, size_t size, size_t *len, unsigned mask) {
+  const char *sep = "";
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+    if (!(mask & (1u << g)))
+      continue;
+    int n = snprintf(buf + *len, size - *len, "%s%s", sep, guarantees[g].name);
+    *len = n < 0 || (size_t)n >= size - *len ? size - 1 : *len + (size_t)n;
+    sep = ",";
+  }
+}
+
+int jd_engine_require_mask(const jd_engine *e, unsigned need, unsigned accepted, char *err,
+                           size_t errlen) {
+  unsigned refused = need & e->lacking & ~accepted & JD_GUARANTEE_ALL;
+  if (!refused)
+    return 0;
+  /* Every refused guarantee with its gap, then the setting that runs the
+   * work anyway: what is accepted already plus these. */
+  char what[1024];
+  size_t len = 0;
+  int count = 0;
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+    if (!(refused & (1u << g)))
+      continue;
+    int n = snprintf(what + len, sizeof what - len, "%s%s (%s)", count ? ", " : "",
+                     guarantees[g].name, e->gap[g] ? e->gap[g] : "?");
+    len = n < 0 || (size_t)n >= sizeof what - len ? sizeof what - 1 : len + (size_t)n;
+    count++;
+  }
+  char accept[128];
+  size_t alen = 0;
+  accept[0] = '\0';
+  append_names(accept, sizeof accept, &alen, (accepted & JD_GUARANTEE_ALL) | refused);
+  return jd_fail(err, errlen,
+                 "engine %s %s cannot keep the guarantee%s %s; refused: set engine_accept=%s to "
+                 "run anyway (docs/security.md \"Engines\")",
+                 dk_engine_kind_name(e->kind), e->version, count > 1 ? "s" : "", what, accept);
+}
+
 int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, char *err,
                       size_t errlen) {
-  if ((unsigned)g >= JD_GUARANTEE_COUNT || !(e->lacking & (1u << g)) || (accepted & (1u << g)))
+  if ((unsigned)g >= JD_GUARANTEE_COUNT)
     return 0;
-  return jd_fail(err, errlen,
-                 "engine %s %s cannot keep the guarantee %s (%s); refused: set engine_accept=%s "
-                 "to run anyway (docs/security.md \"Engines\")",
-                 dk_engine_kind_name(e->kind), e->version, guarantees[g].name,
-                 e->gap[g] ? e->gap[g] : "?", guarantees[g].name);
+  return jd_engine_require_mask(e, 1u << g, accepted, err, errlen);
 }
 
 /* Learning is rare (once per context): one lock for every context. */

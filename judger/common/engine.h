@@ -36,6 +36,19 @@ typedef enum jd_guarantee {
 const char *jd_guarantee_name(jd_guarantee g);
 /* One line: what holds when g is kept. */
 const char *jd_guarantee_text(jd_guarantee g);
+/* The work refused when g is not kept and not accepted: "image builds",
+ * "matches" (what build/ and match/ check it before). */
+const char *jd_guarantee_refuses(jd_guarantee g);
+
+/* What becomes of a guarantee on an engine, given the accepted mask. */
+typedef enum jd_guarantee_state {
+  JD_GUARANTEE_KEPT,     /* the engine keeps it */
+  JD_GUARANTEE_LACKING,  /* it does not, and the work that needs it is refused */
+  JD_GUARANTEE_ACCEPTED, /* it does not, and engine_accept runs the work anyway */
+} jd_guarantee_state;
+
+/* "kept", "lacking", "accepted" (doctor's words); NULL past the enum. */
+const char *jd_guarantee_state_name(jd_guarantee_state s);
 
 typedef struct jd_engine {
   dk_engine_kind kind;
@@ -62,6 +75,14 @@ int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen);
  * jd_engine_learn decides once it has them; tested without an engine). */
 void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version);
 
+/* The profile from a /version answer already in hand (judger doctor): the
+ * product from its Components, else what c's /_ping showed (c may be
+ * NULL). */
+void jd_engine_of_version(jd_engine *out, const dk_version *v, const dk_client *c);
+
+/* g's state on e with `accepted` (a mask of (1u << g)). */
+jd_guarantee_state jd_engine_state(const jd_engine *e, jd_guarantee g, unsigned accepted);
+
 /* Parses `engine_accept` ("", "none", or names joined by commas) into a mask
  * of (1u << g); -1 with err naming the unknown word. */
 int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t errlen);
@@ -72,6 +93,18 @@ int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t e
  *    (docs/security.md \"Engines\")" */
 int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, char *err,
                       size_t errlen);
+
+/* jd_engine_require for every guarantee of the mask `need` at once (the
+ * daemon at its start): 0 when each is kept or accepted; else -1 with one
+ * line naming every refused one with its gap:
+ *   "engine podman 4.3.1 cannot keep the guarantees build_network (<gap>),
+ *    oom_verdict (<gap>); refused: set engine_accept=build_network,oom_verdict
+ *    to run anyway (docs/security.md \"Engines\")"
+ * The engine_accept suggested (here and in jd_engine_require) is what is
+ * accepted already plus what was refused, so setting it as written keeps
+ * the earlier choices. */
+int jd_engine_require_mask(const jd_engine *e, unsigned need, unsigned accepted, char *err,
+                           size_t errlen);
 
 struct jd_ctx;
 

@@ -1,0 +1,200 @@
+// test-labels: unit
+/* The engine's profile without an engine (common/engine.h): the table of
+ * guarantees per product and version, engine_accept's parser and the one
+ * line a refusal says. The same against real engines: tests/judger/cli/
+ * engine_refusals.c (Podman 4.3.1) and doctor.c (the host's Docker). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/engine.h"
+
+#define BIT(g) (1u << JD_GUARANTEE_##g)
+
+Test(engine, guarantee_names_and_texts) {
+  cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_BUILD_NETWORK), "build_network");
+  cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_HOST_UNREACHABLE), "host_unreachable");
+  cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_OOM_VERDICT), "oom_verdict");
+  cr_assert_null(jd_guarantee_name(JD_GUARANTEE_COUNT));
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+    cr_assert(jd_guarantee_text(g) && *jd_guarantee_text(g));
+    cr_assert(jd_guarantee_refuses(g) && *jd_guarantee_refuses(g));
+  }
+  cr_assert_str_eq(jd_guarantee_refuses(JD_GUARANTEE_BUILD_NETWORK), "image builds");
+  cr_assert_str_eq(jd_guarantee_refuses(JD_GUARANTEE_OOM_VERDICT), "matches");
+  cr_assert_null(jd_guarantee_text(JD_GUARANTEE_COUNT));
+  cr_assert_null(jd_guarantee_refuses(JD_GUARANTEE_COUNT));
+  cr_assert_str_eq(jd_guarantee_state_name(JD_GUARANTEE_ACCEPTED), "accepted");
+  cr_assert_eq(JD_GUARANTEE_ALL, BIT(BUILD_NETWORK) | BIT(HOST_UNREACHABLE) | BIT(OOM_VERDICT));
+}
+
+Test(engine, docker_keeps_every_guarantee) {
+  const char *versions[] = {"20.10.24", "26.1.5", "29.1.0"};
+  for (size_t i = 0; i < sizeof versions / sizeof *versions; i++) {
+    jd_engine e;
+    jd_engine_profile(&e, DK_ENGINE_DOCKER, versions[i]);
+    cr_assert_eq(e.lacking, 0u, "%s", versions[i]);
+    cr_assert_str_eq(e.version, versions[i]);
+    for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+      cr_assert_null(e.gap[g]);
+      cr_assert_eq(jd_engine_state(&e, g, 0), JD_GUARANTEE_KEPT);
+      cr_assert_eq(jd_engine_require(&e, g, 0, NULL, 0), 0);
+    }
+    cr_assert(!e.seccomp_by_path && e.tmpfs_nr_inodes && e.import_tag_kept && !e.libpod_build);
+  }
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_DOCKER, "20.10.24");
+  cr_assert_eq(e.major, 20);
+  cr_assert_eq(e.minor, 10);
+}
+
+Test(engine, podman_4_lacks_three) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
+  cr_assert_eq(e.major, 4);
+  cr_assert_eq(e.minor, 3);
+  cr_assert_eq(e.lacking, JD_GUARANTEE_ALL);
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++)
+    cr_assert(e.gap[g] && strstr(e.gap[g], "Podman"), "gap %d: %s", g, e.gap[g]);
+  cr_assert(e.seccomp_by_path && !e.tmpfs_nr_inodes && !e.import_tag_kept && !e.libpod_build);
+}
+
+Test(engine, podman_5_lacks_host_unreachable_only) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "5.4.2");
+  cr_assert_eq(e.major, 5);
+  cr_assert(e.lacking & BIT(HOST_UNREACHABLE));
+  cr_assert(!(e.lacking & BIT(OOM_VERDICT)), "Podman 5 reports OOM kills");
+  cr_assert(e.libpod_build && e.seccomp_by_path && !e.tmpfs_nr_inodes);
+}
+
+Test(engine, unparsable_version_is_the_oldest) {
+  /* An unknown version of Podman gets the strictest profile. */
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "dev");
+  cr_assert_eq(e.major, 0);
+  cr_assert_eq(e.lacking, JD_GUARANTEE_ALL);
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, NULL);
+  cr_assert_str_eq(e.version, "?");
+  char longv[100];
+  memset(longv, '9', sizeof longv - 1);
+  longv[sizeof longv - 1] = '\0';
+  jd_engine_profile(&e, DK_ENGINE_DOCKER, longv);
+  cr_assert_lt(strlen(e.version), sizeof e.version, "the version is cut to its field");
+}
+
+Test(engine, of_version_prefers_the_components) {
+  dk_version v = {.engine = DK_ENGINE_PODMAN, .engine_version = "4.3.1", .version = "4.3.1"};
+  jd_engine e;
+  jd_engine_of_version(&e, &v, NULL);
+  cr_assert_eq(e.kind, DK_ENGINE_PODMAN);
+  cr_assert_str_eq(e.version, "4.3.1");
+  dk_version d = {.engine = DK_ENGINE_UNKNOWN, .version = "20.10.24"};
+  jd_engine_of_version(&e, &d, NULL);
+  cr_assert_eq(e.kind, DK_ENGINE_UNKNOWN);
+  cr_assert_str_eq(e.version, "20.10.24");
+  cr_assert_eq(e.lacking, 0u);
+}
+
+Test(engine, accept_parse) {
+  unsigned m = 99;
+  char err[256] = "";
+  cr_assert_eq(jd_engine_accept_parse(&m, "", err, sizeof err), 0);
+  cr_assert_eq(m, 0u);
+  cr_assert_eq(jd_engine_accept_parse(&m, NULL, err, sizeof err), 0);
+  cr_assert_eq(jd_engine_accept_parse(&m, "none", err, sizeof err), 0);
+  cr_assert_eq(m, 0u);
+  cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict", err, sizeof err), 0);
+  cr_assert_eq(m, BIT(OOM_VERDICT));
+  cr_assert_eq(jd_engine_accept_parse(&m, "host_unreachable,build_network", err, sizeof err), 0);
+  cr_assert_eq(m, BIT(HOST_UNREACHABLE) | BIT(BUILD_NETWORK));
+  cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict,oom_verdict", err, sizeof err), 0);
+  cr_assert_eq(m, BIT(OOM_VERDICT));
+}
+
+Test(engine, accept_parse_refuses_unknown_words) {
+  unsigned m = 0;
+  char err[256] = "";
+  cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict,everything", err, sizeof err), -1);
+  cr_assert_eq(m, 0u, "nothing accepted after a bad word");
+  cr_assert(strstr(err, "'everything'") && strstr(err, "engine_accept"), "%s", err);
+  /* A prefix, a longer word, spaces and case are not the names. */
+  const char *bad[] = {"oom", "oom_verdicts", " oom_verdict", "OOM_VERDICT", "all"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    cr_assert_eq(jd_engine_accept_parse(&m, bad[i], err, sizeof err), -1, "'%s'", bad[i]);
+  /* The word quoted back is bounded. */
+  char longw[400];
+  memset(longw, 'x', sizeof longw - 1);
+  longw[sizeof longw - 1] = '\0';
+  cr_assert_eq(jd_engine_accept_parse(&m, longw, err, sizeof err), -1);
+  cr_assert_lt(strlen(err), 200u, "%s", err);
+}
+
+Test(engine, require_message_names_engine_guarantee_gap_and_setting) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
+  char err[1024] = "";
+  cr_assert_eq(jd_engine_require(&e, JD_GUARANTEE_HOST_UNREACHABLE, 0, err, sizeof err), -1);
+  char want[900];
+  snprintf(want, sizeof want,
+           "engine podman 4.3.1 cannot keep the guarantee host_unreachable (%s); refused: set "
+           "engine_accept=host_unreachable to run anyway (docs/security.md \"Engines\")",
+           e.gap[JD_GUARANTEE_HOST_UNREACHABLE]);
+  cr_assert_str_eq(err, want);
+  cr_assert_null(strchr(err, '\n'), "one line");
+  /* Accepted: no refusal. */
+  cr_assert_eq(
+      jd_engine_require(&e, JD_GUARANTEE_HOST_UNREACHABLE, BIT(HOST_UNREACHABLE), err, sizeof err),
+      0);
+  /* Out of the enum: nothing to require. */
+  cr_assert_eq(jd_engine_require(&e, JD_GUARANTEE_COUNT, 0, err, sizeof err), 0);
+}
+
+Test(engine, require_suggests_what_is_accepted_plus_the_refused) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
+  char err[1024] = "";
+  cr_assert_eq(jd_engine_require(&e, JD_GUARANTEE_OOM_VERDICT, BIT(BUILD_NETWORK), err, sizeof err),
+               -1);
+  cr_assert(strstr(err, "set engine_accept=build_network,oom_verdict to run anyway"), "%s", err);
+  cr_assert(strstr(err, "the guarantee oom_verdict ("), "%s", err);
+}
+
+Test(engine, require_mask_names_every_refused_one) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
+  char err[2048] = "";
+  cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, BIT(HOST_UNREACHABLE), err, sizeof err),
+               -1);
+  cr_assert(strstr(err, "engine podman 4.3.1 cannot keep the guarantees build_network ("), "%s",
+            err);
+  cr_assert(strstr(err, "), oom_verdict ("), "%s", err);
+  cr_assert_null(strstr(err, "host_unreachable ("), "accepted, not refused: %s", err);
+  cr_assert(strstr(err, "set engine_accept=build_network,host_unreachable,oom_verdict to run"),
+            "%s", err);
+  cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, JD_GUARANTEE_ALL, err, sizeof err), 0);
+  cr_assert_eq(jd_engine_require_mask(&e, 0, 0, err, sizeof err), 0, "nothing needed");
+  /* Docker: nothing refused whatever is needed. */
+  jd_engine_profile(&e, DK_ENGINE_DOCKER, "20.10.24");
+  cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, 0, err, sizeof err), 0);
+}
+
+Test(engine, require_message_is_cut_to_the_buffer) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
+  char err[32];
+  cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, 0, err, sizeof err), -1);
+  cr_assert_eq(strlen(err), sizeof err - 1);
+  cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, 0, NULL, 0), -1, "no buffer");
+}
+
+Test(engine, state_of_each_guarantee) {
+  jd_engine e;
+  jd_engine_profile(&e, DK_ENGINE_PODMAN, "5.4.2");
+  cr_assert_eq(jd_engine_state(&e, JD_GUARANTEE_OOM_VERDICT, 0), JD_GUARANTEE_KEPT);
+  cr_assert_eq(jd_engine_state(&e, JD_GUARANTEE_HOST_UNREACHABLE, 0), JD_GUARANTEE_LACKING);
+  cr_assert_eq(jd_engine_state(&e, JD_GUARANTEE_HOST_UNREACHABLE, BIT(HOST_UNREACHABLE)),
+               JD_GUARANTEE_ACCEPTED);
+  /* Accepting a kept one changes nothing. */
+  cr_assert_eq(jd_engine_state(&e, JD_GUARANTEE_OOM_VERDICT, BIT(OOM_VERDICT)), JD_GUARANTEE_KEPT);
+}
