@@ -246,6 +246,11 @@ static int build_program(build_cmd *cmd, jd_ctx *ctx) {
     if (r->exit_code && r->log && cmd->quiet)
       jd_term_printf(stderr, "%s", r->log); /* the failing step's output was not streamed */
   }
+  /* A system fault (exit 3) is also said on stderr, in one line, whatever
+   * stdout holds: an engine that lacks a guarantee (common/engine.h) is
+   * refused this way, its message naming the guarantee and engine_accept. */
+  if (r->status == JD_BUILD_STATUS_ERROR && r->message)
+    jd_term_printf(stderr, "judger build: %s: %s\n", r->stage ? r->stage : "build", r->message);
   jd_build_result_free(r);
   return exit_code;
 }

@@ -7,6 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/context.h"
+#include "common/engine.h"
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
@@ -99,6 +101,20 @@ static jd_net_stock *net_stock_start(const jd_ctx *ctx, size_t keep) {
   return s;
 }
 
+/* The engine's guarantees before anything starts (docs/security.md
+ * "Engines"): -1 after one line on stderr when it lacks one that
+ * engine_accept does not accept (the daemon would claim tasks only to
+ * refuse them). An engine that does not answer now is checked again by
+ * jd_daemon_run, which waits for it before claiming anything. */
+static int engine_refused(jd_ctx *ctx) {
+  char why[1024];
+  const jd_engine *e = jd_ctx_engine(ctx, why, sizeof why);
+  if (!e || !jd_engine_require_mask(e, JD_GUARANTEE_ALL, ctx->engine_accept, why, sizeof why))
+    return 0;
+  fprintf(stderr, "judger daemon: %s\n", why);
+  return -1;
+}
+
 /* Runs the daemon on the engine of the environment until a signal stops
  * it; returns the exit code. */
 static int serve(jd_config *cfg, sigctx *sc) {
@@ -128,6 +144,10 @@ static int serve(jd_config *cfg, sigctx *sc) {
                 .base_images = cfg->base_images,
                 .build_allow = cfg->build_allow,
                 .debian_mirror = cfg->debian_mirror};
+  /* Checked when the settings were read (daemon/config.c). */
+  (void)jd_engine_accept_parse(&ctx.engine_accept, cfg->engine_accept, NULL, 0);
+  if (engine_refused(&ctx))
+    goto cleanup; /* JD_EXIT_SYSTEM: nothing claimed, nothing made */
   jd_config_policy(&ctx.policy, cfg);
   jd_config_cores(&ctx, cfg);
   stock = net_stock_start(&ctx, (size_t)cfg->net_stock);

@@ -67,14 +67,14 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
   out->tmpfs_nr_inodes = false;
   out->import_tag_kept = false;
   lack(out, JD_GUARANTEE_HOST_UNREACHABLE,
-       "Podman ignores the network option inhibit_ipv4: a player reaches the host's "
-       "listeners through its network's gateway");
+       "Podman ignores inhibit_ipv4: a player reaches the host's listeners through its "
+       "network's gateway");
   if (out->major < 5) {
     lack(out, JD_GUARANTEE_BUILD_NETWORK,
          "Podman 4 ignores the build's networkmode: RUN steps use the host's network");
     lack(out, JD_GUARANTEE_OOM_VERDICT,
-         "Podman 4 does not report OOM kills (OOMKilled is always false): a program over its "
-         "memory gets RE");
+         "Podman 4 never reports OOM kills (OOMKilled false): a program over its memory gets RE, "
+         "not MLE");
   } else {
     out->libpod_build = true;
   }

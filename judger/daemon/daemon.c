@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 
 #include "common/clock.h"
+#include "common/context.h"
+#include "common/engine.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/watch_token.h"
@@ -239,6 +241,49 @@ static void drain(jd_daemon *d) {
   pthread_mutex_unlock(&d->mu);
 }
 
+/* The guarantees of docs/security.md "Engines" before any task is
+ * claimed: an engine that lacks one not accepted by engine_accept stops
+ * the start (-1 with d->err, the message of jd_engine_require_mask), so no
+ * task is taken to be refused here and retried; other hosts take them.
+ * An engine that does not answer yet is waited for (backoff up to 5 s;
+ * 0 with *stopped when a stop comes meanwhile): which engine it is decides
+ * whether this host may claim anything. `judger daemon` checks once
+ * before starting (cmd_daemon.c); this is for an engine down then. */
+#define ENGINE_WAIT_MIN_MS 250
+#define ENGINE_WAIT_MAX_MS 5000
+static int engine_check(jd_daemon *d, bool *stopped) {
+  *stopped = false;
+  if (!d->ctx || !d->ctx->dk)
+    return 0; /* no engine (tests with a fake executor) */
+  char why[512];
+  int64_t wait_ms = ENGINE_WAIT_MIN_MS;
+  const jd_engine *e;
+  for (bool warned = false; !(e = jd_ctx_engine(d->ctx, why, sizeof why)); warned = true) {
+    if (!warned)
+      jd_log(JD_LOG_WARN, "engine.wait", "%s; waiting for it to learn its guarantees", why);
+    pthread_mutex_lock(&d->mu);
+    if (!d->stopping)
+      jd_daemon_wait_ms(d, wait_ms);
+    *stopped = d->stopping;
+    pthread_mutex_unlock(&d->mu);
+    if (*stopped)
+      return 0;
+    wait_ms = wait_ms * 2 > ENGINE_WAIT_MAX_MS ? ENGINE_WAIT_MAX_MS : wait_ms * 2;
+  }
+  unsigned accepted = d->ctx->engine_accept;
+  if (jd_engine_require_mask(e, JD_GUARANTEE_ALL, accepted, d->err, sizeof d->err))
+    return -1;
+  unsigned gaps = e->lacking & accepted;
+  char names[128] = "";
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++)
+    if (gaps & (1u << g))
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? "," : "",
+               jd_guarantee_name(g));
+  jd_log(JD_LOG_INFO, "daemon.engine", "%s %s: %s%s", dk_engine_kind_name(e->kind), e->version,
+         gaps ? "guarantees not kept, accepted by engine_accept: " : "every guarantee kept", names);
+  return 0;
+}
+
 /* Everything before the first read: the directories, reconciliation, the
  * consumer groups (waiting for Redis as long as it takes). 0 with *stopped
  * set when a stop came while waiting; -1 with d->err set. */
@@ -360,6 +405,10 @@ int jd_daemon_run(jd_daemon *d) {
   jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
          d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);
   bool stopped = false;
+  if (engine_check(d, &stopped))
+    return -1;
+  if (stopped)
+    return 0;
   if (start_up(d, &stopped))
     return -1;
   if (stopped)
