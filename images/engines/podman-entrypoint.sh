@@ -20,7 +20,11 @@ mount -o remount,bind,rw /proc/sys 2>/dev/null || true
 rm -rf /run/libpod /run/containers /run/netns /run/user/0/libpod
 
 mkdir -p /etc/containers
-printf '%s\n' "${PODMAN_CONF:?}" >/etc/containers/containers.conf
+# Networks live beside the images and containers on the volume, so a
+# recreated sidecar finds the networks its containers were made on.
+printf '%s\n[network]\nnetwork_config_dir = "/var/lib/containers/networks"\n' \
+  "${PODMAN_CONF:?}" >/etc/containers/containers.conf
+mkdir -p /var/lib/containers/networks
 cat >/etc/containers/storage.conf <<EOF
 [storage]
 driver = "${PODMAN_STORAGE_DRIVER:-overlay}"
@@ -53,6 +57,8 @@ if [ -n "${JUDGER_NET_POOL:-}" ]; then
 fi
 
 mkdir -p /run/judger-engine
+# These hosts have cgroup v1 (hybrid); Podman 5 warns on every start.
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
 rm -f /run/judger-engine/podman.sock
 # catatonit as PID 1 reaps what conmon leaves; the service never times out.
 exec catatonit -- podman --log-level=info system service --time=0 \

@@ -130,7 +130,7 @@ make_image() {
   dir=$(mktemp -d /var/tmp/judger/engine-podman-rootfs.XXXXXX)
   echo "podman: debootstrap trixie with podman into $dir (about a minute)"
   if ! debootstrap --variant=minbase \
-      --include=podman,runc,catatonit,conmon,netavark,aardvark-dns,iptables,ca-certificates \
+      --include=podman,runc,catatonit,conmon,netavark,aardvark-dns,nftables,iptables,ca-certificates \
       trixie "$dir" "$mirror" >"$dir.log" 2>&1; then
     tail -5 "$dir.log" >&2
     rm -rf "$dir"
@@ -144,7 +144,9 @@ make_image() {
 
 start_sidecar() {
   local name=podman dir=$RUN_DIR/podman want driver
-  want="storage=${JUDGER_PODMAN_STORAGE:-overlay vfs} pool=$pool conf=$(engine_conf | sha256sum | cut -c1-16)"
+  make_image
+  want="image=$(docker image inspect -f '{{.Id}}' "$IMAGE" | cut -c8-23)"
+  want="$want storage=${JUDGER_PODMAN_STORAGE:-overlay vfs} pool=$pool conf=$(engine_conf | sha256sum | cut -c1-16)"
   want="$want entrypoint=$(sha256sum "$here/podman-entrypoint.sh" | cut -c1-16) root=$root"
   # A checkout removed and cloned again at the same path leaves the
   # sidecar's bind on the removed directory (see sidecar.sh).
@@ -154,7 +156,6 @@ start_sidecar() {
     echo "DOCKER_HOST=unix://$(sock_of "$name")"
     return 0
   fi
-  make_image
   mkdir -p "$dir" /var/lib/judger /var/tmp/judger
   for driver in ${JUDGER_PODMAN_STORAGE:-overlay vfs}; do
     run_sidecar "$driver" && break
