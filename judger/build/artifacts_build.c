@@ -23,6 +23,7 @@
 #include "common/oom.h"
 #include "common/util.h"
 #include "common/volumes.h"
+#include "match/create_compat.h"
 #include "match/hold.h"
 #include "match/hold/hold_build.h"
 #include "match/seccomp.h"
@@ -183,6 +184,11 @@ static int create_container(char **cid, char *refused, size_t refusedlen,
                .log_opts = logopts,
                .nlog_opts = 2},
   };
+  jd_compat_store compat; /* Ulimits, and Podman's forms (match/create_compat.h) */
+  if (jd_create_compat(&cfg.host, &compat, job->ctx, job->err, job->errlen)) {
+    free(labels);
+    return -1;
+  }
   int rc = dk_container_create(cid, job->ctx->dk, name, &cfg);
   free(labels);
   return rc ? jd_artifacts_job_fail(job, rc) : 0;

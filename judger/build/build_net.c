@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/labels.h"
 #include "common/util.h"
+#include "match/create_compat.h"
 #include "match/net_pool.h"
 
 #define PROXY_REPO "judger/build-proxy"
@@ -225,6 +226,9 @@ static int start_proxy(jd_build_net *n, jd_ctx *ctx, const char *tag, const dk_k
                                       .network_mode = "bridge",
                                       .sysctls = proxy_sysctls,
                                       .nsysctls = 1}};
+  jd_compat_store compat; /* Ulimits, and Podman's forms (match/create_compat.h) */
+  if (jd_create_compat(&cfg.host, &compat, ctx, err, errlen))
+    return -1;
   char *id = NULL;
   int rc = dk_container_create(&id, ctx->dk, n->proxy, &cfg);
   if (!rc)

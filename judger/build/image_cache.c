@@ -423,6 +423,11 @@ static int build_setup(build_io *io, jd_build_net **net, jd_run_cgroup **cg, dk_
  * verdict in img, or -1 with the reason in err. */
 static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, char *err,
                        size_t errlen) {
+  /* Before the engine sees the Dockerfile: an engine that would run its
+   * RUN steps on another network than ours (common/engine.h) builds
+   * nothing unless the operator accepts it. */
+  if (jd_ctx_require(ctx, JD_GUARANTEE_BUILD_NETWORK, err, errlen))
+    return -1;
   const jd_build_request *req = job->req;
   char sha[65];
   jd_sha256_hex(sha, job->dockerfile, job->len);

@@ -158,6 +158,15 @@ static void execute(jd_match *m) {
     return;
   }
   jd_live_open(m);
+  /* Before anything is built or created: an engine that cannot keep
+   * these (common/engine.h) runs no match unless the operator accepts
+   * it. A system fault, as the engine's own failures are. */
+  char why[600];
+  if (jd_ctx_require(m->ctx, JD_GUARANTEE_HOST_UNREACHABLE, why, sizeof why) ||
+      jd_ctx_require(m->ctx, JD_GUARANTEE_OOM_VERDICT, why, sizeof why)) {
+    jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", why);
+    return;
+  }
   jd_match_event ev = jd_match_event_of(JD_EVENT_MATCH_PREPARE, NULL);
   ev.prepare.run = m->run_key;
   jd_match_emit(m, &ev);

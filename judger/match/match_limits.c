@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "match/create_compat.h"
 #include "match/hold.h"
 #include "match/match_limits.h"
 #include "match/seccomp.h"
@@ -28,10 +29,10 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   st->security_opt[1] = jd_seccomp_security_opt();
   hc->shm_size = JD_SHM_SIZE;
   hc->security_opt = st->security_opt;
-  /* A core dump of a crashing player would land in its cwd or fill /tmp. */
-  st->ulimits[0] = (dk_ulimit){"core", 0, 0};
-  hc->ulimits = st->ulimits;
-  hc->nulimits = 1;
+  /* No core dumps, nofile and nproc under the engine's own hard limits
+   * (create_compat.h): one list for every create. */
+  hc->ulimits = jd_create_ulimits;
+  hc->nulimits = JD_CREATE_NULIMITS;
   hc->init = 1;
   hc->network_mode = network;
   hc->dns = st->dns; /* empty list: nothing outside the match network */

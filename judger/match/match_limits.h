@@ -17,7 +17,6 @@ typedef struct jd_limits_store {
   char out_opts[128];
   dk_kv log_opts[2];
   char log_size[32];
-  dk_ulimit ulimits[1];
   const char *cap_drop[2];
   const char *security_opt[3];
   const char *dns[1];

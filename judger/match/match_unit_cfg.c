@@ -241,6 +241,18 @@ static void cfg_volumes(unit_cfg *c, const jd_unit *u, const dk_image_info *info
   c->cc.host.ntmpfs = c->vols.ntmpfs;
 }
 
+/* Last: the engine's forms of the whole configuration (Ulimits, the
+ * seccomp profile's file and tmpfs options on Podman). */
+static void cfg_engine(unit_cfg *c, jd_unit *u) {
+  char err[400];
+  if (c->rc || !jd_create_compat(&c->cc.host, &c->compat, u->m->ctx, err, sizeof err))
+    return;
+  jd_log(JD_LOG_ERROR, "match.create", "%s: %s", u->cname, err);
+  if (!u->message)
+    u->message = strdup(err);
+  cfg_fail(c, DK_EINTERNAL);
+}
+
 int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   jd_match *m = u->m;
   bool gl = u->ai < 0;
@@ -271,5 +283,6 @@ int unit_cfg_build(unit_cfg *c, jd_unit *u) {
   c->cc.env = c->env;
   c->cc.host.binds = c->binds;
   cfg_volumes(c, u, info, lim);
+  cfg_engine(c, u);
   return c->rc ? -1 : 0;
 }

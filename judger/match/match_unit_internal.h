@@ -10,6 +10,7 @@
 #define JD_MATCH_UNIT_INTERNAL_H
 
 #include "common/volumes.h"
+#include "match/create_compat.h"
 #include "match/match_internal.h"
 
 /* Room in a container's configuration (per unit; the largest role, the
@@ -36,6 +37,7 @@ typedef struct unit_cfg {
   size_t nargv;            /* entries of argv (NULL-terminated) */
   dk_image_info *own_info; /* the image's inspect when its jd_ready has none */
   jd_volumes vols;         /* the image's declared volumes, each a tmpfs */
+  jd_compat_store compat;  /* the engine's forms (create_compat.h) */
   int rc;                  /* 0, or the dk code of the first failure */
 } unit_cfg;
 

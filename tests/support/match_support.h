@@ -39,6 +39,13 @@ static inline void tm_setup(tm_env *e) {
   e->state = t_tmpdir("mstate");
   e->out = t_tmpdir("mout");
   e->ctx = (jd_ctx){.dk = e->dk, .state_dir = e->state, .host_id = e->host};
+  /* The guarantees accepted on an engine that lacks them (common/engine.h),
+   * as the commands' setting engine_accept: how the match tests run on
+   * Podman at all. */
+  char aerr[256];
+  cr_assert_eq(jd_engine_accept_parse(&e->ctx.engine_accept, getenv("JUDGER_ENGINE_ACCEPT"), aerr,
+                                      sizeof aerr),
+               0, "%s", aerr);
   /* Matches run on the stock of networks, as `judger run` and the daemon
    * do by default. */
   const char *keep = getenv("JUDGER_NET_STOCK");

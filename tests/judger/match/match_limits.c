@@ -39,4 +39,7 @@ Test(limits, host_config_carries_every_limit) {
   cr_assert_str_eq(hc.log_type, "json-file");
   cr_assert_str_eq(hc.log_opts[0].key, "max-size");
   cr_assert_str_eq(hc.ulimits[0].name, "core");
+  cr_assert_eq(hc.ulimits[0].hard, 0);
+  /* explicit nofile and nproc too (match/create_compat.h) */
+  cr_assert_eq(hc.nulimits, 3);
 }
