@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/engine.h"
 #include "common/util.h"
 #include "support.h"
 
@@ -237,5 +238,57 @@ Test(doctor, api_version_the_engine_refuses_is_exit_2) {
   cr_assert(strstr(r.err, "DOCKER_API_VERSION"), "stderr: %s", r.err);
   run_free(&r);
   dk_version_free(v);
+  dk_client_free(c);
+}
+
+Test(doctor, names_the_engine_and_its_guarantees) {
+  /* On Docker (the host's 20.10, the 26.1 sidecar) every guarantee is kept
+   * and nothing is refused; on another engine the lines follow its profile
+   * (common/engine.h; Podman 4.3 itself: engine_refusals.c). */
+  dk_client *c = t_client();
+  jd_engine e;
+  char err[256];
+  cr_assert_eq(jd_engine_learn(&e, c, err, sizeof err), 0, "%s", err);
+  unsetenv("JUDGER_ENGINE_ACCEPT");
+  setenv("JUDGER_CONFIG", "", 1);
+  const char *args[] = {"doctor", NULL};
+  run_result r;
+  run_judger(&r, NULL, args);
+  cr_assert_eq(r.exit_code, 0, "exit %d, stderr: %s", r.exit_code, r.err);
+  char want[256];
+  snprintf(want, sizeof want, "engine:          %s %s\n", dk_engine_kind_name(e.kind), e.version);
+  cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+  if (e.kind == DK_ENGINE_DOCKER) {
+    cr_assert_eq(e.lacking, 0u, "Docker %s keeps every guarantee", e.version);
+    cr_assert(strstr(r.out, "refused work:    none\n"), "%s", r.out);
+  }
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+    snprintf(want, sizeof want, "  %-17s %s", jd_guarantee_name(g),
+             e.lacking & (1u << g) ? "NOT kept, " : "kept: ");
+    cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+  }
+  run_free(&r);
+
+  const char *json_args[] = {"doctor", "--json", NULL};
+  run_judger(&r, NULL, json_args);
+  cr_assert_eq(r.exit_code, 0, "exit %d, stderr: %s", r.exit_code, r.err);
+  json_object *o = json_tokener_parse(r.out), *m, *gs;
+  cr_assert(o, "not JSON:\n%s", r.out);
+  cr_assert(json_object_object_get_ex(o, "engine", &m));
+  cr_assert_str_eq(json_object_get_string(m), dk_engine_kind_name(e.kind));
+  cr_assert(json_object_object_get_ex(o, "engine_product_version", &m));
+  cr_assert_str_eq(json_object_get_string(m), e.version);
+  cr_assert(json_object_object_get_ex(o, "guarantees", &gs));
+  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
+    json_object *one, *st;
+    cr_assert(json_object_object_get_ex(gs, jd_guarantee_name(g), &one));
+    cr_assert(json_object_object_get_ex(one, "state", &st));
+    cr_assert_str_eq(json_object_get_string(st), e.lacking & (1u << g) ? "lacking" : "kept");
+  }
+  cr_assert(json_object_object_get_ex(o, "refused_work", &m));
+  if (!e.lacking)
+    cr_assert_eq(json_object_array_length(m), 0);
+  json_object_put(o);
+  run_free(&r);
   dk_client_free(c);
 }
