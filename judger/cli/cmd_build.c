@@ -249,8 +249,11 @@ static int build_program(build_cmd *cmd, jd_ctx *ctx) {
   /* A system fault (exit 3) is also said on stderr, in one line, whatever
    * stdout holds: an engine that lacks a guarantee (common/engine.h) is
    * refused this way, its message naming the guarantee and engine_accept. */
-  if (r->status == JD_BUILD_STATUS_ERROR && r->message)
-    jd_term_printf(stderr, "judger build: %s: %s\n", r->stage ? r->stage : "build", r->message);
+  if (r->status == JD_BUILD_STATUS_ERROR && r->message) {
+    int n = (int)strcspn(r->message, "\n"); /* an engine's message may end in one */
+    jd_term_printf(stderr, "judger build: %s: %.*s\n", r->stage ? r->stage : "build", n,
+                   r->message);
+  }
   jd_build_result_free(r);
   return exit_code;
 }

@@ -439,7 +439,8 @@ static int run_match(const run_opts *o, jd_ctx *ctx, const jd_match_spec *spec, 
    * holds: an engine that lacks a guarantee (common/engine.h) is refused
    * this way, its reason naming the guarantee and engine_accept. */
   if (st.res->status == JD_MATCH_STATUS_ERROR && st.res->reason)
-    jd_term_printf(stderr, "judger run: %s\n", st.res->reason);
+    jd_term_printf(stderr, "judger run: %.*s\n", (int)strcspn(st.res->reason, "\n"),
+                   st.res->reason);
   if (notify_fd >= 0) {
     /* Joined first: a signal seen up to here makes it an interrupted run,
      * torn down before the code goes out; one after is ignored. */
