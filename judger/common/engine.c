@@ -106,17 +106,22 @@ int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t e
     return 0;
   const char *p = list;
   while (*p) {
+    /* "a, b" as a person writes it in a config file: blanks around a word. */
+    p += strspn(p, " \t");
     size_t n = strcspn(p, ",");
+    size_t word = n;
+    while (word && (p[word - 1] == ' ' || p[word - 1] == '\t'))
+      word--;
     int g = 0;
     while (g < JD_GUARANTEE_COUNT &&
-           !(strlen(guarantees[g].name) == n && !strncmp(guarantees[g].name, p, n)))
+           !(strlen(guarantees[g].name) == word && !strncmp(guarantees[g].name, p, word)))
       g++;
     if (g == JD_GUARANTEE_COUNT) {
       *mask = 0;
       return jd_fail(err, errlen,
                      "engine_accept: '%.*s' is not a guarantee (build_network, host_unreachable, "
                      "oom_verdict)",
-                     (int)(n > 64 ? 64 : n), p);
+                     (int)(word > 64 ? 64 : word), p);
     }
     *mask |= 1u << g;
     p += n;

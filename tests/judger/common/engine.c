@@ -110,6 +110,9 @@ Test(engine, accept_parse) {
   cr_assert_eq(m, BIT(HOST_UNREACHABLE) | BIT(BUILD_NETWORK));
   cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict,oom_verdict", err, sizeof err), 0);
   cr_assert_eq(m, BIT(OOM_VERDICT));
+  /* Blanks around a word, as a person writes a list. */
+  cr_assert_eq(jd_engine_accept_parse(&m, " oom_verdict ,\tbuild_network", err, sizeof err), 0);
+  cr_assert_eq(m, BIT(OOM_VERDICT) | BIT(BUILD_NETWORK));
 }
 
 Test(engine, accept_parse_refuses_unknown_words) {
@@ -118,8 +121,9 @@ Test(engine, accept_parse_refuses_unknown_words) {
   cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict,everything", err, sizeof err), -1);
   cr_assert_eq(m, 0u, "nothing accepted after a bad word");
   cr_assert(strstr(err, "'everything'") && strstr(err, "engine_accept"), "%s", err);
-  /* A prefix, a longer word, spaces and case are not the names. */
-  const char *bad[] = {"oom", "oom_verdicts", " oom_verdict", "OOM_VERDICT", "all"};
+  /* A prefix, a longer word, a blank inside, an empty word and case are
+   * not the names. */
+  const char *bad[] = {"oom", "oom_verdicts", "oom verdict", ",oom_verdict", "OOM_VERDICT", "all"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     cr_assert_eq(jd_engine_accept_parse(&m, bad[i], err, sizeof err), -1, "'%s'", bad[i]);
   /* The word quoted back is bounded. */
