@@ -173,12 +173,11 @@ start_sidecar() {
 # The offline Debian base (judger/debian:bookworm) is copied from the host's
 # engine, as sidecar.sh does, instead of a second debootstrap.
 seed_images() {
-  local inner="unix://$(sock_of podman)" img
-  for img in judger/debian:bookworm; do
-    docker image inspect "$img" >/dev/null 2>&1 || continue
-    DOCKER_HOST=$inner docker image inspect "$img" >/dev/null 2>&1 && continue
-    docker save "$img" | DOCKER_HOST=$inner docker load >/dev/null
-  done
+  local inner img=judger/debian:bookworm
+  inner="unix://$(sock_of podman)"
+  docker image inspect "$img" >/dev/null 2>&1 || return 0
+  DOCKER_HOST=$inner docker image inspect "$img" >/dev/null 2>&1 && return 0
+  docker save "$img" | DOCKER_HOST=$inner docker load >/dev/null
 }
 
 # run_sidecar DRIVER: (re)creates the sidecar and waits up to 60 s for its
