@@ -161,9 +161,10 @@ static void execute(jd_match *m) {
   /* Before anything is built or created: an engine that cannot keep
    * these (common/engine.h) runs no match unless the operator accepts
    * it. A system fault, as the engine's own failures are. */
-  char why[600];
-  if (jd_ctx_require(m->ctx, JD_GUARANTEE_HOST_UNREACHABLE, why, sizeof why) ||
-      jd_ctx_require(m->ctx, JD_GUARANTEE_OOM_VERDICT, why, sizeof why)) {
+  char why[800];
+  const jd_engine *e = jd_ctx_engine(m->ctx, why, sizeof why);
+  unsigned need = 1u << JD_GUARANTEE_HOST_UNREACHABLE | 1u << JD_GUARANTEE_OOM_VERDICT;
+  if (!e || jd_engine_require_mask(e, need, m->ctx->engine_accept, why, sizeof why)) {
     jd_match_set_status(m, JD_MATCH_STATUS_ERROR, "%s", why);
     return;
   }
