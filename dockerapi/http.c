@@ -9,6 +9,7 @@
 
 #include "cancel_internal.h"
 #include "client_internal.h"
+#include "dockerapi/system.h"
 #include "error_internal.h"
 #include "http.h"
 #include "json.h"
@@ -53,23 +54,44 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud) {
   return x->req->upload(buf, size * nitems, x->req->upload_ud);
 }
 
+/* Whether the header line buf (n bytes) is `name` (lower case, with its
+ * colon); *v and *vl get its value, trimmed. */
+static bool header_is(const char *buf, size_t n, const char *name, const char **v, size_t *vl) {
+  size_t nl = strlen(name);
+  if (n <= nl || strncasecmp(buf, name, nl) != 0)
+    return false;
+  *v = buf + nl;
+  *vl = n - nl;
+  while (*vl && (**v == ' ' || **v == '\t')) {
+    (*v)++;
+    (*vl)--;
+  }
+  while (*vl && ((*v)[*vl - 1] == '\r' || (*v)[*vl - 1] == '\n' || (*v)[*vl - 1] == ' '))
+    (*vl)--;
+  return true;
+}
+
+/* Each header line: the API version, and the product (a Libpod header
+ * wins over what came before it: Podman sends Api-Version too). */
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   xfer *x = ud;
   size_t n = size * nitems;
-  static const char name[] = "api-version:";
-  if (n > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0) {
-    const char *v = buf + sizeof name - 1;
-    size_t vl = n - (sizeof name - 1);
-    while (vl && (*v == ' ' || *v == '\t')) {
-      v++;
-      vl--;
-    }
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-      vl--;
+  const char *v;
+  size_t vl;
+  if (header_is(buf, n, "api-version:", &v, &vl)) {
     if (vl < sizeof x->resp->api_version) {
       memcpy(x->resp->api_version, v, vl);
       x->resp->api_version[vl] = '\0';
     }
+    if (x->resp->engine == DK_ENGINE_UNKNOWN)
+      x->resp->engine = DK_ENGINE_DOCKER;
+  } else if (header_is(buf, n, "libpod-api-version:", &v, &vl)) {
+    x->resp->engine = DK_ENGINE_PODMAN;
+  } else if (header_is(buf, n, "server:", &v, &vl)) {
+    if (vl >= 7 && strncasecmp(v, "Libpod/", 7) == 0)
+      x->resp->engine = DK_ENGINE_PODMAN;
+    else if (vl >= 7 && strncasecmp(v, "Docker/", 7) == 0 && x->resp->engine == DK_ENGINE_UNKNOWN)
+      x->resp->engine = DK_ENGINE_DOCKER;
   }
   return n;
 }
@@ -165,9 +187,39 @@ int dk__curl_error(const dk_client *c, CURLcode cc, const char *detail, long htt
   }
 }
 
+/* Podman's compat API answers 500 where Docker answers 4xx for the same
+ * state (measured on 4.3.1 against Docker 20.10); its error body names the
+ * Go error it wrapped in "cause", so the status Docker gives is known. */
+static const struct {
+  const char *cause;
+  long status;
+} podman_causes[] = {
+    {"container state improper", 409},     /* kill of a stopped, remove of a running one */
+    {"that name is already in use", 409},  /* container name taken */
+    {"network already exists", 409},       /* network name taken */
+    {"network is being used", 403},        /* network remove with endpoints */
+    {"network is already connected", 403}, /* connect twice */
+    {"network not found", 404},            /* container create on a missing network */
+};
+
+/* The status Docker gives for a Podman-shaped error answer (its "cause"
+ * and "response" members), else status itself. */
+static long docker_status(long status, json_object *o) {
+  const char *cause = dk__json_str(o, "cause");
+  if (status != 500 || !cause || !dk__json_get(o, "response"))
+    return status;
+  for (size_t i = 0; i < sizeof podman_causes / sizeof *podman_causes; i++)
+    if (!strcmp(cause, podman_causes[i].cause))
+      return podman_causes[i].status;
+  /* a subnet overlap: Docker's "Pool overlaps with other one" */
+  if (strstr(cause, "is already used on the host or by another config"))
+    return 403;
+  return status;
+}
+
 int dk__status_error(long status, const char *body, size_t len, const char *what) {
-  int code = dk__code_for_status(status);
   json_object *o = len ? json_tokener_parse(body) : NULL;
+  int code = dk__code_for_status(docker_status(status, o));
   const char *msg = dk__json_str(o, "message");
   if (msg)
     dk__err(code, status, "%s", msg);
@@ -340,6 +392,11 @@ int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
   dk__count(c, req->method, req->path);
   rc = run_transfer(&result, &finished, k, call, what);
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+  /* The product answering: set once, by the first answer that shows it
+   * (the negotiating /_ping; any first answer when the version is pinned). */
+  int unknown = DK_ENGINE_UNKNOWN;
+  if (resp->engine != DK_ENGINE_UNKNOWN)
+    atomic_compare_exchange_strong(&c->engine, &unknown, resp->engine);
   if (!rc && finished)
     rc = transfer_outcome(c, result, &x, errbuf, what);
   else if (!rc)

@@ -39,6 +39,10 @@ typedef struct dk__resp {
   long status;
   dk_buf body;
   char api_version[16]; /* "Api-Version" header, when sent */
+  /* What the headers say of the product (a dk_engine_kind): Podman sends
+   * Libpod-Api-Version and "Server: Libpod/<v>" on every answer, Docker
+   * "Server: Docker/<v>" and Api-Version; UNKNOWN when neither came. */
+  int engine;
 } dk__resp;
 
 /* An empty answer for req (its body capped by req->resp_max). */

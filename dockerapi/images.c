@@ -7,6 +7,7 @@
 
 #include "build_stream.h"
 #include "dockerapi/images.h"
+#include "dockerapi/system.h"
 #include "internal.h"
 #include "negotiate.h"
 
@@ -25,9 +26,12 @@ static size_t mem_read(char *buf, size_t n, void *ud) {
 }
 
 /* The import answer is a JSON-lines progress stream; an "error" member means
- * the import failed even though the status is 200. */
-static int import_check(const dk_buf *body) {
+ * the import failed even though the status is 200. id (idlen bytes) gets
+ * the new image's id: Docker's last line is {"status":"sha256:..."},
+ * Podman's carries "id" too; "" when no line named one. */
+static int import_check(char *id, size_t idlen, const dk_buf *body) {
   const char *p = body->data;
+  *id = '\0';
   while (p && *p) {
     const char *nl = strchr(p, '\n');
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -39,6 +43,12 @@ static int import_check(const dk_buf *body) {
         json_object_put(o);
         return rc;
       }
+      const char *s = dk__json_str(o, "id");
+      if (!s || strncmp(s, "sha256:", 7))
+        s = dk__json_str(o, "status");
+      if (s && !strncmp(s, "sha256:", 7) && strlen(s) < idlen &&
+          strspn(s + 7, "0123456789abcdef") == strlen(s + 7))
+        strcpy(id, s);
       json_object_put(o);
     }
     p = nl ? nl + 1 : NULL;
@@ -47,20 +57,40 @@ static int import_check(const dk_buf *body) {
   return DK_OK;
 }
 
+/* The import's query. Podman (4.3 measured) ignores `tag` and names the
+ * image repo:latest, moving that tag off another image; it takes the tag
+ * inside `repo` ("repo:tag"), as Docker does too, so Podman gets that. */
+static int import_path(char **path, dk_client *c, const char *repo, const char *tag) {
+  dk_buf q = DK_BUF_INIT(4096);
+  int rc = dk__query(&q, "fromSrc", "-");
+  bool podman = dk_client_engine(c) == DK_ENGINE_PODMAN;
+  char *ref = NULL;
+  if (!rc && podman && tag && asprintf(&ref, "%s:%s", repo, tag) < 0)
+    rc = DK_ENOMEM;
+  if (!rc)
+    rc = dk__query(&q, "repo", ref ? ref : repo);
+  if (!rc && tag && !podman)
+    rc = dk__query(&q, "tag", tag);
+  *path = rc ? NULL : dk__path("/images/create%s", q.data);
+  free(ref);
+  dk_buf_free(&q);
+  if (!*path)
+    return rc ? dk__err(rc, 0, "image import: query too large or out of memory")
+              : dk__err(DK_ENOMEM, 0, NULL);
+  return DK_OK;
+}
+
 int dk_image_import(dk_client *c, size_t (*read)(char *buf, size_t n, void *ud), void *ud,
                     const char *repo, const char *tag, const dk_call *call) {
   if (!read || !repo)
     return dk__err(DK_EINVAL, 0, "image import: a reader and a repository are needed");
-  dk_buf q = DK_BUF_INIT(4096);
-  int rc = dk__query(&q, "fromSrc", "-");
+  /* Negotiation first: it tells the engine, which decides the query. */
+  int rc = dk__negotiate(c);
+  char *path = NULL;
   if (!rc)
-    rc = dk__query(&q, "repo", repo);
-  if (!rc && tag)
-    rc = dk__query(&q, "tag", tag);
-  char *path = rc ? NULL : dk__path("/images/create%s", q.data);
-  dk_buf_free(&q);
-  if (!path)
-    return rc ? rc : dk__err(DK_ENOMEM, 0, NULL);
+    rc = import_path(&path, c, repo, tag);
+  if (rc)
+    return rc;
   dk__req req = {.method = "POST",
                  .path = path,
                  .content_type = "application/x-tar",
@@ -69,9 +99,14 @@ int dk_image_import(dk_client *c, size_t (*read)(char *buf, size_t n, void *ud),
                  .resp_max = 1024 * 1024,
                  .call = call};
   dk__resp resp;
+  char id[80];
   rc = dk__do(c, &req, &resp);
   if (!rc)
-    rc = import_check(&resp.body);
+    rc = import_check(id, sizeof id, &resp.body);
+  /* The promise is "tagged repo:tag" on every engine: where the engine is
+   * not Docker (Podman, or one that did not say), tag the id it answered. */
+  if (!rc && tag && *id && dk_client_engine(c) != DK_ENGINE_DOCKER)
+    rc = dk_image_tag(c, id, repo, tag);
   dk__resp_free(&resp);
   free(path);
   return rc;
@@ -230,7 +265,40 @@ static int query_json_kv(dk_buf *q, const char *key, const dk_kv *kv, size_t n) 
   return rc;
 }
 
-static int build_query(dk_buf *q, const dk_build_opts *o) {
+/* A build's network the way Podman honours it. Its builds read the RUN
+ * steps' network namespace from `nsoptions` (buildah's NamespaceOptions,
+ * JSON) and, without it, use the engine host's own; `networkmode` is
+ * buildah's network policy there (1 disabled, 2 enabled), not a network.
+ * none: a private namespace with only lo; host: the host's; bridge,
+ * default and NULL: a private one on Podman's default network; a name:
+ * that network. */
+static int libpod_network(dk_buf *q, const char *mode) {
+  bool dflt = !mode || !strcmp(mode, "bridge") || !strcmp(mode, "default");
+  bool none = mode && !strcmp(mode, "none");
+  bool host = mode && !strcmp(mode, "host");
+  /* A path would name a network namespace file to join. */
+  if (mode && (!*mode || *mode == '/' || strchr(mode, ':')))
+    return dk__err(DK_EINVAL, 0, "image build: network '%s' is not a network name", mode);
+  json_object *ns = json_object_new_object(), *a = json_object_new_array();
+  if (!ns || !a) {
+    json_object_put(ns);
+    json_object_put(a);
+    return DK_ENOMEM;
+  }
+  json_object_object_add(ns, "Name", json_object_new_string("network"));
+  if (host)
+    json_object_object_add(ns, "Host", json_object_new_boolean(1));
+  if (!dflt && !none && !host)
+    json_object_object_add(ns, "Path", json_object_new_string(mode));
+  json_object_array_add(a, ns);
+  int rc = dk__query(q, "nsoptions", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+  json_object_put(a);
+  if (!rc)
+    rc = dk__query(q, "networkmode", none ? "1" : "2");
+  return rc;
+}
+
+static int build_query(dk_buf *q, const dk_build_opts *o, bool podman) {
   int rc = DK_OK;
   for (const char *const *t = o->tags; !rc && t && *t; t++)
     rc = dk__query(q, "t", *t);
@@ -262,7 +330,9 @@ static int build_query(dk_buf *q, const dk_build_opts *o) {
     rc = dk__query_bool(q, "rm", !o->keep_intermediate);
   if (!rc)
     rc = dk__query_bool(q, "forcerm", !o->keep_intermediate);
-  if (!rc && o->network_mode)
+  if (!rc && podman)
+    rc = libpod_network(q, o->network_mode);
+  else if (!rc && o->network_mode)
     rc = dk__query(q, "networkmode", o->network_mode);
   if (!rc && o->target)
     rc = dk__query(q, "target", o->target);
@@ -315,10 +385,13 @@ static int built_image_id(char **image_id, dk_client *c, const dk__build_stream 
 }
 
 /* "/build?t=...&..." for opts (malloc'd) into *path. */
-static int build_path(char **path, const dk_build_opts *opts) {
+static int build_path(char **path, dk_client *c, const dk_build_opts *opts) {
   *path = NULL;
   dk_buf q = DK_BUF_INIT(64 * 1024);
-  int rc = build_query(&q, opts);
+  /* Negotiation first: it tells the engine, which decides the network's
+   * parameters (its failure comes back from dk__do). */
+  (void)dk__negotiate(c);
+  int rc = build_query(&q, opts, opts->libpod || dk_client_engine(c) == DK_ENGINE_PODMAN);
   if (rc == DK_ETOOBIG || rc == DK_ENOMEM)
     rc = dk__err(rc, 0, "image build: query too large or out of memory");
   if (!rc && !(*path = dk__path("/build%s", q.data ? q.data : "")))
@@ -338,7 +411,7 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
   if (!opts)
     opts = &defaults;
   char *path = NULL;
-  int rc = build_path(&path, opts);
+  int rc = build_path(&path, c, opts);
   if (rc)
     return rc;
   dk__build_stream b;

@@ -128,6 +128,8 @@ int dk__negotiate(dk_client *c) {
     return DK_OK;
   dk__req req = {.method = "GET", .path = "/_ping", .unversioned = 1};
   dk__resp resp;
+  /* The answer's headers also name the product (Podman's Libpod-Api-Version,
+   * Server: Libpod/...): dk__exchange keeps it as the client's engine. */
   int rc = dk__exchange(c, &req, &resp);
   if (rc == DK_OK || rc == DK_ESERVER) {
     /* A 500 from /_ping still carries the header; the CLI negotiates on it. */

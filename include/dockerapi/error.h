@@ -4,6 +4,12 @@
  * lack its message (the habit of libuv's UV_ERRNO_MAP). Every function that
  * can fail returns 0 or one of these negative codes; the details of the last
  * failure on the calling thread are kept in dk_error_last().
+ *
+ * A code says what Docker's status for the same state says, on Podman too:
+ * where Podman answers 500 (a name taken, a container in the wrong state,
+ * a network in use, a subnet overlap, a missing network at create), its
+ * answer's "cause" gives the code Docker's 409/403/404 would
+ * (docs/engines.md); dk_error.http_status stays the status that came.
  */
 #ifndef DOCKERAPI_ERROR_H
 #define DOCKERAPI_ERROR_H

@@ -26,14 +26,25 @@ typedef struct dk_build_opts {
   int64_t cpu_quota, cpu_period;
   const char *cpuset_cpus;
   bool nocache;
-  bool pull;                /* false: never try a registry */
-  bool keep_intermediate;   /* false: rm=1 forcerm=1 */
-  const char *network_mode; /* for RUN steps; NULL = engine default */
+  bool pull;              /* false: never try a registry */
+  bool keep_intermediate; /* false: rm=1 forcerm=1 */
+  /* For RUN steps: "none", "bridge", "host" or a network's name; NULL =
+   * the engine's default (Docker's bridge). On Podman (dk_client_engine,
+   * or `libpod` below) it goes as Podman's own build parameters: its
+   * builds ignore Docker's networkmode and run RUN steps in the engine
+   * host's network namespace (measured on 4.3.1); there NULL, "bridge" and
+   * "default" mean Podman's default network. */
+  const char *network_mode;
   const char *target;
   size_t log_max; /* cap of the kept log; 0 = 1 MiB */
   /* The cgroup the RUN steps' containers are made under ("cgroupparent",
    * e.g. "/name" with the cgroupfs driver); NULL = the engine's. */
   const char *cgroup_parent;
+  /* Send network_mode the Podman way even when the engine did not say it
+   * is Podman (dk_client_engine() is not DK_ENGINE_PODMAN): its namespace
+   * options (nsoptions) and network policy (networkmode 1 = disabled,
+   * 2 = enabled), which Podman's /build and /libpod/build both take. */
+  bool libpod;
 } dk_build_opts;
 
 /* Called with each progress text the engine streams ("Step 2/5 : RUN ...").

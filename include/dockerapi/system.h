@@ -26,9 +26,12 @@ typedef enum dk_engine_kind {
 /* "unknown", "docker", "podman"; NULL past the enum. */
 const char *dk_engine_kind_name(dk_engine_kind k);
 
-/* The engine this client talks to, as the first exchange (/_ping: Podman
- * sends a Libpod-Api-Version header and "Server: Libpod/<v>") showed it;
- * DK_ENGINE_UNKNOWN before any exchange. Thread-safe. */
+/* The engine this client talks to, as the first answer showed it (the
+ * negotiating /_ping, or any first answer when the API version is pinned):
+ * a Libpod-Api-Version header or "Server: Libpod/<v>" is Podman, an
+ * Api-Version or "Server: Docker/<v>" without them Docker.
+ * DK_ENGINE_UNKNOWN before any answer, or when none said. Thread-safe;
+ * dk_system_version() tells the product's version too. */
 dk_engine_kind dk_client_engine(const dk_client *c);
 
 typedef struct dk_version {

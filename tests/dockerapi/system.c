@@ -55,6 +55,24 @@ TestSuite(system, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(system, ping) { t_ok(dk_ping(c, NULL)); }
 
+/* The product the first answer named is the one /version names: Docker on
+ * the host's engine and the Docker sidecars, Podman on the podman sidecar
+ * (its socket is podman.sock); the product's version is never empty. */
+Test(system, engine_kind_is_the_product_that_answers) {
+  t_ok(dk_ping(c, NULL));
+  dk_engine_kind k = dk_client_engine(c);
+  const char *host = getenv("DOCKER_HOST");
+  dk_engine_kind want = host && strstr(host, "/podman") ? DK_ENGINE_PODMAN : DK_ENGINE_DOCKER;
+  cr_assert_eq(k, want, "engine %s at %s", dk_engine_kind_name(k), host ? host : "(default)");
+  dk_version *v = NULL;
+  t_ok(dk_system_version(&v, c));
+  cr_assert_eq(v->engine, k, "/version names %s", dk_engine_kind_name(v->engine));
+  cr_assert(v->engine_version && v->engine_version[0]);
+  if (k == DK_ENGINE_DOCKER)
+    cr_assert_str_eq(v->engine_version, v->version, "Docker's Engine component is its version");
+  dk_version_free(v);
+}
+
 Test(system, version_matches_the_negotiated_api) {
   dk_version *v = NULL;
   t_ok(dk_system_version(&v, c));
