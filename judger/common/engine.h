@@ -83,8 +83,9 @@ void jd_engine_of_version(jd_engine *out, const dk_version *v, const dk_client *
 /* g's state on e with `accepted` (a mask of (1u << g)). */
 jd_guarantee_state jd_engine_state(const jd_engine *e, jd_guarantee g, unsigned accepted);
 
-/* Parses `engine_accept` ("", "none", or names joined by commas) into a mask
- * of (1u << g); -1 with err naming the unknown word. */
+/* Parses `engine_accept` ("", "none", or names joined by commas, blanks
+ * around each allowed) into a mask of (1u << g); -1 with err naming the
+ * unknown word (at most 64 bytes of it), *mask then 0. */
 int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t errlen);
 
 /* 0 when e keeps g or `accepted` has it; -1 with err, one line:
@@ -102,7 +103,8 @@ int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, cha
  *    to run anyway (docs/security.md \"Engines\")"
  * The engine_accept suggested (here and in jd_engine_require) is what is
  * accepted already plus what was refused, so setting it as written keeps
- * the earlier choices. */
+ * the earlier choices. Every gap at once is about 480 bytes: give err
+ * 512 or more. */
 int jd_engine_require_mask(const jd_engine *e, unsigned need, unsigned accepted, char *err,
                            size_t errlen);
 
