@@ -187,7 +187,7 @@ run_sidecar() {
   docker rm -f judger-engine-podman >/dev/null 2>&1 || true
   rm -f "$dir/podman.sock"
   docker run -d --name judger-engine-podman --label judger.engine-sidecar=podman \
-    --restart unless-stopped --cap-add ALL --cap-drop SYS_RESOURCE \
+    --restart unless-stopped --cgroupns private --cap-add ALL --cap-drop SYS_RESOURCE \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     -e "PODMAN_STORAGE_DRIVER=$driver" -e "PODMAN_CONF=$(engine_conf)" \
     -e "JUDGER_NET_POOL=$pool" \
