@@ -292,3 +292,28 @@ Test(doctor, names_the_engine_and_its_guarantees) {
   run_free(&r);
   dk_client_free(c);
 }
+
+Test(doctor, bad_settings_are_exit_2_and_one_line) {
+  setenv("JUDGER_CONFIG", "", 1);
+  const char *missing_file[] = {"doctor", "--config", "/nonexistent/judger.conf", NULL};
+  run_result r;
+  run_judger(&r, NULL, missing_file);
+  cr_assert_eq(r.exit_code, 2, "exit %d", r.exit_code);
+  cr_assert_str_empty(r.out);
+  cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+  cr_assert(strstr(r.err, "/nonexistent/judger.conf"), "%s", r.err);
+  run_free(&r);
+  const char *no_value[] = {"doctor", "--engine-accept", NULL};
+  run_judger(&r, NULL, no_value);
+  cr_assert_eq(r.exit_code, 2, "exit %d", r.exit_code);
+  cr_assert(strstr(r.err, "--engine-accept needs a value"), "%s", r.err);
+  run_free(&r);
+  setenv("JUDGER_ENGINE_ACCEPT", "oom", 1);
+  const char *args[] = {"doctor", NULL};
+  run_judger(&r, NULL, args);
+  cr_assert_eq(r.exit_code, 2, "exit %d", r.exit_code);
+  cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+  cr_assert(strstr(r.err, "JUDGER_ENGINE_ACCEPT") && strstr(r.err, "'oom'"), "%s", r.err);
+  run_free(&r);
+  unsetenv("JUDGER_ENGINE_ACCEPT");
+}
