@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -127,6 +128,11 @@ Test(build_net, run_step_reaches_no_host_address, .timeout = 600) {
   t_busybox_image(c);
   char *state = t_tmpdir("bnstate"), *id = t_unique("bnprobe"), df[2048];
   jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test"};
+  /* Run on an engine that lacks build_network only when accepted
+   * ($JUDGER_ENGINE_ACCEPT, as the commands' setting): this test then
+   * measures what its RUN steps reach there. */
+  cr_assert_eq(jd_engine_accept_parse(&ctx.engine_accept, getenv("JUDGER_ENGINE_ACCEPT"), NULL, 0),
+               0);
   int port, lfd = listen_all(&port);
   probe_dockerfile(df, sizeof df, id, port, true);
   jd_env_image *img = build_df(&ctx, id, df, NULL);

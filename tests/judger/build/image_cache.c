@@ -414,7 +414,9 @@ Test(image_cache, a_build_the_engine_keeps_breaking_is_a_system_fault_after_thre
   dk_client *c = NULL;
   t_ok(dk_client_new(&c, &o));
   char *state = t_tmpdir("lost");
-  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test"};
+  jd_ctx ctx = {.dk = c, .state_dir = state, .host_id = "test", .engine_known = 1};
+  /* a Docker that keeps every guarantee: the fake serves no /version */
+  jd_engine_profile(&ctx.engine, DK_ENGINE_DOCKER, "20.10.24");
   jd_build_limits lim = {.image_network = "none"};
   const char *df = "FROM judger-test/busybox:1\nLABEL a=1\n";
   int lines = 0;
