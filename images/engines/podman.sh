@@ -189,6 +189,7 @@ run_sidecar() {
   docker run -d --name judger-engine-podman --label judger.engine-sidecar=podman \
     --restart unless-stopped --cgroupns private --cap-add ALL --cap-drop SYS_RESOURCE \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --log-opt max-size=20m --log-opt max-file=2 \
     -e "PODMAN_STORAGE_DRIVER=$driver" -e "PODMAN_CONF=$(engine_conf)" \
     -e "JUDGER_NET_POOL=$pool" \
     -v "$dir:/run/judger-engine" -v judger-engine-podman-data:/var/lib/containers \
