@@ -248,6 +248,10 @@ int dk_system_events(dk_client *c, const dk_events_opts *opts, dk_event_cb cb, v
   static const dk_events_opts none;
   if (!opts)
     opts = &none;
+  /* Docker refuses it (400), Podman streams until the deadline: one answer. */
+  if (opts->since && opts->until && opts->since > opts->until)
+    return dk__err(DK_EINVAL, 0, "events: since (%lld) cannot be after until (%lld)",
+                   (long long)opts->since, (long long)opts->until);
   dk_buf q = DK_BUF_INIT(64 * 1024);
   int rc = events_query(&q, opts);
   char *path = rc ? NULL : dk__path("/events%s", q.data ? q.data : "");

@@ -63,8 +63,10 @@ int dk_image_build(char **image_id, dk_client *c, const void *context, size_t co
 
 typedef struct dk_image_info {
   char *id;
-  char **repo_tags; /* NULL-terminated */
-  char *created;    /* RFC 3339; NULL when the image config has none (omitted from API 1.44) */
+  /* NULL-terminated, in Docker's short form on every engine: Podman's
+   * "docker.io/library/x:1" is "x:1" here, as Docker shows it. */
+  char **repo_tags;
+  char *created; /* RFC 3339; NULL when the image config has none (omitted from API 1.44) */
   int64_t size;
   char *raw_json;
   /* Config.Volumes: the paths the image declares (VOLUME), as the engine
@@ -89,7 +91,7 @@ int dk_image_remove(dk_client *c, const char *name, bool force, bool noprune);
 
 typedef struct dk_image_summary {
   char *id;
-  char **repo_tags; /* NULL-terminated */
+  char **repo_tags; /* NULL-terminated, short form (as dk_image_info's) */
   int64_t created;  /* unix seconds */
   int64_t size;
   int containers; /* -1 when the engine did not count */

@@ -85,7 +85,9 @@ typedef int (*dk_event_cb)(void *ud, const dk_event *ev);
 typedef struct dk_events_opts {
   const char *const *labels; /* NULL-terminated "k=v" filters, or NULL */
   const char *const *types;  /* NULL-terminated "container", "network"... */
-  int64_t since, until;      /* unix seconds; 0 = not set */
+  /* unix seconds; 0 = not set. since after until is DK_EINVAL, nothing
+   * sent (Docker would answer 400, Podman stream until the deadline). */
+  int64_t since, until;
 } dk_events_opts;
 
 /* Streams events until the callback stops, `until` passes, the call's

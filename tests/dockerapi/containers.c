@@ -149,7 +149,7 @@ Test(containers, inspect_missing_is_not_found_with_engine_message) {
   cr_assert_eq(rc, DK_ENOTFOUND, "%s", dk_error_name(rc));
   const dk_error *e = dk_error_last();
   cr_assert(e && e->http_status == 404);
-  cr_assert(strstr(e->message, "No such container"), "message: %s", e->message);
+  cr_assert(strcasestr(e->message, "no such container"), "message: %s", e->message);
   cr_assert_null(info);
 }
 

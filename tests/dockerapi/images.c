@@ -142,7 +142,8 @@ Test(images, build_with_tags_labels_buildargs_and_progress) {
   cr_assert(asprintf(&want, "greeting=%s", greeting) > 0);
   cr_assert(strstr(log.data, want), "build arg not seen in the log:\n%s", log.data);
   cr_assert(strstr(log.data, "hello-from-context"), "context file not seen:\n%s", log.data);
-  cr_assert(strstr(p.seen.data, "Step 1/"), "progress text: %s", p.seen.data);
+  /* Docker's classic builder says "Step 1/5 : ...", Podman "STEP 1/5: ..." */
+  cr_assert(strcasestr(p.seen.data, "Step 1/"), "progress text: %s", p.seen.data);
   cr_assert(!log.truncated);
 
   dk_image_info *info = NULL;
@@ -192,7 +193,9 @@ Test(images, failing_run_is_ebuild_with_the_step_output) {
   cr_assert_null(id);
   const dk_error *e = dk_error_last();
   cr_assert(e && e->code == DK_EBUILD);
-  cr_assert(strstr(e->message, "non-zero code: 3"), "message: %s", e->message);
+  /* Docker: "returned a non-zero code: 3", Podman: "exit status 3" */
+  cr_assert(strstr(e->message, "non-zero code: 3") || strstr(e->message, "exit status 3"),
+            "message: %s", e->message);
   char *out = NULL, *err = NULL;
   cr_assert(asprintf(&out, "out-%s", f.uniq) > 0 && asprintf(&err, "err-%s", f.uniq) > 0);
   cr_assert(strstr(log.data, out) && strstr(log.data, err), "step output not in log:\n%s",
@@ -376,7 +379,10 @@ Test(images, nocache_is_honoured) {
   dk_buf_reset(&log);
   t_ok(t_image_build(&id2, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
   cr_assert(strstr(log.data, "Using cache"), "second build did not use the cache:\n%s", log.data);
-  cr_assert_str_eq(id1, id2);
+  /* Podman commits the query's labels as a step of their own, anew each
+   * time: its cached rebuild is another image. */
+  if (dk_client_engine(f.c) != DK_ENGINE_PODMAN)
+    cr_assert_str_eq(id1, id2);
   dk_buf_reset(&log);
   o.nocache = true;
   t_ok(t_image_build(&id3, f.c, x.data, x.len, &o, NULL, NULL, &log, NULL));
@@ -427,6 +433,24 @@ static int container_exists(dk_client *c, const char *prefix) {
   return found;
 }
 
+/* Closing the connection makes the engine kill and remove the RUN step's
+ * container (named in the progress): it is gone within seconds. */
+static void step_container_goes(const progress *p, int64_t deadline_ms) {
+  cr_assert(p->running[0], "the RUN step's container is not named:\n%s", p->seen.data);
+  /* Closing the connection makes the engine kill and remove the step's
+   * container; give it a few seconds. */
+  int64_t gone_at = 0;
+  for (int k = 0; k < 100 && !gone_at; k++) {
+    if (!container_exists(f.c, p->running))
+      gone_at = dk_now_ms();
+    else
+      usleep(100 * 1000);
+  }
+  cr_assert(gone_at, "build container %s still there 10 s after the deadline", p->running);
+  cr_log_info("build container gone %lld ms after the deadline",
+              (long long)(gone_at - deadline_ms));
+}
+
 Test(images, deadline_stops_the_build_and_its_container) {
   char *df = NULL;
   cr_assert(asprintf(&df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s && sleep 30\n", f.uniq) > 0);
@@ -443,19 +467,13 @@ Test(images, deadline_stops_the_build_and_its_container) {
   cr_assert_eq(rc, DK_ETIMEDOUT, "rc %s", dk_error_name(rc));
   cr_assert_null(id);
   cr_assert_lt(took, 5000 + 2000, "returned %lld ms after the start", (long long)took);
-  cr_assert(p.running[0], "the RUN step never started:\n%s", p.seen.data);
-  /* Closing the connection makes the engine kill and remove the step's
-   * container; give it a few seconds. */
-  int64_t gone_at = 0;
-  for (int k = 0; k < 100 && !gone_at; k++) {
-    if (!container_exists(f.c, p.running))
-      gone_at = dk_now_ms();
-    else
-      usleep(100 * 1000);
-  }
-  cr_assert(gone_at, "build container %s still there 10 s after the deadline", p.running);
-  cr_log_info("build container gone %lld ms after the deadline",
-              (long long)(gone_at - call.deadline_ms));
+  char echoed[96]; /* the RUN step's own output, not its Step line */
+  snprintf(echoed, sizeof echoed, "\n%s\n", f.uniq);
+  cr_assert(strstr(p.seen.data, echoed), "the RUN step never started:\n%s", p.seen.data);
+  /* Podman's RUN steps run in buildah's containers, which its API does not
+   * list (nor name in the progress): the deadline is all there is to see. */
+  if (dk_client_engine(f.c) != DK_ENGINE_PODMAN)
+    step_container_goes(&p, call.deadline_ms);
   dk_buf_free(&p.seen);
   ctx_free(&x);
   free(df);

@@ -214,7 +214,8 @@ Test(logs, missing_container_is_not_found) {
   dk_buf out = DK_BUF_INIT(1024);
   int rc = dk_container_logs_collect(cli, "jdt-no-such-container-logs", NULL, &out, NULL, NULL);
   cr_assert_eq(rc, DK_ENOTFOUND, "%s", dk_error_name(rc));
-  cr_assert(strstr(dk_error_last()->message, "No such container"), "%s", dk_error_last()->message);
+  cr_assert(strcasestr(dk_error_last()->message, "no such container"), "%s",
+            dk_error_last()->message);
   dk_buf_free(&out);
 }
 
@@ -273,7 +274,8 @@ Test(logs, attach_errors_deadline_and_cancel) {
   int rc =
       dk_container_attach(cli, "jdt-no-such-container-attach", false, NULL, 0, split_cb, &s, NULL);
   cr_assert_eq(rc, DK_ENOTFOUND, "%s", dk_error_name(rc));
-  cr_assert(strstr(dk_error_last()->message, "No such container"), "%s", dk_error_last()->message);
+  cr_assert(strcasestr(dk_error_last()->message, "no such container"), "%s",
+            dk_error_last()->message);
 
   const char *id = start_sh("while true; do echo tick; sleep 0.1; done", false);
   dk_call call = {.deadline_ms = dk_now_ms() + 500};
