@@ -71,7 +71,8 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
        "network's gateway");
   if (out->major < 5) {
     lack(out, JD_GUARANTEE_BUILD_NETWORK,
-         "Podman 4 ignores the build's networkmode: RUN steps use the host's network");
+         "Podman 4 runs RUN steps on the host's network or, asked for the judger's, on none: "
+         "a build needing the proxy would fail as the program's fault");
     lack(out, JD_GUARANTEE_OOM_VERDICT,
          "Podman 4 never reports OOM kills (OOMKilled false): a program over its memory gets RE, "
          "not MLE");

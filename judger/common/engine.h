@@ -57,8 +57,8 @@ typedef struct jd_engine {
   /* Bit (1u << g) set: this engine cannot keep guarantee g. */
   unsigned lacking;
   /* Why, for each lacking guarantee: one static line naming what the engine
-   * does ("Podman 4.3 ignores the build's networkmode: RUN steps use the
-   * host's network"); NULL for a kept one. */
+   * does ("Podman ignores inhibit_ipv4: a player reaches the host's
+   * listeners through its network's gateway"); NULL for a kept one. */
   const char *gap[JD_GUARANTEE_COUNT];
   /* Compatibility choices. */
   bool seccomp_by_path; /* the inline profile is read as a file path (Podman #27710) */
