@@ -438,7 +438,9 @@ int dk_container_list_by_label(dk_container_list **out, dk_client *c, bool all,
     json_object *it = json_object_array_get_idx(o, i);
     dk_container_summary *s = &l->items[l->count++];
     s->id = dk__json_strdup_oom(it, "Id", &oom);
-    s->image = dk__json_strdup_oom(it, "Image", &oom);
+    const char *image = dk__json_str(it, "Image");
+    if (image && !(s->image = strdup(dk__ref_short(image))))
+      oom = 1;
     s->state = dk__json_strdup_oom(it, "State", &oom);
     s->status = dk__json_strdup_oom(it, "Status", &oom);
     json_object *names = dk__json_get(it, "Names");

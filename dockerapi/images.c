@@ -192,21 +192,8 @@ static char **volumes_from_json(json_object *root, bool *truncated) {
   return v;
 }
 
-/* A reference as Docker shows it: Podman names every image in full
- * ("docker.io/judger-test/busybox:1", "docker.io/library/x:1"), Docker
- * the short way ("judger-test/busybox:1", "x:1"). */
-static const char *familiar(const char *s) {
-  static const char hub[] = "docker.io/", lib[] = "library/";
-  if (strncmp(s, hub, sizeof hub - 1))
-    return s;
-  s += sizeof hub - 1;
-  if (!strncmp(s, lib, sizeof lib - 1) && !strchr(s + sizeof lib - 1, '/'))
-    s += sizeof lib - 1;
-  return s;
-}
-
 /* The strings of a JSON array (never NULL on success), leaving out `skip`
- * (NULL = none), each in Docker's short form (familiar). */
+ * (NULL = none), each in Docker's short form (dk__ref_short). */
 static char **strv_from_json(json_object *a, const char *skip) {
   size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
   char **v = calloc(n + 1, sizeof *v);
@@ -217,7 +204,7 @@ static char **strv_from_json(json_object *a, const char *skip) {
     const char *s = json_object_get_string(json_object_array_get_idx(a, i));
     if (!s || (skip && !strcmp(s, skip)))
       continue;
-    if (!(v[k++] = strdup(familiar(s)))) {
+    if (!(v[k++] = strdup(dk__ref_short(s)))) {
       dk_strv_free(v);
       return NULL;
     }
@@ -576,9 +563,41 @@ cleanup:
   return rc;
 }
 
+/* Podman's compat prune cannot prune beyond dangling images (it adds its
+ * own dangling=true, and refuses our dangling=false beside it: 500); its
+ * libpod endpoint can (all=true). The libpod API's path carries a libpod
+ * version: 4.0.0 is the oldest Podman 4 and 5 accept. Its answer lists
+ * the removed images, [{"Id":..,"Size":..}], an "Err" for one it could not. */
+static int podman_prune_all(size_t *deleted, dk_client *c, const char *const *labels) {
+  dk_buf q = DK_BUF_INIT(64 * 1024);
+  int rc = query_image_filters(&q, labels, NULL, NULL);
+  char *path = rc ? NULL
+                  : dk__path("/v4.0.0/libpod/images/prune?all=true%s%s", q.data ? "&" : "",
+                             q.data ? q.data + 1 : "");
+  dk_buf_free(&q);
+  if (!path)
+    return dk__err(rc ? rc : DK_ENOMEM, 0, NULL);
+  dk__req req = {.method = "POST", .path = path, .unversioned = 1, .resp_max = 1024 * 1024};
+  dk__resp resp;
+  json_object *a = NULL;
+  rc = dk__do(c, &req, &resp);
+  if (!rc && (dk__parse_json(&a, resp.body.data, resp.body.len) != DK_OK ||
+              !json_object_is_type(a, json_type_array)))
+    rc = dk__err(DK_EPROTO, 200, "image prune: the answer is not a list");
+  for (size_t i = 0; !rc && deleted && i < json_object_array_length(a); i++)
+    if (!dk__json_get(json_object_array_get_idx(a, i), "Err"))
+      (*deleted)++;
+  json_object_put(a);
+  dk__resp_free(&resp);
+  free(path);
+  return rc;
+}
+
 int dk_image_prune(size_t *deleted, dk_client *c, const char *const *labels, bool dangling_only) {
   if (deleted)
     *deleted = 0;
+  if (!dangling_only && dk__negotiate(c) == DK_OK && dk_client_engine(c) == DK_ENGINE_PODMAN)
+    return podman_prune_all(deleted, c, labels);
   dk_buf q = DK_BUF_INIT(64 * 1024);
   int rc = query_image_filters(&q, labels, NULL, dangling_only ? "true" : "false");
   char *path = rc ? NULL : dk__path("/images/prune%s", q.data);

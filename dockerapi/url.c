@@ -84,3 +84,16 @@ int dk__query_label_filters(dk_buf *q, const char *const *labels) {
     json_object_object_add(f, "label", dk__json_strv(labels));
   return dk__query_filters(q, f);
 }
+
+/* A reference as Docker shows it: Podman names every image in full
+ * ("docker.io/judger-test/busybox:1", "docker.io/library/x:1"), Docker
+ * the short way ("judger-test/busybox:1", "x:1"). */
+const char *dk__ref_short(const char *s) {
+  static const char hub[] = "docker.io/", lib[] = "library/";
+  if (strncmp(s, hub, sizeof hub - 1))
+    return s;
+  s += sizeof hub - 1;
+  if (!strncmp(s, lib, sizeof lib - 1) && !strchr(s + sizeof lib - 1, '/'))
+    s += sizeof lib - 1;
+  return s;
+}

@@ -24,4 +24,8 @@ int dk__query_filters(dk_buf *q, json_object *f);
  * "filters=". labels: NULL-terminated "k=v" or "k" strings. */
 int dk__query_label_filters(dk_buf *q, const char *const *labels);
 
+/* An image reference as Docker shows it, a pointer into s: Podman names
+ * images in full ("docker.io/library/x:1" for Docker's "x:1"). */
+const char *dk__ref_short(const char *s);
+
 #endif

@@ -186,8 +186,8 @@ void dk_container_stats_free(dk_container_stats *s);
 
 typedef struct dk_container_summary {
   char *id;
-  char *name; /* without the leading '/' */
-  char *image;
+  char *name;  /* without the leading '/' */
+  char *image; /* as created, in Docker's short form on every engine */
   char *state;
   char *status;
 } dk_container_summary;
