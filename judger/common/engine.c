@@ -59,26 +59,25 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
   if (sscanf(out->version, "%d.%d", &out->major, &out->minor) != 2)
     out->major = out->minor = 0;
   out->tmpfs_nr_inodes = true;
-  out->import_tag_kept = true;
   if (kind != DK_ENGINE_PODMAN)
     return;
   /* Podman's compatible API, measured on 4.3.1 and 5.4.2 (docs/engines.md). */
   out->seccomp_by_path = true;
   out->tmpfs_nr_inodes = false;
-  out->import_tag_kept = false;
   lack(out, JD_GUARANTEE_HOST_UNREACHABLE,
        "Podman ignores inhibit_ipv4: a player reaches the host's listeners through its "
        "network's gateway");
-  if (out->major < 5) {
-    lack(out, JD_GUARANTEE_BUILD_NETWORK,
-         "Podman 4 runs RUN steps on the host's network or, asked for the judger's, on none: "
-         "a build needing the proxy would fail as the program's fault");
+  /* libdockerapi joins a build to the judger's network the way Podman
+   * honours (nsoptions): the host's loopback is then out of reach, but the
+   * build network's gateway is the host, as for players (measured on 4.3.1
+   * and 5.4.2 without the engine-side firewall). */
+  lack(out, JD_GUARANTEE_BUILD_NETWORK,
+       "Podman ignores inhibit_ipv4 on the build network too: a RUN step reaches the host's "
+       "listeners through its gateway");
+  if (out->major < 5)
     lack(out, JD_GUARANTEE_OOM_VERDICT,
          "Podman 4 never reports OOM kills (OOMKilled false): a program over its memory gets RE, "
          "not MLE");
-  } else {
-    out->libpod_build = true;
-  }
 }
 
 int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen) {

@@ -63,8 +63,8 @@ typedef struct jd_engine {
   /* Compatibility choices. */
   bool seccomp_by_path; /* the inline profile is read as a file path (Podman #27710) */
   bool tmpfs_nr_inodes; /* the tmpfs option nr_inodes is known */
-  bool import_tag_kept; /* an import's tag parameter is applied */
-  bool libpod_build;    /* builds go through /libpod/build, whose network options hold */
+  /* (An import's tag and a build's network on Podman are libdockerapi's:
+   * it sends what Podman honours on its own; docs/engines.md.) */
 } jd_engine;
 
 /* The profile of the engine c talks to (one GET /version). -1 with err when
