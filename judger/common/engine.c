@@ -70,10 +70,12 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
   /* libdockerapi joins a build to the judger's network the way Podman
    * honours (nsoptions): the host's loopback is then out of reach, but the
    * build network's gateway is the host, as for players (measured on 4.3.1
-   * and 5.4.2 without the engine-side firewall). */
+   * and 5.4.2 without the engine-side firewall). Its builds also ignore the
+   * cgroup parent that bounds RUN steps' processes (build/run_cgroup.h):
+   * accepting build_network on Podman gives up that limit too. */
   lack(out, JD_GUARANTEE_BUILD_NETWORK,
-       "Podman ignores inhibit_ipv4 on the build network too: a RUN step reaches the host's "
-       "listeners through its gateway");
+       "Podman ignores inhibit_ipv4 on the build network too (a RUN step reaches the host's "
+       "listeners through its gateway) and the RUN steps' process limit");
   if (out->major < 5)
     lack(out, JD_GUARANTEE_OOM_VERDICT,
          "Podman 4 never reports OOM kills (OOMKilled false): a program over its memory gets RE, "
