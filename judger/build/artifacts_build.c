@@ -309,6 +309,11 @@ static int run_build_networked(jd_artifacts_outcome *o, const jd_artifacts_job *
                                const char *app_dir, const char *image_id, dk_buf *log) {
   if (!job->lim.network)
     return run_build(o, job, app_dir, image_id, log);
+  /* A build command on the build network is a RUN step by other means: on
+   * an engine whose networks give the host a gateway address it would reach
+   * the host's listeners (common/engine.h), so the same guarantee. */
+  if (jd_ctx_require(job->ctx, JD_GUARANTEE_BUILD_NETWORK, job->err, job->errlen))
+    return -1;
   jd_build_net_opts no = {.labels = job->extra_labels,
                           .nlabels = job->nextra,
                           .cancel = job->cancel,

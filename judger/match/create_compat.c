@@ -191,8 +191,13 @@ static int apply_seccomp(dk_host_config *hc, jd_compat_store *st, const char *pa
 
 int jd_compat_apply(dk_host_config *hc, jd_compat_store *st, const jd_engine *e,
                     const char *seccomp_path_opt, char *err, size_t errlen) {
+  /* Docker: core 0 only, nofile and nproc stay the engine's (as before
+   * Podman support: RLIMIT_NPROC counts uid 65534's processes across every
+   * match, so a lower explicit value would let one contestant's forks starve
+   * the others). Podman: all three, as it would otherwise ask runc for
+   * 1048576, which fails under a lower hard limit. */
   hc->ulimits = jd_create_ulimits;
-  hc->nulimits = JD_CREATE_NULIMITS;
+  hc->nulimits = e->kind == DK_ENGINE_PODMAN ? JD_CREATE_NULIMITS : 1;
   if (e->seccomp_by_path && apply_seccomp(hc, st, seccomp_path_opt, err, errlen))
     return -1;
   if (e->tmpfs_nr_inodes || !hc->ntmpfs)

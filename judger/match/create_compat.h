@@ -25,10 +25,12 @@
 #include "common/volumes.h"
 #include "dockerapi/containers.h"
 
-/* The Ulimits of every create. nofile: under the engine's own hard limit
- * (20000 for this project's dockerd; runc cannot raise a hard limit).
- * nproc counts a uid's processes host-wide (every player of every match is
- * 65534), so it stays high: PidsLimit is the real cap per container. */
+/* The Ulimits of a create: core 0 on every engine (the first entry); on
+ * Podman nofile and nproc too, which it would otherwise ask runc to set to
+ * 1048576. nofile: under the engine's own hard limit (runc cannot raise a
+ * hard limit). nproc counts a uid's processes host-wide (every player of
+ * every match is 65534), so it stays high: PidsLimit is the real cap per
+ * container; on Docker both stay the engine's. */
 #define JD_ULIMIT_NOFILE 8192
 #define JD_ULIMIT_NPROC 32768
 #define JD_CREATE_NULIMITS 3

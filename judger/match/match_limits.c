@@ -29,10 +29,10 @@ void jd_limits_host_config(dk_host_config *hc, jd_limits_store *st, const jd_rol
   st->security_opt[1] = jd_seccomp_security_opt();
   hc->shm_size = JD_SHM_SIZE;
   hc->security_opt = st->security_opt;
-  /* No core dumps, nofile and nproc under the engine's own hard limits
-   * (create_compat.h): one list for every create. */
+  /* No core dumps; jd_compat_apply adds nofile and nproc on Podman
+   * (create_compat.h). */
   hc->ulimits = jd_create_ulimits;
-  hc->nulimits = JD_CREATE_NULIMITS;
+  hc->nulimits = 1;
   hc->init = 1;
   hc->network_mode = network;
   hc->dns = st->dns; /* empty list: nothing outside the match network */

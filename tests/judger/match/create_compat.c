@@ -53,15 +53,21 @@ Test(create_compat, docker_keeps_the_inline_profile_and_gets_ulimits) {
   hc.ulimits = NULL;
   hc.nulimits = 0;
   cr_assert_eq(jd_compat_apply(&hc, &cs, &docker, NULL, NULL, 0), 0);
-  cr_assert_eq(hc.nulimits, 3);
+  /* Docker: no core dumps; nofile and nproc stay the engine's, since a
+   * lower nproc is shared by every player's uid host-wide. */
+  cr_assert_eq(hc.nulimits, 1);
   cr_assert_str_eq(hc.ulimits[0].name, "core");
   cr_assert_eq(hc.ulimits[0].hard, 0);
+  cr_assert_str_eq(hc.security_opt[1], jd_seccomp_security_opt());
+  cr_assert(strstr(hc.tmpfs[1].value, "nr_inodes="));
+  /* Podman: all three, under the engine's hard limits. */
+  host_config(&hc, &st);
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, "seccomp=/x/p.json", NULL, 0), 0);
+  cr_assert_eq(hc.nulimits, 3);
   cr_assert_str_eq(hc.ulimits[1].name, "nofile");
   cr_assert_eq(hc.ulimits[1].soft, hc.ulimits[1].hard);
   cr_assert_leq(hc.ulimits[1].hard, 20000); /* this host's dockerd's own */
   cr_assert_str_eq(hc.ulimits[2].name, "nproc");
-  cr_assert_str_eq(hc.security_opt[1], jd_seccomp_security_opt());
-  cr_assert(strstr(hc.tmpfs[1].value, "nr_inodes="));
 }
 
 Test(create_compat, podman_gets_the_profile_path_and_its_tmpfs_options) {
