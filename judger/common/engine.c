@@ -96,9 +96,12 @@ int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen) {
 }
 
 void jd_engine_of_version(jd_engine *out, const dk_version *v, const dk_client *c) {
-  dk_engine_kind kind = v->engine;
-  if (kind == DK_ENGINE_UNKNOWN && c)
-    kind = dk_client_engine(c);
+  /* Fail towards the stricter profile: Podman when either /version or the
+   * first answer's headers say so (review 28 #3). */
+  dk_engine_kind seen = c ? dk_client_engine(c) : DK_ENGINE_UNKNOWN;
+  dk_engine_kind kind = v->engine == DK_ENGINE_PODMAN || seen == DK_ENGINE_PODMAN ? DK_ENGINE_PODMAN
+                        : v->engine != DK_ENGINE_UNKNOWN                          ? v->engine
+                                                                                  : seen;
   jd_engine_profile(out, kind, v->engine_version ? v->engine_version : v->version);
 }
 
