@@ -43,8 +43,10 @@ EOF
 firewall() {
   pool=${JUDGER_NET_POOL:-10.240.0.0/16}
   iptables -N JUDGER-ENGINE 2>/dev/null || iptables -F JUDGER-ENGINE
-  iptables -A JUDGER-ENGINE -p udp --dport 53 -j RETURN
-  iptables -A JUDGER-ENGINE -p tcp --dport 53 -j RETURN
+  # DNS only to the pool's own gateways (aardvark-dns listens there), never
+  # to another address of this host (review 28 #9).
+  iptables -A JUDGER-ENGINE -d "$pool" -p udp --dport 53 -j RETURN
+  iptables -A JUDGER-ENGINE -d "$pool" -p tcp --dport 53 -j RETURN
   iptables -A JUDGER-ENGINE -j REJECT --reject-with icmp-admin-prohibited
   iptables -C INPUT -s "$pool" -j JUDGER-ENGINE 2>/dev/null ||
     iptables -I INPUT -s "$pool" -j JUDGER-ENGINE
