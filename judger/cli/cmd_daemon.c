@@ -10,6 +10,7 @@
 #include "common/context.h"
 #include "common/engine.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/executor.h"
@@ -111,7 +112,8 @@ static int engine_refused(jd_ctx *ctx) {
   const jd_engine *e = jd_ctx_engine(ctx, why, sizeof why);
   if (!e || !jd_engine_require_mask(e, JD_GUARANTEE_ALL, ctx->engine_accept, why, sizeof why))
     return 0;
-  fprintf(stderr, "judger daemon: %s\n", why);
+  /* why holds the engine's own version string, or its error message */
+  jd_term_printf(stderr, "judger daemon: %s\n", why);
   return -1;
 }
 
