@@ -82,19 +82,6 @@ static size_t refused_work(const char *out[JD_GUARANTEE_COUNT], const report *r)
   return n;
 }
 
-/* The names of the refused guarantees plus the accepted ones: the
- * engine_accept that would run everything. */
-static void accept_all(char *buf, size_t size, const report *r) {
-  buf[0] = '\0';
-  for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
-    if (jd_engine_state(&r->engine, g, r->accepted) == JD_GUARANTEE_KEPT &&
-        !(r->accepted & (1u << g)))
-      continue;
-    size_t len = strlen(buf);
-    snprintf(buf + len, size - len, "%s%s", len ? "," : "", jd_guarantee_name(g));
-  }
-}
-
 static void print_guarantees_text(const report *r) {
   const jd_engine *e = &r->engine;
   printf("guarantees:      docs/security.md \"Engines\"; engine_accept=%s\n",
@@ -116,7 +103,8 @@ static void print_guarantees_text(const report *r) {
     return;
   }
   char accept[128];
-  accept_all(accept, sizeof accept, r);
+  /* the refused ones plus the accepted: the engine_accept that runs all */
+  jd_guarantee_names(accept, sizeof accept, (r->engine.lacking | r->accepted) & JD_GUARANTEE_ALL);
   printf("refused work:    ");
   for (size_t k = 0; k < n; k++)
     printf("%s%s", k ? ", " : "", work[k]);

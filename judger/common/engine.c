@@ -136,15 +136,16 @@ int jd_engine_accept_parse(unsigned *mask, const char *list, char *err, size_t e
   return 0;
 }
 
-/* Appends the names of the mask's guarantees, joined by commas, at *len. */
-static void append_names(char *buf, size_t size, size_t *len, unsigned mask) {
-  const char *sep = "";
+void jd_guarantee_names(char *buf, size_t size, unsigned mask) {
+  if (!size)
+    return;
+  size_t len = 0;
+  buf[0] = '\0';
   for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
     if (!(mask & (1u << g)))
       continue;
-    int n = snprintf(buf + *len, size - *len, "%s%s", sep, guarantees[g].name);
-    *len = n < 0 || (size_t)n >= size - *len ? size - 1 : *len + (size_t)n;
-    sep = ",";
+    int n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", guarantees[g].name);
+    len = n < 0 || (size_t)n >= size - len ? size - 1 : len + (size_t)n;
   }
 }
 
@@ -167,9 +168,7 @@ int jd_engine_require_mask(const jd_engine *e, unsigned need, unsigned accepted,
     count++;
   }
   char accept[128];
-  size_t alen = 0;
-  accept[0] = '\0';
-  append_names(accept, sizeof accept, &alen, (accepted & JD_GUARANTEE_ALL) | refused);
+  jd_guarantee_names(accept, sizeof accept, (accepted & JD_GUARANTEE_ALL) | refused);
   return jd_fail(err, errlen,
                  "engine %s %s cannot keep the guarantee%s %s; refused: set engine_accept=%s to "
                  "run anyway (docs/security.md \"Engines\")",

@@ -39,6 +39,10 @@ const char *jd_guarantee_text(jd_guarantee g);
 /* The work refused when g is not kept and not accepted: "image builds",
  * "matches" (what build/ and match/ check it before). */
 const char *jd_guarantee_refuses(jd_guarantee g);
+/* The names of mask's guarantees joined by commas ("build_network,
+ * oom_verdict"; "" for none) into buf, cut to size: an engine_accept
+ * value, as the refusals, doctor and the daemon's log write it. */
+void jd_guarantee_names(char *buf, size_t size, unsigned mask);
 
 /* What becomes of a guarantee on an engine, given the accepted mask. */
 typedef enum jd_guarantee_state {

@@ -274,11 +274,8 @@ static int engine_check(jd_daemon *d, bool *stopped) {
   if (jd_engine_require_mask(e, JD_GUARANTEE_ALL, accepted, d->err, sizeof d->err))
     return -1;
   unsigned gaps = e->lacking & accepted;
-  char names[128] = "";
-  for (int g = 0; g < JD_GUARANTEE_COUNT; g++)
-    if (gaps & (1u << g))
-      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? "," : "",
-               jd_guarantee_name(g));
+  char names[128];
+  jd_guarantee_names(names, sizeof names, gaps);
   jd_log(JD_LOG_INFO, "daemon.engine", "%s %s: %s%s", dk_engine_kind_name(e->kind), e->version,
          gaps ? "guarantees not kept, accepted by engine_accept: " : "every guarantee kept", names);
   return 0;
