@@ -109,12 +109,13 @@ static int profile_write(int dir, const char *name, const char *json, size_t len
     rc = jd_write_all(fd, json, len);
   if (!rc)
     rc = fsync(fd);
-  int e = errno;
+  int e = errno; /* the write's or fsync's, kept across close */
   close(fd);
-  if (!rc)
+  if (!rc) {
     rc = renameat(dir, tmp, dir, name);
-  if (rc) {
     e = errno;
+  }
+  if (rc) {
     unlinkat(dir, tmp, 0);
     errno = e;
   }
