@@ -10,6 +10,7 @@
 #include "build/build_internal.h"
 #include "build/build_lock.h"
 #include "build/build_net.h"
+#include "build/build_steps.h"
 #include "build/image_cache.h"
 #include "build/run_cgroup.h"
 #include "common/clock.h"
@@ -38,26 +39,16 @@ void jd_env_image_free(jd_env_image *img) {
 /* What a build's stream tells the judger while it runs. */
 typedef struct build_watch {
   jd_progress ps;
-  int *lock;        /* the build turn (-1: none), let go once past the shared steps */
-  int prefix_steps; /* instructions up to the first RUN */
-  char step[256];   /* the last "Step N/M : ..." line */
-  int record;       /* the step images' record (leftovers_begin), or -1 */
-  bool from_step;   /* the current step is a FROM: its " ---> id" is the base */
-  bool cache_hit;   /* " ---> Using cache": the next " ---> id" is not this build's */
+  int *lock;         /* the build turn (-1: none), let go once past the shared steps */
+  int prefix_steps;  /* instructions up to the first RUN */
+  int record;        /* the step images' record (leftovers_begin), or -1 */
+  jd_build_steps st; /* its step lines so far (build_steps.h); st.step: the last one */
 } build_watch;
 
-/* " ---> <12 hex digits>" alone on its line: a step's resulting image. */
-static bool step_result(const char *p, size_t n) {
-  static const char arrow[] = " ---> ";
-  if (n != sizeof arrow - 1 + 12 || memcmp(p, arrow, sizeof arrow - 1) != 0)
-    return false;
-  return strspn(p + sizeof arrow - 1, "0123456789abcdef") == 12;
-}
-
-/* The classic builder sends each "Step N/M : <instruction>" as a message
- * of its own, at the start of a line, and ends each step with " ---> <id>"
- * (after " ---> Using cache" when the cache had it). The ids of the steps
- * this build made (not a FROM's base, not a cache hit) go into its record
+/* Each step line, as Docker's classic builder or Podman writes it
+ * (build_steps.h), at the start of a line: the build turn is let go once
+ * a step past the shared ones starts, and the ids of the step images this
+ * build made (not a FROM's base, not a cache hit) go into its record
  * (leftovers_begin). A RUN's output can print such lines too: the record
  * is only a list of candidates, checked again before anything is removed
  * (leftovers_drain). */
@@ -65,25 +56,16 @@ static void watch_steps(build_watch *w, const char *text, size_t len) {
   for (const char *p = text, *end = text + len; p < end;) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    if (n > 5 && !memcmp(p, "Step ", 5)) {
-      snprintf(w->step, sizeof w->step, "%.*s", (int)n, p);
-      const char *colon = strstr(w->step, " : ");
-      w->from_step = colon && !strncasecmp(colon + 3, "FROM", 4);
-      w->cache_hit = false;
-      if (*w->lock >= 0 && atoi(p + 5) > w->prefix_steps) {
-        jd_build_lock_release(*w->lock); /* the shared steps are in the cache now */
-        *w->lock = -1;
-      }
-    } else if (n == 17 && !memcmp(p, " ---> Using cache", 17)) {
-      w->cache_hit = true;
-    } else if (step_result(p, n)) {
-      if (!w->from_step && !w->cache_hit && w->record >= 0) {
-        char line[14];
-        memcpy(line, p + 6, 12);
-        line[12] = '\n';
-        (void)jd_write_all(w->record, line, 13);
-      }
-      w->cache_hit = false;
+    int number = 0;
+    char id[13];
+    jd_step_event ev = jd_build_steps_line(&w->st, &number, id, p, n);
+    if (ev == JD_STEP_START && *w->lock >= 0 && number > w->prefix_steps) {
+      jd_build_lock_release(*w->lock); /* the shared steps are in the cache now */
+      *w->lock = -1;
+    } else if (ev == JD_STEP_RESULT && w->record >= 0) {
+      size_t k = strlen(id);
+      id[k] = '\n';
+      (void)jd_write_all(w->record, id, k + 1);
     }
     p += n + 1;
   }
@@ -363,11 +345,11 @@ static int build_attempts(build_io *io, jd_env_image *img, jd_ctx *ctx, const im
   for (int attempt = 0;; attempt++) {
     /* Each attempt has the whole wall time: a retry is the engine's doing. */
     dk_call call = {.deadline_ms = jd_mono_ms() + job->lim.wall_ms, .cancel = job->req->cancel};
-    io->w.step[0] = '\0';
+    io->w.st = (jd_build_steps){0};
     int rc = dk_image_build(&io->image_id, ctx->dk, io->tar, io->tarlen, &io->bo, progress_text,
                             &io->w, &io->log, &call);
     const dk_error *e = rc == DK_EBUILD ? dk_error_last() : NULL;
-    bool lost = e && jd_build_lost_own_image(e->message, io->w.step, job->dockerfile, job->len);
+    bool lost = e && jd_build_lost_own_image(e->message, io->w.st.step, job->dockerfile, job->len);
     if (lost && attempt == LOST_IMAGE_RETRIES)
       rc = DK_ESERVER; /* a system fault: the task is retried, never CE */
     if (!lost || attempt == LOST_IMAGE_RETRIES)

@@ -22,7 +22,7 @@
  * without the build's labels, also when a later step fails: a RUN that
  * writes 4 GB followed by `RUN false`, changed each time to miss the cache,
  * would leave 4 GB on the engine's disk per build, for good. Each build
- * writes the ids of the step images it makes (watch_steps) into a record
+ * writes the short ids of the step images it makes (watch_steps) into a record
  * of its own, <state_dir>/build-leftovers/<random>.ids (its first line:
  * "start <unix seconds>"); a build that ends with its image kept removes
  * its record, any other (failed, timed out, canceled, over the size cap,
@@ -209,8 +209,10 @@ static int drain_record(size_t *removed, bool *held, jd_ctx *ctx, int dirfd, con
     while (line > data && line[-1] != '\n')
       line--;
     size_t len = (size_t)(end - line);
-    if (len == 13 && line[12] == '\n' && strspn(line, "0123456789abcdef") == 12) {
-      line[12] = '\0';
+    /* a short id: 12 digits from Docker, 11 from Podman (build_steps.h) */
+    size_t hex = strspn(line, "0123456789abcdef");
+    if ((len == 12 || len == 13) && hex == len - 1 && line[hex] == '\n') {
+      line[hex] = '\0';
       bool gone = false;
       rc = drain_image(&gone, held, ctx, line, (int64_t)start, err, errlen);
       if (gone && removed)
