@@ -111,32 +111,35 @@ static void print_guarantees_text(const report *r) {
   printf(" (engine_accept=%s runs them anyway)\n", accept);
 }
 
+/* Every string here is the engine's: cleaned for the terminal. */
 static void print_text(const report *r) {
   const dk_version *v = r->version;
   const dk_info *i = r->info;
   jd_term_printf(stdout, "engine:          %s %s\n", dk_engine_kind_name(r->engine.kind),
                  r->engine.version);
-  printf("engine version:  %s (API %s, min %s) %s/%s, kernel %s\n", v->version, v->api_version,
-         str_or(v->min_api_version, "?"), str_or(v->os, "?"), str_or(v->arch, "?"),
-         str_or(v->kernel_version, "?"));
-  printf("api version:     %s (%s)\n", r->api_version,
-         r->api_pinned ? "pinned by DOCKER_API_VERSION" : "negotiated");
-  printf("api range:       engine %s to %s, libdockerapi %s to %s\n",
-         str_or(v->min_api_version, "?"), v->api_version, DK_API_VERSION_MIN, DK_API_VERSION_MAX);
+  jd_term_printf(stdout, "engine version:  %s (API %s, min %s) %s/%s, kernel %s\n", v->version,
+                 v->api_version, str_or(v->min_api_version, "?"), str_or(v->os, "?"),
+                 str_or(v->arch, "?"), str_or(v->kernel_version, "?"));
+  jd_term_printf(stdout, "api version:     %s (%s)\n", r->api_version,
+                 r->api_pinned ? "pinned by DOCKER_API_VERSION" : "negotiated");
+  jd_term_printf(stdout, "api range:       engine %s to %s, libdockerapi %s to %s\n",
+                 str_or(v->min_api_version, "?"), v->api_version, DK_API_VERSION_MIN,
+                 DK_API_VERSION_MAX);
   if (i->containerd_store)
-    printf("image store:     containerd (snapshotter %s)\n", str_or(i->storage_driver, "?"));
+    jd_term_printf(stdout, "image store:     containerd (snapshotter %s)\n",
+                   str_or(i->storage_driver, "?"));
   else
-    printf("image store:     graph driver (%s)\n", str_or(i->storage_driver, "?"));
-  printf("host:            %s\n", r->host);
-  printf("tls:             %s\n", r->tls ? "yes" : "no");
-  printf("storage driver:  %s\n", str_or(i->storage_driver, "?"));
-  printf("cgroup:          driver %s, version %s\n", str_or(i->cgroup_driver, "?"),
-         i->cgroup_version);
-  printf("default runtime: %s\n", str_or(i->default_runtime, "?"));
-  printf("cpus:            %d\n", i->ncpu);
-  printf("memory:          %.1f GiB (%lld bytes)\n", (double)i->mem_total / (1 << 30),
-         (long long)i->mem_total);
-  printf("os:              %s\n", str_or(i->operating_system, "?"));
+    jd_term_printf(stdout, "image store:     graph driver (%s)\n", str_or(i->storage_driver, "?"));
+  jd_term_printf(stdout, "host:            %s\n", r->host);
+  jd_term_printf(stdout, "tls:             %s\n", r->tls ? "yes" : "no");
+  jd_term_printf(stdout, "storage driver:  %s\n", str_or(i->storage_driver, "?"));
+  jd_term_printf(stdout, "cgroup:          driver %s, version %s\n", str_or(i->cgroup_driver, "?"),
+                 i->cgroup_version);
+  jd_term_printf(stdout, "default runtime: %s\n", str_or(i->default_runtime, "?"));
+  jd_term_printf(stdout, "cpus:            %d\n", i->ncpu);
+  jd_term_printf(stdout, "memory:          %.1f GiB (%lld bytes)\n",
+                 (double)i->mem_total / (1 << 30), (long long)i->mem_total);
+  jd_term_printf(stdout, "os:              %s\n", str_or(i->operating_system, "?"));
   print_guarantees_text(r);
 }
 
