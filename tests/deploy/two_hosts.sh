@@ -358,7 +358,14 @@ for t in json.load(sys.stdin)["running"]:
 }
 wait_for "host a runs a match mid-way" 180 running_on_a
 victims=$(cat "$work/victims")
-docker kill "$(cid judger-a)" "$(cid engine-a)" >/dev/null
+# The judger first, then its engine: killed together, the judger sometimes
+# outlived its engine by a few ms and retried its matches for the engine's
+# fault (stop 34's CI), which the checks below rightly count as a system fault.
+ja=$(cid judger-a)
+docker kill "$ja" >/dev/null
+judger_a_dead() { [ "$(docker inspect -f '{{.State.Running}}' "$ja" 2>/dev/null)" = false ]; }
+wait_for "judger a is dead" 30 judger_a_dead
+docker kill "$(cid engine-a)" >/dev/null
 t_kill=$(date +%s.%N)
 say "killed host a (judger + engine) while it ran: $(echo $victims)"
 
