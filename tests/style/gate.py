@@ -146,20 +146,30 @@ def off_convention(code):
     return off
 
 
-def clang_format_differs(path):
+def clang_format_unformatted(paths):
+    """The paths clang-format would write otherwise, from one process for
+    all of them (a process per file took 30 s of the gate's 31)."""
     try:
-        out = subprocess.run(["clang-format", "--style=file", path], cwd=ROOT,
-                             capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        return "clang-format failed: %s" % e
-    with open(path, "rb") as f:
-        return out != f.read()
+        p = subprocess.run(["clang-format", "--style=file", "--dry-run", "-Werror", *paths],
+                           cwd=ROOT, capture_output=True, text=True, errors="replace")
+    except OSError as e:
+        return {path: "clang-format failed: %s" % e for path in paths}
+    found = {}
+    for line in p.stderr.splitlines():
+        m = re.match(r"(.+?):\d+:\d+: (?:error|warning): code should be clang-formatted", line)
+        if m and m.group(1) in paths:
+            found[m.group(1)] = True
+    if p.returncode != 0 and not found:
+        return {path: "clang-format failed: %s" % p.stderr.strip()[:300] for path in paths}
+    return found
 
 
 def main():
     report = "--report" in sys.argv[1:]
     breaches, long60, long80, big500, big600, off, unformatted = [], 0, 0, 0, 0, [], []
-    for path in sources():
+    paths = sources()
+    differ = clang_format_unformatted(paths)
+    for path in paths:
         rel = os.path.relpath(path, ROOT)
         with open(path, encoding="utf-8", errors="replace") as f:
             code = strip_comments(f.read())
@@ -181,7 +191,7 @@ def main():
                     continue
                 off.append(where)
                 breaches.append("%s: %s returns other than 0/-1 (judger/common/error.h)" % (rel, o))
-        d = clang_format_differs(path)
+        d = differ.get(path)
         if d:
             unformatted.append(rel)
             breaches.append("%s: not as clang-format writes it (run clang-format -i %s)%s" %

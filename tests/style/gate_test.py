@@ -2,7 +2,10 @@
 """The gate's own checks, on code made here: each rule flags what breaks it
 and passes what keeps it (tests/style/gate.py)."""
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,6 +51,19 @@ class Gate(unittest.TestCase):
             "  if (rc)\n    rc = jd_build_engine_fail(rc, err, errlen);\n  return rc;\n}\n"
             "static int inner(void) {\n  return dk_image_list(&l, dk);\n}\n")
         self.assertEqual(gate.off_convention(code), ["pub"])
+
+    def test_clang_format_finds_the_unformatted_file_among_many(self):
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copy(os.path.join(gate.ROOT, ".clang-format"), d)
+            paths = []
+            for i in range(5):
+                paths.append(os.path.join(d, "f%d.c" % i))
+                with open(paths[-1], "w") as f:
+                    f.write("int  f%d (void){return 0;}\n" % i)
+                if i != 3:  # as .clang-format writes it
+                    subprocess.run(["clang-format", "--style=file", "-i", paths[-1]], check=True)
+            self.assertEqual(gate.clang_format_unformatted(paths), {paths[3]: True})
+            self.assertEqual(gate.clang_format_unformatted(paths[:3]), {})
 
     def test_the_tree_passes(self):
         self.assertEqual(gate.main.__name__, "main")
