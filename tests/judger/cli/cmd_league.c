@@ -1,4 +1,4 @@
-// test-labels: engine
+// test-labels: engine once
 /* `judger league` as a user runs it, on the Tron sample (samples/games/tron)
  * with its three bots (c-bot, py-bot, straight-bot): the games of a round
  * robin (every pair in both seat orders), one directory each with its

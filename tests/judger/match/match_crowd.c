@@ -1,4 +1,4 @@
-// test-labels: engine serial
+// test-labels: engine serial once
 /* One host, many players: 40 three-player matches at once with per-player
  * networks (160 networks from the judger's pool, where the engine's own
  * pools hold about 30), all 120 players running together; cancelled, every
