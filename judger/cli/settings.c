@@ -245,7 +245,7 @@ void jd_settings_print_table(FILE *f) {
              "|---|---|---|---|---|---|---|\n");
   fprintf(f, "| | `JUDGER_CONFIG` | `--config` | path | `" JD_SETTINGS_FILE_DEFAULT "` "
              "(when it exists) | ");
-  print_commands(f, JD_CMDS_DRBG | JD_CMDS_DQ);
+  print_commands(f, JD_CMDS_DRBG | JD_CMDS_DQ | JD_CMD_DOCTOR);
   fprintf(f, " | the config file (`key = value` lines) |\n");
   for (size_t i = 0; i < jd_settings_count; i++)
     print_row(f, &jd_settings[i]);

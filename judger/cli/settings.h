@@ -18,14 +18,16 @@
 #include "daemon/config.h"
 
 /* The commands with settings, as bits of a setting's used_by and flag_of
- * (`judger doctor` has none: libdockerapi reads its DOCKER_* itself). */
+ * (`judger doctor` reads engine_accept only, and --config: libdockerapi
+ * reads its DOCKER_* itself). */
 #define JD_CLI_COMMAND_MAP(XX)                                                                     \
   XX(DAEMON, "daemon")                                                                             \
   XX(SUBMIT, "submit")                                                                             \
   XX(STATUS, "status")                                                                             \
   XX(RUN, "run")                                                                                   \
   XX(BUILD, "build")                                                                               \
-  XX(GC, "gc")
+  XX(GC, "gc")                                                                                     \
+  XX(DOCTOR, "doctor")
 
 enum {
 #define JD_CLI_COMMAND_BIT(code, name) JD_CMD_BIT_##code,
@@ -40,12 +42,13 @@ enum {
 };
 
 /* The sets JD_CONFIG_MAP names: D the daemon, Q the queue's clients
- * (submit, status), R run, B build, G gc. */
+ * (submit, status), R run, B build, G gc, X doctor. */
 #define JD_CMDS_D JD_CMD_DAEMON
 #define JD_CMDS_DQ (JD_CMD_DAEMON | JD_CMD_SUBMIT | JD_CMD_STATUS)
 #define JD_CMDS_DR (JD_CMD_DAEMON | JD_CMD_RUN)
 #define JD_CMDS_DRB (JD_CMDS_DR | JD_CMD_BUILD)
 #define JD_CMDS_DRBG (JD_CMDS_DRB | JD_CMD_GC)
+#define JD_CMDS_DRBX (JD_CMDS_DRB | JD_CMD_DOCTOR)
 
 /* One row of the list. */
 typedef struct jd_setting {

@@ -123,7 +123,7 @@
   XX(http_per_ip, INT, http_per_ip, 0, 100000, "32", D, D,                                         \
      "connections one address may hold on the metrics server at once (0 = no cap)")                \
   XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
-  XX(engine_accept, STR, engine_accept, 0, 0, "", DRB, DRB,                                        \
+  XX(engine_accept, STR, engine_accept, 0, 0, "", DRBX, DRBX,                                      \
      "guarantees the operator accepts the engine cannot keep: build_network, host_unreachable, "   \
      "oom_verdict (comma-separated; docs/security.md \"Engines\")")                                \
   XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
