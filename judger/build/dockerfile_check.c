@@ -357,9 +357,11 @@ static int check_copy(df_state *st, const words *flags) {
   return 0;
 }
 
-/* RUN --mount=type=...,from=...: a cache, a tmpfs or a bind of the context
- * or of an earlier stage or an admitted image; secrets and ssh are the
- * client's, never a program's. */
+/* RUN --mount=type=...,from=...: a tmpfs or a bind of the context or of an
+ * earlier stage or an admitted image; secrets and ssh are the client's,
+ * never a program's. A cache is the engine's, shared by every build on it
+ * by its target or id (measured on Podman 5.4.2: one build read the file
+ * another had planted; BuildKit keys it the same way): refused. */
 static int check_mount(df_state *st, const char *spec) {
   static const char *const keys[] = {"type",      "from",        "source",   "src",  "target",
                                      "dst",       "destination", "readonly", "ro",   "rw",
@@ -379,9 +381,12 @@ static int check_mount(df_state *st, const char *spec) {
     const char *value = eq ? eq + 1 : "";
     if (!name_in(field, keys))
       return jd_df_refuse(st, "RUN --mount: unknown option '%s'", field);
-    if (!strcmp(field, "type") && strcmp(value, "bind") && strcmp(value, "cache") &&
-        strcmp(value, "tmpfs"))
-      return jd_df_refuse(st, "RUN --mount=type=%s is refused (only bind, cache and tmpfs)", value);
+    if (!strcmp(field, "type") && !strcmp(value, "cache"))
+      return jd_df_refuse(st, "RUN --mount=type=cache is refused: the engine shares a cache "
+                              "between every build on it (another program's build could read "
+                              "or plant files in it)");
+    if (!strcmp(field, "type") && strcmp(value, "bind") && strcmp(value, "tmpfs"))
+      return jd_df_refuse(st, "RUN --mount=type=%s is refused (only bind and tmpfs)", value);
     if (!strcmp(field, "from") && stage_or_image(st, value, "RUN --mount=from=") != 0)
       return -1;
     p += n + (p[n] == ',');

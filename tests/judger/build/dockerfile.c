@@ -269,7 +269,10 @@ Test(dockerfile, stages_are_not_images) {
 }
 
 Test(dockerfile, run_mount_and_flags) {
-  allowed("FROM scratch\nRUN --mount=type=cache,target=/root/.cache true\n");
+  /* a cache is shared by every build on the engine (review 28 #11) */
+  refused("FROM scratch\nRUN --mount=type=cache,target=/root/.cache true\n", 2, "shares a cache");
+  refused("FROM scratch\nRUN --mount=target=/c,TYPE=cache,id=x true\n", 2, "type=cache");
+  refused("FROM scratch\nONBUILD RUN --mount=type=cache,target=/c true\n", 2, "type=cache");
   allowed("FROM scratch\nRUN --mount=type=tmpfs,target=/t true\n");
   allowed("FROM judger-test/busybox:1 AS b\nFROM scratch\n"
           "RUN --mount=type=bind,from=b,source=/bin,target=/b true\n");
