@@ -64,6 +64,7 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
   /* Podman's compatible API, measured on 4.3.1 and 5.4.2 (docs/engines.md). */
   out->seccomp_by_path = true;
   out->tmpfs_nr_inodes = false;
+  out->tmpfs_over_run = true;
   lack(out, JD_GUARANTEE_HOST_UNREACHABLE,
        "Podman ignores inhibit_ipv4: a player reaches the host's listeners through its "
        "network's gateway");

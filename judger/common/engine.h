@@ -67,6 +67,10 @@ typedef struct jd_engine {
   /* Compatibility choices. */
   bool seccomp_by_path; /* the inline profile is read as a file path (Podman #27710) */
   bool tmpfs_nr_inodes; /* the tmpfs option nr_inodes is known */
+  /* A read-only container gets the engine's own writable, executable tmpfs
+   * on /run, /var/tmp and /tmp wherever the create mounts nothing (Podman's
+   * read_only_tmpfs default, also through the compatible create). */
+  bool tmpfs_over_run;
   /* (An import's tag and a build's network on Podman are libdockerapi's:
    * it sends what Podman honours on its own; docs/engines.md.) */
 } jd_engine;

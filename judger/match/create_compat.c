@@ -190,6 +190,52 @@ static int apply_seccomp(dk_host_config *hc, jd_compat_store *st, const char *pa
   return 0;
 }
 
+/* Whether hc mounts something at exactly path: a tmpfs of its own or a
+ * bind ("src:dst[:opts]"). */
+static bool mounts_at(const dk_host_config *hc, const char *path) {
+  size_t n = strlen(path);
+  for (size_t i = 0; i < hc->ntmpfs; i++)
+    if (hc->tmpfs[i].key && !strcmp(hc->tmpfs[i].key, path))
+      return true;
+  for (size_t i = 0; hc->binds && hc->binds[i]; i++) {
+    const char *dst = strchr(hc->binds[i], ':');
+    if (dst && !strncmp(dst + 1, path, n) && (dst[1 + n] == '\0' || dst[1 + n] == ':'))
+      return true;
+  }
+  return false;
+}
+
+/* hc's tmpfs for e: each entry's options in e's form, then, on an engine
+ * that mounts its own writable tmpfs in a read-only container, a shut one
+ * (JD_COMPAT_SHUT_TMPFS) at each of those paths hc leaves free. hc is left
+ * as it is when nothing changes (Docker: byte-identical creates). */
+static int apply_tmpfs(dk_host_config *hc, jd_compat_store *st, const jd_engine *e, char *err,
+                       size_t errlen) {
+  static const char *const engine_paths[JD_COMPAT_SHUT_MAX] = {"/run", "/var/tmp", "/tmp"};
+  const char *shut[JD_COMPAT_SHUT_MAX];
+  size_t nshut = 0;
+  for (size_t i = 0; e->tmpfs_over_run && hc->readonly_rootfs && i < JD_COMPAT_SHUT_MAX; i++)
+    if (!mounts_at(hc, engine_paths[i]))
+      shut[nshut++] = engine_paths[i];
+  if (!nshut && (e->tmpfs_nr_inodes || !hc->ntmpfs))
+    return 0;
+  if (hc->ntmpfs > JD_COMPAT_TMPFS_MAX - JD_COMPAT_SHUT_MAX)
+    return jd_fail(err, errlen, "more than %d tmpfs mounts",
+                   JD_COMPAT_TMPFS_MAX - JD_COMPAT_SHUT_MAX);
+  for (size_t i = 0; i < hc->ntmpfs; i++) {
+    st->tmpfs[i].key = hc->tmpfs[i].key;
+    st->tmpfs[i].value = st->opts[i];
+    if (jd_compat_tmpfs_opts(st->opts[i], sizeof st->opts[i], e,
+                             hc->tmpfs[i].value ? hc->tmpfs[i].value : ""))
+      return jd_fail(err, errlen, "tmpfs options of %s too long", hc->tmpfs[i].key);
+  }
+  for (size_t i = 0; i < nshut; i++)
+    st->tmpfs[hc->ntmpfs + i] = (dk_kv){shut[i], JD_COMPAT_SHUT_TMPFS};
+  hc->tmpfs = st->tmpfs;
+  hc->ntmpfs += nshut;
+  return 0;
+}
+
 int jd_compat_apply(dk_host_config *hc, jd_compat_store *st, const jd_engine *e,
                     const char *seccomp_path_opt, char *err, size_t errlen) {
   /* Docker: core 0 only, nofile and nproc stay the engine's (as before
@@ -201,19 +247,7 @@ int jd_compat_apply(dk_host_config *hc, jd_compat_store *st, const jd_engine *e,
   hc->nulimits = e->kind == DK_ENGINE_PODMAN ? JD_CREATE_NULIMITS : 1;
   if (e->seccomp_by_path && apply_seccomp(hc, st, seccomp_path_opt, err, errlen))
     return -1;
-  if (e->tmpfs_nr_inodes || !hc->ntmpfs)
-    return 0;
-  if (hc->ntmpfs > JD_COMPAT_TMPFS_MAX)
-    return jd_fail(err, errlen, "more than %d tmpfs mounts", JD_COMPAT_TMPFS_MAX);
-  for (size_t i = 0; i < hc->ntmpfs; i++) {
-    st->tmpfs[i].key = hc->tmpfs[i].key;
-    st->tmpfs[i].value = st->opts[i];
-    if (jd_compat_tmpfs_opts(st->opts[i], sizeof st->opts[i], e,
-                             hc->tmpfs[i].value ? hc->tmpfs[i].value : ""))
-      return jd_fail(err, errlen, "tmpfs options of %s too long", hc->tmpfs[i].key);
-  }
-  hc->tmpfs = st->tmpfs;
-  return 0;
+  return apply_tmpfs(hc, st, e, err, errlen);
 }
 
 /* Whether SecurityOpt names a seccomp profile of the judger's. */

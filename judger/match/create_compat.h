@@ -8,6 +8,10 @@
  *     a local engine, or a sidecar sharing the state directory);
  *   - tmpfs options Podman knows: no nr_inodes (unknown), and "U" (owned by
  *     the container's user) for uid=/gid= (unknown too);
+ *   - with a read-only root, a shut tmpfs over /run and /var/tmp (and /tmp
+ *     when the create has none): Podman otherwise mounts writable,
+ *     executable ones of its own there (read_only_tmpfs), outside the
+ *     judger's sized /tmp;
  *   - Ulimits on every create, on Docker as well (one path): Podman gives a
  *     create without them nofile/nproc 1048576, which runc cannot set where
  *     the engine's own hard limit is lower, and the container fails to
@@ -36,8 +40,18 @@
 #define JD_CREATE_NULIMITS 3
 extern const dk_ulimit jd_create_ulimits[JD_CREATE_NULIMITS];
 
-/* Room for a host config's tmpfs entries and SecurityOpt strings. */
-#define JD_COMPAT_TMPFS_MAX (JD_VOLUMES_BASE_MAX + JD_VOLUMES_MAX)
+/* The tmpfs mounted, on an engine with tmpfs_over_run, at each of /run,
+ * /var/tmp and /tmp that a read-only create leaves free, in place of the
+ * engine's own writable, executable and unsized one: read-only, nothing
+ * runs from it, a page, root's (measured on Podman 4.3.1: docs/engines.md).
+ * The root stays as read-only as on Docker, where those paths are part of
+ * it. */
+#define JD_COMPAT_SHUT_TMPFS "ro,noexec,nosuid,nodev,size=4096,mode=0755"
+#define JD_COMPAT_SHUT_MAX 3
+
+/* Room for a host config's tmpfs entries (the caller's, then the shut
+ * ones) and SecurityOpt strings. */
+#define JD_COMPAT_TMPFS_MAX (JD_VOLUMES_BASE_MAX + JD_VOLUMES_MAX + JD_COMPAT_SHUT_MAX)
 #define JD_COMPAT_SECOPT_MAX 8
 #define JD_COMPAT_OPTS_MAX 256
 
@@ -65,8 +79,11 @@ int jd_seccomp_file_opt(char *out, size_t n, const char *state_dir, char *err, s
 /* hc (filled by its owner) for e: Ulimits set to jd_create_ulimits; on an
  * engine with seccomp_by_path, the "seccomp=" entry of SecurityOpt
  * replaced by seccomp_path_opt (jd_seccomp_file_opt's); tmpfs options
- * rewritten by jd_compat_tmpfs_opts. Pure. 0, or -1 with err (too many
- * entries, an option too long, no path where one is needed). */
+ * rewritten by jd_compat_tmpfs_opts; on an engine with tmpfs_over_run and
+ * a read-only root, a JD_COMPAT_SHUT_TMPFS tmpfs appended at each of /run,
+ * /var/tmp, /tmp where hc has no tmpfs or bind (the judger's own /tmp and
+ * an image's covered volume stay as they are). Pure. 0, or -1 with err
+ * (too many entries, an option too long, no path where one is needed). */
 int jd_compat_apply(dk_host_config *hc, jd_compat_store *st, const jd_engine *e,
                     const char *seccomp_path_opt, char *err, size_t errlen);
 

@@ -81,11 +81,89 @@ Test(create_compat, podman_gets_the_profile_path_and_its_tmpfs_options) {
   cr_assert_str_eq(hc.security_opt[0], "no-new-privileges");
   cr_assert_str_eq(hc.security_opt[1], "seccomp=/x/p.json");
   cr_assert_null(hc.security_opt[2]);
-  cr_assert_eq(hc.ntmpfs, 2);
+  cr_assert_eq(hc.ntmpfs, 4, "the two shut ones after the judger's");
   cr_assert_str_eq(hc.tmpfs[0].key, "/tmp");
   cr_assert_null(strstr(hc.tmpfs[1].value, "nr_inodes"), "%s", hc.tmpfs[1].value);
   cr_assert(strstr(hc.tmpfs[1].value, "size="));
   cr_assert_eq(hc.nulimits, 3);
+}
+
+/* The value of path's tmpfs entry in hc, or NULL. */
+static const char *tmpfs_at(const dk_host_config *hc, const char *path) {
+  for (size_t i = 0; i < hc->ntmpfs; i++)
+    if (!strcmp(hc->tmpfs[i].key, path))
+      return hc->tmpfs[i].value;
+  return NULL;
+}
+
+/* Podman mounts writable tmpfs of its own on /run, /var/tmp and /tmp of a
+ * read-only container (review 28 #8): the compat mounts shut ones there,
+ * on Podman only, and only where the create mounts nothing. */
+Test(create_compat, podman_gets_shut_run_and_var_tmp_docker_nothing) {
+  dk_host_config hc;
+  jd_limits_store st;
+  jd_compat_store cs;
+  host_config(&hc, &st);
+  const dk_kv *mine = hc.tmpfs;
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &docker, NULL, NULL, 0), 0);
+  cr_assert_eq(hc.tmpfs, mine, "Docker: the judger's entries, untouched");
+  cr_assert_eq(hc.ntmpfs, 2);
+  cr_assert_not(docker.tmpfs_over_run);
+  cr_assert(podman4.tmpfs_over_run);
+  host_config(&hc, &st);
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, "seccomp=/x/p.json", NULL, 0), 0);
+  cr_assert_str_eq(tmpfs_at(&hc, "/run"), JD_COMPAT_SHUT_TMPFS);
+  cr_assert_str_eq(tmpfs_at(&hc, "/var/tmp"), JD_COMPAT_SHUT_TMPFS);
+  cr_assert_str_eq(tmpfs_at(&hc, "/tmp"), st.tmpfs_opts, "the judger's /tmp stays");
+  cr_assert(strstr(JD_COMPAT_SHUT_TMPFS, "ro,") && strstr(JD_COMPAT_SHUT_TMPFS, "noexec"));
+  /* Not read-only: Podman adds nothing, neither does the compat. */
+  host_config(&hc, &st);
+  hc.readonly_rootfs = false;
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, "seccomp=/x/p.json", NULL, 0), 0);
+  cr_assert_eq(hc.ntmpfs, 2);
+  cr_assert_null(tmpfs_at(&hc, "/run"));
+}
+
+/* A path the create mounts itself keeps that mount (an image's volume
+ * covered at /var/tmp, a bind at /run); a create without /tmp (the build
+ * proxy) gets a shut one; "/runner" is not "/run". */
+Test(create_compat, podman_leaves_the_creates_own_mounts) {
+  dk_kv own[] = {{"/var/tmp", "rw,size=4096"}};
+  const char *binds[] = {"/h/a:/runner:ro", "/h/b:/run:ro", NULL};
+  dk_host_config hc = {.readonly_rootfs = true, .tmpfs = own, .ntmpfs = 1, .binds = binds};
+  jd_compat_store cs;
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, NULL, NULL, 0), 0);
+  cr_assert_eq(hc.ntmpfs, 2);
+  cr_assert_str_eq(tmpfs_at(&hc, "/var/tmp"), "rw,size=4096");
+  cr_assert_str_eq(tmpfs_at(&hc, "/tmp"), JD_COMPAT_SHUT_TMPFS);
+  cr_assert_null(tmpfs_at(&hc, "/run"));
+  const char *runner[] = {"/h/a:/runner", NULL};
+  dk_host_config bare = {.readonly_rootfs = true, .binds = runner};
+  cr_assert_eq(jd_compat_apply(&bare, &cs, &podman4, NULL, NULL, 0), 0);
+  cr_assert_eq(bare.ntmpfs, 3);
+  cr_assert_str_eq(tmpfs_at(&bare, "/run"), JD_COMPAT_SHUT_TMPFS);
+}
+
+/* The shut entries have room of their own: a create with as many tmpfs as
+ * the judger ever makes still gets them; one more is refused. */
+Test(create_compat, room_for_the_shut_entries) {
+  static dk_kv many[JD_COMPAT_TMPFS_MAX];
+  static char keys[JD_COMPAT_TMPFS_MAX][16];
+  for (size_t i = 0; i < JD_COMPAT_TMPFS_MAX; i++) {
+    snprintf(keys[i], sizeof keys[i], "/v%zu", i);
+    many[i] = (dk_kv){keys[i], "rw,size=4096"};
+  }
+  jd_compat_store cs;
+  char err[128] = "";
+  dk_host_config hc = {
+      .readonly_rootfs = true, .tmpfs = many, .ntmpfs = JD_COMPAT_TMPFS_MAX - JD_COMPAT_SHUT_MAX};
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, NULL, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(hc.ntmpfs, JD_COMPAT_TMPFS_MAX);
+  hc = (dk_host_config){.readonly_rootfs = true,
+                        .tmpfs = many,
+                        .ntmpfs = JD_COMPAT_TMPFS_MAX - JD_COMPAT_SHUT_MAX + 1};
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, NULL, err, sizeof err), -1);
+  cr_assert(strstr(err, "tmpfs"), "%s", err);
 }
 
 Test(create_compat, profile_file_written_once_safely) {

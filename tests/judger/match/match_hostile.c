@@ -144,6 +144,9 @@ Test(hostile, writes_outside_tmp_fail) {
   cr_assert_null(strstr(log, "WROTE:"), "%s", log);
   cr_assert(strstr(log, "REFUSED:/x"), "%s", log);
   cr_assert(strstr(log, "REFUSED:/app/x"), "%s", log);
+  /* Podman's own tmpfs in a read-only container (review 28 #8) */
+  cr_assert(strstr(log, "REFUSED:/var/tmp/x"), "%s", log);
+  cr_assert(strstr(log, "REFUSED:/run/x"), "%s", log);
   cr_assert(strstr(log, "TMP:ok"), "%s", log);
   cr_assert_str_eq(jd_verdict_name(r->players[0].verdict), "OK");
   free(log);

@@ -1,0 +1,146 @@
+// test-labels: podman43
+/* A read-only root stays read-only on Podman (review 28 #8): Debian 12's
+ * Podman 4.3.1 (images/engines/podman.sh start podman43; the fixture sets
+ * JUDGER_PODMAN43_HOST) mounts writable, executable tmpfs of its own on
+ * /run and /var/tmp of a read-only container; jd_create_compat mounts shut
+ * ones there instead. A container made as a match makes a player's
+ * (jd_limits_host_config, then jd_create_compat on the learnt engine)
+ * cannot write /run, /var/tmp or /, as user 65534 or as root without
+ * capabilities, while the judger's own /tmp works. At the create level:
+ * a match on Podman 4.3 is refused (host_unreachable, oom_verdict), which
+ * is not the subject here. Under CI=true an unreachable Podman fails;
+ * elsewhere the test says it skips. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/context.h"
+#include "match/create_compat.h"
+#include "match/match_limits.h"
+#include "support.h"
+
+#define PODMAN43_HOST "unix:///run/judger-engines/podman43/podman.sock"
+
+static dk_client *c;
+static char *state;
+
+static void setup(void) {
+  const char *host = getenv("JUDGER_PODMAN43_HOST");
+  dk_client_opts o = {.host = host && *host ? host : PODMAN43_HOST};
+  t_ok(dk_client_new(&c, &o));
+  dk_call call = {.deadline_ms = dk_now_ms() + 5000};
+  int rc = dk_ping(c, &call);
+  if (rc) {
+    const char *ci = getenv("CI");
+    const char *why = dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
+    if (ci && !strcmp(ci, "true"))
+      cr_assert_fail("Podman 4.3 at %s is not reachable (%s): bash images/engines/podman.sh "
+                     "start podman43",
+                     o.host, why);
+    cr_skip_test("Podman 4.3 at %s is not reachable (%s)", o.host, why);
+  }
+  t_busybox_image(c);
+  state = t_tmpdir("ro43"); /* the seccomp profile's file, which Podman reads */
+}
+
+static void teardown(void) {
+  if (state)
+    t_rmdir(state);
+  state = NULL;
+  dk_client_free(c);
+  c = NULL;
+}
+
+TestSuite(readonly_podman43, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Each try on one line: WROTE:<path> or REFUSED:<path>; TMP:ok when the
+ * judger's /tmp takes a file; then the mounts of the paths concerned. */
+static const char probe[] =
+    "for f in /x /run/x /var/tmp/x; do "
+    "if (echo x > \"$f\") 2>/dev/null; then echo \"WROTE:$f\"; else echo \"REFUSED:$f\"; fi; "
+    "done; "
+    "if echo ok > /tmp/x && [ \"$(cat /tmp/x)\" = ok ]; then echo TMP:ok; fi; "
+    "grep -E ' /(run|var/tmp|tmp) ' /proc/mounts";
+
+/* Runs the probe as user in a container made as a player's is, through
+ * jd_create_compat; its output (the caller frees it). */
+static char *run_probe(const char *user) {
+  jd_ctx ctx = {.dk = c, .state_dir = state};
+  jd_role_limits l = {
+      .cpus = 1, .memory = 64 << 20, .pids = 32, .log_max = 1 << 20, .tmpfs = 1 << 20};
+  dk_container_config cc = {.image = T_BUSYBOX_IMAGE, .user = user};
+  jd_limits_store st;
+  jd_limits_host_config(&cc.host, &st, &l, "none");
+  jd_compat_store compat;
+  char err[400] = "";
+  cr_assert_eq(jd_create_compat(&cc.host, &compat, &ctx, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(ctx.engine.kind, DK_ENGINE_PODMAN);
+  const char *cmd[] = {"sh", "-c", probe, NULL};
+  dk_kv labels[] = {{T_LABEL_KEY, "1"}};
+  cc.cmd = cmd;
+  cc.labels = labels;
+  cc.nlabels = 1;
+  char *name = t_unique("jdt-ro43");
+  char *id = NULL;
+  int rc = dk_container_create(&id, c, name, &cc);
+  free(name);
+  t_ok(rc);
+  int64_t code = -1;
+  dk_call call = {.deadline_ms = dk_now_ms() + 60000};
+  rc = dk_container_start(c, id);
+  if (!rc)
+    rc = dk_container_wait(&code, c, id, NULL, &call);
+  dk_buf out = DK_BUF_INIT(1 << 16);
+  if (!rc)
+    rc = dk_container_logs_collect(c, id, NULL, &out, &out, NULL);
+  (void)dk_container_remove(c, id, true, true);
+  free(id);
+  t_ok(rc);
+  cr_assert_not_null(out.data);
+  char *text = strdup(out.data);
+  dk_buf_free(&out);
+  return text;
+}
+
+/* The /proc/mounts line of path (" <path> "), or NULL. */
+static const char *mount_of(const char *log, const char *path) {
+  char key[64];
+  snprintf(key, sizeof key, " %s ", path);
+  return strstr(log, key);
+}
+
+static void assert_shut(const char *log) {
+  cr_assert_null(strstr(log, "WROTE:"), "%s", log);
+  cr_assert(strstr(log, "REFUSED:/x"), "%s", log);
+  cr_assert(strstr(log, "REFUSED:/run/x"), "%s", log);
+  cr_assert(strstr(log, "REFUSED:/var/tmp/x"), "%s", log);
+  cr_assert(strstr(log, "TMP:ok"), "%s", log);
+  static const char *const shut[] = {"/run", "/var/tmp"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *m = mount_of(log, shut[i]);
+    cr_assert_not_null(m, "no %s in %s", shut[i], log);
+    cr_assert(!strncmp(strstr(m + 1, " ") + 1, "tmpfs ro,", 9), "%s: %s", shut[i], log);
+    const char *eol = strchr(m, '\n');
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)(eol ? eol - m : (long)strlen(m)), m);
+    cr_assert(strstr(line, "noexec") && strstr(line, "size=4k"), "%s", line);
+  }
+  /* The judger's /tmp is its own: writable, sized. */
+  const char *tmp = mount_of(log, "/tmp");
+  cr_assert(tmp && strstr(tmp, "tmpfs rw,") && strstr(tmp, "size=1024k"), "%s", log);
+}
+
+Test(readonly_podman43, run_and_var_tmp_are_shut_to_the_player) {
+  char *log = run_probe("65534:65534");
+  assert_shut(log);
+  free(log);
+}
+
+/* Root without capabilities owns a root-owned directory: only a read-only
+ * mount stops it, as the read-only root does on Docker. */
+Test(readonly_podman43, run_and_var_tmp_are_shut_to_root_too) {
+  char *log = run_probe("0:0");
+  assert_shut(log);
+  free(log);
+}
