@@ -9,6 +9,7 @@
 
 #include "dockerapi/client.h"
 #include "dockerapi/counts.h"
+#include "http.h"
 #include "pool.h"
 
 struct dk_client {
@@ -28,6 +29,12 @@ struct dk_client {
   void *on_error_ud;
   _Atomic uint64_t calls[DK_CALL_KIND_COUNT]; /* requests sent, by kind (counts.c) */
   _Atomic int engine; /* dk_engine_kind, as the negotiating /_ping showed it */
+  /* Who answers (http.c, dk_client_engine_changed): the first answer that
+   * said, and the first that said otherwise. Each is written once, under
+   * mu, before its flag is set (release); read without mu after the flag
+   * (acquire). */
+  dk__ident ident_first, ident_other;
+  atomic_bool ident_known, ident_changed;
 };
 
 /* Counts one request of the client, about to be sent (counts.c). */

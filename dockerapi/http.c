@@ -16,6 +16,7 @@
 #include "pool.h"
 
 typedef struct xfer {
+  dk_client *c;
   const dk__req *req;
   dk__resp *resp;
   CURL *easy;
@@ -71,14 +72,69 @@ static bool header_is(const char *buf, size_t n, const char *name, const char **
   return true;
 }
 
+/* Whether two answers name the same engine: the same product, and the
+ * same Server value when both sent one (an answer without it says nothing
+ * of the version). */
+static bool ident_same(const dk__ident *a, const dk__ident *b) {
+  if (a->engine != b->engine)
+    return false;
+  if (!a->server_len || !b->server_len)
+    return true;
+  return a->server_len == b->server_len && !memcmp(a->server, b->server, a->server_len);
+}
+
+/* Sets *slot to id once, under mu, then its flag (the readers take the
+ * flag first and read the slot without the lock). True when this call set
+ * it. */
+static bool ident_set_once(dk_client *c, atomic_bool *flag, dk__ident *slot, const dk__ident *id) {
+  bool set = false;
+  pthread_mutex_lock(&c->mu);
+  if (!atomic_load_explicit(flag, memory_order_relaxed)) {
+    *slot = *id;
+    atomic_store_explicit(flag, true, memory_order_release);
+    set = true;
+  }
+  pthread_mutex_unlock(&c->mu);
+  return set;
+}
+
+/* The answer's headers have ended: who it says answers, against the first
+ * answer that said (dk_client_engine_changed). An answer that does not
+ * name a product is not compared. */
+static void watch_identity(dk_client *c, const dk__resp *resp) {
+  if (resp->engine == DK_ENGINE_UNKNOWN)
+    return;
+  dk__ident id = {.engine = resp->engine, .server_len = resp->server_len};
+  memcpy(id.server, resp->server, resp->server_len);
+  if (!atomic_load_explicit(&c->ident_known, memory_order_acquire) &&
+      ident_set_once(c, &c->ident_known, &c->ident_first, &id))
+    return;
+  if (atomic_load_explicit(&c->ident_changed, memory_order_acquire) ||
+      ident_same(&c->ident_first, &id))
+    return;
+  ident_set_once(c, &c->ident_changed, &c->ident_other, &id);
+}
+
 /* Each header line: the API version, and the product (a Libpod header
- * wins over what came before it: Podman sends Api-Version too). */
+ * wins over what came before it: Podman sends Api-Version too). A status
+ * line starts an answer afresh (an interim 1xx one says nothing); the
+ * blank line ends the headers, and what they said is compared then, before
+ * any body (a stream's too); lines after it (trailers) are not read. */
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   xfer *x = ud;
   size_t n = size * nitems;
   const char *v;
   size_t vl;
-  if (header_is(buf, n, "api-version:", &v, &vl)) {
+  if (n >= 5 && !strncmp(buf, "HTTP/", 5)) {
+    x->resp->engine = DK_ENGINE_UNKNOWN;
+    x->resp->server_len = 0;
+    x->resp->headers_done = false;
+  } else if (x->resp->headers_done) {
+    return n;
+  } else if (n <= 2 && (n == 0 || buf[0] == '\r' || buf[0] == '\n')) {
+    x->resp->headers_done = true;
+    watch_identity(x->c, x->resp);
+  } else if (header_is(buf, n, "api-version:", &v, &vl)) {
     if (vl < sizeof x->resp->api_version) {
       memcpy(x->resp->api_version, v, vl);
       x->resp->api_version[vl] = '\0';
@@ -88,6 +144,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   } else if (header_is(buf, n, "libpod-api-version:", &v, &vl)) {
     x->resp->engine = DK_ENGINE_PODMAN;
   } else if (header_is(buf, n, "server:", &v, &vl)) {
+    x->resp->server_len = vl < DK__SERVER_MAX - 1 ? vl : DK__SERVER_MAX - 1;
+    memcpy(x->resp->server, v, x->resp->server_len);
     if (vl >= 7 && strncasecmp(v, "Libpod/", 7) == 0)
       x->resp->engine = DK_ENGINE_PODMAN;
     else if (vl >= 7 && strncasecmp(v, "Docker/", 7) == 0 && x->resp->engine == DK_ENGINE_UNKNOWN)
@@ -382,7 +440,7 @@ int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
     free(url);
     return dk__err(DK_ENOMEM, 0, NULL);
   }
-  xfer x = {.req = req, .resp = resp, .easy = k->easy};
+  xfer x = {.c = c, .req = req, .resp = resp, .easy = k->easy};
   char errbuf[CURL_ERROR_SIZE] = "";
   dk__easy_setup(k->easy, c, url, c->connect_timeout_ms, errbuf);
   struct curl_slist *hdrs = set_request(k->easy, req, &x);
@@ -410,4 +468,26 @@ int dk__exchange(dk_client *c, const dk__req *req, dk__resp *resp) {
   if (c->on_error && engine_side(rc))
     c->on_error(c->on_error_ud, req->method, req->path, rc);
   return rc;
+}
+
+bool dk_client_engine_changed(const dk_client *c) {
+  return atomic_load_explicit(&c->ident_changed, memory_order_acquire);
+}
+
+/* id's Server value into out (outlen > 0), bytes outside printable ASCII
+ * as '?'; "" when not set. */
+static void server_text(char *out, size_t outlen, const atomic_bool *set, const dk__ident *id) {
+  size_t n = 0;
+  if (atomic_load_explicit(set, memory_order_acquire))
+    for (; n < id->server_len && n + 1 < outlen; n++)
+      out[n] = id->server[n] >= 0x20 && id->server[n] < 0x7f ? id->server[n] : '?';
+  out[n] = '\0';
+}
+
+void dk_client_engine_servers(char *first, size_t first_len, char *now, size_t now_len,
+                              const dk_client *c) {
+  if (first && first_len)
+    server_text(first, first_len, &c->ident_known, &c->ident_first);
+  if (now && now_len)
+    server_text(now, now_len, &c->ident_changed, &c->ident_other);
 }

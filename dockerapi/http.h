@@ -35,6 +35,18 @@ typedef struct dk__req {
   const dk_call *call;
 } dk__req;
 
+/* Who answered, as an answer's headers say (dk_client_engine_changed
+ * compares them): the product (a dk_engine_kind; UNKNOWN when the answer
+ * did not say) and the Server header's value, cut at DK__SERVER_MAX - 1
+ * bytes: bytes the engine chose, compared as bytes, cleaned before they
+ * are shown. */
+#define DK__SERVER_MAX 96
+typedef struct dk__ident {
+  int engine;
+  size_t server_len; /* 0: no Server header */
+  char server[DK__SERVER_MAX];
+} dk__ident;
+
 typedef struct dk__resp {
   long status;
   dk_buf body;
@@ -43,6 +55,9 @@ typedef struct dk__resp {
    * Libpod-Api-Version and "Server: Libpod/<v>" on every answer, Docker
    * "Server: Docker/<v>" and Api-Version; UNKNOWN when neither came. */
   int engine;
+  char server[DK__SERVER_MAX]; /* the Server header's value (server_len bytes, cut) */
+  size_t server_len;
+  bool headers_done; /* the final answer's headers ended (its blank line came) */
 } dk__resp;
 
 /* An empty answer for req (its body capped by req->resp_max). */

@@ -80,6 +80,26 @@ typedef void (*dk_error_observer)(void *ud, const char *method, const char *path
 void dk_client_set_error_observer(dk_client *client, dk_error_observer fn, void *ud);
 bool dk_client_tls(const dk_client *client);
 
+/* Whether the engine answering changed under this client. The first answer
+ * that says who answers is kept: its product (Libpod-Api-Version, Server:
+ * Libpod/<v> = Podman; Api-Version or Server: Docker/<v> without them =
+ * Docker; dk_client_engine in system.h) and its Server header, e.g.
+ * "Docker/20.10.24+dfsg1 (linux)" or "Libpod/4.3.1 (linux)" (cut at 95
+ * bytes). Every later answer that says is compared with it as its headers
+ * end: another product, or another Server value when both sent one (Docker
+ * replaced by Podman on the same socket, Podman 5 by 4, Docker 20.10 by
+ * 26.1), sets this for good: what the caller learnt of the engine no
+ * longer holds. Not a change: a restart of the same engine and version; an
+ * answer without those headers (it is not compared). Not seen: an engine
+ * behind a proxy that strips them. Thread-safe, lock-free. */
+bool dk_client_engine_changed(const dk_client *client);
+/* The Server values behind it, for messages (bytes outside printable ASCII
+ * as '?', cut to fit; either buffer may be NULL): first, the first answer's;
+ * now, the first answer's that differed. "" when not known yet (now: until
+ * dk_client_engine_changed) or not sent. */
+void dk_client_engine_servers(char *first, size_t first_len, char *now, size_t now_len,
+                              const dk_client *client);
+
 /* Compares dotted API versions: <0, 0, >0 like strcmp. */
 int dk_api_version_cmp(const char *a, const char *b);
 /* The version negotiation picks: the lower of client_max and the engine's

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "common/watch_token.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/engine_watch.h"
 #include "daemon/reconcile.h"
 
 static jd_queue_opts queue_opts(jd_daemon *d) {
@@ -393,19 +394,10 @@ static int metrics_start(jd_daemon *d) {
   return 0;
 }
 
-int jd_daemon_run(jd_daemon *d) {
-  d->started_ms = jd_unix_ms();
-  jd_log_set_level(jd_config_log_level(&d->cfg));
-  jd_log_set_json(d->cfg.log_json);
-  if (live_start(d) || metrics_start(d))
-    return -1;
-  jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
-         d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);
+/* From the start-up to the exit, once the engine is learnt: 0, or -1 with
+ * d->err set. */
+static int serve(jd_daemon *d) {
   bool stopped = false;
-  if (engine_check(d, &stopped))
-    return -1;
-  if (stopped)
-    return 0;
   if (start_up(d, &stopped))
     return -1;
   if (stopped)
@@ -424,4 +416,29 @@ int jd_daemon_run(jd_daemon *d) {
   jd_queue_host_gone(d->rq);
   jd_log(JD_LOG_INFO, "daemon.exit", "stopped");
   return 0;
+}
+
+int jd_daemon_run(jd_daemon *d) {
+  d->started_ms = jd_unix_ms();
+  jd_log_set_level(jd_config_log_level(&d->cfg));
+  jd_log_set_json(d->cfg.log_json);
+  if (live_start(d) || metrics_start(d))
+    return -1;
+  jd_log(JD_LOG_INFO, "daemon.start", "host %s, %d slots, Redis %s, lease %lld ms", d->cfg.host_id,
+         d->nslots, jd_redis_display_url(jd_queue_redis(d->rq)), (long long)d->cfg.lease_ms);
+  bool stopped = false;
+  if (engine_check(d, &stopped))
+    return -1;
+  if (stopped)
+    return 0;
+  /* From here the engine must stay the one learnt (engine_watch.h). */
+  jd_engine_watch *w = NULL;
+  if (jd_engine_watch_start(&w, d)) {
+    snprintf(d->err, sizeof d->err, "cannot start the engine watch: out of threads or memory");
+    return -1;
+  }
+  int rc = serve(d);
+  if (jd_engine_watch_end(w, d->err, sizeof d->err))
+    rc = -1; /* the engine changed: its message is the error (exit 3) */
+  return rc;
 }
