@@ -187,6 +187,15 @@ int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, cha
 static pthread_mutex_t learn_mu = PTHREAD_MUTEX_INITIALIZER;
 
 const jd_engine *jd_ctx_engine(jd_ctx *ctx, char *err, size_t errlen) {
+  /* An engine that answers as another since it was learnt (review 28 #5):
+   * its profile is not this one; refused, as a system fault, until the
+   * process learns it again (the daemon stops for that: engine_watch.c). */
+  if (ctx->dk && dk_client_engine_changed(ctx->dk)) {
+    jd_fail(err, errlen,
+            "engine: it answers as another engine since it was learnt; restart to "
+            "learn it and its guarantees again (docs/security.md \"Engines\")");
+    return NULL;
+  }
   if (__atomic_load_n(&ctx->engine_known, __ATOMIC_ACQUIRE))
     return &ctx->engine;
   pthread_mutex_lock(&learn_mu);

@@ -120,7 +120,8 @@ struct jd_ctx;
 
 /* The profile of ctx's engine, learnt on the first call (one GET /version)
  * and kept in ctx (thread-safe); NULL with err when the engine cannot be
- * asked. */
+ * asked, or when it answers as another engine since (dk_client_engine_changed:
+ * that profile would be another's; the process must learn it again). */
 const jd_engine *jd_ctx_engine(struct jd_ctx *ctx, char *err, size_t errlen);
 
 /* jd_engine_require on ctx's engine and ctx->engine_accept: what build/ and

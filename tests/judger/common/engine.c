@@ -2,12 +2,16 @@
 /* The engine's profile without an engine (common/engine.h): the table of
  * guarantees per product and version, engine_accept's parser and the one
  * line a refusal says. The same against real engines: tests/judger/cli/
- * engine_refusals.c (Podman 4.3.1) and doctor.c (the host's Docker). */
+ * engine_refusals.c (Podman 4.3.1) and doctor.c (the host's Docker). A
+ * context's engine changing under it, on the fake engine (a real one
+ * cannot become another product on demand): the last test. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/context.h"
 #include "common/engine.h"
+#include "fake_engine.h"
 
 #define BIT(g) (1u << JD_GUARANTEE_##g)
 
@@ -202,4 +206,50 @@ Test(engine, state_of_each_guarantee) {
                JD_GUARANTEE_ACCEPTED);
   /* Accepting a kept one changes nothing. */
   cr_assert_eq(jd_engine_state(&e, JD_GUARANTEE_OOM_VERDICT, BIT(OOM_VERDICT)), JD_GUARANTEE_KEPT);
+}
+
+/* ---- the profile of a context's engine, which may change under it ------- */
+
+#define DOCKER_SERVER "Server: Docker/20.10.24+dfsg1 (linux)\r\n"
+#define DOCKER_VERSION                                                                             \
+  "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\","                  \
+  "\"Components\":[{\"Name\":\"Engine\",\"Version\":\"20.10.24\"}]}"
+
+/* Learnt from Docker's answers; once the same socket answers as Podman
+ * (review 28 #5), the context's profile is refused, not kept. */
+Test(engine, ctx_engine_is_refused_once_the_engine_answers_as_another) {
+  char version[512], ping_docker[256], ping_podman[256];
+  snprintf(version, sizeof version,
+           "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n" DOCKER_SERVER
+           "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+           strlen(DOCKER_VERSION), DOCKER_VERSION);
+  snprintf(ping_docker, sizeof ping_docker, "%s",
+           "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n" DOCKER_SERVER
+           "Content-Length: 2\r\nConnection: close\r\n\r\nOK");
+  snprintf(ping_podman, sizeof ping_podman, "%s",
+           "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n"
+           "Server: Libpod/4.3.1 (linux)\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK");
+  t_fake_route routes[2] = {{.path = "/version", .raw = version},
+                            {.path = "/_ping", .raw = ping_docker}};
+  t_fake *fake = t_fake_start(routes, 2);
+  dk_client *cli = NULL;
+  dk_client_opts o = {.host = t_fake_host(fake), .api_version = "1.41"};
+  cr_assert_eq(dk_client_new(&cli, &o), 0);
+  jd_ctx ctx = {.dk = cli};
+  char err[512] = "";
+  const jd_engine *e = jd_ctx_engine(&ctx, err, sizeof err);
+  cr_assert_not_null(e, "%s", err);
+  cr_assert_eq(e->kind, DK_ENGINE_DOCKER);
+  cr_assert_eq(jd_ctx_require(&ctx, JD_GUARANTEE_BUILD_NETWORK, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(dk_ping(cli, NULL), 0);
+  cr_assert_not_null(jd_ctx_engine(&ctx, err, sizeof err), "the same engine again: %s", err);
+  routes[1].raw = ping_podman;
+  cr_assert_eq(dk_ping(cli, NULL), 0);
+  cr_assert_null(jd_ctx_engine(&ctx, err, sizeof err), "Podman answers: still docker's profile");
+  cr_assert(strstr(err, "answers as another engine"), "%s", err);
+  err[0] = '\0';
+  cr_assert_eq(jd_ctx_require(&ctx, JD_GUARANTEE_HOST_UNREACHABLE, err, sizeof err), -1);
+  cr_assert(strstr(err, "answers as another engine"), "%s", err);
+  dk_client_free(cli);
+  t_fake_stop(fake);
 }
