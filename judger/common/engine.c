@@ -77,10 +77,16 @@ void jd_engine_profile(jd_engine *out, dk_engine_kind kind, const char *version)
   lack(out, JD_GUARANTEE_BUILD_NETWORK,
        "Podman ignores inhibit_ipv4 on the build network too (a RUN step reaches the host's "
        "listeners through its gateway) and the RUN steps' process limit");
+  /* Kept only where measured (5.4.2; review 28 #16): a version before or
+   * after is not taken to report OOM kills until it is measured. */
   if (out->major < 5)
     lack(out, JD_GUARANTEE_OOM_VERDICT,
          "Podman 4 never reports OOM kills (OOMKilled false): a program over its memory gets RE, "
          "not MLE");
+  else if (out->major > 5 || out->minor < 4)
+    lack(out, JD_GUARANTEE_OOM_VERDICT,
+         "this Podman version is not measured: OOM kills are known to be reported only from 5.4 "
+         "to 5.x (a program over its memory could get RE, not MLE)");
 }
 
 int jd_engine_learn(jd_engine *out, dk_client *c, char *err, size_t errlen) {

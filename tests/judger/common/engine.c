@@ -73,6 +73,23 @@ Test(engine, podman_5_lacks_the_host_guarantees_only) {
   cr_assert(e.seccomp_by_path && !e.tmpfs_nr_inodes);
 }
 
+Test(engine, oom_verdict_is_kept_only_in_the_measured_range) {
+  /* Measured on 5.4.2 only (review 28 #16): 5.0-5.3 and 6.x lack it too. */
+  static const struct {
+    const char *version;
+    bool kept;
+  } cases[] = {{"4.9.9", false}, {"5.0.0", false}, {"5.3.2", false}, {"5.4.0", true},
+               {"5.4.2", true},  {"5.99.1", true}, {"6.0.0", false}, {"10.4.1", false}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    jd_engine e;
+    jd_engine_profile(&e, DK_ENGINE_PODMAN, cases[i].version);
+    cr_assert_eq(!(e.lacking & BIT(OOM_VERDICT)), cases[i].kept, "%s", cases[i].version);
+    cr_assert(e.lacking & BIT(HOST_UNREACHABLE) && e.lacking & BIT(BUILD_NETWORK));
+    if (!cases[i].kept)
+      cr_assert_not_null(e.gap[JD_GUARANTEE_OOM_VERDICT]);
+  }
+}
+
 Test(engine, unparsable_version_is_the_oldest) {
   /* An unknown version of Podman gets the strictest profile. */
   jd_engine e;
