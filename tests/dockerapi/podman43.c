@@ -15,25 +15,11 @@
 
 #include "support.h"
 
-#define PODMAN43_HOST "unix:///run/judger-engines/podman43/podman.sock"
-
 static dk_client *c;
 static char *uniq;
 
 static void setup(void) {
-  const char *host = getenv("JUDGER_PODMAN43_HOST");
-  dk_client_opts o = {.host = host && *host ? host : PODMAN43_HOST};
-  t_ok(dk_client_new(&c, &o));
-  int rc = dk_ping(c, NULL);
-  if (rc) {
-    const char *ci = getenv("CI");
-    const char *why = dk_error_last() ? dk_error_last()->message : dk_strerror(rc);
-    if (ci && !strcmp(ci, "true"))
-      cr_assert_fail("Podman 4.3 at %s is not reachable (%s): bash images/engines/podman.sh "
-                     "start podman43",
-                     o.host, why);
-    cr_skip_test("Podman 4.3 at %s is not reachable (%s)", o.host, why);
-  }
+  c = t_podman43_client();
   uniq = t_unique("p43");
 }
 

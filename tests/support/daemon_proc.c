@@ -47,6 +47,20 @@ t_proc *t_daemon_spawn(const char *redis_url, const char *host, const char *stat
   return p;
 }
 
+t_proc *t_daemon_spawn_on(const char *docker_host, const char *redis_url, const char *host,
+                          const char *state, const char *extra) {
+  const char *was = getenv("DOCKER_HOST");
+  char *saved = was ? strdup(was) : NULL;
+  setenv("DOCKER_HOST", docker_host, 1);
+  t_proc *p = t_daemon_spawn(redis_url, host, state, extra);
+  if (saved)
+    setenv("DOCKER_HOST", saved, 1);
+  else
+    unsetenv("DOCKER_HOST");
+  free(saved);
+  return p;
+}
+
 int t_proc_wait(t_proc *p, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     int st = 0;

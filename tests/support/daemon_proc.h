@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "dockerapi/dockerapi.h"
 #include "daemon/daemon.h"
+#include "dockerapi/dockerapi.h"
 #include "queue/queue.h"
 
 typedef struct t_proc {
@@ -23,6 +23,10 @@ typedef struct t_proc {
  * stderr goes to <state>/daemon-<host>.log. Free with t_proc_free(). */
 t_proc *t_daemon_spawn(const char *redis_url, const char *host, const char *state,
                        const char *extra);
+/* t_daemon_spawn with DOCKER_HOST=docker_host for the daemon only (the
+ * test's own environment is put back). */
+t_proc *t_daemon_spawn_on(const char *docker_host, const char *redis_url, const char *host,
+                          const char *state, const char *extra);
 /* Exit code (128 + signal when killed), or -1 when still running after
  * timeout_ms. */
 int t_proc_wait(t_proc *p, int timeout_ms);

@@ -24,6 +24,13 @@
 /* A client on the local engine (from the environment); fails the test when
  * the engine does not answer. Free with dk_client_free(). */
 dk_client *t_client(void);
+/* The host's Podman 4.3.1 (label podman43): $JUDGER_PODMAN43_HOST, which
+ * the podman43 fixture sets, else the socket `images/engines/podman.sh
+ * start podman43` opens. */
+const char *t_podman43_host(void);
+/* A client on it, answering; when it does not answer the test fails under
+ * CI=true and is skipped elsewhere. Free with dk_client_free(). */
+dk_client *t_podman43_client(void);
 /* Makes sure T_BUSYBOX_IMAGE exists; fails the test otherwise. */
 void t_busybox_image(dk_client *c);
 /* dk_image_build(), built again (up to 3 times) when the engine lost its
@@ -44,7 +51,7 @@ char *t_unique(const char *prefix);
   do {                                                                                             \
     int t_rc_ = (rc);                                                                              \
     const dk_error *t_e_ = dk_error_last();                                                        \
-    cr_assert(t_rc_ == 0, "%s failed: %s (%s)", #rc, dk_error_name(t_rc_),                          \
+    cr_assert(t_rc_ == 0, "%s failed: %s (%s)", #rc, dk_error_name(t_rc_),                         \
               t_e_ && t_rc_ ? t_e_->message : "");                                                 \
   } while (0)
 

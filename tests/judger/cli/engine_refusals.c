@@ -28,33 +28,6 @@
 #include "redis_server.h"
 #include "support.h"
 
-#define PODMAN43_DEFAULT "unix:///run/judger-engines/podman43/podman.sock"
-
-static const char *podman43(void) {
-  const char *h = getenv("JUDGER_PODMAN43_HOST");
-  return h && *h ? h : PODMAN43_DEFAULT;
-}
-
-/* A client on podman43; fails under CI=true, skips elsewhere, when it does
- * not answer. */
-static dk_client *podman_client(void) {
-  dk_client_opts o = {.host = podman43()};
-  dk_client *c = NULL;
-  cr_assert_eq(dk_client_new(&c, &o), 0, "podman43 host %s", podman43());
-  dk_call call = {.deadline_ms = dk_now_ms() + 5000};
-  if (dk_ping(c, &call) == 0)
-    return c;
-  dk_client_free(c);
-  const char *ci = getenv("CI");
-  cr_assert(!(ci && !strcmp(ci, "true")),
-            "Podman 4.3 does not answer at %s (bash images/engines/podman.sh start podman43)",
-            podman43());
-  cr_skip_test("Podman 4.3 does not answer at %s: start it with "
-               "`bash images/engines/podman.sh start podman43`",
-               podman43());
-  return NULL;
-}
-
 typedef struct run_result {
   int exit_code;
   char *out, *err;
@@ -130,10 +103,10 @@ TestSuite(podman43, .timeout = 180);
 /* ---- doctor ---------------------------------------------------------------- */
 
 Test(podman43, doctor_names_podman_and_its_three_gaps) {
-  dk_client_free(podman_client());
+  dk_client_free(t_podman43_client());
   const char *args[] = {"doctor", NULL};
   run_result r;
-  run_judger(&r, podman43(), NULL, args);
+  run_judger(&r, t_podman43_host(), NULL, args);
   cr_assert_eq(r.exit_code, 0, "doctor reports, it does not refuse: %d %s", r.exit_code, r.err);
   cr_assert_str_empty(r.err);
   cr_assert(strstr(r.out, "engine:          podman 4.3.1\n"), "%s", r.out);
@@ -163,12 +136,12 @@ static const char *state_of(json_object *o, const char *name) {
 }
 
 Test(podman43, doctor_json_and_what_engine_accept_changes) {
-  dk_client_free(podman_client());
+  dk_client_free(t_podman43_client());
   /* From the environment, over it the flag. */
   const char *env[] = {"JUDGER_ENGINE_ACCEPT=host_unreachable", NULL};
   const char *args[] = {"doctor", "--json", NULL};
   run_result r;
-  run_judger(&r, podman43(), env, args);
+  run_judger(&r, t_podman43_host(), env, args);
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
   json_object *o = json_tokener_parse(r.out), *m;
   cr_assert(o, "not JSON: %s", r.out);
@@ -193,7 +166,7 @@ Test(podman43, doctor_json_and_what_engine_accept_changes) {
 
   const char *all[] = {"doctor", "--engine-accept=build_network,host_unreachable,oom_verdict",
                        NULL};
-  run_judger(&r, podman43(), env, all);
+  run_judger(&r, t_podman43_host(), env, all);
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
   cr_assert(strstr(r.out, "  oom_verdict       NOT kept, accepted by engine_accept: "), "%s",
             r.out);
@@ -201,7 +174,7 @@ Test(podman43, doctor_json_and_what_engine_accept_changes) {
   run_free(&r);
 
   const char *bad[] = {"doctor", "--engine-accept", "everything", NULL};
-  run_judger(&r, podman43(), NULL, bad);
+  run_judger(&r, t_podman43_host(), NULL, bad);
   cr_assert_eq(r.exit_code, 2, "a word that is no guarantee is a usage error: %s", r.err);
   cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
   cr_assert(strstr(r.err, "'everything'"), "%s", r.err);
@@ -209,7 +182,7 @@ Test(podman43, doctor_json_and_what_engine_accept_changes) {
 }
 
 Test(podman43, doctor_reads_the_config_file) {
-  dk_client_free(podman_client());
+  dk_client_free(t_podman43_client());
   char *dir = t_tmpdir("doccfg"), *conf = NULL, *flag = NULL;
   cr_assert(asprintf(&conf, "%s/judger.conf", dir) > 0);
   const char *text = "# accepted on this host\nengine_accept = oom_verdict\n";
@@ -217,7 +190,7 @@ Test(podman43, doctor_reads_the_config_file) {
   cr_assert(asprintf(&flag, "--config=%s", conf) > 0);
   const char *args[] = {"doctor", flag, NULL};
   run_result r;
-  run_judger(&r, podman43(), NULL, args);
+  run_judger(&r, t_podman43_host(), NULL, args);
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
   cr_assert(strstr(r.out, "engine_accept=oom_verdict"), "%s", r.out);
   cr_assert(strstr(r.out, "  oom_verdict       NOT kept, accepted by engine_accept"), "%s", r.out);
@@ -231,7 +204,7 @@ Test(podman43, doctor_reads_the_config_file) {
 /* ---- build and run ------------------------------------------------------------ */
 
 Test(podman43, build_is_refused_for_build_network) {
-  dk_client *c = podman_client();
+  dk_client *c = t_podman43_client();
   /* A RUN step that cannot work (scratch has no /bot to exec as a shell
    * program): refused before the engine sees the build, it is exit 3 with
    * the guarantee named; built, it would be the program's CE (exit 1). */
@@ -249,7 +222,7 @@ Test(podman43, build_is_refused_for_build_network) {
   const char *env[] = {"JUDGER_PROGRAM_ROOTS=/tmp", NULL};
   int64_t t0 = jd_mono_ms();
   run_result r;
-  run_judger(&r, podman43(), env, args);
+  run_judger(&r, t_podman43_host(), env, args);
   int64_t ms = jd_mono_ms() - t0;
   cr_assert_eq(r.exit_code, 3, "exit %d, stdout %s, stderr %s", r.exit_code, r.out, r.err);
   char *line = last_line(r.err);
@@ -285,7 +258,7 @@ static void busybox_on(dk_client *c) {
   dk_client_free(host);
   char cmd[512];
   snprintf(cmd, sizeof cmd, "docker save " T_BUSYBOX_IMAGE " | podman --remote --url %s load -q",
-           podman43());
+           t_podman43_host());
   cr_assert_eq(system(cmd), 0, "%s", cmd);
   cr_assert_eq(dk_image_inspect(&info, c, T_BUSYBOX_IMAGE), 0, "not loaded: %s", cmd);
   dk_image_info_free(info);
@@ -307,7 +280,7 @@ static void run_match(run_result *r, const char *const *env, const char *host_id
   const char *args[] = {"run", spec,      "--out",     out,     "--state-dir",
                         state, "--quiet", "--host-id", host_id, "--wait-teardown",
                         NULL};
-  run_judger(r, podman43(), env, args);
+  run_judger(r, t_podman43_host(), env, args);
   free(spec);
   free(json);
   t_rmdir(state);
@@ -327,7 +300,7 @@ static size_t host_containers(dk_client *c, const char *host) {
 }
 
 Test(podman43, run_is_refused_for_host_unreachable_then_oom_verdict) {
-  dk_client *c = podman_client();
+  dk_client *c = t_podman43_client();
   busybox_on(c);
   char *host = t_unique("jdref");
   const char *env[] = {"JUDGER_PROGRAM_ROOTS=" JD_SOURCE_DIR ",/tmp", NULL};
@@ -390,11 +363,11 @@ static char *read_log(const t_proc *p) {
 }
 
 Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fini = redis_down) {
-  dk_client_free(podman_client());
+  dk_client_free(t_podman43_client());
   char *host = t_unique("jdref"), *state = t_tmpdir("refd");
   jd_queue *q = t_queue_client(srv->url);
   t_submit_game_match(q, "ref-task", 1);
-  t_proc *d = daemon_on(podman43(), host, state, "");
+  t_proc *d = daemon_on(t_podman43_host(), host, state, "");
   cr_assert_eq(t_proc_wait(d, 30000), 3, "log %s", d->log);
   char *log = read_log(d);
   cr_assert_eq(count_lines(log), 1, "one line: %s", log);
@@ -416,7 +389,7 @@ Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fi
   t_proc_free(d);
 
   /* Every gap accepted: it starts, says so, and stops cleanly. */
-  d = daemon_on(podman43(), host, state,
+  d = daemon_on(t_podman43_host(), host, state,
                 "--engine-accept build_network,host_unreachable,oom_verdict --prefix judgerref");
   int64_t until = jd_mono_ms() + 30000;
   log = read_log(d);
@@ -438,12 +411,12 @@ Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fi
 
 Test(podman43, daemon_waits_for_an_engine_down_at_start_then_refuses, .init = redis_up,
      .fini = redis_down) {
-  dk_client_free(podman_client());
+  dk_client_free(t_podman43_client());
   /* A forwarder in front of podman43, down when the daemon starts. */
   char *pdir = t_tmpdir("refpx"), *host = t_unique("jdref"), *state = t_tmpdir("refd");
   const char *was = getenv("DOCKER_HOST");
   char *saved = was ? strdup(was) : NULL;
-  setenv("DOCKER_HOST", podman43(), 1);
+  setenv("DOCKER_HOST", t_podman43_host(), 1);
   t_engine_proxy *px = t_engine_proxy_start(pdir);
   if (saved)
     setenv("DOCKER_HOST", saved, 1);

@@ -26,37 +26,10 @@
 #include "redis_server.h"
 #include "support.h"
 
-#define PODMAN43_DEFAULT "unix:///run/judger-engines/podman43/podman.sock"
-
 static t_redis *srv;
 
 static void up(void) { srv = t_redis_start(false, false); }
 static void down(void) { t_redis_stop(srv); }
-
-static const char *podman43(void) {
-  const char *h = getenv("JUDGER_PODMAN43_HOST");
-  return h && *h ? h : PODMAN43_DEFAULT;
-}
-
-/* A client on podman43; fails under CI=true, skips elsewhere, when it does
- * not answer. */
-static dk_client *podman_client(void) {
-  dk_client_opts o = {.host = podman43()};
-  dk_client *c = NULL;
-  cr_assert_eq(dk_client_new(&c, &o), 0, "podman43 host %s", podman43());
-  dk_call call = {.deadline_ms = dk_now_ms() + 5000};
-  if (dk_ping(c, &call) == 0)
-    return c;
-  dk_client_free(c);
-  const char *ci = getenv("CI");
-  cr_assert(!(ci && !strcmp(ci, "true")),
-            "Podman 4.3 does not answer at %s (bash images/engines/podman.sh start podman43)",
-            podman43());
-  cr_skip_test("Podman 4.3 does not answer at %s: start it with "
-               "`bash images/engines/podman.sh start podman43`",
-               podman43());
-  return NULL;
-}
 
 /* A forwarder on <dir>/docker.sock to the engine at host (NULL: the
  * environment's, the host's Docker). */
@@ -106,24 +79,18 @@ static void wait_logged(const char *path, const char *what, int timeout_ms) {
 
 Test(engine_watch, docker_replaced_by_podman_stops_the_daemon_with_exit_3, .init = up, .fini = down,
      .timeout = 240) {
-  dk_client *pc = podman_client();
+  dk_client *pc = t_podman43_client();
   dk_client *c = t_client();
   char *host = t_unique("jdw"), *state = t_tmpdir("ewatch"), *pdir = t_tmpdir("ewproxy");
   t_engine_proxy *px = proxy_to(pdir, NULL);
-  const char *was = getenv("DOCKER_HOST");
-  char *saved = was ? strdup(was) : NULL;
-  setenv("DOCKER_HOST", t_engine_proxy_host(px), 1);
-  t_proc *a = t_daemon_spawn(srv->url, host, state, "--guard-ms 300 --reconcile-grace-ms 500");
-  if (saved)
-    setenv("DOCKER_HOST", saved, 1);
-  else
-    unsetenv("DOCKER_HOST");
+  t_proc *a = t_daemon_spawn_on(t_engine_proxy_host(px), srv->url, host, state,
+                                "--guard-ms 300 --reconcile-grace-ms 500");
   jd_queue *q = t_queue_client(srv->url);
   t_wait_paused(q, host, NULL, 0, 30000, a->log); /* running on Docker */
   wait_logged(a->log, "every guarantee kept", 1000);
   /* The swap: Docker leaves the socket, Podman 4.3 answers on it. */
   t_engine_proxy_free(px);
-  px = proxy_to(pdir, podman43());
+  px = proxy_to(pdir, t_podman43_host());
   int64_t swapped = jd_mono_ms();
   wait_logged(a->log, "engine.changed", 30000);
   int64_t seen_ms = jd_mono_ms() - swapped;
@@ -153,7 +120,6 @@ Test(engine_watch, docker_replaced_by_podman_stops_the_daemon_with_exit_3, .init
   free(log);
   free(st);
   free(attempts);
-  free(saved);
   t_proc_free(a);
   t_engine_proxy_free(px);
   jd_queue_free(q);

@@ -59,14 +59,8 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
   t_busybox_image(c);
   char *host = t_unique("jdg-eng"), *state = t_tmpdir("guard-eng"), *pdir = t_tmpdir("gproxy");
   t_engine_proxy *px = t_engine_proxy_start(pdir);
-  const char *was = getenv("DOCKER_HOST");
-  char *saved = was ? strdup(was) : NULL;
-  setenv("DOCKER_HOST", t_engine_proxy_host(px), 1);
-  t_proc *a = t_daemon_spawn(srv->url, host, state, "--guard-ms 300 --reconcile-grace-ms 500");
-  if (saved)
-    setenv("DOCKER_HOST", saved, 1);
-  else
-    unsetenv("DOCKER_HOST");
+  t_proc *a = t_daemon_spawn_on(t_engine_proxy_host(px), srv->url, host, state,
+                                "--guard-ms 300 --reconcile-grace-ms 500");
   jd_queue *q = t_queue_client(srv->url);
   t_wait_paused(q, host, NULL, 0, 30000, a->log);
   /* A match runs when the engine goes away. */
@@ -110,7 +104,6 @@ Test(guard, engine_away_no_task_taken_or_failed_then_work_resumes, .init = up, .
   free(s2);
   free(r1);
   free(r2);
-  free(saved);
   t_proc_free(a);
   t_engine_proxy_free(px);
   jd_queue_free(q);
