@@ -369,6 +369,10 @@ static int check_mount(df_state *st, const char *spec) {
                                      "gid",       "required",    "size",     NULL};
   if (strchr(spec, '"') || strchr(spec, '\''))
     return jd_df_refuse(st, "RUN --mount with quotes is refused");
+  /* The engine expands ARG and ENV in the whole spec before it splits it:
+   * a variable could hold ",type=cache" or ",from=<any image>". */
+  if (strchr(spec, '$'))
+    return jd_df_refuse(st, "RUN --mount with a variable ($) is refused");
   for (const char *p = spec; *p;) {
     size_t n = strcspn(p, ",");
     char field[512];
@@ -392,6 +396,29 @@ static int check_mount(df_state *st, const char *spec) {
     p += n + (p[n] == ',');
   }
   return 0;
+}
+
+/* A heredoc word, BuildKit's pattern ^[0-9]*<<-?[^<]*$ (`<<EOF`,
+ * `<<-"E"`, `2<<E`; not the here-string `<<<`): Docker 23+ and buildah read
+ * the lines after it as its body up to the terminator, which the judger
+ * would read as instructions (a heredoc ending at a line the judger takes
+ * for a comment hides the next one): refused on every engine. */
+static bool has_heredoc(const char *s, size_t len) {
+  for (size_t i = 0; i < len;) {
+    while (i < len && ws(s[i]))
+      i++;
+    size_t p = i;
+    while (i < len && !ws(s[i]))
+      i++;
+    while (p < i && isdigit((unsigned char)s[p]))
+      p++;
+    if (i - p < 2 || s[p] != '<' || s[p + 1] != '<')
+      continue;
+    p += 2 + (p + 2 < i && s[p + 2] == '-');
+    if (!memchr(s + p, '<', i - p))
+      return true;
+  }
+  return false;
 }
 
 static int check_run(df_state *st, const words *flags) {
@@ -456,8 +483,14 @@ int jd_df_check_instruction(df_state *st, const char *text, size_t len) {
   const char *args = rest + at;
   size_t args_len = rest_len - at;
   int rc = 0;
-  if (st->in_onbuild &&
-      (!strcmp(cmd, "onbuild") || !strcmp(cmd, "from") || !strcmp(cmd, "maintainer")))
+  bool body = !strcmp(cmd, "run") || !strcmp(cmd, "copy") || !strcmp(cmd, "add");
+  if (body && has_heredoc(args, args_len))
+    rc = jd_df_refuse(st,
+                      "%s with a heredoc (<<) is refused: write the file into the "
+                      "program's directory and COPY it",
+                      cmd);
+  else if (st->in_onbuild &&
+           (!strcmp(cmd, "onbuild") || !strcmp(cmd, "from") || !strcmp(cmd, "maintainer")))
     rc = jd_df_refuse(st, "ONBUILD %s is refused", cmd);
   else if (!strcmp(cmd, "from"))
     rc = check_from(st, &flags, args, args_len);

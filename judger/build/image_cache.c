@@ -424,6 +424,10 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, cha
                         : jd_fail(err, errlen, "%s", dk_strerror(DK_ENOMEM));
   if (!rc && canceled) /* while its network was made: as a canceled build */
     rc = judge_build(img, DK_ECANCELED, job->repo, 0, err, errlen);
+  /* Again once its network is made: an engine that answered that as
+   * another (common/engine.h) is not sent the Dockerfile. */
+  if (!rc && !canceled && jd_ctx_require(ctx, JD_GUARANTEE_BUILD_NETWORK, err, errlen))
+    rc = -1;
   if (rc || canceled)
     goto cleanup;
   jd_leftovers lo;

@@ -260,6 +260,12 @@ static int engine_check(jd_daemon *d, bool *stopped) {
   int64_t wait_ms = ENGINE_WAIT_MIN_MS;
   const jd_engine *e;
   for (bool warned = false; !(e = jd_ctx_engine(d->ctx, why, sizeof why)); warned = true) {
+    /* Changed before the watch starts (the network stock's creates came
+     * first): no waiting makes it answer as the engine learnt. */
+    if (dk_client_engine_changed(d->ctx->dk)) {
+      snprintf(d->err, sizeof d->err, "%s", why);
+      return -1;
+    }
     if (!warned)
       jd_log(JD_LOG_WARN, "engine.wait", "%s; waiting for it to learn its guarantees", why);
     pthread_mutex_lock(&d->mu);

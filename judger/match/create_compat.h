@@ -45,8 +45,10 @@ extern const dk_ulimit jd_create_ulimits[JD_CREATE_NULIMITS];
  * engine's own writable, executable and unsized one: read-only, nothing
  * runs from it, a page, root's (measured on Podman 4.3.1: docs/engines.md).
  * The root stays as read-only as on Docker, where those paths are part of
- * it. */
-#define JD_COMPAT_SHUT_TMPFS "ro,noexec,nosuid,nodev,size=4096,mode=0755"
+ * it. notmpcopyup: Podman would copy the image's files there first, and an
+ * image with more than a page of them would not start (a failed start is
+ * the engine's fault, so a program could make its runs system faults). */
+#define JD_COMPAT_SHUT_TMPFS "ro,noexec,nosuid,nodev,size=4096,mode=0755,notmpcopyup"
 #define JD_COMPAT_SHUT_MAX 3
 
 /* Room for a host config's tmpfs entries (the caller's, then the shut

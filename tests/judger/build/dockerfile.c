@@ -281,6 +281,11 @@ Test(dockerfile, run_mount_and_flags) {
   refused("FROM scratch\nRUN --mount=from=ai-other-run,target=/o true\n", 2, NULL);
   refused("FROM scratch\nRUN --mount=type=cache,from=ai-other-run,target=/o true\n", 2, NULL);
   refused("FROM scratch\nRUN --mount=type=bind,evil=1 true\n", 2, "unknown option");
+  /* a variable is expanded by the engine before the spec is split */
+  refused("FROM scratch\nARG T=/c,type=cache\nRUN --mount=target=$T true\n", 3, "variable");
+  refused("FROM scratch\nENV T=/c\nRUN --mount=type=tmpfs,target=${T} true\n", 3, "variable");
+  refused("FROM scratch\nARG F=/o,from=ai-other-run\nRUN --mount=type=bind,target=$F true\n", 3,
+          "variable");
   refused("FROM scratch\nRUN --network=host true\n", 2, NULL);
   allowed("FROM scratch\nRUN --network=none true\n");
   refused("FROM scratch\nRUN --security=insecure true\n", 2, NULL);
@@ -289,9 +294,16 @@ Test(dockerfile, run_mount_and_flags) {
 }
 
 Test(dockerfile, heredoc_lines_are_instructions) {
-  /* the classic builder of 20.10 has no heredocs */
-  refused("FROM scratch\nRUN <<EOF\nADD http://x/y /f\nEOF\n", 3, NULL);
-  allowed("FROM scratch\nRUN cat <<EOF\n");
+  /* Docker 20.10's classic builder has none, but Docker 23+ and buildah
+   * read a heredoc's lines as its body: refused wherever it is */
+  refused("FROM scratch\nRUN <<EOF\nADD http://x/y /f\nEOF\n", 2, "heredoc");
+  refused("FROM scratch\nRUN cat <<EOF\n", 2, "heredoc");
+  /* the attacker's form: the terminator is a comment to a line joiner */
+  refused("FROM scratch\nRUN <<\"#E\" sh\necho hi \\\n#E\nRUN --network=host true\n", 2, "heredoc");
+  refused("FROM scratch\nCOPY <<-EOF /f\nx\nEOF\n", 2, "heredoc");
+  refused("FROM scratch\nADD 2<<E /f\nE\n", 2, "heredoc");
+  refused("FROM scratch\nONBUILD RUN <<EOF\nEOF\n", 2, "heredoc");
+  allowed("FROM judger-test/busybox:1\nRUN cat <<< word && echo a<b\n");
 }
 
 Test(dockerfile, bounded_input) {
@@ -389,7 +401,8 @@ Test(dockerfile, setting_precedence) {
   cr_assert_str_eq(jd_base_images(NULL), JD_BASE_IMAGES_DEFAULT);
   setenv("JUDGER_BASE_IMAGES", "b:2", 1);
   ctx.base_images = NULL;
-  cr_assert_str_eq(jd_base_images(&ctx), JD_BASE_IMAGES_DEFAULT, "the library reads no environment");
+  cr_assert_str_eq(jd_base_images(&ctx), JD_BASE_IMAGES_DEFAULT,
+                   "the library reads no environment");
   ctx.base_images = "";
   cr_assert_str_eq(jd_base_images(&ctx), "", "empty: the base image alone");
   unsetenv("JUDGER_BASE_IMAGES");
