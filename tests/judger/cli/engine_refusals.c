@@ -341,17 +341,8 @@ static void redis_down(void) { t_redis_stop(srv); }
 /* t_daemon_spawn on the engine at docker_host. */
 static t_proc *daemon_on(const char *docker_host, const char *host, const char *state,
                          const char *extra) {
-  const char *was = getenv("DOCKER_HOST");
-  char *saved = was ? strdup(was) : NULL;
-  setenv("DOCKER_HOST", docker_host, 1);
   unsetenv("JUDGER_ENGINE_ACCEPT");
-  t_proc *p = t_daemon_spawn(srv->url, host, state, extra);
-  if (saved)
-    setenv("DOCKER_HOST", saved, 1);
-  else
-    unsetenv("DOCKER_HOST");
-  free(saved);
-  return p;
+  return t_daemon_spawn_on(docker_host, srv->url, host, state, extra);
 }
 
 static char *read_log(const t_proc *p) {
