@@ -259,10 +259,11 @@ Test(turn_clocks, freeze_idle_stops_pondering) {
    * was frozen (through the API: the pause and stats calls in between). */
   cr_assert_lt(num_of(second, "used_ms"), host_cgroups() ? 20 : 400,
                "its second turn was charged for its pondering");
-  /* It burns whenever it is not frozen: ~100 ms of turn, not 600 ms. */
+  /* It burns whenever it is not frozen: ~100 ms of turn, not 600 ms
+   * (307 ms once on a loaded CI host: its start and the freeze's delay). */
   if (host_cgroups()) {
     cr_assert(p0->usage_known);
-    cr_assert_lt(p0->cpu_ns, 300 * 1000000LL, "it spent %.1f ms of CPU: it pondered",
+    cr_assert_lt(p0->cpu_ns, 450 * 1000000LL, "it spent %.1f ms of CPU: it pondered",
                  (double)p0->cpu_ns / 1e6);
   } else if (p0->usage_known && p0->usage_final) {
     cr_assert_lt(p0->cpu_ns, 450 * 1000000LL, "it spent %.1f ms of CPU: it pondered",
