@@ -171,12 +171,41 @@ static void on_progress(void *ud, const char *line) {
   json_object_put(o);
 }
 
+/* What the instance name saw of itself, from its AI's log: 1 when its root
+ * held the warm shim (its "files" line names .judger-hold), 0 when not, -1
+ * when no player log has that instance. */
+static int log_warm(const char *name) {
+  char header[64];
+  snprintf(header, sizeof header, "===== judger: instance %s of AI ", name);
+  for (int ai = 0; ai < 8; ai++) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/player_%d.log", env.out, ai);
+    char *log = NULL;
+    size_t len = 0;
+    if (jd_read_file(&log, &len, path, 64u << 20))
+      break;
+    char *sec = strstr(log, header), *next = sec ? strstr(sec + 1, "===== judger: ") : NULL;
+    if (next)
+      *next = '\0';
+    int warm = sec ? strstr(sec, ".judger-hold") != NULL : -1;
+    free(log);
+    if (warm >= 0)
+      return warm;
+  }
+  return -1;
+}
+
+/* Whether name started warm: its container's entry point, seen at its
+ * start; and always what its log says it saw, which must agree. (Under
+ * load a short-lived player's container can be gone by the time the hook
+ * lists the run's containers: the log is then the only witness.) */
 static bool was_warm(const seen *s, const char *name) {
+  int from_log = log_warm(name);
+  cr_assert_geq(from_log, 0, "no log of instance %s", name);
   for (int i = 0; i < s->n; i++)
     if (!strcmp(s->names[i], name))
-      return s->warm[i];
-  cr_assert_fail("no start of %s recorded (%d starts: %s)", name, s->n, s->n ? s->names[0] : "");
-  return false;
+      cr_assert_eq(s->warm[i], from_log == 1, "%s: its container and its log disagree", name);
+  return from_log == 1;
 }
 
 /* The value after "key " on the line of text starting with it. */
