@@ -304,6 +304,13 @@ Test(dockerfile, heredoc_lines_are_instructions) {
   refused("FROM scratch\nADD 2<<E /f\nE\n", 2, "heredoc");
   refused("FROM scratch\nONBUILD RUN <<EOF\nEOF\n", 2, "heredoc");
   allowed("FROM judger-test/busybox:1\nRUN cat <<< word && echo a<b\n");
+  /* The engine expands a word's variables (none set) before it matches
+   * the heredoc pattern: `$x<<E` is `<<E` to it. */
+  refused("FROM scratch\nRUN $x<<E sh\n#E\nRUN --network=host true\n", 2, "heredoc");
+  refused("FROM scratch\nRUN ${x:-<}<E sh\n#E\nRUN --network=host true\n", 2, "heredoc");
+  refused("FROM scratch\nRUN ${x:- <}<E sh\n", 2, "heredoc");
+  refused("FROM scratch\nCOPY x<<E /f\n", 2, "heredoc");
+  allowed("FROM judger-test/busybox:1\nRUN echo $HOME > /tmp/h && echo a<b\n");
 }
 
 Test(dockerfile, bounded_input) {
