@@ -400,15 +400,31 @@ static int build_setup(build_io *io, jd_build_net **net, jd_run_cgroup **cg, dk_
   return 0;
 }
 
+/* What an image build needs of its engine (common/engine.h): its RUN steps
+ * on the network the judger gives them, and stopped at its wall time (the
+ * judger hangs up then; Podman runs a RUN step on: review 28 #14). */
+#define IMAGE_BUILD_NEEDS (1u << JD_GUARANTEE_BUILD_NETWORK | 1u << JD_GUARANTEE_BUILD_WALL_TIME)
+
+/* A build judged TLE on an engine that does not stop it (build_wall_time
+ * accepted): its progress says so, for the operator reading the log. */
+static void say_outlived(jd_ctx *ctx, const image_job *job, const jd_env_image *img) {
+  const jd_engine *e = img->verdict == JD_VERDICT_TLE ? jd_ctx_engine(ctx, NULL, 0) : NULL;
+  if (e &&
+      jd_engine_state(e, JD_GUARANTEE_BUILD_WALL_TIME, ctx->engine_accept) != JD_GUARANTEE_KEPT)
+    say(job, "[judger] engine_accept has build_wall_time: this engine does not stop the build "
+             "at its wall time, its RUN step may run on (docs/security.md \"Engines\")");
+}
+
 /* Builds img->tag from the Dockerfile alone (no user code in the image),
  * then tags it <repo>:latest when it is within the size cap. 0 with the
  * verdict in img, or -1 with the reason in err. */
 static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, char *err,
                        size_t errlen) {
   /* Before the engine sees the Dockerfile: an engine that would run its
-   * RUN steps on another network than ours (common/engine.h) builds
-   * nothing unless the operator accepts it. */
-  if (jd_ctx_require(ctx, JD_GUARANTEE_BUILD_NETWORK, err, errlen))
+   * RUN steps on another network than ours, or past the build's wall
+   * time (common/engine.h), builds nothing unless the operator accepts
+   * it. */
+  if (jd_ctx_require_mask(ctx, IMAGE_BUILD_NEEDS, err, errlen))
     return -1;
   const jd_build_request *req = job->req;
   char sha[65];
@@ -426,7 +442,7 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, cha
     rc = judge_build(img, DK_ECANCELED, job->repo, 0, err, errlen);
   /* Again once its network is made: an engine that answered that as
    * another (common/engine.h) is not sent the Dockerfile. */
-  if (!rc && !canceled && jd_ctx_require(ctx, JD_GUARANTEE_BUILD_NETWORK, err, errlen))
+  if (!rc && !canceled && jd_ctx_require_mask(ctx, IMAGE_BUILD_NEEDS, err, errlen))
     rc = -1;
   if (rc || canceled)
     goto cleanup;
@@ -436,6 +452,8 @@ static int build_image(jd_env_image *img, jd_ctx *ctx, const image_job *job, cha
   jd_progress_init(&io.w.ps, req->progress, req->ud);
   rc = build_attempts(&io, img, ctx, job, err, errlen);
   jd_progress_finish(&io.w.ps);
+  if (!rc)
+    say_outlived(ctx, job, img);
   if (cg) {
     char line[160];
     snprintf(line, sizeof line, "[judger] RUN steps: at most %lld processes at once (limit %lld)",

@@ -23,7 +23,9 @@
      "image builds' RUN steps get only the network the judger gives them")                         \
   XX(HOST_UNREACHABLE, "host_unreachable",                                                         \
      "players and game logics cannot reach the engine's host or the outside")                      \
-  XX(OOM_VERDICT, "oom_verdict", "a program killed for its memory gets MLE, not RE")
+  XX(OOM_VERDICT, "oom_verdict", "a program killed for its memory gets MLE, not RE")               \
+  XX(BUILD_WALL_TIME, "build_wall_time",                                                           \
+     "an image build past its wall time is stopped on the engine: its RUN steps end with its TLE")
 
 typedef enum jd_guarantee {
 #define JD_GUARANTEE_ENUM(code, name, text) JD_GUARANTEE_##code,
@@ -111,8 +113,8 @@ int jd_engine_require(const jd_engine *e, jd_guarantee g, unsigned accepted, cha
  *    to run anyway (docs/security.md \"Engines\")"
  * The engine_accept suggested (here and in jd_engine_require) is what is
  * accepted already plus what was refused, so setting it as written keeps
- * the earlier choices. Every gap at once is about 480 bytes: give err
- * 512 or more. */
+ * the earlier choices. Every gap at once is about 650 bytes: give err
+ * 1024 or more. */
 int jd_engine_require_mask(const jd_engine *e, unsigned need, unsigned accepted, char *err,
                            size_t errlen);
 
@@ -128,6 +130,10 @@ const jd_engine *jd_ctx_engine(struct jd_ctx *ctx, char *err, size_t errlen);
  * match/ call before the work that needs g. -1 with err when refused or when
  * the engine cannot be asked. */
 int jd_ctx_require(struct jd_ctx *ctx, jd_guarantee g, char *err, size_t errlen);
+
+/* jd_ctx_require for every guarantee of the mask `need` at once (an image
+ * build needs build_network and build_wall_time): one refusal naming each. */
+int jd_ctx_require_mask(struct jd_ctx *ctx, unsigned need, char *err, size_t errlen);
 
 /* The mask of every guarantee, for callers that need all of them (the
  * daemon at its start). */

@@ -1,6 +1,8 @@
 // test-labels: engine
 /* Environment images against the real engine: content-addressed tags, cache
  * hits, failing builds, wall time, gc. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include "build/image_cache.h"
 #include "common/clock.h"
+#include "common/engine.h"
 #include "common/labels.h"
 #include "common/util.h"
 #include "fake_engine.h"
@@ -223,7 +226,9 @@ Test(image_cache, bad_dockerfile_syntax_is_the_programs_fault) {
   fx_fini(&f);
 }
 
-/* True while any container (any state) runs a command with this marker. */
+/* True while any container (any state) runs a command with this marker:
+ * Docker's RUN containers are listed (Podman's, buildah's, are not: see
+ * marker_process_exists). */
 static bool marker_container_exists(dk_client *c, const char *marker) {
   dk_container_list *l = NULL;
   t_ok(dk_container_list_by_label(&l, c, true, NULL));
@@ -238,6 +243,31 @@ static bool marker_container_exists(dk_client *c, const char *marker) {
   return found;
 }
 
+/* True while a process of the host has marker in its command line: the
+ * RUN step's shell, whatever the engine lists (every engine of the tests
+ * runs on this host, the sidecars' containers too). */
+static bool marker_process_exists(const char *marker) {
+  DIR *d = opendir("/proc");
+  cr_assert_not_null(d);
+  bool found = false;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    char path[300], line[4096];
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || atol(e->d_name) == (long)getpid())
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t len = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+    if (fd >= 0)
+      close(fd);
+    for (ssize_t i = 0; i < len; i++)
+      line[i] = line[i] ? line[i] : ' ';
+    found = len > 0 && memmem(line, (size_t)len, marker, strlen(marker));
+  }
+  closedir(d);
+  return found;
+}
+
 Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
   fixture f;
   fx_init(&f, "ictle");
@@ -245,20 +275,36 @@ Test(image_cache, build_past_its_wall_time_is_tle_and_canceled_on_the_engine) {
   snprintf(marker, sizeof marker, "tle-marker-%s", f.id);
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nRUN echo %s && sleep 60\n", marker);
   jd_build_limits lim = {.wall_ms = 2500, .image_network = "none"};
+  const jd_engine *eng = jd_ctx_engine(&f.ctx, NULL, 0);
+  cr_assert_not_null(eng);
+  if (eng->kind == DK_ENGINE_PODMAN) {
+    /* Podman runs a RUN step on after the judger hangs up (review 28 #14):
+     * the defence there is the refusal, unless build_wall_time is accepted
+     * (build_wall_podman43.c shows the gap). */
+    jd_env_image *img = NULL;
+    char err[1024] = "";
+    jd_build_request req = {.ref = {.domain = JD_DOMAIN_AI, .id = f.id}, .limits = lim};
+    int rc = jd_env_image_ensure(&img, &f.ctx, &req, JD_OP_RUN, df, strlen(df), err, sizeof err);
+    cr_assert_eq(rc, -1, "built on Podman: %s", img ? jd_verdict_name(img->verdict) : "?");
+    cr_assert(strstr(err, "build_wall_time ("), "%s", err);
+    cr_assert_not(marker_process_exists(marker), "the refused build runs");
+    fx_fini(&f);
+    return;
+  }
   int64_t t0 = dk_now_ms();
   jd_env_image *img = ensure(&f, JD_OP_RUN, df, &lim);
   int64_t took = dk_now_ms() - t0;
   cr_assert_str_eq(jd_verdict_name(img->verdict), "TLE", "%s", img->message ? img->message : "");
   cr_assert(took < 10000, "TLE took %lld ms", (long long)took);
   /* The engine cancels the build when the connection closes: its RUN
-   * container must disappear, not sleep on. */
+   * container must disappear, and its process with it, not sleep on. */
   bool gone = false;
   for (int i = 0; i < 40 && !gone; i++) {
-    gone = !marker_container_exists(f.c, marker);
+    gone = !marker_container_exists(f.c, marker) && !marker_process_exists(marker);
     if (!gone)
       usleep(250 * 1000);
   }
-  cr_assert(gone, "the build's RUN container is still there after the TLE");
+  cr_assert(gone, "the build's RUN container or its process is still there after the TLE");
   jd_env_image_free(img);
   fx_fini(&f);
 }

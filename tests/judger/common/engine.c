@@ -19,6 +19,7 @@ Test(engine, guarantee_names_and_texts) {
   cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_BUILD_NETWORK), "build_network");
   cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_HOST_UNREACHABLE), "host_unreachable");
   cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_OOM_VERDICT), "oom_verdict");
+  cr_assert_str_eq(jd_guarantee_name(JD_GUARANTEE_BUILD_WALL_TIME), "build_wall_time");
   cr_assert_null(jd_guarantee_name(JD_GUARANTEE_COUNT));
   for (int g = 0; g < JD_GUARANTEE_COUNT; g++) {
     cr_assert(jd_guarantee_text(g) && *jd_guarantee_text(g));
@@ -26,10 +27,12 @@ Test(engine, guarantee_names_and_texts) {
   }
   cr_assert_str_eq(jd_guarantee_refuses(JD_GUARANTEE_BUILD_NETWORK), "image builds");
   cr_assert_str_eq(jd_guarantee_refuses(JD_GUARANTEE_OOM_VERDICT), "matches");
+  cr_assert_str_eq(jd_guarantee_refuses(JD_GUARANTEE_BUILD_WALL_TIME), "image builds");
   cr_assert_null(jd_guarantee_text(JD_GUARANTEE_COUNT));
   cr_assert_null(jd_guarantee_refuses(JD_GUARANTEE_COUNT));
   cr_assert_str_eq(jd_guarantee_state_name(JD_GUARANTEE_ACCEPTED), "accepted");
-  cr_assert_eq(JD_GUARANTEE_ALL, BIT(BUILD_NETWORK) | BIT(HOST_UNREACHABLE) | BIT(OOM_VERDICT));
+  cr_assert_eq(JD_GUARANTEE_ALL, BIT(BUILD_NETWORK) | BIT(HOST_UNREACHABLE) | BIT(OOM_VERDICT) |
+                                     BIT(BUILD_WALL_TIME));
 }
 
 Test(engine, docker_keeps_every_guarantee) {
@@ -52,7 +55,7 @@ Test(engine, docker_keeps_every_guarantee) {
   cr_assert_eq(e.minor, 10);
 }
 
-Test(engine, podman_4_lacks_three) {
+Test(engine, podman_4_lacks_them_all) {
   jd_engine e;
   jd_engine_profile(&e, DK_ENGINE_PODMAN, "4.3.1");
   cr_assert_eq(e.major, 4);
@@ -63,13 +66,16 @@ Test(engine, podman_4_lacks_three) {
   cr_assert(e.seccomp_by_path && !e.tmpfs_nr_inodes);
 }
 
-Test(engine, podman_5_lacks_the_host_guarantees_only) {
+Test(engine, podman_5_lacks_all_but_oom_verdict) {
   /* Its builds and players both reach the host through their network's
-   * gateway (inhibit_ipv4 ignored); it reports OOM kills. */
+   * gateway (inhibit_ipv4 ignored), a build outlives its wall time (review
+   * 28 #14); it reports OOM kills. */
   jd_engine e;
   jd_engine_profile(&e, DK_ENGINE_PODMAN, "5.4.2");
   cr_assert_eq(e.major, 5);
-  cr_assert_eq(e.lacking, BIT(HOST_UNREACHABLE) | BIT(BUILD_NETWORK));
+  cr_assert_eq(e.lacking, BIT(HOST_UNREACHABLE) | BIT(BUILD_NETWORK) | BIT(BUILD_WALL_TIME));
+  cr_assert(strstr(e.gap[JD_GUARANTEE_BUILD_WALL_TIME], "runs on after the TLE"), "%s",
+            e.gap[JD_GUARANTEE_BUILD_WALL_TIME]);
   cr_assert(e.seccomp_by_path && !e.tmpfs_nr_inodes);
 }
 
@@ -84,7 +90,8 @@ Test(engine, oom_verdict_is_kept_only_in_the_measured_range) {
     jd_engine e;
     jd_engine_profile(&e, DK_ENGINE_PODMAN, cases[i].version);
     cr_assert_eq(!(e.lacking & BIT(OOM_VERDICT)), cases[i].kept, "%s", cases[i].version);
-    cr_assert(e.lacking & BIT(HOST_UNREACHABLE) && e.lacking & BIT(BUILD_NETWORK));
+    cr_assert(e.lacking & BIT(HOST_UNREACHABLE) && e.lacking & BIT(BUILD_NETWORK) &&
+              e.lacking & BIT(BUILD_WALL_TIME));
     if (!cases[i].kept)
       cr_assert_not_null(e.gap[JD_GUARANTEE_OOM_VERDICT]);
   }
@@ -135,6 +142,8 @@ Test(engine, accept_parse) {
   /* Blanks around a word, as a person writes a list. */
   cr_assert_eq(jd_engine_accept_parse(&m, " oom_verdict ,\tbuild_network", err, sizeof err), 0);
   cr_assert_eq(m, BIT(OOM_VERDICT) | BIT(BUILD_NETWORK));
+  cr_assert_eq(jd_engine_accept_parse(&m, "build_network,build_wall_time", err, sizeof err), 0);
+  cr_assert_eq(m, BIT(BUILD_NETWORK) | BIT(BUILD_WALL_TIME));
 }
 
 Test(engine, accept_parse_refuses_unknown_words) {
@@ -143,6 +152,8 @@ Test(engine, accept_parse_refuses_unknown_words) {
   cr_assert_eq(jd_engine_accept_parse(&m, "oom_verdict,everything", err, sizeof err), -1);
   cr_assert_eq(m, 0u, "nothing accepted after a bad word");
   cr_assert(strstr(err, "'everything'") && strstr(err, "engine_accept"), "%s", err);
+  /* The words it takes, every one. */
+  cr_assert(strstr(err, "build_network,host_unreachable,oom_verdict,build_wall_time"), "%s", err);
   /* A prefix, a longer word, a blank inside, an empty word and case are
    * not the names. */
   const char *bad[] = {"oom", "oom_verdicts", "oom verdict", ",oom_verdict", "OOM_VERDICT", "all"};
@@ -196,7 +207,9 @@ Test(engine, require_mask_names_every_refused_one) {
             err);
   cr_assert(strstr(err, "), oom_verdict ("), "%s", err);
   cr_assert_null(strstr(err, "host_unreachable ("), "accepted, not refused: %s", err);
-  cr_assert(strstr(err, "set engine_accept=build_network,host_unreachable,oom_verdict to run"),
+  cr_assert(strstr(err, "), build_wall_time ("), "%s", err);
+  cr_assert(strstr(err, "set engine_accept=build_network,host_unreachable,oom_verdict,"
+                        "build_wall_time to run"),
             "%s", err);
   cr_assert_eq(jd_engine_require_mask(&e, JD_GUARANTEE_ALL, JD_GUARANTEE_ALL, err, sizeof err), 0);
   cr_assert_eq(jd_engine_require_mask(&e, 0, 0, err, sizeof err), 0, "nothing needed");
