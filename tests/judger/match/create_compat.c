@@ -144,6 +144,20 @@ Test(create_compat, podman_leaves_the_creates_own_mounts) {
   cr_assert_str_eq(tmpfs_at(&bare, "/run"), JD_COMPAT_SHUT_TMPFS);
 }
 
+/* An image's volume covered inside /run (common/volumes.h) keeps its
+ * tmpfs, and /run is shut around it: runc makes the mountpoint (measured,
+ * tests/judger/match/readonly_podman43.c). */
+Test(create_compat, podman_shuts_run_around_a_covered_volume) {
+  dk_kv own[] = {{"/tmp", "rw,size=4096"}, {"/run/x", "rw,size=4096,mode=1777"}};
+  dk_host_config hc = {.readonly_rootfs = true, .tmpfs = own, .ntmpfs = 2};
+  jd_compat_store cs;
+  cr_assert_eq(jd_compat_apply(&hc, &cs, &podman4, NULL, NULL, 0), 0);
+  cr_assert_eq(hc.ntmpfs, 4);
+  cr_assert_str_eq(tmpfs_at(&hc, "/run/x"), "rw,size=4096,mode=1777");
+  cr_assert_str_eq(tmpfs_at(&hc, "/run"), JD_COMPAT_SHUT_TMPFS);
+  cr_assert_str_eq(tmpfs_at(&hc, "/var/tmp"), JD_COMPAT_SHUT_TMPFS);
+}
+
 /* The shut entries have room of their own: a create with as many tmpfs as
  * the judger ever makes still gets them; one more is refused. */
 Test(create_compat, room_for_the_shut_entries) {
