@@ -125,7 +125,7 @@
   XX(warm, BOOL, warm, 0, 0, "true", D, D, "warm player starts (false: every player cold)")        \
   XX(engine_accept, STR, engine_accept, 0, 0, "", DRBX, DRBX,                                      \
      "guarantees the operator accepts the engine cannot keep: build_network, host_unreachable, "   \
-     "oom_verdict (comma-separated; docs/security.md \"Engines\")")                                \
+     "oom_verdict, build_wall_time (comma-separated; docs/security.md \"Engines\")")               \
   XX(base_images, STR, base_images, 0, 0, NULL, DRB, DRB,                                          \
      "images FROM may name besides judger/debian:bookworm (default: judger-test/*)")               \
   XX(build_allow, STR, build_allow, 0, 0, NULL, DRB, DRB,                                          \

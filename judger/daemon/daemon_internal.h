@@ -150,7 +150,7 @@ struct jd_daemon {
    * spool files stay until the keeper's flush is confirmed. Under mu. */
   jd_unconfirmed *unconfirmed;
   size_t nunconfirmed, cap_unconfirmed;
-  char err[1024]; /* an engine refusal names up to three gaps */
+  char err[1024]; /* an engine refusal names up to four gaps */
 };
 
 /* ---- daemon_wait.c --------------------------------------------------------- */

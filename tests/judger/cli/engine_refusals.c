@@ -102,7 +102,7 @@ TestSuite(podman43, .timeout = 180);
 
 /* ---- doctor ---------------------------------------------------------------- */
 
-Test(podman43, doctor_names_podman_and_its_three_gaps) {
+Test(podman43, doctor_names_podman_and_its_four_gaps) {
   dk_client_free(t_podman43_client());
   const char *args[] = {"doctor", NULL};
   run_result r;
@@ -120,8 +120,9 @@ Test(podman43, doctor_names_podman_and_its_three_gaps) {
   cr_assert(strstr(r.out, "  oom_verdict       NOT kept, matches refused: Podman 4 never reports "
                           "OOM kills"),
             "%s", r.out);
+  cr_assert(strstr(r.out, "  build_wall_time   NOT kept, image builds refused: "), "%s", r.out);
   cr_assert(strstr(r.out, "refused work:    image builds, matches (engine_accept=build_network,"
-                          "host_unreachable,oom_verdict runs them anyway)\n"),
+                          "host_unreachable,oom_verdict,build_wall_time runs them anyway)\n"),
             "%s", r.out);
   run_free(&r);
 }
@@ -164,8 +165,8 @@ Test(podman43, doctor_json_and_what_engine_accept_changes) {
   json_object_put(o);
   run_free(&r);
 
-  const char *all[] = {"doctor", "--engine-accept=build_network,host_unreachable,oom_verdict",
-                       NULL};
+  const char *all[] = {
+      "doctor", "--engine-accept=build_network,host_unreachable,oom_verdict,build_wall_time", NULL};
   run_judger(&r, t_podman43_host(), env, all);
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
   cr_assert(strstr(r.out, "  oom_verdict       NOT kept, accepted by engine_accept: "), "%s",
@@ -227,8 +228,10 @@ Test(podman43, build_is_refused_for_build_network) {
   cr_assert_eq(r.exit_code, 3, "exit %d, stdout %s, stderr %s", r.exit_code, r.out, r.err);
   char *line = last_line(r.err);
   cr_assert(strstr(line, "judger build: ") == line, "%s", r.err);
-  cr_assert(strstr(line, REFUSED("build_network")), "%s", line);
-  cr_assert(strstr(line, "set engine_accept=build_network to run anyway"), "%s", line);
+  cr_assert(strstr(line, "the guarantees build_network ("), "%s", line);
+  cr_assert(strstr(line, "), build_wall_time ("), "%s", line);
+  cr_assert(strstr(line, "set engine_accept=build_network,build_wall_time to run anyway"), "%s",
+            line);
   /* Nothing was built on the engine. */
   char tag[160];
   snprintf(tag, sizeof tag, "ai-%s-run", id);
@@ -366,7 +369,8 @@ Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fi
                         "build_network ("),
             "%s", log);
   cr_assert(strstr(log, "), host_unreachable (") && strstr(log, "), oom_verdict ("), "%s", log);
-  cr_assert(strstr(log, "set engine_accept=build_network,host_unreachable,oom_verdict to run"),
+  cr_assert(strstr(log, "set engine_accept=build_network,host_unreachable,oom_verdict,"
+                        "build_wall_time to run"),
             "%s", log);
   /* Nothing claimed: the task is still queued, never attempted; the host
    * never joined (no heartbeat). */
@@ -381,7 +385,8 @@ Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fi
 
   /* Every gap accepted: it starts, says so, and stops cleanly. */
   d = daemon_on(t_podman43_host(), host, state,
-                "--engine-accept build_network,host_unreachable,oom_verdict --prefix judgerref");
+                "--engine-accept build_network,host_unreachable,oom_verdict,build_wall_time "
+                "--prefix judgerref");
   int64_t until = jd_mono_ms() + 30000;
   log = read_log(d);
   while (!strstr(log, "daemon.engine") && jd_mono_ms() < until && t_proc_wait(d, 100) < 0) {
@@ -389,7 +394,7 @@ Test(podman43, daemon_refuses_to_start_and_claims_nothing, .init = redis_up, .fi
     log = read_log(d);
   }
   cr_assert(strstr(log, "podman 4.3.1: guarantees not kept, accepted by engine_accept: "
-                        "build_network,host_unreachable,oom_verdict"),
+                        "build_network,host_unreachable,oom_verdict,build_wall_time"),
             "%s", log);
   kill(d->pid, SIGTERM);
   cr_assert_eq(t_proc_wait(d, 20000), 0, "log %s", d->log);
