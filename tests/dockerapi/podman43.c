@@ -96,17 +96,10 @@ static char *probe_build(const char *mode, int port) {
            "if nc -w 3 127.0.0.1 %d </dev/null; then echo probe=REACHED; "
            "else echo probe=BLOCKED; fi\n",
            port);
-  dk_tar *t = NULL;
-  t_ok(dk_tar_new(&t, 0));
-  t_ok(dk_tar_add_file(t, "Dockerfile", df, strlen(df), 0644));
-  const void *data;
-  size_t len;
-  t_ok(dk_tar_finish(t, &data, &len));
   dk_build_opts o = {.network_mode = mode, .nocache = true};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
-  t_ok(t_image_build(&id, c, data, len, &o, NULL, NULL, &log, NULL));
-  dk_tar_free(t);
+  t_ok(t_build_dockerfile(&id, c, df, &o, &log));
   if (id)
     (void)dk_image_remove(c, id, true, false);
   free(id);

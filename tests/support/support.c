@@ -137,3 +137,16 @@ int t_image_build(char **image_id, dk_client *c, const void *tar, size_t len,
     }
   }
 }
+
+int t_build_dockerfile(char **image_id, dk_client *c, const char *dockerfile,
+                       const dk_build_opts *o, dk_buf *log) {
+  dk_tar *t = NULL;
+  t_ok(dk_tar_new(&t, 0));
+  t_ok(dk_tar_add_file(t, "Dockerfile", dockerfile, strlen(dockerfile), 0644));
+  const void *data;
+  size_t len;
+  t_ok(dk_tar_finish(t, &data, &len));
+  int rc = t_image_build(image_id, c, data, len, o, NULL, NULL, log, NULL);
+  dk_tar_free(t);
+  return rc;
+}

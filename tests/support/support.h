@@ -41,6 +41,10 @@ void t_busybox_image(dk_client *c);
 int t_image_build(char **image_id, dk_client *c, const void *tar, size_t len,
                   const dk_build_opts *o, dk_build_cb cb, void *ud, dk_buf *log,
                   const dk_call *call);
+/* t_image_build of a context holding only the Dockerfile text dockerfile
+ * (image_id and log may be NULL). */
+int t_build_dockerfile(char **image_id, dk_client *c, const char *dockerfile,
+                       const dk_build_opts *o, dk_buf *log);
 /* mkdtemp under /tmp; the caller removes it with t_rmdir(). */
 char *t_tmpdir(const char *tag);
 void t_rmdir(char *dir);

@@ -150,16 +150,9 @@ Test(outputs, two_programs_differing_only_by_cmd_run_their_own) {
  * directory, the RUN replaces it with a file). */
 static void build_bad_workdir(const char *tag) {
   static const char df[] = "FROM " T_BUSYBOX_IMAGE "\nWORKDIR /w\nRUN rmdir /w && touch /w\n";
-  dk_tar *t = NULL;
-  const void *ctx;
-  size_t len;
-  t_ok(dk_tar_new(&t, 0));
-  t_ok(dk_tar_add_file(t, "Dockerfile", df, strlen(df), 0644));
-  t_ok(dk_tar_finish(t, &ctx, &len));
   const char *tags[] = {tag, NULL};
   dk_build_opts bo = {.tags = tags, .network_mode = "none"};
-  t_ok(dk_image_build(NULL, env.dk, ctx, len, &bo, NULL, NULL, NULL, NULL));
-  dk_tar_free(t);
+  t_ok(t_build_dockerfile(NULL, env.dk, df, &bo, NULL));
 }
 
 Test(outputs, an_image_whose_workdir_is_a_file_is_RE_with_the_engines_message) {

@@ -29,13 +29,7 @@ TestSuite(volumes, .init = setup, .fini = teardown, .timeout = 240);
  * is removed in teardown. */
 static const char *volume_image(const char *volume_line) {
   char df[300];
-  int n = snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nVOLUME %s\n", volume_line);
-  dk_tar *t = NULL;
-  t_ok(dk_tar_new(&t, 0));
-  t_ok(dk_tar_add_file(t, "Dockerfile", df, (size_t)n, 0644));
-  const void *data;
-  size_t len;
-  t_ok(dk_tar_finish(t, &data, &len));
+  snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nVOLUME %s\n", volume_line);
   char *tag = t_unique("judger-test/volumes");
   char *full = NULL;
   cr_assert(asprintf(&full, "%s:1", tag) > 0);
@@ -43,8 +37,7 @@ static const char *volume_image(const char *volume_line) {
   const char *tags[] = {full, NULL};
   dk_kv labels[] = {{T_LABEL_KEY, "1"}};
   dk_build_opts o = {.tags = tags, .labels = labels, .nlabels = 1};
-  t_ok(t_image_build(NULL, env.dk, data, len, &o, NULL, NULL, NULL, NULL));
-  dk_tar_free(t);
+  t_ok(t_build_dockerfile(NULL, env.dk, df, &o, NULL));
   images[nimages++] = full;
   return full;
 }

@@ -162,17 +162,10 @@ Test(readonly_podman43, run_and_var_tmp_are_shut_to_root_too) {
 static char *volume_image(const char *path) {
   char df[256];
   snprintf(df, sizeof df, "FROM " T_BUSYBOX_IMAGE "\nVOLUME %s\n", path);
-  dk_tar *t = NULL;
-  t_ok(dk_tar_new(&t, 0));
-  t_ok(dk_tar_add_file(t, "Dockerfile", df, strlen(df), 0644));
-  const void *data;
-  size_t len;
-  t_ok(dk_tar_finish(t, &data, &len));
   dk_build_opts o = {.network_mode = "none"};
   dk_buf log = DK_BUF_INIT(1 << 20);
   char *id = NULL;
-  int rc = t_image_build(&id, c, data, len, &o, NULL, NULL, &log, NULL);
-  dk_tar_free(t);
+  int rc = t_build_dockerfile(&id, c, df, &o, &log);
   cr_assert(!rc && id, "build of VOLUME %s: %d %s", path, rc, log.data ? log.data : "");
   dk_buf_free(&log);
   return id;
