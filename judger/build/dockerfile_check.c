@@ -408,6 +408,14 @@ static bool has_heredoc_op(const char *s, size_t len) {
   return false;
 }
 
+/* Whether one of the bytes of set is among s's n bytes. */
+static bool strpbrk_n(const char *s, size_t n, const char *set) {
+  for (; *set; set++)
+    if (memchr(s, *set, n))
+      return true;
+  return false;
+}
+
 /* A heredoc, or what could become one: Docker 23+ and buildah read the
  * lines after a word matching ^[0-9]*<<-?[^<]*$ (`<<EOF`, `<<-"E"`,
  * `2<<E`) as its body up to the terminator, which the judger would read
@@ -499,11 +507,20 @@ int jd_df_check_instruction(df_state *st, const char *text, size_t len) {
   size_t args_len = rest_len - at;
   int rc = 0;
   bool body = !strcmp(cmd, "run") || !strcmp(cmd, "copy") || !strcmp(cmd, "add");
-  if (body && has_heredoc(args, args_len))
+  /* The whole instruction, flags too: the engine looks for heredocs on the
+   * whole line. */
+  if (body && has_heredoc(text, len))
     rc = jd_df_refuse(st,
                       "%s with a heredoc (<<, or '<' beside a variable) is refused: write "
                       "the file into the program's directory and COPY it",
                       cmd);
+  /* Quotes and escapes in the flags: the flag splitter and the engine's
+   * heredoc lexer read `'x\' <<#E '` differently (to the first `\'` is an
+   * escaped quote, to the second it ends the quote), so such flags could
+   * carry a word only the engine sees. No user, mode or pattern needs one
+   * (RUN's flag values are checked whole). */
+  else if (body && strcmp(cmd, "run") && at && strpbrk_n(rest, at, "'\"\\`"))
+    rc = jd_df_refuse(st, "%s flags with a quote or an escape are refused", cmd);
   else if (st->in_onbuild &&
            (!strcmp(cmd, "onbuild") || !strcmp(cmd, "from") || !strcmp(cmd, "maintainer")))
     rc = jd_df_refuse(st, "ONBUILD %s is refused", cmd);

@@ -242,6 +242,6 @@ int jd_ctx_require_mask(jd_ctx *ctx, unsigned need, char *err, size_t errlen) {
 
 int jd_ctx_require(jd_ctx *ctx, jd_guarantee g, char *err, size_t errlen) {
   if ((unsigned)g >= JD_GUARANTEE_COUNT)
-    return jd_ctx_engine(ctx, err, errlen) ? 0 : -1;
+    return jd_fail(err, errlen, "no guarantee %d", (int)g); /* the caller's bug: fail closed */
   return jd_ctx_require_mask(ctx, 1u << g, err, errlen);
 }

@@ -310,6 +310,18 @@ Test(dockerfile, heredoc_lines_are_instructions) {
   refused("FROM scratch\nRUN ${x:-<}<E sh\n#E\nRUN --network=host true\n", 2, "heredoc");
   refused("FROM scratch\nRUN ${x:- <}<E sh\n", 2, "heredoc");
   refused("FROM scratch\nCOPY x<<E /f\n", 2, "heredoc");
+  /* A heredoc word in a flag's quoted value: the flag splitter reads
+   * `'x\' <<#E '` as one value, the engine's heredoc lexer as three words
+   * (the attacker review's bypass), so the flags are looked at too. */
+  refused("FROM scratch\nCOPY --chown='x\\' <<#E ' Dockerfile /d'\necho \\\n#E\n"
+          "ADD http://x/y /f\n",
+          2, "heredoc");
+  refused("FROM scratch\nADD --chown='x\\' <<#E ' Dockerfile /d'\n", 2, "heredoc");
+  refused("FROM scratch\nONBUILD COPY --chown='x\\' <<#E ' Dockerfile /d'\n", 2, "heredoc");
+  /* and no COPY or ADD flag may hold a quote or an escape at all */
+  refused("FROM scratch\nCOPY --chown='1:1' Dockerfile /d\n", 2, "quote or an escape");
+  refused("FROM scratch\nADD --chmod=7\\55 Dockerfile /d\n", 2, "quote or an escape");
+  allowed("FROM judger-test/busybox:1\nCOPY --chown=1:1 --chmod=755 Dockerfile /d\n");
   allowed("FROM judger-test/busybox:1\nRUN echo $HOME > /tmp/h && echo a<b\n");
 }
 
