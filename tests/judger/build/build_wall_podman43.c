@@ -144,17 +144,24 @@ Test(build_wall_podman43, accepted_the_run_step_outlives_the_tle) {
   int64_t t0 = dk_now_ms();
   int rc = build_sleeper(&img, BIT(BUILD_NETWORK) | BIT(BUILD_WALL_TIME), 4000, err, sizeof err);
   int64_t took = dk_now_ms() - t0;
-  pid_t pids[MAX_PIDS];
-  int n = procs_with(pids, sleep_cmd);
   cr_assert_eq(rc, 0, "%s", err);
   cr_assert_str_eq(jd_verdict_name(img->verdict), "TLE", "%s", img->message ? img->message : "");
-  cr_assert(took < 15000, "TLE after %lld ms", (long long)took);
+  /* Loose: the subject is what runs after the TLE, not how soon it came
+   * (a loaded CI host took 15.1 s for the 4 s wall time; Docker's bound is
+   * image_cache's). */
+  cr_assert(took < 60000, "TLE after %lld ms", (long long)took);
   cr_assert(strstr(said, "its RUN step may run on"), "%s", said);
   jd_env_image_free(img);
-  /* The gap: the step still runs after the verdict, and for 3 s more
-   * (Podman 4.3.1 measured: to its own end). */
-  cr_assert_gt(n, 0, "'%s' was not running at the TLE: does Podman stop it now?", sleep_cmd);
-  int64_t until = dk_now_ms() + 3000;
+  /* The gap: the step runs after the verdict (on a loaded engine the wall
+   * time can pass before it started: Podman goes on building and starts it
+   * then), and for 3 s more (Podman 4.3.1 measured: to its own end). */
+  pid_t pids[MAX_PIDS];
+  int64_t until = dk_now_ms() + 30000;
+  while (dk_now_ms() < until && procs_with(pids, sleep_cmd) == 0)
+    usleep(100 * 1000);
+  cr_assert_gt(procs_with(pids, sleep_cmd), 0,
+               "'%s' did not run within 30 s of the TLE: does Podman stop it now?", sleep_cmd);
+  until = dk_now_ms() + 3000;
   while (dk_now_ms() < until && procs_with(pids, sleep_cmd) > 0)
     usleep(100 * 1000);
   int left = procs_with(pids, sleep_cmd);
